@@ -1,0 +1,111 @@
+/**
+ * The `elax` command. `serve` runs the server; admin commands read the store directly (--store or ELAX_STORE,
+ * same forms as serve: a path, file:///path, s3://bucket/prefix); commands that need a server take --url.
+ */
+import { Command, Option } from 'commander';
+import { isElaxError } from '../crates-ts/core/index.js';
+import { startServer } from '../server/serve.js';
+import { storeUri, withStore, printTable, printJson } from './store-option.js';
+import { routerShow, walList, statusAll } from './admin.js';
+
+const program = new Command();
+program.name('elax').description('elax: vector and full-text search on object storage').showHelpAfterError();
+
+const storeOption = () => new Option('--store <uri>', 'object store: a path, file:///path or s3://bucket/prefix (env ELAX_STORE)');
+
+program
+  .command('serve')
+  .description('run the HTTP API server')
+  .addOption(new Option('--port <n>', 'port (env ELAX_PORT)').default(process.env.ELAX_PORT ?? '3000'))
+  .addOption(new Option('--host <addr>', 'listen address (env ELAX_HOST)').default(process.env.ELAX_HOST ?? '127.0.0.1'))
+  .addOption(storeOption())
+  .option('--api-key <key...>', 'require one of these API keys (env ELAX_API_KEYS, comma-separated)')
+  .option('--group-commit-ms <ms>', 'group-commit window in milliseconds', '2')
+  .option('--s3-endpoint <url>', 'S3 endpoint (env ELAX_S3_ENDPOINT); implies path-style addressing')
+  .option('--quiet', 'no request logging')
+  .action(async (o: { port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean }) => {
+    if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
+    const apiKeys = o.apiKey ?? (process.env.ELAX_API_KEYS ? process.env.ELAX_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : []);
+    const server = await startServer({
+      port,
+      host: o.host,
+      store: storeUri(o.store),
+      apiKeys,
+      groupCommitMs: Number(o.groupCommitMs),
+      log: !o.quiet,
+    });
+    console.log(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`${sig}: flushing pending commits and shutting down`);
+      await server.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+const router = program.command('router').description('inspect router.json');
+router
+  .command('show')
+  .description("print a namespace's router.json (epoch, indexed_wal, parts, schema)")
+  .requiredOption('--ns <namespace>', 'namespace')
+  .addOption(storeOption())
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns: string; store?: string; json?: boolean }) => {
+    const r = await withStore(o.store, (s) => routerShow(s, o.ns));
+    if (o.json) return printJson(r);
+    console.log(`namespace     ${r.namespace}${r.deleted ? `  (DELETED at ${r.deleted.at})` : ''}`);
+    console.log(`epoch         ${r.epoch}`);
+    console.log(`indexed_wal   ${r.indexed_wal}`);
+    console.log(`wal_start     ${r.wal_start}`);
+    console.log(`metric        ${r.distance_metric ?? '-'}`);
+    console.log(`created_at    ${r.created_at}`);
+    console.log(`updated_at    ${r.updated_at}`);
+    console.log(`parts         ${r.parts.length}`);
+    if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
+    console.log(`schema        ${JSON.stringify(r.schema)}`);
+  });
+
+const wal = program.command('wal').description('inspect the write-ahead log');
+wal
+  .command('list')
+  .description('list WAL entries of a namespace (seq, rows, bytes, time)')
+  .requiredOption('--ns <namespace>', 'namespace')
+  .addOption(storeOption())
+  .option('--after <seq>', 'only entries after this sequence', '0')
+  .option('--limit <n>', 'at most this many entries')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns: string; store?: string; after: string; limit?: string; json?: boolean }) => {
+    const rows = await withStore(o.store, (s) => walList(s, o.ns, { after: Number(o.after), limit: o.limit ? Number(o.limit) : undefined }));
+    if (o.json) return printJson(rows);
+    printTable(rows as unknown as Record<string, unknown>[], ['seq', 'rows', 'bytes', 'time', 'requests']);
+  });
+
+program
+  .command('status')
+  .description('per namespace: wal_highwater, indexed_wal, unindexed entries and bytes, parts, epoch')
+  .option('--ns <namespace>', 'only this namespace')
+  .addOption(storeOption())
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns?: string; store?: string; json?: boolean }) => {
+    const rows = await withStore(o.store, (s) => statusAll(s, o.ns));
+    if (o.json) return printJson(rows);
+    if (rows.length === 0) return console.log('no namespaces');
+    printTable(rows as unknown as Record<string, unknown>[], ['namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts', 'last_write']);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (isElaxError(e)) {
+    console.error(`elax: ${e.message} [${e.code}]`);
+    process.exit(e.kind === 'invalid' || e.kind === 'not_found' ? 2 : 1);
+  }
+  console.error(`elax: ${(e as Error).message}`);
+  process.exit(1);
+}

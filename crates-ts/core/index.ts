@@ -1,0 +1,6 @@
+/**
+ * core: the vocabulary every other module shares — document and schema types, the error catalogue,
+ * and injected determinism (Clock). It owns no object keys and does no I/O.
+ */
+export * from './types.js';
+export * from './errors.js';

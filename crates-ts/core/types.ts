@@ -1,0 +1,50 @@
+/** A document id: an unsigned 64-bit integer (as a JS number, exact up to 2^53), a UUID or a string of ≤ 64 bytes. */
+export type Id = number | string;
+
+/** Scalar attribute values as stored. Datetimes are normalised ISO-8601 strings; UUIDs are lowercase strings. */
+export type Scalar = string | number | boolean;
+export type AttrValue = Scalar | Scalar[] | null;
+
+/**
+ * A full document as held by the WAL and the query path. `vector` is null when the document has none.
+ * Attributes never include `id` or `vector`; an absent attribute and a null attribute are the same.
+ */
+export interface Doc {
+  id: Id;
+  vector: Float32Array | null;
+  attrs: Record<string, AttrValue>;
+}
+
+export type DistanceMetric = 'cosine_distance' | 'euclidean_squared';
+export const DISTANCE_METRICS: readonly DistanceMetric[] = ['cosine_distance', 'euclidean_squared'];
+
+/** Full-text-search configuration of one attribute (turbopuffer FullTextSearchConfig), with defaults filled. */
+export interface FullTextConfig {
+  language: string;
+  stemming: boolean;
+  remove_stopwords: boolean;
+  case_sensitive: boolean;
+  ascii_folding: boolean;
+  max_token_length: number;
+  tokenizer: string;
+  k1: number;
+  b: number;
+}
+
+/** One attribute's schema, as stored in router.json / WAL entries and returned by the schema endpoint. */
+export interface AttributeSchema {
+  /** string, int, uint, float, uuid, datetime, bool, []string ... []bool, [N]f32, [N]f16 */
+  type: string;
+  filterable?: boolean;
+  full_text_search?: FullTextConfig | false;
+  ann?: boolean | { distance_metric?: DistanceMetric };
+}
+
+/** attribute name -> schema. Includes `id` and, once known, `vector`. */
+export type Schema = Record<string, AttributeSchema>;
+
+/** Injected time source: crates-ts never reads the wall clock directly, so tests can control it. */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };

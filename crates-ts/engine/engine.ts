@@ -1,0 +1,215 @@
+/**
+ * The engine: one object per process that serves the API's operations over a store. The HTTP server and the CLI
+ * call it; it wires namespace views, the write coordinator and query execution together.
+ */
+import { ElaxError, type Clock, type Doc, type Schema } from '../core/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { NamespaceCatalog, type Consistency, type NamespaceView } from '../namespace/index.js';
+import { WriteCoordinator } from '../write/index.js';
+import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
+import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery } from '../query/index.js';
+import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
+import { evaluateRecall, type RecallRequest } from './recall.js';
+
+export interface EngineOptions {
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+  /** Seeded or real randomness (recall sampling). */
+  random: () => number;
+  groupCommitMs?: number;
+  eventualMaxAgeMs?: number;
+  onCommit?: (ns: string, seq: number, rows: number, bytes: number) => void;
+  onConflict?: (ns: string) => void;
+}
+
+export interface QueryPerformance {
+  approx_namespace_size: number;
+  cache_hit_ratio: number;
+  cache_temperature: 'hot' | 'warm' | 'cold';
+  exhaustive_search_count: number;
+  query_execution_ms: number;
+  server_total_ms: number;
+}
+
+function readConsistency(body: unknown): Consistency {
+  if (body && typeof body === 'object' && 'consistency' in body) {
+    const c = (body as { consistency?: unknown }).consistency;
+    if (c === undefined || c === null) return 'strong';
+    const level = typeof c === 'object' ? (c as { level?: unknown }).level : undefined;
+    if (level === undefined || level === 'strong') return 'strong';
+    if (level === 'eventual') return 'eventual';
+    throw new ElaxError('ELAX_ERR_INVALID_QUERY', `consistency.level must be 'strong' or 'eventual', got ${JSON.stringify(level)}`);
+  }
+  return 'strong';
+}
+
+function docBytes(d: Doc): number {
+  return (d.vector ? d.vector.length * 4 : 0) + JSON.stringify(d.attrs).length + 8;
+}
+
+export class Engine {
+  readonly catalog: NamespaceCatalog;
+  readonly writer: WriteCoordinator;
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly opts: EngineOptions,
+  ) {
+    this.catalog = new NamespaceCatalog(store, { clock: opts.clock, eventualMaxAgeMs: opts.eventualMaxAgeMs });
+    this.writer = new WriteCoordinator(this.catalog, {
+      clock: opts.clock,
+      sleep: opts.sleep,
+      groupCommitMs: opts.groupCommitMs,
+      onCommit: opts.onCommit,
+      onConflict: opts.onConflict,
+    });
+  }
+
+  async write(ns: string, body: unknown, opts: { idempotencyKey?: string } = {}) {
+    const started = this.opts.clock.now();
+    validateNamespaceName(ns);
+    // Validate against the freshest state this process knows; the committer re-checks against the head.
+    const known = this.catalog.cachedView(ns) ?? (await this.catalog.view(ns, 'strong'));
+    const req = parseWriteRequest(body, {
+      schema: known?.schema ?? {},
+      distanceMetric: known?.distanceMetric ?? null,
+    });
+    const out = await this.writer.write(ns, req, opts.idempotencyKey);
+    const bytesWritten = req.upserts.reduce((s, d) => s + docBytes(d), 0) + req.patches.length * 16 + req.deletes.length * 8;
+    const res: Record<string, unknown> = {
+      status: 'OK',
+      message: out.duplicate
+        ? 'already applied (idempotency key seen before); nothing written'
+        : `${out.upserted.length + out.patched.length + out.deleted.length} rows affected`,
+      rows_affected: out.upserted.length + out.patched.length + out.deleted.length,
+      rows_upserted: out.upserted.length,
+      rows_patched: out.patched.length,
+      rows_deleted: out.deleted.length,
+      billing: { billable_logical_bytes_written: out.duplicate ? 0 : bytesWritten },
+      performance: { server_total_ms: this.opts.clock.now() - started },
+    };
+    if (req.deleteByFilter?.allowPartial || req.patchByFilter?.allowPartial) res.rows_remaining = out.rowsRemaining;
+    if (req.returnAffectedIds) {
+      if (out.upserted.length) res.upserted_ids = out.upserted;
+      if (out.patched.length) res.patched_ids = out.patched;
+      if (out.deleted.length) res.deleted_ids = out.deleted;
+    }
+    return res;
+  }
+
+  private async viewFor(ns: string, consistency: Consistency) {
+    validateNamespaceName(ns);
+    const before = { ...this.catalog.stats };
+    const view = await this.catalog.require(ns, consistency);
+    const hits = this.catalog.stats.entryHits - before.entryHits;
+    const misses = this.catalog.stats.entryMisses - before.entryMisses;
+    const ratio = hits + misses === 0 ? 1 : hits / (hits + misses);
+    return { view, ratio };
+  }
+
+  private performance(view: NamespaceView, ratio: number, started: number, execStarted: number): QueryPerformance {
+    const now = this.opts.clock.now();
+    return {
+      approx_namespace_size: view.docs.size,
+      cache_hit_ratio: ratio,
+      cache_temperature: ratio >= 0.9 ? 'hot' : ratio >= 0.5 ? 'warm' : 'cold',
+      // Every live row is in the unindexed WAL until parts exist, so every query scans all of them.
+      exhaustive_search_count: view.docs.size,
+      query_execution_ms: now - execStarted,
+      server_total_ms: now - started,
+    };
+  }
+
+  async query(ns: string, body: unknown) {
+    const started = this.opts.clock.now();
+    const consistency = readConsistency(body);
+    const { view, ratio } = await this.viewFor(ns, consistency);
+    const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
+    const q = parseQuery(body, ctx);
+    const execStarted = this.opts.clock.now();
+    const result = executeQuery(q, view.liveDocs(), ctx);
+    return {
+      ...result,
+      billing: this.billing(view, result),
+      performance: this.performance(view, ratio, started, execStarted),
+    };
+  }
+
+  async multiQuery(ns: string, body: unknown) {
+    const started = this.opts.clock.now();
+    const consistency = readConsistency(body);
+    const { view, ratio } = await this.viewFor(ns, consistency);
+    const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
+    const q = parseMultiQuery(body, ctx);
+    const execStarted = this.opts.clock.now();
+    const result = executeMultiQuery(q, view.liveDocs(), ctx);
+    return {
+      ...result,
+      billing: this.billing(view, result),
+      performance: this.performance(view, ratio, started, execStarted),
+    };
+  }
+
+  private billing(view: NamespaceView, result: unknown) {
+    return {
+      billable_logical_bytes_queried: view.approxLogicalBytes(),
+      billable_logical_bytes_returned: JSON.stringify(result).length,
+    };
+  }
+
+  listNamespaces(opts: { prefix?: string; cursor?: string; pageSize?: number }) {
+    return listNamespaces(this.catalog, opts);
+  }
+
+  async deleteNamespace(ns: string) {
+    validateNamespaceName(ns);
+    await deleteNamespace(this.catalog, ns, this.opts.clock);
+    return { status: 'OK' as const };
+  }
+
+  async metadata(ns: string) {
+    validateNamespaceName(ns);
+    const view = await this.catalog.require(ns, 'strong');
+    const unindexed = view.unindexedBytes;
+    return {
+      approx_logical_bytes: view.approxLogicalBytes(),
+      approx_row_count: view.docs.size,
+      created_at: view.router.created_at,
+      updated_at: new Date(Math.max(view.updatedAt, Date.parse(view.router.updated_at) || 0)).toISOString(),
+      encryption: { mode: 'default' },
+      index: unindexed > 0 ? { status: 'updating', unindexed_bytes: unindexed } : { status: 'up-to-date' },
+      schema: renderSchemaForResponse(view.schema),
+    };
+  }
+
+  async schema(ns: string) {
+    validateNamespaceName(ns);
+    const view = await this.catalog.require(ns, 'strong');
+    return renderSchemaForResponse(view.schema);
+  }
+
+  /** POST /v1/namespaces/:ns/schema: a write that carries only a schema change (creates the namespace if needed). */
+  async updateSchema(ns: string, body: unknown) {
+    validateNamespaceName(ns);
+    const update: Schema = parseSchemaUpdate(body);
+    await this.write(ns, { schema: update });
+    return this.schema(ns);
+  }
+
+  async warmCache(ns: string) {
+    validateNamespaceName(ns);
+    await this.catalog.require(ns, 'strong');
+    return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
+  }
+
+  async recall(ns: string, body: unknown) {
+    validateNamespaceName(ns);
+    const view = await this.catalog.require(ns, 'strong');
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random);
+  }
+
+  /** Flush queued writes (graceful shutdown). */
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+}

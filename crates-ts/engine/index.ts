@@ -1,0 +1,10 @@
+/**
+ * engine: the operations of the API over one object store — write, query, multi-query, namespace listing,
+ * metadata, schema, delete, cache warm, recall. The HTTP server and the CLI both call it. It composes namespace/,
+ * write/, query/ and schema/; it does not speak HTTP.
+ */
+export { Engine } from './engine.js';
+export type { EngineOptions, QueryPerformance } from './engine.js';
+export { validateNamespaceName, listNamespaces, deleteNamespace, NAMESPACE_NAME } from './namespaces.js';
+export { evaluateRecall } from './recall.js';
+export type { RecallRequest } from './recall.js';

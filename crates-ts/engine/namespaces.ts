@@ -1,0 +1,81 @@
+/** Namespace-level operations that are neither a write nor a query: list, delete. */
+import { ElaxError, type Clock } from '../core/index.js';
+import type { NamespaceCatalog } from '../namespace/index.js';
+import { RouterStore } from '../router/index.js';
+import { namespacePrefix } from '../store/index.js';
+
+export const NAMESPACE_NAME = /^[A-Za-z0-9\-_.]{1,128}$/;
+
+export function validateNamespaceName(ns: string): void {
+  if (!NAMESPACE_NAME.test(ns)) {
+    throw new ElaxError(
+      'ELAX_ERR_INVALID_NAMESPACE',
+      `invalid namespace name '${ns.slice(0, 200)}': use 1-128 characters from A-Z a-z 0-9 - _ .`,
+    );
+  }
+}
+
+export interface NamespaceListPage {
+  namespaces: { id: string }[];
+  next_cursor?: string;
+}
+
+/** Lists live namespaces in name order. The cursor is the last name of the previous page. */
+export async function listNamespaces(
+  catalog: NamespaceCatalog,
+  opts: { prefix?: string; cursor?: string; pageSize?: number },
+): Promise<NamespaceListPage> {
+  const pageSize = opts.pageSize ?? 100;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `page_size must be an integer between 1 and 1000, got ${String(opts.pageSize)}`);
+  }
+  const out: string[] = [];
+  let startAfter = opts.cursor ? `${opts.cursor}/\uffff` : undefined;
+  for (;;) {
+    const res = await catalog.store.list(opts.prefix ?? '', { delimiter: '/', startAfter, limit: pageSize * 2 });
+    const names = res.prefixes.map((p) => p.slice(0, -1)).filter((n) => NAMESPACE_NAME.test(n));
+    if (names.length === 0) break;
+    // A prefix exists for deleted namespaces too (their tombstoned router remains): check each router.
+    const routers = await Promise.all(names.map((n) => catalog.routers.read(n)));
+    for (let i = 0; i < names.length && out.length < pageSize; i++) {
+      const r = routers[i];
+      if (r && !r.router.deleted) out.push(names[i]!);
+    }
+    if (out.length >= pageSize || res.prefixes.length === 0) break;
+    startAfter = `${names[names.length - 1]!}/\uffff`;
+  }
+  const page: NamespaceListPage = { namespaces: out.map((id) => ({ id })) };
+  if (out.length === pageSize) page.next_cursor = out[out.length - 1]!;
+  return page;
+}
+
+/**
+ * Deletes a namespace: one CAS makes it disappear (a tombstoned router), then its objects are removed. The next
+ * incarnation's WAL starts above the deleted highwater, so sequence numbers are never reused.
+ */
+export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clock: Clock): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const read = await catalog.routers.read(ns);
+    if (!read || read.router.deleted) throw new ElaxError('ELAX_ERR_NAMESPACE_NOT_FOUND', `namespace '${ns}' not found`);
+    const r = read.router;
+    const head = await catalog.wal(ns).discoverHead(Math.max(r.indexed_wal, r.wal_start - 1));
+    const nowIso = new Date(clock.now()).toISOString();
+    const tomb = RouterStore.next(
+      r,
+      { deleted: { at: nowIso, wal_highwater: head }, wal_start: head + 1, indexed_wal: head, parts: [], schema: {}, distance_metric: null },
+      nowIso,
+    );
+    const out = await catalog.routers.publish(r, read.witness, tomb);
+    if (out.ok) {
+      catalog.evict(ns);
+      // Remove the deleted incarnation's objects. Entries above `head` belong to a writer that raced us and
+      // revived the namespace: they are kept.
+      await catalog.wal(ns).deleteBefore(head + 1);
+      const partsPrefix = `${namespacePrefix(ns)}parts/`;
+      const parts = await catalog.store.list(partsPrefix);
+      await Promise.all(parts.objects.map((o) => catalog.store.delete(o.key)));
+      return;
+    }
+    if (attempt > 20) throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `could not delete ${ns}: router.json keeps changing`, { retryAfter: 1 });
+  }
+}

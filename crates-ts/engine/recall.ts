@@ -1,0 +1,76 @@
+/**
+ * Recall evaluation (design.md §7): sample live documents' vectors as queries (or use the given rank_by), run the
+ * normal ANN path and the exhaustive kNN path, and compare. While every search is exhaustive, recall is 1.0 by
+ * construction; once ANN indexes exist this measures them.
+ */
+import { ElaxError, type Doc } from '../core/index.js';
+import type { NamespaceView } from '../namespace/index.js';
+import { parseQuery, executeQuery } from '../query/index.js';
+
+export interface RecallRequest {
+  num?: number;
+  top_k?: number;
+  filters?: unknown;
+  rank_by?: unknown;
+  include_ground_truth?: boolean;
+}
+
+const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth']);
+
+export function evaluateRecall(view: NamespaceView, body: RecallRequest, random: () => number) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall body must be a JSON object');
+  }
+  for (const k of Object.keys(body)) {
+    if (!KNOWN.has(k)) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `unknown recall parameter '${k}'`);
+  }
+  const topK = body.top_k ?? 10;
+  let num = body.num ?? 25;
+  if (!Number.isInteger(topK) || topK < 1 || topK > 1200) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `top_k must be an integer in 1..1200, got ${String(body.top_k)}`);
+  if (!Number.isInteger(num) || num < 1 || num > 1000) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `num must be an integer in 1..1000, got ${String(body.num)}`);
+  const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
+  const docs = view.liveDocs();
+
+  let queries: number[][];
+  if (body.rank_by !== undefined && body.rank_by !== null) {
+    if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
+    const rb = body.rank_by;
+    if (!Array.isArray(rb) || rb.length !== 3 || rb[0] !== 'vector' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2])) {
+      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be ["vector", "ANN", [numbers...]]');
+    }
+    queries = [rb[2] as number[]];
+    num = 1;
+  } else {
+    const withVectors: Doc[] = [];
+    for (const d of docs) if (d.vector) withVectors.push(d);
+    if (withVectors.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
+    queries = [];
+    for (let i = 0; i < num; i++) queries.push(Array.from(withVectors[Math.floor(random() * withVectors.length)]!.vector!));
+  }
+
+  let recallSum = 0;
+  let annCount = 0;
+  let exactCount = 0;
+  const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
+  for (const qv of queries) {
+    const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
+    const ann = executeQuery(parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx), docs, ctx).rows ?? [];
+    const exact =
+      executeQuery(parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx), docs, ctx)
+        .rows ?? [];
+    const truth = new Set(exact.map((r) => r.id));
+    let hit = 0;
+    for (const r of ann) if (truth.has(r.id)) hit++;
+    recallSum += exact.length === 0 ? 1 : hit / exact.length;
+    annCount += ann.length;
+    exactCount += exact.length;
+    if (body.include_ground_truth) groundTruth.push({ query_vector: qv, nearest_neighbors: exact });
+  }
+  const out: Record<string, unknown> = {
+    avg_recall: recallSum / queries.length,
+    avg_ann_count: annCount / queries.length,
+    avg_exhaustive_count: exactCount / queries.length,
+  };
+  if (body.include_ground_truth) out.ground_truth = groundTruth;
+  return out;
+}

@@ -1,0 +1,9 @@
+/**
+ * namespace: what does namespace N contain right now? Folds router state and WAL entries into a view (live
+ * documents, schema, metric, tail statistics) and caches views per process with strong/eventual refresh.
+ * It reads through router/ and wal/; it never writes.
+ */
+export { NamespaceView } from './view.js';
+export type { TailEntryInfo } from './view.js';
+export { NamespaceCatalog } from './catalog.js';
+export type { Consistency, CatalogOptions } from './catalog.js';

@@ -1,0 +1,10 @@
+/**
+ * router: which parts and WAL range make up namespace N now? Owns `{ns}/router.json`, its format and its
+ * invariants; creates it with put-if-absent and moves it forward only with If-Match. It does not build parts or
+ * write the WAL.
+ */
+export { RouterStore, parseRouter } from './router-store.js';
+export type { RouterRead, PublishOutcome } from './router-store.js';
+export { checkRouterInvariants, ROUTER_INVARIANTS } from './invariants.js';
+export { ROUTER_FORMAT_VERSION } from './types.js';
+export type { Router, PartRef } from './types.js';

@@ -1,0 +1,57 @@
+/**
+ * Checks run before every router publish. Each is pure: (next, current) → void, throwing ElaxError on violation.
+ * A violation is a bug in the publisher, never a user error, so the kind is `corrupt`/internal.
+ */
+import { ElaxError } from '../core/index.js';
+import { ROUTER_FORMAT_VERSION, type Router } from './types.js';
+
+type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
+
+export const ROUTER_INVARIANTS: readonly Invariant[] = [
+  {
+    name: 'format-version',
+    why: 'readers must be able to parse what we publish',
+    check: (next) => (next.format_version === ROUTER_FORMAT_VERSION ? null : `format_version ${next.format_version} != ${ROUTER_FORMAT_VERSION}`),
+  },
+  {
+    name: 'same-namespace',
+    why: 'a router never moves between namespaces',
+    check: (next, cur) => (cur && cur.namespace !== next.namespace ? `namespace changed from ${cur.namespace} to ${next.namespace}` : null),
+  },
+  {
+    name: 'epoch-advances-by-one',
+    why: 'epochs order every published state; equal epochs would make two states indistinguishable',
+    check: (next, cur) => {
+      if (!cur) return next.epoch === 0 ? null : `a new router must start at epoch 0, got ${next.epoch}`;
+      return next.epoch === cur.epoch + 1 ? null : `epoch must advance from ${cur.epoch} to ${cur.epoch + 1}, got ${next.epoch}`;
+    },
+  },
+  {
+    name: 'indexed-wal-monotonic',
+    why: 'WAL entries at or below indexed_wal may be garbage collected; moving it back would resurrect nothing',
+    check: (next, cur) => (cur && !cur.deleted && !next.deleted && next.wal_start === cur.wal_start && next.indexed_wal < cur.indexed_wal ? `indexed_wal moved back from ${cur.indexed_wal} to ${next.indexed_wal}` : null),
+  },
+  {
+    name: 'wal-start-monotonic',
+    why: 'sequence numbers are never reused across incarnations',
+    check: (next, cur) => (cur && next.wal_start < cur.wal_start ? `wal_start moved back from ${cur.wal_start} to ${next.wal_start}` : null),
+  },
+  {
+    name: 'parts-within-indexed-range',
+    why: 'a part may only cover WAL entries that indexed_wal says are covered',
+    check: (next) => {
+      for (const p of next.parts) {
+        if (p.wal_end > next.indexed_wal) return `part ${p.id} ends at ${p.wal_end} > indexed_wal ${next.indexed_wal}`;
+        if (p.wal_start > p.wal_end) return `part ${p.id} has an empty range ${p.wal_start}..${p.wal_end}`;
+      }
+      return null;
+    },
+  },
+];
+
+export function checkRouterInvariants(next: Router, current: Router | null): void {
+  for (const inv of ROUTER_INVARIANTS) {
+    const problem = inv.check(next, current);
+    if (problem) throw new ElaxError('ELAX_ERR_CORRUPT', `router invariant '${inv.name}' violated for ${next.namespace}: ${problem} (${inv.why})`);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Reads and publishes `{ns}/router.json`, only ever by compare-and-swap (RFC-0002, docs/rfcs/0002-router-publish.md).
+ */
+import { ElaxError } from '../core/index.js';
+import type { ObjectStore, Witness } from '../store/index.js';
+import { routerKey } from '../store/index.js';
+import { checkRouterInvariants } from './invariants.js';
+import { ROUTER_FORMAT_VERSION, type Router } from './types.js';
+
+export interface RouterRead {
+  router: Router;
+  witness: Witness;
+}
+
+export type PublishOutcome = { ok: true; witness: Witness } | { ok: false };
+
+export function parseRouter(ns: string, bytes: Uint8Array): Router {
+  let r: Router;
+  try {
+    r = JSON.parse(new TextDecoder().decode(bytes)) as Router;
+  } catch (cause) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `router.json of ${ns} is not valid JSON`, { cause });
+  }
+  if (typeof r.format_version !== 'number' || r.format_version < 1 || r.format_version > ROUTER_FORMAT_VERSION) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `router.json of ${ns} has format_version ${String(r.format_version)}; this build reads 1..${ROUTER_FORMAT_VERSION}`);
+  }
+  return r;
+}
+
+function encode(r: Router): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n');
+}
+
+export class RouterStore {
+  constructor(private readonly store: ObjectStore) {}
+
+  async read(ns: string): Promise<RouterRead | null> {
+    const got = await this.store.get(routerKey(ns));
+    if (!got) return null;
+    return { router: parseRouter(ns, got.bytes), witness: got.witness };
+  }
+
+  /** RFC-0002 step 1: create epoch 0 if absent. `ok: false` means someone else created it first: re-read. */
+  async create(router: Router): Promise<PublishOutcome> {
+    checkRouterInvariants(router, null);
+    return this.store.putIfAbsent(routerKey(router.namespace), encode(router));
+  }
+
+  /**
+   * RFC-0002 step 3: replace `current` (read with `witness`) by `next` if nobody published in between.
+   * Invariants are checked first; `ok: false` means lost the race: re-read, rebuild `next`, retry or abandon.
+   */
+  async publish(current: Router, witness: Witness, next: Router): Promise<PublishOutcome> {
+    checkRouterInvariants(next, current);
+    return this.store.putIfMatch(routerKey(next.namespace), encode(next), witness);
+  }
+
+  /** Build the next state from `current` with epoch + 1 and a fresh updated_at. */
+  static next(current: Router, changes: Partial<Router>, nowIso: string): Router {
+    return { ...current, ...changes, epoch: current.epoch + 1, updated_at: nowIso };
+  }
+
+  static initial(ns: string, walStart: number, nowIso: string): Router {
+    return {
+      format_version: ROUTER_FORMAT_VERSION,
+      namespace: ns,
+      epoch: 0,
+      indexed_wal: walStart - 1,
+      wal_start: walStart,
+      parts: [],
+      schema: {},
+      distance_metric: null,
+      created_at: nowIso,
+      updated_at: nowIso,
+    };
+  }
+}

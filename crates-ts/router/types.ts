@@ -1,0 +1,41 @@
+import type { Schema, DistanceMetric } from '../core/index.js';
+
+export const ROUTER_FORMAT_VERSION = 1;
+
+/** One published part (filled by the indexer; empty until parts exist). */
+export interface PartRef {
+  id: string;
+  /** Inclusive WAL range the part covers. */
+  wal_start: number;
+  wal_end: number;
+  rows: number;
+  bytes: number;
+  level: number;
+  created_at: string;
+  index_kind?: string;
+}
+
+/** `{ns}/router.json`: the CAS pointer to a namespace's current state (design.md §3). */
+export interface Router {
+  format_version: number;
+  namespace: string;
+  /** Strictly increasing on every publish. */
+  epoch: number;
+  /** Every WAL entry with seq ≤ indexed_wal is covered by parts. */
+  indexed_wal: number;
+  /**
+   * First WAL seq of this incarnation of the namespace. Seqs are never reused: after a delete, the next
+   * incarnation starts above the deleted one's highwater, so stale caches can never mistake old entries for new.
+   */
+  wal_start: number;
+  parts: PartRef[];
+  /** Schema and distance metric as of indexed_wal (the WAL tail may carry newer ones). */
+  schema: Schema;
+  distance_metric: DistanceMetric | null;
+  created_at: string;
+  updated_at: string;
+  /** Present when the namespace was deleted: it does not exist until a write revives it. */
+  deleted?: { at: string; wal_highwater: number };
+  /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
+  indexer?: Record<string, unknown>;
+}

@@ -1,0 +1,131 @@
+/**
+ * WAL entry format, version 1: one Parquet file (zstd) per committed batch.
+ *
+ * Columns (one row per operation, in commit order):
+ *   op      utf8                       'upsert' | 'delete'
+ *   id      utf8                       the id as JSON text (`17`, `"a-b"`), so u64 and string ids stay distinct
+ *   vector  FixedSizeList<f32>[dims]   nullable; column present only when the namespace has vectors
+ *   attrs   utf8                       JSON object of the row's attributes (null for deletes)
+ *
+ * Entry-level metadata lives in the Arrow schema metadata under `elax.wal` (JSON, see WalMeta): the schema and
+ * distance metric as of this entry when it changed them, request count, commit time, idempotency keys.
+ *
+ * Every entry holds only full rows and deletes: patches and conditional writes were resolved at commit time
+ * (design.md §4.5), so replaying the WAL never needs the state it was written against.
+ */
+import * as arrow from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { ElaxError, type Doc, type Id, type Schema, type DistanceMetric, type AttrValue } from '../core/index.js';
+
+export const WAL_FORMAT_VERSION = 1;
+const META_KEY = 'elax.wal';
+
+export type WalOp = { kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: Id };
+
+export interface WalMeta {
+  format_version: number;
+  namespace: string;
+  /** Commit time, epoch ms. */
+  committed_at: number;
+  /** Number of client requests coalesced into this entry (group commit). */
+  requests: number;
+  /** Full schema after this entry, present only if this entry changed it. */
+  schema?: Schema;
+  /** Distance metric after this entry, present only if this entry set it. */
+  distance_metric?: DistanceMetric;
+  /** Idempotency keys of the requests in this entry (bulk ingest dedup). */
+  idempotency_keys?: string[];
+}
+
+export interface WalEntry {
+  seq: number;
+  meta: WalMeta;
+  ops: WalOp[];
+}
+
+export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array {
+  const n = ops.length;
+  const opCol: string[] = new Array(n);
+  const idCol: string[] = new Array(n);
+  const attrCol: (string | null)[] = new Array(n);
+  let dims = 0;
+  for (const op of ops) {
+    if (op.kind === 'upsert' && op.doc.vector) {
+      dims = op.doc.vector.length;
+      break;
+    }
+  }
+  const vecValues = dims > 0 ? new Float32Array(n * dims) : null;
+  const validity = dims > 0 ? new Uint8Array(Math.ceil(n / 8)) : null;
+  let nullVectors = 0;
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    opCol[i] = op.kind;
+    if (op.kind === 'upsert') {
+      idCol[i] = JSON.stringify(op.doc.id);
+      attrCol[i] = JSON.stringify(op.doc.attrs);
+      const v = op.doc.vector;
+      if (vecValues && validity) {
+        if (v) {
+          if (v.length !== dims) throw new ElaxError('ELAX_ERR_INTERNAL', `WAL entry mixes vector dimensions ${dims} and ${v.length}`);
+          vecValues.set(v, i * dims);
+          validity[i >> 3]! |= 1 << (i & 7);
+        } else nullVectors++;
+      }
+    } else {
+      idCol[i] = JSON.stringify(op.id);
+      attrCol[i] = null;
+      if (vecValues) nullVectors++;
+    }
+  }
+  const columns: Record<string, arrow.Vector> = {
+    op: arrow.vectorFromArray(opCol, new arrow.Utf8()),
+    id: arrow.vectorFromArray(idCol, new arrow.Utf8()),
+  };
+  if (vecValues && validity) {
+    const type = new arrow.FixedSizeList(dims, new arrow.Field('item', new arrow.Float32(), false));
+    const child = arrow.makeData({ type: new arrow.Float32(), length: n * dims, data: vecValues });
+    columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: nullVectors, nullBitmap: validity, child }));
+  }
+  columns.attrs = arrow.vectorFromArray(attrCol, new arrow.Utf8());
+  const plain = new arrow.Table(columns);
+  const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(meta)]]));
+  const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
+  const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
+  const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+  return pq.writeParquet(wasmTable, props);
+}
+
+export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
+  let table: arrow.Table;
+  try {
+    table = arrow.tableFromIPC(pq.readParquet(bytes).intoIPCStream());
+  } catch (cause) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${seq} is not a readable Parquet file`, { cause });
+  }
+  const rawMeta = table.schema.metadata.get(META_KEY);
+  if (!rawMeta) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${seq} has no ${META_KEY} metadata`);
+  const meta = JSON.parse(rawMeta) as WalMeta;
+  if (meta.format_version > WAL_FORMAT_VERSION || meta.format_version < 1) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `WAL entry ${seq} has format_version ${meta.format_version}; this build reads 1..${WAL_FORMAT_VERSION}`);
+  }
+  const n = table.numRows;
+  const opCol = table.getChild('op')!;
+  const idCol = table.getChild('id')!;
+  const attrCol = table.getChild('attrs')!;
+  const vecCol = table.getChild('vector');
+  const ops: WalOp[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = JSON.parse(idCol.get(i) as string) as Id;
+    if (opCol.get(i) === 'delete') {
+      ops[i] = { kind: 'delete', id };
+    } else {
+      const v = vecCol ? (vecCol.get(i) as arrow.Vector | null) : null;
+      // Copy: the arrow buffer is shared by every row of the entry and we keep docs individually.
+      const vector = v ? Float32Array.from(v.toArray() as Float32Array) : null;
+      const attrs = JSON.parse(attrCol.get(i) as string) as Record<string, AttrValue>;
+      ops[i] = { kind: 'upsert', doc: { id, vector, attrs } };
+    }
+  }
+  return { seq, meta, ops };
+}

@@ -1,0 +1,9 @@
+/**
+ * wal: the write-ahead log of a namespace in object storage — one immutable Parquet object per committed batch,
+ * appended with put-if-absent. Owns the keys `{ns}/wal/*`. It encodes, decodes, lists and appends entries; it
+ * does not decide what goes into an entry (write/) nor fold entries into state (namespace/).
+ */
+export { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION } from './format.js';
+export type { WalEntry, WalMeta, WalOp } from './format.js';
+export { WalLog } from './log.js';
+export type { WalObject, AppendOutcome } from './log.js';

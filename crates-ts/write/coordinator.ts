@@ -1,0 +1,252 @@
+/**
+ * Group commit and CAS append for writes (RFC-0001, docs/rfcs/0001-wal-append.md).
+ *
+ * Requests for one namespace queue up; a committer per namespace takes everything queued (after a short window),
+ * resolves the requests in arrival order against the freshest state, writes ONE WAL entry at head+1 with
+ * put-if-absent and acknowledges every request only after the store has made the entry durable. If another
+ * writer took that sequence, the committer refreshes its view and resolves the whole batch again: resolution is
+ * deterministic given the state, so nothing is applied twice and nothing is lost.
+ *
+ * A request whose resolution fails (e.g. a schema conflict that appeared since it was validated) is rejected
+ * alone; the others in the batch still commit.
+ */
+import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
+import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
+import { RouterStore } from '../router/index.js';
+import { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalOp } from '../wal/index.js';
+import type { WriteRequest } from '../schema/index.js';
+import { resolveWrite, type Resolution, type StateReader } from './resolve.js';
+
+export interface WriteOutcome {
+  seq: number | null;
+  upserted: Id[];
+  patched: Id[];
+  deleted: Id[];
+  rowsRemaining: boolean;
+  /** True when the idempotency key was already committed: nothing was written again. */
+  duplicate: boolean;
+}
+
+export interface CoordinatorOptions {
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+  /** Group-commit window after the first queued request. Default 2 ms. */
+  groupCommitMs?: number;
+  /** Cap on rows coalesced into one entry; further requests wait for the next entry. Default 50_000. */
+  maxRowsPerEntry?: number;
+  /** Max documents a filter-based write may touch. Default 100_000. */
+  maxFilterRows?: number;
+  /** Give up after this many lost CAS races in a row (the store is under heavy contention). Default 50. */
+  maxConflicts?: number;
+  /** Called with each committed entry (metrics, indexer wake-up). */
+  onCommit?: (ns: string, seq: number, rows: number, bytes: number) => void;
+  onConflict?: (ns: string) => void;
+}
+
+interface Pending {
+  req: WriteRequest;
+  idempotencyKey?: string;
+  rows: number;
+  resolve: (o: WriteOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export class WriteCoordinator {
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly running = new Map<string, Promise<void>>();
+  private closed = false;
+  private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
+
+  constructor(
+    private readonly catalog: NamespaceCatalog,
+    options: CoordinatorOptions,
+  ) {
+    this.opts = {
+      groupCommitMs: 2,
+      maxRowsPerEntry: 50_000,
+      maxFilterRows: 100_000,
+      maxConflicts: 50,
+      ...options,
+    };
+  }
+
+  /** Queue a validated request; resolves once its WAL entry is durable. */
+  write(ns: string, req: WriteRequest, idempotencyKey?: string): Promise<WriteOutcome> {
+    if (this.closed) return Promise.reject(new ElaxError('ELAX_ERR_CLOSED', 'the server is shutting down; retry on another node'));
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      const rows = req.upserts.length + req.patches.length + req.deletes.length + 1;
+      let q = this.queues.get(ns);
+      if (!q) this.queues.set(ns, (q = []));
+      q.push({ req, idempotencyKey, rows, resolve, reject });
+      if (!this.running.has(ns)) {
+        const run = this.drain(ns).finally(() => this.running.delete(ns));
+        this.running.set(ns, run);
+      }
+    });
+  }
+
+  /** Stop accepting writes and wait until everything queued has been committed (graceful shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async drain(ns: string): Promise<void> {
+    if (this.opts.groupCommitMs > 0) await this.opts.sleep(this.opts.groupCommitMs);
+    for (;;) {
+      const q = this.queues.get(ns);
+      if (!q || q.length === 0) {
+        this.queues.delete(ns);
+        return;
+      }
+      const batch: Pending[] = [];
+      let rows = 0;
+      while (q.length > 0 && (batch.length === 0 || rows + q[0]!.rows <= this.opts.maxRowsPerEntry)) {
+        const p = q.shift()!;
+        rows += p.rows;
+        batch.push(p);
+      }
+      try {
+        await this.commit(ns, batch);
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+      }
+    }
+  }
+
+  private async commit(ns: string, batch: Pending[]): Promise<void> {
+    let conflicts = 0;
+    for (;;) {
+      const view = await this.ensureLive(ns);
+      const plan = this.plan(view, batch);
+      if (plan.accepted.length === 0) {
+        for (const r of plan.rejected) r.p.reject(r.error);
+        return;
+      }
+      const seq = view.headSeq + 1;
+      let committedSeq: number | null = null;
+      let bytes: Uint8Array | null = null;
+      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.keys.length > 0) {
+        bytes = encodeWalEntry(
+          {
+            format_version: WAL_FORMAT_VERSION,
+            namespace: ns,
+            committed_at: this.opts.clock.now(),
+            requests: plan.accepted.length,
+            ...(plan.schemaChanged ? { schema: plan.schema } : {}),
+            ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
+            ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
+          },
+          plan.ops,
+        );
+        const out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
+        if (!out.ok) {
+          conflicts++;
+          this.opts.onConflict?.(ns);
+          if (conflicts >= this.opts.maxConflicts) {
+            throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `gave up appending to ${ns} after ${conflicts} lost races; retry`, { retryAfter: 1 });
+          }
+          continue; // RFC-0001 step 4: someone else took seq; refresh and resolve again
+        }
+        committedSeq = seq;
+        this.catalog.applyCommitted(ns, decodeWalEntry(seq, bytes), bytes.length);
+        await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
+        this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
+      }
+      for (const r of plan.rejected) r.p.reject(r.error);
+      for (const a of plan.accepted) {
+        a.p.resolve({
+          seq: committedSeq,
+          upserted: a.res?.upserted ?? [],
+          patched: a.res?.patched ?? [],
+          deleted: a.res?.deleted ?? [],
+          rowsRemaining: a.res?.rowsRemaining ?? false,
+          duplicate: a.res === null,
+        });
+      }
+      return;
+    }
+  }
+
+  /** Resolve every request of the batch in order on top of the view; collect the combined entry. */
+  private plan(view: NamespaceView, batch: Pending[]) {
+    const overlay = new Map<Id, Doc | null>();
+    let schema = view.schema;
+    let metric = view.distanceMetric;
+    const accepted: { p: Pending; res: Resolution | null }[] = [];
+    const rejected: { p: Pending; error: unknown }[] = [];
+    const keys: string[] = [];
+    const seenKeys = new Set<string>();
+    const reader: StateReader = {
+      get: (id) => (overlay.has(id) ? (overlay.get(id) ?? undefined) : view.docs.get(id)),
+      scan: function* () {
+        for (const d of view.docs.values()) if (!overlay.has(d.id)) yield d;
+        for (const d of overlay.values()) if (d) yield d;
+      },
+    };
+    for (const p of batch) {
+      if (p.idempotencyKey && (view.idempotencyKeys.has(p.idempotencyKey) || seenKeys.has(p.idempotencyKey))) {
+        accepted.push({ p, res: null });
+        continue;
+      }
+      try {
+        const res = resolveWrite(p.req, reader, schema, metric, { maxFilterRows: this.opts.maxFilterRows });
+        for (const [id, doc] of res.changes) {
+          overlay.delete(id);
+          overlay.set(id, doc);
+        }
+        schema = res.schema;
+        metric = res.distanceMetric;
+        if (p.idempotencyKey) {
+          keys.push(p.idempotencyKey);
+          seenKeys.add(p.idempotencyKey);
+        }
+        accepted.push({ p, res });
+      } catch (error) {
+        if (!isElaxError(error)) throw error;
+        rejected.push({ p, error });
+      }
+    }
+    const ops: WalOp[] = [];
+    for (const [id, doc] of overlay) ops.push(doc ? { kind: 'upsert', doc } : { kind: 'delete', id });
+    const schemaChanged = JSON.stringify(schema) !== JSON.stringify(view.schema);
+    const metricChanged = metric !== view.distanceMetric;
+    return { accepted, rejected, ops, schema, schemaChanged, metric, metricChanged, keys };
+  }
+
+  /** The view of `ns` at the current head, creating (or reviving) the namespace's router if needed. */
+  private async ensureLive(ns: string): Promise<NamespaceView> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const view = await this.catalog.refresh(ns);
+      if (view) return view;
+      const nowIso = new Date(this.opts.clock.now()).toISOString();
+      const read = await this.catalog.routers.read(ns);
+      if (!read) {
+        // RFC-0002 step 1: the first write creates epoch 0 with put-if-absent; losing means someone else did.
+        await this.catalog.routers.create(RouterStore.initial(ns, 1, nowIso));
+      } else if (read.router.deleted) {
+        await this.catalog.routers.publish(read.router, read.witness, revived(read.router, nowIso));
+      }
+    }
+    throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `could not create namespace ${ns}: router.json keeps changing`, { retryAfter: 1 });
+  }
+
+  /**
+   * A delete may have tombstoned the namespace between our refresh and our append. Our entry sits above the
+   * tombstone's highwater, so it belongs to the next incarnation: make sure that incarnation exists, or the
+   * acknowledged write would be invisible.
+   */
+  private async reviveIfDeletedUnder(ns: string, seq: number): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const read = await this.catalog.routers.read(ns);
+      if (!read || !read.router.deleted || read.router.wal_start > seq) return;
+      const out = await this.catalog.routers.publish(read.router, read.witness, revived(read.router, new Date(this.opts.clock.now()).toISOString()));
+      if (out.ok) return;
+    }
+  }
+}
+
+function revived(tomb: import('../router/index.js').Router, nowIso: string) {
+  const { deleted: _deleted, ...rest } = tomb;
+  return RouterStore.next(rest, { created_at: nowIso }, nowIso);
+}

@@ -1,0 +1,149 @@
+/**
+ * The HTTP API (turbopuffer-compatible) over an Engine. This file only speaks HTTP: routing, body decoding
+ * (JSON, gzip), authentication, error mapping. Every operation is the engine's.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { ElaxError, ERRORS } from '../crates-ts/core/index.js';
+import type { Engine } from '../crates-ts/engine/index.js';
+import { checkReachable } from '../crates-ts/store/index.js';
+
+export interface AppOptions {
+  engine: Engine;
+  /** Accepted API keys. Empty/undefined: authentication off. */
+  apiKeys?: string[];
+  /** Max request body in bytes after decompression. Default 256 MiB. */
+  bodyLimit?: number;
+  logger?: boolean | object;
+}
+
+const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
+
+export function errorBody(message: string) {
+  return { status: 'error', error: message };
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const { engine } = opts;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit,
+    // Requests carry large vectors; JSON parsing is the main cost, keep the default parser (fast, safe).
+    disableRequestLogging: true,
+  });
+
+  // gzip request bodies (the official client sends them with compression: true).
+  app.addHook('preParsing', async (request: FastifyRequest, _reply: FastifyReply, payload: Readable) => {
+    const enc = request.headers['content-encoding'];
+    if (!enc || enc === 'identity') return payload;
+    if (enc !== 'gzip') throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `unsupported Content-Encoding '${enc}': use gzip or none`);
+    // Fastify matches Content-Length against `receivedEncodedLength` of the stream we hand back.
+    const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
+    gunzip.receivedEncodedLength = 0;
+    payload.on('data', (c: Buffer) => (gunzip.receivedEncodedLength += c.length));
+    payload.pipe(gunzip);
+    return gunzip;
+  });
+
+  // Empty POST bodies are allowed (e.g. recall with defaults); JSON only.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new ElaxError('ELAX_ERR_INVALID_REQUEST', `malformed JSON body: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  const keys = new Set(opts.apiKeys ?? []);
+  if (keys.size > 0) {
+    app.addHook('onRequest', async (request) => {
+      if (request.url === '/health' || request.url === '/readyz') return;
+      const auth = request.headers.authorization ?? '';
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : (request.headers['x-api-key'] as string | undefined);
+      if (!token || !keys.has(token)) {
+        throw new ElaxError('ELAX_ERR_UNAUTHORIZED', token ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+      }
+    });
+  }
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    if (err instanceof ElaxError) {
+      if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
+      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      return reply.code(err.status).send({ ...errorBody(err.message), code: err.code });
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ ...errorBody(`request body exceeds the limit of ${bodyLimit} bytes`), code: 'ELAX_ERR_PAYLOAD_TOO_LARGE' });
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ ...errorBody(`unsupported Content-Type '${request.headers['content-type']}': send application/json`), code: 'ELAX_ERR_INVALID_REQUEST' });
+    }
+    if (e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR') {
+      return reply.code(400).send({ ...errorBody('request body is not valid gzip'), code: 'ELAX_ERR_INVALID_REQUEST' });
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ ...errorBody(e.message ?? 'bad request'), code: 'ELAX_ERR_INVALID_REQUEST' });
+    }
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send({ ...errorBody(`internal error: ${e.message ?? String(err)}`), code: 'ELAX_ERR_INTERNAL' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ ...errorBody(`no route ${request.method} ${request.url.split('?')[0]}`), code: 'ELAX_ERR_NOT_FOUND' });
+  });
+
+  type NsParams = { Params: { ns: string }; Querystring: Record<string, string | undefined> };
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await checkReachable(engine.store);
+      return { status: 'ok', store: engine.store.description };
+    } catch (e) {
+      return reply.code(503).send(errorBody(`store ${engine.store.description} is not reachable: ${(e as Error).message}`));
+    }
+  });
+
+  app.post<NsParams>('/v2/namespaces/:ns', async (req) => {
+    const overload = req.query.stainless_overload;
+    if (overload === 'copyFrom' || overload === 'branchFrom') {
+      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `${overload} is not supported by elax`);
+    }
+    const key = req.headers['idempotency-key'];
+    return engine.write(req.params.ns, req.body, { idempotencyKey: typeof key === 'string' && key ? key : undefined });
+  });
+
+  app.post<NsParams>('/v2/namespaces/:ns/query', async (req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body)) {
+      return engine.multiQuery(req.params.ns, body);
+    }
+    return engine.query(req.params.ns, body);
+  });
+
+  app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', async (req) => {
+    const ps = req.query.page_size;
+    const pageSize = ps === undefined ? undefined : Number(ps);
+    if (pageSize !== undefined && !Number.isFinite(pageSize)) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `page_size must be a number, got '${ps}'`);
+    return engine.listNamespaces({ prefix: req.query.prefix, cursor: req.query.cursor, pageSize });
+  });
+
+  app.get<NsParams>('/v2/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
+  app.get<NsParams>('/v1/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
+  app.get<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.schema(req.params.ns));
+  app.post<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.updateSchema(req.params.ns, req.body));
+  app.delete<NsParams>('/v2/namespaces/:ns', async (req) => engine.deleteNamespace(req.params.ns));
+  app.get<NsParams>('/v1/namespaces/:ns/hint_cache_warm', async (req) => engine.warmCache(req.params.ns));
+  app.post<NsParams>('/v1/namespaces/:ns/_debug/recall', async (req) => engine.recall(req.params.ns, req.body));
+
+  return app;
+}
+
+/** The catalogue of error codes, for docs and tests. */
+export const ERROR_CODES = Object.keys(ERRORS);

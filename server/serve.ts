@@ -1,0 +1,60 @@
+/**
+ * Starts an elax server process: open and probe the store, build the engine and the HTTP app, listen, and shut
+ * down gracefully (stop accepting, flush queued commits) on SIGTERM/SIGINT.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Engine } from '../crates-ts/engine/index.js';
+import { openStore, probeConditionalWrites, type ObjectStore } from '../crates-ts/store/index.js';
+import { systemClock } from '../crates-ts/core/index.js';
+import { buildApp } from './app.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  store: string;
+  apiKeys: string[];
+  groupCommitMs: number;
+  bodyLimit?: number;
+  log: boolean;
+  /** Skip the conditional-write probe (only for stores known to support it, e.g. in tests). */
+  skipProbe?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  engine: Engine;
+  store: ObjectStore;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const store = await openStore(opts.store);
+  if (!opts.skipProbe) await probeConditionalWrites(store);
+  const engine = new Engine(store, {
+    clock: systemClock,
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
+    groupCommitMs: opts.groupCommitMs,
+  });
+  const app = buildApp({ engine, apiKeys: opts.apiKeys, bodyLimit: opts.bodyLimit, logger: opts.log ? { level: 'info' } : false });
+  await app.listen({ port: opts.port, host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`,
+    port,
+    engine,
+    store,
+    close() {
+      // Stop accepting connections first, then flush commits already queued, then release the store.
+      closing ??= (async () => {
+        await app.close();
+        await engine.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
