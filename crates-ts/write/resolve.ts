@@ -38,8 +38,9 @@ export function resolveWrite(
   baseMetric: DistanceMetric | null,
   limits: ResolveLimits,
 ): Resolution {
-  // Another writer may have changed the schema since the request was validated: merge again (400 on conflict).
-  const schema = mergeSchema(baseSchema, req.schema);
+  // Another writer may have changed the schema since the request was validated: merge only what this request
+  // adds or changes onto the newest schema (400 on conflict), so concurrent schema edits are not undone.
+  const schema = mergeSchema(baseSchema, req.schemaUpdate);
   if (req.distanceMetric && baseMetric && req.distanceMetric !== baseMetric) {
     throw new ElaxError(
       'ELAX_ERR_INVALID_REQUEST',

@@ -1,0 +1,72 @@
+/**
+ * Write throughput and ack latency: batches of 1k rows of 128-d vectors (+2 attributes) against a server process
+ * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
+ *
+ *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16]
+ */
+import { parseArgs } from 'node:util';
+import { startServerProcess, percentile, rng, machine } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    batches: { type: 'string', default: '200' },
+    rows: { type: 'string', default: '1000' },
+    dims: { type: 'string', default: '128' },
+    clients: { type: 'string', default: '1,16' },
+  },
+});
+const batches = Number(values.batches);
+const rowsPer = Number(values.rows);
+const dims = Number(values.dims);
+const clientCounts = values.clients!.split(',').map(Number);
+
+function makeBody(batch: number, rand: () => number): string {
+  const rows = [];
+  for (let i = 0; i < rowsPer; i++) {
+    const v = new Array(dims);
+    for (let d = 0; d < dims; d++) v[d] = Math.round((rand() * 2 - 1) * 1e6) / 1e6;
+    rows.push({ id: batch * rowsPer + i, vector: v, category: `c${i % 10}`, n: i });
+  }
+  return JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' });
+}
+
+console.log(`machine: ${machine()}`);
+console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims}`);
+const rand = rng(42);
+const bodies = Array.from({ length: batches }, (_, b) => makeBody(b, rand));
+const bodyBytes = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0);
+const results = [];
+for (const clients of clientCounts) {
+  const server = await startServerProcess();
+  const ns = `bench-${clients}`;
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < batches) {
+        const body = bodies[next++]!;
+        const s = performance.now();
+        const r = await fetch(`${server.url}/v2/namespaces/${ns}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        if (!r.ok) throw new Error(`write failed: ${r.status} ${await r.text()}`);
+        await r.arrayBuffer();
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
+  await server.stop();
+  latencies.sort((a, b) => a - b);
+  const row = {
+    clients,
+    rows_per_s: Math.round((batches * rowsPer) / secs),
+    mb_per_s: +(bodyBytes / 2 ** 20 / secs).toFixed(1),
+    p50_ms: +percentile(latencies, 50).toFixed(1),
+    p99_ms: +percentile(latencies, 99).toFixed(1),
+    rows_visible: meta.approx_row_count,
+  };
+  results.push(row);
+  console.log(JSON.stringify(row));
+}
+console.table(results);

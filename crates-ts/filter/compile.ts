@@ -1,0 +1,178 @@
+/**
+ * Filter compilation: a turbopuffer filter expression, validated against the schema, becomes one closure
+ * `(doc, refNew?) => boolean`. All validation, operand normalisation, Set/RegExp/glob/token preparation happens
+ * here once; the closure does no allocation for constant operands.
+ *
+ * Shapes:   [attr, op, operand] | [attr, op, operand, params] (token operators) |
+ *           ["And", [f, ...]] | ["Or", [f, ...]] | ["Not", f]
+ * ("And"/"Or"/"Not" followed by exactly one list / filter are logical; `["Not", "Eq", 1]` filters attribute "Not".)
+ *
+ * Semantics (turbopuffer's, decisions marked *):
+ *   - A missing attribute and a null attribute are the same. `Eq null` matches docs where it is missing/null,
+ *     `NotEq null` those where it is present. Every Not* operator is exactly the negation of its positive form
+ *     (so `NotEq 5` also matches docs without the attribute*).
+ *   - Eq with a scalar on an array attribute matches if any element equals it*; Eq with an array compares whole
+ *     arrays (order matters)*. In matches if the value (or, for an array attribute, any element) is in the list;
+ *     a null in the list matches missing/null values.
+ *   - Contains / ContainsAny: an array attribute contains the value / any of the values.
+ *   - Lt/Lte/Gt/Gte compare scalars: numbers numerically, strings (and UUIDs, datetimes in their stored ISO form)
+ *     by UTF-16 code units; missing/null never compares. AnyLt/... : any array element satisfies the comparison.
+ *   - Glob/IGlob/Regex on an array attribute match if any element matches*.
+ *   - ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence analyse the attribute and the operand with the
+ *     attribute's full_text_search config; `last_as_prefix` treats the operand's last word as a prefix. An operand
+ *     with no tokens after analysis (e.g. only stop words) matches nothing*. A token sequence never spans two
+ *     elements of a []string attribute.
+ *   - `{"$ref_new": "attr"}` anywhere an operand (or an In / ContainsAny list element) may appear is the value
+ *     of attr in the document being written (conditional writes); without a refNew document it is null.
+ *   - * An attribute that is not in the schema is a 400 by default: the filter cannot match anything, and a typo
+ *     in `delete_by_filter: ["stauts", "NotEq", "x"]` would otherwise delete every document. Callers that want
+ *     turbopuffer-style "missing = null" evaluation pass `unknownAttributes: 'null'`.
+ *   - Attributes with `filterable: false` (full-text attributes by default) accept only the token operators.
+ */
+import type { Schema } from '../core/index.js';
+import {
+  MATCH_ALL, MATCH_NONE, OPS, condFail, fail, info, not, readerFor, show, type CompiledFilter, type CondCtx, type Ctx, type Op,
+} from './condition.js';
+import { compilePattern } from './pattern-ops.js';
+import { compileTokenOp } from './token-ops.js';
+import { compileCompare, compileContains, compileContainsAny, compileEq, compileIn } from './value-ops.js';
+
+export type { CompiledFilter };
+
+export interface CompileOptions {
+  /** Name of the filter in error messages (default 'filters'; e.g. 'upsert_condition'). */
+  path?: string;
+  /** 'error' (default): a filter on an attribute not in the schema is a 400. 'null': it reads as missing. */
+  unknownAttributes?: 'error' | 'null';
+}
+
+/** Deepest nesting accepted (And/Or/Not levels): bounds recursion on hostile input. */
+export const MAX_FILTER_DEPTH = 64;
+
+const OP_SET = new Set<string>(OPS);
+const TOKEN_OPS = new Set<string>(['ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence']);
+
+/** Validates and compiles; throws ElaxError ELAX_ERR_INVALID_FILTER. `null`/`undefined` filter = match all. */
+export function compileFilter(filter: unknown, schema: Schema, options: CompileOptions = {}): CompiledFilter {
+  if (filter === null || filter === undefined) return MATCH_ALL;
+  const ctx: Ctx = { schema, unknown: options.unknownAttributes ?? 'error', infos: new Map() };
+  return compileNode(filter, options.path ?? 'filters', ctx, 0);
+}
+
+function isLogical(f: unknown[]): boolean {
+  if (f.length !== 2) return false;
+  return ((f[0] === 'And' || f[0] === 'Or') && Array.isArray(f[1])) || f[0] === 'Not';
+}
+
+function compileNode(f: unknown, path: string, ctx: Ctx, depth: number): CompiledFilter {
+  if (!Array.isArray(f)) {
+    throw fail(path, `expected a filter array like ["attr", "Eq", value] or ["And", [...]], got ${show(f)}`);
+  }
+  if (depth > MAX_FILTER_DEPTH) throw fail(path, `filters nest deeper than ${MAX_FILTER_DEPTH} levels`);
+  if (isLogical(f)) {
+    if (f[0] === 'Not') {
+      const c = compileNode(f[1], `${path}[1]`, ctx, depth + 1);
+      return (d, r) => !c(d, r);
+    }
+    const cs = (f[1] as unknown[]).map((c, i) => compileNode(c, `${path}[1][${i}]`, ctx, depth + 1));
+    return f[0] === 'And' ? and(cs) : or(cs);
+  }
+  if (f[0] === 'And' || f[0] === 'Or') {
+    if (f.length === 2 || f.length === 1) throw fail(path, `${f[0]} takes a list of filters: ["${f[0]}", [filter, ...]], got ${show(f)}`);
+  }
+  if (f[0] === 'Not' && f.length === 1) throw fail(path, 'Not takes one filter: ["Not", filter]');
+  return compileCondition(f, path, ctx);
+}
+
+function and(cs: CompiledFilter[]): CompiledFilter {
+  if (cs.length === 0) return MATCH_ALL;
+  if (cs.length === 1) return cs[0]!;
+  if (cs.length === 2) {
+    const [a, b] = cs as [CompiledFilter, CompiledFilter];
+    return (d, r) => a(d, r) && b(d, r);
+  }
+  return (d, r) => {
+    for (const c of cs) if (!c(d, r)) return false;
+    return true;
+  };
+}
+
+function or(cs: CompiledFilter[]): CompiledFilter {
+  if (cs.length === 0) return MATCH_NONE;
+  if (cs.length === 1) return cs[0]!;
+  if (cs.length === 2) {
+    const [a, b] = cs as [CompiledFilter, CompiledFilter];
+    return (d, r) => a(d, r) || b(d, r);
+  }
+  return (d, r) => {
+    for (const c of cs) if (c(d, r)) return true;
+    return false;
+  };
+}
+
+function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter {
+  const [attr, op] = f;
+  if (typeof attr !== 'string') {
+    throw fail(path, `expected ["attribute", "Operator", value] with a string attribute name, got ${show(f)}`);
+  }
+  if (typeof op !== 'string') throw fail(path, `expected an operator name after attribute '${attr}', got ${show(op)}`);
+  if (!OP_SET.has(op)) {
+    throw fail(path, `unknown filter operator '${op}' on attribute '${attr}'; valid operators: ${OPS.join(', ')}, And, Or, Not`);
+  }
+  const isToken = TOKEN_OPS.has(op);
+  if (f.length < 3 || f.length > (isToken ? 4 : 3)) {
+    throw fail(path, `${op} takes ["${attr}", "${op}", value${isToken ? ', params?' : ''}], got ${f.length} elements`);
+  }
+  const a = info(ctx, attr);
+  const c: CondCtx = { ctx, a, op: op as Op, path };
+  if (!a.known && ctx.unknown === 'error') throw condFail(c, `attribute '${attr}' is not in the namespace schema`);
+  if (a.vector) throw condFail(c, 'vector attributes cannot be filtered');
+  if (isToken) return compileTokenOp(c, f[2], f[3]);
+  if (!a.filterable) {
+    throw condFail(
+      c,
+      a.fts !== null
+        ? 'the attribute is not filterable (full-text search attributes are not filterable unless the schema sets filterable: true); use ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence'
+        : 'the attribute is not filterable (schema has filterable: false)',
+    );
+  }
+  const get = readerFor(a);
+  const operand = f[2];
+  switch (c.op) {
+    case 'Eq':
+      return compileEq(c, get, operand);
+    case 'NotEq':
+      return not(compileEq(c, get, operand));
+    case 'In':
+      return compileIn(c, get, operand);
+    case 'NotIn':
+      return not(compileIn(c, get, operand));
+    case 'Contains':
+      return compileContains(c, get, operand);
+    case 'NotContains':
+      return not(compileContains(c, get, operand));
+    case 'ContainsAny':
+      return compileContainsAny(c, get, operand);
+    case 'NotContainsAny':
+      return not(compileContainsAny(c, get, operand));
+    case 'Lt':
+    case 'Lte':
+    case 'Gt':
+    case 'Gte':
+      return compileCompare(c, get, operand, false);
+    case 'AnyLt':
+    case 'AnyLte':
+    case 'AnyGt':
+    case 'AnyGte':
+      return compileCompare(c, get, operand, true);
+    case 'Glob':
+    case 'IGlob':
+    case 'Regex':
+      return compilePattern(c, get, operand);
+    case 'NotGlob':
+    case 'NotIGlob':
+      return not(compilePattern(c, get, operand));
+    default:
+      throw condFail(c, 'unsupported operator'); // unreachable: OP_SET and the cases agree
+  }
+}

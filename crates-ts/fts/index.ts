@@ -1,0 +1,17 @@
+/**
+ * fts: full-text analysis and BM25 ranking over in-memory documents.
+ *
+ * Owns: the full_text_search config (validation, defaults), text analysis (tokenizers, case and ASCII folding,
+ * stop words, Snowball stemming), BM25 scoring with namespace-wide statistics, and text rank_by expressions
+ * (BM25 clauses, Sum, Max, Product). The token filters in crates-ts/filter analyse through this module so that
+ * filters and ranking always tokenize alike.
+ *
+ * Does not: read storage, build or read postings (the indexed path will reuse bm25/FieldStats/analyzerFor), sort
+ * or truncate results (the query module does), or own any object keys.
+ */
+export { normalizeFullTextConfig, fullTextConfigOf, analysisKey, DEFAULT_FULL_TEXT_CONFIG, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH } from './config.js';
+export { LANGUAGES, TOKENIZERS, stemmingSupported } from './languages.js';
+export { tokenize, analyzerFor, asciiFold, type TextAnalyzer, type QueryTerms } from './analyzer.js';
+export { docTerms, docTermsReader, isTextValue, type DocTerms, type DocTermsReader } from './doc-terms.js';
+export { bm25, collectFieldStats, mergeFieldStats, emptyFieldStats, avgDocLength, type FieldStats } from './bm25.js';
+export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from './rank.js';

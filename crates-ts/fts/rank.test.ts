@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { isElaxError, type Doc, type Schema } from '../core/index.js';
+import { isTextRankBy, normalizeFullTextConfig, planTextRank } from './index.js';
+
+const fts = normalizeFullTextConfig(true, 'x');
+const schema: Schema = {
+  id: { type: 'uint' },
+  title: { type: 'string', full_text_search: fts },
+  body: { type: 'string', full_text_search: { ...fts, k1: 2, b: 0.5 } },
+  tags: { type: '[]string', full_text_search: { ...fts, tokenizer: 'pre_tokenized_array' } },
+  plain: { type: 'string' },
+};
+
+const docs: Doc[] = [
+  { id: 1, vector: null, attrs: { title: 'quick fox', body: 'a story about a dog', tags: ['Fox', 'Quick'] } },
+  { id: 2, vector: null, attrs: { title: 'lazy dog', body: 'the quick brown fox jumps over the lazy dog', tags: ['dog'] } },
+  { id: 3, vector: null, attrs: { title: 'fox fox fox', body: 'foxes everywhere' } },
+  { id: 4, vector: null, attrs: { plain: 'fox' } },
+];
+
+const scores = (rankBy: unknown): Map<unknown, number> => new Map(planTextRank(rankBy, schema).evaluate(docs).map((r) => [r.doc.id, r.score]));
+
+function errorOf(rankBy: unknown): string {
+  try {
+    planTextRank(rankBy, schema);
+  } catch (e) {
+    expect(isElaxError(e, 'ELAX_ERR_INVALID_QUERY')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('isTextRankBy', () => {
+  it('should recognise text expressions and nothing else', () => {
+    expect(isTextRankBy(['title', 'BM25', 'fox'])).toBe(true);
+    expect(isTextRankBy(['Sum', [['title', 'BM25', 'fox']]])).toBe(true);
+    expect(isTextRankBy(['Max', []])).toBe(true);
+    expect(isTextRankBy(['Product', 2, ['title', 'BM25', 'fox']])).toBe(true);
+    expect(isTextRankBy(['Product', [2, ['title', 'BM25', 'fox']]])).toBe(true);
+    expect(isTextRankBy(['Saturate', ['title', 'BM25', 'x'], {}])).toBe(true);
+    expect(isTextRankBy(['title', 'asc'])).toBe(false);
+    expect(isTextRankBy(['Sum', 'desc'])).toBe(false); // ordering by an attribute named Sum
+    expect(isTextRankBy(['vector', 'ANN', [0.1, 0.2]])).toBe(false);
+    expect(isTextRankBy([['a', 'asc'], ['b', 'desc']])).toBe(false);
+    expect(isTextRankBy('title')).toBe(false);
+  });
+});
+
+describe('planTextRank', () => {
+  it('should score only documents that match, with per-attribute k1/b', () => {
+    const s = scores(['title', 'BM25', 'fox']);
+    expect([...s.keys()].sort()).toEqual([1, 3]);
+    expect(s.get(3)!).toBeGreaterThan(s.get(1)!); // tf 3 beats tf 1
+    expect(planTextRank(['title', 'BM25', 'fox'], schema).attributes).toEqual(['title']);
+  });
+
+  it('should count a repeated query term once per occurrence', () => {
+    const once = scores(['title', 'BM25', 'fox']).get(1)!;
+    expect(scores(['title', 'BM25', 'fox fox']).get(1)!).toBeCloseTo(2 * once, 12);
+  });
+
+  it('should combine with Sum, Max and Product (both argument orders and the nested form)', () => {
+    const t = scores(['title', 'BM25', 'fox']);
+    const b = scores(['body', 'BM25', 'fox']);
+    const sum = scores(['Sum', [['title', 'BM25', 'fox'], ['body', 'BM25', 'fox']]]);
+    const max = scores(['Max', [['title', 'BM25', 'fox'], ['body', 'BM25', 'fox']]]);
+    for (const id of [1, 2, 3]) {
+      const ti = t.get(id) ?? 0;
+      const bi = b.get(id) ?? 0;
+      if (ti + bi > 0) expect(sum.get(id)!).toBeCloseTo(ti + bi, 12);
+      if (ti + bi > 0) expect(max.get(id)!).toBeCloseTo(Math.max(ti, bi), 12);
+    }
+    expect(sum.has(2)).toBe(true); // only body matches for doc 2
+    expect(scores(['Product', 3, ['title', 'BM25', 'fox']]).get(1)!).toBeCloseTo(3 * t.get(1)!, 12);
+    expect(scores(['Product', ['title', 'BM25', 'fox'], 0.5]).get(3)!).toBeCloseTo(0.5 * t.get(3)!, 12);
+    expect(scores(['Product', [2, ['title', 'BM25', 'fox']]]).get(3)!).toBeCloseTo(2 * t.get(3)!, 12);
+    expect(scores(['Product', 0, ['title', 'BM25', 'fox']]).size).toBe(0); // score 0 is not a match
+  });
+
+  it('should match the last query word as a prefix with last_as_prefix', () => {
+    expect(scores(['body', 'BM25', 'fo']).size).toBe(0);
+    const s = scores(['body', 'BM25', 'fo', { last_as_prefix: true }]);
+    expect([...s.keys()].sort()).toEqual([2, 3]); // fox, foxes
+  });
+
+  it('should match nothing for a query that analyses to no terms', () => {
+    expect(scores(['title', 'BM25', 'the of and']).size).toBe(0);
+    expect(scores(['title', 'BM25', '']).size).toBe(0);
+  });
+
+  it('should take the array as tokens for pre_tokenized_array attributes', () => {
+    expect([...scores(['tags', 'BM25', ['Fox']]).keys()]).toEqual([1]);
+    expect(scores(['tags', 'BM25', ['fox']]).size).toBe(0);
+  });
+
+  it.each([
+    [['plain', 'BM25', 'fox'], /rank_by: attribute 'plain' does not have full_text_search enabled/],
+    [['nope', 'BM25', 'fox'], /attribute 'nope' is not in the namespace schema/],
+    [['title', 'BM25', 5], /BM25 query for 'title' must be a string or an array of strings/],
+    [['title', 'BM25', 'x', { prefix: true }], /unknown BM25 param 'prefix'/],
+    [['title', 'BM25', 'x', { last_as_prefix: 1 }], /last_as_prefix must be a boolean/],
+    [['tags', 'BM25', 'fox'], /pre_tokenized_array: the BM25 query must be an array of tokens/],
+    [['Sum', [['title', 'BM25', 'x'], ['plain', 'BM25', 'x']]], /at rank_by\[1\]\[1\]: attribute 'plain'/],
+    [['Sum', []], /Sum needs at least one expression/],
+    [['Product', 'two', ['title', 'BM25', 'x']], /Product needs a numeric weight/],
+    [['Product', 2, ['title', 'BM25', 5]], /at rank_by\[2\]: BM25 query/],
+    [['Product', [['title', 'BM25', 5], 2]], /at rank_by\[1\]\[0\]: BM25 query/],
+    [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate is not supported yet/],
+    [['Sum', [['title', 'Eq', 'x']]], /filters used as rank expressions are not supported yet/],
+    [['title', 'asc'], /expected a text ranking expression/],
+  ])('should reject %j', (rankBy, re) => {
+    expect(errorOf(rankBy)).toMatch(re);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Aggregations over every document matching the filters (before any limit), per turbopuffer's query docs:
+ *  - Count: matching documents. ["Count", attr]: matching documents whose attr is present and non-null.
+ *  - Sum: sum of a numeric attribute over matching documents (missing/null contribute nothing; empty sum is 0).
+ *  - group_by: one group per distinct group key; groups are ordered by key (null first, then values ascending,
+ *    compared component by component) and at most `limit` are returned. A missing value groups under null.
+ *    ForEachUnique puts a document in one group per distinct element of its array; a document whose array is
+ *    missing or empty falls in the null group, so Count over groups never silently drops documents.
+ */
+import type { Doc } from '../core/index.js';
+import type { CompiledFilter } from '../filter/index.js';
+import { compareValues } from './compare.js';
+import type { AggregateSpec, GroupKeySpec, ParsedQuery, QueryResultBody } from './types.js';
+
+function readValue(doc: Doc, attr: string): unknown {
+  if (attr === 'id') return doc.id;
+  if (attr === 'vector') return doc.vector;
+  return doc.attrs[attr];
+}
+
+/** Adds one document's contribution to the accumulators (one per spec). */
+function accumulate(specs: readonly AggregateSpec[], acc: number[], doc: Doc): void {
+  for (let i = 0; i < specs.length; i++) {
+    const s = specs[i]!;
+    if (s.fn === 'count') acc[i]!++;
+    else {
+      const v = readValue(doc, s.attr);
+      if (s.fn === 'count_attr') {
+        if (v !== null && v !== undefined) acc[i]!++;
+      } else if (typeof v === 'number') acc[i]! += v;
+    }
+  }
+}
+
+function keyComponents(doc: Doc, g: GroupKeySpec): unknown[] {
+  const v = g.attr === 'id' ? doc.id : (doc.attrs[g.attr] ?? null);
+  if (!g.forEachUnique) return [v];
+  if (!Array.isArray(v)) return [v];
+  if (v.length === 0) return [null];
+  return [...new Set(v)];
+}
+
+/** Every group key (a tuple of values) a document belongs to: the cross product of its key components. */
+function groupKeys(doc: Doc, groupBy: readonly GroupKeySpec[]): unknown[][] {
+  let keys: unknown[][] = [[]];
+  for (const g of groupBy) {
+    const comps = keyComponents(doc, g);
+    if (comps.length === 1) {
+      for (const k of keys) k.push(comps[0]);
+      continue;
+    }
+    const next: unknown[][] = [];
+    for (const k of keys) for (const c of comps) next.push([...k, c]);
+    keys = next;
+  }
+  return keys;
+}
+
+function compareTuples(a: readonly unknown[], b: readonly unknown[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareValues(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+export function executeAggregation(q: ParsedQuery, docs: readonly Doc[]): QueryResultBody {
+  const specs = q.aggregates!;
+  const filter: CompiledFilter | null = q.filter;
+  if (!q.groupBy) {
+    const acc = new Array<number>(specs.length).fill(0);
+    for (const doc of docs) if (!filter || filter(doc)) accumulate(specs, acc, doc);
+    const aggregations: Record<string, unknown> = {};
+    specs.forEach((s, i) => (aggregations[s.label] = acc[i]));
+    return { aggregations };
+  }
+
+  const groupBy = q.groupBy;
+  // Map keys: the raw value for the common single plain key (no per-document allocation), else the tuple's JSON.
+  const single = groupBy.length === 1 && !groupBy[0]!.forEachUnique ? groupBy[0]!.attr : null;
+  const groups = new Map<unknown, { key: unknown[]; acc: number[] }>();
+  const add = (id: unknown, key: () => unknown[], doc: Doc) => {
+    let g = groups.get(id);
+    if (!g) {
+      g = { key: key(), acc: new Array<number>(specs.length).fill(0) };
+      groups.set(id, g);
+    }
+    accumulate(specs, g.acc, doc);
+  };
+  for (const doc of docs) {
+    if (filter && !filter(doc)) continue;
+    if (single !== null) {
+      const v = single === 'id' ? doc.id : (doc.attrs[single] ?? null);
+      add(v, () => [v], doc);
+    } else {
+      for (const key of groupKeys(doc, groupBy)) add(JSON.stringify(key), () => key, doc);
+    }
+  }
+  const ordered = [...groups.values()].sort((a, b) => compareTuples(a.key, b.key)).slice(0, q.limit);
+  const aggregation_groups = ordered.map((g) => {
+    const out: Record<string, unknown> = {};
+    groupBy.forEach((k, i) => (out[k.label] = g.key[i] ?? null));
+    specs.forEach((s, i) => (out[s.label] = g.acc[i]));
+    return out;
+  });
+  return { aggregation_groups };
+}

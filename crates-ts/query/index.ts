@@ -1,0 +1,39 @@
+/**
+ * query: what does this query body mean, and which rows (or aggregates) answer it over a set of live documents?
+ *
+ * Owns: validating turbopuffer query and multi-query bodies (rank_by, top_k/limit, filters, include/exclude
+ * attributes, aggregate_by/group_by, distance_metric, vector_encoding, consistency, rerank_by) into ParsedQuery,
+ * and executing them exhaustively and exactly (vector distances, BM25 via fts/, attribute order, aggregations,
+ * RRF fusion), plus exact kNN for recall ground truth.
+ *
+ * Does not: load documents or decide which are live (namespace/), act on consistency (the caller does), compile
+ * filters (filter/) or score text (fts/), or search ANN indexes (ANN is answered exactly until indexes exist).
+ */
+export { parseQuery } from './parse-query.js';
+export { executeQuery, exactKnn, rankDocuments } from './execute.js';
+export { parseMultiQuery, executeMultiQuery, fuseRrf } from './multi-query.js';
+export { distance, distanceTo } from './distance.js';
+export { compareIds, compareValues } from './compare.js';
+export { vectorDims } from './parse-rank-by.js';
+export { encodeBase64Vector, decodeBase64Vector } from './vector-codec.js';
+export {
+  MAX_TOP_K,
+  DEFAULT_TOP_K,
+  MAX_MULTI_QUERIES,
+  DEFAULT_RRF_RANK_CONSTANT,
+} from './types.js';
+export type {
+  ParsedQuery,
+  ParsedMultiQuery,
+  QueryContext,
+  QueryResultBody,
+  Row,
+  RankPlan,
+  OrderKey,
+  Projection,
+  AggregateSpec,
+  GroupKeySpec,
+  VectorEncoding,
+  ConsistencyLevel,
+  Scored,
+} from './types.js';

@@ -1,0 +1,110 @@
+/**
+ * rank_by → RankPlan. Shapes (turbopuffer RankBy):
+ *  - ["vector", "ANN" | "kNN", number[] | base64 string]      vector distance (ANN is exact for now)
+ *  - [attr, "asc" | "desc"] and [[attr, dir], ...]              attribute order ("id" allowed)
+ *  - anything fts/ recognises as a text rank (BM25, Sum, Max, Product, ...)
+ * Checked in that order, so an attribute-order pair is never mistaken for a text expression.
+ */
+import { DISTANCE_METRICS, type DistanceMetric, type Schema } from '../core/index.js';
+import { isTextRankBy, planTextRank } from '../fts/index.js';
+import { decodeBase64Vector } from './vector-codec.js';
+import { queryError, show, requireAttribute, isArrayType } from './parse-util.js';
+import type { OrderKey, RankPlan } from './types.js';
+
+const VECTOR_TYPE = /^\[(\d+)\](f32|f16)$/;
+
+function isOrderPair(v: unknown): v is [string, 'asc' | 'desc'] {
+  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && (v[1] === 'asc' || v[1] === 'desc');
+}
+
+function parseOrderKeys(pairs: [string, 'asc' | 'desc'][], schema: Schema): OrderKey[] {
+  return pairs.map(([attr, dir], i) => {
+    const where = pairs.length > 1 ? `rank_by[${i}]` : 'rank_by';
+    if (attr === 'vector') throw queryError(`${where}: cannot order by 'vector'; use ["vector", "ANN", [...]]`);
+    requireAttribute(schema, attr, where);
+    if (attr !== 'id' && isArrayType(schema, attr)) {
+      throw queryError(`${where}: cannot order by array attribute '${attr}' (type ${schema[attr]!.type})`);
+    }
+    return { attr, desc: dir === 'desc' };
+  });
+}
+
+/** The namespace's vector dimensions from the schema's `vector` type ("[N]f32" / "[N]f16"), or null. */
+export function vectorDims(schema: Schema): number | null {
+  const t = schema.vector?.type;
+  const m = typeof t === 'string' ? VECTOR_TYPE.exec(t) : null;
+  return m ? Number(m[1]) : null;
+}
+
+function parseQueryVector(raw: unknown, dims: number): Float32Array {
+  let v: Float32Array;
+  if (typeof raw === 'string') {
+    const decoded = decodeBase64Vector(raw);
+    if (!decoded) throw queryError('rank_by: the query vector string is not base64 of little-endian float32 values (byte length a multiple of 4)');
+    v = decoded;
+  } else if (raw instanceof Float32Array) {
+    v = raw;
+  } else if (Array.isArray(raw)) {
+    if (typeof raw[0] === 'string') {
+      throw queryError(`rank_by: query expressions such as ${show(raw)} are not supported; pass the query vector itself`);
+    }
+    if (raw.length > 0 && raw.every((x) => Array.isArray(x))) {
+      throw queryError('rank_by: multi-vector queries (an array of vectors) are not supported');
+    }
+    v = new Float32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const x = raw[i];
+      if (typeof x !== 'number' || !Number.isFinite(x)) {
+        throw queryError(`rank_by: query vector element ${i} must be a finite number, got ${show(x)}`);
+      }
+      v[i] = x;
+    }
+  } else {
+    throw queryError(`rank_by: the query vector must be an array of numbers or a base64 string, got ${show(raw)}`);
+  }
+  if (v.length !== dims) {
+    throw queryError(`rank_by: query vector has ${v.length} dimensions but the namespace's vectors have ${dims}`);
+  }
+  for (let i = 0; i < v.length; i++) {
+    // float64 values beyond the f32 range become ±Infinity; NaN can arrive through base64.
+    if (!Number.isFinite(v[i]!)) throw queryError(`rank_by: query vector element ${i} is not a finite float32 (${v[i]})`);
+  }
+  return v;
+}
+
+export function parseDistanceMetric(v: unknown): DistanceMetric {
+  if (!DISTANCE_METRICS.includes(v as DistanceMetric)) {
+    throw queryError(`distance_metric must be one of ${DISTANCE_METRICS.join(', ')}, got ${show(v)}`);
+  }
+  return v as DistanceMetric;
+}
+
+export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric | null): RankPlan {
+  if (!Array.isArray(rb) || rb.length === 0) throw queryError(`rank_by must be a non-empty array, got ${show(rb)}`);
+
+  if (isOrderPair(rb)) return { kind: 'order', keys: parseOrderKeys([rb], schema) };
+  if (rb.every((p) => Array.isArray(p))) {
+    const bad = rb.findIndex((p) => !isOrderPair(p));
+    if (bad === -1) return { kind: 'order', keys: parseOrderKeys(rb as [string, 'asc' | 'desc'][], schema) };
+    // Not a multi-key order; fall through to text ranks (none start with an array) for the error below.
+  }
+
+  if (rb.length === 3 && (rb[1] === 'ANN' || rb[1] === 'kNN')) {
+    const [attr, mode, raw] = rb as [unknown, 'ANN' | 'kNN', unknown];
+    if (attr !== 'vector') throw queryError(`rank_by: only the 'vector' attribute supports ${mode}, got ${show(attr)}`);
+    const dims = vectorDims(schema);
+    if (dims === null) throw queryError(`rank_by: the namespace has no vectors, so it cannot be ranked by ${mode}`);
+    if (!Array.isArray(raw) && typeof raw !== 'string' && !(raw instanceof Float32Array)) {
+      throw queryError(`rank_by: ${mode} needs a query vector (number array or base64 string); expressions such as ${show(raw)} are not supported`);
+    }
+    return { kind: 'vector', mode, query: parseQueryVector(raw, dims), metric: metric ?? 'cosine_distance' };
+  }
+  if (rb[1] === 'SparseKNN') throw queryError('rank_by: SparseKNN is not supported');
+
+  if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema) };
+
+  throw queryError(
+    `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]], [attribute, "asc" | "desc"], ` +
+      'a list of such pairs, or a BM25 expression such as ["text", "BM25", "query"]',
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * Projections: which attributes a row carries, and building rows from documents.
+ *
+ * Per turbopuffer's query docs: `id` is always returned; include_attributes defaults to id only; `true` returns
+ * every attribute (the vector included); a list returns those names and must name attributes in the schema
+ * ("vector" allowed); exclude_attributes returns everything except the named ones, silently ignoring names that
+ * do not exist; the two cannot be combined. Attributes a document lacks (absent or null) are omitted from its row.
+ */
+import type { Doc, Schema } from '../core/index.js';
+import { encodeBase64Vector, encodeFloatVector } from './vector-codec.js';
+import { queryError, show, isStringArray, requireAttribute } from './parse-util.js';
+import type { Projection, Row, VectorEncoding } from './types.js';
+
+export function parseProjection(include: unknown, exclude: unknown, schema: Schema): Projection {
+  if (include !== undefined && exclude !== undefined) {
+    throw queryError('include_attributes and exclude_attributes cannot both be given');
+  }
+  if (exclude !== undefined) {
+    if (!isStringArray(exclude)) throw queryError(`exclude_attributes must be an array of attribute names, got ${show(exclude)}`);
+    const attrs = new Set(exclude);
+    return { kind: 'exclude', attrs, vector: !attrs.has('vector') };
+  }
+  if (include === undefined || include === false) return { kind: 'none' };
+  if (include === true) return { kind: 'all' };
+  if (!isStringArray(include)) {
+    throw queryError(`include_attributes must be true, false or an array of attribute names, got ${show(include)}`);
+  }
+  const attrs: string[] = [];
+  let vector = false;
+  include.forEach((name, i) => {
+    requireAttribute(schema, name, `include_attributes[${i}]`);
+    if (name === 'vector') vector = true;
+    else if (name !== 'id' && !attrs.includes(name)) attrs.push(name);
+  });
+  return { kind: 'include', attrs, vector };
+}
+
+function encodeVector(v: Float32Array, enc: VectorEncoding): number[] | string {
+  return enc === 'base64' ? encodeBase64Vector(v) : encodeFloatVector(v);
+}
+
+/** Builds the response row for one document. `dist` is omitted when undefined (attribute order). */
+export function buildRow(doc: Doc, dist: number | undefined, p: Projection, enc: VectorEncoding): Row {
+  const row: Row = { id: doc.id };
+  if (dist !== undefined) row.$dist = dist;
+  if (p.kind === 'none') return row;
+  const wantVector = p.kind === 'all' || p.vector;
+  if (wantVector && doc.vector) row.vector = encodeVector(doc.vector, enc);
+  const attrs = doc.attrs;
+  if (p.kind === 'include') {
+    for (const name of p.attrs) {
+      const v = attrs[name];
+      if (v !== undefined && v !== null) row[name] = v;
+    }
+    return row;
+  }
+  for (const name in attrs) {
+    if (p.kind === 'exclude' && p.attrs.has(name)) continue;
+    const v = attrs[name];
+    if (v !== undefined && v !== null) row[name] = v;
+  }
+  return row;
+}

@@ -1,0 +1,106 @@
+/**
+ * The query module's vocabulary: a validated, normalized query (ParsedQuery) and the response bodies it produces.
+ * Every field is resolved at parse time (defaults filled, names checked against the schema, filters compiled), so
+ * execution never re-validates and never throws for user input.
+ */
+import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
+import type { CompiledFilter } from '../filter/index.js';
+import type { TextRankPlan } from '../fts/index.js';
+
+/**
+ * Maximum top_k / limit.total. turbopuffer's query docs said "Maximum: 1200 (adjustable upon request)"; newer
+ * revisions list 10,000. elax keeps 1200 so exhaustive scans and responses stay bounded; raise it here if needed.
+ */
+export const MAX_TOP_K = 1200;
+/** Rows returned when neither top_k nor limit is given (turbopuffer's documented top_k default). */
+export const DEFAULT_TOP_K = 10;
+/** Sub-queries per multi-query (query docs: "Up to 16 queries can be sent per request"). */
+export const MAX_MULTI_QUERIES = 16;
+/** RRF rank constant k when rerank_by gives none (RrfParams.rank_constant: "Defaults to 60"). */
+export const DEFAULT_RRF_RANK_CONSTANT = 60;
+
+export interface QueryContext {
+  schema: Schema;
+  /** The namespace's metric; a query's `distance_metric` overrides it. */
+  distanceMetric: DistanceMetric | null;
+}
+
+export type VectorEncoding = 'float' | 'base64';
+export type ConsistencyLevel = 'strong' | 'eventual';
+
+export interface OrderKey {
+  /** An attribute name, or 'id' for the document id. */
+  attr: string;
+  desc: boolean;
+}
+
+/** How rows are ranked. `order` is also used when a query gives no rank_by at all (id ascending). */
+export type RankPlan =
+  | { kind: 'vector'; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
+  | { kind: 'text'; plan: TextRankPlan }
+  | { kind: 'order'; keys: OrderKey[] };
+
+/** Which attributes a row carries besides `id` (and `$dist`). */
+export type Projection =
+  | { kind: 'none' }
+  | { kind: 'all' }
+  | { kind: 'include'; attrs: string[]; vector: boolean }
+  | { kind: 'exclude'; attrs: ReadonlySet<string>; vector: boolean };
+
+export type AggregateSpec =
+  | { label: string; fn: 'count' }
+  | { label: string; fn: 'count_attr'; attr: string }
+  | { label: string; fn: 'sum'; attr: string };
+
+/** One component of a group key: a plain attribute, or `{label: ["ForEachUnique", attr]}` exploding an array. */
+export interface GroupKeySpec {
+  label: string;
+  attr: string;
+  forEachUnique: boolean;
+}
+
+export interface ParsedQuery {
+  /** null only for aggregation queries; without rank_by it is id ascending. */
+  rank: RankPlan | null;
+  /** limit.total (or top_k): rows returned, or groups returned with group_by (defaults already applied). */
+  limit: number;
+  /** limit.per: at most `limit` rows per distinct value of `attributes`, applied in rank order. */
+  per: { attributes: string[]; limit: number } | null;
+  /** null when the query has no filters (matches everything). */
+  filter: CompiledFilter | null;
+  projection: Projection;
+  vectorEncoding: VectorEncoding;
+  consistency: ConsistencyLevel;
+  /** null unless aggregate_by was given. */
+  aggregates: AggregateSpec[] | null;
+  /** null unless group_by was given (requires aggregates). */
+  groupBy: GroupKeySpec[] | null;
+}
+
+export interface ParsedMultiQuery {
+  queries: ParsedQuery[];
+  /** RRF fusion; `k` is the rank constant, `weights` one per sub-query. */
+  rerank?: { k: number; weights?: number[] };
+  /** Root-level consistency (sub-queries may not set it); the root vector_encoding is copied into each query. */
+  consistency: ConsistencyLevel;
+}
+
+/** A result row (turbopuffer Row): id, optional vector and $dist, then the projected attributes. */
+export interface Row {
+  id: Id;
+  vector?: number[] | string;
+  $dist?: number;
+  [attr: string]: unknown;
+}
+
+export interface QueryResultBody {
+  rows?: Row[];
+  aggregations?: Record<string, unknown>;
+  aggregation_groups?: Record<string, unknown>[];
+}
+
+/** A ranked document with its score: a distance (vector, lower first) or a BM25 score (higher first). */
+export interface Scored {
+  doc: Doc;
+  score: number;
+}

@@ -1,0 +1,82 @@
+/**
+ * Schema merging: types never change once set; options (filterable, full_text_search, ann) follow the latest
+ * update. Output is canonical (attribute order: current's, then new ones; field order: type, filterable,
+ * full_text_search, ann) so equal schemas serialise identically.
+ */
+import { ElaxError, type AttributeSchema, type Schema } from '../core/index.js';
+
+function ftsEnabled(a: AttributeSchema | undefined): boolean {
+  return !!a && typeof a.full_text_search === 'object' && a.full_text_search !== null;
+}
+
+/** One attribute in canonical form with defaults filled (filterable defaults to true unless full-text indexed). */
+export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema {
+  if (name === 'id') return { type: a.type };
+  if (name === 'vector') return { type: a.type, ann: a.ann ?? true };
+  const fts = ftsEnabled(a);
+  const out: AttributeSchema = { type: a.type, filterable: a.filterable ?? !fts };
+  if (fts) out.full_text_search = { ...(a.full_text_search as object) } as AttributeSchema['full_text_search'];
+  return out;
+}
+
+function metricOf(ann: AttributeSchema['ann']): string | undefined {
+  return typeof ann === 'object' && ann !== null ? ann.distance_metric : undefined;
+}
+
+function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): AttributeSchema {
+  if (cur.type !== upd.type) {
+    throw new ElaxError(
+      'ELAX_ERR_SCHEMA_CONFLICT',
+      `attribute '${name}' has type ${cur.type}; it cannot be changed to ${upd.type} (types are fixed once set)`,
+    );
+  }
+  const next: AttributeSchema = { type: cur.type };
+  const ftsChanged = upd.full_text_search !== undefined && ftsEnabled(upd) !== ftsEnabled(cur);
+  next.full_text_search = upd.full_text_search !== undefined ? upd.full_text_search : cur.full_text_search;
+  // Turning full-text search on (off) without saying `filterable` applies turbopuffer's default for the new state.
+  if (upd.filterable !== undefined) next.filterable = upd.filterable;
+  else if (!ftsChanged && cur.filterable !== undefined) next.filterable = cur.filterable;
+  if (name === 'vector') {
+    const cm = metricOf(cur.ann);
+    const um = metricOf(upd.ann);
+    if (cm !== undefined && um !== undefined && cm !== um) {
+      throw new ElaxError(
+        'ELAX_ERR_SCHEMA_CONFLICT',
+        `attribute 'vector' uses distance_metric ${cm}; it cannot be changed to ${um}`,
+      );
+    }
+    // `ann: true` means "enabled" and must not forget a metric already chosen.
+    next.ann = upd.ann === undefined || (upd.ann === true && cm !== undefined) ? cur.ann : upd.ann;
+  }
+  return canonicalAttr(name, next);
+}
+
+/** Merge `update` into `current`. Throws ELAX_ERR_SCHEMA_CONFLICT on a type (or vector metric) change. Pure. */
+export function mergeSchema(current: Schema, update: Schema): Schema {
+  const out: Schema = {};
+  for (const name of Object.keys(current)) {
+    const cur = current[name]!;
+    const upd = Object.hasOwn(update, name) ? update[name] : undefined;
+    out[name] = upd === undefined ? canonicalAttr(name, cur) : mergeAttr(name, cur, upd);
+  }
+  for (const name of Object.keys(update)) {
+    if (Object.hasOwn(out, name)) continue;
+    out[name] = canonicalAttr(name, update[name]!);
+  }
+  return out;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** Structural equality ignoring key order and undefined fields. */
+export function schemaEquals(a: Schema, b: Schema): boolean {
+  return deepEqual(a, b);
+}

@@ -1,0 +1,127 @@
+/**
+ * Validation of a user-supplied schema object (the write `schema` field and POST /namespaces/:ns/schema).
+ * The result holds only what the user said, normalised; defaults are filled by mergeSchema when an attribute
+ * is first created, so an update that omits `filterable` does not silently reset it.
+ */
+import { DISTANCE_METRICS, invalid, type AttributeSchema, type DistanceMetric, type Schema } from '../core/index.js';
+import { ID_TYPES, parseType } from './attr-type.js';
+import { normalizeFullTextConfig } from '../fts/index.js';
+
+export const MAX_ATTR_NAME_BYTES = 128;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const validNames = new Set<string>();
+
+/** Attribute names: non-empty, ≤ 128 UTF-8 bytes, not starting with `$` (reserved for computed fields like $dist). */
+export function validateAttrName(name: string, where: string): void {
+  if (validNames.has(name)) return;
+  if (name.length === 0) throw invalid(`${where}: attribute names must not be empty`);
+  if (name.startsWith('$')) throw invalid(`${where}: attribute name '${name.slice(0, 130)}' must not start with '$' (reserved)`);
+  if (name === '__proto__') throw invalid(`${where}: attribute name '__proto__' is reserved`);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_ATTR_NAME_BYTES) {
+    throw invalid(`${where}: attribute name '${name.slice(0, 40)}…' is ${bytes} bytes; the maximum is ${MAX_ATTR_NAME_BYTES}`);
+  }
+  if (validNames.size < 100_000) validNames.add(name);
+}
+
+export function parseDistanceMetric(v: unknown, where: string): DistanceMetric {
+  if (typeof v === 'string' && (DISTANCE_METRICS as readonly string[]).includes(v)) return v as DistanceMetric;
+  throw invalid(`${where} must be one of ${DISTANCE_METRICS.join(', ')}, got ${JSON.stringify(v)}`);
+}
+
+function parseAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']> {
+  if (typeof v === 'boolean') return v;
+  if (!isPlainObject(v)) throw invalid(`schema for attribute '${attr}': ann must be a boolean or an object`);
+  const out: { distance_metric?: DistanceMetric } = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    if (k === 'distance_metric') out.distance_metric = parseDistanceMetric(x, `schema for attribute '${attr}': ann.distance_metric`);
+    else if (k === 'late_interaction') {
+      if (x !== false) throw invalid(`schema for attribute '${attr}': ann.late_interaction is not supported by elax`);
+    } else throw invalid(`schema for attribute '${attr}': unknown ann option '${k}'`);
+  }
+  return out.distance_metric === undefined ? true : out;
+}
+
+/** Parse one attribute's schema (a type string or a config object). */
+export function parseAttributeSchema(name: string, raw: unknown): AttributeSchema {
+  validateAttrName(name, 'schema');
+  let cfg: Record<string, unknown>;
+  if (typeof raw === 'string') cfg = { type: raw };
+  else if (isPlainObject(raw)) cfg = raw;
+  else {
+    const got = raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw;
+    throw invalid(`schema for attribute '${name}' must be a type string or an object with a 'type', got ${got}`);
+  }
+  if (cfg.type === undefined) {
+    throw invalid(`schema for attribute '${name}': 'type' is required whenever an attribute's schema is given`);
+  }
+  const t = parseType(cfg.type, name);
+  const type = cfg.type as string;
+  if (name === 'id') {
+    if (!ID_TYPES.includes(type)) throw invalid(`schema for attribute 'id': type must be one of ${ID_TYPES.join(', ')}, got '${type}'`);
+  } else if (name === 'vector') {
+    if (t.kind !== 'vector') throw invalid(`schema for attribute 'vector': type must be [N]f32 or [N]f16, got '${type}'`);
+  } else if (t.kind === 'vector') {
+    throw invalid(`schema for attribute '${name}': vector types are only supported for the 'vector' attribute in elax`);
+  }
+  const out: AttributeSchema = { type };
+  for (const [k, v] of Object.entries(cfg)) {
+    if (k === 'type' || v === undefined) continue;
+    const where = `schema for attribute '${name}'`;
+    switch (k) {
+      case 'filterable':
+        if (typeof v !== 'boolean') throw invalid(`${where}: filterable must be a boolean`);
+        if (name === 'vector') throw invalid(`${where}: the vector attribute cannot be filterable`);
+        if (name === 'id' && !v) throw invalid(`${where}: id is always filterable`);
+        if (name !== 'id') out.filterable = v;
+        break;
+      case 'full_text_search':
+        if (v === false) {
+          if (name !== 'id' && name !== 'vector') out.full_text_search = false;
+          break;
+        }
+        if (t.kind !== 'scalar' || t.scalar !== 'string' || name === 'id') {
+          throw invalid(`${where}: full_text_search requires type string or []string, not '${type}'`);
+        }
+        out.full_text_search = normalizeFullTextConfig(v, name);
+        break;
+      case 'ann':
+        if (name !== 'vector') throw invalid(`${where}: ann applies only to the vector attribute`);
+        out.ann = parseAnn(v, name);
+        break;
+      case 'regex':
+      case 'glob':
+        // elax evaluates Regex and Glob filters on any string attribute without a special index: accept either value.
+        if (typeof v !== 'boolean') throw invalid(`${where}: ${k} must be a boolean`);
+        break;
+      case 'fuzzy':
+        if (typeof v !== 'boolean') throw invalid(`${where}: ${k} must be a boolean`);
+        if (v) throw invalid(`${where}: fuzzy: true is not supported by elax (no Fuzzy filter yet)`);
+        break;
+      case 'embed':
+        if (v !== null) throw invalid(`${where}: embed (automatic embedding) is not supported by elax`);
+        break;
+      case 'sparse_knn':
+        throw invalid(`${where}: sparse_knn is not supported by elax`);
+      default:
+        throw invalid(`${where}: unknown schema option '${k}'`);
+    }
+  }
+  return out;
+}
+
+/** Validate + normalise a schema object ({ attr: type | config }). Throws 400 naming the attribute. */
+export function parseSchemaUpdate(raw: unknown): Schema {
+  if (!isPlainObject(raw)) throw invalid(`schema must be an object mapping attribute names to types or configs`);
+  const out: Schema = {};
+  for (const [name, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[name] = parseAttributeSchema(name, v);
+  }
+  return out;
+}

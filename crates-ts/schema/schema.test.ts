@@ -1,0 +1,171 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Schema } from '../core/index.js';
+import { DEFAULT_FULL_TEXT_CONFIG as FULL_TEXT_DEFAULTS } from '../fts/index.js';
+import { mergeSchema, schemaEquals } from './merge.js';
+import { renderSchemaForResponse } from './render.js';
+import { parseSchemaUpdate } from './schema-update.js';
+import { expectElaxError } from './testing.js';
+
+describe('parseSchemaUpdate', () => {
+  it('should accept type strings and config objects and keep only what was said', () => {
+    const s = parseSchemaUpdate({
+      id: 'uuid',
+      title: { type: 'string', full_text_search: true },
+      body: { type: '[]string', full_text_search: { language: 'french', stemming: true, k1: 1.5 }, filterable: true },
+      price: { type: 'float', filterable: false },
+      at: 'datetime',
+      vector: { type: '[8]f16', ann: { distance_metric: 'euclidean_squared' } },
+    });
+    expect(s).toEqual({
+      id: { type: 'uuid' },
+      title: { type: 'string', full_text_search: { ...FULL_TEXT_DEFAULTS } },
+      body: { type: '[]string', full_text_search: { ...FULL_TEXT_DEFAULTS, language: 'french', stemming: true, k1: 1.5 }, filterable: true },
+      price: { type: 'float', filterable: false },
+      at: { type: 'datetime' },
+      vector: { type: '[8]f16', ann: { distance_metric: 'euclidean_squared' } },
+    });
+  });
+
+  it('should reject bad schemas with messages naming the attribute', () => {
+    const E = 'ELAX_ERR_INVALID_REQUEST';
+    expectElaxError(() => parseSchemaUpdate([]), E, 'schema must be an object');
+    expectElaxError(() => parseSchemaUpdate({ a: 'text' }), E, "attribute 'a'", "unknown type 'text'");
+    expectElaxError(() => parseSchemaUpdate({ a: { filterable: true } }), E, "attribute 'a'", "'type' is required");
+    expectElaxError(() => parseSchemaUpdate({ a: 5 }), E, "attribute 'a'", 'got number');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'int', full_text_search: true } }), E, "attribute 'a'", 'requires type string or []string');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', full_text_search: { language: 'klingon' } } }), E, "full_text_search of attribute 'a'", 'language must be one of');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', full_text_search: { max_token_length: 0 } } }), E, 'between 1 and 254');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', full_text_search: { nope: 1 } } }), E, "unknown option 'nope'");
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', filterable: 'yes' } }), E, 'filterable must be a boolean');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', ann: true } }), E, 'ann applies only to the vector attribute');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', colour: 'red' } }), E, "unknown schema option 'colour'");
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', fuzzy: true } }), E, 'fuzzy: true is not supported by elax');
+    expect(() => parseSchemaUpdate({ a: { type: 'string', regex: true, glob: true } })).not.toThrow();
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', embed: 'model' } }), E, 'not supported by elax');
+    expectElaxError(() => parseSchemaUpdate({ a: '[3]f32' }), E, "only supported for the 'vector' attribute");
+    expectElaxError(() => parseSchemaUpdate({ vector: 'string' }), E, "'vector': type must be [N]f32 or [N]f16");
+    expectElaxError(() => parseSchemaUpdate({ vector: '[0]f32' }), E, 'between 1 and 10752');
+    expectElaxError(() => parseSchemaUpdate({ vector: '[10753]f32' }), E, 'between 1 and 10752');
+    expectElaxError(() => parseSchemaUpdate({ vector: '{}f16' }), E, 'not supported by elax');
+    expectElaxError(() => parseSchemaUpdate({ vector: { type: '[3]f32', ann: { distance_metric: 'dot' } } }), E, 'ann.distance_metric', 'cosine_distance');
+    expectElaxError(() => parseSchemaUpdate({ id: 'int' }), E, "'id': type must be one of uint, uuid, string");
+    expectElaxError(() => parseSchemaUpdate({ $dist: 'float' }), E, "must not start with '$'");
+    expectElaxError(() => parseSchemaUpdate({ '': 'float' }), E, 'must not be empty');
+    expectElaxError(() => parseSchemaUpdate({ ['é'.repeat(65)]: 'float' }), E, '130 bytes', 'maximum is 128');
+  });
+
+  it('should parse its own output to the same thing (the schema endpoint feeds it back through a write)', () => {
+    const once = parseSchemaUpdate({
+      t: { type: 'string', full_text_search: { language: 'german' }, filterable: true },
+      u: { type: 'string', full_text_search: false },
+      vector: { type: '[2]f32', ann: { distance_metric: 'cosine_distance' } },
+      id: 'string',
+    });
+    expect(parseSchemaUpdate(JSON.parse(JSON.stringify(once)))).toEqual(once);
+  });
+
+  it('should accept exactly 128-byte names and [10752]f32', () => {
+    expect(parseSchemaUpdate({ ['x'.repeat(128)]: 'int', vector: '[10752]f32' })).toEqual({ ['x'.repeat(128)]: { type: 'int' }, vector: { type: '[10752]f32' } });
+  });
+});
+
+describe('mergeSchema', () => {
+  const cur: Schema = mergeSchema({}, { id: { type: 'uint' }, a: { type: 'int' }, t: { type: 'string' } });
+
+  it('should fill defaults for new attributes: filterable unless full-text indexed', () => {
+    const m = mergeSchema(cur, parseSchemaUpdate({ b: { type: 'string', full_text_search: true }, c: 'bool', vector: '[4]f32' }));
+    expect(m).toEqual({
+      id: { type: 'uint' },
+      a: { type: 'int', filterable: true },
+      t: { type: 'string', filterable: true },
+      b: { type: 'string', filterable: false, full_text_search: { ...FULL_TEXT_DEFAULTS } },
+      c: { type: 'bool', filterable: true },
+      vector: { type: '[4]f32', ann: true },
+    });
+    expect(Object.keys(m)).toEqual(['id', 'a', 't', 'b', 'c', 'vector']);
+  });
+
+  it('should refuse type changes with ELAX_ERR_SCHEMA_CONFLICT naming attribute, old and new type', () => {
+    expectElaxError(() => mergeSchema(cur, { a: { type: 'float' } }), 'ELAX_ERR_SCHEMA_CONFLICT', "'a'", 'int', 'float');
+    expectElaxError(() => mergeSchema(cur, { id: { type: 'string' } }), 'ELAX_ERR_SCHEMA_CONFLICT', "'id'", 'uint', 'string');
+    const v = mergeSchema(cur, { vector: { type: '[4]f32', ann: { distance_metric: 'cosine_distance' } } });
+    expectElaxError(() => mergeSchema(v, { vector: { type: '[5]f32' } }), 'ELAX_ERR_SCHEMA_CONFLICT', '[4]f32', '[5]f32');
+    expectElaxError(() => mergeSchema(v, { vector: { type: '[4]f16' } }), 'ELAX_ERR_SCHEMA_CONFLICT');
+    expectElaxError(
+      () => mergeSchema(v, { vector: { type: '[4]f32', ann: { distance_metric: 'euclidean_squared' } } }),
+      'ELAX_ERR_SCHEMA_CONFLICT',
+      'cosine_distance',
+      'euclidean_squared',
+    );
+    // ann: true keeps the chosen metric.
+    expect(mergeSchema(v, { vector: { type: '[4]f32', ann: true } }).vector).toEqual({ type: '[4]f32', ann: { distance_metric: 'cosine_distance' } });
+  });
+
+  it('should apply option updates and turbopuffer filterable defaults when full-text search toggles', () => {
+    const on = mergeSchema(cur, parseSchemaUpdate({ t: { type: 'string', full_text_search: true } }));
+    expect(on.t).toEqual({ type: 'string', filterable: false, full_text_search: { ...FULL_TEXT_DEFAULTS } });
+    const onF = mergeSchema(cur, parseSchemaUpdate({ t: { type: 'string', full_text_search: true, filterable: true } }));
+    expect(onF.t!.filterable).toBe(true);
+    // Omitting filterable in a later update keeps it.
+    expect(mergeSchema(onF, parseSchemaUpdate({ t: 'string' })).t).toEqual(onF.t);
+    const off = mergeSchema(on, parseSchemaUpdate({ t: { type: 'string', full_text_search: false } }));
+    expect(off.t).toEqual({ type: 'string', filterable: true });
+    const nf = mergeSchema(cur, parseSchemaUpdate({ a: { type: 'int', filterable: false } }));
+    expect(nf.a).toEqual({ type: 'int', filterable: false });
+    expect(mergeSchema(nf, { a: { type: 'int' } }).a).toEqual({ type: 'int', filterable: false });
+  });
+
+  it('should be idempotent and not mutate its inputs (randomised)', () => {
+    const types = ['string', 'int', 'uint', 'float', 'bool', 'datetime', 'uuid', '[]string', '[]int'];
+    // id and vector have their own canonical forms (no filterable), covered above.
+    const name = fc.stringMatching(/^[a-z]{1,6}$/).filter((n) => n !== 'id');
+    const attr = fc.record({
+      type: fc.constantFrom(...types),
+      filterable: fc.option(fc.boolean(), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(name, attr), fc.dictionary(name, attr), (a, b) => {
+        const cleanA = JSON.parse(JSON.stringify(a)) as Schema;
+        const cleanB = JSON.parse(JSON.stringify(b)) as Schema;
+        let m: Schema;
+        try {
+          m = mergeSchema(cleanA, cleanB);
+        } catch {
+          // Only a type difference may make it fail.
+          expect(Object.keys(b).some((k) => Object.hasOwn(a, k) && a[k]!.type !== b[k]!.type)).toBe(true);
+          return;
+        }
+        expect(cleanA).toEqual(JSON.parse(JSON.stringify(a)));
+        expect(JSON.stringify(mergeSchema(m, m))).toBe(JSON.stringify(m));
+        expect(JSON.stringify(mergeSchema(m, cleanB))).toBe(JSON.stringify(m));
+        expect(schemaEquals(mergeSchema(m, {}), m)).toBe(true);
+        for (const k of Object.keys(b)) expect(m[k]!.filterable).toBe(b[k]!.filterable ?? (Object.hasOwn(a, k) ? (a[k]!.filterable ?? true) : true));
+      }),
+    );
+  });
+});
+
+describe('schemaEquals', () => {
+  it('should ignore key order but not values', () => {
+    expect(schemaEquals({ a: { type: 'int', filterable: true }, b: { type: 'bool' } }, { b: { type: 'bool' }, a: { filterable: true, type: 'int' } })).toBe(true);
+    expect(schemaEquals({ a: { type: 'int', filterable: true } }, { a: { type: 'int', filterable: false } })).toBe(false);
+    expect(schemaEquals({ a: { type: 'int' } }, { a: { type: 'int' }, b: { type: 'int' } })).toBe(false);
+  });
+});
+
+describe('renderSchemaForResponse', () => {
+  it('should render turbopuffer config objects, with the vector metric when known', () => {
+    const s = mergeSchema({}, parseSchemaUpdate({ id: 'uint', t: { type: 'string', full_text_search: true }, n: 'int', vector: '[3]f32' }));
+    const r = renderSchemaForResponse(s, 'euclidean_squared');
+    expect(r).toEqual({
+      id: { type: 'uint', filterable: true },
+      t: { type: 'string', filterable: false, full_text_search: { ...FULL_TEXT_DEFAULTS } },
+      n: { type: 'int', filterable: true },
+      vector: { type: '[3]f32', ann: { distance_metric: 'euclidean_squared' } },
+    });
+    expect(renderSchemaForResponse(s).vector).toEqual({ type: '[3]f32', ann: true });
+    (r.t as { full_text_search: { k1: number } }).full_text_search.k1 = 9;
+    expect(s.t!.full_text_search).toEqual({ ...FULL_TEXT_DEFAULTS }); // fresh objects
+  });
+});
