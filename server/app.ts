@@ -30,8 +30,6 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit,
-    // Requests carry large vectors; JSON parsing is the main cost, keep the default parser (fast, safe).
-    disableRequestLogging: true,
   });
 
   // gzip request bodies (the official client sends them with compression: true).

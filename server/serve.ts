@@ -3,6 +3,7 @@
  * down gracefully (stop accepting, flush queued commits) on SIGTERM/SIGINT.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
 import { Engine } from '../crates-ts/engine/index.js';
 import { openStore, probeConditionalWrites, type ObjectStore } from '../crates-ts/store/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
@@ -30,7 +31,7 @@ export interface RunningServer {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const store = await openStore(opts.store);
-  if (!opts.skipProbe) await probeConditionalWrites(store);
+  if (!opts.skipProbe) await probeConditionalWrites(store, `${process.pid}-${randomBytes(6).toString('hex')}`);
   const engine = new Engine(store, {
     clock: systemClock,
     sleep: (ms) => sleep(ms),
