@@ -9,4 +9,6 @@ export * from './paths.js';
 export { MemoryStore } from './memory.js';
 export { LocalDirStore } from './local.js';
 export { openStore } from './open.js';
+export { S3Store, isLostRace, unquoteEtag } from './s3.js';
+export type { S3StoreOptions } from './s3.js';
 export { probeConditionalWrites, checkReachable } from './probe.js';

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# A real S3 server for tests: a single-node Ceph cluster (1 monitor, 1 memstore OSD, 1 radosgw) on 127.0.0.1.
+#
+#   scripts/s3-test-server.sh start    install Ceph if missing, start the cluster, create user + bucket, print env
+#   scripts/s3-test-server.sh stop     kill radosgw, osd, mon (by pid)
+#   scripts/s3-test-server.sh status   exit 0 and print pids if running, else exit 1
+#   scripts/s3-test-server.sh env      print `export KEY=value` lines (eval "$(scripts/s3-test-server.sh env)")
+#
+# Why Ceph: it is the only S3 server installable here (Debian packages / npm) that honours If-None-Match and If-Match
+# on PUT, which elax's coordination depends on. See shared notes "s3-test-server.md" for the measured facts.
+#
+# Environment overrides:
+#   ELAX_S3_STATE_DIR  state directory (default $REPO/.s3-test-server; wiped on every fresh start)
+#   ELAX_S3_PORT       radosgw HTTP port (default 7480)
+#   ELAX_S3_MON_PORT   monitor port (default 6789)
+#
+# stdout carries only the env lines (start/env) so callers can parse it; progress goes to stderr.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${ELAX_S3_STATE_DIR:-$REPO/.s3-test-server}"
+PORT="${ELAX_S3_PORT:-7480}"
+MON_PORT="${ELAX_S3_MON_PORT:-6789}"
+CONF="$STATE/ceph.conf"
+BUCKET="elax-test"
+REGION="us-east-1"
+# Fixed, test-only credentials for a server bound to loopback. Not secrets.
+ACCESS_KEY="ELAXTESTACCESSKEY000"
+SECRET_KEY="elaxTestSecretKey0000000000000000000000"
+ENDPOINT="http://127.0.0.1:$PORT"
+DAEMONS=(radosgw osd mon) # stop order
+
+log() { printf '[s3-test-server] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+now_ms() { date +%s%3N; }
+T0="$(now_ms)"
+elapsed() { echo "$(( $(now_ms) - T0 )) ms"; }
+
+# The binary each pid file must belong to, so we never signal a recycled pid.
+binary_of() { case "$1" in radosgw) echo radosgw ;; osd) echo ceph-osd ;; mon) echo ceph-mon ;; esac; }
+
+# pid of a daemon if it is alive and really is that daemon, else empty.
+live_pid() {
+  local f="$STATE/pids/$1" pid
+  [[ -f "$f" ]] || return 0
+  pid="$(cat "$f")"
+  [[ -n "$pid" && -r "/proc/$pid/comm" ]] || return 0
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$(binary_of "$1")"* ]] && echo "$pid"
+  return 0
+}
+
+print_env() {
+  [[ -f "$STATE/env" ]] || die "no env file at $STATE/env: is the server started?"
+  sed 's/^/export /' "$STATE/env"
+}
+
+is_running() {
+  local d
+  for d in "${DAEMONS[@]}"; do [[ -n "$(live_pid "$d")" ]] || return 1; done
+  [[ -f "$STATE/env" ]]
+}
+
+stop_daemons() {
+  local d pid i
+  for d in "${DAEMONS[@]}"; do
+    pid="$(live_pid "$d")"
+    [[ -n "$pid" ]] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    # The data lives in memory and is wiped on start anyway: no reason to wait long for a clean shutdown.
+    for i in $(seq 1 20); do [[ -d "/proc/$pid" ]] || break; sleep 0.05; done
+    if [[ -d "/proc/$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+    log "stopped $d (pid $pid)"
+  done
+  rm -f "$STATE"/pids/* 2>/dev/null || true
+}
+
+ensure_installed() {
+  local missing=() b
+  for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
+    command -v "$b" >/dev/null 2>&1 || missing+=("$b")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ "$(id -u)" == 0 ]] || die "missing ${missing[*]}; run as root or: apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw"
+  log "installing Ceph (missing: ${missing[*]}) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw >&2
+  for b in "${missing[@]}"; do command -v "$b" >/dev/null 2>&1 || die "$b still missing after apt-get install"; done
+  log "installed Ceph after $(elapsed)"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...
+wait_for() {
+  local what="$1" secs="$2" i; shift 2
+  for i in $(seq 1 $((secs * 10))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  die "timed out after ${secs}s waiting for $what (logs: $STATE/log)"
+}
+
+# Run a daemon in the foreground of its own session, detached from our stdio (so callers that wait for our
+# stdout to close, like execFile, return), and record its pid.
+spawn() {
+  local name="$1"; shift
+  # 9>&- : the daemon must not inherit the start lock, or it would hold it for its whole life.
+  setsid "$@" -f </dev/null >>"$STATE/log/$name.out" 2>&1 9>&- &
+  echo $! >"$STATE/pids/$name"
+}
+
+write_conf() {
+  local fsid="$1"
+  cat >"$CONF" <<EOF
+[global]
+fsid = $fsid
+mon host = 127.0.0.1:$MON_PORT
+public network = 127.0.0.0/8
+auth cluster required = none
+auth service required = none
+auth client required = none
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+mon allow pool size one = true
+mon allow pool delete = true
+osd crush chooseleaf type = 0
+run dir = $STATE/run
+log file = $STATE/log/\$name.log
+admin socket = $STATE/run/\$name.asok
+ms bind ipv4 = true
+ms bind ipv6 = false
+[mon]
+mon data = $STATE/mon
+# Commit map changes at once instead of batching for 1 s: pool creation and OSD boot are chains of map updates.
+paxos propose interval = 0.05
+mon warn on pool no redundancy = false
+[osd]
+osd objectstore = memstore
+osd data = $STATE/osd0
+memstore device bytes = 4294967296
+osd max object name len = 460
+osd max object namespace len = 64
+[client.rgw.a]
+rgw data = $STATE/rgw
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
+rgw dns name = localhost
+EOF
+}
+
+# S3 steps through the project's own SDK (node_modules), so the check is the one elax depends on:
+# create the bucket (retried: RGW creates its pools on first use) and prove If-None-Match:* is enforced.
+s3_bootstrap() {
+  (cd "$REPO" && ELAX_BOOT_ENDPOINT="$ENDPOINT" ELAX_BOOT_BUCKET="$BUCKET" AWS_ACCESS_KEY_ID="$ACCESS_KEY" \
+    AWS_SECRET_ACCESS_KEY="$SECRET_KEY" AWS_REGION="$REGION" node --no-warnings --input-type=module -e '
+import { S3Client, CreateBucketCommand, PutObjectCommand, DeleteObjectCommand } from "@aws-sdk/client-s3";
+const s3 = new S3Client({ endpoint: process.env.ELAX_BOOT_ENDPOINT, forcePathStyle: true, region: process.env.AWS_REGION,
+  requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
+const Bucket = process.env.ELAX_BOOT_BUCKET;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const deadline = Date.now() + 60_000;
+for (;;) {
+  try { await s3.send(new CreateBucketCommand({ Bucket })); break; }
+  catch (e) {
+    if (e.name === "BucketAlreadyOwnedByYou" || e.name === "BucketAlreadyExists") break;
+    if (Date.now() > deadline) throw e;
+    await sleep(250);
+  }
+}
+const Key = "_elax/boot-probe";
+await s3.send(new DeleteObjectCommand({ Bucket, Key }));
+await s3.send(new PutObjectCommand({ Bucket, Key, Body: "a", IfNoneMatch: "*" }));
+let second = "accepted";
+try { await s3.send(new PutObjectCommand({ Bucket, Key, Body: "b", IfNoneMatch: "*" })); }
+catch (e) { second = String(e.$metadata?.httpStatusCode ?? e.name); }
+await s3.send(new DeleteObjectCommand({ Bucket, Key }));
+if (second !== "412") { console.error("conditional PUT not enforced: second If-None-Match:* write -> " + second); process.exit(1); }
+')
+}
+
+start() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock 9 # one start/stop at a time per state dir
+  if is_running; then
+    log "already running ($ENDPOINT)"
+    print_env
+    return 0
+  fi
+  stop_daemons # leftovers of a half-started or crashed cluster
+  find "$STATE" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +
+  mkdir -p "$STATE"/{run,log,pids,mon,osd0,rgw}
+  ensure_installed
+  port_free "$PORT" || die "port $PORT is in use (set ELAX_S3_PORT)"
+  port_free "$MON_PORT" || die "monitor port $MON_PORT is in use (set ELAX_S3_MON_PORT)"
+
+  local fsid osd_uuid osd_id
+  fsid="$(cat /proc/sys/kernel/random/uuid)"
+  osd_uuid="$(cat /proc/sys/kernel/random/uuid)"
+  write_conf "$fsid"
+  local ceph=(ceph -c "$CONF" --connect-timeout 10)
+
+  monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$STATE/monmap" >/dev/null
+  ceph-mon --mkfs -i a --monmap "$STATE/monmap" -c "$CONF" >>"$STATE/log/mkfs.out" 2>&1
+  spawn mon ceph-mon -i a -c "$CONF"
+  wait_for "monitor" 30 "${ceph[@]}" -s
+  log "monitor up after $(elapsed)"
+
+  osd_id="$("${ceph[@]}" osd create "$osd_uuid")"
+  ceph-osd -i "$osd_id" --mkfs -c "$CONF" --osd-uuid "$osd_uuid" >>"$STATE/log/mkfs.out" 2>&1
+  "${ceph[@]}" osd crush add "osd.$osd_id" 1.0 host=localhost root=default >/dev/null 2>&1
+  spawn osd ceph-osd -i "$osd_id" -c "$CONF"
+  local i
+  for i in $(seq 1 600); do
+    "${ceph[@]}" osd stat 2>/dev/null | grep -q '1 up' && break
+    [[ $i == 600 ]] && die "osd did not come up (logs: $STATE/log)"
+    sleep 0.1
+  done
+  log "osd up after $(elapsed)"
+
+  spawn radosgw radosgw -n client.rgw.a -c "$CONF"
+  for i in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    [[ -n "$(live_pid radosgw)" ]] || die "radosgw exited (logs: $STATE/log)"
+    [[ $i == 600 ]] && die "radosgw did not open port $PORT (logs: $STATE/log)"
+    sleep 0.1
+  done
+  log "radosgw listening after $(elapsed)"
+
+  radosgw-admin -c "$CONF" user create --uid=elax-test --display-name=elax-test \
+    --access-key="$ACCESS_KEY" --secret="$SECRET_KEY" >>"$STATE/log/admin.out" 2>&1 ||
+    die "radosgw-admin user create failed (see $STATE/log/admin.out)"
+  s3_bootstrap || die "bucket creation or conditional-PUT check failed (logs: $STATE/log)"
+
+  cat >"$STATE/env.tmp" <<EOF
+ELAX_TEST_S3_ENDPOINT=$ENDPOINT
+ELAX_TEST_S3_BUCKET=$BUCKET
+AWS_ACCESS_KEY_ID=$ACCESS_KEY
+AWS_SECRET_ACCESS_KEY=$SECRET_KEY
+AWS_REGION=$REGION
+EOF
+  mv "$STATE/env.tmp" "$STATE/env"
+  log "ready at $ENDPOINT (bucket $BUCKET) after $(elapsed)"
+  print_env
+}
+
+stop() {
+  [[ -d "$STATE" ]] || { log "not running"; return 0; }
+  exec 9>"$STATE/.lock"
+  flock 9
+  stop_daemons
+  rm -f "$STATE/env"
+  log "stopped after $(elapsed)"
+}
+
+status() {
+  if is_running; then
+    log "running at $(grep ENDPOINT "$STATE/env" | cut -d= -f2): radosgw $(live_pid radosgw), osd $(live_pid osd), mon $(live_pid mon)"
+    return 0
+  fi
+  log "not running"
+  return 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) is_running || die "not running (start it with: $0 start)"; print_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac
