@@ -19,6 +19,7 @@ export function freePort(): Promise<number> {
 
 export interface ServerProcess {
   url: string;
+  store: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -50,6 +51,7 @@ export async function startServerProcess(opts: { store?: string; args?: string[]
   }
   return {
     url,
+    store,
     child,
     stop: () =>
       new Promise<void>((resolve) => {

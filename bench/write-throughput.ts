@@ -5,6 +5,8 @@
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16]
  */
 import { parseArgs } from 'node:util';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { startServerProcess, percentile, rng, machine } from './lib.js';
 
 const { values } = parseArgs({
@@ -57,6 +59,7 @@ for (const clients of clientCounts) {
   const secs = (performance.now() - t0) / 1000;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
+  const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
   latencies.sort((a, b) => a - b);
   const row = {
     clients,
@@ -65,6 +68,8 @@ for (const clients of clientCounts) {
     p50_ms: +percentile(latencies, 50).toFixed(1),
     p99_ms: +percentile(latencies, 99).toFixed(1),
     rows_visible: meta.approx_row_count,
+    requests: batches,
+    wal_entries: walEntries,
   };
   results.push(row);
   console.log(JSON.stringify(row));

@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { resolveWrite, type Resolution, type StateReader } from './resolve.js';
 
@@ -127,18 +127,16 @@ export class WriteCoordinator {
       let committedSeq: number | null = null;
       let bytes: Uint8Array | null = null;
       if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.keys.length > 0) {
-        bytes = encodeWalEntry(
-          {
-            format_version: WAL_FORMAT_VERSION,
-            namespace: ns,
-            committed_at: this.opts.clock.now(),
-            requests: plan.accepted.length,
-            ...(plan.schemaChanged ? { schema: plan.schema } : {}),
-            ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
-            ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
-          },
-          plan.ops,
-        );
+        const meta: WalMeta = {
+          format_version: WAL_FORMAT_VERSION,
+          namespace: ns,
+          committed_at: this.opts.clock.now(),
+          requests: plan.accepted.length,
+          ...(plan.schemaChanged ? { schema: plan.schema } : {}),
+          ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
+          ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
+        };
+        bytes = encodeWalEntry(meta, plan.ops);
         const out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
         if (!out.ok) {
           conflicts++;
@@ -149,7 +147,8 @@ export class WriteCoordinator {
           continue; // RFC-0001 step 4: someone else took seq; refresh and resolve again
         }
         committedSeq = seq;
-        this.catalog.applyCommitted(ns, decodeWalEntry(seq, bytes), bytes.length);
+        // Fold what we wrote (no need to decode the bytes we just encoded).
+        this.catalog.applyCommitted(ns, { seq, meta, ops: plan.ops }, bytes.length);
         await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
         this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
       }
