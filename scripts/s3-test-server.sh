@@ -5,6 +5,12 @@
 #   scripts/s3-test-server.sh stop     kill radosgw, osd, mon (by pid)
 #   scripts/s3-test-server.sh status   exit 0 and print pids if running, else exit 1
 #   scripts/s3-test-server.sh env      print `export KEY=value` lines (eval "$(scripts/s3-test-server.sh env)")
+#   scripts/s3-test-server.sh release PID
+#                                      drop user PID; stop the server if it was auto-started and no live user is left
+#
+# Sharing: test runs (test/global-setup.ts) call `start` with ELAX_S3_USER=<their pid> and `release <pid>` when done.
+# A server started that way is stopped when its last live user releases it, so concurrent test runs never stop it
+# under each other. A server started by hand (no ELAX_S3_USER) is never stopped by `release`.
 #
 # Why Ceph: it is the only S3 server installable here (Debian packages / npm) that honours If-None-Match and If-Match
 # on PUT, which elax's coordination depends on. See shared notes "s3-test-server.md" for the measured facts.
@@ -31,10 +37,19 @@ ENDPOINT="http://127.0.0.1:$PORT"
 DAEMONS=(radosgw osd mon) # stop order
 
 log() { printf '[s3-test-server] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+STARTING=0
+die() {
+  log "ERROR: $*"
+  # A failed start must not leave half a cluster behind (it would hold the ports).
+  if [[ $STARTING == 1 ]]; then stop_daemons; fi
+  exit 1
+}
 now_ms() { date +%s%3N; }
 T0="$(now_ms)"
 elapsed() { echo "$(( $(now_ms) - T0 )) ms"; }
+
+# A process exists and is not a zombie (an exited daemon stays in /proc until its new parent reaps it).
+alive() { [[ -r "/proc/$1/stat" ]] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 
 # The binary each pid file must belong to, so we never signal a recycled pid.
 binary_of() { case "$1" in radosgw) echo radosgw ;; osd) echo ceph-osd ;; mon) echo ceph-mon ;; esac; }
@@ -44,7 +59,7 @@ live_pid() {
   local f="$STATE/pids/$1" pid
   [[ -f "$f" ]] || return 0
   pid="$(cat "$f")"
-  [[ -n "$pid" && -r "/proc/$pid/comm" ]] || return 0
+  [[ -n "$pid" ]] && alive "$pid" || return 0
   [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$(binary_of "$1")"* ]] && echo "$pid"
   return 0
 }
@@ -61,16 +76,30 @@ is_running() {
 }
 
 stop_daemons() {
-  local d pid i
+  # Signal all at once, wait briefly, then kill: the data lives in memory and is wiped on start anyway, so there
+  # is no reason to wait for clean shutdowns (each daemon takes about a second).
+  local d pid i pids=() names=()
   for d in "${DAEMONS[@]}"; do
     pid="$(live_pid "$d")"
     [[ -n "$pid" ]] || continue
     kill -TERM "$pid" 2>/dev/null || true
-    # The data lives in memory and is wiped on start anyway: no reason to wait long for a clean shutdown.
-    for i in $(seq 1 20); do [[ -d "/proc/$pid" ]] || break; sleep 0.05; done
-    if [[ -d "/proc/$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
-    log "stopped $d (pid $pid)"
+    pids+=("$pid")
+    names+=("$d")
   done
+  for i in $(seq 1 6); do
+    local alive=0
+    for pid in "${pids[@]}"; do alive "$pid" && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.05
+  done
+  for i in "${!pids[@]}"; do
+    if alive "${pids[$i]}"; then kill -KILL "${pids[$i]}" 2>/dev/null || true; fi
+  done
+  # Wait until they are really gone, so their ports are free for an immediate restart.
+  for pid in "${pids[@]}"; do
+    for i in $(seq 1 100); do alive "$pid" || break; sleep 0.02; done
+  done
+  for i in "${!pids[@]}"; do log "stopped ${names[$i]} (pid ${pids[$i]})"; done
   rm -f "$STATE"/pids/* 2>/dev/null || true
 }
 
@@ -91,15 +120,21 @@ ensure_installed() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# wait_for DESCRIPTION SECONDS COMMAND...
-wait_for() {
-  local what="$1" secs="$2" i; shift 2
-  for i in $(seq 1 $((secs * 10))); do
+# until_ok SECONDS DESCRIPTION DAEMON COMMAND...: poll COMMAND until it succeeds; fail when DAEMON (a name in pids/,
+# or '-') has exited or SECONDS of wall time have passed. Returns 2 (without dying) if the daemon exited, so the
+# caller can restart it.
+until_ok() {
+  local secs="$1" what="$2" daemon="$3" end=$((SECONDS + $1)); shift 3
+  while ((SECONDS < end)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
+    if [[ "$daemon" != - && -z "$(live_pid "$daemon")" ]]; then return 2; fi
     sleep 0.1
   done
   die "timed out after ${secs}s waiting for $what (logs: $STATE/log)"
 }
+
+osd_up() { "${CEPH[@]}" osd stat 2>/dev/null | grep -q ' 1 up'; }
+rgw_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 # Run a daemon in the foreground of its own session, detached from our stdio (so callers that wait for our
 # stdout to close, like execFile, return), and record its pid.
@@ -143,6 +178,10 @@ osd data = $STATE/osd0
 memstore device bytes = 4294967296
 osd max object name len = 460
 osd max object namespace len = 64
+# The script puts the OSD into the CRUSH map itself. Left on, the OSD's own update at boot races its first monmap
+# with auth off ('wrong fsid') and the OSD exits now and then.
+osd crush update on start = false
+osd class update on start = false
 [client.rgw.a]
 rgw data = $STATE/rgw
 rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
@@ -186,6 +225,7 @@ start() {
   flock 9 # one start/stop at a time per state dir
   if is_running; then
     log "already running ($ENDPOINT)"
+    if [[ -n "${ELAX_S3_USER:-}" ]]; then register_user "$ELAX_S3_USER"; else rm -f "$STATE/auto-stop"; fi
     print_env
     return 0
   fi
@@ -200,33 +240,31 @@ start() {
   fsid="$(cat /proc/sys/kernel/random/uuid)"
   osd_uuid="$(cat /proc/sys/kernel/random/uuid)"
   write_conf "$fsid"
-  local ceph=(ceph -c "$CONF" --connect-timeout 10)
+  CEPH=(ceph -c "$CONF" --connect-timeout 5)
+  STARTING=1
 
   monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$STATE/monmap" >/dev/null
-  ceph-mon --mkfs -i a --monmap "$STATE/monmap" -c "$CONF" >>"$STATE/log/mkfs.out" 2>&1
+  ceph-mon --mkfs -i a --monmap "$STATE/monmap" -c "$CONF" >>"$STATE/log/mkfs.out" 2>&1 || die "ceph-mon --mkfs failed (see $STATE/log/mkfs.out)"
   spawn mon ceph-mon -i a -c "$CONF"
-  wait_for "monitor" 30 "${ceph[@]}" -s
+  until_ok 30 "the monitor" mon "${CEPH[@]}" -s || die "the monitor exited (logs: $STATE/log)"
   log "monitor up after $(elapsed)"
 
-  osd_id="$("${ceph[@]}" osd create "$osd_uuid")"
-  ceph-osd -i "$osd_id" --mkfs -c "$CONF" --osd-uuid "$osd_uuid" >>"$STATE/log/mkfs.out" 2>&1
-  "${ceph[@]}" osd crush add "osd.$osd_id" 1.0 host=localhost root=default >/dev/null 2>&1
-  spawn osd ceph-osd -i "$osd_id" -c "$CONF"
-  local i
-  for i in $(seq 1 600); do
-    "${ceph[@]}" osd stat 2>/dev/null | grep -q '1 up' && break
-    [[ $i == 600 ]] && die "osd did not come up (logs: $STATE/log)"
-    sleep 0.1
+  osd_id="$("${CEPH[@]}" osd create "$osd_uuid")" || die "ceph osd create failed"
+  ceph-osd -i "$osd_id" --mkfs -c "$CONF" --osd-uuid "$osd_uuid" >>"$STATE/log/mkfs.out" 2>&1 || die "ceph-osd --mkfs failed (see $STATE/log/mkfs.out)"
+  "${CEPH[@]}" osd crush add "osd.$osd_id" 1.0 host=localhost root=default >/dev/null 2>&1 || die "ceph osd crush add failed"
+  local attempt rc
+  for attempt in 1 2 3; do
+    spawn osd ceph-osd -i "$osd_id" -c "$CONF"
+    rc=0
+    until_ok 60 "the osd" osd osd_up || rc=$?
+    [[ $rc == 0 ]] && break
+    [[ $attempt == 3 ]] && die "the osd exited three times (logs: $STATE/log)"
+    log "the osd exited during start-up; restarting it"
   done
   log "osd up after $(elapsed)"
 
   spawn radosgw radosgw -n client.rgw.a -c "$CONF"
-  for i in $(seq 1 600); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    [[ -n "$(live_pid radosgw)" ]] || die "radosgw exited (logs: $STATE/log)"
-    [[ $i == 600 ]] && die "radosgw did not open port $PORT (logs: $STATE/log)"
-    sleep 0.1
-  done
+  until_ok 60 "radosgw on port $PORT" radosgw rgw_listening || die "radosgw exited (logs: $STATE/log)"
   log "radosgw listening after $(elapsed)"
 
   radosgw-admin -c "$CONF" user create --uid=elax-test --display-name=elax-test \
@@ -242,6 +280,11 @@ AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 AWS_REGION=$REGION
 EOF
   mv "$STATE/env.tmp" "$STATE/env"
+  if [[ -n "${ELAX_S3_USER:-}" ]]; then
+    touch "$STATE/auto-stop"
+    register_user "$ELAX_S3_USER"
+  fi
+  STARTING=0
   log "ready at $ENDPOINT (bucket $BUCKET) after $(elapsed)"
   print_env
 }
@@ -251,8 +294,37 @@ stop() {
   exec 9>"$STATE/.lock"
   flock 9
   stop_daemons
-  rm -f "$STATE/env"
+  rm -f "$STATE/env" "$STATE/auto-stop"
+  rm -rf "$STATE/users"
   log "stopped after $(elapsed)"
+}
+
+register_user() {
+  [[ "$1" =~ ^[0-9]+$ ]] || die "ELAX_S3_USER must be a pid, got '$1'"
+  mkdir -p "$STATE/users"
+  : >"$STATE/users/$1"
+}
+
+release() {
+  local pid="${1:-}" f n=0
+  [[ "$pid" =~ ^[0-9]+$ ]] || die "usage: $0 release PID"
+  [[ -d "$STATE" ]] || return 0
+  exec 9>"$STATE/.lock"
+  flock 9
+  rm -f "$STATE/users/$pid"
+  for f in "$STATE"/users/*; do
+    [[ -e "$f" ]] || continue
+    if [[ -d "/proc/$(basename "$f")" ]]; then n=$((n + 1)); else rm -f "$f"; fi # drop users that died
+  done
+  if [[ $n -gt 0 ]]; then
+    log "still in use by $n other test run(s): leaving it running"
+  elif [[ -f "$STATE/auto-stop" ]]; then
+    stop_daemons
+    rm -f "$STATE/env" "$STATE/auto-stop"
+    log "stopped (last user released it) after $(elapsed)"
+  else
+    log "started by hand: leaving it running (stop it with: $0 stop)"
+  fi
 }
 
 status() {
@@ -269,5 +341,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   env) is_running || die "not running (start it with: $0 start)"; print_env ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  release) release "${2:-}" ;;
+  *) echo "usage: $0 start|stop|status|env|release PID" >&2; exit 2 ;;
 esac

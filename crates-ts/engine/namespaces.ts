@@ -7,6 +7,10 @@ import { namespacePrefix } from '../store/index.js';
 export const NAMESPACE_NAME = /^[A-Za-z0-9\-_.]{1,128}$/;
 
 export function validateNamespaceName(ns: string): void {
+  // '.' and '..' are path segments, and '.elax-' marks the local store's temp and lock files.
+  if (ns === '.' || ns === '..' || ns.startsWith('.elax-')) {
+    throw new ElaxError('ELAX_ERR_INVALID_NAMESPACE', `invalid namespace name '${ns}': '.', '..' and names starting with '.elax-' are reserved`);
+  }
   if (!NAMESPACE_NAME.test(ns)) {
     throw new ElaxError(
       'ELAX_ERR_INVALID_NAMESPACE',
@@ -33,7 +37,7 @@ export async function listNamespaces(
   let startAfter = opts.cursor ? `${opts.cursor}/\uffff` : undefined;
   for (;;) {
     const res = await catalog.store.list(opts.prefix ?? '', { delimiter: '/', startAfter, limit: pageSize * 2 });
-    const names = res.prefixes.map((p) => p.slice(0, -1)).filter((n) => NAMESPACE_NAME.test(n));
+    const names = res.prefixes.map((p) => p.slice(0, -1)).filter((n) => NAMESPACE_NAME.test(n) && n !== '.' && n !== '..');
     if (names.length === 0) break;
     // A prefix exists for deleted namespaces too (their tombstoned router remains): check each router.
     const routers = await Promise.all(names.map((n) => catalog.routers.read(n)));

@@ -1,14 +1,20 @@
 /**
  * store: one object-store interface (get, head, put, put-if-absent, put-if-match, list, delete) with memory,
- * local-directory and S3 backends that give identical conditional-write guarantees. Owns key construction
- * (paths.ts) and the startup probe that refuses stores ignoring conditional writes. Knows nothing about WAL
- * entries or routers.
+ * local-directory and S3 backends that give identical conditional-write guarantees, proven by one conformance
+ * suite (conformance.ts) that all three run, racing writers and processes included.
+ *
+ * Owns: object key construction (paths.ts: router.json, wal/{seq:020d}.parquet, parts/{id}/, _elax/probe/), key
+ * validity and LIST order (keys.ts: UTF-8 byte order, like S3), opening a store from a URI (open.ts), and the
+ * startup probe that refuses stores ignoring conditional writes (probe.ts).
+ *
+ * Does not: know what WAL entries or routers mean (router/ and wal/ give CAS results their meaning), retry lost
+ * races (callers re-read and decide), or cache objects.
  */
 export * from './types.js';
 export * from './paths.js';
-export { MemoryStore } from './memory.js';
-export { LocalDirStore } from './local.js';
-export { openStore } from './open.js';
-export { S3Store, isLostRace, unquoteEtag } from './s3.js';
-export type { S3StoreOptions } from './s3.js';
+export { compareKeys, validateKey } from './keys.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory.js';
+export { LocalDirStore, type LocalDirStoreOptions } from './local.js';
+export { S3Store, isLostRace, unquoteEtag, type S3StoreOptions } from './s3.js';
+export { openStore, type OpenStoreOptions } from './open.js';
 export { probeConditionalWrites, checkReachable } from './probe.js';

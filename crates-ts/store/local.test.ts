@@ -1,64 +1,154 @@
-import { describe, it, expect } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { isElaxError } from '../core/index.js';
 import { LocalDirStore, Witness } from './index.js';
 import { runStoreConformance } from './conformance.js';
+import { RaceChildren } from './test-support/race-children.js';
 
-const run = promisify(execFile);
-const here = path.dirname(fileURLToPath(import.meta.url));
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'elax-local-'));
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-runStoreConformance('local directory', async () => new LocalDirStore(tempDir()));
+runStoreConformance('local directory', () => new LocalDirStore(tempDir()));
 
 describe('local directory store across processes', () => {
-  async function race(dir: string, mode: 'absent' | 'match', key: string, n: number, token = ''): Promise<string[]> {
-    const startAt = Date.now() + 1500; // all children are up and waiting before this instant
-    return Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        run(process.execPath, [path.join(here, 'local-race-child.mjs'), dir, mode, key, `writer-${i}`, String(startAt), token]).then((r) => r.stdout),
-      ),
-    );
-  }
+  const children = 8;
+  const rounds = 10;
+  let dir: string;
+  let racers: RaceChildren;
+  beforeAll(async () => {
+    dir = tempDir();
+    racers = await RaceChildren.spawn(children, dir);
+  });
+  afterAll(async () => {
+    await racers?.close();
+  });
 
-  it('should let exactly one of 6 processes win putIfAbsent on one key', async () => {
-    const dir = tempDir();
-    for (let round = 0; round < 2; round++) {
-      const key = `k/${round}`;
-      const out = await race(dir, 'absent', key, 6);
-      expect(out.filter((o) => o === 'won').length).toBe(1);
-      const winner = out.indexOf('won');
-      const got = await new LocalDirStore(dir).get(key);
-      expect(new TextDecoder().decode(got!.bytes)).toBe(`writer-${winner}`);
+  it(`should let exactly one of ${children} processes win putIfAbsent on one key (${rounds} rounds)`, async () => {
+    const store = new LocalDirStore(dir);
+    for (let round = 0; round < rounds; round++) {
+      const key = `pia/${round}`;
+      const out = await racers.all((i) => ({ op: 'putIfAbsent', key, value: `writer-${i}` }));
+      const winners = out.flatMap((r, i) => (r.ok ? [i] : []));
+      expect(winners.length).toBe(1);
+      expect(dec((await store.get(key))!.bytes)).toBe(`writer-${winners[0]}`);
     }
   });
 
-  it('should let exactly one of 6 processes win putIfMatch with the same witness', async () => {
-    const dir = tempDir();
+  it(`should let exactly one of ${children} processes win putIfMatch with the same version (${rounds} rounds)`, async () => {
     const store = new LocalDirStore(dir);
-    await store.put('m/key', new TextEncoder().encode('base'));
-    const w = (await store.get('m/key'))!.witness;
-    const out = await race(dir, 'match', 'm/key', 6, Witness.backendToken(w));
-    expect(out.filter((o) => o === 'won').length).toBe(1);
-    expect(new TextDecoder().decode((await store.get('m/key'))!.bytes)).toBe(`writer-${out.indexOf('won')}`);
+    for (let round = 0; round < rounds; round++) {
+      const key = `pim/${round % 3}`;
+      await store.put(key, enc(`base-${round}`));
+      expect((await racers.all(() => ({ op: 'head', key }))).every((r) => r.ok)).toBe(true);
+      const out = await racers.all((i) => ({ op: 'putIfMatch', key, value: `writer-${i}` }));
+      const winners = out.flatMap((r, i) => (r.ok ? [i] : []));
+      expect(winners.length).toBe(1);
+      expect(dec((await store.get(key))!.bytes)).toBe(`writer-${winners[0]}`);
+    }
   });
 
-  it('should reject keys that escape the root', async () => {
+  it('should lose no increment when processes read-modify-write one counter', async () => {
+    const store = new LocalDirStore(dir);
+    await store.put('counter', enc('0'));
+    const out = await racers.all(() => ({ op: 'incr', key: 'counter', count: 15 }));
+    expect(dec((await store.get('counter'))!.bytes).split(' ')[0]).toBe(String(children * 15));
+    // The race was real: some read-modify-write attempts lost and retried.
+    expect(out.reduce((n, r) => n + (r.lost ?? 0), 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('local directory store specifics', () => {
+  it('should change the witness on every write, even with identical bytes', async () => {
     const store = new LocalDirStore(tempDir());
-    await expect(store.get('../etc/passwd')).rejects.toThrow(/invalid object key/);
-    await expect(store.put('/abs', new Uint8Array())).rejects.toThrow(/invalid object key/);
+    const w1 = await store.put('k', enc('same'));
+    const w2 = await store.put('k', enc('same'));
+    expect(Witness.backendToken(w2)).not.toBe(Witness.backendToken(w1));
+    expect((await store.putIfMatch('k', enc('x'), w1)).ok).toBe(false);
+    expect((await store.putIfMatch('k', enc('x'), w2)).ok).toBe(true);
   });
 
-  it('should not list temp or lock files', async () => {
+  it('should store keys as plain files under the root', async () => {
     const dir = tempDir();
     const store = new LocalDirStore(dir);
-    await store.put('x/a', new Uint8Array([1]));
-    const fs = await import('node:fs/promises');
-    await fs.writeFile(path.join(dir, 'x', 'a.elax-lock'), '1');
-    await fs.writeFile(path.join(dir, 'x', '.elax-tmp-123'), '1');
+    expect(store.description).toBe(`file://${dir}`);
+    await store.put('ns/wal/00000000000000000001.parquet', enc('PAR1'));
+    expect(await fs.readFile(path.join(dir, 'ns/wal/00000000000000000001.parquet'), 'utf8')).toBe('PAR1');
+    // No temp or lock files are left behind.
+    expect(await fs.readdir(path.join(dir, 'ns/wal'))).toEqual(['00000000000000000001.parquet']);
+  });
+
+  it('should not list temp, lock or other .elax- files, nor directories holding only those', async () => {
+    const dir = tempDir();
+    const store = new LocalDirStore(dir);
+    await store.put('x/a', enc('1'));
+    await fs.writeFile(path.join(dir, 'x', '.elax-lock.a'), '1');
+    await fs.writeFile(path.join(dir, 'x', '.elax-tmp.123.1'), '1');
+    await fs.mkdir(path.join(dir, 'x', 'only-locks'));
+    await fs.writeFile(path.join(dir, 'x', 'only-locks', '.elax-lock.b'), '1');
+    await fs.mkdir(path.join(dir, 'x', 'empty'));
     expect((await store.list('x/')).objects.map((o) => o.key)).toEqual(['x/a']);
+    expect(await store.list('x/', { delimiter: '/' })).toMatchObject({ prefixes: [] });
+  });
+
+  it('should refuse a key that is also a directory of other keys, naming the problem', async () => {
+    const store = new LocalDirStore(tempDir());
+    await store.put('a/b', enc('1'));
+    await expect(store.put('a', enc('2'))).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_INTERNAL') && /both an object and a prefix/.test(e.message));
+    expect(await store.get('a')).toBeNull();
+    expect(await store.head('a')).toBeNull();
+  });
+
+  it('should not create directories when deleting a missing key', async () => {
+    const dir = tempDir();
+    await new LocalDirStore(dir).delete('no/such/key');
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it("should break a lock left by a dead process on this host", async () => {
+    const dir = tempDir();
+    const store = new LocalDirStore(dir, { lockTimeoutMs: 2_000 });
+    const w = await store.put('k', enc('v1'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    await fs.writeFile(path.join(dir, '.elax-lock.k'), `${dead} ${hostname()}\n`);
+    expect((await store.putIfMatch('k', enc('v2'), w)).ok).toBe(true);
+    await expect(fs.stat(path.join(dir, '.elax-lock.k'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('should wait for a live lock, time out with ELAX_ERR_STORE_UNAVAILABLE, and break it once stale', async () => {
+    const dir = tempDir();
+    const store = new LocalDirStore(dir, { lockTimeoutMs: 100 });
+    await store.put('k', enc('v1'));
+    // Owned by a live process (the parent of this worker), freshly written.
+    await fs.writeFile(path.join(dir, '.elax-lock.k'), `${process.ppid} ${hostname()}\n`);
+    await expect(store.put('k', enc('v2'))).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_UNAVAILABLE') && /timed out/.test(e.message));
+    expect(dec((await store.get('k'))!.bytes)).toBe('v1');
+    // Seen from a clock a minute later, the same lock is older than staleLockMs and gets broken.
+    const later = new LocalDirStore(dir, { lockTimeoutMs: 100, staleLockMs: 30_000, clock: { now: () => Date.now() + 60_000 } });
+    await later.put('k', enc('v3'));
+    expect(dec((await store.get('k'))!.bytes)).toBe('v3');
+  });
+
+  it('should ignore temp files left by a crashed writer', async () => {
+    const dir = tempDir();
+    const store = new LocalDirStore(dir);
+    await fs.mkdir(path.join(dir, 'w'));
+    await fs.writeFile(path.join(dir, 'w', `.elax-tmp.${process.pid}.999999`), 'junk');
+    expect((await store.putIfAbsent('w/1', enc('x'))).ok).toBe(true);
+    expect((await store.list('w/')).objects.map((o) => o.key)).toEqual(['w/1']);
+  });
+
+  it('should read large objects by range without reading them whole', async () => {
+    const store = new LocalDirStore(tempDir());
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+    const w = await store.put('big', big);
+    const r = (await store.get('big', { start: 2_000_000, end: 2_000_010 }))!;
+    expect([...r.bytes]).toEqual([...big.subarray(2_000_000, 2_000_010)]);
+    expect(r.info.size).toBe(big.length);
+    expect(Witness.backendToken(r.witness)).toBe(Witness.backendToken(w));
+    expect((await store.putIfMatch('big', enc('small'), r.witness)).ok).toBe(true);
   });
 });

@@ -1,273 +1,357 @@
 /**
- * Object store over a local directory: the embedded default. Gives the same guarantees as S3 conditional writes
- * across processes on one machine:
- *  - put-if-absent: write a temp file, fsync, then link() it to the key's path; link fails with EEXIST if the key
- *    exists, atomically, so exactly one concurrent creator wins.
- *  - put-if-match: under a per-key lock file (O_EXCL create), compare the current version, then rename() a fsynced
- *    temp file over the key. Every write creates a new inode, so (inode, size, mtime) identifies a version.
- *  - durability: file data and the parent directory are fsynced before a write resolves.
+ * LocalDirStore: the object store over a local directory (the embedded default). Key `a/b/c` is file `<root>/a/b/c`.
+ * It gives S3's conditional-write guarantees across processes on one machine:
+ *
+ *  - Every write puts the bytes in a fresh temp file in the key's directory and fsyncs it first, so an object is
+ *    never visible half-written and every version is a new inode.
+ *  - putIfAbsent: link(temp, key) fails with EEXIST if the key exists, atomically: exactly one creator wins.
+ *  - put, putIfMatch and delete run under the key's lock file (./local-lock.ts); putIfMatch re-reads the current
+ *    version under the lock and only then rename()s the temp file over the key. Because every replace and delete
+ *    holds the lock, nothing can change the key between the check and the rename.
+ *  - The directory is fsynced after link/rename/unlink (and new directories' parents after mkdir) before a write
+ *    resolves.
+ *
+ * Witness: `inode.size.mtimeNs`, plus the MD5 of the content for objects up to 1 MiB. The stat part changes on every
+ * write except when a freed inode number is reused within one timestamp tick for an object of the same size; the
+ * hash closes that gap for the small objects that are CAS targets (router.json), leaving exactly S3's semantics
+ * (an ETag is the MD5 of the content). Large objects (parts) are immutable and never CAS'd, so their head/get
+ * stays a stat, with no full read.
+ *
+ * One machine only: the lock's staleness check uses pids, and link/rename atomicity is what local filesystems give.
  */
-import { promises as fs, constants as fsc } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { ElaxError } from '../core/index.js';
+import { ElaxError, systemClock, type Clock } from '../core/index.js';
+import { checkRange, errno, systemSleep, type Sleep } from './common.js';
+import { validateKey, validatePrefix } from './keys.js';
+import { ListBuilder } from './list-builder.js';
+import { acquireLock, type LockConfig, type Release } from './local-lock.js';
+import { walkList } from './local-list.js';
 import { Witness, type ByteRange, type GetResult, type ListOptions, type ListResult, type ObjectInfo, type ObjectStore, type PutResult } from './types.js';
 
-const TEMP_PREFIX = '.elax-tmp-';
-const LOCK_SUFFIX = '.elax-lock';
-/** A lock older than this was left by a crashed process. CAS writes of small objects take milliseconds. */
-const STALE_LOCK_MS = 10_000;
-const LOCK_WAIT_MS = 15_000;
+/** Objects up to this size carry a content hash in their witness (see the module comment). */
+const HASHED_MAX_BYTES = 1 << 20;
+const TEMP_PREFIX = '.elax-tmp.';
+const LOCK_PREFIX = '.elax-lock.';
+/** Parallel stat calls when filling in sizes for a listing. */
+const STAT_CONCURRENCY = 64;
 
-function versionOf(st: { ino: number | bigint; size: number | bigint; mtimeNs?: bigint; mtimeMs: number | bigint }): string {
-  return `${st.ino}:${st.size}:${st.mtimeNs ?? st.mtimeMs}`;
+export interface LocalDirStoreOptions {
+  clock?: Clock;
+  sleep?: Sleep;
+  /** Wait at most this long for a key's lock before failing with ELAX_ERR_STORE_UNAVAILABLE (default 15 s). */
+  lockTimeoutMs?: number;
+  /** Break a lock older than this even if its owner seems alive (default 30 s; holders keep it for milliseconds). */
+  staleLockMs?: number;
 }
 
-function isInternal(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX) || name.endsWith(LOCK_SUFFIX);
-}
+let tempCounter = 0;
 
 export class LocalDirStore implements ObjectStore {
   readonly description: string;
-  private readonly root: string;
+  readonly #root: string;
+  readonly #lock: LockConfig;
 
-  constructor(root: string) {
-    this.root = path.resolve(root);
-    this.description = `file://${this.root}`;
-  }
-
-  private pathOf(key: string): string {
-    if (key.length === 0 || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '') || key.includes('\\')) {
-      throw new ElaxError('ELAX_ERR_INTERNAL', `invalid object key '${key}'`);
-    }
-    return path.join(this.root, key);
-  }
-
-  private async fsyncDir(dir: string): Promise<void> {
-    const h = await fs.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  }
-
-  /** Write bytes to a new fsynced temp file next to `target` and return its path. */
-  private async writeTemp(target: string, bytes: Uint8Array): Promise<string> {
-    const dir = path.dirname(target);
-    const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.mkdir(dir, { recursive: true });
-        const h = await fs.open(tmp, 'wx');
-        try {
-          await h.writeFile(bytes);
-          await h.sync();
-        } finally {
-          await h.close();
-        }
-        return tmp;
-      } catch (e) {
-        // A concurrent delete may have removed the (empty) directory between mkdir and open.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
-        throw this.unavailable('write', target, e);
-      }
-    }
-  }
-
-  private unavailable(op: string, p: string, cause: unknown): ElaxError {
-    return new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `local store: ${op} ${p} failed: ${(cause as Error).message}`, { cause });
+  constructor(root: string, options: LocalDirStoreOptions = {}) {
+    this.#root = path.resolve(root);
+    this.description = `file://${this.#root}`;
+    this.#lock = {
+      clock: options.clock ?? systemClock,
+      sleep: options.sleep ?? systemSleep,
+      timeoutMs: options.lockTimeoutMs ?? 15_000,
+      staleMs: options.staleLockMs ?? 30_000,
+      hostname: hostname(),
+      pid: process.pid,
+    };
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {
-    const p = this.pathOf(key);
-    let h;
-    try {
-      h = await fs.open(p, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      throw this.unavailable('open', p, e);
-    }
+    const p = this.#path(key);
+    if (range) checkRange(range);
+    const h = await this.#openExisting(p);
+    if (!h) return null;
     try {
       const st = await h.stat({ bigint: true });
+      if (!st.isFile()) return null; // a directory: the key is only a prefix of other keys
       const size = Number(st.size);
       let bytes: Uint8Array;
-      if (range) {
+      let content: Uint8Array | null = null;
+      if (size <= HASHED_MAX_BYTES) {
+        content = await readAt(h, 0, size);
+        bytes = range ? content.subarray(Math.min(range.start, size), Math.min(range.end, size)) : content;
+      } else if (range) {
         const start = Math.min(range.start, size);
-        const len = Math.max(0, Math.min(range.end, size) - start);
-        const buf = Buffer.alloc(len);
-        if (len > 0) await h.read(buf, 0, len, start);
-        bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+        bytes = await readAt(h, start, Math.min(range.end, size) - start);
       } else {
-        const buf = await h.readFile();
-        bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+        bytes = await readAt(h, 0, size);
       }
-      return { bytes, witness: Witness.fromBackendToken(versionOf(st)), info: { key, size, lastModified: Number(st.mtimeMs) } };
+      return { bytes, witness: witnessOf(st, content), info: infoOf(key, st) };
+    } catch (e) {
+      throw this.#fail('read', p, e);
     } finally {
       await h.close();
     }
   }
 
-  async head(key: string) {
-    const p = this.pathOf(key);
+  async head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null> {
+    const p = this.#path(key);
+    const h = await this.#openExisting(p);
+    if (!h) return null;
     try {
-      const st = await fs.stat(p, { bigint: true });
-      return { info: { key, size: Number(st.size), lastModified: Number(st.mtimeMs) }, witness: Witness.fromBackendToken(versionOf(st)) };
+      const st = await h.stat({ bigint: true });
+      if (!st.isFile()) return null;
+      const content = st.size <= HASHED_MAX_BYTES ? await readAt(h, 0, Number(st.size)) : null;
+      return { info: infoOf(key, st), witness: witnessOf(st, content) };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw this.unavailable('stat', p, e);
+      throw this.#fail('read', p, e);
+    } finally {
+      await h.close();
     }
   }
 
   async put(key: string, bytes: Uint8Array): Promise<Witness> {
-    const p = this.pathOf(key);
-    const tmp = await this.writeTemp(p, bytes);
-    const st = await fs.stat(tmp, { bigint: true });
-    await fs.rename(tmp, p);
-    await this.fsyncDir(path.dirname(p));
-    return Witness.fromBackendToken(versionOf(st));
+    const p = this.#path(key);
+    const temp = await this.#writeTemp(p, bytes);
+    let renamed = false;
+    try {
+      const release = await this.#acquire(p);
+      try {
+        await fs.rename(temp.path, p);
+        renamed = true;
+        await fsyncDir(path.dirname(p));
+      } finally {
+        await release();
+      }
+    } catch (e) {
+      throw this.#fail('put', p, e);
+    } finally {
+      if (!renamed) await fs.unlink(temp.path).catch(() => undefined);
+    }
+    return temp.witness;
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
-    const p = this.pathOf(key);
-    const tmp = await this.writeTemp(p, bytes);
+    const p = this.#path(key);
+    const temp = await this.#writeTemp(p, bytes);
     try {
-      const st = await fs.stat(tmp, { bigint: true });
-      try {
-        await fs.link(tmp, p);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { ok: false };
-        throw this.unavailable('link', p, e);
-      }
-      await this.fsyncDir(path.dirname(p));
-      return { ok: true, witness: Witness.fromBackendToken(versionOf(st)) };
-    } finally {
-      await fs.unlink(tmp).catch(() => undefined);
+      await fs.link(temp.path, p);
+    } catch (e) {
+      await fs.unlink(temp.path).catch(() => undefined);
+      if (errno(e) === 'EEXIST') return { ok: false };
+      throw this.#fail('create', p, e);
     }
+    try {
+      await fs.unlink(temp.path);
+      await fsyncDir(path.dirname(p));
+    } catch (e) {
+      throw this.#fail('create', p, e);
+    }
+    return { ok: true, witness: temp.witness };
   }
 
   async putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult> {
-    const p = this.pathOf(key);
-    const tmp = await this.writeTemp(p, bytes);
-    const release = await this.lock(p);
+    const p = this.#path(key);
+    const temp = await this.#writeTemp(p, bytes);
+    let renamed = false;
     try {
-      let current: string;
+      const release = await this.#acquire(p);
       try {
-        current = versionOf(await fs.stat(p, { bigint: true }));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false };
-        throw this.unavailable('stat', p, e);
+        const current = await currentToken(p);
+        if (current === null || current !== Witness.backendToken(witness)) return { ok: false };
+        await fs.rename(temp.path, p);
+        renamed = true;
+        await fsyncDir(path.dirname(p));
+        return { ok: true, witness: temp.witness };
+      } finally {
+        await release();
       }
-      if (current !== Witness.backendToken(witness)) return { ok: false };
-      const st = await fs.stat(tmp, { bigint: true });
-      await fs.rename(tmp, p);
-      await this.fsyncDir(path.dirname(p));
-      return { ok: true, witness: Witness.fromBackendToken(versionOf(st)) };
+    } catch (e) {
+      throw this.#fail('replace', p, e);
     } finally {
-      await release();
-      await fs.unlink(tmp).catch(() => undefined);
+      if (!renamed) await fs.unlink(temp.path).catch(() => undefined);
     }
   }
 
-  /** Per-key mutual exclusion across processes: create `<key>.elax-lock` with O_EXCL; break locks of dead writers. */
-  private async lock(p: string): Promise<() => Promise<void>> {
-    const lockPath = `${p}${LOCK_SUFFIX}`;
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-      try {
-        const h = await fs.open(lockPath, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY);
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return () => fs.unlink(lockPath).catch(() => undefined);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.unavailable('lock', lockPath, e);
-      }
-      try {
-        const st = await fs.stat(lockPath);
-        if (Date.now() - st.mtimeMs > STALE_LOCK_MS) await fs.unlink(lockPath).catch(() => undefined);
-      } catch {
-        /* released meanwhile */
-      }
-      if (Date.now() > deadline) throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `local store: timed out waiting for lock ${lockPath}`, { retryAfter: 1 });
-      await new Promise((r) => setTimeout(r, delay));
+  async list(prefix: string, options?: ListOptions): Promise<ListResult> {
+    validatePrefix(prefix);
+    const out = new ListBuilder(prefix, options);
+    await walkList(this.#root, prefix, options, out);
+    const infos: (ObjectInfo | null)[] = new Array(out.keys.length).fill(null);
+    for (let i = 0; i < out.keys.length; i += STAT_CONCURRENCY) {
+      await Promise.all(
+        out.keys.slice(i, i + STAT_CONCURRENCY).map(async (k, j) => {
+          try {
+            infos[i + j] = infoOf(k, await fs.stat(path.join(this.#root, k), { bigint: true }));
+          } catch (e) {
+            if (errno(e) !== 'ENOENT') throw this.#fail('stat', k, e);
+            // Deleted while we listed: leave it out.
+          }
+        }),
+      );
     }
-  }
-
-  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    const slash = prefix.lastIndexOf('/');
-    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    const namePrefix = prefix.slice(dirKey.length);
-    const startDir = dirKey ? path.join(this.root, dirKey) : this.root;
-    const objects: ObjectInfo[] = [];
-    const prefixes: string[] = [];
-    const oneLevel = options.delimiter === '/';
-    const walk = async (dir: string, keyPrefix: string, filterName: string | null): Promise<void> => {
-      let entries;
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-        throw this.unavailable('readdir', dir, e);
-      }
-      for (const ent of entries) {
-        if (isInternal(ent.name)) continue;
-        if (filterName !== null && !ent.name.startsWith(filterName)) continue;
-        const key = keyPrefix + ent.name;
-        if (ent.isDirectory()) {
-          if (oneLevel) prefixes.push(`${key}/`);
-          else await walk(path.join(dir, ent.name), `${key}/`, null);
-        } else if (ent.isFile()) {
-          objects.push({ key, size: 0, lastModified: 0 });
-        }
-      }
-    };
-    await walk(startDir, dirKey, namePrefix);
-    const after = options.startAfter;
-    const keep = (k: string) => after === undefined || k > after;
-    let objs = objects.filter((o) => keep(o.key));
-    let pres = prefixes.filter(keep);
-    // Merge in key order, then apply the limit over both (as S3 counts keys and common prefixes together).
-    const merged = [...objs.map((o) => ({ k: o.key, o })), ...pres.map((p) => ({ k: p, o: null as ObjectInfo | null }))].sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-    const limited = options.limit !== undefined ? merged.slice(0, options.limit) : merged;
-    objs = [];
-    pres = [];
-    for (const m of limited) {
-      if (m.o) objs.push(m.o);
-      else pres.push(m.k);
-    }
-    await Promise.all(
-      objs.map(async (o) => {
-        try {
-          const st = await fs.stat(path.join(this.root, o.key));
-          o.size = st.size;
-          o.lastModified = st.mtimeMs;
-        } catch {
-          o.size = -1; // deleted while listing
-        }
-      }),
-    );
-    return { objects: objs.filter((o) => o.size >= 0), prefixes: pres };
+    return { objects: infos.filter((o): o is ObjectInfo => o !== null), prefixes: out.prefixes };
   }
 
   async delete(key: string): Promise<void> {
-    const p = this.pathOf(key);
+    const p = this.#path(key);
     try {
-      await fs.unlink(p);
+      await fs.lstat(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw this.unavailable('unlink', p, e);
-      return;
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return; // nothing to delete; do not create directories
+      throw this.#fail('delete', p, e);
     }
-    // Remove now-empty parent directories so listings (namespaces, parts) do not show ghosts.
-    let dir = path.dirname(p);
-    while (dir.startsWith(this.root) && dir !== this.root) {
+    try {
+      const release = await this.#acquire(p);
       try {
-        await fs.rmdir(dir);
-      } catch {
-        break;
+        await fs.unlink(p);
+        await fsyncDir(path.dirname(p));
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+      } finally {
+        await release();
       }
-      dir = path.dirname(dir);
+    } catch (e) {
+      throw this.#fail('delete', p, e);
     }
+    await this.#pruneEmptyDirs(path.dirname(p));
   }
 
   async close(): Promise<void> {}
+
+  #path(key: string): string {
+    validateKey(key);
+    return path.join(this.#root, key);
+  }
+
+  #acquire(p: string): Promise<Release> {
+    return acquireLock(path.join(path.dirname(p), LOCK_PREFIX + path.basename(p)), this.#lock);
+  }
+
+  async #openExisting(p: string): Promise<FileHandle | null> {
+    try {
+      return await fs.open(p, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
+      throw this.#fail('open', p, e);
+    }
+  }
+
+  /** Write `bytes` to a new fsynced temp file beside `target`; returns its path and the witness it will have. */
+  async #writeTemp(target: string, bytes: Uint8Array): Promise<{ path: string; witness: Witness }> {
+    const dir = path.dirname(target);
+    for (let attempt = 0; ; attempt++) {
+      const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}.${++tempCounter}`);
+      let h: FileHandle;
+      try {
+        await this.#mkdirs(dir);
+        h = await fs.open(temp, 'wx');
+      } catch (e) {
+        // EEXIST: a dead process with our pid left this name behind. ENOENT: a concurrent delete pruned the
+        // (empty) directory between mkdir and open. Both: try again.
+        if ((errno(e) === 'EEXIST' || errno(e) === 'ENOENT') && attempt < 20) continue;
+        throw this.#fail('write', target, e);
+      }
+      try {
+        await h.writeFile(bytes);
+        await h.sync();
+        const st = await h.stat({ bigint: true });
+        return { path: temp, witness: witnessOf(st, st.size <= HASHED_MAX_BYTES ? bytes : null) };
+      } catch (e) {
+        await fs.unlink(temp).catch(() => undefined);
+        throw this.#fail('write', target, e);
+      } finally {
+        await h.close();
+      }
+    }
+  }
+
+  /** mkdir -p, then fsync the parent of every directory it created, so the new entries survive a crash. */
+  async #mkdirs(dir: string): Promise<void> {
+    const first = await fs.mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    for (let d = dir; d.length >= first.length; d = path.dirname(d)) await fsyncDir(path.dirname(d));
+  }
+
+  /** Remove directories left empty by a delete, up to the root, so LIST shows no ghost prefixes. Best effort. */
+  async #pruneEmptyDirs(dir: string): Promise<void> {
+    for (let d = dir; d.startsWith(this.#root + path.sep); d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        return; // not empty (or already gone, or racing a writer, which recreates it)
+      }
+    }
+  }
+
+  #fail(op: string, p: string, e: unknown): ElaxError {
+    if (e instanceof ElaxError) return e;
+    const code = errno(e);
+    if (code === 'EISDIR' || code === 'ENOTDIR') {
+      return new ElaxError(
+        'ELAX_ERR_INTERNAL',
+        `${this.description}: cannot ${op} ${p}: a key cannot be both an object and a prefix of other keys ('a' and 'a/b') in a local directory store`,
+        { cause: e },
+      );
+    }
+    return new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `${this.description}: ${op} ${p} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+interface StatLike {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  mtimeMs: bigint;
+}
+
+function witnessOf(st: StatLike, content: Uint8Array | null): Witness {
+  const base = `${st.ino}.${st.size}.${st.mtimeNs}`;
+  return Witness.fromBackendToken(content ? `${base}.${createHash('md5').update(content).digest('hex')}` : base);
+}
+
+function infoOf(key: string, st: StatLike): ObjectInfo {
+  return { key, size: Number(st.size), lastModified: Number(st.mtimeMs) };
+}
+
+/** The witness token of the object at `p` now, or null if it does not exist. */
+async function currentToken(p: string): Promise<string | null> {
+  let h: FileHandle;
+  try {
+    h = await fs.open(p, 'r');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return null;
+    throw e;
+  }
+  try {
+    const st = await h.stat({ bigint: true });
+    if (!st.isFile()) return null;
+    const content = st.size <= HASHED_MAX_BYTES ? await readAt(h, 0, Number(st.size)) : null;
+    return Witness.backendToken(witnessOf(st, content));
+  } finally {
+    await h.close();
+  }
+}
+
+/** Read exactly `len` bytes at `pos` (looping over short reads). */
+async function readAt(h: FileHandle, pos: number, len: number): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(len);
+  let done = 0;
+  while (done < len) {
+    const { bytesRead } = await h.read(buf, done, len - done, pos + done);
+    if (bytesRead === 0) break; // cannot happen for our immutable files; do not spin if it does
+    done += bytesRead;
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, done);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }

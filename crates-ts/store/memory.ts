@@ -1,7 +1,12 @@
 /**
- * In-memory object store for unit tests. Same conditional semantics as the real backends: every write gets a new
- * version token, putIfAbsent loses if the key exists, putIfMatch loses on a stale or missing version.
+ * MemoryStore: an in-process ObjectStore for unit tests with the same conditional-write semantics as the real
+ * backends. The witness is a store-wide version counter, so it changes on every write, even a delete followed by a
+ * re-create with identical bytes. Keys are validated and ordered exactly like the other backends.
  */
+import { systemClock, type Clock } from '../core/index.js';
+import { checkRange } from './common.js';
+import { compareKeys, validateKey, validatePrefix } from './keys.js';
+import { ListBuilder } from './list-builder.js';
 import { Witness, type ByteRange, type GetResult, type ListOptions, type ListResult, type ObjectInfo, type ObjectStore, type PutResult } from './types.js';
 
 interface Stored {
@@ -10,74 +15,98 @@ interface Stored {
   lastModified: number;
 }
 
+export interface MemoryStoreOptions {
+  /** Source of lastModified (default: the system clock). */
+  clock?: Clock;
+}
+
 export class MemoryStore implements ObjectStore {
   readonly description = 'memory://';
-  private readonly objects = new Map<string, Stored>();
-  private nextVersion = 1;
+  readonly #clock: Clock;
+  readonly #objects = new Map<string, Stored>();
+  /** All keys in compareKeys order, maintained on insert/delete so list is a binary search plus a scan. */
+  readonly #sorted: string[] = [];
+  #nextVersion = 1;
 
-  private store(key: string, bytes: Uint8Array): Witness {
-    const version = `v${this.nextVersion++}`;
-    this.objects.set(key, { bytes: bytes.slice(), version, lastModified: Date.now() });
-    return Witness.fromBackendToken(version);
-  }
-
-  private info(key: string, o: Stored): ObjectInfo {
-    return { key, size: o.bytes.length, lastModified: o.lastModified };
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {
-    const o = this.objects.get(key);
+    validateKey(key);
+    if (range) checkRange(range);
+    const o = this.#objects.get(key);
     if (!o) return null;
-    const bytes = range ? o.bytes.slice(range.start, Math.min(range.end, o.bytes.length)) : o.bytes.slice();
-    return { bytes, witness: Witness.fromBackendToken(o.version), info: this.info(key, o) };
+    const bytes = range ? o.bytes.slice(Math.min(range.start, o.bytes.length), Math.min(range.end, o.bytes.length)) : o.bytes.slice();
+    return { bytes, witness: Witness.fromBackendToken(o.version), info: infoOf(key, o) };
   }
 
-  async head(key: string) {
-    const o = this.objects.get(key);
-    return o ? { info: this.info(key, o), witness: Witness.fromBackendToken(o.version) } : null;
+  async head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null> {
+    validateKey(key);
+    const o = this.#objects.get(key);
+    return o ? { info: infoOf(key, o), witness: Witness.fromBackendToken(o.version) } : null;
   }
 
   async put(key: string, bytes: Uint8Array): Promise<Witness> {
-    return this.store(key, bytes);
+    validateKey(key);
+    return this.#store(key, bytes);
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
-    if (this.objects.has(key)) return { ok: false };
-    return { ok: true, witness: this.store(key, bytes) };
+    validateKey(key);
+    if (this.#objects.has(key)) return { ok: false };
+    return { ok: true, witness: this.#store(key, bytes) };
   }
 
   async putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult> {
-    const o = this.objects.get(key);
+    validateKey(key);
+    const o = this.#objects.get(key);
     if (!o || o.version !== Witness.backendToken(witness)) return { ok: false };
-    return { ok: true, witness: this.store(key, bytes) };
+    return { ok: true, witness: this.#store(key, bytes) };
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (options.startAfter === undefined || k > options.startAfter)).sort();
-    const objects: ObjectInfo[] = [];
-    const prefixes: string[] = [];
-    const seen = new Set<string>();
-    for (const k of keys) {
-      if (options.limit !== undefined && objects.length + prefixes.length >= options.limit) break;
-      if (options.delimiter) {
-        const i = k.indexOf(options.delimiter, prefix.length);
-        if (i >= 0) {
-          const p = k.slice(0, i + options.delimiter.length);
-          if (!seen.has(p)) {
-            seen.add(p);
-            prefixes.push(p);
-          }
-          continue;
-        }
-      }
-      objects.push(this.info(k, this.objects.get(k)!));
+    validatePrefix(prefix);
+    const after = options.startAfter;
+    // Start at the first key >= prefix, or > startAfter when that is further on.
+    const i0 = after !== undefined && compareKeys(after, prefix) >= 0 ? this.#bound(after, false) : this.#bound(prefix, true);
+    const out = new ListBuilder(prefix, options);
+    for (let i = i0; i < this.#sorted.length; i++) {
+      const key = this.#sorted[i]!;
+      if (!key.startsWith(prefix) || !out.offer(key)) break;
     }
-    return { objects, prefixes };
+    return { objects: out.keys.map((k) => infoOf(k, this.#objects.get(k)!)), prefixes: out.prefixes };
   }
 
   async delete(key: string): Promise<void> {
-    this.objects.delete(key);
+    validateKey(key);
+    if (this.#objects.delete(key)) this.#sorted.splice(this.#bound(key, true), 1);
   }
 
   async close(): Promise<void> {}
+
+  #store(key: string, bytes: Uint8Array): Witness {
+    // Copy: callers may reuse their buffer, and stored objects are immutable.
+    const version = `v${this.#nextVersion++}`;
+    if (!this.#objects.has(key)) this.#sorted.splice(this.#bound(key, true), 0, key);
+    this.#objects.set(key, { bytes: bytes.slice(), version, lastModified: this.#clock.now() });
+    return Witness.fromBackendToken(version);
+  }
+
+  /** Index of the first key >= k (inclusive) or > k (exclusive). */
+  #bound(k: string, inclusive: boolean): number {
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareKeys(this.#sorted[mid]!, k);
+      if (c < 0 || (!inclusive && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function infoOf(key: string, o: Stored): ObjectInfo {
+  return { key, size: o.bytes.length, lastModified: o.lastModified };
 }

@@ -1,10 +1,20 @@
 /**
- * Every object key elax writes is built here, so the layout (design.md §3) lives in one place.
- * Sequence numbers are zero-padded to 20 digits so that LIST order is numeric order.
+ * Every object key elax writes is built here, so the layout (design.md §3) lives in one place:
+ *   {ns}/router.json                      routerKey
+ *   {ns}/wal/{seq:020d}.parquet           walKey / parseWalKey (LIST order = sequence order)
+ *   {ns}/parts/{part-id}/...              partPrefix
+ *   _elax/probe/{nonce}                   probeKey (startup conditional-write probe)
+ * Keys are relative to the store root (an S3 store adds its own bucket prefix).
  */
+import { ElaxError } from '../core/index.js';
+
 const SEQ_WIDTH = 20;
 
+/** A sequence number as its fixed-width, zero-padded key form. */
 export function padSeq(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `WAL sequence numbers are non-negative safe integers, got ${seq}`);
+  }
   return String(seq).padStart(SEQ_WIDTH, '0');
 }
 
@@ -24,12 +34,14 @@ export function walKey(ns: string, seq: number): string {
   return `${ns}/wal/${padSeq(seq)}.parquet`;
 }
 
-const WAL_KEY = /\/wal\/(\d{20})\.parquet$/;
+const WAL_KEY = /^[^/]+\/wal\/(\d{20})\.parquet$/;
 
-/** The sequence number of a WAL key, or null if the key is not a WAL entry. */
+/** The sequence number of a WAL key (`{ns}/wal/{seq:020d}.parquet`), or null if the key is not one. */
 export function parseWalKey(key: string): number | null {
   const m = WAL_KEY.exec(key);
-  return m ? Number(m[1]) : null;
+  if (!m) return null;
+  const seq = Number(m[1]);
+  return Number.isSafeInteger(seq) ? seq : null;
 }
 
 export function partPrefix(ns: string, partId: string): string {

@@ -5,6 +5,10 @@
  * stripped (Ceph radosgw compares against the unquoted ETag; AWS accepts either). A failed condition is a lost race,
  * whatever the server calls it: 412 Precondition Failed, 409 ConditionalRequestConflict (AWS under concurrency),
  * or 404 on If-Match for a missing key (AWS; radosgw answers 412).
+ *
+ * Unknown outcomes: a conditional PUT that failed with a 5xx or a network error may or may not have been applied,
+ * and one that the SDK retried may report 412 because its own first attempt won. Both are settled by reading the
+ * object back (see settleUnknown) instead of guessing.
  */
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -20,6 +24,8 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createHash } from 'node:crypto';
 import { ElaxError } from '../core/index.js';
+import { checkRange } from './common.js';
+import { validateKey, validatePrefix } from './keys.js';
 import { Witness, type ByteRange, type GetResult, type ListOptions, type ListResult, type ObjectInfo, type ObjectStore, type PutResult } from './types.js';
 
 export interface S3StoreOptions {
@@ -31,6 +37,10 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   maxSockets?: number;
+  /** SDK attempts per request, retries included (default: the SDK's 3). */
+  maxAttempts?: number;
+  /** Keys per ListObjectsV2 page (default and S3 maximum 1000; tests use small pages to cover continuation). */
+  pageSize?: number;
   /** For tests: a pre-built client (e.g. with middleware simulating AWS or radosgw answers). */
   client?: Pick<S3Client, 'send' | 'destroy'>;
 }
@@ -38,7 +48,7 @@ export interface S3StoreOptions {
 interface S3ErrorLike {
   name?: string;
   Code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
   message?: string;
 }
 
@@ -46,8 +56,10 @@ function status(e: unknown): number | undefined {
   return (e as S3ErrorLike)?.$metadata?.httpStatusCode;
 }
 
+/** The key does not exist. A missing bucket is a configuration error, not a missing key (GET names it; HEAD cannot). */
 function isNotFound(e: unknown): boolean {
   const err = e as S3ErrorLike;
+  if (err?.name === 'NoSuchBucket') return false;
   return status(e) === 404 || err?.name === 'NoSuchKey' || err?.name === 'NotFound';
 }
 
@@ -72,10 +84,13 @@ export class S3Store implements ObjectStore {
   private readonly client: Pick<S3Client, 'send' | 'destroy'>;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly pageSize: number;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
-    this.prefix = opts.prefix ? `${opts.prefix.replace(/\/+$/, '')}/` : '';
+    this.prefix = opts.prefix ? `${opts.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
+    if (this.prefix === '/') this.prefix = '';
+    this.pageSize = Math.max(1, Math.min(1000, opts.pageSize ?? 1000));
     this.description = `s3://${opts.bucket}${this.prefix ? `/${this.prefix.slice(0, -1)}` : ''}`;
     if (opts.client) {
       this.client = opts.client;
@@ -86,6 +101,7 @@ export class S3Store implements ObjectStore {
         endpoint: opts.endpoint,
         forcePathStyle: opts.forcePathStyle ?? Boolean(opts.endpoint),
         credentials: opts.credentials,
+        maxAttempts: opts.maxAttempts,
         // radosgw rejects the SDK's default streaming checksums (411); plain MD5-less PUTs work everywhere.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
@@ -99,6 +115,7 @@ export class S3Store implements ObjectStore {
   }
 
   private k(key: string): string {
+    validateKey(key);
     return this.prefix + key;
   }
 
@@ -112,13 +129,17 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {
+    validateKey(key);
+    if (range) checkRange(range);
+    // S3 cannot express an empty range (it would ignore it and send the whole object): answer from a HEAD.
     if (range && range.end <= range.start) {
       const h = await this.head(key);
       return h ? { bytes: new Uint8Array(0), witness: h.witness, info: h.info } : null;
     }
+    const Key = this.k(key);
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
+        new GetObjectCommand({ Bucket: this.bucket, Key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
       );
       const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
       const size = range ? Number(out.ContentRange?.split('/')[1] ?? bytes.length) : bytes.length;
@@ -137,9 +158,10 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async head(key: string) {
+  async head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null> {
+    const Key = this.k(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
       return {
         info: { key, size: Number(out.ContentLength ?? 0), lastModified: out.LastModified ? out.LastModified.getTime() : 0 },
         witness: Witness.fromBackendToken(unquoteEtag(out.ETag)),
@@ -151,8 +173,9 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array): Promise<Witness> {
+    const Key = this.k(key);
     try {
-      const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body: bytes, ContentLength: bytes.length }));
+      const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.length }));
       return Witness.fromBackendToken(unquoteEtag(out.ETag));
     } catch (e) {
       throw this.unavailable('PUT', key, e);
@@ -160,25 +183,26 @@ export class S3Store implements ObjectStore {
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
+    const Key = this.k(key);
     try {
       const out = await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body: bytes, ContentLength: bytes.length, IfNoneMatch: '*' }),
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.length, IfNoneMatch: '*' }),
       );
       return { ok: true, witness: Witness.fromBackendToken(unquoteEtag(out.ETag)) };
     } catch (e) {
-      if (isLostRace(e, false)) return { ok: false };
-      const settled = await this.settleUnknown(key, bytes, e, null);
+      const settled = await this.settleUnknown(key, bytes, e, false);
       if (settled) return settled;
       throw this.unavailable('PUT (If-None-Match)', key, e);
     }
   }
 
   async putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult> {
+    const Key = this.k(key);
     try {
       const out = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.k(key),
+          Key,
           Body: bytes,
           ContentLength: bytes.length,
           IfMatch: unquoteEtag(Witness.backendToken(witness)),
@@ -186,18 +210,19 @@ export class S3Store implements ObjectStore {
       );
       return { ok: true, witness: Witness.fromBackendToken(unquoteEtag(out.ETag)) };
     } catch (e) {
-      if (isLostRace(e, true)) return { ok: false };
-      const settled = await this.settleUnknown(key, bytes, e, Witness.backendToken(witness));
+      const settled = await this.settleUnknown(key, bytes, e, true);
       if (settled) return settled;
       throw this.unavailable('PUT (If-Match)', key, e);
     }
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    validatePrefix(prefix);
     const objects: ObjectInfo[] = [];
     const prefixes: string[] = [];
     let token: string | undefined;
-    const startAfter = options.startAfter !== undefined ? this.k(options.startAfter) : undefined;
+    // startAfter may be any string (not necessarily a valid key), so it is not validated, only re-rooted.
+    const startAfter = options.startAfter !== undefined ? this.prefix + options.startAfter : undefined;
     for (;;) {
       const remaining = options.limit !== undefined ? options.limit - objects.length - prefixes.length : undefined;
       if (remaining !== undefined && remaining <= 0) break;
@@ -206,11 +231,11 @@ export class S3Store implements ObjectStore {
         out = await this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
-            Prefix: this.k(prefix),
-            Delimiter: options.delimiter,
+            Prefix: this.prefix + prefix,
+            Delimiter: options.delimiter || undefined,
             StartAfter: token ? undefined : startAfter,
             ContinuationToken: token,
-            MaxKeys: remaining !== undefined ? Math.min(1000, remaining) : 1000,
+            MaxKeys: remaining !== undefined ? Math.min(this.pageSize, remaining) : this.pageSize,
           }),
         );
       } catch (e) {
@@ -229,8 +254,9 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const Key = this.k(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
     } catch (e) {
       if (isNotFound(e)) return;
       throw this.unavailable('DELETE', key, e);
@@ -238,14 +264,20 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * A conditional PUT failed with a 5xx: its outcome is unknown. radosgw answers 500 to some of several concurrent
-   * If-Match PUTs on one key (measured here). Decide from what is stored: a single-part PUT's ETag is the MD5 of its
-   * body, so if the object now carries our MD5 we won; if it carries another version we lost; if it is still at the
-   * version we conditioned on (or absent) nothing happened: callers treat that like a lost race and re-read.
+   * Decide what a failed conditional PUT means. A plain lost race (412/409, or 404 on If-Match) on the first attempt
+   * is final. Otherwise the outcome is unknown: a 5xx or network error may hide an applied write (radosgw answers 500
+   * to some of several concurrent If-Match PUTs on one key, measured here), and a 412 after an SDK retry may be our
+   * own first attempt having won. Settle it from what is stored: a single-part PUT's ETag is the MD5 of its body, so
+   * if the object now carries our MD5 the write is ours (equal bytes would make it indistinguishable anyway);
+   * any other state means it did not apply, which callers handle like a lost race (re-read, retry). Returns null when
+   * even the read-back fails: the caller throws ELAX_ERR_STORE_UNAVAILABLE.
    */
-  private async settleUnknown(key: string, bytes: Uint8Array, err: unknown, expected: string | null): Promise<PutResult | null> {
+  private async settleUnknown(key: string, bytes: Uint8Array, err: unknown, onExisting: boolean): Promise<PutResult | null> {
+    const lost = isLostRace(err, onExisting);
     const code = status(err);
-    if (code === undefined || code < 500) return null;
+    const retried = ((err as S3ErrorLike)?.$metadata?.attempts ?? 1) > 1;
+    if (lost && !retried) return { ok: false };
+    if (!lost && code !== undefined && code < 500) return null;
     const ours = createHash('md5').update(bytes).digest('hex');
     for (let attempt = 0; attempt < 3; attempt++) {
       let h;
@@ -254,14 +286,10 @@ export class S3Store implements ObjectStore {
       } catch {
         continue;
       }
-      if (!h) return { ok: false };
-      const now = Witness.backendToken(h.witness);
-      if (now === ours) return { ok: true, witness: h.witness };
-      if (expected === null || now !== unquoteEtag(expected)) return { ok: false };
-      // Unchanged: the write did not happen. Report a lost race: every caller re-reads and retries its CAS.
+      if (h && Witness.backendToken(h.witness) === ours) return { ok: true, witness: h.witness };
       return { ok: false };
     }
-    return null;
+    return lost ? { ok: false } : null;
   }
 
   async close(): Promise<void> {

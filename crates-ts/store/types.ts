@@ -41,9 +41,15 @@ export interface GetResult {
 }
 
 export interface ListOptions {
-  /** Only keys strictly greater than this (lexicographic, like S3 StartAfter). */
+  /**
+   * Only keys strictly greater than this (UTF-8 byte order, like S3 StartAfter). Any string, not necessarily a key.
+   * With a delimiter, a common prefix is listed only if it sorts after startAfter itself.
+   */
   startAfter?: string;
-  /** Stop after this many keys (all pages are followed until then). Default: no limit. */
+  /**
+   * Stop after this many entries, objects and common prefixes counted together like S3 MaxKeys (all pages are
+   * followed until then). Default: no limit.
+   */
   limit?: number;
   /** Group keys by this delimiter after the prefix (like S3 Delimiter); common prefixes come back in `prefixes`. */
   delimiter?: string;
@@ -55,7 +61,14 @@ export interface ListResult {
   prefixes: string[];
 }
 
-/** Result of a conditional write. `ok: false` means "lost the race": the condition failed; nothing was written. */
+/**
+ * Result of a conditional write. `ok: false` means "lost the race": the condition failed; nothing was written.
+ *
+ * When a server leaves the outcome unknown (an S3 5xx or network error, or a 412 after the SDK retried a request
+ * whose first attempt may have won), the S3 backend settles it by reading the object back: it is `ok: true` iff
+ * the object now holds exactly our bytes (its ETag is their MD5). So two racers writing byte-identical content can
+ * both see `ok: true` in that case; elax's conditionally written objects always differ (epochs, ids, batches).
+ */
 export type PutResult = { ok: true; witness: Witness } | { ok: false };
 
 export interface ByteRange {
@@ -68,7 +81,10 @@ export interface ByteRange {
 export interface ObjectStore {
   /** Human-readable description (`file:///data`, `s3://bucket/prefix`, `memory://`), for logs and errors. */
   readonly description: string;
-  /** Whole object, or the byte range [start, end). Resolves null if the key does not exist. */
+  /**
+   * Whole object, or the byte range [start, end) clamped to the object (a range past the end gives empty bytes;
+   * `info.size` is always the whole object's size). Resolves null if the key does not exist.
+   */
   get(key: string, range?: ByteRange): Promise<GetResult | null>;
   /** Metadata and witness without the body. Null if missing. */
   head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null>;
@@ -78,7 +94,7 @@ export interface ObjectStore {
   putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult>;
   /** Replace only if the object is still at `witness` (If-Match). A missing object is a lost race. */
   putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult>;
-  /** Keys under `prefix` in lexicographic order. */
+  /** Keys under `prefix` in UTF-8 byte order (S3's order), following all pages. */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
   /** Delete; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
