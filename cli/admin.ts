@@ -45,6 +45,8 @@ export interface NamespaceStatus {
   unindexed_bytes: number;
   parts: number;
   last_write: string | null;
+  /** When an indexer last published a part (router.indexer.last_success_at). */
+  last_indexed_at: string | null;
 }
 
 export async function namespaceStatus(store: ObjectStore, ns: string): Promise<NamespaceStatus> {
@@ -62,6 +64,7 @@ export async function namespaceStatus(store: ObjectStore, ns: string): Promise<N
     unindexed_bytes: tail.reduce((s, o) => s + o.size, 0),
     parts: r.parts.length,
     last_write: tail.length ? new Date(tail[tail.length - 1]!.lastModified).toISOString() : null,
+    last_indexed_at: typeof r.indexer?.last_success_at === 'string' ? r.indexer.last_success_at : null,
   };
 }
 

@@ -23,7 +23,8 @@ program
   .option('--group-commit-ms <ms>', 'group-commit window in milliseconds', '2')
   .option('--s3-endpoint <url>', 'S3 endpoint (env ELAX_S3_ENDPOINT); implies path-style addressing')
   .option('--quiet', 'no request logging')
-  .action(async (o: { port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean }) => {
+  .option('--no-indexer', 'do not run the embedded indexer (run `elax indexer` separately)')
+  .action(async (o: { port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean }) => {
     if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
@@ -35,6 +36,7 @@ program
       apiKeys,
       groupCommitMs: Number(o.groupCommitMs),
       log: !o.quiet,
+      indexer: o.indexer,
     });
     console.log(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
     let stopping = false;
@@ -47,6 +49,40 @@ program
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('indexer')
+  .description('run a stand-alone indexer: build parts from the WAL and publish them (any number may run)')
+  .addOption(storeOption())
+  .option('--ns <namespace>', 'only this namespace')
+  .option('--once', 'index everything pending once, then exit')
+  .option('--interval-ms <ms>', 'pause between passes', '500')
+  .option('--json', 'print outcomes as JSON (with --once)')
+  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean }) => {
+    const { IndexerLoop, makeIndexer } = await import('../indexer/index.js');
+    if (o.once) {
+      const outcomes = await withStore(o.store, async (s) => {
+        const ix = makeIndexer(s);
+        const names = o.ns ? [o.ns] : (await ix.runOnce({ force: true })).map((r) => r.ns);
+        const res = [];
+        for (const ns of new Set(names)) res.push({ ns, parts_published: await ix.drain(ns) });
+        return res;
+      });
+      if (o.json) return printJson(outcomes);
+      return printTable(outcomes, ['ns', 'parts_published']);
+    }
+    const store = await (await import('../crates-ts/store/index.js')).openStore(storeUri(o.store));
+    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
+    loop.start();
+    console.log(`elax indexer running on ${store.description}`);
+    const stop = async () => {
+      await loop.stop();
+      await store.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop());
+    process.on('SIGINT', () => void stop());
   });
 
 const router = program.command('router').description('inspect router.json');
@@ -69,6 +105,21 @@ router
     console.log(`parts         ${r.parts.length}`);
     if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
     console.log(`schema        ${JSON.stringify(r.schema)}`);
+  });
+
+const parts = program.command('parts').description('inspect index parts');
+parts
+  .command('list')
+  .description('list the parts of a namespace (id, WAL range, rows, bytes, level, created, index kind)')
+  .requiredOption('--ns <namespace>', 'namespace')
+  .addOption(storeOption())
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns: string; store?: string; json?: boolean }) => {
+    const r = await withStore(o.store, (s) => routerShow(s, o.ns));
+    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-' }));
+    if (o.json) return printJson(rows);
+    if (rows.length === 0) return console.log(`no parts yet (indexed_wal ${r.indexed_wal}); the WAL tail is scanned exactly`);
+    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind']);
   });
 
 const wal = program.command('wal').description('inspect the write-ahead log');
@@ -96,7 +147,7 @@ program
     const rows = await withStore(o.store, (s) => statusAll(s, o.ns));
     if (o.json) return printJson(rows);
     if (rows.length === 0) return console.log('no namespaces');
-    printTable(rows as unknown as Record<string, unknown>[], ['namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts', 'last_write']);
+    printTable(rows as unknown as Record<string, unknown>[], ['namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts', 'last_write', 'last_indexed_at']);
   });
 
 try {

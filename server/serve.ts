@@ -8,6 +8,7 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { openStore, probeConditionalWrites, type ObjectStore } from '../crates-ts/store/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
+import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 
 export interface ServeOptions {
   port: number;
@@ -19,6 +20,10 @@ export interface ServeOptions {
   log: boolean;
   /** Skip the conditional-write probe (only for stores known to support it, e.g. in tests). */
   skipProbe?: boolean;
+  /** Run the embedded indexer in a worker thread (default true). */
+  indexer?: boolean;
+  /** Embedded indexer settings (see indexer/indexer.ts IndexerOptions). */
+  indexerOptions?: Record<string, number>;
 }
 
 export interface RunningServer {
@@ -40,6 +45,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   const app = buildApp({ engine, apiKeys: opts.apiKeys, bodyLimit: opts.bodyLimit, logger: opts.log ? { level: 'info' } : false });
   await app.listen({ port: opts.port, host: opts.host });
+  let indexer: EmbeddedIndexer | null = null;
+  if (opts.indexer !== false && !opts.store.startsWith('memory://')) {
+    indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, (msg, fields) => app.log.info(fields ?? {}, msg));
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   let closing: Promise<void> | null = null;
@@ -53,6 +62,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       closing ??= (async () => {
         await app.close();
         await engine.close();
+        await indexer?.stop();
         await store.close();
       })();
       return closing;

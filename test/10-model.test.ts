@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 
 type Attrs = { v: number; n: number; cat: string; flag?: boolean | null };
 type ModelDoc = { id: number; vector: number[]; attrs: Attrs };
@@ -22,7 +24,9 @@ type Op =
   | { t: 'delete_by_filter'; nGte: number }
   | { t: 'patch_by_filter'; cat: string; flag: boolean }
   | { t: 'cond_delete'; id: number; vLt: number }
-  | { t: 'concurrent'; rows: ModelDoc[] };
+  | { t: 'concurrent'; rows: ModelDoc[] }
+  | { t: 'index' }
+  | { t: 'compact' };
 
 const idArb = fc.integer({ min: 0, max: 30 });
 const docArb = fc.record({
@@ -31,6 +35,8 @@ const docArb = fc.record({
   attrs: fc.record({ v: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 100 }), cat: fc.constantFrom(...CATS) }),
 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({ t: 'index' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) },
   { weight: 5, arbitrary: fc.array(docArb, { minLength: 1, maxLength: 6 }).map((rows) => ({ t: 'upsert' as const, rows })) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 4 }) }) },
@@ -74,10 +80,25 @@ function applyModel(model: Map<number, ModelDoc>, op: Op): void {
       if (d && d.attrs.v < op.vLt) model.delete(op.id);
       break;
     }
+    case 'index':
+    case 'compact':
+      break; // indexing never changes what a query sees
   }
 }
 
+let nonce = 0;
+const indexerFor = (store: ObjectStore) =>
+  new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 8 } });
+
 async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {
+  if (op.t === 'index') {
+    await indexerFor(e.store).indexNamespace(ns, true);
+    return;
+  }
+  if (op.t === 'compact') {
+    await compactNamespace(e.store, ns, { clock: { now: () => Date.now() }, nonce: () => `c${nonce++}`, force: true, hnsw: { flatThreshold: 8 } });
+    return;
+  }
   const row = (r: ModelDoc) => ({ id: r.id, vector: r.vector, ...r.attrs });
   const base = { distance_metric: 'euclidean_squared' };
   switch (op.t) {
@@ -129,7 +150,7 @@ function makeEngine(store: ObjectStore): Engine {
   });
 }
 
-describe('randomized model test (two nodes, one store)', () => {
+describe('randomized model test (two nodes, one store, indexing and compaction interleaved)', () => {
   it('should match an in-memory model after every operation', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 25 }), async (steps) => {
@@ -138,7 +159,7 @@ describe('randomized model test (two nodes, one store)', () => {
         const model = new Map<number, ModelDoc>();
         const ns = 'model';
         // Filters on attributes the schema has never seen are a 400 (typo guard): declare them up front.
-        await nodes[0]!.updateSchema(ns, { v: 'int', n: 'int', cat: 'string', flag: 'bool' });
+        await nodes[0]!.updateSchema(ns, { v: 'int', n: 'int', cat: 'string', flag: 'bool', vector: { type: '[2]f32', ann: { distance_metric: 'euclidean_squared' } } });
         let created = false;
         for (const [op, writeOnSecond, readOnSecond] of steps) {
           await applyEngine(nodes[writeOnSecond ? 1 : 0]!, ns, op);
@@ -150,6 +171,11 @@ describe('randomized model test (two nodes, one store)', () => {
           expect(res.rows).toEqual(expected(model));
           const count = await reader.query(ns, { aggregate_by: { c: ['Count'] } });
           expect(count.aggregations).toEqual({ c: model.size });
+          // ANN (index hits + tail, re-ranked exactly) must find what exhaustive kNN finds on this tiny data set.
+          const q = { top_k: 10, filters: ['cat', 'NotEq', 'c'] };
+          const ann = await reader.query(ns, { ...q, rank_by: ['vector', 'ANN', [0.3, -0.2]] });
+          const knn = await reader.query(ns, { ...q, rank_by: ['vector', 'kNN', [0.3, -0.2]] });
+          expect(ann.rows!.map((r) => r.$dist)).toEqual(knn.rows!.map((r) => r.$dist));
         }
       }),
       { numRuns: 40, verbose: true },

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, type Consistency, type NamespaceView } from '../namespace/index.js';
 import { WriteCoordinator } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
-import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery } from '../query/index.js';
+import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 
@@ -20,6 +20,24 @@ export interface EngineOptions {
   eventualMaxAgeMs?: number;
   onCommit?: (ns: string, seq: number, rows: number, bytes: number) => void;
   onConflict?: (ns: string) => void;
+  /** Writes get 429 when a namespace's unindexed WAL exceeds this many bytes (unless disable_backpressure). Default 2 GiB. */
+  backpressureBytes?: number;
+  /** HNSW ef_search for ANN queries over parts (beam width; higher = better recall, slower). Default 128. */
+  efSearch?: number;
+  /** Namespace view caching options (part caches). */
+  catalog?: Partial<import('../namespace/index.js').CatalogOptions>;
+}
+
+/**
+ * The documents a query must rank: for ANN over indexed parts, the live tail plus each part's index hits
+ * (ranked exactly afterwards); for everything else, every live document.
+ */
+export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {
+  const r = q.rank;
+  if (r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance')) {
+    return view.annCandidates(r.query, q.limit, efSearch, q.filter).docs;
+  }
+  return view.liveDocs();
 }
 
 export interface QueryPerformance {
@@ -50,12 +68,14 @@ function docBytes(d: Doc): number {
 export class Engine {
   readonly catalog: NamespaceCatalog;
   readonly writer: WriteCoordinator;
+  private readonly efSearch: number;
 
   constructor(
     readonly store: ObjectStore,
     private readonly opts: EngineOptions,
   ) {
-    this.catalog = new NamespaceCatalog(store, { clock: opts.clock, eventualMaxAgeMs: opts.eventualMaxAgeMs });
+    this.catalog = new NamespaceCatalog(store, { ...opts.catalog, clock: opts.clock, eventualMaxAgeMs: opts.eventualMaxAgeMs });
+    this.efSearch = opts.efSearch ?? 128;
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -74,6 +94,16 @@ export class Engine {
       schema: known?.schema ?? {},
       distanceMetric: known?.distanceMetric ?? null,
     });
+    // Backpressure (design.md §4.7): an indexer that cannot keep up must slow writers down, or queries (which scan
+    // the unindexed tail exactly) get ever slower.
+    const limit = this.opts.backpressureBytes ?? 2 * 1024 ** 3;
+    if (known && !req.disableBackpressure && known.unindexedBytes > limit) {
+      throw new ElaxError(
+        'ELAX_ERR_BACKPRESSURE',
+        `namespace '${ns}' has ${known.unindexedBytes} unindexed WAL bytes (limit ${limit}); retry later or set disable_backpressure`,
+        { retryAfter: 5 },
+      );
+    }
     const out = await this.writer.write(ns, req, opts.idempotencyKey);
     const bytesWritten = req.upserts.reduce((s, d) => s + docBytes(d), 0) + req.patches.length * 16 + req.deletes.length * 8;
     const res: Record<string, unknown> = {
@@ -113,8 +143,8 @@ export class Engine {
       approx_namespace_size: view.docs.size,
       cache_hit_ratio: ratio,
       cache_temperature: ratio >= 0.9 ? 'hot' : ratio >= 0.5 ? 'warm' : 'cold',
-      // Every live row is in the unindexed WAL until parts exist, so every query scans all of them.
-      exhaustive_search_count: view.docs.size,
+      // Unindexed (WAL tail) documents are scanned exactly by every query.
+      exhaustive_search_count: view.tailLiveDocs().length,
       query_execution_ms: now - execStarted,
       server_total_ms: now - started,
     };
@@ -127,7 +157,7 @@ export class Engine {
     const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
     const q = parseQuery(body, ctx);
     const execStarted = this.opts.clock.now();
-    const result = executeQuery(q, view.liveDocs(), ctx);
+    const result = executeQuery(q, candidatesFor(view, q, this.efSearch), ctx);
     return {
       ...result,
       billing: this.billing(view, result),
@@ -142,7 +172,7 @@ export class Engine {
     const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
     const q = parseMultiQuery(body, ctx);
     const execStarted = this.opts.clock.now();
-    const result = executeMultiQuery(q, view.liveDocs(), ctx);
+    const result = executeMultiQuery(q, view.liveDocs(), ctx, (sub) => candidatesFor(view, sub, this.efSearch));
     return {
       ...result,
       billing: this.billing(view, result),
@@ -205,7 +235,7 @@ export class Engine {
   async recall(ns: string, body: unknown) {
     validateNamespaceName(ns);
     const view = await this.catalog.require(ns, 'strong');
-    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random);
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => candidatesFor(view, q, this.efSearch));
   }
 
   /** Flush queued writes (graceful shutdown). */

@@ -5,7 +5,7 @@
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
-import { parseQuery, executeQuery } from '../query/index.js';
+import { parseQuery, executeQuery, type ParsedQuery } from '../query/index.js';
 
 export interface RecallRequest {
   num?: number;
@@ -17,7 +17,13 @@ export interface RecallRequest {
 
 const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth']);
 
-export function evaluateRecall(view: NamespaceView, body: RecallRequest, random: () => number) {
+export function evaluateRecall(
+  view: NamespaceView,
+  body: RecallRequest,
+  random: () => number,
+  /** Documents the ANN path ranks (index hits + tail); the exhaustive path always ranks every live document. */
+  annCandidates: (q: ParsedQuery) => readonly Doc[] = () => view.liveDocs(),
+) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall body must be a JSON object');
   }
@@ -54,7 +60,8 @@ export function evaluateRecall(view: NamespaceView, body: RecallRequest, random:
   const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
   for (const qv of queries) {
     const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
-    const ann = executeQuery(parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx), docs, ctx).rows ?? [];
+    const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
+    const ann = executeQuery(annQuery, annCandidates(annQuery), ctx).rows ?? [];
     const exact =
       executeQuery(parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx), docs, ctx)
         .rows ?? [];

@@ -10,6 +10,8 @@ import { ElaxError, type Clock } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry } from '../wal/index.js';
+import { loadPart, type LoadedPart, type PartFileCache, type LoadedPartCache } from '../part/index.js';
+import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
 
 export type Consistency = 'strong' | 'eventual';
@@ -20,6 +22,14 @@ export interface CatalogOptions {
   eventualMaxAgeMs?: number;
   /** Parallel WAL entry fetches while catching up. Default 16. */
   fetchConcurrency?: number;
+  /** Shared caches for part files (disk) and decoded parts (memory); optional (no caching without them). */
+  partFiles?: PartFileCache;
+  loadedParts?: LoadedPartCache;
+}
+
+/** Same parts and indexed range: a cached view can be moved forward instead of rebuilt. */
+function samePartSet(a: Router, b: Router): boolean {
+  return a.indexed_wal === b.indexed_wal && a.parts.length === b.parts.length && a.parts.every((p, i) => p.id === b.parts[i]!.id);
 }
 
 export class NamespaceCatalog {
@@ -32,6 +42,10 @@ export class NamespaceCatalog {
   private readonly fetchConcurrency: number;
   /** Lookups answered from memory vs. lookups that went to the store (for cache_hit_ratio). */
   stats = { entryHits: 0, entryMisses: 0 };
+  /** Decoded WAL entries above each namespace's indexed_wal: immutable, reused when a view is rebuilt. */
+  private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
+  private readonly partFiles?: PartFileCache;
+  private readonly loadedParts?: LoadedPartCache;
 
   constructor(
     readonly store: ObjectStore,
@@ -41,6 +55,25 @@ export class NamespaceCatalog {
     this.clock = options.clock;
     this.eventualMaxAgeMs = options.eventualMaxAgeMs ?? 60_000;
     this.fetchConcurrency = options.fetchConcurrency ?? 16;
+    this.partFiles = options.partFiles;
+    this.loadedParts = options.loadedParts;
+  }
+
+  private async loadParts(router: Router): Promise<LoadedPart[]> {
+    return Promise.all(
+      router.parts.map(async (ref) => {
+        const key = `${router.namespace}/${ref.id}`;
+        const cached = this.loadedParts?.get(key);
+        if (cached) {
+          this.stats.entryHits++;
+          return cached;
+        }
+        this.stats.entryMisses++;
+        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles);
+        this.loadedParts?.set(key, part);
+        return part;
+      }),
+    );
   }
 
   wal(ns: string): WalLog {
@@ -95,12 +128,20 @@ export class NamespaceCatalog {
   /** Forget the cached view (after deleting a namespace). */
   evict(ns: string): void {
     this.views.delete(ns);
+    this.tailEntries.delete(ns);
   }
 
   /** Fold an entry this process just committed, if the view is exactly one behind (saves a re-read). */
   applyCommitted(ns: string, entry: WalEntry, bytes: number): void {
+    this.rememberEntry(ns, entry, bytes);
     const v = this.views.get(ns);
     if (v && v.headSeq === entry.seq - 1) v.apply(entry, bytes);
+  }
+
+  private rememberEntry(ns: string, entry: WalEntry, bytes: number): void {
+    let cache = this.tailEntries.get(ns);
+    if (!cache) this.tailEntries.set(ns, (cache = new Map()));
+    cache.set(entry.seq, { entry, bytes });
   }
 
   cachedView(ns: string): NamespaceView | undefined {
@@ -111,14 +152,27 @@ export class NamespaceCatalog {
     const started = this.clock.now();
     const read: RouterRead | null = await this.routers.read(ns);
     if (!read || read.router.deleted) {
-      this.views.delete(ns);
+      this.evict(ns);
       return null;
     }
     let view = this.views.get(ns);
-    if (!view || view.router.wal_start !== read.router.wal_start || view.router.created_at !== read.router.created_at) {
-      view = new NamespaceView(read.router, read.witness);
+    const r = read.router;
+    if (!view || view.router.wal_start !== r.wal_start || view.router.created_at !== r.created_at || !samePartSet(view.router, r)) {
+      // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
+      view = new NamespaceView(r, read.witness, await this.loadParts(r));
+      const cache = this.tailEntries.get(ns);
+      if (cache) {
+        for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
+          if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
+        }
+        for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
+          if (seq !== view.headSeq + 1) break;
+          const c = cache.get(seq)!;
+          view.apply(c.entry, c.bytes);
+        }
+      }
     } else {
-      view.router = read.router;
+      view.router = r;
       view.routerWitness = read.witness;
     }
     await this.catchUp(view);
@@ -153,7 +207,9 @@ export class NamespaceCatalog {
         const o = objects[next++]!;
         const bytes = await log.readBytes(o.seq);
         if (!bytes) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${o.seq} of ${view.namespace} was listed but is gone`);
-        fetched.set(o.seq, { entry: decodeWalEntry(o.seq, bytes), bytes: bytes.length });
+        const entry = decodeWalEntry(o.seq, bytes);
+        this.rememberEntry(view.namespace, entry, bytes.length);
+        fetched.set(o.seq, { entry, bytes: bytes.length });
         applyReady();
       }
     };

@@ -1,10 +1,14 @@
 /**
  * The materialized state of one namespace as of a WAL sequence: every live document, the effective schema and
- * distance metric, and tail statistics. Built by folding WAL entries in sequence order onto the router's state.
+ * distance metric, and tail statistics. Built by folding the router's parts (oldest first: tombstones, then rows)
+ * and then the WAL entries above router.indexed_wal, in sequence order.
  *
- * Until parts exist (indexer issue), the fold starts from an empty namespace at router.wal_start.
+ * A row of a part is live exactly when `docs.get(row.id)` is that same object: any newer source (a later part or
+ * a tail entry) replaced or deleted it. ANN search over part indexes uses that identity test to skip shadowed rows.
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
+import type { CompiledFilter } from '../filter/index.js';
+import type { LoadedPart } from '../part/index.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
 import type { WalEntry } from '../wal/index.js';
@@ -33,31 +37,87 @@ export class NamespaceView {
   refreshedAt = 0;
   /** Epoch ms of the newest committed entry. */
   updatedAt: number;
+  /** Parts of router.parts, loaded, in router order (oldest WAL range first). */
+  readonly parts: readonly LoadedPart[];
+  /** Ids written or deleted by tail entries (above indexed_wal): their live docs are not in any part index. */
+  private readonly tailIds = new Set<Id>();
   private live: Doc[] | null = null;
 
-  constructor(router: Router, witness: Witness) {
+  constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = []) {
     this.namespace = router.namespace;
     this.router = router;
     this.routerWitness = witness;
-    this.headSeq = router.wal_start - 1;
+    this.parts = parts;
+    for (const part of parts) {
+      for (const id of part.tombstones) this.docs.delete(id);
+      for (const d of part.docs) this.docs.set(d.id, d);
+    }
+    this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
     this.updatedAt = Date.parse(router.updated_at) || 0;
   }
 
+  /** True if `doc` (a row object of some part) is still the live version of its id. */
+  isLive(doc: Doc): boolean {
+    return this.docs.get(doc.id) === doc;
+  }
+
+  /** Live documents whose newest version came from the WAL tail (scanned exactly by every query). */
+  tailLiveDocs(): Doc[] {
+    const out: Doc[] = [];
+    for (const id of this.tailIds) {
+      const d = this.docs.get(id);
+      if (d) out.push(d);
+    }
+    return out;
+  }
+
+  /**
+   * Candidates for an ANN query: every live tail document, plus each part's nearest live rows that pass `filter`
+   * (HNSW with the liveness/filter test inside the search; an exact scan when the filter leaves few rows).
+   * The caller ranks the candidates exactly, so the result equals kNN whenever the indexes find the true neighbours.
+   */
+  annCandidates(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): { docs: Doc[]; tailScanned: number } {
+    const docs = this.tailLiveDocs();
+    const tailScanned = docs.length;
+    for (const part of this.parts) {
+      const rows = part.docs;
+      const allow = (ord: number) => {
+        const d = rows[ord]!;
+        return this.docs.get(d.id) === d && (filter === null || filter(d));
+      };
+      if (filter !== null) {
+        // Selective filters starve a graph walk: count the allowed rows and scan them exactly if they are few.
+        let allowed = 0;
+        const limit = Math.max(4 * k, 1024);
+        for (let i = 0; i < rows.length && allowed <= limit; i++) if (allow(i)) allowed++;
+        if (allowed <= limit) {
+          for (let i = 0; i < rows.length; i++) if (allow(i)) docs.push(rows[i]!);
+          continue;
+        }
+      }
+      for (const hit of part.annSearch(query, k, Math.max(ef, k), allow)) docs.push(rows[hit.ordinal]!);
+    }
+    return { docs, tailScanned };
+  }
+
   /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
   apply(entry: WalEntry, bytes: number): void {
     if (entry.seq <= this.headSeq) return;
+    const inTail = entry.seq > this.router.indexed_wal;
     for (const op of entry.ops) {
-      if (op.kind === 'upsert') this.docs.set(op.doc.id, op.doc);
-      else this.docs.delete(op.id);
+      const id = op.kind === 'upsert' ? op.doc.id : op.id;
+      if (op.kind === 'upsert') this.docs.set(id, op.doc);
+      else this.docs.delete(id);
+      if (inTail) this.tailIds.add(id);
     }
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
     for (const k of entry.meta.idempotency_keys ?? []) this.idempotencyKeys.add(k);
     this.headSeq = entry.seq;
     this.updatedAt = Math.max(this.updatedAt, entry.meta.committed_at);
-    if (entry.seq > this.router.indexed_wal) {
+    if (inTail) {
       this.tail.push({ seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at });
     }
     this.live = null;

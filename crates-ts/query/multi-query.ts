@@ -19,6 +19,7 @@ import {
   DEFAULT_RRF_RANK_CONSTANT,
   MAX_MULTI_QUERIES,
   type ParsedMultiQuery,
+  type ParsedQuery,
   type QueryContext,
   type QueryResultBody,
   type Row,
@@ -111,8 +112,14 @@ export function fuseRrf(lists: readonly (readonly Row[])[], k: number, weights: 
   });
 }
 
-export function executeMultiQuery(q: ParsedMultiQuery, docs: readonly Doc[], ctx: QueryContext): { results: QueryResultBody[] } {
-  const results = q.queries.map((sub) => executeQuery(sub, docs, ctx));
+export function executeMultiQuery(
+  q: ParsedMultiQuery,
+  docs: readonly Doc[],
+  ctx: QueryContext,
+  /** Per-sub-query candidate documents (ANN retrieval from indexes); default: all `docs`. */
+  docsFor?: (sub: ParsedQuery) => readonly Doc[],
+): { results: QueryResultBody[] } {
+  const results = q.queries.map((sub) => executeQuery(sub, docsFor ? docsFor(sub) : docs, ctx));
   if (!q.rerank) return { results };
   const limit = Math.max(...q.queries.map((s) => s.limit));
   const rows = fuseRrf(

@@ -1,0 +1,119 @@
+/**
+ * Building a part from the final state of a WAL range, and uploading it (design.md §5, RFC-0003 steps 4-5):
+ * encode rows.parquet, vectors.hnsw (large enough parts only) and tombstones.json, checksum them into the manifest,
+ * upload the files, then manifest.json last.
+ */
+import { ElaxError, type DistanceMetric, type Doc, type Id, type Schema } from '../core/index.js';
+import { compareIds } from '../query/index.js';
+import { tryParseType } from '../schema/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, HNSW_SEED, buildHnsw, spaceFor } from './hnsw.js';
+import { PART_FORMAT_VERSION, encodeManifest, sha256, type PartIndexInfo, type PartManifest } from './manifest.js';
+import { HNSW_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { encodeRows } from './rows-format.js';
+import { encodeTombstones } from './tombstones.js';
+
+/**
+ * Parts with fewer vectors than this are searched by exact scan instead of an HNSW index: below it a scan is as
+ * fast as the graph walk and exact (measured for 128-d; see docs), and the build costs nothing.
+ */
+export const DEFAULT_FLAT_THRESHOLD = 1024;
+
+export interface PartBuildInput {
+  namespace: string;
+  partId: string;
+  walStart: number;
+  walEnd: number;
+  level: number;
+  /** Final state of the range: id → full doc (upsert) or null (delete). */
+  changes: ReadonlyMap<Id, Doc | null>;
+  /** WAL seq each upsert came from (the `_seq` column); ids missing here get walEnd, an upper bound. */
+  seqs?: ReadonlyMap<Id, number>;
+  schema: Schema;
+  distanceMetric: DistanceMetric | null;
+  hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
+  createdAt: string;
+}
+
+export interface BuiltPart {
+  files: { name: string; bytes: Uint8Array }[];
+  manifest: PartManifest;
+}
+
+function vectorDimsOf(schema: Schema, docs: readonly Doc[]): number | null {
+  const t = schema.vector ? tryParseType(schema.vector.type) : null;
+  if (t && t.kind === 'vector') return t.dims;
+  for (const d of docs) if (d.vector) return d.vector.length;
+  return null;
+}
+
+/**
+ * Pure: encode all files of a part and its manifest. CPU heavy (HNSW build): callers run it in a worker thread.
+ * Deterministic: the same input gives byte-identical files (fixed HNSW seed, sorted rows and columns).
+ */
+export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> {
+  const { walStart, walEnd } = input;
+  if (!Number.isSafeInteger(walStart) || !Number.isSafeInteger(walEnd) || walStart < 0 || walEnd < walStart) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: bad WAL range ${walStart}..${walEnd}`);
+  }
+  const docs: Doc[] = [];
+  const deleted: Id[] = [];
+  for (const [id, d] of input.changes) {
+    if (d === null) deleted.push(id);
+    else if (d.id !== id) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: change for ${JSON.stringify(id)} holds doc ${JSON.stringify(d.id)}`);
+    else docs.push(d);
+  }
+  docs.sort((a, b) => compareIds(a.id, b.id));
+  deleted.sort(compareIds);
+  const seqs = docs.map((d) => {
+    const s = input.seqs?.get(d.id) ?? walEnd;
+    if (!(s >= walStart && s <= walEnd)) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: seq ${s} of ${JSON.stringify(d.id)} is outside ${walStart}..${walEnd}`);
+    return s;
+  });
+
+  const dims = vectorDimsOf(input.schema, docs);
+  const rowsBytes = encodeRows(docs, seqs, input.schema, dims);
+  const files: { name: string; bytes: Uint8Array }[] = [{ name: ROWS_FILE, bytes: rowsBytes }];
+
+  const M = input.hnsw?.M ?? DEFAULT_M;
+  const efConstruction = input.hnsw?.efConstruction ?? DEFAULT_EF_CONSTRUCTION;
+  const flatThreshold = input.hnsw?.flatThreshold ?? DEFAULT_FLAT_THRESHOLD;
+  const ordinals: number[] = [];
+  docs.forEach((d, i) => {
+    if (d.vector) ordinals.push(i);
+  });
+  const space = spaceFor(input.distanceMetric ?? 'cosine_distance');
+  let index: PartIndexInfo = { kind: 'flat', M: null, ef_construction: null, seed: null, space: dims === null ? null : space, vectors: ordinals.length };
+  if (dims !== null && ordinals.length > 0 && ordinals.length >= flatThreshold) {
+    const vectors = new Float32Array(docs.length * dims);
+    for (const o of ordinals) vectors.set(docs[o]!.vector!, o * dims);
+    files.push({ name: HNSW_FILE, bytes: buildHnsw({ space, dims, M, efConstruction }, vectors, ordinals) });
+    index = { kind: 'hnsw', M, ef_construction: efConstruction, seed: HNSW_SEED, space, vectors: ordinals.length };
+  }
+  files.push({ name: TOMBSTONES_FILE, bytes: encodeTombstones(deleted) });
+
+  const manifest: PartManifest = {
+    format_version: PART_FORMAT_VERSION,
+    namespace: input.namespace,
+    part_id: input.partId,
+    wal_start: walStart,
+    wal_end: walEnd,
+    rows: docs.length,
+    tombstones: deleted.length,
+    dims,
+    distance_metric: input.distanceMetric,
+    schema: input.schema,
+    index,
+    files: files.map((f) => ({ name: f.name, bytes: f.bytes.byteLength, sha256: sha256(f.bytes) })),
+    created_at: input.createdAt,
+    level: input.level,
+  };
+  return { files, manifest };
+}
+
+/** Upload a built part: every file, then manifest.json last, so a part is readable only once it is complete. */
+export async function uploadPart(store: ObjectStore, built: BuiltPart): Promise<void> {
+  const { namespace, part_id } = built.manifest;
+  await Promise.all(built.files.map((f) => store.put(partFileKey(namespace, part_id, f.name), f.bytes)));
+  await store.put(partFileKey(namespace, part_id, MANIFEST_FILE), encodeManifest(built.manifest));
+}

@@ -1,0 +1,22 @@
+/**
+ * part: immutable index parts — the final state of a WAL range, encoded once and read by every query.
+ *
+ * Owns the files under `{ns}/parts/{part-id}/` (paths.ts): rows.parquet (rows sorted by id, typed attribute
+ * columns), vectors.hnsw (hnswlib-node index, parts of ≥ flatThreshold vectors), tombstones.json, and
+ * manifest.json, written last and carrying every file's size and SHA-256 (verified on load). Also: part ids,
+ * decoding a part into a LoadedPart (id lookup, ANN / exact search with filters), and the two part caches
+ * (files on disk, decoded parts in memory).
+ *
+ * Does not: decide which WAL range or parts to build or merge (indexer/), publish parts in router.json (router/),
+ * decide which rows are live across parts and the WAL tail (namespace/), full-text postings (not yet), or delete
+ * parts (GC).
+ */
+export { buildPartFiles, uploadPart, DEFAULT_FLAT_THRESHOLD, type PartBuildInput, type BuiltPart } from './build.js';
+export { readManifest, PART_FORMAT_VERSION, type PartManifest, type PartIndexInfo, type PartFileInfo, type HnswSpace } from './manifest.js';
+export { loadPart } from './load.js';
+export { LoadedPart, FILTERED_EXACT_MAX_ROWS, FILTERED_EXACT_MAX_FRACTION } from './loaded-part.js';
+export type { OrdinalHit } from './top-k.js';
+export { PartFileCache, type FileCacheStats } from './file-cache.js';
+export { LoadedPartCache } from './loaded-part-cache.js';
+export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
+export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';

@@ -1,0 +1,80 @@
+/**
+ * Loading a part: manifest first (a part without one is incomplete and never read), then each listed file, verified
+ * against the manifest's size and SHA-256 before anything decodes it (hnswlib trusts its input blindly).
+ */
+import { ElaxError } from '../core/index.js';
+import type { ObjectStore } from '../store/index.js';
+import type { PartFileCache } from './file-cache.js';
+import { loadHnsw, type HnswIndex } from './hnsw.js';
+import { LoadedPart } from './loaded-part.js';
+import { readManifest, sha256, type PartFileInfo } from './manifest.js';
+import { HNSW_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { decodeRows } from './rows-format.js';
+import { decodeTombstones } from './tombstones.js';
+
+function mismatch(key: string, f: PartFileInfo, bytes: Uint8Array): string | null {
+  if (bytes.byteLength !== f.bytes) return `${key} has ${bytes.byteLength} bytes; its manifest says ${f.bytes}`;
+  if (sha256(bytes) !== f.sha256) return `${key} does not match the SHA-256 in its manifest`;
+  return null;
+}
+
+/** A file's verified bytes. A cached copy that fails verification is dropped and fetched again once. */
+async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache): Promise<Uint8Array> {
+  if (cache) {
+    const bytes = await cache.get(store, key);
+    if (mismatch(key, f, bytes) === null) return bytes;
+    await cache.delete(key);
+  }
+  const got = await store.get(key);
+  if (!got) throw new ElaxError('ELAX_ERR_CORRUPT', `part file ${key} is missing from ${store.description}`);
+  const bad = mismatch(key, f, got.bytes);
+  if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);
+  return got.bytes;
+}
+
+export async function loadPart(store: ObjectStore, ns: string, partId: string, cache?: PartFileCache): Promise<LoadedPart> {
+  const manifest = await readManifest(store, ns, partId);
+  if (!manifest) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has no manifest.json (incomplete or deleted part)`);
+  const byName = new Map(manifest.files.map((f) => [f.name, f]));
+  const need = (name: string): PartFileInfo => {
+    const f = byName.get(name);
+    if (!f) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId}: manifest lists no ${name}`);
+    return f;
+  };
+  const rowsInfo = need(ROWS_FILE);
+  const tombInfo = need(TOMBSTONES_FILE);
+  const hnswInfo = manifest.index.kind === 'hnsw' ? need(HNSW_FILE) : null;
+  const key = (name: string) => partFileKey(ns, partId, name);
+  const [rowsBytes, tombBytes, hnswBytes] = await Promise.all([
+    fetchVerified(store, key(ROWS_FILE), rowsInfo, cache),
+    fetchVerified(store, key(TOMBSTONES_FILE), tombInfo, cache),
+    hnswInfo ? fetchVerified(store, key(HNSW_FILE), hnswInfo, cache) : Promise.resolve(null),
+  ]);
+
+  const rows = decodeRows(rowsBytes, key(ROWS_FILE));
+  if (rows.docs.length !== manifest.rows || rows.dims !== manifest.dims) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${key(ROWS_FILE)} has ${rows.docs.length} rows of ${rows.dims}-d vectors; its manifest says ${manifest.rows} of ${manifest.dims}`);
+  }
+  const tombstones = decodeTombstones(tombBytes, key(TOMBSTONES_FILE));
+  if (tombstones.length !== manifest.tombstones) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${key(TOMBSTONES_FILE)} has ${tombstones.length} ids; its manifest says ${manifest.tombstones}`);
+  }
+  let index: HnswIndex | null = null;
+  if (hnswBytes) {
+    if (rows.dims === null || manifest.index.space === null) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has an HNSW index but no vectors`);
+    index = await loadHnsw(manifest.index.space, rows.dims, hnswBytes);
+    if (index.getCurrentCount() !== manifest.index.vectors) {
+      throw new ElaxError('ELAX_ERR_CORRUPT', `${key(HNSW_FILE)} holds ${index.getCurrentCount()} vectors; its manifest says ${manifest.index.vectors}`);
+    }
+  }
+  return new LoadedPart({
+    manifest,
+    docs: rows.docs,
+    seqs: rows.seqs,
+    vectors: rows.vectors,
+    dims: rows.dims,
+    tombstones,
+    index,
+    indexBytes: hnswBytes?.byteLength ?? 0,
+  });
+}

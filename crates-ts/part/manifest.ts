@@ -1,0 +1,114 @@
+/**
+ * `{ns}/parts/{part-id}/manifest.json`: what a part holds and how to verify it. Written after every other file of
+ * the part, so its presence means the part is complete; readers check every file's size and SHA-256 against it.
+ */
+import { createHash } from 'node:crypto';
+import { ElaxError, type DistanceMetric, type Schema } from '../core/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { manifestKey } from './paths.js';
+
+export const PART_FORMAT_VERSION = 1;
+
+/** hnswlib space: 'cosine' is 1 - cos_sim (vectors normalised on insert), 'l2' is the squared L2 distance. */
+export type HnswSpace = 'cosine' | 'l2';
+
+export interface PartIndexInfo {
+  /** 'hnsw': vectors.hnsw exists; 'flat': exact scan (small part, or no vectors at all). */
+  kind: 'flat' | 'hnsw';
+  /** HNSW build parameters; null for flat parts. */
+  M: number | null;
+  ef_construction: number | null;
+  /** Level-generator seed of the HNSW build (fixed, so the same input gives byte-identical files). */
+  seed: number | null;
+  space: HnswSpace | null;
+  /** Rows that have a vector (the index's element count). */
+  vectors: number;
+}
+
+export interface PartFileInfo {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface PartManifest {
+  format_version: number;
+  namespace: string;
+  part_id: string;
+  /** Inclusive WAL range whose final state the part holds. */
+  wal_start: number;
+  wal_end: number;
+  /** Live upserts (rows of rows.parquet). */
+  rows: number;
+  /** Deleted ids that shadow older parts (entries of tombstones.json). */
+  tombstones: number;
+  /** Vector dimensions, null when the part has no vector column. */
+  dims: number | null;
+  distance_metric: DistanceMetric | null;
+  /** The namespace schema as of wal_end. */
+  schema: Schema;
+  index: PartIndexInfo;
+  /** Every file of the part except manifest.json. */
+  files: PartFileInfo[];
+  created_at: string;
+  /** Compaction level: 0 for parts built from the WAL, max(inputs) + 1 for merged parts. */
+  level: number;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function encodeManifest(m: PartManifest): Uint8Array {
+  return Buffer.from(JSON.stringify(m, null, 2));
+}
+
+function corrupt(where: string, what: string): ElaxError {
+  return new ElaxError('ELAX_ERR_CORRUPT', `${where}: ${what}`);
+}
+
+const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Parse and check the shape of a manifest; the format version is checked first so newer layouts fail clearly. */
+export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (cause) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: not valid JSON`, { cause });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw corrupt(where, 'not a JSON object');
+  const m = raw as PartManifest;
+  if (!isNat(m.format_version)) throw corrupt(where, 'format_version is missing');
+  if (m.format_version < 1 || m.format_version > PART_FORMAT_VERSION) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: format_version ${m.format_version}; this build reads 1..${PART_FORMAT_VERSION}`);
+  }
+  if (typeof m.namespace !== 'string' || typeof m.part_id !== 'string') throw corrupt(where, 'namespace or part_id is missing');
+  if (!isNat(m.wal_start) || !isNat(m.wal_end) || m.wal_end < m.wal_start) throw corrupt(where, `bad WAL range ${m.wal_start}..${m.wal_end}`);
+  if (!isNat(m.rows) || !isNat(m.tombstones) || !isNat(m.level)) throw corrupt(where, 'rows, tombstones or level is not a count');
+  if (m.dims !== null && !(isNat(m.dims) && m.dims > 0)) throw corrupt(where, `bad dims ${String(m.dims)}`);
+  if (typeof m.schema !== 'object' || m.schema === null) throw corrupt(where, 'schema is missing');
+  const ix = m.index;
+  if (typeof ix !== 'object' || ix === null || (ix.kind !== 'flat' && ix.kind !== 'hnsw') || !isNat(ix.vectors)) {
+    throw corrupt(where, 'index is malformed');
+  }
+  if (ix.kind === 'hnsw' && (ix.space !== 'cosine' && ix.space !== 'l2')) throw corrupt(where, `bad index space ${String(ix.space)}`);
+  if (!Array.isArray(m.files)) throw corrupt(where, 'files is missing');
+  for (const f of m.files) {
+    if (typeof f?.name !== 'string' || !isNat(f.bytes) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      throw corrupt(where, `malformed file entry ${JSON.stringify(f)}`);
+    }
+  }
+  return m;
+}
+
+/** The manifest of a part, or null if the part is incomplete (manifest.json not written yet, or never). */
+export async function readManifest(store: ObjectStore, ns: string, partId: string): Promise<PartManifest | null> {
+  const key = manifestKey(ns, partId);
+  const got = await store.get(key);
+  if (!got) return null;
+  const m = decodeManifest(got.bytes, key);
+  // The namespace is informational (a namespace copy may reuse parts verbatim); the part id must match its key.
+  if (m.part_id !== partId) throw corrupt(key, `manifest names part ${m.part_id}`);
+  return m;
+}

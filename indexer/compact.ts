@@ -1,0 +1,121 @@
+/**
+ * Compaction (design.md §5): size-tiered merging keeps the part count per namespace bounded. The `fanout` oldest
+ * adjacent parts of the lowest crowded level merge into one part of the next level; shadowed rows disappear, and
+ * tombstones are dropped once nothing older than the merged range remains (they have nothing left to shadow).
+ * Published by the same If-Match CAS as indexing; safe while queries and other indexers run.
+ */
+import type { Clock, Doc, Id } from '../crates-ts/core/index.js';
+import type { ObjectStore } from '../crates-ts/store/index.js';
+import { RouterStore, type PartRef, type Router } from '../crates-ts/router/index.js';
+import { buildPartFiles, uploadPart, loadPart, newPartId } from '../crates-ts/part/index.js';
+
+export interface CompactOptions {
+  clock: Clock;
+  nonce: () => string;
+  /** Merge this many parts of one level at a time. Default 4. */
+  fanout?: number;
+  /** Compact when a namespace has more parts than this. Default 8. */
+  maxParts?: number;
+  /** Merge regardless of counts (operator `elax compact`). */
+  force?: boolean;
+  hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
+  build?: typeof buildPartFiles;
+}
+
+export type CompactOutcome =
+  | { ns: string; result: 'compacted'; merged: string[]; part: PartRef; epoch: number }
+  | { ns: string; result: 'nothing' | 'abandoned'; reason?: string };
+
+/** Choose a run of adjacent parts to merge, or null. Pure. */
+export function pickCompaction(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): { start: number; count: number } | null {
+  if (parts.length < 2) return null;
+  if (force) return { start: 0, count: parts.length };
+  // Lowest level with at least `fanout` adjacent parts.
+  const levels = [...new Set(parts.map((p) => p.level))].sort((a, b) => a - b);
+  for (const level of levels) {
+    let runStart = -1;
+    for (let i = 0; i <= parts.length; i++) {
+      if (i < parts.length && parts[i]!.level === level) {
+        if (runStart < 0) runStart = i;
+        if (i - runStart + 1 === fanout) return { start: runStart, count: fanout };
+      } else runStart = -1;
+    }
+  }
+  if (parts.length > maxParts) {
+    // No full tier: merge the smallest adjacent pair so the count still goes down.
+    let best = 0;
+    for (let i = 1; i < parts.length - 1; i++) if (parts[i]!.rows + parts[i + 1]!.rows < parts[best]!.rows + parts[best + 1]!.rows) best = i;
+    return { start: best, count: 2 };
+  }
+  return null;
+}
+
+export async function compactNamespace(store: ObjectStore, ns: string, opts: CompactOptions): Promise<CompactOutcome> {
+  const routers = new RouterStore(store);
+  const read = await routers.read(ns);
+  if (!read || read.router.deleted) return { ns, result: 'nothing', reason: 'no such namespace' };
+  const router = read.router;
+  const pick = pickCompaction(router.parts, opts.fanout ?? 4, opts.maxParts ?? 8, opts.force ?? false);
+  if (!pick) return { ns, result: 'nothing' };
+  const chosen = router.parts.slice(pick.start, pick.start + pick.count);
+  const loaded = [];
+  for (const ref of chosen) loaded.push(await loadPart(store, ns, ref.id));
+  const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
+  const changes = new Map<Id, Doc | null>();
+  for (const part of loaded) {
+    for (const id of part.tombstones) {
+      changes.delete(id);
+      changes.set(id, null);
+    }
+    for (const d of part.docs) {
+      changes.delete(d.id);
+      changes.set(d.id, d);
+    }
+  }
+  if (settled) for (const [id, d] of changes) if (d === null) changes.delete(id);
+  const last = loaded[loaded.length - 1]!.manifest;
+  const walStart = chosen[0]!.wal_start;
+  const walEnd = chosen[chosen.length - 1]!.wal_end;
+  const level = Math.max(...chosen.map((p) => p.level)) + 1;
+  const createdAt = new Date(opts.clock.now()).toISOString();
+  const partId = newPartId(walStart, walEnd, opts.nonce());
+  const built = await (opts.build ?? buildPartFiles)({
+    namespace: ns,
+    partId,
+    walStart,
+    walEnd,
+    level,
+    changes,
+    schema: last.schema,
+    distanceMetric: last.distance_metric,
+    hnsw: opts.hnsw,
+    createdAt,
+  });
+  await uploadPart(store, built);
+  const ref: PartRef = {
+    id: partId,
+    wal_start: walStart,
+    wal_end: walEnd,
+    rows: built.manifest.rows,
+    bytes: built.files.reduce((s, f) => s + f.bytes.length, 0),
+    level,
+    created_at: createdAt,
+    index_kind: built.manifest.index.kind,
+  };
+  let current: Router = router;
+  let witness = read.witness;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const at = current.parts.findIndex((p) => p.id === chosen[0]!.id);
+    const stillThere = at >= 0 && chosen.every((c, i) => current.parts[at + i]?.id === c.id);
+    if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
+    const parts = [...current.parts.slice(0, at), ref, ...current.parts.slice(at + chosen.length)];
+    const next = RouterStore.next(current, { parts }, createdAt);
+    const out = await routers.publish(current, witness, next);
+    if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: ref, epoch: next.epoch };
+    const again = await routers.read(ns);
+    if (!again || again.router.deleted || again.router.wal_start !== router.wal_start) return { ns, result: 'abandoned', reason: 'namespace deleted meanwhile' };
+    current = again.router;
+    witness = again.witness;
+  }
+  return { ns, result: 'abandoned', reason: 'router.json kept changing' };
+}
