@@ -85,6 +85,48 @@ program
     process.on('SIGINT', () => void stop());
   });
 
+program
+  .command('compact')
+  .description('merge parts of a namespace now (size-tiered; --all merges every part into one)')
+  .requiredOption('--ns <namespace>', 'namespace')
+  .addOption(storeOption())
+  .option('--all', 'merge all parts into one')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean }) => {
+    const { compactNamespace } = await import('../indexer/compact.js');
+    const { randomBytes } = await import('node:crypto');
+    const out = await withStore(o.store, (s) =>
+      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1 }),
+    );
+    if (o.json) return printJson(out);
+    console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
+  });
+
+program
+  .command('gc')
+  .description('delete WAL entries covered by parts (after retention) and unreferenced parts (after a grace period)')
+  .option('--ns <namespace>', 'only this namespace')
+  .addOption(storeOption())
+  .option('--dry-run', 'only report what would be deleted')
+  .option('--wal-retention-ms <ms>', 'keep covered WAL entries this long', '3600000')
+  .option('--part-grace-ms <ms>', 'keep unreferenced parts this long', '900000')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { ns?: string; store?: string; dryRun?: boolean; walRetentionMs: string; partGraceMs: string; json?: boolean }) => {
+    const { gcNamespace } = await import('../indexer/gc.js');
+    const reports = await withStore(o.store, async (s) => {
+      const names = o.ns ? [o.ns] : (await statusAll(s)).map((x) => x.namespace);
+      const out = [];
+      for (const ns of names) {
+        out.push(await gcNamespace(s, ns, { clock: { now: () => Date.now() }, dryRun: o.dryRun, walRetentionMs: Number(o.walRetentionMs), partGraceMs: Number(o.partGraceMs) }));
+      }
+      return out;
+    });
+    if (o.json) return printJson(reports);
+    for (const r of reports) {
+      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}`);
+    }
+  });
+
 const router = program.command('router').description('inspect router.json');
 router
   .command('show')

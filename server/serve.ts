@@ -8,6 +8,9 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { openStore, probeConditionalWrites, type ObjectStore } from '../crates-ts/store/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
+import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 
 export interface ServeOptions {
@@ -24,6 +27,10 @@ export interface ServeOptions {
   indexer?: boolean;
   /** Embedded indexer settings (see indexer/indexer.ts IndexerOptions). */
   indexerOptions?: Record<string, number>;
+  /** Local disk cache of part files (default: OS temp dir, 8 GiB) and in-memory decoded parts (default 4 GiB). */
+  cacheDir?: string;
+  diskCacheBytes?: number;
+  memoryCacheBytes?: number;
 }
 
 export interface RunningServer {
@@ -42,6 +49,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     sleep: (ms) => sleep(ms),
     random: Math.random,
     groupCommitMs: opts.groupCommitMs,
+    catalog: {
+      partFiles: new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3),
+      loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3),
+    },
   });
   const app = buildApp({ engine, apiKeys: opts.apiKeys, bodyLimit: opts.bodyLimit, logger: opts.log ? { level: 'info' } : false });
   await app.listen({ port: opts.port, host: opts.host });
