@@ -79,7 +79,9 @@ export class WriteCoordinator {
       if (!q) this.queues.set(ns, (q = []));
       q.push({ req, idempotencyKey, rows, resolve, reject });
       if (!this.running.has(ns)) {
-        const run = this.drain(ns).finally(() => this.running.delete(ns));
+        const run: Promise<void> = this.drain(ns).finally(() => {
+          if (this.running.get(ns) === run) this.running.delete(ns);
+        });
         this.running.set(ns, run);
       }
     });
@@ -96,7 +98,10 @@ export class WriteCoordinator {
     for (;;) {
       const q = this.queues.get(ns);
       if (!q || q.length === 0) {
+        // Clear both in the same tick: a write arriving after this point must see no committer and start one.
+        // (Clearing `running` later, in a .finally microtask, once left such a write queued forever.)
         this.queues.delete(ns);
+        this.running.delete(ns);
         return;
       }
       const batch: Pending[] = [];
