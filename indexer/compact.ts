@@ -62,7 +62,9 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   for (const ref of chosen) loaded.push(await loadPart(store, ns, ref.id));
   const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
   const changes = new Map<Id, Doc | null>();
+  const seqs = new Map<Id, number>();
   for (const part of loaded) {
+    part.docs.forEach((d, i) => seqs.set(d.id, part.seqs[i]!));
     for (const id of part.tombstones) {
       changes.delete(id);
       changes.set(id, null);
@@ -86,6 +88,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     walEnd,
     level,
     changes,
+    seqs,
     schema: last.schema,
     distanceMetric: last.distance_metric,
     hnsw: opts.hnsw,

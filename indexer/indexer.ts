@@ -108,6 +108,7 @@ export class Indexer {
     }
     // Step 3: fold a bounded, contiguous range into its final state per id.
     const changes = new Map<Id, Doc | null>();
+    const seqs = new Map<Id, number>();
     let schema: Schema = router.schema;
     let metric: DistanceMetric | null = router.distance_metric;
     let end = from;
@@ -122,6 +123,7 @@ export class Indexer {
         const id = op.kind === 'upsert' ? op.doc.id : op.id;
         changes.delete(id);
         changes.set(id, op.kind === 'upsert' ? op.doc : null);
+        seqs.set(id, o.seq);
       }
       if (entry.meta.schema) schema = entry.meta.schema;
       if (entry.meta.distance_metric) metric = entry.meta.distance_metric;
@@ -138,6 +140,7 @@ export class Indexer {
       walEnd: end,
       level: 0,
       changes,
+      seqs,
       schema,
       distanceMetric: metric,
       hnsw: this.opts.hnsw,

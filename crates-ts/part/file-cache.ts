@@ -60,7 +60,7 @@ export class PartFileCache {
         const buf = await readFile(join(this.#dir, name));
         this.#touch(name);
         this.stats.hits++;
-        return buf;
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // a plain view, like store.get's bytes
       } catch {
         this.#forget(name); // removed behind our back (another process sharing the directory): fetch again
       }

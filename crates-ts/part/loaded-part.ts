@@ -10,9 +10,10 @@ import { OrdinalTopK, compareHits, type OrdinalHit } from './top-k.js';
 
 /**
  * A filtered HNSW search degrades as the filter gets selective (the graph walk visits ~1/selectivity more nodes to
- * find allowed ones), while an exact scan of the allowed rows gets cheaper. Below this many allowed rows, or this
- * fraction of the indexed rows, the scan wins (measured on 20k × 128-d: see the part/ section of the report /
- * docs; at 2% selectivity filtered HNSW at ef 64 costs about as much as scanning the allowed rows).
+ * find allowed ones), while an exact scan of the allowed rows gets cheaper. At or below this many allowed rows, or
+ * this fraction of the indexed rows, scan instead. Measured on 20k × 128-d, k 10 (exact scan ≈ 0.4 µs per vector):
+ * filtered HNSW at ef 64 costs 19.7 ms at 0.2% selectivity, 4.4 ms at 2%, 1.5 ms at 5%, 1.2 ms at 10%, 0.33 ms at
+ * 30%; scanning the allowed rows costs 0.2, 0.3, 0.6, 1.2, 3.8 ms. The scan is also exact.
  */
 export const FILTERED_EXACT_MAX_ROWS = 2048;
 export const FILTERED_EXACT_MAX_FRACTION = 0.02;
@@ -90,40 +91,46 @@ export class LoadedPart {
     const dist = distanceTo(this.metric, query);
     if (this.index === null) return this.exactScan(dist, k, allow);
 
+    // The filter is evaluated once per row: into a mask for hnswlib's label callback, and a list for a scan.
+    let candidates = this.vectorOrdinals;
     let mask: Uint8Array | null = null;
-    let allowed = this.vectorOrdinals.length;
     if (allow) {
       mask = new Uint8Array(this.docs.length);
-      allowed = 0;
+      const list = new Int32Array(this.vectorOrdinals.length);
+      let allowed = 0;
       for (const o of this.vectorOrdinals) {
         if (allow(o)) {
           mask[o] = 1;
-          allowed++;
+          list[allowed++] = o;
         }
       }
+      candidates = list.subarray(0, allowed);
       if (allowed === 0) return [];
       if (allowed <= FILTERED_EXACT_MAX_ROWS || allowed <= this.vectorOrdinals.length * FILTERED_EXACT_MAX_FRACTION) {
-        const m = mask;
-        return this.exactScan(dist, k, (o) => m[o] === 1);
+        return this.scan(dist, k, candidates);
       }
     }
-    const want = Math.min(k, allowed);
+    const want = Math.min(k, candidates.length);
     this.index.setEf(Math.max(ef, want));
     const m = mask;
     const res = this.index.searchKnn(Array.from(query), want, m ? (label) => m[label] === 1 : undefined);
     // A filtered walk can strand itself in a region with no allowed rows; never return fewer hits than exist.
-    if (res.neighbors.length < want) return this.exactScan(dist, k, m ? (o) => m[o] === 1 : undefined);
+    if (res.neighbors.length < want) return this.scan(dist, k, candidates);
     const hits: OrdinalHit[] = res.neighbors.map((o) => ({ ordinal: o, dist: dist(this.vectorOf(o)) }));
     return hits.sort(compareHits);
   }
 
-  /** Exhaustive k nearest among allowed rows with a vector. */
+  /** Exhaustive k nearest among rows with a vector for which allow(ordinal) holds (all of them without allow). */
   exactScan(dist: (v: Float32Array) => number, k: number, allow?: (ordinal: number) => boolean): OrdinalHit[] {
+    if (!allow) return this.scan(dist, k, this.vectorOrdinals);
     const top = new OrdinalTopK(k);
-    for (const o of this.vectorOrdinals) {
-      if (allow && !allow(o)) continue;
-      top.push(dist(this.vectorOf(o)), o);
-    }
+    for (const o of this.vectorOrdinals) if (allow(o)) top.push(dist(this.vectorOf(o)), o);
+    return top.sorted();
+  }
+
+  private scan(dist: (v: Float32Array) => number, k: number, ordinals: Int32Array): OrdinalHit[] {
+    const top = new OrdinalTopK(k);
+    for (const o of ordinals) top.push(dist(this.vectorOf(o)), o);
     return top.sorted();
   }
 

@@ -225,8 +225,45 @@ function parseId(text: string): Id {
   return text.charCodeAt(0) === 34 /* " */ ? (JSON.parse(text) as string) : Number(text);
 }
 
-function listValue(v: unknown): AttrValue {
-  return v === null ? null : (Array.from(v as Iterable<Scalar>) as Scalar[]);
+/**
+ * One column chunk's values (null for nulls), read straight from the Arrow buffers: arrow's own iterator costs
+ * ~7 µs per row on List<Utf8> (a Vector object per cell); this is ~30x faster. Handles the types encodeRows writes.
+ * Arrow JS convention: value and offset buffers are already sliced to the chunk; only bitmaps (validity, bool
+ * values) are addressed through `data.offset` (getValid does that).
+ */
+function chunkValues(data: arrow.Data, out: unknown[]): void {
+  const n = data.length;
+  if (n === 0) return;
+  const type = data.type;
+  const nullable = data.nullCount > 0;
+  if (arrow.DataType.isUtf8(type)) {
+    const offs = data.valueOffsets;
+    const bytes = (data.values as Uint8Array | undefined) ?? new Uint8Array(0); // absent when every string is empty
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) out.push(nullable && !data.getValid(i) ? null : buf.toString('utf8', offs[i]!, offs[i + 1]!));
+  } else if (arrow.DataType.isFloat(type)) {
+    const vals = data.values as Float64Array;
+    for (let i = 0; i < n; i++) out.push(nullable && !data.getValid(i) ? null : vals[i]!);
+  } else if (arrow.DataType.isBool(type)) {
+    const bits = data.values as Uint8Array;
+    for (let i = 0; i < n; i++) {
+      const at = data.offset + i;
+      out.push(nullable && !data.getValid(i) ? null : ((bits[at >> 3]! >> (at & 7)) & 1) === 1);
+    }
+  } else if (arrow.DataType.isList(type)) {
+    const offs = data.valueOffsets;
+    const items: unknown[] = [];
+    chunkValues(data.children[0]!, items);
+    for (let i = 0; i < n; i++) out.push(nullable && !data.getValid(i) ? null : items.slice(offs[i]!, offs[i + 1]!));
+  } else {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `rows.parquet column of unexpected type ${String(type)}`);
+  }
+}
+
+function columnValues(col: arrow.Vector): unknown[] {
+  const out: unknown[] = [];
+  for (const data of col.data) chunkValues(data, out);
+  return out;
 }
 
 export function decodeRows(bytes: Uint8Array, where: string): DecodedRows {
@@ -251,7 +288,7 @@ export function decodeRows(bytes: Uint8Array, where: string): DecodedRows {
   let r = 0;
   for (const data of seqCol.data) {
     const vals = data.values as BigUint64Array;
-    for (let i = 0; i < data.length; i++) seqs[r++] = Number(vals[data.offset + i]!);
+    for (let i = 0; i < data.length; i++) seqs[r++] = Number(vals[i]!);
   }
 
   const vecField = table.schema.fields.find((f) => f.name === 'vector');
@@ -264,41 +301,37 @@ export function decodeRows(bytes: Uint8Array, where: string): DecodedRows {
     vectors = new Float32Array(n * dims);
     r = 0;
     for (const data of table.getChild('vector')!.data) {
-      const child = data.children[0]!;
-      const vals = child.values as Float32Array;
-      const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+      const vals = data.children[0]!.values as Float32Array; // sliced to this chunk, like every value buffer
+      const nullable = data.nullCount > 0;
       for (let i = 0; i < data.length; i++, r++) {
-        const at = data.offset + i;
-        if (bitmap && ((bitmap[at >> 3]! >> (at & 7)) & 1) === 0) continue;
-        const start = child.offset + at * dims;
-        vectors.set(vals.subarray(start, start + dims), r * dims);
+        if (nullable && !data.getValid(i)) continue;
+        vectors.set(vals.subarray(i * dims, (i + 1) * dims), r * dims);
         hasVector[r] = 1;
       }
     }
   }
 
-  // Attribute columns, decoded column by column (arrow iterates a column far faster than it reads cells).
-  const attrCols: { name: string; values: unknown[]; list: boolean }[] = [];
+  // Attribute columns, decoded column by column, then assembled into rows.
+  const attrCols: { name: string; values: unknown[] }[] = [];
   for (const f of table.schema.fields) {
     if (RESERVED.has(f.name)) continue;
-    attrCols.push({ name: f.name, values: [...table.getChild(f.name)!], list: arrow.DataType.isList(f.type) });
+    attrCols.push({ name: f.name, values: columnValues(table.getChild(f.name)!) });
   }
   const extraCol = table.getChild('_extra');
-  const extras = extraCol ? ([...extraCol] as (string | null)[]) : null;
+  const extras = extraCol ? (columnValues(extraCol) as (string | null)[]) : null;
+  const ids = columnValues(idCol) as string[];
 
   const docs: Doc[] = new Array(n);
-  r = 0;
-  for (const text of idCol) {
+  for (r = 0; r < n; r++) {
     const attrs: Record<string, AttrValue> = {};
     for (const c of attrCols) {
       const v = c.values[r];
-      if (v !== null && v !== undefined) attrs[c.name] = c.list ? listValue(v) : (v as Scalar);
+      if (v !== null && v !== undefined) attrs[c.name] = v as AttrValue;
     }
     const x = extras?.[r];
     if (x) Object.assign(attrs, JSON.parse(x) as Record<string, AttrValue>);
     const vector = dims !== null && hasVector[r] ? vectors.subarray(r * dims, (r + 1) * dims) : null;
-    docs[r] = { id: parseId(text as string), vector, attrs };
-    r++;
+    docs[r] = { id: parseId(ids[r]!), vector, attrs };
   }
   return { docs, seqs, vectors, dims };
 }
