@@ -55,7 +55,8 @@ export async function startServerProcess(opts: { store?: string; args?: string[]
     child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // A killed child has signalCode set and exitCode null: it is gone either way.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
