@@ -42,6 +42,8 @@ export class NamespaceView {
   /** Ids written or deleted by tail entries (above indexed_wal): their live docs are not in any part index. */
   private readonly tailIds = new Set<Id>();
   private live: Doc[] | null = null;
+  /** Cached approxLogicalBytes(); reset whenever the documents change (it walks every document). */
+  private logicalBytes: number | null = null;
 
   constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = []) {
     this.namespace = router.namespace;
@@ -83,20 +85,21 @@ export class NamespaceView {
     const tailScanned = docs.length;
     for (const part of this.parts) {
       const rows = part.docs;
+      if (filter === null) {
+        // Most rows of most parts are live: search the index unfiltered (no per-row callback), keep the live hits,
+        // and only fall back to the filtered walk when shadowed rows crowded out the top k.
+        const hits = part.annSearch(query, k, Math.max(ef, k));
+        const live = hits.filter((h) => this.isLive(rows[h.ordinal]!));
+        if (live.length === hits.length || live.length >= k) {
+          for (const h of live) docs.push(rows[h.ordinal]!);
+          continue;
+        }
+      }
+      // The part builds a mask from `allow` and scans exactly when few rows pass (selective filters starve a walk).
       const allow = (ord: number) => {
         const d = rows[ord]!;
         return this.docs.get(d.id) === d && (filter === null || filter(d));
       };
-      if (filter !== null) {
-        // Selective filters starve a graph walk: count the allowed rows and scan them exactly if they are few.
-        let allowed = 0;
-        const limit = Math.max(4 * k, 1024);
-        for (let i = 0; i < rows.length && allowed <= limit; i++) if (allow(i)) allowed++;
-        if (allowed <= limit) {
-          for (let i = 0; i < rows.length; i++) if (allow(i)) docs.push(rows[i]!);
-          continue;
-        }
-      }
       for (const hit of part.annSearch(query, k, Math.max(ef, k), allow)) docs.push(rows[hit.ordinal]!);
     }
     return { docs, tailScanned };
@@ -121,6 +124,7 @@ export class NamespaceView {
       this.tail.push({ seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at });
     }
     this.live = null;
+    this.logicalBytes = null;
   }
 
   /** All live documents, as a stable array until the next apply (queries scan it). */
@@ -143,6 +147,7 @@ export class NamespaceView {
 
   /** Approximate logical size of the live documents in bytes (vectors + JSON attributes). */
   approxLogicalBytes(): number {
+    if (this.logicalBytes !== null) return this.logicalBytes;
     let bytes = 0;
     for (const d of this.docs.values()) {
       bytes += (d.vector ? d.vector.length * 4 : 0) + 16;
@@ -151,6 +156,7 @@ export class NamespaceView {
         bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
       }
     }
+    this.logicalBytes = bytes;
     return bytes;
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * ANN benchmark: indexer build rate and part sizes, query latency (warm and cold) and recall@10 through the engine,
+ * next to raw hnswlib-node on the same vectors, and latency as the unindexed WAL tail grows.
+ *
+ *   node bin/run-ts.mjs bench/ann.ts [--n 100000] [--dims 128] [--queries 200] [--ef 128]
+ *
+ * Data: a seeded Gaussian mixture (256 clusters), in-process engine on a local-directory store.
+ */
+import { parseArgs } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import hnswlib from 'hnswlib-node';
+import { Engine } from '../crates-ts/engine/index.js';
+import { LocalDirStore } from '../crates-ts/store/index.js';
+import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { percentile, rng, machine } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    dims: { type: 'string', default: '128' },
+    queries: { type: 'string', default: '200' },
+    ef: { type: 'string', default: '128' },
+  },
+});
+const N = Number(values.n);
+const D = Number(values.dims);
+const Q = Number(values.queries);
+const EF = Number(values.ef);
+const rand = rng(7);
+const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+const centers = Array.from({ length: 256 }, () => Array.from({ length: D }, () => gauss()));
+const vec = () => {
+  const c = centers[Math.floor(rand() * centers.length)]!;
+  return c.map((x) => +(x + 0.35 * gauss()).toFixed(5));
+};
+const vectors = Array.from({ length: N }, vec);
+const queries = Array.from({ length: Q }, vec);
+console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q} ef_search=${EF}`);
+
+const clock = { now: () => Date.now() };
+const dir = mkdtempSync(path.join(tmpdir(), 'elax-ann-'));
+const store = new LocalDirStore(dir);
+const mkEngine = () =>
+  new Engine(store, {
+    clock,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    random: Math.random,
+    groupCommitMs: 0,
+    efSearch: EF,
+    backpressureBytes: Number.MAX_SAFE_INTEGER,
+    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-annc-')), 8 * 1024 ** 3) },
+  });
+const engine = mkEngine();
+const ns = 'ann';
+let t = performance.now();
+for (let i = 0; i < N; i += 5000) {
+  await engine.write(ns, { upsert_rows: vectors.slice(i, i + 5000).map((v, j) => ({ id: i + j, vector: v })), distance_metric: 'cosine_distance' });
+}
+const ingestS = (performance.now() - t) / 1000;
+const indexer = new Indexer(store, { clock, nonce: () => Math.random().toString(36).slice(2, 8), maxRowsPerPart: 50_000 });
+t = performance.now();
+await indexer.drain(ns);
+const buildS = (performance.now() - t) / 1000;
+const router = (await new RouterStore(store).read(ns))!.router;
+const partBytes = router.parts.reduce((s, p) => s + p.bytes, 0);
+console.log(JSON.stringify({ ingest_rows_per_s: Math.round(N / ingestS), index_vectors_per_s: Math.round(N / buildS), parts: router.parts.length, part_mib: +(partBytes / 2 ** 20).toFixed(1) }));
+
+async function measure(e: Engine, label: string) {
+  const lat: number[] = [];
+  let recall = 0;
+  for (const q of queries) {
+    const s = performance.now();
+    const ann = await e.query(ns, { rank_by: ['vector', 'ANN', q], top_k: 10 });
+    lat.push(performance.now() - s);
+    const exact = await e.query(ns, { rank_by: ['vector', 'kNN', q], top_k: 10 });
+    const truth = new Set(exact.rows!.map((r) => r.id));
+    recall += ann.rows!.filter((r) => truth.has(r.id)).length / truth.size;
+  }
+  lat.sort((a, b) => a - b);
+  const row = { label, p50_ms: +percentile(lat, 50).toFixed(2), p99_ms: +percentile(lat, 99).toFixed(2), recall_at_10: +(recall / queries.length).toFixed(4) };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+// Cold: a fresh engine with empty caches; the first query loads every part from the store.
+const cold = mkEngine();
+t = performance.now();
+await cold.query(ns, { rank_by: ['vector', 'ANN', queries[0]!], top_k: 10 });
+console.log(JSON.stringify({ label: 'elax cold first query (loads all parts)', ms: Math.round(performance.now() - t) }));
+await measure(cold, 'elax warm');
+
+// Raw hnswlib on the same vectors, same M / ef_construction / ef_search, one index.
+const raw = new hnswlib.HierarchicalNSW('cosine', D);
+raw.initIndex(N, 16, 200, 100);
+t = performance.now();
+for (let i = 0; i < N; i++) raw.addPoint(vectors[i]!, i);
+const rawBuildS = (performance.now() - t) / 1000;
+raw.setEf(EF);
+const rawLat: number[] = [];
+let rawRecall = 0;
+for (const q of queries) {
+  const s = performance.now();
+  const res = raw.searchKnn(q, 10);
+  rawLat.push(performance.now() - s);
+  const exact = await engine.query(ns, { rank_by: ['vector', 'kNN', q], top_k: 10 });
+  const truth = new Set(exact.rows!.map((r) => r.id));
+  rawRecall += res.neighbors.filter((id: number) => truth.has(id)).length / truth.size;
+}
+rawLat.sort((a, b) => a - b);
+console.log(JSON.stringify({ label: 'raw hnswlib-node', build_vectors_per_s: Math.round(N / rawBuildS), p50_ms: +percentile(rawLat, 50).toFixed(3), p99_ms: +percentile(rawLat, 99).toFixed(3), recall_at_10: +(rawRecall / Q).toFixed(4) }));
+
+// Latency as the unindexed tail grows.
+let added = 0;
+for (const tail of [1000, 10000]) {
+  while (added < tail) {
+    const batch = Math.min(5000, tail - added);
+    await engine.write(ns, { upsert_rows: Array.from({ length: batch }, (_, j) => ({ id: N + added + j, vector: vec() })) });
+    added += batch;
+  }
+  await measure(engine, `elax warm, ${tail} unindexed rows`);
+}
