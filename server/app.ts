@@ -32,7 +32,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit,
     // Namespace names may be 128 characters; fastify's default (100) would answer an opaque 414 before our
     // validation can name the problem.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   });
 
   // gzip request bodies (the official client sends them with compression: true).

@@ -71,8 +71,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     close() {
       // Stop accepting connections first, then flush commits already queued, then release the store.
       closing ??= (async () => {
-        await app.close();
+        // 1. Stop accepting (new requests get 503); 2. flush queued commits so in-flight writes get their acks;
+        // 3. close keep-alive sockets that went idle after step 1 (fastify would otherwise wait for them forever).
+        const appClosed = app.close();
         await engine.close();
+        await Promise.race([appClosed, sleep(2_000)]);
+        app.server.closeAllConnections();
+        await appClosed;
         await indexer?.stop();
         await store.close();
       })();

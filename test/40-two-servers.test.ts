@@ -17,6 +17,7 @@ async function write(url: string, ns: string, ids: number[]): Promise<boolean> {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ upsert_rows: ids.map((id) => ({ id, vector: [id % 7, id % 11], node: url })), distance_metric: 'euclidean_squared' }),
+      signal: AbortSignal.timeout(20_000),
     });
     await r.arrayBuffer();
     return r.ok;
@@ -111,6 +112,27 @@ describe('two server processes, one store', () => {
       expect(missing).toEqual([]);
     } finally {
       await Promise.all([victim.stop(), survivor.stop()]);
+    }
+  });
+
+  it('should acknowledge in-flight writes and lose none of them on SIGTERM (graceful shutdown)', async () => {
+    const store = tempStoreDir('term');
+    const server = await startServerProcess({ store, args: ['--no-indexer', '--group-commit-ms', '50'] });
+    const ns = 'term';
+    // 20 writes in flight inside a 50 ms group-commit window, then SIGTERM.
+    const writes = Array.from({ length: 20 }, (_, i) => write(server.url, ns, [i]));
+    await new Promise((r) => setTimeout(r, 20));
+    server.child.kill('SIGTERM');
+    const acked = (await Promise.all(writes)).map((ok, i) => (ok ? i : -1)).filter((i) => i >= 0);
+    await server.stop();
+    expect(server.child.exitCode).toBe(0);
+    const again = await startServerProcess({ store, args: ['--no-indexer'] });
+    try {
+      const seen = await idsSeenBy(again.url, ns);
+      expect(acked.filter((id) => !seen.has(id))).toEqual([]);
+      expect(acked.length).toBeGreaterThan(0);
+    } finally {
+      await again.stop();
     }
   });
 });
