@@ -24,7 +24,21 @@ program
   .option('--s3-endpoint <url>', 'S3 endpoint (env ELAX_S3_ENDPOINT); implies path-style addressing')
   .option('--quiet', 'no request logging')
   .option('--no-indexer', 'do not run the embedded indexer (run `elax indexer` separately)')
-  .action(async (o: { port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean }) => {
+  .option('--index-min-entries <n>', 'index when the unindexed tail has this many WAL entries', '16')
+  .option('--index-min-bytes <n>', '...or this many bytes', String(8 * 1024 * 1024))
+  .option('--index-max-age-ms <ms>', '...or its oldest entry is this old', '2000')
+  .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
+  .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
+  .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
+  .action(async (o: {
+    port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string;
+  }) => {
+    const num = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
     if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
@@ -37,6 +51,14 @@ program
       groupCommitMs: Number(o.groupCommitMs),
       log: !o.quiet,
       indexer: o.indexer,
+      efSearch: num(o.efSearch, '--ef-search'),
+      indexerOptions: {
+        minEntries: num(o.indexMinEntries, '--index-min-entries'),
+        minBytes: num(o.indexMinBytes, '--index-min-bytes'),
+        maxAgeMs: num(o.indexMaxAgeMs, '--index-max-age-ms'),
+        hnswM: num(o.hnswM, '--hnsw-m'),
+        hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
+      },
     });
     console.log(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
     let stopping = false;

@@ -29,6 +29,8 @@ export interface ServeOptions {
   indexerOptions?: Record<string, number>;
   /** Local disk cache of part files (default: OS temp dir, 8 GiB) and in-memory decoded parts (default 4 GiB). */
   cacheDir?: string;
+  /** HNSW beam width for ANN queries. */
+  efSearch?: number;
   diskCacheBytes?: number;
   memoryCacheBytes?: number;
 }
@@ -49,6 +51,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     sleep: (ms) => sleep(ms),
     random: Math.random,
     groupCommitMs: opts.groupCommitMs,
+    efSearch: opts.efSearch,
     catalog: {
       partFiles: new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3),
       loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3),
