@@ -4,9 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { systemClock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { Indexer, type IndexerOptions } from './indexer.js';
+import { compactNamespace } from './compact.js';
+import { gcNamespace } from './gc.js';
 
 export interface LoopOptions extends Partial<IndexerOptions> {
   intervalMs?: number;
+  /** Compact a namespace after publishing when it has more parts than this (default 8). */
+  maxParts?: number;
+  /** Run GC every this many passes (default 120, i.e. every minute at 500 ms). */
+  gcEveryPasses?: number;
 }
 
 export function makeIndexer(store: ObjectStore, opts: Partial<IndexerOptions> = {}): Indexer {
@@ -22,15 +28,39 @@ export class IndexerLoop {
   private running: Promise<void> | null = null;
   readonly indexer: Indexer;
 
-  constructor(store: ObjectStore, private readonly opts: LoopOptions = {}) {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly opts: LoopOptions = {},
+  ) {
     this.indexer = makeIndexer(store, opts);
+  }
+
+  /** One pass: index what is due, compact namespaces that grew too many parts, and now and then collect garbage. */
+  async pass(n: number): Promise<void> {
+    const outcomes = await this.indexer.runOnce();
+    for (const o of outcomes) {
+      if (o.result !== 'published') continue;
+      const c = await compactNamespace(this.store, o.ns, {
+        clock: systemClock,
+        nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
+        maxParts: this.opts.maxParts ?? 8,
+        hnsw: this.opts.hnsw,
+      });
+      if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
+    }
+    if (n % (this.opts.gcEveryPasses ?? 120) === 0) {
+      for (const ns of new Set(outcomes.map((o) => o.ns))) {
+        const r = await gcNamespace(this.store, ns, { clock: systemClock });
+        if (r.wal_entries.length || r.parts.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length });
+      }
+    }
   }
 
   start(): void {
     this.running ??= (async () => {
-      while (!this.stopped) {
+      for (let n = 1; !this.stopped; n++) {
         try {
-          await this.indexer.runOnce();
+          await this.pass(n);
         } catch (e) {
           this.opts.log?.('indexer pass failed', { error: (e as Error).message });
         }

@@ -123,3 +123,20 @@ describe('indexer', () => {
     expect(res.avg_recall).toBeGreaterThanOrEqual(0.95);
   });
 });
+
+describe('indexer loop', () => {
+  it('should keep the part count bounded by compacting as parts accumulate', async () => {
+    const { IndexerLoop } = await import('../indexer/loop.js');
+    const store = new MemoryStore();
+    const e = engineOn(store);
+    const loop = new IndexerLoop(store, { minEntries: 1, maxParts: 4, hnsw: { flatThreshold: 1000 } });
+    const counts: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await e.write('grow', { upsert_rows: [{ id: i, vector: [i, 1] }], distance_metric: 'euclidean_squared' });
+      await loop.pass(i + 1);
+      counts.push((await new RouterStore(store).read('grow'))!.router.parts.length);
+    }
+    expect(Math.max(...counts)).toBeLessThanOrEqual(4);
+    expect(await allIds(engineOn(store), 'grow')).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+});
