@@ -50,6 +50,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   // Empty POST bodies are allowed (e.g. recall with defaults); JSON only.
   app.removeContentTypeParser('application/json');
+  // Only JSON bodies: a text/plain body would otherwise be parsed as a string and get a misleading 400.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = body as string;
     if (text.length === 0) return done(null, {});

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, type Consistency, type NamespaceView } from '../namespace/index.js';
 import { WriteCoordinator } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
+import { compileFilter } from '../filter/index.js';
 import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
@@ -88,23 +89,42 @@ export class Engine {
   async write(ns: string, body: unknown, opts: { idempotencyKey?: string } = {}) {
     const started = this.opts.clock.now();
     validateNamespaceName(ns);
-    // Validate against the freshest state this process knows; the committer re-checks against the head.
-    const known = this.catalog.cachedView(ns) ?? (await this.catalog.view(ns, 'strong'));
-    const req = parseWriteRequest(body, {
-      schema: known?.schema ?? {},
-      distanceMetric: known?.distanceMetric ?? null,
-    });
-    // Backpressure (design.md §4.7): an indexer that cannot keep up must slow writers down, or queries (which scan
-    // the unindexed tail exactly) get ever slower.
-    const limit = this.opts.backpressureBytes ?? 2 * 1024 ** 3;
-    if (known && !req.disableBackpressure && known.unindexedBytes > limit) {
-      throw new ElaxError(
-        'ELAX_ERR_BACKPRESSURE',
-        `namespace '${ns}' has ${known.unindexedBytes} unindexed WAL bytes (limit ${limit}); retry later or set disable_backpressure`,
-        { retryAfter: 5 },
-      );
+    // Validate against the freshest state this process knows; the committer re-checks against the head. A view
+    // cached here may predate another node's delete or schema change: if the request is rejected as invalid after
+    // being validated on a cached view, validate and commit once more against a fresh view before answering 400.
+    const cached = this.catalog.cachedView(ns);
+    const attempt = async (known: NamespaceView | null) => {
+      const req = parseWriteRequest(body, { schema: known?.schema ?? {}, distanceMetric: known?.distanceMetric ?? null });
+      // Compile every filter now, so a bad filter is a 400 before anything (even the namespace) is created.
+      for (const [what, f] of [
+        ['delete_by_filter', req.deleteByFilter?.filter],
+        ['patch_by_filter.filters', req.patchByFilter?.filter],
+        ['upsert_condition', req.upsertCondition],
+        ['patch_condition', req.patchCondition],
+        ['delete_condition', req.deleteCondition],
+      ] as const) {
+        if (f !== undefined) compileFilter(f, req.schema, { path: what });
+      }
+      // Backpressure (design.md §4.7): an indexer that cannot keep up must slow writers down, or queries (which
+      // scan the unindexed tail exactly) get ever slower.
+      const limit = this.opts.backpressureBytes ?? 2 * 1024 ** 3;
+      if (known && !req.disableBackpressure && known.unindexedBytes > limit) {
+        throw new ElaxError(
+          'ELAX_ERR_BACKPRESSURE',
+          `namespace '${ns}' has ${known.unindexedBytes} unindexed WAL bytes (limit ${limit}); retry later or set disable_backpressure`,
+          { retryAfter: 5 },
+        );
+      }
+      return { req, out: await this.writer.write(ns, req, opts.idempotencyKey) };
+    };
+    let done: Awaited<ReturnType<typeof attempt>>;
+    try {
+      done = await attempt(cached ?? (await this.catalog.view(ns, 'strong')));
+    } catch (e) {
+      if (!cached || !(e instanceof ElaxError) || e.kind !== 'invalid') throw e;
+      done = await attempt(await this.catalog.view(ns, 'strong'));
     }
-    const out = await this.writer.write(ns, req, opts.idempotencyKey);
+    const { req, out } = done;
     const bytesWritten = req.upserts.reduce((s, d) => s + docBytes(d), 0) + req.patches.length * 16 + req.deletes.length * 8;
     const res: Record<string, unknown> = {
       status: 'OK',

@@ -24,7 +24,11 @@ export interface NamespaceListPage {
   next_cursor?: string;
 }
 
-/** Lists live namespaces in name order. The cursor is the last name of the previous page. */
+/**
+ * Lists live namespaces in name order. The cursor is the last name of the previous page (names after it follow).
+ * Key order differs from name order ('-' and '.' sort before '/'), so all `name/` prefixes under `prefix` are
+ * listed and sorted; routers are read only for the names a page needs (deleted namespaces keep a tombstone).
+ */
 export async function listNamespaces(
   catalog: NamespaceCatalog,
   opts: { prefix?: string; cursor?: string; pageSize?: number },
@@ -33,23 +37,24 @@ export async function listNamespaces(
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `page_size must be an integer between 1 and 1000, got ${String(opts.pageSize)}`);
   }
+  const res = await catalog.store.list(opts.prefix ?? '', { delimiter: '/' });
+  const names = res.prefixes
+    .map((p) => p.slice(0, -1))
+    .filter((n) => NAMESPACE_NAME.test(n) && n !== '.' && n !== '..' && (opts.cursor === undefined || n > opts.cursor))
+    .sort();
   const out: string[] = [];
-  let startAfter = opts.cursor ? `${opts.cursor}/\uffff` : undefined;
-  for (;;) {
-    const res = await catalog.store.list(opts.prefix ?? '', { delimiter: '/', startAfter, limit: pageSize * 2 });
-    const names = res.prefixes.map((p) => p.slice(0, -1)).filter((n) => NAMESPACE_NAME.test(n) && n !== '.' && n !== '..');
-    if (names.length === 0) break;
-    // A prefix exists for deleted namespaces too (their tombstoned router remains): check each router.
-    const routers = await Promise.all(names.map((n) => catalog.routers.read(n)));
-    for (let i = 0; i < names.length && out.length < pageSize; i++) {
-      const r = routers[i];
-      if (r && !r.router.deleted) out.push(names[i]!);
-    }
-    if (out.length >= pageSize || res.prefixes.length === 0) break;
-    startAfter = `${names[names.length - 1]!}/\uffff`;
+  let i = 0;
+  while (i < names.length && out.length < pageSize) {
+    const batch = names.slice(i, i + (pageSize - out.length));
+    i += batch.length;
+    const routers = await Promise.all(batch.map((n) => catalog.routers.read(n)));
+    batch.forEach((n, j) => {
+      const r = routers[j];
+      if (r && !r.router.deleted) out.push(n);
+    });
   }
   const page: NamespaceListPage = { namespaces: out.map((id) => ({ id })) };
-  if (out.length === pageSize) page.next_cursor = out[out.length - 1]!;
+  if (out.length === pageSize && i < names.length) page.next_cursor = out[out.length - 1]!;
   return page;
 }
 

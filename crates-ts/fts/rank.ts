@@ -88,7 +88,10 @@ function parseBm25(node: unknown[], schema: Schema, path: string): TextRankExpr 
   return { kind: 'bm25', attr, config, query: analyzerFor(config).query(query as string | string[], lastAsPrefix) };
 }
 
-function parseExpr(node: unknown, schema: Schema, path: string): TextRankExpr {
+const MAX_RANK_DEPTH = 64;
+
+function parseExpr(node: unknown, schema: Schema, path: string, depth = 0): TextRankExpr {
+  if (depth > MAX_RANK_DEPTH) throw fail(path, `rank_by expressions nest deeper than ${MAX_RANK_DEPTH} levels`);
   if (!Array.isArray(node)) throw fail(path, `expected a text ranking expression such as ["attr", "BM25", "query"], got ${show(node)}`);
   if (node.length >= 3 && node[1] === 'BM25') return parseBm25(node, schema, path);
   const head = node[0];
@@ -96,7 +99,7 @@ function parseExpr(node: unknown, schema: Schema, path: string): TextRankExpr {
     const list = node[1];
     if (node.length !== 2 || !Array.isArray(list)) throw fail(path, `${head} takes ["${head}", [expr, ...]]`);
     if (list.length === 0) throw fail(path, `${head} needs at least one expression`);
-    const children = list.map((c, i) => parseExpr(c, schema, `${path}[1][${i}]`));
+    const children = list.map((c, i) => parseExpr(c, schema, `${path}[1][${i}]`, depth + 1));
     return { kind: head === 'Sum' ? 'sum' : 'max', children };
   }
   if (head === 'Product') {
@@ -116,7 +119,7 @@ function parseExpr(node: unknown, schema: Schema, path: string): TextRankExpr {
     const weight = pair[wi] as number;
     if (!Number.isFinite(weight)) throw fail(path, `Product weight must be a finite number, got ${show(weight)}`);
     const offset = base === path ? 1 : 0;
-    return { kind: 'product', weight, child: parseExpr(pair[1 - wi], schema, `${base}[${1 - wi + offset}]`) };
+    return { kind: 'product', weight, child: parseExpr(pair[1 - wi], schema, `${base}[${1 - wi + offset}]`, depth + 1) };
   }
   if (typeof head === 'string' && UNSUPPORTED.has(head)) throw fail(path, `${head} is not supported yet`);
   if ((typeof head === 'string' && LOGICAL.has(head)) || (node.length >= 3 && typeof node[1] === 'string')) {

@@ -1,37 +1,165 @@
-/** Test servers: in-process (fast, for API tests) and as child processes (for multi-process and crash tests). */
-import { mkdtempSync } from 'node:fs';
+/**
+ * Test servers for the end-to-end suites:
+ *  - startTestServer: in-process (fast; for API tests), port 0, a fresh temp store dir, the embedded indexer off
+ *    unless asked (so every document stays in the exhaustively scanned WAL tail and results are deterministic);
+ *  - startServerProcess: `node bin/elax.mjs serve` as a child process (for multi-process and crash tests).
+ * Temp dirs are removed when the server is closed/stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { startServer, type RunningServer } from '../../server/serve.js';
 
-export { startServerProcess, freePort } from '../../bench/lib.js';
-export type { ServerProcess } from '../../bench/lib.js';
-
-export interface TestServer extends RunningServer {
-  storeDir: string;
-  client(opts?: { apiKey?: string; maxRetries?: number }): Turbopuffer;
-}
+const repo = path.resolve(import.meta.dirname, '..', '..');
+export const ELAX_BIN = path.join(repo, 'bin', 'elax.mjs');
 
 export function tempStoreDir(label = 'api'): string {
   return mkdtempSync(path.join(tmpdir(), `elax-${label}-`));
 }
 
-export async function startTestServer(opts: { apiKeys?: string[]; bodyLimit?: number; storeDir?: string; indexer?: boolean } = {}): Promise<TestServer> {
+export interface ClientOptions {
+  apiKey?: string;
+  /** Default 0: tests must see 4xx/5xx directly, not after the client's retries. */
+  maxRetries?: number;
+  /** gzip request bodies (the client only compresses bodies above 1 KiB). */
+  compression?: boolean;
+}
+
+export interface TestServer extends RunningServer {
+  storeDir: string;
+  client(opts?: ClientOptions): Turbopuffer;
+}
+
+export interface TestServerOptions {
+  apiKeys?: string[];
+  bodyLimit?: number;
+  /** Reuse a store dir (not removed on close). Default: a fresh temp dir, removed on close. */
+  storeDir?: string;
+  indexer?: boolean;
+  /** Group-commit window (default 1 ms); larger values make concurrent writes share a WAL entry. */
+  groupCommitMs?: number;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const storeDir = opts.storeDir ?? tempStoreDir();
+  // The part cache must live outside the store dir: bad-input tests snapshot every file under the store.
+  const cacheDir = tempStoreDir('cache');
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
     store: storeDir,
     apiKeys: opts.apiKeys ?? [],
-    groupCommitMs: 1,
+    groupCommitMs: opts.groupCommitMs ?? 1,
     bodyLimit: opts.bodyLimit,
     log: false,
     indexer: opts.indexer ?? false,
+    cacheDir,
   });
   return {
     ...server,
     storeDir,
-    client: (c = {}) => new Turbopuffer({ apiKey: c.apiKey ?? 'test-key', baseURL: server.url, maxRetries: c.maxRetries ?? 0 }),
+    client: (c = {}) =>
+      new Turbopuffer({
+        apiKey: c.apiKey ?? 'test-key',
+        baseURL: server.url,
+        maxRetries: c.maxRetries ?? 0,
+        compression: c.compression ?? false,
+        logLevel: 'off',
+      }),
+    async close() {
+      await server.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+      if (!opts.storeDir) rmSync(storeDir, { recursive: true, force: true });
+    },
   };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  store: string;
+  child: ChildProcess;
+  /** What the child wrote to stderr so far (for failure messages). */
+  stderr(): string;
+  /** SIGTERM and wait for exit (a no-op for a child that already exited or was killed). */
+  stop(): Promise<void>;
+}
+
+export interface ServerProcessOptions {
+  store?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts `elax serve` on a free port over `store` (default: a fresh temp dir) and waits until /health answers.
+ * Either startServerProcess(storeDir, extraArgs, env) or startServerProcess({store, args, env}).
+ */
+export async function startServerProcess(
+  storeOrOpts: string | ServerProcessOptions = {},
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const opts: ServerProcessOptions = typeof storeOrOpts === 'string' ? { store: storeOrOpts, args: extraArgs, env: extraEnv } : storeOrOpts;
+  const store = opts.store ?? tempStoreDir('proc');
+  // A port found free can be taken before the child binds it (other suites run in parallel): retry on EADDRINUSE.
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [ELAX_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--store', store, '--quiet', ...(opts.args ?? [])],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // `serve` has no --cache-dir flag: its part cache is os.tmpdir()/elax-cache-<pid> (created only once parts are read).
+    void exited.then(() => rmSync(path.join(tmpdir(), `elax-cache-${child.pid}`), { recursive: true, force: true }));
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    let up = false;
+    while (!up) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      try {
+        up = (await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).ok;
+      } catch {
+        /* not listening yet */
+      }
+      if (!up) {
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          throw new Error(`elax serve did not answer /health within 30 s; stderr:\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    if (!up) {
+      if (/EADDRINUSE/.test(stderr) && attempt < 3) continue;
+      throw new Error(`elax serve exited with ${child.exitCode ?? child.signalCode}; stderr:\n${stderr}`);
+    }
+    return {
+      url,
+      store,
+      child,
+      stderr: () => stderr,
+      stop: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      },
+    };
+  }
 }
