@@ -65,7 +65,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const keys = new Set(opts.apiKeys ?? []);
   if (keys.size > 0) {
     app.addHook('onRequest', async (request) => {
-      if (request.url === '/health' || request.url === '/readyz') return;
+      const route = request.url.split('?')[0];
+      if (route === '/health' || route === '/readyz') return;
       const auth = request.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : (request.headers['x-api-key'] as string | undefined);
       if (!token || !keys.has(token)) {
@@ -109,7 +110,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       await checkReachable(engine.store);
       return { status: 'ok', store: engine.store.description };
     } catch (e) {
-      return reply.code(503).send(errorBody(`store ${engine.store.description} is not reachable: ${(e as Error).message}`));
+      return reply.code(503).send({ ...errorBody(`store ${engine.store.description} is not reachable: ${(e as Error).message}`), code: 'ELAX_ERR_STORE_UNAVAILABLE' });
     }
   });
 
