@@ -251,7 +251,13 @@ start() {
 
   osd_id="$("${CEPH[@]}" osd create "$osd_uuid")" || die "ceph osd create failed"
   ceph-osd -i "$osd_id" --mkfs -c "$CONF" --osd-uuid "$osd_uuid" >>"$STATE/log/mkfs.out" 2>&1 || die "ceph-osd --mkfs failed (see $STATE/log/mkfs.out)"
-  "${CEPH[@]}" osd crush add "osd.$osd_id" 1.0 host=localhost root=default >/dev/null 2>&1 || die "ceph osd crush add failed"
+  # The monitor sometimes refuses this right after `osd create` (seen on clean CI runs): retry briefly.
+  local crush_try=0
+  until "${CEPH[@]}" osd crush add "osd.$osd_id" 1.0 host=localhost root=default >>"$STATE/log/crush.out" 2>&1; do
+    crush_try=$((crush_try + 1))
+    [[ $crush_try -ge 15 ]] && die "ceph osd crush add failed (see $STATE/log/crush.out)"
+    sleep 1
+  done
   local attempt rc
   for attempt in 1 2 3; do
     spawn osd ceph-osd -i "$osd_id" -c "$CONF"

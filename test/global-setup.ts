@@ -55,12 +55,22 @@ export default function setup(project: TestProject): (() => void) | undefined {
   }
   const user = String(process.pid);
   const t0 = Date.now();
-  const out = execFileSync('bash', [script, 'start'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 300_000,
-    env: { ...process.env, ELAX_S3_USER: user },
-  });
+  const start = () =>
+    execFileSync('bash', [script, 'start'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 300_000,
+      env: { ...process.env, ELAX_S3_USER: user },
+    });
+  let out: string;
+  try {
+    out = start();
+  } catch (e) {
+    // A single-node Ceph start occasionally fails in one of its steps; a clean second start has always worked.
+    console.error(`[global-setup] S3 test server failed to start (${(e as Error).message.split('\n')[0]}); retrying once`);
+    execFileSync('bash', [script, 'stop'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+    out = start();
+  }
   const env = parseEnv(out);
   if (!env.ELAX_TEST_S3_ENDPOINT) throw new Error(`scripts/s3-test-server.sh start printed no ELAX_TEST_S3_ENDPOINT:\n${out}`);
   Object.assign(process.env, env);
