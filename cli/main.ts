@@ -7,6 +7,11 @@ import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
 import { routerShow, walList, statusAll } from './admin.js';
+import { registerIngestCommands } from './ingest/index.js';
+import { registerExportCommands } from './export/index.js';
+import { registerVerifyCommands } from './verify/index.js';
+import { registerRecallCommands } from './recall/index.js';
+import { registerReindexCommands } from './reindex/index.js';
 
 const program = new Command();
 program.name('elax').description('elax: vector and full-text search on object storage').showHelpAfterError();
@@ -213,6 +218,12 @@ program
     if (rows.length === 0) return console.log('no namespaces');
     printTable(rows as unknown as Record<string, unknown>[], ['namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts', 'last_write', 'last_indexed_at']);
   });
+
+registerIngestCommands(program);
+registerExportCommands(program);
+registerVerifyCommands(program);
+registerRecallCommands(program);
+registerReindexCommands(program);
 
 try {
   await program.parseAsync(process.argv);
