@@ -93,6 +93,8 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     distanceMetric: last.distance_metric,
     hnsw: opts.hnsw,
     createdAt,
+    // Keys must survive compaction as they survive indexing: dedup has no expiry window.
+    idempotencyKeys: loaded.flatMap((p) => p.idempotencyKeys),
   });
   await uploadPart(store, built);
   const ref: PartRef = {

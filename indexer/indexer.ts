@@ -109,6 +109,7 @@ export class Indexer {
     // Step 3: fold a bounded, contiguous range into its final state per id.
     const changes = new Map<Id, Doc | null>();
     const seqs = new Map<Id, number>();
+    const idempotencyKeys: string[] = [];
     let schema: Schema = router.schema;
     let metric: DistanceMetric | null = router.distance_metric;
     let end = from;
@@ -127,6 +128,7 @@ export class Indexer {
       }
       if (entry.meta.schema) schema = entry.meta.schema;
       if (entry.meta.distance_metric) metric = entry.meta.distance_metric;
+      idempotencyKeys.push(...(entry.meta.idempotency_keys ?? []));
       rows += entry.ops.length;
       end = o.seq;
     }
@@ -145,6 +147,7 @@ export class Indexer {
       distanceMetric: metric,
       hnsw: this.opts.hnsw,
       createdAt,
+      idempotencyKeys,
     };
     const built = await (this.opts.build ?? buildPartFiles)(input); // step 4
     await uploadPart(this.store, built); // step 5: files, then manifest.json last

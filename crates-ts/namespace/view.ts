@@ -53,6 +53,7 @@ export class NamespaceView {
     for (const part of parts) {
       for (const id of part.tombstones) this.docs.delete(id);
       for (const d of part.docs) this.docs.set(d.id, d);
+      for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
     }
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);

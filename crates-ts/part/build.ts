@@ -9,7 +9,7 @@ import { tryParseType } from '../schema/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, HNSW_SEED, buildHnsw, spaceFor } from './hnsw.js';
 import { PART_FORMAT_VERSION, encodeManifest, sha256, type PartIndexInfo, type PartManifest } from './manifest.js';
-import { HNSW_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { HNSW_FILE, IDEMPOTENCY_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
 import { encodeRows } from './rows-format.js';
 import { encodeTombstones } from './tombstones.js';
 
@@ -36,6 +36,11 @@ export interface PartBuildInput {
   distanceMetric: DistanceMetric | null;
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   createdAt: string;
+  /**
+   * Idempotency-Keys of the requests folded into the part (and of merged parts). They must outlive the WAL entries
+   * that recorded them (GC deletes those), or a retried ingest chunk would be applied twice after indexing.
+   */
+  idempotencyKeys?: Iterable<string>;
 }
 
 export interface BuiltPart {
@@ -94,6 +99,8 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     index = { kind: 'hnsw', M, ef_construction: efConstruction, seed: HNSW_SEED, space, vectors: ordinals.length };
   }
   files.push({ name: TOMBSTONES_FILE, bytes: encodeTombstones(deleted) });
+  const keys = [...new Set(input.idempotencyKeys ?? [])].sort();
+  if (keys.length > 0) files.push({ name: IDEMPOTENCY_FILE, bytes: Buffer.from(JSON.stringify(keys)) });
 
   const manifest: PartManifest = {
     format_version: PART_FORMAT_VERSION,

@@ -8,7 +8,7 @@ import type { PartFileCache } from './file-cache.js';
 import { loadHnsw, type HnswIndex } from './hnsw.js';
 import { LoadedPart } from './loaded-part.js';
 import { readManifest, sha256, type PartFileInfo } from './manifest.js';
-import { HNSW_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { HNSW_FILE, IDEMPOTENCY_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
 import { decodeRows } from './rows-format.js';
 import { decodeTombstones } from './tombstones.js';
 
@@ -45,10 +45,12 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
   const tombInfo = need(TOMBSTONES_FILE);
   const hnswInfo = manifest.index.kind === 'hnsw' ? need(HNSW_FILE) : null;
   const key = (name: string) => partFileKey(ns, partId, name);
-  const [rowsBytes, tombBytes, hnswBytes] = await Promise.all([
+  const keysInfo = byName.get(IDEMPOTENCY_FILE) ?? null;
+  const [rowsBytes, tombBytes, hnswBytes, keysBytes] = await Promise.all([
     fetchVerified(store, key(ROWS_FILE), rowsInfo, cache),
     fetchVerified(store, key(TOMBSTONES_FILE), tombInfo, cache),
     hnswInfo ? fetchVerified(store, key(HNSW_FILE), hnswInfo, cache) : Promise.resolve(null),
+    keysInfo ? fetchVerified(store, key(IDEMPOTENCY_FILE), keysInfo, cache) : Promise.resolve(null),
   ]);
 
   const rows = decodeRows(rowsBytes, key(ROWS_FILE));
@@ -76,5 +78,17 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     tombstones,
     index,
     indexBytes: hnswBytes?.byteLength ?? 0,
+    idempotencyKeys: keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [],
   });
+}
+
+function decodeKeys(bytes: Uint8Array, where: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (cause) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: not valid JSON`, { cause });
+  }
+  if (!Array.isArray(v) || !v.every((k) => typeof k === 'string')) throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: not an array of strings`);
+  return v;
 }

@@ -25,6 +25,8 @@ export class LoadedPart {
   /** WAL seq each row's version came from. */
   readonly seqs: Float64Array;
   readonly tombstones: ReadonlySet<Id>;
+  /** Idempotency-Keys of the requests the part covers (empty for parts without any). */
+  readonly idempotencyKeys: readonly string[];
   readonly dims: number | null;
   /** Ordinals of rows that have a vector, ascending. */
   readonly vectorOrdinals: Int32Array;
@@ -42,7 +44,9 @@ export class LoadedPart {
     tombstones: Id[];
     index: HnswIndex | null;
     indexBytes: number;
+    idempotencyKeys?: readonly string[];
   }) {
+    this.idempotencyKeys = init.idempotencyKeys ?? [];
     this.manifest = init.manifest;
     this.docs = init.docs;
     this.seqs = init.seqs;

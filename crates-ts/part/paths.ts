@@ -3,6 +3,8 @@
  *   {ns}/parts/{part-id}/rows.parquet     ROWS_FILE
  *   {ns}/parts/{part-id}/vectors.hnsw     HNSW_FILE (only when the part has an HNSW index)
  *   {ns}/parts/{part-id}/tombstones.json  TOMBSTONES_FILE
+ *   {ns}/parts/{part-id}/idempotency.json IDEMPOTENCY_FILE (only when requests in the range carried Idempotency-Keys)
+ *   {ns}/parts/{part-id}/fts-{n}.postings  postingsFileName(n) (one per full_text_search attribute)
  *   {ns}/parts/{part-id}/manifest.json    MANIFEST_FILE (written last: a part without it is incomplete)
  */
 import { ElaxError } from '../core/index.js';
@@ -12,6 +14,12 @@ export const ROWS_FILE = 'rows.parquet';
 export const HNSW_FILE = 'vectors.hnsw';
 export const TOMBSTONES_FILE = 'tombstones.json';
 export const MANIFEST_FILE = 'manifest.json';
+export const IDEMPOTENCY_FILE = 'idempotency.json';
+
+/** The postings file of the n-th full_text_search attribute (attribute names may hold any character; n is safe). */
+export function postingsFileName(n: number): string {
+  return `fts-${n}.postings`;
+}
 
 export function partFileKey(ns: string, partId: string, fileName: string): string {
   return `${partPrefix(ns, partId)}${fileName}`;
