@@ -4,3 +4,4 @@
  */
 export * from './types.js';
 export * from './errors.js';
+export * from './ids.js';

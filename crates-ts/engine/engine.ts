@@ -8,7 +8,7 @@ import { NamespaceCatalog, type Consistency, type NamespaceView } from '../names
 import { WriteCoordinator } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
-import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery } from '../query/index.js';
+import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery, type QueryContext } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 
@@ -39,6 +39,13 @@ export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: num
     return view.annCandidates(r.query, q.limit, efSearch, q.filter).docs;
   }
   return view.liveDocs();
+}
+
+/** What a query needs of a view besides its documents: schema, metric, and (with parts) the text corpus. */
+export function queryContext(view: NamespaceView): QueryContext {
+  const ctx: QueryContext = { schema: view.schema, distanceMetric: view.distanceMetric };
+  if (view.parts.length > 0) ctx.textCorpus = () => view.textCorpus();
+  return ctx;
 }
 
 export interface QueryPerformance {
@@ -174,7 +181,7 @@ export class Engine {
     const started = this.opts.clock.now();
     const consistency = readConsistency(body);
     const { view, ratio } = await this.viewFor(ns, consistency);
-    const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
+    const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
     const execStarted = this.opts.clock.now();
     const result = executeQuery(q, candidatesFor(view, q, this.efSearch), ctx);
@@ -189,7 +196,7 @@ export class Engine {
     const started = this.opts.clock.now();
     const consistency = readConsistency(body);
     const { view, ratio } = await this.viewFor(ns, consistency);
-    const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
+    const ctx = queryContext(view);
     const q = parseMultiQuery(body, ctx);
     const execStarted = this.opts.clock.now();
     const result = executeMultiQuery(q, view.liveDocs(), ctx, (sub) => candidatesFor(view, sub, this.efSearch));

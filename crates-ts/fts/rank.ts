@@ -13,16 +13,12 @@
  * BooleanQuery of term clauses. A query with no terms after analysis (e.g. only stop words) matches nothing.
  */
 import { ElaxError, type Doc, type FullTextConfig, type Schema } from '../core/index.js';
-import { analyzerFor, type QueryTerms, type TextAnalyzer } from './analyzer.js';
-import { bm25 } from './bm25.js';
+import { analyzerFor } from './analyzer.js';
 import { fullTextConfigOf } from './config.js';
-import { docTermsReader } from './doc-terms.js';
+import { looseCorpus, type TextCorpus } from './corpus.js';
+import { compileTextRank, type TextRankExpr } from './score.js';
 
-export type TextRankExpr =
-  | { kind: 'bm25'; attr: string; config: FullTextConfig; query: QueryTerms }
-  | { kind: 'sum'; children: TextRankExpr[] }
-  | { kind: 'max'; children: TextRankExpr[] }
-  | { kind: 'product'; weight: number; child: TextRankExpr };
+export type { TextRankExpr };
 
 export interface TextRankPlan {
   attributes: string[];
@@ -33,6 +29,12 @@ export interface TextRankPlan {
    * Returns only docs with score > 0, unsorted, for those passing `candidate` (filters), if given.
    */
   evaluate(docs: readonly Doc[], candidate?: (doc: Doc) => boolean): Array<{ doc: Doc; score: number }>;
+  /**
+   * Scores a corpus of indexed parts and loose documents with the same statistics and semantics. With `k`, returns
+   * (unsorted) a set that contains the best k by (score desc, id asc) and may skip documents that cannot make it;
+   * with k null, every matching document.
+   */
+  evaluateCorpus(corpus: TextCorpus, candidate: ((doc: Doc) => boolean) | undefined, k: number | null): Array<{ doc: Doc; score: number }>;
 }
 
 const COMBINATORS = new Set(['Sum', 'Max', 'Product']);
@@ -134,106 +136,16 @@ function collectAttrs(e: TextRankExpr, out: Set<string>): void {
   else for (const c of e.children) collectAttrs(c, out);
 }
 
-/**
- * Dense scores of one BM25 clause over `docs` (0 where it does not match), computing the clause's statistics in
- * the same pass.
- */
-function scoreClause(docs: readonly Doc[], e: Extract<TextRankExpr, { kind: 'bm25' }>): Float64Array {
-  const scores = new Float64Array(docs.length);
-  const analyzer: TextAnalyzer = analyzerFor(e.config);
-  const { k1, b } = e.config;
-  // Distinct terms with their multiplicity in the query; the prefix (if any) is slot m.
-  const mult = new Map<string, number>();
-  for (const t of e.query.terms) mult.set(t, (mult.get(t) ?? 0) + 1);
-  const terms = [...mult.keys()];
-  const weights = terms.map((t) => mult.get(t)!);
-  const m = terms.length;
-  const prefix = e.query.prefix;
-  const slots = m + (prefix === null ? 0 : 1);
-  const df = new Float64Array(slots);
-  let docCount = 0;
-  let totalTokens = 0;
-  const hitIdx: number[] = [];
-  const hitLen: number[] = [];
-  const hitTf: Float64Array[] = [];
-  const read = docTermsReader(e.attr, analyzer);
-  for (let i = 0; i < docs.length; i++) {
-    const dt = read(docs[i]!);
-    if (dt === null) continue;
-    docCount++;
-    totalTokens += dt.tokens.length;
-    if (slots === 0) continue;
-    let tf: Float64Array | null = null;
-    for (let j = 0; j < m; j++) {
-      const c = dt.count(terms[j]!);
-      if (c > 0) {
-        df[j]!++;
-        (tf ??= new Float64Array(slots))[j] = c;
-      }
-    }
-    if (prefix !== null) {
-      const ptf = dt.prefixCount(prefix);
-      if (ptf > 0) {
-        df[m]!++;
-        (tf ??= new Float64Array(slots))[m] = ptf;
-      }
-    }
-    if (tf !== null) {
-      hitIdx.push(i);
-      hitLen.push(dt.tokens.length);
-      hitTf.push(tf);
-    }
-  }
-  const avg = docCount > 0 ? totalTokens / docCount : 0;
-  for (let h = 0; h < hitIdx.length; h++) {
-    const tf = hitTf[h]!;
-    const len = hitLen[h]!;
-    let s = 0;
-    for (let j = 0; j < m; j++) if (tf[j]! > 0) s += weights[j]! * bm25(tf[j]!, df[j]!, len, avg, docCount, k1, b);
-    if (prefix !== null && tf[m]! > 0) s += bm25(tf[m]!, df[m]!, len, avg, docCount, k1, b);
-    scores[hitIdx[h]!] = s;
-  }
-  return scores;
-}
-
-function scoreExpr(docs: readonly Doc[], e: TextRankExpr): Float64Array {
-  switch (e.kind) {
-    case 'bm25':
-      return scoreClause(docs, e);
-    case 'product': {
-      const s = scoreExpr(docs, e.child);
-      for (let i = 0; i < s.length; i++) s[i]! *= e.weight;
-      return s;
-    }
-    case 'sum':
-    case 'max': {
-      const acc = scoreExpr(docs, e.children[0]!);
-      for (let c = 1; c < e.children.length; c++) {
-        const s = scoreExpr(docs, e.children[c]!);
-        if (e.kind === 'sum') for (let i = 0; i < acc.length; i++) acc[i]! += s[i]!;
-        else for (let i = 0; i < acc.length; i++) if (s[i]! > acc[i]!) acc[i] = s[i]!;
-      }
-      return acc;
-    }
-  }
-}
-
 /** Validates a text rank_by against the schema (attribute must have full_text_search) and plans it. */
 export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
   const expr = parseExpr(rankBy, schema, 'rank_by');
   const attrs = new Set<string>();
   collectAttrs(expr, attrs);
+  const compiled = compileTextRank(expr);
   return {
     attributes: [...attrs],
     expr,
-    evaluate(docs, candidate) {
-      const scores = scoreExpr(docs, expr);
-      const out: Array<{ doc: Doc; score: number }> = [];
-      for (let i = 0; i < scores.length; i++) {
-        const s = scores[i]!;
-        if (s > 0 && (candidate === undefined || candidate(docs[i]!))) out.push({ doc: docs[i]!, score: s });
-      }
-      return out;
-    },
+    evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),
+    evaluateCorpus: (corpus, candidate, k) => compiled.evaluate(corpus, candidate, k),
   };
 }

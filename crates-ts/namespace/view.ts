@@ -8,6 +8,7 @@
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
+import type { TextCorpus, TextSegment } from '../fts/index.js';
 import type { LoadedPart } from '../part/index.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
@@ -44,6 +45,9 @@ export class NamespaceView {
   private live: Doc[] | null = null;
   /** Cached approxLogicalBytes(); reset whenever the documents change (it walks every document). */
   private logicalBytes: number | null = null;
+  /** Per part (router order): which rows are dead, i.e. shadowed by a newer part or by the tail. */
+  private readonly dead: PartLiveness[];
+  private corpus: TextCorpus | null = null;
 
   constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = []) {
     this.namespace = router.namespace;
@@ -55,6 +59,13 @@ export class NamespaceView {
       for (const d of part.docs) this.docs.set(d.id, d);
       for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
     }
+    this.dead = parts.map((part) => {
+      const l = new PartLiveness(part.docs.length);
+      part.docs.forEach((d, ord) => {
+        if (this.docs.get(d.id) !== d) l.kill(ord);
+      });
+      return l;
+    });
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
@@ -112,6 +123,7 @@ export class NamespaceView {
     const inTail = entry.seq > this.router.indexed_wal;
     for (const op of entry.ops) {
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
+      if (inTail && !this.tailIds.has(id)) this.killPartRow(id);
       if (op.kind === 'upsert') this.docs.set(id, op.doc);
       else this.docs.delete(id);
       if (inTail) this.tailIds.add(id);
@@ -126,6 +138,32 @@ export class NamespaceView {
     }
     this.live = null;
     this.logicalBytes = null;
+    this.corpus = null;
+  }
+
+  /** The part row that is the live version of `id` (if any) is about to be shadowed by the tail. */
+  private killPartRow(id: Id): void {
+    const current = this.docs.get(id);
+    if (current === undefined) return;
+    for (let i = this.parts.length - 1; i >= 0; i--) {
+      const ord = this.parts[i]!.getOrdinal(id);
+      if (ord >= 0 && this.parts[i]!.docs[ord] === current) {
+        this.dead[i]!.kill(ord);
+        return;
+      }
+    }
+  }
+
+  /** The text corpus for BM25: parts (postings, minus dead rows) and the tail's live documents. Cached until the next apply. */
+  textCorpus(): TextCorpus {
+    if (this.corpus === null) {
+      const segments: TextSegment[] = this.parts.map((part, i) => {
+        const l = this.dead[i]!;
+        return { docs: part.docs, postings: (attr, analysis) => part.postings(attr, analysis), dead: l.mask, deadOrdinals: l.ordinals() };
+      });
+      this.corpus = { segments, loose: this.tailLiveDocs() };
+    }
+    return this.corpus;
   }
 
   /** All live documents, as a stable array until the next apply (queries scan it). */
@@ -159,5 +197,32 @@ export class NamespaceView {
     }
     this.logicalBytes = bytes;
     return bytes;
+  }
+}
+
+/** Dead rows of one part: a mask for scans and a sorted ordinal list for probes (rebuilt only after a change). */
+class PartLiveness {
+  mask: Uint8Array | null = null;
+  private readonly killed: number[] = [];
+  private sorted: readonly number[] = [];
+  private dirty = false;
+
+  constructor(private readonly rows: number) {}
+
+  kill(ord: number): void {
+    this.mask ??= new Uint8Array(this.rows);
+    if (this.mask[ord] === 1) return;
+    this.mask[ord] = 1;
+    this.killed.push(ord);
+    this.dirty = true;
+  }
+
+  /** Ascending; a new array object after every change (callers cache per-array derived statistics). */
+  ordinals(): readonly number[] {
+    if (this.dirty) {
+      this.sorted = [...this.killed].sort((a, b) => a - b);
+      this.dirty = false;
+    }
+    return this.sorted;
   }
 }

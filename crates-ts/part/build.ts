@@ -8,10 +8,11 @@ import { compareIds } from '../query/index.js';
 import { tryParseType } from '../schema/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, HNSW_SEED, buildHnsw, spaceFor } from './hnsw.js';
-import { PART_FORMAT_VERSION, encodeManifest, sha256, type PartIndexInfo, type PartManifest } from './manifest.js';
-import { HNSW_FILE, IDEMPOTENCY_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { PART_FORMAT_VERSION, encodeManifest, sha256, type PartFtsInfo, type PartIndexInfo, type PartManifest } from './manifest.js';
+import { HNSW_FILE, IDEMPOTENCY_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey, postingsFileName } from './paths.js';
 import { encodeRows } from './rows-format.js';
 import { encodeTombstones } from './tombstones.js';
+import { analysisKey, analyzerFor, buildPostings, fullTextConfigOf, isTextValue } from '../fts/index.js';
 
 /**
  * Parts with fewer vectors than this are searched by exact scan instead of an HNSW index (exact, and no build).
@@ -99,6 +100,19 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     index = { kind: 'hnsw', M, ef_construction: efConstruction, seed: HNSW_SEED, space, vectors: ordinals.length };
   }
   files.push({ name: TOMBSTONES_FILE, bytes: encodeTombstones(deleted) });
+  const fts: PartFtsInfo[] = [];
+  for (const attr of Object.keys(input.schema).sort()) {
+    const config = fullTextConfigOf(input.schema[attr]!.full_text_search, attr);
+    if (config === null) continue;
+    const analyzer = analyzerFor(config);
+    const name = postingsFileName(fts.length);
+    const read = (d: Doc) => {
+      const v = d.attrs[attr];
+      return v !== null && v !== undefined && isTextValue(v) ? analyzer.tokens(v) : null;
+    };
+    files.push({ name, bytes: buildPostings(docs, attr, analyzer, read) });
+    fts.push({ attr, file: name, analysis: analysisKey(config) });
+  }
   const keys = [...new Set(input.idempotencyKeys ?? [])].sort();
   if (keys.length > 0) files.push({ name: IDEMPOTENCY_FILE, bytes: Buffer.from(JSON.stringify(keys)) });
 
@@ -116,6 +130,7 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     index,
     files: files.map((f) => ({ name: f.name, bytes: f.bytes.byteLength, sha256: sha256(f.bytes) })),
     created_at: input.createdAt,
+    ...(fts.length > 0 ? { fts } : {}),
     level: input.level,
   };
   return { files, manifest };

@@ -11,6 +11,7 @@ import { readManifest, sha256, type PartFileInfo } from './manifest.js';
 import { HNSW_FILE, IDEMPOTENCY_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
 import { decodeRows } from './rows-format.js';
 import { decodeTombstones } from './tombstones.js';
+import { PostingsFile } from '../fts/index.js';
 
 function mismatch(key: string, f: PartFileInfo, bytes: Uint8Array): string | null {
   if (bytes.byteLength !== f.bytes) return `${key} has ${bytes.byteLength} bytes; its manifest says ${f.bytes}`;
@@ -52,6 +53,16 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     hnswInfo ? fetchVerified(store, key(HNSW_FILE), hnswInfo, cache) : Promise.resolve(null),
     keysInfo ? fetchVerified(store, key(IDEMPOTENCY_FILE), keysInfo, cache) : Promise.resolve(null),
   ]);
+  const postings = await Promise.all(
+    (manifest.fts ?? []).map(async (f) => {
+      const bytes = await fetchVerified(store, key(f.file), need(f.file), cache);
+      const file = new PostingsFile(bytes, key(f.file));
+      if (file.rows !== manifest.rows || file.header.attr !== f.attr || file.header.analysis !== f.analysis) {
+        throw new ElaxError('ELAX_ERR_CORRUPT', `${key(f.file)} does not match its manifest entry (attribute, analysis or row count)`);
+      }
+      return { attr: f.attr, analysis: f.analysis, file, bytes: bytes.byteLength };
+    }),
+  );
 
   const rows = decodeRows(rowsBytes, key(ROWS_FILE));
   if (rows.docs.length !== manifest.rows || rows.dims !== manifest.dims) {
@@ -79,6 +90,7 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     index,
     indexBytes: hnswBytes?.byteLength ?? 0,
     idempotencyKeys: keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [],
+    postings,
   });
 }
 

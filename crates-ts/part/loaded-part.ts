@@ -4,6 +4,7 @@
  */
 import { ElaxError, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import { compareIds, distanceTo } from '../query/index.js';
+import type { PostingsFile } from '../fts/index.js';
 import type { HnswIndex } from './hnsw.js';
 import type { PartManifest } from './manifest.js';
 import { OrdinalTopK, compareHits, type OrdinalHit } from './top-k.js';
@@ -34,6 +35,7 @@ export class LoadedPart {
   private readonly index: HnswIndex | null;
   private readonly metric: DistanceMetric;
   private readonly footprint: number;
+  private readonly postingsByAttr = new Map<string, { analysis: string; file: PostingsFile; bytes: number }>();
 
   constructor(init: {
     manifest: PartManifest;
@@ -45,8 +47,10 @@ export class LoadedPart {
     index: HnswIndex | null;
     indexBytes: number;
     idempotencyKeys?: readonly string[];
+    postings?: ReadonlyArray<{ attr: string; analysis: string; file: PostingsFile; bytes: number }>;
   }) {
     this.idempotencyKeys = init.idempotencyKeys ?? [];
+    for (const p of init.postings ?? []) this.postingsByAttr.set(p.attr, p);
     this.manifest = init.manifest;
     this.docs = init.docs;
     this.seqs = init.seqs;
@@ -63,7 +67,15 @@ export class LoadedPart {
       if (d.vector !== null) ords[j++] = i;
     });
     this.vectorOrdinals = ords;
-    this.footprint = init.vectors.byteLength + init.indexBytes + estimateDocsBytes(init.docs) + init.tombstones.length * 48;
+    let postingsBytes = 0;
+    for (const p of this.postingsByAttr.values()) postingsBytes += p.bytes * 3; // decoded lists ≈ 2× the varints
+    this.footprint = init.vectors.byteLength + init.indexBytes + estimateDocsBytes(init.docs) + init.tombstones.length * 48 + postingsBytes;
+  }
+
+  /** Postings of a full_text_search attribute, if the part has them with analysis `analysis` (else null). */
+  postings(attr: string, analysis: string): PostingsFile | null {
+    const p = this.postingsByAttr.get(attr);
+    return p !== undefined && p.analysis === analysis ? p.file : null;
   }
 
   /** Row ordinal of `id`, or -1. Binary search over the id-sorted rows. */

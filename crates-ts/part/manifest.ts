@@ -31,6 +31,12 @@ export interface PartFileInfo {
   sha256: string;
 }
 
+export interface PartFtsInfo {
+  attr: string;
+  file: string;
+  analysis: string;
+}
+
 export interface PartManifest {
   format_version: number;
   namespace: string;
@@ -51,6 +57,11 @@ export interface PartManifest {
   /** Every file of the part except manifest.json. */
   files: PartFileInfo[];
   created_at: string;
+  /**
+   * Postings files, one per full_text_search attribute of the schema, with the analysis they were built with
+   * (analysisKey). A query whose attribute now has another analysis ignores them and analyses the rows instead.
+   */
+  fts?: PartFtsInfo[];
   /** Compaction level: 0 for parts built from the WAL, max(inputs) + 1 for merged parts. */
   level: number;
 }
@@ -94,6 +105,14 @@ export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
   }
   if (ix.kind === 'hnsw' && (ix.space !== 'cosine' && ix.space !== 'l2')) throw corrupt(where, `bad index space ${String(ix.space)}`);
   if (!Array.isArray(m.files)) throw corrupt(where, 'files is missing');
+  if (m.fts !== undefined) {
+    if (!Array.isArray(m.fts)) throw corrupt(where, 'fts is malformed');
+    for (const f of m.fts) {
+      if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || typeof f.analysis !== 'string' || !m.files.some((x) => x?.name === f.file)) {
+        throw corrupt(where, `malformed fts entry ${JSON.stringify(f)}`);
+      }
+    }
+  }
   for (const f of m.files) {
     if (typeof f?.name !== 'string' || !isNat(f.bytes) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) {
       throw corrupt(where, `malformed file entry ${JSON.stringify(f)}`);

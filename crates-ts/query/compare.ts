@@ -8,17 +8,10 @@
  *   Then booleans (false < true), numbers, strings (datetimes are normalised ISO strings, so lexicographic order is
  *   chronological). Arrays compare element-wise (only reachable through group keys of untyped data).
  */
-import type { Doc, Id } from '../core/index.js';
+import { compareIds, type Doc, type Id } from '../core/index.js';
 import type { OrderKey } from './types.js';
 
-export function compareIds(a: Id, b: Id): number {
-  if (typeof a === 'number') {
-    if (typeof b === 'number') return a - b;
-    return -1;
-  }
-  if (typeof b === 'number') return 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareIds };
 
 function typeRank(v: unknown): number {
   if (v === null || v === undefined) return 0;

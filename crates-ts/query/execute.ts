@@ -98,13 +98,16 @@ export function exactKnn(
 }
 
 /** The ranked documents with their $dist (undefined for attribute order), best first, at most q.limit. */
-export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc[]): Array<{ doc: Doc; dist: number | undefined }> {
+export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc[], ctx?: QueryContext): Array<{ doc: Doc; dist: number | undefined }> {
   const { filter, limit, per } = q;
   switch (rank.kind) {
     case 'vector':
       return vectorRank(docs, rank.query, rank.metric, filter, limit, per).map((s) => ({ doc: s.doc, dist: s.score }));
     case 'text': {
-      const scored = rank.plan.evaluate(docs, filter ?? undefined);
+      // With a corpus (parts with postings), only the best `limit` can be asked for when no per-key limit applies.
+      const scored = ctx?.textCorpus
+        ? rank.plan.evaluateCorpus(ctx.textCorpus(), filter ?? undefined, per ? null : limit)
+        : rank.plan.evaluate(docs, filter ?? undefined);
       // Negated score as the key: "smaller key first" is "higher score first", and ties still go to the lower id.
       const keys = new Float64Array(scored.length);
       const kept = new Array<Doc>(scored.length);
@@ -129,9 +132,9 @@ export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc
   }
 }
 
-export function executeQuery(q: ParsedQuery, docs: readonly Doc[], _ctx: QueryContext): QueryResultBody {
+export function executeQuery(q: ParsedQuery, docs: readonly Doc[], ctx: QueryContext): QueryResultBody {
   if (q.aggregates) return executeAggregation(q, docs);
-  const ranked = rankDocuments(q, q.rank!, docs);
+  const ranked = rankDocuments(q, q.rank!, docs, ctx);
   const rows: Row[] = new Array(ranked.length);
   for (let i = 0; i < ranked.length; i++) rows[i] = buildRow(ranked[i]!.doc, ranked[i]!.dist, q.projection, q.vectorEncoding);
   return { rows };

@@ -6,6 +6,7 @@
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextRankPlan } from '../fts/index.js';
+import type { TextCorpus } from '../fts/index.js';
 
 /**
  * Maximum top_k / limit.total. turbopuffer's query docs said "Maximum: 1200 (adjustable upon request)"; newer
@@ -23,6 +24,11 @@ export interface QueryContext {
   schema: Schema;
   /** The namespace's metric; a query's `distance_metric` overrides it. */
   distanceMetric: DistanceMetric | null;
+  /**
+   * The namespace's text corpus (parts with postings + loose documents), when it has parts. Text ranking then
+   * scores from postings instead of analysing every document; without it, the candidate documents are analysed.
+   */
+  textCorpus?: () => TextCorpus;
 }
 
 export type VectorEncoding = 'float' | 'base64';

@@ -1,0 +1,520 @@
+/**
+ * Evaluating a text rank expression over a TextCorpus: namespace-wide BM25 statistics, postings-driven scoring of
+ * indexed segments, analysis-driven scoring of loose documents, and max-score pruning for top-k.
+ *
+ * An expression compiles to clauses (one per BM25 clause: attribute, analysis, k1, b) and leaves (one per distinct
+ * query term of a clause, weighted by its multiplicity, plus the last_as_prefix pseudo-term). A document's leaf
+ * score is bm25(tf, df, len, avgLen, N); statistics per clause (N, avgLen) and per leaf (df) are summed over the
+ * live documents of every source (design.md §6):
+ *   - indexed segment: the postings file's totals minus the dead rows' share (docLens of dead ordinals; dead
+ *     entries of the term's posting list);
+ *   - loose documents: counted from their analysed text.
+ *
+ * Top-k (max-score, Turtle & Flood 1995): when the expression is a positive linear combination of leaves (BM25
+ * clauses under Sum and Product with positive weights), each leaf has a per-segment upper bound (its maximal tf in
+ * the shortest document containing it). Leaves are sorted by bound; the ones whose bounds together cannot reach the
+ * current k-th score are "non-essential": documents are only enumerated from the essential leaves' postings, and a
+ * candidate's non-essential leaves are looked up only while its score can still reach the threshold. Pruning is
+ * strict (bound < threshold), so ties with the k-th document (broken by id) are never lost. Max and non-positive
+ * weights fall back to scoring every matching document.
+ */
+import { compareIds, type Doc, type FullTextConfig } from '../core/index.js';
+import { analyzerFor, type QueryTerms } from './analyzer.js';
+import { analysisKey } from './config.js';
+import type { TextCorpus, TextSegment } from './corpus.js';
+import { docTermsReader, type DocTermsReader } from './doc-terms.js';
+import type { PostingList, PostingsFile } from './postings.js';
+
+export type TextRankExpr =
+  | { kind: 'bm25'; attr: string; config: FullTextConfig; query: QueryTerms }
+  | { kind: 'sum'; children: TextRankExpr[] }
+  | { kind: 'max'; children: TextRankExpr[] }
+  | { kind: 'product'; weight: number; child: TextRankExpr };
+
+interface Clause {
+  attr: string;
+  config: FullTextConfig;
+  analysis: string;
+  read: DocTermsReader;
+  /** Leaf indexes of the clause. */
+  leaves: number[];
+}
+
+interface Leaf {
+  clause: number;
+  /** A term, or (isPrefix) the prefix whose matching terms' frequencies add up. */
+  text: string;
+  isPrefix: boolean;
+  /** Occurrences of the term in the query (a repeated term weighs more, as in a Lucene BooleanQuery). */
+  mult: number;
+  /** mult × the Product weights above the clause: the leaf's weight in a linear expression. */
+  coef: number;
+}
+
+type Node = { kind: 'clause'; clause: number } | { kind: 'sum' | 'max'; children: Node[] } | { kind: 'product'; weight: number; child: Node };
+
+export interface Scored {
+  doc: Doc;
+  score: number;
+}
+
+export interface CompiledTextRank {
+  evaluate(corpus: TextCorpus, filter: ((doc: Doc) => boolean) | undefined, k: number | null): Scored[];
+}
+
+export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
+  const clauses: Clause[] = [];
+  const leaves: Leaf[] = [];
+  let linear = true;
+  const build = (e: TextRankExpr, weight: number): Node => {
+    switch (e.kind) {
+      case 'bm25': {
+        const c = clauses.length;
+        const analyzer = analyzerFor(e.config);
+        const clause: Clause = { attr: e.attr, config: e.config, analysis: analysisKey(e.config), read: docTermsReader(e.attr, analyzer), leaves: [] };
+        const mult = new Map<string, number>();
+        for (const t of e.query.terms) mult.set(t, (mult.get(t) ?? 0) + 1);
+        for (const [t, m] of mult) {
+          clause.leaves.push(leaves.length);
+          leaves.push({ clause: c, text: t, isPrefix: false, mult: m, coef: m * weight });
+        }
+        if (e.query.prefix !== null) {
+          clause.leaves.push(leaves.length);
+          leaves.push({ clause: c, text: e.query.prefix, isPrefix: true, mult: 1, coef: weight });
+        }
+        clauses.push(clause);
+        return { kind: 'clause', clause: c };
+      }
+      case 'product':
+        if (!(e.weight > 0)) linear = false;
+        return { kind: 'product', weight: e.weight, child: build(e.child, weight * e.weight) };
+      case 'sum':
+      case 'max':
+        if (e.kind === 'max' && e.children.length > 1) linear = false;
+        return { kind: e.kind, children: e.children.map((c) => build(c, weight)) };
+    }
+  };
+  const root = build(expr, 1);
+  return {
+    evaluate: (corpus, filter, k) => new Evaluation(clauses, leaves, root, linear && k !== null, corpus, filter, k).run(),
+  };
+}
+
+/** Per-query statistics of a clause. */
+interface ClauseStats {
+  docCount: number;
+  totalTokens: number;
+  avg: number;
+  k1: number;
+  b: number;
+}
+
+/** A leaf's postings in one segment: the list (null when the term is absent) and its bound inputs. */
+interface SegmentLeaf {
+  list: PostingList | null;
+  maxTf: number;
+  minLen: number;
+}
+
+/** The analysed hits of one loose document: its text length per clause (-1: no text) and tf per leaf. */
+interface LooseHit {
+  doc: Doc;
+  lens: Float64Array;
+  tfs: Float64Array;
+}
+
+const deadStatsCache = new WeakMap<readonly number[], Map<string, { docs: number; tokens: number }>>();
+
+/** Ordinals are ascending: the first index in `ords` at or after `from` whose value is >= target. */
+function seek(ords: Uint32Array, from: number, target: number): number {
+  let lo = from;
+  let hi = ords.length;
+  // Gallop first: a cursor usually moves a short distance.
+  let step = 1;
+  while (lo + step < hi && ords[lo + step]! < target) {
+    lo += step;
+    step *= 2;
+  }
+  hi = Math.min(hi, lo + step + 1);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ords[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Union of the posting lists of terms [start, end) with tfs summed: the last_as_prefix pseudo-term. */
+function mergePrefix(file: PostingsFile, start: number, end: number): SegmentLeaf {
+  if (start === end) return { list: null, maxTf: 0, minLen: 0 };
+  if (end - start === 1) return { list: file.list(start), maxTf: file.maxTf[start]!, minLen: file.minLen[start]! };
+  const acc = new Map<number, number>();
+  for (let i = start; i < end; i++) {
+    const l = file.list(i);
+    for (let j = 0; j < l.ords.length; j++) acc.set(l.ords[j]!, (acc.get(l.ords[j]!) ?? 0) + l.tfs[j]!);
+  }
+  const ords = Uint32Array.from(acc.keys()).sort();
+  const tfs = new Uint32Array(ords.length);
+  let maxTf = 0;
+  let minLen = Infinity;
+  for (let j = 0; j < ords.length; j++) {
+    tfs[j] = acc.get(ords[j]!)!;
+    if (tfs[j]! > maxTf) maxTf = tfs[j]!;
+    const len = file.docLens[ords[j]!]!;
+    if (len < minLen) minLen = len;
+  }
+  return { list: { ords, tfs }, maxTf, minLen };
+}
+
+/** Top-k by score descending, ties by id ascending; the worst kept entry at the root. */
+class ScoredHeap {
+  readonly items: Scored[] = [];
+  constructor(readonly k: number) {}
+  private worse(a: Scored, b: Scored): boolean {
+    return a.score < b.score || (a.score === b.score && compareIds(a.doc.id, b.doc.id) > 0);
+  }
+  /** The score a candidate must reach (ties decided by id); -Infinity until full. */
+  get threshold(): number {
+    return this.items.length < this.k ? -Infinity : this.items[0]!.score;
+  }
+  accepts(score: number, doc: Doc): boolean {
+    if (this.items.length < this.k) return true;
+    const w = this.items[0]!;
+    return score > w.score || (score === w.score && compareIds(doc.id, w.doc.id) < 0);
+  }
+  push(s: Scored): void {
+    const h = this.items;
+    if (h.length < this.k) {
+      h.push(s);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(h[i]!, h[p]!)) break;
+        [h[i], h[p]] = [h[p]!, h[i]!];
+        i = p;
+      }
+      return;
+    }
+    h[0] = s;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && this.worse(h[r]!, h[l]!) ? r : l;
+      if (!this.worse(h[c]!, h[i]!)) break;
+      [h[i], h[c]] = [h[c]!, h[i]!];
+      i = c;
+    }
+  }
+}
+
+class Evaluation {
+  private readonly stats: ClauseStats[];
+  private readonly df: Float64Array;
+  private readonly idf: Float64Array;
+  /** Segments scored from postings, with each leaf's postings; the others' live rows joined the loose docs. */
+  private readonly indexed: Array<{ seg: TextSegment; files: PostingsFile[]; leaves: SegmentLeaf[] }> = [];
+  private readonly looseHits: LooseHit[] = [];
+  private readonly heap: ScoredHeap | null;
+  private readonly all: Scored[] = [];
+  /** Scratch: per-leaf scores of the current document (non-linear evaluation). */
+  private readonly leafScores: Float64Array;
+
+  constructor(
+    private readonly clauses: Clause[],
+    private readonly leaves: Leaf[],
+    private readonly root: Node,
+    private readonly prune: boolean,
+    private readonly corpus: TextCorpus,
+    private readonly filter: ((doc: Doc) => boolean) | undefined,
+    k: number | null,
+  ) {
+    this.stats = clauses.map((c) => ({ docCount: 0, totalTokens: 0, avg: 0, k1: c.config.k1, b: c.config.b }));
+    this.df = new Float64Array(leaves.length);
+    this.idf = new Float64Array(leaves.length);
+    this.leafScores = new Float64Array(leaves.length);
+    this.heap = k === null ? null : new ScoredHeap(k);
+  }
+
+  run(): Scored[] {
+    if (this.leaves.length === 0) return []; // nothing to match (e.g. only stop words)
+    this.collect();
+    for (let c = 0; c < this.clauses.length; c++) {
+      const s = this.stats[c]!;
+      s.avg = s.docCount > 0 ? s.totalTokens / s.docCount : 0;
+    }
+    for (let i = 0; i < this.leaves.length; i++) {
+      const n = this.stats[this.leaves[i]!.clause]!.docCount;
+      const df = this.df[i]!;
+      this.idf[i] = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    }
+    for (const h of this.looseHits) this.offer(h.doc, this.scoreLoose(h));
+    for (const s of this.indexed) this.scoreSegment(s.seg, s.files, s.leaves);
+    return this.heap ? this.heap.items : this.all;
+  }
+
+  /** Statistics over every live document, and the inputs of scoring. */
+  private collect(): void {
+    const loose: Doc[] = [...this.corpus.loose];
+    for (const seg of this.corpus.segments) {
+      const files: PostingsFile[] = [];
+      for (const c of this.clauses) {
+        const f = seg.postings(c.attr, c.analysis);
+        if (f === null || f.rows !== seg.docs.length) break;
+        files.push(f);
+      }
+      if (files.length < this.clauses.length) {
+        // No usable postings for some clause: analyse this part's live rows like the tail's.
+        const dead = seg.dead;
+        seg.docs.forEach((d, ord) => {
+          if (dead === null || dead[ord] === 0) loose.push(d);
+        });
+        continue;
+      }
+      const segLeaves: SegmentLeaf[] = [];
+      for (let c = 0; c < this.clauses.length; c++) {
+        const file = files[c]!;
+        const dead = this.deadStats(seg, this.clauses[c]!, file);
+        const st = this.stats[c]!;
+        st.docCount += file.header.docCount - dead.docs;
+        st.totalTokens += file.header.totalTokens - dead.tokens;
+      }
+      for (let i = 0; i < this.leaves.length; i++) {
+        const leaf = this.leaves[i]!;
+        const file = files[leaf.clause]!;
+        let sl: SegmentLeaf;
+        if (leaf.isPrefix) {
+          const [start, end] = file.prefixRange(leaf.text);
+          sl = mergePrefix(file, start, end);
+        } else {
+          const t = file.lookup(leaf.text);
+          sl = t < 0 ? { list: null, maxTf: 0, minLen: 0 } : { list: file.list(t), maxTf: file.maxTf[t]!, minLen: file.minLen[t]! };
+        }
+        segLeaves.push(sl);
+        if (sl.list !== null) this.df[i]! += sl.list.ords.length - this.deadEntries(seg, sl.list);
+      }
+      this.indexed.push({ seg, files, leaves: segLeaves });
+    }
+    for (const doc of loose) this.collectLoose(doc);
+  }
+
+  /** The dead rows' share of a clause's docCount and totalTokens in one segment (cached per liveness state). */
+  private deadStats(seg: TextSegment, clause: Clause, file: PostingsFile): { docs: number; tokens: number } {
+    const deadOrds = seg.deadOrdinals;
+    if (deadOrds.length === 0) return { docs: 0, tokens: 0 };
+    let perAttr = deadStatsCache.get(deadOrds);
+    if (perAttr === undefined) deadStatsCache.set(deadOrds, (perAttr = new Map()));
+    const key = `${clause.attr}\u0000${clause.analysis}`;
+    let s = perAttr.get(key);
+    if (s === undefined) {
+      s = { docs: 0, tokens: 0 };
+      for (const ord of deadOrds) {
+        const len = file.docLens[ord]!;
+        if (len >= 0) {
+          s.docs++;
+          s.tokens += len;
+        }
+      }
+      perAttr.set(key, s);
+    }
+    return s;
+  }
+
+  /** Dead entries of a posting list: probe the dead ordinals or scan the list, whichever is shorter. */
+  private deadEntries(seg: TextSegment, list: PostingList): number {
+    const deadOrds = seg.deadOrdinals;
+    const dead = seg.dead;
+    if (dead === null || deadOrds.length === 0) return 0;
+    let n = 0;
+    if (deadOrds.length * 8 < list.ords.length) {
+      let pos = 0;
+      for (const ord of deadOrds) {
+        pos = seek(list.ords, pos, ord);
+        if (pos < list.ords.length && list.ords[pos] === ord) n++;
+      }
+    } else {
+      for (let j = 0; j < list.ords.length; j++) n += dead[list.ords[j]!]!;
+    }
+    return n;
+  }
+
+  private collectLoose(doc: Doc): void {
+    let lens: Float64Array | null = null;
+    let tfs: Float64Array | null = null;
+    for (let c = 0; c < this.clauses.length; c++) {
+      const clause = this.clauses[c]!;
+      const dt = clause.read(doc);
+      if (dt === null) continue;
+      const st = this.stats[c]!;
+      st.docCount++;
+      st.totalTokens += dt.tokens.length;
+      for (const i of clause.leaves) {
+        const leaf = this.leaves[i]!;
+        const tf = leaf.isPrefix ? dt.prefixCount(leaf.text) : dt.count(leaf.text);
+        if (tf > 0) {
+          this.df[i]!++;
+          if (tfs === null) {
+            tfs = new Float64Array(this.leaves.length);
+            lens = new Float64Array(this.clauses.length).fill(-1);
+          }
+          tfs[i] = tf;
+        }
+      }
+      if (lens !== null) lens[c] = dt.tokens.length;
+    }
+    if (tfs !== null) {
+      // Lengths of clauses evaluated before the first hit were not recorded yet.
+      for (let c = 0; c < this.clauses.length; c++) if (lens![c]! < 0) lens![c] = this.clauses[c]!.read(doc)?.tokens.length ?? -1;
+      this.looseHits.push({ doc, lens: lens!, tfs });
+    }
+  }
+
+  /** bm25 of leaf `i` (unweighted) for tf in a document of `len` tokens; the formula of bm25() in bm25.ts. */
+  private leafScore(i: number, tf: number, len: number): number {
+    const st = this.stats[this.leaves[i]!.clause]!;
+    const norm = st.avg > 0 ? len / st.avg : 0;
+    return (this.idf[i]! * (tf * (st.k1 + 1))) / (tf + st.k1 * (1 - st.b + st.b * norm));
+  }
+
+  private evalNode(n: Node): number {
+    switch (n.kind) {
+      case 'clause': {
+        let s = 0;
+        for (const i of this.clauses[n.clause]!.leaves) s += this.leaves[i]!.mult * this.leafScores[i]!;
+        return s;
+      }
+      case 'product':
+        return n.weight * this.evalNode(n.child);
+      case 'sum': {
+        let s = 0;
+        for (const c of n.children) s += this.evalNode(c);
+        return s;
+      }
+      case 'max': {
+        let s = this.evalNode(n.children[0]!);
+        for (let j = 1; j < n.children.length; j++) s = Math.max(s, this.evalNode(n.children[j]!));
+        return s;
+      }
+    }
+  }
+
+  private scoreLoose(h: LooseHit): number {
+    for (let i = 0; i < this.leaves.length; i++) {
+      const tf = h.tfs[i]!;
+      this.leafScores[i] = tf > 0 ? this.leafScore(i, tf, h.lens[this.leaves[i]!.clause]!) : 0;
+    }
+    return this.finalScore();
+  }
+
+  /**
+   * The score of the document whose leaf scores are in leafScores, always summed in the same order, so identical
+   * documents get bit-identical scores wherever they live (ties are then decided by id, as they must be).
+   */
+  private finalScore(): number {
+    if (!this.prune) return this.evalNode(this.root);
+    let s = 0;
+    for (let i = 0; i < this.leaves.length; i++) s += this.leaves[i]!.coef * this.leafScores[i]!;
+    return s;
+  }
+
+  private offer(doc: Doc, score: number): void {
+    if (!(score > 0)) return;
+    if (this.heap) {
+      if (!this.heap.accepts(score, doc)) return;
+      if (this.filter && !this.filter(doc)) return;
+      this.heap.push({ doc, score });
+    } else if (!this.filter || this.filter(doc)) {
+      this.all.push({ doc, score });
+    }
+  }
+
+  private scoreSegment(seg: TextSegment, files: PostingsFile[], segLeaves: SegmentLeaf[]): void {
+    // Cursors over the leaves that occur in this segment.
+    const cur: Array<{ leaf: number; ords: Uint32Array; tfs: Uint32Array; pos: number; lens: Int32Array; ub: number }> = [];
+    for (let i = 0; i < segLeaves.length; i++) {
+      const sl = segLeaves[i]!;
+      if (sl.list === null || sl.list.ords.length === 0) continue;
+      const lens = files[this.leaves[i]!.clause]!.docLens;
+      // Upper bound: bm25 grows with tf and shrinks with length. The tiny factor absorbs rounding.
+      const ub = this.prune ? this.leaves[i]!.coef * this.leafScore(i, sl.maxTf, sl.minLen) * (1 + 1e-9) : 0;
+      cur.push({ leaf: i, ords: sl.list.ords, tfs: sl.list.tfs, pos: 0, lens, ub });
+    }
+    if (cur.length === 0) return;
+    const dead = seg.dead;
+    const docs = seg.docs;
+    if (!this.prune) {
+      // Every matching document: document-at-a-time over the union, leaf scores into the expression.
+      for (;;) {
+        let d = Infinity;
+        for (const c of cur) if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
+        if (d === Infinity) return;
+        this.leafScores.fill(0);
+        for (const c of cur) {
+          if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+            this.leafScores[c.leaf] = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+            c.pos++;
+          }
+        }
+        if (dead !== null && dead[d] === 1) continue;
+        this.offer(docs[d]!, this.finalScore());
+      }
+    }
+    // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
+    cur.sort((a, b) => a.ub - b.ub);
+    const m = cur.length;
+    const cum = new Float64Array(m);
+    let acc = 0;
+    for (let i = 0; i < m; i++) cum[i] = acc += cur[i]!.ub;
+    const heap = this.heap!;
+    let essential = 0;
+    const advanceEssential = () => {
+      const t = heap.threshold;
+      while (essential < m && cum[essential]! < t) essential++;
+    };
+    advanceEssential();
+    const scores = this.leafScores;
+    scores.fill(0);
+    while (essential < m) {
+      let d = Infinity;
+      for (let i = essential; i < m; i++) {
+        const c = cur[i]!;
+        if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
+      }
+      if (d === Infinity) return;
+      const isDead = dead !== null && dead[d] === 1;
+      // Partial score for the pruning decisions; the final score is summed in canonical order (finalScore).
+      let partial = 0;
+      for (let i = essential; i < m; i++) {
+        const c = cur[i]!;
+        if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+          if (!isDead) {
+            const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+            scores[c.leaf] = ls;
+            partial += this.leaves[c.leaf]!.coef * ls;
+          }
+          c.pos++;
+        }
+      }
+      if (isDead) continue;
+      const t = heap.threshold;
+      let pruned = false;
+      for (let i = essential - 1; i >= 0; i--) {
+        if (partial + cum[i]! < t) {
+          pruned = true;
+          break;
+        }
+        const c = cur[i]!;
+        c.pos = seek(c.ords, c.pos, d);
+        if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+          const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+          scores[c.leaf] = ls;
+          partial += this.leaves[c.leaf]!.coef * ls;
+        }
+      }
+      if (!pruned) this.offer(docs[d]!, this.finalScore());
+      for (const c of cur) scores[c.leaf] = 0;
+      advanceEssential();
+    }
+  }
+}
