@@ -13,7 +13,7 @@ describe('postings file', () => {
   it('should round-trip term lists, tfs, lengths, bounds and statistics exactly', () => {
     fc.assert(
       fc.property(fc.array(fc.option(fc.array(fc.constantFrom(...WORDS), { maxLength: 400 }), { nil: null }), { maxLength: 60 }), (texts) => {
-        const docs: Doc[] = texts.map((t, i) => ({ id: i, vector: null, attrs: t === null ? {} : { text: t.join(' ') } }));
+        const docs: Doc[] = texts.map((t, i) => ({ id: i, vector: null, attrs: t === null ? ({} as Doc['attrs']) : { text: t.join(' ') } }));
         const bytes = buildPostings(docs, 'text', analyzer, read);
         expect(buildPostings(docs, 'text', analyzer, read)).toEqual(bytes); // deterministic
         // An unaligned copy decodes the same.
