@@ -37,7 +37,7 @@ export interface AttributeSchema {
   type: string;
   filterable?: boolean;
   full_text_search?: FullTextConfig | false;
-  ann?: boolean | { distance_metric?: DistanceMetric };
+  ann?: boolean | AnnConfig;
 }
 
 /** attribute name -> schema. Includes `id` and, once known, `vector`. */
@@ -48,3 +48,15 @@ export interface Clock {
   now(): number;
 }
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * `vector.ann` options. distance_metric is turbopuffer's; the HNSW parameters are elax extensions (per namespace):
+ * m and ef_construction apply to parts built after they are set (`elax reindex` rebuilds older ones), ef_search
+ * to queries at once (a query's own `ef_search` overrides it).
+ */
+export interface AnnConfig {
+  distance_metric?: DistanceMetric;
+  m?: number;
+  ef_construction?: number;
+  ef_search?: number;
+}

@@ -36,7 +36,10 @@ export interface EngineOptions {
 export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {
   const r = q.rank;
   if (r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance')) {
-    return view.annCandidates(r.query, q.limit, efSearch, q.filter).docs;
+    // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
+    const ann = view.schema.vector?.ann;
+    const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
+    return view.annCandidates(r.query, q.limit, ef, q.filter).docs;
   }
   return view.liveDocs();
 }

@@ -84,8 +84,10 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
   const rowsBytes = encodeRows(docs, seqs, input.schema, dims);
   const files: { name: string; bytes: Uint8Array }[] = [{ name: ROWS_FILE, bytes: rowsBytes }];
 
-  const M = input.hnsw?.M ?? DEFAULT_M;
-  const efConstruction = input.hnsw?.efConstruction ?? DEFAULT_EF_CONSTRUCTION;
+  // The namespace's own HNSW parameters (schema vector.ann) win over the indexer's defaults.
+  const ann = typeof input.schema.vector?.ann === 'object' ? input.schema.vector.ann : {};
+  const M = ann.m ?? input.hnsw?.M ?? DEFAULT_M;
+  const efConstruction = ann.ef_construction ?? input.hnsw?.efConstruction ?? DEFAULT_EF_CONSTRUCTION;
   const flatThreshold = input.hnsw?.flatThreshold ?? DEFAULT_FLAT_THRESHOLD;
   const ordinals: number[] = [];
   docs.forEach((d, i) => {

@@ -31,6 +31,8 @@ const QUERY_KEYS = new Set([
   'vector_encoding',
   'consistency',
   'compute_attributes',
+  // elax extension: HNSW beam width for this ANN query (overrides the namespace's schema vector.ann.ef_search).
+  'ef_search',
 ]);
 /** turbopuffer v1 query keys that have a v2 spelling: named in the 400 so the fix is obvious. */
 const V1_HINTS: Record<string, string> = {
@@ -38,6 +40,9 @@ const V1_HINTS: Record<string, string> = {
   include_vectors: 'use include_attributes: ["vector"]',
 };
 /** Keys a multi-query accepts only at its root. */
+/** Largest accepted ef_search (HNSW beam width): beyond this a query costs more than an exact scan of most parts. */
+export const MAX_EF_SEARCH = 10_000;
+
 export const ROOT_ONLY_KEYS = new Set(['vector_encoding', 'consistency']);
 
 export function parseVectorEncoding(v: unknown): VectorEncoding {
@@ -128,7 +133,9 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     const groupBy = b.group_by === undefined ? null : parseGroupBy(b.group_by, ctx.schema, aggregates);
     const limit = parseLimit(b.top_k, b.limit, ctx, groupBy ? MAX_TOP_K : DEFAULT_TOP_K);
     if (limit.per) throw queryError('limit.per applies to rows; it cannot be combined with aggregate_by');
+    if (b.ef_search !== undefined) throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
     return {
+      efSearch: null,
       rank: null,
       limit: limit.total,
       per: null,
@@ -144,7 +151,16 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
 
   const rank = b.rank_by === undefined ? { kind: 'order' as const, keys: [{ attr: 'id', desc: false }] } : parseRankBy(b.rank_by, ctx.schema, metric);
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
+  let efSearch: number | null = null;
+  if (b.ef_search !== undefined) {
+    if (rank.kind !== 'vector' || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
+    if (!Number.isInteger(b.ef_search) || (b.ef_search as number) < 1 || (b.ef_search as number) > MAX_EF_SEARCH) {
+      throw queryError(`ef_search must be an integer in 1..${MAX_EF_SEARCH}, got ${show(b.ef_search)}`);
+    }
+    efSearch = b.ef_search as number;
+  }
   return {
+    efSearch,
     rank,
     limit: limit.total,
     per: limit.per,

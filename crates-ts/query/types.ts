@@ -81,6 +81,8 @@ export interface ParsedQuery {
   aggregates: AggregateSpec[] | null;
   /** null unless group_by was given (requires aggregates). */
   groupBy: GroupKeySpec[] | null;
+  /** Per-query HNSW ef_search (elax extension), or null for the namespace / server default. */
+  efSearch: number | null;
 }
 
 export interface ParsedMultiQuery {

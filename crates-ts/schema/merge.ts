@@ -45,8 +45,11 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
         `attribute 'vector' uses distance_metric ${cm}; it cannot be changed to ${um}`,
       );
     }
-    // `ann: true` means "enabled" and must not forget a metric already chosen.
-    next.ann = upd.ann === undefined || (upd.ann === true && cm !== undefined) ? cur.ann : upd.ann;
+    // `ann: true` means "enabled" and must not forget options already chosen; an object updates only the options
+    // it names (setting ef_search keeps the metric).
+    if (upd.ann === undefined || (upd.ann === true && typeof cur.ann === 'object')) next.ann = cur.ann;
+    else if (typeof upd.ann === 'object' && typeof cur.ann === 'object') next.ann = { ...cur.ann, ...upd.ann };
+    else next.ann = upd.ann;
   }
   return canonicalAttr(name, next);
 }

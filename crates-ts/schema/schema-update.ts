@@ -3,7 +3,7 @@
  * The result holds only what the user said, normalised; defaults are filled by mergeSchema when an attribute
  * is first created, so an update that omits `filterable` does not silently reset it.
  */
-import { DISTANCE_METRICS, invalid, type AttributeSchema, type DistanceMetric, type Schema } from '../core/index.js';
+import { DISTANCE_METRICS, invalid, type AnnConfig, type AttributeSchema, type DistanceMetric, type Schema } from '../core/index.js';
 import { ID_TYPES, parseType } from './attr-type.js';
 import { normalizeFullTextConfig } from '../fts/index.js';
 
@@ -33,18 +33,27 @@ export function parseDistanceMetric(v: unknown, where: string): DistanceMetric {
   throw invalid(`${where} must be one of ${DISTANCE_METRICS.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
+/** HNSW parameters settable per namespace in vector.ann (elax extension), with their accepted ranges. */
+const HNSW_LIMITS = { m: [2, 128], ef_construction: [1, 4096], ef_search: [1, 10_000] } as const;
+
 function parseAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']> {
   if (typeof v === 'boolean') return v;
   if (!isPlainObject(v)) throw invalid(`schema for attribute '${attr}': ann must be a boolean or an object`);
-  const out: { distance_metric?: DistanceMetric } = {};
+  const out: AnnConfig = {};
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
     if (k === 'distance_metric') out.distance_metric = parseDistanceMetric(x, `schema for attribute '${attr}': ann.distance_metric`);
     else if (k === 'late_interaction') {
       if (x !== false) throw invalid(`schema for attribute '${attr}': ann.late_interaction is not supported by elax`);
-    } else throw invalid(`schema for attribute '${attr}': unknown ann option '${k}'`);
+    } else if (Object.hasOwn(HNSW_LIMITS, k)) {
+      const [lo, hi] = HNSW_LIMITS[k as keyof typeof HNSW_LIMITS];
+      if (!Number.isInteger(x) || (x as number) < lo || (x as number) > hi) {
+        throw invalid(`schema for attribute '${attr}': ann.${k} must be an integer in ${lo}..${hi}, got ${JSON.stringify(x)}`);
+      }
+      out[k as keyof typeof HNSW_LIMITS] = x as number;
+    } else throw invalid(`schema for attribute '${attr}': unknown ann option '${k}'; valid options: distance_metric, m, ef_construction, ef_search`);
   }
-  return out.distance_metric === undefined ? true : out;
+  return Object.keys(out).length === 0 ? true : out;
 }
 
 /** Parse one attribute's schema (a type string or a config object). */

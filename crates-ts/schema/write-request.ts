@@ -277,7 +277,8 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
     const ann = update.vector?.ann ?? working.vector?.ann;
     // ann: false (no ANN index) stays false; the metric still lives in the router for exact kNN.
     if (ann !== false && metricOf(ann) !== knownMetric) {
-      update.vector = { ...(update.vector ?? { type: vecType }), ann: { distance_metric: knownMetric } };
+      const options = typeof ann === 'object' ? ann : {};
+      update.vector = { ...(update.vector ?? { type: vecType }), ann: { ...options, distance_metric: knownMetric } };
     }
   }
   const schema = mergeSchema(current.schema, update);
