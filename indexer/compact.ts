@@ -59,7 +59,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   if (!pick) return { ns, result: 'nothing' };
   const chosen = router.parts.slice(pick.start, pick.start + pick.count);
   const loaded = [];
-  for (const ref of chosen) loaded.push(await loadPart(store, ns, ref.id));
+  for (const ref of chosen) loaded.push(await loadPart(store, ns, ref.id, undefined, { lazy: true })); // rows only: no index needed
   const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
   const changes = new Map<Id, Doc | null>();
   const seqs = new Map<Id, number>();

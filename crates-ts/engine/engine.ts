@@ -33,9 +33,26 @@ export interface EngineOptions {
  * The documents a query must rank: for ANN over indexed parts, the live tail plus each part's index hits
  * (ranked exactly afterwards); for everything else, every live document.
  */
+function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
+  const r = q.rank;
+  return !!r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance');
+}
+
+/** Loads the part files `queries` need (HNSW indexes for ANN, postings for BM25): cold queries fetch only these. */
+export async function prepareView(view: NamespaceView, queries: readonly ParsedQuery[]): Promise<void> {
+  if (view.parts.length === 0) return;
+  const postings = new Set<string>();
+  let index = false;
+  for (const q of queries) {
+    if (usesAnnIndex(view, q)) index = true;
+    if (q.rank?.kind === 'text') for (const a of q.rank.plan.attributes) postings.add(a);
+  }
+  if (index || postings.size > 0) await view.prepare({ index, postings: [...postings] });
+}
+
 export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {
   const r = q.rank;
-  if (r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance')) {
+  if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {
     // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
     const ann = view.schema.vector?.ann;
     const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
@@ -186,6 +203,7 @@ export class Engine {
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
+    await prepareView(view, [q]);
     const execStarted = this.opts.clock.now();
     const result = executeQuery(q, candidatesFor(view, q, this.efSearch), ctx);
     return {
@@ -201,6 +219,7 @@ export class Engine {
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseMultiQuery(body, ctx);
+    await prepareView(view, q.queries);
     const execStarted = this.opts.clock.now();
     const result = executeMultiQuery(q, view.liveDocs(), ctx, (sub) => candidatesFor(view, sub, this.efSearch));
     return {
@@ -265,6 +284,7 @@ export class Engine {
   async recall(ns: string, body: unknown) {
     validateNamespaceName(ns);
     const view = await this.catalog.require(ns, 'strong');
+    await view.prepare({ index: true });
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => candidatesFor(view, q, this.efSearch));
   }
 

@@ -69,7 +69,8 @@ export class NamespaceCatalog {
           return cached;
         }
         this.stats.entryMisses++;
-        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles);
+        // Lazy: the HNSW index and postings are fetched by the first query that needs them (view.prepare).
+        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true });
         this.loadedParts?.set(key, part);
         return part;
       }),

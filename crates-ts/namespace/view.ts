@@ -72,6 +72,11 @@ export class NamespaceView {
     this.updatedAt = Date.parse(router.updated_at) || 0;
   }
 
+  /** Fetch what a query needs from every part (HNSW indexes, postings) before it runs synchronously. */
+  async prepare(need: { index?: boolean; postings?: readonly string[] }): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.prepare(need)));
+  }
+
   /** True if `doc` (a row object of some part) is still the live version of its id. */
   isLive(doc: Doc): boolean {
     return this.docs.get(doc.id) === doc;

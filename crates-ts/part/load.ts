@@ -33,7 +33,15 @@ async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, c
   return got.bytes;
 }
 
-export async function loadPart(store: ObjectStore, ns: string, partId: string, cache?: PartFileCache): Promise<LoadedPart> {
+export interface LoadPartOptions {
+  /**
+   * Fetch the HNSW index and postings files only when a query needs them (LoadedPart.prepare). The rows, tombstones
+   * and idempotency keys are always loaded: every query needs them to know which rows are live. Default false.
+   */
+  lazy?: boolean;
+}
+
+export async function loadPart(store: ObjectStore, ns: string, partId: string, cache?: PartFileCache, opts: LoadPartOptions = {}): Promise<LoadedPart> {
   const manifest = await readManifest(store, ns, partId);
   if (!manifest) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has no manifest.json (incomplete or deleted part)`);
   const byName = new Map(manifest.files.map((f) => [f.name, f]));
@@ -47,22 +55,11 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
   const hnswInfo = manifest.index.kind === 'hnsw' ? need(HNSW_FILE) : null;
   const key = (name: string) => partFileKey(ns, partId, name);
   const keysInfo = byName.get(IDEMPOTENCY_FILE) ?? null;
-  const [rowsBytes, tombBytes, hnswBytes, keysBytes] = await Promise.all([
+  const [rowsBytes, tombBytes, keysBytes] = await Promise.all([
     fetchVerified(store, key(ROWS_FILE), rowsInfo, cache),
     fetchVerified(store, key(TOMBSTONES_FILE), tombInfo, cache),
-    hnswInfo ? fetchVerified(store, key(HNSW_FILE), hnswInfo, cache) : Promise.resolve(null),
     keysInfo ? fetchVerified(store, key(IDEMPOTENCY_FILE), keysInfo, cache) : Promise.resolve(null),
   ]);
-  const postings = await Promise.all(
-    (manifest.fts ?? []).map(async (f) => {
-      const bytes = await fetchVerified(store, key(f.file), need(f.file), cache);
-      const file = new PostingsFile(bytes, key(f.file));
-      if (file.rows !== manifest.rows || file.header.attr !== f.attr || file.header.analysis !== f.analysis) {
-        throw new ElaxError('ELAX_ERR_CORRUPT', `${key(f.file)} does not match its manifest entry (attribute, analysis or row count)`);
-      }
-      return { attr: f.attr, analysis: f.analysis, file, bytes: bytes.byteLength };
-    }),
-  );
 
   const rows = decodeRows(rowsBytes, key(ROWS_FILE));
   if (rows.docs.length !== manifest.rows || rows.dims !== manifest.dims) {
@@ -72,26 +69,44 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
   if (tombstones.length !== manifest.tombstones) {
     throw new ElaxError('ELAX_ERR_CORRUPT', `${key(TOMBSTONES_FILE)} has ${tombstones.length} ids; its manifest says ${manifest.tombstones}`);
   }
-  let index: HnswIndex | null = null;
-  if (hnswBytes) {
-    if (rows.dims === null || manifest.index.space === null) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has an HNSW index but no vectors`);
-    index = await loadHnsw(manifest.index.space, rows.dims, hnswBytes);
-    if (index.getCurrentCount() !== manifest.index.vectors) {
-      throw new ElaxError('ELAX_ERR_CORRUPT', `${key(HNSW_FILE)} holds ${index.getCurrentCount()} vectors; its manifest says ${manifest.index.vectors}`);
-    }
-  }
-  return new LoadedPart({
+  const loadIndex = hnswInfo
+    ? async (): Promise<HnswIndex> => {
+        const bytes = await fetchVerified(store, key(HNSW_FILE), hnswInfo, cache);
+        if (rows.dims === null || manifest.index.space === null) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has an HNSW index but no vectors`);
+        const index = await loadHnsw(manifest.index.space, rows.dims, bytes);
+        if (index.getCurrentCount() !== manifest.index.vectors) {
+          throw new ElaxError('ELAX_ERR_CORRUPT', `${key(HNSW_FILE)} holds ${index.getCurrentCount()} vectors; its manifest says ${manifest.index.vectors}`);
+        }
+        return index;
+      }
+    : null;
+  const postings = (manifest.fts ?? []).map((f) => ({
+    attr: f.attr,
+    analysis: f.analysis,
+    bytes: need(f.file).bytes,
+    load: async (): Promise<PostingsFile> => {
+      const bytes = await fetchVerified(store, key(f.file), need(f.file), cache);
+      const file = new PostingsFile(bytes, key(f.file));
+      if (file.rows !== manifest.rows || file.header.attr !== f.attr || file.header.analysis !== f.analysis) {
+        throw new ElaxError('ELAX_ERR_CORRUPT', `${key(f.file)} does not match its manifest entry (attribute, analysis or row count)`);
+      }
+      return file;
+    },
+  }));
+  const part = new LoadedPart({
     manifest,
     docs: rows.docs,
     seqs: rows.seqs,
     vectors: rows.vectors,
     dims: rows.dims,
     tombstones,
-    index,
-    indexBytes: hnswBytes?.byteLength ?? 0,
+    loadIndex,
+    indexBytes: hnswInfo?.bytes ?? 0,
     idempotencyKeys: keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [],
     postings,
   });
+  if (!opts.lazy) await part.prepare({ index: true, postings: postings.map((p) => p.attr) });
+  return part;
 }
 
 function decodeKeys(bytes: Uint8Array, where: string): string[] {

@@ -1,6 +1,7 @@
 /**
  * A part decoded in memory: rows in id order (row ordinal = index), id lookup by binary search, tombstones, and
- * nearest-neighbour search (HNSW when the part has an index, exact scan otherwise). Immutable once built.
+ * nearest-neighbour search (HNSW when the part has an index, exact scan otherwise). Rows are immutable; the HNSW
+ * index and postings are fetched on first need (prepare), so a cold query reads only the files it uses.
  */
 import { ElaxError, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import { compareIds, distanceTo } from '../query/index.js';
@@ -32,10 +33,16 @@ export class LoadedPart {
   /** Ordinals of rows that have a vector, ascending. */
   readonly vectorOrdinals: Int32Array;
   private readonly vectors: Float32Array;
-  private readonly index: HnswIndex | null;
+  /** Loaded by prepare({index}) when the part has an HNSW index; null for flat parts and until then. */
+  private index: HnswIndex | null = null;
+  private readonly loadIndex: (() => Promise<HnswIndex>) | null;
+  private indexLoading: Promise<void> | null = null;
   private readonly metric: DistanceMetric;
   private readonly footprint: number;
-  private readonly postingsByAttr = new Map<string, { analysis: string; file: PostingsFile; bytes: number }>();
+  private readonly postingsByAttr = new Map<
+    string,
+    { analysis: string; bytes: number; load: () => Promise<PostingsFile>; file: PostingsFile | null; loading: Promise<void> | null }
+  >();
 
   constructor(init: {
     manifest: PartManifest;
@@ -44,20 +51,22 @@ export class LoadedPart {
     vectors: Float32Array;
     dims: number | null;
     tombstones: Id[];
-    index: HnswIndex | null;
+    /** Fetches and decodes the HNSW index (null: flat part). */
+    loadIndex: (() => Promise<HnswIndex>) | null;
+    /** Size of the index file (counted in the footprint whether loaded yet or not, so cache accounting is stable). */
     indexBytes: number;
     idempotencyKeys?: readonly string[];
-    postings?: ReadonlyArray<{ attr: string; analysis: string; file: PostingsFile; bytes: number }>;
+    postings?: ReadonlyArray<{ attr: string; analysis: string; bytes: number; load: () => Promise<PostingsFile> }>;
   }) {
     this.idempotencyKeys = init.idempotencyKeys ?? [];
-    for (const p of init.postings ?? []) this.postingsByAttr.set(p.attr, p);
+    for (const p of init.postings ?? []) this.postingsByAttr.set(p.attr, { ...p, file: null, loading: null });
     this.manifest = init.manifest;
     this.docs = init.docs;
     this.seqs = init.seqs;
     this.tombstones = new Set(init.tombstones);
     this.dims = init.dims;
     this.vectors = init.vectors;
-    this.index = init.index;
+    this.loadIndex = init.loadIndex;
     this.metric = init.manifest.distance_metric ?? (init.manifest.index.space === 'l2' ? 'euclidean_squared' : 'cosine_distance');
     let count = 0;
     for (const d of init.docs) if (d.vector !== null) count++;
@@ -75,7 +84,44 @@ export class LoadedPart {
   /** Postings of a full_text_search attribute, if the part has them with analysis `analysis` (else null). */
   postings(attr: string, analysis: string): PostingsFile | null {
     const p = this.postingsByAttr.get(attr);
-    return p !== undefined && p.analysis === analysis ? p.file : null;
+    if (p === undefined || p.analysis !== analysis) return null;
+    if (p.file === null) throw new ElaxError('ELAX_ERR_INTERNAL', `postings of '${attr}' in part ${this.manifest.part_id} were used before prepare() loaded them`);
+    return p.file;
+  }
+
+  /**
+   * Fetch what a query needs and is not loaded yet: the HNSW index (ANN queries), the postings of some attributes
+   * (BM25 and token filters). Cold queries read only these; concurrent callers share one fetch.
+   */
+  async prepare(need: { index?: boolean; postings?: readonly string[] }): Promise<void> {
+    const waits: Promise<void>[] = [];
+    if (need.index && this.loadIndex !== null && this.index === null) {
+      this.indexLoading ??= this.loadIndex().then(
+        (ix) => {
+          this.index = ix;
+        },
+        (e: unknown) => {
+          this.indexLoading = null; // a failed fetch is retried by the next query
+          throw e;
+        },
+      );
+      waits.push(this.indexLoading);
+    }
+    for (const attr of need.postings ?? []) {
+      const p = this.postingsByAttr.get(attr);
+      if (p === undefined || p.file !== null) continue;
+      p.loading ??= p.load().then(
+        (f) => {
+          p.file = f;
+        },
+        (e: unknown) => {
+          p.loading = null;
+          throw e;
+        },
+      );
+      waits.push(p.loading);
+    }
+    await Promise.all(waits);
   }
 
   /** Row ordinal of `id`, or -1. Binary search over the id-sorted rows. */
@@ -105,7 +151,10 @@ export class LoadedPart {
       throw new ElaxError('ELAX_ERR_INVALID_VECTOR', `query vector has ${query.length} dimensions; part ${this.manifest.part_id} has ${dims}`);
     }
     const dist = distanceTo(this.metric, query);
-    if (this.index === null) return this.exactScan(dist, k, allow);
+    if (this.index === null) {
+      if (this.loadIndex !== null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.manifest.part_id}: annSearch before prepare() loaded its HNSW index`);
+      return this.exactScan(dist, k, allow);
+    }
 
     // The filter is evaluated once per row: into a mask for hnswlib's label callback, and a list for a scan.
     let candidates = this.vectorOrdinals;

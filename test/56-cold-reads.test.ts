@@ -1,0 +1,49 @@
+/**
+ * Cold queries read only what they need: a node that has never seen a namespace fetches the rows of its parts (to
+ * know which rows are live) and then only the files its query uses: HNSW indexes for ANN, postings for BM25,
+ * neither for filters or attribute order. Each file is fetched once, whatever the number of concurrent queries.
+ */
+import { describe, it, expect } from 'vitest';
+import { Engine } from '../crates-ts/engine/index.js';
+import { MemoryStore, type ByteRange, type GetResult } from '../crates-ts/store/index.js';
+import { Indexer } from '../indexer/indexer.js';
+
+class CountingStore extends MemoryStore {
+  readonly gets: string[] = [];
+  override async get(key: string, range?: ByteRange): Promise<GetResult | null> {
+    this.gets.push(key);
+    return super.get(key, range);
+  }
+}
+
+let t = 1_700_000_000_000;
+const engine = (store: MemoryStore) => new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+
+describe('cold reads', () => {
+  it('should fetch HNSW indexes only for ANN and postings only for BM25, once each', async () => {
+    const store = new CountingStore();
+    const w = engine(store);
+    const rows = Array.from({ length: 600 }, (_, i) => ({ id: i, vector: [Math.cos(i), Math.sin(i)], text: `word${i % 13} common`, n: i % 5 }));
+    await w.write('ns', { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: rows });
+    await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'x' }).indexNamespace('ns', true);
+    const fetched = (suffix: string) => store.gets.filter((k) => k.endsWith(suffix)).length;
+
+    const cold = engine(store);
+    store.gets.length = 0;
+    const filtered = await cold.query('ns', { rank_by: ['id', 'asc'], filters: ['n', 'Eq', 3], top_k: 3 });
+    expect(filtered.rows!.map((r) => r.id)).toEqual([3, 8, 13]);
+    expect(fetched('rows.parquet')).toBe(1);
+    expect(fetched('vectors.hnsw')).toBe(0);
+    expect(fetched('.postings')).toBe(0);
+
+    const bm25 = await Promise.all([1, 2, 3].map(() => cold.query('ns', { rank_by: ['text', 'BM25', 'word7'], top_k: 100 })));
+    expect(bm25[0]!.rows!.length).toBe(rows.filter((r) => r.text.startsWith('word7 ')).length);
+    expect(fetched('.postings')).toBe(1);
+    expect(fetched('vectors.hnsw')).toBe(0);
+
+    const ann = await Promise.all([1, 2].map(() => cold.query('ns', { rank_by: ['vector', 'ANN', [1, 0]], top_k: 5 })));
+    expect(ann[0]!.rows!.map((r) => r.id)).toEqual(ann[1]!.rows!.map((r) => r.id));
+    expect(fetched('vectors.hnsw')).toBe(1);
+    expect(fetched('rows.parquet')).toBe(1);
+  });
+});
