@@ -57,6 +57,7 @@ const idxStart = performance.now();
 while ((await indexer.indexNamespace(ns, true)).result === 'published');
 const indexS = (performance.now() - idxStart) / 1000;
 const view = await engine.catalog.require(ns, 'strong');
+await view.prepare({ postings: ['text'] });
 console.log(`# ${machine()}`);
 console.log(`docs ${N}, parts ${view.parts.length}, write ${writeS.toFixed(1)} s, index (postings + rows) ${indexS.toFixed(1)} s = ${Math.round(N / indexS)} docs/s`);
 
