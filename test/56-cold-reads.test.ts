@@ -17,7 +17,8 @@ class CountingStore extends MemoryStore {
 }
 
 let t = 1_700_000_000_000;
-const engine = (store: MemoryStore) => new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+const engine = (store: MemoryStore, rangedPostingsMinBytes?: number) =>
+  new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog: { rangedPostingsMinBytes } });
 
 describe('cold reads', () => {
   it('should fetch HNSW indexes only for ANN and postings only for BM25, once each', async () => {
@@ -45,5 +46,32 @@ describe('cold reads', () => {
     expect(ann[0]!.rows!.map((r) => r.id)).toEqual(ann[1]!.rows!.map((r) => r.id));
     expect(fetched('vectors.hnsw')).toBe(1);
     expect(fetched('rows.parquet')).toBe(1);
+  });
+
+  it('should range-read large postings: the dictionary, then only the lists a query names', async () => {
+    const store = new CountingStore();
+    const w = engine(store);
+    const words = Array.from({ length: 400 }, (_, i) => `term${i}`);
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ id: i, text: Array.from({ length: 12 }, (_, j) => words[(i * 13 + j * 101) % 400]).join(' ') }));
+    await w.write('big', { schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: rows });
+    await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'y' }).indexNamespace('big', true);
+    const postingsKey = (await store.list('big/parts/')).objects.find((o) => o.key.endsWith('.postings'))!;
+
+    const whole = engine(store);
+    const ranged = engine(store, 0);
+    const ranges: Array<[number, number]> = [];
+    const get = store.get.bind(store);
+    store.get = async (key, range) => {
+      if (key.endsWith('.postings')) ranges.push(range ? [range.start, range.end] : [0, postingsKey.size]);
+      return get(key, range);
+    };
+    const q = { rank_by: ['Sum', [['text', 'BM25', 'term7 term300'], ['text', 'BM25', 'term39', { last_as_prefix: true }]]], top_k: 10 };
+    const a = await ranged.query('big', q);
+    const read = ranges.reduce((s, [x, y]) => s + (y - x), 0);
+    expect(read).toBeLessThan(postingsKey.size / 2);
+    const b = await whole.query('big', q);
+    expect(ranges.at(-1)).toEqual([0, postingsKey.size]); // the default engine read it whole (small file)
+    expect(a.rows).toEqual(b.rows);
+    expect(a.rows!.length).toBe(10);
   });
 });

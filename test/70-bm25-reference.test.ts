@@ -130,9 +130,16 @@ function rankBy(q: Query): unknown {
 // ---------- the system under test ----------
 
 let nonce = 0;
-function makeEngine(store: MemoryStore): Engine {
+/** `ranged`: read every postings file by ranges (dictionary, then the named lists) instead of whole. */
+function makeEngine(store: MemoryStore, ranged = false): Engine {
   let t = 1_700_000_000_000;
-  return new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+  return new Engine(store, {
+    clock: { now: () => (t += 1) },
+    sleep: () => Promise.resolve(),
+    random: Math.random,
+    groupCommitMs: 0,
+    catalog: ranged ? { rangedPostingsMinBytes: 0 } : {},
+  });
 }
 
 async function apply(e: Engine, store: MemoryStore, ns: string, live: Live, op: Op): Promise<void> {
@@ -183,9 +190,9 @@ describe('BM25 equals an exhaustive reference however the namespace is split', (
   it('should score like the reference across tail, parts, compaction, updates and deletes', async () => {
     let sawParts = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 14 }), fc.array(queryArb, { minLength: 2, maxLength: 2 }), async (ops, queries) => {
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 14 }), fc.array(queryArb, { minLength: 2, maxLength: 2 }), fc.boolean(), async (ops, queries, ranged) => {
         const store = new MemoryStore();
-        const e = makeEngine(store);
+        const e = makeEngine(store, ranged);
         const ns = 'bm25';
         await e.updateSchema(ns, { body: { type: 'string', full_text_search: BODY_CONFIG }, title: { type: 'string', full_text_search: TITLE_CONFIG }, n: 'int' });
         const live: Live = new Map();

@@ -11,6 +11,7 @@ import { compileFilter } from '../filter/index.js';
 import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery, type QueryContext } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
+import type { TextNeed } from '../fts/index.js';
 
 export interface EngineOptions {
   clock: Clock;
@@ -41,13 +42,13 @@ function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
 /** Loads the part files `queries` need (HNSW indexes for ANN, postings for BM25): cold queries fetch only these. */
 export async function prepareView(view: NamespaceView, queries: readonly ParsedQuery[]): Promise<void> {
   if (view.parts.length === 0) return;
-  const postings = new Set<string>();
+  const postings: TextNeed[] = [];
   let index = false;
   for (const q of queries) {
     if (usesAnnIndex(view, q)) index = true;
-    if (q.rank?.kind === 'text') for (const a of q.rank.plan.attributes) postings.add(a);
+    if (q.rank?.kind === 'text') postings.push(...q.rank.plan.needs);
   }
-  if (index || postings.size > 0) await view.prepare({ index, postings: [...postings] });
+  if (index || postings.length > 0) await view.prepare({ index, postings });
 }
 
 export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {

@@ -15,5 +15,5 @@ export { tokenize, analyzerFor, asciiFold, type TextAnalyzer, type QueryTerms } 
 export { docTerms, docTermsReader, isTextValue, type DocTerms, type DocTermsReader } from './doc-terms.js';
 export { bm25, collectFieldStats, mergeFieldStats, emptyFieldStats, avgDocLength, type FieldStats } from './bm25.js';
 export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from './rank.js';
-export { buildPostings, PostingsFile, type PostingsHeader, type PostingList } from './postings.js';
+export { buildPostings, neededLists, PostingsFile, type PostingsHeader, type PostingList, type RangeReader, type TextNeed } from './postings.js';
 export { looseCorpus, type TextCorpus, type TextSegment } from './corpus.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { Doc } from '../core/index.js';
 import { analyzerFor } from './analyzer.js';
 import { normalizeFullTextConfig } from './config.js';
-import { buildPostings, PostingsFile } from './postings.js';
+import { buildPostings, neededLists, PostingsFile } from './postings.js';
 
 const analyzer = analyzerFor(normalizeFullTextConfig(true, 'text'));
 const read = (d: Doc) => (typeof d.attrs.text === 'string' ? analyzer.tokens(d.attrs.text) : null);
@@ -52,5 +52,49 @@ describe('postings file', () => {
     expect(() => new PostingsFile(new Uint8Array(40), 'p')).toThrow(/bad magic/);
     const ok = buildPostings([{ id: 1, vector: null, attrs: { text: 'alpha beta' } }], 'text', analyzer, read);
     expect(() => new PostingsFile(ok.subarray(0, ok.length - 1), 'p')).toThrow(/header says/);
+  });
+
+  describe('ranged reads', () => {
+    const docs: Doc[] = Array.from({ length: 20000 }, (_, i) => ({
+      id: i,
+      vector: null,
+      attrs: { text: `w${i % 97} w${i % 13} alpha${i % 5} ${Array.from({ length: 10 }, (_, j) => `f${(i * 7 + j * 31) % 300}`).join(' ')}` },
+    }));
+    const bytes = buildPostings(docs, 'text', analyzer, read);
+    const reader = (src: Uint8Array, log: Array<[number, number]>) => async (start: number, end: number) => {
+      log.push([start, end]);
+      return src.slice(start, end);
+    };
+
+    it('should read the dictionary and then only the named lists, and decode them like the whole file', async () => {
+      const log: Array<[number, number]> = [];
+      const file = await PostingsFile.openRanged(reader(bytes, log), bytes.length, 'r');
+      const whole = new PostingsFile(bytes, 'w');
+      const need = { attr: 'text', terms: ['w5', 'missing'], prefixes: ['alpha'] };
+      const idx = neededLists(file, need);
+      expect(idx).toHaveLength(1 + 5);
+      expect(() => file.list(idx[0]!)).toThrow(/before fetch/);
+      await file.fetch(idx);
+      for (const i of idx) expect(file.list(i)).toEqual(whole.list(i));
+      expect(file.bytesRead).toBeLessThan(bytes.length / 2);
+      // Adjacent lists (the five alpha* terms) come in one request.
+      expect(log.length).toBeLessThanOrEqual(4);
+      await file.fetch(idx); // already fetched: no new reads
+      expect(log.length).toBeLessThanOrEqual(4);
+    });
+
+    it('should detect a corrupted list and a corrupted dictionary', async () => {
+      const file = new PostingsFile(bytes, 'w');
+      const i = file.lookup('w5');
+      const bad = bytes.slice();
+      bad[bad.length - 1]! ^= 0xff; // inside the last list
+      const last = file.header.terms - 1;
+      const r1 = await PostingsFile.openRanged(reader(bad, []), bad.length, 'r');
+      await r1.fetch([i]); // untouched list: fine
+      await expect(r1.fetch([last])).rejects.toThrow(/CRC-32/);
+      const bad2 = bytes.slice();
+      bad2[file.header.postingsStart - 1]! ^= 0xff; // inside the dictionary (terms blob or padding)
+      await expect(PostingsFile.openRanged(reader(bad2, []), bad2.length, 'r')).rejects.toThrow(/dictionary does not match/);
+    });
   });
 });

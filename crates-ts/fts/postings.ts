@@ -11,13 +11,18 @@
  *   u32[terms]     df        documents containing the term
  *   u32[terms]     maxTf     highest tf of the term in one document   } per-term score upper bounds
  *   u32[terms]     minLen    shortest document containing the term    } for max-score pruning
+ *   u32[terms]     crc       CRC-32 of the term's posting list (checked when lists are range-read)
  *   u32[terms+1]   postOff   byte offset of each term's list inside the postings section
  *   u32[terms+1]   termOff   byte offset of each term inside the terms blob
  *   u8[]           terms blob: UTF-8 terms, sorted by JS string order (code units), padded
  *   u8[]           postings: per term, df varint ordinal deltas then df varint tfs
  *
+ * The header carries the SHA-256 of the dictionary section (everything between the header and the postings), so a
+ * range reader verifies what it fetched without the whole file (the manifest's checksum covers the whole file).
  * Offsets are u32: a postings file holds at most 4 GiB (parts are far smaller; compaction caps them).
  */
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { ElaxError, type Doc } from '../core/index.js';
 import type { TextAnalyzer } from './analyzer.js';
 import { analysisKey } from './config.js';
@@ -35,6 +40,8 @@ export interface PostingsHeader {
   terms: number;
   postingsStart: number;
   postingsBytes: number;
+  /** SHA-256 (hex) of the dictionary section: bytes [after the header, postingsStart). */
+  dictSha256: string;
 }
 
 export interface PostingList {
@@ -103,6 +110,7 @@ export function buildPostings(docs: readonly Doc[], attr: string, analyzer: Text
   const df = new Uint32Array(n);
   const maxTf = new Uint32Array(n);
   const minLen = new Uint32Array(n);
+  const crc = new Uint32Array(n);
   const postOff = new Uint32Array(n + 1);
   const termOff = new Uint32Array(n + 1);
   const postings = new ByteWriter();
@@ -127,43 +135,58 @@ export function buildPostings(docs: readonly Doc[], attr: string, analyzer: Text
   });
   postOff[n] = postings.length;
   termOff[n] = termBlobLen;
+  const postingBytes = postings.bytes();
+  for (let i = 0; i < n; i++) crc[i] = crc32(postingBytes.subarray(postOff[i]!, postOff[i + 1]!));
   if (postings.length > 0xffffffff || termBlobLen > 0xffffffff) {
     throw new ElaxError('ELAX_ERR_INTERNAL', `postings of '${attr}' exceed 4 GiB; build smaller parts`);
   }
 
-  const fixed = 4 * rows + 4 * n * 3 + 4 * (n + 1) * 2 + pad4(termBlobLen);
-  const header: PostingsHeader = { attr, analysis: analysisKey(analyzer.config), rows, docCount, totalTokens, terms: n, postingsStart: 0, postingsBytes: postings.length };
-  // postingsStart depends on the header length, which depends on postingsStart's digits: iterate to a fixed point.
-  let headerBytes = Buffer.from(JSON.stringify(header));
-  for (;;) {
-    const start = 12 + pad4(headerBytes.length) + fixed;
-    if (header.postingsStart === start) break;
-    header.postingsStart = start;
-    headerBytes = Buffer.from(JSON.stringify(header));
-  }
-  const out = new Uint8Array(header.postingsStart + postings.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, VERSION, true);
-  view.setUint32(8, headerBytes.length, true);
-  out.set(headerBytes, 12);
-  let at = 12 + pad4(headerBytes.length);
+  // The dictionary section, assembled first: the header records its checksum and where the postings start.
+  const dictLen = 4 * rows + 4 * n * 4 + 4 * (n + 1) * 2 + pad4(termBlobLen);
+  const dict = new Uint8Array(dictLen);
+  let at = 0;
   const put = (a: Int32Array | Uint32Array) => {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    dict.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
     at += a.byteLength;
   };
   put(docLens);
   put(df);
   put(maxTf);
   put(minLen);
+  put(crc);
   put(postOff);
   put(termOff);
   for (const tb of termBytes) {
-    out.set(tb, at);
+    dict.set(tb, at);
     at += tb.length;
   }
-  at = pad4(at);
-  out.set(postings.bytes(), at);
+  const header: PostingsHeader = {
+    attr,
+    analysis: analysisKey(analyzer.config),
+    rows,
+    docCount,
+    totalTokens,
+    terms: n,
+    postingsStart: 0,
+    postingsBytes: postingBytes.length,
+    dictSha256: createHash('sha256').update(dict).digest('hex'),
+  };
+  // postingsStart depends on the header length, which depends on postingsStart's digits: iterate to a fixed point.
+  let headerBytes = Buffer.from(JSON.stringify(header));
+  for (;;) {
+    const start = 12 + pad4(headerBytes.length) + dictLen;
+    if (header.postingsStart === start) break;
+    header.postingsStart = start;
+    headerBytes = Buffer.from(JSON.stringify(header));
+  }
+  const out = new Uint8Array(header.postingsStart + postingBytes.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, VERSION, true);
+  view.setUint32(8, headerBytes.length, true);
+  out.set(headerBytes, 12);
+  out.set(dict, 12 + pad4(headerBytes.length));
+  out.set(postingBytes, header.postingsStart);
   return out;
 }
 
@@ -171,9 +194,58 @@ function corrupt(where: string, what: string): ElaxError {
   return new ElaxError('ELAX_ERR_CORRUPT', `${where}: ${what}`);
 }
 
+/** What a text query needs from one attribute's postings: the lists of these terms and of terms with these prefixes. */
+export interface TextNeed {
+  attr: string;
+  terms: readonly string[];
+  prefixes: readonly string[];
+}
+
+/** Term indexes a TextNeed names in `file`. */
+export function neededLists(file: PostingsFile, need: TextNeed): number[] {
+  const out: number[] = [];
+  for (const t of need.terms) {
+    const i = file.lookup(t);
+    if (i >= 0) out.push(i);
+  }
+  for (const p of need.prefixes) {
+    const [start, end] = file.prefixRange(p);
+    for (let i = start; i < end; i++) out.push(i);
+  }
+  return out;
+}
+
+/** Reads bytes [start, end) of a postings file (a ranged GET). */
+export type RangeReader = (start: number, end: number) => Promise<Uint8Array>;
+
+/** Ranged reads of adjacent lists closer than this are merged into one request. */
+const COALESCE_GAP = 16 * 1024;
+/** The first ranged read: the header (then the rest of the dictionary, whose size the header gives). */
+const FIRST_READ = 16 * 1024;
+
+function parseHeader(bytes: Uint8Array, where: string): { header: PostingsHeader; dictStart: number } {
+  if (bytes.byteLength < 12) throw corrupt(where, 'truncated postings file');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== MAGIC) throw corrupt(where, 'not a postings file (bad magic)');
+  const version = dv.getUint32(4, true);
+  if (version !== VERSION) throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: postings format ${version}; this build reads ${VERSION}`);
+  const hlen = dv.getUint32(8, true);
+  if (12 + hlen > bytes.byteLength) throw corrupt(where, 'truncated postings header');
+  try {
+    const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, hlen).toString('utf8')) as PostingsHeader;
+    return { header, dictStart: 12 + pad4(hlen) };
+  } catch (cause) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: postings header is not JSON`, { cause });
+  }
+}
+
 /**
- * A decoded view of a postings file. Typed arrays alias the file's bytes (no copy); terms are decoded to strings
- * on first lookup; posting lists are decoded on first use and kept (bounded by the file's own size).
+ * A decoded view of a postings file: typed arrays alias the dictionary bytes (no copy); terms are decoded to
+ * strings on first lookup; posting lists are decoded on first use and kept.
+ *
+ * Two ways to open one: from the whole file (verified by the part manifest's SHA-256), or by ranges
+ * (openRanged: header and dictionary first, verified by the header's dictSha256; then fetch() only the lists a query
+ * names, each verified by its CRC-32). list(i) of a list that was not fetched is a bug in the caller.
  */
 export class PostingsFile {
   readonly header: PostingsHeader;
@@ -181,49 +253,108 @@ export class PostingsFile {
   readonly df: Uint32Array;
   readonly maxTf: Uint32Array;
   readonly minLen: Uint32Array;
+  private readonly crc: Uint32Array;
   private readonly postOff: Uint32Array;
   private readonly termOff: Uint32Array;
   private readonly blob: Uint8Array;
-  private readonly postings: Uint8Array;
+  /** The whole postings section (whole-file mode), or null (ranged mode: see `fetched`). */
+  private readonly postings: Uint8Array | null;
+  private readonly fetched = new Map<number, Uint8Array>();
+  private readonly read: RangeReader | null;
   private termStrings: string[] | null = null;
   private readonly decoded = new Map<number, PostingList>();
+  /** Bytes fetched by ranged reads so far (header and dictionary included). */
+  bytesRead = 0;
 
-  constructor(bytes: Uint8Array, where: string) {
+  /** From the whole file's bytes. */
+  constructor(bytes: Uint8Array, readonly where: string, read: RangeReader | null = null) {
     if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // typed-array views need 4-byte alignment
-    if (bytes.byteLength < 12) throw corrupt(where, 'truncated postings file');
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (dv.getUint32(0, true) !== MAGIC) throw corrupt(where, 'not a postings file (bad magic)');
-    const version = dv.getUint32(4, true);
-    if (version !== VERSION) throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: postings format ${version}; this build reads ${VERSION}`);
-    const hlen = dv.getUint32(8, true);
-    let h: PostingsHeader;
-    try {
-      h = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, hlen).toString('utf8')) as PostingsHeader;
-    } catch (cause) {
-      throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: postings header is not JSON`, { cause });
-    }
+    const { header: h, dictStart } = parseHeader(bytes, where);
     this.header = h;
+    this.read = read;
+    if (read === null && h.postingsStart + h.postingsBytes !== bytes.byteLength) {
+      throw corrupt(where, `postings file is ${bytes.byteLength} bytes; its header says ${h.postingsStart + h.postingsBytes}`);
+    }
+    if (bytes.byteLength < h.postingsStart) throw corrupt(where, 'truncated postings dictionary');
     const n = h.terms;
-    let at = bytes.byteOffset + 12 + pad4(hlen);
+    let at = bytes.byteOffset + dictStart;
     const u32 = (len: number) => {
       const a = new Uint32Array(bytes.buffer, at, len);
       at += 4 * len;
       return a;
     };
-    if (h.postingsStart + h.postingsBytes !== bytes.byteLength) throw corrupt(where, `postings file is ${bytes.byteLength} bytes; its header says ${h.postingsStart + h.postingsBytes}`);
     this.docLens = new Int32Array(bytes.buffer, at, h.rows);
     at += 4 * h.rows;
     this.df = u32(n);
     this.maxTf = u32(n);
     this.minLen = u32(n);
+    this.crc = u32(n);
     this.postOff = u32(n + 1);
     this.termOff = u32(n + 1);
     this.blob = new Uint8Array(bytes.buffer, at, this.termOff[n]!);
-    this.postings = bytes.subarray(h.postingsStart);
+    this.postings = read === null ? bytes.subarray(h.postingsStart) : null;
+  }
+
+  /** Opens a file of `size` bytes by ranges: header and dictionary now, posting lists on fetch(). */
+  static async openRanged(read: RangeReader, size: number, where: string): Promise<PostingsFile> {
+    let head = await read(0, Math.min(size, FIRST_READ));
+    let bytesRead = head.byteLength;
+    const { header, dictStart } = parseHeader(head, where);
+    if (header.postingsStart + header.postingsBytes !== size) {
+      throw corrupt(where, `postings file is ${size} bytes; its header says ${header.postingsStart + header.postingsBytes}`);
+    }
+    if (head.byteLength < header.postingsStart) {
+      const rest = await read(head.byteLength, header.postingsStart);
+      bytesRead += rest.byteLength;
+      const all = new Uint8Array(header.postingsStart);
+      all.set(head.subarray(0, Math.min(head.byteLength, header.postingsStart)));
+      all.set(rest, head.byteLength);
+      head = all;
+    } else {
+      head = head.slice(0, header.postingsStart);
+    }
+    const dictSha = createHash('sha256').update(head.subarray(dictStart, header.postingsStart)).digest('hex');
+    if (dictSha !== header.dictSha256) throw corrupt(where, 'postings dictionary does not match its checksum');
+    const file = new PostingsFile(head, where, read);
+    file.bytesRead = bytesRead;
+    return file;
   }
 
   get rows(): number {
     return this.header.rows;
+  }
+
+  /** True when list(i) can be called without fetch() (whole-file mode, or already fetched). */
+  has(i: number): boolean {
+    return this.postings !== null || this.fetched.has(i);
+  }
+
+  /** Ranged mode: fetch the posting lists of term indexes `idx` not fetched yet (adjacent ones in one request). */
+  async fetch(idx: Iterable<number>): Promise<void> {
+    if (this.read === null) return;
+    const want = [...new Set(idx)].filter((i) => !this.fetched.has(i) && this.df[i]! > 0).sort((a, b) => a - b);
+    if (want.length === 0) return;
+    const groups: number[][] = [];
+    for (const i of want) {
+      const g = groups[groups.length - 1];
+      if (g && this.postOff[i]! - this.postOff[g[g.length - 1]! + 1]! <= COALESCE_GAP) g.push(i);
+      else groups.push([i]);
+    }
+    const base = this.header.postingsStart;
+    await Promise.all(
+      groups.map(async (g) => {
+        const from = this.postOff[g[0]!]!;
+        const to = this.postOff[g[g.length - 1]! + 1]!;
+        const bytes = await this.read!(base + from, base + to);
+        this.bytesRead += bytes.byteLength;
+        if (bytes.byteLength !== to - from) throw corrupt(this.where, `ranged read returned ${bytes.byteLength} bytes; expected ${to - from}`);
+        for (const i of g) {
+          const list = bytes.subarray(this.postOff[i]! - from, this.postOff[i + 1]! - from);
+          if (crc32(list) !== this.crc[i]) throw corrupt(this.where, `posting list ${i} does not match its CRC-32`);
+          this.fetched.set(i, list);
+        }
+      }),
+    );
   }
 
   private terms(): string[] {
@@ -269,11 +400,17 @@ export class PostingsFile {
   list(i: number): PostingList {
     let l = this.decoded.get(i);
     if (l !== undefined) return l;
+    let p: Uint8Array;
+    if (this.postings !== null) p = this.postings.subarray(this.postOff[i]!, this.postOff[i + 1]!);
+    else {
+      const f = this.fetched.get(i);
+      if (f === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `${this.where}: posting list ${i} used before fetch()`);
+      p = f;
+    }
     const n = this.df[i]!;
     const ords = new Uint32Array(n);
     const tfs = new Uint32Array(n);
-    const p = this.postings;
-    let at = this.postOff[i]!;
+    let at = 0;
     const readVarint = () => {
       let v = 0;
       let shift = 0;

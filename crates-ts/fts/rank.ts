@@ -17,11 +17,14 @@ import { analyzerFor } from './analyzer.js';
 import { fullTextConfigOf } from './config.js';
 import { looseCorpus, type TextCorpus } from './corpus.js';
 import { compileTextRank, type TextRankExpr } from './score.js';
+import type { TextNeed } from './postings.js';
 
 export type { TextRankExpr };
 
 export interface TextRankPlan {
   attributes: string[];
+  /** The postings lists the plan reads, per attribute (what a cold part must fetch before evaluation). */
+  needs: TextNeed[];
   /** The validated expression, for the indexed path (postings) to evaluate with the same semantics. */
   expr: TextRankExpr;
   /**
@@ -142,8 +145,20 @@ export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
   const attrs = new Set<string>();
   collectAttrs(expr, attrs);
   const compiled = compileTextRank(expr);
+  const needs = new Map<string, { terms: Set<string>; prefixes: Set<string> }>();
+  const walk = (e: TextRankExpr): void => {
+    if (e.kind === 'bm25') {
+      let n = needs.get(e.attr);
+      if (n === undefined) needs.set(e.attr, (n = { terms: new Set(), prefixes: new Set() }));
+      for (const t of e.query.terms) n.terms.add(t);
+      if (e.query.prefix !== null) n.prefixes.add(e.query.prefix);
+    } else if (e.kind === 'product') walk(e.child);
+    else e.children.forEach(walk);
+  };
+  walk(expr);
   return {
     attributes: [...attrs],
+    needs: [...needs].map(([attr, n]) => ({ attr, terms: [...n.terms], prefixes: [...n.prefixes] })),
     expr,
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),
     evaluateCorpus: (corpus, candidate, k) => compiled.evaluate(corpus, candidate, k),

@@ -25,6 +25,8 @@ export interface CatalogOptions {
   /** Shared caches for part files (disk) and decoded parts (memory); optional (no caching without them). */
   partFiles?: PartFileCache;
   loadedParts?: LoadedPartCache;
+  /** Postings files at least this large are range-read (see LoadPartOptions). Default 4 MiB. */
+  rangedPostingsMinBytes?: number;
 }
 
 /** Same parts and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -46,6 +48,7 @@ export class NamespaceCatalog {
   private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
   private readonly partFiles?: PartFileCache;
   private readonly loadedParts?: LoadedPartCache;
+  private readonly rangedPostingsMinBytes?: number;
 
   constructor(
     readonly store: ObjectStore,
@@ -57,6 +60,7 @@ export class NamespaceCatalog {
     this.fetchConcurrency = options.fetchConcurrency ?? 16;
     this.partFiles = options.partFiles;
     this.loadedParts = options.loadedParts;
+    this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
   }
 
   private async loadParts(router: Router): Promise<LoadedPart[]> {
@@ -70,7 +74,7 @@ export class NamespaceCatalog {
         }
         this.stats.entryMisses++;
         // Lazy: the HNSW index and postings are fetched by the first query that needs them (view.prepare).
-        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true });
+        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true, rangedPostingsMinBytes: this.rangedPostingsMinBytes });
         this.loadedParts?.set(key, part);
         return part;
       }),

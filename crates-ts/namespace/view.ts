@@ -8,7 +8,7 @@
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import type { TextCorpus, TextSegment } from '../fts/index.js';
+import type { TextCorpus, TextNeed, TextSegment } from '../fts/index.js';
 import type { LoadedPart } from '../part/index.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
@@ -73,7 +73,7 @@ export class NamespaceView {
   }
 
   /** Fetch what a query needs from every part (HNSW indexes, postings) before it runs synchronously. */
-  async prepare(need: { index?: boolean; postings?: readonly string[] }): Promise<void> {
+  async prepare(need: { index?: boolean; postings?: readonly TextNeed[] }): Promise<void> {
     await Promise.all(this.parts.map((p) => p.prepare(need)));
   }
 

@@ -39,7 +39,14 @@ export interface LoadPartOptions {
    * and idempotency keys are always loaded: every query needs them to know which rows are live. Default false.
    */
   lazy?: boolean;
+  /**
+   * Postings files at least this large are read by ranges (dictionary, then only the lists a query names) straight
+   * from the store instead of whole through the disk cache. Default 4 MiB; Infinity for whole-file reads only.
+   */
+  rangedPostingsMinBytes?: number;
 }
+
+export const RANGED_POSTINGS_MIN_BYTES = 4 * 1024 * 1024;
 
 export async function loadPart(store: ObjectStore, ns: string, partId: string, cache?: PartFileCache, opts: LoadPartOptions = {}): Promise<LoadedPart> {
   const manifest = await readManifest(store, ns, partId);
@@ -85,8 +92,19 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     analysis: f.analysis,
     bytes: need(f.file).bytes,
     load: async (): Promise<PostingsFile> => {
-      const bytes = await fetchVerified(store, key(f.file), need(f.file), cache);
-      const file = new PostingsFile(bytes, key(f.file));
+      const info = need(f.file);
+      let file: PostingsFile;
+      if (info.bytes >= (opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
+        const k = key(f.file);
+        const read = async (start: number, end: number) => {
+          const got = await store.get(k, { start, end });
+          if (!got) throw new ElaxError('ELAX_ERR_CORRUPT', `part file ${k} is missing from ${store.description}`);
+          return got.bytes;
+        };
+        file = await PostingsFile.openRanged(read, info.bytes, k);
+      } else {
+        file = new PostingsFile(await fetchVerified(store, key(f.file), info, cache), key(f.file));
+      }
       if (file.rows !== manifest.rows || file.header.attr !== f.attr || file.header.analysis !== f.analysis) {
         throw new ElaxError('ELAX_ERR_CORRUPT', `${key(f.file)} does not match its manifest entry (attribute, analysis or row count)`);
       }
@@ -105,7 +123,7 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     idempotencyKeys: keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [],
     postings,
   });
-  if (!opts.lazy) await part.prepare({ index: true, postings: postings.map((p) => p.attr) });
+  if (!opts.lazy) await part.prepare({ index: true, postings: postings.map((p) => ({ attr: p.attr, terms: [], prefixes: [] })) });
   return part;
 }
 

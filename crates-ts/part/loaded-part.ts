@@ -5,7 +5,7 @@
  */
 import { ElaxError, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import { compareIds, distanceTo } from '../query/index.js';
-import type { PostingsFile } from '../fts/index.js';
+import { neededLists, type PostingsFile, type TextNeed } from '../fts/index.js';
 import type { HnswIndex } from './hnsw.js';
 import type { PartManifest } from './manifest.js';
 import { OrdinalTopK, compareHits, type OrdinalHit } from './top-k.js';
@@ -93,7 +93,7 @@ export class LoadedPart {
    * Fetch what a query needs and is not loaded yet: the HNSW index (ANN queries), the postings of some attributes
    * (BM25 and token filters). Cold queries read only these; concurrent callers share one fetch.
    */
-  async prepare(need: { index?: boolean; postings?: readonly string[] }): Promise<void> {
+  async prepare(need: { index?: boolean; postings?: readonly TextNeed[] }): Promise<void> {
     const waits: Promise<void>[] = [];
     if (need.index && this.loadIndex !== null && this.index === null) {
       this.indexLoading ??= this.loadIndex().then(
@@ -107,19 +107,20 @@ export class LoadedPart {
       );
       waits.push(this.indexLoading);
     }
-    for (const attr of need.postings ?? []) {
-      const p = this.postingsByAttr.get(attr);
-      if (p === undefined || p.file !== null) continue;
+    for (const text of need.postings ?? []) {
+      const p = this.postingsByAttr.get(text.attr);
+      if (p === undefined) continue;
       p.loading ??= p.load().then(
         (f) => {
           p.file = f;
         },
         (e: unknown) => {
-          p.loading = null;
+          p.loading = null; // a failed fetch is retried by the next query
           throw e;
         },
       );
-      waits.push(p.loading);
+      // Then the lists this query names (a no-op for files read whole).
+      waits.push(p.loading.then(() => p.file!.fetch(neededLists(p.file!, text))));
     }
     await Promise.all(waits);
   }
