@@ -74,4 +74,19 @@ describe('cold reads', () => {
     expect(a.rows).toEqual(b.rows);
     expect(a.rows!.length).toBe(10);
   });
+
+  it('should load indexes and postings on hint_cache_warm, so the next queries fetch nothing', async () => {
+    const store = new CountingStore();
+    const w = engine(store);
+    const rows = Array.from({ length: 600 }, (_, i) => ({ id: i, vector: [Math.cos(i), Math.sin(i)], text: `word${i % 13} common` }));
+    await w.write('warm', { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: rows });
+    await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'z' }).indexNamespace('warm', true);
+    const node = engine(store);
+    await node.warmCache('warm');
+    const fetchedBefore = store.gets.filter((k) => k.includes('/parts/')).length;
+    expect(store.gets.some((k) => k.endsWith('vectors.hnsw'))).toBe(true);
+    await node.query('warm', { rank_by: ['vector', 'ANN', [1, 0]], top_k: 5 });
+    await node.query('warm', { rank_by: ['text', 'BM25', 'word3'], top_k: 5 });
+    expect(store.gets.filter((k) => k.includes('/parts/')).length).toBe(fetchedBefore);
+  });
 });

@@ -278,7 +278,12 @@ export class Engine {
 
   async warmCache(ns: string) {
     validateNamespaceName(ns);
-    await this.catalog.require(ns, 'strong');
+    const view = await this.catalog.require(ns, 'strong');
+    // Warm means the next query pays no fetch: HNSW indexes and postings (dictionaries; small files whole) too.
+    const postings = Object.keys(view.schema)
+      .filter((a) => view.schema[a]!.full_text_search)
+      .map((attr) => ({ attr, terms: [], prefixes: [] }));
+    await view.prepare({ index: true, postings });
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
   }
 
