@@ -4,10 +4,11 @@
  * tombstones are dropped once nothing older than the merged range remains (they have nothing left to shadow).
  * Published by the same If-Match CAS as indexing; safe while queries and other indexers run.
  */
-import type { Clock, Doc, Id } from '../crates-ts/core/index.js';
+import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, type PartRef, type Router } from '../crates-ts/router/index.js';
-import { buildPartFiles, uploadPart, loadPart, newPartId } from '../crates-ts/part/index.js';
+import type { buildPartFiles } from '../crates-ts/part/index.js';
+import { foldParts, buildAndUploadPart } from './merge-parts.js';
 
 export interface CompactOptions {
   clock: Clock;
@@ -58,55 +59,26 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const pick = pickCompaction(router.parts, opts.fanout ?? 4, opts.maxParts ?? 8, opts.force ?? false);
   if (!pick) return { ns, result: 'nothing' };
   const chosen = router.parts.slice(pick.start, pick.start + pick.count);
-  const loaded = [];
-  for (const ref of chosen) loaded.push(await loadPart(store, ns, ref.id, undefined, { lazy: true })); // rows only: no index needed
   const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
-  const changes = new Map<Id, Doc | null>();
-  const seqs = new Map<Id, number>();
-  for (const part of loaded) {
-    part.docs.forEach((d, i) => seqs.set(d.id, part.seqs[i]!));
-    for (const id of part.tombstones) {
-      changes.delete(id);
-      changes.set(id, null);
-    }
-    for (const d of part.docs) {
-      changes.delete(d.id);
-      changes.set(d.id, d);
-    }
-  }
-  if (settled) for (const [id, d] of changes) if (d === null) changes.delete(id);
-  const last = loaded[loaded.length - 1]!.manifest;
-  const walStart = chosen[0]!.wal_start;
-  const walEnd = chosen[chosen.length - 1]!.wal_end;
-  const level = Math.max(...chosen.map((p) => p.level)) + 1;
-  const createdAt = new Date(opts.clock.now()).toISOString();
-  const partId = newPartId(walStart, walEnd, opts.nonce());
-  const built = await (opts.build ?? buildPartFiles)({
-    namespace: ns,
-    partId,
-    walStart,
-    walEnd,
-    level,
-    changes,
-    seqs,
-    schema: last.schema,
-    distanceMetric: last.distance_metric,
-    hnsw: opts.hnsw,
-    createdAt,
-    // Keys must survive compaction as they survive indexing: dedup has no expiry window.
-    idempotencyKeys: loaded.flatMap((p) => p.idempotencyKeys),
-  });
-  await uploadPart(store, built);
-  const ref: PartRef = {
-    id: partId,
-    wal_start: walStart,
-    wal_end: walEnd,
-    rows: built.manifest.rows,
-    bytes: built.files.reduce((s, f) => s + f.bytes.length, 0),
-    level,
-    created_at: createdAt,
-    index_kind: built.manifest.index.kind,
-  };
+  const folded = await foldParts(store, ns, chosen, settled);
+  const last = folded.manifests[folded.manifests.length - 1]!;
+  const { ref } = await buildAndUploadPart(
+    store,
+    ns,
+    {
+      walStart: chosen[0]!.wal_start,
+      walEnd: chosen[chosen.length - 1]!.wal_end,
+      level: Math.max(...chosen.map((p) => p.level)) + 1,
+      changes: folded.changes,
+      seqs: folded.seqs,
+      schema: last.schema,
+      distanceMetric: last.distance_metric,
+      // Keys must survive compaction as they survive indexing: dedup has no expiry window.
+      idempotencyKeys: folded.idempotencyKeys,
+    },
+    opts,
+  );
+  const createdAt = ref.created_at;
   let current: Router = router;
   let witness = read.witness;
   for (let attempt = 0; attempt < 10; attempt++) {

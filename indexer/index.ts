@@ -7,3 +7,7 @@ export type { IndexerOptions, IndexOutcome } from './indexer.js';
 export { IndexerLoop, makeIndexer } from './loop.js';
 export { startEmbeddedIndexer } from './embedded.js';
 export type { EmbeddedIndexer } from './embedded.js';
+export { reindexNamespace, planReindex } from './reindex.js';
+export type { ReindexOptions, ReindexOutcome, ReindexPlan, ReindexRecord } from './reindex.js';
+export { FailureTracker, IndexAttemptError, DEFAULT_FAILURE_POLICY, backoffMs, failedEntriesOf, hasStaleFailures } from './failures.js';
+export type { FailedEntry, FailurePolicy, FailureStage } from './failures.js';

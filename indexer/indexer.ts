@@ -6,11 +6,23 @@
  */
 import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, type DistanceMetric } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { RouterStore, type Router, type PartRef } from '../crates-ts/router/index.js';
+import { RouterStore, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
 import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
+import {
+  DEFAULT_FAILURE_POLICY,
+  FailureTracker,
+  IndexAttemptError,
+  clearFailuresUpTo,
+  hasStaleFailures,
+  withFailureRecorded,
+  withoutStaleFailures,
+  type FailurePolicy,
+  type FailureState,
+  type FailureStage,
+} from './failures.js';
 
 export interface IndexerOptions {
   clock: Clock;
@@ -29,15 +41,23 @@ export interface IndexerOptions {
   /** Build part files; defaults to building in this thread (the embedded indexer already runs in a worker). */
   build?: typeof buildPartFiles;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Backoff and recording of namespaces that fail to index (failures.ts). */
+  failures?: Partial<FailurePolicy>;
 }
 
 export type IndexOutcome =
   | { ns: string; result: 'published'; part: PartRef; epoch: number }
-  | { ns: string; result: 'idle' | 'not_due' | 'abandoned'; reason?: string };
+  | { ns: string; result: 'idle' | 'not_due' | 'abandoned'; reason?: string }
+  /** The namespace failed recently and its backoff has not expired (runOnce only). */
+  | { ns: string; result: 'backoff'; reason: string; retry_at: string }
+  /** This attempt failed (runOnce only); retried after a backoff, recorded in router.json after maxAttempts. */
+  | { ns: string; result: 'failed'; reason: string; attempts: number; recorded: boolean };
 
 export class Indexer {
   private readonly routers: RouterStore;
-  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build'>;
+  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build'>;
+  /** Per-namespace failure streaks of this process (backoff, range narrowing, what to record). */
+  readonly failures: FailureTracker;
 
   constructor(
     private readonly store: ObjectStore,
@@ -52,21 +72,69 @@ export class Indexer {
       maxRowsPerPart: 250_000,
       ...options,
     };
+    this.failures = new FailureTracker({ ...DEFAULT_FAILURE_POLICY, ...options.failures }, options.clock);
   }
 
-  /** One pass over every namespace (or one). */
+  /**
+   * One pass over every namespace (or one). A namespace that throws is backed off (per namespace, capped
+   * exponential) and, after `failures.maxAttempts` attempts, recorded in its router.json; the others carry on.
+   * Namespaces with a failure streak are visited even if no longer listed (deleted), so their record gets cleared.
+   */
   async runOnce(opts: { ns?: string; force?: boolean } = {}): Promise<IndexOutcome[]> {
-    const names = opts.ns ? [opts.ns] : await this.allNamespaces();
+    const names = opts.ns ? [opts.ns] : [...new Set([...(await this.allNamespaces()), ...this.failures.namespaces()])];
     const out: IndexOutcome[] = [];
     for (const ns of names) {
+      if (!this.failures.due(ns)) {
+        const s = this.failures.get(ns)!;
+        out.push({ ns, result: 'backoff', reason: s.error, retry_at: new Date(s.nextAttemptAt).toISOString() });
+        continue;
+      }
       try {
-        out.push(await this.indexNamespace(ns, opts.force ?? false));
+        const o = await this.indexNamespace(ns, opts.force ?? false, { maxEntries: this.failures.get(ns)?.rangeCap });
+        this.failures.succeed(ns); // it went through (or someone else got past it): the streak is over
+        out.push(o);
       } catch (e) {
-        this.opts.log?.('indexer: namespace failed', { ns, error: (e as Error).message });
-        out.push({ ns, result: 'abandoned', reason: (e as Error).message });
+        out.push(await this.onFailure(ns, e));
       }
     }
     return out;
+  }
+
+  private async onFailure(ns: string, e: unknown): Promise<IndexOutcome> {
+    const s = this.failures.fail(ns, e);
+    const retryInMs = s.nextAttemptAt - this.opts.clock.now();
+    let recorded = false;
+    if (this.failures.shouldRecord(s)) {
+      try {
+        recorded = await this.recordFailure(ns, s);
+      } catch (re) {
+        this.opts.log?.('indexer: could not record the failure in router.json', { ns, error: (re as Error).message });
+      }
+    }
+    this.opts.log?.('indexer: namespace failed', { ns, seq: s.seq, wal_end: s.walEnd, stage: s.stage, attempts: s.attempts, retry_in_ms: retryInMs, recorded, error: s.error });
+    return { ns, result: 'failed', reason: (e as Error).message, attempts: s.attempts, recorded };
+  }
+
+  /** Write the streak into router.indexer.failed_entries by CAS (epoch + 1). False if the head moved meanwhile. */
+  private async recordFailure(ns: string, s: FailureState): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const read = await this.routers.read(ns);
+      if (!read || read.router.deleted || s.seq === null || s.seq <= read.router.indexed_wal || s.seq < read.router.wal_start) return false;
+      const nowIso = new Date(this.opts.clock.now()).toISOString();
+      const next = RouterStore.next(read.router, { indexer: withFailureRecorded(read.router.indexer, s) }, nowIso);
+      if ((await this.routers.publish(read.router, read.witness, next)).ok) return true;
+    }
+    return false;
+  }
+
+  /** Drop failure records that are already resolved (deleted namespace, head moved past them) by CAS. */
+  private async clearStaleFailures(ns: string, read: RouterRead): Promise<RouterRead> {
+    const nowIso = new Date(this.opts.clock.now()).toISOString();
+    const next = RouterStore.next(read.router, { indexer: withoutStaleFailures(read.router) }, nowIso);
+    const out = await this.routers.publish(read.router, read.witness, next);
+    if (!out.ok) return read; // someone else published: the next publish re-reads anyway
+    this.opts.log?.('indexer: cleared resolved failure records', { ns, epoch: next.epoch });
+    return { router: next, witness: out.witness };
   }
 
   /** Index until the namespace has no unindexed WAL left (used by tests and `elax indexer --once`). */
@@ -92,14 +160,30 @@ export class Indexer {
     }
   }
 
-  /** RFC-0003 steps 1-6 for one namespace. */
-  async indexNamespace(ns: string, force = false): Promise<IndexOutcome> {
-    const read = await this.routers.read(ns); // step 1
+  /**
+   * RFC-0003 steps 1-6 for one namespace. Throws IndexAttemptError (which range, which stage) when a step fails;
+   * an entry that cannot be read or decoded ends the range before it, so the entries ahead of it still get indexed
+   * and the bad one fails alone (its own seq is what gets recorded). `maxEntries` narrows the range (failure
+   * isolation after a failed build).
+   */
+  async indexNamespace(ns: string, force = false, opts: { maxEntries?: number } = {}): Promise<IndexOutcome> {
+    let read;
+    try {
+      read = await this.routers.read(ns); // step 1
+    } catch (e) {
+      throw new IndexAttemptError(ns, null, null, 'read', e);
+    }
+    if (read && hasStaleFailures(read.router)) read = await this.clearStaleFailures(ns, read);
     if (!read || read.router.deleted) return { ns, result: 'idle', reason: 'no such namespace' };
     const router = read.router;
     const log = new WalLog(this.store, ns);
     const from = Math.max(router.indexed_wal, router.wal_start - 1);
-    const tail = await log.listAfter(from); // step 2
+    let tail;
+    try {
+      tail = await log.listAfter(from); // step 2
+    } catch (e) {
+      throw new IndexAttemptError(ns, null, null, 'read', e);
+    }
     if (tail.length === 0) return { ns, result: 'idle' };
     const bytes = tail.reduce((s, o) => s + o.size, 0);
     const oldestAge = this.opts.clock.now() - tail[0]!.lastModified;
@@ -114,11 +198,20 @@ export class Indexer {
     let metric: DistanceMetric | null = router.distance_metric;
     let end = from;
     let rows = 0;
-    for (const o of tail.slice(0, this.opts.maxEntriesPerPart)) {
+    const cap = Math.max(1, Math.min(this.opts.maxEntriesPerPart, opts.maxEntries ?? Infinity));
+    for (const o of tail.slice(0, cap)) {
       if (o.seq !== end + 1) break; // never skip an entry
-      const raw = await log.readBytes(o.seq);
-      if (!raw) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${o.seq} of ${ns} was listed but is gone`);
-      const entry = decodeWalEntry(o.seq, raw);
+      let entry;
+      let stage: FailureStage = 'read';
+      try {
+        const raw = await log.readBytes(o.seq);
+        if (!raw) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${o.seq} of ${ns} was listed but is gone`);
+        stage = 'decode';
+        entry = decodeWalEntry(o.seq, raw);
+      } catch (e) {
+        if (end > from) break; // index what precedes it; it fails alone next time
+        throw new IndexAttemptError(ns, o.seq, o.seq, stage, e);
+      }
       if (rows > 0 && rows + entry.ops.length > this.opts.maxRowsPerPart) break;
       for (const op of entry.ops) {
         const id = op.kind === 'upsert' ? op.doc.id : op.id;
@@ -149,8 +242,8 @@ export class Indexer {
       createdAt,
       idempotencyKeys,
     };
-    const built = await (this.opts.build ?? buildPartFiles)(input); // step 4
-    await uploadPart(this.store, built); // step 5: files, then manifest.json last
+    const built = await this.step(ns, from + 1, end, 'build', () => (this.opts.build ?? buildPartFiles)(input)); // step 4
+    await this.step(ns, from + 1, end, 'upload', () => uploadPart(this.store, built)); // step 5: files, then manifest.json last
     const ref: PartRef = {
       id: partId,
       wal_start: from + 1,
@@ -170,14 +263,15 @@ export class Indexer {
         parts: [...current.parts, ref],
         schema,
         distance_metric: metric,
-        indexer: { ...(current.indexer ?? {}), last_success_at: createdAt, last_part: partId },
+        // Indexing got past any recorded failure in this range: clear it.
+        indexer: { ...clearFailuresUpTo(current.indexer, end), last_success_at: createdAt, last_part: partId },
       }, createdAt);
-      const out = await this.routers.publish(current, witness, next);
+      const out = await this.step(ns, from + 1, end, 'publish', () => this.routers.publish(current, witness, next));
       if (out.ok) {
         this.opts.log?.('indexer: published part', { ns, part: partId, wal_start: ref.wal_start, wal_end: end, rows: ref.rows, epoch: next.epoch });
         return { ns, result: 'published', part: ref, epoch: next.epoch };
       }
-      const again = await this.routers.read(ns);
+      const again = await this.step(ns, from + 1, end, 'publish', () => this.routers.read(ns));
       if (!again || again.router.deleted || again.router.wal_start !== router.wal_start) {
         return { ns, result: 'abandoned', reason: 'namespace deleted or recreated meanwhile' };
       }
@@ -191,8 +285,18 @@ export class Indexer {
     }
     return { ns, result: 'abandoned', reason: 'router.json kept changing' };
   }
+
+  /** Run one step of indexing WAL seq..walEnd, tagging its failure with the range and stage. */
+  private async step<T>(ns: string, seq: number, walEnd: number, stage: FailureStage, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new IndexAttemptError(ns, seq, walEnd, stage, e);
+    }
+  }
 }
 
 export function isRetryable(e: unknown): boolean {
+  if (e instanceof IndexAttemptError) e = e.cause;
   return isElaxError(e) && (e.kind === 'unavailable_retry' || e.kind === 'conflict_retry');
 }

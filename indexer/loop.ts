@@ -35,23 +35,35 @@ export class IndexerLoop {
     this.indexer = makeIndexer(store, opts);
   }
 
-  /** One pass: index what is due, compact namespaces that grew too many parts, and now and then collect garbage. */
+  /**
+   * One pass: index what is due, compact namespaces that grew too many parts, and now and then collect garbage.
+   * Failures are per namespace: indexing failures are backed off and recorded by the Indexer (failures.ts); a
+   * compaction or GC failure is logged and retried on a later pass, and never stops the other namespaces.
+   */
   async pass(n: number): Promise<void> {
     const outcomes = await this.indexer.runOnce();
     for (const o of outcomes) {
       if (o.result !== 'published') continue;
-      const c = await compactNamespace(this.store, o.ns, {
-        clock: systemClock,
-        nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
-        maxParts: this.opts.maxParts ?? 8,
-        hnsw: this.opts.hnsw,
-      });
-      if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
+      try {
+        const c = await compactNamespace(this.store, o.ns, {
+          clock: systemClock,
+          nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
+          maxParts: this.opts.maxParts ?? 8,
+          hnsw: this.opts.hnsw,
+        });
+        if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
+      } catch (e) {
+        this.opts.log?.('compaction failed', { ns: o.ns, error: (e as Error).message });
+      }
     }
     if (n % (this.opts.gcEveryPasses ?? 120) === 0) {
       for (const ns of new Set(outcomes.map((o) => o.ns))) {
-        const r = await gcNamespace(this.store, ns, { clock: systemClock });
-        if (r.wal_entries.length || r.parts.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length });
+        try {
+          const r = await gcNamespace(this.store, ns, { clock: systemClock });
+          if (r.wal_entries.length || r.parts.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length });
+        } catch (e) {
+          this.opts.log?.('gc failed', { ns, error: (e as Error).message });
+        }
       }
     }
   }

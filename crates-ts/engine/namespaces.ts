@@ -69,9 +69,19 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
     const r = read.router;
     const head = await catalog.wal(ns).discoverHead(Math.max(r.indexed_wal, r.wal_start - 1));
     const nowIso = new Date(clock.now()).toISOString();
+    // Indexer failure records belong to the deleted incarnation's WAL: a revived namespace starts clean.
+    const { failed_entries: _gone, ...indexer } = r.indexer ?? {};
     const tomb = RouterStore.next(
       r,
-      { deleted: { at: nowIso, wal_highwater: head }, wal_start: head + 1, indexed_wal: head, parts: [], schema: {}, distance_metric: null },
+      {
+        deleted: { at: nowIso, wal_highwater: head },
+        wal_start: head + 1,
+        indexed_wal: head,
+        parts: [],
+        schema: {},
+        distance_metric: null,
+        ...(r.indexer ? { indexer } : {}),
+      },
       nowIso,
     );
     const out = await catalog.routers.publish(r, read.witness, tomb);
