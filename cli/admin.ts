@@ -2,10 +2,9 @@
 import { ElaxError } from '../crates-ts/core/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
-import { listNamespaces, validateNamespaceName } from '../crates-ts/engine/index.js';
-import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
-import { systemClock } from '../crates-ts/core/index.js';
+import { validateNamespaceName } from '../crates-ts/engine/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
+import type { NamespaceStatus } from '../server/admin-status.js';
 
 export async function routerShow(store: ObjectStore, ns: string) {
   validateNamespaceName(ns);
@@ -36,48 +35,24 @@ export async function walList(store: ObjectStore, ns: string, opts: { after?: nu
   return rows;
 }
 
-export interface NamespaceStatus {
-  namespace: string;
-  epoch: number;
-  wal_highwater: number;
-  indexed_wal: number;
-  unindexed_entries: number;
-  unindexed_bytes: number;
-  parts: number;
-  last_write: string | null;
-  /** When an indexer last published a part (router.indexer.last_success_at). */
-  last_indexed_at: string | null;
+// Status is computed in one place for the server (GET /admin/status) and the CLI (elax status).
+export { namespaceStatus, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS } from '../server/admin-status.js';
+export type { NamespaceStatus, FailedEntryStatus, StatusOptions } from '../server/admin-status.js';
+
+/** `elax status` table columns (the JSON output has every field). */
+export const STATUS_COLUMNS = [
+  'namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts',
+  'last_write', 'last_indexed_at', 'last_failure_at', 'failed', 'stalled',
+];
+
+export function statusTableRows(rows: NamespaceStatus[]): Record<string, unknown>[] {
+  return rows.map((r) => ({ ...r, failed: r.failed_entries.length, stalled: r.stalled ? 'STALLED' : 'no' }));
 }
 
-export async function namespaceStatus(store: ObjectStore, ns: string): Promise<NamespaceStatus> {
-  const r = await routerShow(store, ns);
-  if (r.deleted) throw new ElaxError('ELAX_ERR_NAMESPACE_NOT_FOUND', `namespace '${ns}' was deleted at ${r.deleted.at}`);
-  const log = new WalLog(store, ns);
-  const tail = await log.listAfter(r.indexed_wal);
-  const head = tail.length ? tail[tail.length - 1]!.seq : r.indexed_wal;
-  return {
-    namespace: ns,
-    epoch: r.epoch,
-    wal_highwater: head,
-    indexed_wal: r.indexed_wal,
-    unindexed_entries: tail.length,
-    unindexed_bytes: tail.reduce((s, o) => s + o.size, 0),
-    parts: r.parts.length,
-    last_write: tail.length ? new Date(tail[tail.length - 1]!.lastModified).toISOString() : null,
-    last_indexed_at: typeof r.indexer?.last_success_at === 'string' ? r.indexer.last_success_at : null,
-  };
-}
-
-export async function statusAll(store: ObjectStore, ns?: string): Promise<NamespaceStatus[]> {
-  if (ns) return [await namespaceStatus(store, ns)];
-  const catalog = new NamespaceCatalog(store, { clock: systemClock });
-  const out: NamespaceStatus[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await listNamespaces(catalog, { cursor, pageSize: 1000 });
-    for (const n of page.namespaces) out.push(await namespaceStatus(store, n.id));
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-  }
-  return out;
+/** One line for `--check`: why this namespace needs attention. */
+export function describeTrouble(s: NamespaceStatus): string {
+  const why: string[] = [];
+  if (s.stalled) why.push(`stalled: ${s.unindexed_entries} unindexed entries, oldest written ${s.oldest_unindexed_at}, last indexer publish ${s.last_indexed_at ?? 'never'}`);
+  for (const f of s.failed_entries) why.push(`WAL ${f.seq}${f.wal_end !== f.seq ? `..${f.wal_end}` : ''} failed ${f.attempts} times${f.stage ? ` (${f.stage})` : ''}: ${f.error}`);
+  return why.join('; ');
 }

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
-import { routerShow, walList, statusAll } from './admin.js';
+import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
 import { registerIngestCommands } from './ingest/index.js';
 import { registerExportCommands } from './export/index.js';
 import { registerVerifyCommands } from './verify/index.js';
@@ -35,9 +35,12 @@ program
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
+  .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
+  .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string;
+    adminToken?: string; stallAfter: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
@@ -57,6 +60,8 @@ program
       log: !o.quiet,
       indexer: o.indexer,
       efSearch: num(o.efSearch, '--ef-search'),
+      ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+      stallAfterSeconds: num(o.stallAfter, '--stall-after'),
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
@@ -65,12 +70,12 @@ program
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
       },
     });
-    console.log(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
+    console.error(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
-      console.log(`${sig}: flushing pending commits and shutting down`);
+      console.error(`${sig}: flushing pending commits and shutting down`);
       await server.close();
       process.exit(0);
     };
@@ -208,15 +213,24 @@ wal
 
 program
   .command('status')
-  .description('per namespace: wal_highwater, indexed_wal, unindexed entries and bytes, parts, epoch')
+  .description('per namespace: wal_highwater, indexed_wal, unindexed entries and bytes, parts, epoch, indexer failures, stalled')
   .option('--ns <namespace>', 'only this namespace')
   .addOption(storeOption())
+  .option('--stall-after <seconds>', 'stalled: unindexed entries older than this and no indexer publish since', String(DEFAULT_STALL_AFTER_SECONDS))
+  .option('--check', 'exit with code 1 when any namespace is stalled or has failed WAL entries (for cron)')
   .option('--json', 'machine-readable output')
-  .action(async (o: { ns?: string; store?: string; json?: boolean }) => {
-    const rows = await withStore(o.store, (s) => statusAll(s, o.ns));
-    if (o.json) return printJson(rows);
-    if (rows.length === 0) return console.log('no namespaces');
-    printTable(rows as unknown as Record<string, unknown>[], ['namespace', 'epoch', 'wal_highwater', 'indexed_wal', 'unindexed_entries', 'unindexed_bytes', 'parts', 'last_write', 'last_indexed_at']);
+  .action(async (o: { ns?: string; store?: string; stallAfter: string; check?: boolean; json?: boolean }) => {
+    const stallAfterSeconds = Number(o.stallAfter);
+    if (!Number.isFinite(stallAfterSeconds) || stallAfterSeconds < 0) throw new Error(`--stall-after must be a non-negative number of seconds, got '${o.stallAfter}'`);
+    const rows = await withStore(o.store, (s) => statusAll(s, o.ns, { stallAfterSeconds }));
+    const troubled = rows.filter(needsAttention);
+    if (o.json) printJson(rows);
+    else if (rows.length === 0) console.log('no namespaces');
+    else printTable(statusTableRows(rows), STATUS_COLUMNS);
+    if (o.check && troubled.length > 0) {
+      for (const t of troubled) console.error(`elax: ${t.namespace}: ${describeTrouble(t)}`);
+      process.exitCode = 1;
+    }
   });
 
 registerIngestCommands(program);

@@ -8,6 +8,9 @@ import type { Readable } from 'node:stream';
 import { ElaxError, ERRORS } from '../crates-ts/core/index.js';
 import type { Engine } from '../crates-ts/engine/index.js';
 import { checkReachable } from '../crates-ts/store/index.js';
+import { ServerMetrics } from './metrics.js';
+import { registerAdminRoutes, isAdminPath } from './admin-routes.js';
+import { quietRequestLogController, registerRequestLog } from './logging.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -16,6 +19,12 @@ export interface AppOptions {
   /** Max request body in bytes after decompression. Default 256 MiB. */
   bodyLimit?: number;
   logger?: boolean | object;
+  /** Admin token for GET /admin/status and /metrics (see admin-routes.ts). Undefined/empty: admin endpoints off. */
+  adminToken?: string;
+  /** Metrics registry of this app (default: a new one, without WAL-append counts unless the engine was built with its engineHooks()). */
+  metrics?: ServerMetrics;
+  /** Default stall threshold of /admin/status, seconds (default 600). */
+  stallAfterSeconds?: number;
 }
 
 const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
@@ -29,6 +38,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     logger: opts.logger ?? false,
+    // One JSON line per request (logging.ts) instead of fastify's two lines without the route.
+    logController: quietRequestLogController(),
     bodyLimit,
     // Namespace names may be 128 characters; fastify's default (100) would answer an opaque 414 before our
     // validation can name the problem.
@@ -66,7 +77,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   if (keys.size > 0) {
     app.addHook('onRequest', async (request) => {
       const route = request.url.split('?')[0];
-      if (route === '/health' || route === '/readyz') return;
+      if (route === '/health' || route === '/readyz' || isAdminPath(route ?? '', !!opts.adminToken)) return;
       const auth = request.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : (request.headers['x-api-key'] as string | undefined);
       if (!token || !keys.has(token)) {
@@ -101,6 +112,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ ...errorBody(`no route ${request.method} ${request.url.split('?')[0]}`), code: 'ELAX_ERR_NOT_FOUND' });
   });
+
+  const metrics = opts.metrics ?? new ServerMetrics();
+  metrics.setSources({ engine });
+  metrics.instrument(app);
+  registerRequestLog(app);
+  registerAdminRoutes(app, { engine, metrics, adminToken: opts.adminToken, stallAfterSeconds: opts.stallAfterSeconds });
 
   type NsParams = { Params: { ns: string }; Querystring: Record<string, string | undefined> };
 

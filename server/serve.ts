@@ -12,6 +12,8 @@ import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
+import { ServerMetrics } from './metrics.js';
+import { indexerLog } from './logging.js';
 
 export interface ServeOptions {
   port: number;
@@ -33,6 +35,10 @@ export interface ServeOptions {
   efSearch?: number;
   diskCacheBytes?: number;
   memoryCacheBytes?: number;
+  /** Bearer token for GET /admin/status and /metrics (default: env ELAX_ADMIN_TOKEN; unset: admin endpoints off). */
+  adminToken?: string;
+  /** Default stall threshold of /admin/status and elax_indexer_stalled, seconds (default 600). */
+  stallAfterSeconds?: number;
 }
 
 export interface RunningServer {
@@ -46,22 +52,32 @@ export interface RunningServer {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const store = await openStore(opts.store);
   if (!opts.skipProbe) await probeConditionalWrites(store, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const metrics = new ServerMetrics({ stallAfterSeconds: opts.stallAfterSeconds });
+  const partFiles = new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3);
+  const loadedParts = new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3);
   const engine = new Engine(store, {
+    ...metrics.engineHooks(),
     clock: systemClock,
     sleep: (ms) => sleep(ms),
     random: Math.random,
     groupCommitMs: opts.groupCommitMs,
     efSearch: opts.efSearch,
-    catalog: {
-      partFiles: new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3),
-      loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3),
-    },
+    catalog: { partFiles, loadedParts },
   });
-  const app = buildApp({ engine, apiKeys: opts.apiKeys, bodyLimit: opts.bodyLimit, logger: opts.log ? { level: 'info' } : false });
+  metrics.setSources({ engine, partFiles, loadedParts });
+  const app = buildApp({
+    engine,
+    apiKeys: opts.apiKeys,
+    bodyLimit: opts.bodyLimit,
+    logger: opts.log ? { level: 'info' } : false,
+    adminToken: opts.adminToken ?? process.env.ELAX_ADMIN_TOKEN,
+    metrics,
+    stallAfterSeconds: opts.stallAfterSeconds,
+  });
   await app.listen({ port: opts.port, host: opts.host });
   let indexer: EmbeddedIndexer | null = null;
   if (opts.indexer !== false && !opts.store.startsWith('memory://')) {
-    indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, (msg, fields) => app.log.info(fields ?? {}, msg));
+    indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, indexerLog(app.log));
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

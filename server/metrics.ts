@@ -1,0 +1,272 @@
+/**
+ * Prometheus metrics of one server (GET /metrics, text format, prom-client). Each ServerMetrics owns its own
+ * Registry — never prom-client's global one — so several apps in one process (tests) do not collide.
+ *
+ * Sources, and why each is observed where it is:
+ *  - HTTP requests and latency: a fastify onResponse hook, labelled by route *pattern* (bounded cardinality).
+ *  - Rows acknowledged by writes: the write route's response object (preSerialization), so it works for any engine.
+ *  - WAL appends (entries, rows, bytes) and lost append races: the engine's onCommit / onConflict callbacks, which
+ *    the owner of the Engine must wire with engineHooks() (startServer does).
+ *  - Cache hits/misses and sizes: the counters the part caches and the namespace catalog already keep, read at
+ *    scrape time.
+ *  - Indexer lag: computed at scrape time from the store (router.json + a WAL LIST, admin-status.ts) for the
+ *    namespaces this process has served recently (at most `maxTrackedNamespaces`, least recently used dropped).
+ *    The catalog's cached views are not used: a write-only namespace's view is never re-read after the indexer
+ *    publishes, so it would report lag that no longer exists.
+ *  - Process metrics: prom-client's defaults (CPU, memory, event loop lag, GC, handles).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import type { Engine, EngineOptions } from '../crates-ts/engine/index.js';
+import type { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
+import { ElaxError } from '../crates-ts/core/index.js';
+import { namespaceStatus, DEFAULT_STALL_AFTER_SECONDS, type NamespaceStatus } from './admin-status.js';
+
+export interface MetricsOptions {
+  /** Collect prom-client's default process metrics (default true). */
+  processMetrics?: boolean;
+  /** Namespaces whose indexer lag is reported (most recently served first). Default 1000. */
+  maxTrackedNamespaces?: number;
+  /** Stall threshold for elax_indexer_stalled, seconds (default 600, as `elax status`). */
+  stallAfterSeconds?: number;
+  /** Clock for lag ages (default Date.now). */
+  now?: () => number;
+}
+
+export interface MetricsSources {
+  engine?: Engine;
+  partFiles?: PartFileCache;
+  loadedParts?: LoadedPartCache;
+}
+
+/** The write route: its successful responses carry the acknowledged row counts. */
+const WRITE_ROUTE = '/v2/namespaces/:ns';
+const DELETE_METHOD = 'DELETE';
+/** Seconds; from a cached query (~1 ms) to a large write or a cold query against S3. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Namespaces whose status is read in parallel at scrape time. */
+const LAG_CONCURRENCY = 8;
+
+type CacheName = 'part_files' | 'decoded_parts' | 'namespace_state';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private sources: MetricsSources = {};
+  /** Recently served namespaces, least recently used first (Map keeps insertion order). */
+  private readonly tracked = new Map<string, true>();
+  private readonly maxTracked: number;
+  private readonly stallAfterSeconds: number;
+  private readonly now: () => number;
+
+  private readonly requests: Counter<'method' | 'route' | 'status_code'>;
+  private readonly latency: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly rowsWritten: Counter<'op'>;
+  private readonly walAppends: Counter;
+  private readonly walRows: Counter;
+  private readonly walBytes: Counter;
+  private readonly walConflicts: Counter;
+  private readonly lagErrors: Counter;
+  private readonly lag: {
+    bytes: Gauge<'namespace'>;
+    entries: Gauge<'namespace'>;
+    seconds: Gauge<'namespace'>;
+    failed: Gauge<'namespace'>;
+    stalled: Gauge<'namespace'>;
+  };
+
+  constructor(opts: MetricsOptions = {}) {
+    const registers = [this.registry];
+    this.maxTracked = opts.maxTrackedNamespaces ?? 1000;
+    this.stallAfterSeconds = opts.stallAfterSeconds ?? DEFAULT_STALL_AFTER_SECONDS;
+    this.now = opts.now ?? Date.now;
+    const labelNames = ['method', 'route', 'status_code'] as const;
+    this.requests = new Counter({ name: 'elax_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status code', labelNames, registers });
+    this.latency = new Histogram({
+      name: 'elax_http_request_duration_seconds',
+      help: 'HTTP request latency (first byte received to response sent), by route pattern, method and status code',
+      labelNames,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.rowsWritten = new Counter({ name: 'elax_write_rows_total', help: 'Rows acknowledged by write requests, by operation (upsert, patch, delete)', labelNames: ['op'], registers });
+    this.walAppends = new Counter({ name: 'elax_wal_appends_total', help: 'WAL entries appended by this process (one per group commit)', registers });
+    this.walRows = new Counter({ name: 'elax_wal_append_rows_total', help: 'Row operations in the WAL entries appended by this process', registers });
+    this.walBytes = new Counter({ name: 'elax_wal_append_bytes_total', help: 'Encoded bytes of the WAL entries appended by this process', registers });
+    this.walConflicts = new Counter({ name: 'elax_wal_append_conflicts_total', help: 'WAL appends that lost the compare-and-swap race for their sequence number (retried)', registers });
+    this.lagErrors = new Counter({ name: 'elax_indexer_lag_errors_total', help: 'Namespaces whose indexer lag could not be read from the store at scrape time', registers });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['namespace'], registers });
+    this.lag = {
+      bytes: gauge('elax_indexer_unindexed_bytes', 'Bytes of WAL entries not yet covered by parts (queries scan them exactly)'),
+      entries: gauge('elax_indexer_unindexed_entries', 'WAL entries not yet covered by parts'),
+      seconds: gauge('elax_indexer_lag_seconds', 'Age of the oldest unindexed WAL entry (0 when everything is indexed)'),
+      failed: gauge('elax_indexer_failed_entries', 'WAL ranges the indexer has recorded as failing (router.indexer.failed_entries)'),
+      stalled: gauge('elax_indexer_stalled', '1 when unindexed entries are older than the stall threshold and no indexer published since'),
+    };
+    this.cacheMetrics();
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Where cache statistics and the store come from (merged into what was given before). */
+  setSources(s: MetricsSources): void {
+    this.sources = { ...this.sources, ...s };
+  }
+
+  /** Engine callbacks counting WAL appends and lost append races: spread into the Engine's options. */
+  engineHooks(): Required<Pick<EngineOptions, 'onCommit' | 'onConflict'>> {
+    return {
+      onCommit: (ns, _seq, rows, bytes) => {
+        this.walAppends.inc();
+        this.walRows.inc(rows);
+        this.walBytes.inc(bytes);
+        this.track(ns);
+      },
+      onConflict: () => this.walConflicts.inc(),
+    };
+  }
+
+  /** Count and time every request, and the rows each successful write acknowledged. */
+  instrument(app: FastifyInstance): void {
+    app.addHook('preSerialization', async (request, reply, payload: unknown) => {
+      if (request.method === 'POST' && request.routeOptions.url === WRITE_ROUTE && reply.statusCode < 300 && payload && typeof payload === 'object') {
+        const p = payload as Record<string, unknown>;
+        for (const [op, field] of [['upsert', 'rows_upserted'], ['patch', 'rows_patched'], ['delete', 'rows_deleted']] as const) {
+          const n = p[field];
+          if (typeof n === 'number' && n > 0) this.rowsWritten.inc({ op }, n);
+        }
+      }
+      return payload;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+      this.requests.inc(labels);
+      this.latency.observe(labels, reply.elapsedTime / 1000);
+      const ns = (request.params as { ns?: unknown } | undefined)?.ns;
+      if (typeof ns === 'string' && reply.statusCode < 400) {
+        if (request.method === DELETE_METHOD) this.untrack(ns);
+        else this.track(ns);
+      }
+    });
+  }
+
+  /** The exposition text; indexer lag gauges are refreshed from the store first. */
+  async render(): Promise<string> {
+    await this.refreshLag();
+    return this.registry.metrics();
+  }
+
+  /** Names whose lag is reported (for tests and debugging). */
+  trackedNamespaces(): string[] {
+    return [...this.tracked.keys()];
+  }
+
+  private track(ns: string): void {
+    this.tracked.delete(ns);
+    this.tracked.set(ns, true);
+    if (this.tracked.size > this.maxTracked) this.tracked.delete(this.tracked.keys().next().value as string);
+  }
+
+  private untrack(ns: string): void {
+    this.tracked.delete(ns);
+  }
+
+  private async refreshLag(): Promise<void> {
+    const store = this.sources.engine?.store;
+    const names = [...this.tracked.keys()];
+    const got = new Map<string, NamespaceStatus>();
+    if (store) {
+      const now = this.now();
+      let next = 0;
+      const worker = async () => {
+        while (next < names.length) {
+          const ns = names[next++]!;
+          try {
+            got.set(ns, await namespaceStatus(store, ns, { now, stallAfterSeconds: this.stallAfterSeconds }));
+          } catch (e) {
+            if (e instanceof ElaxError && e.code === 'ELAX_ERR_NAMESPACE_NOT_FOUND') this.untrack(ns);
+            else this.lagErrors.inc(); // the scrape still answers; this namespace is missing from it
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(LAG_CONCURRENCY, names.length) }, worker));
+    }
+    for (const g of Object.values(this.lag)) g.reset();
+    const now = this.now();
+    for (const [namespace, s] of got) {
+      this.lag.bytes.set({ namespace }, s.unindexed_bytes);
+      this.lag.entries.set({ namespace }, s.unindexed_entries);
+      this.lag.seconds.set({ namespace }, s.oldest_unindexed_at ? Math.max(0, (now - Date.parse(s.oldest_unindexed_at)) / 1000) : 0);
+      this.lag.failed.set({ namespace }, s.failed_entries.length);
+      this.lag.stalled.set({ namespace }, s.stalled ? 1 : 0);
+    }
+  }
+
+  /**
+   * Cache counters mirror the caches' own statistics at scrape time (they count every lookup on the hot path
+   * already; a second count here would only cost). `namespace_state` is the catalog: lookups of parts and WAL
+   * entries answered from memory vs. fetched from the store (what the query response's cache_hit_ratio reports).
+   */
+  private cacheMetrics(): void {
+    const registers = [this.registry];
+    const stats = (): [CacheName, { hits: number; misses: number }][] => {
+      const out: [CacheName, { hits: number; misses: number }][] = [];
+      if (this.sources.partFiles) out.push(['part_files', this.sources.partFiles.stats]);
+      if (this.sources.loadedParts) out.push(['decoded_parts', this.sources.loadedParts.stats]);
+      const c = this.sources.engine?.catalog.stats;
+      if (c) out.push(['namespace_state', { hits: c.entryHits, misses: c.entryMisses }]);
+      return out;
+    };
+    new Counter({
+      name: 'elax_cache_requests_total',
+      help: 'Cache lookups by cache (part_files: disk, decoded_parts: memory, namespace_state: catalog) and result (hit, miss)',
+      labelNames: ['cache', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cache, s] of stats()) {
+          this.inc({ cache, result: 'hit' }, s.hits);
+          this.inc({ cache, result: 'miss' }, s.misses);
+        }
+      },
+    });
+    new Gauge({
+      name: 'elax_cache_hit_ratio',
+      help: 'Lifetime hit ratio of each cache (absent until it has had a lookup)',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cache, s] of stats()) if (s.hits + s.misses > 0) this.set({ cache }, s.hits / (s.hits + s.misses));
+      },
+    });
+    const sources = () => this.sources;
+    new Gauge({
+      name: 'elax_cache_bytes',
+      help: 'Bytes held by each part cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.bytes);
+        if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.bytes);
+      },
+    });
+    new Gauge({
+      name: 'elax_cache_entries',
+      help: 'Entries held by each part cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.entries);
+        if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.size);
+      },
+    });
+  }
+}
