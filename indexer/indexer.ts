@@ -271,6 +271,7 @@ export class Indexer {
         this.opts.log?.('indexer: published part', { ns, part: partId, wal_start: ref.wal_start, wal_end: end, rows: ref.rows, epoch: next.epoch });
         return { ns, result: 'published', part: ref, epoch: next.epoch };
       }
+      this.opts.log?.('indexer: router publish conflict', { ns, part: partId, epoch: current.epoch });
       const again = await this.step(ns, from + 1, end, 'publish', () => this.routers.read(ns));
       if (!again || again.router.deleted || again.router.wal_start !== router.wal_start) {
         return { ns, result: 'abandoned', reason: 'namespace deleted or recreated meanwhile' };

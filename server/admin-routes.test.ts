@@ -238,6 +238,14 @@ describe('GET /metrics', () => {
     expect(m.get('elax_cache_bytes', { cache: 'decoded_parts' })).toBe(0);
   });
 
+  it('should count the indexer events it is told about, by kind, and ignore other log lines', async () => {
+    const { app, metrics } = setup();
+    for (const msg of ['indexer: published part', 'indexer: published part', 'indexer: router publish conflict', 'indexer: namespace failed', 'gc']) metrics.indexerEvent(msg);
+    const m = parsePrometheusText((await app.inject({ url: '/metrics' })).body);
+    const value = (event: string) => m.samples.find((x) => x.name === 'elax_indexer_events_total' && x.labels.event === event)?.value;
+    expect([value('published'), value('publish_conflict'), value('failure'), value('compacted')]).toEqual([2, 1, 1, undefined]);
+  });
+
   it('should include the default process metrics unless disabled', async () => {
     const engine = new Engine(new MemoryStore(), { clock, sleep: () => Promise.resolve(), random: Math.random });
     const app = buildApp({ engine });

@@ -49,6 +49,14 @@ const LAG_CONCURRENCY = 8;
 
 type CacheName = 'part_files' | 'decoded_parts' | 'namespace_state';
 
+/** Indexer log messages (indexer.ts, loop.ts) that count as events in elax_indexer_events_total. */
+const INDEXER_EVENTS: Record<string, string> = {
+  'indexer: published part': 'published',
+  'indexer: router publish conflict': 'publish_conflict',
+  'indexer: namespace failed': 'failure',
+  'compacted parts': 'compacted',
+};
+
 export class ServerMetrics {
   readonly registry = new Registry();
   private sources: MetricsSources = {};
@@ -65,6 +73,7 @@ export class ServerMetrics {
   private readonly walRows: Counter;
   private readonly walBytes: Counter;
   private readonly walConflicts: Counter;
+  private readonly indexerEvents: Counter;
   private readonly lagErrors: Counter;
   private readonly lag: {
     bytes: Gauge<'namespace'>;
@@ -93,6 +102,12 @@ export class ServerMetrics {
     this.walRows = new Counter({ name: 'elax_wal_append_rows_total', help: 'Row operations in the WAL entries appended by this process', registers });
     this.walBytes = new Counter({ name: 'elax_wal_append_bytes_total', help: 'Encoded bytes of the WAL entries appended by this process', registers });
     this.walConflicts = new Counter({ name: 'elax_wal_append_conflicts_total', help: 'WAL appends that lost the compare-and-swap race for their sequence number (retried)', registers });
+    this.indexerEvents = new Counter({
+      name: 'elax_indexer_events_total',
+      help: 'Embedded indexer events: published (parts), publish_conflict (lost router CAS races), failure (failed attempts), compacted',
+      labelNames: ['event'],
+      registers,
+    });
     this.lagErrors = new Counter({ name: 'elax_indexer_lag_errors_total', help: 'Namespaces whose indexer lag could not be read from the store at scrape time', registers });
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['namespace'], registers });
     this.lag = {
@@ -116,6 +131,15 @@ export class ServerMetrics {
   }
 
   /** Engine callbacks counting WAL appends and lost append races: spread into the Engine's options. */
+  /**
+   * Counts the embedded indexer's events (it runs in a worker thread and reports through its log lines):
+   * parts published, router publish conflicts (lost CAS races), failed attempts, compactions.
+   */
+  indexerEvent(msg: string): void {
+    const event = INDEXER_EVENTS[msg];
+    if (event !== undefined) this.indexerEvents.inc({ event });
+  }
+
   engineHooks(): Required<Pick<EngineOptions, 'onCommit' | 'onConflict'>> {
     return {
       onCommit: (ns, _seq, rows, bytes) => {

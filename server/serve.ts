@@ -77,7 +77,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await app.listen({ port: opts.port, host: opts.host });
   let indexer: EmbeddedIndexer | null = null;
   if (opts.indexer !== false && !opts.store.startsWith('memory://')) {
-    indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, indexerLog(app.log));
+    const log = indexerLog(app.log);
+    indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, (msg, fields) => {
+      metrics.indexerEvent(msg);
+      log(msg, fields);
+    });
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
