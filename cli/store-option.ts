@@ -28,3 +28,32 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
+
+/** The server a client command talks to: --url, else ELAX_URL, else the default `elax serve` address. */
+export function serverUrl(opt: string | undefined): string {
+  return (opt ?? process.env.ELAX_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+}
+
+/** JSON request to an elax server with the API key (--api-key or ELAX_API_KEY); a non-2xx answer throws its message. */
+export async function callServer<T>(url: string, path: string, opts: { apiKey?: string; method?: string; body?: unknown } = {}): Promise<T> {
+  const key = opts.apiKey ?? process.env.ELAX_API_KEY;
+  const res = await fetch(`${url}${path}`, {
+    method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+    headers: { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  if (!res.ok) {
+    const msg = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed as { error: unknown }).error) : text.slice(0, 300);
+    const err = new Error(`${opts.method ?? (opts.body === undefined ? 'GET' : 'POST')} ${path}: ${res.status} ${msg}`) as Error & { status: number };
+    err.status = res.status;
+    throw err;
+  }
+  return parsed as T;
+}
