@@ -4,19 +4,19 @@
  *
  *   node bin/run-ts.mjs bench/ann.ts [--n 100000] [--dims 128] [--queries 200] [--ef 128]
  *
- * Data: a seeded Gaussian mixture (256 clusters), in-process engine on a local-directory store.
+ * Data: a seeded Gaussian mixture (256 clusters), in-process engine on a local-directory store. The same measurement
+ * on real vectors (WordNet glosses, through a server process) is bench/ann-wordnet.ts.
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import hnswlib from 'hnswlib-node';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { percentile, rng, machine } from './lib.js';
+import { percentile, rng, machine, rawHnswlib } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,29 +93,15 @@ await cold.query(ns, { rank_by: ['vector', 'ANN', queries[0]!], top_k: 10 });
 console.log(JSON.stringify({ label: 'elax cold first query (loads all parts)', ms: Math.round(performance.now() - t) }));
 await measure(cold, 'elax warm');
 
-// Raw hnswlib on the same vectors, same M / ef_construction / ef_search, one index.
-const raw = new hnswlib.HierarchicalNSW('cosine', D);
-raw.initIndex(N, 16, 200, 100);
-t = performance.now();
-for (let i = 0; i < N; i++) raw.addPoint(vectors[i]!, i);
-const rawBuildS = (performance.now() - t) / 1000;
-raw.setEf(EF);
-const rawLat: number[] = [];
-let rawRecall = 0;
-for (const q of queries) {
-  const s = performance.now();
-  const res = raw.searchKnn(q, 10);
-  rawLat.push(performance.now() - s);
-  const exact = await engine.query(ns, { rank_by: ['vector', 'kNN', q], top_k: 10 });
-  const truth = new Set(exact.rows!.map((r) => r.id));
-  rawRecall += res.neighbors.filter((id: number) => truth.has(id)).length / truth.size;
-}
-rawLat.sort((a, b) => a - b);
-console.log(JSON.stringify({ label: 'raw hnswlib-node', build_vectors_per_s: Math.round(N / rawBuildS), p50_ms: +percentile(rawLat, 50).toFixed(3), p99_ms: +percentile(rawLat, 99).toFixed(3), recall_at_10: +(rawRecall / Q).toFixed(4) }));
+// Raw hnswlib on the same vectors, same M / ef_construction / ef_search, one index; truth = the engine's exact kNN.
+const truth: number[][] = [];
+for (const q of queries) truth.push((await engine.query(ns, { rank_by: ['vector', 'kNN', q], top_k: 10 })).rows!.map((r) => r.id as number));
+const raw = await rawHnswlib(vectors, queries, truth, { M: 16, efConstruction: 200, efs: [EF] });
+console.log(JSON.stringify({ label: 'raw hnswlib-node', build_vectors_per_s: raw.build_vectors_per_s, ...raw.runs[0] }));
 
 // Latency as the unindexed tail grows.
 let added = 0;
-for (const tail of [1000, 10000]) {
+for (const tail of [1000, 10000, 100000]) {
   while (added < tail) {
     const batch = Math.min(5000, tail - added);
     await engine.write(ns, { upsert_rows: Array.from({ length: batch }, (_, j) => ({ id: N + added + j, vector: vec() })) });

@@ -1,8 +1,9 @@
 /** Shared helpers for benchmarks: start a server process, percentiles, seeded data. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -83,4 +84,172 @@ export function rng(seed: number): () => number {
 
 export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+}
+
+/** True when the module at `moduleUrl` is the script being run (also through bin/run-ts.mjs, which passes a relative path). */
+export function isMain(moduleUrl: string): boolean {
+  return !!process.argv[1] && pathToFileURL(path.resolve(process.argv[1])).href === moduleUrl;
+}
+
+/** p50 / p99 / mean of `xs` (sorted in place), rounded to `digits`. */
+export function latencySummary(xs: number[], digits = 2): { p50: number; p99: number; mean: number } {
+  xs.sort((a, b) => a - b);
+  const r = (v: number) => +v.toFixed(digits);
+  return { p50: r(percentile(xs, 50)), p99: r(percentile(xs, 99)), mean: r(xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length)) };
+}
+
+/** POST a JSON body; retries 429 (backpressure) after its Retry-After. Throws on any other non-2xx with the body. */
+export async function postJson<T = unknown>(url: string, body: unknown): Promise<T> {
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  for (;;) {
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+    if (r.status === 429) {
+      await r.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 1000 * Number(r.headers.get('retry-after') ?? 1)));
+      continue;
+    }
+    const text = await r.text();
+    if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  }
+}
+
+/**
+ * Upserts `rows` into `ns` through the HTTP API in batches of `batch`, `clients` requests in flight. `extra` goes
+ * into every request (schema, distance_metric: repeating them is harmless and keeps batches independent).
+ */
+export async function writeRows(url: string, ns: string, rows: Iterable<Record<string, unknown>>, o: { batch: number; clients: number; extra?: Record<string, unknown> }): Promise<{ rows: number; requests: number }> {
+  const it = rows[Symbol.iterator]();
+  let total = 0;
+  let requests = 0;
+  const nextBody = (): string | null => {
+    const b: Record<string, unknown>[] = [];
+    for (let r = it.next(); !r.done; r = it.next()) {
+      b.push(r.value);
+      if (b.length >= o.batch) break;
+    }
+    if (b.length === 0) return null;
+    total += b.length;
+    requests++;
+    return JSON.stringify({ ...o.extra, upsert_rows: b });
+  };
+  await Promise.all(
+    Array.from({ length: o.clients }, async () => {
+      for (let body = nextBody(); body !== null; body = nextBody()) await postJson(`${url}/v2/namespaces/${ns}`, body);
+    }),
+  );
+  return { rows: total, requests };
+}
+
+/** Polls GET /v1/namespaces/:ns/metadata until the index reports up-to-date; returns the last metadata. */
+export async function waitIndexed(url: string, ns: string, timeoutMs = 3_600_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fetch(`${url}/v1/namespaces/${ns}/metadata`);
+    const meta = (await r.json()) as { index?: { status?: string } };
+    if (meta.index?.status === 'up-to-date') return meta as Record<string, unknown>;
+    if (Date.now() > deadline) throw new Error(`index of ${ns} not up-to-date after ${timeoutMs} ms: ${JSON.stringify(meta.index)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+/** Resident and peak resident memory of a process (Linux /proc), in MiB. */
+export function processMemory(pid: number): { rss_mib: number; peak_rss_mib: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss_mib: Math.round(kib('VmRSS') / 1024), peak_rss_mib: Math.round(kib('VmHWM') / 1024) };
+}
+
+/** Parts and their bytes of a namespace in a local-directory store (router.json). */
+export function localParts(storeDir: string, ns: string): { parts: number; part_mib: number } {
+  const router = JSON.parse(readFileSync(path.join(storeDir, ns, 'router.json'), 'utf8')) as { parts: { bytes: number }[] };
+  return { parts: router.parts.length, part_mib: +(router.parts.reduce((s, p) => s + p.bytes, 0) / 2 ** 20).toFixed(1) };
+}
+
+/** Row-normalized copy of `n` × `dims` vectors (cosine similarity becomes a dot product). */
+export function normalizeRows(data: Float32Array, dims: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i += dims) {
+    let s = 0;
+    for (let d = 0; d < dims; d++) s += data[i + d]! * data[i + d]!;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let d = 0; d < dims; d++) out[i + d] = data[i + d]! * inv;
+  }
+  return out;
+}
+
+/** Exact cosine top-k (row indexes into `base`, best first) for each query, by brute force over normalized rows. */
+export function exactCosineTopK(base: Float32Array, dims: number, queries: Float32Array[], k: number): number[][] {
+  const nb = normalizeRows(base, dims);
+  return queries.map((q0) => {
+    const q = normalizeRows(q0, dims);
+    const best: { i: number; s: number }[] = [];
+    for (let i = 0, off = 0; off < nb.length; i++, off += dims) {
+      let s = 0;
+      for (let d = 0; d < dims; d++) s += nb[off + d]! * q[d]!;
+      if (best.length < k || s > best[best.length - 1]!.s) {
+        best.push({ i, s });
+        best.sort((a, b) => b.s - a.s);
+        if (best.length > k) best.pop();
+      }
+    }
+    return best.map((b) => b.i);
+  });
+}
+
+/** Fraction of `truth` found in `got`. */
+export function recallOf(got: readonly (number | string)[], truth: readonly (number | string)[]): number {
+  const t = new Set(truth);
+  return truth.length === 0 ? 1 : got.filter((x) => t.has(x)).length / truth.length;
+}
+
+/**
+ * Raw hnswlib-node on the same vectors (labels = row index), one index, no I/O: the floor elax's ANN path is
+ * compared with. `truth[i]` holds the exact top-k row indexes of `queries[i]`.
+ */
+export async function rawHnswlib(
+  vectors: number[][],
+  queries: number[][],
+  truth: number[][],
+  o: { M: number; efConstruction: number; efs: number[]; k?: number },
+): Promise<{ build_vectors_per_s: number; runs: { ef: number; p50_ms: number; p99_ms: number; recall_at_10: number }[] }> {
+  const { default: hnswlib } = await import('hnswlib-node');
+  const k = o.k ?? 10;
+  const dims = vectors[0]!.length;
+  const index = new hnswlib.HierarchicalNSW('cosine', dims);
+  index.initIndex(vectors.length, o.M, o.efConstruction, 100);
+  const t = performance.now();
+  for (let i = 0; i < vectors.length; i++) index.addPoint(vectors[i]!, i);
+  const buildS = (performance.now() - t) / 1000;
+  const runs = o.efs.map((ef) => {
+    index.setEf(ef);
+    const lat: number[] = [];
+    let recall = 0;
+    queries.forEach((q, i) => {
+      const s = performance.now();
+      const res = index.searchKnn(q, k);
+      lat.push(performance.now() - s);
+      recall += recallOf(res.neighbors, truth[i]!);
+    });
+    const l = latencySummary(lat, 3);
+    return { ef, p50_ms: l.p50, p99_ms: l.p99, recall_at_10: +(recall / queries.length).toFixed(4) };
+  });
+  return { build_vectors_per_s: Math.round(vectors.length / buildS), runs };
+}
+
+/** Client round trip of GET /health (no engine work): the HTTP floor under every latency measured over HTTP. */
+export async function httpFloor(url: string, n = 200): Promise<{ p50: number; p99: number; mean: number }> {
+  const lat: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const s = performance.now();
+    await (await fetch(`${url}/health`)).arrayBuffer();
+    if (i >= 20) lat.push(performance.now() - s);
+  }
+  return latencySummary(lat);
+}
+
+/** Deletes a stopped server's part-file cache (serve.ts default: <tmpdir>/elax-cache-<pid>) and, unless kept, its store. */
+export function removeServerFiles(s: ServerProcess, o: { keepStore?: boolean } = {}): void {
+  if (s.child.pid) rmSync(path.join(tmpdir(), `elax-cache-${s.child.pid}`), { recursive: true, force: true });
+  if (!o.keepStore) rmSync(s.store, { recursive: true, force: true });
 }
