@@ -16,7 +16,7 @@ import { LocalDirStore } from '../crates-ts/store/index.js';
 import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { percentile, rng, machine, rawHnswlib } from './lib.js';
+import { percentile, rng, machine, rawHnswlib, gaussianMixture } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,15 +30,9 @@ const N = Number(values.n);
 const D = Number(values.dims);
 const Q = Number(values.queries);
 const EF = Number(values.ef);
-const rand = rng(7);
-const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-const centers = Array.from({ length: 256 }, () => Array.from({ length: D }, () => gauss()));
-const vec = () => {
-  const c = centers[Math.floor(rand() * centers.length)]!;
-  return c.map((x) => +(x + 0.35 * gauss()).toFixed(5));
-};
-const vectors = Array.from({ length: N }, vec);
-const queries = Array.from({ length: Q }, vec);
+const vec = gaussianMixture(rng(7), D);
+const vectors = Array.from({ length: N }, () => vec());
+const queries = Array.from({ length: Q }, () => vec());
 console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q} ef_search=${EF}`);
 
 const clock = { now: () => Date.now() };

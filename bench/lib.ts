@@ -82,6 +82,21 @@ export function rng(seed: number): () => number {
   };
 }
 
+/**
+ * A seeded Gaussian mixture: `clusters` centres drawn from N(0, 1)^dims, each vector a random centre plus
+ * N(0, spread²) noise, rounded to 5 decimals (as JSON would carry it). Returns a generator of vectors; pass `out`
+ * to learn which centre a vector came from.
+ */
+export function gaussianMixture(rand: () => number, dims: number, clusters = 256, spread = 0.35): (out?: { cluster: number }) => number[] {
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const centers = Array.from({ length: clusters }, () => Array.from({ length: dims }, () => gauss()));
+  return (out) => {
+    const i = Math.floor(rand() * centers.length);
+    if (out) out.cluster = i;
+    return centers[i]!.map((x) => +(x + spread * gauss()).toFixed(5));
+  };
+}
+
 export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 }

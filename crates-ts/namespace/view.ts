@@ -77,11 +77,6 @@ export class NamespaceView {
     await Promise.all(this.parts.map((p) => p.prepare(need)));
   }
 
-  /** True if `doc` (a row object of some part) is still the live version of its id. */
-  isLive(doc: Doc): boolean {
-    return this.docs.get(doc.id) === doc;
-  }
-
   /** Live documents whose newest version came from the WAL tail (scanned exactly by every query). */
   tailLiveDocs(): Doc[] {
     const out: Doc[] = [];
@@ -100,23 +95,29 @@ export class NamespaceView {
   annCandidates(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): { docs: Doc[]; tailScanned: number } {
     const docs = this.tailLiveDocs();
     const tailScanned = docs.length;
-    for (const part of this.parts) {
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i]!;
       const rows = part.docs;
+      const dead = this.dead[i]!.mask;
       if (filter === null) {
         // Most rows of most parts are live: search the index unfiltered (no per-row callback), keep the live hits,
         // and only fall back to the filtered walk when shadowed rows crowded out the top k.
         const hits = part.annSearch(query, k, Math.max(ef, k));
-        const live = hits.filter((h) => this.isLive(rows[h.ordinal]!));
+        const live = dead === null ? hits : hits.filter((h) => dead[h.ordinal] !== 1);
         if (live.length === hits.length || live.length >= k) {
           for (const h of live) docs.push(rows[h.ordinal]!);
           continue;
         }
       }
       // The part builds a mask from `allow` and scans exactly when few rows pass (selective filters starve a walk).
-      const allow = (ord: number) => {
-        const d = rows[ord]!;
-        return this.docs.get(d.id) === d && (filter === null || filter(d));
-      };
+      // Liveness from the part's dead mask (kept in step with this.docs by the constructor and apply), not a map
+      // lookup per row: this test runs for every row of every part on a filtered query.
+      const allow =
+        dead === null
+          ? filter === null
+            ? () => true
+            : (ord: number) => filter(rows[ord]!)
+          : (ord: number) => dead[ord] !== 1 && (filter === null || filter(rows[ord]!));
       for (const hit of part.annSearch(query, k, Math.max(ef, k), allow)) docs.push(rows[hit.ordinal]!);
     }
     return { docs, tailScanned };
