@@ -418,6 +418,36 @@ class Evaluation {
     return s;
   }
 
+  /**
+   * Top-k over one posting list (a one-term query, or one term of the query present in this part). Max-score has
+   * nothing to skip here — the only list is always essential — so what matters is the cost per posting: the BM25
+   * arithmetic of leafScore() inlined with the statistics hoisted, and the heap touched only by documents that
+   * reach its current threshold. The expression is leafScore()'s, term for term, and the final score is what
+   * finalScore() sums when this is the only non-zero leaf, so a document scores bit-identically on every path.
+   */
+  private scoreSingleList(c: { leaf: number; ords: Uint32Array; tfs: Uint32Array; lens: Int32Array }, dead: Uint8Array | null, docs: readonly Doc[]): void {
+    const heap = this.heap!;
+    const leaf = this.leaves[c.leaf]!;
+    const st = this.stats[leaf.clause]!;
+    const idf = this.idf[c.leaf]!;
+    const coef = leaf.coef;
+    const { k1, b, avg } = st;
+    const { ords, tfs, lens } = c;
+    let t = heap.threshold;
+    for (let j = 0; j < ords.length; j++) {
+      const d = ords[j]!;
+      if (dead !== null && dead[d] === 1) continue;
+      const tf = tfs[j]!;
+      const norm = avg > 0 ? lens[d]! / avg : 0;
+      const ls = (idf * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
+      // finalScore() with every other leaf score 0 is exactly coef × ls (adding zeros changes no bit).
+      const score = coef * ls;
+      if (score < t) continue;
+      this.offer(docs[d]!, score);
+      t = heap.threshold;
+    }
+  }
+
   private offer(doc: Doc, score: number): void {
     if (!(score > 0)) return;
     if (this.heap) {
@@ -460,6 +490,7 @@ class Evaluation {
         this.offer(docs[d]!, this.finalScore());
       }
     }
+    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead, docs);
     // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
     cur.sort((a, b) => a.ub - b.ub);
     const m = cur.length;
