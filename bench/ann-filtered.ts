@@ -17,11 +17,9 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
-import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { rng, machine, gaussianMixture, latencySummary, recallOf } from './lib.js';
+import { rng, machine, gaussianMixture, latencySummary, recallOf, benchEngine } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,15 +50,7 @@ console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q} ef_search=${EF
 
 const clock = { now: () => Date.now() };
 const store = new LocalDirStore(mkdtempSync(path.join(tmpdir(), 'elax-annf-')));
-const engine = new Engine(store, {
-  clock,
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  random: Math.random,
-  groupCommitMs: 0,
-  efSearch: EF,
-  backpressureBytes: Number.MAX_SAFE_INTEGER,
-  catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-annfc-')), 8 * 1024 ** 3) },
-});
+const engine = benchEngine(store, EF);
 const ns = 'annf';
 for (let i = 0; i < N; i += 5000) {
   await engine.write(ns, { upsert_rows: rows.slice(i, i + 5000), distance_metric: 'cosine_distance' });

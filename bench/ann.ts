@@ -13,10 +13,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
-import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { percentile, rng, machine, rawHnswlib, gaussianMixture } from './lib.js';
+import { percentile, rng, machine, rawHnswlib, gaussianMixture, benchEngine } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +37,7 @@ console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q} ef_search=${EF
 const clock = { now: () => Date.now() };
 const dir = mkdtempSync(path.join(tmpdir(), 'elax-ann-'));
 const store = new LocalDirStore(dir);
-const mkEngine = () =>
-  new Engine(store, {
-    clock,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    random: Math.random,
-    groupCommitMs: 0,
-    efSearch: EF,
-    backpressureBytes: Number.MAX_SAFE_INTEGER,
-    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-annc-')), 8 * 1024 ** 3) },
-  });
+const mkEngine = () => benchEngine(store, EF);
 const engine = mkEngine();
 const ns = 'ann';
 let t = performance.now();

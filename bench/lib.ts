@@ -5,6 +5,9 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
+import { Engine } from '../crates-ts/engine/index.js';
+import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
+import type { ObjectStore } from '../crates-ts/store/index.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -95,6 +98,23 @@ export function gaussianMixture(rand: () => number, dims: number, clusters = 256
     if (out) out.cluster = i;
     return centers[i]!.map((x) => +(x + spread * gauss()).toFixed(5));
   };
+}
+
+/**
+ * An in-process engine for benchmarks: real clock and sleeps, no group-commit window, no backpressure, and part
+ * caches (8 GiB memory, 8 GiB disk in a temp dir) large enough that nothing is evicted mid-run. Each call has
+ * empty caches, so its first query is cold.
+ */
+export function benchEngine(store: ObjectStore, efSearch: number): Engine {
+  return new Engine(store, {
+    clock: { now: () => Date.now() },
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    random: Math.random,
+    groupCommitMs: 0,
+    efSearch,
+    backpressureBytes: Number.MAX_SAFE_INTEGER,
+    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-bench-cache-')), 8 * 1024 ** 3) },
+  });
 }
 
 export function machine(): string {
