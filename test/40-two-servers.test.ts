@@ -261,7 +261,13 @@ describe('two server processes, one store', () => {
         expect([200, 404]).toContain(r.status); // 404: the namespace was between incarnations
         deletes.push({ start, end: performance.now() });
       }
-      await new Promise((r) => setTimeout(r, 60));
+      // Let writes that start after the last delete returned complete (the assertions below need some). Waiting
+      // for them rather than a fixed time: on a loaded CI machine one write can take longer than any fixed pause.
+      const lastEnd = deletes[deletes.length - 1]!.end;
+      const waitUntil = performance.now() + 20_000;
+      while (log.filter((w) => w.start > lastEnd).length < 4 && performance.now() < waitUntil) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       stop = true;
       await Promise.all(clients);
       // Every write is valid on its own: a delete racing it must not turn it into a client error.
