@@ -14,6 +14,7 @@ import { MemoryStore } from '../crates-ts/store/index.js';
 import { planTextRank } from '../crates-ts/fts/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { percentile, rng, machine } from './lib.js';
+import { zipfSampler } from './data/zipf.js';
 
 const { values } = parseArgs({ options: { docs: { type: 'string', default: '200000' }, queries: { type: 'string', default: '100' } } });
 const N = Number(values.docs);
@@ -21,21 +22,7 @@ const Q = Number(values.queries);
 const VOCAB = 50_000;
 const rand = rng(11);
 const word = (i: number) => `w${i.toString(36)}`;
-// Zipf sampling by inverse CDF over precomputed cumulative weights.
-const cdf = new Float64Array(VOCAB);
-let acc = 0;
-for (let i = 0; i < VOCAB; i++) cdf[i] = acc += 1 / Math.pow(i + 1, 1.07);
-const zipf = () => {
-  const x = rand() * acc;
-  let lo = 0;
-  let hi = VOCAB - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cdf[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-};
+const zipf = zipfSampler(VOCAB, 1.07, rand);
 
 const store = new MemoryStore();
 let t = Date.now();

@@ -112,12 +112,7 @@ export class NamespaceView {
       // The part builds a mask from `allow` and scans exactly when few rows pass (selective filters starve a walk).
       // Liveness from the part's dead mask (kept in step with this.docs by the constructor and apply), not a map
       // lookup per row: this test runs for every row of every part on a filtered query.
-      const allow =
-        dead === null
-          ? filter === null
-            ? () => true
-            : (ord: number) => filter(rows[ord]!)
-          : (ord: number) => dead[ord] !== 1 && (filter === null || filter(rows[ord]!));
+      const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (filter === null || filter(rows[ord]!));
       for (const hit of part.annSearch(query, k, Math.max(ef, k), allow)) docs.push(rows[hit.ordinal]!);
     }
     return { docs, tailScanned };
