@@ -62,6 +62,7 @@ program
       efSearch: num(o.efSearch, '--ef-search'),
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       stallAfterSeconds: num(o.stallAfter, '--stall-after'),
+      guardProcess: true,
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),

@@ -55,6 +55,7 @@ const INDEXER_EVENTS: Record<string, string> = {
   'indexer: router publish conflict': 'publish_conflict',
   'indexer: namespace failed': 'failure',
   'compacted parts': 'compacted',
+  'embedded indexer crashed; restarting': 'restarted',
 };
 
 export class ServerMetrics {
@@ -75,6 +76,7 @@ export class ServerMetrics {
   private readonly walConflicts: Counter;
   private readonly indexerEvents: Counter;
   private readonly lagErrors: Counter;
+  private readonly unhandledRejections: Counter;
   private readonly lag: {
     bytes: Gauge<'namespace'>;
     entries: Gauge<'namespace'>;
@@ -104,8 +106,13 @@ export class ServerMetrics {
     this.walConflicts = new Counter({ name: 'elax_wal_append_conflicts_total', help: 'WAL appends that lost the compare-and-swap race for their sequence number (retried)', registers });
     this.indexerEvents = new Counter({
       name: 'elax_indexer_events_total',
-      help: 'Embedded indexer events: published (parts), publish_conflict (lost router CAS races), failure (failed attempts), compacted',
+      help: 'Embedded indexer events: published (parts), publish_conflict (lost router CAS races), failure (failed attempts), compacted, restarted (the worker crashed and was restarted)',
       labelNames: ['event'],
+      registers,
+    });
+    this.unhandledRejections = new Counter({
+      name: 'elax_unhandled_rejections_total',
+      help: 'Promise rejections nothing handled (a bug: logged with its stack; the process keeps serving)',
       registers,
     });
     this.lagErrors = new Counter({ name: 'elax_indexer_lag_errors_total', help: 'Namespaces whose indexer lag could not be read from the store at scrape time', registers });
@@ -135,6 +142,10 @@ export class ServerMetrics {
    * Counts the embedded indexer's events (it runs in a worker thread and reports through its log lines):
    * parts published, router publish conflicts (lost CAS races), failed attempts, compactions.
    */
+  unhandledRejection(): void {
+    this.unhandledRejections.inc();
+  }
+
   indexerEvent(msg: string): void {
     const event = INDEXER_EVENTS[msg];
     if (event !== undefined) this.indexerEvents.inc({ event });

@@ -105,29 +105,36 @@ export class NamespaceCatalog {
   refresh(ns: string): Promise<NamespaceView | null> {
     const slot = this.refreshes.get(ns);
     if (!slot) {
-      const running = this.doRefresh(ns).finally(() => this.advance(ns));
+      const running = this.doRefresh(ns);
       this.refreshes.set(ns, { running });
+      this.advanceWhenSettled(ns, running);
       return running;
     }
     // A refresh already running may have listed the WAL before our caller's write was acknowledged: queue one more.
-    if (!slot.next) {
-      slot.next = slot.running.then(
-        () => this.doRefresh(ns),
-        () => this.doRefresh(ns),
-      );
-    }
+    slot.next ??= slot.running.then(
+      () => this.doRefresh(ns),
+      () => this.doRefresh(ns),
+    );
     return slot.next;
   }
 
-  private advance(ns: string): void {
-    const slot = this.refreshes.get(ns);
-    if (!slot) return;
-    if (slot.next) {
-      const running = slot.next.finally(() => this.advance(ns));
-      this.refreshes.set(ns, { running });
-    } else {
-      this.refreshes.delete(ns);
-    }
+  /**
+   * When `p` settles, start the queued refresh (if any). Both outcomes are handled here: the callers awaiting `p`
+   * see its rejection, and no derived promise is left rejecting unobserved (an unhandled rejection exits Node).
+   */
+  private advanceWhenSettled(ns: string, p: Promise<unknown>): void {
+    const advance = () => {
+      const slot = this.refreshes.get(ns);
+      if (!slot || slot.running !== p) return;
+      if (slot.next) {
+        const running = slot.next;
+        this.refreshes.set(ns, { running });
+        this.advanceWhenSettled(ns, running);
+      } else {
+        this.refreshes.delete(ns);
+      }
+    };
+    p.then(advance, advance);
   }
 
   /** Forget the cached view (after deleting a namespace). */

@@ -18,3 +18,4 @@ export { LocalDirStore, type LocalDirStoreOptions } from './local.js';
 export { S3Store, isLostRace, unquoteEtag, type S3StoreOptions } from './s3.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { probeConditionalWrites, checkReachable } from './probe.js';
+export { FaultyStore, type FaultPlan, type StoreOp } from './faulty.js';

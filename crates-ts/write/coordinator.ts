@@ -79,9 +79,17 @@ export class WriteCoordinator {
       if (!q) this.queues.set(ns, (q = []));
       q.push({ req, idempotencyKey, rows, resolve, reject });
       if (!this.running.has(ns)) {
-        const run: Promise<void> = this.drain(ns).finally(() => {
-          if (this.running.get(ns) === run) this.running.delete(ns);
-        });
+        // drain() rejects only on a bug (commit errors reject their batch): fail what is queued rather than leave
+        // a rejection nothing observes (which would exit the process) and requests that never answer.
+        const run: Promise<void> = this.drain(ns)
+          .catch((e: unknown) => {
+            const stuck = this.queues.get(ns) ?? [];
+            this.queues.delete(ns);
+            for (const p of stuck) p.reject(e);
+          })
+          .finally(() => {
+            if (this.running.get(ns) === run) this.running.delete(ns);
+          });
         this.running.set(ns, run);
       }
     });
