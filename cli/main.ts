@@ -63,6 +63,10 @@ program
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       stallAfterSeconds: num(o.stallAfter, '--stall-after'),
       guardProcess: true,
+      onFatal: (e) => {
+        console.error(`elax serve: ${e.code}: ${e.message}`);
+        process.exit(1);
+      },
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
@@ -71,7 +75,10 @@ program
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
       },
     });
-    console.error(`elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})`);
+    console.error(
+      `elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})` +
+        (server.ready ? '' : '; the store is not reachable yet: retrying, /readyz is 503 until it is'),
+    );
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) return;

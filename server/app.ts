@@ -25,6 +25,11 @@ export interface AppOptions {
   metrics?: ServerMetrics;
   /** Default stall threshold of /admin/status, seconds (default 600). */
   stallAfterSeconds?: number;
+  /**
+   * Whether the store passed the start-up probe. Until it has, /readyz is 503 with the reason and API requests get
+   * 503 ELAX_ERR_STORE_UNAVAILABLE with Retry-After (/health, /metrics and /admin still answer). Default: ready.
+   */
+  readiness?: () => { ready: boolean; reason: string };
 }
 
 const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
@@ -72,6 +77,17 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       done(new ElaxError('ELAX_ERR_INVALID_REQUEST', `malformed JSON body: ${(e as Error).message}`), undefined);
     }
   });
+
+  const readiness = opts.readiness;
+  if (readiness) {
+    app.addHook('onRequest', async (request) => {
+      const r = readiness();
+      if (r.ready) return;
+      const route = request.url.split('?')[0] ?? '';
+      if (route === '/health' || route === '/readyz' || route === '/metrics' || route.startsWith('/admin/')) return;
+      throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `the server is not ready: ${r.reason}`, { retryAfter: 2 });
+    });
+  }
 
   const keys = new Set(opts.apiKeys ?? []);
   if (keys.size > 0) {
@@ -123,6 +139,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
+    const r = readiness?.();
+    if (r && !r.ready) {
+      reply.header('Retry-After', '2');
+      return reply.code(503).send({ ...errorBody(`not ready: ${r.reason}`), code: 'ELAX_ERR_STORE_UNAVAILABLE' });
+    }
     try {
       await checkReachable(engine.store);
       return { status: 'ok', store: engine.store.description };

@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../crates-ts/engine/index.js';
-import { openStore, probeConditionalWrites, type ObjectStore } from '../crates-ts/store/index.js';
+import { openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
+import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
@@ -45,6 +46,13 @@ export interface ServeOptions {
    * (`elax serve`) sets it; in-process test servers leave rejections to the test runner, which fails on them.
    */
   guardProcess?: boolean;
+  /**
+   * The store turned out to ignore conditional writes after start-up (the first probe attempt was inconclusive and
+   * later ones settled it). `elax serve` exits; the default logs it and keeps /readyz at 503.
+   */
+  onFatal?: (error: ElaxError) => void;
+  /** Tests: use this store instead of opening `store`. */
+  storeInstance?: ObjectStore;
 }
 
 export interface RunningServer {
@@ -52,12 +60,26 @@ export interface RunningServer {
   port: number;
   engine: Engine;
   store: ObjectStore;
+  /** Whether the start-up store probe has passed (API requests get 503 until it has). */
+  readonly ready: boolean;
   close(): Promise<void>;
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const store = await openStore(opts.store);
-  if (!opts.skipProbe) await probeConditionalWrites(store, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const store = opts.storeInstance ?? (await openStore(opts.store));
+  const nonce = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
+  // Start-up probe: a store that ignores conditional writes is refused at once (ELAX_ERR_STORE_NO_CAS, exit); a store
+  // that cannot be reached yet, or answers inconclusively, is retried in the background while /readyz says why.
+  const readiness = { ready: !!opts.skipProbe, reason: `probing store ${store.description}` };
+  if (!readiness.ready) {
+    try {
+      await probeConditionalWrites(store, nonce());
+      readiness.ready = true;
+    } catch (e) {
+      if (e instanceof ProbeFailure && e.definitive) throw e;
+      readiness.reason = e instanceof ProbeFailure ? e.message : `store ${store.description} is unreachable: ${(e as Error).message}`;
+    }
+  }
   const metrics = new ServerMetrics({ stallAfterSeconds: opts.stallAfterSeconds });
   const partFiles = new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3);
   const loadedParts = new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3);
@@ -79,6 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     adminToken: opts.adminToken ?? process.env.ELAX_ADMIN_TOKEN,
     metrics,
     stallAfterSeconds: opts.stallAfterSeconds,
+    readiness: () => readiness,
   });
   if (opts.guardProcess) {
     // Every request path handles its own errors (test/35-store-faults.test.ts); this net only keeps a missed one
@@ -91,21 +114,53 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   await app.listen({ port: opts.port, host: opts.host });
   let indexer: EmbeddedIndexer | null = null;
-  if (opts.indexer !== false && !opts.store.startsWith('memory://')) {
+  let closing: Promise<void> | null = null;
+  const startIndexer = () => {
+    if (opts.indexer === false || opts.store.startsWith('memory://') || opts.storeInstance || closing) return;
     const log = indexerLog(app.log);
     indexer = startEmbeddedIndexer(opts.store, opts.indexerOptions ?? {}, (msg, fields) => {
       metrics.indexerEvent(msg);
       log(msg, fields);
     });
+  };
+  let probing: Promise<void> | null = null;
+  const stopProbing = new AbortController();
+  if (readiness.ready) startIndexer();
+  else {
+    app.log.warn({ code: 'ELAX_ERR_STORE_UNAVAILABLE', reason: readiness.reason }, 'store not ready; retrying in the background (/readyz is 503 until it is)');
+    probing = waitForConditionalWrites(store, {
+      sleep: (ms) => sleep(ms, undefined, { signal: stopProbing.signal }),
+      nonce,
+      stopped: () => closing !== null,
+      onRetry: (e, attempt, delayMs) => {
+        readiness.reason = e.message;
+        app.log.warn({ code: e.code, attempt, retry_in_ms: delayMs, reason: e.message }, 'store not ready');
+      },
+    }).then(
+      () => {
+        readiness.ready = true;
+        app.log.info({ store: store.description }, 'store ready');
+        startIndexer();
+      },
+      (e: unknown) => {
+        if (closing) return;
+        const err = e instanceof ElaxError ? e : new ElaxError('ELAX_ERR_INTERNAL', String(e));
+        readiness.reason = err.message;
+        app.log.error({ code: err.code, reason: err.message }, 'store refused');
+        opts.onFatal?.(err);
+      },
+    );
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  let closing: Promise<void> | null = null;
   return {
     url: `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`,
     port,
     engine,
     store,
+    get ready() {
+      return readiness.ready;
+    },
     close() {
       // Stop accepting connections first, then flush commits already queued, then release the store.
       closing ??= (async () => {
@@ -116,7 +171,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         await Promise.race([appClosed, sleep(2_000)]);
         app.server.closeAllConnections();
         await appClosed;
-        await indexer?.stop();
+        stopProbing.abort();
+        await probing;
+        await (indexer as EmbeddedIndexer | null)?.stop();
         await store.close();
       })();
       return closing;

@@ -17,5 +17,5 @@ export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { LocalDirStore, type LocalDirStoreOptions } from './local.js';
 export { S3Store, isLostRace, unquoteEtag, type S3StoreOptions } from './s3.js';
 export { openStore, type OpenStoreOptions } from './open.js';
-export { probeConditionalWrites, checkReachable } from './probe.js';
+export { probeConditionalWrites, checkReachable, waitForConditionalWrites, ProbeFailure, type WaitForStoreOptions } from './probe.js';
 export { FaultyStore, type FaultPlan, type StoreOp } from './faulty.js';

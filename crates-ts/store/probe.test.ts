@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { isElaxError } from '../core/index.js';
-import { MemoryStore, Witness, checkReachable, probeConditionalWrites, type ObjectStore, type PutResult } from './index.js';
+import { FaultyStore, MemoryStore, Witness, checkReachable, probeConditionalWrites, waitForConditionalWrites, type ObjectStore, type PutResult } from './index.js';
 
 /** A store that ignores one kind of condition, as the npm S3 fakes do. */
 class IgnoringStore extends MemoryStore {
@@ -41,5 +41,54 @@ describe('conditional-write probe', () => {
     };
     await expect(probeConditionalWrites(broken)).rejects.toThrow('boom');
     await expect(checkReachable(new MemoryStore())).resolves.toBeUndefined();
+  });
+});
+
+describe('waiting for a store at start-up', () => {
+  const noSleep = { sleep: () => Promise.resolve() };
+
+  it('should retry a store that fails transiently and report it as unreachable, not as lacking conditional writes', async () => {
+    // Every operation fails for the first attempts (503s settled as "did not apply" included), then the store heals.
+    let calls = 0;
+    const store = new FaultyStore(new MemoryStore(), { before: 1, after: 0, random: () => 0 });
+    const seen: string[] = [];
+    const delays: number[] = [];
+    await waitForConditionalWrites(store, {
+      ...noSleep,
+      initialDelayMs: 100,
+      maxDelayMs: 400,
+      onRetry: (e, _attempt, delay) => {
+        seen.push(e.code);
+        delays.push(delay);
+        if (++calls === 6) store.enabled = false;
+      },
+    });
+    expect(seen).toEqual(Array(6).fill('ELAX_ERR_STORE_UNAVAILABLE'));
+    expect(delays).toEqual([100, 200, 400, 400, 400, 400]);
+  });
+
+  it('should retry a conditional write that did not apply, and give up with ELAX_ERR_STORE_NO_CAS only when it keeps happening', async () => {
+    // A store where every create-if-absent "loses" (what a 5xx settled by read-back looks like).
+    const losing = new MemoryStore() as ObjectStore;
+    losing.putIfAbsent = async () => ({ ok: false });
+    const retries: string[] = [];
+    await expect(
+      waitForConditionalWrites(losing, { ...noSleep, ambiguousLimit: 3, onRetry: (e) => retries.push(e.code) }),
+    ).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_NO_CAS') && /did not apply/.test(e.message));
+    expect(retries).toEqual(['ELAX_ERR_STORE_NO_CAS', 'ELAX_ERR_STORE_NO_CAS']);
+    // Once it heals within the limit, it passes.
+    let n = 0;
+    const flaky = new MemoryStore() as ObjectStore;
+    const real = flaky.putIfAbsent.bind(flaky);
+    flaky.putIfAbsent = async (k, b) => (n++ < 2 ? { ok: false } : real(k, b));
+    await expect(waitForConditionalWrites(flaky, { ...noSleep, ambiguousLimit: 3 })).resolves.toBeUndefined();
+  });
+
+  it('should refuse at once a store that accepts a write it must reject', async () => {
+    const retries: unknown[] = [];
+    await expect(waitForConditionalWrites(new IgnoringStore('absent'), { ...noSleep, onRetry: (e) => retries.push(e) })).rejects.toSatisfy((e: unknown) =>
+      isElaxError(e, 'ELAX_ERR_STORE_NO_CAS'),
+    );
+    expect(retries).toEqual([]);
   });
 });
