@@ -86,7 +86,8 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     const stillThere = at >= 0 && chosen.every((c, i) => current.parts[at + i]?.id === c.id);
     if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
     const parts = [...current.parts.slice(0, at), ref, ...current.parts.slice(at + chosen.length)];
-    const next = RouterStore.next(current, { parts }, createdAt);
+    // Publish time, not build time: the merged parts' GC grace counts from this instant (retired_parts).
+    const next = RouterStore.next(current, { parts }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
     const out = await routers.publish(current, witness, next);
     if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: ref, epoch: next.epoch };
     const again = await routers.read(ns);

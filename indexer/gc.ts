@@ -1,13 +1,18 @@
 /**
- * Garbage collection (design.md §5): deletes WAL entries already covered by parts once older than the retention
- * window, and part folders no router references once older than the grace period. The grace period must exceed
- * the longest time a query can hold an old router (eventual reads cache for up to 60 s), so a query never finds a
- * part deleted under it. `dryRun` lists what would go.
+ * Garbage collection (docs/rfcs/0006-gc.md): deletes WAL entries already covered by parts once older than the
+ * retention window, and part folders the router no longer references once the grace period has passed:
+ *  - a part that was published and later removed (compaction, reindex, deletion) is listed in
+ *    router.retired_parts with the time it left; its grace counts from then, because a node may keep reading it
+ *    from a router it cached before (eventual reads: up to 60 s; a query in flight: its duration);
+ *  - a part that was never published (an indexer lost the race or died before its CAS) is not in any router a node
+ *    could hold; its grace counts from its newest file, so a part being uploaded right now is never taken.
+ * Deleted parts are then dropped from retired_parts (best effort, by CAS; a lost race leaves them for the next
+ * pass, which prunes records whose objects are gone). `dryRun` lists what would go.
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { walKey, parseWalKey, walPrefix } from '../crates-ts/store/index.js';
-import { RouterStore } from '../crates-ts/router/index.js';
+import { RouterStore, type Router } from '../crates-ts/router/index.js';
 
 export interface GcOptions {
   clock: Clock;
@@ -29,7 +34,8 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const now = opts.clock.now();
   const walRetention = opts.walRetentionMs ?? 3_600_000;
   const partGrace = opts.partGraceMs ?? 900_000;
-  const read = await new RouterStore(store).read(ns);
+  const routers = new RouterStore(store);
+  const read = await routers.read(ns);
   const report: GcReport = { ns, wal_entries: [], parts: [], deleted: false };
   if (!read) return report;
   const r = read.router;
@@ -42,8 +48,9 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
     if (seq >= r.wal_start && now - o.lastModified < walRetention) continue;
     report.wal_entries.push(seq);
   }
-  // Parts: folders not referenced by the router whose newest file is past the grace period.
+  // Parts: folders not referenced by the router, past their grace (RFC-0006 step 2).
   const referenced = new Set(r.parts.map((p) => p.id));
+  const retiredAt = new Map((r.retired_parts ?? []).map((p) => [p.id, Date.parse(p.retired_at)]));
   const partsPrefix = `${ns}/parts/`;
   const listed = await store.list(partsPrefix);
   const newest = new Map<string, number>();
@@ -53,7 +60,12 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
     newest.set(id, Math.max(newest.get(id) ?? 0, o.lastModified));
     keysOf.set(id, [...(keysOf.get(id) ?? []), o.key]);
   }
-  for (const [id, t] of newest) if (!referenced.has(id) && now - t >= partGrace) report.parts.push(id);
+  for (const [id, t] of newest) {
+    if (referenced.has(id)) continue;
+    const since = retiredAt.get(id) ?? t;
+    // An unparsable retired_at never qualifies (NaN comparisons are false): keep the part rather than guess.
+    if (now - since >= partGrace) report.parts.push(id);
+  }
   if (!opts.dryRun) {
     for (const seq of report.wal_entries) await store.delete(walKey(ns, seq));
     // Manifest first: a part without manifest is incomplete, so a half-deleted part is never read.
@@ -63,7 +75,17 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
       for (const k of manifest) await store.delete(k);
       await Promise.all(keys.filter((k) => !k.endsWith('/manifest.json')).map((k) => store.delete(k)));
     }
+    // RFC-0006 step 3: forget retired parts whose objects are gone (deleted now, or by an earlier pass / a delete).
+    const gone = new Set(report.parts);
+    const stale = (r.retired_parts ?? []).filter((p) => gone.has(p.id) || !newest.has(p.id));
+    if (stale.length > 0) await forgetRetired(routers, r, read.witness, new Set(stale.map((p) => p.id)), now);
     report.deleted = true;
   }
   return report;
+}
+
+/** Drop records from retired_parts by one CAS; a lost race is fine (the next pass prunes them). */
+async function forgetRetired(routers: RouterStore, r: Router, witness: import('../crates-ts/store/index.js').Witness, ids: Set<string>, now: number): Promise<void> {
+  const next = RouterStore.next(r, { retired_parts: (r.retired_parts ?? []).filter((p) => !ids.has(p.id)) }, new Date(now).toISOString());
+  await routers.publish(r, witness, next);
 }

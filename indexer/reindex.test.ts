@@ -16,7 +16,7 @@ import { gcNamespace } from './gc.js';
 import { splitBySeq } from './merge-parts.js';
 import { planReindex, reindexNamespace, type ReindexOptions, type ReindexRecord } from './reindex.js';
 
-let t = 1_700_000_000_000;
+let t = Date.now(); // near the wall clock: GC compares retired_at (this clock) with object times (the store's)
 const clock = { now: () => (t += 1) };
 let nonce = 0;
 const nextNonce = () => `t${nonce++}`;

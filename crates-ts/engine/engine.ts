@@ -12,6 +12,7 @@ import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type Pars
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 import type { TextNeed } from '../fts/index.js';
+import { missingPartFile } from '../part/index.js';
 
 export interface EngineOptions {
   clock: Clock;
@@ -26,6 +27,8 @@ export interface EngineOptions {
   backpressureBytes?: number;
   /** HNSW ef_search for ANN queries over parts (beam width; higher = better recall, slower). Default 128. */
   efSearch?: number;
+  /** A read met a part file that is gone and is retried on a fresh view (metrics/logs). */
+  onPartRetry?: (key: string) => void;
   /** Namespace view caching options (part caches). */
   catalog?: Partial<import('../namespace/index.js').CatalogOptions>;
 }
@@ -198,9 +201,27 @@ export class Engine {
     };
   }
 
+  /**
+   * Run a read; if it meets a part file that is gone, the view predates a GC of a part that left the router (a node
+   * may hold a router for a while): refresh the view from the router and run it once more (docs/rfcs/0006-gc.md
+   * step 4). A part the current router still references and that is missing fails the retry: real corruption.
+   */
+  private async withPartRetry<T>(consistency: Consistency, run: (c: Consistency) => Promise<T>): Promise<T> {
+    try {
+      return await run(consistency);
+    } catch (e) {
+      if (missingPartFile(e) === null) throw e;
+      this.opts.onPartRetry?.(missingPartFile(e)!);
+      return run('strong');
+    }
+  }
+
   async query(ns: string, body: unknown) {
+    return this.withPartRetry(readConsistency(body), (c) => this.queryOnce(ns, body, c));
+  }
+
+  private async queryOnce(ns: string, body: unknown, consistency: Consistency) {
     const started = this.opts.clock.now();
-    const consistency = readConsistency(body);
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
@@ -215,8 +236,11 @@ export class Engine {
   }
 
   async multiQuery(ns: string, body: unknown) {
+    return this.withPartRetry(readConsistency(body), (c) => this.multiQueryOnce(ns, body, c));
+  }
+
+  private async multiQueryOnce(ns: string, body: unknown, consistency: Consistency) {
     const started = this.opts.clock.now();
-    const consistency = readConsistency(body);
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseMultiQuery(body, ctx);
@@ -278,6 +302,10 @@ export class Engine {
 
   async warmCache(ns: string) {
     validateNamespaceName(ns);
+    return this.withPartRetry('strong', () => this.warmCacheOnce(ns));
+  }
+
+  private async warmCacheOnce(ns: string) {
     const view = await this.catalog.require(ns, 'strong');
     // Warm means the next query pays no fetch: HNSW indexes and postings (dictionaries; small files whole) too.
     const postings = Object.keys(view.schema)
@@ -289,6 +317,10 @@ export class Engine {
 
   async recall(ns: string, body: unknown) {
     validateNamespaceName(ns);
+    return this.withPartRetry('strong', () => this.recallOnce(ns, body));
+  }
+
+  private async recallOnce(ns: string, body: unknown) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => candidatesFor(view, q, this.efSearch));

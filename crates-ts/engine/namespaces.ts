@@ -90,9 +90,16 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
       // Remove the deleted incarnation's objects. Entries above `head` belong to a writer that raced us and
       // revived the namespace: they are kept.
       await catalog.wal(ns).deleteBefore(head + 1);
+      // Only the parts the deleted incarnation referenced or retired (docs/rfcs/0007-namespace-delete.md step 3):
+      // a writer that revived the namespace right after our CAS may already have an indexer publishing new parts
+      // under the same prefix. Anything else (orphans of lost races) is left to GC's grace rule.
+      const mine = new Set([...r.parts.map((p) => p.id), ...(r.retired_parts ?? []).map((p) => p.id)]);
       const partsPrefix = `${namespacePrefix(ns)}parts/`;
       const parts = await catalog.store.list(partsPrefix);
-      await Promise.all(parts.objects.map((o) => catalog.store.delete(o.key)));
+      const doomed = parts.objects.filter((o) => mine.has(o.key.slice(partsPrefix.length).split('/')[0]!));
+      // Manifests first, so a half-deleted part is never mistaken for a complete one.
+      await Promise.all(doomed.filter((o) => o.key.endsWith('/manifest.json')).map((o) => catalog.store.delete(o.key)));
+      await Promise.all(doomed.filter((o) => !o.key.endsWith('/manifest.json')).map((o) => catalog.store.delete(o.key)));
       return;
     }
     if (attempt > 20) throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `could not delete ${ns}: router.json keeps changing`, { retryAfter: 1 });

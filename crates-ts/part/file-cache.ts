@@ -7,6 +7,7 @@
  * half a file. Entries found in the directory at first use are adopted (oldest mtime evicted first): a restarted
  * process starts warm. Caching is best effort: a disk error only means the bytes come from the store next time.
  */
+import { partFileMissing } from './missing.js';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,7 +86,7 @@ export class PartFileCache {
 
   async #fetch(store: ObjectStore, key: string, name: string): Promise<Uint8Array> {
     const got = await store.get(key);
-    if (!got) throw new ElaxError('ELAX_ERR_CORRUPT', `part file ${key} is missing from ${store.description}`);
+    if (!got) throw partFileMissing(key, store.description);
     const bytes = got.bytes;
     if (bytes.byteLength <= this.#maxBytes && !this.#entries.has(name)) {
       const tmp = join(this.#dir, `${name}.tmp-${process.pid}-${this.#tmpCounter++}`);

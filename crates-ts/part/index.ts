@@ -20,3 +20,4 @@ export { PartFileCache, type FileCacheStats } from './file-cache.js';
 export { LoadedPartCache } from './loaded-part-cache.js';
 export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
 export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';
+export { partFileMissing, missingPartFile } from './missing.js';

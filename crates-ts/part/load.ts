@@ -2,13 +2,14 @@
  * Loading a part: manifest first (a part without one is incomplete and never read), then each listed file, verified
  * against the manifest's size and SHA-256 before anything decodes it (hnswlib trusts its input blindly).
  */
+import { partFileMissing } from './missing.js';
 import { ElaxError } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { PartFileCache } from './file-cache.js';
 import { loadHnsw, type HnswIndex } from './hnsw.js';
 import { LoadedPart } from './loaded-part.js';
 import { readManifest, sha256, type PartFileInfo } from './manifest.js';
-import { HNSW_FILE, IDEMPOTENCY_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey } from './paths.js';
+import { HNSW_FILE, IDEMPOTENCY_FILE, ROWS_FILE, TOMBSTONES_FILE, manifestKey, partFileKey } from './paths.js';
 import { decodeRows } from './rows-format.js';
 import { decodeTombstones } from './tombstones.js';
 import { PostingsFile } from '../fts/index.js';
@@ -27,7 +28,7 @@ async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, c
     await cache.delete(key);
   }
   const got = await store.get(key);
-  if (!got) throw new ElaxError('ELAX_ERR_CORRUPT', `part file ${key} is missing from ${store.description}`);
+  if (!got) throw partFileMissing(key, store.description);
   const bad = mismatch(key, f, got.bytes);
   if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);
   return got.bytes;
@@ -50,7 +51,7 @@ export const RANGED_POSTINGS_MIN_BYTES = 4 * 1024 * 1024;
 
 export async function loadPart(store: ObjectStore, ns: string, partId: string, cache?: PartFileCache, opts: LoadPartOptions = {}): Promise<LoadedPart> {
   const manifest = await readManifest(store, ns, partId);
-  if (!manifest) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has no manifest.json (incomplete or deleted part)`);
+  if (!manifest) throw partFileMissing(manifestKey(ns, partId), `${store.description} (incomplete or deleted part)`);
   const byName = new Map(manifest.files.map((f) => [f.name, f]));
   const need = (name: string): PartFileInfo => {
     const f = byName.get(name);
@@ -98,7 +99,7 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
         const k = key(f.file);
         const read = async (start: number, end: number) => {
           const got = await store.get(k, { start, end });
-          if (!got) throw new ElaxError('ELAX_ERR_CORRUPT', `part file ${k} is missing from ${store.description}`);
+          if (!got) throw partFileMissing(k, store.description);
           return got.bytes;
         };
         file = await PostingsFile.openRanged(read, info.bytes, k);

@@ -3,8 +3,8 @@
  * invariants; creates it with put-if-absent and moves it forward only with If-Match. It does not build parts or
  * write the WAL.
  */
-export { RouterStore, parseRouter } from './router-store.js';
+export { RouterStore, parseRouter, withRetiredParts } from './router-store.js';
 export type { RouterRead, PublishOutcome } from './router-store.js';
 export { checkRouterInvariants, ROUTER_INVARIANTS } from './invariants.js';
 export { ROUTER_FORMAT_VERSION } from './types.js';
-export type { Router, PartRef } from './types.js';
+export type { Router, PartRef, RetiredPart } from './types.js';

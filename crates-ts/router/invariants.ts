@@ -47,6 +47,15 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       return null;
     },
   },
+  {
+    name: 'retired-parts-not-referenced',
+    why: 'GC deletes retired parts after a grace period: a part that is still referenced must never be on that list',
+    check: (next) => {
+      const live = new Set(next.parts.map((p) => p.id));
+      const back = (next.retired_parts ?? []).find((p) => live.has(p.id));
+      return back ? `part ${back.id} is both referenced and retired` : null;
+    },
+  },
 ];
 
 export function checkRouterInvariants(next: Router, current: Router | null): void {

@@ -31,6 +31,18 @@ function encode(r: Router): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n');
 }
 
+/**
+ * `next` with every part that `current` referenced and `next` does not appended to `retired_parts` (retired at
+ * next.updated_at). Done here, on the one publish path, so no publisher (compaction, reindex, deletion) can forget.
+ */
+export function withRetiredParts(current: Router, next: Router): Router {
+  const kept = new Set(next.parts.map((p) => p.id));
+  const already = new Set((next.retired_parts ?? []).map((p) => p.id));
+  const leaving = current.parts.filter((p) => !kept.has(p.id) && !already.has(p.id));
+  if (leaving.length === 0) return next;
+  return { ...next, retired_parts: [...(next.retired_parts ?? []), ...leaving.map((p) => ({ id: p.id, retired_at: next.updated_at }))] };
+}
+
 export class RouterStore {
   constructor(private readonly store: ObjectStore) {}
 
@@ -51,8 +63,9 @@ export class RouterStore {
    * Invariants are checked first; `ok: false` means lost the race: re-read, rebuild `next`, retry or abandon.
    */
   async publish(current: Router, witness: Witness, next: Router): Promise<PublishOutcome> {
-    checkRouterInvariants(next, current);
-    return this.store.putIfMatch(routerKey(next.namespace), encode(next), witness);
+    const recorded = withRetiredParts(current, next);
+    checkRouterInvariants(recorded, current);
+    return this.store.putIfMatch(routerKey(next.namespace), encode(recorded), witness);
   }
 
   /** Build the next state from `current` with epoch + 1 and a fresh updated_at. */

@@ -15,6 +15,12 @@ export interface PartRef {
   index_kind?: string;
 }
 
+export interface RetiredPart {
+  id: string;
+  /** ISO time of the publish that removed the part from `parts`. */
+  retired_at: string;
+}
+
 /** `{ns}/router.json`: the CAS pointer to a namespace's current state (design.md §3). */
 export interface Router {
   format_version: number;
@@ -36,6 +42,13 @@ export interface Router {
   updated_at: string;
   /** Present when the namespace was deleted: it does not exist until a write revives it. */
   deleted?: { at: string; wal_highwater: number };
+  /**
+   * Parts that left `parts` (compaction, reindex, namespace deletion), with when they left. A node may still read a
+   * part from a router it cached before that moment, so GC counts the grace period from `retired_at`, not from the
+   * part's creation, and drops the record once the part's objects are gone (docs/rfcs/0006-gc.md). Additive:
+   * readers that do not know it ignore it.
+   */
+  retired_parts?: RetiredPart[];
   /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
   indexer?: Record<string, unknown>;
 }
