@@ -7,9 +7,9 @@
  * incarnation (the namespace was deleted and written again).
  */
 import { ElaxError, type Clock } from '../core/index.js';
-import type { ObjectStore } from '../store/index.js';
+import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
-import { WalLog, decodeWalEntry, type WalEntry } from '../wal/index.js';
+import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
 import { loadPart, type LoadedPart, type PartFileCache, type LoadedPartCache } from '../part/index.js';
 import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
@@ -160,49 +160,95 @@ export class NamespaceCatalog {
     return this.views.get(ns);
   }
 
+  /**
+   * One strong refresh (docs/rfcs/0001-wal-append.md step 6). The WAL listing must continue the router it is
+   * applied to: GC deletes entries only after a router covering them was published, so
+   *  - with a cached view, LIST after its head first and read router.json second: any entry deleted before the LIST
+   *    is covered by the router read after it;
+   *  - without one (the router tells where to list from), read the router, LIST, and if the listing is empty or does
+   *    not start right after the view's head, check that router.json did not move meanwhile;
+   *  - a listing with a hole, or an entry that vanished between LIST and GET, means a publish + GC raced us: re-read.
+   */
   private async doRefresh(ns: string): Promise<NamespaceView | null> {
     const started = this.clock.now();
-    const read: RouterRead | null = await this.routers.read(ns);
-    if (!read || read.router.deleted) {
-      this.evict(ns);
-      return null;
-    }
-    let view = this.views.get(ns);
-    const r = read.router;
-    if (!view || view.router.wal_start !== r.wal_start || view.router.created_at !== r.created_at || !samePartSet(view.router, r)) {
-      // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
-      view = new NamespaceView(r, read.witness, await this.loadParts(r));
-      const cache = this.tailEntries.get(ns);
-      if (cache) {
-        for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
-          if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
-        }
-        for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
-          if (seq !== view.headSeq + 1) break;
-          const c = cache.get(seq)!;
-          view.apply(c.entry, c.bytes);
-        }
+    const log = this.wal(ns);
+    for (let attempt = 1; ; attempt++) {
+      const cached = this.views.get(ns);
+      const listedFirst = cached ? await log.listAfter(cached.headSeq) : null;
+      const read: RouterRead | null = await this.routers.read(ns);
+      if (!read || read.router.deleted) {
+        this.evict(ns);
+        return null;
       }
-    } else {
-      view.router = r;
-      view.routerWitness = read.witness;
+      const view = await this.viewFor(ns, read);
+      let listed = listedFirst;
+      let verifyRouter = false;
+      if (listed === null || (listed.length > 0 && listed[0]!.seq > view.headSeq + 1)) {
+        // Cold (or the rebuilt view starts below what we listed): list from the view's head, then verify below.
+        listed = await log.listAfter(view.headSeq);
+        verifyRouter = true;
+      }
+      const pending = listed.filter((o) => o.seq > view.headSeq);
+      const continues = pending.every((o, i) => o.seq === view.headSeq + 1 + i);
+      let moved = !continues;
+      if (!moved && verifyRouter && pending.length === 0) {
+        const now = await this.store.head(routerKey(ns));
+        moved = now === null || Witness.backendToken(now.witness) !== Witness.backendToken(read.witness);
+      }
+      if (!moved && (await this.apply(view, pending))) {
+        view.refreshedAt = started;
+        this.views.set(ns, view);
+        return view;
+      }
+      // Keep what was folded consecutively: the next attempt lists after it.
+      this.views.set(ns, view);
+      if (attempt >= MAX_REFRESH_ATTEMPTS) {
+        throw new ElaxError(
+          'ELAX_ERR_CORRUPT',
+          `WAL of ${ns} does not continue router epoch ${read.router.epoch} (indexed_wal ${read.router.indexed_wal}) after ${attempt} reads: entry ${view.headSeq + 1} is missing`,
+        );
+      }
     }
-    await this.catchUp(view);
-    view.refreshedAt = started;
-    this.views.set(ns, view);
+  }
+
+  /** The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild. */
+  private async viewFor(ns: string, read: RouterRead): Promise<NamespaceView> {
+    const r = read.router;
+    const cached = this.views.get(ns);
+    if (cached && cached.router.wal_start === r.wal_start && cached.router.created_at === r.created_at && samePartSet(cached.router, r)) {
+      cached.router = r;
+      cached.routerWitness = read.witness;
+      return cached;
+    }
+    // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
+    const view = new NamespaceView(r, read.witness, await this.loadParts(r));
+    const cache = this.tailEntries.get(ns);
+    if (cache) {
+      for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
+        if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
+      }
+      for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
+        if (seq !== view.headSeq + 1) break;
+        const c = cache.get(seq)!;
+        view.apply(c.entry, c.bytes);
+      }
+    }
     return view;
   }
 
-  /** List the WAL after the view's head and fold the new entries in order (fetched in parallel). */
-  private async catchUp(view: NamespaceView): Promise<void> {
-    const log = this.wal(view.namespace);
-    const objects = await log.listAfter(view.headSeq);
+  /**
+   * Fetch `objects` (consecutive after the view's head) in parallel and fold them in order. False if one vanished
+   * between LIST and GET (GC after a publish we did not see): the entries before it are folded, the caller re-reads.
+   */
+  private async apply(view: NamespaceView, objects: readonly WalObject[]): Promise<boolean> {
     if (objects.length === 0) {
       this.stats.entryHits++;
-      return;
+      return true;
     }
+    const log = this.wal(view.namespace);
     this.stats.entryMisses += objects.length;
     let next = 0;
+    let vanished = false;
     const fetched = new Map<number, { entry: WalEntry; bytes: number }>();
     let applyIdx = 0;
     const applyReady = () => {
@@ -215,10 +261,13 @@ export class NamespaceCatalog {
       }
     };
     const worker = async () => {
-      while (next < objects.length) {
+      while (next < objects.length && !vanished) {
         const o = objects[next++]!;
         const bytes = await log.readBytes(o.seq);
-        if (!bytes) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${o.seq} of ${view.namespace} was listed but is gone`);
+        if (!bytes) {
+          vanished = true;
+          return;
+        }
         const entry = decodeWalEntry(o.seq, bytes);
         this.rememberEntry(view.namespace, entry, bytes.length);
         fetched.set(o.seq, { entry, bytes: bytes.length });
@@ -227,5 +276,9 @@ export class NamespaceCatalog {
     };
     await Promise.all(Array.from({ length: Math.min(this.fetchConcurrency, objects.length) }, worker));
     applyReady();
+    return !vanished;
   }
 }
+
+/** Re-reads of router + WAL in one refresh before a hole in the WAL is declared corruption. */
+const MAX_REFRESH_ATTEMPTS = 8;
