@@ -13,6 +13,12 @@ import { registerVerifyCommands } from './verify/index.js';
 import { registerRecallCommands } from './recall/index.js';
 import { registerReindexCommands } from './reindex/index.js';
 
+/** --part-format: 1 or 2 (RFC-0004); anything else is a usage error naming the flag. */
+function partFormatOf(v: string): number {
+  if (v !== '1' && v !== '2') throw new Error(`--part-format must be 1 or 2, got '${v}'`);
+  return Number(v);
+}
+
 const program = new Command();
 program.name('elax').description('elax: vector and full-text search on object storage').showHelpAfterError();
 
@@ -35,11 +41,12 @@ program
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
+  .option('--part-format <n>', 'format of new parts: 2 (block files, default) or 1 (readable by elax before RFC-0004)', '2')
   .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
   .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
-    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string;
     adminToken?: string; stallAfter: string;
   }) => {
     const num = (v: string, flag: string) => {
@@ -73,6 +80,7 @@ program
         maxAgeMs: num(o.indexMaxAgeMs, '--index-max-age-ms'),
         hnswM: num(o.hnswM, '--hnsw-m'),
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
+        partFormat: partFormatOf(o.partFormat),
       },
     });
     console.error(
@@ -99,11 +107,13 @@ program
   .option('--once', 'index everything pending once, then exit')
   .option('--interval-ms <ms>', 'pause between passes', '500')
   .option('--json', 'print outcomes as JSON (with --once)')
-  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean }) => {
+  .option('--part-format <n>', 'format of new parts: 2 (default) or 1', '2')
+  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string }) => {
+    const partFormat = partFormatOf(o.partFormat);
     const { IndexerLoop, makeIndexer } = await import('../indexer/index.js');
     if (o.once) {
       const outcomes = await withStore(o.store, async (s) => {
-        const ix = makeIndexer(s);
+        const ix = makeIndexer(s, { partFormat });
         const names = o.ns ? [o.ns] : (await ix.runOnce({ force: true })).map((r) => r.ns);
         const res = [];
         for (const ns of new Set(names)) res.push({ ns, parts_published: await ix.drain(ns) });
@@ -113,7 +123,7 @@ program
       return printTable(outcomes, ['ns', 'parts_published']);
     }
     const store = await (await import('../crates-ts/store/index.js')).openStore(storeUri(o.store));
-    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
+    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
     loop.start();
     console.log(`elax indexer running on ${store.description}`);
     const stop = async () => {
@@ -132,11 +142,12 @@ program
   .addOption(storeOption())
   .option('--all', 'merge all parts into one')
   .option('--json', 'machine-readable output')
-  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean }) => {
+  .option('--part-format <n>', 'format of the merged part: 2 (default) or 1', '2')
+  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean; partFormat: string }) => {
     const { compactNamespace } = await import('../indexer/compact.js');
     const { randomBytes } = await import('node:crypto');
     const out = await withStore(o.store, (s) =>
-      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1 }),
+      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat) }),
     );
     if (o.json) return printJson(out);
     console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);

@@ -20,6 +20,8 @@ export interface CompactOptions {
   /** Merge regardless of counts (operator `elax compact`). */
   force?: boolean;
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
+  /** Part format of the merged part (default DEFAULT_PART_FORMAT). */
+  partFormat?: number;
   build?: typeof buildPartFiles;
 }
 

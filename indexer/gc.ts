@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { walKey, parseWalKey, walPrefix } from '../crates-ts/store/index.js';
+import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey } from '../crates-ts/store/index.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 
 export interface GcOptions {
@@ -51,12 +51,12 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   // Parts: folders not referenced by the router, past their grace (RFC-0006 step 2).
   const referenced = new Set(r.parts.map((p) => p.id));
   const retiredAt = new Map((r.retired_parts ?? []).map((p) => [p.id, Date.parse(p.retired_at)]));
-  const partsPrefix = `${ns}/parts/`;
-  const listed = await store.list(partsPrefix);
+  const listed = await store.list(partsPrefix(ns));
   const newest = new Map<string, number>();
   const keysOf = new Map<string, string[]>();
   for (const o of listed.objects) {
-    const id = o.key.slice(partsPrefix.length).split('/')[0]!;
+    const id = partIdOfKey(ns, o.key);
+    if (id === null) continue;
     newest.set(id, Math.max(newest.get(id) ?? 0, o.lastModified));
     keysOf.set(id, [...(keysOf.get(id) ?? []), o.key]);
   }

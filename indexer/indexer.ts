@@ -38,6 +38,8 @@ export interface IndexerOptions {
   maxEntriesPerPart?: number;
   maxRowsPerPart?: number;
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
+  /** Part format to write (default DEFAULT_PART_FORMAT). */
+  partFormat?: number;
   /** Build part files; defaults to building in this thread (the embedded indexer already runs in a worker). */
   build?: typeof buildPartFiles;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -55,7 +57,7 @@ export type IndexOutcome =
 
 export class Indexer {
   private readonly routers: RouterStore;
-  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build'>;
+  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures' | 'partFormat'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build' | 'partFormat'>;
   /** Per-namespace failure streaks of this process (backoff, range narrowing, what to record). */
   readonly failures: FailureTracker;
 
@@ -239,6 +241,7 @@ export class Indexer {
       schema,
       distanceMetric: metric,
       hnsw: this.opts.hnsw,
+      partFormat: this.opts.partFormat,
       createdAt,
       idempotencyKeys,
     };

@@ -50,6 +50,7 @@ export class IndexerLoop {
           nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
           maxParts: this.opts.maxParts ?? 8,
           hnsw: this.opts.hnsw,
+          partFormat: this.opts.partFormat,
         });
         if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
       } catch (e) {

@@ -102,6 +102,8 @@ export interface BuildPartOptions {
   clock: Clock;
   nonce: () => string;
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
+  /** Part format to write (default DEFAULT_PART_FORMAT). */
+  partFormat?: number;
   build?: typeof buildPartFiles;
 }
 
@@ -125,6 +127,7 @@ export async function buildAndUploadPart(
     schema: input.schema,
     distanceMetric: input.distanceMetric,
     hnsw: opts.hnsw,
+    partFormat: opts.partFormat,
     createdAt,
     idempotencyKeys: input.idempotencyKeys,
   });

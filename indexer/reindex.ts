@@ -174,6 +174,7 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
         schema: router.schema,
         distanceMetric: router.distance_metric,
         hnsw: opts.hnsw,
+        partFormat: opts.partFormat,
         createdAt,
         // Keys are looked up namespace-wide (the union over parts): keeping them in one part is enough.
         idempotencyKeys: i === ranges.length - 1 ? folded.idempotencyKeys : [],

@@ -33,7 +33,7 @@ describe('cold reads', () => {
     store.gets.length = 0;
     const filtered = await cold.query('ns', { rank_by: ['id', 'asc'], filters: ['n', 'Eq', 3], top_k: 3 });
     expect(filtered.rows!.map((r) => r.id)).toEqual([3, 8, 13]);
-    expect(fetched('rows.parquet')).toBe(1);
+    expect(fetched('ids.blk')).toBe(1); // the part's rows (format 2: ids, columns, vectors) are read once
     expect(fetched('vectors.hnsw')).toBe(0);
     expect(fetched('.postings')).toBe(0);
 
@@ -45,7 +45,7 @@ describe('cold reads', () => {
     const ann = await Promise.all([1, 2].map(() => cold.query('ns', { rank_by: ['vector', 'ANN', [1, 0]], top_k: 5 })));
     expect(ann[0]!.rows!.map((r) => r.id)).toEqual(ann[1]!.rows!.map((r) => r.id));
     expect(fetched('vectors.hnsw')).toBe(1);
-    expect(fetched('rows.parquet')).toBe(1);
+    expect(fetched('ids.blk')).toBe(1); // the part's rows (format 2: ids, columns, vectors) are read once
   });
 
   it('should range-read large postings: the dictionary, then only the lists a query names', async () => {

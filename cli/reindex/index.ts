@@ -14,6 +14,7 @@ interface ReindexFlags {
   store?: string;
   dryRun?: boolean;
   json?: boolean;
+  partFormat: string;
   hnswM?: string;
   hnswEfConstruction?: string;
   flatThreshold?: string;
@@ -52,8 +53,10 @@ export function registerReindexCommands(program: Command): void {
     .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for the rebuilt parts (the schema\'s vector.ann.ef_construction wins when set)')
     .option('--flat-threshold <n>', 'parts with fewer vectors than this get no HNSW index (exact scan)')
     .option('--max-rows-per-part <n>', 'split the rebuilt rows into WAL-contiguous parts of at most this many rows (default: one part)')
+    .option('--part-format <n>', 'format of the rebuilt parts: 2 (block files, default) or 1; reindexing converts v1 parts to v2', '2')
     .option('--json', 'machine-readable output')
     .action(async (o: ReindexFlags) => {
+      if (o.partFormat !== '1' && o.partFormat !== '2') throw new Error(`--part-format must be 1 or 2, got '${o.partFormat}'`);
       validateNamespaceName(o.ns);
       const hnsw = {
         M: positiveInt(o.hnswM, '--hnsw-m'),
@@ -71,6 +74,7 @@ export function registerReindexCommands(program: Command): void {
           nonce: () => `r${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
           hnsw,
           maxRowsPerPart,
+          partFormat: Number(o.partFormat),
           log: o.json ? undefined : (msg, f) => console.error(`${msg} ${JSON.stringify(f)}`),
         }),
       );

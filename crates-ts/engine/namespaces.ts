@@ -2,7 +2,7 @@
 import { ElaxError, type Clock } from '../core/index.js';
 import type { NamespaceCatalog } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { namespacePrefix } from '../store/index.js';
+import { namespacePrefix, partsPrefix, partIdOfKey } from '../store/index.js';
 
 export const NAMESPACE_NAME = /^[A-Za-z0-9\-_.]{1,128}$/;
 
@@ -94,9 +94,8 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
       // a writer that revived the namespace right after our CAS may already have an indexer publishing new parts
       // under the same prefix. Anything else (orphans of lost races) is left to GC's grace rule.
       const mine = new Set([...r.parts.map((p) => p.id), ...(r.retired_parts ?? []).map((p) => p.id)]);
-      const partsPrefix = `${namespacePrefix(ns)}parts/`;
-      const parts = await catalog.store.list(partsPrefix);
-      const doomed = parts.objects.filter((o) => mine.has(o.key.slice(partsPrefix.length).split('/')[0]!));
+      const parts = await catalog.store.list(partsPrefix(ns));
+      const doomed = parts.objects.filter((o) => mine.has(partIdOfKey(ns, o.key) ?? ''));
       // Manifests first, so a half-deleted part is never mistaken for a complete one.
       await Promise.all(doomed.filter((o) => o.key.endsWith('/manifest.json')).map((o) => catalog.store.delete(o.key)));
       await Promise.all(doomed.filter((o) => !o.key.endsWith('/manifest.json')).map((o) => catalog.store.delete(o.key)));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as pq from 'parquet-wasm';
 import * as arrow from 'apache-arrow';
@@ -81,8 +81,11 @@ function liveAttrs(attrs: Record<string, AttrValue>): Record<string, AttrValue> 
   return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== null && v !== undefined));
 }
 
+let FORMAT = 1;
+
 function input(changes: Map<Id, Doc | null>, over: Partial<PartBuildInput> = {}): PartBuildInput {
   return {
+    partFormat: FORMAT,
     namespace: 'ns1',
     partId: newPartId(10, 20, 'abc'),
     walStart: 10,
@@ -96,7 +99,11 @@ function input(changes: Map<Id, Doc | null>, over: Partial<PartBuildInput> = {})
   };
 }
 
-describe('part build → upload → load', () => {
+describe.each([1, 2])('part format %i: build → upload → load', (format) => {
+  beforeEach(() => {
+    FORMAT = format;
+  });
+
   it('should round-trip every upsert, seq and tombstone exactly, in id order, with manifest.json written last', async () => {
     await fc.assert(
       fc.asyncProperty(changesArb, fc.constantFrom(1, 5, 1024), async (cs, flatThreshold) => {
@@ -177,6 +184,13 @@ describe('part build → upload → load', () => {
     expect(p2.annSearch(Float32Array.of(1), 5, 10)).toEqual([]);
   });
 
+});
+
+describe('part format 1: rows.parquet', () => {
+  beforeEach(() => {
+    FORMAT = 1;
+  });
+
   it('should write real Parquet: typed columns, several row groups for large parts, projection by column', async () => {
     const n = 20_000;
     const changes = new Map<Id, Doc | null>();
@@ -200,7 +214,14 @@ describe('part build → upload → load', () => {
   });
 });
 
-describe('part verification', () => {
+describe.each([
+  [1, ['rows.parquet', 'vectors.hnsw', 'tombstones.json']],
+  [2, ['ids.blk', 'idx.blk', 'vec.blk', 'col-0.blk', 'seq.blk', 'tomb.blk', 'vectors.hnsw']],
+] as const)('part format %i: verification', (format, files) => {
+  beforeEach(() => {
+    FORMAT = format;
+  });
+
   async function stored() {
     const store = new MemoryStore();
     const changes = new Map<Id, Doc | null>();
@@ -210,7 +231,7 @@ describe('part verification', () => {
     return { store, id: built.manifest.part_id };
   }
 
-  it.each(['rows.parquet', 'vectors.hnsw', 'tombstones.json'])('should refuse a part whose %s fails its checksum', async (name) => {
+  it.each(files)('should refuse a part whose %s fails its checksum', async (name) => {
     const { store, id } = await stored();
     const key = partFileKey('ns1', id, name);
     const bytes = (await store.get(key))!.bytes;
@@ -223,7 +244,7 @@ describe('part verification', () => {
 
   it('should refuse a truncated or missing file', async () => {
     const { store, id } = await stored();
-    const key = partFileKey('ns1', id, 'rows.parquet');
+    const key = partFileKey('ns1', id, format === 1 ? 'rows.parquet' : 'col-0.blk');
     await store.put(key, (await store.get(key))!.bytes.slice(0, 100));
     await expect(loadPart(store, 'ns1', id)).rejects.toMatchObject({ code: 'ELAX_ERR_CORRUPT' });
     await store.delete(key);
@@ -241,7 +262,7 @@ describe('part verification', () => {
     const { store, id } = await stored();
     const key = partFileKey('ns1', id, 'manifest.json');
     const m = JSON.parse(Buffer.from((await store.get(key))!.bytes).toString()) as Record<string, unknown>;
-    await store.put(key, Buffer.from(JSON.stringify({ ...m, format_version: 2 })));
+    await store.put(key, Buffer.from(JSON.stringify({ ...m, format_version: 3 })));
     await expect(readManifest(store, 'ns1', id)).rejects.toMatchObject({ code: 'ELAX_ERR_INCOMPATIBLE_FORMAT' });
     await store.put(key, Buffer.from(JSON.stringify({ ...m, part_id: 'other' })));
     await expect(readManifest(store, 'ns1', id)).rejects.toMatchObject({ code: 'ELAX_ERR_CORRUPT' });

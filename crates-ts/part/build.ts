@@ -12,6 +12,7 @@ import { PART_FORMAT_VERSION, encodeManifest, sha256, type PartFtsInfo, type Par
 import { HNSW_FILE, IDEMPOTENCY_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE, partFileKey, postingsFileName } from './paths.js';
 import { encodeRows } from './rows-format.js';
 import { encodeTombstones } from './tombstones.js';
+import { buildPartFilesV2 } from './build-v2.js';
 import { analysisKey, analyzerFor, buildPostings, fullTextConfigOf, isTextValue } from '../fts/index.js';
 
 /**
@@ -22,6 +23,9 @@ import { analysisKey, analyzerFor, buildPostings, fullTextConfigOf, isTextValue 
  * Lower dimensions make the scan cheaper (the crossover moves up), higher ones move it down.
  */
 export const DEFAULT_FLAT_THRESHOLD = 256;
+
+/** The part format new parts are written in (RFC-0004). `--part-format 1` keeps a store readable by older builds. */
+export const DEFAULT_PART_FORMAT = 2;
 
 export interface PartBuildInput {
   namespace: string;
@@ -42,6 +46,8 @@ export interface PartBuildInput {
    * that recorded them (GC deletes those), or a retried ingest chunk would be applied twice after indexing.
    */
   idempotencyKeys?: Iterable<string>;
+  /** Part format to write: 1 (rows.parquet) or 2 (block files, RFC-0004). Default DEFAULT_PART_FORMAT. */
+  partFormat?: number;
 }
 
 export interface BuiltPart {
@@ -56,11 +62,8 @@ function vectorDimsOf(schema: Schema, docs: readonly Doc[]): number | null {
   return null;
 }
 
-/**
- * Pure: encode all files of a part and its manifest. CPU heavy (HNSW build): callers run it in a worker thread.
- * Deterministic: the same input gives byte-identical files (fixed HNSW seed, sorted rows and columns).
- */
-export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> {
+/** The final rows (id order), deleted ids and each row's WAL seq of a build input, checked. */
+export function foldedRows(input: PartBuildInput): { docs: Doc[]; deleted: Id[]; seqs: number[] } {
   const { walStart, walEnd } = input;
   if (!Number.isSafeInteger(walStart) || !Number.isSafeInteger(walEnd) || walStart < 0 || walEnd < walStart) {
     throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: bad WAL range ${walStart}..${walEnd}`);
@@ -79,11 +82,11 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     if (!(s >= walStart && s <= walEnd)) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: seq ${s} of ${JSON.stringify(d.id)} is outside ${walStart}..${walEnd}`);
     return s;
   });
+  return { docs, deleted, seqs };
+}
 
-  const dims = vectorDimsOf(input.schema, docs);
-  const rowsBytes = encodeRows(docs, seqs, input.schema, dims);
-  const files: { name: string; bytes: Uint8Array }[] = [{ name: ROWS_FILE, bytes: rowsBytes }];
-
+/** vectors.hnsw for parts with at least flatThreshold vectors (label = row ordinal), and the manifest's index entry. */
+export function buildIndexFile(input: PartBuildInput, docs: readonly Doc[], dims: number | null): { file: { name: string; bytes: Uint8Array } | null; index: PartIndexInfo } {
   // The namespace's own HNSW parameters (schema vector.ann) win over the indexer's defaults.
   const ann = typeof input.schema.vector?.ann === 'object' ? input.schema.vector.ann : {};
   const M = ann.m ?? input.hnsw?.M ?? DEFAULT_M;
@@ -94,14 +97,20 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     if (d.vector) ordinals.push(i);
   });
   const space = spaceFor(input.distanceMetric ?? 'cosine_distance');
-  let index: PartIndexInfo = { kind: 'flat', M: null, ef_construction: null, seed: null, space: dims === null ? null : space, vectors: ordinals.length };
   if (dims !== null && ordinals.length > 0 && ordinals.length >= flatThreshold) {
     const vectors = new Float32Array(docs.length * dims);
     for (const o of ordinals) vectors.set(docs[o]!.vector!, o * dims);
-    files.push({ name: HNSW_FILE, bytes: buildHnsw({ space, dims, M, efConstruction }, vectors, ordinals) });
-    index = { kind: 'hnsw', M, ef_construction: efConstruction, seed: HNSW_SEED, space, vectors: ordinals.length };
+    return {
+      file: { name: HNSW_FILE, bytes: buildHnsw({ space, dims, M, efConstruction }, vectors, ordinals) },
+      index: { kind: 'hnsw', M, ef_construction: efConstruction, seed: HNSW_SEED, space, vectors: ordinals.length },
+    };
   }
-  files.push({ name: TOMBSTONES_FILE, bytes: encodeTombstones(deleted) });
+  return { file: null, index: { kind: 'flat', M: null, ef_construction: null, seed: null, space: dims === null ? null : space, vectors: ordinals.length } };
+}
+
+/** One postings file per full_text_search attribute of the schema (built with its current analysis). */
+export function buildPostingsFiles(input: PartBuildInput, docs: readonly Doc[]): { files: { name: string; bytes: Uint8Array }[]; fts: PartFtsInfo[] } {
+  const files: { name: string; bytes: Uint8Array }[] = [];
   const fts: PartFtsInfo[] = [];
   for (const attr of Object.keys(input.schema).sort()) {
     const config = fullTextConfigOf(input.schema[attr]!.full_text_search, attr);
@@ -115,7 +124,38 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     files.push({ name, bytes: buildPostings(docs, attr, analyzer, read) });
     fts.push({ attr, file: name, analysis: analysisKey(config) });
   }
-  const keys = [...new Set(input.idempotencyKeys ?? [])].sort();
+  return { files, fts };
+}
+
+export function sortedKeys(input: PartBuildInput): string[] {
+  return [...new Set(input.idempotencyKeys ?? [])].sort();
+}
+
+export function vectorDims(schema: Schema, docs: readonly Doc[]): number | null {
+  return vectorDimsOf(schema, docs);
+}
+
+/**
+ * Pure: encode all files of a part and its manifest. CPU heavy (HNSW build): callers run it in a worker thread.
+ * Deterministic: the same input gives byte-identical files (fixed HNSW seed, sorted rows and columns).
+ */
+export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> {
+  const format = input.partFormat ?? DEFAULT_PART_FORMAT;
+  if (format === 2) return buildPartFilesV2(input);
+  if (format !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `part format ${format} is not one this build writes (1 or 2)`);
+  const { walStart, walEnd } = input;
+  const { docs, deleted, seqs } = foldedRows(input);
+
+  const dims = vectorDimsOf(input.schema, docs);
+  const rowsBytes = encodeRows(docs, seqs, input.schema, dims);
+  const files: { name: string; bytes: Uint8Array }[] = [{ name: ROWS_FILE, bytes: rowsBytes }];
+  const { file: hnswFile, index } = buildIndexFile(input, docs, dims);
+  if (hnswFile) files.push(hnswFile);
+  files.push({ name: TOMBSTONES_FILE, bytes: encodeTombstones(deleted) });
+  const postings = buildPostingsFiles(input, docs);
+  files.push(...postings.files);
+  const fts = postings.fts;
+  const keys = sortedKeys(input);
   if (keys.length > 0) files.push({ name: IDEMPOTENCY_FILE, bytes: Buffer.from(JSON.stringify(keys)) });
 
   const manifest: PartManifest = {

@@ -11,8 +11,8 @@
  * decide which rows are live across parts and the WAL tail (namespace/), full-text postings (not yet), or delete
  * parts (GC).
  */
-export { buildPartFiles, uploadPart, DEFAULT_FLAT_THRESHOLD, type PartBuildInput, type BuiltPart } from './build.js';
-export { readManifest, PART_FORMAT_VERSION, type PartManifest, type PartIndexInfo, type PartFileInfo, type HnswSpace } from './manifest.js';
+export { buildPartFiles, uploadPart, DEFAULT_FLAT_THRESHOLD, DEFAULT_PART_FORMAT, type PartBuildInput, type BuiltPart } from './build.js';
+export { readManifest, PART_FORMAT_VERSION, PART_FORMAT_V1, MAX_PART_FORMAT, type PartManifest, type PartManifestV1, type PartIndexInfo, type PartFileInfo, type HnswSpace } from './manifest.js';
 export { loadPart } from './load.js';
 export { LoadedPart, FILTERED_EXACT_MAX_ROWS, FILTERED_EXACT_MAX_FRACTION } from './loaded-part.js';
 export type { OrdinalHit } from './top-k.js';

@@ -3,7 +3,9 @@
  * against the manifest's size and SHA-256 before anything decodes it (hnswlib trusts its input blindly).
  */
 import { partFileMissing } from './missing.js';
-import { ElaxError } from '../core/index.js';
+import { ElaxError, compareIds, type Doc, type Id } from '../core/index.js';
+import { decodeV2 } from './decode-v2.js';
+import type { PartHeadV2 } from './head.js';
 import type { ObjectStore } from '../store/index.js';
 import type { PartFileCache } from './file-cache.js';
 import { loadHnsw, type HnswIndex } from './hnsw.js';
@@ -58,24 +60,40 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     if (!f) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId}: manifest lists no ${name}`);
     return f;
   };
-  const rowsInfo = need(ROWS_FILE);
-  const tombInfo = need(TOMBSTONES_FILE);
   const hnswInfo = manifest.index.kind === 'hnsw' ? need(HNSW_FILE) : null;
   const key = (name: string) => partFileKey(ns, partId, name);
-  const keysInfo = byName.get(IDEMPOTENCY_FILE) ?? null;
-  const [rowsBytes, tombBytes, keysBytes] = await Promise.all([
-    fetchVerified(store, key(ROWS_FILE), rowsInfo, cache),
-    fetchVerified(store, key(TOMBSTONES_FILE), tombInfo, cache),
-    keysInfo ? fetchVerified(store, key(IDEMPOTENCY_FILE), keysInfo, cache) : Promise.resolve(null),
-  ]);
-
-  const rows = decodeRows(rowsBytes, key(ROWS_FILE));
-  if (rows.docs.length !== manifest.rows || rows.dims !== manifest.dims) {
-    throw new ElaxError('ELAX_ERR_CORRUPT', `${key(ROWS_FILE)} has ${rows.docs.length} rows of ${rows.dims}-d vectors; its manifest says ${manifest.rows} of ${manifest.dims}`);
+  let rows: { docs: Doc[]; seqs: Float64Array; vectors: Float32Array; dims: number | null };
+  let tombstones: Id[];
+  let idempotencyKeys: string[];
+  if (manifest.format_version === 2) {
+    // RFC-0004 slice 1: block files read whole (verified by SHA-256, then each block by its CRC-32) into documents.
+    const v2 = await decodeV2(manifest as PartHeadV2, (name) => fetchVerified(store, key(name), need(name), cache), `${ns}/${partId}`);
+    for (let i = 1; i < v2.docs.length; i++) {
+      if (compareIds(v2.docs[i - 1]!.id, v2.docs[i]!.id) >= 0) {
+        throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `part ${ns}/${partId} has rows out of id order; this build loads only id-ordered v2 parts`);
+      }
+    }
+    rows = v2;
+    tombstones = v2.tombstones;
+    idempotencyKeys = v2.keys;
+  } else {
+    const rowsInfo = need(ROWS_FILE);
+    const tombInfo = need(TOMBSTONES_FILE);
+    const keysInfo = byName.get(IDEMPOTENCY_FILE) ?? null;
+    const [rowsBytes, tombBytes, keysBytes] = await Promise.all([
+      fetchVerified(store, key(ROWS_FILE), rowsInfo, cache),
+      fetchVerified(store, key(TOMBSTONES_FILE), tombInfo, cache),
+      keysInfo ? fetchVerified(store, key(IDEMPOTENCY_FILE), keysInfo, cache) : Promise.resolve(null),
+    ]);
+    rows = decodeRows(rowsBytes, key(ROWS_FILE));
+    tombstones = decodeTombstones(tombBytes, key(TOMBSTONES_FILE));
+    idempotencyKeys = keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [];
   }
-  const tombstones = decodeTombstones(tombBytes, key(TOMBSTONES_FILE));
+  if (rows.docs.length !== manifest.rows || rows.dims !== manifest.dims) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has ${rows.docs.length} rows of ${rows.dims}-d vectors; its manifest says ${manifest.rows} of ${manifest.dims}`);
+  }
   if (tombstones.length !== manifest.tombstones) {
-    throw new ElaxError('ELAX_ERR_CORRUPT', `${key(TOMBSTONES_FILE)} has ${tombstones.length} ids; its manifest says ${manifest.tombstones}`);
+    throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has ${tombstones.length} deleted ids; its manifest says ${manifest.tombstones}`);
   }
   const loadIndex = hnswInfo
     ? async (): Promise<HnswIndex> => {
@@ -121,7 +139,7 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
     tombstones,
     loadIndex,
     indexBytes: hnswInfo?.bytes ?? 0,
-    idempotencyKeys: keysBytes ? decodeKeys(keysBytes, key(IDEMPOTENCY_FILE)) : [],
+    idempotencyKeys,
     postings,
   });
   if (!opts.lazy) await part.prepare({ index: true, postings: postings.map((p) => ({ attr: p.attr, terms: [], prefixes: [] })) });

@@ -7,7 +7,13 @@ import { ElaxError, type DistanceMetric, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { manifestKey } from './paths.js';
 
-export const PART_FORMAT_VERSION = 1;
+import { decodeHeadV2, encodeHead, type PartHeadV2 } from './head.js';
+
+/** Part formats this build reads: 1 (rows.parquet, read whole) and 2 (block files, RFC-0004). */
+export const PART_FORMAT_V1 = 1;
+export const MAX_PART_FORMAT = 2;
+/** @deprecated the v1 format number; kept for callers that build v1 parts. */
+export const PART_FORMAT_VERSION = PART_FORMAT_V1;
 
 /** hnswlib space: 'cosine' is 1 - cos_sim (vectors normalised on insert), 'l2' is the squared L2 distance. */
 export type HnswSpace = 'cosine' | 'l2';
@@ -37,7 +43,7 @@ export interface PartFtsInfo {
   analysis: string;
 }
 
-export interface PartManifest {
+export interface PartManifestV1 {
   format_version: number;
   namespace: string;
   part_id: string;
@@ -66,12 +72,15 @@ export interface PartManifest {
   level: number;
 }
 
+/** A part's manifest of either format: the common fields are readable without knowing which. */
+export type PartManifest = PartManifestV1 | PartHeadV2;
+
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 export function encodeManifest(m: PartManifest): Uint8Array {
-  return Buffer.from(JSON.stringify(m, null, 2));
+  return m.format_version === 2 ? encodeHead(m as PartHeadV2) : Buffer.from(JSON.stringify(m, null, 2));
 }
 
 function corrupt(where: string, what: string): ElaxError {
@@ -89,10 +98,10 @@ export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
     throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: not valid JSON`, { cause });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw corrupt(where, 'not a JSON object');
-  const m = raw as PartManifest;
+  const m = raw as PartManifestV1;
   if (!isNat(m.format_version)) throw corrupt(where, 'format_version is missing');
-  if (m.format_version < 1 || m.format_version > PART_FORMAT_VERSION) {
-    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: format_version ${m.format_version}; this build reads 1..${PART_FORMAT_VERSION}`);
+  if (m.format_version < 1 || m.format_version > MAX_PART_FORMAT) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: format_version ${m.format_version}; this build reads 1..${MAX_PART_FORMAT}`);
   }
   if (typeof m.namespace !== 'string' || typeof m.part_id !== 'string') throw corrupt(where, 'namespace or part_id is missing');
   if (!isNat(m.wal_start) || !isNat(m.wal_end) || m.wal_end < m.wal_start) throw corrupt(where, `bad WAL range ${m.wal_start}..${m.wal_end}`);
@@ -118,6 +127,7 @@ export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
       throw corrupt(where, `malformed file entry ${JSON.stringify(f)}`);
     }
   }
+  if ((m.format_version as number) === 2) return decodeHeadV2(raw as Record<string, unknown>, where);
   return m;
 }
 

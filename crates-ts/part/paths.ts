@@ -6,6 +6,9 @@
  *   {ns}/parts/{part-id}/idempotency.json IDEMPOTENCY_FILE (only when requests in the range carried Idempotency-Keys)
  *   {ns}/parts/{part-id}/fts-{n}.postings  postingsFileName(n) (one per full_text_search attribute)
  *   {ns}/parts/{part-id}/manifest.json    MANIFEST_FILE (written last: a part without it is incomplete)
+ * Format v2 (RFC-0004) replaces rows.parquet, tombstones.json and idempotency.json with block files:
+ *   ids.blk IDS_FILE, seq.blk SEQ_FILE, idx.blk IDX_FILE, tomb.blk TOMB_FILE, vec.blk VECTORS_FILE,
+ *   col-{n}.blk columnFileName(n), keys.blk KEYS_FILE
  */
 import { ElaxError } from '../core/index.js';
 import { partPrefix } from '../store/index.js';
@@ -15,6 +18,17 @@ export const HNSW_FILE = 'vectors.hnsw';
 export const TOMBSTONES_FILE = 'tombstones.json';
 export const MANIFEST_FILE = 'manifest.json';
 export const IDEMPOTENCY_FILE = 'idempotency.json';
+export const IDS_FILE = 'ids.blk';
+export const SEQ_FILE = 'seq.blk';
+export const IDX_FILE = 'idx.blk';
+export const TOMB_FILE = 'tomb.blk';
+export const VECTORS_FILE = 'vec.blk';
+export const KEYS_FILE = 'keys.blk';
+
+/** The block file of the n-th attribute column (head.columns[n]; names may hold any character, n is safe). */
+export function columnFileName(n: number): string {
+  return `col-${n}.blk`;
+}
 
 /** The postings file of the n-th full_text_search attribute (attribute names may hold any character; n is safe). */
 export function postingsFileName(n: number): string {

@@ -33,4 +33,17 @@ describe('router invariants', () => {
     expect(() => checkRouterInvariants({ ...RouterStore.next(r0, {}, 'now'), wal_start: 4 }, r0)).toThrowError(/wal-start-monotonic/);
     expect(() => checkRouterInvariants({ ...RouterStore.next(r0, {}, 'now'), namespace: 'other' }, r0)).toThrowError(/same-namespace/);
   });
+
+  it('should reject parts out of WAL order, overlapping, with a gap, listed twice, or before wal_start', () => {
+    const r0 = { ...base(), indexed_wal: 30 };
+    const p = (id: string, a: number, b: number) => ({ id, wal_start: a, wal_end: b, rows: 1, bytes: 1, level: 0, created_at: 'now' });
+    const next = (parts: ReturnType<typeof p>[]) => ({ ...RouterStore.next(r0, {}, 'now'), parts });
+    expect(() => checkRouterInvariants(next([p('a', 1, 10), p('b', 11, 20), p('c', 21, 30)]), r0)).not.toThrow();
+    expect(() => checkRouterInvariants(next([p('b', 11, 20), p('a', 1, 10)]), r0)).toThrowError(/parts-ordered-contiguous/);
+    expect(() => checkRouterInvariants(next([p('a', 1, 10), p('b', 10, 20)]), r0)).toThrowError(/parts-ordered-contiguous/);
+    expect(() => checkRouterInvariants(next([p('a', 1, 10), p('b', 12, 20)]), r0)).toThrowError(/parts-ordered-contiguous/);
+    expect(() => checkRouterInvariants(next([p('a', 1, 10), p('a', 11, 20)]), r0)).toThrowError(/parts-unique/);
+    const late = { ...r0, wal_start: 5 };
+    expect(() => checkRouterInvariants({ ...RouterStore.next(late, {}, 'now'), parts: [p('a', 1, 10)] }, late)).toThrowError(/parts-ordered-contiguous/);
+  });
 });

@@ -48,6 +48,32 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
     },
   },
   {
+    name: 'parts-ordered-contiguous',
+    why: 'the fold applies parts oldest first and compaction merges adjacent runs: each part must start right after the previous one ends (no gap, no overlap)',
+    check: (next) => {
+      for (let i = 1; i < next.parts.length; i++) {
+        const a = next.parts[i - 1]!;
+        const b = next.parts[i]!;
+        if (b.wal_start !== a.wal_end + 1) return `part ${b.id} starts at ${b.wal_start}, but the part before it (${a.id}) ends at ${a.wal_end}`;
+      }
+      const first = next.parts[0];
+      if (first && !next.deleted && first.wal_start < next.wal_start) return `part ${first.id} starts at ${first.wal_start}, before wal_start ${next.wal_start}`;
+      return null;
+    },
+  },
+  {
+    name: 'parts-unique',
+    why: 'a part referenced twice would have its rows counted twice',
+    check: (next) => {
+      const seen = new Set<string>();
+      for (const p of next.parts) {
+        if (seen.has(p.id)) return `part ${p.id} is listed twice`;
+        seen.add(p.id);
+      }
+      return null;
+    },
+  },
+  {
     name: 'retired-parts-not-referenced',
     why: 'GC deletes retired parts after a grace period: a part that is still referenced must never be on that list',
     check: (next) => {

@@ -44,8 +44,21 @@ export function parseWalKey(key: string): number | null {
   return Number.isSafeInteger(seq) ? seq : null;
 }
 
+/** `{ns}/parts/`: every part folder of a namespace (LIST with delimiter '/' gives one prefix per part). */
+export function partsPrefix(ns: string): string {
+  return `${namespacePrefix(ns)}parts/`;
+}
+
+/** The part id of a key under partsPrefix(ns), or null. */
+export function partIdOfKey(ns: string, key: string): string | null {
+  const prefix = partsPrefix(ns);
+  if (!key.startsWith(prefix)) return null;
+  const id = key.slice(prefix.length).split('/')[0];
+  return id ? id : null;
+}
+
 export function partPrefix(ns: string, partId: string): string {
-  return `${ns}/parts/${partId}/`;
+  return `${partsPrefix(ns)}${partId}/`;
 }
 
 export function probeKey(nonce: string): string {

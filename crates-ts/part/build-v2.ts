@@ -1,0 +1,181 @@
+/**
+ * Building a part in format v2 (RFC-0004 §1-2): block files for ids, WAL seqs, the id index, deleted ids, vectors,
+ * one per attribute, and idempotency keys; the HNSW index and postings as in v1; the head (`manifest.json`) last.
+ * Rows are in id order here; the format lets a builder choose any order (the id index maps ids to ordinals).
+ * Deterministic: the same input gives byte-identical files.
+ */
+import { compareIds, type AttrValue, type Doc, type Id } from '../core/index.js';
+import { sha256 } from './manifest.js';
+import { BlockFileWriter } from './block-file.js';
+import { encodeColumnBlock, type ColumnKind } from './column-block.js';
+import {
+  BLOCK_ROWS, BLOCK_TARGET_BYTES, IDX_BLOCK_ENTRIES, PART_FORMAT_V2, VECTOR_BLOCK_ROWS, columnStats,
+  type ColumnInfo, type KeyedFileInfo, type PartHeadV2, type RowBlockedFile, type VectorFileInfo,
+} from './head.js';
+import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName } from './paths.js';
+import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
+import { tryParseType } from '../schema/index.js';
+
+type File = { name: string; bytes: Uint8Array };
+
+const KIND_OF_SCALAR: Record<string, ColumnKind> = { string: 'utf8', uuid: 'utf8', datetime: 'utf8', int: 'f64', uint: 'f64', float: 'f64', bool: 'bool' };
+
+/** The preferred block kind of an attribute (blocks whose values do not fit fall back to json). */
+function kindOf(type: string | undefined): ColumnKind {
+  const t = type ? tryParseType(type) : null;
+  if (t && t.kind === 'scalar' && !t.array) return KIND_OF_SCALAR[t.scalar]!;
+  return 'json';
+}
+
+function idKind(ids: readonly Id[]): ColumnKind {
+  return ids.length > 0 && typeof ids[0] === 'number' ? 'f64' : 'utf8';
+}
+
+/** Rough encoded size of a value, to end variable-width blocks near BLOCK_TARGET_BYTES. */
+function approxBytes(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'string') return v.length + 4;
+  if (typeof v === 'number') return 8;
+  if (typeof v === 'boolean') return 1;
+  return JSON.stringify(v).length + 4;
+}
+
+/** A row-blocked column file of `values` (ordinal order). */
+function columnFile(name: string, values: readonly unknown[], kind: ColumnKind): { file: File; info: RowBlockedFile } {
+  const w = new BlockFileWriter();
+  let start = 0;
+  while (start < values.length || (start === 0 && w.blocks === 0)) {
+    let end = start;
+    let bytes = 0;
+    while (end < values.length && end - start < BLOCK_ROWS && (kind === 'f64' || kind === 'bool' || bytes < BLOCK_TARGET_BYTES)) {
+      bytes += approxBytes(values[end]);
+      end++;
+    }
+    w.add(encodeColumnBlock(values.slice(start, end), kind), start);
+    if (end === start) break; // an empty file still has one (empty) block
+    start = end;
+  }
+  return { file: { name, bytes: w.finish('column', { rows: values.length, kind }) }, info: { file: name, blocks: w.table() } };
+}
+
+/** A sorted key file: blocks of `entries` keys (plus, for the id index, each key's ordinal), first keys kept. */
+function keyedFile(name: string, keys: readonly (Id | string)[], kind: ColumnKind, ordinals: Uint32Array | null, entries: number): { file: File; info: KeyedFileInfo } {
+  const w = new BlockFileWriter();
+  const firstKeys: (Id | string)[] = [];
+  for (let start = 0; start < keys.length; start += entries) {
+    const end = Math.min(keys.length, start + entries);
+    const keyBlock = encodeColumnBlock(keys.slice(start, end), kind);
+    let block = keyBlock;
+    if (ordinals !== null) {
+      // [u32 key-block length][key block][u32 ordinals]
+      block = new Uint8Array(4 + keyBlock.byteLength + (end - start) * 4);
+      new DataView(block.buffer).setUint32(0, keyBlock.byteLength, true);
+      block.set(keyBlock, 4);
+      block.set(new Uint8Array(ordinals.slice(start, end).buffer), 4 + keyBlock.byteLength);
+    }
+    w.add(block, start);
+    firstKeys.push(keys[start]!);
+  }
+  return {
+    file: { name, bytes: w.finish(ordinals ? 'id-index' : 'keys', { count: keys.length, first_keys: firstKeys }) },
+    info: { file: name, blocks: w.table(), count: keys.length, first_keys: firstKeys },
+  };
+}
+
+function vectorFile(docs: readonly Doc[], dims: number): { file: File; info: VectorFileInfo } {
+  const w = new BlockFileWriter();
+  const presence = new Uint8Array((docs.length + 7) >> 3);
+  let present = 0;
+  for (let start = 0; start < docs.length; start += VECTOR_BLOCK_ROWS) {
+    const end = Math.min(docs.length, start + VECTOR_BLOCK_ROWS);
+    const block = new Float32Array((end - start) * dims);
+    for (let r = start; r < end; r++) {
+      const v = docs[r]!.vector;
+      if (v === null) continue;
+      block.set(v, (r - start) * dims);
+      presence[r >> 3]! |= 1 << (r & 7);
+      present++;
+    }
+    w.add(new Uint8Array(block.buffer), start);
+  }
+  w.add(presence, docs.length); // last block: which rows have a vector
+  return {
+    file: { name: VECTORS_FILE, bytes: w.finish('vectors', { rows: docs.length, dims, block_rows: VECTOR_BLOCK_ROWS }) },
+    info: { file: VECTORS_FILE, blocks: w.table(), dims, block_rows: VECTOR_BLOCK_ROWS, present },
+  };
+}
+
+export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart> {
+  const { docs, deleted, seqs } = foldedRows(input);
+  const files: File[] = [];
+  const ids = docs.map((d) => d.id);
+  const idsFile = columnFile(IDS_FILE, ids, idKind(ids));
+  const seqFile = columnFile(SEQ_FILE, seqs, 'f64');
+  // Id index: (id, ordinal) sorted by id. Rows are in id order here, so it is the identity, but readers never assume so.
+  const order = Uint32Array.from(ids.keys()).sort((a, b) => compareIds(ids[a]!, ids[b]!));
+  const idx = keyedFile(IDX_FILE, Array.from(order, (o) => ids[o]!), idKind(ids), order, IDX_BLOCK_ENTRIES);
+  const tomb = keyedFile(TOMB_FILE, [...deleted].sort(compareIds), idKind(deleted), null, BLOCK_ROWS);
+  files.push(idsFile.file, seqFile.file, idx.file, tomb.file);
+
+  const dims = vectorDims(input.schema, docs);
+  let vectors: VectorFileInfo | null = null;
+  if (dims !== null) {
+    const v = vectorFile(docs, dims);
+    files.push(v.file);
+    vectors = v.info;
+  }
+
+  // Every attribute any row has, plus those of the schema: the schema's type picks the block kind.
+  const names = new Set<string>();
+  for (const name of Object.keys(input.schema)) if (name !== 'id' && name !== 'vector') names.add(name);
+  for (const d of docs) for (const name in d.attrs) names.add(name);
+  const columns: ColumnInfo[] = [];
+  [...names].sort().forEach((name, n) => {
+    const values: AttrValue[] = docs.map((d) => d.attrs[name] ?? null);
+    const kind = kindOf(input.schema[name]?.type);
+    const c = columnFile(columnFileName(n), values, kind);
+    files.push(c.file);
+    columns.push({ name, kind, ...c.info, stats: columnStats(values) });
+  });
+
+  const { file: hnswFile, index } = buildIndexFile(input, docs, dims);
+  if (hnswFile) files.push(hnswFile);
+  const postings = buildPostingsFiles(input, docs);
+  files.push(...postings.files);
+  const keyList = sortedKeys(input);
+  let keys: KeyedFileInfo | null = null;
+  if (keyList.length > 0) {
+    const k = keyedFile(KEYS_FILE, keyList, 'utf8', null, BLOCK_ROWS);
+    files.push(k.file);
+    keys = k.info;
+  }
+  const idType: PartHeadV2['id_type'] =
+    ids.length === 0 ? 'none' : ids.every((i) => typeof i === 'number') ? 'uint' : ids.every((i) => typeof i === 'string') ? 'string' : 'mixed';
+  const head: PartHeadV2 = {
+    format_version: PART_FORMAT_V2,
+    namespace: input.namespace,
+    part_id: input.partId,
+    wal_start: input.walStart,
+    wal_end: input.walEnd,
+    rows: docs.length,
+    tombstones: deleted.length,
+    dims,
+    distance_metric: input.distanceMetric,
+    schema: input.schema,
+    index,
+    files: files.map((f) => ({ name: f.name, bytes: f.bytes.byteLength, sha256: sha256(f.bytes) })),
+    created_at: input.createdAt,
+    ...(postings.fts.length > 0 ? { fts: postings.fts } : {}),
+    level: input.level,
+    id_type: idType,
+    id_range: ids.length > 0 ? [idx.info.first_keys[0] as Id, ids[order[order.length - 1]!]!] : null,
+    ids: idsFile.info,
+    seq: seqFile.info,
+    idx: idx.info,
+    tomb: tomb.info,
+    vectors,
+    columns,
+    keys,
+  };
+  return { files, manifest: head };
+}

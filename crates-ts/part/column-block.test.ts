@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isElaxError } from '../core/index.js';
+import { BlockFileWriter, blockOf, checkBlock, openBlockFile, blockRef } from './block-file.js';
+import { ColumnBlock, encodeColumnBlock, type ColumnKind } from './column-block.js';
+
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+const str = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ maxLength: 8, unit: 'binary' }), fc.string({ maxLength: 4, unit: fc.oneof(fc.constant('a'), loneSurrogate) }));
+const num = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer());
+const anyValue = fc.oneof(str, num, fc.boolean(), fc.array(fc.oneof(str, num, fc.boolean()), { maxLength: 4 }));
+const withNulls = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null, freq: 5 });
+const valuesOf: Record<ColumnKind, fc.Arbitrary<unknown[]>> = {
+  f64: fc.array(withNulls(num), { maxLength: 300 }),
+  bool: fc.array(withNulls(fc.boolean()), { maxLength: 300 }),
+  utf8: fc.array(withNulls(str), { maxLength: 300 }),
+  // Any mixture: blocks fall back to json when a value does not fit the preferred kind.
+  json: fc.array(withNulls(anyValue), { maxLength: 300 }),
+};
+
+describe('column blocks', () => {
+  for (const kind of ['f64', 'bool', 'utf8', 'json'] as ColumnKind[]) {
+    it(`should round-trip ${kind} values (with nulls, compressed or not) exactly`, () => {
+      fc.assert(
+        fc.property(valuesOf[kind], fc.constantFrom('f64', 'bool', 'utf8', 'json') as fc.Arbitrary<ColumnKind>, fc.boolean(), (values, preferred, compress) => {
+          const block = ColumnBlock.decode(encodeColumnBlock(values, kind === 'json' ? preferred : kind, compress), 'test');
+          expect(block.rows).toBe(values.length);
+          values.forEach((v, i) => expect(block.get(i)).toEqual(v));
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it('should keep the preferred kind when every value fits, and fall back to json when one does not', () => {
+    expect(ColumnBlock.decode(encodeColumnBlock([1, null, 2.5], 'f64'), 't').kind).toBe('f64');
+    expect(ColumnBlock.decode(encodeColumnBlock([1, 'x'], 'f64'), 't').kind).toBe('json');
+    expect(ColumnBlock.decode(encodeColumnBlock(['ok', '\ud800'], 'utf8'), 't').kind).toBe('json');
+    const b = ColumnBlock.decode(encodeColumnBlock(['a', 'b', null], 'utf8'), 't');
+    expect([b.kind, b.isNull(2), b.get(0)]).toEqual(['utf8', true, 'a']);
+  });
+
+  it('should compress repetitive text and detect corruption', () => {
+    const values = Array.from({ length: 2000 }, (_, i) => `value number ${i % 10}`);
+    const enc = encodeColumnBlock(values, 'utf8');
+    expect(enc[0]).toBe(1); // deflate
+    expect(enc.byteLength).toBeLessThan(values.length * 5);
+    const bad = enc.slice();
+    bad[bad.length >> 1] ^= 0xff;
+    expect(() => {
+      const b = ColumnBlock.decode(bad, 'bad');
+      values.forEach((v, i) => {
+        if (b.get(i) !== v) throw new Error('silently wrong');
+      });
+    }).toThrow();
+  });
+});
+
+describe('block files', () => {
+  it('should be self-describing from the trailer, and verify each block by its CRC-32', () => {
+    const w = new BlockFileWriter();
+    const blocks = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(1000).fill(7)];
+    blocks.forEach((b, i) => w.add(b, i * 10));
+    const file = w.finish('test', { rows: 30 });
+    const { footer, blocks: t } = openBlockFile(file, 'f');
+    expect(footer).toMatchObject({ kind: 'test', version: 1, rows: 30 });
+    expect(Array.from(t.start!)).toEqual([0, 10, 20]);
+    blocks.forEach((b, i) => expect(Array.from(blockOf(file, t, i, 'f'))).toEqual(Array.from(b)));
+    const bad = file.slice();
+    bad[t.offset[2]! + 5] ^= 1;
+    expect(() => blockOf(bad, t, 2, 'f')).toThrow(/CRC-32/);
+    expect(() => checkBlock(file.subarray(0, 2), blockRef(t, 0), 'f')).toThrow(/2 bytes/);
+    const badFooter = file.slice();
+    badFooter[file.length - 20] ^= 1;
+    expect(() => openBlockFile(badFooter, 'f')).toThrow(/footer/);
+    const notBlock = new Uint8Array(40);
+    let err: unknown;
+    try {
+      openBlockFile(notBlock, 'f');
+    } catch (e) {
+      err = e;
+    }
+    expect(isElaxError(err, 'ELAX_ERR_CORRUPT')).toBe(true);
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * Column blocks (RFC-0004 §1): the values of one column for a run of rows, typed, with a validity bitmap when some
+ * are null, optionally deflated. Used for attributes, ids, WAL seqs, id-index keys and idempotency keys.
+ *
+ *   u8 codec (0 raw, 1 deflate-raw) | payload:
+ *     u8 kind (0 f64, 1 bool, 2 utf8, 3 json) | u8 flags (bit 0: has nulls) | u32 LE rows |
+ *     [validity bitmap, ceil(rows/8) bytes, bit set = present] | values:
+ *       f64   rows × f64 LE (0 for nulls)
+ *       bool  bitmap, ceil(rows/8) bytes
+ *       utf8  (rows + 1) × u32 LE offsets, then the UTF-8 bytes
+ *       json  like utf8, each value's JSON text
+ *
+ * A block whose values do not all fit the column's preferred kind (a string that is not well-formed UTF-16, a value
+ * of another type) is written as json, so every value round-trips exactly whatever the schema says.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { AttrValue } from '../core/index.js';
+import { corruptBlock } from './block-file.js';
+
+export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json';
+const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3 };
+const KINDS: ColumnKind[] = ['f64', 'bool', 'utf8', 'json'];
+
+const RAW = 0;
+const DEFLATE = 1;
+/** Payloads smaller than this are not worth a deflate call. */
+const COMPRESS_MIN_BYTES = 512;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** String.prototype.isWellFormed (Node 20; not in the ES2023 lib typings). */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function fits(kind: ColumnKind, v: unknown): boolean {
+  switch (kind) {
+    case 'f64':
+      return typeof v === 'number';
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'utf8':
+      return typeof v === 'string' && isWellFormed(v);
+    case 'json':
+      return true;
+  }
+}
+
+const isNull = (v: unknown): boolean => v === null || v === undefined;
+
+function concatStrings(texts: readonly (string | null)[]): { offsets: Uint32Array; bytes: Uint8Array } {
+  const parts: Uint8Array[] = [];
+  const offsets = new Uint32Array(texts.length + 1);
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (t !== null && t !== undefined && t.length > 0) {
+      const b = encoder.encode(t);
+      parts.push(b);
+      size += b.byteLength;
+    }
+    offsets[i + 1] = size;
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
+  return { offsets, bytes };
+}
+
+/** Encodes `values` (null/undefined = null) as one block, in `preferred` kind when every value fits it. */
+export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnKind, compress = true): Uint8Array {
+  const n = values.length;
+  let kind = preferred;
+  let nulls = false;
+  for (const v of values) {
+    if (isNull(v)) nulls = true;
+    else if (kind !== 'json' && !fits(kind, v)) kind = 'json';
+  }
+  const validityBytes = nulls ? (n + 7) >> 3 : 0;
+  let body: Uint8Array;
+  if (kind === 'f64') {
+    const f = new Float64Array(n);
+    for (let i = 0; i < n; i++) if (!isNull(values[i])) f[i] = values[i] as number;
+    body = new Uint8Array(f.buffer);
+  } else if (kind === 'bool') {
+    body = new Uint8Array((n + 7) >> 3);
+    for (let i = 0; i < n; i++) if (values[i] === true) body[i >> 3]! |= 1 << (i & 7);
+  } else {
+    const texts = values.map((v) => (isNull(v) ? null : kind === 'utf8' ? (v as string) : JSON.stringify(v)));
+    const { offsets, bytes } = concatStrings(texts);
+    body = new Uint8Array(offsets.byteLength + bytes.byteLength);
+    body.set(new Uint8Array(offsets.buffer), 0);
+    body.set(bytes, offsets.byteLength);
+  }
+  const payload = new Uint8Array(6 + validityBytes + body.byteLength);
+  const dv = new DataView(payload.buffer);
+  payload[0] = KIND_CODE[kind];
+  payload[1] = nulls ? 1 : 0;
+  dv.setUint32(2, n, true);
+  if (nulls) for (let i = 0; i < n; i++) if (!isNull(values[i])) payload[6 + (i >> 3)]! |= 1 << (i & 7);
+  payload.set(body, 6 + validityBytes);
+  if (compress && payload.byteLength >= COMPRESS_MIN_BYTES) {
+    const z = deflateRawSync(payload, { level: 1 });
+    if (z.byteLength <= payload.byteLength * 0.9) {
+      const out = new Uint8Array(1 + z.byteLength);
+      out[0] = DEFLATE;
+      out.set(z, 1);
+      return out;
+    }
+  }
+  const out = new Uint8Array(1 + payload.byteLength);
+  out[0] = RAW;
+  out.set(payload, 1);
+  return out;
+}
+
+/** A decoded block: typed values by row (0-based within the block). */
+export class ColumnBlock {
+  private constructor(
+    readonly kind: ColumnKind,
+    readonly rows: number,
+    /** Validity bitmap (bit set = present), null when no value is null. */
+    readonly valid: Uint8Array | null,
+    /** f64 values (kind f64). */
+    readonly f64: Float64Array | null,
+    /** Value bitmap (kind bool). */
+    readonly bits: Uint8Array | null,
+    /** Decoded strings (kind utf8) or parsed JSON values (kind json); null for nulls. */
+    readonly values: readonly AttrValue[] | null,
+    /** Decoded size estimate (cache accounting). */
+    readonly bytes: number,
+  ) {}
+
+  isNull(i: number): boolean {
+    return this.valid !== null && (this.valid[i >> 3]! & (1 << (i & 7))) === 0;
+  }
+
+  get(i: number): AttrValue {
+    if (this.isNull(i)) return null;
+    switch (this.kind) {
+      case 'f64':
+        return this.f64![i]!;
+      case 'bool':
+        return (this.bits![i >> 3]! & (1 << (i & 7))) !== 0;
+      default:
+        return this.values![i]!;
+    }
+  }
+
+  static decode(block: Uint8Array, where: string): ColumnBlock {
+    if (block.byteLength < 1) throw corruptBlock(where, 'empty column block');
+    let payload: Uint8Array;
+    if (block[0] === RAW) payload = block.subarray(1);
+    else if (block[0] === DEFLATE) {
+      try {
+        payload = inflateRawSync(block.subarray(1));
+      } catch (cause) {
+        throw corruptBlock(where, `column block does not inflate: ${(cause as Error).message}`);
+      }
+    } else throw corruptBlock(where, `unknown column block codec ${block[0]}`);
+    if (payload.byteLength < 6) throw corruptBlock(where, 'column block header is truncated');
+    const kind = KINDS[payload[0]!];
+    if (kind === undefined) throw corruptBlock(where, `unknown column kind ${payload[0]}`);
+    const nulls = (payload[1]! & 1) === 1;
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const n = dv.getUint32(2, true);
+    const vBytes = nulls ? (n + 7) >> 3 : 0;
+    let at = 6;
+    const need = (len: number) => {
+      if (at + len > payload.byteLength) throw corruptBlock(where, `column block of ${n} rows is truncated`);
+    };
+    need(vBytes);
+    const valid = nulls ? payload.slice(at, at + vBytes) : null;
+    at += vBytes;
+    if (kind === 'f64') {
+      need(n * 8);
+      const f = new Float64Array(n);
+      new Uint8Array(f.buffer).set(payload.subarray(at, at + n * 8));
+      return new ColumnBlock(kind, n, valid, f, null, null, n * 8 + vBytes);
+    }
+    if (kind === 'bool') {
+      need((n + 7) >> 3);
+      return new ColumnBlock(kind, n, valid, null, payload.slice(at, at + ((n + 7) >> 3)), null, ((n + 7) >> 3) + vBytes);
+    }
+    need((n + 1) * 4);
+    const offsets = new Uint32Array(n + 1);
+    new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));
+    at += (n + 1) * 4;
+    const textBytes = offsets[n]!;
+    need(textBytes);
+    const text = payload.subarray(at, at + textBytes);
+    const values = new Array<AttrValue>(n);
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
+        values[i] = null;
+        continue;
+      }
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (b < a || b > textBytes) throw corruptBlock(where, `column block offsets are out of order at row ${i}`);
+      let s: string;
+      try {
+        s = decoder.decode(text.subarray(a, b));
+      } catch {
+        throw corruptBlock(where, `column block row ${i} is not valid UTF-8`);
+      }
+      size += 2 * s.length + 16;
+      if (kind === 'utf8') values[i] = s;
+      else {
+        try {
+          values[i] = JSON.parse(s) as AttrValue;
+        } catch {
+          throw corruptBlock(where, `column block row ${i} is not valid JSON`);
+        }
+      }
+    }
+    return new ColumnBlock(kind, n, valid, null, null, values, size + vBytes);
+  }
+}
