@@ -108,11 +108,16 @@ describe('pattern filters on a live server', () => {
     }
   });
 
-  it('should reject $ref_new in a query filter with 400', async () => {
+  it('should reject $ref_new in a query filter and in delete_by_filter with 400', async () => {
     const a = await query(['label', 'Eq', { $ref_new: 'label' }]);
     expect(a.status).toBe(400);
     expect(a.body.code).toBe('ELAX_ERR_INVALID_FILTER');
-    expect(a.body.error).toMatch(/\$ref_new/);
+    expect(a.body.error).toMatch(/\{"\$ref_new": "label"\} refers to the document being written/);
+    // Read as null, the reference would make this delete every document that has a text: all five here.
+    const d = await post(`/v2/namespaces/${NS}`, { delete_by_filter: ['Not', ['text', 'Eq', { $ref_new: 'text' }]] });
+    expect(d.status).toBe(400);
+    expect(d.body.error).toMatch(/^invalid filter at delete_by_filter\[1\]: Eq on attribute 'text'/);
+    expect(ids(await query(null))).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('should delete exactly the matching rows with delete_by_filter and an adversarial Regex', async () => {
