@@ -134,7 +134,8 @@ export class Engine {
         ['patch_condition', req.patchCondition],
         ['delete_condition', req.deleteCondition],
       ] as const) {
-        if (f !== undefined) compileFilter(f, req.schema, { path: what });
+        // $ref_new names the document being written: meaningful in the three conditions only.
+        if (f !== undefined) compileFilter(f, req.schema, { path: what, allowRefNew: what.endsWith('_condition') });
       }
       // Backpressure (design.md §4.7): an indexer that cannot keep up must slow writers down, or queries (which
       // scan the unindexed tail exactly) get ever slower.

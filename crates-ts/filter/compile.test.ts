@@ -42,7 +42,7 @@ const docs: Doc[] = [
 ];
 
 function ids(filter: unknown, refNew?: Doc): unknown[] {
-  const f = compileFilter(filter, schema);
+  const f = compileFilter(filter, schema, { allowRefNew: true });
   return docs.filter((d) => f(d, refNew)).map((d) => d.id);
 }
 
@@ -146,10 +146,16 @@ describe('compileFilter: patterns', () => {
   it('Glob on an array attribute matches any element', () => {
     expect(ids(['tags', 'Glob', 'yel*'])).toEqual([2]);
   });
-  it('Regex searches (unanchored) with JavaScript syntax and leading inline flags', () => {
+  it('Regex searches (unanchored) with Rust syntax and inline flags', () => {
     expect(ids(['name', 'Regex', 'pl+e'])).toEqual([1]);
     expect(ids(['name', 'Regex', '^ban'])).toEqual([]);
     expect(ids(['name', 'Regex', '(?i)^ban'])).toEqual([2]);
+    expect(ids(['name', 'Regex', '^(?i:B)an'])).toEqual([2]);
+    expect(ids(['tags', 'Regex', '^(red|yel+ow)$'])).toEqual([1, 2]);
+  });
+  it('Glob supports {a,b} alternation', () => {
+    expect(ids(['name', 'Glob', '{apple,Banana}*'])).toEqual([1, 2]);
+    expect(ids(['name', 'IGlob', '{APPLE,x} pie'])).toEqual([1]);
   });
 });
 

@@ -23,7 +23,10 @@
  *     with no tokens after analysis (e.g. only stop words) matches nothing*. A token sequence never spans two
  *     elements of a []string attribute.
  *   - `{"$ref_new": "attr"}` anywhere an operand (or an In / ContainsAny list element) may appear is the value
- *     of attr in the document being written (conditional writes); without a refNew document it is null.
+ *     of attr in the document being written. Only write conditions (callers pass allowRefNew) accept it*; in a
+ *     query, delete_by_filter or patch_by_filter it is a 400 (there is no document being written: it would
+ *     silently read as null).
+ *   - Work limits (limits.ts): nodes, depth, pattern conditions, pattern bytes, array operand length.
  *   - * An attribute that is not in the schema is a 400 by default: the filter cannot match anything, and a typo
  *     in `delete_by_filter: ["stauts", "NotEq", "x"]` would otherwise delete every document. Callers that want
  *     turbopuffer-style "missing = null" evaluation pass `unknownAttributes: 'null'`.
@@ -33,6 +36,7 @@ import type { Schema } from '../core/index.js';
 import {
   MATCH_ALL, MATCH_NONE, OPS, condFail, fail, info, not, readerFor, show, type CompiledFilter, type CondCtx, type Ctx, type Op,
 } from './condition.js';
+import { filterSize, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_OPERAND_VALUES, MAX_PATTERN_CONDITIONS } from './limits.js';
 import { compilePattern } from './pattern-ops.js';
 import { compileTokenOp } from './token-ops.js';
 import { compileCompare, compileContains, compileContainsAny, compileEq, compileIn } from './value-ops.js';
@@ -44,10 +48,9 @@ export interface CompileOptions {
   path?: string;
   /** 'error' (default): a filter on an attribute not in the schema is a 400. 'null': it reads as missing. */
   unknownAttributes?: 'error' | 'null';
+  /** Accept `{"$ref_new": attr}` operands: only for write conditions (upsert/patch/delete_condition). Default false. */
+  allowRefNew?: boolean;
 }
-
-/** Deepest nesting accepted (And/Or/Not levels): bounds recursion on hostile input. */
-export const MAX_FILTER_DEPTH = 64;
 
 const OP_SET = new Set<string>(OPS);
 const TOKEN_OPS = new Set<string>(['ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence']);
@@ -55,8 +58,16 @@ const TOKEN_OPS = new Set<string>(['ContainsAllTokens', 'ContainsAnyToken', 'Con
 /** Validates and compiles; throws ElaxError ELAX_ERR_INVALID_FILTER. `null`/`undefined` filter = match all. */
 export function compileFilter(filter: unknown, schema: Schema, options: CompileOptions = {}): CompiledFilter {
   if (filter === null || filter === undefined) return MATCH_ALL;
-  const ctx: Ctx = { schema, unknown: options.unknownAttributes ?? 'error', infos: new Map() };
-  return compileNode(filter, options.path ?? 'filters', ctx, 0);
+  const path = options.path ?? 'filters';
+  const size = filterSize(filter);
+  if (size.nodes > MAX_FILTER_NODES) {
+    throw fail(path, `the filter has ${size.nodes} nodes (conditions, And, Or, Not); the limit is ${MAX_FILTER_NODES}`);
+  }
+  if (size.patterns > MAX_PATTERN_CONDITIONS) {
+    throw fail(path, `the filter has ${size.patterns} Regex/Glob conditions; the limit is ${MAX_PATTERN_CONDITIONS}`);
+  }
+  const ctx: Ctx = { schema, unknown: options.unknownAttributes ?? 'error', allowRefNew: options.allowRefNew ?? false, infos: new Map() };
+  return compileNode(filter, path, ctx, 0);
 }
 
 function isLogical(f: unknown[]): boolean {
@@ -125,6 +136,9 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
   }
   const a = info(ctx, attr);
   const c: CondCtx = { ctx, a, op: op as Op, path };
+  if (Array.isArray(f[2]) && f[2].length > MAX_OPERAND_VALUES) {
+    throw condFail(c, `the operand has ${f[2].length} values; the limit is ${MAX_OPERAND_VALUES}`);
+  }
   if (!a.known && ctx.unknown === 'error') throw condFail(c, `attribute '${attr}' is not in the namespace schema`);
   if (a.vector) throw condFail(c, 'vector attributes cannot be filtered');
   if (isToken) return compileTokenOp(c, f[2], f[3]);

@@ -20,6 +20,8 @@ export const MATCH_NONE: CompiledFilter = () => false;
 export interface Ctx {
   schema: Schema;
   unknown: 'error' | 'null';
+  /** `{"$ref_new": attr}` operands are allowed (write conditions only). */
+  allowRefNew: boolean;
   infos: Map<string, AttrInfo>;
 }
 
@@ -90,6 +92,13 @@ export function refName(v: unknown, path: string): string | null {
 
 /** Validates a `$ref_new` target against the filtered attribute. */
 export function checkRef(c: CondCtx, name: string, opts: { scalarOnly: boolean }): RefReader {
+  if (!c.ctx.allowRefNew) {
+    // Anywhere else there is no document being written: the reference would silently read as null.
+    throw condFail(
+      c,
+      `{"$ref_new": ${JSON.stringify(name)}} refers to the document being written and is only valid in upsert_condition, patch_condition and delete_condition`,
+    );
+  }
   const r = info(c.ctx, name);
   if (!r.known && c.ctx.unknown === 'error') throw condFail(c, `$ref_new attribute '${name}' is not in the namespace schema`);
   if (r.vector) throw condFail(c, `$ref_new attribute '${name}' is a vector and cannot be compared`);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isElaxError, type Schema } from '../core/index.js';
 import { normalizeFullTextConfig } from '../fts/index.js';
-import { compileFilter, MAX_FILTER_DEPTH } from './index.js';
+import {
+  compileFilter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_OPERAND_VALUES, MAX_PATTERN_BYTES, MAX_PATTERN_CONDITIONS,
+} from './index.js';
 
 const schema: Schema = {
   id: { type: 'uuid' },
@@ -16,9 +18,9 @@ const schema: Schema = {
 };
 
 /** The error message compileFilter throws; fails the test if it does not throw an INVALID_FILTER ElaxError. */
-function errorOf(filter: unknown, s: Schema = schema, path?: string): string {
+function errorOf(filter: unknown, s: Schema = schema, path?: string, allowRefNew = true): string {
   try {
-    compileFilter(filter, s, path === undefined ? {} : { path });
+    compileFilter(filter, s, path === undefined ? { allowRefNew } : { path, allowRefNew });
   } catch (e) {
     expect(isElaxError(e, 'ELAX_ERR_INVALID_FILTER')).toBe(true);
     expect((e as { status: number }).status).toBe(400);
@@ -95,10 +97,15 @@ describe('compileFilter errors', () => {
 
   it('should reject invalid regexes and globs with 400', () => {
     expect(errorOf(['name', 'Regex', 'a(b'])).toMatch(/Regex on attribute 'name': invalid regular expression "a\(b"/);
-    expect(errorOf(['name', 'Regex', '(?x)a'])).toMatch(/inline flag 'x'/);
+    expect(errorOf(['name', 'Regex', '(?z)a'])).toMatch(/inline flag '\(\?z'/);
+    expect(errorOf(['name', 'Regex', '(a)\\1'])).toMatch(/Regex on attribute 'name': unsupported regular expression "\(a\)\\\\1": backreferences/);
+    expect(errorOf(['name', 'Regex', 'a(?=b)'])).toMatch(/lookahead \(\?=\.\.\.\) is not supported/);
+    expect(errorOf(['name', 'Regex', '(?<!a)b'])).toMatch(/lookbehind \(\?<!\.\.\.\) is not supported/);
     expect(errorOf(['name', 'Glob', 'a[bc'])).toMatch(/invalid glob pattern "a\[bc": unclosed '\['/);
     expect(errorOf(['name', 'Glob', '[z-a]'])).toMatch(/reversed range/);
     expect(errorOf(['name', 'IGlob', 'abc\\'])).toMatch(/escaping backslash/);
+    expect(errorOf(['name', 'Glob', '{a,b'])).toMatch(/'\{' without a matching '\}'/);
+    expect(errorOf(['name', 'Glob', 'a}'])).toMatch(/'\}' without a matching '\{'/);
   });
 
   it('should validate $ref_new operands', () => {
@@ -108,9 +115,55 @@ describe('compileFilter errors', () => {
     expect(errorOf(['n', 'Lt', { $ref_new: 'tags' }])).toMatch(/filters: Lt on attribute 'n'/);
   });
 
+  it('should reject $ref_new unless the caller allows it (write conditions), naming the operand', () => {
+    const m = errorOf(['name', 'Eq', { $ref_new: 'name' }], schema, undefined, false);
+    expect(m).toBe(
+      `invalid filter at filters: Eq on attribute 'name': {"$ref_new": "name"} refers to the document being written and is only valid in upsert_condition, patch_condition and delete_condition`,
+    );
+    expect(errorOf(['n', 'In', [1, { $ref_new: 'n' }]], schema, undefined, false)).toMatch(/In on attribute 'n': \{"\$ref_new": "n"\}/);
+    expect(errorOf(['name', 'Glob', { $ref_new: 'name' }], schema, 'delete_by_filter', false)).toMatch(/^invalid filter at delete_by_filter: Glob/);
+    expect(() => compileFilter(['name', 'Eq', { $ref_new: 'name' }], schema, { allowRefNew: true })).not.toThrow();
+  });
+
   it('should bound nesting depth', () => {
     let f: unknown = ['n', 'Eq', 1];
     for (let i = 0; i <= MAX_FILTER_DEPTH + 1; i++) f = ['Not', f];
     expect(errorOf(f)).toMatch(/nest deeper than 64 levels/);
+  });
+
+  it('should bound the number of nodes, naming the limit and the actual count', () => {
+    const at = (n: number) => ['Or', Array.from({ length: n - 1 }, (_, i) => ['n', 'Eq', i])];
+    expect(() => compileFilter(at(MAX_FILTER_NODES), schema)).not.toThrow();
+    expect(errorOf(at(MAX_FILTER_NODES + 1))).toBe(
+      `invalid filter at filters: the filter has ${MAX_FILTER_NODES + 1} nodes (conditions, And, Or, Not); the limit is ${MAX_FILTER_NODES}`,
+    );
+    // Nodes count at every level: And, the Or and its 4094 conditions, Not and its condition.
+    expect(errorOf(['And', [at(MAX_FILTER_NODES - 1), ['Not', ['n', 'Eq', 1]]]])).toMatch(new RegExp(`has ${MAX_FILTER_NODES + 2} nodes`));
+  });
+
+  it('should bound the number of Regex/Glob conditions', () => {
+    const pats = (n: number) => ['Or', Array.from({ length: n }, (_, i) => ['name', i % 2 ? 'Regex' : 'NotIGlob', `x${i}*`])];
+    expect(() => compileFilter(pats(MAX_PATTERN_CONDITIONS), schema)).not.toThrow();
+    expect(errorOf(pats(MAX_PATTERN_CONDITIONS + 1), schema, 'patch_by_filter.filters')).toBe(
+      `invalid filter at patch_by_filter.filters: the filter has ${MAX_PATTERN_CONDITIONS + 1} Regex/Glob conditions; the limit is ${MAX_PATTERN_CONDITIONS}`,
+    );
+  });
+
+  it('should bound pattern length in bytes', () => {
+    const ok = 'é'.repeat(MAX_PATTERN_BYTES / 2);
+    expect(() => compileFilter(['name', 'Regex', ok], schema)).not.toThrow();
+    expect(errorOf(['name', 'Regex', `${ok}a`])).toMatch(new RegExp(`pattern is ${MAX_PATTERN_BYTES + 1} bytes long; patterns are limited to ${MAX_PATTERN_BYTES} bytes`));
+    expect(errorOf(['name', 'Glob', 'a'.repeat(1 << 20)])).toMatch(
+      new RegExp(`Glob on attribute 'name': invalid glob pattern "a{77}\\.\\.\\.": the pattern is 1048576 characters long; patterns are limited to ${MAX_PATTERN_BYTES} bytes`),
+    );
+  });
+
+  it('should bound array operands', () => {
+    const big = Array.from({ length: MAX_OPERAND_VALUES + 1 }, (_, i) => i);
+    expect(() => compileFilter(['n', 'In', big.slice(1)], schema)).not.toThrow();
+    expect(errorOf(['n', 'NotIn', big])).toBe(
+      `invalid filter at filters: NotIn on attribute 'n': the operand has ${MAX_OPERAND_VALUES + 1} values; the limit is ${MAX_OPERAND_VALUES}`,
+    );
+    expect(errorOf(['tags', 'ContainsAny', big.map(String)])).toMatch(/ContainsAny on attribute 'tags': the operand has 100001 values/);
   });
 });

@@ -180,7 +180,7 @@ describe('compileFilter vs reference evaluator', () => {
   it('should agree on random documents and filters', () => {
     fc.assert(
       fc.property(filterArb, fc.array(docArb, { minLength: 1, maxLength: 8 }), docArb, (filter, docs, newDoc) => {
-        const compiled = compileFilter(filter, schema);
+        const compiled = compileFilter(filter, schema, { allowRefNew: true });
         for (const d of docs) expect(compiled(d, newDoc)).toBe(evalRef(filter as unknown[], d, newDoc));
       }),
       { numRuns: 2000 },

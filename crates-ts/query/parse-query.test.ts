@@ -151,6 +151,17 @@ describe('parseQuery: every 400', () => {
     rejects({ rank_by: ['id', 'asc'], exclude_attributes: true }, 'exclude_attributes must be an array of attribute names, got true');
   });
 
+  it('should bound include_attributes and exclude_attributes at 4096 names', () => {
+    const names = (n: number) => Array.from({ length: n }, () => 'color');
+    expect(parseQuery({ rank_by: ['id', 'asc'], include_attributes: names(4096) }, ctx).projection).toEqual({ kind: 'include', attrs: ['color'], vector: false });
+    rejects({ rank_by: ['id', 'asc'], include_attributes: names(4097) }, 'include_attributes lists 4097 names; the limit is 4096');
+    rejects({ rank_by: ['id', 'asc'], exclude_attributes: names(100_000) }, 'exclude_attributes lists 100000 names; the limit is 4096');
+  });
+
+  it('should reject $ref_new in query filters', () => {
+    rejects({ rank_by: ['id', 'asc'], filters: ['color', 'Eq', { $ref_new: 'color' }] }, /\{"\$ref_new": "color"\} refers to the document being written/, ctx, 'ELAX_ERR_INVALID_FILTER');
+  });
+
   it('should reject bad aggregations', () => {
     rejects({ aggregate_by: { c: ['Count'] }, rank_by: ['id', 'asc'] }, 'rank_by and aggregate_by cannot both be given');
     rejects({ aggregate_by: { c: ['Count'] }, include_attributes: true }, 'include_attributes cannot be combined with aggregate_by');

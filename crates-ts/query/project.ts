@@ -11,9 +11,17 @@ import { encodeBase64Vector, encodeFloatVector } from './vector-codec.js';
 import { queryError, show, isStringArray, requireAttribute } from './parse-util.js';
 import type { Projection, Row, VectorEncoding } from './types.js';
 
+/** Most names in include_attributes / exclude_attributes: bounds per-request work; far above any real schema's use. */
+export const MAX_PROJECTION_ATTRIBUTES = 4096;
+
 export function parseProjection(include: unknown, exclude: unknown, schema: Schema): Projection {
   if (include !== undefined && exclude !== undefined) {
     throw queryError('include_attributes and exclude_attributes cannot both be given');
+  }
+  for (const [what, v] of [['include_attributes', include], ['exclude_attributes', exclude]] as const) {
+    if (Array.isArray(v) && v.length > MAX_PROJECTION_ATTRIBUTES) {
+      throw queryError(`${what} lists ${v.length} names; the limit is ${MAX_PROJECTION_ATTRIBUTES}`);
+    }
   }
   if (exclude !== undefined) {
     if (!isStringArray(exclude)) throw queryError(`exclude_attributes must be an array of attribute names, got ${show(exclude)}`);
@@ -25,14 +33,14 @@ export function parseProjection(include: unknown, exclude: unknown, schema: Sche
   if (!isStringArray(include)) {
     throw queryError(`include_attributes must be true, false or an array of attribute names, got ${show(include)}`);
   }
-  const attrs: string[] = [];
+  const attrs = new Set<string>();
   let vector = false;
   include.forEach((name, i) => {
     requireAttribute(schema, name, `include_attributes[${i}]`);
     if (name === 'vector') vector = true;
-    else if (name !== 'id' && !attrs.includes(name)) attrs.push(name);
+    else if (name !== 'id') attrs.add(name);
   });
-  return { kind: 'include', attrs, vector };
+  return { kind: 'include', attrs: [...attrs], vector };
 }
 
 function encodeVector(v: Float32Array, enc: VectorEncoding): number[] | string {

@@ -106,7 +106,7 @@ export function resolveWrite(
     }
   }
 
-  const upsertCond = req.upsertCondition !== undefined ? compileFilter(req.upsertCondition, schema, { path: 'upsert_condition' }) : null;
+  const upsertCond = req.upsertCondition !== undefined ? compileFilter(req.upsertCondition, schema, { path: 'upsert_condition', allowRefNew: true }) : null;
   for (const doc of req.upserts) {
     const existing = get(doc.id);
     // A condition guards replacing an existing document; inserting a new id always applies.
@@ -117,7 +117,7 @@ export function resolveWrite(
     deleted.delete(doc.id);
   }
 
-  const patchCond = req.patchCondition !== undefined ? compileFilter(req.patchCondition, schema, { path: 'patch_condition' }) : null;
+  const patchCond = req.patchCondition !== undefined ? compileFilter(req.patchCondition, schema, { path: 'patch_condition', allowRefNew: true }) : null;
   for (const p of req.patches) {
     const existing = get(p.id);
     if (!existing) continue; // patches to missing ids are ignored
@@ -128,7 +128,7 @@ export function resolveWrite(
     if (!upserted.has(p.id)) patched.add(p.id);
   }
 
-  const deleteCond = req.deleteCondition !== undefined ? compileFilter(req.deleteCondition, schema, { path: 'delete_condition' }) : null;
+  const deleteCond = req.deleteCondition !== undefined ? compileFilter(req.deleteCondition, schema, { path: 'delete_condition', allowRefNew: true }) : null;
   for (const id of req.deletes) {
     const existing = get(id);
     if (!existing) continue;
