@@ -174,7 +174,7 @@ program
     });
     if (o.json) return printJson(reports);
     for (const r of reports) {
-      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}`);
+      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors`);
     }
   });
 

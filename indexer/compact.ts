@@ -8,7 +8,9 @@ import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, type PartRef, type Router } from '../crates-ts/router/index.js';
 import type { buildPartFiles } from '../crates-ts/part/index.js';
-import { foldParts, buildAndUploadPart } from './merge-parts.js';
+import { foldParts, buildAndUploadPart, diedSinceFold } from './merge-parts.js';
+import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
+import { compareIds } from '../crates-ts/core/index.js';
 
 export interface CompactOptions {
   clock: Clock;
@@ -62,7 +64,10 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   if (!pick) return { ns, result: 'nothing' };
   const chosen = router.parts.slice(pick.start, pick.start + pick.count);
   const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
-  const folded = await foldParts(store, ns, chosen, settled);
+  // RFC-0005 step 2: under a v2 router the fold keeps exactly the inputs' live rows (their deletion vectors).
+  const liveness = new LivenessReader(store, ns);
+  const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(chosen.map((p) => liveness.mask(p))) : null;
+  const folded = await foldParts(store, ns, chosen, settled, masks);
   const last = folded.manifests[folded.manifests.length - 1]!;
   const { ref } = await buildAndUploadPart(
     store,
@@ -81,17 +86,32 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     opts,
   );
   const createdAt = ref.created_at;
+  // The merged part's rows are the folded live rows in id order (the builder's order): id -> its ordinal.
+  const merged = [...folded.changes].filter(([, d]) => d !== null).map(([id]) => id).sort(compareIds);
+  const ordinalOf = new Map(merged.map((id, o) => [id, o]));
+  const dead = new Set<number>();
   let current: Router = router;
   let witness = read.witness;
   for (let attempt = 0; attempt < 10; attempt++) {
     const at = current.parts.findIndex((p) => p.id === chosen[0]!.id);
     const stillThere = at >= 0 && chosen.every((c, i) => current.parts[at + i]?.id === c.id);
     if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
-    const parts = [...current.parts.slice(0, at), ref, ...current.parts.slice(at + chosen.length)];
+    // RFC-0005 step 5: rows of the inputs that died after the fold (an indexer published meanwhile, or upgraded the
+    // router to deletion vectors) are rows of the merged part now: they die there too.
+    let mergedRef = ref;
+    if (current.format_version >= LIVENESS_ROUTER_FORMAT) {
+      const afterMasks = await Promise.all(current.parts.map((p, i) => (i >= at && i < at + chosen.length ? liveness.mask(p) : Promise.resolve(null))));
+      for (const id of diedSinceFold(folded, current, afterMasks)) {
+        const o = ordinalOf.get(id);
+        if (o !== undefined) dead.add(o);
+      }
+      if (dead.size > 0) [mergedRef] = await withDeletions(liveness, [ref], [null], new Map([[0, [...dead]]]), current.epoch + 1, opts.nonce());
+    }
+    const parts = [...current.parts.slice(0, at), mergedRef, ...current.parts.slice(at + chosen.length)];
     // Publish time, not build time: the merged parts' GC grace counts from this instant (retired_parts).
     const next = RouterStore.next(current, { parts }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
     const out = await routers.publish(current, witness, next);
-    if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: ref, epoch: next.epoch };
+    if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: mergedRef, epoch: next.epoch };
     const again = await routers.read(ns);
     if (!again || again.router.deleted || again.router.wal_start !== router.wal_start) return { ns, result: 'abandoned', reason: 'namespace deleted meanwhile' };
     current = again.router;

@@ -11,7 +11,8 @@
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey } from '../crates-ts/store/index.js';
+import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey, type Witness } from '../crates-ts/store/index.js';
+import { isDvFile, partFileKey } from '../crates-ts/part/index.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 
 export interface GcOptions {
@@ -27,6 +28,8 @@ export interface GcReport {
   ns: string;
   wal_entries: number[];
   parts: string[];
+  /** Superseded or orphaned deletion-vector objects of live parts (keys). */
+  files: string[];
   deleted: boolean;
 }
 
@@ -36,7 +39,7 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const partGrace = opts.partGraceMs ?? 900_000;
   const routers = new RouterStore(store);
   const read = await routers.read(ns);
-  const report: GcReport = { ns, wal_entries: [], parts: [], deleted: false };
+  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], deleted: false };
   if (!read) return report;
   const r = read.router;
   // WAL: covered by parts (or below a deleted incarnation's highwater) and past retention.
@@ -54,11 +57,21 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const listed = await store.list(partsPrefix(ns));
   const newest = new Map<string, number>();
   const keysOf = new Map<string, string[]>();
+  const currentDv = new Map(r.parts.filter((p) => p.deletes).map((p) => [p.id, p.deletes!.file]));
+  const retiredFileAt = new Map((r.retired_files ?? []).map((f) => [partFileKey(ns, f.part, f.file), Date.parse(f.retired_at)]));
+  const listedKeys = new Set<string>();
   for (const o of listed.objects) {
     const id = partIdOfKey(ns, o.key);
     if (id === null) continue;
+    listedKeys.add(o.key);
     newest.set(id, Math.max(newest.get(id) ?? 0, o.lastModified));
     keysOf.set(id, [...(keysOf.get(id) ?? []), o.key]);
+    // A live part's deletion vectors other than its current one: replaced (grace from retirement) or never
+    // published (a lost race; grace from the object's time). RFC-0006 step 2.
+    if (referenced.has(id)) {
+      const file = o.key.slice(partFileKey(ns, id, '').length);
+      if (isDvFile(file) && currentDv.get(id) !== file && now - (retiredFileAt.get(o.key) ?? o.lastModified) >= partGrace) report.files.push(o.key);
+    }
   }
   for (const [id, t] of newest) {
     if (referenced.has(id)) continue;
@@ -75,17 +88,32 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
       for (const k of manifest) await store.delete(k);
       await Promise.all(keys.filter((k) => !k.endsWith('/manifest.json')).map((k) => store.delete(k)));
     }
-    // RFC-0006 step 3: forget retired parts whose objects are gone (deleted now, or by an earlier pass / a delete).
+    await Promise.all(report.files.map((k) => store.delete(k)));
+    // RFC-0006 step 3: forget retired parts and files whose objects are gone (deleted now, or earlier).
     const gone = new Set(report.parts);
     const stale = (r.retired_parts ?? []).filter((p) => gone.has(p.id) || !newest.has(p.id));
-    if (stale.length > 0) await forgetRetired(routers, r, read.witness, new Set(stale.map((p) => p.id)), now);
+    const goneFiles = new Set(report.files);
+    const staleFiles = (r.retired_files ?? []).filter((f) => {
+      const k = partFileKey(ns, f.part, f.file);
+      return goneFiles.has(k) || !listedKeys.has(k);
+    });
+    if (stale.length > 0 || staleFiles.length > 0) {
+      await forgetRetired(routers, r, read.witness, new Set(stale.map((p) => p.id)), new Set(staleFiles.map((f) => partFileKey(ns, f.part, f.file))), now);
+    }
     report.deleted = true;
   }
   return report;
 }
 
-/** Drop records from retired_parts by one CAS; a lost race is fine (the next pass prunes them). */
-async function forgetRetired(routers: RouterStore, r: Router, witness: import('../crates-ts/store/index.js').Witness, ids: Set<string>, now: number): Promise<void> {
-  const next = RouterStore.next(r, { retired_parts: (r.retired_parts ?? []).filter((p) => !ids.has(p.id)) }, new Date(now).toISOString());
+/** Drop records from retired_parts / retired_files by one CAS; a lost race is fine (the next pass prunes them). */
+async function forgetRetired(routers: RouterStore, r: Router, witness: Witness, ids: Set<string>, fileKeys: Set<string>, now: number): Promise<void> {
+  const next = RouterStore.next(
+    r,
+    {
+      retired_parts: (r.retired_parts ?? []).filter((p) => !ids.has(p.id)),
+      retired_files: (r.retired_files ?? []).filter((f) => !fileKeys.has(partFileKey(r.namespace, f.part, f.file))),
+    },
+    new Date(now).toISOString(),
+  );
   await routers.publish(r, witness, next);
 }

@@ -11,6 +11,7 @@ import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
 import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
+import { LivenessReader, LIVENESS_ROUTER_FORMAT, partsAfterPublish } from './liveness.js';
 import {
   DEFAULT_FAILURE_POLICY,
   FailureTracker,
@@ -257,13 +258,19 @@ export class Indexer {
       created_at: createdAt,
       index_kind: built.manifest.index.kind,
     };
-    // Step 6: publish by CAS; on a lost race, re-read and decide.
+    // Step 6: publish by CAS; on a lost race, re-read and decide. The rows this part shadows or deletes in older
+    // parts die in the same CAS, through new deletion vectors (RFC-0004 §3), recomputed on every attempt.
     let current = router;
     let witness = read.witness;
+    const liveness = new LivenessReader(this.store, ns);
+    const touched = [...changes.keys()];
     for (let attempt = 0; attempt < 10; attempt++) {
+      const epoch = current.epoch + 1;
+      const older = await this.step(ns, from + 1, end, 'publish', () => partsAfterPublish(liveness, current, touched, epoch, this.opts.nonce()));
       const next = RouterStore.next(current, {
+        format_version: LIVENESS_ROUTER_FORMAT,
         indexed_wal: end,
-        parts: [...current.parts, ref],
+        parts: [...older, ref],
         schema,
         distance_metric: metric,
         // Indexing got past any recorded failure in this range: clear it.

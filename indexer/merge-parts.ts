@@ -6,7 +6,7 @@
  */
 import type { Clock, Doc, Id, Schema, DistanceMetric } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import type { PartRef } from '../crates-ts/router/index.js';
+import type { PartRef, Router } from '../crates-ts/router/index.js';
 import { buildPartFiles, uploadPart, loadPart, newPartId, type BuiltPart, type PartManifest } from '../crates-ts/part/index.js';
 
 export interface FoldedParts {
@@ -18,33 +18,71 @@ export interface FoldedParts {
   idempotencyKeys: string[];
   /** Manifests of the merged parts, oldest first. */
   manifests: PartManifest[];
+  /** Per merged part: the id of each row ordinal, and the dead mask the fold used (null: none / v1 fold). */
+  sources: { ref: PartRef; ids: Id[]; mask: Uint8Array | null }[];
+  /** Which source (index into sources) each folded row came from. */
+  origin: Map<Id, number>;
 }
 
 /**
  * Fold adjacent parts, oldest first. `settled`: nothing older than these parts remains, so tombstones have nothing
- * left to shadow and are dropped.
+ * left to shadow and are dropped. `masks` (a v2 router, RFC-0004 §3): the parts' deletion vectors; the fold keeps
+ * exactly their live rows (disjoint by id, Invariant L) and no tombstones (their effect is in older parts' DVs).
  */
-export async function foldParts(store: ObjectStore, ns: string, refs: readonly PartRef[], settled: boolean): Promise<FoldedParts> {
+export async function foldParts(
+  store: ObjectStore,
+  ns: string,
+  refs: readonly PartRef[],
+  settled: boolean,
+  masks: readonly (Uint8Array | null)[] | null = null,
+): Promise<FoldedParts> {
   const changes = new Map<Id, Doc | null>();
   const seqs = new Map<Id, number>();
   const idempotencyKeys: string[] = [];
   const manifests: PartManifest[] = [];
-  for (const ref of refs) {
+  const sources: FoldedParts['sources'] = [];
+  const origin = new Map<Id, number>();
+  for (const [i, ref] of refs.entries()) {
     const part = await loadPart(store, ns, ref.id, undefined, { lazy: true }); // rows only: no index needed
     manifests.push(part.manifest);
-    part.docs.forEach((d, i) => seqs.set(d.id, part.seqs[i]!));
-    for (const id of part.tombstones) {
-      changes.delete(id);
-      changes.set(id, null);
+    const mask = masks?.[i] ?? null;
+    sources.push({ ref, ids: part.docs.map((d) => d.id), mask });
+    if (masks === null) {
+      for (const id of part.tombstones) {
+        changes.delete(id);
+        changes.set(id, null);
+        origin.delete(id);
+      }
     }
-    for (const d of part.docs) {
+    part.docs.forEach((d, o) => {
+      if (mask !== null && mask[o] === 1) return;
+      seqs.set(d.id, part.seqs[o]!);
+      origin.set(d.id, i);
       changes.delete(d.id);
       changes.set(d.id, d);
-    }
+    });
     idempotencyKeys.push(...part.idempotencyKeys);
   }
   if (settled) for (const [id, d] of changes) if (d === null) changes.delete(id);
-  return { changes, seqs, idempotencyKeys, manifests };
+  return { changes, seqs, idempotencyKeys, manifests, sources, origin };
+}
+
+/**
+ * Rows of the merged parts that died after the fold (RFC-0005 step 5): for each source part still in `after`, the
+ * ordinals dead in `afterMasks` but live in the mask the fold used, as ids (the merged parts hold those rows now).
+ */
+export function diedSinceFold(folded: FoldedParts, after: Router, afterMasks: readonly (Uint8Array | null)[]): Id[] {
+  const out: Id[] = [];
+  folded.sources.forEach((s, si) => {
+    const i = after.parts.findIndex((p) => p.id === s.ref.id);
+    const now = i >= 0 ? afterMasks[i] : null;
+    if (!now) return;
+    for (let o = 0; o < now.length; o++) {
+      // Only the row the fold kept: an older version of the id in an earlier source was never copied.
+      if (now[o] === 1 && !(s.mask && s.mask[o] === 1) && folded.origin.get(s.ids[o]!) === si) out.push(s.ids[o]!);
+    }
+  });
+  return out;
 }
 
 export interface SeqRange {

@@ -18,12 +18,13 @@
  * Queries keep working throughout: they hold old routers, and parts are immutable. The replaced parts are
  * unreferenced after the cut-over, and GC (gc.ts) deletes them after its grace period.
  */
-import { ElaxError, type Clock } from '../crates-ts/core/index.js';
+import { ElaxError, compareIds, type Clock, type Id } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, type PartRef, type Router, type RouterRead } from '../crates-ts/router/index.js';
 import { WalLog } from '../crates-ts/wal/index.js';
 import { readManifest, uploadPart, buildPartFiles, newPartId, DEFAULT_M, DEFAULT_EF_CONSTRUCTION, DEFAULT_FLAT_THRESHOLD, type BuiltPart } from '../crates-ts/part/index.js';
-import { foldParts, splitBySeq, type BuildPartOptions } from './merge-parts.js';
+import { foldParts, splitBySeq, diedSinceFold, type BuildPartOptions, type FoldedParts } from './merge-parts.js';
+import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
 
 export interface ReindexOptions extends BuildPartOptions {
   clock: Clock;
@@ -147,12 +148,16 @@ interface Rebuilt {
   refs: PartRef[];
   rows: number;
   hnsw: ReindexRecord['hnsw'];
+  folded: FoldedParts;
+  /** Where each rebuilt row is: index into refs and ordinal there. */
+  placeOf: Map<Id, { part: number; ordinal: number }>;
 }
 
 /** Step 2: fold all of `router`'s parts, build the new parts, then upload them all. */
-async function rebuild(store: ObjectStore, ns: string, router: Router, opts: ReindexOptions): Promise<Rebuilt> {
+async function rebuild(store: ObjectStore, ns: string, router: Router, opts: ReindexOptions, liveness: LivenessReader): Promise<Rebuilt> {
   const sources = router.parts;
-  const folded = await foldParts(store, ns, sources, true);
+  const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(sources.map((p) => liveness.mask(p))) : null;
+  const folded = await foldParts(store, ns, sources, true, masks);
   const walStart = sources[0]!.wal_start;
   const walEnd = sources[sources.length - 1]!.wal_end;
   const level = Math.max(...sources.map((p) => p.level)) + 1;
@@ -193,7 +198,12 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
     index_kind: b.manifest.index.kind,
   }));
   const h = built.find((b) => b.manifest.index.kind === 'hnsw')?.manifest.index;
-  return { sources, refs, rows: refs.reduce((s, r) => s + r.rows, 0), hnsw: h ? { M: h.M!, ef_construction: h.ef_construction! } : null };
+  const placeOf = new Map<Id, { part: number; ordinal: number }>();
+  ranges.forEach((r, part) => {
+    const ids = [...r.changes].filter(([, d]) => d !== null).map(([id]) => id).sort(compareIds); // the builder's row order
+    ids.forEach((id, ordinal) => placeOf.set(id, { part, ordinal }));
+  });
+  return { sources, refs, rows: refs.reduce((s, r) => s + r.rows, 0), hnsw: h ? { M: h.M!, ef_construction: h.ef_construction! } : null, folded, placeOf };
 }
 
 const startsWith = (parts: readonly PartRef[], prefix: readonly PartRef[]) => prefix.every((p, i) => parts[i]?.id === p.id);
@@ -206,6 +216,7 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
   const incarnation = read.router.wal_start;
   let rebuilt: Rebuilt | null = null;
   let builds = 0;
+  const liveness = new LivenessReader(store, ns);
   for (let publishes = 1; publishes <= 50; publishes++) {
     const current = read.router;
     if (rebuilt === null || !startsWith(current.parts, rebuilt.sources)) {
@@ -213,7 +224,19 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
       if (builds === maxBuilds) return { ns, result: 'abandoned', reason: `the parts kept changing during ${builds} rebuilds (compaction or another reindex); try again`, builds };
       if (rebuilt) opts.log?.('reindex: parts changed meanwhile, rebuilding', { ns, orphans: rebuilt.refs.map((r) => r.id) });
       builds++;
-      rebuilt = await rebuild(store, ns, current, opts);
+      rebuilt = await rebuild(store, ns, current, opts, liveness);
+    }
+    // Rows of the sources that died after the fold (indexers published meanwhile) die in the rebuilt parts too.
+    let refs = rebuilt.refs;
+    if (current.format_version >= LIVENESS_ROUTER_FORMAT) {
+      const n = rebuilt.sources.length;
+      const afterMasks = await Promise.all(current.parts.map((p, i) => (i < n ? liveness.mask(p) : Promise.resolve(null))));
+      const deaths = new Map<number, number[]>();
+      for (const id of diedSinceFold(rebuilt.folded, current, afterMasks)) {
+        const at = rebuilt.placeOf.get(id);
+        if (at) deaths.set(at.part, [...(deaths.get(at.part) ?? []), at.ordinal]);
+      }
+      if (deaths.size > 0) refs = await withDeletions(liveness, refs, refs.map(() => null), deaths, current.epoch + 1, opts.nonce());
     }
     const nowIso = new Date(opts.clock.now()).toISOString();
     const record: ReindexRecord = {
@@ -227,7 +250,7 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
       builds,
     };
     // Parts appended after our sources (indexers publishing meanwhile) are kept as they are, after ours.
-    const parts = [...rebuilt.refs, ...current.parts.slice(rebuilt.sources.length)];
+    const parts = [...refs, ...current.parts.slice(rebuilt.sources.length)];
     const next = RouterStore.next(current, { parts, indexer: { ...(current.indexer ?? {}), last_reindex: record } }, nowIso);
     const out = await routers.publish(current, read.witness, next);
     if (out.ok) {

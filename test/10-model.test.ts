@@ -1,13 +1,18 @@
 /**
  * Randomized model test: random sequences of upserts, patches, deletes, conditional writes and filter writes go
- * through two engines ("nodes") sharing one store; after every operation a strong query on a random node must
- * return exactly what a plain Map model says. Seeded; the seed is printed on failure.
+ * through two engines ("nodes") sharing one store, interleaved with indexing, forced and size-tiered (middle-run)
+ * compaction, GC, query-node restarts, an indexer that dies between upload and publish, and publishers racing each
+ * other inside a router CAS (deletion-vector recomputation and translation, RFC-0004 §3 / RFC-0005 step 5); after
+ * every operation a strong query on a random node must return exactly what a plain Map model says. Seeded; the seed
+ * is printed on failure.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore } from '../crates-ts/store/index.js';
-import type { ObjectStore } from '../crates-ts/store/index.js';
+import { MemoryStore, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
+import { gcNamespace } from '../indexer/gc.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { decodeDeletionVector, loadPart, partFileKey } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 
@@ -26,7 +31,15 @@ type Op =
   | { t: 'cond_delete'; id: number; vLt: number }
   | { t: 'concurrent'; rows: ModelDoc[] }
   | { t: 'index' }
-  | { t: 'compact' };
+  | { t: 'compact' }
+  | { t: 'compact_tiered' }
+  | { t: 'gc' }
+  | { t: 'restart' }
+  | { t: 'crash_indexer' }
+  | { t: 'race'; first: Publisher; second: Publisher };
+
+type Publisher = 'index' | 'compact' | 'compact_tiered';
+const publisherArb = fc.constantFrom<Publisher>('index', 'compact', 'compact_tiered');
 
 const idArb = fc.integer({ min: 0, max: 30 });
 const docArb = fc.record({
@@ -35,8 +48,13 @@ const docArb = fc.record({
   attrs: fc.record({ v: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 100 }), cat: fc.constantFrom(...CATS) }),
 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 2, arbitrary: fc.constant({ t: 'index' as const }) },
+  { weight: 4, arbitrary: fc.constant({ t: 'index' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'compact_tiered' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'gc' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'crash_indexer' as const }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('race' as const), first: publisherArb, second: publisherArb }) },
   { weight: 5, arbitrary: fc.array(docArb, { minLength: 1, maxLength: 6 }).map((rows) => ({ t: 'upsert' as const, rows })) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 4 }) }) },
@@ -82,22 +100,67 @@ function applyModel(model: Map<number, ModelDoc>, op: Op): void {
     }
     case 'index':
     case 'compact':
-      break; // indexing never changes what a query sees
+    case 'compact_tiered':
+    case 'gc':
+    case 'restart':
+    case 'crash_indexer':
+    case 'race':
+      break; // indexing, compaction, GC and restarts never change what a query sees
   }
 }
 
 let nonce = 0;
 const indexerFor = (store: ObjectStore) =>
-  new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 8 } });
+  new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 8 }, maxEntriesPerPart: 3 });
+
+/** A store that can run another publisher inside the next router CAS, or fail it (a publisher dying there). */
+class HookStore extends MemoryStore {
+  beforeRouterCas: (() => Promise<void>) | null = null;
+  failRouterCas = false;
+  override async putIfMatch(key: string, bytes: Uint8Array, witness: Witness) {
+    if (key.endsWith('router.json')) {
+      if (this.failRouterCas) {
+        this.failRouterCas = false;
+        throw new Error('simulated crash before the router CAS');
+      }
+      const hook = this.beforeRouterCas;
+      this.beforeRouterCas = null;
+      if (hook) await hook();
+    }
+    return super.putIfMatch(key, bytes, witness);
+  }
+}
+
+async function publish(store: ObjectStore, ns: string, p: Publisher): Promise<void> {
+  const clock = { now: () => Date.now() };
+  if (p === 'index') await indexerFor(store).indexNamespace(ns, true);
+  else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 3, hnsw: { flatThreshold: 8 } });
+}
 
 async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {
-  if (op.t === 'index') {
-    await indexerFor(e.store).indexNamespace(ns, true);
-    return;
-  }
-  if (op.t === 'compact') {
-    await compactNamespace(e.store, ns, { clock: { now: () => Date.now() }, nonce: () => `c${nonce++}`, force: true, hnsw: { flatThreshold: 8 } });
-    return;
+  const store = e.store as HookStore;
+  switch (op.t) {
+    case 'index':
+    case 'compact':
+    case 'compact_tiered':
+      return publish(store, ns, op.t);
+    case 'gc':
+      // Past every grace period: deletes covered WAL entries, replaced parts and superseded deletion vectors.
+      await gcNamespace(store, ns, { clock: { now: () => Date.now() + 3_600_000 }, walRetentionMs: 0, partGraceMs: 0 });
+      return;
+    case 'crash_indexer':
+      store.failRouterCas = true;
+      await indexerFor(store).indexNamespace(ns, true).catch(() => undefined);
+      store.failRouterCas = false;
+      return;
+    case 'race':
+      // The second publisher wins a CAS inside the first one's: the first re-reads and recomputes or translates.
+      store.beforeRouterCas = () => publish(store, ns, op.second);
+      await publish(store, ns, op.first);
+      store.beforeRouterCas = null;
+      return;
+    case 'restart':
+      return; // handled by the caller (a fresh engine replaces the node)
   }
   const row = (r: ModelDoc) => ({ id: r.id, vector: r.vector, ...r.attrs });
   const base = { distance_metric: 'euclidean_squared' };
@@ -130,6 +193,34 @@ async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {
   }
 }
 
+/**
+ * Invariant L (RFC-0004 §3), checked on the stored state itself: under a v2 router each id has at most one live row
+ * among the parts, and no part newer than that row holds the id (as a row or a deletion). The query path alone
+ * cannot show a violation (its document map keeps the newest version), so the test reads the parts directly.
+ */
+async function checkLiveness(store: ObjectStore, ns: string): Promise<void> {
+  const read = await new RouterStore(store).read(ns);
+  if (!read || read.router.format_version < 2) return;
+  const parts = await Promise.all(read.router.parts.map((p) => loadPart(store, ns, p.id, undefined, { lazy: true })));
+  const masks = await Promise.all(
+    read.router.parts.map(async (p) => (p.deletes ? decodeDeletionVector((await store.get(partFileKey(ns, p.id, p.deletes.file)))!.bytes, p.rows, p.id).mask : null)),
+  );
+  const liveIn = new Map<unknown, number>();
+  parts.forEach((part, i) =>
+    part.docs.forEach((d, o) => {
+      if (masks[i]?.[o] === 1) return;
+      expect(liveIn.has(d.id), `id ${String(d.id)} is live in parts ${liveIn.get(d.id)} and ${i}`).toBe(false);
+      liveIn.set(d.id, i);
+    }),
+  );
+  parts.forEach((part, i) => {
+    for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) {
+      const at = liveIn.get(id);
+      if (at !== undefined) expect(at >= i, `id ${String(id)} is live in part ${at} although part ${i} is newer and holds it`).toBe(true);
+    }
+  });
+}
+
 function expected(model: Map<number, ModelDoc>) {
   return [...model.values()]
     .sort((a, b) => a.id - b.id)
@@ -153,8 +244,8 @@ function makeEngine(store: ObjectStore): Engine {
 describe('randomized model test (two nodes, one store, indexing and compaction interleaved)', () => {
   it('should match an in-memory model after every operation', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 25 }), async (steps) => {
-        const store = new MemoryStore();
+      fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 10, maxLength: 40, size: 'max' }), async (steps) => {
+        const store = new HookStore();
         const nodes = [makeEngine(store), makeEngine(store)];
         const model = new Map<number, ModelDoc>();
         const ns = 'model';
@@ -162,10 +253,12 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
         await nodes[0]!.updateSchema(ns, { v: 'int', n: 'int', cat: 'string', flag: 'bool', vector: { type: '[2]f32', ann: { distance_metric: 'euclidean_squared' } } });
         let created = false;
         for (const [op, writeOnSecond, readOnSecond] of steps) {
+          if (op.t === 'restart') nodes[writeOnSecond ? 1 : 0] = makeEngine(store); // a query node crashed and came back cold
           await applyEngine(nodes[writeOnSecond ? 1 : 0]!, ns, op);
           applyModel(model, op);
           created = true;
           const reader = nodes[readOnSecond ? 1 : 0]!;
+          await checkLiveness(store, ns);
           const res = await reader.query(ns, { rank_by: ['id', 'asc'], top_k: 1200, include_attributes: true });
           expect(created).toBe(true);
           expect(res.rows).toEqual(expected(model));
@@ -178,7 +271,7 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
           expect(ann.rows!.map((r) => r.$dist)).toEqual(knn.rows!.map((r) => r.$dist));
         }
       }),
-      { numRuns: 40, verbose: true },
+      { numRuns: 60, verbose: true },
     );
   });
 });

@@ -10,7 +10,8 @@ import { ElaxError, type Clock } from '../core/index.js';
 import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
-import { loadPart, type LoadedPart, type PartFileCache, type LoadedPartCache } from '../part/index.js';
+import { decodeDeletionVector, loadPart, partFileKey, partFileMissing, type LoadedPart, type PartFileCache, type LoadedPartCache } from '../part/index.js';
+import { BlockCache } from '../cache/index.js';
 import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
 
@@ -27,11 +28,18 @@ export interface CatalogOptions {
   loadedParts?: LoadedPartCache;
   /** Postings files at least this large are range-read (see LoadPartOptions). Default 4 MiB. */
   rangedPostingsMinBytes?: number;
+  /** The node's block cache (RFC-0004 §8): deletion vectors. Default: a private 256 MiB one. */
+  blockCache?: BlockCache;
 }
 
-/** Same parts and indexed range: a cached view can be moved forward instead of rebuilt. */
+/** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
 function samePartSet(a: Router, b: Router): boolean {
-  return a.indexed_wal === b.indexed_wal && a.parts.length === b.parts.length && a.parts.every((p, i) => p.id === b.parts[i]!.id);
+  return (
+    a.format_version === b.format_version &&
+    a.indexed_wal === b.indexed_wal &&
+    a.parts.length === b.parts.length &&
+    a.parts.every((p, i) => p.id === b.parts[i]!.id && p.deletes?.file === b.parts[i]!.deletes?.file)
+  );
 }
 
 export class NamespaceCatalog {
@@ -49,6 +57,8 @@ export class NamespaceCatalog {
   private readonly partFiles?: PartFileCache;
   private readonly loadedParts?: LoadedPartCache;
   private readonly rangedPostingsMinBytes?: number;
+  /** Decoded deletion vectors (immutable objects), by key. */
+  private readonly masks: BlockCache;
 
   constructor(
     readonly store: ObjectStore,
@@ -61,6 +71,7 @@ export class NamespaceCatalog {
     this.partFiles = options.partFiles;
     this.loadedParts = options.loadedParts;
     this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
+    this.masks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
   }
 
   private async loadParts(router: Router): Promise<LoadedPart[]> {
@@ -77,6 +88,24 @@ export class NamespaceCatalog {
         const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true, rangedPostingsMinBytes: this.rangedPostingsMinBytes });
         this.loadedParts?.set(key, part);
         return part;
+      }),
+    );
+  }
+
+  /** Dead-row masks of the parts under a v2 router (RFC-0004 §3), null under v1 (the view folds the parts). */
+  private async loadMasks(router: Router): Promise<(Uint8Array | null)[] | null> {
+    if (router.format_version < 2) return null;
+    return Promise.all(
+      router.parts.map(async (ref) => {
+        if (!ref.deletes) return null;
+        const key = partFileKey(router.namespace, ref.id, ref.deletes.file);
+        return this.masks.getOrLoad(key, async () => {
+          const got = await this.store.get(key);
+          if (!got) throw partFileMissing(key, this.store.description);
+          const { mask, count } = decodeDeletionVector(got.bytes, ref.rows, key);
+          if (count !== ref.deletes!.count) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} holds ${count} dead rows; the router says ${ref.deletes!.count}`);
+          return { value: mask, bytes: mask.byteLength };
+        });
       }),
     );
   }
@@ -221,7 +250,8 @@ export class NamespaceCatalog {
       return cached;
     }
     // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
-    const view = new NamespaceView(r, read.witness, await this.loadParts(r));
+    const [parts, masks] = await Promise.all([this.loadParts(r), this.loadMasks(r)]);
+    const view = new NamespaceView(r, read.witness, parts, masks);
     const cache = this.tailEntries.get(ns);
     if (cache) {
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {

@@ -49,23 +49,40 @@ export class NamespaceView {
   private readonly dead: PartLiveness[];
   private corpus: TextCorpus | null = null;
 
-  constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = []) {
+  /**
+   * `masks`: the parts' deletion vectors under a v2 router (RFC-0004 §3): a row is live iff its mask bit is clear.
+   * Null (a v1 router): liveness by folding the parts oldest first (newest version wins, tombstones delete).
+   */
+  constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = [], masks: readonly (Uint8Array | null)[] | null = null) {
     this.namespace = router.namespace;
     this.router = router;
     this.routerWitness = witness;
     this.parts = parts;
-    for (const part of parts) {
-      for (const id of part.tombstones) this.docs.delete(id);
-      for (const d of part.docs) this.docs.set(d.id, d);
-      for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
-    }
-    this.dead = parts.map((part) => {
-      const l = new PartLiveness(part.docs.length);
-      part.docs.forEach((d, ord) => {
-        if (this.docs.get(d.id) !== d) l.kill(ord);
+    if (masks !== null) {
+      this.dead = parts.map((part, i) => {
+        const l = new PartLiveness(part.docs.length);
+        const mask = masks[i] ?? null;
+        part.docs.forEach((d, ord) => {
+          if (mask !== null && mask[ord] === 1) l.kill(ord);
+          else this.docs.set(d.id, d);
+        });
+        for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
+        return l;
       });
-      return l;
-    });
+    } else {
+      for (const part of parts) {
+        for (const id of part.tombstones) this.docs.delete(id);
+        for (const d of part.docs) this.docs.set(d.id, d);
+        for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
+      }
+      this.dead = parts.map((part) => {
+        const l = new PartLiveness(part.docs.length);
+        part.docs.forEach((d, ord) => {
+          if (this.docs.get(d.id) !== d) l.kill(ord);
+        });
+        return l;
+      });
+    }
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;

@@ -21,3 +21,6 @@ export { LoadedPartCache } from './loaded-part-cache.js';
 export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
 export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';
 export { partFileMissing, missingPartFile } from './missing.js';
+export { lookupIds, lookupIdsV2 } from './id-index.js';
+export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
+export { PART_FORMAT_V2, type PartHeadV2 } from './head.js';

@@ -3,7 +3,7 @@
  * A violation is a bug in the publisher, never a user error, so the kind is `corrupt`/internal.
  */
 import { ElaxError } from '../core/index.js';
-import { ROUTER_FORMAT_VERSION, type Router } from './types.js';
+import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
 
@@ -11,7 +11,13 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
   {
     name: 'format-version',
     why: 'readers must be able to parse what we publish',
-    check: (next) => (next.format_version === ROUTER_FORMAT_VERSION ? null : `format_version ${next.format_version} != ${ROUTER_FORMAT_VERSION}`),
+    check: (next, cur) => {
+      if (next.format_version < MIN_ROUTER_FORMAT_VERSION || next.format_version > ROUTER_FORMAT_VERSION) return `format_version ${next.format_version} is not ${MIN_ROUTER_FORMAT_VERSION}..${ROUTER_FORMAT_VERSION}`;
+      // Liveness moves from the fold (1) to deletion vectors (2) once, never back: a v1 reader of v2 data is wrong.
+      if (cur && next.format_version < cur.format_version) return `format_version moved back from ${cur.format_version} to ${next.format_version}`;
+      if (!cur && next.format_version !== ROUTER_FORMAT_VERSION) return `a new router must be format ${ROUTER_FORMAT_VERSION}`;
+      return null;
+    },
   },
   {
     name: 'same-namespace',
@@ -69,6 +75,16 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       for (const p of next.parts) {
         if (seen.has(p.id)) return `part ${p.id} is listed twice`;
         seen.add(p.id);
+      }
+      return null;
+    },
+  },
+  {
+    name: 'deletes-within-part',
+    why: 'a deletion vector counts dead rows of its own part; more dead rows than rows means it belongs to another part',
+    check: (next) => {
+      for (const p of next.parts) {
+        if (p.deletes && (p.deletes.count > p.rows || next.format_version < 2)) return `part ${p.id} has deletes (${p.deletes.count} of ${p.rows} rows) under router format ${next.format_version}`;
       }
       return null;
     },

@@ -5,7 +5,7 @@ import { ElaxError } from '../core/index.js';
 import type { ObjectStore, Witness } from '../store/index.js';
 import { routerKey } from '../store/index.js';
 import { checkRouterInvariants } from './invariants.js';
-import { ROUTER_FORMAT_VERSION, type Router } from './types.js';
+import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, type Router } from './types.js';
 
 export interface RouterRead {
   router: Router;
@@ -21,8 +21,8 @@ export function parseRouter(ns: string, bytes: Uint8Array): Router {
   } catch (cause) {
     throw new ElaxError('ELAX_ERR_CORRUPT', `router.json of ${ns} is not valid JSON`, { cause });
   }
-  if (typeof r.format_version !== 'number' || r.format_version < 1 || r.format_version > ROUTER_FORMAT_VERSION) {
-    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `router.json of ${ns} has format_version ${String(r.format_version)}; this build reads 1..${ROUTER_FORMAT_VERSION}`);
+  if (typeof r.format_version !== 'number' || r.format_version < MIN_ROUTER_FORMAT_VERSION || r.format_version > ROUTER_FORMAT_VERSION) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `router.json of ${ns} has format_version ${String(r.format_version)}; this build reads ${MIN_ROUTER_FORMAT_VERSION}..${ROUTER_FORMAT_VERSION}`);
   }
   return r;
 }
@@ -36,11 +36,18 @@ function encode(r: Router): Uint8Array {
  * next.updated_at). Done here, on the one publish path, so no publisher (compaction, reindex, deletion) can forget.
  */
 export function withRetiredParts(current: Router, next: Router): Router {
-  const kept = new Set(next.parts.map((p) => p.id));
+  const kept = new Map(next.parts.map((p) => [p.id, p]));
   const already = new Set((next.retired_parts ?? []).map((p) => p.id));
   const leaving = current.parts.filter((p) => !kept.has(p.id) && !already.has(p.id));
-  if (leaving.length === 0) return next;
-  return { ...next, retired_parts: [...(next.retired_parts ?? []), ...leaving.map((p) => ({ id: p.id, retired_at: next.updated_at }))] };
+  // A part that stays but gets a new deletion vector retires its old one (whole retired parts take theirs along).
+  const replaced = current.parts.filter((p) => p.deletes && kept.has(p.id) && kept.get(p.id)!.deletes?.file !== p.deletes.file);
+  if (leaving.length === 0 && replaced.length === 0) return next;
+  const out: Router = { ...next };
+  if (leaving.length > 0) out.retired_parts = [...(next.retired_parts ?? []), ...leaving.map((p) => ({ id: p.id, retired_at: next.updated_at }))];
+  if (replaced.length > 0) {
+    out.retired_files = [...(next.retired_files ?? []), ...replaced.map((p) => ({ part: p.id, file: p.deletes!.file, retired_at: next.updated_at }))];
+  }
+  return out;
 }
 
 export class RouterStore {

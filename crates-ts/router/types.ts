@@ -1,6 +1,12 @@
 import type { Schema, DistanceMetric } from '../core/index.js';
 
-export const ROUTER_FORMAT_VERSION = 1;
+/**
+ * Router formats: 1 — a part row is live unless a newer part holds its id (the fold, tombstones delete);
+ * 2 — a part row is live unless its part's deletion vector (PartRef.deletes) says otherwise (RFC-0004 §3).
+ * New namespaces start at 2; a v1 router is upgraded by the first indexer publish that computes every DV.
+ */
+export const ROUTER_FORMAT_VERSION = 2;
+export const MIN_ROUTER_FORMAT_VERSION = 1;
 
 /** One published part (filled by the indexer; empty until parts exist). */
 export interface PartRef {
@@ -13,11 +19,19 @@ export interface PartRef {
   level: number;
   created_at: string;
   index_kind?: string;
+  /** The part's current deletion vector under a v2 router; absent: no dead rows (RFC-0004 §3). */
+  deletes?: { file: string; count: number; bytes: number };
 }
 
 export interface RetiredPart {
   id: string;
   /** ISO time of the publish that removed the part from `parts`. */
+  retired_at: string;
+}
+
+export interface RetiredFile {
+  part: string;
+  file: string;
   retired_at: string;
 }
 
@@ -49,6 +63,8 @@ export interface Router {
    * readers that do not know it ignore it.
    */
   retired_parts?: RetiredPart[];
+  /** Deletion-vector files of live parts replaced by a newer one, with when (RFC-0006 step 1); GC deletes them after the grace. */
+  retired_files?: RetiredFile[];
   /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
   indexer?: Record<string, unknown>;
 }
