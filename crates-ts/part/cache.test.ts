@@ -259,6 +259,21 @@ describe('PartFileCache', () => {
     expect((await readdir(join(dir, 'kept'))).length).toBe(1);
   });
 
+  it('should go on caching after its directory was deleted by hand', async () => {
+    const store = new CountingStore();
+    await store.put('ns/a', bytesOf(10, 1));
+    await store.put('ns/b', bytesOf(10, 2));
+    const cache = new PartFileCache(join(dir, 'c'), 1000);
+    await cache.get(store, 'ns/a');
+    await rm(join(dir, 'c'), { recursive: true });
+    expect(await cache.get(store, 'ns/a')).toEqual(bytesOf(10, 1));
+    expect(await cache.get(store, 'ns/b')).toEqual(bytesOf(10, 2));
+    expect((await readdir(join(dir, 'c'))).length).toBe(2);
+    store.gets = 0;
+    await cache.get(store, 'ns/a');
+    expect(store.gets).toBe(0);
+  });
+
   it('should serve from the store when its directory cannot be created', async () => {
     const store = new CountingStore();
     await store.put('ns/a', bytesOf(10, 1));

@@ -69,6 +69,7 @@ export class PartFileCache {
   #writtenSinceScan = 0;
   #ready: Promise<void> | null = null;
   #scan: Promise<void> | null = null;
+  #nextScan: Promise<void> | null = null;
   #usable = true;
   #closed: Promise<void> | null = null;
 
@@ -106,7 +107,7 @@ export class PartFileCache {
   /** Wait for writes in flight; a temporary cache then removes its directory. get() after close() bypasses the disk. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#inflight.values(), this.#ready, this.#scan]);
+      await Promise.allSettled([...this.#inflight.values(), this.#ready, this.#scan, this.#nextScan]);
       if (this.temporary) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
       this.#entries.clear();
       this.#bytes = 0;
@@ -213,7 +214,12 @@ export class PartFileCache {
         return tmp;
       } catch (e) {
         await unlink(tmp).catch(() => undefined);
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt === 0) {
+          await mkdir(this.dir, { recursive: true }).catch(() => undefined); // deleted by hand: caching goes on
+        } else if (code !== 'EEXIST') {
+          return null;
+        }
       }
     }
     return null;
@@ -233,14 +239,22 @@ export class PartFileCache {
     return true;
   }
 
-  /** One scan at a time: a caller arriving during a scan waits for it and then runs its own. */
-  async #rescan(): Promise<void> {
-    while (this.#scan) await this.#scan;
-    this.#scan = this.#scanAndEvict().finally(() => {
-      this.#scan = null;
-      this.#admittedDuringScan.clear();
-    });
-    return this.#scan;
+  /**
+   * One scan at a time. A caller arriving during a scan needs one that starts after its write: it joins the single
+   * scan queued behind the running one (concurrent writers share it instead of scanning once each).
+   */
+  #rescan(): Promise<void> {
+    const start = (): Promise<void> => {
+      this.#nextScan = null;
+      this.#scan = this.#scanAndEvict().finally(() => {
+        this.#scan = null;
+        this.#admittedDuringScan.clear();
+      });
+      return this.#scan;
+    };
+    if (!this.#scan) return start();
+    this.#nextScan ??= this.#scan.then(start, start);
+    return this.#nextScan;
   }
 
   /** Re-read the directory (every sharer's files, ordered by mtime), drop stale temp files, evict to the budget. */
@@ -250,7 +264,9 @@ export class PartFileCache {
     try {
       names = await readdir(this.dir);
     } catch {
-      return; // the directory is gone (removed by hand): gets will miss and writes fail until it is back
+      this.#entries = new Map(); // the directory is gone (removed by hand): so are its files
+      this.#bytes = 0;
+      return;
     }
     const now = this.#clock.now();
     const found: { name: string; size: number; mtime: number }[] = [];
