@@ -1,6 +1,6 @@
 /** Shared helpers for benchmarks: start a server process, percentiles, seeded data. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
+import { temporaryCachePrefix } from '../server/cache-dir.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,7 +35,7 @@ const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
-  const child = spawn(process.execPath, [path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -283,8 +284,12 @@ export async function httpFloor(url: string, n = 200): Promise<{ p50: number; p9
   return latencySummary(lat);
 }
 
-/** Deletes a stopped server's part-file cache (serve.ts default: <tmpdir>/elax-cache-<pid>) and, unless kept, its store. */
+/**
+ * Deletes a stopped server's temporary part cache (`--cache-dir temp`: the server removes it itself unless it was
+ * killed) and, unless kept, its store.
+ */
 export function removeServerFiles(s: ServerProcess, o: { keepStore?: boolean } = {}): void {
-  if (s.child.pid) rmSync(path.join(tmpdir(), `elax-cache-${s.child.pid}`), { recursive: true, force: true });
+  const pid = s.child.pid;
+  if (pid) for (const name of readdirSync(tmpdir())) if (name.startsWith(temporaryCachePrefix(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
   if (!o.keepStore) rmSync(s.store, { recursive: true, force: true });
 }

@@ -5,6 +5,8 @@
 import { Command, Option } from 'commander';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
+import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
+import { formatByteSize, parseByteSize } from './byte-size.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
 import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
 import { registerIngestCommands } from './ingest/index.js';
@@ -44,10 +46,16 @@ program
   .option('--part-format <n>', 'format of new parts: 2 (block files, default) or 1 (readable by elax before RFC-0004)', '2')
   .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
   .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
+  .option(
+    '--cache-dir <path>',
+    `disk cache of part files, kept across restarts (a subdirectory per store inside); '${TEMP_CACHE_DIR}' for a per-process directory removed on exit (env ELAX_CACHE_DIR; default $XDG_CACHE_HOME/elax or ~/.cache/elax)`,
+  )
+  .option('--cache-disk <size>', `disk cache budget, e.g. 8GiB, 512MB or bytes (env ELAX_CACHE_DISK; default ${formatByteSize(DEFAULT_DISK_CACHE_BYTES)})`)
+  .option('--cache-memory <size>', `memory budget for decoded parts (env ELAX_CACHE_MEMORY; default ${formatByteSize(DEFAULT_MEMORY_CACHE_BYTES)})`)
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string;
-    adminToken?: string; stallAfter: string;
+    adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
@@ -57,6 +65,15 @@ program
     if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${o.port}`);
+    /** A size from the flag, else the environment variable (named in the error), else the default. */
+    const size = (flag: string, value: string | undefined, envName: string, dflt: number) => {
+      if (value !== undefined) return parseByteSize(value, flag);
+      const env = process.env[envName];
+      return env !== undefined && env !== '' ? parseByteSize(env, envName) : dflt;
+    };
+    const diskCacheBytes = size('--cache-disk', o.cacheDisk, 'ELAX_CACHE_DISK', DEFAULT_DISK_CACHE_BYTES);
+    const memoryCacheBytes = size('--cache-memory', o.cacheMemory, 'ELAX_CACHE_MEMORY', DEFAULT_MEMORY_CACHE_BYTES);
+    const cacheDir = o.cacheDir ?? (process.env.ELAX_CACHE_DIR || undefined);
     const apiKeys = o.apiKey ?? (process.env.ELAX_API_KEYS ? process.env.ELAX_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : []);
     const server = await startServer({
       port,
@@ -74,6 +91,9 @@ program
         console.error(`elax serve: ${e.code}: ${e.message}`);
         process.exit(1);
       },
+      cacheDir,
+      diskCacheBytes,
+      memoryCacheBytes,
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
@@ -83,8 +103,9 @@ program
         partFormat: partFormatOf(o.partFormat),
       },
     });
+    const cacheNote = `part cache ${server.cache.dir}${server.cache.temporary ? ' (temporary)' : ''}, ${formatByteSize(diskCacheBytes)}`;
     console.error(
-      `elax listening on ${server.url} (store ${server.store.description}${apiKeys.length ? ', API keys required' : ''})` +
+      `elax listening on ${server.url} (store ${server.store.description}, ${cacheNote}${apiKeys.length ? ', API keys required' : ''})` +
         (server.ready ? '' : '; the store is not reachable yet: retrying, /readyz is 503 until it is'),
     );
     let stopping = false;

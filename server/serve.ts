@@ -1,6 +1,7 @@
 /**
- * Starts an elax server process: open and probe the store, build the engine and the HTTP app, listen, and shut
- * down gracefully (stop accepting, flush queued commits) on SIGTERM/SIGINT.
+ * Starts an elax server process: open and probe the store, open the part caches (server/cache-dir.ts), build the
+ * engine and the HTTP app, listen, and shut down gracefully (stop accepting, flush queued commits, remove a
+ * temporary cache) on SIGTERM/SIGINT.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
@@ -10,8 +11,8 @@ import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
@@ -30,10 +31,14 @@ export interface ServeOptions {
   indexer?: boolean;
   /** Embedded indexer settings (see indexer/indexer.ts IndexerOptions). */
   indexerOptions?: Record<string, number>;
-  /** Local disk cache of part files (default: OS temp dir, 8 GiB) and in-memory decoded parts (default 4 GiB). */
+  /**
+   * Root of the disk cache of part files; the server uses a subdirectory per store (server/cache-dir.ts). Default
+   * `$XDG_CACHE_HOME/elax` or `~/.cache/elax`, kept across restarts; 'temp' for a directory removed on close.
+   */
   cacheDir?: string;
   /** HNSW beam width for ANN queries. */
   efSearch?: number;
+  /** Byte budget of the disk cache (default 8 GiB) and of the in-memory cache of decoded parts (default 4 GiB). */
   diskCacheBytes?: number;
   memoryCacheBytes?: number;
   /** Bearer token for GET /admin/status and /metrics (default: env ELAX_ADMIN_TOKEN; unset: admin endpoints off). */
@@ -62,7 +67,41 @@ export interface RunningServer {
   store: ObjectStore;
   /** Whether the start-up store probe has passed (API requests get 503 until it has). */
   readonly ready: boolean;
+  /** The disk cache's directory, and whether close() removes it. */
+  cache: { dir: string; temporary: boolean };
   close(): Promise<void>;
+}
+
+/** Temporary cache directories of this process, removed on exit if close() did not get to them (a crash). */
+const temporaryDirs = new Set<string>();
+let exitHook = false;
+function removeOnExit(dir: string): void {
+  temporaryDirs.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const d of temporaryDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
+/** The disk cache (in its directory, trimmed to this run's budget before the first query) and the memory cache. */
+async function openCaches(opts: ServeOptions, store: ObjectStore) {
+  const swept = sweepOrphanCaches(); // leftovers of killed servers; runs meanwhile, awaited by close()
+  const where = await resolveCacheDir(opts.cacheDir, store);
+  const partFiles = new PartFileCache(where.dir, opts.diskCacheBytes ?? DEFAULT_DISK_CACHE_BYTES, { temporary: where.temporary });
+  if (where.temporary) removeOnExit(where.dir);
+  await partFiles.open();
+  return {
+    ...where,
+    partFiles,
+    loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
+    swept,
+    async close() {
+      await partFiles.close(); // a temporary cache removes its directory
+      temporaryDirs.delete(where.dir);
+      await swept;
+    },
+  };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -81,8 +120,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   }
   const metrics = new ServerMetrics({ stallAfterSeconds: opts.stallAfterSeconds });
-  const partFiles = new PartFileCache(opts.cacheDir ?? path.join(tmpdir(), `elax-cache-${process.pid}`), opts.diskCacheBytes ?? 8 * 1024 ** 3);
-  const loadedParts = new LoadedPartCache(opts.memoryCacheBytes ?? 4 * 1024 ** 3);
+  const caches = await openCaches(opts, store);
+  try {
+    return await listen(opts, store, metrics, caches, readiness, nonce);
+  } catch (e) {
+    await caches.close();
+    throw e;
+  }
+}
+
+async function listen(
+  opts: ServeOptions,
+  store: ObjectStore,
+  metrics: ServerMetrics,
+  caches: Awaited<ReturnType<typeof openCaches>>,
+  readiness: { ready: boolean; reason: string },
+  nonce: () => string,
+): Promise<RunningServer> {
+  const { partFiles, loadedParts } = caches;
   const engine = new Engine(store, {
     ...metrics.engineHooks(),
     clock: systemClock,
@@ -112,6 +167,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!opts.log) console.error('elax: unhandled promise rejection (a bug; the server keeps running):', reason);
     });
   }
+  if (caches.fallback) app.log.warn({ cache_dir: caches.dir }, `${caches.fallback}; using a temporary part cache (set --cache-dir)`);
+  void caches.swept.then((names) => names.length > 0 && app.log.info({ removed: names }, 'removed part caches left by servers that are gone'));
   await app.listen({ port: opts.port, host: opts.host });
   let indexer: EmbeddedIndexer | null = null;
   let closing: Promise<void> | null = null;
@@ -161,6 +218,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     get ready() {
       return readiness.ready;
     },
+    cache: { dir: caches.dir, temporary: caches.temporary },
     close() {
       // Stop accepting connections first, then flush commits already queued, then release the store.
       closing ??= (async () => {
@@ -174,6 +232,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         stopProbing.abort();
         await probing;
         await (indexer as EmbeddedIndexer | null)?.stop();
+        await caches.close();
         await store.close();
       })();
       return closing;

@@ -9,8 +9,6 @@
 import { describe, it, expect } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ELAX_BIN, freePort, startServerProcess, tempStoreDir } from './helpers/server.js';
 import { openStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
@@ -153,7 +151,7 @@ describe('admin surface of elax serve', () => {
     it(`should log ${quiet ? 'nothing with --quiet' : 'JSON lines: one per request, and the embedded indexer’s'}`, { timeout: 60_000 }, async () => {
       const storeDir = tempStoreDir('logs');
       const port = await freePort();
-      const args = [ELAX_BIN, 'serve', '--port', String(port), '--store', storeDir, '--index-min-entries', '1', '--index-max-age-ms', '10', ...(quiet ? ['--quiet'] : [])];
+      const args = [ELAX_BIN, 'serve', '--port', String(port), '--store', storeDir, '--index-min-entries', '1', '--index-max-age-ms', '10', '--cache-dir', 'temp', ...(quiet ? ['--quiet'] : [])];
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -178,7 +176,6 @@ describe('admin surface of elax serve', () => {
         child.kill('SIGTERM');
         await exited;
         rmSync(storeDir, { recursive: true, force: true });
-        rmSync(path.join(tmpdir(), `elax-cache-${child.pid}`), { recursive: true, force: true });
       }
       const json = out
         .split('\n')

@@ -16,7 +16,7 @@ export { readManifest, PART_FORMAT_VERSION, PART_FORMAT_V1, MAX_PART_FORMAT, typ
 export { loadPart } from './load.js';
 export { LoadedPart, FILTERED_EXACT_MAX_ROWS, FILTERED_EXACT_MAX_FRACTION } from './loaded-part.js';
 export type { OrdinalHit } from './top-k.js';
-export { PartFileCache, type FileCacheStats } from './file-cache.js';
+export { PartFileCache, STALE_TMP_MS, type FileCacheStats, type PartFileCacheOptions, type VerifyBytes } from './file-cache.js';
 export { LoadedPartCache } from './loaded-part-cache.js';
 export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
 export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';

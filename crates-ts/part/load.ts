@@ -22,16 +22,16 @@ function mismatch(key: string, f: PartFileInfo, bytes: Uint8Array): string | nul
   return null;
 }
 
-/** A file's verified bytes. A cached copy that fails verification is dropped and fetched again once. */
+/**
+ * A file's verified bytes. Through the cache, a cached copy that fails verification is deleted and fetched again
+ * (and the good copy cached); store bytes that fail are corrupt either way.
+ */
 async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache): Promise<Uint8Array> {
-  if (cache) {
-    const bytes = await cache.get(store, key);
-    if (mismatch(key, f, bytes) === null) return bytes;
-    await cache.delete(key);
-  }
+  const verify = (bytes: Uint8Array) => mismatch(key, f, bytes);
+  if (cache) return cache.get(store, key, verify);
   const got = await store.get(key);
   if (!got) throw partFileMissing(key, store.description);
-  const bad = mismatch(key, f, got.bytes);
+  const bad = verify(got.bytes);
   if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);
   return got.bytes;
 }

@@ -3,15 +3,17 @@
  *  - startTestServer: in-process (fast; for API tests), port 0, a fresh temp store dir, the embedded indexer off
  *    unless asked (so every document stays in the exhaustively scanned WAL tail and results are deterministic);
  *  - startServerProcess: `node bin/elax.mjs serve` as a child process (for multi-process and crash tests).
- * Temp dirs are removed when the server is closed/stopped.
+ * Temp dirs are removed when the server is closed/stopped. Both use a temporary part cache (`--cache-dir temp`), which
+ * the server removes when it closes; for a child killed with SIGKILL the helper removes it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { freePort } from '../../bench/lib.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import { TEMP_CACHE_DIR, temporaryCachePrefix } from '../../server/cache-dir.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 export const ELAX_BIN = path.join(repo, 'bin', 'elax.mjs');
@@ -45,8 +47,6 @@ export interface TestServerOptions {
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const storeDir = opts.storeDir ?? tempStoreDir();
-  // The part cache must live outside the store dir: bad-input tests snapshot every file under the store.
-  const cacheDir = tempStoreDir('cache');
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
@@ -56,7 +56,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     bodyLimit: opts.bodyLimit,
     log: false,
     indexer: opts.indexer ?? false,
-    cacheDir,
+    // Outside the store dir (bad-input tests snapshot every file under the store); the server removes it on close.
+    cacheDir: TEMP_CACHE_DIR,
   });
   return {
     ...server,
@@ -71,7 +72,6 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       }),
     async close() {
       await server.close();
-      rmSync(cacheDir, { recursive: true, force: true });
       if (!opts.storeDir) rmSync(storeDir, { recursive: true, force: true });
     },
   };
@@ -106,19 +106,21 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const opts: ServerProcessOptions = typeof storeOrOpts === 'string' ? { store: storeOrOpts, args: extraArgs, env: extraEnv } : storeOrOpts;
   const store = opts.store ?? tempStoreDir('proc');
+  const args = opts.args ?? [];
+  // A temporary part cache unless the test chose one: a persistent default would outlive the test's store.
+  const cacheArgs = args.includes('--cache-dir') || opts.env?.ELAX_CACHE_DIR ? [] : ['--cache-dir', TEMP_CACHE_DIR];
   // A port found free can be taken before the child binds it (other suites run in parallel): retry on EADDRINUSE.
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [ELAX_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--store', store, '--quiet', ...(opts.args ?? [])],
+      [ELAX_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--store', store, '--quiet', ...cacheArgs, ...args],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } },
     );
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // `serve` has no --cache-dir flag: its part cache is os.tmpdir()/elax-cache-<pid> (created only once parts are read).
-    void exited.then(() => rmSync(path.join(tmpdir(), `elax-cache-${child.pid}`), { recursive: true, force: true }));
+    void exited.then(() => removeTemporaryCaches(child.pid!)); // the child removes its own unless it was killed
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     let up = false;
@@ -151,5 +153,12 @@ export async function startServerProcess(
         return exited;
       },
     };
+  }
+}
+
+/** Removes what a (killed) server process left of its temporary part caches. */
+export function removeTemporaryCaches(pid: number): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (name.startsWith(temporaryCachePrefix(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
   }
 }
