@@ -96,9 +96,13 @@ program
     if (o.once) {
       const outcomes = await withStore(o.store, async (s) => {
         const ix = makeIndexer(s);
-        const names = o.ns ? [o.ns] : (await ix.runOnce({ force: true })).map((r) => r.ns);
+        // Without --ns, one forced pass over every namespace finds the names, and it publishes too: count those
+        // parts along with what the drain after it publishes (the drain alone reported 0 for small namespaces).
+        const first = o.ns ? [] : await ix.runOnce({ force: true });
+        const published = new Map<string, number>(o.ns ? [[o.ns, 0]] : []);
+        for (const r of first) published.set(r.ns, (published.get(r.ns) ?? 0) + (r.result === 'published' ? 1 : 0));
         const res = [];
-        for (const ns of new Set(names)) res.push({ ns, parts_published: await ix.drain(ns) });
+        for (const [ns, already] of published) res.push({ ns, parts_published: already + (await ix.drain(ns)) });
         return res;
       });
       if (o.json) return printJson(outcomes);
