@@ -78,10 +78,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     app.addHook('onRequest', async (request) => {
       const route = request.url.split('?')[0];
       if (route === '/health' || route === '/readyz' || isAdminPath(route ?? '', !!opts.adminToken)) return;
+      // A bearer token decides when there is one; X-Api-Key is for clients and proxies that cannot set one.
       const auth = request.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : (request.headers['x-api-key'] as string | undefined);
       if (!token || !keys.has(token)) {
-        throw new ElaxError('ELAX_ERR_UNAUTHORIZED', token ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+        throw new ElaxError('ELAX_ERR_UNAUTHORIZED', token ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>');
       }
     });
   }
