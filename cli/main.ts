@@ -5,6 +5,8 @@
 import { Command, Option } from 'commander';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
+import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
+import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
 import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
 import { registerIngestCommands } from './ingest/index.js';
@@ -37,14 +39,26 @@ program
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
   .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
   .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
+  .option('--headers-timeout-ms <ms>', 'the request line and headers must arrive within this', String(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs))
+  .option('--request-timeout-ms <ms>', 'the whole request, body included, must arrive within this (generous: large bodies on slow links)', String(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs))
+  .option('--idle-timeout-ms <ms>', 'answer 408 and close when a request head or body stops arriving for this long', String(DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs))
+  .option('--keep-alive-timeout-ms <ms>', 'close an idle connection between requests after this', String(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs))
+  .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 256 MiB)')
+  .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string;
-    adminToken?: string; stallAfter: string;
+    adminToken?: string; stallAfter: string; headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
+    maxInflightBytes?: string; maxInflightRequests: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
+    const positive = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got '${v}'`);
       return n;
     };
     if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
@@ -62,6 +76,14 @@ program
       efSearch: num(o.efSearch, '--ef-search'),
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       stallAfterSeconds: num(o.stallAfter, '--stall-after'),
+      timeouts: {
+        headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),
+        requestTimeoutMs: positive(o.requestTimeoutMs, '--request-timeout-ms'),
+        idleTimeoutMs: positive(o.idleTimeoutMs, '--idle-timeout-ms'),
+        keepAliveTimeoutMs: positive(o.keepAliveTimeoutMs, '--keep-alive-timeout-ms'),
+      },
+      ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: positive(o.maxInflightBytes, '--max-inflight-bytes') } : {}),
+      maxInflightRequests: positive(o.maxInflightRequests, '--max-inflight-requests'),
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
+import type { HttpTimeouts } from './http-server.js';
 
 export interface ServeOptions {
   port: number;
@@ -39,6 +40,11 @@ export interface ServeOptions {
   adminToken?: string;
   /** Default stall threshold of /admin/status and elax_indexer_stalled, seconds (default 600). */
   stallAfterSeconds?: number;
+  /** HTTP timeouts (http-server.ts); unset fields take the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
+  /** Node-wide caps on request body bytes and requests in flight (inflight.ts). */
+  maxInflightBytes?: number;
+  maxInflightRequests?: number;
 }
 
 export interface RunningServer {
@@ -69,6 +75,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     engine,
     apiKeys: opts.apiKeys,
     bodyLimit: opts.bodyLimit,
+    timeouts: opts.timeouts,
+    maxInflightBytes: opts.maxInflightBytes,
+    maxInflightRequests: opts.maxInflightRequests,
     logger: opts.log ? { level: 'info' } : false,
     adminToken: opts.adminToken ?? process.env.ELAX_ADMIN_TOKEN,
     metrics,
