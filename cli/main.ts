@@ -7,6 +7,8 @@ import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
 import { formatByteSize, parseByteSize } from './byte-size.js';
+import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
+import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
 import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
 import { registerIngestCommands } from './ingest/index.js';
@@ -52,14 +54,27 @@ program
   )
   .option('--cache-disk <size>', `disk cache budget, e.g. 8GiB, 512MB or bytes (env ELAX_CACHE_DISK; default ${formatByteSize(DEFAULT_DISK_CACHE_BYTES)})`)
   .option('--cache-memory <size>', `memory budget for decoded parts (env ELAX_CACHE_MEMORY; default ${formatByteSize(DEFAULT_MEMORY_CACHE_BYTES)})`)
+  .option('--headers-timeout-ms <ms>', 'the request line and headers must arrive within this', String(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs))
+  .option('--request-timeout-ms <ms>', 'the whole request, body included, must arrive within this (generous: large bodies on slow links)', String(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs))
+  .option('--idle-timeout-ms <ms>', 'answer 408 and close when a request head or body stops arriving for this long', String(DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs))
+  .option('--keep-alive-timeout-ms <ms>', 'close an idle connection between requests after this', String(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs))
+  .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 256 MiB)')
+  .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string;
+    headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
+    maxInflightBytes?: string; maxInflightRequests: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
+    const positive = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got '${v}'`);
       return n;
     };
     if (o.s3Endpoint) process.env.ELAX_S3_ENDPOINT = o.s3Endpoint;
@@ -94,6 +109,14 @@ program
       cacheDir,
       diskCacheBytes,
       memoryCacheBytes,
+      timeouts: {
+        headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),
+        requestTimeoutMs: positive(o.requestTimeoutMs, '--request-timeout-ms'),
+        idleTimeoutMs: positive(o.idleTimeoutMs, '--idle-timeout-ms'),
+        keepAliveTimeoutMs: positive(o.keepAliveTimeoutMs, '--keep-alive-timeout-ms'),
+      },
+      ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: positive(o.maxInflightBytes, '--max-inflight-bytes') } : {}),
+      maxInflightRequests: positive(o.maxInflightRequests, '--max-inflight-requests'),
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
@@ -135,9 +158,13 @@ program
     if (o.once) {
       const outcomes = await withStore(o.store, async (s) => {
         const ix = makeIndexer(s, { partFormat });
-        const names = o.ns ? [o.ns] : (await ix.runOnce({ force: true })).map((r) => r.ns);
+        // Without --ns, one forced pass over every namespace finds the names, and it publishes too: count those
+        // parts along with what the drain after it publishes (the drain alone reported 0 for small namespaces).
+        const first = o.ns ? [] : await ix.runOnce({ force: true });
+        const published = new Map<string, number>(o.ns ? [[o.ns, 0]] : []);
+        for (const r of first) published.set(r.ns, (published.get(r.ns) ?? 0) + (r.result === 'published' ? 1 : 0));
         const res = [];
-        for (const ns of new Set(names)) res.push({ ns, parts_published: await ix.drain(ns) });
+        for (const [ns, already] of published) res.push({ ns, parts_published: already + (await ix.drain(ns)) });
         return res;
       });
       if (o.json) return printJson(outcomes);

@@ -11,13 +11,23 @@ import { checkReachable } from '../crates-ts/store/index.js';
 import { ServerMetrics } from './metrics.js';
 import { registerAdminRoutes, isAdminPath } from './admin-routes.js';
 import { quietRequestLogController, registerRequestLog } from './logging.js';
+import { clientErrorHandler, httpServerFactory, resolveHttpTimeouts, type HttpTimeouts } from './http-server.js';
+import type { ClientErrorReason } from './client-errors.js';
+import { InflightBudget, registerInflightBudget, defaultMaxInflightBytes, DEFAULT_MAX_INFLIGHT_REQUESTS } from './inflight.js';
+import type { Socket } from 'node:net';
 
 export interface AppOptions {
   engine: Engine;
   /** Accepted API keys. Empty/undefined: authentication off. */
   apiKeys?: string[];
-  /** Max request body in bytes after decompression. Default 256 MiB. */
+  /** Max request body in bytes after decompression. Default 256 MiB (never more than maxInflightBytes). */
   bodyLimit?: number;
+  /** Headers / whole-request / idle / keep-alive timeouts (http-server.ts); unset fields take the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
+  /** Node-wide cap on request body bytes in flight (inflight.ts). Default: a quarter of the V8 heap limit, at least bodyLimit. */
+  maxInflightBytes?: number;
+  /** Node-wide cap on requests in flight (inflight.ts). Default 1024. */
+  maxInflightRequests?: number;
   logger?: boolean | object;
   /** Admin token for GET /admin/status and /metrics (see admin-routes.ts). Undefined/empty: admin endpoints off. */
   adminToken?: string;
@@ -40,8 +50,24 @@ export function errorBody(message: string) {
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const { engine } = opts;
-  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const requestedBodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const metrics = opts.metrics ?? new ServerMetrics();
+  const budget = new InflightBudget(
+    opts.maxInflightRequests ?? DEFAULT_MAX_INFLIGHT_REQUESTS,
+    opts.maxInflightBytes ?? defaultMaxInflightBytes(requestedBodyLimit),
+    (limit) => metrics.overloaded(limit),
+  );
+  // A body the in-flight budget could never hold is a 413, not a 503 to be retried forever.
+  const bodyLimit = Math.min(requestedBodyLimit, budget.maxBytes);
+  const timeouts = resolveHttpTimeouts(opts.timeouts);
+  const onClientError = (reason: ClientErrorReason, socket: Socket) => {
+    metrics.clientError(reason);
+    app.log.info({ reason, remote: socket.remoteAddress }, 'client error: answered and closed');
+  };
   const app = Fastify({
+    // Our own http.Server: fastify's defaults would leave stalled clients connected forever (http-server.ts).
+    serverFactory: httpServerFactory(timeouts, onClientError),
+    clientErrorHandler: clientErrorHandler(onClientError),
     logger: opts.logger ?? false,
     // One JSON line per request (logging.ts) instead of fastify's two lines without the route.
     logController: quietRequestLogController(),
@@ -94,13 +120,16 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     app.addHook('onRequest', async (request) => {
       const route = request.url.split('?')[0];
       if (route === '/health' || route === '/readyz' || isAdminPath(route ?? '', !!opts.adminToken)) return;
+      // A bearer token decides when there is one; X-Api-Key is for clients and proxies that cannot set one.
       const auth = request.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : (request.headers['x-api-key'] as string | undefined);
       if (!token || !keys.has(token)) {
-        throw new ElaxError('ELAX_ERR_UNAUTHORIZED', token ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+        throw new ElaxError('ELAX_ERR_UNAUTHORIZED', token ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>');
       }
     });
   }
+  // After the API-key check (a stranger gets 401, not 503) and the gzip hook (decompressed bytes are counted).
+  registerInflightBudget(app, budget, bodyLimit);
 
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof ElaxError) {
@@ -129,8 +158,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     reply.code(404).send({ ...errorBody(`no route ${request.method} ${request.url.split('?')[0]}`), code: 'ELAX_ERR_NOT_FOUND' });
   });
 
-  const metrics = opts.metrics ?? new ServerMetrics();
-  metrics.setSources({ engine });
+  metrics.setSources({ engine, inflight: budget });
   metrics.instrument(app);
   registerRequestLog(app);
   registerAdminRoutes(app, { engine, metrics, adminToken: opts.adminToken, stallAfterSeconds: opts.stallAfterSeconds });

@@ -21,6 +21,8 @@ import type { Engine, EngineOptions } from '../crates-ts/engine/index.js';
 import type { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { namespaceStatus, DEFAULT_STALL_AFTER_SECONDS, type NamespaceStatus } from './admin-status.js';
+import type { InflightBudget, OverloadLimit } from './inflight.js';
+import type { ClientErrorReason } from './client-errors.js';
 
 export interface MetricsOptions {
   /** Collect prom-client's default process metrics (default true). */
@@ -37,6 +39,7 @@ export interface MetricsSources {
   engine?: Engine;
   partFiles?: PartFileCache;
   loadedParts?: LoadedPartCache;
+  inflight?: InflightBudget;
 }
 
 /** The write route: its successful responses carry the acknowledged row counts. */
@@ -77,6 +80,8 @@ export class ServerMetrics {
   private readonly indexerEvents: Counter;
   private readonly lagErrors: Counter;
   private readonly unhandledRejections: Counter;
+  private readonly clientErrors: Counter<'reason'>;
+  private readonly overloads: Counter<'limit'>;
   private readonly lag: {
     bytes: Gauge<'namespace'>;
     entries: Gauge<'namespace'>;
@@ -124,7 +129,20 @@ export class ServerMetrics {
       failed: gauge('elax_indexer_failed_entries', 'WAL ranges the indexer has recorded as failing (router.indexer.failed_entries)'),
       stalled: gauge('elax_indexer_stalled', '1 when unindexed entries are older than the stall threshold and no indexer published since'),
     };
+    this.clientErrors = new Counter({
+      name: 'elax_http_client_errors_total',
+      help: 'Connections answered and closed before reaching a route: headers_too_large (431), malformed (400), request_timeout, headers_idle, body_idle (408)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.overloads = new Counter({
+      name: 'elax_http_overload_rejections_total',
+      help: 'Requests answered 503 ELAX_ERR_OVERLOADED, by the limit they hit (requests, bytes)',
+      labelNames: ['limit'],
+      registers,
+    });
     this.cacheMetrics();
+    this.inflightMetrics();
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -149,6 +167,16 @@ export class ServerMetrics {
   indexerEvent(msg: string): void {
     const event = INDEXER_EVENTS[msg];
     if (event !== undefined) this.indexerEvents.inc({ event });
+  }
+
+  /** A connection answered and closed by the HTTP server itself (http-server.ts). */
+  clientError(reason: ClientErrorReason): void {
+    this.clientErrors.inc({ reason });
+  }
+
+  /** A request refused by the in-flight budget (inflight.ts). */
+  overloaded(limit: OverloadLimit): void {
+    this.overloads.inc({ limit });
   }
 
   engineHooks(): Required<Pick<EngineOptions, 'onCommit' | 'onConflict'>> {
@@ -238,6 +266,26 @@ export class ServerMetrics {
       this.lag.failed.set({ namespace }, s.failed_entries.length);
       this.lag.stalled.set({ namespace }, s.stalled ? 1 : 0);
     }
+  }
+
+  /** The in-flight budget, read at scrape time: what is in flight now and the limits. */
+  private inflightMetrics(): void {
+    const registers = [this.registry];
+    const budget = () => this.sources.inflight;
+    const gauge = (name: string, help: string, read: (b: InflightBudget) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const b = budget();
+          if (b) this.set(read(b));
+        },
+      });
+    gauge('elax_http_inflight_requests', 'Requests in flight on this node (admitted, not yet answered; health, readiness, metrics and admin excluded)', (b) => b.requests);
+    gauge('elax_http_inflight_bytes', 'Request body bytes in flight on this node (declared Content-Length, or received so far when larger)', (b) => b.bytes);
+    gauge('elax_http_inflight_requests_limit', 'Limit of requests in flight (--max-inflight-requests)', (b) => b.maxRequests);
+    gauge('elax_http_inflight_bytes_limit', 'Limit of request body bytes in flight (--max-inflight-bytes)', (b) => b.maxBytes);
   }
 
   /**

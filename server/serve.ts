@@ -16,6 +16,7 @@ import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, 
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
+import type { HttpTimeouts } from './http-server.js';
 
 export interface ServeOptions {
   port: number;
@@ -58,6 +59,11 @@ export interface ServeOptions {
   onFatal?: (error: ElaxError) => void;
   /** Tests: use this store instead of opening `store`. */
   storeInstance?: ObjectStore;
+  /** HTTP timeouts (http-server.ts); unset fields take the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
+  /** Node-wide caps on request body bytes and requests in flight (inflight.ts). */
+  maxInflightBytes?: number;
+  maxInflightRequests?: number;
 }
 
 export interface RunningServer {
@@ -152,6 +158,9 @@ async function listen(
     engine,
     apiKeys: opts.apiKeys,
     bodyLimit: opts.bodyLimit,
+    timeouts: opts.timeouts,
+    maxInflightBytes: opts.maxInflightBytes,
+    maxInflightRequests: opts.maxInflightRequests,
     logger: opts.log ? { level: 'info' } : false,
     adminToken: opts.adminToken ?? process.env.ELAX_ADMIN_TOKEN,
     metrics,

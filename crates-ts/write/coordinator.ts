@@ -16,6 +16,7 @@ import { RouterStore } from '../router/index.js';
 import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { resolveWrite, type Resolution, type StateReader } from './resolve.js';
+import { declaresSchemaOrMetric } from './creates.js';
 
 export interface WriteOutcome {
   seq: number | null;
@@ -42,6 +43,11 @@ export interface CoordinatorOptions {
   onCommit?: (ns: string, seq: number, rows: number, bytes: number) => void;
   onConflict?: (ns: string) => void;
 }
+
+/** What planning reads of the namespace: a view, or ABSENT for a namespace that does not exist (yet). */
+type PlanBase = Pick<NamespaceView, 'schema' | 'distanceMetric' | 'docs' | 'idempotencyKeys'>;
+const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set() };
+type Plan = ReturnType<WriteCoordinator['plan']>;
 
 interface Pending {
   req: WriteRequest;
@@ -130,7 +136,18 @@ export class WriteCoordinator {
   private async commit(ns: string, batch: Pending[]): Promise<void> {
     let conflicts = 0;
     for (;;) {
-      const view = await this.ensureLive(ns);
+      const current = await this.catalog.refresh(ns);
+      if (!current) {
+        // A namespace comes into existence with the first write that changes something (creates.ts). A batch that
+        // changes nothing against the empty state is acknowledged as is: no router.json, no WAL entry (its
+        // idempotency keys are not recorded either: replaying a no-op is a no-op).
+        const dry = this.plan(ABSENT, batch);
+        if (dry.ops.length === 0 && !dry.accepted.some((a) => declaresSchemaOrMetric(a.p.req))) {
+          this.settle(dry, null);
+          return;
+        }
+      }
+      const view = current ?? (await this.ensureLive(ns));
       const plan = this.plan(view, batch);
       if (plan.accepted.length === 0) {
         for (const r of plan.rejected) r.p.reject(r.error);
@@ -165,23 +182,28 @@ export class WriteCoordinator {
         await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
         this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
       }
-      for (const r of plan.rejected) r.p.reject(r.error);
-      for (const a of plan.accepted) {
-        a.p.resolve({
-          seq: committedSeq,
-          upserted: a.res?.upserted ?? [],
-          patched: a.res?.patched ?? [],
-          deleted: a.res?.deleted ?? [],
-          rowsRemaining: a.res?.rowsRemaining ?? false,
-          duplicate: a.res === null,
-        });
-      }
+      this.settle(plan, committedSeq);
       return;
     }
   }
 
+  /** Answer every request of a planned batch: reject the rejected, acknowledge the rest at `seq`. */
+  private settle(plan: Plan, seq: number | null): void {
+    for (const r of plan.rejected) r.p.reject(r.error);
+    for (const a of plan.accepted) {
+      a.p.resolve({
+        seq,
+        upserted: a.res?.upserted ?? [],
+        patched: a.res?.patched ?? [],
+        deleted: a.res?.deleted ?? [],
+        rowsRemaining: a.res?.rowsRemaining ?? false,
+        duplicate: a.res === null,
+      });
+    }
+  }
+
   /** Resolve every request of the batch in order on top of the view; collect the combined entry. */
-  private plan(view: NamespaceView, batch: Pending[]) {
+  private plan(view: PlanBase, batch: Pending[]) {
     const overlay = new Map<Id, Doc | null>();
     let schema = view.schema;
     let metric = view.distanceMetric;
