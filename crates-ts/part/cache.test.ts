@@ -135,7 +135,7 @@ describe('PartFileCache', () => {
     const partId = newPartId(1, 2, 'h');
     await uploadPart(
       store,
-      await buildPartFiles({ namespace: 'ns', partId, walStart: 1, walEnd: 2, level: 0, changes, schema: {}, distanceMetric: 'euclidean_squared', createdAt: 'now' }),
+      await buildPartFiles({ namespace: 'ns', partId, walStart: 1, walEnd: 2, level: 0, changes, schema: {}, distanceMetric: 'euclidean_squared', createdAt: 'now', partFormat: 1 }),
     );
     const first = new PartFileCache(dir, 1 << 20);
     const a = await loadPart(store, 'ns', partId, first);
