@@ -16,7 +16,7 @@ import { compactNamespace } from '../indexer/compact.js';
 import { GOLDEN_NS, expectedRows } from './fixtures/golden.js';
 
 const fixturesDir = path.join(import.meta.dirname, 'fixtures');
-const stores = readdirSync(fixturesDir).filter((d) => /^store-v\d+$/.test(d)).sort();
+const stores = readdirSync(fixturesDir).filter((d) => d.startsWith('store-')).sort();
 
 async function readAll(e: Engine) {
   const res = await e.query(GOLDEN_NS, { rank_by: ['id', 'asc'], top_k: 1000, include_attributes: true });
