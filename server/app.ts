@@ -75,6 +75,21 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // Namespace names may be 128 characters; fastify's default (100) would answer an opaque 414 before our
     // validation can name the problem.
     routerOptions: { maxParamLength: 1024 },
+    // While closing, fastify would answer its own 503 without our JSON, code or Retry-After: we answer instead.
+    return503OnClosing: false,
+  });
+  let closing = false;
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request) => {
+    if (!closing) return;
+    const route = request.url.split('?')[0] ?? '';
+    if (route === '/health') return;
+    throw new ElaxError('ELAX_ERR_CLOSED', 'the server is shutting down; retry on another node', { retryAfter: 1 });
   });
 
   // gzip request bodies (the official client sends them with compression: true).

@@ -133,6 +133,16 @@ describe('s3 store mapping (fake client)', () => {
     expect((await new S3Store({ bucket: 'b', client: theirs.client as never }).putIfMatch('k', body, Witness.neverMatches())).ok).toBe(false);
   });
 
+  it('should report a 412 after an SDK retry as unknown (not a lost race) when the read-back fails too', async () => {
+    // The first PUT landed and its response was lost; the SDK's retry got 412; every HEAD then fails. Calling it a
+    // lost race made the WAL append write the same batch again at the next seq (a keyless write applied twice).
+    const body = new TextEncoder().encode('mine');
+    const fake = fakeClient((_i, name) => (name === 'HeadObjectCommand' ? s3Error('SlowDown', 503, 3) : s3Error('PreconditionFailed', 412, 2)));
+    const store = new S3Store({ bucket: 'b', client: fake.client as never });
+    await expect(store.putIfAbsent('k', body)).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_UNAVAILABLE'));
+    await expect(store.putIfMatch('k', body, Witness.neverMatches())).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_UNAVAILABLE'));
+  });
+
   it('should settle 5xx and network errors on conditional writes from the stored ETag', async () => {
     const body = new TextEncoder().encode('mine');
     for (const err of [s3Error('InternalError', 500, 3), s3Error('ECONNRESET', undefined, 3)]) {

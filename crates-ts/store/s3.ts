@@ -289,7 +289,7 @@ export class S3Store implements ObjectStore {
       if (h && Witness.backendToken(h.witness) === ours) return { ok: true, witness: h.witness };
       return { ok: false };
     }
-    return lost ? { ok: false } : null;
+    return null; // the read-back failed: whether our write applied is unknown (a lost race could make a caller write it twice)
   }
 
   async close(): Promise<void> {

@@ -78,7 +78,7 @@ export class WriteCoordinator {
 
   /** Queue a validated request; resolves once its WAL entry is durable. */
   write(ns: string, req: WriteRequest, idempotencyKey?: string): Promise<WriteOutcome> {
-    if (this.closed) return Promise.reject(new ElaxError('ELAX_ERR_CLOSED', 'the server is shutting down; retry on another node'));
+    if (this.closed) return Promise.reject(new ElaxError('ELAX_ERR_CLOSED', 'the server is shutting down; retry on another node', { retryAfter: 1 }));
     return new Promise<WriteOutcome>((resolve, reject) => {
       const rows = req.upserts.length + req.patches.length + req.deletes.length + 1;
       let q = this.queues.get(ns);
