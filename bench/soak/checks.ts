@@ -1,0 +1,146 @@
+/**
+ * The soak's end checks, run after faults stop and every process is up again:
+ *  1. the indexers index every namespace's tail within `catchUpMs` (recovery: nothing stays stuck);
+ *  2. a fresh `elax serve` straight on radosgw (no proxy) and each chaos server read every row back (strong,
+ *     paged by id): each id the clients wrote is in a state the model allows — exactly the acknowledged state
+ *     unless its last write's outcome is unknown — deleted ids are absent, and no other id exists.
+ */
+import type { ObjectStore } from '../../crates-ts/store/index.js';
+import { statusAll, type NamespaceStatus } from '../../cli/admin.js';
+import { Supervisor, type Slot } from './procs.js';
+import { ABSENT, stateOfRow, type StateModel } from './model.js';
+
+export interface FinalReport {
+  namespaces: {
+    ns: string;
+    rows: number;
+    idsChecked: number;
+    exact: number;
+    ambiguous: number;
+    quarantined: number;
+    walHighwater: number;
+    indexedWal: number;
+    parts: number;
+    lastIndexerError: string | null;
+  }[];
+  catchUpMs: number | null;
+  violations: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readAll(url: string, ns: string): Promise<Map<number, Record<string, unknown>>> {
+  const rows = new Map<number, Record<string, unknown>>();
+  let after = -1;
+  for (;;) {
+    const r = await fetch(`${url}/v2/namespaces/${ns}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rank_by: ['id', 'asc'],
+        top_k: 1200,
+        filters: ['id', 'Gt', after],
+        include_attributes: ['v', 'p', 'tag', 'text', 'vector'],
+        consistency: { level: 'strong' },
+      }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`read-back of ${ns} via ${url}: ${r.status} ${text.slice(0, 300)}`);
+    const page = (JSON.parse(text) as { rows: Record<string, unknown>[] }).rows;
+    for (const row of page) rows.set(row.id as number, row);
+    if (page.length < 1200) return rows;
+    after = page[page.length - 1]!.id as number;
+  }
+}
+
+/** Violations of `rows` (as read through `via`) against the model. */
+function compare(ns: string, via: string, rows: Map<number, Record<string, unknown>>, model: StateModel): string[] {
+  const out: string[] = [];
+  const known = new Set(model.ids());
+  for (const id of known) {
+    const row = rows.get(id);
+    const st = row ? stateOfRow(row) : { state: ABSENT };
+    const bad = 'bad' in st ? `id ${id}: ${st.bad}` : model.check(id, st.state);
+    if (bad) out.push(`final read of ${ns} via ${via}: ${bad}${model.exact(id) ? ' (acknowledged)' : ''}`);
+  }
+  for (const id of rows.keys()) if (!known.has(id)) out.push(`final read of ${ns} via ${via}: id ${id} exists but no client ever wrote it`);
+  return out;
+}
+
+export async function finalChecks(o: {
+  store: string;
+  directStore: ObjectStore;
+  namespaces: string[];
+  models: Map<string, StateModel>;
+  /** Environment for the check server: straight to radosgw. */
+  env: Record<string, string>;
+  chaosServers: Slot[];
+  catchUpMs: number;
+  log: (line: string) => void;
+}): Promise<FinalReport> {
+  const violations: string[] = [];
+  const t0 = Date.now();
+  let status: NamespaceStatus[] = [];
+  let caughtUp: number | null = null;
+  while (Date.now() - t0 < o.catchUpMs) {
+    try {
+      status = await statusAll(o.directStore);
+      const pending = status.filter((s) => o.namespaces.includes(s.namespace) && (s.indexed_wal < s.wal_highwater || s.failed_entries.length > 0));
+      if (status.length >= o.namespaces.length && pending.length === 0) {
+        caughtUp = Date.now() - t0;
+        break;
+      }
+    } catch (e) {
+      o.log(`status: ${(e as Error).message}`);
+    }
+    await sleep(1000);
+  }
+  if (caughtUp === null) {
+    for (const s of status) {
+      if (s.indexed_wal < s.wal_highwater || s.failed_entries.length > 0)
+        violations.push(
+          `indexers did not index ${s.namespace} within ${o.catchUpMs} ms after faults stopped: wal_highwater ${s.wal_highwater}, indexed_wal ${s.indexed_wal}, failed_entries ${JSON.stringify(s.failed_entries)}, last_error ${s.last_error}`,
+        );
+    }
+  } else o.log(`indexers caught up ${caughtUp} ms after faults stopped`);
+
+  const check = new Supervisor({ store: o.store, env: o.env }, [{ name: 'check-server', kind: 'server', args: ['--no-indexer'] }]);
+  const report: FinalReport['namespaces'] = [];
+  try {
+    if (!(await check.slots[0]!.start())) throw new Error(`the check server did not start: ${check.slots[0]!.stderrTail().slice(-2000)}`);
+    const readers = [{ via: 'a fresh server (no proxy)', url: check.slots[0]!.url }, ...o.chaosServers.filter((s) => s.alive).map((s) => ({ via: s.name, url: s.url }))];
+    for (const ns of o.namespaces) {
+      const model = o.models.get(ns)!;
+      let rows = 0;
+      for (const r of readers) {
+        const got = await readAll(r.url, ns);
+        if (r === readers[0]) rows = got.size;
+        const v = compare(ns, r.via, got, model);
+        if (v.length > 20) violations.push(...v.slice(0, 20), `... and ${v.length - 20} more for ${ns} via ${r.via}`);
+        else violations.push(...v);
+      }
+      const ids = model.ids();
+      const s = status.find((x) => x.namespace === ns);
+      report.push({
+        ns,
+        rows,
+        idsChecked: ids.length,
+        exact: ids.filter((id) => model.exact(id)).length,
+        ambiguous: ids.filter((id) => !model.exact(id)).length,
+        quarantined: model.quarantined.size,
+        walHighwater: s?.wal_highwater ?? -1,
+        indexedWal: s?.indexed_wal ?? -1,
+        parts: s?.parts ?? -1,
+        lastIndexerError: s?.last_error ?? null,
+      });
+    }
+  } catch (e) {
+    violations.push(`final read failed: ${(e as Error).message}`);
+  } finally {
+    await check.stopAll();
+  }
+  for (const x of check.unexpectedExits()) violations.push(`check-server (pid ${x.pid}) died unexpectedly: ${x.reason}; stderr tail:\n${x.stderrTail.slice(-3000)}`);
+  violations.push(...check.violations);
+  return { namespaces: report, catchUpMs: caughtUp, violations };
+}
