@@ -88,22 +88,25 @@ describe('soak fault proxy', () => {
 });
 
 describe('soak: servers and indexers under store faults and kills', () => {
-  it('should keep every acknowledged write, lose no process, and answer every error with a clear code', { timeout: 240_000 }, async () => {
+  it('should keep every acknowledged write, lose no process, and answer every error with a clear code', { timeout: 300_000 }, async () => {
+    const log: string[] = [];
     const report = await runSoak({
       s3: s3TestConfig(),
       seed: 95,
       durationS: 25,
       namespaces: 2,
       writers: 4,
-      readers: 1,
+      readers: 2,
       poolSize: 150,
       chaosEveryMs: [1500, 3000],
       faults: DEFAULT_FAULTS,
       embeddedIndexer: true,
       catchUpMs: 30_000,
       keepStore: 'never',
+      log: (l) => log.push(`[${new Date().toISOString().slice(11, 23)}] ${l}`),
     });
-    const summary = formatSummary(report);
+    const summary = `${log.join('\n')}\n${formatSummary(report)}`;
+    console.log(summary);
     // Vacuity guards: the run did exercise acks, kills and injected faults.
     expect(report.workload.writes.upsert.acked, summary).toBeGreaterThan(10);
     expect(report.chaos.sigkill, summary).toBeGreaterThan(0);

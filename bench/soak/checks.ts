@@ -3,9 +3,13 @@
  *  1. the indexers index every namespace's tail within `catchUpMs` (recovery: nothing stays stuck);
  *  2. a fresh `elax serve` straight on radosgw (no proxy) and each chaos server read every row back (strong,
  *     paged by id): each id the clients wrote is in a state the model allows — exactly the acknowledged state
- *     unless its last write's outcome is unknown — deleted ids are absent, and no other id exists.
+ *     unless its last write's outcome is unknown — deleted ids are absent, and no other id exists;
+ *  3. the WAL, read straight from radosgw: sequence numbers 1..head without a gap, every acknowledged write's
+ *     Idempotency-Key in exactly one entry, a refused write's key in none, no key in two entries (a write applied
+ *     twice, e.g. a WAL append that landed but was taken for a lost race and appended again).
  */
 import type { ObjectStore } from '../../crates-ts/store/index.js';
+import { WalLog, decodeWalEntry } from '../../crates-ts/wal/index.js';
 import { statusAll, type NamespaceStatus } from '../../cli/admin.js';
 import { Supervisor, type Slot } from './procs.js';
 import { ABSENT, stateOfRow, type StateModel } from './model.js';
@@ -68,14 +72,50 @@ function compare(ns: string, via: string, rows: Map<number, Record<string, unkno
   return out;
 }
 
+type KeyOutcome = { ns: string; outcome: 'acked' | 'refused' | 'unknown' | 'late' };
+
+/** Check 3: WAL continuity and each write's Idempotency-Key against its outcome. */
+async function auditWal(store: ObjectStore, namespaces: string[], keys: Map<string, KeyOutcome>): Promise<{ violations: string[]; entries: Map<string, number> }> {
+  const violations: string[] = [];
+  const entries = new Map<string, number>();
+  const seenIn = new Map<string, number[]>();
+  for (const ns of namespaces) {
+    const log = new WalLog(store, ns);
+    const objs = await log.listAfter(0);
+    entries.set(ns, objs.length);
+    objs.forEach((x, i) => {
+      if (x.seq !== i + 1) violations.push(`WAL of ${ns}: entry ${i + 1} is seq ${x.seq} (a gap or a missing start)`);
+    });
+    for (let i = 0; i < objs.length; i += 16) {
+      const batch = await Promise.all(objs.slice(i, i + 16).map(async (x) => ({ seq: x.seq, bytes: await log.readBytes(x.seq) })));
+      for (const { seq, bytes } of batch) {
+        if (!bytes) {
+          violations.push(`WAL of ${ns}: seq ${seq} was listed but cannot be read`);
+          continue;
+        }
+        for (const k of decodeWalEntry(seq, bytes).meta.idempotency_keys ?? []) seenIn.set(`${ns} ${k}`, [...(seenIn.get(`${ns} ${k}`) ?? []), seq]);
+      }
+    }
+  }
+  for (const [nsKey, seqs] of seenIn) if (seqs.length > 1) violations.push(`WAL: write ${nsKey} was applied ${seqs.length} times (seqs ${seqs.join(', ')}): a retried or re-resolved write must be committed once`);
+  for (const [k, o] of keys) {
+    const seqs = seenIn.get(`${o.ns} ${k}`) ?? [];
+    if (o.outcome === 'acked' && seqs.length === 0) violations.push(`WAL: acknowledged write ${k} (${o.ns}) is in no WAL entry`);
+    if (o.outcome === 'refused' && seqs.length > 0) violations.push(`WAL: write ${k} (${o.ns}) was refused to the client (never applied) but is in WAL seq ${seqs.join(', ')}`);
+  }
+  return { violations, entries };
+}
+
 export async function finalChecks(o: {
   store: string;
   directStore: ObjectStore;
   namespaces: string[];
   models: Map<string, StateModel>;
+  keyOutcomes: Map<string, KeyOutcome>;
   /** Environment for the check server: straight to radosgw. */
   env: Record<string, string>;
   chaosServers: Slot[];
+  scratchDir: string;
   catchUpMs: number;
   log: (line: string) => void;
 }): Promise<FinalReport> {
@@ -105,7 +145,13 @@ export async function finalChecks(o: {
     }
   } else o.log(`indexers caught up ${caughtUp} ms after faults stopped`);
 
-  const check = new Supervisor({ store: o.store, env: o.env }, [{ name: 'check-server', kind: 'server', args: ['--no-indexer'] }]);
+  try {
+    violations.push(...(await auditWal(o.directStore, o.namespaces, o.keyOutcomes)).violations);
+  } catch (e) {
+    violations.push(`WAL audit failed: ${(e as Error).message}`);
+  }
+
+  const check = new Supervisor({ store: o.store, env: o.env, scratchDir: o.scratchDir }, [{ name: 'check-server', kind: 'server', args: ['--no-indexer'] }]);
   const report: FinalReport['namespaces'] = [];
   try {
     if (!(await check.slots[0]!.start())) throw new Error(`the check server did not start: ${check.slots[0]!.stderrTail().slice(-2000)}`);

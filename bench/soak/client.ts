@@ -92,7 +92,7 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
     try {
       return { kind: 'ok', status: res.status, body: JSON.parse(text) };
     } catch {
-      audit.violations.push(`${what}: ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+      audit.violations.push(`${res.status} with a non-JSON body (${what}): ${text.slice(0, 200)}`);
       return { kind: 'http', status: 500, code: 'non-json-2xx', retryAfterS: null };
     }
   }
@@ -108,16 +108,16 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
   const key = `${res.status} ${code || '(no code)'}`;
   bump(audit.byCode, key);
   if (!audit.samples.has(key)) audit.samples.set(key, `${what}: ${message || text.slice(0, 300)}`);
-  if (!/^ELAX_ERR_/.test(code)) audit.violations.push(`${what}: ${res.status} without an ELAX_ERR_* code in a JSON body: ${text.slice(0, 300)}`);
-  else if (EXPECTED_CODES[code] !== res.status) audit.violations.push(`${what}: unexpected error ${res.status} ${code} under transient faults: ${message.slice(0, 300)}`);
+  if (!/^ELAX_ERR_/.test(code)) audit.violations.push(`${res.status} without an ELAX_ERR_* code in a JSON body (${what}): ${text.slice(0, 300)}`);
+  else if (EXPECTED_CODES[code] !== res.status) audit.violations.push(`${res.status} ${code}, not a retry-safe answer to transient faults (${what}): ${message.slice(0, 300)}`);
   const ra = res.headers.get('retry-after');
   let retryAfterS: number | null = null;
   if (ra !== null) {
     const n = Number(ra);
-    if (!Number.isFinite(n) || n < 0) audit.violations.push(`${what}: ${res.status} ${code} with an unparseable Retry-After ${JSON.stringify(ra)}`);
+    if (!Number.isFinite(n) || n < 0) audit.violations.push(`${res.status} ${code} with an unparseable Retry-After ${JSON.stringify(ra)} (${what})`);
     else retryAfterS = n;
   }
-  if ((res.status === 429 || res.status === 503) && ra === null) audit.violations.push(`${what}: ${res.status} ${code} without Retry-After: ${message.slice(0, 200)}`);
+  if ((res.status === 429 || res.status === 503) && ra === null) audit.violations.push(`${res.status} ${code || '(no code)'} without Retry-After (${what}): ${message.slice(0, 200)}`);
   return { kind: 'http', status: res.status, code, retryAfterS };
 }
 

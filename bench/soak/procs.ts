@@ -4,12 +4,15 @@
  * it sent, or SIGTERM followed by exit 0); any other exit is an unexpected death, reported with its stderr tail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const ELAX_BIN = path.join(repo, 'bin', 'elax.mjs');
 const TAIL_BYTES = 16 * 1024;
+/** Generous: on a loaded 2-core machine a cold `elax serve` (TypeScript compiled at load) takes 5-20 s. */
+const HEALTH_TIMEOUT_MS = 60_000;
 
 export type SlotKind = 'server' | 'indexer';
 
@@ -101,7 +104,9 @@ export class Slot {
       this.spec.kind === 'server'
         ? [ELAX_BIN, 'serve', '--port', String(this.port), '--host', '127.0.0.1', '--store', store, '--quiet', ...this.spec.args]
         : [ELAX_BIN, 'indexer', '--store', store, ...this.spec.args];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    // SIGUSR2 makes a child write a Node diagnostic report (see diagnose()): what a hung process is waiting for.
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${this.sup.reportDir}`.trim();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, NODE_OPTIONS: nodeOptions } });
     this.child = child;
     this.healthy = false;
     this.cause = null;
@@ -120,7 +125,7 @@ export class Slot {
       }),
     );
     if (this.spec.kind === 'indexer') return true;
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) return false;
       try {
@@ -130,10 +135,45 @@ export class Slot {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    tail.push(Buffer.from('\n[soak] no /health answer within 30 s: killed by the harness\n'));
-    this.sup.violation(`${this.name} (pid ${child.pid}) did not answer /health within 30 s of its start; stderr tail:\n${tail.get().slice(-2000)}`);
+    const diag = await this.diagnose();
+    tail.push(Buffer.from(`\n[soak] no /health answer within ${HEALTH_TIMEOUT_MS / 1000} s: killed by the harness\n`));
+    this.sup.violation(`${this.name} (pid ${child.pid}) did not answer /health within ${HEALTH_TIMEOUT_MS / 1000} s of its start; ${diag}; stderr tail:\n${tail.get().slice(-2000)}`);
     await this.kill('SIGKILL');
     return false;
+  }
+
+  /**
+   * What a live but unresponsive child is doing, from a Node diagnostic report (SIGUSR2): CPU time used (starved
+   * or busy?), the JS stack if it is running code, and its open TCP connections (waiting on the store or the
+   * proxy?). The report file is deleted (it holds the environment, credentials included).
+   */
+  async diagnose(): Promise<string> {
+    const child = this.child;
+    if (!child || !this.alive || child.pid === undefined) return 'no diagnostic (process gone)';
+    child.kill('SIGUSR2');
+    const pid = child.pid;
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const file = readdirSync(this.sup.reportDir).find((f) => f.includes(`.${pid}.`) && f.endsWith('.json'));
+      if (!file) continue;
+      const full = path.join(this.sup.reportDir, file);
+      try {
+        const rep = JSON.parse(readFileSync(full, 'utf8')) as {
+          javascriptStack?: { message?: string; stack?: string[] };
+          resourceUsage?: { userCpuSeconds?: number; kernelCpuSeconds?: number };
+          libuv?: { type: string; is_active?: boolean; remoteEndpoint?: { host?: string; port?: number } }[];
+        };
+        const cpu = (rep.resourceUsage?.userCpuSeconds ?? 0) + (rep.resourceUsage?.kernelCpuSeconds ?? 0);
+        const tcp = (rep.libuv ?? []).filter((h) => h.type === 'tcp' && h.remoteEndpoint).map((h) => `${h.remoteEndpoint!.host}:${h.remoteEndpoint!.port}`);
+        const stack = rep.javascriptStack?.stack?.slice(0, 8).join(' | ') || rep.javascriptStack?.message || '(idle: no JS on the stack)';
+        return `diagnostic report: ${cpu.toFixed(1)} s CPU used, open TCP connections to [${tcp.join(', ')}], JS stack: ${stack}`;
+      } catch {
+        continue; // still being written
+      } finally {
+        rmSync(full, { force: true });
+      }
+    }
+    return 'no diagnostic report within 3 s';
   }
 
   /** Sends `signal` and waits for the exit (SIGTERM: at most `graceMs`, then SIGKILL and a violation). */
@@ -147,9 +187,11 @@ export class Slot {
     child.kill(signal);
     if (signal === 'SIGTERM') {
       const timer = setTimeout(() => {
-        this.sup.violation(`${this.name} (pid ${child.pid}) did not exit within ${graceMs} ms of SIGTERM: killed`);
-        this.cause = 'sigkill';
-        child.kill('SIGKILL');
+        void this.diagnose().then((diag) => {
+          this.sup.violation(`${this.name} (pid ${child.pid}) did not exit within ${graceMs} ms of SIGTERM: killed; ${diag}; stderr tail:\n${this.stderr.get().slice(-1500)}`);
+          this.cause = 'sigkill';
+          child.kill('SIGKILL');
+        });
       }, graceMs);
       await this.exited;
       clearTimeout(timer);
@@ -161,19 +203,29 @@ export class Slot {
 export interface SupervisorOptions {
   store: string;
   env: Record<string, string>;
+  /** Where children write diagnostic reports (a run's temp dir). */
+  scratchDir: string;
 }
 
 export class Supervisor {
   readonly slots: Slot[];
   readonly exits: ExitRecord[] = [];
   readonly violations: string[] = [];
-  kills = { sigkill: 0, sigterm: 0 };
+  readonly reportDir: string;
+  private readonly t0 = Date.now();
 
   constructor(
     readonly opts: SupervisorOptions,
     specs: SlotSpec[],
   ) {
     this.slots = specs.map((s) => new Slot(s, this));
+    this.reportDir = path.join(opts.scratchDir, 'reports');
+    mkdirSync(this.reportDir, { recursive: true });
+  }
+
+  /** Seconds since the supervisor started, for messages ("t+12.3s"). */
+  since(at = Date.now()): string {
+    return `t+${((at - this.t0) / 1000).toFixed(1)}s`;
   }
 
   servers(): Slot[] {
@@ -181,7 +233,7 @@ export class Supervisor {
   }
 
   violation(msg: string): void {
-    this.violations.push(msg);
+    this.violations.push(`[${this.since()}] ${msg}`);
   }
 
   recordExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, cause: 'sigkill' | 'sigterm' | null, stderrTail: string): void {
@@ -193,8 +245,6 @@ export class Supervisor {
     } else {
       reason = `exit code ${code} / signal ${signal} without a signal from the harness`;
     }
-    if (cause === 'sigkill') this.kills.sigkill++;
-    if (cause === 'sigterm') this.kills.sigterm++;
     this.exits.push({ slot: slot.name, pid: child.pid ?? -1, code, signal, cause, expected: reason === undefined, reason, stderrTail, at: Date.now() });
   }
 

@@ -91,7 +91,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     AWS_REGION: o.s3.region,
     TMPDIR: tmp,
   };
-  const sup = new Supervisor({ store, env }, [
+  const sup = new Supervisor({ store, env, scratchDir: tmp }, [
     { name: 'server-0', kind: 'server', args: ['--no-indexer'] },
     { name: 'server-1', kind: 'server', args: o.embeddedIndexer ? [] : ['--no-indexer'] },
     { name: 'indexer-0', kind: 'indexer', args: ['--interval-ms', '300'] },
@@ -182,8 +182,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       directStore,
       namespaces,
       models: workload.models,
+      keyOutcomes: workload.keyOutcomes,
       env: { ...env, ELAX_S3_ENDPOINT: o.s3.endpoint },
       chaosServers: sup.servers(),
+      scratchDir: tmp,
       catchUpMs: o.catchUpMs,
       log,
     });
@@ -197,7 +199,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await proxy.close();
   }
 
-  for (const x of sup.unexpectedExits()) violations.push(`process ${x.slot} (pid ${x.pid}) died unexpectedly: ${x.reason}; stderr tail:\n${indent(x.stderrTail.slice(-3000))}`);
+  for (const x of sup.unexpectedExits()) {
+    violations.push(`process ${x.slot} (pid ${x.pid}) died unexpectedly at ${sup.since(x.at)}: ${x.reason}: ${firstError(x.stderrTail)}; stderr tail:\n${indent(cleanTail(x.stderrTail).slice(-3000))}`);
+  }
   violations.push(...sup.violations);
   violations.push(...audit.violations.map((v) => `client saw: ${v}`));
   violations.push(...workload.readViolations);
@@ -225,6 +229,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     final,
     violations,
   };
+}
+
+/** Drops the AWS SDK's Node-version notice (printed by every process) and blank lines. */
+function cleanTail(stderr: string): string {
+  return stderr
+    .replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/g, '')
+    .replace(/\n\s*\n/g, '\n');
+}
+
+/** The line that names the fatal error (for grouping deaths by cause), e.g. "ElaxError: ... GET x/router.json failed". */
+function firstError(stderr: string): string {
+  const lines = stderr.split('\n');
+  const i = lines.findIndex((l) => /^\s*(\w*Error\b|elax: )/.test(l));
+  return i < 0 ? '(no error line in stderr)' : lines[i]!.trim().slice(0, 300);
 }
 
 function indent(s: string): string {

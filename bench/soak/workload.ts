@@ -44,6 +44,8 @@ export class Workload {
     ackLatencyMs: [],
     attempts: 0,
   };
+  /** Idempotency-Key of every write → its namespace and final outcome (checked against the WAL at the end). */
+  readonly keyOutcomes = new Map<string, { ns: string; outcome: 'acked' | 'refused' | 'unknown' | 'late' }>();
   /** Strong reads of a writer's own ids that showed a state the model does not allow. */
   readonly readViolations: string[] = [];
   private stopping = false;
@@ -99,12 +101,14 @@ export class Workload {
       const s = this.stats.writes[op.kind];
       s.sent++;
       const t0 = Date.now();
+      const key = `soak-${this.o.seed}-${w}-${counter}`;
       const res = await call(this.audit, this.servers, random, `write ${op.kind} ${ns}`, `/v2/namespaces/${ns}`, body, {
-        headers: { 'idempotency-key': `soak-${this.o.seed}-${w}-${counter}` },
+        headers: { 'idempotency-key': key },
         deadlineMs: this.o.opDeadlineMs,
       });
       this.stats.attempts += res.attempts;
       s[res.outcome]++;
+      this.keyOutcomes.set(key, { ns, outcome: res.outcome });
       if (res.outcome === 'acked') this.stats.ackLatencyMs.push(Date.now() - t0);
       if (res.outcome === 'late') model.quarantine(list, op);
       else model.apply(list, op, res.outcome);
