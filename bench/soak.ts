@@ -27,7 +27,7 @@ const { values } = parseArgs({
     'chaos-ms': { type: 'string', default: '2000,5000' },
     faults: { type: 'string', default: '' },
     'no-embedded-indexer': { type: 'boolean', default: false },
-    'catch-up-ms': { type: 'string', default: '60000' },
+    'catch-up-ms': { type: 'string', default: '75000' },
     'keep-store': { type: 'string', default: 'on-failure' },
     json: { type: 'string' },
   },

@@ -88,7 +88,7 @@ describe('soak fault proxy', () => {
 });
 
 describe('soak: servers and indexers under store faults and kills', () => {
-  it('should keep every acknowledged write, lose no process, and answer every error with a clear code', { timeout: 300_000 }, async () => {
+  it('should keep every acknowledged write, lose no process, and answer every error with a clear code', { timeout: 420_000 }, async () => {
     const log: string[] = [];
     const report = await runSoak({
       s3: s3TestConfig(),
@@ -101,7 +101,7 @@ describe('soak: servers and indexers under store faults and kills', () => {
       chaosEveryMs: [1500, 3000],
       faults: DEFAULT_FAULTS,
       embeddedIndexer: true,
-      catchUpMs: 30_000,
+      catchUpMs: 75_000, // indexing retries back off up to 60 s: give a backed-off indexer its next attempt
       keepStore: 'never',
       log: (l) => log.push(`[${new Date().toISOString().slice(11, 23)}] ${l}`),
     });

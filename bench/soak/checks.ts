@@ -5,8 +5,10 @@
  *     paged by id): each id the clients wrote is in a state the model allows — exactly the acknowledged state
  *     unless its last write's outcome is unknown — deleted ids are absent, and no other id exists;
  *  3. the WAL, read straight from radosgw: sequence numbers 1..head without a gap, every acknowledged write's
- *     Idempotency-Key in exactly one entry, a refused write's key in none, no key in two entries (a write applied
- *     twice, e.g. a WAL append that landed but was taken for a lost race and appended again).
+ *     Idempotency-Key in exactly one entry, a refused write's key in none, no key in two entries, and no document
+ *     version (id, v, p) upserted by two entries: either is a write applied twice, e.g. a WAL append that landed
+ *     but was taken for a lost race and appended again (versions are unique per write, and keyless writers never
+ *     retry an attempt that may have been applied, so a duplicate is the server's doing).
  */
 import type { ObjectStore } from '../../crates-ts/store/index.js';
 import { WalLog, decodeWalEntry } from '../../crates-ts/wal/index.js';
@@ -79,6 +81,7 @@ async function auditWal(store: ObjectStore, namespaces: string[], keys: Map<stri
   const violations: string[] = [];
   const entries = new Map<string, number>();
   const seenIn = new Map<string, number[]>();
+  const versionsIn = new Map<string, number[]>();
   for (const ns of namespaces) {
     const log = new WalLog(store, ns);
     const objs = await log.listAfter(0);
@@ -93,11 +96,19 @@ async function auditWal(store: ObjectStore, namespaces: string[], keys: Map<stri
           violations.push(`WAL of ${ns}: seq ${seq} was listed but cannot be read`);
           continue;
         }
-        for (const k of decodeWalEntry(seq, bytes).meta.idempotency_keys ?? []) seenIn.set(`${ns} ${k}`, [...(seenIn.get(`${ns} ${k}`) ?? []), seq]);
+        const entry = decodeWalEntry(seq, bytes);
+        for (const k of entry.meta.idempotency_keys ?? []) seenIn.set(`${ns} ${k}`, [...(seenIn.get(`${ns} ${k}`) ?? []), seq]);
+        for (const op of entry.ops) {
+          if (op.kind !== 'upsert') continue;
+          const a = op.doc.attrs;
+          const version = `${ns} id ${String(op.doc.id)} v ${String(a.v)} p ${String(a.p ?? '-')}`;
+          versionsIn.set(version, [...(versionsIn.get(version) ?? []), seq]);
+        }
       }
     }
   }
   for (const [nsKey, seqs] of seenIn) if (seqs.length > 1) violations.push(`WAL: write ${nsKey} was applied ${seqs.length} times (seqs ${seqs.join(', ')}): a retried or re-resolved write must be committed once`);
+  for (const [version, seqs] of versionsIn) if (seqs.length > 1) violations.push(`WAL: document version ${version} was written by ${seqs.length} entries (seqs ${seqs.join(', ')}): one write applied twice`);
   for (const [k, o] of keys) {
     const seqs = seenIn.get(`${o.ns} ${k}`) ?? [];
     if (o.outcome === 'acked' && seqs.length === 0) violations.push(`WAL: acknowledged write ${k} (${o.ns}) is in no WAL entry`);

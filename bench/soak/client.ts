@@ -140,7 +140,15 @@ export async function call(
   what: string,
   path: string,
   body: unknown,
-  opts: { headers?: Record<string, string>; deadlineMs: number },
+  opts: {
+    headers?: Record<string, string>;
+    deadlineMs: number;
+    /**
+     * false: stop after the first attempt that may have been applied (a writer without an Idempotency-Key cannot
+     * retry it without risking a second application; only attempts that were refused outright are retried).
+     */
+    retryUnknown?: boolean;
+  },
 ): Promise<CallOutcome> {
   const deadline = Date.now() + opts.deadlineMs;
   let unknown = false;
@@ -168,6 +176,7 @@ export async function call(
       if (r.status !== 429) unknown = true; // a 5xx/408/409 may hide an applied write; a 429 is refused up front
       if (r.retryAfterS !== null) waitMs = Math.min(r.retryAfterS, MAX_RETRY_AFTER_S) * 1000 + random() * 100;
     }
+    if ((unknown || late) && opts.retryUnknown === false) break;
     await sleep(Math.max(0, Math.min(waitMs, deadline - Date.now())));
   }
   return { outcome: late ? 'late' : unknown ? 'unknown' : 'refused', attempts };

@@ -1,5 +1,5 @@
 /**
- * The soak's clients. Writers each own a disjoint id range in one namespace and, one op at a time, upsert, patch,
+ * The soak's clients. Writers (half of them with an Idempotency-Key on every write) each own a disjoint id range in one namespace and, one op at a time, upsert, patch,
  * delete, or read back (strong) a few of their ids, feeding every outcome into the namespace's StateModel; a strong
  * read of their own ids must show a state the model allows (read-your-writes under faults). Readers run ANN, BM25,
  * filter and aggregation queries (strong and eventual) on random namespaces and only audit the answers' shape.
@@ -101,14 +101,18 @@ export class Workload {
       const s = this.stats.writes[op.kind];
       s.sent++;
       const t0 = Date.now();
+      // Odd writers send no Idempotency-Key, like most clients: they cannot retry an attempt that may have been
+      // applied, and the WAL audit can tell a write the server applied twice (its (id, v, p) in two entries).
+      const keyless = w % 2 === 1;
       const key = `soak-${this.o.seed}-${w}-${counter}`;
       const res = await call(this.audit, this.servers, random, `write ${op.kind} ${ns}`, `/v2/namespaces/${ns}`, body, {
-        headers: { 'idempotency-key': key },
+        headers: keyless ? {} : { 'idempotency-key': key },
         deadlineMs: this.o.opDeadlineMs,
+        retryUnknown: !keyless,
       });
       this.stats.attempts += res.attempts;
       s[res.outcome]++;
-      this.keyOutcomes.set(key, { ns, outcome: res.outcome });
+      if (!keyless) this.keyOutcomes.set(key, { ns, outcome: res.outcome });
       if (res.outcome === 'acked') this.stats.ackLatencyMs.push(Date.now() - t0);
       if (res.outcome === 'late') model.quarantine(list, op);
       else model.apply(list, op, res.outcome);
