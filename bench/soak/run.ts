@@ -1,7 +1,6 @@
 /**
  * One soak run: a fault proxy in front of radosgw, two `elax serve` and two `elax indexer` processes behind it,
- * writer and reader clients, and a chaos loop (SIGKILL / SIGTERM of a random process, then a restart; brief store
- * outages) for `durationS` seconds. Then faults stop, every slot runs again, in-flight ops drain, and the checks
+ * writer and reader clients, and the chaos loop (chaos.ts) for `durationS` seconds. Then faults stop, every slot runs again, in-flight ops drain, and the checks
  * run (see checks.ts). Returns a report; `violations` empty means the run passed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { S3Store } from '../../crates-ts/store/index.js';
 import { rng, percentile } from '../lib.js';
 import { startFaultProxy, NO_FAULTS, type FaultCounts, type FaultRates } from './fault-proxy.js';
-import { Supervisor, type ExitRecord, type Slot } from './procs.js';
+import { Supervisor, type ExitRecord } from './procs.js';
+import { Chaos, type ChaosCounts } from './chaos.js';
 import { newAudit, call, type Servers } from './client.js';
 import { Workload, type WorkloadStats } from './workload.js';
 import { docFor } from './model.js';
@@ -57,23 +57,10 @@ export interface SoakReport {
   errorSamples: Record<string, string>;
   networkErrors: Record<string, number>;
   faults: FaultCounts;
-  chaos: { sigkill: number; sigterm: number; outages: number; starts: Record<string, number> };
+  chaos: ChaosCounts & { starts: Record<string, number> };
   unexpectedExits: ExitRecord[];
   final: FinalReport | null;
   violations: string[];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type ChaosAction = 'kill-server' | 'kill-indexer' | 'term-any' | 'outage';
-const CHAOS_DECK: ChaosAction[] = ['kill-server', 'kill-server', 'kill-indexer', 'kill-indexer', 'term-any', 'outage'];
-
-function shuffle<T>(xs: T[], random: () => number): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
@@ -103,7 +90,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const namespaces = Array.from({ length: o.namespaces }, (_, i) => `soak-${i}`);
   const workload = new Workload({ seed: o.seed, namespaces, writers: o.writers, readers: o.readers, poolSize: o.poolSize, opDeadlineMs: 60_000 }, audit, servers);
   const violations: string[] = [];
-  const chaos = { sigkill: 0, sigterm: 0, outages: 0 };
+  const chaos = new Chaos(sup, proxy, o.seed, log);
   let final: FinalReport | null = null;
   const directStore = new S3Store({
     bucket: o.s3.bucket,
@@ -132,50 +119,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     proxy.setRates(o.faults);
     workload.start();
-    const chaosRandom = rng(o.seed ^ 0x5eed);
-    const end = Date.now() + o.durationS * 1000;
-    const restarting = new Map<Slot, Promise<void>>();
-    const restart = async (slot: Slot) => {
-      await sleep(200 + chaosRandom() * 1300);
-      // A start that fails (the process exits on its own) is an unexpected death already recorded; try again.
-      for (let i = 0; i < 5 && !(await slot.start()); i++) await sleep(1000);
-    };
-    // Actions come from shuffled decks so even a short run kills servers and indexers and has an outage.
-    const deck: ChaosAction[] = [];
-    while (Date.now() < end) {
-      await sleep(Math.min(end - Date.now(), o.chaosEveryMs[0] + chaosRandom() * (o.chaosEveryMs[1] - o.chaosEveryMs[0])));
-      if (Date.now() >= end) break;
-      if (deck.length === 0) deck.push(...shuffle([...CHAOS_DECK], chaosRandom));
-      const action = deck.pop()!;
-      // Only processes that are up (not being restarted) are candidates; restarts run in the background, so an
-      // outage or another kill can hit a process while it starts.
-      const pick = (xs: Slot[]) => {
-        const up = xs.filter((s) => s.alive && !restarting.has(s));
-        return up.length ? up[Math.floor(chaosRandom() * up.length)]! : null;
-      };
-      if (action === 'outage') {
-        const ms = 1000 + chaosRandom() * 3000;
-        chaos.outages++;
-        log(`chaos: store outage ${Math.round(ms)} ms`);
-        proxy.outage(ms);
-        continue;
-      }
-      const slot = action === 'kill-server' ? pick(sup.servers()) : action === 'kill-indexer' ? pick(sup.slots.filter((s) => s.spec.kind === 'indexer')) : pick(sup.slots);
-      const signal = action === 'term-any' ? 'SIGTERM' : 'SIGKILL';
-      if (!slot) continue;
-      chaos[signal === 'SIGTERM' ? 'sigterm' : 'sigkill']++;
-      log(`chaos: ${signal} ${slot.name} (pid ${slot.child?.pid})`);
-      const done = (async () => {
-        await slot.kill(signal);
-        await restart(slot);
-      })().finally(() => restarting.delete(slot));
-      restarting.set(slot, done);
-    }
-    await Promise.all(restarting.values());
+    await chaos.run(o.durationS * 1000, o.chaosEveryMs);
 
     log('chaos over: faults off, every process up, draining in-flight ops');
     proxy.setRates(NO_FAULTS);
-    for (const s of sup.slots) if (!s.alive) await restart(s);
+    for (const s of sup.slots) if (!s.alive) await chaos.restart(s);
     await workload.stop();
     final = await finalChecks({
       store,
@@ -224,7 +172,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     errorSamples: Object.fromEntries(audit.samples),
     networkErrors: Object.fromEntries(audit.network),
     faults: { ...proxy.counts },
-    chaos: { ...chaos, starts: Object.fromEntries(sup.slots.map((s) => [s.name, s.starts])) },
+    chaos: { ...chaos.counts, starts: Object.fromEntries(sup.slots.map((s) => [s.name, s.starts])) },
     unexpectedExits: sup.unexpectedExits(),
     final,
     violations,
