@@ -7,7 +7,7 @@
  *   eval "$(bash scripts/s3-test-server.sh env)"     # or start one: scripts/s3-test-server.sh start
  *   node bin/run-ts.mjs bench/soak.ts --duration-s 240 --seed 1 [--writers 6] [--readers 2] [--namespaces 3]
  *        [--pool 400] [--chaos-ms 2000,5000] [--faults p5xx=0.03,pResetBefore=0.015,...] [--no-embedded-indexer]
- *        [--keep-store always|on-failure|never] [--json report.json]
+ *        [--gc EVERY_MS,WAL_RETENTION_MS,PART_GRACE_MS] [--keep-store always|on-failure|never] [--json report.json]
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'no-embedded-indexer': { type: 'boolean', default: false },
     'catch-up-ms': { type: 'string', default: '75000' },
     'keep-store': { type: 'string', default: 'on-failure' },
+    gc: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -60,6 +61,12 @@ if (!endpoint) {
   process.exit(2);
 }
 const [cmin, cmax] = values['chaos-ms']!.split(',').map(Number);
+let gc: { everyMs: number; walRetentionMs: number; partGraceMs: number } | undefined;
+if (values.gc) {
+  const [everyMs, walRetentionMs, partGraceMs] = values.gc.split(',').map((x) => positive('gc', x));
+  if (everyMs === undefined || walRetentionMs === undefined || partGraceMs === undefined) throw new Error('--gc EVERY_MS,WAL_RETENTION_MS,PART_GRACE_MS, e.g. 10000,30000,90000');
+  gc = { everyMs, walRetentionMs, partGraceMs };
+}
 const keep = values['keep-store'];
 if (keep !== 'always' && keep !== 'on-failure' && keep !== 'never') throw new Error(`--keep-store must be always, on-failure or never`);
 console.log(`machine: ${machine()}`);
@@ -82,6 +89,7 @@ const report = await runSoak({
   embeddedIndexer: !values['no-embedded-indexer'],
   catchUpMs: positive('catch-up-ms', values['catch-up-ms']!),
   keepStore: keep,
+  gc,
   log: (l) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${l}`),
 });
 console.log(formatSummary(report));

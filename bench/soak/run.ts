@@ -12,6 +12,7 @@ import { rng, percentile } from '../lib.js';
 import { startFaultProxy, NO_FAULTS, type FaultCounts, type FaultRates } from './fault-proxy.js';
 import { Supervisor, type ExitRecord } from './procs.js';
 import { Chaos, type ChaosCounts } from './chaos.js';
+import { runGcCron, type GcCronOptions, type GcCronStats } from './gc-cron.js';
 import { newAudit, call, type Servers } from './client.js';
 import { Workload, type WorkloadStats } from './workload.js';
 import { docFor } from './model.js';
@@ -40,6 +41,8 @@ export interface SoakOptions {
   embeddedIndexer: boolean;
   /** How long the indexers get, after faults stop, to index every namespace's tail. */
   catchUpMs: number;
+  /** Run `elax gc` with these settings during the chaos (default: no GC beyond the indexers' own, 1 h retention). */
+  gc?: GcCronOptions;
   /** Keep the objects under the run's prefix (for post-mortems); default: deleted after a passing run. */
   keepStore?: 'always' | 'on-failure' | 'never';
   log?: (line: string) => void;
@@ -59,6 +62,7 @@ export interface SoakReport {
   faults: FaultCounts;
   chaos: ChaosCounts & { starts: Record<string, number> };
   unexpectedExits: ExitRecord[];
+  gc: GcCronStats | null;
   final: FinalReport | null;
   violations: string[];
 }
@@ -92,6 +96,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const violations: string[] = [];
   const chaos = new Chaos(sup, proxy, o.seed, log);
   let final: FinalReport | null = null;
+  let gcStats: GcCronStats | null = null;
   const directStore = new S3Store({
     bucket: o.s3.bucket,
     prefix,
@@ -119,7 +124,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     proxy.setRates(o.faults);
     workload.start();
+    let chaosOver = false;
+    const gc = o.gc ? runGcCron({ ...o.gc, store, env, until: () => chaosOver, log }) : null;
     await chaos.run(o.durationS * 1000, o.chaosEveryMs);
+    chaosOver = true;
+    if (gc) {
+      const g = await gc;
+      gcStats = g.stats;
+      violations.push(...g.violations);
+    }
 
     log('chaos over: faults off, every process up, draining in-flight ops');
     proxy.setRates(NO_FAULTS);
@@ -131,6 +144,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       namespaces,
       models: workload.models,
       keyOutcomes: workload.keyOutcomes,
+      walCollected: o.gc !== undefined,
       env: { ...env, ELAX_S3_ENDPOINT: o.s3.endpoint },
       chaosServers: sup.servers(),
       scratchDir: tmp,
@@ -174,6 +188,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     faults: { ...proxy.counts },
     chaos: { ...chaos.counts, starts: Object.fromEntries(sup.slots.map((s) => [s.name, s.starts])) },
     unexpectedExits: sup.unexpectedExits(),
+    gc: gcStats,
     final,
     violations,
   };

@@ -40,6 +40,7 @@ export function formatSummary(r: SoakReport): string {
     table(r.faults as unknown as Record<string, number>),
     `chaos: ${r.chaos.sigkill} SIGKILL, ${r.chaos.sigterm} SIGTERM, ${r.chaos.outages} store outages; starts per slot: ${JSON.stringify(r.chaos.starts)}`,
     `unexpected process exits: ${r.unexpectedExits.length}`,
+    ...(r.gc ? [`elax gc: ${r.gc.runs} runs (${r.gc.failed} failed), deleted ${r.gc.walEntriesDeleted} WAL entries and ${r.gc.partsDeleted} parts`] : []),
     'final state:',
     fin,
   ];
