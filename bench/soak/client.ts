@@ -29,7 +29,7 @@ const MAX_RETRY_AFTER_S = 10;
 export interface ErrorAudit {
   /** Count per "status code" key, e.g. "503 ELAX_ERR_STORE_UNAVAILABLE". */
   byCode: Map<string, number>;
-  /** Network failures per kind: refused, died (the server was killed), timeout, unexplained. */
+  /** Network failures per kind: refused, died (its server was killed or stopped meanwhile), timeout, unexplained. */
   network: Map<string, number>;
   violations: string[];
   /** One sample message per status+code, for the summary. */
@@ -64,6 +64,7 @@ function causeCode(e: unknown): string {
 /** One HTTP attempt against one server, with the error answer audited. */
 export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
   const deathsBefore = slot.deaths;
+  const signalsBefore = slot.signals;
   let res: Response;
   let text: string;
   try {
@@ -82,7 +83,7 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
     else {
       // The exit event can trail the socket error by a moment: look again before calling it unexplained.
       await sleep(300);
-      why = slot.deaths > deathsBefore || !slot.alive ? 'died' : 'unexplained';
+      why = slot.deaths > deathsBefore || slot.signals > signalsBefore || !slot.alive ? 'died' : 'unexplained';
     }
     bump(audit.network, why);
     if (why === 'unexplained' && audit.samples.size < 200) audit.samples.set(`net ${what} ${code}`, (e as Error).message);

@@ -56,6 +56,8 @@ export class Slot {
   starts = 0;
   /** Exits so far (a client compares it before and after a failed request: did its server die meanwhile?). */
   deaths = 0;
+  /** Signals the harness sent so far (a server being stopped gracefully closes connections before it exits). */
+  signals = 0;
   private cause: 'sigkill' | 'sigterm' | null = null;
   private stderr = new Tail();
   private exited: Promise<void> = Promise.resolve();
@@ -181,6 +183,7 @@ export class Slot {
     const child = this.child;
     if (!child || !this.alive) return this.exited;
     this.cause = signal === 'SIGKILL' ? 'sigkill' : 'sigterm';
+    this.signals++;
     // A server being stopped gracefully keeps getting requests until it stops listening, as behind a load
     // balancer: that is what exercises its shutdown answers.
     if (signal === 'SIGKILL') this.healthy = false;
