@@ -83,7 +83,10 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
     else {
       // The exit event can trail the socket error by a moment: look again before calling it unexplained.
       await sleep(300);
-      why = slot.deaths > deathsBefore || slot.signals > signalsBefore || !slot.alive ? 'died' : 'unexplained';
+      // A server being stopped gracefully may still commit the write while it flushes: wait until it has exited,
+      // so the outcome is settled (applied or not) before this client's next write.
+      if (slot.signals > signalsBefore && slot.alive) await Promise.race([slot.waitExit(), sleep(20_000)]);
+      why = slot.deaths > deathsBefore || !slot.alive ? 'died' : 'unexplained';
     }
     bump(audit.network, why);
     if (why === 'unexplained' && audit.samples.size < 200) audit.samples.set(`net ${what} ${code}`, (e as Error).message);

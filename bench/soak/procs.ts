@@ -86,6 +86,11 @@ export class Slot {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Resolves when the current process has exited. */
+  waitExit(): Promise<void> {
+    return this.exited;
+  }
+
   stderrTail(): string {
     return this.stderr.get();
   }
