@@ -85,7 +85,7 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
       await sleep(300);
       // A server being stopped gracefully may still commit the write while it flushes: wait until it has exited,
       // so the outcome is settled (applied or not) before this client's next write.
-      if (slot.signals > signalsBefore && slot.alive) await Promise.race([slot.waitExit(), sleep(20_000)]);
+      if (slot.signals > signalsBefore && slot.deaths === deathsBefore && slot.alive) await Promise.race([slot.waitExit(), sleep(20_000)]);
       why = slot.deaths > deathsBefore || !slot.alive ? 'died' : 'unexplained';
     }
     bump(audit.network, why);
