@@ -8,8 +8,10 @@
  * states become the union of before and after. A write refused before it could apply (connection refused, 429)
  * leaves them unchanged. Conditional-write ordering in the WAL guarantees that a write whose server died can only
  * land before any later write (it targeted an earlier or equal sequence number), so unknown writes never reorder.
- * A write whose server may still be working on it (the client gave up waiting) could land after a later write:
- * its ids are quarantined (no further writes) and accept either state.
+ * (A client whose connection to a server being stopped gracefully was reset waits for that process to exit, since
+ * it may still flush the write.) A write whose server may still be working on it (the client gave up waiting, or
+ * the connection dropped while the server lives) could land after a later write: its ids are quarantined (no
+ * further writes) and accept either state.
  */
 
 export type WriteOp = { kind: 'upsert'; v: number } | { kind: 'patch'; p: number } | { kind: 'delete' };
