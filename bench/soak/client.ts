@@ -63,6 +63,7 @@ function causeCode(e: unknown): string {
 
 /** One HTTP attempt against one server, with the error answer audited. */
 export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+  const startedAt = Date.now();
   const deathsBefore = slot.deaths;
   const signalsBefore = slot.signals;
   let res: Response;
@@ -86,10 +87,15 @@ export async function attempt(audit: ErrorAudit, slot: Slot, what: string, path:
       // A server being stopped gracefully may still commit the write while it flushes: wait until it has exited,
       // so the outcome is settled (applied or not) before this client's next write.
       if (slot.signals > signalsBefore && slot.deaths === deathsBefore && slot.alive) await Promise.race([slot.waitExit(), sleep(20_000)]);
-      why = slot.deaths > deathsBefore || !slot.alive ? 'died' : 'unexplained';
+      // A keep-alive socket pooled from the slot's previous process (killed just before) fails the same way.
+      const recentDeath = slot.lastExitAt > startedAt - 3_000;
+      why = slot.deaths > deathsBefore || !slot.alive || recentDeath ? 'died' : 'unexplained';
     }
     bump(audit.network, why);
-    if (why === 'unexplained' && audit.samples.size < 200) audit.samples.set(`net ${what} ${code}`, (e as Error).message);
+    if (why === 'unexplained' && audit.samples.size < 200) {
+      const c = (e as { cause?: { message?: string } }).cause;
+      audit.samples.set(`net ${what} ${code}`, `${new Date().toISOString().slice(11, 23)} ${slot.name} pid ${slot.child?.pid}: ${(e as Error).message}: ${c?.message ?? ''}`);
+    }
     return { kind: 'net', why, message: `${code} ${(e as Error).message}` };
   }
   if (res.ok) {

@@ -56,6 +56,8 @@ export class Slot {
   starts = 0;
   /** Exits so far (a client compares it before and after a failed request: did its server die meanwhile?). */
   deaths = 0;
+  /** When the last process of this slot exited (ms epoch; 0: never). */
+  lastExitAt = 0;
   /** Signals the harness sent so far (a server being stopped gracefully closes connections before it exits). */
   signals = 0;
   private cause: 'sigkill' | 'sigterm' | null = null;
@@ -127,6 +129,7 @@ export class Slot {
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.deaths++;
+        this.lastExitAt = Date.now();
         this.sup.recordExit(this, child, code, signal, this.cause, tail.get());
         resolve();
       }),

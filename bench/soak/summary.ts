@@ -56,12 +56,12 @@ export function formatSummary(r: SoakReport): string {
 
 /**
  * Violations that differ only in long numbers (ids, pids, ports) or in the request they were seen on (the
- * parenthesised part) are one kind: first occurrence and a count.
+ * parenthesised part) or in hex ids (probe keys, part ids) are one kind: first occurrence and a count.
  */
 export function groupViolations(violations: string[]): { sample: string; count: number }[] {
   const groups = new Map<string, { sample: string; count: number }>();
   for (const v of violations) {
-    const key = v.split('\n')[0]!.replace(/\(.*?\)/g, '()').replace(/\d{4,}/g, 'N').slice(0, 120);
+    const key = v.split('\n')[0]!.replace(/\(.*?\)/g, '()').replace(/[0-9a-f]{8,}/g, 'X').replace(/\d{4,}/g, 'N').slice(0, 120);
     const g = groups.get(key);
     if (g) g.count++;
     else groups.set(key, { sample: v, count: 1 });
