@@ -8,7 +8,9 @@ import { NamespaceCatalog, type Consistency, type NamespaceView } from '../names
 import { WriteCoordinator } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
-import { parseQuery, executeQuery, parseMultiQuery, executeMultiQuery, type ParsedQuery, type QueryContext } from '../query/index.js';
+import {
+  parseQuery, executeQuery, parseMultiQuery, executeOnSegments, fuseRrf, type ParsedQuery, type QueryContext, type QueryResultBody, type Restriction,
+} from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 import type { TextNeed } from '../fts/index.js';
@@ -52,6 +54,22 @@ export async function prepareView(view: NamespaceView, queries: readonly ParsedQ
     if (q.rank?.kind === 'text') postings.push(...q.rank.plan.needs);
   }
   if (index || postings.length > 0) await view.prepare({ index, postings });
+}
+
+/**
+ * One query over the view. Text ranking runs through fts/ over the corpus; everything else over segments
+ * (RFC-0004 §6: kernels over ordinals, documents only for returned rows), with ANN restricted to index candidates.
+ */
+export async function runQuery(view: NamespaceView, q: ParsedQuery, ctx: QueryContext, efSearch: number): Promise<QueryResultBody> {
+  if (q.rank?.kind === 'text') return executeQuery(q, candidatesFor(view, q, efSearch), ctx);
+  const r = q.rank;
+  let restrict: Restriction | undefined;
+  if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {
+    const ann = view.schema.vector?.ann;
+    const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
+    restrict = view.annRestriction(r.query, q.limit, ef, q.filter);
+  }
+  return executeOnSegments(q, view.segments(), restrict);
 }
 
 export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {
@@ -228,7 +246,7 @@ export class Engine {
     const q = parseQuery(body, ctx);
     await prepareView(view, [q]);
     const execStarted = this.opts.clock.now();
-    const result = executeQuery(q, candidatesFor(view, q, this.efSearch), ctx);
+    const result = await runQuery(view, q, ctx, this.efSearch);
     return {
       ...result,
       billing: this.billing(view, result),
@@ -247,7 +265,11 @@ export class Engine {
     const q = parseMultiQuery(body, ctx);
     await prepareView(view, q.queries);
     const execStarted = this.opts.clock.now();
-    const result = executeMultiQuery(q, view.liveDocs(), ctx, (sub) => candidatesFor(view, sub, this.efSearch));
+    const results: QueryResultBody[] = [];
+    for (const sub of q.queries) results.push(await runQuery(view, sub, ctx, this.efSearch));
+    const result = q.rerank
+      ? { results: [{ rows: fuseRrf(results.map((r) => r.rows ?? []), q.rerank.k, q.rerank.weights, Math.max(...q.queries.map((s) => s.limit))) }] }
+      : { results };
     return {
       ...result,
       billing: this.billing(view, result),

@@ -8,6 +8,7 @@
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
+import { DocsSegment, type Segment } from '../query/index.js';
 import type { TextCorpus, TextNeed, TextSegment } from '../fts/index.js';
 import type { LoadedPart } from '../part/index.js';
 import type { Router } from '../router/index.js';
@@ -104,6 +105,43 @@ export class NamespaceView {
     return out;
   }
 
+  private segs: Segment[] | null = null;
+
+  /**
+   * The view as segments (RFC-0004 §6): each part (its rows, dead mask, postings, vectors), then the live tail
+   * documents. Rebuilt after every apply (the tail changed); the parts' masks are shared, not copied.
+   */
+  segments(): readonly Segment[] {
+    if (this.segs === null) {
+      const segs: Segment[] = this.parts.map((part, i) => new DocsSegment(part.docs, this.dead[i]!.mask, (attr, analysis) => part.postings(attr, analysis), part.vectorData()));
+      segs.push(new DocsSegment(this.tailLiveDocs()));
+      this.segs = segs;
+    }
+    return this.segs;
+  }
+
+  /**
+   * ANN candidates as a restriction of segments() (query/ execute-segments): each part's index hits that are live and
+   * pass `filter`, the tail in full. The same candidates as annCandidates, by ordinal.
+   */
+  annRestriction(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): (seg: number) => Int32Array | null {
+    const perPart = this.parts.map((_, i) => Int32Array.from(this.partAnnHits(i, query, k, ef, filter), (h) => h.ordinal));
+    return (s) => (s < perPart.length ? perPart[s]! : null);
+  }
+
+  private partAnnHits(i: number, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): { ordinal: number }[] {
+    const part = this.parts[i]!;
+    const rows = part.docs;
+    const dead = this.dead[i]!.mask;
+    if (filter === null) {
+      const hits = part.annSearch(query, k, Math.max(ef, k));
+      const live = dead === null ? hits : hits.filter((h) => dead[h.ordinal] !== 1);
+      if (live.length === hits.length || live.length >= k) return live;
+    }
+    const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (filter === null || filter(rows[ord]!));
+    return part.annSearch(query, k, Math.max(ef, k), allow);
+  }
+
   /**
    * Candidates for an ANN query: every live tail document, plus each part's nearest live rows that pass `filter`
    * (HNSW with the liveness/filter test inside the search; an exact scan when the filter leaves few rows).
@@ -157,6 +195,7 @@ export class NamespaceView {
     this.live = null;
     this.logicalBytes = null;
     this.corpus = null;
+    this.segs = null;
   }
 
   /** The part row that is the live version of `id` (if any) is about to be shadowed by the tail. */

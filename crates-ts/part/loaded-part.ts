@@ -208,6 +208,22 @@ export class LoadedPart {
     return this.vectors.subarray(ordinal * dims, (ordinal + 1) * dims);
   }
 
+  private presence: Uint8Array | null | undefined;
+
+  /** The rows' vectors in one buffer (row r at r·dims) with a presence bitmap, for segment kernels (null: none). */
+  vectorData(): { data: Float32Array; dims: number; present: Uint8Array | null } | null {
+    if (this.dims === null) return null;
+    if (this.presence === undefined) {
+      if (this.vectorOrdinals.length === this.docs.length) this.presence = null;
+      else {
+        const bits = new Uint8Array((this.docs.length + 7) >> 3);
+        for (const o of this.vectorOrdinals) bits[o >> 3]! |= 1 << (o & 7);
+        this.presence = bits;
+      }
+    }
+    return { data: this.vectors, dims: this.dims, present: this.presence };
+  }
+
   /** Approximate memory footprint (vectors, HNSW graph, decoded rows), for LoadedPartCache. */
   bytes(): number {
     return this.footprint;

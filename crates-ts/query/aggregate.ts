@@ -64,7 +64,7 @@ function compareTuples(a: readonly unknown[], b: readonly unknown[]): number {
   return 0;
 }
 
-export function executeAggregation(q: ParsedQuery, docs: readonly Doc[]): QueryResultBody {
+export function executeAggregation(q: ParsedQuery, docs: Iterable<Doc>): QueryResultBody {
   const specs = q.aggregates!;
   const filter: CompiledFilter | null = q.filter;
   if (!q.groupBy) {

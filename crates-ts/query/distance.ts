@@ -107,3 +107,75 @@ export function distanceTo(metric: DistanceMetric, q: Float32Array): (b: Float32
   const qNorm = norm(q);
   return (b) => cosineDistanceWithNorm(q, qNorm, b);
 }
+
+// Offset forms of the kernels, for segments that keep their vectors in one buffer (row r at r·dims): no subarray per
+// row. The summation order is the same as above, so both forms give bit-identical distances.
+
+function euclideanSquaredAt(q: Float32Array, data: Float32Array, off: number): number {
+  const n = q.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const d0 = q[i]! - data[off + i]!;
+    const d1 = q[i + 1]! - data[off + i + 1]!;
+    const d2 = q[i + 2]! - data[off + i + 2]!;
+    const d3 = q[i + 3]! - data[off + i + 3]!;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  let s = s0 + s1 + s2 + s3;
+  for (; i < n; i++) {
+    const d = q[i]! - data[off + i]!;
+    s += d * d;
+  }
+  return s;
+}
+
+function cosineDistanceAt(q: Float32Array, qNorm: number, data: Float32Array, off: number): number {
+  const n = q.length;
+  let d0 = 0;
+  let d1 = 0;
+  let d2 = 0;
+  let d3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const y0 = data[off + i]!;
+    const y1 = data[off + i + 1]!;
+    const y2 = data[off + i + 2]!;
+    const y3 = data[off + i + 3]!;
+    d0 += q[i]! * y0;
+    d1 += q[i + 1]! * y1;
+    d2 += q[i + 2]! * y2;
+    d3 += q[i + 3]! * y3;
+    b0 += y0 * y0;
+    b1 += y1 * y1;
+    b2 += y2 * y2;
+    b3 += y3 * y3;
+  }
+  let d = d0 + d1 + d2 + d3;
+  let bb = b0 + b1 + b2 + b3;
+  for (; i < n; i++) {
+    const y = data[off + i]!;
+    d += q[i]! * y;
+    bb += y * y;
+  }
+  if (qNorm === 0 || bb === 0) return 1;
+  const dist = 1 - d / (qNorm * Math.sqrt(bb));
+  return dist < 0 ? 0 : dist > 2 ? 2 : dist;
+}
+
+/** distanceTo for vectors stored contiguously: the distance from `q` to the vector at data[off, off + q.length). */
+export function distanceAt(metric: DistanceMetric, q: Float32Array): (data: Float32Array, off: number) => number {
+  if (metric === 'euclidean_squared') return (data, off) => euclideanSquaredAt(q, data, off);
+  const qNorm = norm(q);
+  return (data, off) => cosineDistanceAt(q, qNorm, data, off);
+}

@@ -11,12 +11,12 @@
  *  - A key whose value is null or undefined counts as absent.
  */
 import { ElaxError } from '../core/index.js';
-import { compileFilter } from '../filter/index.js';
+import { compileFilter, filterAttributes } from '../filter/index.js';
 import { parseRankBy, parseDistanceMetric } from './parse-rank-by.js';
 import { parseAggregateBy, parseGroupBy } from './parse-aggregate.js';
 import { parseProjection } from './project.js';
 import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute } from './parse-util.js';
-import { DEFAULT_TOP_K, MAX_TOP_K, type ConsistencyLevel, type ParsedQuery, type QueryContext, type VectorEncoding } from './types.js';
+import { DEFAULT_TOP_K, MAX_TOP_K, type ConsistencyLevel, type ParsedQuery, type QueryContext, type RankPlan, type VectorEncoding } from './types.js';
 
 const QUERY_KEYS = new Set([
   'rank_by',
@@ -101,6 +101,24 @@ export function parseQueryAt(body: unknown, ctx: QueryContext, where: string, ro
   }
 }
 
+/** The attributes a query's kernels read (ParsedQuery.readAttrs); `id` and `vector` are never attributes. */
+function readAttributes(
+  filters: unknown,
+  rank: RankPlan | null,
+  per: ParsedQuery['per'],
+  aggregates: ParsedQuery['aggregates'],
+  groupBy: ParsedQuery['groupBy'],
+): string[] {
+  const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
+  if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
+  for (const a of per?.attributes ?? []) out.add(a);
+  for (const a of aggregates ?? []) if (a.fn !== 'count') out.add(a.attr);
+  for (const g of groupBy ?? []) out.add(g.attr);
+  out.delete('id');
+  out.delete('vector');
+  return [...out];
+}
+
 export function parseQuery(body: unknown, ctx: QueryContext): ParsedQuery {
   return parseQueryAt(body, ctx, '', false);
 }
@@ -136,6 +154,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     if (b.ef_search !== undefined) throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
     return {
       efSearch: null,
+      readAttrs: readAttributes(b.filters, null, null, aggregates, groupBy),
       rank: null,
       limit: limit.total,
       per: null,
@@ -161,6 +180,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   }
   return {
     efSearch,
+    readAttrs: readAttributes(b.filters, rank, limit.per, null, null),
     rank,
     limit: limit.total,
     per: limit.per,

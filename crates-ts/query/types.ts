@@ -83,6 +83,11 @@ export interface ParsedQuery {
   groupBy: GroupKeySpec[] | null;
   /** Per-query HNSW ef_search (elax extension), or null for the namespace / server default. */
   efSearch: number | null;
+  /**
+   * Attributes the query's kernels read for every candidate row (filters, order keys, limit.per keys, aggregates,
+   * group keys): what a segment must prepare before the scan. Projection is not included (only returned rows).
+   */
+  readAttrs: string[];
 }
 
 export interface ParsedMultiQuery {

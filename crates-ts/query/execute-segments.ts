@@ -1,0 +1,218 @@
+/**
+ * Query execution over segments (RFC-0004 §6): the kernels run over row ordinals of each segment — liveness from its
+ * dead mask, filters and keys through a RowCursor onto its columns, distances straight over its vector buffer — and
+ * only the rows a query returns become documents. Results are the same as executeQuery over the live documents
+ * (test/32-segments-oracle.test.ts checks that), ties included.
+ *
+ * Text ranking is not here yet: it runs through fts/ over the corpus (RFC-0004 slice 3b moves it onto segments).
+ */
+import type { Doc, Id } from '../core/index.js';
+import type { CompiledFilter } from '../filter/index.js';
+import { compareIds, compareValues } from './compare.js';
+import { distanceAt } from './distance.js';
+import { executeAggregation } from './aggregate.js';
+import { buildRow } from './project.js';
+import { hasBit, RowCursor, type Segment } from './segment.js';
+import { TopK } from './top-k.js';
+import type { OrderKey, ParsedQuery, QueryResultBody, RankPlan, Row } from './types.js';
+
+/** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
+export interface Hit {
+  seg: number;
+  ord: number;
+  dist: number | undefined;
+}
+
+/** Per segment, the only ordinals to consider (ANN candidates from an index), or null for every row. */
+export type Restriction = (seg: number) => ArrayLike<number> | null;
+
+function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
+  const dead = seg.dead;
+  if (filter === null) return dead === null ? () => true : (o) => dead[o] !== 1;
+  if (dead === null) return (o) => filter(cursor.at(o));
+  return (o) => dead[o] !== 1 && filter(cursor.at(o));
+}
+
+/** Calls `visit(ord)` for every ordinal of segment `s` that the restriction allows (all rows without one). */
+function eachOrdinal(seg: Segment, s: number, restrict: Restriction | undefined, visit: (ord: number) => void): void {
+  const only = restrict?.(s) ?? null;
+  if (only === null) for (let o = 0; o < seg.rows; o++) visit(o);
+  else for (let i = 0; i < only.length; i++) visit(only[i]!);
+}
+
+/** Top-k by numeric key (smaller first), ties by id: parallel arrays, no object per candidate. */
+class HitTopK {
+  private readonly keys: Float64Array;
+  private readonly segs: Int32Array;
+  private readonly ords: Int32Array;
+  private size = 0;
+
+  constructor(
+    private readonly k: number,
+    private readonly idOf: (seg: number, ord: number) => Id,
+  ) {
+    this.keys = new Float64Array(Math.max(k, 0));
+    this.segs = new Int32Array(Math.max(k, 0));
+    this.ords = new Int32Array(Math.max(k, 0));
+  }
+
+  private worse(ka: number, sa: number, oa: number, kb: number, sb: number, ob: number): boolean {
+    return ka > kb || (ka === kb && compareIds(this.idOf(sa, oa), this.idOf(sb, ob)) > 0);
+  }
+
+  push(key: number, s: number, o: number): void {
+    if (this.k <= 0) return;
+    if (this.size < this.k) {
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(key, s, o, this.keys[p]!, this.segs[p]!, this.ords[p]!)) break;
+        this.keys[i] = this.keys[p]!;
+        this.segs[i] = this.segs[p]!;
+        this.ords[i] = this.ords[p]!;
+        i = p;
+      }
+      this.keys[i] = key;
+      this.segs[i] = s;
+      this.ords[i] = o;
+      return;
+    }
+    if (!this.worse(this.keys[0]!, this.segs[0]!, this.ords[0]!, key, s, o)) return;
+    let i = 0;
+    const n = this.size;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && this.worse(this.keys[r]!, this.segs[r]!, this.ords[r]!, this.keys[l]!, this.segs[l]!, this.ords[l]!)) c = r;
+      if (!this.worse(this.keys[c]!, this.segs[c]!, this.ords[c]!, key, s, o)) break;
+      this.keys[i] = this.keys[c]!;
+      this.segs[i] = this.segs[c]!;
+      this.ords[i] = this.ords[c]!;
+      i = c;
+    }
+    this.keys[i] = key;
+    this.segs[i] = s;
+    this.ords[i] = o;
+  }
+
+  sorted(): Hit[] {
+    const out: Hit[] = [];
+    for (let i = 0; i < this.size; i++) out.push({ seg: this.segs[i]!, ord: this.ords[i]!, dist: this.keys[i]! });
+    return out.sort((a, b) => a.dist! - b.dist! || compareIds(this.idOf(a.seg, a.ord), this.idOf(b.seg, b.ord)));
+  }
+}
+
+/** limit.per over explicit candidates: keep at most per.limit of each key in rank order, then the best `total`. */
+function selectPerKey(cands: Hit[], cmp: (a: Hit, b: Hit) => number, keyOf: (h: Hit) => unknown, per: NonNullable<ParsedQuery['per']>, total: number): Hit[] {
+  const byKey = new Map<unknown, TopK<Hit>>();
+  for (const h of cands) {
+    const key = keyOf(h);
+    let heap = byKey.get(key);
+    if (!heap) byKey.set(key, (heap = new TopK<Hit>(per.limit, cmp)));
+    heap.push(h);
+  }
+  const best = new TopK<Hit>(total, cmp);
+  for (const heap of byKey.values()) for (const h of heap.sorted()) best.push(h);
+  return best.sorted();
+}
+
+export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segment[], restrict?: Restriction): Hit[] {
+  if (rank.kind === 'text') throw new Error('rankSegments: text ranking runs through fts/ (RFC-0004 slice 3b)');
+  const cursors = segs.map((seg) => new RowCursor(seg, q.readAttrs));
+  const idOf = (s: number, o: number) => segs[s]!.id(o);
+  const per = q.per;
+  const perKey = per
+    ? (h: Hit) => {
+        const c = cursors[h.seg]!.at(h.ord);
+        const vals = per.attributes.map((a) => (a === 'id' ? c.id : (c.attrs[a] ?? null)));
+        return vals.length === 1 ? vals[0] : JSON.stringify(vals);
+      }
+    : null;
+
+  if (rank.kind === 'vector') {
+    const dist = distanceAt(rank.metric, rank.query);
+    const dims = rank.query.length;
+    const heap = per ? null : new HitTopK(q.limit, idOf);
+    const all: Hit[] = [];
+    segs.forEach((seg, s) => {
+      const v = seg.vectors();
+      if (v === null || v.dims !== dims) return;
+      const live = liveTest(seg, cursors[s]!, q.filter);
+      const { data, present } = v;
+      eachOrdinal(seg, s, restrict, (o) => {
+        if (!hasBit(present, o) || !live(o)) return;
+        const d = dist(data, o * dims);
+        if (heap) heap.push(d, s, o);
+        else all.push({ seg: s, ord: o, dist: d });
+      });
+    });
+    if (heap) return heap.sorted();
+    const cmp = (a: Hit, b: Hit) => a.dist! - b.dist! || compareIds(idOf(a.seg, a.ord), idOf(b.seg, b.ord));
+    return selectPerKey(all, cmp, perKey!, per!, q.limit);
+  }
+
+  // Attribute order: the keys in turn, then id ascending.
+  const cmp = orderComparator(rank.keys, segs);
+  const cands: Hit[] = [];
+  const heap = per ? null : new TopK<Hit>(q.limit, cmp);
+  segs.forEach((seg, s) => {
+    const live = liveTest(seg, cursors[s]!, q.filter);
+    eachOrdinal(seg, s, restrict, (o) => {
+      if (!live(o)) return;
+      const h: Hit = { seg: s, ord: o, dist: undefined };
+      if (heap) heap.push(h);
+      else cands.push(h);
+    });
+  });
+  return heap ? heap.sorted() : selectPerKey(cands, cmp, perKey!, per!, q.limit);
+}
+
+function orderComparator(keys: readonly OrderKey[], segs: readonly Segment[]): (a: Hit, b: Hit) => number {
+  const id = (h: Hit) => segs[h.seg]!.id(h.ord);
+  if (keys.length === 1 && keys[0]!.attr === 'id') return keys[0]!.desc ? (a, b) => compareIds(id(b), id(a)) : (a, b) => compareIds(id(a), id(b));
+  return (a, b) => {
+    for (const k of keys) {
+      const c = k.attr === 'id' ? compareIds(id(a), id(b)) : compareValues(segs[a.seg]!.value(k.attr, a.ord), segs[b.seg]!.value(k.attr, b.ord));
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return compareIds(id(a), id(b));
+  };
+}
+
+/** Every live row of the segments as a cursor positioned on it (aggregations read through it, keep nothing). */
+export function* liveRows(segs: readonly Segment[], attrs: readonly string[]): Generator<Doc> {
+  for (const seg of segs) {
+    const cursor = new RowCursor(seg, attrs);
+    const dead = seg.dead;
+    for (let o = 0; o < seg.rows; o++) if (dead === null || dead[o] !== 1) yield cursor.at(o);
+  }
+}
+
+/** The documents of `hits`, in order (each segment asked once for all of its rows). */
+export async function materialize(hits: readonly Hit[], segs: readonly Segment[]): Promise<Doc[]> {
+  const bySeg = new Map<number, number[]>();
+  hits.forEach((h, i) => {
+    const list = bySeg.get(h.seg);
+    if (list) list.push(i);
+    else bySeg.set(h.seg, [i]);
+  });
+  const out = new Array<Doc>(hits.length);
+  await Promise.all(
+    [...bySeg].map(async ([s, idx]) => {
+      const docs = await segs[s]!.docs(idx.map((i) => hits[i]!.ord));
+      idx.forEach((i, j) => (out[i] = docs[j]!));
+    }),
+  );
+  return out;
+}
+
+/** A non-text query (rows or aggregations) over segments. */
+export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction): Promise<QueryResultBody> {
+  if (q.aggregates) return executeAggregation(q, liveRows(segs, q.readAttrs));
+  const hits = rankSegments(q, q.rank!, segs, restrict);
+  const docs = await materialize(hits, segs);
+  const rows: Row[] = hits.map((h, i) => buildRow(docs[i]!, h.dist, q.projection, q.vectorEncoding));
+  return { rows };
+}
