@@ -111,7 +111,7 @@ export class Slot {
     const { store, env } = this.sup.opts;
     const args =
       this.spec.kind === 'server'
-        ? [ELAX_BIN, 'serve', '--port', String(this.port), '--host', '127.0.0.1', '--store', store, '--quiet', ...this.spec.args]
+        ? [ELAX_BIN, 'serve', '--port', String(this.port), '--host', '127.0.0.1', '--store', store, '--quiet', '--cache-dir', 'temp', ...this.spec.args]
         : [ELAX_BIN, 'indexer', '--store', store, ...this.spec.args];
     // SIGUSR2 makes a child write a Node diagnostic report (see diagnose()): what a hung process is waiting for.
     const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${this.sup.reportDir}`.trim();

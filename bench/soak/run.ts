@@ -72,7 +72,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const t0 = Date.now();
   const prefix = `soak-${o.seed}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const store = `s3://${o.s3.bucket}/${prefix}`;
-  // Children's part caches (os.tmpdir()/elax-cache-<pid>) land here and go with it.
+  // Children's temporary part caches (--cache-dir temp: under TMPDIR) land here and go with it.
   const tmp = mkdtempSync(path.join(tmpdir(), 'elax-soak-'));
   const proxy = await startFaultProxy(o.s3.endpoint, o.seed, NO_FAULTS);
   const env = {
