@@ -57,11 +57,11 @@ export async function prepareView(view: NamespaceView, queries: readonly ParsedQ
 }
 
 /**
- * One query over the view. Text ranking runs through fts/ over the corpus; everything else over segments
- * (RFC-0004 §6: kernels over ordinals, documents only for returned rows), with ANN restricted to index candidates.
+ * One query over the view's segments (RFC-0004 §6: kernels over ordinals, documents only for returned rows): BM25
+ * from postings where parts have them, ANN restricted to index candidates, everything else exactly.
  */
 export async function runQuery(view: NamespaceView, q: ParsedQuery, ctx: QueryContext, efSearch: number): Promise<QueryResultBody> {
-  if (q.rank?.kind === 'text') return executeQuery(q, candidatesFor(view, q, efSearch), ctx);
+  void ctx;
   const r = q.rank;
   let restrict: Restriction | undefined;
   if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {

@@ -106,3 +106,25 @@ export function docTermsReader(attr: string, analyzer: TextAnalyzer): DocTermsRe
 export function docTerms(doc: Doc, attr: string, analyzer: TextAnalyzer): DocTerms | null {
   return docTermsReader(attr, analyzer)(doc);
 }
+
+/** Analyses of text values by string, per analyser: bounded (oldest dropped), for rows that are not Doc objects. */
+const byValue = new Map<TextAnalyzer, Map<string, Entry>>();
+const BY_VALUE_MAX = 50_000;
+
+/**
+ * The analysed terms of a value read from a column (segments have no Doc objects to key a cache on): cached by the
+ * string itself, so the tail's texts are analysed once across queries; arrays are analysed each time.
+ */
+export function valueTerms(value: AttrValue | undefined, analyzer: TextAnalyzer): DocTerms | null {
+  if (value === null || value === undefined || !isTextValue(value)) return null;
+  if (typeof value !== 'string') return new Entry(value, analyzer.tokens(value));
+  let cache = byValue.get(analyzer);
+  if (cache === undefined) byValue.set(analyzer, (cache = new Map()));
+  let e = cache.get(value);
+  if (e === undefined) {
+    e = new Entry(value, analyzer.tokens(value));
+    if (cache.size >= BY_VALUE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(value, e);
+  }
+  return e;
+}

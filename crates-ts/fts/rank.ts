@@ -16,7 +16,7 @@ import { ElaxError, type Doc, type FullTextConfig, type Schema } from '../core/i
 import { analyzerFor } from './analyzer.js';
 import { fullTextConfigOf } from './config.js';
 import { looseCorpus, type TextCorpus } from './corpus.js';
-import { compileTextRank, type TextRankExpr } from './score.js';
+import { compileTextRank, type SourceHit, type TextRankExpr, type TextSource } from './score.js';
 import type { TextNeed } from './postings.js';
 
 export type { TextRankExpr };
@@ -38,6 +38,8 @@ export interface TextRankPlan {
    * with k null, every matching document.
    */
   evaluateCorpus(corpus: TextCorpus, candidate: ((doc: Doc) => boolean) | undefined, k: number | null): Array<{ doc: Doc; score: number }>;
+  /** The same over sources addressed by ordinal (query segments): rows come back as (source, ordinal, score). */
+  evaluateSources(sources: readonly TextSource[], k: number | null): SourceHit[];
 }
 
 const COMBINATORS = new Set(['Sum', 'Max', 'Product']);
@@ -162,5 +164,6 @@ export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
     expr,
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),
     evaluateCorpus: (corpus, candidate, k) => compiled.evaluate(corpus, candidate, k),
+    evaluateSources: (sources, k) => compiled.evaluateSources(sources, k),
   };
 }

@@ -18,11 +18,11 @@
  * strict (bound < threshold), so ties with the k-th document (broken by id) are never lost. Max and non-positive
  * weights fall back to scoring every matching document.
  */
-import { compareIds, type Doc, type FullTextConfig } from '../core/index.js';
-import { analyzerFor, type QueryTerms } from './analyzer.js';
+import { compareIds, type AttrValue, type Doc, type FullTextConfig, type Id } from '../core/index.js';
+import { analyzerFor, type QueryTerms, type TextAnalyzer } from './analyzer.js';
 import { analysisKey } from './config.js';
-import type { TextCorpus, TextSegment } from './corpus.js';
-import { docTermsReader, type DocTermsReader } from './doc-terms.js';
+import type { TextCorpus } from './corpus.js';
+import { docTermsReader, valueTerms, type DocTerms, type DocTermsReader } from './doc-terms.js';
 import type { PostingList, PostingsFile } from './postings.js';
 
 export type TextRankExpr =
@@ -35,10 +35,39 @@ interface Clause {
   attr: string;
   config: FullTextConfig;
   analysis: string;
+  analyzer: TextAnalyzer;
   read: DocTermsReader;
   /** Leaf indexes of the clause. */
   leaves: number[];
 }
+
+/**
+ * A source of rows for scoring, addressed by ordinal: a part (postings, dead rows) or loose rows (the tail, a part
+ * whose postings cannot serve the query). Rows are referred to as refs: source index × REF_SHIFT + ordinal.
+ */
+export interface TextSource {
+  readonly rows: number;
+  /** Postings of `attr` built with `analysis`, or null (then the live rows are analysed). */
+  postings(attr: string, analysis: string): PostingsFile | null;
+  /** 1 = dead; null when every row is live. */
+  readonly dead: Uint8Array | null;
+  /** Dead ordinals, ascending (the same array until liveness changes: statistics are cached on it). */
+  readonly deadOrdinals: readonly number[];
+  id(ord: number): Id;
+  /** The value of a text attribute (analysed when the source has no postings for it). */
+  value(attr: string, ord: number): AttrValue | undefined;
+  /** Rows the query's filters accept (null: all). */
+  readonly filter: ((ord: number) => boolean) | null;
+}
+
+/** A scored row of a TextSource list. */
+export interface SourceHit {
+  source: number;
+  ord: number;
+  score: number;
+}
+
+const REF_SHIFT = 2 ** 32;
 
 interface Leaf {
   clause: number;
@@ -60,6 +89,29 @@ export interface Scored {
 
 export interface CompiledTextRank {
   evaluate(corpus: TextCorpus, filter: ((doc: Doc) => boolean) | undefined, k: number | null): Scored[];
+  /** The same over sources by ordinal (segments: RFC-0004 §6); only the returned rows are ever documents. */
+  evaluateSources(sources: readonly TextSource[], k: number | null): SourceHit[];
+}
+
+/** The corpus API over document arrays, as sources: its segments, then its loose documents. */
+function corpusSources(corpus: TextCorpus, filter: ((doc: Doc) => boolean) | undefined): { sources: TextSource[]; docs: (readonly Doc[])[] } {
+  const docs: (readonly Doc[])[] = [];
+  const sources: TextSource[] = [];
+  const add = (rows: readonly Doc[], postings: TextSource['postings'], dead: Uint8Array | null, deadOrdinals: readonly number[]) => {
+    docs.push(rows);
+    sources.push({
+      rows: rows.length,
+      postings,
+      dead,
+      deadOrdinals,
+      id: (o) => rows[o]!.id,
+      value: (attr, o) => rows[o]!.attrs[attr],
+      filter: filter ? (o) => filter(rows[o]!) : null,
+    });
+  };
+  for (const seg of corpus.segments) add(seg.docs, (a, an) => seg.postings(a, an), seg.dead, seg.deadOrdinals);
+  add(corpus.loose, () => null, null, []);
+  return { sources, docs };
 }
 
 export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
@@ -71,7 +123,7 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
       case 'bm25': {
         const c = clauses.length;
         const analyzer = analyzerFor(e.config);
-        const clause: Clause = { attr: e.attr, config: e.config, analysis: analysisKey(e.config), read: docTermsReader(e.attr, analyzer), leaves: [] };
+        const clause: Clause = { attr: e.attr, config: e.config, analysis: analysisKey(e.config), analyzer, read: docTermsReader(e.attr, analyzer), leaves: [] };
         const mult = new Map<string, number>();
         for (const t of e.query.terms) mult.set(t, (mult.get(t) ?? 0) + 1);
         for (const [t, m] of mult) {
@@ -96,7 +148,12 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
   };
   const root = build(expr, 1);
   return {
-    evaluate: (corpus, filter, k) => new Evaluation(clauses, leaves, root, linear && k !== null, corpus, filter, k).run(),
+    evaluate: (corpus, filter, k) => {
+      const { sources, docs } = corpusSources(corpus, filter);
+      const docOf = (s: number, o: number) => docs[s]![o]!;
+      return new Evaluation(clauses, leaves, root, linear && k !== null, sources, k, docOf).run().map((h) => ({ doc: docOf(h.source, h.ord), score: h.score }));
+    },
+    evaluateSources: (sources, k) => new Evaluation(clauses, leaves, root, linear && k !== null, sources, k, null).run(),
   };
 }
 
@@ -116,11 +173,16 @@ interface SegmentLeaf {
   minLen: number;
 }
 
-/** The analysed hits of one loose document: its text length per clause (-1: no text) and tf per leaf. */
+/** The analysed hits of one loose row: its text length per clause (-1: no text) and tf per leaf. */
 interface LooseHit {
-  doc: Doc;
+  ref: number;
   lens: Float64Array;
   tfs: Float64Array;
+}
+
+interface RefScored {
+  ref: number;
+  score: number;
 }
 
 const deadStatsCache = new WeakMap<readonly number[], Map<string, { docs: number; tokens: number }>>();
@@ -168,21 +230,24 @@ function mergePrefix(file: PostingsFile, start: number, end: number): SegmentLea
 
 /** Top-k by score descending, ties by id ascending; the worst kept entry at the root. */
 class ScoredHeap {
-  readonly items: Scored[] = [];
-  constructor(readonly k: number) {}
-  private worse(a: Scored, b: Scored): boolean {
-    return a.score < b.score || (a.score === b.score && compareIds(a.doc.id, b.doc.id) > 0);
+  readonly items: RefScored[] = [];
+  constructor(
+    readonly k: number,
+    private readonly idOf: (ref: number) => Id,
+  ) {}
+  private worse(a: RefScored, b: RefScored): boolean {
+    return a.score < b.score || (a.score === b.score && compareIds(this.idOf(a.ref), this.idOf(b.ref)) > 0);
   }
   /** The score a candidate must reach (ties decided by id); -Infinity until full. */
   get threshold(): number {
     return this.items.length < this.k ? -Infinity : this.items[0]!.score;
   }
-  accepts(score: number, doc: Doc): boolean {
+  accepts(score: number, ref: number): boolean {
     if (this.items.length < this.k) return true;
     const w = this.items[0]!;
-    return score > w.score || (score === w.score && compareIds(doc.id, w.doc.id) < 0);
+    return score > w.score || (score === w.score && compareIds(this.idOf(ref), this.idOf(w.ref)) < 0);
   }
-  push(s: Scored): void {
+  push(s: RefScored): void {
     const h = this.items;
     if (h.length < this.k) {
       h.push(s);
@@ -213,11 +278,12 @@ class Evaluation {
   private readonly stats: ClauseStats[];
   private readonly df: Float64Array;
   private readonly idf: Float64Array;
-  /** Segments scored from postings, with each leaf's postings; the others' live rows joined the loose docs. */
-  private readonly indexed: Array<{ seg: TextSegment; files: PostingsFile[]; leaves: SegmentLeaf[] }> = [];
+  /** Sources scored from postings, with each leaf's postings; the others' live rows are analysed (loose). */
+  private readonly indexed: Array<{ s: number; seg: TextSource; files: PostingsFile[]; leaves: SegmentLeaf[] }> = [];
   private readonly looseHits: LooseHit[] = [];
   private readonly heap: ScoredHeap | null;
-  private readonly all: Scored[] = [];
+  private readonly all: RefScored[] = [];
+  private readonly idOf: (ref: number) => Id;
   /** Scratch: per-leaf scores of the current document (non-linear evaluation). */
   private readonly leafScores: Float64Array;
 
@@ -226,18 +292,29 @@ class Evaluation {
     private readonly leaves: Leaf[],
     private readonly root: Node,
     private readonly prune: boolean,
-    private readonly corpus: TextCorpus,
-    private readonly filter: ((doc: Doc) => boolean) | undefined,
+    private readonly sources: readonly TextSource[],
     k: number | null,
+    /** Documents behind the refs when the caller has them (the corpus API): their analyses are cached per Doc. */
+    private readonly docOf: ((s: number, o: number) => Doc) | null,
   ) {
     this.stats = clauses.map((c) => ({ docCount: 0, totalTokens: 0, avg: 0, k1: c.config.k1, b: c.config.b }));
     this.df = new Float64Array(leaves.length);
     this.idf = new Float64Array(leaves.length);
     this.leafScores = new Float64Array(leaves.length);
-    this.heap = k === null ? null : new ScoredHeap(k);
+    this.idOf = (ref) => {
+      const s = Math.floor(ref / REF_SHIFT);
+      return sources[s]!.id(ref - s * REF_SHIFT);
+    };
+    this.heap = k === null ? null : new ScoredHeap(k, this.idOf);
   }
 
-  run(): Scored[] {
+  /** The analysed terms of a clause's attribute in a loose row. */
+  private terms(c: Clause, s: number, o: number): DocTerms | null {
+    if (this.docOf !== null) return c.read(this.docOf(s, o));
+    return valueTerms(this.sources[s]!.value(c.attr, o), c.analyzer);
+  }
+
+  run(): SourceHit[] {
     if (this.leaves.length === 0) return []; // nothing to match (e.g. only stop words)
     this.collect();
     for (let c = 0; c < this.clauses.length; c++) {
@@ -249,28 +326,30 @@ class Evaluation {
       const df = this.df[i]!;
       this.idf[i] = Math.log(1 + (n - df + 0.5) / (df + 0.5));
     }
-    for (const h of this.looseHits) this.offer(h.doc, this.scoreLoose(h));
-    for (const s of this.indexed) this.scoreSegment(s.seg, s.files, s.leaves);
-    return this.heap ? this.heap.items : this.all;
+    for (const h of this.looseHits) this.offer(h.ref, this.scoreLoose(h));
+    for (const s of this.indexed) this.scoreSegment(s.s, s.seg, s.files, s.leaves);
+    const out = this.heap ? this.heap.items : this.all;
+    return out.map((r) => {
+      const s = Math.floor(r.ref / REF_SHIFT);
+      return { source: s, ord: r.ref - s * REF_SHIFT, score: r.score };
+    });
   }
 
   /** Statistics over every live document, and the inputs of scoring. */
   private collect(): void {
-    const loose: Doc[] = [...this.corpus.loose];
-    for (const seg of this.corpus.segments) {
+    const loose: number[] = [];
+    this.sources.forEach((seg, s) => {
       const files: PostingsFile[] = [];
       for (const c of this.clauses) {
         const f = seg.postings(c.attr, c.analysis);
-        if (f === null || f.rows !== seg.docs.length) break;
+        if (f === null || f.rows !== seg.rows) break;
         files.push(f);
       }
       if (files.length < this.clauses.length) {
-        // No usable postings for some clause: analyse this part's live rows like the tail's.
+        // No usable postings for some clause (the tail, or a part built with another analysis): analyse its live rows.
         const dead = seg.dead;
-        seg.docs.forEach((d, ord) => {
-          if (dead === null || dead[ord] === 0) loose.push(d);
-        });
-        continue;
+        for (let o = 0; o < seg.rows; o++) if (dead === null || dead[o] === 0) loose.push(s * REF_SHIFT + o);
+        return;
       }
       const segLeaves: SegmentLeaf[] = [];
       for (let c = 0; c < this.clauses.length; c++) {
@@ -294,13 +373,13 @@ class Evaluation {
         segLeaves.push(sl);
         if (sl.list !== null) this.df[i]! += sl.list.ords.length - this.deadEntries(seg, sl.list);
       }
-      this.indexed.push({ seg, files, leaves: segLeaves });
-    }
-    for (const doc of loose) this.collectLoose(doc);
+      this.indexed.push({ s, seg, files, leaves: segLeaves });
+    });
+    for (const ref of loose) this.collectLoose(ref);
   }
 
   /** The dead rows' share of a clause's docCount and totalTokens in one segment (cached per liveness state). */
-  private deadStats(seg: TextSegment, clause: Clause, file: PostingsFile): { docs: number; tokens: number } {
+  private deadStats(seg: TextSource, clause: Clause, file: PostingsFile): { docs: number; tokens: number } {
     const deadOrds = seg.deadOrdinals;
     if (deadOrds.length === 0) return { docs: 0, tokens: 0 };
     let perAttr = deadStatsCache.get(deadOrds);
@@ -322,7 +401,7 @@ class Evaluation {
   }
 
   /** Dead entries of a posting list: probe the dead ordinals or scan the list, whichever is shorter. */
-  private deadEntries(seg: TextSegment, list: PostingList): number {
+  private deadEntries(seg: TextSource, list: PostingList): number {
     const deadOrds = seg.deadOrdinals;
     const dead = seg.dead;
     if (dead === null || deadOrds.length === 0) return 0;
@@ -339,12 +418,16 @@ class Evaluation {
     return n;
   }
 
-  private collectLoose(doc: Doc): void {
+  private collectLoose(ref: number): void {
+    const s = Math.floor(ref / REF_SHIFT);
+    const o = ref - s * REF_SHIFT;
     let lens: Float64Array | null = null;
     let tfs: Float64Array | null = null;
+    const seen: (DocTerms | null)[] = [];
     for (let c = 0; c < this.clauses.length; c++) {
       const clause = this.clauses[c]!;
-      const dt = clause.read(doc);
+      const dt = this.terms(clause, s, o);
+      seen.push(dt);
       if (dt === null) continue;
       const st = this.stats[c]!;
       st.docCount++;
@@ -365,8 +448,8 @@ class Evaluation {
     }
     if (tfs !== null) {
       // Lengths of clauses evaluated before the first hit were not recorded yet.
-      for (let c = 0; c < this.clauses.length; c++) if (lens![c]! < 0) lens![c] = this.clauses[c]!.read(doc)?.tokens.length ?? -1;
-      this.looseHits.push({ doc, lens: lens!, tfs });
+      for (let c = 0; c < this.clauses.length; c++) if (lens![c]! < 0) lens![c] = seen[c]?.tokens.length ?? -1;
+      this.looseHits.push({ ref, lens: lens!, tfs });
     }
   }
 
@@ -425,7 +508,7 @@ class Evaluation {
    * reach its current threshold. The expression is leafScore()'s, term for term, and the final score is what
    * finalScore() sums when this is the only non-zero leaf, so a document scores bit-identically on every path.
    */
-  private scoreSingleList(c: { leaf: number; ords: Uint32Array; tfs: Uint32Array; lens: Int32Array }, dead: Uint8Array | null, docs: readonly Doc[]): void {
+  private scoreSingleList(c: { leaf: number; ords: Uint32Array; tfs: Uint32Array; lens: Int32Array }, dead: Uint8Array | null, base: number): void {
     const heap = this.heap!;
     const leaf = this.leaves[c.leaf]!;
     const st = this.stats[leaf.clause]!;
@@ -443,23 +526,29 @@ class Evaluation {
       // finalScore() with every other leaf score 0 is exactly coef × ls (adding zeros changes no bit).
       const score = coef * ls;
       if (score < t) continue;
-      this.offer(docs[d]!, score);
+      this.offer(base + d, score);
       t = heap.threshold;
     }
   }
 
-  private offer(doc: Doc, score: number): void {
+  private passes(ref: number): boolean {
+    const s = Math.floor(ref / REF_SHIFT);
+    const f = this.sources[s]!.filter;
+    return f === null || f(ref - s * REF_SHIFT);
+  }
+
+  private offer(ref: number, score: number): void {
     if (!(score > 0)) return;
     if (this.heap) {
-      if (!this.heap.accepts(score, doc)) return;
-      if (this.filter && !this.filter(doc)) return;
-      this.heap.push({ doc, score });
-    } else if (!this.filter || this.filter(doc)) {
-      this.all.push({ doc, score });
+      if (!this.heap.accepts(score, ref)) return;
+      if (!this.passes(ref)) return;
+      this.heap.push({ ref, score });
+    } else if (this.passes(ref)) {
+      this.all.push({ ref, score });
     }
   }
 
-  private scoreSegment(seg: TextSegment, files: PostingsFile[], segLeaves: SegmentLeaf[]): void {
+  private scoreSegment(s: number, seg: TextSource, files: PostingsFile[], segLeaves: SegmentLeaf[]): void {
     // Cursors over the leaves that occur in this segment.
     const cur: Array<{ leaf: number; ords: Uint32Array; tfs: Uint32Array; pos: number; lens: Int32Array; ub: number }> = [];
     for (let i = 0; i < segLeaves.length; i++) {
@@ -472,7 +561,7 @@ class Evaluation {
     }
     if (cur.length === 0) return;
     const dead = seg.dead;
-    const docs = seg.docs;
+    const base = s * REF_SHIFT;
     if (!this.prune) {
       // Every matching document: document-at-a-time over the union, leaf scores into the expression.
       for (;;) {
@@ -487,10 +576,10 @@ class Evaluation {
           }
         }
         if (dead !== null && dead[d] === 1) continue;
-        this.offer(docs[d]!, this.finalScore());
+        this.offer(base + d, this.finalScore());
       }
     }
-    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead, docs);
+    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead, base);
     // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
     cur.sort((a, b) => a.ub - b.ub);
     const m = cur.length;
@@ -543,7 +632,7 @@ class Evaluation {
           partial += this.leaves[c.leaf]!.coef * ls;
         }
       }
-      if (!pruned) this.offer(docs[d]!, this.finalScore());
+      if (!pruned) this.offer(base + d, this.finalScore());
       for (const c of cur) scores[c.leaf] = 0;
       advanceEssential();
     }

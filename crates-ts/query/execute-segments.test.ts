@@ -19,14 +19,16 @@ const docArb = fc.record({
   n: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null, freq: 5 }),
   price: fc.option(fc.integer({ min: 0, max: 50 }).map((x) => x / 4), { nil: null, freq: 5 }),
   tags: fc.option(fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }), { nil: null, freq: 5 }),
+  title: fc.option(fc.array(fc.constantFrom('red', 'fox', 'blue', 'whale', 'quick'), { maxLength: 6 }).map((w) => w.join(' ')), { nil: null, freq: 5 }),
 });
 
-function toDoc(r: { id: number; vector: number[] | null; color: string | null; n: number | null; price: number | null; tags: string[] | null }): Doc {
+function toDoc(r: { id: number; vector: number[] | null; color: string | null; n: number | null; price: number | null; tags: string[] | null; title: string | null }): Doc {
   const attrs: Record<string, string | number | string[]> = {};
   if (r.color !== null) attrs.color = r.color;
   if (r.n !== null) attrs.n = r.n;
   if (r.price !== null) attrs.price = r.price;
   if (r.tags !== null) attrs.tags = r.tags;
+  if (r.title !== null) attrs.title = r.title;
   return doc(r.id, r.vector, attrs);
 }
 
@@ -55,6 +57,15 @@ const queryArb = fc.oneof(
     rank_by: fc.constantFrom<unknown[]>(['n', 'asc'], ['vector', 'kNN', [1, 0, 0, 1]]),
     limit: fc.record({ total: fc.integer({ min: 1, max: 20 }), per: fc.record({ attributes: fc.constantFrom(['color'], ['color', 'n']), limit: fc.integer({ min: 1, max: 3 }) }) }),
     filters: filterArb,
+  }),
+  fc.record({
+    rank_by: fc.constantFrom<unknown[]>(['title', 'BM25', 'fox'], ['title', 'BM25', 'quick blue fox'], ['Sum', [['title', 'BM25', 'red'], ['title', 'BM25', 'whale']]], ['title', 'BM25', 'qu', { last_as_prefix: true }]),
+    top_k: fc.integer({ min: 1, max: 30 }),
+    filters: filterArb,
+  }),
+  fc.record({
+    rank_by: fc.constant(['title', 'BM25', 'fox blue']),
+    limit: fc.record({ total: fc.integer({ min: 1, max: 20 }), per: fc.record({ attributes: fc.constant(['color']), limit: fc.integer({ min: 1, max: 3 }) }) }),
   }),
   fc.record({
     aggregate_by: fc.constant({ c: ['Count'], s: ['Sum', 'price'], cn: ['Count', 'n'] }),

@@ -4,7 +4,7 @@
  * only the rows a query returns become documents. Results are the same as executeQuery over the live documents
  * (test/32-segments-oracle.test.ts checks that), ties included.
  *
- * Text ranking is not here yet: it runs through fts/ over the corpus (RFC-0004 slice 3b moves it onto segments).
+ * Text ranking scores the segments as fts/ text sources (postings, or analysis of the rows without them).
  */
 import type { Doc, Id } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
@@ -15,6 +15,7 @@ import { buildRow } from './project.js';
 import { hasBit, RowCursor, type Segment } from './segment.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, QueryResultBody, RankPlan, Row } from './types.js';
+import type { TextSource } from '../fts/index.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
 export interface Hit {
@@ -119,7 +120,6 @@ function selectPerKey(cands: Hit[], cmp: (a: Hit, b: Hit) => number, keyOf: (h: 
 }
 
 export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segment[], restrict?: Restriction): Hit[] {
-  if (rank.kind === 'text') throw new Error('rankSegments: text ranking runs through fts/ (RFC-0004 slice 3b)');
   const cursors = segs.map((seg) => new RowCursor(seg, q.readAttrs));
   const idOf = (s: number, o: number) => segs[s]!.id(o);
   const per = q.per;
@@ -130,6 +130,31 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
         return vals.length === 1 ? vals[0] : JSON.stringify(vals);
       }
     : null;
+
+  if (rank.kind === 'text') {
+    // BM25 through fts/ over the segments as text sources: postings where a part has them (minus dead rows), the
+    // other live rows analysed; namespace-wide statistics; max-score top-k unless limit.per needs every match.
+    const filter = q.filter;
+    const sources: TextSource[] = segs.map((seg, s) => ({
+      rows: seg.rows,
+      postings: (attr, analysis) => seg.postings(attr, analysis),
+      dead: seg.dead,
+      deadOrdinals: seg.deadOrdinals(),
+      id: (o) => seg.id(o),
+      value: (attr, o) => seg.value(attr, o),
+      filter: filter === null ? null : (o) => filter(cursors[s]!.at(o)),
+    }));
+    const scored = rank.plan.evaluateSources(sources, per ? null : q.limit);
+    if (!per) {
+      // Higher score first: the negated score as the key keeps "smaller first, ties by id".
+      const heap = new HitTopK(q.limit, idOf);
+      for (const h of scored) heap.push(-h.score, h.source, h.ord);
+      return heap.sorted().map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
+    }
+    const all: Hit[] = scored.map((h) => ({ seg: h.source, ord: h.ord, dist: -h.score }));
+    const cmp = (a: Hit, b: Hit) => a.dist! - b.dist! || compareIds(idOf(a.seg, a.ord), idOf(b.seg, b.ord));
+    return selectPerKey(all, cmp, perKey!, per, q.limit).map((h) => ({ ...h, dist: -h.dist! }));
+  }
 
   if (rank.kind === 'vector') {
     const dist = distanceAt(rank.metric, rank.query);
