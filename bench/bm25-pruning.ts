@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import { planTextRank } from '../crates-ts/fts/index.js';
+import { textSources } from '../crates-ts/query/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { percentile, rng, machine } from './lib.js';
 import { zipfSampler } from './data/zipf.js';
@@ -59,17 +60,20 @@ for (const nTerms of [1, 2, 5]) {
     await view.prepare({ postings: plan.needs }); // fetch the lists (the engine does this before every query)
     const top = (s: Array<{ doc: { id: unknown }; score: number }>) =>
       [...s].sort((a, b) => b.score - a.score || (a.doc.id as number) - (b.doc.id as number)).slice(0, 10).map((x) => x.doc.id).join(',');
+    const segs = view.segments();
+    const asDocs = (hits: { source: number; ord: number; score: number }[]) => hits.map((h) => ({ doc: { id: segs[h.source]!.id(h.ord) }, score: h.score }));
     let t0 = performance.now();
-    const pruned = plan.evaluateCorpus(view.textCorpus(), undefined, 10);
+    const pruned = asDocs(plan.evaluateSources(textSources(segs), 10));
     times.pruned.push(performance.now() - t0);
     t0 = performance.now();
-    const all = plan.evaluateCorpus(view.textCorpus(), undefined, null);
+    const all = asDocs(plan.evaluateSources(textSources(segs), null));
     times.all.push(performance.now() - t0);
     matches += all.length;
     if (qi < 20 || nTerms === 1) {
-      if (qi === 0) plan.evaluate(view.liveDocs()); // first pass analyses every document (memoised after)
+      const live = [...view.liveDocs()];
+      if (qi === 0) plan.evaluate(live); // first pass analyses every document (memoised after)
       t0 = performance.now();
-      const ex = plan.evaluate(view.liveDocs());
+      const ex = plan.evaluate(live);
       times.exhaustive.push(performance.now() - t0);
       if (top(ex) !== top(all)) throw new Error(`exhaustive and postings top-10 differ for ${terms.join(' ')}`);
     }

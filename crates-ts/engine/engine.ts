@@ -35,10 +35,7 @@ export interface EngineOptions {
   catalog?: Partial<import('../namespace/index.js').CatalogOptions>;
 }
 
-/**
- * The documents a query must rank: for ANN over indexed parts, the live tail plus each part's index hits
- * (ranked exactly afterwards); for everything else, every live document.
- */
+/** Whether an ANN query is answered from the parts' indexes (plus the tail, exactly) rather than an exact scan. */
 function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
   const r = q.rank;
   return !!r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance');
@@ -60,34 +57,21 @@ export async function prepareView(view: NamespaceView, queries: readonly ParsedQ
  * One query over the view's segments (RFC-0004 §6: kernels over ordinals, documents only for returned rows): BM25
  * from postings where parts have them, ANN restricted to index candidates, everything else exactly.
  */
-export async function runQuery(view: NamespaceView, q: ParsedQuery, ctx: QueryContext, efSearch: number): Promise<QueryResultBody> {
-  void ctx;
+export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number): Promise<QueryResultBody> {
   const r = q.rank;
   let restrict: Restriction | undefined;
-  if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {
-    const ann = view.schema.vector?.ann;
-    const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
-    restrict = view.annRestriction(r.query, q.limit, ef, q.filter);
-  }
-  return executeOnSegments(q, view.segments(), restrict);
-}
-
-export function candidatesFor(view: NamespaceView, q: ParsedQuery, efSearch: number): readonly Doc[] {
-  const r = q.rank;
   if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {
     // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
     const ann = view.schema.vector?.ann;
     const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
-    return view.annCandidates(r.query, q.limit, ef, q.filter).docs;
+    restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs);
   }
-  return view.liveDocs();
+  return executeOnSegments(q, view.segments(), restrict);
 }
 
-/** What a query needs of a view besides its documents: schema, metric, and (with parts) the text corpus. */
+/** What parsing a query needs of a view: its schema and metric. */
 export function queryContext(view: NamespaceView): QueryContext {
-  const ctx: QueryContext = { schema: view.schema, distanceMetric: view.distanceMetric };
-  if (view.parts.length > 0) ctx.textCorpus = () => view.textCorpus();
-  return ctx;
+  return { schema: view.schema, distanceMetric: view.distanceMetric };
 }
 
 export interface QueryPerformance {
@@ -210,11 +194,11 @@ export class Engine {
   private performance(view: NamespaceView, ratio: number, started: number, execStarted: number): QueryPerformance {
     const now = this.opts.clock.now();
     return {
-      approx_namespace_size: view.docs.size,
+      approx_namespace_size: view.liveCount,
       cache_hit_ratio: ratio,
       cache_temperature: ratio >= 0.9 ? 'hot' : ratio >= 0.5 ? 'warm' : 'cold',
       // Unindexed (WAL tail) documents are scanned exactly by every query.
-      exhaustive_search_count: view.tailLiveDocs().length,
+      exhaustive_search_count: view.tailLiveCount,
       query_execution_ms: now - execStarted,
       server_total_ms: now - started,
     };
@@ -246,7 +230,7 @@ export class Engine {
     const q = parseQuery(body, ctx);
     await prepareView(view, [q]);
     const execStarted = this.opts.clock.now();
-    const result = await runQuery(view, q, ctx, this.efSearch);
+    const result = await runQuery(view, q, this.efSearch);
     return {
       ...result,
       billing: this.billing(view, result),
@@ -266,7 +250,7 @@ export class Engine {
     await prepareView(view, q.queries);
     const execStarted = this.opts.clock.now();
     const results: QueryResultBody[] = [];
-    for (const sub of q.queries) results.push(await runQuery(view, sub, ctx, this.efSearch));
+    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch));
     const result = q.rerank
       ? { results: [{ rows: fuseRrf(results.map((r) => r.rows ?? []), q.rerank.k, q.rerank.weights, Math.max(...q.queries.map((s) => s.limit))) }] }
       : { results };
@@ -300,7 +284,7 @@ export class Engine {
     const unindexed = view.unindexedBytes;
     return {
       approx_logical_bytes: view.approxLogicalBytes(),
-      approx_row_count: view.docs.size,
+      approx_row_count: view.liveCount,
       created_at: view.router.created_at,
       updated_at: new Date(Math.max(view.updatedAt, Date.parse(view.router.updated_at) || 0)).toISOString(),
       encryption: { mode: 'default' },
@@ -346,7 +330,7 @@ export class Engine {
   private async recallOnce(ns: string, body: unknown) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
-    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => candidatesFor(view, q, this.efSearch));
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch));
   }
 
   /** Flush queued writes (graceful shutdown). */

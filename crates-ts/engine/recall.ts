@@ -3,9 +3,9 @@
  * normal ANN path and the exhaustive kNN path, and compare. While every search is exhaustive, recall is 1.0 by
  * construction; once ANN indexes exist this measures them.
  */
-import { ElaxError, type Doc } from '../core/index.js';
+import { ElaxError } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
-import { parseQuery, executeQuery, type ParsedQuery } from '../query/index.js';
+import { parseQuery, executeOnSegments, hasBit, type ParsedQuery, type QueryResultBody } from '../query/index.js';
 
 export interface RecallRequest {
   num?: number;
@@ -17,12 +17,12 @@ export interface RecallRequest {
 
 const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth']);
 
-export function evaluateRecall(
+export async function evaluateRecall(
   view: NamespaceView,
   body: RecallRequest,
   random: () => number,
-  /** Documents the ANN path ranks (index hits + tail); the exhaustive path always ranks every live document. */
-  annCandidates: (q: ParsedQuery) => readonly Doc[] = () => view.liveDocs(),
+  /** The normal query path for the ANN queries (index hits + tail); the exhaustive path scans every live row. */
+  runAnn: (q: ParsedQuery) => Promise<QueryResultBody> = (q) => executeOnSegments(q, view.segments()),
 ) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall body must be a JSON object');
@@ -35,7 +35,7 @@ export function evaluateRecall(
   if (!Number.isInteger(topK) || topK < 1 || topK > 1200) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `top_k must be an integer in 1..1200, got ${String(body.top_k)}`);
   if (!Number.isInteger(num) || num < 1 || num > 1000) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `num must be an integer in 1..1000, got ${String(body.num)}`);
   const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
-  const docs = view.liveDocs();
+  const segs = view.segments();
 
   let queries: number[][];
   if (body.rank_by !== undefined && body.rank_by !== null) {
@@ -47,11 +47,20 @@ export function evaluateRecall(
     queries = [rb[2] as number[]];
     num = 1;
   } else {
-    const withVectors: Doc[] = [];
-    for (const d of docs) if (d.vector) withVectors.push(d);
-    if (withVectors.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
+    // Query vectors: live rows with a vector, uniformly at random (by segment and ordinal, no documents built).
+    const rows: { seg: number; ord: number }[] = [];
+    segs.forEach((seg, s) => {
+      const v = seg.vectors();
+      if (v === null) return;
+      for (let o = 0; o < seg.rows; o++) if ((seg.dead === null || seg.dead[o] !== 1) && hasBit(v.present, o)) rows.push({ seg: s, ord: o });
+    });
+    if (rows.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
     queries = [];
-    for (let i = 0; i < num; i++) queries.push(Array.from(withVectors[Math.floor(random() * withVectors.length)]!.vector!));
+    for (let i = 0; i < num; i++) {
+      const r = rows[Math.floor(random() * rows.length)]!;
+      const v = segs[r.seg]!.vectors()!;
+      queries.push(Array.from(v.data.subarray(r.ord * v.dims, (r.ord + 1) * v.dims)));
+    }
   }
 
   let recallSum = 0;
@@ -61,10 +70,9 @@ export function evaluateRecall(
   for (const qv of queries) {
     const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
     const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
-    const ann = executeQuery(annQuery, annCandidates(annQuery), ctx).rows ?? [];
-    const exact =
-      executeQuery(parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx), docs, ctx)
-        .rows ?? [];
+    const ann = (await runAnn(annQuery)).rows ?? [];
+    const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
+    const exact = (await executeOnSegments(exactQuery, segs)).rows ?? [];
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;
     for (const r of ann) if (truth.has(r.id)) hit++;

@@ -1,19 +1,22 @@
 /**
- * The materialized state of one namespace as of a WAL sequence: every live document, the effective schema and
- * distance metric, and tail statistics. Built by folding the router's parts (oldest first: tombstones, then rows)
- * and then the WAL entries above router.indexed_wal, in sequence order.
+ * The state of one namespace as of a WAL sequence (RFC-0004 §6): the router's parts with which of their rows are
+ * dead, and the WAL tail above router.indexed_wal as a segment. There is no map of documents: queries run over
+ * segments, writes look ids up, counts come from the parts' row counts minus their dead rows.
  *
- * A row of a part is live exactly when `docs.get(row.id)` is that same object: any newer source (a later part or
- * a tail entry) replaced or deleted it. ANN search over part indexes uses that identity test to skip shadowed rows.
+ * Liveness of part rows: under a v2 router, each part's deletion vector (stored, RFC-0004 §3); under a v1 router,
+ * computed once here by folding the parts (a row is dead when a newer part holds its id, as a row or a tombstone).
+ * Then the tail shadows: every id a tail entry writes or deletes kills its live part row (or its earlier tail row).
+ * Invariant L holds throughout: each id has at most one live row, in its newest source.
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { DocsSegment, type Segment } from '../query/index.js';
-import type { TextCorpus, TextNeed, TextSegment } from '../fts/index.js';
+import type { TextNeed } from '../fts/index.js';
 import type { LoadedPart } from '../part/index.js';
+import { DocsSegment, RowCursor, type Segment } from '../query/index.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
 import type { WalEntry } from '../wal/index.js';
+import { TailSegment } from './tail-segment.js';
 
 export interface TailEntryInfo {
   seq: number;
@@ -26,9 +29,8 @@ export class NamespaceView {
   readonly namespace: string;
   router: Router;
   routerWitness: Witness;
-  /** Highest WAL seq folded into `docs`. */
+  /** Highest WAL seq folded into the view. */
   headSeq: number;
-  readonly docs = new Map<Id, Doc>();
   schema: Schema;
   distanceMetric: DistanceMetric | null;
   /** WAL entries above router.indexed_wal (the unindexed tail), oldest first. */
@@ -41,49 +43,24 @@ export class NamespaceView {
   updatedAt: number;
   /** Parts of router.parts, loaded, in router order (oldest WAL range first). */
   readonly parts: readonly LoadedPart[];
-  /** Ids written or deleted by tail entries (above indexed_wal): their live docs are not in any part index. */
-  private readonly tailIds = new Set<Id>();
-  private live: Doc[] | null = null;
-  /** Cached approxLogicalBytes(); reset whenever the documents change (it walks every document). */
-  private logicalBytes: number | null = null;
-  /** Per part (router order): which rows are dead, i.e. shadowed by a newer part or by the tail. */
+  /** The tail's rows. */
+  readonly tailRows = new TailSegment();
+  /** Per part (router order): which rows are dead. */
   private readonly dead: PartLiveness[];
-  private corpus: TextCorpus | null = null;
+  private segs: Segment[] | null = null;
+  private logicalBytes: number | null = null;
 
   /**
-   * `masks`: the parts' deletion vectors under a v2 router (RFC-0004 §3): a row is live iff its mask bit is clear.
-   * Null (a v1 router): liveness by folding the parts oldest first (newest version wins, tombstones delete).
+   * `masks`: the parts' deletion vectors under a v2 router (a row is live iff its bit is clear); null under a v1
+   * router (liveness by folding the parts).
    */
   constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = [], masks: readonly (Uint8Array | null)[] | null = null) {
     this.namespace = router.namespace;
     this.router = router;
     this.routerWitness = witness;
     this.parts = parts;
-    if (masks !== null) {
-      this.dead = parts.map((part, i) => {
-        const l = new PartLiveness(part.docs.length);
-        const mask = masks[i] ?? null;
-        part.docs.forEach((d, ord) => {
-          if (mask !== null && mask[ord] === 1) l.kill(ord);
-          else this.docs.set(d.id, d);
-        });
-        for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
-        return l;
-      });
-    } else {
-      for (const part of parts) {
-        for (const id of part.tombstones) this.docs.delete(id);
-        for (const d of part.docs) this.docs.set(d.id, d);
-        for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
-      }
-      this.dead = parts.map((part) => {
-        const l = new PartLiveness(part.docs.length);
-        part.docs.forEach((d, ord) => {
-          if (this.docs.get(d.id) !== d) l.kill(ord);
-        });
-        return l;
-      });
-    }
+    this.dead = masks !== null ? parts.map((p, i) => PartLiveness.of(p.docs.length, masks[i] ?? null)) : foldLiveness(parts);
+    for (const part of parts) for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
@@ -95,26 +72,14 @@ export class NamespaceView {
     await Promise.all(this.parts.map((p) => p.prepare(need)));
   }
 
-  /** Live documents whose newest version came from the WAL tail (scanned exactly by every query). */
-  tailLiveDocs(): Doc[] {
-    const out: Doc[] = [];
-    for (const id of this.tailIds) {
-      const d = this.docs.get(id);
-      if (d) out.push(d);
-    }
-    return out;
-  }
-
-  private segs: Segment[] | null = null;
-
   /**
-   * The view as segments (RFC-0004 §6): each part (its rows, dead mask, postings, vectors), then the live tail
-   * documents. Rebuilt after every apply (the tail changed); the parts' masks are shared, not copied.
+   * The view as segments (RFC-0004 §6): each part (its rows, dead mask, postings, vectors), then the tail. Rebuilt
+   * after every apply; the parts' masks are shared, not copied.
    */
   segments(): readonly Segment[] {
     if (this.segs === null) {
       const segs: Segment[] = this.parts.map((part, i) => new DocsSegment(part.docs, this.dead[i]!.mask, (attr, analysis) => part.postings(attr, analysis), part.vectorData()));
-      segs.push(new DocsSegment(this.tailLiveDocs()));
+      segs.push(this.tailRows);
       this.segs = segs;
     }
     return this.segs;
@@ -122,111 +87,122 @@ export class NamespaceView {
 
   /**
    * ANN candidates as a restriction of segments() (query/ execute-segments): each part's index hits that are live and
-   * pass `filter`, the tail in full. The same candidates as annCandidates, by ordinal.
+   * pass `filter`, the tail in full (it is scanned exactly).
    */
-  annRestriction(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): (seg: number) => Int32Array | null {
-    const perPart = this.parts.map((_, i) => Int32Array.from(this.partAnnHits(i, query, k, ef, filter), (h) => h.ordinal));
+  annRestriction(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): (seg: number) => Int32Array | null {
+    const segs = this.segments();
+    const perPart = this.parts.map((_, i) => Int32Array.from(this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs), (h) => h.ordinal));
     return (s) => (s < perPart.length ? perPart[s]! : null);
   }
 
-  private partAnnHits(i: number, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): { ordinal: number }[] {
+  private partAnnHits(i: number, seg: Segment, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): { ordinal: number }[] {
     const part = this.parts[i]!;
-    const rows = part.docs;
     const dead = this.dead[i]!.mask;
     if (filter === null) {
+      // Most rows of most parts are live: search unfiltered (no per-row callback), keep the live hits, and only fall
+      // back to the filtered walk when shadowed rows crowded out the top k.
       const hits = part.annSearch(query, k, Math.max(ef, k));
       const live = dead === null ? hits : hits.filter((h) => dead[h.ordinal] !== 1);
       if (live.length === hits.length || live.length >= k) return live;
     }
-    const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (filter === null || filter(rows[ord]!));
+    // Liveness from the dead mask, the filter through a cursor onto the part's columns: this test runs for every row.
+    const cursor = filter === null ? null : new RowCursor(seg, attrs);
+    const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (cursor === null || filter!(cursor.at(ord)));
     return part.annSearch(query, k, Math.max(ef, k), allow);
-  }
-
-  /**
-   * Candidates for an ANN query: every live tail document, plus each part's nearest live rows that pass `filter`
-   * (HNSW with the liveness/filter test inside the search; an exact scan when the filter leaves few rows).
-   * The caller ranks the candidates exactly, so the result equals kNN whenever the indexes find the true neighbours.
-   */
-  annCandidates(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null): { docs: Doc[]; tailScanned: number } {
-    const docs = this.tailLiveDocs();
-    const tailScanned = docs.length;
-    for (let i = 0; i < this.parts.length; i++) {
-      const part = this.parts[i]!;
-      const rows = part.docs;
-      const dead = this.dead[i]!.mask;
-      if (filter === null) {
-        // Most rows of most parts are live: search the index unfiltered (no per-row callback), keep the live hits,
-        // and only fall back to the filtered walk when shadowed rows crowded out the top k.
-        const hits = part.annSearch(query, k, Math.max(ef, k));
-        const live = dead === null ? hits : hits.filter((h) => dead[h.ordinal] !== 1);
-        if (live.length === hits.length || live.length >= k) {
-          for (const h of live) docs.push(rows[h.ordinal]!);
-          continue;
-        }
-      }
-      // The part builds a mask from `allow` and scans exactly when few rows pass (selective filters starve a walk).
-      // Liveness from the part's dead mask (kept in step with this.docs by the constructor and apply), not a map
-      // lookup per row: this test runs for every row of every part on a filtered query.
-      const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (filter === null || filter(rows[ord]!));
-      for (const hit of part.annSearch(query, k, Math.max(ef, k), allow)) docs.push(rows[hit.ordinal]!);
-    }
-    return { docs, tailScanned };
   }
 
   /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
   apply(entry: WalEntry, bytes: number): void {
     if (entry.seq <= this.headSeq) return;
-    const inTail = entry.seq > this.router.indexed_wal;
     for (const op of entry.ops) {
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
-      if (inTail && !this.tailIds.has(id)) this.killPartRow(id);
-      if (op.kind === 'upsert') this.docs.set(id, op.doc);
-      else this.docs.delete(id);
-      if (inTail) this.tailIds.add(id);
+      // The first tail operation on an id shadows its live part row; later ones replace the earlier tail row.
+      if (!this.tailRows.index.has(id)) this.killPartRow(id);
+      if (op.kind === 'upsert') this.tailRows.upsert(op.doc);
+      else this.tailRows.delete(id);
     }
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
     for (const k of entry.meta.idempotency_keys ?? []) this.idempotencyKeys.add(k);
     this.headSeq = entry.seq;
     this.updatedAt = Math.max(this.updatedAt, entry.meta.committed_at);
-    if (inTail) {
-      this.tail.push({ seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at });
-    }
-    this.live = null;
-    this.logicalBytes = null;
-    this.corpus = null;
+    this.tail.push({ seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at });
     this.segs = null;
+    this.logicalBytes = null;
   }
 
-  /** The part row that is the live version of `id` (if any) is about to be shadowed by the tail. */
-  private killPartRow(id: Id): void {
-    const current = this.docs.get(id);
-    if (current === undefined) return;
+  /** The live part row of `id` (newest part holding it; older ones are dead by Invariant L), or null. */
+  private livePartRow(id: Id): { part: number; ord: number } | null {
     for (let i = this.parts.length - 1; i >= 0; i--) {
       const ord = this.parts[i]!.getOrdinal(id);
-      if (ord >= 0 && this.parts[i]!.docs[ord] === current) {
-        this.dead[i]!.kill(ord);
-        return;
+      if (ord < 0) {
+        if (this.parts[i]!.tombstones.has(id) && this.router.format_version < 2) return null; // v1: deleted here
+        continue;
       }
+      return this.dead[i]!.isDead(ord) ? null : { part: i, ord };
     }
+    return null;
   }
 
-  /** The text corpus for BM25: parts (postings, minus dead rows) and the tail's live documents. Cached until the next apply. */
-  textCorpus(): TextCorpus {
-    if (this.corpus === null) {
-      const segments: TextSegment[] = this.parts.map((part, i) => {
-        const l = this.dead[i]!;
-        return { docs: part.docs, postings: (attr, analysis) => part.postings(attr, analysis), dead: l.mask, deadOrdinals: l.ordinals() };
-      });
-      this.corpus = { segments, loose: this.tailLiveDocs() };
-    }
-    return this.corpus;
+  private killPartRow(id: Id): void {
+    const at = this.livePartRow(id);
+    if (at) this.dead[at.part]!.kill(at.ord);
   }
 
-  /** All live documents, as a stable array until the next apply (queries scan it). */
-  liveDocs(): readonly Doc[] {
-    if (!this.live) this.live = Array.from(this.docs.values());
-    return this.live;
+  /** The live documents of `ids` (absent: no such live document). What write resolution reads (RFC-0004 §7). */
+  async lookup(ids: Iterable<Id>): Promise<Map<Id, Doc>> {
+    const out = new Map<Id, Doc>();
+    for (const id of ids) {
+      const t = this.tailRows.get(id);
+      if (t !== undefined) {
+        if (t !== null) out.set(id, t);
+        continue;
+      }
+      const at = this.livePartRow(id);
+      if (at) out.set(id, this.parts[at.part]!.docs[at.ord]!);
+    }
+    return out;
+  }
+
+  /**
+   * Live documents that `filter` accepts, at most `max` (filter-based writes: delete_by_filter, patch_by_filter).
+   * Runs the filter over the segments; only the matches become documents.
+   */
+  async matching(filter: CompiledFilter, attrs: readonly string[], max: number): Promise<Doc[]> {
+    const out: Doc[] = [];
+    for (const seg of this.segments()) {
+      const cursor = new RowCursor(seg, attrs);
+      const dead = seg.dead;
+      const ords: number[] = [];
+      for (let o = 0; o < seg.rows && out.length + ords.length < max; o++) {
+        if ((dead === null || dead[o] !== 1) && filter(cursor.at(o))) ords.push(o);
+      }
+      out.push(...(await seg.docs(ords)));
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  /** Every live document (export, recall sampling): O(namespace) by request, never on a query's path. */
+  *liveDocs(): Generator<Doc> {
+    for (let i = 0; i < this.parts.length; i++) {
+      const docs = this.parts[i]!.docs;
+      const l = this.dead[i]!;
+      for (let o = 0; o < docs.length; o++) if (!l.isDead(o)) yield docs[o]!;
+    }
+    yield* this.tailRows.liveDocs();
+  }
+
+  /** Live rows: the parts' rows minus their dead ones, plus the live tail rows. O(parts). */
+  get liveCount(): number {
+    let n = this.tailRows.liveRows;
+    for (let i = 0; i < this.parts.length; i++) n += this.parts[i]!.docs.length - this.dead[i]!.count;
+    return n;
+  }
+
+  /** Live rows of the tail (scanned exactly by every query). */
+  get tailLiveCount(): number {
+    return this.tailRows.liveRows;
   }
 
   get unindexedBytes(): number {
@@ -241,45 +217,75 @@ export class NamespaceView {
     return r;
   }
 
-  /** Approximate logical size of the live documents in bytes (vectors + JSON attributes). */
+  /**
+   * Approximate logical size of the live documents (vectors + attributes): each part's size scaled by its live
+   * fraction, plus the live tail documents. O(parts + tail).
+   */
   approxLogicalBytes(): number {
     if (this.logicalBytes !== null) return this.logicalBytes;
     let bytes = 0;
-    for (const d of this.docs.values()) {
-      bytes += (d.vector ? d.vector.length * 4 : 0) + 16;
-      for (const k in d.attrs) {
-        const v = d.attrs[k];
-        bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
-      }
+    for (let i = 0; i < this.parts.length; i++) {
+      const p = this.parts[i]!;
+      const rows = p.docs.length;
+      if (rows > 0) bytes += Math.round((p.logicalBytes() * (rows - this.dead[i]!.count)) / rows);
     }
+    for (const d of this.tailRows.liveDocs()) bytes += docLogicalBytes(d);
     this.logicalBytes = bytes;
     return bytes;
   }
 }
 
-/** Dead rows of one part: a mask for scans and a sorted ordinal list for probes (rebuilt only after a change). */
+export function docLogicalBytes(d: Doc): number {
+  let bytes = (d.vector ? d.vector.length * 4 : 0) + 16;
+  for (const k in d.attrs) {
+    const v = d.attrs[k];
+    bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
+  }
+  return bytes;
+}
+
+/** v1 routers: a row is dead when a newer part holds its id as a row or a tombstone (the fold, newest first). */
+function foldLiveness(parts: readonly LoadedPart[]): PartLiveness[] {
+  const out: PartLiveness[] = new Array(parts.length);
+  const newer = new Set<Id>();
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i]!;
+    const l = new PartLiveness(part.docs.length);
+    part.docs.forEach((d, o) => {
+      if (newer.has(d.id)) l.kill(o);
+    });
+    out[i] = l;
+    for (const d of part.docs) newer.add(d.id);
+    for (const id of part.tombstones) newer.add(id);
+  }
+  return out;
+}
+
+/** Dead rows of one part: a mask (1 = dead) for scans, and a count. */
 class PartLiveness {
   mask: Uint8Array | null = null;
-  private readonly killed: number[] = [];
-  private sorted: readonly number[] = [];
-  private dirty = false;
+  count = 0;
 
   constructor(private readonly rows: number) {}
+
+  /** From a stored deletion vector: copied, because tail kills add to it. */
+  static of(rows: number, mask: Uint8Array | null): PartLiveness {
+    const l = new PartLiveness(rows);
+    if (mask !== null) {
+      l.mask = mask.slice();
+      for (let o = 0; o < rows; o++) l.count += l.mask[o]!;
+    }
+    return l;
+  }
+
+  isDead(ord: number): boolean {
+    return this.mask !== null && this.mask[ord] === 1;
+  }
 
   kill(ord: number): void {
     this.mask ??= new Uint8Array(this.rows);
     if (this.mask[ord] === 1) return;
     this.mask[ord] = 1;
-    this.killed.push(ord);
-    this.dirty = true;
-  }
-
-  /** Ascending; a new array object after every change (callers cache per-array derived statistics). */
-  ordinals(): readonly number[] {
-    if (this.dirty) {
-      this.sorted = [...this.killed].sort((a, b) => a - b);
-      this.dirty = false;
-    }
-    return this.sorted;
+    this.count++;
   }
 }

@@ -209,6 +209,23 @@ export class LoadedPart {
   }
 
   private presence: Uint8Array | null | undefined;
+  private logical: number | null = null;
+
+  /** Logical size of the rows (vectors + attributes as a client sees them), computed once. */
+  logicalBytes(): number {
+    if (this.logical === null) {
+      let bytes = 0;
+      for (const d of this.docs) {
+        bytes += (d.vector ? d.vector.length * 4 : 0) + 16;
+        for (const k in d.attrs) {
+          const v = d.attrs[k];
+          bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
+        }
+      }
+      this.logical = bytes;
+    }
+    return this.logical;
+  }
 
   /** The rows' vectors in one buffer (row r at r·dims) with a presence bitmap, for segment kernels (null: none). */
   vectorData(): { data: Float32Array; dims: number; present: Uint8Array | null } | null {

@@ -135,15 +135,7 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
     // BM25 through fts/ over the segments as text sources: postings where a part has them (minus dead rows), the
     // other live rows analysed; namespace-wide statistics; max-score top-k unless limit.per needs every match.
     const filter = q.filter;
-    const sources: TextSource[] = segs.map((seg, s) => ({
-      rows: seg.rows,
-      postings: (attr, analysis) => seg.postings(attr, analysis),
-      dead: seg.dead,
-      deadOrdinals: seg.deadOrdinals(),
-      id: (o) => seg.id(o),
-      value: (attr, o) => seg.value(attr, o),
-      filter: filter === null ? null : (o) => filter(cursors[s]!.at(o)),
-    }));
+    const sources = textSources(segs, filter === null ? null : (s) => (o) => filter(cursors[s]!.at(o)));
     const scored = rank.plan.evaluateSources(sources, per ? null : q.limit);
     if (!per) {
       // Higher score first: the negated score as the key keeps "smaller first, ties by id".
@@ -192,6 +184,19 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
     });
   });
   return heap ? heap.sorted() : selectPerKey(cands, cmp, perKey!, per!, q.limit);
+}
+
+/** Segments as fts/ text sources; `filterFor(s)` gives segment s's row filter (null: none). */
+export function textSources(segs: readonly Segment[], filterFor: ((s: number) => (ord: number) => boolean) | null = null): TextSource[] {
+  return segs.map((seg, s) => ({
+    rows: seg.rows,
+    postings: (attr, analysis) => seg.postings(attr, analysis),
+    dead: seg.dead,
+    deadOrdinals: seg.deadOrdinals(),
+    id: (o) => seg.id(o),
+    value: (attr, o) => seg.value(attr, o),
+    filter: filterFor === null ? null : filterFor(s),
+  }));
 }
 
 function orderComparator(keys: readonly OrderKey[], segs: readonly Segment[]): (a: Hit, b: Hit) => number {

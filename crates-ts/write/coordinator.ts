@@ -15,6 +15,7 @@ import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
 import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
+import { compileFilter, filterAttributes } from '../filter/index.js';
 import { resolveWrite, type Resolution, type StateReader } from './resolve.js';
 import { declaresSchemaOrMetric } from './creates.js';
 
@@ -44,9 +45,22 @@ export interface CoordinatorOptions {
   onConflict?: (ns: string) => void;
 }
 
-/** What planning reads of the namespace: a view, or ABSENT for a namespace that does not exist (yet). */
-type PlanBase = Pick<NamespaceView, 'schema' | 'distanceMetric' | 'docs' | 'idempotencyKeys'>;
-const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set() };
+/**
+ * What planning reads of the namespace (RFC-0004 §7): its schema, metric and keys, the live documents of the ids the
+ * batch names, and the live documents its filter-based writes may match — looked up before the (synchronous) plan,
+ * never the whole namespace. ABSENT for a namespace that does not exist (yet).
+ */
+interface PlanBase {
+  schema: NamespaceView['schema'];
+  distanceMetric: NamespaceView['distanceMetric'];
+  idempotencyKeys: ReadonlySet<string>;
+  docs: ReadonlyMap<Id, Doc>;
+  /** Live documents matching any filter of the batch (a superset is fine: the resolver filters again). */
+  matches: readonly Doc[];
+  /** The WAL head this state is at: the entry is appended at head + 1 (a lost race if the head moved since). */
+  head: number;
+}
+const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), matches: [], head: 0 };
 type Plan = ReturnType<WriteCoordinator['plan']>;
 
 interface Pending {
@@ -148,12 +162,13 @@ export class WriteCoordinator {
         }
       }
       const view = current ?? (await this.ensureLive(ns));
-      const plan = this.plan(view, batch);
+      const base = await this.prefetch(view, batch);
+      const plan = this.plan(base, batch);
       if (plan.accepted.length === 0) {
         for (const r of plan.rejected) r.p.reject(r.error);
         return;
       }
-      const seq = view.headSeq + 1;
+      const seq = base.head + 1;
       let committedSeq: number | null = null;
       let bytes: Uint8Array | null = null;
       if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.keys.length > 0) {
@@ -214,7 +229,7 @@ export class WriteCoordinator {
     const reader: StateReader = {
       get: (id) => (overlay.has(id) ? (overlay.get(id) ?? undefined) : view.docs.get(id)),
       scan: function* () {
-        for (const d of view.docs.values()) if (!overlay.has(d.id)) yield d;
+        for (const d of view.matches) if (!overlay.has(d.id)) yield d;
         for (const d of overlay.values()) if (d) yield d;
       },
     };
@@ -246,6 +261,48 @@ export class WriteCoordinator {
     const schemaChanged = JSON.stringify(schema) !== JSON.stringify(view.schema);
     const metricChanged = metric !== view.distanceMetric;
     return { accepted, rejected, ops, schema, schemaChanged, metric, metricChanged, keys };
+  }
+
+  /**
+   * The documents the batch's resolution will read (PlanBase), from one state of the view: if the view moved on while
+   * we looked (another request's refresh folded new entries into it), look again.
+   */
+  private async prefetch(view: NamespaceView, batch: Pending[]): Promise<PlanBase> {
+    const ids = new Set<Id>();
+    const filters: unknown[] = [];
+    let rows = 0;
+    for (const { req } of batch) {
+      for (const p of req.patches) ids.add(p.id);
+      for (const id of req.deletes) ids.add(id);
+      if (req.upsertCondition !== undefined) for (const d of req.upserts) ids.add(d.id);
+      if (req.deleteByFilter) filters.push(req.deleteByFilter.filter);
+      if (req.patchByFilter) filters.push(req.patchByFilter.filter);
+      rows += req.upserts.length + req.patches.length + req.deletes.length;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const head = view.headSeq;
+      const docs = await view.lookup(ids);
+      const matches: Doc[] = [];
+      const seen = new Set<Id>();
+      // Enough matches to tell "more than the limit" even after earlier requests of the batch removed some.
+      const max = this.opts.maxFilterRows + 1 + rows;
+      for (const spec of filters) {
+        let found: Doc[];
+        try {
+          // Lenient here (missing attributes read as null): the resolver compiles it for real against the merged schema.
+          const f = compileFilter(spec, view.schema, { unknownAttributes: 'null' });
+          found = await view.matching(f, filterAttributes(spec), max);
+        } catch (e) {
+          if (!isElaxError(e)) throw e;
+          found = [...view.liveDocs()]; // the resolver reports the filter's error, or filters these itself
+        }
+        for (const d of found) if (!seen.has(d.id) && (seen.add(d.id), true)) matches.push(d);
+      }
+      if (view.headSeq === head || attempt >= 5) {
+        // After 5 moves we go with this state at `head`: the append at head + 1 then loses its race and re-plans.
+        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: view.idempotencyKeys, docs, matches, head };
+      }
+    }
   }
 
   /** The view of `ns` at the current head, creating (or reviving) the namespace's router if needed. */

@@ -1,0 +1,131 @@
+/**
+ * The WAL tail as a segment (RFC-0004 §5): every upsert above indexed_wal is a row, appended in WAL order; a later
+ * upsert or delete of the same id kills the earlier row. Vectors live in one growing Float32Array (row r at r·dims)
+ * so the exact scan every query makes over the tail is a tight loop over contiguous memory, not a walk over
+ * scattered documents. O(tail), bounded by the indexer's trigger and backpressure.
+ */
+import type { AttrValue, Doc, Id } from '../core/index.js';
+import type { PostingsFile } from '../fts/index.js';
+import type { Segment, SegmentVectors } from '../query/index.js';
+
+export class TailSegment implements Segment {
+  private rowDocs: Doc[] = [];
+  private deadMask = new Uint8Array(64);
+  private deadCount = 0;
+  private sortedDead: number[] | null = null;
+  private vecData: Float32Array | null = null;
+  private presentBits = new Uint8Array(8);
+  private allPresent = true;
+  private dims = 0;
+  /** id → its newest tail row, or -1 when its newest tail operation is a delete. */
+  readonly index = new Map<Id, number>();
+
+  get rows(): number {
+    return this.rowDocs.length;
+  }
+
+  get dead(): Uint8Array | null {
+    return this.deadCount === 0 ? null : this.deadMask;
+  }
+
+  get liveRows(): number {
+    return this.rowDocs.length - this.deadCount;
+  }
+
+  deadOrdinals(): readonly number[] {
+    if (this.sortedDead === null) {
+      const out: number[] = [];
+      for (let o = 0; o < this.rowDocs.length; o++) if (this.deadMask[o] === 1) out.push(o);
+      this.sortedDead = out;
+    }
+    return this.sortedDead;
+  }
+
+  /** Folds one operation of a tail entry (in WAL order). */
+  upsert(doc: Doc): void {
+    this.killId(doc.id);
+    const r = this.rowDocs.length;
+    this.rowDocs.push(doc);
+    if (r >= this.deadMask.length) {
+      const grown = new Uint8Array(this.deadMask.length * 2);
+      grown.set(this.deadMask);
+      this.deadMask = grown;
+    }
+    this.addVector(r, doc.vector);
+    this.index.set(doc.id, r);
+  }
+
+  delete(id: Id): void {
+    this.killId(id);
+    this.index.set(id, -1);
+  }
+
+  /** The newest tail version of `id`: a document, null (deleted in the tail), or undefined (not in the tail). */
+  get(id: Id): Doc | null | undefined {
+    const r = this.index.get(id);
+    if (r === undefined) return undefined;
+    return r < 0 ? null : this.rowDocs[r]!;
+  }
+
+  private killId(id: Id): void {
+    const prev = this.index.get(id);
+    if (prev !== undefined && prev >= 0 && this.deadMask[prev] !== 1) {
+      this.deadMask[prev] = 1;
+      this.deadCount++;
+      this.sortedDead = null;
+    }
+  }
+
+  private addVector(r: number, v: Float32Array | null): void {
+    if (r >> 3 >= this.presentBits.length) {
+      const grown = new Uint8Array(this.presentBits.length * 2);
+      grown.set(this.presentBits);
+      this.presentBits = grown;
+    }
+    if (v === null || (this.dims !== 0 && v.length !== this.dims)) {
+      this.allPresent = false;
+      return;
+    }
+    if (this.dims === 0) {
+      this.dims = v.length;
+      // Rows before the first vector had none.
+      if (r > 0) this.allPresent = false;
+    }
+    const need = (r + 1) * this.dims;
+    if (this.vecData === null || need > this.vecData.length) {
+      const grown = new Float32Array(Math.max(need, (this.vecData?.length ?? 0) * 2, 64 * this.dims));
+      if (this.vecData) grown.set(this.vecData);
+      this.vecData = grown;
+    }
+    this.vecData.set(v, r * this.dims);
+    this.presentBits[r >> 3]! |= 1 << (r & 7);
+  }
+
+  async prepare(): Promise<void> {}
+
+  id(ord: number): Id {
+    return this.rowDocs[ord]!.id;
+  }
+
+  value(attr: string, ord: number): AttrValue | undefined {
+    return this.rowDocs[ord]!.attrs[attr];
+  }
+
+  vectors(): SegmentVectors | null {
+    if (this.vecData === null) return null;
+    return { data: this.vecData, dims: this.dims, present: this.allPresent ? null : this.presentBits };
+  }
+
+  async docs(ords: readonly number[]): Promise<Doc[]> {
+    return ords.map((o) => this.rowDocs[o]!);
+  }
+
+  postings(): PostingsFile | null {
+    return null;
+  }
+
+  /** The live documents, in WAL order (export, recall sampling, logical size). */
+  *liveDocs(): Generator<Doc> {
+    for (let o = 0; o < this.rowDocs.length; o++) if (this.deadMask[o] !== 1) yield this.rowDocs[o]!;
+  }
+}
