@@ -6,7 +6,7 @@
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
-import type { Segment, SegmentVectors } from '../query/index.js';
+import { sqNormAt, type Segment, type SegmentVectors } from '../query/index.js';
 
 export class TailSegment implements Segment {
   private rowDocs: Doc[] = [];
@@ -14,6 +14,7 @@ export class TailSegment implements Segment {
   private deadCount = 0;
   private sortedDead: number[] | null = null;
   private vecData: Float32Array | null = null;
+  private sq: Float64Array | null = null;
   private presentBits = new Uint8Array(8);
   private allPresent = true;
   private dims = 0;
@@ -98,6 +99,12 @@ export class TailSegment implements Segment {
       this.vecData = grown;
     }
     this.vecData.set(v, r * this.dims);
+    if (this.sq === null || r >= this.sq.length) {
+      const grown = new Float64Array(Math.max(64, (this.sq?.length ?? 0) * 2, r + 1));
+      if (this.sq) grown.set(this.sq);
+      this.sq = grown;
+    }
+    this.sq[r] = sqNormAt(this.vecData, r * this.dims, this.dims);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
@@ -113,7 +120,7 @@ export class TailSegment implements Segment {
 
   vectors(): SegmentVectors | null {
     if (this.vecData === null) return null;
-    return { data: this.vecData, dims: this.dims, present: this.allPresent ? null : this.presentBits };
+    return { data: this.vecData, dims: this.dims, present: this.allPresent ? null : this.presentBits, sqNorms: this.sq! };
   }
 
   async docs(ords: readonly number[]): Promise<Doc[]> {

@@ -179,3 +179,52 @@ export function distanceAt(metric: DistanceMetric, q: Float32Array): (data: Floa
   const qNorm = norm(q);
   return (data, off) => cosineDistanceAt(q, qNorm, data, off);
 }
+
+/**
+ * Σ y² of a stored vector with the same 4-way accumulation as cosineDistanceAt, so a segment can keep it per row
+ * (RFC-0004 §5: precomputed norms) and cosineWithSqNorm gives bit-identical distances with half the work per row.
+ */
+export function sqNormAt(data: Float32Array, off: number, n: number): number {
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const y0 = data[off + i]!;
+    const y1 = data[off + i + 1]!;
+    const y2 = data[off + i + 2]!;
+    const y3 = data[off + i + 3]!;
+    b0 += y0 * y0;
+    b1 += y1 * y1;
+    b2 += y2 * y2;
+    b3 += y3 * y3;
+  }
+  let bb = b0 + b1 + b2 + b3;
+  for (; i < n; i++) {
+    const y = data[off + i]!;
+    bb += y * y;
+  }
+  return bb;
+}
+
+/** Cosine distance from `q` to the stored vector at `off` whose Σ y² is `bb` (see sqNormAt). */
+export function cosineWithSqNormAt(q: Float32Array, qNorm: number, data: Float32Array, off: number, bb: number): number {
+  const n = q.length;
+  let d0 = 0;
+  let d1 = 0;
+  let d2 = 0;
+  let d3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    d0 += q[i]! * data[off + i]!;
+    d1 += q[i + 1]! * data[off + i + 1]!;
+    d2 += q[i + 2]! * data[off + i + 2]!;
+    d3 += q[i + 3]! * data[off + i + 3]!;
+  }
+  let d = d0 + d1 + d2 + d3;
+  for (; i < n; i++) d += q[i]! * data[off + i]!;
+  if (qNorm === 0 || bb === 0) return 1;
+  const dist = 1 - d / (qNorm * Math.sqrt(bb));
+  return dist < 0 ? 0 : dist > 2 ? 2 : dist;
+}

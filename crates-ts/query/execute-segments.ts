@@ -9,7 +9,7 @@
 import type { Doc, Id } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
-import { distanceAt } from './distance.js';
+import { cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { executeAggregation } from './aggregate.js';
 import { buildRow } from './project.js';
 import { hasBit, RowCursor, type Segment } from './segment.js';
@@ -149,21 +149,34 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
   }
 
   if (rank.kind === 'vector') {
-    const dist = distanceAt(rank.metric, rank.query);
+    const generic = distanceAt(rank.metric, rank.query);
     const dims = rank.query.length;
+    const qNorm = norm(rank.query);
+    const cosine = rank.metric === 'cosine_distance';
     const heap = per ? null : new HitTopK(q.limit, idOf);
     const all: Hit[] = [];
     segs.forEach((seg, s) => {
       const v = seg.vectors();
       if (v === null || v.dims !== dims) return;
-      const live = liveTest(seg, cursors[s]!, q.filter);
+      // The tight loop every query runs over the tail (and exact scans of parts): liveness, presence and the filter
+      // inline, the distance straight over the buffer (with stored norms for cosine: one pass over each vector).
       const { data, present } = v;
-      eachOrdinal(seg, s, restrict, (o) => {
-        if (!hasBit(present, o) || !live(o)) return;
-        const d = dist(data, o * dims);
+      const sq = cosine ? (v.sqNorms ?? null) : null;
+      const query = rank.query;
+      const dead = seg.dead;
+      const filter = q.filter;
+      const cursor = cursors[s]!;
+      const only = restrict?.(s) ?? null;
+      const n = only === null ? seg.rows : only.length;
+      for (let i = 0; i < n; i++) {
+        const o = only === null ? i : only[i]!;
+        if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+        if (dead !== null && dead[o] === 1) continue;
+        if (filter !== null && !filter(cursor.at(o))) continue;
+        const d = sq !== null ? cosineWithSqNormAt(query, qNorm, data, o * dims, sq[o]!) : generic(data, o * dims);
         if (heap) heap.push(d, s, o);
         else all.push({ seg: s, ord: o, dist: d });
-      });
+      }
     });
     if (heap) return heap.sorted();
     const cmp = (a: Hit, b: Hit) => a.dist! - b.dist! || compareIds(idOf(a.seg, a.ord), idOf(b.seg, b.ord));

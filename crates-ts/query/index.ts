@@ -14,7 +14,7 @@ export { executeQuery, exactKnn, rankDocuments } from './execute.js';
 export { parseMultiQuery, executeMultiQuery, fuseRrf } from './multi-query.js';
 export { executeOnSegments, rankSegments, materialize, liveRows, textSources, type Hit, type Restriction } from './execute-segments.js';
 export { DocsSegment, RowCursor, hasBit, type Segment, type SegmentNeed, type SegmentVectors, type OrdinalHit as SegmentHit } from './segment.js';
-export { distance, distanceTo } from './distance.js';
+export { distance, distanceTo, sqNormAt } from './distance.js';
 export { compareIds, compareValues } from './compare.js';
 export { vectorDims } from './parse-rank-by.js';
 export { encodeBase64Vector, decodeBase64Vector } from './vector-codec.js';

@@ -24,6 +24,8 @@ export interface SegmentVectors {
   readonly dims: number;
   /** Bit r set: row r has a vector; null: every row has one. */
   readonly present: Uint8Array | null;
+  /** Σ y² of each row's vector (distance.ts sqNormAt), when the segment keeps them: cosine then reads each vector once. */
+  readonly sqNorms?: Float64Array;
 }
 
 export interface OrdinalHit {

@@ -1,0 +1,61 @@
+/**
+ * The exact scan of the unindexed WAL tail that every query makes (RFC-0004 §5 goal: ≤ 100 ns per 128-d row).
+ * Measures a kNN query (cosine, 128-d) over a tail of N rows, unfiltered and with a filter on an attribute, through
+ * the view's tail segment and the segment executor, against the document-array executor it replaced.
+ *
+ *   node bin/run-ts.mjs bench/tail-scan.ts [--rows 100000] [--dims 128] [--queries 50]
+ */
+import { parseArgs } from 'node:util';
+import { MemoryStore } from '../crates-ts/store/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { Witness } from '../crates-ts/store/index.js';
+import { NamespaceView } from '../crates-ts/namespace/index.js';
+import { executeOnSegments, executeQuery, parseQuery } from '../crates-ts/query/index.js';
+import type { Doc } from '../crates-ts/core/index.js';
+import { gaussianMixture, machine, percentile, rng } from './lib.js';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, dims: { type: 'string', default: '128' }, queries: { type: 'string', default: '50' } } });
+const N = Number(values.rows);
+const D = Number(values.dims);
+const Q = Number(values.queries);
+void MemoryStore;
+
+const rand = rng(7);
+const gen = gaussianMixture(rand, D);
+const router = RouterStore.initial('tail', 1, new Date(0).toISOString());
+const view = new NamespaceView(router, Witness.neverMatches(), []);
+const docs: Doc[] = [];
+const PER_ENTRY = 1000;
+for (let seq = 1, id = 0; id < N; seq++) {
+  const ops = [];
+  for (let j = 0; j < PER_ENTRY && id < N; j++, id++) {
+    const doc: Doc = { id, vector: Float32Array.from(gen()), attrs: { cat: id % 10, name: `row ${id}` } };
+    docs.push(doc);
+    ops.push({ kind: 'upsert' as const, doc });
+  }
+  view.apply({ seq, meta: { format_version: 1, namespace: 'tail', committed_at: seq, requests: 1 }, ops }, 0);
+}
+const ctx = { schema: { vector: { type: `[${D}]f32` }, cat: { type: 'int' }, name: { type: 'string' } }, distanceMetric: 'cosine_distance' as const };
+const queries = Array.from({ length: Q }, () => gen());
+
+async function time(label: string, run: (q: number[]) => Promise<unknown> | unknown): Promise<string> {
+  for (let i = 0; i < 3; i++) await run(queries[i % Q]!); // warm up
+  const ms: number[] = [];
+  for (const q of queries) {
+    const t0 = performance.now();
+    await run(q);
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  const p50 = percentile(ms, 50);
+  return `| ${label} | ${p50.toFixed(2)} ms | ${percentile(ms, 99).toFixed(2)} ms | ${((p50 * 1e6) / N).toFixed(0)} ns |`;
+}
+
+const lines = [`# ${machine()}`, `tail of ${N} rows × ${D}-d (cosine), top 10, ${Q} queries`, '', '| path | p50 | p99 | per row (p50) |', '|---|---|---|---|'];
+for (const filtered of [false, true]) {
+  const body = (q: number[]) => ({ rank_by: ['vector', 'kNN', q], top_k: 10, ...(filtered ? { filters: ['cat', 'Lt', 5] } : {}) });
+  const tag = filtered ? ' (filter cat < 5)' : '';
+  lines.push(await time(`segments: tail segment${tag}`, (q) => executeOnSegments(parseQuery(body(q), ctx), view.segments())));
+  lines.push(await time(`documents: executeQuery over Doc[]${tag}`, (q) => executeQuery(parseQuery(body(q), ctx), docs, ctx)));
+}
+console.log(lines.join('\n'));
