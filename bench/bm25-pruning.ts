@@ -70,7 +70,8 @@ for (const nTerms of [1, 2, 5]) {
     times.all.push(performance.now() - t0);
     matches += all.length;
     if (qi < 20 || nTerms === 1) {
-      const live = [...view.liveDocs()];
+      const live = [];
+      for await (const d of view.liveDocs()) live.push(d);
       if (qi === 0) plan.evaluate(live); // first pass analyses every document (memoised after)
       t0 = performance.now();
       const ex = plan.evaluate(live);

@@ -7,7 +7,7 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { LoadedPart, readManifest } from '../crates-ts/part/index.js';
+import { PartData, readManifest } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 
 let t = 1_700_000_000_000;
@@ -31,7 +31,7 @@ describe('HNSW parameters per namespace and per query', () => {
     const manifest = (await readManifest(store, 'ns', router.parts[0]!.id))!;
     expect(manifest.index).toMatchObject({ kind: 'hnsw', M: 6, ef_construction: 40 });
 
-    const spy = vi.spyOn(LoadedPart.prototype, 'annSearch');
+    const spy = vi.spyOn(PartData.prototype, 'annSearch'); // v2 parts are searched through PartData (RFC-0004 §6)
     const q = { rank_by: ['vector', 'ANN', [1, 0, 0]], top_k: 5 };
     await e.query('ns', q);
     expect(spy.mock.calls.at(-1)![2]).toBe(77); // server default

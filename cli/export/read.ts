@@ -35,7 +35,9 @@ export async function readFromStore(storeOpt: string | undefined, ns: string): P
   return withStore(storeOpt, async (store) => {
     const engine = new Engine(store, { clock: systemClock, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random });
     const view = await engine.catalog.require(ns, 'strong');
-    const docs = [...view.liveDocs()].sort((a, b) => compareIds(a.id, b.id));
+    const docs = [];
+    for await (const d of view.liveDocs()) docs.push(d);
+    docs.sort((a, b) => compareIds(a.id, b.id));
     const schema = await engine.schema(ns);
     return { rows: docs.map(docToRow), schema, consistent: true, passes: 1 };
   });

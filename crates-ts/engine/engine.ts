@@ -9,8 +9,10 @@ import { WriteCoordinator } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
 import {
-  parseQuery, executeQuery, parseMultiQuery, executeOnSegments, fuseRrf, type ParsedQuery, type QueryContext, type QueryResultBody, type Restriction,
+  parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction,
+  type SegmentNeed,
 } from '../query/index.js';
+import { analysisKey, fullTextConfigOf } from '../fts/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 import type { TextNeed } from '../fts/index.js';
@@ -59,14 +61,49 @@ export async function prepareView(view: NamespaceView, queries: readonly ParsedQ
  */
 export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number): Promise<QueryResultBody> {
   const r = q.rank;
-  let restrict: Restriction | undefined;
-  if (r && r.kind === 'vector' && usesAnnIndex(view, q)) {
-    // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
-    const ann = view.schema.vector?.ann;
-    const ef = q.efSearch ?? (typeof ann === 'object' ? ann.ef_search : undefined) ?? efSearch;
-    restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs);
+  const segs = view.segments();
+  const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
+  // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
+  //    an exact scan, the ANN index, the postings a BM25 query names. Pinned until the query ends.
+  const releases: Release[] = [];
+  try {
+    const base: SegmentNeed = {
+      attrs: q.readAttrs,
+      vectors: !!r && r.kind === 'vector' && !ann,
+      index: ann,
+      postings: r?.kind === 'text' ? r.plan.needs : undefined,
+    };
+    releases.push(...(await Promise.all(segs.map((s) => s.prepare(base)))));
+    if (r?.kind === 'text') {
+      // A part without usable postings for a clause (built with another analysis) is scored by analysing its rows.
+      const analyses = r.plan.attributes.map((a) => ({ attr: a, analysis: analysisKey(fullTextConfigOf(view.schema[a]?.full_text_search, a)!) }));
+      releases.push(
+        ...(await Promise.all(
+          segs.map((s) => (analyses.some((x) => s.postings(x.attr, x.analysis) === null) ? s.prepare({ attrs: r.plan.attributes, vectors: false }) : Promise.resolve(NO_RELEASE))),
+        )),
+      );
+    }
+    let restrict: Restriction | undefined;
+    if (ann && r.kind === 'vector') {
+      // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
+      const a = view.schema.vector?.ann;
+      const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
+      restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs);
+      // 2. The candidates' vectors (a few blocks per part), or every vector of a segment scanned exactly.
+      const only = restrict;
+      releases.push(
+        ...(await Promise.all(
+          segs.map((s, i) => {
+            const rows = only(i);
+            return rows === null ? s.prepare({ attrs: [], vectors: true }) : s.prepare({ attrs: [], vectors: false, vectorRows: rows });
+          }),
+        )),
+      );
+    }
+    return await executeOnSegments(q, segs, restrict);
+  } finally {
+    for (const release of releases) release();
   }
-  return executeOnSegments(q, view.segments(), restrict);
 }
 
 /** What parsing a query needs of a view: its schema and metric. */
@@ -228,7 +265,6 @@ export class Engine {
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
-    await prepareView(view, [q]);
     const execStarted = this.opts.clock.now();
     const result = await runQuery(view, q, this.efSearch);
     return {
@@ -247,7 +283,6 @@ export class Engine {
     const { view, ratio } = await this.viewFor(ns, consistency);
     const ctx = queryContext(view);
     const q = parseMultiQuery(body, ctx);
-    await prepareView(view, q.queries);
     const execStarted = this.opts.clock.now();
     const results: QueryResultBody[] = [];
     for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch));
@@ -314,11 +349,14 @@ export class Engine {
 
   private async warmCacheOnce(ns: string) {
     const view = await this.catalog.require(ns, 'strong');
-    // Warm means the next query pays no fetch: HNSW indexes and postings (dictionaries; small files whole) too.
+    // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
+    // indexes and postings (dictionaries; small files whole).
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
-    await view.prepare({ index: true, postings });
+    const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
+    const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings })));
+    for (const r of releases) r();
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
   }
 
@@ -330,7 +368,7 @@ export class Engine {
   private async recallOnce(ns: string, body: unknown) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
-    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch));
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch), (q) => runQuery(view, q, this.efSearch));
   }
 
   /** Flush queued writes (graceful shutdown). */

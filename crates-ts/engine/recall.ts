@@ -5,7 +5,7 @@
  */
 import { ElaxError } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
-import { parseQuery, executeOnSegments, hasBit, type ParsedQuery, type QueryResultBody } from '../query/index.js';
+import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
 
 export interface RecallRequest {
   num?: number;
@@ -23,6 +23,8 @@ export async function evaluateRecall(
   random: () => number,
   /** The normal query path for the ANN queries (index hits + tail); the exhaustive path scans every live row. */
   runAnn: (q: ParsedQuery) => Promise<QueryResultBody> = (q) => executeOnSegments(q, view.segments()),
+  /** The exhaustive path (every live vector); the engine's runQuery prepares the segments for it. */
+  runExact: (q: ParsedQuery) => Promise<QueryResultBody> = (q) => executeOnSegments(q, view.segments()),
 ) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall body must be a JSON object');
@@ -47,20 +49,29 @@ export async function evaluateRecall(
     queries = [rb[2] as number[]];
     num = 1;
   } else {
-    // Query vectors: live rows with a vector, uniformly at random (by segment and ordinal, no documents built).
-    const rows: { seg: number; ord: number }[] = [];
-    segs.forEach((seg, s) => {
-      const v = seg.vectors();
-      if (v === null) return;
-      for (let o = 0; o < seg.rows; o++) if ((seg.dead === null || seg.dead[o] !== 1) && hasBit(v.present, o)) rows.push({ seg: s, ord: o });
-    });
-    if (rows.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
+    // Query vectors: live rows, uniformly at random (by segment and ordinal), read one by one (only their blocks);
+    // rows without a vector are drawn again, a bounded number of times.
+    const live: number[] = segs.map((seg) => seg.rows - (seg.dead === null ? 0 : seg.deadOrdinals().length));
+    const total = live.reduce((a, b) => a + b, 0);
     queries = [];
-    for (let i = 0; i < num; i++) {
-      const r = rows[Math.floor(random() * rows.length)]!;
-      const v = segs[r.seg]!.vectors()!;
-      queries.push(Array.from(v.data.subarray(r.ord * v.dims, (r.ord + 1) * v.dims)));
+    for (let draws = 0; queries.length < num && draws < num * 20 && total > 0; draws++) {
+      let pick = Math.floor(random() * total);
+      let s = 0;
+      while (pick >= live[s]!) pick -= live[s++]!;
+      const seg = segs[s]!;
+      let o = -1;
+      for (let r = 0, seen = 0; r < seg.rows; r++) {
+        if (seg.dead !== null && seg.dead[r] === 1) continue;
+        if (seen++ === pick) {
+          o = r;
+          break;
+        }
+      }
+      const [doc] = await seg.docs([o]);
+      if (doc?.vector) queries.push(Array.from(doc.vector));
     }
+    if (queries.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
+    num = queries.length;
   }
 
   let recallSum = 0;
@@ -72,7 +83,7 @@ export async function evaluateRecall(
     const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
     const ann = (await runAnn(annQuery)).rows ?? [];
     const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
-    const exact = (await executeOnSegments(exactQuery, segs)).rows ?? [];
+    const exact = (await runExact(exactQuery)).rows ?? [];
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;
     for (const r of ann) if (truth.has(r.id)) hit++;

@@ -10,7 +10,11 @@ import { ElaxError, type Clock } from '../core/index.js';
 import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
-import { decodeDeletionVector, loadPart, partFileKey, partFileMissing, type LoadedPart, type PartFileCache, type LoadedPartCache } from '../part/index.js';
+import {
+  PartData, decodeDeletionVector, fetchVerified, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
+  type PartFileCache, type LoadedPartCache, type PartHeadV2, type PartManifest,
+} from '../part/index.js';
+import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
 import { BlockCache } from '../cache/index.js';
 import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
@@ -57,8 +61,10 @@ export class NamespaceCatalog {
   private readonly partFiles?: PartFileCache;
   private readonly loadedParts?: LoadedPartCache;
   private readonly rangedPostingsMinBytes?: number;
-  /** Decoded deletion vectors (immutable objects), by key. */
-  private readonly masks: BlockCache;
+  /** The node's block cache (RFC-0004 §8): heads, column blocks, id-index blocks, deletion vectors. */
+  private readonly blocks: BlockCache;
+  /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
+  private readonly partData = new Map<string, CachedViewPart>();
 
   constructor(
     readonly store: ObjectStore,
@@ -71,25 +77,59 @@ export class NamespaceCatalog {
     this.partFiles = options.partFiles;
     this.loadedParts = options.loadedParts;
     this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
-    this.masks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
+    this.blocks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
   }
 
-  private async loadParts(router: Router): Promise<LoadedPart[]> {
+  /**
+   * The router's parts for a view. Under a v2 router a v2 part is read through the caches (its head, then only what
+   * queries fetch: RFC-0004 §6); format 1 parts, and every part under a v1 router (whose liveness the view computes by
+   * folding rows), are decoded whole.
+   */
+  private async loadParts(router: Router): Promise<ViewPart[]> {
     return Promise.all(
-      router.parts.map(async (ref) => {
+      router.parts.map(async (ref): Promise<ViewPart> => {
         const key = `${router.namespace}/${ref.id}`;
+        if (router.format_version >= 2) {
+          const data = this.partData.get(key);
+          if (data) {
+            this.stats.entryHits++;
+            return data;
+          }
+          const head = await this.head(router.namespace, ref.id);
+          if (head.format_version === 2) {
+            this.stats.entryMisses++;
+            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes });
+            const info = (name: string) => head.files.find((f) => f.name === name)!;
+            const vp = new CachedViewPart(
+              pd,
+              (ids) => lookupIdsV2(this.store, head as PartHeadV2, ids, this.blocks),
+              (name) => fetchVerified(this.store, partFileKey(router.namespace, ref.id, name), info(name), this.partFiles),
+            );
+            this.partData.set(key, vp);
+            return vp;
+          }
+        }
         const cached = this.loadedParts?.get(key);
         if (cached) {
           this.stats.entryHits++;
-          return cached;
+          return new LoadedViewPart(cached);
         }
         this.stats.entryMisses++;
         // Lazy: the HNSW index and postings are fetched by the first query that needs them (view.prepare).
         const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true, rangedPostingsMinBytes: this.rangedPostingsMinBytes });
         this.loadedParts?.set(key, part);
-        return part;
+        return new LoadedViewPart(part);
       }),
     );
+  }
+
+  /** A part's head (manifest), cached: immutable, small, needed by every view of its parts. */
+  private head(ns: string, partId: string): Promise<PartManifest> {
+    return this.blocks.getOrLoad(`head:${ns}/${partId}`, async () => {
+      const m = await readManifest(this.store, ns, partId);
+      if (!m) throw partFileMissing(manifestKey(ns, partId), `${this.store.description} (incomplete or deleted part)`);
+      return { value: m, bytes: 4096 };
+    });
   }
 
   /** Dead-row masks of the parts under a v2 router (RFC-0004 §3), null under v1 (the view folds the parts). */
@@ -99,7 +139,7 @@ export class NamespaceCatalog {
       router.parts.map(async (ref) => {
         if (!ref.deletes) return null;
         const key = partFileKey(router.namespace, ref.id, ref.deletes.file);
-        return this.masks.getOrLoad(key, async () => {
+        return this.blocks.getOrLoad(key, async () => {
           const got = await this.store.get(key);
           if (!got) throw partFileMissing(key, this.store.description);
           const { mask, count } = decodeDeletionVector(got.bytes, ref.rows, key);
@@ -118,9 +158,14 @@ export class NamespaceCatalog {
   async view(ns: string, consistency: Consistency = 'strong'): Promise<NamespaceView | null> {
     if (consistency === 'eventual') {
       const cached = this.views.get(ns);
-      if (cached && this.clock.now() - cached.refreshedAt <= this.eventualMaxAgeMs) return cached;
+      if (cached && this.clock.now() - cached.refreshedAt <= this.eventualMaxAgeMs) {
+        await cached.settle();
+        return cached;
+      }
     }
-    return this.refresh(ns);
+    const v = await this.refresh(ns);
+    await v?.settle(); // tail shadows of part rows, by id lookups (RFC-0004 §4)
+    return v;
   }
 
   /** Like view() but a missing namespace is a 404. */

@@ -6,7 +6,7 @@
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
-import { sqNormAt, type Segment, type SegmentVectors } from '../query/index.js';
+import { NO_RELEASE, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
 
 export class TailSegment implements Segment {
   private rowDocs: Doc[] = [];
@@ -108,7 +108,9 @@ export class TailSegment implements Segment {
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
-  async prepare(): Promise<void> {}
+  async prepare(): Promise<Release> {
+    return NO_RELEASE;
+  }
 
   id(ord: number): Id {
     return this.rowDocs[ord]!.id;

@@ -11,8 +11,8 @@
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextNeed } from '../fts/index.js';
-import type { LoadedPart } from '../part/index.js';
-import { DocsSegment, RowCursor, type Segment } from '../query/index.js';
+import { RowCursor, type Segment } from '../query/index.js';
+import type { ViewPart } from './view-part.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
 import type { WalEntry } from '../wal/index.js';
@@ -35,14 +35,16 @@ export class NamespaceView {
   distanceMetric: DistanceMetric | null;
   /** WAL entries above router.indexed_wal (the unindexed tail), oldest first. */
   readonly tail: TailEntryInfo[] = [];
-  /** Idempotency keys of every request folded so far (ingest dedup; never expires). */
+  /** Idempotency keys of the tail's requests (the parts' are looked up: hasKeys). */
   readonly idempotencyKeys = new Set<string>();
   /** Epoch ms of the last successful refresh against the store (eventual consistency uses it). */
   refreshedAt = 0;
   /** Epoch ms of the newest committed entry. */
   updatedAt: number;
-  /** Parts of router.parts, loaded, in router order (oldest WAL range first). */
-  readonly parts: readonly LoadedPart[];
+  /** Parts of router.parts in router order (oldest WAL range first). */
+  readonly parts: readonly ViewPart[];
+  /** Tail ids whose shadowing of part rows is not resolved yet (settle()). */
+  private pending: Id[] = [];
   /** The tail's rows. */
   readonly tailRows = new TailSegment();
   /** Per part (router order): which rows are dead. */
@@ -54,22 +56,37 @@ export class NamespaceView {
    * `masks`: the parts' deletion vectors under a v2 router (a row is live iff its bit is clear); null under a v1
    * router (liveness by folding the parts).
    */
-  constructor(router: Router, witness: Witness, parts: readonly LoadedPart[] = [], masks: readonly (Uint8Array | null)[] | null = null) {
+  constructor(router: Router, witness: Witness, parts: readonly ViewPart[] = [], masks: readonly (Uint8Array | null)[] | null = null) {
     this.namespace = router.namespace;
     this.router = router;
     this.routerWitness = witness;
     this.parts = parts;
-    this.dead = masks !== null ? parts.map((p, i) => PartLiveness.of(p.docs.length, masks[i] ?? null)) : foldLiveness(parts);
-    for (const part of parts) for (const k of part.idempotencyKeys) this.idempotencyKeys.add(k);
+    this.dead = masks !== null ? parts.map((p, i) => PartLiveness.of(p.rows, masks[i] ?? null)) : foldLiveness(parts);
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
     this.updatedAt = Date.parse(router.updated_at) || 0;
   }
 
-  /** Fetch what a query needs from every part (HNSW indexes, postings) before it runs synchronously. */
+  /** Fetch what a query needs from every part (HNSW indexes, postings), for callers that only warm caches. */
   async prepare(need: { index?: boolean; postings?: readonly TextNeed[] }): Promise<void> {
-    await Promise.all(this.parts.map((p) => p.prepare(need)));
+    const releases = await Promise.all(this.segments().map((s) => s.prepare({ attrs: [], vectors: false, ...need })));
+    for (const r of releases) r();
+  }
+
+  /**
+   * Resolve the shadowing of part rows by tail entries folded since the last call (id lookups, RFC-0004 §4). Every
+   * reader of the view awaits it first; apply() only records the ids (it is synchronous).
+   */
+  async settle(): Promise<void> {
+    while (this.pending.length > 0) {
+      const ids = this.pending;
+      this.pending = [];
+      const kills = await this.livePartRows(ids);
+      for (const at of kills.values()) this.dead[at.part]!.kill(at.ord);
+      this.segs = null;
+      this.logicalBytes = null;
+    }
   }
 
   /**
@@ -78,7 +95,7 @@ export class NamespaceView {
    */
   segments(): readonly Segment[] {
     if (this.segs === null) {
-      const segs: Segment[] = this.parts.map((part, i) => new DocsSegment(part.docs, this.dead[i]!.mask, (attr, analysis) => part.postings(attr, analysis), part.vectorData()));
+      const segs: Segment[] = this.parts.map((part, i) => part.segment(this.dead[i]!.mask));
       segs.push(this.tailRows);
       this.segs = segs;
     }
@@ -86,29 +103,34 @@ export class NamespaceView {
   }
 
   /**
-   * ANN candidates as a restriction of segments() (query/ execute-segments): each part's index hits that are live and
-   * pass `filter`, the tail in full (it is scanned exactly).
+   * ANN candidates as a restriction of segments() (query/ execute-segments): each indexed part's index hits that are
+   * live and pass `filter`; flat parts and the tail in full (scanned exactly). Segments must be prepared (index,
+   * filter columns).
    */
   annRestriction(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): (seg: number) => Int32Array | null {
     const segs = this.segments();
-    const perPart = this.parts.map((_, i) => Int32Array.from(this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs), (h) => h.ordinal));
+    const perPart = this.parts.map((_, i) => {
+      const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs);
+      return hits === null ? null : Int32Array.from(hits, (h) => h.ordinal);
+    });
     return (s) => (s < perPart.length ? perPart[s]! : null);
   }
 
-  private partAnnHits(i: number, seg: Segment, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): { ordinal: number }[] {
-    const part = this.parts[i]!;
+  private partAnnHits(i: number, seg: Segment, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): { ordinal: number }[] | null {
+    if (!seg.annSearch) return null;
     const dead = this.dead[i]!.mask;
     if (filter === null) {
       // Most rows of most parts are live: search unfiltered (no per-row callback), keep the live hits, and only fall
       // back to the filtered walk when shadowed rows crowded out the top k.
-      const hits = part.annSearch(query, k, Math.max(ef, k));
+      const hits = seg.annSearch(query, k, Math.max(ef, k), null);
+      if (hits === null) return null;
       const live = dead === null ? hits : hits.filter((h) => dead[h.ordinal] !== 1);
       if (live.length === hits.length || live.length >= k) return live;
     }
     // Liveness from the dead mask, the filter through a cursor onto the part's columns: this test runs for every row.
     const cursor = filter === null ? null : new RowCursor(seg, attrs);
     const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (cursor === null || filter!(cursor.at(ord)));
-    return part.annSearch(query, k, Math.max(ef, k), allow);
+    return seg.annSearch(query, k, Math.max(ef, k), allow);
   }
 
   /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
@@ -116,8 +138,9 @@ export class NamespaceView {
     if (entry.seq <= this.headSeq) return;
     for (const op of entry.ops) {
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
-      // The first tail operation on an id shadows its live part row; later ones replace the earlier tail row.
-      if (!this.tailRows.index.has(id)) this.killPartRow(id);
+      // The first tail operation on an id shadows its live part row (resolved by settle()); later ones replace the
+      // earlier tail row.
+      if (!this.tailRows.index.has(id) && this.parts.length > 0) this.pending.push(id);
       if (op.kind === 'upsert') this.tailRows.upsert(op.doc);
       else this.tailRows.delete(id);
     }
@@ -131,36 +154,59 @@ export class NamespaceView {
     this.logicalBytes = null;
   }
 
-  /** The live part row of `id` (newest part holding it; older ones are dead by Invariant L), or null. */
-  private livePartRow(id: Id): { part: number; ord: number } | null {
-    for (let i = this.parts.length - 1; i >= 0; i--) {
-      const ord = this.parts[i]!.getOrdinal(id);
-      if (ord < 0) {
-        if (this.parts[i]!.tombstones.has(id) && this.router.format_version < 2) return null; // v1: deleted here
-        continue;
+  /**
+   * The live part row of each id (the newest part holding it; older ones are dead by Invariant L), by batched lookups
+   * newest part first. Ids no part holds live are absent.
+   */
+  private async livePartRows(ids: readonly Id[]): Promise<Map<Id, { part: number; ord: number }>> {
+    const out = new Map<Id, { part: number; ord: number }>();
+    let remaining = [...new Set(ids)];
+    const v1 = this.router.format_version < 2;
+    for (let i = this.parts.length - 1; i >= 0 && remaining.length > 0; i--) {
+      const part = this.parts[i]!;
+      const found = await part.lookup(remaining);
+      const next: Id[] = [];
+      for (const id of remaining) {
+        const ord = found.get(id);
+        if (ord === undefined) {
+          // Under a v1 router a tombstone in a newer part deletes the id from every older one.
+          if (!(v1 && part.tombstones.has(id))) next.push(id);
+          continue;
+        }
+        if (!this.dead[i]!.isDead(ord)) out.set(id, { part: i, ord });
       }
-      return this.dead[i]!.isDead(ord) ? null : { part: i, ord };
+      remaining = next;
     }
-    return null;
-  }
-
-  private killPartRow(id: Id): void {
-    const at = this.livePartRow(id);
-    if (at) this.dead[at.part]!.kill(at.ord);
+    return out;
   }
 
   /** The live documents of `ids` (absent: no such live document). What write resolution reads (RFC-0004 §7). */
   async lookup(ids: Iterable<Id>): Promise<Map<Id, Doc>> {
+    await this.settle();
     const out = new Map<Id, Doc>();
+    const inParts: Id[] = [];
     for (const id of ids) {
       const t = this.tailRows.get(id);
-      if (t !== undefined) {
-        if (t !== null) out.set(id, t);
-        continue;
-      }
-      const at = this.livePartRow(id);
-      if (at) out.set(id, this.parts[at.part]!.docs[at.ord]!);
+      if (t === undefined) inParts.push(id);
+      else if (t !== null) out.set(id, t);
     }
+    const rows = await this.livePartRows(inParts);
+    const byPart = new Map<number, Id[]>();
+    for (const [id, at] of rows) byPart.set(at.part, [...(byPart.get(at.part) ?? []), id]);
+    await Promise.all(
+      [...byPart].map(async ([p, list]) => {
+        const docs = await this.parts[p]!.docs(list.map((id) => rows.get(id)!.ord));
+        list.forEach((id, j) => out.set(id, docs[j]!));
+      }),
+    );
+    return out;
+  }
+
+  /** Which of `keys` a request folded into the view carried (ingest dedup): the tail's, then the parts'. */
+  async hasKeys(keys: readonly string[]): Promise<Set<string>> {
+    const out = new Set(keys.filter((k) => this.idempotencyKeys.has(k)));
+    const rest = keys.filter((k) => !out.has(k));
+    if (rest.length > 0) for (const found of await Promise.all(this.parts.map((p) => p.hasKeys(rest)))) for (const k of found) out.add(k);
     return out;
   }
 
@@ -169,26 +215,37 @@ export class NamespaceView {
    * Runs the filter over the segments; only the matches become documents.
    */
   async matching(filter: CompiledFilter, attrs: readonly string[], max: number): Promise<Doc[]> {
+    await this.settle();
     const out: Doc[] = [];
     for (const seg of this.segments()) {
-      const cursor = new RowCursor(seg, attrs);
-      const dead = seg.dead;
-      const ords: number[] = [];
-      for (let o = 0; o < seg.rows && out.length + ords.length < max; o++) {
-        if ((dead === null || dead[o] !== 1) && filter(cursor.at(o))) ords.push(o);
+      const release = await seg.prepare({ attrs, vectors: false });
+      try {
+        const cursor = new RowCursor(seg, attrs);
+        const dead = seg.dead;
+        const ords: number[] = [];
+        for (let o = 0; o < seg.rows && out.length + ords.length < max; o++) {
+          if ((dead === null || dead[o] !== 1) && filter(cursor.at(o))) ords.push(o);
+        }
+        out.push(...(await seg.docs(ords)));
+      } finally {
+        release();
       }
-      out.push(...(await seg.docs(ords)));
       if (out.length >= max) break;
     }
     return out;
   }
 
-  /** Every live document (export, recall sampling): O(namespace) by request, never on a query's path. */
-  *liveDocs(): Generator<Doc> {
+  /** Every live document, part by part in chunks (export): O(namespace) by request, never on a query's path. */
+  async *liveDocs(chunk = 4096): AsyncGenerator<Doc> {
+    await this.settle();
     for (let i = 0; i < this.parts.length; i++) {
-      const docs = this.parts[i]!.docs;
+      const part = this.parts[i]!;
       const l = this.dead[i]!;
-      for (let o = 0; o < docs.length; o++) if (!l.isDead(o)) yield docs[o]!;
+      for (let start = 0; start < part.rows; start += chunk) {
+        const ords: number[] = [];
+        for (let o = start; o < Math.min(part.rows, start + chunk); o++) if (!l.isDead(o)) ords.push(o);
+        yield* await part.docs(ords);
+      }
     }
     yield* this.tailRows.liveDocs();
   }
@@ -196,7 +253,7 @@ export class NamespaceView {
   /** Live rows: the parts' rows minus their dead ones, plus the live tail rows. O(parts). */
   get liveCount(): number {
     let n = this.tailRows.liveRows;
-    for (let i = 0; i < this.parts.length; i++) n += this.parts[i]!.docs.length - this.dead[i]!.count;
+    for (let i = 0; i < this.parts.length; i++) n += this.parts[i]!.rows - this.dead[i]!.count;
     return n;
   }
 
@@ -226,7 +283,7 @@ export class NamespaceView {
     let bytes = 0;
     for (let i = 0; i < this.parts.length; i++) {
       const p = this.parts[i]!;
-      const rows = p.docs.length;
+      const rows = p.rows;
       if (rows > 0) bytes += Math.round((p.logicalBytes() * (rows - this.dead[i]!.count)) / rows);
     }
     for (const d of this.tailRows.liveDocs()) bytes += docLogicalBytes(d);
@@ -245,11 +302,12 @@ export function docLogicalBytes(d: Doc): number {
 }
 
 /** v1 routers: a row is dead when a newer part holds its id as a row or a tombstone (the fold, newest first). */
-function foldLiveness(parts: readonly LoadedPart[]): PartLiveness[] {
-  const out: PartLiveness[] = new Array(parts.length);
+function foldLiveness(viewParts: readonly ViewPart[]): PartLiveness[] {
+  const out: PartLiveness[] = new Array(viewParts.length);
   const newer = new Set<Id>();
-  for (let i = parts.length - 1; i >= 0; i--) {
-    const part = parts[i]!;
+  for (let i = viewParts.length - 1; i >= 0; i--) {
+    const part = viewParts[i]!.decoded;
+    if (part === null) throw new Error('a part under a v1 router must be decoded (catalog loads LoadedParts for v1 routers)');
     const l = new PartLiveness(part.docs.length);
     part.docs.forEach((d, o) => {
       if (newer.has(d.id)) l.kill(o);

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ElaxError, systemClock, type Clock } from '../core/index.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ByteRange, ObjectStore } from '../store/index.js';
 
 const SUFFIX = '.bin';
 const TMP_MARK = '.tmp-';
@@ -121,13 +121,14 @@ export class PartFileCache {
    * cached copy that fails it is deleted and treated as a miss, and store bytes that fail it are not cached and
    * throw ELAX_ERR_CORRUPT. A missing object is corrupt.
    */
-  async get(store: ObjectStore, key: string, verify?: VerifyBytes): Promise<Uint8Array> {
+  async get(store: ObjectStore, key: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {
     await this.open();
     if (!this.#usable || this.#closed) {
       this.stats.misses++;
-      return fetchChecked(store, key, verify);
+      return fetchChecked(store, key, verify, range);
     }
-    const name = fileNameOf(key);
+    // A byte range (one block of a v2 part file, RFC-0004 §1) is cached as an object of its own.
+    const name = fileNameOf(range ? `${key}#${range.start}-${range.end}` : key);
     const pending = this.#inflight.get(name);
     if (pending) {
       this.stats.hits++;
@@ -145,7 +146,7 @@ export class PartFileCache {
       return raced;
     }
     this.stats.misses++;
-    const p = this.#fetch(store, key, name, verify).finally(() => this.#inflight.delete(name));
+    const p = this.#fetch(store, key, name, verify, range).finally(() => this.#inflight.delete(name));
     this.#inflight.set(name, p);
     return p;
   }
@@ -186,8 +187,8 @@ export class PartFileCache {
     return bytes;
   }
 
-  async #fetch(store: ObjectStore, key: string, name: string, verify?: VerifyBytes): Promise<Uint8Array> {
-    const bytes = await fetchChecked(store, key, verify);
+  async #fetch(store: ObjectStore, key: string, name: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {
+    const bytes = await fetchChecked(store, key, verify, range);
     if (bytes.byteLength > this.maxBytes || this.#closed) return bytes;
     const tmp = await this.#writeTemp(name, bytes);
     if (tmp === null) return bytes;
@@ -308,8 +309,8 @@ export class PartFileCache {
   }
 }
 
-async function fetchChecked(store: ObjectStore, key: string, verify?: VerifyBytes): Promise<Uint8Array> {
-  const got = await store.get(key);
+async function fetchChecked(store: ObjectStore, key: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {
+  const got = await store.get(key, range);
   if (!got) throw partFileMissing(key, store.description);
   const bad = verify?.(got.bytes);
   if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);

@@ -26,7 +26,7 @@ function mismatch(key: string, f: PartFileInfo, bytes: Uint8Array): string | nul
  * A file's verified bytes. Through the cache, a cached copy that fails verification is deleted and fetched again
  * (and the good copy cached); store bytes that fail are corrupt either way.
  */
-async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache): Promise<Uint8Array> {
+export async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache): Promise<Uint8Array> {
   const verify = (bytes: Uint8Array) => mismatch(key, f, bytes);
   if (cache) return cache.get(store, key, verify);
   const got = await store.get(key);

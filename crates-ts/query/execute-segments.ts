@@ -12,9 +12,9 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { executeAggregation } from './aggregate.js';
 import { buildRow } from './project.js';
-import { hasBit, RowCursor, type Segment } from './segment.js';
+import { hasBit, RowCursor, type DocFields, type Segment } from './segment.js';
 import { TopK } from './top-k.js';
-import type { OrderKey, ParsedQuery, QueryResultBody, RankPlan, Row } from './types.js';
+import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 import type { TextSource } from '../fts/index.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -157,7 +157,22 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
     const all: Hit[] = [];
     segs.forEach((seg, s) => {
       const v = seg.vectors();
-      if (v === null || v.dims !== dims) return;
+      if (v === null) {
+        // Only some rows' vectors were fetched (ANN candidates of a part read by block): rank those.
+        const only = restrict?.(s) ?? null;
+        if (only === null || !seg.vectorAt) return;
+        const live = liveTest(seg, cursors[s]!, q.filter);
+        for (let i = 0; i < only.length; i++) {
+          const o = only[i]!;
+          const at = seg.vectorAt(o);
+          if (at === null || !live(o)) continue;
+          const d = generic(at.data, at.off);
+          if (heap) heap.push(d, s, o);
+          else all.push({ seg: s, ord: o, dist: d });
+        }
+        return;
+      }
+      if (v.dims !== dims) return;
       // The tight loop every query runs over the tail (and exact scans of parts): liveness, presence and the filter
       // inline, the distance straight over the buffer (with stored norms for cosine: one pass over each vector).
       const { data, present } = v;
@@ -233,8 +248,22 @@ export function* liveRows(segs: readonly Segment[], attrs: readonly string[]): G
   }
 }
 
+/** What a projection needs of the returned rows' documents. */
+function fieldsOf(p: Projection): DocFields {
+  switch (p.kind) {
+    case 'none':
+      return { attrs: [], vector: false };
+    case 'all':
+      return { attrs: 'all', vector: true };
+    case 'include':
+      return { attrs: p.attrs, vector: p.vector };
+    case 'exclude':
+      return { attrs: 'all', vector: p.vector };
+  }
+}
+
 /** The documents of `hits`, in order (each segment asked once for all of its rows). */
-export async function materialize(hits: readonly Hit[], segs: readonly Segment[]): Promise<Doc[]> {
+export async function materialize(hits: readonly Hit[], segs: readonly Segment[], fields?: DocFields): Promise<Doc[]> {
   const bySeg = new Map<number, number[]>();
   hits.forEach((h, i) => {
     const list = bySeg.get(h.seg);
@@ -244,7 +273,7 @@ export async function materialize(hits: readonly Hit[], segs: readonly Segment[]
   const out = new Array<Doc>(hits.length);
   await Promise.all(
     [...bySeg].map(async ([s, idx]) => {
-      const docs = await segs[s]!.docs(idx.map((i) => hits[i]!.ord));
+      const docs = await segs[s]!.docs(idx.map((i) => hits[i]!.ord), fields);
       idx.forEach((i, j) => (out[i] = docs[j]!));
     }),
   );
@@ -255,7 +284,7 @@ export async function materialize(hits: readonly Hit[], segs: readonly Segment[]
 export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction): Promise<QueryResultBody> {
   if (q.aggregates) return executeAggregation(q, liveRows(segs, q.readAttrs));
   const hits = rankSegments(q, q.rank!, segs, restrict);
-  const docs = await materialize(hits, segs);
+  const docs = await materialize(hits, segs, fieldsOf(q.projection));
   const rows: Row[] = hits.map((h, i) => buildRow(docs[i]!, h.dist, q.projection, q.vectorEncoding));
   return { rows };
 }

@@ -111,8 +111,6 @@ function readAttributes(
 ): string[] {
   const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
   if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
-  // Text attributes are read (and analysed) where a segment has no postings for them: the tail, stale parts.
-  if (rank?.kind === 'text') for (const a of rank.plan.attributes) out.add(a);
   for (const a of per?.attributes ?? []) out.add(a);
   for (const a of aggregates ?? []) if (a.fn !== 'count') out.add(a.attr);
   for (const g of groupBy ?? []) out.add(g.attr);

@@ -16,7 +16,18 @@ export interface SegmentNeed {
   postings?: readonly TextNeed[];
   /** The ANN index (parts with one). */
   index?: boolean;
+  /** Only these rows' vectors (ANN candidates): read by block instead of the whole vector file. */
+  vectorRows?: ArrayLike<number>;
 }
+
+export interface DocFields {
+  attrs: readonly string[] | 'all';
+  vector: boolean;
+}
+
+/** Undo of a prepare: data pinned for a running query becomes ordinary (evictable) cache again. */
+export type Release = () => void;
+export const NO_RELEASE: Release = () => {};
 
 export interface SegmentVectors {
   /** Row r's vector is data[r·dims, r·dims + dims). */
@@ -39,15 +50,23 @@ export interface Segment {
   readonly dead: Uint8Array | null;
   /** Ordinals of the dead rows, ascending; the same array until liveness changes (BM25 statistics cache on it). */
   deadOrdinals(): readonly number[];
-  /** Fetch what `need` names, so that the accessors below answer synchronously. Idempotent, shareable. */
-  prepare(need: SegmentNeed): Promise<void>;
+  /**
+   * Fetch what `need` names, so that the accessors below answer synchronously until the returned release is called
+   * (the data stays pinned meanwhile). Shareable between concurrent queries.
+   */
+  prepare(need: SegmentNeed): Promise<Release>;
   id(ord: number): Id;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
-  /** The prepared vectors, or null when the segment has none. */
+  /** The prepared vectors (need.vectors), or null when the segment has none or only some were prepared. */
   vectors(): SegmentVectors | null;
-  /** Whole documents of these rows (returned rows, writes): fetches just their data. */
-  docs(ords: readonly number[]): Promise<Doc[]>;
+  /** One row's vector (prepared by need.vectors or need.vectorRows), or null when the row has none. */
+  vectorAt?(ord: number): { data: Float32Array; off: number } | null;
+  /**
+   * Documents of these rows (returned rows, writes): fetches just their data. `fields` narrows what is read (a
+   * projection): the listed attributes ('all' for every one) and the vector or not; default everything.
+   */
+  docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]>;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**
@@ -130,7 +149,9 @@ export class DocsSegment implements Segment {
     return this.sortedDead;
   }
 
-  async prepare(): Promise<void> {}
+  async prepare(): Promise<Release> {
+    return NO_RELEASE;
+  }
 
   id(ord: number): Id {
     return this.rowDocs[ord]!.id;

@@ -279,9 +279,12 @@ export class WriteCoordinator {
       if (req.patchByFilter) filters.push(req.patchByFilter.filter);
       rows += req.upserts.length + req.patches.length + req.deletes.length;
     }
+    const batchKeys = batch.map((p) => p.idempotencyKey).filter((k): k is string => !!k);
     for (let attempt = 0; ; attempt++) {
       const head = view.headSeq;
       const docs = await view.lookup(ids);
+      // Keys are looked up (the tail's, then each part's keys file), never all held (RFC-0004 §7).
+      const knownKeys = batchKeys.length > 0 ? await view.hasKeys(batchKeys) : new Set<string>();
       const matches: Doc[] = [];
       const seen = new Set<Id>();
       // Enough matches to tell "more than the limit" even after earlier requests of the batch removed some.
@@ -294,13 +297,14 @@ export class WriteCoordinator {
           found = await view.matching(f, filterAttributes(spec), max);
         } catch (e) {
           if (!isElaxError(e)) throw e;
-          found = [...view.liveDocs()]; // the resolver reports the filter's error, or filters these itself
+          found = []; // the resolver reports the filter's error, or filters these itself
+          for await (const d of view.liveDocs()) found.push(d);
         }
         for (const d of found) if (!seen.has(d.id) && (seen.add(d.id), true)) matches.push(d);
       }
       if (view.headSeq === head || attempt >= 5) {
         // After 5 moves we go with this state at `head`: the append at head + 1 then loses its race and re-plans.
-        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: view.idempotencyKeys, docs, matches, head };
+        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, matches, head };
       }
     }
   }

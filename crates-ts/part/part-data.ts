@@ -1,0 +1,447 @@
+/**
+ * A v2 part read through the caches (RFC-0004 §1, §6, §8), never decoded whole into documents: its head (kept), and
+ * on demand its columns, ids, vectors, HNSW index and postings. Whole columns (scans) come through the disk cache
+ * and are decoded into the node's BlockCache; the few rows a query returns are read block by block with ranged GETs
+ * (each block checked by its CRC-32). Decoded data a running query uses is pinned (leases) so eviction never pulls
+ * it from under a synchronous kernel; released, it is just cache.
+ *
+ * `segment(dead)` gives the query Segment of this part under one view's liveness.
+ */
+import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
+import type { ObjectStore } from '../store/index.js';
+import type { BlockCache } from '../cache/index.js';
+import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
+import { sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
+import { blockOf, blockRef, checkBlock, type BlockTable } from './block-file.js';
+import { ColumnBlock } from './column-block.js';
+import type { PartFileCache } from './file-cache.js';
+import type { PartHeadV2, RowBlockedFile } from './head.js';
+import { loadHnsw, type HnswIndex } from './hnsw.js';
+import { fetchVerified, RANGED_POSTINGS_MIN_BYTES } from './load.js';
+import type { PartFileInfo } from './manifest.js';
+import { partFileMissing } from './missing.js';
+import { HNSW_FILE, partFileKey } from './paths.js';
+import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
+
+/** A decoded row-blocked column: its blocks and their first ordinals. */
+interface Column {
+  starts: Uint32Array;
+  blocks: ColumnBlock[];
+  bytes: number;
+}
+
+function blockIndex(starts: Uint32Array, ord: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= ord) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function valueAt(col: Column, ord: number): AttrValue {
+  const b = blockIndex(col.starts, ord);
+  return col.blocks[b]!.get(ord - col.starts[b]!);
+}
+
+/** Decoded data held for running queries, released when they end. */
+export type Release = () => void;
+
+export interface PartDataOptions {
+  /** Postings files at least this large are range-read (dictionary, then the lists a query names). */
+  rangedPostingsMinBytes?: number;
+}
+
+export class PartData {
+  readonly rows: number;
+  private readonly byName: Map<string, PartFileInfo>;
+  private readonly columnsByName: Map<string, RowBlockedFile & { kind: string }>;
+  private index: HnswIndex | null = null;
+  private indexLoading: Promise<void> | null = null;
+  private readonly postingsByAttr = new Map<string, { analysis: string; file: PostingsFile | null; loading: Promise<void> | null; bytes: number; name: string }>();
+  /** Data pinned by running queries: key → value and reference count. */
+  private readonly pinned = new Map<string, { value: unknown; refs: number }>();
+
+  constructor(
+    readonly head: PartHeadV2,
+    private readonly store: ObjectStore,
+    private readonly files: PartFileCache | undefined,
+    private readonly cache: BlockCache,
+    private readonly opts: PartDataOptions = {},
+  ) {
+    this.rows = head.rows;
+    this.byName = new Map(head.files.map((f) => [f.name, f]));
+    this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
+    for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, file: null, loading: null, bytes: this.info(f.file).bytes, name: f.file });
+  }
+
+  get partId(): string {
+    return this.head.part_id;
+  }
+
+  private key(name: string): string {
+    return partFileKey(this.head.namespace, this.head.part_id, name);
+  }
+
+  private info(name: string): PartFileInfo {
+    const f = this.byName.get(name);
+    if (!f) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${this.head.namespace}/${this.head.part_id}: its head lists no ${name}`);
+    return f;
+  }
+
+  private whole(name: string): Promise<Uint8Array> {
+    return fetchVerified(this.store, this.key(name), this.info(name), this.files);
+  }
+
+  /** One block of a file by a ranged GET, checked by its CRC-32. */
+  private async block(name: string, t: BlockTable, b: number): Promise<Uint8Array> {
+    const key = this.key(name);
+    const ref = blockRef(t, b);
+    const range = { start: ref.offset, end: ref.offset + ref.length };
+    const where = `${key} block ${b}`;
+    if (this.files) {
+      // Through the disk cache (a restarted node starts warm); a damaged copy fails its CRC and is fetched again.
+      const verify = (bytes: Uint8Array) => {
+        try {
+          checkBlock(bytes, ref, where);
+          return null;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      return this.files.get(this.store, key, verify, range);
+    }
+    const got = await this.store.get(key, range);
+    if (!got) throw partFileMissing(key, this.store.description);
+    return checkBlock(got.bytes, ref, where);
+  }
+
+  /** A whole column decoded (every block), through the BlockCache; `file` null for the ids. */
+  private column(file: RowBlockedFile): Promise<Column> {
+    const key = this.key(file.file);
+    return this.cache.getOrLoad(key, async () => {
+      const bytes = await this.whole(file.file);
+      const n = file.blocks.offset.length;
+      const blocks: ColumnBlock[] = new Array(n);
+      let size = 0;
+      for (let b = 0; b < n; b++) {
+        blocks[b] = ColumnBlock.decode(blockOf(bytes, file.blocks, b, key), `${key} block ${b}`);
+        size += blocks[b]!.bytes + 64;
+      }
+      const col: Column = { starts: file.blocks.start ?? Uint32Array.of(0), blocks, bytes: size };
+      return { value: col, bytes: size };
+    });
+  }
+
+  /** One column block, alone (ranged GET), for materialising a few rows. */
+  private columnBlock(file: RowBlockedFile, b: number): Promise<ColumnBlock> {
+    const key = `${this.key(file.file)}#${b}`;
+    const whole = this.cache.get<Column>(this.key(file.file));
+    if (whole) return Promise.resolve(whole.blocks[b]!);
+    return this.cache.getOrLoad(key, async () => {
+      const block = ColumnBlock.decode(await this.block(file.file, file.blocks, b), key);
+      return { value: block, bytes: block.bytes + 64 };
+    });
+  }
+
+  /** Every vector, in one buffer with their squared norms (scans). */
+  private vectorsWhole(): Promise<SegmentVectors> {
+    const v = this.head.vectors!;
+    const key = this.key(v.file);
+    return this.cache.getOrLoad(key, async () => {
+      const bytes = await this.whole(v.file);
+      const n = this.rows;
+      const data = new Float32Array(n * v.dims);
+      const blocks = v.blocks.offset.length - 1;
+      for (let b = 0; b < blocks; b++) {
+        const raw = blockOf(bytes, v.blocks, b, key);
+        new Uint8Array(data.buffer, b * v.block_rows * v.dims * 4, raw.byteLength).set(raw);
+      }
+      const present = blockOf(bytes, v.blocks, blocks, key).slice();
+      const sqNorms = new Float64Array(n);
+      for (let r = 0; r < n; r++) sqNorms[r] = sqNormAt(data, r * v.dims, v.dims);
+      const all = v.present === n;
+      const value: SegmentVectors = { data, dims: v.dims, present: all ? null : present, sqNorms };
+      return { value, bytes: data.byteLength + sqNorms.byteLength + present.byteLength };
+    });
+  }
+
+  /** One block of vectors (256 rows), alone (ANN candidates, returned rows). */
+  private vectorBlock(b: number): Promise<Float32Array> {
+    const v = this.head.vectors!;
+    const whole = this.cache.get<SegmentVectors>(this.key(v.file));
+    if (whole) return Promise.resolve(whole.data.subarray(b * v.block_rows * v.dims, Math.min(this.rows, (b + 1) * v.block_rows) * v.dims));
+    const key = `${this.key(v.file)}#${b}`;
+    return this.cache.getOrLoad(key, async () => {
+      const raw = await this.block(v.file, v.blocks, b);
+      const data = new Float32Array(raw.byteLength / 4);
+      new Uint8Array(data.buffer).set(raw);
+      return { value: data, bytes: data.byteLength };
+    });
+  }
+
+  private presence(): Promise<Uint8Array | null> {
+    const v = this.head.vectors!;
+    if (v.present === this.rows) return Promise.resolve(null);
+    const whole = this.cache.get<SegmentVectors>(this.key(v.file));
+    if (whole) return Promise.resolve(whole.present);
+    const b = v.blocks.offset.length - 1;
+    return this.cache.getOrLoad(`${this.key(v.file)}#presence`, async () => {
+      const raw = await this.block(v.file, v.blocks, b);
+      return { value: raw.slice(), bytes: raw.byteLength };
+    });
+  }
+
+  private pin(key: string, value: unknown): Release {
+    const p = this.pinned.get(key);
+    if (p) p.refs++;
+    else this.pinned.set(key, { value, refs: 1 });
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const q = this.pinned.get(key)!;
+      if (--q.refs === 0) this.pinned.delete(key);
+    };
+  }
+
+  held<T>(key: string): T | undefined {
+    return this.pinned.get(key)?.value as T | undefined;
+  }
+
+  /** Fetch and pin what `need` names; the release unpins it. */
+  async prepare(need: SegmentNeed & { ids?: boolean; vectorRows?: ArrayLike<number> }): Promise<Release> {
+    const releases: Release[] = [];
+    const tasks: Promise<void>[] = [];
+    tasks.push(this.column(this.head.ids).then((c) => void releases.push(this.pin('ids', c))));
+    for (const attr of need.attrs) {
+      const f = this.columnsByName.get(attr);
+      if (f) tasks.push(this.column(f).then((c) => void releases.push(this.pin(`col:${attr}`, c))));
+    }
+    if (this.head.vectors) {
+      if (need.vectors) tasks.push(this.vectorsWhole().then((v) => void releases.push(this.pin('vectors', v))));
+      else if (need.vectorRows && need.vectorRows.length > 0) {
+        const v = this.head.vectors;
+        const blocks = new Set<number>();
+        for (let i = 0; i < need.vectorRows.length; i++) blocks.add(Math.floor(need.vectorRows[i]! / v.block_rows));
+        for (const b of blocks) tasks.push(this.vectorBlock(b).then((d) => void releases.push(this.pin(`vblock:${b}`, d))));
+        tasks.push(this.presence().then((p) => void releases.push(this.pin('presence', p))));
+      }
+    }
+    if (need.index) tasks.push(this.loadIndex());
+    for (const text of need.postings ?? []) tasks.push(this.loadPostings(text));
+    try {
+      await Promise.all(tasks);
+    } catch (e) {
+      for (const r of releases) r();
+      throw e;
+    }
+    return () => {
+      for (const r of releases) r();
+    };
+  }
+
+  private loadIndex(): Promise<void> {
+    if (this.head.index.kind !== 'hnsw' || this.index !== null) return Promise.resolve();
+    this.indexLoading ??= (async () => {
+      const bytes = await this.whole(HNSW_FILE);
+      const ix = await loadHnsw(this.head.index.space!, this.head.dims!, bytes);
+      if (ix.getCurrentCount() !== this.head.index.vectors) {
+        throw new ElaxError('ELAX_ERR_CORRUPT', `${this.key(HNSW_FILE)} holds ${ix.getCurrentCount()} vectors; its head says ${this.head.index.vectors}`);
+      }
+      this.index = ix;
+    })().catch((e: unknown) => {
+      this.indexLoading = null; // retried by the next query
+      throw e;
+    });
+    return this.indexLoading;
+  }
+
+  private async loadPostings(text: TextNeed): Promise<void> {
+    const p = this.postingsByAttr.get(text.attr);
+    if (p === undefined) return;
+    p.loading ??= (async () => {
+      const key = this.key(p.name);
+      let file: PostingsFile;
+      if (p.bytes >= (this.opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
+        const read = async (start: number, end: number) => {
+          const got = await this.store.get(key, { start, end });
+          if (!got) throw partFileMissing(key, this.store.description);
+          return got.bytes;
+        };
+        file = await PostingsFile.openRanged(read, p.bytes, key);
+      } else file = new PostingsFile(await this.whole(p.name), key);
+      if (file.rows !== this.rows || file.header.attr !== text.attr || file.header.analysis !== p.analysis) {
+        throw new ElaxError('ELAX_ERR_CORRUPT', `${key} does not match its head entry (attribute, analysis or row count)`);
+      }
+      p.file = file;
+    })().catch((e: unknown) => {
+      p.loading = null;
+      throw e;
+    });
+    await p.loading;
+    await p.file!.fetch(neededLists(p.file!, text));
+  }
+
+  postings(attr: string, analysis: string): PostingsFile | null {
+    const p = this.postingsByAttr.get(attr);
+    if (p === undefined || p.analysis !== analysis || p.file === null) return null;
+    return p.file;
+  }
+
+  /** Approximate neighbours (hnswlib) among rows passing `allow`, or null for a flat part (scan it exactly). */
+  annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {
+    if (this.head.index.kind !== 'hnsw') return null;
+    if (this.index === null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: annSearch before prepare() loaded its HNSW index`);
+    const want = Math.min(k, this.head.index.vectors);
+    if (want <= 0) return [];
+    let allowed: number[] | null = null;
+    if (allow) {
+      // Few allowed rows: they are the candidates (ranked exactly by the caller); a graph walk would starve.
+      allowed = [];
+      for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
+      if (allowed.length <= Math.max(want, FILTERED_EXACT_MAX_ROWS)) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
+    }
+    this.index.setEf(Math.max(ef, want));
+    const res = this.index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
+    // A filtered walk can strand itself in a region with no allowed rows: never return fewer than exist.
+    if (allowed !== null && res.neighbors.length < want) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
+    return res.neighbors.map((o, i) => ({ ordinal: o, distance: res.distances[i]! }));
+  }
+
+  /** Documents of `ords` (any order), reading only their blocks of the fields asked for (default: all). */
+  async docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]> {
+    if (ords.length === 0) return [];
+    const h = this.head;
+    const blocksOf = (file: RowBlockedFile) => {
+      const starts = file.blocks.start ?? Uint32Array.of(0);
+      const need = new Map<number, number[]>();
+      ords.forEach((o, i) => {
+        const b = blockIndex(starts, o);
+        const list = need.get(b);
+        if (list) list.push(i);
+        else need.set(b, [i]);
+      });
+      return { starts, need };
+    };
+    const out: Doc[] = ords.map(() => ({ id: 0, vector: null, attrs: {} }));
+    const readColumn = async (file: RowBlockedFile, put: (i: number, v: AttrValue) => void) => {
+      const { starts, need } = blocksOf(file);
+      await Promise.all(
+        [...need].map(async ([b, idx]) => {
+          const block = await this.columnBlock(file, b);
+          for (const i of idx) put(i, block.get(ords[i]! - starts[b]!));
+        }),
+      );
+    };
+    const tasks: Promise<void>[] = [readColumn(h.ids, (i, v) => (out[i]!.id = v as Id))];
+    const wanted = fields === undefined || fields.attrs === 'all' ? null : new Set(fields.attrs);
+    for (const c of h.columns) {
+      if (wanted !== null && !wanted.has(c.name)) continue;
+      tasks.push(
+        readColumn(c, (i, v) => {
+          if (v !== null && v !== undefined) out[i]!.attrs[c.name] = v;
+        }),
+      );
+    }
+    if (h.vectors && (fields === undefined || fields.vector)) {
+      const v = h.vectors;
+      tasks.push(
+        (async () => {
+          const present = await this.presence();
+          const blocks = new Map<number, number[]>();
+          ords.forEach((o, i) => {
+            if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) return;
+            const b = Math.floor(o / v.block_rows);
+            const list = blocks.get(b);
+            if (list) list.push(i);
+            else blocks.set(b, [i]);
+          });
+          await Promise.all(
+            [...blocks].map(async ([b, idx]) => {
+              const data = await this.vectorBlock(b);
+              for (const i of idx) {
+                const off = (ords[i]! - b * v.block_rows) * v.dims;
+                out[i]!.vector = data.slice(off, off + v.dims);
+              }
+            }),
+          );
+        })(),
+      );
+    }
+    await Promise.all(tasks);
+    return out;
+  }
+
+  /** The query segment of this part under a view's dead mask. */
+  segment(dead: Uint8Array | null): PartSegment {
+    return new PartSegment(this, dead);
+  }
+}
+
+/** A v2 part as a query segment: data through PartData (pinned while a query runs), liveness from the view. */
+export class PartSegment implements Segment {
+  private sortedDead: number[] | null = null;
+
+  constructor(
+    readonly data: PartData,
+    readonly dead: Uint8Array | null,
+  ) {}
+
+  get rows(): number {
+    return this.data.rows;
+  }
+
+  deadOrdinals(): readonly number[] {
+    if (this.sortedDead === null) {
+      const out: number[] = [];
+      if (this.dead) for (let o = 0; o < this.dead.length; o++) if (this.dead[o] === 1) out.push(o);
+      this.sortedDead = out;
+    }
+    return this.sortedDead;
+  }
+
+  prepare(need: SegmentNeed & { vectorRows?: ArrayLike<number> }): Promise<Release> {
+    return this.data.prepare(need);
+  }
+
+  id(ord: number): Id {
+    return valueAt(this.data.held<Column>('ids')!, ord) as Id;
+  }
+
+  value(attr: string, ord: number): AttrValue | undefined {
+    const col = this.data.held<Column>(`col:${attr}`);
+    return col === undefined ? undefined : valueAt(col, ord);
+  }
+
+  vectors(): SegmentVectors | null {
+    return this.data.held<SegmentVectors>('vectors') ?? null;
+  }
+
+  vectorAt(ord: number): { data: Float32Array; off: number } | null {
+    const whole = this.vectors();
+    const v = this.data.head.vectors;
+    if (v === null) return null;
+    if (whole) return (whole.present === null || (whole.present[ord >> 3]! & (1 << (ord & 7))) !== 0) ? { data: whole.data, off: ord * v.dims } : null;
+    const present = this.data.held<Uint8Array | null>('presence');
+    if (present !== undefined && present !== null && (present[ord >> 3]! & (1 << (ord & 7))) === 0) return null;
+    const b = Math.floor(ord / v.block_rows);
+    const block = this.data.held<Float32Array>(`vblock:${b}`);
+    if (block === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.data.partId}: vector of row ${ord} used before prepare()`);
+    return { data: block, off: (ord - b * v.block_rows) * v.dims };
+  }
+
+  docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]> {
+    return this.data.docs(ords, fields);
+  }
+
+  postings(attr: string, analysis: string): PostingsFile | null {
+    return this.data.postings(attr, analysis);
+  }
+
+  annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {
+    return this.data.annSearch(query, k, ef, allow);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What a cold query reads from a part in format 2 (RFC-0004 §10): the router, the part's head, the structures the
+ * query uses (a filtered order-by reads the ids and the columns it filters and sorts on; BM25 the postings; ANN the
+ * graph and the candidates' vector blocks) and only the blocks of the rows it returns — never a part whole, never a
+ * column it does not touch. Counted per object and per byte on a fresh node with empty caches.
+ */
+import { describe, it, expect } from 'vitest';
+import { Engine } from '../crates-ts/engine/index.js';
+import { MemoryStore, type ByteRange } from '../crates-ts/store/index.js';
+import { Indexer } from '../indexer/indexer.js';
+
+class CountingStore extends MemoryStore {
+  reads: { key: string; bytes: number; ranged: boolean }[] = [];
+  override async get(key: string, range?: ByteRange) {
+    const got = await super.get(key, range);
+    if (got) this.reads.push({ key, bytes: got.bytes.byteLength, ranged: range !== undefined });
+    return got;
+  }
+  file(suffix: string) {
+    return this.reads.filter((r) => r.key.endsWith(suffix));
+  }
+  bytes() {
+    return this.reads.reduce((s, r) => s + r.bytes, 0);
+  }
+}
+
+const N = 20_000;
+const DIMS = 16;
+let t = Date.now();
+const engine = (store: MemoryStore) => new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+
+async function seeded(): Promise<{ store: CountingStore; partBytes: number }> {
+  const store = new CountingStore();
+  const w = engine(store);
+  const words = ['red', 'fox', 'blue', 'whale', 'quick', 'lazy', 'dog', 'owl'];
+  for (let start = 0; start < N; start += 5000) {
+    const rows = Array.from({ length: 5000 }, (_, j) => {
+      const i = start + j;
+      return {
+        id: i,
+        vector: Array.from({ length: DIMS }, (_, d) => Math.sin(i * 0.37 + d)),
+        price: (i * 7919) % 1000,
+        cat: `c${i % 20}`,
+        text: `${words[i % 8]} ${words[(i * 3) % 8]} number ${i}`,
+        note: `a long note that nobody filters on, row ${i} `.repeat(4),
+      };
+    });
+    await w.write('cold', { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: rows });
+  }
+  await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'cold', hnsw: { M: 8, efConstruction: 40 } }).indexNamespace('cold', true);
+  const partBytes = (await store.list('cold/parts/')).objects.reduce((s, o) => s + o.size, 0);
+  return { store, partBytes };
+}
+
+describe('cold reads of a format-2 part', () => {
+  it('should read the head, the ids and the filtered and sorted columns, then only the returned rows, for a filtered order-by', async () => {
+    const { store, partBytes } = await seeded();
+    store.reads = [];
+    const res = await engine(store).query('cold', { rank_by: ['price', 'desc'], filters: ['cat', 'Eq', 'c7'], top_k: 5, include_attributes: ['price', 'note'] });
+    expect(res.rows).toHaveLength(5);
+    expect(res.rows!.every((r) => r.note !== undefined)).toBe(true);
+    expect(store.file('manifest.json')).toHaveLength(1);
+    expect(store.file('ids.blk').filter((r) => !r.ranged)).toHaveLength(1);
+    expect(store.file('vec.blk')).toHaveLength(0);
+    expect(store.file('vectors.hnsw')).toHaveLength(0);
+    expect(store.file('.postings')).toHaveLength(0);
+    // Whole files: ids and the two columns the kernel reads; every other column only by the returned rows' blocks.
+    const whole = store.reads.filter((r) => !r.ranged && r.key.endsWith('.blk')).map((r) => r.key.split('/').pop());
+    expect(whole.sort()).toEqual(['col-0.blk', 'col-2.blk', 'ids.blk'].sort()); // cat, price (columns in name order: cat, note, price, text)
+    expect(store.bytes()).toBeLessThan(partBytes / 3);
+  });
+
+  it('should read the postings, the ids and the returned rows for BM25, and the graph plus candidate vector blocks for ANN', async () => {
+    const { store, partBytes } = await seeded();
+    store.reads = [];
+    const node = engine(store);
+    const bm25 = await node.query('cold', { rank_by: ['text', 'BM25', 'whale'], top_k: 5, include_attributes: ['text'] });
+    expect(bm25.rows).toHaveLength(5);
+    expect(store.file('.postings').length).toBeGreaterThan(0);
+    expect(store.file('vec.blk')).toHaveLength(0);
+    expect(store.reads.filter((r) => !r.ranged && /col-\d+\.blk$/.test(r.key))).toHaveLength(0); // no column read whole
+    const afterBm25 = store.bytes();
+    expect(afterBm25).toBeLessThan(partBytes / 3);
+
+    store.reads = [];
+    const ann = await node.query('cold', { rank_by: ['vector', 'ANN', Array.from({ length: DIMS }, (_, d) => Math.sin(d))], top_k: 10 });
+    expect(ann.rows).toHaveLength(10);
+    expect(store.file('vectors.hnsw').filter((r) => !r.ranged)).toHaveLength(1);
+    expect(store.file('vec.blk').every((r) => r.ranged)).toBe(true); // candidates' blocks, never the whole file
+    expect(store.file('vec.blk').length).toBeLessThanOrEqual(12);
+    const knn = await node.query('cold', { rank_by: ['vector', 'kNN', Array.from({ length: DIMS }, (_, d) => Math.sin(d))], top_k: 10 });
+    expect(ann.rows!.map((r) => r.id)).toEqual(knn.rows!.map((r) => r.id));
+  });
+});
