@@ -19,6 +19,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FastifyInstance } from 'fastify';
 import type { Engine, EngineOptions } from '../crates-ts/engine/index.js';
 import type { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
+import type { BlockCache } from '../crates-ts/cache/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { namespaceStatus, DEFAULT_STALL_AFTER_SECONDS, type NamespaceStatus } from './admin-status.js';
 import type { InflightBudget, OverloadLimit } from './inflight.js';
@@ -39,6 +40,8 @@ export interface MetricsSources {
   engine?: Engine;
   partFiles?: PartFileCache;
   loadedParts?: LoadedPartCache;
+  /** The node's block cache (format-2 parts' data in memory). */
+  blocks?: BlockCache;
   inflight?: InflightBudget;
 }
 
@@ -50,7 +53,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Namespaces whose status is read in parallel at scrape time. */
 const LAG_CONCURRENCY = 8;
 
-type CacheName = 'part_files' | 'decoded_parts' | 'namespace_state';
+type CacheName = 'part_files' | 'decoded_parts' | 'blocks' | 'namespace_state';
 
 /** Indexer log messages (indexer.ts, loop.ts) that count as events in elax_indexer_events_total. */
 const INDEXER_EVENTS: Record<string, string> = {
@@ -299,13 +302,14 @@ export class ServerMetrics {
       const out: [CacheName, { hits: number; misses: number }][] = [];
       if (this.sources.partFiles) out.push(['part_files', this.sources.partFiles.stats]);
       if (this.sources.loadedParts) out.push(['decoded_parts', this.sources.loadedParts.stats]);
+      if (this.sources.blocks) out.push(['blocks', this.sources.blocks.stats]);
       const c = this.sources.engine?.catalog.stats;
       if (c) out.push(['namespace_state', { hits: c.entryHits, misses: c.entryMisses }]);
       return out;
     };
     new Counter({
       name: 'elax_cache_requests_total',
-      help: 'Cache lookups by cache (part_files: disk, decoded_parts: memory, namespace_state: catalog) and result (hit, miss)',
+      help: 'Cache lookups by cache (part_files: disk, decoded_parts: format-1 parts in memory, blocks: format-2 data in memory, namespace_state: catalog) and result (hit, miss)',
       labelNames: ['cache', 'result'],
       registers,
       collect() {
@@ -337,6 +341,7 @@ export class ServerMetrics {
         const s = sources();
         if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.bytes);
         if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.bytes);
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.bytes);
       },
     });
     new Gauge({
@@ -349,6 +354,7 @@ export class ServerMetrics {
         const s = sources();
         if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.entries);
         if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.size);
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.size);
       },
     });
   }

@@ -11,6 +11,7 @@ import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
+import { BlockCache } from '../crates-ts/cache/index.js';
 import { rmSync } from 'node:fs';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
@@ -101,6 +102,7 @@ async function openCaches(opts: ServeOptions, store: ObjectStore) {
     ...where,
     partFiles,
     loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
+    blocks: new BlockCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
     swept,
     async close() {
       await partFiles.close(); // a temporary cache removes its directory
@@ -151,9 +153,11 @@ async function listen(
     random: Math.random,
     groupCommitMs: opts.groupCommitMs,
     efSearch: opts.efSearch,
-    catalog: { partFiles, loadedParts },
+    // One memory budget (--cache-memory): format-2 parts' data in the block cache; format-1 parts decoded whole in
+    // the loaded-part cache, sized alike (a store holds both only until compaction or reindex converts the old ones).
+    catalog: { partFiles, loadedParts, blockCache: caches.blocks },
   });
-  metrics.setSources({ engine, partFiles, loadedParts });
+  metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks });
   const app = buildApp({
     engine,
     apiKeys: opts.apiKeys,

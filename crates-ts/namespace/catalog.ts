@@ -32,8 +32,13 @@ export interface CatalogOptions {
   loadedParts?: LoadedPartCache;
   /** Postings files at least this large are range-read (see LoadPartOptions). Default 4 MiB. */
   rangedPostingsMinBytes?: number;
-  /** The node's block cache (RFC-0004 §8): deletion vectors. Default: a private 256 MiB one. */
+  /**
+   * The node's memory budget (RFC-0004 §8): heads, columns, id-index blocks, vectors, deletion vectors, HNSW graphs,
+   * postings of format-2 parts. Default: a private 256 MiB one.
+   */
   blockCache?: BlockCache;
+  /** Namespace views kept (least recently refreshed evicted). Default 10,000. */
+  maxViews?: number;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -63,6 +68,7 @@ export class NamespaceCatalog {
   private readonly rangedPostingsMinBytes?: number;
   /** The node's block cache (RFC-0004 §8): heads, column blocks, id-index blocks, deletion vectors. */
   private readonly blocks: BlockCache;
+  private readonly maxViews: number;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
 
@@ -78,6 +84,7 @@ export class NamespaceCatalog {
     this.loadedParts = options.loadedParts;
     this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
     this.blocks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
+    this.maxViews = options.maxViews ?? 10_000;
   }
 
   /**
@@ -173,6 +180,24 @@ export class NamespaceCatalog {
     const v = await this.view(ns, consistency);
     if (!v) throw new ElaxError('ELAX_ERR_NAMESPACE_NOT_FOUND', `namespace '${ns}' not found`);
     return v;
+  }
+
+  /**
+   * Cache `view` as the namespace's current one, least recently refreshed views evicted beyond `maxViews` (a view is
+   * rebuilt from the router, cached heads and deletion vectors on its next use), and forget the parts of this
+   * namespace the new router no longer references (their data is only cache).
+   */
+  private keepView(ns: string, view: NamespaceView): void {
+    this.views.delete(ns);
+    this.views.set(ns, view);
+    for (const [name] of this.views) {
+      if (this.views.size <= this.maxViews) break;
+      this.views.delete(name);
+      this.tailEntries.delete(name);
+    }
+    const prefix = `${ns}/`;
+    const current = new Set(view.router.parts.map((p) => `${ns}/${p.id}`));
+    for (const key of this.partData.keys()) if (key.startsWith(prefix) && !current.has(key)) this.partData.delete(key);
   }
 
   /** A view that reflects every write acknowledged before this call started (joins or queues a refresh). */
@@ -271,11 +296,11 @@ export class NamespaceCatalog {
       }
       if (!moved && (await this.apply(view, pending))) {
         view.refreshedAt = started;
-        this.views.set(ns, view);
+        this.keepView(ns, view);
         return view;
       }
       // Keep what was folded consecutively: the next attempt lists after it.
-      this.views.set(ns, view);
+      this.keepView(ns, view);
       if (attempt >= MAX_REFRESH_ATTEMPTS) {
         throw new ElaxError(
           'ELAX_ERR_CORRUPT',

@@ -58,9 +58,7 @@ export class PartData {
   readonly rows: number;
   private readonly byName: Map<string, PartFileInfo>;
   private readonly columnsByName: Map<string, RowBlockedFile & { kind: string }>;
-  private index: HnswIndex | null = null;
-  private indexLoading: Promise<void> | null = null;
-  private readonly postingsByAttr = new Map<string, { analysis: string; file: PostingsFile | null; loading: Promise<void> | null; bytes: number; name: string }>();
+  private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -74,7 +72,7 @@ export class PartData {
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
-    for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, file: null, loading: null, bytes: this.info(f.file).bytes, name: f.file });
+    for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
   get partId(): string {
@@ -230,8 +228,11 @@ export class PartData {
         tasks.push(this.presence().then((p) => void releases.push(this.pin('presence', p))));
       }
     }
-    if (need.index) tasks.push(this.loadIndex());
-    for (const text of need.postings ?? []) tasks.push(this.loadPostings(text));
+    if (need.index && this.head.index.kind === 'hnsw') tasks.push(this.loadIndex().then((ix) => void releases.push(this.pin('index', ix))));
+    for (const text of need.postings ?? []) {
+      if (!this.postingsByAttr.has(text.attr)) continue;
+      tasks.push(this.loadPostings(text).then((f) => void releases.push(this.pin(`postings:${text.attr}`, f))));
+    }
     try {
       await Promise.all(tasks);
     } catch (e) {
@@ -243,58 +244,54 @@ export class PartData {
     };
   }
 
-  private loadIndex(): Promise<void> {
-    if (this.head.index.kind !== 'hnsw' || this.index !== null) return Promise.resolve();
-    this.indexLoading ??= (async () => {
+  /** The HNSW graph, in the BlockCache like everything else (its native memory counted at its file size). */
+  private loadIndex(): Promise<HnswIndex> {
+    const key = this.key(HNSW_FILE);
+    return this.cache.getOrLoad(key, async () => {
       const bytes = await this.whole(HNSW_FILE);
       const ix = await loadHnsw(this.head.index.space!, this.head.dims!, bytes);
       if (ix.getCurrentCount() !== this.head.index.vectors) {
-        throw new ElaxError('ELAX_ERR_CORRUPT', `${this.key(HNSW_FILE)} holds ${ix.getCurrentCount()} vectors; its head says ${this.head.index.vectors}`);
+        throw new ElaxError('ELAX_ERR_CORRUPT', `${key} holds ${ix.getCurrentCount()} vectors; its head says ${this.head.index.vectors}`);
       }
-      this.index = ix;
-    })().catch((e: unknown) => {
-      this.indexLoading = null; // retried by the next query
-      throw e;
+      return { value: ix, bytes: bytes.byteLength };
     });
-    return this.indexLoading;
   }
 
-  private async loadPostings(text: TextNeed): Promise<void> {
-    const p = this.postingsByAttr.get(text.attr);
-    if (p === undefined) return;
-    p.loading ??= (async () => {
-      const key = this.key(p.name);
-      let file: PostingsFile;
+  /** A postings file (its dictionary; large files fetch the named lists by range), in the BlockCache. */
+  private async loadPostings(text: TextNeed): Promise<PostingsFile> {
+    const p = this.postingsByAttr.get(text.attr)!;
+    const key = this.key(p.name);
+    const file = await this.cache.getOrLoad(key, async () => {
+      let f: PostingsFile;
       if (p.bytes >= (this.opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
         const read = async (start: number, end: number) => {
           const got = await this.store.get(key, { start, end });
           if (!got) throw partFileMissing(key, this.store.description);
           return got.bytes;
         };
-        file = await PostingsFile.openRanged(read, p.bytes, key);
-      } else file = new PostingsFile(await this.whole(p.name), key);
-      if (file.rows !== this.rows || file.header.attr !== text.attr || file.header.analysis !== p.analysis) {
+        f = await PostingsFile.openRanged(read, p.bytes, key);
+      } else f = new PostingsFile(await this.whole(p.name), key);
+      if (f.rows !== this.rows || f.header.attr !== text.attr || f.header.analysis !== p.analysis) {
         throw new ElaxError('ELAX_ERR_CORRUPT', `${key} does not match its head entry (attribute, analysis or row count)`);
       }
-      p.file = file;
-    })().catch((e: unknown) => {
-      p.loading = null;
-      throw e;
+      // Decoded lists take about twice their varints; ranged files grow as lists are fetched (counted at load).
+      return { value: f, bytes: Math.min(p.bytes, 4 * 1024 * 1024) * 3 };
     });
-    await p.loading;
-    await p.file!.fetch(neededLists(p.file!, text));
+    await file.fetch(neededLists(file, text));
+    return file;
   }
 
   postings(attr: string, analysis: string): PostingsFile | null {
     const p = this.postingsByAttr.get(attr);
-    if (p === undefined || p.analysis !== analysis || p.file === null) return null;
-    return p.file;
+    if (p === undefined || p.analysis !== analysis) return null;
+    return this.held<PostingsFile>(`postings:${attr}`) ?? null;
   }
 
   /** Approximate neighbours (hnswlib) among rows passing `allow`, or null for a flat part (scan it exactly). */
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {
     if (this.head.index.kind !== 'hnsw') return null;
-    if (this.index === null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: annSearch before prepare() loaded its HNSW index`);
+    const index = this.held<HnswIndex>('index');
+    if (index === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: annSearch before prepare() loaded its HNSW index`);
     const want = Math.min(k, this.head.index.vectors);
     if (want <= 0) return [];
     let allowed: number[] | null = null;
@@ -304,8 +301,8 @@ export class PartData {
       for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
       if (allowed.length <= Math.max(want, FILTERED_EXACT_MAX_ROWS)) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
     }
-    this.index.setEf(Math.max(ef, want));
-    const res = this.index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
+    index.setEf(Math.max(ef, want));
+    const res = index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
     // A filtered walk can strand itself in a region with no allowed rows: never return fewer than exist.
     if (allowed !== null && res.neighbors.length < want) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
     return res.neighbors.map((o, i) => ({ ordinal: o, distance: res.distances[i]! }));
