@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine, EngineOptions } from '../crates-ts/engine/index.js';
 import type { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
 import type { BlockCache } from '../crates-ts/cache/index.js';
+import type { CountingStore } from '../crates-ts/store/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { namespaceStatus, DEFAULT_STALL_AFTER_SECONDS, type NamespaceStatus } from './admin-status.js';
 import type { InflightBudget, OverloadLimit } from './inflight.js';
@@ -42,6 +43,8 @@ export interface MetricsSources {
   loadedParts?: LoadedPartCache;
   /** The node's block cache (format-2 parts' data in memory). */
   blocks?: BlockCache;
+  /** The node's store, counted (serve.ts). */
+  store?: CountingStore;
   inflight?: InflightBudget;
 }
 
@@ -145,6 +148,7 @@ export class ServerMetrics {
       registers,
     });
     this.cacheMetrics();
+    this.storeMetrics();
     this.inflightMetrics();
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -296,6 +300,37 @@ export class ServerMetrics {
    * already; a second count here would only cost). `namespace_state` is the catalog: lookups of parts and WAL
    * entries answered from memory vs. fetched from the store (what the query response's cache_hit_ratio reports).
    */
+  /** The node's object-store traffic (serve.ts wraps the store in a CountingStore). */
+  private storeMetrics(): void {
+    const registers = [this.registry];
+    const sources = () => this.sources;
+    new Counter({
+      name: 'elax_store_requests_total',
+      help: 'Object-store requests by operation (get, get_range, head, put, put_if_absent, put_if_match, list, delete)',
+      labelNames: ['op'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources().store;
+        if (s) for (const [op, n] of Object.entries(s.requests)) this.inc({ op }, n);
+      },
+    });
+    new Counter({
+      name: 'elax_store_bytes_total',
+      help: 'Object-store bytes by direction (read, written)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources().store;
+        if (s) {
+          this.inc({ direction: 'read' }, s.bytesRead);
+          this.inc({ direction: 'written' }, s.bytesWritten);
+        }
+      },
+    });
+  }
+
   private cacheMetrics(): void {
     const registers = [this.registry];
     const stats = (): [CacheName, { hits: number; misses: number }][] => {

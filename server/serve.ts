@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../crates-ts/engine/index.js';
-import { openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
+import { CountingStore, openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
@@ -113,7 +113,8 @@ async function openCaches(opts: ServeOptions, store: ObjectStore) {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const store = opts.storeInstance ?? (await openStore(opts.store));
+  // Counted: /metrics reports the node's object-store requests and bytes (elax_store_*).
+  const store = new CountingStore(opts.storeInstance ?? (await openStore(opts.store)));
   const nonce = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
   // Start-up probe: a store that ignores conditional writes is refused at once (ELAX_ERR_STORE_NO_CAS, exit); a store
   // that cannot be reached yet, or answers inconclusively, is retried in the background while /readyz says why.
@@ -157,7 +158,7 @@ async function listen(
     // the loaded-part cache, sized alike (a store holds both only until compaction or reindex converts the old ones).
     catalog: { partFiles, loadedParts, blockCache: caches.blocks },
   });
-  metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks });
+  metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks, store: store as CountingStore });
   const app = buildApp({
     engine,
     apiKeys: opts.apiKeys,

@@ -61,7 +61,9 @@ export class NamespaceView {
     this.router = router;
     this.routerWitness = witness;
     this.parts = parts;
-    this.dead = masks !== null ? parts.map((p, i) => PartLiveness.of(p.rows, masks[i] ?? null)) : foldLiveness(parts);
+    // Deletion vectors are shared with the cache (copied only when the tail kills a row of that part) and counted by
+    // the router: building a view costs nothing per row (RFC-0004 §9).
+    this.dead = masks !== null ? parts.map((p, i) => PartLiveness.shared(p.rows, masks[i] ?? null, router.parts[i]?.deletes?.count ?? 0)) : foldLiveness(parts);
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
@@ -323,15 +325,18 @@ function foldLiveness(viewParts: readonly ViewPart[]): PartLiveness[] {
 class PartLiveness {
   mask: Uint8Array | null = null;
   count = 0;
+  /** The mask is a stored deletion vector shared with the cache: copy before writing to it. */
+  private sharedMask = false;
 
   constructor(private readonly rows: number) {}
 
-  /** From a stored deletion vector: copied, because tail kills add to it. */
-  static of(rows: number, mask: Uint8Array | null): PartLiveness {
+  /** From a stored deletion vector (and its count, from the router), shared until a tail kill writes to it. */
+  static shared(rows: number, mask: Uint8Array | null, count: number): PartLiveness {
     const l = new PartLiveness(rows);
     if (mask !== null) {
-      l.mask = mask.slice();
-      for (let o = 0; o < rows; o++) l.count += l.mask[o]!;
+      l.mask = mask;
+      l.count = count;
+      l.sharedMask = true;
     }
     return l;
   }
@@ -341,8 +346,12 @@ class PartLiveness {
   }
 
   kill(ord: number): void {
+    if (this.mask !== null && this.mask[ord] === 1) return;
+    if (this.sharedMask) {
+      this.mask = this.mask!.slice();
+      this.sharedMask = false;
+    }
     this.mask ??= new Uint8Array(this.rows);
-    if (this.mask[ord] === 1) return;
     this.mask[ord] = 1;
     this.count++;
   }

@@ -19,3 +19,4 @@ export { S3Store, isLostRace, unquoteEtag, type S3StoreOptions } from './s3.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { probeConditionalWrites, checkReachable, waitForConditionalWrites, ProbeFailure, type WaitForStoreOptions } from './probe.js';
 export { FaultyStore, type FaultPlan, type StoreOp } from './faulty.js';
+export { CountingStore, type CountedOp } from './counting.js';
