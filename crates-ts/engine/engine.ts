@@ -73,6 +73,11 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
       index: ann,
       postings: r?.kind === 'text' ? r.plan.needs : undefined,
     };
+    if (r?.kind !== 'text' && !ann) {
+      // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
+      // query over many parts holds one part's data, not the namespace's).
+      return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
+    }
     releases.push(...(await Promise.all(segs.map((s) => s.prepare(base)))));
     if (r?.kind === 'text') {
       // A part without usable postings for a clause (built with another analysis) is scored by analysing its rows.

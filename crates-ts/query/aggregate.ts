@@ -64,44 +64,69 @@ function compareTuples(a: readonly unknown[], b: readonly unknown[]): number {
   return 0;
 }
 
-export function executeAggregation(q: ParsedQuery, docs: Iterable<Doc>): QueryResultBody {
-  const specs = q.aggregates!;
-  const filter: CompiledFilter | null = q.filter;
-  if (!q.groupBy) {
-    const acc = new Array<number>(specs.length).fill(0);
-    for (const doc of docs) if (!filter || filter(doc)) accumulate(specs, acc, doc);
-    const aggregations: Record<string, unknown> = {};
-    specs.forEach((s, i) => (aggregations[s.label] = acc[i]));
-    return { aggregations };
+/**
+ * Aggregations accumulated row by row (segments stream through it one after another: RFC-0004 §6); `result()` gives
+ * the response. The rows passed must already be the filtered ones.
+ */
+export class AggregationState {
+  private readonly specs: readonly AggregateSpec[];
+  private readonly acc: number[];
+  private readonly groupBy: readonly GroupKeySpec[] | null;
+  private readonly single: string | null;
+  private readonly groups = new Map<unknown, { key: unknown[]; acc: number[] }>();
+
+  constructor(private readonly q: ParsedQuery) {
+    this.specs = q.aggregates!;
+    this.acc = new Array<number>(this.specs.length).fill(0);
+    this.groupBy = q.groupBy;
+    // Map keys: the raw value for the common single plain key (no per-document allocation), else the tuple's JSON.
+    this.single = q.groupBy && q.groupBy.length === 1 && !q.groupBy[0]!.forEachUnique ? q.groupBy[0]!.attr : null;
   }
 
-  const groupBy = q.groupBy;
-  // Map keys: the raw value for the common single plain key (no per-document allocation), else the tuple's JSON.
-  const single = groupBy.length === 1 && !groupBy[0]!.forEachUnique ? groupBy[0]!.attr : null;
-  const groups = new Map<unknown, { key: unknown[]; acc: number[] }>();
-  const add = (id: unknown, key: () => unknown[], doc: Doc) => {
-    let g = groups.get(id);
+  private addToGroup(id: unknown, key: () => unknown[], doc: Doc): void {
+    let g = this.groups.get(id);
     if (!g) {
-      g = { key: key(), acc: new Array<number>(specs.length).fill(0) };
-      groups.set(id, g);
+      g = { key: key(), acc: new Array<number>(this.specs.length).fill(0) };
+      this.groups.set(id, g);
     }
-    accumulate(specs, g.acc, doc);
-  };
-  for (const doc of docs) {
-    if (filter && !filter(doc)) continue;
-    if (single !== null) {
-      const v = single === 'id' ? doc.id : (doc.attrs[single] ?? null);
-      add(v, () => [v], doc);
+    accumulate(this.specs, g.acc, doc);
+  }
+
+  add(doc: Doc): void {
+    if (this.groupBy === null) {
+      accumulate(this.specs, this.acc, doc);
+      return;
+    }
+    if (this.single !== null) {
+      const v = this.single === 'id' ? doc.id : (doc.attrs[this.single] ?? null);
+      this.addToGroup(v, () => [v], doc);
     } else {
-      for (const key of groupKeys(doc, groupBy)) add(JSON.stringify(key), () => key, doc);
+      for (const key of groupKeys(doc, this.groupBy)) this.addToGroup(JSON.stringify(key), () => key, doc);
     }
   }
-  const ordered = [...groups.values()].sort((a, b) => compareTuples(a.key, b.key)).slice(0, q.limit);
-  const aggregation_groups = ordered.map((g) => {
-    const out: Record<string, unknown> = {};
-    groupBy.forEach((k, i) => (out[k.label] = g.key[i] ?? null));
-    specs.forEach((s, i) => (out[s.label] = g.acc[i]));
-    return out;
-  });
-  return { aggregation_groups };
+
+  result(): QueryResultBody {
+    const specs = this.specs;
+    if (this.groupBy === null) {
+      const aggregations: Record<string, unknown> = {};
+      specs.forEach((s, i) => (aggregations[s.label] = this.acc[i]));
+      return { aggregations };
+    }
+    const groupBy = this.groupBy;
+    const ordered = [...this.groups.values()].sort((a, b) => compareTuples(a.key, b.key)).slice(0, this.q.limit);
+    const aggregation_groups = ordered.map((g) => {
+      const out: Record<string, unknown> = {};
+      groupBy.forEach((k, i) => (out[k.label] = g.key[i] ?? null));
+      specs.forEach((s, i) => (out[s.label] = g.acc[i]));
+      return out;
+    });
+    return { aggregation_groups };
+  }
+}
+
+export function executeAggregation(q: ParsedQuery, docs: Iterable<Doc>): QueryResultBody {
+  const filter: CompiledFilter | null = q.filter;
+  const state = new AggregationState(q);
+  for (const doc of docs) if (!filter || filter(doc)) state.add(doc);
+  return state.result();
 }

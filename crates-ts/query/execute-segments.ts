@@ -10,9 +10,9 @@ import type { Doc, Id } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
 import { cosineWithSqNormAt, distanceAt, norm } from './distance.js';
-import { executeAggregation } from './aggregate.js';
+import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { hasBit, RowCursor, type DocFields, type Segment } from './segment.js';
+import { NO_RELEASE, RowCursor, type DocFields, type Release, type Segment } from './segment.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 import type { TextSource } from '../fts/index.js';
@@ -24,8 +24,26 @@ export interface Hit {
   dist: number | undefined;
 }
 
+/** A candidate with what ranking compares, captured while its segment was prepared (segments stream: §6). */
+interface Captured extends Hit {
+  id: Id;
+  /** Order-by key values (attribute order), in key order. */
+  vals?: unknown[];
+  /** limit.per key. */
+  per?: unknown;
+}
+
 /** Per segment, the only ordinals to consider (ANN candidates from an index), or null for every row. */
 export type Restriction = (seg: number) => ArrayLike<number> | null;
+
+/**
+ * Scans stream: a hook prepares one segment (its columns, vectors) just before the scan and the release frees it
+ * right after, so a query over many parts holds one part's data at a time. Without a hook, segments are used as
+ * they are (already prepared by the caller).
+ */
+export interface ScanHooks {
+  prepare?(seg: number): Promise<Release>;
+}
 
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
   const dead = seg.dead;
@@ -34,51 +52,47 @@ function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null
   return (o) => dead[o] !== 1 && filter(cursor.at(o));
 }
 
-/** Calls `visit(ord)` for every ordinal of segment `s` that the restriction allows (all rows without one). */
-function eachOrdinal(seg: Segment, s: number, restrict: Restriction | undefined, visit: (ord: number) => void): void {
-  const only = restrict?.(s) ?? null;
-  if (only === null) for (let o = 0; o < seg.rows; o++) visit(o);
-  else for (let i = 0; i < only.length; i++) visit(only[i]!);
-}
-
-/** Top-k by numeric key (smaller first), ties by id: parallel arrays, no object per candidate. */
+/** Top-k by numeric key (smaller first), ties by id: parallel arrays, ids captured (no object per candidate). */
 class HitTopK {
   private readonly keys: Float64Array;
   private readonly segs: Int32Array;
   private readonly ords: Int32Array;
+  private readonly ids: Id[];
   private size = 0;
 
-  constructor(
-    private readonly k: number,
-    private readonly idOf: (seg: number, ord: number) => Id,
-  ) {
+  constructor(private readonly k: number) {
     this.keys = new Float64Array(Math.max(k, 0));
     this.segs = new Int32Array(Math.max(k, 0));
     this.ords = new Int32Array(Math.max(k, 0));
+    this.ids = new Array<Id>(Math.max(k, 0));
   }
 
-  private worse(ka: number, sa: number, oa: number, kb: number, sb: number, ob: number): boolean {
-    return ka > kb || (ka === kb && compareIds(this.idOf(sa, oa), this.idOf(sb, ob)) > 0);
+  /** Whether (key, id) ranks strictly after the current worst entry (so it cannot enter a full heap). */
+  rejects(key: number): boolean {
+    return this.size === this.k && key > this.keys[0]!;
   }
 
-  push(key: number, s: number, o: number): void {
+  push(key: number, s: number, o: number, id: Id): void {
     if (this.k <= 0) return;
+    const worse = (ka: number, ia: Id, kb: number, ib: Id) => ka > kb || (ka === kb && compareIds(ia, ib) > 0);
     if (this.size < this.k) {
       let i = this.size++;
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (!this.worse(key, s, o, this.keys[p]!, this.segs[p]!, this.ords[p]!)) break;
+        if (!worse(key, id, this.keys[p]!, this.ids[p]!)) break;
         this.keys[i] = this.keys[p]!;
         this.segs[i] = this.segs[p]!;
         this.ords[i] = this.ords[p]!;
+        this.ids[i] = this.ids[p]!;
         i = p;
       }
       this.keys[i] = key;
       this.segs[i] = s;
       this.ords[i] = o;
+      this.ids[i] = id;
       return;
     }
-    if (!this.worse(this.keys[0]!, this.segs[0]!, this.ords[0]!, key, s, o)) return;
+    if (!worse(this.keys[0]!, this.ids[0]!, key, id)) return;
     let i = 0;
     const n = this.size;
     for (;;) {
@@ -86,66 +100,77 @@ class HitTopK {
       if (l >= n) break;
       const r = l + 1;
       let c = l;
-      if (r < n && this.worse(this.keys[r]!, this.segs[r]!, this.ords[r]!, this.keys[l]!, this.segs[l]!, this.ords[l]!)) c = r;
-      if (!this.worse(this.keys[c]!, this.segs[c]!, this.ords[c]!, key, s, o)) break;
+      if (r < n && worse(this.keys[r]!, this.ids[r]!, this.keys[l]!, this.ids[l]!)) c = r;
+      if (!worse(this.keys[c]!, this.ids[c]!, key, id)) break;
       this.keys[i] = this.keys[c]!;
       this.segs[i] = this.segs[c]!;
       this.ords[i] = this.ords[c]!;
+      this.ids[i] = this.ids[c]!;
       i = c;
     }
     this.keys[i] = key;
     this.segs[i] = s;
     this.ords[i] = o;
+    this.ids[i] = id;
   }
 
-  sorted(): Hit[] {
-    const out: Hit[] = [];
-    for (let i = 0; i < this.size; i++) out.push({ seg: this.segs[i]!, ord: this.ords[i]!, dist: this.keys[i]! });
-    return out.sort((a, b) => a.dist! - b.dist! || compareIds(this.idOf(a.seg, a.ord), this.idOf(b.seg, b.ord)));
+  sorted(): Captured[] {
+    const out: Captured[] = [];
+    for (let i = 0; i < this.size; i++) out.push({ seg: this.segs[i]!, ord: this.ords[i]!, dist: this.keys[i]!, id: this.ids[i]! });
+    return out.sort((a, b) => a.dist! - b.dist! || compareIds(a.id, b.id));
   }
 }
 
 /** limit.per over explicit candidates: keep at most per.limit of each key in rank order, then the best `total`. */
-function selectPerKey(cands: Hit[], cmp: (a: Hit, b: Hit) => number, keyOf: (h: Hit) => unknown, per: NonNullable<ParsedQuery['per']>, total: number): Hit[] {
-  const byKey = new Map<unknown, TopK<Hit>>();
+function selectPerKey(cands: Captured[], cmp: (a: Captured, b: Captured) => number, per: NonNullable<ParsedQuery['per']>, total: number): Captured[] {
+  const byKey = new Map<unknown, TopK<Captured>>();
   for (const h of cands) {
-    const key = keyOf(h);
-    let heap = byKey.get(key);
-    if (!heap) byKey.set(key, (heap = new TopK<Hit>(per.limit, cmp)));
+    let heap = byKey.get(h.per);
+    if (!heap) byKey.set(h.per, (heap = new TopK<Captured>(per.limit, cmp)));
     heap.push(h);
   }
-  const best = new TopK<Hit>(total, cmp);
+  const best = new TopK<Captured>(total, cmp);
   for (const heap of byKey.values()) for (const h of heap.sorted()) best.push(h);
   return best.sorted();
 }
 
-export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segment[], restrict?: Restriction): Hit[] {
-  const cursors = segs.map((seg) => new RowCursor(seg, q.readAttrs));
-  const idOf = (s: number, o: number) => segs[s]!.id(o);
+/** Runs `scan` on each segment in turn, prepared by the hook (if any) and released right after. */
+async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number) => void): Promise<void> {
+  for (let s = 0; s < segs.length; s++) {
+    const release = hooks?.prepare ? await hooks.prepare(s) : NO_RELEASE;
+    try {
+      scan(segs[s]!, s);
+    } finally {
+      release();
+    }
+  }
+}
+
+const byDistThenId = (a: Captured, b: Captured) => a.dist! - b.dist! || compareIds(a.id, b.id);
+
+export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segment[], restrict?: Restriction, hooks?: ScanHooks): Promise<Hit[]> {
   const per = q.per;
-  const perKey = per
-    ? (h: Hit) => {
-        const c = cursors[h.seg]!.at(h.ord);
-        const vals = per.attributes.map((a) => (a === 'id' ? c.id : (c.attrs[a] ?? null)));
-        return vals.length === 1 ? vals[0] : JSON.stringify(vals);
-      }
-    : null;
+  const perKey = (c: RowCursor): unknown => {
+    const vals = per!.attributes.map((a) => (a === 'id' ? c.id : (c.attrs[a] ?? null)));
+    return vals.length === 1 ? vals[0] : JSON.stringify(vals);
+  };
 
   if (rank.kind === 'text') {
-    // BM25 through fts/ over the segments as text sources: postings where a part has them (minus dead rows), the
-    // other live rows analysed; namespace-wide statistics; max-score top-k unless limit.per needs every match.
+    // BM25 through fts/ over the segments as text sources (prepared by the caller: namespace-wide statistics need
+    // every source at once): postings where a part has them (minus dead rows), the other live rows analysed;
+    // max-score top-k unless limit.per needs every match.
+    const cursors = segs.map((seg) => new RowCursor(seg, q.readAttrs));
     const filter = q.filter;
     const sources = textSources(segs, filter === null ? null : (s) => (o) => filter(cursors[s]!.at(o)));
     const scored = rank.plan.evaluateSources(sources, per ? null : q.limit);
     if (!per) {
       // Higher score first: the negated score as the key keeps "smaller first, ties by id".
-      const heap = new HitTopK(q.limit, idOf);
-      for (const h of scored) heap.push(-h.score, h.source, h.ord);
+      const heap = new HitTopK(q.limit);
+      for (const h of scored) heap.push(-h.score, h.source, h.ord, segs[h.source]!.id(h.ord));
       return heap.sorted().map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
     }
-    const all: Hit[] = scored.map((h) => ({ seg: h.source, ord: h.ord, dist: -h.score }));
-    const cmp = (a: Hit, b: Hit) => a.dist! - b.dist! || compareIds(idOf(a.seg, a.ord), idOf(b.seg, b.ord));
-    return selectPerKey(all, cmp, perKey!, per, q.limit).map((h) => ({ ...h, dist: -h.dist! }));
+    const all: Captured[] = scored.map((h) => ({ seg: h.source, ord: h.ord, dist: -h.score, id: segs[h.source]!.id(h.ord), per: perKey(cursors[h.source]!.at(h.ord)) }));
+    return selectPerKey(all, byDistThenId, per, q.limit).map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
   }
 
   if (rank.kind === 'vector') {
@@ -153,22 +178,27 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
     const dims = rank.query.length;
     const qNorm = norm(rank.query);
     const cosine = rank.metric === 'cosine_distance';
-    const heap = per ? null : new HitTopK(q.limit, idOf);
-    const all: Hit[] = [];
-    segs.forEach((seg, s) => {
+    const query = rank.query;
+    const heap = per ? null : new HitTopK(q.limit);
+    const all: Captured[] = [];
+    const offer = (seg: Segment, cursor: RowCursor, s: number, o: number, d: number) => {
+      if (heap) {
+        if (!heap.rejects(d)) heap.push(d, s, o, seg.id(o));
+      } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });
+    };
+    await eachSegment(segs, hooks, (seg, s) => {
+      const cursor = new RowCursor(seg, q.readAttrs);
       const v = seg.vectors();
+      const only = restrict?.(s) ?? null;
       if (v === null) {
         // Only some rows' vectors were fetched (ANN candidates of a part read by block): rank those.
-        const only = restrict?.(s) ?? null;
         if (only === null || !seg.vectorAt) return;
-        const live = liveTest(seg, cursors[s]!, q.filter);
+        const live = liveTest(seg, cursor, q.filter);
         for (let i = 0; i < only.length; i++) {
           const o = only[i]!;
           const at = seg.vectorAt(o);
           if (at === null || !live(o)) continue;
-          const d = generic(at.data, at.off);
-          if (heap) heap.push(d, s, o);
-          else all.push({ seg: s, ord: o, dist: d });
+          offer(seg, cursor, s, o, generic(at.data, at.off));
         }
         return;
       }
@@ -177,11 +207,8 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
       // inline, the distance straight over the buffer (with stored norms for cosine: one pass over each vector).
       const { data, present } = v;
       const sq = cosine ? (v.sqNorms ?? null) : null;
-      const query = rank.query;
       const dead = seg.dead;
       const filter = q.filter;
-      const cursor = cursors[s]!;
-      const only = restrict?.(s) ?? null;
       const n = only === null ? seg.rows : only.length;
       for (let i = 0; i < n; i++) {
         const o = only === null ? i : only[i]!;
@@ -189,29 +216,57 @@ export function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segm
         if (dead !== null && dead[o] === 1) continue;
         if (filter !== null && !filter(cursor.at(o))) continue;
         const d = sq !== null ? cosineWithSqNormAt(query, qNorm, data, o * dims, sq[o]!) : generic(data, o * dims);
-        if (heap) heap.push(d, s, o);
-        else all.push({ seg: s, ord: o, dist: d });
+        offer(seg, cursor, s, o, d);
       }
     });
     if (heap) return heap.sorted();
-    const cmp = (a: Hit, b: Hit) => a.dist! - b.dist! || compareIds(idOf(a.seg, a.ord), idOf(b.seg, b.ord));
-    return selectPerKey(all, cmp, perKey!, per!, q.limit);
+    return selectPerKey(all, byDistThenId, per!, q.limit);
   }
 
-  // Attribute order: the keys in turn, then id ascending.
-  const cmp = orderComparator(rank.keys, segs);
-  const cands: Hit[] = [];
-  const heap = per ? null : new TopK<Hit>(q.limit, cmp);
-  segs.forEach((seg, s) => {
-    const live = liveTest(seg, cursors[s]!, q.filter);
-    eachOrdinal(seg, s, restrict, (o) => {
-      if (!live(o)) return;
-      const h: Hit = { seg: s, ord: o, dist: undefined };
-      if (heap) heap.push(h);
-      else cands.push(h);
-    });
+  // Attribute order: the keys in turn, then id ascending. Key values are captured only for rows that make the heap.
+  const keys = rank.keys;
+  const cmp = capturedComparator(keys);
+  const cands: Captured[] = [];
+  const heap = per ? null : new TopK<Captured>(q.limit, cmp);
+  await eachSegment(segs, hooks, (seg, s) => {
+    const cursor = new RowCursor(seg, q.readAttrs);
+    const live = liveTest(seg, cursor, q.filter);
+    const only = restrict?.(s) ?? null;
+    const n = only === null ? seg.rows : only.length;
+    const valsOf = (o: number) => keys.map((k) => (k.attr === 'id' ? null : seg.value(k.attr, o)));
+    for (let i = 0; i < n; i++) {
+      const o = only === null ? i : only[i]!;
+      if (!live(o)) continue;
+      if (heap) {
+        const worst = heap.worst();
+        if (worst !== undefined && beatsNot(keys, seg, o, worst)) continue;
+        heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
+      } else cands.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o), per: perKey(cursor.at(o)) });
+    }
   });
-  return heap ? heap.sorted() : selectPerKey(cands, cmp, perKey!, per!, q.limit);
+  return heap ? heap.sorted() : selectPerKey(cands, cmp, per!, q.limit);
+}
+
+/** Compares captured candidates: the keys in turn, then id ascending. */
+function capturedComparator(keys: readonly OrderKey[]): (a: Captured, b: Captured) => number {
+  return (a, b) => {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const c = k.attr === 'id' ? compareIds(a.id, b.id) : compareValues(a.vals![i], b.vals![i]);
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return compareIds(a.id, b.id);
+  };
+}
+
+/** True when row `o` of `seg` does not rank strictly before `worst` (so it cannot enter the full heap). */
+function beatsNot(keys: readonly OrderKey[], seg: Segment, o: number, worst: Captured): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const c = k.attr === 'id' ? compareIds(seg.id(o), worst.id) : compareValues(seg.value(k.attr, o), worst.vals![i]);
+    if (c !== 0) return (k.desc ? -c : c) > 0;
+  }
+  return compareIds(seg.id(o), worst.id) >= 0;
 }
 
 /** Segments as fts/ text sources; `filterFor(s)` gives segment s's row filter (null: none). */
@@ -225,18 +280,6 @@ export function textSources(segs: readonly Segment[], filterFor: ((s: number) =>
     value: (attr, o) => seg.value(attr, o),
     filter: filterFor === null ? null : filterFor(s),
   }));
-}
-
-function orderComparator(keys: readonly OrderKey[], segs: readonly Segment[]): (a: Hit, b: Hit) => number {
-  const id = (h: Hit) => segs[h.seg]!.id(h.ord);
-  if (keys.length === 1 && keys[0]!.attr === 'id') return keys[0]!.desc ? (a, b) => compareIds(id(b), id(a)) : (a, b) => compareIds(id(a), id(b));
-  return (a, b) => {
-    for (const k of keys) {
-      const c = k.attr === 'id' ? compareIds(id(a), id(b)) : compareValues(segs[a.seg]!.value(k.attr, a.ord), segs[b.seg]!.value(k.attr, b.ord));
-      if (c !== 0) return k.desc ? -c : c;
-    }
-    return compareIds(id(a), id(b));
-  };
 }
 
 /** Every live row of the segments as a cursor positioned on it (aggregations read through it, keep nothing). */
@@ -280,10 +323,23 @@ export async function materialize(hits: readonly Hit[], segs: readonly Segment[]
   return out;
 }
 
-/** A non-text query (rows or aggregations) over segments. */
-export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction): Promise<QueryResultBody> {
-  if (q.aggregates) return executeAggregation(q, liveRows(segs, q.readAttrs));
-  const hits = rankSegments(q, q.rank!, segs, restrict);
+/** A query (rows or aggregations) over segments; `hooks` stream the scans (see ScanHooks). */
+export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction, hooks?: ScanHooks): Promise<QueryResultBody> {
+  if (q.aggregates) {
+    const state = new AggregationState(q);
+    const filter = q.filter;
+    await eachSegment(segs, hooks, (seg) => {
+      const cursor = new RowCursor(seg, q.readAttrs);
+      const dead = seg.dead;
+      for (let o = 0; o < seg.rows; o++) {
+        if (dead !== null && dead[o] === 1) continue;
+        cursor.at(o);
+        if (filter === null || filter(cursor)) state.add(cursor);
+      }
+    });
+    return state.result();
+  }
+  const hits = await rankSegments(q, q.rank!, segs, restrict, hooks);
   const docs = await materialize(hits, segs, fieldsOf(q.projection));
   const rows: Row[] = hits.map((h, i) => buildRow(docs[i]!, h.dist, q.projection, q.vectorEncoding));
   return { rows };

@@ -114,6 +114,11 @@ export class TopK<T> {
     items[i] = x;
   }
 
+  /** The entry a candidate must beat, once the heap is full (undefined before). */
+  worst(): T | undefined {
+    return this.items.length < this.k ? undefined : this.items[0];
+  }
+
   sorted(): T[] {
     return this.items.slice().sort(this.cmp);
   }
