@@ -1,0 +1,198 @@
+/**
+ * Storage engine v2 at scale (RFC-0004; issue "Storage engine v2"): a query node's memory, cold first queries and
+ * per-publish work, at 1M and 10M rows.
+ *
+ *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] \
+ *        [--store DIR (kept, reused when it exists)] [--cache-memory 256MiB] [--queries 300]
+ *
+ * 1. Build (in this process, local store): rows {id, cat (100 values), price, text (Zipf words), vector?} written
+ *    through the engine in 20k-row requests, indexed into format-2 parts of 250k rows.
+ * 2. Cold: a fresh `elax serve --no-indexer --cache-memory B --cache-dir temp` answers its first strong BM25 query,
+ *    then (restarted, cold again) its first filtered order-by query (then, with vectors, its first ANN query):
+ *    latency, and the store GETs and bytes it made (elax_store_* from /metrics).
+ * 3. Warm: a mix of BM25 (1-2 terms), filtered order-by and filtered count, with ANN when there are vectors:
+ *    latency percentiles and the server's RSS (current and peak).
+ * 4. Per publish: a query engine in this process, warm, is refreshed after each of 20 small publishes: µs per
+ *    refresh (router + WAL list + new part head; nothing per row).
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Engine } from '../crates-ts/engine/index.js';
+import { LocalDirStore } from '../crates-ts/store/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { freePort, gaussianMixture, latencySummary, machine, processMemory, rng } from './lib.js';
+import { zipfSampler, zipfWord } from './data/zipf.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    dims: { type: 'string', default: '0' },
+    store: { type: 'string' },
+    'cache-memory': { type: 'string', default: '256MiB' },
+    queries: { type: 'string', default: '300' },
+  },
+});
+const N = Number(values.rows);
+const D = Number(values.dims);
+const Q = Number(values.queries);
+const NS = 'bench';
+const storeDir = values.store ?? path.join(tmpdir(), `elax-bench-v2-${N}-${D}`);
+const repo = path.resolve(import.meta.dirname, '..');
+const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function build(): Promise<void> {
+  if (existsSync(path.join(storeDir, NS, 'router.json'))) {
+    log(`reusing ${storeDir}`);
+    return;
+  }
+  mkdirSync(storeDir, { recursive: true });
+  const store = new LocalDirStore(storeDir);
+  const engine = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
+  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `b${Math.random().toString(36).slice(2, 8)}`, maxRowsPerPart: 250_000, maxEntriesPerPart: 64, partFormat: 2 });
+  const rand = rng(1);
+  const word = zipfSampler(20_000, 1.07, rand);
+  const vec = D > 0 ? gaussianMixture(rand, D) : null;
+  const t0 = performance.now();
+  const BATCH = 20_000;
+  for (let start = 0; start < N; start += BATCH) {
+    const rows = [];
+    for (let i = start; i < Math.min(N, start + BATCH); i++) {
+      const text = Array.from({ length: 8 }, () => zipfWord(word())).join(' ');
+      rows.push({ id: i, cat: `c${i % 100}`, price: Math.round(rand() * 100_000) / 100, text, ...(vec ? { vector: vec() } : {}) });
+    }
+    await engine.write(NS, {
+      upsert_rows: rows,
+      disable_backpressure: true,
+      ...(start === 0 ? { schema: { text: { type: 'string', full_text_search: true } }, ...(vec ? { distance_metric: 'cosine_distance' } : {}) } : {}),
+    });
+    if ((start / BATCH) % 13 === 12) while ((await indexer.indexNamespace(NS, true)).result === 'published');
+    if ((start / BATCH) % 25 === 0) log(`written ${start + rows.length} rows`);
+  }
+  while ((await indexer.indexNamespace(NS, true)).result === 'published');
+  const r = (await new RouterStore(store).read(NS))!.router;
+  log(`built ${N} rows into ${r.parts.length} parts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await engine.close();
+  await store.close();
+}
+
+interface Server {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function serve(): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', storeDir, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ELAX_ADMIN_TOKEN: 'bench' } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      /* starting */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { url, pid: child.pid!, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
+async function storeCounters(url: string): Promise<{ gets: number; bytes: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer bench' } })).text();
+  let gets = 0;
+  let bytes = 0;
+  for (const line of text.split('\n')) {
+    const m = /^elax_store_requests_total\{op="(get|get_range|head)"\} (\d+)/.exec(line);
+    if (m) gets += Number(m[2]);
+    const b = /^elax_store_bytes_total\{direction="read"\} (\d+)/.exec(line);
+    if (b) bytes += Number(b[1]);
+  }
+  return { gets, bytes };
+}
+
+async function query(url: string, body: unknown): Promise<{ ms: number; rows: number }> {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await r.json()) as { rows?: unknown[]; aggregations?: unknown };
+  if (!r.ok) throw new Error(`query failed ${r.status}: ${JSON.stringify(json)}`);
+  return { ms: performance.now() - t0, rows: json.rows?.length ?? 1 };
+}
+
+const rand = rng(99);
+const word = zipfSampler(20_000, 1.07, rand);
+const vec = D > 0 ? gaussianMixture(rng(1), D) : null;
+const queries = {
+  bm25: () => ({ rank_by: ['text', 'BM25', Array.from({ length: 1 + Math.floor(rand() * 2) }, () => zipfWord(word())).join(' ')], top_k: 10, include_attributes: ['cat'] }),
+  orderBy: () => ({ rank_by: ['price', 'desc'], filters: ['cat', 'Eq', `c${Math.floor(rand() * 100)}`], top_k: 10, include_attributes: ['price', 'cat'] }),
+  count: () => ({ aggregate_by: { n: ['Count'] }, filters: ['price', 'Lt', Math.round(rand() * 1000)] }),
+  ann: () => ({ rank_by: ['vector', 'ANN', vec!()], top_k: 10 }),
+};
+
+async function cold(kind: keyof typeof queries): Promise<string> {
+  const s = await serve();
+  try {
+    const before = await storeCounters(s.url);
+    const r = await query(s.url, queries[kind]());
+    const after = await storeCounters(s.url);
+    return `| cold first ${kind} (strong) | ${r.ms.toFixed(0)} ms | ${after.gets - before.gets} | ${((after.bytes - before.bytes) / 1024 / 1024).toFixed(2)} MiB |`;
+  } finally {
+    await s.stop();
+  }
+}
+
+async function perPublish(): Promise<string> {
+  const store = new LocalDirStore(storeDir);
+  const writer = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
+  const reader = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
+  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `p${Math.random().toString(36).slice(2, 8)}`, partFormat: 2 });
+  await reader.catalog.view(NS, 'strong');
+  const us: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    await writer.write(NS, { upsert_rows: [{ id: N + i, cat: 'c1', price: 1, text: 'publish', ...(vec ? { vector: vec() } : {}) }] });
+    await indexer.indexNamespace(NS, true);
+    const t0 = performance.now();
+    await reader.catalog.view(NS, 'strong'); // router GET, WAL LIST, the new part's head: the view moves to the new router
+    us.push((performance.now() - t0) * 1000);
+  }
+  await writer.close();
+  await store.close();
+  const s = latencySummary(us, 0);
+  return `| refresh after a publish (query node, warm) | p50 ${s.p50} µs | p99 ${s.p99} µs |`;
+}
+
+await build();
+const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
+lines.push('| cold | latency | GETs | bytes read |', '|---|---|---|---|');
+lines.push(await cold('bm25'));
+lines.push(await cold('orderBy'));
+if (D > 0) lines.push(await cold('ann'));
+
+const s = await serve();
+try {
+  const base = processMemory(s.pid);
+  const kinds: (keyof typeof queries)[] = D > 0 ? ['bm25', 'orderBy', 'count', 'ann'] : ['bm25', 'orderBy', 'count'];
+  const lat: Record<string, number[]> = {};
+  for (let i = 0; i < Q; i++) {
+    const k = kinds[i % kinds.length]!;
+    (lat[k] ??= []).push((await query(s.url, queries[k]())).ms);
+  }
+  const mem = processMemory(s.pid);
+  lines.push('', `| warm (${Q} queries) | p50 | p99 |`, '|---|---|---|');
+  for (const k of kinds) {
+    const l = latencySummary(lat[k]!);
+    lines.push(`| ${k} | ${l.p50} ms | ${l.p99} ms |`);
+  }
+  lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after the warm queries (peak ${mem.peak_rss_mib} MiB)`);
+} finally {
+  await s.stop();
+}
+lines.push('', '| per publish | | |', '|---|---|---|', await perPublish());
+console.log(lines.join('\n'));
