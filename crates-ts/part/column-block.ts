@@ -9,6 +9,9 @@
  *       bool  bitmap, ceil(rows/8) bytes
  *       utf8  (rows + 1) × u32 LE offsets, then the UTF-8 bytes
  *       json  like utf8, each value's JSON text
+ *       dict  (kind 4, a utf8 block with few distinct values) u16 LE entries, (entries + 1) × u32 LE offsets, the
+ *             entries' UTF-8 bytes, then one code per row: u8 when entries ≤ 256 (flags bit 1 clear), else u16 LE
+ *             (flags bit 1 set). Decoding is one string per distinct value, not per row.
  *
  * A block whose values do not all fit the column's preferred kind (a string that is not well-formed UTF-16, a value
  * of another type) is written as json, so every value round-trips exactly whatever the schema says.
@@ -78,7 +81,6 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
     if (isNull(v)) nulls = true;
     else if (kind !== 'json' && !fits(kind, v)) kind = 'json';
   }
-  const validityBytes = nulls ? (n + 7) >> 3 : 0;
   let body: Uint8Array;
   if (kind === 'f64') {
     const f = new Float64Array(n);
@@ -88,16 +90,53 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
     body = new Uint8Array((n + 7) >> 3);
     for (let i = 0; i < n; i++) if (values[i] === true) body[i >> 3]! |= 1 << (i & 7);
   } else {
+    const dict = kind === 'utf8' ? dictionaryOf(values) : null;
+    if (dict !== null) return finish(values, nulls, DICT_CODE, dict.wide ? 2 : 0, dict.body, compress);
     const texts = values.map((v) => (isNull(v) ? null : kind === 'utf8' ? (v as string) : JSON.stringify(v)));
     const { offsets, bytes } = concatStrings(texts);
     body = new Uint8Array(offsets.byteLength + bytes.byteLength);
     body.set(new Uint8Array(offsets.buffer), 0);
     body.set(bytes, offsets.byteLength);
   }
+  return finish(values, nulls, KIND_CODE[kind], 0, body, compress);
+}
+
+const DICT_CODE = 4;
+/** Dictionary-encode a utf8 block when it has at most this many distinct values and at most a quarter of its rows. */
+const DICT_MAX_ENTRIES = 4096;
+
+function dictionaryOf(values: readonly unknown[]): { body: Uint8Array; wide: boolean } | null {
+  const index = new Map<string, number>();
+  const codes = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (isNull(v)) continue;
+    let c = index.get(v as string);
+    if (c === undefined) {
+      if (index.size >= DICT_MAX_ENTRIES || index.size > values.length / 4) return null;
+      index.set(v as string, (c = index.size));
+    }
+    codes[i] = c;
+  }
+  if (index.size === 0) return null;
+  const { offsets, bytes } = concatStrings([...index.keys()]);
+  const wide = index.size > 256;
+  const codeBytes = wide ? new Uint8Array(codes.buffer) : Uint8Array.from(codes);
+  const body = new Uint8Array(2 + offsets.byteLength + bytes.byteLength + codeBytes.byteLength);
+  new DataView(body.buffer).setUint16(0, index.size, true);
+  body.set(new Uint8Array(offsets.buffer), 2);
+  body.set(bytes, 2 + offsets.byteLength);
+  body.set(codeBytes, 2 + offsets.byteLength + bytes.byteLength);
+  return { body, wide };
+}
+
+function finish(values: readonly unknown[], nulls: boolean, kindCode: number, extraFlags: number, body: Uint8Array, compress: boolean): Uint8Array {
+  const n = values.length;
+  const validityBytes = nulls ? (n + 7) >> 3 : 0;
   const payload = new Uint8Array(6 + validityBytes + body.byteLength);
   const dv = new DataView(payload.buffer);
-  payload[0] = KIND_CODE[kind];
-  payload[1] = nulls ? 1 : 0;
+  payload[0] = kindCode;
+  payload[1] = (nulls ? 1 : 0) | extraFlags;
   dv.setUint32(2, n, true);
   if (nulls) for (let i = 0; i < n; i++) if (!isNull(values[i])) payload[6 + (i >> 3)]! |= 1 << (i & 7);
   payload.set(body, 6 + validityBytes);
@@ -161,6 +200,7 @@ export class ColumnBlock {
       }
     } else throw corruptBlock(where, `unknown column block codec ${block[0]}`);
     if (payload.byteLength < 6) throw corruptBlock(where, 'column block header is truncated');
+    if (payload[0] === DICT_CODE) return ColumnBlock.decodeDict(payload, where);
     const kind = KINDS[payload[0]!];
     if (kind === undefined) throw corruptBlock(where, `unknown column kind ${payload[0]}`);
     const nulls = (payload[1]! & 1) === 1;
@@ -218,5 +258,53 @@ export class ColumnBlock {
       }
     }
     return new ColumnBlock(kind, n, valid, null, null, values, size + vBytes);
+  }
+
+  /** A dictionary block: each distinct string decoded once, rows share them. */
+  private static decodeDict(payload: Uint8Array, where: string): ColumnBlock {
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const nulls = (payload[1]! & 1) === 1;
+    const wide = (payload[1]! & 2) === 2;
+    const n = dv.getUint32(2, true);
+    const vBytes = nulls ? (n + 7) >> 3 : 0;
+    let at = 6;
+    const need = (len: number) => {
+      if (at + len > payload.byteLength) throw corruptBlock(where, `dictionary block of ${n} rows is truncated`);
+    };
+    need(vBytes + 2);
+    const valid = nulls ? payload.slice(at, at + vBytes) : null;
+    at += vBytes;
+    const entries = dv.getUint16(at, true);
+    at += 2;
+    need((entries + 1) * 4);
+    const offsets = new Uint32Array(entries + 1);
+    new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (entries + 1) * 4));
+    at += (entries + 1) * 4;
+    need(offsets[entries]!);
+    const text = payload.subarray(at, at + offsets[entries]!);
+    at += offsets[entries]!;
+    const dict = new Array<string>(entries);
+    let size = 0;
+    for (let e = 0; e < entries; e++) {
+      if (offsets[e + 1]! < offsets[e]!) throw corruptBlock(where, `dictionary offsets are out of order at entry ${e}`);
+      try {
+        dict[e] = decoder.decode(text.subarray(offsets[e]!, offsets[e + 1]!));
+      } catch {
+        throw corruptBlock(where, `dictionary entry ${e} is not valid UTF-8`);
+      }
+      size += 2 * dict[e]!.length + 16;
+    }
+    need(n * (wide ? 2 : 1));
+    const values = new Array<AttrValue>(n);
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
+        values[i] = null;
+        continue;
+      }
+      const c = wide ? dv.getUint16(at + 2 * i, true) : payload[at + i]!;
+      if (c >= entries) throw corruptBlock(where, `dictionary code ${c} at row ${i} is out of range`);
+      values[i] = dict[c]!;
+    }
+    return new ColumnBlock('utf8', n, valid, null, null, values, size + n * 8 + vBytes);
   }
 }

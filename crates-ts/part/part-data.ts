@@ -413,6 +413,23 @@ export class PartSegment implements Segment {
     return col === undefined ? undefined : valueAt(col, ord);
   }
 
+  reader(attr: string): (ord: number) => AttrValue | undefined {
+    const col = this.data.held<Column>(`col:${attr}`);
+    if (col === undefined) return () => undefined;
+    const { starts, blocks } = col;
+    let b = 0;
+    let lo = starts[0]!;
+    let hi = starts.length > 1 ? starts[1]! : Infinity;
+    return (ord) => {
+      if (ord < lo || ord >= hi) {
+        b = blockIndex(starts, ord);
+        lo = starts[b]!;
+        hi = b + 1 < starts.length ? starts[b + 1]! : Infinity;
+      }
+      return blocks[b]!.get(ord - lo);
+    };
+  }
+
   vectors(): SegmentVectors | null {
     return this.data.held<SegmentVectors>('vectors') ?? null;
   }

@@ -233,13 +233,14 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     const live = liveTest(seg, cursor, q.filter);
     const only = restrict?.(s) ?? null;
     const n = only === null ? seg.rows : only.length;
-    const valsOf = (o: number) => keys.map((k) => (k.attr === 'id' ? null : seg.value(k.attr, o)));
+    const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
+    const valsOf = (o: number) => readers.map((r) => (r === null ? null : r(o)));
     for (let i = 0; i < n; i++) {
       const o = only === null ? i : only[i]!;
       if (!live(o)) continue;
       if (heap) {
         const worst = heap.worst();
-        if (worst !== undefined && beatsNot(keys, seg, o, worst)) continue;
+        if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) continue;
         heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
       } else cands.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o), per: perKey(cursor.at(o)) });
     }
@@ -260,10 +261,10 @@ function capturedComparator(keys: readonly OrderKey[]): (a: Captured, b: Capture
 }
 
 /** True when row `o` of `seg` does not rank strictly before `worst` (so it cannot enter the full heap). */
-function beatsNot(keys: readonly OrderKey[], seg: Segment, o: number, worst: Captured): boolean {
+function beatsNot(keys: readonly OrderKey[], readers: readonly (((o: number) => unknown) | null)[], seg: Segment, o: number, worst: Captured): boolean {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    const c = k.attr === 'id' ? compareIds(seg.id(o), worst.id) : compareValues(seg.value(k.attr, o), worst.vals![i]);
+    const c = k.attr === 'id' ? compareIds(seg.id(o), worst.id) : compareValues(readers[i]!(o), worst.vals![i]);
     if (c !== 0) return (k.desc ? -c : c) > 0;
   }
   return compareIds(seg.id(o), worst.id) >= 0;

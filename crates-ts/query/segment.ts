@@ -58,6 +58,11 @@ export interface Segment {
   id(ord: number): Id;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
+  /**
+   * A reader of one prepared attribute, for scans: resolves the column once (and follows sequential ordinals block by
+   * block) instead of per value. Valid while the prepare that fetched it holds.
+   */
+  reader?(attr: string): (ord: number) => AttrValue | undefined;
   /** The prepared vectors (need.vectors), or null when the segment has none or only some were prepared. */
   vectors(): SegmentVectors | null;
   /** One row's vector (prepared by need.vectors or need.vectorRows), or null when the row has none. */
@@ -100,7 +105,8 @@ export class RowCursor implements Doc {
     const cursor = this;
     for (const name of new Set(attrs)) {
       if (name === 'id' || name === 'vector') continue;
-      Object.defineProperty(proto, name, { get: () => segment.value(name, cursor.ord) ?? undefined, enumerable: true });
+      const read = segment.reader ? segment.reader(name) : (o: number) => segment.value(name, o);
+      Object.defineProperty(proto, name, { get: () => read(cursor.ord) ?? undefined, enumerable: true });
     }
     this.attrs = Object.create(proto) as Record<string, AttrValue>;
   }
