@@ -188,7 +188,12 @@ export class ColumnBlock {
     }
   }
 
-  static decode(block: Uint8Array, where: string): ColumnBlock {
+  /**
+   * `f64Into`: where to put an f64 block's values (a view into one buffer for a whole column): one large allocation
+   * per column instead of one small one per block, which the allocator returns to the system when the column is
+   * evicted (small blocks fragment the heap and keep the process's RSS up).
+   */
+  static decode(block: Uint8Array, where: string, f64Into?: Float64Array): ColumnBlock {
     if (block.byteLength < 1) throw corruptBlock(where, 'empty column block');
     let payload: Uint8Array;
     if (block[0] === RAW) payload = block.subarray(1);
@@ -216,8 +221,8 @@ export class ColumnBlock {
     at += vBytes;
     if (kind === 'f64') {
       need(n * 8);
-      const f = new Float64Array(n);
-      new Uint8Array(f.buffer).set(payload.subarray(at, at + n * 8));
+      const f = f64Into !== undefined && f64Into.length >= n ? f64Into.subarray(0, n) : new Float64Array(n);
+      new Uint8Array(f.buffer, f.byteOffset, n * 8).set(payload.subarray(at, at + n * 8));
       return new ColumnBlock(kind, n, valid, f, null, null, n * 8 + vBytes);
     }
     if (kind === 'bool') {

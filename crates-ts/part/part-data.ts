@@ -123,12 +123,16 @@ export class PartData {
       const bytes = await this.whole(file.file);
       const n = file.blocks.offset.length;
       const blocks: ColumnBlock[] = new Array(n);
+      const starts = file.blocks.start ?? Uint32Array.of(0);
+      // Numbers of the whole column land in one buffer (ColumnBlock.decode's f64Into); other kinds ignore it.
+      const numbers = (file as { kind?: string }).kind === 'f64' || file === this.head.ids || file === this.head.seq ? new Float64Array(this.rows) : undefined;
       let size = 0;
       for (let b = 0; b < n; b++) {
-        blocks[b] = ColumnBlock.decode(blockOf(bytes, file.blocks, b, key), `${key} block ${b}`);
+        const into = numbers?.subarray(starts[b]!);
+        blocks[b] = ColumnBlock.decode(blockOf(bytes, file.blocks, b, key), `${key} block ${b}`, into);
         size += blocks[b]!.bytes + 64;
       }
-      const col: Column = { starts: file.blocks.start ?? Uint32Array.of(0), blocks, bytes: size };
+      const col: Column = { starts, blocks, bytes: size };
       return { value: col, bytes: size };
     });
   }
