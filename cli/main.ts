@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
-import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
+import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
 import { formatByteSize, parseByteSize } from './byte-size.js';
 import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
 import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
@@ -54,6 +54,7 @@ program
   )
   .option('--cache-disk <size>', `disk cache budget, e.g. 8GiB, 512MB or bytes (env ELAX_CACHE_DISK; default ${formatByteSize(DEFAULT_DISK_CACHE_BYTES)})`)
   .option('--cache-memory <size>', `memory budget for decoded parts (env ELAX_CACHE_MEMORY; default ${formatByteSize(DEFAULT_MEMORY_CACHE_BYTES)})`)
+  .option('--cache-graph-memory <size>', `memory budget for HNSW graphs, kept apart from --cache-memory (env ELAX_CACHE_GRAPH_MEMORY; default ${formatByteSize(DEFAULT_GRAPH_CACHE_BYTES)})`)
   .option('--headers-timeout-ms <ms>', 'the request line and headers must arrive within this', String(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs))
   .option('--request-timeout-ms <ms>', 'the whole request, body included, must arrive within this (generous: large bodies on slow links)', String(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs))
   .option('--idle-timeout-ms <ms>', 'answer 408 and close when a request head or body stops arriving for this long', String(DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs))
@@ -63,7 +64,7 @@ program
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string;
-    adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string;
+    adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string;
   }) => {
@@ -88,6 +89,7 @@ program
     };
     const diskCacheBytes = size('--cache-disk', o.cacheDisk, 'ELAX_CACHE_DISK', DEFAULT_DISK_CACHE_BYTES);
     const memoryCacheBytes = size('--cache-memory', o.cacheMemory, 'ELAX_CACHE_MEMORY', DEFAULT_MEMORY_CACHE_BYTES);
+    const graphCacheBytes = size('--cache-graph-memory', o.cacheGraphMemory, 'ELAX_CACHE_GRAPH_MEMORY', DEFAULT_GRAPH_CACHE_BYTES);
     const cacheDir = o.cacheDir ?? (process.env.ELAX_CACHE_DIR || undefined);
     const apiKeys = o.apiKey ?? (process.env.ELAX_API_KEYS ? process.env.ELAX_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : []);
     const server = await startServer({
@@ -109,6 +111,7 @@ program
       cacheDir,
       diskCacheBytes,
       memoryCacheBytes,
+      graphCacheBytes,
       timeouts: {
         headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),
         requestTimeoutMs: positive(o.requestTimeoutMs, '--request-timeout-ms'),

@@ -3,6 +3,7 @@
  * configuration, the status fields after writes, and the metrics counted from requests, WAL commits, conflicts and
  * the caches.
  */
+import { BlockCache } from '../crates-ts/cache/block-cache.js';
 import { describe, it, expect } from 'vitest';
 import { Writable } from 'node:stream';
 import { Engine } from '../crates-ts/engine/index.js';
@@ -236,6 +237,23 @@ describe('GET /metrics', () => {
     expect(m.get('elax_cache_requests_total', { cache: 'part_files', result: 'miss' })).toBe(0);
     expect(m.get('elax_cache_hit_ratio', { cache: 'part_files' })).toBeUndefined(); // no lookup yet
     expect(m.get('elax_cache_bytes', { cache: 'decoded_parts' })).toBe(0);
+  });
+
+  it('should report the block and graph caches apart: lookups, bytes and entries', async () => {
+    const { app, metrics, engine } = setup();
+    const blocks = new BlockCache(1 << 20);
+    const graphs = new BlockCache(1 << 20);
+    metrics.setSources({ engine, blocks, graphs });
+    await graphs.getOrLoad('g', async () => ({ value: {}, bytes: 1000 })); // miss, loaded
+    await graphs.getOrLoad('g', async () => ({ value: {}, bytes: 1000 })); // hit
+    await blocks.getOrLoad('b', async () => ({ value: {}, bytes: 0 }));
+    const m = parsePrometheusText((await app.inject({ url: '/metrics' })).body);
+    expect(m.get('elax_cache_requests_total', { cache: 'graphs', result: 'hit' })).toBe(1);
+    expect(m.get('elax_cache_requests_total', { cache: 'graphs', result: 'miss' })).toBe(1);
+    expect(m.get('elax_cache_bytes', { cache: 'graphs' })).toBe(1000);
+    expect(m.get('elax_cache_entries', { cache: 'graphs' })).toBe(1);
+    expect(m.get('elax_cache_requests_total', { cache: 'blocks', result: 'miss' })).toBe(1);
+    expect(m.get('elax_cache_bytes', { cache: 'blocks' })).toBe(0);
   });
 
   it('should count the indexer events it is told about, by kind, and ignore other log lines', async () => {

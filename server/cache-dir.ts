@@ -19,6 +19,8 @@ import type { ObjectStore } from '../crates-ts/store/index.js';
 export const TEMP_CACHE_DIR = 'temp';
 export const DEFAULT_DISK_CACHE_BYTES = 8 * 1024 ** 3;
 export const DEFAULT_MEMORY_CACHE_BYTES = 4 * 1024 ** 3;
+/** HNSW graphs (whole, until the clustered vector index): their own budget, so block churn never evicts them. */
+export const DEFAULT_GRAPH_CACHE_BYTES = 4 * 1024 ** 3;
 
 const TEMP_PREFIX = 'elax-cache-tmp-';
 const STORE_FILE = 'store.txt';

@@ -43,6 +43,7 @@ export interface MetricsSources {
   loadedParts?: LoadedPartCache;
   /** The node's block cache (format-2 parts' data in memory). */
   blocks?: BlockCache;
+  graphs?: BlockCache;
   /** The node's store, counted (serve.ts). */
   store?: CountingStore;
   inflight?: InflightBudget;
@@ -56,7 +57,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Namespaces whose status is read in parallel at scrape time. */
 const LAG_CONCURRENCY = 8;
 
-type CacheName = 'part_files' | 'decoded_parts' | 'blocks' | 'namespace_state';
+type CacheName = 'part_files' | 'decoded_parts' | 'blocks' | 'graphs' | 'namespace_state';
 
 /** Indexer log messages (indexer.ts, loop.ts) that count as events in elax_indexer_events_total. */
 const INDEXER_EVENTS: Record<string, string> = {
@@ -338,13 +339,14 @@ export class ServerMetrics {
       if (this.sources.partFiles) out.push(['part_files', this.sources.partFiles.stats]);
       if (this.sources.loadedParts) out.push(['decoded_parts', this.sources.loadedParts.stats]);
       if (this.sources.blocks) out.push(['blocks', this.sources.blocks.stats]);
+      if (this.sources.graphs) out.push(['graphs', this.sources.graphs.stats]);
       const c = this.sources.engine?.catalog.stats;
       if (c) out.push(['namespace_state', { hits: c.entryHits, misses: c.entryMisses }]);
       return out;
     };
     new Counter({
       name: 'elax_cache_requests_total',
-      help: 'Cache lookups by cache (part_files: disk, decoded_parts: format-1 parts in memory, blocks: format-2 data in memory, namespace_state: catalog) and result (hit, miss)',
+      help: 'Cache lookups by cache (part_files: disk, decoded_parts: format-1 parts in memory, blocks: format-2 data in memory, graphs: HNSW graphs of format-2 parts, namespace_state: catalog) and result (hit, miss)',
       labelNames: ['cache', 'result'],
       registers,
       collect() {
@@ -377,6 +379,7 @@ export class ServerMetrics {
         if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.bytes);
         if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.bytes);
         if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.bytes);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.bytes);
       },
     });
     new Gauge({
@@ -390,6 +393,7 @@ export class ServerMetrics {
         if (s.partFiles) this.set({ cache: 'part_files' }, s.partFiles.entries);
         if (s.loadedParts) this.set({ cache: 'decoded_parts' }, s.loadedParts.size);
         if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.size);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.size);
       },
     });
   }

@@ -13,7 +13,7 @@ import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
 import { rmSync } from 'node:fs';
-import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
+import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
@@ -43,6 +43,8 @@ export interface ServeOptions {
   /** Byte budget of the disk cache (default 8 GiB) and of the in-memory cache of decoded parts (default 4 GiB). */
   diskCacheBytes?: number;
   memoryCacheBytes?: number;
+  /** Byte budget of HNSW graphs in memory, apart from memoryCacheBytes (default 4 GiB). */
+  graphCacheBytes?: number;
   /** Bearer token for GET /admin/status and /metrics (default: env ELAX_ADMIN_TOKEN; unset: admin endpoints off). */
   adminToken?: string;
   /** Default stall threshold of /admin/status and elax_indexer_stalled, seconds (default 600). */
@@ -103,6 +105,7 @@ async function openCaches(opts: ServeOptions, store: ObjectStore) {
     partFiles,
     loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
     blocks: new BlockCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
+    graphs: new BlockCache(opts.graphCacheBytes ?? DEFAULT_GRAPH_CACHE_BYTES),
     swept,
     async close() {
       await partFiles.close(); // a temporary cache removes its directory
@@ -156,9 +159,9 @@ async function listen(
     efSearch: opts.efSearch,
     // One memory budget (--cache-memory): format-2 parts' data in the block cache; format-1 parts decoded whole in
     // the loaded-part cache, sized alike (a store holds both only until compaction or reindex converts the old ones).
-    catalog: { partFiles, loadedParts, blockCache: caches.blocks },
+    catalog: { partFiles, loadedParts, blockCache: caches.blocks, graphCache: caches.graphs },
   });
-  metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks, store: store as CountingStore });
+  metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks, graphs: caches.graphs, store: store as CountingStore });
   const app = buildApp({
     engine,
     apiKeys: opts.apiKeys,

@@ -8,6 +8,11 @@ import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore, type ByteRange } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import { BlockCache } from '../crates-ts/cache/block-cache.js';
+import { PartFileCache } from '../crates-ts/part/index.js';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 class CountingStore extends MemoryStore {
   reads: { key: string; bytes: number; ranged: boolean }[] = [];
@@ -27,7 +32,9 @@ class CountingStore extends MemoryStore {
 const N = 20_000;
 const DIMS = 16;
 let t = Date.now();
-const engine = (store: MemoryStore) => new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+const engine = (store: MemoryStore, catalog?: EngineCatalog) =>
+  new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog });
+type EngineCatalog = { graphCache?: BlockCache; graphWaitBytes?: number; partFiles?: PartFileCache };
 
 async function seeded(): Promise<{ store: CountingStore; partBytes: number }> {
   const store = new CountingStore();
@@ -90,5 +97,58 @@ describe('cold reads of a format-2 part', () => {
     expect(store.file('vec.blk').length).toBeLessThanOrEqual(12);
     const knn = await node.query('cold', { rank_by: ['vector', 'kNN', Array.from({ length: DIMS }, (_, d) => Math.sin(d))], top_k: 10 });
     expect(ann.rows!.map((r) => r.id)).toEqual(knn.rows!.map((r) => r.id));
+  });
+
+  it('should answer a cold ANN query over a part with a large graph by an exact vector scan while the graph loads, then use the graph', async () => {
+    const { store } = await seeded();
+    const graphs = new BlockCache(1024 ** 3);
+    const node = engine(store, { graphCache: graphs, graphWaitBytes: 0 }); // every graph counts as large
+    const q = Array.from({ length: DIMS }, (_, d) => Math.cos(d * 0.7));
+    store.reads = [];
+    const first = await node.query('cold', { rank_by: ['vector', 'ANN', q], top_k: 10 });
+    // Every vector was read (a scan), not just the candidates' blocks a graph search reads.
+    expect(store.file('vec.blk').reduce((sum, r) => sum + r.bytes, 0)).toBeGreaterThanOrEqual(N * DIMS * 4);
+    // Exact: the same rows as kNN, from the vectors (the graph was not waited for).
+    const knn = await node.query('cold', { rank_by: ['vector', 'kNN', q], top_k: 10 });
+    expect(first.rows!.map((r) => r.id)).toEqual(knn.rows!.map((r) => r.id));
+    // The graph loads in the background and lands in the graph cache.
+    for (let i = 0; i < 200 && graphs.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(graphs.size).toBe(1);
+    expect(store.file('vectors.hnsw').filter((r) => !r.ranged)).toHaveLength(1);
+    store.reads = [];
+    const second = await node.query('cold', { rank_by: ['vector', 'ANN', q], top_k: 10 });
+    expect(second.rows).toHaveLength(10);
+    expect(store.file('vectors.hnsw')).toHaveLength(0); // searched through the cached graph
+    expect(graphs.stats.hits).toBeGreaterThan(0);
+    const recall = second.rows!.filter((r) => knn.rows!.some((k) => k.id === r.id)).length / 10;
+    expect(recall).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('should verify whole block files by their blocks\' CRC-32: a damaged disk-cache copy is fetched again, a damaged stored block is ELAX_ERR_CORRUPT', async () => {
+    const { store } = await seeded();
+    const dir = await mkdtemp(join(tmpdir(), 'elax-58-'));
+    try {
+      const q = { rank_by: ['price', 'desc'], filters: ['cat', 'Eq', 'c3'], top_k: 5 } as const;
+      const want = await engine(store).query('cold', q);
+      const files = new PartFileCache(dir, 1 << 30);
+      await engine(store, { partFiles: files }).query('cold', q);
+      // Flip one byte in the middle of every cached file (a block's payload, not its size).
+      for (const name of await readdir(dir)) {
+        const b = await readFile(join(dir, name));
+        b[b.length >> 1] = b[b.length >> 1]! ^ 0xff;
+        await writeFile(join(dir, name), b);
+      }
+      const healed = new PartFileCache(dir, 1 << 30);
+      expect(await engine(store, { partFiles: healed }).query('cold', q)).toEqual(want);
+      expect(healed.stats.corrupt).toBeGreaterThanOrEqual(2); // ids and the two columns read whole
+      // The store's own copy damaged: a clear corruption error, never wrong rows.
+      const col = (await store.list('cold/parts/')).objects.map((o) => o.key).find((k) => k.endsWith('col-2.blk'))!;
+      const bytes = (await store.get(col))!.bytes.slice();
+      bytes[100] = bytes[100]! ^ 0xff;
+      await store.put(col, bytes);
+      await expect(engine(store).query('cold', q)).rejects.toThrow(/col-2\.blk: block 0 does not match its CRC-32/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

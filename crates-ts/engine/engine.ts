@@ -59,53 +59,57 @@ export async function prepareView(view: NamespaceView, queries: readonly ParsedQ
  * One query over the view's segments (RFC-0004 §6: kernels over ordinals, documents only for returned rows): BM25
  * from postings where parts have them, ANN restricted to index candidates, everything else exactly.
  */
-export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number): Promise<QueryResultBody> {
+export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number, opts: { waitForIndex?: boolean } = {}): Promise<QueryResultBody> {
   const r = q.rank;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
-  //    an exact scan, the ANN index, the postings a BM25 query names. Pinned until the query ends.
+  //    an exact scan, the postings a BM25 query names. Pinned until the query ends.
   const releases: Release[] = [];
   try {
+    if (ann && r.kind === 'vector') {
+      // 2. ANN: parts whose graph is in memory (or small enough to load first) are searched through it (graph and
+      //    filter columns pinned for the whole query); a part with a large graph not in memory (a cold node) is
+      //    scanned exactly this time and its graph loads in the background afterwards: the vectors are fewer bytes
+      //    than the graph and a scan costs milliseconds, where loading a graph into hnswlib takes seconds. Recall
+      //    evaluation waits for the graphs instead (it measures them).
+      const graphed = segs.map((s) => s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
+      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true }) : Promise.resolve(NO_RELEASE))))));
+      // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
+      const a = view.schema.vector?.ann;
+      const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
+      const restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
+      // 3. Segments stream: the candidates' vectors of a graphed part (a few blocks), or every vector (and the filter
+      //    columns) of a segment scanned exactly, one segment at a time.
+      const result = await executeOnSegments(q, segs, restrict, {
+        prepare: (s) => {
+          const rows = restrict(s);
+          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
+        },
+      });
+      // 4. The graphs this query did without start loading now, after its own reads.
+      segs.forEach((s, i) => graphed[i] || s.loadAnn?.());
+      return result;
+    }
     const base: SegmentNeed = {
       attrs: q.readAttrs,
-      vectors: !!r && r.kind === 'vector' && !ann,
-      index: ann,
+      vectors: !!r && r.kind === 'vector',
       postings: r?.kind === 'text' ? r.plan.needs : undefined,
     };
-    if (r?.kind !== 'text' && !ann) {
+    if (r?.kind !== 'text') {
       // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
       // query over many parts holds one part's data, not the namespace's).
       return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
     }
     releases.push(...(await Promise.all(segs.map((s) => s.prepare(base)))));
-    if (r?.kind === 'text') {
-      // A part without usable postings for a clause (built with another analysis) is scored by analysing its rows.
-      const analyses = r.plan.attributes.map((a) => ({ attr: a, analysis: analysisKey(fullTextConfigOf(view.schema[a]?.full_text_search, a)!) }));
-      releases.push(
-        ...(await Promise.all(
-          segs.map((s) => (analyses.some((x) => s.postings(x.attr, x.analysis) === null) ? s.prepare({ attrs: r.plan.attributes, vectors: false }) : Promise.resolve(NO_RELEASE))),
-        )),
-      );
-    }
-    let restrict: Restriction | undefined;
-    if (ann && r.kind === 'vector') {
-      // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
-      const a = view.schema.vector?.ann;
-      const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs);
-      // 2. The candidates' vectors (a few blocks per part), or every vector of a segment scanned exactly.
-      const only = restrict;
-      releases.push(
-        ...(await Promise.all(
-          segs.map((s, i) => {
-            const rows = only(i);
-            return rows === null ? s.prepare({ attrs: [], vectors: true }) : s.prepare({ attrs: [], vectors: false, vectorRows: rows });
-          }),
-        )),
-      );
-    }
-    return await executeOnSegments(q, segs, restrict);
+    // A part without usable postings for a clause (built with another analysis) is scored by analysing its rows.
+    const analyses = r.plan.attributes.map((a) => ({ attr: a, analysis: analysisKey(fullTextConfigOf(view.schema[a]?.full_text_search, a)!) }));
+    releases.push(
+      ...(await Promise.all(
+        segs.map((s) => (analyses.some((x) => s.postings(x.attr, x.analysis) === null) ? s.prepare({ attrs: r.plan.attributes, vectors: false }) : Promise.resolve(NO_RELEASE))),
+      )),
+    );
+    return await executeOnSegments(q, segs);
   } finally {
     for (const release of releases) release();
   }
@@ -373,7 +377,7 @@ export class Engine {
   private async recallOnce(ns: string, body: unknown) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
-    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch), (q) => runQuery(view, q, this.efSearch));
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }), (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }));
   }
 
   /** Flush queued writes (graceful shutdown). */

@@ -37,6 +37,13 @@ export interface CatalogOptions {
    * postings of format-2 parts. Default: a private 256 MiB one.
    */
   blockCache?: BlockCache;
+  /**
+   * HNSW graphs of format-2 parts (loaded whole, seconds each: kept apart from the block cache so column and vector
+   * blocks cannot evict them). Default: a private 4 GiB one.
+   */
+  graphCache?: BlockCache;
+  /** Graphs up to this size load before an ANN query; larger ones load in the background (PartDataOptions). */
+  graphWaitBytes?: number;
   /** Namespace views kept (least recently refreshed evicted). Default 10,000. */
   maxViews?: number;
 }
@@ -68,6 +75,8 @@ export class NamespaceCatalog {
   private readonly rangedPostingsMinBytes?: number;
   /** The node's block cache (RFC-0004 §8): heads, column blocks, id-index blocks, deletion vectors. */
   private readonly blocks: BlockCache;
+  private readonly graphs: BlockCache;
+  private readonly graphWaitBytes?: number;
   private readonly maxViews: number;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -84,6 +93,8 @@ export class NamespaceCatalog {
     this.loadedParts = options.loadedParts;
     this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
     this.blocks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
+    this.graphs = options.graphCache ?? new BlockCache(4 * 1024 ** 3);
+    this.graphWaitBytes = options.graphWaitBytes;
     this.maxViews = options.maxViews ?? 10_000;
   }
 
@@ -105,7 +116,7 @@ export class NamespaceCatalog {
           const head = await this.head(router.namespace, ref.id);
           if (head.format_version === 2) {
             this.stats.entryMisses++;
-            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes });
+            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes });
             const info = (name: string) => head.files.find((f) => f.name === name)!;
             const vp = new CachedViewPart(
               pd,

@@ -107,11 +107,19 @@ export class NamespaceView {
   /**
    * ANN candidates as a restriction of segments() (query/ execute-segments): each indexed part's index hits that are
    * live and pass `filter`; flat parts and the tail in full (scanned exactly). Segments must be prepared (index,
-   * filter columns).
+   * filter columns). Parts for which `exact(i)` holds are scanned exactly too (their index is not in memory).
    */
-  annRestriction(query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): (seg: number) => Int32Array | null {
+  annRestriction(
+    query: Float32Array,
+    k: number,
+    ef: number,
+    filter: CompiledFilter | null,
+    attrs: readonly string[],
+    exact: (seg: number) => boolean = () => false,
+  ): (seg: number) => Int32Array | null {
     const segs = this.segments();
     const perPart = this.parts.map((_, i) => {
+      if (exact(i)) return null;
       const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs);
       return hits === null ? null : Int32Array.from(hits, (h) => h.ordinal);
     });

@@ -150,6 +150,19 @@ export function openBlockFile(bytes: Uint8Array, where: string): { footer: Recor
   return { footer, blocks: decodeTable(footer.blocks, where) };
 }
 
+/**
+ * Checks a whole block file against a block table (from the part head): every block inside the file and matching its
+ * CRC-32. Null when good, else what is wrong.
+ */
+export function verifyBlocks(bytes: Uint8Array, t: BlockTable): string | null {
+  for (let i = 0; i < t.offset.length; i++) {
+    const end = t.offset[i]! + t.length[i]!;
+    if (end > bytes.byteLength) return `block ${i} extends past the end of the file`;
+    if (crc32(bytes.subarray(t.offset[i]!, end)) >>> 0 !== t.crc32[i]) return `block ${i} does not match its CRC-32`;
+  }
+  return null;
+}
+
 /** Block i of a whole file in memory, verified. */
 export function blockOf(bytes: Uint8Array, t: BlockTable, i: number, where: string): Uint8Array {
   const ref = blockRef(t, i);

@@ -37,7 +37,8 @@ function fileNameOf(key: string): string {
 let tmpCounter = 0;
 
 /** Checks bytes against what the caller knows of them: null when good, else why not (for the error message). */
-export type VerifyBytes = (bytes: Uint8Array) => string | null;
+/** Checks bytes: null when good, else what is wrong (async for checks that yield to the event loop while hashing). */
+export type VerifyBytes = (bytes: Uint8Array) => string | null | Promise<string | null>;
 
 export interface FileCacheStats {
   /** Gets answered from disk (or by joining an in-flight fetch). */
@@ -170,7 +171,7 @@ export class PartFileCache {
       this.#forget(name); // never written, or evicted by another process sharing the directory
       return null;
     }
-    if (verify && verify(bytes) !== null) {
+    if (verify && (await verify(bytes)) !== null) {
       this.stats.corrupt++;
       this.#forget(name);
       await unlink(file).catch(() => undefined);
@@ -312,7 +313,7 @@ export class PartFileCache {
 async function fetchChecked(store: ObjectStore, key: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {
   const got = await store.get(key, range);
   if (!got) throw partFileMissing(key, store.description);
-  const bad = verify?.(got.bytes);
+  const bad = await verify?.(got.bytes);
   if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);
   return got.bytes;
 }

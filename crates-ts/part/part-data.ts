@@ -12,7 +12,7 @@ import type { ObjectStore } from '../store/index.js';
 import type { BlockCache } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
 import { sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
-import { blockOf, blockRef, checkBlock, type BlockTable } from './block-file.js';
+import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
 import type { PartHeadV2, RowBlockedFile } from './head.js';
@@ -52,12 +52,28 @@ export type Release = () => void;
 export interface PartDataOptions {
   /** Postings files at least this large are range-read (dictionary, then the lists a query names). */
   rangedPostingsMinBytes?: number;
+  /**
+   * Where HNSW graphs live (default: the block cache). A graph is loaded whole (hnswlib) and takes seconds to load,
+   * so the node keeps graphs in their own budget (--cache-graph-memory) where column and vector blocks cannot evict
+   * them.
+   */
+  graphs?: BlockCache;
+  /**
+   * Graphs up to this size are loaded before an ANN query runs (a fraction of a second); a larger one is loaded in
+   * the background while queries scan the part's vectors exactly. Default 16 MiB (about 25,000 128-d vectors).
+   */
+  graphWaitBytes?: number;
 }
+
+/** Default `graphWaitBytes`: below this a graph loads in well under a second (≈16 ms per MB measured). */
+export const DEFAULT_GRAPH_WAIT_BYTES = 16 * 1024 * 1024;
 
 export class PartData {
   readonly rows: number;
   private readonly byName: Map<string, PartFileInfo>;
   private readonly columnsByName: Map<string, RowBlockedFile & { kind: string }>;
+  /** Block table of every block file, by file name (whole reads verify each block's CRC-32 against it). */
+  private readonly tables = new Map<string, BlockTable>();
   private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
@@ -72,6 +88,7 @@ export class PartData {
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
+    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns]) if (f) this.tables.set(f.file, f.blocks);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -89,8 +106,22 @@ export class PartData {
     return f;
   }
 
+  /**
+   * A whole file, verified: a block file by its size and every block's CRC-32 against the head's table (callers then
+   * slice blocks without checking again), any other file by its size and SHA-256.
+   */
   private whole(name: string): Promise<Uint8Array> {
-    return fetchVerified(this.store, this.key(name), this.info(name), this.files);
+    const key = this.key(name);
+    const info = this.info(name);
+    const table = this.tables.get(name);
+    const check =
+      table &&
+      ((bytes: Uint8Array) => {
+        if (bytes.byteLength !== info.bytes) return `${key} has ${bytes.byteLength} bytes; its head says ${info.bytes}`;
+        const bad = verifyBlocks(bytes, table);
+        return bad === null ? null : `${key}: ${bad}`;
+      });
+    return fetchVerified(this.store, key, info, this.files, check);
   }
 
   /** One block of a file by a ranged GET, checked by its CRC-32. */
@@ -129,7 +160,7 @@ export class PartData {
       let size = 0;
       for (let b = 0; b < n; b++) {
         const into = numbers?.subarray(starts[b]!);
-        blocks[b] = ColumnBlock.decode(blockOf(bytes, file.blocks, b, key), `${key} block ${b}`, into);
+        blocks[b] = ColumnBlock.decode(sliceBlock(bytes, file.blocks, b), `${key} block ${b}`, into);
         size += blocks[b]!.bytes + 64;
       }
       const col: Column = { starts, blocks, bytes: size };
@@ -155,13 +186,23 @@ export class PartData {
     return this.cache.getOrLoad(key, async () => {
       const bytes = await this.whole(v.file);
       const n = this.rows;
-      const data = new Float32Array(n * v.dims);
       const blocks = v.blocks.offset.length - 1;
-      for (let b = 0; b < blocks; b++) {
-        const raw = blockOf(bytes, v.blocks, b, key);
-        new Uint8Array(data.buffer, b * v.block_rows * v.dims * 4, raw.byteLength).set(raw);
+      const stride = v.block_rows * v.dims * 4;
+      let data: Float32Array;
+      let contiguous = bytes.byteOffset % 4 === 0;
+      for (let b = 0; b < blocks && contiguous; b++) contiguous = v.blocks.offset[b] === b * stride;
+      if (contiguous) {
+        // The builder writes vector blocks back to back from offset 0: the file is the matrix (no copy: a copy of
+        // 100+ MB costs more in fresh pages than the read itself).
+        data = new Float32Array(bytes.buffer, bytes.byteOffset, n * v.dims);
+      } else {
+        data = new Float32Array(n * v.dims);
+        for (let b = 0; b < blocks; b++) {
+          const raw = sliceBlock(bytes, v.blocks, b);
+          new Uint8Array(data.buffer, b * stride, raw.byteLength).set(raw);
+        }
       }
-      const present = blockOf(bytes, v.blocks, blocks, key).slice();
+      const present = sliceBlock(bytes, v.blocks, blocks).slice();
       const sqNorms = new Float64Array(n);
       for (let r = 0; r < n; r++) sqNorms[r] = sqNormAt(data, r * v.dims, v.dims);
       const all = v.present === n;
@@ -248,10 +289,35 @@ export class PartData {
     };
   }
 
-  /** The HNSW graph, in the BlockCache like everything else (its native memory counted at its file size). */
+  private get graphs(): BlockCache {
+    return this.opts.graphs ?? this.cache;
+  }
+
+  /**
+   * Whether an ANN query should search this part through its HNSW graph now: the part has none, the graph is in
+   * memory, or it is small enough to load first (`graphWaitBytes`). Otherwise the caller scans the part's vectors
+   * exactly this time and then calls `loadAnn`.
+   */
+  annReady(): boolean {
+    if (this.head.index.kind !== 'hnsw') return true;
+    if (this.graphs.get(this.key(HNSW_FILE)) !== undefined) return true;
+    return this.info(HNSW_FILE).bytes <= (this.opts.graphWaitBytes ?? DEFAULT_GRAPH_WAIT_BYTES);
+  }
+
+  /**
+   * Loads the HNSW graph in the background, unless it is larger than the whole graph budget (it would never stay:
+   * the part is always scanned exactly). Called after the query that scanned exactly answered, so the graph's
+   * download does not compete with that query's reads. Failures are not cached: a later query tries again.
+   */
+  loadAnn(): void {
+    if (this.head.index.kind !== 'hnsw' || this.info(HNSW_FILE).bytes > this.graphs.budgetBytes) return;
+    this.loadIndex().catch(() => undefined);
+  }
+
+  /** The HNSW graph, in the graph cache (its native memory counted at its file size). */
   private loadIndex(): Promise<HnswIndex> {
     const key = this.key(HNSW_FILE);
-    return this.cache.getOrLoad(key, async () => {
+    return this.graphs.getOrLoad(key, async () => {
       const bytes = await this.whole(HNSW_FILE);
       const ix = await loadHnsw(this.head.index.space!, this.head.dims!, bytes);
       if (ix.getCurrentCount() !== this.head.index.vectors) {
@@ -462,4 +528,17 @@ export class PartSegment implements Segment {
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {
     return this.data.annSearch(query, k, ef, allow);
   }
+
+  annReady(): boolean {
+    return this.data.annReady();
+  }
+
+  loadAnn(): void {
+    this.data.loadAnn();
+  }
+}
+
+/** Block i of a whole file that `whole` verified (every block checked against the same table). */
+function sliceBlock(bytes: Uint8Array, t: BlockTable, i: number): Uint8Array {
+  return bytes.subarray(t.offset[i]!, t.offset[i]! + t.length[i]!);
 }

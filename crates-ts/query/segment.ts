@@ -79,6 +79,14 @@ export interface Segment {
    * index (prepared with `index`); null when it has none (the caller scans exactly).
    */
   annSearch?(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null;
+  /**
+   * Whether an ANN query should search this segment through its index now (in memory, small enough to load first,
+   * or none needed). False: the query scans it exactly and then calls `loadAnn` (RFC-0004 §6, cold ANN). Absent:
+   * prepare({ index }) loads the index itself.
+   */
+  annReady?(): boolean;
+  /** Starts loading the ANN index in the background (after a query that scanned exactly answered). */
+  loadAnn?(): void;
 }
 
 /** Whether bit `ord` is set in a presence bitmap (null: all set). */
