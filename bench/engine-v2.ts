@@ -186,9 +186,20 @@ lines.push(await cold('bm25'));
 lines.push(await cold('orderBy'));
 if (D > 0) lines.push(await cold('ann'));
 
-async function graphBytes(url: string): Promise<number> {
+async function metric(url: string, re: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer bench' } })).text();
-  return Number(/^elax_cache_bytes\{cache="graphs"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  return Number(re.exec(text)?.[1] ?? 0);
+}
+const graphBytes = (url: string) => metric(url, /^elax_cache_bytes\{cache="graphs"\} (\d+)/m);
+const MiB = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+/** Where the server's memory is: the caches' accounting and V8's heap (what is not cache grows with the namespace). */
+async function memoryBreakdown(url: string): Promise<string> {
+  const blocks = await metric(url, /^elax_cache_bytes\{cache="blocks"\} (\d+)/m);
+  const graphs = await graphBytes(url);
+  const heap = await metric(url, /^nodejs_heap_size_used_bytes (\d+)/m);
+  const external = await metric(url, /^nodejs_external_memory_bytes (\d+)/m);
+  return `block cache ${MiB(blocks)} MiB, graph cache ${MiB(graphs)} MiB; V8 heap used ${MiB(heap)} MiB, external (array buffers) ${MiB(external)} MiB`;
 }
 
 const s = await serve();
@@ -221,7 +232,8 @@ try {
     const b = latencySummary(warm[k]!);
     lines.push(`| ${k} | ${a.p50} ms | ${a.p99} ms | ${b.p50} ms | ${b.p99} ms |`);
   }
-  lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after both passes (peak ${mem.peak_rss_mib} MiB); graph cache ${(last / 1024 / 1024).toFixed(1)} MiB`);
+  lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after both passes (peak ${mem.peak_rss_mib} MiB)`);
+  lines.push('', `memory after both passes: ${await memoryBreakdown(s.url)}`);
 } finally {
   await s.stop();
 }

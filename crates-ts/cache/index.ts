@@ -4,3 +4,4 @@
  * load), know object formats, or persist (the disk cache is part/file-cache.ts).
  */
 export { BlockCache } from './block-cache.js';
+export { Limiter } from './limiter.js';

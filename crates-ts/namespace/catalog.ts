@@ -15,7 +15,7 @@ import {
   type PartFileCache, type LoadedPartCache, type PartHeadV2, type PartManifest,
 } from '../part/index.js';
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
-import { BlockCache } from '../cache/index.js';
+import { BlockCache, Limiter } from '../cache/index.js';
 import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
 
@@ -77,6 +77,8 @@ export class NamespaceCatalog {
   private readonly blocks: BlockCache;
   private readonly graphs: BlockCache;
   private readonly graphWaitBytes?: number;
+  /** Background graph loads, one at a time (crates-ts/cache/limiter.ts says why). */
+  private readonly graphLoads = new Limiter(1);
   private readonly maxViews: number;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -116,7 +118,7 @@ export class NamespaceCatalog {
           const head = await this.head(router.namespace, ref.id);
           if (head.format_version === 2) {
             this.stats.entryMisses++;
-            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes });
+            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
             const info = (name: string) => head.files.find((f) => f.name === name)!;
             const vp = new CachedViewPart(
               pd,

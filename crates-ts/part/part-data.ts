@@ -9,7 +9,7 @@
  */
 import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
-import type { BlockCache } from '../cache/index.js';
+import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
 import { sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
 import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-file.js';
@@ -63,6 +63,8 @@ export interface PartDataOptions {
    * the background while queries scan the part's vectors exactly. Default 16 MiB (about 25,000 128-d vectors).
    */
   graphWaitBytes?: number;
+  /** Background graph loads (`loadAnn`) run through this (the catalog's: one at a time per node). */
+  graphLoads?: Limiter;
 }
 
 /** Default `graphWaitBytes`: below this a graph loads in well under a second (≈16 ms per MB measured). */
@@ -310,9 +312,18 @@ export class PartData {
    * download does not compete with that query's reads. Failures are not cached: a later query tries again.
    */
   loadAnn(): void {
-    if (this.head.index.kind !== 'hnsw' || this.info(HNSW_FILE).bytes > this.graphs.budgetBytes) return;
-    this.loadIndex().catch(() => undefined);
+    if (this.annQueued || this.head.index.kind !== 'hnsw' || this.info(HNSW_FILE).bytes > this.graphs.budgetBytes) return;
+    this.annQueued = true;
+    const load = async (): Promise<unknown> => (this.graphs.get(this.key(HNSW_FILE)) !== undefined ? undefined : this.loadIndex());
+    (this.opts.graphLoads ? this.opts.graphLoads.run(load) : load())
+      .catch(() => undefined)
+      .finally(() => {
+        this.annQueued = false;
+      });
   }
+
+  /** A background graph load is queued or running (`loadAnn` queues one per part). */
+  private annQueued = false;
 
   /** The HNSW graph, in the graph cache (its native memory counted at its file size). */
   private loadIndex(): Promise<HnswIndex> {
