@@ -204,7 +204,9 @@ export class Engine {
     try {
       done = await attempt(cached ?? (await this.catalog.view(ns, 'strong')));
     } catch (e) {
-      if (!cached || !(e instanceof ElaxError) || e.kind !== 'invalid') throw e;
+      // Not for errors no view could change: a repeated id, or a filter write over its limit (counted by the committer
+      // on the freshest state already).
+      if (!cached || !(e instanceof ElaxError) || e.kind !== 'invalid' || e.code === 'ELAX_ERR_DUPLICATE_ID' || e.code === 'ELAX_ERR_FILTER_WRITE_LIMIT') throw e;
       done = await attempt(await this.catalog.view(ns, 'strong'));
     }
     const { req, out } = done;
