@@ -59,7 +59,7 @@ program
   .option('--request-timeout-ms <ms>', 'the whole request, body included, must arrive within this (generous: large bodies on slow links)', String(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs))
   .option('--idle-timeout-ms <ms>', 'answer 408 and close when a request head or body stops arriving for this long', String(DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs))
   .option('--keep-alive-timeout-ms <ms>', 'close an idle connection between requests after this', String(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs))
-  .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 256 MiB)')
+  .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 512 MiB, the body limit)')
   .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;

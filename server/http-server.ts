@@ -6,7 +6,7 @@
  * Four limits, all on the client's side of the exchange (never on the time the server takes to answer):
  *  - headers:    the request line and headers must arrive within this (slowloris); Node's headersTimeout.
  *  - request:    the whole request, body included, must arrive within this; Node's requestTimeout. Generous,
- *                because a 256 MiB body on a slow link takes long; the idle limit is what catches a stalled one.
+ *                because a 512 MiB body on a slow link takes long; the idle limit is what catches a stalled one.
  *  - idle:       at most this long without a byte while a request's head or body is arriving, whatever its size.
  *                Silence while the server works on a fully received request is not the client's fault and is
  *                ignored; silence while the client does not read its response closes the connection.
@@ -28,7 +28,7 @@ export interface HttpTimeouts {
 export const DEFAULT_HTTP_TIMEOUTS: Readonly<HttpTimeouts> = Object.freeze({
   // Node's own default: headers are a few KiB, even a slow link sends them in well under a second.
   headersTimeoutMs: 60_000,
-  // 30 min: a 256 MiB body at 1.2 Mbit/s. Only a client that keeps trickling is cut by this; a stalled one is
+  // 30 min: a 512 MiB body at 2.4 Mbit/s. Only a client that keeps trickling is cut by this; a stalled one is
   // cut by the idle timeout long before.
   requestTimeoutMs: 30 * 60_000,
   // nginx's client_body_timeout is 60 s; 30 s is still far beyond any pause of a healthy upload.

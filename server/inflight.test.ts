@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { InflightBudget, defaultMaxInflightBytes } from './inflight.js';
+import { DEFAULT_BODY_LIMIT } from './json-body.js';
 
 const overloaded = (f: () => unknown) => {
   try {
@@ -50,5 +51,16 @@ describe('InflightBudget', () => {
     expect(() => new InflightBudget(1, 1.5)).toThrow(/maxBytes/);
     expect(defaultMaxInflightBytes(2 ** 50)).toBe(2 ** 50);
     expect(defaultMaxInflightBytes(1)).toBeGreaterThan(64 * 1024 ** 2);
+  });
+
+  it('should admit one body of the default 512 MiB limit with the default budget, whatever the heap size', () => {
+    const b = new InflightBudget(1024, defaultMaxInflightBytes(DEFAULT_BODY_LIMIT));
+    b.admit(DEFAULT_BODY_LIMIT).release();
+    // A budget exactly one body large admits one, then refuses a second until the first is done.
+    const exact = new InflightBudget(1024, DEFAULT_BODY_LIMIT);
+    const t = exact.admit(DEFAULT_BODY_LIMIT);
+    overloaded(() => exact.admit(1));
+    t.release();
+    exact.admit(DEFAULT_BODY_LIMIT).release();
   });
 });

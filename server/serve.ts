@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../crates-ts/engine/index.js';
+import type { WriteLimits } from '../crates-ts/write/index.js';
 import { CountingStore, openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
@@ -67,6 +68,8 @@ export interface ServeOptions {
   /** Node-wide caps on request body bytes and requests in flight (inflight.ts). */
   maxInflightBytes?: number;
   maxInflightRequests?: number;
+  /** Documents one delete_by_filter / patch_by_filter may change (default turbopuffer's 5M / 50k; tests lower them). */
+  writeLimits?: Partial<WriteLimits>;
 }
 
 export interface RunningServer {
@@ -157,6 +160,7 @@ async function listen(
     random: Math.random,
     groupCommitMs: opts.groupCommitMs,
     efSearch: opts.efSearch,
+    writeLimits: opts.writeLimits,
     // One memory budget (--cache-memory): format-2 parts' data in the block cache; format-1 parts decoded whole in
     // the loaded-part cache, sized alike (a store holds both only until compaction or reindex converts the old ones).
     catalog: { partFiles, loadedParts, blockCache: caches.blocks, graphCache: caches.graphs },

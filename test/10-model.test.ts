@@ -55,9 +55,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'crash_indexer' as const }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('race' as const), first: publisherArb, second: publisherArb }) },
-  { weight: 5, arbitrary: fc.array(docArb, { minLength: 1, maxLength: 6 }).map((rows) => ({ t: 'upsert' as const, rows })) },
+  // A write request names each id once (a duplicate is a 400: test/21-duplicate-ids.test.ts).
+  { weight: 5, arbitrary: fc.uniqueArray(docArb, { minLength: 1, maxLength: 6, selector: (d) => d.id }).map((rows) => ({ t: 'upsert' as const, rows })) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.uniqueArray(idArb, { minLength: 1, maxLength: 4 }) }) },
   { weight: 2, arbitrary: docArb.map((row) => ({ t: 'cond_upsert' as const, row })) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('delete_by_filter' as const), nGte: fc.integer({ min: 60, max: 100 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('patch_by_filter' as const), cat: fc.constantFrom(...CATS), flag: fc.boolean() }) },

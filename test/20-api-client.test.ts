@@ -146,26 +146,6 @@ describe('official client: writes', () => {
     ]);
   });
 
-  it('should stop patch_by_filter and delete_by_filter at 100,000 rows: 400 without allow_partial, rows_remaining with it', async () => {
-    const ns = tpuf.namespace('w-partial');
-    const N = 100_003;
-    await ns.write({ upsert_columns: { id: Array.from({ length: N }, (_, i) => i), k: Array.from({ length: N }, () => 0) } });
-    await expect(ns.write({ patch_by_filter: { filters: ['k', 'Eq', 0], patch: { k: 1 } } })).rejects.toMatchObject({
-      status: 400,
-      message: expect.stringMatching(/patch_by_filter.*100000.*allow_partial/),
-    });
-    const first = await ns.write({ patch_by_filter: { filters: ['k', 'Eq', 0], patch: { k: 1 } }, patch_by_filter_allow_partial: true });
-    expect(first).toMatchObject({ rows_patched: 100_000, rows_remaining: true });
-    const second = await ns.write({ patch_by_filter: { filters: ['k', 'Eq', 0], patch: { k: 1 } }, patch_by_filter_allow_partial: true });
-    expect(second).toMatchObject({ rows_patched: 3, rows_remaining: false });
-    const agg = await ns.query({ aggregate_by: { c: ['Count'] }, filters: ['k', 'Eq', 1] });
-    expect(agg.aggregations).toEqual({ c: N });
-    const del = await ns.write({ delete_by_filter: ['k', 'Eq', 1], delete_by_filter_allow_partial: true });
-    expect(del).toMatchObject({ rows_deleted: 100_000, rows_remaining: true });
-    const rest = await ns.query({ rank_by: ['id', 'asc'], top_k: 10 });
-    expect(rest.rows!.length).toBe(3);
-  });
-
   it('should honour upsert_condition, patch_condition and delete_condition with $ref_new', async () => {
     const ns = tpuf.namespace('w-cond');
     await ns.write({ upsert_rows: [{ id: 1, version: 2, v: 'old' }, { id: 2, version: 5, v: 'old' }] });

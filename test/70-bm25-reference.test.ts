@@ -39,9 +39,10 @@ const rowArb: fc.Arbitrary<Row> = fc.record(
   { requiredKeys: ['id', 'n'] },
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.array(rowArb, { minLength: 1, maxLength: 12 }).map((rows) => ({ t: 'upsert' as const, rows })) },
+  // A write request names each id once (a duplicate is a 400: test/21-duplicate-ids.test.ts).
+  { weight: 6, arbitrary: fc.uniqueArray(rowArb, { minLength: 1, maxLength: 12, selector: (r) => r.id }).map((rows) => ({ t: 'upsert' as const, rows })) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, title: textArb }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 5 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.uniqueArray(idArb, { minLength: 1, maxLength: 5 }) }) },
   { weight: 3, arbitrary: fc.constant({ t: 'index' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) },
 );

@@ -6,6 +6,7 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ElaxError } from '../../crates-ts/core/index.js';
+import { MAX_TOP_K } from '../../crates-ts/query/index.js';
 import { printJson, serverUrl } from '../store-option.js';
 import { readFromServer, readFromStore, type NamespaceRows } from './read.js';
 import { rowsToParquet } from './parquet.js';
@@ -60,11 +61,11 @@ export function registerExportCommands(program: Command): void {
     .option('--api-key <key>', 'API key (env ELAX_API_KEY)')
     .addOption(new Option('--format <format>', 'output format').choices(['ndjson', 'parquet']).default('ndjson'))
     .option('--out <file>', 'output file, or - for stdout (NDJSON only)', '-')
-    .option('--page-size <n>', 'rows per query when reading from a server (max 1200)', '1000')
+    .option('--page-size <n>', 'rows per query when reading from a server (max 10000)', '1000')
     .option('--json', 'print the summary as JSON (on stderr when the rows go to stdout)')
     .action(async (o: { ns: string; url?: string; store?: string; apiKey?: string; format: 'ndjson' | 'parquet'; out: string; pageSize: string; json?: boolean }) => {
       const pageSize = Number(o.pageSize);
-      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1200) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `--page-size must be 1..1200, got ${o.pageSize}`);
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_TOP_K) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `--page-size must be 1..${MAX_TOP_K}, got ${o.pageSize}`);
       const s = await runExport({ ns: o.ns, url: o.url, store: o.store, apiKey: o.apiKey, format: o.format, out: o.out, pageSize });
       const toStderr = o.out === '-';
       const line = o.json ? JSON.stringify(s) : `exported ${s.rows} rows of ${s.ns} to ${s.out} (${s.format}, ${s.duration_ms} ms)${s.consistent ? '' : ` — WARNING: writes landed during all ${s.passes} passes; not a snapshot`}`;

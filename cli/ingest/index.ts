@@ -76,7 +76,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--url <url>', `server URL (env ELAX_URL; default ${DEFAULT_URL})`)
     .option('--api-key <key>', 'API key (env ELAX_API_KEY)')
     .addOption(new Option('--format <format>', 'input format (default: by extension, else sniffed)').choices(['ndjson', 'json', 'parquet']))
-    .option('--batch-bytes <size>', `target request body size (default ${DEFAULT_BATCH_BYTES / MiB}MiB; max 256MiB)`)
+    .option('--batch-bytes <size>', `target request body size (default ${DEFAULT_BATCH_BYTES / MiB}MiB; max 512MiB)`)
     .option('--batch-rows <n>', `max rows per request (default ${DEFAULT_BATCH_ROWS})`)
     .option('--concurrency <n>', `max requests in flight (default ${DEFAULT_CONCURRENCY}; lowered on 429)`)
     .option('--max-lag-bytes <size>', `pause while the namespace's unindexed WAL exceeds this (default ${DEFAULT_MAX_LAG_BYTES / MiB / 1024}GiB; 0 = never)`)

@@ -20,6 +20,27 @@ function server(names: boolean, log: number[][] = []) {
 }
 
 describe('settleRows', () => {
+  it('should land the first row of an id the chunk repeats and reject the repetition (the server names it)', async () => {
+    // What elax answers when a request names an id twice (schema/unique-ids.ts): the later place first.
+    const send = async (rows: readonly { key: number }[]): Promise<SendOutcome> => {
+      const first = new Map<number, number>();
+      for (let i = 0; i < rows.length; i++) {
+        const f = first.get(rows[i]!.key);
+        if (f !== undefined) {
+          const message = `upsert_rows[${i}]: id ${rows[i]!.key} appears more than once in this request (first at upsert_rows[${f}]); a write request may name each id once`;
+          return { kind: 'rejected', status: 400, message, code: 'ELAX_ERR_DUPLICATE_ID' };
+        }
+        first.set(rows[i]!.key, i);
+      }
+      return { kind: 'ok', deduplicated: false };
+    };
+    const rows = [{ key: 1 }, { key: 2 }, { key: 1 }, { key: 3 }];
+    const res = await settleRows(rows, send);
+    expect(res.landed).toEqual([rows[0], rows[1], rows[3]]);
+    expect(res.rejected).toEqual([{ row: rows[2], error: expect.stringMatching(/^id 1 appears more than once/), code: 'ELAX_ERR_DUPLICATE_ID' }]);
+    expect(res.requests).toBe(2);
+  });
+
   it('should land exactly the good rows and reject exactly the bad ones, whether or not the server names them', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: 99 }), { maxLength: 80 }), fc.boolean(), fc.integer({ min: 0, max: 100 }), async (dice, names, density) => {

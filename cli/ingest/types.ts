@@ -7,8 +7,8 @@ export const DEFAULT_BATCH_ROWS = 10_000;
 export const DEFAULT_CONCURRENCY = 4;
 /** Half the server's own 2 GiB backpressure limit: pause before the server has to answer 429. */
 export const DEFAULT_MAX_LAG_BYTES = 1024 * 1024 * 1024;
-/** The server's request body cap (server/app.ts); one request never exceeds it. */
-export const SERVER_BODY_LIMIT = 256 * 1024 * 1024;
+/** The server's default request body cap (server/json-body.ts, turbopuffer's 512 MB); one request never exceeds it. */
+export const SERVER_BODY_LIMIT = 512 * 1024 * 1024;
 
 export type InputFormat = 'ndjson' | 'json' | 'parquet';
 

@@ -37,6 +37,10 @@ export interface AttributeSchema {
   type: string;
   filterable?: boolean;
   full_text_search?: FullTextConfig | false;
+  /** Regex filters enabled (turbopuffer `regex`); stored only when true. */
+  regex?: boolean;
+  /** Glob filters enabled (turbopuffer `glob`); stored only when true. */
+  glob?: boolean;
   ann?: boolean | AnnConfig;
 }
 

@@ -5,7 +5,7 @@
 import { ElaxError, type Clock, type Doc, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, type Consistency, type NamespaceView } from '../namespace/index.js';
-import { WriteCoordinator } from '../write/index.js';
+import { WriteCoordinator, type WriteLimits } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
 import {
@@ -35,6 +35,8 @@ export interface EngineOptions {
   onPartRetry?: (key: string) => void;
   /** Namespace view caching options (part caches). */
   catalog?: Partial<import('../namespace/index.js').CatalogOptions>;
+  /** Documents one delete_by_filter / patch_by_filter may change (write/limits.ts; default turbopuffer's 5M / 50k). */
+  writeLimits?: Partial<WriteLimits>;
 }
 
 /** Whether an ANN query is answered from the parts' indexes (plus the tail, exactly) rather than an exact scan. */
@@ -162,6 +164,7 @@ export class Engine {
       groupCommitMs: opts.groupCommitMs,
       onCommit: opts.onCommit,
       onConflict: opts.onConflict,
+      limits: opts.writeLimits,
     });
   }
 
@@ -201,28 +204,29 @@ export class Engine {
     try {
       done = await attempt(cached ?? (await this.catalog.view(ns, 'strong')));
     } catch (e) {
-      if (!cached || !(e instanceof ElaxError) || e.kind !== 'invalid') throw e;
+      // Not for errors no view could change: a repeated id, or a filter write over its limit (counted by the committer
+      // on the freshest state already).
+      if (!cached || !(e instanceof ElaxError) || e.kind !== 'invalid' || e.code === 'ELAX_ERR_DUPLICATE_ID' || e.code === 'ELAX_ERR_FILTER_WRITE_LIMIT') throw e;
       done = await attempt(await this.catalog.view(ns, 'strong'));
     }
     const { req, out } = done;
     const bytesWritten = req.upserts.reduce((s, d) => s + docBytes(d), 0) + req.patches.length * 16 + req.deletes.length * 8;
+    const affected = out.upserted.size + out.patched.size + out.deleted.size;
     const res: Record<string, unknown> = {
       status: 'OK',
-      message: out.duplicate
-        ? 'already applied (idempotency key seen before); nothing written'
-        : `${out.upserted.length + out.patched.length + out.deleted.length} rows affected`,
-      rows_affected: out.upserted.length + out.patched.length + out.deleted.length,
-      rows_upserted: out.upserted.length,
-      rows_patched: out.patched.length,
-      rows_deleted: out.deleted.length,
+      message: out.duplicate ? 'already applied (idempotency key seen before); nothing written' : `${affected} rows affected`,
+      rows_affected: affected,
+      rows_upserted: out.upserted.size,
+      rows_patched: out.patched.size,
+      rows_deleted: out.deleted.size,
       billing: { billable_logical_bytes_written: out.duplicate ? 0 : bytesWritten },
       performance: { server_total_ms: this.opts.clock.now() - started },
     };
     if (req.deleteByFilter?.allowPartial || req.patchByFilter?.allowPartial) res.rows_remaining = out.rowsRemaining;
     if (req.returnAffectedIds) {
-      if (out.upserted.length) res.upserted_ids = out.upserted;
-      if (out.patched.length) res.patched_ids = out.patched;
-      if (out.deleted.length) res.deleted_ids = out.deleted;
+      if (out.upserted.size) res.upserted_ids = [...out.upserted];
+      if (out.patched.size) res.patched_ids = [...out.patched];
+      if (out.deleted.size) res.deleted_ids = [...out.deleted];
     }
     return res;
   }

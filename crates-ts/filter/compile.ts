@@ -54,6 +54,7 @@ export interface CompileOptions {
 
 const OP_SET = new Set<string>(OPS);
 const TOKEN_OPS = new Set<string>(['ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence']);
+const GLOB_OPS = new Set<string>(['Glob', 'NotGlob', 'IGlob', 'NotIGlob']);
 
 /** Validates and compiles; throws ElaxError ELAX_ERR_INVALID_FILTER. `null`/`undefined` filter = match all. */
 export function compileFilter(filter: unknown, schema: Schema, options: CompileOptions = {}): CompiledFilter {
@@ -142,12 +143,16 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
   if (!a.known && ctx.unknown === 'error') throw condFail(c, `attribute '${attr}' is not in the namespace schema`);
   if (a.vector) throw condFail(c, 'vector attributes cannot be filtered');
   if (isToken) return compileTokenOp(c, f[2], f[3]);
-  if (!a.filterable) {
+  // turbopuffer: `regex` / `glob` "enable Regex / Glob filters on this attribute", which then need not be filterable.
+  const patternAllowed = (op === 'Regex' && a.regex) || (GLOB_OPS.has(op) && a.glob);
+  if (!a.filterable && !patternAllowed) {
     throw condFail(
       c,
       a.fts !== null
         ? 'the attribute is not filterable (full-text search attributes are not filterable unless the schema sets filterable: true); use ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence'
-        : 'the attribute is not filterable (schema has filterable: false)',
+        : a.regex || a.glob
+          ? `the attribute is not filterable (schema has filterable: false); it allows only ${a.regex ? 'Regex' : ''}${a.regex && a.glob ? ' and ' : ''}${a.glob ? 'Glob / NotGlob / IGlob / NotIGlob' : ''} filters (schema ${a.regex ? 'regex: true' : ''}${a.regex && a.glob ? ', ' : ''}${a.glob ? 'glob: true' : ''})`
+          : 'the attribute is not filterable (schema has filterable: false)',
     );
   }
   const get = readerFor(a);

@@ -22,6 +22,9 @@ export interface AttrInfo {
   vector: boolean;
   filterable: boolean;
   fts: FullTextConfig | null;
+  /** Schema `regex: true` / `glob: true`: Regex / Glob filters allowed even when the attribute is not filterable. */
+  regex: boolean;
+  glob: boolean;
 }
 
 export function attrInfo(schema: Schema, name: string): AttrInfo {
@@ -29,11 +32,11 @@ export function attrInfo(schema: Schema, name: string): AttrInfo {
   const isId = name === 'id';
   if (s === undefined) {
     // A schema without an `id` entry (never written) still has ids: typed by the operand.
-    return { name, kind: 'any', array: isId ? false : null, known: isId, isId, vector: false, filterable: true, fts: null };
+    return { name, kind: 'any', array: isId ? false : null, known: isId, isId, vector: false, filterable: true, fts: null, regex: false, glob: false };
   }
   const t = tryParseType(s.type);
   if (t === null || t.kind === 'vector') {
-    return { name, kind: 'any', array: null, known: true, isId, vector: t !== null, filterable: false, fts: null };
+    return { name, kind: 'any', array: null, known: true, isId, vector: t !== null, filterable: false, fts: null, regex: false, glob: false };
   }
   const fts = isId ? null : fullTextConfigOf(s.full_text_search, name);
   return {
@@ -44,8 +47,10 @@ export function attrInfo(schema: Schema, name: string): AttrInfo {
     isId,
     vector: false,
     // turbopuffer: "by default, BM25-enabled attributes are not filterable" unless filterable: true.
-    filterable: isId || (s.filterable ?? fts === null),
+    filterable: isId || (s.filterable ?? (fts === null && !s.regex && !s.glob)),
     fts,
+    regex: s.regex === true,
+    glob: s.glob === true,
   };
 }
 

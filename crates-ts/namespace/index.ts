@@ -4,6 +4,6 @@
  * It reads through router/ and wal/; it never writes.
  */
 export { NamespaceView } from './view.js';
-export type { TailEntryInfo } from './view.js';
+export type { TailEntryInfo, FilterScan, ScanPosition } from './view.js';
 export { NamespaceCatalog } from './catalog.js';
 export type { Consistency, CatalogOptions } from './catalog.js';

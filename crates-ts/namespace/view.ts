@@ -25,6 +25,19 @@ export interface TailEntryInfo {
   committedAt: number;
 }
 
+/** A row's place in a view: segment index (segments() order) and ordinal. */
+export interface ScanPosition {
+  seg: number;
+  ord: number;
+}
+
+/** What a filter-based write looks for: rows `filter` accepts (reading `attrs`) unless `skip` says to pass over them. */
+export interface FilterScan {
+  filter: CompiledFilter;
+  attrs: readonly string[];
+  skip?: (seg: number, ord: number, row: Doc) => boolean;
+}
+
 export class NamespaceView {
   readonly namespace: string;
   router: Router;
@@ -221,28 +234,58 @@ export class NamespaceView {
   }
 
   /**
-   * Live documents that `filter` accepts, at most `max` (filter-based writes: delete_by_filter, patch_by_filter).
-   * Runs the filter over the segments; only the matches become documents.
+   * Visits the live rows `scan.filter` accepts (and `scan.skip` does not pass over), segment by segment in view order,
+   * until `max` were found: `take` gets each segment's matching ordinals while the segment is prepared (its filter
+   * columns only, released after). What filter-based writes read (RFC-0004 §7): never the whole namespace at once.
    */
-  async matching(filter: CompiledFilter, attrs: readonly string[], max: number): Promise<Doc[]> {
+  private async scanMatches(scan: FilterScan, max: number, take: (s: number, seg: Segment, ords: number[]) => Promise<void> | void): Promise<void> {
     await this.settle();
-    const out: Doc[] = [];
-    for (const seg of this.segments()) {
-      const release = await seg.prepare({ attrs, vectors: false });
+    const segs = this.segments();
+    let found = 0;
+    for (let s = 0; s < segs.length && found < max; s++) {
+      const seg = segs[s]!;
+      const release = await seg.prepare({ attrs: scan.attrs, vectors: false });
       try {
-        const cursor = new RowCursor(seg, attrs);
+        const cursor = new RowCursor(seg, scan.attrs);
         const dead = seg.dead;
+        const skip = scan.skip;
         const ords: number[] = [];
-        for (let o = 0; o < seg.rows && out.length + ords.length < max; o++) {
-          if ((dead === null || dead[o] !== 1) && filter(cursor.at(o))) ords.push(o);
+        for (let o = 0; o < seg.rows && found < max; o++) {
+          if (dead !== null && dead[o] === 1) continue;
+          const row = cursor.at(o);
+          if (!scan.filter(row) || (skip !== undefined && skip(s, o, row))) continue;
+          ords.push(o);
+          found++;
         }
-        out.push(...(await seg.docs(ords)));
+        if (ords.length > 0) await take(s, seg, ords);
       } finally {
         release();
       }
-      if (out.length >= max) break;
     }
+  }
+
+  /**
+   * Live documents that the scan accepts, at most `max` (patch_by_filter): only the matches become documents.
+   */
+  async matching(scan: FilterScan, max: number): Promise<Doc[]> {
+    const out: Doc[] = [];
+    await this.scanMatches(scan, max, async (_s, seg, ords) => void out.push(...(await seg.docs(ords))));
     return out;
+  }
+
+  /**
+   * The ids of the live rows the scan accepts, at most `max`, in view order (delete_by_filter: no document is built,
+   * one id per match). `mark`: also where the match with that index lies (a later scan can then tell the rows up to
+   * it, FilterScan.skip).
+   */
+  async matchingIds(scan: FilterScan, max: number, mark = -1): Promise<{ ids: Id[]; marked: ScanPosition | null }> {
+    const ids: Id[] = [];
+    let marked: ScanPosition | null = null;
+    await this.scanMatches(scan, max, (s, seg, ords) => {
+      if (mark >= ids.length && mark < ids.length + ords.length) marked = { seg: s, ord: ords[mark - ids.length]! };
+      for (const o of ords) ids.push(seg.id(o));
+    });
+    return { ids, marked };
   }
 
   /** Every live document, part by part in chunks (export): O(namespace) by request, never on a query's path. */

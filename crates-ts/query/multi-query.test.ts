@@ -103,7 +103,7 @@ describe('parseMultiQuery 400s', () => {
   });
 
   it('should prefix sub-query errors with their index', () => {
-    rejects({ queries: [sub, { rank_by: ['id', 'asc'], top_k: 5000 }] }, 'queries[1]: top_k 5000 exceeds the maximum of 1200');
+    rejects({ queries: [sub, { rank_by: ['id', 'asc'], top_k: 50_000 }] }, 'queries[1]: top_k 50000 exceeds the maximum of 10000');
     rejects({ queries: [null] }, 'queries[0]: query body must be a JSON object, got null');
   });
 

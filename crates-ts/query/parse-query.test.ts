@@ -36,7 +36,7 @@ describe('parseQuery: accepted bodies', () => {
     for (const body of [{ top_k: 7 }, { limit: 7 }, { limit: { total: 7 } }]) {
       expect(parseQuery({ rank_by: ['id', 'asc'], ...body }, ctx).limit).toBe(7);
     }
-    expect(parseQuery({ rank_by: ['id', 'asc'], top_k: 1200 }, ctx).limit).toBe(1200);
+    expect(parseQuery({ rank_by: ['id', 'asc'], top_k: 10_000 }, ctx).limit).toBe(10_000);
   });
 
   it('should treat null and undefined values as absent', () => {
@@ -84,12 +84,12 @@ describe('parseQuery: every 400', () => {
   });
 
   it('should reject top_k and limit out of range', () => {
-    rejects({ rank_by: ['id', 'asc'], top_k: 5000 }, 'top_k 5000 exceeds the maximum of 1200');
+    rejects({ rank_by: ['id', 'asc'], top_k: 10_001 }, 'top_k 10001 exceeds the maximum of 10000');
     rejects({ rank_by: ['id', 'asc'], top_k: 0 }, 'top_k must be at least 1, got 0');
     rejects({ rank_by: ['id', 'asc'], top_k: 2.5 }, 'top_k must be an integer, got 2.5');
     rejects({ rank_by: ['id', 'asc'], top_k: '10' }, 'top_k must be an integer, got "10"');
-    rejects({ rank_by: ['id', 'asc'], limit: 1201 }, 'limit 1201 exceeds the maximum of 1200');
-    rejects({ rank_by: ['id', 'asc'], limit: { total: 9999 } }, 'limit.total 9999 exceeds the maximum of 1200');
+    rejects({ rank_by: ['id', 'asc'], limit: 10_001 }, 'limit 10001 exceeds the maximum of 10000');
+    rejects({ rank_by: ['id', 'asc'], limit: { total: 20_000 } }, 'limit.total 20000 exceeds the maximum of 10000');
     rejects({ rank_by: ['id', 'asc'], top_k: 5, limit: 5 }, 'top_k and limit cannot both be given (top_k is an alias for limit.total)');
   });
 

@@ -9,10 +9,11 @@ import type { TextRankPlan } from '../fts/index.js';
 import type { TextCorpus } from '../fts/index.js';
 
 /**
- * Maximum top_k / limit.total. turbopuffer's query docs said "Maximum: 1200 (adjustable upon request)"; newer
- * revisions list 10,000. elax keeps 1200 so exhaustive scans and responses stay bounded; raise it here if needed.
+ * Maximum top_k / limit.total (and aggregation groups): turbopuffer's limits page, "Max limit.total: 10k" and "Max
+ * aggregation groups per query: 10k"; its export recipe pages through a namespace 10,000 rows at a time. Ranking
+ * keeps a bounded heap of this many rows per query (query/top-k.ts), and a response holds them.
  */
-export const MAX_TOP_K = 1200;
+export const MAX_TOP_K = 10_000;
 /** Rows returned when neither top_k nor limit is given (turbopuffer's documented top_k default). */
 export const DEFAULT_TOP_K = 10;
 /** Sub-queries per multi-query (query docs: "Up to 16 queries can be sent per request"). */

@@ -1,7 +1,7 @@
 /**
- * Schema merging: types never change once set; options (filterable, full_text_search, ann) follow the latest
- * update. Output is canonical (attribute order: current's, then new ones; field order: type, filterable,
- * full_text_search, ann) so equal schemas serialise identically.
+ * Schema merging: types never change once set; options (filterable, full_text_search, regex, glob, ann) follow the
+ * latest update. Output is canonical (attribute order: current's, then new ones; field order: type, filterable,
+ * full_text_search, regex, glob, ann) so equal schemas serialise identically.
  */
 import { ElaxError, type AttributeSchema, type Schema } from '../core/index.js';
 
@@ -9,13 +9,27 @@ function ftsEnabled(a: AttributeSchema | undefined): boolean {
   return !!a && typeof a.full_text_search === 'object' && a.full_text_search !== null;
 }
 
-/** One attribute in canonical form with defaults filled (filterable defaults to true unless full-text indexed). */
+/**
+ * turbopuffer's default of `filterable`: "true (false if full-text search or regex is enabled)"; regex, glob and fuzzy
+ * each say "If set, filterable defaults to false".
+ */
+function defaultFilterable(a: AttributeSchema): boolean {
+  return !(ftsEnabled(a) || a.regex === true || a.glob === true);
+}
+
+/** Which of the options that decide the default of `filterable` an attribute has on. */
+function indexOptions(a: AttributeSchema): string {
+  return `${ftsEnabled(a)}/${a.regex === true}/${a.glob === true}`;
+}
+
+/** One attribute in canonical form with defaults filled (filterable: defaultFilterable; regex / glob only when on). */
 export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema {
   if (name === 'id') return { type: a.type };
   if (name === 'vector') return { type: a.type, ann: a.ann ?? true };
-  const fts = ftsEnabled(a);
-  const out: AttributeSchema = { type: a.type, filterable: a.filterable ?? !fts };
-  if (fts) out.full_text_search = { ...(a.full_text_search as object) } as AttributeSchema['full_text_search'];
+  const out: AttributeSchema = { type: a.type, filterable: a.filterable ?? defaultFilterable(a) };
+  if (ftsEnabled(a)) out.full_text_search = { ...(a.full_text_search as object) } as AttributeSchema['full_text_search'];
+  if (a.regex === true) out.regex = true;
+  if (a.glob === true) out.glob = true;
   return out;
 }
 
@@ -31,11 +45,13 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
     );
   }
   const next: AttributeSchema = { type: cur.type };
-  const ftsChanged = upd.full_text_search !== undefined && ftsEnabled(upd) !== ftsEnabled(cur);
   next.full_text_search = upd.full_text_search !== undefined ? upd.full_text_search : cur.full_text_search;
-  // Turning full-text search on (off) without saying `filterable` applies turbopuffer's default for the new state.
+  next.regex = upd.regex ?? cur.regex;
+  next.glob = upd.glob ?? cur.glob;
+  // Turning full-text search, regex or glob on (off) without saying `filterable` applies turbopuffer's default for the
+  // new state; otherwise filterable stays what it was.
   if (upd.filterable !== undefined) next.filterable = upd.filterable;
-  else if (!ftsChanged && cur.filterable !== undefined) next.filterable = cur.filterable;
+  else if (indexOptions(next) === indexOptions(cur) && cur.filterable !== undefined) next.filterable = cur.filterable;
   if (name === 'vector') {
     const cm = metricOf(cur.ann);
     const um = metricOf(upd.ann);

@@ -1,9 +1,12 @@
 /** The schema as the turbopuffer API returns it (GET/POST /namespaces/:ns/schema, metadata). */
 import type { DistanceMetric, Schema } from '../core/index.js';
+import { canonicalAttr } from './merge.js';
 
 /**
- * turbopuffer's schema response shape: every attribute as a config object. `vector.ann` shows the metric when
- * known (from the schema, else from `distanceMetric`). Returned objects are fresh (safe to mutate/serialise).
+ * turbopuffer's schema response shape (the client's AttributeSchemaConfig): every attribute as a config object with
+ * `filterable` and the options that are on (`full_text_search` with every parameter, `regex`, `glob`). `vector.ann`
+ * shows the metric when known (from the schema, else from `distanceMetric`). Writing the response back as a schema
+ * changes nothing. Returned objects are fresh (safe to mutate/serialise).
  */
 export function renderSchemaForResponse(schema: Schema, distanceMetric?: DistanceMetric | null): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -17,9 +20,12 @@ export function renderSchemaForResponse(schema: Schema, distanceMetric?: Distanc
       else if (typeof ann === 'object' && ann !== null) ann = { ...ann };
       out[name] = { type: a.type, ann };
     } else {
-      const fts = typeof a.full_text_search === 'object' && a.full_text_search !== null;
-      const r: Record<string, unknown> = { type: a.type, filterable: a.filterable ?? !fts };
-      if (fts) r.full_text_search = { ...(a.full_text_search as object) };
+      // Every option that is on, with the defaults filled (canonicalAttr): what was set reads back as set.
+      const c = canonicalAttr(name, a);
+      const r: Record<string, unknown> = { type: c.type, filterable: c.filterable };
+      if (c.full_text_search) r.full_text_search = { ...c.full_text_search };
+      if (c.regex) r.regex = true;
+      if (c.glob) r.glob = true;
       out[name] = r;
     }
   }

@@ -9,6 +9,9 @@ import { normalizeFullTextConfig } from '../fts/index.js';
 
 export const MAX_ATTR_NAME_BYTES = 128;
 
+/** Types Regex and Glob filters read (filter/pattern-ops.ts), scalars or arrays. */
+const PATTERN_SCALARS = new Set(['string', 'uuid', 'datetime']);
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -105,8 +108,15 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         break;
       case 'regex':
       case 'glob':
-        // elax evaluates Regex and Glob filters on any string attribute without a special index: accept either value.
+        // Kept (and reported) as given: with one set, filterable defaults to false (merge.ts). elax needs no special
+        // index for them; they allow Regex / Glob filters on an attribute that is not filterable.
         if (typeof v !== 'boolean') throw invalid(`${where}: ${k} must be a boolean`);
+        if (name === 'id') throw invalid(`${where}: ${k} is an option of attributes, not of the id (the id is always filterable)`);
+        if (name === 'vector') throw invalid(`${where}: ${k} is an option of string attributes, not of the vector`);
+        if (t.kind !== 'scalar' || !PATTERN_SCALARS.has(t.scalar)) {
+          throw invalid(`${where}: ${k} requires a string, uuid or datetime type (or an array of one), not '${type}'`);
+        }
+        out[k] = v;
         break;
       case 'fuzzy':
         if (typeof v !== 'boolean') throw invalid(`${where}: ${k} must be a boolean`);

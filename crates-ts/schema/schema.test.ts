@@ -7,6 +7,29 @@ import { renderSchemaForResponse } from './render.js';
 import { parseSchemaUpdate } from './schema-update.js';
 import { expectElaxError } from './testing.js';
 
+describe('regex and glob options', () => {
+  it('should keep them, default filterable to false while one is on, and render exactly what was set', () => {
+    const created = mergeSchema({}, parseSchemaUpdate({ r: { type: 'string', regex: true }, g: { type: '[]string', glob: true, filterable: true }, p: 'string' }));
+    expect(created).toEqual({
+      r: { type: 'string', filterable: false, regex: true },
+      g: { type: '[]string', filterable: true, glob: true },
+      p: { type: 'string', filterable: true },
+    });
+    expect(renderSchemaForResponse(created)).toEqual(created);
+    // Turning one on or off without saying filterable applies the default of the new state; saying only the type
+    // changes nothing; turning full-text search off while regex stays on keeps filterable false.
+    const step = (s: Schema, u: unknown) => mergeSchema(s, parseSchemaUpdate(u));
+    expect(step(created, { p: { type: 'string', glob: true } }).p).toEqual({ type: 'string', filterable: false, glob: true });
+    expect(step(created, { r: 'string' }).r).toEqual({ type: 'string', filterable: false, regex: true });
+    expect(step(created, { r: { type: 'string', regex: false } }).r).toEqual({ type: 'string', filterable: true });
+    expect(step(created, { g: { type: '[]string', glob: false } }).g).toEqual({ type: '[]string', filterable: true });
+    const both = step(created, { r: { type: 'string', full_text_search: true } });
+    expect(step(both, { r: { type: 'string', full_text_search: false } }).r).toEqual({ type: 'string', filterable: false, regex: true });
+    // The rendered schema written back is the same schema.
+    expect(schemaEquals(step(both, renderSchemaForResponse(both)), both)).toBe(true);
+  });
+});
+
 describe('parseSchemaUpdate', () => {
   it('should accept type strings and config objects and keep only what was said', () => {
     const s = parseSchemaUpdate({
@@ -41,7 +64,8 @@ describe('parseSchemaUpdate', () => {
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', ann: true } }), E, 'ann applies only to the vector attribute');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', colour: 'red' } }), E, "unknown schema option 'colour'");
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', fuzzy: true } }), E, 'fuzzy: true is not supported by elax');
-    expect(() => parseSchemaUpdate({ a: { type: 'string', regex: true, glob: true } })).not.toThrow();
+    expect(parseSchemaUpdate({ a: { type: 'string', regex: true, glob: false } })).toEqual({ a: { type: 'string', regex: true, glob: false } });
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'float', glob: true } }), E, "attribute 'a'", 'glob requires a string, uuid or datetime type');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', embed: 'model' } }), E, 'not supported by elax');
     expectElaxError(() => parseSchemaUpdate({ a: '[3]f32' }), E, "only supported for the 'vector' attribute");
     expectElaxError(() => parseSchemaUpdate({ vector: 'string' }), E, "'vector': type must be [N]f32 or [N]f16");

@@ -100,7 +100,7 @@ const scenario: fc.Arbitrary<Scenario> = fc
   .chain(({ idKind, declareId, attrs, vec, n }) => {
     const idGen: fc.Arbitrary<Gen> =
       idKind === 'uint'
-        ? fc.integer({ min: 0, max: 20 }).map((x) => ({ raw: x, want: x })) // small range → duplicate ids
+        ? fc.integer({ min: 0, max: 20 }).map((x) => ({ raw: x, want: x }))
         : idKind === 'uuid'
           ? scalarGen('uuid')
           : fc.string({ minLength: 1, maxLength: 10 }).map((s) => ({ raw: s, want: s }));
@@ -108,7 +108,8 @@ const scenario: fc.Arbitrary<Scenario> = fc
       ? fc.option(fc.array(fc.float({ min: -60000, max: 60000, noNaN: true }), { minLength: vec.dims, maxLength: vec.dims }), { nil: null, freq: 5 })
       : fc.constant(null);
     const row = fc.record({ id: idGen, cells: fc.tuple(...attrs.map(cellGen)), vector: vecGen, b64: fc.boolean() });
-    return fc.array(row, { minLength: n, maxLength: n }).map((rows) => ({
+    // An id appears once per request (unique-ids.ts): unique by the stored form (UUIDs lowercase).
+    return fc.uniqueArray(row, { minLength: n, maxLength: n, selector: (r) => r.id.want }).map((rows) => ({
       idKind,
       declareId: declareId || idKind === 'uuid',
       attrs,
@@ -168,7 +169,7 @@ function bodies(s: Scenario): { rows: Record<string, unknown>; columns: Record<s
     if (all && s.rows.length > 0 && s.rows[0]!.b64) {
       // One base64 string of all vectors concatenated.
       cols.vector = encodeVectorBase64(new Float32Array(s.rows.flatMap((r) => r.vector!)));
-    } else if (all && s.rows.length > 0 && s.rows[0]!.id.raw === s.rows[s.rows.length - 1]!.id.raw) {
+    } else if (all && s.rows.length > 0 && s.rows[s.rows.length - 1]!.b64) {
       cols.vector = s.rows.flatMap((r) => r.vector!); // flat array of numbers
     } else cols.vector = s.rows.map(encode);
   }

@@ -104,10 +104,26 @@ describe('parseWriteRequest: ids', () => {
     const u = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11';
     expect(parseWriteRequest({ deletes: [u] }, EMPTY).schema.id).toEqual({ type: 'string' });
     expect(parseWriteRequest({ deletes: [u] }, EMPTY).deletes).toEqual([u]);
-    const r = parseWriteRequest({ schema: { id: 'uuid' }, upsert_rows: [{ id: u }], deletes: [u.toLowerCase()] }, EMPTY);
+    const v = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    const r = parseWriteRequest({ schema: { id: 'uuid' }, upsert_rows: [{ id: u }], deletes: [v.toUpperCase()] }, EMPTY);
     expect(r.schema.id).toEqual({ type: 'uuid' });
     expect(r.upserts[0]!.id).toBe(u.toLowerCase());
-    expect(r.deletes).toEqual([u.toLowerCase()]);
+    expect(r.deletes).toEqual([v]);
+    // Two spellings of one UUID are one id: named twice in one request.
+    expectElaxError(() => parseWriteRequest({ schema: { id: 'uuid' }, upsert_rows: [{ id: u }], deletes: [u.toLowerCase()] }, EMPTY), 'ELAX_ERR_DUPLICATE_ID', `deletes[0]: id "${u.toLowerCase()}" appears more than once`, 'first at upsert_rows[0]');
+  });
+
+  it('should refuse an id named twice in one request, within and across upserts, patches and deletes', () => {
+    const DUP = 'ELAX_ERR_DUPLICATE_ID';
+    expectElaxError(() => parse({ upsert_rows: [{ id: 1 }, { id: 2 }, { id: 1 }] }), DUP, 'upsert_rows[2]: id 1', 'first at upsert_rows[0]');
+    expectElaxError(() => parse({ upsert_columns: { id: [3, 3] } }), DUP, 'upsert_columns.id[1]: id 3', 'first at upsert_columns.id[0]');
+    expectElaxError(() => parse({ patch_columns: { id: [1], n: [2] }, patch_rows: [{ id: 1 }] }), DUP, 'patch_rows[0]: id 1', 'first at patch_columns.id[0]');
+    expectElaxError(() => parse({ deletes: [5, 6, 5] }), DUP, 'deletes[2]: id 5', 'first at deletes[0]');
+    expectElaxError(() => parse({ deletes: [4], upsert_rows: [{ id: 4 }] }), DUP, 'deletes[0]: id 4', 'first at upsert_rows[0]');
+    expectElaxError(() => parseWriteRequest({ upsert_rows: [{ id: 'a' }, { id: 'a' }] }, EMPTY), DUP, 'upsert_rows[1]: id "a"');
+    // One of each, and filter writes over the same ids, are fine.
+    const r = parse({ upsert_rows: [{ id: 1 }], patch_rows: [{ id: 2 }], deletes: [3], delete_by_filter: ['id', 'In', [1, 2, 3]] });
+    expect([r.upserts.length, r.patches.length, r.deletes.length]).toEqual([1, 1, 1]);
     expectElaxError(() => parse({ schema: { id: 'string' } }), CONFLICT, "'id'", 'uint', 'string');
   });
 });
@@ -179,10 +195,10 @@ describe('parseWriteRequest: attribute values', () => {
   });
 
   it('should keep nulls in patches (remove) but drop them from upserts (absent)', () => {
-    const r = parse({ upsert_rows: [{ id: 1, s: null, n: 3 }], patch_rows: [{ id: 1, s: null, n: 4 }], patch_columns: { id: [2], s: [null], vector: [null] } });
+    const r = parse({ upsert_rows: [{ id: 1, s: null, n: 3 }], patch_rows: [{ id: 3, s: null, n: 4 }], patch_columns: { id: [2], s: [null], vector: [null] } });
     expect(r.upserts).toEqual([{ id: 1, vector: null, attrs: { n: 3 } }]);
     expect(r.patches).toEqual([
-      { id: 1, attrs: { s: null, n: 4 } },
+      { id: 3, attrs: { s: null, n: 4 } },
       { id: 2, vector: null, attrs: { s: null } },
     ]);
   });

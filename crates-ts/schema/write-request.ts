@@ -4,7 +4,8 @@
  * Two passes over the data. Pass 1 infers what the schema does not say yet (id type from the first id, vector
  * dims from the first vector, attribute types from first values, widening int → float within the request).
  * Pass 2 builds documents against the final schema, normalising every value; any mismatch is a 400 naming the
- * row. Nothing is partially accepted.
+ * row. An id named twice (in any of upserts, patches and deletes) is a 400 too (unique-ids.ts). Nothing is partially
+ * accepted.
  */
 import { ElaxError, invalid, type AttributeSchema, type AttrValue, type DistanceMetric, type Doc, type Id, type Schema } from '../core/index.js';
 import { tryParseType, vectorTypeString, type ParsedType } from './attr-type.js';
@@ -24,6 +25,7 @@ import {
   type Rec,
   type Source,
 } from './sources.js';
+import { checkUniqueIds, type IdBlock } from './unique-ids.js';
 import { inferValueType, normalizeValue, widenInferred, type Where } from './values.js';
 import { decodeVector, vectorSpec } from './vector.js';
 import type { PatchDoc, WriteRequest } from './write-types.js';
@@ -183,7 +185,7 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
   const explicit = b.schema !== undefined ? parseSchemaUpdate(b.schema) : {};
   const working = mergeSchema(current.schema, explicit);
 
-  // Gather document blocks in body key order (later duplicates of an id win when resolved in order).
+  // Gather document blocks in body key order (an id may appear once in all of them: unique-ids.ts).
   const sources: Source[] = [];
   for (const key of Object.keys(b)) {
     if (key === 'upsert_rows' || key === 'patch_rows') sources.push(readRows(key, b[key]));
@@ -291,14 +293,19 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
   const ctx: Ctx = { loc, types: new TypeTable(schema), idType: schema.id?.type, spec: vectorSpec(schema) };
   const upserts: Doc[] = [];
   const patches: PatchDoc[] = [];
+  const idBlocks: IdBlock[] = [];
   for (const src of sources) {
     const out: (Doc | PatchDoc)[] = src.op === 'upsert' ? upserts : patches;
+    const start = out.length;
     if (src.form === 'rows') {
       for (let i = 0; i < src.rows.length; i++) out.push(buildRow(ctx, src.op, src.rows[i]!, src.key, i));
     } else buildColumns(ctx, src, out);
+    idBlocks.push({ key: src.key, form: src.form, length: out.length - start, id: (i) => out[start + i]!.id });
   }
   const deletes: Id[] = [];
   if (Array.isArray(deletesRaw)) for (let i = 0; i < deletesRaw.length; i++) deletes.push(parseId(deletesRaw[i], ctx.idType, `deletes[${i}]`));
+  idBlocks.push({ key: 'deletes', form: 'list', length: deletes.length, id: (i) => deletes[i]! });
+  checkUniqueIds(idBlocks);
 
   const req: WriteRequest = {
     upserts,

@@ -9,9 +9,9 @@ export interface PatchDoc {
 }
 
 export interface WriteRequest {
-  /** upsert_rows + upsert_columns in body key order, each in array order (later duplicates of an id win). */
+  /** upsert_rows + upsert_columns in body key order, each in array order. Every id of upserts, patches and deletes is distinct. */
   upserts: Doc[];
-  /** patch_rows + patch_columns, same ordering rule. */
+  /** patch_rows + patch_columns, same ordering. */
   patches: PatchDoc[];
   deletes: Id[];
   deleteByFilter?: { filter: unknown; allowPartial: boolean };

@@ -15,15 +15,19 @@ import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
 import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
-import { compileFilter, filterAttributes } from '../filter/index.js';
-import { resolveWrite, type Resolution, type StateReader } from './resolve.js';
+import { compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
+import { mergeSchema } from '../schema/index.js';
+import type { FilterScan } from '../namespace/index.js';
+import { NO_FILTER_MATCHES, resolveWrite, type FilterMatches, type Resolution, type StateReader } from './resolve.js';
+import { resolveWriteLimits, type WriteLimits } from './limits.js';
 import { declaresSchemaOrMetric } from './creates.js';
 
 export interface WriteOutcome {
   seq: number | null;
-  upserted: Id[];
-  patched: Id[];
-  deleted: Id[];
+  /** Affected ids in application order. */
+  upserted: ReadonlySet<Id>;
+  patched: ReadonlySet<Id>;
+  deleted: ReadonlySet<Id>;
   rowsRemaining: boolean;
   /** True when the idempotency key was already committed: nothing was written again. */
   duplicate: boolean;
@@ -36,8 +40,8 @@ export interface CoordinatorOptions {
   groupCommitMs?: number;
   /** Cap on rows coalesced into one entry; further requests wait for the next entry. Default 50_000. */
   maxRowsPerEntry?: number;
-  /** Max documents a filter-based write may touch. Default 100_000. */
-  maxFilterRows?: number;
+  /** Max documents one delete_by_filter / patch_by_filter changes (limits.ts; defaults: turbopuffer's 5M / 50k). */
+  limits?: Partial<WriteLimits>;
   /** Give up after this many lost CAS races in a row (the store is under heavy contention). Default 50. */
   maxConflicts?: number;
   /** Called with each committed entry (metrics, indexer wake-up). */
@@ -55,12 +59,15 @@ interface PlanBase {
   distanceMetric: NamespaceView['distanceMetric'];
   idempotencyKeys: ReadonlySet<string>;
   docs: ReadonlyMap<Id, Doc>;
-  /** Live documents matching any filter of the batch (a superset is fine: the resolver filters again). */
-  matches: readonly Doc[];
+  /** What the filter-based writes of the batch's first request match (only the first may have them: drain()). */
+  filter: FilterMatches;
   /** The WAL head this state is at: the entry is appended at head + 1 (a lost race if the head moved since). */
   head: number;
 }
-const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), matches: [], head: 0 };
+const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0 };
+
+const NONE: ReadonlySet<Id> = new Set();
+const hasFilterWrite = (req: WriteRequest) => req.deleteByFilter !== undefined || req.patchByFilter !== undefined;
 type Plan = ReturnType<WriteCoordinator['plan']>;
 
 interface Pending {
@@ -75,18 +82,21 @@ export class WriteCoordinator {
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Map<string, Promise<void>>();
   private closed = false;
-  private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
+  private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
+  /** The limits on filter-based writes in force (limits.ts). */
+  readonly limits: Readonly<WriteLimits>;
 
   constructor(
     private readonly catalog: NamespaceCatalog,
     options: CoordinatorOptions,
   ) {
+    const { limits, ...rest } = options;
+    this.limits = Object.freeze(resolveWriteLimits(limits));
     this.opts = {
       groupCommitMs: 2,
       maxRowsPerEntry: 50_000,
-      maxFilterRows: 100_000,
       maxConflicts: 50,
-      ...options,
+      ...rest,
     };
   }
 
@@ -134,7 +144,9 @@ export class WriteCoordinator {
       }
       const batch: Pending[] = [];
       let rows = 0;
-      while (q.length > 0 && (batch.length === 0 || rows + q[0]!.rows <= this.opts.maxRowsPerEntry)) {
+      // A request with a filter-based write is only ever first in its batch: its matches are then looked up on exactly
+      // the state it resolves on (prefetch), not on one that earlier requests of the batch change under it.
+      while (q.length > 0 && (batch.length === 0 || (rows + q[0]!.rows <= this.opts.maxRowsPerEntry && !hasFilterWrite(q[0]!.req)))) {
         const p = q.shift()!;
         rows += p.rows;
         batch.push(p);
@@ -208,9 +220,9 @@ export class WriteCoordinator {
     for (const a of plan.accepted) {
       a.p.resolve({
         seq,
-        upserted: a.res?.upserted ?? [],
-        patched: a.res?.patched ?? [],
-        deleted: a.res?.deleted ?? [],
+        upserted: a.res?.upserted ?? NONE,
+        patched: a.res?.patched ?? NONE,
+        deleted: a.res?.deleted ?? NONE,
         rowsRemaining: a.res?.rowsRemaining ?? false,
         duplicate: a.res === null,
       });
@@ -219,30 +231,36 @@ export class WriteCoordinator {
 
   /** Resolve every request of the batch in order on top of the view; collect the combined entry. */
   private plan(view: PlanBase, batch: Pending[]) {
-    const overlay = new Map<Id, Doc | null>();
+    // The changes of the requests resolved so far. The first request's own map becomes it (a delete by filter may
+    // hold millions of entries: not copied).
+    let overlay = new Map<Id, Doc | null>();
     let schema = view.schema;
     let metric = view.distanceMetric;
     const accepted: { p: Pending; res: Resolution | null }[] = [];
     const rejected: { p: Pending; error: unknown }[] = [];
     const keys: string[] = [];
     const seenKeys = new Set<string>();
-    const reader: StateReader = {
-      get: (id) => (overlay.has(id) ? (overlay.get(id) ?? undefined) : view.docs.get(id)),
-      scan: function* () {
-        for (const d of view.matches) if (!overlay.has(d.id)) yield d;
-        for (const d of overlay.values()) if (d) yield d;
-      },
-    };
-    for (const p of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
       if (p.idempotencyKey && (view.idempotencyKeys.has(p.idempotencyKey) || seenKeys.has(p.idempotencyKey))) {
         accepted.push({ p, res: null });
         continue;
       }
+      const reader: StateReader = {
+        get: (id) => (overlay.has(id) ? (overlay.get(id) ?? undefined) : view.docs.get(id)),
+        filterMatches: () => {
+          if (i !== 0) throw new ElaxError('ELAX_ERR_INTERNAL', 'a filter-based write was batched behind another request');
+          return view.filter;
+        },
+      };
       try {
-        const res = resolveWrite(p.req, reader, schema, metric, { maxFilterRows: this.opts.maxFilterRows });
-        for (const [id, doc] of res.changes) {
-          overlay.delete(id);
-          overlay.set(id, doc);
+        const res = resolveWrite(p.req, reader, schema, metric, this.limits);
+        if (overlay.size === 0) overlay = res.changes;
+        else {
+          for (const [id, doc] of res.changes) {
+            overlay.delete(id);
+            overlay.set(id, doc);
+          }
         }
         schema = res.schema;
         metric = res.distanceMetric;
@@ -269,15 +287,10 @@ export class WriteCoordinator {
    */
   private async prefetch(view: NamespaceView, batch: Pending[]): Promise<PlanBase> {
     const ids = new Set<Id>();
-    const filters: unknown[] = [];
-    let rows = 0;
     for (const { req } of batch) {
       for (const p of req.patches) ids.add(p.id);
       for (const id of req.deletes) ids.add(id);
       if (req.upsertCondition !== undefined) for (const d of req.upserts) ids.add(d.id);
-      if (req.deleteByFilter) filters.push(req.deleteByFilter.filter);
-      if (req.patchByFilter) filters.push(req.patchByFilter.filter);
-      rows += req.upserts.length + req.patches.length + req.deletes.length;
     }
     const batchKeys = batch.map((p) => p.idempotencyKey).filter((k): k is string => !!k);
     for (let attempt = 0; ; attempt++) {
@@ -285,28 +298,58 @@ export class WriteCoordinator {
       const docs = await view.lookup(ids);
       // Keys are looked up (the tail's, then each part's keys file), never all held (RFC-0004 §7).
       const knownKeys = batchKeys.length > 0 ? await view.hasKeys(batchKeys) : new Set<string>();
-      const matches: Doc[] = [];
-      const seen = new Set<Id>();
-      // Enough matches to tell "more than the limit" even after earlier requests of the batch removed some.
-      const max = this.opts.maxFilterRows + 1 + rows;
-      for (const spec of filters) {
-        let found: Doc[];
-        try {
-          // Lenient here (missing attributes read as null): the resolver compiles it for real against the merged schema.
-          const f = compileFilter(spec, view.schema, { unknownAttributes: 'null' });
-          found = await view.matching(f, filterAttributes(spec), max);
-        } catch (e) {
-          if (!isElaxError(e)) throw e;
-          found = []; // the resolver reports the filter's error, or filters these itself
-          for await (const d of view.liveDocs()) found.push(d);
-        }
-        for (const d of found) if (!seen.has(d.id) && (seen.add(d.id), true)) matches.push(d);
-      }
+      const filter = await this.filterMatches(view, batch[0]!.req);
       if (view.headSeq === head || attempt >= 5) {
         // After 5 moves we go with this state at `head`: the append at head + 1 then loses its race and re-plans.
-        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, matches, head };
+        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, filter, head };
       }
     }
+  }
+
+  /**
+   * What the filter-based writes of `req` (first in its batch, so resolved on exactly this view) match: the ids
+   * delete_by_filter matches (ids only: it may take millions, and a delete needs no document), then the documents
+   * patch_by_filter matches among the rows the delete leaves; each at most its limit + 1, so that "more than the
+   * limit" is known without reading further.
+   */
+  private async filterMatches(view: NamespaceView, req: WriteRequest): Promise<FilterMatches> {
+    if (!hasFilterWrite(req)) return NO_FILTER_MATCHES;
+    // Compiled as the resolver will (the view's schema plus the request's changes), leniently: a filter that does not
+    // compile matches nothing here, and the resolver reports its error.
+    let schema = view.schema;
+    try {
+      schema = mergeSchema(view.schema, req.schemaUpdate);
+    } catch (e) {
+      if (!isElaxError(e)) throw e; // the resolver reports the conflict
+    }
+    const scanOf = (spec: unknown): { filter: CompiledFilter; attrs: string[] } | null => {
+      try {
+        return { filter: compileFilter(spec, schema, { unknownAttributes: 'null' }), attrs: filterAttributes(spec) };
+      } catch (e) {
+        if (!isElaxError(e)) throw e;
+        return null;
+      }
+    };
+    let deleteIds: readonly Id[] = [];
+    let deleted: { filter: CompiledFilter; attrs: string[]; skip: NonNullable<FilterScan['skip']> } | null = null;
+    const del = req.deleteByFilter && scanOf(req.deleteByFilter.filter);
+    if (del) {
+      const limit = this.limits.deleteByFilterRows;
+      const { ids, marked } = await view.matchingIds(del, limit + 1, limit - 1);
+      deleteIds = ids;
+      // "patch_by_filter will not apply to any rows which were deleted": all the delete's matches, or when it takes only
+      // the first `limit` (allow_partial), those up to the limit-th.
+      const upTo = ids.length > limit ? marked : null;
+      const f = del.filter;
+      deleted = { ...del, skip: (s, o, row) => f(row) && (upTo === null || s < upTo.seg || (s === upTo.seg && o <= upTo.ord)) };
+    }
+    let patchDocs: readonly Doc[] = [];
+    const patch = req.patchByFilter && scanOf(req.patchByFilter.filter);
+    if (patch) {
+      const scan: FilterScan = deleted ? { filter: patch.filter, attrs: [...new Set([...patch.attrs, ...deleted.attrs])], skip: deleted.skip } : patch;
+      patchDocs = await view.matching(scan, this.limits.patchByFilterRows + 1);
+    }
+    return { deleteIds, patchDocs };
   }
 
   /** The view of `ns` at the current head, creating (or reviving) the namespace's router if needed. */

@@ -5,5 +5,6 @@
  */
 export { WriteCoordinator } from './coordinator.js';
 export type { WriteOutcome, CoordinatorOptions } from './coordinator.js';
-export { resolveWrite } from './resolve.js';
-export type { Resolution, StateReader, ResolveLimits } from './resolve.js';
+export { resolveWrite, NO_FILTER_MATCHES } from './resolve.js';
+export type { Resolution, StateReader, FilterMatches } from './resolve.js';
+export { DEFAULT_WRITE_LIMITS, resolveWriteLimits, type WriteLimits } from './limits.js';

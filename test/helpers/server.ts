@@ -12,7 +12,7 @@ import { freePort } from '../../bench/lib.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Turbopuffer from '@turbopuffer/turbopuffer';
-import { startServer, type RunningServer } from '../../server/serve.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../server/serve.js';
 import { TEMP_CACHE_DIR, temporaryCachePrefix } from '../../server/cache-dir.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -43,6 +43,10 @@ export interface TestServerOptions {
   indexer?: boolean;
   /** Group-commit window (default 1 ms); larger values make concurrent writes share a WAL entry. */
   groupCommitMs?: number;
+  /** Filter-write limits (default turbopuffer's 5M / 50k): small ones make "at the limit" tests cheap. */
+  writeLimits?: ServeOptions['writeLimits'];
+  /** Node-wide cap on request body bytes in flight (inflight.ts). */
+  maxInflightBytes?: number;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -54,6 +58,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     apiKeys: opts.apiKeys ?? [],
     groupCommitMs: opts.groupCommitMs ?? 1,
     bodyLimit: opts.bodyLimit,
+    writeLimits: opts.writeLimits,
+    maxInflightBytes: opts.maxInflightBytes,
     log: false,
     indexer: opts.indexer ?? false,
     // Outside the store dir (bad-input tests snapshot every file under the store); the server removes it on close.

@@ -1,0 +1,104 @@
+/**
+ * Reading a JSON request body into one buffer, then one string, then JSON.parse — and no more copies than that.
+ *
+ * fastify's own reader keeps every chunk, concatenates them into a second buffer and decodes that into a string:
+ * three copies of the body at once. At turbopuffer's 512 MB write limit that is 1.5 GB before a document exists.
+ * Here a body that declares its length (`Content-Length`, not compressed: the common case, and what the official
+ * client sends) is copied chunk by chunk into a buffer allocated once at that size; a chunked or gzip body, whose
+ * size is unknown until it ends, is kept in chunks and concatenated once (fastify's way). The buffer is dropped
+ * before parsing, so the peak is the buffer and the string (2× the body), then the string and the parsed value.
+ *
+ * The limits enforced here, as fastify would: a declared length over `limit` is refused before a byte is read; a body
+ * growing past it (chunked, or gzip inflating) is refused on the chunk that crosses it; a body shorter or longer than
+ * its Content-Length is a 400. A body longer than the longest string V8 can make (`buffer.constants.MAX_STRING_LENGTH`,
+ * 2^29 − 24 one-byte characters: 24 bytes short of 512 MiB) cannot become one string: a 413 naming that.
+ */
+import type { Readable } from 'node:stream';
+import { constants as bufferConstants } from 'node:buffer';
+import { ElaxError } from '../crates-ts/core/index.js';
+
+/** turbopuffer's write docs: "Write requests can have a payload size of up to 512 MB" (binary megabytes here). */
+export const DEFAULT_BODY_LIMIT = 512 * 1024 * 1024;
+
+/** The longest string V8 makes, hence the longest JSON text JSON.parse can take (in UTF-16 code units). */
+export const MAX_JSON_TEXT_LENGTH = bufferConstants.MAX_STRING_LENGTH;
+
+export function bodyTooLarge(limit: number): ElaxError {
+  return new ElaxError('ELAX_ERR_PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
+}
+
+type Done = (err: Error | null, body?: unknown) => void;
+type Payload = Readable & { receivedEncodedLength?: number };
+
+/**
+ * fastify content-type parser body (the stream form): reads `payload` (already gunzipped and counted by the preParsing
+ * hooks) and calls `done` once with the parsed value ({} for an empty body) or an error.
+ */
+export function readJsonBody(payload: Payload, headers: { 'content-length'?: string; 'content-encoding'?: string }, limit: number, done: Done): void {
+  const declared = headers['content-length'] === undefined ? NaN : Number(headers['content-length']);
+  if (declared > limit) return done(bodyTooLarge(limit));
+  const identity = headers['content-encoding'] === undefined || headers['content-encoding'] === 'identity';
+  // The declared length is the body's length only when nothing decompresses it.
+  let whole: Buffer | null = identity && Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : null;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let finished = false;
+
+  const finish = (err: Error | null, body?: unknown) => {
+    if (finished) return;
+    finished = true;
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+    done(err, body);
+  };
+  function onData(chunk: Buffer | string): void {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    // The decompressed length bounds what is buffered ("zip bomb"); the encoded one what was sent.
+    if (received + b.length > limit || (payload.receivedEncodedLength ?? 0) > limit) return finish(bodyTooLarge(limit));
+    if (whole !== null && received + b.length <= whole.length) b.copy(whole, received);
+    else {
+      if (whole !== null) {
+        // More than declared: Node's HTTP parser never delivers that; fall back to chunks and let onEnd refuse it.
+        chunks.push(whole.subarray(0, received));
+        whole = null;
+      }
+      chunks.push(b);
+    }
+    received += b.length;
+  }
+  function onEnd(): void {
+    const sent = payload.receivedEncodedLength || received;
+    if (!Number.isNaN(declared) && sent !== declared) {
+      return finish(new ElaxError('ELAX_ERR_INVALID_REQUEST', `request body has ${sent} bytes but its Content-Length says ${declared}`));
+    }
+    let buf: Buffer | null = whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+    whole = null;
+    chunks.length = 0;
+    let text: string;
+    try {
+      text = buf.toString('utf8', 0, received);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      return finish(new ElaxError('ELAX_ERR_PAYLOAD_TOO_LARGE', `request body of ${received} bytes is longer than the longest JSON text this server can parse (${MAX_JSON_TEXT_LENGTH} characters)`));
+    }
+    buf = null; // the string is all that is needed now: let the buffer go while parsing
+    if (text.length === 0) return finish(null, {});
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      return finish(new ElaxError('ELAX_ERR_INVALID_REQUEST', `malformed JSON body: ${(e as Error).message}`));
+    }
+    finish(null, value);
+  }
+  function onError(err: Error & { statusCode?: number }): void {
+    // As fastify: a stream error that says nothing of its status is the client's (an aborted upload).
+    if (!(err instanceof ElaxError) && typeof err.statusCode !== 'number') err.statusCode = 400;
+    finish(err);
+  }
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+  payload.resume();
+}
