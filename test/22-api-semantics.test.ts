@@ -7,6 +7,8 @@
  *     values"); AnyLt / AnyLte follow "the same rules". Gt / Gte never match null for a non-null operand.
  *  2. Glob / IGlob follow globset syntax: `{a,b}`, `[abc]`, `[!abc]`, ranges, `?`, `*`, `**`, escapes; malformed
  *     patterns are a 400 naming the pattern.
+ *  3. BM25 last_as_prefix: "`BM25` prefix matches are assigned a score of `1.0`".
+ *  4. Repeated query terms saturate with k3 = 8: weight × ((k3 + 1)·qtf) / (k3 + qtf).
  *
  * Expected ids are written out by hand and scores computed here from the formulas, independently of the engine.
  */
@@ -166,5 +168,91 @@ describe('official client: Glob / IGlob follow globset syntax', () => {
       expect(message).toContain(`invalid glob pattern ${JSON.stringify(pattern)}`);
       expect(message).toMatch(why);
     }
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------------
+// 3 and 4. BM25: last_as_prefix scores 1.0; repeated query terms saturate (k3 = 8)
+
+/** Lucene BM25 (k1 1.2, b 0.75) of one term over whitespace tokens (the corpus has no stop words, nothing to stem). */
+function bm25(corpus: Map<number, string>, term: string, id: number): number {
+  const toks = new Map([...corpus].map(([k, v]) => [k, v.split(' ')]));
+  const n = toks.size;
+  const avg = [...toks.values()].reduce((s, t) => s + t.length, 0) / n;
+  const doc = toks.get(id)!;
+  const tf = doc.filter((t) => t === term).length;
+  if (tf === 0) return 0;
+  const df = [...toks.values()].filter((t) => t.includes(term)).length;
+  const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  return (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * doc.length) / avg));
+}
+/** Query-term-frequency weight with k3 = 8 (Robertson's BM25). */
+const qtfWeight = (qtf: number) => (9 * qtf) / (8 + qtf);
+
+describe('official client: BM25 prefix matches score 1.0 and repeated terms saturate', () => {
+  const corpus = new Map([
+    [1, 'walrus walrus lazy'],
+    [2, 'walnut'],
+    [3, 'lazy dog'],
+    [4, 'wal'],
+    [5, 'lazy walrus sleeps under sun today'],
+    [6, 'dog dog dog'],
+  ]);
+  const hasPrefix = (id: number, p: string) => corpus.get(id)!.split(' ').some((t) => t.startsWith(p));
+  let NS = '';
+  const rank = async (rank_by: unknown) => {
+    const res = await tpuf.namespace(NS).query({ rank_by: rank_by as never, top_k: 100 });
+    return (res.rows ?? []).map((r) => ({ id: r.id as number, score: r.$dist as number }));
+  };
+  /** The expected ranking: scores > 0, descending, ties by id. */
+  const expected = (score: (id: number) => number) =>
+    [...corpus.keys()]
+      .map((id) => ({ id, score: score(id) }))
+      .filter((r) => r.score > 0)
+      .sort((a, b) => b.score - a.score || a.id - b.id);
+  const same = (got: { id: number; score: number }[], want: { id: number; score: number }[]) => {
+    expect(got.map((r) => r.id)).toEqual(want.map((r) => r.id));
+    got.forEach((r, i) => expect(r.score).toBeCloseTo(want[i]!.score, 9));
+  };
+
+  /** A fresh namespace holding the corpus, all in the WAL tail. */
+  async function load(ns: string): Promise<void> {
+    NS = ns;
+    await tpuf.namespace(ns).write({
+      upsert_rows: [...corpus].map(([id, text]) => ({ id, text })),
+      schema: { text: { type: 'string', full_text_search: true } },
+    });
+  }
+
+  it('should score a last_as_prefix match 1.0 on top of the other terms, in the tail and in parts', async () => {
+    await load('sem-bm25-prefix');
+    await tailThenParts(NS, async () => {
+      const only = await rank(['text', 'BM25', 'wal', { last_as_prefix: true }]);
+      expect(only).toEqual([1, 2, 4, 5].map((id) => ({ id, score: 1 })));
+      same(await rank(['text', 'BM25', 'lazy wal', { last_as_prefix: true }]), expected((id) => bm25(corpus, 'lazy', id) + (hasPrefix(id, 'wal') ? 1 : 0)));
+      same(
+        await rank(['Product', 2, ['text', 'BM25', 'dog walr', { last_as_prefix: true }]]),
+        expected((id) => 2 * (bm25(corpus, 'dog', id) + (hasPrefix(id, 'walr') ? 1 : 0))),
+      );
+      same(
+        await rank(['Sum', [['text', 'BM25', 'wal', { last_as_prefix: true }], ['text', 'BM25', 'lazy']]]),
+        expected((id) => (hasPrefix(id, 'wal') ? 1 : 0) + bm25(corpus, 'lazy', id)),
+      );
+    });
+  });
+
+  it('should weigh a term repeated qtf times by 9·qtf/(8 + qtf), in the tail and in parts', async () => {
+    await load('sem-bm25-repeat');
+    await tailThenParts(NS, async () => {
+      same(await rank(['text', 'BM25', 'lazy lazy dog']), expected((id) => qtfWeight(2) * bm25(corpus, 'lazy', id) + bm25(corpus, 'dog', id)));
+      same(await rank(['text', 'BM25', 'dog dog dog walrus']), expected((id) => qtfWeight(3) * bm25(corpus, 'dog', id) + bm25(corpus, 'walrus', id)));
+      // With a prefix: the repeated full terms saturate, the prefix still adds 1.0.
+      same(
+        await rank(['text', 'BM25', 'lazy lazy wal', { last_as_prefix: true }]),
+        expected((id) => qtfWeight(2) * bm25(corpus, 'lazy', id) + (hasPrefix(id, 'wal') ? 1 : 0)),
+      );
+      // One occurrence weighs exactly 1: 9·1/(8+1).
+      same(await rank(['text', 'BM25', 'dog']), expected((id) => bm25(corpus, 'dog', id)));
+    });
   });
 });
