@@ -27,6 +27,11 @@ const QUERIES: Record<string, unknown>[] = [
   { rank_by: ['Sum', [['text', 'BM25', 'whale'], ['text', 'BM25', 'owl']]], top_k: 10, filters: ['cat', 'NotEq', 'c0'] },
   { aggregate_by: { n: ['Count'], s: ['Sum', 'price'] }, group_by: ['cat'] },
   { rank_by: ['cat', 'asc'], limit: { total: 10, per: { attributes: ['cat'], limit: 2 } } },
+  // Rows without a price: Lt / Lte match them (null orders first), Gt never does.
+  { rank_by: ['id', 'asc'], filters: ['Or', [['price', 'Lte', 20], ['price', 'Gt', 90]]], top_k: 1000 },
+  { rank_by: ['id', 'asc'], filters: ['cat', 'Glob', '{c1,c[3-4]}'], top_k: 1000 },
+  // A prefix match scores 1.0; a repeated term saturates (k3 = 8).
+  { rank_by: ['text', 'BM25', 'fox fox wha', { last_as_prefix: true }], top_k: 20 },
 ];
 
 async function answers(store: ObjectStore): Promise<unknown[]> {
@@ -45,7 +50,7 @@ async function stages(store: ObjectStore): Promise<void> {
     id: i,
     vector: [Math.sin(i + v), Math.cos(i * 2 + v), Math.sin(i * 3), Math.cos(i + 2 * v)],
     cat: `c${(i + v) % 5}`,
-    price: (i * 37 + v * 11) % 100,
+    ...(i % 17 === 5 ? {} : { price: (i * 37 + v * 11) % 100 }),
     text: `${WORDS[i % 8]} ${WORDS[(i + v) % 8]} ${WORDS[(i * 3) % 8]}`,
   });
   await w.write(NS, { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: Array.from({ length: 300 }, (_, i) => row(i, 0)) });

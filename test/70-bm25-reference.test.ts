@@ -2,9 +2,10 @@
  * BM25 against an independent reference. Random corpora go through random writes (upserts, re-upserts with new
  * text, patches, deletes) with indexing and compaction at random points, so the namespace is at times all WAL tail,
  * one part, many parts, parts plus tail, with shadowed and deleted rows inside parts. After every step, random
- * BM25 queries (one attribute, Sum over two attributes with different k1/b, Product weights, repeated terms,
- * last_as_prefix, filters, small and large top_k) must return exactly what a plain exhaustive BM25 written here
- * computes over the live documents: same documents (up to ties), scores within 1e-9 relative.
+ * BM25 queries (one attribute, Sum over two attributes with different k1/b, Product weights, repeated terms
+ * (saturated, k3 = 8), last_as_prefix (a prefix match scores 1.0), filters, small and large top_k) must return
+ * exactly what a plain exhaustive BM25 written here computes over the live documents: same documents (up to ties),
+ * scores within 1e-9 relative.
  *
  * The reference shares only the analyser (the issue asks for "the same analysed tokens"); statistics, prefix
  * handling and scoring are written out again below from the definitions in docs/api.md.
@@ -82,21 +83,23 @@ function referenceClause(live: Live, c: Clause): Map<number, number> {
   }
   const N = docs.length;
   const avg = N === 0 ? 0 : docs.reduce((s, d) => s + d.tokens.length, 0) / N;
-  const tfOf = (d: { tokens: string[] }, t: string, isPrefix: boolean) => d.tokens.filter((x) => (isPrefix ? x.startsWith(t) : x === t)).length;
-  const qterms: Array<{ t: string; isPrefix: boolean }> = terms.map((t) => ({ t, isPrefix: false }));
-  if (prefix !== null) qterms.push({ t: prefix, isPrefix: true });
   const out = new Map<number, number>();
-  for (const qt of qterms) {
-    const df = docs.filter((d) => tfOf(d, qt.t, qt.isPrefix) > 0).length;
+  // Each distinct term once, weighted by its query frequency qtf saturated with k3 = 8: (k3 + 1)·qtf / (k3 + qtf).
+  const qtf = new Map<string, number>();
+  for (const t of terms) qtf.set(t, (qtf.get(t) ?? 0) + 1);
+  for (const [t, n] of qtf) {
+    const df = docs.filter((d) => d.tokens.includes(t)).length;
     const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
     for (const d of docs) {
-      const tf = tfOf(d, qt.t, qt.isPrefix);
+      const tf = d.tokens.filter((x) => x === t).length;
       if (tf === 0) continue;
       const norm = avg > 0 ? d.tokens.length / avg : 0;
       const s = (idf * tf * (cfg.k1 + 1)) / (tf + cfg.k1 * (1 - cfg.b + cfg.b * norm));
-      out.set(d.id, (out.get(d.id) ?? 0) + s);
+      out.set(d.id, (out.get(d.id) ?? 0) + s * ((9 * n) / (8 + n)));
     }
   }
+  // A prefix match scores a constant 1.0 ("`BM25` prefix matches are assigned a score of `1.0`").
+  if (prefix !== null) for (const d of docs) if (d.tokens.some((x) => x.startsWith(prefix))) out.set(d.id, (out.get(d.id) ?? 0) + 1);
   return out;
 }
 

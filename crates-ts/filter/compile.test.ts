@@ -62,9 +62,38 @@ describe('compileFilter: null and missing values', () => {
     expect(ids(['tags', 'NotContains', 'fruit'])).toEqual([3]);
     expect(ids(['name', 'NotGlob', 'apple*'])).toEqual([2, 3]);
   });
-  it('should never match an ordering comparison on a missing value', () => {
+  // turbopuffer: Lt "matches `null` attribute values unless the value passed to `Lt` is `null` itself"; Lte "matches
+  // `null` attribute values". null orders before every value, so Gt / Gte never match it for a non-null operand.
+  it('should match missing values with Lt / Lte and never with Gt / Gte', () => {
     expect(ids(['n', 'Gte', -1e9])).toEqual([1, 2]);
-    expect(ids(['n', 'Lt', 1e9])).toEqual([1, 2]);
+    expect(ids(['n', 'Gt', -1e9])).toEqual([1, 2]);
+    expect(ids(['n', 'Lt', 1e9])).toEqual([1, 2, 3]);
+    expect(ids(['n', 'Lt', -1e9])).toEqual([3]);
+    expect(ids(['n', 'Lte', 3])).toEqual([1, 3]);
+    expect(ids(['name', 'Lt', 'B'])).toEqual([3]); // name: null
+    expect(ids(['at', 'Lte', '2024-01-01T00:00:00Z'])).toEqual([1, 3]);
+  });
+  it('should order a null operand before every value', () => {
+    expect(ids(['n', 'Lt', null])).toEqual([]);
+    expect(ids(['n', 'Lte', null])).toEqual([3]);
+    expect(ids(['n', 'Gt', null])).toEqual([1, 2]);
+    expect(ids(['n', 'Gte', null])).toEqual([1, 2, 3]);
+  });
+  it('should apply the same rules to AnyLt / AnyLte on a missing array, not to an empty one', () => {
+    // nums: [1, 5, 10], [20], missing; ats: one element, missing, missing; tags of 3 is [].
+    expect(ids(['nums', 'AnyLt', 2])).toEqual([1, 3]);
+    expect(ids(['nums', 'AnyLte', null])).toEqual([3]);
+    expect(ids(['nums', 'AnyLt', null])).toEqual([]);
+    expect(ids(['nums', 'AnyGte', null])).toEqual([1, 2, 3]);
+    expect(ids(['nums', 'AnyGt', 15])).toEqual([2]);
+    expect(ids(['tags', 'AnyLt', 'zzz'])).toEqual([1, 2]);
+    expect(ids(['tags', 'AnyGte', null])).toEqual([1, 2]);
+  });
+  it('should make Not Lt exactly Gte and Not Lte exactly Gt, missing values included', () => {
+    for (const x of [-1e9, 3, 10, 1e9, null]) {
+      expect(ids(['Not', ['n', 'Lt', x]])).toEqual(ids(['n', 'Gte', x]));
+      expect(ids(['Not', ['n', 'Lte', x]])).toEqual(ids(['n', 'Gt', x]));
+    }
   });
 });
 
@@ -103,32 +132,33 @@ describe('compileFilter: equality and membership', () => {
 
 describe('compileFilter: ordering', () => {
   it('Lt/Lte/Gt/Gte compare numbers with boundaries exact', () => {
-    expect(ids(['n', 'Lt', 10])).toEqual([1]);
-    expect(ids(['n', 'Lte', 10])).toEqual([1, 2]);
+    // Document 3 has no n: Lt and Lte match it (null is the least value), Gt and Gte do not.
+    expect(ids(['n', 'Lt', 10])).toEqual([1, 3]);
+    expect(ids(['n', 'Lte', 10])).toEqual([1, 2, 3]);
     expect(ids(['n', 'Gt', 3])).toEqual([2]);
     expect(ids(['n', 'Gte', 3])).toEqual([1, 2]);
     expect(ids(['price', 'Gt', 0.25])).toEqual([1]);
-    expect(ids(['n', 'Lt', 3.5])).toEqual([1]); // a float bound on an int attribute
+    expect(ids(['n', 'Lt', 3.5])).toEqual([1, 3]); // a float bound on an int attribute
   });
   it('compares strings lexicographically and ids numerically', () => {
     expect(ids(['name', 'Gt', 'Banana'])).toEqual([1]); // 'a' (97) sorts after 'B' (66)
-    expect(ids(['name', 'Lt', 'a'])).toEqual([2]);
+    expect(ids(['name', 'Lt', 'a'])).toEqual([2, 3]);
     expect(ids(['name', 'Gte', 'Banana'])).toEqual([1, 2]);
     expect(ids(['id', 'Gte', 2])).toEqual([2, 3]);
   });
   it('normalises datetime operands (ISO strings in any zone, epoch ms) before comparing', () => {
     expect(ids(['at', 'Gte', '2024-01-01T00:00:00Z'])).toEqual([1, 2]);
     expect(ids(['at', 'Gt', '2024-01-01T01:00:00+02:00'])).toEqual([1, 2]); // = 2023-12-31T23:00Z
-    expect(ids(['at', 'Lt', Date.UTC(2024, 2, 1)])).toEqual([1]);
+    expect(ids(['at', 'Lt', Date.UTC(2024, 2, 1)])).toEqual([1, 3]);
     expect(ids(['at', 'Eq', '2024-06-01T12:00:00Z'])).toEqual([2]);
   });
   it('Any* operators match when any element satisfies the comparison', () => {
-    expect(ids(['nums', 'AnyLt', 5])).toEqual([1]);
-    expect(ids(['nums', 'AnyLte', 1])).toEqual([1]);
+    expect(ids(['nums', 'AnyLt', 5])).toEqual([1, 3]); // 3 has no nums: null is less
+    expect(ids(['nums', 'AnyLte', 1])).toEqual([1, 3]);
     expect(ids(['nums', 'AnyGt', 10])).toEqual([2]);
     expect(ids(['nums', 'AnyGte', 10])).toEqual([1, 2]);
     expect(ids(['nums', 'AnyGt', 20])).toEqual([]);
-    expect(ids(['ats', 'AnyLt', '2024-01-01'])).toEqual([1]);
+    expect(ids(['ats', 'AnyLt', '2024-01-01'])).toEqual([1, 2, 3]); // only 1 has ats
   });
 });
 
@@ -217,13 +247,15 @@ describe('compileFilter: logic', () => {
 describe('compileFilter: $ref_new', () => {
   const newDoc = (attrs: Doc['attrs'], id = 9): Doc => ({ id, vector: null, attrs });
   it('compares with the new document value', () => {
-    expect(ids(['n', 'Lt', { $ref_new: 'n' }], newDoc({ n: 5 }))).toEqual([1]);
+    expect(ids(['n', 'Lt', { $ref_new: 'n' }], newDoc({ n: 5 }))).toEqual([1, 3]);
     expect(ids(['n', 'Eq', { $ref_new: 'n' }], newDoc({ n: 10 }))).toEqual([2]);
     expect(ids(['id', 'Eq', { $ref_new: 'id' }], newDoc({}, 2))).toEqual([2]);
   });
   it('reads a missing new value (or no new document) as null', () => {
     expect(ids(['n', 'Eq', { $ref_new: 'n' }], newDoc({}))).toEqual([3]);
-    expect(ids(['n', 'Lt', { $ref_new: 'n' }])).toEqual([]);
+    expect(ids(['n', 'Lt', { $ref_new: 'n' }])).toEqual([]); // a null operand: Lt matches nothing
+    expect(ids(['n', 'Lte', { $ref_new: 'n' }])).toEqual([3]); // Lte null: the nulls
+    expect(ids(['n', 'Lt', { $ref_new: 'n' }], newDoc({ n: 4 }))).toEqual([1, 3]); // a missing n is less
   });
   it('works inside In lists, as a whole In list, and for patterns and tokens', () => {
     expect(ids(['n', 'In', [{ $ref_new: 'n' }, 3]], newDoc({ n: 10 }))).toEqual([1, 2]);

@@ -16,7 +16,12 @@
  *     a null in the list matches missing/null values.
  *   - Contains / ContainsAny: an array attribute contains the value / any of the values.
  *   - Lt/Lte/Gt/Gte compare scalars: numbers numerically, strings (and UUIDs, datetimes in their stored ISO form)
- *     by UTF-16 code units; missing/null never compares. AnyLt/... : any array element satisfies the comparison.
+ *     by UTF-16 code units. null (missing) orders before every value, as turbopuffer documents for Lt ("matches
+ *     `null` attribute values unless the value passed to `Lt` is `null` itself") and Lte ("matches `null`
+ *     attribute values"): Lt x / Lte x match missing values, Gt x / Gte x never do*; a null operand is accepted
+ *     (Lt null: nothing, Lte null: the nulls, Gt null: every non-null value, Gte null: everything)*, so Not Lt is
+ *     exactly Gte. AnyLt/...: any array element satisfies the comparison; a missing array follows the null rule
+ *     ("the same rules as Lt"), an empty array has no element and never matches*.
  *   - Glob/IGlob/Regex on an array attribute match if any element matches*.
  *   - ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence analyse the attribute and the operand with the
  *     attribute's full_text_search config; `last_as_prefix` treats the operand's last word as a prefix. An operand

@@ -59,10 +59,10 @@ const ref = (attr: string) => fc.constant({ $ref_new: attr });
 const leafArb: fc.Arbitrary<unknown[]> = fc.oneof(
   fc.tuple(fc.constant('s'), fc.constantFrom('Eq', 'NotEq'), fc.oneof(str, fc.constant(null), ref('s'))),
   fc.tuple(fc.constant('s'), fc.constantFrom('In', 'NotIn'), fc.array(fc.oneof(str, fc.constant(null)), { maxLength: 3 })),
-  fc.tuple(fc.constant('s'), fc.constantFrom('Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(str, ref('s'))),
+  fc.tuple(fc.constant('s'), fc.constantFrom('Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(str, ref('s'), fc.constant(null))),
   fc.tuple(fc.constant('s'), fc.constantFrom('Glob', 'NotGlob', 'IGlob', 'NotIGlob'), fc.constantFrom('a*', '*b', '?b', '[ab]*', '[!a]*', 'ab')),
   fc.tuple(fc.constant('s'), fc.constant('Regex'), fc.constantFrom('^a', 'b$', 'a.c', 'B')),
-  fc.tuple(fc.constant('n'), fc.constantFrom('Eq', 'NotEq', 'Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(int, num, ref('n'), ref('f'))),
+  fc.tuple(fc.constant('n'), fc.constantFrom('Eq', 'NotEq', 'Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(int, num, ref('n'), ref('f'), fc.constant(null))),
   fc.tuple(fc.constant('n'), fc.constantFrom('In', 'NotIn'), fc.array(fc.oneof(int, fc.constant(null)), { maxLength: 3 })),
   fc.tuple(fc.constant('f'), fc.constantFrom('Eq', 'Lt', 'Gte'), fc.oneof(num, int)),
   fc.tuple(fc.constant('b'), fc.constantFrom('Eq', 'NotEq'), fc.oneof(fc.boolean(), fc.constant(null))),
@@ -73,7 +73,8 @@ const leafArb: fc.Arbitrary<unknown[]> = fc.oneof(
   fc.tuple(fc.constant('tags'), fc.constantFrom('Contains', 'NotContains'), fc.oneof(str, ref('s'))),
   fc.tuple(fc.constant('tags'), fc.constantFrom('AnyLt', 'AnyGte', 'Glob'), fc.constantFrom('b', 'ab', 'a*')),
   fc.tuple(fc.constant('nums'), fc.constantFrom('AnyLt', 'AnyLte', 'AnyGt', 'AnyGte', 'Contains', 'NotContains'), int),
-  fc.tuple(fc.constant('dt'), fc.constantFrom('Eq', 'NotEq', 'Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(date, ref('dt'))),
+  fc.tuple(fc.constant('nums'), fc.constantFrom('AnyLt', 'AnyLte', 'AnyGt', 'AnyGte'), fc.oneof(fc.constant(null), ref('n'))),
+  fc.tuple(fc.constant('dt'), fc.constantFrom('Eq', 'NotEq', 'Lt', 'Lte', 'Gt', 'Gte'), fc.oneof(date, ref('dt'), fc.constant(null))),
   fc.tuple(fc.constant('body'), fc.constantFrom('ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence'), fc.array(fc.constantFrom(...TEXT_WORDS), { minLength: 1, maxLength: 3 }).map((w) => w.join(' '))),
 );
 
@@ -118,8 +119,11 @@ function evalRef(f: unknown[], doc: Doc, newDoc: Doc): boolean {
   const elems: unknown[] = v === null ? [] : Array.isArray(v) ? v : [v];
   const negate = op.startsWith('Not');
   const base = negate ? op.slice(3) : op;
-  const less = (a: unknown, b: unknown, strict: boolean): boolean =>
-    a !== null && b !== null && typeof a === typeof b && (strict ? (a as number) < (b as number) : (a as number) <= (b as number));
+  // null (missing) orders before every value (turbopuffer: Lt / Lte match nulls unless the operand is null).
+  const less = (a: unknown, b: unknown, strict: boolean): boolean => {
+    if (a === null || b === null) return strict ? a === null && b !== null : a === null;
+    return typeof a === typeof b && (strict ? (a as number) < (b as number) : (a as number) <= (b as number));
+  };
   let r: boolean;
   switch (base) {
     case 'Eq':
@@ -147,7 +151,8 @@ function evalRef(f: unknown[], doc: Doc, newDoc: Doc): boolean {
       const o = base.replace('Any', '');
       const test = (e: unknown): boolean =>
         o === 'Lt' ? less(e, x, true) : o === 'Lte' ? less(e, x, false) : o === 'Gt' ? less(x, e, true) : less(x, e, false);
-      r = base.startsWith('Any') ? elems.some(test) : !Array.isArray(v) && test(v);
+      // Any*: "the same rules as Lt" — a missing array compares as null; an empty one has no element.
+      r = base.startsWith('Any') ? (v === null ? test(null) : elems.some(test)) : !Array.isArray(v) && test(v);
       break;
     }
     case 'Glob':

@@ -4,7 +4,7 @@
  * Constant operands get specialised closures; `$ref_new` operands share the generic *Test functions.
  */
 import {
-  MATCH_NONE, checkRef, condFail, listOperand, refName, scalarOperand, type CompiledFilter, type CondCtx, type Reader,
+  MATCH_ALL, MATCH_NONE, checkRef, condFail, listOperand, refName, scalarOperand, type CompiledFilter, type CondCtx, type Reader,
 } from './condition.js';
 import { normalizeScalar } from './operand.js';
 
@@ -115,44 +115,75 @@ export function compileContainsAny(c: CondCtx, get: Reader, operand: unknown): C
   return (d) => containsAnyTest(get(d), set);
 }
 
-const CMP: Record<string, (a: number | string | boolean, b: number | string | boolean) => boolean> = {
+type Ordering = 'Lt' | 'Lte' | 'Gt' | 'Gte';
+
+const CMP: Record<Ordering, (a: number | string, b: number | string) => boolean> = {
   Lt: (a, b) => a < b,
   Lte: (a, b) => a <= b,
   Gt: (a, b) => a > b,
   Gte: (a, b) => a >= b,
 };
 
+/**
+ * The comparison when one side is null (missing). null orders before every value, as turbopuffer documents for
+ * Lt ("matches `null` attribute values unless the value passed to `Lt` is `null` itself") and Lte ("matches
+ * `null` attribute values"); Gt / Gte follow from the same order, so `Not Lt x` is exactly `Gte x`.
+ * [value is null, operand is null] -> result.
+ */
+const WITH_NULL: Record<Ordering, (vNull: boolean, xNull: boolean) => boolean> = {
+  Lt: (v, x) => v && !x,
+  Lte: (v) => v,
+  Gt: (v, x) => !v && x,
+  Gte: (_v, x) => x,
+};
+
+const isNull = (v: unknown): v is null | undefined => v === null || v === undefined;
+
 export function compileCompare(c: CondCtx, get: Reader, operand: unknown, any: boolean): CompiledFilter {
-  const base = any ? c.op.slice(3) : c.op;
+  const base = (any ? c.op.slice(3) : c.op) as Ordering;
   if (any) requireArrayAttr(c, `use ${base}`);
   else if (c.a.array === true) throw condFail(c, `the attribute is an array (${c.a.kind}[]); use Any${c.op} to compare its elements`);
   if (c.a.kind === 'bool') throw condFail(c, 'bool attributes cannot be ordered; use Eq');
-  const cmp = CMP[base]!;
+  const cmp = CMP[base];
+  const withNull = WITH_NULL[base];
+  // One value (a scalar, or one array element) against the operand; values of another type never compare.
+  const one = (v: unknown, x: unknown): boolean => {
+    if (isNull(v) || isNull(x)) return withNull(isNull(v), isNull(x));
+    return typeof v === typeof x && cmp(v as never, x as never);
+  };
   const test = (v: unknown, x: unknown): boolean => {
-    if (x === null || x === undefined) return false;
-    const t = typeof x;
     if (Array.isArray(v)) {
+      // Any*: some element satisfies it (an empty array has none). A scalar comparison never matches an array.
       if (!any) return false;
-      for (const e of v) if (typeof e === t && cmp(e, x as never)) return true;
+      for (const e of v) if (one(e, x)) return true;
       return false;
     }
-    return typeof v === t && cmp(v as never, x as never);
+    // A missing array attribute compares as null under Any* too ("the same rules as Lt").
+    return one(v, x);
   };
   const rn = refName(operand, c.path);
   if (rn !== null) {
     const rr = checkRef(c, rn, { scalarOnly: true });
     return (d, r) => test(get(d), rr(r));
   }
-  const x = scalarOperand(c, operand, false);
+  const x = scalarOperand(c, operand, true);
   if (typeof x === 'boolean') throw condFail(c, 'booleans cannot be ordered; use Eq');
+  if (x === null) {
+    // Against a null operand only nullness matters (and, for Any*, whether an array has an element).
+    if (base === 'Lt') return MATCH_NONE;
+    if (any) return (d) => test(get(d), null);
+    if (base === 'Gte') return MATCH_ALL;
+    if (base === 'Lte') return (d) => isNull(get(d));
+    return (d) => !isNull(get(d));
+  }
   if (!any && c.a.array === false) {
     const t = typeof x;
     // The common case (scalar attribute, constant operand), specialised per operator.
     switch (base) {
       case 'Lt':
-        return (d) => { const v = get(d); return typeof v === t && (v as number) < (x as number); };
+        return (d) => { const v = get(d); return typeof v === t ? (v as number) < (x as number) : isNull(v); };
       case 'Lte':
-        return (d) => { const v = get(d); return typeof v === t && (v as number) <= (x as number); };
+        return (d) => { const v = get(d); return typeof v === t ? (v as number) <= (x as number) : isNull(v); };
       case 'Gt':
         return (d) => { const v = get(d); return typeof v === t && (v as number) > (x as number); };
       default:

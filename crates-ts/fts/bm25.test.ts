@@ -1,6 +1,7 @@
 /**
  * BM25 against an independent, straightforward reference computed here: whitespace-split lowercase tokens of
- * plain ASCII words (no stop words in the vocabulary, so analysis reduces to that), textbook formula, looped.
+ * plain ASCII words (no stop words in the vocabulary, so analysis reduces to that), textbook formula (with the
+ * query-term saturation k3 = 8 for repeated query terms), looped.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -21,12 +22,14 @@ function referenceScores(docs: Doc[], query: string[], k1 = 1.2, b = 0.75): Map<
     const t = texts[i];
     if (t === null || t === undefined) return;
     let score = 0;
-    for (const q of query) {
+    // Each distinct query term once, weighted by its query frequency saturated with k3 = 8.
+    for (const q of new Set(query)) {
+      const qtf = query.filter((w) => w === q).length;
       const tf = t.filter((w) => w === q).length;
       if (tf === 0) continue;
       const df = present.filter((p) => p.includes(q)).length;
       const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
-      score += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * t.length) / avg));
+      score += ((idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * t.length) / avg))) * ((9 * qtf) / (8 + qtf));
     }
     if (score > 0) out.set(d.id, score);
   });

@@ -10,8 +10,8 @@
  *     string counts with length 0) — Lucene's per-field docCount;
  *   - totalTokens: the sum of those documents' token counts (after analysis: stop words removed);
  *   - docFreq(term): documents among them containing the term at least once;
- *   - prefixDocFreq(p): documents containing at least one term starting with p (last_as_prefix treats the prefix
- *     as one pseudo-term whose frequency in a document is the summed frequency of the terms it prefixes).
+ *   - prefixDocFreq(p): documents containing at least one term starting with p (a statistic only: a last_as_prefix
+ *     match scores a constant 1.0, see score.ts).
  */
 import type { Doc } from '../core/index.js';
 import type { TextAnalyzer } from './analyzer.js';

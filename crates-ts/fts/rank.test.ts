@@ -54,9 +54,15 @@ describe('planTextRank', () => {
     expect(planTextRank(['title', 'BM25', 'fox'], schema).attributes).toEqual(['title']);
   });
 
-  it('should count a repeated query term once per occurrence', () => {
+  it('should saturate a repeated query term with k3 = 8: weight (k3 + 1)·qtf / (k3 + qtf)', () => {
     const once = scores(['title', 'BM25', 'fox']).get(1)!;
-    expect(scores(['title', 'BM25', 'fox fox']).get(1)!).toBeCloseTo(2 * once, 12);
+    expect(scores(['title', 'BM25', 'fox fox']).get(1)!).toBeCloseTo((18 / 10) * once, 12);
+    expect(scores(['title', 'BM25', 'fox fox fox fox']).get(1)!).toBeCloseTo((36 / 12) * once, 12);
+    const dog = scores(['title', 'BM25', 'dog']).get(2)!;
+    const fox3 = scores(['title', 'BM25', 'fox']).get(3)!;
+    const mixed = scores(['title', 'BM25', 'fox dog fox']);
+    expect(mixed.get(2)!).toBeCloseTo(dog, 12); // dog once: weight 1
+    expect(mixed.get(3)!).toBeCloseTo(1.8 * fox3, 12);
   });
 
   it('should combine with Sum, Max and Product (both argument orders and the nested form)', () => {
@@ -77,10 +83,16 @@ describe('planTextRank', () => {
     expect(scores(['Product', 0, ['title', 'BM25', 'fox']]).size).toBe(0); // score 0 is not a match
   });
 
-  it('should match the last query word as a prefix with last_as_prefix', () => {
+  it('should match the last query word as a prefix with last_as_prefix, scoring a prefix match 1.0', () => {
     expect(scores(['body', 'BM25', 'fo']).size).toBe(0);
     const s = scores(['body', 'BM25', 'fo', { last_as_prefix: true }]);
-    expect([...s.keys()].sort()).toEqual([2, 3]); // fox, foxes
+    expect([...s.entries()].sort()).toEqual([[2, 1], [3, 1]]); // fox, foxes: 1.0 whatever the tf or length
+    const dog = scores(['body', 'BM25', 'dog']);
+    const both = scores(['body', 'BM25', 'dog fox', { last_as_prefix: true }]);
+    expect(both.get(1)!).toBeCloseTo(dog.get(1)!, 12); // no word starting with 'fox'
+    expect(both.get(2)!).toBeCloseTo(dog.get(2)! + 1, 12);
+    expect(both.get(3)!).toBe(1);
+    expect(scores(['Product', 2.5, ['body', 'BM25', 'fo', { last_as_prefix: true }]]).get(3)).toBe(2.5);
   });
 
   it('should match nothing for a query that analyses to no terms', () => {

@@ -9,8 +9,10 @@
  *                                       ["Product", [weight, expr]] form from turbopuffer's docs)
  *
  * Saturate, Decay, Dist and filters used as rank expressions are rejected as not supported yet.
- * A query term repeated in the query counts once per occurrence ("fox fox" weighs fox twice), as in Lucene's
- * BooleanQuery of term clauses. A query with no terms after analysis (e.g. only stop words) matches nothing.
+ * A query term repeated in the query saturates as turbopuffer documents (k3 = 8): its BM25 score is weighted
+ * 9·qtf / (8 + qtf), so "fox fox" weighs fox 1.8 times, not twice. With last_as_prefix, a document holding a term
+ * that starts with the last word gets a constant 1.0 for it (score.ts). A query with no terms after analysis
+ * (e.g. only stop words) matches nothing.
  */
 import { ElaxError, type Doc, type FullTextConfig, type Schema } from '../core/index.js';
 import { analyzerFor } from './analyzer.js';

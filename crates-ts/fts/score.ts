@@ -3,9 +3,13 @@
  * indexed segments, analysis-driven scoring of loose documents, and max-score pruning for top-k.
  *
  * An expression compiles to clauses (one per BM25 clause: attribute, analysis, k1, b) and leaves (one per distinct
- * query term of a clause, weighted by its multiplicity, plus the last_as_prefix pseudo-term). A document's leaf
- * score is bm25(tf, df, len, avgLen, N); statistics per clause (N, avgLen) and per leaf (df) are summed over the
- * live documents of every source (design.md §6):
+ * query term of a clause, plus the last_as_prefix pseudo-term). A term leaf's score in a document is
+ * bm25(tf, df, len, avgLen, N) times its query-term weight (k3 + 1)·qtf / (k3 + qtf) with k3 = 8, qtf its number
+ * of occurrences in the query (turbopuffer: "k3 controls the saturation point for query term frequency", default
+ * 8.0; one occurrence weighs exactly 1). The prefix leaf scores a constant 1.0 in every document holding a term
+ * that starts with the prefix (turbopuffer: "`BM25` prefix matches are assigned a score of `1.0`"), whatever the
+ * tf or the length. Statistics per clause (N, avgLen) and per term leaf (df) are summed over the live documents
+ * of every source (design.md §6):
  *   - indexed segment: the postings file's totals minus the dead rows' share (docLens of dead ordinals; dead
  *     entries of the term's posting list);
  *   - loose documents: counted from their analysed text.
@@ -69,12 +73,23 @@ export interface SourceHit {
 
 const REF_SHIFT = 2 ** 32;
 
+/** BM25's query-term saturation parameter: turbopuffer's documented default, 8.0 (not configurable there either). */
+export const BM25_K3 = 8;
+
+/** The weight of a term that occurs `qtf` times in the query: (k3 + 1)·qtf / (k3 + qtf); 1 for a single occurrence. */
+export function qtfWeight(qtf: number): number {
+  return ((BM25_K3 + 1) * qtf) / (BM25_K3 + qtf);
+}
+
+/** The score of a last_as_prefix match, whatever the term frequency or document length (turbopuffer's docs). */
+export const PREFIX_SCORE = 1;
+
 interface Leaf {
   clause: number;
-  /** A term, or (isPrefix) the prefix whose matching terms' frequencies add up. */
+  /** A term, or (isPrefix) the prefix: any term starting with it is a match, scored PREFIX_SCORE. */
   text: string;
   isPrefix: boolean;
-  /** Occurrences of the term in the query (a repeated term weighs more, as in a Lucene BooleanQuery). */
+  /** The query-term weight: qtfWeight(occurrences of the term in the query); 1 for the prefix. */
   mult: number;
   /** mult × the Product weights above the clause: the leaf's weight in a linear expression. */
   coef: number;
@@ -128,7 +143,8 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
         for (const t of e.query.terms) mult.set(t, (mult.get(t) ?? 0) + 1);
         for (const [t, m] of mult) {
           clause.leaves.push(leaves.length);
-          leaves.push({ clause: c, text: t, isPrefix: false, mult: m, coef: m * weight });
+          const w = qtfWeight(m);
+          leaves.push({ clause: c, text: t, isPrefix: false, mult: w, coef: w * weight });
         }
         if (e.query.prefix !== null) {
           clause.leaves.push(leaves.length);
@@ -371,7 +387,8 @@ class Evaluation {
           sl = t < 0 ? { list: null, maxTf: 0, minLen: 0 } : { list: file.list(t), maxTf: file.maxTf[t]!, minLen: file.minLen[t]! };
         }
         segLeaves.push(sl);
-        if (sl.list !== null) this.df[i]! += sl.list.ords.length - this.deadEntries(seg, sl.list);
+        // A prefix match scores a constant: its document frequency is never needed.
+        if (sl.list !== null && !leaf.isPrefix) this.df[i]! += sl.list.ords.length - this.deadEntries(seg, sl.list);
       }
       this.indexed.push({ s, seg, files, leaves: segLeaves });
     });
@@ -436,7 +453,7 @@ class Evaluation {
         const leaf = this.leaves[i]!;
         const tf = leaf.isPrefix ? dt.prefixCount(leaf.text) : dt.count(leaf.text);
         if (tf > 0) {
-          this.df[i]!++;
+          if (!leaf.isPrefix) this.df[i]!++;
           if (tfs === null) {
             tfs = new Float64Array(this.leaves.length);
             lens = new Float64Array(this.clauses.length).fill(-1);
@@ -453,9 +470,14 @@ class Evaluation {
     }
   }
 
-  /** bm25 of leaf `i` (unweighted) for tf in a document of `len` tokens; the formula of bm25() in bm25.ts. */
+  /**
+   * The unweighted score of leaf `i` for tf (> 0) in a document of `len` tokens: bm25() of bm25.ts for a term,
+   * PREFIX_SCORE for the prefix.
+   */
   private leafScore(i: number, tf: number, len: number): number {
-    const st = this.stats[this.leaves[i]!.clause]!;
+    const leaf = this.leaves[i]!;
+    if (leaf.isPrefix) return PREFIX_SCORE;
+    const st = this.stats[leaf.clause]!;
     const norm = st.avg > 0 ? len / st.avg : 0;
     return (this.idf[i]! * (tf * (st.k1 + 1))) / (tf + st.k1 * (1 - st.b + st.b * norm));
   }
@@ -517,6 +539,18 @@ class Evaluation {
     const { k1, b, avg } = st;
     const { ords, tfs, lens } = c;
     let t = heap.threshold;
+    if (leaf.isPrefix) {
+      // Every match scores coef × PREFIX_SCORE: ties all the way, decided by id in offer().
+      const score = coef * PREFIX_SCORE;
+      for (let j = 0; j < ords.length; j++) {
+        const d = ords[j]!;
+        if (dead !== null && dead[d] === 1) continue;
+        if (score < t) return;
+        this.offer(base + d, score);
+        t = heap.threshold;
+      }
+      return;
+    }
     for (let j = 0; j < ords.length; j++) {
       const d = ords[j]!;
       if (dead !== null && dead[d] === 1) continue;

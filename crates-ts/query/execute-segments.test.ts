@@ -38,6 +38,11 @@ const filterArb = fc.oneof(
   fc.integer({ min: 0, max: 9 }).map((n) => ['n', 'Gte', n]),
   fc.tuple(fc.constantFrom(...COLORS), fc.integer({ min: 0, max: 50 })).map(([c, p]) => ['Or', [['color', 'NotEq', c], ['price', 'Lt', p / 4]]]),
   fc.constantFrom('a', 'b').map((t) => ['tags', 'Contains', t]),
+  // Ordering comparisons over values that are often missing: Lt / Lte match nulls unless the operand is null.
+  fc.tuple(fc.constantFrom('Lt', 'Lte', 'Gt', 'Gte'), fc.option(fc.integer({ min: 0, max: 9 }), { nil: null, freq: 4 })).map(([op, n]) => ['n', op, n]),
+  fc.tuple(fc.constantFrom('Lt', 'Lte'), fc.option(fc.constantFrom(...COLORS), { nil: null, freq: 4 })).map(([op, c]) => ['color', op, c]),
+  fc.tuple(fc.constantFrom('AnyLt', 'AnyLte', 'AnyGte'), fc.option(fc.constantFrom('a', 'b', 'c'), { nil: null, freq: 4 })).map(([op, t]) => ['tags', op, t]),
+  fc.integer({ min: 0, max: 50 }).map((p) => ['And', [['price', 'Lte', p / 4], ['n', 'Lt', 5]]]),
 );
 
 const queryArb = fc.oneof(
