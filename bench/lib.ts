@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LoadedPartCache, PartFileCache } from '../crates-ts/part/index.js';
+import { BlockCache } from '../crates-ts/cache/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { temporaryCachePrefix } from '../server/cache-dir.js';
 
@@ -103,7 +104,7 @@ export function gaussianMixture(rand: () => number, dims: number, clusters = 256
 
 /**
  * An in-process engine for benchmarks: real clock and sleeps, no group-commit window, no backpressure, and part
- * caches (8 GiB memory, 8 GiB disk in a temp dir) large enough that nothing is evicted mid-run. Each call has
+ * caches (8 GiB of decoded format-1 parts, 8 GiB block cache for format 2, 8 GiB disk in a temp dir) large enough that nothing is evicted mid-run. Each call has
  * empty caches, so its first query is cold.
  */
 export function benchEngine(store: ObjectStore, efSearch: number): Engine {
@@ -114,7 +115,7 @@ export function benchEngine(store: ObjectStore, efSearch: number): Engine {
     groupCommitMs: 0,
     efSearch,
     backpressureBytes: Number.MAX_SAFE_INTEGER,
-    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-bench-cache-')), 8 * 1024 ** 3) },
+    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), blockCache: new BlockCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-bench-cache-')), 8 * 1024 ** 3) },
   });
 }
 
