@@ -1,5 +1,5 @@
 /**
- * Compaction (design.md §5): size-tiered merging keeps the part count per namespace bounded. The `fanout` oldest
+ * Compaction (RFC-0005): size-tiered merging keeps the part count per namespace bounded. The `fanout` oldest
  * adjacent parts of the lowest crowded level merge into one part of the next level; shadowed rows disappear, and
  * tombstones are dropped once nothing older than the merged range remains (they have nothing left to shadow).
  * Published by the same If-Match CAS as indexing; safe while queries and other indexers run.

@@ -188,7 +188,7 @@ export class Engine {
         // $ref_new names the document being written: meaningful in the three conditions only.
         if (f !== undefined) compileFilter(f, req.schema, { path: what, allowRefNew: what.endsWith('_condition') });
       }
-      // Backpressure (design.md §4.7): an indexer that cannot keep up must slow writers down, or queries (which
+      // Backpressure (docs/ARCHITECTURE.md, engine/): an indexer that cannot keep up must slow writers down, or queries (which
       // scan the unindexed tail exactly) get ever slower.
       const limit = this.opts.backpressureBytes ?? 2 * 1024 ** 3;
       if (known && !req.disableBackpressure && known.unindexedBytes > limit) {

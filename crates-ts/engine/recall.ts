@@ -1,5 +1,5 @@
 /**
- * Recall evaluation (design.md §7): sample live documents' vectors as queries (or use the given rank_by), run the
+ * Recall evaluation (docs/ARCHITECTURE.md, engine/): sample live documents' vectors as queries (or use the given rank_by), run the
  * normal ANN path and the exhaustive kNN path, and compare. While every search is exhaustive, recall is 1.0 by
  * construction; once ANN indexes exist this measures them.
  */

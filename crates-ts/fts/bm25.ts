@@ -1,7 +1,7 @@
 /**
  * BM25 scoring and the corpus statistics it needs.
  *
- * Statistics are namespace-wide (design.md §6): the exhaustive path computes them over every live document; the
+ * Statistics are namespace-wide (docs/ARCHITECTURE.md, fts/): the exhaustive path computes them over every live document; the
  * indexed path will sum per-part statistics with mergeFieldStats (minus shadowed rows), so a namespace split into
  * parts ranks like the same documents in one index.
  *

@@ -3,7 +3,7 @@
  * loose documents (the WAL tail, and parts whose postings are missing or were built with another analysis).
  *
  * Liveness: a part row is dead when a newer source (a later part or the WAL tail) replaced or deleted its id. Dead
- * rows are still in the part's postings and statistics, so the query subtracts them (design.md §6): statistics are
+ * rows are still in the part's postings and statistics, so the query subtracts them (docs/ARCHITECTURE.md, fts/): statistics are
  * taken over exactly the live documents, and a document's score never depends on how the namespace is split.
  */
 import type { Doc } from '../core/index.js';

@@ -9,7 +9,7 @@
  * 8.0; one occurrence weighs exactly 1). The prefix leaf scores a constant 1.0 in every document holding a term
  * that starts with the prefix (turbopuffer: "`BM25` prefix matches are assigned a score of `1.0`"), whatever the
  * tf or the length. Statistics per clause (N, avgLen) and per term leaf (df) are summed over the live documents
- * of every source (design.md §6):
+ * of every source (docs/ARCHITECTURE.md, fts/):
  *   - indexed segment: the postings file's totals minus the dead rows' share (docLens of dead ordinals; dead
  *     entries of the term's posting list);
  *   - loose documents: counted from their analysed text.

@@ -1,5 +1,5 @@
 /**
- * Building a part from the final state of a WAL range, and uploading it (design.md §5, RFC-0003 steps 4-5):
+ * Building a part from the final state of a WAL range, and uploading it (RFC-0003 steps 4-5):
  * encode rows.parquet, vectors.hnsw (large enough parts only) and tombstones.json, checksum them into the manifest,
  * upload the files, then manifest.json last.
  */

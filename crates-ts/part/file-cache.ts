@@ -1,5 +1,5 @@
 /**
- * PartFileCache: a bounded on-disk LRU of part files (design.md §6: "parts are cached on local disk"). Parts are
+ * PartFileCache: a bounded on-disk LRU of part files (docs/ARCHITECTURE.md, part/; docs/runbooks/disk-cache.md). Parts are
  * immutable, so an entry never goes stale; what can go wrong is the disk itself, so every read is checked by the
  * caller's verify (size and SHA-256 from the part manifest) and a file that fails is deleted and fetched again.
  *

@@ -1,5 +1,5 @@
 /**
- * Object keys of a part (design.md §3). The prefix comes from store/paths.ts; the file names inside it live here.
+ * Object keys of a part (docs/ARCHITECTURE.md, Object layout). The prefix comes from store/paths.ts; the file names inside it live here.
  *   {ns}/parts/{part-id}/rows.parquet     ROWS_FILE
  *   {ns}/parts/{part-id}/vectors.hnsw     HNSW_FILE (only when the part has an HNSW index)
  *   {ns}/parts/{part-id}/tombstones.json  TOMBSTONES_FILE

@@ -1,6 +1,6 @@
 /**
  * tombstones.json: ids deleted in the part's WAL range and not re-upserted later in it. They shadow rows of older
- * parts (design.md §6) until compaction settles them. `{"format_version":1,"ids":[...]}`, ids in compareIds order;
+ * parts (RFC-0004 §3) until compaction settles them. `{"format_version":1,"ids":[...]}`, ids in compareIds order;
  * JSON keeps u64 ids (numbers) and string ids apart.
  */
 import { ElaxError, type Id } from '../core/index.js';

@@ -35,7 +35,7 @@ export interface RetiredFile {
   retired_at: string;
 }
 
-/** `{ns}/router.json`: the CAS pointer to a namespace's current state (design.md §3). */
+/** `{ns}/router.json`: the CAS pointer to a namespace's current state (RFC-0002; docs/ARCHITECTURE.md, Object layout). */
 export interface Router {
   format_version: number;
   namespace: string;

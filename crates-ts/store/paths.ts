@@ -1,5 +1,5 @@
 /**
- * Every object key elax writes is built here, so the layout (design.md §3) lives in one place:
+ * Every object key elax writes is built here, so the layout (docs/ARCHITECTURE.md, Object layout) lives in one place:
  *   {ns}/router.json                      routerKey
  *   {ns}/wal/{seq:020d}.parquet           walKey / parseWalKey (LIST order = sequence order)
  *   {ns}/parts/{part-id}/...              partPrefix

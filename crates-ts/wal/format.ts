@@ -11,7 +11,7 @@
  * distance metric as of this entry when it changed them, request count, commit time, idempotency keys.
  *
  * Every entry holds only full rows and deletes: patches and conditional writes were resolved at commit time
- * (design.md §4.5), so replaying the WAL never needs the state it was written against.
+ * (RFC-0001; docs/ARCHITECTURE.md, write/), so replaying the WAL never needs the state it was written against.
  */
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';

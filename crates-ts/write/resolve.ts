@@ -1,6 +1,6 @@
 /**
  * Resolves one validated write request against a namespace's state into full rows and deletes
- * (design.md §4.5). Order inside a request: delete_by_filter, patch_by_filter, then upserts, patches, deletes.
+ * (docs/ARCHITECTURE.md, write/). Order inside a request: delete_by_filter, patch_by_filter, then upserts, patches, deletes.
  *
  * Resolution reads through an overlay (changes made earlier in the same group commit) on top of the view, so
  * requests coalesced into one WAL entry see each other in arrival order. The documents filter-based writes match are
