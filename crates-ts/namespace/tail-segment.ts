@@ -6,7 +6,7 @@
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
-import { NO_RELEASE, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
+import { NO_RELEASE, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
 
 export class TailSegment implements Segment {
   private rowDocs: Doc[] = [];
@@ -34,12 +34,7 @@ export class TailSegment implements Segment {
   }
 
   deadOrdinals(): readonly number[] {
-    if (this.sortedDead === null) {
-      const out: number[] = [];
-      for (let o = 0; o < this.rowDocs.length; o++) if (this.deadMask[o] === 1) out.push(o);
-      this.sortedDead = out;
-    }
-    return this.sortedDead;
+    return (this.sortedDead ??= deadOrdinalsOf(this.deadMask, this.rowDocs.length));
   }
 
   /** Folds one operation of a tail entry (in WAL order). */

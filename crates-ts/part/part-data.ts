@@ -11,7 +11,7 @@ import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
-import { sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
+import { deadOrdinalsOf, sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
 import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
@@ -473,12 +473,7 @@ export class PartSegment implements Segment {
   }
 
   deadOrdinals(): readonly number[] {
-    if (this.sortedDead === null) {
-      const out: number[] = [];
-      if (this.dead) for (let o = 0; o < this.dead.length; o++) if (this.dead[o] === 1) out.push(o);
-      this.sortedDead = out;
-    }
-    return this.sortedDead;
+    return (this.sortedDead ??= deadOrdinalsOf(this.dead));
   }
 
   prepare(need: SegmentNeed & { vectorRows?: ArrayLike<number> }): Promise<Release> {

@@ -89,6 +89,13 @@ export interface Segment {
   loadAnn?(): void;
 }
 
+/** The ordinals marked dead (1) in the first `rows` entries of a dead mask, ascending (none for a null mask). */
+export function deadOrdinalsOf(dead: Uint8Array | null, rows = dead?.length ?? 0): number[] {
+  const out: number[] = [];
+  if (dead) for (let o = 0; o < rows; o++) if (dead[o] === 1) out.push(o);
+  return out;
+}
+
 /** Whether bit `ord` is set in a presence bitmap (null: all set). */
 export function hasBit(bits: Uint8Array | null, ord: number): boolean {
   return bits === null || (bits[ord >> 3]! & (1 << (ord & 7))) !== 0;
@@ -155,12 +162,7 @@ export class DocsSegment implements Segment {
   }
 
   deadOrdinals(): readonly number[] {
-    if (this.sortedDead === null) {
-      const out: number[] = [];
-      if (this.dead) for (let o = 0; o < this.dead.length; o++) if (this.dead[o] === 1) out.push(o);
-      this.sortedDead = out;
-    }
-    return this.sortedDead;
+    return (this.sortedDead ??= deadOrdinalsOf(this.dead));
   }
 
   async prepare(): Promise<Release> {
