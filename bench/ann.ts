@@ -2,7 +2,7 @@
  * ANN benchmark: indexer build rate and part sizes, query latency (warm and cold) and recall@10 through the engine,
  * next to raw hnswlib-node on the same vectors, and latency as the unindexed WAL tail grows.
  *
- *   node bin/run-ts.mjs bench/ann.ts [--n 100000] [--dims 128] [--queries 200] [--ef 128]
+ *   node bin/run-ts.mjs bench/ann.ts [--n 100000] [--dims 128] [--queries 200] [--ef 128] [--store DIR]
  *
  * Data: a seeded Gaussian mixture (256 clusters), in-process engine on a local-directory store. The same measurement
  * on real vectors (WordNet glosses, through a server process) is bench/ann-wordnet.ts.
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     dims: { type: 'string', default: '128' },
     queries: { type: 'string', default: '200' },
     ef: { type: 'string', default: '128' },
+    // Reuse a store an earlier run built (its `ann` namespace must hold the same --n vectors): skips ingest and build.
+    store: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -35,23 +37,26 @@ const queries = Array.from({ length: Q }, () => vec());
 console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q} ef_search=${EF}`);
 
 const clock = { now: () => Date.now() };
-const dir = mkdtempSync(path.join(tmpdir(), 'elax-ann-'));
+const dir = values.store ?? mkdtempSync(path.join(tmpdir(), 'elax-ann-'));
 const store = new LocalDirStore(dir);
 const mkEngine = () => benchEngine(store, EF);
 const engine = mkEngine();
 const ns = 'ann';
 let t = performance.now();
-for (let i = 0; i < N; i += 5000) {
-  await engine.write(ns, { upsert_rows: vectors.slice(i, i + 5000).map((v, j) => ({ id: i + j, vector: v })), distance_metric: 'cosine_distance' });
+if (values.store === undefined) {
+  for (let i = 0; i < N; i += 5000) {
+    await engine.write(ns, { upsert_rows: vectors.slice(i, i + 5000).map((v, j) => ({ id: i + j, vector: v })), distance_metric: 'cosine_distance' });
+  }
+  const ingestS = (performance.now() - t) / 1000;
+  const indexer = new Indexer(store, { clock, nonce: () => Math.random().toString(36).slice(2, 8), maxRowsPerPart: 50_000 });
+  t = performance.now();
+  await indexer.drain(ns);
+  const buildS = (performance.now() - t) / 1000;
+  console.log(JSON.stringify({ ingest_rows_per_s: Math.round(N / ingestS), index_vectors_per_s: Math.round(N / buildS) }));
 }
-const ingestS = (performance.now() - t) / 1000;
-const indexer = new Indexer(store, { clock, nonce: () => Math.random().toString(36).slice(2, 8), maxRowsPerPart: 50_000 });
-t = performance.now();
-await indexer.drain(ns);
-const buildS = (performance.now() - t) / 1000;
 const router = (await new RouterStore(store).read(ns))!.router;
 const partBytes = router.parts.reduce((s, p) => s + p.bytes, 0);
-console.log(JSON.stringify({ ingest_rows_per_s: Math.round(N / ingestS), index_vectors_per_s: Math.round(N / buildS), parts: router.parts.length, part_mib: +(partBytes / 2 ** 20).toFixed(1) }));
+console.log(JSON.stringify({ store: dir, parts: router.parts.length, part_mib: +(partBytes / 2 ** 20).toFixed(1) }));
 
 async function measure(e: Engine, label: string) {
   const lat: number[] = [];
@@ -88,9 +93,10 @@ for (const q of queries) truth.push((await engine.query(ns, { rank_by: ['vector'
 const raw = await rawHnswlib(vectors, queries, truth, { M: 16, efConstruction: 200, efs: [EF] });
 console.log(JSON.stringify({ label: 'raw hnswlib-node', build_vectors_per_s: raw.build_vectors_per_s, ...raw.runs[0] }));
 
-// Latency as the unindexed tail grows.
+// Latency as the unindexed tail grows (writes into the namespace: only on a store this run built, so a reused store
+// stays as it was).
 let added = 0;
-for (const tail of [1000, 10000, 100000]) {
+for (const tail of values.store === undefined ? [1000, 10000, 100000] : []) {
   while (added < tail) {
     const batch = Math.min(5000, tail - added);
     await engine.write(ns, { upsert_rows: Array.from({ length: batch }, (_, j) => ({ id: N + added + j, vector: vec() })) });

@@ -3,7 +3,11 @@
  * per-publish work, at 1M and 10M rows.
  *
  *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] \
- *        [--store DIR (kept, reused when it exists)] [--cache-memory 256MiB] [--queries 300]
+ *        [--store DIR|s3://bucket/prefix (kept, reused when it holds the namespace)] [--cache-memory 256MiB] [--queries 300]
+ *
+ * With an s3:// store (radosgw: scripts/s3-test-server.sh start, then eval "$(scripts/s3-test-server.sh env)" and
+ * ELAX_S3_ENDPOINT=$ELAX_TEST_S3_ENDPOINT), everything runs against it; the per-publish step then publishes into the
+ * benchmark namespace itself, last (a local store is copied first instead), so a rerun sees 20 more one-row parts.
  *
  * 1. Build (in this process, local store): rows {id, cat (100 values), price, text (Zipf words), vector?} written
  *    through the engine in 20k-row requests, indexed into format-2 parts of 250k rows.
@@ -17,12 +21,12 @@
  *    refresh (router + WAL list + new part head; nothing per row).
  */
 import { parseArgs } from 'node:util';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Engine } from '../crates-ts/engine/index.js';
-import { LocalDirStore } from '../crates-ts/store/index.js';
+import { LocalDirStore, openStore, type ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { freePort, gaussianMixture, latencySummary, machine, processMemory, rng } from './lib.js';
@@ -42,16 +46,18 @@ const D = Number(values.dims);
 const Q = Number(values.queries);
 const NS = 'bench';
 const storeDir = values.store ?? path.join(tmpdir(), `elax-bench-v2-${N}-${D}`);
+const remote = storeDir.startsWith('s3://');
 const repo = path.resolve(import.meta.dirname, '..');
 const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 async function build(): Promise<void> {
-  if (existsSync(path.join(storeDir, NS, 'router.json'))) {
+  if (!remote) mkdirSync(storeDir, { recursive: true });
+  const store = await openStore(storeDir);
+  if (await store.get(`${NS}/router.json`)) {
     log(`reusing ${storeDir}`);
+    await store.close();
     return;
   }
-  mkdirSync(storeDir, { recursive: true });
-  const store = new LocalDirStore(storeDir);
   const engine = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
   const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `b${Math.random().toString(36).slice(2, 8)}`, maxRowsPerPart: 250_000, maxEntriesPerPart: 64, partFormat: 2 });
   const rand = rng(1);
@@ -150,6 +156,7 @@ async function cold(kind: keyof typeof queries): Promise<string> {
 }
 
 async function perPublish(): Promise<string> {
+  if (remote) return publishes(await openStore(storeDir));
   // On a copy of the store, so that a rerun on the kept store measures the same namespace (20 publishes add parts).
   const copy = mkdtempSync(path.join(tmpdir(), 'elax-bench-v2-publish-'));
   cpSync(storeDir, copy, { recursive: true });
@@ -160,7 +167,7 @@ async function perPublish(): Promise<string> {
   }
 }
 
-async function publishes(store: LocalDirStore): Promise<string> {
+async function publishes(store: ObjectStore): Promise<string> {
   const writer = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
   const reader = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
   const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `p${Math.random().toString(36).slice(2, 8)}`, partFormat: 2 });

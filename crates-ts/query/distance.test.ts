@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { distance, distanceTo } from './distance.js';
+import { cosineWithSqNormAt, distance, distanceAt, distanceTo, norm, sqNormAt } from './distance.js';
 import { ScoreTopK, TopK } from './top-k.js';
 import { f32ToJsonNumber, decodeBase64Vector, encodeBase64Vector } from './vector-codec.js';
 import { naiveDistance, doc } from './test-helpers.js';
@@ -35,6 +35,25 @@ describe('distance', () => {
         expect(distance(m, A, B)).toBeCloseTo(want, 9);
         expect(distanceTo(m, A)(B)).toBe(distance(m, A, B));
       }),
+    );
+  });
+
+  it('should give bit-identical cosine distances from the scan kernel (f64 query, stored Σy²) and the generic one', () => {
+    // Results must not change when a row moves from the tail (scan kernel) into a part (generic kernel on candidates).
+    const dims = fc.integer({ min: 1, max: 37 });
+    fc.assert(
+      fc.property(
+        dims.chain((d) => fc.tuple(fc.array(fc.float({ min: -100, max: 100, noNaN: true, noDefaultInfinity: true }), { minLength: d, maxLength: d }), fc.array(fc.float({ min: -100, max: 100, noNaN: true, noDefaultInfinity: true }), { minLength: 3 * d, maxLength: 3 * d }))),
+        ([q, rows]) => {
+          const Q = f32(q);
+          const data = f32(rows);
+          const generic = distanceAt('cosine_distance', Q);
+          for (let r = 0; r < 3; r++) {
+            const off = r * Q.length;
+            expect(cosineWithSqNormAt(Float64Array.from(Q), norm(Q), data, off, sqNormAt(data, off, Q.length))).toBe(generic(data, off));
+          }
+        },
+      ),
     );
   });
 });

@@ -178,7 +178,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     const dims = rank.query.length;
     const qNorm = norm(rank.query);
     const cosine = rank.metric === 'cosine_distance';
-    const query = rank.query;
+    const query64 = Float64Array.from(rank.query);
     const heap = per ? null : new HitTopK(q.limit);
     const all: Captured[] = [];
     const offer = (seg: Segment, cursor: RowCursor, s: number, o: number, d: number) => {
@@ -215,7 +215,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
         if (dead !== null && dead[o] === 1) continue;
         if (filter !== null && !filter(cursor.at(o))) continue;
-        const d = sq !== null ? cosineWithSqNormAt(query, qNorm, data, o * dims, sq[o]!) : generic(data, o * dims);
+        const d = sq !== null ? cosineWithSqNormAt(query64, qNorm, data, o * dims, sq[o]!) : generic(data, o * dims);
         offer(seg, cursor, s, o, d);
       }
     });
