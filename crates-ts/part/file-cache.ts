@@ -14,13 +14,23 @@
  *    included), so sharers overshoot by at most that much each;
  *  - temp files left by a crashed writer are deleted once they are STALE_TMP_MS old.
  * Caching is best effort: a disk error only means the bytes come from the store next time.
+ *
+ * `file()` gives a verified file's PATH instead of its bytes (HNSW graphs: hnswlib reads a path), downloaded in
+ * ranged chunks and checked as it streams, so the process never holds the file. The path is a pin: a hard link
+ * `{name}.tmp-pin-{pid}-{n}` to the cached file (a copy on a disk without hard links), private to its callers.
+ * Eviction (ours or another process's) unlinks only the final name, so the pinned inode stays readable until
+ * `release()`; the pin's name is a temp name, so one left by a crash is deleted like any stale temp file. The pinned
+ * bytes are the ones verified: the check reads the pin itself, and cached files are never rewritten in place (a new
+ * copy is a new inode renamed over the name). A pin whose file was evicted holds its disk space, outside the budget,
+ * until released (the seconds of one graph load).
  */
 import { partFileMissing } from './missing.js';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ElaxError, systemClock, type Clock } from '../core/index.js';
 import type { ByteRange, ObjectStore } from '../store/index.js';
+import { DEFAULT_CHUNK_BYTES, downloadChecked, downloadToTemp, readChecked, type LocalFile, type VerifyStream } from './file-stream.js';
 
 const SUFFIX = '.bin';
 const TMP_MARK = '.tmp-';
@@ -36,7 +46,6 @@ function fileNameOf(key: string): string {
 /** Unique within the process; across processes the pid and the exclusive create keep temp names apart. */
 let tmpCounter = 0;
 
-/** Checks bytes against what the caller knows of them: null when good, else why not (for the error message). */
 /** Checks bytes: null when good, else what is wrong (async for checks that yield to the event loop while hashing). */
 export type VerifyBytes = (bytes: Uint8Array) => string | null | Promise<string | null>;
 
@@ -54,6 +63,14 @@ export interface PartFileCacheOptions {
   clock?: Clock;
   /** The directory belongs to this instance alone: close() removes it. Default false (a persistent cache). */
   temporary?: boolean;
+  /** Bytes per ranged GET and per read-back of `file()` (memory it holds: about two of these). Default 8 MiB. */
+  chunkBytes?: number;
+}
+
+/** A shared pin of one cached file: callers of `file()` for the same key while it is held share it. */
+interface Pin {
+  ready: Promise<LocalFile>;
+  refs: number;
 }
 
 export class PartFileCache {
@@ -61,10 +78,13 @@ export class PartFileCache {
   readonly dir: string;
   readonly maxBytes: number;
   readonly temporary: boolean;
+  readonly chunkBytes: number;
   readonly #clock: Clock;
   /** file name → size, least recently used first (Map keeps insertion order); rebuilt from mtimes by each scan. */
   #entries = new Map<string, number>();
   readonly #inflight = new Map<string, Promise<Uint8Array>>();
+  /** file name → the pin `file()` callers share (one download or one verification, then one hard link). */
+  readonly #pins = new Map<string, Pin>();
   /** Files this instance admitted while a scan ran (the scan's listing may predate them). */
   readonly #admittedDuringScan = new Set<string>();
   #bytes = 0;
@@ -80,6 +100,7 @@ export class PartFileCache {
     this.maxBytes = maxBytes;
     this.temporary = opts.temporary ?? false;
     this.#clock = opts.clock ?? systemClock;
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 
   /** Bytes of cached files currently accounted for (this instance's view of the directory). */
@@ -109,7 +130,7 @@ export class PartFileCache {
   /** Wait for writes in flight; a temporary cache then removes its directory. get() after close() bypasses the disk. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#inflight.values(), this.#ready, this.#scan, this.#nextScan]);
+      await Promise.allSettled([...this.#inflight.values(), ...[...this.#pins.values()].map((p) => p.ready), this.#ready, this.#scan, this.#nextScan]);
       if (this.temporary) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
       this.#entries.clear();
       this.#bytes = 0;
@@ -150,6 +171,124 @@ export class PartFileCache {
     const p = this.#fetch(store, key, name, verify, range).finally(() => this.#inflight.delete(name));
     this.#inflight.set(name, p);
     return p;
+  }
+
+  /**
+   * The object as a local file, verified by `verify` (a streaming check: size, SHA-256, block CRCs), pinned until
+   * `release()`: eviction meanwhile does not remove it. From disk if a good copy is there (read back through one
+   * chunk buffer), else downloaded by ranged GETs of `chunkBytes` and cached. A cached copy that fails is deleted and
+   * fetched again; store bytes that fail throw ELAX_ERR_CORRUPT and nothing is cached; a missing object is corrupt
+   * (partFileMissing), as in get(). Concurrent callers share one download and one pin.
+   */
+  async file(store: ObjectStore, key: string, verify: VerifyStream): Promise<LocalFile> {
+    await this.open();
+    if (!this.#usable || this.#closed) {
+      this.stats.misses++;
+      return downloadToTemp(store, key, verify, this.chunkBytes);
+    }
+    const name = fileNameOf(key);
+    let pin = this.#pins.get(name);
+    if (pin) this.stats.hits++;
+    else {
+      const created: Pin = { ready: this.#pin(store, key, name, verify), refs: 0 };
+      pin = created;
+      this.#pins.set(name, created);
+      created.ready.catch(() => {
+        if (this.#pins.get(name) === created) this.#pins.delete(name); // failed: the next caller tries afresh
+      });
+    }
+    pin.refs++;
+    const held = pin;
+    const local = await held.ready;
+    let released = false;
+    return {
+      path: local.path,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--held.refs > 0) return;
+        if (this.#pins.get(name) === held) this.#pins.delete(name);
+        await local.release();
+      },
+    };
+  }
+
+  /** A pinned, verified copy of the object: the cached file if it is good, else a download (cached if it fits). */
+  async #pin(store: ObjectStore, key: string, name: string, verify: VerifyStream): Promise<LocalFile> {
+    const final = join(this.dir, name);
+    const pinned = await this.#link(final, name);
+    if (pinned !== null) {
+      // Touch first: the pin is a temp name sharing the file's mtime, and must not look stale to a scan meanwhile.
+      const now = this.#clock.now() / 1000;
+      await utimes(pinned.path, now, now).catch(() => undefined);
+      const read = await readChecked(pinned.path, verify(), this.chunkBytes).catch(() => null); // vanished: a miss
+      if (read !== null && read.bad === null) {
+        this.stats.hits++;
+        this.#forget(name);
+        this.#admit(name, read.bytes); // the most recent end (or written by another process since our last scan)
+        return pinned;
+      }
+      await pinned.release();
+      if (read !== null) {
+        this.stats.corrupt++;
+        this.#forget(name);
+        await unlink(final).catch(() => undefined);
+      }
+    }
+    this.stats.misses++;
+    await mkdir(this.dir, { recursive: true }).catch(() => undefined); // deleted by hand: caching goes on
+    const tmp = join(this.dir, `${name}${TMP_MARK}${process.pid}-${tmpCounter++}`);
+    let size: number;
+    try {
+      size = await downloadChecked(store, key, verify(), tmp, this.chunkBytes);
+    } catch (e) {
+      if (e instanceof ElaxError) throw e; // the store's answer (missing, corrupt, unavailable)
+      return downloadToTemp(store, key, verify, this.chunkBytes); // the cache's disk failed: not cached
+    }
+    const now = this.#clock.now() / 1000;
+    await utimes(tmp, now, now).catch(() => undefined); // recency on the same clock as hits
+    const own = privateFile(tmp);
+    if (size > this.maxBytes || this.#closed) return own; // never fits: used once, not cached
+    const pin = await this.#link(tmp, name);
+    if (pin === null) return own; // unreadable already: used once, not cached
+    try {
+      await rename(tmp, final); // atomic: readers see the old file, no file, or the whole new one
+    } catch {
+      await own.release();
+      return pin;
+    }
+    this.#forget(name); // a copy another process wrote may have been accounted already
+    this.#admit(name, size);
+    this.#writtenSinceScan += size;
+    if (this.#bytes > this.maxBytes || this.#writtenSinceScan > this.maxBytes * RESCAN_FRACTION) await this.#rescan();
+    return pin;
+  }
+
+  /**
+   * `target` under a fresh pin name: a hard link (no copy), or a copy on a disk without hard links (bounded memory:
+   * the kernel copies). Null if `target` is absent or cannot be read.
+   */
+  async #link(target: string, name: string): Promise<LocalFile | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const pin = join(this.dir, `${name}${TMP_MARK}pin-${process.pid}-${tmpCounter++}`);
+      try {
+        await link(target, pin);
+        return privateFile(pin);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code === 'ENOENT') return null;
+      }
+      try {
+        await copyFile(target, pin, constants.COPYFILE_EXCL);
+        return privateFile(pin);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        await unlink(pin).catch(() => undefined);
+        return null;
+      }
+    }
+    return null;
   }
 
   /** Drop a cached object (e.g. it failed a check the cache did not make); the next get fetches it from the store. */
@@ -308,6 +447,19 @@ export class PartFileCache {
       await unlink(join(this.dir, name)).catch(() => undefined);
     }
   }
+}
+
+/** A file only its holder uses: released by deleting it. */
+function privateFile(path: string): LocalFile {
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      await unlink(path).catch(() => undefined);
+    },
+  };
 }
 
 async function fetchChecked(store: ObjectStore, key: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {

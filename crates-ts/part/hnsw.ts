@@ -6,7 +6,8 @@
  * SQUARED euclidean distance. Both therefore order exactly like elax's distance(); callers still recompute the final
  * distances from the stored vectors, because hnswlib's are float32.
  *
- * hnswlib-node serialises only to and from file paths, so bytes go through a private temporary directory.
+ * hnswlib-node serialises only to and from file paths: parts load from a verified local file (the disk cache's, or a
+ * private temporary one: load.ts `loadGraph`), and bytes in memory go through a private temporary directory.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -58,17 +59,24 @@ export function buildHnsw(p: HnswBuildParams, vectors: Float32Array, ordinals: r
   }
 }
 
-/** Load a serialised index. Asynchronous file I/O and hnswlib's async reader keep the event loop free. */
+/** Load a serialised index from a file (hnswlib reads it itself: the bytes never pass through the JS heap). */
+export async function loadHnswFile(space: HnswSpace, dims: number, path: string): Promise<HnswIndex> {
+  const index = new hnswlib.HierarchicalNSW(space, dims);
+  await index.readIndex(path);
+  return index;
+}
+
+/**
+ * Load a serialised index held in memory (tests, tools). Parts load theirs with `loadHnswFile` from a verified local
+ * file instead: bytes in memory plus hnswlib's own copy would double the peak.
+ */
 export async function loadHnsw(space: HnswSpace, dims: number, bytes: Uint8Array): Promise<HnswIndex> {
   const dir = await mkdtemp(join(tmpdir(), 'elax-hnsw-'));
   try {
     const file = join(dir, 'index.hnsw');
     await writeFile(file, bytes);
-    const index = new hnswlib.HierarchicalNSW(space, dims);
-    await index.readIndex(file);
-    return index;
+    return await loadHnswFile(space, dims, file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -2,17 +2,20 @@
  * Loading a part: manifest first (a part without one is incomplete and never read), then each listed file, verified
  * against the manifest's size and SHA-256 before anything decodes it (hnswlib trusts its input blindly). Format-2
  * block files read whole are verified by their size and every block's CRC-32 instead (PartData: 5 GB/s, where
- * SHA-256 runs at ≈0.4 GB/s).
+ * SHA-256 runs at ≈0.4 GB/s). HNSW graphs are verified as they stream into a local file that hnswlib then reads
+ * (`loadGraph`): never whole in memory.
  */
+import { createHash } from 'node:crypto';
 import { partFileMissing } from './missing.js';
 import { ElaxError, compareIds, type Doc, type Id } from '../core/index.js';
 import { decodeV2 } from './decode-v2.js';
 import type { PartHeadV2 } from './head.js';
 import type { ObjectStore } from '../store/index.js';
 import type { PartFileCache } from './file-cache.js';
-import { loadHnsw, type HnswIndex } from './hnsw.js';
+import { loadHnswFile, type HnswIndex } from './hnsw.js';
+import { downloadToTemp, type LocalFile, type StreamCheck } from './file-stream.js';
 import { LoadedPart } from './loaded-part.js';
-import { readManifest, sha256Yielding, type PartFileInfo } from './manifest.js';
+import { hashYielding, readManifest, sha256Yielding, type HnswSpace, type PartFileInfo } from './manifest.js';
 import type { VerifyBytes } from './file-cache.js';
 import { HNSW_FILE, IDEMPOTENCY_FILE, ROWS_FILE, TOMBSTONES_FILE, manifestKey, partFileKey } from './paths.js';
 import { decodeRows } from './rows-format.js';
@@ -37,6 +40,49 @@ export async function fetchVerified(store: ObjectStore, key: string, f: PartFile
   const bad = await verify(got.bytes);
   if (bad) throw new ElaxError('ELAX_ERR_CORRUPT', bad);
   return got.bytes;
+}
+
+/** `mismatch` as a stream: the same size and SHA-256 checks, chunk by chunk (too many bytes fail at once). */
+export function streamMismatch(key: string, f: PartFileInfo): StreamCheck {
+  const h = createHash('sha256');
+  let seen = 0;
+  return {
+    async update(chunk) {
+      seen += chunk.byteLength;
+      if (seen > f.bytes) return `${key} has more than ${f.bytes} bytes; its manifest says ${f.bytes}`;
+      await hashYielding(h, chunk);
+      return null;
+    },
+    finish() {
+      if (seen !== f.bytes) return `${key} has ${seen} bytes; its manifest says ${f.bytes}`;
+      return h.digest('hex') === f.sha256 ? null : `${key} does not match the SHA-256 in its manifest`;
+    },
+  };
+}
+
+/**
+ * A file as a verified local path (size and SHA-256), never whole in memory: through the disk cache (pinned until
+ * released), else downloaded into a private temporary file. Release it once read.
+ */
+export function fetchVerifiedFile(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache): Promise<LocalFile> {
+  const verify = () => streamMismatch(key, f);
+  return cache ? cache.file(store, key, verify) : downloadToTemp(store, key, verify);
+}
+
+/**
+ * A part's HNSW graph, read by hnswlib straight from a verified local file (fetchVerifiedFile), checked to hold the
+ * `vectors` its part's head (`source`) announces.
+ */
+export async function loadGraph(store: ObjectStore, key: string, f: PartFileInfo, cache: PartFileCache | undefined, space: HnswSpace, dims: number, vectors: number, source: string): Promise<HnswIndex> {
+  const file = await fetchVerifiedFile(store, key, f, cache);
+  let index: HnswIndex;
+  try {
+    index = await loadHnswFile(space, dims, file.path);
+  } finally {
+    await file.release();
+  }
+  if (index.getCurrentCount() !== vectors) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} holds ${index.getCurrentCount()} vectors; its ${source} says ${vectors}`);
+  return index;
 }
 
 export interface LoadPartOptions {
@@ -100,13 +146,8 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
   }
   const loadIndex = hnswInfo
     ? async (): Promise<HnswIndex> => {
-        const bytes = await fetchVerified(store, key(HNSW_FILE), hnswInfo, cache);
         if (rows.dims === null || manifest.index.space === null) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${ns}/${partId} has an HNSW index but no vectors`);
-        const index = await loadHnsw(manifest.index.space, rows.dims, bytes);
-        if (index.getCurrentCount() !== manifest.index.vectors) {
-          throw new ElaxError('ELAX_ERR_CORRUPT', `${key(HNSW_FILE)} holds ${index.getCurrentCount()} vectors; its manifest says ${manifest.index.vectors}`);
-        }
-        return index;
+        return loadGraph(store, key(HNSW_FILE), hnswInfo, cache, manifest.index.space, rows.dims, manifest.index.vectors, 'manifest');
       }
     : null;
   const postings = (manifest.fts ?? []).map((f) => ({

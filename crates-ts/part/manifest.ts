@@ -2,7 +2,7 @@
  * `{ns}/parts/{part-id}/manifest.json`: what a part holds and how to verify it. Written after every other file of
  * the part, so its presence means the part is complete; readers check every file's size and SHA-256 against it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { ElaxError, type DistanceMetric, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { manifestKey } from './paths.js';
@@ -89,11 +89,16 @@ const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
 export async function sha256Yielding(bytes: Uint8Array): Promise<string> {
   if (bytes.byteLength <= HASH_CHUNK_BYTES) return sha256(bytes);
   const h = createHash('sha256');
+  await hashYielding(h, bytes);
+  return h.digest('hex');
+}
+
+/** Feeds bytes to a running hash 4 MiB at a time, yielding to the event loop after each step (see sha256Yielding). */
+export async function hashYielding(h: Hash, bytes: Uint8Array): Promise<void> {
   for (let o = 0; o < bytes.byteLength; o += HASH_CHUNK_BYTES) {
     h.update(bytes.subarray(o, Math.min(bytes.byteLength, o + HASH_CHUNK_BYTES)));
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return h.digest('hex');
 }
 
 export function encodeManifest(m: PartManifest): Uint8Array {

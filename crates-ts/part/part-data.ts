@@ -16,8 +16,8 @@ import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-fil
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
 import type { PartHeadV2, RowBlockedFile } from './head.js';
-import { loadHnsw, type HnswIndex } from './hnsw.js';
-import { fetchVerified, RANGED_POSTINGS_MIN_BYTES } from './load.js';
+import type { HnswIndex } from './hnsw.js';
+import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
@@ -329,12 +329,11 @@ export class PartData {
   private loadIndex(): Promise<HnswIndex> {
     const key = this.key(HNSW_FILE);
     return this.graphs.getOrLoad(key, async () => {
-      const bytes = await this.whole(HNSW_FILE);
-      const ix = await loadHnsw(this.head.index.space!, this.head.dims!, bytes);
-      if (ix.getCurrentCount() !== this.head.index.vectors) {
-        throw new ElaxError('ELAX_ERR_CORRUPT', `${key} holds ${ix.getCurrentCount()} vectors; its head says ${this.head.index.vectors}`);
-      }
-      return { value: ix, bytes: bytes.byteLength };
+      const info = this.info(HNSW_FILE);
+      // hnswlib reads the disk cache's verified file (or a private temporary one) itself: the process never holds
+      // the file's bytes beside the graph (the graph file has no block table; it is checked by size and SHA-256).
+      const ix = await loadGraph(this.store, key, info, this.files, this.head.index.space!, this.head.dims!, this.head.index.vectors, 'head');
+      return { value: ix, bytes: info.bytes };
     });
   }
 
