@@ -17,4 +17,4 @@ export { bm25, collectFieldStats, mergeFieldStats, emptyFieldStats, avgDocLength
 export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from './rank.js';
 export { buildPostings, neededLists, PostingsFile, type PostingsHeader, type PostingList, type RangeReader, type TextNeed } from './postings.js';
 export { looseCorpus, type TextCorpus, type TextSegment } from './corpus.js';
-export type { TextSource, SourceHit } from './score.js';
+export type { TextSource, SourceHit, TextRankStream } from './score.js';

@@ -14,8 +14,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Doc, FullTextConfig, Schema } from '../core/index.js';
 import { analysisKey, analyzerFor, buildPostings, isTextValue, looseCorpus, normalizeFullTextConfig, PostingsFile } from '../fts/index.js';
-import { DocsSegment, NO_RELEASE, type Segment, type SegmentNeed } from './segment.js';
+import type { AttrValue, Id } from '../core/index.js';
+import { DocsSegment, type Release, type Segment, type SegmentNeed } from './segment.js';
 import { executeOnSegments } from './execute-segments.js';
+import { TEXT_PREFETCH } from './text-segments.js';
 import { executeQuery, parseQuery, type QueryContext } from './index.js';
 
 const TITLE = normalizeFullTextConfig({ remove_stopwords: false, k1: 1.6, b: 0.3 }, 'title');
@@ -143,11 +145,11 @@ function corpus(rows: RowIn[], cuts: number[], kinds: (typeof POSTINGS_KINDS)[nu
 
 const corpusArb = fc
   .record({
-    rows: fc.array(rowArb, { maxLength: 90 }),
+    rows: fc.array(rowArb, { maxLength: 90, size: 'max' }),
     cuts: fc.array(fc.integer({ min: 0, max: 90 }), { minLength: 1, maxLength: 5 }),
     kinds: fc.array(fc.constantFrom(...POSTINGS_KINDS), { minLength: 1, maxLength: 6 }),
-    deadFlags: fc.array(fc.boolean(), { maxLength: 90 }),
-    tail: fc.array(rowArb, { maxLength: 15 }),
+    deadFlags: fc.array(fc.integer({ min: 0, max: 4 }).map((x) => x === 0), { maxLength: 90, size: 'max' }),
+    tail: fc.array(rowArb, { maxLength: 15, size: 'max' }),
   })
   .map((c) => corpus(c.rows, c.cuts, c.kinds, c.deadFlags, c.tail));
 
@@ -158,11 +160,85 @@ describe('BM25 over segments', () => {
         const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
         const q = parseQuery(clean, CTX);
         const want = executeQuery(q, live, { ...CTX, textCorpus: () => looseCorpus(live) });
+        // Segments used as they are (in memory) ...
         expect(await executeOnSegments(q, segs)).toEqual(want);
+        // ... and streamed: each prepared for one pass and released, and read only for what it was prepared with.
+        const log: PrepareLog = { open: 0, maxOpen: 0, scoring: false };
+        const guarded = segs.map((seg) => new GuardedSegment(seg, log));
+        expect(await executeOnSegments(q, guarded, undefined, { prepareNeed: (s, need) => guarded[s]!.prepare(need) })).toEqual(want);
+        expect(log.open).toBe(0);
+        expect(log.maxOpen).toBeLessThanOrEqual(1 + TEXT_PREFETCH);
       }),
       { numRuns: 500 },
     );
   });
 });
 
-export { NO_RELEASE, type SegmentNeed };
+interface PrepareLog {
+  /** Segments prepared and not released yet. */
+  open: number;
+  maxOpen: number;
+  /** A scoring prepare (with ids) was seen: no statistics prepare may follow. */
+  scoring: boolean;
+}
+
+/**
+ * A segment that answers only what its current prepares named (ids, attributes, postings), like a part read through
+ * the caches, and logs how many segments are prepared at once.
+ */
+class GuardedSegment implements Segment {
+  private readonly needs: SegmentNeed[] = [];
+
+  constructor(
+    private readonly inner: Segment,
+    private readonly log: PrepareLog,
+  ) {}
+
+  get rows(): number {
+    return this.inner.rows;
+  }
+  get dead(): Uint8Array | null {
+    return this.inner.dead;
+  }
+  deadOrdinals(): readonly number[] {
+    return this.inner.deadOrdinals();
+  }
+
+  async prepare(need: SegmentNeed): Promise<Release> {
+    if (need.ids === false) expect(this.log.scoring).toBe(false);
+    else this.log.scoring = true;
+    this.needs.push(need);
+    if (this.needs.length === 1) this.log.maxOpen = Math.max(this.log.maxOpen, ++this.log.open);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.needs.splice(this.needs.indexOf(need), 1);
+      if (this.needs.length === 0) this.log.open--;
+    };
+  }
+
+  private check(what: string, ok: (n: SegmentNeed) => boolean): void {
+    if (!this.needs.some(ok)) throw new Error(`${what} read without being prepared`);
+  }
+
+  id(ord: number): Id {
+    this.check('id', (n) => n.ids !== false);
+    return this.inner.id(ord);
+  }
+  value(attr: string, ord: number): AttrValue | undefined {
+    this.check(`attribute ${attr}`, (n) => n.attrs.includes(attr));
+    return this.inner.value(attr, ord);
+  }
+  vectors() {
+    return null;
+  }
+  docs(ords: readonly number[]) {
+    return this.inner.docs(ords);
+  }
+  postings(attr: string, analysis: string): PostingsFile | null {
+    this.check(`postings of ${attr}`, (n) => n.postings?.some((p) => p.attr === attr) === true);
+    return this.inner.postings(attr, analysis);
+  }
+}
+
