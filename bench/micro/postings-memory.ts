@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { buildPartFiles } from '../../crates-ts/part/index.js';
-import { neededLists, PostingsFile } from '../../crates-ts/fts/index.js';
+import { neededLists, normalizeFullTextConfig, PostingsFile } from '../../crates-ts/fts/index.js';
 import type { Doc } from '../../crates-ts/core/index.js';
 import { machine, rng } from '../lib.js';
 import { zipfSampler, zipfWord } from '../data/zipf.js';
@@ -37,7 +37,7 @@ const built = await buildPartFiles({
   walEnd: 1,
   level: 0,
   changes,
-  schema: { text: { type: 'string', full_text_search: true } },
+  schema: { text: { type: 'string', full_text_search: normalizeFullTextConfig(true, 'text') } },
   distanceMetric: null,
   createdAt: new Date(0).toISOString(),
   partFormat: 2,
