@@ -256,6 +256,21 @@ describe('GET /metrics', () => {
     expect(m.get('elax_cache_bytes', { cache: 'blocks' })).toBe(0);
   });
 
+  it('should report what running queries hold of the block and graph caches, now and at the most', async () => {
+    const { app, metrics, engine } = setup();
+    const blocks = new BlockCache(1 << 20);
+    const graphs = new BlockCache(1 << 20);
+    metrics.setSources({ engine, blocks, graphs });
+    const a = await blocks.getPinned('a', async () => ({ value: {}, bytes: 300 }));
+    const b = await blocks.getPinned('b', async () => ({ value: {}, bytes: 200 }));
+    a.release();
+    const m = parsePrometheusText((await app.inject({ url: '/metrics' })).body);
+    expect(m.get('elax_cache_pinned_bytes', { cache: 'blocks' })).toBe(200);
+    expect(m.get('elax_cache_pinned_peak_bytes', { cache: 'blocks' })).toBe(500);
+    expect(m.get('elax_cache_pinned_bytes', { cache: 'graphs' })).toBe(0);
+    b.release();
+  });
+
   it('should count the indexer events it is told about, by kind, and ignore other log lines', async () => {
     const { app, metrics } = setup();
     for (const msg of ['indexer: published part', 'indexer: published part', 'indexer: router publish conflict', 'indexer: namespace failed', 'gc']) metrics.indexerEvent(msg);

@@ -383,6 +383,30 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'elax_cache_pinned_bytes',
+      help: 'Bytes of the block and graph caches held by running queries now (never evicted while held)',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.pinnedBytes);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.pinnedBytes);
+      },
+    });
+    new Gauge({
+      name: 'elax_cache_pinned_peak_bytes',
+      help: 'Most bytes of the block and graph caches held by running queries at once, since start',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.peakPinnedBytes);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.peakPinnedBytes);
+      },
+    });
+    new Gauge({
       name: 'elax_cache_entries',
       help: 'Entries held by each part cache',
       labelNames: ['cache'],

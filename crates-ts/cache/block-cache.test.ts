@@ -42,4 +42,77 @@ describe('BlockCache', () => {
     expect(await c.getOrLoad('b', load)).toBe('v');
     expect(c.stats.misses).toBe(3); // a, the failed b, b again
   });
+
+  it('should never evict a pinned value, count each pinned key once, and come back within budget when pins go', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('set' as const), k: fc.integer({ min: 0, max: 12 }), bytes: fc.integer({ min: 1, max: 60 }) }),
+            fc.record({ op: fc.constant('get' as const), k: fc.integer({ min: 0, max: 12 }) }),
+            fc.record({ op: fc.constant('pin' as const), k: fc.integer({ min: 0, max: 12 }) }),
+            fc.record({ op: fc.constant('release' as const), i: fc.nat() }),
+            fc.record({ op: fc.constant('resize' as const), k: fc.integer({ min: 0, max: 12 }), bytes: fc.integer({ min: 1, max: 60 }) }),
+          ),
+          { maxLength: 200 },
+        ),
+        (ops) => {
+          const c = new BlockCache(100);
+          const held: { key: string; release: () => void }[] = [];
+          const refs = new Map<string, number>();
+          const size = new Map<string, number>(); // accounted bytes of each key, as last set or resized while resident
+          let peak = 0;
+          for (const o of ops) {
+            const key = `k${'k' in o ? o.k : ''}`;
+            if (o.op === 'set') {
+              c.set(key, o.k, o.bytes);
+              size.set(key, o.bytes);
+            } else if (o.op === 'get') c.get(key);
+            else if (o.op === 'resize') {
+              if (c.get(key) !== undefined || refs.has(key)) size.set(key, o.bytes);
+              c.resize(key, o.bytes);
+            } else if (o.op === 'pin') {
+              if (c.get(key) === undefined) continue; // a caller pins what it just got
+              held.push({ key, release: c.pin(key, 0) });
+              refs.set(key, (refs.get(key) ?? 0) + 1);
+            } else if (held.length > 0) {
+              const h = held.splice(o.i % held.length, 1)[0]!;
+              h.release();
+              h.release(); // twice: harmless
+              const n = refs.get(h.key)! - 1;
+              if (n === 0) refs.delete(h.key);
+              else refs.set(h.key, n);
+            }
+            // A pinned key stays resident (unless larger than the whole budget), counted once at its current size.
+            let pinned = 0;
+            for (const k of refs.keys()) {
+              if (size.get(k)! <= 100) expect(c.get(k)).toBeDefined();
+              pinned += size.get(k)!;
+            }
+            expect(c.pinnedBytes).toBe(pinned);
+            peak = Math.max(peak, pinned);
+            expect(c.peakPinnedBytes).toBe(peak);
+            // Over budget only while every resident value is pinned.
+            if (c.bytes > 100) expect(c.size).toBeLessThanOrEqual(refs.size);
+          }
+          for (const h of held) h.release();
+          expect(c.pinnedBytes).toBe(0);
+          expect(c.bytes).toBeLessThanOrEqual(100);
+        },
+      ),
+    );
+  });
+
+  it('should count a pinned value larger than the budget as pinned, never resident', async () => {
+    const c = new BlockCache(100);
+    const { value, release } = await c.getPinned('big', async () => ({ value: 'v', bytes: 500 }));
+    expect(value).toBe('v');
+    expect(c.bytes).toBe(0);
+    expect(c.pinnedBytes).toBe(500);
+    release();
+    expect(c.pinnedBytes).toBe(0);
+    expect(c.peakPinnedBytes).toBe(500);
+    c.resetPeak();
+    expect(c.peakPinnedBytes).toBe(0);
+  });
 });

@@ -12,10 +12,8 @@ import {
   parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction,
   type SegmentNeed,
 } from '../query/index.js';
-import { analysisKey, fullTextConfigOf } from '../fts/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
-import type { TextNeed } from '../fts/index.js';
 import { missingPartFile } from '../part/index.js';
 
 export interface EngineOptions {
@@ -45,28 +43,17 @@ function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
   return !!r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance');
 }
 
-/** Loads the part files `queries` need (HNSW indexes for ANN, postings for BM25): cold queries fetch only these. */
-export async function prepareView(view: NamespaceView, queries: readonly ParsedQuery[]): Promise<void> {
-  if (view.parts.length === 0) return;
-  const postings: TextNeed[] = [];
-  let index = false;
-  for (const q of queries) {
-    if (usesAnnIndex(view, q)) index = true;
-    if (q.rank?.kind === 'text') postings.push(...q.rank.plan.needs);
-  }
-  if (index || postings.length > 0) await view.prepare({ index, postings });
-}
-
 /**
  * One query over the view's segments (RFC-0004 §6: kernels over ordinals, documents only for returned rows): BM25
- * from postings where parts have them, ANN restricted to index candidates, everything else exactly.
+ * from postings where parts have them, ANN restricted to index candidates, everything else exactly. Segments stream
+ * (prepared, used, released in turn) except the graphs of an ANN query.
  */
 export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number, opts: { waitForIndex?: boolean } = {}): Promise<QueryResultBody> {
   const r = q.rank;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
-  //    an exact scan, the postings a BM25 query names. Pinned until the query ends.
+  //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];
   try {
     if (ann && r.kind === 'vector') {
@@ -93,25 +80,16 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
       segs.forEach((s, i) => graphed[i] || s.loadAnn?.());
       return result;
     }
-    const base: SegmentNeed = {
-      attrs: q.readAttrs,
-      vectors: !!r && r.kind === 'vector',
-      postings: r?.kind === 'text' ? r.plan.needs : undefined,
-    };
-    if (r?.kind !== 'text') {
-      // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
-      // query over many parts holds one part's data, not the namespace's).
-      return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
+    if (r?.kind === 'text') {
+      // BM25 streams too, in two passes (query/ text-segments.ts): each part's postings dictionary for the
+      // namespace-wide statistics, then each part that can match scored with them, one part (and the next,
+      // prefetched) at a time.
+      return await executeOnSegments(q, segs, undefined, { prepareNeed: (s, need) => segs[s]!.prepare(need) });
     }
-    releases.push(...(await Promise.all(segs.map((s) => s.prepare(base)))));
-    // A part without usable postings for a clause (built with another analysis) is scored by analysing its rows.
-    const analyses = r.plan.attributes.map((a) => ({ attr: a, analysis: analysisKey(fullTextConfigOf(view.schema[a]?.full_text_search, a)!) }));
-    releases.push(
-      ...(await Promise.all(
-        segs.map((s) => (analyses.some((x) => s.postings(x.attr, x.analysis) === null) ? s.prepare({ attrs: r.plan.attributes, vectors: false }) : Promise.resolve(NO_RELEASE))),
-      )),
-    );
-    return await executeOnSegments(q, segs);
+    // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
+    // query over many parts holds one part's data, not the namespace's).
+    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector' };
+    return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
   }

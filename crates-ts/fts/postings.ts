@@ -215,6 +215,22 @@ export function neededLists(file: PostingsFile, need: TextNeed): number[] {
   return out;
 }
 
+/**
+ * Memory estimates (memoryBytes()), measured by bench/micro/postings-memory.ts on Node 20 x64: the typed-array views
+ * and the object of an open file; a V8 string (header, then one byte per Latin-1 character or two otherwise, in 8-byte
+ * steps) and its slot in the terms array; a fetched list's map entry and view; a decoded list's two typed arrays, its
+ * object and map entry.
+ */
+const FILE_OVERHEAD = 2048;
+const FETCHED_OVERHEAD = 120;
+const LIST_OVERHEAD = 360;
+
+function stringBytes(s: string): number {
+  let wide = false;
+  for (let i = 0; i < s.length && !wide; i++) wide = s.charCodeAt(i) > 0xff;
+  return (16 + (wide ? 2 : 1) * s.length + 7) & ~7;
+}
+
 /** Reads bytes [start, end) of a postings file (a ranged GET). */
 export type RangeReader = (start: number, end: number) => Promise<Uint8Array>;
 
@@ -265,6 +281,8 @@ export class PostingsFile {
   private readonly decoded = new Map<number, PostingList>();
   /** Bytes fetched by ranged reads so far (header and dictionary included). */
   bytesRead = 0;
+  /** Estimated memory held: the bytes kept, the decoded term strings, fetched and decoded lists (memoryBytes()). */
+  private held: number;
 
   /** From the whole file's bytes. */
   constructor(bytes: Uint8Array, readonly where: string, read: RangeReader | null = null) {
@@ -293,6 +311,22 @@ export class PostingsFile {
     this.termOff = u32(n + 1);
     this.blob = new Uint8Array(bytes.buffer, at, this.termOff[n]!);
     this.postings = read === null ? bytes.subarray(h.postingsStart) : null;
+    this.held = FILE_OVERHEAD + bytes.byteLength;
+  }
+
+  /**
+   * What this file holds in memory, estimated from what it keeps (calibrated by bench/micro/postings-memory.ts against
+   * the V8 heap and array buffers): the file's bytes (ranged: the header and dictionary), the term strings once a
+   * lookup decoded them, the posting lists fetched by range, and the lists decoded. It grows as queries fetch and
+   * decode lists; the BlockCache is told (resize) after each prepare, so its budget bounds it.
+   */
+  memoryBytes(): number {
+    return this.held;
+  }
+
+  /** Decodes the lists of term indexes `idx` now (prepare time, so memoryBytes() counts them before a kernel runs). */
+  decode(idx: Iterable<number>): void {
+    for (const i of idx) if (this.df[i]! > 0) this.list(i);
   }
 
   /** Opens a file of `size` bytes by ranges: header and dictionary now, posting lists on fetch(). */
@@ -347,6 +381,7 @@ export class PostingsFile {
         const to = this.postOff[g[g.length - 1]! + 1]!;
         const bytes = await this.read!(base + from, base + to);
         this.bytesRead += bytes.byteLength;
+        this.held += bytes.byteLength + FETCHED_OVERHEAD * g.length;
         if (bytes.byteLength !== to - from) throw corrupt(this.where, `ranged read returned ${bytes.byteLength} bytes; expected ${to - from}`);
         for (const i of g) {
           const list = bytes.subarray(this.postOff[i]! - from, this.postOff[i + 1]! - from);
@@ -362,8 +397,13 @@ export class PostingsFile {
       const dec = new TextDecoder();
       const n = this.header.terms;
       const out = new Array<string>(n);
-      for (let i = 0; i < n; i++) out[i] = dec.decode(this.blob.subarray(this.termOff[i]!, this.termOff[i + 1]!));
+      let held = 8 * n;
+      for (let i = 0; i < n; i++) {
+        out[i] = dec.decode(this.blob.subarray(this.termOff[i]!, this.termOff[i + 1]!));
+        held += stringBytes(out[i]!);
+      }
       this.termStrings = out;
+      this.held += held;
     }
     return this.termStrings;
   }
@@ -426,6 +466,7 @@ export class PostingsFile {
     for (let j = 0; j < n; j++) tfs[j] = readVarint();
     l = { ords, tfs };
     this.decoded.set(i, l);
+    this.held += 8 * n + LIST_OVERHEAD;
     return l;
   }
 }

@@ -18,7 +18,7 @@ import { ElaxError, type Doc, type FullTextConfig, type Schema } from '../core/i
 import { analyzerFor } from './analyzer.js';
 import { fullTextConfigOf } from './config.js';
 import { looseCorpus, type TextCorpus } from './corpus.js';
-import { compileTextRank, type SourceHit, type TextRankExpr, type TextSource } from './score.js';
+import { compileTextRank, type SourceHit, type TextRankExpr, type TextRankStream, type TextSource } from './score.js';
 import type { TextNeed } from './postings.js';
 
 export type { TextRankExpr };
@@ -40,8 +40,18 @@ export interface TextRankPlan {
    * with k null, every matching document.
    */
   evaluateCorpus(corpus: TextCorpus, candidate: ((doc: Doc) => boolean) | undefined, k: number | null): Array<{ doc: Doc; score: number }>;
-  /** The same over sources addressed by ordinal (query segments): rows come back as (source, ordinal, score). */
+  /** The same over sources addressed by ordinal (query segments), all at hand: rows come back as (source, ordinal, score, id). */
   evaluateSources(sources: readonly TextSource[], k: number | null): SourceHit[];
+  /**
+   * The same in two passes driven one source at a time (score.ts TextRankStream): what a query over many parts runs,
+   * holding one part's postings at a time.
+   */
+  stream(k: number | null): TextRankStream;
+  /**
+   * What the statistics pass reads of a source's postings: the dictionaries, and the term lists only when the source
+   * has dead rows (their dead entries are subtracted from df); prefixes never (a prefix match's df is not needed).
+   */
+  statisticsNeeds(deadRows: boolean): TextNeed[];
 }
 
 const COMBINATORS = new Set(['Sum', 'Max', 'Product']);
@@ -167,5 +177,7 @@ export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),
     evaluateCorpus: (corpus, candidate, k) => compiled.evaluate(corpus, candidate, k),
     evaluateSources: (sources, k) => compiled.evaluateSources(sources, k),
+    stream: (k) => compiled.stream(k),
+    statisticsNeeds: (deadRows) => [...needs].map(([attr, n]) => ({ attr, terms: deadRows ? [...n.terms] : [], prefixes: [] })),
   };
 }

@@ -128,8 +128,57 @@ export class TailSegment implements Segment {
     return null;
   }
 
+  /**
+   * The tail as it is now, as a segment that later entries do not change: rows appended after are not in it and rows
+   * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
+   */
+  snapshot(): Segment {
+    const rows = this.rowDocs.length;
+    return new TailSnapshot(this, rows, this.deadCount === 0 ? null : this.deadMask.slice(0, rows));
+  }
+
   /** The live documents, in WAL order (export, recall sampling, logical size). */
   *liveDocs(): Generator<Doc> {
     for (let o = 0; o < this.rowDocs.length; o++) if (this.deadMask[o] !== 1) yield this.rowDocs[o]!;
+  }
+}
+
+/** TailSegment.snapshot(): the first `rows` rows with the dead mask of that moment; data read through the tail. */
+class TailSnapshot implements Segment {
+  private sortedDead: number[] | null = null;
+
+  constructor(
+    private readonly tail: TailSegment,
+    readonly rows: number,
+    readonly dead: Uint8Array | null,
+  ) {}
+
+  deadOrdinals(): readonly number[] {
+    return (this.sortedDead ??= deadOrdinalsOf(this.dead));
+  }
+
+  async prepare(): Promise<Release> {
+    return NO_RELEASE;
+  }
+
+  id(ord: number): Id {
+    return this.tail.id(ord);
+  }
+
+  value(attr: string, ord: number): AttrValue | undefined {
+    return this.tail.value(attr, ord);
+  }
+
+  /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */
+  vectors(): SegmentVectors | null {
+    return this.tail.vectors();
+  }
+
+  docs(ords: readonly number[]): Promise<Doc[]> {
+    return this.tail.docs(ords);
+  }
+
+  postings(): PostingsFile | null {
+    return null;
   }
 }

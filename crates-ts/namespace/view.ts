@@ -106,12 +106,14 @@ export class NamespaceView {
 
   /**
    * The view as segments (RFC-0004 §6): each part (its rows, dead mask, postings, vectors), then the tail. Rebuilt
-   * after every apply; the parts' masks are shared, not copied.
+   * after every apply. A query reads one state even while writes land meanwhile (queries stream segments, and BM25
+   * reads each one twice: statistics, then scoring): the parts' masks are shared, never written once handed out
+   * (the next kill copies), and the tail is a snapshot (its rows and dead mask as of now).
    */
   segments(): readonly Segment[] {
     if (this.segs === null) {
-      const segs: Segment[] = this.parts.map((part, i) => part.segment(this.dead[i]!.mask));
-      segs.push(this.tailRows);
+      const segs: Segment[] = this.parts.map((part, i) => part.segment(this.dead[i]!.handOut()));
+      segs.push(this.tailRows.snapshot());
       this.segs = segs;
     }
     return this.segs;
@@ -376,7 +378,7 @@ function foldLiveness(viewParts: readonly ViewPart[]): PartLiveness[] {
 class PartLiveness {
   mask: Uint8Array | null = null;
   count = 0;
-  /** The mask is a stored deletion vector shared with the cache: copy before writing to it. */
+  /** The mask is shared (a stored deletion vector in the cache, or handed out to segments): copy before writing. */
   private sharedMask = false;
 
   constructor(private readonly rows: number) {}
@@ -394,6 +396,12 @@ class PartLiveness {
 
   isDead(ord: number): boolean {
     return this.mask !== null && this.mask[ord] === 1;
+  }
+
+  /** The mask for a segment: from now on it is never written (the next kill works on a copy). */
+  handOut(): Uint8Array | null {
+    if (this.mask !== null) this.sharedMask = true;
+    return this.mask;
   }
 
   kill(ord: number): void {

@@ -49,6 +49,11 @@ function valueAt(col: Column, ord: number): AttrValue {
 /** Decoded data held for running queries, released when they end. */
 export type Release = () => void;
 
+/** A value from the BlockCache, pinned there until the release. */
+type Lease<T> = { value: T; release: Release };
+
+const NO_RELEASE: Release = () => {};
+
 export interface PartDataOptions {
   /** Postings files at least this large are range-read (dictionary, then the lists a query names). */
   rangedPostingsMinBytes?: number;
@@ -149,10 +154,10 @@ export class PartData {
     return checkBlock(got.bytes, ref, where);
   }
 
-  /** A whole column decoded (every block), through the BlockCache; `file` null for the ids. */
-  private column(file: RowBlockedFile): Promise<Column> {
+  /** A whole column decoded (every block), through the BlockCache, pinned until the release. */
+  private column(file: RowBlockedFile): Promise<Lease<Column>> {
     const key = this.key(file.file);
-    return this.cache.getOrLoad(key, async () => {
+    return this.cache.getPinned(key, async () => {
       const bytes = await this.whole(file.file);
       const n = file.blocks.offset.length;
       const blocks: ColumnBlock[] = new Array(n);
@@ -170,22 +175,22 @@ export class PartData {
     });
   }
 
-  /** One column block, alone (ranged GET), for materialising a few rows. */
-  private columnBlock(file: RowBlockedFile, b: number): Promise<ColumnBlock> {
+  /** One column block, alone (ranged GET), for materialising a few rows; pinned until the release. */
+  private columnBlock(file: RowBlockedFile, b: number): Promise<Lease<ColumnBlock>> {
     const key = `${this.key(file.file)}#${b}`;
     const whole = this.cache.get<Column>(this.key(file.file));
-    if (whole) return Promise.resolve(whole.blocks[b]!);
-    return this.cache.getOrLoad(key, async () => {
+    if (whole) return Promise.resolve({ value: whole.blocks[b]!, release: this.cache.pin(this.key(file.file), whole.bytes) });
+    return this.cache.getPinned(key, async () => {
       const block = ColumnBlock.decode(await this.block(file.file, file.blocks, b), key);
       return { value: block, bytes: block.bytes + 64 };
     });
   }
 
-  /** Every vector, in one buffer with their squared norms (scans). */
-  private vectorsWhole(): Promise<SegmentVectors> {
+  /** Every vector, in one buffer with their squared norms (scans); pinned until the release. */
+  private vectorsWhole(): Promise<Lease<SegmentVectors>> {
     const v = this.head.vectors!;
     const key = this.key(v.file);
-    return this.cache.getOrLoad(key, async () => {
+    return this.cache.getPinned(key, async () => {
       const bytes = await this.whole(v.file);
       const n = this.rows;
       const blocks = v.blocks.offset.length - 1;
@@ -213,13 +218,17 @@ export class PartData {
     });
   }
 
-  /** One block of vectors (256 rows), alone (ANN candidates, returned rows). */
-  private vectorBlock(b: number): Promise<Float32Array> {
+  /** One block of vectors (256 rows), alone (ANN candidates, returned rows); pinned until the release. */
+  private vectorBlock(b: number): Promise<Lease<Float32Array>> {
     const v = this.head.vectors!;
-    const whole = this.cache.get<SegmentVectors>(this.key(v.file));
-    if (whole) return Promise.resolve(whole.data.subarray(b * v.block_rows * v.dims, Math.min(this.rows, (b + 1) * v.block_rows) * v.dims));
+    const wholeKey = this.key(v.file);
+    const whole = this.cache.get<SegmentVectors>(wholeKey);
+    if (whole) {
+      const value = whole.data.subarray(b * v.block_rows * v.dims, Math.min(this.rows, (b + 1) * v.block_rows) * v.dims);
+      return Promise.resolve({ value, release: this.cache.pin(wholeKey, 0) });
+    }
     const key = `${this.key(v.file)}#${b}`;
-    return this.cache.getOrLoad(key, async () => {
+    return this.cache.getPinned(key, async () => {
       const raw = await this.block(v.file, v.blocks, b);
       const data = new Float32Array(raw.byteLength / 4);
       new Uint8Array(data.buffer).set(raw);
@@ -227,13 +236,15 @@ export class PartData {
     });
   }
 
-  private presence(): Promise<Uint8Array | null> {
+  /** Which rows have a vector (null: all), pinned until the release. */
+  private presence(): Promise<Lease<Uint8Array | null>> {
     const v = this.head.vectors!;
-    if (v.present === this.rows) return Promise.resolve(null);
-    const whole = this.cache.get<SegmentVectors>(this.key(v.file));
-    if (whole) return Promise.resolve(whole.present);
+    if (v.present === this.rows) return Promise.resolve({ value: null, release: NO_RELEASE });
+    const wholeKey = this.key(v.file);
+    const whole = this.cache.get<SegmentVectors>(wholeKey);
+    if (whole) return Promise.resolve({ value: whole.present, release: this.cache.pin(wholeKey, 0) });
     const b = v.blocks.offset.length - 1;
-    return this.cache.getOrLoad(`${this.key(v.file)}#presence`, async () => {
+    return this.cache.getPinned(`${this.key(v.file)}#presence`, async () => {
       const raw = await this.block(v.file, v.blocks, b);
       return { value: raw.slice(), bytes: raw.byteLength };
     });
@@ -256,35 +267,44 @@ export class PartData {
     return this.pinned.get(key)?.value as T | undefined;
   }
 
-  /** Fetch and pin what `need` names; the release unpins it. */
-  async prepare(need: SegmentNeed & { ids?: boolean; vectorRows?: ArrayLike<number> }): Promise<Release> {
+  /**
+   * Fetch and pin what `need` names; the release unpins it. Pinned twice over: here (the kernels' synchronous
+   * accessors read `held`) and in the BlockCache (which then never evicts it and counts it in pinnedBytes).
+   */
+  async prepare(need: SegmentNeed & { vectorRows?: ArrayLike<number> }): Promise<Release> {
     const releases: Release[] = [];
     const tasks: Promise<void>[] = [];
-    tasks.push(this.column(this.head.ids).then((c) => void releases.push(this.pin('ids', c))));
+    const take = <T>(name: string, lease: Promise<Lease<T>>) =>
+      tasks.push(
+        lease.then(({ value, release }) => {
+          releases.push(release, this.pin(name, value));
+        }),
+      );
+    if (need.ids !== false) take('ids', this.column(this.head.ids));
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
-      if (f) tasks.push(this.column(f).then((c) => void releases.push(this.pin(`col:${attr}`, c))));
+      if (f) take(`col:${attr}`, this.column(f));
     }
     if (this.head.vectors) {
-      if (need.vectors) tasks.push(this.vectorsWhole().then((v) => void releases.push(this.pin('vectors', v))));
+      if (need.vectors) take('vectors', this.vectorsWhole());
       else if (need.vectorRows && need.vectorRows.length > 0) {
         const v = this.head.vectors;
         const blocks = new Set<number>();
         for (let i = 0; i < need.vectorRows.length; i++) blocks.add(Math.floor(need.vectorRows[i]! / v.block_rows));
-        for (const b of blocks) tasks.push(this.vectorBlock(b).then((d) => void releases.push(this.pin(`vblock:${b}`, d))));
-        tasks.push(this.presence().then((p) => void releases.push(this.pin('presence', p))));
+        for (const b of blocks) take(`vblock:${b}`, this.vectorBlock(b));
+        take('presence', this.presence());
       }
     }
-    if (need.index && this.head.index.kind === 'hnsw') tasks.push(this.loadIndex().then((ix) => void releases.push(this.pin('index', ix))));
+    if (need.index && this.head.index.kind === 'hnsw') take('index', this.loadIndex());
     for (const text of need.postings ?? []) {
       if (!this.postingsByAttr.has(text.attr)) continue;
-      tasks.push(this.loadPostings(text).then((f) => void releases.push(this.pin(`postings:${text.attr}`, f))));
+      take(`postings:${text.attr}`, this.loadPostings(text));
     }
-    try {
-      await Promise.all(tasks);
-    } catch (e) {
+    // Every task settles before a failure is reported, so nothing a failed prepare pinned stays pinned.
+    const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       for (const r of releases) r();
-      throw e;
+      throw failed.reason;
     }
     return () => {
       for (const r of releases) r();
@@ -314,7 +334,7 @@ export class PartData {
   loadAnn(): void {
     if (this.annQueued || this.head.index.kind !== 'hnsw' || this.info(HNSW_FILE).bytes > this.graphs.budgetBytes) return;
     this.annQueued = true;
-    const load = async (): Promise<unknown> => (this.graphs.get(this.key(HNSW_FILE)) !== undefined ? undefined : this.loadIndex());
+    const load = async (): Promise<unknown> => (this.graphs.get(this.key(HNSW_FILE)) !== undefined ? undefined : (await this.loadIndex()).release());
     (this.opts.graphLoads ? this.opts.graphLoads.run(load) : load())
       .catch(() => undefined)
       .finally(() => {
@@ -325,10 +345,10 @@ export class PartData {
   /** A background graph load is queued or running (`loadAnn` queues one per part). */
   private annQueued = false;
 
-  /** The HNSW graph, in the graph cache (its native memory counted at its file size). */
-  private loadIndex(): Promise<HnswIndex> {
+  /** The HNSW graph, in the graph cache (its native memory counted at its file size), pinned until the release. */
+  private loadIndex(): Promise<Lease<HnswIndex>> {
     const key = this.key(HNSW_FILE);
-    return this.graphs.getOrLoad(key, async () => {
+    return this.graphs.getPinned(key, async () => {
       const info = this.info(HNSW_FILE);
       // hnswlib reads the disk cache's verified file (or a private temporary one) itself: the process never holds
       // the file's bytes beside the graph (the graph file has no block table; it is checked by size and SHA-256).
@@ -337,11 +357,15 @@ export class PartData {
     });
   }
 
-  /** A postings file (its dictionary; large files fetch the named lists by range), in the BlockCache. */
-  private async loadPostings(text: TextNeed): Promise<PostingsFile> {
+  /**
+   * A postings file (its dictionary; large files fetch the named lists by range), in the BlockCache, pinned until the
+   * release, with the lists `text` names fetched and decoded. The cache counts what the file holds (memoryBytes():
+   * bytes kept, term strings, fetched and decoded lists), re-counted after each query's lists are in.
+   */
+  private async loadPostings(text: TextNeed): Promise<Lease<PostingsFile>> {
     const p = this.postingsByAttr.get(text.attr)!;
     const key = this.key(p.name);
-    const file = await this.cache.getOrLoad(key, async () => {
+    const lease = await this.cache.getPinned(key, async () => {
       let f: PostingsFile;
       if (p.bytes >= (this.opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
         const read = async (start: number, end: number) => {
@@ -354,11 +378,19 @@ export class PartData {
       if (f.rows !== this.rows || f.header.attr !== text.attr || f.header.analysis !== p.analysis) {
         throw new ElaxError('ELAX_ERR_CORRUPT', `${key} does not match its head entry (attribute, analysis or row count)`);
       }
-      // Decoded lists take about twice their varints; ranged files grow as lists are fetched (counted at load).
-      return { value: f, bytes: Math.min(p.bytes, 4 * 1024 * 1024) * 3 };
+      return { value: f, bytes: f.memoryBytes() };
     });
-    await file.fetch(neededLists(file, text));
-    return file;
+    try {
+      const file = lease.value;
+      const lists = neededLists(file, text);
+      await file.fetch(lists);
+      file.decode(lists);
+      this.cache.resize(key, file.memoryBytes());
+      return lease;
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
   }
 
   postings(attr: string, analysis: string): PostingsFile | null {
@@ -408,8 +440,12 @@ export class PartData {
       const { starts, need } = blocksOf(file);
       await Promise.all(
         [...need].map(async ([b, idx]) => {
-          const block = await this.columnBlock(file, b);
-          for (const i of idx) put(i, block.get(ords[i]! - starts[b]!));
+          const { value: block, release } = await this.columnBlock(file, b);
+          try {
+            for (const i of idx) put(i, block.get(ords[i]! - starts[b]!));
+          } finally {
+            release();
+          }
         }),
       );
     };
@@ -427,7 +463,8 @@ export class PartData {
       const v = h.vectors;
       tasks.push(
         (async () => {
-          const present = await this.presence();
+          const { value: present, release } = await this.presence();
+          release(); // read right below, before any await
           const blocks = new Map<number, number[]>();
           ords.forEach((o, i) => {
             if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) return;
@@ -438,10 +475,14 @@ export class PartData {
           });
           await Promise.all(
             [...blocks].map(async ([b, idx]) => {
-              const data = await this.vectorBlock(b);
-              for (const i of idx) {
-                const off = (ords[i]! - b * v.block_rows) * v.dims;
-                out[i]!.vector = data.slice(off, off + v.dims);
+              const { value: data, release: done } = await this.vectorBlock(b);
+              try {
+                for (const i of idx) {
+                  const off = (ords[i]! - b * v.block_rows) * v.dims;
+                  out[i]!.vector = data.slice(off, off + v.dims);
+                }
+              } finally {
+                done();
               }
             }),
           );

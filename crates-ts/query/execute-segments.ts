@@ -4,7 +4,8 @@
  * only the rows a query returns become documents. Results are the same as executeQuery over the live documents
  * (test/32-segments-oracle.test.ts checks that), ties included.
  *
- * Text ranking scores the segments as fts/ text sources (postings, or analysis of the rows without them).
+ * Text ranking scores the segments as fts/ text sources (postings, or analysis of the rows without them), in two
+ * passes of one segment at a time (text-segments.ts).
  */
 import type { Doc, Id } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
@@ -12,10 +13,10 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { NO_RELEASE, RowCursor, type DocFields, type Release, type Segment } from './segment.js';
+import { NO_RELEASE, RowCursor, type DocFields, type Release, type Segment, type SegmentNeed } from './segment.js';
+import { scoreTextSegments } from './text-segments.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
-import type { TextSource } from '../fts/index.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
 export interface Hit {
@@ -43,6 +44,11 @@ export type Restriction = (seg: number) => ArrayLike<number> | null;
  */
 export interface ScanHooks {
   prepare?(seg: number): Promise<Release>;
+  /**
+   * Text (BM25) queries prepare each segment twice, with different needs (statistics, then scoring:
+   * text-segments.ts). Without it the text path uses the segments as they are.
+   */
+  prepareNeed?(seg: number, need: SegmentNeed): Promise<Release>;
 }
 
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
@@ -156,20 +162,16 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   };
 
   if (rank.kind === 'text') {
-    // BM25 through fts/ over the segments as text sources (prepared by the caller: namespace-wide statistics need
-    // every source at once): postings where a part has them (minus dead rows), the other live rows analysed;
-    // max-score top-k unless limit.per needs every match.
-    const cursors = segs.map((seg) => new RowCursor(seg, q.readAttrs));
-    const filter = q.filter;
-    const sources = textSources(segs, filter === null ? null : (s) => (o) => filter(cursors[s]!.at(o)));
-    const scored = rank.plan.evaluateSources(sources, per ? null : q.limit);
+    // BM25 through fts/ in two passes, one segment at a time (text-segments.ts): postings where a part has them
+    // (minus dead rows), the other live rows analysed; max-score top-k unless limit.per needs every match.
+    const scan = await scoreTextSegments(q, rank.plan, segs, hooks?.prepareNeed ?? null, per ? perKey : null);
     if (!per) {
       // Higher score first: the negated score as the key keeps "smaller first, ties by id".
       const heap = new HitTopK(q.limit);
-      for (const h of scored) heap.push(-h.score, h.source, h.ord, segs[h.source]!.id(h.ord));
+      for (const h of scan.hits) heap.push(-h.score, h.source, h.ord, h.id);
       return heap.sorted().map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
     }
-    const all: Captured[] = scored.map((h) => ({ seg: h.source, ord: h.ord, dist: -h.score, id: segs[h.source]!.id(h.ord), per: perKey(cursors[h.source]!.at(h.ord)) }));
+    const all: Captured[] = scan.hits.map((h, i) => ({ seg: h.source, ord: h.ord, dist: -h.score, id: h.id, per: scan.keys[i] }));
     return selectPerKey(all, byDistThenId, per, q.limit).map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
   }
 
@@ -268,19 +270,6 @@ function beatsNot(keys: readonly OrderKey[], readers: readonly (((o: number) => 
     if (c !== 0) return (k.desc ? -c : c) > 0;
   }
   return compareIds(seg.id(o), worst.id) >= 0;
-}
-
-/** Segments as fts/ text sources; `filterFor(s)` gives segment s's row filter (null: none). */
-export function textSources(segs: readonly Segment[], filterFor: ((s: number) => (ord: number) => boolean) | null = null): TextSource[] {
-  return segs.map((seg, s) => ({
-    rows: seg.rows,
-    postings: (attr, analysis) => seg.postings(attr, analysis),
-    dead: seg.dead,
-    deadOrdinals: seg.deadOrdinals(),
-    id: (o) => seg.id(o),
-    value: (attr, o) => seg.value(attr, o),
-    filter: filterFor === null ? null : filterFor(s),
-  }));
 }
 
 /** Every live row of the segments as a cursor positioned on it (aggregations read through it, keep nothing). */

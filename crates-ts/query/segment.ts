@@ -10,6 +10,8 @@ import type { PostingsFile, TextNeed } from '../fts/index.js';
 export interface SegmentNeed {
   /** Attributes whose values the kernels read for every row (filters, order keys, aggregates, group keys). */
   attrs: readonly string[];
+  /** The ids (default true: every ranking reads them; BM25's statistics pass does not). */
+  ids?: boolean;
   /** The vectors (vector ranking, exact re-rank). */
   vectors: boolean;
   /** BM25 postings to fetch (parts). */

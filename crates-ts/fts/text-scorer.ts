@@ -1,0 +1,299 @@
+/**
+ * The scoring pass of text ranking: with the namespace-wide statistics of the statistics pass (text-stats.ts), scores
+ * one source at a time — from its postings, or the hits its analysed rows left — into one top-k carried across
+ * sources, so that a query needs only the source at hand (its postings and the lists the query names, its ids and
+ * filter columns). Only a row's id is kept from a released source.
+ *
+ * Top-k (max-score, Turtle & Flood 1995): when the expression is a positive linear combination of leaves, each leaf
+ * has a per-source upper bound (its maximal tf in the shortest document containing it). Leaves are sorted by bound;
+ * the ones whose bounds together cannot reach the current k-th score — the heap's, carried over from the sources
+ * scored before — are "non-essential": documents are only enumerated from the essential leaves' postings, and a
+ * candidate's non-essential leaves are looked up only while its score can still reach the threshold. Pruning is
+ * strict (bound < threshold), so ties with the k-th document (broken by id) are never lost, and the result does not
+ * depend on the order sources are scored in. Max and non-positive weights fall back to scoring every matching
+ * document.
+ *
+ * Every path sums a document's leaf scores alike (finalScore), so identical documents get bit-identical scores
+ * wherever they live.
+ */
+import { ElaxError } from '../core/index.js';
+import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
+import type { PostingsFile } from './postings.js';
+import { ScoredHeap } from './scored-heap.js';
+import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
+import { postingsOf, type LooseHit, type TextStatistics } from './text-stats.js';
+import type { SourceHit, TextSource } from './text-source.js';
+
+interface Cursor {
+  leaf: number;
+  ords: Uint32Array;
+  tfs: Uint32Array;
+  pos: number;
+  lens: Int32Array;
+  ub: number;
+}
+
+export class TextScorer {
+  private readonly heap: ScoredHeap | null;
+  private readonly all: SourceHit[] = [];
+  private readonly prune: boolean;
+  /** Scratch: per-leaf scores of the current document. */
+  private readonly leafScores: Float64Array;
+  /** The source being scored. */
+  private s = -1;
+  private src: TextSource | null = null;
+
+  constructor(
+    private readonly expr: CompiledExpr,
+    private readonly stats: TextStatistics,
+    k: number | null,
+  ) {
+    this.prune = expr.linear && k !== null;
+    this.heap = k === null ? null : new ScoredHeap(k);
+    this.leafScores = new Float64Array(expr.leaves.length);
+  }
+
+  /** How source `s` is scored (its plan from the statistics pass), or null when it cannot hold a match. */
+  scoredFrom(s: number): 'postings' | 'rows' | null {
+    const p = this.stats.plans.get(s);
+    if (p === undefined) return null;
+    if (p.kind === 'postings') return p.matches ? 'postings' : null;
+    return p.hits.length > 0 ? 'rows' : null;
+  }
+
+  /**
+   * Scores source `s`, prepared: a postings source with its postings and the lists the query names, any source with
+   * its ids and the filter's columns. Returns the rows of `s` that matched when every match is asked for (k null), to
+   * be read while the source is at hand; [] with k.
+   */
+  score(s: number, src: TextSource): SourceHit[] {
+    const plan = this.stats.plans.get(s);
+    if (plan === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `text source ${s} was scored without its statistics`);
+    const from = this.all.length;
+    this.s = s;
+    this.src = src;
+    try {
+      if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
+      else if (plan.matches) this.scorePostings(src);
+    } finally {
+      this.src = null;
+    }
+    return this.heap === null ? this.all.slice(from) : [];
+  }
+
+  /** The best k (unsorted), or every match. */
+  results(): SourceHit[] {
+    return this.heap ? this.heap.items : this.all;
+  }
+
+  private scorePostings(src: TextSource): void {
+    const files = postingsOf(this.expr, src);
+    if (files === null) throw new ElaxError('ELAX_ERR_INTERNAL', `text source ${this.s} lost its postings between the statistics and the scoring pass`);
+    const leaves = this.expr.leaves.map((leaf) => (leaf.isPrefix ? prefixLeaf(files[leaf.clause]!, leaf.text) : termLeaf(files[leaf.clause]!, leaf.text)));
+    this.scoreSegment(src, files, leaves);
+  }
+
+  /**
+   * The unweighted score of leaf `i` for tf (> 0) in a document of `len` tokens: bm25() of bm25.ts for a term,
+   * PREFIX_SCORE for the prefix.
+   */
+  private leafScore(i: number, tf: number, len: number): number {
+    const leaf = this.expr.leaves[i]!;
+    if (leaf.isPrefix) return PREFIX_SCORE;
+    const st = this.stats.clauses[leaf.clause]!;
+    const norm = st.avg > 0 ? len / st.avg : 0;
+    return (this.stats.idf[i]! * (tf * (st.k1 + 1))) / (tf + st.k1 * (1 - st.b + st.b * norm));
+  }
+
+  private evalNode(n: Node): number {
+    switch (n.kind) {
+      case 'clause': {
+        let s = 0;
+        for (const i of this.expr.clauses[n.clause]!.leaves) s += this.expr.leaves[i]!.mult * this.leafScores[i]!;
+        return s;
+      }
+      case 'product':
+        return n.weight * this.evalNode(n.child);
+      case 'sum': {
+        let s = 0;
+        for (const c of n.children) s += this.evalNode(c);
+        return s;
+      }
+      case 'max': {
+        let s = this.evalNode(n.children[0]!);
+        for (let j = 1; j < n.children.length; j++) s = Math.max(s, this.evalNode(n.children[j]!));
+        return s;
+      }
+    }
+  }
+
+  private scoreLoose(h: LooseHit): number {
+    const leaves = this.expr.leaves;
+    for (let i = 0; i < leaves.length; i++) {
+      const tf = h.tfs[i]!;
+      this.leafScores[i] = tf > 0 ? this.leafScore(i, tf, h.lens[leaves[i]!.clause]!) : 0;
+    }
+    return this.finalScore();
+  }
+
+  /**
+   * The score of the document whose leaf scores are in leafScores, always summed in the same order, so identical
+   * documents get bit-identical scores wherever they live (ties are then decided by id, as they must be).
+   */
+  private finalScore(): number {
+    if (!this.prune) return this.evalNode(this.expr.root);
+    const leaves = this.expr.leaves;
+    let s = 0;
+    for (let i = 0; i < leaves.length; i++) s += leaves[i]!.coef * this.leafScores[i]!;
+    return s;
+  }
+
+  private passes(ord: number): boolean {
+    const f = this.src!.filter;
+    return f === null || f(ord);
+  }
+
+  private offer(ord: number, score: number): void {
+    if (!(score > 0)) return;
+    const src = this.src!;
+    if (this.heap) {
+      if (!this.heap.accepts(score, () => src.id(ord))) return;
+      if (!this.passes(ord)) return;
+      this.heap.push({ source: this.s, ord, score, id: src.id(ord) });
+    } else if (this.passes(ord)) {
+      this.all.push({ source: this.s, ord, score, id: src.id(ord) });
+    }
+  }
+
+  /**
+   * Top-k over one posting list (a one-term query, or one term of the query present in this source). Max-score has
+   * nothing to skip here — the only list is always essential — so what matters is the cost per posting: the BM25
+   * arithmetic of leafScore() inlined with the statistics hoisted, and the heap touched only by documents that
+   * reach its current threshold. The expression is leafScore()'s, term for term, and the final score is what
+   * finalScore() sums when this is the only non-zero leaf, so a document scores bit-identically on every path.
+   */
+  private scoreSingleList(c: Cursor, dead: Uint8Array | null): void {
+    const heap = this.heap!;
+    const leaf = this.expr.leaves[c.leaf]!;
+    const st = this.stats.clauses[leaf.clause]!;
+    const idf = this.stats.idf[c.leaf]!;
+    const coef = leaf.coef;
+    const { k1, b, avg } = st;
+    const { ords, tfs, lens } = c;
+    let t = heap.threshold;
+    if (leaf.isPrefix) {
+      // Every match scores coef × PREFIX_SCORE: ties all the way, decided by id in offer().
+      const score = coef * PREFIX_SCORE;
+      for (let j = 0; j < ords.length; j++) {
+        const d = ords[j]!;
+        if (dead !== null && dead[d] === 1) continue;
+        if (score < t) return;
+        this.offer(d, score);
+        t = heap.threshold;
+      }
+      return;
+    }
+    for (let j = 0; j < ords.length; j++) {
+      const d = ords[j]!;
+      if (dead !== null && dead[d] === 1) continue;
+      const tf = tfs[j]!;
+      const norm = avg > 0 ? lens[d]! / avg : 0;
+      const ls = (idf * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
+      // finalScore() with every other leaf score 0 is exactly coef × ls (adding zeros changes no bit).
+      const score = coef * ls;
+      if (score < t) continue;
+      this.offer(d, score);
+      t = heap.threshold;
+    }
+  }
+
+  private scoreSegment(src: TextSource, files: PostingsFile[], sourceLeaves: SourceLeaf[]): void {
+    const leaves = this.expr.leaves;
+    // Cursors over the leaves that occur in this source.
+    const cur: Cursor[] = [];
+    for (let i = 0; i < sourceLeaves.length; i++) {
+      const sl = sourceLeaves[i]!;
+      if (sl.list === null || sl.list.ords.length === 0) continue;
+      const lens = files[leaves[i]!.clause]!.docLens;
+      // Upper bound: bm25 grows with tf and shrinks with length. The tiny factor absorbs rounding.
+      const ub = this.prune ? leaves[i]!.coef * this.leafScore(i, sl.maxTf, sl.minLen) * (1 + 1e-9) : 0;
+      cur.push({ leaf: i, ords: sl.list.ords, tfs: sl.list.tfs, pos: 0, lens, ub });
+    }
+    if (cur.length === 0) return;
+    const dead = src.dead;
+    if (!this.prune) {
+      // Every matching document: document-at-a-time over the union, leaf scores into the expression.
+      for (;;) {
+        let d = Infinity;
+        for (const c of cur) if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
+        if (d === Infinity) return;
+        this.leafScores.fill(0);
+        for (const c of cur) {
+          if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+            this.leafScores[c.leaf] = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+            c.pos++;
+          }
+        }
+        if (dead !== null && dead[d] === 1) continue;
+        this.offer(d, this.finalScore());
+      }
+    }
+    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead);
+    // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
+    cur.sort((a, b) => a.ub - b.ub);
+    const m = cur.length;
+    const cum = new Float64Array(m);
+    let acc = 0;
+    for (let i = 0; i < m; i++) cum[i] = acc += cur[i]!.ub;
+    const heap = this.heap!;
+    let essential = 0;
+    const advanceEssential = () => {
+      const t = heap.threshold;
+      while (essential < m && cum[essential]! < t) essential++;
+    };
+    advanceEssential();
+    const scores = this.leafScores;
+    scores.fill(0);
+    while (essential < m) {
+      let d = Infinity;
+      for (let i = essential; i < m; i++) {
+        const c = cur[i]!;
+        if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
+      }
+      if (d === Infinity) return;
+      const isDead = dead !== null && dead[d] === 1;
+      // Partial score for the pruning decisions; the final score is summed in canonical order (finalScore).
+      let partial = 0;
+      for (let i = essential; i < m; i++) {
+        const c = cur[i]!;
+        if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+          if (!isDead) {
+            const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+            scores[c.leaf] = ls;
+            partial += leaves[c.leaf]!.coef * ls;
+          }
+          c.pos++;
+        }
+      }
+      if (isDead) continue;
+      const t = heap.threshold;
+      let pruned = false;
+      for (let i = essential - 1; i >= 0; i--) {
+        if (partial + cum[i]! < t) {
+          pruned = true;
+          break;
+        }
+        const c = cur[i]!;
+        c.pos = seek(c.ords, c.pos, d);
+        if (c.pos < c.ords.length && c.ords[c.pos] === d) {
+          const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+          scores[c.leaf] = ls;
+          partial += leaves[c.leaf]!.coef * ls;
+        }
+      }
+      if (!pruned) this.offer(d, this.finalScore());
+      for (const c of cur) scores[c.leaf] = 0;
+      advanceEssential();
+    }
+  }
+}

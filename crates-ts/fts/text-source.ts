@@ -1,0 +1,30 @@
+/**
+ * What text ranking reads: sources of rows addressed by ordinal — a part (postings, dead rows) or loose rows (the WAL
+ * tail, a part whose postings cannot serve the query) — and the rows it returns.
+ */
+import type { AttrValue, Id } from '../core/index.js';
+import type { PostingsFile } from './postings.js';
+
+export interface TextSource {
+  readonly rows: number;
+  /** Postings of `attr` built with `analysis`, or null (then the live rows are analysed). */
+  postings(attr: string, analysis: string): PostingsFile | null;
+  /** 1 = dead; null when every row is live. The same for both passes of one query. */
+  readonly dead: Uint8Array | null;
+  /** Dead ordinals, ascending (the same array until liveness changes: statistics are cached on it). */
+  readonly deadOrdinals: readonly number[];
+  /** A row's id (scoring: for ties and the returned rows). */
+  id(ord: number): Id;
+  /** The value of a text attribute (analysed when the source has no postings for it). */
+  value(attr: string, ord: number): AttrValue | undefined;
+  /** Rows the query's filters accept (null: all). Read while scoring only. */
+  readonly filter: ((ord: number) => boolean) | null;
+}
+
+/** A scored row of a TextSource, with its id (captured while the source was at hand). */
+export interface SourceHit {
+  source: number;
+  ord: number;
+  score: number;
+  id: Id;
+}
