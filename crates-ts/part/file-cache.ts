@@ -30,7 +30,7 @@ import { constants, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, 
 import { join } from 'node:path';
 import { ElaxError, systemClock, type Clock } from '../core/index.js';
 import type { ByteRange, ObjectStore } from '../store/index.js';
-import { DEFAULT_CHUNK_BYTES, downloadChecked, downloadToTemp, readChecked, type LocalFile, type VerifyStream } from './file-stream.js';
+import { DEFAULT_CHUNK_BYTES, downloadChecked, downloadToTemp, localFile, readChecked, type LocalFile, type VerifyStream } from './file-stream.js';
 
 const SUFFIX = '.bin';
 const TMP_MARK = '.tmp-';
@@ -451,15 +451,7 @@ export class PartFileCache {
 
 /** A file only its holder uses: released by deleting it. */
 function privateFile(path: string): LocalFile {
-  let released = false;
-  return {
-    path,
-    async release() {
-      if (released) return;
-      released = true;
-      await unlink(path).catch(() => undefined);
-    },
-  };
+  return localFile(path, () => unlink(path).catch(() => undefined));
 }
 
 async function fetchChecked(store: ObjectStore, key: string, verify?: VerifyBytes, range?: ByteRange): Promise<Uint8Array> {

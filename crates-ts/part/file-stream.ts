@@ -33,6 +33,19 @@ export interface LocalFile {
   release(): Promise<void>;
 }
 
+/** A LocalFile whose release runs `cleanup` once, however often it is called. */
+export function localFile(path: string, cleanup: () => Promise<void>): LocalFile {
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      await cleanup();
+    },
+  };
+}
+
 /**
  * Downloads `key` into `path` (created exclusively: never someone else's file), in ranged GETs of `chunkBytes`, the
  * next one in flight while the current one is checked and written. A missing object is partFileMissing, bytes that
@@ -108,13 +121,5 @@ export async function downloadToTemp(store: ObjectStore, key: string, verify: Ve
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
-  let released = false;
-  return {
-    path,
-    async release() {
-      if (released) return;
-      released = true;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return localFile(path, () => rm(dir, { recursive: true, force: true }));
 }
