@@ -3,8 +3,12 @@
  * Measures a kNN query (cosine, 128-d) over a tail of N rows, unfiltered and with a filter on an attribute, through
  * the view's tail segment and the segment executor, against the document-array executor it replaced.
  *
+ * The tail segment is measured with the WebAssembly SIMD kernel (vectors in an arena, vector-arena.ts) and, in a
+ * child process with ELAX_SCAN_KERNEL=js, with the JS kernel, in one run.
+ *
  *   node bin/run-ts.mjs bench/tail-scan.ts [--rows 100000] [--dims 128] [--queries 50]
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
@@ -14,7 +18,9 @@ import { executeOnSegments, executeQuery, parseQuery } from '../crates-ts/query/
 import type { Doc } from '../crates-ts/core/index.js';
 import { gaussianMixture, machine, percentile, rng } from './lib.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, dims: { type: 'string', default: '128' }, queries: { type: 'string', default: '50' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, dims: { type: 'string', default: '128' }, queries: { type: 'string', default: '50' }, 'segments-only': { type: 'boolean', default: false } } });
+const child = values['segments-only'];
+const kernel = process.env.ELAX_SCAN_KERNEL === 'js' ? 'JS kernel' : 'wasm SIMD kernel';
 const N = Number(values.rows);
 const D = Number(values.dims);
 const Q = Number(values.queries);
@@ -51,11 +57,16 @@ async function time(label: string, run: (q: number[]) => Promise<unknown> | unkn
   return `| ${label} | ${p50.toFixed(2)} ms | ${percentile(ms, 99).toFixed(2)} ms | ${((p50 * 1e6) / N).toFixed(0)} ns |`;
 }
 
-const lines = [`# ${machine()}`, `tail of ${N} rows × ${D}-d (cosine), top 10, ${Q} queries`, '', '| path | p50 | p99 | per row (p50) |', '|---|---|---|---|'];
+const lines = child ? [] : [`# ${machine()}`, `tail of ${N} rows × ${D}-d (cosine), top 10, ${Q} queries`, '', '| path | p50 | p99 | per row (p50) |', '|---|---|---|---|'];
 for (const filtered of [false, true]) {
   const body = (q: number[]) => ({ rank_by: ['vector', 'kNN', q], top_k: 10, ...(filtered ? { filters: ['cat', 'Lt', 5] } : {}) });
-  const tag = filtered ? ' (filter cat < 5)' : '';
-  lines.push(await time(`segments: tail segment${tag}`, (q) => executeOnSegments(parseQuery(body(q), ctx), view.segments())));
-  lines.push(await time(`documents: executeQuery over Doc[]${tag}`, (q) => executeQuery(parseQuery(body(q), ctx), docs, ctx)));
+  const tag = filtered ? ', filter cat < 5' : '';
+  lines.push(await time(`tail segment, ${kernel}${tag}`, (q) => executeOnSegments(parseQuery(body(q), ctx), view.segments())));
+  if (!child) lines.push(await time(`Doc[] executor${tag}`, (q) => executeQuery(parseQuery(body(q), ctx), docs, ctx)));
+}
+if (!child) {
+  const runTs = new URL('../bin/run-ts.mjs', import.meta.url).pathname;
+  const args = [...process.execArgv, runTs, process.argv[1]!, '--rows', String(N), '--dims', String(D), '--queries', String(Q), '--segments-only'];
+  lines.push(execFileSync(process.execPath, args, { env: { ...process.env, ELAX_SCAN_KERNEL: 'js' }, encoding: 'utf8' }).trim());
 }
 console.log(lines.join('\n'));

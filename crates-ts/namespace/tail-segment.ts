@@ -6,7 +6,10 @@
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
-import { NO_RELEASE, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
+import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
+
+/** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
+export const ARENA_ROWS = 4096;
 
 export class TailSegment implements Segment {
   private rowDocs: Doc[] = [];
@@ -14,6 +17,8 @@ export class TailSegment implements Segment {
   private deadCount = 0;
   private sortedDead: number[] | null = null;
   private vecData: Float32Array | null = null;
+  /** The arena vecData lives in, once the tail is big enough (growVectors). */
+  private arena: VectorArena | null = null;
   private sq: Float64Array | null = null;
   private presentBits = new Uint8Array(8);
   private allPresent = true;
@@ -87,20 +92,37 @@ export class TailSegment implements Segment {
       // Rows before the first vector had none.
       if (r > 0) this.allPresent = false;
     }
-    const need = (r + 1) * this.dims;
-    if (this.vecData === null || need > this.vecData.length) {
-      const grown = new Float32Array(Math.max(need, (this.vecData?.length ?? 0) * 2, 64 * this.dims));
-      if (this.vecData) grown.set(this.vecData);
-      this.vecData = grown;
-    }
-    this.vecData.set(v, r * this.dims);
+    const data = this.vecData === null || (r + 1) * this.dims > this.vecData.length ? this.growVectors(r) : this.vecData;
+    data.set(v, r * this.dims);
     if (this.sq === null || r >= this.sq.length) {
       const grown = new Float64Array(Math.max(64, (this.sq?.length ?? 0) * 2, r + 1));
       if (this.sq) grown.set(this.sq);
       this.sq = grown;
     }
-    this.sq[r] = sqNormAt(this.vecData, r * this.dims, this.dims);
+    this.sq[r] = sqNormAt(data, r * this.dims, this.dims);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
+  }
+
+  /**
+   * Doubles the vector buffer to hold row r. Past ARENA_ROWS rows the vectors move into a WebAssembly arena so the
+   * scan runs the SIMD kernel (a small tail stays a plain array: an arena reserves address space per memory). The
+   * old buffer is copied, never resized, so a scan holding it keeps valid data.
+   */
+  private growVectors(r: number): Float32Array {
+    const rows = Math.max(r + 1, ((this.vecData?.length ?? 0) / this.dims) * 2, 64);
+    const used = r * this.dims;
+    if (rows >= ARENA_ROWS) {
+      const arena = this.arena ? this.arena.grown(rows, r) : VectorArena.create(this.dims, rows);
+      if (arena !== null) {
+        if (this.arena === null && this.vecData !== null) arena.data.set(this.vecData.subarray(0, used));
+        this.arena = arena;
+        return (this.vecData = arena.data);
+      }
+    }
+    const grown = new Float32Array(rows * this.dims);
+    if (this.vecData) grown.set(this.vecData.subarray(0, used));
+    this.arena = null;
+    return (this.vecData = grown);
   }
 
   async prepare(): Promise<Release> {
@@ -117,7 +139,9 @@ export class TailSegment implements Segment {
 
   vectors(): SegmentVectors | null {
     if (this.vecData === null) return null;
-    return { data: this.vecData, dims: this.dims, present: this.allPresent ? null : this.presentBits, sqNorms: this.sq! };
+    const present = this.allPresent ? null : this.presentBits;
+    if (this.arena !== null) return { data: this.vecData, dims: this.dims, present, sqNorms: this.sq!, scan: this.arena };
+    return { data: this.vecData, dims: this.dims, present, sqNorms: this.sq! };
   }
 
   async docs(ords: readonly number[]): Promise<Doc[]> {

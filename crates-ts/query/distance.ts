@@ -228,6 +228,14 @@ export function cosineWithSqNormAt(q: Float64Array, qNorm: number, data: Float32
   }
   let d = d0 + d1 + d2 + d3;
   for (; i < n; i++) d += q[i]! * data[off + i]!;
+  return cosineFromDot(d, qNorm, bb);
+}
+
+/**
+ * The cosine distance from its parts: d = Σ q·y (same summation order as the kernels), qNorm = ‖q‖, bb = Σ y². A zero
+ * vector is at distance 1; rounding past ±1 is clamped to the documented [0, 2].
+ */
+export function cosineFromDot(d: number, qNorm: number, bb: number): number {
   if (qNorm === 0 || bb === 0) return 1;
   const dist = 1 - d / (qNorm * Math.sqrt(bb));
   return dist < 0 ? 0 : dist > 2 ? 2 : dist;

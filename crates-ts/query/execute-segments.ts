@@ -10,7 +10,7 @@
 import type { Doc, Id } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
-import { cosineWithSqNormAt, distanceAt, norm } from './distance.js';
+import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
 import { NO_RELEASE, RowCursor, type DocFields, type Release, type Segment, type SegmentNeed } from './segment.js';
@@ -212,6 +212,34 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const dead = seg.dead;
       const filter = q.filter;
       const n = only === null ? seg.rows : only.length;
+      const k = v.scan;
+      if (k !== undefined && (sq !== null || !cosine)) {
+        // The vectors live in WebAssembly memory: select a batch of rows here, let the SIMD kernel compute their
+        // distances (bit-identical to the JS kernels below), then offer them. All synchronous: no other scan can
+        // overwrite the arena's query or batch in between.
+        k.setQuery(rank.query);
+        const { sel, out, batch } = k;
+        let m = 0;
+        const flush = () => {
+          if (cosine) k.dots(m);
+          else k.l2s(m);
+          for (let j = 0; j < m; j++) {
+            const o = sel[j]!;
+            offer(seg, cursor, s, o, cosine ? cosineFromDot(out[j]!, qNorm, sq![o]!) : out[j]!);
+          }
+          m = 0;
+        };
+        for (let i = 0; i < n; i++) {
+          const o = only === null ? i : only[i]!;
+          if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+          if (dead !== null && dead[o] === 1) continue;
+          if (filter !== null && !filter(cursor.at(o))) continue;
+          sel[m++] = o;
+          if (m === batch) flush();
+        }
+        if (m > 0) flush();
+        return;
+      }
       for (let i = 0; i < n; i++) {
         const o = only === null ? i : only[i]!;
         if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;

@@ -6,6 +6,7 @@
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile, TextNeed } from '../fts/index.js';
+import type { VectorScan } from './vector-arena.js';
 
 export interface SegmentNeed {
   /** Attributes whose values the kernels read for every row (filters, order keys, aggregates, group keys). */
@@ -39,6 +40,8 @@ export interface SegmentVectors {
   readonly present: Uint8Array | null;
   /** Σ y² of each row's vector (distance.ts sqNormAt), when the segment keeps them: cosine then reads each vector once. */
   readonly sqNorms?: Float64Array;
+  /** A SIMD kernel over `data` (the vectors live in its WebAssembly memory: vector-arena.ts), when there is one. */
+  readonly scan?: VectorScan;
 }
 
 export interface OrdinalHit {

@@ -1,0 +1,93 @@
+;; SIMD scan kernels over vectors kept in WebAssembly memory (crates-ts/query/vector-arena.ts; RFC-0004 §5, the
+;; tail scan). Source of crates-ts/query/kernels-wasm.ts: after editing, run `node scripts/build-wasm.mjs`.
+;;
+;; Each kernel reproduces the summation order of crates-ts/query/distance.ts exactly, so a row's distance is
+;; bit-identical whichever kernel computes it: four f64 accumulators (dimension i goes to accumulator i mod 4; here
+;; lanes 0-1 of $a01 and lanes 0-1 of $a23), summed ((s0 + s1) + s2) + s3, then the dims mod 4 remainder in order.
+;; Every f32 is widened to f64 (exact) and each product and sum is rounded as in JS (no fused multiply-add).
+;;
+;; Memory: the query as f64 at $q, the rows (f32, row r at $data + r·dims·4), a selection of row ordinals (i32) at
+;; $sel and the results (f64) at $out.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; Σ q[i]·y[i] over one row.
+  (func $dot (param $dims i32) (param $q i32) (param $row i32) (result f64)
+    (local $i i32) (local $n4 i32) (local $a01 v128) (local $a23 v128) (local $y v128) (local $qi i32) (local $s f64)
+    (local.set $n4 (i32.and (local.get $dims) (i32.const -4)))
+    (block $vd (loop $v
+      (br_if $vd (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $y (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $qi (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $a01 (f64x2.add (local.get $a01)
+        (f64x2.mul (v128.load (local.get $qi)) (f64x2.promote_low_f32x4 (local.get $y)))))
+      (local.set $a23 (f64x2.add (local.get $a23)
+        (f64x2.mul (v128.load offset=16 (local.get $qi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $y) (local.get $y))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $v)))
+    (local.set $s (f64.add (f64.add (f64.add
+      (f64x2.extract_lane 0 (local.get $a01)) (f64x2.extract_lane 1 (local.get $a01)))
+      (f64x2.extract_lane 0 (local.get $a23))) (f64x2.extract_lane 1 (local.get $a23))))
+    (block $rd (loop $r
+      (br_if $rd (i32.ge_u (local.get $i) (local.get $dims)))
+      (local.set $s (f64.add (local.get $s)
+        (f64.mul (f64.load (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 3))))
+          (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $r)))
+    (local.get $s))
+
+  ;; Σ (q[i] - y[i])² over one row.
+  (func $l2 (param $dims i32) (param $q i32) (param $row i32) (result f64)
+    (local $i i32) (local $n4 i32) (local $a01 v128) (local $a23 v128) (local $y v128) (local $d v128) (local $qi i32)
+    (local $s f64) (local $e f64)
+    (local.set $n4 (i32.and (local.get $dims) (i32.const -4)))
+    (block $vd (loop $v
+      (br_if $vd (i32.ge_u (local.get $i) (local.get $n4)))
+      (local.set $y (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $qi (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 3))))
+      (local.set $d (f64x2.sub (v128.load (local.get $qi)) (f64x2.promote_low_f32x4 (local.get $y))))
+      (local.set $a01 (f64x2.add (local.get $a01) (f64x2.mul (local.get $d) (local.get $d))))
+      (local.set $d (f64x2.sub (v128.load offset=16 (local.get $qi))
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $y) (local.get $y)))))
+      (local.set $a23 (f64x2.add (local.get $a23) (f64x2.mul (local.get $d) (local.get $d))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $v)))
+    (local.set $s (f64.add (f64.add (f64.add
+      (f64x2.extract_lane 0 (local.get $a01)) (f64x2.extract_lane 1 (local.get $a01)))
+      (f64x2.extract_lane 0 (local.get $a23))) (f64x2.extract_lane 1 (local.get $a23))))
+    (block $rd (loop $r
+      (br_if $rd (i32.ge_u (local.get $i) (local.get $dims)))
+      (local.set $e (f64.sub (f64.load (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 3))))
+        (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))))
+      (local.set $s (f64.add (local.get $s) (f64.mul (local.get $e) (local.get $e))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $r)))
+    (local.get $s))
+
+  ;; out[j] = Σ q·row(sel[j]) for j < count.
+  (func (export "dots") (param $dims i32) (param $q i32) (param $data i32) (param $sel i32) (param $count i32) (param $out i32)
+    (local $j i32) (local $stride i32)
+    (local.set $stride (i32.shl (local.get $dims) (i32.const 2)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $j) (local.get $count)))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3)))
+        (call $dot (local.get $dims) (local.get $q)
+          (i32.add (local.get $data)
+            (i32.mul (i32.load (i32.add (local.get $sel) (i32.shl (local.get $j) (i32.const 2)))) (local.get $stride)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l))))
+
+  ;; out[j] = Σ (q - row(sel[j]))² for j < count.
+  (func (export "l2s") (param $dims i32) (param $q i32) (param $data i32) (param $sel i32) (param $count i32) (param $out i32)
+    (local $j i32) (local $stride i32)
+    (local.set $stride (i32.shl (local.get $dims) (i32.const 2)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $j) (local.get $count)))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3)))
+        (call $l2 (local.get $dims) (local.get $q)
+          (i32.add (local.get $data)
+            (i32.mul (i32.load (i32.add (local.get $sel) (i32.shl (local.get $j) (i32.const 2)))) (local.get $stride)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l)))))
