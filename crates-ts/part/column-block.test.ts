@@ -43,6 +43,13 @@ describe('column blocks', () => {
     const wide = Array.from({ length: 4000 }, (_, i) => `v${i % 600}`);
     const w = ColumnBlock.decode(encodeColumnBlock(wide, 'utf8', false), 'wide');
     wide.forEach((v, i) => expect(w.get(i)).toBe(v));
+    // Rows are kept as codes, not as an array of string references: ≈1 byte a row in the cache's accounting.
+    expect(b.bytes).toBeLessThan(3000 * 2);
+    expect(w.bytes).toBeLessThan(600 * 24 + 4000 * 2 + 100); // the 600 entries, then 2 bytes a row
+    // A code past the dictionary is corruption, found when the block is decoded.
+    const bad = enc.slice();
+    bad[bad.byteLength - 1] = 200;
+    expect(() => ColumnBlock.decode(bad, 'dict')).toThrow(/dictionary code 200 at row 2999 is out of range/);
     const distinct = Array.from({ length: 100 }, (_, i) => `unique-${i}`);
     expect(encodeColumnBlock(distinct, 'utf8', false)[1]).toBe(2); // plain utf8: no gain from a dictionary
   });

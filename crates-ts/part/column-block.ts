@@ -170,6 +170,12 @@ export class ColumnBlock {
     readonly values: readonly AttrValue[] | null,
     /** Decoded size estimate (cache accounting). */
     readonly bytes: number,
+    /**
+     * A dictionary block (kind utf8): row i's value is dict[codes[i]]. Kept as codes (1–2 bytes a row, off the JS
+     * heap) rather than an array of string references (8 bytes a row on the heap, which a full cache churns).
+     */
+    private readonly codes: Uint8Array | Uint16Array | null = null,
+    private readonly dict: readonly string[] | null = null,
   ) {}
 
   isNull(i: number): boolean {
@@ -184,7 +190,7 @@ export class ColumnBlock {
       case 'bool':
         return (this.bits![i >> 3]! & (1 << (i & 7))) !== 0;
       default:
-        return this.values![i]!;
+        return this.codes !== null ? this.dict![this.codes[i]!]! : this.values![i]!;
     }
   }
 
@@ -300,16 +306,16 @@ export class ColumnBlock {
       size += 2 * dict[e]!.length + 16;
     }
     need(n * (wide ? 2 : 1));
-    const values = new Array<AttrValue>(n);
+    const codes = wide ? new Uint16Array(n) : payload.slice(at, at + n);
     for (let i = 0; i < n; i++) {
       if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
-        values[i] = null;
+        codes[i] = 0; // a null row's code is never read (isNull first)
         continue;
       }
-      const c = wide ? dv.getUint16(at + 2 * i, true) : payload[at + i]!;
+      const c = wide ? dv.getUint16(at + 2 * i, true) : codes[i]!;
       if (c >= entries) throw corruptBlock(where, `dictionary code ${c} at row ${i} is out of range`);
-      values[i] = dict[c]!;
+      codes[i] = c;
     }
-    return new ColumnBlock('utf8', n, valid, null, null, values, size + n * 8 + vBytes);
+    return new ColumnBlock('utf8', n, valid, null, null, null, size + codes.byteLength + vBytes, codes, dict);
   }
 }
