@@ -46,6 +46,13 @@ describe('column blocks', () => {
     // Rows are kept as codes, not as an array of string references: ≈1 byte a row in the cache's accounting.
     expect(b.bytes).toBeLessThan(3000 * 2);
     expect(w.bytes).toBeLessThan(600 * 24 + 4000 * 2 + 100); // the 600 entries, then 2 bytes a row
+    // Decoding copies what it keeps: a Buffer's slice would be a view of (and pin) the bytes it was read from.
+    const fromBuffer = Buffer.from(encodeColumnBlock(values, 'utf8', false));
+    const before = Buffer.from(fromBuffer);
+    const kept = ColumnBlock.decode(fromBuffer, 'buffer');
+    expect(fromBuffer.equals(before)).toBe(true);
+    fromBuffer.fill(0);
+    values.forEach((v, i) => expect(kept.get(i)).toBe(v));
     // A code past the dictionary is corruption, found when the block is decoded.
     const bad = enc.slice();
     bad[bad.byteLength - 1] = 200;

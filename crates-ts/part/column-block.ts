@@ -50,6 +50,17 @@ function fits(kind: ColumnKind, v: unknown): boolean {
 
 const isNull = (v: unknown): boolean => v === null || v === undefined;
 
+/**
+ * A copy of bytes [from, to). Not `payload.slice`: when the payload is a Node Buffer (an inflated block, or the
+ * block read from the store) its slice is a view, which would keep the whole payload alive in the cache beyond its
+ * accounting and let a decoded block write into the bytes it was read from.
+ */
+function copyOf(payload: Uint8Array, from: number, to: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(payload.subarray(from, to));
+  return out;
+}
+
 function concatStrings(texts: readonly (string | null)[]): { offsets: Uint32Array; bytes: Uint8Array } {
   const parts: Uint8Array[] = [];
   const offsets = new Uint32Array(texts.length + 1);
@@ -223,7 +234,7 @@ export class ColumnBlock {
       if (at + len > payload.byteLength) throw corruptBlock(where, `column block of ${n} rows is truncated`);
     };
     need(vBytes);
-    const valid = nulls ? payload.slice(at, at + vBytes) : null;
+    const valid = nulls ? copyOf(payload, at, at + vBytes) : null;
     at += vBytes;
     if (kind === 'f64') {
       need(n * 8);
@@ -233,7 +244,7 @@ export class ColumnBlock {
     }
     if (kind === 'bool') {
       need((n + 7) >> 3);
-      return new ColumnBlock(kind, n, valid, null, payload.slice(at, at + ((n + 7) >> 3)), null, ((n + 7) >> 3) + vBytes);
+      return new ColumnBlock(kind, n, valid, null, copyOf(payload, at, at + ((n + 7) >> 3)), null, ((n + 7) >> 3) + vBytes);
     }
     need((n + 1) * 4);
     const offsets = new Uint32Array(n + 1);
@@ -283,7 +294,7 @@ export class ColumnBlock {
       if (at + len > payload.byteLength) throw corruptBlock(where, `dictionary block of ${n} rows is truncated`);
     };
     need(vBytes + 2);
-    const valid = nulls ? payload.slice(at, at + vBytes) : null;
+    const valid = nulls ? copyOf(payload, at, at + vBytes) : null;
     at += vBytes;
     const entries = dv.getUint16(at, true);
     at += 2;
@@ -306,7 +317,7 @@ export class ColumnBlock {
       size += 2 * dict[e]!.length + 16;
     }
     need(n * (wide ? 2 : 1));
-    const codes = wide ? new Uint16Array(n) : payload.slice(at, at + n);
+    const codes = wide ? new Uint16Array(n) : copyOf(payload, at, at + n);
     for (let i = 0; i < n; i++) {
       if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
         codes[i] = 0; // a null row's code is never read (isNull first)
