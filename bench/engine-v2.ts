@@ -97,7 +97,7 @@ async function serve(): Promise<Server> {
   const child = spawn(
     process.execPath,
     [path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', storeDir, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ELAX_ADMIN_TOKEN: 'bench' } },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env, ELAX_ADMIN_TOKEN: 'bench' } }, // as npm start
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
