@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DistanceMetric } from '../core/index.js';
 import { buildIvf, type IvfBuild } from './build.js';
+import { indexSpace } from './metric.js';
 import { IvfSearcher, nearestIds, type SearchOptions } from './search.js';
 import { exactDistance, exactTopK, mixture, seededRandom } from './testing.js';
 
@@ -99,6 +100,17 @@ describe('IVF search', () => {
     });
     expect(res.stats.probed).toBeLessThan(b.clustering.k / 2);
     expect(Array.from(res.rows, (p) => b.clustering.rows[p]!)).toEqual(exactTopK('euclidean_squared', q, blobs, n, dims, 5));
+  });
+
+  it('should build the same cosine index from vectors handed over already normalised', () => {
+    const n = 3000;
+    const raw = data.subarray(0, n * DIMS);
+    const unit = indexSpace('cosine_distance', raw, DIMS);
+    const o = { random: seededRandom(3), targetSize: 500, minSize: 250, maxSize: 1000 };
+    const a = buildIvf(raw, DIMS, n, 'cosine_distance', o);
+    const b = buildIvf(unit, DIMS, n, 'cosine_distance', { ...o, random: seededRandom(3), normalised: true });
+    expect(b.clustering).toEqual(a.clustering);
+    expect(b.clusters).toEqual(a.clusters);
   });
 
   it('should order probes by centroid distance', () => {
