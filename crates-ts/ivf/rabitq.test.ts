@@ -96,6 +96,26 @@ describe('RaBitQ estimator', () => {
     expect(lower[3]).toBeLessThanOrEqual(est[3]!);
   });
 
+  it('should give every code a lower bound of −∞ at ε0 = ∞ (rerank all), also where ∞ · 0 would be NaN', () => {
+    const dims = 64;
+    const rot = fhtRotation(dims, seededRandom(6));
+    const r = seededRandom(7);
+    const data = Float32Array.from({ length: 20 * dims }, () => r() - 0.5);
+    const centroid = data.slice(0, dims); // row 0 has err 0
+    const codes = encodeCluster(data, allRows(20), centroid, 0, rot, 0);
+    const qc = new QueryCodes(rot);
+    const est = new Float64Array(20);
+    const lower = new Float64Array(20);
+    const sum = rotateCentroids(centroid, 1, rot).sums[0]!;
+    qc.set(centroid); // the query sits on the centroid: ‖q − c‖ = 0
+    estimateCluster(qc, codes, 0, sum, Infinity, 1, est, lower);
+    expect(Array.from(lower)).toEqual(new Array(20).fill(-Infinity));
+    qc.set(data.subarray(dims, 2 * dims));
+    estimateCluster(qc, codes, 1, sum, Infinity, 0.5, est, lower);
+    expect(Array.from(lower)).toEqual(new Array(20).fill(-Infinity));
+    expect(est.every(Number.isFinite)).toBe(true);
+  });
+
   it('should pack bit t of byte j as the sign of rotated dimension 8j + t', () => {
     const dims = 64;
     const rot = fhtRotation(dims, seededRandom(5));

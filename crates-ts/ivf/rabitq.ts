@@ -172,6 +172,7 @@ export class QueryCodes {
  * Estimated squared euclidean distances from the query to every vector of one cluster, and their lower bounds at
  * confidence ε0: est[i] and lower[i] = est[i] − ε0·‖s‖·err[i], for i < codes.n. `centroidDist2` = ‖q − c‖²,
  * `centroidSum` = Σ(Pc)_i. Multiply by `scale` (½ for cosine distance on unit vectors) before writing.
+ * ε0 = ∞ means "no bound": every lower[i] is −∞ (not ∞ · 0 = NaN where err or ‖s‖ is 0).
  */
 export function estimateCluster(
   q: QueryCodes,
@@ -188,7 +189,8 @@ export function estimateCluster(
   const code = codes.codes;
   const bytes = codes.padded >> 3;
   const sumS = q.sum - centroidSum;
-  const bound = eps0 * Math.sqrt(centroidDist2);
+  const noBound = eps0 === Infinity;
+  const bound = noBound ? 0 : eps0 * Math.sqrt(centroidDist2);
   if (bytes === 16) {
     // padded 128 (65- to 128-d vectors): fully unrolled, the case the benchmark measures.
     for (let i = 0, o = 0; i < n; i++, o += 16) {
@@ -202,6 +204,7 @@ export function estimateCluster(
       est[i] = e * scale;
       lower[i] = (e - bound * err[i]!) * scale;
     }
+    if (noBound) lower.fill(-Infinity, 0, n);
     return;
   }
   for (let i = 0, o = 0; i < n; i++, o += bytes) {
@@ -217,4 +220,5 @@ export function estimateCluster(
     est[i] = e * scale;
     lower[i] = (e - bound * err[i]!) * scale;
   }
+  if (noBound) lower.fill(-Infinity, 0, n);
 }

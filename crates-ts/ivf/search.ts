@@ -1,12 +1,18 @@
 /**
  * One query against one clustered index: scan the centroids exactly, probe clusters nearest first, estimate every
- * code's distance with its RaBitQ bound, keep the candidates whose lower bound can still reach the top k, and rerank
- * those with exact distances supplied by the caller.
+ * code's distance with its RaBitQ bounds, rerank with exact distances supplied by the caller the candidates whose
+ * lower bound can still reach the top k.
  *
- * Adaptive stop: a cluster whose members cannot come closer than the current k-th best upper bound (triangle
- * inequality with its radius: ‖x − q‖ ≥ ‖q − c‖ − radius) is skipped without fetching its codes, and probing
- * stops once even the largest radius cannot bring a further (farther) centroid within reach. `nprobe` caps the
- * clusters probed: it is the recall knob.
+ * Two thresholds, one cheap and one sound:
+ *  - τ, the k-th smallest upper bound (estimate + bound) seen while probing, guesses the k-th distance before any
+ *    exact distance is known. It skips clusters (triangle inequality with the cluster's radius:
+ *    ‖x − q‖ ≥ ‖q − c‖ − radius) and picks the first rerank round, so a query usually costs one `exact` call.
+ *  - d_k, the k-th exact distance found, decides what may be left out: after each round, every candidate whose
+ *    lower bound is ≤ d_k and every skipped cluster the triangle inequality does not rule out at d_k is reranked /
+ *    scored after all. τ can be wrong (an upper bound is probabilistic, and a zero vector under cosine distance is
+ *    estimated at ½ but is at 1): it then costs another round, never a wrong answer. What is left out is left out
+ *    on the lower bounds alone (ε0 sets how often one fails).
+ * `nprobe` caps the clusters probed: it is the recall knob. ε0 = ∞ reranks every probed code.
  *
  * Does not fetch anything: `cluster(c)` and `exact(rows)` are the caller's (block cache, ranged GETs).
  */
@@ -42,14 +48,14 @@ export interface SearchOptions {
   topK: number;
   /** Clusters probed at most (the triangle-inequality skip may probe fewer). Default DEFAULT_NPROBE. */
   nprobe?: number;
-  /** Confidence of the RaBitQ bound (the paper's ε0). Default 1.9. */
+  /** Confidence of the RaBitQ bound (the paper's ε0). Default 1.9. Infinity: no bound, every probed code is reranked. */
   eps0?: number;
   /**
-   * Exact distances asked per `exact` call. Infinity (default): one call with every candidate whose lower bound is
-   * under the k-th smallest upper bound — one round trip. A finite batch asks nearest-lower-bound first and stops
-   * as soon as the k-th exact distance is below every remaining lower bound: fewer distances, more calls, and
-   * recall that depends on the bound holding (use ε0 ≈ 2.6 there: at 1M, batches of 16 lost 1.3 % recall@10 at
-   * ε0 = 1.9, bench/ivf-kernels.ts). One batch is robust to a failed bound: τ is an upper bound, not a distance.
+   * Exact distances asked per `exact` call. Infinity (default): the first call asks every candidate whose lower
+   * bound is ≤ τ (the k-th smallest upper bound), usually the only call. A finite batch asks nearest lower bound
+   * first and stops as soon as the k-th exact distance is below every remaining lower bound: fewer distances, more
+   * calls, and no margin for a failed lower bound (use ε0 ≈ 2.6 there: at 1M, batches of 16 lost 1.3 % recall@10
+   * at ε0 = 1.9, bench/ivf-kernels.ts), where τ's margin usually covers one.
    */
   rerankBatch?: number;
 }
@@ -57,17 +63,22 @@ export interface SearchOptions {
 export interface SearchHooks {
   /** The codes of cluster c. */
   cluster(c: number): ClusterCodes;
-  /** Exact metric distances of the query to `rows` (the caller reads the full vectors). */
+  /**
+   * Exact metric distances of the query to `rows` (the caller reads the full vectors). They are returned as given:
+   * compute them with the exact scan's kernels (query/distance.ts) and the results are the exact kNN's, bit for bit.
+   */
   exact(rows: Uint32Array): ArrayLike<number>;
-  /** False for rows that must not be returned (deleted, filtered out). */
+  /** False for rows that must not be returned (deleted, filtered out). A pure function of the row. */
   accept?(row: number): boolean;
 }
 
 export interface SearchStats {
-  /** Clusters whose codes were scored. */
+  /** Clusters whose codes were scored (revisited ones included). */
   probed: number;
-  /** Clusters within nprobe skipped by the triangle inequality (codes not fetched). */
+  /** Clusters within nprobe never scored: the triangle inequality ruled them out at the k-th exact distance. */
   skipped: number;
+  /** Clusters skipped on τ but scored after all, because the k-th exact distance came out above τ. */
+  revisited: number;
   /** Codes estimated. */
   scored: number;
   /** Exact distances asked for, and in how many calls. */
@@ -85,6 +96,17 @@ export interface SearchResult {
 export const DEFAULT_EPS0 = 1.9;
 /** Recall@10 0.999 at 1M × 128-d clustered, probing 3.8 clusters on average after the triangle skip (bench/ivf-kernels.ts). */
 export const DEFAULT_NPROBE = 8;
+
+/**
+ * Relative slack of the triangle-inequality test, for rounding: radii are stored as f32, and under cosine distance
+ * the index holds f32-rounded unit vectors while the exact distance is computed on the originals (≈1e-7 apart).
+ */
+const REACH_SLACK = 1e-6;
+
+/** Candidate states: asked (or dropped) already; waiting, accepted by hooks.accept; waiting, accept not asked yet. */
+const DONE = 0;
+const ACCEPTED = 1;
+const UNCHECKED = 2;
 
 /** Holds one index's per-query buffers; reuse it across queries (not concurrently). */
 export class IvfSearcher {
@@ -106,82 +128,129 @@ export class IvfSearcher {
     const scale = metricScale(ix.metric);
     const eps0 = o.eps0 ?? DEFAULT_EPS0;
     const topK = o.topK;
-    const stats: SearchStats = { probed: 0, skipped: 0, scored: 0, reranked: 0, exactCalls: 0 };
+    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, scored: 0, reranked: 0, exactCalls: 0 };
+    if (topK < 1) return { rows: new Uint32Array(0), distances: new Float64Array(0), stats };
     if (ix.metric === 'cosine_distance') normaliseInto(query, 0, ix.dims, this.qv, 0);
     else this.qv.set(query.subarray(0, ix.dims));
     this.q.set(this.qv);
-    centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, this.cDist);
-    const probes = nearestIds(this.cDist, ix.k, Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k));
+    const cDist = this.cDist;
+    centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, cDist);
+    const probes = nearestIds(cDist, ix.k, Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k));
 
-    // The k smallest upper bounds (est + its bound) seen so far: tau, the largest of them, is a (probabilistic)
-    // upper bound on the k-th distance.
+    // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
     const uppers = new MaxHeap(topK);
-    const cand = this.cand;
-    cand.clear();
-    for (const c of probes) {
-      const dc = this.cDist[c]!;
+    this.cand.clear();
+    const skipped: number[] = [];
+    for (let p = 0; p < probes.length; p++) {
+      const c = probes[p]!;
       const tau = uppers.full() ? uppers.top() : Infinity;
-      const gap = Math.sqrt(dc) - ix.maxRadius;
-      if (gap > 0 && gap * gap * scale >= tau) break; // no farther cluster can hold a closer vector
-      const g = Math.sqrt(dc) - ix.radii[c]!;
-      if (g > 0 && g * g * scale >= tau) {
-        stats.skipped++;
-        continue;
+      if (outOfReach(cDist[c]!, ix.maxRadius, tau, scale)) {
+        // Probes are nearest first: no farther cluster is within reach of τ either.
+        for (; p < probes.length; p++) skipped.push(probes[p]!);
+        break;
       }
-      const codes = hooks.cluster(c);
-      if (codes.n > this.est.length) {
-        this.est = new Float64Array(codes.n * 2);
-        this.lower = new Float64Array(codes.n * 2);
+      if (outOfReach(cDist[c]!, ix.radii[c]!, tau, scale)) skipped.push(c);
+      else this.score(c, eps0, scale, uppers, hooks, stats);
+    }
+
+    const best = new ResultHeap(topK);
+    const seen = new Set<number>(); // used only when a cluster names its rows: a row kept in two clusters is one result
+    let limit = uppers.full() ? uppers.top() : Infinity;
+    for (;;) {
+      this.rerank(limit, o.rerankBatch ?? Infinity, best, seen, hooks, stats);
+      const dk = best.full() ? best.worst() : Infinity;
+      let revisited = false;
+      for (let i = 0; i < skipped.length; ) {
+        const c = skipped[i]!;
+        if (outOfReach(cDist[c]!, ix.radii[c]!, dk, scale)) {
+          i++;
+          continue;
+        }
+        skipped[i] = skipped[skipped.length - 1]!;
+        skipped.pop();
+        this.score(c, eps0, scale, uppers, hooks, stats);
+        stats.revisited++;
+        revisited = true;
       }
-      const { est, lower } = this;
-      estimateCluster(this.q, codes, dc, ix.rotated.sums[c]!, eps0, scale, est, lower);
-      stats.probed++;
-      stats.scored += codes.n;
-      const ids = codes.rowIds;
-      if (ids !== null) cand.explicitIds = true;
-      for (let i = 0; i < codes.n; i++) {
-        const lo = lower[i]!;
-        if (uppers.full() && lo >= uppers.top()) continue;
-        const row = ids === null ? codes.firstRow + i : ids[i]!;
-        if (hooks.accept && !hooks.accept(row)) continue;
+      // Done when every waiting candidate's lower bound is above limit ≥ d_k and no skipped cluster is in reach.
+      if (!revisited && limit >= dk) break;
+      limit = dk;
+    }
+    stats.skipped = skipped.length;
+    return { ...best.sorted(), stats };
+  }
+
+  /** Scores cluster c's codes: every code becomes a waiting candidate; those that can improve τ tighten it. */
+  private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
+    const codes = hooks.cluster(c);
+    if (codes.n > this.est.length) {
+      this.est = new Float64Array(codes.n * 2);
+      this.lower = new Float64Array(codes.n * 2);
+    }
+    const { est, lower, cand } = this;
+    estimateCluster(this.q, codes, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, est, lower);
+    stats.probed++;
+    stats.scored += codes.n;
+    const ids = codes.rowIds;
+    if (ids !== null) cand.explicitIds = true;
+    for (let i = 0; i < codes.n; i++) {
+      const lo = lower[i]!;
+      const row = ids === null ? codes.firstRow + i : ids[i]!;
+      // Kept, not dropped: if τ turns out below the k-th exact distance, a later round needs it.
+      if (uppers.full() && lo >= uppers.top()) cand.push(row, lo, UNCHECKED);
+      else if (!hooks.accept || hooks.accept(row)) {
         uppers.offer(2 * est[i]! - lo);
-        cand.push(row, lo);
+        cand.push(row, lo, ACCEPTED);
       }
     }
-    const tau = uppers.full() ? uppers.top() : Infinity;
-    return { ...rerank(cand, tau, topK, o.rerankBatch ?? Infinity, hooks, stats), stats };
+  }
+
+  /**
+   * One round: asks exact distances of the waiting candidates with lower bound ≤ min(limit, k-th exact distance).
+   * With one batch they are asked at once, in scan order; with smaller batches nearest lower bound first, and the
+   * round stops once the k-th exact distance is below every remaining lower bound.
+   */
+  private rerank(limit: number, batch: number, best: ResultHeap, seen: Set<number>, hooks: SearchHooks, stats: SearchStats): void {
+    const cand = this.cand;
+    const order: number[] = [];
+    for (let i = 0; i < cand.length; i++) if (cand.state[i] !== DONE && cand.lower[i]! <= limit) order.push(i);
+    if (order.length > batch) order.sort((a, b) => cand.lower[a]! - cand.lower[b]! || cand.rows[a]! - cand.rows[b]!);
+    let i = 0;
+    while (i < order.length) {
+      const cap = best.full() ? Math.min(best.worst(), limit) : limit;
+      if (cand.lower[order[i]!]! > cap) break;
+      const rows: number[] = [];
+      for (; i < order.length && rows.length < batch && cand.lower[order[i]!]! <= cap; i++) {
+        const j = order[i]!;
+        const state = cand.state[j]!;
+        cand.state[j] = DONE;
+        const r = cand.rows[j]!;
+        if (state === UNCHECKED && hooks.accept && !hooks.accept(r)) continue;
+        if (cand.explicitIds) {
+          if (seen.has(r)) continue;
+          seen.add(r);
+        }
+        rows.push(r);
+      }
+      if (rows.length === 0) continue;
+      const batchRows = Uint32Array.from(rows);
+      const d = hooks.exact(batchRows);
+      stats.exactCalls++;
+      stats.reranked += rows.length;
+      for (let j = 0; j < rows.length; j++) best.offer(batchRows[j]!, d[j]!);
+    }
   }
 }
 
 /**
- * Candidates with lower bound < tau, reranked exactly. With one batch (the default) every such candidate is asked
- * for at once, in scan order; with smaller batches they are asked nearest lower bound first, and asking stops once
- * the k-th exact distance is below every remaining lower bound.
+ * Whether no vector within `radius` of a centroid at squared index-space distance `dc` from the query can be at a
+ * metric distance ≤ `limit` (‖x − q‖ ≥ ‖q − c‖ − radius; ties are kept: they may win on the row order).
  */
-function rerank(cand: Candidates, tau: number, topK: number, batch: number, hooks: SearchHooks, stats: SearchStats): { rows: Uint32Array; distances: Float64Array } {
-  let order: number[] = [];
-  for (let i = 0; i < cand.length; i++) if (cand.lower[i]! < tau) order.push(i);
-  if (order.length > batch) order = order.sort((a, b) => cand.lower[a]! - cand.lower[b]! || cand.rows[a]! - cand.rows[b]!);
-  const best = new ResultHeap(topK);
-  const seen = cand.explicitIds ? new Set<number>() : null; // a row kept in two clusters can be a candidate twice
-  let i = 0;
-  while (i < order.length) {
-    const limit = best.full() ? Math.min(best.worst(), tau) : tau;
-    if (cand.lower[order[i]!]! >= limit) break;
-    const rows: number[] = [];
-    for (; i < order.length && rows.length < batch && cand.lower[order[i]!]! < limit; i++) {
-      const r = cand.rows[order[i]!]!;
-      if (seen === null) rows.push(r);
-      else if (!seen.has(r)) (seen.add(r), rows.push(r));
-    }
-    if (rows.length === 0) continue;
-    const batchRows = Uint32Array.from(rows);
-    const d = hooks.exact(batchRows);
-    stats.exactCalls++;
-    stats.reranked += rows.length;
-    for (let j = 0; j < rows.length; j++) best.offer(batchRows[j]!, d[j]!);
-  }
-  return best.sorted();
+function outOfReach(dc: number, radius: number, limit: number, scale: number): boolean {
+  if (limit === Infinity) return false;
+  const d = Math.sqrt(dc);
+  const g = d - radius - REACH_SLACK * (d + radius);
+  return g > 0 && g * g * scale > limit;
 }
 
 /** The ids of the m smallest of dist[0, k), smallest first (ties: lower id). Insertion into a short sorted list. */
@@ -203,10 +272,11 @@ export function nearestIds(dist: Float64Array, k: number, m: number): number[] {
   return ids;
 }
 
-/** Growable (row, lower bound) pairs. */
+/** Growable (row, lower bound, state) triples. */
 class Candidates {
   rows = new Uint32Array(1024);
   lower = new Float64Array(1024);
+  state = new Uint8Array(1024);
   length = 0;
   /** Some cluster named its rows explicitly, so a row may appear twice. */
   explicitIds = false;
@@ -214,7 +284,7 @@ class Candidates {
     this.length = 0;
     this.explicitIds = false;
   }
-  push(row: number, lo: number): void {
+  push(row: number, lo: number, state: number): void {
     if (this.length === this.rows.length) {
       const r = new Uint32Array(this.length * 2);
       r.set(this.rows);
@@ -222,8 +292,12 @@ class Candidates {
       const l = new Float64Array(this.length * 2);
       l.set(this.lower);
       this.lower = l;
+      const s = new Uint8Array(this.length * 2);
+      s.set(this.state);
+      this.state = s;
     }
     this.rows[this.length] = row;
+    this.state[this.length] = state;
     this.lower[this.length++] = lo;
   }
 }

@@ -1,6 +1,6 @@
 /** Seeded data and exact answers for the ivf tests and benchmarks. */
 import type { DistanceMetric } from '../core/index.js';
-import { dotAt, sqDistAt } from './kernels.js';
+import { distance } from '../query/index.js';
 import { gaussian, type Random } from './random.js';
 
 /** mulberry32 (same as bench/lib.ts `rng`): a small seeded PRNG. */
@@ -27,13 +27,12 @@ export function mixture(n: number, dims: number, random: Random, centers = 64, s
   return out;
 }
 
-/** The metric's distance from q to row r of data, computed directly (the reference the index is tested against). */
+/**
+ * The metric's distance from q to row r of data with the kernel of the exact scan (query/distance.ts): the
+ * reference the index is tested against, so "the same as exact kNN" can be asserted bit for bit.
+ */
 export function exactDistance(metric: DistanceMetric, q: Float32Array, data: Float32Array, row: number, dims: number): number {
-  if (metric === 'euclidean_squared') return sqDistAt(q, 0, data, row * dims, dims);
-  const qq = dotAt(q, 0, q, 0, dims);
-  const xx = dotAt(data, row * dims, data, row * dims, dims);
-  if (qq === 0 || xx === 0) return 1;
-  return 1 - dotAt(q, 0, data, row * dims, dims) / Math.sqrt(qq * xx);
+  return distance(metric, q, data.subarray(row * dims, (row + 1) * dims));
 }
 
 /** The exact top-k rows of q among rows [0, n) (ties: lower row first). */
