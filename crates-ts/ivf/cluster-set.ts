@@ -134,6 +134,11 @@ export class ClusterSet {
    * (SPFresh's reassignment, which keeps each vector in or near its nearest cluster). Returns the new id.
    */
   split(c: number, reassignNeighbours = true): number {
+    return this.splitTouching(c, reassignNeighbours)[1]!;
+  }
+
+  /** split(), returning the clusters whose members changed: [c, the new id, …the neighbours it reassigned with]. */
+  private splitTouching(c: number, reassignNeighbours: boolean): number[] {
     const dims = this.dims;
     const old = this.centroidOf(c).slice();
     const rows = Uint32Array.from(this.members[c]!);
@@ -143,7 +148,7 @@ export class ClusterSet {
     for (const r of s.members[0]) this.attach(r, c);
     const c2 = this.addCluster(s.centroids.subarray(dims), s.members[1]);
     this.dirtySet.add(c);
-    if (!reassignNeighbours) return c2;
+    if (!reassignNeighbours) return [c, c2];
     const near = nearestCentroids(old, 0, dims, this.cents, this.capacity, this.o.neighbours, -1, (x) => x !== c && x !== c2 && this.isAlive(x));
     const candidates = [c, c2, ...near];
     for (const cl of [c, c2]) for (const r of [...this.members[cl]!]) this.moveIfNearer(r, candidates);
@@ -154,7 +159,7 @@ export class ClusterSet {
         if (this.score(r, best) < this.score(r, n)) this.move(r, best);
       }
     }
-    return c2;
+    return candidates;
   }
 
   /** Dissolves cluster `c`: each member goes to the nearest of c's neighbouring live centroids. */
@@ -207,10 +212,10 @@ export class ClusterSet {
     while (big.length > 0 && budget-- > 0) {
       const c = big.pop()!;
       if (!this.isAlive(c) || this.sizeOf(c) <= this.o.maxSize) continue;
-      this.split(c, reassign);
       changed = true;
-      // Both halves, and with reassignment any neighbour, may still be above maxSize.
-      for (let x = 0; x < this.capacity; x++) if (this.isAlive(x) && this.sizeOf(x) > this.o.maxSize && !big.includes(x)) big.push(x);
+      // Both halves, and with reassignment a neighbour, may be above maxSize: only they (not a rescan of every
+      // cluster, which made a rebalance O(k²)).
+      for (const x of this.splitTouching(c, reassign)) if (this.isAlive(x) && this.sizeOf(x) > this.o.maxSize && !big.includes(x)) big.push(x);
     }
     return changed;
   }
