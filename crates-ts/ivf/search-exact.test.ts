@@ -84,6 +84,7 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
     const centres = Float32Array.from({ length: groups * DIMS }, () => g());
     const vecs = Float32Array.from({ length: n * DIMS }, (_, i) => centres[Math.floor(i / (10 * DIMS)) * DIMS + (i % DIMS)]! + 0.01 * g());
     let revisited = 0;
+    let rescored = 0;
     for (const metric of ['euclidean_squared', 'cosine_distance'] as const) {
       const b = buildIvf(vecs, DIMS, n, metric, { random: seededRandom(42), ...SMALL });
       for (let i = 0; i < 10; i++) {
@@ -95,9 +96,11 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
         expect(res).toMatchObject(naiveKnn(metric, q, vecs, n, 10, bump));
         expect(res.stats.exactCalls).toBeGreaterThan(1); // the exact k-th distance sent it back for more
         revisited += res.stats.revisited;
+        rescored += res.stats.rescored;
       }
     }
     expect(revisited).toBeGreaterThan(0); // clusters skipped on τ were scored after all
+    expect(rescored).toBeGreaterThan(0); // codes dropped on τ were recovered
   });
 
   it('should not let zero vectors (cosine distance 1, estimated ½) crowd out nearer rows', () => {

@@ -7,11 +7,12 @@
  *  - τ, the k-th smallest upper bound (estimate + bound) seen while probing, guesses the k-th distance before any
  *    exact distance is known. It skips clusters (triangle inequality with the cluster's radius:
  *    ‖x − q‖ ≥ ‖q − c‖ − radius) and picks the first rerank round, so a query usually costs one `exact` call.
- *  - d_k, the k-th exact distance found, decides what may be left out: after each round, every candidate whose
- *    lower bound is ≤ d_k and every skipped cluster the triangle inequality does not rule out at d_k is reranked /
- *    scored after all. τ can be wrong (an upper bound is probabilistic, and a zero vector under cosine distance is
- *    estimated at ½ but is at 1): it then costs another round, never a wrong answer. What is left out is left out
- *    on the lower bounds alone (ε0 sets how often one fails).
+ *  - d_k, the k-th exact distance found, decides what may be left out: after each round, every code whose lower
+ *    bound is ≤ d_k is reranked (a cluster whose codes were dropped on τ is estimated again to recover them) and
+ *    every skipped cluster the triangle inequality does not rule out at d_k is scored after all. τ can be wrong (an
+ *    upper bound is probabilistic, and a zero vector under cosine distance is estimated at ½ but is at 1): it then
+ *    costs another round, never a wrong answer. What is left out is left out on the lower bounds alone (ε0 sets
+ *    how often one fails).
  * `nprobe` caps the clusters probed: it is the recall knob. ε0 = ∞ reranks every probed code.
  *
  * Does not fetch anything: `cluster(c)` and `exact(rows)` are the caller's (block cache, ranged GETs).
@@ -79,7 +80,9 @@ export interface SearchStats {
   skipped: number;
   /** Clusters skipped on τ but scored after all, because the k-th exact distance came out above τ. */
   revisited: number;
-  /** Codes estimated. */
+  /** Clusters estimated a second time to recover codes dropped on τ, for the same reason. */
+  rescored: number;
+  /** Codes estimated (rescored ones count twice). */
   scored: number;
   /** Exact distances asked for, and in how many calls. */
   reranked: number;
@@ -103,7 +106,7 @@ export const DEFAULT_NPROBE = 8;
  */
 const REACH_SLACK = 1e-6;
 
-/** Candidate states: asked (or dropped) already; waiting, accepted by hooks.accept; waiting, accept not asked yet. */
+/** Candidate states: asked (or rejected) already; waiting, accepted by hooks.accept; waiting, accept not asked yet. */
 const DONE = 0;
 const ACCEPTED = 1;
 const UNCHECKED = 2;
@@ -116,6 +119,9 @@ export class IvfSearcher {
   private est = new Float64Array(4096);
   private lower = new Float64Array(4096);
   private cand = new Candidates();
+  /** Per scored cluster: its candidates are cand[from, to); droppedMin is the smallest lower bound it did not keep. */
+  private scored: { c: number; from: number; to: number; droppedMin: number }[] = [];
+  private seen: Set<number> | null = null;
 
   constructor(readonly index: IvfIndex) {
     this.q = new QueryCodes(index.rotation);
@@ -128,7 +134,7 @@ export class IvfSearcher {
     const scale = metricScale(ix.metric);
     const eps0 = o.eps0 ?? DEFAULT_EPS0;
     const topK = o.topK;
-    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, scored: 0, reranked: 0, exactCalls: 0 };
+    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
     if (topK < 1) return { rows: new Uint32Array(0), distances: new Float64Array(0), stats };
     if (ix.metric === 'cosine_distance') normaliseInto(query, 0, ix.dims, this.qv, 0);
     else this.qv.set(query.subarray(0, ix.dims));
@@ -140,6 +146,8 @@ export class IvfSearcher {
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
     const uppers = new MaxHeap(topK);
     this.cand.clear();
+    this.scored = [];
+    this.seen = null;
     const skipped: number[] = [];
     for (let p = 0; p < probes.length; p++) {
       const c = probes[p]!;
@@ -154,12 +162,16 @@ export class IvfSearcher {
     }
 
     const best = new ResultHeap(topK);
-    const seen = new Set<number>(); // used only when a cluster names its rows: a row kept in two clusters is one result
     let limit = uppers.full() ? uppers.top() : Infinity;
     for (;;) {
-      this.rerank(limit, o.rerankBatch ?? Infinity, best, seen, hooks, stats);
+      this.rerank(limit, o.rerankBatch ?? Infinity, best, hooks, stats);
       const dk = best.full() ? best.worst() : Infinity;
-      let revisited = false;
+      let more = false;
+      for (const sc of this.scored) {
+        if (sc.droppedMin > dk) continue;
+        this.rescore(sc, dk, eps0, scale, hooks, stats);
+        more = true;
+      }
       for (let i = 0; i < skipped.length; ) {
         const c = skipped[i]!;
         if (outOfReach(cDist[c]!, ix.radii[c]!, dk, scale)) {
@@ -170,39 +182,69 @@ export class IvfSearcher {
         skipped.pop();
         this.score(c, eps0, scale, uppers, hooks, stats);
         stats.revisited++;
-        revisited = true;
+        more = true;
       }
-      // Done when every waiting candidate's lower bound is above limit ≥ d_k and no skipped cluster is in reach.
-      if (!revisited && limit >= dk) break;
+      // Done when every waiting candidate's lower bound is above limit ≥ d_k, every dropped code's above d_k, and
+      // no skipped cluster is in reach.
+      if (!more && limit >= dk) break;
       limit = dk;
     }
     stats.skipped = skipped.length;
     return { ...best.sorted(), stats };
   }
 
-  /** Scores cluster c's codes: every code becomes a waiting candidate; those that can improve τ tighten it. */
-  private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
+  /** Estimates cluster c's codes into est/lower and returns them. */
+  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): ClusterCodes {
     const codes = hooks.cluster(c);
     if (codes.n > this.est.length) {
       this.est = new Float64Array(codes.n * 2);
       this.lower = new Float64Array(codes.n * 2);
     }
-    const { est, lower, cand } = this;
-    estimateCluster(this.q, codes, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, est, lower);
-    stats.probed++;
+    estimateCluster(this.q, codes, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, this.est, this.lower);
     stats.scored += codes.n;
+    if (codes.rowIds !== null) this.cand.explicitIds = true;
+    return codes;
+  }
+
+  /**
+   * Scores cluster c: a code whose lower bound is under τ (or any while there are fewer than k) becomes a
+   * candidate and tightens τ with its upper bound; the others are dropped, remembering the smallest lower bound
+   * dropped (the rare round that needs them estimates the cluster again: cheaper than keeping them all).
+   */
+  private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
+    const codes = this.estimate(c, eps0, scale, hooks, stats);
+    stats.probed++;
+    const { est, lower, cand } = this;
     const ids = codes.rowIds;
-    if (ids !== null) cand.explicitIds = true;
+    const from = cand.length;
+    let droppedMin = Infinity;
     for (let i = 0; i < codes.n; i++) {
       const lo = lower[i]!;
-      const row = ids === null ? codes.firstRow + i : ids[i]!;
-      // Kept, not dropped: if τ turns out below the k-th exact distance, a later round needs it.
-      if (uppers.full() && lo >= uppers.top()) cand.push(row, lo, UNCHECKED);
-      else if (!hooks.accept || hooks.accept(row)) {
-        uppers.offer(2 * est[i]! - lo);
-        cand.push(row, lo, ACCEPTED);
+      if (uppers.full() && lo >= uppers.top()) {
+        if (lo < droppedMin) droppedMin = lo;
+        continue;
       }
+      const row = ids === null ? codes.firstRow + i : ids[i]!;
+      if (hooks.accept && !hooks.accept(row)) continue;
+      uppers.offer(2 * est[i]! - lo);
+      cand.push(row, lo, ACCEPTED);
     }
+    this.scored.push({ c, from, to: cand.length, droppedMin });
+  }
+
+  /** Estimates a scored cluster again and adds the codes it dropped whose lower bound is ≤ limit. */
+  private rescore(sc: { c: number; from: number; to: number; droppedMin: number }, limit: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): void {
+    const codes = this.estimate(sc.c, eps0, scale, hooks, stats);
+    stats.rescored++;
+    const { lower, cand } = this;
+    const kept = new Set<number>();
+    for (let j = sc.from; j < sc.to; j++) kept.add(cand.rows[j]!);
+    const ids = codes.rowIds;
+    for (let i = 0; i < codes.n; i++) {
+      const row = ids === null ? codes.firstRow + i : ids[i]!;
+      if (lower[i]! <= limit && !kept.has(row)) cand.push(row, lower[i]!, UNCHECKED);
+    }
+    sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out
   }
 
   /**
@@ -210,8 +252,15 @@ export class IvfSearcher {
    * With one batch they are asked at once, in scan order; with smaller batches nearest lower bound first, and the
    * round stops once the k-th exact distance is below every remaining lower bound.
    */
-  private rerank(limit: number, batch: number, best: ResultHeap, seen: Set<number>, hooks: SearchHooks, stats: SearchStats): void {
+  private rerank(limit: number, batch: number, best: ResultHeap, hooks: SearchHooks, stats: SearchStats): void {
     const cand = this.cand;
+    // A row kept in two clusters (explicit row ids) is one result. The set starts when the first such cluster is
+    // scored, with the rows asked in earlier rounds.
+    if (cand.explicitIds && this.seen === null) {
+      this.seen = new Set();
+      for (let j = 0; j < cand.length; j++) if (cand.state[j] === DONE) this.seen.add(cand.rows[j]!);
+    }
+    const seen = this.seen;
     const order: number[] = [];
     for (let i = 0; i < cand.length; i++) if (cand.state[i] !== DONE && cand.lower[i]! <= limit) order.push(i);
     if (order.length > batch) order.sort((a, b) => cand.lower[a]! - cand.lower[b]! || cand.rows[a]! - cand.rows[b]!);
@@ -226,7 +275,7 @@ export class IvfSearcher {
         cand.state[j] = DONE;
         const r = cand.rows[j]!;
         if (state === UNCHECKED && hooks.accept && !hooks.accept(r)) continue;
-        if (cand.explicitIds) {
+        if (seen !== null) {
           if (seen.has(r)) continue;
           seen.add(r);
         }
