@@ -244,7 +244,7 @@ function run(nprobe: number, rerankBatch: number, eps0 = 1.9): Record<string, un
   const lat: number[] = [];
   let exactMs = 0;
   let recall = 0;
-  const sums = { probed: 0, skipped: 0, revisited: 0, scored: 0, reranked: 0, exactCalls: 0 };
+  const sums = { probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
   queries.forEach((q, i) => {
     const qu = normalizeRows(q, D);
     const s = now();
@@ -270,7 +270,7 @@ function run(nprobe: number, rerankBatch: number, eps0 = 1.9): Record<string, un
   });
   const l = latencySummary(lat, 3);
   const per = (x: number) => +(x / Q).toFixed(1);
-  return { nprobe, rerank_batch: rerankBatch === Infinity ? 'all' : rerankBatch, eps0, recall_at_10: +(recall / Q).toFixed(4), p50_ms: l.p50, p99_ms: l.p99, mean_ms: l.mean, exact_ms_mean: +(exactMs / Q).toFixed(3), probed: per(sums.probed), skipped: per(sums.skipped), revisited: per(sums.revisited), codes_scored: per(sums.scored), reranked: per(sums.reranked), exact_calls: per(sums.exactCalls) };
+  return { nprobe, rerank_batch: rerankBatch === Infinity ? 'all' : rerankBatch, eps0, recall_at_10: +(recall / Q).toFixed(4), p50_ms: l.p50, p99_ms: l.p99, mean_ms: l.mean, exact_ms_mean: +(exactMs / Q).toFixed(3), probed: per(sums.probed), skipped: per(sums.skipped), revisited: per(sums.revisited), rescored: per(sums.rescored), codes_scored: per(sums.scored), reranked: per(sums.reranked), exact_calls: per(sums.exactCalls) };
 }
 run(8, Infinity); // warm-up
 for (const nprobe of NPROBES) log({ query: 'ivf', ...run(nprobe, Infinity) });
