@@ -1,0 +1,124 @@
+/**
+ * Flat k-means over a subset of rows: k-means++ seeding, then Lloyd iterations. hierarchy.ts calls it on samples,
+ * with k small (≤ a few dozen), where one exact pass over the centroids per row is cheap.
+ */
+import { nearestCentroid, sqDistAt, squaredNorms } from './kernels.js';
+import type { Random } from './random.js';
+
+export interface KMeansOptions {
+  random: Random;
+  /** Lloyd iterations at most (it stops earlier when no row changes cluster). Default 12. */
+  iterations?: number;
+}
+
+/**
+ * Trains min(k, rows.length) centroids on the given rows of `data` (row-major, `dims` wide). Returns them
+ * row-major. Deterministic given `random`.
+ */
+export function trainKMeans(data: Float32Array, dims: number, rows: Uint32Array, k: number, o: KMeansOptions): Float32Array {
+  const n = rows.length;
+  k = Math.min(k, n);
+  if (k <= 0) return new Float32Array(0);
+  const centroids = seedPlusPlus(data, dims, rows, k, o.random);
+  const labels = new Int32Array(n).fill(-1);
+  const sums = new Float64Array(k * dims);
+  const counts = new Uint32Array(k);
+  for (let it = 0; it < (o.iterations ?? 12); it++) {
+    const cSq = squaredNorms(centroids, k, dims);
+    sums.fill(0);
+    counts.fill(0);
+    let changed = 0;
+    for (let j = 0; j < n; j++) {
+      const off = rows[j]! * dims;
+      const c = nearestCentroid(data, off, dims, centroids, cSq, 0, k);
+      if (c !== labels[j]) (changed++, (labels[j] = c));
+      counts[c]++;
+      const so = c * dims;
+      for (let d = 0; d < dims; d++) sums[so + d] += data[off + d]!;
+    }
+    if (changed === 0) break;
+    for (let c = 0; c < k; c++) {
+      const so = c * dims;
+      if (counts[c]! > 0) {
+        const inv = 1 / counts[c]!;
+        for (let d = 0; d < dims; d++) centroids[so + d] = sums[so + d]! * inv;
+      }
+    }
+    reseedEmpty(data, dims, rows, labels, centroids, counts);
+  }
+  return centroids;
+}
+
+/** k-means++ (Arthur & Vassilvitskii 2007): each next seed drawn with probability ∝ squared distance to the nearest seed so far. */
+function seedPlusPlus(data: Float32Array, dims: number, rows: Uint32Array, k: number, random: Random): Float32Array {
+  const n = rows.length;
+  const centroids = new Float32Array(k * dims);
+  const minD = new Float64Array(n).fill(Infinity);
+  let pick = Math.floor(random() * n);
+  for (let c = 0; c < k; c++) {
+    centroids.set(data.subarray(rows[pick]! * dims, rows[pick]! * dims + dims), c * dims);
+    let total = 0;
+    for (let j = 0; j < n; j++) {
+      const d = sqDistAt(data, rows[j]! * dims, centroids, c * dims, dims);
+      if (d < minD[j]!) minD[j] = d;
+      total += minD[j]!;
+    }
+    if (c + 1 === k) break;
+    if (total === 0) {
+      pick = Math.floor(random() * n); // all rows coincide with seeds: any row will do
+      continue;
+    }
+    let r = random() * total;
+    pick = n - 1;
+    for (let j = 0; j < n; j++) {
+      r -= minD[j]!;
+      if (r < 0) {
+        pick = j;
+        break;
+      }
+    }
+  }
+  return centroids;
+}
+
+/**
+ * An empty cluster takes the row that is farthest from its own centroid (the usual fix: it splits the worst-fit
+ * cluster instead of staying dead). Rare (k-means++ seeds are distinct rows), so it recomputes the distances.
+ */
+function reseedEmpty(data: Float32Array, dims: number, rows: Uint32Array, labels: Int32Array, centroids: Float32Array, counts: Uint32Array): void {
+  const k = counts.length;
+  for (let c = 0; c < k; c++) {
+    if (counts[c]! > 0) continue;
+    let worst = -1;
+    let worstD = -1;
+    for (let j = 0; j < rows.length; j++) {
+      if (counts[labels[j]!]! <= 1) continue;
+      const d = sqDistAt(data, rows[j]! * dims, centroids, labels[j]! * dims, dims);
+      if (d > worstD) (worstD = d), (worst = j);
+    }
+    if (worst < 0) return;
+    counts[labels[worst]!]--;
+    labels[worst] = c;
+    counts[c] = 1;
+    centroids.set(data.subarray(rows[worst]! * dims, rows[worst]! * dims + dims), c * dims);
+  }
+}
+
+/** The nearest of `k` centroids for each of `rows` (parallel to rows). */
+export function assignRows(data: Float32Array, dims: number, rows: Uint32Array, centroids: Float32Array, k: number): Uint32Array {
+  const cSq = squaredNorms(centroids, k, dims);
+  const labels = new Uint32Array(rows.length);
+  for (let j = 0; j < rows.length; j++) labels[j] = nearestCentroid(data, rows[j]! * dims, dims, centroids, cSq, 0, k);
+  return labels;
+}
+
+/** The mean of `rows` of `data`, written to out[outOff, outOff + dims). */
+export function meanInto(data: Float32Array, dims: number, rows: ArrayLike<number>, out: Float32Array, outOff: number): void {
+  const acc = new Float64Array(dims);
+  for (let j = 0; j < rows.length; j++) {
+    const off = rows[j]! * dims;
+    for (let d = 0; d < dims; d++) acc[d] += data[off + d]!;
+  }
+  const inv = rows.length > 0 ? 1 / rows.length : 0;
+  for (let d = 0; d < dims; d++) out[outOff + d] = acc[d]! * inv;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { denseRotation, fhtRotation, FhtRotation, paddedDims } from './rotation.js';
+import { seededRandom } from './testing.js';
+
+const vec = (dims: number, seed: number) => {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: dims }, () => r() - 0.5);
+};
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+const pad = (v: Float32Array, n: number) => Float64Array.from({ length: n }, (_, i) => v[i] ?? 0);
+
+describe('rotations', () => {
+  it('should pad to whole 64-bit words of code', () => {
+    expect([1, 64, 65, 100, 128, 150, 768, 1536].map(paddedDims)).toEqual([64, 64, 128, 128, 128, 192, 768, 1536]);
+  });
+
+  // 192 and 768 are not powers of two: the fast rotation alternates two overlapping blocks there.
+  for (const dims of [100, 128, 150, 768]) {
+    for (const kind of ['fht', 'dense'] as const) {
+      it(`should preserve inner products and norms (${kind}, ${dims}-d)`, () => {
+        const rot = kind === 'fht' ? fhtRotation(dims, seededRandom(1)) : denseRotation(dims, seededRandom(1));
+        const a = vec(dims, 2);
+        const b = vec(dims, 3);
+        const ra = new Float64Array(rot.padded);
+        const rb = new Float64Array(rot.padded);
+        rot.apply(a, 0, ra);
+        rot.apply(b, 0, rb);
+        expect(dot(ra, rb)).toBeCloseTo(dot(a, b), 9);
+        expect(dot(ra, ra)).toBeCloseTo(dot(a, a), 9);
+        // It does rotate: the image differs from the (padded) input.
+        const pa = pad(a, rot.padded);
+        expect(Math.abs(dot(ra, pa) - dot(a, a))).toBeGreaterThan(1e-3);
+      });
+    }
+  }
+
+  it('should be rebuilt exactly from its signs, and differ with the seed', () => {
+    const a = fhtRotation(128, seededRandom(7));
+    const b = new FhtRotation(128, a.signs.slice());
+    const c = fhtRotation(128, seededRandom(8));
+    const v = vec(128, 4);
+    const [ra, rb, rc] = [new Float64Array(128), new Float64Array(128), new Float64Array(128)];
+    a.apply(v, 0, ra);
+    b.apply(v, 0, rb);
+    c.apply(v, 0, rc);
+    expect(rb).toEqual(ra);
+    expect(rc).not.toEqual(ra);
+  });
+
+  it('should read a vector at an offset of a row-major buffer', () => {
+    const rot = fhtRotation(64, seededRandom(3));
+    const rows = new Float32Array(3 * 64);
+    const v = vec(64, 5);
+    rows.set(v, 128);
+    const [x, y] = [new Float64Array(64), new Float64Array(64)];
+    rot.apply(rows, 128, x);
+    rot.apply(v, 0, y);
+    expect(x).toEqual(y);
+  });
+});

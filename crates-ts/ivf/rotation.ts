@@ -1,0 +1,158 @@
+/**
+ * Random orthogonal rotations for RaBitQ. The codes are sign bits of rotated residuals; the rotation spreads each
+ * vector's energy evenly over the dimensions so that every bit carries about the same information, and makes the
+ * estimator's error bound hold (Gao & Long, SIGMOD 2024, §3).
+ *
+ * Two kinds, both acting on vectors zero-padded to `padded` = dims rounded up to a multiple of 64 (whole 64-bit
+ * words of code):
+ *  - fhtRotation: `rounds` × (random sign flips, then a normalised fast Walsh–Hadamard transform over a
+ *    power-of-two block, alternating the first and the last block when padded is not a power of two). O(D log D)
+ *    per vector. RaBitQ-Library's "FhtKacRotator" takes the same shape. Default.
+ *  - denseRotation: a Haar-random orthogonal matrix (Gram–Schmidt of a Gaussian matrix), the paper's own. O(D²)
+ *    per vector: ≈10× slower at 128-d (bench/ivf-kernels.ts), kept to check the fast one against.
+ * Each step is orthogonal, so norms and inner products are preserved exactly (up to rounding).
+ */
+import { gaussian, type Random } from './random.js';
+
+export interface Rotation {
+  readonly dims: number;
+  readonly padded: number;
+  /** out[0, padded) = P·x for x = v[off, off + dims) zero-padded. */
+  apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void;
+}
+
+export function paddedDims(dims: number): number {
+  return Math.max(64, Math.ceil(dims / 64) * 64);
+}
+
+export const DEFAULT_FHT_ROUNDS = 4;
+
+/** The fast rotation. `signs` (rounds × padded, each +1 or −1) is all its state: store it to rebuild the same one. */
+export class FhtRotation implements Rotation {
+  readonly dims: number;
+  readonly padded: number;
+  readonly signs: Int8Array;
+  private readonly block: number;
+  private readonly scale: number;
+  /** Per round, the signs times the previous round's 1/√block on that round's block (one multiply pass per round). */
+  private readonly mult: Float64Array;
+
+  constructor(dims: number, signs: Int8Array) {
+    this.dims = dims;
+    this.padded = paddedDims(dims);
+    const p = this.padded;
+    if (signs.length === 0 || signs.length % p !== 0) throw new RangeError(`rotation signs: ${signs.length} is not a multiple of ${p}`);
+    this.signs = signs;
+    let b = 1;
+    while (b * 2 <= p) b *= 2;
+    this.block = b;
+    this.scale = 1 / Math.sqrt(b);
+    this.mult = Float64Array.from(signs);
+    for (let r = 1; r < signs.length / p; r++) {
+      const prev = this.blockStart(r - 1);
+      for (let i = prev; i < prev + b; i++) this.mult[r * p + i]! *= this.scale;
+    }
+  }
+
+  /** Round r transforms [start, start + block): the first block on even rounds, the last on odd ones. */
+  private blockStart(r: number): number {
+    return r % 2 === 0 ? 0 : this.padded - this.block;
+  }
+
+  apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void {
+    const { dims, padded, mult, block } = this;
+    for (let i = 0; i < dims; i++) out[i] = v[off + i]! * mult[i]!;
+    out.fill(0, dims, padded);
+    const rounds = mult.length / padded;
+    fwht(out, 0, block);
+    for (let r = 1; r < rounds; r++) {
+      const so = r * padded;
+      for (let i = 0; i < padded; i++) out[i] = out[i]! * mult[so + i]!;
+      fwht(out, this.blockStart(r), block);
+    }
+    const last = this.blockStart(rounds - 1);
+    for (let i = last; i < last + block; i++) out[i] = out[i]! * this.scale;
+  }
+}
+
+export function fhtRotation(dims: number, random: Random, rounds = DEFAULT_FHT_ROUNDS): FhtRotation {
+  const padded = paddedDims(dims);
+  const signs = new Int8Array(rounds * padded);
+  for (let i = 0; i < signs.length; i++) signs[i] = random() < 0.5 ? -1 : 1;
+  return new FhtRotation(dims, signs);
+}
+
+/** In-place unnormalised Walsh–Hadamard transform of x[start, start + n), n a power of two ≥ 4 (the first two stages fused). */
+function fwht(x: Float64Array, start: number, n: number): void {
+  const end = start + n;
+  for (let i = start; i < end; i += 4) {
+    const a = x[i]!;
+    const b = x[i + 1]!;
+    const c = x[i + 2]!;
+    const d = x[i + 3]!;
+    const s0 = a + b;
+    const d0 = a - b;
+    const s1 = c + d;
+    const d1 = c - d;
+    x[i] = s0 + s1;
+    x[i + 1] = d0 + d1;
+    x[i + 2] = s0 - s1;
+    x[i + 3] = d0 - d1;
+  }
+  for (let h = 4; h < n; h *= 2) {
+    for (let i = start; i < end; i += 2 * h) {
+      for (let j = i; j < i + h; j++) {
+        const a = x[j]!;
+        const b = x[j + h]!;
+        x[j] = a + b;
+        x[j + h] = a - b;
+      }
+    }
+  }
+}
+
+/** A Haar-random orthogonal matrix (padded × padded, row-major), applied as a matrix–vector product. */
+export class DenseRotation implements Rotation {
+  readonly dims: number;
+  readonly padded: number;
+  readonly matrix: Float64Array;
+
+  constructor(dims: number, matrix: Float64Array) {
+    this.dims = dims;
+    this.padded = paddedDims(dims);
+    if (matrix.length !== this.padded * this.padded) throw new RangeError(`rotation matrix: ${matrix.length} entries, expected ${this.padded}²`);
+    this.matrix = matrix;
+  }
+
+  apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void {
+    const { dims, padded, matrix } = this;
+    for (let r = 0; r < padded; r++) {
+      const ro = r * padded;
+      let s = 0;
+      for (let i = 0; i < dims; i++) s += matrix[ro + i]! * v[off + i]!; // padded inputs are 0
+      out[r] = s;
+    }
+  }
+}
+
+export function denseRotation(dims: number, random: Random): DenseRotation {
+  const n = paddedDims(dims);
+  const g = gaussian(random);
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < m.length; i++) m[i] = g();
+  // Modified Gram–Schmidt over rows: orthonormal rows of a Gaussian matrix are Haar-distributed.
+  for (let r = 0; r < n; r++) {
+    const ro = r * n;
+    for (let p = 0; p < r; p++) {
+      const po = p * n;
+      let d = 0;
+      for (let i = 0; i < n; i++) d += m[ro + i]! * m[po + i]!;
+      for (let i = 0; i < n; i++) m[ro + i] -= d * m[po + i]!;
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += m[ro + i]! * m[ro + i]!;
+    const inv = 1 / Math.sqrt(s);
+    for (let i = 0; i < n; i++) m[ro + i] *= inv;
+  }
+  return new DenseRotation(dims, m);
+}

@@ -1,0 +1,421 @@
+/**
+ * One query against one clustered index: scan the centroids exactly, probe clusters nearest first, estimate every
+ * code's distance with its RaBitQ bounds, rerank with exact distances supplied by the caller the candidates whose
+ * lower bound can still reach the top k.
+ *
+ * Two thresholds, one cheap and one sound:
+ *  - τ, the k-th smallest upper bound (estimate + bound) seen while probing, guesses the k-th distance before any
+ *    exact distance is known. It skips clusters (triangle inequality with the cluster's radius:
+ *    ‖x − q‖ ≥ ‖q − c‖ − radius) and picks the first rerank round, so a query usually costs one `exact` call.
+ *  - d_k, the k-th exact distance found, decides what may be left out: after each round, every code whose lower
+ *    bound is ≤ d_k is reranked (a cluster whose codes were dropped on τ is estimated again to recover them) and
+ *    every skipped cluster the triangle inequality does not rule out at d_k is scored after all. τ can be wrong (an
+ *    upper bound is probabilistic, and a zero vector under cosine distance is estimated at ½ but is at 1): it then
+ *    costs another round, never a wrong answer. What is left out is left out on the lower bounds alone (ε0 sets
+ *    how often one fails).
+ * `nprobe` caps the clusters probed: it is the recall knob. ε0 = ∞ reranks every probed code.
+ *
+ * Does not fetch anything: `cluster(c)` and `exact(rows)` are the caller's (block cache, ranged GETs).
+ */
+import type { DistanceMetric } from '../core/index.js';
+import { centroidDistances, squaredNorms } from './kernels.js';
+import { metricScale, normaliseInto } from './metric.js';
+import { estimateCluster, QueryCodes, rotateCentroids, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
+import type { Rotation } from './rotation.js';
+
+/** Everything a query needs in memory: centroids (index space), their rotations, norms and radii. */
+export interface IvfIndex {
+  metric: DistanceMetric;
+  dims: number;
+  k: number;
+  /** k × dims. For cosine, means of unit vectors (not themselves unit). */
+  centroids: Float32Array;
+  cSq: Float64Array;
+  rotation: Rotation;
+  rotated: RotatedCentroids;
+  /** max ‖x − c‖ per cluster (the codes' radius), for the triangle-inequality skip. */
+  radii: Float32Array;
+  maxRadius: number;
+}
+
+export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array): IvfIndex {
+  const dims = rotation.dims;
+  let maxRadius = 0;
+  for (let c = 0; c < k; c++) maxRadius = Math.max(maxRadius, radii[c]!);
+  return { metric, dims, k, centroids, cSq: squaredNorms(centroids, k, dims), rotation, rotated: rotateCentroids(centroids, k, rotation), radii, maxRadius };
+}
+
+export interface SearchOptions {
+  topK: number;
+  /** Clusters probed at most (the triangle-inequality skip may probe fewer). Default DEFAULT_NPROBE. */
+  nprobe?: number;
+  /** Confidence of the RaBitQ bound (the paper's ε0). Default 1.9. Infinity: no bound, every probed code is reranked. */
+  eps0?: number;
+  /**
+   * Exact distances asked per `exact` call. Infinity (default): the first call asks every candidate whose lower
+   * bound is ≤ τ (the k-th smallest upper bound), usually the only call. A finite batch asks nearest lower bound
+   * first and stops as soon as the k-th exact distance is below every remaining lower bound: fewer distances, more
+   * calls, and no margin for a failed lower bound (use ε0 ≈ 2.6 there: at 1M, batches of 16 lost 1.3 % recall@10
+   * at ε0 = 1.9, bench/ivf-kernels.ts), where τ's margin usually covers one.
+   */
+  rerankBatch?: number;
+}
+
+export interface SearchHooks {
+  /** The codes of cluster c. */
+  cluster(c: number): ClusterCodes;
+  /**
+   * Exact metric distances of the query to `rows` (the caller reads the full vectors). They are returned as given:
+   * compute them with the exact scan's kernels (query/distance.ts) and the results are the exact kNN's, bit for bit.
+   */
+  exact(rows: Uint32Array): ArrayLike<number>;
+  /** False for rows that must not be returned (deleted, filtered out). A pure function of the row. */
+  accept?(row: number): boolean;
+}
+
+export interface SearchStats {
+  /** Clusters whose codes were scored (revisited ones included). */
+  probed: number;
+  /** Clusters within nprobe never scored: the triangle inequality ruled them out at the k-th exact distance. */
+  skipped: number;
+  /** Clusters skipped on τ but scored after all, because the k-th exact distance came out above τ. */
+  revisited: number;
+  /** Clusters estimated a second time to recover codes dropped on τ, for the same reason. */
+  rescored: number;
+  /** Codes estimated (rescored ones count twice). */
+  scored: number;
+  /** Exact distances asked for, and in how many calls. */
+  reranked: number;
+  exactCalls: number;
+}
+
+export interface SearchResult {
+  /** Best first. */
+  rows: Uint32Array;
+  distances: Float64Array;
+  stats: SearchStats;
+}
+
+export const DEFAULT_EPS0 = 1.9;
+/** Recall@10 0.999 at 1M × 128-d clustered, probing 3.8 clusters on average after the triangle skip (bench/ivf-kernels.ts). */
+export const DEFAULT_NPROBE = 8;
+
+/**
+ * Relative slack of the triangle-inequality test, for rounding: radii are stored as f32, and under cosine distance
+ * the index holds f32-rounded unit vectors while the exact distance is computed on the originals (≈1e-7 apart).
+ */
+const REACH_SLACK = 1e-6;
+
+/** Candidate states: asked (or rejected) already; waiting, accepted by hooks.accept; waiting, accept not asked yet. */
+const DONE = 0;
+const ACCEPTED = 1;
+const UNCHECKED = 2;
+
+/** Holds one index's per-query buffers; reuse it across queries (not concurrently). */
+export class IvfSearcher {
+  private readonly q: QueryCodes;
+  private readonly qv: Float64Array;
+  private readonly cDist: Float64Array;
+  private est = new Float64Array(4096);
+  private lower = new Float64Array(4096);
+  private cand = new Candidates();
+  /** Per scored cluster: its candidates are cand[from, to); droppedMin is the smallest lower bound it did not keep. */
+  private scored: { c: number; from: number; to: number; droppedMin: number }[] = [];
+  private seen: Set<number> | null = null;
+
+  constructor(readonly index: IvfIndex) {
+    this.q = new QueryCodes(index.rotation);
+    this.qv = new Float64Array(index.dims);
+    this.cDist = new Float64Array(index.k);
+  }
+
+  search(query: Float32Array, o: SearchOptions, hooks: SearchHooks): SearchResult {
+    const ix = this.index;
+    const scale = metricScale(ix.metric);
+    const eps0 = o.eps0 ?? DEFAULT_EPS0;
+    const topK = o.topK;
+    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
+    if (topK < 1) return { rows: new Uint32Array(0), distances: new Float64Array(0), stats };
+    if (ix.metric === 'cosine_distance') normaliseInto(query, 0, ix.dims, this.qv, 0);
+    else this.qv.set(query.subarray(0, ix.dims));
+    this.q.set(this.qv);
+    const cDist = this.cDist;
+    centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, cDist);
+    const probes = nearestIds(cDist, ix.k, Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k));
+
+    // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
+    const uppers = new MaxHeap(topK);
+    this.cand.clear();
+    this.scored = [];
+    this.seen = null;
+    const skipped: number[] = [];
+    for (let p = 0; p < probes.length; p++) {
+      const c = probes[p]!;
+      const tau = uppers.full() ? uppers.top() : Infinity;
+      if (outOfReach(cDist[c]!, ix.maxRadius, tau, scale)) {
+        // Probes are nearest first: no farther cluster is within reach of τ either.
+        for (; p < probes.length; p++) skipped.push(probes[p]!);
+        break;
+      }
+      if (outOfReach(cDist[c]!, ix.radii[c]!, tau, scale)) skipped.push(c);
+      else this.score(c, eps0, scale, uppers, hooks, stats);
+    }
+
+    const best = new ResultHeap(topK);
+    let limit = uppers.full() ? uppers.top() : Infinity;
+    for (;;) {
+      this.rerank(limit, o.rerankBatch ?? Infinity, best, hooks, stats);
+      const dk = best.full() ? best.worst() : Infinity;
+      let more = false;
+      for (const sc of this.scored) {
+        if (sc.droppedMin > dk) continue;
+        this.rescore(sc, dk, eps0, scale, hooks, stats);
+        more = true;
+      }
+      for (let i = 0; i < skipped.length; ) {
+        const c = skipped[i]!;
+        if (outOfReach(cDist[c]!, ix.radii[c]!, dk, scale)) {
+          i++;
+          continue;
+        }
+        skipped[i] = skipped[skipped.length - 1]!;
+        skipped.pop();
+        this.score(c, eps0, scale, uppers, hooks, stats);
+        stats.revisited++;
+        more = true;
+      }
+      // Done when every waiting candidate's lower bound is above limit ≥ d_k, every dropped code's above d_k, and
+      // no skipped cluster is in reach.
+      if (!more && limit >= dk) break;
+      limit = dk;
+    }
+    stats.skipped = skipped.length;
+    return { ...best.sorted(), stats };
+  }
+
+  /** Estimates cluster c's codes into est/lower and returns them. */
+  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): ClusterCodes {
+    const codes = hooks.cluster(c);
+    if (codes.n > this.est.length) {
+      this.est = new Float64Array(codes.n * 2);
+      this.lower = new Float64Array(codes.n * 2);
+    }
+    estimateCluster(this.q, codes, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, this.est, this.lower);
+    stats.scored += codes.n;
+    if (codes.rowIds !== null) this.cand.explicitIds = true;
+    return codes;
+  }
+
+  /**
+   * Scores cluster c: a code whose lower bound is under τ (or any while there are fewer than k) becomes a
+   * candidate and tightens τ with its upper bound; the others are dropped, remembering the smallest lower bound
+   * dropped (the rare round that needs them estimates the cluster again: cheaper than keeping them all).
+   */
+  private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
+    const codes = this.estimate(c, eps0, scale, hooks, stats);
+    stats.probed++;
+    const { est, lower, cand } = this;
+    const ids = codes.rowIds;
+    const from = cand.length;
+    let droppedMin = Infinity;
+    for (let i = 0; i < codes.n; i++) {
+      const lo = lower[i]!;
+      if (uppers.full() && lo >= uppers.top()) {
+        if (lo < droppedMin) droppedMin = lo;
+        continue;
+      }
+      const row = ids === null ? codes.firstRow + i : ids[i]!;
+      if (hooks.accept && !hooks.accept(row)) continue;
+      uppers.offer(2 * est[i]! - lo);
+      cand.push(row, lo, ACCEPTED);
+    }
+    this.scored.push({ c, from, to: cand.length, droppedMin });
+  }
+
+  /** Estimates a scored cluster again and adds the codes it dropped whose lower bound is ≤ limit. */
+  private rescore(sc: { c: number; from: number; to: number; droppedMin: number }, limit: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): void {
+    const codes = this.estimate(sc.c, eps0, scale, hooks, stats);
+    stats.rescored++;
+    const { lower, cand } = this;
+    const kept = new Set<number>();
+    for (let j = sc.from; j < sc.to; j++) kept.add(cand.rows[j]!);
+    const ids = codes.rowIds;
+    for (let i = 0; i < codes.n; i++) {
+      const row = ids === null ? codes.firstRow + i : ids[i]!;
+      if (lower[i]! <= limit && !kept.has(row)) cand.push(row, lower[i]!, UNCHECKED);
+    }
+    sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out
+  }
+
+  /**
+   * One round: asks exact distances of the waiting candidates with lower bound ≤ min(limit, k-th exact distance).
+   * With one batch they are asked at once, in scan order; with smaller batches nearest lower bound first, and the
+   * round stops once the k-th exact distance is below every remaining lower bound.
+   */
+  private rerank(limit: number, batch: number, best: ResultHeap, hooks: SearchHooks, stats: SearchStats): void {
+    const cand = this.cand;
+    // A row kept in two clusters (explicit row ids) is one result. The set starts when the first such cluster is
+    // scored, with the rows asked in earlier rounds.
+    if (cand.explicitIds && this.seen === null) {
+      this.seen = new Set();
+      for (let j = 0; j < cand.length; j++) if (cand.state[j] === DONE) this.seen.add(cand.rows[j]!);
+    }
+    const seen = this.seen;
+    const order: number[] = [];
+    for (let i = 0; i < cand.length; i++) if (cand.state[i] !== DONE && cand.lower[i]! <= limit) order.push(i);
+    if (order.length > batch) order.sort((a, b) => cand.lower[a]! - cand.lower[b]! || cand.rows[a]! - cand.rows[b]!);
+    let i = 0;
+    while (i < order.length) {
+      const cap = best.full() ? Math.min(best.worst(), limit) : limit;
+      if (cand.lower[order[i]!]! > cap) break;
+      const rows: number[] = [];
+      for (; i < order.length && rows.length < batch && cand.lower[order[i]!]! <= cap; i++) {
+        const j = order[i]!;
+        const state = cand.state[j]!;
+        cand.state[j] = DONE;
+        const r = cand.rows[j]!;
+        if (state === UNCHECKED && hooks.accept && !hooks.accept(r)) continue;
+        if (seen !== null) {
+          if (seen.has(r)) continue;
+          seen.add(r);
+        }
+        rows.push(r);
+      }
+      if (rows.length === 0) continue;
+      const batchRows = Uint32Array.from(rows);
+      const d = hooks.exact(batchRows);
+      stats.exactCalls++;
+      stats.reranked += rows.length;
+      for (let j = 0; j < rows.length; j++) best.offer(batchRows[j]!, d[j]!);
+    }
+  }
+}
+
+/**
+ * Whether no vector within `radius` of a centroid at squared index-space distance `dc` from the query can be at a
+ * metric distance ≤ `limit` (‖x − q‖ ≥ ‖q − c‖ − radius; ties are kept: they may win on the row order).
+ */
+function outOfReach(dc: number, radius: number, limit: number, scale: number): boolean {
+  if (limit === Infinity) return false;
+  const d = Math.sqrt(dc);
+  const g = d - radius - REACH_SLACK * (d + radius);
+  return g > 0 && g * g * scale > limit;
+}
+
+/** The ids of the m smallest of dist[0, k), smallest first (ties: lower id). Insertion into a short sorted list. */
+export function nearestIds(dist: Float64Array, k: number, m: number): number[] {
+  const ids: number[] = [];
+  const ds: number[] = [];
+  for (let c = 0; c < k; c++) {
+    const d = dist[c]!;
+    if (ids.length === m && d >= ds[m - 1]!) continue;
+    let i = ids.length === m ? m - 1 : ids.length;
+    while (i > 0 && ds[i - 1]! > d) {
+      ds[i] = ds[i - 1]!;
+      ids[i] = ids[i - 1]!;
+      i--;
+    }
+    ds[i] = d;
+    ids[i] = c;
+  }
+  return ids;
+}
+
+/** Growable (row, lower bound, state) triples. */
+class Candidates {
+  rows = new Uint32Array(1024);
+  lower = new Float64Array(1024);
+  state = new Uint8Array(1024);
+  length = 0;
+  /** Some cluster named its rows explicitly, so a row may appear twice. */
+  explicitIds = false;
+  clear(): void {
+    this.length = 0;
+    this.explicitIds = false;
+  }
+  push(row: number, lo: number, state: number): void {
+    if (this.length === this.rows.length) {
+      const r = new Uint32Array(this.length * 2);
+      r.set(this.rows);
+      this.rows = r;
+      const l = new Float64Array(this.length * 2);
+      l.set(this.lower);
+      this.lower = l;
+      const s = new Uint8Array(this.length * 2);
+      s.set(this.state);
+      this.state = s;
+    }
+    this.rows[this.length] = row;
+    this.state[this.length] = state;
+    this.lower[this.length++] = lo;
+  }
+}
+
+/** The `cap` smallest numbers offered, as a binary max-heap (top = the largest kept). */
+class MaxHeap {
+  private readonly h: Float64Array;
+  private n = 0;
+  constructor(private readonly cap: number) {
+    this.h = new Float64Array(Math.max(1, cap));
+  }
+  full(): boolean {
+    return this.n >= this.cap;
+  }
+  top(): number {
+    return this.h[0]!;
+  }
+  offer(v: number): void {
+    const h = this.h;
+    if (this.n < this.cap) {
+      let i = this.n++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (h[p]! >= v) break;
+        h[i] = h[p]!;
+        i = p;
+      }
+      h[i] = v;
+      return;
+    }
+    if (v >= h[0]!) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.n) break;
+      const r = l + 1;
+      const c = r < this.n && h[r]! > h[l]! ? r : l;
+      if (h[c]! <= v) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = v;
+  }
+}
+
+/** The best `cap` (row, distance) pairs: smaller distance wins, ties go to the smaller row. */
+class ResultHeap {
+  private rows: number[] = [];
+  private ds: number[] = [];
+  constructor(private readonly cap: number) {}
+  full(): boolean {
+    return this.rows.length >= this.cap;
+  }
+  worst(): number {
+    return this.ds[this.ds.length - 1]!;
+  }
+  offer(row: number, d: number): void {
+    const n = this.rows.length;
+    if (n === this.cap && !(d < this.ds[n - 1]! || (d === this.ds[n - 1]! && row < this.rows[n - 1]!))) return;
+    let i = n === this.cap ? n - 1 : n;
+    while (i > 0 && (this.ds[i - 1]! > d || (this.ds[i - 1] === d && this.rows[i - 1]! > row))) {
+      this.ds[i] = this.ds[i - 1]!;
+      this.rows[i] = this.rows[i - 1]!;
+      i--;
+    }
+    this.ds[i] = d;
+    this.rows[i] = row;
+  }
+  sorted(): { rows: Uint32Array; distances: Float64Array } {
+    return { rows: Uint32Array.from(this.rows), distances: Float64Array.from(this.ds) };
+  }
+}
