@@ -94,6 +94,8 @@ describe('soak: servers and indexers under store faults and kills', () => {
       s3: s3TestConfig(),
       seed: 95,
       durationS: 25,
+      minAckedUpserts: 30, // the guard below wants > 10: on a busy machine, run longer rather than check little
+      maxExtraS: 60,
       namespaces: 2,
       writers: 4,
       readers: 2,

@@ -39,6 +39,12 @@ export interface SoakOptions {
   faults: FaultRates;
   /** Run server-1 with its embedded indexer (server-0 never has one). */
   embeddedIndexer: boolean;
+  /**
+   * Keep the chaos going past `durationS`, in 5 s steps up to `maxExtraS`, until this many upserts were acknowledged
+   * (a loaded machine acknowledges fewer in a fixed time, and a run that acknowledged almost nothing checks little).
+   */
+  minAckedUpserts?: number;
+  maxExtraS?: number;
   /** How long the indexers get, after faults stop, to index every namespace's tail. */
   catchUpMs: number;
   /** Run `elax gc` with these settings during the chaos (default: no GC beyond the indexers' own, 1 h retention). */
@@ -127,6 +133,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let chaosOver = false;
     const gc = o.gc ? runGcCron({ ...o.gc, store, env, until: () => chaosOver, log }) : null;
     await chaos.run(o.durationS * 1000, o.chaosEveryMs);
+    for (let extra = 0; workload.stats.writes.upsert.acked < (o.minAckedUpserts ?? 0) && extra < (o.maxExtraS ?? 0); extra += 5) {
+      log(`only ${workload.stats.writes.upsert.acked} upserts acknowledged so far: 5 s more`);
+      await chaos.run(5000, o.chaosEveryMs);
+    }
     chaosOver = true;
     if (gc) {
       const g = await gc;
