@@ -1,18 +1,23 @@
 /**
  * The WAL tail as a segment (RFC-0004 §5): every upsert above indexed_wal is a row, appended in WAL order; a later
- * upsert or delete of the same id kills the earlier row. Vectors live in one growing Float32Array (row r at r·dims)
- * so the exact scan every query makes over the tail is a tight loop over contiguous memory, not a walk over
- * scattered documents. O(tail), bounded by the indexer's trigger and backpressure.
+ * upsert or delete of the same id kills the earlier row. The rows are columns, not documents: ids, vectors in one
+ * growing buffer (row r at r·dims) so the exact scan every query makes over the tail is a tight loop over contiguous
+ * memory, and attributes in typed columns (tail-columns.ts). A row becomes a document only when it is returned.
+ * O(tail), bounded by the indexer's trigger and backpressure.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
+import { TailColumns } from './tail-columns.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
 export const ARENA_ROWS = 4096;
 
 export class TailSegment implements Segment {
-  private rowDocs: Doc[] = [];
+  private ids: Id[] = [];
+  private readonly cols = new TailColumns();
+  /** Vectors whose length is not the tail's dims (never the case under a schema; kept so no row loses its vector). */
+  private readonly oddVectors = new Map<number, Float32Array>();
   private deadMask = new Uint8Array(64);
   private deadCount = 0;
   private sortedDead: number[] | null = null;
@@ -27,7 +32,7 @@ export class TailSegment implements Segment {
   readonly index = new Map<Id, number>();
 
   get rows(): number {
-    return this.rowDocs.length;
+    return this.ids.length;
   }
 
   get dead(): Uint8Array | null {
@@ -35,18 +40,19 @@ export class TailSegment implements Segment {
   }
 
   get liveRows(): number {
-    return this.rowDocs.length - this.deadCount;
+    return this.ids.length - this.deadCount;
   }
 
   deadOrdinals(): readonly number[] {
-    return (this.sortedDead ??= deadOrdinalsOf(this.deadMask, this.rowDocs.length));
+    return (this.sortedDead ??= deadOrdinalsOf(this.deadMask, this.ids.length));
   }
 
   /** Folds one operation of a tail entry (in WAL order). */
   upsert(doc: Doc): void {
     this.killId(doc.id);
-    const r = this.rowDocs.length;
-    this.rowDocs.push(doc);
+    const r = this.ids.length;
+    this.ids.push(doc.id);
+    this.cols.set(r, doc.attrs);
     if (r >= this.deadMask.length) {
       const grown = new Uint8Array(this.deadMask.length * 2);
       grown.set(this.deadMask);
@@ -65,7 +71,7 @@ export class TailSegment implements Segment {
   get(id: Id): Doc | null | undefined {
     const r = this.index.get(id);
     if (r === undefined) return undefined;
-    return r < 0 ? null : this.rowDocs[r]!;
+    return r < 0 ? null : this.docAt(r);
   }
 
   private killId(id: Id): void {
@@ -84,6 +90,7 @@ export class TailSegment implements Segment {
       this.presentBits = grown;
     }
     if (v === null || (this.dims !== 0 && v.length !== this.dims)) {
+      if (v !== null) this.oddVectors.set(r, Float32Array.from(v));
       this.allPresent = false;
       return;
     }
@@ -130,11 +137,24 @@ export class TailSegment implements Segment {
   }
 
   id(ord: number): Id {
-    return this.rowDocs[ord]!.id;
+    return this.ids[ord]!;
   }
 
   value(attr: string, ord: number): AttrValue | undefined {
-    return this.rowDocs[ord]!.attrs[attr];
+    return this.cols.value(attr, ord);
+  }
+
+  reader(attr: string): (ord: number) => AttrValue | undefined {
+    return this.cols.reader(attr);
+  }
+
+  /** Row r as a document (its vector copied out of the buffer). */
+  private docAt(r: number): Doc {
+    let vector: Float32Array | null = this.oddVectors.get(r) ?? null;
+    if (vector === null && this.vecData !== null && (this.allPresent || (this.presentBits[r >> 3]! & (1 << (r & 7))) !== 0)) {
+      vector = this.vecData.slice(r * this.dims, (r + 1) * this.dims);
+    }
+    return { id: this.ids[r]!, vector, attrs: this.cols.attrs(r) };
   }
 
   vectors(): SegmentVectors | null {
@@ -145,7 +165,7 @@ export class TailSegment implements Segment {
   }
 
   async docs(ords: readonly number[]): Promise<Doc[]> {
-    return ords.map((o) => this.rowDocs[o]!);
+    return ords.map((o) => this.docAt(o));
   }
 
   postings(): PostingsFile | null {
@@ -157,13 +177,13 @@ export class TailSegment implements Segment {
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
    */
   snapshot(): Segment {
-    const rows = this.rowDocs.length;
+    const rows = this.ids.length;
     return new TailSnapshot(this, rows, this.deadCount === 0 ? null : this.deadMask.slice(0, rows));
   }
 
   /** The live documents, in WAL order (export, recall sampling, logical size). */
   *liveDocs(): Generator<Doc> {
-    for (let o = 0; o < this.rowDocs.length; o++) if (this.deadMask[o] !== 1) yield this.rowDocs[o]!;
+    for (let o = 0; o < this.ids.length; o++) if (this.deadMask[o] !== 1) yield this.docAt(o);
   }
 }
 
@@ -191,6 +211,10 @@ class TailSnapshot implements Segment {
 
   value(attr: string, ord: number): AttrValue | undefined {
     return this.tail.value(attr, ord);
+  }
+
+  reader(attr: string): (ord: number) => AttrValue | undefined {
+    return this.tail.reader(attr);
   }
 
   /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */

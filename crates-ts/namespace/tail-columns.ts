@@ -1,0 +1,89 @@
+/**
+ * The WAL tail's attributes as columns (RFC-0004 §5: "typed attribute columns"): one column per attribute name seen
+ * in the tail, row r at index r. A column holds numbers in a Float64Array (with a presence bitmap) for as long as every
+ * value it has been given is a number, then falls back to an array of values. Rows without the attribute read as
+ * missing (undefined), and an explicit null stays null, so a row's attributes are rebuilt exactly.
+ */
+import type { AttrValue } from '../core/index.js';
+
+class TailColumn {
+  /** Numbers while `values` is null. */
+  private f64: Float64Array | null = new Float64Array(64);
+  private has: Uint8Array | null = new Uint8Array(8);
+  /** Any values (undefined = missing) once a non-number arrived. */
+  private values: (AttrValue | undefined)[] | null = null;
+
+  set(r: number, v: AttrValue): void {
+    if (this.values === null && typeof v === 'number') {
+      let f = this.f64!;
+      if (r >= f.length) {
+        const grown = new Float64Array(Math.max(f.length * 2, r + 1));
+        grown.set(f);
+        this.f64 = f = grown;
+        const bits = new Uint8Array(grown.length >> 3 || 1);
+        bits.set(this.has!);
+        this.has = bits;
+      }
+      f[r] = v;
+      this.has![r >> 3]! |= 1 << (r & 7);
+      return;
+    }
+    if (this.values === null) this.toValues(r);
+    this.values![r] = v;
+  }
+
+  get(r: number): AttrValue | undefined {
+    if (this.values !== null) return this.values[r];
+    const has = this.has!;
+    return r >> 3 < has.length && (has[r >> 3]! & (1 << (r & 7))) !== 0 ? this.f64![r] : undefined;
+  }
+
+  /** A reader for scans: the column's current arrays, resolved once. */
+  reader(): (r: number) => AttrValue | undefined {
+    const values = this.values;
+    if (values !== null) return (r) => values[r];
+    const f = this.f64!;
+    const has = this.has!;
+    return (r) => (r >> 3 < has.length && (has[r >> 3]! & (1 << (r & 7))) !== 0 ? f[r] : undefined);
+  }
+
+  private toValues(rows: number): void {
+    const values = new Array<AttrValue | undefined>(rows);
+    for (let r = 0; r < rows; r++) values[r] = this.get(r);
+    this.values = values;
+    this.f64 = null;
+    this.has = null;
+  }
+}
+
+export class TailColumns {
+  private readonly columns = new Map<string, TailColumn>();
+
+  /** Row r's attributes (rows arrive in order; a row sets only the attributes it has). */
+  set(r: number, attrs: Record<string, AttrValue>): void {
+    for (const name in attrs) {
+      let c = this.columns.get(name);
+      if (c === undefined) this.columns.set(name, (c = new TailColumn()));
+      c.set(r, attrs[name]!);
+    }
+  }
+
+  value(attr: string, r: number): AttrValue | undefined {
+    return this.columns.get(attr)?.get(r);
+  }
+
+  reader(attr: string): (r: number) => AttrValue | undefined {
+    const c = this.columns.get(attr);
+    return c === undefined ? () => undefined : c.reader();
+  }
+
+  /** Row r's attributes as a document's attrs. */
+  attrs(r: number): Record<string, AttrValue> {
+    const out: Record<string, AttrValue> = {};
+    for (const [name, c] of this.columns) {
+      const v = c.get(r);
+      if (v !== undefined) out[name] = v;
+    }
+    return out;
+  }
+}
