@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import { TailSegment } from './tail-segment.js';
+import { docLogicalBytes } from './logical-bytes.js';
 
 const attrValue = fc.oneof(
   fc.double({ noNaN: true }),
@@ -48,6 +49,7 @@ describe('TailSegment (columnar)', () => {
         }
         const live = [...tail.liveDocs()].map(norm);
         expect(live.length).toBe(tail.liveRows);
+        expect(tail.liveBytes).toBe([...tail.liveDocs()].reduce((b, d) => b + docLogicalBytes(d), 0));
         expect(new Map(live.map((d) => [d.id, d]))).toEqual(new Map([...model].filter(([, d]) => d !== null).map(([id, d]) => [id, norm(d!)])));
         // Ordinal access and column readers agree with the documents.
         const snap = tail.snapshot();

@@ -8,6 +8,7 @@
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
+import { docLogicalBytes } from './logical-bytes.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
@@ -16,6 +17,9 @@ export const ARENA_ROWS = 4096;
 export class TailSegment implements Segment {
   private ids: Id[] = [];
   private readonly cols = new TailColumns();
+  /** Each row's logical size (docLogicalBytes), and the sum over live rows: billing never walks the tail. */
+  private rowBytes = new Float64Array(64);
+  private live = 0;
   /** Vectors whose length is not the tail's dims (never the case under a schema; kept so no row loses its vector). */
   private readonly oddVectors = new Map<number, Float32Array>();
   private deadMask = new Uint8Array(64);
@@ -39,6 +43,11 @@ export class TailSegment implements Segment {
     return this.deadCount === 0 ? null : this.deadMask;
   }
 
+  /** Logical bytes of the live rows (docLogicalBytes of each). */
+  get liveBytes(): number {
+    return this.live;
+  }
+
   get liveRows(): number {
     return this.ids.length - this.deadCount;
   }
@@ -53,6 +62,12 @@ export class TailSegment implements Segment {
     const r = this.ids.length;
     this.ids.push(doc.id);
     this.cols.set(r, doc.attrs);
+    if (r >= this.rowBytes.length) {
+      const grown = new Float64Array(this.rowBytes.length * 2);
+      grown.set(this.rowBytes);
+      this.rowBytes = grown;
+    }
+    this.live += this.rowBytes[r] = docLogicalBytes(doc);
     if (r >= this.deadMask.length) {
       const grown = new Uint8Array(this.deadMask.length * 2);
       grown.set(this.deadMask);
@@ -79,6 +94,7 @@ export class TailSegment implements Segment {
     if (prev !== undefined && prev >= 0 && this.deadMask[prev] !== 1) {
       this.deadMask[prev] = 1;
       this.deadCount++;
+      this.live -= this.rowBytes[prev]!;
       this.sortedDead = null;
     }
   }

@@ -331,7 +331,7 @@ export class NamespaceView {
 
   /**
    * Approximate logical size of the live documents (vectors + attributes): each part's size scaled by its live
-   * fraction, plus the live tail documents. O(parts + tail).
+   * fraction, plus the live tail documents (counted as they are folded). O(parts).
    */
   approxLogicalBytes(): number {
     if (this.logicalBytes !== null) return this.logicalBytes;
@@ -341,20 +341,13 @@ export class NamespaceView {
       const rows = p.rows;
       if (rows > 0) bytes += Math.round((p.logicalBytes() * (rows - this.dead[i]!.count)) / rows);
     }
-    for (const d of this.tailRows.liveDocs()) bytes += docLogicalBytes(d);
+    bytes += this.tailRows.liveBytes;
     this.logicalBytes = bytes;
     return bytes;
   }
 }
 
-export function docLogicalBytes(d: Doc): number {
-  let bytes = (d.vector ? d.vector.length * 4 : 0) + 16;
-  for (const k in d.attrs) {
-    const v = d.attrs[k];
-    bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
-  }
-  return bytes;
-}
+export { docLogicalBytes } from './logical-bytes.js';
 
 /** v1 routers: a row is dead when a newer part holds its id as a row or a tombstone (the fold, newest first). */
 function foldLiveness(viewParts: readonly ViewPart[]): PartLiveness[] {
