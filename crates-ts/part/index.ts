@@ -25,7 +25,7 @@ export { lookupIds, lookupIdsV2 } from './id-index.js';
 export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
 export { PART_FORMAT_V2, type PartHeadV2 } from './head.js';
 export { PartData, PartSegment, type PartDataOptions } from './part-data.js';
-export { blockOf, openBlockFile, type BlockTable } from './block-file.js';
+export { blockOf, openBlockFile, BlockFileWriter, type BlockTable } from './block-file.js';
 export { ColumnBlock } from './column-block.js';
 export { fetchVerified, fetchVerifiedFile } from './load.js';
 export { DEFAULT_CHUNK_BYTES, type LocalFile, type StreamCheck, type VerifyStream } from './file-stream.js';
