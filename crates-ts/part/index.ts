@@ -18,13 +18,15 @@ export { LoadedPart, FILTERED_EXACT_MAX_ROWS, FILTERED_EXACT_MAX_FRACTION } from
 export type { OrdinalHit } from './top-k.js';
 export { PartFileCache, STALE_TMP_MS, type FileCacheStats, type PartFileCacheOptions, type VerifyBytes } from './file-cache.js';
 export { LoadedPartCache } from './loaded-part-cache.js';
-export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
+export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE, IVF_FILE, CODES_FILE } from './paths.js';
 export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';
 export { partFileMissing, missingPartFile } from './missing.js';
 export { lookupIds, lookupIdsV2 } from './id-index.js';
 export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
-export { PART_FORMAT_V2, type PartHeadV2 } from './head.js';
-export { PartData, PartSegment, type PartDataOptions } from './part-data.js';
+export { PART_FORMAT_V2, PART_FORMAT_V3, isBlockHead, type PartHeadV2, type PartHeadV3, type IvfPartInfo } from './head.js';
+export { IVF_SEED, type IvfBuildOptions } from './build-v3.js';
+export { encodeClusterTable, decodeClusterTable, clusterEntry, emptyClusterCodes, CLUSTER_TABLE_VERSION, type ClusterTable } from './cluster-table.js';
+export { PartData, PartSegment, type PartDataOptions, type PreparedClusters } from './part-data.js';
 export { blockOf, openBlockFile, BlockFileWriter, type BlockTable } from './block-file.js';
 export { ColumnBlock } from './column-block.js';
 export { fetchVerified, fetchVerifiedFile } from './load.js';

@@ -56,7 +56,7 @@ describe('codebook object', () => {
     const bytes = encodeCodebook(codebook(3, 70, 5));
     // One flipped byte anywhere: in a block (CRC), the footer (CRC), or the trailer (magic, lengths).
     for (let at = 0; at < bytes.length; at += 7) {
-      const bad = bytes.slice();
+      const bad = new Uint8Array(bytes); // a copy (Buffer#slice is a view)
       bad[at] ^= 0x10;
       let err: unknown = null;
       try {
