@@ -1,7 +1,7 @@
 /**
  * A namespace made of one built part, published directly (no WAL, no indexer): for tests and fixtures of part
- * formats the indexer does not write yet (format 3, RFC-0008). Uploads the part, then its codebook when the build
- * trained or extended one, then creates the router (epoch 0) and publishes the part (epoch 1) through RouterStore,
+ * formats the indexer does not write yet (format 3, RFC-0008). Uploads the part, then the codebook it was built
+ * against (the namespace has no other), then creates the router (epoch 0) and publishes the part (epoch 1) through RouterStore,
  * so every router invariant is checked as on any publish.
  */
 import type { BuiltPart } from '../../crates-ts/part/index.js';
@@ -14,7 +14,7 @@ export async function publishBuiltPart(store: ObjectStore, built: BuiltPart, non
   const m = built.manifest;
   const ns = m.namespace;
   await uploadPart(store, built);
-  const vindex = built.codebook ? await writeCodebook(store, ns, built.codebook.codebook, nonce) : undefined;
+  const vindex = built.codebook ? await writeCodebook(store, ns, built.codebook.codebook, nonce) : undefined; // changed or not: the namespace has no other
   const routers = new RouterStore(store);
   const r0 = RouterStore.initial(ns, m.wal_start, m.created_at);
   if (!(await routers.create(r0)).ok) throw new Error(`router of ${ns} exists already`);
