@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { BlockCache } from '../cache/index.js';
 import { isElaxError, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import {
-  codebookRotation, encodeCluster, fhtRotation, indexSpace, seededRandom, sqDistAt, type ClusterCodes, type Codebook,
+  IvfSearcher, codebookIndex, codebookRotation, encodeCluster, fhtRotation, indexSpace, seededRandom, sqDistAt, type ClusterCodes, type Codebook,
 } from '../ivf/index.js';
-import { MemoryStore } from '../store/index.js';
+import { distance } from '../query/index.js';
+import { CountingStore, MemoryStore } from '../store/index.js';
 import {
   PartData, buildPartFiles, clusterEntry, loadPart, lookupIdsV2, newPartId, partFileKey, readManifest, uploadPart,
   type BuiltPart, type PartHeadV3,
@@ -238,6 +239,56 @@ describe('part format 3', () => {
     await expect(buildPartFiles({ namespace: NS, partId: newPartId(1, 1, 'p'), walStart: 1, walEnd: 1, level: 0, changes: new Map(), schema: {}, distanceMetric: null, createdAt: 'now', partFormat: 3 })).rejects.toMatchObject({
       code: 'ELAX_ERR_INVALID_REQUEST',
     });
+  });
+
+  it('should read the cluster table with one ranged GET and each cluster with one more, then from the cache', async () => {
+    let c = randomCase(20);
+    for (let seed = 21; c.docs.filter((d) => d.vector).length < 10; seed++) c = randomCase(seed);
+    const s = await stored(c);
+    const counting = new CountingStore(s.store);
+    const data = new PartData(s.head, counting, undefined, new BlockCache(1 << 24));
+    const table = await data.clusterTable();
+    expect(counting.requests).toMatchObject({ get: 0, get_range: 1 });
+    const some = Array.from(table.centroid).slice(0, 3);
+    const p = await data.prepareClusters([...some, 1e6]);
+    expect(counting.requests).toMatchObject({ get: 0, get_range: 1 + some.length });
+    p.release();
+    (await data.prepareClusters(some)).release();
+    expect(counting.requests).toMatchObject({ get: 0, get_range: 1 + some.length });
+    const q = await data.prepareClusters([]);
+    expect(() => q.codes(some[0]!)).toThrow(/before prepareClusters/);
+  });
+
+  it('should give the ivf search hooks what they need: exact kNN by ordinal when every cluster is probed', async () => {
+    const r = seededRandom(77);
+    const dims = 24;
+    const c: Case = {
+      dims,
+      metric: 'cosine_distance',
+      codebook: null as unknown as Codebook,
+      docs: Array.from({ length: 600 }, (_, i) => ({ id: i * 3, vector: Float32Array.from({ length: dims }, (_, d) => Math.sin((i % 9) * 1.3 + d) * 2 + gaussian(r) * 0.3), attrs: {} })),
+      deleted: [],
+    };
+    const s = await stored(c, { codebook: null, targetSize: 40, minSize: 15, maxSize: 80 });
+    const cb = s.built.codebook!.codebook;
+    expect(cb.k).toBeGreaterThan(5);
+    const docs = await s.data.docs(Array.from({ length: s.head.rows }, (_, o) => o));
+    const prepared = await s.data.prepareClusters(Array.from({ length: cb.k }, (_, x) => x));
+    try {
+      const searcher = new IvfSearcher(codebookIndex(cb));
+      for (const qi of [0, 123, 599]) {
+        const q = Float32Array.from(c.docs[qi]!.vector!, (x, d) => x + (d % 3) * 0.1);
+        const res = searcher.search(q, { topK: 10, nprobe: cb.k, eps0: Infinity }, {
+          cluster: (x) => prepared.codes(x),
+          exact: (rows) => Array.from(rows, (o) => distance('cosine_distance', q, docs[o]!.vector!)),
+        });
+        const want = docs.map((d, o) => [distance('cosine_distance', q, d.vector!), o] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, 10);
+        expect(Array.from(res.rows)).toEqual(want.map((x) => x[1]));
+        expect(Array.from(res.distances)).toEqual(want.map((x) => x[0]));
+      }
+    } finally {
+      prepared.release();
+    }
   });
 
   describe('corruption', () => {
