@@ -7,6 +7,10 @@
  * decoding a part into a LoadedPart (id lookup, ANN / exact search with filters), and the two part caches
  * (files on disk, decoded parts in memory).
  *
+ * Format 2 (RFC-0004): block files and a head (head.ts), read through the caches (PartData). Format 3 (RFC-0008
+ * §2): format 2 with ivf.blk (cluster table) and codes.blk (RaBitQ codes per cluster) instead of vectors.hnsw, rows
+ * ordered by (cluster, id) (build-v3.ts, cluster-table.ts).
+ *
  * Does not: decide which WAL range or parts to build or merge (indexer/), publish parts in router.json (router/),
  * decide which rows are live across parts and the WAL tail (namespace/), full-text postings (not yet), or delete
  * parts (GC).
