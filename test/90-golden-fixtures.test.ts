@@ -3,6 +3,9 @@
  * format, written by test/fixtures/make-fixtures.ts and never regenerated) is opened by the current build and must
  * hold exactly the documents its history defines; then the current indexer and compaction take it over (v1 parts
  * are merged into current-format parts) and it must still read the same.
+ *
+ * Part format 3 (RFC-0008 §2) has its own fixture, test/fixtures/part-v3 (part-v3.ts, make-part-v3.ts): one part
+ * built against a hand-made codebook, checked byte-level (rows, cluster table, codes) and through the engine.
  */
 import { describe, it, expect } from 'vitest';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -14,6 +17,12 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { GOLDEN_NS, expectedRows } from './fixtures/golden.js';
+import { BlockCache } from '../crates-ts/cache/index.js';
+import type { Doc } from '../crates-ts/core/index.js';
+import { codebookRotation, encodeCluster, indexSpace, sqDistAt } from '../crates-ts/ivf/index.js';
+import { PartData, lookupIdsV2, readManifest, type PartHeadV3 } from '../crates-ts/part/index.js';
+import { readCodebook } from '../crates-ts/vindex/index.js';
+import { V3_DIMS, V3_NS, V3_PART_ID, v3ClusterOf, v3Codebook, v3Docs, v3Vector } from './fixtures/part-v3.js';
 
 const fixturesDir = path.join(import.meta.dirname, 'fixtures');
 const stores = readdirSync(fixturesDir).filter((d) => d.startsWith('store-')).sort();
@@ -68,4 +77,122 @@ describe('golden fixtures of every part format', () => {
       }
     });
   }
+});
+
+async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {
+  const tmp = mkdtempSync(path.join(tmpdir(), `elax-golden-${dir}-`));
+  try {
+    cpSync(path.join(fixturesDir, dir), tmp, { recursive: true });
+    const store = new LocalDirStore(tmp);
+    try {
+      await f(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+describe('the part format 3 fixture (test/fixtures/part-v3)', () => {
+  const cb = v3Codebook();
+  const docs = v3Docs();
+  /** What part-v3.ts defines, computed here: each vector's cluster is its nearest live centroid (index space). */
+  const unit = (d: Doc) => indexSpace('cosine_distance', d.vector!, V3_DIMS);
+  const nearest = (d: Doc) => {
+    let best = -1;
+    let bestD = Infinity;
+    for (let c = 0; c < cb.k; c++) {
+      const dist = sqDistAt(unit(d), 0, cb.centroids, c * V3_DIMS, V3_DIMS);
+      if (!cb.retired[c] && dist < bestD) (bestD = dist), (best = c);
+    }
+    return best;
+  };
+  const vectorRows = docs.filter((d) => d.vector !== null).sort((a, b) => nearest(a) - nearest(b) || (a.id as number) - (b.id as number));
+  const ordinalOrder = [...vectorRows, ...docs.filter((d) => d.vector === null)];
+
+  it('should be the fixture its definition describes (nearest centroids as designed: one one-row, one empty, one retired)', () => {
+    for (const d of vectorRows) expect(nearest(d), `id ${d.id}`).toBe(v3ClusterOf(d.id as number));
+  });
+
+  it('should decode the codebook, rows, ids, vectors, the cluster table and every cluster\'s codes to the defined values', async () => {
+    await withFixtureCopy('part-v3', async (store) => {
+      const router = (await new RouterStore(store).read(V3_NS))!.router;
+      expect(router.vindex).toEqual({ codebook: 'codebook-0000000003-golden.cb', version: 3 });
+      expect(await readCodebook(store, V3_NS, router.vindex!)).toEqual(cb);
+      const head = (await readManifest(store, V3_NS, V3_PART_ID))! as PartHeadV3;
+      expect([head.format_version, head.index.kind, head.ivf.codebook_version, head.rows, head.tombstones, head.ivf.vectors, head.ivf.padded]).toEqual([3, 'ivf', 3, 40, 1, 36, 64]);
+      const data = new PartData(head, store, undefined, new BlockCache(1 << 24));
+
+      const got = await data.docs(ordinalOrder.map((_, o) => o));
+      expect(got.map((d) => d.id)).toEqual(ordinalOrder.map((d) => d.id));
+      got.forEach((d, o) => {
+        const want = ordinalOrder[o]!;
+        expect(d.attrs).toEqual(want.attrs);
+        expect(d.vector === null ? null : Array.from(d.vector)).toEqual(want.vector === null ? null : Array.from(want.vector));
+      });
+      const ords = await lookupIdsV2(store, head, [...docs.map((d) => d.id), 41, 1000]);
+      expect([...ords].sort((a, b) => a[1] - b[1])).toEqual(ordinalOrder.map((d, o) => [d.id, o]));
+
+      // The cluster table: clusters 0-3 in centroid order (4 retired, 5 empty), back to back from row 0.
+      const table = await data.clusterTable();
+      const sizes = [0, 1, 2, 3].map((c) => vectorRows.filter((d) => nearest(d) === c).length);
+      expect(sizes[3]).toBe(1);
+      expect(Array.from(table.centroid)).toEqual([0, 1, 2, 3]);
+      expect(Array.from(table.rows)).toEqual(sizes);
+      expect(Array.from(table.first)).toEqual([0, sizes[0], sizes[0]! + sizes[1]!, sizes[0]! + sizes[1]! + sizes[2]!]);
+      const flat = new Float32Array(vectorRows.length * V3_DIMS);
+      vectorRows.forEach((d, o) => flat.set(unit(d), o * V3_DIMS));
+      const prepared = await data.prepareClusters([0, 1, 2, 3, 4, 5]);
+      try {
+        for (let i = 0; i < 4; i++) {
+          const rows = Uint32Array.from({ length: sizes[i]! }, (_, j) => table.first[i]! + j);
+          const want = encodeCluster(flat, rows, cb.centroids, i * V3_DIMS, codebookRotation(cb), table.first[i]!);
+          const codes = prepared.codes(i);
+          expect(table.radius[i]).toBe(Math.fround(want.radius));
+          expect({ n: codes.n, firstRow: codes.firstRow, padded: codes.padded, radius: codes.radius }).toEqual({ n: want.n, firstRow: want.firstRow, padded: 64, radius: Math.fround(want.radius) });
+          expect(Buffer.from(codes.codes)).toEqual(Buffer.from(want.codes));
+          expect([codes.add, codes.rescale, codes.err].map((a) => Array.from(a))).toEqual([want.add, want.rescale, want.err].map((a) => Array.from(a)));
+        }
+        expect([prepared.codes(4).n, prepared.codes(5).n]).toEqual([0, 0]);
+      } finally {
+        prepared.release();
+      }
+    });
+  });
+
+  it('should answer queries through the engine, and after the current indexer and compaction take it over', async () => {
+    await withFixtureCopy('part-v3', async (store) => {
+      let t = Date.now();
+      const clock = { now: () => (t += 1) };
+      const e = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      const all = await e.query(V3_NS, { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true });
+      expect(all.rows).toEqual(docs.map((d) => ({ id: d.id, ...(d.vector ? { vector: v3Vector(d.id as number) } : {}), ...d.attrs })));
+      // Exact and (exactly scanned, for now) approximate neighbours of row 8's vector: the cosine ranking, computed here.
+      const q = docs[7]!.vector!;
+      const cos = (v: Float32Array) => 1 - sqDistAt(indexSpace('cosine_distance', v, V3_DIMS), 0, indexSpace('cosine_distance', q, V3_DIMS), 0, V3_DIMS) / 2;
+      const want = vectorRows.map((d) => [d.id, 1 - cos(d.vector!)] as const).sort((a, b) => a[1] - b[1]).slice(0, 5).map((x) => x[0]);
+      for (const mode of ['kNN', 'ANN']) {
+        const r = await e.query(V3_NS, { rank_by: ['vector', mode, Array.from(q)], top_k: 5 });
+        expect(r.rows!.map((x) => x.id), mode).toEqual(want);
+      }
+      const fox = await e.query(V3_NS, { rank_by: ['title', 'BM25', 'fox'], top_k: 100 });
+      expect(fox.rows!.map((r) => r.id as number).sort((a, b) => a - b)).toEqual(docs.filter((d) => (d.attrs.title as string).split(' ').includes('fox')).map((d) => d.id));
+      const filtered = await e.query(V3_NS, { rank_by: ['id', 'asc'], top_k: 100, filters: ['And', [['cat', 'Eq', 'b'], ['price', 'Gte', 20]]] });
+      expect(filtered.rows!.map((r) => r.id)).toEqual(docs.filter((d) => d.attrs.cat === 'b' && (d.attrs.price as number) >= 20).map((d) => d.id));
+
+      // The current indexer shadows rows of the format-3 part through its id index (deletion vectors by ordinal),
+      // and compaction decodes it whole (rows not in id order) into a current-format part: the same documents.
+      await e.write(V3_NS, { patch_rows: [{ id: 8, price: 0.5 }], deletes: [3, 10] });
+      const after = docs.filter((d) => d.id !== 3 && d.id !== 10).map((d) => ({ id: d.id, ...(d.vector ? { vector: v3Vector(d.id as number) } : {}), ...d.attrs, ...(d.id === 8 ? { price: 0.5 } : {}) }));
+      const readAll = async (engine: Engine) => (await engine.query(V3_NS, { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true })).rows;
+      expect(await readAll(e)).toEqual(after);
+      await new Indexer(store, { clock, nonce: () => 'now' }).indexNamespace(V3_NS, true);
+      const fresh = () => new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      expect(await readAll(fresh())).toEqual(after);
+      expect((await compactNamespace(store, V3_NS, { clock, nonce: () => 'cmp', force: true })).result).toBe('compacted');
+      expect(await readAll(fresh())).toEqual(after);
+      expect((await new RouterStore(store).read(V3_NS))!.router.vindex).toEqual({ codebook: 'codebook-0000000003-golden.cb', version: 3 });
+    });
+  });
 });

@@ -80,6 +80,8 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
         parts: [],
         schema: {},
         distance_metric: null,
+        // The next incarnation may have other dimensions or metric: it trains its own codebook (RFC-0008 §1).
+        vindex: undefined,
         ...(r.indexer ? { indexer } : {}),
       },
       nowIso,

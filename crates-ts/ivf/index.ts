@@ -6,6 +6,7 @@
  *    merge and reassignment (balance.ts, cluster-set.ts);
  *  - RaBitQ codes with their error bound (rotation.ts, rabitq.ts) and one cluster's serialised byte range
  *    (cluster-layout.ts);
+ *  - the namespace codebook in memory: training, assignment, extension by splits (codebook.ts);
  *  - one query: exact centroid scan, probing with a triangle-inequality stop, estimate, bounded rerank through a
  *    caller's callback (search.ts); the whole batch build (build.ts).
  *
@@ -13,7 +14,7 @@
  * through a graph, or merge candidates across parts (the engine does, on top of these).
  */
 export type { Random } from './random.js';
-export { gaussian, sampleOf, allRows } from './random.js';
+export { gaussian, sampleOf, allRows, seededRandom } from './random.js';
 export { dotAt, sqDistAt, squaredNorms, nearestCentroid, nearestAmong, centroidDistances } from './kernels.js';
 export { trainKMeans, assignRows, meanInto, type KMeansOptions } from './kmeans.js';
 export { splitCluster, nearestCentroids, reassign, type Split } from './balance.js';
@@ -25,3 +26,7 @@ export { encodeClusterBytes, decodeClusterBytes, clusterByteLength, CLUSTER_LAYO
 export { metricScale, indexSpace, normaliseInto } from './metric.js';
 export { IvfSearcher, makeIndex, nearestIds, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
 export { buildIvf, type BuildOptions, type BuildStats, type IvfBuild } from './build.js';
+export {
+  trainCodebook, assignToCodebook, extendCodebook, codebookRotation, codebookIndex, codebookProblem,
+  type Codebook, type CodebookAssignment, type TrainOptions, type ExtendOptions,
+} from './codebook.js';

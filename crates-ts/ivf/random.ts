@@ -4,6 +4,21 @@
  */
 export type Random = () => number;
 
+/**
+ * mulberry32 (same as bench/lib.ts `rng`): a small seeded PRNG. Builds that must be byte-identical for the same input
+ * (part files, codebooks) draw from it with a fixed seed.
+ */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A standard normal sampler over `random` (Box–Muller; the second value of each pair is kept for the next call). */
 export function gaussian(random: Random): () => number {
   let spare = NaN;

@@ -3,17 +3,7 @@ import type { DistanceMetric } from '../core/index.js';
 import { distance } from '../query/index.js';
 import { gaussian, type Random } from './random.js';
 
-/** mulberry32 (same as bench/lib.ts `rng`): a small seeded PRNG. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './random.js';
 
 /** n vectors of a Gaussian mixture: `centers` centres drawn from N(0, 1)^dims, each vector a random centre plus N(0, spread²) noise. */
 export function mixture(n: number, dims: number, random: Random, centers = 64, spread = 0.35): Float32Array {

@@ -11,8 +11,8 @@ import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
 import {
-  PartData, decodeDeletionVector, fetchVerified, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
-  type PartFileCache, type LoadedPartCache, type PartHeadV2, type PartManifest,
+  PartData, decodeDeletionVector, fetchVerified, isBlockHead, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
+  type PartFileCache, type LoadedPartCache, type PartManifest,
 } from '../part/index.js';
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
 import { BlockCache, Limiter } from '../cache/index.js';
@@ -101,7 +101,7 @@ export class NamespaceCatalog {
   }
 
   /**
-   * The router's parts for a view. Under a v2 router a v2 part is read through the caches (its head, then only what
+   * The router's parts for a view. Under a v2 router a format 2 or 3 part is read through the caches (its head, then only what
    * queries fetch: RFC-0004 §6); format 1 parts, and every part under a v1 router (whose liveness the view computes by
    * folding rows), are decoded whole.
    */
@@ -116,13 +116,13 @@ export class NamespaceCatalog {
             return data;
           }
           const head = await this.head(router.namespace, ref.id);
-          if (head.format_version === 2) {
+          if (isBlockHead(head)) {
             this.stats.entryMisses++;
-            const pd = new PartData(head as PartHeadV2, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
+            const pd = new PartData(head, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
             const info = (name: string) => head.files.find((f) => f.name === name)!;
             const vp = new CachedViewPart(
               pd,
-              (ids) => lookupIdsV2(this.store, head as PartHeadV2, ids, this.blocks),
+              (ids) => lookupIdsV2(this.store, head, ids, this.blocks),
               (name) => fetchVerified(this.store, partFileKey(router.namespace, ref.id, name), info(name), this.partFiles),
             );
             this.partData.set(key, vp);

@@ -262,7 +262,7 @@ describe.each([
     const { store, id } = await stored();
     const key = partFileKey('ns1', id, 'manifest.json');
     const m = JSON.parse(Buffer.from((await store.get(key))!.bytes).toString()) as Record<string, unknown>;
-    await store.put(key, Buffer.from(JSON.stringify({ ...m, format_version: 3 })));
+    await store.put(key, Buffer.from(JSON.stringify({ ...m, format_version: 4 })));
     await expect(readManifest(store, 'ns1', id)).rejects.toMatchObject({ code: 'ELAX_ERR_INCOMPATIBLE_FORMAT' });
     await store.put(key, Buffer.from(JSON.stringify({ ...m, part_id: 'other' })));
     await expect(readManifest(store, 'ns1', id)).rejects.toMatchObject({ code: 'ELAX_ERR_CORRUPT' });

@@ -14,9 +14,10 @@ import {
 } from './head.js';
 import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName } from './paths.js';
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
+import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
 
-type File = { name: string; bytes: Uint8Array };
+export type File = { name: string; bytes: Uint8Array };
 
 const KIND_OF_SCALAR: Record<string, ColumnKind> = { string: 'utf8', uuid: 'utf8', datetime: 'utf8', int: 'f64', uint: 'f64', float: 'f64', bool: 'bool' };
 
@@ -106,18 +107,43 @@ function vectorFile(docs: readonly Doc[], dims: number): { file: File; info: Vec
 }
 
 export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart> {
-  const { docs, deleted, seqs } = foldedRows(input);
+  const rows = foldedRows(input);
+  const dims = vectorDims(input.schema, rows.docs);
+  const { file: hnswFile, index } = buildIndexFile(input, rows.docs, dims);
+  return assembleBlockPart(input, rows, dims, { info: index, files: hnswFile ? [hnswFile] : [] }, PART_FORMAT_V2, {});
+}
+
+/** The rows of a part in ordinal order (any order: the id index maps ids to ordinals) and its deleted ids. */
+export interface OrderedRows {
+  docs: Doc[];
+  deleted: Id[];
+  seqs: number[];
+}
+
+/**
+ * Every block file of a part over `rows` (ordinal order), its postings, keys and head. The vector index (`index`:
+ * its head entry and files, built over the same ordinals) is the format's: HNSW or flat for format 2, clusters and
+ * codes for format 3 (`extra` adds its head fields).
+ */
+export function assembleBlockPart(
+  input: PartBuildInput,
+  rows: OrderedRows,
+  dims: number | null,
+  index: { info: PartIndexInfo; files: File[] },
+  format: 2 | 3,
+  extra: Partial<PartHeadV2>,
+): BuiltPart {
+  const { docs, deleted, seqs } = rows;
   const files: File[] = [];
   const ids = docs.map((d) => d.id);
   const idsFile = columnFile(IDS_FILE, ids, idKind(ids));
   const seqFile = columnFile(SEQ_FILE, seqs, 'f64');
-  // Id index: (id, ordinal) sorted by id. Rows are in id order here, so it is the identity, but readers never assume so.
+  // Id index: (id, ordinal) sorted by id. Format 2 rows are in id order (the identity); format 3's are not.
   const order = Uint32Array.from(ids.keys()).sort((a, b) => compareIds(ids[a]!, ids[b]!));
   const idx = keyedFile(IDX_FILE, Array.from(order, (o) => ids[o]!), idKind(ids), order, IDX_BLOCK_ENTRIES);
   const tomb = keyedFile(TOMB_FILE, [...deleted].sort(compareIds), idKind(deleted), null, BLOCK_ROWS);
   files.push(idsFile.file, seqFile.file, idx.file, tomb.file);
 
-  const dims = vectorDims(input.schema, docs);
   let vectors: VectorFileInfo | null = null;
   if (dims !== null) {
     const v = vectorFile(docs, dims);
@@ -138,8 +164,7 @@ export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart
     columns.push({ name, kind, ...c.info, stats: columnStats(values) });
   });
 
-  const { file: hnswFile, index } = buildIndexFile(input, docs, dims);
-  if (hnswFile) files.push(hnswFile);
+  files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
   files.push(...postings.files);
   const keyList = sortedKeys(input);
@@ -152,7 +177,7 @@ export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart
   const idType: PartHeadV2['id_type'] =
     ids.length === 0 ? 'none' : ids.every((i) => typeof i === 'number') ? 'uint' : ids.every((i) => typeof i === 'string') ? 'string' : 'mixed';
   const head: PartHeadV2 = {
-    format_version: PART_FORMAT_V2,
+    format_version: format,
     namespace: input.namespace,
     part_id: input.partId,
     wal_start: input.walStart,
@@ -162,7 +187,7 @@ export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart
     dims,
     distance_metric: input.distanceMetric,
     schema: input.schema,
-    index,
+    index: index.info,
     files: files.map((f) => ({ name: f.name, bytes: f.bytes.byteLength, sha256: sha256(f.bytes) })),
     created_at: input.createdAt,
     ...(postings.fts.length > 0 ? { fts: postings.fts } : {}),
@@ -176,6 +201,7 @@ export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart
     vectors,
     columns,
     keys,
+    ...extra,
   };
   return { files, manifest: head };
 }

@@ -13,6 +13,8 @@ import { HNSW_FILE, IDEMPOTENCY_FILE, MANIFEST_FILE, ROWS_FILE, TOMBSTONES_FILE,
 import { encodeRows } from './rows-format.js';
 import { encodeTombstones } from './tombstones.js';
 import { buildPartFilesV2 } from './build-v2.js';
+import { buildPartFilesV3, type IvfBuildOptions } from './build-v3.js';
+import type { Codebook } from '../ivf/index.js';
 import { analysisKey, analyzerFor, buildPostings, fullTextConfigOf, isTextValue } from '../fts/index.js';
 
 /**
@@ -46,13 +48,26 @@ export interface PartBuildInput {
    * that recorded them (GC deletes those), or a retried ingest chunk would be applied twice after indexing.
    */
   idempotencyKeys?: Iterable<string>;
-  /** Part format to write: 1 (rows.parquet) or 2 (block files, RFC-0004). Default DEFAULT_PART_FORMAT. */
+  /**
+   * Part format to write: 1 (rows.parquet), 2 (block files, RFC-0004) or 3 (format 2 with a clustered vector index,
+   * RFC-0008 §2; needs `vectorIndex`). Default DEFAULT_PART_FORMAT, or 3 with `vectorIndex`.
+   */
   partFormat?: number;
+  /**
+   * Index the vectors in clusters with RaBitQ codes against the namespace codebook (part format 3) instead of an
+   * HNSW graph. Not used by the indexer yet (RFC-0008 slice 2b).
+   */
+  vectorIndex?: IvfBuildOptions;
 }
 
 export interface BuiltPart {
   files: { name: string; bytes: Uint8Array }[];
   manifest: PartManifest;
+  /**
+   * Format 3: the codebook the part was built against. `changed`: trained or extended by this build (a new
+   * version), so the caller uploads it (vindex/ writeCodebook) and names it in router.vindex in the same publish.
+   */
+  codebook?: { codebook: Codebook; changed: boolean };
 }
 
 function vectorDimsOf(schema: Schema, docs: readonly Doc[]): number | null {
@@ -140,9 +155,13 @@ export function vectorDims(schema: Schema, docs: readonly Doc[]): number | null 
  * Deterministic: the same input gives byte-identical files (fixed HNSW seed, sorted rows and columns).
  */
 export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> {
-  const format = input.partFormat ?? DEFAULT_PART_FORMAT;
+  const format = input.partFormat ?? (input.vectorIndex ? 3 : DEFAULT_PART_FORMAT);
+  if ((format === 3) !== (input.vectorIndex !== undefined)) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `part format ${format} ${input.vectorIndex ? 'has no clustered vector index' : 'needs a clustered vector index (vectorIndex)'}`);
+  }
+  if (format === 3) return buildPartFilesV3(input);
   if (format === 2) return buildPartFilesV2(input);
-  if (format !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `part format ${format} is not one this build writes (1 or 2)`);
+  if (format !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `part format ${format} is not one this build writes (1, 2 or 3)`);
   const { walStart, walEnd } = input;
   const { docs, deleted, seqs } = foldedRows(input);
 

@@ -2,6 +2,10 @@
  * The part head of format v2 (RFC-0004 §2): `manifest.json` with format_version 2. Everything a node needs to
  * address a part's data by range: counts, id range, the block tables of every block file, column kinds and
  * statistics, the vector file's geometry. Written last (the part's commit point), cached per part.
+ *
+ * Format 3 (RFC-0008 §2) is format 2 plus a clustered vector index instead of an HNSW graph: the same fields, and
+ * `ivf` (the cluster table's file, the codes file's block table, the codebook version). Rows are ordered by
+ * (cluster, id), so readers never assume id order (the id index maps ids to ordinals in both).
  */
 import { ElaxError, type AttrValue, type Id } from '../core/index.js';
 import { decodeTable, encodeTable, type BlockTable, type EncodedBlockTable } from './block-file.js';
@@ -9,6 +13,7 @@ import type { ColumnKind } from './column-block.js';
 import type { PartManifestV1 } from './manifest.js';
 
 export const PART_FORMAT_V2 = 2;
+export const PART_FORMAT_V3 = 3;
 
 /** Rows per block of ids, seqs and attribute columns (a variable-width block also ends at ~64 KiB). */
 export const BLOCK_ROWS = 4096;
@@ -49,9 +54,25 @@ export interface KeyedFileInfo extends RowBlockedFile {
   first_keys: (Id | string)[];
 }
 
-/** Head of a v2 part, decoded (block tables as typed arrays). */
+/** The clustered vector index of a format-3 part (RFC-0008 §2). */
+export interface IvfPartInfo extends RowBlockedFile {
+  /** `ivf.blk`, one block: the cluster table (cluster-table.ts). */
+  file: string;
+  /** The codebook version the part was built against (valid under every later version: ids keep their meaning). */
+  codebook_version: number;
+  /** Clusters present in the part (at least one row each), in centroid-id order. */
+  clusters: number;
+  /** Rows in clusters: ordinals [0, vectors); the rows without a vector follow, in id order. */
+  vectors: number;
+  /** Bits per RaBitQ code (the rotation's padded dimension). */
+  padded: number;
+  /** `codes.blk`: block i holds the codes of the table's cluster i (ivf/cluster-layout.ts); `start` is its first ordinal. */
+  codes: RowBlockedFile;
+}
+
+/** Head of a format 2 or 3 part (block files), decoded (block tables as typed arrays). */
 export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
-  format_version: 2;
+  format_version: 2 | 3;
   id_type: 'uint' | 'uuid' | 'string' | 'mixed' | 'none';
   /** Smallest and largest id of the part's rows (null for a part with no rows). */
   id_range: [Id, Id] | null;
@@ -63,6 +84,16 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
   vectors: VectorFileInfo | null;
   columns: ColumnInfo[];
   keys: KeyedFileInfo | null;
+  /** Format 3 only. */
+  ivf?: IvfPartInfo;
+}
+
+/** A format-3 head: a format-2 head with its clustered index. */
+export type PartHeadV3 = PartHeadV2 & { format_version: 3; ivf: IvfPartInfo };
+
+/** Whether a manifest is a head of block files (format 2 or 3), read through PartData and id-index lookups. */
+export function isBlockHead(m: { format_version: number }): m is PartHeadV2 {
+  return m.format_version === PART_FORMAT_V2 || m.format_version === PART_FORMAT_V3;
 }
 
 type Encoded<T> = T extends BlockTable ? EncodedBlockTable : T extends object ? { [K in keyof T]: Encoded<T[K]> } : T;
@@ -103,7 +134,28 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   }
   if (h.keys !== null) checkFile(h.keys, files, where, 'keys');
   if (!Array.isArray(h.idx.first_keys) || h.idx.first_keys.length !== h.idx.blocks.offset.length) throw corrupt(where, 'idx first_keys do not match its blocks');
+  if ((h.format_version === PART_FORMAT_V3) !== (h.ivf !== undefined)) throw corrupt(where, `format ${h.format_version} with${h.ivf ? '' : 'out'} a clustered index`);
+  if (h.ivf !== undefined) checkIvf(h as PartHeadV3, files, where);
   return h;
+}
+
+function checkIvf(h: PartHeadV3, files: Set<string>, where: string): void {
+  const v = h.ivf;
+  checkFile(v, files, where, 'ivf');
+  checkFile(v.codes, files, where, 'ivf codes');
+  if (!isNat(v.codebook_version) || v.codebook_version < 1 || !isNat(v.clusters) || !isNat(v.vectors) || !isNat(v.padded) || v.padded === 0 || v.padded % 64 !== 0) {
+    throw corrupt(where, 'ivf is malformed');
+  }
+  if (h.index.kind !== 'ivf' || h.vectors === null || h.dims === null || v.padded !== Math.max(64, Math.ceil(h.dims / 64) * 64)) throw corrupt(where, 'ivf does not match the index kind or the vector geometry');
+  if (v.vectors !== h.vectors.present || v.vectors !== h.index.vectors || v.vectors > h.rows) throw corrupt(where, `ivf holds ${v.vectors} vectors; the part has ${h.vectors.present}`);
+  if (v.blocks.offset.length !== 1) throw corrupt(where, `ivf cluster table has ${v.blocks.offset.length} blocks, expected 1`);
+  const c = v.codes.blocks;
+  if (c.offset.length !== v.clusters || (v.clusters > 0 && !c.start)) throw corrupt(where, `ivf codes have ${c.offset.length} blocks for ${v.clusters} clusters`);
+  const start = c.start ?? new Uint32Array(0);
+  for (let i = 0; i < v.clusters; i++) {
+    // Clusters are non-empty and back to back from row 0.
+    if (start[i]! >= (i + 1 < v.clusters ? start[i + 1]! : v.vectors) || (i === 0 && start[0] !== 0)) throw corrupt(where, `ivf codes block ${i} starts at row ${start[i]}`);
+  }
 }
 
 /** min/max/nulls of one column's values. */

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../store/index.js';
 import type { BlockCache } from '../cache/index.js';
 import { blockRef, checkBlock } from './block-file.js';
 import { decodeIdIndexBlock } from './decode-v2.js';
-import type { PartHeadV2 } from './head.js';
+import { isBlockHead, type PartHeadV2 } from './head.js';
 import type { LoadedPart } from './loaded-part.js';
 import type { PartManifest } from './manifest.js';
 import { partFileMissing } from './missing.js';
@@ -100,7 +100,7 @@ export async function lookupIds(
   ids: readonly Id[],
   opts: { cache?: BlockCache; loadV1: () => Promise<LoadedPart> },
 ): Promise<Map<Id, number>> {
-  if (manifest.format_version === 2) return lookupIdsV2(store, manifest as PartHeadV2, ids, opts.cache);
+  if (isBlockHead(manifest)) return lookupIdsV2(store, manifest, ids, opts.cache);
   const part = await opts.loadV1();
   const out = new Map<Id, number>();
   for (const id of ids) {

@@ -7,6 +7,10 @@
  * decoding a part into a LoadedPart (id lookup, ANN / exact search with filters), and the two part caches
  * (files on disk, decoded parts in memory).
  *
+ * Format 2 (RFC-0004): block files and a head (head.ts), read through the caches (PartData). Format 3 (RFC-0008
+ * §2): format 2 with ivf.blk (cluster table) and codes.blk (RaBitQ codes per cluster) instead of vectors.hnsw, rows
+ * ordered by (cluster, id) (build-v3.ts, cluster-table.ts).
+ *
  * Does not: decide which WAL range or parts to build or merge (indexer/), publish parts in router.json (router/),
  * decide which rows are live across parts and the WAL tail (namespace/), full-text postings (not yet), or delete
  * parts (GC).
@@ -18,14 +22,16 @@ export { LoadedPart, FILTERED_EXACT_MAX_ROWS, FILTERED_EXACT_MAX_FRACTION } from
 export type { OrdinalHit } from './top-k.js';
 export { PartFileCache, STALE_TMP_MS, type FileCacheStats, type PartFileCacheOptions, type VerifyBytes } from './file-cache.js';
 export { LoadedPartCache } from './loaded-part-cache.js';
-export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE } from './paths.js';
+export { newPartId, parsePartId, partFileKey, manifestKey, ROWS_FILE, HNSW_FILE, TOMBSTONES_FILE, MANIFEST_FILE, IVF_FILE, CODES_FILE } from './paths.js';
 export { DEFAULT_M, DEFAULT_EF_CONSTRUCTION } from './hnsw.js';
 export { partFileMissing, missingPartFile } from './missing.js';
 export { lookupIds, lookupIdsV2 } from './id-index.js';
 export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
-export { PART_FORMAT_V2, type PartHeadV2 } from './head.js';
-export { PartData, PartSegment, type PartDataOptions } from './part-data.js';
-export { blockOf, openBlockFile, type BlockTable } from './block-file.js';
+export { PART_FORMAT_V2, PART_FORMAT_V3, isBlockHead, type PartHeadV2, type PartHeadV3, type IvfPartInfo } from './head.js';
+export { IVF_SEED, type IvfBuildOptions } from './build-v3.js';
+export { encodeClusterTable, decodeClusterTable, clusterEntry, emptyClusterCodes, CLUSTER_TABLE_VERSION, type ClusterTable } from './cluster-table.js';
+export { PartData, PartSegment, type PartDataOptions, type PreparedClusters } from './part-data.js';
+export { blockOf, openBlockFile, BlockFileWriter, type BlockTable } from './block-file.js';
 export { ColumnBlock } from './column-block.js';
 export { fetchVerified, fetchVerifiedFile } from './load.js';
 export { DEFAULT_CHUNK_BYTES, type LocalFile, type StreamCheck, type VerifyStream } from './file-stream.js';

@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { partFileMissing } from './missing.js';
-import { ElaxError, compareIds, type Doc, type Id } from '../core/index.js';
+import { ElaxError, type Doc, type Id } from '../core/index.js';
 import { decodeV2 } from './decode-v2.js';
-import type { PartHeadV2 } from './head.js';
+import { isBlockHead } from './head.js';
 import type { ObjectStore } from '../store/index.js';
 import type { PartFileCache } from './file-cache.js';
 import { loadHnswFile, type HnswIndex } from './hnsw.js';
@@ -114,14 +114,10 @@ export async function loadPart(store: ObjectStore, ns: string, partId: string, c
   let rows: { docs: Doc[]; seqs: Float64Array; vectors: Float32Array; dims: number | null };
   let tombstones: Id[];
   let idempotencyKeys: string[];
-  if (manifest.format_version === 2) {
+  if (isBlockHead(manifest)) {
     // RFC-0004 slice 1: block files read whole (verified by SHA-256, then each block by its CRC-32) into documents.
-    const v2 = await decodeV2(manifest as PartHeadV2, (name) => fetchVerified(store, key(name), need(name), cache), `${ns}/${partId}`);
-    for (let i = 1; i < v2.docs.length; i++) {
-      if (compareIds(v2.docs[i - 1]!.id, v2.docs[i]!.id) >= 0) {
-        throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `part ${ns}/${partId} has rows out of id order; this build loads only id-ordered v2 parts`);
-      }
-    }
+    // Format 3's rows are in (cluster, id) order; LoadedPart looks ids up through a sorted permutation then.
+    const v2 = await decodeV2(manifest, (name) => fetchVerified(store, key(name), need(name), cache), `${ns}/${partId}`);
     rows = v2;
     tombstones = v2.tombstones;
     idempotencyKeys = v2.keys;

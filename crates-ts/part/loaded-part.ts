@@ -1,5 +1,6 @@
 /**
- * A part decoded in memory: rows in id order (row ordinal = index), id lookup by binary search, tombstones, and
+ * A part decoded in memory: rows in ordinal order (id order, except format 3's (cluster, id) order), id lookup by
+ * binary search, tombstones, and
  * nearest-neighbour search (HNSW when the part has an index, exact scan otherwise). Rows are immutable; the HNSW
  * index and postings are fetched on first need (prepare), so a cold query reads only the files it uses.
  */
@@ -25,7 +26,7 @@ export const FILTERED_EXACT_MAX_FRACTION = 0.1;
 
 export class LoadedPart {
   readonly manifest: PartManifest;
-  /** Rows sorted by id; row ordinal = index. Vectors are views into one shared buffer: never mutate them. */
+  /** Rows in ordinal order (= index). Vectors are views into one shared buffer: never mutate them. */
   readonly docs: readonly Doc[];
   /** WAL seq each row's version came from. */
   readonly seqs: Float64Array;
@@ -128,15 +129,25 @@ export class LoadedPart {
     await Promise.all(waits);
   }
 
-  /** Row ordinal of `id`, or -1. Binary search over the id-sorted rows. */
+  /** Ordinals in id order; null while the rows themselves are in id order (formats 1 and 2). Built on first lookup. */
+  private idOrder: Uint32Array | null | undefined;
+
+  /** Row ordinal of `id`, or -1. Binary search over the rows in id order. */
   getOrdinal(id: Id): number {
     const docs = this.docs;
+    if (this.idOrder === undefined) {
+      let sorted = true;
+      for (let i = 1; i < docs.length && sorted; i++) sorted = compareIds(docs[i - 1]!.id, docs[i]!.id) < 0;
+      this.idOrder = sorted ? null : Uint32Array.from(docs.keys()).sort((a, b) => compareIds(docs[a]!.id, docs[b]!.id));
+    }
+    const order = this.idOrder;
     let lo = 0;
     let hi = docs.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareIds(docs[mid]!.id, id);
-      if (c === 0) return mid;
+      const o = order === null ? mid : order[mid]!;
+      const c = compareIds(docs[o]!.id, id);
+      if (c === 0) return o;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }

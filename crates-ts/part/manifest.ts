@@ -7,11 +7,15 @@ import { ElaxError, type DistanceMetric, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { manifestKey } from './paths.js';
 
-import { decodeHeadV2, encodeHead, type PartHeadV2 } from './head.js';
+import { decodeHeadV2, encodeHead, isBlockHead, PART_FORMAT_V3, type PartHeadV2 } from './head.js';
 
-/** Part formats this build reads: 1 (rows.parquet, read whole) and 2 (block files, RFC-0004). */
+/**
+ * Part formats this build reads: 1 (rows.parquet, read whole), 2 (block files, RFC-0004) and 3 (format 2 with a
+ * clustered vector index, RFC-0008 §2). A build that reads only 1..2 refuses a format-3 head by this very check
+ * (ELAX_ERR_INCOMPATIBLE_FORMAT), so old query nodes never answer from a part they half understand.
+ */
 export const PART_FORMAT_V1 = 1;
-export const MAX_PART_FORMAT = 2;
+export const MAX_PART_FORMAT = 3;
 /** @deprecated the v1 format number; kept for callers that build v1 parts. */
 export const PART_FORMAT_VERSION = PART_FORMAT_V1;
 
@@ -19,8 +23,11 @@ export const PART_FORMAT_VERSION = PART_FORMAT_V1;
 export type HnswSpace = 'cosine' | 'l2';
 
 export interface PartIndexInfo {
-  /** 'hnsw': vectors.hnsw exists; 'flat': exact scan (small part, or no vectors at all). */
-  kind: 'flat' | 'hnsw';
+  /**
+   * 'hnsw': vectors.hnsw exists; 'flat': exact scan (small part, or no vectors at all); 'ivf': clusters and RaBitQ
+   * codes (format 3 only, RFC-0008: ivf.blk and codes.blk).
+   */
+  kind: 'flat' | 'hnsw' | 'ivf';
   /** HNSW build parameters; null for flat parts. */
   M: number | null;
   ef_construction: number | null;
@@ -102,7 +109,7 @@ export async function hashYielding(h: Hash, bytes: Uint8Array): Promise<void> {
 }
 
 export function encodeManifest(m: PartManifest): Uint8Array {
-  return m.format_version === 2 ? encodeHead(m as PartHeadV2) : Buffer.from(JSON.stringify(m, null, 2));
+  return isBlockHead(m) ? encodeHead(m) : Buffer.from(JSON.stringify(m, null, 2));
 }
 
 function corrupt(where: string, what: string): ElaxError {
@@ -131,10 +138,11 @@ export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
   if (m.dims !== null && !(isNat(m.dims) && m.dims > 0)) throw corrupt(where, `bad dims ${String(m.dims)}`);
   if (typeof m.schema !== 'object' || m.schema === null) throw corrupt(where, 'schema is missing');
   const ix = m.index;
-  if (typeof ix !== 'object' || ix === null || (ix.kind !== 'flat' && ix.kind !== 'hnsw') || !isNat(ix.vectors)) {
+  if (typeof ix !== 'object' || ix === null || (ix.kind !== 'flat' && ix.kind !== 'hnsw' && ix.kind !== 'ivf') || !isNat(ix.vectors)) {
     throw corrupt(where, 'index is malformed');
   }
-  if (ix.kind === 'hnsw' && (ix.space !== 'cosine' && ix.space !== 'l2')) throw corrupt(where, `bad index space ${String(ix.space)}`);
+  if ((ix.kind === 'ivf') !== (m.format_version === PART_FORMAT_V3)) throw corrupt(where, `index kind ${ix.kind} in a format ${m.format_version} part`);
+  if (ix.kind !== 'flat' && (ix.space !== 'cosine' && ix.space !== 'l2')) throw corrupt(where, `bad index space ${String(ix.space)}`);
   if (!Array.isArray(m.files)) throw corrupt(where, 'files is missing');
   if (m.fts !== undefined) {
     if (!Array.isArray(m.fts)) throw corrupt(where, 'fts is malformed');
@@ -149,7 +157,7 @@ export function decodeManifest(bytes: Uint8Array, where: string): PartManifest {
       throw corrupt(where, `malformed file entry ${JSON.stringify(f)}`);
     }
   }
-  if ((m.format_version as number) === 2) return decodeHeadV2(raw as Record<string, unknown>, where);
+  if (isBlockHead(m)) return decodeHeadV2(raw as Record<string, unknown>, where);
   return m;
 }
 

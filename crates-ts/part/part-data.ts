@@ -15,7 +15,9 @@ import { deadOrdinalsOf, sqNormAt, type DocFields, type OrdinalHit, type Segment
 import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
-import type { PartHeadV2, RowBlockedFile } from './head.js';
+import type { PartHeadV2, PartHeadV3, RowBlockedFile } from './head.js';
+import { checkClusterCodes, clusterEntry, decodeClusterTable, emptyClusterCodes, type ClusterTable } from './cluster-table.js';
+import { decodeClusterBytes, type ClusterCodes } from '../ivf/index.js';
 import type { HnswIndex } from './hnsw.js';
 import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
@@ -95,7 +97,7 @@ export class PartData {
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
-    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns]) if (f) this.tables.set(f.file, f.blocks);
+    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes]) if (f) this.tables.set(f.file, f.blocks);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -420,6 +422,80 @@ export class PartData {
     return res.neighbors.map((o, i) => ({ ordinal: o, distance: res.distances[i]! }));
   }
 
+  /** The format-3 head, or an internal error naming what needed it. */
+  private ivfHead(what: string): PartHeadV3 {
+    if (this.head.ivf === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId} (format ${this.head.format_version}) has no clustered index: ${what}`);
+    return this.head as PartHeadV3;
+  }
+
+  /**
+   * Format 3: the cluster table (RFC-0008 §2), read with one ranged GET of ivf.blk's one block (verified by its
+   * CRC-32, checked against the head) and kept in the BlockCache.
+   */
+  clusterTable(): Promise<ClusterTable> {
+    const head = this.ivfHead('clusterTable');
+    const key = `${this.key(head.ivf.file)}#table`;
+    return this.cache.getOrLoad(key, async () => {
+      const t = decodeClusterTable(await this.block(head.ivf.file, head.ivf.blocks, 0), head, this.key(head.ivf.file));
+      return { value: t, bytes: t.offset.byteLength * 3 + 64 };
+    });
+  }
+
+  /**
+   * Format 3: the codes of the clusters `centroids` names (ids of the namespace codebook), for the synchronous
+   * search hook `cluster(c)` of ivf/search.ts. Each cluster the part holds costs one ranged GET of its codes.blk
+   * block (all in parallel, through the disk cache when there is one), verified by the block's CRC-32 and checked
+   * against the cluster table; a damaged block fails with ELAX_ERR_CORRUPT naming the file and block, and nothing
+   * of it is cached. The codes stay pinned in the BlockCache until the release. `codes(c)` of a cluster the part
+   * lacks is empty; of one not asked for, an internal error.
+   */
+  async prepareClusters(centroids: Iterable<number>): Promise<PreparedClusters> {
+    const head = this.ivfHead('prepareClusters');
+    const table = await this.clusterTable();
+    const codes = head.ivf.codes;
+    const asked = new Set<number>();
+    const held = new Map<number, ClusterCodes>();
+    const releases: Release[] = [];
+    const tasks: Promise<void>[] = [];
+    for (const c of centroids) {
+      if (asked.has(c)) continue;
+      asked.add(c);
+      const i = clusterEntry(table, c);
+      if (i < 0) continue;
+      const where = `${this.key(codes.file)} block ${i}`;
+      tasks.push(
+        this.cache
+          .getPinned(`${this.key(codes.file)}#${i}`, async () => {
+            const cc = checkClusterCodes(decodeClusterBytesIn(await this.block(codes.file, codes.blocks, i), where), table, i, head.ivf.padded, where);
+            return { value: cc, bytes: codes.blocks.length[i]! + 256 };
+          })
+          .then(({ value, release }) => {
+            held.set(c, value);
+            releases.push(release);
+          }),
+      );
+    }
+    const release: Release = () => {
+      for (const r of releases.splice(0)) r();
+    };
+    const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      release();
+      throw failed.reason;
+    }
+    const empty = emptyClusterCodes(head.ivf.padded);
+    return {
+      table,
+      codes: (c) => {
+        const got = held.get(c);
+        if (got) return got;
+        if (!asked.has(c)) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: codes of cluster ${c} used before prepareClusters fetched them`);
+        return empty;
+      },
+      release,
+    };
+  }
+
   /** Documents of `ords` (any order), reading only their blocks of the fields asked for (default: all). */
   async docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]> {
     if (ords.length === 0) return [];
@@ -496,6 +572,24 @@ export class PartData {
   /** The query segment of this part under a view's dead mask. */
   segment(dead: Uint8Array | null): PartSegment {
     return new PartSegment(this, dead);
+  }
+}
+
+/** The codes of some clusters of a format-3 part, pinned until `release` (PartData.prepareClusters). */
+export interface PreparedClusters {
+  table: ClusterTable;
+  /** Cluster c's codes (rows named by ordinal: firstRow + i); empty when the part holds no row in c. */
+  codes(c: number): ClusterCodes;
+  release: Release;
+}
+
+/** decodeClusterBytes with its errors naming the block read. */
+function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
+  try {
+    return decodeClusterBytes(bytes);
+  } catch (e) {
+    if (e instanceof ElaxError) throw new ElaxError(e.code, `${where}: ${e.message}`, { cause: e });
+    throw e;
   }
 }
 

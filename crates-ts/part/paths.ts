@@ -9,6 +9,8 @@
  * Format v2 (RFC-0004) replaces rows.parquet, tombstones.json and idempotency.json with block files:
  *   ids.blk IDS_FILE, seq.blk SEQ_FILE, idx.blk IDX_FILE, tomb.blk TOMB_FILE, vec.blk VECTORS_FILE,
  *   col-{n}.blk columnFileName(n), keys.blk KEYS_FILE
+ * Format 3 (RFC-0008 §2) adds the clustered vector index instead of vectors.hnsw:
+ *   ivf.blk IVF_FILE (cluster table), codes.blk CODES_FILE (RaBitQ codes, one block per cluster)
  */
 import { ElaxError } from '../core/index.js';
 import { partPrefix } from '../store/index.js';
@@ -24,6 +26,8 @@ export const IDX_FILE = 'idx.blk';
 export const TOMB_FILE = 'tomb.blk';
 export const VECTORS_FILE = 'vec.blk';
 export const KEYS_FILE = 'keys.blk';
+export const IVF_FILE = 'ivf.blk';
+export const CODES_FILE = 'codes.blk';
 
 /** The block file of the n-th attribute column (head.columns[n]; names may hold any character, n is safe). */
 export function columnFileName(n: number): string {

@@ -46,4 +46,44 @@ describe('router invariants', () => {
     const late = { ...r0, wal_start: 5 };
     expect(() => checkRouterInvariants({ ...RouterStore.next(late, {}, 'now'), parts: [p('a', 1, 10)] }, late)).toThrowError(/parts-ordered-contiguous/);
   });
+
+  describe('vindex', () => {
+    const cb = (version: number, nonce = 'a') => ({ codebook: `codebook-${String(version).padStart(10, '0')}-${nonce}.cb`, version });
+    const r0 = { ...base(), indexed_wal: 10 };
+
+    it('should accept a router without vindex (older routers stay valid) and one naming a codebook', () => {
+      expect(() => checkRouterInvariants(RouterStore.next(r0, {}, 'now'), r0)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex: cb(1) }, 'now'), r0)).not.toThrow();
+    });
+
+    it('should reject a vindex whose name is not a codebook object or disagrees with its version', () => {
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex: { codebook: 'x.cb', version: 1 } }, 'now'), r0)).toThrowError(/vindex-well-formed/);
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex: { ...cb(2), version: 3 } }, 'now'), r0)).toThrowError(/vindex-well-formed/);
+    });
+
+    it('should let the codebook only move to a higher version within an incarnation', () => {
+      const r1 = { ...RouterStore.next(r0, { vindex: cb(2) }, 'now') };
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(3, 'b') }, 'now'), r1)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r1, {}, 'now'), r1)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(1) }, 'now'), r1)).toThrowError(/vindex-append-only.*moved back/);
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(2, 'other') }, 'now'), r1)).toThrowError(/vindex-append-only.*changed object/);
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: undefined }, 'now'), r1)).toThrowError(/vindex-append-only.*dropped/);
+    });
+
+    it('should drop the codebook with the namespace, and let a revived namespace start another', () => {
+      const r1 = { ...RouterStore.next(r0, { vindex: cb(2) }, 'now') };
+      const tomb = { deleted: { at: 'now', wal_highwater: 10 }, wal_start: 11, indexed_wal: 10, parts: [] };
+      expect(() => checkRouterInvariants(RouterStore.next(r1, tomb, 'now'), r1)).toThrowError(/vindex-append-only.*deleted namespace/);
+      const dead = RouterStore.next(r1, { ...tomb, vindex: undefined }, 'now');
+      expect(() => checkRouterInvariants(dead, r1)).not.toThrow();
+      const { deleted: _d, ...alive } = dead;
+      expect(() => checkRouterInvariants(RouterStore.next(alive, { vindex: cb(1, 'new') }, 'now'), dead)).not.toThrow();
+    });
+
+    it('should reject a clustered part under a router that names no codebook', () => {
+      const part = { id: 'p1', wal_start: 1, wal_end: 5, rows: 1, bytes: 1, level: 0, created_at: 'now', index_kind: 'ivf' };
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { parts: [part] }, 'now'), r0)).toThrowError(/ivf-parts-have-codebook/);
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { parts: [part], vindex: cb(1) }, 'now'), r0)).not.toThrow();
+    });
+  });
 });

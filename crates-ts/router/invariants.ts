@@ -3,6 +3,7 @@
  * A violation is a bug in the publisher, never a user error, so the kind is `corrupt`/internal.
  */
 import { ElaxError } from '../core/index.js';
+import { parseCodebookName } from '../store/index.js';
 import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
@@ -96,6 +97,38 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       const live = new Set(next.parts.map((p) => p.id));
       const back = (next.retired_parts ?? []).find((p) => live.has(p.id));
       return back ? `part ${back.id} is both referenced and retired` : null;
+    },
+  },
+  {
+    name: 'vindex-well-formed',
+    why: 'readers find the codebook by the name and check it holds the version the router says (RFC-0008 §1)',
+    check: (next) => {
+      const v = next.vindex;
+      if (v === undefined) return null;
+      const named = typeof v?.codebook === 'string' ? parseCodebookName(v.codebook) : null;
+      if (named === null) return `vindex.codebook ${JSON.stringify(v?.codebook)} is not a codebook object name`;
+      return named.version === v.version ? null : `vindex.version ${v.version} differs from the version in its name (${named.version})`;
+    },
+  },
+  {
+    name: 'vindex-append-only',
+    why: 'a centroid id must keep its meaning for every part built against an older codebook version, so within an incarnation the codebook only moves to a higher version (RFC-0008 §1); a deleted namespace keeps none (its next incarnation may have other dimensions or metric)',
+    check: (next, cur) => {
+      if (next.deleted && next.vindex) return `deleted namespace still names codebook ${next.vindex.codebook}`;
+      const was = cur?.vindex;
+      if (!was || cur.deleted || next.wal_start !== cur.wal_start) return null;
+      if (!next.vindex) return `vindex (codebook version ${was.version}) was dropped`;
+      if (next.vindex.version < was.version) return `codebook version moved back from ${was.version} to ${next.vindex.version}`;
+      if (next.vindex.version === was.version && next.vindex.codebook !== was.codebook) return `codebook version ${was.version} changed object from ${was.codebook} to ${next.vindex.codebook}`;
+      return null;
+    },
+  },
+  {
+    name: 'ivf-parts-have-codebook',
+    why: 'a clustered (format 3) part is read through the namespace codebook: without one its clusters mean nothing',
+    check: (next) => {
+      const p = next.vindex ? undefined : next.parts.find((x) => x.index_kind === 'ivf');
+      return p ? `part ${p.id} has a clustered index but the router names no codebook` : null;
     },
   },
 ];

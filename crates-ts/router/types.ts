@@ -23,6 +23,16 @@ export interface PartRef {
   deletes?: { file: string; count: number; bytes: number };
 }
 
+/**
+ * The namespace's current codebook (RFC-0008 §1): the object `{ns}/vindex/{codebook}` holds version `version`. Set
+ * in the CAS of the publish that first uses it; only ever moves to a higher version. Absent: no clustered index yet.
+ */
+export interface VindexRef {
+  /** Object name, `codebook-{version:010d}-{nonce}.cb` (the key is store/paths.ts codebookKey(ns, codebook)). */
+  codebook: string;
+  version: number;
+}
+
 export interface RetiredPart {
   id: string;
   /** ISO time of the publish that removed the part from `parts`. */
@@ -65,6 +75,8 @@ export interface Router {
   retired_parts?: RetiredPart[];
   /** Deletion-vector files of live parts replaced by a newer one, with when (RFC-0006 step 1); GC deletes them after the grace. */
   retired_files?: RetiredFile[];
+  /** The codebook of the namespace's clustered vector index; absent until the first format-3 part. Additive: older readers ignore it. */
+  vindex?: VindexRef;
   /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
   indexer?: Record<string, unknown>;
 }

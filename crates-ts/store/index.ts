@@ -3,7 +3,7 @@
  * local-directory and S3 backends that give identical conditional-write guarantees, proven by one conformance
  * suite (conformance.ts) that all three run, racing writers and processes included.
  *
- * Owns: object key construction (paths.ts: router.json, wal/{seq:020d}.parquet, parts/{id}/, _elax/probe/), key
+ * Owns: object key construction (paths.ts: router.json, wal/{seq:020d}.parquet, parts/{id}/, vindex/codebook-{version}-{nonce}.cb, _elax/probe/), key
  * validity and LIST order (keys.ts: UTF-8 byte order, like S3), opening a store from a URI (open.ts), and the
  * startup probe that refuses stores ignoring conditional writes (probe.ts).
  *

@@ -3,6 +3,7 @@
  *   {ns}/router.json                      routerKey
  *   {ns}/wal/{seq:020d}.parquet           walKey / parseWalKey (LIST order = sequence order)
  *   {ns}/parts/{part-id}/...              partPrefix
+ *   {ns}/vindex/codebook-{version:010d}-{nonce}.cb   codebookKey / codebookName (RFC-0008 §1)
  *   _elax/probe/{nonce}                   probeKey (startup conditional-write probe)
  * Keys are relative to the store root (an S3 store adds its own bucket prefix).
  */
@@ -59,6 +60,41 @@ export function partIdOfKey(ns: string, key: string): string | null {
 
 export function partPrefix(ns: string, partId: string): string {
   return `${partsPrefix(ns)}${partId}/`;
+}
+
+/** `{ns}/vindex/`: the namespace's vector-index objects (codebooks, RFC-0008 §1). */
+export function vindexPrefix(ns: string): string {
+  return `${namespacePrefix(ns)}vindex/`;
+}
+
+const CODEBOOK_VERSION_WIDTH = 10;
+const CODEBOOK_NAME = /^codebook-(\d{10})-([A-Za-z0-9_.-]{1,64})\.cb$/;
+
+/**
+ * `codebook-{version:010d}-{nonce}.cb`: one object per codebook version and writer (two indexers extending the same
+ * version write different objects; the router names the one whose publish won). Versions sort in LIST order.
+ */
+export function codebookName(version: number, nonce: string): string {
+  if (!Number.isSafeInteger(version) || version < 1 || version >= 10 ** CODEBOOK_VERSION_WIDTH) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `codebook versions are integers 1..${10 ** CODEBOOK_VERSION_WIDTH - 1}, got ${version}`);
+  }
+  const name = `codebook-${String(version).padStart(CODEBOOK_VERSION_WIDTH, '0')}-${nonce}.cb`;
+  if (!CODEBOOK_NAME.test(name)) throw new ElaxError('ELAX_ERR_INTERNAL', `codebook nonce must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(nonce)}`);
+  return name;
+}
+
+/** The version and nonce of a codebook object name, or null if `name` is not one. */
+export function parseCodebookName(name: string): { version: number; nonce: string } | null {
+  const m = CODEBOOK_NAME.exec(name);
+  if (!m) return null;
+  const version = Number(m[1]);
+  return version >= 1 ? { version, nonce: m[2]! } : null;
+}
+
+/** The key of a codebook object of namespace `ns` (by its name, as router.vindex.codebook holds it). */
+export function codebookKey(ns: string, name: string): string {
+  if (parseCodebookName(name) === null) throw new ElaxError('ELAX_ERR_INTERNAL', `${JSON.stringify(name)} is not a codebook object name`);
+  return `${vindexPrefix(ns)}${name}`;
 }
 
 export function probeKey(nonce: string): string {

@@ -1,0 +1,131 @@
+/**
+ * Building a part in format 3 (RFC-0008 §2): format 2's block files over rows ordered by (cluster, id), with the
+ * clustered vector index instead of an HNSW graph:
+ *  - every vector is assigned to the namespace codebook (clusters over maxSize are split into appended centroids:
+ *    a new codebook version), or, without a codebook, trains version 1 on the part's vectors (ivf/codebook.ts);
+ *  - cluster c's rows are ordinals [first_c, first_c + n_c) (so its vectors are one range of vec.blk), clusters in
+ *    centroid order, then the rows without a vector, in id order;
+ *  - `codes.blk`: one block per present cluster, its RaBitQ codes and factors (ivf/cluster-layout.ts, ids implicit
+ *    from first_c); `ivf.blk`: the cluster table (cluster-table.ts); the head's `ivf` names both and the codebook
+ *    version.
+ * Deterministic: the same input (and seed) gives byte-identical files.
+ */
+import { ElaxError, type Doc } from '../core/index.js';
+import {
+  assignToCodebook, codebookRotation, encodeCluster, encodeClusterBytes, extendCodebook, indexSpace, paddedDims, seededRandom, trainCodebook,
+  type Codebook, type CodebookAssignment,
+} from '../ivf/index.js';
+import { BlockFileWriter } from './block-file.js';
+import { foldedRows, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
+import { assembleBlockPart, type File } from './build-v2.js';
+import { encodeClusterTable } from './cluster-table.js';
+import { PART_FORMAT_V3, type IvfPartInfo } from './head.js';
+import { spaceFor } from './hnsw.js';
+import type { PartIndexInfo } from './manifest.js';
+import { CODES_FILE, IVF_FILE } from './paths.js';
+
+/** Seed of a format-3 build's random choices (k-means, rotation, splits) unless the input names one. */
+export const IVF_SEED = 0x1f5eed;
+
+/** How a format-3 part gets its clusters (PartBuildInput.vectorIndex). Plain data: it crosses to a build worker. */
+export interface IvfBuildOptions {
+  kind: 'ivf';
+  /** The namespace's current codebook; null to train version 1 on this part's vectors. */
+  codebook: Codebook | null;
+  /** Seed of every random choice. Default IVF_SEED. */
+  seed?: number;
+  /** Training target cluster size. Default ivf's DEFAULT_TARGET_SIZE (1,000). */
+  targetSize?: number;
+  /** Cluster size bounds: training balances to them, and a part's cluster above maxSize is split. Defaults 500 / 2,000. */
+  minSize?: number;
+  maxSize?: number;
+}
+
+export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
+  const o = input.vectorIndex;
+  if (!o || o.kind !== 'ivf') throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: format 3 needs vectorIndex {kind: 'ivf'}`);
+  const { docs, deleted, seqs } = foldedRows(input);
+  const dims = vectorDims(input.schema, docs);
+  const metric = input.distanceMetric ?? 'cosine_distance';
+  if (dims === null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: a clustered index needs a vector column`);
+  if (o.codebook && (o.codebook.dims !== dims || o.codebook.metric !== metric)) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: codebook version ${o.codebook.version} is for ${o.codebook.dims}-d ${o.codebook.metric}, the part is ${dims}-d ${metric}`);
+  }
+
+  // The vectors in id order, in index space (normalised for cosine).
+  const withVector: number[] = [];
+  docs.forEach((d, i) => {
+    if (d.vector !== null) withVector.push(i);
+  });
+  const m = withVector.length;
+  const raw = new Float32Array(m * dims);
+  withVector.forEach((r, j) => raw.set(docs[r]!.vector!, j * dims));
+  const data = indexSpace(metric, raw, dims);
+
+  const random = seededRandom(o.seed ?? IVF_SEED);
+  const sizes = { minSize: o.minSize, maxSize: o.maxSize };
+  let assigned: CodebookAssignment;
+  if (o.codebook === null) {
+    if (m === 0) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: no vector to train a codebook on`);
+    assigned = trainCodebook(data, dims, m, metric, { random, normalised: true, targetSize: o.targetSize, ...sizes });
+  } else {
+    assigned = extendCodebook(o.codebook, data, m, assignToCodebook(o.codebook, data, m), { random, ...sizes });
+  }
+  const cb = assigned.codebook;
+
+  // Ordinals: vectors by (centroid, id) — a stable counting sort of the id-ordered vectors — then the rest.
+  const counts = new Uint32Array(cb.k + 1);
+  for (let j = 0; j < m; j++) counts[assigned.clusterOf[j]! + 1]++;
+  for (let c = 0; c < cb.k; c++) counts[c + 1] += counts[c]!;
+  const starts = counts.slice(0, cb.k);
+  const byCluster = new Uint32Array(m); // position → index j of the vector
+  for (let j = 0; j < m; j++) byCluster[starts[assigned.clusterOf[j]!]!++] = j;
+  const order: number[] = Array.from(byCluster, (j) => withVector[j]!);
+  docs.forEach((d, i) => {
+    if (d.vector === null) order.push(i);
+  });
+
+  const rotation = codebookRotation(cb);
+  const codesFile = new BlockFileWriter();
+  const table = { offset: [] as number[], centroid: [] as number[], first: [] as number[], rows: [] as number[], radius: [] as number[] };
+  for (let c = 0; c < cb.k; c++) {
+    const first = counts[c]!;
+    const n = counts[c + 1]! - first;
+    if (n === 0) continue;
+    const codes = encodeCluster(data, byCluster.subarray(first, first + n), cb.centroids, c * dims, rotation, first);
+    const b = codesFile.add(encodeClusterBytes(codes), first);
+    table.offset.push(codesFile.table().offset[b]!);
+    table.centroid.push(c);
+    table.first.push(first);
+    table.rows.push(n);
+    table.radius.push(codes.radius);
+  }
+  const clusters = table.centroid.length;
+  const padded = paddedDims(dims);
+  const tableBytes = encodeClusterTable({
+    offset: Float64Array.from(table.offset),
+    centroid: Uint32Array.from(table.centroid),
+    first: Uint32Array.from(table.first),
+    rows: Uint32Array.from(table.rows),
+    radius: Float32Array.from(table.radius),
+  });
+  const ivfFile = new BlockFileWriter();
+  ivfFile.add(tableBytes);
+  const files: File[] = [
+    { name: IVF_FILE, bytes: ivfFile.finish('ivf-clusters', { clusters, vectors: m, codebook_version: cb.version }) },
+    { name: CODES_FILE, bytes: codesFile.finish('ivf-codes', { clusters, padded, codebook_version: cb.version }) },
+  ];
+  const ivf: IvfPartInfo = {
+    file: IVF_FILE,
+    blocks: ivfFile.table(),
+    codebook_version: cb.version,
+    clusters,
+    vectors: m,
+    padded,
+    codes: { file: CODES_FILE, blocks: codesFile.table() },
+  };
+  const index: PartIndexInfo = { kind: 'ivf', M: null, ef_construction: null, seed: o.seed ?? IVF_SEED, space: spaceFor(metric), vectors: m };
+  const rows = { docs: order.map((i) => docs[i]!) as Doc[], deleted, seqs: order.map((i) => seqs[i]!) };
+  const built = assembleBlockPart(input, rows, dims, { info: index, files }, PART_FORMAT_V3, { ivf });
+  return { ...built, codebook: { codebook: cb, changed: cb !== o.codebook } };
+}
