@@ -61,7 +61,7 @@ export class IndexerLoop {
       for (const ns of new Set(outcomes.map((o) => o.ns))) {
         try {
           const r = await gcNamespace(this.store, ns, { clock: systemClock });
-          if (r.wal_entries.length || r.parts.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length });
+          if (r.wal_entries.length || r.parts.length || r.codebooks.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length, codebooks: r.codebooks.length });
         } catch (e) {
           this.opts.log?.('gc failed', { ns, error: (e as Error).message });
         }
