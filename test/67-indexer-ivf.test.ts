@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
 import { codebookKey, vindexPrefix, type ObjectStore, type S3Store, type Witness } from '../crates-ts/store/index.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
-import { readCodebook } from '../crates-ts/vindex/index.js';
+import { readCodebook, writeCodebook } from '../crates-ts/vindex/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
 import { Indexer, type IndexerOptions } from '../indexer/indexer.js';
 import { gcNamespace } from '../indexer/gc.js';
@@ -44,7 +44,7 @@ async function knnIds(store: ObjectStore, ns: string, q: number[]): Promise<numb
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
 /** Runs `hook` once, just before the next router CAS of `store` (a stand-in for another process acting then). */
-function beforeNextRouterCas(store: S3Store, hook: () => Promise<void>): void {
+function beforeNextRouterCas(store: ObjectStore, hook: () => Promise<void>): void {
   const orig = store.putIfMatch.bind(store);
   store.putIfMatch = async (key: string, bytes: Uint8Array, witness: Witness) => {
     if (key.endsWith('router.json')) {
@@ -162,6 +162,34 @@ describe('indexer with --vector-index ivf', () => {
     expect((await gcNamespace(store, ns, { clock, partGraceMs: 60_000 })).codebooks).toEqual([]);
     expect((await gcNamespace(store, ns, { clock: { now: () => Date.now() + 120_000 }, partGraceMs: 60_000 })).codebooks).toEqual(orphan);
     expect(await knnIds(store, ns, [0, 0, 0, 0, 0, 0, 0, 0])).toEqual(range(0, 100));
+    await store.close();
+  });
+
+  it('should abandon a part built against a codebook the router no longer names', async () => {
+    const store = makeTestS3Store('ivf-moved');
+    const e = engineOn(store);
+    const ns = 'moved';
+    await e.write(ns, { upsert_rows: blobRows(0, 100, centres(3, 21), 21), distance_metric: 'euclidean_squared' });
+    await indexerOn(store).drain(ns);
+    const v1 = (await routerOf(store, ns)).vindex!;
+    // A builds its next part against version 1 (no split: a few rows); meanwhile another publisher (a future
+    // compaction) moves the router to a version 2 of which A knows nothing, without touching indexed_wal.
+    await e.write(ns, { upsert_rows: blobRows(100, 5, centres(3, 21), 22) });
+    beforeNextRouterCas(store, async () => {
+      const rs = new RouterStore(store);
+      const read = (await rs.read(ns))!;
+      const cb = await readCodebook(store, ns, v1);
+      const vindex = await writeCodebook(store, ns, { ...cb, version: 2 }, 'other');
+      expect((await rs.publish(read.router, read.witness, RouterStore.next(read.router, { vindex }, new Date().toISOString()))).ok).toBe(true);
+    });
+    const out = await indexerOn(store).indexNamespace(ns, true);
+    expect(out).toMatchObject({ result: 'abandoned', reason: expect.stringMatching(/codebook changed/) });
+    const r = await routerOf(store, ns);
+    expect(r.vindex?.version).toBe(2);
+    expect(r.indexed_wal).toBe(1);
+    // The next attempt builds against version 2 and publishes; nothing is lost.
+    expect((await indexerOn(store).indexNamespace(ns, true)).result).toBe('published');
+    expect(await knnIds(store, ns, [0, 0, 0, 0, 0, 0, 0, 0])).toEqual(range(0, 105));
     await store.close();
   });
 });
