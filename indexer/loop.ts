@@ -51,6 +51,7 @@ export class IndexerLoop {
           maxParts: this.opts.maxParts ?? 8,
           hnsw: this.opts.hnsw,
           partFormat: this.opts.partFormat,
+          vectorIndex: this.opts.vectorIndex,
         });
         if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
       } catch (e) {

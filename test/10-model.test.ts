@@ -113,13 +113,14 @@ function applyModel(model: Map<number, ModelDoc>, op: Op): void {
 let nonce = 0;
 /** The second run indexes into IVF (format-3) parts with tiny clusters: training, reuse and splits all happen. */
 let ivfParts = false;
+const ivfOptions = () => (ivfParts ? { vectorIndex: { kind: 'ivf' as const, minRows: 3, targetSize: 2, minSize: 1, maxSize: 4 } } : {});
 const indexerFor = (store: ObjectStore) =>
   new Indexer(store, {
     clock: { now: () => Date.now() },
     nonce: () => `n${nonce++}`,
     hnsw: { flatThreshold: 8 },
     maxEntriesPerPart: 3,
-    ...(ivfParts ? { vectorIndex: { kind: 'ivf' as const, minRows: 3, targetSize: 2, minSize: 1, maxSize: 4 } } : {}),
+    ...ivfOptions(),
   });
 
 /** A store that can run another publisher inside the next router CAS, or fail it (a publisher dying there). */
@@ -143,7 +144,7 @@ class HookStore extends MemoryStore {
 async function publish(store: ObjectStore, ns: string, p: Publisher): Promise<void> {
   const clock = { now: () => Date.now() };
   if (p === 'index') await indexerFor(store).indexNamespace(ns, true);
-  else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 3, hnsw: { flatThreshold: 8 } });
+  else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 3, hnsw: { flatThreshold: 8 }, ...ivfOptions() });
 }
 
 async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {

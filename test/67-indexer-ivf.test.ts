@@ -11,6 +11,7 @@ import { readCodebook, writeCodebook } from '../crates-ts/vindex/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
 import { Indexer, type IndexerOptions } from '../indexer/indexer.js';
 import { gcNamespace } from '../indexer/gc.js';
+import { compactNamespace } from '../indexer/compact.js';
 import { makeTestS3Store } from './helpers/s3-env.js';
 
 const clock = { now: () => Date.now() };
@@ -190,6 +191,33 @@ describe('indexer with --vector-index ivf', () => {
     // The next attempt builds against version 2 and publishes; nothing is lost.
     expect((await indexerOn(store).indexNamespace(ns, true)).result).toBe('published');
     expect(await knnIds(store, ns, [0, 0, 0, 0, 0, 0, 0, 0])).toEqual(range(0, 105));
+    await store.close();
+  });
+
+  it('should compact into a format-3 part against the codebook, converting HNSW parts and splitting what overflows', async () => {
+    const store = makeTestS3Store('ivf-compact');
+    const e = engineOn(store);
+    const ns = 'compact';
+    const ix = indexerOn(store);
+    await e.write(ns, { upsert_rows: blobRows(0, 20, centres(3, 31), 31), distance_metric: 'euclidean_squared' });
+    await ix.drain(ns); // below ivf_min_rows: HNSW/flat
+    await e.write(ns, { upsert_rows: blobRows(20, 100, centres(3, 31), 32) });
+    await ix.drain(ns); // trains version 1
+    // Twenty rows near one point per part: no part overflows a cluster, the merge of them does.
+    for (let i = 0; i < 3; i++) {
+      await e.write(ns, { upsert_rows: blobRows(120 + i * 20, 20, [[-40, -40, -40, -40, -40, -40, -40, -40]], 33 + i), deletes: [i] });
+      await ix.drain(ns);
+    }
+    let r = await routerOf(store, ns);
+    expect(r.parts[0]!.index_kind).not.toBe('ivf');
+    const before = r.vindex!;
+    const out = await compactNamespace(store, ns, { clock, nonce: () => `c${n++}`, force: true, maxParts: 1, vectorIndex: ivf });
+    expect(out.result).toBe('compacted');
+    r = await routerOf(store, ns);
+    expect(r.parts.map((p) => p.index_kind)).toEqual(['ivf']);
+    expect(r.vindex!.version).toBeGreaterThan(before.version);
+    expect(await codebookKeys(store, ns)).toContain(codebookKey(ns, r.vindex!.codebook));
+    expect(await knnIds(store, ns, [-40, -40, -40, -40, -40, -40, -40, -40])).toEqual(range(3, 180));
     await store.close();
   });
 });
