@@ -30,6 +30,9 @@ function vectorIndexOf(o: { vectorIndex: string; ivfMinRows: string }): { vector
   if (!Number.isInteger(minRows) || minRows < 1) throw new Error(`--ivf-min-rows must be a positive integer, got '${o.ivfMinRows}'`);
   return { vectorIndexIvf: o.vectorIndex === 'ivf' ? 1 : 0, ivfMinRows: minRows };
 }
+const vectorIndexOption = () =>
+  new Option('--vector-index <kind>', 'vector index of new parts: hnsw (format 2, default) or ivf (format 3 against a codebook the namespace shares; env ELAX_VECTOR_INDEX)').default(process.env.ELAX_VECTOR_INDEX || 'hnsw');
+const ivfMinRowsOption = () => new Option('--ivf-min-rows <n>', 'with --vector-index ivf: vectors a part needs to train the first codebook (smaller parts stay format 2 until then)').default('20000');
 const ivfOf = (v: { vectorIndexIvf: number; ivfMinRows: number }) => (v.vectorIndexIvf ? { vectorIndex: { kind: 'ivf' as const, minRows: v.ivfMinRows } } : {});
 
 const program = new Command();
@@ -55,8 +58,8 @@ program
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
   .option('--part-format <n>', 'format of new parts: 2 (block files, default) or 1 (readable by elax before RFC-0004)', '2')
-  .addOption(new Option('--vector-index <kind>', 'vector index of new parts: hnsw (format 2, default) or ivf (format 3, a codebook shared by the namespace; env ELAX_VECTOR_INDEX)').default(process.env.ELAX_VECTOR_INDEX || 'hnsw'))
-  .option('--ivf-min-rows <n>', 'with --vector-index ivf: vectors a part needs to train the first codebook (smaller parts stay format 2 until then)', '20000')
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
   .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
   .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
   .option(
@@ -167,8 +170,8 @@ program
   .option('--interval-ms <ms>', 'pause between passes', '500')
   .option('--json', 'print outcomes as JSON (with --once)')
   .option('--part-format <n>', 'format of new parts: 2 (default) or 1', '2')
-  .addOption(new Option('--vector-index <kind>', 'vector index of new parts: hnsw (format 2, default) or ivf (format 3, a codebook shared by the namespace; env ELAX_VECTOR_INDEX)').default(process.env.ELAX_VECTOR_INDEX || 'hnsw'))
-  .option('--ivf-min-rows <n>', 'with --vector-index ivf: vectors a part needs to train the first codebook (smaller parts stay format 2 until then)', '20000')
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
   .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string; vectorIndex: string; ivfMinRows: string }) => {
     const partFormat = partFormatOf(o.partFormat);
     const ivf = ivfOf(vectorIndexOf(o));
@@ -209,11 +212,14 @@ program
   .option('--all', 'merge all parts into one')
   .option('--json', 'machine-readable output')
   .option('--part-format <n>', 'format of the merged part: 2 (default) or 1', '2')
-  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean; partFormat: string }) => {
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
+  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean; partFormat: string; vectorIndex: string; ivfMinRows: string }) => {
+    const ivf = ivfOf(vectorIndexOf(o));
     const { compactNamespace } = await import('../indexer/compact.js');
     const { randomBytes } = await import('node:crypto');
     const out = await withStore(o.store, (s) =>
-      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat) }),
+      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf }),
     );
     if (o.json) return printJson(out);
     console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
