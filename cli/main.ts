@@ -23,6 +23,18 @@ function partFormatOf(v: string): number {
   return Number(v);
 }
 
+/** --vector-index / --ivf-min-rows (RFC-0008; indexer/vector-index.ts), as the numbers the embedded indexer's worker takes. */
+function vectorIndexOf(o: { vectorIndex: string; ivfMinRows: string }): { vectorIndexIvf: number; ivfMinRows: number } {
+  if (o.vectorIndex !== 'ivf' && o.vectorIndex !== 'hnsw') throw new Error(`--vector-index (or ELAX_VECTOR_INDEX) must be ivf or hnsw, got '${o.vectorIndex}'`);
+  const minRows = Number(o.ivfMinRows);
+  if (!Number.isInteger(minRows) || minRows < 1) throw new Error(`--ivf-min-rows must be a positive integer, got '${o.ivfMinRows}'`);
+  return { vectorIndexIvf: o.vectorIndex === 'ivf' ? 1 : 0, ivfMinRows: minRows };
+}
+const vectorIndexOption = () =>
+  new Option('--vector-index <kind>', 'vector index of new parts: hnsw (format 2, default) or ivf (format 3 against a codebook the namespace shares; env ELAX_VECTOR_INDEX)').default(process.env.ELAX_VECTOR_INDEX || 'hnsw');
+const ivfMinRowsOption = () => new Option('--ivf-min-rows <n>', 'with --vector-index ivf: vectors a part needs to train the first codebook (smaller parts stay format 2 until then)').default('20000');
+const ivfOf = (v: { vectorIndexIvf: number; ivfMinRows: number }) => (v.vectorIndexIvf ? { vectorIndex: { kind: 'ivf' as const, minRows: v.ivfMinRows } } : {});
+
 const program = new Command();
 program.name('elax').description('elax: vector and full-text search on object storage').showHelpAfterError();
 
@@ -46,6 +58,8 @@ program
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
   .option('--part-format <n>', 'format of new parts: 2 (block files, default) or 1 (readable by elax before RFC-0004)', '2')
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
   .option('--admin-token <token>', 'bearer token for /admin/status and /metrics (env ELAX_ADMIN_TOKEN; prefer the env: flags show in ps)')
   .option('--stall-after <seconds>', '/admin/status marks a namespace stalled when its oldest unindexed entry is this old', '600')
   .option(
@@ -63,7 +77,7 @@ program
   .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
-    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string;
@@ -127,6 +141,7 @@ program
         hnswM: num(o.hnswM, '--hnsw-m'),
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
         partFormat: partFormatOf(o.partFormat),
+        ...vectorIndexOf(o),
       },
     });
     const cacheNote = `part cache ${server.cache.dir}${server.cache.temporary ? ' (temporary)' : ''}, ${formatByteSize(diskCacheBytes)}`;
@@ -155,12 +170,15 @@ program
   .option('--interval-ms <ms>', 'pause between passes', '500')
   .option('--json', 'print outcomes as JSON (with --once)')
   .option('--part-format <n>', 'format of new parts: 2 (default) or 1', '2')
-  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string }) => {
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
+  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string; vectorIndex: string; ivfMinRows: string }) => {
     const partFormat = partFormatOf(o.partFormat);
+    const ivf = ivfOf(vectorIndexOf(o));
     const { IndexerLoop, makeIndexer } = await import('../indexer/index.js');
     if (o.once) {
       const outcomes = await withStore(o.store, async (s) => {
-        const ix = makeIndexer(s, { partFormat });
+        const ix = makeIndexer(s, { partFormat, ...ivf });
         // Without --ns, one forced pass over every namespace finds the names, and it publishes too: count those
         // parts along with what the drain after it publishes (the drain alone reported 0 for small namespaces).
         const first = o.ns ? [] : await ix.runOnce({ force: true });
@@ -174,7 +192,7 @@ program
       return printTable(outcomes, ['ns', 'parts_published']);
     }
     const store = await (await import('../crates-ts/store/index.js')).openStore(storeUri(o.store));
-    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
+    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, ...ivf, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
     loop.start();
     console.log(`elax indexer running on ${store.description}`);
     const stop = async () => {
@@ -194,11 +212,14 @@ program
   .option('--all', 'merge all parts into one')
   .option('--json', 'machine-readable output')
   .option('--part-format <n>', 'format of the merged part: 2 (default) or 1', '2')
-  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean; partFormat: string }) => {
+  .addOption(vectorIndexOption())
+  .addOption(ivfMinRowsOption())
+  .action(async (o: { ns: string; store?: string; all?: boolean; json?: boolean; partFormat: string; vectorIndex: string; ivfMinRows: string }) => {
+    const ivf = ivfOf(vectorIndexOf(o));
     const { compactNamespace } = await import('../indexer/compact.js');
     const { randomBytes } = await import('node:crypto');
     const out = await withStore(o.store, (s) =>
-      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat) }),
+      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf }),
     );
     if (o.json) return printJson(out);
     console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
@@ -225,7 +246,7 @@ program
     });
     if (o.json) return printJson(reports);
     for (const r of reports) {
-      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors`);
+      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors, ${r.codebooks.length} unnamed codebooks`);
     }
   });
 

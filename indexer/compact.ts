@@ -3,12 +3,19 @@
  * adjacent parts of the lowest crowded level merge into one part of the next level; shadowed rows disappear, and
  * tombstones are dropped once nothing older than the merged range remains (they have nothing left to shadow).
  * Published by the same If-Match CAS as indexing; safe while queries and other indexers run.
+ *
+ * With `vectorIndex: {kind: 'ivf'}` the merged part is format 3 against the namespace codebook as the indexer's are
+ * (vector-index.ts): its vectors are reassigned to the current centroids, oversize clusters split into a new
+ * codebook version published in the same CAS; HNSW inputs get converted. Merging small clusters (RFC-0008 §6) is
+ * not done yet.
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, type PartRef, type Router } from '../crates-ts/router/index.js';
 import type { buildPartFiles } from '../crates-ts/part/index.js';
+import { writeCodebook } from '../crates-ts/vindex/index.js';
 import { foldParts, buildAndUploadPart, diedSinceFold } from './merge-parts.js';
+import { ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
 import { compareIds } from '../crates-ts/core/index.js';
 
@@ -24,6 +31,8 @@ export interface CompactOptions {
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   /** Part format of the merged part (default DEFAULT_PART_FORMAT). */
   partFormat?: number;
+  /** IVF (format 3) or HNSW/flat merged parts, as the indexer's (vector-index.ts). */
+  vectorIndex?: VectorIndexOptions;
   build?: typeof buildPartFiles;
 }
 
@@ -69,7 +78,8 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(chosen.map((p) => liveness.mask(p))) : null;
   const folded = await foldParts(store, ns, chosen, settled, masks);
   const last = folded.manifests[folded.manifests.length - 1]!;
-  const { ref } = await buildAndUploadPart(
+  const ivf = await ivfBuildFor(store, ns, router, folded.changes, opts.vectorIndex);
+  const { ref, built } = await buildAndUploadPart(
     store,
     ns,
     {
@@ -83,10 +93,12 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
       // Keys must survive compaction as they survive indexing: dedup has no expiry window.
       idempotencyKeys: folded.idempotencyKeys,
     },
-    opts,
+    { ...opts, ivf },
   );
+  // A new codebook version goes up before the publish that names it (RFC-0008 §1); a lost publish orphans it.
+  const vindex = built.codebook?.changed ? await writeCodebook(store, ns, built.codebook.codebook, opts.nonce()) : undefined;
   const createdAt = ref.created_at;
-  // The merged part's rows are the folded live rows in id order (the builder's order): id -> its ordinal.
+  // A format-2 merged part's rows are the folded live rows in id order (the builder's order): id -> its ordinal.
   const merged = [...folded.changes].filter(([, d]) => d !== null).map(([id]) => id).sort(compareIds);
   const ordinalOf = new Map(merged.map((id, o) => [id, o]));
   const dead = new Set<number>();
@@ -96,20 +108,29 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     const at = current.parts.findIndex((p) => p.id === chosen[0]!.id);
     const stillThere = at >= 0 && chosen.every((c, i) => current.parts[at + i]?.id === c.id);
     if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
+    if (ivf && current.vindex?.codebook !== router.vindex?.codebook) {
+      return { ns, result: 'abandoned', reason: `the namespace codebook changed meanwhile (now ${current.vindex?.codebook ?? 'none'})` };
+    }
     // RFC-0005 step 5: rows of the inputs that died after the fold (an indexer published meanwhile, or upgraded the
     // router to deletion vectors) are rows of the merged part now: they die there too.
     let mergedRef = ref;
     if (current.format_version >= LIVENESS_ROUTER_FORMAT) {
       const afterMasks = await Promise.all(current.parts.map((p, i) => (i >= at && i < at + chosen.length ? liveness.mask(p) : Promise.resolve(null))));
-      for (const id of diedSinceFold(folded, current, afterMasks)) {
-        const o = ordinalOf.get(id);
-        if (o !== undefined) dead.add(o);
+      const died = diedSinceFold(folded, current, afterMasks);
+      if (ivf) {
+        // A format-3 part orders its rows by cluster: ask the part where they are.
+        for (const o of (await liveness.lookup(ref, died)).values()) dead.add(o);
+      } else {
+        for (const id of died) {
+          const o = ordinalOf.get(id);
+          if (o !== undefined) dead.add(o);
+        }
       }
       if (dead.size > 0) [mergedRef] = await withDeletions(liveness, [ref], [null], new Map([[0, [...dead]]]), current.epoch + 1, opts.nonce());
     }
     const parts = [...current.parts.slice(0, at), mergedRef, ...current.parts.slice(at + chosen.length)];
     // Publish time, not build time: the merged parts' GC grace counts from this instant (retired_parts).
-    const next = RouterStore.next(current, { parts }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
+    const next = RouterStore.next(current, { parts, ...(vindex ? { vindex } : {}) }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
     const out = await routers.publish(current, witness, next);
     if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: mergedRef, epoch: next.epoch };
     const again = await routers.read(ns);

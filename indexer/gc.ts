@@ -6,12 +6,16 @@
  *    from a router it cached before (eventual reads: up to 60 s; a query in flight: its duration);
  *  - a part that was never published (an indexer lost the race or died before its CAS) is not in any router a node
  *    could hold; its grace counts from its newest file, so a part being uploaded right now is never taken.
+ * Codebook objects (`{ns}/vindex/`, RFC-0008 §1) other than the one router.vindex names go too, once past the grace
+ * counted from the later of their own write and the named codebook's write (the publish that superseded them came
+ * after that write) or the namespace's deletion: a lost race's codebook, one superseded by a newer version, or
+ * one of a deleted incarnation. The named codebook is never taken.
  * Deleted parts are then dropped from retired_parts (best effort, by CAS; a lost race leaves them for the next
  * pass, which prunes records whose objects are gone). `dryRun` lists what would go.
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey, type Witness } from '../crates-ts/store/index.js';
+import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey, vindexPrefix, codebookKey, type Witness } from '../crates-ts/store/index.js';
 import { isDvFile, partFileKey } from '../crates-ts/part/index.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 
@@ -30,6 +34,8 @@ export interface GcReport {
   parts: string[];
   /** Superseded or orphaned deletion-vector objects of live parts (keys). */
   files: string[];
+  /** Codebook objects the router does not name (keys), RFC-0008 §1. */
+  codebooks: string[];
   deleted: boolean;
 }
 
@@ -39,7 +45,7 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const partGrace = opts.partGraceMs ?? 900_000;
   const routers = new RouterStore(store);
   const read = await routers.read(ns);
-  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], deleted: false };
+  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], codebooks: [], deleted: false };
   if (!read) return report;
   const r = read.router;
   // WAL: covered by parts (or below a deleted incarnation's highwater) and past retention.
@@ -79,6 +85,7 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
     // An unparsable retired_at never qualifies (NaN comparisons are false): keep the part rather than guess.
     if (now - since >= partGrace) report.parts.push(id);
   }
+  report.codebooks = await unnamedCodebooks(store, r, now, partGrace);
   if (!opts.dryRun) {
     for (const seq of report.wal_entries) await store.delete(walKey(ns, seq));
     // Manifest first: a part without manifest is incomplete, so a half-deleted part is never read.
@@ -89,6 +96,7 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
       await Promise.all(keys.filter((k) => !k.endsWith('/manifest.json')).map((k) => store.delete(k)));
     }
     await Promise.all(report.files.map((k) => store.delete(k)));
+    await Promise.all(report.codebooks.map((k) => store.delete(k)));
     // RFC-0006 step 3: forget retired parts and files whose objects are gone (deleted now, or earlier).
     const gone = new Set(report.parts);
     const stale = (r.retired_parts ?? []).filter((p) => gone.has(p.id) || !newest.has(p.id));
@@ -116,4 +124,18 @@ async function forgetRetired(routers: RouterStore, r: Router, witness: Witness, 
     new Date(now).toISOString(),
   );
   await routers.publish(r, witness, next);
+}
+
+/**
+ * Codebook objects router `r` does not name and no node can still be reading: past the grace since the later of
+ * their write, the named codebook's write (a superseded codebook stopped being current at a publish after that) and
+ * the namespace's deletion (a deleted incarnation's codebook was current until then).
+ */
+async function unnamedCodebooks(store: ObjectStore, r: Router, now: number, grace: number): Promise<string[]> {
+  const listed = (await store.list(vindexPrefix(r.namespace))).objects;
+  const named = r.vindex ? codebookKey(r.namespace, r.vindex.codebook) : null;
+  const namedAt = listed.find((o) => o.key === named)?.lastModified ?? 0;
+  const deletedAt = r.deleted ? Date.parse(r.deleted.at) : 0;
+  // An unparsable deleted.at never qualifies (NaN): keep rather than guess.
+  return listed.filter((o) => o.key !== named && now - Math.max(o.lastModified, namedAt, deletedAt) >= grace).map((o) => o.key);
 }

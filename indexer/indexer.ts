@@ -11,6 +11,8 @@ import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
 import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
+import { writeCodebook } from '../crates-ts/vindex/index.js';
+import { ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, partsAfterPublish } from './liveness.js';
 import {
   DEFAULT_FAILURE_POLICY,
@@ -41,6 +43,11 @@ export interface IndexerOptions {
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   /** Part format to write (default DEFAULT_PART_FORMAT). */
   partFormat?: number;
+  /**
+   * IVF (part format 3, RFC-0008) or HNSW/flat (format 2, the default) for new parts (vector-index.ts). With IVF a
+   * part that gets format 3 ignores `partFormat`.
+   */
+  vectorIndex?: VectorIndexOptions;
   /** Build part files; defaults to building in this thread (the embedded indexer already runs in a worker). */
   build?: typeof buildPartFiles;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -58,7 +65,7 @@ export type IndexOutcome =
 
 export class Indexer {
   private readonly routers: RouterStore;
-  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures' | 'partFormat'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build' | 'partFormat'>;
+  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures' | 'partFormat' | 'vectorIndex'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build' | 'partFormat' | 'vectorIndex'>;
   /** Per-namespace failure streaks of this process (backoff, range narrowing, what to record). */
   readonly failures: FailureTracker;
 
@@ -231,6 +238,7 @@ export class Indexer {
     if (end === from) return { ns, result: 'idle' };
     const createdAt = new Date(this.opts.clock.now()).toISOString();
     const partId = newPartId(from + 1, end, this.opts.nonce());
+    const vectorIndex = await this.step(ns, from + 1, end, 'build', () => ivfBuildFor(this.store, ns, router, changes, this.opts.vectorIndex));
     const input: PartBuildInput = {
       namespace: ns,
       partId,
@@ -242,12 +250,18 @@ export class Indexer {
       schema,
       distanceMetric: metric,
       hnsw: this.opts.hnsw,
-      partFormat: this.opts.partFormat,
+      partFormat: vectorIndex ? undefined : this.opts.partFormat,
+      vectorIndex,
       createdAt,
       idempotencyKeys,
     };
     const built = await this.step(ns, from + 1, end, 'build', () => (this.opts.build ?? buildPartFiles)(input)); // step 4
     await this.step(ns, from + 1, end, 'upload', () => uploadPart(this.store, built)); // step 5: files, then manifest.json last
+    // A trained or extended codebook is its own object, uploaded before the publish that names it (RFC-0008 §1); if
+    // that publish is lost, it is an orphan like the part (GC, RFC-0006).
+    const vindex = built.codebook?.changed
+      ? await this.step(ns, from + 1, end, 'upload', () => writeCodebook(this.store, ns, built.codebook!.codebook, this.opts.nonce()))
+      : undefined;
     const ref: PartRef = {
       id: partId,
       wal_start: from + 1,
@@ -273,6 +287,7 @@ export class Indexer {
         parts: [...older, ref],
         schema,
         distance_metric: metric,
+        ...(vindex ? { vindex } : {}),
         // Indexing got past any recorded failure in this range: clear it.
         indexer: { ...clearFailuresUpTo(current.indexer, end), last_success_at: createdAt, last_part: partId },
       }, createdAt);
@@ -289,6 +304,10 @@ export class Indexer {
       if (again.router.indexed_wal !== router.indexed_wal) {
         // Another indexer published this range (or part of it): ours is an unreferenced orphan for GC.
         return { ns, result: 'abandoned', reason: `lost the race: indexed_wal is now ${again.router.indexed_wal}` };
+      }
+      if (vectorIndex && again.router.vindex?.codebook !== router.vindex?.codebook) {
+        // Our part's centroid ids mean what the codebook we built against says; another lineage may differ.
+        return { ns, result: 'abandoned', reason: `the namespace codebook changed meanwhile (now ${again.router.vindex?.codebook ?? 'none'})` };
       }
       // Something else changed (compaction, revive): our range still starts right after indexed_wal; retry on top.
       current = again.router;

@@ -51,6 +51,7 @@ export class IndexerLoop {
           maxParts: this.opts.maxParts ?? 8,
           hnsw: this.opts.hnsw,
           partFormat: this.opts.partFormat,
+          vectorIndex: this.opts.vectorIndex,
         });
         if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
       } catch (e) {
@@ -61,7 +62,7 @@ export class IndexerLoop {
       for (const ns of new Set(outcomes.map((o) => o.ns))) {
         try {
           const r = await gcNamespace(this.store, ns, { clock: systemClock });
-          if (r.wal_entries.length || r.parts.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length });
+          if (r.wal_entries.length || r.parts.length || r.codebooks.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length, codebooks: r.codebooks.length });
         } catch (e) {
           this.opts.log?.('gc failed', { ns, error: (e as Error).message });
         }

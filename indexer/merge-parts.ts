@@ -7,7 +7,7 @@
 import type { Clock, Doc, Id, Schema, DistanceMetric } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import type { PartRef, Router } from '../crates-ts/router/index.js';
-import { buildPartFiles, uploadPart, loadPart, newPartId, type BuiltPart, type PartManifest } from '../crates-ts/part/index.js';
+import { buildPartFiles, uploadPart, loadPart, newPartId, type BuiltPart, type PartManifest, type IvfBuildOptions } from '../crates-ts/part/index.js';
 
 export interface FoldedParts {
   /** Final state per id, in fold order: the newest row, or null for a delete that must keep shadowing. */
@@ -142,6 +142,8 @@ export interface BuildPartOptions {
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   /** Part format to write (default DEFAULT_PART_FORMAT). */
   partFormat?: number;
+  /** Build a format-3 part against this (vector-index.ts ivfBuildFor); `partFormat` is then ignored. */
+  ivf?: IvfBuildOptions;
   build?: typeof buildPartFiles;
 }
 
@@ -165,7 +167,8 @@ export async function buildAndUploadPart(
     schema: input.schema,
     distanceMetric: input.distanceMetric,
     hnsw: opts.hnsw,
-    partFormat: opts.partFormat,
+    partFormat: opts.ivf ? undefined : opts.partFormat,
+    vectorIndex: opts.ivf,
     createdAt,
     idempotencyKeys: input.idempotencyKeys,
   });

@@ -8,9 +8,10 @@ import { IndexerLoop } from './loop.js';
 
 const { storeUri, options } = workerData as { storeUri: string; options: Record<string, number> };
 const store = await openStore(storeUri);
-const { hnswM, hnswEfConstruction, flatThreshold, ...rest } = options;
+const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, ...rest } = options;
 const loop = new IndexerLoop(store, {
   ...rest,
+  ...(vectorIndexIvf ? { vectorIndex: { kind: 'ivf' as const, minRows: ivfMinRows } } : {}),
   hnsw: { M: hnswM, efConstruction: hnswEfConstruction, flatThreshold },
   log: (msg, fields) => parentPort?.postMessage({ type: 'log', msg, fields }),
 });

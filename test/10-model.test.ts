@@ -9,7 +9,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
+import { MemoryStore, codebookKey, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
 import { gcNamespace } from '../indexer/gc.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { decodeDeletionVector, loadPart, partFileKey } from '../crates-ts/part/index.js';
@@ -111,8 +111,17 @@ function applyModel(model: Map<number, ModelDoc>, op: Op): void {
 }
 
 let nonce = 0;
+/** The second run indexes into IVF (format-3) parts with tiny clusters: training, reuse and splits all happen. */
+let ivfParts = false;
+const ivfOptions = () => (ivfParts ? { vectorIndex: { kind: 'ivf' as const, minRows: 3, targetSize: 2, minSize: 1, maxSize: 4 } } : {});
 const indexerFor = (store: ObjectStore) =>
-  new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 8 }, maxEntriesPerPart: 3 });
+  new Indexer(store, {
+    clock: { now: () => Date.now() },
+    nonce: () => `n${nonce++}`,
+    hnsw: { flatThreshold: 8 },
+    maxEntriesPerPart: 3,
+    ...ivfOptions(),
+  });
 
 /** A store that can run another publisher inside the next router CAS, or fail it (a publisher dying there). */
 class HookStore extends MemoryStore {
@@ -135,7 +144,7 @@ class HookStore extends MemoryStore {
 async function publish(store: ObjectStore, ns: string, p: Publisher): Promise<void> {
   const clock = { now: () => Date.now() };
   if (p === 'index') await indexerFor(store).indexNamespace(ns, true);
-  else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 3, hnsw: { flatThreshold: 8 } });
+  else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 3, hnsw: { flatThreshold: 8 }, ...ivfOptions() });
 }
 
 async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {
@@ -243,7 +252,12 @@ function makeEngine(store: ObjectStore): Engine {
 }
 
 describe('randomized model test (two nodes, one store, indexing and compaction interleaved)', () => {
-  it('should match an in-memory model after every operation', async () => {
+  it.each([
+    ['HNSW/flat parts', false, 60],
+    ['IVF parts (format 3) and a shared codebook', true, 30],
+  ] as const)('should match an in-memory model after every operation, with %s', async (_name, ivf, numRuns) => {
+    ivfParts = ivf;
+    let sawIvfPart = false;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 10, maxLength: 40, size: 'max' }), async (steps) => {
         const store = new HookStore();
@@ -260,6 +274,10 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
           created = true;
           const reader = nodes[readOnSecond ? 1 : 0]!;
           await checkLiveness(store, ns);
+          const routerNow = (await new RouterStore(store).read(ns))?.router;
+          sawIvfPart ||= routerNow?.parts.some((p) => p.index_kind === 'ivf') ?? false;
+          const vindex = routerNow?.vindex;
+          if (vindex) expect(await store.get(codebookKey(ns, vindex.codebook))).not.toBeNull(); // GC never takes it
           const res = await reader.query(ns, { rank_by: ['id', 'asc'], top_k: 1200, include_attributes: true });
           expect(created).toBe(true);
           expect(res.rows).toEqual(expected(model));
@@ -272,7 +290,9 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
           expect(ann.rows!.map((r) => r.$dist)).toEqual(knn.rows!.map((r) => r.$dist));
         }
       }),
-      { numRuns: 60, verbose: true },
+      { numRuns, verbose: true },
     );
+    expect(sawIvfPart).toBe(ivf); // the IVF run really built format-3 parts
+
   });
 });

@@ -58,4 +58,25 @@ describe('elax indexer --once', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('should write IVF parts and name the codebook with --vector-index ivf, and refuse an unknown kind', { timeout: 60_000 }, async () => {
+    const dir = tempStoreDir('ix-once-ivf');
+    try {
+      const store = await openStore(dir);
+      const engine = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 0 });
+      await engine.write('v', { upsert_rows: Array.from({ length: 30 }, (_, i) => ({ id: i, vector: [i % 5, i % 7, i % 3] })), distance_metric: 'euclidean_squared' });
+      await engine.close();
+      const bad = await elax(['indexer', '--once', '--store', dir, '--vector-index', 'pq']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/--vector-index .*must be ivf or hnsw, got 'pq'/);
+      const out = await elax(['indexer', '--once', '--json', '--store', dir, '--vector-index', 'ivf', '--ivf-min-rows', '10']);
+      expect(out.code, out.stderr).toBe(0);
+      const r = (await new RouterStore(store).read('v'))!.router;
+      expect(r.parts.map((p) => p.index_kind)).toEqual(['ivf']);
+      expect(r.vindex?.version).toBe(1);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
