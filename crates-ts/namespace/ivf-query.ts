@@ -7,10 +7,9 @@
  * codes of c from every part holding it (they share the centroid and rotation, so the codes are comparable), and
  * its radius is the largest of those parts' own radii (cluster table: the codebook radius is only what training saw).
  *
- * I/O, two parallel waves per query (cached after the first): every part's cluster table then the codes blocks of the
- * probed clusters it holds (prepareClusters), then the vector blocks covering those clusters' rows. The searcher's
- * hooks are synchronous, so the vectors of every probed cluster are pinned before it runs; a cluster is one
- * contiguous ordinal range (rows are ordered by cluster), so that is a few blocks of vec.blk per cluster.
+ * I/O per query (cached after the first): one parallel wave of every part's cluster table, then the codes blocks of
+ * the probed clusters it holds (prepareClusters), with its ids and filter columns; then the vector blocks of the rows
+ * the searcher reranks (the searcher's hooks are synchronous: see the loop in ivfSearch), usually one more wave.
  *
  * Exact distances use query/distance.ts' kernel (distanceAt): the same numbers the exact scan gives for these rows.
  */
@@ -42,6 +41,8 @@ export interface IvfAnswer {
   bySeg: Map<number, Int32Array>;
   probed: number;
   reranked: number;
+  /** Searcher runs (one more than the waves of vector reads). */
+  runs: number;
   /**
    * Unpins the parts' ids, filter columns and the vectors read for the rerank: the caller ranks the returned rows
    * exactly with them (rankSegments reads the filter columns of restricted rows too), then releases.
@@ -61,7 +62,7 @@ export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number)
 
 export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: IvfQuery): Promise<IvfAnswer> {
   const bySeg = new Map<number, Int32Array>();
-  if (parts.length === 0 || q.k < 1) return { bySeg, probed: 0, reranked: 0, release: () => {} };
+  if (parts.length === 0 || q.k < 1) return { bySeg, probed: 0, reranked: 0, runs: 0, release: () => {} };
   const probes = probeOrder(index, q.query, q.nprobe);
   const releases: Release[] = [];
   const pinned: Release[] = [];
@@ -69,29 +70,18 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     for (const r of pinned.splice(0)) r();
   };
   try {
-    // Wave 1: cluster tables + codes of the probed clusters, every part in parallel.
-    const prepared: PreparedClusters[] = await Promise.all(
-      parts.map(async (p) => {
-        const pc = await p.data.prepareClusters(probes);
-        releases.push(pc.release);
-        return pc;
-      }),
-    );
-    // Wave 2: the vectors of the probed clusters' rows (for the rerank), ids and the filter's columns.
-    await Promise.all(
-      parts.map(async (p, j) => {
-        const t = prepared[j]!.table;
-        const rows: number[] = [];
-        for (const c of probes) {
-          const i = entryOf(t.centroid, c);
-          if (i < 0) continue;
-          for (let o = t.first[i]!; o < t.first[i]! + t.rows[i]!; o += 64) rows.push(o);
-          rows.push(t.first[i]! + t.rows[i]! - 1);
-        }
-        pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, vectorRows: rows }));
-      }),
-    );
-
+    // Wave 1, every part in parallel: the cluster table and the probed clusters' codes; the ids and the filter's
+    // columns (pinned until the caller's release: it ranks the returned rows with them).
+    const [prepared] = await Promise.all([
+      Promise.all(
+        parts.map(async (p) => {
+          const pc = await p.data.prepareClusters(probes);
+          releases.push(pc.release);
+          return pc;
+        }),
+      ),
+      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false })))),
+    ]);
     const bases: number[] = [];
     let total = 0;
     for (const p of parts) {
@@ -139,17 +129,46 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       return cur === null || cur === undefined || q.filter!(cur.at(o));
     };
     const kernel = distanceAt(q.metric, q.query);
+    // The searcher's hooks are synchronous, the vectors are read by range: the search runs until it asks for no
+    // vector that is not held. A run that meets missing rows records them and scores them 0 (its answer is thrown
+    // away; 0 only makes it stop early, asking for less), the rows' vector blocks are fetched (one parallel wave),
+    // and the search runs again — deterministic, so it asks for the same rows first. Usually two runs, two waves.
+    const held = parts.map(() => new Set<number>());
+    const blockRows = parts.map((p) => p.data.head.vectors?.block_rows ?? 1);
+    let missing: number[][] = parts.map(() => []);
     const exact = (rows: Uint32Array): Float64Array => {
       const out = new Float64Array(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const g = rows[i]!;
         const j = partOf(g);
-        const at = parts[j]!.segment.vectorAt!(g - bases[j]!);
+        const o = g - bases[j]!;
+        if (!held[j]!.has(Math.floor(o / blockRows[j]!))) {
+          missing[j]!.push(o);
+          out[i] = 0;
+          continue;
+        }
+        const at = parts[j]!.segment.vectorAt!(o);
         out[i] = at === null ? Infinity : kernel(at.data, at.off);
       }
       return out;
     };
-    const res = new IvfSearcher(merged).search(q.query, { topK: q.k, nprobe: q.nprobe }, { cluster, exact, accept });
+    const searcher = new IvfSearcher(merged);
+    let res: ReturnType<IvfSearcher['search']>;
+    let runs = 0;
+    for (;;) {
+      missing = parts.map(() => []);
+      res = searcher.search(q.query, { topK: q.k, nprobe: q.nprobe }, { cluster, exact, accept });
+      runs++;
+      if (missing.every((m) => m.length === 0)) break;
+      await Promise.all(
+        parts.map(async (p, j) => {
+          const rows = missing[j]!;
+          if (rows.length === 0) return;
+          pinned.push(await p.segment.prepare({ attrs: [], vectors: false, ids: false, vectorRows: rows }));
+          for (const o of rows) held[j]!.add(Math.floor(o / blockRows[j]!));
+        }),
+      );
+    }
     const per = new Map<number, number[]>();
     for (let i = 0; i < res.rows.length; i++) {
       if (res.distances[i] === Infinity) continue;
@@ -160,7 +179,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     }
     for (const [j, list] of per) bySeg.set(parts[j]!.seg, Int32Array.from(list));
     for (const p of parts) if (!bySeg.has(p.seg)) bySeg.set(p.seg, new Int32Array(0));
-    return { bySeg, probed: res.stats.probed, reranked: res.stats.reranked, release };
+    return { bySeg, probed: res.stats.probed, reranked: res.stats.reranked, runs, release };
   } catch (e) {
     release();
     throw e;
