@@ -132,6 +132,12 @@ describe('ANN over format-3 parts', () => {
     await e.write('ivf', { deletes: [...gone] });
     await expectExact(e, 'ivf');
     await expectExact(e, 'ivf', { filters: ['cat', 'In', ['a', 'c']] });
+    // A filter matching fewer than k rows: the probed clusters hold fewer than k matches, the part is scanned exactly
+    // (as a filtered HNSW walk falls back to the allowed rows): never fewer rows than exist.
+    const few = { filters: ['id', 'In', [1, 4 + 3 * 1500, 7 + 3 * 2900, 99_999]] };
+    const knnFew = await rows(e, 'ivf', { rank_by: ['vector', 'kNN', query(0)], top_k: 10, ...few });
+    expect(knnFew).toHaveLength(3);
+    expect(await rows(e, 'ivf', { rank_by: ['vector', 'ANN', query(0)], top_k: 10, ...few })).toEqual(knnFew);
     for (let i = 0; i < 4; i++) {
       const ann = await rows(e, 'ivf', { rank_by: ['vector', 'ANN', query(i)], top_k: 10 });
       expect(ann.some((r) => gone.has(r.id))).toBe(false);
