@@ -1,8 +1,8 @@
 /**
  * A format-3 part (RFC-0008 §2: rows ordered by cluster, a clustered index instead of HNSW) answers every query a
- * format-2 part answers, identically, until the query path uses its clusters (slice 2b): the same rows are built
- * once in each format, published as two namespaces, and every kind of query — exact kNN, ANN (an exact scan of a
- * format-3 part for now), filters, BM25, order by, aggregates, lookups by id through writes — must give the same
+ * format-2 part answers, identically: the same rows are built once in each format, published as two namespaces, and
+ * every kind of query — exact kNN, ANN (format 3 probes its clusters, slice 2b: at this size the default probe depth
+ * finds the same neighbours), filters, BM25, order by, aggregates, lookups by id through writes — must give the same
  * rows, distances and scores. Only the ordinals differ, and no answer shows them.
  */
 import { describe, expect, it } from 'vitest';

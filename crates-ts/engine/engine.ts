@@ -4,7 +4,8 @@
  */
 import { ElaxError, type Clock, type Doc, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
-import { NamespaceCatalog, type Consistency, type NamespaceView } from '../namespace/index.js';
+import { NamespaceCatalog, CachedViewPart, ivfSearch, type Consistency, type IvfPart, type NamespaceView } from '../namespace/index.js';
+import { DEFAULT_NPROBE, type IvfIndex } from '../ivf/index.js';
 import { WriteCoordinator, type WriteLimits } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
@@ -62,12 +63,21 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
       //    scanned exactly this time and its graph loads in the background afterwards: the vectors are fewer bytes
       //    than the graph and a scan costs milliseconds, where loading a graph into hnswlib takes seconds. Recall
       //    evaluation waits for the graphs instead (it measures them).
-      const graphed = segs.map((s) => s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
+      // Format-3 parts (RFC-0008 §4) are probed together through the namespace codebook, one merged search.
+      const ivf = await ivfPartsOf(view, r.metric, r.query.length);
+      const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
       releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true }) : Promise.resolve(NO_RELEASE))))));
       // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
       const a = view.schema.vector?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      const restrict = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
+      const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
+      const probed = ivf.index === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: nprobeFor(ef), filter: q.filter, attrs: q.readAttrs });
+      if (probed !== null) releases.push(probed.release);
+      // Fewer than k live matches in the probed clusters (a selective filter, many deletes): the format-3 parts are
+      // scanned exactly instead, as a filtered HNSW walk falls back to the allowed rows (never fewer than exist).
+      const ivfHits = probed === null ? 0 : [...probed.bySeg.values()].reduce((n, o) => n + o.length, 0);
+      const byIvf = probed !== null && ivfHits >= q.limit ? probed.bySeg : null;
+      const restrict: Restriction = (s) => byIvf?.get(s) ?? base(s);
       // 3. Segments stream: the candidates' vectors of a graphed part (a few blocks), or every vector (and the filter
       //    columns) of a segment scanned exactly, one segment at a time.
       const result = await executeOnSegments(q, segs, restrict, {
@@ -93,6 +103,28 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
   } finally {
     for (const release of releases) release();
   }
+}
+
+/**
+ * ANN probe depth from the HNSW beam width the query, the namespace or the server gives (docs/api.md): the default
+ * ef_search 128 probes DEFAULT_NPROBE clusters, and nprobe scales with ef (ef 16 → 1 cluster, 1024 → 64, 10000 →
+ * 625: every cluster of most namespaces).
+ */
+export function nprobeFor(ef: number): number {
+  return Math.max(1, Math.ceil((ef * DEFAULT_NPROBE) / 128));
+}
+
+/** The view's format-3 parts an ANN query probes, with the codebook index, when its metric and dims match the query. */
+async function ivfPartsOf(view: NamespaceView, metric: string, dims: number): Promise<{ index: IvfIndex | null; parts: IvfPart[] }> {
+  const segs = view.segments();
+  const parts: IvfPart[] = [];
+  view.parts.forEach((p, i) => {
+    if (p instanceof CachedViewPart && p.data.head.ivf !== undefined) parts.push({ seg: i, data: p.data, segment: segs[i]! });
+  });
+  if (parts.length === 0 || view.ivfIndex === null) return { index: null, parts: [] };
+  const index = await view.ivfIndex();
+  if (index.metric !== metric || index.dims !== dims) return { index: null, parts: [] };
+  return { index, parts };
 }
 
 /** What parsing a query needs of a view: its schema and metric. */

@@ -86,6 +86,15 @@ describe('IVF search', () => {
     expect(recall / 20).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('should return every accepted row, and terminate, when the probed clusters hold fewer than k of them', () => {
+    // Used to loop forever: with fewer than k accepted rows d_k stays Infinity, and a cluster that dropped nothing
+    // (its smallest dropped lower bound, Infinity) was rescored round after round.
+    const b = build('cosine_distance');
+    const few = new Set([3, 3000, 9999]);
+    const res = search(b, queries[0]!, { topK: 10, nprobe: 400 }, (row) => few.has(row));
+    expect(res.rows.sort((x, y) => x - y)).toEqual([3, 3000, 9999]);
+  });
+
   it('should skip clusters that cannot hold a closer vector (triangle inequality) and stay exact', () => {
     // Four tight, far-apart blobs: once the query's blob is scored, the other blobs' clusters are out of reach.
     const dims = 32;

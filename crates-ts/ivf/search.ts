@@ -168,7 +168,8 @@ export class IvfSearcher {
       const dk = best.full() ? best.worst() : Infinity;
       let more = false;
       for (const sc of this.scored) {
-        if (sc.droppedMin > dk) continue;
+        // Infinity: nothing dropped (with fewer than k accepted rows, d_k is Infinity too: not a reason to rescore).
+        if (sc.droppedMin === Infinity || sc.droppedMin > dk) continue;
         this.rescore(sc, dk, eps0, scale, hooks, stats);
         more = true;
       }

@@ -18,6 +18,9 @@ import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
 import { BlockCache, Limiter } from '../cache/index.js';
 import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
+import { codebookIndex, type IvfIndex } from '../ivf/index.js';
+import { readCodebook } from '../vindex/index.js';
+import { codebookKey } from '../store/index.js';
 
 export type Consistency = 'strong' | 'eventual';
 
@@ -323,6 +326,21 @@ export class NamespaceCatalog {
     }
   }
 
+  /**
+   * The loader of the codebook the router names, as the in-memory index ANN queries probe (RFC-0008 §4): read once
+   * (one GET) and kept in the block cache under the object's key, so every view of the namespace shares it.
+   */
+  private ivfIndexOf(r: Router): (() => Promise<IvfIndex>) | null {
+    const ref = r.vindex;
+    if (!ref) return null;
+    const key = `${codebookKey(r.namespace, ref.codebook)}#index`;
+    return () =>
+      this.blocks.getOrLoad(key, async () => {
+        const cb = await readCodebook(this.store, r.namespace, ref);
+        return { value: codebookIndex(cb), bytes: cb.centroids.byteLength * 3 + cb.k * 16 + 1024 };
+      });
+  }
+
   /** The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild. */
   private async viewFor(ns: string, read: RouterRead): Promise<NamespaceView> {
     const r = read.router;
@@ -330,11 +348,13 @@ export class NamespaceCatalog {
     if (cached && cached.router.wal_start === r.wal_start && cached.router.created_at === r.created_at && samePartSet(cached.router, r)) {
       cached.router = r;
       cached.routerWitness = read.witness;
+      cached.ivfIndex = this.ivfIndexOf(r);
       return cached;
     }
     // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
     const [parts, masks] = await Promise.all([this.loadParts(r), this.loadMasks(r)]);
     const view = new NamespaceView(r, read.witness, parts, masks);
+    view.ivfIndex = this.ivfIndexOf(r);
     const cache = this.tailEntries.get(ns);
     if (cache) {
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {

@@ -7,3 +7,5 @@ export { NamespaceView } from './view.js';
 export type { TailEntryInfo, FilterScan, ScanPosition } from './view.js';
 export { NamespaceCatalog } from './catalog.js';
 export type { Consistency, CatalogOptions } from './catalog.js';
+export { ivfSearch, probeOrder, type IvfPart, type IvfQuery, type IvfAnswer } from './ivf-query.js';
+export { CachedViewPart } from './view-part.js';

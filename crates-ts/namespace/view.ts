@@ -17,6 +17,7 @@ import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
 import type { WalEntry } from '../wal/index.js';
 import { TailSegment } from './tail-segment.js';
+import type { IvfIndex } from '../ivf/index.js';
 
 export interface TailEntryInfo {
   seq: number;
@@ -63,6 +64,8 @@ export class NamespaceView {
   /** Per part (router order): which rows are dead. */
   private readonly dead: PartLiveness[];
   private segs: Segment[] | null = null;
+  /** The namespace codebook as an IVF index (router.vindex; cached by the catalog), or null when it has none. */
+  ivfIndex: (() => Promise<IvfIndex>) | null = null;
   private logicalBytes: number | null = null;
 
   /**

@@ -15,7 +15,7 @@ export { parseMultiQuery, executeMultiQuery, fuseRrf } from './multi-query.js';
 export { executeOnSegments, rankSegments, materialize, liveRows, type Hit, type Restriction, type ScanHooks } from './execute-segments.js';
 export { scoreTextSegments, textSource, textSources, eachPrepared, TEXT_PREFETCH, type PrepareNeed, type TextScan } from './text-segments.js';
 export { DocsSegment, RowCursor, hasBit, deadOrdinalsOf, NO_RELEASE, type Segment, type SegmentNeed, type SegmentVectors, type OrdinalHit, type Release, type DocFields } from './segment.js';
-export { distance, distanceTo, sqNormAt } from './distance.js';
+export { distance, distanceTo, distanceAt, sqNormAt } from './distance.js';
 export { VectorArena, arenasAvailable, type VectorScan } from './vector-arena.js';
 export { compareIds, compareValues } from './compare.js';
 export { vectorDims } from './parse-rank-by.js';

@@ -1,0 +1,229 @@
+/**
+ * ANN over the view's format-3 parts (RFC-0008 §4): the namespace's centroids are ranked once per query, every
+ * format-3 part contributes the probed clusters it holds, and one IvfSearcher runs over the merged clusters, so the
+ * parts share one candidate set, one τ and one d_k (a row is reranked once, by one search).
+ *
+ * Rows of the merged search are "global": part j's ordinal o is bases[j] + o. A merged cluster c concatenates the
+ * codes of c from every part holding it (they share the centroid and rotation, so the codes are comparable), and
+ * its radius is the largest of those parts' own radii (cluster table: the codebook radius is only what training saw).
+ *
+ * I/O per query (cached after the first): one parallel wave of every part's cluster table, then the codes blocks of
+ * the probed clusters it holds (prepareClusters), with its ids and filter columns; then the vector blocks of the rows
+ * the searcher reranks (the searcher's hooks are synchronous: see the loop in ivfSearch), usually one more wave.
+ *
+ * Exact distances use query/distance.ts' kernel (distanceAt): the same numbers the exact scan gives for these rows.
+ */
+import type { DistanceMetric } from '../core/index.js';
+import type { CompiledFilter } from '../filter/index.js';
+import { centroidDistances, IvfSearcher, nearestIds, normaliseInto, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
+import type { PartData, PreparedClusters } from '../part/index.js';
+import { distanceAt, RowCursor, type Release, type Segment } from '../query/index.js';
+
+export interface IvfPart {
+  /** Index of the part in the view (segments() order). */
+  seg: number;
+  data: PartData;
+  segment: Segment;
+}
+
+export interface IvfQuery {
+  metric: DistanceMetric;
+  query: Float32Array;
+  k: number;
+  nprobe: number;
+  filter: CompiledFilter | null;
+  /** Attributes the filter reads (pinned with the part's columns while the search runs). */
+  attrs: readonly string[];
+}
+
+export interface IvfAnswer {
+  /** Per view segment: the ordinals of the merged top k it holds (absent: none). */
+  bySeg: Map<number, Int32Array>;
+  probed: number;
+  reranked: number;
+  /** Searcher runs (one more than the waves of vector reads). */
+  runs: number;
+  /**
+   * Unpins the parts' ids, filter columns and the vectors read for the rerank: the caller ranks the returned rows
+   * exactly with them (rankSegments reads the filter columns of restricted rows too), then releases.
+   */
+  release: Release;
+}
+
+/** The centroid ids nearest `query`, nearest first (the probe order the searcher uses). */
+export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number): number[] {
+  const qv = new Float64Array(index.dims);
+  if (index.metric === 'cosine_distance') normaliseInto(query, 0, index.dims, qv, 0);
+  else qv.set(query.subarray(0, index.dims));
+  const d = new Float64Array(index.k);
+  centroidDistances(qv, index.dims, index.centroids, index.cSq, index.k, d);
+  return nearestIds(d, index.k, Math.min(nprobe, index.k));
+}
+
+export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: IvfQuery): Promise<IvfAnswer> {
+  const bySeg = new Map<number, Int32Array>();
+  if (parts.length === 0 || q.k < 1) return { bySeg, probed: 0, reranked: 0, runs: 0, release: () => {} };
+  const probes = probeOrder(index, q.query, q.nprobe);
+  const releases: Release[] = [];
+  const pinned: Release[] = [];
+  const release: Release = () => {
+    for (const r of pinned.splice(0)) r();
+  };
+  try {
+    // Wave 1, every part in parallel: the cluster table and the probed clusters' codes; the ids and the filter's
+    // columns (pinned until the caller's release: it ranks the returned rows with them).
+    const [prepared] = await Promise.all([
+      Promise.all(
+        parts.map(async (p) => {
+          const pc = await p.data.prepareClusters(probes);
+          releases.push(pc.release);
+          return pc;
+        }),
+      ),
+      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false })))),
+    ]);
+    const bases: number[] = [];
+    let total = 0;
+    for (const p of parts) {
+      bases.push(total);
+      total += p.data.rows;
+    }
+    const radii = new Float32Array(index.k);
+    let maxRadius = 0;
+    for (const pc of prepared) {
+      const t = pc.table;
+      for (let i = 0; i < t.centroid.length; i++) {
+        const c = t.centroid[i]!;
+        if (t.radius[i]! > radii[c]!) radii[c] = t.radius[i]!;
+      }
+    }
+    for (let c = 0; c < index.k; c++) maxRadius = Math.max(maxRadius, radii[c]!);
+    const merged: IvfIndex = { ...index, radii, maxRadius };
+
+    const partOf = (g: number): number => {
+      let lo = 0;
+      let hi = bases.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (bases[mid]! <= g) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    const clusters = new Map<number, ClusterCodes>();
+    const cluster = (c: number): ClusterCodes => {
+      let got = clusters.get(c);
+      if (got === undefined) {
+        got = mergeCodes(prepared.map((pc) => pc.codes(c)), bases);
+        clusters.set(c, got);
+      }
+      return got;
+    };
+    const cursors = parts.map((p) => (q.filter === null ? null : new RowCursor(p.segment, q.attrs)));
+    const accept = (g: number): boolean => {
+      const j = partOf(g);
+      const o = g - bases[j]!;
+      const dead = parts[j]!.segment.dead;
+      if (dead !== null && dead[o] === 1) return false;
+      const cur = cursors[j];
+      return cur === null || cur === undefined || q.filter!(cur.at(o));
+    };
+    const kernel = distanceAt(q.metric, q.query);
+    // The searcher's hooks are synchronous, the vectors are read by range: the search runs until it asks for no
+    // vector that is not held. A run that meets missing rows records them and scores them 0 (its answer is thrown
+    // away; 0 only makes it stop early, asking for less), the rows' vector blocks are fetched (one parallel wave),
+    // and the search runs again — deterministic, so it asks for the same rows first. Usually two runs, two waves.
+    const held = parts.map(() => new Set<number>());
+    const blockRows = parts.map((p) => p.data.head.vectors?.block_rows ?? 1);
+    let missing: number[][] = parts.map(() => []);
+    const exact = (rows: Uint32Array): Float64Array => {
+      const out = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const g = rows[i]!;
+        const j = partOf(g);
+        const o = g - bases[j]!;
+        if (!held[j]!.has(Math.floor(o / blockRows[j]!))) {
+          missing[j]!.push(o);
+          out[i] = 0;
+          continue;
+        }
+        const at = parts[j]!.segment.vectorAt!(o);
+        out[i] = at === null ? Infinity : kernel(at.data, at.off);
+      }
+      return out;
+    };
+    const searcher = new IvfSearcher(merged);
+    let res: ReturnType<IvfSearcher['search']>;
+    let runs = 0;
+    for (;;) {
+      missing = parts.map(() => []);
+      res = searcher.search(q.query, { topK: q.k, nprobe: q.nprobe }, { cluster, exact, accept });
+      runs++;
+      if (missing.every((m) => m.length === 0)) break;
+      await Promise.all(
+        parts.map(async (p, j) => {
+          const rows = missing[j]!;
+          if (rows.length === 0) return;
+          pinned.push(await p.segment.prepare({ attrs: [], vectors: false, ids: false, vectorRows: rows }));
+          for (const o of rows) held[j]!.add(Math.floor(o / blockRows[j]!));
+        }),
+      );
+    }
+    const per = new Map<number, number[]>();
+    for (let i = 0; i < res.rows.length; i++) {
+      if (res.distances[i] === Infinity) continue;
+      const j = partOf(res.rows[i]!);
+      const list = per.get(j) ?? [];
+      list.push(res.rows[i]! - bases[j]!);
+      per.set(j, list);
+    }
+    for (const [j, list] of per) bySeg.set(parts[j]!.seg, Int32Array.from(list));
+    for (const p of parts) if (!bySeg.has(p.seg)) bySeg.set(p.seg, new Int32Array(0));
+    return { bySeg, probed: res.stats.probed, reranked: res.stats.reranked, runs, release };
+  } catch (e) {
+    release();
+    throw e;
+  } finally {
+    for (const r of releases) r();
+  }
+}
+
+/** Index of centroid c in a cluster table's ascending centroid column, or -1. */
+function entryOf(centroids: Uint32Array, c: number): number {
+  let lo = 0;
+  let hi = centroids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = centroids[mid]!;
+    if (v === c) return mid;
+    if (v < c) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** One cluster's codes from several parts, rows renamed to global rows (part j's ordinal o is bases[j] + o). */
+function mergeCodes(list: readonly ClusterCodes[], bases: readonly number[]): ClusterCodes {
+  const held = list.map((cc, j) => ({ cc, base: bases[j]! })).filter((x) => x.cc.n > 0);
+  if (held.length === 0) return list[0]!;
+  if (held.length === 1 && held[0]!.base === 0) return held[0]!.cc;
+  const n = held.reduce((s, x) => s + x.cc.n, 0);
+  const padded = held[0]!.cc.padded;
+  const bytes = padded / 8;
+  const codes = new Uint8Array(n * bytes);
+  const add = new Float32Array(n);
+  const rescale = new Float32Array(n);
+  const err = new Float32Array(n);
+  const rowIds = new Uint32Array(n);
+  let at = 0;
+  for (const { cc, base } of held) {
+    codes.set(cc.codes.subarray(0, cc.n * bytes), at * bytes);
+    add.set(cc.add.subarray(0, cc.n), at);
+    rescale.set(cc.rescale.subarray(0, cc.n), at);
+    err.set(cc.err.subarray(0, cc.n), at);
+    for (let i = 0; i < cc.n; i++) rowIds[at + i] = base + (cc.rowIds === null ? cc.firstRow + i : cc.rowIds[i]!);
+    at += cc.n;
+  }
+  const radius = held.reduce((r, x) => Math.max(r, x.cc.radius), 0);
+  return { n, padded, codes, add, rescale, err, rowIds, firstRow: 0, radius };
+}
