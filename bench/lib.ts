@@ -33,10 +33,10 @@ export interface ServerProcess {
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 /** Starts `elax serve` as a child process on a fresh temp store (or the given one) and waits for /health. */
-export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
-  const child = spawn(process.execPath, [path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

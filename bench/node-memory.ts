@@ -9,32 +9,23 @@
  *
  * Allocator settings reach the server through the environment (e.g. MALLOC_MMAP_THRESHOLD_=131072).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, machine, processMemory, rng } from './lib.js';
+import { machine, processMemory, rng, startServerProcess } from './lib.js';
 import { zipfSampler, zipfWord } from './data/zipf.js';
 
 const { values } = parseArgs({ options: { store: { type: 'string' }, queries: { type: 'string', default: '150' }, snapshot: { type: 'string' }, 'cache-memory': { type: 'string', default: '256MiB' } } });
 if (!values.store) throw new Error('--store DIR is required (a store bench/engine-v2.ts built)');
 const Q = Number(values.queries);
-const repo = path.resolve(import.meta.dirname, '..');
-const port = await freePort();
-const nodeArgs = values.snapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values.snapshot}`] : [];
 if (values.snapshot) mkdirSync(values.snapshot, { recursive: true });
-const args = [...nodeArgs, path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', values.store, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp'];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ELAX_ADMIN_TOKEN: 'bench' } });
-const exited = new Promise<void>((r) => child.once('exit', () => r()));
-const url = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 600; i++) {
-  try {
-    if ((await fetch(`${url}/readyz`)).ok) break;
-  } catch {
-    /* starting */
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
+const server = await startServerProcess({
+  store: values.store,
+  args: ['--no-indexer', '--cache-memory', values['cache-memory']!],
+  env: { ELAX_ADMIN_TOKEN: 'bench' },
+  nodeArgs: values.snapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values.snapshot}`] : [],
+});
+const { child, url } = server;
+for (let i = 0; i < 600 && !(await fetch(`${url}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
 const rand = rng(99);
 const word = zipfSampler(20_000, 1.07, rand);
 const queries = [
@@ -75,6 +66,5 @@ try {
     console.log(`heap snapshot in ${values.snapshot}`);
   }
 } finally {
-  child.kill('SIGTERM');
-  await exited;
+  await server.stop();
 }
