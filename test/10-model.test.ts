@@ -251,6 +251,35 @@ function makeEngine(store: ObjectStore): Engine {
   });
 }
 
+/**
+ * Regression `ivf-bound-miss` (CI, 2026-12-04): 13 rows in 2-d, top 10 of them asked. Row [-0.3, 0.5] sits at the
+ * 10th distance and its RaBitQ lower bound (a ≈ 97 %-confidence bound at ε0 = 1.9) was above its exact distance, so
+ * ANN left it out. That is the approximation, not a bug: with IVF parts the test holds ANN to recall, not equality.
+ */
+const REGRESSION_IVF_BOUND_MISS = [
+  [{"t":"upsert","rows":[{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"upsert","rows":[{"id":2,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"upsert","rows":[{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"race","first":"index","second":"index"},false,false],
+  [{"t":"upsert","rows":[{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"concurrent","rows":[{"id":1,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":0,"vector":[-0.2,0.2],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"index"},false,false],
+  [{"t":"upsert","rows":[{"id":4,"vector":[-0.6,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":2,"vector":[-0.7,0.3],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"upsert","rows":[{"id":1,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":3,"vector":[0,-0.1],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"upsert","rows":[{"id":0,"vector":[-0.3,0.5],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":7,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"race","first":"index","second":"compact"},false,false],
+  [{"t":"cond_upsert","row":{"id":2,"vector":[0,0],"attrs":{"v":1,"n":0,"cat":"a"}}},false,false],
+  [{"t":"index"},false,false],
+  [{"t":"concurrent","rows":[{"id":5,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":6,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":8,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}},{"id":9,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"index"},false,false],
+  [{"t":"cond_upsert","row":{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}},false,false],
+  [{"t":"cond_upsert","row":{"id":10,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}},false,false],
+  [{"t":"index"},false,false],
+  [{"t":"upsert","rows":[{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+  [{"t":"race","first":"index","second":"index"},false,false],
+  [{"t":"upsert","rows":[{"id":0,"vector":[0,0],"attrs":{"v":0,"n":0,"cat":"a"}}]},false,false],
+] as [Op, boolean, boolean][];
+
 describe('randomized model test (two nodes, one store, indexing and compaction interleaved)', () => {
   it.each([
     ['HNSW/flat parts', false, 60],
@@ -258,6 +287,8 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
   ] as const)('should match an in-memory model after every operation, with %s', async (_name, ivf, numRuns) => {
     ivfParts = ivf;
     let sawIvfPart = false;
+    let annFound = 0;
+    let annAsked = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 10, maxLength: 40, size: 'max' }), async (steps) => {
         const store = new HookStore();
@@ -287,12 +318,35 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
           const q = { top_k: 10, filters: ['cat', 'NotEq', 'c'] };
           const ann = await reader.query(ns, { ...q, rank_by: ['vector', 'ANN', [0.3, -0.2]] });
           const knn = await reader.query(ns, { ...q, rank_by: ['vector', 'kNN', [0.3, -0.2]] });
-          expect(ann.rows!.map((r) => r.$dist)).toEqual(knn.rows!.map((r) => r.$dist));
+          const annDist = ann.rows!.map((r) => r.$dist as number);
+          const knnDist = knn.rows!.map((r) => r.$dist as number);
+          if (!ivf) {
+            expect(annDist).toEqual(knnDist);
+            continue;
+          }
+          // IVF's lower bounds are probabilistic: ANN may miss a row, but every row it returns is a live matching
+          // row at its exact distance, in order, as many as kNN returns, never better than the exact i-th.
+          const all = await reader.query(ns, { ...q, top_k: 1200, rank_by: ['vector', 'kNN', [0.3, -0.2]] });
+          const exactOf = new Map(all.rows!.map((r) => [r.id, r.$dist as number]));
+          expect(annDist.length).toBe(knnDist.length);
+          ann.rows!.forEach((r, i) => {
+            expect(r.$dist).toBe(exactOf.get(r.id));
+            expect(annDist[i]!).toBeGreaterThanOrEqual(knnDist[i]!);
+            if (i > 0) expect(annDist[i]!).toBeGreaterThanOrEqual(annDist[i - 1]!);
+          });
+          const kth = knnDist[knnDist.length - 1] ?? Infinity;
+          annFound += annDist.filter((d) => d <= kth).length;
+          annAsked += knnDist.length;
         }
       }),
-      { numRuns, verbose: true },
+      { numRuns, verbose: true, examples: ivf ? [[REGRESSION_IVF_BOUND_MISS]] : [] },
     );
     expect(sawIvfPart).toBe(ivf); // the IVF run really built format-3 parts
+    // Over the whole run (thousands of ANN rows, most of them found in parts), recall stays at the target.
+    if (ivf) {
+      console.log(`IVF model run: ANN recall ${(annFound / annAsked).toFixed(4)} over ${annAsked} rows`);
+      expect(annFound / annAsked).toBeGreaterThanOrEqual(0.95);
+    }
 
   });
 });

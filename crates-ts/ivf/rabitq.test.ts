@@ -4,6 +4,8 @@ import { meanInto } from './kmeans.js';
 import { allRows } from './random.js';
 import { denseRotation, fhtRotation, type Rotation } from './rotation.js';
 import { seededRandom } from './testing.js';
+import { centroidDistances } from './kernels.js';
+import { euclideanSquared } from '../query/distance.js';
 
 /**
  * Estimation errors (est − true) of squared euclidean distances and their bounds at ε0, for `queries` queries
@@ -94,6 +96,37 @@ describe('RaBitQ estimator', () => {
     expect(est[3]).toBeCloseTo(0, 4); // ⟨o, q⟩ = 1: the estimator has no error left
     expect(est[7]).toBeCloseTo(dc, 4);
     expect(lower[3]).toBeLessThanOrEqual(est[3]!);
+  });
+
+  it('should keep the lower bound of an exactly estimated code at or below the exact distance, despite rounding', () => {
+    // A vector equal to its centroid has err 0: its lower bound is its estimate, ‖q − c‖² as the search computes it
+    // (‖q‖² + ‖c‖² − 2⟨q, c⟩), while the rerank computes ‖x − q‖² directly. The two round differently; without the
+    // rounding slack about half of these queries had a lower bound a few ulps above the exact distance, and a row
+    // tying the k-th distance could be left out.
+    const dims = 64;
+    const rot = fhtRotation(dims, seededRandom(8));
+    const r = seededRandom(9);
+    const data = Float32Array.from({ length: 8 * dims }, () => r() * 3 - 1);
+    const centroid = data.slice(0, dims);
+    const codes = encodeCluster(data, allRows(8), centroid, 0, rot, 0);
+    expect(codes.err[0]).toBe(0);
+    const cSq = Float64Array.of(centroid.reduce((a, v) => a + v * v, 0));
+    const sum = rotateCentroids(centroid, 1, rot).sums[0]!;
+    const qc = new QueryCodes(rot);
+    const est = new Float64Array(8);
+    const lower = new Float64Array(8);
+    const dc = new Float64Array(1);
+    let above = 0;
+    for (let t = 0; t < 500; t++) {
+      const q = Float32Array.from({ length: dims }, () => r() * 3 - 1);
+      qc.set(q);
+      centroidDistances(q, dims, centroid, cSq, 1, dc);
+      estimateCluster(qc, codes, dc[0]!, sum, 1.9, 1, est, lower);
+      const exact = euclideanSquared(q, data.subarray(0, dims));
+      if (lower[0]! > exact) above++;
+      expect(lower[0]).toBeGreaterThan(exact * (1 - 1e-5)); // the slack stays a rounding slack
+    }
+    expect(above).toBe(0);
   });
 
   it('should give every code a lower bound of −∞ at ε0 = ∞ (rerank all), also where ∞ · 0 would be NaN', () => {
