@@ -10,6 +10,7 @@ import { formatByteSize, parseByteSize } from './byte-size.js';
 import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
 import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
+import { ivfMinRowsOption, ivfOf, vectorIndexOf, vectorIndexOption } from './vector-index-option.js';
 import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
 import { registerIngestCommands } from './ingest/index.js';
 import { registerExportCommands } from './export/index.js';
@@ -22,18 +23,6 @@ function partFormatOf(v: string): number {
   if (v !== '1' && v !== '2') throw new Error(`--part-format must be 1 or 2, got '${v}'`);
   return Number(v);
 }
-
-/** --vector-index / --ivf-min-rows (RFC-0008; indexer/vector-index.ts), as the numbers the embedded indexer's worker takes. */
-function vectorIndexOf(o: { vectorIndex: string; ivfMinRows: string }): { vectorIndexIvf: number; ivfMinRows: number } {
-  if (o.vectorIndex !== 'ivf' && o.vectorIndex !== 'hnsw') throw new Error(`--vector-index (or ELAX_VECTOR_INDEX) must be ivf or hnsw, got '${o.vectorIndex}'`);
-  const minRows = Number(o.ivfMinRows);
-  if (!Number.isInteger(minRows) || minRows < 1) throw new Error(`--ivf-min-rows must be a positive integer, got '${o.ivfMinRows}'`);
-  return { vectorIndexIvf: o.vectorIndex === 'ivf' ? 1 : 0, ivfMinRows: minRows };
-}
-const vectorIndexOption = () =>
-  new Option('--vector-index <kind>', 'vector index of new parts: hnsw (format 2, default) or ivf (format 3 against a codebook the namespace shares; env ELAX_VECTOR_INDEX)').default(process.env.ELAX_VECTOR_INDEX || 'hnsw');
-const ivfMinRowsOption = () => new Option('--ivf-min-rows <n>', 'with --vector-index ivf: vectors a part needs to train the first codebook (smaller parts stay format 2 until then)').default('20000');
-const ivfOf = (v: { vectorIndexIvf: number; ivfMinRows: number }) => (v.vectorIndexIvf ? { vectorIndex: { kind: 'ivf' as const, minRows: v.ivfMinRows } } : {});
 
 const program = new Command();
 program.name('elax').description('elax: vector and full-text search on object storage').showHelpAfterError();

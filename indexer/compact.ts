@@ -15,7 +15,7 @@ import { RouterStore, type PartRef, type Router } from '../crates-ts/router/inde
 import type { buildPartFiles } from '../crates-ts/part/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
 import { foldParts, buildAndUploadPart, diedSinceFold } from './merge-parts.js';
-import { ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
+import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
 import { compareIds } from '../crates-ts/core/index.js';
 
@@ -93,7 +93,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
       // Keys must survive compaction as they survive indexing: dedup has no expiry window.
       idempotencyKeys: folded.idempotencyKeys,
     },
-    { ...opts, ivf },
+    { ...opts, ivf, hnsw: ivf ? opts.hnsw : formatTwoHnsw(opts.vectorIndex, opts.hnsw) },
   );
   // A new codebook version goes up before the publish that names it (RFC-0008 §1); a lost publish orphans it.
   const vindex = built.codebook?.changed ? await writeCodebook(store, ns, built.codebook.codebook, opts.nonce()) : undefined;

@@ -12,7 +12,7 @@ import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../c
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
-import { ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
+import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, partsAfterPublish } from './liveness.js';
 import {
   DEFAULT_FAILURE_POLICY,
@@ -249,7 +249,7 @@ export class Indexer {
       seqs,
       schema,
       distanceMetric: metric,
-      hnsw: this.opts.hnsw,
+      hnsw: vectorIndex ? this.opts.hnsw : formatTwoHnsw(this.opts.vectorIndex, this.opts.hnsw),
       partFormat: vectorIndex ? undefined : this.opts.partFormat,
       vectorIndex,
       createdAt,

@@ -24,6 +24,8 @@ const makeEngine = (store: ObjectStore) => new Engine(store, { clock, sleep: () 
 const indexer = (store: ObjectStore, maxEntriesPerPart = 2) => new Indexer(store, { clock, nonce: nextNonce, maxEntriesPerPart, hnsw: { flatThreshold: 4 } });
 const reindexOpts = (extra: Partial<ReindexOptions> = {}): ReindexOptions => ({ clock, nonce: nextNonce, hnsw: { flatThreshold: 4 }, ...extra });
 const routerOf = async (store: ObjectStore, ns: string): Promise<Router> => (await new RouterStore(store).read(ns))!.router;
+/** IVF with tiny clusters, so a few dozen rows train, split and reassign (RFC-0008). */
+const IVF = { kind: 'ivf' as const, minRows: 3, targetSize: 4, minSize: 2, maxSize: 8 };
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'running', 'runs', 'ran'];
 
 /** Everything a client can see that must not change: all live rows with attributes, and BM25 results. */
@@ -118,7 +120,7 @@ describe('reindexNamespace', () => {
       fc.record({ kind: fc.constant('compact' as const) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 14 }), fc.array(cmd, { maxLength: 3 }), fc.constantFrom(1, 3, 10, undefined), fc.integer({ min: 4, max: 12 }), async (before, tailCmds, maxRowsPerPart, M) => {
+      fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 14 }), fc.array(cmd, { maxLength: 3 }), fc.constantFrom(1, 3, 10, undefined), fc.integer({ min: 4, max: 12 }), fc.boolean(), async (before, tailCmds, maxRowsPerPart, M, ivf) => {
         const store = new MemoryStore();
         const e = makeEngine(store);
         const ns = 'prop';
@@ -141,7 +143,7 @@ describe('reindexNamespace', () => {
         const tail0 = (await store.list(`${ns}/wal/`)).objects.map((o) => o.key);
         const want = await visible(store, ns);
 
-        const out = await reindexNamespace(store, ns, reindexOpts({ maxRowsPerPart, hnsw: { M, efConstruction: 50, flatThreshold: 4 } }));
+        const out = await reindexNamespace(store, ns, reindexOpts({ maxRowsPerPart, hnsw: { M, efConstruction: 50, flatThreshold: 4 }, ...(ivf ? { vectorIndex: IVF } : {}) }));
         expect(out.result).toBe('reindexed');
         if (out.result !== 'reindexed') return;
         const r1 = await routerOf(store, ns);
@@ -161,13 +163,54 @@ describe('reindexNamespace', () => {
           const seqsInPart = new Set((await loadPart(store, ns, p.id, undefined, { lazy: true })).seqs).size;
           if (maxRowsPerPart !== undefined && seqsInPart > 1) expect(m.rows).toBeLessThanOrEqual(maxRowsPerPart); // one WAL entry is never split
           if (m.index.kind === 'hnsw') expect(m.index).toMatchObject({ M, ef_construction: 50 });
+          // With IVF every rebuilt part holding a vector is format 3 (minRows 3: the first such part trains), and
+          // format-2 parts (no vector, or fewer than 3 before the codebook) are flat.
+          if (ivf) expect(m.index.kind).not.toBe('hnsw');
+          if (ivf && r1.vindex && m.rows > 0 && m.index.kind !== 'ivf') expect(p.wal_start).toBeLessThan(r1.parts.find((q) => q.index_kind === 'ivf')!.wal_start);
         }
+        if (ivf && r1.parts.some((p) => p.index_kind === 'ivf')) {
+          expect(r1.vindex).toBeDefined();
+          expect(rec.codebook).toBe(r1.vindex!.codebook);
+        } else expect(rec.codebook ?? null).toBe(null);
         if (maxRowsPerPart === undefined) expect(r1.parts).toHaveLength(1);
         expect((await store.list(`${ns}/wal/`)).objects.map((o) => o.key)).toEqual(tail0);
         expect(await visible(store, ns)).toEqual(want);
       }),
-      { numRuns: 15 },
+      { numRuns: 20 },
     );
+  });
+
+  it('should rebuild against the codebook an indexer trained during an IVF reindex (its part included)', async () => {
+    const inner = new MemoryStore();
+    const ns = 'race-ivf';
+    const e = await seed(inner, ns, 6, 30);
+    while ((await indexer(inner).indexNamespace(ns, true)).result === 'published'); // HNSW/flat parts, no codebook
+    const want0 = await visible(inner, ns);
+    let competitor: Router | null = null;
+    const store = racing(inner, async (n) => {
+      if (n !== 0) return;
+      // The competitor trains codebook version 1 of its own lineage: the reindex's parts (its own version 1) are
+      // invalid under it, so the reindex must rebuild, not publish on top.
+      await e.write(ns, { upsert_rows: [{ id: 5000, vector: [1, 1, 1], text: 'alpha late', b: 99 }], deletes: [0] });
+      const o = await new Indexer(inner, { clock, nonce: nextNonce, vectorIndex: { ...IVF, minRows: 1 } }).indexNamespace(ns, true);
+      expect(o.result).toBe('published');
+      competitor = await routerOf(inner, ns);
+    });
+    const out = await reindexNamespace(store, ns, reindexOpts({ vectorIndex: IVF }));
+    expect(out).toMatchObject({ result: 'reindexed', builds: 2 });
+    const r1 = await routerOf(inner, ns);
+    const comp = competitor as Router | null;
+    expect(comp!.vindex).toBeDefined();
+    expect(r1.indexed_wal).toBe(comp!.indexed_wal);
+    expect(r1.parts.some((p) => p.id === comp!.parts.at(-1)!.id)).toBe(false); // the rebuild folded it in
+    expect(r1.parts.every((p) => p.index_kind === 'ivf')).toBe(true);
+    expect(r1.vindex!.version).toBeGreaterThanOrEqual(comp!.vindex!.version); // the competitor's lineage, maybe extended
+    expect((r1.indexer!.last_reindex as ReindexRecord).codebook).toBe(r1.vindex!.codebook);
+    expectContiguous(r1);
+    const ids = ((await visible(inner, ns)).all as { id: number }[]).map((x) => x.id);
+    expect(ids).toContain(5000);
+    expect(ids).not.toContain(0);
+    expect(ids.length).toBe((want0.all as unknown[]).length);
   });
 
   it('should apply changed schema settings (HNSW m, text analysis) to the rebuilt parts; --dry-run reports and changes nothing', async () => {

@@ -1,6 +1,8 @@
 /**
  * Reindex (`elax reindex`): rebuild every part of a namespace from its current rows — after changing HNSW M /
- * ef_construction or text-analysis settings — and switch to the new parts with ONE router CAS.
+ * ef_construction or text-analysis settings, or to convert HNSW parts to IVF (`vectorIndex`, RFC-0008: the new
+ * parts are format 3 against the router's codebook, or one trained here) — and switch to the new parts with ONE
+ * router CAS.
  *
  * 1. Read router.json (witness). Its parts fold to the live rows and tombstones as of indexed_wal; the WAL tail
  *    above indexed_wal is not touched (it stays in the tail for the indexer).
@@ -10,7 +12,8 @@
  *    If-Match on the witness of step 1.
  *    - lost race, and the new router still starts with exactly the parts we rebuilt (an indexer appended parts,
  *      or recorded bookkeeping): publish again on top of it, keeping everything appended meanwhile;
- *    - lost race, and our source parts changed (compaction, another reindex): rebuild from the new router (at most
+ *    - lost race, and our source parts changed (compaction, another reindex), or our parts are format 3 and the
+ *      router now names another codebook (an indexer trained or extended one): rebuild from the new router (at most
  *      `maxBuilds` builds); our previous new parts become orphans for GC;
  *    - namespace deleted or recreated: abandon.
  *    A router that drops parts published meanwhile is never published.
@@ -18,13 +21,16 @@
  * Queries keep working throughout: they hold old routers, and parts are immutable. The replaced parts are
  * unreferenced after the cut-over, and GC (gc.ts) deletes them after its grace period.
  */
-import { ElaxError, compareIds, type Clock, type Id } from '../crates-ts/core/index.js';
+import { ElaxError, type Clock, type Id } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { RouterStore, type PartRef, type Router, type RouterRead } from '../crates-ts/router/index.js';
+import { RouterStore, type PartRef, type Router, type RouterRead, type VindexRef } from '../crates-ts/router/index.js';
 import { WalLog } from '../crates-ts/wal/index.js';
 import { readManifest, uploadPart, buildPartFiles, newPartId, DEFAULT_M, DEFAULT_EF_CONSTRUCTION, DEFAULT_FLAT_THRESHOLD, type BuiltPart } from '../crates-ts/part/index.js';
 import { foldParts, splitBySeq, diedSinceFold, type BuildPartOptions, type FoldedParts } from './merge-parts.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
+import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
+import { writeCodebook } from '../crates-ts/vindex/index.js';
+import type { Codebook } from '../crates-ts/ivf/index.js';
 
 export interface ReindexOptions extends BuildPartOptions {
   clock: Clock;
@@ -33,6 +39,11 @@ export interface ReindexOptions extends BuildPartOptions {
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   /** Split the rebuilt rows into WAL-contiguous parts of at most this many rows. Default: one part. */
   maxRowsPerPart?: number;
+  /**
+   * IVF (format 3 against the namespace codebook, trained here when the router names none and a part has enough
+   * vectors) or HNSW/flat (format 2) for the rebuilt parts, as the indexer's (vector-index.ts). Default: HNSW/flat.
+   */
+  vectorIndex?: VectorIndexOptions;
   /** Full rebuilds before giving up when compaction or another reindex keeps changing the parts. Default 5. */
   maxBuilds?: number;
   build?: typeof buildPartFiles;
@@ -53,8 +64,10 @@ export interface ReindexRecord {
   rows: number;
   /** Last WAL seq the new parts cover (indexed_wal of the router they were built from). */
   wal_end: number;
-  /** HNSW parameters the new parts were built with; null when every new part is flat (exact scan). */
+  /** HNSW parameters the new parts were built with; null when no new part has an HNSW graph. */
   hnsw: { M: number; ef_construction: number } | null;
+  /** The codebook the new format-3 parts were built against (RFC-0008); null when none is format 3. */
+  codebook?: string | null;
   /** Full builds it took (> 1 when compaction or another reindex changed the parts meanwhile). */
   builds: number;
 }
@@ -149,8 +162,12 @@ interface Rebuilt {
   rows: number;
   hnsw: ReindexRecord['hnsw'];
   folded: FoldedParts;
-  /** Where each rebuilt row is: index into refs and ordinal there. */
-  placeOf: Map<Id, { part: number; ordinal: number }>;
+  /** Which rebuilt part (index into refs) holds each rebuilt row; its ordinal is asked from the part's id index. */
+  partOf: Map<Id, number>;
+  /** The codebook the router named when the parts were built (format-3 parts are valid under it only). */
+  baseCodebook: string | null;
+  /** A codebook this rebuild trained or extended: uploaded already, named by the cut-over's CAS. */
+  vindex: VindexRef | null;
 }
 
 /** Step 2: fold all of `router`'s parts, build the new parts, then upload them all. */
@@ -166,9 +183,14 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
   // Build everything before uploading anything: uploaded-but-unpublished parts are GC candidates once past the
   // grace period, so the gap between upload and publish must stay short however long the builds take.
   const built: BuiltPart[] = [];
+  // Format 3: every range is built against the codebook the previous range left (a range may train version 1 or
+  // split clusters into a new version); the last changed version is uploaded and named by the cut-over.
+  let codebook: Codebook | null = null;
+  let changed = false;
   for (const [i, r] of ranges.entries()) {
-    built.push(
-      await (opts.build ?? buildPartFiles)({
+    const sizes = { targetSize: opts.vectorIndex?.targetSize, minSize: opts.vectorIndex?.minSize, maxSize: opts.vectorIndex?.maxSize };
+    const ivf = codebook && opts.vectorIndex?.kind === 'ivf' ? { kind: 'ivf' as const, codebook, ...sizes } : await ivfBuildFor(store, ns, router, r.changes, opts.vectorIndex);
+    const b = await (opts.build ?? buildPartFiles)({
         namespace: ns,
         partId: newPartId(r.walStart, r.walEnd, opts.nonce()),
         walStart: r.walStart,
@@ -178,15 +200,21 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
         seqs: r.seqs,
         schema: router.schema,
         distanceMetric: router.distance_metric,
-        hnsw: opts.hnsw,
-        partFormat: opts.partFormat,
+        hnsw: ivf ? opts.hnsw : formatTwoHnsw(opts.vectorIndex, opts.hnsw),
+        partFormat: ivf ? undefined : opts.partFormat,
+        vectorIndex: ivf,
         createdAt,
         // Keys are looked up namespace-wide (the union over parts): keeping them in one part is enough.
         idempotencyKeys: i === ranges.length - 1 ? folded.idempotencyKeys : [],
-      }),
-    );
+      });
+    built.push(b);
+    if (b.codebook) {
+      codebook = b.codebook.codebook;
+      changed ||= b.codebook.changed;
+    }
   }
   await Promise.all(built.map((b) => uploadPart(store, b)));
+  const vindex = changed && codebook ? await writeCodebook(store, ns, codebook, opts.nonce()) : null;
   const refs: PartRef[] = built.map((b, i) => ({
     id: b.manifest.part_id,
     wal_start: ranges[i]!.walStart,
@@ -198,12 +226,20 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
     index_kind: b.manifest.index.kind,
   }));
   const h = built.find((b) => b.manifest.index.kind === 'hnsw')?.manifest.index;
-  const placeOf = new Map<Id, { part: number; ordinal: number }>();
+  const partOf = new Map<Id, number>();
   ranges.forEach((r, part) => {
-    const ids = [...r.changes].filter(([, d]) => d !== null).map(([id]) => id).sort(compareIds); // the builder's row order
-    ids.forEach((id, ordinal) => placeOf.set(id, { part, ordinal }));
+    for (const [id, d] of r.changes) if (d !== null) partOf.set(id, part);
   });
-  return { sources, refs, rows: refs.reduce((s, r) => s + r.rows, 0), hnsw: h ? { M: h.M!, ef_construction: h.ef_construction! } : null, folded, placeOf };
+  return {
+    sources,
+    refs,
+    rows: refs.reduce((s, r) => s + r.rows, 0),
+    hnsw: h ? { M: h.M!, ef_construction: h.ef_construction! } : null,
+    folded,
+    partOf,
+    baseCodebook: router.vindex?.codebook ?? null,
+    vindex,
+  };
 }
 
 const startsWith = (parts: readonly PartRef[], prefix: readonly PartRef[]) => prefix.every((p, i) => parts[i]?.id === p.id);
@@ -219,10 +255,12 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
   const liveness = new LivenessReader(store, ns);
   for (let publishes = 1; publishes <= 50; publishes++) {
     const current = read.router;
-    if (rebuilt === null || !startsWith(current.parts, rebuilt.sources)) {
+    // Format-3 parts are valid only under the codebook lineage they were built against (RFC-0008, slice 2c).
+    const codebookMoved = rebuilt !== null && rebuilt.refs.some((r) => r.index_kind === 'ivf') && (current.vindex?.codebook ?? null) !== rebuilt.baseCodebook;
+    if (rebuilt === null || !startsWith(current.parts, rebuilt.sources) || codebookMoved) {
       if (current.parts.length === 0) return { ns, result: 'nothing', reason: `no parts yet (indexed_wal ${current.indexed_wal}): nothing to rebuild`, builds };
       if (builds === maxBuilds) return { ns, result: 'abandoned', reason: `the parts kept changing during ${builds} rebuilds (compaction or another reindex); try again`, builds };
-      if (rebuilt) opts.log?.('reindex: parts changed meanwhile, rebuilding', { ns, orphans: rebuilt.refs.map((r) => r.id) });
+      if (rebuilt) opts.log?.(codebookMoved ? 'reindex: the namespace codebook changed meanwhile, rebuilding' : 'reindex: parts changed meanwhile, rebuilding', { ns, orphans: rebuilt.refs.map((r) => r.id) });
       builds++;
       rebuilt = await rebuild(store, ns, current, opts, liveness);
     }
@@ -231,11 +269,14 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
     if (current.format_version >= LIVENESS_ROUTER_FORMAT) {
       const n = rebuilt.sources.length;
       const afterMasks = await Promise.all(current.parts.map((p, i) => (i < n ? liveness.mask(p) : Promise.resolve(null))));
-      const deaths = new Map<number, number[]>();
+      const diedIn = new Map<number, Id[]>();
       for (const id of diedSinceFold(rebuilt.folded, current, afterMasks)) {
-        const at = rebuilt.placeOf.get(id);
-        if (at) deaths.set(at.part, [...(deaths.get(at.part) ?? []), at.ordinal]);
+        const part = rebuilt.partOf.get(id);
+        if (part !== undefined) diedIn.set(part, [...(diedIn.get(part) ?? []), id]);
       }
+      // The part's own id index says where a row is (format 3 orders rows by cluster, not by id).
+      const deaths = new Map<number, number[]>();
+      for (const [part, ids] of diedIn) deaths.set(part, [...(await liveness.lookup(rebuilt.refs[part]!, ids)).values()]);
       if (deaths.size > 0) refs = await withDeletions(liveness, refs, refs.map(() => null), deaths, current.epoch + 1, opts.nonce());
     }
     const nowIso = new Date(opts.clock.now()).toISOString();
@@ -247,11 +288,12 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
       rows: rebuilt.rows,
       wal_end: rebuilt.sources[rebuilt.sources.length - 1]!.wal_end,
       hnsw: rebuilt.hnsw,
+      codebook: rebuilt.refs.some((r) => r.index_kind === 'ivf') ? (rebuilt.vindex?.codebook ?? rebuilt.baseCodebook) : null,
       builds,
     };
     // Parts appended after our sources (indexers publishing meanwhile) are kept as they are, after ours.
     const parts = [...refs, ...current.parts.slice(rebuilt.sources.length)];
-    const next = RouterStore.next(current, { parts, indexer: { ...(current.indexer ?? {}), last_reindex: record } }, nowIso);
+    const next = RouterStore.next(current, { parts, ...(rebuilt.vindex ? { vindex: rebuilt.vindex } : {}), indexer: { ...(current.indexer ?? {}), last_reindex: record } }, nowIso);
     const out = await routers.publish(current, read.witness, next);
     if (out.ok) {
       opts.log?.('reindex: published', { ns, epoch: next.epoch, parts: record.parts, replaced: record.replaced.length, builds, publishes });

@@ -1,12 +1,13 @@
 /**
  * Which vector index a part the indexer builds gets (RFC-0008 §1, "Indexer opt-in" in its landed decisions):
- * HNSW/flat (part format 2, the default) or IVF against the namespace codebook (part format 3).
+ * IVF against the namespace codebook (part format 3; the default of every entry point: serve, indexer, compact,
+ * reindex) or HNSW/flat (part format 2; `--vector-index hnsw`, and the library default when no option is given).
  *
  * The choice is the indexer's (`--vector-index ivf|hnsw`, ELAX_VECTOR_INDEX), not the namespace's: every part is
  * readable by every query node either way, and a store can move from one to the other (old parts stay as built).
- * With `ivf`, the first part with ≥ `minRows` vectors trains codebook version 1; smaller parts stay format 2 until
- * then. Once the router names a codebook, every part with a vector is format 3 against it (assignment is cheap, and
- * one codebook is what lets a query rank centroids once for all parts).
+ * With `ivf`, the first part with ≥ `minRows` vectors trains codebook version 1; smaller parts stay format 2 and
+ * **flat** (exact scan, no HNSW graph) until then. Once the router names a codebook, every part with a vector is
+ * format 3 against it (assignment is cheap, and one codebook is what lets a query rank centroids once for all parts).
  */
 import type { Doc, Id } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
@@ -43,4 +44,12 @@ export async function ivfBuildFor(store: ObjectStore, ns: string, router: Router
   if (router.vindex) return { kind: 'ivf', codebook: await readCodebook(store, ns, router.vindex), ...sizes };
   if (vectors < (opts.minRows ?? DEFAULT_IVF_MIN_ROWS)) return undefined;
   return { kind: 'ivf', codebook: null, ...sizes };
+}
+
+/**
+ * HNSW parameters for a format-2 part: under `ivf` such a part is one too small to train a codebook, and stays flat
+ * (RFC-0008 "Choice of index": small parts are scanned exactly, no graph is built); under `hnsw`, as given.
+ */
+export function formatTwoHnsw<H extends { flatThreshold?: number }>(opts: VectorIndexOptions | undefined, hnsw: H | undefined): H | { flatThreshold: number } | undefined {
+  return opts?.kind === 'ivf' ? { ...hnsw, flatThreshold: Infinity } : hnsw;
 }

@@ -13,6 +13,7 @@ import { openStore } from '../crates-ts/store/index.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 import { readManifest } from '../crates-ts/part/index.js';
 import type { ReindexOutcome, ReindexPlan, ReindexRecord } from '../indexer/index.js';
+import { Engine } from '../crates-ts/engine/index.js';
 
 const run = promisify(execFile);
 const DIMS = 8;
@@ -97,7 +98,7 @@ describe('elax reindex under concurrent writes and queries', () => {
 
       await sleep(500);
       const queriesBefore = queries;
-      const { stdout } = await run(process.execPath, [ELAX_BIN, 'reindex', '--ns', ns, '--store', storeDir, '--hnsw-m', '8', '--hnsw-ef-construction', '64', '--json']);
+      const { stdout } = await run(process.execPath, [ELAX_BIN, 'reindex', '--ns', ns, '--store', storeDir, '--hnsw-m', '8', '--hnsw-ef-construction', '64', '--vector-index', 'hnsw', '--json']);
       const out = JSON.parse(stdout) as Extract<ReindexOutcome, { result: 'reindexed' }>;
       const queriesDuring = queries - queriesBefore;
       await sleep(800); // keep writing and querying on the new parts
@@ -148,6 +149,44 @@ describe('elax reindex under concurrent writes and queries', () => {
       expect(got).toEqual(last);
     } finally {
       await server.stop();
+      await store.close();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
+  });
+
+  it('should write IVF parts by default: reindex converts HNSW parts, and the indexer then builds against the codebook', { timeout: 120_000 }, async () => {
+    const storeDir = tempStoreDir('reindex-ivf');
+    const store = await openStore(storeDir);
+    const routers = new RouterStore(store);
+    const ns = 'convert';
+    let t = Date.now();
+    const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
+    // Clustered 8-d rows: 16 centres, so the codebook's clusters mean something.
+    const row = (id: number) => ({ id, vector: Array.from({ length: DIMS }, (_, d) => Math.sin((id % 16) * 1.7 + d) * 3 + Math.random() * 0.3), text: WORDS[id % 6] });
+    try {
+      for (let b = 0; b < 3; b++) await e.write(ns, { distance_metric: 'euclidean_squared', upsert_rows: Array.from({ length: 1000 }, (_, i) => row(b * 1000 + i)) });
+      await run(process.execPath, [ELAX_BIN, 'indexer', '--once', '--ns', ns, '--store', storeDir, '--vector-index', 'hnsw']);
+      const before = (await routers.read(ns))!.router;
+      expect(before.parts.map((p) => p.index_kind)).toEqual(['hnsw']);
+      const q = row(7).vector;
+      const knn = async () => ((await new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 }).query(ns, { rank_by: ['vector', 'kNN', q], top_k: 10 })).rows ?? []).map((r) => r.id);
+      const want = await knn();
+
+      const { stdout } = await run(process.execPath, [ELAX_BIN, 'reindex', '--ns', ns, '--store', storeDir, '--ivf-min-rows', '1000', '--json']);
+      expect((JSON.parse(stdout) as ReindexOutcome).result).toBe('reindexed');
+      const after = (await routers.read(ns))!.router;
+      expect(after.parts.map((p) => p.index_kind)).toEqual(['ivf']);
+      expect(after.vindex).toMatchObject({ version: 1 });
+      expect((after.indexer!.last_reindex as ReindexRecord).codebook).toBe(after.vindex!.codebook);
+      expect(await knn()).toEqual(want);
+
+      // Later writes: the default indexer builds a format-3 part against the codebook, however small the part.
+      await e.write(ns, { upsert_rows: Array.from({ length: 50 }, (_, i) => row(5000 + i)) });
+      await run(process.execPath, [ELAX_BIN, 'indexer', '--once', '--ns', ns, '--store', storeDir]);
+      const last = (await routers.read(ns))!.router;
+      expect(last.parts.map((p) => p.index_kind)).toEqual(['ivf', 'ivf']);
+      expect(last.vindex!.codebook.startsWith('codebook-')).toBe(true);
+    } finally {
       await store.close();
       rmSync(storeDir, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import { invalid, systemClock } from '../../crates-ts/core/index.js';
 import { validateNamespaceName } from '../../crates-ts/engine/index.js';
 import { planReindex, reindexNamespace, type ReindexPlan } from '../../indexer/index.js';
 import { withStore, printJson, printTable } from '../store-option.js';
+import { ivfMinRowsOption, ivfOf, vectorIndexOf, vectorIndexOption } from '../vector-index-option.js';
 
 interface ReindexFlags {
   ns: string;
@@ -19,6 +20,8 @@ interface ReindexFlags {
   hnswEfConstruction?: string;
   flatThreshold?: string;
   maxRowsPerPart?: string;
+  vectorIndex: string;
+  ivfMinRows: string;
 }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {
@@ -53,7 +56,9 @@ export function registerReindexCommands(program: Command): void {
     .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for the rebuilt parts (the schema\'s vector.ann.ef_construction wins when set)')
     .option('--flat-threshold <n>', 'parts with fewer vectors than this get no HNSW index (exact scan)')
     .option('--max-rows-per-part <n>', 'split the rebuilt rows into WAL-contiguous parts of at most this many rows (default: one part)')
-    .option('--part-format <n>', 'format of the rebuilt parts: 2 (block files, default) or 1; reindexing converts v1 parts to v2', '2')
+    .option('--part-format <n>', 'format of rebuilt format-2 parts (with --vector-index hnsw, or parts too small for a codebook): 2 (block files, default) or 1', '2')
+    .addOption(vectorIndexOption())
+    .addOption(ivfMinRowsOption())
     .option('--json', 'machine-readable output')
     .action(async (o: ReindexFlags) => {
       if (o.partFormat !== '1' && o.partFormat !== '2') throw new Error(`--part-format must be 1 or 2, got '${o.partFormat}'`);
@@ -64,6 +69,7 @@ export function registerReindexCommands(program: Command): void {
         flatThreshold: positiveInt(o.flatThreshold, '--flat-threshold'),
       };
       const maxRowsPerPart = positiveInt(o.maxRowsPerPart, '--max-rows-per-part');
+      const ivf = ivfOf(vectorIndexOf(o));
       if (o.dryRun) {
         const plan = await withStore(o.store, (s) => planReindex(s, o.ns, { hnsw, maxRowsPerPart }));
         return o.json ? printJson(plan) : printPlan(plan);
@@ -75,6 +81,7 @@ export function registerReindexCommands(program: Command): void {
           hnsw,
           maxRowsPerPart,
           partFormat: Number(o.partFormat),
+          ...ivf,
           log: o.json ? undefined : (msg, f) => console.error(`${msg} ${JSON.stringify(f)}`),
         }),
       );
