@@ -10,7 +10,7 @@ import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { buildPartFiles, newPartId } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { MemoryStore, type ByteRange } from '../crates-ts/store/index.js';
+import { MemoryStore, type ByteRange, type ListOptions } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { publishBuiltPart } from './helpers/part-namespace.js';
 
@@ -32,6 +32,50 @@ class CountingStore extends MemoryStore {
   }
   file(suffix: string) {
     return this.reads.filter((r) => r.key.endsWith(suffix));
+  }
+}
+
+/**
+ * Counts sequential round trips: every read takes a few milliseconds, and a round trip is a busy period (reads that
+ * overlap in time belong to one). A read started after all earlier ones finished needed them first: a new round
+ * trip. Each round trip keeps what it read, for the failure message.
+ */
+class RoundTripStore extends MemoryStore {
+  counting = false;
+  private inflight = 0;
+  trips: string[][] = [];
+  private async slow<T>(what: string, f: () => Promise<T>): Promise<T> {
+    if (!this.counting) return f();
+    if (this.inflight++ === 0) this.trips.push([]);
+    this.trips[this.trips.length - 1]!.push(what);
+    await new Promise((r) => setTimeout(r, 3));
+    try {
+      return await f();
+    } finally {
+      this.inflight--;
+    }
+  }
+  override get(key: string, range?: ByteRange) {
+    return this.slow(`GET ${key.slice(key.lastIndexOf('/') + 1)}`, () => super.get(key, range));
+  }
+  override head(key: string) {
+    return this.slow(`HEAD ${key.slice(key.lastIndexOf('/') + 1)}`, () => super.head(key));
+  }
+  override list(prefix: string, o?: ListOptions) {
+    return this.slow(`LIST ${prefix}`, () => super.list(prefix, o));
+  }
+  /** Round trips of `f` after the one that reads router.json. */
+  async tripsOf(f: () => Promise<unknown>): Promise<string[][]> {
+    this.trips = [];
+    this.counting = true;
+    try {
+      await f();
+    } finally {
+      this.counting = false;
+    }
+    const router = this.trips.findIndex((t) => t.includes('GET router.json'));
+    expect(router).toBeGreaterThanOrEqual(0);
+    return this.trips.slice(router + 1);
   }
 }
 
@@ -196,5 +240,29 @@ describe('ANN over format-3 parts', () => {
     store.reads = [];
     await rows(e, 'cold', { rank_by: ['vector', 'ANN', query(3)], top_k: 10 });
     expect(store.reads.filter((x) => x.key.includes('/parts/') || x.key.endsWith('.cb'))).toEqual([]);
+  });
+
+  it('should answer a fresh node\'s first ANN query in at most 4 sequential round trips after the router (5 with attributes)', async () => {
+    // RFC-0008 §7: part heads + codebook + WAL LIST together, then the router check (empty tail) or the tail's
+    // entries, then the probed clusters' codes with the cluster table and ids, then the candidates' vectors;
+    // attributes of the returned rows take one more.
+    const store = new RoundTripStore();
+    await publishV3(store, 'trips', docs(0, N));
+    const q = query(5);
+    const ann = { rank_by: ['vector', 'ANN', q], top_k: 10 };
+    const cold = await store.tripsOf(() => rows(engineOn(store), 'trips', ann));
+    expect(cold.length, JSON.stringify(cold)).toBeLessThanOrEqual(4);
+    expect(cold[0]!.sort()).toEqual(expect.arrayContaining(['GET manifest.json', 'LIST trips/wal/']));
+    expect(cold[0]!.some((k) => k.endsWith('.cb'))).toBe(true); // the codebook rides with the heads
+    const withAttrs = await store.tripsOf(() => rows(engineOn(store), 'trips', { ...ann, include_attributes: ['cat'] }));
+    expect(withAttrs.length, JSON.stringify(withAttrs)).toBeLessThanOrEqual(5);
+    // With a WAL tail: its entries replace the router check.
+    await engineOn(store).write('trips', { upsert_rows: docs(N, 20).map((d) => ({ id: d.id, vector: Array.from(d.vector!), cat: d.attrs.cat })) });
+    const tail = await store.tripsOf(() => rows(engineOn(store), 'trips', ann));
+    expect(tail.length, JSON.stringify(tail)).toBeLessThanOrEqual(4);
+    // A warm node: the WAL LIST and the router only (strong consistency), nothing of the parts again.
+    const e = engineOn(store);
+    await rows(e, 'trips', ann);
+    expect(await store.tripsOf(() => rows(e, 'trips', ann))).toEqual([]);
   });
 });

@@ -295,11 +295,17 @@ export class NamespaceCatalog {
         this.evict(ns);
         return null;
       }
-      const view = await this.viewFor(ns, read);
-      let listed = listedFirst;
-      let verifyRouter = false;
-      if (listed === null || (listed.length > 0 && listed[0]!.seq > view.headSeq + 1)) {
-        // Cold (or the rebuilt view starts below what we listed): list from the view's head, then verify below.
+      // Cold: the LIST from the router's head runs in the same round trip as the part heads (RFC-0008 §7), and so
+      // does the codebook's GET when the router names one (ANN queries need it next; other queries pay one GET).
+      if (read.router.vindex) this.ivfIndexOf(read.router)?.().catch(() => undefined);
+      const [view, listedCold] = await Promise.all([
+        this.viewFor(ns, read),
+        listedFirst === null ? log.listAfter(Math.max(read.router.wal_start - 1, read.router.indexed_wal)) : null,
+      ]);
+      let listed = listedFirst ?? listedCold!;
+      let verifyRouter = listedFirst === null;
+      if (listed.length > 0 && listed[0]!.seq > view.headSeq + 1) {
+        // The view starts below what we listed: list from the view's head, then verify below.
         listed = await log.listAfter(view.headSeq);
         verifyRouter = true;
       }
