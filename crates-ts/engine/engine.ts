@@ -73,10 +73,11 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
       const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
       const probed = ivf.index === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: nprobeFor(ef), filter: q.filter, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);
-      // Fewer than k live matches in the probed clusters (a selective filter, many deletes): the format-3 parts are
-      // scanned exactly instead, as a filtered HNSW walk falls back to the allowed rows (never fewer than exist).
+      // A selective filter: ivfSearch hands back the few matching rows, ranked exactly here. Fewer than k live
+      // matches in the probed clusters (many deletes): the format-3 parts are scanned exactly instead, as a filtered
+      // HNSW walk falls back to the allowed rows (never fewer than exist).
       const ivfHits = probed === null ? 0 : [...probed.bySeg.values()].reduce((n, o) => n + o.length, 0);
-      const byIvf = probed !== null && ivfHits >= q.limit ? probed.bySeg : null;
+      const byIvf = probed === null ? null : (probed.exactRows ?? (ivfHits >= q.limit ? probed.bySeg : null));
       const restrict: Restriction = (s) => byIvf?.get(s) ?? base(s);
       // 3. Segments stream: the candidates' vectors of a graphed part (a few blocks), or every vector (and the filter
       //    columns) of a segment scanned exactly, one segment at a time.

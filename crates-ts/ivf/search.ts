@@ -71,6 +71,11 @@ export interface SearchHooks {
   exact(rows: Uint32Array): ArrayLike<number>;
   /** False for rows that must not be returned (deleted, filtered out). A pure function of the row. */
   accept?(row: number): boolean;
+  /**
+   * True for clusters known to hold no acceptable row (a filter's per-cluster counts): never probed, and they do not
+   * count towards nprobe — the nprobe nearest clusters that may hold a match are probed.
+   */
+  skip?(c: number): boolean;
 }
 
 export interface SearchStats {
@@ -141,7 +146,8 @@ export class IvfSearcher {
     this.q.set(this.qv);
     const cDist = this.cDist;
     centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, cDist);
-    const probes = nearestIds(cDist, ix.k, Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k));
+    const nprobe = Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k);
+    const probes = hooks.skip ? nearestKept(cDist, ix.k, nprobe, hooks.skip) : nearestIds(cDist, ix.k, nprobe);
 
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
     const uppers = new MaxHeap(topK);
@@ -301,6 +307,14 @@ function outOfReach(dc: number, radius: number, limit: number, scale: number): b
   const d = Math.sqrt(dc);
   const g = d - radius - REACH_SLACK * (d + radius);
   return g > 0 && g * g * scale > limit;
+}
+
+/** The ids of the m smallest of dist[0, k) not skipped, smallest first (ties: lower id). Sorts the kept ids. */
+export function nearestKept(dist: Float64Array, k: number, m: number, skip: (c: number) => boolean): number[] {
+  const kept: number[] = [];
+  for (let c = 0; c < k; c++) if (!skip(c)) kept.push(c);
+  kept.sort((a, b) => dist[a]! - dist[b]! || a - b);
+  return kept.slice(0, m);
 }
 
 /** The ids of the m smallest of dist[0, k), smallest first (ties: lower id). Insertion into a short sorted list. */
