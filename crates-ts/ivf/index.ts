@@ -24,7 +24,7 @@ export { fhtRotation, FhtRotation, denseRotation, DenseRotation, paddedDims, DEF
 export { encodeCluster, estimateCluster, rotateCentroids, QueryCodes, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
 export { encodeClusterBytes, decodeClusterBytes, clusterByteLength, CLUSTER_LAYOUT_VERSION, CLUSTER_HEADER_BYTES, CLUSTER_MAGIC } from './cluster-layout.js';
 export { metricScale, indexSpace, normaliseInto } from './metric.js';
-export { IvfSearcher, makeIndex, nearestIds, nearestKept, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
+export { IvfSearcher, makeIndex, nearestIds, nearestKept, rankCentroids, type CentroidScan, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
 export { buildIvf, type BuildOptions, type BuildStats, type IvfBuild } from './build.js';
 export {
   trainCodebook, assignToCodebook, extendCodebook, codebookRotation, codebookIndex, codebookProblem,

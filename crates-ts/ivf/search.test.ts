@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { DistanceMetric } from '../core/index.js';
 import { buildIvf, type IvfBuild } from './build.js';
 import { indexSpace } from './metric.js';
-import { IvfSearcher, nearestIds, type SearchOptions } from './search.js';
+import { IvfSearcher, makeIndex, nearestIds, rankCentroids, type SearchOptions } from './search.js';
+import { fhtRotation } from './rotation.js';
+import { VectorArena } from '../query/index.js';
 import { exactDistance, exactTopK, mixture, seededRandom } from './testing.js';
 
 const DIMS = 64;
@@ -125,5 +127,27 @@ describe('IVF search', () => {
   it('should order probes by centroid distance', () => {
     expect(nearestIds(Float64Array.from([5, 1, 4, 1, 0, 9]), 6, 4)).toEqual([4, 1, 3, 2]);
     expect(nearestIds(Float64Array.from([2, 1]), 2, 5)).toEqual([1, 0]);
+  });
+});
+
+describe('rankCentroids', () => {
+  it('should rank centroids through a SIMD scan as the JS loop does (distances within rounding, same probe order)', () => {
+    const r = seededRandom(31);
+    for (const [k, dims] of [[1000, 33], [257, 128], [3, 8]] as const) {
+      const centroids = Float32Array.from({ length: k * dims }, () => r() * 2 - 1);
+      const index = makeIndex('euclidean_squared', centroids, k, fhtRotation(dims, seededRandom(2)), new Float32Array(k));
+      const arena = VectorArena.create(dims, k);
+      expect(arena).not.toBeNull(); // Node 20 has WebAssembly SIMD
+      arena!.data.set(centroids);
+      for (let t = 0; t < 20; t++) {
+        const q = Float64Array.from({ length: dims }, () => r() * 2 - 1);
+        const js = new Float64Array(k);
+        rankCentroids(index, q, js);
+        const simd = new Float64Array(k);
+        rankCentroids({ ...index, centroidScan: arena }, q, simd);
+        for (let c = 0; c < k; c++) expect(Math.abs(simd[c]! - js[c]!)).toBeLessThanOrEqual(1e-9 * (1 + js[c]!));
+        expect(nearestIds(simd, k, Math.min(16, k))).toEqual(nearestIds(js, k, Math.min(16, k)));
+      }
+    }
   });
 });

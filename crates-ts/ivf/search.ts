@@ -36,6 +36,34 @@ export interface IvfIndex {
   /** max ‖x − c‖ per cluster (the codes' radius), for the triangle-inequality skip. */
   radii: Float32Array;
   maxRadius: number;
+  /**
+   * The centroids in a SIMD scan (query/vector-arena.ts, attached by the query node that loads the codebook): ranks
+   * them ≈5× faster than the JS loop (10,000 × 128-d: 2.7 ms → 0.5 ms, RFC-0008 "Centroid ranking"). Absent: JS.
+   */
+  centroidScan?: CentroidScan | null;
+}
+
+/** What ranking the centroids needs of a SIMD scan (structurally query/vector-arena.ts's VectorScan). */
+export interface CentroidScan {
+  readonly batch: number;
+  readonly sel: Int32Array;
+  readonly out: Float64Array;
+  setQuery(q: ArrayLike<number>): void;
+  l2s(count: number): void;
+}
+
+/** Squared index-space distances from `qv` (normalised for cosine) to every centroid of `ix`, into out[0, k). */
+export function rankCentroids(ix: IvfIndex, qv: Float64Array, out: Float64Array): void {
+  const scan = ix.centroidScan;
+  if (!scan) return centroidDistances(qv, ix.dims, ix.centroids, ix.cSq, ix.k, out);
+  scan.setQuery(qv);
+  const { sel, batch } = scan;
+  for (let c = 0; c < ix.k; c += batch) {
+    const n = Math.min(batch, ix.k - c);
+    for (let j = 0; j < n; j++) sel[j] = c + j;
+    scan.l2s(n);
+    out.set(scan.out.subarray(0, n), c);
+  }
 }
 
 export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array): IvfIndex {
@@ -145,7 +173,7 @@ export class IvfSearcher {
     else this.qv.set(query.subarray(0, ix.dims));
     this.q.set(this.qv);
     const cDist = this.cDist;
-    centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, cDist);
+    rankCentroids(ix, this.qv, cDist);
     const nprobe = Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k);
     const probes = hooks.skip ? nearestKept(cDist, ix.k, nprobe, hooks.skip) : nearestIds(cDist, ix.k, nprobe);
 

@@ -20,6 +20,7 @@ import type { Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
 import { codebookIndex, type IvfIndex } from '../ivf/index.js';
 import { readCodebook } from '../vindex/index.js';
+import { VectorArena } from '../query/index.js';
 import { codebookKey } from '../store/index.js';
 
 export type Consistency = 'strong' | 'eventual';
@@ -343,7 +344,12 @@ export class NamespaceCatalog {
     return () =>
       this.blocks.getOrLoad(key, async () => {
         const cb = await readCodebook(this.store, r.namespace, ref);
-        return { value: codebookIndex(cb), bytes: cb.centroids.byteLength * 3 + cb.k * 16 + 1024 };
+        const index = codebookIndex(cb);
+        // The centroids in WebAssembly memory too: ranking them is a SIMD scan (null without SIMD: the JS loop).
+        const arena = VectorArena.create(index.dims, index.k);
+        arena?.data.set(index.centroids);
+        index.centroidScan = arena;
+        return { value: index, bytes: cb.centroids.byteLength * (arena ? 4 : 3) + cb.k * 16 + 1024 };
       });
   }
 

@@ -15,7 +15,7 @@
  */
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { centroidDistances, IvfSearcher, nearestIds, nearestKept, normaliseInto, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
+import { rankCentroids, IvfSearcher, nearestIds, nearestKept, normaliseInto, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
 import { distanceAt, RowCursor, type Release, type Segment } from '../query/index.js';
 
@@ -83,7 +83,7 @@ export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number,
   if (index.metric === 'cosine_distance') normaliseInto(query, 0, index.dims, qv, 0);
   else qv.set(query.subarray(0, index.dims));
   const d = new Float64Array(index.k);
-  centroidDistances(qv, index.dims, index.centroids, index.cSq, index.k, d);
+  rankCentroids(index, qv, d);
   return skip ? nearestKept(d, index.k, Math.min(nprobe, index.k), skip) : nearestIds(d, index.k, Math.min(nprobe, index.k));
 }
 
