@@ -6,17 +6,10 @@
  */
 import { ElaxError, type Clock } from '../core/index.js';
 import { RouterStore, type Router } from '../router/index.js';
-import type { ProbesSource } from './ivf-probes.js';
+import type { RecallResponse } from './recall.js';
 
 /** What one recall measurement at a given depth reports (the /_debug/recall response). */
-export interface RecallReport {
-  avg_recall: number;
-  avg_ann_count: number;
-  avg_exhaustive_count: number;
-  probes?: number;
-  probes_source?: ProbesSource;
-  clusters?: number;
-}
+export type RecallReport = Omit<RecallResponse, 'ground_truth'>;
 
 export interface SweepRow {
   probes: number;

@@ -33,6 +33,14 @@ export interface RecallProbes {
   clusters: number;
 }
 
+/** The /_debug/recall response (turbopuffer's fields, then elax's probe report when clustered parts were probed). */
+export interface RecallResponse extends Partial<RecallProbes> {
+  avg_recall: number;
+  avg_ann_count: number;
+  avg_exhaustive_count: number;
+  ground_truth?: { query_vector: number[]; nearest_neighbors: unknown[] }[];
+}
+
 export interface RecallHooks {
   /** The normal query path for the ANN queries (index hits + tail), at the request's probe depth if it gives one. */
   runAnn?: (q: ParsedQuery, probes: number | undefined) => Promise<QueryResultBody>;
@@ -48,7 +56,7 @@ const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_tru
 /** Largest accepted `probes`: more than any codebook's centroids (ANN then probes every cluster). */
 export const MAX_RECALL_PROBES = 1_000_000;
 
-export async function evaluateRecall(view: NamespaceView, body: RecallRequest, random: () => number, hooks: RecallHooks = {}) {
+export async function evaluateRecall(view: NamespaceView, body: RecallRequest, random: () => number, hooks: RecallHooks = {}): Promise<RecallResponse> {
   const runAnn = hooks.runAnn ?? ((q) => executeOnSegments(q, view.segments()));
   const runExact = hooks.runExact ?? ((q) => executeOnSegments(q, view.segments()));
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -130,7 +138,7 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     exactCount += exact.length;
     if (body.include_ground_truth) groundTruth.push({ query_vector: qv, nearest_neighbors: exact });
   }
-  const out: Record<string, unknown> = {
+  const out: RecallResponse = {
     avg_recall: recallSum / queries.length,
     avg_ann_count: annCount / queries.length,
     avg_exhaustive_count: exactCount / queries.length,
