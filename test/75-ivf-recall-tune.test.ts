@@ -185,12 +185,18 @@ describe('elax recall --tune', () => {
     expect(await http.json()).toMatchObject({ code: 'ELAX_ERR_NO_CLUSTERED_INDEX' });
   });
 
-  it('should print the sweep table and the choice from the CLI; measure at a given depth', async () => {
+  it('should print the sweep table and the choice from the CLI, show probes_min in router show; measure at a given depth', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(process.execPath, [ELAX_BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
       });
-    const ok = await run(['recall', '--ns', 'via-server', '--tune', '--target', '0.9', '--dry-run', '--store', dir, '--num', '60', '--seed', '11']);
+    const [ok, shown] = await Promise.all([
+      run(['recall', '--ns', 'via-server', '--tune', '--target', '0.9', '--dry-run', '--store', dir, '--num', '60', '--seed', '11']),
+      run(['router', 'show', '--ns', 'via-server', '--store', dir]),
+    ]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^probes_min\\s+${(await routerOf('via-server')).vindex!.probes_min}$`, 'm'));
+    expect(shown.stdout).toMatch(/^codebook\s+codebook-0000000002-grow\.cb \(version 2\)$/m);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout.split('\n')[0]).toMatch(/^probes\s+avg_recall\s+avg_ann_count$/);
     expect(ok.stdout).toMatch(/^1\s+0\.\d{4}\s+10$/m);
