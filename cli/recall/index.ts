@@ -98,7 +98,7 @@ export function registerRecallCommands(program: Command): void {
     .option('--ns <namespace>', 'one namespace')
     .option('--all', 'every namespace (those without vectors are listed as skipped)')
     .option('--url <url>', 'server (env ELAX_URL; default http://127.0.0.1:3000)')
-    .option('--store <uri>', 'evaluate in process, straight from the store, instead of through a server')
+    .option('--store <uri>', 'evaluate in process, straight from the store, instead of through a server (--tune records there; through a server it records in ELAX_STORE)')
     .option('--api-key <key>', 'API key (env ELAX_API_KEY)')
     .option('--num <n>', 'query vectors sampled from the namespace (default 25; 100 with --tune)')
     .option('--top-k <k>', 'neighbours compared per query', '10')
