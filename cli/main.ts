@@ -242,7 +242,7 @@ program
 const router = program.command('router').description('inspect router.json');
 router
   .command('show')
-  .description("print a namespace's router.json (epoch, indexed_wal, parts, schema)")
+  .description("print a namespace's router.json (epoch, indexed_wal, codebook and probes_min, parts, schema)")
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
   .option('--json', 'machine-readable output')
@@ -256,6 +256,11 @@ router
     console.log(`metric        ${r.distance_metric ?? '-'}`);
     console.log(`created_at    ${r.created_at}`);
     console.log(`updated_at    ${r.updated_at}`);
+    if (r.vindex) {
+      // The clustered vector index (RFC-0008): its codebook, and the probe depth `elax recall --tune` recorded.
+      console.log(`codebook      ${r.vindex.codebook} (version ${r.vindex.version})`);
+      console.log(`probes_min    ${r.vindex.probes_min ?? '- (server default)'}`);
+    }
     console.log(`parts         ${r.parts.length}`);
     if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
     console.log(`schema        ${JSON.stringify(r.schema)}`);

@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { RouterStore, type PartRef, type Router } from '../crates-ts/router/index.js';
+import { RouterStore, withCodebook, type PartRef, type Router } from '../crates-ts/router/index.js';
 import type { buildPartFiles } from '../crates-ts/part/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
 import { foldParts, buildAndUploadPart, diedSinceFold } from './merge-parts.js';
@@ -130,7 +130,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     }
     const parts = [...current.parts.slice(0, at), mergedRef, ...current.parts.slice(at + chosen.length)];
     // Publish time, not build time: the merged parts' GC grace counts from this instant (retired_parts).
-    const next = RouterStore.next(current, { parts, ...(vindex ? { vindex } : {}) }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
+    const next = RouterStore.next(current, { parts, ...(vindex ? { vindex: withCodebook(current.vindex, vindex) } : {}) }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
     const out = await routers.publish(current, witness, next);
     if (out.ok) return { ns, result: 'compacted', merged: chosen.map((c) => c.id), part: mergedRef, epoch: next.epoch };
     const again = await routers.read(ns);

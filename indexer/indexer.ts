@@ -6,7 +6,7 @@
  */
 import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, type DistanceMetric } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
-import { RouterStore, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
+import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
 import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
@@ -287,7 +287,8 @@ export class Indexer {
         parts: [...older, ref],
         schema,
         distance_metric: metric,
-        ...(vindex ? { vindex } : {}),
+        // A new codebook version keeps the namespace's recorded probe depth (RFC-0008 §5).
+        ...(vindex ? { vindex: withCodebook(current.vindex, vindex) } : {}),
         // Indexing got past any recorded failure in this range: clear it.
         indexer: { ...clearFailuresUpTo(current.indexer, end), last_success_at: createdAt, last_part: partId },
       }, createdAt);

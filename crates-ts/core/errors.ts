@@ -31,6 +31,11 @@ export const ERRORS = {
     kind: 'invalid',
     meaning: 'A delete_by_filter or patch_by_filter matches more documents than one request may change (5M / 50k), and *_allow_partial is not set.',
   },
+  ELAX_ERR_NO_CLUSTERED_INDEX: {
+    status: 400,
+    kind: 'invalid',
+    meaning: 'The operation (a recall probe depth, recall tuning) needs the namespace to have clustered (IVF, format-3) parts, and it has none.',
+  },
   ELAX_ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: 'invalid', meaning: 'The request body exceeds the size cap (512 MiB by default).' },
   ELAX_ERR_HEADERS_TOO_LARGE: { status: 431, kind: 'invalid', meaning: 'The request line or headers exceed the server limit.' },
   ELAX_ERR_REQUEST_TIMEOUT: { status: 408, kind: 'unavailable_retry', meaning: 'The client did not send the request headers or body within the server timeout.' },

@@ -4,8 +4,8 @@
  */
 import { ElaxError, type Clock, type Doc, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
-import { NamespaceCatalog, CachedViewPart, ivfSearch, type Consistency, type IvfPart, type NamespaceView } from '../namespace/index.js';
-import { DEFAULT_NPROBE, type IvfIndex } from '../ivf/index.js';
+import { NamespaceCatalog, ivfSearch, type Consistency, type NamespaceView } from '../namespace/index.js';
+import { clusteredIndexOf, ivfPartsOf, probeDepth, type ProbeDepth } from './ivf-probes.js';
 import { WriteCoordinator, type WriteLimits } from '../write/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
@@ -15,6 +15,8 @@ import {
 } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
+import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
+import type { Router } from '../router/index.js';
 import { missingPartFile } from '../part/index.js';
 
 export interface EngineOptions {
@@ -49,7 +51,13 @@ function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
  * from postings where parts have them, ANN restricted to index candidates, everything else exactly. Segments stream
  * (prepared, used, released in turn) except the graphs of an ANN query.
  */
-export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: number, opts: { waitForIndex?: boolean } = {}): Promise<QueryResultBody> {
+export async function runQuery(
+  view: NamespaceView,
+  q: ParsedQuery,
+  efSearch: number,
+  /** probes: a recall request's own probe depth for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
+  opts: { waitForIndex?: boolean; probes?: number; onProbes?: (d: ProbeDepth) => void } = {},
+): Promise<QueryResultBody> {
   const r = q.rank;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
@@ -71,7 +79,10 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
       const a = view.schema.vector?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
       const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
-      const probed = ivf.index === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: nprobeFor(ef), filter: q.filter, attrs: q.readAttrs });
+      // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
+      const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
+      if (depth !== null) opts.onProbes?.(depth);
+      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);
       // A selective filter: ivfSearch hands back the few matching rows, ranked exactly here. Fewer than k live
       // matches in the probed clusters (many deletes): the format-3 parts are scanned exactly instead, as a filtered
@@ -104,28 +115,6 @@ export async function runQuery(view: NamespaceView, q: ParsedQuery, efSearch: nu
   } finally {
     for (const release of releases) release();
   }
-}
-
-/**
- * ANN probe depth from the HNSW beam width the query, the namespace or the server gives (docs/api.md): the default
- * ef_search 128 probes DEFAULT_NPROBE clusters, and nprobe scales with ef (ef 16 → 1 cluster, 1024 → 64, 10000 →
- * 625: every cluster of most namespaces).
- */
-export function nprobeFor(ef: number): number {
-  return Math.max(1, Math.ceil((ef * DEFAULT_NPROBE) / 128));
-}
-
-/** The view's format-3 parts an ANN query probes, with the codebook index, when its metric and dims match the query. */
-async function ivfPartsOf(view: NamespaceView, metric: string, dims: number): Promise<{ index: IvfIndex | null; parts: IvfPart[] }> {
-  const segs = view.segments();
-  const parts: IvfPart[] = [];
-  view.parts.forEach((p, i) => {
-    if (p instanceof CachedViewPart && p.data.head.ivf !== undefined) parts.push({ seg: i, data: p.data, segment: segs[i]! });
-  });
-  if (parts.length === 0 || view.ivfIndex === null) return { index: null, parts: [] };
-  const index = await view.ivfIndex();
-  if (index.metric !== metric || index.dims !== dims) return { index: null, parts: [] };
-  return { index, parts };
 }
 
 /** What parsing a query needs of a view: its schema and metric. */
@@ -392,7 +381,22 @@ export class Engine {
   private async recallOnce(ns: string, body: unknown) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
-    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }), (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }));
+    let used: ProbeDepth | null = null;
+    return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, {
+      runAnn: (q, probes) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, onProbes: (d) => (used = d) }),
+      runExact: (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }),
+      clusters: async () => (await clusteredIndexOf(view))?.k ?? null,
+      probesUsed: () => used,
+    });
+  }
+
+  /**
+   * Records a tuned probe depth as router.vindex.probes_min of `ns` (RFC-0008 §5; recall-tuning.ts), given the
+   * router the measurement started from.
+   */
+  async recordProbesMin(ns: string, probes: number, measured: Pick<Router, 'wal_start' | 'vindex'>): Promise<RecordOutcome> {
+    validateNamespaceName(ns);
+    return recordProbesMin(this.catalog.routers, ns, probes, measured, this.opts.clock);
   }
 
   /** Flush queued writes (graceful shutdown). */

@@ -6,5 +6,9 @@
 export { Engine } from './engine.js';
 export type { EngineOptions, QueryPerformance } from './engine.js';
 export { validateNamespaceName, listNamespaces, deleteNamespace, NAMESPACE_NAME } from './namespaces.js';
-export { evaluateRecall } from './recall.js';
-export type { RecallRequest } from './recall.js';
+export { evaluateRecall, MAX_RECALL_PROBES } from './recall.js';
+export type { RecallRequest, RecallProbes, RecallResponse } from './recall.js';
+export { nprobeFor, probeDepth } from './ivf-probes.js';
+export { sweepProbes, probeDepths, recordProbesMin, checkRecallTarget } from './recall-tuning.js';
+export type { RecallReport, SweepRow, SweepResult, RecordOutcome } from './recall-tuning.js';
+export type { ProbeDepth, ProbesSource } from './ivf-probes.js';

@@ -2,10 +2,16 @@
  * Recall evaluation (docs/ARCHITECTURE.md, engine/): sample live documents' vectors as queries (or use the given rank_by), run the
  * normal ANN path and the exhaustive kNN path, and compare. While every search is exhaustive, recall is 1.0 by
  * construction; once ANN indexes exist this measures them.
+ *
+ * elax extensions (RFC-0008 §5): `probes` measures the clustered parts at a given probe depth (what
+ * `elax recall --tune` sweeps), `seed` makes the sample reproducible (a sweep compares depths on the same query
+ * vectors), and the report says which depth the ANN queries used and where it came from (ivf-probes.ts).
  */
 import { ElaxError } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
 import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
+import { seededRandom } from '../ivf/index.js';
+import type { ProbeDepth, ProbesSource } from './ivf-probes.js';
 
 export interface RecallRequest {
   num?: number;
@@ -13,19 +19,46 @@ export interface RecallRequest {
   filters?: unknown;
   rank_by?: unknown;
   include_ground_truth?: boolean;
+  /** elax: probe this many clusters of the clustered (format-3) parts instead of the namespace's depth (RFC-0008 §5). */
+  probes?: number;
+  /** elax: sample the query vectors with this seed (the same seed over the same state samples the same vectors). */
+  seed?: number;
 }
 
-const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth']);
+/** The probe depth a recall run used over the clustered parts (absent from the report when there are none). */
+export interface RecallProbes {
+  probes: number;
+  probes_source: ProbesSource;
+  /** Centroids of the namespace codebook: the deepest meaningful probe depth. */
+  clusters: number;
+}
 
-export async function evaluateRecall(
-  view: NamespaceView,
-  body: RecallRequest,
-  random: () => number,
-  /** The normal query path for the ANN queries (index hits + tail); the exhaustive path scans every live row. */
-  runAnn: (q: ParsedQuery) => Promise<QueryResultBody> = (q) => executeOnSegments(q, view.segments()),
+/** The /_debug/recall response (turbopuffer's fields, then elax's probe report when clustered parts were probed). */
+export interface RecallResponse extends Partial<RecallProbes> {
+  avg_recall: number;
+  avg_ann_count: number;
+  avg_exhaustive_count: number;
+  ground_truth?: { query_vector: number[]; nearest_neighbors: unknown[] }[];
+}
+
+export interface RecallHooks {
+  /** The normal query path for the ANN queries (index hits + tail), at the request's probe depth if it gives one. */
+  runAnn?: (q: ParsedQuery, probes: number | undefined) => Promise<QueryResultBody>;
   /** The exhaustive path (every live vector); the engine's runQuery prepares the segments for it. */
-  runExact: (q: ParsedQuery) => Promise<QueryResultBody> = (q) => executeOnSegments(q, view.segments()),
-) {
+  runExact?: (q: ParsedQuery) => Promise<QueryResultBody>;
+  /** The namespace codebook's centroid count when ANN probes clustered parts, else null (`probes` then is refused). */
+  clusters?: () => Promise<number | null>;
+  /** The depth the ANN queries used (read after they ran; null: none probed clustered parts). */
+  probesUsed?: () => ProbeDepth | null;
+}
+
+const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth', 'probes', 'seed']);
+/** Largest accepted `probes`: more than any codebook's centroids (ANN then probes every cluster). */
+export const MAX_RECALL_PROBES = 1_000_000;
+
+export async function evaluateRecall(view: NamespaceView, body: RecallRequest, random: () => number, hooks: RecallHooks = {}): Promise<RecallResponse> {
+  const runAnn = hooks.runAnn ?? ((q) => executeOnSegments(q, view.segments()));
+  const runExact = hooks.runExact ?? ((q) => executeOnSegments(q, view.segments()));
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall body must be a JSON object');
   }
@@ -36,6 +69,19 @@ export async function evaluateRecall(
   let num = body.num ?? 25;
   if (!Number.isInteger(topK) || topK < 1 || topK > 1200) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `top_k must be an integer in 1..1200, got ${String(body.top_k)}`);
   if (!Number.isInteger(num) || num < 1 || num > 1000) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `num must be an integer in 1..1000, got ${String(body.num)}`);
+  const probes = body.probes ?? undefined;
+  if (probes !== undefined && (!Number.isInteger(probes) || probes < 1 || probes > MAX_RECALL_PROBES)) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `probes must be an integer in 1..${MAX_RECALL_PROBES}, got ${JSON.stringify(body.probes)}`);
+  }
+  const seed = body.seed ?? undefined;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `seed must be an integer in 0..${0xffffffff}, got ${JSON.stringify(body.seed)}`);
+  }
+  const clusters = hooks.clusters ? await hooks.clusters() : null;
+  if (probes !== undefined && clusters === null) {
+    throw new ElaxError('ELAX_ERR_NO_CLUSTERED_INDEX', `namespace '${view.namespace}' has no clustered (IVF, format-3) parts for its ANN queries to probe: probes applies only to them (the indexer writes them with --vector-index ivf)`);
+  }
+  if (seed !== undefined) random = seededRandom(seed);
   const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
   const segs = view.segments();
 
@@ -81,7 +127,7 @@ export async function evaluateRecall(
   for (const qv of queries) {
     const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
     const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
-    const ann = (await runAnn(annQuery)).rows ?? [];
+    const ann = (await runAnn(annQuery, probes)).rows ?? [];
     const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
     const exact = (await runExact(exactQuery)).rows ?? [];
     const truth = new Set(exact.map((r) => r.id));
@@ -92,11 +138,13 @@ export async function evaluateRecall(
     exactCount += exact.length;
     if (body.include_ground_truth) groundTruth.push({ query_vector: qv, nearest_neighbors: exact });
   }
-  const out: Record<string, unknown> = {
+  const out: RecallResponse = {
     avg_recall: recallSum / queries.length,
     avg_ann_count: annCount / queries.length,
     avg_exhaustive_count: exactCount / queries.length,
   };
+  const used = hooks.probesUsed?.() ?? null;
+  if (used !== null && clusters !== null) Object.assign(out, { probes: used.probes, probes_source: used.source, clusters } satisfies RecallProbes);
   if (body.include_ground_truth) out.ground_truth = groundTruth;
   return out;
 }

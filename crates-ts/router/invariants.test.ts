@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { checkRouterInvariants, RouterStore, type Router } from './index.js';
+import { checkRouterInvariants, RouterStore, withCodebook, type Router } from './index.js';
 
 const base = (): Router => RouterStore.initial('ns', 1, '2026-01-01T00:00:00.000Z');
 
@@ -78,6 +78,28 @@ describe('router invariants', () => {
       expect(() => checkRouterInvariants(dead, r1)).not.toThrow();
       const { deleted: _d, ...alive } = dead;
       expect(() => checkRouterInvariants(RouterStore.next(alive, { vindex: cb(1, 'new') }, 'now'), dead)).not.toThrow();
+    });
+
+    it('should accept a positive integer probes_min and reject any other', () => {
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex: { ...cb(1), probes_min: 6 } }, 'now'), r0)).not.toThrow();
+      for (const bad of [0, -1, 2.5, '6', null, Number.NaN]) {
+        const vindex = { ...cb(1), probes_min: bad as unknown as number };
+        expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex }, 'now'), r0), String(bad)).toThrowError(/vindex-well-formed.*probes_min/);
+      }
+    });
+
+    it('should keep probes_min when the codebook moves, and let the same codebook change or clear it', () => {
+      const r1 = RouterStore.next(r0, { vindex: { ...cb(2), probes_min: 6 } }, 'now');
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(3, 'b') }, 'now'), r1)).toThrowError(/vindex-tuning-kept.*probes_min 6 was dropped/);
+      const grown = RouterStore.next(r1, { vindex: withCodebook(r1.vindex, cb(3, 'b')) }, 'now');
+      expect(grown.vindex).toEqual({ ...cb(3, 'b'), probes_min: 6 });
+      expect(() => checkRouterInvariants(grown, r1)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: { ...cb(2), probes_min: 3 } }, 'now'), r1)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(2) }, 'now'), r1)).not.toThrow();
+      expect(withCodebook(undefined, cb(1))).toEqual(cb(1));
+      // A deleted namespace drops it with the codebook.
+      const tomb = { deleted: { at: 'now', wal_highwater: 10 }, wal_start: 11, indexed_wal: 10, parts: [], vindex: undefined };
+      expect(() => checkRouterInvariants(RouterStore.next(r1, tomb, 'now'), r1)).not.toThrow();
     });
 
     it('should reject a clustered part under a router that names no codebook', () => {

@@ -107,7 +107,9 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       if (v === undefined) return null;
       const named = typeof v?.codebook === 'string' ? parseCodebookName(v.codebook) : null;
       if (named === null) return `vindex.codebook ${JSON.stringify(v?.codebook)} is not a codebook object name`;
-      return named.version === v.version ? null : `vindex.version ${v.version} differs from the version in its name (${named.version})`;
+      if (named.version !== v.version) return `vindex.version ${v.version} differs from the version in its name (${named.version})`;
+      const p = v.probes_min;
+      return p === undefined || (Number.isSafeInteger(p) && p >= 1) ? null : `vindex.probes_min ${JSON.stringify(p)} is not a positive integer`;
     },
   },
   {
@@ -121,6 +123,16 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       if (next.vindex.version < was.version) return `codebook version moved back from ${was.version} to ${next.vindex.version}`;
       if (next.vindex.version === was.version && next.vindex.codebook !== was.codebook) return `codebook version ${was.version} changed object from ${was.codebook} to ${next.vindex.codebook}`;
       return null;
+    },
+  },
+  {
+    name: 'vindex-tuning-kept',
+    why: 'the probe depth `elax recall --tune` recorded (vindex.probes_min, RFC-0008 §5) stays meaningful when the codebook grows (centroid ids are stable): a publish that moves the codebook must carry it over (withCodebook), only one that keeps the codebook may change or clear it',
+    check: (next, cur) => {
+      const was = cur?.vindex;
+      if (!was || was.probes_min === undefined || cur.deleted || next.deleted || next.wal_start !== cur.wal_start || !next.vindex) return null;
+      if (next.vindex.codebook === was.codebook || next.vindex.probes_min !== undefined) return null;
+      return `probes_min ${was.probes_min} was dropped when the codebook moved from ${was.codebook} to ${next.vindex.codebook}`;
     },
   },
   {

@@ -31,6 +31,21 @@ export interface VindexRef {
   /** Object name, `codebook-{version:010d}-{nonce}.cb` (the key is store/paths.ts codebookKey(ns, codebook)). */
   codebook: string;
   version: number;
+  /**
+   * Probe depth tuned for this namespace (`elax recall --tune`, RFC-0008 §5): the clusters an ANN query that passes
+   * no ef_search probes, when the schema sets no `vector.ann.ef_search` either (a positive integer). Absent: the
+   * server default (`--ef-search` mapped to nprobe). Centroid ids are stable across codebook versions, so a new
+   * version keeps it (`withCodebook`). Additive: older readers ignore it.
+   */
+  probes_min?: number;
+}
+
+/**
+ * The `vindex` a publish that names codebook `named` (a trained or extended version) sets: the current namespace
+ * tuning (probes_min) carries over, so no indexer or compaction drops what `elax recall --tune` recorded.
+ */
+export function withCodebook(current: VindexRef | undefined, named: VindexRef): VindexRef {
+  return current?.probes_min === undefined ? named : { ...named, probes_min: current.probes_min };
 }
 
 export interface RetiredPart {

@@ -1,0 +1,62 @@
+/**
+ * How deep an ANN query probes the namespace's clustered index (RFC-0008 §4–5), and which format-3 parts it probes.
+ *
+ * The depth, first that applies (docs/api.md "ef_search over clustered parts"):
+ *  1. the request's own setting — a query's `ef_search` (mapped by nprobeFor), or a recall request's `probes`;
+ *  2. the schema's `vector.ann.ef_search` (mapped by nprobeFor): the namespace's deliberate beam width;
+ *  3. `router.vindex.probes_min`, the depth `elax recall --tune` measured and recorded for the namespace;
+ *  4. the server's `--ef-search` (mapped by nprobeFor; 128 → DEFAULT_NPROBE).
+ * The tuned value replaces the server default rather than being a floor under it: a namespace whose clusters are
+ * well separated may be tuned below the default, and that is the point of measuring.
+ */
+import { DEFAULT_NPROBE, type IvfIndex } from '../ivf/index.js';
+import { CachedViewPart, type IvfPart, type NamespaceView } from '../namespace/index.js';
+import type { ParsedQuery } from '../query/index.js';
+
+/** Where a probe depth came from (reported by /_debug/recall as `probes_source`). */
+export type ProbesSource = 'query' | 'schema' | 'namespace' | 'default';
+
+export interface ProbeDepth {
+  probes: number;
+  source: ProbesSource;
+}
+
+/**
+ * ANN probe depth from an HNSW beam width: the default ef_search 128 probes DEFAULT_NPROBE clusters, and nprobe
+ * scales with ef (ef 16 → 1 cluster, 1024 → 64, 10000 → 625: every cluster of most namespaces).
+ */
+export function nprobeFor(ef: number): number {
+  return Math.max(1, Math.ceil((ef * DEFAULT_NPROBE) / 128));
+}
+
+/** The probe depth of ANN query `q` over `view` (module header: the order); `probes` is a recall request's own. */
+export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch'>, serverEf: number, probes?: number): ProbeDepth {
+  if (probes !== undefined) return { probes, source: 'query' };
+  if (q.efSearch !== null) return { probes: nprobeFor(q.efSearch), source: 'query' };
+  const a = view.schema.vector?.ann;
+  const schemaEf = typeof a === 'object' ? a.ef_search : undefined;
+  if (schemaEf !== undefined) return { probes: nprobeFor(schemaEf), source: 'schema' };
+  const tuned = view.router.vindex?.probes_min;
+  if (tuned !== undefined) return { probes: tuned, source: 'namespace' };
+  return { probes: nprobeFor(serverEf), source: 'default' };
+}
+
+/** The view's format-3 parts an ANN query probes, with the codebook index, when its metric and dims match the query. */
+export async function ivfPartsOf(view: NamespaceView, metric: string, dims: number): Promise<{ index: IvfIndex | null; parts: IvfPart[] }> {
+  const segs = view.segments();
+  const parts: IvfPart[] = [];
+  view.parts.forEach((p, i) => {
+    if (p instanceof CachedViewPart && p.data.head.ivf !== undefined) parts.push({ seg: i, data: p.data, segment: segs[i]! });
+  });
+  if (parts.length === 0 || view.ivfIndex === null) return { index: null, parts: [] };
+  const index = await view.ivfIndex();
+  if (index.metric !== metric || index.dims !== dims) return { index: null, parts: [] };
+  return { index, parts };
+}
+
+/** The codebook index an ANN query over `view` would probe (it has format-3 parts under the namespace metric), or null. */
+export async function clusteredIndexOf(view: NamespaceView): Promise<IvfIndex | null> {
+  if (view.ivfIndex === null || !view.parts.some((p) => p instanceof CachedViewPart && p.data.head.ivf !== undefined)) return null;
+  const index = await view.ivfIndex();
+  return index.metric === (view.distanceMetric ?? 'cosine_distance') ? index : null;
+}
