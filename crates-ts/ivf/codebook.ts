@@ -53,9 +53,12 @@ export function codebookRotation(cb: Codebook): FhtRotation {
   return new FhtRotation(cb.dims, cb.rotationSigns);
 }
 
-/** The query-side index over every centroid of the codebook (retired ones hold no vectors: probing one costs nothing). */
+/**
+ * The query-side index over the codebook's centroids. Retired ones are never probed (they hold no vector in any part
+ * the router names: compaction retires a centroid only then, RFC-0008 §6), so they take no probe slot.
+ */
 export function codebookIndex(cb: Codebook): IvfIndex {
-  return makeIndex(cb.metric, cb.centroids, cb.k, codebookRotation(cb), cb.radii);
+  return makeIndex(cb.metric, cb.centroids, cb.k, codebookRotation(cb), cb.radii, cb.retired);
 }
 
 /** What is wrong with a codebook's shape, or null. Decoders turn it into ELAX_ERR_CORRUPT with the object's name. */

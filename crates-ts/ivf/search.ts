@@ -36,13 +36,39 @@ export interface IvfIndex {
   /** max ‖x − c‖ per cluster (the codes' radius), for the triangle-inequality skip. */
   radii: Float32Array;
   maxRadius: number;
+  /**
+   * 1 for a retired centroid (a codebook's, RFC-0008 §1): it holds no vector in any part, so it is never probed and
+   * takes no probe slot. Null: every centroid is live.
+   */
+  retired: Uint8Array | null;
+  /** Centroids not retired. */
+  live: number;
 }
 
-export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array): IvfIndex {
+export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array, retired: Uint8Array | null = null): IvfIndex {
   const dims = rotation.dims;
   let maxRadius = 0;
-  for (let c = 0; c < k; c++) maxRadius = Math.max(maxRadius, radii[c]!);
-  return { metric, dims, k, centroids, cSq: squaredNorms(centroids, k, dims), rotation, rotated: rotateCentroids(centroids, k, rotation), radii, maxRadius };
+  let live = 0;
+  for (let c = 0; c < k; c++) {
+    if (retired !== null && retired[c] !== 0) continue;
+    live++;
+    maxRadius = Math.max(maxRadius, radii[c]!);
+  }
+  const anyRetired = retired !== null && live < k;
+  return {
+    metric, dims, k, centroids, cSq: squaredNorms(centroids, k, dims), rotation, rotated: rotateCentroids(centroids, k, rotation), radii, maxRadius,
+    retired: anyRetired ? retired : null, live,
+  };
+}
+
+/**
+ * The probe order: the ids of the `nprobe` live centroids nearest the query (`cDist`: its distance to every
+ * centroid), nearest first. Retired centroids are left out, so they cost no probe slot.
+ */
+export function probeOrderOf(index: IvfIndex, cDist: Float64Array, nprobe: number): number[] {
+  const retired = index.retired;
+  if (retired !== null) for (let c = 0; c < index.k; c++) if (retired[c] !== 0) cDist[c] = Infinity;
+  return nearestIds(cDist, index.k, Math.min(nprobe, index.live));
 }
 
 export interface SearchOptions {
@@ -141,7 +167,7 @@ export class IvfSearcher {
     this.q.set(this.qv);
     const cDist = this.cDist;
     centroidDistances(this.qv, ix.dims, ix.centroids, ix.cSq, ix.k, cDist);
-    const probes = nearestIds(cDist, ix.k, Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k));
+    const probes = probeOrderOf(ix, cDist, o.nprobe ?? DEFAULT_NPROBE);
 
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
     const uppers = new MaxHeap(topK);

@@ -15,7 +15,7 @@
  */
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { centroidDistances, IvfSearcher, nearestIds, normaliseInto, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
+import { centroidDistances, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
 import { distanceAt, RowCursor, type Release, type Segment } from '../query/index.js';
 
@@ -50,14 +50,14 @@ export interface IvfAnswer {
   release: Release;
 }
 
-/** The centroid ids nearest `query`, nearest first (the probe order the searcher uses). */
+/** The live centroid ids nearest `query`, nearest first (the probe order the searcher uses: retired ones never). */
 export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number): number[] {
   const qv = new Float64Array(index.dims);
   if (index.metric === 'cosine_distance') normaliseInto(query, 0, index.dims, qv, 0);
   else qv.set(query.subarray(0, index.dims));
   const d = new Float64Array(index.k);
   centroidDistances(qv, index.dims, index.centroids, index.cSq, index.k, d);
-  return nearestIds(d, index.k, Math.min(nprobe, index.k));
+  return probeOrderOf(index, d, nprobe);
 }
 
 export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: IvfQuery): Promise<IvfAnswer> {
