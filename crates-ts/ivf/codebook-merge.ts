@@ -42,8 +42,8 @@ function liveIds(cb: Codebook, retired: Uint8Array): number[] {
 /**
  * Dissolves the part's live clusters holding 1..minSize − 1 vectors that `keep` does not name, smallest first (ties:
  * lower id); a cluster that reached minSize through an earlier fold stays. Each vector of a dissolved cluster goes
- * to its nearest remaining live centroid (exact scan; a fold target may be a small cluster itself, which is why the
- * order matters). Empty clusters are retireEmpty's.
+ * to its nearest remaining live centroid that holds rows (here, or in another part: `keep`); a fold target may be a
+ * small cluster itself, which is why the order matters. Empty clusters are retireEmpty's.
  */
 export function foldSmallClusters(cb: Codebook, data: Float32Array, n: number, clusterOf: Uint32Array, minSize: number, o: MergeOptions): CodebookAssignment {
   const dims = cb.dims;
@@ -56,15 +56,17 @@ export function foldSmallClusters(cb: Codebook, data: Float32Array, n: number, c
   const members: number[][] = Array.from({ length: cb.k }, () => []);
   for (let r = 0; r < n; r++) members[clusterOf[r]!]!.push(r);
   const retired = cb.retired.slice();
-  const live = new Set(liveIds(cb, retired));
+  // Targets are the clusters that exist: holding rows here or elsewhere. An empty one is retireEmpty's to retire,
+  // not a place to move a cluster to.
+  const holds = (c: number) => members[c]!.length > 0 || o.keep.has(c);
   const cSq = squaredNorms(cb.centroids, cb.k, dims);
   const out = clusterOf.slice();
   let changed = false;
   for (const c of small) {
-    if (members[c]!.length >= minSize || live.size <= 1) continue;
-    live.delete(c);
+    if (members[c]!.length >= minSize) continue;
+    const targets = liveIds(cb, retired).filter((t) => t !== c && holds(t));
+    if (targets.length === 0) continue;
     retired[c] = 1;
-    const targets = [...live];
     for (const r of members[c]!) {
       const t = nearestAmong(data, r * dims, dims, cb.centroids, cSq, targets);
       out[r] = t;
