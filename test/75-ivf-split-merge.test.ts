@@ -186,12 +186,32 @@ const EXAMPLE_EMPTY_REGION: Op[] = [
   { t: 'compact' },
 ];
 
+const at0 = (...ids: number[]): Op => ({ t: 'upsert', rows: ids.map((id) => ({ id, vector: [0, 0, 0, 0] })) });
+
+/**
+ * Regression `keep-other-parts` (found with compaction passing an empty `keep`): a tiered compaction merged two of
+ * three parts and retired centroid 0, which the third part still held live rows in — a row nobody could find.
+ */
+const REGRESSION_KEEP_OTHER_PARTS: Op[] = [
+  at0(0, 1, 3, 4, 5), { t: 'index' }, at0(6, 7), { t: 'delete', ids: [0] }, at0(0, 2, 8), { t: 'index' }, { t: 'compact_tiered' },
+  at0(9, 1, 3, 10, 4, 5), { t: 'race' }, { t: 'index' }, { t: 'index' }, at0(0), at0(0), at0(0), { t: 'compact_tiered' },
+];
+
+/**
+ * Regression `race-retire-clash` (found without the re-check after a lost CAS): an indexer published, inside a
+ * compaction's CAS, a part with rows in a centroid the compaction retired; the compaction published anyway.
+ */
+const REGRESSION_RACE_RETIRE_CLASH: Op[] = [
+  at0(0), at0(3, 1), at0(2, 4, 5, 6, 7, 8), { t: 'index' }, at0(0), { t: 'race' }, { t: 'delete', ids: [0] }, { t: 'compact' }, { t: 'index' },
+  { t: 'race' }, at0(0), { t: 'index' }, { t: 'race' }, { t: 'delete_region', centre: 0 }, { t: 'delete_region', centre: 0 },
+];
+
 describe('IVF split / merge / reassignment (property)', () => {
   it('should keep every live vector its own nearest neighbour after random inserts, updates, deletes, indexing and compaction', async () => {
     for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 30 }), (steps) => run(steps)),
-      { numRuns: 40, seed: 0x5eed15, verbose: true, examples: [[EXAMPLE_EMPTY_REGION]] },
+      { numRuns: 40, seed: 0x5eed15, verbose: true, examples: [[EXAMPLE_EMPTY_REGION], [REGRESSION_KEEP_OTHER_PARTS], [REGRESSION_RACE_RETIRE_CLASH]] },
     );
     console.log(`IVF split/merge property: ${JSON.stringify(seen)}`);
     // The run really split, folded and retired (tiny clusters): the property was not checked vacuously.
