@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assignToCodebook, codebookIndex, codebookProblem, trainCodebook, type Codebook } from './codebook.js';
+import { assignToCodebook, codebookIndex, codebookProblem, codebookRotation, trainCodebook, type Codebook } from './codebook.js';
 import { foldSmallClusters, newlyRetired, retireEmpty } from './codebook-merge.js';
 import { sqDistAt } from './kernels.js';
-import { probeOrderOf } from './search.js';
+import { encodeCluster } from './rabitq.js';
+import { IvfSearcher, probeOrderOf } from './search.js';
 import { mixture, seededRandom } from './testing.js';
 
 const DIMS = 12;
@@ -107,5 +108,26 @@ describe('retireEmpty', () => {
     for (const c of order) expect(out.retired[c]).toBe(0);
     // Without retirements every centroid is a candidate.
     expect(probeOrderOf(codebookIndex(cb), Float64Array.from(d), cb.k)).toHaveLength(cb.k);
+  });
+
+  it('should never ask the searcher for a retired cluster, and still find every vector of the live ones', () => {
+    const { rows, n } = partOf([0, 1, 2]);
+    const clusterOf = assignToCodebook(cb, rows, n);
+    const out = retireEmpty(cb, n, clusterOf, { keep: new Set() });
+    const rotation = codebookRotation(out);
+    const members = Array.from({ length: cb.k }, (_, c) => Array.from({ length: n }, (_, r) => r).filter((r) => clusterOf[r] === c));
+    const codes = members.map((m, c) => encodeCluster(rows, Uint32Array.from(m), out.centroids, c * DIMS, rotation, Uint32Array.from(m)));
+    const asked = new Set<number>();
+    const searcher = new IvfSearcher(codebookIndex(out));
+    for (let r = 0; r < n; r++) {
+      const q = rows.subarray(r * DIMS, (r + 1) * DIMS);
+      const res = searcher.search(q, { topK: 1, nprobe: cb.k }, {
+        cluster: (c) => (asked.add(c), codes[c]!),
+        exact: (ids) => Array.from(ids, (x) => sqDistAt(q, 0, rows, x * DIMS, DIMS)),
+      });
+      expect(res.distances[0]).toBe(0);
+    }
+    for (const c of asked) expect(out.retired[c]).toBe(0);
+    expect(asked.size).toBeGreaterThan(0);
   });
 });
