@@ -2,7 +2,7 @@
  * Storage engine v2 at scale (RFC-0004; issue "Storage engine v2"): a query node's memory, cold first queries and
  * per-publish work, at 1M and 10M rows.
  *
- *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] \
+ *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] [--vector-index ivf|hnsw] [--compact] \
  *        [--store DIR|s3://bucket/prefix (kept, reused when it holds the namespace)] [--cache-memory 256MiB] [--queries 300]
  *
  * With an s3:// store (radosgw: scripts/s3-test-server.sh start, then eval "$(scripts/s3-test-server.sh env)" and
@@ -29,6 +29,7 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore, openStore, type ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 import { freePort, gaussianMixture, latencySummary, machine, processMemory, rng } from './lib.js';
 import { zipfSampler, zipfWord } from './data/zipf.js';
 
@@ -39,13 +40,17 @@ const { values } = parseArgs({
     store: { type: 'string' },
     'cache-memory': { type: 'string', default: '256MiB' },
     queries: { type: 'string', default: '300' },
+    'vector-index': { type: 'string', default: 'ivf' },
+    compact: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.rows);
 const D = Number(values.dims);
 const Q = Number(values.queries);
 const NS = 'bench';
-const storeDir = values.store ?? path.join(tmpdir(), `elax-bench-v2-${N}-${D}`);
+const KIND = values['vector-index'] === 'hnsw' ? 'hnsw' : 'ivf';
+const vectorIndex = KIND === 'ivf' ? { kind: 'ivf' as const } : undefined;
+const storeDir = values.store ?? path.join(tmpdir(), `elax-bench-v2-${N}-${D}${D > 0 && KIND === 'ivf' ? '-ivf' : ''}`);
 const remote = storeDir.startsWith('s3://');
 const repo = path.resolve(import.meta.dirname, '..');
 const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
@@ -59,7 +64,7 @@ async function build(): Promise<void> {
     return;
   }
   const engine = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
-  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `b${Math.random().toString(36).slice(2, 8)}`, maxRowsPerPart: 250_000, maxEntriesPerPart: 64, partFormat: 2 });
+  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `b${Math.random().toString(36).slice(2, 8)}`, maxRowsPerPart: 250_000, maxEntriesPerPart: 64, partFormat: 2, vectorIndex });
   const rand = rng(1);
   const word = zipfSampler(20_000, 1.07, rand);
   const vec = D > 0 ? gaussianMixture(rand, D) : null;
@@ -80,8 +85,17 @@ async function build(): Promise<void> {
     if ((start / BATCH) % 25 === 0) log(`written ${start + rows.length} rows`);
   }
   while ((await indexer.indexNamespace(NS, true)).result === 'published');
+  const built = (await new RouterStore(store).read(NS))!.router;
+  log(`built ${N} rows into ${built.parts.length} parts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (values.compact) {
+    // Size-tiered compaction as the embedded indexer runs it (fanout 4), until nothing is left to merge.
+    const t1 = performance.now();
+    const nonce = () => `m${Math.random().toString(36).slice(2, 8)}`;
+    while ((await compactNamespace(store, NS, { clock: { now: () => Date.now() }, nonce, vectorIndex })).result === 'compacted') log('compacted');
+    log(`compacted in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  }
   const r = (await new RouterStore(store).read(NS))!.router;
-  log(`built ${N} rows into ${r.parts.length} parts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`parts: ${r.parts.map((p) => `${p.rows}${p.index_kind === 'ivf' ? 'i' : p.index_kind === 'hnsw' ? 'h' : 'f'}`).join(' ')}${r.vindex ? `, codebook v${r.vindex.version}` : ''}`);
   await engine.close();
   await store.close();
 }
@@ -170,7 +184,7 @@ async function perPublish(): Promise<string> {
 async function publishes(store: ObjectStore): Promise<string> {
   const writer = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
   const reader = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random, groupCommitMs: 0 });
-  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `p${Math.random().toString(36).slice(2, 8)}`, partFormat: 2 });
+  const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `p${Math.random().toString(36).slice(2, 8)}`, partFormat: 2, vectorIndex });
   await reader.catalog.view(NS, 'strong');
   const us: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -187,7 +201,7 @@ async function publishes(store: ObjectStore): Promise<string> {
 }
 
 await build();
-const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
+const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d, ${KIND} parts` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
 lines.push('| cold | latency | GETs | bytes read |', '|---|---|---|---|');
 lines.push(await cold('bm25'));
 lines.push(await cold('orderBy'));
@@ -238,6 +252,25 @@ try {
     const a = latencySummary(first[k]!);
     const b = latencySummary(warm[k]!);
     lines.push(`| ${k} | ${a.p50} ms | ${a.p99} ms | ${b.p50} ms | ${b.p99} ms |`);
+  }
+  if (D > 0) {
+    // ANN recall@10 on the warm node, against the exact kNN of the same query (20 queries).
+    let found = 0;
+    const annMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const q = vec!();
+      const post = async (mode: string) => {
+        const t0 = performance.now();
+        const res = (await (await fetch(`${s.url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rank_by: ['vector', mode, q], top_k: 10 }) })).json()) as { rows: { id: number; $dist: number }[] };
+        if (mode === 'ANN') annMs.push(performance.now() - t0);
+        return res.rows;
+      };
+      const knn = await post('kNN');
+      const ann = await post('ANN');
+      const kth = knn[knn.length - 1]!.$dist;
+      found += ann.filter((x) => x.$dist <= kth).length;
+    }
+    lines.push('', `ANN recall@10 (warm, 20 queries vs kNN): ${(found / 200).toFixed(3)}; those ANN queries p50 ${latencySummary(annMs).p50} ms`);
   }
   lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after both passes (peak ${mem.peak_rss_mib} MiB)`);
   lines.push('', `memory after both passes: ${await memoryBreakdown(s.url)}`);

@@ -5,9 +5,11 @@
  * Published by the same If-Match CAS as indexing; safe while queries and other indexers run.
  *
  * With `vectorIndex: {kind: 'ivf'}` the merged part is format 3 against the namespace codebook as the indexer's are
- * (vector-index.ts): its vectors are reassigned to the current centroids, oversize clusters split into a new
- * codebook version published in the same CAS; HNSW inputs get converted. Merging small clusters (RFC-0008 §6) is
- * not done yet.
+ * (vector-index.ts): its vectors are reassigned to the current centroids, clusters under minSize that no other part
+ * holds are folded into their nearest neighbours, oversize clusters split, and centroids no part holds any more are
+ * retired (RFC-0008 §6) — one new codebook version, published in the same CAS; HNSW inputs get converted. A retired
+ * centroid is never probed, so every attempt checks that no part outside the merged run (one published meanwhile
+ * included) holds a live row in a centroid this merge retires, and abandons otherwise.
  */
 import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
@@ -17,6 +19,8 @@ import { writeCodebook } from '../crates-ts/vindex/index.js';
 import { foldParts, buildAndUploadPart, diedSinceFold } from './merge-parts.js';
 import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
+import { ClusterUsage } from './cluster-usage.js';
+import { newlyRetired } from '../crates-ts/ivf/index.js';
 import { compareIds } from '../crates-ts/core/index.js';
 
 export interface CompactOptions {
@@ -79,6 +83,10 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const folded = await foldParts(store, ns, chosen, settled, masks);
   const last = folded.manifests[folded.manifests.length - 1]!;
   const ivf = await ivfBuildFor(store, ns, router, folded.changes, opts.vectorIndex);
+  const usage = new ClusterUsage(liveness);
+  const mergedIds = new Set(chosen.map((p) => p.id));
+  // RFC-0008 §6: only centroids no other part holds live rows in may be folded or retired.
+  if (ivf?.codebook) ivf.merge = { keep: [...(await usage.held(router, mergedIds))].sort((a, b) => a - b) };
   const { ref, built } = await buildAndUploadPart(
     store,
     ns,
@@ -97,6 +105,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   );
   // A new codebook version goes up before the publish that names it (RFC-0008 §1); a lost publish orphans it.
   const vindex = built.codebook?.changed ? await writeCodebook(store, ns, built.codebook.codebook, opts.nonce()) : undefined;
+  const retired = ivf?.codebook && built.codebook ? newlyRetired(ivf.codebook, built.codebook.codebook) : [];
   const createdAt = ref.created_at;
   // A format-2 merged part's rows are the folded live rows in id order (the builder's order): id -> its ordinal.
   const merged = [...folded.changes].filter(([, d]) => d !== null).map(([id]) => id).sort(compareIds);
@@ -110,6 +119,12 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
     if (ivf && current.vindex?.codebook !== router.vindex?.codebook) {
       return { ns, result: 'abandoned', reason: `the namespace codebook changed meanwhile (now ${current.vindex?.codebook ?? 'none'})` };
+    }
+    if (retired.length > 0 && current !== router) {
+      // A part published since the read (an indexer's, another compaction's) may hold rows in a centroid retired here.
+      const held = await usage.held(current, mergedIds);
+      const clash = retired.find((c) => held.has(c));
+      if (clash !== undefined) return { ns, result: 'abandoned', reason: `a part published meanwhile holds rows in centroid ${clash}, which this compaction retires` };
     }
     // RFC-0005 step 5: rows of the inputs that died after the fold (an indexer published meanwhile, or upgraded the
     // router to deletion vectors) are rows of the merged part now: they die there too.

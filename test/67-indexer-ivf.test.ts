@@ -1,7 +1,8 @@
 /**
  * The indexer writing IVF (format-3) parts (RFC-0008 §1–2, slice 2c) on a real S3 server (radosgw): training the
  * first codebook past ivf_min_rows, reusing and extending it, a publish race between two indexers that both trained
- * one, and an indexer dying between the codebook upload and its publish. Results are checked by exhaustive kNN.
+ * one, and an indexer dying between the codebook upload and its publish; compaction splitting, folding undersized
+ * clusters and retiring centroids (RFC-0008 §6). Results are checked by exhaustive kNN.
  */
 import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
@@ -11,6 +12,8 @@ import { readCodebook, writeCodebook } from '../crates-ts/vindex/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
 import { Indexer, type IndexerOptions } from '../indexer/indexer.js';
 import { gcNamespace } from '../indexer/gc.js';
+import { ClusterUsage } from '../indexer/cluster-usage.js';
+import { LivenessReader } from '../indexer/liveness.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { makeTestS3Store } from './helpers/s3-env.js';
 
@@ -218,6 +221,57 @@ describe('indexer with --vector-index ivf', () => {
     expect(r.vindex!.version).toBeGreaterThan(before.version);
     expect(await codebookKeys(store, ns)).toContain(codebookKey(ns, r.vindex!.codebook));
     expect(await knnIds(store, ns, [-40, -40, -40, -40, -40, -40, -40, -40])).toEqual(range(3, 180));
+    await store.close();
+  });
+
+  it('should fold undersized clusters and retire their centroids in compaction, but not while another part holds them', async () => {
+    const store = makeTestS3Store('ivf-merge');
+    const e = engineOn(store);
+    const ns = 'merge';
+    const ix = indexerOn(store);
+    const blobs = centres(3, 51);
+    await e.write(ns, { upsert_rows: blobRows(0, 120, blobs, 51), distance_metric: 'euclidean_squared' });
+    await ix.drain(ns); // part 1 trains version 1: 40 rows per blob, clusters of 8..32
+    // Blob 0 (ids ≡ 0 mod 3) loses all but 3 rows (part 2, no vector); part 3 brings 3 new rows there.
+    const blob0 = range(0, 120).filter((id) => id % 3 === 0);
+    await e.write(ns, { deletes: blob0.slice(3) });
+    await ix.drain(ns);
+    await e.write(ns, { upsert_rows: blobRows(200, 3, [blobs[0]!], 52) });
+    await ix.drain(ns);
+    let r = await routerOf(store, ns);
+    expect(r.parts).toHaveLength(3);
+    const v1 = await readCodebook(store, ns, r.vindex!);
+    expect(v1.retired.every((x) => x === 0)).toBe(true);
+    const usage = () => new ClusterUsage(new LivenessReader(store, ns));
+    const byPart3 = await usage().held({ ...r, parts: [r.parts[2]!] }, new Set());
+    expect(byPart3.size).toBeGreaterThan(0);
+    const live = [...blob0.slice(0, 3), ...range(0, 120).filter((id) => id % 3 !== 0), 200, 201, 202].sort((a, b) => a - b);
+
+    // Tiered: parts 1 and 2 merge, part 3 stays. Blob 0's clusters hold 3 rows in the merged part, but the ones part 3
+    // holds stay live (and keep their rows); the others are folded away and retired.
+    expect((await compactNamespace(store, ns, { clock, nonce: () => `c${n++}`, fanout: 2, maxParts: 8, vectorIndex: ivf })).result).toBe('compacted');
+    r = await routerOf(store, ns);
+    expect(r.parts).toHaveLength(2);
+    const v2 = await readCodebook(store, ns, r.vindex!);
+    for (const c of byPart3) expect(v2.retired[c]).toBe(0);
+    let held = await usage().held(r, new Set());
+    for (const c of held) expect(v2.retired[c]).toBe(0);
+    expect(await knnIds(store, ns, blobs[0]!)).toEqual(live);
+
+    // Forced: everything merges; blob 0's 6 rows (under minSize 8) are folded into other clusters, and every centroid
+    // left without a row is retired. Each row is still its own nearest neighbour by ANN.
+    expect((await compactNamespace(store, ns, { clock, nonce: () => `c${n++}`, force: true, vectorIndex: ivf })).result).toBe('compacted');
+    r = await routerOf(store, ns);
+    const v3 = await readCodebook(store, ns, r.vindex!);
+    expect(r.vindex!.version).toBeGreaterThan(v1.version);
+    for (const c of byPart3) expect(v3.retired[c]).toBe(1);
+    held = await usage().held(r, new Set());
+    expect([...held].sort((a, b) => a - b)).toEqual(range(0, v3.k).filter((c) => v3.retired[c] === 0));
+    expect(await knnIds(store, ns, blobs[0]!)).toEqual(live);
+    for (const row of [...blobRows(0, 120, blobs, 51), ...blobRows(200, 3, [blobs[0]!], 52)].filter((x) => live.includes(x.id))) {
+      const res = await engineOn(store).query(ns, { rank_by: ['vector', 'ANN', row.vector], top_k: 1 });
+      expect(res.rows![0]).toMatchObject({ id: row.id, $dist: 0 });
+    }
     await store.close();
   });
 });

@@ -2,14 +2,14 @@
  * The namespace codebook in memory (RFC-0008 §1): k centroids in index space (metric.ts), each one's radius and
  * retired flag, the RaBitQ rotation and the metric. Plain data — typed arrays, no class instances — so it crosses a
  * worker thread by structured clone and vindex/ stores it as it is. A centroid id never changes meaning: version
- * v + 1 is version v with centroids appended (and, later, some retired), so a part built against v stays valid.
+ * v + 1 is version v with centroids appended and/or some retired, so a part built against v stays valid.
  *
  *  - trainCodebook: version 1 from the vectors of the part being built (hierarchy.ts: balanced, hierarchical);
  *  - assignToCodebook: every vector to its nearest non-retired centroid (an exact scan of the centroids);
  *  - extendCodebook: the clusters of a part that exceed maxSize are split (ClusterSet, SPFresh's split with
  *    neighbour reassignment), and every cluster whose centroid moved becomes an appended centroid (version + 1).
  *    The split cluster's old centroid stays, not retired: older parts may hold rows in it, and only compaction
- *    (RFC-0008 §6) knows they do not.
+ *    (RFC-0008 §6) knows they do not — it retires it then (codebook-merge.ts).
  *
  * A codebook radius is the largest distance of a vector assigned when the centroid was made (training or split);
  * later parts may hold farther vectors, so a query bounds a cluster with the radius the part's cluster table
@@ -53,9 +53,12 @@ export function codebookRotation(cb: Codebook): FhtRotation {
   return new FhtRotation(cb.dims, cb.rotationSigns);
 }
 
-/** The query-side index over every centroid of the codebook (retired ones hold no vectors: probing one costs nothing). */
+/**
+ * The query-side index over the codebook's centroids. Retired ones are never probed (they hold no vector in any part
+ * the router names: compaction retires a centroid only then, RFC-0008 §6), so they take no probe slot.
+ */
 export function codebookIndex(cb: Codebook): IvfIndex {
-  return makeIndex(cb.metric, cb.centroids, cb.k, codebookRotation(cb), cb.radii);
+  return makeIndex(cb.metric, cb.centroids, cb.k, codebookRotation(cb), cb.radii, cb.retired);
 }
 
 /** What is wrong with a codebook's shape, or null. Decoders turn it into ELAX_ERR_CORRUPT with the object's name. */

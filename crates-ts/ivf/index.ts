@@ -6,7 +6,8 @@
  *    merge and reassignment (balance.ts, cluster-set.ts);
  *  - RaBitQ codes with their error bound (rotation.ts, rabitq.ts) and one cluster's serialised byte range
  *    (cluster-layout.ts);
- *  - the namespace codebook in memory: training, assignment, extension by splits (codebook.ts);
+ *  - the namespace codebook in memory: training, assignment, extension by splits (codebook.ts); at compaction,
+ *    folding small clusters into their neighbours and retiring centroids (codebook-merge.ts);
  *  - one query: exact centroid scan, probing with a triangle-inequality stop, estimate, bounded rerank through a
  *    caller's callback (search.ts); the whole batch build (build.ts).
  *
@@ -24,9 +25,10 @@ export { fhtRotation, FhtRotation, denseRotation, DenseRotation, paddedDims, DEF
 export { encodeCluster, estimateCluster, rotateCentroids, QueryCodes, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
 export { encodeClusterBytes, decodeClusterBytes, clusterByteLength, CLUSTER_LAYOUT_VERSION, CLUSTER_HEADER_BYTES, CLUSTER_MAGIC } from './cluster-layout.js';
 export { metricScale, indexSpace, normaliseInto } from './metric.js';
-export { IvfSearcher, makeIndex, nearestIds, nearestKept, rankCentroids, type CentroidScan, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
+export { IvfSearcher, makeIndex, nearestIds, nearestKept, probeOrderOf, rankCentroids, type CentroidScan, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
 export { buildIvf, type BuildOptions, type BuildStats, type IvfBuild } from './build.js';
 export {
   trainCodebook, assignToCodebook, extendCodebook, codebookRotation, codebookIndex, codebookProblem,
   type Codebook, type CodebookAssignment, type TrainOptions, type ExtendOptions,
 } from './codebook.js';
+export { foldSmallClusters, retireEmpty, newlyRetired, type MergeOptions } from './codebook-merge.js';

@@ -37,6 +37,13 @@ export interface IvfIndex {
   radii: Float32Array;
   maxRadius: number;
   /**
+   * 1 for a retired centroid (a codebook's, RFC-0008 §1): it holds no vector in any part, so it is never probed and
+   * takes no probe slot. Null: every centroid is live.
+   */
+  retired: Uint8Array | null;
+  /** Centroids not retired. */
+  live: number;
+  /**
    * The centroids in a SIMD scan (query/vector-arena.ts, attached by the query node that loads the codebook): ranks
    * them ≈5× faster than the JS loop (10,000 × 128-d: 2.7 ms → 0.5 ms, RFC-0008 "Centroid ranking"). Absent: JS.
    */
@@ -66,11 +73,32 @@ export function rankCentroids(ix: IvfIndex, qv: Float64Array, out: Float64Array)
   }
 }
 
-export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array): IvfIndex {
+export function makeIndex(metric: DistanceMetric, centroids: Float32Array, k: number, rotation: Rotation, radii: Float32Array, retired: Uint8Array | null = null): IvfIndex {
   const dims = rotation.dims;
   let maxRadius = 0;
-  for (let c = 0; c < k; c++) maxRadius = Math.max(maxRadius, radii[c]!);
-  return { metric, dims, k, centroids, cSq: squaredNorms(centroids, k, dims), rotation, rotated: rotateCentroids(centroids, k, rotation), radii, maxRadius };
+  let live = 0;
+  for (let c = 0; c < k; c++) {
+    if (retired !== null && retired[c] !== 0) continue;
+    live++;
+    maxRadius = Math.max(maxRadius, radii[c]!);
+  }
+  const anyRetired = retired !== null && live < k;
+  return {
+    metric, dims, k, centroids, cSq: squaredNorms(centroids, k, dims), rotation, rotated: rotateCentroids(centroids, k, rotation), radii, maxRadius,
+    retired: anyRetired ? retired : null, live,
+  };
+}
+
+/**
+ * The probe order: the ids of the `nprobe` live centroids nearest the query (`cDist`: its distance to every
+ * centroid), nearest first. Retired centroids are left out, so they cost no probe slot; so are those `skip` names
+ * (a filter's clusters without a match).
+ */
+export function probeOrderOf(index: IvfIndex, cDist: Float64Array, nprobe: number, skip?: (c: number) => boolean): number[] {
+  const retired = index.retired;
+  if (skip) return nearestKept(cDist, index.k, Math.min(nprobe, index.live), retired === null ? skip : (c) => retired[c] !== 0 || skip(c));
+  if (retired !== null) for (let c = 0; c < index.k; c++) if (retired[c] !== 0) cDist[c] = Infinity;
+  return nearestIds(cDist, index.k, Math.min(nprobe, index.live));
 }
 
 export interface SearchOptions {
@@ -174,8 +202,7 @@ export class IvfSearcher {
     this.q.set(this.qv);
     const cDist = this.cDist;
     rankCentroids(ix, this.qv, cDist);
-    const nprobe = Math.min(o.nprobe ?? DEFAULT_NPROBE, ix.k);
-    const probes = hooks.skip ? nearestKept(cDist, ix.k, nprobe, hooks.skip) : nearestIds(cDist, ix.k, nprobe);
+    const probes = probeOrderOf(ix, cDist, o.nprobe ?? DEFAULT_NPROBE, hooks.skip);
 
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
     const uppers = new MaxHeap(topK);

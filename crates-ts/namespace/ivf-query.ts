@@ -15,7 +15,7 @@
  */
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { rankCentroids, IvfSearcher, nearestIds, nearestKept, normaliseInto, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
+import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
 import { distanceAt, RowCursor, type Release, type Segment } from '../query/index.js';
 
@@ -69,7 +69,7 @@ export function exactFilterRows(rows: number): number {
 /**
  * Probe depth under a filter matching `matched` of `rows` rows: the k nearest matching rows of a query are about its
  * k·rows/matched nearest rows overall, which sit in more clusters; the depth grows with √(rows/matched) (measured in
- * test/75-ivf-filtered: recall@10 ≥ 0.95 from 50 % to 0.01 % selectivity). Clusters without a match are skipped and
+ * test/78-ivf-filtered: recall@10 ≥ 0.95 from 50 % to 0.01 % selectivity). Clusters without a match are skipped and
  * not counted.
  */
 export function filterNprobe(nprobe: number, matched: number, rows: number, clusters: number): number {
@@ -77,14 +77,14 @@ export function filterNprobe(nprobe: number, matched: number, rows: number, clus
   return Math.min(clusters, Math.ceil(nprobe * Math.sqrt(rows / matched)));
 }
 
-/** The centroid ids nearest `query`, nearest first (the probe order the searcher uses). */
+/** The live centroid ids nearest `query`, nearest first (the probe order the searcher uses: retired ones never). */
 export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number, skip?: (c: number) => boolean): number[] {
   const qv = new Float64Array(index.dims);
   if (index.metric === 'cosine_distance') normaliseInto(query, 0, index.dims, qv, 0);
   else qv.set(query.subarray(0, index.dims));
   const d = new Float64Array(index.k);
   rankCentroids(index, qv, d);
-  return skip ? nearestKept(d, index.k, Math.min(nprobe, index.k), skip) : nearestIds(d, index.k, Math.min(nprobe, index.k));
+  return probeOrderOf(index, d, nprobe, skip);
 }
 
 /** Set bytes of a[from, to). */

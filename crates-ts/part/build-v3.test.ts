@@ -62,7 +62,7 @@ function randomCase(seed: number): Case {
   return { dims, metric, codebook, docs, deleted: idList.slice(rows) };
 }
 
-async function build(c: Case, partId: string, o: { codebook?: Codebook | null; maxSize?: number; minSize?: number; targetSize?: number; format?: 2 } = {}): Promise<BuiltPart> {
+async function build(c: Case, partId: string, o: { codebook?: Codebook | null; maxSize?: number; minSize?: number; targetSize?: number; format?: 2; keep?: number[] } = {}): Promise<BuiltPart> {
   const changes = new Map<Id, Doc | null>();
   for (const d of c.docs) changes.set(d.id, d);
   for (const id of c.deleted) changes.set(id, null);
@@ -78,7 +78,7 @@ async function build(c: Case, partId: string, o: { codebook?: Codebook | null; m
     createdAt: '2026-12-05T00:00:00.000Z',
     ...(o.format === 2
       ? { partFormat: 2, hnsw: { flatThreshold: 1e9 } }
-      : { vectorIndex: { kind: 'ivf', codebook: o.codebook === undefined ? c.codebook : o.codebook, maxSize: o.maxSize, minSize: o.minSize, targetSize: o.targetSize } }),
+      : { vectorIndex: { kind: 'ivf', codebook: o.codebook === undefined ? c.codebook : o.codebook, maxSize: o.maxSize, minSize: o.minSize, targetSize: o.targetSize, ...(o.keep ? { merge: { keep: o.keep } } : {}) } }),
   });
 }
 
@@ -211,6 +211,57 @@ describe('part format 3', () => {
       }
       await checkPart(c, s, cb);
     }
+  });
+
+  it('should fold small clusters, split big ones and retire empty centroids at compaction (merge), all in one new version', async () => {
+    let folded = 0;
+    let emptied = 0;
+    let split = 0;
+    for (let seed = 200; seed <= 230; seed++) {
+      const c = randomCase(seed);
+      // Centroid 0 is held elsewhere (keep): it stays live whatever this part holds.
+      const s = await stored(c, { maxSize: 6, minSize: 3, keep: [0] });
+      const cb = s.built.codebook!.codebook;
+      const base = c.codebook;
+      const table = await s.data.clusterTable();
+      // Never above maxSize (folds come before splits).
+      for (let i = 0; i < table.centroid.length; i++) expect(table.rows[i]!).toBeLessThanOrEqual(6);
+      if (cb === base) {
+        expect(s.built.codebook!.changed).toBe(false);
+      } else {
+        expect(cb.version).toBe(base.version + 1); // one version, however many steps changed it
+        expect(s.built.codebook!.changed).toBe(true);
+        expect(cb.centroids.subarray(0, base.k * c.dims)).toEqual(base.centroids);
+      }
+      expect(cb.retired[0]).toBe(0);
+      const present = new Set(table.centroid);
+      let live = 0;
+      for (let x = 0; x < cb.k; x++) {
+        if (base.retired[x]) expect(cb.retired[x]).toBe(1); // retirement is for ever
+        if (cb.retired[x]) expect(present.has(x)).toBe(false);
+        else {
+          live++;
+          // A live centroid either holds rows here, or is kept, or is the last one.
+          if (!present.has(x) && x !== 0) expect(present.size === 0 && live === 1).toBe(true);
+        }
+        if (x < base.k && !base.retired[x] && cb.retired[x]) {
+          const had = c.docs.filter((d) => d.vector && nearest(base, indexSpace(c.metric, d.vector, c.dims)) === x).length;
+          if (had === 0) emptied++;
+          else if (had < 3) folded++;
+          else split++;
+        }
+      }
+      // A cluster under minSize is kept (0), the only one, or a split's (halves and the neighbours its reassignment
+      // shrinks may be small: the next compaction folds them).
+      for (let i = 0; i < table.centroid.length; i++) {
+        const x = table.centroid[i]!;
+        if (table.rows[i]! < 3) expect(x === 0 || table.centroid.length === 1 || x >= base.k, `seed ${seed} centroid ${x}`).toBe(true);
+      }
+      await checkPart(c, s, cb);
+    }
+    expect(folded).toBeGreaterThan(0);
+    expect(emptied).toBeGreaterThan(0);
+    expect(split).toBeGreaterThan(0);
   });
 
   it('should train codebook version 1 when the namespace has none', async () => {

@@ -3,6 +3,8 @@
  * clustered vector index instead of an HNSW graph:
  *  - every vector is assigned to the namespace codebook (clusters over maxSize are split into appended centroids:
  *    a new codebook version), or, without a codebook, trains version 1 on the part's vectors (ivf/codebook.ts);
+ *    for compaction (`merge`), clusters under minSize are first folded into their nearest live neighbours and
+ *    retired, and centroids left empty are retired, except those other parts still hold (ivf/codebook-merge.ts);
  *  - cluster c's rows are ordinals [first_c, first_c + n_c) (so its vectors are one range of vec.blk), clusters in
  *    centroid order, then the rows without a vector, in id order;
  *  - `codes.blk`: one block per present cluster, its RaBitQ codes and factors (ivf/cluster-layout.ts, ids implicit
@@ -12,8 +14,8 @@
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import {
-  assignToCodebook, codebookRotation, encodeCluster, encodeClusterBytes, extendCodebook, indexSpace, paddedDims, seededRandom, trainCodebook,
-  type Codebook, type CodebookAssignment,
+  assignToCodebook, codebookRotation, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
+  retireEmpty, seededRandom, trainCodebook, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
 import { foldedRows, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -39,6 +41,12 @@ export interface IvfBuildOptions {
   /** Cluster size bounds: training balances to them, and a part's cluster above maxSize is split. Defaults 500 / 2,000. */
   minSize?: number;
   maxSize?: number;
+  /**
+   * Compaction only (RFC-0008 §6): fold the part's clusters under minSize into their nearest live neighbours and
+   * retire them, and retire centroids the part leaves empty — all but `keep`, the centroids other parts of the
+   * router hold live rows in. Absent (the indexer's parts): no centroid is retired.
+   */
+  merge?: { keep: number[] };
 }
 
 export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
@@ -68,8 +76,18 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   if (o.codebook === null) {
     if (m === 0) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: no vector to train a codebook on`);
     assigned = trainCodebook(data, dims, m, metric, { random, normalised: true, targetSize: o.targetSize, ...sizes });
-  } else {
+  } else if (o.merge === undefined) {
     assigned = extendCodebook(o.codebook, data, m, assignToCodebook(o.codebook, data, m), { random, ...sizes });
+  } else {
+    // Fold, then split (a fold may overfill its target), then retire what is left empty (split centroids whose
+    // halves were appended): one new version for all of it.
+    const merge = { keep: new Set(o.merge.keep) };
+    const base = o.codebook;
+    const minSize = Math.min(o.minSize ?? DEFAULT_MIN_SIZE, Math.floor((o.maxSize ?? DEFAULT_MAX_SIZE) / 2)); // as extendCodebook's
+    const folded = foldSmallClusters(base, data, m, assignToCodebook(base, data, m), minSize, merge);
+    const split = extendCodebook(folded.codebook, data, m, folded.clusterOf, { random, ...sizes });
+    const retired = retireEmpty(split.codebook, m, split.clusterOf, merge);
+    assigned = { codebook: retired === base ? base : { ...retired, version: base.version + 1 }, clusterOf: split.clusterOf };
   }
   const cb = assigned.codebook;
 
