@@ -119,7 +119,7 @@ export interface SearchOptions {
 
 export interface SearchHooks {
   /** The codes of cluster c. */
-  cluster(c: number): ClusterCodes;
+  cluster(c: number): ClusterCodes | readonly ClusterCodes[];
   /**
    * Exact metric distances of the query to `rows` (the caller reads the full vectors). They are returned as given:
    * compute them with the exact scan's kernels (query/distance.ts) and the results are the exact kNN's, bit for bit.
@@ -256,16 +256,27 @@ export class IvfSearcher {
   }
 
   /** Estimates cluster c's codes into est/lower and returns them. */
-  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): ClusterCodes {
-    const codes = hooks.cluster(c);
-    if (codes.n > this.est.length) {
-      this.est = new Float64Array(codes.n * 2);
-      this.lower = new Float64Array(codes.n * 2);
+  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): readonly ClusterCodes[] {
+    const got = hooks.cluster(c);
+    const segs: readonly ClusterCodes[] = Array.isArray(got) ? got : [got as ClusterCodes];
+    let n = 0;
+    for (const seg of segs) n += seg.n;
+    if (n > this.est.length) {
+      this.est = new Float64Array(n * 2);
+      this.lower = new Float64Array(n * 2);
     }
-    estimateCluster(this.q, codes, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, this.est, this.lower);
-    stats.scored += codes.n;
-    if (codes.rowIds !== null) this.cand.explicitIds = true;
-    return codes;
+    // Several segments (one per part holding c, ivf-query.ts) are estimated in turn into est/lower, back to back.
+    let off = 0;
+    for (const seg of segs) {
+      if (seg.n === 0) continue;
+      const est = off === 0 ? this.est : this.est.subarray(off);
+      const lower = off === 0 ? this.lower : this.lower.subarray(off);
+      estimateCluster(this.q, seg, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, est, lower);
+      if (seg.rowIds !== null) this.cand.explicitIds = true;
+      off += seg.n;
+    }
+    stats.scored += n;
+    return segs;
   }
 
   /**
@@ -274,37 +285,43 @@ export class IvfSearcher {
    * dropped (the rare round that needs them estimates the cluster again: cheaper than keeping them all).
    */
   private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
-    const codes = this.estimate(c, eps0, scale, hooks, stats);
+    const segs = this.estimate(c, eps0, scale, hooks, stats);
     stats.probed++;
     const { est, lower, cand } = this;
-    const ids = codes.rowIds;
     const from = cand.length;
     let droppedMin = Infinity;
-    for (let i = 0; i < codes.n; i++) {
-      const lo = lower[i]!;
-      if (uppers.full() && lo >= uppers.top()) {
-        if (lo < droppedMin) droppedMin = lo;
-        continue;
+    let at = 0;
+    for (const codes of segs) {
+      const ids = codes.rowIds;
+      for (let i = 0; i < codes.n; i++, at++) {
+        const lo = lower[at]!;
+        if (uppers.full() && lo >= uppers.top()) {
+          if (lo < droppedMin) droppedMin = lo;
+          continue;
+        }
+        const row = ids === null ? codes.firstRow + i : ids[i]!;
+        if (hooks.accept && !hooks.accept(row)) continue;
+        uppers.offer(2 * est[at]! - lo);
+        cand.push(row, lo, ACCEPTED);
       }
-      const row = ids === null ? codes.firstRow + i : ids[i]!;
-      if (hooks.accept && !hooks.accept(row)) continue;
-      uppers.offer(2 * est[i]! - lo);
-      cand.push(row, lo, ACCEPTED);
     }
     this.scored.push({ c, from, to: cand.length, droppedMin });
   }
 
   /** Estimates a scored cluster again and adds the codes it dropped whose lower bound is ≤ limit. */
   private rescore(sc: { c: number; from: number; to: number; droppedMin: number }, limit: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): void {
-    const codes = this.estimate(sc.c, eps0, scale, hooks, stats);
+    const segs = this.estimate(sc.c, eps0, scale, hooks, stats);
     stats.rescored++;
     const { lower, cand } = this;
     const kept = new Set<number>();
     for (let j = sc.from; j < sc.to; j++) kept.add(cand.rows[j]!);
-    const ids = codes.rowIds;
-    for (let i = 0; i < codes.n; i++) {
-      const row = ids === null ? codes.firstRow + i : ids[i]!;
-      if (lower[i]! <= limit && !kept.has(row)) cand.push(row, lower[i]!, UNCHECKED);
+    let at = 0;
+    for (const codes of segs) {
+      const ids = codes.rowIds;
+      for (let i = 0; i < codes.n; i++, at++) {
+        const row = ids === null ? codes.firstRow + i : ids[i]!;
+        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED);
+      }
     }
     sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out
   }

@@ -3,7 +3,7 @@
  * format-3 part contributes the probed clusters it holds, and one IvfSearcher runs over the merged clusters, so the
  * parts share one candidate set, one τ and one d_k (a row is reranked once, by one search).
  *
- * Rows of the merged search are "global": part j's ordinal o is bases[j] + o. A merged cluster c concatenates the
+ * Rows of the merged search are "global": part j's ordinal o is bases[j] + o. A merged cluster c is the list of
  * codes of c from every part holding it (they share the centroid and rotation, so the codes are comparable), and
  * its radius is the largest of those parts' own radii (cluster table: the codebook radius is only what training saw).
  *
@@ -153,11 +153,11 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       }
       return lo;
     };
-    const clusters = new Map<number, ClusterCodes>();
-    const cluster = (c: number): ClusterCodes => {
+    const clusters = new Map<number, ClusterCodes[]>();
+    const cluster = (c: number): ClusterCodes[] => {
       let got = clusters.get(c);
       if (got === undefined) {
-        got = mergeCodes(prepared.map((pc) => pc.codes(c)), bases);
+        got = segmentsOf(prepared.map((pc) => pc.codes(c)), bases);
         clusters.set(c, got);
       }
       return got;
@@ -224,12 +224,14 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         const g = rows[i]!;
         const j = partOf(g);
         const o = g - bases[j]!;
-        if (!held[j]!.has(Math.floor(o / blockRows[j]!))) {
+        // A vector block this query has not pinned may still be in the block cache (a warm node): read it there,
+        // synchronously, so that a warm query runs the searcher once.
+        const at = held[j]!.has(Math.floor(o / blockRows[j]!)) ? parts[j]!.segment.vectorAt!(o) : parts[j]!.data.peekVectorAt(o);
+        if (at === undefined) {
           missing[j]!.push(o);
           out[i] = 0;
           continue;
         }
-        const at = parts[j]!.segment.vectorAt!(o);
         out[i] = at === null ? Infinity : kernel(at.data, at.off);
       }
       return out;
@@ -284,28 +286,19 @@ function entryOf(centroids: Uint32Array, c: number): number {
   return -1;
 }
 
-/** One cluster's codes from several parts, rows renamed to global rows (part j's ordinal o is bases[j] + o). */
-function mergeCodes(list: readonly ClusterCodes[], bases: readonly number[]): ClusterCodes {
-  const held = list.map((cc, j) => ({ cc, base: bases[j]! })).filter((x) => x.cc.n > 0);
-  if (held.length === 0) return list[0]!;
-  if (held.length === 1 && held[0]!.base === 0) return held[0]!.cc;
-  const n = held.reduce((s, x) => s + x.cc.n, 0);
-  const padded = held[0]!.cc.padded;
-  const bytes = padded / 8;
-  const codes = new Uint8Array(n * bytes);
-  const add = new Float32Array(n);
-  const rescale = new Float32Array(n);
-  const err = new Float32Array(n);
-  const rowIds = new Uint32Array(n);
-  let at = 0;
-  for (const { cc, base } of held) {
-    codes.set(cc.codes.subarray(0, cc.n * bytes), at * bytes);
-    add.set(cc.add.subarray(0, cc.n), at);
-    rescale.set(cc.rescale.subarray(0, cc.n), at);
-    err.set(cc.err.subarray(0, cc.n), at);
-    for (let i = 0; i < cc.n; i++) rowIds[at + i] = base + (cc.rowIds === null ? cc.firstRow + i : cc.rowIds[i]!);
-    at += cc.n;
-  }
-  const radius = held.reduce((r, x) => Math.max(r, x.cc.radius), 0);
-  return { n, padded, codes, add, rescale, err, rowIds, firstRow: 0, radius };
+/**
+ * One cluster's codes in several parts as the searcher's segments, rows renamed to global rows (part j's ordinal o is
+ * bases[j] + o): no copy of the codes, only a shifted view per part (a part's cluster rows are contiguous, so its
+ * codes carry no row ids; a part whose codes do is shifted id by id).
+ */
+function segmentsOf(list: readonly ClusterCodes[], bases: readonly number[]): ClusterCodes[] {
+  const out: ClusterCodes[] = [];
+  list.forEach((cc, j) => {
+    if (cc.n === 0) return;
+    const base = bases[j]!;
+    if (base === 0) out.push(cc);
+    else if (cc.rowIds === null) out.push({ ...cc, firstRow: cc.firstRow + base });
+    else out.push({ ...cc, rowIds: cc.rowIds.map((r) => r + base) });
+  });
+  return out;
 }

@@ -310,6 +310,26 @@ describe('part format 3', () => {
     expect(() => q.codes(some[0]!)).toThrow(/before prepareClusters/);
   });
 
+  it('should peek the vector of a row in the block cache without fetching: undefined until its block is read, then the vector', async () => {
+    let c = randomCase(40);
+    for (let seed = 41; !(c.docs.some((d) => d.vector) && c.docs.some((d) => !d.vector)); seed++) c = randomCase(seed);
+    const s = await stored(c);
+    const counting = new CountingStore(s.store);
+    const data = new PartData(s.head, counting, undefined, new BlockCache(1 << 24));
+    const ords = Array.from({ length: s.head.rows }, (_, o) => o);
+    const before = { ...counting.requests };
+    for (const o of ords) expect(data.peekVectorAt(o)).toBeUndefined();
+    expect(counting.requests).toEqual(before); // peeking never fetches
+    (await data.prepare({ attrs: [], vectors: false, ids: false, vectorRows: ords }))();
+    const docs = await new PartData(s.head, s.store, undefined, new BlockCache(1 << 24)).docs(ords, { attrs: [], vector: true });
+    for (const o of ords) {
+      const at = data.peekVectorAt(o);
+      const want = docs[o]!.vector;
+      if (want === null) expect(at).toBeNull();
+      else expect(Array.from(at!.data.subarray(at!.off, at!.off + c.dims))).toEqual(Array.from(want));
+    }
+  });
+
   it('should give the ivf search hooks what they need: exact kNN by ordinal when every cluster is probed', async () => {
     const r = seededRandom(77);
     const dims = 24;

@@ -265,6 +265,26 @@ export class PartData {
     };
   }
 
+  /**
+   * Row `ord`'s vector if it is in the block cache right now (null: the row has none; undefined: not cached), without
+   * fetching or pinning: valid only until the caller's next await (an ANN rerank reads it synchronously at once).
+   */
+  peekVectorAt(ord: number): { data: Float32Array; off: number } | null | undefined {
+    const v = this.head.vectors;
+    if (v === null) return null;
+    const key = this.key(v.file);
+    const whole = this.cache.get<SegmentVectors>(key);
+    if (whole) return whole.present === null || (whole.present[ord >> 3]! & (1 << (ord & 7))) !== 0 ? { data: whole.data, off: ord * v.dims } : null;
+    if (v.present !== this.rows) {
+      const present = this.cache.get<Uint8Array>(`${key}#presence`);
+      if (present === undefined) return undefined;
+      if ((present[ord >> 3]! & (1 << (ord & 7))) === 0) return null;
+    }
+    const b = Math.floor(ord / v.block_rows);
+    const block = this.cache.get<Float32Array>(`${key}#${b}`);
+    return block === undefined ? undefined : { data: block, off: (ord - b * v.block_rows) * v.dims };
+  }
+
   held<T>(key: string): T | undefined {
     return this.pinned.get(key)?.value as T | undefined;
   }
