@@ -83,12 +83,12 @@ function keyedFile(name: string, keys: readonly (Id | string)[], kind: ColumnKin
   };
 }
 
-function vectorFile(docs: readonly Doc[], dims: number): { file: File; info: VectorFileInfo } {
+function vectorFile(docs: readonly Doc[], dims: number, blockRows: number): { file: File; info: VectorFileInfo } {
   const w = new BlockFileWriter();
   const presence = new Uint8Array((docs.length + 7) >> 3);
   let present = 0;
-  for (let start = 0; start < docs.length; start += VECTOR_BLOCK_ROWS) {
-    const end = Math.min(docs.length, start + VECTOR_BLOCK_ROWS);
+  for (let start = 0; start < docs.length; start += blockRows) {
+    const end = Math.min(docs.length, start + blockRows);
     const block = new Float32Array((end - start) * dims);
     for (let r = start; r < end; r++) {
       const v = docs[r]!.vector;
@@ -101,9 +101,19 @@ function vectorFile(docs: readonly Doc[], dims: number): { file: File; info: Vec
   }
   w.add(presence, docs.length); // last block: which rows have a vector
   return {
-    file: { name: VECTORS_FILE, bytes: w.finish('vectors', { rows: docs.length, dims, block_rows: VECTOR_BLOCK_ROWS }) },
-    info: { file: VECTORS_FILE, blocks: w.table(), dims, block_rows: VECTOR_BLOCK_ROWS, present },
+    file: { name: VECTORS_FILE, bytes: w.finish('vectors', { rows: docs.length, dims, block_rows: blockRows }) },
+    info: { file: VECTORS_FILE, blocks: w.table(), dims, block_rows: blockRows, present },
   };
+}
+
+/**
+ * Rows per vector block of a format-3 part (RFC-0008 "Rerank reads"): an ANN rerank reads the blocks of its
+ * candidates, scattered over the part, so a block is ≈32 KiB (64 rows at 128-d, 8 at 768-d) instead of format 2's
+ * 256 rows (128 KiB at 128-d), whose scans read the file whole. A power of two between 8 and 256.
+ */
+export function rerankBlockRows(dims: number): number {
+  const rows = Math.max(1, Math.floor((32 * 1024) / (dims * 4)));
+  return Math.min(VECTOR_BLOCK_ROWS, Math.max(8, 2 ** Math.floor(Math.log2(rows))));
 }
 
 export async function buildPartFilesV2(input: PartBuildInput): Promise<BuiltPart> {
@@ -146,7 +156,7 @@ export function assembleBlockPart(
 
   let vectors: VectorFileInfo | null = null;
   if (dims !== null) {
-    const v = vectorFile(docs, dims);
+    const v = vectorFile(docs, dims, format === 3 ? rerankBlockRows(dims) : VECTOR_BLOCK_ROWS);
     files.push(v.file);
     vectors = v.info;
   }

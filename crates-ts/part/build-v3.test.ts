@@ -7,7 +7,7 @@ import {
 import { distance } from '../query/index.js';
 import { CountingStore, MemoryStore } from '../store/index.js';
 import {
-  PartData, buildPartFiles, clusterEntry, loadPart, lookupIdsV2, newPartId, partFileKey, readManifest, uploadPart,
+  PartData, buildPartFiles, rerankBlockRows, clusterEntry, loadPart, lookupIdsV2, newPartId, partFileKey, readManifest, uploadPart,
   type BuiltPart, type PartHeadV3,
 } from './index.js';
 import { gaussian } from './testing.js';
@@ -185,11 +185,16 @@ async function checkPart(c: Case, s: Awaited<ReturnType<typeof stored>>, cb: Cod
 }
 
 describe('part format 3', () => {
+  it('should size vector blocks for rerank reads: ≈32 KiB, a power of two from 8 to 256 rows', () => {
+    expect([1, 16, 32, 100, 128, 384, 768, 1536, 4096].map(rerankBlockRows)).toEqual([256, 256, 256, 64, 64, 16, 8, 8, 8]);
+  });
+
   it('should round-trip random parts against a given codebook (dims not multiples of 64, empty and one-row clusters)', async () => {
     for (let seed = 1; seed <= 25; seed++) {
       const c = randomCase(seed);
       const s = await stored(c);
       expect(s.built.codebook).toEqual({ codebook: c.codebook, changed: false });
+      if (s.head.vectors) expect(s.head.vectors.block_rows).toBe(rerankBlockRows(c.dims)); // small blocks: rerank reads
       const clusters = await checkPart(c, s, c.codebook);
       // No cluster is over maxSize here: every vector is in its nearest live centroid.
       for (const d of c.docs) if (d.vector) expect(clusters.get(d.id), `seed ${seed} id ${d.id}`).toBe(nearest(c.codebook, indexSpace(c.metric, d.vector, c.dims)));

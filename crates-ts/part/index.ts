@@ -29,6 +29,7 @@ export { lookupIds, lookupIdsV2 } from './id-index.js';
 export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
 export { PART_FORMAT_V2, PART_FORMAT_V3, isBlockHead, type PartHeadV2, type PartHeadV3, type IvfPartInfo } from './head.js';
 export { IVF_SEED, type IvfBuildOptions } from './build-v3.js';
+export { rerankBlockRows } from './build-v2.js';
 export { encodeClusterTable, decodeClusterTable, clusterEntry, emptyClusterCodes, CLUSTER_TABLE_VERSION, type ClusterTable } from './cluster-table.js';
 export { PartData, PartSegment, type PartDataOptions, type PreparedClusters } from './part-data.js';
 export { blockOf, openBlockFile, BlockFileWriter, type BlockTable } from './block-file.js';

@@ -220,7 +220,7 @@ export class PartData {
     });
   }
 
-  /** One block of vectors (256 rows), alone (ANN candidates, returned rows); pinned until the release. */
+  /** One block of vectors (head.vectors.block_rows rows), alone (ANN candidates, returned rows); pinned until the release. */
   private vectorBlock(b: number): Promise<Lease<Float32Array>> {
     const v = this.head.vectors!;
     const wholeKey = this.key(v.file);
