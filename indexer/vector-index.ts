@@ -14,6 +14,8 @@ import type { ObjectStore } from '../crates-ts/store/index.js';
 import type { Router } from '../crates-ts/router/index.js';
 import type { IvfBuildOptions } from '../crates-ts/part/index.js';
 import { readCodebook } from '../crates-ts/vindex/index.js';
+import { ClusterUsage } from './cluster-usage.js';
+import { LivenessReader } from './liveness.js';
 
 /** RFC-0008 §1: parts with fewer vectors than this do not train a codebook. */
 export const DEFAULT_IVF_MIN_ROWS = 20_000;
@@ -41,7 +43,12 @@ export async function ivfBuildFor(store: ObjectStore, ns: string, router: Router
   for (const d of changes.values()) if (d?.vector) vectors++;
   if (vectors === 0) return undefined; // nothing to cluster (deletes, or no vector column): stays format 2
   const sizes = { targetSize: opts.targetSize, minSize: opts.minSize, maxSize: opts.maxSize };
-  if (router.vindex) return { kind: 'ivf', codebook: await readCodebook(store, ns, router.vindex), ...sizes };
+  if (router.vindex) {
+    // The namespace's clusters across parts: one that is full there is split in this part (ExtendOptions.others).
+    const codebook = await readCodebook(store, ns, router.vindex);
+    const others = await new ClusterUsage(new LivenessReader(store, ns)).rowsPerCentroid(router, codebook.k);
+    return { kind: 'ivf', codebook, ...sizes, others };
+  }
   if (vectors < (opts.minRows ?? DEFAULT_IVF_MIN_ROWS)) return undefined;
   return { kind: 'ivf', codebook: null, ...sizes };
 }

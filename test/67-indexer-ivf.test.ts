@@ -206,9 +206,10 @@ describe('indexer with --vector-index ivf', () => {
     await ix.drain(ns); // below ivf_min_rows: HNSW/flat
     await e.write(ns, { upsert_rows: blobRows(20, 100, centres(3, 31), 32) });
     await ix.drain(ns); // trains version 1
-    // Twenty rows near one point per part: no part overflows a cluster, the merge of them does.
-    for (let i = 0; i < 3; i++) {
-      await e.write(ns, { upsert_rows: blobRows(120 + i * 20, 20, [[-40, -40, -40, -40, -40, -40, -40, -40]], 33 + i), deletes: [i] });
+    // Seven rows near one point per part: no part holds minSize (8) of that cluster, so no part splits it even when
+    // it is full across parts (ExtendOptions.others); the merge of them overflows it and splits.
+    for (let i = 0; i < 5; i++) {
+      await e.write(ns, { upsert_rows: blobRows(120 + i * 7, 7, [[-40, -40, -40, -40, -40, -40, -40, -40]], 33 + i), deletes: [i] });
       await ix.drain(ns);
     }
     let r = await routerOf(store, ns);
@@ -220,7 +221,7 @@ describe('indexer with --vector-index ivf', () => {
     expect(r.parts.map((p) => p.index_kind)).toEqual(['ivf']);
     expect(r.vindex!.version).toBeGreaterThan(before.version);
     expect(await codebookKeys(store, ns)).toContain(codebookKey(ns, r.vindex!.codebook));
-    expect(await knnIds(store, ns, [-40, -40, -40, -40, -40, -40, -40, -40])).toEqual(range(3, 180));
+    expect(await knnIds(store, ns, [-40, -40, -40, -40, -40, -40, -40, -40])).toEqual(range(5, 155));
     await store.close();
   });
 

@@ -115,6 +115,42 @@ describe('extendCodebook', () => {
     expect(sizes.get(clusterOf[0]!) ?? 0).toBe(0);
   });
 
+  it('should split a cluster full across parts (others) when this part holds at least minSize of it, and only then', () => {
+    const n = 700;
+    const v = mixture(n, DIMS, seededRandom(21), 8);
+    const { codebook } = trainCodebook(v, DIMS, n, 'euclidean_squared', { random: seededRandom(22), ...OPTS });
+    // A later part that reuses the codebook: every cluster gets a normal share, none over maxSize alone.
+    const m = 300;
+    const part = mixture(m, DIMS, seededRandom(23), 8);
+    const clusterOf = assignToCodebook(codebook, part, m);
+    const local = new Array<number>(codebook.k).fill(0);
+    for (const c of clusterOf) local[c]!++;
+    expect(Math.max(...local)).toBeLessThanOrEqual(OPTS.maxSize);
+    expect(extendCodebook(codebook, part, m, clusterOf, { random: seededRandom(24), ...OPTS }).codebook).toBe(codebook);
+    // The same part when the other parts already hold a full share of every cluster: the clusters this part holds
+    // minSize or more of are split (appended centroids hold their rows); a cluster with fewer is not split for itself.
+    const others = Array.from({ length: codebook.k }, () => OPTS.maxSize);
+    const out = extendCodebook(codebook, part, m, clusterOf, { random: seededRandom(24), ...OPTS, others });
+    expect(out.codebook.version).toBe(codebook.version + 1);
+    const split = local.map((x, c) => (x >= OPTS.minSize ? c : -1)).filter((c) => c >= 0);
+    expect(split.length).toBeGreaterThan(0);
+    // Each was split (its rows went to the halves), or a neighbouring split's reassignment took it under minSize.
+    for (const c of split) expect(out.clusterOf.filter((x) => x === c).length).toBeLessThan(OPTS.minSize);
+    expect(out.codebook.k).toBeGreaterThan(codebook.k);
+    for (let c = 0; c < codebook.k; c++) expect(out.codebook.retired[c]).toBe(0); // other parts hold the old centroids
+  });
+
+  it('should not split a one-vector share however full the cluster is elsewhere (regression: test/10 IVF run)', () => {
+    const v = mixture(200, DIMS, seededRandom(31), 4);
+    const { codebook } = trainCodebook(v, DIMS, 200, 'euclidean_squared', { random: seededRandom(32), ...OPTS });
+    const one = v.subarray(0, DIMS);
+    const clusterOf = assignToCodebook(codebook, one, 1);
+    const others = Array.from({ length: codebook.k }, () => 10 * OPTS.maxSize);
+    // minSize 1: the share qualifies by size, but a split needs two vectors.
+    const out = extendCodebook(codebook, one, 1, clusterOf, { random: seededRandom(33), ...OPTS, minSize: 1, others });
+    expect(out.codebook).toBe(codebook);
+  });
+
   it('should refuse an assignment to a retired centroid', () => {
     const part = indexSpace('euclidean_squared', mixture(10, DIMS, seededRandom(14), 2), DIMS);
     const clusterOf = new Uint32Array(10);

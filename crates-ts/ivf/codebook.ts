@@ -141,6 +141,13 @@ export interface ExtendOptions {
   minSize?: number;
   /** SPFresh neighbour reassignment around each split. Default true. */
   reassignNeighbours?: boolean;
+  /**
+   * Rows each centroid already holds in the namespace's other parts (index = centroid id; absent: none). A cluster
+   * whose rows here plus there exceed maxSize is split too, when this part holds at least minSize of them: the
+   * namespace's clusters then stop growing with every part that reuses the codebook (the old centroid keeps its
+   * older rows; this part's go to the two halves).
+   */
+  others?: ArrayLike<number>;
 }
 
 /**
@@ -159,7 +166,10 @@ export function extendCodebook(cb: Codebook, data: Float32Array, n: number, clus
     if (c >= cb.k || cb.retired[c] !== 0) throw new ElaxError('ELAX_ERR_INTERNAL', `vector ${r} is assigned to centroid ${c}, which codebook version ${cb.version} does not hold live`);
     members[c]!.push(r);
   }
-  if (!members.some((m) => m.length > maxSize)) return { codebook: cb, clusterOf };
+  const others = o.others;
+  // Rows elsewhere count for a cluster this part holds enough of to split meaningfully.
+  const over = (c: number, local: number) => local > maxSize || (others !== undefined && local >= Math.max(2, minSize) && local + (others[c] ?? 0) > maxSize);
+  if (!members.some((m, c) => over(c, m.length))) return { codebook: cb, clusterOf };
 
   // Set ids 0..live.length − 1 are the live centroids in id order; splits add ids after them.
   const set = new ClusterSet(data.subarray(0, n * dims), dims, { random: o.random, minSize, maxSize });
@@ -174,7 +184,11 @@ export function extendCodebook(cb: Codebook, data: Float32Array, n: number, clus
   let budget = 2 * live.length + 16;
   for (;;) {
     let big = -1;
-    for (let s = 0; s < set.capacity && big < 0; s++) if (set.isAlive(s) && set.sizeOf(s) > maxSize) big = s;
+    // A set id below live.length that no split moved is still centroid live[s] (its rows elsewhere count).
+    for (let s = 0; s < set.capacity && big < 0; s++) {
+      if (!set.isAlive(s)) continue;
+      if (s < live.length && !moved.has(s) ? over(live[s]!, set.sizeOf(s)) : set.sizeOf(s) > maxSize) big = s;
+    }
     if (big < 0) break;
     moved.add(big);
     moved.add(set.split(big, (o.reassignNeighbours ?? true) && budget-- > 0));

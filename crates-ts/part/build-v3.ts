@@ -47,6 +47,11 @@ export interface IvfBuildOptions {
    * router hold live rows in. Absent (the indexer's parts): no centroid is retired.
    */
   merge?: { keep: number[] };
+  /**
+   * The indexer's parts: rows each centroid holds in the namespace's other parts (ivf/codebook.ts ExtendOptions
+   * `others`), so that a cluster full across parts is split in this one. Ignored with `merge`.
+   */
+  others?: number[];
 }
 
 export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
@@ -77,7 +82,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     if (m === 0) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: no vector to train a codebook on`);
     assigned = trainCodebook(data, dims, m, metric, { random, normalised: true, targetSize: o.targetSize, ...sizes });
   } else if (o.merge === undefined) {
-    assigned = extendCodebook(o.codebook, data, m, assignToCodebook(o.codebook, data, m), { random, ...sizes });
+    assigned = extendCodebook(o.codebook, data, m, assignToCodebook(o.codebook, data, m), { random, ...sizes, others: o.others });
   } else {
     // Fold, then split (a fold may overfill its target), then retire what is left empty (split centroids whose
     // halves were appended): one new version for all of it.
