@@ -55,12 +55,12 @@ export class ClusterUsage {
   }
 
   /**
-   * Rows per centroid (index = centroid id, length k) in the format-3 parts of `router`, dead rows included: they
+   * Rows per centroid (index = centroid id, length k) in the format-3 parts of `router` but `skip`, dead rows included: they
    * cost a query scoring until compaction drops them, which is what a split decision weighs.
    */
-  async rowsPerCentroid(router: Router, k: number): Promise<number[]> {
+  async rowsPerCentroid(router: Router, k: number, skip: ReadonlySet<string> = new Set()): Promise<number[]> {
     const out = new Array<number>(k).fill(0);
-    const tables = await Promise.all(router.parts.filter((p) => p.index_kind === undefined || p.index_kind === 'ivf').map((p) => this.table(p)));
+    const tables = await Promise.all(router.parts.filter((p) => !skip.has(p.id) && (p.index_kind === undefined || p.index_kind === 'ivf')).map((p) => this.table(p)));
     for (const t of tables) {
       if (t === null) continue;
       for (let i = 0; i < t.centroid.length; i++) if (t.centroid[i]! < k) out[t.centroid[i]!]! += t.rows[i]!;

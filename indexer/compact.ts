@@ -86,7 +86,11 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const usage = new ClusterUsage(liveness);
   const mergedIds = new Set(chosen.map((p) => p.id));
   // RFC-0008 §6: only centroids no other part holds live rows in may be folded or retired.
-  if (ivf?.codebook) ivf.merge = { keep: [...(await usage.held(router, mergedIds))].sort((a, b) => a - b) };
+  if (ivf?.codebook) {
+    ivf.merge = { keep: [...(await usage.held(router, mergedIds))].sort((a, b) => a - b) };
+    // A merged cluster full together with the other parts' rows of it is split too (ExtendOptions.others).
+    ivf.others = await usage.rowsPerCentroid(router, ivf.codebook.k, mergedIds);
+  }
   const { ref, built } = await buildAndUploadPart(
     store,
     ns,

@@ -48,8 +48,8 @@ export interface IvfBuildOptions {
    */
   merge?: { keep: number[] };
   /**
-   * The indexer's parts: rows each centroid holds in the namespace's other parts (ivf/codebook.ts ExtendOptions
-   * `others`), so that a cluster full across parts is split in this one. Ignored with `merge`.
+   * Rows each centroid holds in the namespace's other parts (ivf/codebook.ts ExtendOptions `others`; for
+   * compaction, the parts outside the merged run), so that a cluster full across parts is split in this one.
    */
   others?: number[];
 }
@@ -90,7 +90,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     const base = o.codebook;
     const minSize = Math.min(o.minSize ?? DEFAULT_MIN_SIZE, Math.floor((o.maxSize ?? DEFAULT_MAX_SIZE) / 2)); // as extendCodebook's
     const folded = foldSmallClusters(base, data, m, assignToCodebook(base, data, m), minSize, merge);
-    const split = extendCodebook(folded.codebook, data, m, folded.clusterOf, { random, ...sizes });
+    const split = extendCodebook(folded.codebook, data, m, folded.clusterOf, { random, ...sizes, others: o.others });
     const retired = retireEmpty(split.codebook, m, split.clusterOf, merge);
     assigned = { codebook: retired === base ? base : { ...retired, version: base.version + 1 }, clusterOf: split.clusterOf };
   }
