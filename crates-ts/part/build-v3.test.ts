@@ -335,6 +335,34 @@ describe('part format 3', () => {
     }
   });
 
+  it('should read adjacent vector blocks a rerank needs in one ranged GET per run, each block checked', async () => {
+    const dims = 16;
+    const r = seededRandom(77);
+    const docs: Doc[] = Array.from({ length: 2000 }, (_, i) => ({ id: i, vector: Float32Array.from({ length: dims }, () => r() * 2 - 1), attrs: {} }));
+    const store = new MemoryStore();
+    const partId = newPartId(1, 3, 'runs');
+    const built = await buildPartFiles({
+      namespace: NS, partId, walStart: 1, walEnd: 3, level: 0, changes: new Map(docs.map((d) => [d.id, d])), schema: { vector: { type: `[${dims}]f32` } },
+      distanceMetric: 'euclidean_squared', createdAt: '2026-12-04T00:00:00.000Z', vectorIndex: { kind: 'ivf', codebook: null, targetSize: 100, minSize: 50, maxSize: 200 },
+    });
+    await uploadPart(store, built);
+    const head = (await readManifest(store, NS, partId))! as PartHeadV3;
+    const blockRows = head.vectors!.block_rows;
+    expect(2000 / blockRows).toBeGreaterThan(4);
+    const counting = new CountingStore(store);
+    const data = new PartData(head, counting, undefined, new BlockCache(1 << 24));
+    // Rows of blocks 0..2 and of block 4: two runs, two ranged reads (not four).
+    const rows = [0, blockRows + 1, 2 * blockRows + 5, 4 * blockRows];
+    const before = counting.requests.get_range ?? 0;
+    (await data.prepare({ attrs: [], vectors: false, ids: false, vectorRows: rows }))();
+    expect((counting.requests.get_range ?? 0) - before).toBe(2);
+    const byOrdinal = await new PartData(head, store, undefined, new BlockCache(1 << 24)).docs(rows, { attrs: [], vector: true });
+    rows.forEach((o, i) => {
+      const at = data.peekVectorAt(o)!;
+      expect(Array.from(at.data.subarray(at.off, at.off + dims))).toEqual(Array.from(byOrdinal[i]!.vector!));
+    });
+  });
+
   it('should give the ivf search hooks what they need: exact kNN by ordinal when every cluster is probed', async () => {
     const r = seededRandom(77);
     const dims = 24;

@@ -220,6 +220,66 @@ export class PartData {
     });
   }
 
+  /**
+   * Reads the vector blocks among `blocks` that the cache lacks, one ranged read per run of adjacent blocks (at most
+   * 64 blocks each), each block checked against its CRC-32 and put in the cache, where vectorBlock finds it. A
+   * failure here is left to vectorBlock, which reads the block alone and reports it.
+   */
+  private prefetchVectorRuns(blocks: number[]): { blocks: Set<number>; done: Promise<void> } {
+    const v = this.head.vectors!;
+    const inRuns = new Set<number>();
+    if (this.cache.get(this.key(v.file)) !== undefined) return { blocks: inRuns, done: Promise.resolve() }; // the whole file is held
+    const key = this.key(v.file);
+    const missing = blocks.filter((b) => this.cache.get(`${key}#${b}`) === undefined).sort((a, b) => a - b);
+    const runs: [number, number][] = [];
+    for (const b of missing) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === b - 1 && b - last[0] < 64) last[1] = b;
+      else runs.push([b, b]);
+    }
+    const multi = runs.filter(([from, to]) => to > from);
+    for (const [from, to] of multi) for (let b = from; b <= to; b++) inRuns.add(b);
+    const done = Promise.all(
+      multi.map(async ([from, to]) => {
+        const start = v.blocks.offset[from]!;
+        const end = v.blocks.offset[to]! + v.blocks.length[to]!;
+        const split = (bytes: Uint8Array) => {
+          const out: Uint8Array[] = [];
+          for (let b = from; b <= to; b++) {
+            const ref = blockRef(v.blocks, b);
+            out.push(checkBlock(bytes.subarray(ref.offset - start, ref.offset - start + ref.length), ref, `${key} block ${b}`));
+          }
+          return out;
+        };
+        try {
+          let bytes: Uint8Array;
+          if (this.files) {
+            bytes = await this.files.get(this.store, key, (got) => {
+              try {
+                split(got);
+                return null;
+              } catch (e) {
+                return (e as Error).message;
+              }
+            }, { start, end });
+          } else {
+            const got = await this.store.get(key, { start, end });
+            if (!got) return;
+            bytes = got.bytes;
+          }
+          split(bytes).forEach((raw, i) => {
+            const data = new Float32Array(raw.byteLength / 4);
+            new Uint8Array(data.buffer).set(raw);
+            this.cache.set(`${key}#${from + i}`, data, data.byteLength);
+          });
+        } catch {
+          // vectorBlock reads the blocks one by one and reports what is wrong
+        }
+      }),
+    ).then(() => undefined);
+    return { blocks: inRuns, done };
+  }
+
   /** One block of vectors (head.vectors.block_rows rows), alone (ANN candidates, returned rows); pinned until the release. */
   private vectorBlock(b: number): Promise<Lease<Float32Array>> {
     const v = this.head.vectors!;
@@ -313,7 +373,10 @@ export class PartData {
         const v = this.head.vectors;
         const blocks = new Set<number>();
         for (let i = 0; i < need.vectorRows.length; i++) blocks.add(Math.floor(need.vectorRows[i]! / v.block_rows));
-        for (const b of blocks) take(`vblock:${b}`, this.vectorBlock(b));
+        // Adjacent blocks not in the cache come in one ranged read per run (a cluster's candidates are adjacent rows),
+        // in the same round trip as the blocks read alone.
+        const inRuns = this.prefetchVectorRuns([...blocks]);
+        for (const b of blocks) take(`vblock:${b}`, inRuns.blocks.has(b) ? inRuns.done.then(() => this.vectorBlock(b)) : this.vectorBlock(b));
         take('presence', this.presence());
       }
     }
