@@ -8,11 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
-import { buildPartFiles, newPartId } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { MemoryStore, type ByteRange, type ListOptions } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { publishBuiltPart } from './helpers/part-namespace.js';
+import { publishIvfPart } from './helpers/part-namespace.js';
 
 const DIMS = 16;
 const N = 3000;
@@ -101,22 +100,7 @@ let t = Date.UTC(2026, 11, 5);
 const engineOn = (store: MemoryStore) => new Engine(store, { clock: { now: () => (t += 1000) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
 
 async function publishV3(store: MemoryStore, ns: string, rows: Doc[]) {
-  const changes = new Map<Id, Doc | null>(rows.map((d) => [d.id, d]));
-  await publishBuiltPart(
-    store,
-    await buildPartFiles({
-      namespace: ns,
-      partId: newPartId(1, 4, ns),
-      walStart: 1,
-      walEnd: 4,
-      level: 0,
-      changes,
-      schema: SCHEMA,
-      distanceMetric: 'cosine_distance',
-      createdAt: '2026-12-05T00:00:00.000Z',
-      vectorIndex: { kind: 'ivf', codebook: null, targetSize: 100, minSize: 50, maxSize: 200 },
-    }),
-  );
+  await publishIvfPart(store, ns, rows, { schema: SCHEMA, metric: 'cosine_distance', targetSize: 100 });
 }
 
 const query = (i: number) => vectorOf(100_000 + i).map((x, d) => x + Math.cos(i + d) * 0.3);

@@ -9,13 +9,12 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
 import { Engine, probeDepth, type RecallResponse } from '../crates-ts/engine/index.js';
-import { buildPartFiles, newPartId } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { runTune } from '../cli/recall/tune.js';
 import { runRecall } from '../cli/recall/index.js';
 import { Indexer } from '../indexer/indexer.js';
-import { publishBuiltPart } from './helpers/part-namespace.js';
+import { publishIvfPart } from './helpers/part-namespace.js';
 import { startMemoryApp, type MemoryApp } from './helpers/memory-app.js';
 import { ELAX_BIN, tempStoreDir } from './helpers/server.js';
 
@@ -45,23 +44,9 @@ let t = Date.UTC(2026, 11, 5);
 const engineOn = () => new Engine(store, { clock: { now: () => (t += 1000) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
 
 async function publishIvf(ns: string, metric: 'euclidean_squared' | 'cosine_distance' = 'euclidean_squared') {
-  const changes = new Map<Id, Doc | null>(Array.from({ length: N }, (_, i) => [i + 1, { id: i + 1, vector: Float32Array.from(vectorOf(i)), attrs: {} }]));
-  await publishBuiltPart(
-    store,
-    await buildPartFiles({
-      namespace: ns,
-      partId: newPartId(1, 4, ns),
-      walStart: 1,
-      walEnd: 4,
-      level: 0,
-      changes,
-      schema: SCHEMA,
-      distanceMetric: metric,
-      createdAt: '2026-12-05T00:00:00.000Z',
-      // Small clusters (≈50 rows): a query's neighbours spread over several, so the depth matters.
-      vectorIndex: { kind: 'ivf', codebook: null, targetSize: 50, minSize: 25, maxSize: 100 },
-    }),
-  );
+  const rows: Doc[] = Array.from({ length: N }, (_, i) => ({ id: i + 1, vector: Float32Array.from(vectorOf(i)), attrs: {} }));
+  // Small clusters (≈50 rows): a query's neighbours spread over several, so the depth matters.
+  await publishIvfPart(store, ns, rows, { schema: SCHEMA, metric, targetSize: 50 });
 }
 
 const routerOf = async (ns: string) => (await new RouterStore(store).read(ns))!.router;

@@ -5,12 +5,11 @@
  * holding no match are skipped and the probe depth grows as the matches thin out (namespace/ivf-query.ts).
  */
 import { describe, expect, it } from 'vitest';
-import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
+import type { Doc, Schema } from '../crates-ts/core/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
-import { buildPartFiles, newPartId } from '../crates-ts/part/index.js';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
-import { publishBuiltPart } from './helpers/part-namespace.js';
+import { publishIvfPart } from './helpers/part-namespace.js';
 
 const DIMS = 24;
 const N = 40_000;
@@ -37,15 +36,7 @@ const engineOn = (store: MemoryStore) => new Engine(store, { clock: { now: () =>
 
 async function setup(): Promise<MemoryStore> {
   const store = new MemoryStore();
-  const changes = new Map<Id, Doc | null>(rows.map((d) => [d.id, d]));
-  await publishBuiltPart(
-    store,
-    await buildPartFiles({
-      namespace: 'f', partId: newPartId(1, 4, 'f'), walStart: 1, walEnd: 4, level: 0, changes, schema: SCHEMA,
-      distanceMetric: 'euclidean_squared', createdAt: '2026-12-04T00:00:00.000Z',
-      vectorIndex: { kind: 'ivf', codebook: null, targetSize: 200, minSize: 100, maxSize: 400 },
-    }),
-  );
+  await publishIvfPart(store, 'f', rows, { schema: SCHEMA, metric: 'euclidean_squared', targetSize: 200 });
   return store;
 }
 

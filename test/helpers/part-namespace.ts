@@ -5,7 +5,8 @@
  * so every router invariant is checked as on any publish.
  */
 import type { BuiltPart } from '../../crates-ts/part/index.js';
-import { uploadPart } from '../../crates-ts/part/index.js';
+import { buildPartFiles, newPartId, uploadPart } from '../../crates-ts/part/index.js';
+import type { DistanceMetric, Doc, Id, Schema } from '../../crates-ts/core/index.js';
 import { RouterStore, type Router } from '../../crates-ts/router/index.js';
 import type { ObjectStore } from '../../crates-ts/store/index.js';
 import { writeCodebook } from '../../crates-ts/vindex/index.js';
@@ -32,4 +33,25 @@ export async function publishBuiltPart(store: ObjectStore, built: BuiltPart, non
   const read = (await routers.read(ns))!;
   if (!(await routers.publish(read.router, read.witness, r1)).ok) throw new Error(`router of ${ns} changed meanwhile`);
   return r1;
+}
+
+/**
+ * A namespace of one format-3 part over `rows` (WAL 1..4), trained on them with clusters of about `targetSize` rows
+ * (min half of it, max twice): the IVF tests' common setup.
+ */
+export async function publishIvfPart(store: ObjectStore, ns: string, rows: readonly Doc[], o: { schema: Schema; metric: DistanceMetric; targetSize: number }): Promise<Router> {
+  const changes = new Map<Id, Doc | null>(rows.map((d) => [d.id, d]));
+  const built = await buildPartFiles({
+    namespace: ns,
+    partId: newPartId(1, 4, ns),
+    walStart: 1,
+    walEnd: 4,
+    level: 0,
+    changes,
+    schema: o.schema,
+    distanceMetric: o.metric,
+    createdAt: '2026-12-05T00:00:00.000Z',
+    vectorIndex: { kind: 'ivf', codebook: null, targetSize: o.targetSize, minSize: o.targetSize / 2, maxSize: o.targetSize * 2 },
+  });
+  return publishBuiltPart(store, built);
 }
