@@ -10,19 +10,32 @@ import { isBlockHead, blockOf, decodeClusterTable, partFileKey, partFileMissing,
 import type { PartRef, Router } from '../crates-ts/router/index.js';
 import { LIVENESS_ROUTER_FORMAT, type LivenessReader } from './liveness.js';
 
-export class ClusterUsage {
-  private readonly tables = new Map<string, Promise<ClusterTable | null>>();
+/**
+ * Cluster tables of the parts this process read lately, per store object, shared by every ClusterUsage (an indexer
+ * builds one per pass): a part is immutable, so its table never changes, and an indexing pass would otherwise GET
+ * every format-3 part's ivf.blk again. Keyed by namespace and part; the oldest entries go beyond TABLES_KEPT.
+ */
+const TABLES_KEPT = 2048;
+const tablesByStore = new WeakMap<object, Map<string, Promise<ClusterTable | null>>>();
 
+export class ClusterUsage {
   constructor(private readonly liveness: LivenessReader) {}
 
   /** A part's cluster table, or null for a part that is not format 3. */
   table(ref: PartRef): Promise<ClusterTable | null> {
-    let p = this.tables.get(ref.id);
-    if (!p) {
-      p = this.read(ref);
-      p.catch(() => this.tables.delete(ref.id));
-      this.tables.set(ref.id, p);
+    let recentTables = tablesByStore.get(this.liveness.store);
+    if (!recentTables) tablesByStore.set(this.liveness.store, (recentTables = new Map()));
+    const key = `${this.liveness.ns}/${ref.id}@${ref.created_at}`; // created_at: a namespace recreated under one part id
+    let p = recentTables.get(key);
+    if (p) {
+      recentTables.delete(key); // re-insert: Map order is recency order
+      recentTables.set(key, p);
+      return p;
     }
+    p = this.read(ref);
+    p.catch(() => recentTables.delete(key));
+    recentTables.set(key, p);
+    if (recentTables.size > TABLES_KEPT) recentTables.delete(recentTables.keys().next().value!);
     return p;
   }
 
