@@ -1,0 +1,67 @@
+/**
+ * Where a benchmark's CPU time goes, by named phase: V8's sampling profiler (node:inspector) around a piece of
+ * work, each sample's self time charged to a category chosen from its stack. Cheap enough (1 ms sampling) to leave on
+ * around a build or a query loop; the categories are the caller's (function names in given files).
+ */
+import { Session } from 'node:inspector/promises';
+
+export interface Category {
+  name: string;
+  /** Source file suffix (e.g. 'ivf/kmeans.ts') and, optionally, function names in it. */
+  file: string;
+  fns?: readonly string[];
+  /** Charge everything below a match here even if an inner frame matches another category (e.g. k-means' own assignment step). */
+  sticky?: boolean;
+}
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+export async function profiled<T>(work: () => Promise<T>, categories: readonly Category[]): Promise<{ result: T; ms: Record<string, number>; topOther: { fn: string; ms: number }[] }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
+  type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  let result: T;
+  let profile: Profile;
+  try {
+    result = await work();
+  } finally {
+    profile = ((await session.post('Profiler.stop')) as { profile: Profile }).profile;
+    session.disconnect();
+  }
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const match = (n: Node): Category | undefined => categories.find((c) => n.callFrame.url.endsWith(c.file) && (!c.fns || c.fns.includes(n.callFrame.functionName)));
+  const ms: Record<string, number> = {};
+  const other = new Map<string, number>();
+  const add = (k: string, v: number) => (ms[k] = (ms[k] ?? 0) + v);
+  // Iterative DFS: stacks can be deep (recursive clustering, promise chains).
+  const stack: { id: number; cat: Category | undefined }[] = [{ id: profile.nodes[0]!.id, cat: undefined }];
+  while (stack.length > 0) {
+    const { id, cat: parent } = stack.pop()!;
+    const n = byId.get(id)!;
+    const m = match(n);
+    const cat = parent?.sticky ? parent : (m ?? parent);
+    const t = self.get(id) ?? 0;
+    const f = n.callFrame.functionName;
+    if (cat) add(cat.name, t);
+    else if (f === '(idle)') add('idle (waiting for I/O)', t);
+    else if (f === '(garbage collector)') add('garbage collection', t);
+    else {
+      add('other', t);
+      const key = `${f || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(crates-ts|indexer|bench|node_modules)\//, '$1/')}`;
+      other.set(key, (other.get(key) ?? 0) + t);
+    }
+    for (const c of n.children ?? []) stack.push({ id: c, cat });
+  }
+  for (const k of Object.keys(ms)) ms[k] = Math.round(ms[k]!);
+  const topOther = [...other].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([fn, v]) => ({ fn, ms: Math.round(v) }));
+  return { result: result!, ms, topOther };
+}
