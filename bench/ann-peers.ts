@@ -5,6 +5,7 @@
  *   npm --prefix bench/peers install       # once: usearch and LanceDB live in their own package (bench/peers)
  *   node --max-old-space-size=16000 bin/run-ts.mjs bench/ann-peers.ts [--dataset clustered|wordnet] [--rows 1000000]
  *        [--queries 200] [--systems elax-ivf,elax-hnsw,hnswlib,usearch,lancedb] [--efs 64,128] [--profile]
+ *        [--usearch-threads 1]
  *
  * Data: `clustered` is bench/lib.ts's seeded Gaussian mixture (256 centres, 128-d, seed 7: the vectors of
  * bench/ann.ts and bench/ivf-kernels.ts), --rows base vectors then --queries queries from the same mixture;
@@ -49,6 +50,8 @@ const { values } = parseArgs({
     efs: { type: 'string', default: '64,128' },
     ef: { type: 'string', default: '128' },
     profile: { type: 'boolean', default: false },
+    // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
+    'usearch-threads': { type: 'string', default: '1' },
     // Internal: the child processes.
     phase: { type: 'string' },
     data: { type: 'string' },
@@ -309,7 +312,8 @@ async function dataset(): Promise<string> {
 /** Runs a child node process; its last stdout line is its JSON result. */
 function child(args: string[], label: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: repo });
+    // RUST_LOG: LanceDB logs a deprecation warning per query otherwise.
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: repo, env: { RUST_LOG: 'error', ...process.env } });
     let out = '';
     p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     p.on('error', reject);
@@ -357,7 +361,7 @@ async function orchestrate(): Promise<void> {
       results[system] = { skipped: INSTALL_HINT };
       continue;
     }
-    const r = await child([...nodeArgs, path.join(PEERS, 'run-peer.mjs'), '--system', system, '--data', data, '--efs', values.efs!, '--target-recall', String(target)], system);
+    const r = await child([...nodeArgs, path.join(PEERS, 'run-peer.mjs'), '--system', system, '--data', data, '--efs', values.efs!, '--target-recall', String(target), '--build-threads', values['usearch-threads']!], system);
     log({ [system]: r });
     results[system] = r;
   }

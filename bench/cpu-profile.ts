@@ -43,9 +43,11 @@ export async function profiled<T>(work: () => Promise<T>, categories: readonly C
   const other = new Map<string, number>();
   const add = (k: string, v: number) => (ms[k] = (ms[k] ?? 0) + v);
   // Iterative DFS: stacks can be deep (recursive clustering, promise chains).
-  const stack: { id: number; cat: Category | undefined }[] = [{ id: profile.nodes[0]!.id, cat: undefined }];
+  const where = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(crates-ts|indexer|bench|node_modules)\//, '$1/')}`.trim();
+  // `caller`: the nearest frame with a source file, named for native frames (no url) so they can be told apart.
+  const stack: { id: number; cat: Category | undefined; caller: string }[] = [{ id: profile.nodes[0]!.id, cat: undefined, caller: '' }];
   while (stack.length > 0) {
-    const { id, cat: parent } = stack.pop()!;
+    const { id, cat: parent, caller } = stack.pop()!;
     const n = byId.get(id)!;
     const m = match(n);
     const cat = parent?.sticky ? parent : (m ?? parent);
@@ -56,10 +58,11 @@ export async function profiled<T>(work: () => Promise<T>, categories: readonly C
     else if (f === '(garbage collector)') add('garbage collection', t);
     else {
       add('other', t);
-      const key = `${f || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(crates-ts|indexer|bench|node_modules)\//, '$1/')}`;
+      const key = n.callFrame.url ? where(n) : `${where(n)} (native, under ${caller || 'root'})`;
       other.set(key, (other.get(key) ?? 0) + t);
     }
-    for (const c of n.children ?? []) stack.push({ id: c, cat });
+    const next = n.callFrame.url ? where(n) : caller;
+    for (const c of n.children ?? []) stack.push({ id: c, cat, caller: next });
   }
   for (const k of Object.keys(ms)) ms[k] = Math.round(ms[k]!);
   const topOther = [...other].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([fn, v]) => ({ fn, ms: Math.round(v) }));
