@@ -8,7 +8,7 @@
  * a multiple of 4, then n × dims f32 base rows, q × dims f32 queries, q × k i32 truth (row indexes into the base,
  * nearest first).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 
 export interface VectorFileHeader {
   dataset: string;
@@ -43,22 +43,33 @@ export function writeVectorFile(file: string, v: VectorFile): void {
   writeFileSync(file, out);
 }
 
-export function readVectorFile(file: string): VectorFile {
-  const buf = readFileSync(file);
-  // A fresh aligned copy of the payload: readFileSync's Buffer may sit at any offset of a shared pool.
-  const bytes = new Uint8Array(buf.byteLength);
-  bytes.set(buf);
-  const len = new DataView(bytes.buffer).getUint32(0, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + len))) as VectorFileHeader;
-  let off = 4 + len + ((4 - ((4 + len) % 4)) % 4);
-  const take = <T>(make: (b: ArrayBuffer, o: number, n: number) => T, n: number): T => {
-    const a = make(bytes.buffer, off, n);
-    off += n * 4;
-    return a;
-  };
-  const base = take((b, o, n) => new Float32Array(b, o, n), h.n * h.dims);
-  const queries = take((b, o, n) => new Float32Array(b, o, n), h.q * h.dims);
-  const truth = take((b, o, n) => new Int32Array(b, o, n), h.q * h.k);
-  if (off !== bytes.byteLength) throw new Error(`${file}: ${bytes.byteLength} bytes, header ${JSON.stringify(h)} accounts for ${off}`);
-  return { ...h, base, queries, truth };
+/**
+ * Reads the file; with `base: false` only the header, queries and truth (a query node's process then does not hold
+ * the base vectors, and its memory figure is its own). Every array is a fresh copy, aligned.
+ */
+export function readVectorFile(file: string, o: { base?: boolean } = {}): VectorFile {
+  const fd = openSync(file, 'r');
+  try {
+    const read = (off: number, len: number): Uint8Array => {
+      const out = new Uint8Array(len);
+      for (let got = 0; got < len; ) {
+        const n = readSync(fd, out, got, len - got, off + got);
+        if (n === 0) throw new Error(`${file}: ends at ${off + got}, expected ${off + len} bytes`);
+        got += n;
+      }
+      return out;
+    };
+    const len = new DataView(read(0, 4).buffer).getUint32(0, true);
+    const h = JSON.parse(new TextDecoder().decode(read(4, len))) as VectorFileHeader;
+    const start = 4 + len + ((4 - ((4 + len) % 4)) % 4);
+    const baseBytes = h.n * h.dims * 4;
+    const size = fstatSync(fd).size;
+    if (size !== start + baseBytes + h.q * h.dims * 4 + h.q * h.k * 4) throw new Error(`${file}: ${size} bytes does not match its header ${JSON.stringify(h)}`);
+    const base = o.base === false ? new Float32Array(0) : new Float32Array(read(start, baseBytes).buffer);
+    const queries = new Float32Array(read(start + baseBytes, h.q * h.dims * 4).buffer);
+    const truth = new Int32Array(read(start + baseBytes + queries.byteLength, h.q * h.k * 4).buffer);
+    return { ...h, base, queries, truth };
+  } finally {
+    closeSync(fd);
+  }
 }

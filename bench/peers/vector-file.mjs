@@ -10,9 +10,10 @@ export function readVectorFile(file) {
   let off = 4 + len + ((4 - ((4 + len) % 4)) % 4);
   const base = new Float32Array(bytes.buffer, off, h.n * h.dims);
   off += base.byteLength;
-  const queries = new Float32Array(bytes.buffer, off, h.q * h.dims);
+  // Copies: dropping `base` after a build then frees the whole file's buffer.
+  const queries = new Float32Array(bytes.buffer, off, h.q * h.dims).slice();
   off += queries.byteLength;
-  const truth = new Int32Array(bytes.buffer, off, h.q * h.k);
+  const truth = new Int32Array(bytes.buffer, off, h.q * h.k).slice();
   off += truth.byteLength;
   if (off !== bytes.byteLength) throw new Error(`${file}: ${bytes.byteLength} bytes, header ${JSON.stringify(h)} accounts for ${off}`);
   return { ...h, base, queries, truth };
