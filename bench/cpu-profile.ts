@@ -20,7 +20,7 @@ interface Node {
   children?: number[];
 }
 
-export async function profiled<T>(work: () => Promise<T>, categories: readonly Category[]): Promise<{ result: T; ms: Record<string, number>; topOther: { fn: string; ms: number }[] }> {
+export async function profiled<T>(work: () => Promise<T>, categories: readonly Category[]): Promise<{ result: T; ms: Record<string, number>; top: { fn: string; category: string; ms: number }[] }> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -40,7 +40,7 @@ export async function profiled<T>(work: () => Promise<T>, categories: readonly C
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const match = (n: Node): Category | undefined => categories.find((c) => n.callFrame.url.endsWith(c.file) && (!c.fns || c.fns.includes(n.callFrame.functionName)));
   const ms: Record<string, number> = {};
-  const other = new Map<string, number>();
+  const other = new Map<string, number>(); // function + category → self ms
   const add = (k: string, v: number) => (ms[k] = (ms[k] ?? 0) + v);
   // Iterative DFS: stacks can be deep (recursive clustering, promise chains).
   const where = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(crates-ts|indexer|bench|node_modules)\//, '$1/')}`.trim();
@@ -53,18 +53,24 @@ export async function profiled<T>(work: () => Promise<T>, categories: readonly C
     const cat = parent?.sticky ? parent : (m ?? parent);
     const t = self.get(id) ?? 0;
     const f = n.callFrame.functionName;
-    if (cat) add(cat.name, t);
-    else if (f === '(idle)') add('idle (waiting for I/O)', t);
-    else if (f === '(garbage collector)') add('garbage collection', t);
-    else {
-      add('other', t);
-      const key = n.callFrame.url ? where(n) : `${where(n)} (native, under ${caller || 'root'})`;
-      other.set(key, (other.get(key) ?? 0) + t);
-    }
+    const name =
+      n.callFrame.url === 'node:inspector' || caller.endsWith('node:inspector') ? 'profiler itself (collecting the profile)'
+      : cat ? cat.name
+      : f === '(idle)' ? 'idle (waiting for I/O)'
+      : f === '(garbage collector)' ? 'garbage collection'
+      : 'other';
+    add(name, t);
+    const key = `${n.callFrame.url ? where(n) : `${where(n)} (native, under ${caller || 'root'})`}\u0000${name}`;
+    other.set(key, (other.get(key) ?? 0) + t);
     const next = n.callFrame.url ? where(n) : caller;
     for (const c of n.children ?? []) stack.push({ id: c, cat, caller: next });
   }
   for (const k of Object.keys(ms)) ms[k] = Math.round(ms[k]!);
-  const topOther = [...other].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([fn, v]) => ({ fn, ms: Math.round(v) }));
-  return { result: result!, ms, topOther };
+  // The functions with the most self time, with the category each was charged to.
+  const top = [...other]
+    .filter(([k]) => !/^\((idle|garbage collector|program)\)/.test(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([k, v]) => ({ fn: k.split('\u0000')[0]!, category: k.split('\u0000')[1]!, ms: Math.round(v) }));
+  return { result: result!, ms, top };
 }
