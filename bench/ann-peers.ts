@@ -135,6 +135,10 @@ const BUILD_CATEGORIES: Category[] = [
 ];
 const QUERY_CATEGORIES: Category[] = [
   { name: 'centroid ranking', file: 'namespace/ivf-query.ts', fns: ['probeOrder'], sticky: true },
+  { name: 'centroid ranking', file: 'ivf/kernels.ts', fns: ['centroidDistances'] },
+  { name: 'centroid ranking', file: 'ivf/search.ts', fns: ['nearestIds'] },
+  { name: 'query rotation', file: 'ivf/rabitq.ts', fns: ['set'] },
+  { name: 'query rotation', file: 'ivf/rotation.ts' },
   { name: 'code scan (RaBitQ estimates, candidate checks)', file: 'ivf/search.ts', fns: ['estimate', 'score', 'rescore'], sticky: true },
   { name: 'exact rerank (vector reads, distances)', file: 'ivf/search.ts', fns: ['rerank'], sticky: true },
   { name: 'probed clusters: fetch + merge codes', file: 'namespace/ivf-query.ts', fns: ['mergeCodes'] },
