@@ -5,7 +5,7 @@
  *   npm --prefix bench/peers install       # once: usearch and LanceDB live in their own package (bench/peers)
  *   node --max-old-space-size=16000 bin/run-ts.mjs bench/ann-peers.ts [--dataset clustered|wordnet] [--rows 1000000]
  *        [--queries 200] [--systems elax-ivf,hnswlib,usearch,lancedb,elax-hnsw] [--efs 64,128] [--profile]
- *        [--usearch-threads 1]
+ *        [--usearch-threads 1] [--elax-efs 256,512]
  *
  * Data: `clustered` is bench/lib.ts's seeded Gaussian mixture (256 centres, 128-d, seed 7: the vectors of
  * bench/ann.ts and bench/ivf-kernels.ts), --rows base vectors then --queries queries from the same mixture;
@@ -49,6 +49,8 @@ const { values } = parseArgs({
     systems: { type: 'string', default: 'elax-ivf,hnswlib,usearch,lancedb,elax-hnsw' },
     efs: { type: 'string', default: '64,128' },
     ef: { type: 'string', default: '128' },
+    // More elax ef_search values measured after the default (per-query ef_search; IVF: nprobe = ⌈ef × 8 / 128⌉).
+    'elax-efs': { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
     'usearch-threads': { type: 'string', default: '1' },
@@ -213,8 +215,8 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
   const store = new MeteredStore(values.store!);
   const engine = benchEngine(store, EF);
   const q = (i: number) => Array.from(row(v.queries, v.dims, i));
-  const ann = async (i: number, eventual = false) =>
-    ((await engine.query(NS, { rank_by: ['vector', 'ANN', q(i)], top_k: K, ...(eventual ? { consistency: { level: 'eventual' } } : {}) })) as { rows: { id: number }[] }).rows.map((r) => r.id);
+  const ann = async (i: number, eventual = false, ef?: number) =>
+    ((await engine.query(NS, { rank_by: ['vector', 'ANN', q(i)], top_k: K, ...(eventual ? { consistency: { level: 'eventual' } } : {}), ...(ef ? { ef_search: ef } : {}) })) as { rows: { id: number }[] }).rows.map((r) => r.id);
   const coldQuery = async (i: number) => {
     store.reset();
     const s = now();
@@ -227,12 +229,12 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
   let t = now();
   await engine.warmCache(NS);
   const warmCacheMs = Math.round(now() - t);
-  const pass = async (eventual: boolean) => {
+  const pass = async (eventual: boolean, ef?: number) => {
     const lat: number[] = [];
     let recall = 0;
     for (let i = 0; i < v.q; i++) {
       const s = now();
-      const ids = await ann(i, eventual);
+      const ids = await ann(i, eventual, ef);
       lat.push(now() - s);
       recall += recallOf(ids, Array.from(v.truth.subarray(i * K, (i + 1) * K)));
     }
@@ -243,6 +245,12 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
   const strong = await pass(false);
   const eventual = await pass(true);
   const prof = values.profile ? await profiled(() => pass(false), QUERY_CATEGORIES) : null;
+  const byEf: Record<string, unknown>[] = [];
+  for (const ef of (values['elax-efs'] ?? '').split(',').filter((x) => x !== '').map(Number)) {
+    if (ef === EF) continue;
+    await pass(false, ef); // warm-up: more probes read more clusters
+    byEf.push({ ef_search: ef, ...(await pass(false, ef)) });
+  }
   return {
     cold_first_query: cold,
     second_query: second,
@@ -250,6 +258,7 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
     warm_cache_ms: warmCacheMs,
     strong,
     eventual,
+    ...(byEf.length > 0 ? { strong_by_ef: byEf } : {}),
     ...(prof ? { query_cpu_profile_ms_per_query: Object.fromEntries(Object.entries(prof.ms).map(([k, x]) => [k, +(x / v.q).toFixed(3)])), query_cpu_top: prof.top } : {}),
     ...memory(),
   };
@@ -328,7 +337,8 @@ function child(args: string[], label: string): Promise<Record<string, unknown>> 
   });
 }
 const nodeArgs = process.execArgv.filter((a) => a.startsWith('--max-old-space-size'));
-const self = (phase: string, extra: string[]) => child([...nodeArgs, path.join(repo, 'bin/run-ts.mjs'), 'bench/ann-peers.ts', '--phase', phase, '--ef', String(EF), ...(values.profile ? ['--profile'] : []), ...extra], phase);
+const self = (phase: string, extra: string[]) =>
+  child([...nodeArgs, path.join(repo, 'bin/run-ts.mjs'), 'bench/ann-peers.ts', '--phase', phase, '--ef', String(EF), '--elax-efs', values['elax-efs']!, ...(values.profile ? ['--profile'] : []), ...extra], phase);
 
 function peersInstalled(): boolean {
   return existsSync(path.join(PEERS, 'node_modules/usearch/package.json')) && existsSync(path.join(PEERS, 'node_modules/@lancedb/lancedb/package.json'));
@@ -391,6 +401,9 @@ function table(header: { n: number }, results: Record<string, Record<string, unk
       const cold = `${f(q.cold_first_query.ms, 0)} ms, ${q.cold_first_query.objects_read} objects, ${q.cold_first_query.mib_read} MiB`;
       console.log(`| ${name} (strong) | ${f(b.index_vectors_per_s, 0)} | ${f(b.searchable_s, 1)} (last ack → searchable) | ${f(q.strong.p50_ms, 3)} / ${f(q.strong.p99_ms, 3)} | ${q.strong.recall_at_10} | ${cold} | ${q.rss_mib} (${q.peak_rss_mib}); build ${b.peak_rss_mib} |`);
       console.log(`| ${name} (eventual) | | | ${f(q.eventual.p50_ms, 3)} / ${f(q.eventual.p99_ms, 3)} | ${q.eventual.recall_at_10} | | |`);
+      for (const x of (r.query as { strong_by_ef?: (Run & { ef_search: number })[] }).strong_by_ef ?? []) {
+        console.log(`| ${name} (strong, ef_search ${x.ef_search}) | | | ${f(x.p50_ms, 3)} / ${f(x.p99_ms, 3)} | ${x.recall_at_10} | | |`);
+      }
       continue;
     }
     for (const run of r.runs as Run[]) {
