@@ -33,11 +33,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalDirStore, type ByteRange, type ListOptions } from '../crates-ts/store/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { readCodebook } from '../crates-ts/vindex/index.js';
 import { buildPartFiles } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { benchEngine, exactCosineTopK, gaussianMixture, latencySummary, localParts, machine, recallOf, rng } from './lib.js';
 import { readVectorFile, writeVectorFile, type VectorFile } from './data/vector-file.js';
 import { profiled, type Category } from './cpu-profile.js';
+import { IvfSearcher, type SearchStats } from '../crates-ts/ivf/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -188,12 +191,18 @@ async function elaxBuild(): Promise<Record<string, unknown>> {
   const drained = values.profile ? await profiled(() => indexer.drain(NS), BUILD_CATEGORIES) : { result: await indexer.drain(NS), ms: undefined, top: undefined };
   const searchableMs = now() - lastAck;
   const drainMs = now() - t;
+  // The namespace codebook the IVF parts share: trained on the first part, extended by splits after that.
+  const router = (await new RouterStore(store).read(NS))!.router;
+  const cb = router.vindex ? await readCodebook(store, NS, router.vindex) : null;
+  const sizes = router.parts.map((p) => p.rows);
   return {
     ingest_s: +ingestS.toFixed(1),
     ingest_rows_per_s: Math.round(v.n / ingestS),
     searchable_s: +(searchableMs / 1000).toFixed(1),
     index_vectors_per_s: Math.round(v.n / (drainMs / 1000)),
     parts_published: drained.result,
+    part_rows: sizes,
+    ...(cb ? { codebook: { version: cb.version, centroids: cb.k, retired: cb.retired.reduce((n, x) => n + x, 0) } } : {}),
     ...localParts(values.store!, NS),
     // Wall-time split of the drain: part builds (CPU), writes in flight (upload), reads in flight (WAL, router,
     // codebook), and the rest (publish CPU: liveness, router encode; WAL decode between reads).
@@ -209,8 +218,26 @@ async function elaxBuild(): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * The IVF searcher's own counters (SearchStats), summed over every search the engine runs, read by wrapping
+ * IvfSearcher.prototype.search in this process: the engine's query response does not carry them. `runs` counts
+ * searcher runs (namespace/ivf-query.ts runs it again after fetching the vector blocks a run asked for).
+ */
+const searcherStats = { runs: 0, probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
+function countSearches(): void {
+  const search = IvfSearcher.prototype.search;
+  IvfSearcher.prototype.search = function (this: IvfSearcher, ...args: Parameters<IvfSearcher['search']>) {
+    const r = search.apply(this, args);
+    searcherStats.runs++;
+    for (const k of Object.keys(r.stats) as (keyof SearchStats)[]) searcherStats[k] += r.stats[k];
+    return r;
+  };
+}
+
 // ---- child: elax queries -------------------------------------------------------------------------------------------
 async function elaxQuery(): Promise<Record<string, unknown>> {
+  countSearches();
+  const kind = values.kind === 'hnsw' ? 'hnsw' : 'ivf';
   const v = readVectorFile(values.data!, { base: false });
   const store = new MeteredStore(values.store!);
   const engine = benchEngine(store, EF);
@@ -242,7 +269,9 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
     return { p50_ms: l.p50, p99_ms: l.p99, mean_ms: l.mean, recall_at_10: +(recall / v.q).toFixed(4) };
   };
   await pass(false); // warm-up: every query once
+  for (const k of Object.keys(searcherStats) as (keyof typeof searcherStats)[]) searcherStats[k] = 0;
   const strong = await pass(false);
+  const perQuery = Object.fromEntries(Object.entries(searcherStats).map(([k, x]) => [k, +(x / v.q).toFixed(1)]));
   const eventual = await pass(true);
   const prof = values.profile ? await profiled(() => pass(false), QUERY_CATEGORIES) : null;
   const byEf: Record<string, unknown>[] = [];
@@ -257,6 +286,7 @@ async function elaxQuery(): Promise<Record<string, unknown>> {
     rss_mib_after_cold: rssAfterCold,
     warm_cache_ms: warmCacheMs,
     strong,
+    ...(kind === 'ivf' ? { ivf_searcher_per_query: perQuery } : {}),
     eventual,
     ...(byEf.length > 0 ? { strong_by_ef: byEf } : {}),
     ...(prof ? { query_cpu_profile_ms_per_query: Object.fromEntries(Object.entries(prof.ms).map(([k, x]) => [k, +(x / v.q).toFixed(3)])), query_cpu_top: prof.top } : {}),
