@@ -354,10 +354,16 @@ async function dataset(): Promise<string> {
 /** Runs a child node process; its last stdout line is its JSON result. */
 function child(args: string[], label: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    // RUST_LOG: LanceDB logs a deprecation warning per query otherwise.
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: repo, env: { RUST_LOG: 'error', ...process.env } });
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: repo });
     let out = '';
     p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    // LanceDB 0.37 logs a deprecation warning on every query that selects columns (RUST_LOG does not silence it).
+    let err = '';
+    p.stderr!.on('data', (c: Buffer) => {
+      const lines = (err + c.toString()).split('\n');
+      err = lines.pop()!;
+      for (const l of lines) if (!/WARN\s+lance::dataset::scanner\] Deprecation warning/.test(l)) process.stderr.write(l + '\n');
+    });
     p.on('error', reject);
     p.on('exit', (code) => {
       const last = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
