@@ -6,7 +6,7 @@
 //
 // hnswlib-node comes from the repository's own dependencies; usearch and @lancedb/lancedb from this folder's
 // package (npm --prefix bench/peers install). Parameters: HNSW M 16, ef_construction 200, ef_search per --efs
-// (bench/ann.ts's); usearch the same (connectivity 16, expansion_add 200), built with one thread; LanceDB IVF_PQ
+// (bench/ann.ts's); usearch the same (connectivity 16, expansion_add 200), built on --build-threads threads (0: all cores); LanceDB IVF_PQ
 // with its default partitions (√n) and sub-vectors (dims / 16), cosine, tuned at query time (nprobes × refine
 // factor) to the cheapest setting whose recall reaches --target-recall.
 import { parseArgs } from 'node:util';
