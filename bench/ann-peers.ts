@@ -22,8 +22,9 @@
  *    Query: a fresh process and Engine on the same store: the cold first query (ms, and objects / bytes read from
  *    the store), hint_cache_warm, one pass over the queries, then the measured pass (strong consistency, the
  *    default; and eventual). ef_search 128, the default (IVF: nprobe 8).
- *  - peers (bench/peers/run-peer.mjs): raw hnswlib-node and usearch (one graph each, M 16, ef_construction 200, one
- *    build thread), LanceDB IVF_PQ (defaults, cosine) tuned at query time to elax-ivf's recall.
+ *  - peers (bench/peers/run-peer.mjs): raw hnswlib-node and usearch (one graph each, M 16, ef_construction 200;
+ *    hnswlib builds on one thread, usearch on --usearch-threads), LanceDB IVF_PQ (defaults, cosine) tuned at query
+ *    time to elax-ivf's recall (and to 0.95).
  * Queries everywhere: top 10, one at a time, one pass to warm up, then every query once; p50 / p99 in process.
  * --profile adds where elax's time goes: CPU by phase of the build and of the warm queries (bench/cpu-profile.ts).
  */
