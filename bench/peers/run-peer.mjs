@@ -158,16 +158,17 @@ async function lancedb() {
     // the cheapest reaching 0.95 are measured like every other system.
     const target = Number(values['target-recall']);
     const sweep = [];
+    const goal = Math.max(target, 0.95); // both picks below need a setting that reaches it
     for (const rf of [0, 10, 20, 30, 50, 100, 200, 300, 400, 800]) {
       let prev = -1;
       for (const np of [10, 20, 40, 80]) {
         const r = await measure(search(np, rf), { nprobes: np, refine_factor: rf || null }, true);
         log(JSON.stringify(r));
         sweep.push(r);
-        if (r.recall_at_10 >= target || r.recall_at_10 <= prev + 0.002) break;
+        if (r.recall_at_10 >= goal || r.recall_at_10 <= prev + 0.002) break;
         prev = r.recall_at_10;
       }
-      if (sweep.some((r) => r.recall_at_10 >= target)) break; // larger refine factors only cost more
+      if (sweep.some((r) => r.recall_at_10 >= goal)) break; // larger refine factors only cost more
     }
     const cheapest = (min) => sweep.filter((r) => r.recall_at_10 >= min).sort((a, b) => a.p50_ms - b.p50_ms)[0];
     const picks = [cheapest(0.95), cheapest(target) ?? [...sweep].sort((a, b) => b.recall_at_10 - a.recall_at_10)[0]].filter((r, i, a) => r && a.indexOf(r) === i);
