@@ -75,17 +75,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[idx]!;
 }
 
-/** mulberry32: a small seeded PRNG so data sets are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (crates-ts/ivf/random.ts): a small seeded PRNG so data sets are reproducible. */
+export { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 /**
  * A seeded Gaussian mixture: `clusters` centres drawn from N(0, 1)^dims, each vector a random centre plus

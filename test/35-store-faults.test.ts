@@ -13,6 +13,7 @@ import { startServerProcess, type ServerProcess } from './helpers/server.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { FaultyStore, MemoryStore } from '../crates-ts/store/index.js';
 import { isElaxError } from '../crates-ts/core/index.js';
+import { seededRandom } from '../crates-ts/ivf/index.js';
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -55,7 +56,7 @@ describe('store failures under concurrent requests', () => {
     try {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (seed) => {
-          const rng = mulberry32(seed);
+          const rng = seededRandom(seed);
           const store = new FaultyStore(new MemoryStore(), { before: 0.15, after: 0.05, random: rng });
           let t = 1_700_000_000_000;
           const nodes = [0, 1].map(
@@ -99,13 +100,3 @@ describe('store failures under concurrent requests', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -6,28 +6,15 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore, type ByteRange } from '../crates-ts/store/index.js';
+import { MemoryStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { BlockCache } from '../crates-ts/cache/block-cache.js';
 import { PartFileCache } from '../crates-ts/part/index.js';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ReadLogStore } from './helpers/read-log-store.js';
 
-class CountingStore extends MemoryStore {
-  reads: { key: string; bytes: number; ranged: boolean }[] = [];
-  override async get(key: string, range?: ByteRange) {
-    const got = await super.get(key, range);
-    if (got) this.reads.push({ key, bytes: got.bytes.byteLength, ranged: range !== undefined });
-    return got;
-  }
-  file(suffix: string) {
-    return this.reads.filter((r) => r.key.endsWith(suffix));
-  }
-  bytes() {
-    return this.reads.reduce((s, r) => s + r.bytes, 0);
-  }
-}
 
 const N = 20_000;
 const DIMS = 16;
@@ -37,15 +24,15 @@ const engine = (store: MemoryStore, catalog?: EngineCatalog) =>
 type EngineCatalog = { graphCache?: BlockCache; graphWaitBytes?: number; partFiles?: PartFileCache };
 
 /** The graph was read once, in ranged GETs only (hnswlib loads it from a file: never whole into memory). */
-function expectGraphReadOnce(store: CountingStore, graphBytes: number): void {
+function expectGraphReadOnce(store: ReadLogStore, graphBytes: number): void {
   const reads = store.file('vectors.hnsw');
   expect(reads.length).toBeGreaterThan(0);
   expect(reads.every((r) => r.ranged)).toBe(true);
   expect(reads.reduce((s, r) => s + r.bytes, 0)).toBe(graphBytes);
 }
 
-async function seeded(): Promise<{ store: CountingStore; partBytes: number; graphBytes: number }> {
-  const store = new CountingStore();
+async function seeded(): Promise<{ store: ReadLogStore; partBytes: number; graphBytes: number }> {
+  const store = new ReadLogStore();
   const w = engine(store);
   const words = ['red', 'fox', 'blue', 'whale', 'quick', 'lazy', 'dog', 'owl'];
   for (let start = 0; start < N; start += 5000) {

@@ -12,6 +12,7 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { MemoryStore, type ByteRange, type ListOptions } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { publishIvfPart } from './helpers/part-namespace.js';
+import { ReadLogStore } from './helpers/read-log-store.js';
 
 const DIMS = 16;
 const N = 3000;
@@ -22,17 +23,6 @@ const SCHEMA: Schema = {
   vector: { type: `[${DIMS}]f32`, ann: { distance_metric: 'cosine_distance' } },
 };
 
-class CountingStore extends MemoryStore {
-  reads: { key: string; bytes: number; ranged: boolean }[] = [];
-  override async get(key: string, range?: ByteRange) {
-    const got = await super.get(key, range);
-    if (got) this.reads.push({ key, bytes: got.bytes.byteLength, ranged: range !== undefined });
-    return got;
-  }
-  file(suffix: string) {
-    return this.reads.filter((r) => r.key.endsWith(suffix));
-  }
-}
 
 /**
  * Counts sequential round trips: every read takes a few milliseconds, and a round trip is a busy period (reads that
@@ -110,7 +100,7 @@ async function rows(e: Engine, ns: string, body: Record<string, unknown>): Promi
   return r.rows.map((x) => ({ id: x.id, $dist: x.$dist }));
 }
 /** An ANN query on a fresh node really probes clusters: it reads codes blocks, and the format-3 part's vec.blk never whole. */
-async function expectProbes(store: CountingStore, ns: string, extra: Record<string, unknown> = {}) {
+async function expectProbes(store: ReadLogStore, ns: string, extra: Record<string, unknown> = {}) {
   store.reads = [];
   const got = await rows(engineOn(store), ns, { rank_by: ['vector', 'ANN', query(1)], top_k: 10, ...extra });
   expect(got).toHaveLength(10);
@@ -132,7 +122,7 @@ async function expectExact(e: Engine, ns: string, extra: Record<string, unknown>
 
 describe('ANN over format-3 parts', () => {
   it('should reach recall@10 ≥ 0.9 at the default probe depth and equal kNN exactly when every cluster is probed, with deletes and filters', async () => {
-    const store = new CountingStore();
+    const store = new ReadLogStore();
     await publishV3(store, 'ivf', docs(0, N));
     await expectProbes(store, 'ivf');
     await expectProbes(store, 'ivf', { ef_search: 10_000, filters: ['cat', 'Eq', 'b'] });
@@ -173,7 +163,7 @@ describe('ANN over format-3 parts', () => {
   });
 
   it('should equal kNN over a format-3 part, a format-2 part and the WAL tail when every cluster is probed', async () => {
-    const store = new CountingStore();
+    const store = new ReadLogStore();
     await publishV3(store, 'mix', docs(0, N));
     const e = engineOn(store);
     // A format-2 part from the indexer: new rows, and updates of some of the format-3 part's rows.
@@ -192,7 +182,7 @@ describe('ANN over format-3 parts', () => {
   });
 
   it('should read on a fresh node the router, head, codebook, cluster table, the probed clusters’ codes and a few vector blocks for its first ANN query', async () => {
-    const store = new CountingStore();
+    const store = new ReadLogStore();
     await publishV3(store, 'cold', docs(0, N));
     const r = (await new RouterStore(store).read('cold'))!.router;
     const partId = r.parts[0]!.id;

@@ -5,7 +5,7 @@
 export type Random = () => number;
 
 /**
- * mulberry32 (same as bench/lib.ts `rng`): a small seeded PRNG. Builds that must be byte-identical for the same input
+ * mulberry32, the project's one seeded PRNG (bench/lib.ts `rng` and part/testing.ts re-export it). Builds that must be byte-identical for the same input
  * (part files, codebooks) draw from it with a fixed seed.
  */
 export function seededRandom(seed: number): Random {

@@ -45,7 +45,7 @@ export interface IvfIndex {
   live: number;
   /**
    * The centroids in a SIMD scan (query/vector-arena.ts, attached by the query node that loads the codebook): ranks
-   * them ≈5× faster than the JS loop (10,000 × 128-d: 2.7 ms → 0.5 ms, RFC-0008 "Centroid ranking"). Absent: JS.
+   * them ≈4× faster than the JS loop (10,000 × 128-d: 4.6 ms → 1.2 ms under load, RFC-0008 "Centroid ranking"). Absent: JS.
    */
   centroidScan?: CentroidScan | null;
 }

@@ -3,17 +3,9 @@
  */
 import type { Doc } from '../core/index.js';
 
-/** mulberry32: a tiny seeded PRNG, so every test and benchmark is reproducible from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (ivf/random.ts): a tiny seeded PRNG, so every test is reproducible from its seed. */
+import { seededRandom as rng } from '../ivf/index.js';
+export { rng };
 
 /** Standard normal by Box-Muller. */
 export function gaussian(r: () => number): number {
