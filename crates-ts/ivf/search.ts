@@ -107,6 +107,8 @@ export interface SearchOptions {
   nprobe?: number;
   /** Confidence of the RaBitQ bound (the paper's ε0). Default 1.9. Infinity: no bound, every probed code is reranked. */
   eps0?: number;
+  /** This query's squared distances to every centroid (rankCentroids), when the caller ranked them already. */
+  ranked?: Float64Array;
   /**
    * Exact distances asked per `exact` call. Infinity (default): the first call asks every candidate whose lower
    * bound is ≤ τ (the k-th smallest upper bound), usually the only call. A finite batch asks nearest lower bound
@@ -201,7 +203,8 @@ export class IvfSearcher {
     else this.qv.set(query.subarray(0, ix.dims));
     this.q.set(this.qv);
     const cDist = this.cDist;
-    rankCentroids(ix, this.qv, cDist);
+    if (o.ranked) cDist.set(o.ranked);
+    else rankCentroids(ix, this.qv, cDist);
     const probes = probeOrderOf(ix, cDist, o.nprobe ?? DEFAULT_NPROBE, hooks.skip);
 
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.

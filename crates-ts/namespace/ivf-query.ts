@@ -79,12 +79,17 @@ export function filterNprobe(nprobe: number, matched: number, rows: number, clus
 
 /** The live centroid ids nearest `query`, nearest first (the probe order the searcher uses: retired ones never). */
 export function probeOrder(index: IvfIndex, query: Float32Array, nprobe: number, skip?: (c: number) => boolean): number[] {
+  return probeOrderOf(index, centroidRanking(index, query), nprobe, skip);
+}
+
+/** The query's squared index-space distances to every centroid: ranked once per query, used by every probe list. */
+function centroidRanking(index: IvfIndex, query: Float32Array): Float64Array {
   const qv = new Float64Array(index.dims);
   if (index.metric === 'cosine_distance') normaliseInto(query, 0, index.dims, qv, 0);
   else qv.set(query.subarray(0, index.dims));
   const d = new Float64Array(index.k);
   rankCentroids(index, qv, d);
-  return probeOrderOf(index, d, nprobe, skip);
+  return d;
 }
 
 /** Set bytes of a[from, to). */
@@ -105,7 +110,8 @@ function ordinalsOf(a: Uint8Array): Int32Array {
 export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: IvfQuery): Promise<IvfAnswer> {
   const bySeg = new Map<number, Int32Array>();
   if (parts.length === 0 || q.k < 1) return { bySeg, matched: null, probed: 0, reranked: 0, runs: 0, release: () => {} };
-  const probes = probeOrder(index, q.query, q.nprobe);
+  const ranked = centroidRanking(index, q.query);
+  const probes = probeOrderOf(index, ranked.slice(), q.nprobe); // probeOrderOf marks retired centroids in its copy
   const first = new Set(probes);
   const releases: Release[] = [];
   const pinned: Release[] = [];
@@ -192,7 +198,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       skip = (c) => perCluster[c] === 0;
       nprobe = filterNprobe(q.nprobe, matched, total, index.k);
       // The probed clusters' codes not fetched by wave 1 (it fetched the nearest ones, matches or not).
-      const wanted = probeOrder(index, q.query, index.k, skip).slice(0, nprobe);
+      const wanted = probeOrderOf(index, ranked.slice(), nprobe, skip);
       const extra = wanted.filter((c) => !first.has(c));
       if (extra.length > 0) {
         const more = await Promise.all(parts.map((p) => p.data.prepareClusters(extra)));
@@ -241,7 +247,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     let runs = 0;
     for (;;) {
       missing = parts.map(() => []);
-      res = searcher.search(q.query, { topK: q.k, nprobe }, { cluster, exact, accept, skip });
+      res = searcher.search(q.query, { topK: q.k, nprobe, ranked }, { cluster, exact, accept, skip });
       runs++;
       if (missing.every((m) => m.length === 0)) break;
       await Promise.all(
