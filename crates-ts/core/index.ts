@@ -1,7 +1,8 @@
 /**
  * core: the vocabulary every other module shares — document and schema types, the error catalogue,
- * and injected determinism (Clock). It owns no object keys and does no I/O.
+ * and injected determinism (Clock), and the WebAssembly loader the SIMD kernels share. It owns no object keys and does no I/O.
  */
 export * from './types.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './wasm.js';

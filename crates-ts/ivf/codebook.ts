@@ -5,7 +5,8 @@
  * v + 1 is version v with centroids appended and/or some retired, so a part built against v stays valid.
  *
  *  - trainCodebook: version 1 from the vectors of the part being built (hierarchy.ts: balanced, hierarchical);
- *  - assignToCodebook: every vector to its nearest non-retired centroid (an exact scan of the centroids);
+ *  - assignToCodebook: every vector to its nearest non-retired centroid (an exact scan of the centroids, by the SIMD
+ *    kernel of assign-kernel.ts when there is one);
  *  - extendCodebook: the clusters of a part that exceed maxSize are split (ClusterSet, SPFresh's split with
  *    neighbour reassignment), and every cluster whose centroid moved becomes an appended centroid (version + 1).
  *    The split cluster's old centroid stays, not retired: older parts may hold rows in it, and only compaction
@@ -16,6 +17,7 @@
  * records, not this one alone.
  */
 import { ElaxError, type DistanceMetric } from '../core/index.js';
+import { CentroidAssigner } from './assign-kernel.js';
 import { ClusterSet } from './cluster-set.js';
 import { buildClusters, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, type ClusteringOptions } from './hierarchy.js';
 import { nearestAmong, nearestCentroid, sqDistAt, squaredNorms } from './kernels.js';
@@ -127,6 +129,11 @@ export function assignToCodebook(cb: Codebook, data: Float32Array, n: number): U
   if (live.length === 0) throw new ElaxError('ELAX_ERR_INTERNAL', `codebook version ${cb.version} has no live centroid`);
   const out = new Uint32Array(n);
   const all = live.length === cb.k;
+  const simd = CentroidAssigner.create(cb.centroids, cb.k, dims, cSq, all ? null : cb.retired);
+  if (simd !== null) {
+    for (let r = 0; r < n; r++) out[r] = simd.nearest(data, r * dims);
+    return out;
+  }
   for (let r = 0; r < n; r++) {
     out[r] = all ? nearestCentroid(data, r * dims, dims, cb.centroids, cSq, 0, cb.k) : nearestAmong(data, r * dims, dims, cb.centroids, cSq, live);
   }

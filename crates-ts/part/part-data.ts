@@ -332,18 +332,23 @@ export class PartData {
   peekVectorAt(ord: number): { data: Float32Array; off: number } | null | undefined {
     const v = this.head.vectors;
     if (v === null) return null;
-    const key = this.key(v.file);
-    const whole = this.cache.get<SegmentVectors>(key);
+    const keys = (this.#vecKeys ??= { whole: this.key(v.file), presence: `${this.key(v.file)}#presence`, blocks: [] });
+    const whole = this.cache.get<SegmentVectors>(keys.whole);
     if (whole) return whole.present === null || (whole.present[ord >> 3]! & (1 << (ord & 7))) !== 0 ? { data: whole.data, off: ord * v.dims } : null;
     if (v.present !== this.rows) {
-      const present = this.cache.get<Uint8Array>(`${key}#presence`);
+      const present = this.cache.get<Uint8Array>(keys.presence);
       if (present === undefined) return undefined;
       if ((present[ord >> 3]! & (1 << (ord & 7))) === 0) return null;
     }
     const b = Math.floor(ord / v.block_rows);
-    const block = this.cache.get<Float32Array>(`${key}#${b}`);
+    // The block keys are made once per part: a fresh string per lookup would be built and hashed a thousand times
+    // per ANN query.
+    const block = this.cache.get<Float32Array>((keys.blocks[b] ??= `${keys.whole}#${b}`));
     return block === undefined ? undefined : { data: block, off: (ord - b * v.block_rows) * v.dims };
   }
+
+  /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
+  #vecKeys: { whole: string; presence: string; blocks: string[] } | undefined;
 
   held<T>(key: string): T | undefined {
     return this.pinned.get(key)?.value as T | undefined;

@@ -9,6 +9,7 @@
  * (`grown`), and views of the old one stay valid until they are collected. When WebAssembly SIMD is unavailable, or
  * `ELAX_SCAN_KERNEL=js`, `create` returns null and callers keep a plain Float32Array (the JS kernels).
  */
+import { compileWasm, instantiateWasm, WASM_PAGE, type WasmInstance, type WasmMemory, type WasmModule } from '../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 /** A scan of selected rows: fill `sel[0, count)` with ordinals, call dots/l2s, read `out[0, count)`. Synchronous. */
@@ -24,44 +25,17 @@ export interface VectorScan {
   l2s(count: number): void;
 }
 
-const PAGE = 65536;
 const BATCH = 256;
 /** A 32-bit memory addresses 4 GiB; keep a page of headroom. */
-const MAX_BYTES = 4 * 1024 ** 3 - PAGE;
+const MAX_BYTES = 4 * 1024 ** 3 - WASM_PAGE;
 
 type Kernel = (dims: number, q: number, data: number, sel: number, count: number, out: number) => void;
-
-// The WebAssembly JS API as used here (the project's lib settings declare no WebAssembly types).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmInstance {
-  readonly exports: Record<string, unknown>;
-}
-type WasmModule = object;
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;
-  Instance: new (mod: WasmModule, imports: { env: { memory: WasmMemory } }) => WasmInstance;
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: WasmModule | null | undefined;
 
 function kernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    compiled = null;
-    if (process.env.ELAX_SCAN_KERNEL !== 'js') {
-      try {
-        const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
-        if (Wasm.validate(bytes)) compiled = new Wasm.Module(bytes);
-      } catch {
-        compiled = null;
-      }
-    }
-  }
-  return compiled ?? null;
+  if (compiled === undefined) compiled = compileWasm(KERNELS_WASM_BASE64);
+  return compiled;
 }
 
 /** Whether arenas can be made here (WebAssembly SIMD, and not turned off by ELAX_SCAN_KERNEL=js). */
@@ -108,14 +82,8 @@ export class VectorArena implements VectorScan {
     if (mod === null || dims <= 0 || capacity <= 0) return null;
     const bytes = align16(align16(dims * 8) + BATCH * 12) + capacity * dims * 4;
     if (bytes > MAX_BYTES) return null;
-    const pages = Math.ceil(bytes / PAGE);
-    try {
-      const memory = new Wasm.Memory({ initial: pages, maximum: pages });
-      const instance = new Wasm.Instance(mod, { env: { memory } });
-      return new VectorArena(dims, capacity, memory, instance);
-    } catch {
-      return null; // address space or memory exhausted: the caller keeps a plain array
-    }
+    const got = instantiateWasm(mod, bytes);
+    return got === null ? null : new VectorArena(dims, capacity, got.memory, got.instance); // null: the caller keeps a plain array
   }
 
   /** A new arena for `capacity` rows holding this one's first `rows` rows (this one stays valid), or null. */

@@ -1,0 +1,44 @@
+/**
+ * The WebAssembly JS API as the engine's SIMD kernels use it (the project's lib settings declare no WebAssembly
+ * types), and compiling a kernel module from its embedded bytes. `ELAX_SCAN_KERNEL=js` turns every kernel off (the
+ * callers then use their JS loops), which is how tests and operators compare the two.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+export interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+export type WasmModule = object;
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;
+  Instance: new (mod: WasmModule, imports: { env: { memory: WasmMemory } }) => WasmInstance;
+}
+export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** WebAssembly's page size. */
+export const WASM_PAGE = 65536;
+
+/** The module of these base64 bytes, or null: no WebAssembly (SIMD), invalid bytes, or ELAX_SCAN_KERNEL=js. */
+export function compileWasm(base64: string): WasmModule | null {
+  if (process.env.ELAX_SCAN_KERNEL === 'js') return null;
+  try {
+    const bytes = Buffer.from(base64, 'base64');
+    return Wasm.validate(bytes) ? new Wasm.Module(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An instance of `mod` over a fresh memory of `bytes` (rounded up to pages), or null when it cannot be had. */
+export function instantiateWasm(mod: WasmModule, bytes: number): { memory: WasmMemory; instance: WasmInstance } | null {
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+  try {
+    const memory = new Wasm.Memory({ initial: pages, maximum: pages });
+    return { memory, instance: new Wasm.Instance(mod, { env: { memory } }) };
+  } catch {
+    return null; // address space or memory exhausted
+  }
+}
