@@ -3,7 +3,7 @@
  * per-publish work, at 1M and 10M rows.
  *
  *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] [--vector-index ivf|hnsw] [--compact] \
- *        [--store DIR|s3://bucket/prefix (kept, reused when it holds the namespace)] [--cache-memory 256MiB] [--queries 300]
+ *        [--store DIR|s3://bucket/prefix (kept, reused when it holds the namespace)] [--cache-memory 256MiB] [--queries 300] [--build-only]
  *
  * With an s3:// store (radosgw: scripts/s3-test-server.sh start, then eval "$(scripts/s3-test-server.sh env)" and
  * ELAX_S3_ENDPOINT=$ELAX_TEST_S3_ENDPOINT), everything runs against it; the per-publish step then publishes into the
@@ -42,6 +42,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '300' },
     'vector-index': { type: 'string', default: 'ivf' },
     compact: { type: 'boolean', default: false },
+    // Build (or reuse) the store and stop: a 10M build runs once, its queries later on a quiet machine.
+    'build-only': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.rows);
@@ -201,6 +203,7 @@ async function publishes(store: ObjectStore): Promise<string> {
 }
 
 await build();
+if (values['build-only']) process.exit(0);
 const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d, ${KIND} parts` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
 lines.push('| cold | latency | GETs | bytes read |', '|---|---|---|---|');
 lines.push(await cold('bm25'));

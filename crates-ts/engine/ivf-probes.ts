@@ -5,7 +5,11 @@
  *  1. the request's own setting — a query's `ef_search` (mapped by nprobeFor), or a recall request's `probes`;
  *  2. the schema's `vector.ann.ef_search` (mapped by nprobeFor): the namespace's deliberate beam width;
  *  3. `router.vindex.probes_min`, the depth `elax recall --tune` measured and recorded for the namespace;
- *  4. the server's `--ef-search` (mapped by nprobeFor; 128 → DEFAULT_NPROBE).
+ *  4. the depth the builders estimated the parts' clusters need (`ivf.probes_hint` of each format-3 part head,
+ *     ivf/probe-estimate.ts): the largest over the view's clustered parts, scaled by the server's `--ef-search` / 128
+ *     (so an operator's wider default beam still probes deeper); a filtered query probes at least as deep as 5;
+ *  5. the server's `--ef-search` (mapped by nprobeFor; 128 → DEFAULT_NPROBE), when no part has an estimate (parts
+ *     built before estimates existed).
  * The tuned value replaces the server default rather than being a floor under it: a namespace whose clusters are
  * well separated may be tuned below the default, and that is the point of measuring.
  */
@@ -14,7 +18,7 @@ import { CachedViewPart, type IvfPart, type NamespaceView } from '../namespace/i
 import type { ParsedQuery } from '../query/index.js';
 
 /** Where a probe depth came from (reported by /_debug/recall as `probes_source`). */
-export type ProbesSource = 'query' | 'schema' | 'namespace' | 'default';
+export type ProbesSource = 'query' | 'schema' | 'namespace' | 'estimate' | 'default';
 
 export interface ProbeDepth {
   probes: number;
@@ -30,7 +34,7 @@ export function nprobeFor(ef: number): number {
 }
 
 /** The probe depth of ANN query `q` over `view` (module header: the order); `probes` is a recall request's own. */
-export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch'>, serverEf: number, probes?: number): ProbeDepth {
+export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number): ProbeDepth {
   if (probes !== undefined) return { probes, source: 'query' };
   if (q.efSearch !== null) return { probes: nprobeFor(q.efSearch), source: 'query' };
   const a = view.schema.vector?.ann;
@@ -38,7 +42,24 @@ export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch'>
   if (schemaEf !== undefined) return { probes: nprobeFor(schemaEf), source: 'schema' };
   const tuned = view.router.vindex?.probes_min;
   if (tuned !== undefined) return { probes: tuned, source: 'namespace' };
+  const hint = probesHintOf(view);
+  if (hint > 0) {
+    // The estimate is for unfiltered queries. A filter's matches may sit in other clusters than the query's nearest
+    // (anti-correlated): filtered queries keep the server default as a floor under it (which ivf-query.ts
+    // filterNprobe then scales by the filter's selectivity).
+    const estimated = Math.max(1, Math.ceil((hint * serverEf) / 128));
+    return { probes: q.filter ? Math.max(estimated, nprobeFor(serverEf)) : estimated, source: 'estimate' };
+  }
   return { probes: nprobeFor(serverEf), source: 'default' };
+}
+
+/** The largest build-time probe estimate among the view's clustered parts (0: none has one). */
+function probesHintOf(view: NamespaceView): number {
+  let hint = 0;
+  for (const p of view.parts) {
+    if (p instanceof CachedViewPart) hint = Math.max(hint, p.data.head.ivf?.probes_hint ?? 0);
+  }
+  return hint;
 }
 
 /** The view's format-3 parts an ANN query probes, with the codebook index, when its metric and dims match the query. */

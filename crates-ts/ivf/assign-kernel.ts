@@ -1,17 +1,18 @@
 /**
- * Nearest-centroid assignment with a WebAssembly SIMD kernel (assign.wat): what makes a part's build fast, since every
- * row of a part is assigned to its nearest centroid (RFC-0008 "Build rate": the JS scan was half of a 1M build).
+ * f32 scores of many rows against one vector with a WebAssembly SIMD kernel (assign.wat), and what is built on them:
+ * nearest-centroid assignment (every row of a part is assigned; the JS scan was half of a 1M build, RFC-0008 "Build
+ * rate") and the exact neighbours a build-time probe estimate needs (probe-estimate.ts).
  *
- * The kernel scores every centroid in f32 (four lanes, four centroids per pass). f32 is not exact, so the result is
- * made exact afterwards: every centroid whose f32 score is within twice the kernel's error bound of the best f32 score
- * is scored again in f64 (kernels.ts nearestAmong), and the best of those wins, ties to the lower id. The centroid
- * chosen is therefore the one an exact scan picks; usually one or two centroids are re-scored.
+ * A score is ‖r‖² − 2⟨x, r⟩, which orders rows as ‖x − r‖² does. The kernel works in f32 with four lanes, four rows per
+ * pass, so it is fast but not exact. CentroidAssigner makes its answer exact afterwards: every centroid whose f32 score
+ * is within twice the kernel's error bound of the best f32 score is scored again in f64 (kernels.ts nearestAmong), and
+ * the best of those wins, ties to the lower id. Usually one or two centroids are re-scored.
  */
 import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
 import { ASSIGN_WASM_BASE64 } from './assign-wasm.js';
-import { nearestAmong } from './kernels.js';
+import { dotAt, nearestAmong } from './kernels.js';
 
-type ScoresKernel = (dims4: number, x: number, cents: number, csq: number, k: number, out: number) => void;
+type ScoresKernel = (dims4: number, x: number, rows: number, sq: number, count: number, out: number) => void;
 
 /** f32's unit roundoff. */
 const U = 2 ** -24;
@@ -20,75 +21,117 @@ let compiled: WasmModule | null | undefined;
 
 const align16 = (n: number) => (n + 15) & ~15;
 
+/** Scores of up to `capacity` loaded rows against one vector at a time. */
+export interface RowScorer {
+  readonly capacity: number;
+  /** Loads rows[from, from + count) (row-major, `dims` each); `sq[j]` replaces row j's squared norm (+∞: never wins). */
+  load(rows: Float32Array, from: number, count: number, sq?: ArrayLike<number>): void;
+  /** out[j] = ‖row j‖² − 2⟨x, row j⟩ for the loaded rows (a view, valid until the next call). */
+  scores(x: Float32Array | Float64Array, off: number): Float32Array;
+}
+
+/** The SIMD kernel's scorer; null when it is not available (no WebAssembly SIMD, or ELAX_SCAN_KERNEL=js). */
+function wasmScorer(dims: number, capacity: number): RowScorer | null {
+  if (compiled === undefined) compiled = compileWasm(ASSIGN_WASM_BASE64);
+  if (compiled === null || capacity <= 0 || dims <= 0) return null;
+  const dims4 = (dims + 3) & ~3;
+  const sqOff = align16(dims4 * 4);
+  const outOff = align16(sqOff + capacity * 4);
+  const rowsOff = align16(outOff + capacity * 4);
+  const got = instantiateWasm(compiled, rowsOff + capacity * dims4 * 4);
+  if (got === null) return null;
+  const kernel = got.instance.exports.scores as ScoresKernel;
+  const buf = got.memory.buffer;
+  const x = new Float32Array(buf, 0, dims4);
+  const sq = new Float32Array(buf, sqOff, capacity);
+  const out = new Float32Array(buf, outOff, capacity);
+  const rows = new Float32Array(buf, rowsOff, capacity * dims4);
+  let loaded = 0;
+  return {
+    capacity,
+    load(src, from, count, sqIn) {
+      for (let j = 0; j < count; j++) {
+        const o = (from + j) * dims;
+        rows.set(src.subarray(o, o + dims), j * dims4);
+        sq[j] = sqIn ? sqIn[j]! : dotAt(src, o, src, o, dims);
+      }
+      loaded = count;
+    },
+    scores(v, off) {
+      for (let i = 0; i < dims; i++) x[i] = v[off + i]!;
+      kernel(dims4, 0, rowsOff, sqOff, loaded, outOff);
+      return out.subarray(0, loaded);
+    },
+  };
+}
+
+/** The same scores in plain JS (f64 sums rounded to f32), where the kernel is not available. */
+function jsScorer(dims: number, capacity: number): RowScorer {
+  const rows = new Float32Array(capacity * dims);
+  const sq = new Float64Array(capacity);
+  const out = new Float32Array(capacity);
+  let loaded = 0;
+  return {
+    capacity,
+    load(src, from, count, sqIn) {
+      rows.set(src.subarray(from * dims, (from + count) * dims));
+      for (let j = 0; j < count; j++) sq[j] = sqIn ? sqIn[j]! : dotAt(rows, j * dims, rows, j * dims, dims);
+      loaded = count;
+    },
+    scores(v, off) {
+      for (let j = 0; j < loaded; j++) out[j] = sq[j]! - 2 * dotAt(v, off, rows, j * dims, dims);
+      return out.subarray(0, loaded);
+    },
+  };
+}
+
+/** A scorer for `capacity` rows of `dims`: the SIMD kernel's, or the JS one. */
+export function rowScorer(dims: number, capacity: number, simd = true): RowScorer {
+  return (simd ? wasmScorer(dims, capacity) : null) ?? jsScorer(dims, capacity);
+}
+
 export class CentroidAssigner {
-  private readonly x: Float32Array;
-  private readonly out: Float32Array;
   private readonly candidates: Int32Array;
-  private readonly xOff = 0;
-  private readonly csqOff: number;
-  private readonly outOff: number;
-  private readonly centsOff: number;
   /** max over live centroids of ‖c‖ and of ‖c‖²: the scale of the kernel's error bound. */
   private readonly cMax: number;
   private readonly cSqMax: number;
 
   private constructor(
-    private readonly kernel: ScoresKernel,
-    buffer: ArrayBuffer,
+    private readonly scorer: RowScorer,
     private readonly dims: number,
-    private readonly dims4: number,
     private readonly k: number,
     private readonly centroids: Float32Array,
     private readonly cSq: Float64Array,
-    offsets: { csq: number; out: number; cents: number },
     retired: Uint8Array | null,
   ) {
-    this.csqOff = offsets.csq;
-    this.outOff = offsets.out;
-    this.centsOff = offsets.cents;
-    this.x = new Float32Array(buffer, this.xOff, dims4);
-    this.out = new Float32Array(buffer, this.outOff, k);
     this.candidates = new Int32Array(k);
-    const csq = new Float32Array(buffer, this.csqOff, k);
-    const cents = new Float32Array(buffer, this.centsOff, k * dims4);
+    const sq = new Float64Array(k);
     let cSqMax = 0;
     for (let c = 0; c < k; c++) {
-      cents.set(centroids.subarray(c * dims, (c + 1) * dims), c * dims4);
       const live = retired === null || retired[c] === 0;
-      csq[c] = live ? cSq[c]! : Infinity; // a retired centroid never wins
+      sq[c] = live ? cSq[c]! : Infinity; // a retired centroid never wins
       if (live) cSqMax = Math.max(cSqMax, cSq[c]!);
     }
+    scorer.load(centroids, 0, k, sq);
     this.cSqMax = cSqMax;
     this.cMax = Math.sqrt(cSqMax);
   }
 
   /**
    * An assigner over the k centroids (row-major, `dims` each) with squared norms `cSq`, skipping `retired` ones; null
-   * when the kernel is not available here (no WebAssembly SIMD, or ELAX_SCAN_KERNEL=js): the caller scans in JS.
+   * when the SIMD kernel is not available here: the caller keeps its JS scan.
    */
   static create(centroids: Float32Array, k: number, dims: number, cSq: Float64Array, retired: Uint8Array | null): CentroidAssigner | null {
-    if (compiled === undefined) compiled = compileWasm(ASSIGN_WASM_BASE64);
-    if (compiled === null || k <= 0 || dims <= 0) return null;
-    const dims4 = (dims + 3) & ~3;
-    const csq = align16(dims4 * 4);
-    const out = align16(csq + k * 4);
-    const cents = align16(out + k * 4);
-    const got = instantiateWasm(compiled, cents + k * dims4 * 4);
-    if (got === null) return null;
-    const kernel = got.instance.exports.scores as ScoresKernel;
-    return new CentroidAssigner(kernel, got.memory.buffer, dims, dims4, k, centroids, cSq, { csq, out, cents }, retired);
+    const scorer = wasmScorer(dims, k);
+    return scorer === null ? null : new CentroidAssigner(scorer, dims, k, centroids, cSq, retired);
   }
 
   /** The nearest live centroid of the vector data[off, off + dims) (exact, ties to the lower id). */
   nearest(data: Float32Array, off: number): number {
-    const { x, out, dims, k } = this;
+    const { dims, k } = this;
+    const out = this.scorer.scores(data, off);
     let xSq = 0;
-    for (let i = 0; i < dims; i++) {
-      const v = data[off + i]!;
-      x[i] = v;
-      xSq += v * v;
-    }
-    this.kernel(this.dims4, this.xOff, this.centsOff, this.csqOff, k, this.outOff);
+    for (let i = 0; i < dims; i++) xSq += data[off + i]! * data[off + i]!;
     let best = Infinity;
     for (let c = 0; c < k; c++) if (out[c]! < best) best = out[c]!;
     // Error bound of one f32 score: the norms rounded to f32, then a dot product whose terms pass through at most

@@ -17,7 +17,8 @@
 export type { Random } from './random.js';
 export { gaussian, sampleOf, allRows, seededRandom } from './random.js';
 export { dotAt, sqDistAt, squaredNorms, nearestCentroid, nearestAmong, centroidDistances } from './kernels.js';
-export { CentroidAssigner } from './assign-kernel.js';
+export { CentroidAssigner, rowScorer, type RowScorer } from './assign-kernel.js';
+export { estimateProbes, ESTIMATE_TARGET, ESTIMATE_SAMPLES, type ProbeEstimate, type ProbeEstimateInput } from './probe-estimate.js';
 export { trainKMeans, assignRows, meanInto, type KMeansOptions } from './kmeans.js';
 export { splitCluster, nearestCentroids, reassign, type Split } from './balance.js';
 export { ClusterSet, type ClusterSetOptions, type Clustering } from './cluster-set.js';

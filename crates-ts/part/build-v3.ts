@@ -14,7 +14,7 @@
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import {
-  assignToCodebook, codebookRotation, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
+  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
   retireEmpty, seededRandom, trainCodebook, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
@@ -138,6 +138,9 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     { name: IVF_FILE, bytes: ivfFile.finish('ivf-clusters', { clusters, vectors: m, codebook_version: cb.version }) },
     { name: CODES_FILE, bytes: codesFile.finish('ivf-codes', { clusters, padded, codebook_version: cb.version }) },
   ];
+  // The probe depth these clusters need (ivf/probe-estimate.ts), from its own random stream so that the clustering
+  // above stays what it was before the estimate existed.
+  const estimate = estimateProbes({ data, n: m, dims, clusterOf: assigned.clusterOf, centroids: cb.centroids, k: cb.k, retired: cb.retired, random: seededRandom((o.seed ?? IVF_SEED) + 1) });
   const ivf: IvfPartInfo = {
     file: IVF_FILE,
     blocks: ivfFile.table(),
@@ -146,6 +149,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     vectors: m,
     padded,
     codes: { file: CODES_FILE, blocks: codesFile.table() },
+    ...(estimate ? { probes_hint: estimate.probes } : {}),
   };
   const index: PartIndexInfo = { kind: 'ivf', M: null, ef_construction: null, seed: o.seed ?? IVF_SEED, space: spaceFor(metric), vectors: m };
   const rows = { docs: order.map((i) => docs[i]!) as Doc[], deleted, seqs: order.map((i) => seqs[i]!) };
