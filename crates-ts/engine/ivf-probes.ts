@@ -34,7 +34,7 @@ export function nprobeFor(ef: number): number {
 }
 
 /** The probe depth of ANN query `q` over `view` (module header: the order); `probes` is a recall request's own. */
-export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number): ProbeDepth {
+export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number, index: IvfIndex | null = null): ProbeDepth {
   if (probes !== undefined) return { probes, source: 'query' };
   if (q.efSearch !== null) return { probes: nprobeFor(q.efSearch), source: 'query' };
   const a = view.schema.vector?.ann;
@@ -42,7 +42,7 @@ export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' 
   if (schemaEf !== undefined) return { probes: nprobeFor(schemaEf), source: 'schema' };
   const tuned = view.router.vindex?.probes_min;
   if (tuned !== undefined) return { probes: tuned, source: 'namespace' };
-  const hint = probesHintOf(view);
+  const hint = probesHintOf(view, index);
   if (hint > 0) {
     // The estimate is for unfiltered queries. A filter's matches may sit in other clusters than the query's nearest
     // (anti-correlated): filtered queries keep the server default as a floor under it (which ivf-query.ts
@@ -53,11 +53,19 @@ export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' 
   return { probes: nprobeFor(serverEf), source: 'default' };
 }
 
-/** The largest build-time probe estimate among the view's clustered parts (0: none has one). */
-function probesHintOf(view: NamespaceView): number {
+/**
+ * The largest build-time probe estimate among the view's clustered parts (0: none has one), each scaled to the
+ * codebook queries probe now: a part measured against a codebook of 250 live centroids that has since grown to 800
+ * (later parts split clusters; this part's rows stay in the old ones) needs ≈ 800/250 times the depth for the same
+ * coverage of its rows. Compaction re-measures merged parts against the current codebook, so the scale returns to 1.
+ */
+function probesHintOf(view: NamespaceView, index: IvfIndex | null): number {
   let hint = 0;
   for (const p of view.parts) {
-    if (p instanceof CachedViewPart) hint = Math.max(hint, p.data.head.ivf?.probes_hint ?? 0);
+    const ivf = p instanceof CachedViewPart ? p.data.head.ivf : undefined;
+    if (ivf?.probes_hint === undefined) continue;
+    const scale = index !== null && ivf.probes_hint_live !== undefined ? Math.max(1, index.live / ivf.probes_hint_live) : 1;
+    hint = Math.max(hint, Math.ceil(ivf.probes_hint * scale));
   }
   return hint;
 }

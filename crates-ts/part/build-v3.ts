@@ -149,7 +149,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     vectors: m,
     padded,
     codes: { file: CODES_FILE, blocks: codesFile.table() },
-    ...(estimate ? { probes_hint: estimate.probes } : {}),
+    ...(estimate ? { probes_hint: estimate.probes, probes_hint_live: cb.k - cb.retired.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0) } : {}),
   };
   const index: PartIndexInfo = { kind: 'ivf', M: null, ef_construction: null, seed: o.seed ?? IVF_SEED, space: spaceFor(metric), vectors: m };
   const rows = { docs: order.map((i) => docs[i]!) as Doc[], deleted, seqs: order.map((i) => seqs[i]!) };
