@@ -80,7 +80,7 @@ export async function runQuery(
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
       const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
       // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
-      const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes, ivf.index);
+      const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
       if (depth !== null) opts.onProbes?.(depth);
       const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);

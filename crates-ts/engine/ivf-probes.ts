@@ -34,7 +34,7 @@ export function nprobeFor(ef: number): number {
 }
 
 /** The probe depth of ANN query `q` over `view` (module header: the order); `probes` is a recall request's own. */
-export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number, index: IvfIndex | null = null): ProbeDepth {
+export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number): ProbeDepth {
   if (probes !== undefined) return { probes, source: 'query' };
   if (q.efSearch !== null) return { probes: nprobeFor(q.efSearch), source: 'query' };
   const a = view.schema.vector?.ann;
@@ -42,7 +42,7 @@ export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' 
   if (schemaEf !== undefined) return { probes: nprobeFor(schemaEf), source: 'schema' };
   const tuned = view.router.vindex?.probes_min;
   if (tuned !== undefined) return { probes: tuned, source: 'namespace' };
-  const hint = probesHintOf(view, index);
+  const hint = probesHintOf(view);
   if (hint > 0) {
     // The estimate is for unfiltered queries. A filter's matches may sit in other clusters than the query's nearest
     // (anti-correlated): filtered queries keep the server default as a floor under it (which ivf-query.ts
@@ -54,18 +54,15 @@ export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' 
 }
 
 /**
- * The largest build-time probe estimate among the view's clustered parts (0: none has one), each scaled to the
- * codebook queries probe now: a part measured against a codebook of 250 live centroids that has since grown to 800
- * (later parts split clusters; this part's rows stay in the old ones) needs ≈ 800/250 times the depth for the same
- * coverage of its rows. Compaction re-measures merged parts against the current codebook, so the scale returns to 1.
+ * The largest build-time probe estimate among the view's clustered parts (0: none has one). Each counts depth among
+ * its part's own clusters, which is how a query probes every part, so a part's estimate stays valid when later parts
+ * split clusters and the codebook grows.
  */
-function probesHintOf(view: NamespaceView, index: IvfIndex | null): number {
+function probesHintOf(view: NamespaceView): number {
   let hint = 0;
   for (const p of view.parts) {
-    const ivf = p instanceof CachedViewPart ? p.data.head.ivf : undefined;
-    if (ivf?.probes_hint === undefined) continue;
-    const scale = index !== null && ivf.probes_hint_live !== undefined ? Math.max(1, index.live / ivf.probes_hint_live) : 1;
-    hint = Math.max(hint, Math.ceil(ivf.probes_hint * scale));
+    const h = p instanceof CachedViewPart ? p.data.head.ivf?.probes_hint : undefined;
+    if (h !== undefined) hint = Math.max(hint, h);
   }
   return hint;
 }

@@ -3,14 +3,15 @@
  * of the nearest clusters a query must probe so that its true nearest neighbours are in them.
  *
  * A sample of the part's own vectors serves as queries. For each, the exact top-k among the part's other vectors is
- * found (f32 scores, assign-kernel.ts), and so is the rank, in that query's centroid order, of the cluster each
- * neighbour is in. Probing p clusters finds a neighbour exactly when its cluster's rank is below p, so the fraction
+ * found (f32 scores, assign-kernel.ts), and so is the rank, among the part's own clusters in that query's centroid
+ * order, of the cluster each neighbour is in (a query probes each part's nearest clusters that it holds). Probing p clusters finds a neighbour exactly when its cluster's rank is below p, so the fraction
  * of neighbours with rank < p is the recall at depth p that the clustering allows; the estimate is the smallest p
  * where it reaches the target. The codes' error bound loses a little more (a neighbour whose lower bound misses the
  * rerank), which is why the default target sits above the 0.95 the namespace is held to.
  *
  * Neighbours among the part's rows are conservative for the namespace: the namespace has more rows, so a query's
- * true neighbours are nearer and fall in fewer clusters.
+ * true neighbours are nearer and fall in fewer clusters. Counting depth among the part's own clusters keeps the
+ * estimate valid when later parts split clusters and the codebook grows.
  */
 import { rowScorer } from './assign-kernel.js';
 import type { Random } from './random.js';
@@ -37,10 +38,9 @@ export interface ProbeEstimateInput {
   dims: number;
   /** Centroid id of each of the n vectors. */
   clusterOf: Uint32Array;
-  /** The codebook's centroids (k × dims) and which are retired (never probed). */
+  /** The codebook's centroids (k × dims). Only those holding rows of the part count (a retired one holds none). */
   centroids: Float32Array;
   k: number;
-  retired: Uint8Array | null;
   random: Random;
   topK?: number;
   samples?: number;
@@ -93,24 +93,26 @@ export function estimateProbes(o: ProbeEstimateInput): ProbeEstimate | null {
     }
   }
 
-  // Rank of each neighbour's cluster in its query's centroid order (retired centroids are never probed: last).
-  const centroidScorer = rowScorer(dims, k, o.simd ?? true);
-  const sq = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    let t = 0;
-    for (let i = 0; i < dims; i++) t += o.centroids[c * dims + i]! * o.centroids[c * dims + i]!;
-    sq[c] = o.retired !== null && o.retired[c] !== 0 ? Infinity : t;
-  }
-  centroidScorer.load(o.centroids, 0, k, sq);
-  const order = new Uint32Array(k);
+  // Rank of each neighbour's cluster among the part's own clusters, in its query's centroid order: a query probes
+  // each part's nearest clusters that the part holds (namespace/ivf-query.ts), so centroids the part has no row in
+  // take no rank.
+  const held = new Uint8Array(k);
+  for (let r = 0; r < n; r++) held[o.clusterOf[r]!] = 1;
+  const heldIds = Uint32Array.from(Array.from(held.keys()).filter((c) => held[c] === 1));
+  const kh = heldIds.length;
+  const heldCentroids = new Float32Array(kh * dims);
+  heldIds.forEach((c, i) => heldCentroids.set(o.centroids.subarray(c * dims, (c + 1) * dims), i * dims));
+  const centroidScorer = rowScorer(dims, kh, o.simd ?? true);
+  centroidScorer.load(heldCentroids, 0, kh);
+  const order = new Uint32Array(kh);
   const rank = new Uint32Array(k);
-  const hist = new Float64Array(k + 1);
+  const hist = new Float64Array(kh + 1);
   let total = 0;
   for (let qi = 0; qi < s; qi++) {
     const sc = centroidScorer.scores(data, queries[qi]! * dims);
-    for (let c = 0; c < k; c++) order[c] = c;
+    for (let i = 0; i < kh; i++) order[i] = i;
     order.sort((a, b) => sc[a]! - sc[b]! || a - b);
-    for (let i = 0; i < k; i++) rank[order[i]!] = i;
+    for (let i = 0; i < kh; i++) rank[heldIds[order[i]!]!] = i;
     for (let j = 0; j < topK; j++) {
       const row = bestRow[qi * topK + j]!;
       if (row < 0) continue;
@@ -120,7 +122,7 @@ export function estimateProbes(o: ProbeEstimateInput): ProbeEstimate | null {
   }
   const recall: number[] = [];
   let found = 0;
-  for (let p = 1; p <= k; p++) {
+  for (let p = 1; p <= kh; p++) {
     found += hist[p - 1]!;
     recall.push(found / total);
     if (found / total >= target) break;

@@ -1,7 +1,10 @@
 /**
  * ANN over the view's format-3 parts (RFC-0008 §4): the namespace's centroids are ranked once per query, every
- * format-3 part contributes the probed clusters it holds, and one IvfSearcher runs over the merged clusters, so the
- * parts share one candidate set, one τ and one d_k (a row is reranked once, by one search).
+ * format-3 part contributes its own `nprobe` nearest clusters (the nearest centroids it holds rows in: a part built
+ * before later parts split clusters holds only the older, coarser centroids, and its builder's probe estimate counts
+ * depth among its own clusters, ivf/probe-estimate.ts), and one IvfSearcher runs over the union of those clusters,
+ * each made of the codes of the parts that chose it, so the parts share one candidate set, one τ and one d_k (a row
+ * is reranked once, by one search).
  *
  * Rows of the merged search are "global": part j's ordinal o is bases[j] + o. A merged cluster c is the list of
  * codes of c from every part holding it (they share the centroid and rotation, so the codes are comparable), and
@@ -111,8 +114,9 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
   const bySeg = new Map<number, Int32Array>();
   if (parts.length === 0 || q.k < 1) return { bySeg, matched: null, probed: 0, reranked: 0, runs: 0, release: () => {} };
   const ranked = centroidRanking(index, q.query);
-  const probes = probeOrderOf(index, ranked.slice(), q.nprobe); // probeOrderOf marks retired centroids in its copy
-  const first = new Set(probes);
+  const walk = new ProbeWalk(index, ranked);
+  // Per part, the clusters it probes (its q.nprobe nearest, chosen once its cluster table is read).
+  const lists: Set<number>[] = parts.map(() => new Set());
   const releases: Release[] = [];
   const pinned: Release[] = [];
   const release: Release = () => {
@@ -123,8 +127,12 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     // columns (pinned until the caller's release: it ranks the returned rows with them).
     const [prepared] = await Promise.all([
       Promise.all(
-        parts.map(async (p) => {
-          const pc = await p.data.prepareClusters(probes);
+        parts.map(async (p, j) => {
+          const pc = await p.data.prepareClusters((table) => {
+            const mine = walk.nearestHeld(table.centroid, q.nprobe);
+            lists[j] = new Set(mine);
+            return mine;
+          });
           releases.push(pc.release);
           return pc;
         }),
@@ -163,7 +171,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     const cluster = (c: number): ClusterCodes[] => {
       let got = clusters.get(c);
       if (got === undefined) {
-        got = segmentsOf(prepared.map((pc) => pc.codes(c)), bases);
+        got = segmentsOf(prepared.map((pc, j) => (lists[j]!.has(c) ? pc.codes(c) : null)), bases);
         clusters.set(c, got);
       }
       return got;
@@ -190,25 +198,40 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         // The ids and filter columns stay pinned (the caller ranks these rows with them, then releases).
         return { bySeg, exactRows, matched, probed: 0, reranked: 0, runs: 0, release };
       }
+      // Per part, its clusters holding a match; the depth grows as the matches thin out (filterNprobe), and each
+      // part then probes that many of its nearest clusters with a match.
       const perCluster = new Float64Array(index.k);
-      prepared.forEach((pc, j) => {
+      const depth = filterNprobe(q.nprobe, matched, total, index.k);
+      const wanted = prepared.map((pc, j) => {
         const t = pc.table;
-        for (let i = 0; i < t.centroid.length; i++) perCluster[t.centroid[i]!]! += count(allowed![j]!, t.first[i]!, t.first[i]! + t.rows[i]!);
+        const has = new Set<number>();
+        for (let i = 0; i < t.centroid.length; i++) {
+          const m = count(allowed![j]!, t.first[i]!, t.first[i]! + t.rows[i]!);
+          perCluster[t.centroid[i]!]! += m;
+          if (m > 0) has.add(t.centroid[i]!);
+        }
+        return walk.nearestHeld(t.centroid, depth, (c) => !has.has(c));
       });
       skip = (c) => perCluster[c] === 0;
-      nprobe = filterNprobe(q.nprobe, matched, total, index.k);
       // The probed clusters' codes not fetched by wave 1 (it fetched the nearest ones, matches or not).
-      const wanted = probeOrderOf(index, ranked.slice(), nprobe, skip);
-      const extra = wanted.filter((c) => !first.has(c));
-      if (extra.length > 0) {
-        const more = await Promise.all(parts.map((p) => p.data.prepareClusters(extra)));
+      const first = lists.map((l) => new Set(l));
+      const extra = wanted.map((w, j) => w.filter((c) => !first[j]!.has(c)));
+      wanted.forEach((w, j) => (lists[j] = new Set(w)));
+      if (extra.some((e) => e.length > 0)) {
+        const more = await Promise.all(parts.map((p, j) => p.data.prepareClusters(extra[j]!)));
         for (const pc of more) releases.push(pc.release);
         more.forEach((pc, j) => {
           const before = prepared[j]!;
-          prepared[j] = { ...before, codes: (c) => (first.has(c) ? before.codes(c) : pc.codes(c)) };
+          prepared[j] = { ...before, codes: (c) => (first[j]!.has(c) ? before.codes(c) : pc.codes(c)) };
         });
       }
     }
+    // The searcher probes the union of the parts' choices (and only those: nearestKept over the rest is skipped).
+    const union = new Set<number>();
+    for (const l of lists) for (const c of l) union.add(c);
+    nprobe = union.size;
+    const filterSkip = skip;
+    skip = filterSkip ? (c) => !union.has(c) || filterSkip(c) : (c) => !union.has(c);
     const accept = (g: number): boolean => {
       const j = partOf(g);
       const o = g - bases[j]!;
@@ -278,6 +301,47 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
   }
 }
 
+/**
+ * The query's live centroids nearest first, sorted only as deep as asked: a part's nearest held clusters are usually
+ * among the first few of the namespace's order, so a short prefix (insertion into a short list, O(k·m)) is enough;
+ * a deep walk (a selective filter) sorts everything once.
+ */
+class ProbeWalk {
+  private prefix: number[] = [];
+  private complete = false;
+
+  constructor(
+    private readonly index: IvfIndex,
+    private readonly ranked: Float64Array,
+  ) {}
+
+  /** The first m of the order (fewer when there are fewer live centroids). */
+  private first(m: number): number[] {
+    if (this.prefix.length < m && !this.complete) {
+      const want = Math.min(this.index.live, Math.max(m, this.prefix.length * 2, 16));
+      // probeOrderOf marks retired centroids in its copy of the ranking; above 64, sorting all k is cheaper.
+      this.prefix = want > 64 ? probeOrderOf(this.index, this.ranked.slice(), this.index.k) : probeOrderOf(this.index, this.ranked.slice(), want);
+      this.complete = want > 64 || want >= this.index.live;
+    }
+    return this.prefix;
+  }
+
+  /** The m nearest centroids among `held` (ascending centroid ids: a cluster table's column) not skipped. */
+  nearestHeld(held: Uint32Array, m: number, skip?: (c: number) => boolean): number[] {
+    const out: number[] = [];
+    if (m <= 0 || held.length === 0) return out;
+    for (let depth = m; ; depth *= 2) {
+      const order = this.first(depth);
+      out.length = 0;
+      for (const c of order) {
+        if (out.length >= m) break;
+        if (entryOf(held, c) >= 0 && !skip?.(c)) out.push(c);
+      }
+      if (out.length >= m || this.complete || order.length < depth) return out;
+    }
+  }
+}
+
 /** Index of centroid c in a cluster table's ascending centroid column, or -1. */
 function entryOf(centroids: Uint32Array, c: number): number {
   let lo = 0;
@@ -297,10 +361,10 @@ function entryOf(centroids: Uint32Array, c: number): number {
  * bases[j] + o): no copy of the codes, only a shifted view per part (a part's cluster rows are contiguous, so its
  * codes carry no row ids; a part whose codes do is shifted id by id).
  */
-function segmentsOf(list: readonly ClusterCodes[], bases: readonly number[]): ClusterCodes[] {
+function segmentsOf(list: readonly (ClusterCodes | null)[], bases: readonly number[]): ClusterCodes[] {
   const out: ClusterCodes[] = [];
   list.forEach((cc, j) => {
-    if (cc.n === 0) return;
+    if (cc === null || cc.n === 0) return;
     const base = bases[j]!;
     if (base === 0) out.push(cc);
     else if (cc.rowIds === null) out.push({ ...cc, firstRow: cc.firstRow + base });

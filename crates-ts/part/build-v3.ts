@@ -140,7 +140,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   ];
   // The probe depth these clusters need (ivf/probe-estimate.ts), from its own random stream so that the clustering
   // above stays what it was before the estimate existed.
-  const estimate = estimateProbes({ data, n: m, dims, clusterOf: assigned.clusterOf, centroids: cb.centroids, k: cb.k, retired: cb.retired, random: seededRandom((o.seed ?? IVF_SEED) + 1) });
+  const estimate = estimateProbes({ data, n: m, dims, clusterOf: assigned.clusterOf, centroids: cb.centroids, k: cb.k, random: seededRandom((o.seed ?? IVF_SEED) + 1) });
   const ivf: IvfPartInfo = {
     file: IVF_FILE,
     blocks: ivfFile.table(),
@@ -149,7 +149,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     vectors: m,
     padded,
     codes: { file: CODES_FILE, blocks: codesFile.table() },
-    ...(estimate ? { probes_hint: estimate.probes, probes_hint_live: cb.k - cb.retired.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0) } : {}),
+    ...(estimate ? { probes_hint: estimate.probes } : {}),
   };
   const index: PartIndexInfo = { kind: 'ivf', M: null, ef_construction: null, seed: o.seed ?? IVF_SEED, space: spaceFor(metric), vectors: m };
   const rows = { docs: order.map((i) => docs[i]!) as Doc[], deleted, seqs: order.map((i) => seqs[i]!) };

@@ -69,16 +69,12 @@ export interface IvfPartInfo extends RowBlockedFile {
   /** `codes.blk`: block i holds the codes of the table's cluster i (ivf/cluster-layout.ts); `start` is its first ordinal. */
   codes: RowBlockedFile;
   /**
-   * The probe depth the builder estimated these clusters need for recall ESTIMATE_TARGET (ivf/probe-estimate.ts): the
-   * default depth of ANN queries (engine/ivf-probes.ts). Absent in parts built before it existed, and in parts too
+   * The probe depth the builder estimated these clusters need for recall ESTIMATE_TARGET (ivf/probe-estimate.ts),
+   * counted among the part's own clusters as queries probe them (namespace/ivf-query.ts): the default depth of ANN
+   * queries (engine/ivf-probes.ts). Absent in parts built before it existed, and in parts too
    * small to estimate.
    */
   probes_hint?: number;
-  /**
-   * Live centroids of the codebook the hint was measured against. The codebook grows as later parts split clusters,
-   * and this part's rows stay in the old centroids, so a query scales the hint by (live centroids now) / this.
-   */
-  probes_hint_live?: number;
 }
 
 /** Head of a format 2 or 3 part (block files), decoded (block tables as typed arrays). */
@@ -160,10 +156,7 @@ function checkIvf(h: PartHeadV3, files: Set<string>, where: string): void {
   if (h.index.kind !== 'ivf' || h.vectors === null || h.dims === null || v.padded !== Math.max(64, Math.ceil(h.dims / 64) * 64)) throw corrupt(where, 'ivf does not match the index kind or the vector geometry');
   if (v.vectors !== h.vectors.present || v.vectors !== h.index.vectors || v.vectors > h.rows) throw corrupt(where, `ivf holds ${v.vectors} vectors; the part has ${h.vectors.present}`);
   if (v.blocks.offset.length !== 1) throw corrupt(where, `ivf cluster table has ${v.blocks.offset.length} blocks, expected 1`);
-  for (const f of ['probes_hint', 'probes_hint_live'] as const) {
-    const x = v[f];
-    if (x !== undefined && !(Number.isSafeInteger(x) && x >= 1)) throw corrupt(where, `ivf ${f} ${JSON.stringify(x)} is not a positive integer`);
-  }
+  if (v.probes_hint !== undefined && !(Number.isSafeInteger(v.probes_hint) && v.probes_hint >= 1)) throw corrupt(where, `ivf probes_hint ${JSON.stringify(v.probes_hint)} is not a positive integer`);
   const c = v.codes.blocks;
   if (c.offset.length !== v.clusters || (v.clusters > 0 && !c.start)) throw corrupt(where, `ivf codes have ${c.offset.length} blocks for ${v.clusters} clusters`);
   const start = c.start ?? new Uint32Array(0);

@@ -537,9 +537,14 @@ export class PartData {
    * of it is cached. The codes stay pinned in the BlockCache until the release. `codes(c)` of a cluster the part
    * lacks is empty; of one not asked for, an internal error.
    */
-  async prepareClusters(centroids: Iterable<number>): Promise<PreparedClusters> {
+  /**
+   * Fetch and pin the codes of the clusters `centroids` names; a function chooses them from the part's cluster table
+   * (read first in any case: it locates the codes), so a caller can pick per part without another round trip.
+   */
+  async prepareClusters(centroids: Iterable<number> | ((table: ClusterTable) => Iterable<number>)): Promise<PreparedClusters> {
     const head = this.ivfHead('prepareClusters');
     const table = await this.clusterTable();
+    if (typeof centroids === 'function') centroids = centroids(table);
     const codes = head.ivf.codes;
     const asked = new Set<number>();
     const held = new Map<number, ClusterCodes>();
