@@ -4,6 +4,7 @@
  *
  *   node --max-old-space-size=12000 bin/run-ts.mjs bench/engine-v2.ts --rows 1000000 [--dims 0|128] [--vector-index ivf|hnsw] [--compact] \
  *        [--store DIR|s3://bucket/prefix (kept, reused when it holds the namespace)] [--cache-memory 256MiB] [--queries 300] [--build-only]
+ *        [--ann-only [--ann-set 50] [--ann-passes 6] [--recall-queries 20]]
  *
  * With an s3:// store (radosgw: scripts/s3-test-server.sh start, then eval "$(scripts/s3-test-server.sh env)" and
  * ELAX_S3_ENDPOINT=$ELAX_TEST_S3_ENDPOINT), everything runs against it; the per-publish step then publishes into the
@@ -44,6 +45,12 @@ const { values } = parseArgs({
     compact: { type: 'boolean', default: false },
     // Build (or reuse) the store and stop: a 10M build runs once, its queries later on a quiet machine.
     'build-only': { type: 'boolean', default: false },
+    // ANN only (after the cold queries): the same --ann-set queries repeated --ann-passes times over HTTP on one node
+    // (warm: what they touch gets cached), recall on --recall-queries of them against kNN, and the server's RSS.
+    'ann-only': { type: 'boolean', default: false },
+    'ann-set': { type: 'string', default: '50' },
+    'ann-passes': { type: 'string', default: '6' },
+    'recall-queries': { type: 'string', default: '20' },
   },
 });
 const N = Number(values.rows);
@@ -204,11 +211,6 @@ async function publishes(store: ObjectStore): Promise<string> {
 
 await build();
 if (values['build-only']) process.exit(0);
-const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d, ${KIND} parts` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
-lines.push('| cold | latency | GETs | bytes read |', '|---|---|---|---|');
-lines.push(await cold('bm25'));
-lines.push(await cold('orderBy'));
-if (D > 0) lines.push(await cold('ann'));
 
 async function metric(url: string, re: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer bench' } })).text();
@@ -224,6 +226,61 @@ async function memoryBreakdown(url: string): Promise<string> {
   const heap = await metric(url, /^nodejs_heap_size_used_bytes (\d+)/m);
   const external = await metric(url, /^nodejs_external_memory_bytes (\d+)/m);
   return `block cache ${MiB(blocks)} MiB, graph cache ${MiB(graphs)} MiB; V8 heap used ${MiB(heap)} MiB, external (array buffers) ${MiB(external)} MiB`;
+}
+
+const lines = [`# ${machine()}`, `${N} rows${D ? ` × ${D}-d, ${KIND} parts` : ' (no vectors)'}, store ${storeDir}, --cache-memory ${values['cache-memory']}`, ''];
+lines.push('| cold | latency | GETs | bytes read |', '|---|---|---|---|');
+lines.push(await cold('bm25'));
+lines.push(await cold('orderBy'));
+if (D > 0) lines.push(await cold('ann'));
+
+/** ANN recall@10 of `qs` on the node at `url` against the exact kNN of the same queries; and those ANN latencies. */
+async function annRecall(url: string, qs: number[][]): Promise<{ recall: number; ms: number[] }> {
+  let found = 0;
+  const ms: number[] = [];
+  for (const q of qs) {
+    const post = async (mode: string) => {
+      const t0 = performance.now();
+      const res = (await (await fetch(`${url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rank_by: ['vector', mode, q], top_k: 10 }) })).json()) as { rows: { id: number; $dist: number }[] };
+      if (mode === 'ANN') ms.push(performance.now() - t0);
+      return res.rows;
+    };
+    const knn = await post('kNN');
+    const ann = await post('ANN');
+    const kth = knn[knn.length - 1]!.$dist;
+    found += ann.filter((x) => x.$dist <= kth).length;
+  }
+  return { recall: found / (10 * qs.length), ms };
+}
+
+if (values['ann-only']) {
+  if (D === 0) throw new Error('--ann-only needs --dims > 0');
+  const set = Array.from({ length: Number(values['ann-set']) }, () => vec!());
+  const s = await serve();
+  try {
+    const base = processMemory(s.pid);
+    lines.push('', `| pass (same ${set.length} ANN queries, strong, over HTTP) | p50 | p99 | store GETs / query | KiB read / query |`, '|---|---|---|---|---|');
+    for (let p = 1; p <= Number(values['ann-passes']); p++) {
+      const before = await storeCounters(s.url);
+      const ms: number[] = [];
+      for (const q of set) ms.push((await query(s.url, { rank_by: ['vector', 'ANN', q], top_k: 10 })).ms);
+      const after = await storeCounters(s.url);
+      const l = latencySummary(ms);
+      lines.push(`| ${p} | ${l.p50} ms | ${l.p99} ms | ${((after.gets - before.gets) / set.length).toFixed(1)} | ${((after.bytes - before.bytes) / 1024 / set.length).toFixed(0)} |`);
+    }
+    const mem = processMemory(s.pid);
+    const rq = Number(values['recall-queries']);
+    if (rq > 0) {
+      const r = await annRecall(s.url, set.slice(0, rq));
+      lines.push('', `ANN recall@10 (${rq} of those queries vs kNN): ${r.recall.toFixed(3)}`);
+    }
+    lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after the passes (peak ${mem.peak_rss_mib} MiB)`);
+    lines.push('', `memory after the passes: ${await memoryBreakdown(s.url)}`);
+  } finally {
+    await s.stop();
+  }
+  console.log(lines.join('\n'));
+  process.exit(0);
 }
 
 const s = await serve();
@@ -258,22 +315,8 @@ try {
   }
   if (D > 0) {
     // ANN recall@10 on the warm node, against the exact kNN of the same query (20 queries).
-    let found = 0;
-    const annMs: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const q = vec!();
-      const post = async (mode: string) => {
-        const t0 = performance.now();
-        const res = (await (await fetch(`${s.url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rank_by: ['vector', mode, q], top_k: 10 }) })).json()) as { rows: { id: number; $dist: number }[] };
-        if (mode === 'ANN') annMs.push(performance.now() - t0);
-        return res.rows;
-      };
-      const knn = await post('kNN');
-      const ann = await post('ANN');
-      const kth = knn[knn.length - 1]!.$dist;
-      found += ann.filter((x) => x.$dist <= kth).length;
-    }
-    lines.push('', `ANN recall@10 (warm, 20 queries vs kNN): ${(found / 200).toFixed(3)}; those ANN queries p50 ${latencySummary(annMs).p50} ms`);
+    const { recall, ms: annMs } = await annRecall(s.url, Array.from({ length: 20 }, () => vec!()));
+    lines.push('', `ANN recall@10 (warm, 20 queries vs kNN): ${recall.toFixed(3)}; those ANN queries p50 ${latencySummary(annMs).p50} ms`);
   }
   lines.push('', `server RSS: ${base.rss_mib} MiB after start, ${mem.rss_mib} MiB after both passes (peak ${mem.peak_rss_mib} MiB)`);
   lines.push('', `memory after both passes: ${await memoryBreakdown(s.url)}`);
