@@ -19,6 +19,8 @@
 #   ELAX_S3_STATE_DIR  state directory (default $REPO/.s3-test-server; wiped on every fresh start)
 #   ELAX_S3_PORT       radosgw HTTP port (default 7480)
 #   ELAX_S3_MON_PORT   monitor port (default 6789)
+#   ELAX_S3_MEMSTORE_BYTES  the OSD's in-memory store size (default 4294967296: 4 GiB, enough for the tests;
+#                           a 10M-row benchmark namespace needs more, and the machine's RAM must hold it)
 #
 # stdout carries only the env lines (start/env) so callers can parse it; progress goes to stderr.
 set -euo pipefail
@@ -27,6 +29,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${ELAX_S3_STATE_DIR:-$REPO/.s3-test-server}"
 PORT="${ELAX_S3_PORT:-7480}"
 MON_PORT="${ELAX_S3_MON_PORT:-6789}"
+MEMSTORE_BYTES="${ELAX_S3_MEMSTORE_BYTES:-4294967296}"
 CONF="$STATE/ceph.conf"
 BUCKET="elax-test"
 REGION="us-east-1"
@@ -175,7 +178,7 @@ mon warn on pool no redundancy = false
 [osd]
 osd objectstore = memstore
 osd data = $STATE/osd0
-memstore device bytes = 4294967296
+memstore device bytes = $MEMSTORE_BYTES
 osd max object name len = 460
 osd max object namespace len = 64
 # The script puts the OSD into the CRUSH map itself. Left on, the OSD's own update at boot races its first monmap
