@@ -61,6 +61,8 @@ export async function runQuery(
   const r = q.rank;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
+  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads: prepared with the scan's columns.
+  const filterIndexes = q.filterSource?.attrs;
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
   //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];
@@ -95,7 +97,7 @@ export async function runQuery(
       const result = await executeOnSegments(q, segs, restrict, {
         prepare: (s) => {
           const rows = restrict(s);
-          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
+          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
         },
       });
       // 4. The graphs this query did without start loading now, after its own reads.
@@ -110,7 +112,7 @@ export async function runQuery(
     }
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
-    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector' };
+    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
     return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
