@@ -40,7 +40,9 @@ describe('portable roaring format against CRoaring golden files', () => {
     it(`${name}: decodes to the recipe's ordinals and re-encodes byte for byte`, () => {
       const bytes = new Uint8Array(readFileSync(new URL(`${name}.roaring`, dir)));
       const want = sortedSet(recipe());
-      expect(deserializeSorted(bytes)).toEqual(want);
+      const got = deserializeSorted(bytes);
+      expect(got.length).toBe(want.length);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
       // Our container choice is CRoaring's for all five (arrays, bitmaps; runs after runOptimize).
       expect(Buffer.from(serializeSorted(want)).equals(Buffer.from(bytes))).toBe(true);
     });
