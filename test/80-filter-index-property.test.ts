@@ -15,6 +15,7 @@ import { compactNamespace } from '../indexer/compact.js';
 import { Indexer } from '../indexer/indexer.js';
 import { RANDOM_FILTER_SCHEMA, randomAttrs, randomFilter } from './helpers/random-filters.js';
 import { ReadLogStore } from './helpers/read-log-store.js';
+import { publishIvfPart } from './helpers/part-namespace.js';
 
 let t = 1_800_000_000_000;
 const clock = { now: () => (t += 1) };
@@ -79,5 +80,25 @@ describe('filter indexes against naive evaluation', () => {
     const out = await compactNamespace(store, ns, { clock, nonce, force: true, hnsw: { flatThreshold: 4 } });
     expect(out.result).toBe('compacted');
     await check('compacted');
+  });
+
+  it('should give filtered ANN over a format-3 part the allowed rows the filter matches (bitmaps, then dead rows cleared)', async () => {
+    const store = new ReadLogStore();
+    const ns = 'fidx-ivf';
+    const r = seededRandom(81);
+    const docs: Doc[] = Array.from({ length: 300 }, (_, id) => ({ id, vector: Float32Array.of(r(), r()), attrs: randomAttrs(r) }));
+    await publishIvfPart(store, ns, docs, { schema: { ...schema, vector: { type: '[2]f32', ann: { distance_metric: 'euclidean_squared' } } }, metric: 'euclidean_squared', targetSize: 50 });
+    const engine = new Engine(store, { clock, sleep: () => Promise.resolve(), random: seededRandom(4), groupCommitMs: 0 });
+    await engine.write(ns, { deletes: [5, 6, 7, 100, 299] });
+    const live = docs.filter((d) => ![5, 6, 7, 100, 299].includes(d.id as number));
+    for (let q = 0; q < 30; q++) {
+      const f = randomFilter(r, 3, 300);
+      const closure = compileFilter(f, schema);
+      const want = live.filter((d) => closure(d)).map((d) => d.id as number);
+      // Few matches (≤ exactFilterRows): the ANN path ranks exactly the allowed rows, so top_k ≥ matches returns all.
+      const got = await engine.query(ns, { filters: f, rank_by: ['vector', 'ANN', [0.5, 0.5]], top_k: 1000 });
+      expect(got.rows!.map((x) => x.id as number).sort((a, b) => a - b), JSON.stringify(f)).toEqual(want);
+    }
+    expect(store.reads.some((x) => /fidx-\d+\.blk$/.test(x.key))).toBe(true);
   });
 });

@@ -84,7 +84,7 @@ export async function runQuery(
       // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
       const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
       if (depth !== null) opts.onProbes?.(depth);
-      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, attrs: q.readAttrs });
+      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, filterSource: q.filterSource, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);
       // A selective filter: ivfSearch hands back the few matching rows, ranked exactly here. Fewer than k live
       // matches in the probed clusters (many deletes): the format-3 parts are scanned exactly instead, as a filtered
