@@ -15,7 +15,7 @@
  */
 import { Bitmap, RoaringFormatError, serializeSorted } from '../bitmap/index.js';
 import { ElaxError, type AttrValue, type Schema } from '../core/index.js';
-import { BlockFileWriter, corruptBlock, type BlockTable } from './block-file.js';
+import { blockOf, BlockFileWriter, corruptBlock, openBlockFile, type BlockTable } from './block-file.js';
 import { ColumnBlock, encodeColumnBlock } from './column-block.js';
 
 export const FILTER_DICT_VERSION = 1;
@@ -212,4 +212,14 @@ export function decodeDictIndex(info: FilterIndexInfo, blocks: readonly Uint8Arr
     if (e instanceof RoaringFormatError || e instanceof RangeError) throw corruptBlock(where, `malformed bitmap: ${e.message}`);
     throw e;
   }
+}
+
+/** A whole dictionary index file (tools, fixtures): its footer checked against the head's entry, then decoded. */
+export function readDictIndex(bytes: Uint8Array, info: FilterIndexInfo, rows: number, where: string): DictIndex {
+  const { footer } = openBlockFile(bytes, where);
+  if (footer.kind !== 'filter-dict' || footer.dict_version !== FILTER_DICT_VERSION || footer.attr !== info.attr) {
+    throw corruptBlock(where, `footer says ${JSON.stringify(footer.kind)} v${String(footer.dict_version)} of ${JSON.stringify(footer.attr)}; the head says a dictionary of ${JSON.stringify(info.attr)}`);
+  }
+  const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => blockOf(bytes, info.blocks, b, where));
+  return decodeDictIndex(info, blocks, rows, where);
 }
