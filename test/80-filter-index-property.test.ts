@@ -9,7 +9,7 @@ import type { Doc, Id } from '../crates-ts/core/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { compileFilter } from '../crates-ts/filter/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
-import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
+import { isBlockHead, partFileKey, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { Indexer } from '../indexer/indexer.js';
@@ -100,5 +100,24 @@ describe('filter indexes against naive evaluation', () => {
       expect(got.rows!.map((x) => x.id as number).sort((a, b) => a - b), JSON.stringify(f)).toEqual(want);
     }
     expect(store.reads.some((x) => /fidx-\d+\.blk$/.test(x.key))).toBe(true);
+  });
+
+  it('should fail a query on a part whose index block is damaged with ELAX_ERR_CORRUPT naming the file (no silent scan)', async () => {
+    const store = new ReadLogStore();
+    const ns = 'fidx-corrupt';
+    const engine = () => new Engine(store, { clock, sleep: () => Promise.resolve(), random: seededRandom(5), groupCommitMs: 0 });
+    const r = seededRandom(82);
+    await engine().write(ns, { upsert_rows: Array.from({ length: 50 }, (_, id) => ({ id, vector: [id, 1], ...randomAttrs(r) })), distance_metric: 'euclidean_squared', schema });
+    await new Indexer(store, { clock, nonce, hnsw: { flatThreshold: 4 } }).indexNamespace(ns, true);
+    const part = (await new RouterStore(store).read(ns))!.router.parts[0]!;
+    const head = (await readManifest(store, ns, part.id))!;
+    const info = isBlockHead(head) ? head.filter_indexes!.find((i) => i.attr === 's')! : null;
+    const key = partFileKey(ns, part.id, info!.file);
+    const bytes = new Uint8Array((await store.get(key))!.bytes);
+    bytes[info!.blocks.offset[0]! + 1]! ^= 0xff;
+    await store.put(key, bytes);
+    await expect(engine().query(ns, { filters: ['s', 'Eq', 'ab'], rank_by: ['id', 'asc'] })).rejects.toMatchObject({ code: 'ELAX_ERR_CORRUPT', message: expect.stringContaining(info!.file) });
+    // Queries whose filter does not read the attribute still answer.
+    expect((await engine().query(ns, { filters: ['n', 'Gte', 0], rank_by: ['id', 'asc'] })).rows!.length).toBeGreaterThan(0);
   });
 });

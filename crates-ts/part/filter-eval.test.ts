@@ -5,6 +5,11 @@ import { RANDOM_FILTER_SCHEMA, randomDocs, randomFilter } from '../../test/helpe
 import { blockOf, openBlockFile } from './block-file.js';
 import { filterMaskOf } from './filter-eval.js';
 import { buildFilterIndexes, decodeDictIndex, type DictIndex } from './filter-index.js';
+import { ElaxError } from '../core/index.js';
+import { buildPartFiles, type PartBuildInput } from './build.js';
+import { encodeHead, type PartHeadV2 } from './head.js';
+import { decodeManifest } from './manifest.js';
+import { newPartId } from './paths.js';
 
 const schema = RANDOM_FILTER_SCHEMA;
 const compile = (f: unknown) => compileFilter(f, schema);
@@ -61,5 +66,40 @@ describe('filter trees over dictionary indexes', () => {
     expect(buildFilterIndexes({}, [{ name: 'o', values: [{ a: 1 } as never] }]).infos).toEqual([]);
     expect(buildFilterIndexes({ t: { type: 'string', filterable: false } }, [{ name: 't', values: ['x'] }]).infos).toEqual([]);
     expect(buildFilterIndexes({}, [{ name: 'k', values: ['x', null, 'x'] }]).infos.map((i) => [i.values, i.nulls, i.array])).toEqual([[1, 1, false]]);
+  });
+});
+
+describe('filter index heads', () => {
+  it('should reject a malformed filter_indexes entry with ELAX_ERR_CORRUPT naming the part', async () => {
+    const docs = randomDocs(seededRandom(5), 40);
+    const built = await buildPartFiles({
+      namespace: 'ns', partId: newPartId(1, 1, 'x'), walStart: 1, walEnd: 1, level: 0, schema, distanceMetric: null,
+      changes: new Map(docs.map((d) => [d.id, d])), createdAt: '2026-12-05T00:00:00.000Z', partFormat: 2,
+    } as PartBuildInput);
+    const head = built.manifest as PartHeadV2;
+    expect(head.filter_indexes?.length).toBe(Object.keys(schema).length);
+    const where = 'ns/parts/p1/manifest.json';
+    expect(() => decodeManifest(encodeHead(head), where)).not.toThrow();
+    const bad = (mutate: (raw: Record<string, unknown>[]) => void) => {
+      const raw = JSON.parse(Buffer.from(encodeHead(head)).toString()) as { filter_indexes: Record<string, unknown>[] };
+      mutate(raw.filter_indexes);
+      return () => decodeManifest(Buffer.from(JSON.stringify(raw)), where);
+    };
+    for (const m of [
+      (f: Record<string, unknown>[]) => (f[0]!.attr = 'nope'),
+      (f: Record<string, unknown>[]) => (f[1]!.file = 'missing.blk'),
+      (f: Record<string, unknown>[]) => (f[0]!.kind = 'sorted'),
+      (f: Record<string, unknown>[]) => (f[2]!.values = -1),
+      (f: Record<string, unknown>[]) => f.push({ ...f[0]! }),
+    ]) {
+      const run = bad(m);
+      expect(run).toThrow(ElaxError);
+      expect(run).toThrow(/part ns\/parts\/p1\/manifest\.json: filter_indexes/);
+      try {
+        run();
+      } catch (e) {
+        expect((e as ElaxError).code).toBe('ELAX_ERR_CORRUPT');
+      }
+    }
   });
 });
