@@ -47,6 +47,8 @@ describe('Bitmap against a Set model', () => {
       const seen: number[] = [];
       a.forEach((o) => seen.push(o));
       same(Uint32Array.from(seen), sorted(sa));
+      const sc = randomSet(r, n);
+      same(Bitmap.union(n, [a, b, of(n, sc)]).toArray(), sorted(new Set([...sa, ...sb, ...sc])));
       same(Bitmap.deserialize(n, a.serialize()).toArray(), sorted(sa));
     }
   });

@@ -45,6 +45,37 @@ export class Bitmap {
     return Bitmap.fromSorted(universe, ords);
   }
 
+  /**
+   * The union of many bitmaps over one universe in one pass (a leaf matching many dictionary values): into one word
+   * buffer, or one sorted merge while the total stays sparse, instead of a new bitmap per pairwise `or`.
+   */
+  static union(universe: number, bitmaps: readonly Bitmap[]): Bitmap {
+    let total = 0;
+    for (const b of bitmaps) {
+      if (b.universe !== universe) throw new RangeError(`bitmaps over different universes (${universe}, ${b.universe})`);
+      total += b.card;
+    }
+    if (bitmaps.length === 1) return bitmaps[0]!;
+    if (total * 32 <= universe) {
+      const all = new Uint32Array(total);
+      let at = 0;
+      for (const b of bitmaps) {
+        all.set(b.sorted!, at);
+        at += b.card;
+      }
+      all.sort();
+      let n = 0;
+      for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[n++] = all[i]!;
+      return new Bitmap(universe, all.subarray(0, n), null, n);
+    }
+    const w = new Uint32Array((universe + 31) >>> 5);
+    for (const b of bitmaps) {
+      if (b.words !== null) for (let i = 0; i < w.length; i++) w[i]! |= b.words[i]!;
+      else for (const v of b.sorted!) w[v >>> 5]! |= 1 << (v & 31);
+    }
+    return Bitmap.fromWords(universe, w);
+  }
+
   private static fromWords(universe: number, words: Uint32Array, card = -1): Bitmap {
     if (card < 0) {
       card = 0;

@@ -56,13 +56,12 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
     }
     const test = compile(positive);
     used = true;
-    const hit: number[] = [];
-    let bits = Bitmap.empty(rows);
-    for (let i = 0; i < d.values.length; i++) if (test(docOf(attr, d.array ? [d.values[i]] : d.values[i]))) hit.push(i);
-    // Union the smaller bitmaps pairwise first would be faster; the number of hits is small for selective leaves.
-    for (const i of hit) bits = bits.or(d.bitmaps[i]!);
-    if (test(docOf(attr, undefined))) bits = bits.or(d.nulls);
-    if (d.array && test(docOf(attr, []))) bits = bits.or(d.empty);
+    const hit: Bitmap[] = [Bitmap.empty(rows)];
+    for (let i = 0; i < d.values.length; i++) if (test(docOf(attr, d.array ? [d.values[i]] : d.values[i]))) hit.push(d.bitmaps[i]!);
+    if (test(docOf(attr, undefined))) hit.push(d.nulls);
+    if (d.array && test(docOf(attr, []))) hit.push(d.empty);
+    // One union of every hit (a range leaf over many values), not a new bitmap per pairwise `or`.
+    const bits = Bitmap.union(rows, hit);
     return { bits: negate ? bits.complement() : bits, exact: true };
   };
   const node = (f: unknown): Eval => {
