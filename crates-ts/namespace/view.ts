@@ -11,7 +11,7 @@
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextNeed } from '../fts/index.js';
-import { RowCursor, type Segment } from '../query/index.js';
+import { RowCursor, type FilterSource, type Segment } from '../query/index.js';
 import type { ViewPart } from './view-part.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
@@ -36,6 +36,8 @@ export interface ScanPosition {
 export interface FilterScan {
   filter: CompiledFilter;
   attrs: readonly string[];
+  /** The raw filter of `filter`, for parts with filter indexes (RFC-0009): their masks replace or narrow the pass. */
+  source?: FilterSource;
   skip?: (seg: number, ord: number, row: Doc) => boolean;
 }
 
@@ -249,16 +251,21 @@ export class NamespaceView {
     let found = 0;
     for (let s = 0; s < segs.length && found < max; s++) {
       const seg = segs[s]!;
-      const release = await seg.prepare({ attrs: scan.attrs, vectors: false });
+      const release = await seg.prepare({ attrs: scan.attrs, vectors: false, filterIndexes: scan.source?.attrs });
       try {
         const cursor = new RowCursor(seg, scan.attrs);
         const dead = seg.dead;
         const skip = scan.skip;
         const ords: number[] = [];
+        const src = scan.source;
+        const m = src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf) : null;
+        const mask = m?.mask ?? null;
+        const residual = m === null || !m.exact;
         for (let o = 0; o < seg.rows && found < max; o++) {
           if (dead !== null && dead[o] === 1) continue;
+          if (mask !== null && mask[o] !== 1) continue;
           const row = cursor.at(o);
-          if (!scan.filter(row) || (skip !== undefined && skip(s, o, row))) continue;
+          if ((residual && !scan.filter(row)) || (skip !== undefined && skip(s, o, row))) continue;
           ords.push(o);
           found++;
         }
