@@ -50,6 +50,9 @@ describe('filter indexes against naive evaluation', () => {
         const want = [...model.values()].filter((d) => closure(d)).map((d) => d.id as number).sort((a, b) => a - b);
         const got = await engine.query(ns, { filters: f, rank_by: ['id', 'asc'], top_k: 1000 });
         expect(got.rows!.map((x) => x.id), `${stage}: ${JSON.stringify(f)}`).toEqual(want);
+        // Filtered ANN over HNSW parts (view.annRestriction): top_k above the matches returns every match.
+        const ann = await engine.query(ns, { filters: f, rank_by: ['vector', 'ANN', [0.3, 0.7]], top_k: 1000 });
+        expect(ann.rows!.map((x) => x.id as number).sort((a, b) => a - b), `${stage} ANN: ${JSON.stringify(f)}`).toEqual(want);
         const count = await engine.query(ns, { filters: f, aggregate_by: { c: ['Count'] } });
         expect(count.aggregations, `${stage} Count: ${JSON.stringify(f)}`).toEqual({ c: want.length });
       }

@@ -76,11 +76,11 @@ export async function runQuery(
       // Format-3 parts (RFC-0008 §4) are probed together through the namespace codebook, one merged search.
       const ivf = await ivfPartsOf(view, r.metric, r.query.length);
       const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
-      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true }) : Promise.resolve(NO_RELEASE))))));
+      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true, filterIndexes }) : Promise.resolve(NO_RELEASE))))));
       // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
       const a = view.schema.vector?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
+      const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i], q.filterSource);
       // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
       const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
       if (depth !== null) opts.onProbes?.(depth);

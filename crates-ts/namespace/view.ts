@@ -136,17 +136,27 @@ export class NamespaceView {
     filter: CompiledFilter | null,
     attrs: readonly string[],
     exact: (seg: number) => boolean = () => false,
+    source?: FilterSource,
   ): (seg: number) => Int32Array | null {
     const segs = this.segments();
     const perPart = this.parts.map((_, i) => {
       if (exact(i)) return null;
-      const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs);
+      const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs, source);
       return hits === null ? null : Int32Array.from(hits, (h) => h.ordinal);
     });
     return (s) => (s < perPart.length ? perPart[s]! : null);
   }
 
-  private partAnnHits(i: number, seg: Segment, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): { ordinal: number }[] | null {
+  private partAnnHits(
+    i: number,
+    seg: Segment,
+    query: Float32Array,
+    k: number,
+    ef: number,
+    filter: CompiledFilter | null,
+    attrs: readonly string[],
+    source?: FilterSource,
+  ): { ordinal: number }[] | null {
     if (!seg.annSearch) return null;
     const dead = this.dead[i]!.mask;
     if (filter === null) {
@@ -158,6 +168,14 @@ export class NamespaceView {
       if (live.length === hits.length || live.length >= k) return live;
     }
     // Liveness from the dead mask, the filter through a cursor onto the part's columns: this test runs for every row.
+    // With filter indexes (RFC-0009) the part's mask answers first: alone when exact, else before the closure.
+    const m = filter !== null && source && seg.filterMask ? seg.filterMask(source.filter, source.compileLeaf) : null;
+    if (m !== null) {
+      const mask = m.mask;
+      if (m.exact) return seg.annSearch(query, k, Math.max(ef, k), (ord) => mask[ord] === 1 && (dead === null || dead[ord] !== 1));
+      const cur = new RowCursor(seg, attrs);
+      return seg.annSearch(query, k, Math.max(ef, k), (ord) => mask[ord] === 1 && (dead === null || dead[ord] !== 1) && filter!(cur.at(ord)));
+    }
     const cursor = filter === null ? null : new RowCursor(seg, attrs);
     const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (cursor === null || filter!(cursor.at(ord)));
     return seg.annSearch(query, k, Math.max(ef, k), allow);
