@@ -20,7 +20,7 @@ import { GOLDEN_NS, expectedRows } from './fixtures/golden.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
 import type { Doc } from '../crates-ts/core/index.js';
 import { codebookRotation, encodeCluster, indexSpace, sqDistAt } from '../crates-ts/ivf/index.js';
-import { PartData, lookupIdsV2, readManifest, type PartHeadV3 } from '../crates-ts/part/index.js';
+import { PartData, isBlockHead, loadPart, lookupIdsV2, partFileKey, readDictIndex, readManifest, type PartHeadV3 } from '../crates-ts/part/index.js';
 import { readCodebook } from '../crates-ts/vindex/index.js';
 import { V3_DIMS, V3_NS, V3_PART_ID, v3ClusterOf, v3Codebook, v3Docs, v3Vector } from './fixtures/part-v3.js';
 
@@ -77,6 +77,31 @@ describe('golden fixtures of every part format', () => {
       }
     });
   }
+});
+
+describe('the filter-index fixture (test/fixtures/store-v2-fidx, RFC-0009 slice 2)', () => {
+  it("should decode every part's dictionary indexes to exactly the rows holding each value", async () => {
+    await withFixtureCopy('store-v2-fidx', async (store) => {
+      const router = (await new RouterStore(store).read(GOLDEN_NS))!.router;
+      let indexes = 0;
+      for (const p of router.parts) {
+        const head = (await readManifest(store, GOLDEN_NS, p.id))!;
+        if (!isBlockHead(head)) throw new Error(`${p.id} is not a block part`);
+        const part = await loadPart(store, GOLDEN_NS, p.id);
+        for (const info of head.filter_indexes ?? []) {
+          const d = readDictIndex((await store.get(partFileKey(GOLDEN_NS, p.id, info.file)))!.bytes, info, head.rows, info.file);
+          const rowsOf = (match: (v: unknown) => boolean) => part.docs.flatMap((doc, o) => (match(doc.attrs[info.attr]) ? [o] : []));
+          expect(Array.from(d.nulls.toArray())).toEqual(rowsOf((v) => v === undefined || v === null));
+          d.values.forEach((value, i) => {
+            expect(Array.from(d.bitmaps[i]!.toArray())).toEqual(rowsOf((v) => (Array.isArray(v) ? v.includes(value) : v === value)));
+          });
+          indexes++;
+        }
+      }
+      // active, price, tags, ... of golden.ts: every filterable attribute of both parts.
+      expect(indexes).toBeGreaterThanOrEqual(6);
+    });
+  });
 });
 
 async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {

@@ -61,6 +61,8 @@ export async function runQuery(
   const r = q.rank;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
+  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads: prepared with the scan's columns.
+  const filterIndexes = q.filterSource?.attrs;
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
   //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];
@@ -74,15 +76,15 @@ export async function runQuery(
       // Format-3 parts (RFC-0008 §4) are probed together through the namespace codebook, one merged search.
       const ivf = await ivfPartsOf(view, r.metric, r.query.length);
       const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
-      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true }) : Promise.resolve(NO_RELEASE))))));
+      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true, filterIndexes }) : Promise.resolve(NO_RELEASE))))));
       // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
       const a = view.schema.vector?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i]);
+      const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i], q.filterSource);
       // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
       const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
       if (depth !== null) opts.onProbes?.(depth);
-      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, attrs: q.readAttrs });
+      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, filterSource: q.filterSource, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);
       // A selective filter: ivfSearch hands back the few matching rows, ranked exactly here. Fewer than k live
       // matches in the probed clusters (many deletes): the format-3 parts are scanned exactly instead, as a filtered
@@ -95,7 +97,7 @@ export async function runQuery(
       const result = await executeOnSegments(q, segs, restrict, {
         prepare: (s) => {
           const rows = restrict(s);
-          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
+          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
         },
       });
       // 4. The graphs this query did without start loading now, after its own reads.
@@ -110,7 +112,7 @@ export async function runQuery(
     }
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
-    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector' };
+    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
     return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();

@@ -20,7 +20,7 @@ import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
-import { distanceAt, RowCursor, type Release, type Segment } from '../query/index.js';
+import { distanceAt, RowCursor, type FilterSource, type Release, type Segment } from '../query/index.js';
 
 export interface IvfPart {
   /** Index of the part in the view (segments() order). */
@@ -35,6 +35,8 @@ export interface IvfQuery {
   k: number;
   nprobe: number;
   filter: CompiledFilter | null;
+  /** The raw filter, for parts with filter indexes (RFC-0009): the allowed rows come from bitmaps, not a scan. */
+  filterSource?: FilterSource;
   /** Attributes the filter reads (pinned with the part's columns while the search runs). */
   attrs: readonly string[];
 }
@@ -137,7 +139,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
           return pc;
         }),
       ),
-      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false })))),
+      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, filterIndexes: q.filterSource?.attrs })))),
     ]);
     const bases: number[] = [];
     let total = 0;
@@ -176,19 +178,27 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       }
       return got;
     };
-    // With a filter: which live rows match (the filter's columns are held whole: RFC-0009's bitmap indexes will
-    // replace this pass), how many, and how many in each cluster. Few matches: rank them exactly, no search. Else the
+    // With a filter: which live rows match (from the parts' filter indexes where they answer it, RFC-0009; else a
+    // pass over the filter's columns, held whole), how many, and how many in each cluster. Few matches: rank them exactly, no search. Else the
     // clusters holding none are skipped, and the probe depth grows as the matches thin out (filterNprobe).
     let allowed: Uint8Array[] | null = null;
     let matched: number | null = null;
     let nprobe = q.nprobe;
     let skip: ((c: number) => boolean) | undefined;
     if (q.filter !== null) {
+      const src = q.filterSource;
       allowed = parts.map((p) => {
+        const dead = p.segment.dead;
+        // The part's filter indexes: an exact mask needs only the dead rows cleared; a partial one narrows the scan.
+        const m = src && p.segment.filterMask ? p.segment.filterMask(src.filter, src.compileLeaf) : null;
+        if (m !== null && m.exact) {
+          if (dead !== null) for (let o = 0; o < m.mask.length; o++) if (dead[o] === 1) m.mask[o] = 0;
+          return m.mask;
+        }
         const a = new Uint8Array(p.data.rows);
         const cur = new RowCursor(p.segment, q.attrs);
-        const dead = p.segment.dead;
-        for (let o = 0; o < a.length; o++) if ((dead === null || dead[o] !== 1) && q.filter!(cur.at(o))) a[o] = 1;
+        const cand = m?.mask ?? null;
+        for (let o = 0; o < a.length; o++) if ((cand === null || cand[o] === 1) && (dead === null || dead[o] !== 1) && q.filter!(cur.at(o))) a[o] = 1;
         return a;
       });
       matched = allowed.reduce((n, a) => n + count(a, 0, a.length), 0);

@@ -11,7 +11,7 @@
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextNeed } from '../fts/index.js';
-import { RowCursor, type Segment } from '../query/index.js';
+import { RowCursor, type FilterSource, type Segment } from '../query/index.js';
 import type { ViewPart } from './view-part.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
@@ -36,6 +36,8 @@ export interface ScanPosition {
 export interface FilterScan {
   filter: CompiledFilter;
   attrs: readonly string[];
+  /** The raw filter of `filter`, for parts with filter indexes (RFC-0009): their masks replace or narrow the pass. */
+  source?: FilterSource;
   skip?: (seg: number, ord: number, row: Doc) => boolean;
 }
 
@@ -134,17 +136,27 @@ export class NamespaceView {
     filter: CompiledFilter | null,
     attrs: readonly string[],
     exact: (seg: number) => boolean = () => false,
+    source?: FilterSource,
   ): (seg: number) => Int32Array | null {
     const segs = this.segments();
     const perPart = this.parts.map((_, i) => {
       if (exact(i)) return null;
-      const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs);
+      const hits = this.partAnnHits(i, segs[i]!, query, k, ef, filter, attrs, source);
       return hits === null ? null : Int32Array.from(hits, (h) => h.ordinal);
     });
     return (s) => (s < perPart.length ? perPart[s]! : null);
   }
 
-  private partAnnHits(i: number, seg: Segment, query: Float32Array, k: number, ef: number, filter: CompiledFilter | null, attrs: readonly string[]): { ordinal: number }[] | null {
+  private partAnnHits(
+    i: number,
+    seg: Segment,
+    query: Float32Array,
+    k: number,
+    ef: number,
+    filter: CompiledFilter | null,
+    attrs: readonly string[],
+    source?: FilterSource,
+  ): { ordinal: number }[] | null {
     if (!seg.annSearch) return null;
     const dead = this.dead[i]!.mask;
     if (filter === null) {
@@ -156,6 +168,14 @@ export class NamespaceView {
       if (live.length === hits.length || live.length >= k) return live;
     }
     // Liveness from the dead mask, the filter through a cursor onto the part's columns: this test runs for every row.
+    // With filter indexes (RFC-0009) the part's mask answers first: alone when exact, else before the closure.
+    const m = filter !== null && source && seg.filterMask ? seg.filterMask(source.filter, source.compileLeaf) : null;
+    if (m !== null) {
+      const mask = m.mask;
+      if (m.exact) return seg.annSearch(query, k, Math.max(ef, k), (ord) => mask[ord] === 1 && (dead === null || dead[ord] !== 1));
+      const cur = new RowCursor(seg, attrs);
+      return seg.annSearch(query, k, Math.max(ef, k), (ord) => mask[ord] === 1 && (dead === null || dead[ord] !== 1) && filter!(cur.at(ord)));
+    }
     const cursor = filter === null ? null : new RowCursor(seg, attrs);
     const allow = (ord: number) => (dead === null || dead[ord] !== 1) && (cursor === null || filter!(cursor.at(ord)));
     return seg.annSearch(query, k, Math.max(ef, k), allow);
@@ -249,16 +269,21 @@ export class NamespaceView {
     let found = 0;
     for (let s = 0; s < segs.length && found < max; s++) {
       const seg = segs[s]!;
-      const release = await seg.prepare({ attrs: scan.attrs, vectors: false });
+      const release = await seg.prepare({ attrs: scan.attrs, vectors: false, filterIndexes: scan.source?.attrs });
       try {
         const cursor = new RowCursor(seg, scan.attrs);
         const dead = seg.dead;
         const skip = scan.skip;
         const ords: number[] = [];
+        const src = scan.source;
+        const m = src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf) : null;
+        const mask = m?.mask ?? null;
+        const residual = m === null || !m.exact;
         for (let o = 0; o < seg.rows && found < max; o++) {
           if (dead !== null && dead[o] === 1) continue;
+          if (mask !== null && mask[o] !== 1) continue;
           const row = cursor.at(o);
-          if (!scan.filter(row) || (skip !== undefined && skip(s, o, row))) continue;
+          if ((residual && !scan.filter(row)) || (skip !== undefined && skip(s, o, row))) continue;
           ords.push(o);
           found++;
         }

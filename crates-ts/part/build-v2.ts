@@ -16,6 +16,7 @@ import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, colum
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
 import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
+import { buildFilterIndexes } from './filter-index.js';
 
 export type File = { name: string; bytes: Uint8Array };
 
@@ -166,13 +167,18 @@ export function assembleBlockPart(
   for (const name of Object.keys(input.schema)) if (name !== 'id' && name !== 'vector') names.add(name);
   for (const d of docs) for (const name in d.attrs) names.add(name);
   const columns: ColumnInfo[] = [];
+  const columnValues: { name: string; values: AttrValue[] }[] = [];
   [...names].sort().forEach((name, n) => {
     const values: AttrValue[] = docs.map((d) => d.attrs[name] ?? null);
     const kind = kindOf(input.schema[name]?.type);
     const c = columnFile(columnFileName(n), values, kind);
     files.push(c.file);
     columns.push({ name, kind, ...c.info, stats: columnStats(values) });
+    columnValues.push({ name, values });
   });
+  // Dictionary filter indexes (RFC-0009 slice 2): additive head field, no format bump.
+  const fidx = buildFilterIndexes(input.schema, columnValues);
+  files.push(...fidx.files);
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -211,6 +217,7 @@ export function assembleBlockPart(
     vectors,
     columns,
     keys,
+    ...(fidx.infos.length > 0 ? { filter_indexes: fidx.infos } : {}),
     ...extra,
   };
   return { files, manifest: head };

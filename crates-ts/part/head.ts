@@ -11,6 +11,7 @@ import { ElaxError, type AttrValue, type Id } from '../core/index.js';
 import { decodeTable, encodeTable, type BlockTable, type EncodedBlockTable } from './block-file.js';
 import type { ColumnKind } from './column-block.js';
 import type { PartManifestV1 } from './manifest.js';
+import { checkFilterIndexes, type FilterIndexInfo } from './filter-index.js';
 
 export const PART_FORMAT_V2 = 2;
 export const PART_FORMAT_V3 = 3;
@@ -93,6 +94,8 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
   keys: KeyedFileInfo | null;
   /** Format 3 only. */
   ivf?: IvfPartInfo;
+  /** Dictionary filter indexes (RFC-0009 slice 2); absent in parts built before them (readers then scan). */
+  filter_indexes?: FilterIndexInfo[];
 }
 
 /** A format-3 head: a format-2 head with its clustered index. */
@@ -143,6 +146,7 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if (!Array.isArray(h.idx.first_keys) || h.idx.first_keys.length !== h.idx.blocks.offset.length) throw corrupt(where, 'idx first_keys do not match its blocks');
   if ((h.format_version === PART_FORMAT_V3) !== (h.ivf !== undefined)) throw corrupt(where, `format ${h.format_version} with${h.ivf ? '' : 'out'} a clustered index`);
   if (h.ivf !== undefined) checkIvf(h as PartHeadV3, files, where);
+  checkFilterIndexes(h.filter_indexes, files, new Set(h.columns.map((c) => c.name)), `part ${where}`);
   return h;
 }
 

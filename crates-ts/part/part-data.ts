@@ -24,6 +24,8 @@ import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
+import { decodeDictIndex, type DictIndex, type FilterIndexInfo } from './filter-index.js';
+import { filterMaskOf, type LeafCompiler } from './filter-eval.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -84,6 +86,7 @@ export class PartData {
   /** Block table of every block file, by file name (whole reads verify each block's CRC-32 against it). */
   private readonly tables = new Map<string, BlockTable>();
   private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
+  private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -97,7 +100,8 @@ export class PartData {
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
-    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes]) if (f) this.tables.set(f.file, f.blocks);
+    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes, ...(head.filter_indexes ?? [])]) if (f) this.tables.set(f.file, f.blocks);
+    for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -175,6 +179,26 @@ export class PartData {
       const col: Column = { starts, blocks, bytes: size };
       return { value: col, bytes: size };
     });
+  }
+
+  /**
+   * A dictionary filter index (RFC-0009 slice 2), decoded, through the BlockCache, pinned until the release. One GET
+   * of the file, every block checked against the head's CRC-32; a malformed index is ELAX_ERR_CORRUPT naming it.
+   */
+  private dictIndex(info: FilterIndexInfo): Promise<Lease<DictIndex>> {
+    const key = this.key(info.file);
+    return this.cache.getPinned(key, async () => {
+      const bytes = await this.whole(info.file);
+      const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => sliceBlock(bytes, info.blocks, b));
+      const d = decodeDictIndex(info, blocks, this.rows, key);
+      // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
+      return { value: d, bytes: bytes.byteLength * 4 + 256 };
+    });
+  }
+
+  /** A prepared dictionary index of `attr` (need.filterIndexes), or null. */
+  heldDictIndex(attr: string): DictIndex | null {
+    return this.held<DictIndex>(`fidx:${attr}`) ?? null;
   }
 
   /** One column block, alone (ranged GET), for materialising a few rows; pinned until the release. */
@@ -368,6 +392,10 @@ export class PartData {
         }),
       );
     if (need.ids !== false) take('ids', this.column(this.head.ids));
+    for (const attr of need.filterIndexes ?? []) {
+      const f = this.fidxByAttr.get(attr);
+      if (f) take(`fidx:${attr}`, this.dictIndex(f));
+    }
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
@@ -714,6 +742,11 @@ export class PartSegment implements Segment {
   value(attr: string, ord: number): AttrValue | undefined {
     const col = this.data.held<Column>(`col:${attr}`);
     return col === undefined ? undefined : valueAt(col, ord);
+  }
+
+  /** Rows the filter may match, from the prepared dictionary indexes (exact: does match); null without any. */
+  filterMask(filter: unknown, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
+    return filterMaskOf(filter, this.rows, (a) => this.data.heldDictIndex(a), compile);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

@@ -51,6 +51,20 @@ export interface ScanHooks {
   prepareNeed?(seg: number, need: SegmentNeed): Promise<Release>;
 }
 
+/**
+ * The query's filter over one segment's rows (always called with a RowCursor): the segment's filter indexes (RFC-0009)
+ * decide rows they answer exactly, or narrow the rows the compiled filter still runs on; without indexes, the filter.
+ */
+function segmentFilter(seg: Segment, q: ParsedQuery): CompiledFilter | null {
+  const f = q.filter;
+  const src = q.filterSource;
+  if (f === null || src === undefined || seg.filterMask === undefined) return f;
+  const m = seg.filterMask(src.filter, src.compileLeaf);
+  if (m === null) return f;
+  const mask = m.mask;
+  return m.exact ? (d) => mask[(d as RowCursor).ord] === 1 : (d) => mask[(d as RowCursor).ord] === 1 && f(d);
+}
+
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
   const dead = seg.dead;
   if (filter === null) return dead === null ? () => true : (o) => dead[o] !== 1;
@@ -195,7 +209,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       if (v === null) {
         // Only some rows' vectors were fetched (ANN candidates of a part read by block): rank those.
         if (only === null || !seg.vectorAt) return;
-        const live = liveTest(seg, cursor, q.filter);
+        const live = liveTest(seg, cursor, segmentFilter(seg, q));
         for (let i = 0; i < only.length; i++) {
           const o = only[i]!;
           const at = seg.vectorAt(o);
@@ -210,7 +224,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const { data, present } = v;
       const sq = cosine ? (v.sqNorms ?? null) : null;
       const dead = seg.dead;
-      const filter = q.filter;
+      const filter = segmentFilter(seg, q);
       const n = only === null ? seg.rows : only.length;
       const k = v.scan;
       if (k !== undefined && (sq !== null || !cosine)) {
@@ -260,7 +274,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   const heap = per ? null : new TopK<Captured>(q.limit, cmp);
   await eachSegment(segs, hooks, (seg, s) => {
     const cursor = new RowCursor(seg, q.readAttrs);
-    const live = liveTest(seg, cursor, q.filter);
+    const live = liveTest(seg, cursor, segmentFilter(seg, q));
     const only = restrict?.(s) ?? null;
     const n = only === null ? seg.rows : only.length;
     const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
@@ -345,9 +359,9 @@ export async function materialize(hits: readonly Hit[], segs: readonly Segment[]
 export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction, hooks?: ScanHooks): Promise<QueryResultBody> {
   if (q.aggregates) {
     const state = new AggregationState(q);
-    const filter = q.filter;
     await eachSegment(segs, hooks, (seg) => {
       const cursor = new RowCursor(seg, q.readAttrs);
+      const filter = segmentFilter(seg, q);
       const dead = seg.dead;
       for (let o = 0; o < seg.rows; o++) {
         if (dead !== null && dead[o] === 1) continue;

@@ -28,6 +28,7 @@ export {
 } from './types.js';
 export type {
   ParsedQuery,
+  FilterSource,
   ParsedMultiQuery,
   QueryContext,
   QueryResultBody,

@@ -142,6 +142,8 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const consistency = parseConsistency(b.consistency);
   const metric = b.distance_metric === undefined ? ctx.distanceMetric : parseDistanceMetric(b.distance_metric);
   const filter = b.filters === undefined ? null : compileFilter(b.filters, ctx.schema);
+  const filterSource =
+    filter === null ? {} : { filterSource: { filter: b.filters, attrs: filterAttributes(b.filters), compileLeaf: (leaf: unknown) => compileFilter(leaf, ctx.schema) } };
 
   if (b.aggregate_by !== undefined) {
     if (b.rank_by !== undefined) throw queryError('rank_by and aggregate_by cannot both be given');
@@ -159,6 +161,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
       limit: limit.total,
       per: null,
       filter,
+      ...filterSource,
       projection: { kind: 'none' },
       vectorEncoding,
       consistency,
@@ -185,6 +188,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     limit: limit.total,
     per: limit.per,
     filter,
+    ...filterSource,
     projection: parseProjection(b.include_attributes, b.exclude_attributes, ctx.schema),
     vectorEncoding,
     consistency,

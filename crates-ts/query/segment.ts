@@ -21,6 +21,8 @@ export interface SegmentNeed {
   index?: boolean;
   /** Only these rows' vectors (ANN candidates): read by block instead of the whole vector file. */
   vectorRows?: ArrayLike<number>;
+  /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
+  filterIndexes?: readonly string[];
 }
 
 export interface DocFields {
@@ -61,6 +63,11 @@ export interface Segment {
    */
   prepare(need: SegmentNeed): Promise<Release>;
   id(ord: number): Id;
+  /**
+   * Rows `filter` (the raw filter; `compile` compiles one leaf) may match by the segment's prepared filter indexes:
+   * mask[o] = 1 for a candidate, and with `exact` every candidate matches. Null or absent: no index helped.
+   */
+  filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
   /**

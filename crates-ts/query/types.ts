@@ -66,6 +66,13 @@ export interface GroupKeySpec {
   forEachUnique: boolean;
 }
 
+export interface FilterSource {
+  filter: unknown;
+  /** Attributes the filter reads. */
+  attrs: readonly string[];
+  compileLeaf: (leaf: unknown) => CompiledFilter;
+}
+
 export interface ParsedQuery {
   /** null only for aggregation queries; without rank_by it is id ascending. */
   rank: RankPlan | null;
@@ -75,6 +82,11 @@ export interface ParsedQuery {
   per: { attributes: string[]; limit: number } | null;
   /** null when the query has no filters (matches everything). */
   filter: CompiledFilter | null;
+  /**
+   * The filter as given, with a compiler of its leaves, for segments with filter indexes (RFC-0009); absent when there
+   * is no filter or the query was not parsed from a body.
+   */
+  filterSource?: FilterSource;
   projection: Projection;
   vectorEncoding: VectorEncoding;
   consistency: ConsistencyLevel;

@@ -322,16 +322,19 @@ export class WriteCoordinator {
     } catch (e) {
       if (!isElaxError(e)) throw e; // the resolver reports the conflict
     }
-    const scanOf = (spec: unknown): { filter: CompiledFilter; attrs: string[] } | null => {
+    const scanOf = (spec: unknown): { filter: CompiledFilter; attrs: string[]; source: FilterScan['source'] } | null => {
       try {
-        return { filter: compileFilter(spec, schema, { unknownAttributes: 'null' }), attrs: filterAttributes(spec) };
+        const filter = compileFilter(spec, schema, { unknownAttributes: 'null' });
+        const attrs = filterAttributes(spec);
+        // The raw filter for parts with filter indexes (RFC-0009): each leaf compiled exactly as the whole was.
+        return { filter, attrs, source: { filter: spec, attrs, compileLeaf: (leaf: unknown) => compileFilter(leaf, schema, { unknownAttributes: 'null' }) } };
       } catch (e) {
         if (!isElaxError(e)) throw e;
         return null;
       }
     };
     let deleteIds: readonly Id[] = [];
-    let deleted: { filter: CompiledFilter; attrs: string[]; skip: NonNullable<FilterScan['skip']> } | null = null;
+    let deleted: { filter: CompiledFilter; attrs: string[]; source: FilterScan['source']; skip: NonNullable<FilterScan['skip']> } | null = null;
     const del = req.deleteByFilter && scanOf(req.deleteByFilter.filter);
     if (del) {
       const limit = this.limits.deleteByFilterRows;
@@ -346,7 +349,7 @@ export class WriteCoordinator {
     let patchDocs: readonly Doc[] = [];
     const patch = req.patchByFilter && scanOf(req.patchByFilter.filter);
     if (patch) {
-      const scan: FilterScan = deleted ? { filter: patch.filter, attrs: [...new Set([...patch.attrs, ...deleted.attrs])], skip: deleted.skip } : patch;
+      const scan: FilterScan = deleted ? { filter: patch.filter, source: patch.source, attrs: [...new Set([...patch.attrs, ...deleted.attrs])], skip: deleted.skip } : patch;
       patchDocs = await view.matching(scan, this.limits.patchByFilterRows + 1);
     }
     return { deleteIds, patchDocs };
