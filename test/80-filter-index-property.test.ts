@@ -137,4 +137,24 @@ describe('filter indexes against naive evaluation', () => {
     // Queries whose filter does not read the attribute still answer.
     expect((await engine().query(ns, { filters: ['n', 'Gte', 0], rank_by: ['id', 'asc'] })).rows!.length).toBeGreaterThan(0);
   });
+
+  it('should give BM25 with a filter the matches of a scan (text-segments: the mask decides which scored rows pass)', async () => {
+    const store = new ReadLogStore();
+    const ns = 'fidx-bm25';
+    const engine = new Engine(store, { clock, sleep: () => Promise.resolve(), random: seededRandom(6), groupCommitMs: 0 });
+    const r = seededRandom(83);
+    const words = ['fox', 'dog', 'owl', 'cat'];
+    const full = { ...schema, body: { type: 'string', full_text_search: true } };
+    const docs: Doc[] = Array.from({ length: 120 }, (_, id) => ({ id, vector: null, attrs: { ...randomAttrs(r), body: `${words[id % 4]} ${words[(id * 3) % 4]}` } }));
+    await engine.write(ns, { upsert_rows: docs.map((d) => ({ id: d.id, vector: [1, d.id as number], ...d.attrs })), distance_metric: 'euclidean_squared', schema: full });
+    await new Indexer(store, { clock, nonce, hnsw: { flatThreshold: 4 } }).indexNamespace(ns, true);
+    for (let q = 0; q < 20; q++) {
+      const f = randomFilter(r, 3, 120);
+      const closure = compileFilter(f, schema);
+      const want = docs.filter((d) => closure(d) && (d.attrs.body as string).split(' ').includes('fox')).map((d) => d.id as number);
+      const got = await engine.query(ns, { filters: f, rank_by: ['body', 'BM25', 'fox'], top_k: 1000 });
+      expect(got.rows!.map((x) => x.id as number).sort((a, b) => a - b), JSON.stringify(f)).toEqual(want);
+    }
+    expect(store.reads.some((x) => /fidx-\d+\.blk$/.test(x.key))).toBe(true);
+  });
 });

@@ -122,6 +122,7 @@ export async function scoreTextSegments(
     attrs: q.readAttrs,
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
+    filterIndexes: q.filterSource?.attrs,
   });
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];
@@ -133,7 +134,13 @@ export async function scoreTextSegments(
       const seg = segs[s]!;
       // Cursors resolve their columns when made: after the prepare.
       const cursor = new RowCursor(seg, q.readAttrs);
-      const got = run.score(s, textSource(seg, filter === null ? null : (o) => filter(cursor.at(o))));
+      // Parts with filter indexes (RFC-0009): their mask decides, or narrows the rows the closure runs on.
+      const src = q.filterSource;
+      const m = filter !== null && src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf) : null;
+      const mask = m?.mask;
+      const test =
+        filter === null ? null : m === null ? (o: number) => filter(cursor.at(o)) : m.exact ? (o: number) => mask![o] === 1 : (o: number) => mask![o] === 1 && filter(cursor.at(o));
+      const got = run.score(s, textSource(seg, test));
       if (perKey === null) return;
       for (const h of got) {
         hits.push(h);

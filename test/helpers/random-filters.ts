@@ -2,7 +2,8 @@
  * Seeded random documents and filter trees for the filter-index property tests (crates-ts/part/filter-eval.test.ts,
  * test/80): several scalar types, arrays (some empty), missing and null attributes, and filters mixing operators the
  * dictionary indexes answer (Eq, In, Contains..., their Not forms, on scalars and arrays) with ones they leave
- * residual (id, comparisons on arrays), under And / Or / Not.
+ * residual (id, comparisons and globs on arrays), and comparisons and globs on scalars (indexed: the leaf closure runs
+ * per distinct value), under And / Or / Not.
  */
 import type { AttrValue, Doc, Schema } from '../../crates-ts/core/index.js';
 
@@ -83,10 +84,11 @@ function leaf(r: () => number, maxId: number): unknown[] {
   const list = () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => scalarOf(r, attr));
   const array = attr === 'tags' || attr === 'nums';
   const ops = array
-    ? ['Eq', 'NotEq', 'In', 'NotIn', 'Contains', 'NotContains', 'ContainsAny', 'NotContainsAny', 'AnyLt', 'AnyGte']
+    ? ['Eq', 'NotEq', 'In', 'NotIn', 'Contains', 'NotContains', 'ContainsAny', 'NotContainsAny', 'AnyLt', 'AnyLte', 'AnyGt', 'AnyGte']
     : attr === 'b'
       ? ['Eq', 'NotEq', 'In', 'NotIn']
       : ['Eq', 'NotEq', 'In', 'NotIn', 'Lt', 'Lte', 'Gt', 'Gte'];
+  if ((attr === 's' || attr === 'tags') && r() < 0.15) return [attr, pick(r, ['Glob', 'NotGlob', 'IGlob', 'NotIGlob']), pick(r, ['a*', '*b', 'A?', 'abc'])];
   const op = pick(r, ops);
   if (op === 'In' || op === 'NotIn' || op === 'ContainsAny' || op === 'NotContainsAny') return [attr, op, list().filter((x) => x !== null || op.endsWith('In'))];
   const v = scalarOf(r, attr);
