@@ -5,3 +5,4 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './cancel.js';
