@@ -16,6 +16,10 @@ import type { ClientErrorReason } from './client-errors.js';
 import { InflightBudget, registerInflightBudget, defaultMaxInflightBytes, DEFAULT_MAX_INFLIGHT_REQUESTS } from './inflight.js';
 import type { Socket } from 'node:net';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, readJsonBody } from './json-body.js';
+import { QueryLimiter, defaultMaxQueuedQueries, defaultMaxRunningQueries } from './query-admission.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, QUERY_TIMEOUT_HEADER, QueryDeadline, requestTimeoutMs } from './query-deadline.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 
 export interface AppOptions {
   engine: Engine;
@@ -41,6 +45,14 @@ export interface AppOptions {
    * 503 ELAX_ERR_STORE_UNAVAILABLE with Retry-After (/health, /metrics and /admin still answer). Default: ready.
    */
   readiness?: () => { ready: boolean; reason: string };
+  /** Queries executing at once (query-admission.ts). Default 2 per core. */
+  maxRunningQueries?: number;
+  /** Queries waiting for a slot before 429 ELAX_ERR_QUERY_QUEUE_FULL. Default 32 per running slot. */
+  maxQueuedQueries?: number;
+  /** A query's time budget, ms (query-deadline.ts); X-Elax-Query-Timeout-Ms may lower it. Default 30000. */
+  queryTimeoutMs?: number;
+  /** Tests: what a query's checkpoint between segments awaits (default one turn of the event loop). */
+  queryPause?: (where: string) => Promise<void>;
 }
 
 
@@ -57,6 +69,14 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     opts.maxInflightBytes ?? defaultMaxInflightBytes(requestedBodyLimit),
     (limit) => metrics.overloaded(limit),
   );
+  const maxRunning = opts.maxRunningQueries ?? defaultMaxRunningQueries();
+  const limiter = new QueryLimiter(maxRunning, opts.maxQueuedQueries ?? defaultMaxQueuedQueries(maxRunning), {
+    rejected: () => metrics.queries.rejected(),
+  });
+  metrics.queries.setLimiter(limiter);
+  const queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) throw new Error(`queryTimeoutMs must be a positive integer, got ${queryTimeoutMs}`);
+  const queryPause = opts.queryPause ?? (() => nextTurn());
   // A body the in-flight budget could never hold is a 413, not a 503 to be retried forever.
   const bodyLimit = Math.min(requestedBodyLimit, budget.maxBytes);
   const timeouts = resolveHttpTimeouts(opts.timeouts);
@@ -81,6 +101,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
+    metrics.queries.close();
   });
   app.addHook('preClose', async () => {
     closing = true;
@@ -197,12 +218,33 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return engine.write(req.params.ns, req.body, { idempotencyKey: typeof key === 'string' && key ? key : undefined });
   });
 
-  app.post<NsParams>('/v2/namespaces/:ns/query', async (req) => {
+  // Queries: admitted by the limiter (FIFO, 429 when full), under a deadline, stopped when their client leaves.
+  app.post<NsParams>('/v2/namespaces/:ns/query', async (req, reply) => {
     const body = req.body as Record<string, unknown> | undefined;
-    if (req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body)) {
-      return engine.multiQuery(req.params.ns, body);
+    const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
+    const deadline = new QueryDeadline(requestTimeoutMs(req.headers[QUERY_TIMEOUT_HEADER], queryTimeoutMs), {
+      now: () => performance.now(),
+      pause: queryPause,
+      onStop: (reason, where) => metrics.queries.stopped(reason, where),
+    });
+    deadline.watch(reply.raw);
+    try {
+      let release;
+      try {
+        release = await limiter.acquire(deadline.signal);
+      } catch (e) {
+        if (deadline.signal.aborted && e === deadline.signal.reason) deadline.leftQueue();
+        throw e;
+      }
+      try {
+        deadline.check('queue'); // the deadline may have passed in the very turn the slot came free
+        return multi ? await engine.multiQuery(req.params.ns, body, deadline) : await engine.query(req.params.ns, body, deadline);
+      } finally {
+        release();
+      }
+    } finally {
+      deadline.dispose();
     }
-    return engine.query(req.params.ns, body);
   });
 
   app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', async (req) => {
