@@ -52,7 +52,7 @@ export interface AppOptions {
   /** A query's time budget, ms (query-deadline.ts); X-Elax-Query-Timeout-Ms may lower it. Default 30000. */
   queryTimeoutMs?: number;
   /** Tests: what a query's checkpoint between segments awaits (default one turn of the event loop). */
-  queryPause?: (where: string) => Promise<void>;
+  queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
 }
 
 

@@ -36,7 +36,7 @@ export function requestTimeoutMs(header: string | string[] | undefined, serverMs
 export interface DeadlineDeps {
   now: () => number;
   /** What a checkpoint awaits: one turn of the event loop (setImmediate); tests slow it down. */
-  pause: (where: string) => Promise<void>;
+  pause: (where: string, signal: AbortSignal) => Promise<void>;
   /** The query stopped early, and the loop that noticed it ('queue' when it never started). */
   onStop?: (reason: StopReason, where: string) => void;
 }
@@ -89,7 +89,7 @@ export class QueryDeadline implements QueryControl {
   }
 
   async checkpoint(where: string): Promise<void> {
-    await this.deps.pause(where);
+    await this.deps.pause(where, this.controller.signal);
     this.check(where);
   }
 

@@ -73,7 +73,7 @@ export interface ServeOptions {
   maxQueuedQueries?: number;
   queryTimeoutMs?: number;
   /** Tests: what a query's checkpoint between segments awaits (app.ts AppOptions.queryPause). */
-  queryPause?: (where: string) => Promise<void>;
+  queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
   /** Documents one delete_by_filter / patch_by_filter may change (default turbopuffer's 5M / 50k; tests lower them). */
   writeLimits?: Partial<WriteLimits>;
 }
