@@ -7,7 +7,7 @@
  *  - elax_queries_running / elax_queries_queued: the query limiter (query-admission.ts), read at scrape time.
  *  - elax_query_rejections_total: queries answered 429 because the queue was full.
  *  - elax_query_stops_total{reason, where}: queries stopped early (timeout, client_gone) and where it was noticed:
- *    queue (never ran), view, segment, text, scan.
+ *    queue (never ran), view, ann, segment, text, scan.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -34,8 +34,9 @@ export class QueryLoadMetrics {
       labelNames: ['quantile'],
       registers,
       collect() {
-        // Nanoseconds; a window without samples reports 0, not NaN.
-        const s = (ns: number) => (Number.isFinite(ns) && loop.count > 0 ? ns / 1e9 : 0);
+        // Nanoseconds between the sampler's ticks, which are LAG_RESOLUTION_MS apart on an idle loop (Node records the
+        // whole interval: an idle loop shows 10 ms): the lag is what exceeds it. No samples: 0, not NaN.
+        const s = (ns: number) => (Number.isFinite(ns) && loop.count > 0 ? Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1e3) : 0);
         this.set({ quantile: '0.5' }, s(loop.percentile(50)));
         this.set({ quantile: '0.99' }, s(loop.percentile(99)));
         this.set({ quantile: '1' }, s(loop.max));
@@ -62,7 +63,7 @@ export class QueryLoadMetrics {
     this.rejections = new Counter({ name: 'elax_query_rejections_total', help: 'Queries answered 429 ELAX_ERR_QUERY_QUEUE_FULL (queue full)', registers });
     this.stops = new Counter({
       name: 'elax_query_stops_total',
-      help: 'Queries stopped before finishing, by reason (timeout: 504 ELAX_ERR_QUERY_TIMEOUT; client_gone: the client closed the connection) and where it was noticed (queue, view, segment, text, scan)',
+      help: 'Queries stopped before finishing, by reason (timeout: 504 ELAX_ERR_QUERY_TIMEOUT; client_gone: the client closed the connection) and where it was noticed (queue, view, ann, segment, text, scan)',
       labelNames: ['reason', 'where'],
       registers,
     });

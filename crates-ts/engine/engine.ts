@@ -74,6 +74,7 @@ export async function runQuery(
       //    than the graph and a scan costs milliseconds, where loading a graph into hnswlib takes seconds. Recall
       //    evaluation waits for the graphs instead (it measures them).
       // Format-3 parts (RFC-0008 §4) are probed together through the namespace codebook, one merged search.
+      await control.checkpoint('ann');
       const ivf = await ivfPartsOf(view, r.metric, r.query.length);
       const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
       releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true }) : Promise.resolve(NO_RELEASE))))));
