@@ -53,6 +53,8 @@ export interface AppOptions {
   queryTimeoutMs?: number;
   /** Tests: what a query's checkpoint between segments awaits (default one turn of the event loop). */
   queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
+  /** Tests: the clock deadlines are measured on, ms (default performance.now, monotonic). */
+  queryNow?: () => number;
 }
 
 
@@ -77,6 +79,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) throw new Error(`queryTimeoutMs must be a positive integer, got ${queryTimeoutMs}`);
   const queryPause = opts.queryPause ?? (() => nextTurn());
+  const queryNow = opts.queryNow ?? (() => performance.now());
   // A body the in-flight budget could never hold is a 413, not a 503 to be retried forever.
   const bodyLimit = Math.min(requestedBodyLimit, budget.maxBytes);
   const timeouts = resolveHttpTimeouts(opts.timeouts);
@@ -223,7 +226,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     const body = req.body as Record<string, unknown> | undefined;
     const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
     const deadline = new QueryDeadline(requestTimeoutMs(req.headers[QUERY_TIMEOUT_HEADER], queryTimeoutMs), {
-      now: () => performance.now(),
+      now: queryNow,
       pause: queryPause,
       onStop: (reason, where) => metrics.queries.stopped(reason, where),
     });

@@ -6,7 +6,8 @@
  *    returns to 0 and the next query is admitted and answered;
  *  - a queued query whose client disconnects leaves the queue without ever running;
  *  - a query over its X-Elax-Query-Timeout-Ms budget gets 504 ELAX_ERR_QUERY_TIMEOUT, and its segment loop is the
- *    one that saw the stop (elax_query_stops_total{where="segment"}).
+ *    one that saw the stop (elax_query_stops_total{where="segment"});
+ *  - a deadline that passes in the middle of a scan (an injected clock jumps) is seen by the scan loop's row check.
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
@@ -122,6 +123,30 @@ describe('query cancellation and deadlines', () => {
     expect(m.get('elax_query_stops_total', { reason: 'timeout', where: 'segment' })).toBe(1);
     expect(m.get('elax_queries_running')).toBe(0);
     expect((await query('slow')).status).toBe(200);
+  });
+
+  it('should stop a query whose deadline passes in the middle of its scan inside the scan loop', async () => {
+    // The clock jumps an hour ahead once the segment loop has passed its checkpoint: the deadline passes during the
+    // scan of the (tail) segment, before its timer could fire, and only the row-level check can notice it.
+    let t = 0;
+    let jumped = false;
+    let calls = 0;
+    const now = () => {
+      if (jumped && ++calls > 1) return t + 3_600_000; // the checkpoint's own check still sees the old time
+      return t;
+    };
+    const jumpAtSegment = async (where: string) => {
+      await nextTurn();
+      if (where === 'segment') jumped = true;
+    };
+    app = await startMemoryApp({ maxRunningQueries: 1, queryPause: jumpAtSegment, queryNow: now });
+    await seed('scan');
+    const r = await query('scan');
+    expect(r.status).toBe(504);
+    expect(((await r.json()) as { code: string }).code).toBe('ELAX_ERR_QUERY_TIMEOUT');
+    const m = await metrics();
+    expect(m.get('elax_query_stops_total', { reason: 'timeout', where: 'scan' })).toBe(1);
+    expect(m.get('elax_queries_running')).toBe(0);
   });
 
   it('should refuse a malformed X-Elax-Query-Timeout-Ms with 400 naming the header', async () => {
