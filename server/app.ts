@@ -166,7 +166,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof ElaxError) {
       if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
-      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      // A query over its deadline is load, not a fault: one warn line with the message, no stack.
+      if (err.code === 'ELAX_ERR_QUERY_TIMEOUT') request.log.warn({ code: err.code, reason: err.message }, 'query timed out');
+      else if (err.status >= 500) request.log.error({ err }, 'request failed');
       return reply.code(err.status).send({ ...errorBody(err.message), code: err.code });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
@@ -239,12 +241,18 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         if (deadline.signal.aborted && e === deadline.signal.reason) deadline.leftQueue();
         throw e;
       }
+      let work: Promise<unknown>;
       try {
         deadline.check('queue'); // the deadline may have passed in the very turn the slot came free
-        return multi ? await engine.multiQuery(req.params.ns, body, deadline) : await engine.query(req.params.ns, body, deadline);
-      } finally {
+        work = multi ? engine.multiQuery(req.params.ns, body, deadline) : engine.query(req.params.ns, body, deadline);
+      } catch (e) {
         release();
+        throw e;
       }
+      // The slot is held until the work itself stops (at its next check); the client is answered at the deadline
+      // even if the work is awaiting something that does not listen to the signal (a slow store read).
+      void work.then(release, release);
+      return await untilAborted(work, deadline.signal);
     } finally {
       deadline.dispose();
     }
@@ -266,6 +274,25 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.post<NsParams>('/v1/namespaces/:ns/_debug/recall', async (req) => engine.recall(req.params.ns, req.body));
 
   return app;
+}
+
+/** `work`'s outcome, or the signal's reason as soon as it aborts (`work` then goes on until it notices). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The catalogue of error codes, for docs and tests. */

@@ -149,6 +149,29 @@ describe('query cancellation and deadlines', () => {
     expect(m.get('elax_queries_running')).toBe(0);
   });
 
+  it('should answer 504 at the deadline even while the query waits on something that ignores it, and hold the slot until the work stops', async () => {
+    // The query's checkpoint awaits a gate that does not listen to its signal (a store read that hangs, say).
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let waiting = 0;
+    const stuck = async (where: string) => {
+      if (where !== 'segment') return nextTurn();
+      waiting++;
+      await gate;
+    };
+    app = await startMemoryApp({ maxRunningQueries: 1, queryPause: stuck });
+    await seed('stuck');
+    const r = await Promise.race([query('stuck', { 'x-elax-query-timeout-ms': '100' }), sleep(5_000).then(() => null)]);
+    expect(r, 'the 504 came at the deadline, not after the stuck work').not.toBeNull();
+    expect(r!.status).toBe(504);
+    expect(((await r!.json()) as { code: string }).code).toBe('ELAX_ERR_QUERY_TIMEOUT');
+    expect(waiting).toBe(1);
+    expect(await running()).toBe(1); // the work has not stopped yet: its slot is still taken
+    open();
+    await until('the stuck query to stop and free its slot', async () => (await running()) === 0);
+    expect((await metrics()).get('elax_query_stops_total', { reason: 'timeout', where: 'segment' })).toBe(1);
+  });
+
   it('should refuse a malformed X-Elax-Query-Timeout-Ms with 400 naming the header', async () => {
     app = await startMemoryApp({ maxRunningQueries: 1 });
     await seed('fast');
