@@ -9,6 +9,8 @@ import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CAC
 import { formatByteSize, parseByteSize } from './byte-size.js';
 import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
 import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
+import { defaultMaxQueuedQueries, defaultMaxRunningQueries } from '../server/query-admission.js';
+import { DEFAULT_QUERY_TIMEOUT_MS } from '../server/query-deadline.js';
 import { storeUri, withStore, printTable, printJson } from './store-option.js';
 import { ivfMinRowsOption, ivfOf, vectorIndexOf, vectorIndexOption } from './vector-index-option.js';
 import { routerShow, walList, statusAll, needsAttention, DEFAULT_STALL_AFTER_SECONDS, statusTableRows, STATUS_COLUMNS, describeTrouble } from './admin.js';
@@ -64,12 +66,15 @@ program
   .option('--keep-alive-timeout-ms <ms>', 'close an idle connection between requests after this', String(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs))
   .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 512 MiB, the body limit)')
   .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
+  .option('--max-running-queries <n>', `queries executing at once (default 2 per core: ${defaultMaxRunningQueries()})`)
+  .option('--max-queued-queries <n>', 'queries waiting for a slot; beyond that 429 ELAX_ERR_QUERY_QUEUE_FULL with Retry-After (default 32 per running query)')
+  .option('--query-timeout-ms <ms>', "a query's time budget from arrival (queueing included); beyond it 504 ELAX_ERR_QUERY_TIMEOUT and the query stops (X-Elax-Query-Timeout-Ms may lower it per request)", String(DEFAULT_QUERY_TIMEOUT_MS))
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
-    maxInflightBytes?: string; maxInflightRequests: string;
+    maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
@@ -123,6 +128,9 @@ program
       },
       ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: positive(o.maxInflightBytes, '--max-inflight-bytes') } : {}),
       maxInflightRequests: positive(o.maxInflightRequests, '--max-inflight-requests'),
+      ...(o.maxRunningQueries !== undefined ? { maxRunningQueries: positive(o.maxRunningQueries, '--max-running-queries') } : {}),
+      ...(o.maxQueuedQueries !== undefined ? { maxQueuedQueries: o.maxQueuedQueries === '0' ? 0 : positive(o.maxQueuedQueries, '--max-queued-queries') } : {}),
+      queryTimeoutMs: positive(o.queryTimeoutMs, '--query-timeout-ms'),
       indexerOptions: {
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),

@@ -16,6 +16,10 @@ import type { ClientErrorReason } from './client-errors.js';
 import { InflightBudget, registerInflightBudget, defaultMaxInflightBytes, DEFAULT_MAX_INFLIGHT_REQUESTS } from './inflight.js';
 import type { Socket } from 'node:net';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, readJsonBody } from './json-body.js';
+import { QueryLimiter, defaultMaxQueuedQueries, defaultMaxRunningQueries } from './query-admission.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, QUERY_TIMEOUT_HEADER, QueryDeadline, requestTimeoutMs } from './query-deadline.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 
 export interface AppOptions {
   engine: Engine;
@@ -41,6 +45,16 @@ export interface AppOptions {
    * 503 ELAX_ERR_STORE_UNAVAILABLE with Retry-After (/health, /metrics and /admin still answer). Default: ready.
    */
   readiness?: () => { ready: boolean; reason: string };
+  /** Queries executing at once (query-admission.ts). Default 2 per core. */
+  maxRunningQueries?: number;
+  /** Queries waiting for a slot before 429 ELAX_ERR_QUERY_QUEUE_FULL. Default 32 per running slot. */
+  maxQueuedQueries?: number;
+  /** A query's time budget, ms (query-deadline.ts); X-Elax-Query-Timeout-Ms may lower it. Default 30000. */
+  queryTimeoutMs?: number;
+  /** Tests: what a query's checkpoint between segments awaits (default one turn of the event loop). */
+  queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
+  /** Tests: the clock deadlines are measured on, ms (default performance.now, monotonic). */
+  queryNow?: () => number;
 }
 
 
@@ -57,6 +71,15 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     opts.maxInflightBytes ?? defaultMaxInflightBytes(requestedBodyLimit),
     (limit) => metrics.overloaded(limit),
   );
+  const maxRunning = opts.maxRunningQueries ?? defaultMaxRunningQueries();
+  const limiter = new QueryLimiter(maxRunning, opts.maxQueuedQueries ?? defaultMaxQueuedQueries(maxRunning), {
+    rejected: () => metrics.queries.rejected(),
+  });
+  metrics.queries.setLimiter(limiter);
+  const queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) throw new Error(`queryTimeoutMs must be a positive integer, got ${queryTimeoutMs}`);
+  const queryPause = opts.queryPause ?? (() => nextTurn());
+  const queryNow = opts.queryNow ?? (() => performance.now());
   // A body the in-flight budget could never hold is a 413, not a 503 to be retried forever.
   const bodyLimit = Math.min(requestedBodyLimit, budget.maxBytes);
   const timeouts = resolveHttpTimeouts(opts.timeouts);
@@ -81,6 +104,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
+    metrics.queries.close();
   });
   app.addHook('preClose', async () => {
     closing = true;
@@ -142,7 +166,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof ElaxError) {
       if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
-      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      // A query over its deadline is load, not a fault: one warn line with the message, no stack.
+      if (err.code === 'ELAX_ERR_QUERY_TIMEOUT') request.log.warn({ code: err.code, reason: err.message }, 'query timed out');
+      else if (err.status >= 500) request.log.error({ err }, 'request failed');
       return reply.code(err.status).send({ ...errorBody(err.message), code: err.code });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
@@ -197,12 +223,39 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return engine.write(req.params.ns, req.body, { idempotencyKey: typeof key === 'string' && key ? key : undefined });
   });
 
-  app.post<NsParams>('/v2/namespaces/:ns/query', async (req) => {
+  // Queries: admitted by the limiter (FIFO, 429 when full), under a deadline, stopped when their client leaves.
+  app.post<NsParams>('/v2/namespaces/:ns/query', async (req, reply) => {
     const body = req.body as Record<string, unknown> | undefined;
-    if (req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body)) {
-      return engine.multiQuery(req.params.ns, body);
+    const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
+    const deadline = new QueryDeadline(requestTimeoutMs(req.headers[QUERY_TIMEOUT_HEADER], queryTimeoutMs), {
+      now: queryNow,
+      pause: queryPause,
+      onStop: (reason, where) => metrics.queries.stopped(reason, where),
+    });
+    deadline.watch(reply.raw);
+    try {
+      let release;
+      try {
+        release = await limiter.acquire(deadline.signal);
+      } catch (e) {
+        if (deadline.signal.aborted && e === deadline.signal.reason) deadline.leftQueue();
+        throw e;
+      }
+      let work: Promise<unknown>;
+      try {
+        deadline.check('queue'); // the deadline may have passed in the very turn the slot came free
+        work = multi ? engine.multiQuery(req.params.ns, body, deadline) : engine.query(req.params.ns, body, deadline);
+      } catch (e) {
+        release();
+        throw e;
+      }
+      // The slot is held until the work itself stops (at its next check); the client is answered at the deadline
+      // even if the work is awaiting something that does not listen to the signal (a slow store read).
+      void work.then(release, release);
+      return await untilAborted(work, deadline.signal);
+    } finally {
+      deadline.dispose();
     }
-    return engine.query(req.params.ns, body);
   });
 
   app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', async (req) => {
@@ -221,6 +274,25 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.post<NsParams>('/v1/namespaces/:ns/_debug/recall', async (req) => engine.recall(req.params.ns, req.body));
 
   return app;
+}
+
+/** `work`'s outcome, or the signal's reason as soon as it aborts (`work` then goes on until it notices). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The catalogue of error codes, for docs and tests. */

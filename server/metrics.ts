@@ -25,6 +25,7 @@ import { ElaxError } from '../crates-ts/core/index.js';
 import { namespaceStatus, DEFAULT_STALL_AFTER_SECONDS, type NamespaceStatus } from './admin-status.js';
 import type { InflightBudget, OverloadLimit } from './inflight.js';
 import type { ClientErrorReason } from './client-errors.js';
+import { QueryLoadMetrics } from './query-metrics.js';
 
 export interface MetricsOptions {
   /** Collect prom-client's default process metrics (default true). */
@@ -70,6 +71,8 @@ const INDEXER_EVENTS: Record<string, string> = {
 
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** Query admission, deadlines and event-loop lag (query-metrics.ts). */
+  readonly queries: QueryLoadMetrics;
   private sources: MetricsSources = {};
   /** Recently served namespaces, least recently used first (Map keeps insertion order). */
   private readonly tracked = new Map<string, true>();
@@ -148,6 +151,7 @@ export class ServerMetrics {
       labelNames: ['limit'],
       registers,
     });
+    this.queries = new QueryLoadMetrics(this.registry);
     this.cacheMetrics();
     this.storeMetrics();
     this.inflightMetrics();

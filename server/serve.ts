@@ -68,6 +68,12 @@ export interface ServeOptions {
   /** Node-wide caps on request body bytes and requests in flight (inflight.ts). */
   maxInflightBytes?: number;
   maxInflightRequests?: number;
+  /** Query admission and deadlines (query-admission.ts, query-deadline.ts); unset: the defaults. */
+  maxRunningQueries?: number;
+  maxQueuedQueries?: number;
+  queryTimeoutMs?: number;
+  /** Tests: what a query's checkpoint between segments awaits (app.ts AppOptions.queryPause). */
+  queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
   /** Documents one delete_by_filter / patch_by_filter may change (default turbopuffer's 5M / 50k; tests lower them). */
   writeLimits?: Partial<WriteLimits>;
 }
@@ -173,6 +179,10 @@ async function listen(
     timeouts: opts.timeouts,
     maxInflightBytes: opts.maxInflightBytes,
     maxInflightRequests: opts.maxInflightRequests,
+    maxRunningQueries: opts.maxRunningQueries,
+    maxQueuedQueries: opts.maxQueuedQueries,
+    queryTimeoutMs: opts.queryTimeoutMs,
+    queryPause: opts.queryPause,
     logger: opts.log ? { level: 'info' } : false,
     adminToken: opts.adminToken ?? process.env.ELAX_ADMIN_TOKEN,
     metrics,

@@ -6,3 +6,4 @@ export * from './types.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './wasm.js';
+export * from './cancel.js';

@@ -2,7 +2,7 @@
  * The engine: one object per process that serves the API's operations over a store. The HTTP server and the CLI
  * call it; it wires namespace views, the write coordinator and query execution together.
  */
-import { ElaxError, type Clock, type Doc, type Schema } from '../core/index.js';
+import { ElaxError, UNCANCELLED, type Clock, type Doc, type QueryControl, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, ivfSearch, type Consistency, type NamespaceView } from '../namespace/index.js';
 import { clusteredIndexOf, ivfPartsOf, probeDepth, type ProbeDepth } from './ivf-probes.js';
@@ -56,9 +56,11 @@ export async function runQuery(
   q: ParsedQuery,
   efSearch: number,
   /** probes: a recall request's own probe depth for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
-  opts: { waitForIndex?: boolean; probes?: number; onProbes?: (d: ProbeDepth) => void } = {},
+  /** control: stops the query cooperatively (deadline, client gone; core/cancel.ts). */
+  opts: { waitForIndex?: boolean; probes?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl } = {},
 ): Promise<QueryResultBody> {
   const r = q.rank;
+  const control = opts.control ?? UNCANCELLED;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
   // Filter indexes of the parts (RFC-0009) for the attributes the filter reads: prepared with the scan's columns.
@@ -74,6 +76,7 @@ export async function runQuery(
       //    than the graph and a scan costs milliseconds, where loading a graph into hnswlib takes seconds. Recall
       //    evaluation waits for the graphs instead (it measures them).
       // Format-3 parts (RFC-0008 §4) are probed together through the namespace codebook, one merged search.
+      await control.checkpoint('ann');
       const ivf = await ivfPartsOf(view, r.metric, r.query.length);
       const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
       releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true, filterIndexes }) : Promise.resolve(NO_RELEASE))))));
@@ -95,6 +98,7 @@ export async function runQuery(
       // 3. Segments stream: the candidates' vectors of a graphed part (a few blocks), or every vector (and the filter
       //    columns) of a segment scanned exactly, one segment at a time.
       const result = await executeOnSegments(q, segs, restrict, {
+        control,
         prepare: (s) => {
           const rows = restrict(s);
           return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
@@ -108,12 +112,12 @@ export async function runQuery(
       // BM25 streams too, in two passes (query/ text-segments.ts): each part's postings dictionary for the
       // namespace-wide statistics, then each part that can match scored with them, one part (and the next,
       // prefetched) at a time.
-      return await executeOnSegments(q, segs, undefined, { prepareNeed: (s, need) => segs[s]!.prepare(need) });
+      return await executeOnSegments(q, segs, undefined, { control, prepareNeed: (s, need) => segs[s]!.prepare(need) });
     }
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
-    return await executeOnSegments(q, segs, undefined, { prepare: (s) => segs[s]!.prepare(base) });
+    return await executeOnSegments(q, segs, undefined, { control, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
   }
@@ -271,17 +275,19 @@ export class Engine {
     }
   }
 
-  async query(ns: string, body: unknown) {
-    return this.withPartRetry(readConsistency(body), (c) => this.queryOnce(ns, body, c));
+  /** `control` stops the query cooperatively when its owner says so (deadline, client gone: core/cancel.ts). */
+  async query(ns: string, body: unknown, control: QueryControl = UNCANCELLED) {
+    return this.withPartRetry(readConsistency(body), (c) => this.queryOnce(ns, body, c, control));
   }
 
-  private async queryOnce(ns: string, body: unknown, consistency: Consistency) {
+  private async queryOnce(ns: string, body: unknown, consistency: Consistency, control: QueryControl) {
     const started = this.opts.clock.now();
     const { view, ratio } = await this.viewFor(ns, consistency);
+    control.check('view');
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
     const execStarted = this.opts.clock.now();
-    const result = await runQuery(view, q, this.efSearch);
+    const result = await runQuery(view, q, this.efSearch, { control });
     return {
       ...result,
       billing: this.billing(view, result),
@@ -289,18 +295,19 @@ export class Engine {
     };
   }
 
-  async multiQuery(ns: string, body: unknown) {
-    return this.withPartRetry(readConsistency(body), (c) => this.multiQueryOnce(ns, body, c));
+  async multiQuery(ns: string, body: unknown, control: QueryControl = UNCANCELLED) {
+    return this.withPartRetry(readConsistency(body), (c) => this.multiQueryOnce(ns, body, c, control));
   }
 
-  private async multiQueryOnce(ns: string, body: unknown, consistency: Consistency) {
+  private async multiQueryOnce(ns: string, body: unknown, consistency: Consistency, control: QueryControl) {
     const started = this.opts.clock.now();
     const { view, ratio } = await this.viewFor(ns, consistency);
+    control.check('view');
     const ctx = queryContext(view);
     const q = parseMultiQuery(body, ctx);
     const execStarted = this.opts.clock.now();
     const results: QueryResultBody[] = [];
-    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch));
+    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch, { control }));
     const result = q.rerank
       ? { results: [{ rows: fuseRrf(results.map((r) => r.rows ?? []), q.rerank.k, q.rerank.weights, Math.max(...q.queries.map((s) => s.limit))) }] }
       : { results };

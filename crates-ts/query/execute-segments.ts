@@ -7,7 +7,7 @@
  * Text ranking scores the segments as fts/ text sources (postings, or analysis of the rows without them), in two
  * passes of one segment at a time (text-segments.ts).
  */
-import type { Doc, Id } from '../core/index.js';
+import { CHECK_EVERY_ROWS, UNCANCELLED, type Doc, type Id, type QueryControl } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
@@ -49,6 +49,11 @@ export interface ScanHooks {
    * text-segments.ts). Without it the text path uses the segments as they are.
    */
   prepareNeed?(seg: number, need: SegmentNeed): Promise<Release>;
+  /**
+   * Stops the query cooperatively (deadline passed, client gone): checked before each segment, with a turn of the
+   * event loop, and every CHECK_EVERY_ROWS rows inside a segment's scan. Default: never stops.
+   */
+  control?: QueryControl;
 }
 
 /**
@@ -64,6 +69,9 @@ function segmentFilter(seg: Segment, q: ParsedQuery): CompiledFilter | null {
   const mask = m.mask;
   return m.exact ? (d) => mask[(d as RowCursor).ord] === 1 : (d) => mask[(d as RowCursor).ord] === 1 && f(d);
 }
+
+/** A mask for `(i & ROW_CHECK_MASK) === 0`: true every CHECK_EVERY_ROWS rows (a power of two). */
+const ROW_CHECK_MASK = CHECK_EVERY_ROWS - 1;
 
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
   const dead = seg.dead;
@@ -156,7 +164,9 @@ function selectPerKey(cands: Captured[], cmp: (a: Captured, b: Captured) => numb
 
 /** Runs `scan` on each segment in turn, prepared by the hook (if any) and released right after. */
 async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number) => void): Promise<void> {
+  const control = hooks?.control ?? UNCANCELLED;
   for (let s = 0; s < segs.length; s++) {
+    await control.checkpoint('segment');
     const release = hooks?.prepare ? await hooks.prepare(s) : NO_RELEASE;
     try {
       scan(segs[s]!, s);
@@ -170,6 +180,7 @@ const byDistThenId = (a: Captured, b: Captured) => a.dist! - b.dist! || compareI
 
 export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonly Segment[], restrict?: Restriction, hooks?: ScanHooks): Promise<Hit[]> {
   const per = q.per;
+  const control = hooks?.control ?? UNCANCELLED;
   const perKey = (c: RowCursor): unknown => {
     const vals = per!.attributes.map((a) => (a === 'id' ? c.id : (c.attrs[a] ?? null)));
     return vals.length === 1 ? vals[0] : JSON.stringify(vals);
@@ -178,7 +189,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   if (rank.kind === 'text') {
     // BM25 through fts/ in two passes, one segment at a time (text-segments.ts): postings where a part has them
     // (minus dead rows), the other live rows analysed; max-score top-k unless limit.per needs every match.
-    const scan = await scoreTextSegments(q, rank.plan, segs, hooks?.prepareNeed ?? null, per ? perKey : null);
+    const scan = await scoreTextSegments(q, rank.plan, segs, hooks?.prepareNeed ?? null, per ? perKey : null, undefined, control);
     if (!per) {
       // Higher score first: the negated score as the key keeps "smaller first, ties by id".
       const heap = new HitTopK(q.limit);
@@ -211,6 +222,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         if (only === null || !seg.vectorAt) return;
         const live = liveTest(seg, cursor, segmentFilter(seg, q));
         for (let i = 0; i < only.length; i++) {
+          if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
           const o = only[i]!;
           const at = seg.vectorAt(o);
           if (at === null || !live(o)) continue;
@@ -244,6 +256,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
           m = 0;
         };
         for (let i = 0; i < n; i++) {
+          if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
           const o = only === null ? i : only[i]!;
           if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
           if (dead !== null && dead[o] === 1) continue;
@@ -255,6 +268,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         return;
       }
       for (let i = 0; i < n; i++) {
+        if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
         const o = only === null ? i : only[i]!;
         if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
         if (dead !== null && dead[o] === 1) continue;
@@ -280,6 +294,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
     const valsOf = (o: number) => readers.map((r) => (r === null ? null : r(o)));
     for (let i = 0; i < n; i++) {
+      if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
       const o = only === null ? i : only[i]!;
       if (!live(o)) continue;
       if (heap) {
@@ -359,11 +374,13 @@ export async function materialize(hits: readonly Hit[], segs: readonly Segment[]
 export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[], restrict?: Restriction, hooks?: ScanHooks): Promise<QueryResultBody> {
   if (q.aggregates) {
     const state = new AggregationState(q);
+    const control = hooks?.control ?? UNCANCELLED;
     await eachSegment(segs, hooks, (seg) => {
       const cursor = new RowCursor(seg, q.readAttrs);
       const filter = segmentFilter(seg, q);
       const dead = seg.dead;
       for (let o = 0; o < seg.rows; o++) {
+        if ((o & ROW_CHECK_MASK) === 0) control.check('scan');
         if (dead !== null && dead[o] === 1) continue;
         cursor.at(o);
         if (filter === null || filter(cursor)) state.add(cursor);

@@ -14,6 +14,7 @@
  * Both passes read each segment's liveness (`dead`, `deadOrdinals`) from the same segment object: the view hands
  * out segments whose liveness never changes under them (namespace/: copy-on-write masks, a snapshot of the tail).
  */
+import { UNCANCELLED, type QueryControl } from '../core/index.js';
 import type { SourceHit, TextRankPlan, TextSource } from '../fts/index.js';
 import { NO_RELEASE, RowCursor, type Release, type Segment, type SegmentNeed } from './segment.js';
 import type { ParsedQuery } from './types.js';
@@ -50,11 +51,18 @@ export function textSources(segs: readonly Segment[], filterFor: ((s: number) =>
  * Runs `use` on each of `order` in turn once `prepare` resolved for it, with up to `ahead` more prepares in flight,
  * and releases each right after its use (and, on a failure, whatever was prepared ahead).
  */
-export async function eachPrepared(order: readonly number[], prepare: (s: number) => Promise<Release>, use: (s: number) => void, ahead = TEXT_PREFETCH): Promise<void> {
+export async function eachPrepared(
+  order: readonly number[],
+  prepare: (s: number) => Promise<Release>,
+  use: (s: number) => void,
+  ahead = TEXT_PREFETCH,
+  control: QueryControl = UNCANCELLED,
+): Promise<void> {
   const pending: Promise<Release>[] = [];
   let next = 0;
   try {
     for (let i = 0; i < order.length; i++) {
+      await control.checkpoint('text');
       while (next < order.length && pending.length <= ahead) {
         const p = prepare(order[next++]!);
         p.catch(() => undefined); // awaited in turn; a failure ahead must not go unhandled meanwhile
@@ -90,6 +98,7 @@ export async function scoreTextSegments(
   prepare: PrepareNeed | null,
   perKey: ((row: RowCursor) => unknown) | null,
   ahead = TEXT_PREFETCH,
+  control: QueryControl = UNCANCELLED,
 ): Promise<TextScan> {
   const run = plan.stream(perKey === null ? q.limit : null);
   if (run.empty) return { hits: [], keys: [] };
@@ -113,7 +122,7 @@ export async function scoreTextSegments(
       throw e;
     }
   };
-  await eachPrepared(all, withStatistics, (s) => run.addStatistics(s, textSource(segs[s]!)), ahead);
+  await eachPrepared(all, withStatistics, (s) => run.addStatistics(s, textSource(segs[s]!)), ahead, control);
   run.finishStatistics();
 
   // 2. Scoring, only where a match can be.
@@ -148,6 +157,7 @@ export async function scoreTextSegments(
       }
     },
     ahead,
+    control,
   );
   return perKey === null ? { hits: run.results(), keys } : { hits, keys };
 }
