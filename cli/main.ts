@@ -64,16 +64,22 @@ program
   .option('--keep-alive-timeout-ms <ms>', 'close an idle connection between requests after this', String(DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs))
   .option('--max-inflight-bytes <n>', 'answer 503 to requests whose body would take the request bytes in flight past this (default: a quarter of the V8 heap limit, at least 512 MiB, the body limit)')
   .option('--max-inflight-requests <n>', 'answer 503 to requests beyond this many in flight', String(DEFAULT_MAX_INFLIGHT_REQUESTS))
+  .option('--pool-threads <n>', 'worker threads for WAL encoding and decoding; 0 runs them on the event loop (default: cores - 1, at least 1)')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
-    maxInflightBytes?: string; maxInflightRequests: string;
+    maxInflightBytes?: string; maxInflightRequests: string; poolThreads?: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
+    const nonNegativeInt = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} must be an integer ≥ 0, got '${v}'`);
       return n;
     };
     const positive = (v: string, flag: string) => {
@@ -115,6 +121,7 @@ program
       diskCacheBytes,
       memoryCacheBytes,
       graphCacheBytes,
+      ...(o.poolThreads !== undefined ? { poolThreads: nonNegativeInt(o.poolThreads, '--pool-threads') } : {}),
       timeouts: {
         headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),
         requestTimeoutMs: positive(o.requestTimeoutMs, '--request-timeout-ms'),

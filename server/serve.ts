@@ -19,6 +19,8 @@ import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js'
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
 import type { HttpTimeouts } from './http-server.js';
+import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
+import { registerPoolMetrics } from './pool-metrics.js';
 
 export interface ServeOptions {
   port: number;
@@ -70,6 +72,8 @@ export interface ServeOptions {
   maxInflightRequests?: number;
   /** Documents one delete_by_filter / patch_by_filter may change (default turbopuffer's 5M / 50k; tests lower them). */
   writeLimits?: Partial<WriteLimits>;
+  /** Worker threads for WAL encoding and decoding (crates-ts/pool); 0 runs them on the event loop. Default: cores - 1, at least 1. */
+  poolThreads?: number;
 }
 
 export interface RunningServer {
@@ -152,8 +156,28 @@ async function listen(
   readiness: { ready: boolean; reason: string },
   nonce: () => string,
 ): Promise<RunningServer> {
+  const pool = createPool({ threads: opts.poolThreads, now: () => performance.now() });
+  registerPoolMetrics(metrics.registry, pool);
+  try {
+    return await serveWith(opts, store, metrics, caches, readiness, nonce, pool);
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+}
+
+async function serveWith(
+  opts: ServeOptions,
+  store: ObjectStore,
+  metrics: ServerMetrics,
+  caches: Awaited<ReturnType<typeof openCaches>>,
+  readiness: { ready: boolean; reason: string },
+  nonce: () => string,
+  pool: TaskPool,
+): Promise<RunningServer> {
   const { partFiles, loadedParts } = caches;
   const engine = new Engine(store, {
+    pool,
     ...metrics.engineHooks(),
     clock: systemClock,
     sleep: (ms) => sleep(ms),
@@ -247,6 +271,7 @@ async function listen(
         // 3. close keep-alive sockets that went idle after step 1 (fastify would otherwise wait for them forever).
         const appClosed = app.close();
         await engine.close();
+        await pool.close(); // after the flush: queued commits still encode on it
         await Promise.race([appClosed, sleep(2_000)]);
         app.server.closeAllConnections();
         await appClosed;
