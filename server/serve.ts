@@ -81,6 +81,8 @@ export interface RunningServer {
   port: number;
   engine: Engine;
   store: ObjectStore;
+  /** The WAL encode/decode pool (closed by close()). */
+  pool: TaskPool;
   /** Whether the start-up store probe has passed (API requests get 503 until it has). */
   readonly ready: boolean;
   /** The disk cache's directory, and whether close() removes it. */
@@ -260,6 +262,7 @@ async function serveWith(
     port,
     engine,
     store,
+    pool,
     get ready() {
       return readiness.ready;
     },
