@@ -19,6 +19,7 @@ describe('pool metrics', () => {
     expect(m.get('elax_pool_queue_depth')).toBe(0);
     expect(m.get('elax_pool_utilization')).toBe(0);
     expect(m.get('elax_pool_fallbacks_total')).toBe(0);
+    expect(m.get('elax_pool_cold_inline_total')).toBe(0);
     expect(m.get('elax_pool_tasks_total', { kind: 'wal-encode' })).toBe(1);
     expect(m.get('elax_pool_tasks_total', { kind: 'wal-decode' })).toBe(1);
     expect(m.get('elax_pool_task_errors_total', { kind: 'wal-decode' })).toBe(1);

@@ -1,5 +1,5 @@
 /**
- * /metrics of the worker pool (crates-ts/pool, RFC-0010): queue depth, utilization, threads, inline fallbacks, and
+ * /metrics of the worker pool (crates-ts/pool, RFC-0010): queue depth, utilization, threads, inline runs (fallbacks, cold start), and
  * tasks and their time per kind, read from the pool's own counters at scrape time. Registered on the server's
  * registry (ServerMetrics.registry) by serve.ts; kept apart from metrics.ts, which owns HTTP, WAL and cache metrics.
  */
@@ -27,6 +27,15 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
     collect() {
       this.reset();
       this.inc(pool.stats().fallbacks);
+    },
+  });
+  new Counter({
+    name: 'elax_pool_cold_inline_total',
+    help: 'Pool tasks run inline because no worker thread had loaded yet (the first writes after start)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(pool.stats().coldInline);
     },
   });
   const perKind = (name: string, help: string, field: 'tasks' | 'errors' | 'seconds') =>

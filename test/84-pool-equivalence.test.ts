@@ -78,11 +78,13 @@ describe('worker pool equivalence', () => {
       const storeDir = tempStoreDir('pool');
       const writer = await startTestServer({ poolThreads, storeDir });
       servers.push(writer);
+      await writer.pool.ready(); // else the first writes run inline while the threads load (pool.ts, cold start)
       const writes = await writeScenario(writer, 'eq');
       const own = await queryScenario(writer, 'eq');
       // A second server on the same store has no view yet: it reads and decodes every WAL entry (on its pool).
       const reader = await startTestServer({ poolThreads: Math.min(poolThreads, 1), storeDir }); // one thread: start-up CPU
       servers.push(reader);
+      await reader.pool.ready();
       const fresh = await queryScenario(reader, 'eq');
       // The work went through each server's pool (inline at 0): every entry encoded by the writer, decoded by the reader.
       expect(writer.pool.threads).toBe(poolThreads);
@@ -90,6 +92,7 @@ describe('worker pool equivalence', () => {
       expect(writer.pool.stats().byKind['wal-encode']).toMatchObject({ tasks: 5, errors: 0 });
       expect(reader.pool.stats().byKind['wal-decode']).toMatchObject({ tasks: 5, errors: 0 });
       expect(writer.pool.stats().fallbacks + reader.pool.stats().fallbacks).toBe(0);
+      expect(writer.pool.stats().coldInline + reader.pool.stats().coldInline).toBe(0);
       runs.push({ writes, own, fresh, wal: walFiles(storeDir, 'eq') });
     }
     const [inline, pooled] = runs as [(typeof runs)[0], (typeof runs)[0]];
@@ -126,6 +129,7 @@ describe('worker pool failures', () => {
     await store.putIfAbsent(walKey('bad', 2), new TextEncoder().encode('not parquet'));
     const errors: unknown[] = [];
     for (const pool of [undefined, createPool({ threads: 1, now })]) {
+      await pool?.ready();
       errors.push(await engine(store, pool).query('bad', { rank_by: ['id', 'asc'] }).then(() => null, (e: unknown) => e));
     }
     const [inline, pooled] = errors;
@@ -139,6 +143,7 @@ describe('worker pool failures', () => {
     const store = new MemoryStore();
     const pool = createPool({ threads: 1, now, entry: new URL('../crates-ts/pool/dying-worker-entry.mjs', import.meta.url) });
     const e = engine(store, pool);
+    await pool.ready();
     const res = await e.write('dies', { upsert_rows: [{ id: 'a', vector: [0.5, 0.5], t: 'x' }, { id: 'b', vector: [1, 0], t: 'y' }], distance_metric: 'cosine_distance' });
     expect(pool.stats().fallbacks).toBeGreaterThan(0);
     expect(res).toMatchObject({ rows_affected: 2 });

@@ -23,9 +23,10 @@ function errorOf(f: () => unknown): unknown {
 
 describe('worker pool', () => {
   const pools: TaskPool[] = [];
-  const pool = (threads: number, entry?: URL) => {
+  const pool = async (threads: number, entry?: URL) => {
     const p = createPool({ threads, now, entry });
     pools.push(p);
+    await p.ready();
     return p;
   };
   afterAll(async () => {
@@ -34,17 +35,18 @@ describe('worker pool', () => {
 
   it('encodes and decodes a WAL entry byte for byte as inline', async () => {
     const inline = encodeWalEntry(meta, ops);
-    for (const p of [pool(0), pool(2)]) {
+    for (const p of [await pool(0), await pool(2)]) {
       const bytes = await p.run('wal-encode', { meta, ops });
       expect(bytes).toBeInstanceOf(Uint8Array);
       expect(Buffer.from(bytes).equals(Buffer.from(inline))).toBe(true);
       expect(await p.run('wal-decode', { seq: 7, bytes })).toEqual(decodeWalEntry(7, inline));
       expect(p.stats().byKind['wal-encode'].tasks).toBe(1);
+      expect(p.stats().coldInline).toBe(0);
     }
   });
 
   it('rethrows a task error as the ElaxError inline code throws', async () => {
-    const p = pool(1);
+    const p = await pool(1);
     const inlineEncode = errorOf(() => encodeWalEntry(meta, mixed)) as ElaxError;
     const inlineDecode = errorOf(() => decodeWalEntry(9, new Uint8Array([1, 2, 3]))) as ElaxError;
     for (const [kind, input, expected] of [
@@ -63,14 +65,14 @@ describe('worker pool', () => {
   });
 
   it('runs the task inline when its worker dies, instead of hanging or failing', async () => {
-    const p = pool(1, new URL('./dying-worker-entry.mjs', import.meta.url));
+    const p = await pool(1, new URL('./dying-worker-entry.mjs', import.meta.url));
     const bytes = await p.run('wal-encode', { meta, ops });
     expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
     expect(p.stats().fallbacks).toBe(1);
   });
 
   it('rejects with the abort reason and never runs an aborted task', async () => {
-    const p = pool(1);
+    const p = await pool(1);
     const ac = new AbortController();
     ac.abort(new Error('client went away'));
     await expect(p.run('wal-encode', { meta, ops }, { signal: ac.signal })).rejects.toThrow('client went away');
@@ -79,6 +81,18 @@ describe('worker pool', () => {
     const running = p.run('wal-encode', { meta, ops }, { signal: late.signal });
     late.abort(new Error('deadline'));
     await expect(running).rejects.toThrow('deadline');
+  });
+
+  it('runs tasks inline until a thread has loaded, instead of making the first writes wait for it', async () => {
+    const p = createPool({ threads: 1, now });
+    pools.push(p);
+    const bytes = await p.run('wal-encode', { meta, ops }); // right after start: the thread is still loading
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
+    expect(p.stats().coldInline).toBe(1);
+    await p.ready();
+    await p.run('wal-encode', { meta, ops });
+    expect(p.stats().coldInline).toBe(1);
+    expect(p.stats().byKind['wal-encode'].tasks).toBe(2);
   });
 
   it('refuses a negative size', () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ElaxError, type ErrorCode } from '../core/index.js';
 import { TASKS, TASK_KINDS, type TaskInput, type TaskKind, type TaskOutput } from './tasks.js';
-import type { TaskError } from './worker.js';
+import { WARM_UP, type TaskError } from './worker.js';
 
 export interface RunOptions {
   /** Aborting rejects with the signal's reason; a queued task never starts, a running one's result is dropped. */
@@ -33,6 +33,8 @@ export interface PoolStats {
   utilization: number;
   /** Tasks run inline because the pool failed them (a worker died). */
   fallbacks: number;
+  /** Tasks run inline because no thread had loaded yet (the first writes after start). */
+  coldInline: number;
   byKind: Record<TaskKind, KindStats>;
 }
 
@@ -40,6 +42,8 @@ export interface TaskPool {
   readonly threads: number;
   run<K extends TaskKind>(kind: K, input: TaskInput<K>, opts?: RunOptions): Promise<TaskOutput<K>>;
   stats(): PoolStats;
+  /** Resolves once a thread has loaded (or failed to): from then on tasks go to the threads. Inline: at once. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +82,7 @@ function abortReason(signal: AbortSignal): unknown {
 abstract class BasePool implements TaskPool {
   protected readonly byKind = emptyStats();
   protected fallbacks = 0;
+  protected coldInline = 0;
   abstract readonly threads: number;
   constructor(protected readonly now: () => number) {}
 
@@ -98,6 +103,7 @@ abstract class BasePool implements TaskPool {
 
   protected abstract execute<K extends TaskKind>(kind: K, input: TaskInput<K>, opts: RunOptions): Promise<TaskOutput<K>>;
   abstract stats(): PoolStats;
+  abstract ready(): Promise<void>;
   abstract close(): Promise<void>;
 }
 
@@ -107,14 +113,18 @@ class InlinePool extends BasePool {
     return runInline(kind, input);
   }
   stats(): PoolStats {
-    return { threads: 0, queued: 0, utilization: 0, fallbacks: this.fallbacks, byKind: this.byKind };
+    return { threads: 0, queued: 0, utilization: 0, fallbacks: this.fallbacks, coldInline: 0, byKind: this.byKind };
   }
+  async ready(): Promise<void> {}
   async close(): Promise<void> {}
 }
 
 class ThreadPool extends BasePool {
   private readonly piscina: Piscina;
   private closed = false;
+  /** Whether a thread has loaded (tsx, Arrow, parquet-wasm: 0.3-2 s of CPU); until then tasks run inline. */
+  private warm = false;
+  private readonly warming: Promise<void>;
 
   constructor(
     readonly threads: number,
@@ -124,10 +134,21 @@ class ThreadPool extends BasePool {
     super(now);
     // Fixed size: threads start once (tsx + WebAssembly warm-up is ~100s of ms) and stay.
     this.piscina = new Piscina({ filename: fileURLToPath(entry), minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
+    // A write arriving before any thread has loaded is encoded inline rather than waiting seconds for the load.
+    // A thread that cannot start: tasks go to the pool anyway and fall back inline one by one (counted).
+    this.warming = this.piscina.run({ kind: WARM_UP }).then(
+      () => undefined,
+      () => undefined,
+    );
+    void this.warming.then(() => (this.warm = true));
   }
 
   protected async execute<K extends TaskKind>(kind: K, input: TaskInput<K>, opts: RunOptions): Promise<TaskOutput<K>> {
     if (this.closed) return runInline(kind, input);
+    if (!this.warm) {
+      this.coldInline++;
+      return runInline(kind, input);
+    }
     let out: unknown;
     try {
       out = await this.piscina.run({ kind, input }, { signal: opts.signal ?? null, transferList: opts.transfer });
@@ -142,7 +163,11 @@ class ThreadPool extends BasePool {
   }
 
   stats(): PoolStats {
-    return { threads: this.threads, queued: this.piscina.queueSize, utilization: this.piscina.utilization, fallbacks: this.fallbacks, byKind: this.byKind };
+    return { threads: this.threads, queued: this.piscina.queueSize, utilization: this.piscina.utilization, fallbacks: this.fallbacks, coldInline: this.coldInline, byKind: this.byKind };
+  }
+
+  ready(): Promise<void> {
+    return this.warming;
   }
 
   async close(): Promise<void> {

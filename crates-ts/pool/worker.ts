@@ -11,7 +11,11 @@ export interface TaskError {
   __poolError: { code?: string; message: string; retryAfter?: number; name: string };
 }
 
-export default function handle({ kind, input }: { kind: TaskKind; input: never }): unknown {
+/** The no-op the pool runs once at start to learn that a thread has loaded (pool.ts, cold start). */
+export const WARM_UP = 'warm-up';
+
+export default function handle({ kind, input }: { kind: TaskKind | typeof WARM_UP; input: never }): unknown {
+  if (kind === WARM_UP) return null;
   let out: unknown;
   try {
     out = (TASKS[kind] as (i: unknown) => unknown)(input);
