@@ -5,7 +5,8 @@
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
- * server's default, cores - 1). One small write warms the server (and its pool threads) before timing.
+ * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
+ * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total).
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';

@@ -142,33 +142,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const metrics = new ServerMetrics({ stallAfterSeconds: opts.stallAfterSeconds });
   const caches = await openCaches(opts, store);
+  const pool = createPool({ threads: opts.poolThreads, now: () => performance.now() });
+  registerPoolMetrics(metrics.registry, pool);
   try {
-    return await listen(opts, store, metrics, caches, readiness, nonce);
+    return await listen(opts, store, metrics, caches, readiness, nonce, pool);
   } catch (e) {
+    await pool.close();
     await caches.close();
     throw e;
   }
 }
 
 async function listen(
-  opts: ServeOptions,
-  store: ObjectStore,
-  metrics: ServerMetrics,
-  caches: Awaited<ReturnType<typeof openCaches>>,
-  readiness: { ready: boolean; reason: string },
-  nonce: () => string,
-): Promise<RunningServer> {
-  const pool = createPool({ threads: opts.poolThreads, now: () => performance.now() });
-  registerPoolMetrics(metrics.registry, pool);
-  try {
-    return await serveWith(opts, store, metrics, caches, readiness, nonce, pool);
-  } catch (e) {
-    await pool.close();
-    throw e;
-  }
-}
-
-async function serveWith(
   opts: ServeOptions,
   store: ObjectStore,
   metrics: ServerMetrics,
