@@ -2,7 +2,11 @@
  * Write throughput and ack latency: batches of 1k rows of 128-d vectors (+2 attributes) against a server process
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
- *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16]
+ *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
+ *
+ * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
+ * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
+ * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total).
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
@@ -15,6 +19,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000' },
     dims: { type: 'string', default: '128' },
     clients: { type: 'string', default: '1,16' },
+    'pool-threads': { type: 'string' },
   },
 });
 const batches = Number(values.batches);
@@ -33,14 +38,17 @@ function makeBody(batch: number, rand: () => number): string {
 }
 
 console.log(`machine: ${machine()}`);
-console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims}`);
+const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
+console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} pool-threads=${values['pool-threads'] ?? 'default'}`);
 const rand = rng(42);
 const bodies = Array.from({ length: batches }, (_, b) => makeBody(b, rand));
 const bodyBytes = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0);
 const results = [];
 for (const clients of clientCounts) {
-  const server = await startServerProcess();
+  const server = await startServerProcess({ args: poolArgs });
   const ns = `bench-${clients}`;
+  const warm = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: makeBody(batches, rng(1)) });
+  if (!warm.ok) throw new Error(`warm-up write failed: ${warm.status} ${await warm.text()}`);
   const latencies: number[] = [];
   let next = 0;
   const t0 = performance.now();

@@ -69,16 +69,22 @@ program
   .option('--max-running-queries <n>', `queries executing at once (default 2 per core: ${defaultMaxRunningQueries()})`)
   .option('--max-queued-queries <n>', 'queries waiting for a slot; beyond that 429 ELAX_ERR_QUERY_QUEUE_FULL with Retry-After (default 32 per running query)')
   .option('--query-timeout-ms <ms>', "a query's time budget from arrival (queueing included); beyond it 504 ELAX_ERR_QUERY_TIMEOUT and the query stops (X-Elax-Query-Timeout-Ms may lower it per request)", String(DEFAULT_QUERY_TIMEOUT_MS))
+  .option('--pool-threads <n>', 'worker threads for WAL encoding and decoding; 0 runs them on the event loop (default: cores - 1, at least 1)')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
-    maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string;
+    maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string; poolThreads?: string;
   }) => {
     const num = (v: string, flag: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
+    const nonNegativeInt = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} must be an integer ≥ 0, got '${v}'`);
       return n;
     };
     const positive = (v: string, flag: string) => {
@@ -120,6 +126,7 @@ program
       diskCacheBytes,
       memoryCacheBytes,
       graphCacheBytes,
+      ...(o.poolThreads !== undefined ? { poolThreads: nonNegativeInt(o.poolThreads, '--pool-threads') } : {}),
       timeouts: {
         headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),
         requestTimeoutMs: positive(o.requestTimeoutMs, '--request-timeout-ms'),

@@ -19,6 +19,8 @@ import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js'
 import { ServerMetrics } from './metrics.js';
 import { indexerLog } from './logging.js';
 import type { HttpTimeouts } from './http-server.js';
+import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
+import { registerPoolMetrics } from './pool-metrics.js';
 
 export interface ServeOptions {
   port: number;
@@ -76,6 +78,8 @@ export interface ServeOptions {
   queryPause?: (where: string, signal: AbortSignal) => Promise<void>;
   /** Documents one delete_by_filter / patch_by_filter may change (default turbopuffer's 5M / 50k; tests lower them). */
   writeLimits?: Partial<WriteLimits>;
+  /** Worker threads for WAL encoding and decoding (crates-ts/pool); 0 runs them on the event loop. Default: cores - 1, at least 1. */
+  poolThreads?: number;
 }
 
 export interface RunningServer {
@@ -83,6 +87,8 @@ export interface RunningServer {
   port: number;
   engine: Engine;
   store: ObjectStore;
+  /** The WAL encode/decode pool (closed by close()). */
+  pool: TaskPool;
   /** Whether the start-up store probe has passed (API requests get 503 until it has). */
   readonly ready: boolean;
   /** The disk cache's directory, and whether close() removes it. */
@@ -142,9 +148,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const metrics = new ServerMetrics({ stallAfterSeconds: opts.stallAfterSeconds });
   const caches = await openCaches(opts, store);
+  const pool = createPool({ threads: opts.poolThreads, now: () => performance.now() });
+  registerPoolMetrics(metrics.registry, pool);
   try {
-    return await listen(opts, store, metrics, caches, readiness, nonce);
+    return await listen(opts, store, metrics, caches, readiness, nonce, pool);
   } catch (e) {
+    await pool.close();
     await caches.close();
     throw e;
   }
@@ -157,9 +166,11 @@ async function listen(
   caches: Awaited<ReturnType<typeof openCaches>>,
   readiness: { ready: boolean; reason: string },
   nonce: () => string,
+  pool: TaskPool,
 ): Promise<RunningServer> {
   const { partFiles, loadedParts } = caches;
   const engine = new Engine(store, {
+    pool,
     ...metrics.engineHooks(),
     clock: systemClock,
     sleep: (ms) => sleep(ms),
@@ -246,6 +257,7 @@ async function listen(
     port,
     engine,
     store,
+    pool,
     get ready() {
       return readiness.ready;
     },
@@ -257,6 +269,7 @@ async function listen(
         // 3. close keep-alive sockets that went idle after step 1 (fastify would otherwise wait for them forever).
         const appClosed = app.close();
         await engine.close();
+        await pool.close(); // after the flush: queued commits still encode on it
         await Promise.race([appClosed, sleep(2_000)]);
         app.server.closeAllConnections();
         await appClosed;

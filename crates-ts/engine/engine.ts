@@ -18,6 +18,7 @@ import { evaluateRecall, type RecallRequest } from './recall.js';
 import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
 import type { Router } from '../router/index.js';
 import { missingPartFile } from '../part/index.js';
+import type { TaskPool } from '../pool/index.js';
 
 export interface EngineOptions {
   clock: Clock;
@@ -38,6 +39,11 @@ export interface EngineOptions {
   catalog?: Partial<import('../namespace/index.js').CatalogOptions>;
   /** Documents one delete_by_filter / patch_by_filter may change (write/limits.ts; default turbopuffer's 5M / 50k). */
   writeLimits?: Partial<WriteLimits>;
+  /**
+   * Worker pool for WAL encoding (group commit) and decoding (tail catch-up), pool/. Unset: both run on this thread.
+   * The caller owns it (closes it after close()).
+   */
+  pool?: TaskPool;
 }
 
 /** Whether an ANN query is answered from the parts' indexes (plus the tail, exactly) rather than an exact scan. */
@@ -162,7 +168,14 @@ export class Engine {
     readonly store: ObjectStore,
     private readonly opts: EngineOptions,
   ) {
-    this.catalog = new NamespaceCatalog(store, { ...opts.catalog, clock: opts.clock, eventualMaxAgeMs: opts.eventualMaxAgeMs });
+    const pool = opts.pool;
+    this.catalog = new NamespaceCatalog(store, {
+      ...opts.catalog,
+      clock: opts.clock,
+      eventualMaxAgeMs: opts.eventualMaxAgeMs,
+      // Copied, not transferred: the store may hand out a buffer it keeps (memory store, caches) or a pooled Buffer.
+      ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
+    });
     this.efSearch = opts.efSearch ?? 128;
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
@@ -171,6 +184,7 @@ export class Engine {
       onCommit: opts.onCommit,
       onConflict: opts.onConflict,
       limits: opts.writeLimits,
+      ...(pool ? { encode: (meta, ops) => pool.run('wal-encode', { meta, ops }) } : {}),
     });
   }
 

@@ -50,6 +50,8 @@ export interface CatalogOptions {
   graphWaitBytes?: number;
   /** Namespace views kept (least recently refreshed evicted). Default 10,000. */
   maxViews?: number;
+  /** Decodes a WAL entry read while catching up (default: decodeWalEntry on this thread; the engine passes its pool's). */
+  decodeWal?: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -84,6 +86,7 @@ export class NamespaceCatalog {
   /** Background graph loads, one at a time (crates-ts/cache/limiter.ts says why). */
   private readonly graphLoads = new Limiter(1);
   private readonly maxViews: number;
+  private readonly decodeWal: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
 
@@ -102,6 +105,7 @@ export class NamespaceCatalog {
     this.graphs = options.graphCache ?? new BlockCache(4 * 1024 ** 3);
     this.graphWaitBytes = options.graphWaitBytes;
     this.maxViews = options.maxViews ?? 10_000;
+    this.decodeWal = options.decodeWal ?? (async (seq, bytes) => decodeWalEntry(seq, bytes));
   }
 
   /**
@@ -413,7 +417,7 @@ export class NamespaceCatalog {
           vanished = true;
           return;
         }
-        const entry = decodeWalEntry(o.seq, bytes);
+        const entry = await this.decodeWal(o.seq, bytes); // off the event loop when the engine has a pool
         this.rememberEntry(view.namespace, entry, bytes.length);
         fetched.set(o.seq, { entry, bytes: bytes.length });
         applyReady();

@@ -47,6 +47,11 @@ export interface CoordinatorOptions {
   /** Called with each committed entry (metrics, indexer wake-up). */
   onCommit?: (ns: string, seq: number, rows: number, bytes: number) => void;
   onConflict?: (ns: string) => void;
+  /**
+   * Encodes a WAL entry (default: encodeWalEntry on this thread). The engine passes its worker pool's (pool/): the
+   * entry is still appended, and the batch acknowledged, only after the store has made the encoded bytes durable.
+   */
+  encode?: (meta: WalMeta, ops: readonly WalOp[]) => Promise<Uint8Array>;
 }
 
 /**
@@ -96,6 +101,7 @@ export class WriteCoordinator {
       groupCommitMs: 2,
       maxRowsPerEntry: 50_000,
       maxConflicts: 50,
+      encode: async (meta, ops) => encodeWalEntry(meta, ops),
       ...rest,
     };
   }
@@ -193,7 +199,7 @@ export class WriteCoordinator {
           ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
           ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
         };
-        bytes = encodeWalEntry(meta, plan.ops);
+        bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
         const out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
         if (!out.ok) {
           conflicts++;

@@ -47,6 +47,11 @@ export interface TestServerOptions {
   writeLimits?: ServeOptions['writeLimits'];
   /** Node-wide cap on request body bytes in flight (inflight.ts). */
   maxInflightBytes?: number;
+  /**
+   * WAL encode/decode worker threads (crates-ts/pool). Default 0 (inline): a pool thread loads tsx, Arrow and
+   * parquet-wasm (1-2 s of CPU on this shared machine) for every test server; test/84 compares both.
+   */
+  poolThreads?: number;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -60,6 +65,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     bodyLimit: opts.bodyLimit,
     writeLimits: opts.writeLimits,
     maxInflightBytes: opts.maxInflightBytes,
+    poolThreads: opts.poolThreads ?? 0,
     log: false,
     indexer: opts.indexer ?? false,
     // Outside the store dir (bad-input tests snapshot every file under the store); the server removes it on close.

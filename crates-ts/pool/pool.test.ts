@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ElaxError } from '../core/index.js';
+import { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
+import { createPool, type TaskPool } from './index.js';
+
+const now = () => performance.now();
+const meta: WalMeta = { format_version: WAL_FORMAT_VERSION, namespace: 'ns', committed_at: 1_700_000_000_000, requests: 1, idempotency_keys: ['k'] };
+const ops: WalOp[] = [
+  { kind: 'upsert', doc: { id: 1, vector: Float32Array.from([0.5, -1, 2]), attrs: { t: 'a' } } },
+  { kind: 'delete', id: 'x' },
+  { kind: 'upsert', doc: { id: 'two', vector: null, attrs: {} } },
+];
+const mixed: WalOp[] = [ops[0]!, { kind: 'upsert', doc: { id: 3, vector: Float32Array.from([1, 2]), attrs: {} } }];
+
+function errorOf(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('worker pool', () => {
+  const pools: TaskPool[] = [];
+  const pool = async (threads: number, entry?: URL) => {
+    const p = createPool({ threads, now, entry });
+    pools.push(p);
+    await p.ready();
+    return p;
+  };
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()));
+  });
+
+  it('encodes and decodes a WAL entry byte for byte as inline', async () => {
+    const inline = encodeWalEntry(meta, ops);
+    for (const p of [await pool(0), await pool(2)]) {
+      const bytes = await p.run('wal-encode', { meta, ops });
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(bytes).equals(Buffer.from(inline))).toBe(true);
+      expect(await p.run('wal-decode', { seq: 7, bytes })).toEqual(decodeWalEntry(7, inline));
+      expect(p.stats().byKind['wal-encode'].tasks).toBe(1);
+      expect(p.stats().coldInline).toBe(0);
+    }
+  });
+
+  it('rethrows a task error as the ElaxError inline code throws', async () => {
+    const p = await pool(1);
+    const inlineEncode = errorOf(() => encodeWalEntry(meta, mixed)) as ElaxError;
+    const inlineDecode = errorOf(() => decodeWalEntry(9, new Uint8Array([1, 2, 3]))) as ElaxError;
+    for (const [kind, input, expected] of [
+      ['wal-encode', { meta, ops: mixed }, inlineEncode],
+      ['wal-decode', { seq: 9, bytes: new Uint8Array([1, 2, 3]) }, inlineDecode],
+    ] as const) {
+      const err = await p.run(kind, input as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ElaxError);
+      expect({ code: (err as ElaxError).code, message: (err as ElaxError).message }).toEqual({ code: expected.code, message: expected.message });
+    }
+    expect(p.stats().byKind['wal-decode'].errors).toBe(1);
+    expect(p.stats().fallbacks).toBe(0);
+  });
+
+  it('runs the task inline when its worker dies, instead of hanging or failing', async () => {
+    const p = await pool(1, new URL('./dying-worker-entry.mjs', import.meta.url));
+    const bytes = await p.run('wal-encode', { meta, ops });
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
+    expect(p.stats().fallbacks).toBe(1);
+  });
+
+  it('rejects with the abort reason and never runs an aborted task', async () => {
+    const p = await pool(1);
+    const ac = new AbortController();
+    ac.abort(new Error('client went away'));
+    await expect(p.run('wal-encode', { meta, ops }, { signal: ac.signal })).rejects.toThrow('client went away');
+    expect(p.stats().byKind['wal-encode'].tasks).toBe(0);
+    const late = new AbortController();
+    const running = p.run('wal-encode', { meta, ops }, { signal: late.signal });
+    late.abort(new Error('deadline'));
+    await expect(running).rejects.toThrow('deadline');
+  });
+
+  it('runs tasks inline until a thread has loaded, instead of making the first writes wait for it', async () => {
+    const p = createPool({ threads: 1, now });
+    pools.push(p);
+    const bytes = await p.run('wal-encode', { meta, ops }); // right after start: the thread is still loading
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
+    expect(p.stats().coldInline).toBe(1);
+    await p.ready();
+    await p.run('wal-encode', { meta, ops });
+    expect(p.stats().coldInline).toBe(1);
+    expect(p.stats().byKind['wal-encode'].tasks).toBe(2);
+  });
+
+  it('refuses a negative size', () => {
+    expect(() => createPool({ threads: -1, now })).toThrow(/integer ≥ 0/);
+  });
+});

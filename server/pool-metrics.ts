@@ -1,0 +1,55 @@
+/**
+ * /metrics of the worker pool (crates-ts/pool, RFC-0010): queue depth, utilization, threads, inline runs (fallbacks, cold start), and
+ * tasks and their time per kind, read from the pool's own counters at scrape time. Registered on the server's
+ * registry (ServerMetrics.registry) by serve.ts; kept apart from metrics.ts, which owns HTTP, WAL and cache metrics.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TaskPool } from '../crates-ts/pool/index.js';
+
+export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
+  const registers = [registry];
+  const gauge = (name: string, help: string, value: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value());
+      },
+    });
+  gauge('elax_pool_threads', 'Worker threads of the pool (0: tasks run inline on the event loop, --pool-threads 0)', () => pool.threads);
+  gauge('elax_pool_queue_depth', 'Pool tasks waiting for a free worker thread', () => pool.stats().queued);
+  gauge('elax_pool_utilization', "Share of the pool threads' time spent running tasks since start (0..1)", () => pool.stats().utilization);
+  new Counter({
+    name: 'elax_pool_fallbacks_total',
+    help: 'Pool tasks run inline because their worker died or the pool failed them',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(pool.stats().fallbacks);
+    },
+  });
+  new Counter({
+    name: 'elax_pool_cold_inline_total',
+    help: 'Pool tasks run inline because no worker thread had loaded yet (the first writes after start)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(pool.stats().coldInline);
+    },
+  });
+  const perKind = (name: string, help: string, field: 'tasks' | 'errors' | 'seconds') =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, s] of Object.entries(pool.stats().byKind)) this.inc({ kind }, s[field]);
+      },
+    });
+  perKind('elax_pool_tasks_total', 'Pool tasks finished, by kind (wal-encode, wal-decode)', 'tasks');
+  perKind('elax_pool_task_errors_total', 'Pool tasks that failed with their own error (the same error inline), by kind', 'errors');
+  perKind('elax_pool_task_seconds_total', 'Time from submitting a pool task to its result (queueing included), by kind', 'seconds');
+}
