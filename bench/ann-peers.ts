@@ -224,7 +224,7 @@ async function elaxBuild(): Promise<Record<string, unknown>> {
  * IvfSearcher.prototype.search in this process: the engine's query response does not carry them. `runs` counts
  * searcher runs (namespace/ivf-query.ts runs it again after fetching the vector blocks a run asked for).
  */
-const searcherStats = { runs: 0, probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
+const searcherStats = { runs: 0, probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0, refined: 0 };
 function countSearches(): void {
   const search = IvfSearcher.prototype.search;
   IvfSearcher.prototype.search = function (this: IvfSearcher, ...args: Parameters<IvfSearcher['search']>) {

@@ -119,7 +119,7 @@ async function serve(): Promise<Server> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', storeDir, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp'],
+    [path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', storeDir, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp', '--query-timeout-ms', '600000'],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env, ELAX_ADMIN_TOKEN: 'bench' } }, // as npm start
   );
   const url = `http://127.0.0.1:${port}`;
@@ -241,7 +241,7 @@ async function annRecall(url: string, qs: number[][]): Promise<{ recall: number;
   for (const q of qs) {
     const post = async (mode: string) => {
       const t0 = performance.now();
-      const res = (await (await fetch(`${url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rank_by: ['vector', mode, q], top_k: 10 }) })).json()) as { rows: { id: number; $dist: number }[] };
+      const res = (await (await fetch(`${url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-elax-query-timeout-ms': '600000' }, body: JSON.stringify({ rank_by: ['vector', mode, q], top_k: 10 }) })).json()) as { rows: { id: number; $dist: number }[] };
       if (mode === 'ANN') ms.push(performance.now() - t0);
       return res.rows;
     };

@@ -3,7 +3,8 @@
  * Assembles each WebAssembly text source below into a TypeScript module holding its bytes (base64), so that running
  * elax needs no WebAssembly toolchain:
  *  - crates-ts/query/kernels.wat → crates-ts/query/kernels-wasm.ts (KERNELS_WASM_BASE64: the scan kernels);
- *  - crates-ts/ivf/assign.wat → crates-ts/ivf/assign-wasm.ts (ASSIGN_WASM_BASE64: the centroid-assignment kernel).
+ *  - crates-ts/ivf/assign.wat → crates-ts/ivf/assign-wasm.ts (ASSIGN_WASM_BASE64: the centroid-assignment kernel);
+ *  - crates-ts/ivf/refine.wat → crates-ts/ivf/refine-wasm.ts (REFINE_WASM_BASE64: the refine codes' distances).
  * `--check` exits 1 when some committed bytes are not those of their source (crates-ts/query/vector-arena.test.ts
  * runs it). Needs the `wabt` dev dependency.
  */
@@ -15,6 +16,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const MODULES = [
   { src: 'crates-ts/query/kernels.wat', dst: 'crates-ts/query/kernels-wasm.ts', name: 'KERNELS_WASM_BASE64' },
   { src: 'crates-ts/ivf/assign.wat', dst: 'crates-ts/ivf/assign-wasm.ts', name: 'ASSIGN_WASM_BASE64' },
+  { src: 'crates-ts/ivf/refine.wat', dst: 'crates-ts/ivf/refine-wasm.ts', name: 'REFINE_WASM_BASE64' },
 ];
 
 const wabt = await wabtInit();

@@ -186,8 +186,51 @@ describe('the part format 3 fixture (test/fixtures/part-v3)', () => {
     });
   });
 
-  it('should answer queries through the engine, and after the current indexer and compaction take it over', async () => {
-    await withFixtureCopy('part-v3', async (store) => {
+  it('should decode the refine codes of cluster layout 2 (test/fixtures/part-v3-refine: the same part, built with them) to the defined values', async () => {
+    await withFixtureCopy('part-v3-refine', async (store) => {
+      const head = (await readManifest(store, V3_NS, V3_PART_ID))! as PartHeadV3;
+      const data = new PartData(head, store, undefined, new BlockCache(1 << 24));
+      const table = await data.clusterTable();
+      const sizes = [0, 1, 2, 3].map((c) => vectorRows.filter((d) => nearest(d) === c).length);
+      expect(Array.from(table.rows)).toEqual(sizes);
+      const raw = (await store.get(partFileKey(V3_NS, V3_PART_ID, head.ivf.codes.file)))!.bytes;
+      const prepared = await data.prepareClusters([0, 1, 2, 3]);
+      try {
+        for (let i = 0; i < 4; i++) {
+          // The layout version (u16 at byte 4 of the block) and the refine flag (bit 1 of the u16 at byte 6).
+          const at = head.ivf.codes.blocks.offset[i]!;
+          expect([raw[at + 4], raw[at + 6]! & 2]).toEqual([2, 2]);
+          const members = vectorRows.filter((d) => nearest(d) === i).map(unit);
+          const c = cb.centroids.subarray(i * V3_DIMS, (i + 1) * V3_DIMS);
+          // What the definitions say: per dimension, the residuals' f32 minimum and a 255th of their range.
+          const lo = Array.from({ length: V3_DIMS }, (_, d) => Math.min(...members.map((v) => Math.fround(v[d]! - c[d]!))));
+          const hi = Array.from({ length: V3_DIMS }, (_, d) => Math.max(...members.map((v) => Math.fround(v[d]! - c[d]!))));
+          const rf = prepared.codes(i).refine!;
+          expect(rf.dims).toBe(V3_DIMS);
+          expect(Array.from(rf.lo)).toEqual(lo);
+          expect(Array.from(rf.step)).toEqual(lo.map((l, d) => Math.fround((hi[d]! - l) / 255)));
+          members.forEach((v, j) => {
+            let err2 = 0;
+            for (let d = 0; d < V3_DIMS; d++) {
+              const step = rf.step[d]!;
+              const code = step > 0 ? Math.min(255, Math.max(0, Math.round((v[d]! - c[d]! - lo[d]!) / step))) : 0;
+              expect(rf.codes[j * V3_DIMS + d], `cluster ${i} row ${j} dim ${d}`).toBe(code);
+              err2 += (v[d]! - (c[d]! + lo[d]! + step * code)) ** 2;
+            }
+            // The radius: ‖x − x̃‖ rounded up to f32.
+            expect(rf.radius[j]).toBeGreaterThanOrEqual(Math.sqrt(err2));
+            expect(rf.radius[j]).toBe(Math.fround(rf.radius[j]!));
+            expect(rf.radius[j]! - Math.sqrt(err2)).toBeLessThanOrEqual(Math.sqrt(err2) * 1.2e-7 + 1e-45);
+          });
+        }
+      } finally {
+        prepared.release();
+      }
+    });
+  });
+
+  for (const fixture of ['part-v3', 'part-v3-refine']) it(`should answer queries through the engine, and after the current indexer and compaction take it over (${fixture})`, async () => {
+    await withFixtureCopy(fixture, async (store) => {
       let t = Date.now();
       const clock = { now: () => (t += 1) };
       const e = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });

@@ -8,6 +8,7 @@ import type { Clustering } from './cluster-set.js';
 import { buildClusters, type ClusteringOptions, type ClusteringStats } from './hierarchy.js';
 import { indexSpace } from './metric.js';
 import { encodeCluster, type ClusterCodes } from './rabitq.js';
+import { encodeRefine } from './refine.js';
 import { fhtRotation, type Rotation } from './rotation.js';
 import { makeIndex, type IvfIndex } from './search.js';
 
@@ -19,6 +20,8 @@ export interface BuildOptions extends ClusteringOptions {
    * copy is mostly first-touch of fresh memory (≈1.9 s of a 1M × 128-d build on this VM, bench/ivf-kernels.ts).
    */
   normalised?: boolean;
+  /** Also encode each cluster's refine codes (refine.ts). Default false here; parts decide for themselves. */
+  refine?: boolean;
 }
 
 export interface BuildStats extends ClusteringStats {
@@ -50,7 +53,9 @@ export function buildIvf(vectors: Float32Array, dims: number, n: number, metric:
   const radii = new Float32Array(clustering.k);
   for (let c = 0; c < clustering.k; c++) {
     const from = clustering.offsets[c]!;
-    const codes = encodeCluster(data, clustering.rows.subarray(from, clustering.offsets[c + 1]!), clustering.centroids, c * dims, rotation, from);
+    const rows = clustering.rows.subarray(from, clustering.offsets[c + 1]!);
+    const codes = encodeCluster(data, rows, clustering.centroids, c * dims, rotation, from);
+    if (o.refine) codes.refine = encodeRefine(data, rows, clustering.centroids, c * dims, dims, metric === 'cosine_distance');
     clusters.push(codes);
     radii[c] = codes.radius;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ElaxError } from '../core/index.js';
 import { clusterByteLength, decodeClusterBytes, encodeClusterBytes } from './cluster-layout.js';
 import { encodeCluster, type ClusterCodes } from './rabitq.js';
+import { encodeRefine } from './refine.js';
 import { fhtRotation } from './rotation.js';
 import { mixture, seededRandom } from './testing.js';
 
@@ -13,7 +14,7 @@ function cluster(dims: number, n: number, ids: number | number[]): ClusterCodes 
 }
 
 // The radius is stored as f32.
-const plain = (c: ClusterCodes) => ({ ...c, radius: Math.fround(c.radius), codes: Array.from(c.codes), add: Array.from(c.add), rescale: Array.from(c.rescale), err: Array.from(c.err), rowIds: c.rowIds && Array.from(c.rowIds) });
+const plain = ({ refine: _, ...c }: ClusterCodes) => ({ ...c, radius: Math.fround(c.radius), codes: Array.from(c.codes), add: Array.from(c.add), rescale: Array.from(c.rescale), err: Array.from(c.err), rowIds: c.rowIds && Array.from(c.rowIds) });
 
 describe('cluster layout', () => {
   it('should round-trip codes, factors and implicit rows', () => {
@@ -61,9 +62,37 @@ describe('cluster layout', () => {
       return null;
     };
     expect(bad((b) => ((b[0] = 0), b))).toEqual(['ELAX_ERR_CORRUPT', 'vector cluster codes: bad magic 0x43564900']);
-    expect(bad((b) => ((b[4] = 2), b))?.[0]).toBe('ELAX_ERR_INCOMPATIBLE_FORMAT');
+    expect(bad((b) => ((b[4] = 3), b))?.[0]).toBe('ELAX_ERR_INCOMPATIBLE_FORMAT');
+    expect(bad((b) => ((b[4] = 2), b))).toEqual(['ELAX_ERR_CORRUPT', 'vector cluster codes: layout version 2 without refine codes']);
     expect(bad((b) => b.subarray(0, b.length - 8))).toEqual(['ELAX_ERR_CORRUPT', `vector cluster codes: ${good.length - 8} bytes for 4 vectors of 64 bits; expected ${good.length}`]);
     expect(bad((b) => ((b[6] = 2), b))?.[0]).toBe('ELAX_ERR_CORRUPT');
     expect(bad((b) => b.subarray(0, 10))?.[0]).toBe('ELAX_ERR_CORRUPT');
+  });
+
+  it('should write layout version 2 with refine codes and round-trip them (aligned and not)', () => {
+    for (const [dims, n, ids] of [[128, 37, 1000], [100, 20, Array.from({ length: 20 }, (_, i) => 3 * i)], [10, 1, 0]] as const) {
+      const r = seededRandom(dims * 7 + n);
+      const data = mixture(n, dims, r, 2);
+      const rows = Array.from({ length: n }, (_, i) => i);
+      const c = { ...encodeCluster(data, rows, data, 0, fhtRotation(dims, r), ids as number | number[]), refine: encodeRefine(data, rows, data, 0, dims, true) };
+      const bytes = encodeClusterBytes(c);
+      expect(bytes.length).toBe(clusterByteLength(n, c.padded, typeof ids !== 'number', dims));
+      expect(bytes.length % 8).toBe(0);
+      expect([bytes[4], bytes[6]! & 2]).toEqual([2, 2]);
+      for (const shift of [0, 3]) {
+        const buf = new Uint8Array(bytes.length + shift);
+        buf.set(bytes, shift);
+        const d = decodeClusterBytes(buf.subarray(shift));
+        expect(plain(d)).toEqual(plain(c));
+        const rf = d.refine!;
+        expect([rf.dims, Array.from(rf.lo), Array.from(rf.step), Array.from(rf.radius), Array.from(rf.codes)]).toEqual([dims, Array.from(c.refine.lo), Array.from(c.refine.step), Array.from(c.refine.radius), Array.from(c.refine.codes)]);
+      }
+    }
+  });
+
+  it('should keep writing layout version 1, byte for byte, without refine codes', () => {
+    const c = cluster(64, 3, 9);
+    expect(encodeClusterBytes({ ...c, refine: null })).toEqual(encodeClusterBytes(c));
+    expect(encodeClusterBytes(c)[4]).toBe(1);
   });
 });

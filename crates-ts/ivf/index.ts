@@ -25,6 +25,7 @@ export { ClusterSet, type ClusterSetOptions, type Clustering } from './cluster-s
 export { buildClusters, DEFAULT_TARGET_SIZE, DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE, type ClusteringOptions, type ClusteringStats } from './hierarchy.js';
 export { fhtRotation, FhtRotation, denseRotation, DenseRotation, paddedDims, DEFAULT_FHT_ROUNDS, type Rotation } from './rotation.js';
 export { encodeCluster, estimateCluster, rotateCentroids, QueryCodes, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
+export { encodeRefine, RefineQuery, refinedLower, refinedUpper, type RefineCodes } from './refine.js';
 export { encodeClusterBytes, decodeClusterBytes, clusterByteLength, CLUSTER_LAYOUT_VERSION, CLUSTER_HEADER_BYTES, CLUSTER_MAGIC } from './cluster-layout.js';
 export { metricScale, indexSpace, normaliseInto } from './metric.js';
 export { IvfSearcher, makeIndex, nearestIds, nearestKept, probeOrderOf, rankCentroids, type CentroidScan, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';

@@ -19,6 +19,7 @@
  *   err = 2‖o‖ · √(1 − ⟨ō,o⟩²) / (⟨ō,o⟩ · √(D − 1)).
  * A vector equal to its centroid gets add = rescale = err = 0: est = ‖s‖², exact.
  */
+import type { RefineCodes } from './refine.js';
 import type { Rotation } from './rotation.js';
 
 /** One cluster's codes and factors, as encoded (cluster-layout.ts serialises them). */
@@ -37,6 +38,8 @@ export interface ClusterCodes {
   firstRow: number;
   /** max ‖o‖ over the cluster: with the centroid distance it bounds the distance of any member (triangle inequality). */
   radius: number;
+  /** Second-stage codes (refine.ts); absent in layout version 1. */
+  refine?: RefineCodes | null;
 }
 
 /** P·c of each of the k centroids (k × padded, row-major), and Σ_i (P·c)_i of each: the query side needs both. */

@@ -67,6 +67,30 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
       }
     });
 
+    it(`should answer as well with refine codes (the same, or better where a RaBitQ bound failed), asking far fewer exact distances (${metric})`, () => {
+      const withRefine = buildIvf(data, DIMS, N, metric, { random: seededRandom(22), ...SMALL, refine: true });
+      let plain = 0;
+      let refined = 0;
+      let same = 0;
+      let runs = 0;
+      for (const q of queries) {
+        for (const o of [{ topK: 10 }, { topK: 10, nprobe: 3 }, { topK: 25, nprobe: 20 }, { topK: 10, nprobe: b.clustering.k, eps0: Infinity }]) {
+          const without = search(b, data, q, o);
+          const got = search(withRefine, data, q, o);
+          // The exact top k of the same candidates: never a farther row at any rank.
+          expect(got.distances.length).toBe(without.distances.length);
+          got.distances.forEach((d, i) => expect(d).toBeLessThanOrEqual(without.distances[i]!));
+          if (JSON.stringify(got.rows) === JSON.stringify(without.rows)) same++;
+          runs++;
+          plain += without.stats.reranked;
+          refined += got.stats.reranked;
+          expect(got.stats.refined).toBeGreaterThan(0);
+        }
+      }
+      expect(same).toBeGreaterThanOrEqual(runs * 0.9);
+      expect(refined).toBeLessThan(plain * 0.3);
+    });
+
     it(`should return exact distances at the defaults too (${metric})`, () => {
       const dist = distanceTo(metric, queries[0]!);
       const res = search(b, data, queries[0]!, { topK: 10 });
@@ -85,8 +109,8 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
     const vecs = Float32Array.from({ length: n * DIMS }, (_, i) => centres[Math.floor(i / (10 * DIMS)) * DIMS + (i % DIMS)]! + 0.01 * g());
     let revisited = 0;
     let rescored = 0;
-    for (const metric of ['euclidean_squared', 'cosine_distance'] as const) {
-      const b = buildIvf(vecs, DIMS, n, metric, { random: seededRandom(42), ...SMALL });
+    for (const [metric, refine] of [['euclidean_squared', false], ['cosine_distance', false], ['euclidean_squared', true], ['cosine_distance', true]] as const) {
+      const b = buildIvf(vecs, DIMS, n, metric, { random: seededRandom(42), ...SMALL, refine });
       for (let i = 0; i < 10; i++) {
         const group = (i * 37) % groups;
         const q = Float32Array.from({ length: DIMS }, (_, d) => centres[group * DIMS + d]! + 0.01 * g());
@@ -112,7 +136,8 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
     const g = gaussian(seededRandom(31));
     const vecs = Float32Array.from({ length: n * dims }, () => g());
     for (let r = 0; r < n; r += 100) vecs.fill(0, r * dims, (r + 1) * dims);
-    const b = buildIvf(vecs, dims, n, 'cosine_distance', { random: seededRandom(32), ...SMALL });
+    for (const refine of [false, true]) {
+    const b = buildIvf(vecs, dims, n, 'cosine_distance', { random: seededRandom(32), ...SMALL, refine });
     const dist = (q: Float32Array) => distanceTo('cosine_distance', q);
     for (let i = 0; i < 10; i++) {
       const q = Float32Array.from({ length: dims }, () => g());
@@ -126,6 +151,7 @@ describe('IVF search against exact kNN (query/distance.ts)', () => {
       expect(all[9]![0]).toBeLessThan(1);
       expect(Array.from(res.distances).every((x) => x < 1)).toBe(true);
       expect(recall(Array.from(res.rows, (p) => b.clustering.rows[p]!), truth)).toBeGreaterThanOrEqual(0.9);
+    }
     }
   });
 });

@@ -128,6 +128,16 @@ describe('IVF search', () => {
     expect(nearestIds(Float64Array.from([5, 1, 4, 1, 0, 9]), 6, 4)).toEqual([4, 1, 3, 2]);
     expect(nearestIds(Float64Array.from([2, 1]), 2, 5)).toEqual([1, 0]);
   });
+
+  it('should order a deep prefix (selection, then sort) as a full sort does, ties and retired (∞) centroids included', () => {
+    const r = seededRandom(5);
+    for (const k of [33, 100, 1000, 4097]) {
+      // Few distinct values: many ties, which must go to the lower id.
+      const dist = Float64Array.from({ length: k }, () => (r() < 0.05 ? Infinity : Math.floor(r() * 50)));
+      const sorted = Array.from({ length: k }, (_, c) => c).sort((a, b) => (dist[a] === dist[b] ? a - b : dist[a]! < dist[b]! ? -1 : 1));
+      for (const m of [33, 40, Math.floor(k / 2), k, k + 5]) expect(nearestIds(dist, k, m), `k ${k} m ${m}`).toEqual(sorted.slice(0, m));
+    }
+  });
 });
 
 describe('rankCentroids', () => {

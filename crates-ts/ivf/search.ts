@@ -21,6 +21,7 @@ import type { DistanceMetric } from '../core/index.js';
 import { centroidDistances, squaredNorms } from './kernels.js';
 import { metricScale, normaliseInto } from './metric.js';
 import { estimateCluster, QueryCodes, rotateCentroids, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
+import { RefineQuery } from './refine.js';
 import type { Rotation } from './rotation.js';
 
 /** Everything a query needs in memory: centroids (index space), their rotations, norms and radii. */
@@ -150,6 +151,8 @@ export interface SearchStats {
   /** Exact distances asked for, and in how many calls. */
   reranked: number;
   exactCalls: number;
+  /** Candidates whose bounds were tightened by their refine codes (refine.ts) before the exact rerank. */
+  refined: number;
 }
 
 export interface SearchResult {
@@ -185,8 +188,19 @@ export class IvfSearcher {
   /** Per scored cluster: its candidates are cand[from, to); droppedMin is the smallest lower bound it did not keep. */
   private scored: { c: number; from: number; to: number; droppedMin: number }[] = [];
   private seen: Set<number> | null = null;
+  /** This query's cluster segments with refine codes (a candidate's `src`), their centroids, and the last one set. */
+  private segs: ClusterCodes[] = [];
+  private segCentroid: number[] = [];
+  private segIndex = new Map<ClusterCodes, number>();
+  private readonly refineQ: RefineQuery;
+  /** refine()'s buffers: candidates to refine, their positions in one segment, their bounds. */
+  private todo = new Int32Array(2048);
+  private pos = new Uint32Array(2048);
+  private lo = new Float64Array(2048);
+  private hi = new Float64Array(2048);
 
   constructor(readonly index: IvfIndex) {
+    this.refineQ = new RefineQuery(index.dims);
     this.q = new QueryCodes(index.rotation);
     this.qv = new Float64Array(index.dims);
     this.cDist = new Float64Array(index.k);
@@ -197,7 +211,7 @@ export class IvfSearcher {
     const scale = metricScale(ix.metric);
     const eps0 = o.eps0 ?? DEFAULT_EPS0;
     const topK = o.topK;
-    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0 };
+    const stats: SearchStats = { probed: 0, skipped: 0, revisited: 0, rescored: 0, scored: 0, reranked: 0, exactCalls: 0, refined: 0 };
     if (topK < 1) return { rows: new Uint32Array(0), distances: new Float64Array(0), stats };
     if (ix.metric === 'cosine_distance') normaliseInto(query, 0, ix.dims, this.qv, 0);
     else this.qv.set(query.subarray(0, ix.dims));
@@ -212,6 +226,9 @@ export class IvfSearcher {
     this.cand.clear();
     this.scored = [];
     this.seen = null;
+    this.segs = [];
+    this.segCentroid = [];
+    this.segIndex.clear();
     const skipped: number[] = [];
     for (let p = 0; p < probes.length; p++) {
       const c = probes[p]!;
@@ -228,7 +245,8 @@ export class IvfSearcher {
     const best = new ResultHeap(topK);
     let limit = uppers.full() ? uppers.top() : Infinity;
     for (;;) {
-      this.rerank(limit, o.rerankBatch ?? Infinity, best, hooks, stats);
+      // The round may ask less than `limit` (refined upper bounds): then d_k decides whether another is needed.
+      const asked = this.rerank(limit, o.rerankBatch ?? Infinity, best, hooks, stats, scale, topK);
       const dk = best.full() ? best.worst() : Infinity;
       let more = false;
       for (const sc of this.scored) {
@@ -251,7 +269,7 @@ export class IvfSearcher {
       }
       // Done when every waiting candidate's lower bound is above limit ≥ d_k, every dropped code's above d_k, and
       // no skipped cluster is in reach.
-      if (!more && limit >= dk) break;
+      if (!more && asked >= dk) break;
       limit = dk;
     }
     stats.skipped = skipped.length;
@@ -296,6 +314,7 @@ export class IvfSearcher {
     let at = 0;
     for (const codes of segs) {
       const ids = codes.rowIds;
+      const src = this.sourceOf(codes, c);
       for (let i = 0; i < codes.n; i++, at++) {
         const lo = lower[at]!;
         if (uppers.full() && lo >= uppers.top()) {
@@ -305,7 +324,7 @@ export class IvfSearcher {
         const row = ids === null ? codes.firstRow + i : ids[i]!;
         if (hooks.accept && !hooks.accept(row)) continue;
         uppers.offer(2 * est[at]! - lo);
-        cand.push(row, lo, ACCEPTED);
+        cand.push(row, lo, ACCEPTED, src, i);
       }
     }
     this.scored.push({ c, from, to: cand.length, droppedMin });
@@ -321,21 +340,90 @@ export class IvfSearcher {
     let at = 0;
     for (const codes of segs) {
       const ids = codes.rowIds;
+      const src = this.sourceOf(codes, sc.c);
       for (let i = 0; i < codes.n; i++, at++) {
         const row = ids === null ? codes.firstRow + i : ids[i]!;
-        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED);
+        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED, src, i);
       }
     }
     sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out
   }
 
+  /** A candidate's source for refinement: the index of its segment in `segs`, or -1 when it has no refine codes. */
+  private sourceOf(codes: ClusterCodes, c: number): number {
+    if (!codes.refine || codes.refine.dims !== this.index.dims) return -1;
+    let i = this.segIndex.get(codes);
+    if (i === undefined) {
+      i = this.segs.length;
+      this.segs.push(codes);
+      this.segCentroid.push(c);
+      this.segIndex.set(codes, i);
+    }
+    return i;
+  }
+
   /**
-   * One round: asks exact distances of the waiting candidates with lower bound ≤ min(limit, k-th exact distance).
-   * With one batch they are asked at once, in scan order; with smaller batches nearest lower bound first, and the
-   * round stops once the k-th exact distance is below every remaining lower bound.
+   * Replaces the bounds of the waiting candidates with lower bound ≤ limit that have refine codes (once each) and
+   * returns the k-th smallest refined upper bound among the accepted ones (Infinity with fewer than k): no row
+   * beyond it can be in the top k.
    */
-  private rerank(limit: number, batch: number, best: ResultHeap, hooks: SearchHooks, stats: SearchStats): void {
+  private refine(limit: number, scale: number, topK: number, stats: SearchStats): number {
     const cand = this.cand;
+    const ix = this.index;
+    const uppers = new MaxHeap(topK);
+    const rq = this.refineQ;
+    // The candidates to refine, in runs of one segment (they were pushed cluster by cluster).
+    let todo = 0;
+    for (let j = 0; j < cand.length; j++) {
+      const src = cand.src[j]!;
+      if (src < 0 || cand.state[j] === DONE || cand.lower[j]! > limit) continue;
+      if (this.segs[src]!.refine!.radius[cand.pos[j]!] === Infinity) continue;
+      if (todo === this.todo.length) this.grow();
+      this.todo[todo++] = j;
+    }
+    for (let a = 0; a < todo; ) {
+      const src = cand.src[this.todo[a]!]!;
+      let b = a;
+      while (b < todo && cand.src[this.todo[b]!] === src) {
+        this.pos[b - a] = cand.pos[this.todo[b]!]!;
+        b++;
+      }
+      const rc = this.segs[src]!.refine!;
+      rq.setCluster(this.qv, rc, ix.centroids, this.segCentroid[src]! * ix.dims);
+      rq.bounds(rc, this.pos, b - a, scale, this.lo, this.hi);
+      for (let t = a; t < b; t++) {
+        const j = this.todo[t]!;
+        // The refined bound replaces RaBitQ's, even where it is lower: it is sure, RaBitQ's only likely (ε0).
+        cand.lower[j] = this.lo[t - a]!;
+        if (cand.state[j] === ACCEPTED) uppers.offer(this.hi[t - a]!);
+        cand.src[j] = -1; // refined once
+      }
+      stats.refined += b - a;
+      a = b;
+    }
+    return uppers.full() ? uppers.top() : Infinity;
+  }
+
+  /** Room for more candidates to refine in one call. */
+  private grow(): void {
+    const n = this.todo.length * 2;
+    const todo = new Int32Array(n);
+    todo.set(this.todo);
+    this.todo = todo;
+    this.pos = new Uint32Array(n);
+    this.lo = new Float64Array(n);
+    this.hi = new Float64Array(n);
+  }
+
+  /**
+   * One round: refines the candidates within `limit`, then asks exact distances of the waiting candidates with lower
+   * bound ≤ min(limit, refined k-th upper bound, k-th exact distance). With one batch they are asked at once, in
+   * scan order; with smaller batches nearest lower bound first, and the round stops once the k-th exact distance is
+   * below every remaining lower bound. Returns the bound it asked up to: what lies above it was not asked.
+   */
+  private rerank(limit0: number, batch: number, best: ResultHeap, hooks: SearchHooks, stats: SearchStats, scale: number, topK: number): number {
+    const cand = this.cand;
+    const limit = this.segs.length > 0 ? Math.min(limit0, this.refine(limit0, scale, topK, stats)) : limit0;
     // A row kept in two clusters (explicit row ids) is one result. The set starts when the first such cluster is
     // scored, with the rows asked in earlier rounds.
     if (cand.explicitIds && this.seen === null) {
@@ -370,6 +458,7 @@ export class IvfSearcher {
       stats.reranked += rows.length;
       for (let j = 0; j < rows.length; j++) best.offer(batchRows[j]!, d[j]!);
     }
+    return limit;
   }
 }
 
@@ -392,8 +481,13 @@ export function nearestKept(dist: Float64Array, k: number, m: number, skip: (c: 
   return kept.slice(0, m);
 }
 
-/** The ids of the m smallest of dist[0, k), smallest first (ties: lower id). Insertion into a short sorted list. */
+/**
+ * The ids of the m smallest of dist[0, k), smallest first (ties: lower id). Insertion into a short sorted list for a
+ * short prefix; a deep one (a part's walk at 10k centroids asks for all of them) selects then sorts, O(k + m log m):
+ * insertion there was O(k·m), 24 ms a query at 10M rows (docs/benchmarks.md).
+ */
 export function nearestIds(dist: Float64Array, k: number, m: number): number[] {
+  if (m > 32) return nearestBySelection(dist, k, m);
   const ids: number[] = [];
   const ds: number[] = [];
   for (let c = 0; c < k; c++) {
@@ -411,11 +505,41 @@ export function nearestIds(dist: Float64Array, k: number, m: number): number[] {
   return ids;
 }
 
-/** Growable (row, lower bound, state) triples. */
+function nearestBySelection(dist: Float64Array, k: number, m: number): number[] {
+  const ids = new Uint32Array(k);
+  for (let c = 0; c < k; c++) ids[c] = c;
+  const less = (a: number, b: number): boolean => dist[a]! < dist[b]! || (dist[a] === dist[b] && a < b);
+  m = Math.min(m, k);
+  // Quickselect (Hoare partition, middle pivot): afterwards ids[0, m) hold the m smallest.
+  let lo = 0;
+  let hi = k - 1;
+  while (hi > lo && m < k) {
+    const pivot = ids[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (less(ids[i]!, pivot)) i++;
+      while (less(pivot, ids[j]!)) j--;
+      if (i <= j) {
+        const t = ids[i]!;
+        ids[i++] = ids[j]!;
+        ids[j--] = t;
+      }
+    }
+    if (m - 1 <= j) hi = j;
+    else if (m - 1 >= i) lo = i;
+    else break;
+  }
+  return Array.from(ids.subarray(0, m)).sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
+}
+
+/** Growable (row, lower bound, state, refine source, position in its segment) tuples. */
 class Candidates {
   rows = new Uint32Array(1024);
   lower = new Float64Array(1024);
   state = new Uint8Array(1024);
+  src = new Int32Array(1024);
+  pos = new Uint32Array(1024);
   length = 0;
   /** Some cluster named its rows explicitly, so a row may appear twice. */
   explicitIds = false;
@@ -423,8 +547,14 @@ class Candidates {
     this.length = 0;
     this.explicitIds = false;
   }
-  push(row: number, lo: number, state: number): void {
+  push(row: number, lo: number, state: number, src: number, pos: number): void {
     if (this.length === this.rows.length) {
+      const sr = new Int32Array(this.length * 2);
+      sr.set(this.src);
+      this.src = sr;
+      const p = new Uint32Array(this.length * 2);
+      p.set(this.pos);
+      this.pos = p;
       const r = new Uint32Array(this.length * 2);
       r.set(this.rows);
       this.rows = r;
@@ -437,6 +567,8 @@ class Candidates {
     }
     this.rows[this.length] = row;
     this.state[this.length] = state;
+    this.src[this.length] = src;
+    this.pos[this.length] = pos;
     this.lower[this.length++] = lo;
   }
 }

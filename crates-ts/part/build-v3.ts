@@ -7,14 +7,14 @@
  *    retired, and centroids left empty are retired, except those other parts still hold (ivf/codebook-merge.ts);
  *  - cluster c's rows are ordinals [first_c, first_c + n_c) (so its vectors are one range of vec.blk), clusters in
  *    centroid order, then the rows without a vector, in id order;
- *  - `codes.blk`: one block per present cluster, its RaBitQ codes and factors (ivf/cluster-layout.ts, ids implicit
- *    from first_c); `ivf.blk`: the cluster table (cluster-table.ts); the head's `ivf` names both and the codebook
+ *  - `codes.blk`: one block per present cluster, its RaBitQ codes and factors and its refine codes
+ *    (ivf/cluster-layout.ts, ids implicit from first_c); `ivf.blk`: the cluster table (cluster-table.ts); the head's `ivf` names both and the codebook
  *    version.
  * Deterministic: the same input (and seed) gives byte-identical files.
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import {
-  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
+  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
   retireEmpty, seededRandom, trainCodebook, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
@@ -52,6 +52,11 @@ export interface IvfBuildOptions {
    * compaction, the parts outside the merged run), so that a cluster full across parts is split in this one.
    */
   others?: number[];
+  /**
+   * Store each cluster's refine codes (ivf/refine.ts; cluster layout version 2) next to its RaBitQ codes, so a query
+   * reranks exactly only the candidates whose sure bounds reach the top k. Default true; false writes layout 1.
+   */
+  refine?: boolean;
 }
 
 export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
@@ -115,7 +120,9 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     const first = counts[c]!;
     const n = counts[c + 1]! - first;
     if (n === 0) continue;
-    const codes = encodeCluster(data, byCluster.subarray(first, first + n), cb.centroids, c * dims, rotation, first);
+    const rows = byCluster.subarray(first, first + n);
+    const codes = encodeCluster(data, rows, cb.centroids, c * dims, rotation, first);
+    if (o.refine !== false) codes.refine = encodeRefine(data, rows, cb.centroids, c * dims, dims, metric === 'cosine_distance');
     const b = codesFile.add(encodeClusterBytes(codes), first);
     table.offset.push(codesFile.table().offset[b]!);
     table.centroid.push(c);

@@ -113,12 +113,15 @@ export function clusterEntry(t: ClusterTable, c: number): number {
 }
 
 /** Checks decoded codes against their table entry: the cluster's own rows, at the part's code width. */
-export function checkClusterCodes(codes: ClusterCodes, t: ClusterTable, i: number, padded: number, where: string): ClusterCodes {
+export function checkClusterCodes(codes: ClusterCodes, t: ClusterTable, i: number, padded: number, where: string, dims?: number): ClusterCodes {
   if (codes.n !== t.rows[i] || codes.firstRow !== t.first[i] || codes.rowIds !== null || codes.padded !== padded) {
     throw new ElaxError(
       'ELAX_ERR_CORRUPT',
       `${where}: codes of centroid ${t.centroid[i]} hold ${codes.n} rows from ${codes.firstRow} at ${codes.padded} bits; the cluster table says ${t.rows[i]} from ${t.first[i]} at ${padded}`,
     );
+  }
+  if (codes.refine && dims !== undefined && codes.refine.dims !== dims) {
+    throw new ElaxError('ELAX_ERR_CORRUPT', `${where}: refine codes of centroid ${t.centroid[i]} are ${codes.refine.dims}-d; the part's vectors are ${dims}-d`);
   }
   return codes;
 }

@@ -587,7 +587,7 @@ export class PartData {
       tasks.push(
         this.cache
           .getPinned(`${this.key(codes.file)}#${i}`, async () => {
-            const cc = checkClusterCodes(decodeClusterBytesIn(await this.block(codes.file, codes.blocks, i), where), table, i, head.ivf.padded, where);
+            const cc = checkClusterCodes(decodeClusterBytesIn(await this.block(codes.file, codes.blocks, i), where), table, i, head.ivf.padded, where, head.dims ?? undefined);
             return { value: cc, bytes: codes.blocks.length[i]! + 256 };
           })
           .then(({ value, release }) => {

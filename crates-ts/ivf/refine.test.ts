@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { sqDistAt } from './kernels.js';
+import { indexSpace } from './metric.js';
+import { encodeRefine, RefineQuery, refinedLower, refinedUpper } from './refine.js';
+import { mixture, seededRandom } from './testing.js';
+
+describe('refine codes', () => {
+  it('should bound every exact distance between the refined lower and upper bounds (random clusters and queries)', () => {
+    const r = seededRandom(11);
+    for (const dims of [7, 64, 128]) {
+      const n = 300;
+      const data = mixture(n, dims, r, 3);
+      const centroid = new Float32Array(dims);
+      for (let d = 0; d < dims; d++) centroid[d] = data[d]! + 0.1;
+      const rows = Array.from({ length: n }, (_, i) => i);
+      const rc = encodeRefine(data, rows, centroid, 0, dims, false);
+      const rq = new RefineQuery(dims);
+      for (let t = 0; t < 20; t++) {
+        const q = Float64Array.from({ length: dims }, (_, d) => data[(t * 13) % n * dims + d]! + (r() - 0.5));
+        rq.setCluster(q, rc, centroid, 0);
+        for (let i = 0; i < n; i++) {
+          const exact = sqDistAt(Float32Array.from(q), 0, data, i * dims, dims);
+          const dr = rq.distance(rc, i);
+          expect(refinedLower(dr, rc.radius[i]!, 1)).toBeLessThanOrEqual(exact);
+          expect(refinedUpper(dr, rc.radius[i]!, 1)).toBeGreaterThanOrEqual(exact);
+        }
+      }
+      // The bounds are tight: 8 bits per dimension leave a small radius next to the distances.
+      const meanRadius = rc.radius.reduce((a, b) => a + b, 0) / n;
+      expect(meanRadius).toBeLessThan(0.02 * Math.sqrt(dims));
+    }
+  });
+
+  it('should keep the bounds sure through the f32 SIMD kernel as through the f64 loop (far and near queries, odd dims, batches over capacity)', () => {
+    const r = seededRandom(12);
+    for (const dims of [5, 16, 100, 128]) {
+      const n = 200;
+      const data = mixture(n, dims, r, 4);
+      const centroid = Float32Array.from({ length: dims }, (_, d) => data[d]!);
+      const rows = Array.from({ length: n }, (_, i) => i);
+      const rc = encodeRefine(data, rows, centroid, 0, dims, false);
+      const simd = new RefineQuery(dims, 64); // a kernel of capacity 64 < 200: the batches wrap
+      const js = new RefineQuery(dims, false);
+      expect(simd.simd).toBe(true);
+      const pos = Uint32Array.from(rows).reverse();
+      const lo = [new Float64Array(n), new Float64Array(n)];
+      const hi = [new Float64Array(n), new Float64Array(n)];
+      for (const far of [0.01, 1, 1000]) {
+        const q = Float64Array.from({ length: dims }, (_, d) => data[(7 % n) * dims + d]! + far * (r() - 0.5));
+        [simd, js].forEach((rq, t) => {
+          rq.setCluster(q, rc, centroid, 0);
+          rq.bounds(rc, pos, n, 0.5, lo[t]!, hi[t]!);
+        });
+        for (let j = 0; j < n; j++) {
+          const exact = 0.5 * sqDistAt(Float32Array.from(q), 0, data, pos[j]! * dims, dims);
+          for (let t = 0; t < 2; t++) {
+            expect(lo[t]![j]).toBeLessThanOrEqual(exact);
+            expect(hi[t]![j]).toBeGreaterThanOrEqual(exact);
+          }
+          // The kernel's widening is small next to the quantisation radius.
+          expect(Math.abs(lo[0]![j]! - lo[1]![j]!)).toBeLessThanOrEqual(1e-3 * exact + 1e-6);
+        }
+      }
+    }
+  });
+
+  it('should give a zero vector under cosine an infinite radius (its distance is 1, not ‖q‖²/2)', () => {
+    const dims = 8;
+    const raw = Float32Array.from([...Array(dims).fill(0), ...Array.from({ length: dims }, (_, d) => d + 1)]);
+    const unit = indexSpace('cosine_distance', raw, dims);
+    const rc = encodeRefine(unit, [0, 1], new Float32Array(dims), 0, dims, true);
+    expect(rc.radius[0]).toBe(Infinity);
+    expect(Number.isFinite(rc.radius[1]!)).toBe(true);
+  });
+
+  it('should handle a flat dimension and a one-vector cluster (step 0, exact reconstruction)', () => {
+    const dims = 4;
+    const data = Float32Array.from([1, 2, 3, 4]);
+    const rc = encodeRefine(data, [0], Float32Array.from([0, 0, 0, 0]), 0, dims, false);
+    expect(Array.from(rc.step)).toEqual([0, 0, 0, 0]);
+    expect(rc.radius[0]).toBe(0);
+    const rq = new RefineQuery(dims);
+    const q = Float64Array.from([1, 2, 3, 5]);
+    rq.setCluster(q, rc, Float32Array.from([0, 0, 0, 0]), 0);
+    expect(rq.distance(rc, 0)).toBe(1);
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * Refine codes: a second-stage code per vector that decides, with a deterministic bound, which RaBitQ candidates
+ * need their full-precision vector at all (RFC-0008 "Refine codes").
+ *
+ * A cluster's residuals o = x − c (index space) are scalar-quantised to 8 bits per dimension on the cluster's own
+ * per-dimension range: lo_d = min o_d, step_d = (max o_d − lo_d)/255, code_{i,d} = round((o_{i,d} − lo_d)/step_d).
+ * The reconstruction x̃ = c + lo + step ⊙ code is close to x, and each vector stores its exact error radius
+ * r = ‖x − x̃‖ (computed in f64 at build, rounded up to f32). By the triangle inequality
+ *     | ‖q − x‖ − ‖q − x̃‖ | ≤ r
+ * for any query q: a sure interval around the true distance, not a probabilistic one. The searcher (search.ts)
+ * replaces a candidate's RaBitQ bounds (likely, at confidence ε0) by (‖q − x̃‖ − r)² and (‖q − x̃‖ + r)² (sure), so
+ * only the candidates whose interval reaches the k-th distance are reranked exactly: the answer is the exact top k
+ * of the candidates, as without refine codes — or better, where a RaBitQ lower bound failed — with far fewer
+ * full-precision reads.
+ *
+ * Cosine: a zero vector is stored as zero in index space but its cosine distance is 1, not ‖q̂‖²/2; its radius is
+ * +∞ (no refinement), as RaBitQ's estimate of it is allowed to be wrong.
+ *
+ * Cost: dims + 4 bytes per vector (132 at 128-d), plus 8·dims per cluster.
+ */
+import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
+import { REFINE_WASM_BASE64 } from './refine-wasm.js';
+
+export interface RefineCodes {
+  dims: number;
+  /** Per dimension: the smallest residual, and the quantisation step (0 when the cluster is flat there). */
+  lo: Float32Array;
+  step: Float32Array;
+  /** ‖x − x̃‖ per vector, rounded up; +∞ for a vector that must not be refined. */
+  radius: Float32Array;
+  /** n × dims bytes. */
+  codes: Uint8Array;
+}
+
+/** Rows a cluster's refine codes may be built for, and their centroid: the same arguments as rabitq.ts encodeCluster. */
+export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centroids: Float32Array, cOff: number, dims: number, zeroIsFar: boolean): RefineCodes {
+  const n = rows.length;
+  const lo = new Float32Array(dims).fill(Infinity);
+  const hi = new Float32Array(dims).fill(-Infinity);
+  for (let j = 0; j < n; j++) {
+    const off = rows[j]! * dims;
+    for (let d = 0; d < dims; d++) {
+      const o = Math.fround(data[off + d]! - centroids[cOff + d]!);
+      if (o < lo[d]!) lo[d] = o;
+      if (o > hi[d]!) hi[d] = o;
+    }
+  }
+  const step = new Float32Array(dims);
+  for (let d = 0; d < dims; d++) {
+    if (n === 0) lo[d] = 0;
+    else step[d] = (hi[d]! - lo[d]!) / 255;
+  }
+  const codes = new Uint8Array(n * dims);
+  const radius = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    const off = rows[j]! * dims;
+    let err2 = 0;
+    let norm2 = 0;
+    for (let d = 0; d < dims; d++) {
+      const x = data[off + d]!;
+      norm2 += x * x;
+      const s = step[d]!;
+      const code = s > 0 ? Math.min(255, Math.max(0, Math.round((x - centroids[cOff + d]! - lo[d]!) / s))) : 0;
+      codes[j * dims + d] = code;
+      // The reconstruction exactly as the query side computes it (f64 over the stored f32 values).
+      const e = x - (centroids[cOff + d]! + lo[d]! + s * code);
+      err2 += e * e;
+    }
+    radius[j] = zeroIsFar && norm2 === 0 ? Infinity : roundUpF32(Math.sqrt(err2));
+  }
+  return { dims, lo, step, radius, codes };
+}
+
+/** The smallest f32 ≥ x. */
+function roundUpF32(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  const b = new Float32Array([f]);
+  const u = new Uint32Array(b.buffer);
+  u[0] = u[0]! + 1; // x > f ≥ 0: the next f32 up
+  return b[0]!;
+}
+
+/**
+ * Relative slack of the refined bounds: the exact distance is computed on the original vectors (for cosine, in f64
+ * from the raw f32 values, not from the f32-rounded unit vectors of the index), a few ulps from the index-space one.
+ */
+const SLACK = 1e-6;
+
+/** f32's unit roundoff. */
+const U = 2 ** -24;
+
+type SqDistsKernel = (dims16: number, s: number, step: number, codes: number, n: number, out: number) => void;
+let compiled: WasmModule | null | undefined;
+const align16 = (n: number) => (n + 15) & ~15;
+const KERNEL_CAPACITY = 1024;
+const kernels = new Map<number, RefineKernel | null>();
+
+/** The SIMD kernel over a memory holding s, step, `capacity` codes and their outputs; null without WebAssembly SIMD. */
+class RefineKernel {
+  readonly dims16: number;
+  readonly s: Float32Array;
+  readonly step: Float32Array;
+  readonly codes: Uint8Array;
+  /** The same memory as 32-bit words (dims16 is a multiple of 16). */
+  readonly words: Uint32Array;
+  readonly out: Float32Array;
+  private readonly fn: SqDistsKernel;
+  private readonly at: { s: number; step: number; codes: number; out: number };
+
+  /**
+   * The kernel for `dims`-d codes, shared: queries run it synchronously, one at a time, and a memory per query would
+   * cost more than the query (instantiating is ≈0.1 ms).
+   */
+  static shared(dims: number): RefineKernel | null {
+    let k = kernels.get(dims);
+    if (k === undefined) {
+      k = RefineKernel.create(dims, KERNEL_CAPACITY);
+      kernels.set(dims, k);
+    }
+    return k;
+  }
+
+  static create(dims: number, capacity: number): RefineKernel | null {
+    if (compiled === undefined) compiled = compileWasm(REFINE_WASM_BASE64);
+    if (compiled === null || dims <= 0) return null;
+    const dims16 = (dims + 15) & ~15;
+    const at = { s: 0, step: dims16 * 4, out: dims16 * 8, codes: align16(dims16 * 8 + capacity * 4) };
+    const got = instantiateWasm(compiled, at.codes + capacity * dims16);
+    return got === null ? null : new RefineKernel(got.instance.exports.sqdists as SqDistsKernel, got.memory.buffer, dims16, capacity, at);
+  }
+
+  private constructor(fn: SqDistsKernel, buf: ArrayBuffer, dims16: number, readonly capacity: number, at: { s: number; step: number; codes: number; out: number }) {
+    this.fn = fn;
+    this.at = at;
+    this.dims16 = dims16;
+    this.s = new Float32Array(buf, at.s, dims16);
+    this.step = new Float32Array(buf, at.step, dims16);
+    this.out = new Float32Array(buf, at.out, capacity);
+    this.codes = new Uint8Array(buf, at.codes, capacity * dims16);
+    this.words = new Uint32Array(buf, at.codes, (capacity * dims16) >> 2);
+  }
+
+  run(n: number): void {
+    this.fn(this.dims16, this.at.s, this.at.step, this.at.codes, n, this.at.out);
+  }
+}
+
+/**
+ * One query against refine codes: setCluster, then the bounds of chosen vectors of that cluster. With WebAssembly
+ * SIMD the distances come from refine.wat in f32 and the bounds are widened by its error (below); without it, from
+ * an f64 loop.
+ */
+export class RefineQuery {
+  private s: Float64Array;
+  private kernel: RefineKernel | null;
+  /** Error allowance of the f32 kernel for the cluster last set: relative (γ) and absolute (A) on ‖q − x̃‖. */
+  private gamma = 0;
+  private absErr = 0;
+
+  /** The codes of the cluster last set as 32-bit words, when they can be (aligned, dims a multiple of 4). */
+  private words: Uint32Array | null = null;
+
+  /**
+   * `kernel`: the shared SIMD kernel (default), a private one of that many codes per call (tests), or false: the f64
+   * loop even where the kernel is available (tests compare the two).
+   */
+  constructor(private readonly dims: number, kernel: boolean | number = true) {
+    this.s = new Float64Array(dims);
+    this.kernel = kernel === false ? null : kernel === true ? RefineKernel.shared(dims) : RefineKernel.create(dims, kernel);
+  }
+
+  /** Whether the SIMD kernel computes the distances. */
+  get simd(): boolean {
+    return this.kernel !== null;
+  }
+
+  /** Prepares cluster `codes` with centroid centroids[cOff, cOff + dims) for query q (index space). */
+  setCluster(q: Float64Array, codes: RefineCodes, centroids: Float32Array, cOff: number): void {
+    const { dims, lo, step } = codes;
+    if (dims !== this.dims) throw new RangeError(`refine codes of ${dims} dimensions for a ${this.dims}-d query`);
+    let sNorm2 = 0;
+    let stepNorm2 = 0;
+    for (let d = 0; d < dims; d++) {
+      const v = q[d]! - (centroids[cOff + d]! + lo[d]!);
+      this.s[d] = v;
+      sNorm2 += v * v;
+      stepNorm2 += step[d]! * step[d]!;
+    }
+    const k = this.kernel;
+    if (k !== null) {
+      const c = codes.codes;
+      this.words = dims % 4 === 0 && c.byteOffset % 4 === 0 ? new Uint32Array(c.buffer, c.byteOffset, c.length >> 2) : null;
+      k.s.set(this.s);
+      k.step.set(step);
+      // The kernel's e_d = s_d − step_d·c_d carries at most ≈3u·(|s_d| + |step_d·c_d|) (s rounded to f32, one product,
+      // one difference), so ‖ẽ − e‖ ≤ 3u·(‖s‖ + 255‖step‖); its sum of squares, 4 lanes of dims/4 terms then 3
+      // additions, is within (dims/4 + 3)·u relatively, so the root within half that. Both rounded up.
+      this.absErr = 4 * U * (Math.sqrt(sNorm2) + 255 * Math.sqrt(stepNorm2));
+      this.gamma = (k.dims16 / 4 + 4) * U;
+    }
+  }
+
+  /** ‖q − x̃_i‖ for vector i of the cluster last set, in f64. */
+  distance(codes: RefineCodes, i: number): number {
+    const { dims, step } = codes;
+    const c = codes.codes;
+    const s = this.s;
+    let a = 0;
+    let b = 0;
+    let d = 0;
+    const o = i * dims;
+    for (; d + 1 < dims; d += 2) {
+      const e0 = s[d]! - step[d]! * c[o + d]!;
+      const e1 = s[d + 1]! - step[d + 1]! * c[o + d + 1]!;
+      a += e0 * e0;
+      b += e1 * e1;
+    }
+    if (d < dims) {
+      const e = s[d]! - step[d]! * c[o + d]!;
+      a += e * e;
+    }
+    return Math.sqrt(a + b);
+  }
+
+  /**
+   * Sure metric-unit bounds on the distances of vectors pos[0, count) of the cluster last set (their radii must be
+   * finite): lower[j] ≤ exact ≤ upper[j].
+   */
+  bounds(codes: RefineCodes, pos: ArrayLike<number>, count: number, scale: number, lower: Float64Array, upper: Float64Array): void {
+    const k = this.kernel;
+    const radius = codes.radius;
+    if (k === null) {
+      for (let j = 0; j < count; j++) {
+        const dr = this.distance(codes, pos[j]!);
+        const r = radius[pos[j]!]!;
+        lower[j] = refinedLower(dr, r, scale);
+        upper[j] = refinedUpper(dr, r, scale);
+      }
+      return;
+    }
+    const dims = codes.dims;
+    const src = codes.codes;
+    const { gamma, absErr } = this;
+    for (let from = 0; from < count; from += k.capacity) {
+      const n = Math.min(k.capacity, count - from);
+      const words = this.words;
+      if (words !== null) {
+        // Word by word: a subarray per vector would allocate (the collector then costs as much as the copy).
+        const w = dims >> 2;
+        const w16 = k.dims16 >> 2;
+        const dst = k.words;
+        for (let j = 0; j < n; j++) {
+          const o = pos[from + j]! * w;
+          const t = j * w16;
+          for (let i = 0; i < w; i++) dst[t + i] = words[o + i]!;
+        }
+      } else {
+        for (let j = 0; j < n; j++) {
+          const o = pos[from + j]! * dims;
+          const t = j * k.dims16;
+          for (let i = 0; i < dims; i++) k.codes[t + i] = src[o + i]!;
+        }
+      }
+      k.run(n);
+      for (let j = 0; j < n; j++) {
+        const dr = Math.sqrt(k.out[j]!);
+        const r = radius[pos[from + j]!]!;
+        lower[from + j] = refinedLower(Math.max(0, dr * (1 - gamma) - absErr), r, scale);
+        upper[from + j] = refinedUpper(dr * (1 + gamma) + absErr, r, scale);
+      }
+    }
+  }
+}
+
+/** Metric-unit bounds on the distance of a vector at reconstruction distance `dr` with radius `r` (scale: metric.ts). */
+export function refinedLower(dr: number, r: number, scale: number): number {
+  const g = dr - r - SLACK * (dr + r);
+  return g > 0 ? g * g * scale : 0;
+}
+
+export function refinedUpper(dr: number, r: number, scale: number): number {
+  const g = dr + r + SLACK * (dr + r);
+  return g * g * scale;
+}
