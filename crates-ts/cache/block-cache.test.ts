@@ -115,4 +115,26 @@ describe('BlockCache', () => {
     c.resetPeak();
     expect(c.peakPinnedBytes).toBe(0);
   });
+
+  it('should peek a resident value pinned, and never load or pin a missing one', async () => {
+    const c = new BlockCache(100);
+    expect(c.peekPinned('a')).toBeUndefined();
+    expect([c.size, c.pinnedBytes, c.stats.misses]).toEqual([0, 0, 0]);
+    await c.getOrLoad('a', async () => ({ value: 'A', bytes: 60 }));
+    const got = c.peekPinned<string>('a')!;
+    expect(got.value).toBe('A');
+    expect(c.pinnedBytes).toBe(60);
+    // Pinned: a newer value that overflows the budget is evicted instead of it.
+    await c.getOrLoad('b', async () => ({ value: 'B', bytes: 60 }));
+    const again = c.peekPinned<string>('a')!;
+    expect(again.value).toBe('A');
+    expect(c.peekPinned('b')).toBeUndefined();
+    got.release();
+    again.release();
+    expect(c.pinnedBytes).toBe(0);
+    // Released: the next value that overflows evicts it.
+    await c.getOrLoad('c', async () => ({ value: 'C', bytes: 60 }));
+    expect(c.peekPinned('a')).toBeUndefined();
+    expect(c.size).toBe(1);
+  });
 });

@@ -180,6 +180,18 @@ export class BlockCache {
     return (await this.#sized(key, load)).value;
   }
 
+  /**
+   * The resident value of `key`, pinned until the release (see `pin`), or undefined: no load. A warm query takes its
+   * hundreds of cluster blocks this way without a promise each (RFC-0008 "Refine codes": 2.3 ms a query at 10M).
+   */
+  peekPinned<T>(key: string): { value: T; release: Release } | undefined {
+    const hit = this.#entries.get(key);
+    if (hit === undefined) return undefined;
+    this.#touch(hit);
+    this.stats.hits++;
+    return { value: hit.value as T, release: this.pin(key, hit.bytes) };
+  }
+
   /** getOrLoad, then pinned until the release (see `pin`). */
   async getPinned<T>(key: string, load: () => Promise<{ value: T; bytes: number }>): Promise<{ value: T; release: Release }> {
     const { value, bytes } = await this.#sized(key, load);

@@ -583,10 +583,17 @@ export class PartData {
       asked.add(c);
       const i = clusterEntry(table, c);
       if (i < 0) continue;
+      const key = `${this.key(codes.file)}#${i}`;
+      const resident = this.cache.peekPinned<ClusterCodes>(key);
+      if (resident !== undefined) {
+        held.set(c, resident.value);
+        releases.push(resident.release);
+        continue;
+      }
       const where = `${this.key(codes.file)} block ${i}`;
       tasks.push(
         this.cache
-          .getPinned(`${this.key(codes.file)}#${i}`, async () => {
+          .getPinned(key, async () => {
             const cc = checkClusterCodes(decodeClusterBytesIn(await this.block(codes.file, codes.blocks, i), where), table, i, head.ivf.padded, where, head.dims ?? undefined);
             return { value: cc, bytes: codes.blocks.length[i]! + 256 };
           })
