@@ -58,6 +58,9 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
     'usearch-threads': { type: 'string', default: '1' },
+    // Keep the peers' built graphs (hnswlib, usearch) here and reuse them on reruns (their build figures are the
+    // original build's, marked build_cached).
+    'graph-cache': { type: 'string' },
     // Internal: the child processes.
     phase: { type: 'string' },
     data: { type: 'string' },
@@ -413,7 +416,7 @@ async function orchestrate(): Promise<void> {
       }
       // LanceDB is tuned to elax-ivf's recall when elax-ivf ran first, else to 0.95.
       const target = (results['elax-ivf']?.query as { strong?: { recall_at_10: number } } | undefined)?.strong?.recall_at_10 ?? 0.95;
-      const r = await child([...nodeArgs, '--expose-gc', path.join(PEERS, 'run-peer.mjs'), '--system', system, '--data', data, '--efs', values.efs!, '--target-recall', String(target), '--build-threads', values['usearch-threads']!], system);
+      const r = await child([...nodeArgs, '--expose-gc', path.join(PEERS, 'run-peer.mjs'), '--system', system, '--data', data, '--efs', values.efs!, '--target-recall', String(target), '--build-threads', values['usearch-threads']!, ...(values['graph-cache'] ? ['--graph-cache', values['graph-cache']] : [])], system);
       log({ [system]: r });
       results[system] = r;
     } else if (system !== 'none') throw new Error(`unknown system ${system} (elax-ivf, elax-hnsw, hnswlib, usearch, lancedb)`);
