@@ -3,7 +3,7 @@
  * at 10M, radosgw: ≤ 4 round trips after the router; report ms and bytes"), then warm ANN latency over HTTP.
  *
  *   ELAX_S3_ENDPOINT=... node bin/run-ts.mjs bench/cold-ann.ts --store s3://elax-test/bench-10m --dims 128 \
- *        [--ns bench] [--runs 3] [--warm-set 30] [--warm-passes 5] [--cache-memory 1400MiB]
+ *        [--ns bench] [--runs 3] [--warm-set 30] [--warm-passes 5] [--cache-memory 1400MiB] [--trace-dir DIR]
  *
  * Each run starts a fresh `elax serve --no-indexer --cache-dir temp` with ELAX_STORE_TRACE (one line per store
  * request, server/serve.ts), sends one strong ANN query and reads back the requests made while it ran. A wave is a
@@ -12,7 +12,7 @@
  * happened to run one after the other count as two). Waves are counted after the router GET ends.
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StoreTraceEvent } from '../crates-ts/store/index.js';
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'warm-set': { type: 'string', default: '30' },
     'warm-passes': { type: 'string', default: '5' },
     'cache-memory': { type: 'string', default: '1400MiB' },
+    // Keep the traces (trace-N.jsonl) here instead of a temporary directory.
+    'trace-dir': { type: 'string' },
   },
 });
 if (!values.store) throw new Error('--store is required');
@@ -69,20 +71,22 @@ function waves(events: StoreTraceEvent[]): string[] {
   for (let w = 1; w <= Math.max(0, ...depth); w++) {
     const es = after.filter((_, i) => depth[i] === w);
     const bytes = es.reduce((s, e) => s + (e.bytes ?? 0), 0);
-    const kinds = new Map<string, number>();
+    const kinds = new Map<string, { n: number; bytes: number }>();
     for (const e of es) {
       const k = `${e.op} ${shortKey(e.key).replace(/^part \S+ /, '')}`;
-      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      const c = kinds.get(k) ?? { n: 0, bytes: 0 };
+      kinds.set(k, { n: c.n + 1, bytes: c.bytes + (e.bytes ?? 0) });
     }
     const t0 = Math.min(...es.map((e) => e.start)) - router.end;
     const t1 = Math.max(...es.map((e) => e.end)) - router.end;
-    out.push(`wave ${w}: ${es.length} requests, ${(bytes / 1024).toFixed(0)} KiB, +${t0.toFixed(0)}..+${t1.toFixed(0)} ms after the router: ${[...kinds].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+    out.push(`wave ${w}: ${es.length} requests, ${(bytes / 1024).toFixed(0)} KiB, +${t0.toFixed(0)}..+${t1.toFixed(0)} ms after the router: ${[...kinds].map(([k, c]) => `${c.n}× ${k}${c.bytes ? ` (${(c.bytes / c.n / 1024).toFixed(1)} KiB each)` : ''}`).join(', ')}`);
   }
   return out;
 }
 
 const lines = [`# ${machine()}`, `store ${values.store}, namespace ${NS}, --cache-memory ${values['cache-memory']}`, ''];
-const dir = mkdtempSync(path.join(tmpdir(), 'elax-cold-ann-'));
+const dir = values['trace-dir'] ?? mkdtempSync(path.join(tmpdir(), 'elax-cold-ann-'));
+mkdirSync(dir, { recursive: true });
 try {
   for (let run = 1; run <= Number(values.runs); run++) {
     const trace = path.join(dir, `trace-${run}.jsonl`);
@@ -119,6 +123,6 @@ try {
     await s.stop();
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!values['trace-dir']) rmSync(dir, { recursive: true, force: true });
 }
 console.log(lines.join('\n'));
