@@ -159,13 +159,14 @@ spawn() {
   echo $! >"$STATE/pids/$name"
 }
 
-# The [osd] lines that choose the object store. bluestore: one sparse file holds data, RocksDB and its WAL
-# (created by --mkfs; not inside osd data, where mkfs puts a symlink named block to it).
+# The [osd] lines of the chosen object store (after `osd objectstore` and `osd data`, where memstore's always were).
+# bluestore: one sparse file holds data, RocksDB and its WAL (created by --mkfs; not inside osd data, where mkfs puts
+# a symlink named block to it).
 osd_store_conf() {
   case "$OBJECTSTORE" in
-    memstore) printf 'osd objectstore = memstore\nmemstore device bytes = %s\n' "$MEMSTORE_BYTES" ;;
+    memstore) echo "memstore device bytes = $MEMSTORE_BYTES" ;;
     bluestore)
-      printf '%s\n' 'osd objectstore = bluestore' "bluestore block path = $STATE/block" 'bluestore block create = true' \
+      printf '%s\n' "bluestore block path = $STATE/block" 'bluestore block create = true' \
         "bluestore block size = $DEVICE_BYTES" "osd memory target = $OSD_MEMORY_BYTES"
       ;;
     *) die "ELAX_S3_OBJECTSTORE must be memstore or bluestore, got '$OBJECTSTORE'" ;;
@@ -205,6 +206,7 @@ mon data = $STATE/mon
 paxos propose interval = 0.05
 mon warn on pool no redundancy = false
 [osd]
+osd objectstore = $OBJECTSTORE
 osd data = $STATE/osd0
 $(osd_store_conf)
 osd max object name len = 460
@@ -251,6 +253,8 @@ if (second !== "412") { console.error("conditional PUT not enforced: second If-N
 }
 
 start() {
+  [[ "$OBJECTSTORE" == memstore || "$OBJECTSTORE" == bluestore ]] ||
+    die "ELAX_S3_OBJECTSTORE must be memstore or bluestore, got '$OBJECTSTORE'"
   mkdir -p "$STATE"
   exec 9>"$STATE/.lock"
   flock 9 # one start/stop at a time per state dir
