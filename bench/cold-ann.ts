@@ -4,6 +4,7 @@
  *
  *   ELAX_S3_ENDPOINT=... node bin/run-ts.mjs bench/cold-ann.ts --store s3://elax-test/bench-10m --dims 128 \
  *        [--ns bench] [--runs 3] [--warm-set 30] [--warm-passes 5] [--cache-memory 1400MiB] [--trace-dir DIR]
+ *   node bin/run-ts.mjs bench/cold-ann.ts --from-trace DIR/trace-*.jsonl     # waves of kept traces
  *
  * Each run starts a fresh `elax serve --no-indexer --cache-dir temp` with ELAX_STORE_TRACE (one line per store
  * request, server/serve.ts), sends one strong ANN query and reads back the requests made while it ran. A wave is a
@@ -18,7 +19,7 @@ import path from 'node:path';
 import type { StoreTraceEvent } from '../crates-ts/store/index.js';
 import { gaussianMixture, latencySummary, machine, processMemory, rng, startServerProcess, type ServerProcess } from './lib.js';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     store: { type: 'string' },
     ns: { type: 'string', default: 'bench' },
@@ -29,8 +30,24 @@ const { values } = parseArgs({
     'cache-memory': { type: 'string', default: '1400MiB' },
     // Keep the traces (trace-N.jsonl) here instead of a temporary directory.
     'trace-dir': { type: 'string' },
+    // Only print the waves of kept traces (from their first router GET on) and exit.
+    'from-trace': { type: 'boolean', default: false },
   },
+  allowPositionals: true,
 });
+function shortKey(k: string): string {
+  return k.replace(/^[^/]+\/parts\/(\d{6})\d*-(\d{6})\d*-[^/]+\//, 'part $1-$2 ').replace(/^[^/]+\//, '');
+}
+
+if (values['from-trace']) {
+  for (const f of positionals) {
+    const events = readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StoreTraceEvent);
+    const first = events.findIndex((e) => e.key.endsWith('/router.json') && e.op === 'get');
+    const w = waves(events.slice(Math.max(0, first)));
+    console.log([`${f}: ${w.length - 1} waves after the router`, ...w.map((l) => `- ${l}`)].join('\n'));
+  }
+  process.exit(0);
+}
 if (!values.store) throw new Error('--store is required');
 const NS = values.ns!;
 const vec = gaussianMixture(rng(7), Number(values.dims));
@@ -55,7 +72,6 @@ async function ann(url: string, q: number[]): Promise<number> {
   return performance.now() - t0;
 }
 
-const shortKey = (k: string) => k.replace(/^[^/]+\/parts\/(\d{6})\d*-(\d{6})\d*-[^/]+\//, 'part $1-$2 ').replace(/^[^/]+\//, '');
 
 /** Waves after the router: depth of each request in the longest chain of end-before-start requests. */
 function waves(events: StoreTraceEvent[]): string[] {
