@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # A real S3 server for tests: a single-node Ceph cluster (1 monitor, 1 memstore OSD, 1 radosgw) on 127.0.0.1.
+# For data larger than RAM (10M-row benchmarks) the OSD can be disk-backed instead: ELAX_S3_OBJECTSTORE=bluestore.
 #
 #   scripts/s3-test-server.sh start    install Ceph if missing, start the cluster, create user + bucket, print env
 #   scripts/s3-test-server.sh stop     kill radosgw, osd, mon (by pid)
@@ -21,6 +22,13 @@
 #   ELAX_S3_MON_PORT   monitor port (default 6789)
 #   ELAX_S3_MEMSTORE_BYTES  the OSD's in-memory store size (default 4294967296: 4 GiB, enough for the tests;
 #                           a 10M-row benchmark namespace needs more, and the machine's RAM must hold it)
+#   ELAX_S3_OBJECTSTORE  memstore (default) or bluestore: the OSD on a sparse file $STATE/block, so a benchmark
+#                        can hold more than RAM. Use it on its own port and state dir, e.g.
+#                        ELAX_S3_OBJECTSTORE=bluestore ELAX_S3_PORT=7490 ELAX_S3_MON_PORT=6790 ELAX_S3_STATE_DIR=/tmp/s3-big
+#   ELAX_S3_DEVICE_BYTES   bluestore's device file size (default 25769803776: 24 GiB; sparse, the disk holds only
+#                          what is written; start checks that the file system has that much free)
+#   ELAX_S3_OSD_MEMORY_BYTES  bluestore's osd_memory_target (default 1073741824: 1 GiB, so it fits beside the rest;
+#                             the OSD's RSS settles near it, its cache is what is left of it)
 #
 # stdout carries only the env lines (start/env) so callers can parse it; progress goes to stderr.
 set -euo pipefail
@@ -30,6 +38,9 @@ STATE="${ELAX_S3_STATE_DIR:-$REPO/.s3-test-server}"
 PORT="${ELAX_S3_PORT:-7480}"
 MON_PORT="${ELAX_S3_MON_PORT:-6789}"
 MEMSTORE_BYTES="${ELAX_S3_MEMSTORE_BYTES:-4294967296}"
+OBJECTSTORE="${ELAX_S3_OBJECTSTORE:-memstore}"
+DEVICE_BYTES="${ELAX_S3_DEVICE_BYTES:-25769803776}"
+OSD_MEMORY_BYTES="${ELAX_S3_OSD_MEMORY_BYTES:-1073741824}"
 CONF="$STATE/ceph.conf"
 BUCKET="elax-test"
 REGION="us-east-1"
@@ -148,12 +159,31 @@ spawn() {
   echo $! >"$STATE/pids/$name"
 }
 
+# The [osd] lines of the chosen object store (after `osd objectstore` and `osd data`, where memstore's always were).
+# bluestore: one sparse file holds data, RocksDB and its WAL (created by --mkfs; not inside osd data, where mkfs puts
+# a symlink named block to it).
+osd_store_conf() {
+  case "$OBJECTSTORE" in
+    memstore) echo "memstore device bytes = $MEMSTORE_BYTES" ;;
+    bluestore)
+      printf '%s\n' "bluestore block path = $STATE/block" 'bluestore block create = true' \
+        "bluestore block size = $DEVICE_BYTES" "osd memory target = $OSD_MEMORY_BYTES"
+      ;;
+    *) die "ELAX_S3_OBJECTSTORE must be memstore or bluestore, got '$OBJECTSTORE'" ;;
+  esac
+}
+
 write_conf() {
   local fsid="$1"
+  # A bare ip:port means msgr v1 on 6789 but v2 on any other port, and over v2 radosgw never authenticates with
+  # auth none (get_initial_auth_request returned -13, measured on 6790). So another port is v1 too, in both the
+  # monmap (start) and here.
+  local MON_HOST="127.0.0.1:$MON_PORT"
+  [[ "$MON_PORT" == 6789 ]] || MON_HOST="[v1:127.0.0.1:$MON_PORT]"
   cat >"$CONF" <<EOF
 [global]
 fsid = $fsid
-mon host = 127.0.0.1:$MON_PORT
+mon host = $MON_HOST
 public network = 127.0.0.0/8
 auth cluster required = none
 auth service required = none
@@ -176,9 +206,9 @@ mon data = $STATE/mon
 paxos propose interval = 0.05
 mon warn on pool no redundancy = false
 [osd]
-osd objectstore = memstore
+osd objectstore = $OBJECTSTORE
 osd data = $STATE/osd0
-memstore device bytes = $MEMSTORE_BYTES
+$(osd_store_conf)
 osd max object name len = 460
 osd max object namespace len = 64
 # The script puts the OSD into the CRUSH map itself. Left on, the OSD's own update at boot races its first monmap
@@ -223,6 +253,8 @@ if (second !== "412") { console.error("conditional PUT not enforced: second If-N
 }
 
 start() {
+  [[ "$OBJECTSTORE" == memstore || "$OBJECTSTORE" == bluestore ]] ||
+    die "ELAX_S3_OBJECTSTORE must be memstore or bluestore, got '$OBJECTSTORE'"
   mkdir -p "$STATE"
   exec 9>"$STATE/.lock"
   flock 9 # one start/stop at a time per state dir
@@ -238,6 +270,11 @@ start() {
   ensure_installed
   port_free "$PORT" || die "port $PORT is in use (set ELAX_S3_PORT)"
   port_free "$MON_PORT" || die "monitor port $MON_PORT is in use (set ELAX_S3_MON_PORT)"
+  if [[ "$OBJECTSTORE" == bluestore ]]; then
+    local free_bytes
+    free_bytes="$(df -B1 --output=avail "$STATE" | tail -1)"
+    ((free_bytes > DEVICE_BYTES)) || die "bluestore needs ELAX_S3_DEVICE_BYTES=$DEVICE_BYTES free under $STATE, only $free_bytes there"
+  fi
 
   local fsid osd_uuid osd_id
   fsid="$(cat /proc/sys/kernel/random/uuid)"
@@ -246,7 +283,11 @@ start() {
   CEPH=(ceph -c "$CONF" --connect-timeout 5)
   STARTING=1
 
-  monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$STATE/monmap" >/dev/null
+  if [[ "$MON_PORT" == 6789 ]]; then
+    monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$STATE/monmap" >/dev/null
+  else # msgr v1 only, as on 6789 (see write_conf)
+    monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$STATE/monmap" >/dev/null
+  fi
   ceph-mon --mkfs -i a --monmap "$STATE/monmap" -c "$CONF" >>"$STATE/log/mkfs.out" 2>&1 || die "ceph-mon --mkfs failed (see $STATE/log/mkfs.out)"
   spawn mon ceph-mon -i a -c "$CONF"
   until_ok 30 "the monitor" mon "${CEPH[@]}" -s || die "the monitor exited (logs: $STATE/log)"

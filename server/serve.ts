@@ -7,13 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../crates-ts/engine/index.js';
 import type { WriteLimits } from '../crates-ts/write/index.js';
-import { CountingStore, openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
+import { CountingStore, TracingStore, openStore, probeConditionalWrites, waitForConditionalWrites, ProbeFailure, type ObjectStore } from '../crates-ts/store/index.js';
 import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
-import { rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
 import { ServerMetrics } from './metrics.js';
@@ -130,9 +130,20 @@ async function openCaches(opts: ServeOptions, store: ObjectStore) {
   };
 }
 
+/**
+ * ELAX_STORE_TRACE=<file>: append one JSON line per object-store request (bench/store-waves.ts counts a cold query's
+ * sequential round trips from it). Times are epoch ms with sub-ms precision, comparable across processes. A debug
+ * aid, off by default: each line is a synchronous append.
+ */
+function traceStore(inner: ObjectStore): ObjectStore {
+  const file = process.env.ELAX_STORE_TRACE;
+  if (!file) return inner;
+  return new TracingStore(inner, () => performance.timeOrigin + performance.now(), (e) => appendFileSync(file, `${JSON.stringify(e)}\n`));
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Counted: /metrics reports the node's object-store requests and bytes (elax_store_*).
-  const store = new CountingStore(opts.storeInstance ?? (await openStore(opts.store)));
+  const store = new CountingStore(traceStore(opts.storeInstance ?? (await openStore(opts.store))));
   const nonce = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
   // Start-up probe: a store that ignores conditional writes is refused at once (ELAX_ERR_STORE_NO_CAS, exit); a store
   // that cannot be reached yet, or answers inconclusively, is retried in the background while /readyz says why.

@@ -20,3 +20,4 @@ export { openStore, type OpenStoreOptions } from './open.js';
 export { probeConditionalWrites, checkReachable, waitForConditionalWrites, ProbeFailure, type WaitForStoreOptions } from './probe.js';
 export { FaultyStore, type FaultPlan, type StoreOp } from './faulty.js';
 export { CountingStore, type CountedOp } from './counting.js';
+export { TracingStore, type StoreTraceEvent } from './tracing.js';
