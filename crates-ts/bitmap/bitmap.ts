@@ -38,6 +38,22 @@ export class Bitmap {
     return new Bitmap(universe, ords, null, ords.length).compact();
   }
 
+  /**
+   * From distinct ordinals below `universe` in any order (a run of a sorted index: ordinals in value order): words
+   * set directly when dense, else a sorted copy.
+   */
+  static fromUnsorted(universe: number, ords: ArrayLike<number>): Bitmap {
+    const n = ords.length;
+    if (n * 32 > universe) {
+      const w = new Uint32Array((universe + 31) >>> 5);
+      for (let i = 0; i < n; i++) w[ords[i]! >>> 5]! |= 1 << (ords[i]! & 31);
+      return Bitmap.fromWords(universe, w, n);
+    }
+    const s = Uint32Array.from(ords);
+    s.sort();
+    return new Bitmap(universe, s, null, n).compact();
+  }
+
   /** From a portable roaring serialization; throws RoaringFormatError, or RangeError for an ordinal ≥ universe. */
   static deserialize(universe: number, bytes: Uint8Array): Bitmap {
     const ords = deserializeSorted(bytes);

@@ -24,8 +24,9 @@ import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
-import { decodeDictIndex, type DictIndex, type FilterIndexInfo } from './filter-index.js';
-import { filterMaskOf, type LeafCompiler } from './filter-eval.js';
+import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
+import { filterMaskOf, type AttrIndex, type LeafCompiler } from './filter-eval.js';
+import { decodeSortedIndex } from './sorted-index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -182,23 +183,29 @@ export class PartData {
   }
 
   /**
-   * A dictionary filter index (RFC-0009 slice 2), decoded, through the BlockCache, pinned until the release. One GET
-   * of the file, every block checked against the head's CRC-32; a malformed index is ELAX_ERR_CORRUPT naming it.
+   * A filter index (RFC-0009: a dictionary, slice 2, or a sorted index, slice 3), decoded, through the BlockCache,
+   * pinned until the release. One GET of the file, every block checked against the head's CRC-32; a malformed index
+   * is ELAX_ERR_CORRUPT naming it.
    */
-  private dictIndex(info: FilterIndexInfo): Promise<Lease<DictIndex>> {
+  private attrIndex(info: FilterIndexInfo): Promise<Lease<AttrIndex>> {
     const key = this.key(info.file);
-    return this.cache.getPinned(key, async () => {
+    return this.cache.getPinned<AttrIndex>(key, async () => {
       const bytes = await this.whole(info.file);
       const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => sliceBlock(bytes, info.blocks, b));
+      if (info.kind === 'sorted') {
+        const d = decodeSortedIndex(info, blocks, this.rows, key);
+        // Ordinals (4 bytes) and values (8 bytes, or a string) per pair, plus the nulls.
+        return { value: d, bytes: d.ords.byteLength * 3 + (d.type === 'string' ? bytes.byteLength : 0) + 256 };
+      }
       const d = decodeDictIndex(info, blocks, this.rows, key);
       // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
       return { value: d, bytes: bytes.byteLength * 4 + 256 };
     });
   }
 
-  /** A prepared dictionary index of `attr` (need.filterIndexes), or null. */
-  heldDictIndex(attr: string): DictIndex | null {
-    return this.held<DictIndex>(`fidx:${attr}`) ?? null;
+  /** A prepared filter index of `attr` (need.filterIndexes), or null. */
+  heldAttrIndex(attr: string): AttrIndex | null {
+    return this.held<AttrIndex>(`fidx:${attr}`) ?? null;
   }
 
   /** One column block, alone (ranged GET), for materialising a few rows; pinned until the release. */
@@ -394,7 +401,7 @@ export class PartData {
     if (need.ids !== false) take('ids', this.column(this.head.ids));
     for (const attr of need.filterIndexes ?? []) {
       const f = this.fidxByAttr.get(attr);
-      if (f) take(`fidx:${attr}`, this.dictIndex(f));
+      if (f) take(`fidx:${attr}`, this.attrIndex(f));
     }
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
@@ -746,7 +753,7 @@ export class PartSegment implements Segment {
 
   /** Rows the filter may match, from the prepared dictionary indexes (exact: does match); null without any. */
   filterMask(filter: unknown, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
-    return filterMaskOf(filter, this.rows, (a) => this.data.heldDictIndex(a), compile);
+    return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {
