@@ -69,8 +69,10 @@ export async function runQuery(
   const control = opts.control ?? UNCANCELLED;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
-  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads: prepared with the scan's columns.
-  const filterIndexes = q.filterSource?.attrs;
+  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads, and for a single order key (the
+  // order-by walk, slice 3): prepared with the scan's columns.
+  const orderAttr = r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' ? r.keys[0]!.attr : null;
+  const filterIndexes = orderAttr === null ? q.filterSource?.attrs : [...new Set([...(q.filterSource?.attrs ?? []), orderAttr])];
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
   //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];

@@ -27,6 +27,7 @@ import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
 import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
 import { filterMaskOf, type AttrIndex, type LeafCompiler } from './filter-eval.js';
 import { decodeSortedIndex } from './sorted-index.js';
+import { walkIndexOrder } from './order-walk.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -754,6 +755,12 @@ export class PartSegment implements Segment {
   /** Rows the filter may match, from the prepared dictionary indexes (exact: does match); null without any. */
   filterMask(filter: unknown, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
     return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
+  }
+
+  /** Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders. */
+  walkOrder(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean {
+    const idx = this.data.heldAttrIndex(attr);
+    return idx !== null && walkIndexOrder(idx, desc, visit);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

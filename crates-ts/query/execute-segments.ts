@@ -293,6 +293,25 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     const n = only === null ? seg.rows : only.length;
     const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
     const valsOf = (o: number) => readers.map((r) => (r === null ? null : r(o)));
+    // One attribute key and a part with a filter index on it (RFC-0009 slice 3): walk its rows in key order and stop
+    // at the first value that ranks after the full heap's worst, instead of testing every row.
+    const walk = keys.length === 1 && keys[0]!.attr !== 'id' ? keys[0]! : null;
+    if (heap && only === null && walk !== null && seg.walkOrder) {
+      let i = 0;
+      const walked = seg.walkOrder(walk.attr, walk.desc, (value, o) => {
+        if ((i++ & ROW_CHECK_MASK) === 0) control.check('scan');
+        const worst = heap.worst();
+        if (worst !== undefined) {
+          const c = compareValues(value, worst.vals![0]);
+          if ((walk.desc ? -c : c) > 0) return false;
+        }
+        if (!live(o)) return true;
+        if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) return true;
+        heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
+        return true;
+      });
+      if (walked) return;
+    }
     for (let i = 0; i < n; i++) {
       if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
       const o = only === null ? i : only[i]!;

@@ -68,6 +68,12 @@ export interface Segment {
    * mask[o] = 1 for a candidate, and with `exact` every candidate matches. Null or absent: no index helped.
    */
   filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
+  /**
+   * Visits the rows in the order of `attr` (descending with `desc`; missing values first ascending, last descending)
+   * through a prepared filter index (need.filterIndexes) until `visit` returns false. False, visiting nothing, when
+   * the segment has no such index (the caller sorts by scanning).
+   */
+  walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
   /**
