@@ -16,6 +16,7 @@
  *
  * Exact distances use query/distance.ts' kernel (distanceAt): the same numbers the exact scan gives for these rows.
  */
+import { annChoice, ivfExactMaxRows } from '../planner/index.js';
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
@@ -68,7 +69,7 @@ export interface IvfAnswer {
  * exact. Above it, the rows' share of the namespace scales the probe depth (filterNprobe).
  */
 export function exactFilterRows(rows: number): number {
-  return Math.max(4096, Math.ceil(rows / 64));
+  return ivfExactMaxRows(rows);
 }
 
 /**
@@ -202,7 +203,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         return a;
       });
       matched = allowed.reduce((n, a) => n + count(a, 0, a.length), 0);
-      if (matched <= Math.max(exactFilterRows(total), q.k)) {
+      if (annChoice('ivf', matched, q.k, total) === 'exact') {
         const exactRows = new Map<number, Int32Array>();
         allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, ordinalsOf(a)));
         // The ids and filter columns stay pinned (the caller ranks these rows with them, then releases).

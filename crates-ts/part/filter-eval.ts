@@ -29,6 +29,12 @@ export type AttrIndex = DictIndex | SortedIndex;
 
 export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
 
+/**
+ * Told about every leaf as it is evaluated (the planner's explain, RFC-0009 §4): the rows its index lookup gave
+ * (dead rows included) and the index kind, or null and null when the leaf stays residual.
+ */
+export type LeafTrace = (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void;
+
 /** bits: a superset of the matching rows (null: all rows); exact: it is the matching set. */
 interface Eval {
   bits: Bitmap | null;
@@ -117,9 +123,14 @@ function isLogical(f: unknown[]): boolean {
  * The rows of a part (ordinals [0, rows)) that `filter` matches, as far as the indexes tell; null when no index
  * helped at all (the caller scans as before).
  */
-export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler): Eval | null {
+export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler, trace?: LeafTrace): Eval | null {
   let used = false;
   const leaf = (f: unknown[]): Eval => {
+    const e = leafOf(f);
+    trace?.(f, e.bits === null ? null : e.bits.cardinality, e.bits === null ? null : index(f[0] as string)!.kind);
+    return e;
+  };
+  const leafOf = (f: unknown[]): Eval => {
     const [attr, op, operand] = f;
     if (typeof attr !== 'string' || typeof op !== 'string' || attr === 'id') return INEXACT;
     const d = index(attr);
@@ -175,8 +186,14 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
 /**
  * The per-ordinal mask of `evalWithIndexes`: 1 = the row may match (exact: does match). Null when no index helped.
  */
-export function filterMaskOf(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
-  const e = evalWithIndexes(filter, rows, index, compile);
+export function filterMaskOf(
+  filter: unknown,
+  rows: number,
+  index: (attr: string) => AttrIndex | null,
+  compile: LeafCompiler,
+  trace?: LeafTrace,
+): { mask: Uint8Array; exact: boolean } | null {
+  const e = evalWithIndexes(filter, rows, index, compile, trace);
   if (e === null || e.bits === null) return null;
   const mask = new Uint8Array(rows);
   e.bits.forEach((o) => (mask[o] = 1));

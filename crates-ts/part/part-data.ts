@@ -23,9 +23,9 @@ import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
-import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
+import { annChoice } from '../planner/index.js';
 import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
-import { filterMaskOf, type AttrIndex, type LeafCompiler } from './filter-eval.js';
+import { filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 
@@ -202,6 +202,11 @@ export class PartData {
       // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
       return { value: d, bytes: bytes.byteLength * 4 + 256 };
     });
+  }
+
+  /** The head's entry for `attr`'s filter index, or null. */
+  filterIndexInfo(attr: string): FilterIndexInfo | null {
+    return this.fidxByAttr.get(attr) ?? null;
   }
 
   /** A prepared filter index of `attr` (need.filterIndexes), or null. */
@@ -537,7 +542,7 @@ export class PartData {
       // Few allowed rows: they are the candidates (ranked exactly by the caller); a graph walk would starve.
       allowed = [];
       for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
-      if (allowed.length <= Math.max(want, FILTERED_EXACT_MAX_ROWS)) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
+      if (annChoice('hnsw', allowed.length, want) === 'exact') return allowed.map((o) => ({ ordinal: o, distance: NaN }));
     }
     index.setEf(Math.max(ef, want));
     const res = index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
@@ -752,9 +757,14 @@ export class PartSegment implements Segment {
     return col === undefined ? undefined : valueAt(col, ord);
   }
 
-  /** Rows the filter may match, from the prepared dictionary indexes (exact: does match); null without any. */
-  filterMask(filter: unknown, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
-    return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
+  /** Rows the filter may match, from the prepared filter indexes (exact: does match); null without any. */
+  filterMask(filter: unknown, compile: LeafCompiler, trace?: LeafTrace): { mask: Uint8Array; exact: boolean } | null {
+    return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+  }
+
+  /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
+  filterIndexInfo(attr: string): FilterIndexInfo | null {
+    return this.data.filterIndexInfo(attr);
   }
 
   /** Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders. */

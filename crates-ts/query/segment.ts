@@ -67,7 +67,13 @@ export interface Segment {
    * Rows `filter` (the raw filter; `compile` compiles one leaf) may match by the segment's prepared filter indexes:
    * mask[o] = 1 for a candidate, and with `exact` every candidate matches. Null or absent: no index helped.
    */
-  filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
+  filterMask?(
+    filter: unknown,
+    compile: (leaf: unknown) => (doc: Doc) => boolean,
+    trace?: (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void,
+  ): { mask: Uint8Array; exact: boolean } | null;
+  /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
+  filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
   /**
    * Visits the rows in the order of `attr` (descending with `desc`; missing values first ascending, last descending)
    * through a prepared filter index (need.filterIndexes) until `visit` returns false. False, visiting nothing, when
