@@ -4,7 +4,7 @@
  * prefix-glob filters nested in And / Or / Not, and `rank_by [attr, asc|desc]` with and without a filter (walking the
  * sorted pairs, or a dictionary's values, in order), give
  * exactly what naive evaluation over the documents gives, through the WAL tail, parts, deletes, overwrites and
- * compaction.
+ * compaction; and Count / Sum, whole and grouped by a dictionary-indexed attribute (over bitmaps in the parts).
  */
 import { describe, expect, it } from 'vitest';
 import { compareIds, type AttrValue, type Doc, type Id, type Schema } from '../crates-ts/core/index.js';
@@ -109,6 +109,18 @@ describe('sorted filter indexes against naive evaluation', () => {
         expect(got.rows!.map((x) => x.id), `${stage}: ${JSON.stringify(f)}`).toEqual(want);
         const count = await engine.query(ns, { filters: f, aggregate_by: { c: ['Count'] } });
         expect(count.aggregations, `${stage} Count: ${JSON.stringify(f)}`).toEqual({ c: want.length });
+        // Count / Count attr / Sum over bitmaps (slice 5): whole and per value of the dictionary-indexed cat.
+        const sum = (ds: Doc[]) => ds.reduce((acc, d) => acc + (typeof d.attrs.price === 'number' ? d.attrs.price : 0), 0);
+        const named = (ds: Doc[]) => ds.filter((d) => d.attrs.name != null).length;
+        const agg = await engine.query(ns, { filters: f, aggregate_by: { c: ['Count'], s: ['Sum', 'price'], n: ['Count', 'name'] } });
+        expect(agg.aggregations, `${stage} Sum: ${JSON.stringify(f)}`).toEqual({ c: want.length, s: sum(matching), n: named(matching) });
+        const grouped = await engine.query(ns, { filters: f, aggregate_by: { c: ['Count'], s: ['Sum', 'price'] }, group_by: ['cat'] });
+        const cats = [...new Set(matching.map((d) => (d.attrs.cat as string | undefined) ?? null))].sort((a, b) => compareValues(a, b));
+        const groups = cats.map((c) => {
+          const in_ = matching.filter((d) => ((d.attrs.cat as string | undefined) ?? null) === c);
+          return { cat: c, c: in_.length, s: sum(in_) };
+        });
+        expect(grouped.aggregation_groups, `${stage} group_by: ${JSON.stringify(f)}`).toEqual(groups);
         // Order by a sorted attribute, with this filter and without one: nulls first ascending, last descending,
         // ties by id ascending (query/compare.ts).
         const attr = pick(r, [...SORTED, 'cat']); // cat: a dictionary walk, many ties

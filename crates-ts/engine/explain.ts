@@ -8,11 +8,14 @@ import { planQuery, planSegment, renderPlan, type SegmentInfo, type SegmentPlan 
 import { UNCANCELLED, type QueryControl } from '../core/index.js';
 import type { ParsedQuery } from '../query/index.js';
 
-/** The filter indexes a query prepares: the filter's attributes and a single order key's (engine.ts runQuery). */
+/** The filter indexes a query prepares: the filter's attributes, a single order key's, a single group key's (engine.ts runQuery). */
 export function indexAttrsOf(q: ParsedQuery): readonly string[] | undefined {
   const r = q.rank;
   const orderAttr = r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' ? r.keys[0]!.attr : null;
-  return orderAttr === null ? q.filterSource?.attrs : [...new Set([...(q.filterSource?.attrs ?? []), orderAttr])];
+  // A single plain group key: aggregations count over its dictionary (slice 5).
+  const groupAttr = q.groupBy?.length === 1 && !q.groupBy[0]!.forEachUnique && q.groupBy[0]!.attr !== 'id' ? q.groupBy[0]!.attr : null;
+  const extra = [orderAttr, groupAttr].filter((a) => a !== null);
+  return extra.length === 0 ? q.filterSource?.attrs : [...new Set([...(q.filterSource?.attrs ?? []), ...extra])];
 }
 
 export async function explainQuery(view: NamespaceView, q: ParsedQuery, body: Record<string, unknown>, control: QueryControl = UNCANCELLED): Promise<string> {

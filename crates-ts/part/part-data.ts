@@ -25,7 +25,8 @@ import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
 import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
-import { filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { evalWithIndexes, filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 
@@ -765,6 +766,37 @@ export class PartSegment implements Segment {
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);
+  }
+
+  /**
+   * Aggregations over bitmaps (RFC-0009 §3, slice 5): the live rows the filter matches (the indexes' exact mask, minus
+   * the dead rows), whole or split by the values of `groupAttr` through its scalar dictionary (value bitmap ∧ mask):
+   * counts without reading a row, and the rows themselves (ascending) when `rows` is asked for (Sum reads its
+   * column for them). Null when the indexes do not answer the filter exactly or the group key has no such
+   * dictionary: the caller scans.
+   */
+  aggregateByIndex(filter: unknown, compile: LeafCompiler | undefined, groupAttr: string | null, rows: boolean): { value: unknown; count: number; rows?: Uint32Array }[] | null {
+    const n = this.rows;
+    let m: Bitmap;
+    if (filter !== null) {
+      const e = compile ? evalWithIndexes(filter, n, (a) => this.data.heldAttrIndex(a), compile) : null;
+      if (e === null || !e.exact || e.bits === null) return null;
+      m = e.bits;
+    } else m = Bitmap.full(n);
+    const dead = this.deadOrdinals();
+    if (dead.length > 0) m = m.andNot(Bitmap.fromSorted(n, Uint32Array.from(dead)));
+    const group = (value: unknown, b: Bitmap) => ({ value, count: b.cardinality, ...(rows ? { rows: b.toArray() } : {}) });
+    if (groupAttr === null) return [group(undefined, m)];
+    const g = this.data.heldAttrIndex(groupAttr);
+    if (g === null || g.kind !== 'dict' || g.array) return null;
+    const out: { value: unknown; count: number; rows?: Uint32Array }[] = [];
+    const nulls = g.nulls.and(m);
+    if (nulls.cardinality > 0) out.push(group(null, nulls));
+    for (let i = 0; i < g.values.length; i++) {
+      const b = g.bitmaps[i]!.and(m);
+      if (b.cardinality > 0) out.push(group(g.values[i], b));
+    }
+    return out;
   }
 
   /** Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders. */

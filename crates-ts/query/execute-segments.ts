@@ -394,7 +394,36 @@ export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[]
   if (q.aggregates) {
     const state = new AggregationState(q);
     const control = hooks?.control ?? UNCANCELLED;
+    const groupAttr = state.countedGroupKey();
+    // Count / Count attr / Sum over bitmaps (RFC-0009 slice 5) where a part's indexes answer the filter exactly and
+    // the group key (if any) has a dictionary: counts from value bitmap ∧ filter mask minus dead rows, and only
+    // the summed columns read, for those rows.
+    const bitmapAgg = groupAttr !== undefined && (q.filter === null || q.filterSource !== undefined) && q.aggregates.every((s) => s.fn === 'count' || (s.attr !== 'id' && s.attr !== 'vector'));
+    const needRows = q.aggregates.some((s) => s.fn !== 'count');
     await eachSegment(segs, hooks, (seg) => {
+      const groups = bitmapAgg && seg.aggregateByIndex ? seg.aggregateByIndex(q.filter === null ? null : q.filterSource!.filter, q.filterSource?.compileLeaf, groupAttr!, needRows) : null;
+      if (groups !== null) {
+        const readers = new Map<string, (o: number) => unknown>();
+        const read = (attr: string) => {
+          let r = readers.get(attr);
+          if (!r) readers.set(attr, (r = seg.reader ? seg.reader(attr) : (o: number) => seg.value(attr, o)));
+          return r;
+        };
+        for (const g of groups) {
+          control.check('scan');
+          state.addCounted(g.value, g.count, (spec) => {
+            const r = read(spec.attr);
+            let acc = 0;
+            for (const o of g.rows!) {
+              const v = r(o);
+              if (spec.fn === 'count_attr') acc += v !== null && v !== undefined ? 1 : 0;
+              else if (typeof v === 'number') acc += v;
+            }
+            return acc;
+          });
+        }
+        return;
+      }
       const cursor = new RowCursor(seg, q.readAttrs);
       const filter = segmentFilter(seg, q);
       const dead = seg.dead;

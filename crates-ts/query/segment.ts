@@ -72,6 +72,17 @@ export interface Segment {
     compile: (leaf: unknown) => (doc: Doc) => boolean,
     trace?: (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void,
   ): { mask: Uint8Array; exact: boolean } | null;
+  /**
+   * The live rows `filter` (raw; null: none) matches, whole (`groupAttr` null) or per value of `groupAttr` (null for
+   * missing values), counted from the segment's filter indexes without reading rows, with the ordinals when `rows`
+   * (ascending). Null or absent: the indexes cannot answer it exactly (the caller scans).
+   */
+  aggregateByIndex?(
+    filter: unknown,
+    compile: ((leaf: unknown) => (doc: Doc) => boolean) | undefined,
+    groupAttr: string | null,
+    rows: boolean,
+  ): { value: unknown; count: number; rows?: Uint32Array }[] | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
   /**
