@@ -91,6 +91,16 @@ describe('explain_query', () => {
     expect(none).not.toContain('ann:');
   });
 
+  it('should say grouped counts run over the dictionary bitmaps in parts and scan the tail', async () => {
+    const text = (await tpuf.namespace(ns).explainQuery({ aggregate_by: { n: ['Count'] }, group_by: ['cat'], filters: ['price', 'Gte', 100] })).plan_text!;
+    expect(text).toMatch(/^query: aggregate_by n group_by cat, filters \["price","Gte",100\]/);
+    expect(text).toMatch(/aggregate: over bitmaps: value bitmaps of dict index fidx-\d+\.blk ∧ filter mask minus dead rows, no rows read/);
+    expect(text).toContain('aggregate: scan of 0 matching rows'); // the tail's two rows are below 100
+    const res = await tpuf.namespace(ns).query({ aggregate_by: { n: ['Count'] }, group_by: ['cat'], filters: ['price', 'Gte', 100] });
+    const live = [...rows.filter((r) => r.id !== 0), { id: 0, cat: 'b', price: 5 }, { id: 1000, cat: 'a', price: 7 }];
+    expect(res.aggregation_groups).toEqual(['a', 'b', 'c'].map((cat) => ({ cat, n: live.filter((r) => r.cat === cat && r.price >= 100).length })));
+  });
+
   it('should reject a malformed query body as a query would', async () => {
     await expect(tpuf.namespace(ns).explainQuery({ rank_by: ['price', 'sideways'] as never, top_k: 1 })).rejects.toMatchObject({ status: 400 });
   });

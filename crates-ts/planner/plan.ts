@@ -38,6 +38,8 @@ export interface SegmentPlan {
   actual: number;
   /** How an attribute order reads this segment. */
   order?: string;
+  /** How aggregations read this segment: counts over bitmaps, or a scan of the matching rows. */
+  aggregate?: string;
   /** Filtered ANN over this part's HNSW graph: walk with the allow-bitmap, or rank the matching rows exactly. */
   ann?: AnnChoice;
 }
@@ -132,6 +134,18 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
         ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`
         : `scan ${plan.access === 'all' ? live : plan.actual} rows into a top-${q.limit} heap`;
   } else if (r?.kind === 'order') plan.order = `scan into a top-${q.limit} heap by ${r.keys.map((x) => `${x.attr} ${x.desc ? 'desc' : 'asc'}`).join(', ')}`;
+  if (q.aggregates) {
+    // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a
+    // scalar dictionary.
+    const g = q.groupBy;
+    const key = g === null ? null : g.length === 1 && !g[0]!.forEachUnique && g[0]!.attr !== 'id' ? g[0]!.attr : undefined;
+    const dict = key ? seg.filterIndexInfo?.(key) : null;
+    const specsOk = q.aggregates.every((a) => a.fn === 'count' || (a.attr !== 'id' && a.attr !== 'vector'));
+    const bitmaps = info.kind === 'part' && specsOk && (plan.access === 'all' || plan.access === 'index') && (key === null || (dict?.kind === 'dict' && !dict.array));
+    plan.aggregate = bitmaps
+      ? `over bitmaps: ${key === null ? 'the filter mask minus dead rows' : `value bitmaps of dict index ${dict!.file} ∧ filter mask minus dead rows`}${q.aggregates.some((a) => a.fn !== 'count') ? ', summed columns read for those rows' : ', no rows read'}`
+      : `scan of ${plan.actual} matching rows`;
+  }
   if (r?.kind === 'vector' && r.mode === 'ANN' && info.vectorIndex === 'hnsw' && q.filter !== null) plan.ann = annChoice('hnsw', plan.actual, q.limit);
   return plan;
 }

@@ -22,6 +22,7 @@ function segmentLines(s: SegmentPlan): string[] {
     out.push(`  rows: estimated ${n(s.estimate)}${s.candidates !== null ? `, candidates ${n(s.candidates)}` : ''}, actual ${n(s.actual)} live matches`);
   }
   if (s.order) out.push(`  order: ${s.order}`);
+  if (s.aggregate) out.push(`  aggregate: ${s.aggregate}`);
   if (s.ann) out.push(s.ann === 'exact' ? `  ann: rank the ${n(s.actual)} matching rows exactly (few matches)` : `  ann: walk the HNSW graph with the allow-bitmap of ${n(s.actual)} rows`);
   return out;
 }
