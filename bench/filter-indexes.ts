@@ -72,7 +72,7 @@ const built = await buildPartFiles({
   walEnd: 2,
   level: 0,
   changes: new Map<Id, Doc | null>(docs.map((d) => [d.id, d])),
-  schema: { vector: { type: `[${D}]f32`, ann: { distance_metric: 'cosine_distance' } }, ts: { type: 'datetime' } },
+  schema: { vector: { type: `[${D}]f32`, ann: { distance_metric: 'cosine_distance' } }, bucket: { type: 'int' }, cat: { type: 'string' }, cluster: { type: 'int' }, price: { type: 'float' }, ts: { type: 'datetime' } },
   distanceMetric: 'cosine_distance',
   createdAt: new Date().toISOString(),
   vectorIndex: { kind: 'ivf', codebook: null, targetSize: 1000, minSize: 500, maxSize: 2000 },
