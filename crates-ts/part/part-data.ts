@@ -731,6 +731,7 @@ function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
 /** A v2 part as a query segment: data through PartData (pinned while a query runs), liveness from the view. */
 export class PartSegment implements Segment {
   private sortedDead: number[] | null = null;
+  private readonly masks = new WeakMap<object, { mask: Uint8Array; exact: boolean }>();
 
   constructor(
     readonly data: PartData,
@@ -758,9 +759,18 @@ export class PartSegment implements Segment {
     return col === undefined ? undefined : valueAt(col, ord);
   }
 
-  /** Rows the filter may match, from the prepared filter indexes (exact: does match); null without any. */
+  /**
+   * Rows the filter may match, from the prepared filter indexes (exact: does match); null without any. Remembered per
+   * filter object (a parsed query's), so a query that asks twice (filtered ANN: the candidates, then their ranking)
+   * evaluates once; a new query body is a new object. Callers may clear the dead rows' entries, never set any.
+   */
   filterMask(filter: unknown, compile: LeafCompiler, trace?: LeafTrace): { mask: Uint8Array; exact: boolean } | null {
-    return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+    const key = trace === undefined && typeof filter === 'object' && filter !== null ? filter : null;
+    const hit = key === null ? undefined : this.masks.get(key);
+    if (hit !== undefined) return hit;
+    const m = filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+    if (m !== null && key !== null) this.masks.set(key, m);
+    return m;
   }
 
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
