@@ -107,10 +107,10 @@ export class AggregationState {
 
   /**
    * Adds `count` filtered rows at once (aggregations over bitmaps, RFC-0009 slice 5), all in the group of `value`
-   * (a single plain group key; ignored without group_by). `valueOf(spec)` sums a Count attr / Sum spec over those
-   * rows (reading their column in ordinal order, as add() would have).
+   * (a single plain group key; ignored without group_by). `addTo(spec, acc)` adds a Count attr / Sum spec's values of
+   * those rows to `acc` one by one in ordinal order and returns it, so a float sum rounds exactly as add() would.
    */
-  addCounted(value: unknown, count: number, valueOf: (spec: AggregateSpec & { attr: string }) => number): void {
+  addCounted(value: unknown, count: number, addTo: (spec: AggregateSpec & { attr: string }, acc: number) => number): void {
     let acc = this.acc;
     if (this.groupBy !== null) {
       let g = this.groups.get(value);
@@ -120,7 +120,7 @@ export class AggregationState {
       }
       acc = g.acc;
     }
-    this.specs.forEach((s, i) => (acc[i]! += s.fn === 'count' ? count : valueOf(s)));
+    this.specs.forEach((s, i) => (acc[i] = s.fn === 'count' ? acc[i]! + count : addTo(s, acc[i]!)));
   }
 
   /** The single plain group key addCounted can take (null without group_by), or undefined when it cannot. */

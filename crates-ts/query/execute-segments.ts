@@ -411,9 +411,8 @@ export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[]
         };
         for (const g of groups) {
           control.check('scan');
-          state.addCounted(g.value, g.count, (spec) => {
+          state.addCounted(g.value, g.count, (spec, acc) => {
             const r = read(spec.attr);
-            let acc = 0;
             for (const o of g.rows!) {
               const v = r(o);
               if (spec.fn === 'count_attr') acc += v !== null && v !== undefined ? 1 : 0;
