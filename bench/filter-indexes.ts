@@ -25,12 +25,15 @@ import { buildPartFiles, isBlockHead, newPartId, type PartManifest } from '../cr
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { publishBuiltPart } from '../test/helpers/part-namespace.js';
 import { benchEngine, gaussianMixture, latencySummary, machine, recallOf, rng } from './lib.js';
+import { profiled } from './cpu-profile.js';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' },
     dims: { type: 'string', default: '32' },
     queries: { type: 'string', default: '40' },
+    // Where a filtered ANN query's time goes (bench/cpu-profile.ts), for this `bucket < x` filter, then exit.
+    profile: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -112,6 +115,18 @@ const fmt = (xs: number[]) => {
   const s = latencySummary(xs);
   return `${s.p50} / ${s.p99}`;
 };
+
+if (values.profile !== undefined) {
+  const x = Number(values.profile);
+  const bodies = queries.map((q) => ({ rank_by: ['vector', 'ANN', q.vector], top_k: 10, filters: ['bucket', 'Lt', x] }));
+  for (const b of bodies) await engine.query('idx', fresh(b));
+  const { top } = await profiled(async () => {
+    for (const b of bodies) await engine.query('idx', fresh(b));
+  }, []);
+  console.log(`\nself time over ${Q} filtered ANN queries (bucket < ${x}), top functions:`);
+  for (const f of top.slice(0, 20)) console.log(`  ${f.ms} ms  ${f.fn}`);
+  process.exit(0);
+}
 
 // Filtered ANN: per query vector, ANN on both namespaces and exact kNN as truth (on `idx`).
 const anti = (c: number) => Array.from({ length: CLUSTERS / 10 }, (_, i) => (c + 1 + i * 10) % CLUSTERS).filter((x) => x !== c);

@@ -195,7 +195,5 @@ export function filterMaskOf(
 ): { mask: Uint8Array; exact: boolean } | null {
   const e = evalWithIndexes(filter, rows, index, compile, trace);
   if (e === null || e.bits === null) return null;
-  const mask = new Uint8Array(rows);
-  e.bits.forEach((o) => (mask[o] = 1));
-  return { mask, exact: e.exact };
+  return { mask: e.bits.toByteMask(), exact: e.exact };
 }
