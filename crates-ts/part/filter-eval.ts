@@ -153,7 +153,17 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
     const test = compile(positive);
     used = true;
     const hit: Bitmap[] = [Bitmap.empty(rows)];
-    for (let i = 0; i < d.values.length; i++) if (test(docOf(attr, d.array ? [d.values[i]] : d.values[i]))) hit.push(d.bitmaps[i]!);
+    // One document moved from value to value (the compiled leaf reads it and keeps nothing): no object per value.
+    const one = { id: 0, vector: null, attrs: {} as Record<string, unknown> } as unknown as Doc;
+    const attrs = one.attrs as Record<string, unknown>;
+    const elem: unknown[] = [undefined];
+    for (let i = 0; i < d.values.length; i++) {
+      if (d.array) {
+        elem[0] = d.values[i];
+        attrs[attr] = elem;
+      } else attrs[attr] = d.values[i];
+      if (test(one)) hit.push(d.bitmaps[i]!);
+    }
     if (test(docOf(attr, undefined))) hit.push(d.nulls);
     if (d.array && test(docOf(attr, []))) hit.push(d.empty);
     // One union of every hit (a range leaf over many values), not a new bitmap per pairwise `or`.
