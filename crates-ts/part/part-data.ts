@@ -731,7 +731,7 @@ function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
 /** A v2 part as a query segment: data through PartData (pinned while a query runs), liveness from the view. */
 export class PartSegment implements Segment {
   private sortedDead: number[] | null = null;
-  private readonly masks = new WeakMap<object, { mask: Uint8Array; exact: boolean }>();
+  private readonly masks = new WeakMap<object, { bits: Bitmap; exact: boolean; mask?: Uint8Array }>();
 
   constructor(
     readonly data: PartData,
@@ -765,12 +765,26 @@ export class PartSegment implements Segment {
    * evaluates once; a new query body is a new object. Callers may clear the dead rows' entries, never set any.
    */
   filterMask(filter: unknown, compile: LeafCompiler, trace?: LeafTrace): { mask: Uint8Array; exact: boolean } | null {
-    const key = trace === undefined && typeof filter === 'object' && filter !== null ? filter : null;
+    if (trace !== undefined) return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+    const e = this.filterBits(filter, compile);
+    if (e === null) return null;
+    e.mask ??= e.bits.toByteMask();
+    return { mask: e.mask, exact: e.exact };
+  }
+
+  /**
+   * The same evaluation as a bitmap (dead rows included): counts and per-cluster range cardinalities without a pass
+   * over a byte per row (namespace/ivf-query.ts). Remembered per filter object like filterMask.
+   */
+  filterBits(filter: unknown, compile: LeafCompiler): { bits: Bitmap; exact: boolean; mask?: Uint8Array } | null {
+    const key = typeof filter === 'object' && filter !== null ? filter : null;
     const hit = key === null ? undefined : this.masks.get(key);
     if (hit !== undefined) return hit;
-    const m = filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
-    if (m !== null && key !== null) this.masks.set(key, m);
-    return m;
+    const e = evalWithIndexes(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
+    if (e === null || e.bits === null) return null;
+    const out: { bits: Bitmap; exact: boolean; mask?: Uint8Array } = { bits: e.bits, exact: e.exact };
+    if (key !== null) this.masks.set(key, out);
+    return out;
   }
 
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */

@@ -4,6 +4,7 @@
  * postings: async, through the caches), then runs synchronous kernels over ordinals, and finally materialises whole
  * documents only for the rows it returns (`docs`). No segment ever has to hold its rows as documents.
  */
+import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
@@ -83,6 +84,8 @@ export interface Segment {
     groupAttr: string | null,
     rows: boolean,
   ): { value: unknown; count: number; rows?: Uint32Array }[] | null;
+  /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
+  filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
   /**
