@@ -224,9 +224,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   // Queries: admitted by the limiter (FIFO, 429 when full), under a deadline, stopped when their client leaves.
-  app.post<NsParams>('/v2/namespaces/:ns/query', async (req, reply) => {
-    const body = req.body as Record<string, unknown> | undefined;
-    const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
+  const admitted = async (req: FastifyRequest<NsParams>, reply: FastifyReply, run: (deadline: QueryDeadline) => Promise<unknown>) => {
     const deadline = new QueryDeadline(requestTimeoutMs(req.headers[QUERY_TIMEOUT_HEADER], queryTimeoutMs), {
       now: queryNow,
       pause: queryPause,
@@ -244,7 +242,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       let work: Promise<unknown>;
       try {
         deadline.check('queue'); // the deadline may have passed in the very turn the slot came free
-        work = multi ? engine.multiQuery(req.params.ns, body, deadline) : engine.query(req.params.ns, body, deadline);
+        work = run(deadline);
       } catch (e) {
         release();
         throw e;
@@ -256,7 +254,14 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     } finally {
       deadline.dispose();
     }
+  };
+  app.post<NsParams>('/v2/namespaces/:ns/query', async (req, reply) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
+    return admitted(req, reply, (d) => (multi ? engine.multiQuery(req.params.ns, body, d) : engine.query(req.params.ns, body, d)));
   });
+  // The plan of a query in words (RFC-0009 §4): admitted like a query, since its lookups and counts read the parts.
+  app.post<NsParams>('/v2/namespaces/:ns/explain_query', async (req, reply) => admitted(req, reply, (d) => engine.explainQuery(req.params.ns, req.body, d)));
 
   app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', async (req) => {
     const ps = req.query.page_size;

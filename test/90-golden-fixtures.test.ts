@@ -20,7 +20,10 @@ import { GOLDEN_NS, expectedRows } from './fixtures/golden.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
 import type { Doc } from '../crates-ts/core/index.js';
 import { codebookRotation, encodeCluster, indexSpace, sqDistAt } from '../crates-ts/ivf/index.js';
-import { PartData, isBlockHead, loadPart, lookupIdsV2, partFileKey, readDictIndex, readManifest, type PartHeadV3 } from '../crates-ts/part/index.js';
+import { PartData, isBlockHead, loadPart, lookupIdsV2, partFileKey, readDictIndex, readManifest, readSortedIndex, type PartHeadV3 } from '../crates-ts/part/index.js';
+import { compileFilter } from '../crates-ts/filter/index.js';
+import { compareValues } from '../crates-ts/query/index.js';
+import { FSRT_CREATED_AT, FSRT_NS, FSRT_PART_ID, FSRT_SCHEMA, fsrtDocs } from './fixtures/part-fsrt.js';
 import { readCodebook } from '../crates-ts/vindex/index.js';
 import { V3_DIMS, V3_NS, V3_PART_ID, v3ClusterOf, v3Codebook, v3Docs, v3Vector } from './fixtures/part-v3.js';
 
@@ -100,6 +103,43 @@ describe('the filter-index fixture (test/fixtures/store-v2-fidx, RFC-0009 slice 
       }
       // active, price, tags, ... of golden.ts: every filterable attribute of both parts.
       expect(indexes).toBeGreaterThanOrEqual(6);
+    });
+  });
+});
+
+describe('the sorted-filter-index fixture (test/fixtures/part-fsrt, RFC-0009 slice 3)', () => {
+  it('should decode its sorted indexes to every non-null row in value order and answer ranges, globs and order-by as a scan does', async () => {
+    await withFixtureCopy('part-fsrt', async (store) => {
+      const docs = fsrtDocs();
+      const head = (await readManifest(store, FSRT_NS, FSRT_PART_ID))!;
+      if (!isBlockHead(head)) throw new Error('not a block part');
+      expect(head.filter_indexes!.map((i) => `${i.attr}:${i.kind}:${i.file}`)).toEqual(['at:sorted:fsrt-0.blk', 'cat:dict:fidx-1.blk', 'name:sorted:fsrt-2.blk', 'price:sorted:fsrt-3.blk']);
+      const part = await loadPart(store, FSRT_NS, FSRT_PART_ID);
+      for (const info of head.filter_indexes!.filter((i) => i.kind === 'sorted')) {
+        const idx = readSortedIndex((await store.get(partFileKey(FSRT_NS, FSRT_PART_ID, info.file)))!.bytes, info, head.rows, info.file);
+        const pairs = part.docs.flatMap((d, o) => (d.attrs[info.attr] == null ? [] : [[d.attrs[info.attr], o] as [string | number, number]]));
+        pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+        expect(Array.from(idx.ords), info.attr).toEqual(pairs.map((p) => p[1]));
+        expect(Array.from(idx.values as ArrayLike<unknown>), info.attr).toEqual(pairs.map((p) => p[0]));
+        expect(Array.from(idx.nulls.toArray()), info.attr).toEqual(part.docs.flatMap((d, o) => (d.attrs[info.attr] == null ? [o] : [])));
+      }
+      let t = Date.parse(FSRT_CREATED_AT);
+      const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      const filters = [
+        ['price', 'Lt', 20],
+        ['And', [['price', 'Gte', 10.25], ['at', 'Lt', '2024-01-05T00:00:00Z']]],
+        ['name', 'Glob', 'bx*'],
+        ['Or', [['name', 'NotGlob', 'a*'], ['price', 'In', [0, 99]]]],
+      ];
+      for (const f of filters) {
+        const c = compileFilter(f, FSRT_SCHEMA);
+        const got = await e.query(FSRT_NS, { filters: f, rank_by: ['id', 'asc'], top_k: 1000 });
+        expect(got.rows!.map((r) => r.id), JSON.stringify(f)).toEqual(docs.filter((d) => c(d)).map((d) => d.id));
+        expect(got.rows!.length, JSON.stringify(f)).toBeGreaterThan(0);
+      }
+      const top = await e.query(FSRT_NS, { filters: ['cat', 'Eq', 'q'], rank_by: ['price', 'desc'], top_k: 5 });
+      const want = docs.filter((d) => d.attrs.cat === 'q').sort((a, b) => compareValues(b.attrs.price, a.attrs.price) || (a.id as number) - (b.id as number));
+      expect(top.rows!.map((r) => r.id)).toEqual(want.slice(0, 5).map((d) => d.id));
     });
   });
 });

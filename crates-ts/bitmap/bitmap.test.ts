@@ -47,6 +47,10 @@ describe('Bitmap against a Set model', () => {
       const seen: number[] = [];
       a.forEach((o) => seen.push(o));
       same(Uint32Array.from(seen), sorted(sa));
+      expect(Array.from(a.toByteMask())).toEqual(Array.from({ length: n }, (_, o) => (sa.has(o) ? 1 : 0)));
+      // Ordinals in any order (a sorted index's run, in value order).
+      const shuffled = [...sa].sort(() => r() - 0.5);
+      same(Bitmap.fromUnsorted(n, shuffled).toArray(), sorted(sa));
       const sc = randomSet(r, n);
       same(Bitmap.union(n, [a, b, of(n, sc)]).toArray(), sorted(new Set([...sa, ...sb, ...sc])));
       same(Bitmap.deserialize(n, a.serialize()).toArray(), sorted(sa));

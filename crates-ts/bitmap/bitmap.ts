@@ -38,6 +38,22 @@ export class Bitmap {
     return new Bitmap(universe, ords, null, ords.length).compact();
   }
 
+  /**
+   * From distinct ordinals below `universe` in any order (a run of a sorted index: ordinals in value order): words
+   * set directly when dense, else a sorted copy.
+   */
+  static fromUnsorted(universe: number, ords: ArrayLike<number>): Bitmap {
+    const n = ords.length;
+    if (n * 32 > universe) {
+      const w = new Uint32Array((universe + 31) >>> 5);
+      for (let i = 0; i < n; i++) w[ords[i]! >>> 5]! |= 1 << (ords[i]! & 31);
+      return Bitmap.fromWords(universe, w, n);
+    }
+    const s = Uint32Array.from(ords);
+    s.sort();
+    return new Bitmap(universe, s, null, n).compact();
+  }
+
   /** From a portable roaring serialization; throws RoaringFormatError, or RangeError for an ordinal ≥ universe. */
   static deserialize(universe: number, bytes: Uint8Array): Bitmap {
     const ords = deserializeSorted(bytes);
@@ -71,7 +87,11 @@ export class Bitmap {
     const w = new Uint32Array((universe + 31) >>> 5);
     for (const b of bitmaps) {
       if (b.words !== null) for (let i = 0; i < w.length; i++) w[i]! |= b.words[i]!;
-      else for (const v of b.sorted!) w[v >>> 5]! |= 1 << (v & 31);
+      else {
+        // Indexed, not for..of: a leaf over thousands of dictionary values lands here once per value.
+        const s = b.sorted!;
+        for (let i = 0; i < s.length; i++) w[s[i]! >>> 5]! |= 1 << (s[i]! & 31);
+      }
     }
     return Bitmap.fromWords(universe, w);
   }
@@ -151,6 +171,26 @@ export class Bitmap {
       while (x !== 0) {
         const t = x & -x;
         out[at++] = (i << 5) + (31 - Math.clz32(t));
+        x ^= t;
+      }
+    }
+    return out;
+  }
+
+  /** One byte per ordinal of the universe, 1 for members (the filter masks scans test per row). */
+  toByteMask(): Uint8Array {
+    const out = new Uint8Array(this.universe);
+    if (this.sorted !== null) {
+      const s = this.sorted;
+      for (let i = 0; i < s.length; i++) out[s[i]!] = 1;
+      return out;
+    }
+    const w = this.words!;
+    for (let i = 0; i < w.length; i++) {
+      let x = w[i]!;
+      while (x !== 0) {
+        const t = x & -x;
+        out[(i << 5) + (31 - Math.clz32(t))] = 1;
         x ^= t;
       }
     }

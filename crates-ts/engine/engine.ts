@@ -2,6 +2,7 @@
  * The engine: one object per process that serves the API's operations over a store. The HTTP server and the CLI
  * call it; it wires namespace views, the write coordinator and query execution together.
  */
+import { explainQuery, indexAttrsOf } from './explain.js';
 import { ElaxError, UNCANCELLED, type Clock, type Doc, type QueryControl, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, ivfSearch, type Consistency, type NamespaceView } from '../namespace/index.js';
@@ -69,8 +70,9 @@ export async function runQuery(
   const control = opts.control ?? UNCANCELLED;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
-  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads: prepared with the scan's columns.
-  const filterIndexes = q.filterSource?.attrs;
+  // Filter indexes of the parts (RFC-0009) for the attributes the filter reads, and for a single order key (the
+  // order-by walk, slice 3): prepared with the scan's columns.
+  const filterIndexes = indexAttrsOf(q);
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
   //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];
@@ -307,6 +309,19 @@ export class Engine {
       billing: this.billing(view, result),
       performance: this.performance(view, ratio, started, execStarted),
     };
+  }
+
+  /**
+   * `explain_query` (RFC-0009 §4): the plan of a query body in words (`plan_text`), from the same view a query would
+   * read; the lookups and counts run, the ranking does not.
+   */
+  async explainQuery(ns: string, body: unknown, control: QueryControl = UNCANCELLED): Promise<{ plan_text: string }> {
+    return this.withPartRetry(readConsistency(body), async (c) => {
+      const { view } = await this.viewFor(ns, c);
+      control.check('view');
+      const q = parseQuery(body, queryContext(view));
+      return { plan_text: await explainQuery(view, q, (body ?? {}) as Record<string, unknown>, control) };
+    });
   }
 
   async multiQuery(ns: string, body: unknown, control: QueryControl = UNCANCELLED) {

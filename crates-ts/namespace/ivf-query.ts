@@ -16,6 +16,8 @@
  *
  * Exact distances use query/distance.ts' kernel (distanceAt): the same numbers the exact scan gives for these rows.
  */
+import { annChoice, ivfExactMaxRows } from '../planner/index.js';
+import { Bitmap } from '../bitmap/index.js';
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
@@ -68,7 +70,7 @@ export interface IvfAnswer {
  * exact. Above it, the rows' share of the namespace scales the probe depth (filterNprobe).
  */
 export function exactFilterRows(rows: number): number {
-  return Math.max(4096, Math.ceil(rows / 64));
+  return ivfExactMaxRows(rows);
 }
 
 /**
@@ -187,12 +189,18 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     let skip: ((c: number) => boolean) | undefined;
     if (q.filter !== null) {
       const src = q.filterSource;
-      allowed = parts.map((p) => {
+      // Exact index answers as bitmaps without the dead rows: counts, per-cluster counts (range cardinalities over
+      // the cluster's ordinal run, RFC-0009 §1) and the exact rows come from them, not from a pass over the bytes.
+      const liveBits: (Bitmap | null)[] = parts.map(() => null);
+      allowed = parts.map((p, j) => {
         const dead = p.segment.dead;
         // The part's filter indexes: an exact mask needs only the dead rows cleared; a partial one narrows the scan.
         const m = src && p.segment.filterMask ? p.segment.filterMask(src.filter, src.compileLeaf) : null;
         if (m !== null && m.exact) {
-          if (dead !== null) for (let o = 0; o < m.mask.length; o++) if (dead[o] === 1) m.mask[o] = 0;
+          const deadOrds = p.segment.deadOrdinals();
+          for (let i = 0; i < deadOrds.length; i++) m.mask[deadOrds[i]!] = 0;
+          const b = p.segment.filterBits?.(src!.filter, src!.compileLeaf) ?? null;
+          if (b !== null && b.exact) liveBits[j] = deadOrds.length === 0 ? b.bits : b.bits.andNot(Bitmap.fromSorted(b.bits.universe, Uint32Array.from(deadOrds)));
           return m.mask;
         }
         const a = new Uint8Array(p.data.rows);
@@ -201,10 +209,10 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         for (let o = 0; o < a.length; o++) if ((cand === null || cand[o] === 1) && (dead === null || dead[o] !== 1) && q.filter!(cur.at(o))) a[o] = 1;
         return a;
       });
-      matched = allowed.reduce((n, a) => n + count(a, 0, a.length), 0);
-      if (matched <= Math.max(exactFilterRows(total), q.k)) {
+      matched = allowed.reduce((n, a, j) => n + (liveBits[j]?.cardinality ?? count(a, 0, a.length)), 0);
+      if (annChoice('ivf', matched, q.k, total) === 'exact') {
         const exactRows = new Map<number, Int32Array>();
-        allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, ordinalsOf(a)));
+        allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a)));
         // The ids and filter columns stay pinned (the caller ranks these rows with them, then releases).
         return { bySeg, exactRows, matched, probed: 0, reranked: 0, runs: 0, release };
       }
@@ -216,7 +224,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         const t = pc.table;
         const has = new Set<number>();
         for (let i = 0; i < t.centroid.length; i++) {
-          const m = count(allowed![j]!, t.first[i]!, t.first[i]! + t.rows[i]!);
+          const lo = t.first[i]!;
+          const m = liveBits[j] ? liveBits[j]!.rangeCardinality(lo, lo + t.rows[i]!) : count(allowed![j]!, lo, lo + t.rows[i]!);
           perCluster[t.centroid[i]!]! += m;
           if (m > 0) has.add(t.centroid[i]!);
         }

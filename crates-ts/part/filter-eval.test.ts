@@ -60,8 +60,11 @@ describe('filter trees over dictionary indexes', () => {
   });
 
   it('skips attributes with too many distinct values, mixed shapes, or objects', () => {
+    // Near-unique numbers get a sorted index instead (slice 3); near-unique values of mixed types get none.
     const many = Array.from({ length: 70_000 }, (_, i) => i);
-    expect(buildFilterIndexes({}, [{ name: 'u', values: many }]).infos).toEqual([]);
+    expect(buildFilterIndexes({}, [{ name: 'u', values: many }]).infos.map((i) => i.kind)).toEqual(['sorted']);
+    const mixed = Array.from({ length: 70_000 }, (_, i) => (i % 2 ? i : `s${i}`));
+    expect(buildFilterIndexes({}, [{ name: 'u', values: mixed }]).infos).toEqual([]);
     expect(buildFilterIndexes({}, [{ name: 'm', values: [1, [2]] }]).infos).toEqual([]);
     expect(buildFilterIndexes({}, [{ name: 'o', values: [{ a: 1 } as never] }]).infos).toEqual([]);
     expect(buildFilterIndexes({ t: { type: 'string', filterable: false } }, [{ name: 't', values: ['x'] }]).infos).toEqual([]);

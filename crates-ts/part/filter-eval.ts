@@ -8,6 +8,13 @@
  *     ContainsAny): ⋃ {bitmap(e) : leaf([e])} ∪ (nulls if leaf(missing)) ∪ (empty arrays if leaf([])); their Not*
  *     forms are the complement (each is exactly the negation of its positive form, filter/compile.ts).
  *
+ * A leaf on an attribute with a sorted index (slice 3: near-unique numbers, strings, datetimes) becomes runs of the
+ * sorted pairs: Lt/Lte a prefix, Gt/Gte a suffix, Eq and each In element a run, a prefix Glob (`abc*`) the run from
+ * `Gte abc` on; NotEq / NotIn / NotGlob the complement of their positive forms. The run's ends are found by binary
+ * search with the leaf's own compiled closure (the values of one type are ordered as the filter compares them, so
+ * each such leaf is true on one contiguous run), and the null rows join when the closure accepts a missing value:
+ * turbopuffer's null rules and operand normalisation stay filter/'s. Other operators on it stay residual.
+ *
  * And intersects, Or unions, Not complements within the part's rows. A leaf the index cannot answer (an attribute
  * without an index, `id`, other array operators) makes its subtree inexact: the result is then a superset of the
  * matching rows (or null: every row), on which the caller still runs the compiled filter.
@@ -15,8 +22,18 @@
 import { Bitmap } from '../bitmap/index.js';
 import type { Doc } from '../core/index.js';
 import type { DictIndex } from './filter-index.js';
+import { firstTrue, runBitmap, type SortedIndex } from './sorted-index.js';
+
+/** A part's index of one attribute, whichever kind it has. */
+export type AttrIndex = DictIndex | SortedIndex;
 
 export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
+
+/**
+ * Told about every leaf as it is evaluated (the planner's explain, RFC-0009 §4): the rows its index lookup gave
+ * (dead rows included) and the index kind, or null and null when the leaf stays residual.
+ */
+export type LeafTrace = (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void;
 
 /** bits: a superset of the matching rows (null: all rows); exact: it is the matching set. */
 interface Eval {
@@ -30,6 +47,74 @@ const INEXACT: Eval = { bits: null, exact: false };
 
 const docOf = (attr: string, v: unknown): Doc => ({ id: 0, vector: null, attrs: v === undefined ? {} : { [attr]: v } }) as Doc;
 
+const SORTED_NEGATED: Record<string, string> = { NotEq: 'Eq', NotIn: 'In', NotGlob: 'Glob' };
+
+/** `abc*` → `abc`: a case-sensitive glob matching exactly the strings with a literal prefix; else null. */
+export function globPrefix(pattern: unknown): string | null {
+  if (typeof pattern !== 'string' || pattern.length < 2 || !pattern.endsWith('*')) return null;
+  const lit = pattern.slice(0, -1);
+  return /[*?[\]{}\\]/.test(lit) ? null : lit;
+}
+
+/** A leaf over a sorted index (see the header), or null when the index does not answer it (residual). */
+function sortedLeaf(f: unknown[], d: SortedIndex, rows: number, compile: LeafCompiler): Bitmap | null {
+  if (f.length !== 3) return null;
+  const attr = f[0] as string;
+  let op = f[1] as string;
+  const operand = f[2];
+  const negate = op in SORTED_NEGATED;
+  if (negate) op = SORTED_NEGATED[op]!;
+  const n = d.values.length;
+  const at = (test: (doc: Doc) => boolean) => (i: number) => test(docOf(attr, d.values[i]));
+  try {
+    const test = compile([attr, op, operand]);
+    // The run of values equal to x: from the first value ≥ x while Eq holds.
+    const eqRun = (x: unknown): [number, number] => {
+      const lo = firstTrue(0, n, at(compile([attr, 'Gte', x])));
+      const eq = at(compile([attr, 'Eq', x]));
+      return [lo, firstTrue(lo, n, (i) => !eq(i))];
+    };
+    let runs: [number, number][];
+    switch (op) {
+      case 'Lt':
+      case 'Lte': {
+        const t = at(test);
+        runs = [[0, firstTrue(0, n, (i) => !t(i))]];
+        break;
+      }
+      case 'Gt':
+      case 'Gte':
+        runs = [[firstTrue(0, n, at(test)), n]];
+        break;
+      case 'Eq':
+        if (Array.isArray(operand)) return null;
+        runs = [eqRun(operand)];
+        break;
+      case 'In':
+        if (!Array.isArray(operand)) return null;
+        runs = operand.map(eqRun);
+        break;
+      case 'Glob': {
+        const prefix = globPrefix(operand);
+        if (prefix === null || d.type !== 'string') return null;
+        const t = at(test);
+        const lo = firstTrue(0, n, at(compile([attr, 'Gte', prefix])));
+        runs = [[lo, firstTrue(lo, n, (i) => !t(i))]];
+        break;
+      }
+      default:
+        return null;
+    }
+    const parts = runs.map(([lo, hi]) => runBitmap(d, rows, lo, hi));
+    if (test(docOf(attr, undefined))) parts.push(d.nulls);
+    const bits = Bitmap.union(rows, parts.length === 0 ? [Bitmap.empty(rows)] : parts);
+    return negate ? bits.complement() : bits;
+  } catch {
+    // A derived leaf (Gte x for an Eq x) the filter rejects: leave the leaf to the compiled filter.
+    return null;
+  }
+}
+
 function isLogical(f: unknown[]): boolean {
   return f.length === 2 && (((f[0] === 'And' || f[0] === 'Or') && Array.isArray(f[1])) || f[0] === 'Not');
 }
@@ -38,13 +123,24 @@ function isLogical(f: unknown[]): boolean {
  * The rows of a part (ordinals [0, rows)) that `filter` matches, as far as the indexes tell; null when no index
  * helped at all (the caller scans as before).
  */
-export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => DictIndex | null, compile: LeafCompiler): Eval | null {
+export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler, trace?: LeafTrace): Eval | null {
   let used = false;
   const leaf = (f: unknown[]): Eval => {
+    const e = leafOf(f);
+    trace?.(f, e.bits === null ? null : e.bits.cardinality, e.bits === null ? null : index(f[0] as string)!.kind);
+    return e;
+  };
+  const leafOf = (f: unknown[]): Eval => {
     const [attr, op, operand] = f;
     if (typeof attr !== 'string' || typeof op !== 'string' || attr === 'id') return INEXACT;
     const d = index(attr);
     if (d === null) return INEXACT;
+    if (d.kind === 'sorted') {
+      const bits = sortedLeaf(f, d, rows, compile);
+      if (bits === null) return INEXACT;
+      used = true;
+      return { bits, exact: true };
+    }
     let positive = f;
     let negate = false;
     if (d.array) {
@@ -57,7 +153,17 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
     const test = compile(positive);
     used = true;
     const hit: Bitmap[] = [Bitmap.empty(rows)];
-    for (let i = 0; i < d.values.length; i++) if (test(docOf(attr, d.array ? [d.values[i]] : d.values[i]))) hit.push(d.bitmaps[i]!);
+    // One document moved from value to value (the compiled leaf reads it and keeps nothing): no object per value.
+    const one = { id: 0, vector: null, attrs: {} as Record<string, unknown> } as unknown as Doc;
+    const attrs = one.attrs as Record<string, unknown>;
+    const elem: unknown[] = [undefined];
+    for (let i = 0; i < d.values.length; i++) {
+      if (d.array) {
+        elem[0] = d.values[i];
+        attrs[attr] = elem;
+      } else attrs[attr] = d.values[i];
+      if (test(one)) hit.push(d.bitmaps[i]!);
+    }
     if (test(docOf(attr, undefined))) hit.push(d.nulls);
     if (d.array && test(docOf(attr, []))) hit.push(d.empty);
     // One union of every hit (a range leaf over many values), not a new bitmap per pairwise `or`.
@@ -90,10 +196,14 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
 /**
  * The per-ordinal mask of `evalWithIndexes`: 1 = the row may match (exact: does match). Null when no index helped.
  */
-export function filterMaskOf(filter: unknown, rows: number, index: (attr: string) => DictIndex | null, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
-  const e = evalWithIndexes(filter, rows, index, compile);
+export function filterMaskOf(
+  filter: unknown,
+  rows: number,
+  index: (attr: string) => AttrIndex | null,
+  compile: LeafCompiler,
+  trace?: LeafTrace,
+): { mask: Uint8Array; exact: boolean } | null {
+  const e = evalWithIndexes(filter, rows, index, compile, trace);
   if (e === null || e.bits === null) return null;
-  const mask = new Uint8Array(rows);
-  e.bits.forEach((o) => (mask[o] = 1));
-  return { mask, exact: e.exact };
+  return { mask: e.bits.toByteMask(), exact: e.exact };
 }

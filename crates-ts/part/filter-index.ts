@@ -10,38 +10,46 @@
  *   a group ending near 64 KiB. The head's entry (`filter_indexes`) carries the block table, so readers fetch blocks
  *   by range and check each CRC-32.
  *
- * Built when the part's distinct values are ≤ 65,536 or ≤ rows/4, and every value is a scalar (or every non-null
- * value an array of scalars): a bitmap per value of a near-unique attribute costs more than it saves.
+ * Built when every value is a scalar (or every non-null value an array of scalars) and the distinct values are few:
+ * ≤ max(64, rows/4) for a scalar attribute of one type, number or string (above that it gets a sorted index,
+ * sorted-index.ts, slice 3), else ≤ max(65,536, rows/4) (booleans, arrays and mixed types have no other index).
+ * A bitmap per value of a near-unique attribute costs more than it saves.
  */
 import { Bitmap, RoaringFormatError, serializeSorted } from '../bitmap/index.js';
 import { ElaxError, type AttrValue, type Schema } from '../core/index.js';
 import { blockOf, BlockFileWriter, corruptBlock, openBlockFile, type BlockTable } from './block-file.js';
 import { ColumnBlock, encodeColumnBlock } from './column-block.js';
+import { buildSortedIndex, sortedIndexFileName } from './sorted-index.js';
 
 export const FILTER_DICT_VERSION = 1;
 export const MAX_DICT_VALUES = 65_536;
+/** Distinct values a single-typed scalar attribute may have and still get a dictionary, whatever its rows (slice 3). */
+export const MIN_DICT_VALUES = 64;
 const GROUP_TARGET_BYTES = 64 * 1024;
 
 export function filterIndexFileName(n: number): string {
   return `fidx-${n}.blk`;
 }
 
-/** A part head's entry for one dictionary index. */
+/** A part head's entry for one filter index: a dictionary, or (slice 3) a sorted index (sorted-index.ts). */
 export interface FilterIndexInfo {
   attr: string;
-  kind: 'dict';
+  kind: 'dict' | 'sorted';
   file: string;
   blocks: BlockTable;
-  /** Distinct values (elements, for arrays). */
+  /** Distinct values (elements, for arrays); for a sorted index, its (value, ordinal) pairs: the non-null rows. */
   values: number;
   /** Rows where the attribute is missing or null. */
   nulls: number;
-  /** The attribute's values are arrays (bitmaps per element). */
+  /** The attribute's values are arrays (bitmaps per element); always false for a sorted index. */
   array: boolean;
+  /** Sorted index only: the type of every non-null value. */
+  type?: 'number' | 'string';
 }
 
 /** A dictionary index in memory. */
 export interface DictIndex {
+  kind: 'dict';
   attr: string;
   array: boolean;
   values: (string | number | boolean)[];
@@ -75,9 +83,12 @@ function filterable(schema: Schema, name: string): boolean {
  * The dictionary index of one attribute's values (ordinal order), or null when it does not qualify (too many distinct
  * values, values that are neither scalars nor arrays of scalars, a mix of both, or no values at all).
  */
-export function buildDictIndex(attr: string, values: readonly (AttrValue | undefined)[]): { bytes: Uint8Array; info: Omit<FilterIndexInfo, 'file'> } | null {
+export function buildDictIndex(
+  attr: string,
+  values: readonly (AttrValue | undefined)[],
+  limit = Math.max(MAX_DICT_VALUES, Math.floor(values.length / 4)),
+): { bytes: Uint8Array; info: Omit<FilterIndexInfo, 'file'> } | null {
   const rows = values.length;
-  const limit = Math.max(MAX_DICT_VALUES, Math.floor(rows / 4));
   let array: boolean | null = null;
   const byKey = new Map<string, { value: Scalar; ords: number[] }>();
   const nulls: number[] = [];
@@ -105,7 +116,7 @@ export function buildDictIndex(attr: string, values: readonly (AttrValue | undef
       }
     } else if (isScalar(v)) add(v, o);
     else return null;
-    if (byKey.size > MAX_DICT_VALUES && byKey.size > limit) return null;
+    if (byKey.size > limit) return null;
   }
   if (array === null) return null;
   const entries = [...byKey.values()].sort((a, b) => compareScalars(a.value, b.value));
@@ -141,7 +152,11 @@ export function buildDictIndex(attr: string, values: readonly (AttrValue | undef
   return { bytes: w.finish('filter-dict', { dict_version: FILTER_DICT_VERSION, attr, values: entries.length, array }), info };
 }
 
-/** Dictionary indexes of every qualifying filterable attribute (`columns`: name and values in ordinal order). */
+/**
+ * The filter index of every qualifying filterable attribute (`columns`: name and values in ordinal order): a
+ * dictionary when its distinct values are few, else a sorted index when its values are numbers or strings, else a
+ * dictionary up to MAX_DICT_VALUES (arrays, booleans, mixed types), else none.
+ */
 export function buildFilterIndexes(
   schema: Schema,
   columns: readonly { name: string; values: readonly (AttrValue | undefined)[] }[],
@@ -150,9 +165,11 @@ export function buildFilterIndexes(
   const infos: FilterIndexInfo[] = [];
   for (const c of columns) {
     if (!filterable(schema, c.name)) continue;
-    const built = buildDictIndex(c.name, c.values);
+    const few = buildDictIndex(c.name, c.values, Math.max(MIN_DICT_VALUES, Math.floor(c.values.length / 4)));
+    const sorted = few === null ? buildSortedIndex(c.name, c.values) : null;
+    const built = few ?? sorted ?? buildDictIndex(c.name, c.values);
     if (built === null) continue;
-    const name = filterIndexFileName(infos.length);
+    const name = sorted !== null ? sortedIndexFileName(infos.length) : filterIndexFileName(infos.length);
     files.push({ name, bytes: built.bytes });
     infos.push({ ...built.info, file: name });
   }
@@ -170,9 +187,14 @@ export function checkFilterIndexes(raw: unknown, files: Set<string>, columns: Se
     const name = JSON.stringify(e.attr);
     if (typeof e.attr !== 'string' || !columns.has(e.attr) || seen.has(e.attr)) throw bad(`entry for ${name} names no column of the part, or repeats one`);
     seen.add(e.attr);
-    if (e.kind !== 'dict') throw bad(`entry for ${name} has unknown kind ${JSON.stringify(e.kind)}`);
+    if (e.kind !== 'dict' && e.kind !== 'sorted') throw bad(`entry for ${name} has unknown kind ${JSON.stringify(e.kind)}`);
     if (typeof e.file !== 'string' || !files.has(e.file)) throw bad(`entry for ${name} names no listed file`);
     if (typeof e.array !== 'boolean' || !Number.isSafeInteger(e.values) || e.values < 0 || !Number.isSafeInteger(e.nulls) || e.nulls < 0) throw bad(`entry for ${name} is malformed`);
+    if (e.kind === 'sorted') {
+      if ((e.type !== 'number' && e.type !== 'string') || e.array) throw bad(`entry for ${name} is malformed`);
+      if (!e.blocks || e.blocks.offset.length < 1 + (e.values > 0 ? 1 : 0)) throw bad(`entry for ${name} has too few blocks`);
+      continue;
+    }
     if (!e.blocks || e.blocks.offset.length < 3 + (e.values > 0 ? 1 : 0)) throw bad(`entry for ${name} has too few blocks`);
   }
 }
@@ -207,7 +229,7 @@ export function decodeDictIndex(info: FilterIndexInfo, blocks: readonly Uint8Arr
       }
     }
     if (bitmaps.length !== values.length) throw corruptBlock(where, `holds ${bitmaps.length} bitmaps for ${values.length} values`);
-    return { attr: info.attr, array: info.array, values, bitmaps, nulls, empty };
+    return { kind: 'dict', attr: info.attr, array: info.array, values, bitmaps, nulls, empty };
   } catch (e) {
     if (e instanceof RoaringFormatError || e instanceof RangeError) throw corruptBlock(where, `malformed bitmap: ${e.message}`);
     throw e;

@@ -28,6 +28,7 @@ export { partFileMissing, missingPartFile } from './missing.js';
 export { lookupIds, lookupIdsV2 } from './id-index.js';
 export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadOrdinals, type DeletesRef } from './deletion-vector.js';
 export { readDictIndex, type DictIndex, type FilterIndexInfo } from './filter-index.js';
+export { buildSortedIndex, readSortedIndex, type SortedIndex } from './sorted-index.js';
 export { PART_FORMAT_V2, PART_FORMAT_V3, isBlockHead, type PartHeadV2, type PartHeadV3, type IvfPartInfo } from './head.js';
 export { IVF_SEED, type IvfBuildOptions } from './build-v3.js';
 export { rerankBlockRows } from './build-v2.js';

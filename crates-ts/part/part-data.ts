@@ -23,9 +23,12 @@ import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
-import { FILTERED_EXACT_MAX_ROWS } from './loaded-part.js';
-import { decodeDictIndex, type DictIndex, type FilterIndexInfo } from './filter-index.js';
-import { filterMaskOf, type LeafCompiler } from './filter-eval.js';
+import { annChoice } from '../planner/index.js';
+import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
+import { evalWithIndexes, filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { Bitmap } from '../bitmap/index.js';
+import { decodeSortedIndex } from './sorted-index.js';
+import { walkIndexOrder } from './order-walk.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -182,23 +185,34 @@ export class PartData {
   }
 
   /**
-   * A dictionary filter index (RFC-0009 slice 2), decoded, through the BlockCache, pinned until the release. One GET
-   * of the file, every block checked against the head's CRC-32; a malformed index is ELAX_ERR_CORRUPT naming it.
+   * A filter index (RFC-0009: a dictionary, slice 2, or a sorted index, slice 3), decoded, through the BlockCache,
+   * pinned until the release. One GET of the file, every block checked against the head's CRC-32; a malformed index
+   * is ELAX_ERR_CORRUPT naming it.
    */
-  private dictIndex(info: FilterIndexInfo): Promise<Lease<DictIndex>> {
+  private attrIndex(info: FilterIndexInfo): Promise<Lease<AttrIndex>> {
     const key = this.key(info.file);
-    return this.cache.getPinned(key, async () => {
+    return this.cache.getPinned<AttrIndex>(key, async () => {
       const bytes = await this.whole(info.file);
       const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => sliceBlock(bytes, info.blocks, b));
+      if (info.kind === 'sorted') {
+        const d = decodeSortedIndex(info, blocks, this.rows, key);
+        // Ordinals (4 bytes) and values (8 bytes, or a string) per pair, plus the nulls.
+        return { value: d, bytes: d.ords.byteLength * 3 + (d.type === 'string' ? bytes.byteLength : 0) + 256 };
+      }
       const d = decodeDictIndex(info, blocks, this.rows, key);
       // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
       return { value: d, bytes: bytes.byteLength * 4 + 256 };
     });
   }
 
-  /** A prepared dictionary index of `attr` (need.filterIndexes), or null. */
-  heldDictIndex(attr: string): DictIndex | null {
-    return this.held<DictIndex>(`fidx:${attr}`) ?? null;
+  /** The head's entry for `attr`'s filter index, or null. */
+  filterIndexInfo(attr: string): FilterIndexInfo | null {
+    return this.fidxByAttr.get(attr) ?? null;
+  }
+
+  /** A prepared filter index of `attr` (need.filterIndexes), or null. */
+  heldAttrIndex(attr: string): AttrIndex | null {
+    return this.held<AttrIndex>(`fidx:${attr}`) ?? null;
   }
 
   /** One column block, alone (ranged GET), for materialising a few rows; pinned until the release. */
@@ -394,7 +408,7 @@ export class PartData {
     if (need.ids !== false) take('ids', this.column(this.head.ids));
     for (const attr of need.filterIndexes ?? []) {
       const f = this.fidxByAttr.get(attr);
-      if (f) take(`fidx:${attr}`, this.dictIndex(f));
+      if (f) take(`fidx:${attr}`, this.attrIndex(f));
     }
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
@@ -529,7 +543,7 @@ export class PartData {
       // Few allowed rows: they are the candidates (ranked exactly by the caller); a graph walk would starve.
       allowed = [];
       for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
-      if (allowed.length <= Math.max(want, FILTERED_EXACT_MAX_ROWS)) return allowed.map((o) => ({ ordinal: o, distance: NaN }));
+      if (annChoice('hnsw', allowed.length, want) === 'exact') return allowed.map((o) => ({ ordinal: o, distance: NaN }));
     }
     index.setEf(Math.max(ef, want));
     const res = index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
@@ -724,6 +738,7 @@ function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
 /** A v2 part as a query segment: data through PartData (pinned while a query runs), liveness from the view. */
 export class PartSegment implements Segment {
   private sortedDead: number[] | null = null;
+  private readonly masks = new WeakMap<object, { bits: Bitmap; exact: boolean; mask?: Uint8Array }>();
 
   constructor(
     readonly data: PartData,
@@ -751,9 +766,74 @@ export class PartSegment implements Segment {
     return col === undefined ? undefined : valueAt(col, ord);
   }
 
-  /** Rows the filter may match, from the prepared dictionary indexes (exact: does match); null without any. */
-  filterMask(filter: unknown, compile: LeafCompiler): { mask: Uint8Array; exact: boolean } | null {
-    return filterMaskOf(filter, this.rows, (a) => this.data.heldDictIndex(a), compile);
+  /**
+   * Rows the filter may match, from the prepared filter indexes (exact: does match); null without any. Remembered per
+   * filter object (a parsed query's), so a query that asks twice (filtered ANN: the candidates, then their ranking)
+   * evaluates once; a new query body is a new object. Callers may clear the dead rows' entries, never set any.
+   */
+  filterMask(filter: unknown, compile: LeafCompiler, trace?: LeafTrace): { mask: Uint8Array; exact: boolean } | null {
+    if (trace !== undefined) return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+    const e = this.filterBits(filter, compile);
+    if (e === null) return null;
+    e.mask ??= e.bits.toByteMask();
+    return { mask: e.mask, exact: e.exact };
+  }
+
+  /**
+   * The same evaluation as a bitmap (dead rows included): counts and per-cluster range cardinalities without a pass
+   * over a byte per row (namespace/ivf-query.ts). Remembered per filter object like filterMask.
+   */
+  filterBits(filter: unknown, compile: LeafCompiler): { bits: Bitmap; exact: boolean; mask?: Uint8Array } | null {
+    const key = typeof filter === 'object' && filter !== null ? filter : null;
+    const hit = key === null ? undefined : this.masks.get(key);
+    if (hit !== undefined) return hit;
+    const e = evalWithIndexes(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
+    if (e === null || e.bits === null) return null;
+    const out: { bits: Bitmap; exact: boolean; mask?: Uint8Array } = { bits: e.bits, exact: e.exact };
+    if (key !== null) this.masks.set(key, out);
+    return out;
+  }
+
+  /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
+  filterIndexInfo(attr: string): FilterIndexInfo | null {
+    return this.data.filterIndexInfo(attr);
+  }
+
+  /**
+   * Aggregations over bitmaps (RFC-0009 §3, slice 5): the live rows the filter matches (the indexes' exact mask, minus
+   * the dead rows), whole or split by the values of `groupAttr` through its scalar dictionary (value bitmap ∧ mask):
+   * counts without reading a row, and the rows themselves (ascending) when `rows` is asked for (Sum reads its
+   * column for them). Null when the indexes do not answer the filter exactly or the group key has no such
+   * dictionary: the caller scans.
+   */
+  aggregateByIndex(filter: unknown, compile: LeafCompiler | undefined, groupAttr: string | null, rows: boolean): { value: unknown; count: number; rows?: Uint32Array }[] | null {
+    const n = this.rows;
+    let m: Bitmap;
+    if (filter !== null) {
+      const e = compile ? evalWithIndexes(filter, n, (a) => this.data.heldAttrIndex(a), compile) : null;
+      if (e === null || !e.exact || e.bits === null) return null;
+      m = e.bits;
+    } else m = Bitmap.full(n);
+    const dead = this.deadOrdinals();
+    if (dead.length > 0) m = m.andNot(Bitmap.fromSorted(n, Uint32Array.from(dead)));
+    const group = (value: unknown, b: Bitmap) => ({ value, count: b.cardinality, ...(rows ? { rows: b.toArray() } : {}) });
+    if (groupAttr === null) return [group(undefined, m)];
+    const g = this.data.heldAttrIndex(groupAttr);
+    if (g === null || g.kind !== 'dict' || g.array) return null;
+    const out: { value: unknown; count: number; rows?: Uint32Array }[] = [];
+    const nulls = g.nulls.and(m);
+    if (nulls.cardinality > 0) out.push(group(null, nulls));
+    for (let i = 0; i < g.values.length; i++) {
+      const b = g.bitmaps[i]!.and(m);
+      if (b.cardinality > 0) out.push(group(g.values[i], b));
+    }
+    return out;
+  }
+
+  /** Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders. */
+  walkOrder(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean {
+    const idx = this.data.heldAttrIndex(attr);
+    return idx !== null && walkIndexOrder(idx, desc, visit);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { Doc } from '../core/index.js';
 import { parseQuery, executeQuery, type QueryContext } from './index.js';
+import { AggregationState } from './aggregate.js';
 import { SCHEMA, doc } from './test-helpers.js';
 
 const ctx: QueryContext = { schema: SCHEMA, distanceMetric: 'cosine_distance' };
@@ -101,5 +102,23 @@ describe('aggregations with group_by', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('AggregationState.addCounted (aggregations over bitmaps)', () => {
+  it('should add a bulk group value by value onto the running sum, rounding exactly as add() row by row', () => {
+    const q = parseQuery({ aggregate_by: { c: ['Count'], s: ['Sum', 'price'] } }, ctx);
+    const rows = [1, 1e-16, 1e-16].map((price, i) => doc(i, null, { price }));
+    const byRow = new AggregationState(q);
+    rows.forEach((d) => byRow.add(d));
+    const bulk = new AggregationState(q);
+    bulk.add(rows[0]!);
+    bulk.addCounted(undefined, 2, (_spec, acc) => {
+      for (const d of rows.slice(1)) acc += d.attrs.price as number;
+      return acc;
+    });
+    // 1 + 1e-16 + 1e-16 rounds to 1 row by row; adding the pair's own sum first would give 1.0000000000000002.
+    expect(bulk.result()).toEqual(byRow.result());
+    expect(bulk.result()).toEqual({ aggregations: { c: 3, s: 1 } });
   });
 });

@@ -105,6 +105,30 @@ export class AggregationState {
     }
   }
 
+  /**
+   * Adds `count` filtered rows at once (aggregations over bitmaps, RFC-0009 slice 5), all in the group of `value`
+   * (a single plain group key; ignored without group_by). `addTo(spec, acc)` adds a Count attr / Sum spec's values of
+   * those rows to `acc` one by one in ordinal order and returns it, so a float sum rounds exactly as add() would.
+   */
+  addCounted(value: unknown, count: number, addTo: (spec: AggregateSpec & { attr: string }, acc: number) => number): void {
+    let acc = this.acc;
+    if (this.groupBy !== null) {
+      let g = this.groups.get(value);
+      if (!g) {
+        g = { key: [value], acc: new Array<number>(this.specs.length).fill(0) };
+        this.groups.set(value, g);
+      }
+      acc = g.acc;
+    }
+    this.specs.forEach((s, i) => (acc[i] = s.fn === 'count' ? acc[i]! + count : addTo(s, acc[i]!)));
+  }
+
+  /** The single plain group key addCounted can take (null without group_by), or undefined when it cannot. */
+  countedGroupKey(): string | null | undefined {
+    if (this.groupBy === null) return null;
+    return this.single !== null && this.single !== 'id' ? this.single : undefined;
+  }
+
   result(): QueryResultBody {
     const specs = this.specs;
     if (this.groupBy === null) {

@@ -293,6 +293,25 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     const n = only === null ? seg.rows : only.length;
     const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
     const valsOf = (o: number) => readers.map((r) => (r === null ? null : r(o)));
+    // One attribute key and a part with a filter index on it (RFC-0009 slice 3): walk its rows in key order and stop
+    // at the first value that ranks after the full heap's worst, instead of testing every row.
+    const walk = keys.length === 1 && keys[0]!.attr !== 'id' ? keys[0]! : null;
+    if (heap && only === null && walk !== null && seg.walkOrder) {
+      let i = 0;
+      const walked = seg.walkOrder(walk.attr, walk.desc, (value, o) => {
+        if ((i++ & ROW_CHECK_MASK) === 0) control.check('scan');
+        const worst = heap.worst();
+        if (worst !== undefined) {
+          const c = compareValues(value, worst.vals![0]);
+          if ((walk.desc ? -c : c) > 0) return false;
+        }
+        if (!live(o)) return true;
+        if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) return true;
+        heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
+        return true;
+      });
+      if (walked) return;
+    }
     for (let i = 0; i < n; i++) {
       if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
       const o = only === null ? i : only[i]!;
@@ -375,7 +394,35 @@ export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[]
   if (q.aggregates) {
     const state = new AggregationState(q);
     const control = hooks?.control ?? UNCANCELLED;
+    const groupAttr = state.countedGroupKey();
+    // Count / Count attr / Sum over bitmaps (RFC-0009 slice 5) where a part's indexes answer the filter exactly and
+    // the group key (if any) has a dictionary: counts from value bitmap ∧ filter mask minus dead rows, and only
+    // the summed columns read, for those rows.
+    const bitmapAgg = groupAttr !== undefined && (q.filter === null || q.filterSource !== undefined) && q.aggregates.every((s) => s.fn === 'count' || (s.attr !== 'id' && s.attr !== 'vector'));
+    const needRows = q.aggregates.some((s) => s.fn !== 'count');
     await eachSegment(segs, hooks, (seg) => {
+      const groups = bitmapAgg && seg.aggregateByIndex ? seg.aggregateByIndex(q.filter === null ? null : q.filterSource!.filter, q.filterSource?.compileLeaf, groupAttr!, needRows) : null;
+      if (groups !== null) {
+        const readers = new Map<string, (o: number) => unknown>();
+        const read = (attr: string) => {
+          let r = readers.get(attr);
+          if (!r) readers.set(attr, (r = seg.reader ? seg.reader(attr) : (o: number) => seg.value(attr, o)));
+          return r;
+        };
+        for (const g of groups) {
+          control.check('scan');
+          state.addCounted(g.value, g.count, (spec, acc) => {
+            const r = read(spec.attr);
+            for (const o of g.rows!) {
+              const v = r(o);
+              if (spec.fn === 'count_attr') acc += v !== null && v !== undefined ? 1 : 0;
+              else if (typeof v === 'number') acc += v;
+            }
+            return acc;
+          });
+        }
+        return;
+      }
       const cursor = new RowCursor(seg, q.readAttrs);
       const filter = segmentFilter(seg, q);
       const dead = seg.dead;

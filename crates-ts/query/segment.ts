@@ -4,6 +4,7 @@
  * postings: async, through the caches), then runs synchronous kernels over ordinals, and finally materialises whole
  * documents only for the rows it returns (`docs`). No segment ever has to hold its rows as documents.
  */
+import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
@@ -67,7 +68,32 @@ export interface Segment {
    * Rows `filter` (the raw filter; `compile` compiles one leaf) may match by the segment's prepared filter indexes:
    * mask[o] = 1 for a candidate, and with `exact` every candidate matches. Null or absent: no index helped.
    */
-  filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
+  filterMask?(
+    filter: unknown,
+    compile: (leaf: unknown) => (doc: Doc) => boolean,
+    trace?: (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void,
+  ): { mask: Uint8Array; exact: boolean } | null;
+  /**
+   * The live rows `filter` (raw; null: none) matches, whole (`groupAttr` null) or per value of `groupAttr` (null for
+   * missing values), counted from the segment's filter indexes without reading rows, with the ordinals when `rows`
+   * (ascending). Null or absent: the indexes cannot answer it exactly (the caller scans).
+   */
+  aggregateByIndex?(
+    filter: unknown,
+    compile: ((leaf: unknown) => (doc: Doc) => boolean) | undefined,
+    groupAttr: string | null,
+    rows: boolean,
+  ): { value: unknown; count: number; rows?: Uint32Array }[] | null;
+  /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
+  filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
+  /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
+  filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
+  /**
+   * Visits the rows in the order of `attr` (descending with `desc`; missing values first ascending, last descending)
+   * through a prepared filter index (need.filterIndexes) until `visit` returns false. False, visiting nothing, when
+   * the segment has no such index (the caller sorts by scanning).
+   */
+  walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
   /**

@@ -1,0 +1,177 @@
+/**
+ * A query's plan over one view (RFC-0009 §2–§4): per segment (each part, then the WAL tail), which filter index
+ * answers each leaf of the filter and how many rows it gave, which leaves stay residual (run on the candidate rows
+ * only), the estimated rows (from the lookups' bitmap cardinalities and sorted-run lengths, before the dead rows and
+ * the residual), the actual live matching rows, and how the ranking reads the rows: an order-by walk through an
+ * index, or a scan; for filtered ANN, a walk with an allow-bitmap or an exact ranking of the matching rows
+ * (ann-choice.ts, from the actual count).
+ *
+ * The segments must be prepared by the caller (filter columns and filter indexes pinned).
+ */
+import { RowCursor, type ParsedQuery, type Segment } from '../query/index.js';
+import { annChoice, type AnnChoice } from './ann-choice.js';
+
+export interface LeafPlan {
+  /** The leaf as written: `price Lt 100`. */
+  text: string;
+  /** The index that answered it (kind and file), or null: residual. */
+  index: { kind: 'dict' | 'sorted'; file: string } | null;
+  /** Rows of the index lookup (dead rows included); null when residual. */
+  rows: number | null;
+}
+
+export interface SegmentPlan {
+  name: string;
+  kind: 'part' | 'tail';
+  rows: number;
+  live: number;
+  /** 'all': no filter; 'index': the indexes answer it alone; 'index+residual': they narrow the rows the rest runs on. */
+  access: 'all' | 'index' | 'index+residual' | 'scan';
+  leaves: LeafPlan[];
+  /** Leaves evaluated per candidate row (the compiled filter runs on the candidates unless `access` is 'index'). */
+  residual: string[];
+  /** Rows expected to pass the filter, from the lookups alone (no index: every row). */
+  estimate: number;
+  /** Rows of the indexes' candidate mask (null: no index helped: every row is a candidate). */
+  candidates: number | null;
+  /** Live rows the filter matches. */
+  actual: number;
+  /** How an attribute order reads this segment. */
+  order?: string;
+  /** How aggregations read this segment: counts over bitmaps, or a scan of the matching rows. */
+  aggregate?: string;
+  /** Filtered ANN over this part's HNSW graph: walk with the allow-bitmap, or rank the matching rows exactly. */
+  ann?: AnnChoice;
+}
+
+export interface QueryPlan {
+  query: string;
+  segments: SegmentPlan[];
+  /** Filtered ANN over the format-3 (clustered) parts together: their matching rows and the choice. */
+  ivf?: { parts: number; rows: number; matching: number; choice: AnnChoice };
+}
+
+/** What the planner needs to know of a segment besides the Segment interface. */
+export interface SegmentInfo {
+  seg: Segment;
+  name: string;
+  kind: 'part' | 'tail';
+  /** The part's vector index ('hnsw' graph, 'ivf' clusters), or null. */
+  vectorIndex: 'hnsw' | 'ivf' | null;
+}
+
+const isLogical = (f: unknown[]) => f.length === 2 && (((f[0] === 'And' || f[0] === 'Or') && Array.isArray(f[1])) || f[0] === 'Not');
+
+export function leafText(f: unknown[]): string {
+  return `${String(f[0])} ${String(f[1])} ${f.slice(2).map((x) => JSON.stringify(x)).join(' ')}`.trimEnd();
+}
+
+/** The leaves of a filter tree, in order. */
+function leavesOf(f: unknown, out: unknown[][] = []): unknown[][] {
+  if (!Array.isArray(f)) return out;
+  if (!isLogical(f)) out.push(f);
+  else if (f[0] === 'Not') leavesOf(f[1], out);
+  else for (const k of f[1] as unknown[]) leavesOf(k, out);
+  return out;
+}
+
+/** Upper bound of the rows a filter tree passes, from its leaves' lookup sizes (unknown leaves: every row). */
+function estimateOf(f: unknown, rows: number, sizes: Map<unknown, number>): number {
+  if (!Array.isArray(f)) return rows;
+  if (!isLogical(f)) return sizes.get(f) ?? rows;
+  if (f[0] === 'Not') {
+    const c = f[1];
+    // A leaf's complement is exact; a subtree's is bounded by every row.
+    return Array.isArray(c) && !isLogical(c) && sizes.has(c) ? rows - sizes.get(c)! : rows;
+  }
+  const kids = (f[1] as unknown[]).map((k) => estimateOf(k, rows, sizes));
+  if (f[0] === 'And') return kids.length === 0 ? rows : Math.min(...kids);
+  return Math.min(rows, kids.reduce((a, b) => a + b, 0));
+}
+
+/** The plan of one prepared segment. */
+export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
+  const { seg } = info;
+  const dead = seg.dead;
+  let live = seg.rows;
+  if (dead !== null) for (let o = 0; o < seg.rows; o++) if (dead[o] === 1) live--;
+  const plan: SegmentPlan = { name: info.name, kind: info.kind, rows: seg.rows, live, access: 'all', leaves: [], residual: [], estimate: live, candidates: null, actual: live };
+  const src = q.filterSource;
+  if (q.filter !== null) {
+    const traced = new Map<unknown, { rows: number | null; kind: 'dict' | 'sorted' | null }>();
+    const m = src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf, (leaf, rows, kind) => traced.set(leaf, { rows, kind })) : null;
+    const sizes = new Map<unknown, number>();
+    for (const leaf of src ? leavesOf(src.filter) : []) {
+      const t = traced.get(leaf);
+      const file = t?.kind ? seg.filterIndexInfo?.(leaf[0] as string)?.file : undefined;
+      const indexed = t !== undefined && t.kind !== null && t.rows !== null;
+      if (indexed) sizes.set(leaf, t.rows!);
+      plan.leaves.push({ text: leafText(leaf), index: indexed ? { kind: t.kind!, file: file ?? '?' } : null, rows: indexed ? t.rows : null });
+      if (!indexed) plan.residual.push(leafText(leaf));
+    }
+    plan.access = m === null ? 'scan' : m.exact ? 'index' : 'index+residual';
+    plan.estimate = src && m !== null ? estimateOf(src.filter, seg.rows, sizes) : live;
+    // The actual count: what the query's scan will keep (the mask, then the compiled filter unless exact).
+    const cursor = new RowCursor(seg, q.readAttrs);
+    const mask = m?.mask ?? null;
+    let candidates = 0;
+    let actual = 0;
+    for (let o = 0; o < seg.rows; o++) {
+      if (mask !== null && mask[o] !== 1) continue;
+      candidates++;
+      if (dead !== null && dead[o] === 1) continue;
+      if (m?.exact || q.filter(cursor.at(o))) actual++;
+    }
+    plan.candidates = m === null ? null : candidates;
+    plan.actual = actual;
+  }
+  const r = q.rank;
+  if (r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' && !q.per) {
+    const k = r.keys[0]!;
+    const idx = seg.walkOrder ? seg.filterIndexInfo?.(k.attr) : null;
+    plan.order =
+      idx && !idx.array
+        ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`
+        : `scan ${plan.access === 'all' ? live : plan.actual} rows into a top-${q.limit} heap`;
+  } else if (r?.kind === 'order') plan.order = `scan into a top-${q.limit} heap by ${r.keys.map((x) => `${x.attr} ${x.desc ? 'desc' : 'asc'}`).join(', ')}`;
+  if (q.aggregates) {
+    // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a
+    // scalar dictionary.
+    const g = q.groupBy;
+    const key = g === null ? null : g.length === 1 && !g[0]!.forEachUnique && g[0]!.attr !== 'id' ? g[0]!.attr : undefined;
+    const dict = key ? seg.filterIndexInfo?.(key) : null;
+    const specsOk = q.aggregates.every((a) => a.fn === 'count' || (a.attr !== 'id' && a.attr !== 'vector'));
+    const bitmaps = info.kind === 'part' && specsOk && (plan.access === 'all' || plan.access === 'index') && (key === null || (dict?.kind === 'dict' && !dict.array));
+    plan.aggregate = bitmaps
+      ? `over bitmaps: ${key === null ? 'the filter mask minus dead rows' : `value bitmaps of dict index ${dict!.file} ∧ filter mask minus dead rows`}${q.aggregates.some((a) => a.fn !== 'count') ? ', summed columns read for those rows' : ', no rows read'}`
+      : `scan of ${plan.actual} matching rows`;
+  }
+  if (r?.kind === 'vector' && r.mode === 'ANN' && info.vectorIndex === 'hnsw' && q.filter !== null) plan.ann = annChoice('hnsw', plan.actual, q.limit);
+  return plan;
+}
+
+/** The query in one line. */
+export function describeQuery(q: ParsedQuery, body: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const r = q.rank;
+  if (r?.kind === 'vector') parts.push(`rank_by vector ${r.mode} (${r.query.length} dims, ${r.metric})`);
+  else if (r?.kind === 'text') parts.push(`rank_by ${JSON.stringify(body.rank_by)}`);
+  else if (r?.kind === 'order') parts.push(`rank_by ${r.keys.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`);
+  if (q.aggregates) parts.push(`aggregate_by ${Object.keys((body.aggregate_by as object) ?? {}).join(', ')}${q.groupBy ? ` group_by ${q.groupBy.map((g) => g.attr).join(', ')}` : ''}`);
+  else parts.push(`top_k ${q.limit}`);
+  if (q.filterSource) parts.push(`filters ${JSON.stringify(q.filterSource.filter)}`);
+  return parts.join(', ');
+}
+
+/** The whole plan: every segment's, and for filtered ANN over format-3 parts, their shared choice. */
+export function planQuery(q: ParsedQuery, body: Record<string, unknown>, segs: readonly SegmentPlan[], infos: readonly SegmentInfo[]): QueryPlan {
+  const plan: QueryPlan = { query: describeQuery(q, body), segments: [...segs] };
+  const r = q.rank;
+  const ivf = infos.map((s, i) => (s.vectorIndex === 'ivf' ? segs[i]! : null)).filter((s) => s !== null);
+  if (r?.kind === 'vector' && r.mode === 'ANN' && q.filter !== null && ivf.length > 0) {
+    const rows = ivf.reduce((n, s) => n + s.rows, 0);
+    const matching = ivf.reduce((n, s) => n + s.actual, 0);
+    plan.ivf = { parts: ivf.length, rows, matching, choice: annChoice('ivf', matching, q.limit, rows) };
+  }
+  return plan;
+}
