@@ -68,10 +68,11 @@ describe('cold reads of a format-2 part', () => {
     expect(store.file('vec.blk')).toHaveLength(0);
     expect(store.file('vectors.hnsw')).toHaveLength(0);
     expect(store.file('.postings')).toHaveLength(0);
-    // Whole files: ids, the two columns the kernel reads and the filter's dictionary index (RFC-0009: cat's, the
-    // first indexed attribute); every other column only by the returned rows' blocks.
+    // Whole files: ids, the two columns the kernel reads, the filter's dictionary index (RFC-0009: cat's, the first
+    // indexed attribute) and price's sorted index, which the order-by walks (RFC-0009 slice 3); every other column
+    // only by the returned rows' blocks. (The walk does not yet spare the price column: RFC-0009 "What is left".)
     const whole = store.reads.filter((r) => !r.ranged && r.key.endsWith('.blk')).map((r) => r.key.split('/').pop());
-    expect(whole.sort()).toEqual(['col-0.blk', 'col-2.blk', 'fidx-0.blk', 'ids.blk'].sort()); // cat, price (columns in name order: cat, note, price, text)
+    expect(whole.sort()).toEqual(['col-0.blk', 'col-2.blk', 'fidx-0.blk', 'fidx-2.blk', 'ids.blk'].sort()); // cat, price (columns in name order: cat, note, price, text)
     expect(store.bytes()).toBeLessThan(partBytes / 3);
   });
 
