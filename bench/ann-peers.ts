@@ -59,7 +59,8 @@ const { values } = parseArgs({
     // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
     'usearch-threads': { type: 'string', default: '1' },
     // Keep the peers' built graphs (hnswlib, usearch) here and reuse them on reruns (their build figures are the
-    // original build's, marked build_cached).
+    // original build's, marked build_cached). A loaded hnswlib graph queries slower than a freshly built one
+    // (docs/benchmarks.md, seventh session): for latency comparisons, build in the run.
     'graph-cache': { type: 'string' },
     // Internal: the child processes.
     phase: { type: 'string' },

@@ -68,13 +68,27 @@ function memory() {
   return { rss_mib: Math.round(kib('VmRSS') / 1024), peak_rss_mib: Math.round(kib('VmHWM') / 1024) };
 }
 const efs = values.efs.split(',').map(Number);
-/** The cached graph of this system for this data and these parameters: its path, and its build figures if built. */
-function cached(system) {
-  if (!values['graph-cache']) return null;
-  mkdirSync(values['graph-cache'], { recursive: true });
-  const file = path.join(values['graph-cache'], `${system}-M${M}-efc${EFC}-${path.basename(values.data)}.graph`);
-  const meta = existsSync(`${file}.json`) && existsSync(file) ? JSON.parse(readFileSync(`${file}.json`, 'utf8')) : null;
-  return { file, meta, save: (m) => writeFileSync(`${file}.json`, JSON.stringify(m)) };
+/**
+ * A graph for this system, data and parameters: loaded from --graph-cache when it holds one (with its original build
+ * time), else built (and saved there when the option is set). Returns the build time and whether it was loaded.
+ */
+function graph(system, { build, load, save }) {
+  const file = values['graph-cache'] && path.join(values['graph-cache'], `${system}-M${M}-efc${EFC}-${path.basename(values.data)}.graph`);
+  if (file && existsSync(file) && existsSync(`${file}.json`)) {
+    load(file);
+    const { build_s } = JSON.parse(readFileSync(`${file}.json`, 'utf8'));
+    log(`graph loaded from ${file} (built in ${build_s} s)`);
+    return { buildS: build_s, cached: true };
+  }
+  const t = performance.now();
+  build();
+  const buildS = (performance.now() - t) / 1000;
+  if (file) {
+    mkdirSync(values['graph-cache'], { recursive: true });
+    save(file);
+    writeFileSync(`${file}.json`, JSON.stringify({ build_s: +buildS.toFixed(1) }));
+  }
+  return { buildS, cached: false };
 }
 /** After a build the input vectors are the engine's business: free them, so RSS is the index's (run with --expose-gc). */
 function dropBase() {
@@ -85,64 +99,50 @@ function dropBase() {
 async function hnswlib() {
   const { default: lib } = await import('hnswlib-node');
   const index = new lib.HierarchicalNSW('cosine', D);
-  const cache = cached('hnswlib');
-  let buildS;
-  if (cache?.meta) {
-    index.readIndexSync(cache.file);
-    buildS = cache.meta.build_s;
-    log(`graph loaded from ${cache.file} (built in ${buildS} s)`);
-  } else {
-    index.initIndex(n, M, EFC, 100);
-    const t = performance.now();
-    for (let i = 0; i < n; i++) {
-      index.addPoint(Array.from(row(v.base, i)), i);
-      if (i % 100_000 === 99_999) log(`${i + 1} added, ${Math.round((i + 1) / ((performance.now() - t) / 1000))} vectors/s`);
-    }
-    buildS = (performance.now() - t) / 1000;
-    if (cache) {
-      index.writeIndexSync(cache.file);
-      cache.save({ build_s: +buildS.toFixed(1) });
-    }
-  }
+  const { buildS, cached } = graph('hnswlib', {
+    load: (file) => index.readIndexSync(file),
+    save: (file) => index.writeIndexSync(file),
+    build: () => {
+      index.initIndex(n, M, EFC, 100);
+      const t = performance.now();
+      for (let i = 0; i < n; i++) {
+        index.addPoint(Array.from(row(v.base, i)), i);
+        if (i % 100_000 === 99_999) log(`${i + 1} added, ${Math.round((i + 1) / ((performance.now() - t) / 1000))} vectors/s`);
+      }
+    },
+  });
   dropBase();
   const runs = [];
   for (const ef of efs) {
     index.setEf(ef);
     runs.push(await measure((q) => index.searchKnn(Array.from(q), K).neighbors, { ef }));
   }
-  return { build_s: +buildS.toFixed(1), build_vectors_per_s: Math.round(n / buildS), ...(cache?.meta ? { build_cached: true } : {}), params: { M, ef_construction: EFC, threads: 1 }, runs };
+  return { build_s: +buildS.toFixed(1), build_vectors_per_s: Math.round(n / buildS), ...(cached ? { build_cached: true } : {}), params: { M, ef_construction: EFC, threads: 1 }, runs };
 }
 
 async function usearch() {
   const { Index, MetricKind } = await import('usearch');
   const index = new Index({ dimensions: D, metric: MetricKind.Cos, connectivity: M, expansion_add: EFC, expansion_search: efs[0] });
-  const cache = cached(`usearch-t${BUILD_THREADS}`);
-  let buildS;
-  if (cache?.meta) {
-    index.load(cache.file);
-    buildS = cache.meta.build_s;
-    log(`graph loaded from ${cache.file} (built in ${buildS} s)`);
-  } else {
-    const keys = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = BigInt(i);
-    const t = performance.now();
-    const step = 50_000;
-    for (let i = 0; i < n; i += step) {
-      const e = Math.min(n, i + step);
-      index.add(keys.subarray(i, e), v.base.subarray(i * D, e * D), BUILD_THREADS);
-      if (e % 200_000 === 0) log(`${e} added, ${Math.round(e / ((performance.now() - t) / 1000))} vectors/s`);
-    }
-    buildS = (performance.now() - t) / 1000;
-    if (cache) {
-      index.save(cache.file);
-      cache.save({ build_s: +buildS.toFixed(1) });
-    }
-  }
+  const { buildS, cached } = graph(`usearch-t${BUILD_THREADS}`, {
+    load: (file) => index.load(file),
+    save: (file) => index.save(file),
+    build: () => {
+      const keys = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) keys[i] = BigInt(i);
+      const t = performance.now();
+      const step = 50_000;
+      for (let i = 0; i < n; i += step) {
+        const e = Math.min(n, i + step);
+        index.add(keys.subarray(i, e), v.base.subarray(i * D, e * D), BUILD_THREADS);
+        if (e % 200_000 === 0) log(`${e} added, ${Math.round(e / ((performance.now() - t) / 1000))} vectors/s`);
+      }
+    },
+  });
   dropBase();
   const runs = [];
   // expansion_search is fixed when an Index is made: for each further ef, the saved graph is loaded into a new one.
-  const file = cache ? cache.file : path.join(mkdtempSync(path.join(tmpdir(), 'elax-peers-usearch-')), 'graph.usearch');
-  if (efs.length > 1 && !cache) index.save(file);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'elax-peers-usearch-')), 'graph.usearch');
+  if (efs.length > 1) index.save(file);
   let current = index;
   for (const ef of efs) {
     if (ef !== efs[0]) {
@@ -152,8 +152,8 @@ async function usearch() {
     const idx = current;
     runs.push(await measure((q) => idx.search(q, K, 1).keys, { ef }));
   }
-  if (!cache) rmSync(path.dirname(file), { recursive: true, force: true });
-  return { build_s: +buildS.toFixed(1), build_vectors_per_s: Math.round(n / buildS), ...(cache?.meta ? { build_cached: true } : {}), params: { connectivity: M, expansion_add: EFC, build_threads: BUILD_THREADS || 'all cores', query_threads: 1 }, runs };
+  rmSync(path.dirname(file), { recursive: true, force: true });
+  return { build_s: +buildS.toFixed(1), build_vectors_per_s: Math.round(n / buildS), ...(cached ? { build_cached: true } : {}), params: { connectivity: M, expansion_add: EFC, build_threads: BUILD_THREADS || 'all cores', query_threads: 1 }, runs };
 }
 
 async function lancedb() {
