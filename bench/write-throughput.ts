@@ -3,6 +3,7 @@
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
+ *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...']
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
  * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
@@ -20,32 +21,40 @@ const { values } = parseArgs({
     dims: { type: 'string', default: '128' },
     clients: { type: 'string', default: '1,16' },
     'pool-threads': { type: 'string' },
+    vectors: { type: 'string', default: 'json' },
+    'server-args': { type: 'string', default: '' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const batches = Number(values.batches);
 const rowsPer = Number(values.rows);
 const dims = Number(values.dims);
 const clientCounts = values.clients!.split(',').map(Number);
+const vectorEncoding = values.vectors!;
+if (vectorEncoding !== 'json' && vectorEncoding !== 'base64') throw new Error('--vectors is json or base64');
 
 function makeBody(batch: number, rand: () => number): string {
   const rows = [];
   for (let i = 0; i < rowsPer; i++) {
     const v = new Array(dims);
     for (let d = 0; d < dims; d++) v[d] = Math.round((rand() * 2 - 1) * 1e6) / 1e6;
-    rows.push({ id: batch * rowsPer + i, vector: v, category: `c${i % 10}`, n: i });
+    // base64: little-endian f32 bytes, as turbopuffer's API allows (and its client sends).
+    const vector = vectorEncoding === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v;
+    rows.push({ id: batch * rowsPer + i, vector, category: `c${i % 10}`, n: i });
   }
   return JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' });
 }
 
 console.log(`machine: ${machine()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
-console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} pool-threads=${values['pool-threads'] ?? 'default'}`);
+poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
+console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} vectors=${vectorEncoding} pool-threads=${values['pool-threads'] ?? 'default'}`);
 const rand = rng(42);
 const bodies = Array.from({ length: batches }, (_, b) => makeBody(b, rand));
 const bodyBytes = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0);
 const results = [];
 for (const clients of clientCounts) {
-  const server = await startServerProcess({ args: poolArgs });
+  const server = await startServerProcess({ args: poolArgs, nodeArgs: values['node-args']!.split(' ').filter(Boolean) });
   const ns = `bench-${clients}`;
   const warm = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: makeBody(batches, rng(1)) });
   if (!warm.ok) throw new Error(`warm-up write failed: ${warm.status} ${await warm.text()}`);

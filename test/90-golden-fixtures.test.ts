@@ -4,6 +4,9 @@
  * hold exactly the documents its history defines; then the current indexer and compaction take it over (v1 parts
  * are merged into current-format parts) and it must still read the same.
  *
+ * store-v2-wal-lz4 is store-v2's history written after WAL entries moved from zstd with dictionaries to LZ4 without
+ * (wal/format.ts writerProperties): the same WAL format version, another Parquet writer setting.
+ *
  * Part format 3 (RFC-0008 §2) has its own fixture, test/fixtures/part-v3 (part-v3.ts, make-part-v3.ts): one part
  * built against a hand-made codebook, checked byte-level (rows, cluster table, codes) and through the engine.
  */

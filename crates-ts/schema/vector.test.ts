@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeVector, encodeVectorBase64, vectorDims } from './vector.js';
+import { decodeBase64Bytes, decodeVector, encodeVectorBase64, vectorDims } from './vector.js';
 import { f16FromBits } from './f16.js';
 import { expectElaxError, f32ToF16Bits } from './testing.js';
 
@@ -55,6 +55,30 @@ describe('vectors', () => {
     expectElaxError(() => decodeVector([70000], 1, 'r[0]', 'f16'), 'ELAX_ERR_INVALID_VECTOR', 'overflows f16');
     const nan = encodeVectorBase64(new Float32Array([NaN]));
     expectElaxError(() => decodeVector(nan, 1, 'r[0]'), 'ELAX_ERR_INVALID_VECTOR', 'element 0 is NaN');
+  });
+
+  it('should accept exactly the well-formed base64 strings (random strings against a grammar)', () => {
+    // The grammar: whole 4-character groups, then optionally a last group of 2 or 3 characters, padded or not.
+    const c = '[A-Za-z0-9+/_-]';
+    const wellFormed = new RegExp(`^(${c}{4})*(${c}{2}(==)?|${c}{3}=?)?$`);
+    const alphabet = ['A', 'z', '0', '+', '/', '-', '_', '=', ' ', '!', '\n', 'é'];
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const len = Math.floor(rand() * 13);
+      // Mostly valid characters, so that well-formed strings come up often.
+      let s = '';
+      for (let j = 0; j < len; j++) s += rand() < 0.85 ? alphabet[Math.floor(rand() * 5)]! : alphabet[5 + Math.floor(rand() * 7)]!;
+      const ok = wellFormed.test(s);
+      if (ok) {
+        accepted++;
+        expect(decodeBase64Bytes(s, 'v').equals(Buffer.from(s, 'base64')), s).toBe(true);
+      } else {
+        expect(() => decodeBase64Bytes(s, 'v'), JSON.stringify(s)).toThrow('not valid base64');
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000);
   });
 
   it('should read dims from the schema vector type', () => {
