@@ -10,7 +10,7 @@
  * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total).
  */
 import { parseArgs } from 'node:util';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServerProcess, percentile, rng, machine } from './lib.js';
 
@@ -45,6 +45,12 @@ function makeBody(batch: number, rand: () => number): string {
   return JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' });
 }
 
+/** User + system CPU seconds of a process, all threads (Linux /proc). */
+function procCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 console.log(`machine: ${machine()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
 poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
@@ -60,6 +66,8 @@ for (const clients of clientCounts) {
   if (!warm.ok) throw new Error(`warm-up write failed: ${warm.status} ${await warm.text()}`);
   const latencies: number[] = [];
   let next = 0;
+  const cpu0 = process.cpuUsage();
+  const server0 = procCpuSeconds(server.child.pid!);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -74,6 +82,8 @@ for (const clients of clientCounts) {
     }),
   );
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpu = procCpuSeconds(server.child.pid!) - server0;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
   const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
@@ -87,6 +97,10 @@ for (const clients of clientCounts) {
     rows_visible: meta.approx_row_count,
     requests: batches,
     wal_entries: walEntries,
+    // CPU seconds per wall second during the timed run (2.0 = both cores): the server (all its threads) and this
+    // load generator, which shares the machine.
+    server_cores: +(serverCpu / secs).toFixed(2),
+    client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
   };
   results.push(row);
   console.log(JSON.stringify(row));

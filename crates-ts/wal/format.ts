@@ -80,20 +80,46 @@ export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array
     }
   }
   const columns: Record<string, arrow.Vector> = {
-    op: arrow.vectorFromArray(opCol, new arrow.Utf8()),
-    id: arrow.vectorFromArray(idCol, new arrow.Utf8()),
+    op: utf8Vector(opCol),
+    id: utf8Vector(idCol),
   };
   if (vecValues && validity) {
     const type = new arrow.FixedSizeList(dims, new arrow.Field('item', new arrow.Float32(), false));
     const child = arrow.makeData({ type: new arrow.Float32(), length: n * dims, data: vecValues });
     columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: nullVectors, nullBitmap: validity, child }));
   }
-  columns.attrs = arrow.vectorFromArray(attrCol, new arrow.Utf8());
+  columns.attrs = utf8Vector(attrCol);
   const plain = new arrow.Table(columns);
   const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(meta)]]));
   const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
   const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   return pq.writeParquet(wasmTable, writerProperties());
+}
+
+/**
+ * A Utf8 Arrow vector of `values` (null for a null slot), built in one pass: one native UTF-8 encode of the joined
+ * strings and offsets from their byte lengths. arrow's vectorFromArray goes through its Builder, a call per value and
+ * per byte range: 0.7 ms per 1,000 short strings, a third of an entry's encoding before this.
+ */
+function utf8Vector(values: readonly (string | null)[]): arrow.Vector<arrow.Utf8> {
+  const n = values.length;
+  const offsets = new Int32Array(n + 1);
+  let nulls = 0;
+  let validity: Uint8Array | undefined;
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!validity) validity = new Uint8Array(Math.ceil(n / 8)).fill(0xff);
+      validity[i >> 3]! &= ~(1 << (i & 7));
+      nulls++;
+    } else pos += Buffer.byteLength(v, 'utf8');
+    offsets[i + 1] = pos;
+  }
+  const joined = nulls === 0 ? (values as string[]).join('') : values.map((v) => v ?? '').join('');
+  const data = Buffer.from(joined, 'utf8');
+  if (data.length !== pos) throw new ElaxError('ELAX_ERR_INTERNAL', 'UTF-8 byte lengths disagree with the encoded column');
+  return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount: nulls, nullBitmap: validity, valueOffsets: offsets, data }));
 }
 
 /**
@@ -110,6 +136,26 @@ function writerProperties(): pq.WriterProperties {
     .setColumnDictionaryEnabled('op', true)
     .setStatisticsEnabled(pq.EnabledStatistics.None)
     .build();
+}
+
+/** The f32 values of a FixedSizeList<f32> column as one array (row i at [i·dims, (i+1)·dims)), across its chunks. */
+function vectorValues(col: arrow.Vector): { values: Float32Array; dims: number } {
+  const type = col.type as arrow.FixedSizeList;
+  const dims = type.listSize;
+  if (col.data.length === 1) {
+    const d = col.data[0]!;
+    const child = d.children[0]!;
+    const values = (child.values as Float32Array).subarray((child.offset + d.offset * dims), (child.offset + (d.offset + d.length) * dims));
+    return { values, dims };
+  }
+  const values = new Float32Array(col.length * dims);
+  let row = 0;
+  for (const d of col.data) {
+    const child = d.children[0]!;
+    values.set((child.values as Float32Array).subarray(child.offset + d.offset * dims, child.offset + (d.offset + d.length) * dims), row * dims);
+    row += d.length;
+  }
+  return { values, dims };
 }
 
 export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
@@ -131,14 +177,14 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
   const attrCol = table.getChild('attrs')!;
   const vecCol = table.getChild('vector');
   const ops: WalOp[] = new Array(n);
+  const vectors = vecCol ? vectorValues(vecCol) : null;
   for (let i = 0; i < n; i++) {
     const id = JSON.parse(idCol.get(i) as string) as Id;
     if (opCol.get(i) === 'delete') {
       ops[i] = { kind: 'delete', id };
     } else {
-      const v = vecCol ? (vecCol.get(i) as arrow.Vector | null) : null;
       // Copy: the arrow buffer is shared by every row of the entry and we keep docs individually.
-      const vector = v ? Float32Array.from(v.toArray() as Float32Array) : null;
+      const vector = vectors && vecCol!.isValid(i) ? vectors.values.slice(i * vectors.dims, (i + 1) * vectors.dims) : null;
       const attrs = JSON.parse(attrCol.get(i) as string) as Record<string, AttrValue>;
       ops[i] = { kind: 'upsert', doc: { id, vector, attrs } };
     }
