@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createPool } from '../crates-ts/pool/index.js';
-import { WAL_FORMAT_VERSION } from '../crates-ts/wal/index.js';
+import { WAL_FORMAT_VERSION, walColumns } from '../crates-ts/wal/index.js';
 import { registerPoolMetrics } from './pool-metrics.js';
 import { parsePrometheusText } from './prom-text.js';
 
@@ -12,7 +12,7 @@ describe('pool metrics', () => {
     const registry = new Registry();
     registerPoolMetrics(registry, pool);
     const meta = { format_version: WAL_FORMAT_VERSION, namespace: 'n', committed_at: 0, requests: 1 };
-    await pool.run('wal-encode', { meta, ops: [{ kind: 'delete', id: 1 }] });
+    await pool.run('wal-encode', walColumns(meta, [{ kind: 'delete', id: 1 }]));
     await pool.run('wal-decode', { seq: 1, bytes: new Uint8Array(3) }).catch(() => undefined);
     const m = parsePrometheusText(await registry.metrics());
     expect(m.get('elax_pool_threads')).toBe(0);

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, ivfSearch, type Consistency, type NamespaceView } from '../namespace/index.js';
 import { clusteredIndexOf, ivfPartsOf, probeDepth, type ProbeDepth } from './ivf-probes.js';
 import { WriteCoordinator, type WriteLimits } from '../write/index.js';
+import { walColumns } from '../wal/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
 import {
@@ -186,7 +187,16 @@ export class Engine {
       onCommit: opts.onCommit,
       onConflict: opts.onConflict,
       limits: opts.writeLimits,
-      ...(pool ? { encode: (meta, ops) => pool.run('wal-encode', { meta, ops }) } : {}),
+      ...(pool
+        ? {
+            encode: (meta, ops) => {
+              // Gathered here (a few ms per 10k rows), so that only two string arrays and one vector buffer cross to the
+              // worker instead of a document per row. The buffer is copied, not moved: a task the pool fails is run
+              // again inline on this input (pool.ts), which a detached buffer would turn into zero-length vectors.
+              return pool.run('wal-encode', walColumns(meta, ops));
+            },
+          }
+        : {}),
     });
   }
 

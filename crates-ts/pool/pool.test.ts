@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ElaxError } from '../core/index.js';
-import { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalColumns, encodeWalEntry, decodeWalEntry, walColumns, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import { createPool, type TaskPool } from './index.js';
 
 const now = () => performance.now();
@@ -10,7 +10,6 @@ const ops: WalOp[] = [
   { kind: 'delete', id: 'x' },
   { kind: 'upsert', doc: { id: 'two', vector: null, attrs: {} } },
 ];
-const mixed: WalOp[] = [ops[0]!, { kind: 'upsert', doc: { id: 3, vector: Float32Array.from([1, 2]), attrs: {} } }];
 
 function errorOf(f: () => unknown): unknown {
   try {
@@ -36,7 +35,7 @@ describe('worker pool', () => {
   it('encodes and decodes a WAL entry byte for byte as inline', async () => {
     const inline = encodeWalEntry(meta, ops);
     for (const p of [await pool(0), await pool(2)]) {
-      const bytes = await p.run('wal-encode', { meta, ops });
+      const bytes = await p.run('wal-encode', walColumns(meta, ops));
       expect(bytes).toBeInstanceOf(Uint8Array);
       expect(Buffer.from(bytes).equals(Buffer.from(inline))).toBe(true);
       expect(await p.run('wal-decode', { seq: 7, bytes })).toEqual(decodeWalEntry(7, inline));
@@ -47,10 +46,12 @@ describe('worker pool', () => {
 
   it('rethrows a task error as the ElaxError inline code throws', async () => {
     const p = await pool(1);
-    const inlineEncode = errorOf(() => encodeWalEntry(meta, mixed)) as ElaxError;
+    // Columns that disagree (rows without their vectors): the worker's encoder refuses them.
+    const badColumns = { ...walColumns(meta, ops), vectors: new Float32Array(1) };
+    const inlineEncode = errorOf(() => encodeWalColumns(badColumns)) as ElaxError;
     const inlineDecode = errorOf(() => decodeWalEntry(9, new Uint8Array([1, 2, 3]))) as ElaxError;
     for (const [kind, input, expected] of [
-      ['wal-encode', { meta, ops: mixed }, inlineEncode],
+      ['wal-encode', badColumns, inlineEncode],
       ['wal-decode', { seq: 9, bytes: new Uint8Array([1, 2, 3]) }, inlineDecode],
     ] as const) {
       const err = await p.run(kind, input as never).then(
@@ -66,7 +67,7 @@ describe('worker pool', () => {
 
   it('runs the task inline when its worker dies, instead of hanging or failing', async () => {
     const p = await pool(1, new URL('./dying-worker-entry.mjs', import.meta.url));
-    const bytes = await p.run('wal-encode', { meta, ops });
+    const bytes = await p.run('wal-encode', walColumns(meta, ops));
     expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
     expect(p.stats().fallbacks).toBe(1);
   });
@@ -75,10 +76,10 @@ describe('worker pool', () => {
     const p = await pool(1);
     const ac = new AbortController();
     ac.abort(new Error('client went away'));
-    await expect(p.run('wal-encode', { meta, ops }, { signal: ac.signal })).rejects.toThrow('client went away');
+    await expect(p.run('wal-encode', walColumns(meta, ops), { signal: ac.signal })).rejects.toThrow('client went away');
     expect(p.stats().byKind['wal-encode'].tasks).toBe(0);
     const late = new AbortController();
-    const running = p.run('wal-encode', { meta, ops }, { signal: late.signal });
+    const running = p.run('wal-encode', walColumns(meta, ops), { signal: late.signal });
     late.abort(new Error('deadline'));
     await expect(running).rejects.toThrow('deadline');
   });
@@ -86,11 +87,11 @@ describe('worker pool', () => {
   it('runs tasks inline until a thread has loaded, instead of making the first writes wait for it', async () => {
     const p = createPool({ threads: 1, now });
     pools.push(p);
-    const bytes = await p.run('wal-encode', { meta, ops }); // right after start: the thread is still loading
+    const bytes = await p.run('wal-encode', walColumns(meta, ops)); // right after start: the thread is still loading
     expect(Buffer.from(bytes).equals(Buffer.from(encodeWalEntry(meta, ops)))).toBe(true);
     expect(p.stats().coldInline).toBe(1);
     await p.ready();
-    await p.run('wal-encode', { meta, ops });
+    await p.run('wal-encode', walColumns(meta, ops));
     expect(p.stats().coldInline).toBe(1);
     expect(p.stats().byKind['wal-encode'].tasks).toBe(2);
   });

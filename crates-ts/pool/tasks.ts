@@ -3,11 +3,14 @@
  * and inline (pool size 0, or a worker that died). A task reports a user or data error by throwing an ElaxError;
  * worker.ts carries its code and message back so the caller sees the error the inline path would throw.
  */
-import { encodeWalEntry, decodeWalEntry, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 
 export interface TaskTypes {
-  /** WAL batch encoding (Arrow + zstd Parquet in WebAssembly): ≈40 % of a write's CPU. */
-  'wal-encode': { input: { meta: WalMeta; ops: readonly WalOp[] }; output: Uint8Array };
+  /**
+   * WAL batch encoding (Arrow + Parquet in WebAssembly) of columns the caller gathered (wal/format.ts walColumns):
+   * two string arrays and one vector buffer cross by clone.
+   */
+  'wal-encode': { input: WalColumns; output: Uint8Array };
   /** WAL entry decoding (Parquet → ops) when a view loads its tail. */
   'wal-decode': { input: { seq: number; bytes: Uint8Array }; output: WalEntry };
 }
@@ -16,7 +19,7 @@ export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
 export type TaskOutput<K extends TaskKind> = TaskTypes[K]['output'];
 
 export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } = {
-  'wal-encode': ({ meta, ops }) => encodeWalEntry(meta, ops),
+  'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
 };
 

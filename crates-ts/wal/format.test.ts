@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalOp, type WalMeta } from './index.js';
+import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalOp, type WalMeta } from './index.js';
 
 const meta = (extra: Partial<WalMeta> = {}): WalMeta => ({
   format_version: WAL_FORMAT_VERSION,
@@ -48,8 +48,10 @@ describe('WAL entry format', () => {
   it('should round-trip random batches exactly', () => {
     const dims = 4;
     const vec = fc.option(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: dims, maxLength: dims }).map((a) => Float32Array.from(a)), { nil: null });
-    const id = fc.oneof(fc.nat(), fc.string({ minLength: 1, maxLength: 10 }));
-    const attrs = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 3 })));
+    // Any Unicode (multi-byte UTF-8, surrogate pairs): the Utf8 columns are built from byte lengths (utf8Vector).
+    const text = (o: { minLength?: number; maxLength?: number } = {}) => fc.oneof(fc.string(o), fc.string({ ...o, unit: 'grapheme' }), fc.string({ ...o, unit: 'binary' }));
+    const id = fc.oneof(fc.nat(), text({ minLength: 1, maxLength: 10 }));
+    const attrs = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'é'), fc.oneof(text(), fc.integer(), fc.boolean(), fc.array(text(), { maxLength: 3 })));
     const op: fc.Arbitrary<WalOp> = fc.oneof(
       fc.record({ kind: fc.constant('upsert' as const), doc: fc.record({ id, vector: vec, attrs }) }),
       fc.record({ kind: fc.constant('delete' as const), id }),
@@ -61,7 +63,14 @@ describe('WAL entry format', () => {
         const norm = (o: WalOp[]) => JSON.stringify(o.map((x) => (x.kind === 'upsert' ? { ...x, doc: { ...x.doc, vector: x.doc.vector ? Array.from(x.doc.vector) : null } } : x)));
         expect(norm(back)).toBe(norm(ops));
       }),
-      { numRuns: 50 },
+      { numRuns: 200 },
     );
+  });
+
+  it('should refuse operations whose vectors differ in dimensions, and columns that disagree', () => {
+    const a: WalOp = { kind: 'upsert', doc: { id: 1, vector: Float32Array.from([1, 2, 3]), attrs: {} } };
+    const b: WalOp = { kind: 'upsert', doc: { id: 2, vector: Float32Array.from([1, 2]), attrs: {} } };
+    expect(() => encodeWalEntry(meta(), [a, b])).toThrowError(/mixes vector dimensions 3 and 2/);
+    expect(() => encodeWalColumns({ ...walColumns(meta(), [a]), id: [] })).toThrowError(/WAL columns disagree/);
   });
 });

@@ -44,7 +44,25 @@ export interface WalEntry {
   ops: WalOp[];
 }
 
-export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array {
+/**
+ * The columns of an entry, gathered from its operations: cheap (a JSON text per id and per attribute object, one copy
+ * of the vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet
+ * work — to a worker, moving `vectors.buffer` rather than cloning a document per row (RFC-0010).
+ */
+export interface WalColumns {
+  meta: WalMeta;
+  op: string[];
+  id: string[];
+  attrs: (string | null)[];
+  /** Vector dimensions; 0 when no operation carries a vector (then `vectors` and `validity` are null). */
+  dims: number;
+  /** Row i's vector at [i·dims, (i+1)·dims) (zeros for a row without one). */
+  vectors: Float32Array | null;
+  validity: Uint8Array | null;
+  nullVectors: number;
+}
+
+export function walColumns(meta: WalMeta, ops: readonly WalOp[]): WalColumns {
   const n = ops.length;
   const opCol: string[] = new Array(n);
   const idCol: string[] = new Array(n);
@@ -79,21 +97,34 @@ export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array
       if (vecValues) nullVectors++;
     }
   }
-  const columns: Record<string, arrow.Vector> = {
-    op: utf8Vector(opCol),
-    id: utf8Vector(idCol),
-  };
-  if (vecValues && validity) {
-    const type = new arrow.FixedSizeList(dims, new arrow.Field('item', new arrow.Float32(), false));
-    const child = arrow.makeData({ type: new arrow.Float32(), length: n * dims, data: vecValues });
-    columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: nullVectors, nullBitmap: validity, child }));
+  return { meta, op: opCol, id: idCol, attrs: attrCol, dims, vectors: vecValues, validity, nullVectors };
+}
+
+/** The Parquet bytes of gathered columns (see WalColumns). */
+export function encodeWalColumns(c: WalColumns): Uint8Array {
+  const n = c.op.length;
+  if (c.id.length !== n || c.attrs.length !== n || (c.dims > 0 && c.vectors?.length !== n * c.dims)) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} ops, ${c.id.length} ids, ${c.attrs.length} attrs, ${c.vectors?.length ?? 0} vector values of ${c.dims} dims`);
   }
-  columns.attrs = utf8Vector(attrCol);
+  const columns: Record<string, arrow.Vector> = {
+    op: utf8Vector(c.op),
+    id: utf8Vector(c.id),
+  };
+  if (c.dims > 0 && c.vectors && c.validity) {
+    const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
+    const child = arrow.makeData({ type: new arrow.Float32(), length: n * c.dims, data: c.vectors });
+    columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: c.nullVectors, nullBitmap: c.validity, child }));
+  }
+  columns.attrs = utf8Vector(c.attrs);
   const plain = new arrow.Table(columns);
-  const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(meta)]]));
+  const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(c.meta)]]));
   const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
   const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   return pq.writeParquet(wasmTable, writerProperties());
+}
+
+export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array {
+  return encodeWalColumns(walColumns(meta, ops));
 }
 
 /**
