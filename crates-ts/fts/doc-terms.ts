@@ -107,6 +107,15 @@ export function docTerms(doc: Doc, attr: string, analyzer: TextAnalyzer): DocTer
   return docTermsReader(attr, analyzer)(doc);
 }
 
+/**
+ * The analysed terms of a value, not cached here: for callers that memoise per row themselves (the WAL tail, whose rows
+ * outnumber valueTerms' bounded cache: a scan of more distinct texts than it holds re-analysed every row each query).
+ */
+export function analyzeValue(value: AttrValue | undefined, analyzer: TextAnalyzer): DocTerms | null {
+  if (value === null || value === undefined || !isTextValue(value)) return null;
+  return new Entry(value, analyzer.tokens(value));
+}
+
 /** Analyses of text values by string, per analyser: bounded (oldest dropped), for rows that are not Doc objects. */
 const byValue = new Map<TextAnalyzer, Map<string, Entry>>();
 const BY_VALUE_MAX = 50_000;

@@ -13,7 +13,7 @@
 export { normalizeFullTextConfig, fullTextConfigOf, analysisKey, DEFAULT_FULL_TEXT_CONFIG, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH } from './config.js';
 export { LANGUAGES, TOKENIZERS, stemmingSupported } from './languages.js';
 export { tokenize, analyzerFor, asciiFold, type TextAnalyzer, type QueryTerms } from './analyzer.js';
-export { docTerms, docTermsReader, valueTerms, isTextValue, type DocTerms, type DocTermsReader } from './doc-terms.js';
+export { docTerms, docTermsReader, valueTerms, analyzeValue, isTextValue, type DocTerms, type DocTermsReader } from './doc-terms.js';
 export { bm25, collectFieldStats, mergeFieldStats, emptyFieldStats, avgDocLength, type FieldStats } from './bm25.js';
 export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from './rank.js';
 export { buildPostings, neededLists, PostingsFile, type PostingsHeader, type PostingList, type RangeReader, type TextNeed } from './postings.js';

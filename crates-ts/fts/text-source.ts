@@ -4,6 +4,8 @@
  */
 import type { AttrValue, Id } from '../core/index.js';
 import type { PostingsFile } from './postings.js';
+import type { TextAnalyzer } from './analyzer.js';
+import type { DocTerms } from './doc-terms.js';
 
 export interface TextSource {
   readonly rows: number;
@@ -17,6 +19,8 @@ export interface TextSource {
   id(ord: number): Id;
   /** The value of a text attribute (analysed when the source has no postings for it). */
   value(attr: string, ord: number): AttrValue | undefined;
+  /** The analysed terms of a row's text attribute, memoised by the source (absent: `value` is analysed). */
+  terms?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** Rows the query's filters accept (null: all). Read while scoring only. */
   readonly filter: ((ord: number) => boolean) | null;
 }

@@ -48,7 +48,7 @@ export interface TextStatistics {
 /** The analysed terms of a clause's attribute in row `o` of source `s` (the corpus API memoises them per Doc). */
 export type TermsOf = (clause: Clause, s: number, src: TextSource, o: number) => DocTerms | null;
 
-const valueTermsOf: TermsOf = (c, _s, src, o) => valueTerms(src.value(c.attr, o), c.analyzer);
+const valueTermsOf: TermsOf = (c, _s, src, o) => (src.terms ? src.terms(c.attr, c.analyzer, o) : valueTerms(src.value(c.attr, o), c.analyzer));
 
 /** Terms through documents (the corpus API: analyses cached per Doc). */
 export function docTermsOf(docOf: (s: number, o: number) => Doc): TermsOf {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import { TailSegment } from './tail-segment.js';
+import { analyzeValue, analyzerFor, DEFAULT_FULL_TEXT_CONFIG, type TextAnalyzer } from '../fts/index.js';
 import { docLogicalBytes } from './logical-bytes.js';
 
 const attrValue = fc.oneof(
@@ -74,5 +75,29 @@ describe('TailSegment (columnar)', () => {
     expect(tail.get(1)!.attrs).toStrictEqual({ n: 0.1 + 0.2, m: null });
     expect(tail.get(2)!.attrs).toStrictEqual({ m: 5 });
     expect(tail.get(3)!.attrs).toStrictEqual({ n: 'seven' });
+  });
+
+  it('should analyse the text of each row once per analyser and attribute, and agree with a fresh analysis', () => {
+    const base = analyzerFor(DEFAULT_FULL_TEXT_CONFIG);
+    let calls = 0;
+    const counting: TextAnalyzer = { ...base, config: base.config, tokens: (t) => (calls++, base.tokens(t)) };
+    const tail = new TailSegment();
+    const texts = ['the quick fox', 'a lazy dog', 'quick quick', null, ['x y', 'z']];
+    texts.forEach((t, i) => tail.upsert({ id: i, vector: null, attrs: t === null ? {} : { text: t } }));
+    tail.upsert({ id: 0, vector: null, attrs: { text: 'replaced' } }); // a new row; row 0 keeps its text
+    const snap = tail.snapshot();
+    for (let pass = 0; pass < 3; pass++) {
+      for (let o = 0; o < tail.rows; o++) {
+        const got = (pass === 1 ? snap : tail).analyzed!('text', counting, o);
+        const want = analyzeValue(tail.value('text', o), base);
+        expect(got?.tokens ?? null).toEqual(want?.tokens ?? null);
+      }
+    }
+    // Five rows with text (one missing): analysed on the first pass only.
+    expect(calls).toBe(5);
+    expect(tail.analyzed('text', counting, 0)!.tokens).toEqual(analyzeValue('the quick fox', base)!.tokens);
+    expect(tail.analyzed('text', counting, 5)!.tokens).toEqual(['replaced']);
+    tail.analyzed('other', counting, 0);
+    expect(calls).toBe(5); // no text in 'other': nothing to analyse
   });
 });

@@ -6,7 +6,7 @@
  * O(tail), bounded by the indexer's trigger and backpressure.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import type { PostingsFile } from '../fts/index.js';
+import { analyzeValue, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
@@ -32,6 +32,8 @@ export class TailSegment implements Segment {
   private presentBits = new Uint8Array(8);
   private allPresent = true;
   private dims = 0;
+  /** analyser → attribute → analysed text by row ordinal (analyzed()). */
+  private readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
   /** id → its newest tail row, or -1 when its newest tail operation is a delete. */
   readonly index = new Map<Id, number>();
 
@@ -189,6 +191,22 @@ export class TailSegment implements Segment {
   }
 
   /**
+   * Row `ord`'s analysed text, memoised by ordinal: a row never changes once appended (an upsert of the same id appends
+   * a new row), so each is analysed once per analyser and attribute for the tail's life, and a BM25 query over the
+   * tail costs a lookup per row instead of an analysis. The memo holds a token list per analysed row: it grows and goes
+   * with the tail it belongs to (a view drops its tail rows when a part takes them over).
+   */
+  analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
+    let perAttr = this.termMemo.get(analyzer);
+    if (perAttr === undefined) this.termMemo.set(analyzer, (perAttr = new Map()));
+    let memo = perAttr.get(attr);
+    if (memo === undefined) perAttr.set(attr, (memo = []));
+    let t = memo[ord];
+    if (t === undefined) memo[ord] = t = analyzeValue(this.value(attr, ord), analyzer);
+    return t;
+  }
+
+  /**
    * The tail as it is now, as a segment that later entries do not change: rows appended after are not in it and rows
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
    */
@@ -227,6 +245,10 @@ class TailSnapshot implements Segment {
 
   value(attr: string, ord: number): AttrValue | undefined {
     return this.tail.value(attr, ord);
+  }
+
+  analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
+    return this.tail.analyzed(attr, analyzer, ord);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

@@ -6,7 +6,7 @@
  */
 import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import type { PostingsFile, TextNeed } from '../fts/index.js';
+import type { DocTerms, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
 export interface SegmentNeed {
@@ -84,6 +84,11 @@ export interface Segment {
     groupAttr: string | null,
     rows: boolean,
   ): { value: unknown; count: number; rows?: Uint32Array }[] | null;
+  /**
+   * The analysed terms of row `ord`'s text attribute, memoised for the segment's life (the WAL tail: its rows are
+   * analysed once, not on every BM25 query). Absent: text ranking analyses `value`.
+   */
+  analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */

@@ -15,7 +15,7 @@
  * out segments whose liveness never changes under them (namespace/: copy-on-write masks, a snapshot of the tail).
  */
 import { UNCANCELLED, type QueryControl } from '../core/index.js';
-import type { SourceHit, TextRankPlan, TextSource } from '../fts/index.js';
+import type { SourceHit, TextAnalyzer, TextRankPlan, TextSource } from '../fts/index.js';
 import { NO_RELEASE, RowCursor, type Release, type Segment, type SegmentNeed } from './segment.js';
 import type { ParsedQuery } from './types.js';
 
@@ -38,6 +38,7 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     deadOrdinals: seg.deadOrdinals(),
     id: (o) => seg.id(o),
     value: (attr, o) => seg.value(attr, o),
+    ...(seg.analyzed ? { terms: (attr: string, analyzer: TextAnalyzer, o: number) => seg.analyzed!(attr, analyzer, o) } : {}),
     filter,
   };
 }

@@ -1,0 +1,177 @@
+/**
+ * Query latency while a writer ingests into the same namespace (issue 17's mixed-load measure).
+ *
+ *   node bin/run-ts.mjs bench/mixed-load.ts [--rows 100000] [--dims 128] [--seconds 30] [--write-rate 10000]
+ *     [--batch 1000] [--vectors json|base64] [--server-args '...'] [--node-args='--cpu-prof ...']
+ *
+ * One `elax serve` (local store, embedded indexer on, as by default) gets `--rows` documents (a vector, a 10-value
+ * `category`, an 8-word `text` with full-text search) and waits until they are indexed. Then two phases of
+ * `--seconds` each, with one closed-loop query client cycling through ANN, BM25 and filtered ANN (category = one of
+ * 10 values, strong consistency, top 10):
+ *   1. idle: nothing else runs;
+ *   2. loaded: a writer upserts new documents at `--write-rate` rows/s in `--batch`-row requests (paced: a request
+ *      leaves every batch/rate seconds, up to 8 in flight).
+ * Per phase: query p50/p99 by kind, the event-loop lag the server reports (/metrics elax_event_loop_lag_seconds,
+ * scraped at the phase's start and end: the histogram covers the phase), the writer's achieved rate and ack
+ * latency, and the CPU the server and this load generator used (both share the machine).
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { startServerProcess, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    dims: { type: 'string', default: '128' },
+    seconds: { type: 'string', default: '30' },
+    'write-rate': { type: 'string', default: '10000' },
+    batch: { type: 'string', default: '1000' },
+    vectors: { type: 'string', default: 'json' },
+    'server-args': { type: 'string', default: '' },
+    'node-args': { type: 'string', default: '' },
+  },
+});
+const rows = Number(values.rows);
+const dims = Number(values.dims);
+const seconds = Number(values.seconds);
+const writeRate = Number(values['write-rate']);
+const batch = Number(values.batch);
+const base64 = values.vectors === 'base64';
+const NS = 'mixed';
+const TOKEN = 'bench-admin-token';
+
+const rand = rng(17);
+const vectorOf = gaussianMixture(rand, dims);
+const WORDS = 2000;
+/** Zipf-ish word choice: word i with weight ~ 1/(i+1). */
+const word = () => `w${Math.floor(Math.exp(rand() * Math.log(WORDS + 1))) - 1}`;
+function doc(id: number): Record<string, unknown> {
+  const v = vectorOf();
+  return {
+    id,
+    vector: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v,
+    category: `c${id % 10}`,
+    text: Array.from({ length: 8 }, word).join(' '),
+  };
+}
+const schema = { text: { type: 'string', full_text_search: true }, category: { type: 'string', filterable: true } };
+const bodyOf = (from: number, n: number) => JSON.stringify({ distance_metric: 'cosine_distance', schema, upsert_rows: Array.from({ length: n }, (_, i) => doc(from + i)) });
+
+function procCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function scrapeLag(s: ServerProcess): Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> {
+  const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const q = (quantile: string) => {
+    const m = text.match(new RegExp(`^elax_event_loop_lag_seconds\\{quantile="${quantile.replace('.', '\\.')}"\\} (\\S+)$`, 'm'));
+    if (!m) throw new Error(`no elax_event_loop_lag_seconds{quantile="${quantile}"} in /metrics`);
+    return +(Number(m[1]) * 1000).toFixed(1);
+  };
+  return { p50_ms: q('0.5'), p99_ms: q('0.99'), max_ms: q('1') };
+}
+
+type Kind = 'ann' | 'bm25' | 'filtered_ann';
+const queryVectors = Array.from({ length: 50 }, () => vectorOf());
+function queryBody(kind: Kind, i: number): string {
+  const q = queryVectors[i % queryVectors.length]!;
+  if (kind === 'ann') return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10 });
+  if (kind === 'bm25') return JSON.stringify({ rank_by: ['text', 'BM25', `${word()} ${word()}`], top_k: 10 });
+  return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, filters: ['category', 'Eq', `c${i % 10}`] });
+}
+
+async function phase(s: ServerProcess, name: string, writer: boolean, firstId: number) {
+  await scrapeLag(s); // resets the server's histogram: the next scrape covers this phase
+  const cpu0 = process.cpuUsage();
+  const server0 = procCpuSeconds(s.child.pid!);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
+  const kinds: Kind[] = ['ann', 'bm25', 'filtered_ann'];
+  let errors = 0;
+  const queries = (async () => {
+    for (let i = 0; performance.now() < end; i++) {
+      const kind = kinds[i % 3]!;
+      const body = queryBody(kind, i);
+      const st = performance.now();
+      const r = await fetch(`${s.url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await r.arrayBuffer();
+      if (!r.ok) errors++;
+      else lat[kind].push(performance.now() - st);
+    }
+  })();
+  const acks: number[] = [];
+  let written = 0;
+  let writeErrors = 0;
+  const writes = (async () => {
+    if (!writer) return;
+    const interval = (1000 * batch) / writeRate;
+    const inflight = new Set<Promise<void>>();
+    let next = firstId;
+    for (let k = 0; ; k++) {
+      const due = t0 + k * interval;
+      if (due >= end) break;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      while (inflight.size >= 8) await Promise.race(inflight);
+      const body = bodyOf(next, batch);
+      next += batch;
+      const st = performance.now();
+      const p: Promise<void> = fetch(`${s.url}/v2/namespaces/${NS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        .then(async (r) => {
+          await r.arrayBuffer();
+          if (r.ok) {
+            written += batch;
+            acks.push(performance.now() - st);
+          } else writeErrors++;
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  })();
+  await Promise.all([queries, writes]);
+  const secs = (performance.now() - t0) / 1000;
+  const lag = await scrapeLag(s);
+  const cpu = process.cpuUsage(cpu0);
+  const out = {
+    phase: name,
+    ann: latencySummary(lat.ann),
+    bm25: latencySummary(lat.bm25),
+    filtered_ann: latencySummary(lat.filtered_ann),
+    queries: lat.ann.length + lat.bm25.length + lat.filtered_ann.length,
+    query_errors: errors,
+    lag_ms: lag,
+    written_rows_per_s: Math.round(written / secs),
+    write_ack: writer ? latencySummary(acks, 1) : null,
+    write_errors: writeErrors,
+    server_cores: +((procCpuSeconds(s.child.pid!) - server0) / secs).toFixed(2),
+    client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
+  };
+  console.log(JSON.stringify(out));
+  return out;
+}
+
+console.log(`machine: ${machine()}`);
+console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors}`);
+const server = await startServerProcess({
+  args: ['--admin-token', TOKEN, ...values['server-args']!.split(' ').filter(Boolean)],
+  nodeArgs: values['node-args']!.split(' ').filter(Boolean),
+});
+try {
+  const t = performance.now();
+  for (let from = 0; from < rows; from += 5000) {
+    const r = await fetch(`${server.url}/v2/namespaces/${NS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyOf(from, Math.min(5000, rows - from)) });
+    if (!r.ok) throw new Error(`load failed: ${r.status} ${await r.text()}`);
+  }
+  await waitIndexed(server.url, NS);
+  console.log(`loaded and indexed ${rows} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const idle = await phase(server, 'idle', false, rows);
+  const loaded = await phase(server, 'loaded', true, rows);
+  const ratio = (k: Kind) => +(loaded[k].p99 / Math.max(idle[k].p99, 1e-9)).toFixed(2);
+  console.log(JSON.stringify({ p99_ratio: { ann: ratio('ann'), bm25: ratio('bm25'), filtered_ann: ratio('filtered_ann') }, loaded_lag_p99_ms: loaded.lag_ms.p99_ms }));
+} finally {
+  await server.stop();
+  removeServerFiles(server);
+}
