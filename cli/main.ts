@@ -45,6 +45,7 @@ program
   .option('--index-min-entries <n>', 'index when the unindexed tail has this many WAL entries', '16')
   .option('--index-min-bytes <n>', '...or this many bytes', String(8 * 1024 * 1024))
   .option('--index-max-age-ms <ms>', '...or its oldest entry is this old', '2000')
+  .option('--indexer-nice <n>', "the embedded indexer thread's nice value, 0-19 (Linux): builds yield the CPU to queries and writes; 0 = the server's priority", '10')
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
@@ -72,7 +73,7 @@ program
   .option('--pool-threads <n>', 'worker threads for WAL encoding and decoding; 0 runs them on the event loop (default: cores - 1, at least 1)')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
-    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string; poolThreads?: string;
@@ -80,6 +81,11 @@ program
     const num = (v: string, flag: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
+      return n;
+    };
+    const niceOf = (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`--indexer-nice must be an integer from 0 to 19, got '${v}'`);
       return n;
     };
     const nonNegativeInt = (v: string, flag: string) => {
@@ -142,6 +148,7 @@ program
         minEntries: num(o.indexMinEntries, '--index-min-entries'),
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
         maxAgeMs: num(o.indexMaxAgeMs, '--index-max-age-ms'),
+        nice: niceOf(o.indexerNice),
         hnswM: num(o.hnswM, '--hnsw-m'),
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
         partFormat: partFormatOf(o.partFormat),

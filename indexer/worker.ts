@@ -5,10 +5,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../crates-ts/store/index.js';
 import { IndexerLoop } from './loop.js';
+import { niceThisThread } from '../crates-ts/core/index.js';
 
 const { storeUri, options } = workerData as { storeUri: string; options: Record<string, number> };
+const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, nice, ...rest } = options;
+// Builds yield the cores to queries and writes when they compete (docs/ARCHITECTURE.md, indexer/; --indexer-nice).
+const niced = nice !== undefined && nice > 0 ? niceThisThread(nice) : null;
 const store = await openStore(storeUri);
-const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, ...rest } = options;
 const loop = new IndexerLoop(store, {
   ...rest,
   ...(vectorIndexIvf ? { vectorIndex: { kind: 'ivf' as const, minRows: ivfMinRows } } : {}),
@@ -24,3 +27,6 @@ parentPort?.on('message', async (m: { type: string }) => {
   }
 });
 parentPort?.postMessage({ type: 'ready' });
+if (nice !== undefined && nice > 0 && niced === null) {
+  parentPort?.postMessage({ type: 'log', msg: 'embedded indexer runs at normal priority: this platform cannot lower one thread', fields: { nice } });
+}

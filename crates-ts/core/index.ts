@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './wasm.js';
 export * from './cancel.js';
+export { niceThisThread } from './thread-priority.js';

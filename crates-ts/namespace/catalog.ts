@@ -64,6 +64,9 @@ function samePartSet(a: Router, b: Router): boolean {
   );
 }
 
+/** Longest stretch of tail replay (viewFor) between two yields to the event loop, ms. */
+const REPLAY_SLICE_MS = 5;
+
 export class NamespaceCatalog {
   readonly routers: RouterStore;
   private readonly views = new Map<string, NamespaceView>();
@@ -376,10 +379,20 @@ export class NamespaceCatalog {
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
         if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
       }
+      // The replay is O(tail) and runs at every publish of new parts: it gives the event loop back every few ms, so
+      // queries and writes on the node wait for one slice, not for the whole tail (issue 17: 100k tail rows replayed
+      // in one go held the loop 200-350 ms). Nothing sees the new view until doRefresh keeps it; entries committed
+      // meanwhile are folded by doRefresh's listing, as for any entry after the cached tail.
+      let slice = performance.now();
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
         if (seq !== view.headSeq + 1) break;
-        const c = cache.get(seq)!;
+        const c = cache.get(seq);
+        if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
         view.apply(c.entry, c.bytes);
+        if (performance.now() - slice > REPLAY_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
       }
     }
     return view;
