@@ -3,6 +3,7 @@
  *
  *   node bin/run-ts.mjs bench/mixed-load.ts [--rows 100000] [--dims 128] [--seconds 30] [--write-rate 10000]
  *     [--batch 1000] [--vectors json|base64] [--server-args '...'] [--node-args='--cpu-prof ...']
+ *     [--consistency strong|eventual]
  *
  * One `elax serve` (local store, embedded indexer on, as by default) gets `--rows` documents (a vector, a 10-value
  * `category`, an 8-word `text` with full-text search) and waits until they are indexed. Then two phases of
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     vectors: { type: 'string', default: 'json' },
     'server-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
+    consistency: { type: 'string', default: 'strong' },
   },
 });
 const rows = Number(values.rows);
@@ -74,11 +76,12 @@ async function scrapeLag(s: ServerProcess): Promise<{ p50_ms: number; p99_ms: nu
 
 type Kind = 'ann' | 'bm25' | 'filtered_ann';
 const queryVectors = Array.from({ length: 50 }, () => vectorOf());
+const consistency = values.consistency === 'eventual' ? { consistency: { level: 'eventual' } } : {};
 function queryBody(kind: Kind, i: number): string {
   const q = queryVectors[i % queryVectors.length]!;
-  if (kind === 'ann') return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10 });
-  if (kind === 'bm25') return JSON.stringify({ rank_by: ['text', 'BM25', `${word()} ${word()}`], top_k: 10 });
-  return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, filters: ['category', 'Eq', `c${i % 10}`] });
+  if (kind === 'ann') return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, ...consistency });
+  if (kind === 'bm25') return JSON.stringify({ rank_by: ['text', 'BM25', `${word()} ${word()}`], top_k: 10, ...consistency });
+  return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, filters: ['category', 'Eq', `c${i % 10}`], ...consistency });
 }
 
 async function phase(s: ServerProcess, name: string, writer: boolean, firstId: number) {
@@ -88,6 +91,10 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
+  // What the server reports for the same queries (performance.server_total_ms, query_execution_ms): the rest of the
+  // client's latency is HTTP, body parsing and waiting for the event loop.
+  const serverTotal: number[] = [];
+  const execution: number[] = [];
   const kinds: Kind[] = ['ann', 'bm25', 'filtered_ann'];
   let errors = 0;
   const queries = (async () => {
@@ -96,9 +103,14 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
       const body = queryBody(kind, i);
       const st = performance.now();
       const r = await fetch(`${s.url}/v2/namespaces/${NS}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await r.arrayBuffer();
+      const text = await r.text();
       if (!r.ok) errors++;
-      else lat[kind].push(performance.now() - st);
+      else {
+        lat[kind].push(performance.now() - st);
+        const perf = (JSON.parse(text) as { performance?: { server_total_ms?: number; query_execution_ms?: number } }).performance;
+        if (perf?.server_total_ms !== undefined) serverTotal.push(perf.server_total_ms);
+        if (perf?.query_execution_ms !== undefined) execution.push(perf.query_execution_ms);
+      }
     }
   })();
   const acks: number[] = [];
@@ -131,7 +143,16 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     }
     await Promise.all(inflight);
   })();
-  await Promise.all([queries, writes]);
+  // The unindexed tail every query scans exhaustively: sampled each second.
+  let maxUnindexed = 0;
+  const sampler = (async () => {
+    while (performance.now() < end) {
+      const m = (await (await fetch(`${s.url}/v1/namespaces/${NS}/metadata`)).json()) as { index?: { unindexed_bytes?: number } };
+      maxUnindexed = Math.max(maxUnindexed, m.index?.unindexed_bytes ?? 0);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  await Promise.all([queries, writes, sampler]);
   const secs = (performance.now() - t0) / 1000;
   const lag = await scrapeLag(s);
   const cpu = process.cpuUsage(cpu0);
@@ -141,11 +162,14 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     bm25: latencySummary(lat.bm25),
     filtered_ann: latencySummary(lat.filtered_ann),
     queries: lat.ann.length + lat.bm25.length + lat.filtered_ann.length,
+    server_total_ms: latencySummary(serverTotal),
+    query_execution_ms: latencySummary(execution),
     query_errors: errors,
     lag_ms: lag,
     written_rows_per_s: Math.round(written / secs),
     write_ack: writer ? latencySummary(acks, 1) : null,
     write_errors: writeErrors,
+    max_unindexed_mib: +(maxUnindexed / 2 ** 20).toFixed(1),
     server_cores: +((procCpuSeconds(s.child.pid!) - server0) / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
   };
@@ -154,7 +178,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
 }
 
 console.log(`machine: ${machine()}`);
-console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors}`);
+console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors} consistency=${values.consistency}`);
 const server = await startServerProcess({
   args: ['--admin-token', TOKEN, ...values['server-args']!.split(' ').filter(Boolean)],
   nodeArgs: values['node-args']!.split(' ').filter(Boolean),
