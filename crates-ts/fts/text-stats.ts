@@ -10,6 +10,7 @@
  */
 import type { Doc } from '../core/index.js';
 import { valueTerms, type DocTerms } from './doc-terms.js';
+import type { LoosePostings } from './loose-postings.js';
 import { seek } from './list-ops.js';
 import type { PostingList, PostingsFile } from './postings.js';
 import type { Clause, CompiledExpr } from './text-expr.js';
@@ -132,6 +133,8 @@ export class StatisticsPass {
   }
 
   private addLoose(s: number, src: TextSource): void {
+    const indexes = this.looseIndexes(src);
+    if (indexes !== null) return this.addLooseIndexed(s, src, indexes);
     const hits: LooseHit[] = [];
     const dead = src.dead;
     for (let o = 0; o < src.rows; o++) {
@@ -139,6 +142,68 @@ export class StatisticsPass {
       const h = this.looseRow(s, src, o);
       if (h !== null) hits.push(h);
     }
+    this.plans.set(s, { kind: 'loose', hits });
+  }
+
+  /**
+   * The source's in-memory postings of every clause (the WAL tail's, loose-postings.ts), covering its rows; null when
+   * it has none, when terms come from elsewhere than the source's values, or for a prefix leaf (its terms would be a
+   * walk of the whole vocabulary): then the rows are analysed one by one.
+   */
+  private looseIndexes(src: TextSource): LoosePostings[] | null {
+    if (src.loosePostings === undefined || this.termsOf !== valueTermsOf || this.expr.leaves.some((l) => l.isPrefix)) return null;
+    const out: LoosePostings[] = [];
+    for (const c of this.expr.clauses) {
+      const ix = src.loosePostings(c.attr, c.analyzer);
+      if (ix === null || ix.rows < src.rows) return null;
+      out.push(ix);
+    }
+    return out;
+  }
+
+  /**
+   * addLoose through postings: the same statistics and hits as analysing every live row (the property test in
+   * loose-postings.test.ts compares both), from the rows of the query's terms and the dead rows only.
+   */
+  private addLooseIndexed(s: number, src: TextSource, indexes: readonly LoosePostings[]): void {
+    const { clauses, leaves } = this.expr;
+    const rows = src.rows;
+    const dead = src.dead;
+    for (let c = 0; c < clauses.length; c++) {
+      const ix = indexes[c]!;
+      const st = this.clauseStats[c]!;
+      let docs = ix.docsBefore(rows);
+      let tokens = ix.tokensBefore(rows);
+      for (const o of src.deadOrdinals) {
+        if (o >= rows) break;
+        const len = ix.len(o);
+        if (len >= 0) {
+          docs--;
+          tokens -= len;
+        }
+      }
+      st.docCount += docs;
+      st.totalTokens += tokens;
+    }
+    const byOrd = new Map<number, LooseHit>();
+    for (let i = 0; i < leaves.length; i++) {
+      const leaf = leaves[i]!;
+      const list = indexes[leaf.clause]!.list(leaf.text);
+      for (let j = 0; j < list.ords.length; j++) {
+        const o = list.ords[j]!;
+        if (o >= rows) break;
+        if (dead !== null && dead[o] !== 0) continue;
+        this.df[i]!++;
+        let h = byOrd.get(o);
+        if (h === undefined) {
+          const lens = new Float64Array(clauses.length);
+          for (let c = 0; c < clauses.length; c++) lens[c] = indexes[c]!.len(o);
+          byOrd.set(o, (h = { ord: o, lens, tfs: new Float64Array(leaves.length) }));
+        }
+        h.tfs[i] = list.tfs[j]!;
+      }
+    }
+    const hits = [...byOrd.values()].sort((a, b) => a.ord - b.ord);
     this.plans.set(s, { kind: 'loose', hits });
   }
 

@@ -6,7 +6,7 @@
  * O(tail), bounded by the indexer's trigger and backpressure.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import { analyzeValue, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
+import { analyzeValue, LoosePostings, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
@@ -34,6 +34,8 @@ export class TailSegment implements Segment {
   private dims = 0;
   /** analyser → attribute → analysed text by row ordinal (analyzed()). */
   private readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
+  /** analyser → attribute → in-memory postings (loosePostings()). */
+  private readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
   /** id → its newest tail row, or -1 when its newest tail operation is a delete. */
   readonly index = new Map<Id, number>();
 
@@ -207,6 +209,19 @@ export class TailSegment implements Segment {
   }
 
   /**
+   * The in-memory postings of `attr` under `analyzer`, extended to every row appended so far (BM25 statistics then cost
+   * O(matches) per query, fts/loose-postings.ts). Built on the first BM25 query that needs them; they go with the tail.
+   */
+  loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
+    let perAttr = this.postingsMemo.get(analyzer);
+    if (perAttr === undefined) this.postingsMemo.set(analyzer, (perAttr = new Map()));
+    let ix = perAttr.get(attr);
+    if (ix === undefined) perAttr.set(attr, (ix = new LoosePostings(analyzer, (o) => this.value(attr, o))));
+    ix.extendTo(this.rows);
+    return ix;
+  }
+
+  /**
    * The tail as it is now, as a segment that later entries do not change: rows appended after are not in it and rows
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
    */
@@ -249,6 +264,11 @@ class TailSnapshot implements Segment {
 
   analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
     return this.tail.analyzed(attr, analyzer, ord);
+  }
+
+  /** The tail's postings: they may cover rows appended after this snapshot (readers stop at `rows`). */
+  loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
+    return this.tail.loosePostings(attr, analyzer);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

@@ -6,7 +6,7 @@
  */
 import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import type { DocTerms, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
+import type { DocTerms, LoosePostings, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
 export interface SegmentNeed {
@@ -89,6 +89,8 @@ export interface Segment {
    * analysed once, not on every BM25 query). Absent: text ranking analyses `value`.
    */
   analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
+  /** In-memory postings of a text attribute covering every row (the WAL tail: fts/loose-postings.ts), or absent. */
+  loosePostings?(attr: string, analyzer: TextAnalyzer): LoosePostings | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */

@@ -39,6 +39,7 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     id: (o) => seg.id(o),
     value: (attr, o) => seg.value(attr, o),
     ...(seg.analyzed ? { terms: (attr: string, analyzer: TextAnalyzer, o: number) => seg.analyzed!(attr, analyzer, o) } : {}),
+    ...(seg.loosePostings ? { loosePostings: (attr: string, analyzer: TextAnalyzer) => seg.loosePostings!(attr, analyzer) } : {}),
     filter,
   };
 }

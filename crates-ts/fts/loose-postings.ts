@@ -1,0 +1,92 @@
+/**
+ * An in-memory inverted index of one text attribute over rows that only ever get appended (the WAL tail): term →
+ * ascending row ordinals with their term frequencies, each row's token count, and prefix sums of both, so that BM25's
+ * statistics pass over the first `rows` rows (a snapshot's) costs O(matches of the query terms + dead rows) instead
+ * of a lookup per row (text-stats.ts addLoose). Rows are analysed once, when `extendTo` first covers them; a row never
+ * changes once appended (an upsert of the same id appends a new row), so nothing is ever re-indexed.
+ */
+import type { AttrValue } from '../core/index.js';
+import type { TextAnalyzer } from './analyzer.js';
+import { analyzeValue } from './doc-terms.js';
+
+export interface LooseList {
+  /** Row ordinals, ascending. */
+  readonly ords: readonly number[];
+  /** Term frequency in each row. */
+  readonly tfs: readonly number[];
+}
+
+const EMPTY: LooseList = { ords: [], tfs: [] };
+
+export class LoosePostings {
+  private covered = 0;
+  /** Token count of each covered row; -1 when it has no text. */
+  private lens = new Int32Array(64);
+  /** cumDocs[o]: rows with text among [0, o); cumTokens[o]: their tokens. */
+  private cumDocs = new Int32Array(65);
+  private cumTokens = new Float64Array(65);
+  private readonly lists = new Map<string, { ords: number[]; tfs: number[] }>();
+
+  constructor(
+    private readonly analyzer: TextAnalyzer,
+    private readonly valueOf: (ord: number) => AttrValue | undefined,
+  ) {}
+
+  /** Rows indexed so far. */
+  get rows(): number {
+    return this.covered;
+  }
+
+  /** Analyses and indexes rows [rows, `rows`). */
+  extendTo(rows: number): void {
+    if (rows <= this.covered) return;
+    if (rows > this.lens.length) {
+      let cap = this.lens.length;
+      while (cap < rows) cap *= 2;
+      const lens = new Int32Array(cap);
+      lens.set(this.lens.subarray(0, this.covered));
+      const docs = new Int32Array(cap + 1);
+      docs.set(this.cumDocs.subarray(0, this.covered + 1));
+      const tokens = new Float64Array(cap + 1);
+      tokens.set(this.cumTokens.subarray(0, this.covered + 1));
+      this.lens = lens;
+      this.cumDocs = docs;
+      this.cumTokens = tokens;
+    }
+    for (let o = this.covered; o < rows; o++) {
+      const terms = analyzeValue(this.valueOf(o), this.analyzer);
+      const len = terms === null ? -1 : terms.tokens.length;
+      this.lens[o] = len;
+      this.cumDocs[o + 1] = this.cumDocs[o]! + (len >= 0 ? 1 : 0);
+      this.cumTokens[o + 1] = this.cumTokens[o]! + (len >= 0 ? len : 0);
+      if (terms === null) continue;
+      for (const [term, tf] of terms.counts()) {
+        let l = this.lists.get(term);
+        if (l === undefined) this.lists.set(term, (l = { ords: [], tfs: [] }));
+        l.ords.push(o);
+        l.tfs.push(tf);
+      }
+    }
+    this.covered = rows;
+  }
+
+  /** Rows with text among the first `rows` (≤ this.rows). */
+  docsBefore(rows: number): number {
+    return this.cumDocs[rows]!;
+  }
+
+  /** Tokens of the first `rows` rows. */
+  tokensBefore(rows: number): number {
+    return this.cumTokens[rows]!;
+  }
+
+  /** Token count of row `ord`, -1 when it has no text. */
+  len(ord: number): number {
+    return this.lens[ord]!;
+  }
+
+  /** The rows holding `term` (over every row indexed: callers stop at their own bound). */
+  list(term: string): LooseList {
+    return this.lists.get(term) ?? EMPTY;
+  }
+}
