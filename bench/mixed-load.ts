@@ -84,7 +84,14 @@ function queryBody(kind: Kind, i: number): string {
   return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, filters: ['category', 'Eq', `c${i % 10}`], ...consistency });
 }
 
+/** The writer's request bodies, made before the phase so that the load generator's CPU goes to sending them. */
+function writeBodies(firstId: number): string[] {
+  const n = Math.ceil((seconds * writeRate) / batch);
+  return Array.from({ length: n }, (_, k) => bodyOf(firstId + k * batch, batch));
+}
+
 async function phase(s: ServerProcess, name: string, writer: boolean, firstId: number) {
+  const bodies = writer ? writeBodies(firstId) : [];
   await scrapeLag(s); // resets the server's histogram: the next scrape covers this phase
   const cpu0 = process.cpuUsage();
   const server0 = procCpuSeconds(s.child.pid!);
@@ -127,7 +134,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       while (inflight.size >= 8) await Promise.race(inflight);
-      const body = bodyOf(next, batch);
+      const body = bodies[k] ?? bodyOf(next, batch);
       next += batch;
       const st = performance.now();
       const p: Promise<void> = fetch(`${s.url}/v2/namespaces/${NS}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })

@@ -374,6 +374,7 @@ export class NamespaceCatalog {
     const [parts, masks] = await Promise.all([this.loadParts(r), this.loadMasks(r)]);
     const view = new NamespaceView(r, read.witness, parts, masks);
     view.ivfIndex = this.ivfIndexOf(r);
+    if (cached) view.tailRows.inheritTextIndexes(cached.tailRows);
     const cache = this.tailEntries.get(ns);
     if (cache) {
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {

@@ -100,4 +100,24 @@ describe('TailSegment (columnar)', () => {
     tail.analyzed('other', counting, 0);
     expect(calls).toBe(5); // no text in 'other': nothing to analyse
   });
+
+  it('should keep requested text indexes current as rows arrive, and start them in a segment that inherits them', () => {
+    const base = analyzerFor(DEFAULT_FULL_TEXT_CONFIG);
+    let calls = 0;
+    const analyzer: TextAnalyzer = { ...base, config: base.config, tokens: (t) => (calls++, base.tokens(t)) };
+    const tail = new TailSegment();
+    tail.upsert({ id: 1, vector: null, attrs: { text: 'quick fox' } });
+    expect(tail.loosePostings('text', analyzer).list('fox').ords).toEqual([0]);
+    tail.upsert({ id: 2, vector: null, attrs: { text: 'lazy fox' } });
+    const ix = tail.loosePostings('text', analyzer);
+    expect(ix.rows).toBe(2);
+    const next = new TailSegment();
+    next.inheritTextIndexes(tail);
+    calls = 0;
+    next.upsert({ id: 2, vector: null, attrs: { text: 'fox fox' } });
+    expect(calls).toBe(1); // analysed as it was folded in, before any query asked
+    const inherited = next.loosePostings('text', analyzer);
+    expect(inherited.rows).toBe(1);
+    expect(inherited.list('fox')).toEqual({ ords: [0], tfs: [2] });
+  });
 });

@@ -79,6 +79,19 @@ export class TailSegment implements Segment {
     }
     this.addVector(r, doc.vector);
     this.index.set(doc.id, r);
+    // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog.
+    for (const perAttr of this.postingsMemo.values()) for (const ix of perAttr.values()) ix.extendTo(r + 1);
+  }
+
+  /**
+   * Starts the text indexes `from` keeps (empty, filled as rows are folded in): a view rebuilt at a publish replays its
+   * tail into a new segment, and the indexes are rebuilt within that replay (which yields to the event loop) rather
+   * than all at once by the next BM25 query.
+   */
+  inheritTextIndexes(from: TailSegment): void {
+    for (const [analyzer, perAttr] of from.postingsMemo) {
+      for (const attr of perAttr.keys()) this.loosePostings(attr, analyzer);
+    }
   }
 
   delete(id: Id): void {
