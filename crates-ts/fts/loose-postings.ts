@@ -7,7 +7,7 @@
  */
 import type { AttrValue } from '../core/index.js';
 import type { TextAnalyzer } from './analyzer.js';
-import { analyzeValue } from './doc-terms.js';
+import { analyzeValue, type DocTerms } from './doc-terms.js';
 
 export interface LooseList {
   /** Row ordinals, ascending. */
@@ -39,35 +39,39 @@ export class LoosePostings {
 
   /** Analyses and indexes rows [rows, `rows`). */
   extendTo(rows: number): void {
-    if (rows <= this.covered) return;
-    if (rows > this.lens.length) {
-      let cap = this.lens.length;
-      while (cap < rows) cap *= 2;
+    for (let o = this.covered; o < rows; o++) this.append(analyzeValue(this.valueOf(o), this.analyzer));
+  }
+
+  /**
+   * Indexes the next row (ordinal `rows`) from its analysed terms, when the caller has them at hand (a document whose
+   * analysis fts/doc-terms.ts caches: the same document replayed into a rebuilt tail is not analysed again).
+   */
+  append(terms: DocTerms | null): void {
+    const o = this.covered;
+    if (o >= this.lens.length) {
+      const cap = this.lens.length * 2;
       const lens = new Int32Array(cap);
-      lens.set(this.lens.subarray(0, this.covered));
+      lens.set(this.lens.subarray(0, o));
       const docs = new Int32Array(cap + 1);
-      docs.set(this.cumDocs.subarray(0, this.covered + 1));
+      docs.set(this.cumDocs.subarray(0, o + 1));
       const tokens = new Float64Array(cap + 1);
-      tokens.set(this.cumTokens.subarray(0, this.covered + 1));
+      tokens.set(this.cumTokens.subarray(0, o + 1));
       this.lens = lens;
       this.cumDocs = docs;
       this.cumTokens = tokens;
     }
-    for (let o = this.covered; o < rows; o++) {
-      const terms = analyzeValue(this.valueOf(o), this.analyzer);
-      const len = terms === null ? -1 : terms.tokens.length;
-      this.lens[o] = len;
-      this.cumDocs[o + 1] = this.cumDocs[o]! + (len >= 0 ? 1 : 0);
-      this.cumTokens[o + 1] = this.cumTokens[o]! + (len >= 0 ? len : 0);
-      if (terms === null) continue;
-      for (const [term, tf] of terms.counts()) {
-        let l = this.lists.get(term);
-        if (l === undefined) this.lists.set(term, (l = { ords: [], tfs: [] }));
-        l.ords.push(o);
-        l.tfs.push(tf);
-      }
+    const len = terms === null ? -1 : terms.tokens.length;
+    this.lens[o] = len;
+    this.cumDocs[o + 1] = this.cumDocs[o]! + (len >= 0 ? 1 : 0);
+    this.cumTokens[o + 1] = this.cumTokens[o]! + (len >= 0 ? len : 0);
+    this.covered = o + 1;
+    if (terms === null) return;
+    for (const [term, tf] of terms.counts()) {
+      let l = this.lists.get(term);
+      if (l === undefined) this.lists.set(term, (l = { ords: [], tfs: [] }));
+      l.ords.push(o);
+      l.tfs.push(tf);
     }
-    this.covered = rows;
   }
 
   /** Rows with text among the first `rows` (≤ this.rows). */

@@ -385,6 +385,9 @@ export class NamespaceCatalog {
       // in one go held the loop 200-350 ms). Nothing sees the new view until doRefresh keeps it; entries committed
       // meanwhile are folded by doRefresh's listing, as for any entry after the cached tail.
       let slice = performance.now();
+      let rows = 0;
+      for (const [seq, c] of cache) if (seq > view.headSeq) rows += c.entry.ops.length;
+      view.tailRows.reserve(rows);
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
         if (seq !== view.headSeq + 1) break;
         const c = cache.get(seq);

@@ -120,4 +120,15 @@ describe('TailSegment (columnar)', () => {
     expect(inherited.rows).toBe(1);
     expect(inherited.list('fox')).toEqual({ ords: [0], tfs: [2] });
   });
+
+  it('should size its vector buffer once for the rows it was told are coming', () => {
+    const tail = new TailSegment();
+    tail.reserve(5000);
+    tail.upsert({ id: 0, vector: Float32Array.from([1, 2, 3]), attrs: {} });
+    const first = tail.vectors()!.data;
+    expect(first.length).toBeGreaterThanOrEqual(5000 * 3);
+    for (let i = 1; i < 5000; i++) tail.upsert({ id: i, vector: Float32Array.from([i, 0, 1]), attrs: {} });
+    expect(tail.vectors()!.data).toBe(first); // never regrown (copied)
+    expect(Array.from(tail.vectors()!.data.subarray(4999 * 3, 5000 * 3))).toEqual([4999, 0, 1]);
+  });
 });

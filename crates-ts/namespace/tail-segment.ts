@@ -6,7 +6,7 @@
  * O(tail), bounded by the indexer's trigger and backpressure.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import { analyzeValue, LoosePostings, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
+import { analyzeValue, docTerms, LoosePostings, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
@@ -34,6 +34,8 @@ export class TailSegment implements Segment {
   private dims = 0;
   /** analyser → attribute → analysed text by row ordinal (analyzed()). */
   private readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
+  /** Rows the segment is about to hold (reserve()): the first vector buffer is made that big. */
+  private expectedRows = 0;
   /** analyser → attribute → in-memory postings (loosePostings()). */
   private readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
   /** id → its newest tail row, or -1 when its newest tail operation is a delete. */
@@ -79,8 +81,22 @@ export class TailSegment implements Segment {
     }
     this.addVector(r, doc.vector);
     this.index.set(doc.id, r);
-    // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog.
-    for (const perAttr of this.postingsMemo.values()) for (const ix of perAttr.values()) ix.extendTo(r + 1);
+    // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog. The
+    // analysis is cached per document (docTerms), so a rebuilt view replaying the same entries does not redo it.
+    for (const [analyzer, perAttr] of this.postingsMemo) {
+      for (const [attr, ix] of perAttr) {
+        ix.extendTo(r);
+        ix.append(docTerms(doc, attr, analyzer));
+      }
+    }
+  }
+
+  /**
+   * Announces that about `rows` rows are coming (a rebuilt view replaying its tail): the vector buffer is then sized
+   * once instead of doubling, and copying, its way up.
+   */
+  reserve(rows: number): void {
+    this.expectedRows = Math.max(this.expectedRows, rows);
   }
 
   /**
@@ -149,7 +165,7 @@ export class TailSegment implements Segment {
    * old buffer is copied, never resized, so a scan holding it keeps valid data.
    */
   private growVectors(r: number): Float32Array {
-    const rows = Math.max(r + 1, ((this.vecData?.length ?? 0) / this.dims) * 2, 64);
+    const rows = Math.max(r + 1, ((this.vecData?.length ?? 0) / this.dims) * 2, 64, this.expectedRows);
     const used = r * this.dims;
     if (rows >= ARENA_ROWS) {
       const arena = this.arena ? this.arena.grown(rows, r) : VectorArena.create(this.dims, rows);
