@@ -306,10 +306,13 @@ export class NamespaceCatalog {
       // Cold: the LIST from the router's head runs in the same round trip as the part heads (RFC-0008 §7), and so
       // does the codebook's GET when the router names one (ANN queries need it next; other queries pay one GET).
       if (read.router.vindex) this.ivfIndexOf(read.router)?.().catch(() => undefined);
-      const [view, listedCold] = await Promise.all([
-        this.viewFor(ns, read),
-        listedFirst === null ? log.listAfter(Math.max(read.router.wal_start - 1, read.router.indexed_wal)) : null,
-      ]);
+      const coldList = listedFirst === null ? log.listAfter(Math.max(read.router.wal_start - 1, read.router.indexed_wal)) : null;
+      // An empty cold listing is checked against router.json (below). The HEAD needs only the LIST to have ended, so
+      // it leaves then, beside the part heads, instead of one round trip after them (RFC-0008 §7: a cold query is
+      // router → heads + codebook + LIST (+ this HEAD) → cluster tables → codes → vectors).
+      const earlyHead = coldList?.then((l) => (l.length === 0 ? this.store.head(routerKey(ns)).then((h) => ({ h })) : null));
+      earlyHead?.catch(() => undefined); // awaited below when it is used; never an unhandled rejection
+      const [view, listedCold] = await Promise.all([this.viewFor(ns, read), coldList]);
       let listed = listedFirst ?? listedCold!;
       let verifyRouter = listedFirst === null;
       if (listed.length > 0 && listed[0]!.seq > view.headSeq + 1) {
@@ -321,7 +324,9 @@ export class NamespaceCatalog {
       const continues = pending.every((o, i) => o.seq === view.headSeq + 1 + i);
       let moved = !continues;
       if (!moved && verifyRouter && pending.length === 0) {
-        const now = await this.store.head(routerKey(ns));
+        // The early HEAD was issued after the same (empty) listing ended: it answers the same question.
+        const early = listed === listedCold && earlyHead ? await earlyHead : null;
+        const now = early ? early.h : await this.store.head(routerKey(ns));
         moved = now === null || Witness.backendToken(now.witness) !== Witness.backendToken(read.witness);
       }
       if (!moved && (await this.apply(view, pending))) {
