@@ -204,6 +204,12 @@ describe('ANN over format-3 parts', () => {
     expect(vec.every((x) => x.ranged)).toBe(true);
     const vecRead = vec.reduce((s, x) => s + x.bytes, 0);
     expect(vecRead).toBeLessThan(vecBytes / 3);
+    // The id column by block too, only the returned rows' blocks: never whole on a cold node (O(part)).
+    const idsBytes = objects.find((o) => o.key.endsWith('ids.blk'))!.size;
+    const ids = store.file('ids.blk');
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((x) => x.ranged)).toBe(true);
+    expect(ids.every((x) => x.bytes < idsBytes)).toBe(true);
     // Nothing else of the part is read whole; every read accounted for.
     const allowed = /^(router\.json|manifest\.json|codebook-.*\.cb|ivf\.blk|codes\.blk|vec\.blk|presence.*|ids\.blk|.*\.json)$/;
     expect(keys.filter((k) => !allowed.test(k))).toEqual([]);

@@ -110,7 +110,10 @@ export async function runQuery(
         control,
         prepare: (s) => {
           const rows = restrict(s);
-          return rows === null ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes }) : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows });
+          // A restricted segment reads its candidates' vector and id blocks only: on a cold node, never a whole column.
+          return rows === null
+            ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes })
+            : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows, ids: false, idRows: rows });
         },
       });
       // 4. The graphs this query did without start loading now, after its own reads.

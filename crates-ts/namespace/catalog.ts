@@ -137,6 +137,10 @@ export class NamespaceCatalog {
               (name) => fetchVerified(this.store, partFileKey(router.namespace, ref.id, name), info(name), this.partFiles),
             );
             this.partData.set(key, vp);
+            // A clustered part's cluster table is the first thing every ANN query reads of it (one ranged GET, a few
+            // KiB per thousand clusters): it leaves now, in the round trip of the WAL tail and the router check,
+            // rather than after them (RFC-0008 §7). Loaded into the block cache; a failure shows on the query.
+            if ('ivf' in head && head.ivf) pd.clusterTable().catch(() => undefined);
             return vp;
           }
         }

@@ -127,8 +127,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     for (const r of pinned.splice(0)) r();
   };
   try {
-    // Wave 1, every part in parallel: the cluster table and the probed clusters' codes; the ids and the filter's
-    // columns (pinned until the caller's release: it ranks the returned rows with them).
+    // Wave 1, every part in parallel: the cluster table and the probed clusters' codes; the filter's columns (pinned
+    // until the caller's release: it ranks the returned rows with them).
     const [prepared] = await Promise.all([
       Promise.all(
         parts.map(async (p, j) => {
@@ -141,7 +141,9 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
           return pc;
         }),
       ),
-      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, filterIndexes: q.filterSource?.attrs })))),
+      // Unfiltered, not the ids: the returned rows' id blocks come with their vectors (need.idRows). A filter may test
+      // ids on any row (['id', 'In', ...]): then the whole id column, as before.
+      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, ids: q.filter !== null, filterIndexes: q.filterSource?.attrs })))),
     ]);
     const bases: number[] = [];
     let total = 0;
@@ -213,7 +215,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       if (annChoice('ivf', matched, q.k, total) === 'exact') {
         const exactRows = new Map<number, Int32Array>();
         allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a)));
-        // The ids and filter columns stay pinned (the caller ranks these rows with them, then releases).
+        // The filter columns stay pinned (the caller ranks these rows with them, then releases).
         return { bySeg, exactRows, matched, probed: 0, reranked: 0, runs: 0, release };
       }
       // Per part, its clusters holding a match; the depth grows as the matches thin out (filterNprobe), and each
@@ -296,7 +298,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         parts.map(async (p, j) => {
           const rows = missing[j]!;
           if (rows.length === 0) return;
-          pinned.push(await p.segment.prepare({ attrs: [], vectors: false, ids: false, vectorRows: rows }));
+          // The rows' id blocks come in the same wave: the returned rows are among them (their distances are exact).
+          pinned.push(await p.segment.prepare({ attrs: [], vectors: false, ids: false, vectorRows: rows, idRows: rows }));
           for (const o of rows) held[j]!.add(Math.floor(o / blockRows[j]!));
         }),
       );

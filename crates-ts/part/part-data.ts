@@ -388,6 +388,12 @@ export class PartData {
   /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
   #vecKeys: { whole: string; presence: string; blocks: string[] } | undefined;
 
+  /** First row of each block of the id column (id(ord) by block: need.idRows). */
+  get idBlockStarts(): Uint32Array {
+    return (this.#idStarts ??= this.head.ids.blocks.start ?? Uint32Array.of(0));
+  }
+  #idStarts: Uint32Array | undefined;
+
   held<T>(key: string): T | undefined {
     return this.pinned.get(key)?.value as T | undefined;
   }
@@ -406,6 +412,13 @@ export class PartData {
         }),
       );
     if (need.ids !== false) take('ids', this.column(this.head.ids));
+    else if (need.idRows && need.idRows.length > 0) {
+      const ids = this.head.ids;
+      const starts = ids.blocks.start ?? Uint32Array.of(0);
+      const blocks = new Set<number>();
+      for (let i = 0; i < need.idRows.length; i++) blocks.add(blockIndex(starts, need.idRows[i]!));
+      for (const b of blocks) take(`idblock:${b}`, this.columnBlock(ids, b));
+    }
     for (const attr of need.filterIndexes ?? []) {
       const f = this.fidxByAttr.get(attr);
       if (f) take(`fidx:${attr}`, this.attrIndex(f));
@@ -758,7 +771,14 @@ export class PartSegment implements Segment {
   }
 
   id(ord: number): Id {
-    return valueAt(this.data.held<Column>('ids')!, ord) as Id;
+    const whole = this.data.held<Column>('ids');
+    if (whole !== undefined) return valueAt(whole, ord) as Id;
+    // Prepared by row (need.idRows): the row's block.
+    const starts = this.data.idBlockStarts;
+    const b = blockIndex(starts, ord);
+    const block = this.data.held<ColumnBlock>(`idblock:${b}`);
+    if (block === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.data.head.namespace}/${this.data.head.part_id}: the id of row ${ord} was read before it was prepared`);
+    return block.get(ord - starts[b]!) as Id;
   }
 
   value(attr: string, ord: number): AttrValue | undefined {

@@ -14,6 +14,11 @@ export interface SegmentNeed {
   attrs: readonly string[];
   /** The ids (default true: every ranking reads them; BM25's statistics pass does not). */
   ids?: boolean;
+  /**
+   * With `ids: false`, only these rows' ids (ANN results of a part: read by block, never the whole id column, on a cold
+   * node). id(ord) then answers for them alone.
+   */
+  idRows?: ArrayLike<number>;
   /** The vectors (vector ranking, exact re-rank). */
   vectors: boolean;
   /** BM25 postings to fetch (parts). */
