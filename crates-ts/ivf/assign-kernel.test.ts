@@ -42,6 +42,18 @@ describe('CentroidAssigner', () => {
     );
   });
 
+  it('should stay exact for vectors so small their f32 scores are subnormal (regression: seed 805169774)', () => {
+    // The shrunk counterexample: dims 1, two tiny centroids, a row halfway between them: the f32 scores are subnormal,
+    // where rounding is absolute, not relative.
+    const centroids = Float32Array.of(2.6340752754732468e-21, 6.220988819240936e-30);
+    const cSq = squaredNorms(centroids, 2, 1);
+    const a = CentroidAssigner.create(centroids, 2, 1, cSq, null)!;
+    for (const x of [Math.fround((centroids[0]! + centroids[1]!) / 2), centroids[0]!, centroids[1]!, 2.3572602050743893e-35, 0, 14.038479804992676]) {
+      const data = Float32Array.of(x);
+      expect(a.nearest(data, 0)).toBe(nearestAmong(data, 0, 1, centroids, cSq, [0, 1]));
+    }
+  });
+
   it('should be available here (Node 20 has WebAssembly SIMD)', () => {
     expect(CentroidAssigner.create(new Float32Array(8), 2, 4, new Float64Array(2), null)).not.toBeNull();
   });

@@ -16,6 +16,8 @@ type ScoresKernel = (dims4: number, x: number, rows: number, sq: number, count: 
 
 /** f32's unit roundoff. */
 const U = 2 ** -24;
+/** The spacing of f32 subnormals (and the smallest one). */
+const F32_SUBNORMAL_ULP = 2 ** -149;
 
 let compiled: WasmModule | null | undefined;
 
@@ -135,8 +137,10 @@ export class CentroidAssigner {
     let best = Infinity;
     for (let c = 0; c < k; c++) if (out[c]! < best) best = out[c]!;
     // Error bound of one f32 score: the norms rounded to f32, then a dot product whose terms pass through at most
-    // dims/4 + 2 additions (lane sums, then the horizontal sum), doubled and subtracted; with margin.
-    const bound = 2 * U * ((dims / 4 + 4) * 2 * Math.sqrt(xSq) * this.cMax + 2 * this.cSqMax) + Number.MIN_VALUE;
+    // dims/4 + 2 additions (lane sums, then the horizontal sum), doubled and subtracted; with margin. Relative error
+    // stops holding where f32 goes subnormal (below 2^-126): there each of the ≈ 2·dims + 8 operations may round by up
+    // to half of 2^-149 absolutely (a counterexample of tiny vectors, ~1e-21, found it: test seed 805169774).
+    const bound = 2 * U * ((dims / 4 + 4) * 2 * Math.sqrt(xSq) * this.cMax + 2 * this.cSqMax) + (2 * dims + 8) * F32_SUBNORMAL_ULP;
     const limit = best + 2 * bound;
     let n = 0;
     for (let c = 0; c < k; c++) if (out[c]! <= limit) this.candidates[n++] = c;

@@ -196,7 +196,10 @@ export class RefineQuery {
       // The kernel's e_d = s_d − step_d·c_d carries at most ≈3u·(|s_d| + |step_d·c_d|) (s rounded to f32, one product,
       // one difference), so ‖ẽ − e‖ ≤ 3u·(‖s‖ + 255‖step‖); its sum of squares, 4 lanes of dims/4 terms then 3
       // additions, is within (dims/4 + 3)·u relatively, so the root within half that. Both rounded up.
-      this.absErr = 4 * U * (Math.sqrt(sNorm2) + 255 * Math.sqrt(stepNorm2));
+      // Where f32 goes subnormal (squares below 2^-126) rounding is absolute, not relative: each of the dims + 8
+      // operations of the sum may be off by up to 2^-149, and the root of a sum off by δ is off by at most √δ (the
+      // same hole as assign-kernel.ts's seed 805169774). A term far below any real distance, and sure.
+      this.absErr = 4 * U * (Math.sqrt(sNorm2) + 255 * Math.sqrt(stepNorm2)) + Math.sqrt((k.dims16 + 8) * 2 ** -149) + dims * 2 ** -149;
       this.gamma = (k.dims16 / 4 + 4) * U;
     }
   }
