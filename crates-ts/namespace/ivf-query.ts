@@ -185,7 +185,9 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     // With a filter: which live rows match (from the parts' filter indexes where they answer it, RFC-0009; else a
     // pass over the filter's columns, held whole), how many, and how many in each cluster. Few matches: rank them exactly, no search. Else the
     // clusters holding none are skipped, and the probe depth grows as the matches thin out (filterNprobe).
-    let allowed: Uint8Array[] | null = null;
+    // Per part, the allowed rows as a byte per row, or null where `liveBits` holds them exactly (no O(rows) mask).
+    let allowed: (Uint8Array | null)[] | null = null;
+    let liveBits: (Bitmap | null)[] = [];
     let matched: number | null = null;
     let nprobe = q.nprobe;
     let skip: ((c: number) => boolean) | undefined;
@@ -193,16 +195,22 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       const src = q.filterSource;
       // Exact index answers as bitmaps without the dead rows: counts, per-cluster counts (range cardinalities over
       // the cluster's ordinal run, RFC-0009 §1) and the exact rows come from them, not from a pass over the bytes.
-      const liveBits: (Bitmap | null)[] = parts.map(() => null);
+      liveBits = parts.map(() => null);
       allowed = parts.map((p, j) => {
         const dead = p.segment.dead;
+        // An exact answer of the part's filter indexes as a bitmap: the dead rows subtracted as a bitmap, and candidates
+        // tested against it (accept), never spread into a byte per row (which cost O(rows) a query, RFC-0009).
+        const b = src && p.segment.filterBits ? p.segment.filterBits(src.filter, src.compileLeaf) : null;
+        if (b !== null && b.exact) {
+          const deadOrds = p.segment.deadOrdinals();
+          liveBits[j] = deadOrds.length === 0 ? b.bits : b.bits.andNot(Bitmap.fromSorted(b.bits.universe, Uint32Array.from(deadOrds)));
+          return null;
+        }
         // The part's filter indexes: an exact mask needs only the dead rows cleared; a partial one narrows the scan.
         const m = src && p.segment.filterMask ? p.segment.filterMask(src.filter, src.compileLeaf) : null;
         if (m !== null && m.exact) {
           const deadOrds = p.segment.deadOrdinals();
-          for (let i = 0; i < deadOrds.length; i++) m.mask[deadOrds[i]!] = 0;
-          const b = p.segment.filterBits?.(src!.filter, src!.compileLeaf) ?? null;
-          if (b !== null && b.exact) liveBits[j] = deadOrds.length === 0 ? b.bits : b.bits.andNot(Bitmap.fromSorted(b.bits.universe, Uint32Array.from(deadOrds)));
+          for (let i = 0; i < deadOrds.length; i++) m.mask[deadOrds[i]!] = 0; // allowed by filterMask's contract
           return m.mask;
         }
         const a = new Uint8Array(p.data.rows);
@@ -211,10 +219,10 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         for (let o = 0; o < a.length; o++) if ((cand === null || cand[o] === 1) && (dead === null || dead[o] !== 1) && q.filter!(cur.at(o))) a[o] = 1;
         return a;
       });
-      matched = allowed.reduce((n, a, j) => n + (liveBits[j]?.cardinality ?? count(a, 0, a.length)), 0);
+      matched = allowed.reduce((n, a, j) => n + (liveBits[j]?.cardinality ?? count(a!, 0, a!.length)), 0);
       if (annChoice('ivf', matched, q.k, total) === 'exact') {
         const exactRows = new Map<number, Int32Array>();
-        allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a)));
+        allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a!)));
         // The filter columns stay pinned (the caller ranks these rows with them, then releases).
         return { bySeg, exactRows, matched, probed: 0, reranked: 0, runs: 0, release };
       }
@@ -256,7 +264,10 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     const accept = (g: number): boolean => {
       const j = partOf(g);
       const o = g - bases[j]!;
-      if (allowed !== null) return allowed[j]![o] === 1;
+      if (allowed !== null) {
+        const bits = liveBits[j];
+        return bits ? bits.has(o) : allowed[j]![o] === 1;
+      }
       const dead = parts[j]!.segment.dead;
       return dead === null || dead[o] !== 1;
     };

@@ -60,10 +60,19 @@ export interface ScanHooks {
  * The query's filter over one segment's rows (always called with a RowCursor): the segment's filter indexes (RFC-0009)
  * decide rows they answer exactly, or narrow the rows the compiled filter still runs on; without indexes, the filter.
  */
-function segmentFilter(seg: Segment, q: ParsedQuery): CompiledFilter | null {
+function segmentFilter(seg: Segment, q: ParsedQuery, fewRows = false): CompiledFilter | null {
   const f = q.filter;
   const src = q.filterSource;
   if (f === null || src === undefined || seg.filterMask === undefined) return f;
+  if (fewRows && seg.filterBits) {
+    // A few rows to test (ANN candidates): the exact bitmap answers each, without spreading it into a byte per row of
+    // the segment (O(rows) a query).
+    const b = seg.filterBits(src.filter, src.compileLeaf);
+    if (b !== null && b.exact) {
+      const bits = b.bits;
+      return (d) => bits.has((d as RowCursor).ord);
+    }
+  }
   const m = seg.filterMask(src.filter, src.compileLeaf);
   if (m === null) return f;
   const mask = m.mask;
@@ -220,7 +229,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       if (v === null) {
         // Only some rows' vectors were fetched (ANN candidates of a part read by block): rank those.
         if (only === null || !seg.vectorAt) return;
-        const live = liveTest(seg, cursor, segmentFilter(seg, q));
+        const live = liveTest(seg, cursor, segmentFilter(seg, q, true));
         for (let i = 0; i < only.length; i++) {
           if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
           const o = only[i]!;
