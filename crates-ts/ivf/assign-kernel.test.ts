@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CentroidAssigner } from './assign-kernel.js';
-import { nearestAmong, squaredNorms } from './kernels.js';
+import { nearestAmong, nearestCentroid, squaredNorms } from './kernels.js';
+import { assignRows } from './kmeans.js';
 
 const f32 = fc.float({ noNaN: true, noDefaultInfinity: true, min: -1000, max: 1000 });
 
@@ -56,5 +57,27 @@ describe('CentroidAssigner', () => {
 
   it('should be available here (Node 20 has WebAssembly SIMD)', () => {
     expect(CentroidAssigner.create(new Float32Array(8), 2, 4, new Float64Array(2), null)).not.toBeNull();
+  });
+});
+
+describe('assignRows', () => {
+  it('should label every row as the JS scan does, through the SIMD assigner, duplicate centroids included', () => {
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (const [dims, k, n] of [
+      [8, 16, 3000],
+      [33, 40, 2048],
+      [128, 5, 1500],
+    ] as const) {
+      const data = Float32Array.from({ length: n * dims }, () => Math.fround(rand() * 2 - 1));
+      const centroids = Float32Array.from({ length: k * dims }, () => Math.fround(rand() * 2 - 1));
+      centroids.copyWithin(dims, 0, dims); // centroid 1 = centroid 0: ties go to the lower id
+      for (let i = 0; i < dims; i++) data[i] = centroids[i]!; // a row exactly on the tie
+      const rows = Uint32Array.from({ length: n }, (_, i) => i);
+      const cSq = squaredNorms(centroids, k, dims);
+      const want = Uint32Array.from(rows, (r) => nearestCentroid(data, r * dims, dims, centroids, cSq, 0, k));
+      expect(assignRows(data, dims, rows, centroids, k)).toEqual(want);
+      expect(want[0]).toBe(0);
+    }
   });
 });

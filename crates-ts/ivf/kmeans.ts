@@ -3,6 +3,7 @@
  * with k small (≤ a few dozen), where one exact pass over the centroids per row is cheap.
  */
 import { nearestCentroid, sqDistAt, squaredNorms } from './kernels.js';
+import { CentroidAssigner } from './assign-kernel.js';
 import type { Random } from './random.js';
 
 export interface KMeansOptions {
@@ -108,9 +109,19 @@ function reseedEmpty(data: Float32Array, dims: number, rows: Uint32Array, labels
 export function assignRows(data: Float32Array, dims: number, rows: Uint32Array, centroids: Float32Array, k: number): Uint32Array {
   const cSq = squaredNorms(centroids, k, dims);
   const labels = new Uint32Array(rows.length);
+  // The SIMD assigner (exact: f32 scores, the near-best re-scored in f64) once there is enough work to pay for its
+  // WebAssembly instance; the training of a codebook assigns every row of the first part (13 % of a 250k build in JS).
+  const simd = rows.length >= SIMD_MIN_ROWS && k >= 4 ? CentroidAssigner.create(centroids, k, dims, cSq, null) : null;
+  if (simd !== null) {
+    for (let j = 0; j < rows.length; j++) labels[j] = simd.nearest(data, rows[j]! * dims);
+    return labels;
+  }
   for (let j = 0; j < rows.length; j++) labels[j] = nearestCentroid(data, rows[j]! * dims, dims, centroids, cSq, 0, k);
   return labels;
 }
+
+/** Rows below which assignRows keeps the JS scan. */
+const SIMD_MIN_ROWS = 1024;
 
 /** The mean of `rows` of `data`, written to out[outOff, outOff + dims). */
 export function meanInto(data: Float32Array, dims: number, rows: ArrayLike<number>, out: Float32Array, outOff: number): void {
