@@ -84,14 +84,17 @@ function readErrors(file: string): { line?: number; row: number; id?: unknown; e
 
 describe('writes ingest: killed and resumed', () => {
   it('should end with exactly the source rows, each chunk applied once, each bad row reported once', async () => {
-    const rows = makeRows(20_000, 16, 60);
+    // Enough chunks (≈ 210) that three kills, each up to 25 chunks and 150 ms past the previous one, land before the
+    // end however fast the server ingests (the eighth session's write path made a 20k-row file finish first).
+    const rows = makeRows(40_000, 16, 60);
     const lines = rows.map((r) => JSON.stringify(r));
     // A few bad rows the client catches (bad JSON, no id) and a few the server rejects (wrong dimensions, wrong type).
     const bad = new Map<number, string>([
       [1500, 'this is not JSON'],
       [7001, JSON.stringify({ vector: rows[0]!.vector })],
-      [9999, JSON.stringify({ id: 900_001, vector: [1, 2, 3] })],
-      [15_000, JSON.stringify({ ...rows[0]!, id: 900_002, year: 'nineteen' })],
+      // The server's rejections near the end: the final, resumed run meets them (and exits 1).
+      [36_000, JSON.stringify({ id: 900_001, vector: [1, 2, 3] })],
+      [39_500, JSON.stringify({ ...rows[0]!, id: 900_002, year: 'nineteen' })],
     ]);
     const all: string[] = [];
     lines.forEach((l, i) => {
@@ -112,8 +115,8 @@ describe('writes ingest: killed and resumed', () => {
     for (let attempt = 0; attempt < 8 && !final; attempt++) {
       // Kill each of the first runs at a random point: once its checkpoint has moved on by a random number of
       // chunks, after a further random delay (in-flight requests, unflushed checkpoint updates and all).
-      const target = settled() + 5 + Math.floor(random() * 35);
-      const delay = Math.floor(random() * 400);
+      const target = settled() + 5 + Math.floor(random() * 20);
+      const delay = Math.floor(random() * 150);
       const run = await ingestCli(args, attempt < 3 ? async (pid, exited) => {
         while (!exited() && settled() < target) await sleep(15);
         await sleep(delay);
