@@ -64,12 +64,29 @@ function samePartSet(a: Router, b: Router): boolean {
   );
 }
 
+/**
+ * How long after its part set was last seen current a view may still answer while its successor is built (viewFor):
+ * far below GC's part grace (15 min by default), so its parts are still there.
+ */
+const STALE_VIEW_MAX_MS = 10_000;
+
 /** Longest stretch of tail replay (viewFor) between two yields to the event loop, ms. */
 const REPLAY_SLICE_MS = 5;
 
 export class NamespaceCatalog {
   readonly routers: RouterStore;
   private readonly views = new Map<string, NamespaceView>();
+  /**
+   * Per namespace, a view being built in the background for a newer part set (a publish), while refreshes keep
+   * answering from the cached view (viewFor): `view` once built, installed by the next refresh.
+   */
+  private readonly rebuilds = new Map<string, { epoch: number; view: NamespaceView | null }>();
+  /**
+   * When each view's part set was last seen current (router read naming exactly its parts). A view whose parts were
+   * retired is served only within STALE_VIEW_MAX_MS of that: GC deletes a part a grace period after it is retired,
+   * 15 min by default, so those parts are still there.
+   */
+  private readonly partsSeenAt = new WeakMap<NamespaceView, number>();
   /** Single-flight refresh per namespace: `running` is the refresh in progress, `next` one queued behind it. */
   private readonly refreshes = new Map<string, { running: Promise<NamespaceView | null>; next?: Promise<NamespaceView | null> }>();
   private readonly clock: Clock;
@@ -222,6 +239,7 @@ export class NamespaceCatalog {
       if (this.views.size <= this.maxViews) break;
       this.views.delete(name);
       this.tailEntries.delete(name);
+      this.rebuilds.delete(name);
     }
     const prefix = `${ns}/`;
     const current = new Set(view.router.parts.map((p) => `${ns}/${p.id}`));
@@ -268,6 +286,7 @@ export class NamespaceCatalog {
   evict(ns: string): void {
     this.views.delete(ns);
     this.tailEntries.delete(ns);
+    this.rebuilds.delete(ns);
   }
 
   /** Fold an entry this process just committed, if the view is exactly one behind (saves a re-read). */
@@ -295,6 +314,8 @@ export class NamespaceCatalog {
    *  - without one (the router tells where to list from), read the router, LIST, and if the listing is empty or does
    *    not start right after the view's head, check that router.json did not move meanwhile;
    *  - a listing with a hole, or an entry that vanished between LIST and GET, means a publish + GC raced us: re-read.
+   * A new part set does not hold the refresh up: the cached view answers while the new one is built (viewFor,
+   * docs/rfcs/0010-worker-pool.md "Write path and mixed load" item 7).
    */
   private async doRefresh(ns: string): Promise<NamespaceView | null> {
     const started = this.clock.now();
@@ -316,7 +337,11 @@ export class NamespaceCatalog {
       // router → heads + codebook + LIST (+ this HEAD) → cluster tables → codes → vectors).
       const earlyHead = coldList?.then((l) => (l.length === 0 ? this.store.head(routerKey(ns)).then((h) => ({ h })) : null));
       earlyHead?.catch(() => undefined); // awaited below when it is used; never an unhandled rejection
-      const [view, listedCold] = await Promise.all([this.viewFor(ns, read), coldList]);
+      // A publish changed the part set: the cached view may keep answering (its parts stay readable through the GC
+      // grace period, RFC-0006) while the new one is built in the background — if the listing after its head holds
+      // every entry up to the new router's indexed_wal (none was collected under us). Once per refresh: a retry builds.
+      const staleOk = attempt === 1 && cached !== undefined && listedFirst !== null && listingCovers(listedFirst, cached.headSeq, read.router.indexed_wal);
+      const [view, listedCold] = await Promise.all([this.viewFor(ns, read, staleOk), coldList]);
       let listed = listedFirst ?? listedCold!;
       let verifyRouter = listedFirst === null;
       if (listed.length > 0 && listed[0]!.seq > view.headSeq + 1) {
@@ -369,46 +394,102 @@ export class NamespaceCatalog {
       });
   }
 
-  /** The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild. */
-  private async viewFor(ns: string, read: RouterRead): Promise<NamespaceView> {
+  /**
+   * The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild — in the
+   * background when `staleOk` (the refresh then answers from the cached view, and a later refresh installs the rebuilt
+   * one once it has caught up): a query or a commit does not wait for an O(tail) rebuild at every publish.
+   */
+  private async viewFor(ns: string, read: RouterRead, staleOk = false): Promise<NamespaceView> {
     const r = read.router;
     const cached = this.views.get(ns);
-    if (cached && cached.router.wal_start === r.wal_start && cached.router.created_at === r.created_at && samePartSet(cached.router, r)) {
+    const sameIncarnation = cached !== undefined && cached.router.wal_start === r.wal_start && cached.router.created_at === r.created_at;
+    const now = this.clock.now();
+    if (cached && sameIncarnation && samePartSet(cached.router, r)) {
       cached.router = r;
       cached.routerWitness = read.witness;
       cached.ivfIndex = this.ivfIndexOf(r);
+      this.partsSeenAt.set(cached, now);
       return cached;
     }
-    // New incarnation or new parts: rebuild from the parts, then replay the cached tail above indexed_wal.
+    const fresh = cached !== undefined && now - (this.partsSeenAt.get(cached) ?? -Infinity) <= STALE_VIEW_MAX_MS;
+    if (!staleOk || !cached || !sameIncarnation || !fresh) {
+      this.rebuilds.delete(ns);
+      return this.buildView(ns, read, cached);
+    }
+    const rb = this.rebuilds.get(ns);
+    if (rb && rb.view !== null) {
+      this.rebuilds.delete(ns);
+      const built = rb.view;
+      await this.replayCached(ns, built);
+      if (built.headSeq >= cached.headSeq) {
+        if (samePartSet(built.router, r)) {
+          built.router = r;
+          built.routerWitness = read.witness;
+          built.ivfIndex = this.ivfIndexOf(r);
+          this.partsSeenAt.set(built, now);
+        }
+        return built; // if another publish came meanwhile, the next refresh rebuilds again
+      }
+    }
+    if (!this.rebuilds.has(ns)) {
+      const entry: { epoch: number; view: NamespaceView | null } = { epoch: r.epoch, view: null };
+      this.rebuilds.set(ns, entry);
+      this.buildView(ns, read, cached).then(
+        (v) => {
+          if (this.rebuilds.get(ns) === entry) entry.view = v;
+        },
+        () => {
+          // A failed background build (a part head unreadable): the next refresh that needs it builds in the foreground.
+          if (this.rebuilds.get(ns) === entry) this.rebuilds.delete(ns);
+        },
+      );
+    }
+    return cached;
+  }
+
+  /** A view of router `read` from its parts, with the cached tail above indexed_wal replayed (viewFor). */
+  private async buildView(ns: string, read: RouterRead, previous: NamespaceView | undefined): Promise<NamespaceView> {
+    const r = read.router;
+    const readAt = this.clock.now();
     const [parts, masks] = await Promise.all([this.loadParts(r), this.loadMasks(r)]);
     const view = new NamespaceView(r, read.witness, parts, masks);
     view.ivfIndex = this.ivfIndexOf(r);
-    if (cached) view.tailRows.inheritTextIndexes(cached.tailRows);
+    if (previous) view.tailRows.inheritTextIndexes(previous.tailRows);
     const cache = this.tailEntries.get(ns);
     if (cache) {
       for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
         if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
       }
-      // The replay is O(tail) and runs at every publish of new parts: it gives the event loop back every few ms, so
-      // queries and writes on the node wait for one slice, not for the whole tail (issue 17: 100k tail rows replayed
-      // in one go held the loop 200-350 ms). Nothing sees the new view until doRefresh keeps it; entries committed
-      // meanwhile are folded by doRefresh's listing, as for any entry after the cached tail.
-      let slice = performance.now();
       let rows = 0;
       for (const [seq, c] of cache) if (seq > view.headSeq) rows += c.entry.ops.length;
       view.tailRows.reserve(rows);
-      for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
-        if (seq !== view.headSeq + 1) break;
-        const c = cache.get(seq);
-        if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
-        view.apply(c.entry, c.bytes);
-        if (performance.now() - slice > REPLAY_SLICE_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          slice = performance.now();
-        }
+    }
+    await this.replayCached(ns, view);
+    this.partsSeenAt.set(view, readAt);
+    return view;
+  }
+
+  /**
+   * Folds the cached entries that continue `view`'s head, in order. The replay is O(tail) and runs at every publish of
+   * new parts: it gives the event loop back every few ms, so queries and writes on the node wait for one slice, not for
+   * the whole tail (issue 17: 100k tail rows replayed in one go held the loop 200-350 ms). Entries committed meanwhile
+   * are folded by doRefresh's listing, as for any entry after the cached tail.
+   */
+  private async replayCached(ns: string, view: NamespaceView): Promise<void> {
+    const cache = this.tailEntries.get(ns);
+    if (!cache) return;
+    let slice = performance.now();
+    for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
+      if (seq <= view.headSeq) continue;
+      if (seq !== view.headSeq + 1) break;
+      const c = cache.get(seq);
+      if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
+      view.apply(c.entry, c.bytes);
+      if (performance.now() - slice > REPLAY_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
       }
     }
-    return view;
   }
 
   /**
@@ -453,6 +534,17 @@ export class NamespaceCatalog {
     applyReady();
     return !vanished;
   }
+}
+
+/** Whether `listed` (entries after `head`, ascending) holds every seq from head + 1 through `through`. */
+function listingCovers(listed: readonly { seq: number }[], head: number, through: number): boolean {
+  let at = head;
+  for (const o of listed) {
+    if (at >= through) break;
+    if (o.seq !== at + 1) return false;
+    at = o.seq;
+  }
+  return at >= through;
 }
 
 /** Re-reads of router + WAL in one refresh before a hole in the WAL is declared corruption. */

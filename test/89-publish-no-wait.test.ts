@@ -1,0 +1,109 @@
+/**
+ * A publish does not make queries wait (crates-ts/namespace/catalog.ts viewFor): a node whose cached view names the
+ * parts of the previous router keeps answering strong queries from it — with every acknowledged write, through the
+ * WAL listing — while the view of the new part set is built in the background, and the next refresh installs it.
+ * Part reads are slow here (a store wrapper): building the new view takes a while.
+ */
+import { describe, it, expect } from 'vitest';
+import { Engine } from '../crates-ts/engine/index.js';
+import { MemoryStore, TracingStore, type StoreTraceEvent } from '../crates-ts/store/index.js';
+import type { ByteRange, GetResult, ListOptions, ListResult, ObjectInfo, ObjectStore, PutResult, Witness } from '../crates-ts/store/types.js';
+import { Indexer } from '../indexer/indexer.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Delays reads by key: part files slow (`partMs`), everything else fast (`otherMs`). */
+class SlowPartsStore implements ObjectStore {
+  readonly description = 'slow parts';
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly partMs: number,
+    private readonly otherMs: number,
+  ) {}
+  private delay(key: string): Promise<void> {
+    return sleep(key.includes('/parts/') ? this.partMs : this.otherMs);
+  }
+  async get(key: string, range?: ByteRange): Promise<GetResult | null> {
+    await this.delay(key);
+    return this.inner.get(key, range);
+  }
+  async head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null> {
+    await this.delay(key);
+    return this.inner.head(key);
+  }
+  put(key: string, bytes: Uint8Array): Promise<Witness> {
+    return this.inner.put(key, bytes);
+  }
+  putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
+    return this.inner.putIfAbsent(key, bytes);
+  }
+  putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult> {
+    return this.inner.putIfMatch(key, bytes, witness);
+  }
+  async list(prefix: string, options?: ListOptions): Promise<ListResult> {
+    await this.delay(prefix);
+    return this.inner.list(prefix, options);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const engineOn = (store: ObjectStore) => new Engine(store, { clock: { now: () => Date.now() }, sleep, random: Math.random, groupCommitMs: 0 });
+
+const rowsFrom = (from: number, n: number) => Array.from({ length: n }, (_, j) => ({ id: from + j, vector: [Math.sin(from + j), Math.cos(j), 1], n: from + j }));
+const indexer = (store: ObjectStore, nonce: string) => new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => nonce, hnsw: { flatThreshold: 1000 } });
+
+describe('a publish seen by a node with a cached view', () => {
+  it('should answer strong queries from the cached view while the new one is built, then switch to it', async () => {
+    const base = new MemoryStore();
+    const writer = engineOn(base);
+    await writer.write('ns', { distance_metric: 'cosine_distance', upsert_rows: rowsFrom(0, 40) });
+    await indexer(base, 'p1').indexNamespace('ns', true);
+    const events: StoreTraceEvent[] = [];
+    const reader = engineOn(new TracingStore(new SlowPartsStore(base, 300, 1), () => performance.now(), (e) => events.push(e)));
+    const all = async () => (await reader.query('ns', { rank_by: ['n', 'asc'], top_k: 1000 })).rows!.map((r) => r.id);
+    expect(await all()).toEqual([...Array(40).keys()]);
+    expect(reader.catalog.cachedView('ns')!.router.parts).toHaveLength(1);
+
+    // Another node writes and publishes a second part, then writes a tail.
+    await writer.write('ns', { upsert_rows: rowsFrom(40, 30) });
+    await indexer(base, 'p2').indexNamespace('ns', true);
+    await writer.write('ns', { upsert_rows: rowsFrom(70, 5), deletes: [3] });
+    const newPart = (await base.list('ns/parts/')).objects.map((o) => o.key.split('/')[2]!).find((id) => id.endsWith('p2'))!;
+    expect(newPart).toBeDefined();
+
+    events.length = 0;
+    const got = await all();
+    // Every acknowledged write, from the cached view plus the WAL entries after it (the new part's rows included).
+    expect(got).toEqual([...Array(75).keys()].filter((i) => i !== 3));
+    // ... from the cached view of one part (the refresh did not build the new view first), while that build started.
+    expect(reader.catalog.cachedView('ns')!.router.parts).toHaveLength(1);
+    await sleep(50);
+    expect(events.some((e) => e.key.includes(newPart))).toBe(true);
+
+    // Once built, the next refresh installs the new view: two parts, the same answer.
+    await sleep(800);
+    expect(await all()).toEqual(got);
+    expect(reader.catalog.cachedView('ns')!.router.parts).toHaveLength(2);
+  });
+
+  it('should build the new view first when WAL entries the new parts cover are gone (collected)', async () => {
+    const base = new MemoryStore();
+    const writer = engineOn(base);
+    await writer.write('ns', { distance_metric: 'cosine_distance', upsert_rows: rowsFrom(0, 40) });
+    await indexer(base, 'p1').indexNamespace('ns', true);
+    const reader = engineOn(new SlowPartsStore(base, 50, 1));
+    expect((await reader.query('ns', { rank_by: ['n', 'asc'], top_k: 1000 })).rows).toHaveLength(40);
+    await writer.write('ns', { upsert_rows: rowsFrom(40, 30) });
+    await indexer(base, 'p2').indexNamespace('ns', true);
+    // GC took the entry the new part holds: the cached view could not learn of those rows from the WAL.
+    for (const o of (await base.list('ns/wal/')).objects) await base.delete(o.key);
+    const ids = (await reader.query('ns', { rank_by: ['n', 'asc'], top_k: 1000 })).rows!.map((r) => r.id);
+    expect(ids).toEqual([...Array(70).keys()]);
+    expect(reader.catalog.cachedView('ns')!.router.parts).toHaveLength(2);
+  });
+});
