@@ -52,7 +52,8 @@ class SlowPartsStore implements ObjectStore {
   }
 }
 
-const engineOn = (store: ObjectStore) => new Engine(store, { clock: { now: () => Date.now() }, sleep, random: Math.random, groupCommitMs: 0 });
+// Every tail is worth a background rebuild here (the default waits for 10,000 tail rows).
+const engineOn = (store: ObjectStore) => new Engine(store, { clock: { now: () => Date.now() }, sleep, random: Math.random, groupCommitMs: 0, catalog: { staleRebuildMinRows: 0 } });
 
 const rowsFrom = (from: number, n: number) => Array.from({ length: n }, (_, j) => ({ id: from + j, vector: [Math.sin(from + j), Math.cos(j), 1], n: from + j }));
 const indexer = (store: ObjectStore, nonce: string) => new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => nonce, hnsw: { flatThreshold: 1000 } });

@@ -266,10 +266,11 @@ export class Engine {
     return res;
   }
 
-  private async viewFor(ns: string, consistency: Consistency) {
+  /** `staleParts`: a query's first try may be answered while a new part set's view is built (catalog viewFor). */
+  private async viewFor(ns: string, consistency: Consistency, staleParts = false) {
     validateNamespaceName(ns);
     const before = { ...this.catalog.stats };
-    const view = await this.catalog.require(ns, consistency);
+    const view = await this.catalog.require(ns, consistency, staleParts);
     const hits = this.catalog.stats.entryHits - before.entryHits;
     const misses = this.catalog.stats.entryMisses - before.entryMisses;
     const ratio = hits + misses === 0 ? 1 : hits / (hits + misses);
@@ -294,24 +295,24 @@ export class Engine {
    * may hold a router for a while): refresh the view from the router and run it once more (docs/rfcs/0006-gc.md
    * step 4). A part the current router still references and that is missing fails the retry: real corruption.
    */
-  private async withPartRetry<T>(consistency: Consistency, run: (c: Consistency) => Promise<T>): Promise<T> {
+  private async withPartRetry<T>(consistency: Consistency, run: (c: Consistency, retry: boolean) => Promise<T>): Promise<T> {
     try {
-      return await run(consistency);
+      return await run(consistency, false);
     } catch (e) {
       if (missingPartFile(e) === null) throw e;
       this.opts.onPartRetry?.(missingPartFile(e)!);
-      return run('strong');
+      return run('strong', true); // the router's own part set this time, never a cached view of an older one
     }
   }
 
   /** `control` stops the query cooperatively when its owner says so (deadline, client gone: core/cancel.ts). */
   async query(ns: string, body: unknown, control: QueryControl = UNCANCELLED) {
-    return this.withPartRetry(readConsistency(body), (c) => this.queryOnce(ns, body, c, control));
+    return this.withPartRetry(readConsistency(body), (c, retry) => this.queryOnce(ns, body, c, control, retry));
   }
 
-  private async queryOnce(ns: string, body: unknown, consistency: Consistency, control: QueryControl) {
+  private async queryOnce(ns: string, body: unknown, consistency: Consistency, control: QueryControl, retry = false) {
     const started = this.opts.clock.now();
-    const { view, ratio } = await this.viewFor(ns, consistency);
+    const { view, ratio } = await this.viewFor(ns, consistency, !retry);
     control.check('view');
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);

@@ -52,6 +52,12 @@ export interface CatalogOptions {
   maxViews?: number;
   /** Decodes a WAL entry read while catching up (default: decodeWalEntry on this thread; the engine passes its pool's). */
   decodeWal?: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
+  /**
+   * A query may be answered from the cached view while a new part set's view is built in the background when the
+   * cached tail holds at least this many rows (smaller tails rebuild in a few ms: not worth answering from the older
+   * part set). Default 10,000.
+   */
+  staleRebuildMinRows?: number;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -88,7 +94,7 @@ export class NamespaceCatalog {
    */
   private readonly partsSeenAt = new WeakMap<NamespaceView, number>();
   /** Single-flight refresh per namespace: `running` is the refresh in progress, `next` one queued behind it. */
-  private readonly refreshes = new Map<string, { running: Promise<NamespaceView | null>; next?: Promise<NamespaceView | null> }>();
+  private readonly refreshes = new Map<string, { running: Promise<NamespaceView | null>; next?: Promise<NamespaceView | null>; nextStaleParts?: boolean }>();
   private readonly clock: Clock;
   private readonly eventualMaxAgeMs: number;
   private readonly fetchConcurrency: number;
@@ -106,6 +112,7 @@ export class NamespaceCatalog {
   /** Background graph loads, one at a time (crates-ts/cache/limiter.ts says why). */
   private readonly graphLoads = new Limiter(1);
   private readonly maxViews: number;
+  private readonly staleRebuildMinRows: number;
   private readonly decodeWal: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -125,6 +132,7 @@ export class NamespaceCatalog {
     this.graphs = options.graphCache ?? new BlockCache(4 * 1024 ** 3);
     this.graphWaitBytes = options.graphWaitBytes;
     this.maxViews = options.maxViews ?? 10_000;
+    this.staleRebuildMinRows = options.staleRebuildMinRows ?? 10_000;
     this.decodeWal = options.decodeWal ?? (async (seq, bytes) => decodeWalEntry(seq, bytes));
   }
 
@@ -207,7 +215,7 @@ export class NamespaceCatalog {
   }
 
   /** The view of `ns`, or null if the namespace does not exist (never written, or deleted). */
-  async view(ns: string, consistency: Consistency = 'strong'): Promise<NamespaceView | null> {
+  async view(ns: string, consistency: Consistency = 'strong', staleParts = false): Promise<NamespaceView | null> {
     if (consistency === 'eventual') {
       const cached = this.views.get(ns);
       if (cached && this.clock.now() - cached.refreshedAt <= this.eventualMaxAgeMs) {
@@ -215,14 +223,17 @@ export class NamespaceCatalog {
         return cached;
       }
     }
-    const v = await this.refresh(ns);
+    const v = await this.refresh(ns, staleParts);
     await v?.settle(); // tail shadows of part rows, by id lookups (RFC-0004 §4)
     return v;
   }
 
-  /** Like view() but a missing namespace is a 404. */
-  async require(ns: string, consistency: Consistency = 'strong'): Promise<NamespaceView> {
-    const v = await this.view(ns, consistency);
+  /**
+   * Like view() but a missing namespace is a 404. `staleParts`: a query may be answered from the cached view while a
+   * new part set's view is built (viewFor); metadata, writes and retries get the router's part set.
+   */
+  async require(ns: string, consistency: Consistency = 'strong', staleParts = false): Promise<NamespaceView> {
+    const v = await this.view(ns, consistency, staleParts);
     if (!v) throw new ElaxError('ELAX_ERR_NAMESPACE_NOT_FOUND', `namespace '${ns}' not found`);
     return v;
   }
@@ -247,18 +258,21 @@ export class NamespaceCatalog {
   }
 
   /** A view that reflects every write acknowledged before this call started (joins or queues a refresh). */
-  refresh(ns: string): Promise<NamespaceView | null> {
+  refresh(ns: string, staleParts = false): Promise<NamespaceView | null> {
     const slot = this.refreshes.get(ns);
     if (!slot) {
-      const running = this.doRefresh(ns);
+      const running = this.doRefresh(ns, staleParts);
       this.refreshes.set(ns, { running });
       this.advanceWhenSettled(ns, running);
       return running;
     }
-    // A refresh already running may have listed the WAL before our caller's write was acknowledged: queue one more.
+    // A refresh already running may have listed the WAL before our caller's write was acknowledged: queue one more,
+    // which may answer from a stale part set only if every caller that joined it accepts that.
+    slot.nextStaleParts = (slot.nextStaleParts ?? true) && staleParts;
+    const queued = slot;
     slot.next ??= slot.running.then(
-      () => this.doRefresh(ns),
-      () => this.doRefresh(ns),
+      () => this.doRefresh(ns, queued.nextStaleParts !== false),
+      () => this.doRefresh(ns, queued.nextStaleParts !== false),
     );
     return slot.next;
   }
@@ -317,7 +331,7 @@ export class NamespaceCatalog {
    * A new part set does not hold the refresh up: the cached view answers while the new one is built (viewFor,
    * docs/rfcs/0010-worker-pool.md "Write path and mixed load" item 7).
    */
-  private async doRefresh(ns: string): Promise<NamespaceView | null> {
+  private async doRefresh(ns: string, staleParts = false): Promise<NamespaceView | null> {
     const started = this.clock.now();
     const log = this.wal(ns);
     for (let attempt = 1; ; attempt++) {
@@ -340,7 +354,7 @@ export class NamespaceCatalog {
       // A publish changed the part set: the cached view may keep answering (its parts stay readable through the GC
       // grace period, RFC-0006) while the new one is built in the background — if the listing after its head holds
       // every entry up to the new router's indexed_wal (none was collected under us). Once per refresh: a retry builds.
-      const staleOk = attempt === 1 && cached !== undefined && listedFirst !== null && listingCovers(listedFirst, cached.headSeq, read.router.indexed_wal);
+      const staleOk = staleParts && attempt === 1 && cached !== undefined && cached.tailRows.rows >= this.staleRebuildMinRows && listedFirst !== null && listingCovers(listedFirst, cached.headSeq, read.router.indexed_wal);
       const [view, listedCold] = await Promise.all([this.viewFor(ns, read, staleOk), coldList]);
       let listed = listedFirst ?? listedCold!;
       let verifyRouter = listedFirst === null;
