@@ -86,7 +86,7 @@ export class NamespaceCatalog {
    * Per namespace, a view being built in the background for a newer part set (a publish), while refreshes keep
    * answering from the cached view (viewFor): `view` once built, installed by the next refresh.
    */
-  private readonly rebuilds = new Map<string, { epoch: number; view: NamespaceView | null }>();
+  private readonly rebuilds = new Map<string, { view: NamespaceView | null }>();
   /**
    * When each view's part set was last seen current (router read naming exactly its parts). A view whose parts were
    * retired is served only within STALE_VIEW_MAX_MS of that: GC deletes a part a grace period after it is retired,
@@ -446,7 +446,7 @@ export class NamespaceCatalog {
       }
     }
     if (!this.rebuilds.has(ns)) {
-      const entry: { epoch: number; view: NamespaceView | null } = { epoch: r.epoch, view: null };
+      const entry: { view: NamespaceView | null } = { view: null };
       this.rebuilds.set(ns, entry);
       this.buildView(ns, read, cached).then(
         (v) => {

@@ -413,11 +413,10 @@ export class PartData {
       );
     if (need.ids !== false) take('ids', this.column(this.head.ids));
     else if (need.idRows && need.idRows.length > 0) {
-      const ids = this.head.ids;
-      const starts = ids.blocks.start ?? Uint32Array.of(0);
+      const starts = this.idBlockStarts;
       const blocks = new Set<number>();
       for (let i = 0; i < need.idRows.length; i++) blocks.add(blockIndex(starts, need.idRows[i]!));
-      for (const b of blocks) take(`idblock:${b}`, this.columnBlock(ids, b));
+      for (const b of blocks) take(`idblock:${b}`, this.columnBlock(this.head.ids, b));
     }
     for (const attr of need.filterIndexes ?? []) {
       const f = this.fidxByAttr.get(attr);
