@@ -124,6 +124,28 @@ describe('IVF search', () => {
     expect(b.clusters).toEqual(a.clusters);
   });
 
+  it('should answer every query the same from one kept searcher as from a fresh one each, filtered or not, and refuse another codebook', () => {
+    const b = build('euclidean_squared');
+    const kept = new IvfSearcher(b.index);
+    const toData = b.clustering.rows;
+    const run = (s: IvfSearcher, q: Float32Array, accept?: (row: number) => boolean) => {
+      const r = s.search(q, { topK: 10, nprobe: 4 }, {
+        cluster: (c) => b.clusters[c]!,
+        exact: (rows) => Array.from(rows, (p) => exactDistance(b.index.metric, q, data, toData[p]!, DIMS)),
+        accept,
+      });
+      return { rows: Array.from(r.rows), distances: Array.from(r.distances), stats: r.stats };
+    };
+    queries.forEach((q, i) => {
+      // Every third query filtered: a kept searcher must not carry candidates or states from the one before.
+      const accept = i % 3 === 0 ? (p: number) => toData[p]! % 2 === 0 : undefined;
+      // `use` with a copy of the index (another query's merged radii, same codebook) is allowed.
+      expect(run(kept.use({ ...b.index }), q, accept)).toEqual(run(new IvfSearcher(b.index), q, accept));
+    });
+    const other = build('cosine_distance');
+    expect(() => kept.use(other.index)).toThrow(/another codebook/);
+  });
+
   it('should order probes by centroid distance', () => {
     expect(nearestIds(Float64Array.from([5, 1, 4, 1, 0, 9]), 6, 4)).toEqual([4, 1, 3, 2]);
     expect(nearestIds(Float64Array.from([2, 1]), 2, 5)).toEqual([1, 0]);

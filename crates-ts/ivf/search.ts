@@ -199,14 +199,39 @@ export class IvfSearcher {
   private lo = new Float64Array(2048);
   private hi = new Float64Array(2048);
 
-  constructor(readonly index: IvfIndex) {
+  constructor(private index: IvfIndex) {
     this.refineQ = new RefineQuery(index.dims);
     this.q = new QueryCodes(index.rotation);
     this.qv = new Float64Array(index.dims);
     this.cDist = new Float64Array(index.k);
   }
 
+  /**
+   * Searches `index` from now on: the same centroids, rotation and dimensions with other radii (a query's merge of
+   * its parts' cluster tables, namespace/ivf-query.ts), so the buffers are kept across queries.
+   */
+  use(index: IvfIndex): this {
+    const ix = this.index;
+    if (index.dims !== ix.dims || index.k !== ix.k || index.rotation !== ix.rotation || index.centroids !== ix.centroids) throw new RangeError('IvfSearcher.use: another codebook');
+    this.index = index;
+    return this;
+  }
+
   search(query: Float32Array, o: SearchOptions, hooks: SearchHooks): SearchResult {
+    try {
+      return this.searchOnce(query, o, hooks);
+    } finally {
+      // Nothing of this query stays reachable from a kept searcher (the segments are views of cached blocks).
+      this.segs = [];
+      this.segCentroid = [];
+      this.segIndex.clear();
+      this.scored = [];
+      this.seen = null;
+      this.cand.clear();
+    }
+  }
+
+  private searchOnce(query: Float32Array, o: SearchOptions, hooks: SearchHooks): SearchResult {
     const ix = this.index;
     const scale = metricScale(ix.metric);
     const eps0 = o.eps0 ?? DEFAULT_EPS0;

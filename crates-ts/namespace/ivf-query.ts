@@ -297,12 +297,13 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       }
       return out;
     };
-    const searcher = new IvfSearcher(merged);
+    // Shared with other queries: `use` goes with each run (another query may search between two runs).
+    const searcher = searcherFor(index);
     let res: ReturnType<IvfSearcher['search']>;
     let runs = 0;
     for (;;) {
       missing = parts.map(() => []);
-      res = searcher.search(q.query, { topK: q.k, nprobe, ranked }, { cluster, exact, accept, skip });
+      res = searcher.use(merged).search(q.query, { topK: q.k, nprobe, ranked }, { cluster, exact, accept, skip });
       runs++;
       if (missing.every((m) => m.length === 0)) break;
       await Promise.all(
@@ -332,6 +333,20 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
   } finally {
     for (const r of releases) r();
   }
+}
+
+/**
+ * One searcher per loaded codebook index, kept with it: its buffers (candidates, estimates, refine scratch) are
+ * allocated once, not per query. A search is synchronous, so queries never share one at the same time.
+ */
+const searchers = new WeakMap<IvfIndex, IvfSearcher>();
+function searcherFor(index: IvfIndex): IvfSearcher {
+  let s = searchers.get(index);
+  if (s === undefined) {
+    s = new IvfSearcher(index);
+    searchers.set(index, s);
+  }
+  return s;
 }
 
 /**
