@@ -11,7 +11,7 @@ import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
 import {
-  PartData, decodeDeletionVector, fetchVerified, isBlockHead, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
+  IVF_FILE, PartData, decodeDeletionVector, fetchVerified, isBlockHead, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
   type PartFileCache, type LoadedPartCache, type PartManifest,
 } from '../part/index.js';
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
@@ -151,6 +151,15 @@ export class NamespaceCatalog {
             this.stats.entryHits++;
             return data;
           }
+          // A clustered part not seen before (its head not cached): its cluster table, the first thing every ANN
+          // query reads of it, is read whole (`ivf.blk` is that one block and the file's footer, a few KiB per
+          // thousand clusters) in the round trip of the head rather than after it, and checked against the head's
+          // CRC once the head is here (RFC-0008 §7: a cold ANN query is then head ∥ table, codes, vectors).
+          const early =
+            ref.index_kind === 'ivf' && this.blocks.get(`head:${router.namespace}/${ref.id}`) === undefined
+              ? this.store.get(partFileKey(router.namespace, ref.id, IVF_FILE)).then((g) => g?.bytes ?? null)
+              : undefined;
+          early?.catch(() => undefined); // a failed early read only means the ranged read after the head
           const head = await this.head(router.namespace, ref.id);
           if (isBlockHead(head)) {
             this.stats.entryMisses++;
@@ -165,7 +174,7 @@ export class NamespaceCatalog {
             // A clustered part's cluster table is the first thing every ANN query reads of it (one ranged GET, a few
             // KiB per thousand clusters): it leaves now, in the round trip of the WAL tail and the router check,
             // rather than after them (RFC-0008 §7). Loaded into the block cache; a failure shows on the query.
-            if ('ivf' in head && head.ivf) pd.clusterTable().catch(() => undefined);
+            if ('ivf' in head && head.ivf) pd.clusterTable(early).catch(() => undefined);
             return vp;
           }
         }

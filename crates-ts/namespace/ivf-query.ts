@@ -129,8 +129,11 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
   try {
     // Wave 1, every part in parallel: the cluster table and the probed clusters' codes; the filter's columns (pinned
     // until the caller's release: it ranks the returned rows with them).
-    const [prepared] = await Promise.all([
-      Promise.all(
+    // Every part's cluster table first (on a cold node they left with the heads), then every part's codes reads at
+    // once: one wave of codes, not one part's reads trailing another's as their tables arrive (RFC-0008 §7).
+    const codesOfParts = async () => {
+      await Promise.all(parts.map((p) => p.data.clusterTable()));
+      return Promise.all(
         parts.map(async (p, j) => {
           const pc = await p.data.prepareClusters((table) => {
             const mine = walk.nearestHeld(table.centroid, q.nprobe);
@@ -140,7 +143,10 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
           releases.push(pc.release);
           return pc;
         }),
-      ),
+      );
+    };
+    const [prepared] = await Promise.all([
+      codesOfParts(),
       // Unfiltered, not the ids: the returned rows' id blocks come with their vectors (need.idRows). A filter may test
       // ids on any row (['id', 'In', ...]): then the whole id column, as before.
       Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, ids: q.filter !== null, filterIndexes: q.filterSource?.attrs })))),

@@ -12,7 +12,7 @@ import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
 import { deadOrdinalsOf, sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
-import { blockRef, checkBlock, verifyBlocks, type BlockTable } from './block-file.js';
+import { blockRef, checkBlock, verifyBlocks, type BlockRef, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
 import type { PartHeadV2, PartHeadV3, RowBlockedFile } from './head.js';
@@ -574,11 +574,12 @@ export class PartData {
    * Format 3: the cluster table (RFC-0008 §2), read with one ranged GET of ivf.blk's one block (verified by its
    * CRC-32, checked against the head) and kept in the BlockCache.
    */
-  clusterTable(): Promise<ClusterTable> {
+  clusterTable(early?: Promise<Uint8Array | null>): Promise<ClusterTable> {
     const head = this.ivfHead('clusterTable');
     const key = `${this.key(head.ivf.file)}#table`;
     return this.cache.getOrLoad(key, async () => {
-      const t = decodeClusterTable(await this.block(head.ivf.file, head.ivf.blocks, 0), head, this.key(head.ivf.file));
+      const bytes = (early && (await tableFromWhole(early, blockRef(head.ivf.blocks, 0), `${this.key(head.ivf.file)} block 0`))) || (await this.block(head.ivf.file, head.ivf.blocks, 0));
+      const t = decodeClusterTable(bytes, head, this.key(head.ivf.file));
       return { value: t, bytes: t.offset.byteLength * 3 + 64 };
     });
   }
@@ -913,4 +914,19 @@ export class PartSegment implements Segment {
 /** Block i of a whole file that `whole` verified (every block checked against the same table). */
 function sliceBlock(bytes: Uint8Array, t: BlockTable, i: number): Uint8Array {
   return bytes.subarray(t.offset[i]!, t.offset[i]! + t.length[i]!);
+}
+
+/**
+ * The cluster table's block out of a whole `ivf.blk` read before the head arrived (the catalog's early read: the
+ * table is that file's block 0, at offset 0), verified by the head's CRC-32. Null, so the caller reads the block by
+ * range as usual, when the early read failed, found nothing, or does not hold the block the head describes.
+ */
+async function tableFromWhole(early: Promise<Uint8Array | null>, ref: BlockRef, where: string): Promise<Uint8Array | null> {
+  const whole = await early.catch(() => null);
+  if (whole === null || whole.byteLength < ref.offset + ref.length) return null;
+  try {
+    return checkBlock(whole.subarray(ref.offset, ref.offset + ref.length), ref, where);
+  } catch {
+    return null;
+  }
 }
