@@ -16,6 +16,7 @@ import type { ClientErrorReason } from './client-errors.js';
 import { InflightBudget, registerInflightBudget, defaultMaxInflightBytes, DEFAULT_MAX_INFLIGHT_REQUESTS } from './inflight.js';
 import type { Socket } from 'node:net';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, readJsonBody } from './json-body.js';
+import type { TaskPool } from '../crates-ts/pool/index.js';
 import { QueryLimiter, defaultMaxQueuedQueries, defaultMaxRunningQueries } from './query-admission.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, QUERY_TIMEOUT_HEADER, QueryDeadline, requestTimeoutMs } from './query-deadline.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -23,6 +24,8 @@ import { performance } from 'node:perf_hooks';
 
 export interface AppOptions {
   engine: Engine;
+  /** Threads that parse large JSON bodies off the event loop (the engine's pool). Unset or 0 threads: parsed here. */
+  pool?: TaskPool;
   /** Accepted API keys. Empty/undefined: authentication off. */
   apiKeys?: string[];
   /** Max request body in bytes after decompression. Default 512 MiB, turbopuffer's (never more than maxInflightBytes). */
@@ -134,7 +137,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   // Only JSON bodies: a text/plain body would otherwise be parsed as a string and get a misleading 400.
   app.removeContentTypeParser('text/plain');
   // Read into one buffer, not fastify's chunks + concatenation (json-body.ts): a 512 MiB body is held twice, not thrice.
-  app.addContentTypeParser('application/json', (req, payload, done) => readJsonBody(payload, req.headers, bodyLimit, done));
+  // Large bodies (writes) are parsed on the engine's pool threads, not on the event loop (json-body.ts OFFLOAD_*).
+  // Copied to the thread, not moved: a task the pool fails is run again here, on the same bytes.
+  const pool = opts.pool;
+  const offload = pool && pool.threads > 0 ? (bytes: Buffer, length: number) => pool.run('json-parse', { bytes, length }) : undefined;
+  app.addContentTypeParser('application/json', (req, payload, done) => readJsonBody(payload, req.headers, bodyLimit, done, offload));
 
   const readiness = opts.readiness;
   if (readiness) {

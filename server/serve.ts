@@ -196,6 +196,7 @@ async function listen(
   metrics.setSources({ engine, partFiles, loadedParts, blocks: caches.blocks, graphs: caches.graphs, store: store as CountingStore });
   const app = buildApp({
     engine,
+    pool,
     apiKeys: opts.apiKeys,
     bodyLimit: opts.bodyLimit,
     timeouts: opts.timeouts,

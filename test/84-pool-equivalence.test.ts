@@ -19,6 +19,7 @@ import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { decodeWalEntry } from '../crates-ts/wal/index.js';
 import { startTestServer, tempStoreDir, type TestServer } from './helpers/server.js';
+import { OFFLOAD_MIN_BYTES } from '../server/json-body.js';
 
 const DIMS = 8;
 function vec(i: number): number[] {
@@ -105,6 +106,48 @@ describe('worker pool equivalence', () => {
     const entries = (wal: Buffer[]) => wal.map((b, i) => ({ ...decodeWalEntry(i + 1, b), meta: { ...decodeWalEntry(i + 1, b).meta, committed_at: 0 } }));
     expect(pooled.wal.length).toBe(5);
     expect(entries(pooled.wal)).toEqual(entries(inline.wal));
+  });
+});
+
+describe('large JSON bodies parsed on the pool', () => {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('gives the same documents, answers and errors for a body of more than OFFLOAD_MIN_BYTES with --pool-threads 0 and 1, and parses it on the thread', async () => {
+    const D = 32;
+    const rows = Array.from({ length: 2500 }, (_, i) => ({ id: i, vector: Array.from({ length: D }, (_, d) => Math.sin(i * 31 + d) / 3), tag: `t${i % 7}` }));
+    const body = JSON.stringify({ upsert_rows: rows, distance_metric: 'euclidean_squared' });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(OFFLOAD_MIN_BYTES);
+    // A large malformed body, and a large body whose vector is wrong (beyond f32): both errors cross the thread.
+    const malformed = body.slice(0, -3);
+    const tooBig = JSON.stringify({ upsert_rows: rows.map((r, i) => (i === 1700 ? { ...r, vector: r.vector.map((x, d) => (d === 4 ? 1e39 : x)) } : r)), distance_metric: 'euclidean_squared' });
+    const post = (s: TestServer, text: string) =>
+      fetch(`${s.url}/v2/namespaces/big`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const runs: unknown[] = [];
+    for (const poolThreads of [0, 1]) {
+      const s = await startTestServer({ poolThreads });
+      servers.push(s);
+      await s.pool.ready();
+      const bad = await post(s, malformed);
+      const wrong = await post(s, tooBig);
+      const ok = await post(s, body);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      const n = s.client().namespace('big');
+      const all = await n.query({ rank_by: ['id', 'asc'], top_k: 2500, include_attributes: ['vector', 'tag'] });
+      const near = await n.query({ rank_by: ['vector', 'kNN', rows[42]!.vector], top_k: 5 });
+      expect((all.rows ?? []).length).toBe(2500);
+      expect(near.rows?.[0]?.id).toBe(42);
+      // Through the thread exactly when there is one (the three bodies), never for small ones (the queries).
+      expect(s.pool.stats().byKind['json-parse'].tasks).toBe(poolThreads === 0 ? 0 : 3);
+      runs.push({ bad, wrong: { status: wrong.status, error: wrong.body.error }, rows: all.rows, near: near.rows });
+    }
+    const [inline, pooled] = runs as [{ bad: { status: number; body: { error: string } } }, unknown];
+    expect(inline.bad.status).toBe(400);
+    expect(inline.bad.body.error).toMatch(/malformed JSON body/);
+    expect((inline as unknown as { wrong: { status: number; error: string } }).wrong).toMatchObject({ status: 400, error: expect.stringMatching(/upsert_rows\[1700\]\.vector.*element 4/) });
+    expect(pooled).toEqual(inline);
   });
 });
 

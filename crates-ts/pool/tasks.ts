@@ -4,6 +4,7 @@
  * worker.ts carries its code and message back so the caller sees the error the inline path would throw.
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
+import { parseJsonBytesPacked } from '../schema/json-body.js';
 
 export interface TaskTypes {
   /**
@@ -13,6 +14,11 @@ export interface TaskTypes {
   'wal-encode': { input: WalColumns; output: Uint8Array };
   /** WAL entry decoding (Parquet → ops) when a view loads its tail. */
   'wal-decode': { input: { seq: number; bytes: Uint8Array }; output: WalEntry };
+  /**
+   * A request body's JSON (schema/json-body.ts): parsed off the event loop, write vectors packed into one
+   * Float32Array so that the value crosses back cheaply. The bytes are moved to the thread.
+   */
+  'json-parse': { input: { bytes: Uint8Array; length: number }; output: unknown };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -21,6 +27,7 @@ export type TaskOutput<K extends TaskKind> = TaskTypes[K]['output'];
 export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } = {
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
+  'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];

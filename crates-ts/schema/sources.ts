@@ -22,7 +22,7 @@ export function base64ByteLength(s: string): number {
 }
 
 export function dimsOf(raw: unknown): number | undefined {
-  if (Array.isArray(raw)) return raw.length > 0 ? raw.length : undefined;
+  if (Array.isArray(raw) || raw instanceof Float32Array) return raw.length > 0 ? raw.length : undefined;
   if (typeof raw === 'string') {
     const n = base64ByteLength(raw);
     return n > 0 && n % 4 === 0 ? n / 4 : undefined;

@@ -86,7 +86,11 @@ export function finishVector(v: Float32Array, dims: number | undefined, elem: 'f
  */
 export function decodeVector(raw: unknown, dims: number | undefined, where: string, elem: 'f32' | 'f16' = 'f32'): Float32Array {
   let v: Float32Array;
-  if (Array.isArray(raw)) {
+  if (raw instanceof Float32Array) {
+    // A body parsed on a pool thread (json-body.ts packVectors): an array of finite numbers, already rounded to f32
+    // as the loop below would. Its own range of a buffer the request's other vectors share (kept as long as any is).
+    v = raw;
+  } else if (Array.isArray(raw)) {
     v = new Float32Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const x = raw[i];

@@ -1,0 +1,94 @@
+/**
+ * A body parsed on a pool thread (packVectors: write vectors as Float32Array views of one buffer) must mean exactly
+ * what the same body parsed on the event loop means: the same write request, or the same error.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isElaxError, type DistanceMetric, type Schema } from '../core/index.js';
+import { decodeJsonText, packVectors, parseJsonBytes, parseJsonBytesPacked } from './json-body.js';
+import { parseWriteRequest } from './write-request.js';
+
+const bytes = (s: string) => Buffer.from(s, 'utf8');
+
+/** parseWriteRequest's answer, or its error's code and message, as text (typed arrays as arrays, −0 kept). */
+function outcome(body: unknown, cur: { schema: Schema; distanceMetric: DistanceMetric | null }): string {
+  let got: unknown;
+  try {
+    got = { ok: parseWriteRequest(body, cur) };
+  } catch (e) {
+    if (!isElaxError(e)) throw e;
+    got = { code: e.code, message: e.message };
+  }
+  return JSON.stringify(got, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array, (x) => (Object.is(x, -0) ? '-0' : x)) : Object.is(v, -0) ? '-0' : v));
+}
+
+/** Vector elements as JSON text: ordinary numbers, beyond f32 range, beyond f64 range (1e400: Infinity), others. */
+const element = fc.oneof(
+  { weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((x) => JSON.stringify(x)) },
+  { weight: 1, arbitrary: fc.constantFrom('3.5e38', '-1e39', '1e400', '-1e400', '1e-50', '"x"', 'null', 'true', '[1]', '0.1', '-0') },
+);
+const vectorText = (dims: number) =>
+  fc.oneof(
+    { weight: 12, arbitrary: fc.array(element, { minLength: dims, maxLength: dims }).map((xs) => `[${xs.join(',')}]`) },
+    { weight: 1, arbitrary: fc.array(element, { minLength: 0, maxLength: dims + 1 }).map((xs) => `[${xs.join(',')}]`) },
+    { weight: 1, arbitrary: fc.constantFrom('null', '"AACAPwAAAEA="', '"not base64!"', '{}', '7') },
+  );
+
+describe('JSON bodies parsed off the event loop (packVectors)', () => {
+  it('should give the same write request, or the same error, as the body parsed where it arrived (rows and columns, upserts and patches)', () => {
+    const cur = { schema: {} as Schema, distanceMetric: null };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom('upsert_rows', 'patch_rows', 'upsert_columns', 'patch_columns'),
+        fc.integer({ min: 0, max: 5 }),
+        fc.constantFrom('f32', 'f16'),
+        fc.gen(),
+        (dims, key, n, elem, g) => {
+          const vecs = Array.from({ length: n }, () => g(() => vectorText(dims)));
+          let text: string;
+          const schema = `"schema":{"vector":{"type":"[${dims}]${elem}","ann":true}},"distance_metric":"euclidean_squared"`;
+          if (key.endsWith('rows')) text = `{${schema},"${key}":[${vecs.map((v, i) => `{"id":${i + 1},"vector":${v},"n":${i}}`).join(',')}]}`;
+          else text = `{${schema},"${key}":{"id":[${vecs.map((_, i) => i + 1).join(',')}],"vector":[${vecs.join(',')}]}}`;
+          const plain = parseJsonBytes(bytes(text), Buffer.byteLength(text));
+          const packed = parseJsonBytesPacked(bytes(text), Buffer.byteLength(text));
+          // The packed body crosses threads by structured clone: compare what arrives.
+          expect(outcome(structuredClone(packed), cur)).toBe(outcome(plain, cur));
+        },
+      ),
+      { numRuns: 400, endOnFailure: true },
+    );
+  });
+
+  it('should pack only arrays of finite numbers, into one buffer, rounded to f32 as decodeVector rounds', () => {
+    const body = JSON.parse('{"upsert_rows":[{"id":1,"vector":[0.1,2,3]},{"id":2,"vector":[1e400,1]},{"id":3,"vector":"AACAPw=="},{"id":4,"vector":[]},{"id":5,"vector":[1,"a"]},{"id":6,"vector":[4,5,6.5]}],"upsert_columns":{"id":[7,8],"vector":[[1,2,3],null]},"patch_columns":{"id":[9],"vector":[1,2,3]},"rank_by":["vector","ANN",[1,2,3]]}');
+    expect(packVectors(body)).toBe(3);
+    const rows = body.upsert_rows;
+    expect(rows[0].vector).toBeInstanceOf(Float32Array);
+    expect(Array.from(rows[0].vector as Float32Array)).toEqual([Math.fround(0.1), 2, 3]);
+    expect(rows[5].vector.buffer).toBe(rows[0].vector.buffer);
+    expect(Array.isArray(rows[1].vector)).toBe(true); // Infinity: left for decodeVector's own message
+    expect(rows[2].vector).toBe('AACAPw==');
+    expect(rows[3].vector).toEqual([]);
+    expect(rows[4].vector).toEqual([1, 'a']);
+    expect(body.upsert_columns.vector[0]).toBeInstanceOf(Float32Array);
+    expect(body.upsert_columns.vector[1]).toBeNull();
+    expect(body.patch_columns.vector).toEqual([1, 2, 3]); // a flat column stays flat
+    expect(body.rank_by).toEqual(['vector', 'ANN', [1, 2, 3]]); // not a write vector
+    expect(packVectors([1, 2])).toBe(0);
+  });
+
+  it('should fail malformed and over-long bodies with the same errors on either side', () => {
+    const bad = '{"upsert_rows": [';
+    let msg = '';
+    try {
+      parseJsonBytes(bytes(bad), bad.length);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/^malformed JSON body: /);
+    expect(() => parseJsonBytesPacked(bytes(bad), bad.length)).toThrow(msg);
+    expect(parseJsonBytesPacked(bytes(''), 0)).toEqual({});
+    expect(decodeJsonText(bytes('{"a":1}xyz'), 7)).toBe('{"a":1}');
+  });
+});
