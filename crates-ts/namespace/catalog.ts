@@ -74,6 +74,8 @@ function samePartSet(a: Router, b: Router): boolean {
  * How long after its part set was last seen current a view may still answer while its successor is built (viewFor):
  * far below GC's part grace (15 min by default), so its parts are still there.
  */
+/** A new clustered part's codes are read ahead of its first query up to this size (catalog warmNewParts). */
+const WARM_CODES_MAX_BYTES = 64 * 1024 * 1024;
 const STALE_VIEW_MAX_MS = 10_000;
 
 /** Longest stretch of tail replay (viewFor) between two yields to the event loop, ms. */
@@ -457,7 +459,12 @@ export class NamespaceCatalog {
     if (!this.rebuilds.has(ns)) {
       const entry: { view: NamespaceView | null } = { view: null };
       this.rebuilds.set(ns, entry);
-      this.buildView(ns, read, cached).then(
+      const build = async () => {
+        const v = await this.buildView(ns, read, cached);
+        await this.warmNewParts(v, cached); // before the view is installed: its first queries find the new parts read
+        return v;
+      };
+      build().then(
         (v) => {
           if (this.rebuilds.get(ns) === entry) entry.view = v;
         },
@@ -468,6 +475,34 @@ export class NamespaceCatalog {
       );
     }
     return cached;
+  }
+
+  /**
+   * Before a view built in the background is installed, reads what the first queries would otherwise read cold of the
+   * parts the publish added (issue 17: the first query after a publish waited for them): a clustered part's codes,
+   * every cluster (up to WARM_CODES_MAX_BYTES of them), and the postings dictionaries of the full-text attributes
+   * that queries on the previous view searched. Into the block cache, unpinned: the budget still decides what stays.
+   * Best effort: a failed read is left to the query that needs it.
+   */
+  private async warmNewParts(view: NamespaceView, previous: NamespaceView): Promise<void> {
+    const before = new Set(previous.parts);
+    const texts = previous.tailRows.textIndexedAttrs().filter((a) => view.schema[a]?.full_text_search);
+    await Promise.all(
+      view.parts
+        .filter((p): p is CachedViewPart => !before.has(p) && p instanceof CachedViewPart)
+        .map(async (p) => {
+          const pd = p.data;
+          const head = pd.head;
+          const codes = 'ivf' in head && head.ivf ? head.files.find((f) => f.name === head.ivf!.codes.file) : undefined;
+          const tasks: Promise<unknown>[] = [];
+          if (codes && codes.bytes <= WARM_CODES_MAX_BYTES) tasks.push(pd.prepareClusters((t) => t.centroid).then((pc) => pc.release()));
+          if (texts.length > 0) {
+            const need = { attrs: [], vectors: false, postings: texts.map((attr) => ({ attr, terms: [], prefixes: [] })) };
+            tasks.push(pd.segment(null).prepare(need).then((release) => release()));
+          }
+          await Promise.all(tasks.map((t) => t.catch(() => undefined)));
+        }),
+    );
   }
 
   /** A view of router `read` from its parts, with the cached tail above indexed_wal replayed (viewFor). */

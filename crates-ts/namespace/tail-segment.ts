@@ -110,6 +110,13 @@ export class TailSegment implements Segment {
     }
   }
 
+  /** The attributes whose in-memory text index a BM25 query asked for (loosePostings): what queries search. */
+  textIndexedAttrs(): string[] {
+    const out = new Set<string>();
+    for (const perAttr of this.postingsMemo.values()) for (const attr of perAttr.keys()) out.add(attr);
+    return [...out];
+  }
+
   delete(id: Id): void {
     this.killId(id);
     this.index.set(id, -1);
