@@ -56,7 +56,12 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
   if (declared > limit) return done(bodyTooLarge(limit));
   const identity = headers['content-encoding'] === undefined || headers['content-encoding'] === 'identity';
   // The declared length is the body's length only when nothing decompresses it.
-  let whole: Buffer | null = identity && Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : null;
+  // A body the pool will parse is read into shared memory: handing it to the thread then copies nothing (a copy of a
+  // 1.3 MB body cost the event loop ≈ 4 ms in structured clone), and the bytes stay readable here if the pool fails
+  // the task and it runs inline.
+  const offloaded = offload !== undefined && declared >= OFFLOAD_MIN_BYTES && declared < OFFLOAD_MAX_BYTES;
+  let whole: Buffer | null =
+    identity && Number.isInteger(declared) && declared > 0 ? (offloaded ? Buffer.from(new SharedArrayBuffer(declared)) : Buffer.allocUnsafe(declared)) : null;
   const chunks: Buffer[] = [];
   let received = 0;
   let finished = false;

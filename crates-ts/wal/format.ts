@@ -74,7 +74,9 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[]): WalColumns {
       break;
     }
   }
-  const vecValues = dims > 0 ? new Float32Array(n * dims) : null;
+  // In shared memory: the columns go to a pool thread to be encoded (pool/tasks.ts wal-encode), and a shared buffer
+  // crosses without a copy (half a megabyte per 1,000 rows of 128-d).
+  const vecValues = dims > 0 ? new Float32Array(new SharedArrayBuffer(n * dims * 4)) : null;
   const validity = dims > 0 ? new Uint8Array(Math.ceil(n / 8)) : null;
   let nullVectors = 0;
   for (let i = 0; i < n; i++) {
