@@ -8,7 +8,7 @@
  *
  * The segments must be prepared by the caller (filter columns and filter indexes pinned).
  */
-import { RowCursor, type ParsedQuery, type Segment } from '../query/index.js';
+import { RowCursor, orderMatchScanMax, type ParsedQuery, type Segment } from '../query/index.js';
 import { annChoice, type AnnChoice } from './ann-choice.js';
 
 export interface LeafPlan {
@@ -129,10 +129,14 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
   if (r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' && !q.per) {
     const k = r.keys[0]!;
     const idx = seg.walkOrder ? seg.filterIndexInfo?.(k.attr) : null;
+    // As query/execute-segments.ts decides: an exact filter bitmap of few rows is ranked row by row, else the walk.
+    const few = plan.access === 'index' && plan.candidates !== null && plan.candidates <= orderMatchScanMax(q.limit, seg.rows);
     plan.order =
-      idx && !idx.array
-        ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`
-        : `scan ${plan.access === 'all' ? live : plan.actual} rows into a top-${q.limit} heap`;
+      idx && !idx.array && few
+        ? `rank the ${plan.candidates} rows of the filter's bitmap into a top-${q.limit} heap (fewer than a walk of the ${k.attr} index would visit)`
+        : idx && !idx.array
+          ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`
+          : `scan ${plan.access === 'all' ? live : plan.actual} rows into a top-${q.limit} heap`;
   } else if (r?.kind === 'order') plan.order = `scan into a top-${q.limit} heap by ${r.keys.map((x) => `${x.attr} ${x.desc ? 'desc' : 'asc'}`).join(', ')}`;
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a

@@ -297,14 +297,32 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   const heap = per ? null : new TopK<Captured>(q.limit, cmp);
   await eachSegment(segs, hooks, (seg, s) => {
     const cursor = new RowCursor(seg, q.readAttrs);
-    const live = liveTest(seg, cursor, segmentFilter(seg, q));
     const only = restrict?.(s) ?? null;
-    const n = only === null ? seg.rows : only.length;
     const readers = keys.map((k) => (k.attr === 'id' ? null : seg.reader ? seg.reader(k.attr) : (o: number) => seg.value(k.attr, o)));
     const valsOf = (o: number) => readers.map((r) => (r === null ? null : r(o)));
     // One attribute key and a part with a filter index on it (RFC-0009 slice 3): walk its rows in key order and stop
     // at the first value that ranks after the full heap's worst, instead of testing every row.
     const walk = keys.length === 1 && keys[0]!.attr !== 'id' ? keys[0]! : null;
+    if (heap && only === null && walk !== null && seg.walkOrder) {
+      // A selective filter the indexes answer exactly: rank its matching rows, read from the bitmap, rather than walk
+      // the order until k of them turn up (a walk visits about k / selectivity rows, and far more when the filter and
+      // the order are correlated: `price < 100` walked by price descending passes every other row first).
+      const few = fewMatches(seg, q, q.limit);
+      if (few !== null) {
+        const dead = seg.dead;
+        for (let i = 0; i < few.length; i++) {
+          if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
+          const o = few[i]!;
+          if (dead !== null && dead[o] === 1) continue;
+          const worst = heap.worst();
+          if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) continue;
+          heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
+        }
+        return;
+      }
+    }
+    const live = liveTest(seg, cursor, segmentFilter(seg, q));
+    const n = only === null ? seg.rows : only.length;
     if (heap && only === null && walk !== null && seg.walkOrder) {
       let i = 0;
       const walked = seg.walkOrder(walk.attr, walk.desc, (value, o) => {
@@ -333,6 +351,28 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     }
   });
   return heap ? heap.sorted() : selectPerKey(cands, cmp, per!, q.limit);
+}
+
+/**
+ * The rows an attribute-ordered top-k ranks directly when the filter is selective (see rankSegments): the filter's
+ * exact bitmap on this segment, when the indexes give one with at most orderMatchScanMax rows; else null (walk).
+ */
+function fewMatches(seg: Segment, q: ParsedQuery, k: number): Uint32Array | null {
+  const src = q.filterSource;
+  if (q.filter === null || src === undefined || !seg.filterBits) return null;
+  const b = seg.filterBits(src.filter, src.compileLeaf);
+  if (b === null || !b.exact || b.bits.cardinality > orderMatchScanMax(k, seg.rows)) return null;
+  return b.bits.toArray();
+}
+
+/**
+ * Largest match count an attribute-ordered top k ranks by reading every match instead of walking the order index:
+ * a walk visits about k·rows/matches rows if filter and order are independent, so ranking the matches costs less up to
+ * √(k·rows) of them; four times that, as a walk pays per visited row what the scan pays per match and correlated
+ * filters make it longer. At least 4,096.
+ */
+export function orderMatchScanMax(k: number, rows: number): number {
+  return Math.max(4096, Math.floor(4 * Math.sqrt(Math.max(1, k) * rows)));
 }
 
 /** Compares captured candidates: the keys in turn, then id ascending. */
