@@ -2,6 +2,9 @@
  * Filter indexes (issue 16, RFC-0009): the issue's table at N rows, in process, warm, strong consistency.
  *
  *   node --max-old-space-size=8192 bin/run-ts.mjs bench/filter-indexes.ts [--n 1000000] [--dims 32] [--queries 40]
+ *     [--store DIR]          keep the built store in DIR and reuse it on the next run with the same --n/--dims
+ *     [--only ann]           only the filtered ANN table
+ *     [--profile X [--profile-out FILE]]  profile `bucket < X` filtered ANN queries (FILE: the .cpuprofile)
  *
  * One format-3 part (IVF clusters of ~1,000 rows, trained by the builder) over N rows of a seeded Gaussian mixture
  * (bench/lib.ts, 256 components) with attributes: `bucket` uniform in [0, 10000) (dictionary index), `cat` one of
@@ -17,7 +20,7 @@
  *  - index bytes per row per kind.
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Doc, Id } from '../crates-ts/core/index.js';
@@ -34,6 +37,9 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '40' },
     // Where a filtered ANN query's time goes (bench/cpu-profile.ts), for this `bucket < x` filter, then exit.
     profile: { type: 'string' },
+    'profile-out': { type: 'string' },
+    store: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -66,35 +72,47 @@ const queries = Array.from({ length: Q }, () => {
 });
 console.log(`machine: ${machine()}; n=${N} dims=${D} queries=${Q}; load average at start: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
-const store = new LocalDirStore(mkdtempSync(path.join(tmpdir(), 'elax-fidx-')));
+const storeDir = values.store ?? mkdtempSync(path.join(tmpdir(), 'elax-fidx-'));
+mkdirSync(storeDir, { recursive: true });
+const builtMark = path.join(storeDir, `built-n${N}-d${D}.txt`);
+const store = new LocalDirStore(storeDir);
 let t = performance.now();
-const built = await buildPartFiles({
-  namespace: 'idx',
-  partId: newPartId(1, 2, 'fidx'),
-  walStart: 1,
-  walEnd: 2,
-  level: 0,
-  changes: new Map<Id, Doc | null>(docs.map((d) => [d.id, d])),
-  schema: { vector: { type: `[${D}]f32`, ann: { distance_metric: 'cosine_distance' } }, bucket: { type: 'int' }, cat: { type: 'string' }, cluster: { type: 'int' }, price: { type: 'float' }, ts: { type: 'datetime' } },
-  distanceMetric: 'cosine_distance',
-  createdAt: new Date().toISOString(),
-  vectorIndex: { kind: 'ivf', codebook: null, targetSize: 1000, minSize: 500, maxSize: 2000 },
-});
-console.log(`build: ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const head = built.manifest;
-if (!isBlockHead(head)) throw new Error('not a block part');
-const sizes = new Map(built.files.map((f) => [f.name, f.bytes.byteLength]));
-console.log('\n| index | kind | file | bytes | bytes per row |\n|---|---|---|---:|---:|');
-for (const i of head.filter_indexes ?? []) {
-  const b = sizes.get(i.file)!;
-  console.log(`| ${i.attr} (${i.values.toLocaleString('en-US')} ${i.kind === 'dict' ? 'values' : 'pairs'}) | ${i.kind} | ${i.file} | ${b.toLocaleString('en-US')} | ${(b / N).toFixed(2)} |`);
+if (existsSync(builtMark)) console.log(`reusing the store built in ${storeDir}\n${readFileSync(builtMark, 'utf8')}`);
+else {
+  const sizesText: string[] = [];
+  const log = (x: string) => {
+    console.log(x);
+    sizesText.push(x);
+  };
+  const built = await buildPartFiles({
+    namespace: 'idx',
+    partId: newPartId(1, 2, 'fidx'),
+    walStart: 1,
+    walEnd: 2,
+    level: 0,
+    changes: new Map<Id, Doc | null>(docs.map((d) => [d.id, d])),
+    schema: { vector: { type: `[${D}]f32`, ann: { distance_metric: 'cosine_distance' } }, bucket: { type: 'int' }, cat: { type: 'string' }, cluster: { type: 'int' }, price: { type: 'float' }, ts: { type: 'datetime' } },
+    distanceMetric: 'cosine_distance',
+    createdAt: new Date().toISOString(),
+    vectorIndex: { kind: 'ivf', codebook: null, targetSize: 1000, minSize: 500, maxSize: 2000 },
+  });
+  log(`build: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const head = built.manifest;
+  if (!isBlockHead(head)) throw new Error('not a block part');
+  const sizes = new Map(built.files.map((f) => [f.name, f.bytes.byteLength]));
+  log('\n| index | kind | file | bytes | bytes per row |\n|---|---|---|---:|---:|');
+  for (const i of head.filter_indexes ?? []) {
+    const b = sizes.get(i.file)!;
+    log(`| ${i.attr} (${i.values.toLocaleString('en-US')} ${i.kind === 'dict' ? 'values' : 'pairs'}) | ${i.kind} | ${i.file} | ${b.toLocaleString('en-US')} | ${(b / N).toFixed(2)} |`);
+  }
+  await publishBuiltPart(store, built);
+  // The same part without its filter indexes (a part from before RFC-0009): queries scan.
+  const stripped = new Set((head.filter_indexes ?? []).map((i) => i.file));
+  const scanHead = { ...head, namespace: 'scan', files: head.files.filter((f) => !stripped.has(f.name)) } as PartManifest;
+  delete (scanHead as { filter_indexes?: unknown }).filter_indexes;
+  await publishBuiltPart(store, { ...built, manifest: scanHead, files: built.files.filter((f) => !stripped.has(f.name)) });
+  writeFileSync(builtMark, sizesText.join('\n'));
 }
-await publishBuiltPart(store, built);
-// The same part without its filter indexes (a part from before RFC-0009): queries scan.
-const stripped = new Set((head.filter_indexes ?? []).map((i) => i.file));
-const scanHead = { ...head, namespace: 'scan', files: head.files.filter((f) => !stripped.has(f.name)) } as PartManifest;
-delete (scanHead as { filter_indexes?: unknown }).filter_indexes;
-await publishBuiltPart(store, { ...built, manifest: scanHead, files: built.files.filter((f) => !stripped.has(f.name)) });
 docs.length = 0;
 
 const engine = benchEngine(store, 128);
@@ -120,9 +138,24 @@ if (values.profile !== undefined) {
   const x = Number(values.profile);
   const bodies = queries.map((q) => ({ rank_by: ['vector', 'ANN', q.vector], top_k: 10, filters: ['bucket', 'Lt', x] }));
   for (const b of bodies) await engine.query('idx', fresh(b));
-  const { top } = await profiled(async () => {
+  const run = async () => {
     for (const b of bodies) await engine.query('idx', fresh(b));
-  }, []);
+  };
+  if (values['profile-out'] !== undefined) {
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    t = performance.now();
+    await run();
+    console.log(`${Q} queries in ${(performance.now() - t).toFixed(1)} ms (profiled)`);
+    const { profile } = (await session.post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(values['profile-out'], JSON.stringify(profile));
+    process.exit(0);
+  }
+  const { top } = await profiled(run, []);
   console.log(`\nself time over ${Q} filtered ANN queries (bucket < ${x}), top functions:`);
   for (const f of top.slice(0, 20)) console.log(`  ${f.ms} ms  ${f.fn}`);
   process.exit(0);
@@ -168,6 +201,7 @@ for (const [label, filterOf] of series) {
   console.log(`| ${label} | ${allowed.toLocaleString('en-US')} | ${fmt(idx)} | ${(recall / Q).toFixed(3)} | ${fmt(scan)} | ${latencySummary(knn).p50} |`);
 }
 
+if (values.only === 'ann') process.exit(0);
 console.log('\n| query | idx p50 / p99 ms | scan p50 / p99 ms | same answer |\n|---|---:|---:|---|');
 const others: [string, Record<string, unknown>][] = [
   ['bucket < 10 (0.1 %) + rank_by price desc, top 10', { filters: ['bucket', 'Lt', 10], rank_by: ['price', 'desc'], top_k: 10 }],

@@ -41,6 +41,9 @@ describe('Bitmap against a Set model', () => {
         let want = 0;
         for (const x of sa) if (x >= lo && x < hi) want++;
         expect(a.rangeCardinality(lo, hi)).toBe(want);
+        const sel = a.selectRange(lo, hi, new Uint32Array(4));
+        expect(sel.n).toBe(want);
+        same(sel.rows.slice(0, sel.n), sorted([...sa].filter((x) => x >= lo && x < hi)));
         const o = Math.floor(r() * n);
         expect(a.has(o)).toBe(sa.has(o));
       }

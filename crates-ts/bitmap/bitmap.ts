@@ -160,6 +160,37 @@ export class Bitmap {
     return n;
   }
 
+  /**
+   * Members in [lo, hi), ascending, into `out` from index 0 (grown when short); returns the array written and the
+   * count. A cluster's ordinal run: which of its rows match.
+   */
+  selectRange(lo: number, hi: number, out: Uint32Array): { rows: Uint32Array; n: number } {
+    lo = Math.max(0, lo);
+    hi = Math.min(this.universe, hi);
+    if (hi <= lo) return { rows: out, n: 0 };
+    if (this.sorted !== null) {
+      const a = lowerBound(this.sorted, lo);
+      const b = lowerBound(this.sorted, hi);
+      return { rows: this.sorted.subarray(a, b), n: b - a };
+    }
+    if (out.length < hi - lo) out = new Uint32Array(hi - lo);
+    const w = this.words!;
+    let n = 0;
+    const first = lo >>> 5;
+    const last = (hi - 1) >>> 5;
+    for (let i = first; i <= last; i++) {
+      let x = w[i]!;
+      if (i === first) x &= ~0 << (lo & 31);
+      if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+      while (x !== 0) {
+        const t = x & -x;
+        out[n++] = (i << 5) + (31 - Math.clz32(t));
+        x ^= t;
+      }
+    }
+    return { rows: out, n };
+  }
+
   /** Ascending members (a copy when dense). */
   toArray(): Uint32Array {
     if (this.sorted !== null) return this.sorted;

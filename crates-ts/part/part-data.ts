@@ -24,8 +24,8 @@ import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
-import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
-import { evalWithIndexes, filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { decodeDictIndex, dictCodes, dictCodesBytes, type FilterIndexInfo } from './filter-index.js';
+import { evalWithIndexes, filterMaskOf, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
@@ -201,7 +201,9 @@ export class PartData {
       }
       const d = decodeDictIndex(info, blocks, this.rows, key);
       // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
-      return { value: d, bytes: bytes.byteLength * 4 + 256 };
+      // A scalar dictionary may also hold its rows' value codes (dictCodes, built by the first filtered ANN query that
+      // tests candidates by value).
+      return { value: d, bytes: bytes.byteLength * 4 + 256 + (d.array ? 0 : dictCodesBytes(d.values.length, this.rows)) };
     });
   }
 
@@ -751,6 +753,7 @@ function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
 export class PartSegment implements Segment {
   private sortedDead: number[] | null = null;
   private readonly masks = new WeakMap<object, { bits: Bitmap; exact: boolean; mask?: Uint8Array }>();
+  private readonly values = new WeakMap<object, { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null>();
 
   constructor(
     readonly data: PartData,
@@ -816,6 +819,25 @@ export class PartSegment implements Segment {
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);
+  }
+
+  /**
+   * The filter as a test per row by value (Segment.filterValues; filter-eval.ts valueFilterOf), its live matches
+   * counted from the dictionary's value bitmaps minus the dead rows it accepts. Remembered per filter object.
+   */
+  filterValues(filter: unknown, compile: LeafCompiler): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null {
+    const key = typeof filter === 'object' && filter !== null ? filter : null;
+    if (key !== null && this.values.has(key)) return this.values.get(key)!;
+    const v = valueFilterOf(filter, (a) => this.data.heldAttrIndex(a), compile);
+    let out: { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null = null;
+    if (v !== null) {
+      const codes = dictCodes(v.index, this.rows);
+      let live = v.rows;
+      for (const o of this.deadOrdinals()) if (v.accept[codes[o]!] === 1) live--;
+      out = { attr: v.attr, codes, accept: v.accept, live };
+    }
+    if (key !== null) this.values.set(key, out);
+    return out;
   }
 
   /**
