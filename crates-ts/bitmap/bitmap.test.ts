@@ -56,6 +56,11 @@ describe('Bitmap against a Set model', () => {
       same(Bitmap.fromUnsorted(n, shuffled).toArray(), sorted(sa));
       const sc = randomSet(r, n);
       same(Bitmap.union(n, [a, b, of(n, sc)]).toArray(), sorted(new Set([...sa, ...sb, ...sc])));
+      // Disjoint parts (a scalar attribute's value bitmaps): the same members, the count summed.
+      const onlyB = [...sb].filter((x) => !sa.has(x));
+      const d = Bitmap.union(n, [a, of(n, new Set(onlyB))], true);
+      same(d.toArray(), sorted(new Set([...sa, ...sb])));
+      expect(d.cardinality).toBe(new Set([...sa, ...sb]).size);
       same(Bitmap.deserialize(n, a.serialize()).toArray(), sorted(sa));
     }
   });

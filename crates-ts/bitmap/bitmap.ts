@@ -63,9 +63,11 @@ export class Bitmap {
 
   /**
    * The union of many bitmaps over one universe in one pass (a leaf matching many dictionary values): into one word
-   * buffer, or one sorted merge while the total stays sparse, instead of a new bitmap per pairwise `or`.
+   * buffer, or one sorted merge while the total stays sparse, instead of a new bitmap per pairwise `or`. `disjoint`:
+   * the caller knows no row is in two of them (a scalar attribute's value bitmaps), so the count is the sum, not a
+   * popcount of the words.
    */
-  static union(universe: number, bitmaps: readonly Bitmap[]): Bitmap {
+  static union(universe: number, bitmaps: readonly Bitmap[], disjoint = false): Bitmap {
     let total = 0;
     for (const b of bitmaps) {
       if (b.universe !== universe) throw new RangeError(`bitmaps over different universes (${universe}, ${b.universe})`);
@@ -93,7 +95,7 @@ export class Bitmap {
         for (let i = 0; i < s.length; i++) w[s[i]! >>> 5]! |= 1 << (s[i]! & 31);
       }
     }
-    return Bitmap.fromWords(universe, w);
+    return Bitmap.fromWords(universe, w, disjoint ? total : -1);
   }
 
   private static fromWords(universe: number, words: Uint32Array, card = -1): Bitmap {

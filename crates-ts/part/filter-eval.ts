@@ -234,7 +234,8 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
       const hit: Bitmap[] = [Bitmap.empty(rows)];
       for (let i = 0; i < d.values.length; i++) if (acc[i] === 1) hit.push(d.bitmaps[i]!);
       if (acc[d.values.length] === 1) hit.push(d.nulls);
-      return { bits: Bitmap.union(rows, hit), exact: true };
+      // A scalar row holds one value (or none): the value bitmaps are disjoint.
+      return { bits: Bitmap.union(rows, hit, true), exact: true };
     }
     const test = compile(positive);
     const hit: Bitmap[] = [Bitmap.empty(rows)];
