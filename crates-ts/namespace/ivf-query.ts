@@ -302,11 +302,19 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         const t = pc.table;
         const v = values[j];
         const counts = new Map<number, number>();
+        // The depth assumes the matches spread evenly: then its clusters hold nprobe clusters' worth of rows ×
+        // √(matched/rows) matches (`want`). Clusters dense in matches (a filter correlated with the clustering) reach
+        // that sooner: stop there, but never before 2 × nprobe clusters (`floor`: at nprobe, recall@10 of the
+        // anti-correlated 10 % filter at 1M fell to 0.90; at 2 × nprobe 0.977, bench/filter-indexes.ts).
+        const want = q.nprobe * (t.rows.reduce((a, b) => a + b, 0) / Math.max(1, t.centroid.length)) * Math.sqrt(matched! / total);
+        const floor = Math.min(depth, q.nprobe * 2);
+        const gathered = (list: readonly number[]): number => list.reduce((g, c) => g + (counts.get(c) ?? 0), 0);
         let list: number[];
         if (v) {
-          // By value: a cluster's matches are counted when the walk reaches it (a lookup per row), never for all.
+          // By value: a cluster's matches are counted when the walk reaches it (a lookup per row), never for all; the
+          // walk first looks for `floor` clusters with matches, and goes on to `depth` only if they hold too few.
           const dead = parts[j]!.segment.dead;
-          list = walk.nearestHeld(t.centroid, depth, (c) => {
+          const none = (c: number) => {
             let m = counts.get(c);
             if (m === undefined) {
               const i = entryOf(t.centroid, c);
@@ -316,7 +324,9 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
               perCluster[c]! += m;
             }
             return m === 0;
-          });
+          };
+          list = walk.nearestHeld(t.centroid, floor, none);
+          if (list.length === floor && gathered(list) < want) list = walk.nearestHeld(t.centroid, depth, none);
         } else {
           for (let i = 0; i < t.centroid.length; i++) {
             const lo = t.first[i]!;
@@ -326,14 +336,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
           }
           list = walk.nearestHeld(t.centroid, depth, (c) => !counts.has(c));
         }
-        // The depth above assumes the matches spread evenly: then its clusters hold nprobe clusters' worth of rows ×
-        // √(matched/rows) matches. Clusters dense in matches (a filter correlated with the clustering) reach that
-        // sooner: stop there, but never before 2 × nprobe clusters (at nprobe, recall@10 of the anti-correlated 10 %
-        // filter at 1M fell to 0.90; at 2 × nprobe 0.977, bench/filter-indexes.ts).
-        const want = q.nprobe * (pc.table.rows.reduce((a, b) => a + b, 0) / Math.max(1, t.centroid.length)) * Math.sqrt(matched! / total);
         let got = 0;
         let n = 0;
-        const floor = q.nprobe * 2;
         while (n < list.length && (n < floor || got < want)) got += counts.get(list[n++]!) ?? 0;
         return list.slice(0, n);
       });
