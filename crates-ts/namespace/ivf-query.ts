@@ -110,7 +110,7 @@ function count(a: Uint8Array, from: number, to: number): number {
 /**
  * Of each part's rows `rows[j]`, those whose exact distance is within the k-th smallest over all (ties at the k-th
  * kept, so the caller's ranking breaks them as an exact scan would), per view segment. Distances come from the
- * vectors in the block cache (peekVectorAt: no pin, no promise per block); rows whose block is not cached are
+ * vectors in the block cache (peekVectorsAt: no pin, no promise per block); rows whose block is not cached are
  * fetched first, pinned until `pinned` is released. Rows without a vector are left out, as the exact scan skips them.
  */
 async function nearestExactly(parts: readonly IvfPart[], rows: readonly Int32Array[], k: number, kernel: (data: Float32Array, off: number) => number, pinned: Release[]): Promise<Map<number, Int32Array>> {
@@ -118,14 +118,8 @@ async function nearestExactly(parts: readonly IvfPart[], rows: readonly Int32Arr
   // others after their blocks are fetched and pinned.
   const dist = rows.map((r) => new Array<number | null>(r.length));
   const missing = rows.map((r, j) => {
-    const out: number[] = [];
     const d = dist[j]!;
-    for (let i = 0; i < r.length; i++) {
-      const at = parts[j]!.data.peekVectorAt(r[i]!);
-      if (at === undefined) out.push(i);
-      else d[i] = at === null ? null : kernel(at.data, at.off);
-    }
-    return out;
+    return parts[j]!.data.peekVectorsAt(r, (i, data, off) => (d[i] = data === null ? null : kernel(data, off)));
   });
   await Promise.all(
     parts.map(async (p, j) => {

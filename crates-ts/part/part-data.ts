@@ -387,6 +387,53 @@ export class PartData {
     return block === undefined ? undefined : { data: block, off: (ord - b * v.block_rows) * v.dims };
   }
 
+  /**
+   * peekVectorAt over many rows: `visit(i, data, off)` for each rows[i] whose vector is in the block cache right now
+   * (data null: the row has none), and the indexes of the rows not cached returned. The whole file and the presence
+   * bitmap are looked up once, not per row (an exact ranking of a thousand matches).
+   */
+  peekVectorsAt(rows: ArrayLike<number>, visit: (i: number, data: Float32Array | null, off: number) => void): number[] {
+    const missing: number[] = [];
+    const v = this.head.vectors;
+    if (v === null) {
+      for (let i = 0; i < rows.length; i++) visit(i, null, 0);
+      return missing;
+    }
+    const keys = (this.#vecKeys ??= { whole: this.key(v.file), presence: `${this.key(v.file)}#presence`, blocks: [] });
+    const whole = this.cache.get<SegmentVectors>(keys.whole);
+    if (whole) {
+      const present = whole.present;
+      for (let i = 0; i < rows.length; i++) {
+        const o = rows[i]!;
+        if (present === null || (present[o >> 3]! & (1 << (o & 7))) !== 0) visit(i, whole.data, o * v.dims);
+        else visit(i, null, 0);
+      }
+      return missing;
+    }
+    const present = v.present !== this.rows ? this.cache.get<Uint8Array>(keys.presence) : null;
+    if (present === undefined) {
+      for (let i = 0; i < rows.length; i++) missing.push(i);
+      return missing;
+    }
+    let lastB = -1;
+    let block: Float32Array | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const o = rows[i]!;
+      if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) {
+        visit(i, null, 0);
+        continue;
+      }
+      const b = Math.floor(o / v.block_rows);
+      if (b !== lastB) {
+        block = this.cache.get<Float32Array>((keys.blocks[b] ??= `${keys.whole}#${b}`));
+        lastB = b;
+      }
+      if (block === undefined) missing.push(i);
+      else visit(i, block, (o - b * v.block_rows) * v.dims);
+    }
+    return missing;
+  }
+
   /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
   #vecKeys: { whole: string; presence: string; blocks: string[] } | undefined;
 
