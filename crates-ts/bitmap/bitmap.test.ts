@@ -41,6 +41,9 @@ describe('Bitmap against a Set model', () => {
         let want = 0;
         for (const x of sa) if (x >= lo && x < hi) want++;
         expect(a.rangeCardinality(lo, hi)).toBe(want);
+        const sel = a.selectRange(lo, hi, new Uint32Array(4));
+        expect(sel.n).toBe(want);
+        same(sel.rows.slice(0, sel.n), sorted([...sa].filter((x) => x >= lo && x < hi)));
         const o = Math.floor(r() * n);
         expect(a.has(o)).toBe(sa.has(o));
       }
@@ -53,6 +56,11 @@ describe('Bitmap against a Set model', () => {
       same(Bitmap.fromUnsorted(n, shuffled).toArray(), sorted(sa));
       const sc = randomSet(r, n);
       same(Bitmap.union(n, [a, b, of(n, sc)]).toArray(), sorted(new Set([...sa, ...sb, ...sc])));
+      // Disjoint parts (a scalar attribute's value bitmaps): the same members, the count summed.
+      const onlyB = [...sb].filter((x) => !sa.has(x));
+      const d = Bitmap.union(n, [a, of(n, new Set(onlyB))], true);
+      same(d.toArray(), sorted(new Set([...sa, ...sb])));
+      expect(d.cardinality).toBe(new Set([...sa, ...sb]).size);
       same(Bitmap.deserialize(n, a.serialize()).toArray(), sorted(sa));
     }
   });

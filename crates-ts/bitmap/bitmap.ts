@@ -63,9 +63,11 @@ export class Bitmap {
 
   /**
    * The union of many bitmaps over one universe in one pass (a leaf matching many dictionary values): into one word
-   * buffer, or one sorted merge while the total stays sparse, instead of a new bitmap per pairwise `or`.
+   * buffer, or one sorted merge while the total stays sparse, instead of a new bitmap per pairwise `or`. `disjoint`:
+   * the caller knows no row is in two of them (a scalar attribute's value bitmaps), so the count is the sum, not a
+   * popcount of the words.
    */
-  static union(universe: number, bitmaps: readonly Bitmap[]): Bitmap {
+  static union(universe: number, bitmaps: readonly Bitmap[], disjoint = false): Bitmap {
     let total = 0;
     for (const b of bitmaps) {
       if (b.universe !== universe) throw new RangeError(`bitmaps over different universes (${universe}, ${b.universe})`);
@@ -93,7 +95,7 @@ export class Bitmap {
         for (let i = 0; i < s.length; i++) w[s[i]! >>> 5]! |= 1 << (s[i]! & 31);
       }
     }
-    return Bitmap.fromWords(universe, w);
+    return Bitmap.fromWords(universe, w, disjoint ? total : -1);
   }
 
   private static fromWords(universe: number, words: Uint32Array, card = -1): Bitmap {
@@ -158,6 +160,37 @@ export class Bitmap {
     let n = popcount(w[a]! & headMask) + popcount(w[b]! & tailMask);
     for (let i = a + 1; i < b; i++) n += popcount(w[i]!);
     return n;
+  }
+
+  /**
+   * Members in [lo, hi), ascending, into `out` from index 0 (grown when short); returns the array written and the
+   * count. A cluster's ordinal run: which of its rows match.
+   */
+  selectRange(lo: number, hi: number, out: Uint32Array): { rows: Uint32Array; n: number } {
+    lo = Math.max(0, lo);
+    hi = Math.min(this.universe, hi);
+    if (hi <= lo) return { rows: out, n: 0 };
+    if (this.sorted !== null) {
+      const a = lowerBound(this.sorted, lo);
+      const b = lowerBound(this.sorted, hi);
+      return { rows: this.sorted.subarray(a, b), n: b - a };
+    }
+    if (out.length < hi - lo) out = new Uint32Array(hi - lo);
+    const w = this.words!;
+    let n = 0;
+    const first = lo >>> 5;
+    const last = (hi - 1) >>> 5;
+    for (let i = first; i <= last; i++) {
+      let x = w[i]!;
+      if (i === first) x &= ~0 << (lo & 31);
+      if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+      while (x !== 0) {
+        const t = x & -x;
+        out[n++] = (i << 5) + (31 - Math.clz32(t));
+        x ^= t;
+      }
+    }
+    return { rows: out, n };
   }
 
   /** Ascending members (a copy when dense). */

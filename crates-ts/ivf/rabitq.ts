@@ -40,6 +40,11 @@ export interface ClusterCodes {
   radius: number;
   /** Second-stage codes (refine.ts); absent in layout version 1. */
   refine?: RefineCodes | null;
+  /**
+   * Position in `refine` of each code (a subset of a cluster's codes shares the cluster's refine codes, subset.ts);
+   * absent: the same position.
+   */
+  refineAt?: Uint32Array;
 }
 
 /** P·c of each of the k centroids (k × padded, row-major), and Σ_i (P·c)_i of each: the query side needs both. */

@@ -349,7 +349,7 @@ export class IvfSearcher {
         const row = ids === null ? codes.firstRow + i : ids[i]!;
         if (hooks.accept && !hooks.accept(row)) continue;
         uppers.offer(2 * est[at]! - lo);
-        cand.push(row, lo, ACCEPTED, src, i);
+        cand.push(row, lo, ACCEPTED, src, codes.refineAt ? codes.refineAt[i]! : i);
       }
     }
     this.scored.push({ c, from, to: cand.length, droppedMin });
@@ -368,7 +368,7 @@ export class IvfSearcher {
       const src = this.sourceOf(codes, sc.c);
       for (let i = 0; i < codes.n; i++, at++) {
         const row = ids === null ? codes.firstRow + i : ids[i]!;
-        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED, src, i);
+        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED, src, codes.refineAt ? codes.refineAt[i]! : i);
       }
     }
     sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out

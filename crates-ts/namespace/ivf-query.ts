@@ -16,11 +16,12 @@
  *
  * Exact distances use query/distance.ts' kernel (distanceAt): the same numbers the exact scan gives for these rows.
  */
-import { annChoice, ivfExactMaxRows } from '../planner/index.js';
+import { annChoice, ivfExactMaxRows, ivfWalkKind } from '../planner/index.js';
 import { Bitmap } from '../bitmap/index.js';
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
+import { subsetCodes } from '../ivf/subset.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
 import { distanceAt, RowCursor, type FilterSource, type Release, type Segment } from '../query/index.js';
 
@@ -106,6 +107,53 @@ function count(a: Uint8Array, from: number, to: number): number {
   return n;
 }
 
+/**
+ * Of each part's rows `rows[j]`, those whose exact distance is within the k-th smallest over all (ties at the k-th
+ * kept, so the caller's ranking breaks them as an exact scan would), per view segment. Distances come from the
+ * vectors in the block cache (peekVectorsAt: no pin, no promise per block); rows whose block is not cached are
+ * fetched first, pinned until `pinned` is released. Rows without a vector are left out, as the exact scan skips them.
+ */
+async function nearestExactly(parts: readonly IvfPart[], rows: readonly Int32Array[], k: number, kernel: (data: Float32Array, off: number) => number, pinned: Release[]): Promise<Map<number, Int32Array>> {
+  // Distances of the rows whose block is cached now, at once (a cached block may be evicted during any await); the
+  // others after their blocks are fetched and pinned.
+  const dist = rows.map((r) => new Array<number | null>(r.length));
+  const missing = rows.map((r, j) => {
+    const d = dist[j]!;
+    return parts[j]!.data.peekVectorsAt(r, (i, data, off) => (d[i] = data === null ? null : kernel(data, off)));
+  });
+  await Promise.all(
+    parts.map(async (p, j) => {
+      const m = missing[j]!;
+      if (m.length === 0) return;
+      pinned.push(await p.segment.prepare({ attrs: [], vectors: false, ids: false, vectorRows: m.map((i) => rows[j]![i]!) }));
+      for (const i of m) {
+        const at = p.segment.vectorAt!(rows[j]![i]!);
+        dist[j]![i] = at === null ? null : kernel(at.data, at.off);
+      }
+    }),
+  );
+  const all: number[] = [];
+  for (const d of dist) for (const x of d) if (x !== null) all.push(x!);
+  const out = new Map<number, Int32Array>();
+  // Few rows, or distances that do not order (NaN): every row, as before.
+  if (all.length <= k || all.some((x) => Number.isNaN(x))) {
+    rows.forEach((r, j) => out.set(parts[j]!.seg, r));
+    return out;
+  }
+  all.sort((a, b) => a - b);
+  const kth = all[k - 1]!;
+  rows.forEach((r, j) => out.set(parts[j]!.seg, r.filter((_, i) => dist[j]![i] !== null && dist[j]![i]! <= kth)));
+  return out;
+}
+
+/** Live rows of [lo, hi) whose value the filter accepts (codes: each row's dictionary position). */
+function valueMatchesIn(codes: Uint16Array | Uint32Array, accept: Uint8Array, dead: Uint8Array | null, lo: number, hi: number): number {
+  let n = 0;
+  if (dead === null) for (let o = lo; o < hi; o++) n += accept[codes[o]!]!;
+  else for (let o = lo; o < hi; o++) if (dead[o] !== 1) n += accept[codes[o]!]!;
+  return n;
+}
+
 /** Indexes of the set bytes of a, ascending. */
 function ordinalsOf(a: Uint8Array): Int32Array {
   const out = new Int32Array(count(a, 0, a.length));
@@ -183,7 +231,9 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     const cluster = (c: number): ClusterCodes[] => {
       let got = clusters.get(c);
       if (got === undefined) {
-        got = segmentsOf(prepared.map((pc, j) => (lists[j]!.has(c) ? pc.codes(c) : null)), bases);
+        const list = prepared.map((pc, j) => (lists[j]!.has(c) ? pc.codes(c) : null));
+        // Under a filter, only the matching rows' codes: the searcher estimates nothing it could not return.
+        got = allowed === null ? segmentsOf(list, bases) : matchingSegmentsOf(list, bases, matchesIn, accept);
         clusters.set(c, got);
       }
       return got;
@@ -194,15 +244,24 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     // Per part, the allowed rows as a byte per row, or null where `liveBits` holds them exactly (no O(rows) mask).
     let allowed: (Uint8Array | null)[] | null = null;
     let liveBits: (Bitmap | null)[] = [];
+    // Per part, the filter as a test by value (a filter over one attribute with a scalar dictionary, matching many
+    // rows: planner ivfWalkKind): no bitmap of its matches is built, clusters' matches are counted when reached.
+    let values: ({ codes: Uint16Array | Uint32Array; accept: Uint8Array } | null)[] = parts.map(() => null);
     let matched: number | null = null;
     let nprobe = q.nprobe;
     let skip: ((c: number) => boolean) | undefined;
     if (q.filter !== null) {
       const src = q.filterSource;
+      const byValue = src ? parts.map((p) => p.segment.filterValues?.(src.filter, src.compileLeaf) ?? null) : [];
+      const valueMatches = byValue.reduce((n, v) => n + (v?.live ?? 0), 0);
+      const walkByValue =
+        src !== undefined && byValue.every((v) => v !== null) && annChoice('ivf', valueMatches, q.k, total) === 'walk' && ivfWalkKind(valueMatches, total, true) === 'walk-values';
+      if (walkByValue) values = byValue;
       // Exact index answers as bitmaps without the dead rows: counts, per-cluster counts (range cardinalities over
       // the cluster's ordinal run, RFC-0009 §1) and the exact rows come from them, not from a pass over the bytes.
       liveBits = parts.map(() => null);
       allowed = parts.map((p, j) => {
+        if (walkByValue) return null;
         const dead = p.segment.dead;
         // An exact answer of the part's filter indexes as a bitmap: the dead rows subtracted as a bitmap, and candidates
         // tested against it (accept), never spread into a byte per row (which cost O(rows) a query, RFC-0009).
@@ -225,10 +284,13 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         for (let o = 0; o < a.length; o++) if ((cand === null || cand[o] === 1) && (dead === null || dead[o] !== 1) && q.filter!(cur.at(o))) a[o] = 1;
         return a;
       });
-      matched = allowed.reduce((n, a, j) => n + (liveBits[j]?.cardinality ?? count(a!, 0, a!.length)), 0);
+      matched = walkByValue ? valueMatches : allowed.reduce((n, a, j) => n + (liveBits[j]?.cardinality ?? count(a!, 0, a!.length)), 0);
       if (annChoice('ivf', matched, q.k, total) === 'exact') {
-        const exactRows = new Map<number, Int32Array>();
-        allowed.forEach((a, j) => exactRows.set(parts[j]!.seg, liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a!)));
+        const rows = allowed.map((a, j) => (liveBits[j] ? Int32Array.from(liveBits[j]!.toArray()) : ordinalsOf(a!)));
+        // Their exact distances here, read from the block cache (vectors not cached are fetched first, one wave),
+        // and only the rows within the k-th distance handed back: the caller's exact ranking then reads k blocks, not a
+        // block per match (RFC-0009, filter indexes: 1,000 matches cost 1,000 block pins and promises).
+        const exactRows = await nearestExactly(parts, rows, q.k, distanceAt(q.metric, q.query), pinned);
         // The filter columns stay pinned (the caller ranks these rows with them, then releases).
         return { bySeg, exactRows, matched, probed: 0, reranked: 0, runs: 0, release };
       }
@@ -238,15 +300,48 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       const depth = filterNprobe(q.nprobe, matched, total, index.k);
       const wanted = prepared.map((pc, j) => {
         const t = pc.table;
-        const has = new Set<number>();
-        for (let i = 0; i < t.centroid.length; i++) {
-          const lo = t.first[i]!;
-          const m = liveBits[j] ? liveBits[j]!.rangeCardinality(lo, lo + t.rows[i]!) : count(allowed![j]!, lo, lo + t.rows[i]!);
-          perCluster[t.centroid[i]!]! += m;
-          if (m > 0) has.add(t.centroid[i]!);
+        const v = values[j];
+        const counts = new Map<number, number>();
+        // The depth assumes the matches spread evenly: then its clusters hold nprobe clusters' worth of rows ×
+        // √(matched/rows) matches (`want`). Clusters dense in matches (a filter correlated with the clustering) reach
+        // that sooner: stop there, but never before 2 × nprobe clusters (`floor`: at nprobe, recall@10 of the
+        // anti-correlated 10 % filter at 1M fell to 0.90; at 2 × nprobe 0.977, bench/filter-indexes.ts).
+        const want = q.nprobe * (t.rows.reduce((a, b) => a + b, 0) / Math.max(1, t.centroid.length)) * Math.sqrt(matched! / total);
+        const floor = Math.min(depth, q.nprobe * 2);
+        const gathered = (list: readonly number[]): number => list.reduce((g, c) => g + (counts.get(c) ?? 0), 0);
+        let list: number[];
+        if (v) {
+          // By value: a cluster's matches are counted when the walk reaches it (a lookup per row), never for all; the
+          // walk first looks for `floor` clusters with matches, and goes on to `depth` only if they hold too few.
+          const dead = parts[j]!.segment.dead;
+          const none = (c: number) => {
+            let m = counts.get(c);
+            if (m === undefined) {
+              const i = entryOf(t.centroid, c);
+              const lo = t.first[i]!;
+              m = valueMatchesIn(v.codes, v.accept, dead, lo, lo + t.rows[i]!);
+              counts.set(c, m);
+              perCluster[c]! += m;
+            }
+            return m === 0;
+          };
+          list = walk.nearestHeld(t.centroid, floor, none);
+          if (list.length === floor && gathered(list) < want) list = walk.nearestHeld(t.centroid, depth, none);
+        } else {
+          for (let i = 0; i < t.centroid.length; i++) {
+            const lo = t.first[i]!;
+            const m = liveBits[j] ? liveBits[j]!.rangeCardinality(lo, lo + t.rows[i]!) : count(allowed![j]!, lo, lo + t.rows[i]!);
+            perCluster[t.centroid[i]!]! += m;
+            if (m > 0) counts.set(t.centroid[i]!, m);
+          }
+          list = walk.nearestHeld(t.centroid, depth, (c) => !counts.has(c));
         }
-        return walk.nearestHeld(t.centroid, depth, (c) => !has.has(c));
+        let got = 0;
+        let n = 0;
+        while (n < list.length && (n < floor || got < want)) got += counts.get(list[n++]!) ?? 0;
+        return list.slice(0, n);
       });
+      // Only the wanted clusters are asked (see the union below): by value, those are the ones counted.
       skip = (c) => perCluster[c] === 0;
       // The probed clusters' codes not fetched by wave 1 (it fetched the nearest ones, matches or not).
       const first = lists.map((l) => new Set(l));
@@ -271,11 +366,35 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       const j = partOf(g);
       const o = g - bases[j]!;
       if (allowed !== null) {
+        const v = values[j];
+        if (v) {
+          const dead = parts[j]!.segment.dead;
+          return v.accept[v.codes[o]!] === 1 && (dead === null || dead[o] !== 1);
+        }
         const bits = liveBits[j];
         return bits ? bits.has(o) : allowed[j]![o] === 1;
       }
       const dead = parts[j]!.segment.dead;
       return dead === null || dead[o] !== 1;
+    };
+    // The matching live rows of part j in [lo, hi) (a cluster's ordinal run), ascending.
+    let sel = new Uint32Array(0);
+    const matchesIn = (j: number, lo: number, hi: number): { rows: Uint32Array; n: number } => {
+      const bits = liveBits[j];
+      if (sel.length < hi - lo) sel = new Uint32Array(hi - lo);
+      if (bits) return bits.selectRange(lo, hi, sel);
+      const v = values[j];
+      if (v) {
+        const dead = parts[j]!.segment.dead;
+        const { codes, accept } = v;
+        let n = 0;
+        for (let o = lo; o < hi; o++) if (accept[codes[o]!] === 1 && (dead === null || dead[o] !== 1)) sel[n++] = o;
+        return { rows: sel, n };
+      }
+      const a = allowed![j]!;
+      let n = 0;
+      for (let o = lo; o < hi; o++) if (a[o] === 1) sel[n++] = o;
+      return { rows: sel, n };
     };
     const kernel = distanceAt(q.metric, q.query);
     // The searcher's hooks are synchronous, the vectors are read by range: the search runs until it asks for no
@@ -409,6 +528,36 @@ function entryOf(centroids: Uint32Array, c: number): number {
     else hi = mid - 1;
   }
   return -1;
+}
+
+/**
+ * segmentsOf under a filter: each part's codes of the cluster restricted to its matching live rows (`matchesIn`: part
+ * j's matches among ordinals [lo, hi)), so the searcher estimates only rows it may return (ivf/subset.ts); a part
+ * whose rows all match keeps its codes as they are, one with none is left out. Codes that name their rows (rowIds)
+ * are tested row by row (`accept`, global rows).
+ */
+function matchingSegmentsOf(
+  list: readonly (ClusterCodes | null)[],
+  bases: readonly number[],
+  matchesIn: (j: number, lo: number, hi: number) => { rows: Uint32Array; n: number },
+  accept: (g: number) => boolean,
+): ClusterCodes[] {
+  const out: ClusterCodes[] = [];
+  list.forEach((cc, j) => {
+    if (cc === null || cc.n === 0) return;
+    const base = bases[j]!;
+    if (cc.rowIds !== null) {
+      const pos: number[] = [];
+      for (let i = 0; i < cc.n; i++) if (accept(cc.rowIds[i]! + base)) pos.push(i);
+      if (pos.length > 0) out.push(subsetCodes(cc, Uint32Array.from(pos), pos.length, base));
+      return;
+    }
+    const { rows, n } = matchesIn(j, cc.firstRow, cc.firstRow + cc.n);
+    // Most rows match: estimating them all costs less than copying them out (≈ 20 ns a row copied, ≈ 35 estimated).
+    if (n * 2 > cc.n) out.push(...segmentsOf([cc], [base]));
+    else if (n > 0) out.push(subsetCodes(cc, rows, n, base, cc.firstRow));
+  });
+  return out;
 }
 
 /**

@@ -3,8 +3,8 @@ import { compileFilter } from '../filter/index.js';
 import { seededRandom } from '../ivf/index.js';
 import { RANDOM_FILTER_SCHEMA, randomDocs, randomFilter } from '../../test/helpers/random-filters.js';
 import { blockOf, openBlockFile } from './block-file.js';
-import { filterMaskOf } from './filter-eval.js';
-import { buildFilterIndexes, decodeDictIndex, type DictIndex } from './filter-index.js';
+import { filterMaskOf, valueFilterOf } from './filter-eval.js';
+import { buildFilterIndexes, decodeDictIndex, dictCodes, type DictIndex } from './filter-index.js';
 import { ElaxError } from '../core/index.js';
 import { buildPartFiles, type PartBuildInput } from './build.js';
 import { encodeHead, type PartHeadV2 } from './head.js';
@@ -57,6 +57,27 @@ describe('filter trees over dictionary indexes', () => {
     }
     expect(exact).toBeGreaterThan(200);
     expect(partial).toBeGreaterThan(20);
+  });
+
+  it('test each row by value exactly as the compiled filter, for trees over one scalar dictionary attribute (seeded)', () => {
+    const r = seededRandom(92);
+    let tested = 0;
+    for (let round = 0; round < 40; round++) {
+      const docs = randomDocs(r, 1 + Math.floor(r() * 300));
+      const idx = indexesOf(docs);
+      for (let q = 0; q < 40; q++) {
+        const f = randomFilter(r, 3, docs.length);
+        const v = valueFilterOf(f, (a) => idx.get(a) ?? null, compile);
+        if (v === null) continue;
+        tested++;
+        const closure = compile(f);
+        const codes = dictCodes(v.index, docs.length);
+        const got = docs.map((_, o) => v.accept[codes[o]!] === 1);
+        expect(got, JSON.stringify(f)).toEqual(docs.map((d) => closure(d)));
+        expect(v.rows, JSON.stringify(f)).toBe(got.filter(Boolean).length);
+      }
+    }
+    expect(tested).toBeGreaterThan(100);
   });
 
   it('skips attributes with too many distinct values, mixed shapes, or objects', () => {

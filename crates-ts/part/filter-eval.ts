@@ -115,6 +115,83 @@ function sortedLeaf(f: unknown[], d: SortedIndex, rows: number, compile: LeafCom
   }
 }
 
+const RANGE_OPS = new Set(['Lt', 'Lte', 'Gt', 'Gte']);
+
+/**
+ * Which values of a scalar dictionary a leaf accepts: one byte per value (1 = accepted) and a last one for a missing
+ * value (null). The leaf's own compiled closure decides, once per value; a range (Lt, Lte, Gt, Gte with a constant
+ * operand) over a dictionary whose values are all numbers or all strings is a prefix or a suffix of the sorted values
+ * (values of another type never compare, filter/value-ops.ts; the dictionary sorts them as the filter compares
+ * them, filter-index.ts), found by binary search with the same closure: O(log values) calls, not O(values).
+ */
+export function scalarAccepts(f: unknown[], d: DictIndex, compile: LeafCompiler): Uint8Array {
+  const n = d.values.length;
+  const out = new Uint8Array(n + 1);
+  const attr = f[0] as string;
+  const test = compile(f);
+  const one = { id: 0, vector: null, attrs: {} as Record<string, unknown> } as unknown as Doc;
+  const attrs = one.attrs as Record<string, unknown>;
+  const at = (i: number) => {
+    attrs[attr] = d.values[i];
+    return test(one);
+  };
+  out[n] = test(docOf(attr, undefined)) ? 1 : 0;
+  const op = f[1] as string;
+  const single = n > 0 && (typeof d.values[0] === 'number' || typeof d.values[0] === 'string') && typeof d.values[0] === typeof d.values[n - 1];
+  if (single && f.length === 3 && RANGE_OPS.has(op) && !Array.isArray(f[2]) && (typeof f[2] !== 'object' || f[2] === null)) {
+    if (op === 'Lt' || op === 'Lte') out.fill(1, 0, firstTrue(0, n, (i) => !at(i)));
+    else out.fill(1, firstTrue(0, n, at), n);
+    return out;
+  }
+  for (let i = 0; i < n; i++) out[i] = at(i) ? 1 : 0;
+  return out;
+}
+
+/**
+ * A filter over one scalar dictionary attribute as a test per row (RFC-0009, filtered ANN over unselective filters):
+ * the values it accepts (`accept`, one byte per dictionary value and a last one for missing), and how many rows hold
+ * them (`rows`, dead rows included, from the value bitmaps' counts): no bitmap of the matching rows is built. Null
+ * when the filter reads another attribute too, an attribute without a scalar dictionary, `id`, or nothing.
+ */
+export function valueFilterOf(filter: unknown, index: (attr: string) => AttrIndex | null, compile: LeafCompiler): { attr: string; index: DictIndex; accept: Uint8Array; rows: number } | null {
+  let dict: DictIndex | null = null;
+  const node = (f: unknown): Uint8Array | null => {
+    if (!Array.isArray(f)) return null;
+    if (isLogical(f)) {
+      if (f[0] === 'Not') {
+        const c = node(f[1]);
+        if (c === null) return null;
+        for (let i = 0; i < c.length; i++) c[i] = c[i]! ^ 1;
+        return c;
+      }
+      const kids = f[1] as unknown[];
+      if (kids.length === 0) return null; // the compiled filter decides what an empty And / Or means
+      let acc: Uint8Array | null = null;
+      for (const k of kids) {
+        const c = node(k);
+        if (c === null) return null;
+        if (acc === null) acc = c;
+        else if (f[0] === 'And') for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! & c[i]!;
+        else for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! | c[i]!;
+      }
+      return acc;
+    }
+    const attr = f[0];
+    if (typeof attr !== 'string' || attr === 'id' || typeof f[1] !== 'string') return null;
+    if (dict !== null && dict.attr !== attr) return null;
+    const d = index(attr);
+    if (d === null || d.kind !== 'dict' || d.array) return null;
+    dict = d;
+    return scalarAccepts(f, d, compile);
+  };
+  const accept = node(filter);
+  if (accept === null || dict === null) return null;
+  const d: DictIndex = dict;
+  let rows = accept[d.values.length] === 1 ? d.nulls.cardinality : 0;
+  for (let i = 0; i < d.values.length; i++) if (accept[i] === 1) rows += d.bitmaps[i]!.cardinality;
+  return { attr: d.attr, index: d, accept, rows };
+}
+
 function isLogical(f: unknown[]): boolean {
   return f.length === 2 && (((f[0] === 'And' || f[0] === 'Or') && Array.isArray(f[1])) || f[0] === 'Not');
 }
@@ -150,8 +227,17 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
       } else if (!ANY_OPS.has(op)) return INEXACT;
       if ((positive[1] === 'Eq' && Array.isArray(operand)) || f.length > 3) return INEXACT;
     }
-    const test = compile(positive);
     used = true;
+    if (!d.array) {
+      // A scalar dictionary: the values the leaf accepts (a run found by binary search for a range), then their rows.
+      const acc = scalarAccepts(f, d, compile);
+      const hit: Bitmap[] = [Bitmap.empty(rows)];
+      for (let i = 0; i < d.values.length; i++) if (acc[i] === 1) hit.push(d.bitmaps[i]!);
+      if (acc[d.values.length] === 1) hit.push(d.nulls);
+      // A scalar row holds one value (or none): the value bitmaps are disjoint.
+      return { bits: Bitmap.union(rows, hit, true), exact: true };
+    }
+    const test = compile(positive);
     const hit: Bitmap[] = [Bitmap.empty(rows)];
     // One document moved from value to value (the compiled leaf reads it and keeps nothing): no object per value.
     const one = { id: 0, vector: null, attrs: {} as Record<string, unknown> } as unknown as Doc;

@@ -236,6 +236,38 @@ export function decodeDictIndex(info: FilterIndexInfo, blocks: readonly Uint8Arr
   }
 }
 
+const codesOf = new WeakMap<DictIndex, Uint16Array | Uint32Array>();
+
+/**
+ * Each row's value as its position in a scalar dictionary (`values.length` for a missing value): a filter over the
+ * attribute is then a lookup per row in the bytes of the values it accepts (filter-eval.ts valueFilterOf). Built
+ * once per decoded index from the value bitmaps (O(rows), 2 bytes a row up to 65,535 values, else 4) and kept with
+ * it: the part's cache entry counts it (part-data.ts).
+ */
+export function dictCodes(d: DictIndex, rows: number): Uint16Array | Uint32Array {
+  let codes = codesOf.get(d);
+  if (codes !== undefined) return codes;
+  if (d.array) throw new RangeError(`dictCodes: ${d.attr} is an array attribute`);
+  const n = d.values.length;
+  codes = n < 0xffff ? new Uint16Array(rows) : new Uint32Array(rows);
+  codes.fill(n);
+  for (let i = 0; i < n; i++) {
+    const b = d.bitmaps[i]!;
+    if (b.cardinality * 32 > rows) b.forEach((o) => (codes![o] = i));
+    else {
+      const s = b.toArray();
+      for (let j = 0; j < s.length; j++) codes[s[j]!] = i;
+    }
+  }
+  codesOf.set(d, codes);
+  return codes;
+}
+
+/** Bytes dictCodes holds for a scalar dictionary of `values` values over `rows` rows. */
+export function dictCodesBytes(values: number, rows: number): number {
+  return rows * (values < 0xffff ? 2 : 4);
+}
+
 /** A whole dictionary index file (tools, fixtures): its footer checked against the head's entry, then decoded. */
 export function readDictIndex(bytes: Uint8Array, info: FilterIndexInfo, rows: number, where: string): DictIndex {
   const { footer } = openBlockFile(bytes, where);

@@ -24,8 +24,8 @@ import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
-import { decodeDictIndex, type FilterIndexInfo } from './filter-index.js';
-import { evalWithIndexes, filterMaskOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { decodeDictIndex, dictCodes, dictCodesBytes, type FilterIndexInfo } from './filter-index.js';
+import { evalWithIndexes, filterMaskOf, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
@@ -201,7 +201,9 @@ export class PartData {
       }
       const d = decodeDictIndex(info, blocks, this.rows, key);
       // Decoded bitmaps hold 4 bytes per row at most per value touched; the file size × 4 is a fair upper estimate.
-      return { value: d, bytes: bytes.byteLength * 4 + 256 };
+      // A scalar dictionary may also hold its rows' value codes (dictCodes, built by the first filtered ANN query that
+      // tests candidates by value).
+      return { value: d, bytes: bytes.byteLength * 4 + 256 + (d.array ? 0 : dictCodesBytes(d.values.length, this.rows)) };
     });
   }
 
@@ -383,6 +385,53 @@ export class PartData {
     // per ANN query.
     const block = this.cache.get<Float32Array>((keys.blocks[b] ??= `${keys.whole}#${b}`));
     return block === undefined ? undefined : { data: block, off: (ord - b * v.block_rows) * v.dims };
+  }
+
+  /**
+   * peekVectorAt over many rows: `visit(i, data, off)` for each rows[i] whose vector is in the block cache right now
+   * (data null: the row has none), and the indexes of the rows not cached returned. The whole file and the presence
+   * bitmap are looked up once, not per row (an exact ranking of a thousand matches).
+   */
+  peekVectorsAt(rows: ArrayLike<number>, visit: (i: number, data: Float32Array | null, off: number) => void): number[] {
+    const missing: number[] = [];
+    const v = this.head.vectors;
+    if (v === null) {
+      for (let i = 0; i < rows.length; i++) visit(i, null, 0);
+      return missing;
+    }
+    const keys = (this.#vecKeys ??= { whole: this.key(v.file), presence: `${this.key(v.file)}#presence`, blocks: [] });
+    const whole = this.cache.get<SegmentVectors>(keys.whole);
+    if (whole) {
+      const present = whole.present;
+      for (let i = 0; i < rows.length; i++) {
+        const o = rows[i]!;
+        if (present === null || (present[o >> 3]! & (1 << (o & 7))) !== 0) visit(i, whole.data, o * v.dims);
+        else visit(i, null, 0);
+      }
+      return missing;
+    }
+    const present = v.present !== this.rows ? this.cache.get<Uint8Array>(keys.presence) : null;
+    if (present === undefined) {
+      for (let i = 0; i < rows.length; i++) missing.push(i);
+      return missing;
+    }
+    let lastB = -1;
+    let block: Float32Array | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const o = rows[i]!;
+      if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) {
+        visit(i, null, 0);
+        continue;
+      }
+      const b = Math.floor(o / v.block_rows);
+      if (b !== lastB) {
+        block = this.cache.get<Float32Array>((keys.blocks[b] ??= `${keys.whole}#${b}`));
+        lastB = b;
+      }
+      if (block === undefined) missing.push(i);
+      else visit(i, block, (o - b * v.block_rows) * v.dims);
+    }
+    return missing;
   }
 
   /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
@@ -752,6 +801,7 @@ function decodeClusterBytesIn(bytes: Uint8Array, where: string): ClusterCodes {
 export class PartSegment implements Segment {
   private sortedDead: number[] | null = null;
   private readonly masks = new WeakMap<object, { bits: Bitmap; exact: boolean; mask?: Uint8Array }>();
+  private readonly values = new WeakMap<object, { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null>();
 
   constructor(
     readonly data: PartData,
@@ -817,6 +867,25 @@ export class PartSegment implements Segment {
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);
+  }
+
+  /**
+   * The filter as a test per row by value (Segment.filterValues; filter-eval.ts valueFilterOf), its live matches
+   * counted from the dictionary's value bitmaps minus the dead rows it accepts. Remembered per filter object.
+   */
+  filterValues(filter: unknown, compile: LeafCompiler): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null {
+    const key = typeof filter === 'object' && filter !== null ? filter : null;
+    if (key !== null && this.values.has(key)) return this.values.get(key)!;
+    const v = valueFilterOf(filter, (a) => this.data.heldAttrIndex(a), compile);
+    let out: { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null = null;
+    if (v !== null) {
+      const codes = dictCodes(v.index, this.rows);
+      let live = v.rows;
+      for (const o of this.deadOrdinals()) if (v.accept[codes[o]!] === 1) live--;
+      out = { attr: v.attr, codes, accept: v.accept, live };
+    }
+    if (key !== null) this.values.set(key, out);
+    return out;
   }
 
   /**

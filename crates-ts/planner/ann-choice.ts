@@ -20,3 +20,21 @@ export function annChoice(index: 'hnsw' | 'ivf', matching: number, k: number, ro
   const max = index === 'hnsw' ? HNSW_EXACT_MAX_ROWS : ivfExactMaxRows(rows);
   return matching <= Math.max(max, k) ? 'exact' : 'walk';
 }
+
+/**
+ * From this share of the clustered parts' rows, a filter over one attribute with a scalar dictionary is not turned
+ * into a bitmap of its matches: the walk tests each row it examines by value (the row's dictionary position against
+ * the values the filter accepts), and counts a cluster's matches only when the walk reaches it. A bitmap costs a bit
+ * set per matching row (a range over thousands of values ORs them all: 1.2 ms at 500,000 rows), the walk a lookup
+ * per row of the clusters it examines (nprobe × √(rows/matching) clusters holding matches, more when the filter
+ * avoids the query's neighbourhood), so it pays once the matches are many: at 1M rows, 5 % of them 1.5× unfiltered
+ * by value against 1.7× through the bitmap (docs/benchmarks.md, "Filter indexes and ANN, ninth session").
+ */
+export const IVF_VALUE_WALK_MIN_SHARE = 1 / 32;
+
+export type IvfWalk = 'walk' | 'walk-values';
+
+/** A walk's way of testing rows over the format-3 parts' `rows`: by value when it may (`byValue`) and the matches are many. */
+export function ivfWalkKind(matching: number, rows: number, byValue: boolean): IvfWalk {
+  return byValue && matching >= rows * IVF_VALUE_WALK_MIN_SHARE ? 'walk-values' : 'walk';
+}

@@ -6,6 +6,6 @@
  *
  * Does not: evaluate filters itself (part/ filter-eval.ts does, per segment), run queries, or read the store.
  */
-export { annChoice, ivfExactMaxRows, HNSW_EXACT_MAX_ROWS, type AnnChoice } from './ann-choice.js';
+export { annChoice, ivfExactMaxRows, ivfWalkKind, IVF_VALUE_WALK_MIN_SHARE, HNSW_EXACT_MAX_ROWS, type AnnChoice, type IvfWalk } from './ann-choice.js';
 export { planSegment, planQuery, describeQuery, leafText, type LeafPlan, type QueryPlan, type SegmentInfo, type SegmentPlan } from './plan.js';
 export { renderPlan } from './render.js';

@@ -9,7 +9,7 @@
  * The segments must be prepared by the caller (filter columns and filter indexes pinned).
  */
 import { RowCursor, orderMatchScanMax, type ParsedQuery, type Segment } from '../query/index.js';
-import { annChoice, type AnnChoice } from './ann-choice.js';
+import { annChoice, ivfWalkKind, type AnnChoice, type IvfWalk } from './ann-choice.js';
 
 export interface LeafPlan {
   /** The leaf as written: `price Lt 100`. */
@@ -42,13 +42,21 @@ export interface SegmentPlan {
   aggregate?: string;
   /** Filtered ANN over this part's HNSW graph: walk with the allow-bitmap, or rank the matching rows exactly. */
   ann?: AnnChoice;
+  /**
+   * The filter reads one attribute with a scalar dictionary: it can be tested per row by value (Segment.filterValues),
+   * and its live matches are counted from the dictionary's value counts (no bitmap built).
+   */
+  byValue?: { attr: string; file: string; rows: number };
 }
 
 export interface QueryPlan {
   query: string;
   segments: SegmentPlan[];
-  /** Filtered ANN over the format-3 (clustered) parts together: their matching rows and the choice. */
-  ivf?: { parts: number; rows: number; matching: number; choice: AnnChoice };
+  /**
+   * Filtered ANN over the format-3 (clustered) parts together: their matching rows and the choice, and for a walk how
+   * it tests candidates ('walk-values': by value, no bitmap; 'walk': against the bitmap of the matches).
+   */
+  ivf?: { parts: number; rows: number; matching: number; choice: AnnChoice; walk?: IvfWalk; byValue?: { attr: string; file: string } };
 }
 
 /** What the planner needs to know of a segment besides the Segment interface. */
@@ -124,6 +132,8 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
     }
     plan.candidates = m === null ? null : candidates;
     plan.actual = actual;
+    const v = src && seg.filterValues ? seg.filterValues(src.filter, src.compileLeaf) : null;
+    if (v) plan.byValue = { attr: v.attr, file: seg.filterIndexInfo?.(v.attr)?.file ?? '?', rows: v.live };
   }
   const r = q.rank;
   if (r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' && !q.per) {
@@ -175,7 +185,14 @@ export function planQuery(q: ParsedQuery, body: Record<string, unknown>, segs: r
   if (r?.kind === 'vector' && r.mode === 'ANN' && q.filter !== null && ivf.length > 0) {
     const rows = ivf.reduce((n, s) => n + s.rows, 0);
     const matching = ivf.reduce((n, s) => n + s.actual, 0);
-    plan.ivf = { parts: ivf.length, rows, matching, choice: annChoice('ivf', matching, q.limit, rows) };
+    const choice = annChoice('ivf', matching, q.limit, rows);
+    plan.ivf = { parts: ivf.length, rows, matching, choice };
+    if (choice === 'walk') {
+      // As namespace/ivf-query.ts decides: by value when every clustered part can test the filter so.
+      const byValue = ivf.every((s) => s.byValue !== undefined);
+      plan.ivf.walk = ivfWalkKind(matching, rows, byValue);
+      if (plan.ivf.walk === 'walk-values') plan.ivf.byValue = { attr: ivf[0]!.byValue!.attr, file: ivf.map((s) => s.byValue!.file).filter((f, i, a) => a.indexOf(f) === i).join(', ') };
+    }
   }
   return plan;
 }

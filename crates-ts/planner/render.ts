@@ -32,11 +32,14 @@ export function renderPlan(p: QueryPlan): string {
   // Parts first (in view order), the tail last, as the query reads them.
   for (const s of p.segments) lines.push(...segmentLines(s));
   if (p.ivf) {
-    const { parts, rows, matching, choice } = p.ivf;
+    const { parts, rows, matching, choice, walk, byValue } = p.ivf;
+    const head = `ann (${parts} clustered parts, ${n(rows)} rows)`;
     lines.push(
       choice === 'exact'
-        ? `ann (${parts} clustered parts, ${n(rows)} rows): rank the ${n(matching)} matching rows exactly (few matches)`
-        : `ann (${parts} clustered parts, ${n(rows)} rows): probe clusters holding matches, skipping the others, ${n(matching)} matching rows allowed`,
+        ? `${head}: rank the ${n(matching)} matching rows exactly (few matches): exact distances from their vectors, the rows within the k-th handed to the exact ranking`
+        : walk === 'walk-values'
+          ? `${head}: walk with per-candidate filter check by value (${byValue!.attr}: dict index ${byValue!.file}), ${n(matching)} matching rows counted from the dictionary's value counts, no bitmap of the matches; a cluster's matches counted when the walk reaches it, clusters without any skipped; probed clusters estimate only their matching rows`
+          : `${head}: probe clusters holding matches, skipping the others, ${n(matching)} matching rows allowed (bitmap of the matches); probed clusters estimate only their matching rows`,
     );
   }
   return lines.join('\n');

@@ -64,6 +64,15 @@ function segmentFilter(seg: Segment, q: ParsedQuery, fewRows = false): CompiledF
   const f = q.filter;
   const src = q.filterSource;
   if (f === null || src === undefined || seg.filterMask === undefined) return f;
+  if (fewRows && seg.filterValues) {
+    // A filter over one attribute with a scalar dictionary: each row's value against the values it accepts (the
+    // clustered walk tested its candidates so, and built no bitmap of the matches).
+    const v = seg.filterValues(src.filter, src.compileLeaf);
+    if (v !== null) {
+      const { codes, accept } = v;
+      return (d) => accept[codes[(d as RowCursor).ord]!] === 1;
+    }
+  }
   if (fewRows && seg.filterBits) {
     // A few rows to test (ANN candidates): the exact bitmap answers each, without spreading it into a byte per row of
     // the segment (O(rows) a query).

@@ -143,7 +143,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const metric = b.distance_metric === undefined ? ctx.distanceMetric : parseDistanceMetric(b.distance_metric);
   const filter = b.filters === undefined ? null : compileFilter(b.filters, ctx.schema);
   const filterSource =
-    filter === null ? {} : { filterSource: { filter: b.filters, attrs: filterAttributes(b.filters), compileLeaf: (leaf: unknown) => compileFilter(leaf, ctx.schema) } };
+    filter === null ? {} : { filterSource: { filter: b.filters, attrs: filterAttributes(b.filters), compileLeaf: memoLeaf((leaf: unknown) => compileFilter(leaf, ctx.schema)) } };
 
   if (b.aggregate_by !== undefined) {
     if (b.rank_by !== undefined) throw queryError('rank_by and aggregate_by cannot both be given');
@@ -194,5 +194,22 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     consistency,
     aggregates: null,
     groupBy: null,
+  };
+}
+
+/**
+ * A leaf compiler that compiles each leaf object once per parsed query: filtered ANN evaluates the same leaves for
+ * its count by value and, when the filter is selective, for its bitmap (the compiled closures keep no state).
+ */
+function memoLeaf<F>(compile: (leaf: unknown) => F): (leaf: unknown) => F {
+  const seen = new WeakMap<object, F>();
+  return (leaf) => {
+    if (typeof leaf !== 'object' || leaf === null) return compile(leaf);
+    let f = seen.get(leaf);
+    if (f === undefined) {
+      f = compile(leaf);
+      seen.set(leaf, f);
+    }
+    return f;
   };
 }

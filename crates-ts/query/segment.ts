@@ -98,6 +98,13 @@ export interface Segment {
   loosePostings?(attr: string, analyzer: TextAnalyzer): LoosePostings | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
+  /**
+   * A filter over one attribute with a scalar dictionary, as a test per row (no bitmap of the matching rows): the
+   * dictionary position of each row's value (`codes`, `accept.length − 1` for missing), the positions it accepts
+   * (`accept[code] === 1`), and the live rows it matches (`live`, counted from the value bitmaps, exact). Null or
+   * absent: the filter reads something else (filterBits then).
+   */
+  filterValues?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
   /**
