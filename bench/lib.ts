@@ -99,6 +99,9 @@ export function gaussianMixture(rand: () => number, dims: number, clusters = 256
  * empty caches, so its first query is cold.
  */
 export function benchEngine(store: ObjectStore, efSearch: number): Engine {
+  // The part-file cache's directory goes with the process (each run left hundreds of MiB in the temp dir).
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'elax-bench-cache-'));
+  process.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
   return new Engine(store, {
     clock: { now: () => Date.now() },
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -106,7 +109,7 @@ export function benchEngine(store: ObjectStore, efSearch: number): Engine {
     groupCommitMs: 0,
     efSearch,
     backpressureBytes: Number.MAX_SAFE_INTEGER,
-    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), blockCache: new BlockCache(8 * 1024 ** 3), partFiles: new PartFileCache(mkdtempSync(path.join(tmpdir(), 'elax-bench-cache-')), 8 * 1024 ** 3) },
+    catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), blockCache: new BlockCache(8 * 1024 ** 3), partFiles: new PartFileCache(cacheDir, 8 * 1024 ** 3) },
   });
 }
 
