@@ -21,7 +21,7 @@
  */
 import { Bitmap } from '../bitmap/index.js';
 import type { Doc } from '../core/index.js';
-import type { DictIndex } from './filter-index.js';
+import { dictCodes, type DictIndex } from './filter-index.js';
 import { firstTrue, runBitmap, type SortedIndex } from './sorted-index.js';
 
 /** A part's index of one attribute, whichever kind it has. */
@@ -263,21 +263,87 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
       const c = node(f[1]);
       return c.exact && c.bits !== null ? { bits: c.bits.complement(), exact: true } : INEXACT;
     }
+    if (f[0] === 'And') return andOf(f[1] as unknown[]);
     const kids = (f[1] as unknown[]).map(node);
-    if (f[0] === 'And') {
-      let bits: Bitmap | null = null;
-      for (const k of kids) if (k.bits !== null) bits = bits === null ? k.bits : bits.and(k.bits);
-      return { bits, exact: kids.every((k) => k.exact) && bits !== null };
-    }
     if (kids.length === 0) return INEXACT; // the compiled filter decides what an empty Or means
     if (kids.some((k) => k.bits === null)) return INEXACT;
     let bits = kids[0]!.bits!;
     for (const k of kids.slice(1)) bits = bits.or(k.bits!);
     return { bits, exact: kids.every((k) => k.exact) };
   };
+  /**
+   * An And. A leaf over a scalar dictionary whose accepted values hold many more rows than the And's smallest side
+   * (`price < 100` next to `cat = c7`) is not turned into a bitmap (a union of thousands of value bitmaps): it is
+   * tested by value on the other sides' rows (dictCodes: each row's value position), exactly as the union would
+   * have cut them. Its row count for the trace comes from the value bitmaps' counts.
+   */
+  const andOf = (list: readonly unknown[]): Eval => {
+    const byValue: { f: unknown[]; d: DictIndex; accept: Uint8Array; rows: number }[] = [];
+    const kids: Eval[] = [];
+    for (const k of list) {
+      const d = Array.isArray(k) && !isLogical(k) ? scalarDictOf(k) : null;
+      if (d === null) {
+        kids.push(node(k));
+        continue;
+      }
+      const accept = scalarAccepts(k as unknown[], d, compile);
+      const counts = valueCounts(d);
+      let n = accept[d.values.length] === 1 ? d.nulls.cardinality : 0;
+      for (let i = 0; i < counts.length; i++) if (accept[i] === 1) n += counts[i]!;
+      byValue.push({ f: k as unknown[], d, accept, rows: n });
+    }
+    let smallest = Infinity;
+    for (const k of kids) if (k.bits !== null) smallest = Math.min(smallest, k.bits.cardinality);
+    for (const v of byValue) smallest = Math.min(smallest, v.rows);
+    const later: typeof byValue = [];
+    for (const v of byValue) {
+      if (v.rows > BY_VALUE_RATIO * smallest && (kids.some((k) => k.bits !== null) || later.length < byValue.length - 1)) later.push(v);
+      else kids.push(leaf(v.f));
+    }
+    let bits: Bitmap | null = null;
+    for (const k of kids) if (k.bits !== null) bits = bits === null ? k.bits : bits.and(k.bits);
+    if (bits !== null && later.length > 0) {
+      const ords = bits.toArray(); // may be the bitmap's own array (a cached value bitmap): read, never written
+      const kept = new Uint32Array(ords.length);
+      let n = 0;
+      const tests = later.map((v) => ({ accept: v.accept, codes: dictCodes(v.d, rows) }));
+      for (let i = 0; i < ords.length; i++) {
+        const o = ords[i]!;
+        let ok = true;
+        for (const t of tests) if (t.accept[t.codes[o]!] !== 1) ok = false;
+        if (ok) kept[n++] = o;
+      }
+      bits = Bitmap.fromSorted(rows, kept.subarray(0, n));
+      for (const v of later) trace?.(v.f, v.rows, 'dict');
+      used = true;
+    }
+    return { bits, exact: kids.every((k) => k.exact) && bits !== null };
+  };
+  /** The scalar dictionary a plain leaf reads (not `id`), or null. */
+  const scalarDictOf = (f: unknown[]): DictIndex | null => {
+    const [attr, op] = f;
+    if (typeof attr !== 'string' || typeof op !== 'string' || attr === 'id') return null;
+    const d = index(attr);
+    return d !== null && d.kind === 'dict' && !d.array ? d : null;
+  };
   const out = node(filter);
   return used ? out : null;
 }
+
+/** Each value's row count of a scalar dictionary, kept with it (a typed array: summing it is a pass over numbers). */
+const countsOf = new WeakMap<DictIndex, Float64Array>();
+function valueCounts(d: DictIndex): Float64Array {
+  let c = countsOf.get(d);
+  if (c === undefined) {
+    c = new Float64Array(d.values.length);
+    for (let i = 0; i < c.length; i++) c[i] = d.bitmaps[i]!.cardinality;
+    countsOf.set(d, c);
+  }
+  return c;
+}
+
+/** A leaf is tested by value (evalWithIndexes andOf) once its values hold this many times the And's smallest side. */
+const BY_VALUE_RATIO = 8;
 
 /**
  * The per-ordinal mask of `evalWithIndexes`: 1 = the row may match (exact: does match). Null when no index helped.
