@@ -187,9 +187,24 @@ export function valueFilterOf(filter: unknown, index: (attr: string) => AttrInde
   const accept = node(filter);
   if (accept === null || dict === null) return null;
   const d: DictIndex = dict;
-  let rows = accept[d.values.length] === 1 ? d.nulls.cardinality : 0;
-  for (let i = 0; i < d.values.length; i++) if (accept[i] === 1) rows += d.bitmaps[i]!.cardinality;
-  return { attr: d.attr, index: d, accept, rows };
+  return { attr: d.attr, index: d, accept, rows: acceptedRows(d, accept) };
+}
+
+/** Rows (dead included) holding a value `accept` accepts (its last byte: missing), from the value bitmaps' counts. */
+function acceptedRows(d: DictIndex, accept: Uint8Array): number {
+  const counts = valueCounts(d);
+  let n = accept[counts.length] === 1 ? d.nulls.cardinality : 0;
+  for (let i = 0; i < counts.length; i++) if (accept[i] === 1) n += counts[i]!;
+  return n;
+}
+
+/** The rows (dead included) holding a value `accept` accepts: one union of disjoint value bitmaps. */
+function acceptedBits(d: DictIndex, accept: Uint8Array, rows: number): Bitmap {
+  const hit: Bitmap[] = [Bitmap.empty(rows)];
+  for (let i = 0; i < d.values.length; i++) if (accept[i] === 1) hit.push(d.bitmaps[i]!);
+  if (accept[d.values.length] === 1) hit.push(d.nulls);
+  // A scalar row holds one value (or none): the value bitmaps are disjoint.
+  return Bitmap.union(rows, hit, true);
 }
 
 function isLogical(f: unknown[]): boolean {
@@ -230,12 +245,7 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
     used = true;
     if (!d.array) {
       // A scalar dictionary: the values the leaf accepts (a run found by binary search for a range), then their rows.
-      const acc = scalarAccepts(f, d, compile);
-      const hit: Bitmap[] = [Bitmap.empty(rows)];
-      for (let i = 0; i < d.values.length; i++) if (acc[i] === 1) hit.push(d.bitmaps[i]!);
-      if (acc[d.values.length] === 1) hit.push(d.nulls);
-      // A scalar row holds one value (or none): the value bitmaps are disjoint.
-      return { bits: Bitmap.union(rows, hit, true), exact: true };
+      return { bits: acceptedBits(d, scalarAccepts(f, d, compile), rows), exact: true };
     }
     const test = compile(positive);
     const hit: Bitmap[] = [Bitmap.empty(rows)];
@@ -287,18 +297,22 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
         continue;
       }
       const accept = scalarAccepts(k as unknown[], d, compile);
-      const counts = valueCounts(d);
-      let n = accept[d.values.length] === 1 ? d.nulls.cardinality : 0;
-      for (let i = 0; i < counts.length; i++) if (accept[i] === 1) n += counts[i]!;
-      byValue.push({ f: k as unknown[], d, accept, rows: n });
+      byValue.push({ f: k as unknown[], d, accept, rows: acceptedRows(d, accept) });
     }
     let smallest = Infinity;
     for (const k of kids) if (k.bits !== null) smallest = Math.min(smallest, k.bits.cardinality);
     for (const v of byValue) smallest = Math.min(smallest, v.rows);
+    // The smallest side is never tested by value (it is not 8× itself): there is always a bitmap to test against.
     const later: typeof byValue = [];
     for (const v of byValue) {
-      if (v.rows > BY_VALUE_RATIO * smallest && (kids.some((k) => k.bits !== null) || later.length < byValue.length - 1)) later.push(v);
-      else kids.push(leaf(v.f));
+      if (v.rows > BY_VALUE_RATIO * smallest) {
+        later.push(v);
+        continue;
+      }
+      const bits = acceptedBits(v.d, v.accept, rows);
+      trace?.(v.f, bits.cardinality, 'dict');
+      used = true;
+      kids.push({ bits, exact: true });
     }
     let bits: Bitmap | null = null;
     for (const k of kids) if (k.bits !== null) bits = bits === null ? k.bits : bits.and(k.bits);
