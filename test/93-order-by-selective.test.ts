@@ -43,19 +43,29 @@ describe('filtered order-by over filter indexes', () => {
     const docs = [...live.values()];
     expect(orderMatchScanMax(10, N)).toBeLessThan(6000); // so the broad filters below walk
 
-    const cases: { filters: unknown; test: (r: (typeof docs)[number]) => boolean; desc: boolean; plan: RegExp }[] = [
-      { filters: ['cat', 'Eq', 'c3'], test: (r) => r.cat === 'c3', desc: true, plan: /rank the \d+ rows of the filter's bitmap/ },
-      { filters: ['And', [['cat', 'Eq', 'c3'], ['price', 'Lt', 0.2]]], test: (r) => r.cat === 'c3' && r.price < 0.2, desc: true, plan: /rank the \d+ rows of the filter's bitmap/ },
-      { filters: ['price', 'Lt', 0.6], test: (r) => r.price < 0.6, desc: true, plan: /walk sorted index \S+ in descending order/ },
-      { filters: ['n', 'Gte', 10], test: (r) => r.n >= 10, desc: false, plan: /walk sorted index \S+ in ascending order/ },
+    type Row = (typeof docs)[number];
+    const cases: { filters: unknown; test: (r: Row) => boolean; desc: boolean; plan: RegExp; by?: 'price' | 'n' }[] = [
+      { filters: ['cat', 'Eq', 'c3'], test: (r) => r.cat === 'c3', desc: true, plan: /order: rank the \d+ rows of the filter's bitmap/ },
+      // A range leaf on the order attribute bounds the walk: it starts at 0.2 going down, testing cat on each row.
+      { filters: ['And', [['cat', 'Eq', 'c3'], ['price', 'Lt', 0.2]]], test: (r) => r.cat === 'c3' && r.price < 0.2, desc: true, plan: /walk sorted index \S+ in descending order over the \d+ rows the filter's price range leaves allow/ },
+      { filters: ['And', [['price', 'Gte', 0.3], ['cat', 'In', ['c1', 'c2']], ['price', 'Lte', 0.5]]], test: (r) => r.price >= 0.3 && r.price <= 0.5 && (r.cat === 'c1' || r.cat === 'c2'), desc: false, plan: /walk sorted index \S+ in ascending order over the \d+ rows the filter's price range leaves allow/ },
+      { filters: ['price', 'Lt', 0.6], test: (r) => r.price < 0.6, desc: true, plan: /walk sorted index \S+ in descending order over/ },
+      { filters: ['n', 'Gte', 10], test: (r) => r.n >= 10, desc: false, plan: /walk sorted index \S+ in ascending order until/ },
+      // Rare within the bound (≈ 0.2 % of its rows): the bounded walk gives up past its budget, the bitmap ranks.
+      { filters: ['And', [['price', 'Lt', 0.9], ['cat', 'Eq', 'c3'], ['n', 'Eq', 7]]], test: (r) => r.price < 0.9 && r.cat === 'c3' && r.n === 7, desc: true, plan: /past \d+ rows visited: rank the \d+ rows of the filter's bitmap/ },
+      // Ordered by a dictionary attribute (50 values): the bound is over its values.
+      { by: 'n', filters: ['And', [['cat', 'Eq', 'c3'], ['n', 'Lt', 20], ['n', 'Gt', 4]]], test: (r) => r.cat === 'c3' && r.n < 20 && r.n > 4, desc: true, plan: /walk dict index \S+ in descending order over the 15 values the filter's n range leaves allow/ },
+      // A range leaf under an Or bounds nothing.
+      { by: 'n', filters: ['Or', [['n', 'Lt', 3], ['cat', 'Eq', 'c9']]], test: (r) => r.n < 3 || r.cat === 'c9', desc: false, plan: /^(?:(?!range leaves allow)[\s\S])*order: rank the \d+ rows of the filter's bitmap(?:(?!range leaves allow)[\s\S])*$/ },
     ];
     for (const c of cases) {
+      const by = c.by ?? 'price';
       const want = docs
         .filter(c.test)
-        .sort((a, b) => (c.desc ? -1 : 1) * compareValues(a.price, b.price) || compareIds(a.id, b.id))
+        .sort((a, b) => (c.desc ? -1 : 1) * compareValues(a[by], b[by]) || compareIds(a.id, b.id))
         .slice(0, 10)
         .map((r) => r.id);
-      const body = { rank_by: ['price', c.desc ? 'desc' : 'asc'], filters: c.filters, top_k: 10 };
+      const body = { rank_by: [by, c.desc ? 'desc' : 'asc'], filters: c.filters, top_k: 10 };
       const got = (await engine.query('o', body)).rows!.map((r) => r.id);
       expect(got, JSON.stringify(c.filters)).toEqual(want);
       expect(want).toHaveLength(10);

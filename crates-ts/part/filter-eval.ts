@@ -148,6 +148,38 @@ export function scalarAccepts(f: unknown[], d: DictIndex, compile: LeafCompiler)
 }
 
 /**
+ * The bound the filter's required range leaves on `attr` put on index `d` of `attr`: the filter itself when it is
+ * such a leaf, or the leaves on `attr` among its top-level And's children (`price < 100` in `cat = c7 AND price <
+ * 100`). A range leaf is Lt, Lte, Gt or Gte with a constant operand; over a dictionary its values must be all numbers
+ * or all strings (scalarAccepts: the accepted values are then a prefix or a suffix), a sorted index always is. Each
+ * bound is found by binary search with the leaf's own closure. Null when no such leaf is required (an Or, a Not, other
+ * operators: the walk then visits every value). No row outside the bound can match the filter.
+ */
+export function requiredRange(filter: unknown, attr: string, d: AttrIndex, compile: LeafCompiler): { lo: number; hi: number; nulls: boolean } | null {
+  if ((d.kind === 'dict' && d.array) || !Array.isArray(filter)) return null;
+  const n = d.values.length;
+  if (d.kind === 'dict' && !(n > 0 && (typeof d.values[0] === 'number' || typeof d.values[0] === 'string') && typeof d.values[0] === typeof d.values[n - 1])) return null;
+  const isRange = (f: unknown): f is unknown[] =>
+    Array.isArray(f) && f.length === 3 && f[0] === attr && typeof f[1] === 'string' && RANGE_OPS.has(f[1]) && !Array.isArray(f[2]) && (typeof f[2] !== 'object' || f[2] === null);
+  const leaves = isRange(filter) ? [filter] : filter[0] === 'And' && isLogical(filter) ? (filter[1] as unknown[]).filter(isRange) : [];
+  if (leaves.length === 0) return null;
+  const bound = { lo: 0, hi: n, nulls: true };
+  try {
+    for (const f of leaves) {
+      const test = compile(f);
+      const at = (i: number) => test(docOf(attr, d.values[i]));
+      if (f[1] === 'Lt' || f[1] === 'Lte') bound.hi = Math.min(bound.hi, firstTrue(0, n, (i) => !at(i)));
+      else bound.lo = Math.max(bound.lo, firstTrue(0, n, at));
+      bound.nulls &&= test(docOf(attr, undefined));
+    }
+  } catch {
+    return null; // a leaf the filter compiler rejects: no bound (the compiled filter decides)
+  }
+  if (bound.hi < bound.lo) bound.hi = bound.lo;
+  return bound;
+}
+
+/**
  * A filter over one scalar dictionary attribute as a test per row (RFC-0009, filtered ANN over unselective filters):
  * the values it accepts (`accept`, one byte per dictionary value and a last one for missing), and how many rows hold
  * them (`rows`, dead rows included, from the value bitmaps' counts): no bitmap of the matching rows is built. Null

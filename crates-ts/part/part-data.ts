@@ -11,7 +11,7 @@ import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
-import { deadOrdinalsOf, sqNormAt, type DocFields, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
+import { deadOrdinalsOf, sqNormAt, type DocFields, type OrderBound, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
 import { blockRef, checkBlock, verifyBlocks, type BlockRef, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
@@ -25,7 +25,7 @@ import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
 import { decodeDictIndex, dictCodes, dictCodesBytes, type FilterIndexInfo } from './filter-index.js';
-import { evalWithIndexes, filterMaskOf, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
+import { evalWithIndexes, filterMaskOf, requiredRange, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
@@ -919,10 +919,22 @@ export class PartSegment implements Segment {
     return out;
   }
 
-  /** Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders. */
-  walkOrder(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean {
+  /**
+   * Rows in the order of `attr` by its prepared filter index (order-walk.ts); false when it has none that orders.
+   * `bound` (from orderBound) skips the values no matching row holds.
+   */
+  walkOrder(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean, bound?: OrderBound): boolean {
     const idx = this.data.heldAttrIndex(attr);
-    return idx !== null && walkIndexOrder(idx, desc, visit);
+    return idx !== null && walkIndexOrder(idx, desc, visit, bound);
+  }
+
+  /**
+   * The positions of `attr`'s prepared index a row must hold to match `filter` (its required range leaves on `attr`,
+   * filter-eval.ts requiredRange); null when it requires none or `attr` has no index that orders.
+   */
+  orderBound(attr: string, filter: unknown, compile: LeafCompiler): OrderBound | null {
+    const idx = this.data.heldAttrIndex(attr);
+    return idx === null ? null : requiredRange(filter, attr, idx, compile);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {

@@ -139,10 +139,14 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
   if (r?.kind === 'order' && r.keys.length === 1 && r.keys[0]!.attr !== 'id' && !q.per) {
     const k = r.keys[0]!;
     const idx = seg.walkOrder ? seg.filterIndexInfo?.(k.attr) : null;
-    // As query/execute-segments.ts decides: an exact filter bitmap of few rows is ranked row by row, else the walk.
+    // As query/execute-segments.ts decides: a walk bounded by the filter's range leaves on the order attribute first
+    // (up to orderMatchScanMax rows visited); then an exact filter bitmap of few rows is ranked row by row, else the walk.
     const few = plan.access === 'index' && plan.candidates !== null && plan.candidates <= orderMatchScanMax(q.limit, seg.rows);
+    const bound = idx && !idx.array && src && seg.orderBound ? seg.orderBound(k.attr, src.filter, src.compileLeaf) : null;
     plan.order =
-      idx && !idx.array && few
+      bound
+        ? `walk ${idx!.kind} index ${idx!.file} in ${k.desc ? 'descending' : 'ascending'} order over the ${bound.hi - bound.lo} ${idx!.kind === 'dict' ? 'values' : 'rows'} the filter's ${k.attr} range leaves allow, testing each row, until top_k ${q.limit} live matches (past ${orderMatchScanMax(q.limit, seg.rows)} rows visited: ${few ? `rank the ${plan.candidates} rows of the filter's bitmap` : 'the same walk, its rows tested with the filter'})`
+        : idx && !idx.array && few
         ? `rank the ${plan.candidates} rows of the filter's bitmap into a top-${q.limit} heap (fewer than a walk of the ${k.attr} index would visit)`
         : idx && !idx.array
           ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`

@@ -13,7 +13,7 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { NO_RELEASE, RowCursor, type DocFields, type Release, type Segment, type SegmentNeed } from './segment.js';
+import { NO_RELEASE, RowCursor, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed } from './segment.js';
 import { scoreTextSegments } from './text-segments.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
@@ -312,6 +312,41 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     // One attribute key and a part with a filter index on it (RFC-0009 slice 3): walk its rows in key order and stop
     // at the first value that ranks after the full heap's worst, instead of testing every row.
     const walk = keys.length === 1 && keys[0]!.attr !== 'id' ? keys[0]! : null;
+    const src = q.filterSource;
+    let bound: OrderBound | null = null;
+    if (heap && only === null && walk !== null && seg.walkOrder && seg.orderBound && src !== undefined && q.filter !== null) {
+      // The filter requires values of the order attribute (`price < 100` in an And, ranked by price): walk the order
+      // from the first value it accepts, testing each row with the compiled filter, into this segment's own top k;
+      // values it rejects are skipped whole. No bitmap of the matches is built (for `cat = cX AND price < 100` that
+      // was tens of thousands of value tests a part). When the other leaves are rare within the bound the walk would
+      // be long: past orderMatchScanMax rows visited it gives up, keeps nothing, and the bitmap path below ranks.
+      bound = seg.orderBound(walk.attr, src.filter, src.compileLeaf);
+      if (bound !== null) {
+        const mine = new TopK<Captured>(q.limit, cmp);
+        const test = liveTest(seg, cursor, q.filter);
+        const budget = orderMatchScanMax(q.limit, seg.rows);
+        let visited = 0;
+        let over = false;
+        const walked = seg.walkOrder(walk.attr, walk.desc, (value, o) => {
+          if ((visited & ROW_CHECK_MASK) === 0) control.check('scan');
+          if (++visited > budget) return !(over = true);
+          // Past the worst of a full top k (this segment's, or every segment's so far): nothing later can enter.
+          const a = mine.worst();
+          const b = heap.worst();
+          if (a !== undefined && pastWorst(value, a, walk.desc)) return false;
+          if (b !== undefined && pastWorst(value, b, walk.desc)) return false;
+          if (!test(o)) return true;
+          const worst = mine.worst();
+          if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) return true;
+          mine.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
+          return true;
+        }, bound);
+        if (walked && !over) {
+          for (const c of mine.sorted()) heap.push(c);
+          return;
+        }
+      }
+    }
     if (heap && only === null && walk !== null && seg.walkOrder) {
       // A selective filter the indexes answer exactly: rank its matching rows, read from the bitmap, rather than walk
       // the order until k of them turn up (a walk visits about k / selectivity rows, and far more when the filter and
@@ -345,7 +380,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         if (worst !== undefined && beatsNot(keys, readers, seg, o, worst)) return true;
         heap.push({ seg: s, ord: o, dist: undefined, id: seg.id(o), vals: valsOf(o) });
         return true;
-      });
+      }, bound ?? undefined);
       if (walked) return;
     }
     for (let i = 0; i < n; i++) {
@@ -394,6 +429,12 @@ function capturedComparator(keys: readonly OrderKey[]): (a: Captured, b: Capture
     }
     return compareIds(a.id, b.id);
   };
+}
+
+/** True when an order-key value ranks strictly after a full heap's worst entry (one key: nothing later can enter). */
+function pastWorst(value: unknown, worst: Captured, desc: boolean): boolean {
+  const c = compareValues(value, worst.vals![0]);
+  return (desc ? -c : c) > 0;
 }
 
 /** True when row `o` of `seg` does not rank strictly before `worst` (so it cannot enter the full heap). */

@@ -9,6 +9,16 @@ import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { DocTerms, LoosePostings, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
+/**
+ * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
+ * holds, [lo, hi), and whether a row without the attribute can match (`nulls`): bounds an order walk.
+ */
+export interface OrderBound {
+  lo: number;
+  hi: number;
+  nulls: boolean;
+}
+
 export interface SegmentNeed {
   /** Attributes whose values the kernels read for every row (filters, order keys, aggregates, group keys). */
   attrs: readonly string[];
@@ -110,9 +120,16 @@ export interface Segment {
   /**
    * Visits the rows in the order of `attr` (descending with `desc`; missing values first ascending, last descending)
    * through a prepared filter index (need.filterIndexes) until `visit` returns false. False, visiting nothing, when
-   * the segment has no such index (the caller sorts by scanning).
+   * the segment has no such index (the caller sorts by scanning). `bound` (from orderBound) limits it to the index
+   * positions that can match.
    */
-  walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
+  walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean, bound?: OrderBound): boolean;
+  /**
+   * The positions [lo, hi) of `attr`'s index a row must hold to match `filter`, from the range leaves on `attr` the
+   * filter requires (`price < 100` in an And), and whether a row without `attr` can match; null when there are none
+   * or `attr` has no index that orders. Bounds an order walk (query/execute-segments.ts).
+   */
+  orderBound?(attr: string, filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): OrderBound | null;
   /** An attribute's value (undefined or null: missing). The attribute must have been prepared. */
   value(attr: string, ord: number): AttrValue | undefined;
   /**
