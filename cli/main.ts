@@ -264,7 +264,7 @@ program
 const router = program.command('router').description('inspect router.json');
 router
   .command('show')
-  .description("print a namespace's router.json (epoch, indexed_wal, codebook and probes_min, parts, schema)")
+  .description("print a namespace's router.json (epoch, indexed_wal, codebook, probes_min and eps0, parts, schema)")
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
   .option('--json', 'machine-readable output')
@@ -282,6 +282,7 @@ router
       // The clustered vector index (RFC-0008): its codebook, and the probe depth `elax recall --tune` recorded.
       console.log(`codebook      ${r.vindex.codebook} (version ${r.vindex.version})`);
       console.log(`probes_min    ${r.vindex.probes_min ?? '- (server default)'}`);
+      console.log(`eps0          ${r.vindex.eps0 ?? '- (default)'}`);
     }
     console.log(`parts         ${r.parts.length}`);
     if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);

@@ -1,14 +1,16 @@
 /**
  * Recall tuning (RFC-0008 §5): `elax recall --tune` sweeps the probe depth of a namespace's clustered parts on one
- * seeded sample, records the smallest depth meeting the target as router.vindex.probes_min (one CAS), and queries
- * without ef_search then probe that many clusters (`/_debug/recall` reports probes_source 'namespace'); a query's
- * own ef_search still wins. Through the CLI function in process, through a server, and the CLI binary once.
+ * seeded sample, records the smallest depth meeting the target as router.vindex.probes_min (one CAS) with the
+ * smallest ε0 step still meeting it at that depth as router.vindex.eps0, and queries without ef_search then probe
+ * that many clusters at that ε0 (`/_debug/recall` reports probes_source 'namespace' and eps0); a query's own
+ * ef_search still wins for the depth. Through the CLI function in process, through a server, and the CLI binary once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
-import { Engine, probeDepth, type RecallResponse } from '../crates-ts/engine/index.js';
+import { EPS0_STEPS, Engine, probeDepth, type RecallResponse } from '../crates-ts/engine/index.js';
+import { DEFAULT_EPS0 } from '../crates-ts/ivf/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { runTune } from '../cli/recall/tune.js';
@@ -79,25 +81,36 @@ describe('elax recall --tune', () => {
     const chosen = res.chosen!;
     expect(chosen).toBeGreaterThan(1); // the data makes depth matter
     expect(res.clusters).toBeGreaterThan(chosen);
-    expect(res.rows.map((r) => r.probes)).toEqual([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64].filter((d) => d <= chosen));
-    expect(res.rows.at(-1)!.avg_recall).toBeGreaterThanOrEqual(TARGET);
-    for (const r of res.rows.slice(0, -1)) expect(r.avg_recall).toBeLessThan(TARGET);
+    const depthRows = res.rows.filter((r) => r.eps0 === DEFAULT_EPS0);
+    expect(depthRows.map((r) => r.probes)).toEqual([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64].filter((d) => d <= chosen));
+    expect(depthRows.at(-1)!.avg_recall).toBeGreaterThanOrEqual(TARGET);
+    for (const r of depthRows.slice(0, -1)) expect(r.avg_recall).toBeLessThan(TARGET);
+    // Then ε0 steps at the chosen depth, in order, until one falls below the target: the last one kept is chosen.
+    const epsRows = res.rows.slice(depthRows.length);
+    expect(epsRows.length).toBeGreaterThan(0);
+    expect(epsRows.map((r) => r.eps0)).toEqual(EPS0_STEPS.slice(0, epsRows.length));
+    for (const r of epsRows) expect(r.probes).toBe(chosen);
+    const kept = epsRows.filter((r) => r.avg_recall >= TARGET);
+    expect(epsRows.slice(0, kept.length)).toEqual(kept);
+    if (kept.length < EPS0_STEPS.length) expect(epsRows.at(-1)!.avg_recall).toBeLessThan(TARGET);
+    const chosenEps0 = kept.at(-1)?.eps0 ?? DEFAULT_EPS0;
+    expect(res.chosenEps0).toBe(chosenEps0);
 
     // Recorded in one CAS that changed nothing else.
     const after = await routerOf(NS);
-    expect(after.vindex).toEqual({ ...before.vindex, probes_min: chosen });
+    expect(after.vindex).toEqual({ ...before.vindex, probes_min: chosen, ...(chosenEps0 !== DEFAULT_EPS0 ? { eps0: chosenEps0 } : {}) });
     expect(after.epoch).toBe(before.epoch + 1);
     expect({ ...after, epoch: before.epoch, updated_at: before.updated_at, vindex: before.vindex }).toEqual(before);
     expect(res.recorded).toMatchObject({ epoch: after.epoch, previous: undefined, unchanged: false });
-    expect(res.after).toMatchObject({ probes: chosen, probes_source: 'namespace' });
+    expect(res.after).toMatchObject({ probes: chosen, probes_source: 'namespace', eps0: chosenEps0 });
 
     // Re-measured on a fresh node: the recorded depth meets the target, the one below it does not.
     const fresh = engineOn();
-    const at = async (probes?: number) => (await fresh.recall(NS, { ...SAMPLE, ...(probes ? { probes } : {}) })) as RecallResponse;
+    const at = async (probes?: number, eps0?: number) => (await fresh.recall(NS, { ...SAMPLE, ...(probes ? { probes } : {}), ...(eps0 ? { eps0 } : {}) })) as RecallResponse;
     const atChosen = await at(chosen);
-    expect(atChosen).toMatchObject({ probes: chosen, probes_source: 'query', clusters: res.clusters });
+    expect(atChosen).toMatchObject({ probes: chosen, probes_source: 'query', clusters: res.clusters, eps0: chosenEps0 });
     expect(atChosen.avg_recall).toBeGreaterThanOrEqual(TARGET);
-    const below = res.rows.at(-2)!.probes;
+    const below = depthRows.at(-2)!.probes;
     expect((await at(below)).avg_recall).toBeLessThan(TARGET);
     // The default now is the namespace's: same depth, same recall.
     expect(await at()).toMatchObject({ probes: chosen, probes_source: 'namespace', avg_recall: atChosen.avg_recall });
@@ -106,6 +119,27 @@ describe('elax recall --tune', () => {
     const again = await runTune({ ns: NS, target: TARGET, body: SAMPLE, store: dir });
     expect(again.chosen).toBe(chosen);
     expect(again.recorded).toMatchObject({ unchanged: true, epoch: after.epoch });
+    // --keep-eps0 tunes the depth alone: no ε0 row, and the recorded ε0 stays.
+    const depthOnly = await runTune({ ns: NS, target: TARGET, body: SAMPLE, store: dir, keepEps0: true });
+    expect(depthOnly.rows.every((r) => r.eps0 === DEFAULT_EPS0)).toBe(true);
+    expect(depthOnly.chosenEps0).toBeUndefined();
+    expect((await routerOf(NS)).vindex).toEqual(after.vindex);
+  });
+
+  it('should search with the ε0 asked: a tiny ε0 prunes on estimates alone and loses neighbours a wide one finds', async () => {
+    const e = engineOn();
+    const clusters = (await e.recall(NS, { ...SAMPLE, num: 2 })).clusters!;
+    // Every cluster probed, so ε0 is the only difference: at 10 nearly every probed code is refined (exact).
+    const wide = await e.recall(NS, { ...SAMPLE, probes: clusters, eps0: 10 });
+    const tiny = await e.recall(NS, { ...SAMPLE, probes: clusters, eps0: 0.01 });
+    expect(wide).toMatchObject({ eps0: 10, probes: clusters });
+    expect(tiny).toMatchObject({ eps0: 0.01, probes: clusters });
+    expect(wide.avg_recall).toBe(1);
+    expect(tiny.avg_recall).toBeLessThan(wide.avg_recall);
+    for (const eps0 of [0, -1, 11, '1.5', Number.NaN]) {
+      await expect(e.recall(NS, { eps0 })).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringMatching(/eps0 must be a number in \(0, 10\]/) });
+    }
+    await expect(e.recall('flat', { eps0: 1 })).rejects.toMatchObject({ code: 'ELAX_ERR_NO_CLUSTERED_INDEX', message: expect.stringMatching(/eps0 applies only to them/) });
   });
 
   it("should let a query's ef_search override the namespace's depth, and the schema's ef_search too", async () => {
@@ -114,9 +148,12 @@ describe('elax recall --tune', () => {
     const r = await routerOf(NS);
     expect((await e.recordProbesMin(NS, 1, r)).unchanged).toBe(false);
     const view = await e.catalog.require(NS, 'strong');
-    expect(probeDepth(view, { efSearch: null, filter: null }, 128)).toEqual({ probes: 1, source: 'namespace' });
-    expect(probeDepth(view, { efSearch: 16, filter: null }, 128)).toEqual({ probes: 1, source: 'query' });
-    expect(probeDepth(view, { efSearch: 1024, filter: null }, 128)).toEqual({ probes: 64, source: 'query' });
+    // The ε0 recorded by the first test (if any) applies whatever the depth's source.
+    const eps0 = r.vindex!.eps0 === undefined ? {} : { eps0: r.vindex!.eps0 };
+    expect(probeDepth(view, { efSearch: null, filter: null }, 128)).toEqual({ probes: 1, source: 'namespace', ...eps0 });
+    expect(probeDepth(view, { efSearch: 16, filter: null }, 128)).toEqual({ probes: 1, source: 'query', ...eps0 });
+    expect(probeDepth(view, { efSearch: 1024, filter: null }, 128)).toEqual({ probes: 64, source: 'query', ...eps0 });
+    expect(probeDepth(view, { efSearch: null, filter: null }, 128, undefined, 1.1)).toEqual({ probes: 1, source: 'namespace', eps0: 1.1 });
     let missed = 0;
     for (let i = 0; i < 12; i++) {
       const q = vectorOf(50_000 + i);
@@ -186,8 +223,10 @@ describe('elax recall --tune', () => {
     expect(shown.stdout).toMatch(new RegExp(`^probes_min\\s+${(await routerOf('via-server')).vindex!.probes_min}$`, 'm'));
     expect(shown.stdout).toMatch(/^codebook\s+codebook-0000000002-grow\.cb \(version 2\)$/m);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout.split('\n')[0]).toMatch(/^probes\s+avg_recall\s+avg_ann_count$/);
-    expect(ok.stdout).toMatch(/^1\s+0\.\d{4}\s+10$/m);
+    expect(ok.stdout.split('\n')[0]).toMatch(/^probes\s+eps0\s+avg_recall\s+avg_ann_count$/);
+    expect(ok.stdout).toMatch(/^1\s+1\.9\s+0\.\d{4}\s+10$/m);
+    expect(ok.stdout).toMatch(/^chosen: eps0 = [\d.]+ /m);
+    expect(shown.stdout).toMatch(/^eps0\s+/m);
     expect(ok.stdout).toMatch(/chosen: probes_min = \d+ \(the smallest depth measured at or above 0\.9\)/);
     expect(ok.stdout).toMatch(/dry run: not recorded/);
     // `elax recall --probes N` (runRecall): one measurement at that depth, reported with its source.

@@ -109,6 +109,7 @@ export function registerRecallCommands(program: Command): void {
     .option('--tune', 'sweep the probe depth and record the smallest meeting --target as the namespace\'s probes_min (--ns only)')
     .option('--target <x>', 'recall target of --tune, in (0, 1]', '0.95')
     .option('--dry-run', 'with --tune: measure and choose, record nothing')
+    .option('--keep-eps0', 'with --tune: tune the probe depth only, leave the namespace\'s eps0 as it is')
     .option('--json', 'machine-readable output')
     .action(async (o: RecallCliOptions) => {
       const int = (flag: string, v: string | undefined): number | undefined => {
@@ -170,6 +171,7 @@ interface RecallCliOptions {
   tune?: boolean;
   target: string;
   dryRun?: boolean;
+  keepEps0?: boolean;
   json?: boolean;
 }
 
@@ -181,7 +183,7 @@ async function tuneAction(o: RecallCliOptions, num: number, seed: number | undef
   if (o.filters !== undefined) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', '--tune measures unfiltered queries: drop --filters');
   let result;
   try {
-    result = await runTune({ ns: o.ns, target: Number(o.target), body, store: o.store, url: o.url, apiKey: o.apiKey, recordStore: process.env.ELAX_STORE, dryRun: o.dryRun });
+    result = await runTune({ ns: o.ns, target: Number(o.target), body, store: o.store, url: o.url, apiKey: o.apiKey, recordStore: process.env.ELAX_STORE, dryRun: o.dryRun, keepEps0: o.keepEps0 });
   } catch (e) {
     if (isElaxError(e)) throw e;
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', (e as Error).message);

@@ -63,9 +63,9 @@ export async function runQuery(
   view: NamespaceView,
   q: ParsedQuery,
   efSearch: number,
-  /** probes: a recall request's own probe depth for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
+  /** probes, eps0: a recall request's own probe depth and ε0 for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
   /** control: stops the query cooperatively (deadline, client gone; core/cancel.ts). */
-  opts: { waitForIndex?: boolean; probes?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl } = {},
+  opts: { waitForIndex?: boolean; probes?: number; eps0?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl } = {},
 ): Promise<QueryResultBody> {
   const r = q.rank;
   const control = opts.control ?? UNCANCELLED;
@@ -94,9 +94,9 @@ export async function runQuery(
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
       const base = view.annRestriction(r.query, q.limit, ef, q.filter, q.readAttrs, (i) => !graphed[i], q.filterSource);
       // Probe depth of the clustered parts: the same order, with the namespace's tuned depth before the server's.
-      const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes);
+      const depth = ivf.index === null ? null : probeDepth(view, q, efSearch, opts.probes, opts.eps0);
       if (depth !== null) opts.onProbes?.(depth);
-      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, filter: q.filter, filterSource: q.filterSource, attrs: q.readAttrs });
+      const probed = ivf.index === null || depth === null ? null : await ivfSearch(ivf.index, ivf.parts, { metric: r.metric, query: r.query, k: q.limit, nprobe: depth.probes, eps0: depth.eps0, filter: q.filter, filterSource: q.filterSource, attrs: q.readAttrs });
       if (probed !== null) releases.push(probed.release);
       // A selective filter: ivfSearch hands back the few matching rows, ranked exactly here. Fewer than k live
       // matches in the probed clusters (many deletes): the format-3 parts are scanned exactly instead, as a filtered
@@ -435,7 +435,7 @@ export class Engine {
     await view.prepare({ index: true });
     let used: ProbeDepth | null = null;
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, {
-      runAnn: (q, probes) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, onProbes: (d) => (used = d) }),
+      runAnn: (q, probes, eps0) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, eps0, onProbes: (d) => (used = d) }),
       runExact: (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }),
       clusters: async () => (await clusteredIndexOf(view))?.k ?? null,
       probesUsed: () => used,
@@ -443,12 +443,12 @@ export class Engine {
   }
 
   /**
-   * Records a tuned probe depth as router.vindex.probes_min of `ns` (RFC-0008 §5; recall-tuning.ts), given the
-   * router the measurement started from.
+   * Records a tuned probe depth as router.vindex.probes_min of `ns` (RFC-0008 §5; recall-tuning.ts), and ε0 as
+   * router.vindex.eps0 when given (null clears it), given the router the measurement started from.
    */
-  async recordProbesMin(ns: string, probes: number, measured: Pick<Router, 'wal_start' | 'vindex'>): Promise<RecordOutcome> {
+  async recordProbesMin(ns: string, probes: number, measured: Pick<Router, 'wal_start' | 'vindex'>, eps0?: number | null): Promise<RecordOutcome> {
     validateNamespaceName(ns);
-    return recordProbesMin(this.catalog.routers, ns, probes, measured, this.opts.clock);
+    return recordProbesMin(this.catalog.routers, ns, probes, measured, this.opts.clock, eps0);
   }
 
   /** Flush queued writes (graceful shutdown). */

@@ -12,6 +12,9 @@
  *     built before estimates existed).
  * The tuned value replaces the server default rather than being a floor under it: a namespace whose clusters are
  * well separated may be tuned below the default, and that is the point of measuring.
+ *
+ * RaBitQ's bound confidence ε0: a recall request's own `eps0`, else `router.vindex.eps0` (tuned with the depth, for
+ * every ANN query of the namespace), else the searcher's default (ivf/search.ts DEFAULT_EPS0).
  */
 import { DEFAULT_NPROBE, type IvfIndex } from '../ivf/index.js';
 import { CachedViewPart, type IvfPart, type NamespaceView } from '../namespace/index.js';
@@ -23,6 +26,8 @@ export type ProbesSource = 'query' | 'schema' | 'namespace' | 'estimate' | 'defa
 export interface ProbeDepth {
   probes: number;
   source: ProbesSource;
+  /** ε0 of the RaBitQ bound; undefined: the searcher's default. */
+  eps0?: number;
 }
 
 /**
@@ -33,8 +38,17 @@ export function nprobeFor(ef: number): number {
   return Math.max(1, Math.ceil((ef * DEFAULT_NPROBE) / 128));
 }
 
-/** The probe depth of ANN query `q` over `view` (module header: the order); `probes` is a recall request's own. */
-export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number): ProbeDepth {
+/**
+ * The probe depth and ε0 of ANN query `q` over `view` (module header: the order); `probes` and `eps0` are a recall
+ * request's own.
+ */
+export function probeDepth(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number, eps0?: number): ProbeDepth {
+  const d = depthOf(view, q, serverEf, probes);
+  const e = eps0 ?? view.router.vindex?.eps0;
+  return e === undefined ? d : { ...d, eps0: e };
+}
+
+function depthOf(view: NamespaceView, q: Pick<ParsedQuery, 'efSearch' | 'filter'>, serverEf: number, probes?: number): ProbeDepth {
   if (probes !== undefined) return { probes, source: 'query' };
   if (q.efSearch !== null) return { probes: nprobeFor(q.efSearch), source: 'query' };
   const a = view.schema.vector?.ann;

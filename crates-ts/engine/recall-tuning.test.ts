@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RouterStore, type Router } from '../router/index.js';
 import { MemoryStore, type Witness } from '../store/index.js';
-import { checkRecallTarget, probeDepths, recordProbesMin, sweepProbes, type RecallReport } from './recall-tuning.js';
+import { DEFAULT_EPS0 } from '../ivf/index.js';
+import { EPS0_STEPS, checkRecallTarget, probeDepths, recordProbesMin, sweepProbes, type RecallReport } from './recall-tuning.js';
 
 const clock = { now: () => Date.UTC(2026, 11, 5) };
 const cb = (version: number, nonce = 'a') => ({ codebook: `codebook-${String(version).padStart(10, '0')}-${nonce}.cb`, version });
@@ -41,6 +42,43 @@ describe('recall tuning', () => {
     expect(none.chosen).toBeNull();
     expect(none.rows.at(-1)!.probes).toBe(20);
     await expect(sweepProbes(async () => ({ avg_recall: 1, avg_ann_count: 1, avg_exhaustive_count: 1 }), 0.9)).rejects.toMatchObject({ code: 'ELAX_ERR_NO_CLUSTERED_INDEX' });
+  });
+
+  it('should lower ε0 at the chosen depth while the target holds, measuring the depths at the default ε0', async () => {
+    // Recall falls by 0.02 per ε0 step below the default; depth 6 gives 0.6.
+    const curve = (probes: number, eps0: number): RecallReport => ({ avg_recall: Math.min(1, probes / 10) - (eps0 < DEFAULT_EPS0 ? 0.02 * (EPS0_STEPS.indexOf(eps0) + 1) : 0), avg_ann_count: 10, avg_exhaustive_count: 10, clusters: 20 });
+    const asked: [number, number][] = [];
+    const measure = async (p: number, e: number) => (asked.push([p, e]), curve(p, e));
+    const r = await sweepProbes(measure, 0.57, { eps0: true });
+    expect(r).toMatchObject({ chosen: 6, chosenEps0: EPS0_STEPS[0] });
+    // Depths at the default; then 1.5 (0.58, kept), 1.2 (0.56, below: the sweep ends there).
+    expect(asked).toEqual([[1, DEFAULT_EPS0], [2, DEFAULT_EPS0], [3, DEFAULT_EPS0], [4, DEFAULT_EPS0], [6, DEFAULT_EPS0], [6, EPS0_STEPS[0]], [6, EPS0_STEPS[1]]]);
+    expect(r.rows.at(-1)).toMatchObject({ probes: 6, eps0: EPS0_STEPS[1] });
+    // No step keeps the target: the default stays chosen. Every step keeps it: the last is chosen.
+    expect((await sweepProbes(measure, 0.595, { eps0: true })).chosenEps0).toBe(DEFAULT_EPS0);
+    expect((await sweepProbes(measure, 0.5, { eps0: true })).chosenEps0).toBe(EPS0_STEPS.at(-1));
+    // Without the option no ε0 is measured or chosen.
+    asked.length = 0;
+    expect((await sweepProbes(measure, 0.57)).chosenEps0).toBeUndefined();
+    expect(asked.every(([, e]) => e === DEFAULT_EPS0)).toBe(true);
+  });
+
+  it('should record eps0 with probes_min, leave it when not given and clear it on null', async () => {
+    const store = new MemoryStore();
+    const measured = await namespace(store);
+    const routers = new RouterStore(store);
+    expect(await recordProbesMin(routers, 'ns', 4, measured, clock, 1.2)).toMatchObject({ previous: undefined, unchanged: false });
+    expect((await routers.read('ns'))!.router.vindex).toEqual({ ...cb(1), probes_min: 4, eps0: 1.2 });
+    // Same values: nothing published; another ε0 alone is a change.
+    expect(await recordProbesMin(routers, 'ns', 4, measured, clock, 1.2)).toMatchObject({ unchanged: true, previousEps0: 1.2 });
+    expect(await recordProbesMin(routers, 'ns', 4, measured, clock, 1.5)).toMatchObject({ unchanged: false, previousEps0: 1.2 });
+    await recordProbesMin(routers, 'ns', 5, measured, clock);
+    expect((await routers.read('ns'))!.router.vindex).toEqual({ ...cb(1), probes_min: 5, eps0: 1.5 });
+    await recordProbesMin(routers, 'ns', 5, measured, clock, null);
+    expect((await routers.read('ns'))!.router.vindex).toEqual({ ...cb(1), probes_min: 5 });
+    for (const bad of [0, -1, 11, Number.NaN]) {
+      await expect(recordProbesMin(routers, 'ns', 5, measured, clock, bad)).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringMatching(/eps0 must be a number/) });
+    }
   });
 
   it('should record probes_min with one CAS that changes nothing else, retrying a lost race on top of the new state', async () => {

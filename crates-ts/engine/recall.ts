@@ -10,7 +10,8 @@
 import { ElaxError } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
 import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
-import { seededRandom } from '../ivf/index.js';
+import { DEFAULT_EPS0, seededRandom } from '../ivf/index.js';
+import { isTunedEps0 } from '../router/index.js';
 import type { ProbeDepth, ProbesSource } from './ivf-probes.js';
 
 export interface RecallRequest {
@@ -21,6 +22,8 @@ export interface RecallRequest {
   include_ground_truth?: boolean;
   /** elax: probe this many clusters of the clustered (format-3) parts instead of the namespace's depth (RFC-0008 §5). */
   probes?: number;
+  /** elax: RaBitQ bound confidence ε0 for the clustered parts instead of the namespace's (RFC-0008 §5; (0, 10]). */
+  eps0?: number;
   /** elax: sample the query vectors with this seed (the same seed over the same state samples the same vectors). */
   seed?: number;
 }
@@ -29,6 +32,8 @@ export interface RecallRequest {
 export interface RecallProbes {
   probes: number;
   probes_source: ProbesSource;
+  /** ε0 of the RaBitQ bound the ANN queries used (the request's, the namespace's, or the default). */
+  eps0: number;
   /** Centroids of the namespace codebook: the deepest meaningful probe depth. */
   clusters: number;
 }
@@ -43,7 +48,7 @@ export interface RecallResponse extends Partial<RecallProbes> {
 
 export interface RecallHooks {
   /** The normal query path for the ANN queries (index hits + tail), at the request's probe depth if it gives one. */
-  runAnn?: (q: ParsedQuery, probes: number | undefined) => Promise<QueryResultBody>;
+  runAnn?: (q: ParsedQuery, probes: number | undefined, eps0: number | undefined) => Promise<QueryResultBody>;
   /** The exhaustive path (every live vector); the engine's runQuery prepares the segments for it. */
   runExact?: (q: ParsedQuery) => Promise<QueryResultBody>;
   /** The namespace codebook's centroid count when ANN probes clustered parts, else null (`probes` then is refused). */
@@ -52,7 +57,7 @@ export interface RecallHooks {
   probesUsed?: () => ProbeDepth | null;
 }
 
-const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth', 'probes', 'seed']);
+const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth', 'probes', 'eps0', 'seed']);
 /** Largest accepted `probes`: more than any codebook's centroids (ANN then probes every cluster). */
 export const MAX_RECALL_PROBES = 1_000_000;
 
@@ -73,13 +78,18 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   if (probes !== undefined && (!Number.isInteger(probes) || probes < 1 || probes > MAX_RECALL_PROBES)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `probes must be an integer in 1..${MAX_RECALL_PROBES}, got ${JSON.stringify(body.probes)}`);
   }
+  const eps0 = body.eps0 ?? undefined;
+  if (eps0 !== undefined && !isTunedEps0(eps0)) {
+    throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `eps0 must be a number in (0, 10], got ${JSON.stringify(body.eps0)}`);
+  }
   const seed = body.seed ?? undefined;
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `seed must be an integer in 0..${0xffffffff}, got ${JSON.stringify(body.seed)}`);
   }
   const clusters = hooks.clusters ? await hooks.clusters() : null;
-  if (probes !== undefined && clusters === null) {
-    throw new ElaxError('ELAX_ERR_NO_CLUSTERED_INDEX', `namespace '${view.namespace}' has no clustered (IVF, format-3) parts for its ANN queries to probe: probes applies only to them (the indexer writes them with --vector-index ivf)`);
+  if ((probes !== undefined || eps0 !== undefined) && clusters === null) {
+    const what = probes !== undefined ? 'probes' : 'eps0';
+    throw new ElaxError('ELAX_ERR_NO_CLUSTERED_INDEX', `namespace '${view.namespace}' has no clustered (IVF, format-3) parts for its ANN queries to probe: ${what} applies only to them (the indexer writes them with --vector-index ivf)`);
   }
   if (seed !== undefined) random = seededRandom(seed);
   const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
@@ -127,7 +137,7 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   for (const qv of queries) {
     const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
     const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
-    const ann = (await runAnn(annQuery, probes)).rows ?? [];
+    const ann = (await runAnn(annQuery, probes, eps0)).rows ?? [];
     const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
     const exact = (await runExact(exactQuery)).rows ?? [];
     const truth = new Set(exact.map((r) => r.id));
@@ -144,7 +154,7 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     avg_exhaustive_count: exactCount / queries.length,
   };
   const used = hooks.probesUsed?.() ?? null;
-  if (used !== null && clusters !== null) Object.assign(out, { probes: used.probes, probes_source: used.source, clusters } satisfies RecallProbes);
+  if (used !== null && clusters !== null) Object.assign(out, { probes: used.probes, probes_source: used.source, eps0: used.eps0 ?? DEFAULT_EPS0, clusters } satisfies RecallProbes);
   if (body.include_ground_truth) out.ground_truth = groundTruth;
   return out;
 }

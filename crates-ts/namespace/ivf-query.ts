@@ -37,6 +37,8 @@ export interface IvfQuery {
   query: Float32Array;
   k: number;
   nprobe: number;
+  /** ε0 of the RaBitQ bound (router.vindex.eps0 or a recall request's); undefined: ivf/search.ts DEFAULT_EPS0. */
+  eps0?: number;
   filter: CompiledFilter | null;
   /** The raw filter, for parts with filter indexes (RFC-0009): the allowed rows come from bitmaps, not a scan. */
   filterSource?: FilterSource;
@@ -428,7 +430,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     let runs = 0;
     for (;;) {
       missing = parts.map(() => []);
-      res = searcher.use(merged).search(q.query, { topK: q.k, nprobe, ranked }, { cluster, exact, accept, skip });
+      res = searcher.use(merged).search(q.query, { topK: q.k, nprobe, ranked, ...(q.eps0 !== undefined ? { eps0: q.eps0 } : {}) }, { cluster, exact, accept, skip });
       runs++;
       if (missing.every((m) => m.length === 0)) break;
       await Promise.all(

@@ -88,6 +88,20 @@ describe('router invariants', () => {
       }
     });
 
+    it('should accept eps0 in (0, 10] and reject any other; keep it when the codebook moves', () => {
+      expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex: { ...cb(1), eps0: 1.2 } }, 'now'), r0)).not.toThrow();
+      for (const bad of [0, -1, 10.5, '1.2', null, Number.NaN, Infinity]) {
+        const vindex = { ...cb(1), eps0: bad as unknown as number };
+        expect(() => checkRouterInvariants(RouterStore.next(r0, { vindex }, 'now'), r0), String(bad)).toThrowError(/vindex-well-formed.*eps0/);
+      }
+      const r1 = RouterStore.next(r0, { vindex: { ...cb(2), probes_min: 6, eps0: 1.2 } }, 'now');
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: { ...cb(3, 'b'), probes_min: 6 } }, 'now'), r1)).toThrowError(/vindex-tuning-kept.*eps0 1.2 was dropped/);
+      const grown = RouterStore.next(r1, { vindex: withCodebook(r1.vindex, cb(3, 'b')) }, 'now');
+      expect(grown.vindex).toEqual({ ...cb(3, 'b'), probes_min: 6, eps0: 1.2 });
+      expect(() => checkRouterInvariants(grown, r1)).not.toThrow();
+      expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: { ...cb(2), probes_min: 6 } }, 'now'), r1)).not.toThrow();
+    });
+
     it('should keep probes_min when the codebook moves, and let the same codebook change or clear it', () => {
       const r1 = RouterStore.next(r0, { vindex: { ...cb(2), probes_min: 6 } }, 'now');
       expect(() => checkRouterInvariants(RouterStore.next(r1, { vindex: cb(3, 'b') }, 'now'), r1)).toThrowError(/vindex-tuning-kept.*probes_min 6 was dropped/);

@@ -4,7 +4,7 @@
  */
 import { ElaxError } from '../core/index.js';
 import { parseCodebookName } from '../store/index.js';
-import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, type Router } from './types.js';
+import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, isTunedEps0, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
 
@@ -109,7 +109,8 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       if (named === null) return `vindex.codebook ${JSON.stringify(v?.codebook)} is not a codebook object name`;
       if (named.version !== v.version) return `vindex.version ${v.version} differs from the version in its name (${named.version})`;
       const p = v.probes_min;
-      return p === undefined || (Number.isSafeInteger(p) && p >= 1) ? null : `vindex.probes_min ${JSON.stringify(p)} is not a positive integer`;
+      if (!(p === undefined || (Number.isSafeInteger(p) && p >= 1))) return `vindex.probes_min ${JSON.stringify(p)} is not a positive integer`;
+      return v.eps0 === undefined || isTunedEps0(v.eps0) ? null : `vindex.eps0 ${JSON.stringify(v.eps0)} is not a number in (0, 10]`;
     },
   },
   {
@@ -127,12 +128,14 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'vindex-tuning-kept',
-    why: 'the probe depth `elax recall --tune` recorded (vindex.probes_min, RFC-0008 §5) stays meaningful when the codebook grows (centroid ids are stable): a publish that moves the codebook must carry it over (withCodebook), only one that keeps the codebook may change or clear it',
+    why: 'the probe depth and ε0 `elax recall --tune` recorded (vindex.probes_min and vindex.eps0, RFC-0008 §5) stay meaningful when the codebook grows (centroid ids are stable): a publish that moves the codebook must carry them over (withCodebook), only one that keeps the codebook may change or clear them',
     check: (next, cur) => {
       const was = cur?.vindex;
-      if (!was || was.probes_min === undefined || cur.deleted || next.deleted || next.wal_start !== cur.wal_start || !next.vindex) return null;
-      if (next.vindex.codebook === was.codebook || next.vindex.probes_min !== undefined) return null;
-      return `probes_min ${was.probes_min} was dropped when the codebook moved from ${was.codebook} to ${next.vindex.codebook}`;
+      if (!was || (was.probes_min === undefined && was.eps0 === undefined) || cur.deleted || next.deleted || next.wal_start !== cur.wal_start || !next.vindex) return null;
+      if (next.vindex.codebook === was.codebook) return null;
+      if (was.probes_min !== undefined && next.vindex.probes_min === undefined) return `probes_min ${was.probes_min} was dropped when the codebook moved from ${was.codebook} to ${next.vindex.codebook}`;
+      if (was.eps0 !== undefined && next.vindex.eps0 === undefined) return `eps0 ${was.eps0} was dropped when the codebook moved from ${was.codebook} to ${next.vindex.codebook}`;
+      return null;
     },
   },
   {

@@ -38,14 +38,30 @@ export interface VindexRef {
    * version keeps it (`withCodebook`). Additive: older readers ignore it.
    */
   probes_min?: number;
+  /**
+   * Confidence ε0 of RaBitQ's error bound tuned for this namespace (`elax recall --tune`, RFC-0008 §5, "ε0 tuned
+   * with the depth"): the searcher refines a candidate only while its lower bound est − ε0·err can still reach the
+   * top k, so a smaller ε0 refines fewer candidates (faster) and may miss a few more. Measured at probes_min, it
+   * applies to every ANN query over the clustered parts. A finite number in (0, 10]. Absent: the default
+   * (ivf/search.ts DEFAULT_EPS0). Carried over with probes_min (`withCodebook`). Additive: older readers ignore it.
+   */
+  eps0?: number;
+}
+
+/** Whether `x` is a valid `vindex.eps0` (a finite number in (0, 10]; recall requests accept the same range). */
+export function isTunedEps0(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x) && x > 0 && x <= 10;
 }
 
 /**
  * The `vindex` a publish that names codebook `named` (a trained or extended version) sets: the current namespace
- * tuning (probes_min) carries over, so no indexer or compaction drops what `elax recall --tune` recorded.
+ * tuning (probes_min, eps0) carries over, so no indexer or compaction drops what `elax recall --tune` recorded.
  */
 export function withCodebook(current: VindexRef | undefined, named: VindexRef): VindexRef {
-  return current?.probes_min === undefined ? named : { ...named, probes_min: current.probes_min };
+  const out: VindexRef = { ...named };
+  if (current?.probes_min !== undefined) out.probes_min = current.probes_min;
+  if (current?.eps0 !== undefined) out.eps0 = current.eps0;
+  return out;
 }
 
 export interface RetiredPart {
