@@ -5,7 +5,7 @@
  *   npm --prefix bench/peers install       # once: usearch and LanceDB live in their own package (bench/peers)
  *   node --max-old-space-size=16000 bin/run-ts.mjs bench/ann-peers.ts [--dataset clustered|wordnet] [--rows 1000000]
  *        [--queries 200] [--systems elax-ivf,hnswlib,usearch,lancedb,elax-hnsw] [--efs 64,128] [--profile]
- *        [--usearch-threads 1] [--elax-efs 256,512]
+ *        [--usearch-threads 1] [--elax-efs 256,512] [--elax-tune 0.95]
  *
  * Data: `clustered` is bench/lib.ts's seeded Gaussian mixture (256 centres, 128-d, seed 7: the vectors of
  * bench/ann.ts and bench/ivf-kernels.ts), --rows base vectors then --queries queries from the same mixture;
@@ -42,6 +42,7 @@ import { benchEngine, exactCosineTopK, gaussianMixture, latencySummary, localPar
 import { readVectorFile, writeVectorFile, type VectorFile } from './data/vector-file.js';
 import { profiled, type Category } from './cpu-profile.js';
 import { IvfSearcher, type SearchStats } from '../crates-ts/ivf/index.js';
+import { runTune } from '../cli/recall/tune.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +57,9 @@ const { values } = parseArgs({
     // More elax ef_search values measured after the default (per-query ef_search; IVF: nprobe = ⌈ef × 8 / 128⌉).
     'elax-efs': { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
+    // Run `elax recall --tune --target X` (probe depth and ε0, RFC-0008 §5) between elax's build and its queries, as
+    // an operator would: the queries then use the namespace's tuned defaults.
+    'elax-tune': { type: 'string' },
     // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
     'usearch-threads': { type: 'string', default: '1' },
     // Keep the peers' built graphs (hnswlib, usearch) here and reuse them on reruns (their build figures are the
@@ -239,6 +243,19 @@ function countSearches(): void {
   };
 }
 
+// ---- child: elax recall tuning ----------------------------------------------------------------------------------
+async function elaxTune(): Promise<Record<string, unknown>> {
+  const t = now();
+  const r = await runTune({ ns: NS, target: Number(values['elax-tune']), body: { num: 100, top_k: K, seed: 1 }, store: values.store! });
+  return {
+    tune_s: +((now() - t) / 1000).toFixed(1),
+    chosen_probes: r.chosen,
+    chosen_eps0: r.chosenEps0,
+    sweep: r.rows.map((x) => `${x.probes}@${x.eps0}:${x.avg_recall.toFixed(3)}`).join(' '),
+    after: r.after ? { probes: r.after.probes, eps0: r.after.eps0, avg_recall: r.after.avg_recall } : null,
+  };
+}
+
 // ---- child: elax queries -------------------------------------------------------------------------------------------
 async function elaxQuery(): Promise<Record<string, unknown>> {
   countSearches();
@@ -402,6 +419,11 @@ async function orchestrate(): Promise<void> {
       try {
         const build = await self('elax-build', ['--data', data, '--store', store, '--kind', kind]);
         log({ [system]: { build } });
+        if (values['elax-tune'] && kind === 'ivf') {
+          const tune = await self('elax-tune', ['--store', store, '--elax-tune', values['elax-tune']]);
+          log({ [system]: { tune } });
+          (build as Record<string, unknown>).tune = tune;
+        }
         const query = await self('elax-query', ['--data', data, '--store', store, '--kind', kind]);
         log({ [system]: { query } });
         results[system] = { build, query };
@@ -456,6 +478,7 @@ function table(header: { n: number }, results: Record<string, Record<string, unk
 }
 
 if (values.phase === 'elax-build') log(await elaxBuild());
+else if (values.phase === 'elax-tune') log(await elaxTune());
 else if (values.phase === 'elax-query') log(await elaxQuery());
 else if (values.phase === undefined) await orchestrate();
 else throw new Error(`unknown --phase ${values.phase}`);
