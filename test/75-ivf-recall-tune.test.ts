@@ -126,6 +126,20 @@ describe('elax recall --tune', () => {
     expect((await routerOf(NS)).vindex).toEqual(after.vindex);
   });
 
+  it('should compute the ground truth once per sampled vector across a sweep (truth memo), with the same results', async () => {
+    const e = engineOn();
+    const truth = new Map();
+    const a = await e.recall(NS, { ...SAMPLE, probes: 2 }, truth);
+    expect(truth.size).toBe(SAMPLE.num);
+    const memo = [...truth.values()];
+    const b = await e.recall(NS, { ...SAMPLE, probes: 6 }, truth);
+    expect(truth.size).toBe(SAMPLE.num);
+    expect([...truth.values()]).toEqual(memo);
+    // The same numbers as without the memo.
+    expect(a).toEqual(await e.recall(NS, { ...SAMPLE, probes: 2 }));
+    expect(b).toEqual(await e.recall(NS, { ...SAMPLE, probes: 6 }));
+  });
+
   it('should search with the ε0 asked: a tiny ε0 prunes on estimates alone and loses neighbours a wide one finds', async () => {
     const e = engineOn();
     const clusters = (await e.recall(NS, { ...SAMPLE, num: 2 })).clusters!;

@@ -8,6 +8,7 @@
 import { ElaxError, systemClock } from '../../crates-ts/core/index.js';
 import { DEFAULT_EPS0 } from '../../crates-ts/ivf/index.js';
 import { Engine, sweepProbes, checkRecallTarget, recordProbesMin, type RecallReport, type RecordOutcome, type SweepResult } from '../../crates-ts/engine/index.js';
+import type { QueryResultBody } from '../../crates-ts/query/index.js';
 import { RouterStore } from '../../crates-ts/router/index.js';
 import { openStore } from '../../crates-ts/store/index.js';
 import { callServer, serverUrl } from '../store-option.js';
@@ -55,9 +56,11 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   try {
     const engine = o.store !== undefined ? new Engine(store!, { clock: systemClock, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random }) : null;
     const url = serverUrl(o.url);
+    const truth = new Map<string, QueryResultBody>();
     const measure = (extra: { probes?: number; eps0?: number }): Promise<RecallReport> => {
       const body = { ...o.body, ...extra };
-      if (engine) return engine.recall(o.ns, body);
+      // In process, the exact answers are computed once per sampled vector for the whole sweep.
+      if (engine) return engine.recall(o.ns, body, truth);
       return callServer<RecallReport>(url, `/v1/namespaces/${encodeURIComponent(o.ns)}/_debug/recall`, { apiKey: o.apiKey, body });
     };
     // The router the measurement runs against: the record checks the namespace is still that incarnation.

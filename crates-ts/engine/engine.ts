@@ -135,6 +135,19 @@ export async function runQuery(
   }
 }
 
+/** runExact remembering its answers by query (rank, filters, top_k, projection): the same sample, the same truth. */
+function memoExact(memo: Map<string, QueryResultBody>, run: (q: ParsedQuery) => Promise<QueryResultBody>): (q: ParsedQuery) => Promise<QueryResultBody> {
+  return async (q) => {
+    const r = q.rank;
+    const key = JSON.stringify([r?.kind === 'vector' ? Array.from(r.query) : null, q.filterSource?.filter ?? null, q.limit, q.projection]);
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const out = await run(q);
+    memo.set(key, out);
+    return out;
+  };
+}
+
 /** What parsing a query needs of a view: its schema and metric. */
 export function queryContext(view: NamespaceView): QueryContext {
   return { schema: view.schema, distanceMetric: view.distanceMetric };
@@ -425,18 +438,23 @@ export class Engine {
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
   }
 
-  async recall(ns: string, body: unknown) {
+  /**
+   * `/_debug/recall` over `ns`. `truth` (elax recall --tune) remembers the exact answers across calls on the same
+   * sample: a sweep measures one sample at many depths, and the ground truth does not depend on the depth.
+   */
+  async recall(ns: string, body: unknown, truth?: Map<string, QueryResultBody>) {
     validateNamespaceName(ns);
-    return this.withPartRetry('strong', () => this.recallOnce(ns, body));
+    return this.withPartRetry('strong', () => this.recallOnce(ns, body, truth));
   }
 
-  private async recallOnce(ns: string, body: unknown) {
+  private async recallOnce(ns: string, body: unknown, truth?: Map<string, QueryResultBody>) {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
     let used: ProbeDepth | null = null;
+    const exact = (q: ParsedQuery) => runQuery(view, q, this.efSearch, { waitForIndex: true });
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, {
       runAnn: (q, probes, eps0) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, eps0, onProbes: (d) => (used = d) }),
-      runExact: (q) => runQuery(view, q, this.efSearch, { waitForIndex: true }),
+      runExact: truth === undefined ? exact : memoExact(truth, exact),
       clusters: async () => (await clusteredIndexOf(view))?.k ?? null,
       probesUsed: () => used,
     });
