@@ -106,7 +106,7 @@ describe('elax recall --tune', () => {
 
     // Re-measured on a fresh node: the recorded depth meets the target, the one below it does not.
     const fresh = engineOn();
-    const at = async (probes?: number, eps0?: number) => (await fresh.recall(NS, { ...SAMPLE, ...(probes ? { probes } : {}), ...(eps0 ? { eps0 } : {}) })) as RecallResponse;
+    const at = async (probes?: number, eps0?: number) => (await fresh.recall(NS, { ...SAMPLE, exclude_self: true, ...(probes ? { probes } : {}), ...(eps0 ? { eps0 } : {}) })) as RecallResponse;
     const atChosen = await at(chosen);
     expect(atChosen).toMatchObject({ probes: chosen, probes_source: 'query', clusters: res.clusters, eps0: chosenEps0 });
     expect(atChosen.avg_recall).toBeGreaterThanOrEqual(TARGET);
@@ -138,6 +138,18 @@ describe('elax recall --tune', () => {
     // The same numbers as without the memo.
     expect(a).toEqual(await e.recall(NS, { ...SAMPLE, probes: 2 }));
     expect(b).toEqual(await e.recall(NS, { ...SAMPLE, probes: 6 }));
+  });
+
+  it('should leave a sampled vector\'s own row out of both answers with exclude_self', async () => {
+    const e = engineOn();
+    const clusters = (await e.recall(NS, { ...SAMPLE, num: 2 })).clusters!;
+    // Exact (every cluster, every code refined): still recall 1 and top_k rows without the self row.
+    expect(await e.recall(NS, { ...SAMPLE, probes: clusters, eps0: 10, exclude_self: true })).toMatchObject({ avg_recall: 1, avg_ann_count: 10, avg_exhaustive_count: 10 });
+    // One cluster: the self row, always found first, no longer counts, so recall falls.
+    const withSelf = await e.recall(NS, { ...SAMPLE, probes: 1 });
+    const without = await e.recall(NS, { ...SAMPLE, probes: 1, exclude_self: true });
+    expect(without.avg_recall).toBeLessThan(withSelf.avg_recall);
+    await expect(e.recall(NS, { exclude_self: 'yes' })).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringMatching(/exclude_self must be a boolean/) });
   });
 
   it('should search with the ε0 asked: a tiny ε0 prunes on estimates alone and loses neighbours a wide one finds', async () => {

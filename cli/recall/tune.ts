@@ -58,7 +58,9 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     const url = serverUrl(o.url);
     const truth = new Map<string, QueryResultBody>();
     const measure = (extra: { probes?: number; eps0?: number }): Promise<RecallReport> => {
-      const body = { ...o.body, ...extra };
+      // A sampled vector's own row is not a neighbour to find (exclude_self): a query from outside the data has none,
+      // and counting it made a depth meeting 0.95 on the sample reach 0.936 on held-out queries (1M clustered).
+      const body = { ...o.body, exclude_self: true, ...extra };
       // In process, the exact answers are computed once per sampled vector for the whole sweep.
       if (engine) return engine.recall(o.ns, body, truth);
       return callServer<RecallReport>(url, `/v1/namespaces/${encodeURIComponent(o.ns)}/_debug/recall`, { apiKey: o.apiKey, body });

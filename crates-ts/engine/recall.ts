@@ -7,7 +7,7 @@
  * `elax recall --tune` sweeps), `seed` makes the sample reproducible (a sweep compares depths on the same query
  * vectors), and the report says which depth the ANN queries used and where it came from (ivf-probes.ts).
  */
-import { ElaxError } from '../core/index.js';
+import { ElaxError, type Id } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
 import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
 import { DEFAULT_EPS0, seededRandom } from '../ivf/index.js';
@@ -24,6 +24,12 @@ export interface RecallRequest {
   probes?: number;
   /** elax: RaBitQ bound confidence ε0 for the clustered parts instead of the namespace's (RFC-0008 §5; (0, 10]). */
   eps0?: number;
+  /**
+   * elax: a sampled vector's own row is not counted as a neighbour, in the ANN answer or the exact one (each asks
+   * top_k + 1 and drops it). Without it a stored vector finds itself first, which a query from outside the data does
+   * not: the tune measures with it (RFC-0008 "ε0 tuned with the depth"). Ignored with rank_by.
+   */
+  exclude_self?: boolean;
   /** elax: sample the query vectors with this seed (the same seed over the same state samples the same vectors). */
   seed?: number;
 }
@@ -57,7 +63,7 @@ export interface RecallHooks {
   probesUsed?: () => ProbeDepth | null;
 }
 
-const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth', 'probes', 'eps0', 'seed']);
+const KNOWN = new Set(['num', 'top_k', 'filters', 'rank_by', 'include_ground_truth', 'probes', 'eps0', 'seed', 'exclude_self']);
 /** Largest accepted `probes`: more than any codebook's centroids (ANN then probes every cluster). */
 export const MAX_RECALL_PROBES = 1_000_000;
 
@@ -82,6 +88,8 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   if (eps0 !== undefined && !isTunedEps0(eps0)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `eps0 must be a number in (0, 10], got ${JSON.stringify(body.eps0)}`);
   }
+  const excludeSelf = body.exclude_self ?? false;
+  if (typeof excludeSelf !== 'boolean') throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `exclude_self must be a boolean, got ${JSON.stringify(body.exclude_self)}`);
   const seed = body.seed ?? undefined;
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
     throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `seed must be an integer in 0..${0xffffffff}, got ${JSON.stringify(body.seed)}`);
@@ -96,6 +104,8 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   const segs = view.segments();
 
   let queries: number[][];
+  /** Per query, the id of the sampled row (exclude_self), else undefined. */
+  const selfIds: (Id | undefined)[] = [];
   if (body.rank_by !== undefined && body.rank_by !== null) {
     if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
     const rb = body.rank_by;
@@ -124,7 +134,10 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
         }
       }
       const [doc] = await seg.docs([o]);
-      if (doc?.vector) queries.push(Array.from(doc.vector));
+      if (doc?.vector) {
+        queries.push(Array.from(doc.vector));
+        selfIds.push(excludeSelf ? doc.id : undefined);
+      }
     }
     if (queries.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
     num = queries.length;
@@ -134,12 +147,16 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   let annCount = 0;
   let exactCount = 0;
   const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
-  for (const qv of queries) {
-    const base = { top_k: topK, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
+  for (let qi = 0; qi < queries.length; qi++) {
+    const qv = queries[qi]!;
+    const self = selfIds[qi];
+    const k = self === undefined ? topK : topK + 1;
+    const without = (rows: NonNullable<QueryResultBody['rows']>) => (self === undefined ? rows : rows.filter((r) => r.id !== self).slice(0, topK));
+    const base = { top_k: k, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
     const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
-    const ann = (await runAnn(annQuery, probes, eps0)).rows ?? [];
+    const ann = without((await runAnn(annQuery, probes, eps0)).rows ?? []);
     const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
-    const exact = (await runExact(exactQuery)).rows ?? [];
+    const exact = without((await runExact(exactQuery)).rows ?? []);
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;
     for (const r of ann) if (truth.has(r.id)) hit++;
