@@ -87,16 +87,16 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
 export function describeTune(r: TuneResult): string[] {
   const lines: string[] = [];
   const w = Math.max('probes'.length, ...r.rows.map((x) => String(x.probes).length));
-  lines.push(`${'probes'.padEnd(w)}  eps0  avg_recall  avg_ann_count`);
-  for (const x of r.rows) lines.push(`${String(x.probes).padEnd(w)}  ${x.eps0.toFixed(1).padEnd(4)}  ${x.avg_recall.toFixed(4).padEnd(10)}  ${x.avg_ann_count}`);
+  lines.push(`${'probes'.padEnd(w)}  eps0  avg_recall  stderr  avg_ann_count`);
+  for (const x of r.rows) lines.push(`${String(x.probes).padEnd(w)}  ${x.eps0.toFixed(1).padEnd(4)}  ${x.avg_recall.toFixed(4).padEnd(10)}  ${x.recall_stderr.toFixed(4)}  ${x.avg_ann_count}`);
   lines.push(`clusters: ${r.clusters}; target recall@k ${r.target}; sample seed ${r.seed}`);
   if (r.chosen === null) {
     lines.push(`no probe depth reaches ${r.target}, not even every cluster (${r.clusters}); nothing recorded`);
     return lines;
   }
-  lines.push(`chosen: probes_min = ${r.chosen} (the smallest depth measured at or above ${r.target})`);
+  lines.push(`chosen: probes_min = ${r.chosen} (the smallest depth whose recall less one standard error is at or above ${r.target})`);
   if (r.chosenEps0 !== undefined) {
-    lines.push(r.chosenEps0 === DEFAULT_EPS0 ? `chosen: eps0 = ${DEFAULT_EPS0} (the default: no lower step kept ${r.target})` : `chosen: eps0 = ${r.chosenEps0} (the smallest step at probes_min ${r.chosen} measured at or above ${r.target})`);
+    lines.push(r.chosenEps0 === DEFAULT_EPS0 ? `chosen: eps0 = ${DEFAULT_EPS0} (the default: no lower step kept ${r.target})` : `chosen: eps0 = ${r.chosenEps0} (the smallest step at probes_min ${r.chosen} whose recall less one standard error is at or above ${r.target})`);
   }
   if (!r.recorded) {
     lines.push('dry run: not recorded');

@@ -9,6 +9,6 @@ export { validateNamespaceName, listNamespaces, deleteNamespace, NAMESPACE_NAME 
 export { evaluateRecall, MAX_RECALL_PROBES } from './recall.js';
 export type { RecallRequest, RecallProbes, RecallResponse } from './recall.js';
 export { nprobeFor, probeDepth } from './ivf-probes.js';
-export { sweepProbes, probeDepths, recordProbesMin, checkRecallTarget, EPS0_STEPS } from './recall-tuning.js';
+export { sweepProbes, probeDepths, recordProbesMin, checkRecallTarget, EPS0_STEPS, meets } from './recall-tuning.js';
 export type { RecallReport, SweepRow, SweepResult, RecordOutcome } from './recall-tuning.js';
 export type { ProbeDepth, ProbesSource } from './ivf-probes.js';

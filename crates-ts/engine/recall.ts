@@ -47,6 +47,8 @@ export interface RecallProbes {
 /** The /_debug/recall response (turbopuffer's fields, then elax's probe report when clustered parts were probed). */
 export interface RecallResponse extends Partial<RecallProbes> {
   avg_recall: number;
+  /** elax: the standard error of avg_recall over the sampled queries (sd of their recalls / √num; 0 for one query). */
+  recall_stderr?: number;
   avg_ann_count: number;
   avg_exhaustive_count: number;
   ground_truth?: { query_vector: number[]; nearest_neighbors: unknown[] }[];
@@ -144,6 +146,7 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   }
 
   let recallSum = 0;
+  let recallSq = 0;
   let annCount = 0;
   let exactCount = 0;
   const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
@@ -160,13 +163,16 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;
     for (const r of ann) if (truth.has(r.id)) hit++;
-    recallSum += exact.length === 0 ? 1 : hit / exact.length;
+    const r = exact.length === 0 ? 1 : hit / exact.length;
+    recallSum += r;
+    recallSq += r * r;
     annCount += ann.length;
     exactCount += exact.length;
     if (body.include_ground_truth) groundTruth.push({ query_vector: qv, nearest_neighbors: exact });
   }
   const out: RecallResponse = {
     avg_recall: recallSum / queries.length,
+    recall_stderr: stderrOf(recallSum, recallSq, queries.length),
     avg_ann_count: annCount / queries.length,
     avg_exhaustive_count: exactCount / queries.length,
   };
@@ -174,4 +180,12 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   if (used !== null && clusters !== null) Object.assign(out, { probes: used.probes, probes_source: used.source, eps0: used.eps0 ?? DEFAULT_EPS0, clusters } satisfies RecallProbes);
   if (body.include_ground_truth) out.ground_truth = groundTruth;
   return out;
+}
+
+/** Standard error of a mean from the sum and sum of squares of n values (sample sd / √n; 0 for n < 2). */
+function stderrOf(sum: number, sq: number, n: number): number {
+  if (n < 2) return 0;
+  const mean = sum / n;
+  const variance = Math.max(0, (sq - n * mean * mean) / (n - 1));
+  return Math.sqrt(variance / n);
 }
