@@ -4,6 +4,8 @@
  *   node --max-old-space-size=8192 bin/run-ts.mjs bench/filter-indexes.ts [--n 1000000] [--dims 32] [--queries 40]
  *     [--store DIR]          keep the built store in DIR and reuse it on the next run with the same --n/--dims
  *     [--only ann]           only the filtered ANN table
+ *     [--tune X]             run `elax recall --tune --target X` on the indexed namespace first (probe depth and ε0,
+ *                            RFC-0008 §5); it is recorded in the store, so a reused --store stays tuned
  *     [--profile X|anti [--profile-out FILE]]  profile `bucket < X` (or anti-correlated) filtered ANN queries
  *                            (FILE: the .cpuprofile, for a tool that reads V8 profiles)
  *
@@ -27,6 +29,7 @@ import path from 'node:path';
 import type { Doc, Id } from '../crates-ts/core/index.js';
 import { buildPartFiles, isBlockHead, newPartId, type PartManifest } from '../crates-ts/part/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
+import { runTune } from '../cli/recall/tune.js';
 import { publishBuiltPart } from '../test/helpers/part-namespace.js';
 import { benchEngine, gaussianMixture, latencySummary, machine, recallOf, rng } from './lib.js';
 import { profiled } from './cpu-profile.js';
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     'profile-out': { type: 'string' },
     store: { type: 'string' },
     only: { type: 'string' },
+    tune: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -116,6 +120,10 @@ else {
 }
 docs.length = 0;
 
+if (values.tune) {
+  const r = await runTune({ ns: 'idx', target: Number(values.tune), body: { num: 100, top_k: 10, seed: 1 }, store: storeDir });
+  console.log(`tune: probes_min ${r.chosen}, eps0 ${r.chosenEps0}; ${r.rows.map((x) => `${x.probes}@${x.eps0}:${x.avg_recall.toFixed(3)}`).join(' ')}`);
+}
 const engine = benchEngine(store, 128);
 // Every call gets its own copy of the body, as over HTTP (parts remember a filter's mask per parsed filter object).
 const fresh = <T>(x: T): T => structuredClone(x);
