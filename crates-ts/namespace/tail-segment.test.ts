@@ -131,4 +131,106 @@ describe('TailSegment (columnar)', () => {
     expect(tail.vectors()!.data).toBe(first); // never regrown (copied)
     expect(Array.from(tail.vectors()!.data.subarray(4999 * 3, 5000 * 3))).toEqual([4999, 0, 1]);
   });
+
+  it('carried over past a prefix, is the tail of the rest: rows, documents, vectors, dead rows, text postings, scans', async () => {
+    const analyzer = analyzerFor(DEFAULT_FULL_TEXT_CONFIG);
+    const words = ['fox', 'dog', 'cat'];
+    const entryArb = fc.array(
+      fc.oneof(
+        { weight: 5, arbitrary: fc.record({ id: fc.integer({ min: 0, max: 40 }), noVector: fc.boolean(), w: fc.constantFrom(...words) }).map((d) => ({ kind: 'upsert' as const, ...d })) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }).map((id) => ({ kind: 'delete' as const, id })) },
+      ),
+      { maxLength: 8 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(entryArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.boolean(), async (entries, cuts, big) => {
+        // `big`: 4,096+ rows of padding first (then dropped), so vectors live in an arena and scans go through from().
+        const pad = big ? 4200 : 0;
+        const doc = (id: number, r: number, noVector: boolean, w: string): Doc => ({ id, vector: noVector ? null : Float32Array.from([id, r % 7, 1]), attrs: { text: `${w} ${words[r % 3]}`, n: r } });
+        let tail = new TailSegment();
+        const ix0 = tail.loosePostings('text', analyzer); // a text index kept current from the start
+        expect(ix0.rows).toBe(0);
+        const all: { seq: number; firstRow: number; ops: ({ kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: number })[] }[] = [];
+        if (pad > 0) all.push({ seq: 0, firstRow: 0, ops: Array.from({ length: pad }, (_, i) => ({ kind: 'upsert' as const, doc: doc(1000 + i, i, false, 'cat') })) });
+        entries.forEach((e, i) => all.push({ seq: i + 1, firstRow: 0, ops: e.map((o, j) => (o.kind === 'upsert' ? { kind: 'upsert' as const, doc: doc(o.id, i * 10 + j, o.noVector, o.w) } : o)) }));
+        const fold = (t: TailSegment, e: (typeof all)[number]) => {
+          for (const op of e.ops) if (op.kind === 'upsert') t.upsert(op.doc);
+          else t.delete(op.id, e.seq);
+        };
+        for (const e of all) {
+          e.firstRow = tail.rows;
+          fold(tail, e);
+        }
+        // Carry over at increasing WAL boundaries (each cut covers some more entries, maybe none).
+        let covered = 0;
+        let base = 0; // index in `all` of the first entry the current segment holds
+        for (const c of [...cuts].sort((a, b) => a - b)) {
+          covered = Math.min(all.length, Math.max(covered, c % (all.length + 1), pad > 0 ? 1 : 0));
+          const drop = (covered < all.length ? all[covered]!.firstRow : tail.rows);
+          const prefixIds = all.slice(base, covered).flatMap((e) => e.ops.map((o) => (o.kind === 'upsert' ? o.doc.id : o.id)));
+          const seq = covered === 0 ? -1 : all[covered - 1]!.seq;
+          tail = tail.carryOver(drop, seq, prefixIds);
+          for (let k = covered; k < all.length; k++) all[k]!.firstRow -= drop;
+          base = covered;
+        }
+        // The same entries folded into a fresh segment.
+        const fresh = new TailSegment();
+        fresh.loosePostings('text', analyzer);
+        for (const e of all.slice(covered)) fold(fresh, e);
+        expect(tail.rows).toBe(fresh.rows);
+        expect(tail.liveRows).toBe(fresh.liveRows);
+        expect(tail.liveBytes).toBe(fresh.liveBytes);
+        expect(tail.dead === null ? null : Array.from(tail.dead.subarray(0, tail.rows))).toEqual(fresh.dead === null ? null : Array.from(fresh.dead.subarray(0, fresh.rows)));
+        const ords = Array.from({ length: tail.rows }, (_, o) => o);
+        expect((await tail.docs(ords)).map(norm)).toEqual((await fresh.docs(ords)).map(norm));
+        expect([...tail.liveDocs()].map(norm)).toEqual([...fresh.liveDocs()].map(norm));
+        for (let id = 0; id <= 40; id++) {
+          expect(tail.has(id)).toBe(fresh.has(id));
+          const [a, b] = [tail.get(id), fresh.get(id)];
+          expect(a === null || a === undefined ? a : norm(a)).toEqual(b === null || b === undefined ? b : norm(b));
+        }
+        const read = tail.reader('n');
+        for (const o of ords) {
+          expect(read(o)).toBe(fresh.value('n', o));
+          expect(tail.id(o)).toBe(fresh.id(o));
+          expect(tail.analyzed('text', analyzer, o)?.tokens).toEqual(fresh.analyzed('text', analyzer, o)?.tokens);
+        }
+        const [pa, pb] = [tail.loosePostings('text', analyzer), fresh.loosePostings('text', analyzer)];
+        expect(pa.rows).toBe(pb.rows);
+        for (let r = 0; r <= tail.rows; r++) {
+          expect(pa.docsBefore(r)).toBe(pb.docsBefore(r));
+          expect(pa.tokensBefore(r)).toBe(pb.tokensBefore(r));
+        }
+        for (const w of words) expect(pa.list(w)).toEqual(pb.list(w));
+        for (const o of ords) expect(pa.len(o)).toBe(pb.len(o));
+        // Vectors: the same rows present, the same values and norms, and a scan (the SIMD kernel when in an arena)
+        // gives the same distances as over the fresh segment's buffer.
+        const [va, vb] = [tail.vectors(), fresh.vectors()];
+        expect(va === null).toBe(vb === null || tail.rows === 0 ? va === null : false);
+        if (va !== null && vb !== null) {
+          const has = (v: NonNullable<typeof va>, o: number) => v.present === null || (v.present[o >> 3]! & (1 << (o & 7))) !== 0;
+          for (const o of ords) {
+            expect(has(va, o)).toBe(has(vb, o));
+            if (!has(vb, o)) continue;
+            expect(Array.from(va.data.subarray(o * 3, o * 3 + 3))).toEqual(Array.from(vb.data.subarray(o * 3, o * 3 + 3)));
+            expect(va.sqNorms![o]).toBe(vb.sqNorms![o]);
+          }
+          if (va.scan) {
+            const sel = ords.filter((o) => has(vb, o)).slice(0, va.scan.batch);
+            va.scan.setQuery([0.5, -1, 2]);
+            sel.forEach((o, j) => (va.scan!.sel[j] = o));
+            va.scan.l2s(sel.length);
+            const got = Array.from(va.scan.out.subarray(0, sel.length));
+            const want = sel.map((o) => {
+              let d = 0;
+              for (let k = 0; k < 3; k++) d += ([0.5, -1, 2][k]! - vb.data[o * 3 + k]!) ** 2;
+              return d;
+            });
+            got.forEach((g, j) => expect(g).toBeCloseTo(want[j]!, 4));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

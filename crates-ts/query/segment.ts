@@ -6,7 +6,7 @@
  */
 import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import type { DocTerms, LoosePostings, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
+import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
 export interface SegmentNeed {
@@ -95,7 +95,7 @@ export interface Segment {
    */
   analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering every row (the WAL tail: fts/loose-postings.ts), or absent. */
-  loosePostings?(attr: string, analyzer: TextAnalyzer): LoosePostings | null;
+  loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /**
