@@ -67,6 +67,12 @@ export interface CatalogOptions {
    * part set). Default 10,000.
    */
   staleRebuildMinRows?: number;
+  /**
+   * A publish carries the cached view over (no tail replay) while the tail store then holds at most this many more
+   * rows the parts took over than rows it keeps; past that the view is rebuilt, which frees them. Default 65,536
+   * (NamespaceView.carryOver).
+   */
+  carrySlackRows?: number;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -131,6 +137,7 @@ export class NamespaceCatalog {
   private readonly graphLoads = new Limiter(1);
   private readonly maxViews: number;
   private readonly staleRebuildMinRows: number;
+  private readonly carrySlackRows: number | undefined;
   private readonly decodeWal: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -151,6 +158,7 @@ export class NamespaceCatalog {
     this.graphWaitBytes = options.graphWaitBytes;
     this.maxViews = options.maxViews ?? 10_000;
     this.staleRebuildMinRows = options.staleRebuildMinRows ?? 10_000;
+    this.carrySlackRows = options.carrySlackRows;
     this.decodeWal = options.decodeWal ?? (async (seq, bytes) => decodeWalEntry(seq, bytes));
   }
 
@@ -549,7 +557,7 @@ export class NamespaceCatalog {
     if (previous === undefined || previous.router.wal_start !== r.wal_start || previous.router.created_at !== r.created_at) return null;
     if (this.views.get(ns) !== previous) return null; // evicted or replaced meanwhile: nothing current to carry over
     const cache = this.tailEntries.get(ns);
-    const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.entry);
+    const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.entry, this.carrySlackRows);
     if (v === null) return null;
     v.ivfIndex = this.ivfIndexOf(r);
     this.partsSeenAt.set(v, p.readAt);

@@ -77,6 +77,15 @@ describe('TailSegment (columnar)', () => {
     expect(tail.get(3)!.attrs).toStrictEqual({ n: 'seven' });
   });
 
+  it('reads back a numeric attribute first seen at a row past twice its column size (one bit per row)', () => {
+    const tail = new TailSegment();
+    for (let i = 0; i < 300; i++) tail.upsert({ id: i, vector: null, attrs: {} });
+    tail.upsert({ id: 300, vector: null, attrs: { extra: 1 } });
+    tail.upsert({ id: 301, vector: null, attrs: { extra: 2 } });
+    expect([tail.value('extra', 300), tail.value('extra', 301), tail.value('extra', 299)]).toEqual([1, 2, undefined]);
+    expect(tail.reader('extra')(300)).toBe(1);
+  });
+
   it('should analyse the text of each row once per analyser and attribute, and agree with a fresh analysis', () => {
     const base = analyzerFor(DEFAULT_FULL_TEXT_CONFIG);
     let calls = 0;

@@ -389,7 +389,7 @@ export class NamespaceView {
    * Null when it cannot, and the caller rebuilds (replays the tail) as before: a v1 router on either side, a superseded
    * view, a router that moved backwards or past this view's head (a gap: entries this view never saw), a covered
    * entry missing from `entryAt`, or when the store would then hold more rows the parts took over than the tail
-   * keeps (plus CARRY_SLACK_ROWS): a rebuild then costs O(tail) ≤ O(rows indexed since the last one), and frees them.
+   * keeps (plus `slackRows`, default CARRY_SLACK_ROWS): a rebuild then costs O(tail) ≤ O(rows indexed since the last one), and frees them.
    * This view is superseded: lookups go to the new view, its segments stay as they were.
    */
   carryOver(
@@ -398,6 +398,7 @@ export class NamespaceView {
     parts: readonly ViewPart[],
     masks: readonly (Uint8Array | null)[] | null,
     entryAt: (seq: number) => WalEntry | undefined,
+    slackRows = CARRY_SLACK_ROWS,
   ): NamespaceView | null {
     const was = this.router;
     if (this.successor !== null || masks === null || was.format_version < 2 || router.format_version < 2) return null;
@@ -407,7 +408,7 @@ export class NamespaceView {
     while (keep < this.tail.length && this.tail[keep]!.seq <= router.indexed_wal) keep++;
     const drop = keep < this.tail.length ? this.tail[keep]!.firstRow : this.tailRows.rows;
     const windowRows = this.tailRows.rows - drop;
-    if (this.tailRows.storeDroppedRows + drop > windowRows + CARRY_SLACK_ROWS) return null;
+    if (this.tailRows.storeDroppedRows + drop > windowRows + slackRows) return null;
     const covered: WalEntry[] = [];
     for (let i = 0; i < keep; i++) {
       const e = entryAt(this.tail[i]!.seq);
