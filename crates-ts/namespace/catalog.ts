@@ -123,6 +123,8 @@ export class NamespaceCatalog {
     replayedEntries: 0,
     /** Views of a new part set carried over from the cached one (no tail replay: NamespaceView.carryOver). */
     carriedOver: 0,
+    /** Views of a new part set rebuilt with the cached tail replayed (carry-over refused, or no cached view). */
+    rebuilt: 0,
   };
   /** Decoded WAL entries above each namespace's indexed_wal: immutable, reused when a view is rebuilt. */
   private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
@@ -570,6 +572,7 @@ export class NamespaceCatalog {
   /** A view of the prepared part set with the cached tail above indexed_wal replayed (O(tail)). */
   private async rebuild(ns: string, p: PreparedParts, previous: NamespaceView | undefined): Promise<NamespaceView> {
     const { read, parts, masks, readAt } = p;
+    this.stats.rebuilt++;
     const r = read.router;
     const view = new NamespaceView(r, read.witness, parts, masks);
     view.ivfIndex = this.ivfIndexOf(r);
