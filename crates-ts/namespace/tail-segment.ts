@@ -9,7 +9,7 @@ import type { AttrValue, Doc, Id } from '../core/index.js';
 import { analyzeValue, docTerms, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
-import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
+import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
 export const ARENA_ROWS = 4096;
@@ -27,10 +27,12 @@ class TailStore {
   rowBytes = new Float64Array(64);
   /** Vectors whose length is not the tail's dims (never the case under a schema; kept so no row loses its vector). */
   readonly oddVectors = new Map<number, Float32Array>();
-  vecData: Float32Array | null = null;
-  /** The arena vecData lives in, once the tail is big enough (growVectors). */
-  arena: VectorArena | null = null;
-  sq: Float64Array | null = null;
+  /**
+   * Vectors in chunks of 2^chunkShift rows (physical row p in chunk p >> chunkShift), each with its rows' Σ y² and, once
+   * big enough, in a WebAssembly arena its scan kernel reads (growChunk). A chunk is never copied once full; only the
+   * first one grows (doubling, up to a chunk) so a small tail stays small.
+   */
+  readonly chunks: (StoreChunk | undefined)[] = [];
   presentBits = new Uint8Array(8);
   allPresent = true;
   dims = 0;
@@ -40,6 +42,8 @@ class TailStore {
   readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
   /** analyser → attribute → in-memory postings over physical rows (loosePostings()). */
   readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
+
+  constructor(readonly chunkShift = CHUNK_SHIFT) {}
 
   get rows(): number {
     return this.ids.length;
@@ -69,7 +73,7 @@ class TailStore {
   }
 
   hasVector(p: number): boolean {
-    return this.vecData !== null && (this.allPresent || (this.presentBits[p >> 3]! & (1 << (p & 7))) !== 0);
+    return this.dims !== 0 && (this.allPresent || (this.presentBits[p >> 3]! & (1 << (p & 7))) !== 0);
   }
 
   private addVector(r: number, v: Float32Array | null): void {
@@ -88,43 +92,44 @@ class TailStore {
       // Rows before the first vector had none.
       if (r > 0) this.allPresent = false;
     }
-    const data = this.vecData === null || (r + 1) * this.dims > this.vecData.length ? this.growVectors(r) : this.vecData;
-    data.set(v, r * this.dims);
-    if (this.sq === null || r >= this.sq.length) {
-      const grown = new Float64Array(Math.max(64, (this.sq?.length ?? 0) * 2, r + 1));
-      if (this.sq) grown.set(this.sq);
-      this.sq = grown;
-    }
-    this.sq[r] = sqNormAt(data, r * this.dims, this.dims);
+    const c = r >>> this.chunkShift;
+    const at = r & ((1 << this.chunkShift) - 1);
+    let chunk = this.chunks[c];
+    if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
+    chunk.data.set(v, at * this.dims);
+    chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
   /**
-   * Doubles the vector buffer to hold row r. Past ARENA_ROWS rows the vectors move into a WebAssembly arena so the
-   * scan runs the SIMD kernel (a small tail stays a plain array: an arena reserves address space per memory). The
-   * old buffer is copied, never resized, so a scan holding it keeps valid data.
+   * Makes chunk c hold its row `at`. A chunk after the first is made whole at once: 2^chunkShift rows, in a
+   * WebAssembly arena (the SIMD scan kernel's memory) when there is SIMD. The first grows by doubling from 64 rows (or
+   * the rows announced by reserve()) up to a chunk, moving into an arena past ARENA_ROWS rows (a small tail stays a
+   * plain array: an arena reserves address space per memory); its old buffer is copied, never resized, so a scan
+   * holding it keeps valid data. Nothing else is ever copied: at 200k × 128-d rows the doubling copied 100 MB at once.
    */
-  private growVectors(r: number): Float32Array {
-    const rows = Math.max(r + 1, ((this.vecData?.length ?? 0) / this.dims) * 2, 64, this.expectedRows);
-    const used = r * this.dims;
-    if (rows >= ARENA_ROWS) {
-      const arena = this.arena ? this.arena.grown(rows, r) : VectorArena.create(this.dims, rows);
-      if (arena !== null) {
-        if (this.arena === null && this.vecData !== null) arena.data.set(this.vecData.subarray(0, used));
-        this.arena = arena;
-        return (this.vecData = arena.data);
-      }
-    }
-    const grown = new Float32Array(rows * this.dims);
-    if (this.vecData) grown.set(this.vecData.subarray(0, used));
-    this.arena = null;
-    return (this.vecData = grown);
+  private growChunk(c: number, at: number): StoreChunk {
+    const full = 1 << this.chunkShift;
+    const old = this.chunks[c];
+    const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
+    let arena: VectorArena | null = null;
+    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity);
+    const data = arena?.data ?? new Float32Array(capacity * this.dims);
+    if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
+    const sqNorms = new Float64Array(capacity);
+    if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
+    const chunk: StoreChunk = arena !== null ? { data, sqNorms, capacity, arena, scan: arena } : { data, sqNorms, capacity, arena: null };
+    this.chunks[c] = chunk;
+    return chunk;
   }
 
   /** Physical row p as a document (its vector copied out of the buffer). */
   docAt(p: number): Doc {
     let vector: Float32Array | null = this.oddVectors.get(p) ?? null;
-    if (vector === null && this.hasVector(p)) vector = this.vecData!.slice(p * this.dims, (p + 1) * this.dims);
+    if (vector === null && this.hasVector(p)) {
+      const at = (p & ((1 << this.chunkShift) - 1)) * this.dims;
+      vector = this.chunks[p >>> this.chunkShift]!.data.slice(at, at + this.dims);
+    }
     return { id: this.ids[p]!, vector, attrs: this.cols.attrs(p) };
   }
 
@@ -146,6 +151,15 @@ class TailStore {
     ix.extendTo(this.rows);
     return ix;
   }
+}
+
+/** Rows per chunk of tail vectors: 2^14 (8 MiB of 128-d vectors). */
+const CHUNK_SHIFT = 14;
+
+interface StoreChunk extends VectorChunk {
+  /** Rows the chunk has room for. */
+  readonly capacity: number;
+  readonly arena: VectorArena | null;
 }
 
 /** What TailSegment.carryOver says about the rows it dropped. */
@@ -181,6 +195,11 @@ export class TailSegment implements Segment {
    * one); entries below `base` / `baseSeq` belong to rows the parts took over and are not this segment's.
    */
   private readonly index: Map<Id, number>;
+
+  /** A segment whose vectors are kept in chunks of 2^shift rows (tests: many chunks from few rows). */
+  static withChunkShift(shift: number): TailSegment {
+    return new TailSegment(new TailStore(shift));
+  }
 
   constructor(store?: TailStore, base = 0, index?: Map<Id, number>) {
     this.store = store ?? new TailStore();
@@ -336,9 +355,8 @@ export class TailSegment implements Segment {
 
   vectors(): SegmentVectors | null {
     const s = this.store;
-    if (s.vecData === null) return null;
+    if (s.dims === 0) return null;
     const base = this.base;
-    const dims = s.dims;
     let present: Uint8Array | null = null;
     if (!s.allPresent) {
       if ((base & 7) === 0) present = s.presentBits.subarray(base >> 3);
@@ -348,10 +366,7 @@ export class TailSegment implements Segment {
         for (let o = 0; o < this.count; o++) if (s.hasVector(base + o)) present[o >> 3]! |= 1 << (o & 7);
       }
     }
-    const data = base === 0 ? s.vecData : s.vecData.subarray(base * dims);
-    const sqNorms = base === 0 ? s.sq! : s.sq!.subarray(base);
-    if (s.arena !== null) return { data, dims, present, sqNorms, scan: base === 0 ? s.arena : s.arena.from(base) };
-    return { data, dims, present, sqNorms };
+    return { dims: s.dims, present, base, shift: s.chunkShift, chunks: s.chunks };
   }
 
   async docs(ords: readonly number[]): Promise<Doc[]> {

@@ -93,23 +93,6 @@ export class VectorArena implements VectorScan {
     return next;
   }
 
-  /**
-   * A scan of this arena's rows from `row` on, as ordinals from 0 (a WAL tail carried over at a publish starts past
-   * the rows the new parts hold): the kernels read from a later data offset; query and batch scratch are shared.
-   */
-  from(row: number): VectorScan {
-    const dataOff = this.dataOff + row * this.dims * 4;
-    const { dims, selOff, outOff, kDots, kL2s } = this;
-    return {
-      batch: this.batch,
-      sel: this.sel,
-      out: this.out,
-      setQuery: (q) => this.setQuery(q),
-      dots: (count) => kDots(dims, 0, dataOff, selOff, count, outOff),
-      l2s: (count) => kL2s(dims, 0, dataOff, selOff, count, outOff),
-    };
-  }
-
   setQuery(q: ArrayLike<number>): void {
     const dst = this.q;
     for (let i = 0; i < dst.length; i++) dst[i] = q[i]!;
