@@ -300,10 +300,11 @@ export class TailSegment implements Segment {
    * entries through `indexedWal` (a publish; 0 rows for a compaction, which does not move the boundary): the same
    * store from row base + drop on, this segment's dead mask and counts from there, and its id index, from which the
    * ids of `prefixIds` (the ids the covered entries wrote) that belong to the covered rows are removed. O(drop +
-   * prefixIds) plus a copy of the dead mask (a byte per row). This segment is sealed: it keeps reading its rows, and
+   * prefixIds) plus a copy of the dead mask (a byte per row). `again` receives the ids of `prefixIds` the new
+   * segment still has (written again after the covered entries). This segment is sealed: it keeps reading its rows, and
    * its id index is the new segment's (the view hands a superseded view's lookups to its successor).
    */
-  carryOver(drop: number, indexedWal: number, prefixIds: Iterable<Id>): TailSegment {
+  carryOver(drop: number, indexedWal: number, prefixIds: Iterable<Id>, again?: Id[]): TailSegment {
     if (this.sealed) throw new Error('a tail segment is carried over once');
     const next = new TailSegment(this.store, this.base + drop, this.index);
     next.baseSeq = Math.max(this.baseSeq, indexedWal);
@@ -318,7 +319,10 @@ export class TailSegment implements Segment {
     }
     next.deadCount = this.deadCount - deadDropped;
     next.live = this.live - bytesDropped;
-    for (const id of prefixIds) if (!next.has(id)) this.index.delete(id);
+    for (const id of prefixIds) {
+      if (next.has(id)) again?.push(id);
+      else this.index.delete(id);
+    }
     this.sealed = true;
     return next;
   }

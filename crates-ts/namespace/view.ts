@@ -415,19 +415,18 @@ export class NamespaceView {
       if (e === undefined) return null;
       covered.push(e);
     }
-    const prefixIds: Id[] = [];
-    for (const e of covered) for (const op of e.ops) prefixIds.push(op.kind === 'upsert' ? op.doc.id : op.id);
+    function* prefixIds(): Generator<Id> {
+      for (const e of covered) for (const op of e.ops) yield op.kind === 'upsert' ? op.doc.id : op.id;
+    }
     // Ids being resolved against this view's parts (settle() in flight): the new view resolves them again.
     const unresolved = [...this.pending];
     for (const batch of this.settling) unresolved.push(...batch);
 
-    const tail = this.tailRows.carryOver(drop, router.indexed_wal, prefixIds);
+    // The covered ids written again later in the tail: each shadows its row in the new part (settle()).
+    const pending: Id[] = [];
+    const tail = this.tailRows.carryOver(drop, router.indexed_wal, prefixIds(), pending);
     const next = new NamespaceView(router, witness, parts, masks, tail);
     this.successor = next;
-    const pending: Id[] = [];
-    for (const id of prefixIds) {
-      if (tail.has(id)) pending.push(id); // written again later in the tail: shadows its row in the new part
-    }
     // Kills of rows of parts the router kept, by ids still in the tail; those of dropped parts are looked up again.
     const partIndex = new Map<string, number>();
     parts.forEach((p, i) => partIndex.set(p.id, i));
