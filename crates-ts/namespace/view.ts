@@ -129,6 +129,10 @@ export class NamespaceView {
       let kills: Map<Id, { part: number; ord: number }>;
       try {
         kills = await this.livePartRows(ids);
+      } catch (e) {
+        // Still unresolved (a part file GC took, say): the next settle, or a carry-over of this view, resolves them.
+        this.pending.push(...ids);
+        throw e;
       } finally {
         this.settling.delete(ids);
       }
