@@ -100,8 +100,9 @@ export class NamespaceCatalog {
   readonly routers: RouterStore;
   private readonly views = new Map<string, NamespaceView>();
   /**
-   * Per namespace, a view being built in the background for a newer part set (a publish), while refreshes keep
-   * answering from the cached view (viewFor): `view` once built, installed by the next refresh.
+   * Per namespace, a newer part set (a publish) being read in the background, while refreshes keep answering from the
+   * cached view (viewFor): `prepared` once its parts and deletion vectors are read and its new parts warmed; the next
+   * refresh makes its view (the cached one carried over, else rebuilt) and installs it.
    */
   private readonly rebuilds = new Map<string, { prepared: PreparedParts | null }>();
   /**
@@ -446,9 +447,10 @@ export class NamespaceCatalog {
   }
 
   /**
-   * The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild — in the
-   * background when `staleOk` (the refresh then answers from the cached view, and a later refresh installs the rebuilt
-   * one once it has caught up): a query or a commit does not wait for an O(tail) rebuild at every publish.
+   * The view for router `read`: the cached one moved forward if its parts are unchanged, else a view of the new part
+   * set (buildView: the cached view carried over, or rebuilt). When `staleOk`, the new part set is read (and its new
+   * parts warmed) in the background while the refresh answers from the cached view, and a later refresh makes and
+   * installs its view: a query or a commit does not wait for the part set's reads at a publish.
    */
   private async viewFor(ns: string, read: RouterRead, staleOk = false): Promise<NamespaceView> {
     const r = read.router;
