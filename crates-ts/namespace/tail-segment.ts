@@ -1,9 +1,11 @@
 /**
  * The WAL tail as a segment (RFC-0004 §5): every upsert above indexed_wal is a row, appended in WAL order; a later
- * upsert or delete of the same id kills the earlier row. The rows are columns, not documents: ids, vectors in one
- * growing buffer (row r at r·dims) so the exact scan every query makes over the tail is a tight loop over contiguous
- * memory, and attributes in typed columns (tail-columns.ts). A row becomes a document only when it is returned.
- * O(tail), bounded by the indexer's trigger and backpressure.
+ * upsert or delete of the same id kills the earlier row. The rows are columns, not documents: ids, vectors in chunks
+ * of 2^14 rows (row r at (r mod 2^14)·dims of its chunk, never copied once the chunk is full) so the exact scan every
+ * query makes over the tail is a tight loop over contiguous memory, and attributes in typed columns (tail-columns.ts).
+ * A row becomes a document only when it is returned. O(tail), bounded by the indexer's trigger and backpressure. A
+ * publish carries the segment over (carryOver, RFC-0010 "A publish carries the tail over"): the rows stay in the same
+ * store and the new segment starts past those the new parts hold.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
 import { analyzeValue, docTerms, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
