@@ -74,6 +74,15 @@ async function scrapeLag(s: ServerProcess): Promise<{ p50_ms: number; p99_ms: nu
   return { p50_ms: q('0.5'), p99_ms: q('0.99'), max_ms: q('1') };
 }
 
+/** Views made for new part sets so far (elax_view_builds_total; absent on servers before issue 17's carry-over). */
+async function scrapeViews(s: ServerProcess): Promise<{ carried_over: number; rebuilt: number; replayed_entries: number } | null> {
+  const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const get = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
+  const carried = get(/^elax_view_builds_total\{how="carried_over"\} (\S+)$/m);
+  if (Number.isNaN(carried)) return null;
+  return { carried_over: carried, rebuilt: get(/^elax_view_builds_total\{how="rebuilt"\} (\S+)$/m), replayed_entries: get(/^elax_view_replayed_entries_total (\S+)$/m) };
+}
+
 type Kind = 'ann' | 'bm25' | 'filtered_ann';
 const queryVectors = Array.from({ length: 50 }, () => vectorOf());
 const consistency = values.consistency === 'eventual' ? { consistency: { level: 'eventual' } } : {};
@@ -162,6 +171,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   await Promise.all([queries, writes, sampler]);
   const secs = (performance.now() - t0) / 1000;
   const lag = await scrapeLag(s);
+  const views = await scrapeViews(s);
   const cpu = process.cpuUsage(cpu0);
   const out = {
     phase: name,
@@ -177,6 +187,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     write_ack: writer ? latencySummary(acks, 1) : null,
     write_errors: writeErrors,
     max_unindexed_mib: +(maxUnindexed / 2 ** 20).toFixed(1),
+    views_since_start: views,
     server_cores: +((procCpuSeconds(s.child.pid!) - server0) / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
   };

@@ -348,6 +348,30 @@ export class ServerMetrics {
       if (c) out.push(['namespace_state', { hits: c.entryHits, misses: c.entryMisses }]);
       return out;
     };
+    const catalog = () => this.sources.engine?.catalog.stats;
+    new Counter({
+      name: 'elax_view_builds_total',
+      help: 'Namespace views made for a new part set (a publish): carried_over (the cached tail kept, issue 17) or rebuilt (from the router with the cached tail replayed; also a first view on the node of a namespace)',
+      labelNames: ['how'],
+      registers,
+      collect() {
+        this.reset();
+        const c = catalog();
+        if (!c) return;
+        this.inc({ how: 'carried_over' }, c.carriedOver);
+        this.inc({ how: 'rebuilt' }, c.rebuilt);
+      },
+    });
+    new Counter({
+      name: 'elax_view_replayed_entries_total',
+      help: 'Cached WAL entries folded again into rebuilt namespace views',
+      registers,
+      collect() {
+        this.reset();
+        const c = catalog();
+        if (c) this.inc(c.replayedEntries);
+      },
+    });
     new Counter({
       name: 'elax_cache_requests_total',
       help: 'Cache lookups by cache (part_files: disk, decoded_parts: format-1 parts in memory, blocks: format-2 data in memory, graphs: HNSW graphs of format-2 parts, namespace_state: catalog) and result (hit, miss)',

@@ -19,4 +19,4 @@ export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from
 export { buildPostings, neededLists, PostingsFile, type PostingsHeader, type PostingList, type RangeReader, type TextNeed } from './postings.js';
 export { looseCorpus, type TextCorpus, type TextSegment } from './corpus.js';
 export type { TextSource, SourceHit, TextRankStream } from './score.js';
-export { LoosePostings, type LooseList } from './loose-postings.js';
+export { LoosePostings, LooseWindow, type LooseIndex, type LooseList } from './loose-postings.js';

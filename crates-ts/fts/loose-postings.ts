@@ -18,7 +18,21 @@ export interface LooseList {
 
 const EMPTY: LooseList = { ords: [], tfs: [] };
 
-export class LoosePostings {
+/** What BM25's statistics pass reads of in-memory postings (text-stats.ts addLooseIndexed). */
+export interface LooseIndex {
+  /** Rows indexed so far. */
+  readonly rows: number;
+  /** Rows with text among the first `rows` (≤ this.rows). */
+  docsBefore(rows: number): number;
+  /** Tokens of the first `rows` rows. */
+  tokensBefore(rows: number): number;
+  /** Token count of row `ord`, -1 when it has no text. */
+  len(ord: number): number;
+  /** The rows holding `term`, ascending (over every row indexed: callers stop at their own bound). */
+  list(term: string): LooseList;
+}
+
+export class LoosePostings implements LooseIndex {
   private covered = 0;
   /** Token count of each covered row; -1 when it has no text. */
   private lens = new Int32Array(64);
@@ -92,5 +106,49 @@ export class LoosePostings {
   /** The rows holding `term` (over every row indexed: callers stop at their own bound). */
   list(term: string): LooseList {
     return this.lists.get(term) ?? EMPTY;
+  }
+}
+
+/**
+ * The postings of rows [base, ∞) of `inner`, as ordinals from 0 (a WAL tail carried over at a publish: its rows start
+ * past the ones the new parts hold, namespace/tail-segment.ts). Counts are differences of the prefix sums; a list is
+ * the inner one from its first row at or past `base` (binary search), shifted: O(matches) like the inner lists.
+ */
+export class LooseWindow implements LooseIndex {
+  constructor(
+    private readonly inner: LoosePostings,
+    private readonly base: number,
+  ) {}
+
+  get rows(): number {
+    return this.inner.rows - this.base;
+  }
+
+  docsBefore(rows: number): number {
+    return this.inner.docsBefore(this.base + rows) - this.inner.docsBefore(this.base);
+  }
+
+  tokensBefore(rows: number): number {
+    return this.inner.tokensBefore(this.base + rows) - this.inner.tokensBefore(this.base);
+  }
+
+  len(ord: number): number {
+    return this.inner.len(this.base + ord);
+  }
+
+  list(term: string): LooseList {
+    const l = this.inner.list(term);
+    const ords = l.ords;
+    let lo = 0;
+    let hi = ords.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ords[mid]! < this.base) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === ords.length) return EMPTY;
+    const out: number[] = new Array(ords.length - lo);
+    for (let i = lo; i < ords.length; i++) out[i - lo] = ords[i]! - this.base;
+    return { ords: out, tfs: l.tfs.slice(lo) };
   }
 }

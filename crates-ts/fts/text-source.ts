@@ -6,7 +6,7 @@ import type { AttrValue, Id } from '../core/index.js';
 import type { PostingsFile } from './postings.js';
 import type { TextAnalyzer } from './analyzer.js';
 import type { DocTerms } from './doc-terms.js';
-import type { LoosePostings } from './loose-postings.js';
+import type { LooseIndex } from './loose-postings.js';
 
 export interface TextSource {
   readonly rows: number;
@@ -23,7 +23,7 @@ export interface TextSource {
   /** The analysed terms of a row's text attribute, memoised by the source (absent: `value` is analysed). */
   terms?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering at least the source's rows (the WAL tail), or null/absent. */
-  loosePostings?(attr: string, analyzer: TextAnalyzer): LoosePostings | null;
+  loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
   /** Rows the query's filters accept (null: all). Read while scoring only. */
   readonly filter: ((ord: number) => boolean) | null;
 }

@@ -10,7 +10,7 @@
  */
 import type { Doc } from '../core/index.js';
 import { valueTerms, type DocTerms } from './doc-terms.js';
-import type { LoosePostings } from './loose-postings.js';
+import type { LooseIndex } from './loose-postings.js';
 import { seek } from './list-ops.js';
 import type { PostingList, PostingsFile } from './postings.js';
 import type { Clause, CompiledExpr } from './text-expr.js';
@@ -150,9 +150,9 @@ export class StatisticsPass {
    * it has none, when terms come from elsewhere than the source's values, or for a prefix leaf (its terms would be a
    * walk of the whole vocabulary): then the rows are analysed one by one.
    */
-  private looseIndexes(src: TextSource): LoosePostings[] | null {
+  private looseIndexes(src: TextSource): LooseIndex[] | null {
     if (src.loosePostings === undefined || this.termsOf !== valueTermsOf || this.expr.leaves.some((l) => l.isPrefix)) return null;
-    const out: LoosePostings[] = [];
+    const out: LooseIndex[] = [];
     for (const c of this.expr.clauses) {
       const ix = src.loosePostings(c.attr, c.analyzer);
       if (ix === null || ix.rows < src.rows) return null;
@@ -165,7 +165,7 @@ export class StatisticsPass {
    * addLoose through postings: the same statistics and hits as analysing every live row (the property test in
    * loose-postings.test.ts compares both), from the rows of the query's terms and the dead rows only.
    */
-  private addLooseIndexed(s: number, src: TextSource, indexes: readonly LoosePostings[]): void {
+  private addLooseIndexed(s: number, src: TextSource, indexes: readonly LooseIndex[]): void {
     const { clauses, leaves } = this.expr;
     const rows = src.rows;
     const dead = src.dead;

@@ -25,6 +25,15 @@ import { codebookKey } from '../store/index.js';
 
 export type Consistency = 'strong' | 'eventual';
 
+/** A router's parts and deletion vectors, read: what a view of it is made from (carried over or rebuilt). */
+interface PreparedParts {
+  read: RouterRead;
+  parts: ViewPart[];
+  masks: (Uint8Array | null)[] | null;
+  /** When the router was read (the view's part set was current then). */
+  readAt: number;
+}
+
 export interface CatalogOptions {
   clock: Clock;
   /** Max age of a view served to eventual-consistency reads. Default 60 s. */
@@ -58,6 +67,12 @@ export interface CatalogOptions {
    * part set). Default 10,000.
    */
   staleRebuildMinRows?: number;
+  /**
+   * A publish carries the cached view over (no tail replay) while the tail store then holds at most this many more
+   * rows the parts took over than rows it keeps; past that the view is rebuilt, which frees them. Default 65,536
+   * (NamespaceView.carryOver).
+   */
+  carrySlackRows?: number;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -85,10 +100,11 @@ export class NamespaceCatalog {
   readonly routers: RouterStore;
   private readonly views = new Map<string, NamespaceView>();
   /**
-   * Per namespace, a view being built in the background for a newer part set (a publish), while refreshes keep
-   * answering from the cached view (viewFor): `view` once built, installed by the next refresh.
+   * Per namespace, a newer part set (a publish) being read in the background, while refreshes keep answering from the
+   * cached view (viewFor): `prepared` once its parts and deletion vectors are read and its new parts warmed; the next
+   * refresh makes its view (the cached one carried over, else rebuilt) and installs it.
    */
-  private readonly rebuilds = new Map<string, { view: NamespaceView | null }>();
+  private readonly rebuilds = new Map<string, { prepared: PreparedParts | null }>();
   /**
    * When each view's part set was last seen current (router read naming exactly its parts). A view whose parts were
    * retired is served only within STALE_VIEW_MAX_MS of that: GC deletes a part a grace period after it is retired,
@@ -101,7 +117,16 @@ export class NamespaceCatalog {
   private readonly eventualMaxAgeMs: number;
   private readonly fetchConcurrency: number;
   /** Lookups answered from memory vs. lookups that went to the store (for cache_hit_ratio). */
-  stats = { entryHits: 0, entryMisses: 0 };
+  stats = {
+    entryHits: 0,
+    entryMisses: 0,
+    /** Cached WAL entries folded again into a rebuilt view (replayCached). */
+    replayedEntries: 0,
+    /** Views of a new part set carried over from the cached one (no tail replay: NamespaceView.carryOver). */
+    carriedOver: 0,
+    /** Views of a new part set rebuilt with the cached tail replayed (carry-over refused, or no cached view). */
+    rebuilt: 0,
+  };
   /** Decoded WAL entries above each namespace's indexed_wal: immutable, reused when a view is rebuilt. */
   private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
   private readonly partFiles?: PartFileCache;
@@ -115,6 +140,7 @@ export class NamespaceCatalog {
   private readonly graphLoads = new Limiter(1);
   private readonly maxViews: number;
   private readonly staleRebuildMinRows: number;
+  private readonly carrySlackRows: number | undefined;
   private readonly decodeWal: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -135,6 +161,7 @@ export class NamespaceCatalog {
     this.graphWaitBytes = options.graphWaitBytes;
     this.maxViews = options.maxViews ?? 10_000;
     this.staleRebuildMinRows = options.staleRebuildMinRows ?? 10_000;
+    this.carrySlackRows = options.carrySlackRows;
     this.decodeWal = options.decodeWal ?? (async (seq, bytes) => decodeWalEntry(seq, bytes));
   }
 
@@ -420,9 +447,10 @@ export class NamespaceCatalog {
   }
 
   /**
-   * The view for router `read`: the cached one moved forward if its parts are unchanged, else a rebuild — in the
-   * background when `staleOk` (the refresh then answers from the cached view, and a later refresh installs the rebuilt
-   * one once it has caught up): a query or a commit does not wait for an O(tail) rebuild at every publish.
+   * The view for router `read`: the cached one moved forward if its parts are unchanged, else a view of the new part
+   * set (buildView: the cached view carried over, or rebuilt). When `staleOk`, the new part set is read (and its new
+   * parts warmed) in the background while the refresh answers from the cached view, and a later refresh makes and
+   * installs its view: a query or a commit does not wait for the part set's reads at a publish.
    */
   private async viewFor(ns: string, read: RouterRead, staleOk = false): Promise<NamespaceView> {
     const r = read.router;
@@ -442,31 +470,30 @@ export class NamespaceCatalog {
       return this.buildView(ns, read, cached);
     }
     const rb = this.rebuilds.get(ns);
-    if (rb && rb.view !== null) {
+    if (rb && rb.prepared !== null) {
       this.rebuilds.delete(ns);
-      const built = rb.view;
-      await this.replayCached(ns, built);
-      if (built.headSeq >= cached.headSeq) {
-        if (samePartSet(built.router, r)) {
-          built.router = r;
-          built.routerWitness = read.witness;
-          built.ivfIndex = this.ivfIndexOf(r);
-          this.partsSeenAt.set(built, now);
-        }
-        return built; // if another publish came meanwhile, the next refresh rebuilds again
+      // The new part set's parts and deletion vectors are read (and its new parts warmed): the view is the cached one
+      // carried over, now (synchronously: no entry lands in between), or, when it cannot be, rebuilt here.
+      const built = this.carry(ns, rb.prepared, cached) ?? (await this.rebuild(ns, rb.prepared, cached));
+      if (samePartSet(built.router, r)) {
+        built.router = r;
+        built.routerWitness = read.witness;
+        built.ivfIndex = this.ivfIndexOf(r);
+        this.partsSeenAt.set(built, now);
       }
+      return built; // if another publish came meanwhile, the next refresh builds again
     }
     if (!this.rebuilds.has(ns)) {
-      const entry: { view: NamespaceView | null } = { view: null };
+      const entry: { prepared: PreparedParts | null } = { prepared: null };
       this.rebuilds.set(ns, entry);
       const build = async () => {
-        const v = await this.buildView(ns, read, cached);
-        await this.warmNewParts(v, cached); // before the view is installed: its first queries find the new parts read
-        return v;
+        const p = await this.prepareParts(read);
+        await this.warmNewParts(p.parts, r, cached); // before the view is installed: its first queries find the new parts read
+        return p;
       };
       build().then(
-        (v) => {
-          if (this.rebuilds.get(ns) === entry) entry.view = v;
+        (p) => {
+          if (this.rebuilds.get(ns) === entry) entry.prepared = p;
         },
         () => {
           // A failed background build (a part head unreadable): the next refresh that needs it builds in the foreground.
@@ -484,11 +511,12 @@ export class NamespaceCatalog {
    * that queries on the previous view searched. Into the block cache, unpinned: the budget still decides what stays.
    * Best effort: a failed read is left to the query that needs it.
    */
-  private async warmNewParts(view: NamespaceView, previous: NamespaceView): Promise<void> {
+  private async warmNewParts(parts: readonly ViewPart[], router: Router, previous: NamespaceView): Promise<void> {
     const before = new Set(previous.parts);
-    const texts = previous.tailRows.textIndexedAttrs().filter((a) => view.schema[a]?.full_text_search);
+    const schema = previous.headSeq > router.indexed_wal ? previous.schema : router.schema;
+    const texts = previous.tailRows.textIndexedAttrs().filter((a) => schema[a]?.full_text_search);
     await Promise.all(
-      view.parts
+      parts
         .filter((p): p is CachedViewPart => !before.has(p) && p instanceof CachedViewPart)
         .map(async (p) => {
           const pd = p.data;
@@ -505,11 +533,49 @@ export class NamespaceCatalog {
     );
   }
 
-  /** A view of router `read` from its parts, with the cached tail above indexed_wal replayed (viewFor). */
+  /**
+   * A view of router `read`: the previous view carried over when it can be (carry), else built from the router's parts
+   * with the cached tail above indexed_wal replayed (rebuild).
+   */
   private async buildView(ns: string, read: RouterRead, previous: NamespaceView | undefined): Promise<NamespaceView> {
-    const r = read.router;
+    const p = await this.prepareParts(read);
+    return this.carry(ns, p, previous) ?? this.rebuild(ns, p, previous);
+  }
+
+  /** The router's parts and deletion vectors, read (a view of them is then carried over or rebuilt). */
+  private async prepareParts(read: RouterRead): Promise<PreparedParts> {
     const readAt = this.clock.now();
-    const [parts, masks] = await Promise.all([this.loadParts(r), this.loadMasks(r)]);
+    const [parts, masks] = await Promise.all([this.loadParts(read.router), this.loadMasks(read.router)]);
+    return { read, parts, masks, readAt };
+  }
+
+  /**
+   * `previous` carried over to the prepared part set (NamespaceView.carryOver: no tail replay, shadowing resolved
+   * only for ids the new parts may hold), and installed as the namespace's view at once, so entries this process
+   * commits from now on fold into it (the previous view takes no more). Null when it cannot be (the caller rebuilds):
+   * another incarnation, or any case carryOver refuses (a v1 router, a gap, a covered entry not in the cache, too many
+   * rows the parts took over still held by the shared tail store).
+   */
+  private carry(ns: string, p: PreparedParts, previous: NamespaceView | undefined): NamespaceView | null {
+    const r = p.read.router;
+    if (previous === undefined || previous.router.wal_start !== r.wal_start || previous.router.created_at !== r.created_at) return null;
+    if (this.views.get(ns) !== previous) return null; // evicted or replaced meanwhile: nothing current to carry over
+    const cache = this.tailEntries.get(ns);
+    const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.entry, this.carrySlackRows);
+    if (v === null) return null;
+    v.ivfIndex = this.ivfIndexOf(r);
+    this.partsSeenAt.set(v, p.readAt);
+    if (cache) for (const seq of [...cache.keys()]) if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
+    this.stats.carriedOver++;
+    this.keepView(ns, v);
+    return v;
+  }
+
+  /** A view of the prepared part set with the cached tail above indexed_wal replayed (O(tail)). */
+  private async rebuild(ns: string, p: PreparedParts, previous: NamespaceView | undefined): Promise<NamespaceView> {
+    const { read, parts, masks, readAt } = p;
+    this.stats.rebuilt++;
+    const r = read.router;
     const view = new NamespaceView(r, read.witness, parts, masks);
     view.ivfIndex = this.ivfIndexOf(r);
     if (previous) view.tailRows.inheritTextIndexes(previous.tailRows);
@@ -543,6 +609,7 @@ export class NamespaceCatalog {
       const c = cache.get(seq);
       if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
       view.apply(c.entry, c.bytes);
+      this.stats.replayedEntries++;
       if (performance.now() - slice > REPLAY_SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         slice = performance.now();

@@ -20,7 +20,7 @@ class TailColumn {
         const grown = new Float64Array(Math.max(f.length * 2, r + 1));
         grown.set(f);
         this.f64 = f = grown;
-        const bits = new Uint8Array(grown.length >> 3 || 1);
+        const bits = new Uint8Array((grown.length + 7) >> 3); // a bit for every row (a column first set at row 300 has 301)
         bits.set(this.has!);
         this.has = bits;
       }

@@ -1,142 +1,81 @@
 /**
  * The WAL tail as a segment (RFC-0004 §5): every upsert above indexed_wal is a row, appended in WAL order; a later
- * upsert or delete of the same id kills the earlier row. The rows are columns, not documents: ids, vectors in one
- * growing buffer (row r at r·dims) so the exact scan every query makes over the tail is a tight loop over contiguous
- * memory, and attributes in typed columns (tail-columns.ts). A row becomes a document only when it is returned.
- * O(tail), bounded by the indexer's trigger and backpressure.
+ * upsert or delete of the same id kills the earlier row. The rows are columns, not documents: ids, vectors in chunks
+ * of 2^14 rows (row r at (r mod 2^14)·dims of its chunk, never copied once the chunk is full) so the exact scan every
+ * query makes over the tail is a tight loop over contiguous memory, and attributes in typed columns (tail-columns.ts).
+ * A row becomes a document only when it is returned. O(tail), bounded by the indexer's trigger and backpressure. A
+ * publish carries the segment over (carryOver, RFC-0010 "A publish carries the tail over"): the rows stay in the same
+ * store and the new segment starts past those the new parts hold.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import { analyzeValue, docTerms, LoosePostings, type DocTerms, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
+import { analyzeValue, docTerms, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
-import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors } from '../query/index.js';
+import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
 export const ARENA_ROWS = 4096;
 
-export class TailSegment implements Segment {
-  private ids: Id[] = [];
-  private readonly cols = new TailColumns();
-  /** Each row's logical size (docLogicalBytes), and the sum over live rows: billing never walks the tail. */
-  private rowBytes = new Float64Array(64);
-  private live = 0;
+/**
+ * The tail's row data, append-only: ids, attribute columns, logical sizes, vectors (one growing buffer, row p at
+ * p·dims) with squared norms, and what text analysis memoises, by physical row. Shared by the segments a publish
+ * carries over from one another (TailSegment.carryOver): only the newest segment appends, the older ones are sealed
+ * and read the rows they held, which never change.
+ */
+class TailStore {
+  ids: Id[] = [];
+  readonly cols = new TailColumns();
+  /** Each row's logical size (docLogicalBytes). */
+  rowBytes = new Float64Array(64);
   /** Vectors whose length is not the tail's dims (never the case under a schema; kept so no row loses its vector). */
-  private readonly oddVectors = new Map<number, Float32Array>();
-  private deadMask = new Uint8Array(64);
-  private deadCount = 0;
-  private sortedDead: number[] | null = null;
-  private vecData: Float32Array | null = null;
-  /** The arena vecData lives in, once the tail is big enough (growVectors). */
-  private arena: VectorArena | null = null;
-  private sq: Float64Array | null = null;
-  private presentBits = new Uint8Array(8);
-  private allPresent = true;
-  private dims = 0;
-  /** analyser → attribute → analysed text by row ordinal (analyzed()). */
-  private readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
-  /** Rows the segment is about to hold (reserve()): the first vector buffer is made that big. */
-  private expectedRows = 0;
-  /** analyser → attribute → in-memory postings (loosePostings()). */
-  private readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
-  /** id → its newest tail row, or -1 when its newest tail operation is a delete. */
-  readonly index = new Map<Id, number>();
+  readonly oddVectors = new Map<number, Float32Array>();
+  /**
+   * Vectors in chunks of 2^chunkShift rows (physical row p in chunk p >> chunkShift), each with its rows' Σ y² and, once
+   * big enough, in a WebAssembly arena its scan kernel reads (growChunk). A chunk is never copied once full; only the
+   * first one grows (doubling, up to a chunk) so a small tail stays small.
+   */
+  readonly chunks: (StoreChunk | undefined)[] = [];
+  presentBits = new Uint8Array(8);
+  allPresent = true;
+  dims = 0;
+  /** Rows the store is about to hold (reserve()): the first vector buffer is made that big. */
+  expectedRows = 0;
+  /** analyser → attribute → analysed text by physical row (analyzed()). */
+  readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
+  /** analyser → attribute → in-memory postings over physical rows (loosePostings()). */
+  readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
+
+  constructor(readonly chunkShift = CHUNK_SHIFT) {}
 
   get rows(): number {
     return this.ids.length;
   }
 
-  get dead(): Uint8Array | null {
-    return this.deadCount === 0 ? null : this.deadMask;
-  }
-
-  /** Logical bytes of the live rows (docLogicalBytes of each). */
-  get liveBytes(): number {
-    return this.live;
-  }
-
-  get liveRows(): number {
-    return this.ids.length - this.deadCount;
-  }
-
-  deadOrdinals(): readonly number[] {
-    return (this.sortedDead ??= deadOrdinalsOf(this.deadMask, this.ids.length));
-  }
-
-  /** Folds one operation of a tail entry (in WAL order). */
-  upsert(doc: Doc): void {
-    this.killId(doc.id);
-    const r = this.ids.length;
+  /** Appends a document; its physical row. */
+  append(doc: Doc): number {
+    const p = this.ids.length;
     this.ids.push(doc.id);
-    this.cols.set(r, doc.attrs);
-    if (r >= this.rowBytes.length) {
+    this.cols.set(p, doc.attrs);
+    if (p >= this.rowBytes.length) {
       const grown = new Float64Array(this.rowBytes.length * 2);
       grown.set(this.rowBytes);
       this.rowBytes = grown;
     }
-    this.live += this.rowBytes[r] = docLogicalBytes(doc);
-    if (r >= this.deadMask.length) {
-      const grown = new Uint8Array(this.deadMask.length * 2);
-      grown.set(this.deadMask);
-      this.deadMask = grown;
-    }
-    this.addVector(r, doc.vector);
-    this.index.set(doc.id, r);
+    this.rowBytes[p] = docLogicalBytes(doc);
+    this.addVector(p, doc.vector);
     // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog. The
     // analysis is cached per document (docTerms), so a rebuilt view replaying the same entries does not redo it.
     for (const [analyzer, perAttr] of this.postingsMemo) {
       for (const [attr, ix] of perAttr) {
-        ix.extendTo(r);
+        ix.extendTo(p);
         ix.append(docTerms(doc, attr, analyzer));
       }
     }
+    return p;
   }
 
-  /**
-   * Announces that about `rows` rows are coming (a rebuilt view replaying its tail): the vector buffer is then sized
-   * once instead of doubling, and copying, its way up.
-   */
-  reserve(rows: number): void {
-    this.expectedRows = Math.max(this.expectedRows, rows);
-  }
-
-  /**
-   * Starts the text indexes `from` keeps (empty, filled as rows are folded in): a view rebuilt at a publish replays its
-   * tail into a new segment, and the indexes are rebuilt within that replay (which yields to the event loop) rather
-   * than all at once by the next BM25 query.
-   */
-  inheritTextIndexes(from: TailSegment): void {
-    for (const [analyzer, perAttr] of from.postingsMemo) {
-      for (const attr of perAttr.keys()) this.loosePostings(attr, analyzer);
-    }
-  }
-
-  /** The attributes whose in-memory text index a BM25 query asked for (loosePostings): what queries search. */
-  textIndexedAttrs(): string[] {
-    const out = new Set<string>();
-    for (const perAttr of this.postingsMemo.values()) for (const attr of perAttr.keys()) out.add(attr);
-    return [...out];
-  }
-
-  delete(id: Id): void {
-    this.killId(id);
-    this.index.set(id, -1);
-  }
-
-  /** The newest tail version of `id`: a document, null (deleted in the tail), or undefined (not in the tail). */
-  get(id: Id): Doc | null | undefined {
-    const r = this.index.get(id);
-    if (r === undefined) return undefined;
-    return r < 0 ? null : this.docAt(r);
-  }
-
-  private killId(id: Id): void {
-    const prev = this.index.get(id);
-    if (prev !== undefined && prev >= 0 && this.deadMask[prev] !== 1) {
-      this.deadMask[prev] = 1;
-      this.deadCount++;
-      this.live -= this.rowBytes[prev]!;
-      this.sortedDead = null;
-    }
+  hasVector(p: number): boolean {
+    return this.dims !== 0 && (this.allPresent || (this.presentBits[p >> 3]! & (1 << (p & 7))) !== 0);
   }
 
   private addVector(r: number, v: Float32Array | null): void {
@@ -155,37 +94,251 @@ export class TailSegment implements Segment {
       // Rows before the first vector had none.
       if (r > 0) this.allPresent = false;
     }
-    const data = this.vecData === null || (r + 1) * this.dims > this.vecData.length ? this.growVectors(r) : this.vecData;
-    data.set(v, r * this.dims);
-    if (this.sq === null || r >= this.sq.length) {
-      const grown = new Float64Array(Math.max(64, (this.sq?.length ?? 0) * 2, r + 1));
-      if (this.sq) grown.set(this.sq);
-      this.sq = grown;
-    }
-    this.sq[r] = sqNormAt(data, r * this.dims, this.dims);
+    const c = r >>> this.chunkShift;
+    const at = r & ((1 << this.chunkShift) - 1);
+    let chunk = this.chunks[c];
+    if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
+    chunk.data.set(v, at * this.dims);
+    chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
   /**
-   * Doubles the vector buffer to hold row r. Past ARENA_ROWS rows the vectors move into a WebAssembly arena so the
-   * scan runs the SIMD kernel (a small tail stays a plain array: an arena reserves address space per memory). The
-   * old buffer is copied, never resized, so a scan holding it keeps valid data.
+   * Makes chunk c hold its row `at`. A chunk after the first is made whole at once: 2^chunkShift rows, in a
+   * WebAssembly arena (the SIMD scan kernel's memory) when there is SIMD. The first grows by doubling from 64 rows (or
+   * the rows announced by reserve()) up to a chunk, moving into an arena past ARENA_ROWS rows (a small tail stays a
+   * plain array: an arena reserves address space per memory); its old buffer is copied, never resized, so a scan
+   * holding it keeps valid data. Nothing else is ever copied: at 200k × 128-d rows the doubling copied 100 MB at once.
    */
-  private growVectors(r: number): Float32Array {
-    const rows = Math.max(r + 1, ((this.vecData?.length ?? 0) / this.dims) * 2, 64, this.expectedRows);
-    const used = r * this.dims;
-    if (rows >= ARENA_ROWS) {
-      const arena = this.arena ? this.arena.grown(rows, r) : VectorArena.create(this.dims, rows);
-      if (arena !== null) {
-        if (this.arena === null && this.vecData !== null) arena.data.set(this.vecData.subarray(0, used));
-        this.arena = arena;
-        return (this.vecData = arena.data);
-      }
+  private growChunk(c: number, at: number): StoreChunk {
+    const full = 1 << this.chunkShift;
+    const old = this.chunks[c];
+    const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
+    let arena: VectorArena | null = null;
+    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity);
+    const data = arena?.data ?? new Float32Array(capacity * this.dims);
+    if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
+    const sqNorms = new Float64Array(capacity);
+    if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
+    const chunk: StoreChunk = arena !== null ? { data, sqNorms, capacity, arena, scan: arena } : { data, sqNorms, capacity, arena: null };
+    this.chunks[c] = chunk;
+    return chunk;
+  }
+
+  /** Physical row p as a document (its vector copied out of the buffer). */
+  docAt(p: number): Doc {
+    let vector: Float32Array | null = this.oddVectors.get(p) ?? null;
+    if (vector === null && this.hasVector(p)) {
+      const at = (p & ((1 << this.chunkShift) - 1)) * this.dims;
+      vector = this.chunks[p >>> this.chunkShift]!.data.slice(at, at + this.dims);
     }
-    const grown = new Float32Array(rows * this.dims);
-    if (this.vecData) grown.set(this.vecData.subarray(0, used));
-    this.arena = null;
-    return (this.vecData = grown);
+    return { id: this.ids[p]!, vector, attrs: this.cols.attrs(p) };
+  }
+
+  analyzed(attr: string, analyzer: TextAnalyzer, p: number): DocTerms | null {
+    let perAttr = this.termMemo.get(analyzer);
+    if (perAttr === undefined) this.termMemo.set(analyzer, (perAttr = new Map()));
+    let memo = perAttr.get(attr);
+    if (memo === undefined) perAttr.set(attr, (memo = []));
+    let t = memo[p];
+    if (t === undefined) memo[p] = t = analyzeValue(this.cols.value(attr, p), analyzer);
+    return t;
+  }
+
+  loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
+    let perAttr = this.postingsMemo.get(analyzer);
+    if (perAttr === undefined) this.postingsMemo.set(analyzer, (perAttr = new Map()));
+    let ix = perAttr.get(attr);
+    if (ix === undefined) perAttr.set(attr, (ix = new LoosePostings(analyzer, (p) => this.cols.value(attr, p))));
+    ix.extendTo(this.rows);
+    return ix;
+  }
+}
+
+/** Rows per chunk of tail vectors: 2^14 (8 MiB of 128-d vectors). */
+const CHUNK_SHIFT = 14;
+
+interface StoreChunk extends VectorChunk {
+  /** Rows the chunk has room for. */
+  readonly capacity: number;
+  readonly arena: VectorArena | null;
+}
+
+/** What TailSegment.carryOver says about the rows it dropped. */
+export interface CarryStats {
+  /** Rows the new segment no longer holds (the publish's parts hold them now). */
+  droppedRows: number;
+  /** Rows of the shared store below the new segment: dropped by this carry-over and the ones before it. */
+  storeDroppedRows: number;
+}
+
+/**
+ * The WAL tail as a segment: the rows [base, base + rows) of a TailStore, ordinal o at physical row base + o, with
+ * its own dead mask and id index. A publish whose parts cover a WAL prefix of the tail carries the segment over
+ * (carryOver): the new one starts past the rows the parts now hold and shares the store, so no row is decoded or
+ * appended again.
+ */
+export class TailSegment implements Segment {
+  private readonly store: TailStore;
+  /** Physical row of ordinal 0. */
+  private readonly base: number;
+  private count = 0;
+  /** WAL seq at or below which a delete is no longer the tail's (the parts hold it): the router's indexed_wal. */
+  private baseSeq = -1;
+  private live = 0;
+  private deadMask = new Uint8Array(64);
+  private deadCount = 0;
+  private sortedDead: number[] | null = null;
+  /** Set once carried over: a newer segment appends to the store, this one only reads what it held. */
+  private sealed = false;
+  /**
+   * id → physical row of its newest tail upsert, or -1 - seq when its newest tail operation is a delete (in entry
+   * `seq`). Moved to the carried-over segment (its owner, the view, hands lookups of a superseded view to the new
+   * one); entries below `base` / `baseSeq` belong to rows the parts took over and are not this segment's.
+   */
+  private readonly index: Map<Id, number>;
+
+  /** A segment whose vectors are kept in chunks of 2^shift rows (tests: many chunks from few rows). */
+  static withChunkShift(shift: number): TailSegment {
+    return new TailSegment(new TailStore(shift));
+  }
+
+  constructor(store?: TailStore, base = 0, index?: Map<Id, number>) {
+    this.store = store ?? new TailStore();
+    this.base = base;
+    this.index = index ?? new Map();
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  get dead(): Uint8Array | null {
+    return this.deadCount === 0 ? null : this.deadMask;
+  }
+
+  /** Logical bytes of the live rows (docLogicalBytes of each). */
+  get liveBytes(): number {
+    return this.live;
+  }
+
+  get liveRows(): number {
+    return this.count - this.deadCount;
+  }
+
+  /** Physical rows of the shared store below this segment (rows carried-over segments dropped). */
+  get storeDroppedRows(): number {
+    return this.base;
+  }
+
+  deadOrdinals(): readonly number[] {
+    return (this.sortedDead ??= deadOrdinalsOf(this.deadMask, this.count));
+  }
+
+  /** Folds one operation of a tail entry (in WAL order). */
+  upsert(doc: Doc): void {
+    if (this.sealed || this.base + this.count !== this.store.rows) throw new Error('a tail segment that was carried over takes no more rows');
+    this.killId(doc.id);
+    const r = this.count;
+    const p = this.store.append(doc);
+    this.count++;
+    this.live += this.store.rowBytes[p]!;
+    if (r >= this.deadMask.length) {
+      const grown = new Uint8Array(this.deadMask.length * 2);
+      grown.set(this.deadMask);
+      this.deadMask = grown;
+    }
+    this.index.set(doc.id, p);
+  }
+
+  /**
+   * Announces that about `rows` rows are coming (a rebuilt view replaying its tail): the vector buffer is then sized
+   * once instead of doubling, and copying, its way up.
+   */
+  reserve(rows: number): void {
+    this.store.expectedRows = Math.max(this.store.expectedRows, this.base + rows);
+  }
+
+  /**
+   * Starts the text indexes `from` keeps (empty, filled as rows are folded in): a view rebuilt at a publish replays its
+   * tail into a new segment, and the indexes are rebuilt within that replay (which yields to the event loop) rather
+   * than all at once by the next BM25 query.
+   */
+  inheritTextIndexes(from: TailSegment): void {
+    for (const [analyzer, perAttr] of from.store.postingsMemo) {
+      for (const attr of perAttr.keys()) this.store.loosePostings(attr, analyzer);
+    }
+  }
+
+  /** The attributes whose in-memory text index a BM25 query asked for (loosePostings): what queries search. */
+  textIndexedAttrs(): string[] {
+    const out = new Set<string>();
+    for (const perAttr of this.store.postingsMemo.values()) for (const attr of perAttr.keys()) out.add(attr);
+    return [...out];
+  }
+
+  /** Folds a delete (in entry `seq`). */
+  delete(id: Id, seq = 0): void {
+    if (this.sealed) throw new Error('a tail segment that was carried over takes no more rows');
+    this.killId(id);
+    this.index.set(id, -1 - seq);
+  }
+
+  /** Whether the tail has an operation on `id` (its newest: a row or a delete). */
+  has(id: Id): boolean {
+    const v = this.index.get(id);
+    return v !== undefined && (v >= 0 ? v >= this.base : -1 - v > this.baseSeq);
+  }
+
+  /** The newest tail version of `id`: a document, null (deleted in the tail), or undefined (not in the tail). */
+  get(id: Id): Doc | null | undefined {
+    if (!this.has(id)) return undefined;
+    const p = this.index.get(id)!;
+    return p < 0 ? null : this.store.docAt(p);
+  }
+
+  /**
+   * The segment of a newer router whose parts hold the first `drop` rows of this one, and every operation of the WAL
+   * entries through `indexedWal` (a publish; 0 rows for a compaction, which does not move the boundary): the same
+   * store from row base + drop on, this segment's dead mask and counts from there, and its id index, from which the
+   * ids of `prefixIds` (the ids the covered entries wrote) that belong to the covered rows are removed. O(drop +
+   * prefixIds) plus a copy of the dead mask (a byte per row). `again` receives the ids of `prefixIds` the new
+   * segment still has (written again after the covered entries). This segment is sealed: it keeps reading its rows, and
+   * its id index is the new segment's (the view hands a superseded view's lookups to its successor).
+   */
+  carryOver(drop: number, indexedWal: number, prefixIds: Iterable<Id>, again?: Id[]): TailSegment {
+    if (this.sealed) throw new Error('a tail segment is carried over once');
+    const next = new TailSegment(this.store, this.base + drop, this.index);
+    next.baseSeq = Math.max(this.baseSeq, indexedWal);
+    next.count = this.count - drop;
+    next.deadMask = new Uint8Array(Math.max(64, next.count));
+    next.deadMask.set(this.deadMask.subarray(drop, this.count));
+    let deadDropped = 0;
+    let bytesDropped = 0;
+    for (let o = 0; o < drop; o++) {
+      if (this.deadMask[o] === 1) deadDropped++;
+      else bytesDropped += this.store.rowBytes[this.base + o]!;
+    }
+    next.deadCount = this.deadCount - deadDropped;
+    next.live = this.live - bytesDropped;
+    for (const id of prefixIds) {
+      if (next.has(id)) again?.push(id);
+      else this.index.delete(id);
+    }
+    this.sealed = true;
+    return next;
+  }
+
+  private killId(id: Id): void {
+    const prev = this.index.get(id);
+    if (prev === undefined || prev < this.base) return;
+    const o = prev - this.base;
+    if (this.deadMask[o] !== 1) {
+      this.deadMask[o] = 1;
+      this.deadCount++;
+      this.live -= this.store.rowBytes[prev]!;
+      this.sortedDead = null;
+    }
   }
 
   async prepare(): Promise<Release> {
@@ -193,35 +346,37 @@ export class TailSegment implements Segment {
   }
 
   id(ord: number): Id {
-    return this.ids[ord]!;
+    return this.store.ids[this.base + ord]!;
   }
 
   value(attr: string, ord: number): AttrValue | undefined {
-    return this.cols.value(attr, ord);
+    return this.store.cols.value(attr, this.base + ord);
   }
 
   reader(attr: string): (ord: number) => AttrValue | undefined {
-    return this.cols.reader(attr);
-  }
-
-  /** Row r as a document (its vector copied out of the buffer). */
-  private docAt(r: number): Doc {
-    let vector: Float32Array | null = this.oddVectors.get(r) ?? null;
-    if (vector === null && this.vecData !== null && (this.allPresent || (this.presentBits[r >> 3]! & (1 << (r & 7))) !== 0)) {
-      vector = this.vecData.slice(r * this.dims, (r + 1) * this.dims);
-    }
-    return { id: this.ids[r]!, vector, attrs: this.cols.attrs(r) };
+    const read = this.store.cols.reader(attr);
+    const base = this.base;
+    return base === 0 ? read : (o) => read(base + o);
   }
 
   vectors(): SegmentVectors | null {
-    if (this.vecData === null) return null;
-    const present = this.allPresent ? null : this.presentBits;
-    if (this.arena !== null) return { data: this.vecData, dims: this.dims, present, sqNorms: this.sq!, scan: this.arena };
-    return { data: this.vecData, dims: this.dims, present, sqNorms: this.sq! };
+    const s = this.store;
+    if (s.dims === 0) return null;
+    const base = this.base;
+    let present: Uint8Array | null = null;
+    if (!s.allPresent) {
+      if ((base & 7) === 0) present = s.presentBits.subarray(base >> 3);
+      else {
+        // A carried-over segment starting mid-byte: its presence bits, shifted (only when some rows lack a vector).
+        present = new Uint8Array((this.count + 7) >> 3);
+        for (let o = 0; o < this.count; o++) if (s.hasVector(base + o)) present[o >> 3]! |= 1 << (o & 7);
+      }
+    }
+    return { dims: s.dims, present, base, shift: s.chunkShift, chunks: s.chunks };
   }
 
   async docs(ords: readonly number[]): Promise<Doc[]> {
-    return ords.map((o) => this.docAt(o));
+    return ords.map((o) => this.store.docAt(this.base + o));
   }
 
   postings(): PostingsFile | null {
@@ -229,32 +384,23 @@ export class TailSegment implements Segment {
   }
 
   /**
-   * Row `ord`'s analysed text, memoised by ordinal: a row never changes once appended (an upsert of the same id appends
+   * Row `ord`'s analysed text, memoised by row: a row never changes once appended (an upsert of the same id appends
    * a new row), so each is analysed once per analyser and attribute for the tail's life, and a BM25 query over the
    * tail costs a lookup per row instead of an analysis. The memo holds a token list per analysed row: it grows and goes
    * with the tail it belongs to (a view drops its tail rows when a part takes them over).
    */
   analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
-    let perAttr = this.termMemo.get(analyzer);
-    if (perAttr === undefined) this.termMemo.set(analyzer, (perAttr = new Map()));
-    let memo = perAttr.get(attr);
-    if (memo === undefined) perAttr.set(attr, (memo = []));
-    let t = memo[ord];
-    if (t === undefined) memo[ord] = t = analyzeValue(this.value(attr, ord), analyzer);
-    return t;
+    return this.store.analyzed(attr, analyzer, this.base + ord);
   }
 
   /**
    * The in-memory postings of `attr` under `analyzer`, extended to every row appended so far (BM25 statistics then cost
    * O(matches) per query, fts/loose-postings.ts). Built on the first BM25 query that needs them; they go with the tail.
+   * A carried-over segment reads the store's postings through its window (ordinals shifted by `base`).
    */
-  loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
-    let perAttr = this.postingsMemo.get(analyzer);
-    if (perAttr === undefined) this.postingsMemo.set(analyzer, (perAttr = new Map()));
-    let ix = perAttr.get(attr);
-    if (ix === undefined) perAttr.set(attr, (ix = new LoosePostings(analyzer, (o) => this.value(attr, o))));
-    ix.extendTo(this.rows);
-    return ix;
+  loosePostings(attr: string, analyzer: TextAnalyzer): LooseIndex {
+    const ix = this.store.loosePostings(attr, analyzer);
+    return this.base === 0 ? ix : new LooseWindow(ix, this.base);
   }
 
   /**
@@ -262,13 +408,13 @@ export class TailSegment implements Segment {
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
    */
   snapshot(): Segment {
-    const rows = this.ids.length;
+    const rows = this.count;
     return new TailSnapshot(this, rows, this.deadCount === 0 ? null : this.deadMask.slice(0, rows));
   }
 
   /** The live documents, in WAL order (export, recall sampling, logical size). */
   *liveDocs(): Generator<Doc> {
-    for (let o = 0; o < this.ids.length; o++) if (this.deadMask[o] !== 1) yield this.docAt(o);
+    for (let o = 0; o < this.count; o++) if (this.deadMask[o] !== 1) yield this.store.docAt(this.base + o);
   }
 }
 
@@ -303,7 +449,7 @@ class TailSnapshot implements Segment {
   }
 
   /** The tail's postings: they may cover rows appended after this snapshot (readers stop at `rows`). */
-  loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
+  loosePostings(attr: string, analyzer: TextAnalyzer): LooseIndex {
     return this.tail.loosePostings(attr, analyzer);
   }
 

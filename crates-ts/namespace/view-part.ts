@@ -6,7 +6,7 @@
  */
 import type { Doc, Id } from '../core/index.js';
 import { blockOf, type LoadedPart, type PartData } from '../part/index.js';
-import { DocsSegment, type OrdinalHit, type Segment } from '../query/index.js';
+import { DocsSegment, vectorSlot, type OrdinalHit, type Segment } from '../query/index.js';
 
 export interface ViewPart {
   readonly id: string;
@@ -61,7 +61,7 @@ export class LoadedViewPart implements ViewPart {
       vectorAt: (ord: number) => {
         const v = seg.vectors();
         if (v === null || (v.present !== null && (v.present[ord >> 3]! & (1 << (ord & 7))) === 0)) return null;
-        return { data: v.data, off: ord * v.dims };
+        return vectorSlot(v, ord);
       },
     });
   }

@@ -24,7 +24,17 @@ export interface TailEntryInfo {
   bytes: number;
   rows: number;
   committedAt: number;
+  /** Tail rows before this entry's first upsert (its place in the view's TailSegment when it was folded). */
+  firstRow: number;
+  /** The entry's idempotency keys, if any (a carried-over view keeps those of its entries). */
+  keys?: readonly string[];
+  /** The entry changed the schema or the distance metric. */
+  setsSchema?: boolean;
+  setsMetric?: boolean;
 }
+
+/** A publish's carry-over may keep this many rows the parts took over in the shared tail store (TailSegment). */
+export const CARRY_SLACK_ROWS = 65_536;
 
 /** A row's place in a view: segment index (segments() order) and ordinal. */
 export interface ScanPosition {
@@ -61,8 +71,20 @@ export class NamespaceView {
   readonly parts: readonly ViewPart[];
   /** Tail ids whose shadowing of part rows is not resolved yet (settle()). */
   private pending: Id[] = [];
+  /** Ids a settle() took from `pending` and is looking up (a carry-over meanwhile resolves them again). */
+  private readonly settling = new Set<Id[]>();
+  /**
+   * Part rows the tail killed (settle()): part index, ordinal and the tail id that did. A publish that keeps the part
+   * kills them again in the new view's deletion vectors when the id is still in the tail (carryOver).
+   */
+  private killLog: { part: number; ord: number; id: Id }[] = [];
   /** The tail's rows. */
-  readonly tailRows = new TailSegment();
+  readonly tailRows: TailSegment;
+  /**
+   * The view of a newer router this one was carried over into (carryOver): its tail index moved there, so lookups are
+   * answered by it (same or newer state); its segments stay this view's.
+   */
+  private successor: NamespaceView | null = null;
   /** Per part (router order): which rows are dead. */
   private readonly dead: PartLiveness[];
   private segs: Segment[] | null = null;
@@ -74,7 +96,8 @@ export class NamespaceView {
    * `masks`: the parts' deletion vectors under a v2 router (a row is live iff its bit is clear); null under a v1
    * router (liveness by folding the parts).
    */
-  constructor(router: Router, witness: Witness, parts: readonly ViewPart[] = [], masks: readonly (Uint8Array | null)[] | null = null) {
+  constructor(router: Router, witness: Witness, parts: readonly ViewPart[] = [], masks: readonly (Uint8Array | null)[] | null = null, tail?: TailSegment) {
+    this.tailRows = tail ?? new TailSegment();
     this.namespace = router.namespace;
     this.router = router;
     this.routerWitness = witness;
@@ -102,8 +125,21 @@ export class NamespaceView {
     while (this.pending.length > 0) {
       const ids = this.pending;
       this.pending = [];
-      const kills = await this.livePartRows(ids);
-      for (const at of kills.values()) this.dead[at.part]!.kill(at.ord);
+      this.settling.add(ids);
+      let kills: Map<Id, { part: number; ord: number }>;
+      try {
+        kills = await this.livePartRows(ids);
+      } catch (e) {
+        // Still unresolved (a part file GC took, say): the next settle, or a carry-over of this view, resolves them.
+        this.pending.push(...ids);
+        throw e;
+      } finally {
+        this.settling.delete(ids);
+      }
+      for (const [id, at] of kills) {
+        this.dead[at.part]!.kill(at.ord);
+        this.killLog.push({ part: at.part, ord: at.ord, id });
+      }
       this.segs = null;
       this.logicalBytes = null;
     }
@@ -183,21 +219,28 @@ export class NamespaceView {
 
   /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
   apply(entry: WalEntry, bytes: number): void {
-    if (entry.seq <= this.headSeq) return;
+    // A superseded view takes no more entries: its successor folds them (the catalog hands them to the current view).
+    if (entry.seq <= this.headSeq || this.successor !== null) return;
+    const firstRow = this.tailRows.rows;
     for (const op of entry.ops) {
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
       // The first tail operation on an id shadows its live part row (resolved by settle()); later ones replace the
       // earlier tail row.
-      if (!this.tailRows.index.has(id) && this.parts.length > 0) this.pending.push(id);
+      if (!this.tailRows.has(id) && this.parts.length > 0) this.pending.push(id);
       if (op.kind === 'upsert') this.tailRows.upsert(op.doc);
-      else this.tailRows.delete(id);
+      else this.tailRows.delete(id, entry.seq);
     }
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
-    for (const k of entry.meta.idempotency_keys ?? []) this.idempotencyKeys.add(k);
+    const keys = entry.meta.idempotency_keys;
+    for (const k of keys ?? []) this.idempotencyKeys.add(k);
     this.headSeq = entry.seq;
     this.updatedAt = Math.max(this.updatedAt, entry.meta.committed_at);
-    this.tail.push({ seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at });
+    const info: TailEntryInfo = { seq: entry.seq, bytes, rows: entry.ops.length, committedAt: entry.meta.committed_at, firstRow };
+    if (keys && keys.length > 0) info.keys = keys;
+    if (entry.meta.schema) info.setsSchema = true;
+    if (entry.meta.distance_metric) info.setsMetric = true;
+    this.tail.push(info);
     this.segs = null;
     this.logicalBytes = null;
   }
@@ -230,7 +273,9 @@ export class NamespaceView {
 
   /** The live documents of `ids` (absent: no such live document). What write resolution reads (RFC-0004 §7). */
   async lookup(ids: Iterable<Id>): Promise<Map<Id, Doc>> {
+    if (this.successor !== null) return this.successor.lookup(ids);
     await this.settle();
+    if (this.successor !== null) return (this as NamespaceView).successor!.lookup(ids);
     const out = new Map<Id, Doc>();
     const inParts: Id[] = [];
     for (const id of ids) {
@@ -331,6 +376,88 @@ export class NamespaceView {
       }
     }
     yield* this.tailRows.liveDocs();
+  }
+
+  /**
+   * The view of `router` (same incarnation, format 2: liveness from deletion vectors) when its parts cover a WAL prefix
+   * of this view's tail, built from this view instead of replaying the tail (issue 17: a publish costs what it indexed,
+   * not the tail). `entryAt(seq)` gives the tail entries the publish covers (the catalog's cache). The new view:
+   *  - the tail segment carried over (TailSegment.carryOver): the rows of the covered entries dropped, the others kept
+   *    as they are (not decoded nor appended again), with their dead mask, counts and text memos;
+   *  - the new router's parts and deletion vectors, which already kill the part rows the covered entries replaced;
+   *    the tail's kills of rows of parts the router kept are redone from the kill log when the id is still in the tail;
+   *  - shadowing to resolve (settle) only for the ids of the new parts that may also be in the tail: the covered
+   *    entries' ids that the tail wrote again, and the killed rows of parts the router dropped (a compaction merged
+   *    them) — not every tail id;
+   *  - the tail entries, idempotency keys, schema and metric a rebuild would give.
+   * Null when it cannot, and the caller rebuilds (replays the tail) as before: a v1 router on either side, a superseded
+   * view, a router that moved backwards or past this view's head (a gap: entries this view never saw), a covered
+   * entry missing from `entryAt`, or when the store would then hold more rows the parts took over than the tail
+   * keeps (plus `slackRows`, default CARRY_SLACK_ROWS): a rebuild then costs O(tail) ≤ O(rows indexed since the last one), and frees them.
+   * This view is superseded: lookups go to the new view, its segments stay as they were.
+   */
+  carryOver(
+    router: Router,
+    witness: Witness,
+    parts: readonly ViewPart[],
+    masks: readonly (Uint8Array | null)[] | null,
+    entryAt: (seq: number) => WalEntry | undefined,
+    slackRows = CARRY_SLACK_ROWS,
+  ): NamespaceView | null {
+    const was = this.router;
+    if (this.successor !== null || masks === null || was.format_version < 2 || router.format_version < 2) return null;
+    if (router.indexed_wal < was.indexed_wal || router.indexed_wal > this.headSeq || router.wal_start - 1 > this.headSeq) return null;
+    // The tail entries the new parts cover, and the first one they do not.
+    let keep = 0;
+    while (keep < this.tail.length && this.tail[keep]!.seq <= router.indexed_wal) keep++;
+    const drop = keep < this.tail.length ? this.tail[keep]!.firstRow : this.tailRows.rows;
+    const windowRows = this.tailRows.rows - drop;
+    if (this.tailRows.storeDroppedRows + drop > windowRows + slackRows) return null;
+    const covered: WalEntry[] = [];
+    for (let i = 0; i < keep; i++) {
+      const e = entryAt(this.tail[i]!.seq);
+      if (e === undefined) return null;
+      covered.push(e);
+    }
+    function* prefixIds(): Generator<Id> {
+      for (const e of covered) for (const op of e.ops) yield op.kind === 'upsert' ? op.doc.id : op.id;
+    }
+    // Ids being resolved against this view's parts (settle() in flight): the new view resolves them again.
+    const unresolved = [...this.pending];
+    for (const batch of this.settling) unresolved.push(...batch);
+
+    // The covered ids written again later in the tail: each shadows its row in the new part (settle()).
+    const pending: Id[] = [];
+    const tail = this.tailRows.carryOver(drop, router.indexed_wal, prefixIds(), pending);
+    const next = new NamespaceView(router, witness, parts, masks, tail);
+    this.successor = next;
+    // Kills of rows of parts the router kept, by ids still in the tail; those of dropped parts are looked up again.
+    const partIndex = new Map<string, number>();
+    parts.forEach((p, i) => partIndex.set(p.id, i));
+    for (const k of this.killLog) {
+      if (!tail.has(k.id)) continue; // the id's tail operations are all covered: the deletion vectors say it
+      const j = partIndex.get(this.parts[k.part]!.id);
+      if (j === undefined) pending.push(k.id);
+      else {
+        next.dead[j]!.kill(k.ord);
+        next.killLog.push({ part: j, ord: k.ord, id: k.id });
+      }
+    }
+    for (const id of unresolved) if (tail.has(id)) pending.push(id);
+    if (parts.length > 0) next.pending = pending;
+
+    const kept = this.tail.slice(keep);
+    let updatedAt = Date.parse(router.updated_at) || 0;
+    for (const t of kept) {
+      next.tail.push({ ...t, firstRow: t.firstRow - drop });
+      for (const k of t.keys ?? []) next.idempotencyKeys.add(k);
+      updatedAt = Math.max(updatedAt, t.committedAt);
+    }
+    next.updatedAt = updatedAt;
+    if (kept.some((t) => t.setsSchema)) next.schema = this.schema;
+    if (kept.some((t) => t.setsMetric)) next.distanceMetric = this.distanceMetric;
+    next.headSeq = this.headSeq;
+    return next;
   }
 
   /** Live rows: the parts' rows minus their dead ones, plus the live tail rows. O(parts). */

@@ -11,7 +11,7 @@ import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
-import { deadOrdinalsOf, sqNormAt, type DocFields, type OrderBound, type OrdinalHit, type Segment, type SegmentNeed, type SegmentVectors } from '../query/index.js';
+import { deadOrdinalsOf, sqNormAt, type DocFields, type OrderBound, type OrdinalHit, type Segment, type SegmentNeed, type FlatVectors } from '../query/index.js';
 import { blockRef, checkBlock, verifyBlocks, type BlockRef, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
@@ -229,7 +229,7 @@ export class PartData {
   }
 
   /** Every vector, in one buffer with their squared norms (scans); pinned until the release. */
-  private vectorsWhole(): Promise<Lease<SegmentVectors>> {
+  private vectorsWhole(): Promise<Lease<FlatVectors>> {
     const v = this.head.vectors!;
     const key = this.key(v.file);
     return this.cache.getPinned(key, async () => {
@@ -255,7 +255,7 @@ export class PartData {
       const sqNorms = new Float64Array(n);
       for (let r = 0; r < n; r++) sqNorms[r] = sqNormAt(data, r * v.dims, v.dims);
       const all = v.present === n;
-      const value: SegmentVectors = { data, dims: v.dims, present: all ? null : present, sqNorms };
+      const value: FlatVectors = { data, dims: v.dims, present: all ? null : present, sqNorms };
       return { value, bytes: data.byteLength + sqNorms.byteLength + present.byteLength };
     });
   }
@@ -324,7 +324,7 @@ export class PartData {
   private vectorBlock(b: number): Promise<Lease<Float32Array>> {
     const v = this.head.vectors!;
     const wholeKey = this.key(v.file);
-    const whole = this.cache.get<SegmentVectors>(wholeKey);
+    const whole = this.cache.get<FlatVectors>(wholeKey);
     if (whole) {
       const value = whole.data.subarray(b * v.block_rows * v.dims, Math.min(this.rows, (b + 1) * v.block_rows) * v.dims);
       return Promise.resolve({ value, release: this.cache.pin(wholeKey, 0) });
@@ -343,7 +343,7 @@ export class PartData {
     const v = this.head.vectors!;
     if (v.present === this.rows) return Promise.resolve({ value: null, release: NO_RELEASE });
     const wholeKey = this.key(v.file);
-    const whole = this.cache.get<SegmentVectors>(wholeKey);
+    const whole = this.cache.get<FlatVectors>(wholeKey);
     if (whole) return Promise.resolve({ value: whole.present, release: this.cache.pin(wholeKey, 0) });
     const b = v.blocks.offset.length - 1;
     return this.cache.getPinned(`${this.key(v.file)}#presence`, async () => {
@@ -373,7 +373,7 @@ export class PartData {
     const v = this.head.vectors;
     if (v === null) return null;
     const keys = (this.#vecKeys ??= { whole: this.key(v.file), presence: `${this.key(v.file)}#presence`, blocks: [] });
-    const whole = this.cache.get<SegmentVectors>(keys.whole);
+    const whole = this.cache.get<FlatVectors>(keys.whole);
     if (whole) return whole.present === null || (whole.present[ord >> 3]! & (1 << (ord & 7))) !== 0 ? { data: whole.data, off: ord * v.dims } : null;
     if (v.present !== this.rows) {
       const present = this.cache.get<Uint8Array>(keys.presence);
@@ -400,7 +400,7 @@ export class PartData {
       return missing;
     }
     const keys = (this.#vecKeys ??= { whole: this.key(v.file), presence: `${this.key(v.file)}#presence`, blocks: [] });
-    const whole = this.cache.get<SegmentVectors>(keys.whole);
+    const whole = this.cache.get<FlatVectors>(keys.whole);
     if (whole) {
       const present = whole.present;
       for (let i = 0; i < rows.length; i++) {
@@ -954,8 +954,8 @@ export class PartSegment implements Segment {
     };
   }
 
-  vectors(): SegmentVectors | null {
-    return this.data.held<SegmentVectors>('vectors') ?? null;
+  vectors(): FlatVectors | null {
+    return this.data.held<FlatVectors>('vectors') ?? null;
   }
 
   vectorAt(ord: number): { data: Float32Array; off: number } | null {

@@ -13,7 +13,7 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { NO_RELEASE, RowCursor, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed } from './segment.js';
+import { NO_RELEASE, RowCursor, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
 import { scoreTextSegments } from './text-segments.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
@@ -249,6 +249,55 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         return;
       }
       if (v.dims !== dims) return;
+      if (v.chunks !== undefined) {
+        // The WAL tail's vectors, in chunks (never copied as the tail grows): the same loop per chunk, with the same
+        // kernels, so every distance is the one a single buffer gives.
+        const { chunks, shift, base, present } = v;
+        const mask = (1 << shift) - 1;
+        const dead = seg.dead;
+        const filter = segmentFilter(seg, q);
+        const n = only === null ? seg.rows : only.length;
+        let kc: VectorChunk | null = null; // the chunk whose kernel holds the batch
+        let m = 0;
+        const ords = new Int32Array(256);
+        const flush = () => {
+          const k = kc!.scan!;
+          if (cosine) k.dots(m);
+          else k.l2s(m);
+          const sq = kc!.sqNorms;
+          for (let j = 0; j < m; j++) {
+            const o = ords[j]!;
+            offer(seg, cursor, s, o, cosine ? cosineFromDot(k.out[j]!, qNorm, sq[k.sel[j]!]!) : k.out[j]!);
+          }
+          m = 0;
+        };
+        for (let i = 0; i < n; i++) {
+          if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
+          const o = only === null ? i : only[i]!;
+          if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+          if (dead !== null && dead[o] === 1) continue;
+          if (filter !== null && !filter(cursor.at(o))) continue;
+          const p = base + o;
+          const c = chunks[p >>> shift]!;
+          const r = p & mask;
+          const k = c.scan;
+          if (k === undefined) {
+            const d = cosine ? cosineWithSqNormAt(query64, qNorm, c.data, r * dims, c.sqNorms[r]!) : generic(c.data, r * dims);
+            offer(seg, cursor, s, o, d);
+            continue;
+          }
+          if (c !== kc) {
+            if (m > 0) flush();
+            kc = c;
+            k.setQuery(rank.query); // each chunk's kernel has its own memory; set before its batch (synchronous)
+          }
+          k.sel[m] = r;
+          ords[m++] = o;
+          if (m === k.batch || m === ords.length) flush();
+        }
+        if (m > 0) flush();
+        return;
+      }
       // The tight loop every query runs over the tail (and exact scans of parts): liveness, presence and the filter
       // inline, the distance straight over the buffer (with stored norms for cosine: one pass over each vector).
       const { data, present } = v;

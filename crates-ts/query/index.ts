@@ -14,7 +14,7 @@ export { executeQuery, exactKnn, rankDocuments } from './execute.js';
 export { parseMultiQuery, executeMultiQuery, fuseRrf } from './multi-query.js';
 export { executeOnSegments, rankSegments, materialize, liveRows, orderMatchScanMax, type Hit, type Restriction, type ScanHooks } from './execute-segments.js';
 export { scoreTextSegments, textSource, textSources, eachPrepared, TEXT_PREFETCH, type PrepareNeed, type TextScan } from './text-segments.js';
-export { DocsSegment, RowCursor, hasBit, deadOrdinalsOf, NO_RELEASE, type Segment, type SegmentNeed, type SegmentVectors, type OrdinalHit, type Release, type DocFields, type OrderBound } from './segment.js';
+export { DocsSegment, RowCursor, hasBit, deadOrdinalsOf, NO_RELEASE, type Segment, type SegmentNeed, type SegmentVectors, type FlatVectors, type ChunkedVectors, type VectorChunk, vectorSlot, type OrdinalHit, type Release, type DocFields, type OrderBound } from './segment.js';
 export { distance, distanceTo, distanceAt, sqNormAt } from './distance.js';
 export { VectorArena, arenasAvailable, type VectorScan } from './vector-arena.js';
 export { compareIds, compareValues } from './compare.js';

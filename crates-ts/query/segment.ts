@@ -6,7 +6,7 @@
  */
 import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import type { DocTerms, LoosePostings, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
+import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
 /**
@@ -50,7 +50,8 @@ export interface DocFields {
 export type Release = () => void;
 export const NO_RELEASE: Release = () => {};
 
-export interface SegmentVectors {
+/** A segment's vectors in one buffer (parts). */
+export interface FlatVectors {
   /** Row r's vector is data[r·dims, r·dims + dims). */
   readonly data: Float32Array;
   readonly dims: number;
@@ -60,6 +61,38 @@ export interface SegmentVectors {
   readonly sqNorms?: Float64Array;
   /** A SIMD kernel over `data` (the vectors live in its WebAssembly memory: vector-arena.ts), when there is one. */
   readonly scan?: VectorScan;
+  readonly chunks?: undefined;
+}
+
+/** One chunk of ChunkedVectors: its rows' vectors (row r at data[r·dims]), their Σ y², and a SIMD kernel over them. */
+export interface VectorChunk {
+  readonly data: Float32Array;
+  readonly sqNorms: Float64Array;
+  readonly scan?: VectorScan;
+}
+
+/**
+ * A segment's vectors in chunks of 2^shift rows (the WAL tail: appended without ever copying what it holds).
+ * Ordinal o is row p = base + o of the chunks: chunk p >> shift, row p & (2^shift − 1) in it (a chunk is absent only
+ * when none of its rows has a vector).
+ */
+export interface ChunkedVectors {
+  readonly dims: number;
+  /** Bit o set: ordinal o has a vector; null: every row has one. */
+  readonly present: Uint8Array | null;
+  readonly base: number;
+  readonly shift: number;
+  readonly chunks: readonly (VectorChunk | undefined)[];
+  readonly data?: undefined;
+}
+
+export type SegmentVectors = FlatVectors | ChunkedVectors;
+
+/** Where ordinal `ord`'s vector lies (it must have one): the buffer and the offset of its first value. */
+export function vectorSlot(v: SegmentVectors, ord: number): { data: Float32Array; off: number } {
+  if (v.chunks === undefined) return { data: v.data, off: ord * v.dims };
+  const p = v.base + ord;
+  return { data: v.chunks[p >>> v.shift]!.data, off: (p & ((1 << v.shift) - 1)) * v.dims };
 }
 
 export interface OrdinalHit {
@@ -105,7 +138,7 @@ export interface Segment {
    */
   analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering every row (the WAL tail: fts/loose-postings.ts), or absent. */
-  loosePostings?(attr: string, analyzer: TextAnalyzer): LoosePostings | null;
+  loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /**
@@ -212,13 +245,14 @@ export class RowCursor implements Doc {
   get vector(): Float32Array | null {
     const v = this.segment.vectors();
     if (v === null || !hasBit(v.present, this.ord)) return null;
-    return v.data.subarray(this.ord * v.dims, (this.ord + 1) * v.dims);
+    const { data, off } = vectorSlot(v, this.ord);
+    return data.subarray(off, off + v.dims);
   }
 }
 
 /** A segment over documents held in memory (a part decoded whole, tests). */
 export class DocsSegment implements Segment {
-  private vecs: SegmentVectors | null | undefined;
+  private vecs: FlatVectors | null | undefined;
   private sortedDead: readonly number[] | null = null;
 
   constructor(
@@ -226,7 +260,7 @@ export class DocsSegment implements Segment {
     readonly dead: Uint8Array | null = null,
     private readonly postingsOf: (attr: string, analysis: string) => PostingsFile | null = () => null,
     /** The rows' vectors when the caller already holds them contiguously (a decoded part). */
-    vectors?: SegmentVectors | null,
+    vectors?: FlatVectors | null,
   ) {
     this.vecs = vectors;
   }

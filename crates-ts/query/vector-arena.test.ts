@@ -12,7 +12,7 @@ import { ARENA_ROWS, TailSegment } from '../namespace/tail-segment.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, dot, norm, sqNormAt } from './distance.js';
 import { DocsSegment } from './segment.js';
 import { executeOnSegments } from './execute-segments.js';
-import { parseQuery } from './index.js';
+import { parseQuery, type ChunkedVectors } from './index.js';
 import { VectorArena, arenasAvailable } from './vector-arena.js';
 
 // Values with full mantissas over a wide range of exponents (so any change of summation order shows in the last
@@ -86,11 +86,12 @@ describe('vector arena', () => {
 describe('the tail scanned through an arena', () => {
   const rand = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
 
-  for (const metric of ['cosine_distance', 'euclidean_squared'] as const) {
-    it(`returns exactly what the JS kernels return (${metric}, deletes, rows without vectors, filters)`, async () => {
+  for (const [metric, chunkShift] of [['cosine_distance', 14], ['euclidean_squared', 14], ['cosine_distance', 10], ['euclidean_squared', 10]] as const) {
+    it(`returns exactly what the JS kernels return (${metric}, chunks of ${2 ** chunkShift} rows, deletes, rows without vectors, filters)`, async () => {
       const dims = 13;
       const r = rand(metric.length);
-      const tail = new TailSegment();
+      // 2^14: one chunk, grown into an arena; 2^10: six chunks, the first a plain array and the others arenas.
+      const tail = TailSegment.withChunkShift(chunkShift);
       const docs: Doc[] = [];
       const N = ARENA_ROWS + 1500;
       for (let i = 0; i < N; i++) {
@@ -102,7 +103,10 @@ describe('the tail scanned through an arena', () => {
         if (i % 389 === 0) tail.delete((i * 31) % 5000);
       }
       const v = tail.vectors()!;
-      expect(v.scan).toBeDefined();
+      const chunks = (v as ChunkedVectors).chunks;
+      expect(chunks.length).toBe(Math.ceil(N / 2 ** chunkShift));
+      expect(chunks[chunks.length - 1]!.scan).toBeDefined();
+      expect(chunks[0]!.scan !== undefined).toBe(chunkShift === 14);
       expect(v.present).not.toBeNull();
       // The oracle: the same rows and dead mask, vectors in a plain array scanned by the generic JS kernels.
       const oracle = new DocsSegment(docs, tail.dead!.slice(0, N));
