@@ -182,6 +182,8 @@ describe('elax recall --tune', () => {
     expect(probeDepth(view, { efSearch: 16, filter: null }, 128)).toEqual({ probes: 1, source: 'query', ...eps0 });
     expect(probeDepth(view, { efSearch: 1024, filter: null }, 128)).toEqual({ probes: 64, source: 'query', ...eps0 });
     expect(probeDepth(view, { efSearch: null, filter: null }, 128, undefined, 1.1)).toEqual({ probes: 1, source: 'namespace', eps0: 1.1 });
+    // The tune measures unfiltered queries: a filtered one probes at least the server default (8 at ef 128).
+    expect(probeDepth(view, { efSearch: null, filter: () => true }, 128)).toEqual({ probes: 8, source: 'namespace', ...eps0 });
     let missed = 0;
     for (let i = 0; i < 12; i++) {
       const q = vectorOf(50_000 + i);
