@@ -5,7 +5,7 @@
  *   npm --prefix bench/peers install       # once: usearch and LanceDB live in their own package (bench/peers)
  *   node --max-old-space-size=16000 bin/run-ts.mjs bench/ann-peers.ts [--dataset clustered|wordnet] [--rows 1000000]
  *        [--queries 200] [--systems elax-ivf,hnswlib,usearch,lancedb,elax-hnsw] [--efs 64,128] [--profile]
- *        [--usearch-threads 1] [--elax-efs 256,512] [--elax-tune 0.95]
+ *        [--usearch-threads 1] [--elax-efs 256,512] [--elax-tune 0.95] [--elax-compact]
  *
  * Data: `clustered` is bench/lib.ts's seeded Gaussian mixture (256 centres, 128-d, seed 7: the vectors of
  * bench/ann.ts and bench/ivf-kernels.ts), --rows base vectors then --queries queries from the same mixture;
@@ -43,6 +43,7 @@ import { readVectorFile, writeVectorFile, type VectorFile } from './data/vector-
 import { profiled, type Category } from './cpu-profile.js';
 import { IvfSearcher, type SearchStats } from '../crates-ts/ivf/index.js';
 import { runTune } from '../cli/recall/tune.js';
+import { compactNamespace } from '../indexer/compact.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +61,9 @@ const { values } = parseArgs({
     // Run `elax recall --tune --target X` (probe depth and ε0, RFC-0008 §5) between elax's build and its queries, as
     // an operator would: the queries then use the namespace's tuned defaults.
     'elax-tune': { type: 'string' },
+    // After elax's build is searchable (its figures are taken then), run the size-tiered compaction the embedded
+    // indexer runs until nothing is left to merge, timed, before the tune and the queries: the namespace as it settles.
+    'elax-compact': { type: 'boolean', default: false },
     // usearch's build threads (0: all cores). hnswlib-node adds points on one thread; LanceDB uses all cores.
     'usearch-threads': { type: 'string', default: '1' },
     // Keep the peers' built graphs (hnswlib, usearch) here and reuse them on reruns (their build figures are the
@@ -224,7 +228,18 @@ async function elaxBuild(): Promise<Record<string, unknown>> {
     uploaded_mib: mib(store.writes.bytes),
     ...(drained.ms ? { build_cpu_profile_ms: drained.ms, build_cpu_top: drained.top } : {}),
     ...memory(),
+    ...(values['elax-compact'] ? { compaction: await compactAll(store, kind) } : {}),
   };
+}
+
+/** Size-tiered compaction (fanout 4, as the embedded indexer) until nothing is left to merge: merges, seconds, parts after. */
+async function compactAll(store: MeteredStore, kind: string): Promise<Record<string, unknown>> {
+  const t = now();
+  let merges = 0;
+  const opts = { clock: { now: () => Date.now() }, nonce: () => `m${Math.random().toString(36).slice(2, 8)}`, ...(kind === 'ivf' ? { vectorIndex: { kind: 'ivf' as const } } : {}) };
+  while ((await compactNamespace(store, NS, opts)).result === 'compacted') merges++;
+  const router = (await new RouterStore(store).read(NS))!.router;
+  return { merges, seconds: +((now() - t) / 1000).toFixed(1), part_rows: router.parts.map((p) => p.rows) };
 }
 
 /**
@@ -417,7 +432,7 @@ async function orchestrate(): Promise<void> {
       const kind = system.slice(5);
       const store = mkdtempSync(path.join(tmpdir(), `elax-peers-${kind}-`));
       try {
-        const build = await self('elax-build', ['--data', data, '--store', store, '--kind', kind]);
+        const build = await self('elax-build', ['--data', data, '--store', store, '--kind', kind, ...(values['elax-compact'] ? ['--elax-compact'] : [])]);
         log({ [system]: { build } });
         if (values['elax-tune'] && kind === 'ivf') {
           const tune = await self('elax-tune', ['--store', store, '--elax-tune', values['elax-tune']]);
