@@ -32,11 +32,17 @@ export interface ServerProcess {
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
+/** `npm start`'s node flags (package.json): a 64 MiB young generation (README "Environment"). */
+export const SERVER_NODE_ARGS = ['--max-semi-space-size=64'];
+
 /** Starts `elax serve` as a child process on a fresh temp store (or the given one) and waits for /health. */
 export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
+  // The node flags `npm start` uses (package.json), unless the bench gives its own young-generation size.
+  const nodeArgs = [...(opts.nodeArgs ?? [])];
+  if (!nodeArgs.some((a) => a.startsWith('--max-semi-space-size'))) nodeArgs.unshift(...SERVER_NODE_ARGS);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
