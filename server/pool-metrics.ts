@@ -38,7 +38,7 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
       this.inc(pool.stats().coldInline);
     },
   });
-  const perKind = (name: string, help: string, field: 'tasks' | 'errors' | 'seconds') =>
+  const perKind = (name: string, help: string, field: 'tasks' | 'errors' | 'seconds' | 'cancelled') =>
     new Counter({
       name,
       help,
@@ -49,7 +49,8 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
         for (const [kind, s] of Object.entries(pool.stats().byKind)) this.inc({ kind }, s[field]);
       },
     });
-  perKind('elax_pool_tasks_total', 'Pool tasks finished, by kind (wal-encode, wal-decode)', 'tasks');
+  perKind('elax_pool_tasks_total', 'Pool tasks finished, by kind (wal-encode, wal-decode, json-parse, vector-scan)', 'tasks');
   perKind('elax_pool_task_errors_total', 'Pool tasks that failed with their own error (the same error inline), by kind', 'errors');
   perKind('elax_pool_task_seconds_total', 'Time from submitting a pool task to its result (queueing included), by kind', 'seconds');
+  perKind('elax_pool_tasks_cancelled_total', 'Pool tasks stopped because their query was cancelled (client gone, deadline passed), by kind', 'cancelled');
 }

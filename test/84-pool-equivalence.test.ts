@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore, walKey } from '../crates-ts/store/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
-import { isElaxError } from '../crates-ts/core/index.js';
+import { ElaxError, isElaxError } from '../crates-ts/core/index.js';
 import { decodeWalEntry } from '../crates-ts/wal/index.js';
 import { startTestServer, tempStoreDir, type TestServer } from './helpers/server.js';
 import { OFFLOAD_MIN_BYTES } from '../server/json-body.js';
@@ -194,4 +194,98 @@ describe('worker pool failures', () => {
     const back = await engine(store).query('dies', { rank_by: ['id', 'asc'], include_attributes: ['t'] });
     expect(back).toMatchObject({ rows: [{ id: 'a', t: 'x' }, { id: 'b', t: 'y' }] });
   });
+});
+
+describe('tail scans on the pool (RFC-0010 "Tail scans on the pool")', () => {
+  const now = () => performance.now();
+  const pools: TaskPool[] = [];
+  const engines: Engine[] = [];
+  const engine = (store: MemoryStore, pool?: TaskPool) => {
+    if (pool) pools.push(pool);
+    const e = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 0, ...(pool ? { pool } : {}) });
+    engines.push(e);
+    return e;
+  };
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(pools.map((p) => p.close()));
+  });
+
+  /** A tail past the pool threshold (POOL_SCAN_MIN_FLOATS): rows × dims ≥ 2^20, with overwritten and deleted rows and duplicate vectors. */
+  async function bigTail(store: MemoryStore, ns: string, dims: number, rows: number, metric: string) {
+    const e = engine(store);
+    let seed = dims;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const dup = Array.from({ length: dims }, () => rand());
+    const doc = (i: number) => ({ id: i, vector: i % 97 === 0 ? dup : Array.from({ length: dims }, () => rand()), group: i % 5 });
+    for (let from = 0; from < rows; from += 2000) {
+      await e.write(ns, { upsert_rows: Array.from({ length: Math.min(2000, rows - from) }, (_, j) => doc(from + j)), distance_metric: metric });
+    }
+    await e.write(ns, { upsert_rows: Array.from({ length: 300 }, (_, j) => doc(j * 7)) }); // overwritten: their old rows are dead
+    await e.write(ns, { deletes: Array.from({ length: 200 }, (_, j) => j * 11 + 1) });
+    return dup;
+  }
+
+  it('gives the same answers as the event-loop scan, on a thread and inline, and the scans went through the pool', async () => {
+    const store = new MemoryStore();
+    const dupCos = await bigTail(store, 'cos', 128, 8300, 'cosine_distance');
+    const dupL2 = await bigTail(store, 'l2', 256, 4200, 'euclidean_squared');
+    const queries: [string, Record<string, unknown>][] = [
+      ['cos', { rank_by: ['vector', 'ANN', dupCos], top_k: 10, include_attributes: ['group'] }], // ties: the duplicates, by id
+      ['cos', { rank_by: ['vector', 'ANN', Array.from({ length: 128 }, (_, d) => Math.cos(d))], top_k: 100 }],
+      ['cos', { rank_by: ['vector', 'ANN', dupCos], top_k: 20, filters: ['group', 'In', [1, 3]] }],
+      ['l2', { rank_by: ['vector', 'ANN', dupL2], top_k: 15, include_attributes: ['group'] }],
+      ['l2', { rank_by: ['vector', 'ANN', Array.from({ length: 256 }, (_, d) => Math.sin(d))], top_k: 5, filters: ['group', 'Eq', 2] }],
+    ];
+    const answers: unknown[][] = [];
+    const threaded = createPool({ threads: 1, now });
+    await threaded.ready();
+    const inline = createPool({ threads: 0, now });
+    for (const pool of [undefined, threaded, inline]) {
+      const e = engine(store, pool);
+      const out: unknown[] = [];
+      for (const [ns, body] of queries) out.push((await e.query(ns, body)).rows);
+      answers.push(out);
+    }
+    expect((answers[0]![0] as unknown[]).length).toBe(10);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+    for (const pool of [threaded, inline]) expect(pool.stats().byKind['vector-scan']).toMatchObject({ tasks: queries.length, errors: 0 });
+    expect(threaded.stats().fallbacks + threaded.stats().coldInline).toBe(0);
+  });
+
+  it('a query cancelled while its tail scan waits for the pool stops, and frees the thread for the next query', async () => {
+    const store = new MemoryStore();
+    const dup = await bigTail(store, 'cancel', 128, 8300, 'cosine_distance');
+    // The gated entry holds the first vector-scan until its cancel flag is set (60 s at most).
+    const pool = createPool({ threads: 1, now, entry: new URL('../crates-ts/pool/gated-worker-entry.mjs', import.meta.url) });
+    await pool.ready();
+    const e = engine(store, pool);
+    const ac = new AbortController();
+    const reason = new ElaxError('ELAX_ERR_QUERY_CANCELLED', 'the client closed the connection');
+    const control = {
+      signal: ac.signal,
+      check() {
+        if (ac.signal.aborted) throw ac.signal.reason;
+      },
+      async checkpoint() {
+        await sleep(0);
+        this.check();
+      },
+    };
+    const body = { rank_by: ['vector', 'ANN', dup], top_k: 10 };
+    await e.query('cancel', { rank_by: ['id', 'asc'], top_k: 1 }); // the view is loaded: the next query goes straight to its scan
+    const cancelled = e.query('cancel', body, control).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    while (pool.stats().byKind['vector-scan'].inFlight === 0) await sleep(5); // its scan is with the pool
+    ac.abort(reason);
+    expect(await cancelled).toBe(reason);
+    expect(pool.stats().byKind['vector-scan'].cancelled).toBe(1);
+    // The single thread answers the next query (had the cancelled scan kept it, this would wait out the 60 s gate).
+    const next = await e.query('cancel', body);
+    expect(next.rows).toEqual((await engine(store).query('cancel', body)).rows);
+    expect(pool.stats().fallbacks).toBe(0);
+  }, 30_000);
 });

@@ -14,6 +14,8 @@ export interface QueryControl {
    * then check(where).
    */
   checkpoint(where: string): Promise<void>;
+  /** Aborts when the query must stop (work handed to other threads listens to it: pool tasks). Absent: never. */
+  readonly signal?: AbortSignal;
 }
 
 /** A query nobody stops (CLI, recall evaluation, tests). */

@@ -4,7 +4,8 @@
  * callers then use their JS loops), which is how tests and operators compare the two.
  */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  /** A SharedArrayBuffer for a shared memory (instantiateWasm's `shared`). */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
@@ -13,7 +14,7 @@ export type WasmModule = object;
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
-  Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;
+  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
   Instance: new (mod: WasmModule, imports: { env: { memory: WasmMemory } }) => WasmInstance;
 }
 export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -32,13 +33,25 @@ export function compileWasm(base64: string): WasmModule | null {
   }
 }
 
-/** An instance of `mod` over a fresh memory of `bytes` (rounded up to pages), or null when it cannot be had. */
-export function instantiateWasm(mod: WasmModule, bytes: number): { memory: WasmMemory; instance: WasmInstance } | null {
+/**
+ * An instance of `mod` over a fresh memory of `bytes` (rounded up to pages), or null when it cannot be had. `shared`:
+ * the memory is shared (its buffer a SharedArrayBuffer other threads can be given; `mod` must import it shared).
+ */
+export function instantiateWasm(mod: WasmModule, bytes: number, shared = false): { memory: WasmMemory; instance: WasmInstance } | null {
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
   try {
-    const memory = new Wasm.Memory({ initial: pages, maximum: pages });
+    const memory = new Wasm.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
     return { memory, instance: new Wasm.Instance(mod, { env: { memory } }) };
   } catch {
     return null; // address space or memory exhausted
+  }
+}
+
+/** An instance of `mod` over an existing memory (a shared arena given by another thread), or null when it fails. */
+export function instantiateOn(mod: WasmModule, memory: WasmMemory): WasmInstance | null {
+  try {
+    return new Wasm.Instance(mod, { env: { memory } });
+  } catch {
+    return null;
   }
 }

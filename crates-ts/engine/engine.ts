@@ -12,7 +12,7 @@ import { walColumns } from '../wal/index.js';
 import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '../schema/index.js';
 import { compileFilter } from '../filter/index.js';
 import {
-  parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction,
+  parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction, type ScanHooks,
   type SegmentNeed,
 } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
@@ -65,10 +65,12 @@ export async function runQuery(
   efSearch: number,
   /** probes, eps0: a recall request's own probe depth and ε0 for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
   /** control: stops the query cooperatively (deadline, client gone; core/cancel.ts). */
-  opts: { waitForIndex?: boolean; probes?: number; eps0?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl } = {},
+  /** scanVectors: runs tail scans on the pool (ScanHooks.scanVectors). */
+  opts: { waitForIndex?: boolean; probes?: number; eps0?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl; scanVectors?: ScanHooks['scanVectors'] } = {},
 ): Promise<QueryResultBody> {
   const r = q.rank;
   const control = opts.control ?? UNCANCELLED;
+  const scanVectors = opts.scanVectors;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
   // Filter indexes of the parts (RFC-0009) for the attributes the filter reads, and for a single order key (the
@@ -108,6 +110,7 @@ export async function runQuery(
       //    columns) of a segment scanned exactly, one segment at a time.
       const result = await executeOnSegments(q, segs, restrict, {
         control,
+        scanVectors,
         prepare: (s) => {
           const rows = restrict(s);
           // A restricted segment reads its candidates' vector and id blocks only: on a cold node, never a whole column.
@@ -129,7 +132,7 @@ export async function runQuery(
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
-    return await executeOnSegments(q, segs, undefined, { control, prepare: (s) => segs[s]!.prepare(base) });
+    return await executeOnSegments(q, segs, undefined, { control, scanVectors, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
   }
@@ -182,6 +185,7 @@ export class Engine {
   readonly catalog: NamespaceCatalog;
   readonly writer: WriteCoordinator;
   private readonly efSearch: number;
+  private readonly scanVectors: ScanHooks['scanVectors'];
 
   constructor(
     readonly store: ObjectStore,
@@ -196,6 +200,9 @@ export class Engine {
       ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
     });
     this.efSearch = opts.efSearch ?? 128;
+    // Tail scans on the pool (query/pool-scan.ts), stopped through their cancel flag when the query stops.
+    // ELAX_POOL_SCANS=off keeps them on the event loop (same results; to compare or diagnose).
+    this.scanVectors = pool && process.env.ELAX_POOL_SCANS !== 'off' ? (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) : undefined;
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -330,7 +337,7 @@ export class Engine {
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
     const execStarted = this.opts.clock.now();
-    const result = await runQuery(view, q, this.efSearch, { control });
+    const result = await runQuery(view, q, this.efSearch, { control, scanVectors: this.scanVectors });
     return {
       ...result,
       billing: this.billing(view, result),
@@ -363,7 +370,7 @@ export class Engine {
     const q = parseMultiQuery(body, ctx);
     const execStarted = this.opts.clock.now();
     const results: QueryResultBody[] = [];
-    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch, { control }));
+    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch, { control, scanVectors: this.scanVectors }));
     const result = q.rerank
       ? { results: [{ rows: fuseRrf(results.map((r) => r.rows ?? []), q.rerank.k, q.rerank.weights, Math.max(...q.queries.map((s) => s.limit))) }] }
       : { results };
@@ -451,7 +458,7 @@ export class Engine {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
     let used: ProbeDepth | null = null;
-    const exact = (q: ParsedQuery) => runQuery(view, q, this.efSearch, { waitForIndex: true });
+    const exact = (q: ParsedQuery) => runQuery(view, q, this.efSearch, { waitForIndex: true, scanVectors: this.scanVectors });
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, {
       runAnn: (q, probes, eps0) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, eps0, onProbes: (d) => (used = d) }),
       runExact: truth === undefined ? exact : memoExact(truth, exact),

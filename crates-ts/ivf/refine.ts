@@ -127,7 +127,7 @@ class RefineKernel {
     const dims16 = (dims + 15) & ~15;
     const at = { s: 0, step: dims16 * 4, out: dims16 * 8, codes: align16(dims16 * 8 + capacity * 4) };
     const got = instantiateWasm(compiled, at.codes + capacity * dims16);
-    return got === null ? null : new RefineKernel(got.instance.exports.sqdists as SqDistsKernel, got.memory.buffer, dims16, capacity, at);
+    return got === null ? null : new RefineKernel(got.instance.exports.sqdists as SqDistsKernel, got.memory.buffer as ArrayBuffer, dims16, capacity, at);
   }
 
   private constructor(fn: SqDistsKernel, buf: ArrayBuffer, dims16: number, readonly capacity: number, at: { s: number; step: number; codes: number; out: number }) {

@@ -115,12 +115,16 @@ class TailStore {
     const old = this.chunks[c];
     const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
     let arena: VectorArena | null = null;
-    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity);
+    // Shared arenas: a pool thread scans the rows in place (query/pool-scan.ts); rows below `rows` never change.
+    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true });
     const data = arena?.data ?? new Float32Array(capacity * this.dims);
     if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
-    const sqNorms = new Float64Array(capacity);
+    const sqNorms = arena?.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity);
     if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
-    const chunk: StoreChunk = arena !== null ? { data, sqNorms, capacity, arena, scan: arena } : { data, sqNorms, capacity, arena: null };
+    const chunk: StoreChunk =
+      arena !== null
+        ? { data, sqNorms, capacity, arena, scan: arena, ...(arena.shared ? { shared: { memory: arena.memory, capacity } } : {}) }
+        : { data, sqNorms, capacity, arena: null };
     this.chunks[c] = chunk;
     return chunk;
   }

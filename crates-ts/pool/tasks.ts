@@ -5,6 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
+import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 
 export interface TaskTypes {
   /**
@@ -19,6 +20,12 @@ export interface TaskTypes {
    * Float32Array so that the value crosses back cheaply. The bytes are moved to the thread.
    */
   'json-parse': { input: { bytes: Uint8Array; length: number }; output: unknown };
+  /**
+   * The exact vector scan of the WAL tail (query/pool-scan.ts): the tail's shared arenas cross as memories (nothing
+   * copied), its liveness as a copy; the k nearest rows (and ties) come back. Cooperative cancellation through the
+   * input's `cancel` flag (RunOptions.cancel).
+   */
+  'vector-scan': { input: VectorScanInput; output: VectorScanOutput };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -28,6 +35,7 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } 
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
+  'vector-scan': (input) => scanVectors(input),
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];

@@ -111,7 +111,7 @@ export function distanceTo(metric: DistanceMetric, q: Float32Array): (b: Float32
 // Offset forms of the kernels, for segments that keep their vectors in one buffer (row r at r·dims): no subarray per
 // row. The summation order is the same as above, so both forms give bit-identical distances.
 
-function euclideanSquaredAt(q: Float32Array, data: Float32Array, off: number): number {
+export function euclideanSquaredAt(q: Float32Array, data: Float32Array, off: number): number {
   const n = q.length;
   let s0 = 0;
   let s1 = 0;

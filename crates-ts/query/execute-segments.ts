@@ -13,7 +13,8 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { NO_RELEASE, RowCursor, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
+import { NO_RELEASE, RowCursor, type ChunkedVectors, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
+import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import { scoreTextSegments } from './text-segments.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
@@ -54,7 +55,15 @@ export interface ScanHooks {
    * event loop, and every CHECK_EVERY_ROWS rows inside a segment's scan. Default: never stops.
    */
   control?: QueryControl;
+  /**
+   * Runs the exact vector scan of a WAL-tail segment with shared arenas on a pool thread (pool-scan.ts; the engine
+   * wires it to its pool). Absent: every scan runs here. `cancel` is set when the query stops (control.signal).
+   */
+  scanVectors?: (input: VectorScanInput, signal: AbortSignal | undefined) => Promise<VectorScanOutput>;
 }
+
+/** Rows × dims of a tail segment from which its exact scan goes to the pool: ≈ 1 ms of scan at 128-d (8,192 rows). */
+export const POOL_SCAN_MIN_FLOATS = 1 << 20;
 
 /**
  * The query's filter over one segment's rows (always called with a RowCursor): the segment's filter indexes (RFC-0009)
@@ -90,6 +99,54 @@ function segmentFilter(seg: Segment, q: ParsedQuery, fewRows = false): CompiledF
 
 /** A mask for `(i & ROW_CHECK_MASK) === 0`: true every CHECK_EVERY_ROWS rows (a power of two). */
 const ROW_CHECK_MASK = CHECK_EVERY_ROWS - 1;
+
+/**
+ * The pool task scanning a tail segment's vectors (pool-scan.ts), or null when some chunk it would read is not in a
+ * shared arena (the scan then runs here). A filter or a restriction is applied here (it reads attributes on this
+ * thread) and the task gets the matching ordinals; otherwise it gets copies of the dead mask and presence bits.
+ */
+function pooledScan(
+  v: ChunkedVectors,
+  seg: Segment,
+  n: number,
+  only: ArrayLike<number> | null,
+  filter: CompiledFilter | null,
+  cursor: RowCursor,
+  query: Float32Array,
+  cosine: boolean,
+  k: number,
+  control: QueryControl,
+): VectorScanInput | null {
+  const first = v.base >>> v.shift;
+  const last = (v.base + Math.max(seg.rows, 1) - 1) >>> v.shift;
+  const chunks: (ScanChunk | null)[] = [];
+  for (let c = first; c <= last; c++) {
+    const chunk = v.chunks[c];
+    if (chunk === undefined) {
+      chunks.push(null); // no row of it has a vector: the presence bits skip them all
+      continue;
+    }
+    if (chunk.shared === undefined) return null;
+    chunks.push({ memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms });
+  }
+  const at = { dims: v.dims, cosine, query, k, base: v.base, shift: v.shift, firstChunk: first, chunks, cancel: new Int32Array(new SharedArrayBuffer(4)) };
+  const { present } = v;
+  const dead = seg.dead;
+  if (filter === null && only === null) {
+    return { ...at, n, ords: null, dead: dead === null ? null : dead.slice(0, n), present: present === null ? null : present.slice(0, (n + 7) >> 3) };
+  }
+  const ords = new Int32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
+    const o = only === null ? i : only[i]!;
+    if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+    if (dead !== null && dead[o] === 1) continue;
+    if (filter !== null && !filter(cursor.at(o))) continue;
+    ords[m++] = o;
+  }
+  return { ...at, n, ords: ords.slice(0, m), dead: null, present: null };
+}
 
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
   const dead = seg.dead;
@@ -231,7 +288,17 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         if (!heap.rejects(d)) heap.push(d, s, o, seg.id(o));
       } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });
     };
-    await eachSegment(segs, hooks, (seg, s) => {
+    // Tail scans handed to the pool: their answers join the top-k once the other segments are scanned here.
+    const pooled: { s: number; seg: Segment; cursor: RowCursor; out: Promise<VectorScanOutput> }[] = [];
+    const collectPooled = async () => {
+      for (const p of pooled) {
+        const r = await p.out;
+        if (r.cancelled) control.check('scan'); // the query stopped: its reason
+        for (let j = 0; j < r.ords.length; j++) offer(p.seg, p.cursor, p.s, r.ords[j]!, r.dists[j]!);
+      }
+    };
+    try {
+      await eachSegment(segs, hooks, (seg, s) => {
       const cursor = new RowCursor(seg, q.readAttrs);
       const v = seg.vectors();
       const only = restrict?.(s) ?? null;
@@ -257,6 +324,13 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         const dead = seg.dead;
         const filter = segmentFilter(seg, q);
         const n = only === null ? seg.rows : only.length;
+        if (heap !== null && hooks?.scanVectors && seg.rows * dims >= POOL_SCAN_MIN_FLOATS) {
+          const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
+          if (task !== null) {
+            pooled.push({ s, seg, cursor, out: hooks.scanVectors(task, control.signal) });
+            return;
+          }
+        }
         let kc: VectorChunk | null = null; // the chunk whose kernel holds the batch
         let m = 0;
         const ords = new Int32Array(256);
@@ -344,6 +418,11 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         offer(seg, cursor, s, o, d);
       }
     });
+      await collectPooled();
+    } finally {
+      // A query stopped mid-scan leaves its pooled scans to end on their own (the signal set their cancel flags).
+      for (const p of pooled) p.out.catch(() => {});
+    }
     if (heap) return heap.sorted();
     return selectPerKey(all, byDistThenId, per!, q.limit);
   }

@@ -5,7 +5,7 @@
  * documents only for the rows it returns (`docs`). No segment ever has to hold its rows as documents.
  */
 import type { Bitmap } from '../bitmap/index.js';
-import type { AttrValue, Doc, Id } from '../core/index.js';
+import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 
@@ -69,6 +69,11 @@ export interface VectorChunk {
   readonly data: Float32Array;
   readonly sqNorms: Float64Array;
   readonly scan?: VectorScan;
+  /**
+   * Set when the chunk's vectors are in a shared arena (and sqNorms in a SharedArrayBuffer): a pool thread can scan
+   * it in place (pool-scan.ts). Its first `capacity` rows' layout is VectorArena's.
+   */
+  readonly shared?: { readonly memory: WasmMemory; readonly capacity: number };
 }
 
 /**

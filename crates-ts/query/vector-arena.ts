@@ -8,9 +8,14 @@
  * An arena never grows in place: growing a memory detaches every view of it, so a bigger arena is a new one
  * (`grown`), and views of the old one stay valid until they are collected. When WebAssembly SIMD is unavailable, or
  * `ELAX_SCAN_KERNEL=js`, `create` returns null and callers keep a plain Float32Array (the JS kernels).
+ *
+ * A shared arena (the WAL tail's: `create(.., {shared: true})`) lives in a shared memory, so a pool thread scans its
+ * rows in place (pool-scan.ts; docs/rfcs/0010-worker-pool.md "Tail scans on the pool"): the memory is posted to the
+ * thread, which instantiates the same kernels over it and claims a scratch slot of its own with Atomics.
  */
-import { compileWasm, instantiateWasm, WASM_PAGE, type WasmInstance, type WasmMemory, type WasmModule } from '../core/index.js';
+import { compileWasm, instantiateOn, instantiateWasm, WASM_PAGE, type WasmInstance, type WasmMemory, type WasmModule } from '../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+import { KERNELS_SHARED_WASM_BASE64 } from './kernels-shared-wasm.js';
 
 /** A scan of selected rows: fill `sel[0, count)` with ordinals, call dots/l2s, read `out[0, count)`. Synchronous. */
 export interface VectorScan {
@@ -28,22 +33,42 @@ export interface VectorScan {
 const BATCH = 256;
 /** A 32-bit memory addresses 4 GiB; keep a page of headroom. */
 const MAX_BYTES = 4 * 1024 ** 3 - WASM_PAGE;
+/**
+ * Scratch slots of a shared arena (query, batch, results): slot 0 belongs to the thread that made it (the event
+ * loop, which scans synchronously), slots 1.. are claimed with Atomics by scans on other threads (attach()).
+ */
+const SHARED_SLOTS = 8;
 
 type Kernel = (dims: number, q: number, data: number, sel: number, count: number, out: number) => void;
 
 let compiled: WasmModule | null | undefined;
+let compiledShared: WasmModule | null | undefined;
 
-function kernelModule(): WasmModule | null {
+function kernelModule(shared: boolean): WasmModule | null {
+  if (shared) {
+    if (compiledShared === undefined) compiledShared = compileWasm(KERNELS_SHARED_WASM_BASE64);
+    return compiledShared;
+  }
   if (compiled === undefined) compiled = compileWasm(KERNELS_WASM_BASE64);
   return compiled;
 }
 
 /** Whether arenas can be made here (WebAssembly SIMD, and not turned off by ELAX_SCAN_KERNEL=js). */
 export function arenasAvailable(): boolean {
-  return kernelModule() !== null;
+  return kernelModule(false) !== null;
 }
 
 const align16 = (n: number) => (n + 15) & ~15;
+
+/** Where an arena of `dims` × `capacity` with `slots` scratch slots keeps things (bytes from the memory's start). */
+function layout(dims: number, capacity: number, slots: number) {
+  const selAt = align16(dims * 8);
+  const outAt = selAt + BATCH * 4;
+  const slotBytes = align16(outAt + BATCH * 8);
+  const locksOff = slots * slotBytes;
+  const dataOff = align16(locksOff + slots * 4);
+  return { selAt, outAt, slotBytes, locksOff, dataOff, bytes: dataOff + capacity * dims * 4 };
+}
 
 export class VectorArena implements VectorScan {
   readonly batch = BATCH;
@@ -51,6 +76,7 @@ export class VectorArena implements VectorScan {
   readonly sel: Int32Array;
   readonly out: Float64Array;
   private readonly q: Float64Array;
+  private readonly qOff: number;
   private readonly selOff: number;
   private readonly outOff: number;
   private readonly dataOff: number;
@@ -61,14 +87,20 @@ export class VectorArena implements VectorScan {
     readonly dims: number,
     /** Rows the arena holds. */
     readonly capacity: number,
-    memory: WasmMemory,
+    /** The arena's memory: shared (a SharedArrayBuffer other threads scan through attach()) or this thread's own. */
+    readonly memory: WasmMemory,
     instance: WasmInstance,
+    readonly shared: boolean,
+    /** The scratch slot this object scans with (0: the arena's maker). */
+    private readonly slot: number,
   ) {
-    this.selOff = align16(dims * 8);
-    this.outOff = this.selOff + BATCH * 4;
-    this.dataOff = align16(this.outOff + BATCH * 8);
+    const l = layout(dims, capacity, shared ? SHARED_SLOTS : 1);
+    this.qOff = slot * l.slotBytes;
+    this.selOff = this.qOff + l.selAt;
+    this.outOff = this.qOff + l.outAt;
+    this.dataOff = l.dataOff;
     const buf = memory.buffer;
-    this.q = new Float64Array(buf, 0, dims);
+    this.q = new Float64Array(buf, this.qOff, dims);
     this.sel = new Int32Array(buf, this.selOff, BATCH);
     this.out = new Float64Array(buf, this.outOff, BATCH);
     this.data = new Float32Array(buf, this.dataOff, capacity * dims);
@@ -76,19 +108,51 @@ export class VectorArena implements VectorScan {
     this.kL2s = instance.exports.l2s as Kernel;
   }
 
-  /** An arena for `capacity` rows of `dims` floats, or null (no SIMD, too big for a 32-bit memory, out of memory). */
-  static create(dims: number, capacity: number): VectorArena | null {
-    const mod = kernelModule();
+  /**
+   * An arena for `capacity` rows of `dims` floats, or null (no SIMD, too big for a 32-bit memory, out of memory).
+   * `shared`: in a shared memory that scans on other threads read in place (attach()); its rows must not change once
+   * another thread may read them (the WAL tail only appends).
+   */
+  static create(dims: number, capacity: number, opts: { shared?: boolean } = {}): VectorArena | null {
+    const shared = opts.shared === true && typeof SharedArrayBuffer === 'function';
+    const mod = kernelModule(shared);
     if (mod === null || dims <= 0 || capacity <= 0) return null;
-    const bytes = align16(align16(dims * 8) + BATCH * 12) + capacity * dims * 4;
+    const { bytes } = layout(dims, capacity, shared ? SHARED_SLOTS : 1);
     if (bytes > MAX_BYTES) return null;
-    const got = instantiateWasm(mod, bytes);
-    return got === null ? null : new VectorArena(dims, capacity, got.memory, got.instance); // null: the caller keeps a plain array
+    const got = instantiateWasm(mod, bytes, shared);
+    return got === null ? null : new VectorArena(dims, capacity, got.memory, got.instance, shared, 0); // null: the caller keeps a plain array
+  }
+
+  /**
+   * A scan of a shared arena made by another thread (given its memory, dims and capacity), with a scratch slot of its
+   * own claimed until `release()`; null when no slot is free or the kernels cannot run here (the caller then uses the
+   * JS kernels over `rowsOf`).
+   */
+  static attach(memory: WasmMemory, dims: number, capacity: number): { arena: VectorArena; release: () => void } | null {
+    const mod = kernelModule(true);
+    if (mod === null) return null;
+    const l = layout(dims, capacity, SHARED_SLOTS);
+    const locks = new Int32Array(memory.buffer, l.locksOff, SHARED_SLOTS);
+    for (let slot = 1; slot < SHARED_SLOTS; slot++) {
+      if (Atomics.compareExchange(locks, slot, 0, 1) !== 0) continue;
+      const instance = instantiateOn(mod, memory);
+      if (instance === null) {
+        Atomics.store(locks, slot, 0);
+        return null;
+      }
+      return { arena: new VectorArena(dims, capacity, memory, instance, true, slot), release: () => Atomics.store(locks, slot, 0) };
+    }
+    return null;
+  }
+
+  /** The rows of a shared arena made by another thread (JS-kernel scans when attach() finds no slot). */
+  static rowsOf(memory: WasmMemory, dims: number, capacity: number): Float32Array {
+    return new Float32Array(memory.buffer, layout(dims, capacity, SHARED_SLOTS).dataOff, capacity * dims);
   }
 
   /** A new arena for `capacity` rows holding this one's first `rows` rows (this one stays valid), or null. */
   grown(capacity: number, rows: number): VectorArena | null {
-    const next = VectorArena.create(this.dims, capacity);
+    const next = VectorArena.create(this.dims, capacity, { shared: this.shared });
     next?.data.set(this.data.subarray(0, rows * this.dims));
     return next;
   }
@@ -99,10 +163,10 @@ export class VectorArena implements VectorScan {
   }
 
   dots(count: number): void {
-    this.kDots(this.dims, 0, this.dataOff, this.selOff, count, this.outOff);
+    this.kDots(this.dims, this.qOff, this.dataOff, this.selOff, count, this.outOff);
   }
 
   l2s(count: number): void {
-    this.kL2s(this.dims, 0, this.dataOff, this.selOff, count, this.outOff);
+    this.kL2s(this.dims, this.qOff, this.dataOff, this.selOff, count, this.outOff);
   }
 }

@@ -1,0 +1,217 @@
+/**
+ * The exact vector scan of the WAL tail as a pool task (docs/rfcs/0010-worker-pool.md "Tail scans on the pool"): a
+ * pure function of its input, run on a pool thread, or inline when the pool has no thread or fails the task. The
+ * tail's vectors are in shared arenas (vector-arena.ts), posted to the thread as memories, not copied; the rows it
+ * reads never change (the tail only appends), and the liveness it needs (dead rows, rows without a vector, or the
+ * ordinals a filter accepted) is a copy taken when the query started, so a write landing during the scan changes
+ * nothing it sees.
+ *
+ * The answer is the k nearest rows plus every row tied with the k-th distance: the caller offers them to its top-k
+ * with their ids (ties rank by id), so the result is the one the event-loop scan gives (execute-segments.ts), whose
+ * distances come from the same kernels or the bit-identical JS ones.
+ */
+import type { WasmMemory } from '../core/index.js';
+import { cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
+import { VectorArena } from './vector-arena.js';
+
+/** One chunk of 2^shift rows, as VectorChunk.shared gives it. */
+export interface ScanChunk {
+  memory: WasmMemory;
+  capacity: number;
+  /** Σ y² per row (cosine), in a SharedArrayBuffer. */
+  sqNorms: Float64Array;
+}
+
+export interface VectorScanInput {
+  dims: number;
+  cosine: boolean;
+  query: Float32Array;
+  k: number;
+  /** Ordinal o is physical row base + o: chunk (base + o) >> shift, counted from `firstChunk`. */
+  base: number;
+  shift: number;
+  firstChunk: number;
+  /** Null: a chunk none of whose rows has a vector (`present` skips them all). */
+  chunks: (ScanChunk | null)[];
+  /** Rows [0, n) of the segment are scanned (when `ords` is null). */
+  n: number;
+  /** The ordinals to scan (a filter's matches, live, with a vector), or null: every row of [0, n) that `dead` and `present` allow. */
+  ords: Int32Array | null;
+  /** dead[o] = 1: skip (a copy). */
+  dead: Uint8Array | null;
+  /** Bit o clear: no vector (a copy); null: every row has one. */
+  present: Uint8Array | null;
+  /** Set to 1 by the caller to stop the scan (its query was cancelled): checked every CHECK_ROWS rows. */
+  cancel: Int32Array | null;
+}
+
+export interface VectorScanOutput {
+  /** The k nearest scanned ordinals and every one tied with the k-th distance, in no order. */
+  ords: Int32Array;
+  dists: Float64Array;
+  /** Rows whose distance was computed. */
+  scanned: number;
+  /** Whether the scan stopped at `cancel` (then ords / dists are empty). */
+  cancelled: boolean;
+}
+
+const CHECK_ROWS = 4096;
+
+/**
+ * The k smallest distances seen, and every offer tied with the k-th: a max-heap of k, and the ties beside it (an
+ * offer equal to the worst, or a row the heap evicts that equals the new worst). Only the ties still equal to the
+ * final worst are kept.
+ */
+export class TopKTies {
+  private readonly d: Float64Array;
+  private readonly o: Int32Array;
+  private size = 0;
+  private readonly tieD: number[] = [];
+  private readonly tieO: number[] = [];
+
+  constructor(private readonly k: number) {
+    this.d = new Float64Array(Math.max(k, 0));
+    this.o = new Int32Array(Math.max(k, 0));
+  }
+
+  /** The distance an offer must not exceed to be kept (Infinity until k are held). */
+  get bound(): number {
+    return this.size < this.k ? Infinity : this.d[0]!;
+  }
+
+  offer(dist: number, ord: number): void {
+    const k = this.k;
+    if (k <= 0 || Number.isNaN(dist)) return;
+    const { d, o } = this;
+    if (this.size < k) {
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (d[p]! >= dist) break;
+        d[i] = d[p]!;
+        o[i] = o[p]!;
+        i = p;
+      }
+      d[i] = dist;
+      o[i] = ord;
+      return;
+    }
+    const worst = d[0]!;
+    if (dist > worst) return;
+    if (dist === worst) {
+      this.tieD.push(dist);
+      this.tieO.push(ord);
+      return;
+    }
+    const evictedD = worst;
+    const evictedO = o[0]!;
+    // Sift the new entry down from the root.
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= k) break;
+      const r = l + 1;
+      const c = r < k && d[r]! > d[l]! ? r : l;
+      if (d[c]! <= dist) break;
+      d[i] = d[c]!;
+      o[i] = o[c]!;
+      i = c;
+    }
+    d[i] = dist;
+    o[i] = ord;
+    if (evictedD === d[0]!) {
+      this.tieD.push(evictedD);
+      this.tieO.push(evictedO);
+    }
+  }
+
+  result(): { ords: Int32Array; dists: Float64Array } {
+    const worst = this.size < this.k ? Infinity : this.d[0]!;
+    let ties = 0;
+    for (const t of this.tieD) if (t <= worst) ties++;
+    const ords = new Int32Array(this.size + ties);
+    const dists = new Float64Array(this.size + ties);
+    ords.set(this.o.subarray(0, this.size));
+    dists.set(this.d.subarray(0, this.size));
+    let j = this.size;
+    for (let t = 0; t < this.tieD.length; t++) {
+      if (this.tieD[t]! > worst) continue;
+      ords[j] = this.tieO[t]!;
+      dists[j++] = this.tieD[t]!;
+    }
+    return { ords, dists };
+  }
+}
+
+export function scanVectors(input: VectorScanInput): VectorScanOutput {
+  const { dims, cosine, query, base, shift, firstChunk, chunks, n, ords, dead, present, cancel } = input;
+  const top = new TopKTies(input.k);
+  const qNorm = norm(query);
+  const query64 = Float64Array.from(query);
+  const mask = (1 << shift) - 1;
+  const count = ords === null ? n : ords.length;
+  let lease: { arena: VectorArena; release: () => void } | null = null;
+  const stopped = (): VectorScanOutput => ({ ords: new Int32Array(0), dists: new Float64Array(0), scanned, cancelled: true });
+  let scanned = 0;
+  try {
+    // The chunk being scanned: its kernel (a claimed slot of its shared arena) or its rows for the JS kernels.
+    let cur = -1;
+    let arena: VectorArena | null = null;
+    let rows: Float32Array | null = null;
+    let sq: Float64Array | null = null;
+    const sel = new Int32Array(256);
+    const batchOrds = new Int32Array(256);
+    let m = 0;
+    const flush = () => {
+      const a = arena!;
+      a.sel.set(sel.subarray(0, m));
+      if (cosine) a.dots(m);
+      else a.l2s(m);
+      const out = a.out;
+      for (let j = 0; j < m; j++) {
+        const d = cosine ? cosineFromDot(out[j]!, qNorm, sq![a.sel[j]!]!) : out[j]!;
+        top.offer(d, batchOrds[j]!);
+      }
+      scanned += m;
+      m = 0;
+    };
+    for (let i = 0; i < count; i++) {
+      if ((i & (CHECK_ROWS - 1)) === 0 && cancel !== null && Atomics.load(cancel, 0) !== 0) return stopped();
+      const o = ords === null ? i : ords[i]!;
+      if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+      if (dead !== null && dead[o] === 1) continue;
+      const p = base + o;
+      const c = (p >>> shift) - firstChunk;
+      const r = p & mask;
+      if (c !== cur) {
+        if (m > 0) flush();
+        cur = c;
+        const chunk = chunks[c]!;
+        sq = chunk.sqNorms;
+        lease?.release();
+        lease = VectorArena.attach(chunk.memory, dims, chunk.capacity);
+        if (lease !== null) {
+          arena = lease.arena;
+          arena.setQuery(query);
+          rows = null;
+        } else {
+          arena = null;
+          rows = VectorArena.rowsOf(chunk.memory, dims, chunk.capacity);
+        }
+      }
+      if (arena === null) {
+        const d = cosine ? cosineWithSqNormAt(query64, qNorm, rows!, r * dims, sq![r]!) : euclideanSquaredAt(query, rows!, r * dims);
+        top.offer(d, o);
+        scanned++;
+        continue;
+      }
+      sel[m] = r;
+      batchOrds[m++] = o;
+      if (m === sel.length) flush();
+    }
+    if (m > 0) flush();
+  } finally {
+    lease?.release();
+  }
+  return { ...top.result(), scanned, cancelled: false };
+}
