@@ -10,6 +10,10 @@ import { Piscina } from 'piscina';
 import { ElaxError, type ErrorCode } from '../core/index.js';
 import { TASKS, TASK_KINDS, type TaskInput, type TaskKind, type TaskOutput } from './tasks.js';
 import { WARM_UP, type TaskError } from './worker.js';
+import { PriorityTaskQueue } from './priority-queue.js';
+
+/** Kinds a waiting query needs: ahead of the others in the queue (priority-queue.ts). */
+const URGENT: ReadonlySet<TaskKind> = new Set(['vector-scan']);
 
 export interface RunOptions {
   /** Aborting rejects with the signal's reason; a queued task never starts, a running one's result is dropped. */
@@ -162,7 +166,7 @@ class ThreadPool extends BasePool {
   ) {
     super(now);
     // Fixed size: threads start once (tsx + WebAssembly warm-up is ~100s of ms) and stay.
-    this.piscina = new Piscina({ filename: fileURLToPath(entry), minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
+    this.piscina = new Piscina({ filename: fileURLToPath(entry), minThreads: threads, maxThreads: threads, idleTimeout: Infinity, taskQueue: new PriorityTaskQueue(now) });
     // A write arriving before any thread has loaded is encoded inline rather than waiting seconds for the load.
     // A thread that cannot start: tasks go to the pool anyway and fall back inline one by one (counted).
     this.warming = this.piscina.run({ kind: WARM_UP }).then(
@@ -180,7 +184,8 @@ class ThreadPool extends BasePool {
     }
     let out: unknown;
     try {
-      out = await this.piscina.run({ kind, input }, { signal: opts.signal ?? null, transferList: opts.transfer });
+      const task = { kind, input, [Piscina.queueOptionsSymbol]: { urgent: URGENT.has(kind) } };
+      out = await this.piscina.run(task, { signal: opts.signal ?? null, transferList: opts.transfer });
     } catch (e) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
       // The pool failed the task (its worker died or could not start): the task itself never reported an error.
