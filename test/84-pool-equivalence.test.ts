@@ -18,6 +18,7 @@ import { MemoryStore, walKey } from '../crates-ts/store/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
 import { ElaxError, isElaxError } from '../crates-ts/core/index.js';
 import { decodeWalEntry } from '../crates-ts/wal/index.js';
+import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, tempStoreDir, type TestServer } from './helpers/server.js';
 import { OFFLOAD_MIN_BYTES } from '../server/json-body.js';
 
@@ -252,6 +253,31 @@ describe('tail scans on the pool (RFC-0010 "Tail scans on the pool")', () => {
     expect(answers[2]).toEqual(answers[0]);
     for (const pool of [threaded, inline]) expect(pool.stats().byKind['vector-scan']).toMatchObject({ tasks: queries.length, errors: 0 });
     expect(threaded.stats().fallbacks + threaded.stats().coldInline).toBe(0);
+  });
+
+  it('scans a part whose vectors are in shared memory on the pool too (kNN over parts and tail), with the same answers', async () => {
+    const store = new MemoryStore();
+    const dup = await bigTail(store, 'parts', 128, 8800, 'cosine_distance');
+    let nonce = 0;
+    await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `p${nonce++}` }).indexNamespace('parts', true);
+    await engine(store).write('parts', { upsert_rows: Array.from({ length: 50 }, (_, j) => ({ id: 100_000 + j, vector: dup, group: j % 5 })) });
+    const queries = [
+      { rank_by: ['vector', 'kNN', dup], top_k: 30, include_attributes: ['group'] }, // ties across the part and the tail
+      { rank_by: ['vector', 'kNN', Array.from({ length: 128 }, (_, d) => Math.cos(d / 3))], top_k: 10, filters: ['group', 'Eq', 4] },
+    ];
+    const pool = createPool({ threads: 1, now });
+    await pool.ready();
+    const answers: unknown[][] = [];
+    for (const p of [undefined, pool]) {
+      const e = engine(store, p);
+      const out: unknown[] = [];
+      for (const body of queries) out.push((await e.query('parts', body)).rows);
+      answers.push(out);
+    }
+    expect((answers[0]![0] as unknown[]).length).toBe(30);
+    expect(answers[1]).toEqual(answers[0]);
+    // Each query scanned the part (8,600 rows × 128 ≥ 2^20 floats) on the pool; the 50-row tail stayed here.
+    expect(pool.stats().byKind['vector-scan']).toMatchObject({ tasks: queries.length, errors: 0 });
   });
 
   it('a query cancelled while its tail scan waits for the pool stops, and frees the thread for the next query', async () => {

@@ -30,6 +30,9 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 
+/** Whether this runtime has shared memory: part vectors are then loaded into it (vectorsWhole). */
+const SHARED = typeof SharedArrayBuffer === 'function';
+
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
   starts: Uint32Array;
@@ -240,19 +243,24 @@ export class PartData {
       let data: Float32Array;
       let contiguous = bytes.byteOffset % 4 === 0;
       for (let b = 0; b < blocks && contiguous; b++) contiguous = v.blocks.offset[b] === b * stride;
-      if (contiguous) {
+      if (contiguous && !SHARED) {
         // The builder writes vector blocks back to back from offset 0: the file is the matrix (no copy: a copy of
         // 100+ MB costs more in fresh pages than the read itself).
         data = new Float32Array(bytes.buffer, bytes.byteOffset, n * v.dims);
       } else {
-        data = new Float32Array(n * v.dims);
-        for (let b = 0; b < blocks; b++) {
-          const raw = sliceBlock(bytes, v.blocks, b);
-          new Uint8Array(data.buffer, b * stride, raw.byteLength).set(raw);
+        // In shared memory where there is any, so that a pool thread scans the part in place (query/pool-scan.ts;
+        // RFC-0010 "Tail scans on the pool"): one copy when the part is loaded, none per query.
+        data = new Float32Array(SHARED ? new SharedArrayBuffer(n * v.dims * 4) : new ArrayBuffer(n * v.dims * 4));
+        if (contiguous) new Uint8Array(data.buffer).set(bytes.subarray(0, n * v.dims * 4));
+        else {
+          for (let b = 0; b < blocks; b++) {
+            const raw = sliceBlock(bytes, v.blocks, b);
+            new Uint8Array(data.buffer, b * stride, raw.byteLength).set(raw);
+          }
         }
       }
       const present = sliceBlock(bytes, v.blocks, blocks).slice();
-      const sqNorms = new Float64Array(n);
+      const sqNorms = new Float64Array(SHARED ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
       for (let r = 0; r < n; r++) sqNorms[r] = sqNormAt(data, r * v.dims, v.dims);
       const all = v.present === n;
       const value: FlatVectors = { data, dims: v.dims, present: all ? null : present, sqNorms };

@@ -136,7 +136,7 @@ export function euclideanSquaredAt(q: Float32Array, data: Float32Array, off: num
   return s;
 }
 
-function cosineDistanceAt(q: Float32Array, qNorm: number, data: Float32Array, off: number): number {
+export function cosineDistanceAt(q: Float32Array, qNorm: number, data: Float32Array, off: number): number {
   const n = q.length;
   let d0 = 0;
   let d1 = 0;

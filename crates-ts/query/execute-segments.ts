@@ -13,7 +13,7 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
-import { NO_RELEASE, RowCursor, type ChunkedVectors, type DocFields, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
+import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import { scoreTextSegments } from './text-segments.js';
 import { TopK } from './top-k.js';
@@ -62,7 +62,7 @@ export interface ScanHooks {
   scanVectors?: (input: VectorScanInput, signal: AbortSignal | undefined) => Promise<VectorScanOutput>;
 }
 
-/** Rows × dims of a tail segment from which its exact scan goes to the pool: ≈ 1 ms of scan at 128-d (8,192 rows). */
+/** Rows × dims a segment's exact scan must reach to go to the pool: ≈ 1 ms of scan at 128-d (8,192 rows). */
 export const POOL_SCAN_MIN_FLOATS = 1 << 20;
 
 /**
@@ -101,12 +101,13 @@ function segmentFilter(seg: Segment, q: ParsedQuery, fewRows = false): CompiledF
 const ROW_CHECK_MASK = CHECK_EVERY_ROWS - 1;
 
 /**
- * The pool task scanning a tail segment's vectors (pool-scan.ts), or null when some chunk it would read is not in a
- * shared arena (the scan then runs here). A filter or a restriction is applied here (it reads attributes on this
- * thread) and the task gets the matching ordinals; otherwise it gets copies of the dead mask and presence bits.
+ * The pool task scanning a segment's vectors (pool-scan.ts), or null when they are not all in shared memory (the scan
+ * then runs here): the WAL tail's chunks in shared arenas, or a part's vectors in a SharedArrayBuffer. A filter or a
+ * restriction is applied here (it reads attributes on this thread) and the task gets the matching ordinals;
+ * otherwise it gets copies of the dead mask and presence bits (both may change while it runs).
  */
 function pooledScan(
-  v: ChunkedVectors,
+  v: SegmentVectors,
   seg: Segment,
   n: number,
   only: ArrayLike<number> | null,
@@ -117,19 +118,27 @@ function pooledScan(
   k: number,
   control: QueryControl,
 ): VectorScanInput | null {
-  const first = v.base >>> v.shift;
-  const last = (v.base + Math.max(seg.rows, 1) - 1) >>> v.shift;
-  const chunks: (ScanChunk | null)[] = [];
-  for (let c = first; c <= last; c++) {
-    const chunk = v.chunks[c];
-    if (chunk === undefined) {
-      chunks.push(null); // no row of it has a vector: the presence bits skip them all
-      continue;
+  let where: Pick<VectorScanInput, 'base' | 'shift' | 'firstChunk' | 'chunks' | 'flat'>;
+  if (v.chunks !== undefined) {
+    const first = v.base >>> v.shift;
+    const last = (v.base + Math.max(seg.rows, 1) - 1) >>> v.shift;
+    const chunks: (ScanChunk | null)[] = [];
+    for (let c = first; c <= last; c++) {
+      const chunk = v.chunks[c];
+      if (chunk === undefined) {
+        chunks.push(null); // no row of it has a vector: the presence bits skip them all
+        continue;
+      }
+      if (chunk.shared === undefined) return null;
+      chunks.push({ memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms });
     }
-    if (chunk.shared === undefined) return null;
-    chunks.push({ memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms });
+    where = { base: v.base, shift: v.shift, firstChunk: first, chunks };
+  } else {
+    const sq = cosine ? (v.sqNorms ?? null) : null;
+    if (v.scan !== undefined || !isShared(v.data) || (sq !== null && !isShared(sq))) return null;
+    where = { base: 0, shift: 0, firstChunk: 0, chunks: [], flat: { data: v.data, sqNorms: sq } };
   }
-  const at = { dims: v.dims, cosine, query, k, base: v.base, shift: v.shift, firstChunk: first, chunks, cancel: new Int32Array(new SharedArrayBuffer(4)) };
+  const at = { ...where, dims: v.dims, cosine, query, k, cancel: new Int32Array(new SharedArrayBuffer(4)) };
   const { present } = v;
   const dead = seg.dead;
   if (filter === null && only === null) {
@@ -147,6 +156,8 @@ function pooledScan(
   }
   return { ...at, n, ords: ords.slice(0, m), dead: null, present: null };
 }
+
+const isShared = (a: ArrayBufferView) => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
 
 function liveTest(seg: Segment, cursor: RowCursor, filter: CompiledFilter | null): (ord: number) => boolean {
   const dead = seg.dead;
@@ -238,17 +249,31 @@ function selectPerKey(cands: Captured[], cmp: (a: Captured, b: Captured) => numb
 }
 
 /** Runs `scan` on each segment in turn, prepared by the hook (if any) and released right after. */
-async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number) => void): Promise<void> {
+/**
+ * Prepares, scans and releases each segment in turn. A scan that hands work on the segment to another thread calls
+ * `keep()`: its segment stays prepared (ids, columns pinned) and its release is returned, for the caller to call
+ * once that work is collected. When a scan throws, everything kept is released before the error propagates.
+ */
+async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number, keep: () => void) => void): Promise<Release[]> {
   const control = hooks?.control ?? UNCANCELLED;
-  for (let s = 0; s < segs.length; s++) {
-    await control.checkpoint('segment');
-    const release = hooks?.prepare ? await hooks.prepare(s) : NO_RELEASE;
-    try {
-      scan(segs[s]!, s);
-    } finally {
-      release();
+  const kept: Release[] = [];
+  try {
+    for (let s = 0; s < segs.length; s++) {
+      await control.checkpoint('segment');
+      const release = hooks?.prepare ? await hooks.prepare(s) : NO_RELEASE;
+      let keepIt = false;
+      try {
+        scan(segs[s]!, s, () => (keepIt = true));
+      } finally {
+        if (keepIt) kept.push(release);
+        else release();
+      }
     }
+  } catch (e) {
+    for (const r of kept) r();
+    throw e;
   }
+  return kept;
 }
 
 const byDistThenId = (a: Captured, b: Captured) => a.dist! - b.dist! || compareIds(a.id, b.id);
@@ -297,8 +322,9 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         for (let j = 0; j < r.ords.length; j++) offer(p.seg, p.cursor, p.s, r.ords[j]!, r.dists[j]!);
       }
     };
+    let kept: Release[] = [];
     try {
-      await eachSegment(segs, hooks, (seg, s) => {
+      kept = await eachSegment(segs, hooks, (seg, s, keep) => {
       const cursor = new RowCursor(seg, q.readAttrs);
       const v = seg.vectors();
       const only = restrict?.(s) ?? null;
@@ -324,10 +350,11 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         const dead = seg.dead;
         const filter = segmentFilter(seg, q);
         const n = only === null ? seg.rows : only.length;
-        if (heap !== null && hooks?.scanVectors && seg.rows * dims >= POOL_SCAN_MIN_FLOATS) {
+        if (heap !== null && hooks?.scanVectors && n * dims >= POOL_SCAN_MIN_FLOATS) {
           const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
           if (task !== null) {
             pooled.push({ s, seg, cursor, out: hooks.scanVectors(task, control.signal) });
+            keep(); // ids are read when its answer is offered
             return;
           }
         }
@@ -379,6 +406,15 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const dead = seg.dead;
       const filter = segmentFilter(seg, q);
       const n = only === null ? seg.rows : only.length;
+      if (heap !== null && hooks?.scanVectors && n * dims >= POOL_SCAN_MIN_FLOATS) {
+        // A part's vectors in shared memory (part-data.ts vectorsWhole): scanned on the pool like the tail.
+        const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
+        if (task !== null) {
+          pooled.push({ s, seg, cursor, out: hooks.scanVectors(task, control.signal) });
+          keep(); // ids are read when its answer is offered
+          return;
+        }
+      }
       const k = v.scan;
       if (k !== undefined && (sq !== null || !cosine)) {
         // The vectors live in WebAssembly memory: select a batch of rows here, let the SIMD kernel compute their
@@ -422,6 +458,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     } finally {
       // A query stopped mid-scan leaves its pooled scans to end on their own (the signal set their cancel flags).
       for (const p of pooled) p.out.catch(() => {});
+      for (const r of kept) r();
     }
     if (heap) return heap.sorted();
     return selectPerKey(all, byDistThenId, per!, q.limit);

@@ -1,5 +1,5 @@
 /**
- * The exact vector scan of the WAL tail as a pool task (docs/rfcs/0010-worker-pool.md "Tail scans on the pool"): a
+ * The exact vector scan of the WAL tail (and of a part whose vectors are in shared memory) as a pool task (docs/rfcs/0010-worker-pool.md "Tail scans on the pool"): a
  * pure function of its input, run on a pool thread, or inline when the pool has no thread or fails the task. The
  * tail's vectors are in shared arenas (vector-arena.ts), posted to the thread as memories, not copied; the rows it
  * reads never change (the tail only appends), and the liveness it needs (dead rows, rows without a vector, or the
@@ -11,7 +11,7 @@
  * distances come from the same kernels or the bit-identical JS ones.
  */
 import type { WasmMemory } from '../core/index.js';
-import { cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
+import { cosineDistanceAt, cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
 import { VectorArena } from './vector-arena.js';
 
 /** One chunk of 2^shift rows, as VectorChunk.shared gives it. */
@@ -33,6 +33,11 @@ export interface VectorScanInput {
   firstChunk: number;
   /** Null: a chunk none of whose rows has a vector (`present` skips them all). */
   chunks: (ScanChunk | null)[];
+  /**
+   * A part's vectors instead of chunks (row o at data[o·dims], in a SharedArrayBuffer), with their Σ y² for cosine
+   * (null: the distance reads both norms), scanned with the JS kernels the event loop uses for parts.
+   */
+  flat?: { data: Float32Array; sqNorms: Float64Array | null };
   /** Rows [0, n) of the segment are scanned (when `ords` is null). */
   n: number;
   /** The ordinals to scan (a filter's matches, live, with a vector), or null: every row of [0, n) that `dead` and `present` allow. */
@@ -153,6 +158,20 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
   let lease: { arena: VectorArena; release: () => void } | null = null;
   const stopped = (): VectorScanOutput => ({ ords: new Int32Array(0), dists: new Float64Array(0), scanned, cancelled: true });
   let scanned = 0;
+  if (input.flat !== undefined) {
+    const { data, sqNorms } = input.flat;
+    for (let i = 0; i < count; i++) {
+      if ((i & (CHECK_ROWS - 1)) === 0 && cancel !== null && Atomics.load(cancel, 0) !== 0) return stopped();
+      const o = ords === null ? i : ords[i]!;
+      if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+      if (dead !== null && dead[o] === 1) continue;
+      const off = o * dims;
+      const d = !cosine ? euclideanSquaredAt(query, data, off) : sqNorms !== null ? cosineWithSqNormAt(query64, qNorm, data, off, sqNorms[o]!) : cosineDistanceAt(query, qNorm, data, off);
+      top.offer(d, o);
+      scanned++;
+    }
+    return { ...top.result(), scanned, cancelled: false };
+  }
   try {
     // The chunk being scanned: its kernel (a claimed slot of its shared arena) or its rows for the JS kernels.
     let cur = -1;
