@@ -65,12 +65,12 @@ export async function runQuery(
   efSearch: number,
   /** probes, eps0: a recall request's own probe depth and ε0 for the clustered parts (ivf-probes.ts); onProbes: the depth used. */
   /** control: stops the query cooperatively (deadline, client gone; core/cancel.ts). */
-  /** scanVectors: runs tail scans on the pool (ScanHooks.scanVectors). */
-  opts: { waitForIndex?: boolean; probes?: number; eps0?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl; scanVectors?: ScanHooks['scanVectors'] } = {},
+  /** scanPool: runs exact vector scans on the pool when a thread is idle (ScanHooks.scanPool). */
+  opts: { waitForIndex?: boolean; probes?: number; eps0?: number; onProbes?: (d: ProbeDepth) => void; control?: QueryControl; scanPool?: ScanHooks['scanPool'] } = {},
 ): Promise<QueryResultBody> {
   const r = q.rank;
   const control = opts.control ?? UNCANCELLED;
-  const scanVectors = opts.scanVectors;
+  const scanPool = opts.scanPool;
   const segs = view.segments();
   const ann = !!r && r.kind === 'vector' && usesAnnIndex(view, q);
   // Filter indexes of the parts (RFC-0009) for the attributes the filter reads, and for a single order key (the
@@ -110,7 +110,7 @@ export async function runQuery(
       //    columns) of a segment scanned exactly, one segment at a time.
       const result = await executeOnSegments(q, segs, restrict, {
         control,
-        scanVectors,
+        scanPool,
         prepare: (s) => {
           const rows = restrict(s);
           // A restricted segment reads its candidates' vector and id blocks only: on a cold node, never a whole column.
@@ -132,7 +132,7 @@ export async function runQuery(
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
-    return await executeOnSegments(q, segs, undefined, { control, scanVectors, prepare: (s) => segs[s]!.prepare(base) });
+    return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
   }
@@ -185,7 +185,7 @@ export class Engine {
   readonly catalog: NamespaceCatalog;
   readonly writer: WriteCoordinator;
   private readonly efSearch: number;
-  private readonly scanVectors: ScanHooks['scanVectors'];
+  private readonly scanPool: ScanHooks['scanPool'];
 
   constructor(
     readonly store: ObjectStore,
@@ -200,9 +200,13 @@ export class Engine {
       ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
     });
     this.efSearch = opts.efSearch ?? 128;
-    // Tail scans on the pool (query/pool-scan.ts), stopped through their cancel flag when the query stops.
+    // Exact vector scans on the pool when a thread is idle (query/pool-scan.ts), stopped through their cancel flag when
+    // the query stops.
     // ELAX_POOL_SCANS=off keeps them on the event loop (same results; to compare or diagnose).
-    this.scanVectors = pool && process.env.ELAX_POOL_SCANS !== 'off' ? (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) : undefined;
+    this.scanPool =
+      pool && process.env.ELAX_POOL_SCANS !== 'off'
+        ? { idle: () => pool.idleThreads() > 0, run: (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) }
+        : undefined;
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -337,7 +341,7 @@ export class Engine {
     const ctx = queryContext(view);
     const q = parseQuery(body, ctx);
     const execStarted = this.opts.clock.now();
-    const result = await runQuery(view, q, this.efSearch, { control, scanVectors: this.scanVectors });
+    const result = await runQuery(view, q, this.efSearch, { control, scanPool: this.scanPool });
     return {
       ...result,
       billing: this.billing(view, result),
@@ -370,7 +374,7 @@ export class Engine {
     const q = parseMultiQuery(body, ctx);
     const execStarted = this.opts.clock.now();
     const results: QueryResultBody[] = [];
-    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch, { control, scanVectors: this.scanVectors }));
+    for (const sub of q.queries) results.push(await runQuery(view, sub, this.efSearch, { control, scanPool: this.scanPool }));
     const result = q.rerank
       ? { results: [{ rows: fuseRrf(results.map((r) => r.rows ?? []), q.rerank.k, q.rerank.weights, Math.max(...q.queries.map((s) => s.limit))) }] }
       : { results };
@@ -458,7 +462,7 @@ export class Engine {
     const view = await this.catalog.require(ns, 'strong');
     await view.prepare({ index: true });
     let used: ProbeDepth | null = null;
-    const exact = (q: ParsedQuery) => runQuery(view, q, this.efSearch, { waitForIndex: true, scanVectors: this.scanVectors });
+    const exact = (q: ParsedQuery) => runQuery(view, q, this.efSearch, { waitForIndex: true, scanPool: this.scanPool });
     return evaluateRecall(view, (body ?? {}) as RecallRequest, this.opts.random, {
       runAnn: (q, probes, eps0) => runQuery(view, q, this.efSearch, { waitForIndex: true, probes, eps0, onProbes: (d) => (used = d) }),
       runExact: truth === undefined ? exact : memoExact(truth, exact),

@@ -55,6 +55,12 @@ export interface PoolStats {
 export interface TaskPool {
   readonly threads: number;
   run<K extends TaskKind>(kind: K, input: TaskInput<K>, opts?: RunOptions): Promise<TaskOutput<K>>;
+  /**
+   * Threads with nothing submitted to them right now (0 inline, and until a thread has loaded). A caller that can
+   * do the work itself as well (a query's scan) hands it over only when one is idle: on a busy pool the task would
+   * wait in the queue while this thread could run it.
+   */
+  idleThreads(): number;
   stats(): PoolStats;
   /** Resolves once a thread has loaded (or failed to): from then on tasks go to the threads. Inline: at once. */
   ready(): Promise<void>;
@@ -135,6 +141,12 @@ abstract class BasePool implements TaskPool {
   }
 
   protected abstract execute<K extends TaskKind>(kind: K, input: TaskInput<K>, opts: RunOptions): Promise<TaskOutput<K>>;
+  protected inFlight(): number {
+    let n = 0;
+    for (const k of TASK_KINDS) n += this.byKind[k].inFlight;
+    return n;
+  }
+  abstract idleThreads(): number;
   abstract stats(): PoolStats;
   abstract ready(): Promise<void>;
   abstract close(): Promise<void>;
@@ -142,6 +154,9 @@ abstract class BasePool implements TaskPool {
 
 class InlinePool extends BasePool {
   readonly threads = 0;
+  idleThreads(): number {
+    return 0;
+  }
   protected async execute<K extends TaskKind>(kind: K, input: TaskInput<K>): Promise<TaskOutput<K>> {
     return runInline(kind, input);
   }
@@ -194,6 +209,10 @@ class ThreadPool extends BasePool {
     }
     if (out !== null && typeof out === 'object' && '__poolError' in out) throw revive((out as TaskError).__poolError);
     return out as TaskOutput<K>;
+  }
+
+  idleThreads(): number {
+    return this.warm && !this.closed ? Math.max(0, this.threads - this.inFlight()) : 0;
   }
 
   stats(): PoolStats {

@@ -56,10 +56,11 @@ export interface ScanHooks {
    */
   control?: QueryControl;
   /**
-   * Runs the exact vector scan of a WAL-tail segment with shared arenas on a pool thread (pool-scan.ts; the engine
-   * wires it to its pool). Absent: every scan runs here. `cancel` is set when the query stops (control.signal).
+   * Runs exact vector scans of segments in shared memory on a pool thread (pool-scan.ts; the engine wires it to its
+   * pool) when `idle()` says a thread is free; otherwise, or when absent, the scan runs here (a busy pool would make
+   * it wait while this thread could run it). The task's `cancel` flag is set when the query stops (control.signal).
    */
-  scanVectors?: (input: VectorScanInput, signal: AbortSignal | undefined) => Promise<VectorScanOutput>;
+  scanPool?: { idle(): boolean; run(input: VectorScanInput, signal: AbortSignal | undefined): Promise<VectorScanOutput> };
 }
 
 /** Rows × dims a segment's exact scan must reach to go to the pool: ≈ 1 ms of scan at 128-d (8,192 rows). */
@@ -350,10 +351,10 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         const dead = seg.dead;
         const filter = segmentFilter(seg, q);
         const n = only === null ? seg.rows : only.length;
-        if (heap !== null && hooks?.scanVectors && n * dims >= POOL_SCAN_MIN_FLOATS) {
+        if (heap !== null && hooks?.scanPool && n * dims >= POOL_SCAN_MIN_FLOATS && hooks.scanPool.idle()) {
           const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
           if (task !== null) {
-            pooled.push({ s, seg, cursor, out: hooks.scanVectors(task, control.signal) });
+            pooled.push({ s, seg, cursor, out: hooks.scanPool.run(task, control.signal) });
             keep(); // ids are read when its answer is offered
             return;
           }
@@ -406,11 +407,11 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const dead = seg.dead;
       const filter = segmentFilter(seg, q);
       const n = only === null ? seg.rows : only.length;
-      if (heap !== null && hooks?.scanVectors && n * dims >= POOL_SCAN_MIN_FLOATS) {
+      if (heap !== null && hooks?.scanPool && n * dims >= POOL_SCAN_MIN_FLOATS && hooks.scanPool.idle()) {
         // A part's vectors in shared memory (part-data.ts vectorsWhole): scanned on the pool like the tail.
         const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
         if (task !== null) {
-          pooled.push({ s, seg, cursor, out: hooks.scanVectors(task, control.signal) });
+          pooled.push({ s, seg, cursor, out: hooks.scanPool.run(task, control.signal) });
           keep(); // ids are read when its answer is offered
           return;
         }
