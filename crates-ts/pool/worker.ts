@@ -4,8 +4,11 @@
  * retryAfter, and the caller must see the same error inline and pooled.
  */
 import { move } from 'piscina';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { isElaxError } from '../core/index.js';
 import { TASKS, type TaskKind } from './tasks.js';
+import { sharedFootprint, type VectorScanInput } from '../query/pool-scan.js';
 
 export interface TaskError {
   __poolError: { code?: string; message: string; retryAfter?: number; name: string };
@@ -14,11 +17,40 @@ export interface TaskError {
 /** The no-op the pool runs once at start to learn that a thread has loaded (pool.ts, cold start). */
 export const WARM_UP = 'warm-up';
 
+/**
+ * A task's input that refers to shared memory (vector-scan: the tail's arenas, a part's vectors) keeps that memory
+ * alive from this thread until this thread collects the input, even after the memory's owner dropped it; a thread
+ * that allocates little may not collect for a long time (in a test, 150 dropped 8 MiB arenas stayed resident until
+ * the pool closed). So after new shared memory of GC_AFTER_SHARED_BYTES went through this thread, it runs a full
+ * collection (≈ 8 ms here: too dear for every query). What stays alive is bounded by that plus one task's input.
+ * `gc` is taken from a fresh context after exposing it (the flag is process-wide; nothing else calls it).
+ */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+export const GC_AFTER_SHARED_BYTES = 256 * 1024 * 1024;
+const seenArenas = new Set<number>();
+let sharedSinceGc = 0;
+
+function accountShared(input: VectorScanInput): void {
+  const { arenas, flatBytes } = sharedFootprint(input);
+  sharedSinceGc += flatBytes;
+  for (const [id, bytes] of arenas) {
+    if (id !== 0 && seenArenas.has(id)) continue; // 0: not an arena of ours (no id): counted every time
+    seenArenas.add(id);
+    sharedSinceGc += bytes;
+  }
+  if (sharedSinceGc < GC_AFTER_SHARED_BYTES) return;
+  collectGarbage(); // the inputs of earlier tasks (this one's is still referenced)
+  seenArenas.clear();
+  sharedSinceGc = 0;
+}
+
 export default function handle({ kind, input }: { kind: TaskKind | typeof WARM_UP; input: never }): unknown {
   if (kind === WARM_UP) return null;
   let out: unknown;
   try {
     out = (TASKS[kind] as (i: unknown) => unknown)(input);
+    if (kind === 'vector-scan') accountShared(input as VectorScanInput);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return { __poolError: { name: err.name, message: err.message, ...(isElaxError(e) ? { code: e.code, retryAfter: e.retryAfter } : {}) } } satisfies TaskError;

@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ElaxError, isElaxError } from '../core/index.js';
 import { createPool } from '../pool/index.js';
 import { distanceAt, sqNormAt } from './distance.js';
@@ -198,6 +200,36 @@ describe('vector-scan on a pool thread', () => {
       await pool.close();
     }
   });
+
+  it('does not keep the shared memory of finished scans alive on its thread (at most GC_AFTER_SHARED_BYTES and one input)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pool = createPool({ threads: 1, now });
+    try {
+      await pool.ready();
+      const dims = 128;
+      const per = 1 << 14; // 8 MiB arenas, as the tail's
+      const rss = () => process.memoryUsage().rss;
+      gc();
+      const before = rss();
+      for (let i = 0; i < 96; i++) {
+        // A new arena per scan, dropped here right after: 768 MiB went through the thread in all.
+        const arena = VectorArena.create(dims, per, { shared: true })!;
+        arena.data.fill(0.25);
+        const chunk: ScanChunk = { memory: arena.memory, capacity: per, sqNorms: new Float64Array(new SharedArrayBuffer(per * 8)).fill(8) };
+        const r = await pool.run('vector-scan', { dims, cosine: true, query: new Float32Array(dims).fill(1), k: 1, base: 0, shift: 14, firstChunk: 0, chunks: [chunk], n: 64, ords: null, dead: null, present: null, cancel: null });
+        expect(r.scanned).toBe(64);
+      }
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+      gc();
+      // Without the thread's collections the 96 arenas stay resident (≥ 768 MiB more); with them, at most the
+      // threshold (256 MiB) and the last inputs.
+      expect(rss() - before).toBeLessThan(512 * 1024 * 1024);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 
   it('a cancelled scan frees its thread: the next task runs, and no thread is replaced', async () => {
     // The gated entry holds the first vector-scan until its cancel flag is set (or 60 s): only cancelling frees it.

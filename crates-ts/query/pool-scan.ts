@@ -234,3 +234,15 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
   }
   return { ...top.result(), scanned, cancelled: false };
 }
+
+/**
+ * The shared memory a vector-scan input refers to: each shared arena by its id (a thread counts one it saw before
+ * once) with its size, and the bytes of a part's vectors (flat). pool/worker.ts collects its garbage after enough
+ * new shared bytes went through it.
+ */
+export function sharedFootprint(input: VectorScanInput): { arenas: [id: number, bytes: number][]; flatBytes: number } {
+  const arenas: [number, number][] = [];
+  for (const c of input.chunks) if (c !== null) arenas.push([VectorArena.idOf(c.memory, input.dims, c.capacity), c.memory.buffer.byteLength + c.sqNorms.byteLength]);
+  const flat = input.flat;
+  return { arenas, flatBytes: flat === undefined ? 0 : flat.data.byteLength + (flat.sqNorms?.byteLength ?? 0) };
+}

@@ -42,6 +42,8 @@ const SHARED_SLOTS = 8;
 type Kernel = (dims: number, q: number, data: number, sel: number, count: number, out: number) => void;
 
 let compiled: WasmModule | null | undefined;
+/** Ids of shared arenas (idOf), in the order they were made. */
+let nextArenaId = 1;
 let compiledShared: WasmModule | null | undefined;
 
 function kernelModule(shared: boolean): WasmModule | null {
@@ -66,7 +68,8 @@ function layout(dims: number, capacity: number, slots: number) {
   const outAt = selAt + BATCH * 4;
   const slotBytes = align16(outAt + BATCH * 8);
   const locksOff = slots * slotBytes;
-  const dataOff = align16(locksOff + slots * 4);
+  // The slot locks, then the arena's id (shared arenas: idOf).
+  const dataOff = align16(locksOff + (slots + 1) * 4);
   return { selAt, outAt, slotBytes, locksOff, dataOff, bytes: dataOff + capacity * dims * 4 };
 }
 
@@ -120,7 +123,18 @@ export class VectorArena implements VectorScan {
     const { bytes } = layout(dims, capacity, shared ? SHARED_SLOTS : 1);
     if (bytes > MAX_BYTES) return null;
     const got = instantiateWasm(mod, bytes, shared);
-    return got === null ? null : new VectorArena(dims, capacity, got.memory, got.instance, shared, 0); // null: the caller keeps a plain array
+    if (got === null) return null; // the caller keeps a plain array
+    const arena = new VectorArena(dims, capacity, got.memory, got.instance, shared, 0);
+    if (shared) new Int32Array(got.memory.buffer, layout(dims, capacity, SHARED_SLOTS).locksOff, SHARED_SLOTS + 1)[SHARED_SLOTS] = nextArenaId++;
+    return arena;
+  }
+
+  /**
+   * The id a shared arena was made with (unique among this process's arenas, never 0), read from its memory: a
+   * thread given the memory tells arenas it saw before from new ones without keeping the memory (pool/worker.ts).
+   */
+  static idOf(memory: WasmMemory, dims: number, capacity: number): number {
+    return new Int32Array(memory.buffer, layout(dims, capacity, SHARED_SLOTS).locksOff, SHARED_SLOTS + 1)[SHARED_SLOTS]!;
   }
 
   /**
