@@ -120,6 +120,10 @@ export async function cloneNamespace(catalog: NamespaceCatalog, src: string, des
   const nonce = opts.nonce ?? (() => randomBytes(8).toString('hex'));
   const started = opts.clock.now();
   const field = FIELD[mode];
+  // Step 1: the branch point — the source's router, then its WAL head.
+  const read = await routers.read(src);
+  if (!read || read.router.deleted) throw notFound(src);
+  const r = read.router;
   const existing = await routers.read(dest);
   if (existing) {
     throw invalid(
@@ -128,10 +132,6 @@ export async function cloneNamespace(catalog: NamespaceCatalog, src: string, des
         : `${field}: destination namespace '${dest}' already exists; a ${mode} creates a new namespace`,
     );
   }
-  // Step 1: the branch point — the source's router, then its WAL head.
-  const read = await routers.read(src);
-  if (!read || read.router.deleted) throw notFound(src);
-  const r = read.router;
   if (r.format_version < 2 && r.parts.length > 0) {
     throw invalid(`${field}: source namespace '${src}' still uses router format 1 (liveness by folding parts); let its indexer publish once (or run \`elax compact\`) and retry`);
   }
