@@ -328,3 +328,32 @@ describe('errors', () => {
     expect((await store.list(branchRefsPrefix('src'))).objects).toEqual([]);
   });
 });
+
+describe('golden branch store (test/fixtures/store-v3-branch, router format 3)', () => {
+  it('should parse as format 3 with homes, keep its borrowed parts through GC of the deleted home, and answer', async () => {
+    const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { LocalDirStore } = await import('../crates-ts/store/index.js');
+    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-branch-'));
+    try {
+      cpSync(path.join(import.meta.dirname, 'fixtures/store-v3-branch'), tmp, { recursive: true });
+      const store = new LocalDirStore(tmp);
+      const r = await routerOf(store, 'golden');
+      expect(r.format_version).toBe(3);
+      expect(r.parts.map((p) => p.home)).toEqual(['golden-home', 'golden-home']);
+      expect((await routerOf(store, 'golden-home')).deleted).toBeDefined();
+      expect((await store.list(branchRefsPrefix('golden-home'))).objects.map((o) => o.key)).toEqual(['golden-home/refs/golden/golden-ref0.json']);
+      const clock = { now: () => Date.now() };
+      const gc = await gcNamespace(store, 'golden-home', { clock, partGraceMs: 0 });
+      expect(gc.borrowed.sort()).toEqual(r.parts.map((p) => p.id).sort());
+      const e = engineOn(store, { now: () => Date.now(), advance: () => 0 });
+      const res = await e.query('golden', { aggregate_by: { n: ['Count'] } });
+      const { expectedRows } = await import('./fixtures/golden.js');
+      expect(res.aggregations).toEqual({ n: expectedRows().length });
+      await store.close();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
