@@ -326,6 +326,22 @@ describe('errors', () => {
     expect(await err('gone', { copy_from_namespace: 'src' })).toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringContaining('deleted before') });
     expect((await store.list('d/')).objects).toEqual([]);
     expect((await store.list(branchRefsPrefix('src'))).objects).toEqual([]);
+
+    // A branch that failed before its commit leaves objects but no namespace; the same request then succeeds.
+    e.cloneHook = async () => {
+      throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', 'injected failure before the commit');
+    };
+    expect(await err('retry', { branch_from_namespace: 'src' })).toMatchObject({ code: 'ELAX_ERR_STORE_UNAVAILABLE' });
+    e.cloneHook = undefined;
+    expect((await store.list('retry/wal/')).objects.length).toBeGreaterThan(0);
+    await expect(e.query('retry', { rank_by: ['id', 'asc'], top_k: 10 })).rejects.toMatchObject({ code: 'ELAX_ERR_NAMESPACE_NOT_FOUND' });
+    // Another source's objects under the same name are another request's: refused, not mixed.
+    await e.write('other', { upsert_rows: [{ id: 5, x: 5 }] });
+    expect(await err('retry', { copy_from_namespace: 'other' })).toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringContaining('another request') });
+    await e.write('retry', { branch_from_namespace: 'src' });
+    const everything = (ns: string) => e.query(ns, { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true }).then((r) => r.rows);
+    expect(await everything('retry')).toEqual([{ id: 1, x: 1 }]);
+    expect(await everything('retry')).toEqual(await everything('src'));
   });
 });
 

@@ -97,8 +97,15 @@ async function eachLimited<T>(items: readonly T[], n: number, fn: (t: T) => Prom
 async function copyObject(store: ObjectStore, from: string, to: string, transform?: (b: Uint8Array) => Uint8Array): Promise<void> {
   const got = await store.get(from);
   if (!got) throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `${from} vanished while being copied (the source changed under the copy); retry`, { retryAfter: 1 });
-  const out = await store.putIfAbsent(to, transform ? transform(got.bytes) : got.bytes);
-  if (!out.ok) throw invalid(`destination object ${to} already exists: the destination namespace is not empty`);
+  const bytes = transform ? transform(got.bytes) : got.bytes;
+  const out = await store.putIfAbsent(to, bytes);
+  if (out.ok) return;
+  // Left by an earlier attempt of the same branch or copy that failed before its commit: the same bytes are fine
+  // (objects of one source are immutable), anything else is another request's: the destination is taken.
+  const there = await store.get(to);
+  if (!there || Buffer.compare(Buffer.from(there.bytes), Buffer.from(bytes)) !== 0) {
+    throw invalid(`destination object ${to} already exists: another request is creating the destination namespace`);
+  }
 }
 
 /** A copied manifest names its new namespace (part-data reads files from the manifest's namespace). */
@@ -108,6 +115,25 @@ function renameManifest(dest: string): (b: Uint8Array) => Uint8Array {
     m.namespace = dest;
     return new TextEncoder().encode(JSON.stringify(m));
   };
+}
+
+/** The source's router and the contiguous WAL entries after its indexed range (RFC-0011 step 1). */
+async function branchPoint(catalog: NamespaceCatalog, src: string): Promise<{ router: Router; tail: number[]; head: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const read = await catalog.routers.read(src);
+    if (!read || read.router.deleted) throw notFound(src);
+    const r = read.router;
+    const floor = Math.max(r.indexed_wal, r.wal_start - 1);
+    const listed = await catalog.wal(src).listAfter(floor);
+    const tail: number[] = [];
+    for (const o of listed) {
+      if (o.seq !== floor + 1 + tail.length) break;
+      tail.push(o.seq);
+    }
+    // Entries beyond a gap: appends are contiguous, so the router moved under the listing (RFC-0001 step 6).
+    if (tail.length === listed.length) return { router: r, tail, head: floor + tail.length };
+  }
+  throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `the WAL of '${src}' kept moving under the branch point; retry`, { retryAfter: 1 });
 }
 
 /**
@@ -120,10 +146,12 @@ export async function cloneNamespace(catalog: NamespaceCatalog, src: string, des
   const nonce = opts.nonce ?? (() => randomBytes(8).toString('hex'));
   const started = opts.clock.now();
   const field = FIELD[mode];
-  // Step 1: the branch point — the source's router, then its WAL head.
-  const read = await routers.read(src);
-  if (!read || read.router.deleted) throw notFound(src);
-  const r = read.router;
+  // Step 1: the branch point — the source's router, then its WAL head (a list that does not continue the router's
+  // indexed range means an indexer published and GC removed covered entries in between: read both again).
+  const point = await branchPoint(catalog, src);
+  const r = point.router;
+  const tailSeqs = point.tail;
+  const head = point.head;
   const existing = await routers.read(dest);
   if (existing) {
     throw invalid(
@@ -135,14 +163,6 @@ export async function cloneNamespace(catalog: NamespaceCatalog, src: string, des
   if (r.format_version < 2 && r.parts.length > 0) {
     throw invalid(`${field}: source namespace '${src}' still uses router format 1 (liveness by folding parts); let its indexer publish once (or run \`elax compact\`) and retry`);
   }
-  const floor = Math.max(r.indexed_wal, r.wal_start - 1);
-  const tail = await catalog.wal(src).listAfter(floor);
-  const tailSeqs: number[] = [];
-  for (const o of tail) {
-    if (o.seq !== floor + 1 + tailSeqs.length) break; // a gap: only a contiguous prefix was acknowledged
-    tailSeqs.push(o.seq);
-  }
-  const head = floor + tailSeqs.length;
   let copied = 0;
   // Step 2: the tail, byte for byte, at the same sequence numbers.
   await eachLimited(tailSeqs, 8, async (seq) => {
