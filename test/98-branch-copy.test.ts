@@ -13,6 +13,7 @@ import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { gcNamespace } from '../indexer/gc.js';
 import { ElaxError } from '../crates-ts/core/index.js';
+import { makeTestS3Store } from './helpers/s3-env.js';
 
 const MIN = 60_000;
 const GRACE = 15 * MIN;
@@ -370,6 +371,31 @@ describe('golden branch store (test/fixtures/store-v3-branch, router format 3)',
       await store.close();
     } finally {
       rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('on S3 (radosgw)', () => {
+  it('should branch and copy a namespace with clustered parts and a tail, and keep the branch answering after the source is deleted', async () => {
+    const store = makeTestS3Store('branch');
+    const clock = { now: () => Date.now(), advance: (ms: number) => ms };
+    try {
+      const { e, m } = await source(store, clock, 'src');
+      await e.write('br', { branch_from_namespace: 'src' });
+      await e.write('cp', { copy_from_namespace: { source_namespace: 'src' } });
+      const bm = m.clone();
+      await bm.upsert(e, 'br', [doc(900)]);
+      await m.upsert(e, 'src', [doc(901)]);
+      expect((await contents(e, 'src')).has(900)).toBe(false);
+      await e.deleteNamespace('src');
+      const fresh = engineOn(store, clock);
+      await expectEquals(fresh, 'br', bm, 's3ref1');
+      const cm = bm.clone();
+      cm.docs.delete(900);
+      await expectEquals(fresh, 'cp', cm, 's3ref2');
+      expect((await store.list('src/parts/')).objects.length).toBeGreaterThan(0); // kept for the branch
+    } finally {
+      await store.close();
     }
   });
 });
