@@ -257,7 +257,7 @@ program
     });
     if (o.json) return printJson(reports);
     for (const r of reports) {
-      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors, ${r.codebooks.length} unnamed codebooks`);
+      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors, ${r.codebooks.length} unnamed codebooks${r.borrowed.length ? `; kept ${r.borrowed.length} parts branches borrow` : ''}`);
     }
   });
 
@@ -298,10 +298,10 @@ parts
   .option('--json', 'machine-readable output')
   .action(async (o: { ns: string; store?: string; json?: boolean }) => {
     const r = await withStore(o.store, (s) => routerShow(s, o.ns));
-    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-' }));
+    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
     if (o.json) return printJson(rows);
     if (rows.length === 0) return console.log(`no parts yet (indexed_wal ${r.indexed_wal}); the WAL tail is scanned exactly`);
-    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind']);
+    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
   });
 
 const wal = program.command('wal').description('inspect the write-ahead log');
