@@ -121,6 +121,38 @@ describe('branchFrom and copyFrom through the client', () => {
     for (const ns of ['api-cp', 'api-cp2', 'api-br2']) expect(await all(ns)).toEqual(asMap(model));
   });
 
+  it('should branch and copy while clients write to the source: a prefix of the writes, including every one acknowledged before', async () => {
+    await sourceWithPartsAndTail('api-busy');
+    for (const [dest, op] of [['api-busy-br', 'branchFrom'], ['api-busy-cp', 'copyFrom']] as const) {
+      const acked: number[] = [];
+      const startedAfter: number[] = [];
+      let stop = false;
+      let branched = false;
+      const writers = [0, 1].map(async (w) => {
+        for (let k = 0; !stop || startedAfter.length < 2; k++) {
+          const id = 10_000 + w * 100_000 + k;
+          if (branched) startedAfter.push(id);
+          await tpuf.namespace('api-busy').write({ upsert_rows: [{ id, color: 'red', vector: [0, 0] }] });
+          acked.push(id);
+        }
+      });
+      while (acked.length < 4) await new Promise((r) => setTimeout(r, 2));
+      const before = new Set(acked);
+      await tpuf.namespace(dest)[op]({ source_namespace: 'api-busy' });
+      branched = true;
+      stop = true;
+      await Promise.all(writers);
+      const got = [...(await all(dest)).keys()].filter((id) => id >= 10_000);
+      for (const id of before) expect(got).toContain(id);
+      for (const id of startedAfter) expect(got).not.toContain(id);
+      // Per writer, the ids in the destination are a prefix of what that writer wrote (writes are sequential per writer).
+      for (const w of [0, 1]) {
+        const mine = got.filter((id) => id >= 10_000 + w * 100_000 && id < 10_000 + (w + 1) * 100_000).sort((a, b) => a - b);
+        expect(mine).toEqual(mine.map((_, i) => 10_000 + w * 100_000 + i));
+      }
+    }
+  });
+
   it('should answer 404 for a missing source and 400 naming the problem otherwise', async () => {
     await tpuf.namespace('api-e-src').write({ upsert_rows: [{ id: 1, x: 1 }] });
     const fail = async (p: Promise<unknown>) => {
