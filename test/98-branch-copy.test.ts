@@ -125,6 +125,10 @@ async function source(store: ObjectStore, clock: TestClock, ns: string): Promise
   expect(r.parts[0]!.deletes?.count).toBeGreaterThan(0);
   expect(r.parts.every((p) => p.index_kind === 'ivf')).toBe(true);
   expect(r.vindex).toBeDefined();
+  // The branch's parts carry what queries use: filter indexes (RFC-0009) and BM25 postings.
+  const files = (await store.list(`${ns}/parts/`)).objects.map((o) => o.key);
+  expect(files.some((k) => /\/fidx-\d+\.blk$/.test(k))).toBe(true);
+  expect(files.some((k) => k.endsWith('.postings'))).toBe(true);
   return { e, m };
 }
 
