@@ -40,6 +40,11 @@ export interface GcReport {
   borrowed: string[];
   /** Branch reference objects deleted (their branch needs nothing of this namespace any more, RFC-0011). */
   refs: string[];
+  /**
+   * Namespaces this one borrows parts from, now or in its retirements (RFC-0011): a deleted home is not listed as a
+   * namespace any more, so whoever runs GC over live namespaces visits these too (their parts go once no branch needs them).
+   */
+  homes: string[];
   deleted: boolean;
 }
 
@@ -49,9 +54,10 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const partGrace = opts.partGraceMs ?? 900_000;
   const routers = new RouterStore(store);
   const read = await routers.read(ns);
-  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], codebooks: [], borrowed: [], refs: [], deleted: false };
+  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], codebooks: [], borrowed: [], refs: [], homes: [], deleted: false };
   if (!read) return report;
   const r = read.router;
+  report.homes = [...new Set([...r.parts, ...(r.retired_parts ?? [])].flatMap((p) => (p.home === undefined ? [] : [p.home])))];
   // WAL: covered by parts (or below a deleted incarnation's highwater) and past retention.
   const coveredUpTo = Math.max(r.indexed_wal, r.wal_start - 1);
   const wal = await store.list(walPrefix(ns));
