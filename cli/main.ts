@@ -250,8 +250,12 @@ program
     const reports = await withStore(o.store, async (s) => {
       const names = o.ns ? [o.ns] : (await statusAll(s)).map((x) => x.namespace);
       const out = [];
-      for (const ns of names) {
-        out.push(await gcNamespace(s, ns, { clock: { now: () => Date.now() }, dryRun: o.dryRun, walRetentionMs: Number(o.walRetentionMs), partGraceMs: Number(o.partGraceMs) }));
+      // Live namespaces, then (without --ns) the homes their borrowed parts come from: a deleted home is listed nowhere else (RFC-0011).
+      const seen = new Set(names);
+      for (let i = 0; i < names.length; i++) {
+        const r = await gcNamespace(s, names[i]!, { clock: { now: () => Date.now() }, dryRun: o.dryRun, walRetentionMs: Number(o.walRetentionMs), partGraceMs: Number(o.partGraceMs) });
+        out.push(r);
+        if (!o.ns) for (const h of r.homes) if (!seen.has(h)) (seen.add(h), names.push(h));
       }
       return out;
     });
