@@ -153,6 +153,27 @@ describe('branchFrom and copyFrom through the client', () => {
     }
   });
 
+  it('should be seen by another server on the same store: the branch exists there at once, and each side stays apart', async () => {
+    const other = await startTestServer({ storeDir: server.storeDir });
+    try {
+      const b = other.client();
+      const model = await sourceWithPartsAndTail('api-two');
+      // The other node caches a view of the source first.
+      expect((await b.namespace('api-two').query({ rank_by: ['id', 'asc'], top_k: 1000 })).rows).toHaveLength(model.size);
+      await tpuf.namespace('api-two-br').branchFrom({ source_namespace: 'api-two' });
+      const res = await b.namespace('api-two-br').query({ rank_by: ['id', 'asc'], top_k: 1000, include_attributes: ['color'] });
+      expect(new Map((res.rows ?? []).map((r) => [r.id as number, r.color as string]))).toEqual(asMap(model));
+      await b.namespace('api-two').write({ upsert_rows: [{ id: 777, color: 'red', vector: [7, 7] }] });
+      await b.namespace('api-two-br').write({ deletes: [2] });
+      expect((await all('api-two')).has(777)).toBe(true);
+      expect((await all('api-two')).has(2)).toBe(true);
+      expect((await all('api-two-br')).has(777)).toBe(false);
+      expect((await all('api-two-br')).has(2)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('should answer 404 for a missing source and 400 naming the problem otherwise', async () => {
     await tpuf.namespace('api-e-src').write({ upsert_rows: [{ id: 1, x: 1 }] });
     const fail = async (p: Promise<unknown>) => {
