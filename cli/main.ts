@@ -250,14 +250,18 @@ program
     const reports = await withStore(o.store, async (s) => {
       const names = o.ns ? [o.ns] : (await statusAll(s)).map((x) => x.namespace);
       const out = [];
-      for (const ns of names) {
-        out.push(await gcNamespace(s, ns, { clock: { now: () => Date.now() }, dryRun: o.dryRun, walRetentionMs: Number(o.walRetentionMs), partGraceMs: Number(o.partGraceMs) }));
+      // Live namespaces, then (without --ns) the homes their borrowed parts come from: a deleted home is listed nowhere else (RFC-0011).
+      const seen = new Set(names);
+      for (let i = 0; i < names.length; i++) {
+        const r = await gcNamespace(s, names[i]!, { clock: { now: () => Date.now() }, dryRun: o.dryRun, walRetentionMs: Number(o.walRetentionMs), partGraceMs: Number(o.partGraceMs) });
+        out.push(r);
+        if (!o.ns) for (const h of r.homes) if (!seen.has(h)) (seen.add(h), names.push(h));
       }
       return out;
     });
     if (o.json) return printJson(reports);
     for (const r of reports) {
-      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors, ${r.codebooks.length} unnamed codebooks`);
+      console.log(`${r.ns}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.wal_entries.length} WAL entries, ${r.parts.length} parts${r.parts.length ? ` (${r.parts.join(', ')})` : ''}, ${r.files.length} superseded deletion vectors, ${r.codebooks.length} unnamed codebooks${r.borrowed.length ? `; kept ${r.borrowed.length} parts branches borrow` : ''}`);
     }
   });
 
@@ -298,10 +302,10 @@ parts
   .option('--json', 'machine-readable output')
   .action(async (o: { ns: string; store?: string; json?: boolean }) => {
     const r = await withStore(o.store, (s) => routerShow(s, o.ns));
-    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-' }));
+    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
     if (o.json) return printJson(rows);
     if (rows.length === 0) return console.log(`no parts yet (indexed_wal ${r.indexed_wal}); the WAL tail is scanned exactly`);
-    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind']);
+    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
   });
 
 const wal = program.command('wal').description('inspect the write-ahead log');

@@ -25,7 +25,7 @@ export class ClusterUsage {
   table(ref: PartRef): Promise<ClusterTable | null> {
     let recentTables = tablesByStore.get(this.liveness.store);
     if (!recentTables) tablesByStore.set(this.liveness.store, (recentTables = new Map()));
-    const key = `${this.liveness.ns}/${ref.id}@${ref.created_at}`; // created_at: a namespace recreated under one part id
+    const key = `${this.liveness.homeOf(ref)}/${ref.id}@${ref.created_at}`; // created_at: a namespace recreated under one part id
     let p = recentTables.get(key);
     if (p) {
       recentTables.delete(key); // re-insert: Map order is recency order
@@ -82,9 +82,9 @@ export class ClusterUsage {
   }
 
   private async read(ref: PartRef): Promise<ClusterTable | null> {
-    const head = await this.liveness.head(ref.id);
+    const head = await this.liveness.head(ref);
     if (!isBlockHead(head) || head.ivf === undefined) return null;
-    const ns = this.liveness.ns;
+    const ns = this.liveness.homeOf(ref);
     const key = partFileKey(ns, ref.id, head.ivf.file);
     const got = await this.liveness.store.get(key);
     if (!got) throw partFileMissing(key, this.liveness.store.description);

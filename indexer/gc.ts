@@ -17,7 +17,7 @@ import type { Clock } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { walKey, parseWalKey, walPrefix, partsPrefix, partIdOfKey, vindexPrefix, codebookKey, type Witness } from '../crates-ts/store/index.js';
 import { isDvFile, partFileKey } from '../crates-ts/part/index.js';
-import { RouterStore, type Router } from '../crates-ts/router/index.js';
+import { RouterStore, borrowedParts, type Router } from '../crates-ts/router/index.js';
 
 export interface GcOptions {
   clock: Clock;
@@ -36,6 +36,15 @@ export interface GcReport {
   files: string[];
   /** Codebook objects the router does not name (keys), RFC-0008 §1. */
   codebooks: string[];
+  /** Unreferenced part folders kept because a branch borrows them (RFC-0011). */
+  borrowed: string[];
+  /** Branch reference objects deleted (their branch needs nothing of this namespace any more, RFC-0011). */
+  refs: string[];
+  /**
+   * Namespaces this one borrows parts from, now or in its retirements (RFC-0011): a deleted home is not listed as a
+   * namespace any more, so whoever runs GC over live namespaces visits these too (their parts go once no branch needs them).
+   */
+  homes: string[];
   deleted: boolean;
 }
 
@@ -45,9 +54,10 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
   const partGrace = opts.partGraceMs ?? 900_000;
   const routers = new RouterStore(store);
   const read = await routers.read(ns);
-  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], codebooks: [], deleted: false };
+  const report: GcReport = { ns, wal_entries: [], parts: [], files: [], codebooks: [], borrowed: [], refs: [], homes: [], deleted: false };
   if (!read) return report;
   const r = read.router;
+  report.homes = [...new Set([...r.parts, ...(r.retired_parts ?? [])].flatMap((p) => (p.home === undefined ? [] : [p.home])))];
   // WAL: covered by parts (or below a deleted incarnation's highwater) and past retention.
   const coveredUpTo = Math.max(r.indexed_wal, r.wal_start - 1);
   const wal = await store.list(walPrefix(ns));
@@ -79,8 +89,15 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
       if (isDvFile(file) && currentDv.get(id) !== file && now - (retiredFileAt.get(o.key) ?? o.lastModified) >= partGrace) report.files.push(o.key);
     }
   }
+  // Parts a branch still reads (RFC-0011): kept whatever this router says.
+  const borrowed = await borrowedParts(store, ns, now, partGrace);
+  report.refs = borrowed.stale;
   for (const [id, t] of newest) {
     if (referenced.has(id)) continue;
+    if (borrowed.all || borrowed.ids.has(id)) {
+      report.borrowed.push(id);
+      continue;
+    }
     const since = retiredAt.get(id) ?? t;
     // An unparsable retired_at never qualifies (NaN comparisons are false): keep the part rather than guess.
     if (now - since >= partGrace) report.parts.push(id);
@@ -97,9 +114,14 @@ export async function gcNamespace(store: ObjectStore, ns: string, opts: GcOption
     }
     await Promise.all(report.files.map((k) => store.delete(k)));
     await Promise.all(report.codebooks.map((k) => store.delete(k)));
+    await Promise.all(report.refs.map((k) => store.delete(k)));
     // RFC-0006 step 3: forget retired parts and files whose objects are gone (deleted now, or earlier).
     const gone = new Set(report.parts);
-    const stale = (r.retired_parts ?? []).filter((p) => gone.has(p.id) || !newest.has(p.id));
+    // A borrowed part (home set) has no folder here, or only deletion vectors: its record stays for the whole grace,
+    // because the home's GC reads it to keep the part for nodes holding an older router of this namespace (RFC-0011).
+    const stale = (r.retired_parts ?? []).filter(
+      (p) => gone.has(p.id) || (!newest.has(p.id) && (p.home === undefined || now - Date.parse(p.retired_at) >= partGrace)),
+    );
     const goneFiles = new Set(report.files);
     const staleFiles = (r.retired_files ?? []).filter((f) => {
       const k = partFileKey(ns, f.part, f.file);

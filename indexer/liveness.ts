@@ -32,11 +32,18 @@ export class LivenessReader {
     this.cache = new BlockCache(cacheBytes);
   }
 
-  head(partId: string): Promise<PartManifest> {
+  /** Where a part's manifest and data files live: its `home` when borrowed (RFC-0011), else this namespace. */
+  homeOf(ref: { home?: string }): string {
+    return ref.home ?? this.ns;
+  }
+
+  head(ref: { id: string; home?: string }): Promise<PartManifest> {
+    const partId = ref.id;
+    const home = this.homeOf(ref);
     let p = this.heads.get(partId);
     if (!p) {
-      p = readManifest(this.store, this.ns, partId).then((m) => {
-        if (!m) throw partFileMissing(partFileKey(this.ns, partId, 'manifest.json'), this.store.description);
+      p = readManifest(this.store, home, partId).then((m) => {
+        if (!m) throw partFileMissing(partFileKey(home, partId, 'manifest.json'), this.store.description);
         return m;
       });
       p.catch(() => this.heads.delete(partId));
@@ -46,10 +53,11 @@ export class LivenessReader {
   }
 
   /** A part's rows, loaded whole: v1 parts have no id index, and the v1 fold (currentMasks) reads every row once. */
-  rows(partId: string): Promise<LoadedPart> {
+  rows(ref: { id: string; home?: string }): Promise<LoadedPart> {
+    const partId = ref.id;
     let p = this.v1.get(partId);
     if (!p) {
-      p = loadPart(this.store, this.ns, partId, undefined, { lazy: true });
+      p = loadPart(this.store, this.homeOf(ref), partId, undefined, { lazy: true });
       p.catch(() => this.v1.delete(partId));
       this.v1.set(partId, p);
     }
@@ -71,7 +79,7 @@ export class LivenessReader {
 
   /** Ordinals of `ids` in a part (any format). */
   lookup(ref: PartRef, ids: readonly Id[]): Promise<Map<Id, number>> {
-    return this.head(ref.id).then((m) => lookupIds(this.store, m, ids, { cache: this.cache, loadV1: () => this.rows(ref.id) }));
+    return this.head(ref).then((m) => lookupIds(this.store, m, ids, { cache: this.cache, loadV1: () => this.rows(ref) }));
   }
 }
 
@@ -83,7 +91,7 @@ export async function currentMasks(r: LivenessReader, router: Router): Promise<(
   const masks: (Uint8Array | null)[] = new Array(router.parts.length).fill(null);
   const newer = new Set<Id>();
   for (let i = router.parts.length - 1; i >= 0; i--) {
-    const part = await r.rows(router.parts[i]!.id);
+    const part = await r.rows(router.parts[i]!);
     let mask: Uint8Array | null = null;
     part.docs.forEach((d, o) => {
       if (newer.has(d.id)) (mask ??= new Uint8Array(part.docs.length))[o] = 1;

@@ -59,9 +59,14 @@ export class IndexerLoop {
       }
     }
     if (n % (this.opts.gcEveryPasses ?? 120) === 0) {
-      for (const ns of new Set(outcomes.map((o) => o.ns))) {
+      // Live namespaces, then the homes their borrowed parts come from (a deleted home is listed nowhere else, RFC-0011).
+      const queue = [...new Set(outcomes.map((o) => o.ns))];
+      const seen = new Set(queue);
+      for (let i = 0; i < queue.length; i++) {
+        const ns = queue[i]!;
         try {
           const r = await gcNamespace(this.store, ns, { clock: systemClock });
+          for (const h of r.homes) if (!seen.has(h)) (seen.add(h), queue.push(h));
           if (r.wal_entries.length || r.parts.length || r.codebooks.length) this.opts.log?.('gc', { ns, wal_entries: r.wal_entries.length, parts: r.parts.length, codebooks: r.codebooks.length });
         } catch (e) {
           this.opts.log?.('gc failed', { ns, error: (e as Error).message });

@@ -43,7 +43,7 @@ export async function foldParts(
   const sources: FoldedParts['sources'] = [];
   const origin = new Map<Id, number>();
   for (const [i, ref] of refs.entries()) {
-    const part = await loadPart(store, ns, ref.id, undefined, { lazy: true }); // rows only: no index needed
+    const part = await loadPart(store, ref.home ?? ns, ref.id, undefined, { lazy: true }); // rows only (from the part's home, RFC-0011)
     manifests.push(part.manifest);
     const mask = masks?.[i] ?? null;
     sources.push({ ref, ids: part.docs.map((d) => d.id), mask });

@@ -119,7 +119,7 @@ function effectiveParams(router: Router, opts: Pick<ReindexOptions, 'hnsw' | 'ma
 /** What a reindex would do now (`--dry-run`): reads router.json, the parts' manifests and the WAL listing only. */
 export async function planReindex(store: ObjectStore, ns: string, opts: Pick<ReindexOptions, 'hnsw' | 'maxRowsPerPart'> = {}): Promise<ReindexPlan> {
   const { router } = await readLive(new RouterStore(store), ns);
-  const manifests = await Promise.all(router.parts.map((p) => readManifest(store, ns, p.id)));
+  const manifests = await Promise.all(router.parts.map((p) => readManifest(store, p.home ?? ns, p.id)));
   const tail = await new WalLog(store, ns).listAfter(Math.max(router.indexed_wal, router.wal_start - 1));
   const parameters = effectiveParams(router, opts);
   const warnings: string[] = [];

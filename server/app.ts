@@ -222,10 +222,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.post<NsParams>('/v2/namespaces/:ns', async (req) => {
-    const overload = req.query.stainless_overload;
-    if (overload === 'copyFrom' || overload === 'branchFrom') {
-      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `${overload} is not supported by elax`);
-    }
+    // The client's branchFrom / copyFrom overloads post {branch_from_namespace} / {copy_from_namespace} here
+    // (?stainless_overload=… only names the overload): the engine recognises the body (RFC-0011).
     const key = req.headers['idempotency-key'];
     return engine.write(req.params.ns, req.body, { idempotencyKey: typeof key === 'string' && key ? key : undefined });
   });

@@ -16,6 +16,7 @@ import {
   type SegmentNeed,
 } from '../query/index.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
+import { cloneNamespace, parseCloneRequest, type CloneRequest } from './branch.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
 import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
 import type { Router } from '../router/index.js';
@@ -230,6 +231,8 @@ export class Engine {
   async write(ns: string, body: unknown, opts: { idempotencyKey?: string } = {}) {
     const started = this.opts.clock.now();
     validateNamespaceName(ns);
+    const clone = parseCloneRequest(body, ns);
+    if (clone) return this.cloneFrom(ns, clone, started);
     // Validate against the freshest state this process knows; the committer re-checks against the head. A view
     // cached here may predate another node's delete or schema change: if the request is rejected as invalid after
     // being validated on a cached view, validate and commit once more against a fresh view before answering 400.
@@ -289,6 +292,23 @@ export class Engine {
     }
     return res;
   }
+
+  /** branch_from_namespace / copy_from_namespace (RFC-0011): `ns` becomes its source at one point of the source's history. */
+  private async cloneFrom(ns: string, clone: CloneRequest, started: number): Promise<Record<string, unknown>> {
+    const done = await cloneNamespace(this.catalog, clone.source, ns, clone.mode, { clock: this.opts.clock, beforeCommit: this.cloneHook });
+    const view = await this.catalog.require(ns, 'strong');
+    const rows = view.liveCount;
+    return {
+      status: 'OK',
+      message: `${clone.mode === 'branch' ? 'branched' : 'copied'} ${rows} rows from '${clone.source}' (as of its WAL entry ${done.head})`,
+      rows_affected: rows,
+      billing: { billable_logical_bytes_written: clone.mode === 'copy' ? view.approxLogicalBytes() : 0 },
+      performance: { server_total_ms: this.opts.clock.now() - started },
+    };
+  }
+
+  /** Tests only: runs between a branch's point and its commit (writes racing a branch). */
+  cloneHook: (() => Promise<void>) | undefined;
 
   /** `staleParts`: a query's first try may be answered while a new part set's view is built (catalog viewFor). */
   private async viewFor(ns: string, consistency: Consistency, staleParts = false) {

@@ -2,7 +2,7 @@
 import { ElaxError, type Clock } from '../core/index.js';
 import type { NamespaceCatalog } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { namespacePrefix, partsPrefix, partIdOfKey } from '../store/index.js';
+import { branchRefsPrefix, partsPrefix, partIdOfKey } from '../store/index.js';
 
 export const NAMESPACE_NAME = /^[A-Za-z0-9\-_.]{1,128}$/;
 
@@ -95,6 +95,9 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
       // Only the parts the deleted incarnation referenced or retired (docs/rfcs/0007-namespace-delete.md step 3):
       // a writer that revived the namespace right after our CAS may already have an indexer publishing new parts
       // under the same prefix. Anything else (orphans of lost races) is left to GC's grace rule.
+      // A namespace that branches borrow parts from (RFC-0011) keeps its part folders: they are all in the
+      // tombstone's retired_parts, and GC deletes each once no branch needs it.
+      if ((await catalog.store.list(branchRefsPrefix(ns), { limit: 1 })).objects.length > 0) return;
       const mine = new Set([...r.parts.map((p) => p.id), ...(r.retired_parts ?? []).map((p) => p.id)]);
       const parts = await catalog.store.list(partsPrefix(ns));
       const doomed = parts.objects.filter((o) => mine.has(partIdOfKey(ns, o.key) ?? ''));

@@ -16,7 +16,7 @@ import {
 } from '../part/index.js';
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
 import { BlockCache, Limiter } from '../cache/index.js';
-import type { Router } from '../router/index.js';
+import { partHome, type Router } from '../router/index.js';
 import { NamespaceView } from './view.js';
 import { codebookIndex, type IvfIndex } from '../ivf/index.js';
 import { readCodebook } from '../vindex/index.js';
@@ -173,7 +173,9 @@ export class NamespaceCatalog {
   private async loadParts(router: Router): Promise<ViewPart[]> {
     return Promise.all(
       router.parts.map(async (ref): Promise<ViewPart> => {
-        const key = `${router.namespace}/${ref.id}`;
+        // A borrowed part (RFC-0011) is read from its home, and cached under it: a branch and its source share it.
+        const home = partHome(router, ref);
+        const key = `${home}/${ref.id}`;
         if (router.format_version >= 2) {
           const data = this.partData.get(key);
           if (data) {
@@ -185,11 +187,11 @@ export class NamespaceCatalog {
           // thousand clusters) in the round trip of the head rather than after it, and checked against the head's
           // CRC once the head is here (RFC-0008 §7: a cold ANN query is then head ∥ table, codes, vectors).
           const early =
-            ref.index_kind === 'ivf' && this.blocks.get(`head:${router.namespace}/${ref.id}`) === undefined
-              ? this.store.get(partFileKey(router.namespace, ref.id, IVF_FILE)).then((g) => g?.bytes ?? null)
+            ref.index_kind === 'ivf' && this.blocks.get(`head:${home}/${ref.id}`) === undefined
+              ? this.store.get(partFileKey(home, ref.id, IVF_FILE)).then((g) => g?.bytes ?? null)
               : undefined;
           early?.catch(() => undefined); // a failed early read only means the ranged read after the head
-          const head = await this.head(router.namespace, ref.id);
+          const head = await this.head(home, ref.id);
           if (isBlockHead(head)) {
             this.stats.entryMisses++;
             const pd = new PartData(head, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
@@ -197,7 +199,7 @@ export class NamespaceCatalog {
             const vp = new CachedViewPart(
               pd,
               (ids) => lookupIdsV2(this.store, head, ids, this.blocks),
-              (name) => fetchVerified(this.store, partFileKey(router.namespace, ref.id, name), info(name), this.partFiles),
+              (name) => fetchVerified(this.store, partFileKey(home, ref.id, name), info(name), this.partFiles),
             );
             this.partData.set(key, vp);
             // A clustered part's cluster table is the first thing every ANN query reads of it (one ranged GET, a few
@@ -214,7 +216,7 @@ export class NamespaceCatalog {
         }
         this.stats.entryMisses++;
         // Lazy: the HNSW index and postings are fetched by the first query that needs them (view.prepare).
-        const part = await loadPart(this.store, router.namespace, ref.id, this.partFiles, { lazy: true, rangedPostingsMinBytes: this.rangedPostingsMinBytes });
+        const part = await loadPart(this.store, home, ref.id, this.partFiles, { lazy: true, rangedPostingsMinBytes: this.rangedPostingsMinBytes });
         this.loadedParts?.set(key, part);
         return new LoadedViewPart(part);
       }),

@@ -4,7 +4,7 @@
  */
 import { ElaxError } from '../core/index.js';
 import { parseCodebookName } from '../store/index.js';
-import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, isTunedEps0, type Router } from './types.js';
+import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, isTunedEps0, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
 
@@ -13,10 +13,14 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
     name: 'format-version',
     why: 'readers must be able to parse what we publish',
     check: (next, cur) => {
-      if (next.format_version < MIN_ROUTER_FORMAT_VERSION || next.format_version > ROUTER_FORMAT_VERSION) return `format_version ${next.format_version} is not ${MIN_ROUTER_FORMAT_VERSION}..${ROUTER_FORMAT_VERSION}`;
+      if (next.format_version < MIN_ROUTER_FORMAT_VERSION || next.format_version > MAX_ROUTER_FORMAT_VERSION) return `format_version ${next.format_version} is not ${MIN_ROUTER_FORMAT_VERSION}..${MAX_ROUTER_FORMAT_VERSION}`;
       // Liveness moves from the fold (1) to deletion vectors (2) once, never back: a v1 reader of v2 data is wrong.
       if (cur && next.format_version < cur.format_version) return `format_version moved back from ${cur.format_version} to ${next.format_version}`;
-      if (!cur && next.format_version !== ROUTER_FORMAT_VERSION) return `a new router must be format ${ROUTER_FORMAT_VERSION}`;
+      // A branch or copy (RFC-0011) is created at its source's format, or 3 when it borrows parts.
+      if (!cur && next.format_version < ROUTER_FORMAT_VERSION) return `a new router must be format ${ROUTER_FORMAT_VERSION} or later`;
+      if (hasBorrowedParts(next) && next.format_version < SHARED_PARTS_ROUTER_FORMAT) return `borrowed parts (home) need router format ${SHARED_PARTS_ROUTER_FORMAT}`;
+      const own = [...next.parts, ...(next.retired_parts ?? [])].find((p) => p.home === next.namespace);
+      if (own) return `part ${own.id} names its own namespace as home`;
       return null;
     },
   },

@@ -5,7 +5,7 @@ import { ElaxError } from '../core/index.js';
 import type { ObjectStore, Witness } from '../store/index.js';
 import { routerKey } from '../store/index.js';
 import { checkRouterInvariants } from './invariants.js';
-import { MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, type Router } from './types.js';
+import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, type Router } from './types.js';
 
 export interface RouterRead {
   router: Router;
@@ -21,8 +21,8 @@ export function parseRouter(ns: string, bytes: Uint8Array): Router {
   } catch (cause) {
     throw new ElaxError('ELAX_ERR_CORRUPT', `router.json of ${ns} is not valid JSON`, { cause });
   }
-  if (typeof r.format_version !== 'number' || r.format_version < MIN_ROUTER_FORMAT_VERSION || r.format_version > ROUTER_FORMAT_VERSION) {
-    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `router.json of ${ns} has format_version ${String(r.format_version)}; this build reads ${MIN_ROUTER_FORMAT_VERSION}..${ROUTER_FORMAT_VERSION}`);
+  if (typeof r.format_version !== 'number' || r.format_version < MIN_ROUTER_FORMAT_VERSION || r.format_version > MAX_ROUTER_FORMAT_VERSION) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `router.json of ${ns} has format_version ${String(r.format_version)}; this build reads ${MIN_ROUTER_FORMAT_VERSION}..${MAX_ROUTER_FORMAT_VERSION}`);
   }
   return r;
 }
@@ -43,11 +43,23 @@ export function withRetiredParts(current: Router, next: Router): Router {
   const replaced = current.parts.filter((p) => p.deletes && kept.has(p.id) && kept.get(p.id)!.deletes?.file !== p.deletes.file);
   if (leaving.length === 0 && replaced.length === 0) return next;
   const out: Router = { ...next };
-  if (leaving.length > 0) out.retired_parts = [...(next.retired_parts ?? []), ...leaving.map((p) => ({ id: p.id, retired_at: next.updated_at }))];
+  if (leaving.length > 0) {
+    out.retired_parts = [...(next.retired_parts ?? []), ...leaving.map((p) => ({ id: p.id, retired_at: next.updated_at, ...(p.home !== undefined ? { home: p.home } : {}) }))];
+  }
   if (replaced.length > 0) {
     out.retired_files = [...(next.retired_files ?? []), ...replaced.map((p) => ({ part: p.id, file: p.deletes!.file, retired_at: next.updated_at }))];
   }
   return out;
+}
+
+/**
+ * A router that borrows parts, or was format 3 already, is published as format 3 (RFC-0011): publishers that set
+ * format 2 explicitly (the indexer's upgrade from the v1 fold) need not know about branches.
+ */
+function withSharedFormat(current: Router, next: Router): Router {
+  if (next.format_version >= SHARED_PARTS_ROUTER_FORMAT) return next;
+  if (current.format_version >= SHARED_PARTS_ROUTER_FORMAT || hasBorrowedParts(next)) return { ...next, format_version: SHARED_PARTS_ROUTER_FORMAT };
+  return next;
 }
 
 export class RouterStore {
@@ -70,7 +82,7 @@ export class RouterStore {
    * Invariants are checked first; `ok: false` means lost the race: re-read, rebuild `next`, retry or abandon.
    */
   async publish(current: Router, witness: Witness, next: Router): Promise<PublishOutcome> {
-    const recorded = withRetiredParts(current, next);
+    const recorded = withSharedFormat(current, withRetiredParts(current, next));
     checkRouterInvariants(recorded, current);
     return this.store.putIfMatch(routerKey(next.namespace), encode(recorded), witness);
   }

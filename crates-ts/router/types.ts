@@ -7,6 +7,13 @@ import type { Schema, DistanceMetric } from '../core/index.js';
  */
 export const ROUTER_FORMAT_VERSION = 2;
 export const MIN_ROUTER_FORMAT_VERSION = 1;
+/**
+ * Format 3 = format 2 + parts borrowed from another namespace (`PartRef.home`, RFC-0011): written only by routers
+ * that have a `home` (branches) and kept once reached, so namespaces that never branched stay readable by builds
+ * that know 1..2.
+ */
+export const SHARED_PARTS_ROUTER_FORMAT = 3;
+export const MAX_ROUTER_FORMAT_VERSION = SHARED_PARTS_ROUTER_FORMAT;
 
 /** One published part (filled by the indexer; empty until parts exist). */
 export interface PartRef {
@@ -21,6 +28,22 @@ export interface PartRef {
   index_kind?: string;
   /** The part's current deletion vector under a v2 router; absent: no dead rows (RFC-0004 §3). */
   deletes?: { file: string; count: number; bytes: number };
+  /**
+   * Format 3 (RFC-0011): the namespace whose `parts/{id}/` holds this part's manifest and data files, when it is not
+   * this router's namespace (a branch borrows its source's parts). Deletion vectors always live under this router's
+   * namespace. Absent: this namespace.
+   */
+  home?: string;
+}
+
+/** The namespace holding part `ref`'s manifest and data files (RFC-0011). */
+export function partHome(router: { namespace: string }, ref: { home?: string }): string {
+  return ref.home ?? router.namespace;
+}
+
+/** Whether `r` borrows any part (its own or a retired one) from another namespace: it must be format 3. */
+export function hasBorrowedParts(r: Router): boolean {
+  return r.parts.some((p) => p.home !== undefined) || (r.retired_parts ?? []).some((p) => p.home !== undefined);
 }
 
 /**
@@ -68,6 +91,8 @@ export interface RetiredPart {
   id: string;
   /** ISO time of the publish that removed the part from `parts`. */
   retired_at: string;
+  /** The part's home when it was borrowed (RFC-0011): its files are not under this namespace, the home's GC reads this record. */
+  home?: string;
 }
 
 export interface RetiredFile {

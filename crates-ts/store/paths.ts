@@ -4,6 +4,7 @@
  *   {ns}/wal/{seq:020d}.parquet           walKey / parseWalKey (LIST order = sequence order)
  *   {ns}/parts/{part-id}/...              partPrefix
  *   {ns}/vindex/codebook-{version:010d}-{nonce}.cb   codebookKey / codebookName (RFC-0008 §1)
+ *   {home}/refs/{dest}/{nonce}.json       branchRefKey: namespace dest may borrow home's parts (RFC-0011)
  *   _elax/probe/{nonce}                   probeKey (startup conditional-write probe)
  * Keys are relative to the store root (an S3 store adds its own bucket prefix).
  */
@@ -95,6 +96,27 @@ export function parseCodebookName(name: string): { version: number; nonce: strin
 export function codebookKey(ns: string, name: string): string {
   if (parseCodebookName(name) === null) throw new ElaxError('ELAX_ERR_INTERNAL', `${JSON.stringify(name)} is not a codebook object name`);
   return `${vindexPrefix(ns)}${name}`;
+}
+
+/** `{home}/refs/`: the references of namespaces that may borrow home's parts (branches, RFC-0011). */
+export function branchRefsPrefix(home: string): string {
+  return `${namespacePrefix(home)}refs/`;
+}
+
+const REF_NONCE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** `{home}/refs/{dest}/{nonce}.json`: one per branch creation that borrows home's parts. */
+export function branchRefKey(home: string, dest: string, nonce: string): string {
+  if (!REF_NONCE.test(nonce)) throw new ElaxError('ELAX_ERR_INTERNAL', `reference nonce must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(nonce)}`);
+  return `${branchRefsPrefix(home)}${dest}/${nonce}.json`;
+}
+
+/** The borrowing namespace a key under branchRefsPrefix(home) names, or null. */
+export function parseBranchRefKey(home: string, key: string): { dest: string } | null {
+  const prefix = branchRefsPrefix(home);
+  if (!key.startsWith(prefix)) return null;
+  const rest = key.slice(prefix.length).split('/');
+  return rest.length === 2 && rest[0] && rest[1]!.endsWith('.json') ? { dest: rest[0] } : null;
 }
 
 export function probeKey(nonce: string): string {
