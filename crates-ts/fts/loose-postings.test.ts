@@ -81,7 +81,7 @@ const query = fc.record({
   prefix: fc.option(fc.constantFrom('fo', 'qu', 'zz', 'd', 'foxes'), { nil: null }),
   attr: fc.constantFrom('a', 'b'),
 });
-const clause = (q: fc.RecordValue<{ terms: string[]; prefix: string | null; attr: string }>): TextRankExpr => ({
+const clause = (q: { terms: string[]; prefix: string | null; attr: string }): TextRankExpr => ({
   kind: 'bm25',
   attr: q.attr,
   config,
