@@ -20,7 +20,7 @@ import type { SourceHit, TextSource } from './text-source.js';
 
 const WORDS = ['fox', 'dog', 'quick', 'lazy', 'jumps', 'over', 'brown', 'red', 'foxes', 'do', 'the'];
 const text = fc.array(fc.constantFrom(...WORDS), { minLength: 0, maxLength: 6 }).map((ws) => ws.join(' '));
-// Past the pairwise counting limit (24 tokens): counted through a map.
+// Long texts: many repeated terms in one row.
 const long = fc.array(fc.constantFrom(...WORDS), { minLength: 25, maxLength: 40 }).map((ws) => ws.join(' '));
 const value: fc.Arbitrary<AttrValue | undefined> = fc.oneof(
   { weight: 6, arbitrary: text },

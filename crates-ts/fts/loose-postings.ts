@@ -63,21 +63,29 @@ class TermPostings {
   maxTf = 0;
   minLen = INT32_MAX;
 
-  push(ord: number, tf: number, len: number): void {
+  /** One occurrence in row `ord` (of `len` tokens): a new entry, or one more for the row's entry, which is the last. */
+  add(ord: number, len: number): void {
     const n = this.n;
+    if (n > 0 && this.ords[n - 1] === ord) {
+      const tf = this.tfs[n - 1]! + 1;
+      this.tfs[n - 1] = tf;
+      if (tf > this.maxTf) this.maxTf = tf;
+      return;
+    }
     if (n === this.ords.length) {
       const ords = new Uint32Array(n * 2);
       ords.set(this.ords);
       const tfs = new Uint32Array(n * 2);
       tfs.set(this.tfs);
-      // Old arrays stay valid for the slices handed out from them: entries never change.
+      // Old arrays stay valid for the slices handed out from them: their entries never change (a row's tfs are
+      // complete before a slice can cover the row: rows are appended whole).
       this.ords = ords;
       this.tfs = tfs;
     }
     this.ords[n] = ord;
-    this.tfs[n] = tf;
+    this.tfs[n] = 1;
     this.n = n + 1;
-    if (tf > this.maxTf) this.maxTf = tf;
+    if (this.maxTf < 1) this.maxTf = 1;
     if (len < this.minLen) this.minLen = len;
   }
 }
@@ -93,9 +101,6 @@ function lowerBound(ords: Uint32Array, n: number, target: number): number {
   }
   return lo;
 }
-
-/** Texts with at most this many tokens are counted by comparing tokens pairwise (no map per row). */
-const PAIRWISE_MAX = 24;
 
 export class LoosePostings implements LooseIndex {
   readonly base = 0;
@@ -147,27 +152,15 @@ export class LoosePostings implements LooseIndex {
     this.cumDocs[o + 1] = this.cumDocs[o]! + (len >= 0 ? 1 : 0);
     this.cumTokens[o + 1] = this.cumTokens[o]! + (len >= 0 ? len : 0);
     this.covered = o + 1;
-    if (tokens === null || len === 0) return;
-    if (len <= PAIRWISE_MAX) {
-      // Each distinct token once, at its first occurrence, with the count of its occurrences.
-      outer: for (let i = 0; i < len; i++) {
-        const t = tokens[i]!;
-        for (let j = 0; j < i; j++) if (tokens[j] === t) continue outer;
-        let tf = 1;
-        for (let j = i + 1; j < len; j++) if (tokens[j] === t) tf++;
-        this.post(t, o, tf, len);
-      }
-      return;
+    if (tokens === null) return;
+    // One map lookup per token: a term met again in this row is its list's last entry (no per-row counting map).
+    const lists = this.lists;
+    for (let i = 0; i < len; i++) {
+      const t = tokens[i]!;
+      let l = lists.get(t);
+      if (l === undefined) lists.set(t, (l = new TermPostings()));
+      l.add(o, len);
     }
-    const counts = new Map<string, number>();
-    for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-    for (const [t, tf] of counts) this.post(t, o, tf, len);
-  }
-
-  private post(term: string, ord: number, tf: number, len: number): void {
-    let l = this.lists.get(term);
-    if (l === undefined) this.lists.set(term, (l = new TermPostings()));
-    l.push(ord, tf, len);
   }
 
   /** Rows with text among the first `rows` (≤ this.rows). */
