@@ -4,7 +4,9 @@
  * clause N (documents with text) and total length; per term leaf df. Each source adds:
  *   - a source with usable postings for every clause: the postings totals minus the dead rows' share (docLens of the
  *     dead ordinals; dead entries of each term's list, counted only when the source has dead rows);
- *   - any other source (the WAL tail, a part whose postings are missing or were built with another analysis): its
+ *   - a source with in-memory postings (the WAL tail, loose-postings.ts): their prefix sums minus the dead rows', and
+ *     each query term's list bounded to the source's rows, kept for the scoring pass (scored like postings);
+ *   - any other source (a part whose postings are missing or were built with another analysis, the corpus API): its
  *     live rows analysed. The rows that hold a query term are kept (their lengths and tfs) for the scoring pass.
  * Sums of integers: the order sources are added in changes no bit of the result.
  */
