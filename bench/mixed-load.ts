@@ -111,6 +111,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   // client's latency is HTTP, body parsing and waiting for the event loop.
   const serverTotal: number[] = [];
   const execution: number[] = [];
+  const executionByKind: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
   const kinds: Kind[] = ['ann', 'bm25', 'filtered_ann'];
   let errors = 0;
   const queries = (async () => {
@@ -125,7 +126,10 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
         lat[kind].push(performance.now() - st);
         const perf = (JSON.parse(text) as { performance?: { server_total_ms?: number; query_execution_ms?: number } }).performance;
         if (perf?.server_total_ms !== undefined) serverTotal.push(perf.server_total_ms);
-        if (perf?.query_execution_ms !== undefined) execution.push(perf.query_execution_ms);
+        if (perf?.query_execution_ms !== undefined) {
+          execution.push(perf.query_execution_ms);
+          executionByKind[kind].push(perf.query_execution_ms);
+        }
       }
     }
   })();
@@ -181,6 +185,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     queries: lat.ann.length + lat.bm25.length + lat.filtered_ann.length,
     server_total_ms: latencySummary(serverTotal),
     query_execution_ms: latencySummary(execution),
+    execution_by_kind_ms: { ann: latencySummary(executionByKind.ann), bm25: latencySummary(executionByKind.bm25), filtered_ann: latencySummary(executionByKind.filtered_ann) },
     query_errors: errors,
     lag_ms: lag,
     written_rows_per_s: Math.round(written / secs),

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isElaxError } from '../core/index.js';
 import { analyzerFor, asciiFold, normalizeFullTextConfig, tokenize, DEFAULT_FULL_TEXT_CONFIG } from './index.js';
+import { splitWordsByRegex, splitWordsFor } from './analyzer.js';
 
 const cfg = (over: Record<string, unknown> = {}) => normalizeFullTextConfig({ ...over }, 'text');
 
@@ -97,5 +98,29 @@ describe('analyzer.query', () => {
     expect(a.query('running qui', true)).toEqual({ terms: ['run'], prefix: 'qui' });
     expect(a.query('the an', true)).toEqual({ terms: [], prefix: 'an' }); // a prefix is never a stop word
     expect(a.query(['Big', 'dat'], true)).toEqual({ terms: ['big'], prefix: 'dat' });
+  });
+});
+
+describe('ASCII splitting', () => {
+  const TOKENIZERS = ['word_v0', 'word_v1', 'word_v2', 'word_v3', 'word_v4'];
+
+  it('should split every ASCII code point, alone and between letters, as the tokenizer expressions do', () => {
+    for (const tok of TOKENIZERS) {
+      for (let c = 0; c < 128; c++) {
+        const ch = String.fromCharCode(c);
+        for (const t of [ch, `a${ch}b`, `${ch}${ch}x9${ch}`]) expect(splitWordsFor(t, tok)).toEqual(splitWordsByRegex(t, tok));
+      }
+    }
+  });
+
+  it('should split random ASCII texts, and texts with non-ASCII code points, as the expressions do', () => {
+    const ascii = fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+    const mixed = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '-', '#', '*', 'é', '中', '文', '👍', '🇫', '🇷', '\u200D', '️', '½', '٣', '©'), maxLength: 30 });
+    fc.assert(
+      fc.property(fc.oneof(ascii, mixed), fc.constantFrom(...TOKENIZERS), (text, tok) => {
+        expect(splitWordsFor(text, tok)).toEqual(splitWordsByRegex(text, tok));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -52,7 +52,45 @@ function tokenizerRegex(tokenizer: string): RegExp {
 
 /** Raw tokens of `text` (no filtering). */
 function splitWords(text: string, re: RegExp): string[] {
-  return text.match(re) ?? [];
+  return asciiWords(text) ?? text.match(re) ?? [];
+}
+
+/** ASCII letters and digits: the only ASCII code points in \p{Alphabetic} or \p{N}. */
+const ASCII_WORD_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_WORD_CHAR[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+
+/**
+ * The raw tokens of an all-ASCII `text` without the regular expression (null as soon as a code point is not ASCII):
+ * every tokenizer's expression matches exactly the maximal runs of ASCII letters and digits there — no ASCII code
+ * point is ideographic, an emoji or a regional indicator (analyzer.test.ts checks every ASCII code point and random
+ * ASCII texts against the expressions). A tail row is analysed as it is appended, on the event loop: the Unicode
+ * property expressions cost about as much as the rest of the analysis.
+ */
+function asciiWords(text: string): string[] | null {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return null;
+    if (ASCII_WORD_CHAR[c] === 1) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      out.push(text.slice(start, i));
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push(text.slice(start));
+  return out;
+}
+
+/** The tokenizer's raw tokens by its regular expression alone (tests: the reference of the ASCII path). */
+export function splitWordsByRegex(text: string, tokenizer: string): string[] {
+  return text.match(tokenizerRegex(tokenizer)) ?? [];
+}
+
+/** The tokenizer's raw tokens as analysis splits them. */
+export function splitWordsFor(text: string, tokenizer: string): string[] {
+  return splitWords(text, tokenizerRegex(tokenizer));
 }
 
 // Letters without a canonical/compatibility decomposition to ASCII (a subset of Lucene's ASCIIFoldingFilter).

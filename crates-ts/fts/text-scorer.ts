@@ -58,6 +58,8 @@ export class TextScorer {
     const p = this.stats.plans.get(s);
     if (p === undefined) return null;
     if (p.kind === 'postings') return p.matches ? 'postings' : null;
+    // In-memory lists are the source's own: nothing to prepare but its ids and filter columns.
+    if (p.kind === 'lists') return p.matches ? 'rows' : null;
     return p.hits.length > 0 ? 'rows' : null;
   }
 
@@ -74,7 +76,9 @@ export class TextScorer {
     this.src = src;
     try {
       if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
-      else if (plan.matches) this.scorePostings(src);
+      else if (plan.kind === 'lists') {
+        if (plan.matches) this.scoreSegment(src, plan.lens, plan.leaves, plan.base);
+      } else if (plan.matches) this.scorePostings(src);
     } finally {
       this.src = null;
     }
@@ -90,7 +94,12 @@ export class TextScorer {
     const files = postingsOf(this.expr, src);
     if (files === null) throw new ElaxError('ELAX_ERR_INTERNAL', `text source ${this.s} lost its postings between the statistics and the scoring pass`);
     const leaves = this.expr.leaves.map((leaf) => (leaf.isPrefix ? prefixLeaf(files[leaf.clause]!, leaf.text) : termLeaf(files[leaf.clause]!, leaf.text)));
-    this.scoreSegment(src, files, leaves);
+    this.scoreSegment(
+      src,
+      files.map((f) => f.docLens),
+      leaves,
+      0,
+    );
   }
 
   /**
@@ -172,7 +181,7 @@ export class TextScorer {
    * reach its current threshold. The expression is leafScore()'s, term for term, and the final score is what
    * finalScore() sums when this is the only non-zero leaf, so a document scores bit-identically on every path.
    */
-  private scoreSingleList(c: Cursor, dead: Uint8Array | null): void {
+  private scoreSingleList(c: Cursor, dead: Uint8Array | null, base: number): void {
     const heap = this.heap!;
     const leaf = this.expr.leaves[c.leaf]!;
     const st = this.stats.clauses[leaf.clause]!;
@@ -185,7 +194,7 @@ export class TextScorer {
       // Every match scores coef × PREFIX_SCORE: ties all the way, decided by id in offer().
       const score = coef * PREFIX_SCORE;
       for (let j = 0; j < ords.length; j++) {
-        const d = ords[j]!;
+        const d = ords[j]! - base;
         if (dead !== null && dead[d] === 1) continue;
         if (score < t) return;
         this.offer(d, score);
@@ -194,10 +203,11 @@ export class TextScorer {
       return;
     }
     for (let j = 0; j < ords.length; j++) {
-      const d = ords[j]!;
+      const p = ords[j]!;
+      const d = p - base;
       if (dead !== null && dead[d] === 1) continue;
       const tf = tfs[j]!;
-      const norm = avg > 0 ? lens[d]! / avg : 0;
+      const norm = avg > 0 ? lens[p]! / avg : 0;
       const ls = (idf * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
       // finalScore() with every other leaf score 0 is exactly coef × ls (adding zeros changes no bit).
       const score = coef * ls;
@@ -207,14 +217,19 @@ export class TextScorer {
     }
   }
 
-  private scoreSegment(src: TextSource, files: PostingsFile[], sourceLeaves: SourceLeaf[]): void {
+  /**
+   * Scores a source from posting lists: a part's (`base` 0), or the WAL tail's in-memory lists, whose ordinals are the
+   * source's plus `base` (a carried-over tail reads its store's lists without copying them). Cursors and `lens` (per
+   * clause, by list ordinal) work on list ordinals; the dead mask, the filter and the hits on the source's.
+   */
+  private scoreSegment(src: TextSource, lensOf: readonly Int32Array[], sourceLeaves: readonly SourceLeaf[], base: number): void {
     const leaves = this.expr.leaves;
     // Cursors over the leaves that occur in this source.
     const cur: Cursor[] = [];
     for (let i = 0; i < sourceLeaves.length; i++) {
       const sl = sourceLeaves[i]!;
       if (sl.list === null || sl.list.ords.length === 0) continue;
-      const lens = files[leaves[i]!.clause]!.docLens;
+      const lens = lensOf[leaves[i]!.clause]!;
       // Upper bound: bm25 grows with tf and shrinks with length. The tiny factor absorbs rounding.
       const ub = this.prune ? leaves[i]!.coef * this.leafScore(i, sl.maxTf, sl.minLen) * (1 + 1e-9) : 0;
       cur.push({ leaf: i, ords: sl.list.ords, tfs: sl.list.tfs, pos: 0, lens, ub });
@@ -234,11 +249,11 @@ export class TextScorer {
             c.pos++;
           }
         }
-        if (dead !== null && dead[d] === 1) continue;
-        this.offer(d, this.finalScore());
+        if (dead !== null && dead[d - base] === 1) continue;
+        this.offer(d - base, this.finalScore());
       }
     }
-    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead);
+    if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead, base);
     // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
     cur.sort((a, b) => a.ub - b.ub);
     const m = cur.length;
@@ -261,7 +276,7 @@ export class TextScorer {
         if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
       }
       if (d === Infinity) return;
-      const isDead = dead !== null && dead[d] === 1;
+      const isDead = dead !== null && dead[d - base] === 1;
       // Partial score for the pruning decisions; the final score is summed in canonical order (finalScore).
       let partial = 0;
       for (let i = essential; i < m; i++) {
@@ -291,7 +306,7 @@ export class TextScorer {
           partial += leaves[c.leaf]!.coef * ls;
         }
       }
-      if (!pruned) this.offer(d, this.finalScore());
+      if (!pruned) this.offer(d - base, this.finalScore());
       for (const c of cur) scores[c.leaf] = 0;
       advanceEssential();
     }

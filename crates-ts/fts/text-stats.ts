@@ -4,14 +4,16 @@
  * clause N (documents with text) and total length; per term leaf df. Each source adds:
  *   - a source with usable postings for every clause: the postings totals minus the dead rows' share (docLens of the
  *     dead ordinals; dead entries of each term's list, counted only when the source has dead rows);
- *   - any other source (the WAL tail, a part whose postings are missing or were built with another analysis): its
+ *   - a source with in-memory postings (the WAL tail, loose-postings.ts): their prefix sums minus the dead rows', and
+ *     each query term's list bounded to the source's rows, kept for the scoring pass (scored like postings);
+ *   - any other source (a part whose postings are missing or were built with another analysis, the corpus API): its
  *     live rows analysed. The rows that hold a query term are kept (their lengths and tfs) for the scoring pass.
  * Sums of integers: the order sources are added in changes no bit of the result.
  */
 import type { Doc } from '../core/index.js';
 import { valueTerms, type DocTerms } from './doc-terms.js';
 import type { LooseIndex } from './loose-postings.js';
-import { seek } from './list-ops.js';
+import { ABSENT, seek, type SourceLeaf } from './list-ops.js';
 import type { PostingList, PostingsFile } from './postings.js';
 import type { Clause, CompiledExpr } from './text-expr.js';
 import type { TextSource } from './text-source.js';
@@ -33,10 +35,21 @@ export interface LooseHit {
 }
 
 /**
- * How the scoring pass scores a source: from its postings (`matches`: some leaf occurs in them), or from the hits of
- * its live rows analysed here.
+ * How the scoring pass scores a source: from its postings (`matches`: some leaf occurs in them), from its in-memory
+ * postings' lists bounded here, or from the hits of its live rows analysed here.
  */
-export type SourcePlan = { kind: 'postings'; matches: boolean } | { kind: 'loose'; hits: LooseHit[] };
+export type SourcePlan =
+  | { kind: 'postings'; matches: boolean }
+  | { kind: 'loose'; hits: LooseHit[] }
+  | {
+      /** In-memory postings (the WAL tail): each leaf's entries among the source's rows, ordinals + `base`. */
+      kind: 'lists';
+      matches: boolean;
+      leaves: SourceLeaf[];
+      /** Per clause, token counts by ordinal + base. */
+      lens: Int32Array[];
+      base: number;
+    };
 
 /** What scoring needs: per clause N, average length, k1, b; per leaf df and idf; per source its plan. */
 export interface TextStatistics {
@@ -147,64 +160,52 @@ export class StatisticsPass {
 
   /**
    * The source's in-memory postings of every clause (the WAL tail's, loose-postings.ts), covering its rows; null when
-   * it has none, when terms come from elsewhere than the source's values, or for a prefix leaf (its terms would be a
-   * walk of the whole vocabulary): then the rows are analysed one by one.
+   * it has none, or when terms come from elsewhere than the source's values: then the rows are analysed one by one.
    */
   private looseIndexes(src: TextSource): LooseIndex[] | null {
-    if (src.loosePostings === undefined || this.termsOf !== valueTermsOf || this.expr.leaves.some((l) => l.isPrefix)) return null;
+    if (src.loosePostings === undefined || this.termsOf !== valueTermsOf) return null;
     const out: LooseIndex[] = [];
     for (const c of this.expr.clauses) {
       const ix = src.loosePostings(c.attr, c.analyzer);
       if (ix === null || ix.rows < src.rows) return null;
       out.push(ix);
     }
+    if (out.some((ix) => ix.base !== out[0]!.base)) return null;
     return out;
   }
 
   /**
-   * addLoose through postings: the same statistics and hits as analysing every live row (the property test in
-   * loose-postings.test.ts compares both), from the rows of the query's terms and the dead rows only.
+   * addLoose through in-memory postings: the statistics of analysing every live row (the property test in
+   * loose-postings.test.ts compares both), from prefix sums, each query term's list bounded to the source's rows
+   * (binary search), and the dead rows only. The source is then scored from those lists (text-scorer.ts), like a part
+   * from its postings: no pass over its rows, no object per match.
    */
   private addLooseIndexed(s: number, src: TextSource, indexes: readonly LooseIndex[]): void {
     const { clauses, leaves } = this.expr;
     const rows = src.rows;
-    const dead = src.dead;
+    const base = indexes[0]!.base;
     for (let c = 0; c < clauses.length; c++) {
-      const ix = indexes[c]!;
+      const dead = deadLooseStats(src, clauses[c]!, indexes[c]!);
       const st = this.clauseStats[c]!;
-      let docs = ix.docsBefore(rows);
-      let tokens = ix.tokensBefore(rows);
-      for (const o of src.deadOrdinals) {
-        if (o >= rows) break;
-        const len = ix.len(o);
-        if (len >= 0) {
-          docs--;
-          tokens -= len;
-        }
-      }
-      st.docCount += docs;
-      st.totalTokens += tokens;
+      st.docCount += indexes[c]!.docsBefore(rows) - dead.docs;
+      st.totalTokens += indexes[c]!.tokensBefore(rows) - dead.tokens;
     }
-    const byOrd = new Map<number, LooseHit>();
+    let matches = false;
+    const lists: SourceLeaf[] = [];
     for (let i = 0; i < leaves.length; i++) {
       const leaf = leaves[i]!;
-      const list = indexes[leaf.clause]!.list(leaf.text);
-      for (let j = 0; j < list.ords.length; j++) {
-        const o = list.ords[j]!;
-        if (o >= rows) break;
-        if (dead !== null && dead[o] !== 0) continue;
-        this.df[i]!++;
-        let h = byOrd.get(o);
-        if (h === undefined) {
-          const lens = new Float64Array(clauses.length);
-          for (let c = 0; c < clauses.length; c++) lens[c] = indexes[c]!.len(o);
-          byOrd.set(o, (h = { ord: o, lens, tfs: new Float64Array(leaves.length) }));
-        }
-        h.tfs[i] = list.tfs[j]!;
+      const ix = indexes[leaf.clause]!;
+      const sl = leaf.isPrefix ? ix.prefixSlice(leaf.text, rows) : ix.slice(leaf.text, rows);
+      if (sl === null) {
+        lists.push(ABSENT);
+        continue;
       }
+      matches = true;
+      lists.push({ list: sl, maxTf: sl.maxTf, minLen: sl.minLen });
+      // A prefix match scores a constant: its document frequency is never needed.
+      if (!leaf.isPrefix) this.df[i]! += sl.ords.length - deadEntries(src, sl, base);
     }
-    const hits = [...byOrd.values()].sort((a, b) => a.ord - b.ord);
-    this.plans.set(s, { kind: 'loose', hits });
+    this.plans.set(s, { kind: 'lists', matches, leaves: lists, lens: indexes.map((ix) => ix.lengths()), base });
   }
 
   private looseRow(s: number, src: TextSource, o: number): LooseHit | null {
@@ -263,8 +264,39 @@ function deadStats(src: TextSource, clause: Clause, file: PostingsFile): { docs:
   return s;
 }
 
-/** Dead entries of a posting list: probe the dead ordinals or scan the list, whichever is shorter. */
-function deadEntries(src: TextSource, list: PostingList): number {
+const deadLooseCache = new WeakMap<readonly number[], Map<string, { docs: number; tokens: number }>>();
+
+/**
+ * The dead rows' share of a clause's docCount and totalTokens in a source with in-memory postings (cached per liveness
+ * state: a view's tail snapshot keeps its dead ordinals until the next write).
+ */
+function deadLooseStats(src: TextSource, clause: Clause, ix: LooseIndex): { docs: number; tokens: number } {
+  const deadOrds = src.deadOrdinals;
+  if (deadOrds.length === 0) return { docs: 0, tokens: 0 };
+  let perAttr = deadLooseCache.get(deadOrds);
+  if (perAttr === undefined) deadLooseCache.set(deadOrds, (perAttr = new Map()));
+  const key = `${clause.attr}\u0000${clause.analysis}\u0000${src.rows}\u0000${ix.base}`;
+  let s = perAttr.get(key);
+  if (s === undefined) {
+    s = { docs: 0, tokens: 0 };
+    for (const o of deadOrds) {
+      if (o >= src.rows) break;
+      const len = ix.len(o);
+      if (len >= 0) {
+        s.docs++;
+        s.tokens += len;
+      }
+    }
+    perAttr.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * Dead entries of a posting list whose ordinals carry `base` (0 but for a carried-over tail's in-memory lists): probe
+ * the dead ordinals or scan the list, whichever is shorter.
+ */
+function deadEntries(src: TextSource, list: PostingList, base = 0): number {
   const deadOrds = src.deadOrdinals;
   const dead = src.dead;
   if (dead === null || deadOrds.length === 0) return 0;
@@ -272,11 +304,11 @@ function deadEntries(src: TextSource, list: PostingList): number {
   if (deadOrds.length * 8 < list.ords.length) {
     let pos = 0;
     for (const ord of deadOrds) {
-      pos = seek(list.ords, pos, ord);
-      if (pos < list.ords.length && list.ords[pos] === ord) n++;
+      pos = seek(list.ords, pos, ord + base);
+      if (pos < list.ords.length && list.ords[pos] === ord + base) n++;
     }
   } else {
-    for (let j = 0; j < list.ords.length; j++) n += dead[list.ords[j]!]!;
+    for (let j = 0; j < list.ords.length; j++) n += dead[list.ords[j]! - base]!;
   }
   return n;
 }

@@ -610,9 +610,16 @@ export class NamespaceCatalog {
       if (seq !== view.headSeq + 1) break;
       const c = cache.get(seq);
       if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
-      view.apply(c.entry, c.bytes);
+      // A large entry (group commit coalesces requests) is folded in slices too: the view is not installed yet.
+      const over = () => performance.now() - slice > REPLAY_SLICE_MS;
+      for (let at = 0; ; ) {
+        at = view.applyOps(c.entry, c.bytes, at, over);
+        if (at >= c.entry.ops.length) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       this.stats.replayedEntries++;
-      if (performance.now() - slice > REPLAY_SLICE_MS) {
+      if (over()) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         slice = performance.now();
       }

@@ -8,7 +8,7 @@
  * store and the new segment starts past those the new parts hold.
  */
 import type { AttrValue, Doc, Id } from '../core/index.js';
-import { analyzeValue, docTerms, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
+import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
@@ -63,12 +63,13 @@ class TailStore {
     }
     this.rowBytes[p] = docLogicalBytes(doc);
     this.addVector(p, doc.vector);
-    // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog. The
-    // analysis is cached per document (docTerms), so a rebuilt view replaying the same entries does not redo it.
-    for (const [analyzer, perAttr] of this.postingsMemo) {
+    // Text indexes a BM25 query asked for are kept current as rows arrive: a query never analyses a backlog. The row
+    // is analysed straight into the postings (no per-document analysis object kept: a rebuilt view replaying the same
+    // entries analyses them again, which costs less than keeping every tail document's analysis alive for the GC).
+    for (const perAttr of this.postingsMemo.values()) {
       for (const [attr, ix] of perAttr) {
         ix.extendTo(p);
-        ix.append(docTerms(doc, attr, analyzer));
+        ix.appendValue(doc.attrs[attr]);
       }
     }
     return p;

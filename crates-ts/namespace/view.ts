@@ -36,6 +36,9 @@ export interface TailEntryInfo {
 /** A publish's carry-over may keep this many rows the parts took over in the shared tail store (TailSegment). */
 export const CARRY_SLACK_ROWS = 65_536;
 
+/** applyOps asks its `stop` every this many operations (a few hundred µs of folding). */
+const APPLY_STOP_OPS = 256;
+
 /** A row's place in a view: segment index (segments() order) and ordinal. */
 export interface ScanPosition {
   seg: number;
@@ -88,6 +91,8 @@ export class NamespaceView {
   /** Per part (router order): which rows are dead. */
   private readonly dead: PartLiveness[];
   private segs: Segment[] | null = null;
+  /** The tail row of the first operation of the entry being folded by applyOps (-1: none under way). */
+  private applyingFirstRow = -1;
   /** The namespace codebook as an IVF index (router.vindex; cached by the catalog), or null when it has none. */
   ivfIndex: (() => Promise<IvfIndex>) | null = null;
   private logicalBytes: number | null = null;
@@ -219,10 +224,28 @@ export class NamespaceView {
 
   /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
   apply(entry: WalEntry, bytes: number): void {
-    // A superseded view takes no more entries: its successor folds them (the catalog hands them to the current view).
-    if (entry.seq <= this.headSeq || this.successor !== null) return;
-    const firstRow = this.tailRows.rows;
-    for (const op of entry.ops) {
+    this.applyOps(entry, bytes, 0, null);
+  }
+
+  /**
+   * Folds the operations of `entry` from `from` on, until `stop()` (asked every APPLY_STOP_OPS operations) says to
+   * stop; returns the index of the first operation not folded: ops.length once the entry is folded and recorded (or
+   * ignored: an entry at or below the head, a superseded view). Between a call that stopped and the next one (from
+   * the returned index) the view holds part of an entry: only for a view no reader holds yet (a rebuilt view being
+   * replayed, catalog.ts replayCached), so that a large entry's replay yields to the event loop too.
+   */
+  applyOps(entry: WalEntry, bytes: number, from: number, stop: (() => boolean) | null): number {
+    const ops = entry.ops;
+    if (from === 0) {
+      // A superseded view takes no more entries: its successor folds them (the catalog hands them to the current view).
+      if (entry.seq <= this.headSeq || this.successor !== null) return ops.length;
+      this.applyingFirstRow = this.tailRows.rows;
+    } else if (this.applyingFirstRow < 0) throw new Error(`entry ${entry.seq} resumed at operation ${from} without its start`);
+    this.segs = null;
+    this.logicalBytes = null;
+    for (let i = from; i < ops.length; i++) {
+      if (stop !== null && i > from && (i - from) % APPLY_STOP_OPS === 0 && stop()) return i;
+      const op = ops[i]!;
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
       // The first tail operation on an id shadows its live part row (resolved by settle()); later ones replace the
       // earlier tail row.
@@ -230,6 +253,8 @@ export class NamespaceView {
       if (op.kind === 'upsert') this.tailRows.upsert(op.doc);
       else this.tailRows.delete(id, entry.seq);
     }
+    const firstRow = this.applyingFirstRow;
+    this.applyingFirstRow = -1;
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
     const keys = entry.meta.idempotency_keys;
@@ -243,6 +268,7 @@ export class NamespaceView {
     this.tail.push(info);
     this.segs = null;
     this.logicalBytes = null;
+    return ops.length;
   }
 
   /**
