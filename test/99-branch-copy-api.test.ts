@@ -123,14 +123,16 @@ describe('branchFrom and copyFrom through the client', () => {
 
   it('should branch and copy while clients write to the source: a prefix of the writes, including every one acknowledged before', async () => {
     await sourceWithPartsAndTail('api-busy');
-    for (const [dest, op] of [['api-busy-br', 'branchFrom'], ['api-busy-cp', 'copyFrom']] as const) {
+    // Each round writes ids of its own (base): the copy round's source also holds every id the branch round wrote.
+    for (const [round, [dest, op]] of ([['api-busy-br', 'branchFrom'], ['api-busy-cp', 'copyFrom']] as const).entries()) {
+      const base = 10_000 + round * 1_000_000;
       const acked: number[] = [];
       const startedAfter: number[] = [];
       let stop = false;
       let branched = false;
       const writers = [0, 1].map(async (w) => {
         for (let k = 0; !stop || startedAfter.length < 2; k++) {
-          const id = 10_000 + w * 100_000 + k;
+          const id = base + w * 100_000 + k;
           if (branched) startedAfter.push(id);
           await tpuf.namespace('api-busy').write({ upsert_rows: [{ id, color: 'red', vector: [0, 0] }] });
           acked.push(id);
@@ -142,13 +144,13 @@ describe('branchFrom and copyFrom through the client', () => {
       branched = true;
       stop = true;
       await Promise.all(writers);
-      const got = [...(await all(dest)).keys()].filter((id) => id >= 10_000);
+      const got = [...(await all(dest)).keys()].filter((id) => id >= base && id < base + 1_000_000);
       for (const id of before) expect(got).toContain(id);
       for (const id of startedAfter) expect(got).not.toContain(id);
       // Per writer, the ids in the destination are a prefix of what that writer wrote (writes are sequential per writer).
       for (const w of [0, 1]) {
-        const mine = got.filter((id) => id >= 10_000 + w * 100_000 && id < 10_000 + (w + 1) * 100_000).sort((a, b) => a - b);
-        expect(mine).toEqual(mine.map((_, i) => 10_000 + w * 100_000 + i));
+        const mine = got.filter((id) => id >= base + w * 100_000 && id < base + (w + 1) * 100_000).sort((a, b) => a - b);
+        expect(mine).toEqual(mine.map((_, i) => base + w * 100_000 + i));
       }
     }
   });
