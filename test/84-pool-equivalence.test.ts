@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine } from '../crates-ts/engine/index.js';
+import { Engine, POOL_SCANS_MIN_THREADS } from '../crates-ts/engine/index.js';
 import { MemoryStore, walKey } from '../crates-ts/store/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
 import { ElaxError, isElaxError } from '../crates-ts/core/index.js';
@@ -203,7 +203,7 @@ describe('tail scans on the pool (RFC-0010 "Tail scans on the pool")', () => {
   const engines: Engine[] = [];
   const engine = (store: MemoryStore, pool?: TaskPool) => {
     if (pool) pools.push(pool);
-    const e = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 0, ...(pool ? { pool } : {}) });
+    const e = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 0, ...(pool ? { pool, poolScans: true } : {}) });
     engines.push(e);
     return e;
   };
@@ -279,6 +279,24 @@ describe('tail scans on the pool (RFC-0010 "Tail scans on the pool")', () => {
     expect(answers[1]).toEqual(answers[0]);
     // Each query scanned the part (8,600 rows × 128 ≥ 2^20 floats) on the pool; the 50-row tail stayed here.
     expect(pool.stats().byKind['vector-scan']).toMatchObject({ tasks: queries.length, errors: 0 });
+  });
+
+  it('by default hands scans to a pool of 2 threads or more, not to a single thread (ELAX_POOL_SCANS unset)', async () => {
+    expect(process.env.ELAX_POOL_SCANS).toBeUndefined();
+    const store = new MemoryStore();
+    const dup = await bigTail(store, 'default', 128, 8300, 'cosine_distance');
+    const body = { rank_by: ['vector', 'ANN', dup], top_k: 5 };
+    const counts: number[] = [];
+    for (const threads of [1, POOL_SCANS_MIN_THREADS]) {
+      const pool = createPool({ threads, now });
+      pools.push(pool);
+      await pool.ready();
+      const e = new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 0, pool });
+      engines.push(e);
+      expect((await e.query('default', body)).rows!.length).toBe(5);
+      counts.push(pool.stats().byKind['vector-scan'].tasks);
+    }
+    expect(counts).toEqual([0, 1]);
   });
 
   it('a query cancelled while its tail scan runs on the pool stops, and frees the thread for the next query', async () => {

@@ -47,6 +47,13 @@ export interface EngineOptions {
    * The caller owns it (closes it after close()).
    */
   pool?: TaskPool;
+  /**
+   * Whether exact vector scans go to the pool (query/pool-scan.ts). Default: when it has at least 2 threads
+   * (POOL_SCANS_MIN_THREADS); ELAX_POOL_SCANS=on / off overrides the default. On a 2-core machine the one pool thread
+   * also parses and encodes every write, and handing it the scans measured worse query latency and no better
+   * event-loop lag (docs/benchmarks.md, eleventh session).
+   */
+  poolScans?: boolean;
 }
 
 /** Whether an ANN query is answered from the parts' indexes (plus the tail, exactly) rather than an exact scan. */
@@ -54,6 +61,9 @@ function usesAnnIndex(view: NamespaceView, q: ParsedQuery): boolean {
   const r = q.rank;
   return !!r && r.kind === 'vector' && r.mode === 'ANN' && view.parts.length > 0 && r.metric === (view.distanceMetric ?? 'cosine_distance');
 }
+
+/** Pool threads from which exact vector scans go to the pool by default (EngineOptions.poolScans). */
+export const POOL_SCANS_MIN_THREADS = 2;
 
 /**
  * One query over the view's segments (RFC-0004 §6: kernels over ordinals, documents only for returned rows): BM25
@@ -204,8 +214,10 @@ export class Engine {
     // Exact vector scans on the pool when a thread is idle (query/pool-scan.ts), stopped through their cancel flag when
     // the query stops.
     // ELAX_POOL_SCANS=off keeps them on the event loop (same results; to compare or diagnose).
+    const env = process.env.ELAX_POOL_SCANS;
+    const poolScans = opts.poolScans ?? (env === 'on' ? true : env === 'off' ? false : (pool?.threads ?? 0) >= POOL_SCANS_MIN_THREADS);
     this.scanPool =
-      pool && process.env.ELAX_POOL_SCANS !== 'off'
+      pool && poolScans
         ? { idle: () => pool.idleThreads() > 0, run: (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) }
         : undefined;
     this.writer = new WriteCoordinator(this.catalog, {

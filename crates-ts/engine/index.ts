@@ -3,7 +3,7 @@
  * metadata, schema, delete, cache warm, recall. The HTTP server and the CLI both call it. It composes namespace/,
  * write/, query/ and schema/; it does not speak HTTP.
  */
-export { Engine } from './engine.js';
+export { Engine, POOL_SCANS_MIN_THREADS } from './engine.js';
 export type { EngineOptions, QueryPerformance } from './engine.js';
 export { validateNamespaceName, listNamespaces, deleteNamespace, NAMESPACE_NAME } from './namespaces.js';
 export { evaluateRecall, MAX_RECALL_PROBES } from './recall.js';
