@@ -203,23 +203,23 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     const pool = opts.pool;
-    this.catalog = new NamespaceCatalog(store, {
-      ...opts.catalog,
-      clock: opts.clock,
-      eventualMaxAgeMs: opts.eventualMaxAgeMs,
-      // Copied, not transferred: the store may hand out a buffer it keeps (memory store, caches) or a pooled Buffer.
-      ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
-    });
-    this.efSearch = opts.efSearch ?? 128;
     // Exact vector scans on the pool when a thread is idle (query/pool-scan.ts), stopped through their cancel flag when
-    // the query stops.
-    // ELAX_POOL_SCANS=off keeps them on the event loop (same results; to compare or diagnose).
+    // the query stops; EngineOptions.poolScans says when.
     const env = process.env.ELAX_POOL_SCANS;
-    const poolScans = opts.poolScans ?? (env === 'on' ? true : env === 'off' ? false : (pool?.threads ?? 0) >= POOL_SCANS_MIN_THREADS);
+    const poolScans = pool !== undefined && (opts.poolScans ?? (env === 'on' ? true : env === 'off' ? false : pool.threads >= POOL_SCANS_MIN_THREADS));
     this.scanPool =
       pool && poolScans
         ? { idle: () => pool.idleThreads() > 0, run: (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) }
         : undefined;
+    this.catalog = new NamespaceCatalog(store, {
+      ...opts.catalog,
+      clock: opts.clock,
+      eventualMaxAgeMs: opts.eventualMaxAgeMs,
+      sharedPartVectors: poolScans,
+      // Copied, not transferred: the store may hand out a buffer it keeps (memory store, caches) or a pooled Buffer.
+      ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
+    });
+    this.efSearch = opts.efSearch ?? 128;
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,

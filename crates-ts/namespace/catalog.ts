@@ -45,6 +45,8 @@ export interface CatalogOptions {
   loadedParts?: LoadedPartCache;
   /** Postings files at least this large are range-read (see LoadPartOptions). Default 4 MiB. */
   rangedPostingsMinBytes?: number;
+  /** Parts load their whole vectors into shared memory (PartDataOptions.sharedVectors): the engine scans on its pool. */
+  sharedPartVectors?: boolean;
   /**
    * The node's memory budget (RFC-0004 §8): heads, columns, id-index blocks, vectors, deletion vectors, HNSW graphs,
    * postings of format-2 parts. Default: a private 256 MiB one.
@@ -132,6 +134,7 @@ export class NamespaceCatalog {
   private readonly partFiles?: PartFileCache;
   private readonly loadedParts?: LoadedPartCache;
   private readonly rangedPostingsMinBytes?: number;
+  private readonly sharedPartVectors: boolean;
   /** The node's block cache (RFC-0004 §8): heads, column blocks, id-index blocks, deletion vectors. */
   private readonly blocks: BlockCache;
   private readonly graphs: BlockCache;
@@ -156,6 +159,7 @@ export class NamespaceCatalog {
     this.partFiles = options.partFiles;
     this.loadedParts = options.loadedParts;
     this.rangedPostingsMinBytes = options.rangedPostingsMinBytes;
+    this.sharedPartVectors = options.sharedPartVectors === true;
     this.blocks = options.blockCache ?? new BlockCache(256 * 1024 * 1024);
     this.graphs = options.graphCache ?? new BlockCache(4 * 1024 ** 3);
     this.graphWaitBytes = options.graphWaitBytes;
@@ -194,7 +198,7 @@ export class NamespaceCatalog {
           const head = await this.head(home, ref.id);
           if (isBlockHead(head)) {
             this.stats.entryMisses++;
-            const pd = new PartData(head, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
+            const pd = new PartData(head, this.store, this.partFiles, this.blocks, { rangedPostingsMinBytes: this.rangedPostingsMinBytes, sharedVectors: this.sharedPartVectors, graphs: this.graphs, graphWaitBytes: this.graphWaitBytes, graphLoads: this.graphLoads });
             const info = (name: string) => head.files.find((f) => f.name === name)!;
             const vp = new CachedViewPart(
               pd,

@@ -30,9 +30,6 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 
-/** Whether this runtime has shared memory: part vectors are then loaded into it (vectorsWhole). */
-const SHARED = typeof SharedArrayBuffer === 'function';
-
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
   starts: Uint32Array;
@@ -67,6 +64,12 @@ const NO_RELEASE: Release = () => {};
 export interface PartDataOptions {
   /** Postings files at least this large are range-read (dictionary, then the lists a query names). */
   rangedPostingsMinBytes?: number;
+  /**
+   * Load a part's whole vectors into shared memory (one copy per load), so that a pool thread scans them in place
+   * (query/pool-scan.ts). Set when the engine hands exact scans to its pool; otherwise the file's bytes are the
+   * matrix, with no copy.
+   */
+  sharedVectors?: boolean;
   /**
    * Where HNSW graphs live (default: the block cache). A graph is loaded whole (hnswlib) and takes seconds to load,
    * so the node keeps graphs in their own budget (--cache-graph-memory) where column and vector blocks cannot evict
@@ -240,17 +243,18 @@ export class PartData {
       const n = this.rows;
       const blocks = v.blocks.offset.length - 1;
       const stride = v.block_rows * v.dims * 4;
+      const shared = this.opts.sharedVectors === true && typeof SharedArrayBuffer === 'function';
       let data: Float32Array;
       let contiguous = bytes.byteOffset % 4 === 0;
       for (let b = 0; b < blocks && contiguous; b++) contiguous = v.blocks.offset[b] === b * stride;
-      if (contiguous && !SHARED) {
+      if (contiguous && !shared) {
         // The builder writes vector blocks back to back from offset 0: the file is the matrix (no copy: a copy of
         // 100+ MB costs more in fresh pages than the read itself).
         data = new Float32Array(bytes.buffer, bytes.byteOffset, n * v.dims);
       } else {
-        // In shared memory where there is any, so that a pool thread scans the part in place (query/pool-scan.ts;
-        // RFC-0010 "Tail scans on the pool"): one copy when the part is loaded, none per query.
-        data = new Float32Array(SHARED ? new SharedArrayBuffer(n * v.dims * 4) : new ArrayBuffer(n * v.dims * 4));
+        // In shared memory when the engine scans on its pool (opts.sharedVectors; query/pool-scan.ts, RFC-0010 "Tail
+        // scans on the pool"): one copy when the part is loaded, none per query.
+        data = new Float32Array(shared ? new SharedArrayBuffer(n * v.dims * 4) : new ArrayBuffer(n * v.dims * 4));
         if (contiguous) new Uint8Array(data.buffer).set(bytes.subarray(0, n * v.dims * 4));
         else {
           for (let b = 0; b < blocks; b++) {
@@ -260,7 +264,7 @@ export class PartData {
         }
       }
       const present = sliceBlock(bytes, v.blocks, blocks).slice();
-      const sqNorms = new Float64Array(SHARED ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
+      const sqNorms = new Float64Array(shared ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
       for (let r = 0; r < n; r++) sqNorms[r] = sqNormAt(data, r * v.dims, v.dims);
       const all = v.present === n;
       const value: FlatVectors = { data, dims: v.dims, present: all ? null : present, sqNorms };

@@ -314,8 +314,18 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         if (!heap.rejects(d)) heap.push(d, s, o, seg.id(o));
       } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });
     };
-    // Tail scans handed to the pool: their answers join the top-k once the other segments are scanned here.
+    // Scans handed to the pool: their answers join the top-k once the other segments are scanned here.
     const pooled: { s: number; seg: Segment; cursor: RowCursor; out: Promise<VectorScanOutput> }[] = [];
+    /** Hands segment s's scan to an idle pool thread when it is big enough and its vectors are shared; false: scan here. */
+    const handOff = (v: SegmentVectors, seg: Segment, s: number, n: number, only: ArrayLike<number> | null, filter: CompiledFilter | null, cursor: RowCursor, keep: () => void): boolean => {
+      const pool = hooks?.scanPool;
+      if (heap === null || !pool || n * dims < POOL_SCAN_MIN_FLOATS || !pool.idle()) return false;
+      const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
+      if (task === null) return false;
+      pooled.push({ s, seg, cursor, out: pool.run(task, control.signal) });
+      keep(); // its ids are read when the answer is offered
+      return true;
+    };
     const collectPooled = async () => {
       for (const p of pooled) {
         const r = await p.out;
@@ -351,14 +361,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         const dead = seg.dead;
         const filter = segmentFilter(seg, q);
         const n = only === null ? seg.rows : only.length;
-        if (heap !== null && hooks?.scanPool && n * dims >= POOL_SCAN_MIN_FLOATS && hooks.scanPool.idle()) {
-          const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
-          if (task !== null) {
-            pooled.push({ s, seg, cursor, out: hooks.scanPool.run(task, control.signal) });
-            keep(); // ids are read when its answer is offered
-            return;
-          }
-        }
+        if (handOff(v, seg, s, n, only, filter, cursor, keep)) return;
         let kc: VectorChunk | null = null; // the chunk whose kernel holds the batch
         let m = 0;
         const ords = new Int32Array(256);
@@ -407,15 +410,8 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const dead = seg.dead;
       const filter = segmentFilter(seg, q);
       const n = only === null ? seg.rows : only.length;
-      if (heap !== null && hooks?.scanPool && n * dims >= POOL_SCAN_MIN_FLOATS && hooks.scanPool.idle()) {
-        // A part's vectors in shared memory (part-data.ts vectorsWhole): scanned on the pool like the tail.
-        const task = pooledScan(v, seg, n, only, filter, cursor, rank.query, cosine, q.limit, control);
-        if (task !== null) {
-          pooled.push({ s, seg, cursor, out: hooks.scanPool.run(task, control.signal) });
-          keep(); // ids are read when its answer is offered
-          return;
-        }
-      }
+      // A part's vectors in shared memory (part-data.ts vectorsWhole): scanned on the pool like the tail.
+      if (handOff(v, seg, s, n, only, filter, cursor, keep)) return;
       const k = v.scan;
       if (k !== undefined && (sq !== null || !cosine)) {
         // The vectors live in WebAssembly memory: select a batch of rows here, let the SIMD kernel compute their

@@ -13,17 +13,7 @@ import { createPool } from '../pool/index.js';
 import { distanceAt, sqNormAt } from './distance.js';
 import { scanVectors, TopKTies, type ScanChunk, type VectorScanInput } from './pool-scan.js';
 import { VectorArena } from './vector-arena.js';
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../ivf/index.js';
 
 /** The multiset of (ord, dist) every correct answer holds: rows at or under the k-th smallest distance. */
 function expected(all: { o: number; d: number }[], k: number): string[] {
@@ -36,7 +26,7 @@ const got = (r: { ords: Int32Array; dists: Float64Array }) => Array.from(r.ords,
 
 describe('TopKTies', () => {
   it('keeps the k smallest offers and every offer tied with the k-th, for random offers with many ties', () => {
-    const rand = rng(5);
+    const rand = seededRandom(5);
     for (let round = 0; round < 300; round++) {
       const k = 1 + Math.floor(rand() * 12);
       const n = Math.floor(rand() * 80);
@@ -57,7 +47,7 @@ interface Layout {
 
 /** A random tail: chunks of 2^shift rows in shared arenas, a window from `base`, dead rows, rows without vectors. */
 function makeTail(seed: number, opts: { select?: boolean } = {}): Layout {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const dims = [3, 4, 8, 13, 16][Math.floor(rand() * 5)]!;
   const shift = 3 + Math.floor(rand() * 3);
   const per = 1 << shift;
