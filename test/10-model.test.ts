@@ -250,7 +250,9 @@ function makeEngine(store: ObjectStore): Engine {
     groupCommitMs: 0,
     // Any tail is rebuilt in the background at a publish while queries answer from the cached view (catalog viewFor):
     // the random histories exercise that path too (the default waits for 10,000 tail rows).
-    catalog: { staleRebuildMinRows: 0 },
+    // foldSlice: every committed entry of more than two operations is folded in slices (NamespaceView.apply), so
+    // queries and writes run between its slices and must see it whole or not at all.
+    catalog: { staleRebuildMinRows: 0, foldSlice: { ms: 0, ops: 2 } },
   });
 }
 

@@ -18,7 +18,7 @@ import { compactNamespace } from '../indexer/compact.js';
 let nonce = 0;
 const clock = { now: () => Date.now() };
 const engineOn = (store: ObjectStore, staleRebuildMinRows = 10_000, carrySlackRows?: number) =>
-  new Engine(store, { clock, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog: { staleRebuildMinRows, carrySlackRows } });
+  new Engine(store, { clock, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog: { staleRebuildMinRows, carrySlackRows, foldSlice: { ms: 0, ops: 3 } } });
 /** Publishes the next `entries` WAL entries (or fewer) as one part: a publish of a WAL prefix of the tail. */
 const publishPrefix = (store: ObjectStore, ns: string, entries: number) =>
   new Indexer(store, { clock, nonce: () => `i${nonce++}`, hnsw: { flatThreshold: 8 }, maxEntriesPerPart: entries }).indexNamespace(ns, true);

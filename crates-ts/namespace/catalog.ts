@@ -17,7 +17,7 @@ import {
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
 import { BlockCache, Limiter } from '../cache/index.js';
 import { partHome, type Router } from '../router/index.js';
-import { NamespaceView } from './view.js';
+import { DEFAULT_FOLD_SLICE, NamespaceView, type FoldSlice } from './view.js';
 import { codebookIndex, type IvfIndex } from '../ivf/index.js';
 import { readCodebook } from '../vindex/index.js';
 import { VectorArena } from '../query/index.js';
@@ -75,6 +75,8 @@ export interface CatalogOptions {
    * (NamespaceView.carryOver).
    */
   carrySlackRows?: number;
+  /** How views fold a large committed entry in slices (NamespaceView.apply). Default DEFAULT_FOLD_SLICE (5 ms). */
+  foldSlice?: FoldSlice;
 }
 
 /** Same parts, deletion vectors and indexed range: a cached view can be moved forward instead of rebuilt. */
@@ -144,6 +146,7 @@ export class NamespaceCatalog {
   private readonly maxViews: number;
   private readonly staleRebuildMinRows: number;
   private readonly carrySlackRows: number | undefined;
+  private readonly foldSlice: FoldSlice;
   private readonly decodeWal: (seq: number, bytes: Uint8Array) => Promise<WalEntry>;
   /** v2 parts read through the caches, by namespace/part id (small objects: the data is in `blocks`). */
   private readonly partData = new Map<string, CachedViewPart>();
@@ -166,6 +169,7 @@ export class NamespaceCatalog {
     this.maxViews = options.maxViews ?? 10_000;
     this.staleRebuildMinRows = options.staleRebuildMinRows ?? 10_000;
     this.carrySlackRows = options.carrySlackRows;
+    this.foldSlice = options.foldSlice ?? DEFAULT_FOLD_SLICE;
     this.decodeWal = options.decodeWal ?? (async (seq, bytes) => decodeWalEntry(seq, bytes));
   }
 
@@ -260,6 +264,7 @@ export class NamespaceCatalog {
 
   /** The view of `ns`, or null if the namespace does not exist (never written, or deleted). */
   async view(ns: string, consistency: Consistency = 'strong', staleParts = false): Promise<NamespaceView | null> {
+    if (this.views.get(ns)?.failed) this.evict(ns); // a fold threw: the view holds part of an entry
     if (consistency === 'eventual') {
       const cached = this.views.get(ns);
       if (cached && this.clock.now() - cached.refreshedAt <= this.eventualMaxAgeMs) {
@@ -351,7 +356,7 @@ export class NamespaceCatalog {
   applyCommitted(ns: string, entry: WalEntry, bytes: number): void {
     this.rememberEntry(ns, entry, bytes);
     const v = this.views.get(ns);
-    if (v && v.headSeq === entry.seq - 1) v.apply(entry, bytes);
+    if (v && v.acceptedSeq === entry.seq - 1) v.apply(entry, bytes);
   }
 
   private rememberEntry(ns: string, entry: WalEntry, bytes: number): void {
@@ -379,8 +384,9 @@ export class NamespaceCatalog {
     const started = this.clock.now();
     const log = this.wal(ns);
     for (let attempt = 1; ; attempt++) {
+      if (this.views.get(ns)?.failed) this.evict(ns); // a fold threw (NamespaceView.apply): rebuilt from the store
       const cached = this.views.get(ns);
-      const listedFirst = cached ? await log.listAfter(cached.headSeq) : null;
+      const listedFirst = cached ? await log.listAfter(cached.acceptedSeq) : null;
       const read: RouterRead | null = await this.routers.read(ns);
       if (!read || read.router.deleted) {
         this.evict(ns);
@@ -398,17 +404,19 @@ export class NamespaceCatalog {
       // A publish changed the part set: the cached view may keep answering (its parts stay readable through the GC
       // grace period, RFC-0006) while the new one is built in the background — if the listing after its head holds
       // every entry up to the new router's indexed_wal (none was collected under us). Once per refresh: a retry builds.
-      const staleOk = staleParts && attempt === 1 && cached !== undefined && cached.tailRows.rows >= this.staleRebuildMinRows && listedFirst !== null && listingCovers(listedFirst, cached.headSeq, read.router.indexed_wal);
+      const staleOk = staleParts && attempt === 1 && cached !== undefined && cached.tailRows.rows >= this.staleRebuildMinRows && listedFirst !== null && listingCovers(listedFirst, cached.acceptedSeq, read.router.indexed_wal);
       const [view, listedCold] = await Promise.all([this.viewFor(ns, read, staleOk), coldList]);
       let listed = listedFirst ?? listedCold!;
       let verifyRouter = listedFirst === null;
-      if (listed.length > 0 && listed[0]!.seq > view.headSeq + 1) {
+      // acceptedSeq: an entry being folded in slices (NamespaceView.apply) is the view's already.
+      if (listed.length > 0 && listed[0]!.seq > view.acceptedSeq + 1) {
         // The view starts below what we listed: list from the view's head, then verify below.
-        listed = await log.listAfter(view.headSeq);
+        listed = await log.listAfter(view.acceptedSeq);
         verifyRouter = true;
       }
-      const pending = listed.filter((o) => o.seq > view.headSeq);
-      const continues = pending.every((o, i) => o.seq === view.headSeq + 1 + i);
+      const head = view.acceptedSeq;
+      const pending = listed.filter((o) => o.seq > head);
+      const continues = pending.every((o, i) => o.seq === head + 1 + i);
       let moved = !continues;
       if (!moved && verifyRouter && pending.length === 0) {
         // The early HEAD was issued after the same (empty) listing ended: it answers the same question.
@@ -480,6 +488,7 @@ export class NamespaceCatalog {
       this.rebuilds.delete(ns);
       // The new part set's parts and deletion vectors are read (and its new parts warmed): the view is the cached one
       // carried over, now (synchronously: no entry lands in between), or, when it cannot be, rebuilt here.
+      await cached.folded(); // a view holding part of an entry is not carried over
       const built = this.carry(ns, rb.prepared, cached) ?? (await this.rebuild(ns, rb.prepared, cached));
       if (samePartSet(built.router, r)) {
         built.router = r;
@@ -545,6 +554,7 @@ export class NamespaceCatalog {
    */
   private async buildView(ns: string, read: RouterRead, previous: NamespaceView | undefined): Promise<NamespaceView> {
     const p = await this.prepareParts(read);
+    await previous?.folded(); // a view holding part of an entry is not carried over
     return this.carry(ns, p, previous) ?? this.rebuild(ns, p, previous);
   }
 
@@ -569,6 +579,7 @@ export class NamespaceCatalog {
     const cache = this.tailEntries.get(ns);
     const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.entry, this.carrySlackRows);
     if (v === null) return null;
+    v.foldSlice = this.foldSlice;
     v.ivfIndex = this.ivfIndexOf(r);
     this.partsSeenAt.set(v, p.readAt);
     if (cache) for (const seq of [...cache.keys()]) if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
@@ -583,6 +594,7 @@ export class NamespaceCatalog {
     this.stats.rebuilt++;
     const r = read.router;
     const view = new NamespaceView(r, read.witness, parts, masks);
+    view.foldSlice = this.foldSlice;
     view.ivfIndex = this.ivfIndexOf(r);
     if (previous) view.tailRows.inheritTextIndexes(previous.tailRows);
     const cache = this.tailEntries.get(ns);

@@ -197,6 +197,11 @@ export class TailSegment implements Segment {
   /** Set once carried over: a newer segment appends to the store, this one only reads what it held. */
   private sealed = false;
   /**
+   * While a view folds an entry in slices (NamespaceView.apply): the rows before the entry and the ordinals below them
+   * the entry killed so far. snapshot() then shows the tail as it was before the entry.
+   */
+  private mark: { rows: number; kills: number[] } | null = null;
+  /**
    * id → physical row of its newest tail upsert, or -1 - seq when its newest tail operation is a delete (in entry
    * `seq`). Moved to the carried-over segment (its owner, the view, hands lookups of a superseded view to the new
    * one); entries below `base` / `baseSeq` belong to rows the parts took over and are not this segment's.
@@ -340,6 +345,7 @@ export class TailSegment implements Segment {
     const o = prev - this.base;
     if (this.deadMask[o] !== 1) {
       this.deadMask[o] = 1;
+      if (this.mark !== null && o < this.mark.rows) this.mark.kills.push(o);
       this.deadCount++;
       this.live -= this.store.rowBytes[prev]!;
       this.sortedDead = null;
@@ -413,8 +419,25 @@ export class TailSegment implements Segment {
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
    */
   snapshot(): Segment {
+    const m = this.mark;
+    if (m !== null) {
+      // An entry is being folded: the state before it (its rows are not in it, the rows it killed are live again).
+      const dead = this.deadMask.slice(0, m.rows);
+      for (const o of m.kills) dead[o] = 0;
+      return new TailSnapshot(this, m.rows, dead.indexOf(1) === -1 ? null : dead);
+    }
     const rows = this.count;
     return new TailSnapshot(this, rows, this.deadCount === 0 ? null : this.deadMask.slice(0, rows));
+  }
+
+  /** An entry's operations begin: until endEntry(), snapshot() is the tail before them (a fold in slices). */
+  beginEntry(): void {
+    this.mark = { rows: this.count, kills: [] };
+  }
+
+  /** The entry begun by beginEntry() is folded whole. */
+  endEntry(): void {
+    this.mark = null;
   }
 
   /** The live documents, in WAL order (export, recall sampling, logical size). */

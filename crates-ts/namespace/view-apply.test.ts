@@ -33,6 +33,21 @@ function entries(opsPerEntry: WalOp[][]): WalEntry[] {
   }));
 }
 
+/** A view that folds every entry in one piece (apply never slices it). */
+function wholeView(): NamespaceView {
+  const v = new NamespaceView(router, Witness.neverMatches(), [], []);
+  v.foldSlice = { ms: Infinity, ops: 1 << 30 };
+  return v;
+}
+
+/** What a query sees of a view's tail: the live rows of its last segment, in WAL order. */
+async function visible(v: NamespaceView) {
+  const tail = v.segments().at(-1)!;
+  const ords: number[] = [];
+  for (let o = 0; o < tail.rows; o++) if (tail.dead?.[o] !== 1) ords.push(o);
+  return (await tail.docs(ords)).map((d) => ({ id: d.id, vector: Array.from(d.vector ?? []), attrs: d.attrs }));
+}
+
 function state(v: NamespaceView) {
   const ix = v.tailRows.loosePostings('text', analyzer);
   return {
@@ -54,7 +69,7 @@ describe('NamespaceView.applyOps', () => {
     fc.assert(
       fc.property(fc.array(fc.array(op, { maxLength: 700, size: 'max' }), { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 64 }), (ops, stops) => {
         const es = entries(ops);
-        const whole = new NamespaceView(router, Witness.neverMatches(), [], []);
+        const whole = wholeView();
         whole.tailRows.loosePostings('text', analyzer);
         for (const e of es) whole.apply(e, 10);
         const sliced = new NamespaceView(router, Witness.neverMatches(), [], []);
@@ -90,5 +105,67 @@ describe('NamespaceView.applyOps', () => {
     const v = new NamespaceView(router, Witness.neverMatches(), [], []);
     const [e] = entries([[{ kind: 'delete', id: 1 }, { kind: 'delete', id: 2 }]]);
     expect(() => v.applyOps(e!, 0, 1, null)).toThrow(/without its start/);
+  });
+});
+
+describe('NamespaceView.apply in slices', () => {
+  it('should show only whole entries while it folds, and everything once settled', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(op, { maxLength: 120 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 40 }), async (ops, sliceOps) => {
+        const es = entries(ops);
+        // What a query must see after the first j entries: a view folding them whole.
+        const ref = wholeView();
+        const after: Awaited<ReturnType<typeof visible>>[] = [await visible(ref)];
+        for (const e of es) {
+          ref.apply(e, 10);
+          after.push(await visible(ref));
+        }
+        const v = new NamespaceView(router, Witness.neverMatches(), [], []);
+        v.foldSlice = { ms: 0, ops: sliceOps }; // stop at every check: each entry over sliceOps ops takes several turns
+        for (const e of es) {
+          v.apply(e, 10);
+          expect(v.acceptedSeq).toBe(e.seq);
+          v.apply(e, 10); // handed in twice (a refresh listing it): ignored
+        }
+        let sawPartial = false;
+        while (v.isFolding) {
+          expect(v.headSeq).toBeLessThan(es.length);
+          expect(await visible(v)).toEqual(after[v.headSeq]);
+          sawPartial ||= v.tailRows.rows > v.segments().at(-1)!.rows; // rows folded, hidden from queries
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        await v.settle();
+        expect(v.headSeq).toBe(es.length);
+        expect(await visible(v)).toEqual(after[es.length]);
+        expect(state(v)).toEqual(state(ref));
+        // An entry over sliceOps operations is not folded in one turn: its first slice's rows were there, hidden.
+        if (es.some((e) => e.ops.length > sliceOps && e.ops.slice(0, sliceOps).some((o) => o.kind === 'upsert'))) expect(sawPartial).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('should make settle() wait for the entry being folded', async () => {
+    const v = new NamespaceView(router, Witness.neverMatches(), [], []);
+    v.foldSlice = { ms: 0, ops: 2 };
+    const [e] = entries([Array.from({ length: 50 }, (_, i) => ({ kind: 'upsert' as const, doc: { id: i, vector: null, attrs: { n: i } } }))]);
+    v.apply(e!, 10);
+    expect(v.isFolding).toBe(true);
+    expect(v.headSeq).toBe(0);
+    expect(await visible(v)).toEqual([]); // none of its rows before it is whole
+    await v.settle();
+    expect(v.isFolding).toBe(false);
+    expect(v.headSeq).toBe(1);
+    expect((await visible(v)).map((d) => d.id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('should not be carried over while it folds', async () => {
+    const v = new NamespaceView(router, Witness.neverMatches(), [], []);
+    v.foldSlice = { ms: 0, ops: 2 };
+    const [e] = entries([Array.from({ length: 20 }, (_, i) => ({ kind: 'delete' as const, id: i }))]);
+    v.apply(e!, 10);
+    expect(v.carryOver({ ...router, indexed_wal: 0 }, Witness.neverMatches(), [], [], () => undefined)).toBeNull();
+    await v.folded();
+    expect(v.carryOver({ ...router, indexed_wal: 0 }, Witness.neverMatches(), [], [], () => undefined)).not.toBeNull();
   });
 });

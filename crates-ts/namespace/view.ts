@@ -39,6 +39,17 @@ export const CARRY_SLACK_ROWS = 65_536;
 /** applyOps asks its `stop` every this many operations (a few hundred µs of folding). */
 const APPLY_STOP_OPS = 256;
 
+/**
+ * How apply() folds an entry: at most `ms` of the event loop at a time, asking every `ops` operations (tests set both
+ * low to fold every entry in many slices).
+ */
+export interface FoldSlice {
+  ms: number;
+  ops: number;
+}
+
+export const DEFAULT_FOLD_SLICE: FoldSlice = { ms: 5, ops: APPLY_STOP_OPS };
+
 /** A row's place in a view: segment index (segments() order) and ordinal. */
 export interface ScanPosition {
   seg: number;
@@ -96,6 +107,20 @@ export class NamespaceView {
   /** The namespace codebook as an IVF index (router.vindex; cached by the catalog), or null when it has none. */
   ivfIndex: (() => Promise<IvfIndex>) | null = null;
   private logicalBytes: number | null = null;
+  /** How apply() slices a large entry (FoldSlice). */
+  foldSlice: FoldSlice = DEFAULT_FOLD_SLICE;
+  /**
+   * A fold in slices under way (apply): resolves once every entry handed to apply() is folded whole. Meanwhile
+   * segments() is the view as of the last whole entry, and settle() (so every reader that needs the newest state:
+   * queries, lookups, write resolution) waits for it.
+   */
+  private folding: Promise<void> | null = null;
+  /** Entries handed to apply() while a fold was under way, folded after it in order. */
+  private readonly foldQueue: { entry: WalEntry; bytes: number }[] = [];
+  /** Highest seq handed to apply(): folded, being folded, or queued. */
+  private acceptedHead = -1;
+  /** Set when folding an entry threw: the view holds part of it and must not be used again (the catalog drops it). */
+  failed: unknown = null;
 
   /**
    * `masks`: the parts' deletion vectors under a v2 router (a row is live iff its bit is clear); null under a v1
@@ -127,7 +152,13 @@ export class NamespaceView {
    * reader of the view awaits it first; apply() only records the ids (it is synchronous).
    */
   async settle(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.folding !== null || this.pending.length > 0) {
+      if (this.folding !== null) {
+        // The entry being folded: its ids are resolved once it is whole (its rows are not visible before).
+        await this.folding;
+        if (this.failed !== null) throw this.failed;
+        continue;
+      }
       const ids = this.pending;
       this.pending = [];
       this.settling.add(ids);
@@ -222,9 +253,77 @@ export class NamespaceView {
     return seg.annSearch(query, k, Math.max(ef, k), allow);
   }
 
-  /** Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). */
+  /**
+   * The highest WAL seq handed to apply() (folded, or being folded in slices): what the catalog lists the WAL after and
+   * compares a commit's seq with. headSeq is the highest seq folded whole.
+   */
+  get acceptedSeq(): number {
+    return Math.max(this.headSeq, this.acceptedHead);
+  }
+
+  /** Whether an entry is being folded in slices (apply). */
+  get isFolding(): boolean {
+    return this.folding !== null;
+  }
+
+  /** Resolves when no fold in slices is under way. */
+  async folded(): Promise<void> {
+    while (this.folding !== null) await this.folding;
+  }
+
+  /**
+   * Fold the next entry. Entries must arrive in sequence order; older ones are ignored (idempotent). A large entry (a
+   * group commit of thousands of rows) is folded in slices of foldSlice.ms, giving the event loop back in between
+   * (docs/rfcs/0010-worker-pool.md "What is left": a commit's fold held the loop 30-45 ms). Until it is whole, readers
+   * see the view as of the entry before it: segments() hides its rows (TailSegment.beginEntry) and settle() waits for
+   * it, so a query after the write's acknowledgement (which settles) sees all of it, and no query sees part of it.
+   * Entries handed in meanwhile are queued behind it.
+   */
   apply(entry: WalEntry, bytes: number): void {
-    this.applyOps(entry, bytes, 0, null);
+    if (this.failed !== null || entry.seq <= this.acceptedSeq) return;
+    this.acceptedHead = entry.seq;
+    if (this.folding !== null) {
+      this.foldQueue.push({ entry, bytes });
+      return;
+    }
+    const at = this.foldSome(entry, bytes, 0);
+    if (at < entry.ops.length) this.folding = this.foldRest(entry, bytes, at);
+  }
+
+  /** One slice of `entry` from operation `from` (applyOps with the fold's stop); the index of the first not folded. */
+  private foldSome(entry: WalEntry, bytes: number, from: number): number {
+    const started = performance.now();
+    const { ms, ops } = this.foldSlice;
+    try {
+      return this.applyOps(entry, bytes, from, () => performance.now() - started >= ms, ops);
+    } catch (e) {
+      this.failed = e;
+      throw e;
+    }
+  }
+
+  private async foldRest(first: WalEntry, firstBytes: number, firstAt: number): Promise<void> {
+    let entry = first;
+    let bytes = firstBytes;
+    let at = firstAt;
+    try {
+      for (;;) {
+        while (at < entry.ops.length) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          at = this.foldSome(entry, bytes, at);
+        }
+        const next = this.foldQueue.shift();
+        if (next === undefined) break;
+        entry = next.entry;
+        bytes = next.bytes;
+        at = this.foldSome(entry, bytes, 0);
+      }
+    } catch (e) {
+      this.failed ??= e;
+      this.foldQueue.length = 0;
+    } finally {
+      this.folding = null;
+    }
   }
 
   /**
@@ -234,17 +333,17 @@ export class NamespaceView {
    * the returned index) the view holds part of an entry: only for a view no reader holds yet (a rebuilt view being
    * replayed, catalog.ts replayCached), so that a large entry's replay yields to the event loop too.
    */
-  applyOps(entry: WalEntry, bytes: number, from: number, stop: (() => boolean) | null): number {
+  applyOps(entry: WalEntry, bytes: number, from: number, stop: (() => boolean) | null, every = APPLY_STOP_OPS): number {
     const ops = entry.ops;
     if (from === 0) {
       // A superseded view takes no more entries: its successor folds them (the catalog hands them to the current view).
       if (entry.seq <= this.headSeq || this.successor !== null) return ops.length;
       this.applyingFirstRow = this.tailRows.rows;
+      // Until the entry is whole, a snapshot of the tail is the tail before it; segs (if built) is that state already.
+      this.tailRows.beginEntry();
     } else if (this.applyingFirstRow < 0) throw new Error(`entry ${entry.seq} resumed at operation ${from} without its start`);
-    this.segs = null;
-    this.logicalBytes = null;
     for (let i = from; i < ops.length; i++) {
-      if (stop !== null && i > from && (i - from) % APPLY_STOP_OPS === 0 && stop()) return i;
+      if (stop !== null && i > from && (i - from) % every === 0 && stop()) return i;
       const op = ops[i]!;
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
       // The first tail operation on an id shadows its live part row (resolved by settle()); later ones replace the
@@ -255,6 +354,7 @@ export class NamespaceView {
     }
     const firstRow = this.applyingFirstRow;
     this.applyingFirstRow = -1;
+    this.tailRows.endEntry();
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
     const keys = entry.meta.idempotency_keys;
@@ -431,6 +531,8 @@ export class NamespaceView {
     slackRows = CARRY_SLACK_ROWS,
   ): NamespaceView | null {
     const was = this.router;
+    // Mid-fold (apply in slices) the tail holds part of an entry: the caller waits for it (catalog.carry) or rebuilds.
+    if (this.folding !== null || this.applyingFirstRow >= 0 || this.failed !== null) return null;
     if (this.successor !== null || masks === null || was.format_version < 2 || router.format_version < 2) return null;
     if (router.indexed_wal < was.indexed_wal || router.indexed_wal > this.headSeq || router.wal_start - 1 > this.headSeq) return null;
     // The tail entries the new parts cover, and the first one they do not.
