@@ -356,7 +356,7 @@ export function fragmentRanges(text: string, by: FragmentBy, analyzer: TextAnaly
     case 'word':
       return analyzer.spans(text).map((t) => [t.start, t.end]);
     case 'sentence': {
-      sentenceSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'sentence' });
+      sentenceSegmenter ??= new Intl.Segmenter('und', { granularity: 'sentence' });
       const out: Array<[number, number]> = [];
       for (const seg of sentenceSegmenter.segment(text)) pushTrimmed(out, text, seg.index, seg.index + seg.segment.length);
       return out;
