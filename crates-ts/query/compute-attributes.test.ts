@@ -46,6 +46,7 @@ describe('compute_attributes: validation', () => {
       rejects({ compute_attributes: { [name]: d } }, `compute_attributes.${name}: the name '${name}' is reserved for the row's own fields (id, vector, $dist, $...)`);
     }
     rejects({ compute_attributes: { '': d } }, 'compute_attributes: a computed attribute name must not be empty');
+    rejects(JSON.parse(`{"compute_attributes": {"__proto__": ${JSON.stringify(d)}}}`), "compute_attributes.__proto__: '__proto__' cannot be an attribute name");
     rejects({ compute_attributes: [d] }, /compute_attributes must be an object/);
   });
 
@@ -154,6 +155,18 @@ describe('compute_attributes: Highlight', () => {
       { text: 'Cat', fragment_range: [0, 3], match_ranges: [[0, 3]] },
       { text: 'cat', fragment_range: [5, 8], match_ranges: [[5, 8]] },
       { text: 'CAT', fragment_range: [14, 17], match_ranges: [[14, 17]] },
+    ]);
+  });
+
+  it('should rank fragments by Sum / Product of BM25 clauses and mark every clause\'s terms', () => {
+    // Three fragments of 2 tokens; cat and dog each in one (same idf and length), so dog's Product 2 puts it first.
+    const rows = run(
+      { rank_by: ['Sum', [['title', 'BM25', 'cat'], ['Product', 2, ['title', 'BM25', 'dog']]]], compute_attributes: { h: ['Highlight', 'title', { include_offsets: 'utf-16' }] } },
+      [doc(1, null, { title: 'A cat. A dog. Birds fly.' })],
+    );
+    expect(rows[0]!.h).toEqual([
+      { text: 'A dog.', fragment_range: [7, 13], match_ranges: [[9, 12]] },
+      { text: 'A cat.', fragment_range: [0, 6], match_ranges: [[2, 5]] },
     ]);
   });
 

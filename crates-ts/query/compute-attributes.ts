@@ -94,6 +94,8 @@ export function parseComputeAttributes(raw: unknown, ctx: ComputeContext): Compu
   return entries.map(([name, expr]) => {
     const where = `compute_attributes.${name}`;
     if (name === '') throw queryError('compute_attributes: a computed attribute name must not be empty');
+    // A key assigned to a plain object: '__proto__' would replace the row's prototype instead of adding a value.
+    if (name === '__proto__') throw queryError(`${where}: '__proto__' cannot be an attribute name`);
     if (RESERVED.has(name) || name.startsWith('$')) {
       throw queryError(`${where}: the name '${name}' is reserved for the row's own fields (id, vector, $dist, $...)`);
     }
