@@ -8,6 +8,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -106,6 +107,38 @@ describe('compute_attributes: VectorDist', () => {
         expect(r.d, `${mode} row ${r.id}`).toBe(r.$dist);
         expect(r.d as number).toBeCloseTo(cosine(q, LIVE.get(r.id as number)!.vector), 5);
         expect(Object.keys(r).sort()).toEqual(['$dist', 'd', 'id']);
+      }
+    }
+  });
+
+  it('should equal $dist over a clustered (IVF, RaBitQ) part and its tail', async () => {
+    const ns = 'compute-attrs-ivf';
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const vecs = new Map<number, number[]>();
+    const rows = Array.from({ length: 300 }, (_, id) => {
+      const vector = Array.from({ length: 8 }, rand);
+      vecs.set(id, vector);
+      return { id, vector };
+    });
+    await tpuf.namespace(ns).write({ upsert_rows: rows, distance_metric: 'cosine_distance' });
+    const store = new LocalDirStore(server.storeDir);
+    let n = 0;
+    await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `ivf${n++}`, vectorIndex: { kind: 'ivf', minRows: 40, targetSize: 50, minSize: 25, maxSize: 100 } }).indexNamespace(ns, true);
+    const tail = Array.from({ length: 5 }, (_, i) => ({ id: 1000 + i, vector: Array.from({ length: 8 }, rand) }));
+    for (const r of tail) vecs.set(r.id, r.vector);
+    await tpuf.namespace(ns).write({ upsert_rows: tail });
+    const router = (await new RouterStore(store).read(ns))!.router;
+    expect(router.parts.map((p) => p.index_kind)).toEqual(['ivf']);
+    await store.close();
+    expect((await tpuf.namespace(ns).explainQuery({ rank_by: ['id', 'asc'] })).plan_text).toContain('tail: 5 rows');
+    for (let i = 0; i < 5; i++) {
+      const q = Array.from({ length: 8 }, rand);
+      const res = await tpuf.namespace(ns).query({ rank_by: ['vector', 'ANN', q], top_k: 20, compute_attributes: { d: ['vector', 'VectorDist', q] } });
+      expect(res.rows!.length).toBe(20);
+      for (const r of res.rows!) {
+        expect(r.d, `row ${r.id}`).toBe(r.$dist);
+        expect(r.d as number).toBeCloseTo(cosine(q, vecs.get(r.id as number)!), 5);
       }
     }
   });
