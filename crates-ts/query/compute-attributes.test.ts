@@ -3,6 +3,8 @@ import { isElaxError, type Doc, type Schema } from '../core/index.js';
 import { parseQuery, parseMultiQuery, executeMultiQuery, type QueryContext } from './index.js';
 import { executeQuery } from './execute.js';
 import { convertOffsets } from './compute-attributes.js';
+import { DocsSegment, type DocFields, type Segment } from './segment.js';
+import { executeOnSegments } from './execute-segments.js';
 import { SCHEMA, doc, naiveDistance } from './test-helpers.js';
 
 const ctx: QueryContext = { schema: SCHEMA, distanceMetric: 'cosine_distance' };
@@ -255,6 +257,40 @@ describe('compute_attributes: multi-query', () => {
     for (const r of fused) {
       expect(r.h).toEqual([{ text: r.id === 1 ? 'cat cat' : 'a cat and a dog' }]);
       expect(r.d).toBe(r.id === 1 ? 0 : 1);
+    }
+  });
+});
+
+describe('compute_attributes over segments', () => {
+  it('should read only the returned rows, with the attributes the expressions need, and return only the projection', async () => {
+    const all = Array.from({ length: 40 }, (_, i) => doc(i, [1, i, 0, 0], { n: i, color: i % 2 ? 'red' : 'blue', title: `cat number ${i}. Dog here.` }));
+    const asked: Array<{ ords: number[]; fields: DocFields | undefined }> = [];
+    const segs = [all.slice(0, 25), all.slice(25)].map((rows) => {
+      const seg = new DocsSegment(rows);
+      // The segment with docs() recording what the executor asks for (DocsSegment itself ignores `fields`).
+      const spy: Segment = Object.create(seg);
+      spy.docs = (ords: readonly number[], fields?: DocFields) => {
+        asked.push({ ords: [...ords], fields });
+        return seg.docs(ords);
+      };
+      return spy;
+    });
+    const q = parseQuery(
+      {
+        rank_by: ['n', 'desc'],
+        top_k: 3,
+        include_attributes: ['color'],
+        compute_attributes: { d: ['vector', 'VectorDist', V], h: ['Highlight', 'title', { rank_fragments_by: ['title', 'BM25', 'cat'] }] },
+      },
+      ctx,
+    );
+    const { rows } = await executeOnSegments(q, segs);
+    expect(rows!.map((r) => r.id)).toEqual([39, 38, 37]);
+    expect(asked).toEqual([{ ords: [14, 13, 12], fields: { attrs: ['color', 'title'], vector: true } }]);
+    for (const r of rows!) {
+      expect(Object.keys(r)).toEqual(['id', 'color', 'd', 'h']);
+      expect(r.h).toEqual([{ text: `cat number ${r.id}.` }]);
+      expect(r.d as number).toBeCloseTo(naiveDistance('cosine_distance', Float32Array.from(V), Float32Array.from([1, r.id as number, 0, 0])), 6);
     }
   });
 });
