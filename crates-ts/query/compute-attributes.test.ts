@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { isElaxError, type Doc, type Schema } from '../core/index.js';
+import { isElaxError, type Doc, type FullTextConfig, type Schema } from '../core/index.js';
 import { parseQuery, parseMultiQuery, executeMultiQuery, type QueryContext } from './index.js';
 import { executeQuery } from './execute.js';
 import { convertOffsets } from './compute-attributes.js';
@@ -79,6 +79,14 @@ describe('compute_attributes: validation', () => {
     rejects({ ...rb, compute_attributes: { h: ['Highlight', 'title', { pre_tag: '<b>' }] } }, /unknown Highlight parameter 'pre_tag'/);
     rejects({ rank_by: ['vector', 'ANN', V], compute_attributes: { h: ['Highlight', 'title'] } }, "compute_attributes.h: Highlight ranks fragments by the query's BM25 clauses over 'title', and rank_by has none; give rank_fragments_by");
     rejects({ rank_by: ['n', 'asc'], compute_attributes: { h: ['Highlight', 'title', { rank_fragments_by: ['color', 'BM25', 'x'] }] } }, /compute_attributes\.h: rank_fragments_by: .*'color' does not have full_text_search/);
+    const notes: QueryContext = { schema: { ...SCHEMA, notes: { type: 'string', full_text_search: SCHEMA.title!.full_text_search } }, distanceMetric: null };
+    let err: unknown;
+    try {
+      parseQuery({ rank_by: ['notes', 'BM25', 'x'], compute_attributes: { h: ['Highlight', 'title'] } }, notes);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toBe("compute_attributes.h: rank_by has no BM25 clause over 'title', so nothing in 'title' can be highlighted");
   });
 });
 
@@ -202,6 +210,13 @@ describe('compute_attributes: Highlight', () => {
       [doc(1, null, { title: 'CAT dog Cabin' })],
     );
     expect(rows[0]!.h).toEqual([{ text: 'CAT dog Cabin', fragment_range: [0, 13], match_ranges: [[0, 3], [8, 13]] }]);
+  });
+
+  it('should give [] when the clause has no terms left after analysis', () => {
+    const schema: Schema = { ...SCHEMA, body: { type: 'string', full_text_search: { ...(SCHEMA.title!.full_text_search as FullTextConfig), remove_stopwords: true } } };
+    const c: QueryContext = { schema, distanceMetric: null };
+    const rows = run({ rank_by: ['id', 'asc'], compute_attributes: { h: ['Highlight', 'body', { rank_fragments_by: ['body', 'BM25', 'the'] }] } }, [doc(1, null, { body: 'the cat' })], c);
+    expect(rows).toEqual([{ id: 1, h: [] }]);
   });
 
   it('should highlight []string elements separately and give [] without text', () => {

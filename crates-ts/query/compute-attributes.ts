@@ -200,10 +200,9 @@ function parseHighlight(name: string, where: string, expr: unknown[], ctx: Compu
   }
   const terms = new Set<string>();
   const prefixes: string[] = [];
-  collectClauses(plan.expr, attr, terms, prefixes);
-  if (terms.size === 0 && prefixes.length === 0) {
+  if (!collectClauses(plan.expr, attr, terms, prefixes)) {
     const from = params.rank_fragments_by !== undefined ? 'rank_fragments_by' : 'rank_by';
-    throw queryError(`${where}: ${from} has no BM25 clause over '${attr}' (with terms left after analysis), so nothing in '${attr}' can be highlighted`);
+    throw queryError(`${where}: ${from} has no BM25 clause over '${attr}', so nothing in '${attr}' can be highlighted`);
   }
   return {
     kind: 'highlight',
@@ -219,22 +218,28 @@ function parseHighlight(name: string, where: string, expr: unknown[], ctx: Compu
   };
 }
 
-/** The query terms and prefixes of every BM25 clause over `attr`, wherever it sits in a text rank expression. */
-function collectClauses(e: unknown, attr: string, terms: Set<string>, prefixes: string[]): void {
-  if (e === null || typeof e !== 'object') return;
+/**
+ * Adds the query terms and prefixes of every BM25 clause over `attr`, wherever it sits in a text rank expression;
+ * true if there is one (its query may still have no terms after analysis, e.g. only stop words: nothing matches).
+ */
+function collectClauses(e: unknown, attr: string, terms: Set<string>, prefixes: string[]): boolean {
+  if (e === null || typeof e !== 'object') return false;
   if (Array.isArray(e)) {
-    for (const c of e) collectClauses(c, attr, terms, prefixes);
-    return;
+    let found = false;
+    for (const c of e) found = collectClauses(c, attr, terms, prefixes) || found;
+    return found;
   }
   const node = e as Record<string, unknown>;
   if (node.kind === 'bm25') {
-    if (node.attr !== attr) return;
+    if (node.attr !== attr) return false;
     const q = node.query as { terms: string[]; prefix: string | null };
     for (const t of q.terms) terms.add(t);
     if (q.prefix !== null && q.prefix !== '') prefixes.push(q.prefix);
-    return;
+    return true;
   }
-  for (const k of ['children', 'child']) if (k in node) collectClauses(node[k], attr, terms, prefixes);
+  let found = false;
+  for (const k of ['children', 'child']) if (k in node) found = collectClauses(node[k], attr, terms, prefixes) || found;
+  return found;
 }
 
 /** What the returned rows' documents must carry for the expressions (besides the projection). */
