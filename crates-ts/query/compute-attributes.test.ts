@@ -3,6 +3,7 @@ import { isElaxError, type Doc, type FullTextConfig, type Schema } from '../core
 import { parseQuery, parseMultiQuery, executeMultiQuery, type QueryContext } from './index.js';
 import { executeQuery } from './execute.js';
 import { convertOffsets } from './compute-attributes.js';
+import { analyzerFor, normalizeFullTextConfig } from '../fts/index.js';
 import { DocsSegment, type DocFields, type Segment } from './segment.js';
 import { executeOnSegments } from './execute-segments.js';
 import { SCHEMA, doc, naiveDistance } from './test-helpers.js';
@@ -306,6 +307,25 @@ describe('compute_attributes over segments', () => {
       expect(Object.keys(r)).toEqual(['id', 'color', 'd', 'h']);
       expect(r.h).toEqual([{ text: `cat number ${r.id}.` }]);
       expect(r.d as number).toBeCloseTo(naiveDistance('cosine_distance', Float32Array.from(V), Float32Array.from([1, r.id as number, 0, 0])), 6);
+    }
+  });
+});
+
+describe('TextAnalyzer.spans', () => {
+  it('should give the analysed tokens, in order, at the places of their raw words', () => {
+    const texts = ['The Quick brown fox, jumping!', 'Ünïcödé 😀 cafés & naïve 東京 tower', '  ', 'a1b2 x_y'];
+    for (const opts of [{}, { stemming: true, ascii_folding: true }, { case_sensitive: true, remove_stopwords: false }, { tokenizer: 'word_v0' }]) {
+      const a = analyzerFor(normalizeFullTextConfig(opts, 't'));
+      for (const t of texts) {
+        const spans = a.spans(t);
+        expect(spans.filter((s) => s.term !== null).map((s) => s.term), `${JSON.stringify(opts)} ${t}`).toEqual(a.tokens(t));
+        for (const s of spans) {
+          const raw = t.slice(s.start, s.end);
+          expect(raw.length).toBeGreaterThan(0);
+          // Each span is one raw word: analysing it alone gives its term (or nothing when dropped).
+          expect(a.tokens(raw)).toEqual(s.term === null ? [] : [s.term]);
+        }
+      }
     }
   });
 });
