@@ -152,6 +152,17 @@ export interface TextAnalyzer {
   tokensPerValue(text: string | readonly string[]): string[][];
   /** Analysis of a query (BM25 clause or token filter operand). */
   query(text: string | readonly string[], lastAsPrefix: boolean): QueryTerms;
+  /**
+   * The raw tokens of one string with their UTF-16 [start, end) in it and their analysed term (null when analysis
+   * drops the token, e.g. a stop word): what highlighting needs to find matched tokens in the original text.
+   */
+  spans(text: string): TokenSpan[];
+}
+
+export interface TokenSpan {
+  start: number;
+  end: number;
+  term: string | null;
 }
 
 function makeAnalyzer(config: FullTextConfig): TextAnalyzer {
@@ -161,6 +172,7 @@ function makeAnalyzer(config: FullTextConfig): TextAnalyzer {
       config,
       tokens: asArray,
       tokensPerValue: (t) => asArray(t).map((x) => [x]),
+      spans: (t) => [{ start: 0, end: t.length, term: t }],
       query(t, lastAsPrefix) {
         const terms = asArray(t);
         if (lastAsPrefix && terms.length > 0) return { terms: terms.slice(0, -1), prefix: terms[terms.length - 1]! };
@@ -225,6 +237,15 @@ function makeAnalyzer(config: FullTextConfig): TextAnalyzer {
       // The prefix is not stemmed: a stem of a partial word is meaningless.
       const prefix = lastAsPrefix && raws.length > 0 ? normalize(raws[raws.length - 1]!, true) : null;
       return { terms, prefix };
+    },
+    spans(text) {
+      const out: TokenSpan[] = [];
+      // matchAll works on a copy of the (global) expression, so the shared one's lastIndex is never touched.
+      for (const m of text.matchAll(re)) {
+        const t = normalize(m[0], false);
+        out.push({ start: m.index!, end: m.index! + m[0].length, term: t === null ? null : stem === null ? t : stem(t) });
+      }
+      return out;
     },
   };
 }

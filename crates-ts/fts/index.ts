@@ -12,7 +12,7 @@
  */
 export { normalizeFullTextConfig, fullTextConfigOf, analysisKey, DEFAULT_FULL_TEXT_CONFIG, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH } from './config.js';
 export { LANGUAGES, TOKENIZERS, stemmingSupported } from './languages.js';
-export { tokenize, analyzerFor, asciiFold, type TextAnalyzer, type QueryTerms } from './analyzer.js';
+export { tokenize, analyzerFor, asciiFold, type TextAnalyzer, type QueryTerms, type TokenSpan } from './analyzer.js';
 export { docTerms, docTermsReader, valueTerms, analyzeValue, isTextValue, type DocTerms, type DocTermsReader } from './doc-terms.js';
 export { bm25, collectFieldStats, mergeFieldStats, emptyFieldStats, avgDocLength, type FieldStats } from './bm25.js';
 export { isTextRankBy, planTextRank, type TextRankPlan, type TextRankExpr } from './rank.js';

@@ -13,6 +13,7 @@ import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
+import { applyComputed, computeNeeds } from './compute-attributes.js';
 import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import { scoreTextSegments } from './text-segments.js';
@@ -632,6 +633,12 @@ function fieldsOf(p: Projection): DocFields {
   }
 }
 
+/** A projection's fields plus what compute_attributes read. */
+function withNeeds(f: DocFields, need: { attrs: string[]; vector: boolean }): DocFields {
+  const attrs = f.attrs === 'all' ? 'all' : [...new Set([...f.attrs, ...need.attrs])];
+  return { attrs, vector: f.vector || need.vector };
+}
+
 /** The documents of `hits`, in order (each segment asked once for all of its rows). */
 export async function materialize(hits: readonly Hit[], segs: readonly Segment[], fields?: DocFields): Promise<Doc[]> {
   const bySeg = new Map<number, number[]>();
@@ -697,7 +704,10 @@ export async function executeOnSegments(q: ParsedQuery, segs: readonly Segment[]
     return state.result();
   }
   const hits = await rankSegments(q, q.rank!, segs, restrict, hooks);
-  const docs = await materialize(hits, segs, fieldsOf(q.projection));
+  const compute = q.compute ?? [];
+  const docs = await materialize(hits, segs, compute.length > 0 ? withNeeds(fieldsOf(q.projection), computeNeeds(compute)) : fieldsOf(q.projection));
   const rows: Row[] = hits.map((h, i) => buildRow(docs[i]!, h.dist, q.projection, q.vectorEncoding));
+  // compute_attributes: for the returned rows only, from the documents just read (buildRow shows only the projection).
+  if (compute.length > 0) applyComputed(compute, docs, rows);
   return { rows };
 }

@@ -15,6 +15,7 @@ import { distanceTo } from './distance.js';
 import { compareIds, docOrderComparator, orderValue } from './compare.js';
 import { ScoreTopK, TopK } from './top-k.js';
 import { buildRow } from './project.js';
+import { applyComputed } from './compute-attributes.js';
 import { executeAggregation } from './aggregate.js';
 import type { ParsedQuery, QueryContext, QueryResultBody, RankPlan, Row, Scored } from './types.js';
 
@@ -137,5 +138,6 @@ export function executeQuery(q: ParsedQuery, docs: readonly Doc[], ctx: QueryCon
   const ranked = rankDocuments(q, q.rank!, docs, ctx);
   const rows: Row[] = new Array(ranked.length);
   for (let i = 0; i < ranked.length; i++) rows[i] = buildRow(ranked[i]!.doc, ranked[i]!.dist, q.projection, q.vectorEncoding);
+  if (q.compute?.length) applyComputed(q.compute, ranked.map((r) => r.doc), rows);
   return { rows };
 }

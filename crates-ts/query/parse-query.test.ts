@@ -191,7 +191,8 @@ describe('parseQuery: every 400', () => {
   });
 
   it('should reject other bad parameters', () => {
-    rejects({ rank_by: ['id', 'asc'], compute_attributes: { d: ['vector', 'VectorDist', V] } }, 'compute_attributes is not supported');
+    rejects({ rank_by: ['id', 'asc'], compute_attributes: { d: ['vector', 'VectorDist', [1]] } }, "compute_attributes.d: the vector has 1 dimensions but the namespace's vectors have 4");
+    rejects({ aggregate_by: { c: ['Count'] }, compute_attributes: { d: ['vector', 'VectorDist', V] } }, 'compute_attributes applies to rows; it cannot be combined with aggregate_by');
     rejects({ rank_by: ['id', 'asc'], vector_encoding: 'hex' }, "vector_encoding must be 'float' or 'base64', got \"hex\"");
     rejects({ rank_by: ['id', 'asc'], consistency: 'strong' }, 'consistency must be an object like {"level": "strong"}, got "strong"');
     rejects({ rank_by: ['id', 'asc'], consistency: { level: 'weak' } }, "consistency.level must be 'strong' or 'eventual', got \"weak\"");

@@ -15,6 +15,7 @@ import { compileFilter, filterAttributes } from '../filter/index.js';
 import { parseRankBy, parseDistanceMetric } from './parse-rank-by.js';
 import { parseAggregateBy, parseGroupBy } from './parse-aggregate.js';
 import { parseProjection } from './project.js';
+import { parseComputeAttributes } from './compute-attributes.js';
 import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute } from './parse-util.js';
 import { DEFAULT_TOP_K, MAX_TOP_K, type ConsistencyLevel, type ParsedQuery, type QueryContext, type RankPlan, type VectorEncoding } from './types.js';
 
@@ -136,7 +137,6 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     }
     if (v !== undefined && v !== null) b[k] = v;
   }
-  if (b.compute_attributes !== undefined) throw queryError('compute_attributes is not supported');
 
   const vectorEncoding = parseVectorEncoding(b.vector_encoding);
   const consistency = parseConsistency(b.consistency);
@@ -149,6 +149,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     if (b.rank_by !== undefined) throw queryError('rank_by and aggregate_by cannot both be given');
     if (b.include_attributes !== undefined) throw queryError('include_attributes cannot be combined with aggregate_by');
     if (b.exclude_attributes !== undefined) throw queryError('exclude_attributes cannot be combined with aggregate_by');
+    if (b.compute_attributes !== undefined) throw queryError('compute_attributes applies to rows; it cannot be combined with aggregate_by');
     const aggregates = parseAggregateBy(b.aggregate_by, ctx.schema);
     const groupBy = b.group_by === undefined ? null : parseGroupBy(b.group_by, ctx.schema, aggregates);
     const limit = parseLimit(b.top_k, b.limit, ctx, groupBy ? MAX_TOP_K : DEFAULT_TOP_K);
@@ -181,6 +182,8 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     }
     efSearch = b.ef_search as number;
   }
+  const compute =
+    b.compute_attributes === undefined ? [] : parseComputeAttributes(b.compute_attributes, { schema: ctx.schema, rank, metric: metric ?? 'cosine_distance' });
   return {
     efSearch,
     readAttrs: readAttributes(b.filters, rank, limit.per, null, null),
@@ -194,6 +197,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
     consistency,
     aggregates: null,
     groupBy: null,
+    ...(compute.length > 0 ? { compute } : {}),
   };
 }
 

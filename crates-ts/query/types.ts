@@ -7,6 +7,7 @@ import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextRankPlan } from '../fts/index.js';
 import type { TextCorpus } from '../fts/index.js';
+import type { ComputeSpec } from './compute-attributes.js';
 
 /**
  * Maximum top_k / limit.total (and aggregation groups): turbopuffer's limits page, "Max limit.total: 10k" and "Max
@@ -101,6 +102,8 @@ export interface ParsedQuery {
    * group keys): what a segment must prepare before the scan. Projection is not included (only returned rows).
    */
   readAttrs: string[];
+  /** compute_attributes, evaluated for the returned rows only (compute-attributes.ts); absent or empty: none. */
+  compute?: ComputeSpec[];
 }
 
 export interface ParsedMultiQuery {
