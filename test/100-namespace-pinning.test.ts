@@ -194,6 +194,44 @@ describe('namespace pinning through the client', () => {
     expect((await tpuf.namespace('pin-d').metadata()).pinning).toBeUndefined();
   });
 
+  it('should keep a pinned namespace resident under cache pressure that evicts an unpinned one', async () => {
+    await server.close();
+    await start({ memoryCacheBytes: 128 * 1024, pinnedCacheShare: 0.5 });
+    try {
+      const pinnedModel = await partsAndTail('pz-a');
+      const unpinnedModel = await partsAndTail('pz-c');
+      await tpuf.namespace('pz-a').updateMetadata({ pinning: true });
+      await server.engine.pins.settled('pz-a');
+      await tpuf.namespace('pz-c').hintCacheWarm();
+      const blocks = server.engine.catalog.blocks;
+      const held = blocks.heldStatus(['pz-a']);
+      expect(held.heldBytes).toBeGreaterThan(0);
+      expect(held.spilledBytes).toBe(0);
+      const headKey = async (ns: string) => `head:${ns}/${(await new RouterStore(store).read(ns))!.router.parts[0]!.id}`;
+      expect(blocks.get(await headKey('pz-c'))).toBeDefined();
+      // Pressure: four parts of 500 rows × 16 dimensions (32 KiB of vectors each), scanned exactly.
+      const dims = 16;
+      for (let p = 0; p < 4; p++) {
+        const rows = Array.from({ length: 500 }, (_, i) => ({ id: p * 500 + i, vector: Array.from({ length: dims }, (_, d) => ((p * 500 + i) * (d + 1)) % 97) }));
+        await tpuf.namespace('pz-b').write({ upsert_rows: rows, distance_metric: 'euclidean_squared' });
+        await index('pz-b');
+      }
+      const evictionsBefore = blocks.stats.evictions;
+      for (let k = 0; k < 2; k++) await tpuf.namespace('pz-b').query({ rank_by: ['vector', 'kNN', Array.from({ length: dims }, () => 1)], top_k: 3 });
+      expect(blocks.stats.evictions).toBeGreaterThan(evictionsBefore);
+      expect(blocks.bytes).toBeLessThanOrEqual(128 * 1024);
+      expect(blocks.get(await headKey('pz-c'))).toBeUndefined(); // the unpinned namespace went
+      expect(blocks.get(await headKey('pz-a'))).toBeDefined(); // the pinned one stayed
+      expect(blocks.heldStatus(['pz-a'])).toEqual({ heldBytes: held.heldBytes, spilledBytes: 0, evictions: 0 });
+      expect((await tpuf.namespace('pz-a').metadata()).pinning?.status?.ready_replicas).toBe(1);
+      await expectQueriesMatch('pz-a', pinnedModel);
+      await expectQueriesMatch('pz-c', unpinnedModel);
+    } finally {
+      await server.close();
+      await start();
+    }
+  });
+
   it('should report a pinned namespace that does not fit the share as not ready, and still answer exactly', async () => {
     await server.close();
     await start({ pinnedCacheShare: 0 });
