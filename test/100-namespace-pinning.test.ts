@@ -10,7 +10,8 @@ import { LocalDirStore } from '../crates-ts/store/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { parsePrometheusText } from '../server/prom-text.js';
-import { startTestServer, tempStoreDir, type TestServer } from './helpers/server.js';
+import { ELAX_BIN, startServerProcess, startTestServer, tempStoreDir, type TestServer } from './helpers/server.js';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
 type Row = { id: number; color: string; v: [number, number] };
@@ -25,7 +26,7 @@ let n = 0;
 const clock = { now: () => Date.now() };
 const index = (ns: string) => new Indexer(store, { clock, nonce: () => `pin${n++}`, hnsw: { flatThreshold: 4 } }).indexNamespace(ns, true);
 
-async function start(opts: { pinnedCacheShare?: number } = {}) {
+async function start(opts: { pinnedCacheShare?: number; memoryCacheBytes?: number } = {}) {
   server = await startTestServer({ storeDir, indexer: false, ...opts });
   tpuf = server.client();
 }
@@ -247,6 +248,42 @@ describe('namespace pinning through the client', () => {
     } finally {
       await server.close();
       await start();
+    }
+  });
+});
+
+describe('elax serve --pinned-cache-share', () => {
+  const serveExit = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [ELAX_BIN, 'serve', '--store', 'memory://', '--port', '0', '--no-indexer', ...args], { timeout: 30_000, env: { ...process.env, ...env } }, (err, _out, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stderr }),
+      ),
+    );
+
+  it('should refuse a share outside [0, 1], naming the flag or the variable', async () => {
+    const flag = await serveExit(['--pinned-cache-share', '1.5']);
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain("--pinned-cache-share must be a number from 0 to 1, got '1.5'");
+    const env = await serveExit([], { ELAX_PINNED_CACHE_SHARE: 'half' });
+    expect(env.code).not.toBe(0);
+    expect(env.stderr).toContain("ELAX_PINNED_CACHE_SHARE must be a number from 0 to 1, got 'half'");
+  });
+
+  it('should size the pinned share of each memory cache from the flag, else the variable', { timeout: 60_000 }, async () => {
+    for (const [args, env, share] of [
+      [['--pinned-cache-share', '0.25'], { ELAX_PINNED_CACHE_SHARE: '0.75' }, 0.25],
+      [[], { ELAX_PINNED_CACHE_SHARE: '0.75' }, 0.75],
+      [[], {}, 0.5],
+    ] as const) {
+      const p = await startServerProcess({ store: 'memory://', args: ['--no-indexer', '--cache-memory', '1MiB', '--cache-graph-memory', '2MiB', ...args], env: { ...env } });
+      try {
+        const m = parsePrometheusText(await (await fetch(`${p.url}/metrics`)).text());
+        expect(m.get('elax_cache_pinned_namespace_budget_bytes', { cache: 'blocks' })).toBe(Math.floor(1024 * 1024 * share));
+        expect(m.get('elax_cache_pinned_namespace_budget_bytes', { cache: 'graphs' })).toBe(Math.floor(2 * 1024 * 1024 * share));
+        expect(m.get('elax_cache_pinned_namespace_bytes', { cache: 'blocks' })).toBe(0);
+      } finally {
+        await p.stop();
+      }
     }
   });
 });
