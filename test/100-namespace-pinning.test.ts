@@ -195,6 +195,21 @@ describe('namespace pinning through the client', () => {
     expect((await tpuf.namespace('pin-d').metadata()).pinning).toBeUndefined();
   });
 
+  it('should not pass pinning to a branch, and hold the parts a pinned branch borrows', async () => {
+    const model = await partsAndTail('pin-src');
+    await tpuf.namespace('pin-src').updateMetadata({ pinning: true });
+    await tpuf.namespace('pin-br').branchFrom({ source_namespace: 'pin-src' });
+    expect((await tpuf.namespace('pin-br').metadata()).pinning).toBeUndefined();
+    await tpuf.namespace('pin-src').updateMetadata({ pinning: false });
+    expect(server.engine.catalog.blocks.heldStatus(['pin-src']).heldBytes).toBe(0);
+    await tpuf.namespace('pin-br').updateMetadata({ pinning: true });
+    await server.engine.pins.settled('pin-br');
+    // The branch's parts live under the source's prefix (RFC-0011): held for the branch.
+    expect(server.engine.catalog.blocks.heldStatus(['pin-src']).heldBytes).toBeGreaterThan(0);
+    expect((await tpuf.namespace('pin-br').metadata()).pinning?.status?.ready_replicas).toBe(1);
+    await expectQueriesMatch('pin-br', model);
+  });
+
   it('should keep a pinned namespace resident under cache pressure that evicts an unpinned one', async () => {
     await server.close();
     await start({ memoryCacheBytes: 128 * 1024, pinnedCacheShare: 0.5 });
