@@ -225,7 +225,7 @@ export class Engine {
       ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
     });
     this.efSearch = opts.efSearch ?? 128;
-    this.pins = new NamespacePins([this.catalog.blocks, this.catalog.graphs], async (ns) => void (await this.warmCache(ns)), opts.clock, opts.onPinWarmError);
+    this.pins = new NamespacePins([this.catalog.blocks, this.catalog.graphs], (ns) => this.withPartRetry('strong', () => this.loadPinned(ns)), opts.clock, opts.onPinWarmError);
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -501,18 +501,35 @@ export class Engine {
     return this.withPartRetry('strong', () => this.warmCacheOnce(ns));
   }
 
-  private async warmCacheOnce(ns: string) {
-    const view = await this.catalog.require(ns, 'strong');
-    // No pins.observe here: pinning's own loads come through this method.
+  /** What warming a namespace prepares in every segment (hint_cache_warm, and pinning's loads). */
+  private static warmNeed(view: NamespaceView): SegmentNeed {
     // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
     // indexes and postings (dictionaries; small files whole).
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
     const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
-    const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings })));
+    return { attrs, vectors: true, index: true, postings };
+  }
+
+  private async warmCacheOnce(ns: string) {
+    const view = await this.catalog.require(ns, 'strong');
+    const need = Engine.warmNeed(view);
+    const releases = await Promise.all(view.segments().map((s) => s.prepare(need)));
     for (const r of releases) r();
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
+  }
+
+  /**
+   * A pinned namespace's background load (pinning.ts): what hint_cache_warm loads, one segment at a time (each
+   * released before the next is prepared), so a namespace larger than the cache never holds more than one segment's
+   * data beyond what the cache keeps. Opens the view without pins.observe: this is observe's own load.
+   */
+  private async loadPinned(ns: string): Promise<void> {
+    validateNamespaceName(ns);
+    const view = await this.catalog.require(ns, 'strong');
+    const need = Engine.warmNeed(view);
+    for (const s of view.segments()) (await s.prepare(need))();
   }
 
   /**
