@@ -65,6 +65,10 @@ async function partsAndTail(ns: string): Promise<Map<number, Row>> {
 
 /** The same two queries against the server and against the model. */
 async function expectQueriesMatch(ns: string, model: Map<number, Row>) {
+  await expectQueriesMatchOn(tpuf, ns, model);
+}
+
+async function expectQueriesMatchOn(tpuf: Turbopuffer, ns: string, model: Map<number, Row>) {
   const red = await tpuf.namespace(ns).query({ filters: ['color', 'Eq', 'red'], rank_by: ['id', 'asc'], top_k: 1000, include_attributes: ['color'] });
   expect((red.rows ?? []).map((r) => r.id)).toEqual([...model.values()].filter((r) => r.color === 'red').map((r) => r.id).sort((a, b) => a - b));
   const q: [number, number] = [3.2, 1.7];
@@ -183,6 +187,28 @@ describe('namespace pinning through the client', () => {
     expect(meta.pinning?.status?.ready_replicas).toBe(1);
     expect(server.engine.catalog.blocks.heldBytes).toBeGreaterThan(0);
     await expectQueriesMatch('pin-r', model);
+  });
+
+  it('should be seen by another node on the same store, which holds and loads it when it opens the namespace', async () => {
+    const model = await partsAndTail('pin-2');
+    const other = await startTestServer({ storeDir, indexer: false });
+    try {
+      const otherClient = other.client();
+      await expectQueriesMatchOn(otherClient, 'pin-2', model); // opened there before the pin: unpinned
+      expect(other.engine.pins.namespaces).toEqual([]);
+      await tpuf.namespace('pin-2').updateMetadata({ pinning: { replicas: 2 } });
+      await expectQueriesMatchOn(otherClient, 'pin-2', model); // a strong query re-reads router.json
+      expect(other.engine.pins.namespaces).toEqual(['pin-2']);
+      await other.engine.pins.settled('pin-2');
+      expect((await otherClient.namespace('pin-2').metadata()).pinning).toMatchObject({ replicas: 2, status: { ready_replicas: 1 } });
+      expect(other.engine.catalog.blocks.heldStatus(['pin-2']).heldBytes).toBeGreaterThan(0);
+      await tpuf.namespace('pin-2').updateMetadata({ pinning: false });
+      expect((await otherClient.namespace('pin-2').metadata()).pinning).toBeUndefined();
+      expect(other.engine.pins.namespaces).toEqual([]);
+      expect(other.engine.catalog.blocks.heldBytes).toBe(0);
+    } finally {
+      await other.close();
+    }
   });
 
   it('should unpin a deleted namespace: its next incarnation starts unpinned', async () => {
