@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
+import { DEFAULT_PINNED_SHARE } from '../crates-ts/cache/index.js';
 import { formatByteSize, parseByteSize } from './byte-size.js';
 import { DEFAULT_HTTP_TIMEOUTS } from '../server/http-server.js';
 import { DEFAULT_MAX_INFLIGHT_REQUESTS } from '../server/inflight.js';
@@ -61,6 +62,7 @@ program
   .option('--cache-disk <size>', `disk cache budget, e.g. 8GiB, 512MB or bytes (env ELAX_CACHE_DISK; default ${formatByteSize(DEFAULT_DISK_CACHE_BYTES)})`)
   .option('--cache-memory <size>', `memory budget for decoded parts (env ELAX_CACHE_MEMORY; default ${formatByteSize(DEFAULT_MEMORY_CACHE_BYTES)})`)
   .option('--cache-graph-memory <size>', `memory budget for HNSW graphs, kept apart from --cache-memory (env ELAX_CACHE_GRAPH_MEMORY; default ${formatByteSize(DEFAULT_GRAPH_CACHE_BYTES)})`)
+  .option('--pinned-cache-share <fraction>', 'share (0..1) of --cache-memory and --cache-graph-memory that pinned namespaces keep resident, exempt from eviction (env ELAX_PINNED_CACHE_SHARE; default 0.5)')
   .option('--headers-timeout-ms <ms>', 'the request line and headers must arrive within this', String(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs))
   .option('--request-timeout-ms <ms>', 'the whole request, body included, must arrive within this (generous: large bodies on slow links)', String(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs))
   .option('--idle-timeout-ms <ms>', 'answer 408 and close when a request head or body stops arriving for this long', String(DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs))
@@ -74,7 +76,7 @@ program
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
     indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
-    adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string;
+    adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string; pinnedCacheShare?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string; poolThreads?: string;
   }) => {
@@ -110,6 +112,10 @@ program
     const diskCacheBytes = size('--cache-disk', o.cacheDisk, 'ELAX_CACHE_DISK', DEFAULT_DISK_CACHE_BYTES);
     const memoryCacheBytes = size('--cache-memory', o.cacheMemory, 'ELAX_CACHE_MEMORY', DEFAULT_MEMORY_CACHE_BYTES);
     const graphCacheBytes = size('--cache-graph-memory', o.cacheGraphMemory, 'ELAX_CACHE_GRAPH_MEMORY', DEFAULT_GRAPH_CACHE_BYTES);
+    const shareFrom = o.pinnedCacheShare !== undefined ? '--pinned-cache-share' : process.env.ELAX_PINNED_CACHE_SHARE ? 'ELAX_PINNED_CACHE_SHARE' : null;
+    const shareText = o.pinnedCacheShare ?? process.env.ELAX_PINNED_CACHE_SHARE ?? '';
+    const pinnedCacheShare = shareFrom === null ? DEFAULT_PINNED_SHARE : Number(shareText);
+    if (shareFrom !== null && (shareText.trim() === '' || !(pinnedCacheShare >= 0 && pinnedCacheShare <= 1))) throw new Error(`${shareFrom} must be a number from 0 to 1, got '${shareText}'`);
     const cacheDir = o.cacheDir ?? (process.env.ELAX_CACHE_DIR || undefined);
     const apiKeys = o.apiKey ?? (process.env.ELAX_API_KEYS ? process.env.ELAX_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : []);
     const server = await startServer({
@@ -132,6 +138,7 @@ program
       diskCacheBytes,
       memoryCacheBytes,
       graphCacheBytes,
+      pinnedCacheShare,
       ...(o.poolThreads !== undefined ? { poolThreads: nonNegativeInt(o.poolThreads, '--pool-threads') } : {}),
       timeouts: {
         headersTimeoutMs: positive(o.headersTimeoutMs, '--headers-timeout-ms'),

@@ -277,6 +277,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.get<NsParams>('/v2/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
   app.get<NsParams>('/v1/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
+  app.patch<NsParams>('/v1/namespaces/:ns/metadata', async (req) => engine.updateMetadata(req.params.ns, req.body));
   app.get<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.schema(req.params.ns));
   app.post<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.updateSchema(req.params.ns, req.body));
   app.delete<NsParams>('/v2/namespaces/:ns', async (req) => engine.deleteNamespace(req.params.ns));

@@ -435,6 +435,39 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'elax_cache_pinned_namespace_bytes',
+      help: 'Bytes of the block and graph caches held for pinned namespaces (PATCH metadata {pinning}), exempt from eviction',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.heldBytes);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.heldBytes);
+      },
+    });
+    new Gauge({
+      name: 'elax_cache_pinned_namespace_budget_bytes',
+      help: 'The share of the block and graph caches that pinned namespaces may hold (--pinned-cache-share of each budget)',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s.blocks) this.set({ cache: 'blocks' }, s.blocks.heldBudgetBytes);
+        if (s.graphs) this.set({ cache: 'graphs' }, s.graphs.heldBudgetBytes);
+      },
+    });
+    new Gauge({
+      name: 'elax_pinned_namespaces',
+      help: 'Pinned namespaces this node has opened (held in its caches)',
+      registers,
+      collect() {
+        const e = sources().engine;
+        this.set(e ? e.pins.namespaces.length : 0);
+      },
+    });
+    new Gauge({
       name: 'elax_cache_entries',
       help: 'Entries held by each part cache',
       labelNames: ['cache'],

@@ -12,7 +12,7 @@ import { ElaxError } from '../crates-ts/core/index.js';
 import { systemClock } from '../crates-ts/core/index.js';
 import { buildApp } from './app.js';
 import { PartFileCache, LoadedPartCache } from '../crates-ts/part/index.js';
-import { BlockCache } from '../crates-ts/cache/index.js';
+import { BlockCache, DEFAULT_PINNED_SHARE } from '../crates-ts/cache/index.js';
 import { appendFileSync, rmSync } from 'node:fs';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, resolveCacheDir, sweepOrphanCaches } from './cache-dir.js';
 import { startEmbeddedIndexer, type EmbeddedIndexer } from '../indexer/index.js';
@@ -48,6 +48,11 @@ export interface ServeOptions {
   memoryCacheBytes?: number;
   /** Byte budget of HNSW graphs in memory, apart from memoryCacheBytes (default 4 GiB). */
   graphCacheBytes?: number;
+  /**
+   * Share in [0, 1] of each memory budget (memoryCacheBytes, graphCacheBytes) that pinned namespaces may hold exempt
+   * from eviction (docs/api.md "Pinning"; default 0.5).
+   */
+  pinnedCacheShare?: number;
   /** Bearer token for GET /admin/status and /metrics (default: env ELAX_ADMIN_TOKEN; unset: admin endpoints off). */
   adminToken?: string;
   /** Default stall threshold of /admin/status and elax_indexer_stalled, seconds (default 600). */
@@ -119,8 +124,9 @@ async function openCaches(opts: ServeOptions, store: ObjectStore) {
     ...where,
     partFiles,
     loadedParts: new LoadedPartCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
-    blocks: new BlockCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES),
-    graphs: new BlockCache(opts.graphCacheBytes ?? DEFAULT_GRAPH_CACHE_BYTES),
+    // Namespace pinning holds up to --pinned-cache-share of each memory budget (docs/api.md "Pinning").
+    blocks: new BlockCache(opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES, { pinnedShare: opts.pinnedCacheShare ?? DEFAULT_PINNED_SHARE }),
+    graphs: new BlockCache(opts.graphCacheBytes ?? DEFAULT_GRAPH_CACHE_BYTES, { pinnedShare: opts.pinnedCacheShare ?? DEFAULT_PINNED_SHARE }),
     swept,
     async close() {
       await partFiles.close(); // a temporary cache removes its directory
@@ -180,7 +186,10 @@ async function listen(
   pool: TaskPool,
 ): Promise<RunningServer> {
   const { partFiles, loadedParts } = caches;
+  // The app's logger exists after the engine: a pinned namespace's failed load is logged through it once it does.
+  let pinWarn: (ns: string, e: unknown) => void = () => {};
   const engine = new Engine(store, {
+    onPinWarmError: (ns, e) => pinWarn(ns, e),
     pool,
     ...metrics.engineHooks(),
     clock: systemClock,
@@ -212,6 +221,7 @@ async function listen(
     stallAfterSeconds: opts.stallAfterSeconds,
     readiness: () => readiness,
   });
+  pinWarn = (ns, e) => app.log.warn({ ns, err: e }, 'loading a pinned namespace into the cache failed; retried when it is next opened');
   if (opts.guardProcess) {
     // Every request path handles its own errors (test/35-store-faults.test.ts); this net only keeps a missed one
     // from taking every other request of the node down with it.

@@ -3,5 +3,5 @@
  * and column blocks, deletion vectors) shared by everything that reads parts. Does not: fetch (callers pass the
  * load), know object formats, or persist (the disk cache is part/file-cache.ts).
  */
-export { BlockCache } from './block-cache.js';
+export { BlockCache, DEFAULT_PINNED_SHARE, namespaceOfKey, type BlockCacheOptions, type HeldStatus } from './block-cache.js';
 export { Limiter } from './limiter.js';

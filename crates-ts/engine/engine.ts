@@ -22,6 +22,7 @@ import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
 import type { Router } from '../router/index.js';
 import { missingPartFile } from '../part/index.js';
 import type { TaskPool } from '../pool/index.js';
+import { NamespacePins, parseMetadataPatch, recordPinning } from './pinning.js';
 
 export interface EngineOptions {
   clock: Clock;
@@ -54,6 +55,8 @@ export interface EngineOptions {
    * event-loop lag (docs/benchmarks.md, eleventh session).
    */
   poolScans?: boolean;
+  /** A pinned namespace's background load failed (logs); it is retried on the next request that opens the namespace. */
+  onPinWarmError?: (ns: string, e: unknown) => void;
 }
 
 /** Whether an ANN query is answered from the parts' indexes (plus the tail, exactly) rather than an exact scan. */
@@ -197,6 +200,8 @@ export class Engine {
   readonly writer: WriteCoordinator;
   private readonly efSearch: number;
   private readonly scanPool: ScanHooks['scanPool'];
+  /** Pinned namespaces on this node (pinning.ts): held in the block and graph caches, loaded when opened. */
+  readonly pins: NamespacePins;
 
   constructor(
     readonly store: ObjectStore,
@@ -220,6 +225,7 @@ export class Engine {
       ...(pool ? { decodeWal: (seq: number, bytes: Uint8Array) => pool.run('wal-decode', { seq, bytes }) } : {}),
     });
     this.efSearch = opts.efSearch ?? 128;
+    this.pins = new NamespacePins([this.catalog.blocks, this.catalog.graphs], (ns) => this.withPartRetry('strong', () => this.loadPinned(ns)), opts.clock, opts.onPinWarmError);
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -326,11 +332,24 @@ export class Engine {
   private async viewFor(ns: string, consistency: Consistency, staleParts = false) {
     validateNamespaceName(ns);
     const before = { ...this.catalog.stats };
-    const view = await this.catalog.require(ns, consistency, staleParts);
+    const view = await this.openView(ns, consistency, staleParts);
     const hits = this.catalog.stats.entryHits - before.entryHits;
     const misses = this.catalog.stats.entryMisses - before.entryMisses;
     const ratio = hits + misses === 0 ? 1 : hits / (hits + misses);
     return { view, ratio };
+  }
+
+  /** catalog.require, and the view's pinning acted on (pinning.ts: a pinned namespace is held and loaded when opened). */
+  private async openView(ns: string, consistency: Consistency, staleParts = false): Promise<NamespaceView> {
+    let view: NamespaceView;
+    try {
+      view = await this.catalog.require(ns, consistency, staleParts);
+    } catch (e) {
+      if (e instanceof ElaxError && e.code === 'ELAX_ERR_NAMESPACE_NOT_FOUND') this.pins.forget(ns);
+      throw e;
+    }
+    this.pins.observe(view);
+    return view;
   }
 
   private performance(view: NamespaceView, ratio: number, started: number, execStarted: number): QueryPerformance {
@@ -431,13 +450,15 @@ export class Engine {
   async deleteNamespace(ns: string) {
     validateNamespaceName(ns);
     await deleteNamespace(this.catalog, ns, this.opts.clock);
+    this.pins.forget(ns);
     return { status: 'OK' as const };
   }
 
   async metadata(ns: string) {
     validateNamespaceName(ns);
-    const view = await this.catalog.require(ns, 'strong');
+    const view = await this.openView(ns, 'strong');
     const unindexed = view.unindexedBytes;
+    const pinning = this.pins.status(view);
     return {
       approx_logical_bytes: view.approxLogicalBytes(),
       approx_row_count: view.liveCount,
@@ -445,8 +466,20 @@ export class Engine {
       updated_at: new Date(Math.max(view.updatedAt, Date.parse(view.router.updated_at) || 0)).toISOString(),
       encryption: { mode: 'default' },
       index: unindexed > 0 ? { status: 'updating', unindexed_bytes: unindexed } : { status: 'up-to-date' },
+      ...(pinning ? { pinning } : {}),
       schema: renderSchemaForResponse(view.schema),
     };
+  }
+
+  /**
+   * `PATCH /v1/namespaces/:ns/metadata` (turbopuffer's updateMetadata): records the pinning change in router.json
+   * (pinning.ts) and answers the namespace's metadata, read after it (this node starts loading a pinned namespace).
+   */
+  async updateMetadata(ns: string, body: unknown) {
+    validateNamespaceName(ns);
+    const patch = parseMetadataPatch(body);
+    if (patch.pinning !== undefined) await recordPinning(this.catalog.routers, ns, patch.pinning, this.opts.clock);
+    return this.metadata(ns);
   }
 
   async schema(ns: string) {
@@ -468,17 +501,35 @@ export class Engine {
     return this.withPartRetry('strong', () => this.warmCacheOnce(ns));
   }
 
-  private async warmCacheOnce(ns: string) {
-    const view = await this.catalog.require(ns, 'strong');
+  /** What warming a namespace prepares in every segment (hint_cache_warm, and pinning's loads). */
+  private static warmNeed(view: NamespaceView): SegmentNeed {
     // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
     // indexes and postings (dictionaries; small files whole).
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
     const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
-    const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings })));
+    return { attrs, vectors: true, index: true, postings };
+  }
+
+  private async warmCacheOnce(ns: string) {
+    const view = await this.catalog.require(ns, 'strong');
+    const need = Engine.warmNeed(view);
+    const releases = await Promise.all(view.segments().map((s) => s.prepare(need)));
     for (const r of releases) r();
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
+  }
+
+  /**
+   * A pinned namespace's background load (pinning.ts): what hint_cache_warm loads, one segment at a time (each
+   * released before the next is prepared), so a namespace larger than the cache never holds more than one segment's
+   * data beyond what the cache keeps. Opens the view without pins.observe: this is observe's own load.
+   */
+  private async loadPinned(ns: string): Promise<void> {
+    validateNamespaceName(ns);
+    const view = await this.catalog.require(ns, 'strong');
+    const need = Engine.warmNeed(view);
+    for (const s of view.segments()) (await s.prepare(need))();
   }
 
   /**

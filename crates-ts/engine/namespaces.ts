@@ -82,6 +82,8 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
         distance_metric: null,
         // The next incarnation may have other dimensions or metric: it trains its own codebook (RFC-0008 §1).
         vindex: undefined,
+        // A revived namespace starts unpinned (docs/api.md "Pinning").
+        pinning: undefined,
         ...(r.indexer ? { indexer } : {}),
       },
       nowIso,

@@ -138,8 +138,9 @@ export class NamespaceCatalog {
   private readonly rangedPostingsMinBytes?: number;
   private readonly sharedPartVectors: boolean;
   /** The node's block cache (RFC-0004 §8): heads, column blocks, id-index blocks, deletion vectors. */
-  private readonly blocks: BlockCache;
-  private readonly graphs: BlockCache;
+  readonly blocks: BlockCache;
+  /** HNSW graphs (kept apart from `blocks`). */
+  readonly graphs: BlockCache;
   private readonly graphWaitBytes?: number;
   /** Background graph loads, one at a time (crates-ts/cache/limiter.ts says why). */
   private readonly graphLoads = new Limiter(1);

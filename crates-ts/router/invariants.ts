@@ -4,7 +4,7 @@
  */
 import { ElaxError } from '../core/index.js';
 import { parseCodebookName } from '../store/index.js';
-import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, isTunedEps0, type Router } from './types.js';
+import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, isRouterPinning, isTunedEps0, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
 
@@ -23,6 +23,11 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
       if (own) return `part ${own.id} names its own namespace as home`;
       return null;
     },
+  },
+  {
+    name: 'pinning-well-formed',
+    why: 'every node reads router.pinning to decide what its cache holds',
+    check: (next) => (next.pinning === undefined || isRouterPinning(next.pinning) ? null : `pinning ${JSON.stringify(next.pinning)} is not {replicas: positive integer, pinned_at: ISO time}`),
   },
   {
     name: 'same-namespace',

@@ -87,6 +87,21 @@ export function withCodebook(current: VindexRef | undefined, named: VindexRef): 
   return out;
 }
 
+/** router.pinning: the configuration a PATCH of the namespace's metadata set, and when it was first pinned. */
+export interface RouterPinning {
+  /** Read replicas requested (turbopuffer's PinningConfig.replicas; a positive integer, default 1). */
+  replicas: number;
+  /** ISO time the namespace was pinned (kept when only `replicas` changes): the share goes to earlier pins first. */
+  pinned_at: string;
+}
+
+/** Whether `x` is a well-formed router.pinning. */
+export function isRouterPinning(x: unknown): x is RouterPinning {
+  if (x === null || typeof x !== 'object') return false;
+  const p = x as Record<string, unknown>;
+  return Number.isSafeInteger(p.replicas) && (p.replicas as number) >= 1 && typeof p.pinned_at === 'string' && Number.isFinite(Date.parse(p.pinned_at));
+}
+
 export interface RetiredPart {
   id: string;
   /** ISO time of the publish that removed the part from `parts`. */
@@ -133,6 +148,12 @@ export interface Router {
   retired_files?: RetiredFile[];
   /** The codebook of the namespace's clustered vector index; absent until the first format-3 part. Additive: older readers ignore it. */
   vindex?: VindexRef;
+  /**
+   * Namespace pinning (`PATCH /v1/namespaces/:ns/metadata {pinning}`, docs/api.md "Pinning"): every node that opens
+   * the namespace keeps its data resident within its pinned cache share, in `pinned_at` order. Absent: not pinned.
+   * Additive to formats 1..3 (no version change): older readers ignore it, so they only do not pin.
+   */
+  pinning?: RouterPinning;
   /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
   indexer?: Record<string, unknown>;
 }

@@ -52,6 +52,9 @@ export interface TestServerOptions {
    * parquet-wasm (1-2 s of CPU on this shared machine) for every test server; test/84 compares both.
    */
   poolThreads?: number;
+  /** Memory budget of decoded parts and the share pinned namespaces may hold (server defaults: 4 GiB, 0.5). */
+  memoryCacheBytes?: number;
+  pinnedCacheShare?: number;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -66,6 +69,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     writeLimits: opts.writeLimits,
     maxInflightBytes: opts.maxInflightBytes,
     poolThreads: opts.poolThreads ?? 0,
+    ...(opts.memoryCacheBytes !== undefined ? { memoryCacheBytes: opts.memoryCacheBytes } : {}),
+    ...(opts.pinnedCacheShare !== undefined ? { pinnedCacheShare: opts.pinnedCacheShare } : {}),
     log: false,
     indexer: opts.indexer ?? false,
     // Outside the store dir (bad-input tests snapshot every file under the store); the server removes it on close.
