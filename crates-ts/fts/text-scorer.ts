@@ -16,10 +16,10 @@
  * Every path sums a document's leaf scores alike (finalScore), so identical documents get bit-identical scores
  * wherever they live.
  */
-import { ElaxError } from '../core/index.js';
+import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
-import type { PostingsFile } from './postings.js';
 import { ScoredHeap } from './scored-heap.js';
+import { evalGeneral, valueOf } from './rank-eval.js';
 import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
 import { postingsOf, type LooseHit, type TextStatistics } from './text-stats.js';
 import type { SourceHit, TextSource } from './text-source.js';
@@ -57,6 +57,10 @@ export class TextScorer {
   scoredFrom(s: number): 'postings' | 'rows' | null {
     const p = this.stats.plans.get(s);
     if (p === undefined) return null;
+    if (this.expr.values.length > 0) {
+      // Attribute / filter leaves can match any live row: every source is scored, from its postings if they match.
+      return p.kind === 'postings' && p.matches ? 'postings' : 'rows';
+    }
     if (p.kind === 'postings') return p.matches ? 'postings' : null;
     // In-memory lists are the source's own: nothing to prepare but its ids and filter columns.
     if (p.kind === 'lists') return p.matches ? 'rows' : null;
@@ -75,7 +79,8 @@ export class TextScorer {
     this.s = s;
     this.src = src;
     try {
-      if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
+      if (this.expr.general) this.scoreGeneral(src, plan);
+      else if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
       else if (plan.kind === 'lists') {
         if (plan.matches) this.scoreSegment(src, plan.lens, plan.leaves, plan.base);
       } else if (plan.matches) this.scorePostings(src);
@@ -133,7 +138,90 @@ export class TextScorer {
         for (let j = 1; j < n.children.length; j++) s = Math.max(s, this.evalNode(n.children[j]!));
         return s;
       }
+      default:
+        throw new ElaxError('ELAX_ERR_INTERNAL', `text ranking: node '${n.kind}' belongs to a general expression (rank-eval.ts)`);
     }
+  }
+
+  /**
+   * A general expression (text-expr.ts `general`, semantics in rank-eval.ts) over source `src`: its BM25 leaf scores
+   * from the source's postings / lists / analysed rows, then every candidate row — every live row when the
+   * expression has Attribute or filter leaves, else the rows a BM25 leaf matches — evaluated exhaustively, in
+   * ordinal order. The Attribute / filter leaves read the row (src.row) only for those candidates.
+   */
+  private scoreGeneral(src: TextSource, plan: NonNullable<ReturnType<TextStatistics['plans']['get']>>): void {
+    const nLeaves = this.expr.leaves.length;
+    const byOrd = new Map<number, Float64Array>();
+    const at = (o: number): Float64Array => {
+      let a = byOrd.get(o);
+      if (a === undefined) byOrd.set(o, (a = new Float64Array(nLeaves)));
+      return a;
+    };
+    const fromLists = (lensOf: readonly Int32Array[], sourceLeaves: readonly SourceLeaf[], base: number): void => {
+      for (let i = 0; i < sourceLeaves.length; i++) {
+        const list = sourceLeaves[i]!.list;
+        if (list === null) continue;
+        const lens = lensOf[this.expr.leaves[i]!.clause]!;
+        for (let j = 0; j < list.ords.length; j++) {
+          const p = list.ords[j]!;
+          const o = p - base;
+          if (o < 0 || o >= src.rows) continue;
+          at(o)[i] = this.leafScore(i, list.tfs[j]!, lens[p]!);
+        }
+      }
+    };
+    if (plan.kind === 'loose') {
+      for (const h of plan.hits) {
+        const a = at(h.ord);
+        for (let i = 0; i < nLeaves; i++) {
+          const tf = h.tfs[i]!;
+          if (tf > 0) a[i] = this.leafScore(i, tf, h.lens[this.expr.leaves[i]!.clause]!);
+        }
+      }
+    } else if (plan.kind === 'lists') {
+      if (plan.matches) fromLists(plan.lens, plan.leaves, plan.base);
+    } else if (plan.matches) {
+      const files = postingsOf(this.expr, src);
+      if (files === null) throw new ElaxError('ELAX_ERR_INTERNAL', `text source ${this.s} lost its postings between the statistics and the scoring pass`);
+      const leaves = this.expr.leaves.map((leaf) => (leaf.isPrefix ? prefixLeaf(files[leaf.clause]!, leaf.text) : termLeaf(files[leaf.clause]!, leaf.text)));
+      fromLists(
+        files.map((f) => f.docLens),
+        leaves,
+        0,
+      );
+    }
+    const values = this.expr.values;
+    const zeros = new Float64Array(nLeaves);
+    const dead = src.dead;
+    const cache = new Array<number | undefined>(values.length);
+    const done = new Uint8Array(values.length);
+    let doc: Doc | null = null;
+    let ord = -1;
+    const rowOf =
+      src.row?.bind(src) ??
+      ((o: number): Doc => ({
+        id: src.id(o),
+        vector: null,
+        attrs: new Proxy({} as Doc['attrs'], { get: (_, a) => (typeof a === 'string' ? src.value(a, o) : undefined) }),
+      }));
+    const value = (i: number): number | undefined => {
+      if (done[i] === 1) return cache[i];
+      const d = (doc ??= rowOf(ord));
+      const v = valueOf(values[i]!, d);
+      cache[i] = v;
+      done[i] = 1;
+      return v;
+    };
+    const visit = (o: number): void => {
+      if (dead !== null && dead[o] === 1) return;
+      ord = o;
+      doc = null;
+      done.fill(0);
+      const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
+      if (v !== undefined && !Number.isNaN(v)) this.offer(o, v, true);
+    };
+    if (values.length > 0) for (let o = 0; o < src.rows; o++) visit(o);
+    else for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
   }
 
   private scoreLoose(h: LooseHit): number {
@@ -162,8 +250,9 @@ export class TextScorer {
     return f === null || f(ord);
   }
 
-  private offer(ord: number, score: number): void {
-    if (!(score > 0)) return;
+  /** `any`: a general expression's row, ranked whatever its score (rank-eval.ts); else only scores > 0. */
+  private offer(ord: number, score: number, any = false): void {
+    if (!any && !(score > 0)) return;
     const src = this.src!;
     if (this.heap) {
       if (!this.heap.accepts(score, () => src.id(ord))) return;
