@@ -117,8 +117,8 @@ describe('planTextRank', () => {
     [['Product', 'two', ['title', 'BM25', 'x']], /Product needs a numeric weight/],
     [['Product', 2, ['title', 'BM25', 5]], /at rank_by\[2\]: BM25 query/],
     [['Product', [['title', 'BM25', 5], 2]], /at rank_by\[1\]\[0\]: BM25 query/],
-    [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate is not supported yet/],
-    [['Sum', [['title', 'Eq', 'x']]], /filters used as rank expressions are not supported yet/],
+    [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate needs a midpoint/],
+    [['Sum', [['title', 'Eq', 'x']]], /filters used as rank expressions are not supported here/],
     [['title', 'asc'], /expected a text ranking expression/],
   ])('should reject %j', (rankBy, re) => {
     expect(errorOf(rankBy)).toMatch(re);

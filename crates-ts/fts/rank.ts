@@ -141,8 +141,11 @@ function isFilterNode(node: unknown[]): boolean {
   const head = node[0];
   if ((head === 'And' || head === 'Or') && node.length === 2 && Array.isArray(node[1])) return true;
   if (head === 'Not' && node.length === 2 && Array.isArray(node[1])) return true;
-  return node.length >= 3 && typeof node[0] === 'string' && typeof node[1] === 'string' && node[1] !== 'BM25';
+  // [attr, op, operand, ...]: any op but the other rank_by forms' (filter/ names the unknown ones).
+  return node.length >= 3 && typeof node[0] === 'string' && typeof node[1] === 'string' && !NOT_FILTER_OPS.has(node[1]);
 }
+
+const NOT_FILTER_OPS = new Set(['BM25', 'ANN', 'kNN', 'SparseKNN', 'asc', 'desc']);
 
 /** A Saturate / Decay midpoint: a positive number, or on datetimes also a duration string ("6h"). */
 function parseMidpoint(v: unknown, datetime: boolean, head: string, path: string): number {
@@ -235,7 +238,9 @@ function parseNode(node: unknown, ctx: ParseCtx, path: string, depth: number, cl
   if (!Array.isArray(node)) throw fail(path, `expected a text ranking expression such as ["attr", "BM25", "query"], got ${show(node)}`);
   if (node.length >= 3 && node[1] === 'BM25') return { expr: parseBm25(node, ctx.schema, path), datetime: false };
   const head = node[0];
-  if (isFilterNode(node)) {
+  // Operator heads win over a filter on an attribute of the same name (["Max", "Eq", 1] is a filter: Max takes no string).
+  const named = head === 'Sum' || head === 'Product' || head === 'Attribute' || SHAPES.has(head as string) || (head === 'Max' && typeof node[1] !== 'string');
+  if (!named && isFilterNode(node)) {
     if (ctx.compileFilter === undefined) throw fail(path, `filters used as rank expressions are not supported here (got ${show(node)})`);
     const { test, attrs } = ctx.compileFilter(node, path);
     return { expr: { kind: 'filter', test, attrs }, datetime: false };
