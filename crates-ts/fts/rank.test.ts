@@ -80,7 +80,8 @@ describe('planTextRank', () => {
     expect(scores(['Product', 3, ['title', 'BM25', 'fox']]).get(1)!).toBeCloseTo(3 * t.get(1)!, 12);
     expect(scores(['Product', ['title', 'BM25', 'fox'], 0.5]).get(3)!).toBeCloseTo(0.5 * t.get(3)!, 12);
     expect(scores(['Product', [2, ['title', 'BM25', 'fox']]]).get(3)!).toBeCloseTo(2 * t.get(3)!, 12);
-    expect(scores(['Product', 0, ['title', 'BM25', 'fox']]).size).toBe(0); // score 0 is not a match
+    // A 0 weight keeps the rows the clause matches, each scoring 0 (a negative weight is a 400, as turbopuffer documents).
+    expect([...scores(['Product', 0, ['title', 'BM25', 'fox']]).entries()].sort()).toEqual([...t.keys()].sort().map((id) => [id, 0]));
   });
 
   it('should match the last query word as a prefix with last_as_prefix, scoring a prefix match 1.0', () => {
@@ -115,6 +116,7 @@ describe('planTextRank', () => {
     [['Sum', [['title', 'BM25', 'x'], ['plain', 'BM25', 'x']]], /at rank_by\[1\]\[1\]: attribute 'plain'/],
     [['Sum', []], /Sum needs at least one expression/],
     [['Product', 'two', ['title', 'BM25', 'x']], /Product needs a numeric weight/],
+    [['Product', -1, ['title', 'BM25', 'x']], /Product weight must be a finite non-negative number, got -1/],
     [['Product', 2, ['title', 'BM25', 5]], /at rank_by\[2\]: BM25 query/],
     [['Product', [['title', 'BM25', 5], 2]], /at rank_by\[1\]\[0\]: BM25 query/],
     [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate needs a midpoint/],

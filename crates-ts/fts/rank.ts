@@ -265,7 +265,7 @@ function parseNode(node: unknown, ctx: ParseCtx, path: string, depth: number, cl
     const wi = typeof pair[0] === 'number' ? 0 : typeof pair[1] === 'number' ? 1 : -1;
     if (wi < 0) throw fail(path, `Product needs a numeric weight, got ${show(pair[0])} and ${show(pair[1])}`);
     const weight = pair[wi] as number;
-    if (!Number.isFinite(weight)) throw fail(path, `Product weight must be a finite number, got ${show(weight)}`);
+    if (!Number.isFinite(weight) || weight < 0) throw fail(path, `Product weight must be a finite non-negative number, got ${show(weight)}`);
     if (typeof pair[1 - wi] === 'number') throw fail(path, 'Product takes one weight and one expression, got two numbers');
     const offset = base === path ? 1 : 0;
     const child = parseNode(pair[1 - wi], ctx, `${base}[${1 - wi + offset}]`, depth + 1, clamped, false);

@@ -218,7 +218,7 @@ export class TextScorer {
       doc = null;
       done.fill(0);
       const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
-      if (v !== undefined && !Number.isNaN(v)) this.offer(o, v, true);
+      if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
     };
     if (values.length > 0) for (let o = 0; o < src.rows; o++) visit(o);
     else for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
@@ -250,9 +250,11 @@ export class TextScorer {
     return f === null || f(ord);
   }
 
-  /** `any`: a general expression's row, ranked whatever its score (rank-eval.ts); else only scores > 0. */
-  private offer(ord: number, score: number, any = false): void {
-    if (!any && !(score > 0)) return;
+  /**
+   * Offers a row the expression matches: it is ranked whatever its score (rank-eval.ts), e.g. 0 under ["Product", 0,
+   * ...]. Only matched rows are ever offered (a posting, an analysed hit, a general expression's match).
+   */
+  private offer(ord: number, score: number): void {
     const src = this.src!;
     if (this.heap) {
       if (!this.heap.accepts(score, () => src.id(ord))) return;
