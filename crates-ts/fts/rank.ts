@@ -1,14 +1,35 @@
 /**
- * Text rank_by expressions: validation, planning and exhaustive evaluation.
+ * Text rank_by expressions ("ranking expressions"): validation, planning and exhaustive evaluation.
  *
  *   [attr, "BM25", query]               query: a string, or an array of strings (analysed and concatenated;
  *   [attr, "BM25", query, {last_as_prefix}]     for pre_tokenized_array attributes the array IS the tokens)
  *   ["Sum", [expr, ...]]                sum of the scores
- *   ["Max", [expr, ...]]                maximum of the scores
- *   ["Product", weight, expr]           weight * score (also ["Product", expr, weight] and the older
+ *   ["Max", [expr, ...]], ["Max", a, b] maximum of the scores (a number in these lists is a constant)
+ *   ["Product", weight, expr]           weight * score, weight >= 0 (also ["Product", expr, weight] and the older
  *                                       ["Product", [weight, expr]] form from turbopuffer's docs)
+ *   ["Attribute", attr]                 the row's value of an int / uint / float / datetime (epoch ms) attribute;
+ *                                       int / float only under Max, Saturate, Decay or Dist (turbopuffer rejects
+ *                                       signed attributes "without the Max operator")
+ *   ["Saturate", expr, {midpoint, exponent?}]   x^e / (x^e + m^e), x = max(expr, 0)   (rank-value.ts)
+ *   ["Decay", expr, {midpoint, exponent?}]      m^e / (x^e + m^e), x = max(expr, 0)
+ *   ["Dist", expr, origin]              |expr - origin|; origin a number, or an ISO datetime over a datetime
+ *   a filter ([attr, op, v], And/Or/Not)  1 on the rows it accepts (compiled by the caller's RankFilterCompiler)
  *
- * Saturate, Decay, Dist and filters used as rank expressions are rejected as not supported yet.
+ * A midpoint over a datetime (a Dist of a datetime attribute) may be a duration string ("6h", "7d", "1d12h").
+ *
+ * Rows ranked: every node has a value on a row or does not match it (rank-eval.ts). BM25 clauses match the rows
+ * holding a query term, Attribute the rows with a value (null / missing never reads as 0), filters the rows they
+ * accept, constants nothing by themselves; Sum / Max match what any child matches, Product / Saturate / Decay / Dist
+ * what their child matches. The expression ranks the rows it matches (and the query's filters pass), whatever their
+ * score. For BM25 / Sum / Max / Product with non-negative weights that is every row holding a query term.
+ *
+ * Evaluation: BM25 leaves always come from postings (or analysed rows without postings) with namespace-wide
+ * statistics. A BM25 / Sum / Max / Product expression keeps max-score pruning when linear (text-scorer.ts). Any
+ * other node makes the expression "general" (text-expr.ts): evaluated exhaustively — over every live row of a
+ * source when it has Attribute / filter leaves (their columns are read for those rows only: valueAttributes),
+ * else over the BM25 matches. Decay decreases in its input and Max / constants are not linear, so max-score's
+ * per-leaf upper bounds do not apply; that is why the general path does not prune.
+ *
  * A query term repeated in the query saturates as turbopuffer documents (k3 = 8): its BM25 score is weighted
  * 9·qtf / (8 + qtf), so "fox fox" weighs fox 1.8 times, not twice. With last_as_prefix, a document holding a term
  * that starts with the last word gets a constant 1.0 for it (score.ts). A query with no terms after analysis
