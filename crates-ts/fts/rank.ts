@@ -54,6 +54,8 @@ export interface TextRankPlan {
    * (TextSource.row). Empty for BM25 / Sum / Max / Product expressions.
    */
   valueAttributes: string[];
+  /** What the filter leaves read: the filter indexes a part may answer them from (TextSource.filterMask). */
+  filterAttributes: string[];
   /** The postings lists the plan reads, per attribute (what a cold part must fetch before evaluation). */
   needs: TextNeed[];
   /** The validated expression, for the indexed path (postings) to evaluate with the same semantics. */
@@ -142,7 +144,10 @@ function parseBm25(node: unknown[], schema: Schema, path: string): TextRankExpr 
 const MAX_RANK_DEPTH = 64;
 
 /** Compiles a filter used as a rank expression (the query layer passes filter/'s compiler; fts/ does not import it). */
-export type RankFilterCompiler = (filter: unknown, path: string) => { test: (doc: Doc) => boolean; attrs: readonly string[] };
+export type RankFilterCompiler = (
+  filter: unknown,
+  path: string,
+) => { test: (doc: Doc) => boolean; attrs: readonly string[]; compileLeaf?: (leaf: unknown) => (doc: Doc) => boolean };
 
 interface ParseCtx {
   schema: Schema;
@@ -263,8 +268,8 @@ function parseNode(node: unknown, ctx: ParseCtx, path: string, depth: number, cl
   const named = head === 'Sum' || head === 'Product' || head === 'Attribute' || SHAPES.has(head as string) || (head === 'Max' && typeof node[1] !== 'string');
   if (!named && isFilterNode(node)) {
     if (ctx.compileFilter === undefined) throw fail(path, `filters used as rank expressions are not supported here (got ${show(node)})`);
-    const { test, attrs } = ctx.compileFilter(node, path);
-    return { expr: { kind: 'filter', test, attrs }, datetime: false };
+    const { test, attrs, compileLeaf } = ctx.compileFilter(node, path);
+    return { expr: { kind: 'filter', test, attrs, source: node, ...(compileLeaf ? { compileLeaf } : {}) }, datetime: false };
   }
   if (head === 'Sum' || head === 'Max') {
     if (node.length === 2 && Array.isArray(node[1])) return parseList(head, node[1], ctx, (i) => (i < 0 ? path : `${path}[1][${i}]`), depth, clamped);
@@ -317,11 +322,16 @@ function children(e: TextRankExpr): readonly TextRankExpr[] {
   }
 }
 
-function collectAttrs(e: TextRankExpr, bm25: Set<string>, values: Set<string>): void {
+function collectAttrs(e: TextRankExpr, bm25: Set<string>, values: Set<string>, filters: Set<string>): void {
   if (e.kind === 'bm25') bm25.add(e.attr);
   else if (e.kind === 'attr') values.add(e.attr);
-  else if (e.kind === 'filter') for (const a of e.attrs) values.add(a);
-  for (const c of children(e)) collectAttrs(c, bm25, values);
+  else if (e.kind === 'filter') {
+    for (const a of e.attrs) {
+      values.add(a);
+      filters.add(a);
+    }
+  }
+  for (const c of children(e)) collectAttrs(c, bm25, values, filters);
 }
 
 /**
@@ -332,7 +342,8 @@ export function planTextRank(rankBy: unknown, schema: Schema, compileFilter?: Ra
   const expr = parseExpr(rankBy, { schema, compileFilter }, 'rank_by');
   const attrs = new Set<string>();
   const valueAttrs = new Set<string>();
-  collectAttrs(expr, attrs, valueAttrs);
+  const filterAttrs = new Set<string>();
+  collectAttrs(expr, attrs, valueAttrs, filterAttrs);
   const compiled = compileTextRank(expr);
   const needs = new Map<string, { terms: Set<string>; prefixes: Set<string> }>();
   const walk = (e: TextRankExpr): void => {
@@ -347,6 +358,7 @@ export function planTextRank(rankBy: unknown, schema: Schema, compileFilter?: Ra
   return {
     attributes: [...attrs],
     valueAttributes: [...valueAttrs],
+    filterAttributes: [...filterAttrs],
     needs: [...needs].map(([attr, n]) => ({ attr, terms: [...n.terms], prefixes: [...n.prefixes] })),
     expr,
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),

@@ -24,12 +24,18 @@ export type TextRankExpr =
   /** ["Attribute", attr]: the row's numeric value (datetimes in epoch ms); rows without one are not matched by it. */
   | { kind: 'attr'; attr: string; datetime: boolean }
   /** A filter used as a rank expression: 1 on the rows it accepts, which are the rows it matches. */
-  | { kind: 'filter'; test: (doc: Doc) => boolean; attrs: readonly string[] }
+  | { kind: 'filter'; test: (doc: Doc) => boolean; attrs: readonly string[]; source: unknown; compileLeaf?: LeafCompiler }
   | { kind: 'saturate' | 'decay'; child: TextRankExpr; midpoint: number; exponent: number }
   | { kind: 'dist'; child: TextRankExpr; origin: number };
 
 /** A per-row leaf of a rank expression (rank-eval.ts): read for the candidate rows of a source only. */
-export type ValueLeaf = { kind: 'attr'; attr: string; datetime: boolean } | { kind: 'filter'; test: (doc: Doc) => boolean };
+export type ValueLeaf =
+  | { kind: 'attr'; attr: string; datetime: boolean }
+  /** `source`: the filter as given, for a source's filter indexes (TextSource.filterMask), with `compileLeaf`. */
+  | { kind: 'filter'; test: (doc: Doc) => boolean; source: unknown; compileLeaf?: LeafCompiler };
+
+/** Compiles one leaf of a filter (what filter indexes need to test the rows they cannot decide). */
+export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
 
 export interface Clause {
   attr: string;
@@ -135,7 +141,7 @@ export function compileExpr(expr: TextRankExpr): CompiledExpr {
         return { kind: 'value', value: values.length - 1 };
       case 'filter':
         extended = true;
-        values.push({ kind: 'filter', test: e.test });
+        values.push({ kind: 'filter', test: e.test, source: e.source, ...(e.compileLeaf ? { compileLeaf: e.compileLeaf } : {}) });
         return { kind: 'value', value: values.length - 1 };
       case 'saturate':
       case 'decay':

@@ -204,10 +204,16 @@ export class TextScorer {
         vector: null,
         attrs: new Proxy({} as Doc['attrs'], { get: (_, a) => (typeof a === 'string' ? src.value(a, o) : undefined) }),
       }));
+    // Filter leaves a source's filter indexes answer (parts, RFC-0009): rows outside the mask do not match without
+    // being read; inside an exact mask they match without being read either.
+    const masks = values.map((v) => (v.kind === 'filter' && v.compileLeaf !== undefined && src.filterMask ? src.filterMask(v.source, v.compileLeaf) : null));
     const value = (i: number): number | undefined => {
       if (done[i] === 1) return cache[i];
-      const d = (doc ??= rowOf(ord));
-      const v = valueOf(values[i]!, d);
+      const m = masks[i];
+      let v: number | undefined;
+      if (m && m.mask[ord] !== 1) v = undefined;
+      else if (m && m.exact) v = 1;
+      else v = valueOf(values[i]!, (doc ??= rowOf(ord)));
       cache[i] = v;
       done[i] = 1;
       return v;
@@ -220,7 +226,13 @@ export class TextScorer {
       const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
       if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
     };
-    if (values.length > 0) for (let o = 0; o < src.rows; o++) visit(o);
+    if (values.length > 0 && masks.every((m) => m !== null)) {
+      // Every value leaf is a filter its mask bounds: the candidates are the BM25 matches and the masks' rows.
+      const cand = new Uint8Array(src.rows);
+      for (const o of byOrd.keys()) cand[o] = 1;
+      for (const m of masks) for (let o = 0; o < src.rows; o++) cand[o] |= m!.mask[o]!;
+      for (let o = 0; o < src.rows; o++) if (cand[o] === 1) visit(o);
+    } else if (values.length > 0) for (let o = 0; o < src.rows; o++) visit(o);
     else for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
   }
 

@@ -29,6 +29,12 @@ export interface TextSource {
    * for its Attribute and filter leaves; read while scoring only, one row at a time (absent: read through `value`).
    */
   row?(ord: number): Doc;
+  /**
+   * Rows `filter` (a filter used as a rank expression, as given; `compile` compiles one leaf) may match by the
+   * source's filter indexes: mask[o] = 1 for a candidate, every candidate matching when `exact`. Null or absent: no
+   * index helped (the filter is evaluated on the rows).
+   */
+  filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
   /** Rows the query's filters accept (null: all). Read while scoring only. */
   readonly filter: ((ord: number) => boolean) | null;
 }

@@ -82,7 +82,7 @@ export function parseDistanceMetric(v: unknown): DistanceMetric {
 
 /** Filters used as rank expressions: compiled like the query's `filters`, named by their place in rank_by. */
 function rankFilterCompiler(schema: Schema): RankFilterCompiler {
-  return (filter, path) => ({ test: compileFilter(filter, schema, { path }), attrs: filterAttributes(filter) });
+  return (filter, path) => ({ test: compileFilter(filter, schema, { path }), attrs: filterAttributes(filter), compileLeaf: (leaf) => compileFilter(leaf, schema) });
 }
 
 export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric | null): RankPlan {

@@ -14,7 +14,7 @@
  * Both passes read each segment's liveness (`dead`, `deadOrdinals`) from the same segment object: the view hands
  * out segments whose liveness never changes under them (namespace/: copy-on-write masks, a snapshot of the tail).
  */
-import { UNCANCELLED, type QueryControl } from '../core/index.js';
+import { UNCANCELLED, type Doc, type QueryControl } from '../core/index.js';
 import type { SourceHit, TextAnalyzer, TextRankPlan, TextSource } from '../fts/index.js';
 import { NO_RELEASE, RowCursor, type Release, type Segment, type SegmentNeed } from './segment.js';
 import type { ParsedQuery } from './types.js';
@@ -44,6 +44,7 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     ...(seg.analyzed ? { terms: (attr: string, analyzer: TextAnalyzer, o: number) => seg.analyzed!(attr, analyzer, o) } : {}),
     ...(seg.loosePostings ? { loosePostings: (attr: string, analyzer: TextAnalyzer) => seg.loosePostings!(attr, analyzer) } : {}),
     ...(row ? { row } : {}),
+    ...(seg.filterMask ? { filterMask: (f: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean) => seg.filterMask!(f, compile) } : {}),
     filter,
   };
 }
@@ -137,7 +138,7 @@ export async function scoreTextSegments(
     attrs: q.readAttrs,
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
-    filterIndexes: q.filterSource?.attrs,
+    filterIndexes: plan.filterAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes] : q.filterSource?.attrs,
   });
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];
