@@ -25,8 +25,38 @@ export function valueOf(leaf: ValueLeaf, doc: Doc): number | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && leaf.datetime) return parseDatetimeString(v) ?? undefined;
+  if (typeof v === 'string' && leaf.datetime) return epochMs(v);
   return undefined;
+}
+
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+const num = (s: string, i: number, n: number) => {
+  let v = 0;
+  for (let j = i; j < i + n; j++) {
+    const d = digit(s, j);
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+};
+
+/**
+ * Epoch ms of a stored datetime. Stored values are canonical ("2026-01-02T03:04:05.678Z", schema/scalars.ts), read
+ * here without the general parser's regex (a rank expression reads one per candidate row); anything else goes
+ * through parseDatetimeString. Both give the same integer.
+ */
+export function epochMs(s: string): number | undefined {
+  if (s.length === 24 && s.charCodeAt(4) === 45 && s.charCodeAt(10) === 84 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
+    const y = num(s, 0, 4);
+    const mo = num(s, 5, 2);
+    const d = num(s, 8, 2);
+    const h = num(s, 11, 2);
+    const mi = num(s, 14, 2);
+    const se = num(s, 17, 2);
+    const ms = num(s, 20, 3);
+    if (y >= 1000 && mo >= 1 && d >= 1 && h >= 0 && mi >= 0 && se >= 0 && ms >= 0) return Date.UTC(y, mo - 1, d, h, mi, se, ms);
+  }
+  return parseDatetimeString(s) ?? undefined;
 }
 
 /**

@@ -194,7 +194,9 @@ export class TextScorer {
     const zeros = new Float64Array(nLeaves);
     const dead = src.dead;
     const cache = new Array<number | undefined>(values.length);
-    const done = new Uint8Array(values.length);
+    // done[i] === gen: leaf i was read for the current row (gen counts rows: no clearing per row).
+    const done = new Float64Array(values.length).fill(-1);
+    let gen = 0;
     let doc: Doc | null = null;
     let ord = -1;
     const rowOf =
@@ -208,21 +210,21 @@ export class TextScorer {
     // being read; inside an exact mask they match without being read either.
     const masks = values.map((v) => (v.kind === 'filter' && v.compileLeaf !== undefined && src.filterMask ? src.filterMask(v.source, v.compileLeaf) : null));
     const value = (i: number): number | undefined => {
-      if (done[i] === 1) return cache[i];
+      if (done[i] === gen) return cache[i];
       const m = masks[i];
       let v: number | undefined;
       if (m && m.mask[ord] !== 1) v = undefined;
       else if (m && m.exact) v = 1;
       else v = valueOf(values[i]!, (doc ??= rowOf(ord)));
       cache[i] = v;
-      done[i] = 1;
+      done[i] = gen;
       return v;
     };
     const visit = (o: number): void => {
       if (dead !== null && dead[o] === 1) return;
       ord = o;
       doc = null;
-      done.fill(0);
+      gen++;
       const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
       if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
     };
