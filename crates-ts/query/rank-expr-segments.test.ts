@@ -5,7 +5,7 @@
  * takes each BM25 clause's scores from a plain BM25 query of that clause alone (the path text-segments.test.ts checks
  * against its own oracle), and implements the tree semantics (docs/api.md, fts/rank-eval.ts) itself: which rows are
  * ranked (the rows some non-constant leaf matches), missing values (no value: the leaf does not match), the order
- * (score desc, id asc) and top_k. Only the documented numeric formulas are shared (saturate / decay, checked against
+ * (score desc, id asc), top_k and limit.per. Only the documented numeric formulas are shared (saturate / decay, checked against
  * turbopuffer's formulas in fts/rank-value.test.ts). Rows and order must be identical; scores equal up to rounding.
  */
 import { describe, expect, it } from 'vitest';
@@ -197,7 +197,7 @@ function brute(e: unknown, doc: Doc, live: readonly Doc[], memo: Map<unknown, Ma
   }
 }
 
-function bruteQuery(rankBy: unknown, filters: unknown, topK: number, live: readonly Doc[]): Array<{ id: Id; $dist: number }> {
+function bruteQuery(rankBy: unknown, filters: unknown, topK: number, live: readonly Doc[], perColor: number | null): Array<{ id: Id; $dist: number }> {
   const memo = new Map<unknown, Map<Id, number>>();
   const keep = filters === undefined ? () => true : compileFilter(filters, SCHEMA);
   const out: Array<{ id: Id; $dist: number }> = [];
@@ -207,7 +207,17 @@ function bruteQuery(rankBy: unknown, filters: unknown, topK: number, live: reado
     if (v !== undefined) out.push({ id: doc.id, $dist: v });
   }
   out.sort((a, b) => b.$dist - a.$dist || (a.id as number) - (b.id as number));
-  return out.slice(0, topK);
+  if (perColor === null) return out.slice(0, topK);
+  // limit.per on color: at most perColor rows per color, in rank order, then the total.
+  const seen = new Map<unknown, number>();
+  const color = new Map(live.map((d) => [d.id, d.attrs.color]));
+  return out
+    .filter((r) => {
+      const c = color.get(r.id);
+      seen.set(c, (seen.get(c) ?? 0) + 1);
+      return seen.get(c)! <= perColor;
+    })
+    .slice(0, topK);
 }
 
 describe('ranking expressions over segments', () => {
@@ -215,8 +225,9 @@ describe('ranking expressions over segments', () => {
     let nonEmpty = 0;
     let beyondText = 0;
     await fc.assert(
-      fc.asyncProperty(corpusArb, exprArb, queryFilterArb, fc.integer({ min: 1, max: 30 }), async ({ segs, live }, rankBy, filters, topK) => {
-        const body = { rank_by: rankBy, top_k: topK, ...(filters === undefined ? {} : { filters }) };
+      fc.asyncProperty(corpusArb, exprArb, queryFilterArb, fc.integer({ min: 1, max: 30 }), fc.option(fc.integer({ min: 1, max: 3 }), { freq: 4 }), async ({ segs, live }, rankBy, filters, topK, perColor) => {
+        const limit = perColor === null ? { top_k: topK } : { limit: { total: topK, per: { attributes: ['color'], limit: perColor } } };
+        const body = { rank_by: rankBy, ...limit, ...(filters === undefined ? {} : { filters }) };
         let q;
         try {
           q = parseQuery(body, CTX);
@@ -224,7 +235,7 @@ describe('ranking expressions over segments', () => {
           // Only a BM25-free expression of constants could be rejected; the generator never makes one.
           throw new Error(`rejected ${JSON.stringify(rankBy)}: ${(e as Error).message}`);
         }
-        const want = bruteQuery(rankBy, filters, topK, live);
+        const want = bruteQuery(rankBy, filters, topK, live, perColor);
         if (want.length > 0) nonEmpty++;
         // Rows ranked although the title has no query term: matched by Attribute / filter leaves only.
         if (want.some((r) => !live.find((d) => d.id === r.id)!.attrs.title)) beyondText++;
