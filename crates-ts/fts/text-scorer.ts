@@ -20,6 +20,7 @@ import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
 import { ScoredHeap } from './scored-heap.js';
 import { evalGeneral, valueOf } from './rank-eval.js';
+import { saturate } from './rank-value.js';
 import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
 import { postingsOf, type LooseHit, type TextStatistics } from './text-stats.js';
 import type { SourceHit, TextSource } from './text-source.js';
@@ -37,6 +38,8 @@ export class TextScorer {
   private readonly heap: ScoredHeap | null;
   private readonly all: SourceHit[] = [];
   private readonly prune: boolean;
+  /** A general expression's upper bound on rows no BM25 leaf matches (unmatchedBound()). */
+  private readonly unmatchedBound: number;
   /** Scratch: per-leaf scores of the current document. */
   private readonly leafScores: Float64Array;
   /** The source being scored. */
@@ -49,6 +52,7 @@ export class TextScorer {
     k: number | null,
   ) {
     this.prune = expr.linear && k !== null;
+    this.unmatchedBound = expr.general ? unmatchedBound(expr, expr.root) : Infinity;
     this.heap = k === null ? null : new ScoredHeap(k);
     this.leafScores = new Float64Array(expr.leaves.length);
   }
@@ -228,14 +232,26 @@ export class TextScorer {
       const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
       if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
     };
-    if (values.length > 0 && masks.every((m) => m !== null)) {
-      // Every value leaf is a filter its mask bounds: the candidates are the BM25 matches and the masks' rows.
-      const cand = new Uint8Array(src.rows);
-      for (const o of byOrd.keys()) cand[o] = 1;
+    // The rows a BM25 leaf matches first, then (Attribute / filter leaves) the others — unless no row without a BM25
+    // match can reach the top k any more: `unmatchedBound` bounds their score, and the heap's threshold only rises.
+    // Strict (<), so a row that could tie with the k-th and win on its id is never skipped.
+    for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
+    if (values.length === 0) return;
+    const heap = this.heap;
+    const bound = this.unmatchedBound;
+    const beaten = () => heap !== null && bound < heap.threshold;
+    if (beaten()) return;
+    let cand: Uint8Array | null = null;
+    if (masks.every((m) => m !== null)) {
+      // Every value leaf is a filter its mask bounds: the other candidates are the masks' rows.
+      cand = new Uint8Array(src.rows);
       for (const m of masks) for (let o = 0; o < src.rows; o++) cand[o] |= m!.mask[o]!;
-      for (let o = 0; o < src.rows; o++) if (cand[o] === 1) visit(o);
-    } else if (values.length > 0) for (let o = 0; o < src.rows; o++) visit(o);
-    else for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
+    }
+    for (let o = 0; o < src.rows; o++) {
+      if ((cand !== null && cand[o] !== 1) || byOrd.has(o)) continue;
+      if (beaten()) return;
+      visit(o);
+    }
   }
 
   private scoreLoose(h: LooseHit): number {
@@ -415,5 +431,47 @@ export class TextScorer {
       for (const c of cur) scores[c.leaf] = 0;
       advanceEssential();
     }
+  }
+}
+
+/**
+ * An upper bound of a general expression's value (rank-eval.ts) on rows no BM25 leaf matches; -Infinity when the node
+ * cannot match such a row. Attribute and Dist are unbounded; a filter is 1; Saturate is increasing and below 1, Decay
+ * at most 1; Sum adds its children's bounds (a child without a value adds nothing, so negative bounds count as 0);
+ * Product weights are non-negative. What lets a top-k query skip the rows without a BM25 match once its k-th score
+ * is above this (e.g. Sum[BM25, 1.7 × Saturate(clicks)]: 1.7).
+ */
+function unmatchedBound(expr: CompiledExpr, n: Node): number {
+  switch (n.kind) {
+    case 'clause':
+      return -Infinity;
+    case 'value':
+      return expr.values[n.value]!.kind === 'filter' ? 1 : Infinity;
+    case 'const':
+      return n.value;
+    case 'product': {
+      const c = unmatchedBound(expr, n.child);
+      return c === -Infinity ? -Infinity : n.weight === 0 ? 0 : n.weight * c;
+    }
+    case 'sum':
+    case 'max': {
+      let any = false;
+      let acc = n.kind === 'sum' ? 0 : -Infinity;
+      for (const child of n.children) {
+        const c = unmatchedBound(expr, child);
+        if (c === -Infinity) continue;
+        if (child.kind !== 'const') any = true;
+        acc = n.kind === 'sum' ? acc + Math.max(c, 0) : Math.max(acc, c);
+      }
+      return any ? acc : -Infinity;
+    }
+    case 'saturate': {
+      const c = unmatchedBound(expr, n.child);
+      return c === -Infinity ? -Infinity : c === Infinity ? 1 : saturate(c, n.midpoint, n.exponent);
+    }
+    case 'decay':
+      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : 1;
+    case 'dist':
+      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : Infinity;
   }
 }
