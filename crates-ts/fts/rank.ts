@@ -28,7 +28,8 @@
  * other node makes the expression "general" (text-expr.ts): evaluated exhaustively — over every live row of a
  * source when it has Attribute / filter leaves (their columns are read for those rows only: valueAttributes),
  * else over the BM25 matches. Decay decreases in its input and Max / constants are not linear, so max-score's
- * per-leaf upper bounds do not apply; that is why the general path does not prune.
+ * per-leaf upper bounds do not apply; with top_k the scorer instead scores the BM25 matches first and skips the
+ * other rows once the k-th score is above their bound (text-scorer.ts unmatchedBound).
  *
  * A query term repeated in the query saturates as turbopuffer documents (k3 = 8): its BM25 score is weighted
  * 9·qtf / (8 + qtf), so "fox fox" weighs fox 1.8 times, not twice. With last_as_prefix, a document holding a term

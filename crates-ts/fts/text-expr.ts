@@ -81,9 +81,9 @@ export interface CompiledExpr {
   /**
    * The expression uses more than BM25 / Sum / Max / Product (Attribute, filters, constants, Saturate, Decay, Dist):
    * it is evaluated exhaustively with the match semantics of rank-eval.ts, over every live row of a source when it
-   * has Attribute / filter leaves, else over the rows its BM25 clauses match. No max-score pruning: Decay is
-   * decreasing in its input and Max / constants are not linear, and Attribute / filter leaves have no posting lists
-   * to skip over.
+   * has Attribute / filter leaves, else over the rows its BM25 clauses match. No max-score pruning between leaves:
+   * Decay is decreasing in its input and Max / constants are not linear, and Attribute / filter leaves have no
+   * posting lists to skip over (text-scorer.ts skips rows without a BM25 match by a bound instead).
    */
   readonly general: boolean;
 }
