@@ -211,7 +211,7 @@ describe('official client: ranking expressions', () => {
       [['Dist', ['Attribute', 'at'], 'yesterday'], /Dist origin must be a datetime/],
       [['Dist', ['Attribute', 'clicks'], '2026-01-01'], /Dist origin must be a finite number/],
       [['Product', -2, FOX], /Product weight must be a finite non-negative number, got -2/],
-      [['Sum', [FOX, ['species', 'Eq', 5]]], /species/],
+      [['Sum', [FOX, ['species', 'Eq', 5]]], /invalid filter at rank_by\[1\]\[1\]: Eq on attribute 'species'/],
       [['Max', [1, 2]], /Max needs at least one expression that is not a number/],
     ] as const) {
       const err = await ns.query({ rank_by: rank_by as never, top_k: 10 }).catch((e: unknown) => e);
