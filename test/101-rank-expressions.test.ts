@@ -196,6 +196,21 @@ describe('official client: ranking expressions', () => {
     await check();
   });
 
+  it('should serve ranking expressions inside a multi-query, fused with RRF like any ranked list', async () => {
+    const ns = tpuf.namespace(NS);
+    const queries = [CASES[0]!, CASES[3]!].map((c) => ({ rank_by: c.rank_by as never, top_k: 5 }));
+    const singles = await Promise.all(queries.map((q) => ns.query(q)));
+    const multi = await ns.multiQuery({ queries });
+    expect(multi.results.map((r) => (r.rows ?? []).map((x) => [x.id, x.$dist]))).toEqual(singles.map((r) => (r.rows ?? []).map((x) => [x.id, x.$dist])));
+    const lists = singles.map((r) => (r.rows ?? []).map((x) => x.id as number));
+    const score = new Map<number, number>();
+    lists.forEach((list) => list.forEach((id, i) => score.set(id, (score.get(id) ?? 0) + 1 / (60 + i + 1))));
+    const want = [...score].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 5);
+    const fused = await ns.multiQuery({ queries, rerank_by: ['RRF'] });
+    expect((fused.results[0]!.rows ?? []).map((r) => r.id)).toEqual(want.map(([id]) => id));
+    expect(lists[0]!.length).toBeGreaterThan(2);
+  });
+
   it('should reject malformed expressions with a 400 naming the problem', async () => {
     const ns = tpuf.namespace(NS);
     for (const [rank_by, why] of [
