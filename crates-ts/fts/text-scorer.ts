@@ -15,6 +15,10 @@
  *
  * Every path sums a document's leaf scores alike (finalScore), so identical documents get bit-identical scores
  * wherever they live.
+ *
+ * General expressions (Attribute, filters, constants, Saturate / Decay / Dist: text-expr.ts) are scored by
+ * scoreGeneral: every candidate row evaluated with rank-eval.ts, the rows without a BM25 match skipped under top-k
+ * once their upper bound (unmatchedBound) is below the k-th score.
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
@@ -149,9 +153,10 @@ export class TextScorer {
 
   /**
    * A general expression (text-expr.ts `general`, semantics in rank-eval.ts) over source `src`: its BM25 leaf scores
-   * from the source's postings / lists / analysed rows, then every candidate row — every live row when the
-   * expression has Attribute or filter leaves, else the rows a BM25 leaf matches — evaluated exhaustively, in
-   * ordinal order. The Attribute / filter leaves read the row (src.row) only for those candidates.
+   * from the source's postings / lists / analysed rows, then the candidate rows evaluated one by one — the rows a
+   * BM25 leaf matches first, then, when the expression has Attribute or filter leaves, the other live rows (only the
+   * filter masks' rows when every such leaf is a masked filter) until none can reach the top k. The Attribute /
+   * filter leaves read the row (src.row) only for those candidates.
    */
   private scoreGeneral(src: TextSource, plan: NonNullable<ReturnType<TextStatistics['plans']['get']>>): void {
     const nLeaves = this.expr.leaves.length;
