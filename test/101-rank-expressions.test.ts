@@ -130,6 +130,11 @@ const CASES: Array<{ name: string; rank_by: unknown; filters?: unknown; expect: 
     expect: (r, bm) => sum(bm(FOX), r.species === 'whale' ? 1 : undefined),
   },
   {
+    name: 'a filter on id and a range filter as rank expressions',
+    rank_by: ['Sum', [FOX, ['id', 'In', [3, 4, 6]], ['Product', 0.5, ['at', 'Gte', T(0)]]]],
+    expect: (r, bm) => sum(bm(FOX), [3, 4, 6].includes(r.id) ? 1 : undefined, r.at !== undefined && ms(r.at) >= ms(T(0)) ? 0.5 : undefined),
+  },
+  {
     name: 'a weighted filter alone, under query filters',
     rank_by: ['Product', 2.5, ['Or', [['species', 'Eq', 'whale'], ['clicks', 'Gte', 100]]]],
     filters: ['id', 'NotEq', 3],
