@@ -80,7 +80,8 @@ describe('planTextRank', () => {
     expect(scores(['Product', 3, ['title', 'BM25', 'fox']]).get(1)!).toBeCloseTo(3 * t.get(1)!, 12);
     expect(scores(['Product', ['title', 'BM25', 'fox'], 0.5]).get(3)!).toBeCloseTo(0.5 * t.get(3)!, 12);
     expect(scores(['Product', [2, ['title', 'BM25', 'fox']]]).get(3)!).toBeCloseTo(2 * t.get(3)!, 12);
-    expect(scores(['Product', 0, ['title', 'BM25', 'fox']]).size).toBe(0); // score 0 is not a match
+    // A 0 weight keeps the rows the clause matches, each scoring 0 (a negative weight is a 400, as turbopuffer documents).
+    expect([...scores(['Product', 0, ['title', 'BM25', 'fox']]).entries()].sort()).toEqual([...t.keys()].sort().map((id) => [id, 0]));
   });
 
   it('should match the last query word as a prefix with last_as_prefix, scoring a prefix match 1.0', () => {
@@ -115,12 +116,108 @@ describe('planTextRank', () => {
     [['Sum', [['title', 'BM25', 'x'], ['plain', 'BM25', 'x']]], /at rank_by\[1\]\[1\]: attribute 'plain'/],
     [['Sum', []], /Sum needs at least one expression/],
     [['Product', 'two', ['title', 'BM25', 'x']], /Product needs a numeric weight/],
+    [['Product', -1, ['title', 'BM25', 'x']], /Product weight must be a finite non-negative number, got -1/],
     [['Product', 2, ['title', 'BM25', 5]], /at rank_by\[2\]: BM25 query/],
     [['Product', [['title', 'BM25', 5], 2]], /at rank_by\[1\]\[0\]: BM25 query/],
-    [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate is not supported yet/],
-    [['Sum', [['title', 'Eq', 'x']]], /filters used as rank expressions are not supported yet/],
+    [['Saturate', ['title', 'BM25', 'x'], {}], /Saturate needs a midpoint/],
+    [['Sum', [['title', 'Eq', 'x']]], /filters used as rank expressions are not supported here/],
     [['title', 'asc'], /expected a text ranking expression/],
   ])('should reject %j', (rankBy, re) => {
     expect(errorOf(rankBy)).toMatch(re);
+  });
+});
+
+describe('ranking expressions: Attribute, Saturate, Decay, Dist, constants, filters', () => {
+  const xschema: Schema = {
+    ...schema,
+    clicks: { type: 'uint' },
+    delta: { type: 'int' },
+    at: { type: 'datetime' },
+    color: { type: 'string' },
+  };
+  const xdocs: Doc[] = [
+    { id: 1, vector: null, attrs: { title: 'quick fox', clicks: 300, delta: -4, at: '2026-01-01T06:00:00.000Z', color: 'red' } },
+    { id: 2, vector: null, attrs: { title: 'lazy dog', clicks: 0, delta: 3, color: 'blue' } },
+    { id: 3, vector: null, attrs: { title: 'fox fox fox', at: '2026-01-02T00:00:00.000Z' } },
+    { id: 4, vector: null, attrs: { plain: 'nothing', color: 'red' } },
+  ];
+  // A filter compiler standing in for filter/'s (the query layer passes the real one): [attr, "Eq", v] only.
+  const eqOnly = (f: unknown) => {
+    const [attr, , v] = f as [string, string, unknown];
+    return { test: (d: Doc) => d.attrs[attr] === v, attrs: [attr] };
+  };
+  const xscores = (rankBy: unknown): Map<unknown, number> =>
+    new Map(planTextRank(rankBy, xschema, eqOnly).evaluate(xdocs).map((r) => [r.doc.id, r.score]));
+  const fox = scores(['title', 'BM25', 'fox']); // the same titles: docs 1 and 3 match
+  const xfox = xscores(['title', 'BM25', 'fox']);
+
+  it('should rank every row with a value by an Attribute (0 included) and no row without one', () => {
+    expect([...xscores(['Attribute', 'clicks'])].sort()).toEqual([[1, 300], [2, 0]]);
+    expect([...xscores(['Max', 0, ['Attribute', 'delta']])].sort()).toEqual([[1, 0], [2, 3]]);
+    expect([...xscores(['Max', [['Attribute', 'delta'], 1]])].sort()).toEqual([[1, 1], [2, 3]]);
+  });
+
+  it('should apply Saturate / Decay / Dist to the child value, datetimes in epoch ms and durations as midpoints', () => {
+    const s = xscores(['Saturate', ['Attribute', 'clicks'], { midpoint: 100 }]);
+    expect(s.get(1)).toBeCloseTo(300 / 400, 15);
+    expect(s.get(2)).toBe(0);
+    const d = xscores(['Decay', ['Dist', ['Attribute', 'at'], '2026-01-02T00:00:00Z'], { midpoint: '6h' }]);
+    expect([...d.keys()].sort()).toEqual([1, 3]);
+    expect(d.get(1)).toBeCloseTo(6 / (18 + 6), 15); // 18 h away, midpoint 6 h
+    expect(d.get(3)).toBe(1);
+    expect(xscores(['Dist', ['Attribute', 'delta'], 2]).get(1)).toBe(6);
+  });
+
+  it('should rank the union of what its leaves match, a missing value contributing nothing', () => {
+    const s = xscores(['Sum', [['title', 'BM25', 'fox'], ['Product', 2, ['Saturate', ['Attribute', 'clicks'], { midpoint: 100 }]], ['color', 'Eq', 'red']]]);
+    expect([...s.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(s.get(1)).toBeCloseTo(xfox.get(1)! + 2 * 0.75 + 1, 12);
+    expect(s.get(2)).toBe(0); // clicks 0: Saturate 0, no fox, not red
+    expect(s.get(3)).toBe(xfox.get(3)!); // no clicks, not red: BM25 only
+    expect(s.get(4)).toBe(1); // red only
+    // Decay of a row without the attribute is not Decay(0) = 1: the row is not ranked by it.
+    expect([...xscores(['Decay', ['Attribute', 'clicks'], { midpoint: 1 }]).keys()].sort()).toEqual([1, 2]);
+    // A constant does not rank rows by itself.
+    expect([...xscores(['Sum', [['title', 'BM25', 'fox'], 5]])].sort()).toEqual([[1, xfox.get(1)! + 5], [3, xfox.get(3)! + 5]]);
+    expect(xfox.get(1)).toBeGreaterThan(0);
+    expect(fox.size).toBe(2);
+  });
+
+  it('should list the attributes its value leaves read, apart from the BM25 ones', () => {
+    const plan = planTextRank(['Sum', [['title', 'BM25', 'x'], ['Attribute', 'clicks'], ['color', 'Eq', 'red']]], xschema, eqOnly);
+    expect(plan.attributes).toEqual(['title']);
+    expect(plan.valueAttributes.sort()).toEqual(['clicks', 'color']);
+    expect(isTextRankBy(['Attribute', 'clicks'])).toBe(true);
+    expect(isTextRankBy(['Decay', ['Attribute', 'clicks'], { midpoint: 1 }])).toBe(true);
+    expect(isTextRankBy(['color', 'Eq', 'red'])).toBe(true);
+    expect(isTextRankBy(['Max', 0, ['Attribute', 'delta']])).toBe(true);
+  });
+
+  it.each([
+    [['Attribute', 'delta'], /Attribute 'delta' has the signed type int/],
+    [['Sum', [['Attribute', 'delta']]], /signed type int/],
+    [['Product', 2, ['Attribute', 'delta']], /signed type int/],
+    [['Attribute', 'color'], /'color' has type string/],
+    [['Attribute', 'clicks', 'x'], /Attribute takes \["Attribute", "attr"\]/],
+    [['Saturate', ['Attribute', 'clicks'], { midpoint: -1 }], /Saturate midpoint must be a positive number, got -1/],
+    [['Saturate', ['Attribute', 'clicks']], /Saturate takes/],
+    [['Saturate', ['Attribute', 'clicks'], [1]], /Saturate params must be an object/],
+    [['Decay', ['Attribute', 'clicks'], { midpoint: '1d' }], /is a duration, which needs a datetime input/],
+    [['Decay', ['Attribute', 'at'], { midpoint: '1 day' }], /not a positive duration/],
+    [['Dist', ['Attribute', 'at'], 'soon'], /Dist origin must be a datetime/],
+    [['Dist', ['Attribute', 'clicks']], /Dist takes \["Dist", expr, origin\]/],
+    [['Product', 2, 3], /Product takes one weight and one expression, got two numbers/],
+    [['Sum', [1, 2]], /Sum needs at least one expression that is not a number/],
+    [['Saturate', 5, { midpoint: 1 }], /expected a text ranking expression/],
+    [['Max', [['Attribute', 'clicks'], Infinity]], /expected a text ranking expression|constants must be finite/],
+  ])('should reject %j', (rankBy, re) => {
+    let message = '';
+    try {
+      planTextRank(rankBy, xschema, eqOnly);
+    } catch (e) {
+      expect(isElaxError(e, 'ELAX_ERR_INVALID_QUERY')).toBe(true);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(re);
   });
 });

@@ -1,14 +1,36 @@
 /**
- * Text rank_by expressions: validation, planning and exhaustive evaluation.
+ * Text rank_by expressions ("ranking expressions"): validation, planning and exhaustive evaluation.
  *
  *   [attr, "BM25", query]               query: a string, or an array of strings (analysed and concatenated;
  *   [attr, "BM25", query, {last_as_prefix}]     for pre_tokenized_array attributes the array IS the tokens)
  *   ["Sum", [expr, ...]]                sum of the scores
- *   ["Max", [expr, ...]]                maximum of the scores
- *   ["Product", weight, expr]           weight * score (also ["Product", expr, weight] and the older
+ *   ["Max", [expr, ...]], ["Max", a, b] maximum of the scores (a number in these lists is a constant)
+ *   ["Product", weight, expr]           weight * score, weight >= 0 (also ["Product", expr, weight] and the older
  *                                       ["Product", [weight, expr]] form from turbopuffer's docs)
+ *   ["Attribute", attr]                 the row's value of an int / uint / float / datetime (epoch ms) attribute;
+ *                                       int / float only under Max, Saturate, Decay or Dist (turbopuffer rejects
+ *                                       signed attributes "without the Max operator")
+ *   ["Saturate", expr, {midpoint, exponent?}]   x^e / (x^e + m^e), x = max(expr, 0)   (rank-value.ts)
+ *   ["Decay", expr, {midpoint, exponent?}]      m^e / (x^e + m^e), x = max(expr, 0)
+ *   ["Dist", expr, origin]              |expr - origin|; origin a number, or an ISO datetime over a datetime
+ *   a filter ([attr, op, v], And/Or/Not)  1 on the rows it accepts (compiled by the caller's RankFilterCompiler)
  *
- * Saturate, Decay, Dist and filters used as rank expressions are rejected as not supported yet.
+ * A midpoint over a datetime (a Dist of a datetime attribute) may be a duration string ("6h", "7d", "1d12h").
+ *
+ * Rows ranked: every node has a value on a row or does not match it (rank-eval.ts). BM25 clauses match the rows
+ * holding a query term, Attribute the rows with a value (null / missing never reads as 0), filters the rows they
+ * accept, constants nothing by themselves; Sum / Max match what any child matches, Product / Saturate / Decay / Dist
+ * what their child matches. The expression ranks the rows it matches (and the query's filters pass), whatever their
+ * score. For BM25 / Sum / Max / Product with non-negative weights that is every row holding a query term.
+ *
+ * Evaluation: BM25 leaves always come from postings (or analysed rows without postings) with namespace-wide
+ * statistics. A BM25 / Sum / Max / Product expression keeps max-score pruning when linear (text-scorer.ts). Any
+ * other node makes the expression "general" (text-expr.ts): evaluated exhaustively — over every live row of a
+ * source when it has Attribute / filter leaves (their columns are read for those rows only: valueAttributes),
+ * else over the BM25 matches. Decay decreases in its input and Max / constants are not linear, so max-score's
+ * per-leaf upper bounds do not apply; with top_k the scorer instead scores the BM25 matches first and skips the
+ * other rows once the k-th score is above their bound (text-scorer.ts unmatchedBound).
+ *
  * A query term repeated in the query saturates as turbopuffer documents (k3 = 8): its BM25 score is weighted
  * 9·qtf / (8 + qtf), so "fox fox" weighs fox 1.8 times, not twice. With last_as_prefix, a document holding a term
  * that starts with the last word gets a constant 1.0 for it (score.ts). A query with no terms after analysis
@@ -18,13 +40,23 @@ import { ElaxError, type Doc, type FullTextConfig, type Schema } from '../core/i
 import { analyzerFor } from './analyzer.js';
 import { fullTextConfigOf } from './config.js';
 import { looseCorpus, type TextCorpus } from './corpus.js';
+import { parseDatetimeString } from '../schema/scalars.js';
+import { parseDuration } from './rank-value.js';
 import { compileTextRank, type SourceHit, type TextRankExpr, type TextRankStream, type TextSource } from './score.js';
 import type { TextNeed } from './postings.js';
 
 export type { TextRankExpr };
 
 export interface TextRankPlan {
+  /** The attributes of the BM25 clauses. */
   attributes: string[];
+  /**
+   * What the Attribute and filter leaves read (rank-eval.ts): the columns a source must have prepared for scoring
+   * (TextSource.row). Empty for BM25 / Sum / Max / Product expressions.
+   */
+  valueAttributes: string[];
+  /** What the filter leaves read: the filter indexes a part may answer them from (TextSource.filterMask). */
+  filterAttributes: string[];
   /** The postings lists the plan reads, per attribute (what a cold part must fetch before evaluation). */
   needs: TextNeed[];
   /** The validated expression, for the indexed path (postings) to evaluate with the same semantics. */
@@ -54,19 +86,22 @@ export interface TextRankPlan {
   statisticsNeeds(deadRows: boolean): TextNeed[];
 }
 
-const COMBINATORS = new Set(['Sum', 'Max', 'Product']);
-const UNSUPPORTED = new Set(['Saturate', 'Decay', 'Dist']);
-const LOGICAL = new Set(['And', 'Or', 'Not']);
+const SHAPES = new Set(['Saturate', 'Decay', 'Dist']);
 
-/** True if rank_by is a text ranking expression (a BM25 clause, or Sum / Max / Product / Saturate / Decay / Dist). */
+/**
+ * True if rank_by is a text ranking expression: a BM25 clause, Sum / Max / Product / Saturate / Decay / Dist,
+ * ["Attribute", attr], or a filter (callers check vector and attribute-order shapes first).
+ */
 export function isTextRankBy(rankBy: unknown): boolean {
   if (!Array.isArray(rankBy) || rankBy.length < 2) return false;
   if (rankBy.length >= 3 && rankBy[1] === 'BM25') return true;
   const head = rankBy[0];
-  if (head === 'Sum' || head === 'Max') return rankBy.length === 2 && Array.isArray(rankBy[1]);
+  if (head === 'Sum') return rankBy.length === 2 && Array.isArray(rankBy[1]);
+  if (head === 'Max') return (rankBy.length === 2 && Array.isArray(rankBy[1])) || (rankBy.length === 3 && typeof rankBy[1] !== 'string');
   if (head === 'Product') return rankBy.length === 3 || (rankBy.length === 2 && Array.isArray(rankBy[1]));
-  // Recognised so that planTextRank answers "not supported yet" instead of another planner misreading them.
-  return typeof head === 'string' && UNSUPPORTED.has(head) && Array.isArray(rankBy[1]);
+  if (head === 'Attribute') return rankBy.length === 2 && typeof rankBy[1] === 'string';
+  if (typeof head === 'string' && SHAPES.has(head) && Array.isArray(rankBy[1])) return true;
+  return isFilterNode(rankBy);
 }
 
 function fail(path: string, msg: string): ElaxError {
@@ -109,17 +144,138 @@ function parseBm25(node: unknown[], schema: Schema, path: string): TextRankExpr 
 
 const MAX_RANK_DEPTH = 64;
 
-function parseExpr(node: unknown, schema: Schema, path: string, depth = 0): TextRankExpr {
-  if (depth > MAX_RANK_DEPTH) throw fail(path, `rank_by expressions nest deeper than ${MAX_RANK_DEPTH} levels`);
-  if (!Array.isArray(node)) throw fail(path, `expected a text ranking expression such as ["attr", "BM25", "query"], got ${show(node)}`);
-  if (node.length >= 3 && node[1] === 'BM25') return parseBm25(node, schema, path);
+/** Compiles a filter used as a rank expression (the query layer passes filter/'s compiler; fts/ does not import it). */
+export type RankFilterCompiler = (
+  filter: unknown,
+  path: string,
+) => { test: (doc: Doc) => boolean; attrs: readonly string[]; compileLeaf?: (leaf: unknown) => (doc: Doc) => boolean };
+
+interface ParseCtx {
+  schema: Schema;
+  compileFilter: RankFilterCompiler | undefined;
+}
+
+/** A parsed node and whether its values are datetimes (epoch ms) or distances between datetimes. */
+interface Parsed {
+  expr: TextRankExpr;
+  datetime: boolean;
+}
+
+const ATTRIBUTE_TYPES = new Set(['int', 'uint', 'float', 'datetime']);
+const SIGNED_TYPES = new Set(['int', 'float']);
+
+function isFilterNode(node: unknown[]): boolean {
   const head = node[0];
+  if ((head === 'And' || head === 'Or') && node.length === 2 && Array.isArray(node[1])) return true;
+  if (head === 'Not' && node.length === 2 && Array.isArray(node[1])) return true;
+  // [attr, op, operand, ...]: any op but the other rank_by forms' (filter/ names the unknown ones).
+  return node.length >= 3 && typeof node[0] === 'string' && typeof node[1] === 'string' && !NOT_FILTER_OPS.has(node[1]);
+}
+
+const NOT_FILTER_OPS = new Set(['BM25', 'ANN', 'kNN', 'SparseKNN', 'asc', 'desc']);
+
+/** A Saturate / Decay midpoint: a positive number, or on datetimes also a duration string ("6h"). */
+function parseMidpoint(v: unknown, datetime: boolean, head: string, path: string): number {
+  if (typeof v === 'string') {
+    if (!datetime) throw fail(path, `${head} midpoint ${show(v)} is a duration, which needs a datetime input (e.g. ["Dist", ["Attribute", "published_at"], "2026-01-01T00:00:00Z"]); use a number`);
+    const ms = parseDuration(v);
+    if (ms === null || !(ms > 0)) throw fail(path, `${head} midpoint ${show(v)} is not a positive duration such as "6h", "30m", "7d" (units ms, s, m, h, d, w)`);
+    return ms;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) {
+    throw fail(path, `${head} midpoint must be a positive number${datetime ? ' of milliseconds or a duration string such as "6h"' : ''}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function parseShape(node: unknown[], ctx: ParseCtx, path: string, depth: number): Parsed {
+  const head = node[0] as string;
+  if (node.length !== 3) throw fail(path, `${head} takes ["${head}", expr, {"midpoint": m, "exponent"?: e}]`);
+  const child = parseNode(node[1], ctx, `${path}[1]`, depth + 1, true, false);
+  const params = node[2];
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    throw fail(path, `${head} params must be an object like {"midpoint": 10}, got ${show(params)}`);
+  }
+  let midpoint: number | null = null;
+  let exponent = 1;
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'midpoint') midpoint = parseMidpoint(v, child.datetime, head, `${path}[2].midpoint`);
+    else if (k === 'exponent') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) throw fail(`${path}[2].exponent`, `${head} exponent must be a positive number, got ${show(v)}`);
+      exponent = v;
+    } else throw fail(path, `unknown ${head} param '${k}'; valid params: midpoint, exponent`);
+  }
+  if (midpoint === null) throw fail(path, `${head} needs a midpoint: ["${head}", expr, {"midpoint": m}]`);
+  return { expr: { kind: head === 'Saturate' ? 'saturate' : 'decay', child: child.expr, midpoint, exponent }, datetime: false };
+}
+
+function parseDist(node: unknown[], ctx: ParseCtx, path: string, depth: number): Parsed {
+  if (node.length !== 3) throw fail(path, 'Dist takes ["Dist", expr, origin]');
+  const child = parseNode(node[1], ctx, `${path}[1]`, depth + 1, true, false);
+  const o = node[2];
+  let origin: number | null = null;
+  if (typeof o === 'number' && Number.isFinite(o)) origin = o;
+  else if (typeof o === 'string' && child.datetime) origin = parseDatetimeString(o);
+  if (origin === null) {
+    throw fail(
+      `${path}[2]`,
+      child.datetime
+        ? `Dist origin must be a datetime (ISO 8601 string or epoch milliseconds), got ${show(o)}`
+        : `Dist origin must be a finite number, got ${show(o)}`,
+    );
+  }
+  // The distance between two datetimes is a duration: a Decay / Saturate above it may take "6h".
+  return { expr: { kind: 'dist', child: child.expr, origin }, datetime: child.datetime };
+}
+
+function parseAttribute(node: unknown[], ctx: ParseCtx, path: string, clamped: boolean): Parsed {
+  const attr = node[1];
+  if (node.length !== 2 || typeof attr !== 'string') throw fail(path, `Attribute takes ["Attribute", "attr"], got ${show(node)}`);
+  const entry = ctx.schema[attr];
+  if (entry === undefined) throw fail(path, `attribute '${attr}' is not in the namespace schema`);
+  if (!ATTRIBUTE_TYPES.has(entry.type)) {
+    throw fail(path, `Attribute needs a numeric or datetime attribute (int, uint, float, datetime); '${attr}' has type ${entry.type}`);
+  }
+  if (SIGNED_TYPES.has(entry.type) && !clamped) {
+    throw fail(
+      path,
+      `Attribute '${attr}' has the signed type ${entry.type}: wrap it so scores stay non-negative, e.g. ["Max", 0, ["Attribute", "${attr}"]], or use it under Saturate, Decay or Dist`,
+    );
+  }
+  return { expr: { kind: 'attr', attr, datetime: entry.type === 'datetime' }, datetime: entry.type === 'datetime' };
+}
+
+function parseList(head: 'Sum' | 'Max', items: unknown[], ctx: ParseCtx, path: (i: number) => string, depth: number, clamped: boolean): Parsed {
+  if (items.length === 0) throw fail(path(-1), `${head} needs at least one expression`);
+  const children = items.map((c, i) => parseNode(c, ctx, path(i), depth + 1, clamped || head === 'Max', true).expr);
+  if (children.every((c) => c.kind === 'const')) throw fail(path(-1), `${head} needs at least one expression that is not a number`);
+  return { expr: { kind: head === 'Sum' ? 'sum' : 'max', children }, datetime: false };
+}
+
+/**
+ * `clamped`: under Max, Saturate, Decay or Dist (a signed Attribute may appear there); `constOk`: a direct element of
+ * a Sum / Max list, where a number is a constant.
+ */
+function parseNode(node: unknown, ctx: ParseCtx, path: string, depth: number, clamped: boolean, constOk: boolean): Parsed {
+  if (depth > MAX_RANK_DEPTH) throw fail(path, `rank_by expressions nest deeper than ${MAX_RANK_DEPTH} levels`);
+  if (typeof node === 'number' && constOk) {
+    if (!Number.isFinite(node)) throw fail(path, `constants must be finite numbers, got ${show(node)}`);
+    return { expr: { kind: 'const', value: node }, datetime: false };
+  }
+  if (!Array.isArray(node)) throw fail(path, `expected a text ranking expression such as ["attr", "BM25", "query"], got ${show(node)}`);
+  if (node.length >= 3 && node[1] === 'BM25') return { expr: parseBm25(node, ctx.schema, path), datetime: false };
+  const head = node[0];
+  // Operator heads win over a filter on an attribute of the same name (["Max", "Eq", 1] is a filter: Max takes no string).
+  const named = head === 'Sum' || head === 'Product' || head === 'Attribute' || SHAPES.has(head as string) || (head === 'Max' && typeof node[1] !== 'string');
+  if (!named && isFilterNode(node)) {
+    if (ctx.compileFilter === undefined) throw fail(path, `filters used as rank expressions are not supported here (got ${show(node)})`);
+    const { test, attrs, compileLeaf } = ctx.compileFilter(node, path);
+    return { expr: { kind: 'filter', test, attrs, source: node, ...(compileLeaf ? { compileLeaf } : {}) }, datetime: false };
+  }
   if (head === 'Sum' || head === 'Max') {
-    const list = node[1];
-    if (node.length !== 2 || !Array.isArray(list)) throw fail(path, `${head} takes ["${head}", [expr, ...]]`);
-    if (list.length === 0) throw fail(path, `${head} needs at least one expression`);
-    const children = list.map((c, i) => parseExpr(c, schema, `${path}[1][${i}]`, depth + 1));
-    return { kind: head === 'Sum' ? 'sum' : 'max', children };
+    if (node.length === 2 && Array.isArray(node[1])) return parseList(head, node[1], ctx, (i) => (i < 0 ? path : `${path}[1][${i}]`), depth, clamped);
+    if (head === 'Max' && node.length === 3) return parseList(head, [node[1], node[2]], ctx, (i) => (i < 0 ? path : `${path}[${i + 1}]`), depth, clamped);
+    throw fail(path, head === 'Sum' ? 'Sum takes ["Sum", [expr, ...]]' : 'Max takes ["Max", [expr, ...]] or ["Max", a, b] (e.g. ["Max", 0, ["Attribute", "x"]])');
   }
   if (head === 'Product') {
     let pair: unknown[];
@@ -136,28 +292,59 @@ function parseExpr(node: unknown, schema: Schema, path: string, depth = 0): Text
     const wi = typeof pair[0] === 'number' ? 0 : typeof pair[1] === 'number' ? 1 : -1;
     if (wi < 0) throw fail(path, `Product needs a numeric weight, got ${show(pair[0])} and ${show(pair[1])}`);
     const weight = pair[wi] as number;
-    if (!Number.isFinite(weight)) throw fail(path, `Product weight must be a finite number, got ${show(weight)}`);
+    if (!Number.isFinite(weight) || weight < 0) throw fail(path, `Product weight must be a finite non-negative number, got ${show(weight)}`);
+    if (typeof pair[1 - wi] === 'number') throw fail(path, 'Product takes one weight and one expression, got two numbers');
     const offset = base === path ? 1 : 0;
-    return { kind: 'product', weight, child: parseExpr(pair[1 - wi], schema, `${base}[${1 - wi + offset}]`, depth + 1) };
+    const child = parseNode(pair[1 - wi], ctx, `${base}[${1 - wi + offset}]`, depth + 1, clamped, false);
+    return { expr: { kind: 'product', weight, child: child.expr }, datetime: false };
   }
-  if (typeof head === 'string' && UNSUPPORTED.has(head)) throw fail(path, `${head} is not supported yet`);
-  if ((typeof head === 'string' && LOGICAL.has(head)) || (node.length >= 3 && typeof node[1] === 'string')) {
-    throw fail(path, `filters used as rank expressions are not supported yet (got ${show(node)}); use a BM25 clause, Sum, Max or Product`);
-  }
+  if (head === 'Attribute') return parseAttribute(node, ctx, path, clamped);
+  if (head === 'Saturate' || head === 'Decay') return parseShape(node, ctx, path, depth);
+  if (head === 'Dist') return parseDist(node, ctx, path, depth);
   throw fail(path, `expected a text ranking expression such as ["attr", "BM25", "query"], got ${show(node)}`);
 }
 
-function collectAttrs(e: TextRankExpr, out: Set<string>): void {
-  if (e.kind === 'bm25') out.add(e.attr);
-  else if (e.kind === 'product') collectAttrs(e.child, out);
-  else for (const c of e.children) collectAttrs(c, out);
+function parseExpr(node: unknown, ctx: ParseCtx, path: string): TextRankExpr {
+  return parseNode(node, ctx, path, 0, false, false).expr;
 }
 
-/** Validates a text rank_by against the schema (attribute must have full_text_search) and plans it. */
-export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
-  const expr = parseExpr(rankBy, schema, 'rank_by');
+function children(e: TextRankExpr): readonly TextRankExpr[] {
+  switch (e.kind) {
+    case 'sum':
+    case 'max':
+      return e.children;
+    case 'product':
+    case 'saturate':
+    case 'decay':
+    case 'dist':
+      return [e.child];
+    default:
+      return [];
+  }
+}
+
+function collectAttrs(e: TextRankExpr, bm25: Set<string>, values: Set<string>, filters: Set<string>): void {
+  if (e.kind === 'bm25') bm25.add(e.attr);
+  else if (e.kind === 'attr') values.add(e.attr);
+  else if (e.kind === 'filter') {
+    for (const a of e.attrs) {
+      values.add(a);
+      filters.add(a);
+    }
+  }
+  for (const c of children(e)) collectAttrs(c, bm25, values, filters);
+}
+
+/**
+ * Validates a text rank_by against the schema (BM25 needs full_text_search, Attribute a numeric or datetime type) and
+ * plans it. `compileFilter` compiles filters used as rank expressions (without it they are a 400).
+ */
+export function planTextRank(rankBy: unknown, schema: Schema, compileFilter?: RankFilterCompiler): TextRankPlan {
+  const expr = parseExpr(rankBy, { schema, compileFilter }, 'rank_by');
   const attrs = new Set<string>();
-  collectAttrs(expr, attrs);
+  const valueAttrs = new Set<string>();
+  const filterAttrs = new Set<string>();
+  collectAttrs(expr, attrs, valueAttrs, filterAttrs);
   const compiled = compileTextRank(expr);
   const needs = new Map<string, { terms: Set<string>; prefixes: Set<string> }>();
   const walk = (e: TextRankExpr): void => {
@@ -166,12 +353,13 @@ export function planTextRank(rankBy: unknown, schema: Schema): TextRankPlan {
       if (n === undefined) needs.set(e.attr, (n = { terms: new Set(), prefixes: new Set() }));
       for (const t of e.query.terms) n.terms.add(t);
       if (e.query.prefix !== null) n.prefixes.add(e.query.prefix);
-    } else if (e.kind === 'product') walk(e.child);
-    else e.children.forEach(walk);
+    } else children(e).forEach(walk);
   };
   walk(expr);
   return {
     attributes: [...attrs],
+    valueAttributes: [...valueAttrs],
+    filterAttributes: [...filterAttrs],
     needs: [...needs].map(([attr, n]) => ({ attr, terms: [...n.terms], prefixes: [...n.prefixes] })),
     expr,
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),

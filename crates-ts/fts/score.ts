@@ -77,6 +77,7 @@ function corpusSources(corpus: TextCorpus, filter: ((doc: Doc) => boolean) | und
       deadOrdinals,
       id: (o) => rows[o]!.id,
       value: (attr, o) => rows[o]!.attrs[attr],
+      row: (o) => rows[o]!,
       filter: filter ? (o) => filter(rows[o]!) : null,
     });
   };
@@ -94,7 +95,8 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
       if (scorer === null) throw new ElaxError('ELAX_ERR_INTERNAL', 'text ranking: a source was scored before finishStatistics()');
       return scorer;
     };
-    const empty = compiled.leaves.length === 0;
+    // Nothing can match: no query term in any BM25 clause (e.g. only stop words) and no Attribute / filter leaf.
+    const empty = compiled.leaves.length === 0 && compiled.values.length === 0;
     return {
       empty,
       usesPostings: (src) => postingsOf(compiled, src) !== null,

@@ -9,7 +9,7 @@
  * every document holding a term that starts with the prefix (turbopuffer: "`BM25` prefix matches are assigned a score
  * of `1.0`"), whatever the tf or the length.
  */
-import type { FullTextConfig } from '../core/index.js';
+import type { Doc, FullTextConfig } from '../core/index.js';
 import { analyzerFor, type QueryTerms, type TextAnalyzer } from './analyzer.js';
 import { analysisKey } from './config.js';
 import { docTermsReader, type DocTermsReader } from './doc-terms.js';
@@ -18,7 +18,24 @@ export type TextRankExpr =
   | { kind: 'bm25'; attr: string; config: FullTextConfig; query: QueryTerms }
   | { kind: 'sum'; children: TextRankExpr[] }
   | { kind: 'max'; children: TextRankExpr[] }
-  | { kind: 'product'; weight: number; child: TextRankExpr };
+  | { kind: 'product'; weight: number; child: TextRankExpr }
+  /** A number in a Sum / Max list (["Max", 0, expr]): a value on every row, matching none by itself. */
+  | { kind: 'const'; value: number }
+  /** ["Attribute", attr]: the row's numeric value (datetimes in epoch ms); rows without one are not matched by it. */
+  | { kind: 'attr'; attr: string; datetime: boolean }
+  /** A filter used as a rank expression: 1 on the rows it accepts, which are the rows it matches. */
+  | { kind: 'filter'; test: (doc: Doc) => boolean; attrs: readonly string[]; source: unknown; compileLeaf?: LeafCompiler }
+  | { kind: 'saturate' | 'decay'; child: TextRankExpr; midpoint: number; exponent: number }
+  | { kind: 'dist'; child: TextRankExpr; origin: number };
+
+/** A per-row leaf of a rank expression (rank-eval.ts): read for the candidate rows of a source only. */
+export type ValueLeaf =
+  | { kind: 'attr'; attr: string; datetime: boolean }
+  /** `source`: the filter as given, for a source's filter indexes (TextSource.filterMask), with `compileLeaf`. */
+  | { kind: 'filter'; test: (doc: Doc) => boolean; source: unknown; compileLeaf?: LeafCompiler };
+
+/** Compiles one leaf of a filter (what filter indexes need to test the rows they cannot decide). */
+export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
 
 export interface Clause {
   attr: string;
@@ -41,7 +58,14 @@ export interface Leaf {
   coef: number;
 }
 
-export type Node = { kind: 'clause'; clause: number } | { kind: 'sum' | 'max'; children: Node[] } | { kind: 'product'; weight: number; child: Node };
+export type Node =
+  | { kind: 'clause'; clause: number }
+  | { kind: 'sum' | 'max'; children: Node[] }
+  | { kind: 'product'; weight: number; child: Node }
+  | { kind: 'const'; value: number }
+  | { kind: 'value'; value: number }
+  | { kind: 'saturate' | 'decay'; child: Node; midpoint: number; exponent: number }
+  | { kind: 'dist'; child: Node; origin: number };
 
 export interface CompiledExpr {
   readonly clauses: readonly Clause[];
@@ -52,6 +76,16 @@ export interface CompiledExpr {
    * pruning applies. Max and non-positive weights are not.
    */
   readonly linear: boolean;
+  /** The expression's Attribute and filter leaves (Node 'value' indexes them). */
+  readonly values: readonly ValueLeaf[];
+  /**
+   * The expression uses more than BM25 / Sum / Max / Product (Attribute, filters, constants, Saturate, Decay, Dist):
+   * it is evaluated exhaustively with the match semantics of rank-eval.ts, over every live row of a source when it
+   * has Attribute / filter leaves, else over the rows its BM25 clauses match. No max-score pruning between leaves:
+   * Decay is decreasing in its input and Max / constants are not linear, and Attribute / filter leaves have no
+   * posting lists to skip over (text-scorer.ts skips rows without a BM25 match by a bound instead).
+   */
+  readonly general: boolean;
 }
 
 /** BM25's query-term saturation parameter: turbopuffer's documented default, 8.0 (not configurable there either). */
@@ -68,7 +102,9 @@ export const PREFIX_SCORE = 1;
 export function compileExpr(expr: TextRankExpr): CompiledExpr {
   const clauses: Clause[] = [];
   const leaves: Leaf[] = [];
+  const values: ValueLeaf[] = [];
   let linear = true;
+  let extended = false;
   const build = (e: TextRankExpr, weight: number): Node => {
     switch (e.kind) {
       case 'bm25': {
@@ -96,8 +132,26 @@ export function compileExpr(expr: TextRankExpr): CompiledExpr {
       case 'max':
         if (e.kind === 'max' && e.children.length > 1) linear = false;
         return { kind: e.kind, children: e.children.map((c) => build(c, weight)) };
+      case 'const':
+        extended = true;
+        return { kind: 'const', value: e.value };
+      case 'attr':
+        extended = true;
+        values.push({ kind: 'attr', attr: e.attr, datetime: e.datetime });
+        return { kind: 'value', value: values.length - 1 };
+      case 'filter':
+        extended = true;
+        values.push({ kind: 'filter', test: e.test, source: e.source, ...(e.compileLeaf ? { compileLeaf: e.compileLeaf } : {}) });
+        return { kind: 'value', value: values.length - 1 };
+      case 'saturate':
+      case 'decay':
+        extended = true;
+        return { kind: e.kind, child: build(e.child, weight), midpoint: e.midpoint, exponent: e.exponent };
+      case 'dist':
+        extended = true;
+        return { kind: 'dist', child: build(e.child, weight), origin: e.origin };
     }
   };
   const root = build(expr, 1);
-  return { clauses, leaves, root, linear };
+  return { clauses, leaves, root, linear: linear && !extended, values, general: extended };
 }

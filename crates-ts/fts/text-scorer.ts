@@ -15,11 +15,16 @@
  *
  * Every path sums a document's leaf scores alike (finalScore), so identical documents get bit-identical scores
  * wherever they live.
+ *
+ * General expressions (Attribute, filters, constants, Saturate / Decay / Dist: text-expr.ts) are scored by
+ * scoreGeneral: every candidate row evaluated with rank-eval.ts, the rows without a BM25 match skipped under top-k
+ * once their upper bound (unmatchedBound) is below the k-th score.
  */
-import { ElaxError } from '../core/index.js';
+import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
-import type { PostingsFile } from './postings.js';
 import { ScoredHeap } from './scored-heap.js';
+import { evalGeneral, valueOf } from './rank-eval.js';
+import { saturate } from './rank-value.js';
 import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
 import { postingsOf, type LooseHit, type TextStatistics } from './text-stats.js';
 import type { SourceHit, TextSource } from './text-source.js';
@@ -37,6 +42,8 @@ export class TextScorer {
   private readonly heap: ScoredHeap | null;
   private readonly all: SourceHit[] = [];
   private readonly prune: boolean;
+  /** A general expression's upper bound on rows no BM25 leaf matches (unmatchedBound()). */
+  private readonly unmatchedBound: number;
   /** Scratch: per-leaf scores of the current document. */
   private readonly leafScores: Float64Array;
   /** The source being scored. */
@@ -49,6 +56,7 @@ export class TextScorer {
     k: number | null,
   ) {
     this.prune = expr.linear && k !== null;
+    this.unmatchedBound = expr.general ? unmatchedBound(expr, expr.root) : Infinity;
     this.heap = k === null ? null : new ScoredHeap(k);
     this.leafScores = new Float64Array(expr.leaves.length);
   }
@@ -57,6 +65,10 @@ export class TextScorer {
   scoredFrom(s: number): 'postings' | 'rows' | null {
     const p = this.stats.plans.get(s);
     if (p === undefined) return null;
+    if (this.expr.values.length > 0) {
+      // Attribute / filter leaves can match any live row: every source is scored, from its postings if they match.
+      return p.kind === 'postings' && p.matches ? 'postings' : 'rows';
+    }
     if (p.kind === 'postings') return p.matches ? 'postings' : null;
     // In-memory lists are the source's own: nothing to prepare but its ids and filter columns.
     if (p.kind === 'lists') return p.matches ? 'rows' : null;
@@ -75,7 +87,8 @@ export class TextScorer {
     this.s = s;
     this.src = src;
     try {
-      if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
+      if (this.expr.general) this.scoreGeneral(src, plan);
+      else if (plan.kind === 'loose') for (const h of plan.hits) this.offer(h.ord, this.scoreLoose(h));
       else if (plan.kind === 'lists') {
         if (plan.matches) this.scoreSegment(src, plan.lens, plan.leaves, plan.base);
       } else if (plan.matches) this.scorePostings(src);
@@ -133,6 +146,116 @@ export class TextScorer {
         for (let j = 1; j < n.children.length; j++) s = Math.max(s, this.evalNode(n.children[j]!));
         return s;
       }
+      default:
+        throw new ElaxError('ELAX_ERR_INTERNAL', `text ranking: node '${n.kind}' belongs to a general expression (rank-eval.ts)`);
+    }
+  }
+
+  /**
+   * A general expression (text-expr.ts `general`, semantics in rank-eval.ts) over source `src`: its BM25 leaf scores
+   * from the source's postings / lists / analysed rows, then the candidate rows evaluated one by one — the rows a
+   * BM25 leaf matches first, then, when the expression has Attribute or filter leaves, the other live rows (only the
+   * filter masks' rows when every such leaf is a masked filter) until none can reach the top k. The Attribute /
+   * filter leaves read the row (src.row) only for those candidates.
+   */
+  private scoreGeneral(src: TextSource, plan: NonNullable<ReturnType<TextStatistics['plans']['get']>>): void {
+    const nLeaves = this.expr.leaves.length;
+    const byOrd = new Map<number, Float64Array>();
+    const at = (o: number): Float64Array => {
+      let a = byOrd.get(o);
+      if (a === undefined) byOrd.set(o, (a = new Float64Array(nLeaves)));
+      return a;
+    };
+    const fromLists = (lensOf: readonly Int32Array[], sourceLeaves: readonly SourceLeaf[], base: number): void => {
+      for (let i = 0; i < sourceLeaves.length; i++) {
+        const list = sourceLeaves[i]!.list;
+        if (list === null) continue;
+        const lens = lensOf[this.expr.leaves[i]!.clause]!;
+        for (let j = 0; j < list.ords.length; j++) {
+          const p = list.ords[j]!;
+          const o = p - base;
+          if (o < 0 || o >= src.rows) continue;
+          at(o)[i] = this.leafScore(i, list.tfs[j]!, lens[p]!);
+        }
+      }
+    };
+    if (plan.kind === 'loose') {
+      for (const h of plan.hits) {
+        const a = at(h.ord);
+        for (let i = 0; i < nLeaves; i++) {
+          const tf = h.tfs[i]!;
+          if (tf > 0) a[i] = this.leafScore(i, tf, h.lens[this.expr.leaves[i]!.clause]!);
+        }
+      }
+    } else if (plan.kind === 'lists') {
+      if (plan.matches) fromLists(plan.lens, plan.leaves, plan.base);
+    } else if (plan.matches) {
+      const files = postingsOf(this.expr, src);
+      if (files === null) throw new ElaxError('ELAX_ERR_INTERNAL', `text source ${this.s} lost its postings between the statistics and the scoring pass`);
+      const leaves = this.expr.leaves.map((leaf) => (leaf.isPrefix ? prefixLeaf(files[leaf.clause]!, leaf.text) : termLeaf(files[leaf.clause]!, leaf.text)));
+      fromLists(
+        files.map((f) => f.docLens),
+        leaves,
+        0,
+      );
+    }
+    const values = this.expr.values;
+    const zeros = new Float64Array(nLeaves);
+    const dead = src.dead;
+    const cache = new Array<number | undefined>(values.length);
+    // done[i] === gen: leaf i was read for the current row (gen counts rows: no clearing per row).
+    const done = new Float64Array(values.length).fill(-1);
+    let gen = 0;
+    let doc: Doc | null = null;
+    let ord = -1;
+    const rowOf =
+      src.row?.bind(src) ??
+      ((o: number): Doc => ({
+        id: src.id(o),
+        vector: null,
+        attrs: new Proxy({} as Doc['attrs'], { get: (_, a) => (typeof a === 'string' ? src.value(a, o) : undefined) }),
+      }));
+    // Filter leaves a source's filter indexes answer (parts, RFC-0009): rows outside the mask do not match without
+    // being read; inside an exact mask they match without being read either.
+    const masks = values.map((v) => (v.kind === 'filter' && v.compileLeaf !== undefined && src.filterMask ? src.filterMask(v.source, v.compileLeaf) : null));
+    const value = (i: number): number | undefined => {
+      if (done[i] === gen) return cache[i];
+      const m = masks[i];
+      let v: number | undefined;
+      if (m && m.mask[ord] !== 1) v = undefined;
+      else if (m && m.exact) v = 1;
+      else v = valueOf(values[i]!, (doc ??= rowOf(ord)));
+      cache[i] = v;
+      done[i] = gen;
+      return v;
+    };
+    const visit = (o: number): void => {
+      if (dead !== null && dead[o] === 1) return;
+      ord = o;
+      doc = null;
+      gen++;
+      const v = evalGeneral(this.expr, this.expr.root, byOrd.get(o) ?? zeros, value);
+      if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
+    };
+    // The rows a BM25 leaf matches first, then (Attribute / filter leaves) the others — unless no row without a BM25
+    // match can reach the top k any more: `unmatchedBound` bounds their score, and the heap's threshold only rises.
+    // Strict (<), so a row that could tie with the k-th and win on its id is never skipped.
+    for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
+    if (values.length === 0) return;
+    const heap = this.heap;
+    const bound = this.unmatchedBound;
+    const beaten = () => heap !== null && bound < heap.threshold;
+    if (beaten()) return;
+    let cand: Uint8Array | null = null;
+    if (masks.every((m) => m !== null)) {
+      // Every value leaf is a filter its mask bounds: the other candidates are the masks' rows.
+      cand = new Uint8Array(src.rows);
+      for (const m of masks) for (let o = 0; o < src.rows; o++) cand[o] |= m!.mask[o]!;
+    }
+    for (let o = 0; o < src.rows; o++) {
+      if ((cand !== null && cand[o] !== 1) || byOrd.has(o)) continue;
+      if (beaten()) return;
+      visit(o);
     }
   }
 
@@ -162,8 +285,11 @@ export class TextScorer {
     return f === null || f(ord);
   }
 
+  /**
+   * Offers a row the expression matches: it is ranked whatever its score (rank-eval.ts), e.g. 0 under ["Product", 0,
+   * ...]. Only matched rows are ever offered (a posting, an analysed hit, a general expression's match).
+   */
   private offer(ord: number, score: number): void {
-    if (!(score > 0)) return;
     const src = this.src!;
     if (this.heap) {
       if (!this.heap.accepts(score, () => src.id(ord))) return;
@@ -310,5 +436,47 @@ export class TextScorer {
       for (const c of cur) scores[c.leaf] = 0;
       advanceEssential();
     }
+  }
+}
+
+/**
+ * An upper bound of a general expression's value (rank-eval.ts) on rows no BM25 leaf matches; -Infinity when the node
+ * cannot match such a row. Attribute and Dist are unbounded; a filter is 1; Saturate is increasing and below 1, Decay
+ * at most 1; Sum adds its children's bounds (a child without a value adds nothing, so negative bounds count as 0);
+ * Product weights are non-negative. What lets a top-k query skip the rows without a BM25 match once its k-th score
+ * is above this (e.g. Sum[BM25, 1.7 × Saturate(clicks)]: 1.7).
+ */
+function unmatchedBound(expr: CompiledExpr, n: Node): number {
+  switch (n.kind) {
+    case 'clause':
+      return -Infinity;
+    case 'value':
+      return expr.values[n.value]!.kind === 'filter' ? 1 : Infinity;
+    case 'const':
+      return n.value;
+    case 'product': {
+      const c = unmatchedBound(expr, n.child);
+      return c === -Infinity ? -Infinity : n.weight === 0 ? 0 : n.weight * c;
+    }
+    case 'sum':
+    case 'max': {
+      let any = false;
+      let acc = n.kind === 'sum' ? 0 : -Infinity;
+      for (const child of n.children) {
+        const c = unmatchedBound(expr, child);
+        if (c === -Infinity) continue;
+        if (child.kind !== 'const') any = true;
+        acc = n.kind === 'sum' ? acc + Math.max(c, 0) : Math.max(acc, c);
+      }
+      return any ? acc : -Infinity;
+    }
+    case 'saturate': {
+      const c = unmatchedBound(expr, n.child);
+      return c === -Infinity ? -Infinity : c === Infinity ? 1 : saturate(c, n.midpoint, n.exponent);
+    }
+    case 'decay':
+      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : 1;
+    case 'dist':
+      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : Infinity;
   }
 }

@@ -2,7 +2,7 @@
  * What text ranking reads: sources of rows addressed by ordinal — a part (postings, dead rows) or loose rows (the WAL
  * tail, a part whose postings cannot serve the query) — and the rows it returns.
  */
-import type { AttrValue, Id } from '../core/index.js';
+import type { AttrValue, Doc, Id } from '../core/index.js';
 import type { PostingsFile } from './postings.js';
 import type { TextAnalyzer } from './analyzer.js';
 import type { DocTerms } from './doc-terms.js';
@@ -24,6 +24,17 @@ export interface TextSource {
   terms?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering at least the source's rows (the WAL tail), or null/absent. */
   loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
+  /**
+   * The row at `ord` with (at least) the attributes a general rank expression reads (TextRankPlan.valueAttributes),
+   * for its Attribute and filter leaves; read while scoring only, one row at a time (absent: read through `value`).
+   */
+  row?(ord: number): Doc;
+  /**
+   * Rows `filter` (a filter used as a rank expression, as given; `compile` compiles one leaf) may match by the
+   * source's filter indexes: mask[o] = 1 for a candidate, every candidate matching when `exact`. Null or absent: no
+   * index helped (the filter is evaluated on the rows).
+   */
+  filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
   /** Rows the query's filters accept (null: all). Read while scoring only. */
   readonly filter: ((ord: number) => boolean) | null;
 }

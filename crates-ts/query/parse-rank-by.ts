@@ -2,11 +2,12 @@
  * rank_by → RankPlan. Shapes (turbopuffer RankBy):
  *  - ["vector", "ANN" | "kNN", number[] | base64 string]      vector distance (ANN is exact for now)
  *  - [attr, "asc" | "desc"] and [[attr, dir], ...]              attribute order ("id" allowed)
- *  - anything fts/ recognises as a text rank (BM25, Sum, Max, Product, ...)
+ *  - anything fts/ recognises as a text rank (BM25, Sum, Max, Product, Attribute, Saturate, Decay, Dist, filters)
  * Checked in that order, so an attribute-order pair is never mistaken for a text expression.
  */
 import { DISTANCE_METRICS, type DistanceMetric, type Schema } from '../core/index.js';
-import { isTextRankBy, planTextRank } from '../fts/index.js';
+import { compileFilter, filterAttributes } from '../filter/index.js';
+import { isTextRankBy, planTextRank, type RankFilterCompiler } from '../fts/index.js';
 import { decodeBase64Vector } from './vector-codec.js';
 import { queryError, show, requireAttribute, isArrayType } from './parse-util.js';
 import type { OrderKey, RankPlan } from './types.js';
@@ -79,6 +80,11 @@ export function parseDistanceMetric(v: unknown): DistanceMetric {
   return v as DistanceMetric;
 }
 
+/** Filters used as rank expressions: compiled like the query's `filters`, named by their place in rank_by. */
+function rankFilterCompiler(schema: Schema): RankFilterCompiler {
+  return (filter, path) => ({ test: compileFilter(filter, schema, { path }), attrs: filterAttributes(filter), compileLeaf: (leaf) => compileFilter(leaf, schema) });
+}
+
 export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric | null): RankPlan {
   if (!Array.isArray(rb) || rb.length === 0) throw queryError(`rank_by must be a non-empty array, got ${show(rb)}`);
 
@@ -101,7 +107,7 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
   }
   if (rb[1] === 'SparseKNN') throw queryError('rank_by: SparseKNN is not supported');
 
-  if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema) };
+  if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema, rankFilterCompiler(schema)) };
 
   throw queryError(
     `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]], [attribute, "asc" | "desc"], ` +

@@ -14,7 +14,7 @@
  * Both passes read each segment's liveness (`dead`, `deadOrdinals`) from the same segment object: the view hands
  * out segments whose liveness never changes under them (namespace/: copy-on-write masks, a snapshot of the tail).
  */
-import { UNCANCELLED, type QueryControl } from '../core/index.js';
+import { UNCANCELLED, type Doc, type QueryControl } from '../core/index.js';
 import type { SourceHit, TextAnalyzer, TextRankPlan, TextSource } from '../fts/index.js';
 import { NO_RELEASE, RowCursor, type Release, type Segment, type SegmentNeed } from './segment.js';
 import type { ParsedQuery } from './types.js';
@@ -29,8 +29,11 @@ export type PrepareNeed = (seg: number, need: SegmentNeed) => Promise<Release>;
  */
 export const TEXT_PREFETCH = 1;
 
-/** A segment as an fts/ text source; `filter` is its row filter (null: none). */
-export function textSource(seg: Segment, filter: ((ord: number) => boolean) | null = null): TextSource {
+/**
+ * A segment as an fts/ text source; `filter` is its row filter (null: none), `row` its rows with the attributes a
+ * general rank expression reads (absent: read through seg.value).
+ */
+export function textSource(seg: Segment, filter: ((ord: number) => boolean) | null = null, row?: (ord: number) => RowCursor): TextSource {
   return {
     rows: seg.rows,
     postings: (attr, analysis) => seg.postings(attr, analysis),
@@ -40,6 +43,8 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     value: (attr, o) => seg.value(attr, o),
     ...(seg.analyzed ? { terms: (attr: string, analyzer: TextAnalyzer, o: number) => seg.analyzed!(attr, analyzer, o) } : {}),
     ...(seg.loosePostings ? { loosePostings: (attr: string, analyzer: TextAnalyzer) => seg.loosePostings!(attr, analyzer) } : {}),
+    ...(row ? { row } : {}),
+    ...(seg.filterMask ? { filterMask: (f: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean) => seg.filterMask!(f, compile) } : {}),
     filter,
   };
 }
@@ -133,7 +138,7 @@ export async function scoreTextSegments(
     attrs: q.readAttrs,
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
-    filterIndexes: q.filterSource?.attrs,
+    filterIndexes: plan.filterAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes] : q.filterSource?.attrs,
   });
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];
@@ -151,7 +156,8 @@ export async function scoreTextSegments(
       const mask = m?.mask;
       const test =
         filter === null ? null : m === null ? (o: number) => filter(cursor.at(o)) : m.exact ? (o: number) => mask![o] === 1 : (o: number) => mask![o] === 1 && filter(cursor.at(o));
-      const got = run.score(s, textSource(seg, test));
+      const row = plan.valueAttributes.length > 0 ? (o: number) => cursor.at(o) : undefined;
+      const got = run.score(s, textSource(seg, test, row));
       if (perKey === null) return;
       for (const h of got) {
         hits.push(h);
