@@ -26,8 +26,10 @@ export const MAX_FUZZY_ENTRIES = 16;
 export interface FuzzySpec {
   /** The query as given (case-sensitive form) and folded. */
   query: string;
-  /** The query's code points (folded when case-insensitive). */
+  /** The query's code points as compared (folded when case-insensitive). */
   q: Uint32Array;
+  /** The folded query's code points (an index of folded values is walked with it). */
+  folded: Uint32Array;
   /** Maximum edit distance for this query, or -1: the query is too short to match anything. */
   distance: number;
   caseSensitive: boolean;
@@ -68,11 +70,11 @@ export function parseFuzzy(query: unknown, params: unknown): FuzzySpec | { error
     }
     entries.push({ distance, min });
   }
-  const folded = cs ? query : foldCase(query);
-  const q = codePoints(folded);
+  const folded = codePoints(foldCase(query));
+  const q = cs ? codePoints(query) : folded;
   let distance = -1;
   for (const e of entries) if (q.length >= e.min) distance = e.distance;
-  return { query, q, distance, caseSensitive: cs };
+  return { query, q, folded, distance, caseSensitive: cs };
 }
 
 /** A string predicate: the value is within the spec's distance of its query. */

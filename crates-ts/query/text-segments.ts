@@ -134,6 +134,7 @@ export async function scoreTextSegments(
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
     filterIndexes: q.filterSource?.attrs,
+    fuzzyIndexes: q.filterSource?.fuzzyAttrs,
   });
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];
