@@ -5,8 +5,8 @@
  * Fuzzy filter visits the trie nodes within reach of the query, not every value.
  *
  * File `ffz-{n}.blk`, a block file of kind `filter-fuzzy` (footer: fuzzy_version, attr, terms, variants, array):
- *   block 0: the terms: distinct foldCase(value), sorted by code point (one utf8 column block);
- *   block 1: the variants: the distinct original values, sorted by (term, value) (one utf8 column block);
+ *   block 0: the terms: distinct foldCase(value), sorted by code point (a string list: encodeStrings);
+ *   block 1: the variants: the distinct original values, by term, then in UTF-16 order (a string list);
  *   block 2: u32 LE arrays [T + 1 term → first variant][V + 1 variant → first posting][the postings: each variant's
  *   rows, ascending].
  * The head lists it in `fuzzy_indexes` (a field of its own: a reader that does not know it ignores it and answers
@@ -15,11 +15,11 @@
  * A case-insensitive query accepts every variant of a term within reach; a case-sensitive one checks each variant
  * exactly (lev(fold a, fold b) ≤ lev(a, b): the folded walk misses no case-sensitive match).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Bitmap } from '../bitmap/index.js';
 import { ElaxError, type AttrValue, type Schema } from '../core/index.js';
 import { codePoints, compareCodePoints, foldCase, walkWithinDistance, withinDistance } from '../filter/edit-distance.js';
 import { blockOf, BlockFileWriter, corruptBlock, openBlockFile, type BlockTable } from './block-file.js';
-import { ColumnBlock, encodeColumnBlock } from './column-block.js';
 
 export const FILTER_FUZZY_VERSION = 1;
 
@@ -90,20 +90,21 @@ export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | unde
     }
   }
   if (byValue.size === 0) return null;
-  const entries = [...byValue.entries()].map(([value, ords]) => {
+  // Terms (folded values) in code point order, each with its variants (original values) in UTF-16 order.
+  const byTerm = new Map<string, string[]>();
+  for (const value of byValue.keys()) {
     const term = foldCase(value);
-    return { value, ords, term, cps: codePoints(term) };
-  });
-  entries.sort((a, b) => compareCodePoints(a.cps, b.cps) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-  const terms: string[] = [];
-  const termVariants: number[] = [];
-  for (let v = 0; v < entries.length; v++) {
-    if (v === 0 || entries[v]!.term !== entries[v - 1]!.term) {
-      terms.push(entries[v]!.term);
-      termVariants.push(v);
-    }
+    const vs = byTerm.get(term);
+    if (vs === undefined) byTerm.set(term, [value]);
+    else vs.push(value);
   }
-  termVariants.push(entries.length);
+  const terms = sortByCodePoint([...byTerm.keys()]);
+  const entries: { value: string; ords: number[] }[] = [];
+  const termVariants: number[] = [0];
+  for (const t of terms) {
+    for (const value of byTerm.get(t)!.sort()) entries.push({ value, ords: byValue.get(value)! });
+    termVariants.push(entries.length);
+  }
   let postings = 0;
   for (const e of entries) postings += e.ords.length;
   const ints = new Uint32Array(termVariants.length + entries.length + 1 + postings);
@@ -117,8 +118,8 @@ export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | unde
   ints[at++] = p;
   for (const e of entries) for (const o of e.ords) ints[at++] = o;
   const w = new BlockFileWriter();
-  w.add(encodeColumnBlock(terms, 'utf8'));
-  w.add(encodeColumnBlock(entries.map((e) => e.value), 'utf8'));
+  w.add(encodeStrings(terms));
+  w.add(encodeStrings(entries.map((e) => e.value)));
   w.add(new Uint8Array(ints.buffer));
   const info = { attr, blocks: w.table(), terms: terms.length, variants: entries.length, array };
   return { bytes: w.finish('filter-fuzzy', { fuzzy_version: FILTER_FUZZY_VERSION, attr, terms: terms.length, variants: entries.length, array }), info };
@@ -161,11 +162,11 @@ export function checkFuzzyIndexes(raw: unknown, files: Set<string>, columns: Set
 
 /** Decodes a fuzzy index from its three blocks (each already checked against its CRC-32). */
 export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Array[], rows: number, where: string): FuzzyIndex {
-  const termBlock = ColumnBlock.decode(blocks[0]!, `${where} block 0`);
-  const varBlock = ColumnBlock.decode(blocks[1]!, `${where} block 1`);
   const T = info.terms;
   const V = info.variants;
-  if (termBlock.rows !== T || varBlock.rows !== V) throw corruptBlock(where, `holds ${termBlock.rows} terms and ${varBlock.rows} variants; the head says ${T} and ${V}`);
+  const termList = decodeStrings(blocks[0]!, `${where} block 0`);
+  const variants = decodeStrings(blocks[1]!, `${where} block 1`);
+  if (termList.length !== T || variants.length !== V) throw corruptBlock(where, `holds ${termList.length} terms and ${variants.length} variants; the head says ${T} and ${V}`);
   const raw = blocks[2]!;
   if (raw.byteLength % 4 !== 0) throw corruptBlock(where, 'postings block is not whole u32s');
   const ints = new Uint32Array(raw.byteLength / 4);
@@ -178,29 +179,78 @@ export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Arr
   for (let t = 0; t < T; t++) if (termVariants[t + 1]! <= termVariants[t]!) throw corruptBlock(where, `term ${t} has no variant`);
   for (let v = 0; v < V; v++) if (postOff[v + 1]! < postOff[v]!) throw corruptBlock(where, `variant ${v}'s postings run backwards`);
   for (let i = 0; i < posts.length; i++) if (posts[i]! >= rows) throw corruptBlock(where, `posting ${posts[i]} is outside the part's ${rows} rows`);
-  const termCps: Uint32Array[] = [];
-  let chars = 0;
-  for (let t = 0; t < T; t++) {
-    const s = termBlock.get(t);
-    if (typeof s !== 'string') throw corruptBlock(where, `term ${t} is not a string`);
-    const c = codePoints(s);
-    if (t > 0 && compareCodePoints(termCps[t - 1]!, c) >= 0) throw corruptBlock(where, `terms are not sorted at ${t}`);
-    termCps.push(c);
-    chars += c.length;
-  }
-  const cps = new Uint32Array(chars);
+  // Every term's code points in one array (a term has at most as many code points as UTF-16 units).
+  let units = 0;
+  for (const t of termList) units += t.length;
+  const all = new Uint32Array(units);
   const off = new Uint32Array(T + 1);
+  let n = 0;
   for (let t = 0; t < T; t++) {
-    cps.set(termCps[t]!, off[t]!);
-    off[t + 1] = off[t]! + termCps[t]!.length;
+    const s = termList[t]!;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.codePointAt(i)!;
+      all[n++] = c;
+      if (c > 0xffff) i++;
+    }
+    off[t + 1] = n;
+    if (t > 0 && compareCodePoints(all.subarray(off[t - 1]!, off[t]!), all.subarray(off[t]!, n)) >= 0) throw corruptBlock(where, `terms are not sorted at ${t}`);
   }
-  const variants: string[] = [];
-  for (let v = 0; v < V; v++) {
-    const s = varBlock.get(v);
-    if (typeof s !== 'string') throw corruptBlock(where, `variant ${v} is not a string`);
-    variants.push(s);
+  return { kind: 'fuzzy', attr: info.attr, cps: n === units ? all : all.slice(0, n), off, variants, termVariants, postOff, posts };
+}
+
+/**
+ * A list of strings as one block: [u32 n][u32 UTF-16 end offset × n][the strings joined, UTF-8, deflated when that
+ * saves a tenth]: one encode and one decode of the whole text, not one per string. (UTF-8 cannot hold a lone
+ * surrogate: it reads back as U+FFFD, as in column blocks.)
+ */
+function encodeStrings(list: readonly string[]): Uint8Array {
+  const joined = list.join('');
+  const head = new Uint32Array(1 + list.length);
+  head[0] = list.length;
+  let end = 0;
+  for (let i = 0; i < list.length; i++) head[1 + i] = end += list[i]!.length;
+  const text = Buffer.from(joined, 'utf8');
+  const z = deflateRawSync(text, { level: 1 });
+  const deflated = z.byteLength <= text.byteLength * 0.9;
+  const body = deflated ? z : text;
+  const out = new Uint8Array(1 + head.byteLength + body.byteLength);
+  out[0] = deflated ? 1 : 0;
+  out.set(new Uint8Array(head.buffer), 1);
+  out.set(body, 1 + head.byteLength);
+  return out;
+}
+
+function decodeStrings(b: Uint8Array, where: string): string[] {
+  if (b.byteLength < 5 || b[0]! > 1) throw corruptBlock(where, 'is not a string list');
+  const n = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(1, true);
+  const start = 5 + 4 * n;
+  if (start > b.byteLength) throw corruptBlock(where, 'string list is truncated');
+  const ends = new Uint32Array(n);
+  new Uint8Array(ends.buffer).set(b.subarray(5, start));
+  let text: string;
+  try {
+    const body = b.subarray(start);
+    text = Buffer.from(b[0] === 1 ? inflateRawSync(body) : body).toString('utf8');
+  } catch (e) {
+    throw corruptBlock(where, `string list does not inflate: ${(e as Error).message}`);
   }
-  return { kind: 'fuzzy', attr: info.attr, cps, off, variants, termVariants, postOff, posts };
+  const out: string[] = new Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (ends[i]! < at || ends[i]! > text.length) throw corruptBlock(where, `string ${i} ends outside the text`);
+    out[i] = text.slice(at, ends[i]);
+    at = ends[i]!;
+  }
+  if (at !== text.length) throw corruptBlock(where, 'string list has text left over');
+  return out;
+}
+
+/** Strings sorted by code point: UTF-16 order (native) unless one holds a surrogate, whose order then differs. */
+function sortByCodePoint(list: string[]): string[] {
+  if (!list.some((s) => /[\ud800-\udfff]/.test(s))) return list.sort();
+  const keyed = list.map((s) => ({ s, c: codePoints(s) }));
+  keyed.sort((a, b) => compareCodePoints(a.c, b.c));
+  return keyed.map((k) => k.s);
 }
 
 /** Bytes a decoded fuzzy index holds (the part cache's accounting). */
