@@ -197,6 +197,15 @@ describe('Fuzzy through the official client, across parts and the WAL tail', () 
     await expect(bad(['name', 'Fuzzy', 'abcdef'])).rejects.toMatchObject({ status: 400, error: { code: 'ELAX_ERR_INVALID_FILTER' } });
     await expect(tpuf.namespace(ns).write({ upsert_rows: [{ id: 1, cat: 'a' }], schema: { cat: { type: 'string', fuzzy: 'yes' as never } } })).rejects.toMatchObject({ status: 400 });
   });
+
+  it('should delete exactly the matching rows with delete_by_filter (parts and tail)', async () => {
+    const gone = want((x) => fuzzyMatch(x.name, 'catherine', P12));
+    expect(gone.length).toBeGreaterThan(0);
+    const res = await tpuf.namespace(ns).write({ delete_by_filter: ['name', 'Fuzzy', 'catherine', P12] });
+    expect(res.rows_deleted ?? res.rows_affected).toBe(gone.length);
+    for (const id of gone) model.delete(id);
+    expect(await run(null)).toEqual(want(() => true));
+  });
 });
 
 async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {

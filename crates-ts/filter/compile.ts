@@ -163,7 +163,8 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
   if (!a.known && ctx.unknown === 'error') throw condFail(c, `attribute '${attr}' is not in the namespace schema`);
   if (a.vector) throw condFail(c, 'vector attributes cannot be filtered');
   if (isToken) return compileTokenOp(c, f[2], f[3]);
-  if (op === 'Fuzzy' && a.known && !a.isId && !a.fuzzy) {
+  if (op === 'Fuzzy' && a.isId) throw condFail(c, 'Fuzzy filters apply to string attributes with schema "fuzzy": true, not to the id');
+  if (op === 'Fuzzy' && a.known && !a.fuzzy) {
     throw condFail(c, `the attribute does not allow Fuzzy filters; enable them in its schema with {"type": "${a.array ? '[]' : ''}${a.kind}", "fuzzy": true}`);
   }
   // turbopuffer: `regex` / `glob` "enable Regex / Glob filters on this attribute", which then need not be filterable.

@@ -157,6 +157,7 @@ describe('Fuzzy filter', () => {
     expect(err(['name', 'Fuzzy', 'abcdef', { max_edit_distance: [{ distance: 1, min_query_chars: 9 }, { distance: 2, min_query_chars: 9 }] }])).toMatch(/increasing/);
     expect(err(['name', 'Fuzzy', 'abcdef', { ...P, case_sensitive: 'no' }])).toMatch(/case_sensitive must be a boolean/);
     expect(err(['name', 'Fuzzy', 'abcdef', { ...P, prefix: true }])).toMatch(/unknown parameter 'prefix'/);
+    expect(err(['id', 'Fuzzy', 'abcdef', P])).toMatch(/not to the id/);
     expect(err(['name', 'Fuzzy', 'abcdef', P])).toBe('accepted');
   });
 
