@@ -148,29 +148,31 @@ export function walkWithinDistance(cps: Uint32Array, off: Uint32Array, q: ArrayL
   return computed;
 }
 
+/** Whether term t starts with the `p` code points at cps[s..] (a top-level function: no closure per call). */
+function hasPrefix(cps: Uint32Array, off: Uint32Array, t: number, s: number, p: number): boolean {
+  const ts = off[t]!;
+  if (off[t + 1]! - ts < p) return false;
+  for (let k = 0; k < p; k++) if (cps[ts + k] !== cps[s + k]) return false;
+  return true;
+}
+
 /** The first term after `i` that does not start with term i's first `p` code points (terms sorted, from `s`). */
 function endOfPrefixRun(cps: Uint32Array, off: Uint32Array, i: number, s: number, p: number): number {
   const T = off.length - 1;
-  const has = (t: number): boolean => {
-    const ts = off[t]!;
-    if (off[t + 1]! - ts < p) return false;
-    for (let k = 0; k < p; k++) if (cps[ts + k] !== cps[s + k]) return false;
-    return true;
-  };
   // Gallop: the run is usually short.
-  let lo = i; // has(lo)
+  let lo = i; // hasPrefix(lo)
   let step = 1;
   let hi = i + 1;
-  while (hi < T && has(hi)) {
+  while (hi < T && hasPrefix(cps, off, hi, s, p)) {
     lo = hi;
     step *= 2;
     hi = i + step;
   }
   if (hi > T) hi = T;
-  // has(lo), !has(hi) (or hi = T): binary search for the first false in (lo, hi].
+  // hasPrefix(lo), not hasPrefix(hi) (or hi = T): binary search for the first false in (lo, hi].
   while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
-    if (has(mid)) lo = mid;
+    if (hasPrefix(cps, off, mid, s, p)) lo = mid;
     else hi = mid;
   }
   return hi;
