@@ -73,7 +73,7 @@ export function compileFilter(filter: unknown, schema: Schema, options: CompileO
     throw fail(path, `the filter has ${size.nodes} nodes (conditions, And, Or, Not); the limit is ${MAX_FILTER_NODES}`);
   }
   if (size.patterns > MAX_PATTERN_CONDITIONS) {
-    throw fail(path, `the filter has ${size.patterns} Regex/Glob conditions; the limit is ${MAX_PATTERN_CONDITIONS}`);
+    throw fail(path, `the filter has ${size.patterns} Regex/Glob/Fuzzy conditions; the limit is ${MAX_PATTERN_CONDITIONS}`);
   }
   const ctx: Ctx = { schema, unknown: options.unknownAttributes ?? 'error', allowRefNew: options.allowRefNew ?? false, infos: new Map() };
   return compileNode(filter, path, ctx, 0);
