@@ -41,6 +41,8 @@ export interface AttributeSchema {
   regex?: boolean;
   /** Glob filters enabled (turbopuffer `glob`); stored only when true. */
   glob?: boolean;
+  /** Fuzzy filters enabled (turbopuffer `fuzzy`); stored only when true. Parts index the values (part/fuzzy-index.ts). */
+  fuzzy?: boolean;
   ann?: boolean | AnnConfig;
 }
 

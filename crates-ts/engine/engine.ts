@@ -90,6 +90,7 @@ export async function runQuery(
   // Filter indexes of the parts (RFC-0009) for the attributes the filter reads, and for a single order key (the
   // order-by walk, slice 3): prepared with the scan's columns.
   const filterIndexes = indexAttrsOf(q);
+  const fuzzyIndexes = q.filterSource?.fuzzyAttrs;
   // 1. What every segment must hold for the kernels (RFC-0004 §6): filter / order / aggregate columns, the vectors for
   //    an exact scan, the postings a BM25 query names; pinned while the kernel runs over that segment.
   const releases: Release[] = [];
@@ -104,7 +105,7 @@ export async function runQuery(
       await control.checkpoint('ann');
       const ivf = await ivfPartsOf(view, r.metric, r.query.length);
       const graphed = segs.map((s, i) => !ivf.parts.some((p) => p.seg === i) && s.annSearch !== undefined && (opts.waitForIndex || s.annReady === undefined || s.annReady()));
-      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true, filterIndexes }) : Promise.resolve(NO_RELEASE))))));
+      releases.push(...(await Promise.all(segs.map((s, i) => (graphed[i] ? s.prepare({ attrs: q.readAttrs, vectors: false, index: true, filterIndexes, fuzzyIndexes }) : Promise.resolve(NO_RELEASE))))));
       // Beam width: the query's own ef_search, else the namespace's (schema vector.ann.ef_search), else the server's.
       const a = view.schema.vector?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
@@ -129,7 +130,7 @@ export async function runQuery(
           const rows = restrict(s);
           // A restricted segment reads its candidates' vector and id blocks only: on a cold node, never a whole column.
           return rows === null
-            ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes })
+            ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: true, filterIndexes, fuzzyIndexes })
             : segs[s]!.prepare({ attrs: [], vectors: false, vectorRows: rows, ids: false, idRows: rows });
         },
       });
@@ -145,7 +146,7 @@ export async function runQuery(
     }
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
-    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
+    const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes, fuzzyIndexes };
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();

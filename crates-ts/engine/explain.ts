@@ -31,7 +31,7 @@ export async function explainQuery(view: NamespaceView, q: ParsedQuery, body: Re
   const plans: SegmentPlan[] = [];
   for (const info of infos) {
     await control.checkpoint('segment');
-    const release = await info.seg.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes });
+    const release = await info.seg.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes: q.filterSource?.fuzzyAttrs });
     try {
       plans.push(planSegment(q, info));
     } finally {

@@ -20,3 +20,16 @@ export function filterAttributes(filter: unknown): string[] {
   walk(filter, 0);
   return [...out];
 }
+
+/** The attributes of a filter's Fuzzy leaves (their fuzzy indexes are prepared: part/fuzzy-index.ts). Never throws. */
+export function fuzzyAttributes(filter: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (f: unknown, depth: number): void => {
+    if (!Array.isArray(f) || depth > 64) return;
+    if (f.length === 2 && (f[0] === 'And' || f[0] === 'Or') && Array.isArray(f[1])) for (const c of f[1]) walk(c, depth + 1);
+    else if (f.length === 2 && f[0] === 'Not') walk(f[1], depth + 1);
+    else if (f[1] === 'Fuzzy' && typeof f[0] === 'string') out.add(f[0]);
+  };
+  walk(filter, 0);
+  return [...out];
+}

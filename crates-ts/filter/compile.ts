@@ -23,6 +23,8 @@
  *     exactly Gte. AnyLt/...: any array element satisfies the comparison; a missing array follows the null rule
  *     ("the same rules as Lt"), an empty array has no element and never matches*.
  *   - Glob/IGlob/Regex on an array attribute match if any element matches*.
+ *   - Fuzzy (fuzzy-ops.ts): Levenshtein distance of the whole value (any element) to the query, on attributes with
+ *     schema `fuzzy: true` only.
  *   - ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence analyse the attribute and the operand with the
  *     attribute's full_text_search config; `last_as_prefix` treats the operand's last word as a prefix. An operand
  *     with no tokens after analysis (e.g. only stop words) matches nothing*. A token sequence never spans two
@@ -42,6 +44,7 @@ import {
   MATCH_ALL, MATCH_NONE, OPS, condFail, fail, info, not, readerFor, show, type CompiledFilter, type CondCtx, type Ctx, type Op,
 } from './condition.js';
 import { filterSize, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_OPERAND_VALUES, MAX_PATTERN_CONDITIONS } from './limits.js';
+import { compileFuzzy } from './fuzzy-ops.js';
 import { compilePattern } from './pattern-ops.js';
 import { compileTokenOp } from './token-ops.js';
 import { compileCompare, compileContains, compileContainsAny, compileEq, compileIn } from './value-ops.js';
@@ -70,7 +73,7 @@ export function compileFilter(filter: unknown, schema: Schema, options: CompileO
     throw fail(path, `the filter has ${size.nodes} nodes (conditions, And, Or, Not); the limit is ${MAX_FILTER_NODES}`);
   }
   if (size.patterns > MAX_PATTERN_CONDITIONS) {
-    throw fail(path, `the filter has ${size.patterns} Regex/Glob conditions; the limit is ${MAX_PATTERN_CONDITIONS}`);
+    throw fail(path, `the filter has ${size.patterns} Regex/Glob/Fuzzy conditions; the limit is ${MAX_PATTERN_CONDITIONS}`);
   }
   const ctx: Ctx = { schema, unknown: options.unknownAttributes ?? 'error', allowRefNew: options.allowRefNew ?? false, infos: new Map() };
   return compileNode(filter, path, ctx, 0);
@@ -127,6 +130,16 @@ function or(cs: CompiledFilter[]): CompiledFilter {
   };
 }
 
+/** "Regex and Glob / NotGlob / IGlob / NotIGlob filters (schema regex: true, glob: true)": what a non-filterable attribute allows. */
+function allowedPatterns(a: { regex: boolean; glob: boolean; fuzzy: boolean }): string {
+  const ops: string[] = [];
+  const opts: string[] = [];
+  if (a.regex) ops.push('Regex'), opts.push('regex: true');
+  if (a.glob) ops.push('Glob / NotGlob / IGlob / NotIGlob'), opts.push('glob: true');
+  if (a.fuzzy) ops.push('Fuzzy'), opts.push('fuzzy: true');
+  return `${ops.join(' and ')} filters (schema ${opts.join(', ')})`;
+}
+
 function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter {
   const [attr, op] = f;
   if (typeof attr !== 'string') {
@@ -137,7 +150,9 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
     throw fail(path, `unknown filter operator '${op}' on attribute '${attr}'; valid operators: ${OPS.join(', ')}, And, Or, Not`);
   }
   const isToken = TOKEN_OPS.has(op);
-  if (f.length < 3 || f.length > (isToken ? 4 : 3)) {
+  if (op === 'Fuzzy') {
+    if (f.length !== 4) throw fail(path, `Fuzzy takes ["${attr}", "Fuzzy", "query", {"max_edit_distance": [{"distance": 1, "min_query_chars": 6}]}], got ${f.length} elements`);
+  } else if (f.length < 3 || f.length > (isToken ? 4 : 3)) {
     throw fail(path, `${op} takes ["${attr}", "${op}", value${isToken ? ', params?' : ''}], got ${f.length} elements`);
   }
   const a = info(ctx, attr);
@@ -148,15 +163,19 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
   if (!a.known && ctx.unknown === 'error') throw condFail(c, `attribute '${attr}' is not in the namespace schema`);
   if (a.vector) throw condFail(c, 'vector attributes cannot be filtered');
   if (isToken) return compileTokenOp(c, f[2], f[3]);
+  if (op === 'Fuzzy' && a.isId) throw condFail(c, 'Fuzzy filters apply to string attributes with schema "fuzzy": true, not to the id');
+  if (op === 'Fuzzy' && a.known && !a.fuzzy) {
+    throw condFail(c, `the attribute does not allow Fuzzy filters; enable them in its schema with {"type": "${a.array ? '[]' : ''}${a.kind}", "fuzzy": true}`);
+  }
   // turbopuffer: `regex` / `glob` "enable Regex / Glob filters on this attribute", which then need not be filterable.
-  const patternAllowed = (op === 'Regex' && a.regex) || (GLOB_OPS.has(op) && a.glob);
+  const patternAllowed = (op === 'Regex' && a.regex) || (GLOB_OPS.has(op) && a.glob) || (op === 'Fuzzy' && a.fuzzy);
   if (!a.filterable && !patternAllowed) {
     throw condFail(
       c,
       a.fts !== null
         ? 'the attribute is not filterable (full-text search attributes are not filterable unless the schema sets filterable: true); use ContainsAllTokens / ContainsAnyToken / ContainsTokenSequence'
-        : a.regex || a.glob
-          ? `the attribute is not filterable (schema has filterable: false); it allows only ${a.regex ? 'Regex' : ''}${a.regex && a.glob ? ' and ' : ''}${a.glob ? 'Glob / NotGlob / IGlob / NotIGlob' : ''} filters (schema ${a.regex ? 'regex: true' : ''}${a.regex && a.glob ? ', ' : ''}${a.glob ? 'glob: true' : ''})`
+        : a.regex || a.glob || a.fuzzy
+          ? `the attribute is not filterable (schema has filterable: false); it allows only ${allowedPatterns(a)}`
           : 'the attribute is not filterable (schema has filterable: false)',
     );
   }
@@ -196,6 +215,8 @@ function compileCondition(f: unknown[], path: string, ctx: Ctx): CompiledFilter 
     case 'NotGlob':
     case 'NotIGlob':
       return not(compilePattern(c, get, operand));
+    case 'Fuzzy':
+      return compileFuzzy(c, get, operand, f[3]);
     default:
       throw condFail(c, 'unsupported operator'); // unreachable: OP_SET and the cases agree
   }

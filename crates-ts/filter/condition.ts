@@ -8,7 +8,7 @@ import { attrInfo, describeValue, kindsCompatible, normalizeScalar, type AttrInf
 export const OPS = [
   'Eq', 'NotEq', 'In', 'NotIn', 'Contains', 'NotContains', 'ContainsAny', 'NotContainsAny',
   'Lt', 'Lte', 'Gt', 'Gte', 'AnyLt', 'AnyLte', 'AnyGt', 'AnyGte',
-  'Glob', 'NotGlob', 'IGlob', 'NotIGlob', 'Regex',
+  'Glob', 'NotGlob', 'IGlob', 'NotIGlob', 'Regex', 'Fuzzy',
   'ContainsAllTokens', 'ContainsAnyToken', 'ContainsTokenSequence',
 ] as const;
 export type Op = (typeof OPS)[number];

@@ -145,7 +145,7 @@ describe('compileFilter errors', () => {
     const pats = (n: number) => ['Or', Array.from({ length: n }, (_, i) => ['name', i % 2 ? 'Regex' : 'NotIGlob', `x${i}*`])];
     expect(() => compileFilter(pats(MAX_PATTERN_CONDITIONS), schema)).not.toThrow();
     expect(errorOf(pats(MAX_PATTERN_CONDITIONS + 1), schema, 'patch_by_filter.filters')).toBe(
-      `invalid filter at patch_by_filter.filters: the filter has ${MAX_PATTERN_CONDITIONS + 1} Regex/Glob conditions; the limit is ${MAX_PATTERN_CONDITIONS}`,
+      `invalid filter at patch_by_filter.filters: the filter has ${MAX_PATTERN_CONDITIONS + 1} Regex/Glob/Fuzzy conditions; the limit is ${MAX_PATTERN_CONDITIONS}`,
     );
   });
 

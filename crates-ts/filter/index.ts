@@ -11,7 +11,8 @@
  * in compile.ts.
  */
 export { compileFilter, type CompiledFilter, type CompileOptions } from './compile.js';
-export { filterAttributes } from './attributes.js';
+export { filterAttributes, fuzzyAttributes } from './attributes.js';
 export { compileGlob, globToRegexSource, GlobSyntaxError } from './glob.js';
 export { compileRegex } from './regex.js';
+export { parseFuzzy, MAX_FUZZY_DISTANCE, type FuzzySpec } from './fuzzy-ops.js';
 export { MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_OPERAND_VALUES, MAX_PATTERN_BYTES, MAX_PATTERN_CONDITIONS } from './limits.js';

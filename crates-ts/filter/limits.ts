@@ -10,14 +10,14 @@ import { MAX_PATTERN_BYTES } from './regex.js';
 export const MAX_FILTER_DEPTH = 64;
 /** Filter nodes (conditions plus And / Or / Not) in one filter. */
 export const MAX_FILTER_NODES = 4096;
-/** Regex / Glob / NotGlob / IGlob / NotIGlob conditions in one filter. */
+/** Regex / Glob / NotGlob / IGlob / NotIGlob / Fuzzy conditions in one filter. */
 export const MAX_PATTERN_CONDITIONS = 64;
 /** Values in one array operand (In, NotIn, ContainsAny, NotContainsAny, Eq on an array, token lists). */
 export const MAX_OPERAND_VALUES = 100_000;
 
 export { MAX_PATTERN_BYTES };
 
-const PATTERN_OPS = new Set(['Regex', 'Glob', 'NotGlob', 'IGlob', 'NotIGlob']);
+const PATTERN_OPS = new Set(['Regex', 'Glob', 'NotGlob', 'IGlob', 'NotIGlob', 'Fuzzy']);
 
 /** Counts nodes and pattern conditions (not below MAX_FILTER_DEPTH: compilation reports that). Never throws. */
 export function filterSize(filter: unknown): { nodes: number; patterns: number } {

@@ -25,6 +25,8 @@ export interface AttrInfo {
   /** Schema `regex: true` / `glob: true`: Regex / Glob filters allowed even when the attribute is not filterable. */
   regex: boolean;
   glob: boolean;
+  /** Schema `fuzzy: true`: Fuzzy filters allowed (and only then). */
+  fuzzy: boolean;
 }
 
 export function attrInfo(schema: Schema, name: string): AttrInfo {
@@ -32,11 +34,11 @@ export function attrInfo(schema: Schema, name: string): AttrInfo {
   const isId = name === 'id';
   if (s === undefined) {
     // A schema without an `id` entry (never written) still has ids: typed by the operand.
-    return { name, kind: 'any', array: isId ? false : null, known: isId, isId, vector: false, filterable: true, fts: null, regex: false, glob: false };
+    return { name, kind: 'any', array: isId ? false : null, known: isId, isId, vector: false, filterable: true, fts: null, regex: false, glob: false, fuzzy: false };
   }
   const t = tryParseType(s.type);
   if (t === null || t.kind === 'vector') {
-    return { name, kind: 'any', array: null, known: true, isId, vector: t !== null, filterable: false, fts: null, regex: false, glob: false };
+    return { name, kind: 'any', array: null, known: true, isId, vector: t !== null, filterable: false, fts: null, regex: false, glob: false, fuzzy: false };
   }
   const fts = isId ? null : fullTextConfigOf(s.full_text_search, name);
   return {
@@ -47,10 +49,11 @@ export function attrInfo(schema: Schema, name: string): AttrInfo {
     isId,
     vector: false,
     // turbopuffer: "by default, BM25-enabled attributes are not filterable" unless filterable: true.
-    filterable: isId || (s.filterable ?? (fts === null && !s.regex && !s.glob)),
+    filterable: isId || (s.filterable ?? (fts === null && !s.regex && !s.glob && !s.fuzzy)),
     fts,
     regex: s.regex === true,
     glob: s.glob === true,
+    fuzzy: s.fuzzy === true,
   };
 }
 

@@ -199,7 +199,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       codesOfParts(),
       // Unfiltered, not the ids: the returned rows' id blocks come with their vectors (need.idRows). A filter may test
       // ids on any row (['id', 'In', ...]): then the whole id column, as before.
-      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, ids: q.filter !== null, filterIndexes: q.filterSource?.attrs })))),
+      Promise.all(parts.map(async (p) => pinned.push(await p.segment.prepare({ attrs: q.attrs, vectors: false, ids: q.filter !== null, filterIndexes: q.filterSource?.attrs, fuzzyIndexes: q.filterSource?.fuzzyAttrs })))),
     ]);
     const bases: number[] = [];
     let total = 0;

@@ -440,7 +440,7 @@ export class NamespaceView {
     let found = 0;
     for (let s = 0; s < segs.length && found < max; s++) {
       const seg = segs[s]!;
-      const release = await seg.prepare({ attrs: scan.attrs, vectors: false, filterIndexes: scan.source?.attrs });
+      const release = await seg.prepare({ attrs: scan.attrs, vectors: false, filterIndexes: scan.source?.attrs, fuzzyIndexes: scan.source?.fuzzyAttrs });
       try {
         const cursor = new RowCursor(seg, scan.attrs);
         const dead = seg.dead;

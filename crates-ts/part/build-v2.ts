@@ -17,6 +17,7 @@ import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims,
 import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
 import { buildFilterIndexes } from './filter-index.js';
+import { buildFuzzyIndexes } from './fuzzy-index.js';
 
 export type File = { name: string; bytes: Uint8Array };
 
@@ -179,6 +180,9 @@ export function assembleBlockPart(
   // Dictionary filter indexes (RFC-0009 slice 2): additive head field, no format bump.
   const fidx = buildFilterIndexes(input.schema, columnValues);
   files.push(...fidx.files);
+  // Fuzzy indexes (schema fuzzy: true): additive head field of their own, no format bump.
+  const ffz = buildFuzzyIndexes(input.schema, columnValues);
+  files.push(...ffz.files);
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -218,6 +222,7 @@ export function assembleBlockPart(
     columns,
     keys,
     ...(fidx.infos.length > 0 ? { filter_indexes: fidx.infos } : {}),
+    ...(ffz.infos.length > 0 ? { fuzzy_indexes: ffz.infos } : {}),
     ...extra,
   };
   return { files, manifest: head };

@@ -21,7 +21,9 @@
  */
 import { Bitmap } from '../bitmap/index.js';
 import type { Doc } from '../core/index.js';
+import { parseFuzzy } from '../filter/index.js';
 import { dictCodes, type DictIndex } from './filter-index.js';
+import { fuzzyLookup, type FuzzyIndex } from './fuzzy-index.js';
 import { firstTrue, runBitmap, type SortedIndex } from './sorted-index.js';
 
 /** A part's index of one attribute, whichever kind it has. */
@@ -33,7 +35,24 @@ export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
  * Told about every leaf as it is evaluated (the planner's explain, RFC-0009 §4): the rows its index lookup gave
  * (dead rows included) and the index kind, or null and null when the leaf stays residual.
  */
-export type LeafTrace = (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void;
+export type LeafTrace = (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | 'fuzzy' | null) => void;
+
+/** A part's fuzzy index of an attribute (schema `fuzzy: true`), or null. */
+export type FuzzyIndexOf = (attr: string) => FuzzyIndex | null;
+
+/**
+ * A Fuzzy leaf over a fuzzy index (fuzzy-index.ts): the rows holding a value within the query's distance, by a walk
+ * of the folded term dictionary. Null when the leaf is malformed (the compiled filter reports it) or the attribute has
+ * no fuzzy index. A missing value never matches, so the result is exact.
+ */
+function fuzzyLeaf(f: unknown[], rows: number, fuzzy: FuzzyIndexOf | undefined): Bitmap | null {
+  if (fuzzy === undefined || f.length !== 4 || f[1] !== 'Fuzzy' || typeof f[0] !== 'string') return null;
+  const d = fuzzy(f[0]);
+  if (d === null) return null;
+  const spec = parseFuzzy(f[2], f[3]);
+  if ('error' in spec) return null;
+  return fuzzyLookup(d, spec, rows).bits;
+}
 
 /** bits: a superset of the matching rows (null: all rows); exact: it is the matching set. */
 interface Eval {
@@ -247,9 +266,15 @@ function isLogical(f: unknown[]): boolean {
  * The rows of a part (ordinals [0, rows)) that `filter` matches, as far as the indexes tell; null when no index
  * helped at all (the caller scans as before).
  */
-export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler, trace?: LeafTrace): Eval | null {
+export function evalWithIndexes(filter: unknown, rows: number, index: (attr: string) => AttrIndex | null, compile: LeafCompiler, trace?: LeafTrace, fuzzy?: FuzzyIndexOf): Eval | null {
   let used = false;
   const leaf = (f: unknown[]): Eval => {
+    const fz = fuzzyLeaf(f, rows, fuzzy);
+    if (fz !== null) {
+      used = true;
+      trace?.(f, fz.cardinality, 'fuzzy');
+      return { bits: fz, exact: true };
+    }
     const e = leafOf(f);
     trace?.(f, e.bits === null ? null : e.bits.cardinality, e.bits === null ? null : index(f[0] as string)!.kind);
     return e;
@@ -369,6 +394,7 @@ export function evalWithIndexes(filter: unknown, rows: number, index: (attr: str
   const scalarDictOf = (f: unknown[]): DictIndex | null => {
     const [attr, op] = f;
     if (typeof attr !== 'string' || typeof op !== 'string' || attr === 'id') return null;
+    if (op === 'Fuzzy' && fuzzy?.(attr)) return null; // its fuzzy index answers it (leaf)
     const d = index(attr);
     return d !== null && d.kind === 'dict' && !d.array ? d : null;
   };
@@ -400,8 +426,9 @@ export function filterMaskOf(
   index: (attr: string) => AttrIndex | null,
   compile: LeafCompiler,
   trace?: LeafTrace,
+  fuzzy?: FuzzyIndexOf,
 ): { mask: Uint8Array; exact: boolean } | null {
-  const e = evalWithIndexes(filter, rows, index, compile, trace);
+  const e = evalWithIndexes(filter, rows, index, compile, trace, fuzzy);
   if (e === null || e.bits === null) return null;
   return { mask: e.bits.toByteMask(), exact: e.exact };
 }

@@ -12,6 +12,7 @@ import { decodeTable, encodeTable, type BlockTable, type EncodedBlockTable } fro
 import type { ColumnKind } from './column-block.js';
 import type { PartManifestV1 } from './manifest.js';
 import { checkFilterIndexes, type FilterIndexInfo } from './filter-index.js';
+import { checkFuzzyIndexes, type FuzzyIndexInfo } from './fuzzy-index.js';
 
 export const PART_FORMAT_V2 = 2;
 export const PART_FORMAT_V3 = 3;
@@ -96,6 +97,11 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
   ivf?: IvfPartInfo;
   /** Dictionary filter indexes (RFC-0009 slice 2); absent in parts built before them (readers then scan). */
   filter_indexes?: FilterIndexInfo[];
+  /**
+   * Fuzzy indexes (RFC-0009 "Fuzzy indexes") of the attributes with schema `fuzzy: true`; absent in parts built before
+   * them (readers then answer Fuzzy by scanning). A field of its own, so older readers ignore it.
+   */
+  fuzzy_indexes?: FuzzyIndexInfo[];
 }
 
 /** A format-3 head: a format-2 head with its clustered index. */
@@ -147,6 +153,7 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if ((h.format_version === PART_FORMAT_V3) !== (h.ivf !== undefined)) throw corrupt(where, `format ${h.format_version} with${h.ivf ? '' : 'out'} a clustered index`);
   if (h.ivf !== undefined) checkIvf(h as PartHeadV3, files, where);
   checkFilterIndexes(h.filter_indexes, files, new Set(h.columns.map((c) => c.name)), `part ${where}`);
+  checkFuzzyIndexes(h.fuzzy_indexes, files, new Set(h.columns.map((c) => c.name)), `part ${where}`);
   return h;
 }
 

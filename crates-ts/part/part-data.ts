@@ -25,6 +25,7 @@ import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
 import { decodeDictIndex, dictCodes, dictCodesBytes, type FilterIndexInfo } from './filter-index.js';
+import { decodeFuzzyIndex, fuzzyIndexBytes, type FuzzyIndex, type FuzzyIndexInfo } from './fuzzy-index.js';
 import { evalWithIndexes, filterMaskOf, requiredRange, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
@@ -96,6 +97,7 @@ export class PartData {
   private readonly tables = new Map<string, BlockTable>();
   private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
+  private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -109,8 +111,9 @@ export class PartData {
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
-    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes, ...(head.filter_indexes ?? [])]) if (f) this.tables.set(f.file, f.blocks);
+    for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes, ...(head.filter_indexes ?? []), ...(head.fuzzy_indexes ?? [])]) if (f) this.tables.set(f.file, f.blocks);
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
+    for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -216,6 +219,27 @@ export class PartData {
   /** The head's entry for `attr`'s filter index, or null. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.fidxByAttr.get(attr) ?? null;
+  }
+
+  /** A fuzzy index (fuzzy-index.ts), decoded, through the BlockCache, pinned until the release; like attrIndex. */
+  private fuzzyIndex(info: FuzzyIndexInfo): Promise<Lease<FuzzyIndex>> {
+    const key = this.key(info.file);
+    return this.cache.getPinned<FuzzyIndex>(key, async () => {
+      const bytes = await this.whole(info.file);
+      const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => sliceBlock(bytes, info.blocks, b));
+      const d = decodeFuzzyIndex(info, blocks, this.rows, key);
+      return { value: d, bytes: fuzzyIndexBytes(d) };
+    });
+  }
+
+  /** The head's entry for `attr`'s fuzzy index, or null. */
+  fuzzyIndexInfo(attr: string): FuzzyIndexInfo | null {
+    return this.ffzByAttr.get(attr) ?? null;
+  }
+
+  /** A prepared fuzzy index of `attr` (need.fuzzyIndexes), or null. */
+  heldFuzzyIndex(attr: string): FuzzyIndex | null {
+    return this.held<FuzzyIndex>(`ffz:${attr}`) ?? null;
   }
 
   /** A prepared filter index of `attr` (need.filterIndexes), or null. */
@@ -482,6 +506,10 @@ export class PartData {
     for (const attr of need.filterIndexes ?? []) {
       const f = this.fidxByAttr.get(attr);
       if (f) take(`fidx:${attr}`, this.attrIndex(f));
+    }
+    for (const attr of need.fuzzyIndexes ?? []) {
+      const f = this.ffzByAttr.get(attr);
+      if (f) take(`ffz:${attr}`, this.fuzzyIndex(f));
     }
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
@@ -854,7 +882,7 @@ export class PartSegment implements Segment {
    * evaluates once; a new query body is a new object. Callers may clear the dead rows' entries, never set any.
    */
   filterMask(filter: unknown, compile: LeafCompiler, trace?: LeafTrace): { mask: Uint8Array; exact: boolean } | null {
-    if (trace !== undefined) return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace);
+    if (trace !== undefined) return filterMaskOf(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, trace, this.fuzzyOf);
     const e = this.filterBits(filter, compile);
     if (e === null) return null;
     e.mask ??= e.bits.toByteMask();
@@ -869,7 +897,7 @@ export class PartSegment implements Segment {
     const key = typeof filter === 'object' && filter !== null ? filter : null;
     const hit = key === null ? undefined : this.masks.get(key);
     if (hit !== undefined) return hit;
-    const e = evalWithIndexes(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile);
+    const e = evalWithIndexes(filter, this.rows, (a) => this.data.heldAttrIndex(a), compile, undefined, this.fuzzyOf);
     if (e === null || e.bits === null) return null;
     const out: { bits: Bitmap; exact: boolean; mask?: Uint8Array } = { bits: e.bits, exact: e.exact };
     if (key !== null) this.masks.set(key, out);
@@ -880,6 +908,14 @@ export class PartSegment implements Segment {
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);
   }
+
+  /** The head's entry for `attr`'s fuzzy index, or null when the part has none. */
+  fuzzyIndexInfo(attr: string): FuzzyIndexInfo | null {
+    return this.data.fuzzyIndexInfo(attr);
+  }
+
+  /** The prepared fuzzy indexes, for filter evaluation. */
+  private readonly fuzzyOf = (attr: string): FuzzyIndex | null => this.data.heldFuzzyIndex(attr);
 
   /**
    * The filter as a test per row by value (Segment.filterValues; filter-eval.ts valueFilterOf), its live matches
@@ -911,7 +947,7 @@ export class PartSegment implements Segment {
     const n = this.rows;
     let m: Bitmap;
     if (filter !== null) {
-      const e = compile ? evalWithIndexes(filter, n, (a) => this.data.heldAttrIndex(a), compile) : null;
+      const e = compile ? evalWithIndexes(filter, n, (a) => this.data.heldAttrIndex(a), compile, undefined, this.fuzzyOf) : null;
       if (e === null || !e.exact || e.bits === null) return null;
       m = e.bits;
     } else m = Bitmap.full(n);

@@ -14,8 +14,8 @@ import { annChoice, ivfWalkKind, type AnnChoice, type IvfWalk } from './ann-choi
 export interface LeafPlan {
   /** The leaf as written: `price Lt 100`. */
   text: string;
-  /** The index that answered it (kind and file), or null: residual. */
-  index: { kind: 'dict' | 'sorted'; file: string } | null;
+  /** The index that answered it (kind and file; a fuzzy index's term count), or null: residual. */
+  index: { kind: 'dict' | 'sorted' | 'fuzzy'; file: string; terms?: number } | null;
   /** Rows of the index lookup (dead rows included); null when residual. */
   rows: number | null;
 }
@@ -106,15 +106,16 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
   const plan: SegmentPlan = { name: info.name, kind: info.kind, rows: seg.rows, live, access: 'all', leaves: [], residual: [], estimate: live, candidates: null, actual: live };
   const src = q.filterSource;
   if (q.filter !== null) {
-    const traced = new Map<unknown, { rows: number | null; kind: 'dict' | 'sorted' | null }>();
+    const traced = new Map<unknown, { rows: number | null; kind: 'dict' | 'sorted' | 'fuzzy' | null }>();
     const m = src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf, (leaf, rows, kind) => traced.set(leaf, { rows, kind })) : null;
     const sizes = new Map<unknown, number>();
     for (const leaf of src ? leavesOf(src.filter) : []) {
       const t = traced.get(leaf);
-      const file = t?.kind ? seg.filterIndexInfo?.(leaf[0] as string)?.file : undefined;
+      const fz = t?.kind === 'fuzzy' ? seg.fuzzyIndexInfo?.(leaf[0] as string) : undefined;
+      const file = t?.kind === 'fuzzy' ? fz?.file : t?.kind ? seg.filterIndexInfo?.(leaf[0] as string)?.file : undefined;
       const indexed = t !== undefined && t.kind !== null && t.rows !== null;
       if (indexed) sizes.set(leaf, t.rows!);
-      plan.leaves.push({ text: leafText(leaf), index: indexed ? { kind: t.kind!, file: file ?? '?' } : null, rows: indexed ? t.rows : null });
+      plan.leaves.push({ text: leafText(leaf), index: indexed ? { kind: t.kind!, file: file ?? '?', ...(fz ? { terms: fz.terms } : {}) } : null, rows: indexed ? t.rows : null });
       if (!indexed) plan.residual.push(leafText(leaf));
     }
     plan.access = m === null ? 'scan' : m.exact ? 'index' : 'index+residual';

@@ -17,7 +17,7 @@ function segmentLines(s: SegmentPlan): string[] {
     const access = { index: 'answered by indexes', 'index+residual': 'indexes narrow the rows, residual predicates run on the candidates', scan: 'no index applies: scan of every row' }[s.access];
     out.push(`  filter: ${access}`);
     for (const l of s.leaves) {
-      out.push(l.index ? `    ${l.text}: ${l.index.kind} index ${l.index.file}, ${n(l.rows!)} rows` : `    ${l.text}: residual (evaluated per ${s.access === 'scan' ? 'row' : 'candidate row'})`);
+      out.push(l.index ? `    ${l.text}: ${l.index.kind} index ${l.index.file}${l.index.kind === 'fuzzy' ? ` (Levenshtein automaton walk of its ${n(l.index.terms ?? 0)} sorted terms, subtrees beyond the edit distance skipped)` : ''}, ${n(l.rows!)} rows` : `    ${l.text}: residual (evaluated per ${s.access === 'scan' ? 'row' : 'candidate row'})`);
     }
     out.push(`  rows: estimated ${n(s.estimate)}${s.candidates !== null ? `, candidates ${n(s.candidates)}` : ''}, actual ${n(s.actual)} live matches`);
   }

@@ -11,7 +11,7 @@
  *  - A key whose value is null or undefined counts as absent.
  */
 import { ElaxError } from '../core/index.js';
-import { compileFilter, filterAttributes } from '../filter/index.js';
+import { compileFilter, filterAttributes, fuzzyAttributes } from '../filter/index.js';
 import { parseRankBy, parseDistanceMetric } from './parse-rank-by.js';
 import { parseAggregateBy, parseGroupBy } from './parse-aggregate.js';
 import { parseProjection } from './project.js';
@@ -145,7 +145,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const metric = b.distance_metric === undefined ? ctx.distanceMetric : parseDistanceMetric(b.distance_metric);
   const filter = b.filters === undefined ? null : compileFilter(b.filters, ctx.schema);
   const filterSource =
-    filter === null ? {} : { filterSource: { filter: b.filters, attrs: filterAttributes(b.filters), compileLeaf: memoLeaf((leaf: unknown) => compileFilter(leaf, ctx.schema)) } };
+    filter === null ? {} : { filterSource: { filter: b.filters, attrs: filterAttributes(b.filters), fuzzyAttrs: fuzzyAttributes(b.filters), compileLeaf: memoLeaf((leaf: unknown) => compileFilter(leaf, ctx.schema)) } };
 
   if (b.aggregate_by !== undefined) {
     if (b.rank_by !== undefined) throw queryError('rank_by and aggregate_by cannot both be given');

@@ -39,6 +39,8 @@ export interface SegmentNeed {
   vectorRows?: ArrayLike<number>;
   /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
   filterIndexes?: readonly string[];
+  /** Attributes whose fuzzy indexes (parts that have them) the filter's Fuzzy leaves use (part/fuzzy-index.ts). */
+  fuzzyIndexes?: readonly string[];
 }
 
 export interface DocFields {
@@ -124,7 +126,7 @@ export interface Segment {
   filterMask?(
     filter: unknown,
     compile: (leaf: unknown) => (doc: Doc) => boolean,
-    trace?: (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | null) => void,
+    trace?: (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | 'fuzzy' | null) => void,
   ): { mask: Uint8Array; exact: boolean } | null;
   /**
    * The live rows `filter` (raw; null: none) matches, whole (`groupAttr` null) or per value of `groupAttr` (null for
@@ -155,6 +157,8 @@ export interface Segment {
   filterValues?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
+  /** The file of `attr`'s fuzzy index (parts), or null when the part has none. */
+  fuzzyIndexInfo?(attr: string): { file: string; terms: number } | null;
   /**
    * Visits the rows in the order of `attr` (descending with `desc`; missing values first ascending, last descending)
    * through a prepared filter index (need.filterIndexes) until `visit` returns false. False, visiting nothing, when

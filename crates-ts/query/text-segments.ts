@@ -139,6 +139,7 @@ export async function scoreTextSegments(
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
     filterIndexes: plan.filterAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes] : q.filterSource?.attrs,
+    fuzzyIndexes: q.filterSource?.fuzzyAttrs,
   });
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];

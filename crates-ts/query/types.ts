@@ -71,6 +71,8 @@ export interface FilterSource {
   filter: unknown;
   /** Attributes the filter reads. */
   attrs: readonly string[];
+  /** Attributes of its Fuzzy leaves: their fuzzy indexes are prepared too (SegmentNeed.fuzzyIndexes). */
+  fuzzyAttrs?: readonly string[];
   compileLeaf: (leaf: unknown) => CompiledFilter;
 }
 

@@ -14,12 +14,12 @@ function ftsEnabled(a: AttributeSchema | undefined): boolean {
  * each say "If set, filterable defaults to false".
  */
 function defaultFilterable(a: AttributeSchema): boolean {
-  return !(ftsEnabled(a) || a.regex === true || a.glob === true);
+  return !(ftsEnabled(a) || a.regex === true || a.glob === true || a.fuzzy === true);
 }
 
 /** Which of the options that decide the default of `filterable` an attribute has on. */
 function indexOptions(a: AttributeSchema): string {
-  return `${ftsEnabled(a)}/${a.regex === true}/${a.glob === true}`;
+  return `${ftsEnabled(a)}/${a.regex === true}/${a.glob === true}/${a.fuzzy === true}`;
 }
 
 /** One attribute in canonical form with defaults filled (filterable: defaultFilterable; regex / glob only when on). */
@@ -30,6 +30,7 @@ export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema
   if (ftsEnabled(a)) out.full_text_search = { ...(a.full_text_search as object) } as AttributeSchema['full_text_search'];
   if (a.regex === true) out.regex = true;
   if (a.glob === true) out.glob = true;
+  if (a.fuzzy === true) out.fuzzy = true;
   return out;
 }
 
@@ -48,6 +49,7 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
   next.full_text_search = upd.full_text_search !== undefined ? upd.full_text_search : cur.full_text_search;
   next.regex = upd.regex ?? cur.regex;
   next.glob = upd.glob ?? cur.glob;
+  next.fuzzy = upd.fuzzy ?? cur.fuzzy;
   // Turning full-text search, regex or glob on (off) without saying `filterable` applies turbopuffer's default for the
   // new state; otherwise filterable stays what it was.
   if (upd.filterable !== undefined) next.filterable = upd.filterable;

@@ -119,8 +119,12 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         out[k] = v;
         break;
       case 'fuzzy':
+        // Fuzzy filters on this attribute (filter/fuzzy-ops.ts), with an index of its values in parts
+        // (part/fuzzy-index.ts); like regex and glob, filterable then defaults to false (merge.ts).
         if (typeof v !== 'boolean') throw invalid(`${where}: ${k} must be a boolean`);
-        if (v) throw invalid(`${where}: fuzzy: true is not supported by elax (no Fuzzy filter yet)`);
+        if (name === 'id' || name === 'vector') throw invalid(`${where}: fuzzy is an option of string attributes, not of the ${name === 'id' ? 'id' : 'vector'}`);
+        if (t.kind !== 'scalar' || t.scalar !== 'string') throw invalid(`${where}: fuzzy requires type string or []string, not '${type}'`);
+        out.fuzzy = v;
         break;
       case 'embed':
         if (v !== null) throw invalid(`${where}: embed (automatic embedding) is not supported by elax`);

@@ -30,6 +30,17 @@ describe('regex and glob options', () => {
   });
 });
 
+describe('fuzzy option', () => {
+  it('should keep it, default filterable to false while it is on, and render it', () => {
+    const created = mergeSchema({}, parseSchemaUpdate({ f: { type: 'string', fuzzy: true }, t: { type: '[]string', fuzzy: true, filterable: true } }));
+    expect(created).toEqual({ f: { type: 'string', filterable: false, fuzzy: true }, t: { type: '[]string', filterable: true, fuzzy: true } });
+    expect(renderSchemaForResponse(created)).toEqual(created);
+    const step = (s: Schema, u: unknown) => mergeSchema(s, parseSchemaUpdate(u));
+    expect(step(created, { f: 'string' }).f).toEqual({ type: 'string', filterable: false, fuzzy: true });
+    expect(step(created, { f: { type: 'string', fuzzy: false } }).f).toEqual({ type: 'string', filterable: true });
+  });
+});
+
 describe('parseSchemaUpdate', () => {
   it('should accept type strings and config objects and keep only what was said', () => {
     const s = parseSchemaUpdate({
@@ -63,7 +74,9 @@ describe('parseSchemaUpdate', () => {
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', filterable: 'yes' } }), E, 'filterable must be a boolean');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', ann: true } }), E, 'ann applies only to the vector attribute');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', colour: 'red' } }), E, "unknown schema option 'colour'");
-    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', fuzzy: true } }), E, 'fuzzy: true is not supported by elax');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'int', fuzzy: true } }), E, "attribute 'a'", 'fuzzy requires type string or []string');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', fuzzy: 'yes' } }), E, 'fuzzy must be a boolean');
+    expectElaxError(() => parseSchemaUpdate({ id: { type: 'string', fuzzy: true } }), E, 'not of the id');
     expect(parseSchemaUpdate({ a: { type: 'string', regex: true, glob: false } })).toEqual({ a: { type: 'string', regex: true, glob: false } });
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'float', glob: true } }), E, "attribute 'a'", 'glob requires a string, uuid or datetime type');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', embed: 'model' } }), E, 'not supported by elax');

@@ -15,7 +15,7 @@ import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
 import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
-import { compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
+import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
 import type { FilterScan } from '../namespace/index.js';
 import { NO_FILTER_MATCHES, resolveWrite, type FilterMatches, type Resolution, type StateReader } from './resolve.js';
@@ -333,7 +333,7 @@ export class WriteCoordinator {
         const filter = compileFilter(spec, schema, { unknownAttributes: 'null' });
         const attrs = filterAttributes(spec);
         // The raw filter for parts with filter indexes (RFC-0009): each leaf compiled exactly as the whole was.
-        return { filter, attrs, source: { filter: spec, attrs, compileLeaf: (leaf: unknown) => compileFilter(leaf, schema, { unknownAttributes: 'null' }) } };
+        return { filter, attrs, source: { filter: spec, attrs, fuzzyAttrs: fuzzyAttributes(spec), compileLeaf: (leaf: unknown) => compileFilter(leaf, schema, { unknownAttributes: 'null' }) } };
       } catch (e) {
         if (!isElaxError(e)) throw e;
         return null;

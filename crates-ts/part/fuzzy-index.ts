@@ -1,0 +1,301 @@
+/**
+ * Fuzzy indexes (RFC-0009 "Fuzzy indexes"; issue 14 item 13): for an attribute whose schema sets `fuzzy: true`, the
+ * part's distinct string values (for []string: elements) as a sorted term dictionary of their case folds, walked with
+ * a Levenshtein automaton bounded by the query's edit distance (filter/edit-distance.ts walkWithinDistance), so a
+ * Fuzzy filter visits the trie nodes within reach of the query, not every value.
+ *
+ * File `ffz-{n}.blk`, a block file of kind `filter-fuzzy` (footer: fuzzy_version, attr, terms, variants, array):
+ *   block 0: the terms: distinct foldCase(value), sorted by code point (a string list: encodeStrings);
+ *   block 1: the variants: the distinct original values, by term, then in UTF-16 order (a string list);
+ *   block 2: u32 LE arrays [T + 1 term → first variant][V + 1 variant → first posting][the postings: each variant's
+ *   rows, ascending].
+ * The head lists it in `fuzzy_indexes` (a field of its own: a reader that does not know it ignores it and answers
+ * Fuzzy by scanning, as it would any filter, so parts without the index stay correct).
+ *
+ * A case-insensitive query accepts every variant of a term within reach; a case-sensitive one checks each variant
+ * exactly (lev(fold a, fold b) ≤ lev(a, b): the folded walk misses no case-sensitive match).
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Bitmap } from '../bitmap/index.js';
+import { ElaxError, type AttrValue, type Schema } from '../core/index.js';
+import { codePoints, compareCodePoints, foldCase, walkWithinDistance, withinDistance } from '../filter/edit-distance.js';
+import { blockOf, BlockFileWriter, corruptBlock, openBlockFile, type BlockTable } from './block-file.js';
+
+export const FILTER_FUZZY_VERSION = 1;
+
+export function fuzzyIndexFileName(n: number): string {
+  return `ffz-${n}.blk`;
+}
+
+/** A part head's entry for one fuzzy index. */
+export interface FuzzyIndexInfo {
+  attr: string;
+  file: string;
+  blocks: BlockTable;
+  /** Distinct folded values (terms) and distinct original values (variants). */
+  terms: number;
+  variants: number;
+  /** The attribute's values are arrays (postings per element). */
+  array: boolean;
+}
+
+/** A fuzzy index in memory. */
+export interface FuzzyIndex {
+  kind: 'fuzzy';
+  attr: string;
+  /** Term t's code points: cps[off[t]] .. cps[off[t + 1]]. */
+  cps: Uint32Array;
+  off: Uint32Array;
+  variants: string[];
+  /** Term t's variants: termVariants[t] .. termVariants[t + 1]. */
+  termVariants: Uint32Array;
+  /** Variant v's rows: posts[postOff[v]] .. posts[postOff[v + 1]]. */
+  postOff: Uint32Array;
+  posts: Uint32Array;
+}
+
+/** What a Fuzzy leaf asks (filter/fuzzy-ops.ts FuzzySpec). */
+export interface FuzzyQuery {
+  /** The query's code points as compared (folded when case-insensitive). */
+  q: Uint32Array;
+  /** The query folded (the walk's key). */
+  folded: Uint32Array;
+  distance: number;
+  caseSensitive: boolean;
+}
+
+/** Whether the schema asks for Fuzzy filters on `name`. */
+export function wantsFuzzyIndex(schema: Schema, name: string): boolean {
+  return schema[name]?.fuzzy === true;
+}
+
+/**
+ * The fuzzy index of one attribute's values (ordinal order), or null when no row holds a string (non-string values
+ * never match a Fuzzy filter and are not indexed).
+ */
+export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | undefined)[]): { bytes: Uint8Array; info: Omit<FuzzyIndexInfo, 'file'> } | null {
+  const byValue = new Map<string, number[]>();
+  let array = false;
+  const add = (s: string, o: number) => {
+    const e = byValue.get(s);
+    if (e === undefined) byValue.set(s, [o]);
+    else if (e[e.length - 1] !== o) e.push(o); // an element repeated within one array
+  };
+  for (let o = 0; o < values.length; o++) {
+    const v = values[o];
+    if (typeof v === 'string') add(v, o);
+    else if (Array.isArray(v)) {
+      array = true;
+      for (const e of v) if (typeof e === 'string') add(e, o);
+    }
+  }
+  if (byValue.size === 0) return null;
+  // Terms (folded values) in code point order, each with its variants (original values) in UTF-16 order.
+  const byTerm = new Map<string, string[]>();
+  for (const value of byValue.keys()) {
+    const term = foldCase(value);
+    const vs = byTerm.get(term);
+    if (vs === undefined) byTerm.set(term, [value]);
+    else vs.push(value);
+  }
+  const terms = sortByCodePoint([...byTerm.keys()]);
+  const entries: { value: string; ords: number[] }[] = [];
+  const termVariants: number[] = [0];
+  for (const t of terms) {
+    for (const value of byTerm.get(t)!.sort()) entries.push({ value, ords: byValue.get(value)! });
+    termVariants.push(entries.length);
+  }
+  let postings = 0;
+  for (const e of entries) postings += e.ords.length;
+  const ints = new Uint32Array(termVariants.length + entries.length + 1 + postings);
+  ints.set(termVariants, 0);
+  let at = termVariants.length;
+  let p = 0;
+  for (const e of entries) {
+    ints[at++] = p;
+    p += e.ords.length;
+  }
+  ints[at++] = p;
+  for (const e of entries) for (const o of e.ords) ints[at++] = o;
+  const w = new BlockFileWriter();
+  w.add(encodeStrings(terms));
+  w.add(encodeStrings(entries.map((e) => e.value)));
+  w.add(new Uint8Array(ints.buffer));
+  const info = { attr, blocks: w.table(), terms: terms.length, variants: entries.length, array };
+  return { bytes: w.finish('filter-fuzzy', { fuzzy_version: FILTER_FUZZY_VERSION, attr, terms: terms.length, variants: entries.length, array }), info };
+}
+
+/** The fuzzy index of every attribute with schema `fuzzy: true` (`columns`: name and values in ordinal order). */
+export function buildFuzzyIndexes(
+  schema: Schema,
+  columns: readonly { name: string; values: readonly (AttrValue | undefined)[] }[],
+): { files: { name: string; bytes: Uint8Array }[]; infos: FuzzyIndexInfo[] } {
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  const infos: FuzzyIndexInfo[] = [];
+  for (const c of columns) {
+    if (!wantsFuzzyIndex(schema, c.name)) continue;
+    const built = buildFuzzyIndex(c.name, c.values);
+    if (built === null) continue;
+    const name = fuzzyIndexFileName(infos.length);
+    files.push({ name, bytes: built.bytes });
+    infos.push({ ...built.info, file: name });
+  }
+  return { files, infos };
+}
+
+/** Checks a head's `fuzzy_indexes` (absent: none); ELAX_ERR_CORRUPT naming the part when malformed. */
+export function checkFuzzyIndexes(raw: unknown, files: Set<string>, columns: Set<string>, where: string): void {
+  if (raw === undefined) return;
+  const bad = (what: string) => new ElaxError('ELAX_ERR_CORRUPT', `${where}: fuzzy_indexes ${what}`);
+  if (!Array.isArray(raw)) throw bad('is not a list');
+  const seen = new Set<string>();
+  for (const e of raw as FuzzyIndexInfo[]) {
+    if (typeof e !== 'object' || e === null) throw bad('holds a non-object entry');
+    const name = JSON.stringify(e.attr);
+    if (typeof e.attr !== 'string' || !columns.has(e.attr) || seen.has(e.attr)) throw bad(`entry for ${name} names no column of the part, or repeats one`);
+    seen.add(e.attr);
+    if (typeof e.file !== 'string' || !files.has(e.file)) throw bad(`entry for ${name} names no listed file`);
+    if (typeof e.array !== 'boolean' || !Number.isSafeInteger(e.terms) || e.terms < 1 || !Number.isSafeInteger(e.variants) || e.variants < e.terms) throw bad(`entry for ${name} is malformed`);
+    if (!e.blocks || e.blocks.offset.length !== 3) throw bad(`entry for ${name} has ${e.blocks?.offset.length ?? 0} blocks, expected 3`);
+  }
+}
+
+/** Decodes a fuzzy index from its three blocks (each already checked against its CRC-32). */
+export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Array[], rows: number, where: string): FuzzyIndex {
+  const T = info.terms;
+  const V = info.variants;
+  const termList = decodeStrings(blocks[0]!, `${where} block 0`);
+  const variants = decodeStrings(blocks[1]!, `${where} block 1`);
+  if (termList.length !== T || variants.length !== V) throw corruptBlock(where, `holds ${termList.length} terms and ${variants.length} variants; the head says ${T} and ${V}`);
+  const raw = blocks[2]!;
+  if (raw.byteLength % 4 !== 0) throw corruptBlock(where, 'postings block is not whole u32s');
+  const ints = new Uint32Array(raw.byteLength / 4);
+  new Uint8Array(ints.buffer).set(raw);
+  if (ints.length < T + 1 + V + 1) throw corruptBlock(where, 'postings block is truncated');
+  const termVariants = ints.subarray(0, T + 1);
+  const postOff = ints.subarray(T + 1, T + 1 + V + 1);
+  const posts = ints.subarray(T + 1 + V + 1);
+  if (termVariants[0] !== 0 || termVariants[T] !== V || postOff[0] !== 0 || postOff[V] !== posts.length) throw corruptBlock(where, 'offsets do not cover the variants and postings');
+  for (let t = 0; t < T; t++) if (termVariants[t + 1]! <= termVariants[t]!) throw corruptBlock(where, `term ${t} has no variant`);
+  for (let v = 0; v < V; v++) if (postOff[v + 1]! < postOff[v]!) throw corruptBlock(where, `variant ${v}'s postings run backwards`);
+  for (let i = 0; i < posts.length; i++) if (posts[i]! >= rows) throw corruptBlock(where, `posting ${posts[i]} is outside the part's ${rows} rows`);
+  // Every term's code points in one array (a term has at most as many code points as UTF-16 units).
+  let units = 0;
+  for (const t of termList) units += t.length;
+  const all = new Uint32Array(units);
+  const off = new Uint32Array(T + 1);
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    const s = termList[t]!;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.codePointAt(i)!;
+      all[n++] = c;
+      if (c > 0xffff) i++;
+    }
+    off[t + 1] = n;
+    if (t > 0 && compareCodePoints(all.subarray(off[t - 1]!, off[t]!), all.subarray(off[t]!, n)) >= 0) throw corruptBlock(where, `terms are not sorted at ${t}`);
+  }
+  return { kind: 'fuzzy', attr: info.attr, cps: n === units ? all : all.slice(0, n), off, variants, termVariants, postOff, posts };
+}
+
+/**
+ * A list of strings as one block: [u32 n][u32 UTF-16 end offset × n][the strings joined, UTF-8, deflated when that
+ * saves a tenth]: one encode and one decode of the whole text, not one per string. (UTF-8 cannot hold a lone
+ * surrogate: it reads back as U+FFFD, as in column blocks.)
+ */
+function encodeStrings(list: readonly string[]): Uint8Array {
+  const joined = list.join('');
+  const head = new Uint32Array(1 + list.length);
+  head[0] = list.length;
+  let end = 0;
+  for (let i = 0; i < list.length; i++) head[1 + i] = end += list[i]!.length;
+  const text = Buffer.from(joined, 'utf8');
+  const z = deflateRawSync(text, { level: 1 });
+  const deflated = z.byteLength <= text.byteLength * 0.9;
+  const body = deflated ? z : text;
+  const out = new Uint8Array(1 + head.byteLength + body.byteLength);
+  out[0] = deflated ? 1 : 0;
+  out.set(new Uint8Array(head.buffer), 1);
+  out.set(body, 1 + head.byteLength);
+  return out;
+}
+
+function decodeStrings(b: Uint8Array, where: string): string[] {
+  if (b.byteLength < 5 || b[0]! > 1) throw corruptBlock(where, 'is not a string list');
+  const n = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(1, true);
+  const start = 5 + 4 * n;
+  if (start > b.byteLength) throw corruptBlock(where, 'string list is truncated');
+  const ends = new Uint32Array(n);
+  new Uint8Array(ends.buffer).set(b.subarray(5, start));
+  let text: string;
+  try {
+    const body = b.subarray(start);
+    text = Buffer.from(b[0] === 1 ? inflateRawSync(body) : body).toString('utf8');
+  } catch (e) {
+    throw corruptBlock(where, `string list does not inflate: ${(e as Error).message}`);
+  }
+  const out: string[] = new Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (ends[i]! < at || ends[i]! > text.length) throw corruptBlock(where, `string ${i} ends outside the text`);
+    out[i] = text.slice(at, ends[i]);
+    at = ends[i]!;
+  }
+  if (at !== text.length) throw corruptBlock(where, 'string list has text left over');
+  return out;
+}
+
+/** Strings sorted by code point: UTF-16 order (native) unless one holds a surrogate, whose order then differs. */
+function sortByCodePoint(list: string[]): string[] {
+  if (!list.some((s) => /[\ud800-\udfff]/.test(s))) return list.sort();
+  const keyed = list.map((s) => ({ s, c: codePoints(s) }));
+  keyed.sort((a, b) => compareCodePoints(a.c, b.c));
+  return keyed.map((k) => k.s);
+}
+
+/** Bytes a decoded fuzzy index holds (the part cache's accounting). */
+export function fuzzyIndexBytes(d: FuzzyIndex): number {
+  let strings = 0;
+  for (const v of d.variants) strings += 2 * v.length + 32;
+  return d.cps.byteLength + d.off.byteLength + d.termVariants.byteLength + d.postOff.byteLength + d.posts.byteLength + strings + 256;
+}
+
+/**
+ * The rows (ordinals, dead included) holding a value within the query's distance, as a bitmap over [0, rows), with
+ * the work done: terms matched and trie rows computed (filter-eval.ts traces them for explain_query).
+ */
+export function fuzzyLookup(d: FuzzyIndex, query: FuzzyQuery, rows: number): { bits: Bitmap; terms: number; visited: number } {
+  if (query.distance < 0) return { bits: Bitmap.empty(rows), terms: 0, visited: 0 };
+  const hits: number[] = [];
+  let terms = 0;
+  const visited = walkWithinDistance(d.cps, d.off, query.folded, query.distance, (t) => {
+    terms++;
+    for (let v = d.termVariants[t]!; v < d.termVariants[t + 1]!; v++) {
+      if (query.caseSensitive && !withinDistance(codePoints(d.variants[v]!), query.q, query.distance)) continue;
+      hits.push(v);
+    }
+  });
+  let n = 0;
+  for (const v of hits) n += d.postOff[v + 1]! - d.postOff[v]!;
+  const ords = new Uint32Array(n);
+  let at = 0;
+  for (const v of hits) {
+    ords.set(d.posts.subarray(d.postOff[v]!, d.postOff[v + 1]!), at);
+    at += d.postOff[v + 1]! - d.postOff[v]!;
+  }
+  ords.sort();
+  // An array row may hold several matching elements: keep each row once.
+  let k = 0;
+  for (let i = 0; i < ords.length; i++) if (i === 0 || ords[i] !== ords[i - 1]) ords[k++] = ords[i]!;
+  return { bits: Bitmap.fromSorted(rows, ords.subarray(0, k)), terms, visited };
+}
+
+/** A whole fuzzy index file (tools, fixtures): its footer checked against the head's entry, then decoded. */
+export function readFuzzyIndex(bytes: Uint8Array, info: FuzzyIndexInfo, rows: number, where: string): FuzzyIndex {
+  const { footer } = openBlockFile(bytes, where);
+  if (footer.kind !== 'filter-fuzzy' || footer.fuzzy_version !== FILTER_FUZZY_VERSION || footer.attr !== info.attr) {
+    throw corruptBlock(where, `footer says ${JSON.stringify(footer.kind)} v${String(footer.fuzzy_version)} of ${JSON.stringify(footer.attr)}; the head says a fuzzy index of ${JSON.stringify(info.attr)}`);
+  }
+  const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => blockOf(bytes, info.blocks, b, where));
+  return decodeFuzzyIndex(info, blocks, rows, where);
+}
