@@ -26,6 +26,7 @@ export function renderSchemaForResponse(schema: Schema, distanceMetric?: Distanc
       if (c.full_text_search) r.full_text_search = { ...c.full_text_search };
       if (c.regex) r.regex = true;
       if (c.glob) r.glob = true;
+      if (c.sparse_knn) r.sparse_knn = { ...c.sparse_knn };
       out[name] = r;
     }
   }
