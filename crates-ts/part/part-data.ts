@@ -29,6 +29,7 @@ import { evalWithIndexes, filterMaskOf, requiredRange, valueFilterOf, type AttrI
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
+import { SparseIndexFile } from '../sparse/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -96,6 +97,7 @@ export class PartData {
   private readonly tables = new Map<string, BlockTable>();
   private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
+  private readonly sparseByAttr = new Map<string, string>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -111,6 +113,7 @@ export class PartData {
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
     for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes, ...(head.filter_indexes ?? [])]) if (f) this.tables.set(f.file, f.blocks);
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
+    for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -211,6 +214,21 @@ export class PartData {
       // tests candidates by value).
       return { value: d, bytes: bytes.byteLength * 4 + 256 + (d.array ? 0 : dictCodesBytes(d.values.length, this.rows)) };
     });
+  }
+
+  /** A sparse kNN index (RFC-0012), verified whole by its SHA-256 and parsed, through the BlockCache, pinned. */
+  private sparseIndexFile(file: string): Promise<Lease<SparseIndexFile>> {
+    const key = this.key(file);
+    return this.cache.getPinned<SparseIndexFile>(key, async () => {
+      const f = new SparseIndexFile(await this.whole(file), key);
+      if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
+      return { value: f, bytes: f.memoryBytes() };
+    });
+  }
+
+  /** A prepared sparse kNN index of `attr` (need.sparse), or null (the part has none: the column was prepared). */
+  heldSparseIndex(attr: string): SparseIndexFile | null {
+    return this.held<SparseIndexFile>(`sparse:${attr}`) ?? null;
   }
 
   /** The head's entry for `attr`'s filter index, or null. */
@@ -486,6 +504,14 @@ export class PartData {
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
+    }
+    for (const attr of need.sparse ?? []) {
+      const file = this.sparseByAttr.get(attr);
+      if (file !== undefined) take(`sparse:${attr}`, this.sparseIndexFile(file));
+      else if (!need.attrs.includes(attr)) {
+        const f = this.columnsByName.get(attr);
+        if (f) take(`col:${attr}`, this.column(f));
+      }
     }
     if (this.head.vectors) {
       if (need.vectors) take('vectors', this.vectorsWhole());
@@ -989,6 +1015,10 @@ export class PartSegment implements Segment {
 
   postings(attr: string, analysis: string): PostingsFile | null {
     return this.data.postings(attr, analysis);
+  }
+
+  sparseIndex(attr: string): SparseIndexFile | null {
+    return this.data.heldSparseIndex(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

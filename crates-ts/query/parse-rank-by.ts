@@ -8,6 +8,7 @@
 import { DISTANCE_METRICS, type DistanceMetric, type Schema } from '../core/index.js';
 import { isTextRankBy, planTextRank } from '../fts/index.js';
 import { decodeBase64Vector } from './vector-codec.js';
+import { parseSparseQuery } from '../sparse/index.js';
 import { queryError, show, requireAttribute, isArrayType } from './parse-util.js';
 import type { OrderKey, RankPlan } from './types.js';
 
@@ -99,12 +100,23 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
     }
     return { kind: 'vector', mode, query: parseQueryVector(raw, dims), metric: metric ?? 'cosine_distance' };
   }
-  if (rb[1] === 'SparseKNN') throw queryError('rank_by: SparseKNN is not supported');
+  if (rb[1] === 'SparseKNN') {
+    if (rb.length !== 3) throw queryError(`rank_by: SparseKNN takes [attribute, "SparseKNN", {dimension: weight, ...}], got ${show(rb)}`);
+    const attr = rb[0];
+    if (typeof attr !== 'string') throw queryError(`rank_by: SparseKNN needs an attribute name, got ${show(attr)}`);
+    const a = Object.hasOwn(schema, attr) ? schema[attr] : undefined;
+    if (a === undefined) throw queryError(`rank_by: attribute '${attr}' is not in the namespace schema`);
+    if (a.type !== '{}f16' && a.type !== '{}f32') throw queryError(`rank_by: SparseKNN needs a sparse vector attribute ({}f16 or {}f32); '${attr}' has type ${a.type}`);
+    if (a.sparse_knn === undefined) {
+      throw queryError(`rank_by: attribute '${attr}' has no sparse kNN index; set "sparse_knn": {"distance_metric": "dot_product"} in its schema`);
+    }
+    return { kind: 'sparse', attr, query: parseSparseQuery(rb[2], 'rank_by: the SparseKNN query') };
+  }
 
   if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema) };
 
   throw queryError(
     `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]], [attribute, "asc" | "desc"], ` +
-      'a list of such pairs, or a BM25 expression such as ["text", "BM25", "query"]',
+      'a list of such pairs, [attribute, "SparseKNN", {dimension: weight}], or a BM25 expression such as ["text", "BM25", "query"]',
   );
 }

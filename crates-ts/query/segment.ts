@@ -8,6 +8,7 @@ import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
+import type { SparseIndexFile } from '../sparse/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -39,6 +40,11 @@ export interface SegmentNeed {
   vectorRows?: ArrayLike<number>;
   /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
   filterIndexes?: readonly string[];
+  /**
+   * Sparse vector attributes a SparseKNN query ranks by: a part's sparse index of each (RFC-0012), or the column when
+   * the part has none (built before the index, or the attribute had no sparse_knn then).
+   */
+  sparse?: readonly string[];
 }
 
 export interface DocFields {
@@ -184,6 +190,8 @@ export interface Segment {
    * projection): the listed attributes ('all' for every one) and the vector or not; default everything.
    */
   docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]>;
+  /** The prepared sparse kNN index of `attr` (need.sparse), or null/absent: score from the rows' values. */
+  sparseIndex?(attr: string): SparseIndexFile | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**
