@@ -143,6 +143,8 @@ export async function runQuery(
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
+    // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
+    if (r?.kind === 'sparse') base.sparse = [r.attr];
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();

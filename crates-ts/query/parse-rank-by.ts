@@ -23,6 +23,8 @@ function parseOrderKeys(pairs: [string, 'asc' | 'desc'][], schema: Schema): Orde
     const where = pairs.length > 1 ? `rank_by[${i}]` : 'rank_by';
     if (attr === 'vector') throw queryError(`${where}: cannot order by 'vector'; use ["vector", "ANN", [...]]`);
     requireAttribute(schema, attr, where);
+    const st = schema[attr]?.type;
+    if (st === '{}f16' || st === '{}f32') throw queryError(`${where}: cannot order by sparse vector attribute '${attr}'; use [attr, "SparseKNN", {...}]`);
     if (attr !== 'id' && isArrayType(schema, attr)) {
       throw queryError(`${where}: cannot order by array attribute '${attr}' (type ${schema[attr]!.type})`);
     }
