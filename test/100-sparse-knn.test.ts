@@ -10,6 +10,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -96,7 +97,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
       { id: 6, emb: { '5': -1 }, cat: 'a' },
       { id: 7, emb: { '4000000000': 2 }, cat: 'b' },
     ];
-    await tpuf.namespace(ns).write({ upsert_rows: rows, schema: SCHEMA });
+    await tpuf.namespace(ns).write({ upsert_rows: rows as never, schema: SCHEMA });
     const check = async () => {
       // q = {1: 1, 5: 1}: 1 → 3, 2 → 0.5, 4 → 3, 6 → -1; 3, 5 and 7 share nothing.
       expect(await query(ns, { '1': 1, '5': 1 }, 10)).toEqual([[1, 3], [4, 3], [2, 0.5], [6, -1]]);
@@ -148,6 +149,45 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     }
     await indexAll(ns);
     for (const q of queries.slice(0, 4)) expect(await query(ns, q, 20)).toEqual(expected(truth, q, 20));
+  });
+
+  it('should keep the answers through compaction, explain which source uses the index, and combine with limit.per and multi-query', async () => {
+    const ns = 'sparse-more';
+    const r = rng(777);
+    const truth = new Map<number, TestRow>();
+    for (let b = 0; b < 3; b++) {
+      const rows: TestRow[] = [];
+      for (let id = b * 60; id < b * 60 + 60; id++) rows.push({ id, cat: ['x', 'y', 'z'][id % 3]!, emb: randomSparse(r, 1 + (id % 4), 25, true) });
+      await tpuf.namespace(ns).write({ upsert_rows: rows as never, schema: SCHEMA });
+      for (const row of rows) truth.set(row.id, row);
+    }
+    await indexAll(ns);
+    const q = { '3': 1, '7': -0.5, '11': 2, '20': 0.25 };
+    const before = await query(ns, q, 25);
+    expect(before).toEqual(expected(truth, q, 25));
+    const store = new LocalDirStore(server.storeDir);
+    expect((await compactNamespace(store, ns, { clock: { now: () => Date.now() }, nonce: () => `spc${nonce++}`, force: true })).result).toBe('compacted');
+    await store.close();
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 1000, cat: 'x', emb: { '11': 8 } }] as never });
+    truth.set(1000, { id: 1000, cat: 'x', emb: { '11': 8 } });
+    expect(await query(ns, q, 25)).toEqual(expected(truth, q, 25));
+    const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['emb', 'SparseKNN', q], top_k: 5 })).plan_text!;
+    expect(plan).toContain('rank_by emb SparseKNN (4 dims, dot_product)');
+    expect(plan).toMatch(/SparseKNN over sparse index sparse-0\.idx/);
+    expect(plan).toMatch(/tail[^]*SparseKNN: dot product of each of the 1 rows' emb values/);
+    // limit.per: at most 2 rows per cat, in rank order.
+    const per = await tpuf.namespace(ns).query({ rank_by: ['emb', 'SparseKNN', q], limit: { total: 5, per: { attributes: ['cat'], limit: 2 } }, include_attributes: ['cat'] });
+    const seen = new Map<string, number>();
+    const wantPer = expected(truth, q, 10_000).filter(([id]) => {
+      const c = truth.get(id)!.cat!;
+      seen.set(c, (seen.get(c) ?? 0) + 1);
+      return seen.get(c)! <= 2;
+    });
+    expect((per.rows ?? []).map((row) => [row.id, row.$dist])).toEqual(wantPer.slice(0, 5));
+    // Multi-query: a SparseKNN sub-query beside an attribute order, answered as alone.
+    const multi = await tpuf.namespace(ns).multiQuery({ queries: [{ rank_by: ['emb', 'SparseKNN', q], top_k: 3 }, { rank_by: ['id', 'desc'], top_k: 1 }] });
+    expect(multi.results[0]!.rows!.map((row) => [row.id, row.$dist])).toEqual(expected(truth, q, 3));
+    expect(multi.results[1]!.rows!.map((row) => row.id)).toEqual([1000]);
   });
 
   it('should refuse bad sparse values naming the document and attribute, and SparseKNN where it does not apply', async () => {

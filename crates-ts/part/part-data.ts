@@ -226,6 +226,11 @@ export class PartData {
     });
   }
 
+  /** The file of `attr`'s sparse kNN index per the head, or null. */
+  sparseIndexName(attr: string): string | null {
+    return this.sparseByAttr.get(attr) ?? null;
+  }
+
   /** A prepared sparse kNN index of `attr` (need.sparse), or null (the part has none: the column was prepared). */
   heldSparseIndex(attr: string): SparseIndexFile | null {
     return this.held<SparseIndexFile>(`sparse:${attr}`) ?? null;
@@ -1019,6 +1024,10 @@ export class PartSegment implements Segment {
 
   sparseIndex(attr: string): SparseIndexFile | null {
     return this.data.heldSparseIndex(attr);
+  }
+
+  sparseIndexName(attr: string): string | null {
+    return this.data.sparseIndexName(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

@@ -190,6 +190,8 @@ export interface Segment {
    * projection): the listed attributes ('all' for every one) and the vector or not; default everything.
    */
   docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]>;
+  /** The file of `attr`'s sparse kNN index per the part head (nothing fetched), or null/absent (explain_query). */
+  sparseIndexName?(attr: string): string | null;
   /** The prepared sparse kNN index of `attr` (need.sparse), or null/absent: score from the rows' values. */
   sparseIndex?(attr: string): SparseIndexFile | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */

@@ -66,7 +66,7 @@ describe('sparse scoring', () => {
 
   it('should prune dimensions whose bounds cannot reach the carried threshold, and still be exact', () => {
     // 1000 rows hold dimension 1 with weight 0.25; rows 0..4 also hold dimension 2 with weight 10.
-    const rows: SparseVector[] = Array.from({ length: 1000 }, (_, o) => (o < 5 ? { '1': 0.25, '2': 10 } : { '1': 0.25 }));
+    const rows: SparseVector[] = Array.from({ length: 1000 }, (_, o): SparseVector => (o < 5 ? { '1': 0.25, '2': 10 } : { '1': 0.25 }));
     const ix = new SparseIndexFile(buildSparseIndex(rows), 'test');
     const q = sparseEntries({ '1': 1, '2': 1 });
     // A threshold of 5 carried from earlier sources (a full top-3 of scores ≥ 5): dimension 1 (bound 0.25) is
