@@ -190,6 +190,28 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     expect(multi.results[1]!.rows!.map((row) => row.id)).toEqual([1000]);
   });
 
+  it('should rank parts built before sparse_knn was set from their columns, and parts built after from the index', async () => {
+    const ns = 'sparse-late';
+    const rows: TestRow[] = [
+      { id: 1, emb: { '2': 1, '3': 1 } },
+      { id: 2, emb: { '2': 2 } },
+      { id: 3, emb: { '3': -1 } },
+    ];
+    await tpuf.namespace(ns).write({ upsert_rows: rows as never, schema: { emb: '{}f32' } });
+    await indexAll(ns);
+    expect(await tpuf.namespace(ns).schema()).toMatchObject({ emb: { type: '{}f32', filterable: false } });
+    await tpuf.namespace(ns).updateSchema({ schema: { emb: { type: '{}f32', sparse_knn: { distance_metric: 'dot_product' } } } } as never);
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 4, emb: { '2': 0.1, '9': 5 } }] as never });
+    const f32 = Math.fround(0.1);
+    const want: [number, number][] = [[2, 4], [1, 3], [4, 2 * f32], [3, -1]];
+    expect(await query(ns, { '2': 2, '3': 1 }, 10)).toEqual(want);
+    await indexAll(ns);
+    const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['emb', 'SparseKNN', { '2': 2, '3': 1 }] })).plan_text!;
+    expect(plan).toMatch(/no sparse index/);
+    expect(plan).toMatch(/sparse index sparse-0\.idx/);
+    expect(await query(ns, { '2': 2, '3': 1 }, 10)).toEqual(want);
+  });
+
   it('should refuse bad sparse values naming the document and attribute, and SparseKNN where it does not apply', async () => {
     const ns = 'sparse-errors';
     const bad = async (body: unknown) => {
