@@ -20,53 +20,71 @@ export const SPARSE_INDEX_VERSION = 1;
 const HEADER_BYTES = 20;
 const DIM_BYTES = 24;
 
-/** Builds the index over `values` (row ordinal order; null: the row has no vector). */
+/**
+ * Builds the index over `values` (row ordinal order; null: the row has no vector). Two passes over the rows: count
+ * each dimension's postings, then fill them in place (rows ascending, so every list is sorted as written).
+ */
 export function buildSparseIndex(values: readonly (AttrValue | undefined)[]): Uint8Array {
-  const byDim = new Map<number, { ords: number[]; weights: number[] }>();
+  const counts = new Map<number, number>();
   for (let o = 0; o < values.length; o++) {
     const v = values[o];
     if (v === null || v === undefined) continue;
     if (!isStoredSparse(v)) throw new ElaxError('ELAX_ERR_INTERNAL', `sparse index: row ${o} holds a value that is not a sparse vector`);
     for (const k in v as SparseVector) {
       const d = Number(k);
-      let e = byDim.get(d);
-      if (!e) byDim.set(d, (e = { ords: [], weights: [] }));
-      e.ords.push(o);
-      e.weights.push((v as SparseVector)[k]!);
+      counts.set(d, (counts.get(d) ?? 0) + 1);
     }
   }
-  const dims = [...byDim.keys()].sort((a, b) => a - b);
+  const dims = Float64Array.from(counts.keys()).sort();
+  const n = dims.length;
+  const first = new Map<number, number>();
+  const count = new Uint32Array(n);
   let entries = 0;
-  for (const d of dims) entries += byDim.get(d)!.ords.length;
-  const out = new Uint8Array(HEADER_BYTES + dims.length * DIM_BYTES + entries * 8);
+  for (let i = 0; i < n; i++) {
+    first.set(dims[i]!, entries);
+    count[i] = counts.get(dims[i]!)!;
+    entries += count[i]!;
+  }
+  const ords = new Uint32Array(entries);
+  const weights = new Float32Array(entries);
+  const fill = new Map(first); // next free slot of each dimension
+  for (let o = 0; o < values.length; o++) {
+    const v = values[o] as SparseVector | null | undefined;
+    if (v === null || v === undefined) continue;
+    for (const k in v) {
+      const d = Number(k);
+      const at = fill.get(d)!;
+      ords[at] = o;
+      weights[at] = v[k]!;
+      fill.set(d, at + 1);
+    }
+  }
+  const out = new Uint8Array(HEADER_BYTES + n * DIM_BYTES + entries * 8);
   const dv = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[4] = SPARSE_INDEX_VERSION;
   dv.setUint32(8, values.length, true);
-  dv.setUint32(12, dims.length, true);
+  dv.setUint32(12, n, true);
   dv.setUint32(16, entries, true);
-  const ordsAt = HEADER_BYTES + dims.length * DIM_BYTES;
-  const weightsAt = ordsAt + entries * 4;
-  let first = 0;
-  dims.forEach((d, i) => {
-    const e = byDim.get(d)!;
+  for (let i = 0; i < n; i++) {
+    const f = first.get(dims[i]!)!;
     let max = -Infinity;
     let min = Infinity;
-    for (let j = 0; j < e.ords.length; j++) {
-      const w = e.weights[j]!;
-      dv.setUint32(ordsAt + (first + j) * 4, e.ords[j]!, true);
-      dv.setFloat32(weightsAt + (first + j) * 4, w, true);
+    for (let j = f; j < f + count[i]!; j++) {
+      const w = weights[j]!;
       if (w > max) max = w;
       if (w < min) min = w;
     }
     const t = HEADER_BYTES + i * DIM_BYTES;
-    dv.setUint32(t, d, true);
-    dv.setUint32(t + 4, e.ords.length, true);
-    dv.setUint32(t + 8, first, true);
+    dv.setUint32(t, dims[i]!, true);
+    dv.setUint32(t + 4, count[i]!, true);
+    dv.setUint32(t + 8, f, true);
     dv.setFloat32(t + 16, max, true);
     dv.setFloat32(t + 20, min, true);
-    first += e.ords.length;
-  });
+  }
+  const ordsAt = HEADER_BYTES + n * DIM_BYTES;
+  out.set(new Uint8Array(ords.buffer), ordsAt); // little-endian platforms (Node on x86-64 / arm64)
+  out.set(new Uint8Array(weights.buffer), ordsAt + entries * 4);
   return out;
 }
 

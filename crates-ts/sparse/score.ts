@@ -75,41 +75,43 @@ export function scoreFromIndex(
       essential[j] = 0;
     }
   }
-  let total = 0;
   let essentialCount = 0;
-  for (let j = 0; j < m; j++) {
-    if (essential[j] === 1) {
-      total += lists[j]!.ords.length;
-      essentialCount++;
-    }
-  }
+  for (let j = 0; j < m; j++) essentialCount += essential[j]!;
   if (essentialCount === 0) return { lists: m, essential: 0, candidates: 0 };
-  // Candidates: the union of the essential lists, ascending.
-  const all = new Uint32Array(total);
-  let at = 0;
+  // Candidates: the rows of the essential lists, marked; then every list in ascending dimension order adds its
+  // weight to the marked rows' accumulators (term at a time: each row's sum in the same order as sparseDot).
+  let rows = 0;
+  for (const l of lists) if (l.ords.length > 0) rows = Math.max(rows, l.ords[l.ords.length - 1]! + 1);
+  const mark = new Uint8Array(rows);
+  let cand = new Uint32Array(64);
+  let candidates = 0;
   for (let j = 0; j < m; j++) {
     if (essential[j] !== 1) continue;
-    all.set(lists[j]!.ords, at);
-    at += lists[j]!.ords.length;
-  }
-  all.sort();
-  const cursor = new Int32Array(m);
-  let candidates = 0;
-  let prev = -1;
-  for (let i = 0; i < all.length; i++) {
-    const o = all[i]!;
-    if (o === prev) continue;
-    prev = o;
-    if ((candidates++ & ROW_CHECK_MASK) === 0) check();
-    // Every list, ascending dimension: the score summed in the same order as sparseDot.
-    let score = 0;
-    for (let j = 0; j < m; j++) {
-      const ords = lists[j]!.ords;
-      let c = cursor[j]!;
-      while (c < ords.length && ords[c]! < o) c++;
-      cursor[j] = c;
-      if (c < ords.length && ords[c] === o) score += qw[j]! * lists[j]!.weights[c]!;
+    const ords = lists[j]!.ords;
+    for (let i = 0; i < ords.length; i++) {
+      const o = ords[i]!;
+      if (mark[o] === 1) continue;
+      mark[o] = 1;
+      if (candidates === cand.length) {
+        const grown = new Uint32Array(cand.length * 2);
+        grown.set(cand);
+        cand = grown;
+      }
+      cand[candidates++] = o;
     }
+  }
+  const acc = new Float64Array(rows);
+  for (let j = 0; j < m; j++) {
+    check();
+    const { ords, weights } = lists[j]!;
+    const w = qw[j]!;
+    if (essential[j] === 1) for (let i = 0; i < ords.length; i++) acc[ords[i]!] += w * weights[i]!;
+    else for (let i = 0; i < ords.length; i++) if (mark[ords[i]!] === 1) acc[ords[i]!] += w * weights[i]!;
+  }
+  for (let i = 0; i < candidates; i++) {
+    if ((i & ROW_CHECK_MASK) === 0) check();
+    const o = cand[i]!;
+    const score = acc[o]!;
     const t = sink.threshold();
     if (t !== undefined && score < t) continue;
     if (!accept(o)) continue;

@@ -32,6 +32,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export interface SparseEntries {
   dims: Uint32Array;
   weights: Float64Array;
+  /** The dimensions as object keys (decimal strings), made once for scoring stored vectors. */
+  keys?: string[];
 }
 
 /**
@@ -111,8 +113,9 @@ export function sparseDot(q: SparseEntries, v: SparseVector): number | null {
   let sum = 0;
   let any = false;
   const { dims, weights } = q;
+  const keys = (q.keys ??= Array.from(dims, String));
   for (let i = 0; i < dims.length; i++) {
-    const w = v[String(dims[i])];
+    const w = v[keys[i]!];
     if (w === undefined) continue;
     sum += weights[i]! * w;
     any = true;
