@@ -174,7 +174,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['emb', 'SparseKNN', q], top_k: 5 })).plan_text!;
     expect(plan).toContain('rank_by emb SparseKNN (4 dims, dot_product)');
     expect(plan).toMatch(/SparseKNN over sparse index sparse-0\.idx/);
-    expect(plan).toMatch(/tail[^]*SparseKNN: dot product of each of the 1 rows' emb values/);
+    expect(plan).toMatch(/tail[^]*SparseKNN over the tail's in-memory sparse postings/);
     // limit.per: at most 2 rows per cat, in rank order.
     const per = await tpuf.namespace(ns).query({ rank_by: ['emb', 'SparseKNN', q], limit: { total: 5, per: { attributes: ['cat'], limit: 2 } }, include_attributes: ['cat'] });
     const seen = new Map<string, number>();

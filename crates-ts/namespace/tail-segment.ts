@@ -11,6 +11,7 @@ import type { AttrValue, Doc, Id } from '../core/index.js';
 import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
+import { LooseSparseIndex, SparseWindow, type SparseLists } from '../sparse/index.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
@@ -44,6 +45,8 @@ class TailStore {
   readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
   /** analyser → attribute → in-memory postings over physical rows (loosePostings()). */
   readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
+  /** attribute → in-memory sparse postings over physical rows (sparseLists(); RFC-0012 §3). */
+  readonly sparseMemo = new Map<string, LooseSparseIndex>();
 
   constructor(readonly chunkShift = CHUNK_SHIFT) {}
 
@@ -148,6 +151,14 @@ class TailStore {
     let t = memo[p];
     if (t === undefined) memo[p] = t = analyzeValue(this.cols.value(attr, p), analyzer);
     return t;
+  }
+
+  /** The sparse postings of `attr`, extended to every row appended so far (built by the first SparseKNN query). */
+  sparseLists(attr: string): LooseSparseIndex {
+    let ix = this.sparseMemo.get(attr);
+    if (ix === undefined) this.sparseMemo.set(attr, (ix = new LooseSparseIndex((p) => this.cols.value(attr, p))));
+    ix.extendTo(this.rows);
+    return ix;
   }
 
   loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
@@ -408,6 +419,12 @@ export class TailSegment implements Segment {
     return this.base === 0 ? ix : new LooseWindow(ix, this.base);
   }
 
+  /** The tail's sparse postings of `attr` (RFC-0012 §3) through this segment's window, the first `rows` ordinals. */
+  sparseIndex(attr: string, rows = this.count): SparseLists {
+    const ix = this.store.sparseLists(attr);
+    return this.base === 0 && rows === this.store.rows ? ix : new SparseWindow(ix, this.base, rows);
+  }
+
   /**
    * The tail as it is now, as a segment that later entries do not change: rows appended after are not in it and rows
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
@@ -451,6 +468,11 @@ class TailSnapshot implements Segment {
 
   analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
     return this.tail.analyzed(attr, analyzer, ord);
+  }
+
+  /** The tail's sparse postings, cut to this snapshot's rows. */
+  sparseIndex(attr: string): SparseLists {
+    return this.tail.sparseIndex(attr, this.rows);
   }
 
   /** The tail's postings: they may cover rows appended after this snapshot (readers stop at `rows`). */

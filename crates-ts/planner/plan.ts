@@ -155,9 +155,12 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
   else if (r?.kind === 'sparse') {
     // As query/execute-segments.ts decides: a part's sparse index (RFC-0012) when it has one, else every row's value.
     const file = seg.sparseIndexName?.(r.attr) ?? null;
+    const lists = `candidates from the postings of the query's ${r.query.dims.length} dimensions (max-score: lists whose bounds cannot reach the k-th best score so far are only looked up), into a top-${q.limit} heap`;
     plan.order = file !== null
-      ? `SparseKNN over sparse index ${file}: candidates from the postings of the query's ${r.query.dims.length} dimensions (max-score: lists whose bounds cannot reach the k-th best score so far are only looked up), into a top-${q.limit} heap`
-      : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
+      ? `SparseKNN over sparse index ${file}: ${lists}`
+      : info.kind === 'tail' && seg.sparseIndex !== undefined
+        ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
+        : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
   }
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a

@@ -8,7 +8,7 @@ import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
-import type { SparseIndexFile } from '../sparse/index.js';
+import type { SparseLists } from '../sparse/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -192,8 +192,11 @@ export interface Segment {
   docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]>;
   /** The file of `attr`'s sparse kNN index per the part head (nothing fetched), or null/absent (explain_query). */
   sparseIndexName?(attr: string): string | null;
-  /** The prepared sparse kNN index of `attr` (need.sparse), or null/absent: score from the rows' values. */
-  sparseIndex?(attr: string): SparseIndexFile | null;
+  /**
+   * The postings of `attr`'s sparse vectors: a part's prepared sparse kNN index (need.sparse), the WAL tail's in-memory
+   * postings; null/absent: score from the rows' values.
+   */
+  sparseIndex?(attr: string): SparseLists | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**

@@ -2,3 +2,4 @@
 export * from './vector.js';
 export * from './index-file.js';
 export * from './score.js';
+export * from './loose-index.js';

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { SparseVector } from '../core/index.js';
 import { buildSparseIndex, SparseIndexFile } from './index-file.js';
+import { LooseSparseIndex, SparseWindow } from './loose-index.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from './score.js';
 import { normalizeSparse, sparseEntries, type SparseEntries } from './vector.js';
 
@@ -61,6 +62,25 @@ describe('sparse scoring', () => {
         expect(b.result()).toEqual(want);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('should give the same answer from the tail loose postings, extended in steps and read through windows', () => {
+    fc.assert(
+      fc.property(rowsArb, vec, fc.integer({ min: 1, max: 15 }), fc.nat(), fc.nat(), (raw, q, k, a, b) => {
+        const rows = raw.map((v) => (v === null ? null : normalizeSparse(v, 'f16', 'test')));
+        const qe = sparseEntries(normalizeSparse(q, 'f32', 'q'));
+        const ix = new LooseSparseIndex((p) => rows[p]);
+        const cut = rows.length === 0 ? 0 : a % (rows.length + 1);
+        ix.extendTo(cut); // a first query saw `cut` rows; the rest arrived after
+        ix.extendTo(rows.length);
+        const base = rows.length === 0 ? 0 : b % (rows.length + 1);
+        const window = rows.slice(base);
+        const got = topK(k);
+        scoreFromIndex(qe, (d) => (base === 0 ? ix : new SparseWindow(ix, base, window.length)).list(d), () => true, got);
+        expect(got.result()).toEqual(brute(window, q, k, () => true));
+      }),
+      { numRuns: 200 },
     );
   });
 
