@@ -149,6 +149,9 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     }
     await indexAll(ns);
     for (const q of queries.slice(0, 4)) expect(await query(ns, q, 20)).toEqual(expected(truth, q, 20));
+    // More rows after that publish: the tail carried over past the indexed prefix takes them (its postings windowed).
+    await write([...batch(340, 360, true), ...batch(0, 10, false)], [20, 21]);
+    for (const q of queries.slice(4, 10)) expect(await query(ns, q, 15)).toEqual(expected(truth, q, 15));
   });
 
   it('should keep the answers through compaction, explain which source uses the index, and combine with limit.per and multi-query', async () => {
