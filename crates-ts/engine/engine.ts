@@ -473,12 +473,14 @@ export class Engine {
   private async warmCacheOnce(ns: string) {
     const view = await this.catalog.require(ns, 'strong');
     // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
-    // indexes and postings (dictionaries; small files whole).
+    // indexes, postings (dictionaries; small files whole) and sparse indexes.
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
     const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
-    const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings })));
+    // Sparse kNN indexes (RFC-0012) too; the tail's sparse postings are built by the first SparseKNN query.
+    const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined);
+    const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings, sparse })));
     for (const r of releases) r();
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };
   }
