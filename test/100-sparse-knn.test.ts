@@ -174,6 +174,8 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     await tpuf.namespace(ns).write({ upsert_rows: [{ id: 1000, cat: 'x', emb: { '11': 8 } }] as never });
     truth.set(1000, { id: 1000, cat: 'x', emb: { '11': 8 } });
     expect(await query(ns, q, 25)).toEqual(expected(truth, q, 25));
+    expect(await tpuf.namespace(ns).hintCacheWarm()).toMatchObject({ status: 'ACCEPTED' }); // loads the sparse index too
+    expect(await query(ns, q, 25)).toEqual(expected(truth, q, 25));
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['emb', 'SparseKNN', q], top_k: 5 })).plan_text!;
     expect(plan).toContain('rank_by emb SparseKNN (4 dims, dot_product)');
     expect(plan).toMatch(/SparseKNN over sparse index sparse-0\.idx/);
