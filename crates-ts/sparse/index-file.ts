@@ -13,7 +13,6 @@
  * scores computed from the rows' values. The file is verified whole by the part head's SHA-256 before it is parsed.
  */
 import { ElaxError, type AttrValue, type SparseVector } from '../core/index.js';
-import { isStoredSparse } from './vector.js';
 
 const MAGIC = [0x45, 0x53, 0x50, 0x49]; // "ESPI"
 export const SPARSE_INDEX_VERSION = 1;
@@ -21,43 +20,73 @@ const HEADER_BYTES = 20;
 const DIM_BYTES = 24;
 
 /**
- * Builds the index over `values` (row ordinal order; null: the row has no vector). Two passes over the rows: count
- * each dimension's postings, then fill them in place (rows ascending, so every list is sorted as written).
+ * Builds the index over `values` (row ordinal order; null: the row has no vector). One pass over the rows' keys into
+ * flat (dimension, row, weight) arrays (rows ascending), the distinct dimensions sorted, then a counting sort by
+ * dimension rank: every list comes out sorted by row. (Key iteration of the stored objects is most of the cost.)
  */
 export function buildSparseIndex(values: readonly (AttrValue | undefined)[]): Uint8Array {
-  const counts = new Map<number, number>();
+  let cap = 1024;
+  let D = new Uint32Array(cap);
+  let O = new Uint32Array(cap);
+  let W = new Float32Array(cap);
+  let entries = 0;
   for (let o = 0; o < values.length; o++) {
     const v = values[o];
     if (v === null || v === undefined) continue;
-    if (!isStoredSparse(v)) throw new ElaxError('ELAX_ERR_INTERNAL', `sparse index: row ${o} holds a value that is not a sparse vector`);
-    for (const k in v as SparseVector) {
-      const d = Number(k);
-      counts.set(d, (counts.get(d) ?? 0) + 1);
+    if (typeof v !== 'object' || Array.isArray(v)) throw new ElaxError('ELAX_ERR_INTERNAL', `sparse index: row ${o} holds a value that is not a sparse vector`);
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const d = Number(keys[i]);
+      const w = (v as SparseVector)[keys[i]!];
+      if (!(Number.isInteger(d) && d >= 0 && d <= 4294967295) || typeof w !== 'number' || !Number.isFinite(w)) {
+        throw new ElaxError('ELAX_ERR_INTERNAL', `sparse index: row ${o} holds a value that is not a sparse vector`);
+      }
+      if (entries === cap) {
+        cap *= 2;
+        const d2 = new Uint32Array(cap);
+        d2.set(D);
+        D = d2;
+        const o2 = new Uint32Array(cap);
+        o2.set(O);
+        O = o2;
+        const w2 = new Float32Array(cap);
+        w2.set(W);
+        W = w2;
+      }
+      D[entries] = d;
+      O[entries] = o;
+      W[entries] = w;
+      entries++;
     }
   }
-  const dims = Float64Array.from(counts.keys()).sort();
-  const n = dims.length;
-  const first = new Map<number, number>();
+  // Distinct dimensions, ascending; each entry's rank among them.
+  const sorted = D.slice(0, entries).sort();
+  let n = 0;
+  for (let i = 0; i < entries; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[n++] = sorted[i]!;
+  const dims = sorted.subarray(0, n);
+  const rank = new Uint32Array(entries);
   const count = new Uint32Array(n);
-  let entries = 0;
-  for (let i = 0; i < n; i++) {
-    first.set(dims[i]!, entries);
-    count[i] = counts.get(dims[i]!)!;
-    entries += count[i]!;
+  for (let i = 0; i < entries; i++) {
+    const d = D[i]!;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (dims[mid]! < d) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[i] = lo;
+    count[lo]!++;
   }
+  const first = new Uint32Array(n);
+  for (let r = 1; r < n; r++) first[r] = first[r - 1]! + count[r - 1]!;
+  const fill = first.slice();
   const ords = new Uint32Array(entries);
   const weights = new Float32Array(entries);
-  const fill = new Map(first); // next free slot of each dimension
-  for (let o = 0; o < values.length; o++) {
-    const v = values[o] as SparseVector | null | undefined;
-    if (v === null || v === undefined) continue;
-    for (const k in v) {
-      const d = Number(k);
-      const at = fill.get(d)!;
-      ords[at] = o;
-      weights[at] = v[k]!;
-      fill.set(d, at + 1);
-    }
+  for (let i = 0; i < entries; i++) {
+    const at = fill[rank[i]!]!++;
+    ords[at] = O[i]!;
+    weights[at] = W[i]!;
   }
   const out = new Uint8Array(HEADER_BYTES + n * DIM_BYTES + entries * 8);
   const dv = new DataView(out.buffer);
@@ -66,24 +95,24 @@ export function buildSparseIndex(values: readonly (AttrValue | undefined)[]): Ui
   dv.setUint32(8, values.length, true);
   dv.setUint32(12, n, true);
   dv.setUint32(16, entries, true);
-  for (let i = 0; i < n; i++) {
-    const f = first.get(dims[i]!)!;
+  for (let r = 0; r < n; r++) {
+    const f = first[r]!;
     let max = -Infinity;
     let min = Infinity;
-    for (let j = f; j < f + count[i]!; j++) {
+    for (let j = f; j < f + count[r]!; j++) {
       const w = weights[j]!;
       if (w > max) max = w;
       if (w < min) min = w;
     }
-    const t = HEADER_BYTES + i * DIM_BYTES;
-    dv.setUint32(t, dims[i]!, true);
-    dv.setUint32(t + 4, count[i]!, true);
+    const t = HEADER_BYTES + r * DIM_BYTES;
+    dv.setUint32(t, dims[r]!, true);
+    dv.setUint32(t + 4, count[r]!, true);
     dv.setUint32(t + 8, f, true);
     dv.setFloat32(t + 16, max, true);
     dv.setFloat32(t + 20, min, true);
   }
   const ordsAt = HEADER_BYTES + n * DIM_BYTES;
-  out.set(new Uint8Array(ords.buffer), ordsAt); // little-endian platforms (Node on x86-64 / arm64)
+  out.set(new Uint8Array(ords.buffer), ordsAt); // little-endian platforms (as column blocks assume)
   out.set(new Uint8Array(weights.buffer), ordsAt + entries * 4);
   return out;
 }

@@ -34,9 +34,10 @@ export class LooseSparseIndex implements SparseLists {
     for (let p = this.indexed; p < rows; p++) {
       const v = this.read(p);
       if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) continue;
-      for (const k in v as SparseVector) {
-        const d = Number(k);
-        const w = (v as SparseVector)[k]!;
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) {
+        const d = Number(keys[i]);
+        const w = (v as SparseVector)[keys[i]!]!;
         let l = this.byDim.get(d);
         if (l === undefined) this.byDim.set(d, (l = { ords: new Uint32Array(4), weights: new Float32Array(4), n: 0, max: -Infinity, min: Infinity }));
         if (l.n === l.ords.length) {
