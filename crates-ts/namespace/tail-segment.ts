@@ -75,6 +75,8 @@ class TailStore {
         ix.appendValue(doc.attrs[attr]);
       }
     }
+    // Sparse postings a SparseKNN query asked for are kept current the same way (RFC-0012 §3).
+    for (const ix of this.sparseMemo.values()) ix.extendTo(p + 1);
     return p;
   }
 
@@ -284,6 +286,7 @@ export class TailSegment implements Segment {
     for (const [analyzer, perAttr] of from.store.postingsMemo) {
       for (const attr of perAttr.keys()) this.store.loosePostings(attr, analyzer);
     }
+    for (const attr of from.store.sparseMemo.keys()) this.store.sparseLists(attr);
   }
 
   /** The attributes whose in-memory text index a BM25 query asked for (loosePostings): what queries search. */
