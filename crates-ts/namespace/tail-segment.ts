@@ -76,7 +76,7 @@ class TailStore {
       }
     }
     // Sparse postings a SparseKNN query asked for are kept current the same way (RFC-0012 §3).
-    for (const ix of this.sparseMemo.values()) ix.extendTo(p + 1);
+    for (const ix of this.sparseMemo.values()) if (ix.indexed === p) ix.extendTo(p + 1); // else its catch-up takes it
     return p;
   }
 
@@ -155,12 +155,30 @@ class TailStore {
     return t;
   }
 
-  /** The sparse postings of `attr`, extended to every row appended so far (built by the first SparseKNN query). */
-  sparseLists(attr: string): LooseSparseIndex {
+  /**
+   * The sparse postings of `attr` covering every row appended so far, or null while they are being built: a backlog of
+   * more than SPARSE_SYNC_ROWS rows (the first SparseKNN query over a large tail, a rebuilt view) is indexed in steps
+   * that yield to the event loop, and queries meanwhile score the tail from its values (the same scores).
+   */
+  sparseLists(attr: string): LooseSparseIndex | null {
     let ix = this.sparseMemo.get(attr);
     if (ix === undefined) this.sparseMemo.set(attr, (ix = new LooseSparseIndex((p) => this.cols.value(attr, p))));
-    ix.extendTo(this.rows);
-    return ix;
+    if (ix.indexed >= this.rows) return ix;
+    if (!ix.catchingUp && this.rows - ix.indexed <= SPARSE_SYNC_ROWS) {
+      ix.extendTo(this.rows);
+      return ix;
+    }
+    if (!ix.catchingUp) {
+      ix.catchingUp = true;
+      const index = ix;
+      const step = () => {
+        index.extendTo(Math.min(this.rows, index.indexed + SPARSE_SYNC_ROWS));
+        if (index.indexed < this.rows) setImmediate(step);
+        else index.catchingUp = false;
+      };
+      setImmediate(step);
+    }
+    return null;
   }
 
   loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
@@ -172,6 +190,9 @@ class TailStore {
     return ix;
   }
 }
+
+/** Tail rows a query indexes into its sparse postings before answering; a larger backlog is indexed in the background. */
+export const SPARSE_SYNC_ROWS = 4096;
 
 /** Rows per chunk of tail vectors: 2^14 (8 MiB of 128-d vectors). */
 const CHUNK_SHIFT = 14;
@@ -423,8 +444,9 @@ export class TailSegment implements Segment {
   }
 
   /** The tail's sparse postings of `attr` (RFC-0012 §3) through this segment's window, the first `rows` ordinals. */
-  sparseIndex(attr: string, rows = this.count): SparseLists {
+  sparseIndex(attr: string, rows = this.count): SparseLists | null {
     const ix = this.store.sparseLists(attr);
+    if (ix === null) return null;
     return this.base === 0 && rows === this.store.rows ? ix : new SparseWindow(ix, this.base, rows);
   }
 
@@ -474,7 +496,7 @@ class TailSnapshot implements Segment {
   }
 
   /** The tail's sparse postings, cut to this snapshot's rows. */
-  sparseIndex(attr: string): SparseLists {
+  sparseIndex(attr: string): SparseLists | null {
     return this.tail.sparseIndex(attr, this.rows);
   }
 

@@ -158,7 +158,7 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
     const lists = `candidates from the postings of the query's ${r.query.dims.length} dimensions (max-score: lists whose bounds cannot reach the k-th best score so far are only looked up), into a top-${q.limit} heap`;
     plan.order = file !== null
       ? `SparseKNN over sparse index ${file}: ${lists}`
-      : info.kind === 'tail' && seg.sparseIndex !== undefined
+      : info.kind === 'tail' && (seg.sparseIndex?.(r.attr) ?? null) !== null
         ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
         : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
   }

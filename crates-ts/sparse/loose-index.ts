@@ -22,7 +22,10 @@ interface GrowingList {
 }
 
 export class LooseSparseIndex implements SparseLists {
-  private indexed = 0;
+  /** Rows [0, indexed) are in the lists. */
+  indexed = 0;
+  /** A background catch-up is scheduled (TailStore.sparseLists). */
+  catchingUp = false;
   private readonly byDim = new Map<number, GrowingList>();
   private entries = 0;
 
