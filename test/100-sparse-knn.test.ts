@@ -113,6 +113,19 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     await indexAll(ns);
     await check();
     const schema = await tpuf.namespace(ns).schema();
+    // Columnar upserts and patches set sparse vectors too (validated the same way, naming the id).
+    await tpuf.namespace(ns).write({ upsert_columns: { id: [8, 9], emb: [{ '5': 4 }, null] } } as never);
+    await tpuf.namespace(ns).write({ patch_rows: [{ id: 3, emb: { '1': 10 } }] } as never);
+    const colErr = await tpuf
+      .namespace(ns)
+      .write({ upsert_columns: { id: [10, 11], emb: [{ '1': 1 }, { '1': null }] } } as never)
+      .then(() => null, (e: { status: number; message: string }) => e);
+    expect(colErr?.status).toBe(400);
+    expect(colErr?.message).toMatch(/upsert_columns\.emb\[1\] \(document 11\)/);
+    // q = {1: 1, 5: 1} again: 3 → 10 (patched), 8 → 4, then as before.
+    expect(await query(ns, { '1': 1, '5': 1 }, 10)).toEqual([[3, 10], [8, 4], [1, 3], [4, 3], [2, 0.5], [6, -1]]);
+    await indexAll(ns);
+    expect(await query(ns, { '1': 1, '5': 1 }, 10)).toEqual([[3, 10], [8, 4], [1, 3], [4, 3], [2, 0.5], [6, -1]]);
     expect(schema.emb).toMatchObject({ type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } });
   });
 
@@ -252,5 +265,10 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     expect(await qerr({ rank_by: ['emb', 'SparseKNN', [1, 2]] })).toMatch(/object/);
     expect(await qerr({ rank_by: ['emb', 'asc'] })).toMatch(/cannot order by sparse/);
     expect(await qerr({ rank_by: ['id', 'asc'], filters: ['emb', 'Eq', 1] })).toMatch(/emb/);
+    expect(await qerr({ aggregate_by: { n: ['Count'] }, group_by: ['emb'] })).toMatch(/cannot group by sparse/);
+    expect(await qerr({ rank_by: ['emb', 'SparseKNN', { '1': 1 }], limit: { total: 5, per: { attributes: ['emb'], limit: 1 } } })).toMatch(/cannot limit per sparse/);
+    // Count of an attribute counts the rows that have a vector.
+    const count = await tpuf.namespace(ns).query({ aggregate_by: { n: ['Count', 'emb'] } } as never);
+    expect(count.aggregations).toEqual({ n: 1 });
   });
 });
