@@ -48,7 +48,15 @@ describe('the sparse-vector fixture (test/fixtures/part-sparse, RFC-0012)', () =
           }
         }
         let t = Date.parse(SPARSE_CREATED_AT);
-        const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        // Ranged reads of the index file (as a large one is read): count them.
+        const ranges: [number, number][] = [];
+        const get = store.get.bind(store);
+        store.get = (async (key: string, range?: { start: number; end: number }) => {
+          if (range && key.endsWith('/sparse-0.idx')) ranges.push([range.start, range.end]);
+          return get(key, range);
+        }) as typeof store.get;
+        for (const ranged of [false, true]) {
+        const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0, catalog: ranged ? { rangedPostingsMinBytes: 0 } : {} });
         for (const q of [{ '3': 1, '40': -0.5 }, { '0': 2, '17': 1, '59': 0.25 }]) {
           const scored = docs.flatMap((doc) => {
             const v = doc.attrs.emb as Record<string, number> | undefined;
@@ -64,9 +72,18 @@ describe('the sparse-vector fixture (test/fixtures/part-sparse, RFC-0012)', () =
           });
           scored.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
           const got = await e.query(SPARSE_NS, { rank_by: ['emb', 'SparseKNN', q], top_k: 15 });
-          expect(got.rows!.map((r) => [r.id, r.$dist])).toEqual(scored.slice(0, 15));
+          expect(got.rows!.map((r) => [r.id, r.$dist]), `ranged ${ranged}`).toEqual(scored.slice(0, 15));
         }
         await e.close();
+        // Whole: no ranged read. Ranged: the header and table, then the query's lists.
+        if (!ranged) expect(ranges).toEqual([]);
+        else {
+          expect(ranges.length).toBeGreaterThanOrEqual(2);
+          expect(ranges[0]![0]).toBe(0);
+          // (The first read takes up to 64 KiB: here the whole small file.) Then only lists, past the header and table.
+          expect(ranges.slice(1).every(([a, b]) => a > 52 && b - a < file.byteLength - 52)).toBe(true);
+        }
+        }
       } finally {
         await store.close();
       }

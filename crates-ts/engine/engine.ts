@@ -144,7 +144,7 @@ export async function runQuery(
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes };
     // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
-    if (r?.kind === 'sparse') base.sparse = [r.attr];
+    if (r?.kind === 'sparse') base.sparse = [{ attr: r.attr, dims: r.query.dims }];
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
@@ -478,8 +478,9 @@ export class Engine {
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
     const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
-    // Sparse kNN indexes (RFC-0012) too; the tail's sparse postings are built by the first SparseKNN query.
-    const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined);
+    // Sparse kNN indexes (RFC-0012) too (a large one: its table); the tail's sparse postings are built by the first
+    // SparseKNN query.
+    const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined).map((attr) => ({ attr, dims: [] }));
     const releases = await Promise.all(view.segments().map((s) => s.prepare({ attrs, vectors: true, index: true, postings, sparse })));
     for (const r of releases) r();
     return { status: 'ACCEPTED' as const, message: 'namespace state loaded into this node\'s cache' };

@@ -216,14 +216,35 @@ export class PartData {
     });
   }
 
-  /** A sparse kNN index (RFC-0012), verified whole by its SHA-256 and parsed, through the BlockCache, pinned. */
-  private sparseIndexFile(file: string): Promise<Lease<SparseIndexFile>> {
+  /**
+   * A sparse kNN index (RFC-0012) in the BlockCache, pinned until the release, with the lists of `dims` in: a small file
+   * whole (verified by its SHA-256), a large one (rangedPostingsMinBytes, as BM25 postings) by ranges — header and
+   * table (verified by the table's SHA-256), then the lists not held yet (each by its CRC-32); re-counted after.
+   */
+  private async sparseIndexFile(file: string, dims: ArrayLike<number>): Promise<Lease<SparseIndexFile>> {
     const key = this.key(file);
-    return this.cache.getPinned<SparseIndexFile>(key, async () => {
-      const f = new SparseIndexFile(await this.whole(file), key);
+    const bytes = this.info(file).bytes;
+    const lease = await this.cache.getPinned<SparseIndexFile>(key, async () => {
+      let f: SparseIndexFile;
+      if (bytes >= (this.opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
+        const read = async (start: number, end: number) => {
+          const got = await this.store.get(key, { start, end });
+          if (!got) throw partFileMissing(key, this.store.description);
+          return got.bytes;
+        };
+        f = await SparseIndexFile.openRanged(read, bytes, key);
+      } else f = new SparseIndexFile(await this.whole(file), key);
       if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
       return { value: f, bytes: f.memoryBytes() };
     });
+    try {
+      await lease.value.fetch(dims);
+      this.cache.resize(key, lease.value.memoryBytes());
+      return lease;
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
   }
 
   /** The file of `attr`'s sparse kNN index per the head, or null. */
@@ -510,9 +531,9 @@ export class PartData {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
     }
-    for (const attr of need.sparse ?? []) {
+    for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
-      if (file !== undefined) take(`sparse:${attr}`, this.sparseIndexFile(file));
+      if (file !== undefined) take(`sparse:${attr}`, this.sparseIndexFile(file, dims));
       else if (!need.attrs.includes(attr)) {
         const f = this.columnsByName.get(attr);
         if (f) take(`col:${attr}`, this.column(f));

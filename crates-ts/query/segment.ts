@@ -41,10 +41,11 @@ export interface SegmentNeed {
   /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
   filterIndexes?: readonly string[];
   /**
-   * Sparse vector attributes a SparseKNN query ranks by: a part's sparse index of each (RFC-0012), or the column when
-   * the part has none (built before the index, or the attribute had no sparse_knn then).
+   * Sparse vector attributes a SparseKNN query ranks by, with the query's dimensions: a part's sparse index of each
+   * (RFC-0012; a large one read by ranges: table, then those dimensions' lists), or the column when the part has none
+   * (built before the index, or the attribute had no sparse_knn then).
    */
-  sparse?: readonly string[];
+  sparse?: readonly { attr: string; dims: ArrayLike<number> }[];
 }
 
 export interface DocFields {

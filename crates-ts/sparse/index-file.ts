@@ -1,23 +1,33 @@
 /**
  * The sparse kNN index of one `{}f16` / `{}f32` attribute in a part (docs/rfcs/0012-sparse-vectors.md §2): an inverted
  * index, dimension → postings of (row ordinal, weight), with each dimension's largest and smallest weight (the bounds
- * max-score pruning uses, sparse/score.ts).
+ * max-score pruning uses, sparse/score.ts). Little-endian:
  *
- *   "ESPI" | u8 version (1) | u8 0 | u16 0 | u32 rows | u32 dims (count) | u32 entries (total postings)
- *   dimension table, dims × 24 bytes, ascending by dimension:
- *     u32 dim | u32 count | u32 first (index of its first posting) | u32 0 | f32 max weight | f32 min weight
- *   ordinals, entries × u32 LE (each dimension's run ascending)
- *   weights,  entries × f32 LE (parallel to the ordinals)
+ *   header (52 bytes): "ESPI" | u8 version (1) | u8 0 | u16 0 | u32 rows | u32 dims | u32 entries | SHA-256 of the table
+ *   table, dims × 24 bytes, ascending by dimension:
+ *     u32 dim | u32 count | u32 first (index of its first posting) | u32 CRC-32 of its list | f32 max | f32 min
+ *   lists, in table order, each count × u32 row ordinals (ascending) then count × f32 weights; a dimension's list
+ *   starts at byte 52 + dims·24 + first·8
+ *
+ * The table comes first so a large file is read by ranges (like BM25 postings, fts/postings.ts): header and table,
+ * verified by the table's SHA-256, then only the lists of a query's dimensions, each verified by its CRC-32 (adjacent
+ * ones in one request). A small file is read whole and verified by the part head's SHA-256.
  *
  * Every weight is f32-exact (stored values are f16- or f32-rounded), so scores from the index are bit-identical to
- * scores computed from the rows' values. The file is verified whole by the part head's SHA-256 before it is parsed.
+ * scores computed from the rows' values.
  */
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { ElaxError, type AttrValue, type SparseVector } from '../core/index.js';
 
 const MAGIC = [0x45, 0x53, 0x50, 0x49]; // "ESPI"
 export const SPARSE_INDEX_VERSION = 1;
-const HEADER_BYTES = 20;
+const HEADER_BYTES = 52;
 const DIM_BYTES = 24;
+/** First ranged read: the header and, for most files, the whole table. */
+const FIRST_READ = 64 * 1024;
+/** Lists at most this many bytes apart are fetched in one request. */
+const COALESCE_GAP = 64 * 1024;
 
 /**
  * Builds the index over `values` (row ordinal order; null: the row has no vector). One pass over the rows' keys into
@@ -88,7 +98,8 @@ export function buildSparseIndex(values: readonly (AttrValue | undefined)[]): Ui
     ords[at] = O[i]!;
     weights[at] = W[i]!;
   }
-  const out = new Uint8Array(HEADER_BYTES + n * DIM_BYTES + entries * 8);
+  const listsAt = HEADER_BYTES + n * DIM_BYTES;
+  const out = new Uint8Array(listsAt + entries * 8);
   const dv = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[4] = SPARSE_INDEX_VERSION;
@@ -97,23 +108,26 @@ export function buildSparseIndex(values: readonly (AttrValue | undefined)[]): Ui
   dv.setUint32(16, entries, true);
   for (let r = 0; r < n; r++) {
     const f = first[r]!;
+    const c = count[r]!;
     let max = -Infinity;
     let min = Infinity;
-    for (let j = f; j < f + count[r]!; j++) {
+    for (let j = f; j < f + c; j++) {
       const w = weights[j]!;
       if (w > max) max = w;
       if (w < min) min = w;
     }
+    const at = listsAt + f * 8;
+    out.set(new Uint8Array(ords.buffer, f * 4, c * 4), at); // little-endian platforms (as column blocks assume)
+    out.set(new Uint8Array(weights.buffer, f * 4, c * 4), at + c * 4);
     const t = HEADER_BYTES + r * DIM_BYTES;
     dv.setUint32(t, dims[r]!, true);
-    dv.setUint32(t + 4, count[r]!, true);
+    dv.setUint32(t + 4, c, true);
     dv.setUint32(t + 8, f, true);
+    dv.setUint32(t + 12, crc32(out.subarray(at, at + c * 8)) >>> 0, true);
     dv.setFloat32(t + 16, max, true);
     dv.setFloat32(t + 20, min, true);
   }
-  const ordsAt = HEADER_BYTES + n * DIM_BYTES;
-  out.set(new Uint8Array(ords.buffer), ordsAt); // little-endian platforms (as column blocks assume)
-  out.set(new Uint8Array(weights.buffer), ordsAt + entries * 4);
+  out.set(createHash('sha256').update(out.subarray(HEADER_BYTES, listsAt)).digest(), 20);
   return out;
 }
 
@@ -125,47 +139,86 @@ export interface SparseList {
   min: number;
 }
 
-/** A parsed index (the file's bytes copied into aligned arrays once; lists are views of them). */
+/** Reads bytes [start, end) of the file (ranged mode). */
+export type SparseRangeReader = (start: number, end: number) => Promise<Uint8Array>;
+
+const corrupt = (where: string, what: string) => new ElaxError('ELAX_ERR_CORRUPT', `${where}: ${what}`);
+
+function parseHeader(bytes: Uint8Array, where: string): { rows: number; dims: number; entries: number; sha: Uint8Array } {
+  if (bytes.byteLength < HEADER_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) throw corrupt(where, 'not a sparse index file');
+  if (bytes[4] !== SPARSE_INDEX_VERSION) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: sparse index version ${bytes[4]}; this build reads version ${SPARSE_INDEX_VERSION}`);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { rows: dv.getUint32(8, true), dims: dv.getUint32(12, true), entries: dv.getUint32(16, true), sha: bytes.slice(20, 52) };
+}
+
+/**
+ * A parsed index: whole (every list decoded on first use, views of one aligned copy) or by ranges (header and table
+ * held; `fetch(dims)` reads and verifies the lists a query needs, which `list` then answers).
+ */
 export class SparseIndexFile {
   readonly rows: number;
   private readonly dims: Uint32Array;
   private readonly table: DataView;
-  private readonly ords: Uint32Array;
-  private readonly weights: Float32Array;
+  private readonly listsAt: number;
+  /** Whole mode: the lists' bytes (aligned copy). */
+  private readonly lists: Uint8Array | null;
+  private readonly fetched = new Map<number, SparseList>();
+  private held: number;
+  /** Bytes read from the store (ranged mode). */
+  bytesRead = 0;
 
-  constructor(bytes: Uint8Array, where: string) {
-    const corrupt = (what: string) => new ElaxError('ELAX_ERR_CORRUPT', `${where}: ${what}`);
-    if (bytes.byteLength < HEADER_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) throw corrupt('not a sparse index file');
-    if (bytes[4] !== SPARSE_INDEX_VERSION) {
-      throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `${where}: sparse index version ${bytes[4]}; this build reads version ${SPARSE_INDEX_VERSION}`);
+  constructor(
+    bytes: Uint8Array,
+    private readonly where: string,
+    private readonly read: SparseRangeReader | null = null,
+    size = bytes.byteLength,
+  ) {
+    const h = parseHeader(bytes, where);
+    this.rows = h.rows;
+    this.listsAt = HEADER_BYTES + h.dims * DIM_BYTES;
+    if (size !== this.listsAt + h.entries * 8) throw corrupt(where, `sparse index of ${h.dims} dimensions and ${h.entries} postings has ${size} bytes`);
+    if (bytes.byteLength < this.listsAt) throw corrupt(where, 'sparse index table is truncated');
+    const tableBytes = bytes.slice(HEADER_BYTES, this.listsAt);
+    if (read !== null) {
+      const sha = createHash('sha256').update(tableBytes).digest();
+      if (Buffer.compare(sha, h.sha) !== 0) throw corrupt(where, 'sparse index table does not match its checksum');
     }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.rows = dv.getUint32(8, true);
-    const n = dv.getUint32(12, true);
-    const entries = dv.getUint32(16, true);
-    const ordsAt = HEADER_BYTES + n * DIM_BYTES;
-    if (bytes.byteLength !== ordsAt + entries * 8) throw corrupt(`sparse index of ${n} dimensions and ${entries} postings has ${bytes.byteLength} bytes`);
-    const copy = (from: number, len: number) => {
-      const b = new Uint8Array(len);
-      b.set(bytes.subarray(from, from + len));
-      return b.buffer;
-    };
-    this.table = new DataView(copy(HEADER_BYTES, n * DIM_BYTES));
-    this.dims = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
+    this.table = new DataView(tableBytes.buffer);
+    this.dims = new Uint32Array(h.dims);
+    for (let i = 0; i < h.dims; i++) {
       this.dims[i] = this.table.getUint32(i * DIM_BYTES, true);
-      if (i > 0 && this.dims[i]! <= this.dims[i - 1]!) throw corrupt('sparse index dimensions are not ascending');
+      if (i > 0 && this.dims[i]! <= this.dims[i - 1]!) throw corrupt(where, 'sparse index dimensions are not ascending');
       const count = this.table.getUint32(i * DIM_BYTES + 4, true);
       const first = this.table.getUint32(i * DIM_BYTES + 8, true);
-      if (first + count > entries) throw corrupt(`sparse index dimension ${this.dims[i]} points past its postings`);
+      if (first + count > h.entries) throw corrupt(where, `sparse index dimension ${this.dims[i]} points past its postings`);
     }
-    this.ords = new Uint32Array(copy(ordsAt, entries * 4));
-    this.weights = new Float32Array(copy(ordsAt + entries * 4, entries * 4));
-    for (let i = 0; i < entries; i++) if (this.ords[i]! >= this.rows) throw corrupt(`sparse index posting ${i} names row ${this.ords[i]} of ${this.rows}`);
+    this.lists = read === null ? bytes.slice(this.listsAt) : null;
+    this.held = tableBytes.byteLength + this.dims.byteLength + (this.lists?.byteLength ?? 0) + 128;
   }
 
-  /** The postings of dimension `dim`, or null when no row holds it. */
-  list(dim: number): SparseList | null {
+  /** Opens a file of `size` bytes by ranges: header and table now, lists on fetch(). */
+  static async openRanged(read: SparseRangeReader, size: number, where: string): Promise<SparseIndexFile> {
+    let head = await read(0, Math.min(size, FIRST_READ));
+    let bytesRead = head.byteLength;
+    const h = parseHeader(head, where);
+    const listsAt = HEADER_BYTES + h.dims * DIM_BYTES;
+    if (listsAt > size) throw corrupt(where, `sparse index of ${h.dims} dimensions is larger than its ${size} bytes`);
+    if (head.byteLength < listsAt) {
+      const rest = await read(head.byteLength, listsAt);
+      bytesRead += rest.byteLength;
+      const all = new Uint8Array(listsAt);
+      all.set(head);
+      all.set(rest, head.byteLength);
+      head = all;
+    } else head = head.subarray(0, listsAt);
+    const f = new SparseIndexFile(head, where, read, size);
+    f.bytesRead = bytesRead;
+    return f;
+  }
+
+  private indexOf(dim: number): number {
     let lo = 0;
     let hi = this.dims.length;
     while (lo < hi) {
@@ -173,20 +226,89 @@ export class SparseIndexFile {
       if (this.dims[mid]! < dim) lo = mid + 1;
       else hi = mid;
     }
-    if (lo >= this.dims.length || this.dims[lo] !== dim) return null;
-    const t = lo * DIM_BYTES;
-    const count = this.table.getUint32(t + 4, true);
-    const first = this.table.getUint32(t + 8, true);
+    return lo < this.dims.length && this.dims[lo] === dim ? lo : -1;
+  }
+
+  private entry(i: number): { count: number; first: number; crc: number; max: number; min: number } {
+    const t = i * DIM_BYTES;
     return {
-      ords: this.ords.subarray(first, first + count),
-      weights: this.weights.subarray(first, first + count),
+      count: this.table.getUint32(t + 4, true),
+      first: this.table.getUint32(t + 8, true),
+      crc: this.table.getUint32(t + 12, true),
       max: this.table.getFloat32(t + 16, true),
       min: this.table.getFloat32(t + 20, true),
     };
   }
 
-  /** Bytes held (cache accounting). */
+  private decode(i: number, bytes: Uint8Array): SparseList {
+    const e = this.entry(i);
+    const copy = new Uint8Array(e.count * 8);
+    copy.set(bytes);
+    const ords = new Uint32Array(copy.buffer, 0, e.count);
+    for (let k = 0; k < ords.length; k++) if (ords[k]! >= this.rows) throw corrupt(this.where, `sparse postings of dimension ${this.dims[i]} name row ${ords[k]} of ${this.rows}`);
+    return { ords, weights: new Float32Array(copy.buffer, e.count * 4, e.count), max: e.max, min: e.min };
+  }
+
+  /** Ranged mode: reads and verifies the lists of `dims` not held yet (adjacent ones in one request). */
+  async fetch(dims: ArrayLike<number>): Promise<void> {
+    if (this.read === null) return;
+    const want: number[] = [];
+    for (let k = 0; k < dims.length; k++) {
+      const i = this.indexOf(dims[k]!);
+      if (i >= 0 && !this.fetched.has(i)) want.push(i);
+    }
+    if (want.length === 0) return;
+    want.sort((a, b) => a - b);
+    const start = (i: number) => this.listsAt + this.entry(i).first * 8;
+    const end = (i: number) => start(i) + this.entry(i).count * 8;
+    const groups: number[][] = [];
+    for (const i of want) {
+      const g = groups[groups.length - 1];
+      if (g && start(i) - end(g[g.length - 1]!) <= COALESCE_GAP) g.push(i);
+      else groups.push([i]);
+    }
+    await Promise.all(
+      groups.map(async (g) => {
+        const from = start(g[0]!);
+        const to = end(g[g.length - 1]!);
+        const bytes = await this.read!(from, to);
+        this.bytesRead += bytes.byteLength;
+        if (bytes.byteLength !== to - from) throw corrupt(this.where, `ranged read returned ${bytes.byteLength} bytes; expected ${to - from}`);
+        for (const i of g) {
+          const list = bytes.subarray(start(i) - from, end(i) - from);
+          if (crc32(list) >>> 0 !== this.entry(i).crc) throw corrupt(this.where, `sparse postings of dimension ${this.dims[i]} do not match their CRC-32`);
+          if (!this.fetched.has(i)) {
+            this.fetched.set(i, this.decode(i, list));
+            this.held += list.byteLength + 64;
+          }
+        }
+      }),
+    );
+  }
+
+  /** The postings of dimension `dim`, or null when no row holds it. Ranged mode: fetch() must have read it. */
+  list(dim: number): SparseList | null {
+    const i = this.indexOf(dim);
+    if (i < 0) return null;
+    let l = this.fetched.get(i);
+    if (l === undefined) {
+      if (this.lists === null) throw new ElaxError('ELAX_ERR_INTERNAL', `${this.where}: sparse postings of dimension ${dim} used before fetch()`);
+      const e = this.entry(i);
+      const at = e.first * 8;
+      l = {
+        ords: new Uint32Array(this.lists.buffer, this.lists.byteOffset + at, e.count),
+        weights: new Float32Array(this.lists.buffer, this.lists.byteOffset + at + e.count * 4, e.count),
+        max: e.max,
+        min: e.min,
+      };
+      for (let k = 0; k < l.ords.length; k++) if (l.ords[k]! >= this.rows) throw corrupt(this.where, `sparse postings of dimension ${dim} name row ${l.ords[k]} of ${this.rows}`);
+      this.fetched.set(i, l);
+    }
+    return l;
+  }
+
+  /** Bytes held (cache accounting): the table, and the whole lists or the fetched ones. */
   memoryBytes(): number {
-    return this.table.byteLength + this.dims.byteLength + this.ords.byteLength + this.weights.byteLength + 64;
+    return this.held;
   }
 }
