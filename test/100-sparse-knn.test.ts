@@ -165,6 +165,16 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     // More rows after that publish: the tail carried over past the indexed prefix takes them (its postings windowed).
     await write([...batch(340, 360, true), ...batch(0, 10, false)], [20, 21]);
     for (const q of queries.slice(4, 10)) expect(await query(ns, q, 15)).toEqual(expected(truth, q, 15));
+    // A cold node on the same store (parts read from storage, the tail decoded from the WAL) answers the same.
+    const cold = await startTestServer({ storeDir: server.storeDir });
+    try {
+      for (const q of queries.slice(0, 6)) {
+        const res = await cold.client().namespace(ns).query({ rank_by: ['emb', 'SparseKNN', q], top_k: 15 });
+        expect((res.rows ?? []).map((row) => [row.id, row.$dist])).toEqual(expected(truth, q, 15));
+      }
+    } finally {
+      await cold.close();
+    }
   });
 
   it('should keep the answers through compaction, explain which source uses the index, and combine with limit.per and multi-query', async () => {
