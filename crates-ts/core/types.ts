@@ -3,7 +3,12 @@ export type Id = number | string;
 
 /** Scalar attribute values as stored. Datetimes are normalised ISO-8601 strings; UUIDs are lowercase strings. */
 export type Scalar = string | number | boolean;
-export type AttrValue = Scalar | Scalar[] | null;
+/**
+ * A sparse vector (types `{}f16` / `{}f32`): dimension (a u32 as its decimal string, as JSON object keys are) →
+ * weight. Stored normalised: keys canonical, ascending, weights finite (f16-rounded for `{}f16`). crates-ts/sparse/.
+ */
+export type SparseVector = { readonly [dim: string]: number };
+export type AttrValue = Scalar | Scalar[] | SparseVector | null;
 
 /**
  * A full document as held by the WAL and the query path. `vector` is null when the document has none.
@@ -44,6 +49,14 @@ export interface AttributeSchema {
   /** Fuzzy filters enabled (turbopuffer `fuzzy`); stored only when true. Parts index the values (part/fuzzy-index.ts). */
   fuzzy?: boolean;
   ann?: boolean | AnnConfig;
+  /** Sparse kNN index (turbopuffer `sparse_knn`) of a `{}f16` / `{}f32` attribute: SparseKNN ranks by it. */
+  sparse_knn?: SparseKnnConfig;
+}
+
+/** turbopuffer SparseDistanceMetric: only the dot product (a higher score ranks first). */
+export type SparseDistanceMetric = 'dot_product';
+export interface SparseKnnConfig {
+  distance_metric: SparseDistanceMetric;
 }
 
 /** attribute name -> schema. Includes `id` and, once known, `vector`. */

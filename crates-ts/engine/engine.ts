@@ -147,6 +147,8 @@ export async function runQuery(
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes, fuzzyIndexes };
+    // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
+    if (r?.kind === 'sparse') base.sparse = [{ attr: r.attr, dims: r.query.dims }];
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();
@@ -505,12 +507,15 @@ export class Engine {
   /** What warming a namespace prepares in every segment (hint_cache_warm, and pinning's loads). */
   private static warmNeed(view: NamespaceView): SegmentNeed {
     // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
-    // indexes and postings (dictionaries; small files whole).
+    // indexes, postings (dictionaries; small files whole) and sparse indexes.
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
     const attrs = Object.keys(view.schema).filter((a) => a !== 'id' && a !== 'vector');
-    return { attrs, vectors: true, index: true, postings };
+    // Sparse kNN indexes (RFC-0012) too (a large one: its table); the tail's sparse postings are built by the first
+    // SparseKNN query.
+    const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined).map((attr) => ({ attr, dims: [] }));
+    return { attrs, vectors: true, index: true, postings, sparse };
   }
 
   private async warmCacheOnce(ns: string) {

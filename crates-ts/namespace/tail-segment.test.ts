@@ -181,10 +181,11 @@ describe('TailSegment (columnar)', () => {
       fc.asyncProperty(fc.array(entryArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.boolean(), async (entries, cuts, big) => {
         // `big`: 4,096+ rows of padding first (then dropped), so vectors live in an arena and scans go through from().
         const pad = big ? 4200 : 0;
-        const doc = (id: number, r: number, noVector: boolean, w: string): Doc => ({ id, vector: noVector ? null : Float32Array.from([id, r % 7, 1]), attrs: { text: `${w} ${words[r % 3]}`, n: r } });
+        const doc = (id: number, r: number, noVector: boolean, w: string): Doc => ({ id, vector: noVector ? null : Float32Array.from([id, r % 7, 1]), attrs: { text: `${w} ${words[r % 3]}`, n: r, sp: { [String(r % 5)]: r / 4, '9': 1 } } });
         // Small tails in chunks of 16 rows (every chunk after the first in an arena), big ones in one growing chunk.
         let tail = big ? new TailSegment() : TailSegment.withChunkShift(4);
         const ix0 = tail.loosePostings('text', analyzer); // a text index kept current from the start
+        tail.sparseIndex('sp'); // sparse postings (RFC-0012) from the start too: carried-over segments read them windowed
         expect(ix0.rows).toBe(0);
         const all: { seq: number; firstRow: number; ops: ({ kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: number })[] }[] = [];
         if (pad > 0) all.push({ seq: 0, firstRow: 0, ops: Array.from({ length: pad }, (_, i) => ({ kind: 'upsert' as const, doc: doc(1000 + i, i, false, 'cat') })) });
@@ -238,6 +239,11 @@ describe('TailSegment (columnar)', () => {
           expect(pa.tokensBefore(r)).toBe(pb.tokensBefore(r));
         }
         for (const w of words) expect(pa.list(w)).toEqual(pb.list(w));
+        const [sa, sb] = [tail.sparseIndex('sp')!, fresh.sparseIndex('sp')!];
+        for (let d = 0; d <= 9; d++) {
+          const [la, lb] = [sa.list(d), sb.list(d)];
+          expect(la === null ? null : [Array.from(la.ords), Array.from(la.weights)], `sparse dim ${d}`).toEqual(lb === null ? null : [Array.from(lb.ords), Array.from(lb.weights)]);
+        }
         for (const o of ords) expect(pa.len(o)).toBe(pb.len(o));
         // Vectors: the same rows present, the same values and norms, and a scan (the SIMD kernel when in an arena)
         // gives the same distances as over the fresh segment's buffer.
@@ -262,5 +268,27 @@ describe('TailSegment (columnar)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('should build the sparse postings of a large backlog in the background, scoring from values meanwhile', async () => {
+    const tail = new TailSegment();
+    const n = 3 * 4096 + 7;
+    for (let i = 0; i < n; i++) tail.upsert({ id: i, vector: null, attrs: { sp: { [String(i % 13)]: 1, '20': i / 4 } } });
+    expect(tail.sparseIndex('sp')).toBeNull(); // more than SPARSE_SYNC_ROWS rows to index: not built in the query
+    const schema = { id: { type: 'uint' }, sp: { type: '{}f32', sparse_knn: { distance_metric: 'dot_product' as const } } };
+    const q = parseQuery({ rank_by: ['sp', 'SparseKNN', { 3: 2, 20: 0.5 }], top_k: 3 }, { schema, distanceMetric: null });
+    const before = await executeOnSegments(q, [tail.snapshot()]);
+    for (let i = 0; i < 10 && tail.sparseIndex('sp') === null; i++) await new Promise((r) => setImmediate(r));
+    const ix = tail.sparseIndex('sp');
+    expect(ix).not.toBeNull();
+    expect(ix!.list(20)!.ords.length).toBe(n);
+    tail.upsert({ id: n, vector: null, attrs: { sp: { '3': 10000 } } }); // kept current once caught up
+    expect(tail.sparseIndex('sp')!.list(3)!.ords.length).toBe(Math.ceil((n - 3) / 13) + 1);
+    const after = await executeOnSegments(q, [tail.snapshot()]);
+    // Ids n-1, n-2, n-3 hold dimension 20 at (i / 4); rows with i % 13 = 3 add 2; the new row n scores 20000.
+    const score = (i: number) => (i % 13 === 3 ? 2 : 0) + 0.5 * (i / 4);
+    const want = Array.from({ length: n }, (_, i) => [i, score(i)] as [number, number]).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    expect(before.rows!.map((r) => [r.id, r.$dist])).toEqual(want.slice(0, 3));
+    expect(after.rows!.map((r) => [r.id, r.$dist])).toEqual([[n, 20000], ...want.slice(0, 2)]);
   });
 });

@@ -11,6 +11,7 @@ import type { AttrValue, Doc, Id } from '../core/index.js';
 import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
+import { LooseSparseIndex, SparseWindow, type SparseLists } from '../sparse/index.js';
 import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
@@ -44,6 +45,8 @@ class TailStore {
   readonly termMemo = new Map<TextAnalyzer, Map<string, (DocTerms | null)[]>>();
   /** analyser → attribute → in-memory postings over physical rows (loosePostings()). */
   readonly postingsMemo = new Map<TextAnalyzer, Map<string, LoosePostings>>();
+  /** attribute → in-memory sparse postings over physical rows (sparseLists(); RFC-0012 §3). */
+  readonly sparseMemo = new Map<string, LooseSparseIndex>();
 
   constructor(readonly chunkShift = CHUNK_SHIFT) {}
 
@@ -72,6 +75,8 @@ class TailStore {
         ix.appendValue(doc.attrs[attr]);
       }
     }
+    // Sparse postings a SparseKNN query asked for are kept current the same way (RFC-0012 §3).
+    for (const ix of this.sparseMemo.values()) if (ix.indexed === p) ix.extendTo(p + 1); // else its catch-up takes it
     return p;
   }
 
@@ -150,6 +155,32 @@ class TailStore {
     return t;
   }
 
+  /**
+   * The sparse postings of `attr` covering every row appended so far, or null while they are being built: a backlog of
+   * more than SPARSE_SYNC_ROWS rows (the first SparseKNN query over a large tail, a rebuilt view) is indexed in steps
+   * that yield to the event loop, and queries meanwhile score the tail from its values (the same scores).
+   */
+  sparseLists(attr: string): LooseSparseIndex | null {
+    let ix = this.sparseMemo.get(attr);
+    if (ix === undefined) this.sparseMemo.set(attr, (ix = new LooseSparseIndex((p) => this.cols.value(attr, p))));
+    if (ix.indexed >= this.rows) return ix;
+    if (!ix.catchingUp && this.rows - ix.indexed <= SPARSE_SYNC_ROWS) {
+      ix.extendTo(this.rows);
+      return ix;
+    }
+    if (!ix.catchingUp) {
+      ix.catchingUp = true;
+      const index = ix;
+      const step = () => {
+        index.extendTo(Math.min(this.rows, index.indexed + SPARSE_SYNC_ROWS));
+        if (index.indexed < this.rows) setImmediate(step);
+        else index.catchingUp = false;
+      };
+      setImmediate(step);
+    }
+    return null;
+  }
+
   loosePostings(attr: string, analyzer: TextAnalyzer): LoosePostings {
     let perAttr = this.postingsMemo.get(analyzer);
     if (perAttr === undefined) this.postingsMemo.set(analyzer, (perAttr = new Map()));
@@ -159,6 +190,9 @@ class TailStore {
     return ix;
   }
 }
+
+/** Tail rows a query indexes into its sparse postings before answering; a larger backlog is indexed in the background. */
+export const SPARSE_SYNC_ROWS = 4096;
 
 /** Rows per chunk of tail vectors: 2^14 (8 MiB of 128-d vectors). */
 const CHUNK_SHIFT = 14;
@@ -278,6 +312,7 @@ export class TailSegment implements Segment {
     for (const [analyzer, perAttr] of from.store.postingsMemo) {
       for (const attr of perAttr.keys()) this.store.loosePostings(attr, analyzer);
     }
+    for (const attr of from.store.sparseMemo.keys()) this.store.sparseLists(attr);
   }
 
   /** The attributes whose in-memory text index a BM25 query asked for (loosePostings): what queries search. */
@@ -414,6 +449,13 @@ export class TailSegment implements Segment {
     return this.base === 0 ? ix : new LooseWindow(ix, this.base);
   }
 
+  /** The tail's sparse postings of `attr` (RFC-0012 §3) through this segment's window, the first `rows` ordinals. */
+  sparseIndex(attr: string, rows = this.count): SparseLists | null {
+    const ix = this.store.sparseLists(attr);
+    if (ix === null) return null;
+    return this.base === 0 && rows === this.store.rows ? ix : new SparseWindow(ix, this.base, rows);
+  }
+
   /**
    * The tail as it is now, as a segment that later entries do not change: rows appended after are not in it and rows
    * killed after stay live in it (a query reads one state; its scans and BM25's two passes may span writes).
@@ -474,6 +516,11 @@ class TailSnapshot implements Segment {
 
   analyzed(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null {
     return this.tail.analyzed(attr, analyzer, ord);
+  }
+
+  /** The tail's sparse postings, cut to this snapshot's rows. */
+  sparseIndex(attr: string): SparseLists | null {
+    return this.tail.sparseIndex(attr, this.rows);
   }
 
   /** The tail's postings: they may cover rows appended after this snapshot (readers stop at `rows`). */

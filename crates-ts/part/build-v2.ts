@@ -12,7 +12,9 @@ import {
   BLOCK_ROWS, BLOCK_TARGET_BYTES, IDX_BLOCK_ENTRIES, PART_FORMAT_V2, VECTOR_BLOCK_ROWS, columnStats,
   type ColumnInfo, type KeyedFileInfo, type PartHeadV2, type RowBlockedFile, type VectorFileInfo,
 } from './head.js';
-import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName } from './paths.js';
+import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, sparseIndexFileName } from './paths.js';
+import { buildSparseIndex } from '../sparse/index.js';
+import type { SparseIndexInfo } from './head.js';
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
 import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
@@ -27,6 +29,7 @@ const KIND_OF_SCALAR: Record<string, ColumnKind> = { string: 'utf8', uuid: 'utf8
 function kindOf(type: string | undefined): ColumnKind {
   const t = type ? tryParseType(type) : null;
   if (t && t.kind === 'scalar' && !t.array) return KIND_OF_SCALAR[t.scalar]!;
+  if (t && t.kind === 'sparse') return 'sparse';
   return 'json';
 }
 
@@ -183,6 +186,15 @@ export function assembleBlockPart(
   // Fuzzy indexes (schema fuzzy: true): additive head field of their own, no format bump.
   const ffz = buildFuzzyIndexes(input.schema, columnValues);
   files.push(...ffz.files);
+  // Sparse kNN indexes (RFC-0012): additive head field; parts without sparse_knn attributes are unchanged.
+  const sparse: SparseIndexInfo[] = [];
+  for (const { name, values } of columnValues) {
+    const a = input.schema[name];
+    if (a?.sparse_knn === undefined || (a.type !== '{}f16' && a.type !== '{}f32')) continue;
+    const file = sparseIndexFileName(sparse.length);
+    files.push({ name: file, bytes: buildSparseIndex(values) });
+    sparse.push({ attr: name, file });
+  }
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -223,6 +235,7 @@ export function assembleBlockPart(
     keys,
     ...(fidx.infos.length > 0 ? { filter_indexes: fidx.infos } : {}),
     ...(ffz.infos.length > 0 ? { fuzzy_indexes: ffz.infos } : {}),
+    ...(sparse.length > 0 ? { sparse } : {}),
     ...extra,
   };
   return { files, manifest: head };

@@ -16,10 +16,19 @@ const valuesOf: Record<ColumnKind, fc.Arbitrary<unknown[]>> = {
   utf8: fc.array(withNulls(str), { maxLength: 300 }),
   // Any mixture: blocks fall back to json when a value does not fit the preferred kind.
   json: fc.array(withNulls(anyValue), { maxLength: 300 }),
+  // Normalised sparse vectors (f32-exact weights, canonical dimensions; -0 is stored as 0).
+  sparse: fc.array(
+    withNulls(
+      fc
+        .array(fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.float({ noNaN: true, noDefaultInfinity: true })), { maxLength: 8 })
+        .map((pairs) => Object.fromEntries(pairs.map(([d, w]) => [String(d), Object.is(w, -0) ? 0 : w]))),
+    ),
+    { maxLength: 300 },
+  ),
 };
 
 describe('column blocks', () => {
-  for (const kind of ['f64', 'bool', 'utf8', 'json'] as ColumnKind[]) {
+  for (const kind of ['f64', 'bool', 'utf8', 'json', 'sparse'] as ColumnKind[]) {
     it(`should round-trip ${kind} values (with nulls, compressed or not) exactly`, () => {
       fc.assert(
         fc.property(valuesOf[kind], fc.constantFrom('f64', 'bool', 'utf8', 'json') as fc.Arbitrary<ColumnKind>, fc.boolean(), (values, preferred, compress) => {
@@ -31,6 +40,18 @@ describe('column blocks', () => {
       );
     });
   }
+
+  it('should write sparse vectors as kind 5 and fall back to json for a weight that is not f32-exact', () => {
+    const values = [{ '3': 0.5, '70000': -2 }, null, {}, { '4294967295': 1.25 }];
+    const enc = encodeColumnBlock(values, 'sparse', false);
+    expect(enc[1]).toBe(5);
+    const b = ColumnBlock.decode(enc, 'sparse');
+    expect(b.kind).toBe('sparse');
+    values.forEach((v, i) => expect(b.get(i)).toEqual(v));
+    const inexact = encodeColumnBlock([{ '1': 0.1 }], 'sparse', false);
+    expect(inexact[1]).toBe(3); // json: 0.1 is no f32
+    expect(ColumnBlock.decode(inexact, 'json').get(0)).toEqual({ '1': 0.1 });
+  });
 
   it('should dictionary-encode a string block with few distinct values, and read it back exactly', () => {
     const values = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? null : `cat-${i % 40}`));

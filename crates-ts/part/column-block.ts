@@ -12,6 +12,9 @@
  *       dict  (kind 4, a utf8 block with few distinct values) u16 LE entries, (entries + 1) × u32 LE offsets, the
  *             entries' UTF-8 bytes, then one code per row: u8 when entries ≤ 256 (flags bit 1 clear), else u16 LE
  *             (flags bit 1 set). Decoding is one string per distinct value, not per row.
+ *       sparse (kind 5, sparse vectors: RFC-0012 §1) (rows + 1) × u32 LE entry offsets, then the entries' u32 LE
+ *             dimensions (ascending within a row), then their f32 LE weights. Written only by builds that know the
+ *             kind; parts without sparse attributes are unchanged (older builds reject a head naming this kind).
  *
  * A block whose values do not all fit the column's preferred kind (a string that is not well-formed UTF-16, a value
  * of another type) is written as json, so every value round-trips exactly whatever the schema says.
@@ -19,10 +22,12 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AttrValue } from '../core/index.js';
 import { corruptBlock } from './block-file.js';
+import { isStoredSparse, sparseEntries } from '../sparse/vector.js';
+import type { SparseVector } from '../core/index.js';
 
-export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json';
-const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3 };
-const KINDS: ColumnKind[] = ['f64', 'bool', 'utf8', 'json'];
+export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json' | 'sparse';
+const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3, sparse: 5 };
+const KINDS: (ColumnKind | undefined)[] = ['f64', 'bool', 'utf8', 'json', undefined, 'sparse'];
 
 const RAW = 0;
 const DEFLATE = 1;
@@ -45,6 +50,11 @@ function fits(kind: ColumnKind, v: unknown): boolean {
       return typeof v === 'string' && isWellFormed(v);
     case 'json':
       return true;
+    case 'sparse': {
+      if (!isStoredSparse(v)) return false;
+      for (const k in v) if (Math.fround(v[k]!) !== v[k]) return false;
+      return true;
+    }
   }
 }
 
@@ -100,6 +110,23 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
   } else if (kind === 'bool') {
     body = new Uint8Array((n + 7) >> 3);
     for (let i = 0; i < n; i++) if (values[i] === true) body[i >> 3]! |= 1 << (i & 7);
+  } else if (kind === 'sparse') {
+    const rows = values.map((v) => (isNull(v) ? null : sparseEntries(v as SparseVector)));
+    const offsets = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + (rows[i]?.dims.length ?? 0);
+    const total = offsets[n]!;
+    const dims = new Uint32Array(total);
+    const weights = new Float32Array(total);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      if (!r) continue;
+      dims.set(r.dims, offsets[i]!);
+      weights.set(r.weights, offsets[i]!);
+    }
+    body = new Uint8Array(offsets.byteLength + total * 8);
+    body.set(new Uint8Array(offsets.buffer), 0);
+    body.set(new Uint8Array(dims.buffer), offsets.byteLength);
+    body.set(new Uint8Array(weights.buffer), offsets.byteLength + total * 4);
   } else {
     const dict = kind === 'utf8' ? dictionaryOf(values) : null;
     if (dict !== null) return finish(values, nulls, DICT_CODE, dict.wide ? 2 : 0, dict.body, compress);
@@ -246,6 +273,7 @@ export class ColumnBlock {
       need((n + 7) >> 3);
       return new ColumnBlock(kind, n, valid, null, copyOf(payload, at, at + ((n + 7) >> 3)), null, ((n + 7) >> 3) + vBytes);
     }
+    if (kind === 'sparse') return ColumnBlock.decodeSparse(payload, at, n, valid, vBytes, where);
     need((n + 1) * 4);
     const offsets = new Uint32Array(n + 1);
     new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));
@@ -280,6 +308,38 @@ export class ColumnBlock {
       }
     }
     return new ColumnBlock(kind, n, valid, null, null, values, size + vBytes);
+  }
+
+  /** A sparse block (kind 5): each row's entries back into a normalised sparse vector object. */
+  private static decodeSparse(payload: Uint8Array, at: number, n: number, valid: Uint8Array | null, vBytes: number, where: string): ColumnBlock {
+    const truncated = () => corruptBlock(where, `sparse column block of ${n} rows is truncated`);
+    if (at + (n + 1) * 4 > payload.byteLength) throw truncated();
+    const offsets = new Uint32Array(n + 1);
+    new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));
+    at += (n + 1) * 4;
+    const total = offsets[n]!;
+    if (at + total * 8 > payload.byteLength) throw truncated();
+    const dims = new Uint32Array(total);
+    new Uint8Array(dims.buffer).set(payload.subarray(at, at + total * 4));
+    const weights = new Float32Array(total);
+    new Uint8Array(weights.buffer).set(payload.subarray(at + total * 4, at + total * 8));
+    const values = new Array<AttrValue>(n);
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
+        values[i] = null;
+        continue;
+      }
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (b < a || b > total) throw corruptBlock(where, `sparse column block offsets are out of order at row ${i}`);
+      const v: Record<string, number> = {};
+      for (let e = a; e < b; e++) {
+        if (e > a && dims[e]! <= dims[e - 1]!) throw corruptBlock(where, `sparse column block row ${i} has dimensions out of order`);
+        v[String(dims[e])] = weights[e]!;
+      }
+      values[i] = v;
+    }
+    return new ColumnBlock('sparse', n, valid, null, null, values, total * 40 + n * 16 + vBytes);
   }
 
   /** A dictionary block: each distinct string decoded once, rows share them. */

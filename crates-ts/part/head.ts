@@ -102,6 +102,17 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
    * them (readers then answer Fuzzy by scanning). A field of its own, so older readers ignore it.
    */
   fuzzy_indexes?: FuzzyIndexInfo[];
+  /**
+   * Sparse kNN indexes (RFC-0012), one per `{}f16` / `{}f32` attribute with `sparse_knn` when the part was built;
+   * absent otherwise (SparseKNN then scores the part from its column).
+   */
+  sparse?: SparseIndexInfo[];
+}
+
+export interface SparseIndexInfo {
+  attr: string;
+  /** `sparse-{n}.idx`: sparse/index-file.ts, verified by the file list's SHA-256. */
+  file: string;
 }
 
 /** A format-3 head: a format-2 head with its clustered index. */
@@ -146,7 +157,13 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if (!Array.isArray(h.columns)) throw corrupt(where, 'columns is missing');
   for (const c of h.columns) {
     checkFile(c, files, where, `column ${String(c?.name)}`);
-    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
+    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json', 'sparse'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
+  }
+  if (h.sparse !== undefined) {
+    if (!Array.isArray(h.sparse)) throw corrupt(where, 'sparse is malformed');
+    for (const f of h.sparse) {
+      if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed sparse index entry ${JSON.stringify(f)}`);
+    }
   }
   if (h.keys !== null) checkFile(h.keys, files, where, 'keys');
   if (!Array.isArray(h.idx.first_keys) || h.idx.first_keys.length !== h.idx.blocks.offset.length) throw corrupt(where, 'idx first_keys do not match its blocks');

@@ -30,6 +30,7 @@ import { evalWithIndexes, filterMaskOf, requiredRange, valueFilterOf, type AttrI
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
+import { SparseIndexFile } from '../sparse/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -98,6 +99,7 @@ export class PartData {
   private readonly postingsByAttr = new Map<string, { analysis: string; bytes: number; name: string }>();
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
   private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
+  private readonly sparseByAttr = new Map<string, string>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -114,6 +116,7 @@ export class PartData {
     for (const f of [head.ids, head.seq, head.idx, head.tomb, head.vectors, head.keys, ...head.columns, head.ivf, head.ivf?.codes, ...(head.filter_indexes ?? []), ...(head.fuzzy_indexes ?? [])]) if (f) this.tables.set(f.file, f.blocks);
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
     for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
+    for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -214,6 +217,47 @@ export class PartData {
       // tests candidates by value).
       return { value: d, bytes: bytes.byteLength * 4 + 256 + (d.array ? 0 : dictCodesBytes(d.values.length, this.rows)) };
     });
+  }
+
+  /**
+   * A sparse kNN index (RFC-0012) in the BlockCache, pinned until the release, with the lists of `dims` in: a small file
+   * whole (verified by its SHA-256), a large one (rangedPostingsMinBytes, as BM25 postings) by ranges — header and
+   * table (verified by the table's SHA-256), then the lists not held yet (each by its CRC-32); re-counted after.
+   */
+  private async sparseIndexFile(file: string, dims: ArrayLike<number>): Promise<Lease<SparseIndexFile>> {
+    const key = this.key(file);
+    const bytes = this.info(file).bytes;
+    const lease = await this.cache.getPinned<SparseIndexFile>(key, async () => {
+      let f: SparseIndexFile;
+      if (bytes >= (this.opts.rangedPostingsMinBytes ?? RANGED_POSTINGS_MIN_BYTES)) {
+        const read = async (start: number, end: number) => {
+          const got = await this.store.get(key, { start, end });
+          if (!got) throw partFileMissing(key, this.store.description);
+          return got.bytes;
+        };
+        f = await SparseIndexFile.openRanged(read, bytes, key);
+      } else f = new SparseIndexFile(await this.whole(file), key);
+      if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
+      return { value: f, bytes: f.memoryBytes() };
+    });
+    try {
+      await lease.value.fetch(dims);
+      this.cache.resize(key, lease.value.memoryBytes());
+      return lease;
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
+  }
+
+  /** The file of `attr`'s sparse kNN index per the head, or null. */
+  sparseIndexName(attr: string): string | null {
+    return this.sparseByAttr.get(attr) ?? null;
+  }
+
+  /** A prepared sparse kNN index of `attr` (need.sparse), or null (the part has none: the column was prepared). */
+  heldSparseIndex(attr: string): SparseIndexFile | null {
+    return this.held<SparseIndexFile>(`sparse:${attr}`) ?? null;
   }
 
   /** The head's entry for `attr`'s filter index, or null. */
@@ -514,6 +558,14 @@ export class PartData {
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
+    }
+    for (const { attr, dims } of need.sparse ?? []) {
+      const file = this.sparseByAttr.get(attr);
+      if (file !== undefined) take(`sparse:${attr}`, this.sparseIndexFile(file, dims));
+      else if (!need.attrs.includes(attr)) {
+        const f = this.columnsByName.get(attr);
+        if (f) take(`col:${attr}`, this.column(f));
+      }
     }
     if (this.head.vectors) {
       if (need.vectors) take('vectors', this.vectorsWhole());
@@ -1025,6 +1077,14 @@ export class PartSegment implements Segment {
 
   postings(attr: string, analysis: string): PostingsFile | null {
     return this.data.postings(attr, analysis);
+  }
+
+  sparseIndex(attr: string): SparseIndexFile | null {
+    return this.data.heldSparseIndex(attr);
+  }
+
+  sparseIndexName(attr: string): string | null {
+    return this.data.sparseIndexName(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

@@ -8,7 +8,7 @@
  *   {ns}/parts/{part-id}/manifest.json    MANIFEST_FILE (written last: a part without it is incomplete)
  * Format v2 (RFC-0004) replaces rows.parquet, tombstones.json and idempotency.json with block files:
  *   ids.blk IDS_FILE, seq.blk SEQ_FILE, idx.blk IDX_FILE, tomb.blk TOMB_FILE, vec.blk VECTORS_FILE,
- *   col-{n}.blk columnFileName(n), keys.blk KEYS_FILE
+ *   col-{n}.blk columnFileName(n), keys.blk KEYS_FILE, sparse-{n}.idx sparseIndexFileName(n) (RFC-0012)
  * Format 3 (RFC-0008 §2) adds the clustered vector index instead of vectors.hnsw:
  *   ivf.blk IVF_FILE (cluster table), codes.blk CODES_FILE (RaBitQ codes, one block per cluster)
  */
@@ -80,4 +80,9 @@ export function parsePartId(partId: string): { walStart: number; walEnd: number;
   const walEnd = Number(m[2]);
   if (!Number.isSafeInteger(walStart) || !Number.isSafeInteger(walEnd)) return null;
   return { walStart, walEnd, nonce: m[3]! };
+}
+
+/** The sparse kNN index of the n-th sparse_knn attribute of a part (RFC-0012 §2). */
+export function sparseIndexFileName(n: number): string {
+  return `sparse-${n}.idx`;
 }

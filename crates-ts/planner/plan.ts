@@ -153,6 +153,16 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
           ? `walk ${idx.kind} index ${idx.file} in ${k.desc ? 'descending' : 'ascending'} order until top_k ${q.limit} live matches`
           : `scan ${plan.access === 'all' ? live : plan.actual} rows into a top-${q.limit} heap`;
   } else if (r?.kind === 'order') plan.order = `scan into a top-${q.limit} heap by ${r.keys.map((x) => `${x.attr} ${x.desc ? 'desc' : 'asc'}`).join(', ')}`;
+  else if (r?.kind === 'sparse') {
+    // As query/execute-segments.ts decides: a part's sparse index (RFC-0012) when it has one, else every row's value.
+    const file = seg.sparseIndexName?.(r.attr) ?? null;
+    const lists = `candidates from the postings of the query's ${r.query.dims.length} dimensions (max-score: lists whose bounds cannot reach the k-th best score so far are only looked up), into a top-${q.limit} heap`;
+    plan.order = file !== null
+      ? `SparseKNN over sparse index ${file}: ${lists}`
+      : info.kind === 'tail' && (seg.sparseIndex?.(r.attr) ?? null) !== null
+        ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
+        : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
+  }
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a
     // scalar dictionary.
@@ -176,6 +186,7 @@ export function describeQuery(q: ParsedQuery, body: Record<string, unknown>): st
   if (r?.kind === 'vector') parts.push(`rank_by vector ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'text') parts.push(`rank_by ${JSON.stringify(body.rank_by)}`);
   else if (r?.kind === 'order') parts.push(`rank_by ${r.keys.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`);
+  else if (r?.kind === 'sparse') parts.push(`rank_by ${r.attr} SparseKNN (${r.query.dims.length} dims, dot_product)`);
   if (q.aggregates) parts.push(`aggregate_by ${Object.keys((body.aggregate_by as object) ?? {}).join(', ')}${q.groupBy ? ` group_by ${q.groupBy.map((g) => g.attr).join(', ')}` : ''}`);
   else parts.push(`top_k ${q.limit}`);
   if (q.filterSource) parts.push(`filters ${JSON.stringify(q.filterSource.filter)}`);

@@ -17,6 +17,7 @@ import { applyComputed, computeNeeds } from './compute-attributes.js';
 import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import { scoreTextSegments } from './text-segments.js';
+import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
@@ -181,6 +182,11 @@ class HitTopK {
     this.segs = new Int32Array(Math.max(k, 0));
     this.ords = new Int32Array(Math.max(k, 0));
     this.ids = new Array<Id>(Math.max(k, 0));
+  }
+
+  /** The negated worst key of a full heap (a higher-first score a row must reach to enter), else undefined. */
+  threshold(): number | undefined {
+    return this.size === this.k && this.k > 0 ? -this.keys[0]! : undefined;
   }
 
   /** Whether (key, id) ranks strictly after the current worst entry (so it cannot enter a full heap). */
@@ -460,6 +466,32 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     }
     if (heap) return heap.sorted();
     return selectPerKey(all, byDistThenId, per!, q.limit);
+  }
+
+  if (rank.kind === 'sparse') {
+    // SparseKNN (sparse/score.ts): a part's inverted index where it has one (max-score pruning against the k-th best
+    // score so far, carried across segments), the other segments (the WAL tail) scored from their rows' values.
+    const heap = per ? null : new HitTopK(q.limit);
+    const all: Captured[] = [];
+    await eachSegment(segs, hooks, (seg, s) => {
+      const cursor = new RowCursor(seg, q.readAttrs);
+      const accept = liveTest(seg, cursor, segmentFilter(seg, q));
+      const sink: SparseSink = heap
+        ? {
+            threshold: () => heap.threshold(),
+            offer: (o, score) => heap.push(-score, s, o, seg.id(o)),
+          }
+        : { threshold: () => undefined, offer: (o, score) => all.push({ seg: s, ord: o, dist: -score, id: seg.id(o), per: perKey(cursor.at(o)) }) };
+      const check = () => control.check('scan');
+      const index = seg.sparseIndex?.(rank.attr) ?? null;
+      if (index !== null) scoreFromIndex(rank.query, (d) => index.list(d), accept, sink, check);
+      else {
+        const read = seg.reader ? seg.reader(rank.attr) : (o: number) => seg.value(rank.attr, o);
+        scoreFromValues(rank.query, seg.rows, read, accept, sink, check);
+      }
+    });
+    const best = heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
+    return best.map((h) => ({ seg: h.seg, ord: h.ord, dist: -h.dist! }));
   }
 
   // Attribute order: the keys in turn, then id ascending. Key values are captured only for rows that make the heap.

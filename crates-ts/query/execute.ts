@@ -9,7 +9,8 @@
  * limit.per is applied as if greedily in rank order: a row is kept if its limit key has fewer than per.limit rows so
  * far (limit keys compare by value: a missing attribute and null are the same key).
  */
-import type { Doc, DistanceMetric } from '../core/index.js';
+import type { Doc, DistanceMetric, SparseVector } from '../core/index.js';
+import { sparseDot } from '../sparse/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { distanceTo } from './distance.js';
 import { compareIds, docOrderComparator, orderValue } from './compare.js';
@@ -117,6 +118,21 @@ export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc
         kept[i] = scored[i]!.doc;
       }
       return selectByKey(keys, kept, limit, per).map((s) => ({ doc: s.doc, dist: -s.score }));
+    }
+    case 'sparse': {
+      // Every document holding a query dimension, scored by the dot product (sparse/vector.ts), higher first.
+      const keys: number[] = [];
+      const kept: Doc[] = [];
+      for (const d of docs) {
+        const v = d.attrs[rank.attr];
+        if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) continue;
+        if (filter && !filter(d)) continue;
+        const score = sparseDot(rank.query, v as SparseVector);
+        if (score === null) continue;
+        keys.push(-score);
+        kept.push(d);
+      }
+      return selectByKey(Float64Array.from(keys), kept, limit, per).map((s) => ({ doc: s.doc, dist: -s.score }));
     }
     case 'order': {
       const cmp = docOrderComparator(rank.keys);

@@ -124,7 +124,9 @@ describe('parseQuery: every 400', () => {
       distanceMetric: null,
     });
     rejects({ rank_by: ['vector', 'ANN', V], distance_metric: 'dot' }, "distance_metric must be one of cosine_distance, euclidean_squared, got \"dot\"");
-    rejects({ rank_by: ['sparse', 'SparseKNN', { a: 1 }] }, 'rank_by: SparseKNN is not supported');
+    rejects({ rank_by: ['sparse', 'SparseKNN', { a: 1 }] }, "rank_by: attribute 'sparse' is not in the namespace schema");
+    rejects({ rank_by: ['color', 'SparseKNN', { 1: 1 }] }, "rank_by: SparseKNN needs a sparse vector attribute ({}f16 or {}f32); 'color' has type string");
+    rejects({ rank_by: ['color', 'SparseKNN'] }, /SparseKNN takes \[attribute, "SparseKNN"/);
   });
 
   it('should reject bad attribute orders', () => {

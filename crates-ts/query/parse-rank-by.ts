@@ -9,6 +9,7 @@ import { DISTANCE_METRICS, type DistanceMetric, type Schema } from '../core/inde
 import { compileFilter, filterAttributes } from '../filter/index.js';
 import { isTextRankBy, planTextRank, type RankFilterCompiler } from '../fts/index.js';
 import { decodeBase64Vector } from './vector-codec.js';
+import { parseSparseQuery } from '../sparse/index.js';
 import { queryError, show, requireAttribute, isArrayType } from './parse-util.js';
 import type { OrderKey, RankPlan } from './types.js';
 
@@ -23,6 +24,8 @@ function parseOrderKeys(pairs: [string, 'asc' | 'desc'][], schema: Schema): Orde
     const where = pairs.length > 1 ? `rank_by[${i}]` : 'rank_by';
     if (attr === 'vector') throw queryError(`${where}: cannot order by 'vector'; use ["vector", "ANN", [...]]`);
     requireAttribute(schema, attr, where);
+    const st = schema[attr]?.type;
+    if (st === '{}f16' || st === '{}f32') throw queryError(`${where}: cannot order by sparse vector attribute '${attr}'; use [attr, "SparseKNN", {...}]`);
     if (attr !== 'id' && isArrayType(schema, attr)) {
       throw queryError(`${where}: cannot order by array attribute '${attr}' (type ${schema[attr]!.type})`);
     }
@@ -105,12 +108,23 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
     }
     return { kind: 'vector', mode, query: parseQueryVector(raw, dims), metric: metric ?? 'cosine_distance' };
   }
-  if (rb[1] === 'SparseKNN') throw queryError('rank_by: SparseKNN is not supported');
+  if (rb[1] === 'SparseKNN') {
+    if (rb.length !== 3) throw queryError(`rank_by: SparseKNN takes [attribute, "SparseKNN", {dimension: weight, ...}], got ${show(rb)}`);
+    const attr = rb[0];
+    if (typeof attr !== 'string') throw queryError(`rank_by: SparseKNN needs an attribute name, got ${show(attr)}`);
+    const a = Object.hasOwn(schema, attr) ? schema[attr] : undefined;
+    if (a === undefined) throw queryError(`rank_by: attribute '${attr}' is not in the namespace schema`);
+    if (a.type !== '{}f16' && a.type !== '{}f32') throw queryError(`rank_by: SparseKNN needs a sparse vector attribute ({}f16 or {}f32); '${attr}' has type ${a.type}`);
+    if (a.sparse_knn === undefined) {
+      throw queryError(`rank_by: attribute '${attr}' has no sparse kNN index; set "sparse_knn": {"distance_metric": "dot_product"} in its schema`);
+    }
+    return { kind: 'sparse', attr, query: parseSparseQuery(rb[2], 'rank_by: the SparseKNN query') };
+  }
 
   if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema, rankFilterCompiler(schema)) };
 
   throw queryError(
     `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]], [attribute, "asc" | "desc"], ` +
-      'a list of such pairs, or a BM25 expression such as ["text", "BM25", "query"]',
+      'a list of such pairs, [attribute, "SparseKNN", {dimension: weight}], or a BM25 expression such as ["text", "BM25", "query"]',
   );
 }

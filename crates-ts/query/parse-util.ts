@@ -47,6 +47,12 @@ export function requireAttribute(schema: Schema, name: string, where: string): v
   }
 }
 
+/** Whether `name` is a sparse vector attribute (`{}f16` / `{}f32`): ranked by SparseKNN, never a key or a group. */
+export function isSparseType(schema: Schema, name: string): boolean {
+  const t = Object.hasOwn(schema, name) ? schema[name]?.type : undefined;
+  return t === '{}f16' || t === '{}f32';
+}
+
 export function isArrayType(schema: Schema, name: string): boolean {
   const t = schema[name]?.type;
   return typeof t === 'string' && t.startsWith('[');

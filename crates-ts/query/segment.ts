@@ -8,6 +8,7 @@ import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
+import type { SparseLists } from '../sparse/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -41,6 +42,12 @@ export interface SegmentNeed {
   filterIndexes?: readonly string[];
   /** Attributes whose fuzzy indexes (parts that have them) the filter's Fuzzy leaves use (part/fuzzy-index.ts). */
   fuzzyIndexes?: readonly string[];
+  /**
+   * Sparse vector attributes a SparseKNN query ranks by, with the query's dimensions: a part's sparse index of each
+   * (RFC-0012; a large one read by ranges: table, then those dimensions' lists), or the column when the part has none
+   * (built before the index, or the attribute had no sparse_knn then).
+   */
+  sparse?: readonly { attr: string; dims: ArrayLike<number> }[];
 }
 
 export interface DocFields {
@@ -188,6 +195,13 @@ export interface Segment {
    * projection): the listed attributes ('all' for every one) and the vector or not; default everything.
    */
   docs(ords: readonly number[], fields?: DocFields): Promise<Doc[]>;
+  /** The file of `attr`'s sparse kNN index per the part head (nothing fetched), or null/absent (explain_query). */
+  sparseIndexName?(attr: string): string | null;
+  /**
+   * The postings of `attr`'s sparse vectors: a part's prepared sparse kNN index (need.sparse), the WAL tail's in-memory
+   * postings; null/absent: score from the rows' values.
+   */
+  sparseIndex?(attr: string): SparseLists | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**

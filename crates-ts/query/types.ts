@@ -8,6 +8,7 @@ import type { CompiledFilter } from '../filter/index.js';
 import type { TextRankPlan } from '../fts/index.js';
 import type { TextCorpus } from '../fts/index.js';
 import type { ComputeSpec } from './compute-attributes.js';
+import type { SparseEntries } from '../sparse/index.js';
 
 /**
  * Maximum top_k / limit.total (and aggregation groups): turbopuffer's limits page, "Max limit.total: 10k" and "Max
@@ -46,6 +47,8 @@ export interface OrderKey {
 export type RankPlan =
   | { kind: 'vector'; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
   | { kind: 'text'; plan: TextRankPlan }
+  /** SparseKNN over a `{}f16` / `{}f32` attribute with `sparse_knn`: dot product, higher first (crates-ts/sparse/). */
+  | { kind: 'sparse'; attr: string; query: SparseEntries }
   | { kind: 'order'; keys: OrderKey[] };
 
 /** Which attributes a row carries besides `id` (and `$dist`). */

@@ -10,7 +10,9 @@ export const SCALAR_KINDS: readonly ScalarKind[] = ['string', 'int', 'uint', 'fl
 export type ParsedType =
   | { kind: 'scalar'; scalar: ScalarKind; array: false }
   | { kind: 'scalar'; scalar: ScalarKind; array: true }
-  | { kind: 'vector'; dims: number; elem: 'f32' | 'f16' };
+  | { kind: 'vector'; dims: number; elem: 'f32' | 'f16' }
+  /** A sparse vector (`{}f16`, turbopuffer's; `{}f32`, an elax extension): dimension → weight (crates-ts/sparse/). */
+  | { kind: 'sparse'; elem: 'f32' | 'f16' };
 
 /** turbopuffer's documented maximum vector dimensionality. */
 export const MAX_VECTOR_DIMS = 10752;
@@ -26,6 +28,7 @@ function parseUncached(t: string): ParsedType | null {
   if ((SCALAR_KINDS as readonly string[]).includes(base)) {
     return { kind: 'scalar', scalar: base as ScalarKind, array: isArray } as ParsedType;
   }
+  if (t === '{}f16' || t === '{}f32') return { kind: 'sparse', elem: t === '{}f16' ? 'f16' : 'f32' };
   const m = VECTOR_RE.exec(t);
   if (m) {
     const dims = Number(m[1]);
@@ -49,14 +52,14 @@ export function parseType(t: unknown, attr: string): ParsedType {
   if (typeof t !== 'string') throw invalid(`schema for attribute '${attr}': type must be a string, got ${describeJsType(t)}`);
   const p = tryParseType(t);
   if (p) return p;
-  if (t === '{}f16' || t.startsWith('[][')) {
-    throw invalid(`schema for attribute '${attr}': type '${t}' (sparse / multi-vector) is not supported by elax`);
+  if (t.startsWith('[][')) {
+    throw invalid(`schema for attribute '${attr}': type '${t}' (multi-vector) is not supported by elax`);
   }
   if (VECTOR_RE.test(t)) {
     throw invalid(`schema for attribute '${attr}': vector dimensions in '${t}' must be between 1 and ${MAX_VECTOR_DIMS}`);
   }
   throw invalid(
-    `schema for attribute '${attr}': unknown type '${t}'; valid types: ${SCALAR_KINDS.join(', ')}, their [] array forms, [N]f32, [N]f16`,
+    `schema for attribute '${attr}': unknown type '${t}'; valid types: ${SCALAR_KINDS.join(', ')}, their [] array forms, [N]f32, [N]f16, {}f16, {}f32`,
   );
 }
 

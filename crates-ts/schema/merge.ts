@@ -31,6 +31,10 @@ export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema
   if (a.regex === true) out.regex = true;
   if (a.glob === true) out.glob = true;
   if (a.fuzzy === true) out.fuzzy = true;
+  if (a.sparse_knn !== undefined) {
+    out.filterable = false; // sparse vectors are ranked (SparseKNN), never filtered
+    out.sparse_knn = { distance_metric: a.sparse_knn.distance_metric };
+  } else if (a.type === '{}f16' || a.type === '{}f32') out.filterable = false;
   return out;
 }
 
@@ -50,6 +54,7 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
   next.regex = upd.regex ?? cur.regex;
   next.glob = upd.glob ?? cur.glob;
   next.fuzzy = upd.fuzzy ?? cur.fuzzy;
+  next.sparse_knn = upd.sparse_knn ?? cur.sparse_knn;
   // Turning full-text search, regex or glob on (off) without saying `filterable` applies turbopuffer's default for the
   // new state; otherwise filterable stays what it was.
   if (upd.filterable !== undefined) next.filterable = upd.filterable;

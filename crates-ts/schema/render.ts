@@ -27,6 +27,7 @@ export function renderSchemaForResponse(schema: Schema, distanceMetric?: Distanc
       if (c.regex) r.regex = true;
       if (c.glob) r.glob = true;
       if (c.fuzzy) r.fuzzy = true;
+      if (c.sparse_knn) r.sparse_knn = { ...c.sparse_knn };
       out[name] = r;
     }
   }

@@ -81,6 +81,9 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
   } else if (t.kind === 'vector') {
     throw invalid(`schema for attribute '${name}': vector types are only supported for the 'vector' attribute in elax`);
   }
+  if (t.kind === 'sparse' && (name === 'id' || name === 'vector')) {
+    throw invalid(`schema for attribute '${name}': sparse vector types are for other attributes, not '${name}'`);
+  }
   const out: AttributeSchema = { type };
   for (const [k, v] of Object.entries(cfg)) {
     if (k === 'type' || v === undefined) continue;
@@ -90,6 +93,7 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         if (typeof v !== 'boolean') throw invalid(`${where}: filterable must be a boolean`);
         if (name === 'vector') throw invalid(`${where}: the vector attribute cannot be filterable`);
         if (name === 'id' && !v) throw invalid(`${where}: id is always filterable`);
+        if (v && t.kind === 'sparse') throw invalid(`${where}: sparse vector attributes cannot be filterable (rank by them with SparseKNN)`);
         if (name !== 'id') out.filterable = v;
         break;
       case 'full_text_search':
@@ -130,7 +134,15 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         if (v !== null) throw invalid(`${where}: embed (automatic embedding) is not supported by elax`);
         break;
       case 'sparse_knn':
-        throw invalid(`${where}: sparse_knn is not supported by elax`);
+        if (t.kind !== 'sparse') throw invalid(`${where}: sparse_knn requires type {}f16 or {}f32, not '${type}'`);
+        if (!isPlainObject(v)) throw invalid(`${where}: sparse_knn must be an object {"distance_metric": "dot_product"}`);
+        for (const [o, x] of Object.entries(v)) {
+          if (o !== 'distance_metric') throw invalid(`${where}: unknown sparse_knn option '${o}'; valid options: distance_metric`);
+          if (x !== 'dot_product') throw invalid(`${where}: sparse_knn.distance_metric must be dot_product, got ${JSON.stringify(x)}`);
+        }
+        if (v.distance_metric === undefined) throw invalid(`${where}: sparse_knn.distance_metric is required (dot_product)`);
+        out.sparse_knn = { distance_metric: 'dot_product' };
+        break;
       default:
         throw invalid(`${where}: unknown schema option '${k}'`);
     }

@@ -84,7 +84,18 @@ describe('parseSchemaUpdate', () => {
     expectElaxError(() => parseSchemaUpdate({ vector: 'string' }), E, "'vector': type must be [N]f32 or [N]f16");
     expectElaxError(() => parseSchemaUpdate({ vector: '[0]f32' }), E, 'between 1 and 10752');
     expectElaxError(() => parseSchemaUpdate({ vector: '[10753]f32' }), E, 'between 1 and 10752');
-    expectElaxError(() => parseSchemaUpdate({ vector: '{}f16' }), E, 'not supported by elax');
+    expectElaxError(() => parseSchemaUpdate({ vector: '{}f16' }), E, "'vector': type must be [N]f32 or [N]f16");
+    expectElaxError(() => parseSchemaUpdate({ a: '[][3]f32' }), E, 'multi-vector', 'not supported by elax');
+    // Sparse vectors (RFC-0012): {}f16 / {}f32 with sparse_knn (dot_product only), never filterable.
+    expect(parseSchemaUpdate({ s: { type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } }, t: '{}f32' })).toEqual({
+      s: { type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } },
+      t: { type: '{}f32' },
+    });
+    expectElaxError(() => parseSchemaUpdate({ s: { type: 'string', sparse_knn: { distance_metric: 'dot_product' } } }), E, "attribute 's'", 'sparse_knn requires type {}f16 or {}f32');
+    expectElaxError(() => parseSchemaUpdate({ s: { type: '{}f16', sparse_knn: { distance_metric: 'cosine_distance' } } }), E, 'must be dot_product');
+    expectElaxError(() => parseSchemaUpdate({ s: { type: '{}f16', sparse_knn: {} } }), E, 'distance_metric is required');
+    expectElaxError(() => parseSchemaUpdate({ s: { type: '{}f16', sparse_knn: true } }), E, 'must be an object');
+    expectElaxError(() => parseSchemaUpdate({ s: { type: '{}f16', filterable: true } }), E, 'cannot be filterable');
     expectElaxError(() => parseSchemaUpdate({ vector: { type: '[3]f32', ann: { distance_metric: 'dot' } } }), E, 'ann.distance_metric', 'cosine_distance');
     expectElaxError(() => parseSchemaUpdate({ id: 'int' }), E, "'id': type must be one of uint, uuid, string");
     expectElaxError(() => parseSchemaUpdate({ $dist: 'float' }), E, "must not start with '$'");

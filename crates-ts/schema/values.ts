@@ -5,6 +5,7 @@
 import { ElaxError, invalid, type AttrValue, type Scalar } from '../core/index.js';
 import type { ParsedType, ScalarKind } from './attr-type.js';
 import { DATETIME_CANONICAL, normalizeDatetime, normalizeUuid, UUID_CANONICAL } from './scalars.js';
+import { isStoredSparse, normalizeSparse } from '../sparse/vector.js';
 
 /**
  * Where a value sits in the request, for error messages. Either a string or an object whose toString builds the
@@ -71,6 +72,9 @@ export function inferValueType(v: unknown, where: Where, attr: string): string |
     }
     return `[]${elem}`;
   }
+  if (typeof v === 'object') {
+    throw invalid(`${where}: attribute '${attr}' is an object; a sparse vector needs its type ({}f16 or {}f32) in the schema of the write that first sets it, other values must be strings, numbers, booleans, arrays of those, or null`);
+  }
   throw invalid(`${where}: attribute '${attr}' is ${describeValue(v)}; values must be strings, numbers, booleans, arrays of those, or null`);
 }
 
@@ -129,6 +133,7 @@ function normalizeScalar(kind: ScalarKind, v: unknown, where: Where, elem: numbe
 
 /** Normalise a non-null request value to its stored form for a scalar or array type; throws on mismatch. */
 export function normalizeValue(t: ParsedType, typeName: string, v: unknown, where: Where, attr: string): AttrValue {
+  if (t.kind === 'sparse') return normalizeSparse(v, t.elem, `${where}: attribute '${attr}'`);
   if (t.kind !== 'scalar') throw conflict(where, -1, attr, typeName, v);
   if (!t.array) {
     if (Array.isArray(v)) throw conflict(where, -1, attr, typeName, v);
@@ -166,6 +171,7 @@ function checkScalar(kind: ScalarKind, v: unknown): boolean {
 
 /** True if an already-normalised stored value fits the type (no allocation: used on every commit). */
 export function checkStoredValue(t: ParsedType, v: AttrValue): boolean {
+  if (t.kind === 'sparse') return isStoredSparse(v);
   if (t.kind !== 'scalar') return false;
   if (!t.array) return !Array.isArray(v) && checkScalar(t.scalar, v);
   if (!Array.isArray(v)) return false;

@@ -55,6 +55,8 @@ class Loc {
   row = -1;
   attr = '';
   columnar = false;
+  /** The document's id once parsed (sparse vector errors name it). */
+  id: Id | undefined = undefined;
   set(key: string, row: number, attr: string, columnar: boolean): this {
     this.key = key;
     this.row = row;
@@ -99,6 +101,9 @@ function attrValue(ctx: Ctx, attr: string, v: unknown, where: Where): AttrValue 
     if (Array.isArray(v) && v.length === 0) return [];
     throw new ElaxError('ELAX_ERR_INTERNAL', `${where}: attribute '${attr}' has no type after inference`);
   }
+  if (e.t.kind === 'sparse' && ctx.loc.id !== undefined) {
+    return normalizeValue(e.t, e.name, v, `${where} (document ${JSON.stringify(ctx.loc.id)})`, attr);
+  }
   return normalizeValue(e.t, e.name, v, where, attr);
 }
 
@@ -123,7 +128,9 @@ function buildAttrs(ctx: Ctx, op: 'upsert' | 'patch', row: Rec, key: string, ind
 function buildRow(ctx: Ctx, op: 'upsert' | 'patch', row: Rec, key: string, index: number): Doc | PatchDoc {
   const where = `${key}[${index}]`;
   const id = parseId(row.id, ctx.idType, where);
+  ctx.loc.id = id;
   const attrs = buildAttrs(ctx, op, row, key, index);
+  ctx.loc.id = undefined;
   if (op === 'upsert') {
     const raw = row.vector;
     const vector = raw === null || raw === undefined ? null : decodeVector(raw, ctx.spec?.dims, `${where}.vector`, ctx.spec?.elem);
@@ -156,10 +163,12 @@ function buildColumns(ctx: Ctx, src: ColumnsSource, out: (Doc | PatchDoc)[]): vo
   }
   for (const [name, col] of src.cols) {
     for (let i = 0; i < n; i++) {
+      ctx.loc.id = out[start + i]!.id;
       const v = attrValue(ctx, name, col[i], ctx.loc.set(src.key, i, name, true));
       if (v !== null || src.op === 'patch') out[start + i]!.attrs[name] = v;
     }
   }
+  ctx.loc.id = undefined;
 }
 
 /** Validates everything; throws ElaxError (400) with a precise message; never partially succeeds. */
