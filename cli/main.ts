@@ -287,6 +287,7 @@ router
     console.log(`indexed_wal   ${r.indexed_wal}`);
     console.log(`wal_start     ${r.wal_start}`);
     console.log(`metric        ${r.distance_metric ?? '-'}`);
+    if (r.sharding) console.log(`sharding      ${r.sharding.num_shards} shards`);
     console.log(`created_at    ${r.created_at}`);
     console.log(`updated_at    ${r.updated_at}`);
     if (r.vindex) {
@@ -296,23 +297,24 @@ router
       console.log(`eps0          ${r.vindex.eps0 ?? '- (default)'}`);
     }
     console.log(`parts         ${r.parts.length}`);
-    if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
+    if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', ...(r.sharding ? ['shard'] : []), 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
     console.log(`schema        ${JSON.stringify(r.schema)}`);
   });
 
 const parts = program.command('parts').description('inspect index parts');
 parts
   .command('list')
-  .description('list the parts of a namespace (id, WAL range, rows, bytes, level, created, index kind)')
+  .description('list the parts of a namespace (id, shard when sharded, WAL range, rows, bytes, level, created, index kind)')
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
   .option('--json', 'machine-readable output')
   .action(async (o: { ns: string; store?: string; json?: boolean }) => {
     const r = await withStore(o.store, (s) => routerShow(s, o.ns));
-    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
+    // A sharded namespace's parts (RFC-0013) show their shard.
+    const rows = r.parts.map((p) => ({ id: p.id, ...(p.shard !== undefined ? { shard: p.shard } : {}), wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
     if (o.json) return printJson(rows);
     if (rows.length === 0) return console.log(`no parts yet (indexed_wal ${r.indexed_wal}); the WAL tail is scanned exactly`);
-    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
+    printTable(rows, ['id', ...(r.sharding ? ['shard'] : []), 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
   });
 
 const wal = program.command('wal').description('inspect the write-ahead log');

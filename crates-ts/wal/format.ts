@@ -16,7 +16,7 @@
  */
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
-import { ElaxError, type Doc, type Id, type Schema, type DistanceMetric, type AttrValue } from '../core/index.js';
+import { ElaxError, type Doc, type Id, type Schema, type DistanceMetric, type AttrValue, type ShardingConfig } from '../core/index.js';
 
 export const WAL_FORMAT_VERSION = 1;
 const META_KEY = 'elax.wal';
@@ -34,6 +34,11 @@ export interface WalMeta {
   schema?: Schema;
   /** Distance metric after this entry, present only if this entry set it. */
   distance_metric?: DistanceMetric;
+  /**
+   * Namespace sharding (RFC-0013): only in the first entry of an incarnation, when its write configured it. Readers
+   * that predate it ignore it (they also refuse the format-4 router the indexer then publishes).
+   */
+  sharding?: ShardingConfig;
   /** Idempotency keys of the requests in this entry (bulk ingest dedup). */
   idempotency_keys?: string[];
 }
