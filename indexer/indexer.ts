@@ -244,7 +244,9 @@ export class Indexer {
     const createdAt = new Date(this.opts.clock.now()).toISOString();
     // Sharded (RFC-0013): one part per shard with rows or deletes in the range, built together, published in one CAS.
     const groups = splitByShard(changes, seqs, sharding?.num_shards);
-    const partIds = groups.map(() => newPartId(from + 1, end, this.opts.nonce()));
+    // One nonce per pass; a shard's part id ends in `.s{shard}`, so the parts of one pass never share an id.
+    const passNonce = this.opts.nonce();
+    const partIds = groups.map((g) => newPartId(from + 1, end, g.shard === undefined ? passNonce : `${passNonce}.s${g.shard}`));
     const partId = partIds[0]!;
     const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
       buildGroups(this.store, ns, router, groups, this.opts.vectorIndex, (g, i, vectorIndex) => {

@@ -155,7 +155,7 @@ export async function buildAndUploadPart(
   opts: BuildPartOptions,
 ): Promise<{ ref: PartRef; built: BuiltPart }> {
   const createdAt = new Date(opts.clock.now()).toISOString();
-  const partId = newPartId(input.walStart, input.walEnd, opts.nonce());
+  const partId = newPartId(input.walStart, input.walEnd, input.shard === undefined ? opts.nonce() : `${opts.nonce()}.s${input.shard}`);
   const built = await (opts.build ?? buildPartFiles)({
     namespace: ns,
     partId,

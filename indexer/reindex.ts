@@ -196,7 +196,7 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
     const ivf = codebook && opts.vectorIndex?.kind === 'ivf' ? { kind: 'ivf' as const, codebook, ...sizes } : await ivfBuildFor(store, ns, router, r.changes, opts.vectorIndex);
     const b = await (opts.build ?? buildPartFiles)({
         namespace: ns,
-        partId: newPartId(r.walStart, r.walEnd, opts.nonce()),
+        partId: newPartId(r.walStart, r.walEnd, r.shard === undefined ? opts.nonce() : `${opts.nonce()}.s${r.shard}`),
         walStart: r.walStart,
         walEnd: r.walEnd,
         level,
