@@ -177,7 +177,8 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
   const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(sources.map((p) => liveness.mask(p))) : null;
   const folded = await foldParts(store, ns, sources, true, masks);
   const walStart = sources[0]!.wal_start;
-  const walEnd = sources[sources.length - 1]!.wal_end;
+  // Sharded (RFC-0013) the last part in router order need not end last: the range is the parts' union.
+  const walEnd = Math.max(...sources.map((p) => p.wal_end));
   const level = Math.max(...sources.map((p) => p.level)) + 1;
   // Sharded (RFC-0013): each shard's rows get their own parts, in router order (wal_start, shard).
   const ranges = splitByShard(folded.changes, folded.seqs, router.sharding?.num_shards)
@@ -292,7 +293,7 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
       parts: rebuilt.refs.map((r) => r.id),
       replaced: rebuilt.sources.map((s) => s.id),
       rows: rebuilt.rows,
-      wal_end: rebuilt.sources[rebuilt.sources.length - 1]!.wal_end,
+      wal_end: Math.max(...rebuilt.sources.map((p) => p.wal_end)),
       hnsw: rebuilt.hnsw,
       codebook: rebuilt.refs.some((r) => r.index_kind === 'ivf') ? (rebuilt.vindex?.codebook ?? rebuilt.baseCodebook) : null,
       builds,
