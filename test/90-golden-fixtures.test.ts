@@ -15,7 +15,8 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
-import { LocalDirStore } from '../crates-ts/store/index.js';
+import { LocalDirStore, walKey } from '../crates-ts/store/index.js';
+import { decodeWalEntry } from '../crates-ts/wal/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
@@ -105,6 +106,11 @@ describe('the sharded fixture (test/fixtures/store-v4-sharded, RFC-0013)', () =>
       expect(part.manifest.shard).toBe(ref.shard);
       for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) expect(shard(id as number)).toBe(ref.shard);
     }
+    // The inaugural WAL entry carries the sharding, as WAL format 2; the others stay format 1.
+    const first = decodeWalEntry(1, (await store.get(walKey(GOLDEN_NS, 1)))!.bytes);
+    expect([first.meta.format_version, first.meta.sharding]).toEqual([2, { num_shards: 3 }]);
+    const second = decodeWalEntry(2, (await store.get(walKey(GOLDEN_NS, 2)))!.bytes);
+    expect([second.meta.format_version, second.meta.sharding]).toEqual([1, undefined]);
     const meta = await new Engine(store, { clock: { now: () => Date.now() }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 }).metadata(GOLDEN_NS);
     expect(meta.sharding).toEqual({ num_shards: 3 });
     await store.close();

@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
@@ -196,7 +196,7 @@ export class WriteCoordinator {
       let bytes: Uint8Array | null = null;
       if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0) {
         const meta: WalMeta = {
-          format_version: WAL_FORMAT_VERSION,
+          format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
           namespace: ns,
           committed_at: this.opts.clock.now(),
           requests: plan.accepted.length,
