@@ -224,10 +224,10 @@ program
 
 program
   .command('compact')
-  .description('merge parts of a namespace now (size-tiered; --all merges every part into one)')
+  .description('merge parts of a namespace now (size-tiered; --all merges every part into one, one per shard when sharded)')
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
-  .option('--all', 'merge all parts into one')
+  .option('--all', 'merge all parts into one (a sharded namespace: each shard\'s parts into one)')
   .option('--json', 'machine-readable output')
   .option('--part-format <n>', 'format of the merged part: 2 (default) or 1', '2')
   .addOption(vectorIndexOption())
@@ -236,11 +236,21 @@ program
     const ivf = ivfOf(vectorIndexOf(o));
     const { compactNamespace } = await import('../indexer/compact.js');
     const { randomBytes } = await import('node:crypto');
-    const out = await withStore(o.store, (s) =>
-      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf }),
-    );
-    if (o.json) return printJson(out);
-    console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
+    // A sharded namespace (RFC-0013) merges one shard's parts per compaction: --all repeats it for every shard.
+    const outs = await withStore(o.store, async (s) => {
+      const done = [];
+      for (let round = 0; round < 1024; round++) {
+        const out = await compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf });
+        done.push(out);
+        if (!o.all || out.result !== 'compacted' || out.part.shard === undefined) break;
+      }
+      return done;
+    });
+    if (o.json) return printJson(outs.length === 1 ? outs[0] : outs);
+    for (const out of outs) {
+      if (out.result === 'nothing' && outs.length > 1) continue;
+      console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows${out.part.shard !== undefined ? `, shard ${out.part.shard}` : ''}), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
+    }
   });
 
 program

@@ -22,8 +22,9 @@ export interface ShardGroup {
  * The changes of a range by shard, in shard order, only shards with something in the range; `numShards` undefined:
  * one unsharded group. An empty range still gives one group (shard 0), so its idempotency keys have a part to live in.
  */
-export function splitByShard(changes: ReadonlyMap<Id, Doc | null>, seqs: ReadonlyMap<Id, number>, numShards: number | undefined): ShardGroup[] {
-  if (numShards === undefined) return [{ shard: undefined, changes: new Map(changes), seqs: new Map(seqs) }];
+export function splitByShard(changes: Map<Id, Doc | null>, seqs: Map<Id, number>, numShards: number | undefined): ShardGroup[] {
+  // Unsharded: the maps as they are (no copy of a pass's changes).
+  if (numShards === undefined) return [{ shard: undefined, changes, seqs }];
   const by = new Map<number, ShardGroup>();
   for (const [id, doc] of changes) {
     const s = shardOf(id, numShards);

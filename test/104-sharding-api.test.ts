@@ -12,13 +12,20 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { loadPart } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { execFile } from 'node:child_process';
+import { ELAX_BIN, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
 let store: LocalDirStore;
 let n = 0;
 const clock = { now: () => Date.now() };
+/** Runs the elax CLI on the server's store; resolves with its exit code and output. */
+function elax(args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ELAX_BIN, ...args, '--store', server.storeDir], { timeout: 60_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
+  });
+}
 const index = (ns: string) => new Indexer(store, { clock, nonce: () => `sh${n++}`, hnsw: { flatThreshold: 16 } }).drain(ns);
 
 beforeAll(async () => {
@@ -189,5 +196,30 @@ describe('namespace sharding through the client', () => {
     }
     const parts = (await new RouterStore(store).read(names[1]!))!.router.parts;
     expect(new Set(parts.map((p) => p.shard)).size).toBeGreaterThan(3); // 60 ids really spread over the 7 shards
+  });
+
+  it('shows shards in `elax parts list`, `router show` and `status`, and `elax compact --all` merges every shard', async () => {
+    const ns = 'sh-cli';
+    await tpuf.namespace(ns).write({ sharding: { num_shards: 3 }, upsert_rows: Array.from({ length: 30 }, (_, i) => ({ id: i, color: 'red' })) });
+    await index(ns);
+    await tpuf.namespace(ns).write({ upsert_rows: Array.from({ length: 30 }, (_, i) => ({ id: i, color: 'blue' })) });
+    await index(ns);
+    const listed = await elax(['parts', 'list', '--ns', ns, '--json']);
+    expect(listed.code).toBe(0);
+    const parts = JSON.parse(listed.stdout) as { shard: number; wal_start: number }[];
+    expect(parts.map((p) => [p.wal_start, p.shard])).toEqual([[1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]]);
+    const shown = await elax(['router', 'show', '--ns', ns]);
+    expect(shown.stdout).toMatch(/sharding\s+3 shards/);
+    expect(shown.stdout).toMatch(/\bshard\b/);
+    const status = JSON.parse((await elax(['status', '--ns', ns, '--json'])).stdout) as { shards?: unknown }[];
+    expect(status[0]!.shards).toEqual({ num_shards: 3, parts_per_shard: [2, 2, 2] });
+    const compacted = await elax(['compact', '--ns', ns, '--all', '--json']);
+    expect(compacted.code).toBe(0);
+    const outs = JSON.parse(compacted.stdout) as { result: string; part?: { shard: number } }[];
+    expect(outs.filter((o) => o.result === 'compacted').map((o) => o.part!.shard)).toEqual([0, 1, 2]);
+    const after = (await new RouterStore(store).read(ns))!.router;
+    expect(after.parts.map((p) => [p.wal_start, p.wal_end, p.shard, p.level])).toEqual([[1, 2, 0, 1], [1, 2, 1, 1], [1, 2, 2, 1]]);
+    const rows = await tpuf.namespace(ns).query({ rank_by: ['id', 'asc'], top_k: 100, include_attributes: ['color'] });
+    expect(rows.rows!.map((r) => [r.id, r.color])).toEqual(Array.from({ length: 30 }, (_, i) => [i, 'blue']));
   });
 });
