@@ -174,6 +174,8 @@ describe('namespace sharding through the client', () => {
     expect(r2.parts.filter((p) => p.level > 0).length).toBeGreaterThanOrEqual(4);
     await expectTwinsEqual(S, P);
 
+    const plan = await tpuf.namespace(S).explainQuery({ rank_by: ['id', 'asc'], top_k: 5, filters: ['color', 'Eq', 'red'] } as never);
+    for (const s of [0, 1, 2, 3]) expect(plan.plan_text).toContain(`(shard ${s})`);
     const [ms, mp] = [await tpuf.namespace(S).metadata(), await tpuf.namespace(P).metadata()];
     expect(ms.approx_row_count).toBe(mp.approx_row_count);
     expect(ms.sharding).toEqual({ num_shards: 4 });
