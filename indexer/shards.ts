@@ -59,13 +59,19 @@ export async function buildGroups(
   const built: BuiltPart[] = [];
   let cb: Codebook | null = null;
   let changed = false;
+  // With a codebook named by the router, the first group's options (its codebook read once, the other parts' cluster
+  // usage counted once) serve every group: reading them per shard would read every part's cluster table per shard.
+  let template: IvfBuildOptions | undefined;
   for (const [i, g] of groups.entries()) {
-    let ivf = await ivfBuildFor(store, ns, router, g.changes, vectorIndex);
-    if (cb !== null) {
-      let vectors = 0;
-      for (const d of g.changes.values()) if (d?.vector) vectors++;
-      if (ivf) ivf = { ...ivf, codebook: cb };
-      else if (vectors > 0) ivf = { kind: 'ivf', codebook: cb, targetSize: vectorIndex.targetSize, minSize: vectorIndex.minSize, maxSize: vectorIndex.maxSize };
+    let vectors = 0;
+    for (const d of g.changes.values()) if (d?.vector) vectors++;
+    let ivf: IvfBuildOptions | undefined;
+    if (vectors === 0) ivf = undefined;
+    else if (template !== undefined) ivf = { ...template, codebook: cb ?? template.codebook };
+    else {
+      ivf = await ivfBuildFor(store, ns, router, g.changes, vectorIndex);
+      if (ivf !== undefined && router.vindex !== undefined) template = ivf;
+      if (cb !== null) ivf = ivf ? { ...ivf, codebook: cb } : { kind: 'ivf', codebook: cb, targetSize: vectorIndex.targetSize, minSize: vectorIndex.minSize, maxSize: vectorIndex.maxSize };
     }
     const b = await build(g, i, ivf);
     if (b.codebook) {
