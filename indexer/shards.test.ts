@@ -8,6 +8,7 @@ import { Indexer } from './indexer.js';
 import { compactNamespace } from './compact.js';
 import { reindexNamespace } from './reindex.js';
 import { splitByShard } from './shards.js';
+import { ReadLogStore } from '../test/helpers/read-log-store.js';
 
 describe('splitByShard', () => {
   it('puts each id in its shard, in shard order, only shards with changes; one group unsharded or empty', () => {
@@ -73,5 +74,36 @@ describe('a sharded namespace under reindex, branch and copy (RFC-0013)', () => 
       expect(last.map((p) => p.shard).sort()).toEqual([...new Set([7, 1000].map((id) => shardOf(id, 5)))].sort());
       await expect(e.write(dest, { sharding: { num_shards: 2 }, upsert_rows: [{ id: 1001, k: 1 }] })).rejects.toThrow(/sharding cannot be changed/);
     }
+  });
+});
+
+describe('lookups skip the other shards\' parts (RFC-0013)', () => {
+  it('reads only the id index of the touched ids\' shard, when publishing and when a write looks ids up', async () => {
+    const store = new ReadLogStore();
+    let t = 1_700_000_000_000;
+    const clock = { now: () => (t += 1) };
+    const engine = () => new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+    let n = 0;
+    const nonce = () => `l${n++}`;
+    await engine().write('l', { sharding: { num_shards: 4 }, upsert_rows: Array.from({ length: 400 }, (_, i) => ({ id: i, k: i })) });
+    await new Indexer(store, { clock, nonce, hnsw: { flatThreshold: 4 } }).drain('l');
+    const parts = (await new RouterStore(store).read('l'))!.router.parts;
+    expect(parts.map((p) => p.shard)).toEqual([0, 1, 2, 3]);
+    const idxReads = () => new Set(store.reads.filter((r) => r.key.endsWith('/idx.blk')).map((r) => parts.find((p) => r.key.includes(p.id))?.shard));
+
+    // The publisher's deaths: ids of shard 2 replaced, only shard 2's part is asked.
+    const ofShard = (s: number) => Array.from({ length: 400 }, (_, i) => i).filter((i) => shardOf(i, 4) === s);
+    await engine().write('l', { upsert_rows: ofShard(2).slice(0, 5).map((id) => ({ id, k: -id })) });
+    store.reads = [];
+    await new Indexer(store, { clock, nonce, hnsw: { flatThreshold: 4 } }).drain('l');
+    expect(idxReads()).toEqual(new Set([2]));
+
+    // A patch on a cold node looks its id up: only in its shard's parts.
+    store.reads = [];
+    const id = ofShard(1)[3]!;
+    await engine().write('l', { patch_rows: [{ id, k: 7 }] });
+    expect(idxReads()).toEqual(new Set([1]));
+    const got = await engine().query('l', { rank_by: ['id', 'asc'], top_k: 1, filters: ['id', 'Eq', id], include_attributes: ['k'] });
+    expect(got.rows).toEqual([{ id, k: 7 }]);
   });
 });
