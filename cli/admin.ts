@@ -46,7 +46,8 @@ export const STATUS_COLUMNS = [
 ];
 
 export function statusTableRows(rows: NamespaceStatus[]): Record<string, unknown>[] {
-  return rows.map((r) => ({ ...r, failed: r.failed_entries.length, stalled: r.stalled ? 'STALLED' : 'no' }));
+  // A sharded namespace (RFC-0013) shows its parts as "total (N shards)".
+  return rows.map((r) => ({ ...r, parts: r.shards ? `${r.parts} (${r.shards.num_shards} shards)` : r.parts, failed: r.failed_entries.length, stalled: r.stalled ? 'STALLED' : 'no' }));
 }
 
 /** One line for `--check`: why this namespace needs attention. */

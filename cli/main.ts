@@ -224,10 +224,10 @@ program
 
 program
   .command('compact')
-  .description('merge parts of a namespace now (size-tiered; --all merges every part into one)')
+  .description('merge parts of a namespace now (size-tiered; --all merges every part into one, one per shard when sharded)')
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
-  .option('--all', 'merge all parts into one')
+  .option('--all', 'merge all parts into one (a sharded namespace: each shard\'s parts into one)')
   .option('--json', 'machine-readable output')
   .option('--part-format <n>', 'format of the merged part: 2 (default) or 1', '2')
   .addOption(vectorIndexOption())
@@ -236,11 +236,21 @@ program
     const ivf = ivfOf(vectorIndexOf(o));
     const { compactNamespace } = await import('../indexer/compact.js');
     const { randomBytes } = await import('node:crypto');
-    const out = await withStore(o.store, (s) =>
-      compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf }),
-    );
-    if (o.json) return printJson(out);
-    console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
+    // A sharded namespace (RFC-0013) merges one shard's parts per compaction: --all repeats it for every shard.
+    const outs = await withStore(o.store, async (s) => {
+      const done = [];
+      for (let round = 0; round < 1024; round++) {
+        const out = await compactNamespace(s, o.ns, { clock: { now: () => Date.now() }, nonce: () => randomBytes(4).toString('hex'), force: o.all, maxParts: 1, partFormat: partFormatOf(o.partFormat), ...ivf });
+        done.push(out);
+        if (!o.all || out.result !== 'compacted' || out.part.shard === undefined) break;
+      }
+      return done;
+    });
+    if (o.json) return printJson(outs.length === 1 ? outs[0] : outs);
+    for (const out of outs) {
+      if (out.result === 'nothing' && outs.length > 1) continue;
+      console.log(out.result === 'compacted' ? `merged ${out.merged.length} parts into ${out.part.id} (${out.part.rows} rows${out.part.shard !== undefined ? `, shard ${out.part.shard}` : ''}), epoch ${out.epoch}` : `${out.result}${out.reason ? `: ${out.reason}` : ''}`);
+    }
   });
 
 program
@@ -287,6 +297,7 @@ router
     console.log(`indexed_wal   ${r.indexed_wal}`);
     console.log(`wal_start     ${r.wal_start}`);
     console.log(`metric        ${r.distance_metric ?? '-'}`);
+    if (r.sharding) console.log(`sharding      ${r.sharding.num_shards} shards`);
     console.log(`created_at    ${r.created_at}`);
     console.log(`updated_at    ${r.updated_at}`);
     if (r.vindex) {
@@ -296,23 +307,24 @@ router
       console.log(`eps0          ${r.vindex.eps0 ?? '- (default)'}`);
     }
     console.log(`parts         ${r.parts.length}`);
-    if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
+    if (r.parts.length) printTable(r.parts as unknown as Record<string, unknown>[], ['id', ...(r.sharding ? ['shard'] : []), 'wal_start', 'wal_end', 'rows', 'bytes', 'level']);
     console.log(`schema        ${JSON.stringify(r.schema)}`);
   });
 
 const parts = program.command('parts').description('inspect index parts');
 parts
   .command('list')
-  .description('list the parts of a namespace (id, WAL range, rows, bytes, level, created, index kind)')
+  .description('list the parts of a namespace (id, shard when sharded, WAL range, rows, bytes, level, created, index kind)')
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
   .option('--json', 'machine-readable output')
   .action(async (o: { ns: string; store?: string; json?: boolean }) => {
     const r = await withStore(o.store, (s) => routerShow(s, o.ns));
-    const rows = r.parts.map((p) => ({ id: p.id, wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
+    // A sharded namespace's parts (RFC-0013) show their shard.
+    const rows = r.parts.map((p) => ({ id: p.id, ...(p.shard !== undefined ? { shard: p.shard } : {}), wal_start: p.wal_start, wal_end: p.wal_end, rows: p.rows, bytes: p.bytes, level: p.level, created: p.created_at, index_kind: p.index_kind ?? '-', home: p.home ?? '-' }));
     if (o.json) return printJson(rows);
     if (rows.length === 0) return console.log(`no parts yet (indexed_wal ${r.indexed_wal}); the WAL tail is scanned exactly`);
-    printTable(rows, ['id', 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
+    printTable(rows, ['id', ...(r.sharding ? ['shard'] : []), 'wal_start', 'wal_end', 'rows', 'bytes', 'level', 'created', 'index_kind', 'home']);
   });
 
 const wal = program.command('wal').description('inspect the write-ahead log');

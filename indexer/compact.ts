@@ -44,8 +44,43 @@ export type CompactOutcome =
   | { ns: string; result: 'compacted'; merged: string[]; part: PartRef; epoch: number }
   | { ns: string; result: 'nothing' | 'abandoned'; reason?: string };
 
-/** Choose a run of adjacent parts to merge, or null. Pure. */
-export function pickCompaction(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): { start: number; count: number } | null {
+/** A run of parts to merge: `indices` into router.parts, oldest first; `start`/`count` as positions in that shard. */
+export interface CompactionPick {
+  start: number;
+  count: number;
+  /** The parts to merge, as indices into the router's parts (consecutive in the shard, RFC-0013). */
+  indices: number[];
+  /** Sharded namespaces: the shard the run belongs to. */
+  shard?: number;
+}
+
+/**
+ * Choose a run of adjacent parts to merge, or null. Pure. A sharded namespace (parts with `shard`, RFC-0013) merges
+ * only runs of one shard's consecutive parts (the other shards' parts between them in router order are not part of
+ * the run), each shard tiered on its own (`maxParts` is per shard); the first shard with a run wins.
+ */
+export function pickCompaction(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): CompactionPick | null {
+  if (!parts.some((p) => p.shard !== undefined)) {
+    const pick = pickRun(parts, fanout, maxParts, force);
+    return pick && { ...pick, indices: Array.from({ length: pick.count }, (_, i) => pick.start + i) };
+  }
+  const byShard = new Map<number, number[]>();
+  parts.forEach((p, i) => {
+    const s = p.shard ?? -1;
+    const list = byShard.get(s);
+    if (list) list.push(i);
+    else byShard.set(s, [i]);
+  });
+  for (const shard of [...byShard.keys()].sort((a, b) => a - b)) {
+    const at = byShard.get(shard)!;
+    const pick = pickRun(at.map((i) => parts[i]!), fanout, maxParts, force);
+    if (pick) return { ...pick, indices: at.slice(pick.start, pick.start + pick.count), shard };
+  }
+  return null;
+}
+
+/** pickCompaction over one sequence of WAL-ordered parts (a whole unsharded namespace, or one shard's parts). */
+function pickRun(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): { start: number; count: number } | null {
   if (parts.length < 2) return null;
   if (force) return { start: 0, count: parts.length };
   // Lowest level with at least `fanout` adjacent parts.
@@ -68,6 +103,11 @@ export function pickCompaction(parts: readonly PartRef[], fanout: number, maxPar
   return null;
 }
 
+/** Router order of a sharded namespace (RFC-0013): by (wal_start, shard). Stable for unsharded parts (all shard -1). */
+function byWalStartAndShard(a: PartRef, b: PartRef): number {
+  return a.wal_start - b.wal_start || (a.shard ?? -1) - (b.shard ?? -1);
+}
+
 export async function compactNamespace(store: ObjectStore, ns: string, opts: CompactOptions): Promise<CompactOutcome> {
   const routers = new RouterStore(store);
   const read = await routers.read(ns);
@@ -75,8 +115,9 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const router = read.router;
   const pick = pickCompaction(router.parts, opts.fanout ?? 4, opts.maxParts ?? 8, opts.force ?? false);
   if (!pick) return { ns, result: 'nothing' };
-  const chosen = router.parts.slice(pick.start, pick.start + pick.count);
-  const settled = pick.start === 0; // nothing older than the merged range: tombstones have nothing left to shadow
+  const chosen = pick.indices.map((i) => router.parts[i]!);
+  // Nothing older than the merged range (in its shard): tombstones have nothing left to shadow.
+  const settled = pick.start === 0;
   // RFC-0005 step 2: under a v2 router the fold keeps exactly the inputs' live rows (their deletion vectors).
   const liveness = new LivenessReader(store, ns);
   const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(chosen.map((p) => liveness.mask(p))) : null;
@@ -98,6 +139,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
       walStart: chosen[0]!.wal_start,
       walEnd: chosen[chosen.length - 1]!.wal_end,
       level: Math.max(...chosen.map((p) => p.level)) + 1,
+      ...(pick.shard !== undefined ? { shard: pick.shard } : {}),
       changes: folded.changes,
       seqs: folded.seqs,
       schema: last.schema,
@@ -118,9 +160,12 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   let current: Router = router;
   let witness = read.witness;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const at = current.parts.findIndex((p) => p.id === chosen[0]!.id);
-    const stillThere = at >= 0 && chosen.every((c, i) => current.parts[at + i]?.id === c.id);
+    // The chosen parts must still be there, and still consecutive within their shard (all of the namespace unsharded).
+    const inRun = current.parts.map((p, i) => ({ p, i })).filter(({ p }) => p.shard === pick.shard);
+    const at = inRun.findIndex(({ p }) => p.id === chosen[0]!.id);
+    const stillThere = at >= 0 && chosen.every((c, i) => inRun[at + i]?.p.id === c.id);
     if (!stillThere) return { ns, result: 'abandoned', reason: 'the merged parts changed meanwhile' };
+    const chosenAt = new Set(chosen.map((_, i) => inRun[at + i]!.i));
     if (ivf && current.vindex?.codebook !== router.vindex?.codebook) {
       return { ns, result: 'abandoned', reason: `the namespace codebook changed meanwhile (now ${current.vindex?.codebook ?? 'none'})` };
     }
@@ -134,7 +179,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
     // router to deletion vectors) are rows of the merged part now: they die there too.
     let mergedRef = ref;
     if (current.format_version >= LIVENESS_ROUTER_FORMAT) {
-      const afterMasks = await Promise.all(current.parts.map((p, i) => (i >= at && i < at + chosen.length ? liveness.mask(p) : Promise.resolve(null))));
+      const afterMasks = await Promise.all(current.parts.map((p, i) => (chosenAt.has(i) ? liveness.mask(p) : Promise.resolve(null))));
       const died = diedSinceFold(folded, current, afterMasks);
       if (ivf) {
         // A format-3 part orders its rows by cluster: ask the part where they are.
@@ -147,7 +192,10 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
       }
       if (dead.size > 0) [mergedRef] = await withDeletions(liveness, [ref], [null], new Map([[0, [...dead]]]), current.epoch + 1, opts.nonce());
     }
-    const parts = [...current.parts.slice(0, at), mergedRef, ...current.parts.slice(at + chosen.length)];
+    // The merged part takes the first input's place (its wal_start); sharded, the other shards' parts stay around it
+    // in (wal_start, shard) order.
+    const parts = [...current.parts.filter((_, i) => !chosenAt.has(i)), mergedRef];
+    parts.sort(byWalStartAndShard);
     // Publish time, not build time: the merged parts' GC grace counts from this instant (retired_parts).
     const next = RouterStore.next(current, { parts, ...(vindex ? { vindex: withCodebook(current.vindex, vindex) } : {}) }, new Date(Math.max(opts.clock.now(), Date.parse(createdAt))).toISOString());
     const out = await routers.publish(current, witness, next);

@@ -4,15 +4,16 @@
  * being one: a lost publish race is re-read and either retried or abandoned, and an abandoned part is garbage that no
  * router references.
  */
-import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, type DistanceMetric } from '../crates-ts/core/index.js';
+import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, type DistanceMetric, type ShardingConfig } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
-import { buildPartFiles, uploadPart, newPartId, type PartBuildInput } from '../crates-ts/part/index.js';
+import { buildPartFiles, uploadPart, newPartId, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
-import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
+import { formatTwoHnsw, type VectorIndexOptions } from './vector-index.js';
+import { buildGroups, splitByShard } from './shards.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, partsAfterPublish } from './liveness.js';
 import {
   DEFAULT_FAILURE_POLICY,
@@ -56,7 +57,8 @@ export interface IndexerOptions {
 }
 
 export type IndexOutcome =
-  | { ns: string; result: 'published'; part: PartRef; epoch: number }
+  /** `part`: the first of `parts` (a sharded namespace publishes one part per shard with changes, RFC-0013). */
+  | { ns: string; result: 'published'; part: PartRef; parts: PartRef[]; epoch: number }
   | { ns: string; result: 'idle' | 'not_due' | 'abandoned'; reason?: string }
   /** The namespace failed recently and its backoff has not expired (runOnce only). */
   | { ns: string; result: 'backoff'; reason: string; retry_at: string }
@@ -206,6 +208,7 @@ export class Indexer {
     const idempotencyKeys: string[] = [];
     let schema: Schema = router.schema;
     let metric: DistanceMetric | null = router.distance_metric;
+    let sharding: ShardingConfig | undefined = router.sharding;
     let end = from;
     let rows = 0;
     const cap = Math.max(1, Math.min(this.opts.maxEntriesPerPart, opts.maxEntries ?? Infinity));
@@ -231,47 +234,60 @@ export class Indexer {
       }
       if (entry.meta.schema) schema = entry.meta.schema;
       if (entry.meta.distance_metric) metric = entry.meta.distance_metric;
+      // Only the first entry of an incarnation carries it (write/sharding.ts); the router keeps it from then on.
+      if (entry.meta.sharding && router.sharding === undefined) sharding = entry.meta.sharding;
       idempotencyKeys.push(...(entry.meta.idempotency_keys ?? []));
       rows += entry.ops.length;
       end = o.seq;
     }
     if (end === from) return { ns, result: 'idle' };
     const createdAt = new Date(this.opts.clock.now()).toISOString();
-    const partId = newPartId(from + 1, end, this.opts.nonce());
-    const vectorIndex = await this.step(ns, from + 1, end, 'build', () => ivfBuildFor(this.store, ns, router, changes, this.opts.vectorIndex));
-    const input: PartBuildInput = {
-      namespace: ns,
-      partId,
-      walStart: from + 1,
-      walEnd: end,
-      level: 0,
-      changes,
-      seqs,
-      schema,
-      distanceMetric: metric,
-      hnsw: vectorIndex ? this.opts.hnsw : formatTwoHnsw(this.opts.vectorIndex, this.opts.hnsw),
-      partFormat: vectorIndex ? undefined : this.opts.partFormat,
-      vectorIndex,
-      createdAt,
-      idempotencyKeys,
-    };
-    const built = await this.step(ns, from + 1, end, 'build', () => (this.opts.build ?? buildPartFiles)(input)); // step 4
-    await this.step(ns, from + 1, end, 'upload', () => uploadPart(this.store, built)); // step 5: files, then manifest.json last
+    // Sharded (RFC-0013): one part per shard with rows or deletes in the range, built together, published in one CAS.
+    const groups = splitByShard(changes, seqs, sharding?.num_shards);
+    // One nonce per pass; a shard's part id ends in `.s{shard}`, so the parts of one pass never share an id.
+    const passNonce = this.opts.nonce();
+    const partIds = groups.map((g) => newPartId(from + 1, end, g.shard === undefined ? passNonce : `${passNonce}.s${g.shard}`));
+    const partId = partIds[0]!;
+    const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
+      buildGroups(this.store, ns, router, groups, this.opts.vectorIndex, (g, i, vectorIndex) => {
+        const input: PartBuildInput = {
+          namespace: ns,
+          partId: partIds[i]!,
+          walStart: from + 1,
+          walEnd: end,
+          level: 0,
+          ...(g.shard !== undefined ? { shard: g.shard } : {}),
+          changes: g.changes,
+          seqs: g.seqs,
+          schema,
+          distanceMetric: metric,
+          hnsw: vectorIndex ? this.opts.hnsw : formatTwoHnsw(this.opts.vectorIndex, this.opts.hnsw),
+          partFormat: vectorIndex ? undefined : this.opts.partFormat,
+          vectorIndex,
+          createdAt,
+          // Keys are looked up namespace-wide (the union over parts): one part holds them.
+          idempotencyKeys: i === 0 ? idempotencyKeys : [],
+        };
+        return (this.opts.build ?? buildPartFiles)(input); // step 4
+      }),
+    );
+    await this.step(ns, from + 1, end, 'upload', () => Promise.all(built.map((b: BuiltPart) => uploadPart(this.store, b)))); // step 5: files, then manifest.json last
     // A trained or extended codebook is its own object, uploaded before the publish that names it (RFC-0008 §1); if
     // that publish is lost, it is an orphan like the part (GC, RFC-0006).
-    const vindex = built.codebook?.changed
-      ? await this.step(ns, from + 1, end, 'upload', () => writeCodebook(this.store, ns, built.codebook!.codebook, this.opts.nonce()))
-      : undefined;
-    const ref: PartRef = {
-      id: partId,
+    const vindex = codebook ? await this.step(ns, from + 1, end, 'upload', () => writeCodebook(this.store, ns, codebook.codebook, this.opts.nonce())) : undefined;
+    const vectorIndex = built.some((b) => b.codebook !== undefined);
+    const refs: PartRef[] = built.map((b, i) => ({
+      id: partIds[i]!,
       wal_start: from + 1,
       wal_end: end,
-      rows: built.manifest.rows,
-      bytes: built.files.reduce((s, f) => s + f.bytes.length, 0),
+      rows: b.manifest.rows,
+      bytes: b.files.reduce((s, f) => s + f.bytes.length, 0),
       level: 0,
       created_at: createdAt,
-      index_kind: built.manifest.index.kind,
-    };
+      index_kind: b.manifest.index.kind,
+      ...(groups[i]!.shard !== undefined ? { shard: groups[i]!.shard } : {}),
+    }));
+    const ref = refs[0]!;
     // Step 6: publish by CAS; on a lost race, re-read and decide. The rows this part shadows or deletes in older
     // parts die in the same CAS, through new deletion vectors (RFC-0004 §3), recomputed on every attempt.
     let current = router;
@@ -284,9 +300,10 @@ export class Indexer {
       const next = RouterStore.next(current, {
         format_version: LIVENESS_ROUTER_FORMAT,
         indexed_wal: end,
-        parts: [...older, ref],
+        parts: [...older, ...refs],
         schema,
         distance_metric: metric,
+        ...(sharding ? { sharding } : {}),
         // A new codebook version keeps the namespace's recorded probe depth (RFC-0008 §5).
         ...(vindex ? { vindex: withCodebook(current.vindex, vindex) } : {}),
         // Indexing got past any recorded failure in this range: clear it.
@@ -294,8 +311,8 @@ export class Indexer {
       }, createdAt);
       const out = await this.step(ns, from + 1, end, 'publish', () => this.routers.publish(current, witness, next));
       if (out.ok) {
-        this.opts.log?.('indexer: published part', { ns, part: partId, wal_start: ref.wal_start, wal_end: end, rows: ref.rows, epoch: next.epoch });
-        return { ns, result: 'published', part: ref, epoch: next.epoch };
+        this.opts.log?.('indexer: published part', { ns, part: partId, parts: refs.length, wal_start: ref.wal_start, wal_end: end, rows: refs.reduce((n, r) => n + r.rows, 0), epoch: next.epoch });
+        return { ns, result: 'published', part: ref, parts: refs, epoch: next.epoch };
       }
       this.opts.log?.('indexer: router publish conflict', { ns, part: partId, epoch: current.epoch });
       const again = await this.step(ns, from + 1, end, 'publish', () => this.routers.read(ns));

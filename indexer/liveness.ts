@@ -6,7 +6,7 @@
  * Invariant L: among a router's parts each id has at most one live row, in the newest part holding that id; an id
  * deleted at or below indexed_wal has no live row. Every function here keeps it.
  */
-import { ElaxError, type Id } from '../crates-ts/core/index.js';
+import { ElaxError, shardOf, type Id } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
 import type { PartRef, Router } from '../crates-ts/router/index.js';
@@ -110,8 +110,14 @@ export async function currentMasks(r: LivenessReader, router: Router): Promise<(
 export async function deathsFor(r: LivenessReader, router: Router, masks: readonly (Uint8Array | null)[], ids: readonly Id[]): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   let remaining: Id[] = [...ids];
+  // Sharded (RFC-0013): an id only ever lives in its shard's parts; the other shards' parts are not asked.
+  const n = router.sharding?.num_shards;
+  const shardOfId = n === undefined ? null : new Map(remaining.map((id) => [id, shardOf(id, n)]));
   for (let i = router.parts.length - 1; i >= 0 && remaining.length > 0; i--) {
-    const found = await r.lookup(router.parts[i]!, remaining);
+    const shard = router.parts[i]!.shard;
+    const asked = shardOfId === null || shard === undefined ? remaining : remaining.filter((id) => shardOfId.get(id) === shard);
+    if (asked.length === 0) continue;
+    const found = await r.lookup(router.parts[i]!, asked);
     if (found.size === 0) continue;
     const mask = masks[i];
     for (const [, o] of found) {

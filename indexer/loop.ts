@@ -45,15 +45,20 @@ export class IndexerLoop {
     for (const o of outcomes) {
       if (o.result !== 'published') continue;
       try {
-        const c = await compactNamespace(this.store, o.ns, {
-          clock: systemClock,
-          nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
-          maxParts: this.opts.maxParts ?? 8,
-          hnsw: this.opts.hnsw,
-          partFormat: this.opts.partFormat,
-          vectorIndex: this.opts.vectorIndex,
-        });
-        if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, epoch: c.epoch });
+        // A sharded namespace (RFC-0013) merges one shard's run per call, and a publish adds a part per shard: keep
+        // merging (bounded) while runs are found, so every shard stays tiered.
+        for (let round = 0; round < 64; round++) {
+          const c = await compactNamespace(this.store, o.ns, {
+            clock: systemClock,
+            nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
+            maxParts: this.opts.maxParts ?? 8,
+            hnsw: this.opts.hnsw,
+            partFormat: this.opts.partFormat,
+            vectorIndex: this.opts.vectorIndex,
+          });
+          if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, shard: c.part.shard, epoch: c.epoch });
+          if (c.result !== 'compacted' || c.part.shard === undefined) break;
+        }
       } catch (e) {
         this.opts.log?.('compaction failed', { ns: o.ns, error: (e as Error).message });
       }

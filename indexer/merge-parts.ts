@@ -151,17 +151,18 @@ export interface BuildPartOptions {
 export async function buildAndUploadPart(
   store: ObjectStore,
   ns: string,
-  input: { walStart: number; walEnd: number; level: number; changes: ReadonlyMap<Id, Doc | null>; seqs: ReadonlyMap<Id, number>; schema: Schema; distanceMetric: DistanceMetric | null; idempotencyKeys: readonly string[] },
+  input: { walStart: number; walEnd: number; level: number; shard?: number; changes: ReadonlyMap<Id, Doc | null>; seqs: ReadonlyMap<Id, number>; schema: Schema; distanceMetric: DistanceMetric | null; idempotencyKeys: readonly string[] },
   opts: BuildPartOptions,
 ): Promise<{ ref: PartRef; built: BuiltPart }> {
   const createdAt = new Date(opts.clock.now()).toISOString();
-  const partId = newPartId(input.walStart, input.walEnd, opts.nonce());
+  const partId = newPartId(input.walStart, input.walEnd, input.shard === undefined ? opts.nonce() : `${opts.nonce()}.s${input.shard}`);
   const built = await (opts.build ?? buildPartFiles)({
     namespace: ns,
     partId,
     walStart: input.walStart,
     walEnd: input.walEnd,
     level: input.level,
+    ...(input.shard !== undefined ? { shard: input.shard } : {}),
     changes: input.changes,
     seqs: input.seqs,
     schema: input.schema,
@@ -182,6 +183,7 @@ export async function buildAndUploadPart(
     level: input.level,
     created_at: createdAt,
     index_kind: built.manifest.index.kind,
+    ...(input.shard !== undefined ? { shard: input.shard } : {}),
   };
   return { ref, built };
 }

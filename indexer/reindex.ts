@@ -29,6 +29,7 @@ import { readManifest, uploadPart, buildPartFiles, newPartId, DEFAULT_M, DEFAULT
 import { foldParts, splitBySeq, diedSinceFold, type BuildPartOptions, type FoldedParts } from './merge-parts.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, withDeletions } from './liveness.js';
 import { formatTwoHnsw, ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
+import { splitByShard } from './shards.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
 import type { Codebook } from '../crates-ts/ivf/index.js';
 
@@ -176,9 +177,13 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
   const masks = router.format_version >= LIVENESS_ROUTER_FORMAT ? await Promise.all(sources.map((p) => liveness.mask(p))) : null;
   const folded = await foldParts(store, ns, sources, true, masks);
   const walStart = sources[0]!.wal_start;
-  const walEnd = sources[sources.length - 1]!.wal_end;
+  // Sharded (RFC-0013) the last part in router order need not end last: the range is the parts' union.
+  const walEnd = Math.max(...sources.map((p) => p.wal_end));
   const level = Math.max(...sources.map((p) => p.level)) + 1;
-  const ranges = splitBySeq(folded.changes, folded.seqs, walStart, walEnd, opts.maxRowsPerPart ?? Infinity);
+  // Sharded (RFC-0013): each shard's rows get their own parts, in router order (wal_start, shard).
+  const ranges = splitByShard(folded.changes, folded.seqs, router.sharding?.num_shards)
+    .flatMap((g) => splitBySeq(g.changes, g.seqs, walStart, walEnd, opts.maxRowsPerPart ?? Infinity).map((r) => ({ ...r, shard: g.shard })))
+    .sort((a, b) => a.walStart - b.walStart || (a.shard ?? -1) - (b.shard ?? -1));
   const createdAt = new Date(opts.clock.now()).toISOString();
   // Build everything before uploading anything: uploaded-but-unpublished parts are GC candidates once past the
   // grace period, so the gap between upload and publish must stay short however long the builds take.
@@ -192,10 +197,11 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
     const ivf = codebook && opts.vectorIndex?.kind === 'ivf' ? { kind: 'ivf' as const, codebook, ...sizes } : await ivfBuildFor(store, ns, router, r.changes, opts.vectorIndex);
     const b = await (opts.build ?? buildPartFiles)({
         namespace: ns,
-        partId: newPartId(r.walStart, r.walEnd, opts.nonce()),
+        partId: newPartId(r.walStart, r.walEnd, r.shard === undefined ? opts.nonce() : `${opts.nonce()}.s${r.shard}`),
         walStart: r.walStart,
         walEnd: r.walEnd,
         level,
+        ...(r.shard !== undefined ? { shard: r.shard } : {}),
         changes: r.changes,
         seqs: r.seqs,
         schema: router.schema,
@@ -224,6 +230,7 @@ async function rebuild(store: ObjectStore, ns: string, router: Router, opts: Rei
     level,
     created_at: createdAt,
     index_kind: b.manifest.index.kind,
+    ...(ranges[i]!.shard !== undefined ? { shard: ranges[i]!.shard } : {}),
   }));
   const h = built.find((b) => b.manifest.index.kind === 'hnsw')?.manifest.index;
   const partOf = new Map<Id, number>();
@@ -286,7 +293,7 @@ export async function reindexNamespace(store: ObjectStore, ns: string, opts: Rei
       parts: rebuilt.refs.map((r) => r.id),
       replaced: rebuilt.sources.map((s) => s.id),
       rows: rebuilt.rows,
-      wal_end: rebuilt.sources[rebuilt.sources.length - 1]!.wal_end,
+      wal_end: Math.max(...rebuilt.sources.map((p) => p.wal_end)),
       hnsw: rebuilt.hnsw,
       codebook: rebuilt.refs.some((r) => r.index_kind === 'ivf') ? (rebuilt.vindex?.codebook ?? rebuilt.baseCodebook) : null,
       builds,

@@ -39,6 +39,8 @@ export interface NamespaceStatus {
   unindexed_entries: number;
   unindexed_bytes: number;
   parts: number;
+  /** Sharded namespaces (RFC-0013): the number of shards and the parts of each (index = shard). Absent: unsharded. */
+  shards?: { num_shards: number; parts_per_shard: number[] };
   /** When the newest unindexed entry was written (store time), null with an empty tail. */
   last_write: string | null;
   /** When the oldest unindexed entry was written (store time), null with an empty tail. */
@@ -113,6 +115,7 @@ export function statusFromRouter(r: Router, tail: readonly WalObject[], now: num
     unindexed_entries: tail.length,
     unindexed_bytes: tail.reduce((s, o) => s + o.size, 0),
     parts: r.parts.length,
+    ...(r.sharding ? { shards: { num_shards: r.sharding.num_shards, parts_per_shard: partsPerShard(r.parts, r.sharding.num_shards) } } : {}),
     last_write: newest ? new Date(newest.lastModified).toISOString() : null,
     oldest_unindexed_at: oldest ? new Date(oldest.lastModified).toISOString() : null,
     last_indexed_at: lastSuccess,
@@ -170,5 +173,11 @@ export async function statusAll(store: ObjectStore, ns?: string, opts: StatusOpt
     if (!page.next_cursor) break;
     cursor = page.next_cursor;
   }
+  return out;
+}
+
+function partsPerShard(parts: readonly { shard?: number }[], n: number): number[] {
+  const out = new Array<number>(n).fill(0);
+  for (const p of parts) if (p.shard !== undefined && p.shard < n) out[p.shard]!++;
   return out;
 }

@@ -15,7 +15,8 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
-import { LocalDirStore } from '../crates-ts/store/index.js';
+import { LocalDirStore, walKey } from '../crates-ts/store/index.js';
+import { decodeWalEntry } from '../crates-ts/wal/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
@@ -83,6 +84,37 @@ describe('golden fixtures of every part format', () => {
       }
     });
   }
+});
+
+describe('the sharded fixture (test/fixtures/store-v4-sharded, RFC-0013)', () => {
+  it('should keep router format 4 with sharding, parts per shard in (wal_start, shard) order, each holding only its shard\'s ids', async () => {
+    const store = new LocalDirStore(path.join(fixturesDir, 'store-v4-sharded'));
+    const r = (await new RouterStore(store).read(GOLDEN_NS))!.router;
+    expect(r.format_version).toBe(4);
+    expect(r.sharding).toEqual({ num_shards: 3 });
+    expect(r.parts.map((p) => [p.wal_start, p.wal_end, p.shard])).toEqual([[1, 2, 0], [1, 2, 1], [1, 2, 2], [3, 5, 0], [3, 5, 1], [3, 5, 2]]);
+    // The shard function, written out (RFC-0013): FNV-1a 32 of the id's JSON text, murmur3 fmix32, mod num_shards.
+    const shard = (id: number) => {
+      let h = 0x811c9dc5;
+      for (const b of new TextEncoder().encode(JSON.stringify(id))) h = Math.imul(h ^ b, 0x01000193);
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return ((h ^ (h >>> 16)) >>> 0) % 3;
+    };
+    for (const ref of r.parts) {
+      const part = await loadPart(store, GOLDEN_NS, ref.id, undefined, { lazy: true });
+      expect(part.manifest.shard).toBe(ref.shard);
+      for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) expect(shard(id as number)).toBe(ref.shard);
+    }
+    // The inaugural WAL entry carries the sharding, as WAL format 2; the others stay format 1.
+    const first = decodeWalEntry(1, (await store.get(walKey(GOLDEN_NS, 1)))!.bytes);
+    expect([first.meta.format_version, first.meta.sharding]).toEqual([2, { num_shards: 3 }]);
+    const second = decodeWalEntry(2, (await store.get(walKey(GOLDEN_NS, 2)))!.bytes);
+    expect([second.meta.format_version, second.meta.sharding]).toEqual([1, undefined]);
+    const meta = await new Engine(store, { clock: { now: () => Date.now() }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 }).metadata(GOLDEN_NS);
+    expect(meta.sharding).toEqual({ num_shards: 3 });
+    await store.close();
+  });
 });
 
 describe('the filter-index fixture (test/fixtures/store-v2-fidx, RFC-0009 slice 2)', () => {

@@ -5,6 +5,7 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './shard.js';
 export * from './wasm.js';
 export * from './cancel.js';
 export { niceThisThread } from './thread-priority.js';

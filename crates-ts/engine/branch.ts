@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { ElaxError, type Clock } from '../core/index.js';
 import type { NamespaceCatalog } from '../namespace/index.js';
-import { ROUTER_FORMAT_VERSION, RouterStore, SHARED_PARTS_ROUTER_FORMAT, partHome, type PartRef, type Router } from '../router/index.js';
+import { ROUTER_FORMAT_VERSION, RouterStore, SHARDED_ROUTER_FORMAT, SHARED_PARTS_ROUTER_FORMAT, partHome, type PartRef, type Router } from '../router/index.js';
 import { branchRefKey, codebookKey, partPrefix, walKey, type ObjectStore } from '../store/index.js';
 import { MANIFEST_FILE, partFileKey } from '../part/index.js';
 import { validateNamespaceName } from './namespaces.js';
@@ -224,11 +224,13 @@ export async function cloneNamespace(catalog: NamespaceCatalog, src: string, des
   const borrowed = parts.some((p) => p.home !== undefined);
   const router: Router = {
     ...RouterStore.initial(dest, r.wal_start, nowIso),
-    format_version: borrowed ? SHARED_PARTS_ROUTER_FORMAT : ROUTER_FORMAT_VERSION,
+    // A sharded source's parts keep their shards (RFC-0013): the branch is sharded the same way, format 4.
+    format_version: r.sharding ? SHARDED_ROUTER_FORMAT : borrowed ? SHARED_PARTS_ROUTER_FORMAT : ROUTER_FORMAT_VERSION,
     indexed_wal: r.indexed_wal,
     parts,
     schema: r.schema,
     distance_metric: r.distance_metric,
+    ...(r.sharding ? { sharding: r.sharding } : {}),
     ...(r.vindex ? { vindex: r.vindex } : {}),
   };
   const out = await routers.create(router);

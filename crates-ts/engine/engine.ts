@@ -471,6 +471,7 @@ export class Engine {
       index: unindexed > 0 ? { status: 'updating', unindexed_bytes: unindexed } : { status: 'up-to-date' },
       ...(pinning ? { pinning } : {}),
       schema: renderSchemaForResponse(view.schema),
+      ...(view.sharding ? { sharding: { num_shards: view.sharding.num_shards } } : {}),
     };
   }
 

@@ -25,7 +25,9 @@ export async function explainQuery(view: NamespaceView, q: ParsedQuery, body: Re
     if (p === undefined) return { seg, name: 'tail', kind: 'tail', vectorIndex: null };
     const head = p instanceof CachedViewPart ? p.data.head : null;
     const vectorIndex = head === null ? null : head.ivf !== undefined ? 'ivf' : head.index.kind === 'hnsw' ? 'hnsw' : null;
-    return { seg, name: p.id, kind: 'part', vectorIndex };
+    // A sharded namespace's part (RFC-0013) says its shard.
+    const shard = view.router.parts[i]?.shard;
+    return { seg, name: shard === undefined ? p.id : `${p.id} (shard ${shard})`, kind: 'part', vectorIndex };
   });
   const filterIndexes = indexAttrsOf(q);
   const plans: SegmentPlan[] = [];

@@ -80,6 +80,8 @@ export async function deleteNamespace(catalog: NamespaceCatalog, ns: string, clo
         parts: [],
         schema: {},
         distance_metric: null,
+        // Sharding belongs to the incarnation (RFC-0013): the next one's first write may set it again.
+        sharding: undefined,
         // The next incarnation may have other dimensions or metric: it trains its own codebook (RFC-0008 §1).
         vindex: undefined,
         // A revived namespace starts unpinned (docs/api.md "Pinning").

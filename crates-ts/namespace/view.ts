@@ -8,7 +8,7 @@
  * Then the tail shadows: every id a tail entry writes or deletes kills its live part row (or its earlier tail row).
  * Invariant L holds throughout: each id has at most one live row, in its newest source.
  */
-import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
+import { shardOf, type Doc, type Id, type Schema, type DistanceMetric, type ShardingConfig } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { TextNeed } from '../fts/index.js';
 import { RowCursor, type FilterSource, type Segment } from '../query/index.js';
@@ -73,6 +73,8 @@ export class NamespaceView {
   headSeq: number;
   schema: Schema;
   distanceMetric: DistanceMetric | null;
+  /** Namespace sharding (RFC-0013): the router's, or the first tail entry's when not indexed yet; null = unsharded. */
+  sharding: ShardingConfig | null;
   /** WAL entries above router.indexed_wal (the unindexed tail), oldest first. */
   readonly tail: TailEntryInfo[] = [];
   /** Idempotency keys of the tail's requests (the parts' are looked up: hasKeys). */
@@ -138,6 +140,7 @@ export class NamespaceView {
     this.headSeq = Math.max(router.wal_start - 1, router.indexed_wal);
     this.schema = structuredClone(router.schema);
     this.distanceMetric = router.distance_metric;
+    this.sharding = router.sharding ?? null;
     this.updatedAt = Date.parse(router.updated_at) || 0;
   }
 
@@ -357,6 +360,7 @@ export class NamespaceView {
     this.tailRows.endEntry();
     if (entry.meta.schema) this.schema = entry.meta.schema;
     if (entry.meta.distance_metric) this.distanceMetric = entry.meta.distance_metric;
+    if (entry.meta.sharding) this.sharding = entry.meta.sharding;
     const keys = entry.meta.idempotency_keys;
     for (const k of keys ?? []) this.idempotencyKeys.add(k);
     this.headSeq = entry.seq;
@@ -379,11 +383,17 @@ export class NamespaceView {
     const out = new Map<Id, { part: number; ord: number }>();
     let remaining = [...new Set(ids)];
     const v1 = this.router.format_version < 2;
+    // Sharded (RFC-0013): an id only ever lives in its shard's parts; the others are not asked.
+    const n = this.router.sharding?.num_shards;
+    const shardOfId = n === undefined ? null : new Map(remaining.map((id) => [id, shardOf(id, n)]));
     for (let i = this.parts.length - 1; i >= 0 && remaining.length > 0; i--) {
       const part = this.parts[i]!;
-      const found = await part.lookup(remaining);
-      const next: Id[] = [];
-      for (const id of remaining) {
+      const shard = this.router.parts[i]?.shard;
+      const asked = shardOfId === null || shard === undefined ? remaining : remaining.filter((id) => shardOfId.get(id) === shard);
+      if (asked.length === 0) continue;
+      const found = await part.lookup(asked);
+      const next: Id[] = asked === remaining ? [] : remaining.filter((id) => shardOfId!.get(id) !== shard);
+      for (const id of asked) {
         const ord = found.get(id);
         if (ord === undefined) {
           // Under a v1 router a tombstone in a newer part deletes the id from every older one.
@@ -584,6 +594,7 @@ export class NamespaceView {
     next.updatedAt = updatedAt;
     if (kept.some((t) => t.setsSchema)) next.schema = this.schema;
     if (kept.some((t) => t.setsMetric)) next.distanceMetric = this.distanceMetric;
+    next.sharding = router.sharding ?? (router.wal_start === was.wal_start ? this.sharding : null);
     next.headSeq = this.headSeq;
     return next;
   }

@@ -224,6 +224,7 @@ export function assembleBlockPart(
     created_at: input.createdAt,
     ...(postings.fts.length > 0 ? { fts: postings.fts } : {}),
     level: input.level,
+    ...(input.shard !== undefined ? { shard: input.shard } : {}),
     id_type: idType,
     id_range: ids.length > 0 ? [idx.info.first_keys[0] as Id, ids[order[order.length - 1]!]!] : null,
     ids: idsFile.info,

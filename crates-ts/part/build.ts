@@ -35,6 +35,8 @@ export interface PartBuildInput {
   walStart: number;
   walEnd: number;
   level: number;
+  /** The shard of a sharded namespace the part belongs to (RFC-0013); recorded in the manifest. */
+  shard?: number;
   /** Final state of the range: id → full doc (upsert) or null (delete). */
   changes: ReadonlyMap<Id, Doc | null>;
   /** WAL seq each upsert came from (the `_seq` column); ids missing here get walEnd, an upper bound. */
@@ -193,6 +195,7 @@ export async function buildPartFiles(input: PartBuildInput): Promise<BuiltPart> 
     created_at: input.createdAt,
     ...(fts.length > 0 ? { fts } : {}),
     level: input.level,
+    ...(input.shard !== undefined ? { shard: input.shard } : {}),
   };
   return { files, manifest };
 }

@@ -77,6 +77,11 @@ export interface PartManifestV1 {
   fts?: PartFtsInfo[];
   /** Compaction level: 0 for parts built from the WAL, max(inputs) + 1 for merged parts. */
   level: number;
+  /**
+   * The shard of a sharded namespace whose ids the part holds (RFC-0013, core/shard.ts). Absent: unsharded. Additive:
+   * a part reads the same without it.
+   */
+  shard?: number;
 }
 
 /** A part's manifest of either format: the common fields are readable without knowing which. */

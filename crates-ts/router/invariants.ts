@@ -2,9 +2,9 @@
  * Checks run before every router publish. Each is pure: (next, current) → void, throwing ElaxError on violation.
  * A violation is a bug in the publisher, never a user error, so the kind is `corrupt`/internal.
  */
-import { ElaxError } from '../core/index.js';
+import { ElaxError, isNumShards } from '../core/index.js';
 import { parseCodebookName } from '../store/index.js';
-import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, isRouterPinning, isTunedEps0, type Router } from './types.js';
+import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARDED_ROUTER_FORMAT, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, isRouterPinning, isTunedEps0, type Router } from './types.js';
 
 type Invariant = { name: string; why: string; check: (next: Router, current: Router | null) => string | null };
 
@@ -65,15 +65,49 @@ export const ROUTER_INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'parts-ordered-contiguous',
-    why: 'the fold applies parts oldest first and compaction merges adjacent runs: each part must start right after the previous one ends (no gap, no overlap)',
+    why: 'the fold applies parts oldest first and compaction merges adjacent runs: unsharded, each part starts right after the previous one ends (no gap, no overlap); sharded (RFC-0013), parts are sorted by (wal_start, shard) and each shard\'s parts are ordered and never overlap (a shard with nothing in a range has no part for it)',
     check: (next) => {
-      for (let i = 1; i < next.parts.length; i++) {
-        const a = next.parts[i - 1]!;
-        const b = next.parts[i]!;
-        if (b.wal_start !== a.wal_end + 1) return `part ${b.id} starts at ${b.wal_start}, but the part before it (${a.id}) ends at ${a.wal_end}`;
+      if (next.sharding !== undefined) {
+        const lastEnd = new Map<number, { id: string; end: number }>();
+        for (let i = 0; i < next.parts.length; i++) {
+          const b = next.parts[i]!;
+          const a = next.parts[i - 1];
+          if (a && (b.wal_start < a.wal_start || (b.wal_start === a.wal_start && (b.shard ?? -1) <= (a.shard ?? -1)))) {
+            return `part ${b.id} (wal_start ${b.wal_start}, shard ${b.shard}) comes after ${a.id} (wal_start ${a.wal_start}, shard ${a.shard}): parts must be sorted by (wal_start, shard)`;
+          }
+          const prev = lastEnd.get(b.shard ?? -1);
+          if (prev && b.wal_start <= prev.end) return `part ${b.id} of shard ${b.shard} starts at ${b.wal_start}, inside ${prev.id} of the same shard (ends at ${prev.end})`;
+          lastEnd.set(b.shard ?? -1, { id: b.id, end: b.wal_end });
+        }
+      } else {
+        for (let i = 1; i < next.parts.length; i++) {
+          const a = next.parts[i - 1]!;
+          const b = next.parts[i]!;
+          if (b.wal_start !== a.wal_end + 1) return `part ${b.id} starts at ${b.wal_start}, but the part before it (${a.id}) ends at ${a.wal_end}`;
+        }
       }
       const first = next.parts[0];
       if (first && !next.deleted && first.wal_start < next.wal_start) return `part ${first.id} starts at ${first.wal_start}, before wal_start ${next.wal_start}`;
+      return null;
+    },
+  },
+  {
+    name: 'sharding-fixed',
+    why: 'a document\'s shard is a function of its id and num_shards (RFC-0013): sharding is set once per incarnation and never changes, every part of a sharded namespace belongs to one of its shards and no part of an unsharded one does, and readers that do not know shards must not read them',
+    check: (next, cur) => {
+      const s = next.sharding;
+      if (s !== undefined) {
+        if (!isNumShards(s?.num_shards)) return `sharding.num_shards ${JSON.stringify(s?.num_shards)} is not an integer 1..256`;
+        if (next.format_version < SHARDED_ROUTER_FORMAT) return `a sharded router must be format ${SHARDED_ROUTER_FORMAT}, got ${next.format_version}`;
+        if (next.deleted) return 'a deleted namespace keeps no sharding';
+      }
+      for (const p of next.parts) {
+        if (s === undefined && p.shard !== undefined) return `part ${p.id} has shard ${p.shard} but the namespace is not sharded`;
+        if (s !== undefined && !(Number.isInteger(p.shard) && p.shard! >= 0 && p.shard! < s.num_shards)) return `part ${p.id} has shard ${JSON.stringify(p.shard)}, not 0..${s.num_shards - 1}`;
+      }
+      if (cur && !cur.deleted && !next.deleted && cur.wal_start === next.wal_start && cur.sharding !== undefined && next.sharding?.num_shards !== cur.sharding.num_shards) {
+        return `sharding changed from ${JSON.stringify(cur.sharding)} to ${JSON.stringify(next.sharding ?? null)} within an incarnation`;
+      }
       return null;
     },
   },

@@ -5,7 +5,7 @@ import { ElaxError } from '../core/index.js';
 import type { ObjectStore, Witness } from '../store/index.js';
 import { routerKey } from '../store/index.js';
 import { checkRouterInvariants } from './invariants.js';
-import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, type Router } from './types.js';
+import { MAX_ROUTER_FORMAT_VERSION, MIN_ROUTER_FORMAT_VERSION, ROUTER_FORMAT_VERSION, SHARDED_ROUTER_FORMAT, SHARED_PARTS_ROUTER_FORMAT, hasBorrowedParts, type Router } from './types.js';
 
 export interface RouterRead {
   router: Router;
@@ -57,6 +57,8 @@ export function withRetiredParts(current: Router, next: Router): Router {
  * format 2 explicitly (the indexer's upgrade from the v1 fold) need not know about branches.
  */
 function withSharedFormat(current: Router, next: Router): Router {
+  // A sharded router (or one that was format 4 already) is format 4 (RFC-0013), which includes format 3.
+  if (next.format_version < SHARDED_ROUTER_FORMAT && (next.sharding !== undefined || current.format_version >= SHARDED_ROUTER_FORMAT)) return { ...next, format_version: SHARDED_ROUTER_FORMAT };
   if (next.format_version >= SHARED_PARTS_ROUTER_FORMAT) return next;
   if (current.format_version >= SHARED_PARTS_ROUTER_FORMAT || hasBorrowedParts(next)) return { ...next, format_version: SHARED_PARTS_ROUTER_FORMAT };
   return next;

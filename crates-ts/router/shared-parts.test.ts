@@ -43,8 +43,8 @@ describe('router format 3', () => {
     expect((await routers.read('plain'))!.router.format_version).toBe(2);
   });
 
-  it('should refuse a router format newer than 3', () => {
-    const bytes = new TextEncoder().encode(JSON.stringify({ ...branch(), format_version: 4 }));
-    expect(() => parseRouter('b', bytes)).toThrowError(/format_version 4; this build reads 1..3/);
+  it('should refuse a router format newer than 4 (format 4: sharding, RFC-0013)', () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ ...branch(), format_version: 5 }));
+    expect(() => parseRouter('b', bytes)).toThrowError(/format_version 5; this build reads 1..4/);
   });
 });

@@ -1,4 +1,4 @@
-import type { Schema, DistanceMetric } from '../core/index.js';
+import type { Schema, DistanceMetric, ShardingConfig } from '../core/index.js';
 
 /**
  * Router formats: 1 — a part row is live unless a newer part holds its id (the fold, tombstones delete);
@@ -13,7 +13,13 @@ export const MIN_ROUTER_FORMAT_VERSION = 1;
  * that know 1..2.
  */
 export const SHARED_PARTS_ROUTER_FORMAT = 3;
-export const MAX_ROUTER_FORMAT_VERSION = SHARED_PARTS_ROUTER_FORMAT;
+/**
+ * Format 4 = format 3 + namespace sharding (docs/rfcs/0013-sharding.md): `Router.sharding` and `PartRef.shard`, parts
+ * ordered by (wal_start, shard), each shard's parts ordered and non-overlapping. Written by every publish of a router
+ * that has `sharding` (and kept once reached), so builds that know only 1..3 refuse it rather than misread it.
+ */
+export const SHARDED_ROUTER_FORMAT = 4;
+export const MAX_ROUTER_FORMAT_VERSION = SHARDED_ROUTER_FORMAT;
 
 /** One published part (filled by the indexer; empty until parts exist). */
 export interface PartRef {
@@ -34,6 +40,11 @@ export interface PartRef {
    * namespace. Absent: this namespace.
    */
   home?: string;
+  /**
+   * Format 4 (RFC-0013): the shard whose ids the part holds (0..sharding.num_shards-1; core/shard.ts shardOf). Absent:
+   * an unsharded namespace's part.
+   */
+  shard?: number;
 }
 
 /** The namespace holding part `ref`'s manifest and data files (RFC-0011). */
@@ -154,6 +165,11 @@ export interface Router {
    * Additive to formats 1..3 (no version change): older readers ignore it, so they only do not pin.
    */
   pinning?: RouterPinning;
+  /**
+   * Namespace sharding (RFC-0013), set by the namespace's first write (its WAL entry's meta) and copied here by the
+   * first indexer publish; fixed for the incarnation (dropped by deletion). Absent: unsharded.
+   */
+  sharding?: ShardingConfig;
   /** Free-form indexer bookkeeping (last success/failure), shown by `elax status`. */
   indexer?: Record<string, unknown>;
 }

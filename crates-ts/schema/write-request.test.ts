@@ -42,7 +42,8 @@ describe('parseWriteRequest: shapes and top-level keys', () => {
   it('should refuse documented features elax does not implement', () => {
     expectElaxError(() => parse({ branch_from_namespace: 'a' }), INV, 'branch_from_namespace is not supported by elax');
     expectElaxError(() => parse({ copy_from_namespace: { source_namespace: 'a' } }), INV, 'copy_from_namespace is not supported by elax');
-    expectElaxError(() => parse({ sharding: { num_shards: 2 } }), INV, 'sharding is not supported by elax');
+    expect(parse({ sharding: { num_shards: 2 } }).sharding).toEqual({ num_shards: 2 });
+    expectElaxError(() => parse({ sharding: { num_shards: 0 } }), INV, 'sharding.num_shards must be an integer from 1 to 256, got 0');
     expectElaxError(() => parse({ encryption: { mode: 'customer-managed', key_name: 'k' } }), INV, 'customer-managed', 'not supported by elax');
     expect(parse({ encryption: { mode: 'default' } }).upserts).toEqual([]);
     expectElaxError(() => parse({ encryption: { mode: 'rot13' } }), INV, 'encryption.mode');

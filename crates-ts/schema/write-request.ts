@@ -7,7 +7,7 @@
  * row. An id named twice (in any of upserts, patches and deletes) is a 400 too (unique-ids.ts). Nothing is partially
  * accepted.
  */
-import { ElaxError, invalid, type AttributeSchema, type AttrValue, type DistanceMetric, type Doc, type Id, type Schema } from '../core/index.js';
+import { ElaxError, invalid, parseSharding, type AttributeSchema, type AttrValue, type DistanceMetric, type Doc, type Id, type Schema } from '../core/index.js';
 import { tryParseType, vectorTypeString, type ParsedType } from './attr-type.js';
 import { inferIdType, parseId } from './ids.js';
 import { mergeSchema, schemaEquals } from './merge.js';
@@ -34,9 +34,9 @@ const SUPPORTED_KEYS = new Set([
   'upsert_rows', 'upsert_columns', 'patch_rows', 'patch_columns', 'deletes',
   'delete_by_filter', 'delete_by_filter_allow_partial', 'patch_by_filter', 'patch_by_filter_allow_partial',
   'upsert_condition', 'patch_condition', 'delete_condition',
-  'distance_metric', 'schema', 'return_affected_ids', 'disable_backpressure', 'encryption', 'namespace',
+  'distance_metric', 'schema', 'return_affected_ids', 'disable_backpressure', 'encryption', 'namespace', 'sharding',
 ]);
-const UNSUPPORTED_KEYS = new Set(['branch_from_namespace', 'copy_from_namespace', 'sharding']);
+const UNSUPPORTED_KEYS = new Set(['branch_from_namespace', 'copy_from_namespace']);
 
 function metricOf(ann: AttributeSchema['ann']): DistanceMetric | undefined {
   return typeof ann === 'object' && ann !== null ? ann.distance_metric : undefined;
@@ -189,6 +189,8 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
     if (mode === 'customer-managed') throw invalid('encryption with customer-managed keys is not supported by elax');
     if (mode !== 'default') throw invalid(`encryption.mode must be 'default' or 'customer-managed'`);
   }
+  // Checked against the namespace when the write is planned (write/sharding.ts): only its first write may set it.
+  const sharding = b.sharding !== undefined ? parseSharding(b.sharding) : undefined;
 
   // Explicit schema first: it wins over inference and must agree with the current schema.
   const explicit = b.schema !== undefined ? parseSchemaUpdate(b.schema) : {};
@@ -341,5 +343,6 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
   // A metric known only from the schema (e.g. set through the schema endpoint) is handed to the router too.
   const reqMetric = metric ?? (current.distanceMetric === null ? metricOf(schema.vector?.ann) : undefined);
   if (reqMetric !== undefined) req.distanceMetric = reqMetric;
+  if (sharding !== undefined) req.sharding = sharding;
   return req;
 }

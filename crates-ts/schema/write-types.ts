@@ -1,5 +1,5 @@
 /** The validated form of a turbopuffer write request body (see parseWriteRequest). */
-import type { AttrValue, DistanceMetric, Doc, Id, Schema } from '../core/index.js';
+import type { AttrValue, DistanceMetric, Doc, Id, Schema, ShardingConfig } from '../core/index.js';
 
 /** A patch: only the fields present in the request. `vector: null` / attr null remove the value. */
 export interface PatchDoc {
@@ -23,6 +23,8 @@ export interface WriteRequest {
   deleteCondition?: unknown;
   /** The metric this request sets (distance_metric or schema.vector.ann.distance_metric); undefined = keep. */
   distanceMetric?: DistanceMetric;
+  /** `sharding` (RFC-0013): allowed only on the write that creates the namespace (or the same value again). */
+  sharding?: ShardingConfig;
   /** Schema the namespace must have after this request: current merged with explicit `schema` and inferred types. */
   schema: Schema;
   /**

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, type WalOp, type WalMeta } from './index.js';
+import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalOp, type WalMeta } from './index.js';
 
 const meta = (extra: Partial<WalMeta> = {}): WalMeta => ({
   format_version: WAL_FORMAT_VERSION,
@@ -22,6 +22,14 @@ describe('WAL entry format', () => {
     expect(out.meta.schema).toEqual({ a: { type: 'string' } });
     expect(out.meta.distance_metric).toBe('cosine_distance');
     expect(out.ops).toEqual(ops);
+  });
+
+  it('should carry sharding in a format-2 entry (RFC-0013) and refuse formats past 2', () => {
+    const ops: WalOp[] = [{ kind: 'upsert', doc: { id: 1, vector: null, attrs: {} } }];
+    const out = decodeWalEntry(1, encodeWalEntry(meta({ format_version: WAL_SHARDING_FORMAT, sharding: { num_shards: 4 } }), ops));
+    expect(out.meta.format_version).toBe(2);
+    expect(out.meta.sharding).toEqual({ num_shards: 4 });
+    expect(() => decodeWalEntry(2, encodeWalEntry(meta({ format_version: 3 }), ops))).toThrowError(/format_version 3; this build reads 1..2/);
   });
 
   it('should keep u64 ids and string ids that look alike distinct', () => {

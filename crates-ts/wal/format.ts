@@ -16,9 +16,15 @@
  */
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
-import { ElaxError, type Doc, type Id, type Schema, type DistanceMetric, type AttrValue } from '../core/index.js';
+import { ElaxError, type Doc, type Id, type Schema, type DistanceMetric, type AttrValue, type ShardingConfig } from '../core/index.js';
 
 export const WAL_FORMAT_VERSION = 1;
+/**
+ * Version 2 = version 1 whose meta carries `sharding` (RFC-0013): only the inaugural entry of a sharded namespace is
+ * written so, so that a build reading only version 1 refuses it instead of indexing the namespace unsharded.
+ */
+export const WAL_SHARDING_FORMAT = 2;
+const MAX_WAL_FORMAT_VERSION = WAL_SHARDING_FORMAT;
 const META_KEY = 'elax.wal';
 
 export type WalOp = { kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: Id };
@@ -34,6 +40,11 @@ export interface WalMeta {
   schema?: Schema;
   /** Distance metric after this entry, present only if this entry set it. */
   distance_metric?: DistanceMetric;
+  /**
+   * Namespace sharding (RFC-0013): only in the first entry of an incarnation, when its write configured it; such an
+   * entry is format_version 2 (WAL_SHARDING_FORMAT), which builds that predate sharding refuse to read.
+   */
+  sharding?: ShardingConfig;
   /** Idempotency keys of the requests in this entry (bulk ingest dedup). */
   idempotency_keys?: string[];
 }
@@ -201,8 +212,8 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
   const rawMeta = table.schema.metadata.get(META_KEY);
   if (!rawMeta) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${seq} has no ${META_KEY} metadata`);
   const meta = JSON.parse(rawMeta) as WalMeta;
-  if (meta.format_version > WAL_FORMAT_VERSION || meta.format_version < 1) {
-    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `WAL entry ${seq} has format_version ${meta.format_version}; this build reads 1..${WAL_FORMAT_VERSION}`);
+  if (meta.format_version > MAX_WAL_FORMAT_VERSION || meta.format_version < 1) {
+    throw new ElaxError('ELAX_ERR_INCOMPATIBLE_FORMAT', `WAL entry ${seq} has format_version ${meta.format_version}; this build reads 1..${MAX_WAL_FORMAT_VERSION}`);
   }
   const n = table.numRows;
   const opCol = table.getChild('op')!;

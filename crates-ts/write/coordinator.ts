@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
@@ -21,6 +21,7 @@ import type { FilterScan } from '../namespace/index.js';
 import { NO_FILTER_MATCHES, resolveWrite, type FilterMatches, type Resolution, type StateReader } from './resolve.js';
 import { resolveWriteLimits, type WriteLimits } from './limits.js';
 import { declaresSchemaOrMetric } from './creates.js';
+import { checkSharding } from './sharding.js';
 
 export interface WriteOutcome {
   seq: number | null;
@@ -68,8 +69,12 @@ interface PlanBase {
   filter: FilterMatches;
   /** The WAL head this state is at: the entry is appended at head + 1 (a lost race if the head moved since). */
   head: number;
+  /** The namespace's sharding (RFC-0013), null when unsharded. */
+  sharding: NamespaceView['sharding'];
+  /** No entry committed in this incarnation yet: the entry planned now is the inaugural write (may set sharding). */
+  inaugural: boolean;
 }
-const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0 };
+const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0, sharding: null, inaugural: true };
 
 const NONE: ReadonlySet<Id> = new Set();
 const hasFilterWrite = (req: WriteRequest) => req.deleteByFilter !== undefined || req.patchByFilter !== undefined;
@@ -173,7 +178,7 @@ export class WriteCoordinator {
         // A namespace comes into existence with the first write that changes something (creates.ts). A batch that
         // changes nothing against the empty state is acknowledged as is: no router.json, no WAL entry (its
         // idempotency keys are not recorded either: replaying a no-op is a no-op).
-        const dry = this.plan(ABSENT, batch);
+        const dry = this.plan(ns, ABSENT, batch);
         if (dry.ops.length === 0 && !dry.accepted.some((a) => declaresSchemaOrMetric(a.p.req))) {
           this.settle(dry, null);
           return;
@@ -181,7 +186,7 @@ export class WriteCoordinator {
       }
       const view = current ?? (await this.ensureLive(ns));
       const base = await this.prefetch(view, batch);
-      const plan = this.plan(base, batch);
+      const plan = this.plan(ns, base, batch);
       if (plan.accepted.length === 0) {
         for (const r of plan.rejected) r.p.reject(r.error);
         return;
@@ -189,14 +194,15 @@ export class WriteCoordinator {
       const seq = base.head + 1;
       let committedSeq: number | null = null;
       let bytes: Uint8Array | null = null;
-      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.keys.length > 0) {
+      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0) {
         const meta: WalMeta = {
-          format_version: WAL_FORMAT_VERSION,
+          format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
           namespace: ns,
           committed_at: this.opts.clock.now(),
           requests: plan.accepted.length,
           ...(plan.schemaChanged ? { schema: plan.schema } : {}),
           ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
+          ...(plan.shardingSet && plan.sharding ? { sharding: plan.sharding } : {}),
           ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
         };
         bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
@@ -236,12 +242,13 @@ export class WriteCoordinator {
   }
 
   /** Resolve every request of the batch in order on top of the view; collect the combined entry. */
-  private plan(view: PlanBase, batch: Pending[]) {
+  private plan(ns: string, view: PlanBase, batch: Pending[]) {
     // The changes of the requests resolved so far. The first request's own map becomes it (a delete by filter may
     // hold millions of entries: not copied).
     let overlay = new Map<Id, Doc | null>();
     let schema = view.schema;
     let metric = view.distanceMetric;
+    let sharding = view.sharding;
     const accepted: { p: Pending; res: Resolution | null }[] = [];
     const rejected: { p: Pending; error: unknown }[] = [];
     const keys: string[] = [];
@@ -260,7 +267,9 @@ export class WriteCoordinator {
         },
       };
       try {
+        const nextSharding = checkSharding(ns, p.req.sharding, sharding, view.inaugural);
         const res = resolveWrite(p.req, reader, schema, metric, this.limits);
+        sharding = nextSharding;
         if (overlay.size === 0) overlay = res.changes;
         else {
           for (const [id, doc] of res.changes) {
@@ -284,7 +293,8 @@ export class WriteCoordinator {
     for (const [id, doc] of overlay) ops.push(doc ? { kind: 'upsert', doc } : { kind: 'delete', id });
     const schemaChanged = JSON.stringify(schema) !== JSON.stringify(view.schema);
     const metricChanged = metric !== view.distanceMetric;
-    return { accepted, rejected, ops, schema, schemaChanged, metric, metricChanged, keys };
+    const shardingSet = sharding !== null && view.sharding === null;
+    return { accepted, rejected, ops, schema, schemaChanged, metric, metricChanged, sharding, shardingSet, keys };
   }
 
   /**
@@ -307,7 +317,7 @@ export class WriteCoordinator {
       const filter = await this.filterMatches(view, batch[0]!.req);
       if (view.headSeq === head || attempt >= 5) {
         // After 5 moves we go with this state at `head`: the append at head + 1 then loses its race and re-plans.
-        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, filter, head };
+        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, filter, head, sharding: view.sharding, inaugural: head <= view.router.wal_start - 1 };
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
  * When does a write bring a namespace into existence? When it changes something: it writes rows, or it declares
- * a schema or a distance metric. A request whose operations all turn out to be no-ops against a namespace that does
+ * a schema, a distance metric or its sharding. A request whose operations all turn out to be no-ops against a namespace that does
  * not exist (`{}`, empty row lists, deletes and patches of missing ids, filter writes matching nothing) creates
  * nothing (docs/api.md, "Empty writes").
  *
@@ -12,7 +12,7 @@
 import type { WriteRequest } from '../schema/index.js';
 
 export function declaresSchemaOrMetric(req: WriteRequest): boolean {
-  if (req.distanceMetric !== undefined) return true;
+  if (req.distanceMetric !== undefined || req.sharding !== undefined) return true;
   const inferable = new Set<string>();
   if (req.deletes.length > 0 || req.patches.length > 0) inferable.add('id');
   for (const p of req.patches) for (const k of Object.keys(p.attrs)) inferable.add(k);
