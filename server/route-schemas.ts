@@ -79,12 +79,13 @@ const columns = (what: string): JsonSchema => ({
 
 const filter = (description: string): JsonSchema => anyValue(`${description} (a filter: [attr, op, value], ["And", [...]], ["Or", [...]], ["Not", f])`);
 
-const cloneSource = (field: string): JsonSchema => ({
+/** Unknown fields of the object form are the engine's to name (all of them at once). */
+const cloneSource = (field: string, copy: boolean): JsonSchema => ({
   type: ['string', 'object'],
-  description: 'source namespace name, or {source_namespace, source_api_key?}; cannot be combined with other write fields',
+  description: `source namespace name, or {source_namespace${copy ? ', source_api_key?' : ''}}; cannot be combined with other write fields`,
   properties: {
     source_namespace: { type: 'string', [M]: '{path} must be a string' },
-    source_api_key: { type: 'string', description: 'accepted and ignored', [M]: '{path} must be a string' },
+    ...(copy ? { source_api_key: { type: 'string', description: 'accepted and ignored (one organisation)', [M]: '{path} must be a string' } } : {}),
   },
   [M]: `${field} must be a namespace name or an object {source_namespace}, got {typeof}`,
 });
@@ -143,9 +144,9 @@ export const writeBody: JsonSchema = {
       [M]: "encryption.mode must be 'default' or 'customer-managed'",
     },
     namespace: anyValue('ignored (the namespace is the path)'),
-    branch_from_namespace: cloneSource('branch_from_namespace'),
-    copy_from_namespace: cloneSource('copy_from_namespace'),
-    sharding: { type: 'null', description: 'not supported by elax', [M]: 'sharding is not supported by elax' },
+    branch_from_namespace: cloneSource('branch_from_namespace', false),
+    copy_from_namespace: cloneSource('copy_from_namespace', true),
+    sharding: anyValue('{num_shards}: not supported by elax'),
   },
   [M]: 'write request body must be a JSON object',
 };
