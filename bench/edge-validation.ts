@@ -4,12 +4,17 @@
  * (parseWriteRequest / parseQuery, which validate everything again). CPU only, one thread: measures the same on a
  * busy machine, give or take the noise of sharing a core.
  *
+ * Then the whole fastify validation path (ajv plus fastify's wrapper, path parameters and headers): two in-process
+ * apps with the same routes, handlers that answer at once, one with the route schemas and one without; requests by
+ * `inject` (no sockets), the two apps alternating round by round so that a busy machine slows both alike.
+ *
  *   node bin/run-ts.mjs bench/edge-validation.ts [--rounds 200]
  */
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
+import Fastify from 'fastify';
 import { EDGE_AJV } from '../server/edge-errors.js';
-import { queryBody, writeBody } from '../server/route-schemas.js';
+import { jsonBody, nsParams, queryBody, writeBody } from '../server/route-schemas.js';
 import { parseWriteRequest } from '../crates-ts/schema/write-request.js';
 import { parseQuery, parseMultiQuery } from '../crates-ts/query/index.js';
 import type { Schema } from '../crates-ts/core/index.js';
@@ -91,3 +96,48 @@ for (const c of cases) {
   });
 }
 console.table(out);
+
+/** Two apps, with and without the route schemas, and the median µs of one request to each (alternating rounds). */
+async function injectOverhead(texts: { name: string; url: string; text: string }[], perRound: number, roundsN: number) {
+  const build = (withSchemas: boolean) => {
+    const app = Fastify({ ajv: EDGE_AJV, bodyLimit: 64 * 2 ** 20 });
+    const opts = (body: Record<string, unknown>) =>
+      withSchemas ? { schema: { params: nsParams, headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } }, body: jsonBody(body) } } : {};
+    app.post('/v2/namespaces/:ns', opts(writeBody), async () => ({ status: 'OK' }));
+    app.post('/v2/namespaces/:ns/query', opts(queryBody), async () => ({ rows: [] }));
+    return app;
+  };
+  const apps = { without: build(false), with: build(true) };
+  await Promise.all(Object.values(apps).map((a) => a.ready()));
+  const rows = [];
+  for (const t of texts) {
+    const times: Record<'with' | 'without', number[]> = { with: [], without: [] };
+    for (let r = 0; r < roundsN; r++) {
+      for (const k of r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+        const s = performance.now();
+        for (let i = 0; i < perRound; i++) {
+          const res = await apps[k].inject({ method: 'POST', url: t.url, headers: { 'content-type': 'application/json' }, payload: t.text });
+          if (res.statusCode !== 200) throw new Error(`${t.name}: ${res.statusCode} ${res.body}`);
+        }
+        times[k].push(((performance.now() - s) * 1000) / perRound);
+      }
+    }
+    const med = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+    rows.push({ request: t.name, without_schemas_us: +med(times.without).toFixed(1), with_schemas_us: +med(times.with).toFixed(1), delta_us: +(med(times.with) - med(times.without)).toFixed(1) });
+  }
+  await Promise.all(Object.values(apps).map((a) => a.close()));
+  return rows;
+}
+
+console.log('fastify inject, median µs per request over alternating rounds:');
+console.table(
+  await injectOverhead(
+    [
+      { name: 'write 1k rows x 128-d', url: '/v2/namespaces/ns', text: cases[0]!.text },
+      { name: 'query ANN 128-d + filter', url: '/v2/namespaces/ns/query', text: cases[2]!.text },
+      { name: 'query order by + top_k', url: '/v2/namespaces/ns/query', text: cases[3]!.text },
+    ],
+    20,
+    Math.max(10, Math.round(rounds / 4)),
+  ),
+);
