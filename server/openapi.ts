@@ -39,7 +39,35 @@ export function registerOpenApi(app: FastifyInstance): void {
     },
     // The message annotations (edge-errors.ts) are for the server, not for readers of the contract.
     transform: ({ schema, url }) => ({ schema: withoutMessages(schema), url }),
+    transformObject: (doc) => ('openapiObject' in doc ? finish(doc.openapiObject as OpenApiDoc) : doc.swaggerObject),
   }, done);
+}
+
+type Operation = { requestBody?: { required?: boolean }; responses?: Record<string, unknown> };
+type OpenApiDoc = { paths?: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, unknown> } };
+
+/** Paths whose body may be left out (every field has a default). */
+const OPTIONAL_BODY = new Set(['/v1/namespaces/{ns}/_debug/recall']);
+
+/** The error shape on every operation, and bodies that may be absent marked so. */
+function finish(doc: OpenApiDoc): OpenApiDoc {
+  doc.components ??= {};
+  doc.components.schemas = {
+    ...doc.components.schemas,
+    Error: {
+      type: 'object',
+      description: 'every error answer (docs/errors.md lists the codes)',
+      properties: { status: { const: 'error' }, error: { type: 'string', description: 'what is wrong, naming the field' }, code: { type: 'string', pattern: '^ELAX_ERR_' } },
+      required: ['status', 'error', 'code'],
+    },
+  };
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      if (OPTIONAL_BODY.has(path) && op.requestBody) op.requestBody.required = false;
+      op.responses = { ...op.responses, default: { description: 'an error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } };
+    }
+  }
+  return doc;
 }
 
 /** GET /openapi.json: the document (built once, on first request, from the routes registered by then). */

@@ -140,6 +140,16 @@ describe('docs/api.md against GET /openapi.json', () => {
     expect(md).toMatch(/X-Elax-Query-Timeout-Ms/);
   });
 
+  it('should describe the error answer on every operation, and the optional recall body', () => {
+    for (const ops of Object.values(doc.paths)) {
+      for (const o of Object.values(ops) as { responses?: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }[]) {
+        expect(o.responses?.default?.content?.['application/json']?.schema.$ref).toBe('#/components/schemas/Error');
+      }
+    }
+    expect((doc.paths['/v1/namespaces/{ns}/_debug/recall']!.post!.requestBody as { required?: boolean }).required).toBe(false);
+    expect((doc.paths['/v2/namespaces/{ns}']!.post!.requestBody as { required?: boolean }).required).toBe(true);
+  });
+
   it('should not leak the server-side message annotations into the document', () => {
     expect(JSON.stringify(doc)).not.toContain('x-elax-error');
   });
