@@ -26,8 +26,9 @@ const names = (text: string) => [...text.matchAll(/`([a-z_][a-z0-9_]*)`/g)].map(
  * the table has a `where` column), names in the sub-headings of a route's section, and `{a?, b?}` bodies written
  * next to a route in a table.
  */
-export function documentedApi(md: string): { routes: Route[]; fields: Map<string, Set<string>> } {
+export function documentedApi(md: string): { routes: Route[]; fields: Map<string, Set<string>>; queryParams: Map<string, Set<string>> } {
   const routes = new Map<string, Route>();
+  const queryParams = new Map<string, Set<string>>();
   const fields = new Map<string, Set<string>>();
   const addField = (r: Route | null, f: string) => {
     if (!r) return;
@@ -42,6 +43,13 @@ export function documentedApi(md: string): { routes: Route[]; fields: Map<string
     for (const m of line.matchAll(ROUTE)) {
       const r = { method: m[1]!, path: m[2]! };
       routes.set(key(r), r);
+      // `GET /v1/namespaces?prefix=&cursor=`: the query string's parameters.
+      const qs = /^\?([^`\s]*)/.exec(line.slice(m.index! + m[0].length));
+      if (qs) {
+        let s = queryParams.get(key(r));
+        if (!s) queryParams.set(key(r), (s = new Set()));
+        for (const p of qs[1]!.split('&')) if (p.split('=')[0]) s.add(p.split('=')[0]!);
+      }
     }
     const h = /^(#{2,3}) (.*)$/.exec(line);
     if (h) {
@@ -79,7 +87,7 @@ export function documentedApi(md: string): { routes: Route[]; fields: Map<string
       if (m && body && m[1] !== 'GET' && m[1] !== 'DELETE') for (const f of body[1]!.matchAll(/([a-z_][a-z0-9_]*)\??:?/g)) addField({ method: m[1]!, path: m[2]! }, f[1]!);
     }
   }
-  return { routes: [...routes.values()], fields };
+  return { routes: [...routes.values()], fields, queryParams };
 }
 
 describe('docs/api.md against GET /openapi.json', () => {
@@ -131,6 +139,17 @@ describe('docs/api.md against GET /openapi.json', () => {
     expect(missing).toEqual([]);
   });
 
+  it('should have every documented query-string parameter', () => {
+    expect([...api.queryParams.get('GET /v1/namespaces')!]).toEqual(['prefix', 'cursor', 'page_size']);
+    const missing: string[] = [];
+    for (const [route, ps] of api.queryParams) {
+      const [method, path] = route.split(' ') as [string, string];
+      const params = op(method, path)?.parameters ?? [];
+      for (const p of ps) if (!params.some((x) => x.in === 'query' && x.name === p)) missing.push(`${route}: ${p}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('should document the path parameter and the headers the docs name', () => {
     const write = doc.paths['/v2/namespaces/{ns}']!.post!;
     expect(write.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'ns' }), expect.objectContaining({ in: 'header', name: 'idempotency-key' })]));
@@ -167,7 +186,7 @@ describe('documentedApi', () => {
       '| method and path | answer |',
       '|---|---|',
       '| `POST /v1/y/:ns` | `{n?: 25, m?}` → `{out}` |',
-      '| `GET /v1/z` | `{q}` |',
+      '| `GET /v1/z?a=&b=1` | `{q}` |',
       '### Tuning: `POST /v1/y/:ns`',
       '| field | where | meaning |',
       '|---|---|---|',
@@ -179,5 +198,6 @@ describe('documentedApi', () => {
     expect([...api.fields.get('POST /v2/x/:ns')!].sort()).toEqual(['a', 'b', 'c']);
     expect([...api.fields.get('POST /v1/y/:ns')!].sort()).toEqual(['m', 'n', 'p']);
     expect(api.fields.has('GET /v1/z')).toBe(false);
+    expect([...api.queryParams.get('GET /v1/z')!]).toEqual(['a', 'b']);
   });
 });
