@@ -15,6 +15,7 @@ import { ElaxError } from '../crates-ts/core/index.js';
 import type { Engine } from '../crates-ts/engine/index.js';
 import { statusAll, DEFAULT_STALL_AFTER_SECONDS } from './admin-status.js';
 import type { ServerMetrics } from './metrics.js';
+import { adminStatusQuery } from './route-schemas.js';
 
 export const ADMIN_STATUS_PATH = '/admin/status';
 export const METRICS_PATH = '/metrics';
@@ -47,7 +48,8 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   const token = opts.adminToken || undefined;
   const defaultStall = opts.stallAfterSeconds ?? DEFAULT_STALL_AFTER_SECONDS;
 
-  app.get<{ Querystring: { ns?: string; stall_after?: string } }>(ADMIN_STATUS_PATH, async (req, reply) => {
+  const status = { schema: { description: 'every namespace\'s WAL tail, parts and indexer health (admin token)', querystring: adminStatusQuery } };
+  app.get<{ Querystring: { ns?: string; stall_after?: string } }>(ADMIN_STATUS_PATH, status, async (req, reply) => {
     if (!token) {
       throw new ElaxError(
         'ELAX_ERR_NOT_FOUND',
@@ -66,7 +68,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
     return { generated_at: new Date(now).toISOString(), stall_after_seconds: stallAfterSeconds, store: opts.engine.store.description, namespaces };
   });
 
-  app.get(METRICS_PATH, async (req, reply) => {
+  app.get(METRICS_PATH, { schema: { description: 'Prometheus metrics (text format)' } }, async (req, reply) => {
     if (token) requireAdminToken(req, token);
     const text = await opts.metrics.render();
     return reply.header('content-type', opts.metrics.contentType).header('cache-control', 'no-store').send(text);

@@ -21,6 +21,9 @@ import { QueryLimiter, defaultMaxQueuedQueries, defaultMaxRunningQueries } from 
 import { DEFAULT_QUERY_TIMEOUT_MS, QUERY_TIMEOUT_HEADER, QueryDeadline, requestTimeoutMs } from './query-deadline.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
+import { EDGE_AJV, edgeErrorFormatter } from './edge-errors.js';
+import { jsonBody, listNamespacesQuery, nsParams, queryBody, metadataPatchBody, recallBody, schemaBody, writeBody } from './route-schemas.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -103,7 +106,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1024 },
     // While closing, fastify would answer its own 503 without our JSON, code or Retry-After: we answer instead.
     return503OnClosing: false,
+    // Route schemas (route-schemas.ts) validate bodies as sent (no coercion, no defaults) and fail with the engine's
+    // code and message (edge-errors.ts).
+    ajv: EDGE_AJV,
+    schemaErrorFormatter: edgeErrorFormatter('ELAX_ERR_INVALID_REQUEST'),
   });
+  // Before any route: the OpenAPI document is built from the routes registered after it.
+  registerOpenApi(app);
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
@@ -206,8 +215,22 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   type NsParams = { Params: { ns: string }; Querystring: Record<string, string | undefined> };
 
-  app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  // Route schemas (route-schemas.ts): validated before the handler, published at /openapi.json.
+  const invalidRequest = edgeErrorFormatter('ELAX_ERR_INVALID_REQUEST');
+  const invalidQuery = edgeErrorFormatter('ELAX_ERR_INVALID_QUERY');
+  const nsRoute = (description: string) => ({ schema: { description, params: nsParams } });
+  const queryHeaders = {
+    type: 'object',
+    properties: { [QUERY_TIMEOUT_HEADER]: { type: 'string', description: 'a shorter time budget for this query, ms (positive integer)' } },
+  };
+  const queryRoute = (description: string) => ({
+    schema: { description, params: nsParams, headers: queryHeaders, body: jsonBody(queryBody) },
+    schemaErrorFormatter: invalidQuery,
+  });
+
+  registerOpenApiRoute(app);
+  app.get('/health', { schema: { description: '200 while the process runs' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { description: '200 if the object store answers a LIST, else 503' } }, async (_req, reply) => {
     const r = readiness?.();
     if (r && !r.ready) {
       reply.header('Retry-After', '2');
@@ -221,7 +244,16 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     }
   });
 
-  app.post<NsParams>('/v2/namespaces/:ns', async (req) => {
+  const writeRoute = {
+    schema: {
+      description: 'write: upserts, patches, deletes, filter writes, schema changes; or branch/copy another namespace',
+      params: nsParams,
+      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', description: 'a request whose key was already committed is acknowledged without writing again' } } },
+      body: jsonBody(writeBody),
+    },
+    schemaErrorFormatter: invalidRequest,
+  };
+  app.post<NsParams>('/v2/namespaces/:ns', writeRoute, async (req) => {
     // The client's branchFrom / copyFrom overloads post {branch_from_namespace} / {copy_from_namespace} here
     // (?stainless_overload=… only names the overload): the engine recognises the body (RFC-0011).
     const key = req.headers['idempotency-key'];
@@ -260,29 +292,41 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       deadline.dispose();
     }
   };
-  app.post<NsParams>('/v2/namespaces/:ns/query', async (req, reply) => {
+  app.post<NsParams>('/v2/namespaces/:ns/query', queryRoute('query, or multi-query (a body with queries; ?stainless_overload=multiQuery)'), async (req, reply) => {
     const body = req.body as Record<string, unknown> | undefined;
     const multi = req.query.stainless_overload === 'multiQuery' || (body && typeof body === 'object' && 'queries' in body);
     return admitted(req, reply, (d) => (multi ? engine.multiQuery(req.params.ns, body, d) : engine.query(req.params.ns, body, d)));
   });
   // The plan of a query in words (RFC-0009 §4): admitted like a query, since its lookups and counts read the parts.
-  app.post<NsParams>('/v2/namespaces/:ns/explain_query', async (req, reply) => admitted(req, reply, (d) => engine.explainQuery(req.params.ns, req.body, d)));
+  app.post<NsParams>('/v2/namespaces/:ns/explain_query', queryRoute('the plan of a query, in words'), async (req, reply) => admitted(req, reply, (d) => engine.explainQuery(req.params.ns, req.body, d)));
 
-  app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', async (req) => {
+  app.get<{ Querystring: { prefix?: string; cursor?: string; page_size?: string } }>('/v1/namespaces', { schema: { description: 'list namespaces in name order', querystring: listNamespacesQuery } }, async (req) => {
     const ps = req.query.page_size;
     const pageSize = ps === undefined ? undefined : Number(ps);
     if (pageSize !== undefined && !Number.isFinite(pageSize)) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `page_size must be a number, got '${ps}'`);
     return engine.listNamespaces({ prefix: req.query.prefix, cursor: req.query.cursor, pageSize });
   });
 
-  app.get<NsParams>('/v2/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
-  app.get<NsParams>('/v1/namespaces/:ns/metadata', async (req) => engine.metadata(req.params.ns));
-  app.patch<NsParams>('/v1/namespaces/:ns/metadata', async (req) => engine.updateMetadata(req.params.ns, req.body));
-  app.get<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.schema(req.params.ns));
-  app.post<NsParams>('/v1/namespaces/:ns/schema', async (req) => engine.updateSchema(req.params.ns, req.body));
-  app.delete<NsParams>('/v2/namespaces/:ns', async (req) => engine.deleteNamespace(req.params.ns));
-  app.get<NsParams>('/v1/namespaces/:ns/hint_cache_warm', async (req) => engine.warmCache(req.params.ns));
-  app.post<NsParams>('/v1/namespaces/:ns/_debug/recall', async (req) => engine.recall(req.params.ns, req.body));
+  app.get<NsParams>('/v2/namespaces/:ns/metadata', nsRoute('row count, bytes, times, schema, index status'), async (req) => engine.metadata(req.params.ns));
+  app.get<NsParams>('/v1/namespaces/:ns/metadata', nsRoute('same as /v2/namespaces/:ns/metadata'), async (req) => engine.metadata(req.params.ns));
+  app.patch<NsParams>(
+    '/v1/namespaces/:ns/metadata',
+    { schema: { description: 'pin or unpin the namespace; returns its metadata', params: nsParams, body: jsonBody(metadataPatchBody) }, schemaErrorFormatter: invalidRequest },
+    async (req) => engine.updateMetadata(req.params.ns, req.body),
+  );
+  app.get<NsParams>('/v1/namespaces/:ns/schema', nsRoute('the schema, every option set'), async (req) => engine.schema(req.params.ns));
+  app.post<NsParams>(
+    '/v1/namespaces/:ns/schema',
+    { schema: { description: 'add attributes or change options; returns the schema', params: nsParams, body: jsonBody(schemaBody) }, schemaErrorFormatter: invalidRequest },
+    async (req) => engine.updateSchema(req.params.ns, req.body),
+  );
+  app.delete<NsParams>('/v2/namespaces/:ns', nsRoute('delete the namespace'), async (req) => engine.deleteNamespace(req.params.ns));
+  app.get<NsParams>('/v1/namespaces/:ns/hint_cache_warm', nsRoute("load the namespace into this node's cache"), async (req) => engine.warmCache(req.params.ns));
+  app.post<NsParams>(
+    '/v1/namespaces/:ns/_debug/recall',
+    { schema: { description: 'ANN recall against exact kNN on sampled vectors', params: nsParams, body: jsonBody(recallBody) }, schemaErrorFormatter: invalidRequest },
+    async (req) => engine.recall(req.params.ns, req.body),
+  );
 
   return app;
 }

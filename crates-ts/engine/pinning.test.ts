@@ -18,7 +18,7 @@ describe('parseMetadataPatch', () => {
 
   it('should refuse anything else with ELAX_ERR_INVALID_REQUEST naming the field', () => {
     for (const [body, msg] of [
-      [[], /must be a JSON object, got an array/],
+      [[], /must be a JSON object, got array/],
       ['x', /must be a JSON object, got string/],
       [{ pinned: true }, /unknown field 'pinned'/],
       [{ pinning: 'true' }, /pinning must be true, false, null or an object/],

@@ -32,7 +32,7 @@ function invalid(message: string): ElaxError {
  */
 export function parseMetadataPatch(body: unknown): MetadataPatch {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalid(`the metadata patch must be a JSON object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalid(`the metadata patch must be a JSON object, got ${Array.isArray(body) ? 'array' : typeof body}`);
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) if (k !== 'pinning') throw invalid(`unknown field '${k}' in the metadata patch (only 'pinning' can be changed)`);
   if (!('pinning' in b) || b.pinning === undefined) return {};
