@@ -16,6 +16,7 @@
  */
 import type { Ajv, ErrorObject, Options as AjvOptions } from 'ajv';
 import { ElaxError, type ErrorCode } from '../crates-ts/core/index.js';
+import { show } from '../crates-ts/query/parse-util.js';
 
 export const MESSAGE_KEYWORD = 'x-elax-error';
 
@@ -38,18 +39,6 @@ export const EDGE_AJV = {
 
 type Template = string | Record<string, string>;
 
-/** A user value as the query parser quotes it (crates-ts/query/parse-util.ts `show`). */
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 /** `/upsert_rows/3/id` → `upsert_rows[3].id` (JSON Pointer unescaped). */
 export function enginePath(pointer: string): string {
