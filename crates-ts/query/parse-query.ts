@@ -113,6 +113,7 @@ function readAttributes(
 ): string[] {
   const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
   if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
+  if (rank?.kind === 'attr_vector') out.add(rank.attr);
   // Attribute / filter leaves of a rank expression are read for every candidate row (fts/rank-eval.ts).
   if (rank?.kind === 'text') for (const a of rank.plan.valueAttributes) out.add(a);
   for (const a of per?.attributes ?? []) out.add(a);
@@ -175,7 +176,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   }
   if (b.group_by !== undefined) throw queryError('group_by requires aggregate_by');
 
-  const rank = b.rank_by === undefined ? { kind: 'order' as const, keys: [{ attr: 'id', desc: false }] } : parseRankBy(b.rank_by, ctx.schema, metric);
+  const rank = b.rank_by === undefined ? { kind: 'order' as const, keys: [{ attr: 'id', desc: false }] } : parseRankBy(b.rank_by, ctx.schema, metric, b.distance_metric === undefined ? undefined : (metric ?? undefined));
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
   let efSearch: number | null = null;
   if (b.ef_search !== undefined) {

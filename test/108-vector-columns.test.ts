@@ -1,0 +1,286 @@
+/**
+ * More than one vector column (issue 14 item 9, RFC-0014) through the OFFICIAL @turbopuffer/turbopuffer client: a
+ * namespace with `vector` ([4]f32, euclidean_squared) and a second vector attribute `img` ([3]f16 with
+ * `ann: {distance_metric: "cosine_distance"}`). Both are ranked by `[attr, "kNN" | "ANN", v]`, each with its own
+ * metric, and every expected answer is a brute-force distance computed here (values multiples of 1/8, exact in f16
+ * and f32; sums in the order the server's kernels use for ≤ 4 dimensions, so distances are bit-identical). Checked
+ * with rows in parts (several, built by the indexer) and more writes (updates, deletes, new rows) in the WAL tail.
+ * Also: schema round trip, include_attributes (numbers and base64), filters, multi-query, and the 400s.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import Turbopuffer from '@turbopuffer/turbopuffer';
+import { LocalDirStore } from '../crates-ts/store/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let tpuf: Turbopuffer;
+
+beforeAll(async () => {
+  server = await startTestServer({ indexer: false });
+  tpuf = server.client();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+let nonce = 0;
+async function indexAll(ns: string): Promise<void> {
+  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `vc${nonce++}`, maxEntriesPerPart: 1 });
+  while ((await ix.indexNamespace(ns, true)).result === 'published');
+}
+
+/** A seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Multiples of 1/8 in [-4, 4): exact in f16 and f32. */
+function randomVec(r: () => number, dims: number): number[] {
+  return Array.from({ length: dims }, () => Math.floor(r() * 64 - 32) / 8);
+}
+
+interface TestRow {
+  id: number;
+  vector: number[];
+  img?: number[];
+  cat: string;
+}
+
+function euclideanSquared(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) * (a[i]! - b[i]!);
+  return s;
+}
+
+/** 1 - cos(a, b), 1 for a zero vector, clamped to [0, 2]: the documented cosine distance. */
+function cosineDistance(q: number[], b: number[]): number {
+  let d = 0;
+  let qq = 0;
+  let bb = 0;
+  for (let i = 0; i < q.length; i++) {
+    d += q[i]! * b[i]!;
+    qq += q[i]! * q[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  if (qq === 0 || bb === 0) return 1;
+  const x = 1 - d / (Math.sqrt(qq) * Math.sqrt(bb));
+  return x < 0 ? 0 : x > 2 ? 2 : x;
+}
+
+type Metric = 'euclidean_squared' | 'cosine_distance';
+const DIST: Record<Metric, (q: number[], b: number[]) => number> = { euclidean_squared: euclideanSquared, cosine_distance: cosineDistance };
+
+/** Brute force: [id, dist] of the best k rows having `attr`, dist ascending then id ascending. */
+function expected(rows: Map<number, TestRow>, attr: 'vector' | 'img', metric: Metric, q: number[], k: number, keep: (r: TestRow) => boolean = () => true): [number, number][] {
+  const out: [number, number][] = [];
+  for (const r of rows.values()) {
+    const v = r[attr];
+    if (!v || !keep(r)) continue;
+    out.push([r.id, DIST[metric](q, v)]);
+  }
+  out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  return out.slice(0, k);
+}
+
+const SCHEMA = {
+  img: { type: '[3]f16', ann: { distance_metric: 'cosine_distance' as const } },
+  cat: { type: 'string', filterable: true },
+};
+
+function makeRow(r: () => number, id: number): TestRow {
+  const row: TestRow = { id, vector: randomVec(r, 4), cat: `c${id % 3}` };
+  if (id % 5 !== 0) row.img = randomVec(r, 3); // every fifth row has no img
+  return row;
+}
+
+async function query(ns: string, attr: string, mode: 'kNN' | 'ANN', q: number[] | string, k: number, extra: Record<string, unknown> = {}): Promise<[number, number][]> {
+  const res = await tpuf.namespace(ns).query({ rank_by: [attr, mode, q] as never, ...(extra.limit === undefined ? { top_k: k } : {}), ...extra });
+  return (res.rows ?? []).map((row) => [row.id as number, row.$dist as number]);
+}
+
+function base64F32(v: number[]): string {
+  return Buffer.from(new Float32Array(v).buffer).toString('base64');
+}
+
+async function error(p: Promise<unknown>): Promise<{ status: number; message: string }> {
+  const e = await p.then(() => null, (x: unknown) => x as { status: number; message: string });
+  expect(e).not.toBeNull();
+  return e!;
+}
+
+describe('official client: two vector columns, each with its own metric', () => {
+  const ns = 'vcols-basic';
+  const rows = new Map<number, TestRow>();
+  const r = rng(108);
+
+  beforeAll(async () => {
+    // Three writes, each its own part once indexed; then updates, deletes and new rows left in the WAL tail.
+    for (let batch = 0; batch < 3; batch++) {
+      const upserts: TestRow[] = [];
+      for (let i = 0; i < 20; i++) upserts.push(makeRow(r, batch * 20 + i + 1));
+      await tpuf.namespace(ns).write({ upsert_rows: upserts as never, distance_metric: 'euclidean_squared', schema: SCHEMA });
+      for (const u of upserts) rows.set(u.id, u);
+    }
+    await indexAll(ns);
+    const tail: TestRow[] = [];
+    for (const id of [2, 7, 33, 61, 62, 63, 64]) tail.push(makeRow(r, id)); // 2, 7, 33 updated; 61.. new
+    // Row 10 loses its img (patch to null); 4, 21 and 45 are deleted.
+    await tpuf.namespace(ns).write({ upsert_rows: tail as never, patch_rows: [{ id: 10, img: null }], deletes: [4, 21, 45], distance_metric: 'euclidean_squared' });
+    for (const t of tail) rows.set(t.id, t);
+    delete rows.get(10)!.img;
+    for (const id of [4, 21, 45]) rows.delete(id);
+  });
+
+  it('should report the second vector column with its own metric in GET schema', async () => {
+    const schema = await tpuf.namespace(ns).schema();
+    expect(schema.img).toEqual({ type: '[3]f16', ann: { distance_metric: 'cosine_distance' } });
+    expect(schema.vector).toEqual({ type: '[4]f32', ann: { distance_metric: 'euclidean_squared' } });
+  });
+
+  it('should rank kNN and ANN on both columns as brute force does, each with its own metric, across parts and tail', async () => {
+    for (let t = 0; t < 6; t++) {
+      const qv = randomVec(r, 4);
+      const qi = randomVec(r, 3);
+      for (const k of [1, 5, 80]) {
+        const wantV = expected(rows, 'vector', 'euclidean_squared', qv, k);
+        const wantI = expected(rows, 'img', 'cosine_distance', qi, k);
+        expect(await query(ns, 'vector', 'kNN', qv, k)).toEqual(wantV);
+        expect(await query(ns, 'vector', 'ANN', qv, k)).toEqual(wantV);
+        expect(await query(ns, 'img', 'kNN', qi, k)).toEqual(wantI);
+        expect(await query(ns, 'img', 'ANN', qi, k)).toEqual(wantI);
+      }
+    }
+    // Rows without img (every fifth, and the patched row 10) are never ranked by it.
+    const all = await query(ns, 'img', 'kNN', [1, 0, 0], 100);
+    expect(all.map(([id]) => id).sort((a, b) => a - b)).toEqual([...rows.values()].filter((x) => x.img).map((x) => x.id).sort((a, b) => a - b));
+  });
+
+  it('should take the query vector as base64 and apply a query-level distance_metric to the attribute', async () => {
+    const qi = [0.5, -1, 2];
+    expect(await query(ns, 'img', 'kNN', base64F32(qi), 7)).toEqual(expected(rows, 'img', 'cosine_distance', qi, 7));
+    expect(await query(ns, 'img', 'kNN', qi, 7, { distance_metric: 'euclidean_squared' })).toEqual(expected(rows, 'img', 'euclidean_squared', qi, 7));
+  });
+
+  it('should combine with filters and limit.per', async () => {
+    const qi = [1, 1, -0.5];
+    const keep = (x: TestRow) => x.cat === 'c1';
+    expect(await query(ns, 'img', 'kNN', qi, 6, { filters: ['cat', 'Eq', 'c1'] })).toEqual(expected(rows, 'img', 'cosine_distance', qi, 6, keep));
+    expect(await query(ns, 'img', 'ANN', qi, 6, { filters: ['Not', ['cat', 'Eq', 'c1']] })).toEqual(expected(rows, 'img', 'cosine_distance', qi, 6, (x) => !keep(x)));
+    // limit.per: the best row of each cat.
+    const per = await query(ns, 'img', 'kNN', qi, 10, { limit: { total: 10, per: { attributes: ['cat'], limit: 1 } } });
+    const best = new Map<string, [number, number]>();
+    for (const e of expected(rows, 'img', 'cosine_distance', qi, 1000)) {
+      const c = rows.get(e[0])!.cat;
+      if (!best.has(c)) best.set(c, e);
+    }
+    expect(per).toEqual([...best.values()].sort((a, b) => a[1] - b[1] || a[0] - b[0]));
+  });
+
+  it('should return the attribute as numbers, or base64 with vector_encoding base64', async () => {
+    const qi = [0, 1, 0];
+    const want = expected(rows, 'img', 'cosine_distance', qi, 5);
+    const res = await tpuf.namespace(ns).query({ rank_by: ['img', 'kNN', qi], top_k: 5, include_attributes: ['img', 'vector'] });
+    expect(res.rows!.map((x) => [x.id, x.img, x.vector])).toEqual(want.map(([id]) => [id, rows.get(id)!.img, rows.get(id)!.vector]));
+    const b64 = await tpuf.namespace(ns).query({ rank_by: ['img', 'kNN', qi], top_k: 5, include_attributes: true, vector_encoding: 'base64' });
+    expect(b64.rows!.map((x) => [x.id, x.img, x.vector])).toEqual(want.map(([id]) => [id, base64F32(rows.get(id)!.img!), base64F32(rows.get(id)!.vector)]));
+  });
+
+  it('should answer a multi-query ranking each column', async () => {
+    const qv = [1, 2, 3, 4];
+    const qi = [-1, 0.5, 0.25];
+    const multi = await tpuf.namespace(ns).multiQuery({
+      queries: [
+        { rank_by: ['vector', 'ANN', qv], top_k: 4 },
+        { rank_by: ['img', 'ANN', qi], top_k: 4 },
+      ],
+    });
+    const got = multi.results.map((res) => (res.rows ?? []).map((row) => [row.id, row.$dist]));
+    expect(got).toEqual([expected(rows, 'vector', 'euclidean_squared', qv, 4), expected(rows, 'img', 'cosine_distance', qi, 4)]);
+  });
+});
+
+describe('official client: a second vector column without a `vector`, its metric from the namespace', () => {
+  it('should use the namespace distance_metric when the attribute names none, in the tail and in parts', async () => {
+    const ns = 'vcols-only';
+    const r = rng(7);
+    const rows = new Map<number, TestRow>();
+    const schema = { img: { type: '[3]f32', ann: true }, cat: 'string' };
+    const mk = (id: number): TestRow => ({ id, vector: [], img: randomVec(r, 3), cat: 'x' });
+    const write = async (ids: number[]) => {
+      const up = ids.map(mk);
+      await tpuf.namespace(ns).write({ upsert_rows: up.map(({ id, img }) => ({ id, img })) as never, distance_metric: 'euclidean_squared', schema });
+      for (const u of up) rows.set(u.id, u);
+    };
+    await write([1, 2, 3, 4, 5, 6]);
+    await write([7, 8, 9, 10]);
+    await indexAll(ns);
+    await write([3, 11, 12]);
+    expect((await tpuf.namespace(ns).schema()).img).toEqual({ type: '[3]f32', ann: { distance_metric: 'euclidean_squared' } });
+    const qi = [0.5, 0.5, -2];
+    expect(await query(ns, 'img', 'kNN', qi, 20)).toEqual(expected(rows, 'img', 'euclidean_squared', qi, 20));
+  });
+});
+
+describe('official client: vector column errors', () => {
+  it('should refuse a third vector column, naming the limit', async () => {
+    const ns = 'vcols-errors';
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 1, vector: [1, 0], a: [1, 2] }] as never, distance_metric: 'cosine_distance', schema: { a: { type: '[2]f32', ann: true } } });
+    const e = await error(tpuf.namespace(ns).write({ upsert_rows: [{ id: 2, b: [1, 2] }] as never, schema: { b: '[2]f32' } }));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/at most 2 vector columns/);
+    // Not through the schema endpoint either.
+    const e2 = await error(tpuf.namespace(ns).updateSchema({ schema: { c: { type: '[8]f16', ann: true } } } as never));
+    expect(e2.status).toBe(400);
+    expect(e2.message).toMatch(/at most 2 vector columns/);
+  });
+
+  it('should validate values of a vector attribute as it does `vector`', async () => {
+    const ns = 'vcols-values';
+    const w = (row: Record<string, unknown>) => tpuf.namespace(ns).write({ upsert_rows: [row] as never, distance_metric: 'cosine_distance', schema: { a: { type: '[2]f32', ann: true } } });
+    await w({ id: 1, a: [1, 2] });
+    expect((await error(w({ id: 2, a: [1, 2, 3] }))).message).toMatch(/3 dimensions.*2/);
+    expect((await error(w({ id: 2, a: [1, 'x'] }))).message).toMatch(/element 1/);
+    expect((await error(w({ id: 2, a: 'abc' }))).message).toMatch(/base64/);
+    expect((await error(w({ id: 2, a: 1e300 as unknown as number[] }))).status).toBe(400);
+    expect((await error(w({ id: 2, a: [1e300, 1] }))).message).toMatch(/finite/);
+    expect((await error(w({ id: 2, a: base64F32([1, 2, 3]) }))).message).toMatch(/3 dimensions/);
+    await w({ id: 3, a: base64F32([0.5, 0.25]) });
+    const res = await tpuf.namespace(ns).query({ rank_by: ['a', 'kNN', [1, 0]], top_k: 5, include_attributes: ['a'] });
+    expect(res.rows!.map((x) => [x.id, x.a])).toEqual([
+      [3, [0.5, 0.25]],
+      [1, [1, 2]],
+    ]);
+  });
+
+  it('should reject bad schemas and bad rank_by on vector attributes with 400', async () => {
+    const ns = 'vcols-bad';
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 1, a: [1, 2], s: 'x', off: [1, 1] }] as never, distance_metric: 'cosine_distance', schema: { a: { type: '[2]f32', ann: { distance_metric: 'euclidean_squared' } }, off: { type: '[2]f32', ann: false } } });
+    const cases: [Promise<unknown>, RegExp][] = [
+      [tpuf.namespace(ns).updateSchema({ schema: { s2: { type: 'string', ann: true } } } as never), /ann applies only to vector attributes/],
+      [tpuf.namespace(ns).updateSchema({ schema: { a: { type: '[2]f32', filterable: true } } } as never), /cannot be filterable/],
+      [tpuf.namespace(ns).updateSchema({ schema: { a: { type: '[2]f32', ann: { distance_metric: 'cosine_distance' } } } } as never), /distance_metric euclidean_squared/],
+      [tpuf.namespace(ns).query({ rank_by: ['a', 'kNN', [1, 2, 3]], top_k: 1 }), /3 dimensions but attribute 'a' has 2/],
+      [tpuf.namespace(ns).query({ rank_by: ['s', 'kNN', [1, 2]], top_k: 1 }), /needs a vector attribute/],
+      [tpuf.namespace(ns).query({ rank_by: ['nope', 'ANN', [1, 2]], top_k: 1 }), /not in the namespace schema/],
+      [tpuf.namespace(ns).query({ rank_by: ['off', 'ANN', [1, 2]], top_k: 1 }), /ann: false/],
+      [tpuf.namespace(ns).query({ rank_by: ['a', 'asc'], top_k: 1 }), /cannot order by vector attribute 'a'/],
+      [tpuf.namespace(ns).query({ rank_by: ['a', 'kNN', [1, 2]], top_k: 1, filters: ['a', 'Eq', 1] } as never), /vector attributes cannot be filtered/],
+    ];
+    for (const [p, re] of cases) {
+      const e = await error(p);
+      expect(e.status, String(re)).toBe(400);
+      expect(e.message).toMatch(re);
+    }
+    // kNN over the ann: false attribute is exact and allowed; `a` uses its own metric (euclidean), not the namespace's.
+    expect(await query(ns, 'off', 'kNN', [1, 0], 1)).toEqual([[1, 1 - 1 / Math.sqrt(2)]]);
+    expect(await query(ns, 'a', 'kNN', [1, 0], 1)).toEqual([[1, 4]]);
+  });
+});
