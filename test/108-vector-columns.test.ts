@@ -193,6 +193,30 @@ describe('official client: two vector columns, each with its own metric', () => 
     expect(b64.rows!.map((x) => [x.id, x.img, x.vector])).toEqual(want.map(([id]) => [id, base64F32(rows.get(id)!.img!), base64F32(rows.get(id)!.vector)]));
   });
 
+  it('should compute VectorDist over either column with its metric', async () => {
+    const qi = [2, -1, 0.5];
+    const qv = [0, 1, 0, -1];
+    const res = await tpuf.namespace(ns).query({
+      rank_by: ['img', 'kNN', qi],
+      top_k: 5,
+      compute_attributes: { di: ['img', 'VectorDist', qi], dv: ['vector', 'VectorDist', qv] },
+    } as never);
+    const want = expected(rows, 'img', 'cosine_distance', qi, 5);
+    expect(res.rows!.map((x) => [x.id, x.$dist, x.di, x.dv])).toEqual(want.map(([id, d]) => [id, d, d, euclideanSquared(qv, rows.get(id)!.vector)]));
+  });
+
+  it('should measure recall of either column through /_debug/recall rank_by (exact for `img`: recall 1)', async () => {
+    const qi = [1, -0.5, 0.25];
+    const rec = await tpuf.namespace(ns).recall({ rank_by: ['img', 'ANN', qi], top_k: 10, include_ground_truth: true });
+    expect(rec.avg_recall).toBe(1);
+    expect(rec.avg_exhaustive_count).toBe(10);
+    const truth = (rec.ground_truth as unknown as { nearest_neighbors: { id: number; $dist: number }[] }[])[0]!.nearest_neighbors;
+    expect(truth.map((x) => [x.id, x.$dist])).toEqual(expected(rows, 'img', 'cosine_distance', qi, 10));
+    const bad = await error(tpuf.namespace(ns).recall({ rank_by: ['cat', 'ANN', qi], top_k: 10 }));
+    expect(bad.status).toBe(400);
+    expect(bad.message).toMatch(/needs a vector attribute/);
+  });
+
   it('should answer a multi-query ranking each column', async () => {
     const qv = [1, 2, 3, 4];
     const qi = [-1, 0.5, 0.25];

@@ -163,6 +163,10 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
         ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
         : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
   }
+  else if (r?.kind === 'attr_vector') {
+    // As query/execute-segments.ts does: every row's value of the attribute (RFC-0014: no per-part index of it yet).
+    plan.order = `${r.mode} over ${r.attr}: exact ${r.metric} of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no index of this vector column yet), into a top-${q.limit} heap`;
+  }
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a
     // scalar dictionary.
@@ -186,6 +190,7 @@ export function describeQuery(q: ParsedQuery, body: Record<string, unknown>): st
   if (r?.kind === 'vector') parts.push(`rank_by vector ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'text') parts.push(`rank_by ${JSON.stringify(body.rank_by)}`);
   else if (r?.kind === 'order') parts.push(`rank_by ${r.keys.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`);
+  else if (r?.kind === 'attr_vector') parts.push(`rank_by ${r.attr} ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'sparse') parts.push(`rank_by ${r.attr} SparseKNN (${r.query.dims.length} dims, dot_product)`);
   if (q.aggregates) parts.push(`aggregate_by ${Object.keys((body.aggregate_by as object) ?? {}).join(', ')}${q.groupBy ? ` group_by ${q.groupBy.map((g) => g.attr).join(', ')}` : ''}`);
   else parts.push(`top_k ${q.limit}`);
