@@ -217,6 +217,11 @@ describe('official client: two vector columns, each with its own metric', () => 
     expect(bad.message).toMatch(/needs a vector attribute/);
   });
 
+  it('should describe the ranking in explain_query', async () => {
+    const res = await tpuf.namespace(ns).explainQuery({ rank_by: ['img', 'ANN', [1, 0, 0]], top_k: 3 });
+    expect(res.plan_text!).toMatch(/^query: rank_by img ANN \(3 dims, cosine_distance\), top_k 3/);
+  });
+
   it('should answer a multi-query ranking each column', async () => {
     const qv = [1, 2, 3, 4];
     const qi = [-1, 0.5, 0.25];

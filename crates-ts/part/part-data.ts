@@ -7,7 +7,7 @@
  *
  * `segment(dead)` gives the query Segment of this part under one view's liveness.
  */
-import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
+import { ElaxError, type AttrValue, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
@@ -18,7 +18,8 @@ import type { PartFileCache } from './file-cache.js';
 import type { PartHeadV2, PartHeadV3, RowBlockedFile } from './head.js';
 import { checkClusterCodes, clusterEntry, decodeClusterTable, emptyClusterCodes, type ClusterTable } from './cluster-table.js';
 import { decodeClusterBytes, type ClusterCodes } from '../ivf/index.js';
-import type { HnswIndex } from './hnsw.js';
+import { spaceFor, type HnswIndex } from './hnsw.js';
+import type { VectorAttrIndexInfo } from './vector-attr-index.js';
 import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
@@ -100,6 +101,7 @@ export class PartData {
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
   private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
   private readonly sparseByAttr = new Map<string, string>();
+  private readonly vannByAttr = new Map<string, VectorAttrIndexInfo>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -117,6 +119,7 @@ export class PartData {
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
     for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
     for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
+    for (const f of head.vector_attr_indexes ?? []) this.vannByAttr.set(f.attr, f);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -581,6 +584,10 @@ export class PartData {
       }
     }
     if (need.index && this.head.index.kind === 'hnsw') take('index', this.loadIndex());
+    if (need.vectorAttrIndex !== undefined) {
+      const f = this.vannByAttr.get(need.vectorAttrIndex);
+      if (f !== undefined) take(`vann:${f.attr}`, this.loadVectorAttrIndex(f));
+    }
     for (const text of need.postings ?? []) {
       if (!this.postingsByAttr.has(text.attr)) continue;
       take(`postings:${text.attr}`, this.loadPostings(text));
@@ -682,6 +689,28 @@ export class PartData {
     const p = this.postingsByAttr.get(attr);
     if (p === undefined || p.analysis !== analysis) return null;
     return this.held<PostingsFile>(`postings:${attr}`) ?? null;
+  }
+
+  /** Another vector column's HNSW graph (RFC-0014), in the graph cache like vectors.hnsw, pinned until the release. */
+  private loadVectorAttrIndex(f: VectorAttrIndexInfo): Promise<Lease<HnswIndex>> {
+    const key = this.key(f.file);
+    return this.graphs.getPinned(key, async () => {
+      const info = this.info(f.file);
+      const ix = await loadGraph(this.store, key, info, this.files, f.space, f.dims, f.vectors, 'head');
+      return { value: ix, bytes: info.bytes };
+    });
+  }
+
+  /** About the k nearest rows by `attr`'s graph, or null: no graph of it in this metric, or not prepared (scan it). */
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || f.space !== spaceFor(metric) || f.dims !== query.length) return null;
+    const index = this.held<HnswIndex>(`vann:${attr}`);
+    if (index === undefined) return null;
+    const want = Math.min(k, f.vectors);
+    if (want <= 0) return [];
+    index.setEf(Math.max(ef, want));
+    return index.searchKnn(Array.from(query), want).neighbors;
   }
 
   /** Approximate neighbours (hnswlib) among rows passing `allow`, or null for a flat part (scan it exactly). */
@@ -1093,6 +1122,10 @@ export class PartSegment implements Segment {
 
   annReady(): boolean {
     return this.data.annReady();
+  }
+
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
+    return this.data.vectorAttrAnnSearch(attr, metric, query, k, ef);
   }
 
   loadAnn(): void {

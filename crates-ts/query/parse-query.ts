@@ -180,7 +180,7 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
   let efSearch: number | null = null;
   if (b.ef_search !== undefined) {
-    if (rank.kind !== 'vector' || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
+    if ((rank.kind !== 'vector' && rank.kind !== 'attr_vector') || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...] or [attribute, "ANN", ...] over another vector attribute');
     if (!Number.isInteger(b.ef_search) || (b.ef_search as number) < 1 || (b.ef_search as number) > MAX_EF_SEARCH) {
       throw queryError(`ef_search must be an integer in 1..${MAX_EF_SEARCH}, got ${show(b.ef_search)}`);
     }
