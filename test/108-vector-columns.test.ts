@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `vc${nonce++}`, maxEntriesPerPart: 1 });
+async function indexAll(ns: string, flatThreshold?: number): Promise<void> {
+  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `vc${nonce++}`, maxEntriesPerPart: 1, ...(flatThreshold ? { hnsw: { flatThreshold } } : {}) });
   while ((await ix.indexNamespace(ns, true)).result === 'published');
 }
 
@@ -233,6 +233,59 @@ describe('official client: two vector columns, each with its own metric', () => 
     });
     const got = multi.results.map((res) => (res.rows ?? []).map((row) => [row.id, row.$dist]));
     expect(got).toEqual([expected(rows, 'vector', 'euclidean_squared', qv, 4), expected(rows, 'img', 'cosine_distance', qi, 4)]);
+  });
+});
+
+describe('official client: ANN over a second vector column through its per-part graphs', () => {
+  it('should search each part graph of the column in its metric, the tail exactly, and measure recall', async () => {
+    const ns = 'vcols-graph';
+    const r = rng(1080);
+    const rows = new Map<number, TestRow>();
+    const schema = { img: { type: '[8]f32', ann: { distance_metric: 'euclidean_squared' as const } }, cat: { type: 'string', filterable: true } };
+    const vec = () => Array.from({ length: 8 }, () => Math.floor(r() * 161 - 80) / 16);
+    const write = async (ids: number[], deletes: number[] = []) => {
+      const up = ids.map((id): TestRow => ({ id, vector: [], img: vec(), cat: `c${id % 2}` }));
+      await tpuf.namespace(ns).write({ upsert_rows: up.map(({ id, img, cat }) => ({ id, img, cat })) as never, deletes, distance_metric: 'cosine_distance', schema });
+      for (const u of up) rows.set(u.id, u);
+      for (const d of deletes) rows.delete(d);
+    };
+    const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+    await write(range(1, 121));
+    await write(range(121, 241));
+    await indexAll(ns, 32); // two parts, each with a graph of img (120 vectors ≥ 32)
+    await write(range(241, 261), [5, 130, 131]); // tail: new rows and deletes of part rows
+    await write([7, 200]); // tail: updates of part rows (their part copies are dead)
+
+    const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['img', 'ANN', vec()], top_k: 10 })).plan_text!;
+    expect(plan).toMatch(/HNSW graph vann-0\.hnsw/);
+    expect(plan).toMatch(/no graph of img in this tail/);
+    let found = 0;
+    let total = 0;
+    for (let t = 0; t < 8; t++) {
+      // Half the queries are a stored row's own vector (tail or part): it must come first at distance 0.
+      const own = t % 2 === 0 ? [...rows.values()][Math.floor(r() * rows.size)]! : null;
+      const q = own ? own.img! : vec();
+      const want = expected(rows, 'img', 'euclidean_squared', q, 10);
+      const got = await query(ns, 'img', 'ANN', q, 10);
+      // Every returned row carries its exact distance and nothing dead or stale is returned, best first.
+      for (const [id, d] of got) expect(d).toBe(euclideanSquared(q, rows.get(id)!.img!));
+      expect(got.map(([, d]) => d)).toEqual([...got.map(([, d]) => d)].sort((a, b) => a - b));
+      if (own) expect(got[0]).toEqual([own.id, 0]);
+      const truth = new Set(want.map(([id]) => id));
+      found += got.filter(([id]) => truth.has(id)).length;
+      total += want.length;
+      // kNN over the same column stays exact.
+      expect(await query(ns, 'img', 'kNN', q, 10)).toEqual(want);
+      // Filtered ANN over this column is exact.
+      expect(await query(ns, 'img', 'ANN', q, 5, { filters: ['cat', 'Eq', 'c1'] })).toEqual(expected(rows, 'img', 'euclidean_squared', q, 5, (x) => x.cat === 'c1'));
+    }
+    // 120-vector graphs searched with ef ≥ 64: they find the true neighbours.
+    expect(found / total).toBeGreaterThanOrEqual(0.95);
+    const q = vec();
+    const rec = await tpuf.namespace(ns).recall({ rank_by: ['img', 'ANN', q], top_k: 10 });
+    expect(rec.avg_exhaustive_count).toBe(10);
+    expect(rec.avg_ann_count).toBe(10);
+    expect(rec.avg_recall).toBeGreaterThanOrEqual(0.9);
   });
 });
 

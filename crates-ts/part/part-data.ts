@@ -701,6 +701,11 @@ export class PartData {
     });
   }
 
+  vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
+    const f = this.vannByAttr.get(attr);
+    return f !== undefined && f.space === spaceFor(metric) ? f.file : null;
+  }
+
   /** About the k nearest rows by `attr`'s graph, or null: no graph of it in this metric, or not prepared (scan it). */
   vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
     const f = this.vannByAttr.get(attr);
@@ -1126,6 +1131,10 @@ export class PartSegment implements Segment {
 
   vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
     return this.data.vectorAttrAnnSearch(attr, metric, query, k, ef);
+  }
+
+  vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
+    return this.data.vectorAttrIndexName(attr, metric);
   }
 
   loadAnn(): void {

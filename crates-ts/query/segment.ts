@@ -224,6 +224,8 @@ export interface Segment {
    * `vectorAttrIndex`), unordered; null when the segment has no index of `attr` in `metric` (the caller scans exactly).
    */
   vectorAttrAnnSearch?(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null;
+  /** The file of `attr`'s ANN graph in `metric` per the part head (nothing fetched), or null/absent (explain_query). */
+  vectorAttrIndexName?(attr: string, metric: DistanceMetric): string | null;
 }
 
 /** The ordinals marked dead (1) in the first `rows` entries of a dead mask, ascending (none for a null mask). */
