@@ -289,6 +289,43 @@ describe('official client: ANN over a second vector column through its per-part 
   });
 });
 
+describe('official client: filtered ANN over a second vector column', () => {
+  it('should walk the part graph among the rows the filter allows (many), or rank them exactly (few)', async () => {
+    const ns = 'vcols-filtered';
+    const r = rng(2108);
+    const rows = new Map<number, TestRow>();
+    const schema = { img: { type: '[8]f32', ann: { distance_metric: 'cosine_distance' as const } }, cat: { type: 'string', filterable: true } };
+    const up: TestRow[] = [];
+    // 5000 rows: cat c0 holds ~3000 (more than the 2048 an exact ranking of the allowed rows takes), c1 ~2000, c2 20.
+    for (let id = 1; id <= 5000; id++) up.push({ id, vector: [], img: Array.from({ length: 8 }, () => Math.floor(r() * 161 - 80) / 16), cat: id % 250 === 0 ? 'c2' : r() < 0.6 ? 'c0' : 'c1' });
+    await tpuf.namespace(ns).write({ upsert_rows: up.map(({ id, img, cat }) => ({ id, img, cat })) as never, distance_metric: 'euclidean_squared', schema });
+    for (const u of up) rows.set(u.id, u);
+    await indexAll(ns);
+    await tpuf.namespace(ns).write({ deletes: [250, 500] }); // two c2 rows deleted in the tail
+    rows.delete(250);
+    rows.delete(500);
+    let found = 0;
+    let total = 0;
+    for (let t = 0; t < 5; t++) {
+      const q = Array.from({ length: 8 }, () => Math.floor(r() * 161 - 80) / 16);
+      const keep = (x: TestRow) => x.cat === 'c0';
+      const want = expected(rows, 'img', 'cosine_distance', q, 10, keep);
+      const got = await query(ns, 'img', 'ANN', q, 10, { filters: ['cat', 'Eq', 'c0'] });
+      expect(got.length).toBe(10);
+      for (const [id, d] of got) {
+        expect(rows.get(id)!.cat).toBe('c0');
+        expect(d).toBe(cosineDistance(q, rows.get(id)!.img!));
+      }
+      const truth = new Set(want.map(([id]) => id));
+      found += got.filter(([id]) => truth.has(id)).length;
+      total += want.length;
+      // Few allowed rows: exactly the brute-force answer, deleted rows excluded.
+      expect(await query(ns, 'img', 'ANN', q, 30, { filters: ['cat', 'Eq', 'c2'] })).toEqual(expected(rows, 'img', 'cosine_distance', q, 30, (x) => x.cat === 'c2'));
+    }
+    expect(found / total).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
 describe('official client: a second vector column without a `vector`, its metric from the namespace', () => {
   it('should use the namespace distance_metric when the attribute names none, in the tail and in parts', async () => {
     const ns = 'vcols-only';

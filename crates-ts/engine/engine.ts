@@ -18,6 +18,7 @@ import {
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { cloneNamespace, parseCloneRequest, type CloneRequest } from './branch.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
+import { vectorAttrRestriction } from './vector-attr-ann.js';
 import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
 import type { Router } from '../router/index.js';
 import { missingPartFile } from '../part/index.js';
@@ -138,29 +139,12 @@ export async function runQuery(
       segs.forEach((s, i) => graphed[i] || s.loadAnn?.());
       return result;
     }
-    if (r?.kind === 'attr_vector' && r.mode === 'ANN' && q.filter === null && view.parts.length > 0) {
-      // ANN over another vector column (RFC-0014): each part with a graph of it in the rank's metric gives about k
-      // candidates (k plus its dead rows), ranked exactly from the column; parts without one (built before, below the
-      // flat threshold, another metric) and the WAL tail are scanned exactly. Graphs are held one part at a time.
-      await control.checkpoint('ann');
+    if (r?.kind === 'attr_vector' && r.mode === 'ANN' && view.parts.length > 0) {
+      // ANN over another vector column (RFC-0014 §3): candidates from each part's graph of it (vector-attr-ann.ts),
+      // ranked exactly from the column; the tail and parts without a graph ranked over all their rows.
       const a = view.schema[r.attr]?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      const cands: (number[] | null)[] = [];
-      for (const seg of segs) {
-        if (seg.vectorAttrAnnSearch === undefined) {
-          cands.push(null);
-          continue;
-        }
-        const release = await seg.prepare({ attrs: [], vectors: false, ids: false, vectorAttrIndex: r.attr });
-        try {
-          const k = q.limit + (seg.dead === null ? 0 : seg.deadOrdinals().length);
-          const c = seg.vectorAttrAnnSearch(r.attr, r.metric, r.query, k, ef);
-          cands.push(c === null ? null : c.sort((x, y) => x - y));
-        } finally {
-          release();
-        }
-      }
-      const restrict: Restriction = (s) => cands[s] ?? null;
+      const restrict = await vectorAttrRestriction(segs, q, r, ef, control, { filterIndexes, fuzzyIndexes });
       return await executeOnSegments(q, segs, restrict, { control, prepare: (s) => segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes }) });
     }
     if (r?.kind === 'text') {

@@ -706,16 +706,28 @@ export class PartData {
     return f !== undefined && f.space === spaceFor(metric) ? f.file : null;
   }
 
-  /** About the k nearest rows by `attr`'s graph, or null: no graph of it in this metric, or not prepared (scan it). */
-  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
+  /**
+   * About the k nearest rows passing `allow` by `attr`'s graph, or null: no graph of it in this metric, or not prepared
+   * (scan it). With `allow`, as annSearch: few allowed rows are the candidates themselves (a walk would starve), and a
+   * walk that finds fewer than exist falls back to them.
+   */
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null {
     const f = this.vannByAttr.get(attr);
     if (f === undefined || f.space !== spaceFor(metric) || f.dims !== query.length) return null;
     const index = this.held<HnswIndex>(`vann:${attr}`);
     if (index === undefined) return null;
     const want = Math.min(k, f.vectors);
     if (want <= 0) return [];
+    let allowed: number[] | null = null;
+    if (allow) {
+      allowed = [];
+      for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
+      if (annChoice('hnsw', allowed.length, want) === 'exact') return allowed;
+    }
     index.setEf(Math.max(ef, want));
-    return index.searchKnn(Array.from(query), want).neighbors;
+    const res = index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
+    if (allowed !== null && res.neighbors.length < want) return allowed;
+    return res.neighbors;
   }
 
   /** Approximate neighbours (hnswlib) among rows passing `allow`, or null for a flat part (scan it exactly). */
@@ -1129,8 +1141,8 @@ export class PartSegment implements Segment {
     return this.data.annReady();
   }
 
-  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null {
-    return this.data.vectorAttrAnnSearch(attr, metric, query, k, ef);
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null {
+    return this.data.vectorAttrAnnSearch(attr, metric, query, k, ef, allow);
   }
 
   vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {

@@ -166,11 +166,11 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
   else if (r?.kind === 'attr_vector') {
     // As engine.ts runQuery decides (RFC-0014): unfiltered ANN searches a part's graph of the column in the rank's
     // metric when it has one; otherwise every row's value of the attribute is ranked exactly.
-    const graph = r.mode === 'ANN' && q.filter === null ? (seg.vectorAttrIndexName?.(r.attr, r.metric) ?? null) : null;
+    const graph = r.mode === 'ANN' ? (seg.vectorAttrIndexName?.(r.attr, r.metric) ?? null) : null;
     plan.order =
       graph !== null
-        ? `ANN over ${r.attr}: HNSW graph ${graph} gives about top_k ${q.limit} candidates (plus dead rows), their exact ${r.metric} from the ${r.attr} column, into a top-${q.limit} heap`
-        : `${r.mode} over ${r.attr}: exact ${r.metric} of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values${r.mode === 'ANN' ? (q.filter !== null ? ' (filtered ANN over this column is exact)' : ` (no graph of ${r.attr} in this ${info.kind === 'tail' ? 'tail' : 'part'})`) : ''}, into a top-${q.limit} heap`;
+        ? `ANN over ${r.attr}: HNSW graph ${graph} gives about top_k ${q.limit} candidates (${q.filter !== null ? 'a walk restricted to the live rows the filter accepts, or those rows when few' : 'plus dead rows'}), their exact ${r.metric} from the ${r.attr} column, into a top-${q.limit} heap`
+        : `${r.mode} over ${r.attr}: exact ${r.metric} of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values${r.mode === 'ANN' ? ` (no graph of ${r.attr} in this ${info.kind === 'tail' ? 'tail' : 'part'})` : ''}, into a top-${q.limit} heap`;
   }
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a

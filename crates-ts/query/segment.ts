@@ -220,10 +220,11 @@ export interface Segment {
   /** Starts loading the ANN index in the background (after a query that scanned exactly answered). */
   loadAnn?(): void;
   /**
-   * The ordinals of about the `k` rows nearest `query` by another vector column's ANN index (RFC-0014; prepared with
-   * `vectorAttrIndex`), unordered; null when the segment has no index of `attr` in `metric` (the caller scans exactly).
+   * The ordinals of about the `k` rows nearest `query` among those passing `allow` (null: every row) by another vector
+   * column's ANN index (RFC-0014; prepared with `vectorAttrIndex`), unordered; null when the segment has no index of
+   * `attr` in `metric` (the caller scans exactly).
    */
-  vectorAttrAnnSearch?(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number): number[] | null;
+  vectorAttrAnnSearch?(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null;
   /** The file of `attr`'s ANN graph in `metric` per the part head (nothing fetched), or null/absent (explain_query). */
   vectorAttrIndexName?(attr: string, metric: DistanceMetric): string | null;
 }
