@@ -525,7 +525,9 @@ export class Engine {
     // Sparse kNN indexes (RFC-0012) too (a large one: its table); the tail's sparse postings are built by the first
     // SparseKNN query.
     const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined).map((attr) => ({ attr, dims: [] }));
-    return { attrs, vectors: true, index: true, postings, sparse };
+    // The graph of the other vector column (RFC-0014: at most one besides `vector`).
+    const other = attrs.find((a) => /^\[\d+\]f(32|16)$/.test(view.schema[a]!.type) && view.schema[a]!.ann !== false);
+    return { attrs, vectors: true, index: true, postings, sparse, ...(other !== undefined ? { vectorAttrIndex: other } : {}) };
   }
 
   private async warmCacheOnce(ns: string) {
