@@ -372,11 +372,29 @@ describe('official client: vector column errors', () => {
     expect((await error(w({ id: 2, a: [1e300, 1] }))).message).toMatch(/finite/);
     expect((await error(w({ id: 2, a: base64F32([1, 2, 3]) }))).message).toMatch(/3 dimensions/);
     await w({ id: 3, a: base64F32([0.5, 0.25]) });
+    // Column-form upserts and patches (by id and by filter) go through the same checks.
+    await tpuf.namespace(ns).write({ upsert_columns: { id: [4, 5], a: [[0, 1], base64F32([-1, 0])] } as never });
+    expect((await error(tpuf.namespace(ns).write({ upsert_columns: { id: [6], a: [[0, 1, 2]] } as never }))).message).toMatch(/upsert_columns.*3 dimensions/);
+    await tpuf.namespace(ns).write({ patch_rows: [{ id: 5, a: [-1, -1] }] as never });
+    expect((await error(tpuf.namespace(ns).write({ patch_rows: [{ id: 5, a: [1] }] as never }))).message).toMatch(/1 dimensions/);
+    await tpuf.namespace(ns).write({ patch_by_filter: { filters: ['id', 'Eq', 4], patch: { a: [0, 2] } } } as never);
     const res = await tpuf.namespace(ns).query({ rank_by: ['a', 'kNN', [1, 0]], top_k: 5, include_attributes: ['a'] });
+    // cosine distances to [1, 0]: 3 → 1 - 0.5/√0.3125, 1 → 1 - 1/√5, 4 ([0, 2]) → 1, 5 ([-1, -1]) → 1 + 1/√2.
     expect(res.rows!.map((x) => [x.id, x.a])).toEqual([
       [3, [0.5, 0.25]],
       [1, [1, 2]],
+      [4, [0, 2]],
+      [5, [-1, -1]],
     ]);
+    // [N]f16: values rounded to f16; base64 of little-endian f16 accepted too.
+    const h = 'vcols-f16';
+    await tpuf.namespace(h).write({ upsert_rows: [{ id: 1, e: [0.1, 3] }, { id: 2, e: Buffer.from(new Uint16Array([0x3c00, 0xc000]).buffer).toString('base64') }] as never, distance_metric: 'euclidean_squared', schema: { e: { type: '[2]f16', ann: true } } });
+    const hr = await tpuf.namespace(h).query({ rank_by: ['e', 'kNN', [0, 0]], top_k: 5, include_attributes: ['e'] });
+    expect(hr.rows!.map((x) => [x.id, x.e, x.$dist])).toEqual([
+      [2, [1, -2], 5],
+      [1, [0.099975586, 3], 0.0999755859375 ** 2 + 9],
+    ]);
+    expect((await error(tpuf.namespace(h).write({ upsert_rows: [{ id: 3, e: [1, 70000] }] as never }))).message).toMatch(/overflows f16/);
   });
 
   it('should reject bad schemas and bad rank_by on vector attributes with 400', async () => {
