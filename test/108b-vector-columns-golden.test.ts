@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
+import { BlockCache } from '../crates-ts/cache/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { isBlockHead, loadPart, readManifest } from '../crates-ts/part/index.js';
 import { VANN_CREATED_AT, VANN_NS, VANN_PART_ID, vannDocs } from './fixtures/part-vann.js';
@@ -70,6 +71,29 @@ describe('the vector-column fixture (test/fixtures/part-vann, RFC-0014)', () => 
           expect(graphReads.length).toBe(afterWarm);
         } finally {
           await e.close();
+        }
+
+        // Cold, with a large graph (graphWaitBytes 0): the first ANN ranks the part exactly and loads the graph in the
+        // background; the next one searches the cached graph without fetching it again.
+        const graphs = new BlockCache(1024 ** 3);
+        const cold = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0, catalog: { graphCache: graphs, graphWaitBytes: 0 } });
+        try {
+          const q = [0.5, 1, -1, 0, 2, -0.5, 0.25, 1];
+          const knn = await cold.query(VANN_NS, { rank_by: ['img', 'kNN', q], top_k: 10 });
+          graphReads.length = 0;
+          const first = await cold.query(VANN_NS, { rank_by: ['img', 'ANN', q], top_k: 10 });
+          expect(first.rows).toEqual(knn.rows);
+          expect(graphs.size).toBe(0); // answered without waiting for the graph (its load takes file I/O)
+          for (let i = 0; i < 200 && graphs.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+          expect(graphs.size).toBe(1);
+          const loaded = graphReads.length;
+          expect(loaded).toBeGreaterThan(0);
+          const second = await cold.query(VANN_NS, { rank_by: ['img', 'ANN', q], top_k: 10 });
+          expect(second.rows).toEqual(knn.rows);
+          expect(graphReads.length).toBe(loaded);
+          expect(graphs.stats.hits).toBeGreaterThan(0);
+        } finally {
+          await cold.close();
         }
       } finally {
         await store.close();

@@ -144,8 +144,10 @@ export async function runQuery(
       // ranked exactly from the column; the tail and parts without a graph ranked over all their rows.
       const a = view.schema[r.attr]?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
-      const restrict = await vectorAttrRestriction(segs, q, r, ef, control, { filterIndexes, fuzzyIndexes });
-      return await executeOnSegments(q, segs, restrict, { control, prepare: (s) => segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes }) });
+      const { restrict, later } = await vectorAttrRestriction(segs, q, r, ef, control, { filterIndexes, fuzzyIndexes, waitForIndex: opts.waitForIndex });
+      const result = await executeOnSegments(q, segs, restrict, { control, prepare: (s) => segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes }) });
+      for (const s of later) s.loadVectorAttrAnn?.(r.attr); // the graphs this query did without load now
+      return result;
     }
     if (r?.kind === 'text') {
       // BM25 streams too, in two passes (query/ text-segments.ts): each part's postings dictionary for the

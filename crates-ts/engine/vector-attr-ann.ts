@@ -4,6 +4,8 @@
  * rows, dead ones dropped by the ranking; filtered: a graph walk restricted to the live rows the filter accepts, or
  * those rows themselves when they are few or the walk finds fewer than exist, as the `vector` path does); every other
  * segment (the WAL tail, parts without a graph) is ranked over all its rows. Graphs are held one part at a time.
+ * As for `vector` (RFC-0004 §6, cold ANN): a part whose graph is large and not in memory is ranked exactly this time
+ * (unless `waitForIndex`, as recall does) and named in `later`, whose graphs the caller loads after answering.
  */
 import type { QueryControl } from '../core/index.js';
 import { RowCursor, type ParsedQuery, type Restriction, type Segment } from '../query/index.js';
@@ -16,13 +18,19 @@ export async function vectorAttrRestriction(
   r: AttrVectorRank,
   ef: number,
   control: QueryControl,
-  need: { filterIndexes?: readonly string[]; fuzzyIndexes?: readonly string[] },
-): Promise<Restriction> {
+  need: { filterIndexes?: readonly string[]; fuzzyIndexes?: readonly string[]; waitForIndex?: boolean },
+): Promise<{ restrict: Restriction; later: Segment[] }> {
   const cands: (ArrayLike<number> | null)[] = [];
+  const later: Segment[] = [];
   for (const seg of segs) {
     await control.checkpoint('ann');
     if (seg.vectorAttrAnnSearch === undefined || seg.vectorAttrIndexName?.(r.attr, r.metric) == null) {
       cands.push(null);
+      continue;
+    }
+    if (!need.waitForIndex && seg.vectorAttrAnnReady !== undefined && !seg.vectorAttrAnnReady(r.attr)) {
+      cands.push(null);
+      later.push(seg);
       continue;
     }
     const filtered = q.filter !== null;
@@ -57,5 +65,5 @@ export async function vectorAttrRestriction(
       release();
     }
   }
-  return (s) => cands[s] ?? null;
+  return { restrict: (s) => cands[s] ?? null, later };
 }

@@ -701,6 +701,29 @@ export class PartData {
     });
   }
 
+  /** As annReady, for `attr`'s graph (RFC-0014): none, in memory, or small enough to load first. */
+  vectorAttrAnnReady(attr: string): boolean {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || this.graphs.get(this.key(f.file)) !== undefined) return true;
+    return this.info(f.file).bytes <= (this.opts.graphWaitBytes ?? DEFAULT_GRAPH_WAIT_BYTES);
+  }
+
+  /** Graph files of other vector columns with a background load queued or running (loadVectorAttrAnn). */
+  private readonly vannQueued = new Set<string>();
+
+  /** As loadAnn, for `attr`'s graph: loads it in the background unless it is larger than the whole graph budget. */
+  loadVectorAttrAnn(attr: string): void {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || this.vannQueued.has(f.file) || this.info(f.file).bytes > this.graphs.budgetBytes) return;
+    this.vannQueued.add(f.file);
+    const load = async (): Promise<unknown> => (this.graphs.get(this.key(f.file)) !== undefined ? undefined : (await this.loadVectorAttrIndex(f)).release());
+    (this.opts.graphLoads ? this.opts.graphLoads.run(load) : load())
+      .catch(() => undefined)
+      .finally(() => {
+        this.vannQueued.delete(f.file);
+      });
+  }
+
   vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
     const f = this.vannByAttr.get(attr);
     return f !== undefined && f.space === spaceFor(metric) ? f.file : null;
@@ -1147,6 +1170,14 @@ export class PartSegment implements Segment {
 
   vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
     return this.data.vectorAttrIndexName(attr, metric);
+  }
+
+  vectorAttrAnnReady(attr: string): boolean {
+    return this.data.vectorAttrAnnReady(attr);
+  }
+
+  loadVectorAttrAnn(attr: string): void {
+    this.data.loadVectorAttrAnn(attr);
   }
 
   loadAnn(): void {

@@ -227,6 +227,9 @@ export interface Segment {
   vectorAttrAnnSearch?(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null;
   /** The file of `attr`'s ANN graph in `metric` per the part head (nothing fetched), or null/absent (explain_query). */
   vectorAttrIndexName?(attr: string, metric: DistanceMetric): string | null;
+  /** As annReady / loadAnn, for `attr`'s graph (RFC-0014). */
+  vectorAttrAnnReady?(attr: string): boolean;
+  loadVectorAttrAnn?(attr: string): void;
 }
 
 /** The ordinals marked dead (1) in the first `rows` entries of a dead mask, ascending (none for a null mask). */
