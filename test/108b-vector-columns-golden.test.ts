@@ -37,11 +37,14 @@ describe('the vector-column fixture (test/fixtures/part-vann, RFC-0014)', () => 
         expect(part.docs.map((d) => [d.id, d.attrs.img ?? null])).toEqual(docs.map((d) => [d.id, d.attrs.img ?? null]));
 
         const graphReads: string[] = [];
+        const columnReads: { ranged: boolean }[] = [];
         const get = store.get.bind(store);
         store.get = (async (key: string, range?: { start: number; end: number }) => {
           if (key.endsWith('/vann-0.hnsw')) graphReads.push(key);
+          if (key.endsWith('/col-1.blk')) columnReads.push({ ranged: range !== undefined });
           return get(key, range);
         }) as typeof store.get;
+        expect(head.columns.map((c) => c.name)).toEqual(['cat', 'img']);
         let t = Date.parse(VANN_CREATED_AT);
         const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
         try {
@@ -71,6 +74,25 @@ describe('the vector-column fixture (test/fixtures/part-vann, RFC-0014)', () => 
           expect(graphReads.length).toBe(afterWarm);
         } finally {
           await e.close();
+        }
+
+        // Cold, ANN first: the candidates' blocks of the img column are read by range, never the whole column.
+        const fresh = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        try {
+          columnReads.length = 0;
+          const q = [1, 1, 1, 1, -1, -1, -1, -1];
+          const ann = await fresh.query(VANN_NS, { rank_by: ['img', 'ANN', q], top_k: 5, include_attributes: ['img'] });
+          expect(ann.rows!.map((r) => [r.id, r.img])).toEqual(
+            withImg
+              .map((d) => [d.id as number, l2(q, d.attrs.img as number[]), d.attrs.img] as const)
+              .sort((a, b) => a[1] - b[1] || a[0] - b[0])
+              .slice(0, 5)
+              .map(([id, , img]) => [id, img]),
+          );
+          expect(columnReads.length).toBeGreaterThan(0);
+          expect(columnReads.every((r) => r.ranged)).toBe(true);
+        } finally {
+          await fresh.close();
         }
 
         // Cold, with a large graph (graphWaitBytes 0): the first ANN ranks the part exactly and loads the graph in the

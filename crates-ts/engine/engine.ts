@@ -145,7 +145,18 @@ export async function runQuery(
       const a = view.schema[r.attr]?.ann;
       const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
       const { restrict, later } = await vectorAttrRestriction(segs, q, r, ef, control, { filterIndexes, fuzzyIndexes, waitForIndex: opts.waitForIndex });
-      const result = await executeOnSegments(q, segs, restrict, { control, prepare: (s) => segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes }) });
+      // A part with candidates reads only their blocks of the column and of the ids (on a cold node, never the whole
+      // column); the filter's columns stay whole (the ranking re-tests the candidates). Other segments: everything.
+      const others = q.readAttrs.filter((a) => a !== r.attr);
+      const result = await executeOnSegments(q, segs, restrict, {
+        control,
+        prepare: (s) => {
+          const rows = restrict(s);
+          return rows === null
+            ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes })
+            : segs[s]!.prepare({ attrs: others, vectors: false, ids: false, idRows: rows, attrRows: { attr: r.attr, rows }, filterIndexes, fuzzyIndexes });
+        },
+      });
       for (const s of later) s.loadVectorAttrAnn?.(r.attr); // the graphs this query did without load now
       return result;
     }

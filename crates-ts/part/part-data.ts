@@ -520,6 +520,28 @@ export class PartData {
   /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
   #vecKeys: { whole: string; presence: string; blocks: string[] } | undefined;
 
+  /** First row of each block of a row-blocked file. */
+  private columnStarts(f: RowBlockedFile): Uint32Array {
+    return f.blocks.start ?? Uint32Array.of(0);
+  }
+
+  /**
+   * `attr`'s values prepared by block (need.attrRows), or null when none is held: a reader of the rows prepared, the
+   * others read as missing.
+   */
+  attrBlockReader(attr: string): ((ord: number) => AttrValue | undefined) | null {
+    const f = this.columnsByName.get(attr);
+    if (f === undefined) return null;
+    const starts = this.columnStarts(f);
+    let any = false;
+    for (let b = 0; b < starts.length && !any; b++) any = this.pinned.has(`colblock:${attr}:${b}`);
+    if (!any) return null;
+    return (ord) => {
+      const b = blockIndex(starts, ord);
+      return this.held<ColumnBlock>(`colblock:${attr}:${b}`)?.get(ord - starts[b]!) as AttrValue | undefined;
+    };
+  }
+
   /** First row of each block of the id column (id(ord) by block: need.idRows). */
   get idBlockStarts(): Uint32Array {
     return (this.#idStarts ??= this.head.ids.blocks.start ?? Uint32Array.of(0));
@@ -561,6 +583,16 @@ export class PartData {
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
+    }
+    if (need.attrRows !== undefined && need.attrRows.rows.length > 0 && !need.attrs.includes(need.attrRows.attr)) {
+      const { attr, rows } = need.attrRows;
+      const f = this.columnsByName.get(attr);
+      if (f) {
+        const starts = this.columnStarts(f);
+        const blocks = new Set<number>();
+        for (let i = 0; i < rows.length; i++) blocks.add(blockIndex(starts, rows[i]!));
+        for (const b of blocks) take(`colblock:${attr}:${b}`, this.columnBlock(f, b));
+      }
     }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
@@ -994,7 +1026,8 @@ export class PartSegment implements Segment {
 
   value(attr: string, ord: number): AttrValue | undefined {
     const col = this.data.held<Column>(`col:${attr}`);
-    return col === undefined ? undefined : valueAt(col, ord);
+    if (col === undefined) return this.data.attrBlockReader(attr)?.(ord);
+    return valueAt(col, ord);
   }
 
   /**
@@ -1108,7 +1141,7 @@ export class PartSegment implements Segment {
 
   reader(attr: string): (ord: number) => AttrValue | undefined {
     const col = this.data.held<Column>(`col:${attr}`);
-    if (col === undefined) return () => undefined;
+    if (col === undefined) return this.data.attrBlockReader(attr) ?? (() => undefined);
     const { starts, blocks } = col;
     let b = 0;
     let lo = starts[0]!;

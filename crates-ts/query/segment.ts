@@ -50,6 +50,11 @@ export interface SegmentNeed {
   sparse?: readonly { attr: string; dims: ArrayLike<number> }[];
   /** A vector attribute other than `vector` whose ANN index (parts that have one: RFC-0014) an ANN query searches. */
   vectorAttrIndex?: string;
+  /**
+   * Only these rows' values of `attr` (ANN candidates of another vector column, RFC-0014): read by block instead of the
+   * whole column; reader(attr) / value(attr) then answer for them alone. Ignored when `attrs` names `attr`.
+   */
+  attrRows?: { attr: string; rows: ArrayLike<number> };
 }
 
 export interface DocFields {
