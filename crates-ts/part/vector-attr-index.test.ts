@@ -1,7 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import type { AttrValue, Schema } from '../core/index.js';
+import type { AttrValue, Doc, Id, Schema } from '../core/index.js';
 import { buildVectorAttrIndexes, checkVectorAttrIndexes, vectorAttrIndexFileName, vectorAttrMetric } from './vector-attr-index.js';
 import { loadHnsw } from './hnsw.js';
+import { MemoryStore } from '../store/index.js';
+import { seededRandom } from '../ivf/index.js';
+import { buildPartFiles, newPartId, readManifest, uploadPart } from './index.js';
 
 const SCHEMA: Schema = {
   vector: { type: '[2]f32', ann: true },
@@ -54,6 +57,29 @@ describe('vector attribute indexes (RFC-0014)', () => {
     expect(() => checkVectorAttrIndexes([ok], files, 'p')).not.toThrow();
     for (const bad of [{}, [{ ...ok, file: 'vann-9.hnsw' }], [{ ...ok, space: 'ip' }], [{ ...ok, dims: 0 }], [{ ...ok, attr: 1 }]]) {
       expect(() => checkVectorAttrIndexes(bad, files, 'p')).toThrow(/ELAX_ERR_CORRUPT|malformed/);
+    }
+  });
+
+  it('should give format-2 and format-3 (clustered) parts the graph, listed in the head', async () => {
+    const r = seededRandom(5);
+    const docs: Doc[] = Array.from({ length: 600 }, (_, i) => ({
+      id: i,
+      vector: Float32Array.from({ length: 8 }, () => r() * 2 - 1),
+      attrs: (i % 3 === 0 ? {} : { img: Array.from({ length: 4 }, () => Math.round(r() * 64) / 8) }) as Doc['attrs'],
+    }));
+    const schema: Schema = { vector: { type: '[8]f32' }, img: { type: '[4]f32', filterable: false, ann: true } };
+    for (const format of [2, 3]) {
+      const store = new MemoryStore();
+      const partId = newPartId(1, 2, `f${format}`);
+      const built = await buildPartFiles({
+        namespace: 'ns', partId, walStart: 1, walEnd: 2, level: 0, changes: new Map<Id, Doc | null>(docs.map((d) => [d.id, d])), schema,
+        distanceMetric: 'euclidean_squared', createdAt: '2026-12-05T00:00:00.000Z', hnsw: { flatThreshold: 100 },
+        ...(format === 3 ? { vectorIndex: { kind: 'ivf' as const, codebook: null, targetSize: 100, minSize: 50, maxSize: 200 } } : { partFormat: 2 }),
+      });
+      await uploadPart(store, built);
+      const head = (await readManifest(store, 'ns', partId))! as { format_version: number; vector_attr_indexes?: unknown };
+      expect(head.format_version).toBe(format);
+      expect(head.vector_attr_indexes).toEqual([{ attr: 'img', file: 'vann-0.hnsw', space: 'l2', dims: 4, vectors: 400, M: 16, ef_construction: 200 }]);
     }
   });
 });
