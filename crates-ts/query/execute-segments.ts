@@ -470,8 +470,8 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   }
 
   if (rank.kind === 'attr_vector') {
-    // kNN / ANN over another vector attribute (RFC-0014): every live, matching row's stored value, exact (parts have no
-    // index of these columns yet), lower distance first, ties by id; the same over parts and the WAL tail.
+    // kNN / ANN over another vector attribute (RFC-0014): every live, matching row's stored value (or only the ANN
+    // candidates of a part's graph, `restrict`), exact distance, lower first, ties by id; parts and WAL tail alike.
     const heap = per ? null : new HitTopK(q.limit);
     const all: Captured[] = [];
     const dist = attrVectorDistance(rank.metric, rank.query);

@@ -1,7 +1,7 @@
 /**
  * rank_by → RankPlan. Shapes (turbopuffer RankBy):
  *  - ["vector", "ANN" | "kNN", number[] | base64 string]      vector distance
- *  - [attr, "ANN" | "kNN", ...] over another [N]f32 / [N]f16    that attribute's distance (RFC-0014; exact for now)
+ *  - [attr, "ANN" | "kNN", ...] over another [N]f32 / [N]f16    that attribute's distance, its own metric (RFC-0014)
  *  - [attr, "asc" | "desc"] and [[attr, dir], ...]              attribute order ("id" allowed)
  *  - anything fts/ recognises as a text rank (BM25, Sum, Max, Product, Attribute, Saturate, Decay, Dist, filters)
  * Checked in that order, so an attribute-order pair is never mistaken for a text expression.

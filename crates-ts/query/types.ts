@@ -47,8 +47,9 @@ export interface OrderKey {
 export type RankPlan =
   | { kind: 'vector'; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
   /**
-   * kNN / ANN over a vector attribute other than `vector` (RFC-0014), stored as an array of f32 numbers per row: exact
-   * (every candidate row's distance) in parts and tail alike; `metric` is already resolved (query, attribute, namespace).
+   * kNN / ANN over a vector attribute other than `vector` (RFC-0014), stored as an array of f32 numbers per row: the
+   * exact distance of every candidate row (all rows, or a part graph's ANN candidates); `metric` is already resolved
+   * (query, attribute, namespace).
    */
   | { kind: 'attr_vector'; attr: string; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
   | { kind: 'text'; plan: TextRankPlan }
