@@ -168,7 +168,7 @@ const queryFields: Record<string, JsonSchema> = {
   rank_by: {
     type: nullable('array'),
     minItems: 1,
-    description: '["vector","ANN",[..]], ["vector","kNN",[..]], [attr,"BM25",text], ["Sum",[..]], ["Max",[..]], ["Product",w,expr], [attr,"asc"|"desc"], [[a,"asc"],...]',
+    description: '["vector","ANN",[..]], ["vector","kNN",[..]] (or another [N]f32/[N]f16 attribute), [attr,"BM25",text], ["Sum",[..]], ["Max",[..]], ["Product",w,expr], [attr,"asc"|"desc"], [[a,"asc"],...]',
     [M]: '{path} must be a non-empty array, got {got}',
   },
   top_k: count('rows to return; an alias of limit.total', MAX_TOP_K),
@@ -291,7 +291,7 @@ export const recallBody: JsonSchema = {
     num: intIn(1, 1000, 'num must be an integer in 1..1000, got {str}', 'queries to sample (default 25)'),
     top_k: intIn(1, 1200, 'top_k must be an integer in 1..1200, got {str}', 'rows per query (default 10)'),
     filters: filter('restrict the queries'),
-    rank_by: anyValue('["vector", "ANN", [numbers...]]: evaluate this one query (num 1)'),
+    rank_by: anyValue('[vector attribute, "ANN", [numbers...]] (e.g. "vector"): evaluate this one query (num 1)'),
     include_ground_truth: anyValue('add the exact answers to the response'),
     probes: intIn(1, MAX_RECALL_PROBES, `probes must be an integer in 1..${MAX_RECALL_PROBES}, got {json}`, 'clusters to probe (clustered parts only)'),
     eps0: {

@@ -18,6 +18,7 @@ import {
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { cloneNamespace, parseCloneRequest, type CloneRequest } from './branch.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
+import { vectorAttrRestriction } from './vector-attr-ann.js';
 import { recordProbesMin, type RecordOutcome } from './recall-tuning.js';
 import type { Router } from '../router/index.js';
 import { missingPartFile } from '../part/index.js';
@@ -136,6 +137,27 @@ export async function runQuery(
       });
       // 4. The graphs this query did without start loading now, after its own reads.
       segs.forEach((s, i) => graphed[i] || s.loadAnn?.());
+      return result;
+    }
+    if (r?.kind === 'attr_vector' && r.mode === 'ANN' && view.parts.length > 0) {
+      // ANN over another vector column (RFC-0014 §3): candidates from each part's graph of it (vector-attr-ann.ts),
+      // ranked exactly from the column; the tail and parts without a graph ranked over all their rows.
+      const a = view.schema[r.attr]?.ann;
+      const ef = q.efSearch ?? (typeof a === 'object' ? a.ef_search : undefined) ?? efSearch;
+      const { restrict, later } = await vectorAttrRestriction(segs, q, r, ef, control, { filterIndexes, fuzzyIndexes, waitForIndex: opts.waitForIndex });
+      // A part with candidates reads only their blocks of the column and of the ids (on a cold node, never the whole
+      // column); the filter's columns stay whole (the ranking re-tests the candidates). Other segments: everything.
+      const others = q.readAttrs.filter((a) => a !== r.attr);
+      const result = await executeOnSegments(q, segs, restrict, {
+        control,
+        prepare: (s) => {
+          const rows = restrict(s);
+          return rows === null
+            ? segs[s]!.prepare({ attrs: q.readAttrs, vectors: false, filterIndexes, fuzzyIndexes })
+            : segs[s]!.prepare({ attrs: others, vectors: false, ids: false, idRows: rows, attrRows: { attr: r.attr, rows }, filterIndexes, fuzzyIndexes });
+        },
+      });
+      for (const s of later) s.loadVectorAttrAnn?.(r.attr); // the graphs this query did without load now
       return result;
     }
     if (r?.kind === 'text') {
@@ -516,7 +538,9 @@ export class Engine {
     // Sparse kNN indexes (RFC-0012) too (a large one: its table); the tail's sparse postings are built by the first
     // SparseKNN query.
     const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined).map((attr) => ({ attr, dims: [] }));
-    return { attrs, vectors: true, index: true, postings, sparse };
+    // The graph of the other vector column (RFC-0014: at most one besides `vector`).
+    const other = attrs.find((a) => /^\[\d+\]f(32|16)$/.test(view.schema[a]!.type) && view.schema[a]!.ann !== false);
+    return { attrs, vectors: true, index: true, postings, sparse, ...(other !== undefined ? { vectorAttrIndex: other } : {}) };
   }
 
   private async warmCacheOnce(ns: string) {

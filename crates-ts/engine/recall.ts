@@ -106,14 +106,18 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   const segs = view.segments();
 
   let queries: number[][];
+  /** The vector column measured: `vector`, or the attribute rank_by names. */
+  let attr = 'vector';
   /** Per query, the id of the sampled row (exclude_self), else undefined. */
   const selfIds: (Id | undefined)[] = [];
   if (body.rank_by !== undefined && body.rank_by !== null) {
     if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
     const rb = body.rank_by;
-    if (!Array.isArray(rb) || rb.length !== 3 || rb[0] !== 'vector' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2])) {
-      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be ["vector", "ANN", [numbers...]]');
+    if (!Array.isArray(rb) || rb.length !== 3 || typeof rb[0] !== 'string' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2])) {
+      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be [vector attribute, "ANN", [numbers...]], e.g. ["vector", "ANN", [...]]');
     }
+    // Another vector column (RFC-0014) is measured through rank_by naming it; parseQuery below checks it is one.
+    attr = rb[0];
     queries = [rb[2] as number[]];
     num = 1;
   } else {
@@ -156,9 +160,9 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     const k = self === undefined ? topK : topK + 1;
     const without = (rows: NonNullable<QueryResultBody['rows']>) => (self === undefined ? rows : rows.filter((r) => r.id !== self).slice(0, topK));
     const base = { top_k: k, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
-    const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
+    const annQuery = parseQuery({ ...base, rank_by: [attr, 'ANN', qv] }, ctx);
     const ann = without((await runAnn(annQuery, probes, eps0)).rows ?? []);
-    const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
+    const exactQuery = parseQuery({ ...base, rank_by: [attr, 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
     const exact = without((await runExact(exactQuery)).rows ?? []);
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;

@@ -20,6 +20,8 @@ import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
 import { buildFilterIndexes } from './filter-index.js';
 import { buildFuzzyIndexes } from './fuzzy-index.js';
+import { buildVectorAttrIndexes } from './vector-attr-index.js';
+import { DEFAULT_FLAT_THRESHOLD } from './build.js';
 
 export type File = { name: string; bytes: Uint8Array };
 
@@ -195,6 +197,14 @@ export function assembleBlockPart(
     files.push({ name: file, bytes: buildSparseIndex(values) });
     sparse.push({ attr: name, file });
   }
+  // ANN indexes of the other vector columns (RFC-0014): additive head field, no format bump.
+  const vann = buildVectorAttrIndexes(input.schema, columnValues, {
+    distanceMetric: input.distanceMetric,
+    M: input.hnsw?.M,
+    efConstruction: input.hnsw?.efConstruction,
+    flatThreshold: input.hnsw?.flatThreshold ?? DEFAULT_FLAT_THRESHOLD,
+  });
+  files.push(...vann.files);
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -237,6 +247,7 @@ export function assembleBlockPart(
     ...(fidx.infos.length > 0 ? { filter_indexes: fidx.infos } : {}),
     ...(ffz.infos.length > 0 ? { fuzzy_indexes: ffz.infos } : {}),
     ...(sparse.length > 0 ? { sparse } : {}),
+    ...(vann.infos.length > 0 ? { vector_attr_indexes: vann.infos } : {}),
     ...extra,
   };
   return { files, manifest: head };

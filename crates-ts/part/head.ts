@@ -7,6 +7,7 @@
  * `ivf` (the cluster table's file, the codes file's block table, the codebook version). Rows are ordered by
  * (cluster, id), so readers never assume id order (the id index maps ids to ordinals in both).
  */
+import { checkVectorAttrIndexes, type VectorAttrIndexInfo } from './vector-attr-index.js';
 import { ElaxError, type AttrValue, type Id } from '../core/index.js';
 import { decodeTable, encodeTable, type BlockTable, type EncodedBlockTable } from './block-file.js';
 import type { ColumnKind } from './column-block.js';
@@ -107,6 +108,11 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
    * absent otherwise (SparseKNN then scores the part from its column).
    */
   sparse?: SparseIndexInfo[];
+  /**
+   * ANN indexes of the other vector columns (RFC-0014, part/vector-attr-index.ts), one per indexed attribute; absent in
+   * parts built before them or without such attributes (readers then rank those columns by exact scan).
+   */
+  vector_attr_indexes?: VectorAttrIndexInfo[];
 }
 
 export interface SparseIndexInfo {
@@ -171,6 +177,7 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if (h.ivf !== undefined) checkIvf(h as PartHeadV3, files, where);
   checkFilterIndexes(h.filter_indexes, files, new Set(h.columns.map((c) => c.name)), `part ${where}`);
   checkFuzzyIndexes(h.fuzzy_indexes, files, new Set(h.columns.map((c) => c.name)), `part ${where}`);
+  checkVectorAttrIndexes(h.vector_attr_indexes, files, `part ${where}`);
   return h;
 }
 

@@ -7,7 +7,7 @@
  *
  * `segment(dead)` gives the query Segment of this part under one view's liveness.
  */
-import { ElaxError, type AttrValue, type Doc, type Id } from '../core/index.js';
+import { ElaxError, type AttrValue, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
@@ -18,7 +18,8 @@ import type { PartFileCache } from './file-cache.js';
 import type { PartHeadV2, PartHeadV3, RowBlockedFile } from './head.js';
 import { checkClusterCodes, clusterEntry, decodeClusterTable, emptyClusterCodes, type ClusterTable } from './cluster-table.js';
 import { decodeClusterBytes, type ClusterCodes } from '../ivf/index.js';
-import type { HnswIndex } from './hnsw.js';
+import { spaceFor, type HnswIndex } from './hnsw.js';
+import type { VectorAttrIndexInfo } from './vector-attr-index.js';
 import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
@@ -100,6 +101,7 @@ export class PartData {
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
   private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
   private readonly sparseByAttr = new Map<string, string>();
+  private readonly vannByAttr = new Map<string, VectorAttrIndexInfo>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -117,6 +119,7 @@ export class PartData {
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
     for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
     for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
+    for (const f of head.vector_attr_indexes ?? []) this.vannByAttr.set(f.attr, f);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -517,6 +520,28 @@ export class PartData {
   /** peekVectorAt's cache keys (the vector file whole, its presence bitmap, block b), made on first use. */
   #vecKeys: { whole: string; presence: string; blocks: string[] } | undefined;
 
+  /** First row of each block of a row-blocked file. */
+  private columnStarts(f: RowBlockedFile): Uint32Array {
+    return f.blocks.start ?? Uint32Array.of(0);
+  }
+
+  /**
+   * `attr`'s values prepared by block (need.attrRows), or null when none is held: a reader of the rows prepared, the
+   * others read as missing.
+   */
+  attrBlockReader(attr: string): ((ord: number) => AttrValue | undefined) | null {
+    const f = this.columnsByName.get(attr);
+    if (f === undefined) return null;
+    const starts = this.columnStarts(f);
+    let any = false;
+    for (let b = 0; b < starts.length && !any; b++) any = this.pinned.has(`colblock:${attr}:${b}`);
+    if (!any) return null;
+    return (ord) => {
+      const b = blockIndex(starts, ord);
+      return this.held<ColumnBlock>(`colblock:${attr}:${b}`)?.get(ord - starts[b]!) as AttrValue | undefined;
+    };
+  }
+
   /** First row of each block of the id column (id(ord) by block: need.idRows). */
   get idBlockStarts(): Uint32Array {
     return (this.#idStarts ??= this.head.ids.blocks.start ?? Uint32Array.of(0));
@@ -559,6 +584,16 @@ export class PartData {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
     }
+    if (need.attrRows !== undefined && need.attrRows.rows.length > 0 && !need.attrs.includes(need.attrRows.attr)) {
+      const { attr, rows } = need.attrRows;
+      const f = this.columnsByName.get(attr);
+      if (f) {
+        const starts = this.columnStarts(f);
+        const blocks = new Set<number>();
+        for (let i = 0; i < rows.length; i++) blocks.add(blockIndex(starts, rows[i]!));
+        for (const b of blocks) take(`colblock:${attr}:${b}`, this.columnBlock(f, b));
+      }
+    }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
       if (file !== undefined) take(`sparse:${attr}`, this.sparseIndexFile(file, dims));
@@ -581,6 +616,10 @@ export class PartData {
       }
     }
     if (need.index && this.head.index.kind === 'hnsw') take('index', this.loadIndex());
+    if (need.vectorAttrIndex !== undefined) {
+      const f = this.vannByAttr.get(need.vectorAttrIndex);
+      if (f !== undefined) take(`vann:${f.attr}`, this.loadVectorAttrIndex(f));
+    }
     for (const text of need.postings ?? []) {
       if (!this.postingsByAttr.has(text.attr)) continue;
       take(`postings:${text.attr}`, this.loadPostings(text));
@@ -682,6 +721,68 @@ export class PartData {
     const p = this.postingsByAttr.get(attr);
     if (p === undefined || p.analysis !== analysis) return null;
     return this.held<PostingsFile>(`postings:${attr}`) ?? null;
+  }
+
+  /** Another vector column's HNSW graph (RFC-0014), in the graph cache like vectors.hnsw, pinned until the release. */
+  private loadVectorAttrIndex(f: VectorAttrIndexInfo): Promise<Lease<HnswIndex>> {
+    const key = this.key(f.file);
+    return this.graphs.getPinned(key, async () => {
+      const info = this.info(f.file);
+      const ix = await loadGraph(this.store, key, info, this.files, f.space, f.dims, f.vectors, 'head');
+      return { value: ix, bytes: info.bytes };
+    });
+  }
+
+  /** As annReady, for `attr`'s graph (RFC-0014): none, in memory, or small enough to load first. */
+  vectorAttrAnnReady(attr: string): boolean {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || this.graphs.get(this.key(f.file)) !== undefined) return true;
+    return this.info(f.file).bytes <= (this.opts.graphWaitBytes ?? DEFAULT_GRAPH_WAIT_BYTES);
+  }
+
+  /** Graph files of other vector columns with a background load queued or running (loadVectorAttrAnn). */
+  private readonly vannQueued = new Set<string>();
+
+  /** As loadAnn, for `attr`'s graph: loads it in the background unless it is larger than the whole graph budget. */
+  loadVectorAttrAnn(attr: string): void {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || this.vannQueued.has(f.file) || this.info(f.file).bytes > this.graphs.budgetBytes) return;
+    this.vannQueued.add(f.file);
+    const load = async (): Promise<unknown> => (this.graphs.get(this.key(f.file)) !== undefined ? undefined : (await this.loadVectorAttrIndex(f)).release());
+    (this.opts.graphLoads ? this.opts.graphLoads.run(load) : load())
+      .catch(() => undefined)
+      .finally(() => {
+        this.vannQueued.delete(f.file);
+      });
+  }
+
+  vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
+    const f = this.vannByAttr.get(attr);
+    return f !== undefined && f.space === spaceFor(metric) ? f.file : null;
+  }
+
+  /**
+   * About the k nearest rows passing `allow` by `attr`'s graph, or null: no graph of it in this metric, or not prepared
+   * (scan it). With `allow`, as annSearch: few allowed rows are the candidates themselves (a walk would starve), and a
+   * walk that finds fewer than exist falls back to them.
+   */
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null {
+    const f = this.vannByAttr.get(attr);
+    if (f === undefined || f.space !== spaceFor(metric) || f.dims !== query.length) return null;
+    const index = this.held<HnswIndex>(`vann:${attr}`);
+    if (index === undefined) return null;
+    const want = Math.min(k, f.vectors);
+    if (want <= 0) return [];
+    let allowed: number[] | null = null;
+    if (allow) {
+      allowed = [];
+      for (let o = 0; o < this.rows; o++) if (allow(o)) allowed.push(o);
+      if (annChoice('hnsw', allowed.length, want) === 'exact') return allowed;
+    }
+    index.setEf(Math.max(ef, want));
+    const res = index.searchKnn(Array.from(query), want, allow ? (label: number) => allow(label) : undefined);
+    if (allowed !== null && res.neighbors.length < want) return allowed;
+    return res.neighbors;
   }
 
   /** Approximate neighbours (hnswlib) among rows passing `allow`, or null for a flat part (scan it exactly). */
@@ -925,7 +1026,8 @@ export class PartSegment implements Segment {
 
   value(attr: string, ord: number): AttrValue | undefined {
     const col = this.data.held<Column>(`col:${attr}`);
-    return col === undefined ? undefined : valueAt(col, ord);
+    if (col === undefined) return this.data.attrBlockReader(attr)?.(ord);
+    return valueAt(col, ord);
   }
 
   /**
@@ -1039,7 +1141,7 @@ export class PartSegment implements Segment {
 
   reader(attr: string): (ord: number) => AttrValue | undefined {
     const col = this.data.held<Column>(`col:${attr}`);
-    if (col === undefined) return () => undefined;
+    if (col === undefined) return this.data.attrBlockReader(attr) ?? (() => undefined);
     const { starts, blocks } = col;
     let b = 0;
     let lo = starts[0]!;
@@ -1093,6 +1195,22 @@ export class PartSegment implements Segment {
 
   annReady(): boolean {
     return this.data.annReady();
+  }
+
+  vectorAttrAnnSearch(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null {
+    return this.data.vectorAttrAnnSearch(attr, metric, query, k, ef, allow);
+  }
+
+  vectorAttrIndexName(attr: string, metric: DistanceMetric): string | null {
+    return this.data.vectorAttrIndexName(attr, metric);
+  }
+
+  vectorAttrAnnReady(attr: string): boolean {
+    return this.data.vectorAttrAnnReady(attr);
+  }
+
+  loadVectorAttrAnn(attr: string): void {
+    this.data.loadVectorAttrAnn(attr);
   }
 
   loadAnn(): void {

@@ -163,6 +163,15 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
         ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
         : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
   }
+  else if (r?.kind === 'attr_vector') {
+    // As engine.ts runQuery decides (RFC-0014): unfiltered ANN searches a part's graph of the column in the rank's
+    // metric when it has one; otherwise every row's value of the attribute is ranked exactly.
+    const graph = r.mode === 'ANN' ? (seg.vectorAttrIndexName?.(r.attr, r.metric) ?? null) : null;
+    plan.order =
+      graph !== null
+        ? `ANN over ${r.attr}: HNSW graph ${graph} gives about top_k ${q.limit} candidates (${q.filter !== null ? 'a walk restricted to the live rows the filter accepts, or those rows when few' : 'plus dead rows'}), their exact ${r.metric} from the ${r.attr} column, into a top-${q.limit} heap`
+        : `${r.mode} over ${r.attr}: exact ${r.metric} of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values${r.mode === 'ANN' ? ` (no graph of ${r.attr} in this ${info.kind === 'tail' ? 'tail' : 'part'})` : ''}, into a top-${q.limit} heap`;
+  }
   if (q.aggregates) {
     // As query/execute-segments.ts decides: an exact mask (or no filter) and, with group_by, one plain key with a
     // scalar dictionary.
@@ -186,6 +195,7 @@ export function describeQuery(q: ParsedQuery, body: Record<string, unknown>): st
   if (r?.kind === 'vector') parts.push(`rank_by vector ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'text') parts.push(`rank_by ${JSON.stringify(body.rank_by)}`);
   else if (r?.kind === 'order') parts.push(`rank_by ${r.keys.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`);
+  else if (r?.kind === 'attr_vector') parts.push(`rank_by ${r.attr} ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'sparse') parts.push(`rank_by ${r.attr} SparseKNN (${r.query.dims.length} dims, dot_product)`);
   if (q.aggregates) parts.push(`aggregate_by ${Object.keys((body.aggregate_by as object) ?? {}).join(', ')}${q.groupBy ? ` group_by ${q.groupBy.map((g) => g.attr).join(', ')}` : ''}`);
   else parts.push(`top_k ${q.limit}`);

@@ -63,7 +63,7 @@ describe('compute_attributes: validation', () => {
   });
 
   it('should check VectorDist operands', () => {
-    rejects({ compute_attributes: { x: ['color', 'VectorDist', V] } }, "compute_attributes.x: VectorDist needs a vector attribute; 'color' is not one (only 'vector' holds vectors)");
+    rejects({ compute_attributes: { x: ['color', 'VectorDist', V] } }, "compute_attributes.x: VectorDist needs a vector attribute; 'color' has type string");
     rejects({ compute_attributes: { x: ['nope', 'VectorDist', V] } }, "compute_attributes.x: attribute 'nope' does not exist in the namespace schema");
     rejects({ compute_attributes: { x: ['vector', 'VectorDist', [1, 2]] } }, "compute_attributes.x: the vector has 2 dimensions but the namespace's vectors have 4");
     rejects({ compute_attributes: { x: ['vector', 'VectorDist', [1, 2, 'a', 4]] } }, 'compute_attributes.x: vector element 2 must be a finite number, got "a"');

@@ -35,6 +35,7 @@ import type { Doc, DistanceMetric, Schema } from '../core/index.js';
 import { analyzerFor, fullTextConfigOf, planTextRank, type TextAnalyzer, type TextRankPlan } from '../fts/index.js';
 import { distanceTo } from './distance.js';
 import { vectorDims } from './parse-rank-by.js';
+import { attrVectorDistance } from './attr-vector.js';
 import { isPlainObject, queryError, show } from './parse-util.js';
 import { decodeBase64Vector } from './vector-codec.js';
 import type { RankPlan, Row } from './types.js';
@@ -57,6 +58,8 @@ export interface VectorDistSpec {
   attr: string;
   dist: (v: Float32Array) => number;
   dims: number;
+  /** For a vector attribute other than `vector` (RFC-0014): the distance from the row's stored value. */
+  ofValue?: (value: unknown) => number | undefined;
 }
 
 export interface HighlightSpec {
@@ -130,7 +133,17 @@ function parseVectorDist(name: string, where: string, expr: unknown[], ctx: Comp
   if (typeof attr !== 'string') throw queryError(`${where}: VectorDist attribute must be a string, got ${show(attr)}`);
   if (attr !== 'vector') {
     if (!Object.prototype.hasOwnProperty.call(ctx.schema, attr)) throw queryError(`${where}: attribute '${attr}' does not exist in the namespace schema`);
-    throw queryError(`${where}: VectorDist needs a vector attribute; '${attr}' is not one (only 'vector' holds vectors)`);
+    const a = ctx.schema[attr]!;
+    const m = /^\[(\d+)\]f(32|16)$/.exec(a.type);
+    if (m === null) throw queryError(`${where}: VectorDist needs a vector attribute; '${attr}' has type ${a.type}`);
+    // Another vector column (RFC-0014): its distance as ranking by it would give (the rank's metric when the query
+    // ranks by it, else the attribute's own metric, else the query's / namespace's).
+    const dims = Number(m[1]);
+    const query = parseVector(where, expr[2], dims);
+    const own = typeof a.ann === 'object' && a.ann !== null ? a.ann.distance_metric : undefined;
+    const metric = ctx.rank?.kind === 'attr_vector' && ctx.rank.attr === attr ? ctx.rank.metric : (own ?? ctx.metric);
+    const d = attrVectorDistance(metric, query);
+    return { kind: 'vector_dist', name, attr, dist: distanceTo(metric, query), dims, ofValue: (v) => d(v) ?? undefined };
   }
   const dims = vectorDims(ctx.schema);
   if (dims === null) throw queryError(`${where}: the namespace has no vectors, so VectorDist cannot be computed`);
@@ -247,7 +260,7 @@ export function computeNeeds(specs: readonly ComputeSpec[]): { attrs: string[]; 
   const attrs = new Set<string>();
   let vector = false;
   for (const s of specs) {
-    if (s.kind === 'vector_dist') vector = true;
+    if (s.kind === 'vector_dist' && s.attr === 'vector') vector = true;
     else attrs.add(s.attr);
   }
   return { attrs: [...attrs], vector };
@@ -266,6 +279,7 @@ export function applyComputed(specs: readonly ComputeSpec[], docs: readonly Doc[
 }
 
 function vectorDist(s: VectorDistSpec, doc: Doc): number | undefined {
+  if (s.ofValue !== undefined) return s.ofValue(doc.attrs[s.attr]);
   const v = doc.vector;
   return v && v.length === s.dims ? s.dist(v) : undefined;
 }

@@ -19,6 +19,7 @@ import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.j
 import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
+import { attrVectorDistance } from './attr-vector.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -466,6 +467,31 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     }
     if (heap) return heap.sorted();
     return selectPerKey(all, byDistThenId, per!, q.limit);
+  }
+
+  if (rank.kind === 'attr_vector') {
+    // kNN / ANN over another vector attribute (RFC-0014): every live, matching row's stored value (or only the ANN
+    // candidates of a part's graph, `restrict`), exact distance, lower first, ties by id; parts and WAL tail alike.
+    const heap = per ? null : new HitTopK(q.limit);
+    const all: Captured[] = [];
+    const dist = attrVectorDistance(rank.metric, rank.query);
+    await eachSegment(segs, hooks, (seg, s) => {
+      const cursor = new RowCursor(seg, q.readAttrs);
+      const accept = liveTest(seg, cursor, segmentFilter(seg, q));
+      const only = restrict?.(s) ?? null;
+      const read = seg.reader ? seg.reader(rank.attr) : (o: number) => seg.value(rank.attr, o);
+      const n = only === null ? seg.rows : only.length;
+      for (let i = 0; i < n; i++) {
+        if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
+        const o = only === null ? i : only[i]!;
+        const d = dist(read(o));
+        if (d === null || !accept(o)) continue;
+        if (heap) {
+          if (!heap.rejects(d)) heap.push(d, s, o, seg.id(o));
+        } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });
+      }
+    });
+    return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
   }
 
   if (rank.kind === 'sparse') {

@@ -11,6 +11,7 @@
  */
 import type { Doc, DistanceMetric, SparseVector } from '../core/index.js';
 import { sparseDot } from '../sparse/index.js';
+import { attrVectorDistance } from './attr-vector.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { distanceTo } from './distance.js';
 import { compareIds, docOrderComparator, orderValue } from './compare.js';
@@ -118,6 +119,19 @@ export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc
         kept[i] = scored[i]!.doc;
       }
       return selectByKey(keys, kept, limit, per).map((s) => ({ doc: s.doc, dist: -s.score }));
+    }
+    case 'attr_vector': {
+      // Another vector attribute (RFC-0014): every document with a value, by its distance, lower first.
+      const dist = attrVectorDistance(rank.metric, rank.query);
+      const keys: number[] = [];
+      const kept: Doc[] = [];
+      for (const d of docs) {
+        const score = dist(d.attrs[rank.attr]);
+        if (score === null || (filter && !filter(d))) continue;
+        keys.push(score);
+        kept.push(d);
+      }
+      return selectByKey(Float64Array.from(keys), kept, limit, per).map((s) => ({ doc: s.doc, dist: s.score }));
     }
     case 'sparse': {
       // Every document holding a query dimension, scored by the dot product (sparse/vector.ts), higher first.

@@ -118,7 +118,8 @@ describe('parseQuery: every 400', () => {
     rejects({ rank_by: ['vector', 'kNN', [V, V]] }, 'rank_by: multi-vector queries (an array of vectors) are not supported');
     rejects({ rank_by: ['vector', 'ANN', ['Embed', 'hello']] }, 'rank_by: query expressions such as ["Embed","hello"] are not supported; pass the query vector itself');
     rejects({ rank_by: ['vector', 'ANN', { $ref: 1 }] }, /ANN needs a query vector .* are not supported/);
-    rejects({ rank_by: ['embedding', 'ANN', V] }, `rank_by: only the 'vector' attribute supports ANN, got "embedding"`);
+    rejects({ rank_by: ['embedding', 'ANN', V] }, `rank_by: attribute 'embedding' is not in the namespace schema`);
+    rejects({ rank_by: [1, 'ANN', V] }, 'rank_by: ANN needs a vector attribute name, got 1');
     rejects({ rank_by: ['vector', 'ANN', V] }, 'rank_by: the namespace has no vectors, so it cannot be ranked by ANN', {
       schema: { id: { type: 'uint' }, color: { type: 'string' } },
       distanceMetric: null,

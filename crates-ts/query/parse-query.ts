@@ -113,6 +113,7 @@ function readAttributes(
 ): string[] {
   const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
   if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
+  if (rank?.kind === 'attr_vector') out.add(rank.attr);
   // Attribute / filter leaves of a rank expression are read for every candidate row (fts/rank-eval.ts).
   if (rank?.kind === 'text') for (const a of rank.plan.valueAttributes) out.add(a);
   for (const a of per?.attributes ?? []) out.add(a);
@@ -175,11 +176,11 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   }
   if (b.group_by !== undefined) throw queryError('group_by requires aggregate_by');
 
-  const rank = b.rank_by === undefined ? { kind: 'order' as const, keys: [{ attr: 'id', desc: false }] } : parseRankBy(b.rank_by, ctx.schema, metric);
+  const rank = b.rank_by === undefined ? { kind: 'order' as const, keys: [{ attr: 'id', desc: false }] } : parseRankBy(b.rank_by, ctx.schema, metric, b.distance_metric === undefined ? undefined : (metric ?? undefined));
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
   let efSearch: number | null = null;
   if (b.ef_search !== undefined) {
-    if (rank.kind !== 'vector' || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
+    if ((rank.kind !== 'vector' && rank.kind !== 'attr_vector') || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...] or [attribute, "ANN", ...] over another vector attribute');
     if (!Number.isInteger(b.ef_search) || (b.ef_search as number) < 1 || (b.ef_search as number) > MAX_EF_SEARCH) {
       throw queryError(`ef_search must be an integer in 1..${MAX_EF_SEARCH}, got ${show(b.ef_search)}`);
     }

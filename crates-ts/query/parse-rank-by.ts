@@ -1,6 +1,7 @@
 /**
  * rank_by → RankPlan. Shapes (turbopuffer RankBy):
- *  - ["vector", "ANN" | "kNN", number[] | base64 string]      vector distance (ANN is exact for now)
+ *  - ["vector", "ANN" | "kNN", number[] | base64 string]      vector distance
+ *  - [attr, "ANN" | "kNN", ...] over another [N]f32 / [N]f16    that attribute's distance, its own metric (RFC-0014)
  *  - [attr, "asc" | "desc"] and [[attr, dir], ...]              attribute order ("id" allowed)
  *  - anything fts/ recognises as a text rank (BM25, Sum, Max, Product, Attribute, Saturate, Decay, Dist, filters)
  * Checked in that order, so an attribute-order pair is never mistaken for a text expression.
@@ -23,6 +24,7 @@ function parseOrderKeys(pairs: [string, 'asc' | 'desc'][], schema: Schema): Orde
   return pairs.map(([attr, dir], i) => {
     const where = pairs.length > 1 ? `rank_by[${i}]` : 'rank_by';
     if (attr === 'vector') throw queryError(`${where}: cannot order by 'vector'; use ["vector", "ANN", [...]]`);
+    if (VECTOR_TYPE.test(schema[attr]?.type ?? '')) throw queryError(`${where}: cannot order by vector attribute '${attr}'; use ["${attr}", "kNN", [...]]`);
     requireAttribute(schema, attr, where);
     const st = schema[attr]?.type;
     if (st === '{}f16' || st === '{}f32') throw queryError(`${where}: cannot order by sparse vector attribute '${attr}'; use [attr, "SparseKNN", {...}]`);
@@ -40,7 +42,7 @@ export function vectorDims(schema: Schema): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function parseQueryVector(raw: unknown, dims: number): Float32Array {
+function parseQueryVector(raw: unknown, dims: number, attr = 'vector'): Float32Array {
   let v: Float32Array;
   if (typeof raw === 'string') {
     const decoded = decodeBase64Vector(raw);
@@ -67,7 +69,11 @@ function parseQueryVector(raw: unknown, dims: number): Float32Array {
     throw queryError(`rank_by: the query vector must be an array of numbers or a base64 string, got ${show(raw)}`);
   }
   if (v.length !== dims) {
-    throw queryError(`rank_by: query vector has ${v.length} dimensions but the namespace's vectors have ${dims}`);
+    throw queryError(
+      attr === 'vector'
+        ? `rank_by: query vector has ${v.length} dimensions but the namespace's vectors have ${dims}`
+        : `rank_by: query vector has ${v.length} dimensions but attribute '${attr}' has ${dims}`,
+    );
   }
   for (let i = 0; i < v.length; i++) {
     // float64 values beyond the f32 range become ±Infinity; NaN can arrive through base64.
@@ -88,7 +94,28 @@ function rankFilterCompiler(schema: Schema): RankFilterCompiler {
   return (filter, path) => ({ test: compileFilter(filter, schema, { path }), attrs: filterAttributes(filter), compileLeaf: (leaf) => compileFilter(leaf, schema) });
 }
 
-export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric | null): RankPlan {
+/**
+ * `[attr, "ANN" | "kNN", v]` over a vector attribute other than `vector` (RFC-0014): its metric is the query's
+ * `distance_metric` when given, else the attribute's `ann.distance_metric`, else the namespace's, else cosine.
+ */
+function parseAttrVectorRank(attr: unknown, mode: 'ANN' | 'kNN', raw: unknown, schema: Schema, metric: DistanceMetric | null, queryMetric: DistanceMetric | undefined): RankPlan {
+  if (typeof attr !== 'string') throw queryError(`rank_by: ${mode} needs a vector attribute name, got ${show(attr)}`);
+  const a = Object.hasOwn(schema, attr) ? schema[attr] : undefined;
+  if (a === undefined) throw queryError(`rank_by: attribute '${attr}' is not in the namespace schema`);
+  const m = VECTOR_TYPE.exec(a.type);
+  if (m === null) throw queryError(`rank_by: ${mode} needs a vector attribute ([N]f32 or [N]f16); '${attr}' has type ${a.type}`);
+  if (mode === 'ANN' && a.ann === false) {
+    throw queryError(`rank_by: attribute '${attr}' has ann: false, so it has no ANN index; rank by ["${attr}", "kNN", ...] (exact) or set ann in its schema`);
+  }
+  if (!Array.isArray(raw) && typeof raw !== 'string' && !(raw instanceof Float32Array)) {
+    throw queryError(`rank_by: ${mode} needs a query vector (number array or base64 string); expressions such as ${show(raw)} are not supported`);
+  }
+  const own = typeof a.ann === 'object' && a.ann !== null ? a.ann.distance_metric : undefined;
+  const query = parseQueryVector(raw, Number(m[1]), attr);
+  return { kind: 'attr_vector', attr, mode, query, metric: queryMetric ?? own ?? metric ?? 'cosine_distance' };
+}
+
+export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric | null, queryMetric?: DistanceMetric): RankPlan {
   if (!Array.isArray(rb) || rb.length === 0) throw queryError(`rank_by must be a non-empty array, got ${show(rb)}`);
 
   if (isOrderPair(rb)) return { kind: 'order', keys: parseOrderKeys([rb], schema) };
@@ -100,7 +127,7 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
 
   if (rb.length === 3 && (rb[1] === 'ANN' || rb[1] === 'kNN')) {
     const [attr, mode, raw] = rb as [unknown, 'ANN' | 'kNN', unknown];
-    if (attr !== 'vector') throw queryError(`rank_by: only the 'vector' attribute supports ${mode}, got ${show(attr)}`);
+    if (attr !== 'vector') return parseAttrVectorRank(attr, mode, raw, schema, metric, queryMetric);
     const dims = vectorDims(schema);
     if (dims === null) throw queryError(`rank_by: the namespace has no vectors, so it cannot be ranked by ${mode}`);
     if (!Array.isArray(raw) && typeof raw !== 'string' && !(raw instanceof Float32Array)) {
@@ -124,7 +151,7 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
   if (isTextRankBy(rb)) return { kind: 'text', plan: planTextRank(rb, schema, rankFilterCompiler(schema)) };
 
   throw queryError(
-    `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]], [attribute, "asc" | "desc"], ` +
+    `rank_by ${show(rb)} is not supported: expected ["vector", "ANN" | "kNN", [...]] (or another vector attribute), [attribute, "asc" | "desc"], ` +
       'a list of such pairs, [attribute, "SparseKNN", {dimension: weight}], or a BM25 expression such as ["text", "BM25", "query"]',
   );
 }

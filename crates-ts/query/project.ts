@@ -15,6 +15,15 @@ import type { Projection, Row, VectorEncoding } from './types.js';
 export const MAX_PROJECTION_ATTRIBUTES = 4096;
 
 export function parseProjection(include: unknown, exclude: unknown, schema: Schema): Projection {
+  const p = parseProjectionKind(include, exclude, schema);
+  if (p.kind === 'none') return p;
+  const vectorAttrs = Object.keys(schema).filter((n) => n !== 'vector' && VECTOR_TYPE.test(schema[n]!.type));
+  return vectorAttrs.length > 0 ? { ...p, vectorAttrs } : p;
+}
+
+const VECTOR_TYPE = /^\[\d+\]f(32|16)$/;
+
+function parseProjectionKind(include: unknown, exclude: unknown, schema: Schema): Projection {
   if (include !== undefined && exclude !== undefined) {
     throw queryError('include_attributes and exclude_attributes cannot both be given');
   }
@@ -60,12 +69,19 @@ export function buildRow(doc: Doc, dist: number | undefined, p: Projection, enc:
       const v = attrs[name];
       if (v !== undefined && v !== null) row[name] = v;
     }
-    return row;
+  } else {
+    for (const name in attrs) {
+      if (p.kind === 'exclude' && p.attrs.has(name)) continue;
+      const v = attrs[name];
+      if (v !== undefined && v !== null) row[name] = v;
+    }
   }
-  for (const name in attrs) {
-    if (p.kind === 'exclude' && p.attrs.has(name)) continue;
-    const v = attrs[name];
-    if (v !== undefined && v !== null) row[name] = v;
+  // Other vector attributes (RFC-0014) are stored as number arrays; base64 encoding applies to them as to `vector`.
+  if (enc === 'base64' && p.vectorAttrs !== undefined) {
+    for (const name of p.vectorAttrs) {
+      const v = row[name];
+      if (Array.isArray(v)) row[name] = encodeBase64Vector(Float32Array.from(v as number[]));
+    }
   }
   return row;
 }

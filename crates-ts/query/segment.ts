@@ -5,7 +5,7 @@
  * documents only for the rows it returns (`docs`). No segment ever has to hold its rows as documents.
  */
 import type { Bitmap } from '../bitmap/index.js';
-import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
+import type { AttrValue, DistanceMetric, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
@@ -48,6 +48,13 @@ export interface SegmentNeed {
    * (built before the index, or the attribute had no sparse_knn then).
    */
   sparse?: readonly { attr: string; dims: ArrayLike<number> }[];
+  /** A vector attribute other than `vector` whose ANN index (parts that have one: RFC-0014) an ANN query searches. */
+  vectorAttrIndex?: string;
+  /**
+   * Only these rows' values of `attr` (ANN candidates of another vector column, RFC-0014): read by block instead of the
+   * whole column; reader(attr) / value(attr) then answer for them alone. Ignored when `attrs` names `attr`.
+   */
+  attrRows?: { attr: string; rows: ArrayLike<number> };
 }
 
 export interface DocFields {
@@ -217,6 +224,17 @@ export interface Segment {
   annReady?(): boolean;
   /** Starts loading the ANN index in the background (after a query that scanned exactly answered). */
   loadAnn?(): void;
+  /**
+   * The ordinals of about the `k` rows nearest `query` among those passing `allow` (null: every row) by another vector
+   * column's ANN index (RFC-0014; prepared with `vectorAttrIndex`), unordered; null when the segment has no index of
+   * `attr` in `metric` (the caller scans exactly).
+   */
+  vectorAttrAnnSearch?(attr: string, metric: DistanceMetric, query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): number[] | null;
+  /** The file of `attr`'s ANN graph in `metric` per the part head (nothing fetched), or null/absent (explain_query). */
+  vectorAttrIndexName?(attr: string, metric: DistanceMetric): string | null;
+  /** As annReady / loadAnn, for `attr`'s graph (RFC-0014). */
+  vectorAttrAnnReady?(attr: string): boolean;
+  loadVectorAttrAnn?(attr: string): void;
 }
 
 /** The ordinals marked dead (1) in the first `rows` entries of a dead mask, ascending (none for a null mask). */

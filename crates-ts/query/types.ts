@@ -46,17 +46,27 @@ export interface OrderKey {
 /** How rows are ranked. `order` is also used when a query gives no rank_by at all (id ascending). */
 export type RankPlan =
   | { kind: 'vector'; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
+  /**
+   * kNN / ANN over a vector attribute other than `vector` (RFC-0014), stored as an array of f32 numbers per row: the
+   * exact distance of every candidate row (all rows, or a part graph's ANN candidates); `metric` is already resolved
+   * (query, attribute, namespace).
+   */
+  | { kind: 'attr_vector'; attr: string; mode: 'ANN' | 'kNN'; query: Float32Array; metric: DistanceMetric }
   | { kind: 'text'; plan: TextRankPlan }
   /** SparseKNN over a `{}f16` / `{}f32` attribute with `sparse_knn`: dot product, higher first (crates-ts/sparse/). */
   | { kind: 'sparse'; attr: string; query: SparseEntries }
   | { kind: 'order'; keys: OrderKey[] };
 
 /** Which attributes a row carries besides `id` (and `$dist`). */
-export type Projection =
+export type Projection = (
   | { kind: 'none' }
   | { kind: 'all' }
   | { kind: 'include'; attrs: string[]; vector: boolean }
-  | { kind: 'exclude'; attrs: ReadonlySet<string>; vector: boolean };
+  | { kind: 'exclude'; attrs: ReadonlySet<string>; vector: boolean }
+) & {
+  /** Vector attributes other than `vector` (RFC-0014) the rows may carry: base64-encoded with vector_encoding base64. */
+  vectorAttrs?: readonly string[];
+};
 
 export type AggregateSpec =
   | { label: string; fn: 'count' }

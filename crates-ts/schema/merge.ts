@@ -4,6 +4,19 @@
  * full_text_search, regex, glob, ann) so equal schemas serialise identically.
  */
 import { ElaxError, type AttributeSchema, type Schema } from '../core/index.js';
+import { tryParseType } from './attr-type.js';
+
+/**
+ * Vector columns per namespace, `vector` included (turbopuffer's limits page: "Max vector columns per namespace: 2").
+ * Every [N]f32 / [N]f16 attribute is one; each has its own ann index and distance_metric (RFC-0014).
+ */
+export const MAX_VECTOR_COLUMNS = 2;
+
+/** Whether an attribute's type is a dense vector ([N]f32 / [N]f16). */
+export function isVectorType(type: string | undefined): boolean {
+  if (type === undefined || !type.startsWith('[') || type.startsWith('[]')) return false;
+  return tryParseType(type)?.kind === 'vector';
+}
 
 function ftsEnabled(a: AttributeSchema | undefined): boolean {
   return !!a && typeof a.full_text_search === 'object' && a.full_text_search !== null;
@@ -26,6 +39,7 @@ function indexOptions(a: AttributeSchema): string {
 export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema {
   if (name === 'id') return { type: a.type };
   if (name === 'vector') return { type: a.type, ann: a.ann ?? true };
+  if (isVectorType(a.type)) return { type: a.type, filterable: false, ann: a.ann ?? true };
   const out: AttributeSchema = { type: a.type, filterable: a.filterable ?? defaultFilterable(a) };
   if (ftsEnabled(a)) out.full_text_search = { ...(a.full_text_search as object) } as AttributeSchema['full_text_search'];
   if (a.regex === true) out.regex = true;
@@ -59,13 +73,13 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
   // new state; otherwise filterable stays what it was.
   if (upd.filterable !== undefined) next.filterable = upd.filterable;
   else if (indexOptions(next) === indexOptions(cur) && cur.filterable !== undefined) next.filterable = cur.filterable;
-  if (name === 'vector') {
+  if (name === 'vector' || isVectorType(cur.type)) {
     const cm = metricOf(cur.ann);
     const um = metricOf(upd.ann);
     if (cm !== undefined && um !== undefined && cm !== um) {
       throw new ElaxError(
         'ELAX_ERR_SCHEMA_CONFLICT',
-        `attribute 'vector' uses distance_metric ${cm}; it cannot be changed to ${um}`,
+        `attribute '${name}' uses distance_metric ${cm}; it cannot be changed to ${um}`,
       );
     }
     // `ann: true` means "enabled" and must not forget options already chosen; an object updates only the options
@@ -88,6 +102,13 @@ export function mergeSchema(current: Schema, update: Schema): Schema {
   for (const name of Object.keys(update)) {
     if (Object.hasOwn(out, name)) continue;
     out[name] = canonicalAttr(name, update[name]!);
+  }
+  const vectors = Object.keys(out).filter((n) => isVectorType(out[n]!.type));
+  if (vectors.length > MAX_VECTOR_COLUMNS) {
+    throw new ElaxError(
+      'ELAX_ERR_INVALID_REQUEST',
+      `schema: a namespace has at most ${MAX_VECTOR_COLUMNS} vector columns ([N]f32 / [N]f16 attributes, 'vector' included); this one would have ${vectors.length} (${vectors.map((n) => `'${n}'`).join(', ')})`,
+    );
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** The schema as the turbopuffer API returns it (GET/POST /namespaces/:ns/schema, metadata). */
 import type { DistanceMetric, Schema } from '../core/index.js';
-import { canonicalAttr } from './merge.js';
+import { canonicalAttr, isVectorType } from './merge.js';
 
 /**
  * turbopuffer's schema response shape (the client's AttributeSchemaConfig): every attribute as a config object with
@@ -14,7 +14,8 @@ export function renderSchemaForResponse(schema: Schema, distanceMetric?: Distanc
     const a = schema[name]!;
     if (name === 'id') {
       out[name] = { type: a.type, filterable: true };
-    } else if (name === 'vector') {
+    } else if (name === 'vector' || isVectorType(a.type)) {
+      // Another vector column (RFC-0014) reads back like `vector`, with its own metric when set, else the namespace's.
       let ann: unknown = a.ann ?? true;
       if (ann === true && distanceMetric) ann = { distance_metric: distanceMetric };
       else if (typeof ann === 'object' && ann !== null) ann = { ...ann };

@@ -78,9 +78,9 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
     if (!ID_TYPES.includes(type)) throw invalid(`schema for attribute 'id': type must be one of ${ID_TYPES.join(', ')}, got '${type}'`);
   } else if (name === 'vector') {
     if (t.kind !== 'vector') throw invalid(`schema for attribute 'vector': type must be [N]f32 or [N]f16, got '${type}'`);
-  } else if (t.kind === 'vector') {
-    throw invalid(`schema for attribute '${name}': vector types are only supported for the 'vector' attribute in elax`);
   }
+  // Other [N]f32 / [N]f16 attributes are vector columns of their own (RFC-0014): ranked by kNN / ANN with their own
+  // metric; at most MAX_VECTOR_COLUMNS per namespace (merge.ts), never filterable.
   if (t.kind === 'sparse' && (name === 'id' || name === 'vector')) {
     throw invalid(`schema for attribute '${name}': sparse vector types are for other attributes, not '${name}'`);
   }
@@ -92,6 +92,7 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
       case 'filterable':
         if (typeof v !== 'boolean') throw invalid(`${where}: filterable must be a boolean`);
         if (name === 'vector') throw invalid(`${where}: the vector attribute cannot be filterable`);
+        if (v && t.kind === 'vector') throw invalid(`${where}: vector attributes cannot be filterable (rank by them with kNN or ANN)`);
         if (name === 'id' && !v) throw invalid(`${where}: id is always filterable`);
         if (v && t.kind === 'sparse') throw invalid(`${where}: sparse vector attributes cannot be filterable (rank by them with SparseKNN)`);
         if (name !== 'id') out.filterable = v;
@@ -107,7 +108,7 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         out.full_text_search = normalizeFullTextConfig(v, name);
         break;
       case 'ann':
-        if (name !== 'vector') throw invalid(`${where}: ann applies only to the vector attribute`);
+        if (t.kind !== 'vector') throw invalid(`${where}: ann applies only to vector attributes ([N]f32 or [N]f16), not '${type}'`);
         out.ann = parseAnn(v, name);
         break;
       case 'regex':

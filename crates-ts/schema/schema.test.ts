@@ -72,7 +72,7 @@ describe('parseSchemaUpdate', () => {
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', full_text_search: { max_token_length: 0 } } }), E, 'between 1 and 254');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', full_text_search: { nope: 1 } } }), E, "unknown option 'nope'");
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', filterable: 'yes' } }), E, 'filterable must be a boolean');
-    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', ann: true } }), E, 'ann applies only to the vector attribute');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', ann: true } }), E, "ann applies only to vector attributes ([N]f32 or [N]f16), not 'string'");
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', colour: 'red' } }), E, "unknown schema option 'colour'");
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'int', fuzzy: true } }), E, "attribute 'a'", 'fuzzy requires type string or []string');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', fuzzy: 'yes' } }), E, 'fuzzy must be a boolean');
@@ -80,7 +80,7 @@ describe('parseSchemaUpdate', () => {
     expect(parseSchemaUpdate({ a: { type: 'string', regex: true, glob: false } })).toEqual({ a: { type: 'string', regex: true, glob: false } });
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'float', glob: true } }), E, "attribute 'a'", 'glob requires a string, uuid or datetime type');
     expectElaxError(() => parseSchemaUpdate({ a: { type: 'string', embed: 'model' } }), E, 'not supported by elax');
-    expectElaxError(() => parseSchemaUpdate({ a: '[3]f32' }), E, "only supported for the 'vector' attribute");
+    expectElaxError(() => parseSchemaUpdate({ a: { type: '[3]f32', filterable: true } }), E, 'vector attributes cannot be filterable');
     expectElaxError(() => parseSchemaUpdate({ vector: 'string' }), E, "'vector': type must be [N]f32 or [N]f16");
     expectElaxError(() => parseSchemaUpdate({ vector: '[0]f32' }), E, 'between 1 and 10752');
     expectElaxError(() => parseSchemaUpdate({ vector: '[10753]f32' }), E, 'between 1 and 10752');

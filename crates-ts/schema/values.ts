@@ -6,6 +6,20 @@ import { ElaxError, invalid, type AttrValue, type Scalar } from '../core/index.j
 import type { ParsedType, ScalarKind } from './attr-type.js';
 import { DATETIME_CANONICAL, normalizeDatetime, normalizeUuid, UUID_CANONICAL } from './scalars.js';
 import { isStoredSparse, normalizeSparse } from '../sparse/vector.js';
+import { decodeVector } from './vector.js';
+import { f32ToJsonNumber } from '../query/vector-codec.js';
+
+/**
+ * A vector attribute other than `vector` (RFC-0014): decoded like `vector` (numbers or base64, dimensions, finite,
+ * f16-rounded for [N]f16) and stored as an array of numbers, each the shortest decimal that reads back as the same f32
+ * (so it serialises as 0.1, not 0.10000000149011612, and Float32Array.from gives the stored vector back exactly).
+ */
+function normalizeVectorAttr(dims: number, elem: 'f32' | 'f16', v: unknown, where: Where, attr: string): number[] {
+  const f = decodeVector(v, dims, `${where}: attribute '${attr}'`, elem);
+  const out = new Array<number>(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = f32ToJsonNumber(f[i]!);
+  return out;
+}
 
 /**
  * Where a value sits in the request, for error messages. Either a string or an object whose toString builds the
@@ -134,6 +148,7 @@ function normalizeScalar(kind: ScalarKind, v: unknown, where: Where, elem: numbe
 /** Normalise a non-null request value to its stored form for a scalar or array type; throws on mismatch. */
 export function normalizeValue(t: ParsedType, typeName: string, v: unknown, where: Where, attr: string): AttrValue {
   if (t.kind === 'sparse') return normalizeSparse(v, t.elem, `${where}: attribute '${attr}'`);
+  if (t.kind === 'vector') return normalizeVectorAttr(t.dims, t.elem, v, where, attr);
   if (t.kind !== 'scalar') throw conflict(where, -1, attr, typeName, v);
   if (!t.array) {
     if (Array.isArray(v)) throw conflict(where, -1, attr, typeName, v);
@@ -172,6 +187,11 @@ function checkScalar(kind: ScalarKind, v: unknown): boolean {
 /** True if an already-normalised stored value fits the type (no allocation: used on every commit). */
 export function checkStoredValue(t: ParsedType, v: AttrValue): boolean {
   if (t.kind === 'sparse') return isStoredSparse(v);
+  if (t.kind === 'vector') {
+    if (!Array.isArray(v) || v.length !== t.dims) return false;
+    for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number' || !Number.isFinite(Math.fround(v[i] as number))) return false;
+    return true;
+  }
   if (t.kind !== 'scalar') return false;
   if (!t.array) return !Array.isArray(v) && checkScalar(t.scalar, v);
   if (!Array.isArray(v)) return false;

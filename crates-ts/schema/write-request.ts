@@ -10,7 +10,7 @@
 import { ElaxError, invalid, parseSharding, type AttributeSchema, type AttrValue, type DistanceMetric, type Doc, type Id, type Schema } from '../core/index.js';
 import { tryParseType, vectorTypeString, type ParsedType } from './attr-type.js';
 import { inferIdType, parseId } from './ids.js';
-import { mergeSchema, schemaEquals } from './merge.js';
+import { isVectorType, mergeSchema, schemaEquals } from './merge.js';
 import { parseDistanceMetric, parseSchemaUpdate, validateAttrName } from './schema-update.js';
 import {
   columnDims,
@@ -292,6 +292,18 @@ export function parseWriteRequest(body: unknown, current: { schema: Schema; dist
     if (ann !== false && metricOf(ann) !== knownMetric) {
       const options = typeof ann === 'object' ? ann : {};
       update.vector = { ...(update.vector ?? { type: vecType }), ann: { ...options, distance_metric: knownMetric } };
+    }
+  }
+  // Other vector columns (RFC-0014) without a metric of their own take the namespace's, recorded on their ann once known
+  // (so the schema reports it and a later namespace metric cannot change how they rank).
+  if (knownMetric !== undefined) {
+    for (const name of new Set([...Object.keys(working), ...Object.keys(update)])) {
+      if (name === 'vector' || name === 'id') continue;
+      const a = Object.hasOwn(update, name) ? update[name] : working[name];
+      if (a === undefined || !isVectorType(a.type)) continue;
+      const ann = Object.hasOwn(update, name) && update[name]!.ann !== undefined ? update[name]!.ann : working[name]?.ann;
+      if (ann === false || metricOf(ann) !== undefined || metricOf(working[name]?.ann) !== undefined) continue;
+      update[name] = { ...(update[name] ?? { type: a.type }), ann: { ...(typeof ann === 'object' ? ann : {}), distance_metric: knownMetric } };
     }
   }
   const schema = mergeSchema(current.schema, update);
