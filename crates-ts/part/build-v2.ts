@@ -30,6 +30,7 @@ function kindOf(type: string | undefined): ColumnKind {
   const t = type ? tryParseType(type) : null;
   if (t && t.kind === 'scalar' && !t.array) return KIND_OF_SCALAR[t.scalar]!;
   if (t && t.kind === 'sparse') return 'sparse';
+  if (t && t.kind === 'multivec') return 'multivec';
   return 'json';
 }
 

@@ -6,6 +6,7 @@ import { ElaxError, invalid, type AttrValue, type Scalar } from '../core/index.j
 import type { ParsedType, ScalarKind } from './attr-type.js';
 import { DATETIME_CANONICAL, normalizeDatetime, normalizeUuid, UUID_CANONICAL } from './scalars.js';
 import { isStoredSparse, normalizeSparse } from '../sparse/vector.js';
+import { isStoredMulti, normalizeMulti } from '../multivec/vector.js';
 
 /**
  * Where a value sits in the request, for error messages. Either a string or an object whose toString builds the
@@ -62,6 +63,9 @@ export function inferValueType(v: unknown, where: Where, attr: string): string |
     let elem: 'string' | 'int' | 'float' | 'bool' | null = null;
     for (let i = 0; i < v.length; i++) {
       const ek = scalarKindOf(v[i]);
+      if (ek === null && Array.isArray(v[i])) {
+        throw invalid(`${where}: attribute '${attr}' is an array of arrays; a multi-vector needs its type ([][N]f32) in the schema of the write that first sets it`);
+      }
       if (ek === null) {
         throw invalid(`${where}: attribute '${attr}' element ${i} is ${describeValue(v[i])}; array elements must be strings, numbers or booleans`);
       }
@@ -134,6 +138,7 @@ function normalizeScalar(kind: ScalarKind, v: unknown, where: Where, elem: numbe
 /** Normalise a non-null request value to its stored form for a scalar or array type; throws on mismatch. */
 export function normalizeValue(t: ParsedType, typeName: string, v: unknown, where: Where, attr: string): AttrValue {
   if (t.kind === 'sparse') return normalizeSparse(v, t.elem, `${where}: attribute '${attr}'`);
+  if (t.kind === 'multivec') return normalizeMulti(v, t.dims, `${where}: attribute '${attr}'`);
   if (t.kind !== 'scalar') throw conflict(where, -1, attr, typeName, v);
   if (!t.array) {
     if (Array.isArray(v)) throw conflict(where, -1, attr, typeName, v);
@@ -172,6 +177,7 @@ function checkScalar(kind: ScalarKind, v: unknown): boolean {
 /** True if an already-normalised stored value fits the type (no allocation: used on every commit). */
 export function checkStoredValue(t: ParsedType, v: AttrValue): boolean {
   if (t.kind === 'sparse') return isStoredSparse(v);
+  if (t.kind === 'multivec') return isStoredMulti(v, t.dims);
   if (t.kind !== 'scalar') return false;
   if (!t.array) return !Array.isArray(v) && checkScalar(t.scalar, v);
   if (!Array.isArray(v)) return false;

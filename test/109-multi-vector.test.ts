@@ -1,0 +1,169 @@
+/**
+ * Multi-vector late interaction (issue 14 item 12, RFC-0015) through the OFFICIAL @turbopuffer/turbopuffer client: a
+ * `[][N]f32` attribute (an array of N-dim vectors per row), ranked by `[attr, "kNN" | "ANN", number[][]]` with MaxSim.
+ * Every expected answer is computed here by brute force (values chosen f32-exact): $dist = Σ_q min_d dist(q, d)
+ * (= |Q| − Σ_q max_d cos_sim(q, d) for cosine_distance), lower first, ties by id. Checked with every row in the WAL
+ * tail, once indexed (parts), and with more writes in the tail over those parts.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import Turbopuffer from '@turbopuffer/turbopuffer';
+import { LocalDirStore } from '../crates-ts/store/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let tpuf: Turbopuffer;
+
+beforeAll(async () => {
+  server = await startTestServer({ indexer: false });
+  tpuf = server.client();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+let nonce = 0;
+async function indexAll(ns: string): Promise<void> {
+  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `mv${nonce++}`, maxEntriesPerPart: 1 });
+  while ((await ix.indexNamespace(ns, true)).result === 'published');
+}
+
+type Multi = number[][];
+interface TestRow {
+  id: number;
+  toks?: Multi | null;
+  cat?: string;
+}
+
+/** A seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** f32-exact values: multiples of 1/16 in [-2, 2]. */
+function randomMulti(r: () => number, n: number, dims: number): Multi {
+  return Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.round(r() * 64 - 32) / 16));
+}
+
+function cosDist(a: number[], b: number[]): number {
+  let d = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  if (na === 0 || nb === 0) return 1;
+  return Math.min(2, Math.max(0, 1 - d / (Math.sqrt(na) * Math.sqrt(nb))));
+}
+
+function l2(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return s;
+}
+
+/** Brute-force MaxSim as a distance: Σ over query vectors of the smallest distance to any of the row's vectors. */
+function maxSimDist(q: Multi, row: Multi, metric: 'cosine_distance' | 'euclidean_squared'): number {
+  let s = 0;
+  for (const qv of q) s += Math.min(...row.map((d) => (metric === 'cosine_distance' ? cosDist(qv, d) : l2(qv, d))));
+  return s;
+}
+
+function expected(rows: Map<number, TestRow>, q: Multi, k: number, metric: 'cosine_distance' | 'euclidean_squared' = 'cosine_distance', keep: (r: TestRow) => boolean = () => true): [number, number][] {
+  const out: [number, number][] = [];
+  for (const r of rows.values()) if (r.toks && keep(r)) out.push([r.id, maxSimDist(q, r.toks, metric)]);
+  out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  return out.slice(0, k);
+}
+
+function expectClose(got: [number, number][], want: [number, number][]): void {
+  expect(got.map((g) => g[0])).toEqual(want.map((w) => w[0]));
+  got.forEach((g, i) => expect(g[1]).toBeCloseTo(want[i]![1], 5));
+}
+
+const DIMS = 4;
+const SCHEMA = { toks: { type: `[][${DIMS}]f32`, ann: { late_interaction: true } }, cat: 'string' };
+
+async function query(ns: string, q: Multi, k: number, mode: 'kNN' | 'ANN' = 'kNN', extra: Record<string, unknown> = {}): Promise<[number, number][]> {
+  const res = await tpuf.namespace(ns).query({ rank_by: ['toks', mode, q], top_k: k, ...extra } as never);
+  return (res.rows ?? []).map((row) => [row.id as number, row.$dist as number]);
+}
+
+async function status(p: Promise<unknown>): Promise<{ status: number; message: string }> {
+  try {
+    await p;
+    return { status: 200, message: '' };
+  } catch (e) {
+    const err = e as { status?: number; message?: string };
+    return { status: err.status ?? 0, message: String(err.message) };
+  }
+}
+
+describe('official client: [][N]f32 multi-vector attributes', () => {
+  it('should store multi-vectors, report the schema, and return the arrays from the tail and from parts', async () => {
+    const ns = 'mv-store';
+    const rows = [
+      { id: 1, toks: [[1, 0, 0, 0], [0, 1, 0, 0]], cat: 'a' },
+      { id: 2, toks: [[0.5, -0.25, 0, 1]], cat: 'b' },
+      { id: 3, cat: 'a' },
+    ];
+    await tpuf.namespace(ns).write({ upsert_rows: rows, schema: SCHEMA as never });
+    const schema = await tpuf.namespace(ns).schema();
+    expect(schema.toks).toEqual({ type: '[][4]f32', filterable: false, ann: { late_interaction: true } });
+    const read = async () =>
+      (await tpuf.namespace(ns).query({ rank_by: ['id', 'asc'], top_k: 10, include_attributes: ['toks'] })).rows!.map((r) => [r.id, r.toks ?? null]);
+    const want = [[1, rows[0]!.toks], [2, rows[1]!.toks], [3, null]];
+    expect(await read()).toEqual(want);
+    await indexAll(ns);
+    expect(await read()).toEqual(want);
+  });
+
+  it('should refuse malformed multi-vectors and schemas with 400s naming the problem', async () => {
+    const ns = 'mv-bad';
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 1, toks: [[1, 2, 3, 4]] }], schema: SCHEMA as never });
+    const w = (row: Record<string, unknown>) => status(tpuf.namespace(ns).write({ upsert_rows: [row as never] }));
+    let r = await w({ id: 7, toks: [[1, 2, 3]] });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/upsert_rows\[0\].*document 7.*'toks'.*vector 0 has 3 dimensions/);
+    r = await w({ id: 7, toks: [] });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/at least one vector/);
+    r = await w({ id: 7, toks: [1, 2, 3, 4] });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/vector 0 must be an array/);
+    r = await w({ id: 7, toks: [[1, 2, 'x', 4]] });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/vector 0 element 2 must be a finite number/);
+    r = await w({ id: 7, toks: Array.from({ length: 4097 }, () => [0, 0, 0, 1]) });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/at most 4096 vectors/);
+    // No type: an array of arrays is not inferred.
+    r = await status(tpuf.namespace('mv-bad-2').write({ upsert_rows: [{ id: 1, toks: [[1, 2]] } as never] }));
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/\[\]\[N\]f32/);
+    // Schema errors.
+    const s = (schema: unknown) => status(tpuf.namespace('mv-bad-3').write({ upsert_rows: [{ id: 1 }], schema: schema as never }));
+    r = await s({ toks: { type: '[][4]f32', ann: true } });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/late_interaction/);
+    r = await s({ toks: { type: '[][4]f32', filterable: true } });
+    expect(r.status).toBe(400);
+    r = await s({ toks: { type: '[4]f32', ann: { late_interaction: true } } });
+    expect(r.status).toBe(400);
+    r = await s({ toks: { type: '[][0]f32' } });
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/\[\]\[N\]f32/);
+    // Filters on a multi-vector attribute.
+    r = await status(tpuf.namespace(ns).query({ filters: ['toks', 'Eq', 1], top_k: 1 } as never));
+    expect(r.status).toBe(400);
+  });
+});
