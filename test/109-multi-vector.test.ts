@@ -49,7 +49,7 @@ function rng(seed: number): () => number {
 
 /** f32-exact values: multiples of 1/16 in [-2, 2]. */
 function randomMulti(r: () => number, n: number, dims: number): Multi {
-  return Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.round(r() * 64 - 32) / 16));
+  return Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.round(r() * 64 - 32) / 16 + 0));
 }
 
 function cosDist(a: number[], b: number[]): number {
@@ -164,6 +164,114 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect(r.message).toMatch(/\[\]\[N\]f32/);
     // Filters on a multi-vector attribute.
     r = await status(tpuf.namespace(ns).query({ filters: ['toks', 'Eq', 1], top_k: 1 } as never));
+    expect(r.status).toBe(400);
+  });
+
+  it('should rank kNN by MaxSim over the tail, over parts, and over parts with a tail of updates and deletes', async () => {
+    const ns = 'mv-knn';
+    const r = rng(109);
+    const rows = new Map<number, TestRow>();
+    const batch: TestRow[] = [];
+    for (let id = 0; id < 120; id++) {
+      const row: TestRow = { id, cat: ['x', 'y', 'z'][id % 3]! };
+      if (id % 13 !== 6) row.toks = randomMulti(r, 1 + (id % 6), DIMS);
+      rows.set(id, row);
+      batch.push(row);
+    }
+    await tpuf.namespace(ns).write({ upsert_rows: batch.slice(0, 60) as never, schema: SCHEMA as never });
+    await tpuf.namespace(ns).write({ upsert_rows: batch.slice(60) as never });
+    const queries = [randomMulti(r, 3, DIMS), randomMulti(r, 1, DIMS), randomMulti(r, 5, DIMS)];
+    const check = async () => {
+      for (const q of queries) {
+        expectClose(await query(ns, q, 10), expected(rows, q, 10));
+        expectClose(await query(ns, q, 7, 'ANN'), expected(rows, q, 7)); // ANN: candidates re-ranked exactly
+        expectClose(await query(ns, q, 5, 'kNN', { filters: ['cat', 'Eq', 'y'] }), expected(rows, q, 5, 'cosine_distance', (x) => x.cat === 'y'));
+      }
+    };
+    await check(); // all in the tail
+    await indexAll(ns);
+    await check(); // all in parts
+    // The tail over parts: updates (new vectors), a removed value, deletes and new rows.
+    const upd: TestRow[] = [];
+    for (const id of [3, 17, 44, 90]) {
+      const row: TestRow = { id, cat: 'y', toks: randomMulti(r, 2, DIMS) };
+      rows.set(id, row);
+      upd.push(row);
+    }
+    const cleared: TestRow = { id: 5, cat: 'x', toks: null };
+    rows.set(5, cleared);
+    for (let id = 200; id < 210; id++) {
+      const row: TestRow = { id, cat: 'y', toks: randomMulti(r, 3, DIMS) };
+      rows.set(id, row);
+      upd.push(row);
+    }
+    await tpuf.namespace(ns).write({ upsert_rows: [...upd, cleared] as never, deletes: [8, 9, 60] });
+    for (const id of [8, 9, 60]) rows.delete(id);
+    await check();
+    // include_attributes returns the arrays; top_k larger than the rows holding vectors returns them all.
+    const q = queries[0]!;
+    const res = await tpuf.namespace(ns).query({ rank_by: ['toks', 'kNN', q] as never, top_k: 3, include_attributes: ['toks', 'cat'] });
+    const want = expected(rows, q, 3);
+    expect(res.rows!.map((x) => [x.id, x.toks, x.cat])).toEqual(want.map(([id]) => [id, rows.get(id)!.toks, rows.get(id)!.cat]));
+    const every = await query(ns, q, 1000);
+    expect(every.length).toBe([...rows.values()].filter((x) => x.toks).length);
+  });
+
+  it('should use the attribute\'s distance_metric (euclidean_squared), and answer multi-queries', async () => {
+    const ns = 'mv-l2';
+    const r = rng(7);
+    const rows = new Map<number, TestRow>();
+    for (let id = 1; id <= 40; id++) rows.set(id, { id, toks: randomMulti(r, 1 + (id % 3), 3) });
+    await tpuf.namespace(ns).write({
+      upsert_rows: [...rows.values()] as never,
+      schema: { toks: { type: '[][3]f32', ann: { late_interaction: true, distance_metric: 'euclidean_squared' } } } as never,
+    });
+    const q1 = randomMulti(r, 2, 3);
+    const q2 = randomMulti(r, 4, 3);
+    const check = async () => {
+      const res = await tpuf.namespace(ns).multiQuery({
+        queries: [
+          { rank_by: ['toks', 'kNN', q1] as never, top_k: 6 },
+          { rank_by: ['toks', 'ANN', q2] as never, top_k: 4 },
+        ],
+      });
+      expectClose(res.results[0]!.rows!.map((x) => [x.id as number, x.$dist as number]), expected(rows, q1, 6, 'euclidean_squared'));
+      expectClose(res.results[1]!.rows!.map((x) => [x.id as number, x.$dist as number]), expected(rows, q2, 4, 'euclidean_squared'));
+    };
+    await check();
+    await indexAll(ns);
+    await check();
+    // A single query vector against rows of one vector is the plain single-vector distance.
+    const one = [[1, 0.5, -0.25]];
+    const got = await query(ns, one, 40);
+    for (const [id, d] of got) {
+      const row = rows.get(id)!.toks!;
+      expect(d).toBeCloseTo(Math.min(...row.map((v) => l2(one[0]!, v))), 5);
+    }
+  });
+
+  it('should refuse bad multi-vector queries with 400s', async () => {
+    const ns = 'mv-bad-q';
+    await tpuf.namespace(ns).write({
+      upsert_rows: [{ id: 1, toks: [[1, 2, 3, 4]], plain: [[0, 1]] }] as never,
+      schema: { ...SCHEMA, plain: '[][2]f32' } as never,
+    });
+    const q = (rank_by: unknown) => status(tpuf.namespace(ns).query({ rank_by: rank_by as never, top_k: 1 }));
+    let r = await q(['plain', 'ANN', [[0, 1]]]);
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/late_interaction/);
+    expect((await q(['plain', 'kNN', [[0, 1]]])).status).toBe(200);
+    r = await q(['toks', 'kNN', [[1, 2, 3]]]);
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/query vector 0 has 3 dimensions/);
+    r = await q(['toks', 'kNN', []]);
+    expect(r.status).toBe(400);
+    r = await q(['toks', 'kNN', [1, 2, 3, 4]]);
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/array of 4-dimensional query vectors/);
+    r = await q(['toks', 'asc']);
+    expect(r.status).toBe(400);
+    r = await q(['vector', 'kNN', [[1, 2, 3, 4]]]);
     expect(r.status).toBe(400);
   });
 });

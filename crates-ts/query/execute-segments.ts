@@ -19,6 +19,7 @@ import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.j
 import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
+import { scoreMultiSegment } from './multi-segments.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -466,6 +467,22 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     }
     if (heap) return heap.sorted();
     return selectPerKey(all, byDistThenId, per!, q.limit);
+  }
+
+  if (rank.kind === 'multi') {
+    // kNN / ANN over a multi-vector attribute (RFC-0015): exact MaxSim over each segment's rows (the ANN path passes
+    // its MUVERA candidates as `restrict`), one top-k across segments.
+    const heap = per ? null : new HitTopK(q.limit);
+    const all: Captured[] = [];
+    await eachSegment(segs, hooks, (seg, s) => {
+      const cursor = new RowCursor(seg, q.readAttrs);
+      const accept = liveTest(seg, cursor, segmentFilter(seg, q));
+      const sink = heap
+        ? { offer: (o: number, d: number, id: Id) => heap.push(d, s, o, id) }
+        : { offer: (o: number, d: number, id: Id) => all.push({ seg: s, ord: o, dist: d, id, per: perKey(cursor.at(o)) }) };
+      scoreMultiSegment(seg, rank.attr, rank.query, restrict?.(s) ?? null, accept, sink, () => control.check('scan'));
+    });
+    return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
   }
 
   if (rank.kind === 'sparse') {

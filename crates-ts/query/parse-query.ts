@@ -113,6 +113,7 @@ function readAttributes(
 ): string[] {
   const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
   if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
+  if (rank?.kind === 'multi') out.add(rank.attr);
   // Attribute / filter leaves of a rank expression are read for every candidate row (fts/rank-eval.ts).
   if (rank?.kind === 'text') for (const a of rank.plan.valueAttributes) out.add(a);
   for (const a of per?.attributes ?? []) out.add(a);
