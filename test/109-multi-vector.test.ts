@@ -10,6 +10,8 @@ import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
+import { RouterStore } from '../crates-ts/router/index.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -273,5 +275,56 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect(r.status).toBe(400);
     r = await q(['vector', 'kNN', [[1, 2, 3, 4]]]);
     expect(r.status).toBe(400);
+  });
+
+  it('should answer ANN from each part\'s MUVERA index (candidates re-ranked by exact MaxSim) and the tail exactly', async () => {
+    const ns = 'mv-ann';
+    const r = rng(2026);
+    const rows = new Map<number, TestRow>();
+    const dims = 8;
+    // Clustered rows (vectors near one of 12 centres), so that a query built from a row's vectors has a clear best.
+    const centres = randomMulti(r, 12, dims);
+    const near = (c: number[]) => c.map((x) => Math.round((x + (r() - 0.5) * 0.5) * 16) / 16 + 0);
+    for (let id = 0; id < 700; id++) rows.set(id, { id, cat: id % 2 ? 'odd' : 'even', toks: Array.from({ length: 2 + (id % 5) }, () => near(centres[Math.floor(r() * 12)]!)) });
+    const schema = { toks: { type: `[][${dims}]f32`, ann: { late_interaction: true } }, cat: 'string' };
+    await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()] as never, schema: schema as never });
+    await indexAll(ns);
+    // The part has its MUVERA index.
+    const store = new LocalDirStore(server.storeDir);
+    const router = (await new RouterStore(store).read(ns))!;
+    expect(router.router.parts.length).toBe(1);
+    const head = (await readManifest(store, ns, router.router.parts[0]!.id))!;
+    if (!isBlockHead(head)) throw new Error('not a block part');
+    expect(head.multivec_fde).toEqual([{ attr: 'toks', file: 'mvfde-0.bin' }]);
+    await store.close();
+    // Tail rows over the part.
+    for (let id = 700; id < 720; id++) rows.set(id, { id, cat: 'even', toks: [near(centres[id % 12]!)] });
+    await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()].filter((x) => x.id >= 700) as never });
+    let found = 0;
+    let total = 0;
+    for (const target of [3, 50, 222, 401, 650, 710]) {
+      const q = rows.get(target)!.toks!.slice(0, 2);
+      const want = expected(rows, q, 5);
+      const got = await query(ns, q, 5, 'ANN');
+      // Every returned row carries its exact MaxSim distance, in order.
+      expect(got.length).toBe(5);
+      for (const [id, d] of got) expect(d).toBeCloseTo(maxSimDist(q, rows.get(id)!.toks!, 'cosine_distance'), 5);
+      for (let i = 1; i < got.length; i++) expect(got[i]![1]).toBeGreaterThanOrEqual(got[i - 1]![1] - 1e-12);
+      // The exact best row (distance ~0: the query is its own vectors) is always found.
+      expect(got[0]![1]).toBeCloseTo(want[0]![1], 5);
+      found += got.filter(([id]) => want.some((w) => w[0] === id)).length;
+      total += want.length;
+      // Filtered ANN: only matching rows.
+      const f = await tpuf.namespace(ns).query({ rank_by: ['toks', 'ANN', q] as never, top_k: 5, filters: ['cat', 'Eq', 'odd'], include_attributes: ['cat'] });
+      expect(f.rows!.every((x) => x.cat === 'odd')).toBe(true);
+    }
+    // Recall@5 against exact MaxSim over this seeded data (200 candidates a part of 700 rows).
+    expect(found / total).toBeGreaterThanOrEqual(0.8);
+    // kNN stays exact.
+    const q = rows.get(3)!.toks!;
+    const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 })).plan_text!;
+    expect(plan).toMatch(/MUVERA index mvfde-0\.bin: the best 200 rows by FDE inner product/);
+    expect(plan).toMatch(/exact MaxSim/);
+    expectClose(await query(ns, q, 10, 'kNN'), expected(rows, q, 10));
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The multi-vector golden fixture (test/fixtures/part-multivec, RFC-0015; written once by make-part-multivec.ts, never
  * regenerated): the current build reads its multi-vector column block (kind 6) back to the written vectors and ranks
- * kNN over it as a brute-force MaxSim computed here does.
+ * kNN over it as a brute-force MaxSim computed here does. test/fixtures/part-multivec-fde (the same rows with
+ * late_interaction) adds the MUVERA index: its parameters and encodings read back, the current builder writes the
+ * same bytes, and ANN answers from it.
  */
 import { describe, it, expect } from 'vitest';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,8 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
-import { isBlockHead, loadPart, readManifest } from '../crates-ts/part/index.js';
-import { MULTIVEC_CREATED_AT, MULTIVEC_NS, MULTIVEC_PART_ID, multivecDocs } from './fixtures/part-multivec.js';
+import { isBlockHead, loadPart, partFileKey, readManifest } from '../crates-ts/part/index.js';
+import { FdeEncoder, FdeFile, buildFdeFile, defaultFdeParams } from '../crates-ts/multivec/index.js';
+import { MULTIVEC_CREATED_AT, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, MULTIVEC_NS, MULTIVEC_PART_ID, multivecDocs } from './fixtures/part-multivec.js';
 
 function cosDist(a: number[], b: number[]): number {
   let d = 0;
@@ -50,6 +53,51 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
           const got = await e.query(MULTIVEC_NS, { rank_by: ['toks', 'kNN', q], top_k: 12, filters: ['cat', 'In', ['p', 'q', 'r']] });
           expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
           got.rows!.forEach((r, i) => expect(r.$dist).toBeCloseTo(want[i]![1], 5));
+        } finally {
+          await e.close();
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('should read the MUVERA index of the late-interaction fixture, rebuild it byte for byte, and answer ANN from it', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-multivec-fde-'));
+    try {
+      cpSync(path.join(import.meta.dirname, 'fixtures', 'part-multivec-fde'), tmp, { recursive: true });
+      const store = new LocalDirStore(tmp);
+      try {
+        const docs = multivecDocs();
+        const head = (await readManifest(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID))!;
+        if (!isBlockHead(head)) throw new Error('not a block part');
+        expect(head.multivec_fde).toEqual([{ attr: 'toks', file: 'mvfde-0.bin' }]);
+        const bytes = (await store.get(partFileKey(MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, 'mvfde-0.bin')))!.bytes;
+        const f = new FdeFile(bytes, 'golden');
+        expect(f.params).toEqual({ seed: 0x6d757665, dims: 4, kSim: 3, reps: 4, dProj: 4 });
+        expect(f.metric).toBe('cosine_distance');
+        expect(f.rows).toBe(docs.length);
+        const part = await loadPart(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID);
+        const values = part.docs.map((d) => d.attrs.toks ?? null);
+        expect(Buffer.compare(Buffer.from(buildFdeFile(values, defaultFdeParams(4), 'cosine_distance')), Buffer.from(bytes))).toBe(0);
+        const enc = new FdeEncoder(f.params);
+        values.forEach((v, o) => {
+          expect(f.has(o)).toBe(v !== null);
+          if (v !== null) expect(f.data.subarray(o * f.length, (o + 1) * f.length)).toEqual(enc.encodeDoc(v as number[][], 'cosine_distance'));
+        });
+        let t = Date.parse(MULTIVEC_CREATED_AT);
+        const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        try {
+          const q = (docs[17]!.attrs.toks as number[][]).slice(0, 2);
+          const want = docs
+            .filter((d) => d.attrs.toks)
+            .map((d) => [d.id as number, q.reduce((s, qv) => s + Math.min(...(d.attrs.toks as number[][]).map((v) => cosDist(qv, v))), 0)] as [number, number])
+            .sort((a, b) => a[1] - b[1] || a[0] - b[0])
+            .slice(0, 5);
+          const got = await e.query(MULTIVEC_FDE_NS, { rank_by: ['toks', 'ANN', q], top_k: 5 });
+          expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
         } finally {
           await e.close();
         }

@@ -149,6 +149,8 @@ export async function runQuery(
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes, fuzzyIndexes };
     // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
     if (r?.kind === 'sparse') base.sparse = [{ attr: r.attr, dims: r.query.dims }];
+    // ANN over a multi-vector attribute: each part's MUVERA index (RFC-0015 §3), when it has one.
+    if (r?.kind === 'multi' && r.mode === 'ANN') base.multiFde = [r.attr];
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();

@@ -12,7 +12,8 @@ import {
   BLOCK_ROWS, BLOCK_TARGET_BYTES, IDX_BLOCK_ENTRIES, PART_FORMAT_V2, VECTOR_BLOCK_ROWS, columnStats,
   type ColumnInfo, type KeyedFileInfo, type PartHeadV2, type RowBlockedFile, type VectorFileInfo,
 } from './head.js';
-import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, sparseIndexFileName } from './paths.js';
+import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, multiFdeFileName, sparseIndexFileName } from './paths.js';
+import { buildFdeFile, defaultFdeParams, multiVectorDims } from '../multivec/index.js';
 import { buildSparseIndex } from '../sparse/index.js';
 import type { SparseIndexInfo } from './head.js';
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -196,6 +197,16 @@ export function assembleBlockPart(
     files.push({ name: file, bytes: buildSparseIndex(values) });
     sparse.push({ attr: name, file });
   }
+  // MUVERA indexes (RFC-0015 §3): additive head field; parts without late_interaction attributes are unchanged.
+  const multivecFde: SparseIndexInfo[] = [];
+  for (const { name, values } of columnValues) {
+    const a = input.schema[name];
+    const mvDims = multiVectorDims(a?.type);
+    if (mvDims === null || typeof a!.ann !== 'object' || a!.ann === null || a!.ann.late_interaction !== true) continue;
+    const file = multiFdeFileName(multivecFde.length);
+    files.push({ name: file, bytes: buildFdeFile(values, defaultFdeParams(mvDims), a!.ann.distance_metric ?? 'cosine_distance') });
+    multivecFde.push({ attr: name, file });
+  }
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -238,6 +249,7 @@ export function assembleBlockPart(
     ...(fidx.infos.length > 0 ? { filter_indexes: fidx.infos } : {}),
     ...(ffz.infos.length > 0 ? { fuzzy_indexes: ffz.infos } : {}),
     ...(sparse.length > 0 ? { sparse } : {}),
+    ...(multivecFde.length > 0 ? { multivec_fde: multivecFde } : {}),
     ...extra,
   };
   return { files, manifest: head };

@@ -107,6 +107,11 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
    * absent otherwise (SparseKNN then scores the part from its column).
    */
   sparse?: SparseIndexInfo[];
+  /**
+   * MUVERA indexes (RFC-0015 §3), one per `[][N]f32` attribute with `ann.late_interaction` when the part was built;
+   * absent otherwise (ANN then ranks the part's rows exactly). Additive: older readers ignore it.
+   */
+  multivec_fde?: SparseIndexInfo[];
 }
 
 export interface SparseIndexInfo {
@@ -163,6 +168,12 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
     if (!Array.isArray(h.sparse)) throw corrupt(where, 'sparse is malformed');
     for (const f of h.sparse) {
       if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed sparse index entry ${JSON.stringify(f)}`);
+    }
+  }
+  if (h.multivec_fde !== undefined) {
+    if (!Array.isArray(h.multivec_fde)) throw corrupt(where, 'multivec_fde is malformed');
+    for (const f of h.multivec_fde) {
+      if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed MUVERA index entry ${JSON.stringify(f)}`);
     }
   }
   if (h.keys !== null) checkFile(h.keys, files, where, 'keys');

@@ -31,6 +31,7 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 import { SparseIndexFile } from '../sparse/index.js';
+import { FdeFile } from '../multivec/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -100,6 +101,7 @@ export class PartData {
   private readonly fidxByAttr = new Map<string, FilterIndexInfo>();
   private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
   private readonly sparseByAttr = new Map<string, string>();
+  private readonly fdeByAttr = new Map<string, string>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -117,6 +119,7 @@ export class PartData {
     for (const f of head.filter_indexes ?? []) this.fidxByAttr.set(f.attr, f);
     for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
     for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
+    for (const f of head.multivec_fde ?? []) this.fdeByAttr.set(f.attr, f.file);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -248,6 +251,26 @@ export class PartData {
       lease.release();
       throw e;
     }
+  }
+
+  /** A part's MUVERA index (RFC-0015 §3) in the BlockCache, read whole (verified by the head's SHA-256), pinned. */
+  private async fdeFile(file: string): Promise<Lease<FdeFile>> {
+    const key = this.key(file);
+    return this.cache.getPinned<FdeFile>(key, async () => {
+      const f = new FdeFile(await this.whole(file), key);
+      if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
+      return { value: f, bytes: f.memoryBytes() };
+    });
+  }
+
+  /** A prepared MUVERA index of `attr` (need.multiFde), or null (the part has none). */
+  heldFde(attr: string): FdeFile | null {
+    return this.held<FdeFile>(`mvfde:${attr}`) ?? null;
+  }
+
+  /** The file of `attr`'s MUVERA index per the head, or null. */
+  fdeName(attr: string): string | null {
+    return this.fdeByAttr.get(attr) ?? null;
   }
 
   /** The file of `attr`'s sparse kNN index per the head, or null. */
@@ -558,6 +581,10 @@ export class PartData {
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
       if (f) take(`col:${attr}`, this.column(f));
+    }
+    for (const attr of need.multiFde ?? []) {
+      const file = this.fdeByAttr.get(attr);
+      if (file !== undefined) take(`mvfde:${attr}`, this.fdeFile(file));
     }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
@@ -1085,6 +1112,14 @@ export class PartSegment implements Segment {
 
   sparseIndexName(attr: string): string | null {
     return this.data.sparseIndexName(attr);
+  }
+
+  multiFde(attr: string): FdeFile | null {
+    return this.data.heldFde(attr);
+  }
+
+  multiFdeName(attr: string): string | null {
+    return this.data.fdeName(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

@@ -19,7 +19,7 @@ import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.j
 import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
-import { scoreMultiSegment } from './multi-segments.js';
+import { multiCandidates, scoreMultiSegment } from './multi-segments.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -480,7 +480,12 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       const sink = heap
         ? { offer: (o: number, d: number, id: Id) => heap.push(d, s, o, id) }
         : { offer: (o: number, d: number, id: Id) => all.push({ seg: s, ord: o, dist: d, id, per: perKey(cursor.at(o)) }) };
-      scoreMultiSegment(seg, rank.attr, rank.query, restrict?.(s) ?? null, accept, sink, () => control.check('scan'));
+      const check = () => control.check('scan');
+      // ANN: a part's MUVERA index names the candidates (filtered and live), re-ranked exactly below; the tail and
+      // parts without the index are ranked exactly. limit.per needs every match: exact.
+      const fde = rank.mode === 'ANN' && per === null ? (seg.multiFde?.(rank.attr) ?? null) : null;
+      const only = fde !== null ? multiCandidates(fde, rank.query, q.limit, accept, check) : (restrict?.(s) ?? null);
+      scoreMultiSegment(seg, rank.attr, rank.query, only, accept, sink, check);
     });
     return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
   }

@@ -5,7 +5,7 @@
  * scores do not depend on where a row lives.
  */
 import type { Id } from '../core/index.js';
-import { maxSimDistance, type MultiQuery, type MultiVector } from '../multivec/index.js';
+import { maxSimDistance, type FdeFile, type MultiQuery, type MultiVector } from '../multivec/index.js';
 import type { Segment } from './segment.js';
 
 /** Rows between cancellation checks. */
@@ -35,4 +35,14 @@ export function scoreMultiSegment(
     const row = (v as MultiVector).map((x) => Float32Array.from(x));
     sink.offer(o, maxSimDistance(query, row), seg.id(o));
   }
+}
+
+/** Candidates a part's MUVERA index gives an ANN query of top `k`, re-ranked exactly: the best max(10·k, 200) by FDE. */
+export function multiCandidateCount(k: number): number {
+  return Math.max(10 * k, 200);
+}
+
+/** The rows (ascending ordinals) whose FDE best matches the query's, among those `accept` lets through. */
+export function multiCandidates(fde: FdeFile, query: MultiQuery, k: number, accept: (ord: number) => boolean, check: () => void): number[] {
+  return fde.candidates(query.vectors, multiCandidateCount(k), accept, check).sort((a, b) => a - b);
 }

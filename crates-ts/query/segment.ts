@@ -9,6 +9,7 @@ import type { AttrValue, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
+import type { FdeFile } from '../multivec/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -48,6 +49,8 @@ export interface SegmentNeed {
    * (built before the index, or the attribute had no sparse_knn then).
    */
   sparse?: readonly { attr: string; dims: ArrayLike<number> }[];
+  /** Multi-vector attributes an ANN query ranks by: a part's MUVERA index of each (RFC-0015 §3), when it has one. */
+  multiFde?: readonly string[];
 }
 
 export interface DocFields {
@@ -202,6 +205,10 @@ export interface Segment {
    * postings; null/absent: score from the rows' values.
    */
   sparseIndex?(attr: string): SparseLists | null;
+  /** A part's prepared MUVERA index of `attr` (need.multiFde), or null/absent (RFC-0015 §3). */
+  multiFde?(attr: string): FdeFile | null;
+  /** The file of `attr`'s MUVERA index per the part head (nothing fetched), or null/absent (explain_query). */
+  multiFdeName?(attr: string): string | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**
