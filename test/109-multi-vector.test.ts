@@ -275,6 +275,16 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect(r.status).toBe(400);
     r = await q(['vector', 'kNN', [[1, 2, 3, 4]]]);
     expect(r.status).toBe(400);
+    // Not a key, a group or a per-limit; Count counts the rows holding vectors.
+    r = await status(tpuf.namespace(ns).query({ aggregate_by: { n: ['Count'] }, group_by: ['toks'] } as never));
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/cannot group by multi-vector attribute 'toks'/);
+    r = await status(tpuf.namespace(ns).query({ rank_by: ['toks', 'kNN', [[1, 0, 0, 0]]], limit: { total: 5, per: { attributes: ['toks'], limit: 1 } } } as never));
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/cannot limit per multi-vector attribute 'toks'/);
+    await tpuf.namespace(ns).write({ upsert_rows: [{ id: 2 }, { id: 3, toks: [[0, 0, 0, 1], [1, 1, 1, 1]] }] as never });
+    const counted = await tpuf.namespace(ns).query({ aggregate_by: { n: ['Count', 'toks'] } } as never);
+    expect((counted.aggregations as Record<string, unknown>).n).toBe(2);
   });
 
   it('should answer ANN from each part\'s MUVERA index (candidates re-ranked by exact MaxSim) and the tail exactly', async () => {

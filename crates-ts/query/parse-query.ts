@@ -16,7 +16,7 @@ import { parseRankBy, parseDistanceMetric } from './parse-rank-by.js';
 import { parseAggregateBy, parseGroupBy } from './parse-aggregate.js';
 import { parseProjection } from './project.js';
 import { parseComputeAttributes } from './compute-attributes.js';
-import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute, isSparseType } from './parse-util.js';
+import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute, isSparseType, isMultiVectorType } from './parse-util.js';
 import { DEFAULT_TOP_K, MAX_TOP_K, type ConsistencyLevel, type ParsedQuery, type QueryContext, type RankPlan, type VectorEncoding } from './types.js';
 
 const QUERY_KEYS = new Set([
@@ -88,6 +88,7 @@ function parseLimit(topK: unknown, limit: unknown, ctx: QueryContext, defaultTot
     requireAttribute(ctx.schema, a, `limit.per.attributes[${i}]`);
     if (a === 'vector') throw queryError(`limit.per.attributes[${i}]: cannot limit per 'vector'`);
     if (isSparseType(ctx.schema, a)) throw queryError(`limit.per.attributes[${i}]: cannot limit per sparse vector attribute '${a}'`);
+    if (isMultiVectorType(ctx.schema, a)) throw queryError(`limit.per.attributes[${i}]: cannot limit per multi-vector attribute '${a}'`);
   });
   const perLimit = parseCount(per.limit, 'limit.per.limit', MAX_TOP_K);
   return { total, per: { attributes: [...per.attributes], limit: perLimit } };
