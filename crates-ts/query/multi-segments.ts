@@ -5,7 +5,7 @@
  * scores do not depend on where a row lives.
  */
 import type { Id } from '../core/index.js';
-import { maxSimDistance, type FdeFile, type MultiQuery, type MultiVector } from '../multivec/index.js';
+import { maxSimDistanceOf, type FdeFile, type MultiQuery, type MultiVector } from '../multivec/index.js';
 import type { Segment } from './segment.js';
 
 /** Rows between cancellation checks. */
@@ -32,8 +32,7 @@ export function scoreMultiSegment(
     const v = read(o);
     if (!Array.isArray(v) || v.length === 0 || !Array.isArray(v[0])) continue;
     if (!accept(o)) continue;
-    const row = (v as MultiVector).map((x) => Float32Array.from(x));
-    sink.offer(o, maxSimDistance(query, row), seg.id(o));
+    sink.offer(o, maxSimDistanceOf(query, v as MultiVector), seg.id(o));
   }
 }
 
