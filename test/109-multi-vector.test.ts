@@ -271,6 +271,9 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     r = await q(['toks', 'kNN', [1, 2, 3, 4]]);
     expect(r.status).toBe(400);
     expect(r.message).toMatch(/array of 4-dimensional query vectors/);
+    r = await status(tpuf.namespace(ns).query({ rank_by: ['plain', 'kNN', [[0, 1]]], ef_search: 10 } as never));
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/ef_search applies only to/);
     r = await q(['toks', 'asc']);
     expect(r.status).toBe(400);
     r = await q(['vector', 'kNN', [[1, 2, 3, 4]]]);
@@ -335,6 +338,29 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 })).plan_text!;
     expect(plan).toMatch(/MUVERA index mvfde-0\.bin: the best 200 rows by FDE inner product/);
     expect(plan).toMatch(/exact MaxSim/);
+    // ef_search (elax extension) sets the candidates a part: all of them makes ANN exact; few of them lose rows.
+    const all = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5, ef_search: 700 } as never)).plan_text!;
+    expect(all).toMatch(/the best 700 rows by FDE inner product/);
+    for (const target of [3, 50, 222]) {
+      const qq = rows.get(target)!.toks!.slice(0, 2);
+      expectClose(await query(ns, qq, 10, 'ANN', { ef_search: 700 }), expected(rows, qq, 10));
+    }
+    const few = await query(ns, rows.get(3)!.toks!.slice(0, 2), 10, 'ANN', { ef_search: 10 });
+    expect(few.length).toBe(10);
     expectClose(await query(ns, q, 10, 'kNN'), expected(rows, q, 10));
+  });
+
+  it('should rank a sharded namespace across its shards, in the tail and in parts', async () => {
+    const ns = 'mv-sharded';
+    const r = rng(11);
+    const rows = new Map<number, TestRow>();
+    for (let id = 0; id < 80; id++) rows.set(id, { id, toks: randomMulti(r, 1 + (id % 4), DIMS) });
+    await tpuf.namespace(ns).write({ sharding: { num_shards: 3 }, upsert_rows: [...rows.values()] as never, schema: SCHEMA as never } as never);
+    const q = randomMulti(r, 3, DIMS);
+    expectClose(await query(ns, q, 12), expected(rows, q, 12));
+    const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `mvs${nonce++}` });
+    await ix.drain(ns);
+    expectClose(await query(ns, q, 12), expected(rows, q, 12));
+    expectClose(await query(ns, q, 12, 'ANN'), expected(rows, q, 12));
   });
 });

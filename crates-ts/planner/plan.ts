@@ -167,7 +167,7 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
     // As query/execute-segments.ts decides (RFC-0015): ANN over a part's MUVERA index names candidates, else exact.
     const file = r.mode === 'ANN' && q.per === null ? (seg.multiFdeName?.(r.attr) ?? null) : null;
     plan.order = file !== null
-      ? `${r.mode} over MUVERA index ${file}: the best ${multiCandidateCount(q.limit)} rows by FDE inner product, re-ranked by exact MaxSim of ${r.attr} into a top-${q.limit} heap`
+      ? `${r.mode} over MUVERA index ${file}: the best ${multiCandidateCount(q.limit, q.efSearch)} rows by FDE inner product, re-ranked by exact MaxSim of ${r.attr} into a top-${q.limit} heap`
       : `${r.mode}: exact MaxSim of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} vectors, into a top-${q.limit} heap`;
   }
   if (q.aggregates) {

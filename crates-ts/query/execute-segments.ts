@@ -484,7 +484,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       // ANN: a part's MUVERA index names the candidates (filtered and live), re-ranked exactly below; the tail and
       // parts without the index are ranked exactly. limit.per needs every match: exact.
       const fde = rank.mode === 'ANN' && per === null ? (seg.multiFde?.(rank.attr) ?? null) : null;
-      const only = fde !== null ? multiCandidates(fde, rank.query, q.limit, accept, check) : (restrict?.(s) ?? null);
+      const only = fde !== null ? multiCandidates(fde, rank.query, q.limit, q.efSearch, accept, check) : (restrict?.(s) ?? null);
       scoreMultiSegment(seg, rank.attr, rank.query, only, accept, sink, check);
     });
     return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);

@@ -36,12 +36,15 @@ export function scoreMultiSegment(
   }
 }
 
-/** Candidates a part's MUVERA index gives an ANN query of top `k`, re-ranked exactly: the best max(10·k, 200) by FDE. */
-export function multiCandidateCount(k: number): number {
-  return Math.max(10 * k, 200);
+/**
+ * Candidates a part's MUVERA index gives an ANN query of top `k`, re-ranked exactly: the best max(10·k, 200) by FDE,
+ * or the query's `ef_search` (an elax extension, at least k).
+ */
+export function multiCandidateCount(k: number, efSearch: number | null = null): number {
+  return efSearch !== null ? Math.max(efSearch, k) : Math.max(10 * k, 200);
 }
 
 /** The rows (ascending ordinals) whose FDE best matches the query's, among those `accept` lets through. */
-export function multiCandidates(fde: FdeFile, query: MultiQuery, k: number, accept: (ord: number) => boolean, check: () => void): number[] {
-  return fde.candidates(query.vectors, multiCandidateCount(k), accept, check).sort((a, b) => a - b);
+export function multiCandidates(fde: FdeFile, query: MultiQuery, k: number, efSearch: number | null, accept: (ord: number) => boolean, check: () => void): number[] {
+  return fde.candidates(query.vectors, multiCandidateCount(k, efSearch), accept, check).sort((a, b) => a - b);
 }

@@ -181,7 +181,9 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
   let efSearch: number | null = null;
   if (b.ef_search !== undefined) {
-    if (rank.kind !== 'vector' || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...]');
+    // Multi-vector ANN (RFC-0015): the MUVERA candidates a part re-ranks exactly.
+    const multiAnn = rank.kind === 'multi' && rank.mode === 'ANN';
+    if ((rank.kind !== 'vector' || rank.mode !== 'ANN') && !multiAnn) throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...] and multi-vector ANN');
     if (!Number.isInteger(b.ef_search) || (b.ef_search as number) < 1 || (b.ef_search as number) > MAX_EF_SEARCH) {
       throw queryError(`ef_search must be an integer in 1..${MAX_EF_SEARCH}, got ${show(b.ef_search)}`);
     }
