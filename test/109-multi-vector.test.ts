@@ -9,6 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
@@ -209,6 +210,18 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     }
     await tpuf.namespace(ns).write({ upsert_rows: [...upd, cleared] as never, deletes: [8, 9, 60] });
     for (const id of [8, 9, 60]) rows.delete(id);
+    await check();
+    // Compaction merges the parts (the merged part keeps the column and builds its MUVERA index); a tail row over it.
+    await indexAll(ns);
+    const store = new LocalDirStore(server.storeDir);
+    expect((await compactNamespace(store, ns, { clock: { now: () => Date.now() }, nonce: () => `mvc${nonce++}`, force: true })).result).toBe('compacted');
+    const router = (await new RouterStore(store).read(ns))!;
+    const heads = await Promise.all(router.router.parts.map((p) => readManifest(store, ns, p.id)));
+    expect(heads.some((h) => h && isBlockHead(h) && h.multivec_fde?.[0]?.attr === 'toks')).toBe(true);
+    await store.close();
+    const late: TestRow = { id: 300, cat: 'y', toks: randomMulti(r, 2, DIMS) };
+    rows.set(300, late);
+    await tpuf.namespace(ns).write({ upsert_rows: [late] as never });
     await check();
     // include_attributes returns the arrays; top_k larger than the rows holding vectors returns them all.
     const q = queries[0]!;
