@@ -211,6 +211,21 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     await tpuf.namespace(ns).write({ upsert_rows: [...upd, cleared] as never, deletes: [8, 9, 60] });
     for (const id of [8, 9, 60]) rows.delete(id);
     await check();
+    // patch_rows (a part row and a tail row) and upsert_columns carry multi-vectors too.
+    const p10 = randomMulti(r, 3, DIMS);
+    const p201 = randomMulti(r, 1, DIMS);
+    await tpuf.namespace(ns).write({ patch_rows: [{ id: 10, toks: p10 }, { id: 201, toks: p201 }] as never });
+    rows.set(10, { ...rows.get(10)!, toks: p10 });
+    rows.set(201, { ...rows.get(201)!, toks: p201 });
+    const c1 = randomMulti(r, 2, DIMS);
+    const c2 = randomMulti(r, 4, DIMS);
+    await tpuf.namespace(ns).write({ upsert_columns: { id: [400, 401], cat: ['x', 'z'], toks: [c1, c2] } as never });
+    rows.set(400, { id: 400, cat: 'x', toks: c1 });
+    rows.set(401, { id: 401, cat: 'z', toks: c2 });
+    await check();
+    const bad = await status(tpuf.namespace(ns).write({ upsert_columns: { id: [402, 403], toks: [c1, [[1, 2]]] } as never }));
+    expect(bad.status).toBe(400);
+    expect(bad.message).toMatch(/upsert_columns.*document 403.*'toks'.*vector 0 has 2 dimensions/);
     // Compaction merges the parts (the merged part keeps the column and builds its MUVERA index); a tail row over it.
     await indexAll(ns);
     const store = new LocalDirStore(server.storeDir);
