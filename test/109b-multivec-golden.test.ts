@@ -2,8 +2,9 @@
  * The multi-vector golden fixture (test/fixtures/part-multivec, RFC-0015; written once by make-part-multivec.ts, never
  * regenerated): the current build reads its multi-vector column block (kind 6) back to the written vectors and ranks
  * kNN over it as a brute-force MaxSim computed here does. test/fixtures/part-multivec-fde (the same rows with
- * late_interaction) adds the MUVERA index: its parameters and encodings read back, the current builder writes the
- * same bytes, and ANN answers from it.
+ * late_interaction) adds the MUVERA index, file version 1 (f32), and test/fixtures/part-multivec-fde-v2 version 2
+ * (int8, what builds write now): parameters and encodings read back, the builder writes the same bytes for the
+ * version, and ANN answers from each.
  */
 import { describe, it, expect } from 'vitest';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,16 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { isBlockHead, loadPart, partFileKey, readManifest } from '../crates-ts/part/index.js';
 import { FdeEncoder, FdeFile, buildFdeFile, defaultFdeParams } from '../crates-ts/multivec/index.js';
-import { MULTIVEC_CREATED_AT, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, MULTIVEC_NS, MULTIVEC_PART_ID, multivecDocs } from './fixtures/part-multivec.js';
+import {
+  MULTIVEC_CREATED_AT,
+  MULTIVEC_FDE2_NS,
+  MULTIVEC_FDE2_PART_ID,
+  MULTIVEC_FDE_NS,
+  MULTIVEC_FDE_PART_ID,
+  MULTIVEC_NS,
+  MULTIVEC_PART_ID,
+  multivecDocs,
+} from './fixtures/part-multivec.js';
 
 function cosDist(a: number[], b: number[]): number {
   let d = 0;
@@ -64,10 +74,15 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
     }
   });
 
-  it('should read the MUVERA index of the late-interaction fixture, rebuild it byte for byte, and answer ANN from it', async () => {
+  for (const [dir, NS, PART, version] of [
+    ['part-multivec-fde', MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, 1],
+    ['part-multivec-fde-v2', MULTIVEC_FDE2_NS, MULTIVEC_FDE2_PART_ID, 2],
+  ] as const) it(`should read the MUVERA index (version ${version}) of ${dir}, rebuild it byte for byte, and answer ANN from it`, async () => {
+    const MULTIVEC_FDE_NS = NS;
+    const MULTIVEC_FDE_PART_ID = PART;
     const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-multivec-fde-'));
     try {
-      cpSync(path.join(import.meta.dirname, 'fixtures', 'part-multivec-fde'), tmp, { recursive: true });
+      cpSync(path.join(import.meta.dirname, 'fixtures', dir), tmp, { recursive: true });
       const store = new LocalDirStore(tmp);
       try {
         const docs = multivecDocs();
@@ -81,11 +96,18 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
         expect(f.rows).toBe(docs.length);
         const part = await loadPart(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID);
         const values = part.docs.map((d) => d.attrs.toks ?? null);
-        expect(Buffer.compare(Buffer.from(buildFdeFile(values, defaultFdeParams(4), 'cosine_distance')), Buffer.from(bytes))).toBe(0);
+        expect(f.version).toBe(version);
+        expect(Buffer.compare(Buffer.from(buildFdeFile(values, defaultFdeParams(4), 'cosine_distance', version)), Buffer.from(bytes))).toBe(0);
         const enc = new FdeEncoder(f.params);
         values.forEach((v, o) => {
           expect(f.has(o)).toBe(v !== null);
-          if (v !== null) expect(f.data.subarray(o * f.length, (o + 1) * f.length)).toEqual(enc.encodeDoc(v as number[][], 'cosine_distance'));
+          if (v === null) return;
+          const want = enc.encodeDoc(v as number[][], 'cosine_distance');
+          if (version === 1) expect(f.encodingOf(o)).toEqual(want);
+          else {
+            const step = Math.max(...Array.from(want, Math.abs)) / 127;
+            f.encodingOf(o).forEach((x, j) => expect(Math.abs(x - want[j]!)).toBeLessThanOrEqual(step / 2 + 1e-6));
+          }
         });
         let t = Date.parse(MULTIVEC_CREATED_AT);
         const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });

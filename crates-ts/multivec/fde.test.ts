@@ -77,34 +77,53 @@ describe('MUVERA FDE', () => {
 });
 
 describe('MUVERA index file', () => {
-  it('should round-trip the encodings with their parameters and give the best candidates by inner product', () => {
+  for (const version of [1, 2] as const) it(`should round-trip the encodings with their parameters and give the best candidates by inner product (version ${version})`, () => {
     const r = rng(3);
     const values: unknown[] = Array.from({ length: 50 }, (_, i) => (i % 7 === 3 ? null : randomSet(r, 1 + (i % 4), 6)));
     const params = defaultFdeParams(6);
-    const bytes = buildFdeFile(values, params, 'cosine_distance');
-    expect(Buffer.from(buildFdeFile(values, params, 'cosine_distance')).equals(Buffer.from(bytes))).toBe(true);
+    const bytes = buildFdeFile(values, params, 'cosine_distance', version);
+    expect(Buffer.from(buildFdeFile(values, params, 'cosine_distance', version)).equals(Buffer.from(bytes))).toBe(true);
     const f = new FdeFile(bytes, 't');
+    expect(f.version).toBe(version);
+    // Version 2 is int8 with a per-row scale: ~4× smaller than version 1.
+    if (version === 2) expect(bytes.byteLength).toBeLessThan(buildFdeFile(values, params, 'cosine_distance', 1).byteLength / 3);
     expect(f.rows).toBe(50);
     expect(f.params).toEqual(params);
     expect(f.metric).toBe('cosine_distance');
     const enc = new FdeEncoder(params);
     values.forEach((v, o) => {
       expect(f.has(o)).toBe(v !== null);
-      if (v !== null) expect(f.data.subarray(o * f.length, (o + 1) * f.length)).toEqual(enc.encodeDoc(v as number[][], 'cosine_distance'));
+      if (v === null) return;
+      const want = enc.encodeDoc(v as number[][], 'cosine_distance');
+      const got = f.encodingOf(o);
+      if (version === 1) expect(got).toEqual(want);
+      else {
+        // Each value within half a quantisation step (max |x| / 254) of the encoding.
+        const step = Math.max(...Array.from(want, Math.abs)) / 127;
+        want.forEach((x, j) => expect(Math.abs(got[j]! - x)).toBeLessThanOrEqual(step / 2 + 1e-6));
+      }
     });
     const q = randomSet(r, 3, 6).map((v) => Float32Array.from(v));
     const qf = enc.encodeQuery(q, 'cosine_distance');
     const accept = (o: number) => o % 2 === 0;
     const want = values
-      .map((v, o) => [o, v === null || !accept(o) ? null : dot(qf, f.data.subarray(o * f.length, (o + 1) * f.length))] as const)
+      .map((v, o) => [o, v === null || !accept(o) ? null : dot(qf, f.encodingOf(o))] as const)
       .filter((x) => x[1] !== null)
       .sort((a, b) => b[1]! - a[1]! || a[0] - b[0])
       .slice(0, 7)
       .map((x) => x[0]);
-    expect(f.candidates(q, 7, accept, () => {})).toEqual(want);
+    const got = f.candidates(q, 7, accept, () => {});
+    if (version === 1) expect(got).toEqual(want);
+    else {
+      // Scores are summed over the codes then scaled: equal to the dequantised dot up to rounding; same set here.
+      expect([...got].sort((a, b) => a - b)).toEqual([...want].sort((a, b) => a - b));
+    }
     // Corruption is detected.
     const bad = bytes.slice();
     bad[0] = 0;
+    const badVersion = bytes.slice();
+    badVersion[4] = 3;
+    expect(() => new FdeFile(badVersion, 't')).toThrow(/unknown MUVERA index version 3/);
     expect(() => new FdeFile(bad, 't')).toThrow(/bad magic/);
     let err: unknown = null;
     try {
