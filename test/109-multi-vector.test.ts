@@ -361,6 +361,15 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     }
     // Recall@5 against exact MaxSim over this seeded data (200 candidates a part of 700 rows).
     expect(found / total).toBeGreaterThanOrEqual(0.8);
+    // _debug/recall measures the same thing for a given multi-vector query (ANN against exact kNN).
+    for (const target of [50, 401]) {
+      const q = rows.get(target)!.toks!.slice(0, 2);
+      const want = expected(rows, q, 5).map((w) => w[0]);
+      const ann = (await query(ns, q, 5, 'ANN')).map((g) => g[0]);
+      const rec = await tpuf.namespace(ns).recall({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 });
+      expect(rec.avg_recall).toBeCloseTo(ann.filter((id) => want.includes(id)).length / want.length, 10);
+      expect(rec.avg_exhaustive_count).toBe(5);
+    }
     // kNN stays exact.
     const q = rows.get(3)!.toks!;
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 })).plan_text!;

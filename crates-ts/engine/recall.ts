@@ -7,6 +7,7 @@
  * `elax recall --tune` sweeps), `seed` makes the sample reproducible (a sweep compares depths on the same query
  * vectors), and the report says which depth the ANN queries used and where it came from (ivf-probes.ts).
  */
+import { isMultiVectorAttr } from '../query/parse-multi-rank.js';
 import { ElaxError, type Id } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
 import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
@@ -51,7 +52,7 @@ export interface RecallResponse extends Partial<RecallProbes> {
   recall_stderr?: number;
   avg_ann_count: number;
   avg_exhaustive_count: number;
-  ground_truth?: { query_vector: number[]; nearest_neighbors: unknown[] }[];
+  ground_truth?: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[];
 }
 
 export interface RecallHooks {
@@ -105,16 +106,21 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
   const segs = view.segments();
 
-  let queries: number[][];
+  let queries: (number[] | number[][])[];
+  /** The ranked attribute: `vector`, or a multi-vector attribute (RFC-0015) given by rank_by. */
+  let rankAttr = 'vector';
   /** Per query, the id of the sampled row (exclude_self), else undefined. */
   const selfIds: (Id | undefined)[] = [];
   if (body.rank_by !== undefined && body.rank_by !== null) {
     if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
     const rb = body.rank_by;
-    if (!Array.isArray(rb) || rb.length !== 3 || rb[0] !== 'vector' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2])) {
-      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be ["vector", "ANN", [numbers...]]');
+    // A multi-vector attribute with late_interaction (RFC-0015): its MUVERA ANN against exact MaxSim.
+    const multi = Array.isArray(rb) && rb.length === 3 && typeof rb[0] === 'string' && isMultiVectorAttr(view.schema, rb[0]);
+    if (!multi && (!Array.isArray(rb) || rb.length !== 3 || rb[0] !== 'vector' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2]))) {
+      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be ["vector", "ANN", [numbers...]] or [multi-vector attribute, "ANN", [[numbers...], ...]]');
     }
-    queries = [rb[2] as number[]];
+    if (multi) rankAttr = rb[0] as string;
+    queries = [(rb as unknown[])[2] as number[] | number[][]];
     num = 1;
   } else {
     // Query vectors: live rows, uniformly at random (by segment and ordinal), read one by one (only their blocks);
@@ -149,16 +155,16 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   let recallSq = 0;
   let annCount = 0;
   let exactCount = 0;
-  const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
+  const groundTruth: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[] = [];
   for (let qi = 0; qi < queries.length; qi++) {
     const qv = queries[qi]!;
     const self = selfIds[qi];
     const k = self === undefined ? topK : topK + 1;
     const without = (rows: NonNullable<QueryResultBody['rows']>) => (self === undefined ? rows : rows.filter((r) => r.id !== self).slice(0, topK));
     const base = { top_k: k, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
-    const annQuery = parseQuery({ ...base, rank_by: ['vector', 'ANN', qv] }, ctx);
+    const annQuery = parseQuery({ ...base, rank_by: [rankAttr, 'ANN', qv] }, ctx);
     const ann = without((await runAnn(annQuery, probes, eps0)).rows ?? []);
-    const exactQuery = parseQuery({ ...base, rank_by: ['vector', 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
+    const exactQuery = parseQuery({ ...base, rank_by: [rankAttr, 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
     const exact = without((await runExact(exactQuery)).rows ?? []);
     const truth = new Set(exact.map((r) => r.id));
     let hit = 0;

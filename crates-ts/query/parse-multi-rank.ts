@@ -5,7 +5,7 @@
  * ann.distance_metric, default cosine_distance.
  */
 import type { DistanceMetric, Schema } from '../core/index.js';
-import { MAX_MULTI_VECTORS, multiQuery, multiVectorDims } from '../multivec/index.js';
+import { multiQuery, multiVectorDims } from '../multivec/index.js';
 import { queryError, show } from './parse-util.js';
 import type { RankPlan } from './types.js';
 
@@ -51,6 +51,5 @@ export function parseMultiRank(attr: string, mode: 'ANN' | 'kNN', raw: unknown, 
     }
     return out;
   });
-  void MAX_MULTI_VECTORS;
   return { kind: 'multi', attr, mode, query: multiQuery(vectors, multiMetric(schema, attr)) };
 }
