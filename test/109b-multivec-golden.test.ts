@@ -11,6 +11,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { RouterStore } from '../crates-ts/router/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { isBlockHead, loadPart, partFileKey, readManifest } from '../crates-ts/part/index.js';
 import { FdeEncoder, FdeFile, buildFdeFile, defaultFdeParams } from '../crates-ts/multivec/index.js';
@@ -124,6 +126,59 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
           await e.close();
         }
       } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('should read only the candidates\' column blocks of a part with a MUVERA index for ANN (kNN reads the column)', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-multivec-blocks-'));
+    try {
+      const store = new LocalDirStore(tmp);
+      let t = Date.parse(MULTIVEC_CREATED_AT);
+      const clock = { now: () => (t += 1) };
+      const e = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      try {
+        // 3,000 rows of 4 vectors of 8 dims: the toks column spans several 64 KiB blocks.
+        let seed = 12345;
+        const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 16777216;
+        const rows = Array.from({ length: 3000 }, (_, id) => ({ id, toks: Array.from({ length: 4 }, () => Array.from({ length: 8 }, () => Math.round(rnd() * 64 - 32) / 16 + 0)) }));
+        await e.write('mvb', { upsert_rows: rows, schema: { toks: { type: '[][8]f32', ann: { late_interaction: true } } } });
+        await new Indexer(store, { clock, nonce: () => 'mvb0' }).indexNamespace('mvb', true);
+        // Bytes of column files read (ranged or whole).
+        const reads: number[] = [];
+        const get = store.get.bind(store);
+        store.get = (async (key: string, range?: { start: number; end: number }) => {
+          const got = await get(key, range);
+          if (/\/col-\d+\.blk$/.test(key) && got) reads.push(got.bytes.byteLength);
+          return got;
+        }) as typeof store.get;
+        const total = () => reads.reduce((a, b) => a + b, 0);
+        const e2 = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        try {
+          const q = rows[1234]!.toks.slice(0, 2);
+          const ann = await e2.query('mvb', { rank_by: ['toks', 'ANN', q], top_k: 3, ef_search: 3 });
+          expect(ann.rows![0]!.id).toBe(1234);
+          const annBytes = total();
+          const annReads = reads.length;
+          expect(annBytes).toBeGreaterThan(0);
+          reads.length = 0;
+          const knn = await e2.query('mvb', { rank_by: ['toks', 'kNN', q], top_k: 3 });
+          expect(knn.rows![0]!.id).toBe(1234);
+          // kNN reads the whole column; ANN only the blocks of its 3 candidates (at most 3 of the column's blocks).
+          const head = (await readManifest(store, 'mvb', (await new RouterStore(store).read('mvb'))!.router.parts[0]!.id))!;
+          if (!isBlockHead(head)) throw new Error('not a block part');
+          const col = head.columns.find((c) => c.name === 'toks')!;
+          expect(col.blocks.offset.length).toBeGreaterThan(3);
+          expect(annReads).toBeLessThanOrEqual(3);
+          expect(total()).toBeGreaterThan(annBytes * 2);
+        } finally {
+          await e2.close();
+        }
+      } finally {
+        await e.close();
         await store.close();
       }
     } finally {

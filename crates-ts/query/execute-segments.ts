@@ -20,6 +20,7 @@ import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
 import { multiCandidates, scoreMultiSegment } from './multi-segments.js';
+import { maxSimDistanceOf, type MultiVector } from '../multivec/index.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -474,8 +475,10 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     // its MUVERA candidates as `restrict`), one top-k across segments.
     const heap = per ? null : new HitTopK(q.limit);
     const all: Captured[] = [];
+    // Parts whose MUVERA index named candidates: their values are read after the pass (only the candidates' blocks).
+    const pending: { s: number; ords: number[] }[] = [];
     await eachSegment(segs, hooks, (seg, s) => {
-      const cursor = new RowCursor(seg, q.readAttrs);
+      const cursor = new RowCursor(seg, q.readAttrs.filter((a) => a !== rank.attr));
       const accept = liveTest(seg, cursor, segmentFilter(seg, q));
       const sink = heap
         ? { offer: (o: number, d: number, id: Id) => heap.push(d, s, o, id) }
@@ -484,9 +487,20 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
       // ANN: a part's MUVERA index names the candidates (filtered and live), re-ranked exactly below; the tail and
       // parts without the index are ranked exactly. limit.per needs every match: exact.
       const fde = rank.mode === 'ANN' && per === null ? (seg.multiFde?.(rank.attr) ?? null) : null;
-      const only = fde !== null ? multiCandidates(fde, rank.query, q.limit, q.efSearch, accept, check) : (restrict?.(s) ?? null);
-      scoreMultiSegment(seg, rank.attr, rank.query, only, accept, sink, check);
+      if (fde !== null) {
+        pending.push({ s, ords: multiCandidates(fde, rank.query, q.limit, q.efSearch, accept, check) });
+        return;
+      }
+      scoreMultiSegment(seg, rank.attr, rank.query, restrict?.(s) ?? null, accept, sink, check);
     });
+    for (const { s, ords } of pending) {
+      await control.checkpoint('segment');
+      const docs = await segs[s]!.docs(ords, { attrs: [rank.attr], vector: false });
+      docs.forEach((d, i) => {
+        const v = d.attrs[rank.attr];
+        if (Array.isArray(v) && v.length > 0 && Array.isArray(v[0])) heap!.push(maxSimDistanceOf(rank.query, v as MultiVector), s, ords[i]!, d.id);
+      });
+    }
     return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
   }
 
