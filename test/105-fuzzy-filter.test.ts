@@ -235,7 +235,7 @@ describe('the fuzzy-index fixture (test/fixtures/part-ffz, fuzzy_version 1)', ()
         const bytes = (await store.get(partFileKey(FFZ_NS, FFZ_PART_ID, info.file)))!.bytes;
         // Each distinct value's postings: the ordinals of the part's rows holding it.
         const values = part.docs.map((d) => d.attrs[info.attr]);
-        const distinct = [...new Set(values.flatMap((v) => (v == null ? [] : Array.isArray(v) ? v : [v])) as string[])];
+        const distinct = [...new Set(values.flatMap((v) => (v == null ? [] : Array.isArray(v) ? (v as unknown[]) : [v])) as string[])];
         const terms = [...new Set(distinct.map(fold))].sort((a, b) => {
           const x = Array.from(a).map((c) => c.codePointAt(0)!);
           const y = Array.from(b).map((c) => c.codePointAt(0)!);

@@ -8,7 +8,9 @@ export type Scalar = string | number | boolean;
  * weight. Stored normalised: keys canonical, ascending, weights finite (f16-rounded for `{}f16`). crates-ts/sparse/.
  */
 export type SparseVector = { readonly [dim: string]: number };
-export type AttrValue = Scalar | Scalar[] | SparseVector | null;
+/** A multi-vector (type `[][N]f32`): one or more N-dim vectors of f32-exact numbers (crates-ts/multivec/). */
+export type MultiVectorValue = number[][];
+export type AttrValue = Scalar | Scalar[] | SparseVector | MultiVectorValue | null;
 
 /**
  * A full document as held by the WAL and the query path. `vector` is null when the document has none.
@@ -75,6 +77,8 @@ export const systemClock: Clock = { now: () => Date.now() };
  */
 export interface AnnConfig {
   distance_metric?: DistanceMetric;
+  /** Late-interaction (MUVERA) indexing of a `[][N]f32` attribute (RFC-0015); required for ANN on such attributes. */
+  late_interaction?: boolean;
   m?: number;
   ef_construction?: number;
   ef_search?: number;

@@ -171,6 +171,13 @@ export async function runQuery(
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes, fuzzyIndexes };
     // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
     if (r?.kind === 'sparse') base.sparse = [{ attr: r.attr, dims: r.query.dims }];
+    // ANN over a multi-vector attribute: each part's MUVERA index (RFC-0015 §3), when it has one; such a part's
+    // column is not prepared: only its candidates' values are read (their blocks), after the index named them.
+    if (r?.kind === 'multi' && r.mode === 'ANN' && q.per === null) {
+      base.multiFde = [r.attr];
+      const lean: SegmentNeed = { ...base, attrs: base.attrs.filter((a) => a !== r.attr) };
+      return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(segs[s]!.multiFdeName?.(r.attr) ? lean : base) });
+    }
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {
     for (const release of releases) release();

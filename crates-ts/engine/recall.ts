@@ -51,7 +51,7 @@ export interface RecallResponse extends Partial<RecallProbes> {
   recall_stderr?: number;
   avg_ann_count: number;
   avg_exhaustive_count: number;
-  ground_truth?: { query_vector: number[]; nearest_neighbors: unknown[] }[];
+  ground_truth?: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[];
 }
 
 export interface RecallHooks {
@@ -105,8 +105,11 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   const ctx = { schema: view.schema, distanceMetric: view.distanceMetric };
   const segs = view.segments();
 
-  let queries: number[][];
-  /** The vector column measured: `vector`, or the attribute rank_by names. */
+  let queries: (number[] | number[][])[];
+  /**
+   * The attribute measured: `vector`, or the one rank_by names: another vector column (RFC-0014) or a multi-vector
+   * attribute with late_interaction (RFC-0015; its MUVERA ANN against exact MaxSim).
+   */
   let attr = 'vector';
   /** Per query, the id of the sampled row (exclude_self), else undefined. */
   const selfIds: (Id | undefined)[] = [];
@@ -114,11 +117,11 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
     const rb = body.rank_by;
     if (!Array.isArray(rb) || rb.length !== 3 || typeof rb[0] !== 'string' || (rb[1] !== 'ANN' && rb[1] !== 'kNN') || !Array.isArray(rb[2])) {
-      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be [vector attribute, "ANN", [numbers...]], e.g. ["vector", "ANN", [...]]');
+      throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'recall rank_by must be [vector attribute, "ANN", [numbers...]] (e.g. ["vector", "ANN", [...]]) or [multi-vector attribute, "ANN", [[numbers...], ...]]');
     }
-    // Another vector column (RFC-0014) is measured through rank_by naming it; parseQuery below checks it is one.
+    // Which kind of attribute it names, and whether the query fits it, is checked by parseQuery below.
     attr = rb[0];
-    queries = [rb[2] as number[]];
+    queries = [rb[2] as number[] | number[][]];
     num = 1;
   } else {
     // Query vectors: live rows, uniformly at random (by segment and ordinal), read one by one (only their blocks);
@@ -153,7 +156,7 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
   let recallSq = 0;
   let annCount = 0;
   let exactCount = 0;
-  const groundTruth: { query_vector: number[]; nearest_neighbors: unknown[] }[] = [];
+  const groundTruth: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[] = [];
   for (let qi = 0; qi < queries.length; qi++) {
     const qv = queries[qi]!;
     const self = selfIds[qi];

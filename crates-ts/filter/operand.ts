@@ -37,7 +37,7 @@ export function attrInfo(schema: Schema, name: string): AttrInfo {
     return { name, kind: 'any', array: isId ? false : null, known: isId, isId, vector: false, filterable: true, fts: null, regex: false, glob: false, fuzzy: false };
   }
   const t = tryParseType(s.type);
-  if (t === null || t.kind === 'vector' || t.kind === 'sparse') {
+  if (t === null || t.kind === 'vector' || t.kind === 'sparse' || t.kind === 'multivec') {
     return { name, kind: 'any', array: null, known: true, isId, vector: t !== null, filterable: false, fts: null, regex: false, glob: false, fuzzy: false };
   }
   const fts = isId ? null : fullTextConfigOf(s.full_text_search, name);

@@ -12,7 +12,8 @@ import {
   BLOCK_ROWS, BLOCK_TARGET_BYTES, IDX_BLOCK_ENTRIES, PART_FORMAT_V2, VECTOR_BLOCK_ROWS, columnStats,
   type ColumnInfo, type KeyedFileInfo, type PartHeadV2, type RowBlockedFile, type VectorFileInfo,
 } from './head.js';
-import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, sparseIndexFileName } from './paths.js';
+import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, multiFdeFileName, sparseIndexFileName } from './paths.js';
+import { buildFdeFile, defaultFdeParams, multiVectorDims } from '../multivec/index.js';
 import { buildSparseIndex } from '../sparse/index.js';
 import type { SparseIndexInfo } from './head.js';
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -32,6 +33,7 @@ function kindOf(type: string | undefined): ColumnKind {
   const t = type ? tryParseType(type) : null;
   if (t && t.kind === 'scalar' && !t.array) return KIND_OF_SCALAR[t.scalar]!;
   if (t && t.kind === 'sparse') return 'sparse';
+  if (t && t.kind === 'multivec') return 'multivec';
   return 'json';
 }
 
@@ -205,6 +207,16 @@ export function assembleBlockPart(
     flatThreshold: input.hnsw?.flatThreshold ?? DEFAULT_FLAT_THRESHOLD,
   });
   files.push(...vann.files);
+  // MUVERA indexes (RFC-0015 §3): additive head field; parts without late_interaction attributes are unchanged.
+  const multivecFde: SparseIndexInfo[] = [];
+  for (const { name, values } of columnValues) {
+    const a = input.schema[name];
+    const mvDims = multiVectorDims(a?.type);
+    if (mvDims === null || typeof a!.ann !== 'object' || a!.ann === null || a!.ann.late_interaction !== true) continue;
+    const file = multiFdeFileName(multivecFde.length);
+    files.push({ name: file, bytes: buildFdeFile(values, defaultFdeParams(mvDims), a!.ann.distance_metric ?? 'cosine_distance') });
+    multivecFde.push({ attr: name, file });
+  }
 
   files.push(...index.files);
   const postings = buildPostingsFiles(input, docs);
@@ -248,6 +260,7 @@ export function assembleBlockPart(
     ...(ffz.infos.length > 0 ? { fuzzy_indexes: ffz.infos } : {}),
     ...(sparse.length > 0 ? { sparse } : {}),
     ...(vann.infos.length > 0 ? { vector_attr_indexes: vann.infos } : {}),
+    ...(multivecFde.length > 0 ? { multivec_fde: multivecFde } : {}),
     ...extra,
   };
   return { files, manifest: head };

@@ -25,10 +25,20 @@ const valuesOf: Record<ColumnKind, fc.Arbitrary<unknown[]>> = {
     ),
     { maxLength: 300 },
   ),
+  // Multi-vectors of one N per block (f32-exact values): 1–5 vectors of 3 dimensions.
+  multivec: fc.array(
+    withNulls(
+      fc.array(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x)), { minLength: 3, maxLength: 3 }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+    ),
+    { maxLength: 200 },
+  ),
 };
 
 describe('column blocks', () => {
-  for (const kind of ['f64', 'bool', 'utf8', 'json', 'sparse'] as ColumnKind[]) {
+  for (const kind of ['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec'] as ColumnKind[]) {
     it(`should round-trip ${kind} values (with nulls, compressed or not) exactly`, () => {
       fc.assert(
         fc.property(valuesOf[kind], fc.constantFrom('f64', 'bool', 'utf8', 'json') as fc.Arbitrary<ColumnKind>, fc.boolean(), (values, preferred, compress) => {
@@ -51,6 +61,21 @@ describe('column blocks', () => {
     const inexact = encodeColumnBlock([{ '1': 0.1 }], 'sparse', false);
     expect(inexact[1]).toBe(3); // json: 0.1 is no f32
     expect(ColumnBlock.decode(inexact, 'json').get(0)).toEqual({ '1': 0.1 });
+  });
+
+  it('should write multi-vectors as kind 6 and fall back to json for mixed lengths or a value that is not f32-exact', () => {
+    const values = [[[0.5, -2], [1.25, 3]], null, [[0, 1]]];
+    const enc = encodeColumnBlock(values, 'multivec', false);
+    expect(enc[1]).toBe(6);
+    const b = ColumnBlock.decode(enc, 'multivec');
+    expect(b.kind).toBe('multivec');
+    values.forEach((v, i) => expect(b.get(i)).toEqual(v));
+    const mixed = encodeColumnBlock([[[1, 2]], [[1, 2, 3]]], 'multivec', false);
+    expect(mixed[1]).toBe(3);
+    expect(ColumnBlock.decode(mixed, 'json').get(1)).toEqual([[1, 2, 3]]);
+    const inexact = encodeColumnBlock([[[0.1, 1]]], 'multivec', false);
+    expect(inexact[1]).toBe(3);
+    expect(ColumnBlock.decode(inexact, 'json').get(0)).toEqual([[0.1, 1]]);
   });
 
   it('should dictionary-encode a string block with few distinct values, and read it back exactly', () => {

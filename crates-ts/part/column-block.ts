@@ -15,6 +15,10 @@
  *       sparse (kind 5, sparse vectors: RFC-0012 §1) (rows + 1) × u32 LE entry offsets, then the entries' u32 LE
  *             dimensions (ascending within a row), then their f32 LE weights. Written only by builds that know the
  *             kind; parts without sparse attributes are unchanged (older builds reject a head naming this kind).
+ *       multivec (kind 6, `[][N]f32` multi-vectors: RFC-0015 §1) (rows + 1) × u32 LE vector offsets (a row's vectors
+ *             are [offsets[i], offsets[i+1])), u32 LE N (every vector of the block), then the vectors' f32 LE values,
+ *             N a vector. Written only when every value is a non-empty array of N-long arrays of f32-exact numbers;
+ *             parts without multi-vector attributes are unchanged (older builds reject a head naming this kind).
  *
  * A block whose values do not all fit the column's preferred kind (a string that is not well-formed UTF-16, a value
  * of another type) is written as json, so every value round-trips exactly whatever the schema says.
@@ -24,10 +28,11 @@ import type { AttrValue } from '../core/index.js';
 import { corruptBlock } from './block-file.js';
 import { isStoredSparse, sparseEntries } from '../sparse/vector.js';
 import type { SparseVector } from '../core/index.js';
+import { fitsMultiColumn } from '../multivec/vector.js';
 
-export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json' | 'sparse';
-const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3, sparse: 5 };
-const KINDS: (ColumnKind | undefined)[] = ['f64', 'bool', 'utf8', 'json', undefined, 'sparse'];
+export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json' | 'sparse' | 'multivec';
+const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3, sparse: 5, multivec: 6 };
+const KINDS: (ColumnKind | undefined)[] = ['f64', 'bool', 'utf8', 'json', undefined, 'sparse', 'multivec'];
 
 const RAW = 0;
 const DEFLATE = 1;
@@ -55,6 +60,8 @@ function fits(kind: ColumnKind, v: unknown): boolean {
       for (const k in v) if (Math.fround(v[k]!) !== v[k]) return false;
       return true;
     }
+    case 'multivec':
+      return fitsMultiColumn(v);
   }
 }
 
@@ -102,6 +109,16 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
     if (isNull(v)) nulls = true;
     else if (kind !== 'json' && !fits(kind, v)) kind = 'json';
   }
+  let mvDims = -1;
+  if (kind === 'multivec') {
+    // One N per block: a block mixing vector lengths is json.
+    for (const v of values) {
+      if (isNull(v)) continue;
+      const d = (v as number[][])[0]!.length;
+      if (mvDims === -1) mvDims = d;
+      else if (d !== mvDims) kind = 'json';
+    }
+  }
   let body: Uint8Array;
   if (kind === 'f64') {
     const f = new Float64Array(n);
@@ -127,6 +144,24 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
     body.set(new Uint8Array(offsets.buffer), 0);
     body.set(new Uint8Array(dims.buffer), offsets.byteLength);
     body.set(new Uint8Array(weights.buffer), offsets.byteLength + total * 4);
+  } else if (kind === 'multivec') {
+    const offsets = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + (isNull(values[i]) ? 0 : (values[i] as number[][]).length);
+    const total = offsets[n]!;
+    const dims = Math.max(mvDims, 0);
+    const data = new Float32Array(total * dims);
+    for (let i = 0; i < n; i++) {
+      if (isNull(values[i])) continue;
+      let at = offsets[i]! * dims;
+      for (const vec of values[i] as number[][]) {
+        data.set(vec, at);
+        at += dims;
+      }
+    }
+    body = new Uint8Array(offsets.byteLength + 4 + data.byteLength);
+    body.set(new Uint8Array(offsets.buffer), 0);
+    new DataView(body.buffer).setUint32(offsets.byteLength, dims, true);
+    body.set(new Uint8Array(data.buffer), offsets.byteLength + 4);
   } else {
     const dict = kind === 'utf8' ? dictionaryOf(values) : null;
     if (dict !== null) return finish(values, nulls, DICT_CODE, dict.wide ? 2 : 0, dict.body, compress);
@@ -274,6 +309,7 @@ export class ColumnBlock {
       return new ColumnBlock(kind, n, valid, null, copyOf(payload, at, at + ((n + 7) >> 3)), null, ((n + 7) >> 3) + vBytes);
     }
     if (kind === 'sparse') return ColumnBlock.decodeSparse(payload, at, n, valid, vBytes, where);
+    if (kind === 'multivec') return ColumnBlock.decodeMulti(payload, at, n, valid, vBytes, where);
     need((n + 1) * 4);
     const offsets = new Uint32Array(n + 1);
     new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));
@@ -340,6 +376,35 @@ export class ColumnBlock {
       values[i] = v;
     }
     return new ColumnBlock('sparse', n, valid, null, null, values, total * 40 + n * 16 + vBytes);
+  }
+
+  /** A multi-vector block (kind 6): each row's vectors back into arrays of numbers (f32 values, exact). */
+  private static decodeMulti(payload: Uint8Array, at: number, n: number, valid: Uint8Array | null, vBytes: number, where: string): ColumnBlock {
+    const truncated = () => corruptBlock(where, `multi-vector column block of ${n} rows is truncated`);
+    if (at + (n + 1) * 4 + 4 > payload.byteLength) throw truncated();
+    const offsets = new Uint32Array(n + 1);
+    new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));
+    at += (n + 1) * 4;
+    const dims = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(at, true);
+    at += 4;
+    const total = offsets[n]!;
+    if (at + total * dims * 4 > payload.byteLength) throw truncated();
+    const data = new Float32Array(total * dims);
+    new Uint8Array(data.buffer).set(payload.subarray(at, at + total * dims * 4));
+    const values = new Array<AttrValue>(n);
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && (valid[i >> 3]! & (1 << (i & 7))) === 0) {
+        values[i] = null;
+        continue;
+      }
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (b <= a || b > total) throw corruptBlock(where, `multi-vector column block offsets are out of order at row ${i}`);
+      const row: number[][] = new Array(b - a);
+      for (let e = a; e < b; e++) row[e - a] = Array.from(data.subarray(e * dims, (e + 1) * dims));
+      values[i] = row;
+    }
+    return new ColumnBlock('multivec', n, valid, null, null, values, total * (dims * 8 + 32) + n * 16 + vBytes);
   }
 
   /** A dictionary block: each distinct string decoded once, rows share them. */

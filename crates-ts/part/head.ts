@@ -113,6 +113,11 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
    * parts built before them or without such attributes (readers then rank those columns by exact scan).
    */
   vector_attr_indexes?: VectorAttrIndexInfo[];
+  /**
+   * MUVERA indexes (RFC-0015 §3), one per `[][N]f32` attribute with `ann.late_interaction` when the part was built;
+   * absent otherwise (ANN then ranks the part's rows exactly). Additive: older readers ignore it.
+   */
+  multivec_fde?: SparseIndexInfo[];
 }
 
 export interface SparseIndexInfo {
@@ -163,12 +168,18 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if (!Array.isArray(h.columns)) throw corrupt(where, 'columns is missing');
   for (const c of h.columns) {
     checkFile(c, files, where, `column ${String(c?.name)}`);
-    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json', 'sparse'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
+    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
   }
   if (h.sparse !== undefined) {
     if (!Array.isArray(h.sparse)) throw corrupt(where, 'sparse is malformed');
     for (const f of h.sparse) {
       if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed sparse index entry ${JSON.stringify(f)}`);
+    }
+  }
+  if (h.multivec_fde !== undefined) {
+    if (!Array.isArray(h.multivec_fde)) throw corrupt(where, 'multivec_fde is malformed');
+    for (const f of h.multivec_fde) {
+      if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed MUVERA index entry ${JSON.stringify(f)}`);
     }
   }
   if (h.keys !== null) checkFile(h.keys, files, where, 'keys');

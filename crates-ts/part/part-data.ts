@@ -32,6 +32,7 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 import { SparseIndexFile } from '../sparse/index.js';
+import { FdeFile } from '../multivec/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -102,6 +103,7 @@ export class PartData {
   private readonly ffzByAttr = new Map<string, FuzzyIndexInfo>();
   private readonly sparseByAttr = new Map<string, string>();
   private readonly vannByAttr = new Map<string, VectorAttrIndexInfo>();
+  private readonly fdeByAttr = new Map<string, string>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -120,6 +122,7 @@ export class PartData {
     for (const f of head.fuzzy_indexes ?? []) this.ffzByAttr.set(f.attr, f);
     for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
     for (const f of head.vector_attr_indexes ?? []) this.vannByAttr.set(f.attr, f);
+    for (const f of head.multivec_fde ?? []) this.fdeByAttr.set(f.attr, f.file);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -251,6 +254,26 @@ export class PartData {
       lease.release();
       throw e;
     }
+  }
+
+  /** A part's MUVERA index (RFC-0015 §3) in the BlockCache, read whole (verified by the head's SHA-256), pinned. */
+  private async fdeFile(file: string): Promise<Lease<FdeFile>> {
+    const key = this.key(file);
+    return this.cache.getPinned<FdeFile>(key, async () => {
+      const f = new FdeFile(await this.whole(file), key);
+      if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
+      return { value: f, bytes: f.memoryBytes() };
+    });
+  }
+
+  /** A prepared MUVERA index of `attr` (need.multiFde), or null (the part has none). */
+  heldFde(attr: string): FdeFile | null {
+    return this.held<FdeFile>(`mvfde:${attr}`) ?? null;
+  }
+
+  /** The file of `attr`'s MUVERA index per the head, or null. */
+  fdeName(attr: string): string | null {
+    return this.fdeByAttr.get(attr) ?? null;
   }
 
   /** The file of `attr`'s sparse kNN index per the head, or null. */
@@ -593,6 +616,10 @@ export class PartData {
         for (let i = 0; i < rows.length; i++) blocks.add(blockIndex(starts, rows[i]!));
         for (const b of blocks) take(`colblock:${attr}:${b}`, this.columnBlock(f, b));
       }
+    }
+    for (const attr of need.multiFde ?? []) {
+      const file = this.fdeByAttr.get(attr);
+      if (file !== undefined) take(`mvfde:${attr}`, this.fdeFile(file));
     }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
@@ -1187,6 +1214,14 @@ export class PartSegment implements Segment {
 
   sparseIndexName(attr: string): string | null {
     return this.data.sparseIndexName(attr);
+  }
+
+  multiFde(attr: string): FdeFile | null {
+    return this.data.heldFde(attr);
+  }
+
+  multiFdeName(attr: string): string | null {
+    return this.data.fdeName(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

@@ -83,6 +83,11 @@ export function parsePartId(partId: string): { walStart: number; walEnd: number;
 }
 
 /** The sparse kNN index of the n-th sparse_knn attribute of a part (RFC-0012 §2). */
+/** The MUVERA index of the n-th `[][N]f32` attribute with late_interaction (RFC-0015 §3). */
+export function multiFdeFileName(n: number): string {
+  return `mvfde-${n}.bin`;
+}
+
 export function sparseIndexFileName(n: number): string {
   return `sparse-${n}.idx`;
 }

@@ -8,6 +8,7 @@
  *
  * The segments must be prepared by the caller (filter columns and filter indexes pinned).
  */
+import { multiCandidateCount } from '../query/multi-segments.js';
 import { RowCursor, orderMatchScanMax, type ParsedQuery, type Segment } from '../query/index.js';
 import { annChoice, ivfWalkKind, type AnnChoice, type IvfWalk } from './ann-choice.js';
 
@@ -162,6 +163,12 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
       : info.kind === 'tail' && (seg.sparseIndex?.(r.attr) ?? null) !== null
         ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
         : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
+  } else if (r?.kind === 'multi') {
+    // As query/execute-segments.ts decides (RFC-0015): ANN over a part's MUVERA index names candidates, else exact.
+    const file = r.mode === 'ANN' && q.per === null ? (seg.multiFdeName?.(r.attr) ?? null) : null;
+    plan.order = file !== null
+      ? `${r.mode} over MUVERA index ${file}: the best ${multiCandidateCount(q.limit, q.efSearch)} rows by FDE inner product, re-ranked by exact MaxSim of ${r.attr} into a top-${q.limit} heap`
+      : `${r.mode}: exact MaxSim of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} vectors, into a top-${q.limit} heap`;
   }
   else if (r?.kind === 'attr_vector') {
     // As engine.ts runQuery decides (RFC-0014): unfiltered ANN searches a part's graph of the column in the rank's
@@ -197,6 +204,7 @@ export function describeQuery(q: ParsedQuery, body: Record<string, unknown>): st
   else if (r?.kind === 'order') parts.push(`rank_by ${r.keys.map((k) => `${k.attr} ${k.desc ? 'desc' : 'asc'}`).join(', ')}`);
   else if (r?.kind === 'attr_vector') parts.push(`rank_by ${r.attr} ${r.mode} (${r.query.length} dims, ${r.metric})`);
   else if (r?.kind === 'sparse') parts.push(`rank_by ${r.attr} SparseKNN (${r.query.dims.length} dims, dot_product)`);
+  else if (r?.kind === 'multi') parts.push(`rank_by ${r.attr} ${r.mode} (${r.query.vectors.length} query vectors, MaxSim, ${r.query.metric})`);
   if (q.aggregates) parts.push(`aggregate_by ${Object.keys((body.aggregate_by as object) ?? {}).join(', ')}${q.groupBy ? ` group_by ${q.groupBy.map((g) => g.attr).join(', ')}` : ''}`);
   else parts.push(`top_k ${q.limit}`);
   if (q.filterSource) parts.push(`filters ${JSON.stringify(q.filterSource.filter)}`);

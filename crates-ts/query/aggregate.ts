@@ -37,7 +37,7 @@ function keyComponents(doc: Doc, g: GroupKeySpec): unknown[] {
   if (!g.forEachUnique) return [v];
   if (!Array.isArray(v)) return [v];
   if (v.length === 0) return [null];
-  return [...new Set(v)];
+  return [...new Set(v as unknown[])];
 }
 
 /** Every group key (a tuple of values) a document belongs to: the cross product of its key components. */

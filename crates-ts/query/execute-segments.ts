@@ -20,6 +20,8 @@ import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
 import { attrVectorDistance } from './attr-vector.js';
+import { multiCandidates, scoreMultiSegment } from './multi-segments.js';
+import { maxSimDistanceOf, type MultiVector } from '../multivec/index.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
 /** A ranked row: segment index, ordinal, and $dist (undefined for attribute order). */
@@ -491,6 +493,40 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });
       }
     });
+    return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
+  }
+
+  if (rank.kind === 'multi') {
+    // kNN / ANN over a multi-vector attribute (RFC-0015): exact MaxSim over each segment's rows (the ANN path passes
+    // its MUVERA candidates as `restrict`), one top-k across segments.
+    const heap = per ? null : new HitTopK(q.limit);
+    const all: Captured[] = [];
+    // Parts whose MUVERA index named candidates: their values are read after the pass (only the candidates' blocks).
+    const pending: { s: number; ords: number[] }[] = [];
+    await eachSegment(segs, hooks, (seg, s) => {
+      const cursor = new RowCursor(seg, q.readAttrs.filter((a) => a !== rank.attr));
+      const accept = liveTest(seg, cursor, segmentFilter(seg, q));
+      const sink = heap
+        ? { offer: (o: number, d: number, id: Id) => heap.push(d, s, o, id) }
+        : { offer: (o: number, d: number, id: Id) => all.push({ seg: s, ord: o, dist: d, id, per: perKey(cursor.at(o)) }) };
+      const check = () => control.check('scan');
+      // ANN: a part's MUVERA index names the candidates (filtered and live), re-ranked exactly below; the tail and
+      // parts without the index are ranked exactly. limit.per needs every match: exact.
+      const fde = rank.mode === 'ANN' && per === null ? (seg.multiFde?.(rank.attr) ?? null) : null;
+      if (fde !== null) {
+        pending.push({ s, ords: multiCandidates(fde, rank.query, q.limit, q.efSearch, accept, check) });
+        return;
+      }
+      scoreMultiSegment(seg, rank.attr, rank.query, restrict?.(s) ?? null, accept, sink, check);
+    });
+    for (const { s, ords } of pending) {
+      await control.checkpoint('segment');
+      const docs = await segs[s]!.docs(ords, { attrs: [rank.attr], vector: false });
+      docs.forEach((d, i) => {
+        const v = d.attrs[rank.attr];
+        if (Array.isArray(v) && v.length > 0 && Array.isArray(v[0])) heap!.push(maxSimDistanceOf(rank.query, v as MultiVector), s, ords[i]!, d.id);
+      });
+    }
     return heap ? heap.sorted() : selectPerKey(all, byDistThenId, per!, q.limit);
   }
 

@@ -12,6 +12,7 @@
 import type { Doc, DistanceMetric, SparseVector } from '../core/index.js';
 import { sparseDot } from '../sparse/index.js';
 import { attrVectorDistance } from './attr-vector.js';
+import { maxSimDistanceOf, type MultiVector } from '../multivec/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { distanceTo } from './distance.js';
 import { compareIds, docOrderComparator, orderValue } from './compare.js';
@@ -129,6 +130,19 @@ export function rankDocuments(q: ParsedQuery, rank: RankPlan, docs: readonly Doc
         const score = dist(d.attrs[rank.attr]);
         if (score === null || (filter && !filter(d))) continue;
         keys.push(score);
+        kept.push(d);
+      }
+      return selectByKey(Float64Array.from(keys), kept, limit, per).map((s) => ({ doc: s.doc, dist: s.score }));
+    }
+    case 'multi': {
+      // Every document holding vectors of the attribute, by MaxSim as a distance (multivec/maxsim.ts), lower first.
+      const keys: number[] = [];
+      const kept: Doc[] = [];
+      for (const d of docs) {
+        const v = d.attrs[rank.attr];
+        if (!Array.isArray(v) || v.length === 0 || !Array.isArray(v[0])) continue;
+        if (filter && !filter(d)) continue;
+        keys.push(maxSimDistanceOf(rank.query, v as MultiVector));
         kept.push(d);
       }
       return selectByKey(Float64Array.from(keys), kept, limit, per).map((s) => ({ doc: s.doc, dist: s.score }));

@@ -4,7 +4,7 @@
  *  - group_by: [attr | {label: ["ForEachUnique", attr]}]; plain keys must be scalar (arrays need ForEachUnique).
  */
 import type { Schema } from '../core/index.js';
-import { queryError, show, isPlainObject, requireAttribute, isArrayType, isSparseType } from './parse-util.js';
+import { queryError, show, isPlainObject, requireAttribute, isArrayType, isSparseType, isMultiVectorType } from './parse-util.js';
 import type { AggregateSpec, GroupKeySpec } from './types.js';
 
 const NUMERIC_TYPES = new Set(['int', 'uint', 'float']);
@@ -49,6 +49,7 @@ export function parseGroupBy(v: unknown, schema: Schema, aggregates: AggregateSp
       requireAttribute(schema, g, where);
       if (g === 'vector') throw queryError(`${where}: cannot group by 'vector'`);
       if (isSparseType(schema, g)) throw queryError(`${where}: cannot group by sparse vector attribute '${g}'`);
+      if (isMultiVectorType(schema, g)) throw queryError(`${where}: cannot group by multi-vector attribute '${g}'`);
       if (isArrayType(schema, g)) {
         throw queryError(`${where}: '${g}' is an array attribute (${schema[g]!.type}); group by {"${g}": ["ForEachUnique", "${g}"]} instead`);
       }
@@ -62,6 +63,7 @@ export function parseGroupBy(v: unknown, schema: Schema, aggregates: AggregateSp
       requireAttribute(schema, f[1], where);
       if (f[1] === 'vector') throw queryError(`${where}: cannot group by 'vector'`);
       if (isSparseType(schema, f[1])) throw queryError(`${where}: cannot group by sparse vector attribute '${f[1]}'`);
+      if (isMultiVectorType(schema, f[1])) throw queryError(`${where}: cannot group by multi-vector attribute '${f[1]}'`);
       key = { label, attr: f[1], forEachUnique: true };
     } else {
       throw queryError(`${where} must be an attribute name or {label: ["ForEachUnique", attribute]}, got ${show(g)}`);

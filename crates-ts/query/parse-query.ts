@@ -16,7 +16,7 @@ import { parseRankBy, parseDistanceMetric } from './parse-rank-by.js';
 import { parseAggregateBy, parseGroupBy } from './parse-aggregate.js';
 import { parseProjection } from './project.js';
 import { parseComputeAttributes } from './compute-attributes.js';
-import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute, isSparseType } from './parse-util.js';
+import { queryError, show, isPlainObject, isStringArray, parseCount, requireAttribute, isSparseType, isMultiVectorType } from './parse-util.js';
 import { DEFAULT_TOP_K, MAX_TOP_K, type ConsistencyLevel, type ParsedQuery, type QueryContext, type RankPlan, type VectorEncoding } from './types.js';
 
 const QUERY_KEYS = new Set([
@@ -88,6 +88,7 @@ function parseLimit(topK: unknown, limit: unknown, ctx: QueryContext, defaultTot
     requireAttribute(ctx.schema, a, `limit.per.attributes[${i}]`);
     if (a === 'vector') throw queryError(`limit.per.attributes[${i}]: cannot limit per 'vector'`);
     if (isSparseType(ctx.schema, a)) throw queryError(`limit.per.attributes[${i}]: cannot limit per sparse vector attribute '${a}'`);
+    if (isMultiVectorType(ctx.schema, a)) throw queryError(`limit.per.attributes[${i}]: cannot limit per multi-vector attribute '${a}'`);
   });
   const perLimit = parseCount(per.limit, 'limit.per.limit', MAX_TOP_K);
   return { total, per: { attributes: [...per.attributes], limit: perLimit } };
@@ -114,6 +115,7 @@ function readAttributes(
   const out = new Set<string>(filters === undefined ? [] : filterAttributes(filters));
   if (rank?.kind === 'order') for (const k of rank.keys) out.add(k.attr);
   if (rank?.kind === 'attr_vector') out.add(rank.attr);
+  if (rank?.kind === 'multi') out.add(rank.attr);
   // Attribute / filter leaves of a rank expression are read for every candidate row (fts/rank-eval.ts).
   if (rank?.kind === 'text') for (const a of rank.plan.valueAttributes) out.add(a);
   for (const a of per?.attributes ?? []) out.add(a);
@@ -180,7 +182,9 @@ function parseQueryBody(body: unknown, ctx: QueryContext, rootOnlyForbidden: boo
   const limit = parseLimit(b.top_k, b.limit, ctx, DEFAULT_TOP_K);
   let efSearch: number | null = null;
   if (b.ef_search !== undefined) {
-    if ((rank.kind !== 'vector' && rank.kind !== 'attr_vector') || rank.mode !== 'ANN') throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...] or [attribute, "ANN", ...] over another vector attribute');
+    // Multi-vector ANN (RFC-0015): the MUVERA candidates a part re-ranks exactly.
+    const multiAnn = rank.kind === 'multi' && rank.mode === 'ANN';
+    if (((rank.kind !== 'vector' && rank.kind !== 'attr_vector') || rank.mode !== 'ANN') && !multiAnn) throw queryError('ef_search applies only to rank_by ["vector", "ANN", ...], [attribute, "ANN", ...] over another vector attribute, and multi-vector ANN');
     if (!Number.isInteger(b.ef_search) || (b.ef_search as number) < 1 || (b.ef_search as number) > MAX_EF_SEARCH) {
       throw queryError(`ef_search must be an integer in 1..${MAX_EF_SEARCH}, got ${show(b.ef_search)}`);
     }

@@ -11,6 +11,7 @@ import { compileFilter, filterAttributes } from '../filter/index.js';
 import { isTextRankBy, planTextRank, type RankFilterCompiler } from '../fts/index.js';
 import { decodeBase64Vector } from './vector-codec.js';
 import { parseSparseQuery } from '../sparse/index.js';
+import { isMultiVectorAttr, parseMultiRank } from './parse-multi-rank.js';
 import { queryError, show, requireAttribute, isArrayType } from './parse-util.js';
 import type { OrderKey, RankPlan } from './types.js';
 
@@ -127,6 +128,7 @@ export function parseRankBy(rb: unknown, schema: Schema, metric: DistanceMetric 
 
   if (rb.length === 3 && (rb[1] === 'ANN' || rb[1] === 'kNN')) {
     const [attr, mode, raw] = rb as [unknown, 'ANN' | 'kNN', unknown];
+    if (isMultiVectorAttr(schema, attr)) return parseMultiRank(attr, mode, raw, schema);
     if (attr !== 'vector') return parseAttrVectorRank(attr, mode, raw, schema, metric, queryMetric);
     const dims = vectorDims(schema);
     if (dims === null) throw queryError(`rank_by: the namespace has no vectors, so it cannot be ranked by ${mode}`);

@@ -53,6 +53,12 @@ export function isSparseType(schema: Schema, name: string): boolean {
   return t === '{}f16' || t === '{}f32';
 }
 
+/** Whether `name` is a multi-vector attribute (`[][N]f32`, RFC-0015): ranked by kNN / ANN, never a key or a group. */
+export function isMultiVectorType(schema: Schema, name: string): boolean {
+  const t = Object.hasOwn(schema, name) ? schema[name]?.type : undefined;
+  return typeof t === 'string' && t.startsWith('[][');
+}
+
 export function isArrayType(schema: Schema, name: string): boolean {
   const t = schema[name]?.type;
   return typeof t === 'string' && t.startsWith('[');

@@ -9,6 +9,7 @@ import type { AttrValue, DistanceMetric, Doc, Id, WasmMemory } from '../core/ind
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
+import type { FdeFile } from '../multivec/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -55,6 +56,8 @@ export interface SegmentNeed {
    * whole column; reader(attr) / value(attr) then answer for them alone. Ignored when `attrs` names `attr`.
    */
   attrRows?: { attr: string; rows: ArrayLike<number> };
+  /** Multi-vector attributes an ANN query ranks by: a part's MUVERA index of each (RFC-0015 §3), when it has one. */
+  multiFde?: readonly string[];
 }
 
 export interface DocFields {
@@ -209,6 +212,10 @@ export interface Segment {
    * postings; null/absent: score from the rows' values.
    */
   sparseIndex?(attr: string): SparseLists | null;
+  /** A part's prepared MUVERA index of `attr` (need.multiFde), or null/absent (RFC-0015 §3). */
+  multiFde?(attr: string): FdeFile | null;
+  /** The file of `attr`'s MUVERA index per the part head (nothing fetched), or null/absent (explain_query). */
+  multiFdeName?(attr: string): string | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**

@@ -9,6 +9,7 @@ import type { TextRankPlan } from '../fts/index.js';
 import type { TextCorpus } from '../fts/index.js';
 import type { ComputeSpec } from './compute-attributes.js';
 import type { SparseEntries } from '../sparse/index.js';
+import type { MultiQuery } from '../multivec/index.js';
 
 /**
  * Maximum top_k / limit.total (and aggregation groups): turbopuffer's limits page, "Max limit.total: 10k" and "Max
@@ -55,6 +56,8 @@ export type RankPlan =
   | { kind: 'text'; plan: TextRankPlan }
   /** SparseKNN over a `{}f16` / `{}f32` attribute with `sparse_knn`: dot product, higher first (crates-ts/sparse/). */
   | { kind: 'sparse'; attr: string; query: SparseEntries }
+  /** kNN / ANN over a `[][N]f32` attribute: MaxSim as a distance, lower first (crates-ts/multivec/, RFC-0015). */
+  | { kind: 'multi'; attr: string; mode: 'ANN' | 'kNN'; query: MultiQuery }
   | { kind: 'order'; keys: OrderKey[] };
 
 /** Which attributes a row carries besides `id` (and `$dist`). */

@@ -12,7 +12,9 @@ export type ParsedType =
   | { kind: 'scalar'; scalar: ScalarKind; array: true }
   | { kind: 'vector'; dims: number; elem: 'f32' | 'f16' }
   /** A sparse vector (`{}f16`, turbopuffer's; `{}f32`, an elax extension): dimension → weight (crates-ts/sparse/). */
-  | { kind: 'sparse'; elem: 'f32' | 'f16' };
+  | { kind: 'sparse'; elem: 'f32' | 'f16' }
+  /** A multi-vector (`[][N]f32`, late interaction): an array of N-dim f32 vectors per row (crates-ts/multivec/). */
+  | { kind: 'multivec'; dims: number };
 
 /** turbopuffer's documented maximum vector dimensionality. */
 export const MAX_VECTOR_DIMS = 10752;
@@ -21,6 +23,7 @@ export const ID_TYPES: readonly string[] = ['uint', 'uuid', 'string'];
 
 const cache = new Map<string, ParsedType | null>();
 const VECTOR_RE = /^\[(\d{1,6})\](f32|f16)$/;
+const MULTI_RE = /^\[\]\[(\d{1,6})\]f32$/;
 
 function parseUncached(t: string): ParsedType | null {
   const isArray = t.startsWith('[]');
@@ -29,6 +32,12 @@ function parseUncached(t: string): ParsedType | null {
     return { kind: 'scalar', scalar: base as ScalarKind, array: isArray } as ParsedType;
   }
   if (t === '{}f16' || t === '{}f32') return { kind: 'sparse', elem: t === '{}f16' ? 'f16' : 'f32' };
+  const mv = MULTI_RE.exec(t);
+  if (mv) {
+    const dims = Number(mv[1]);
+    if (dims >= 1 && dims <= MAX_VECTOR_DIMS && String(dims) === mv[1]) return { kind: 'multivec', dims };
+    return null;
+  }
   const m = VECTOR_RE.exec(t);
   if (m) {
     const dims = Number(m[1]);
@@ -53,13 +62,13 @@ export function parseType(t: unknown, attr: string): ParsedType {
   const p = tryParseType(t);
   if (p) return p;
   if (t.startsWith('[][')) {
-    throw invalid(`schema for attribute '${attr}': type '${t}' (multi-vector) is not supported by elax`);
+    throw invalid(`schema for attribute '${attr}': multi-vector type '${t}' must be [][N]f32 with N between 1 and ${MAX_VECTOR_DIMS}`);
   }
   if (VECTOR_RE.test(t)) {
     throw invalid(`schema for attribute '${attr}': vector dimensions in '${t}' must be between 1 and ${MAX_VECTOR_DIMS}`);
   }
   throw invalid(
-    `schema for attribute '${attr}': unknown type '${t}'; valid types: ${SCALAR_KINDS.join(', ')}, their [] array forms, [N]f32, [N]f16, {}f16, {}f32`,
+    `schema for attribute '${attr}': unknown type '${t}'; valid types: ${SCALAR_KINDS.join(', ')}, their [] array forms, [N]f32, [N]f16, {}f16, {}f32, [][N]f32`,
   );
 }
 

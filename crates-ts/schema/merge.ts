@@ -49,6 +49,11 @@ export function canonicalAttr(name: string, a: AttributeSchema): AttributeSchema
     out.filterable = false; // sparse vectors are ranked (SparseKNN), never filtered
     out.sparse_knn = { distance_metric: a.sparse_knn.distance_metric };
   } else if (a.type === '{}f16' || a.type === '{}f32') out.filterable = false;
+  if (a.type.startsWith('[][')) {
+    // Multi-vector attributes (RFC-0015) are ranked (kNN / ANN), never filtered; `ann` is their index option.
+    out.filterable = false;
+    if (typeof a.ann === 'object' && a.ann !== null) out.ann = { ...a.ann };
+  }
   return out;
 }
 
@@ -73,6 +78,17 @@ function mergeAttr(name: string, cur: AttributeSchema, upd: AttributeSchema): At
   // new state; otherwise filterable stays what it was.
   if (upd.filterable !== undefined) next.filterable = upd.filterable;
   else if (indexOptions(next) === indexOptions(cur) && cur.filterable !== undefined) next.filterable = cur.filterable;
+  if (name !== 'vector' && cur.type.startsWith('[][')) {
+    const cm = metricOf(cur.ann);
+    const um = metricOf(upd.ann);
+    if (cm !== undefined && um !== undefined && cm !== um) {
+      throw new ElaxError('ELAX_ERR_SCHEMA_CONFLICT', `attribute '${name}' uses distance_metric ${cm}; it cannot be changed to ${um}`);
+    }
+    if (upd.ann === undefined) next.ann = cur.ann;
+    else if (upd.ann === false) next.ann = cm !== undefined ? { distance_metric: cm as 'cosine_distance', late_interaction: false } : false;
+    else if (typeof upd.ann === 'object' && typeof cur.ann === 'object') next.ann = { ...cur.ann, ...upd.ann };
+    else next.ann = upd.ann;
+  }
   if (name === 'vector' || isVectorType(cur.type)) {
     const cm = metricOf(cur.ann);
     const um = metricOf(upd.ann);

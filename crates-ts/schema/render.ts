@@ -29,6 +29,7 @@ export function renderSchemaForResponse(schema: Schema, distanceMetric?: Distanc
       if (c.glob) r.glob = true;
       if (c.fuzzy) r.fuzzy = true;
       if (c.sparse_knn) r.sparse_knn = { ...c.sparse_knn };
+      if (typeof c.ann === 'object' && c.ann !== null) r.ann = { ...c.ann };
       out[name] = r;
     }
   }

@@ -39,7 +39,7 @@ export function parseDistanceMetric(v: unknown, where: string): DistanceMetric {
 /** HNSW parameters settable per namespace in vector.ann (elax extension), with their accepted ranges. */
 const HNSW_LIMITS = { m: [2, 128], ef_construction: [1, 4096], ef_search: [1, 10_000] } as const;
 
-function parseAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']> {
+function parseAnn(v: unknown, attr: string, multivec = false): NonNullable<AttributeSchema['ann']> {
   if (typeof v === 'boolean') return v;
   if (!isPlainObject(v)) throw invalid(`schema for attribute '${attr}': ann must be a boolean or an object`);
   const out: AnnConfig = {};
@@ -47,7 +47,9 @@ function parseAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']>
     if (x === undefined) continue;
     if (k === 'distance_metric') out.distance_metric = parseDistanceMetric(x, `schema for attribute '${attr}': ann.distance_metric`);
     else if (k === 'late_interaction') {
-      if (x !== false) throw invalid(`schema for attribute '${attr}': ann.late_interaction is not supported by elax`);
+      if (typeof x !== 'boolean') throw invalid(`schema for attribute '${attr}': ann.late_interaction must be a boolean`);
+      if (x && !multivec) throw invalid(`schema for attribute '${attr}': ann.late_interaction is only valid on [][N]f32 (multi-vector) attributes`);
+      if (multivec) out.late_interaction = x;
     } else if (Object.hasOwn(HNSW_LIMITS, k)) {
       const [lo, hi] = HNSW_LIMITS[k as keyof typeof HNSW_LIMITS];
       if (!Number.isInteger(x) || (x as number) < lo || (x as number) > hi) {
@@ -57,6 +59,28 @@ function parseAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']>
     } else throw invalid(`schema for attribute '${attr}': unknown ann option '${k}'; valid options: distance_metric, m, ef_construction, ef_search`);
   }
   return Object.keys(out).length === 0 ? true : out;
+}
+
+/**
+ * `ann` of a `[][N]f32` attribute (RFC-0015): an object with `late_interaction: true` (and optionally
+ * `distance_metric`), as the client's AnnConfig says: late_interaction "is required to enable an ANN index on such
+ * attributes". `ann: false` (or late_interaction false) is no index; `ann: true` alone is a 400.
+ */
+function parseMultiAnn(v: unknown, attr: string): NonNullable<AttributeSchema['ann']> {
+  if (v === false) return false;
+  if (v === true) {
+    throw invalid(`schema for attribute '${attr}': an ANN index on a [][N]f32 attribute needs ann: {"late_interaction": true}`);
+  }
+  const out = parseAnn(v, attr, true);
+  if (typeof out !== 'object') throw invalid(`schema for attribute '${attr}': an ANN index on a [][N]f32 attribute needs ann: {"late_interaction": true}`);
+  for (const k of ['m', 'ef_construction', 'ef_search'] as const) {
+    if (out[k] !== undefined) throw invalid(`schema for attribute '${attr}': ann.${k} is not supported on [][N]f32 attributes`);
+  }
+  if (out.late_interaction !== true) {
+    if (out.distance_metric !== undefined) return { distance_metric: out.distance_metric, late_interaction: false };
+    return false;
+  }
+  return out;
 }
 
 /** Parse one attribute's schema (a type string or a config object). */
@@ -81,6 +105,9 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
   }
   // Other [N]f32 / [N]f16 attributes are vector columns of their own (RFC-0014): ranked by kNN / ANN with their own
   // metric; at most MAX_VECTOR_COLUMNS per namespace (merge.ts), never filterable.
+  if (t.kind === 'multivec' && name === 'id') {
+    throw invalid(`schema for attribute 'id': multi-vector types are for other attributes, not 'id'`);
+  }
   if (t.kind === 'sparse' && (name === 'id' || name === 'vector')) {
     throw invalid(`schema for attribute '${name}': sparse vector types are for other attributes, not '${name}'`);
   }
@@ -95,6 +122,7 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         if (v && t.kind === 'vector') throw invalid(`${where}: vector attributes cannot be filterable (rank by them with kNN or ANN)`);
         if (name === 'id' && !v) throw invalid(`${where}: id is always filterable`);
         if (v && t.kind === 'sparse') throw invalid(`${where}: sparse vector attributes cannot be filterable (rank by them with SparseKNN)`);
+        if (v && t.kind === 'multivec') throw invalid(`${where}: multi-vector attributes cannot be filterable (rank by them with kNN or ANN)`);
         if (name !== 'id') out.filterable = v;
         break;
       case 'full_text_search':
@@ -108,6 +136,10 @@ export function parseAttributeSchema(name: string, raw: unknown): AttributeSchem
         out.full_text_search = normalizeFullTextConfig(v, name);
         break;
       case 'ann':
+        if (t.kind === 'multivec') {
+          out.ann = parseMultiAnn(v, name);
+          break;
+        }
         if (t.kind !== 'vector') throw invalid(`${where}: ann applies only to vector attributes ([N]f32 or [N]f16), not '${type}'`);
         out.ann = parseAnn(v, name);
         break;

@@ -85,7 +85,17 @@ describe('parseSchemaUpdate', () => {
     expectElaxError(() => parseSchemaUpdate({ vector: '[0]f32' }), E, 'between 1 and 10752');
     expectElaxError(() => parseSchemaUpdate({ vector: '[10753]f32' }), E, 'between 1 and 10752');
     expectElaxError(() => parseSchemaUpdate({ vector: '{}f16' }), E, "'vector': type must be [N]f32 or [N]f16");
-    expectElaxError(() => parseSchemaUpdate({ a: '[][3]f32' }), E, 'multi-vector', 'not supported by elax');
+    // Multi-vectors (RFC-0015): [][N]f32, never filterable; ANN needs ann.late_interaction.
+    expect(parseSchemaUpdate({ a: '[][3]f32', b: { type: '[][8]f32', ann: { late_interaction: true, distance_metric: 'euclidean_squared' } } })).toEqual({
+      a: { type: '[][3]f32' },
+      b: { type: '[][8]f32', ann: { late_interaction: true, distance_metric: 'euclidean_squared' } },
+    });
+    expectElaxError(() => parseSchemaUpdate({ a: '[][3]f16' }), E, 'multi-vector', '[][N]f32');
+    expectElaxError(() => parseSchemaUpdate({ a: '[][0]f32' }), E, 'multi-vector', '[][N]f32');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: '[][3]f32', ann: true } }), E, 'late_interaction');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: '[][3]f32', filterable: true } }), E, 'cannot be filterable');
+    expectElaxError(() => parseSchemaUpdate({ a: { type: '[3]f32', ann: { late_interaction: true } } }), E);
+    expectElaxError(() => parseSchemaUpdate({ vector: { type: '[3]f32', ann: { late_interaction: true } } }), E, 'only valid on [][N]f32');
     // Sparse vectors (RFC-0012): {}f16 / {}f32 with sparse_knn (dot_product only), never filterable.
     expect(parseSchemaUpdate({ s: { type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } }, t: '{}f32' })).toEqual({
       s: { type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } },

@@ -20,6 +20,7 @@ function normalizeVectorAttr(dims: number, elem: 'f32' | 'f16', v: unknown, wher
   for (let i = 0; i < f.length; i++) out[i] = f32ToJsonNumber(f[i]!);
   return out;
 }
+import { isStoredMulti, normalizeMulti } from '../multivec/vector.js';
 
 /**
  * Where a value sits in the request, for error messages. Either a string or an object whose toString builds the
@@ -76,6 +77,9 @@ export function inferValueType(v: unknown, where: Where, attr: string): string |
     let elem: 'string' | 'int' | 'float' | 'bool' | null = null;
     for (let i = 0; i < v.length; i++) {
       const ek = scalarKindOf(v[i]);
+      if (ek === null && Array.isArray(v[i])) {
+        throw invalid(`${where}: attribute '${attr}' is an array of arrays; a multi-vector needs its type ([][N]f32) in the schema of the write that first sets it`);
+      }
       if (ek === null) {
         throw invalid(`${where}: attribute '${attr}' element ${i} is ${describeValue(v[i])}; array elements must be strings, numbers or booleans`);
       }
@@ -149,6 +153,7 @@ function normalizeScalar(kind: ScalarKind, v: unknown, where: Where, elem: numbe
 export function normalizeValue(t: ParsedType, typeName: string, v: unknown, where: Where, attr: string): AttrValue {
   if (t.kind === 'sparse') return normalizeSparse(v, t.elem, `${where}: attribute '${attr}'`);
   if (t.kind === 'vector') return normalizeVectorAttr(t.dims, t.elem, v, where, attr);
+  if (t.kind === 'multivec') return normalizeMulti(v, t.dims, `${where}: attribute '${attr}'`);
   if (t.kind !== 'scalar') throw conflict(where, -1, attr, typeName, v);
   if (!t.array) {
     if (Array.isArray(v)) throw conflict(where, -1, attr, typeName, v);
@@ -192,6 +197,7 @@ export function checkStoredValue(t: ParsedType, v: AttrValue): boolean {
     for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number' || !Number.isFinite(Math.fround(v[i] as number))) return false;
     return true;
   }
+  if (t.kind === 'multivec') return isStoredMulti(v, t.dims);
   if (t.kind !== 'scalar') return false;
   if (!t.array) return !Array.isArray(v) && checkScalar(t.scalar, v);
   if (!Array.isArray(v)) return false;

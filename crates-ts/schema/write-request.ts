@@ -101,7 +101,7 @@ function attrValue(ctx: Ctx, attr: string, v: unknown, where: Where): AttrValue 
     if (Array.isArray(v) && v.length === 0) return [];
     throw new ElaxError('ELAX_ERR_INTERNAL', `${where}: attribute '${attr}' has no type after inference`);
   }
-  if (e.t.kind === 'sparse' && ctx.loc.id !== undefined) {
+  if ((e.t.kind === 'sparse' || e.t.kind === 'multivec') && ctx.loc.id !== undefined) {
     return normalizeValue(e.t, e.name, v, `${where} (document ${JSON.stringify(ctx.loc.id)})`, attr);
   }
   return normalizeValue(e.t, e.name, v, where, attr);

@@ -1,0 +1,50 @@
+/**
+ * MaxSim ranking over segments (RFC-0015): every live row of each segment (or only the candidates `only` names: the
+ * ANN path's MUVERA candidates) holding a value of the attribute, scored exactly by multivec/maxsim.ts, into one
+ * top-k carried across segments (lower $dist first, ties by id). The tail and parts go through the same loop, so
+ * scores do not depend on where a row lives.
+ */
+import type { Id } from '../core/index.js';
+import { maxSimDistanceOf, type FdeFile, type MultiQuery, type MultiVector } from '../multivec/index.js';
+import type { Segment } from './segment.js';
+
+/** Rows between cancellation checks. */
+const CHECK_MASK = 1023;
+
+export interface MultiSink {
+  offer(ord: number, dist: number, id: Id): void;
+}
+
+export function scoreMultiSegment(
+  seg: Segment,
+  attr: string,
+  query: MultiQuery,
+  only: ArrayLike<number> | null,
+  accept: (ord: number) => boolean,
+  sink: MultiSink,
+  check: () => void,
+): void {
+  const read = seg.reader ? seg.reader(attr) : (o: number) => seg.value(attr, o);
+  const n = only === null ? seg.rows : only.length;
+  for (let i = 0; i < n; i++) {
+    if ((i & CHECK_MASK) === 0) check();
+    const o = only === null ? i : only[i]!;
+    const v = read(o);
+    if (!Array.isArray(v) || v.length === 0 || !Array.isArray(v[0])) continue;
+    if (!accept(o)) continue;
+    sink.offer(o, maxSimDistanceOf(query, v as MultiVector), seg.id(o));
+  }
+}
+
+/**
+ * Candidates a part's MUVERA index gives an ANN query of top `k`, re-ranked exactly: the best max(10·k, 200) by FDE,
+ * or the query's `ef_search` (an elax extension, at least k).
+ */
+export function multiCandidateCount(k: number, efSearch: number | null = null): number {
+  return efSearch !== null ? Math.max(efSearch, k) : Math.max(10 * k, 200);
+}
+
+/** The rows (ascending ordinals) whose FDE best matches the query's, among those `accept` lets through. */
+export function multiCandidates(fde: FdeFile, query: MultiQuery, k: number, efSearch: number | null, accept: (ord: number) => boolean, check: () => void): number[] {
+  return fde.candidates(query.vectors, multiCandidateCount(k, efSearch), accept, check).sort((a, b) => a - b);
+}
