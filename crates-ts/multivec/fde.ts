@@ -17,6 +17,7 @@
  * the same encoding on every node: a part stores them, and queries encode with the part's own parameters.
  */
 import type { DistanceMetric } from '../core/index.js';
+import { seededRandom } from '../ivf/random.js';
 
 export interface FdeParams {
   seed: number;
@@ -38,17 +39,6 @@ export function fdeLength(p: FdeParams): number {
   return p.reps * (1 << p.kSim) * p.dProj;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The random draws of one parameter set: hyperplanes (reps × kSim × dims) and projections (reps × dProj × dims). */
 export class FdeEncoder {
   readonly length: number;
@@ -59,7 +49,9 @@ export class FdeEncoder {
     const { seed, dims, kSim, reps, dProj } = params;
     if (!(dims >= 1 && kSim >= 0 && kSim <= 8 && reps >= 1 && dProj >= 1 && dProj <= dims)) throw new RangeError(`bad FDE parameters ${JSON.stringify(params)}`);
     this.length = fdeLength(params);
-    const rnd = mulberry32(seed);
+    const rnd = seededRandom(seed);
+    // One normal per pair of draws (not ivf/random.ts gaussian, which keeps the pair's second value): the draws are
+    // part of the stored format (a part's FDEs were encoded with them; golden fixtures part-multivec-fde*).
     const gauss = () => {
       const u = 1 - rnd();
       const v = rnd();

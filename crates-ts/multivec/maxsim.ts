@@ -10,7 +10,7 @@
  * Summation is in f64 in query-vector order; the min over D is exact, so scores do not depend on storage.
  */
 import type { DistanceMetric } from '../core/index.js';
-import { distanceTo } from '../query/distance.js';
+import { distanceTo, norm } from '../query/distance.js';
 import type { MultiVector } from './vector.js';
 
 /** A parsed multi-vector query: its vectors with a distance function each (norms hoisted). */
@@ -24,7 +24,7 @@ export interface MultiQuery {
 }
 
 export function multiQuery(vectors: Float32Array[], metric: DistanceMetric): MultiQuery {
-  const norms = metric === 'cosine_distance' ? Float64Array.from(vectors, (v) => Math.sqrt(dotQ(v, Array.from(v)))) : null;
+  const norms = metric === 'cosine_distance' ? Float64Array.from(vectors, (v) => norm(v)) : null;
   return { vectors, metric, dist: vectors.map((q) => distanceTo(metric, q)), norms };
 }
 
@@ -89,6 +89,8 @@ export function maxSimDistanceOf(q: MultiQuery, row: MultiVector): number {
   return total;
 }
 
+// dotArr / dotQ / l2Q repeat query/distance.ts's 4-lane kernels over the stored form (arrays of numbers): one
+// element type per function keeps each call site monomorphic; the Float32Array kernels stay as they are for `vector`.
 function dotArr(a: readonly number[], b: readonly number[]): number {
   const n = a.length;
   let s0 = 0;
