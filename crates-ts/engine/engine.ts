@@ -53,9 +53,12 @@ export interface EngineOptions {
    * Whether exact vector scans go to the pool (query/pool-scan.ts). Default: when it has at least 2 threads
    * (POOL_SCANS_MIN_THREADS); ELAX_POOL_SCANS=on / off overrides the default. On a 2-core machine the one pool thread
    * also parses and encodes every write, and handing it the scans measured worse query latency and no better
-   * event-loop lag (docs/benchmarks.md, eleventh session).
+   * event-loop lag (docs/benchmarks.md, eleventh session). BM25 over a large part too (fts/part-task.ts): its postings
+   * are then kept in shared memory.
    */
   poolScans?: boolean;
+  /** BM25: postings a part's scoring must reach to go to the pool (query/ POOL_BM25_MIN_POSTINGS; tests lower it). */
+  poolBm25MinPostings?: number;
   /** A pinned namespace's background load failed (logs); it is retried on the next request that opens the namespace. */
   onPinWarmError?: (ns: string, e: unknown) => void;
 }
@@ -164,7 +167,7 @@ export async function runQuery(
       // BM25 streams too, in two passes (query/ text-segments.ts): each part's postings dictionary for the
       // namespace-wide statistics, then each part that can match scored with them, one part (and the next,
       // prefetched) at a time.
-      return await executeOnSegments(q, segs, undefined, { control, prepareNeed: (s, need) => segs[s]!.prepare(need) });
+      return await executeOnSegments(q, segs, undefined, { control, scanPool, prepareNeed: (s, need) => segs[s]!.prepare(need) });
     }
     // Scans stream: one segment's columns (and vectors) at a time, released after its pass (RFC-0004 §8: a
     // query over many parts holds one part's data, not the namespace's).
@@ -246,7 +249,12 @@ export class Engine {
     const poolScans = pool !== undefined && (opts.poolScans ?? (env === 'on' ? true : env === 'off' ? false : pool.threads >= POOL_SCANS_MIN_THREADS));
     this.scanPool =
       pool && poolScans
-        ? { idle: () => pool.idleThreads() > 0, run: (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}) }
+        ? {
+            idle: () => pool.idleThreads() > 0,
+            run: (input, signal) => pool.run('vector-scan', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}),
+            bm25: (input, signal) => pool.run('bm25-part', input, signal && input.cancel ? { signal, cancel: input.cancel } : {}),
+            ...(opts.poolBm25MinPostings !== undefined ? { bm25MinPostings: opts.poolBm25MinPostings } : {}),
+          }
         : undefined;
     this.catalog = new NamespaceCatalog(store, {
       ...opts.catalog,

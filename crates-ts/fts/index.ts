@@ -21,3 +21,4 @@ export { buildPostings, neededLists, PostingsFile, type PostingsHeader, type Pos
 export { looseCorpus, type TextCorpus, type TextSegment } from './corpus.js';
 export type { TextSource, SourceHit, TextRankStream } from './score.js';
 export { LoosePostings, LooseWindow, type LooseIndex, type LooseList } from './loose-postings.js';
+export { scoreBm25Part, bm25SharedBytes, TiesHeap, type Bm25PartInput, type Bm25PartOutput, type PartLeaf } from './part-task.js';

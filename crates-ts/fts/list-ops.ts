@@ -43,9 +43,18 @@ export function prefixLeaf(file: PostingsFile, prefix: string): SourceLeaf {
   const [start, end] = file.prefixRange(prefix);
   if (start === end) return ABSENT;
   if (end - start === 1) return { list: file.list(start), maxTf: file.maxTf[start]!, minLen: file.minLen[start]! };
+  const lists: PostingList[] = [];
+  for (let i = start; i < end; i++) lists.push(file.list(i));
+  return unionLeaf(lists, file.docLens);
+}
+
+/**
+ * The prefix leaf of several lists (prefixLeaf), with its bounds: the largest summed tf and the shortest row. The same
+ * function on the event loop and on a pool thread (fts/part-task.ts gets the lists and builds the union there).
+ */
+export function unionLeaf(lists: readonly PostingList[], docLens: Int32Array): SourceLeaf {
   const acc = new Map<number, number>();
-  for (let i = start; i < end; i++) {
-    const l = file.list(i);
+  for (const l of lists) {
     for (let j = 0; j < l.ords.length; j++) acc.set(l.ords[j]!, (acc.get(l.ords[j]!) ?? 0) + l.tfs[j]!);
   }
   const ords = Uint32Array.from(acc.keys()).sort();
@@ -55,7 +64,7 @@ export function prefixLeaf(file: PostingsFile, prefix: string): SourceLeaf {
   for (let j = 0; j < ords.length; j++) {
     tfs[j] = acc.get(ords[j]!)!;
     if (tfs[j]! > maxTf) maxTf = tfs[j]!;
-    const len = file.docLens[ords[j]!]!;
+    const len = docLens[ords[j]!]!;
     if (len < minLen) minLen = len;
   }
   return { list: { ords, tfs }, maxTf, minLen };

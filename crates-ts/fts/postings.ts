@@ -263,6 +263,18 @@ function parseHeader(bytes: Uint8Array, where: string): { header: PostingsHeader
  * (openRanged: header and dictionary first, verified by the header's dictSha256; then fetch() only the lists a query
  * names, each verified by its CRC-32). list(i) of a list that was not fetched is a bug in the caller.
  */
+export interface PostingsOptions {
+  /**
+   * Keep what a pool thread reads in SharedArrayBuffers (the engine scores BM25 over parts on its pool:
+   * fts/part-task.ts, RFC-0010 "BM25 over parts on the pool"): the row lengths are copied once into one (4 bytes a row,
+   * counted in memoryBytes()), and every decoded list's ordinals and tfs live in one. Posted to a thread, they are
+   * shared, not copied; the file (and with it this memory) is evicted from the BlockCache as a whole.
+   */
+  shared?: boolean;
+}
+
+const canShare = () => typeof SharedArrayBuffer === 'function';
+
 export class PostingsFile {
   readonly header: PostingsHeader;
   readonly docLens: Int32Array;
@@ -284,8 +296,11 @@ export class PostingsFile {
   /** Estimated memory held: the bytes kept, the decoded term strings, fetched and decoded lists (memoryBytes()). */
   private held: number;
 
+  /** Whether row lengths and decoded lists are in SharedArrayBuffers (PostingsOptions.shared). */
+  readonly shared: boolean;
+
   /** From the whole file's bytes. */
-  constructor(bytes: Uint8Array, readonly where: string, read: RangeReader | null = null) {
+  constructor(bytes: Uint8Array, readonly where: string, read: RangeReader | null = null, opts: PostingsOptions = {}) {
     if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // typed-array views need 4-byte alignment
     const { header: h, dictStart } = parseHeader(bytes, where);
     this.header = h;
@@ -301,7 +316,12 @@ export class PostingsFile {
       at += 4 * len;
       return a;
     };
-    this.docLens = new Int32Array(bytes.buffer, at, h.rows);
+    this.shared = opts.shared === true && canShare();
+    const lens = new Int32Array(bytes.buffer, at, h.rows);
+    if (this.shared) {
+      this.docLens = new Int32Array(new SharedArrayBuffer(4 * h.rows));
+      this.docLens.set(lens);
+    } else this.docLens = lens;
     at += 4 * h.rows;
     this.df = u32(n);
     this.maxTf = u32(n);
@@ -311,7 +331,7 @@ export class PostingsFile {
     this.termOff = u32(n + 1);
     this.blob = new Uint8Array(bytes.buffer, at, this.termOff[n]!);
     this.postings = read === null ? bytes.subarray(h.postingsStart) : null;
-    this.held = FILE_OVERHEAD + bytes.byteLength;
+    this.held = FILE_OVERHEAD + bytes.byteLength + (this.shared ? 4 * h.rows : 0);
   }
 
   /**
@@ -330,7 +350,7 @@ export class PostingsFile {
   }
 
   /** Opens a file of `size` bytes by ranges: header and dictionary now, posting lists on fetch(). */
-  static async openRanged(read: RangeReader, size: number, where: string): Promise<PostingsFile> {
+  static async openRanged(read: RangeReader, size: number, where: string, opts: PostingsOptions = {}): Promise<PostingsFile> {
     let head = await read(0, Math.min(size, FIRST_READ));
     let bytesRead = head.byteLength;
     const { header, dictStart } = parseHeader(head, where);
@@ -349,7 +369,7 @@ export class PostingsFile {
     }
     const dictSha = createHash('sha256').update(head.subarray(dictStart, header.postingsStart)).digest('hex');
     if (dictSha !== header.dictSha256) throw corrupt(where, 'postings dictionary does not match its checksum');
-    const file = new PostingsFile(head, where, read);
+    const file = new PostingsFile(head, where, read, opts);
     file.bytesRead = bytesRead;
     return file;
   }
@@ -448,8 +468,9 @@ export class PostingsFile {
       p = f;
     }
     const n = this.df[i]!;
-    const ords = new Uint32Array(n);
-    const tfs = new Uint32Array(n);
+    const buf = this.shared ? new SharedArrayBuffer(8 * n) : new ArrayBuffer(8 * n);
+    const ords = new Uint32Array(buf, 0, n);
+    const tfs = new Uint32Array(buf, 4 * n, n);
     let at = 0;
     const readVarint = () => {
       let v = 0;

@@ -17,6 +17,7 @@ import { compileExpr, type TextRankExpr } from './text-expr.js';
 import { TextScorer } from './text-scorer.js';
 import { docTermsOf, postingsOf, StatisticsPass, type TermsOf } from './text-stats.js';
 import type { SourceHit, TextSource } from './text-source.js';
+import type { Bm25PartInput, Bm25PartOutput } from './part-task.js';
 
 export { BM25_K3, PREFIX_SCORE, qtfWeight, type TextRankExpr } from './text-expr.js';
 export type { SourceHit, TextSource } from './text-source.js';
@@ -55,6 +56,12 @@ export interface TextRankStream {
   score(s: number, src: TextSource): SourceHit[];
   /** With k: a set holding the best k by (score desc, id asc), unsorted, that may skip rows that cannot make it. */
   results(): SourceHit[];
+  /**
+   * Instead of score(s, src): the input of a pool task that scores source `s` (part-task.ts), or null when it must be
+   * scored here (TextScorer.pooledInput says when). Its answer goes to offerPooled, with `src` still prepared.
+   */
+  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null): Bm25PartInput | null;
+  offerPooled(s: number, src: TextSource, out: Bm25PartOutput): void;
 }
 
 export interface CompiledTextRank {
@@ -109,6 +116,8 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
       scoredFrom: (s) => (empty ? null : scoring().scoredFrom(s)),
       score: (s, src) => (empty ? [] : scoring().score(s, src)),
       results: () => (empty ? [] : scoring().results()),
+      pooledInput: (s, src, minPostings, cancel) => (empty ? null : scoring().pooledInput(s, src, minPostings, cancel)),
+      offerPooled: (s, src, out) => scoring().offerPooled(s, src, out),
     };
   };
   /** Both passes over sources at hand. */

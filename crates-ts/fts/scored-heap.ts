@@ -6,7 +6,15 @@
 import { compareIds, type Id } from '../core/index.js';
 import type { SourceHit } from './text-source.js';
 
-export class ScoredHeap {
+/** What the scoring pass needs of its top-k (text-scorer.ts): ScoredHeap here, TiesHeap on a pool thread (part-task.ts). */
+export interface TopHeap {
+  /** The score a candidate must reach (pruning is strict: a bound below it is skipped). */
+  readonly threshold: number;
+  accepts(score: number, id: () => Id): boolean;
+  push(s: SourceHit): void;
+}
+
+export class ScoredHeap implements TopHeap {
   readonly items: SourceHit[] = [];
   constructor(readonly k: number) {}
 

@@ -22,7 +22,9 @@
  */
 import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
-import { ScoredHeap } from './scored-heap.js';
+import type { PostingList } from './postings.js';
+import { ScoredHeap, type TopHeap } from './scored-heap.js';
+import { ScoringCancelled, type Bm25PartInput, type Bm25PartOutput, type PartLeaf } from './part-task.js';
 import { evalGeneral, valueOf } from './rank-eval.js';
 import { saturate } from './rank-value.js';
 import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
@@ -38,8 +40,21 @@ interface Cursor {
   ub: number;
 }
 
+/** Postings between two looks at a cancel flag (TextScorerOptions.cancel). */
+const CANCEL_CHECK = 4096;
+
+export interface TextScorerOptions {
+  /** The top-k scored into (default: a ScoredHeap of k): a pool thread's TiesHeap (part-task.ts). */
+  heap?: TopHeap;
+  /** A flag in shared memory: scoring throws ScoringCancelled once it is set (checked every CANCEL_CHECK postings). */
+  cancel?: Int32Array | null;
+}
+
 export class TextScorer {
-  private readonly heap: ScoredHeap | null;
+  private readonly heap: TopHeap | null;
+  private readonly top: ScoredHeap | null;
+  private readonly cancel: Int32Array | null;
+  private steps = 0;
   private readonly all: SourceHit[] = [];
   private readonly prune: boolean;
   /** A general expression's upper bound on rows no BM25 leaf matches (unmatchedBound()). */
@@ -53,11 +68,14 @@ export class TextScorer {
   constructor(
     private readonly expr: CompiledExpr,
     private readonly stats: TextStatistics,
-    k: number | null,
+    private readonly k: number | null,
+    opts: TextScorerOptions = {},
   ) {
     this.prune = expr.linear && k !== null;
     this.unmatchedBound = expr.general ? unmatchedBound(expr, expr.root) : Infinity;
-    this.heap = k === null ? null : new ScoredHeap(k);
+    this.top = k === null || opts.heap !== undefined ? null : new ScoredHeap(k);
+    this.heap = k === null ? null : (opts.heap ?? this.top);
+    this.cancel = opts.cancel ?? null;
     this.leafScores = new Float64Array(expr.leaves.length);
   }
 
@@ -100,7 +118,95 @@ export class TextScorer {
 
   /** The best k (unsorted), or every match. */
   results(): SourceHit[] {
-    return this.heap ? this.heap.items : this.all;
+    return this.top ? this.top.items : this.all;
+  }
+
+  /** Throws ScoringCancelled when the cancel flag is set; looks every CANCEL_CHECK calls. */
+  private tick(): void {
+    if ((++this.steps & (CANCEL_CHECK - 1)) === 0 && Atomics.load(this.cancel!, 0) !== 0) throw new ScoringCancelled();
+  }
+
+  /**
+   * The pool task scoring source `s` (part-task.ts), or null when it is scored here: a top-k query (k) whose
+   * expression is BM25 / Sum / Max / Product, a source scored from its postings whose row lengths and the query's
+   * lists are all in shared memory, and at least `minPostings` postings to score (below, a round trip to a thread
+   * costs more than scoring). The dead rows and the rows the source's filter rejects go in `skip`: the filter is run
+   * here, once per row of the query's lists (those are the only rows the task may offer).
+   */
+  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null): Bm25PartInput | null {
+    const plan = this.stats.plans.get(s);
+    if (this.heap === null || this.expr.general || plan?.kind !== 'postings' || !plan.matches) return null;
+    const files = postingsOf(this.expr, src);
+    if (files === null || files.some((f) => !isShared(f.docLens))) return null;
+    const leaves: PartLeaf[] = [];
+    const lists: PostingList[] = [];
+    for (const leaf of this.expr.leaves) {
+      const f = files[leaf.clause]!;
+      if (!leaf.isPrefix) {
+        const t = f.lookup(leaf.text);
+        if (t < 0) leaves.push(null);
+        else {
+          const list = f.list(t);
+          lists.push(list);
+          leaves.push({ list, maxTf: f.maxTf[t]!, minLen: f.minLen[t]! });
+        }
+        continue;
+      }
+      const [start, end] = f.prefixRange(leaf.text);
+      if (start === end) leaves.push(null);
+      else if (end - start === 1) {
+        const list = f.list(start);
+        lists.push(list);
+        leaves.push({ list, maxTf: f.maxTf[start]!, minLen: f.minLen[start]! });
+      } else {
+        const ls: PostingList[] = [];
+        for (let i = start; i < end; i++) ls.push(f.list(i));
+        lists.push(...ls);
+        leaves.push({ lists: ls });
+      }
+    }
+    let postings = 0;
+    for (const l of lists) {
+      if (!isShared(l.ords) || !isShared(l.tfs)) return null;
+      postings += l.ords.length;
+    }
+    if (postings < minPostings) return null;
+    let skip: Uint8Array | null = src.dead === null ? null : src.dead.slice(0, src.rows);
+    const filter = src.filter;
+    if (filter !== null) {
+      // 0: not looked at, 1: skipped, 2: passes (the task reads only 1).
+      skip ??= new Uint8Array(src.rows);
+      for (const l of lists) {
+        const ords = l.ords;
+        for (let j = 0; j < ords.length; j++) {
+          const o = ords[j]!;
+          if (skip[o] === 0) skip[o] = filter(o) ? 2 : 1;
+        }
+      }
+    }
+    const e = this.expr;
+    return {
+      expr: { leaves: e.leaves.map((l) => ({ ...l })), clauses: e.clauses.map((c) => ({ leaves: c.leaves })), root: e.root, linear: e.linear },
+      clauses: this.stats.clauses.map((c) => ({ ...c })),
+      idf: this.stats.idf,
+      k: this.k!,
+      floor: this.heap.threshold,
+      rows: src.rows,
+      lens: files.map((f) => f.docLens),
+      leaves,
+      skip,
+      cancel,
+    };
+  }
+
+  /** Offers a pool task's answer for source `s` (prepared: its ids) to the top-k, as scoring it here would have. */
+  offerPooled(s: number, src: TextSource, out: Bm25PartOutput): void {
+    const heap = this.heap!;
+    for (let j = 0; j < out.ords.length; j++) {
+      const ord = out.ords[j]!;
+      const score = out.scores[j]!;
+      if (heap.accepts(score, () => src.id(ord))) heap.push({ source: s, ord, score, id: src.id(ord) });
+    }
   }
 
   private scorePostings(src: TextSource): void {
@@ -316,10 +422,12 @@ export class TextScorer {
     const { k1, b, avg } = st;
     const { ords, tfs, lens } = c;
     let t = heap.threshold;
+    const cancel = this.cancel;
     if (leaf.isPrefix) {
       // Every match scores coef × PREFIX_SCORE: ties all the way, decided by id in offer().
       const score = coef * PREFIX_SCORE;
       for (let j = 0; j < ords.length; j++) {
+        if (cancel !== null && (j & (CANCEL_CHECK - 1)) === 0 && Atomics.load(cancel, 0) !== 0) throw new ScoringCancelled();
         const d = ords[j]! - base;
         if (dead !== null && dead[d] === 1) continue;
         if (score < t) return;
@@ -329,6 +437,7 @@ export class TextScorer {
       return;
     }
     for (let j = 0; j < ords.length; j++) {
+      if (cancel !== null && (j & (CANCEL_CHECK - 1)) === 0 && Atomics.load(cancel, 0) !== 0) throw new ScoringCancelled();
       const p = ords[j]!;
       const d = p - base;
       if (dead !== null && dead[d] === 1) continue;
@@ -362,9 +471,11 @@ export class TextScorer {
     }
     if (cur.length === 0) return;
     const dead = src.dead;
+    const cancel = this.cancel;
     if (!this.prune) {
       // Every matching document: document-at-a-time over the union, leaf scores into the expression.
       for (;;) {
+        if (cancel !== null) this.tick();
         let d = Infinity;
         for (const c of cur) if (c.pos < c.ords.length && c.ords[c.pos]! < d) d = c.ords[c.pos]!;
         if (d === Infinity) return;
@@ -396,6 +507,7 @@ export class TextScorer {
     const scores = this.leafScores;
     scores.fill(0);
     while (essential < m) {
+      if (cancel !== null) this.tick();
       let d = Infinity;
       for (let i = essential; i < m; i++) {
         const c = cur[i]!;
@@ -438,6 +550,8 @@ export class TextScorer {
     }
   }
 }
+
+const isShared = (a: ArrayBufferView) => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
 
 /**
  * An upper bound of a general expression's value (rank-eval.ts) on rows no BM25 leaf matches; -Infinity when the node

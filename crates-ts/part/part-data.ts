@@ -71,7 +71,8 @@ export interface PartDataOptions {
   /**
    * Load a part's whole vectors into shared memory (one copy per load), so that a pool thread scans them in place
    * (query/pool-scan.ts). Set when the engine hands exact scans to its pool; otherwise the file's bytes are the
-   * matrix, with no copy.
+   * matrix, with no copy. Postings files too (fts/postings.ts PostingsOptions.shared: row lengths copied once, decoded
+   * lists), so that BM25 over a large part is scored on the pool (fts/part-task.ts).
    */
   sharedVectors?: boolean;
   /**
@@ -724,8 +725,8 @@ export class PartData {
           if (!got) throw partFileMissing(key, this.store.description);
           return got.bytes;
         };
-        f = await PostingsFile.openRanged(read, p.bytes, key);
-      } else f = new PostingsFile(await this.whole(p.name), key);
+        f = await PostingsFile.openRanged(read, p.bytes, key, { shared: this.opts.sharedVectors === true });
+      } else f = new PostingsFile(await this.whole(p.name), key, null, { shared: this.opts.sharedVectors === true });
       if (f.rows !== this.rows || f.header.attr !== text.attr || f.header.analysis !== p.analysis) {
         throw new ElaxError('ELAX_ERR_CORRUPT', `${key} does not match its head entry (attribute, analysis or row count)`);
       }

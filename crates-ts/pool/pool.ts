@@ -13,7 +13,7 @@ import { WARM_UP, type TaskError } from './worker.js';
 import { PriorityTaskQueue } from './priority-queue.js';
 
 /** Kinds a waiting query needs: ahead of the others in the queue (priority-queue.ts). */
-const URGENT: ReadonlySet<TaskKind> = new Set(['vector-scan']);
+const URGENT: ReadonlySet<TaskKind> = new Set(['vector-scan', 'bm25-part']);
 
 export interface RunOptions {
   /** Aborting rejects with the signal's reason; a queued task never starts, a running one's result is dropped. */

@@ -1,5 +1,5 @@
 /**
- * The pool's task queue (piscina `taskQueue`): tasks a waiting query needs (`vector-scan`) go before the others
+ * The pool's task queue (piscina `taskQueue`): tasks a waiting query needs (`vector-scan`, `bm25-part`) go before the others
  * (WAL encoding, JSON bodies of writes), so a query's scan does not queue behind a write's 10 ms body parse. A task
  * of the normal class that has waited `maxWaitMs` goes first anyway, so a steady stream of queries cannot starve the
  * writes (whose acknowledgement waits on their encoding). FIFO within each class.

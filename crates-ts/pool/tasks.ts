@@ -6,6 +6,7 @@
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
+import { scoreBm25Part, type Bm25PartInput, type Bm25PartOutput } from '../fts/part-task.js';
 
 export interface TaskTypes {
   /**
@@ -26,6 +27,12 @@ export interface TaskTypes {
    * input's `cancel` flag (RunOptions.cancel).
    */
   'vector-scan': { input: VectorScanInput; output: VectorScanOutput };
+  /**
+   * BM25 over one part's postings (fts/part-task.ts): the row lengths and the query's lists cross as shared memory
+   * (nothing copied), the skip mask (dead and filtered rows) as a copy; the top k (and ties) come back. Cooperative
+   * cancellation through `cancel`, as vector-scan.
+   */
+  'bm25-part': { input: Bm25PartInput; output: Bm25PartOutput };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -36,6 +43,7 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } 
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
+  'bm25-part': (input) => scoreBm25Part(input),
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];

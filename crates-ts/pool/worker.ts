@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { isElaxError } from '../core/index.js';
 import { TASKS, type TaskKind } from './tasks.js';
 import { sharedFootprint, type VectorScanInput } from '../query/pool-scan.js';
+import { bm25SharedBytes, type Bm25PartInput } from '../fts/part-task.js';
 
 export interface TaskError {
   __poolError: { code?: string; message: string; retryAfter?: number; name: string };
@@ -39,6 +40,10 @@ function accountShared(input: VectorScanInput): void {
     seenArenas.add(id);
     sharedSinceGc += bytes;
   }
+  collectIfDue();
+}
+
+function collectIfDue(): void {
   if (sharedSinceGc < GC_AFTER_SHARED_BYTES) return;
   collectGarbage(); // the inputs of earlier tasks (this one's is still referenced)
   seenArenas.clear();
@@ -51,6 +56,11 @@ export default function handle({ kind, input }: { kind: TaskKind | typeof WARM_U
   try {
     out = (TASKS[kind] as (i: unknown) => unknown)(input);
     if (kind === 'vector-scan') accountShared(input as VectorScanInput);
+    else if (kind === 'bm25-part') {
+      // A part's row lengths and lists (the postings file's, in the block cache): counted each time, as part vectors.
+      sharedSinceGc += bm25SharedBytes(input as Bm25PartInput);
+      collectIfDue();
+    }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return { __poolError: { name: err.name, message: err.message, ...(isElaxError(e) ? { code: e.code, retryAfter: e.retryAfter } : {}) } } satisfies TaskError;

@@ -16,6 +16,7 @@ import { buildRow } from './project.js';
 import { applyComputed, computeNeeds } from './compute-attributes.js';
 import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderBound, type Release, type Segment, type SegmentNeed, type VectorChunk } from './segment.js';
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
+import type { Bm25PartInput, Bm25PartOutput } from '../fts/index.js';
 import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
@@ -64,8 +65,15 @@ export interface ScanHooks {
    * Runs exact vector scans of segments in shared memory on a pool thread (pool-scan.ts; the engine wires it to its
    * pool) when `idle()` says a thread is free; otherwise, or when absent, the scan runs here (a busy pool would make
    * it wait while this thread could run it). The task's `cancel` flag is set when the query stops (control.signal).
+   * `bm25` scores a large part's postings there too (text-segments.ts TextPool, fts/part-task.ts).
    */
-  scanPool?: { idle(): boolean; run(input: VectorScanInput, signal: AbortSignal | undefined): Promise<VectorScanOutput> };
+  scanPool?: {
+    idle(): boolean;
+    run(input: VectorScanInput, signal: AbortSignal | undefined): Promise<VectorScanOutput>;
+    bm25?(input: Bm25PartInput, signal: AbortSignal | undefined): Promise<Bm25PartOutput>;
+    /** BM25: postings a part's scoring must reach to go to the pool (default POOL_BM25_MIN_POSTINGS). */
+    bm25MinPostings?: number;
+  };
 }
 
 /** Rows × dims a segment's exact scan must reach to go to the pool: ≈ 1 ms of scan at 128-d (8,192 rows). */
@@ -300,7 +308,10 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
   if (rank.kind === 'text') {
     // BM25 through fts/ in two passes, one segment at a time (text-segments.ts): postings where a part has them
     // (minus dead rows), the other live rows analysed; max-score top-k unless limit.per needs every match.
-    const scan = await scoreTextSegments(q, rank.plan, segs, hooks?.prepareNeed ?? null, per ? perKey : null, undefined, control);
+    const sp = hooks?.scanPool;
+    const bm25 = sp?.bm25;
+    const textPool = sp && bm25 ? { idle: () => sp.idle(), run: (i: Bm25PartInput, signal: AbortSignal | undefined) => bm25.call(sp, i, signal), ...(sp.bm25MinPostings !== undefined ? { minPostings: sp.bm25MinPostings } : {}) } : undefined;
+    const scan = await scoreTextSegments(q, rank.plan, segs, hooks?.prepareNeed ?? null, per ? perKey : null, undefined, control, textPool);
     if (!per) {
       // Higher score first: the negated score as the key keeps "smaller first, ties by id".
       const heap = new HitTopK(q.limit);

@@ -15,7 +15,7 @@
  * out segments whose liveness never changes under them (namespace/: copy-on-write masks, a snapshot of the tail).
  */
 import { UNCANCELLED, type Doc, type QueryControl } from '../core/index.js';
-import type { SourceHit, TextAnalyzer, TextRankPlan, TextSource } from '../fts/index.js';
+import type { Bm25PartInput, Bm25PartOutput, SourceHit, TextAnalyzer, TextRankPlan, TextSource } from '../fts/index.js';
 import { NO_RELEASE, RowCursor, type Release, type Segment, type SegmentNeed } from './segment.js';
 import type { ParsedQuery } from './types.js';
 
@@ -28,6 +28,21 @@ export type PrepareNeed = (seg: number, need: SegmentNeed) => Promise<Release>;
  * docs/benchmarks.md.
  */
 export const TEXT_PREFETCH = 1;
+
+/**
+ * Postings a part's scoring must reach (the lists of the query's terms there, summed) to go to the pool: ≈ 1 ms of
+ * scoring on the event loop (bench/micro/bm25-pool.ts measures ≈ 25-40 ns a posting); below it, a round trip to a
+ * thread costs about what it saves. docs/rfcs/0010-worker-pool.md "BM25 over parts on the pool".
+ */
+export const POOL_BM25_MIN_POSTINGS = 32_768;
+
+/** Scores parts on a pool thread (fts/part-task.ts), when `idle()` says a thread is free (the engine's pool). */
+export interface TextPool {
+  idle(): boolean;
+  run(input: Bm25PartInput, signal: AbortSignal | undefined): Promise<Bm25PartOutput>;
+  /** Default POOL_BM25_MIN_POSTINGS (tests lower it). */
+  minPostings?: number;
+}
 
 /**
  * A segment as an fts/ text source; `filter` is its row filter (null: none), `row` its rows with the attributes a
@@ -56,16 +71,19 @@ export function textSources(segs: readonly Segment[], filterFor: ((s: number) =>
 
 /**
  * Runs `use` on each of `order` in turn once `prepare` resolved for it, with up to `ahead` more prepares in flight,
- * and releases each right after its use (and, on a failure, whatever was prepared ahead).
+ * and releases each right after its use (and, on a failure, whatever was prepared ahead). A use that hands work on
+ * its segment to another thread calls `keep()`: the segment stays prepared and its release is returned, for the
+ * caller to call once that work is collected (on a failure, everything kept is released).
  */
 export async function eachPrepared(
   order: readonly number[],
   prepare: (s: number) => Promise<Release>,
-  use: (s: number) => void,
+  use: (s: number, keep: () => void) => void,
   ahead = TEXT_PREFETCH,
   control: QueryControl = UNCANCELLED,
-): Promise<void> {
+): Promise<Release[]> {
   const pending: Promise<Release>[] = [];
+  const kept: Release[] = [];
   let next = 0;
   try {
     for (let i = 0; i < order.length; i++) {
@@ -76,15 +94,21 @@ export async function eachPrepared(
         pending.push(p);
       }
       const release = await pending.shift()!;
+      let keepIt = false;
       try {
-        use(order[i]!);
+        use(order[i]!, () => (keepIt = true));
       } finally {
-        release();
+        if (keepIt) kept.push(release);
+        else release();
       }
     }
+  } catch (e) {
+    for (const r of kept) r();
+    throw e;
   } finally {
     for (const p of pending) p.then((release) => release(), () => undefined);
   }
+  return kept;
 }
 
 export interface TextScan {
@@ -106,6 +130,7 @@ export async function scoreTextSegments(
   perKey: ((row: RowCursor) => unknown) | null,
   ahead = TEXT_PREFETCH,
   control: QueryControl = UNCANCELLED,
+  pool?: TextPool,
 ): Promise<TextScan> {
   const run = plan.stream(perKey === null ? q.limit : null);
   if (run.empty) return { hits: [], keys: [] };
@@ -144,29 +169,54 @@ export async function scoreTextSegments(
   const hits: SourceHit[] = [];
   const keys: unknown[] = [];
   const filter = q.filter;
-  await eachPrepared(
-    scored,
-    (s) => prep(s, need(s)),
-    (s) => {
-      const seg = segs[s]!;
-      // Cursors resolve their columns when made: after the prepare.
-      const cursor = new RowCursor(seg, q.readAttrs);
-      // Parts with filter indexes (RFC-0009): their mask decides, or narrows the rows the closure runs on.
-      const src = q.filterSource;
-      const m = filter !== null && src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf) : null;
-      const mask = m?.mask;
-      const test =
-        filter === null ? null : m === null ? (o: number) => filter(cursor.at(o)) : m.exact ? (o: number) => mask![o] === 1 : (o: number) => mask![o] === 1 && filter(cursor.at(o));
-      const row = plan.valueAttributes.length > 0 ? (o: number) => cursor.at(o) : undefined;
-      const got = run.score(s, textSource(seg, test, row));
-      if (perKey === null) return;
-      for (const h of got) {
-        hits.push(h);
-        keys.push(perKey(cursor.at(h.ord)));
-      }
-    },
-    ahead,
-    control,
-  );
+  // Parts scored on the pool: their answers join the top-k once the other segments are scored here.
+  const pooled: { s: number; src: TextSource; out: Promise<Bm25PartOutput> }[] = [];
+  const minPostings = pool?.minPostings ?? POOL_BM25_MIN_POSTINGS;
+  let kept: Release[] = [];
+  try {
+    kept = await eachPrepared(
+      scored,
+      (s) => prep(s, need(s)),
+      (s, keep) => {
+        const seg = segs[s]!;
+        // Cursors resolve their columns when made: after the prepare.
+        const cursor = new RowCursor(seg, q.readAttrs);
+        // Parts with filter indexes (RFC-0009): their mask decides, or narrows the rows the closure runs on.
+        const src = q.filterSource;
+        const m = filter !== null && src && seg.filterMask ? seg.filterMask(src.filter, src.compileLeaf) : null;
+        const mask = m?.mask;
+        const test =
+          filter === null ? null : m === null ? (o: number) => filter(cursor.at(o)) : m.exact ? (o: number) => mask![o] === 1 : (o: number) => mask![o] === 1 && filter(cursor.at(o));
+        const row = plan.valueAttributes.length > 0 ? (o: number) => cursor.at(o) : undefined;
+        const source = textSource(seg, test, row);
+        if (perKey === null && pool !== undefined && pool.idle()) {
+          // A large part to an idle pool thread (only then: a busy one would make it wait while this thread could score).
+          const input = run.pooledInput(s, source, minPostings, new Int32Array(new SharedArrayBuffer(4)));
+          if (input !== null) {
+            pooled.push({ s, src: source, out: pool.run(input, control.signal) });
+            keep(); // its ids are read when the answer is offered
+            return;
+          }
+        }
+        const got = run.score(s, source);
+        if (perKey === null) return;
+        for (const h of got) {
+          hits.push(h);
+          keys.push(perKey(cursor.at(h.ord)));
+        }
+      },
+      ahead,
+      control,
+    );
+    for (const p of pooled) {
+      const r = await p.out;
+      if (r.cancelled) control.check('text'); // the query stopped: its reason
+      run.offerPooled(p.s, p.src, r);
+    }
+  } finally {
+    // A query stopped mid-way leaves its pooled tasks to end on their own (the signal set their cancel flags).
+    for (const p of pooled) p.out.catch(() => {});
+    for (const r of kept) r();
+  }
   return perKey === null ? { hits: run.results(), keys } : { hits, keys };
 }
