@@ -193,7 +193,9 @@ export async function scoreTextSegments(
           // A large part to an idle pool thread (only then: a busy one would make it wait while this thread could score).
           const input = run.pooledInput(s, source, minPostings, new Int32Array(new SharedArrayBuffer(4)));
           if (input !== null) {
-            pooled.push({ s, src: source, out: pool.run(input, control.signal) });
+            const out = pool.run(input, control.signal);
+            out.catch(() => {}); // awaited after the other parts; a cancellation meanwhile must not go unhandled
+            pooled.push({ s, src: source, out });
             keep(); // its ids are read when the answer is offered
             return;
           }
