@@ -18,7 +18,7 @@ import type { Id } from '../core/index.js';
 import { unionLeaf, type SourceLeaf } from './list-ops.js';
 import type { PostingList } from './postings.js';
 import type { TopHeap } from './scored-heap.js';
-import { TextScorer } from './text-scorer.js';
+import { ScoringCancelled, TextScorer } from './text-scorer.js';
 import type { ClauseStats, TextStatistics } from './text-stats.js';
 import type { CompiledExpr, Leaf, Node } from './text-expr.js';
 import type { SourceHit, TextSource } from './text-source.js';
@@ -146,13 +146,6 @@ export class TiesHeap implements TopHeap {
       scores[j++] = this.tieS[t]!;
     }
     return { ords, scores };
-  }
-}
-
-/** Thrown inside the scorer when its cancel flag is set (caught by scoreBm25Part). */
-export class ScoringCancelled extends Error {
-  constructor() {
-    super('BM25 scoring cancelled');
   }
 }
 

@@ -24,7 +24,7 @@ import { ElaxError, type Doc } from '../core/index.js';
 import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
 import type { PostingList } from './postings.js';
 import { ScoredHeap, type TopHeap } from './scored-heap.js';
-import { ScoringCancelled, type Bm25PartInput, type Bm25PartOutput, type PartLeaf } from './part-task.js';
+import type { Bm25PartInput, Bm25PartOutput, PartLeaf } from './part-task.js';
 import { evalGeneral, valueOf } from './rank-eval.js';
 import { saturate } from './rank-value.js';
 import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
@@ -42,6 +42,13 @@ interface Cursor {
 
 /** Postings between two looks at a cancel flag (TextScorerOptions.cancel). */
 const CANCEL_CHECK = 4096;
+
+/** Thrown by scoring when its cancel flag is set (part-task.ts turns it into a cancelled answer). */
+export class ScoringCancelled extends Error {
+  constructor() {
+    super('BM25 scoring cancelled');
+  }
+}
 
 export interface TextScorerOptions {
   /** The top-k scored into (default: a ScoredHeap of k): a pool thread's TiesHeap (part-task.ts). */
