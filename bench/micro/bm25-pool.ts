@@ -2,15 +2,15 @@
  * BM25 over one large part, scored on the event loop vs on a pool thread (the `bm25-part` task, RFC-0010 "BM25 over
  * parts on the pool"), in one process, no store: a part of `--rows` rows (an 8-word text of Zipf-distributed words
  * from a 2,000-word vocabulary, as bench/mixed-load.ts writes; 1 % dead rows), its postings file in shared memory (as a
- * node with pool scans keeps it), and `--queries` BM25 queries of 1-3 such words, top 10, the first query of each
- * kind a warm-up. Per query, the same statistics; then
+ * node with pool scans keeps it), and `--queries` BM25 queries of 1-3 such words, top `--k` (10), the first three
+ * queries a warm-up. Per query, the same statistics; then
  *   - inline: TextScorer.score on this thread (event-loop time = latency);
  *   - pool:   pooledInput + pool.run (synchronous part) ... answer ... offerPooled: latency from the first to the last,
  *             event-loop time = the two synchronous parts.
  * Answers are checked equal (ids and scores). Grouped by the postings a query scores (the sum of its terms' lists),
- * which is what POOL_BM25_MIN_POSTINGS thresholds. With `--filter`, a filter (every 4th row out) as a closure.
+ * which is what POOL_BM25_MIN_POSTINGS thresholds. With `--filter`, a filter (every 4th row out) as a filter index's exact mask (a byte per row).
  *
- *   node bin/run-ts.mjs bench/micro/bm25-pool.ts [--rows 200000] [--queries 400] [--filter]
+ *   node bin/run-ts.mjs bench/micro/bm25-pool.ts [--rows 200000] [--queries 400] [--k 10] [--filter]
  */
 import { parseArgs } from 'node:util';
 import { analyzerFor, buildPostings, DEFAULT_FULL_TEXT_CONFIG, isTextValue, PostingsFile, type TextRankExpr, type TextSource } from '../../crates-ts/fts/index.js';
@@ -19,7 +19,8 @@ import { createPool } from '../../crates-ts/pool/index.js';
 import type { Doc } from '../../crates-ts/core/index.js';
 import { machine, percentile, rng } from '../lib.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '400' }, filter: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '400' }, filter: { type: 'boolean', default: false }, k: { type: 'string', default: '10' } } });
+const K = Number(values.k);
 const N = Number(values.rows);
 const Q = Number(values.queries);
 
@@ -38,10 +39,12 @@ const file = new PostingsFile(bytes, 'text', null, { shared: true });
 const dead = new Uint8Array(N);
 const deadOrdinals: number[] = [];
 for (let o = 0; o < N; o += 100) (dead[o] = 1), deadOrdinals.push(o);
-const filter = values.filter ? (o: number) => (o & 3) !== 0 : null;
+// The filter as a filter index's exact mask gives it: a byte per row here, copied to the task.
+const allow = values.filter ? Uint8Array.from({ length: N }, (_, o) => ((o & 3) !== 0 ? 1 : 0)) : null;
+const filter = allow === null ? null : (o: number) => allow[o] === 1;
 const src: TextSource = { rows: N, postings: () => file, dead, deadOrdinals, id: (o) => o, value: (_a, o) => docs[o]!.attrs.text, filter };
 console.log(`# ${machine()}`);
-console.log(`part of ${N} rows, 8 Zipf words of ${WORDS}, 1 % dead${filter ? ', filter (every 4th row out)' : ''}; postings built in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB)`);
+console.log(`part of ${N} rows, 8 Zipf words of ${WORDS}, 1 % dead${filter ? ', filter (every 4th row out)' : ''}, top ${K}; postings built in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB)`);
 
 const pool = createPool({ threads: 1, now: () => performance.now() });
 await pool.ready();
@@ -58,10 +61,10 @@ const queries: string[] = Array.from({ length: Q }, (_, i) => Array.from({ lengt
 for (let i = 0; i < queries.length; i++) {
   const expr: TextRankExpr = { kind: 'bm25', attr: 'text', config, query: { terms: analyzer.tokens(queries[i]!), prefix: null } };
   const rank = compileTextRank(expr);
-  const a = rank.stream(10);
+  const a = rank.stream(K);
   a.addStatistics(0, src);
   a.finishStatistics();
-  const b = rank.stream(10);
+  const b = rank.stream(K);
   b.addStatistics(0, src);
   b.finishStatistics();
   if (a.scoredFrom(0) === null) continue;
@@ -71,7 +74,7 @@ for (let i = 0; i < queries.length; i++) {
   a.score(0, src);
   const inline = performance.now() - s0;
   s0 = performance.now();
-  const input = b.pooledInput(0, src, 0, new Int32Array(new SharedArrayBuffer(4)))!;
+  const input = b.pooledInput(0, src, 0, new Int32Array(new SharedArrayBuffer(4)), allow)!;
   const sIn = performance.now();
   const out = pool.run('bm25-part', input);
   const s1 = performance.now();

@@ -52,6 +52,10 @@ function makePart(rand: () => number, n: number, idBase: number, shared = true):
   return { docs, files: { a: file('a'), b: file('b') }, dead, deadOrds, idBase };
 }
 
+/** A filter as a byte per row (what a filter index's exact mask gives), and the closure scoring here tests. */
+type Allow = Uint8Array | null;
+const closure = (allow: Allow) => (allow === null ? null : (o: number) => allow[o] === 1);
+
 function source(p: Part, filter: ((o: number) => boolean) | null): TextSource {
   return {
     rows: p.docs.length,
@@ -91,9 +95,9 @@ const shown = (hits: SourceHit[]) =>
   [...hits].sort((x, y) => y.score - x.score || (x.id as number) - (y.id as number)).map((h) => `${h.source}/${h.ord}/${String(h.id)}:${h.score}`);
 
 /** Both passes over `parts`; `handOff(s)`: hand part s to `via` (its answer offered after every other part). */
-function run(expr: TextRankExpr, parts: Part[], filters: (((o: number) => boolean) | null)[], k: number, handOff: (s: number) => boolean, via: (i: Bm25PartInput) => Bm25PartOutput) {
+function run(expr: TextRankExpr, parts: Part[], filters: Allow[], k: number, handOff: (s: number) => boolean, via: (i: Bm25PartInput) => Bm25PartOutput) {
   const r = compileTextRank(expr).stream(k);
-  const srcs = parts.map((p, s) => source(p, filters[s]!));
+  const srcs = parts.map((p, s) => source(p, closure(filters[s]!)));
   srcs.forEach((src, s) => r.addStatistics(s, src));
   r.finishStatistics();
   const later: { s: number; out: Bm25PartOutput }[] = [];
@@ -101,7 +105,7 @@ function run(expr: TextRankExpr, parts: Part[], filters: (((o: number) => boolea
   srcs.forEach((src, s) => {
     if (r.scoredFrom(s) === null) return;
     if (handOff(s)) {
-      const input = r.pooledInput(s, src, 0, null);
+      const input = r.pooledInput(s, src, 0, null, filters[s]!);
       if (input !== null) {
         pooled++;
         later.push({ s, out: via(input) });
@@ -117,10 +121,11 @@ function run(expr: TextRankExpr, parts: Part[], filters: (((o: number) => boolea
 function scenario(seed: number) {
   const rand = seededRandom(seed);
   const parts = Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, i) => makePart(rand, 20 + Math.floor(rand() * 400), i * 1000));
-  const filters = parts.map(() => {
+  const filters = parts.map((p): Allow => {
     const r = rand();
     const salt = Math.floor(rand() * 5);
-    return r < 0.5 ? null : r < 0.8 ? (o: number) => (o + salt) % 3 !== 0 : (o: number) => (o * 7 + salt) % 11 < 2;
+    if (r < 0.5) return null;
+    return Uint8Array.from(p.docs, (_, o) => (r < 0.8 ? (o + salt) % 3 !== 0 : (o * 7 + salt) % 11 < 2) ? 1 : 0);
   });
   const k = [1, 2, 3, 5, 10, 50, 1000][Math.floor(rand() * 7)]!;
   const mask = Math.floor(rand() * 8);
@@ -175,6 +180,12 @@ describe('BM25 over parts as a pool task', () => {
     expect(input(shared, q, postings)).not.toBeNull();
     expect(input(shared, q, postings + 1)).toBeNull();
     expect(input(plain, q)).toBeNull(); // lists in ordinary ArrayBuffers: scored here
+    // A filter that reads rows (no mask to send): scored here.
+    const r = compileTextRank(q).stream(10);
+    r.addStatistics(0, source(shared, (o) => o % 2 === 0));
+    r.finishStatistics();
+    expect(r.pooledInput(0, source(shared, (o) => o % 2 === 0), 0, null)).toBeNull();
+    expect(r.pooledInput(0, source(shared, (o) => o % 2 === 0), 0, null, Uint8Array.from({ length: 300 }, (_, o) => (o % 2 === 0 ? 1 : 0)))).not.toBeNull();
     // A general expression (Saturate) reads rows: scored here.
     expect(input(shared, { kind: 'saturate', child: q, midpoint: 1, exponent: 1 })).toBeNull();
     // Row lengths and lists are in shared memory (posted, not copied).

@@ -5,8 +5,8 @@
  * The input is what the scoring pass (text-scorer.ts) reads of a part: the row lengths per clause and the posting lists
  * of the query's leaves, all in SharedArrayBuffers (the postings file keeps them there when the engine scores on its
  * pool: postings.ts PostingsOptions.shared), posted to the thread as shared memory, not copied; the namespace-wide
- * statistics (a few numbers per clause and leaf); a `skip` mask (the part's dead rows and the rows the query's filter
- * rejects, evaluated on the event loop: a copy), and the threshold the caller's top-k had when the task left.
+ * statistics (a few numbers per clause and leaf); the part's dead mask and the query's filter as a byte per row (a
+ * filter index's exact mask), both copies, and the threshold the caller's top-k had when the task left.
  *
  * The thread scores with the same TextScorer (the same max-score, the same arithmetic: scores are bit-identical) into
  * a TiesHeap: the k best rows and every row tied with the k-th score, none below the caller's threshold. Every row that
@@ -41,8 +41,10 @@ export interface Bm25PartInput {
   lens: Int32Array[];
   /** Per leaf (shared lists). */
   leaves: PartLeaf[];
-  /** skip[o] = 1: a dead row or one the filter rejects (a copy); null: every row counts. */
+  /** skip[o] = 1: a dead row (a copy of the part's dead mask); null: every row is live. */
   skip: Uint8Array | null;
+  /** The query's filter: allow[o] = 1 for a row it accepts (a copy); null: no filter. Tested where scoring tests it. */
+  allow: Uint8Array | null;
   /** Set to 1 by the caller to stop (its query was cancelled): checked every 4,096 postings. */
   cancel: Int32Array | null;
 }
@@ -151,7 +153,7 @@ export class TiesHeap implements TopHeap {
 
 /** The task (see the module comment). */
 export function scoreBm25Part(input: Bm25PartInput): Bm25PartOutput {
-  const { rows, lens, skip, cancel } = input;
+  const { rows, lens, skip, allow, cancel } = input;
   if (cancel !== null && Atomics.load(cancel, 0) !== 0) return { ords: new Int32Array(0), scores: new Float64Array(0), cancelled: true };
   const leaves: SourceLeaf[] = input.leaves.map((l, i): SourceLeaf => {
     if (l === null) return { list: null, maxTf: 0, minLen: 0 };
@@ -176,7 +178,7 @@ export function scoreBm25Part(input: Bm25PartInput): Bm25PartOutput {
     deadOrdinals: [],
     id: (o) => o,
     value: () => undefined,
-    filter: null,
+    filter: allow === null ? null : (o) => allow[o] === 1,
   };
   try {
     scorer.score(0, src);

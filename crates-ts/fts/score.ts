@@ -60,7 +60,7 @@ export interface TextRankStream {
    * Instead of score(s, src): the input of a pool task that scores source `s` (part-task.ts), or null when it must be
    * scored here (TextScorer.pooledInput says when). Its answer goes to offerPooled, with `src` still prepared.
    */
-  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null): Bm25PartInput | null;
+  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null, allow?: Uint8Array | null): Bm25PartInput | null;
   offerPooled(s: number, src: TextSource, out: Bm25PartOutput): void;
 }
 
@@ -116,7 +116,7 @@ export function compileTextRank(expr: TextRankExpr): CompiledTextRank {
       scoredFrom: (s) => (empty ? null : scoring().scoredFrom(s)),
       score: (s, src) => (empty ? [] : scoring().score(s, src)),
       results: () => (empty ? [] : scoring().results()),
-      pooledInput: (s, src, minPostings, cancel) => (empty ? null : scoring().pooledInput(s, src, minPostings, cancel)),
+      pooledInput: (s, src, minPostings, cancel, allow) => (empty ? null : scoring().pooledInput(s, src, minPostings, cancel, allow ?? null)),
       offerPooled: (s, src, out) => scoring().offerPooled(s, src, out),
     };
   };

@@ -137,12 +137,16 @@ export class TextScorer {
    * The pool task scoring source `s` (part-task.ts), or null when it is scored here: a top-k query (k) whose
    * expression is BM25 / Sum / Max / Product, a source scored from its postings whose row lengths and the query's
    * lists are all in shared memory, and at least `minPostings` postings to score (below, a round trip to a thread
-   * costs more than scoring). The dead rows and the rows the source's filter rejects go in `skip`: the filter is run
-   * here, once per row of the query's lists (those are the only rows the task may offer).
+   * costs more than scoring). A source with a filter goes only with `allow`, the filter as a byte per row (1: the row
+   * passes; a filter index's exact mask), copied, and tested on the thread where the filter would be here (after a
+   * row reaches the top-k's threshold). A filter that reads rows stays here: run over every row of the query's lists
+   * before the task left, it would cost the event loop more than scoring, which tests only the rows that reach the
+   * threshold (bench/micro/bm25-pool.ts).
    */
-  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null): Bm25PartInput | null {
+  pooledInput(s: number, src: TextSource, minPostings: number, cancel: Int32Array | null, allow: Uint8Array | null = null): Bm25PartInput | null {
     const plan = this.stats.plans.get(s);
     if (this.heap === null || this.expr.general || plan?.kind !== 'postings' || !plan.matches) return null;
+    if (src.filter !== null && (allow === null || allow.length < src.rows)) return null;
     const files = postingsOf(this.expr, src);
     if (files === null || files.some((f) => !isShared(f.docLens))) return null;
     const leaves: PartLeaf[] = [];
@@ -178,19 +182,6 @@ export class TextScorer {
       postings += l.ords.length;
     }
     if (postings < minPostings) return null;
-    let skip: Uint8Array | null = src.dead === null ? null : src.dead.slice(0, src.rows);
-    const filter = src.filter;
-    if (filter !== null) {
-      // 0: not looked at, 1: skipped, 2: passes (the task reads only 1).
-      skip ??= new Uint8Array(src.rows);
-      for (const l of lists) {
-        const ords = l.ords;
-        for (let j = 0; j < ords.length; j++) {
-          const o = ords[j]!;
-          if (skip[o] === 0) skip[o] = filter(o) ? 2 : 1;
-        }
-      }
-    }
     const e = this.expr;
     return {
       expr: { leaves: e.leaves.map((l) => ({ ...l })), clauses: e.clauses.map((c) => ({ leaves: c.leaves })), root: e.root, linear: e.linear },
@@ -201,7 +192,8 @@ export class TextScorer {
       rows: src.rows,
       lens: files.map((f) => f.docLens),
       leaves,
-      skip,
+      skip: src.dead === null ? null : src.dead.slice(0, src.rows),
+      allow: src.filter === null ? null : allow!.slice(0, src.rows),
       cancel,
     };
   }

@@ -191,9 +191,10 @@ export async function scoreTextSegments(
           filter === null ? null : m === null ? (o: number) => filter(cursor.at(o)) : m.exact ? (o: number) => mask![o] === 1 : (o: number) => mask![o] === 1 && filter(cursor.at(o));
         const row = plan.valueAttributes.length > 0 ? (o: number) => cursor.at(o) : undefined;
         const source = textSource(seg, test, row);
-        if (perKey === null && pool !== undefined && pool.idle()) {
-          // A large part to an idle pool thread (only then: a busy one would make it wait while this thread could score).
-          const input = run.pooledInput(s, source, minPostings, new Int32Array(new SharedArrayBuffer(4)));
+        if (perKey === null && pool !== undefined && (filter === null || m?.exact === true) && pool.idle()) {
+          // A large part to an idle pool thread (only then: a busy one would make it wait while this thread could score),
+          // with its filter as the filter index's exact mask (a filter that reads rows keeps the part here).
+          const input = run.pooledInput(s, source, minPostings, new Int32Array(new SharedArrayBuffer(4)), m?.mask ?? null);
           if (input !== null) {
             const out = pool.run(input, control.signal);
             out.catch(() => {}); // awaited after the other parts; a cancellation meanwhile must not go unhandled
