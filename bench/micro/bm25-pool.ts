@@ -89,6 +89,15 @@ for (let i = 0; i < queries.length; i++) {
   for (const l of input.leaves) if (l !== null && 'list' in l) postings += l.list.ords.length;
   if (i >= 3) samples.push({ postings, inline, latency: s3 - s0, loop: s1 - s0 + (s3 - s2) });
 }
+// Baseline: the event-loop cost of handing over an empty task (no lists, no masks): piscina's post and the answer.
+const empty: number[] = [];
+for (let i = 0; i < 200; i++) {
+  const e0 = performance.now();
+  const out = pool.run('bm25-part', { expr: { leaves: [], clauses: [], root: { kind: 'sum', children: [] }, linear: true }, clauses: [], idf: new Float64Array(0), k: 1, floor: -Infinity, rows: 0, lens: [], leaves: [], skip: null, allow: null, cancel: null });
+  const e1 = performance.now();
+  await out;
+  if (i >= 10) empty.push(e1 - e0);
+}
 await pool.close();
 
 const buckets: [string, number, number][] = [
@@ -111,3 +120,4 @@ for (const [name, lo, hi] of buckets) {
   console.log(`${name} | ${in_.length} | ${fmt(inl, 50)} / ${fmt(inl, 99)} / ${mean(inl)} | ${fmt(lat, 50)} / ${fmt(lat, 99)} / ${mean(lat)} | ${fmt(loop, 50)} / ${fmt(loop, 99)} / ${mean(loop)} | ${nsPer.toFixed(1)}`);
 }
 console.log(`building the task's input on the event loop: p50 ${fmt(build, 50)} ms, mean ${mean(build)} ms`);
+console.log(`handing over an empty task (posting only): p50 ${fmt(empty, 50)} ms, p99 ${fmt(empty, 99)} ms, mean ${mean(empty)} ms`);

@@ -41,8 +41,11 @@ export interface Bm25PartInput {
   lens: Int32Array[];
   /** Per leaf (shared lists). */
   leaves: PartLeaf[];
-  /** skip[o] = 1: a dead row (a copy of the part's dead mask); null: every row is live. */
-  skip: Uint8Array | null;
+  /**
+   * The part's dead rows: their ordinals (while they are few: 4 bytes each, against a byte per row for the mask), or
+   * the dead mask (skip[o] = 1), a copy; null: every row is live.
+   */
+  skip: Int32Array | Uint8Array | null;
   /** The query's filter: allow[o] = 1 for a row it accepts (a copy); null: no filter. Tested where scoring tests it. */
   allow: Uint8Array | null;
   /** Set to 1 by the caller to stop (its query was cancelled): checked every 4,096 postings. */
@@ -153,7 +156,13 @@ export class TiesHeap implements TopHeap {
 
 /** The task (see the module comment). */
 export function scoreBm25Part(input: Bm25PartInput): Bm25PartOutput {
-  const { rows, lens, skip, allow, cancel } = input;
+  const { rows, lens, allow, cancel } = input;
+  let skip = input.skip;
+  if (skip instanceof Int32Array) {
+    const mask = new Uint8Array(rows);
+    for (let j = 0; j < skip.length; j++) mask[skip[j]!] = 1;
+    skip = mask;
+  }
   if (cancel !== null && Atomics.load(cancel, 0) !== 0) return { ords: new Int32Array(0), scores: new Float64Array(0), cancelled: true };
   const leaves: SourceLeaf[] = input.leaves.map((l, i): SourceLeaf => {
     if (l === null) return { list: null, maxTf: 0, minLen: 0 };

@@ -192,7 +192,7 @@ export class TextScorer {
       rows: src.rows,
       lens: files.map((f) => f.docLens),
       leaves,
-      skip: src.dead === null ? null : src.dead.slice(0, src.rows),
+      skip: src.dead === null ? null : 4 * src.deadOrdinals.length < src.rows ? Int32Array.from(src.deadOrdinals) : src.dead.slice(0, src.rows),
       allow: src.filter === null ? null : allow!.slice(0, src.rows),
       cancel,
     };
