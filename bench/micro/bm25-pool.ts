@@ -10,7 +10,7 @@
  * Answers are checked equal (ids and scores). Grouped by the postings a query scores (the sum of its terms' lists),
  * which is what POOL_BM25_MIN_POSTINGS thresholds. With `--filter`, a filter (every 4th row out) as a filter index's exact mask (a byte per row).
  *
- *   node bin/run-ts.mjs bench/micro/bm25-pool.ts [--rows 200000] [--queries 400] [--k 10] [--filter]
+ *   node bin/run-ts.mjs bench/micro/bm25-pool.ts [--rows 200000] [--queries 400] [--k 10] [--filter] [--frequent 20]
  */
 import { parseArgs } from 'node:util';
 import { analyzerFor, buildPostings, DEFAULT_FULL_TEXT_CONFIG, isTextValue, PostingsFile, type TextRankExpr, type TextSource } from '../../crates-ts/fts/index.js';
@@ -19,7 +19,9 @@ import { createPool } from '../../crates-ts/pool/index.js';
 import type { Doc } from '../../crates-ts/core/index.js';
 import { machine, percentile, rng } from '../lib.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '400' }, filter: { type: 'boolean', default: false }, k: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '400' }, filter: { type: 'boolean', default: false }, k: { type: 'string', default: '10' }, frequent: { type: 'string', default: '0' } } });
+/** > 0: query words drawn uniformly from the `--frequent` most frequent words (heavy queries), not by their frequency. */
+const FREQUENT = Number(values.frequent);
 const K = Number(values.k);
 const N = Number(values.rows);
 const Q = Number(values.queries);
@@ -57,7 +59,8 @@ interface Sample {
 }
 const samples: Sample[] = [];
 const build: number[] = [];
-const queries: string[] = Array.from({ length: Q }, (_, i) => Array.from({ length: 1 + (i % 3) }, word).join(' '));
+const qword = () => (FREQUENT > 0 ? `w${Math.floor(rand() * FREQUENT)}` : word());
+const queries: string[] = Array.from({ length: Q }, (_, i) => Array.from({ length: 1 + (i % 3) }, qword).join(' '));
 for (let i = 0; i < queries.length; i++) {
   const expr: TextRankExpr = { kind: 'bm25', attr: 'text', config, query: { terms: analyzer.tokens(queries[i]!), prefix: null } };
   const rank = compileTextRank(expr);

@@ -5,8 +5,9 @@
  * The input is what the scoring pass (text-scorer.ts) reads of a part: the row lengths per clause and the posting lists
  * of the query's leaves, all in SharedArrayBuffers (the postings file keeps them there when the engine scores on its
  * pool: postings.ts PostingsOptions.shared), posted to the thread as shared memory, not copied; the namespace-wide
- * statistics (a few numbers per clause and leaf); the part's dead mask and the query's filter as a byte per row (a
- * filter index's exact mask), both copies, and the threshold the caller's top-k had when the task left.
+ * statistics (a few numbers per clause and leaf); the part's dead rows (their ordinals, or the mask) and the query's
+ * filter as a byte per row (a filter index's exact mask), copies; and the threshold the caller's top-k had when the
+ * task left.
  *
  * The thread scores with the same TextScorer (the same max-score, the same arithmetic: scores are bit-identical) into
  * a TiesHeap: the k best rows and every row tied with the k-th score, none below the caller's threshold. Every row that
