@@ -132,6 +132,30 @@ function scenario(seed: number) {
   return { expr: randomExpr(rand), parts, filters, k, handOff: (s: number) => ((mask >> s) & 1) === 1 || s > 2 };
 }
 
+describe('PostingsFile in shared memory (PostingsOptions.shared)', () => {
+  it('holds the same row lengths and lists in SharedArrayBuffers, and counts the row-length copy', () => {
+    const rand = seededRandom(41);
+    const docs: Doc[] = Array.from({ length: 1000 }, (_, o) => ({ id: o, vector: null, attrs: { a: Array.from({ length: 1 + Math.floor(rand() * 6) }, () => WORDS[Math.floor(rand() * WORDS.length)]!).join(' ') } }));
+    const bytes = buildPostings(docs, 'a', analyzer, (d) => analyzer.tokens(d.attrs.a as string));
+    const plain = new PostingsFile(bytes, 'a');
+    const shared = new PostingsFile(bytes, 'a', null, { shared: true });
+    expect(plain.shared).toBe(false);
+    expect(shared.docLens.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(plain.docLens.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(shared.docLens)).toEqual(Array.from(plain.docLens));
+    expect(shared.memoryBytes() - plain.memoryBytes()).toBe(4 * 1000);
+    for (const w of WORDS) {
+      const t = plain.lookup(w);
+      if (t < 0) continue;
+      const [p, q] = [plain.list(t), shared.list(t)];
+      expect(q.ords.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(q.tfs.buffer).toBe(q.ords.buffer); // one buffer per list
+      expect([Array.from(q.ords), Array.from(q.tfs)]).toEqual([Array.from(p.ords), Array.from(p.tfs)]);
+    }
+    expect(shared.memoryBytes() - plain.memoryBytes()).toBe(4 * 1000); // lists: the same bytes either way
+  });
+});
+
 describe('TiesHeap', () => {
   it('keeps the k best offers and every offer tied with the k-th, none below the floor', () => {
     const rand = seededRandom(3);
