@@ -146,6 +146,7 @@ describe('PostingsFile in shared memory (PostingsOptions.shared)', () => {
     expect(shared.memoryBytes() - plain.memoryBytes()).toBe(4 * 1000);
     for (const w of WORDS) {
       const t = plain.lookup(w);
+      expect(shared.lookup(w)).toBe(t);
       if (t < 0) continue;
       const [p, q] = [plain.list(t), shared.list(t)];
       expect(q.ords.buffer).toBeInstanceOf(SharedArrayBuffer);
