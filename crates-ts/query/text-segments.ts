@@ -31,12 +31,12 @@ export const TEXT_PREFETCH = 1;
 
 /**
  * Postings a part's scoring must reach (the lists of the query's terms there, summed) to go to the pool. Max-score
- * makes top-k scoring cheap per posting (bench/micro/bm25-pool.ts, 200k-row part, top 10: p50 0.37 ms at 32k-128k
- * postings, 1.7 ms from 128k), and handing a task over costs the event loop 0.25-0.9 ms on the shared 2-core machine
- * (posting it wakes the thread, which competes for the cores): below 2^17 postings the hand-off saves nothing.
- * docs/rfcs/0010-worker-pool.md "BM25 over parts on the pool".
+ * makes top-k scoring cheap per posting (bench/micro/bm25-pool.ts, 200k-row part, top 10, quiet machine: p50 0.20 ms
+ * at 8k-32k postings, 0.31 ms at 32k-128k, 0.94 ms for frequent words there), and handing a task over costs the event
+ * loop ≈ 0.1 ms p50 (0.03 ms for an empty task; 0.25-0.9 ms when the cores are saturated): from 2^15 postings the
+ * hand-off saves event-loop time, below it about nothing. docs/rfcs/0010-worker-pool.md "BM25 over parts on the pool".
  */
-export const POOL_BM25_MIN_POSTINGS = 131_072;
+export const POOL_BM25_MIN_POSTINGS = 32_768;
 
 /** Scores parts on a pool thread (fts/part-task.ts), when `idle()` says a thread is free (the engine's pool). */
 export interface TextPool {
