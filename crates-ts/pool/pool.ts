@@ -87,8 +87,8 @@ export function createPool(opts: PoolOptions): TaskPool {
   return threads === 0 ? new InlinePool(opts.now) : new ThreadPool(threads, opts.now, opts.entry ?? new URL('./worker-entry.mjs', import.meta.url));
 }
 
-function runInline<K extends TaskKind>(kind: K, input: TaskInput<K>): TaskOutput<K> {
-  return (TASKS[kind] as (i: TaskInput<K>) => TaskOutput<K>)(input);
+function runInline<K extends TaskKind>(kind: K, input: TaskInput<K>): TaskOutput<K> | Promise<TaskOutput<K>> {
+  return (TASKS[kind] as (i: TaskInput<K>) => TaskOutput<K> | Promise<TaskOutput<K>>)(input);
 }
 
 function emptyStats(): Record<TaskKind, KindStats> {

@@ -5,6 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
+import { buildPartFiles, type BuiltPart, type PartBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 
 export interface TaskTypes {
@@ -26,16 +27,23 @@ export interface TaskTypes {
    * input's `cancel` flag (RunOptions.cancel).
    */
   'vector-scan': { input: VectorScanInput; output: VectorScanOutput };
+  /**
+   * A part's files and head (part/build.ts buildPartFiles), for the indexer's build pool: the shards of a pass build
+   * in parallel (RFC-0013 "Parallel shard builds"). The input (the rows as a Map of documents) crosses by clone; the
+   * files' bytes come back transferred.
+   */
+  'part-build': { input: PartBuildInput; output: BuiltPart };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
 export type TaskOutput<K extends TaskKind> = TaskTypes[K]['output'];
 
-export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } = {
+export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | Promise<TaskOutput<K>> } = {
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
+  'part-build': (input) => buildPartFiles(input),
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];
