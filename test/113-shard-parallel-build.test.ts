@@ -13,6 +13,7 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';
 import { Indexer, type IndexerOptions } from '../indexer/indexer.js';
+import { lazyBuildPool } from '../indexer/build-pool.js';
 
 const SHARDS = 4;
 const DIMS = 16;
@@ -93,7 +94,9 @@ describe('parallel shard builds (RFC-0013)', () => {
     await writeWal(source, seed, 3);
     const serial = await copyStore(source);
     const parallel = await copyStore(source);
-    const p = await pool(2);
+    // The indexer's own build pool (started on first use, its threads niced) for HNSW; a plain pool for IVF.
+    const p = kindOpts === HNSW ? lazyBuildPool({ threads: 2, nice: 5 }) : await pool(2);
+    if (kindOpts === HNSW) pools.push(p);
 
     const passes = await indexAll(serial, kindOpts);
     expect(await indexAll(parallel, { ...kindOpts, buildPool: p })).toBe(passes);
