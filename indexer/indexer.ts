@@ -8,7 +8,7 @@ import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, typ
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
-import { buildPartFiles, uploadPart, newPartId, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
+import { buildPartFiles, packBuildInput, uploadPart, newPartId, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
@@ -258,7 +258,7 @@ export class Indexer {
     // Step 4. The shards of a pass build in parallel on the build pool when there is one (RFC-0013 "Parallel shard
     // builds"); a single part builds here (the embedded indexer already runs on its own thread).
     const pool = this.opts.buildPool;
-    const build = this.opts.build ?? (pool !== undefined && pool.threads > 0 && groups.length > 1 ? (input: PartBuildInput) => pool.run('part-build', input) : buildPartFiles);
+    const build = this.opts.build ?? (pool !== undefined && pool.threads > 0 && groups.length > 1 ? (input: PartBuildInput) => pool.run('part-build', packBuildInput(input)) : buildPartFiles);
     const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
       buildGroups(
         this.store,

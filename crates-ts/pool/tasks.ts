@@ -5,7 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
-import { buildPartFiles, type BuiltPart, type PartBuildInput } from '../part/index.js';
+import { buildPartFiles, unpackBuildInput, type BuiltPart, type PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 
 export interface TaskTypes {
@@ -29,10 +29,10 @@ export interface TaskTypes {
   'vector-scan': { input: VectorScanInput; output: VectorScanOutput };
   /**
    * A part's files and head (part/build.ts buildPartFiles), for the indexer's build pool: the shards of a pass build
-   * in parallel (RFC-0013 "Parallel shard builds"). The input (the rows as a Map of documents) crosses by clone; the
-   * files' bytes come back transferred.
+   * in parallel (RFC-0013 "Parallel shard builds"). The input crosses packed (part/packed-input.ts: columns of
+   * primitives, vectors in shared memory); the files' bytes come back transferred.
    */
-  'part-build': { input: PartBuildInput; output: BuiltPart };
+  'part-build': { input: PackedBuildInput; output: BuiltPart };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -43,7 +43,7 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | 
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
-  'part-build': (input) => buildPartFiles(input),
+  'part-build': (input) => buildPartFiles(unpackBuildInput(input)),
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];
