@@ -5,10 +5,10 @@
  * codebook (on the first shard's vectors; the others extend it), the second indexes new rows against it. The parts
  * of both modes are compared byte for byte at the end.
  *
- *   node bin/run-ts.mjs bench/shard-builds.ts [--shards 4] [--rows-per-shard 50000] [--dims 128] [--threads 2] [--hnsw]
+ *   node bin/run-ts.mjs bench/shard-builds.ts [--shards 4] [--rows-per-shard 50000] [--dims 128] [--threads 2] [--hnsw] [--cold]
  */
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir, availableParallelism, cpus } from 'node:os';
+import { tmpdir, availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
@@ -48,8 +48,17 @@ async function write(dir: string, from: number, count: number, inaugural: boolea
   await store.close();
 }
 
-/** One pass over everything pending; returns its wall time in seconds. */
-async function pass(dir: string, opts: Partial<IndexerOptions>, nonce: { n: number }): Promise<number> {
+interface PassTime {
+  wall: number;
+  /** The indexer thread's busy time (event-loop utilization's active time): the pass's serial part in parallel mode. */
+  busy: number;
+  /** CPU time of the whole process (every thread), seconds. */
+  cpu: number;
+}
+const fmt = (t: PassTime) => `${t.wall.toFixed(2)} s (indexer thread busy ${t.busy.toFixed(2)} s, CPU ${t.cpu.toFixed(2)} s)`;
+
+/** One pass over everything pending; returns its wall time, the indexer thread's busy time and the process's CPU. */
+async function pass(dir: string, opts: Partial<IndexerOptions>, nonce: { n: number }): Promise<PassTime> {
   const store = new LocalDirStore(dir);
   const ix = new Indexer(store, {
     clock: { now: () => 1_700_000_000_000 },
@@ -60,11 +69,15 @@ async function pass(dir: string, opts: Partial<IndexerOptions>, nonce: { n: numb
     ...opts,
   });
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const o = await ix.indexNamespace('ns', true);
-  const s = (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
+  const busy = performance.eventLoopUtilization(elu0).active / 1000;
+  const c = process.cpuUsage(cpu0);
   if (o.result !== 'published' || o.parts.length !== shards) throw new Error(`pass: ${JSON.stringify(o)}`);
   await store.close();
-  return s;
+  return { wall, busy, cpu: (c.user + c.system) / 1e6 };
 }
 
 /** The objects of `from` that `to` lacks (the new WAL entries), through the store API. */
@@ -100,11 +113,21 @@ try {
   cpSync(base, parallel, { recursive: true });
   const pool = lazyBuildPool({ threads });
   await pool.ready(); // thread start-up (tsx, WebAssembly) is not part of a pass
+  if (!process.argv.includes('--cold')) {
+    // A long-running indexer's threads have built parts before: warm both modes' code (JIT) on a small namespace.
+    const warm = path.join(root, 'warm');
+    await write(warm, 0, shards * 2000, true);
+    cpSync(warm, `${warm}2`, { recursive: true });
+    const small = hnsw ? {} : { vectorIndex: { kind: 'ivf' as const, minRows: 500 } };
+    await pass(warm, small, { n: 0 });
+    await pass(`${warm}2`, { ...small, buildPool: pool }, { n: 0 });
+    console.log('warmed up (a pass over a small sharded namespace in each mode)');
+  }
   const ns = { n: 0 };
   const np = { n: 0 };
   const s1 = await pass(serial, {}, ns);
   const p1 = await pass(parallel, { buildPool: pool }, np);
-  console.log(`pass 1 (${hnsw ? 'HNSW' : 'trains the codebook'}): serial ${s1.toFixed(2)} s, parallel ${p1.toFixed(2)} s (${(s1 / p1).toFixed(2)}×)`);
+  console.log(`pass 1 (${hnsw ? 'HNSW' : 'trains the codebook'}): serial ${fmt(s1)}; parallel ${fmt(p1)}; ${(s1.wall / p1.wall).toFixed(2)}× (load ${loadavg()[0]!.toFixed(1)})`);
   // A second pass of new rows (half as many), against the codebook the first one published.
   t = performance.now();
   await write(base, shards * perShard, (shards * perShard) / 2, false);
@@ -113,7 +136,7 @@ try {
   await copyNewObjects(base, parallel);
   const s2 = await pass(serial, {}, ns);
   const p2 = await pass(parallel, { buildPool: pool }, np);
-  console.log(`pass 2 (${hnsw ? 'HNSW' : 'against the codebook'}): serial ${s2.toFixed(2)} s, parallel ${p2.toFixed(2)} s (${(s2 / p2).toFixed(2)}×)`);
+  console.log(`pass 2 (${hnsw ? 'HNSW' : 'against the codebook'}): serial ${fmt(s2)}; parallel ${fmt(p2)}; ${(s2.wall / p2.wall).toFixed(2)}× (load ${loadavg()[0]!.toFixed(1)})`);
   const st = pool.stats();
   console.log(`pool: ${st.byKind['part-build'].tasks} part-build tasks, ${st.fallbacks} fallbacks, ${st.coldInline} inline while cold`);
   await pool.close();
