@@ -7,4 +7,5 @@ register();
 const nice = workerData?.nice;
 if (typeof nice === 'number' && nice > 0) (await import('../crates-ts/core/thread-priority.ts')).niceThisThread(nice);
 const mod = await import('../crates-ts/pool/worker.ts');
+await import('../crates-ts/part/index.ts'); // what part-build runs: loaded with the thread, not by its first task
 export default mod.default;

@@ -5,7 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
-import { buildPartFiles, unpackBuildInput, type BuiltPart, type PackedBuildInput } from '../part/index.js';
+import type { BuiltPart, PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 
 export interface TaskTypes {
@@ -43,7 +43,11 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | 
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
-  'part-build': (input) => buildPartFiles(unpackBuildInput(input)),
+  // Loaded on first use: the server's pool threads never build parts (the indexer's build pool preloads it).
+  'part-build': async (input) => {
+    const { buildPartFiles, unpackBuildInput } = await import('../part/index.js');
+    return buildPartFiles(unpackBuildInput(input));
+  },
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];
