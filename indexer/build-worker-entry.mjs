@@ -1,5 +1,6 @@
 // Build pool thread entry (indexer/build-pool.ts): a pool thread (crates-ts/pool/worker.ts) whose CPU priority is
-// lowered like the embedded indexer's own thread (--indexer-nice), so shard builds yield the cores to queries and writes.
+// lowered like the embedded indexer's own thread (--indexer-nice), so shard builds yield the cores to queries and writes
+// (Linux threads also inherit the nice value of the thread that creates them: this covers a pool made elsewhere).
 import { register } from 'tsx/esm/api';
 import { workerData } from 'piscina';
 
