@@ -258,7 +258,9 @@ export class Indexer {
     // Step 4. The shards of a pass build in parallel on the build pool when there is one (RFC-0013 "Parallel shard
     // builds"); a single part builds here (the embedded indexer already runs on its own thread).
     const pool = this.opts.buildPool;
-    const build = this.opts.build ?? (pool !== undefined && pool.threads > 0 && groups.length > 1 ? (input: PartBuildInput) => pool.run('part-build', packBuildInput(input)) : buildPartFiles);
+    const onPool = this.opts.build === undefined && pool !== undefined && pool.threads > 0 && groups.length > 1;
+    const build = this.opts.build ?? (onPool ? (input: PartBuildInput) => pool.run('part-build', packBuildInput(input)) : buildPartFiles);
+    const nearest = onPool ? (input: PartBuildInput) => pool.run('ivf-nearest', packBuildInput(input)) : undefined;
     const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
       buildGroups(
         this.store,
@@ -285,6 +287,7 @@ export class Indexer {
           idempotencyKeys: i === 0 ? idempotencyKeys : [],
         }),
         build,
+        nearest,
       ),
     );
     await this.step(ns, from + 1, end, 'upload', () => Promise.all(built.map((b: BuiltPart) => uploadPart(this.store, b)))); // step 5: files, then manifest.json last

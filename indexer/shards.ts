@@ -8,7 +8,7 @@
 import { shardOf, type Doc, type Id } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import type { Router } from '../crates-ts/router/index.js';
-import { assignPartVectors, type BuiltPart, type IvfBuildOptions, type PartBuildInput } from '../crates-ts/part/index.js';
+import { assignFromNearest, assignPartVectors, type BuiltPart, type IvfAssignment, type IvfBuildOptions, type NearestCentroids, type PartBuildInput } from '../crates-ts/part/index.js';
 import type { Codebook } from '../crates-ts/ivf/index.js';
 import { ivfBuildFor, type VectorIndexOptions } from './vector-index.js';
 
@@ -56,6 +56,12 @@ export async function buildGroups(
   vectorIndex: VectorIndexOptions | undefined,
   inputFor: (g: ShardGroup, i: number, ivf: IvfBuildOptions | undefined) => PartBuildInput,
   build: (input: PartBuildInput) => Promise<BuiltPart>,
+  /**
+   * With IVF: finds each group's nearest centroids in the pass's first codebook elsewhere (the build pool), all groups
+   * at once; the assignment here then only adds the centroids earlier groups appended, and the splits. Absent: the
+   * whole assignment runs here.
+   */
+  nearest?: (input: PartBuildInput) => Promise<NearestCentroids>,
 ): Promise<{ built: BuiltPart[]; codebook: { codebook: Codebook; changed: boolean } | null }> {
   if (vectorIndex?.kind !== 'ivf' || groups.length === 1) {
     const built = await Promise.all(groups.map(async (g, i) => build(inputFor(g, i, await ivfBuildFor(store, ns, router, g.changes, vectorIndex)))));
@@ -68,6 +74,13 @@ export async function buildGroups(
   // With a codebook named by the router, the first group's options (its codebook read once, the other parts' cluster
   // usage counted once) serve every group: reading them per shard would read every part's cluster table per shard.
   let template: IvfBuildOptions | undefined;
+  // The codebook the groups' nearest centroids are searched in (the first one a group is assigned to), and the searches.
+  let base: Codebook | null = null;
+  const searches = new Map<number, Promise<NearestCentroids>>();
+  const hasVectors = (g: ShardGroup) => {
+    for (const d of g.changes.values()) if (d?.vector) return true;
+    return false;
+  };
   for (const [i, g] of groups.entries()) {
     let vectors = 0;
     for (const d of g.changes.values()) if (d?.vector) vectors++;
@@ -82,7 +95,19 @@ export async function buildGroups(
     let input = inputFor(g, i, ivf);
     if (ivf !== undefined) {
       // The order-dependent step, here; the rest of the build (codes, rows, postings, ...) wherever `build` runs it.
-      const assigned = assignPartVectors(input);
+      if (nearest !== undefined && base === null && ivf.codebook !== null && ivf.merge === undefined) {
+        // From here on every group is assigned to this codebook or a later version of it: search them all now.
+        base = ivf.codebook;
+        for (let j = i; j < groups.length; j++) {
+          if (!hasVectors(groups[j]!)) continue;
+          const search = nearest(inputFor(groups[j]!, j, { kind: 'ivf', codebook: base }));
+          search.catch(() => {}); // awaited below, or dropped with the pass
+          searches.set(j, search);
+        }
+      }
+      const search = searches.get(i);
+      const found = search !== undefined ? await search : undefined;
+      const assigned: IvfAssignment = found?.exact ? assignFromNearest(input, found, base!) : assignPartVectors(input);
       cb = assigned.codebook;
       changed ||= assigned.changed;
       input = { ...input, vectorIndex: { ...ivf, codebook: assigned.codebook, assigned } };

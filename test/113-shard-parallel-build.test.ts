@@ -109,6 +109,9 @@ describe('parallel shard builds (RFC-0013)', () => {
     expect(s.fallbacks + s.coldInline).toBe(0);
     expect(new Set(router.parts.map((r) => r.shard))).toEqual(new Set([0, 1, 2, 3]));
     if (kindOpts === IVF) {
+      // Each shard's nearest centroids were searched on the threads too (then extended to the appended centroids here).
+      expect(s.byKind['ivf-nearest'].tasks).toBeGreaterThanOrEqual(passes);
+      expect(s.byKind['ivf-nearest'].errors).toBe(0);
       // Several codebook versions: the first pass trained one, later passes split clusters (appended centroids).
       expect(router.parts.some((r) => r.index_kind === 'ivf')).toBe(true);
       expect(router.vindex!.codebook).toBeDefined();

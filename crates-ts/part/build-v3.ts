@@ -15,7 +15,7 @@
 import { ElaxError, type DistanceMetric, type Doc } from '../core/index.js';
 import {
   assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
-  retireEmpty, seededRandom, trainCodebook, type Codebook, type CodebookAssignment,
+  retireEmpty, seededRandom, trainCodebook, CentroidAssigner, nearestAmong, squaredNorms, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
 import { foldedRows, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -126,6 +126,64 @@ function assignRows(input: PartBuildInput, o: IvfBuildOptions, data: Float32Arra
 export function assignPartVectors(input: PartBuildInput): IvfAssignment {
   const { o, data, dims, m, metric } = ivfRows(input);
   return assignRows(input, o, data, dims, m, metric);
+}
+
+/** A format-3 input's vectors in index space (id order) and their nearest live centroids in its codebook. */
+export interface NearestCentroids {
+  data: Float32Array;
+  nearest: Uint32Array;
+  /**
+   * Found by the exact SIMD assigner (assign-kernel.ts), whose scores are nearestAmong's: only then can
+   * `assignFromNearest` extend them to a later version of the codebook exactly as assigning to it would.
+   */
+  exact: boolean;
+}
+
+/**
+ * The part of assigning an input's vectors that does not depend on other shards of the pass (RFC-0013 "Parallel
+ * shard builds"): each vector's nearest centroid in `input.vectorIndex.codebook` (the pass's starting codebook).
+ */
+export function nearestInCodebook(input: PartBuildInput): NearestCentroids {
+  const { o, data, m, dims } = ivfRows(input);
+  const cb = o.codebook;
+  if (cb === null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: no codebook to assign to`);
+  let live = 0;
+  for (let c = 0; c < cb.k; c++) if (cb.retired[c] === 0) live++;
+  const exact = live > 0 && CentroidAssigner.create(cb.centroids, cb.k, dims, squaredNorms(cb.centroids, cb.k, dims), live === cb.k ? null : cb.retired) !== null;
+  return { data, nearest: exact ? assignToCodebook(cb, data, m) : new Uint32Array(0), exact };
+}
+
+/**
+ * `assignPartVectors(input)` from the vectors' nearest centroids in `base`, an earlier version of the input's
+ * codebook (versions only append centroids, and the indexer retires none): a vector's nearest centroid in the input's
+ * codebook is its nearest in `base` unless an appended one scores strictly lower (ties go to the lower id), by the
+ * scores the assigner's exact step uses (nearestAmong). Then the splits, as assigning does.
+ */
+export function assignFromNearest(input: PartBuildInput, found: NearestCentroids, base: Codebook): IvfAssignment {
+  const o = input.vectorIndex;
+  const cb = o?.codebook;
+  if (!o || !cb || o.merge !== undefined || !found.exact || cb.k < base.k || cb.dims !== base.dims) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: cannot assign from nearest centroids of codebook version ${base.version}`);
+  }
+  const { data, nearest } = found;
+  const dims = cb.dims;
+  const m = nearest.length;
+  if (data.length !== m * dims) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: ${m} nearest centroids for ${data.length / dims} vectors`);
+  let clusterOf = nearest;
+  const appended: number[] = [];
+  for (let c = base.k; c < cb.k; c++) if (cb.retired[c] === 0) appended.push(c);
+  if (appended.length > 0) {
+    const cSq = squaredNorms(cb.centroids, cb.k, dims);
+    const candidates = new Int32Array(1 + appended.length);
+    candidates.set(appended, 1);
+    clusterOf = new Uint32Array(m);
+    for (let r = 0; r < m; r++) {
+      candidates[0] = nearest[r]!;
+      clusterOf[r] = nearestAmong(data, r * dims, dims, cb.centroids, cSq, candidates);
+    }
+  }
+  const assigned = extendCodebook(cb, data, m, clusterOf, { random: seededRandom(o.seed ?? IVF_SEED), minSize: o.minSize, maxSize: o.maxSize, others: o.others });
+  return { codebook: assigned.codebook, clusterOf: assigned.clusterOf, changed: assigned.codebook !== cb };
 }
 
 export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {

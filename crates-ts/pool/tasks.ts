@@ -5,7 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
-import type { BuiltPart, PackedBuildInput } from '../part/index.js';
+import type { BuiltPart, NearestCentroids, PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 
 export interface TaskTypes {
@@ -33,6 +33,12 @@ export interface TaskTypes {
    * primitives, vectors in shared memory); the files' bytes come back transferred.
    */
   'part-build': { input: PackedBuildInput; output: BuiltPart };
+  /**
+   * A format-3 input's vectors in index space and their nearest centroids in its codebook (part/build-v3.ts
+   * nearestInCodebook): the shard-independent half of the IVF assignment, for the indexer's build pool. Input packed
+   * as for `part-build`; the two arrays come back transferred.
+   */
+  'ivf-nearest': { input: PackedBuildInput; output: NearestCentroids };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -47,6 +53,10 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | 
   'part-build': async (input) => {
     const { buildPartFiles, unpackBuildInput } = await import('../part/index.js');
     return buildPartFiles(unpackBuildInput(input));
+  },
+  'ivf-nearest': async (input) => {
+    const { nearestInCodebook, unpackBuildInput } = await import('../part/index.js');
+    return nearestInCodebook(unpackBuildInput(input));
   },
 };
 

@@ -4,7 +4,7 @@
  * retryAfter, and the caller must see the same error inline and pooled.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type { BuiltPart } from '../part/index.js';
+import type { BuiltPart, NearestCentroids } from '../part/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isElaxError } from '../core/index.js';
@@ -47,7 +47,7 @@ function accountShared(input: VectorScanInput): void {
 }
 
 /** A view of a whole, ordinary ArrayBuffer (not shared, not a slice of a pool or of WebAssembly memory): movable. */
-function ownsBuffer(b: Uint8Array): boolean {
+function ownsBuffer(b: ArrayBufferView): boolean {
   return b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
 }
 
@@ -63,10 +63,11 @@ export default async function handle({ kind, input }: { kind: TaskKind | typeof 
   }
   // Bytes go back transferred, not copied, when they own their whole buffer (parquet-wasm copies out of its heap).
   if (out instanceof Uint8Array && ownsBuffer(out)) return move(out);
-  if (kind === 'part-build') {
-    // A built part's files (tens of MB for a large shard): their own buffers are moved, the rest copied.
+  if (kind === 'part-build' || kind === 'ivf-nearest') {
+    // A built part's files (tens of MB for a large shard), a shard's vectors: their own buffers are moved, the rest copied.
+    const views = kind === 'part-build' ? (out as BuiltPart).files.map((f) => f.bytes) : [(out as NearestCentroids).data, (out as NearestCentroids).nearest];
     const buffers = new Set<ArrayBuffer>();
-    for (const f of (out as BuiltPart).files) if (ownsBuffer(f.bytes)) buffers.add(f.bytes.buffer as ArrayBuffer);
+    for (const v of views) if (ownsBuffer(v)) buffers.add(v.buffer as ArrayBuffer);
     if (buffers.size > 0) return move({ [transferableSymbol]: [...buffers], [valueSymbol]: out as object });
   }
   return out;
