@@ -8,7 +8,7 @@ import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, typ
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
-import { buildPartFiles, packBuildInput, uploadPart, newPartId, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
+import { buildPartFiles, packBuildInput, packRows, uploadPart, newPartId, type BuiltPart, type PackedRows, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
@@ -259,8 +259,15 @@ export class Indexer {
     // builds"); a single part builds here (the embedded indexer already runs on its own thread).
     const pool = this.opts.buildPool;
     const onPool = this.opts.build === undefined && pool !== undefined && pool.threads > 0 && groups.length > 1;
-    const build = this.opts.build ?? (onPool ? (input: PartBuildInput) => pool.run('part-build', packBuildInput(input)) : buildPartFiles);
-    const nearest = onPool ? (input: PartBuildInput) => pool.run('ivf-nearest', packBuildInput(input)) : undefined;
+    // A shard's rows are packed once (part/packed-input.ts), for its nearest-centroid search and its build.
+    const packed = new WeakMap<object, PackedRows>();
+    const pack = (input: PartBuildInput) => {
+      let rows = packed.get(input.changes);
+      if (rows === undefined) packed.set(input.changes, (rows = packRows(input)));
+      return packBuildInput(input, rows);
+    };
+    const build = this.opts.build ?? (onPool ? (input: PartBuildInput) => pool.run('part-build', pack(input)) : buildPartFiles);
+    const nearest = onPool ? (input: PartBuildInput) => pool.run('ivf-nearest', pack(input)) : undefined;
     const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
       buildGroups(
         this.store,

@@ -26,8 +26,18 @@ export interface PackedRows {
 
 export type PackedBuildInput = Omit<PartBuildInput, 'changes' | 'seqs' | 'idempotencyKeys'> & { rows: PackedRows; idempotencyKeys: string[] };
 
-export function packBuildInput(input: PartBuildInput): PackedBuildInput {
-  const { changes, seqs, idempotencyKeys, ...rest } = input;
+/**
+ * The input packed; `rows` (packRows of this input's changes and seqs) when the caller packed them already (the
+ * indexer sends one shard's rows twice with IVF: to the nearest-centroid search, then to the build).
+ */
+export function packBuildInput(input: PartBuildInput, rows: PackedRows = packRows(input)): PackedBuildInput {
+  const { changes: _changes, seqs: _seqs, idempotencyKeys, ...rest } = input;
+  return { ...rest, rows, idempotencyKeys: [...(idempotencyKeys ?? [])] };
+}
+
+/** An input's rows (changes and seqs), packed. */
+export function packRows(input: Pick<PartBuildInput, 'changes' | 'seqs' | 'partId'>): PackedRows {
+  const { changes, seqs } = input;
   const n = changes.size;
   const ids: Id[] = new Array(n);
   const vectorLen = new Int32Array(n);
@@ -67,7 +77,7 @@ export function packBuildInput(input: PartBuildInput): PackedBuildInput {
       at += d.vector.length;
     }
   }
-  return { ...rest, rows: { ids, vectorLen, vectors, shapes, shapeOf, columns: { ...columns }, seqs: seqArr }, idempotencyKeys: [...(idempotencyKeys ?? [])] };
+  return { ids, vectorLen, vectors, shapes, shapeOf, columns: { ...columns }, seqs: seqArr };
 }
 
 export function unpackBuildInput(packed: PackedBuildInput): PartBuildInput {
