@@ -47,6 +47,7 @@ program
   .option('--index-min-bytes <n>', '...or this many bytes', String(8 * 1024 * 1024))
   .option('--index-max-age-ms <ms>', '...or its oldest entry is this old', '2000')
   .option('--indexer-nice <n>', "the embedded indexer thread's nice value, 0-19 (Linux): builds yield the CPU to queries and writes; 0 = the server's priority", '10')
+  .option('--indexer-build-threads <n>', "threads that build a sharded namespace's shards in parallel (at the indexer's nice value; started on first use); 0 = build them on the indexer's thread (default: one per core)")
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
   .option('--ef-search <n>', 'HNSW ef_search for ANN queries', '128')
@@ -75,7 +76,7 @@ program
   .option('--pool-threads <n>', 'worker threads for WAL encoding and decoding; 0 runs them on the event loop (default: cores - 1, at least 1)')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
-    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; indexerBuildThreads?: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string; pinnedCacheShare?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string; poolThreads?: string;
@@ -156,6 +157,7 @@ program
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
         maxAgeMs: num(o.indexMaxAgeMs, '--index-max-age-ms'),
         nice: niceOf(o.indexerNice),
+        ...(o.indexerBuildThreads !== undefined ? { buildThreads: nonNegativeInt(o.indexerBuildThreads, '--indexer-build-threads') } : {}),
         hnswM: num(o.hnswM, '--hnsw-m'),
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),
         partFormat: partFormatOf(o.partFormat),
@@ -188,15 +190,19 @@ program
   .option('--interval-ms <ms>', 'pause between passes', '500')
   .option('--json', 'print outcomes as JSON (with --once)')
   .option('--part-format <n>', 'format of new parts: 2 (default) or 1', '2')
+  .option('--build-threads <n>', "threads that build a sharded namespace's shards in parallel (started on first use); 0 = build them on the indexer's thread (default: one per core)")
   .addOption(vectorIndexOption())
   .addOption(ivfMinRowsOption())
-  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string; vectorIndex: string; ivfMinRows: string }) => {
+  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string; buildThreads?: string; vectorIndex: string; ivfMinRows: string }) => {
     const partFormat = partFormatOf(o.partFormat);
     const ivf = ivfOf(vectorIndexOf(o));
-    const { IndexerLoop, makeIndexer } = await import('../indexer/index.js');
+    const { IndexerLoop, makeIndexer, lazyBuildPool, defaultBuildThreads } = await import('../indexer/index.js');
+    const threads = o.buildThreads === undefined ? defaultBuildThreads() : Number(o.buildThreads);
+    if (!Number.isSafeInteger(threads) || threads < 0) throw new Error(`--build-threads must be an integer ≥ 0, got '${o.buildThreads}'`);
+    const buildPool = threads > 0 ? lazyBuildPool({ threads }) : undefined;
     if (o.once) {
       const outcomes = await withStore(o.store, async (s) => {
-        const ix = makeIndexer(s, { partFormat, ...ivf });
+        const ix = makeIndexer(s, { partFormat, buildPool, ...ivf });
         // Without --ns, one forced pass over every namespace finds the names, and it publishes too: count those
         // parts along with what the drain after it publishes (the drain alone reported 0 for small namespaces).
         const first = o.ns ? [] : await ix.runOnce({ force: true });
@@ -205,16 +211,17 @@ program
         const res = [];
         for (const [ns, already] of published) res.push({ ns, parts_published: already + (await ix.drain(ns)) });
         return res;
-      });
+      }).finally(() => buildPool?.close());
       if (o.json) return printJson(outcomes);
       return printTable(outcomes, ['ns', 'parts_published']);
     }
     const store = await (await import('../crates-ts/store/index.js')).openStore(storeUri(o.store));
-    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, ...ivf, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
+    const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, buildPool, ...ivf, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
     loop.start();
     console.log(`elax indexer running on ${store.description}`);
     const stop = async () => {
       await loop.stop();
+      await buildPool?.close();
       await store.close();
       process.exit(0);
     };

@@ -5,6 +5,7 @@
 export { Indexer, isRetryable } from './indexer.js';
 export type { IndexerOptions, IndexOutcome } from './indexer.js';
 export { IndexerLoop, makeIndexer } from './loop.js';
+export { lazyBuildPool, defaultBuildThreads } from './build-pool.js';
 export { startEmbeddedIndexer } from './embedded.js';
 export type { EmbeddedIndexer } from './embedded.js';
 export { reindexNamespace, planReindex } from './reindex.js';

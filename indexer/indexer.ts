@@ -8,10 +8,11 @@ import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, typ
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
 import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
-import { buildPartFiles, uploadPart, newPartId, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
+import { buildPartFiles, packBuildInput, packRows, uploadPart, newPartId, type BuiltPart, type PackedRows, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
 import { writeCodebook } from '../crates-ts/vindex/index.js';
+import type { TaskPool } from '../crates-ts/pool/index.js';
 import { formatTwoHnsw, type VectorIndexOptions } from './vector-index.js';
 import { buildGroups, splitByShard } from './shards.js';
 import { LivenessReader, LIVENESS_ROUTER_FORMAT, partsAfterPublish } from './liveness.js';
@@ -51,6 +52,12 @@ export interface IndexerOptions {
   vectorIndex?: VectorIndexOptions;
   /** Build part files; defaults to building in this thread (the embedded indexer already runs in a worker). */
   build?: typeof buildPartFiles;
+  /**
+   * Threads for the shards of a sharded namespace's pass (RFC-0013 "Parallel shard builds"): with more than one part
+   * to build, each is built by the pool task `part-build`; without (or with `build`), they build in this thread.
+   * The caller owns the pool (creates and closes it).
+   */
+  buildPool?: TaskPool;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Backoff and recording of namespaces that fail to index (failures.ts). */
   failures?: Partial<FailurePolicy>;
@@ -67,7 +74,7 @@ export type IndexOutcome =
 
 export class Indexer {
   private readonly routers: RouterStore;
-  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'failures' | 'partFormat' | 'vectorIndex'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build' | 'partFormat' | 'vectorIndex'>;
+  private readonly opts: Required<Omit<IndexerOptions, 'hnsw' | 'log' | 'build' | 'buildPool' | 'failures' | 'partFormat' | 'vectorIndex'>> & Pick<IndexerOptions, 'hnsw' | 'log' | 'build' | 'buildPool' | 'partFormat' | 'vectorIndex'>;
   /** Per-namespace failure streaks of this process (backoff, range narrowing, what to record). */
   readonly failures: FailureTracker;
 
@@ -248,9 +255,27 @@ export class Indexer {
     const passNonce = this.opts.nonce();
     const partIds = groups.map((g) => newPartId(from + 1, end, g.shard === undefined ? passNonce : `${passNonce}.s${g.shard}`));
     const partId = partIds[0]!;
+    // Step 4. The shards of a pass build in parallel on the build pool when there is one (RFC-0013 "Parallel shard
+    // builds"); a single part builds here (the embedded indexer already runs on its own thread).
+    const pool = this.opts.buildPool;
+    const onPool = this.opts.build === undefined && pool !== undefined && pool.threads > 0 && groups.length > 1;
+    // A shard's rows are packed once (part/packed-input.ts), for its nearest-centroid search and its build.
+    const packed = new WeakMap<object, PackedRows>();
+    const pack = (input: PartBuildInput) => {
+      let rows = packed.get(input.changes);
+      if (rows === undefined) packed.set(input.changes, (rows = packRows(input)));
+      return packBuildInput(input, rows);
+    };
+    const build = this.opts.build ?? (onPool ? (input: PartBuildInput) => pool.run('part-build', pack(input)) : buildPartFiles);
+    const nearest = onPool ? (input: PartBuildInput) => pool.run('ivf-nearest', pack(input)) : undefined;
     const { built, codebook } = await this.step(ns, from + 1, end, 'build', () =>
-      buildGroups(this.store, ns, router, groups, this.opts.vectorIndex, (g, i, vectorIndex) => {
-        const input: PartBuildInput = {
+      buildGroups(
+        this.store,
+        ns,
+        router,
+        groups,
+        this.opts.vectorIndex,
+        (g, i, vectorIndex): PartBuildInput => ({
           namespace: ns,
           partId: partIds[i]!,
           walStart: from + 1,
@@ -267,9 +292,10 @@ export class Indexer {
           createdAt,
           // Keys are looked up namespace-wide (the union over parts): one part holds them.
           idempotencyKeys: i === 0 ? idempotencyKeys : [],
-        };
-        return (this.opts.build ?? buildPartFiles)(input); // step 4
-      }),
+        }),
+        build,
+        nearest,
+      ),
     );
     await this.step(ns, from + 1, end, 'upload', () => Promise.all(built.map((b: BuiltPart) => uploadPart(this.store, b)))); // step 5: files, then manifest.json last
     // A trained or extended codebook is its own object, uploaded before the publish that names it (RFC-0008 §1); if

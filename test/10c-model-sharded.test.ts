@@ -1,12 +1,13 @@
 /**
  * Randomized model test of a SHARDED namespace (RFC-0013): random upserts, patches, deletes and filter writes through
  * two engines sharing one store, interleaved with indexing (one part per shard with changes, one CAS), per-shard
- * forced and size-tiered compaction, publishers racing inside a router CAS, GC and node restarts; after every
+ * forced and size-tiered compaction, publishers racing inside a router CAS, GC, node restarts and indexing passes that
+ * die mid-upload (their shards built in parallel on a build pool, RFC-0013 "Parallel shard builds"); after every
  * operation a strong query on a random node must return exactly what a plain Map model says, and the stored state
  * must keep the shard layout: every part holds only ids of its shard, each id has at most one live row, in the newest
  * part of its shard. Seeded by fast-check; the seed is printed on failure.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
@@ -15,6 +16,7 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { decodeDeletionVector, loadPart, partFileKey } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
+import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
 
 const SHARDS = 3;
 type Attrs = { v: number; n: number; cat: string; flag?: boolean | null };
@@ -30,7 +32,9 @@ type Op =
   | { t: 'publish'; p: Publisher }
   | { t: 'race'; first: Publisher; second: Publisher }
   | { t: 'gc' }
-  | { t: 'restart' };
+  | { t: 'restart' }
+  /** An indexing pass that dies after `puts` part-file uploads (mid-upload of its shards' parts, before its CAS). */
+  | { t: 'crash_index'; puts: number };
 
 const publisherArb = fc.constantFrom<Publisher>('index', 'compact', 'compact_tiered');
 const idArb = fc.integer({ min: 0, max: 30 });
@@ -46,6 +50,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('race' as const), first: publisherArb, second: publisherArb }) },
   { weight: 1, arbitrary: fc.constant({ t: 'gc' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('crash_index' as const), puts: fc.integer({ min: 0, max: 12 }) }) },
   { weight: 6, arbitrary: fc.uniqueArray(docArb, { minLength: 1, maxLength: 8, selector: (d) => d.id }).map((rows) => ({ t: 'upsert' as const, rows })) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.uniqueArray(idArb, { minLength: 1, maxLength: 4 }) }) },
@@ -78,12 +83,27 @@ function expectedShard(id: number): number {
 
 let nonce = 0;
 let ivfParts = false;
+/** Indexing passes build their shards on this pool (RFC-0013 "Parallel shard builds"). */
+let buildPool: TaskPool | undefined;
 let sawIvf = false;
 let sawMerged = false;
 const ivfOptions = () => (ivfParts ? { vectorIndex: { kind: 'ivf' as const, minRows: 3, targetSize: 2, minSize: 1, maxSize: 4 } } : {});
 
 class HookStore extends MemoryStore {
   beforeRouterCas: (() => Promise<void>) | null = null;
+  /** Part-file uploads left before the indexer "dies" (every later put of a part file throws); null: no crash. */
+  partPutsLeft: number | null = null;
+  crashed = false;
+  override async put(key: string, bytes: Uint8Array) {
+    if (this.partPutsLeft !== null && key.includes('/parts/')) {
+      if (this.partPutsLeft === 0) {
+        this.crashed = true;
+        throw new Error('the indexer died mid-pass');
+      }
+      this.partPutsLeft--;
+    }
+    return super.put(key, bytes);
+  }
   override async putIfMatch(key: string, bytes: Uint8Array, witness: Witness) {
     if (key.endsWith('router.json')) {
       const hook = this.beforeRouterCas;
@@ -96,7 +116,7 @@ class HookStore extends MemoryStore {
 
 async function publish(store: ObjectStore, ns: string, p: Publisher): Promise<void> {
   const clock = { now: () => Date.now() };
-  if (p === 'index') await new Indexer(store, { clock, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 4 }, maxEntriesPerPart: 3, ...ivfOptions() }).indexNamespace(ns, true);
+  if (p === 'index') await new Indexer(store, { clock, nonce: () => `n${nonce++}`, hnsw: { flatThreshold: 4 }, maxEntriesPerPart: 3, buildPool, ...ivfOptions() }).indexNamespace(ns, true);
   else await compactNamespace(store, ns, { clock, nonce: () => `c${nonce++}`, force: p === 'compact', fanout: 2, maxParts: 2, hnsw: { flatThreshold: 4 }, ...ivfOptions() });
 }
 
@@ -151,6 +171,14 @@ function expected(model: Map<number, ModelDoc>) {
 }
 
 describe('randomized model test of a sharded namespace (RFC-0013)', () => {
+  beforeAll(async () => {
+    buildPool = createPool({ threads: 2, now: () => performance.now() });
+    await buildPool.ready();
+  });
+  afterAll(async () => {
+    await buildPool?.close();
+  });
+
   it.each([
     ['HNSW/flat parts', false, 40],
     ['IVF parts sharing one codebook', true, 15],
@@ -159,6 +187,8 @@ describe('randomized model test of a sharded namespace (RFC-0013)', () => {
     sawIvf = false;
     sawMerged = false;
     let maxShardsWithParts = 0;
+    let crashes = 0;
+    const pooledBefore = buildPool!.stats().byKind['part-build'].tasks;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(opArb, fc.boolean(), fc.boolean()), { minLength: 10, maxLength: 40, size: 'max' }), async (steps) => {
         const store = new HookStore();
@@ -177,6 +207,20 @@ describe('randomized model test of a sharded namespace (RFC-0013)', () => {
           const row = (r: ModelDoc) => ({ id: r.id, vector: r.vector, ...r.attrs });
           switch (op.t) {
             case 'restart':
+              nodes[w] = makeEngine(store);
+              break;
+            case 'crash_index':
+              // The pass dies part-way through uploading its shards' parts (or before any): nothing is published, the
+              // parts it left are orphans (GC's), and the next pass indexes the range again. The node restarts too.
+              store.partPutsLeft = op.puts;
+              store.crashed = false;
+              try {
+                await publish(store, ns, 'index');
+              } catch (e) {
+                expect((e as Error).message).toMatch(/died mid-pass/);
+              }
+              if (store.crashed) crashes++;
+              store.partPutsLeft = null;
               nodes[w] = makeEngine(store);
               break;
             case 'publish':
@@ -234,5 +278,7 @@ describe('randomized model test of a sharded namespace (RFC-0013)', () => {
     expect(maxShardsWithParts).toBe(SHARDS); // the runs really spread parts over every shard
     expect(sawMerged).toBe(true); // and compaction merged runs of a shard
     expect(sawIvf).toBe(ivf);
+    expect(crashes).toBeGreaterThan(0); // passes really died mid-upload
+    expect(buildPool!.stats().byKind['part-build'].tasks).toBeGreaterThan(pooledBefore); // and shards built on the pool
   });
 });

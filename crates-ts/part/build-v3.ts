@@ -12,10 +12,10 @@
  *    version.
  * Deterministic: the same input (and seed) gives byte-identical files.
  */
-import { ElaxError, type Doc } from '../core/index.js';
+import { ElaxError, type DistanceMetric, type Doc } from '../core/index.js';
 import {
   assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
-  retireEmpty, seededRandom, trainCodebook, type Codebook, type CodebookAssignment,
+  retireEmpty, seededRandom, trainCodebook, CentroidAssigner, nearestAmong, squaredNorms, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
 import { foldedRows, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -57,9 +57,25 @@ export interface IvfBuildOptions {
    * reranks exactly only the candidates whose sure bounds reach the top k. Default true; false writes layout 1.
    */
   refine?: boolean;
+  /**
+   * The vectors' clusters, computed beforehand by `assignPartVectors` on this same input (the indexer does that on
+   * its own thread, shard after shard, since each shard's extension of the codebook is the next one's starting
+   * point, then builds the shards' parts in parallel: RFC-0013 "Parallel shard builds"). `codebook` is then the
+   * codebook the part is built against (the assignment's), and no training or extension happens here.
+   */
+  assigned?: IvfAssignment;
 }
 
-export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
+/** The clusters of a part's vectors (their id order) and the codebook version they refer to. */
+export interface IvfAssignment {
+  codebook: Codebook;
+  clusterOf: Uint32Array;
+  /** The codebook was trained or extended for these vectors (a new version to upload and publish). */
+  changed: boolean;
+}
+
+/** A format-3 input's final rows and its vectors in index space (normalised for cosine), in id order. */
+function ivfRows(input: PartBuildInput) {
   const o = input.vectorIndex;
   if (!o || o.kind !== 'ivf') throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: format 3 needs vectorIndex {kind: 'ivf'}`);
   const { docs, deleted, seqs } = foldedRows(input);
@@ -69,8 +85,6 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   if (o.codebook && (o.codebook.dims !== dims || o.codebook.metric !== metric)) {
     throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: codebook version ${o.codebook.version} is for ${o.codebook.dims}-d ${o.codebook.metric}, the part is ${dims}-d ${metric}`);
   }
-
-  // The vectors in id order, in index space (normalised for cosine).
   const withVector: number[] = [];
   docs.forEach((d, i) => {
     if (d.vector !== null) withVector.push(i);
@@ -78,8 +92,11 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   const m = withVector.length;
   const raw = new Float32Array(m * dims);
   withVector.forEach((r, j) => raw.set(docs[r]!.vector!, j * dims));
-  const data = indexSpace(metric, raw, dims);
+  return { o, docs, deleted, seqs, dims, metric, withVector, m, data: indexSpace(metric, raw, dims) };
+}
 
+/** Train, or assign to and extend, the codebook for the part's vectors: the order-dependent step of a format-3 build. */
+function assignRows(input: PartBuildInput, o: IvfBuildOptions, data: Float32Array, dims: number, m: number, metric: DistanceMetric): IvfAssignment {
   const random = seededRandom(o.seed ?? IVF_SEED);
   const sizes = { minSize: o.minSize, maxSize: o.maxSize };
   let assigned: CodebookAssignment;
@@ -99,6 +116,80 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     const retired = retireEmpty(split.codebook, m, split.clusterOf, merge);
     assigned = { codebook: retired === base ? base : { ...retired, version: base.version + 1 }, clusterOf: split.clusterOf };
   }
+  return { codebook: assigned.codebook, clusterOf: assigned.clusterOf, changed: assigned.codebook !== o.codebook };
+}
+
+/**
+ * The clusters `buildPartFilesV3(input)` would give the input's vectors (the same computation), for a caller that
+ * builds parts elsewhere once their codebooks are known (IvfBuildOptions.assigned).
+ */
+export function assignPartVectors(input: PartBuildInput): IvfAssignment {
+  const { o, data, dims, m, metric } = ivfRows(input);
+  return assignRows(input, o, data, dims, m, metric);
+}
+
+/** A format-3 input's vectors in index space (id order) and their nearest live centroids in its codebook. */
+export interface NearestCentroids {
+  data: Float32Array;
+  nearest: Uint32Array;
+  /**
+   * Found by the exact SIMD assigner (assign-kernel.ts), whose scores are nearestAmong's: only then can
+   * `assignFromNearest` extend them to a later version of the codebook exactly as assigning to it would.
+   */
+  exact: boolean;
+}
+
+/**
+ * The part of assigning an input's vectors that does not depend on other shards of the pass (RFC-0013 "Parallel
+ * shard builds"): each vector's nearest centroid in `input.vectorIndex.codebook` (the pass's starting codebook).
+ */
+export function nearestInCodebook(input: PartBuildInput): NearestCentroids {
+  const { o, data, m, dims } = ivfRows(input);
+  const cb = o.codebook;
+  if (cb === null) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: no codebook to assign to`);
+  let live = 0;
+  for (let c = 0; c < cb.k; c++) if (cb.retired[c] === 0) live++;
+  const exact = live > 0 && CentroidAssigner.create(cb.centroids, cb.k, dims, squaredNorms(cb.centroids, cb.k, dims), live === cb.k ? null : cb.retired) !== null;
+  return { data, nearest: exact ? assignToCodebook(cb, data, m) : new Uint32Array(0), exact };
+}
+
+/**
+ * `assignPartVectors(input)` from the vectors' nearest centroids in `base`, an earlier version of the input's
+ * codebook (versions only append centroids, and the indexer retires none): a vector's nearest centroid in the input's
+ * codebook is its nearest in `base` unless an appended one scores strictly lower (ties go to the lower id), by the
+ * scores the assigner's exact step uses (nearestAmong). Then the splits, as assigning does.
+ */
+export function assignFromNearest(input: PartBuildInput, found: NearestCentroids, base: Codebook): IvfAssignment {
+  const o = input.vectorIndex;
+  const cb = o?.codebook;
+  if (!o || !cb || o.merge !== undefined || !found.exact || cb.k < base.k || cb.dims !== base.dims) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: cannot assign from nearest centroids of codebook version ${base.version}`);
+  }
+  const { data, nearest } = found;
+  const dims = cb.dims;
+  const m = nearest.length;
+  if (data.length !== m * dims) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: ${m} nearest centroids for ${data.length / dims} vectors`);
+  let clusterOf = nearest;
+  const appended: number[] = [];
+  for (let c = base.k; c < cb.k; c++) if (cb.retired[c] === 0) appended.push(c);
+  if (appended.length > 0) {
+    const cSq = squaredNorms(cb.centroids, cb.k, dims);
+    const candidates = new Int32Array(1 + appended.length);
+    candidates.set(appended, 1);
+    clusterOf = new Uint32Array(m);
+    for (let r = 0; r < m; r++) {
+      candidates[0] = nearest[r]!;
+      clusterOf[r] = nearestAmong(data, r * dims, dims, cb.centroids, cSq, candidates);
+    }
+  }
+  const assigned = extendCodebook(cb, data, m, clusterOf, { random: seededRandom(o.seed ?? IVF_SEED), minSize: o.minSize, maxSize: o.maxSize, others: o.others });
+  return { codebook: assigned.codebook, clusterOf: assigned.clusterOf, changed: assigned.codebook !== cb };
+}
+
+export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart> {
+  const { o, docs, deleted, seqs, dims, metric, withVector, m, data } = ivfRows(input);
+  const assigned = o.assigned ?? assignRows(input, o, data, dims, m, metric);
+  if (assigned.clusterOf.length !== m) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${input.partId}: ${assigned.clusterOf.length} cluster assignments for ${m} vectors`);
   const cb = assigned.codebook;
 
   // Ordinals: vectors by (centroid, id) — a stable counting sort of the id-ordered vectors — then the rest.
@@ -161,5 +252,5 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   const index: PartIndexInfo = { kind: 'ivf', M: null, ef_construction: null, seed: o.seed ?? IVF_SEED, space: spaceFor(metric), vectors: m };
   const rows = { docs: order.map((i) => docs[i]!) as Doc[], deleted, seqs: order.map((i) => seqs[i]!) };
   const built = assembleBlockPart(input, rows, dims, { info: index, files }, PART_FORMAT_V3, { ivf });
-  return { ...built, codebook: { codebook: cb, changed: cb !== o.codebook } };
+  return { ...built, codebook: { codebook: cb, changed: assigned.changed } };
 }

@@ -30,7 +30,8 @@ export { encodeDeletionVector, decodeDeletionVector, dvFileName, isDvFile, deadO
 export { readDictIndex, type DictIndex, type FilterIndexInfo } from './filter-index.js';
 export { buildSortedIndex, readSortedIndex, type SortedIndex } from './sorted-index.js';
 export { PART_FORMAT_V2, PART_FORMAT_V3, isBlockHead, type PartHeadV2, type PartHeadV3, type IvfPartInfo } from './head.js';
-export { IVF_SEED, type IvfBuildOptions } from './build-v3.js';
+export { packBuildInput, packRows, unpackBuildInput, type PackedBuildInput, type PackedRows } from './packed-input.js';
+export { IVF_SEED, assignPartVectors, nearestInCodebook, assignFromNearest, type IvfBuildOptions, type IvfAssignment, type NearestCentroids } from './build-v3.js';
 export { rerankBlockRows } from './build-v2.js';
 export { encodeClusterTable, decodeClusterTable, clusterEntry, emptyClusterCodes, CLUSTER_TABLE_VERSION, type ClusterTable } from './cluster-table.js';
 export { PartData, PartSegment, type PartDataOptions, type PreparedClusters } from './part-data.js';

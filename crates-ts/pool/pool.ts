@@ -74,6 +74,8 @@ export interface PoolOptions {
   now: () => number;
   /** Worker entry (tests substitute one whose workers die). */
   entry?: URL;
+  /** Handed to each thread (piscina's `workerData`), for an entry that needs settings (the indexer's: its nice value). */
+  workerData?: unknown;
 }
 
 /** One thread per core but one, left to the event loop; at least 1. */
@@ -84,11 +86,11 @@ export function defaultPoolThreads(): number {
 export function createPool(opts: PoolOptions): TaskPool {
   const threads = opts.threads ?? defaultPoolThreads();
   if (!Number.isInteger(threads) || threads < 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `pool threads must be an integer ≥ 0, got ${threads}`);
-  return threads === 0 ? new InlinePool(opts.now) : new ThreadPool(threads, opts.now, opts.entry ?? new URL('./worker-entry.mjs', import.meta.url));
+  return threads === 0 ? new InlinePool(opts.now) : new ThreadPool(threads, opts.now, opts.entry ?? new URL('./worker-entry.mjs', import.meta.url), opts.workerData);
 }
 
-function runInline<K extends TaskKind>(kind: K, input: TaskInput<K>): TaskOutput<K> {
-  return (TASKS[kind] as (i: TaskInput<K>) => TaskOutput<K>)(input);
+function runInline<K extends TaskKind>(kind: K, input: TaskInput<K>): TaskOutput<K> | Promise<TaskOutput<K>> {
+  return (TASKS[kind] as (i: TaskInput<K>) => TaskOutput<K> | Promise<TaskOutput<K>>)(input);
 }
 
 function emptyStats(): Record<TaskKind, KindStats> {
@@ -178,10 +180,11 @@ class ThreadPool extends BasePool {
     readonly threads: number,
     now: () => number,
     entry: URL,
+    workerData: unknown,
   ) {
     super(now);
     // Fixed size: threads start once (tsx + WebAssembly warm-up is ~100s of ms) and stay.
-    this.piscina = new Piscina({ filename: fileURLToPath(entry), minThreads: threads, maxThreads: threads, idleTimeout: Infinity, taskQueue: new PriorityTaskQueue(now) });
+    this.piscina = new Piscina({ filename: fileURLToPath(entry), minThreads: threads, maxThreads: threads, idleTimeout: Infinity, taskQueue: new PriorityTaskQueue(now), workerData });
     // A write arriving before any thread has loaded is encoded inline rather than waiting seconds for the load.
     // A thread that cannot start: tasks go to the pool anyway and fall back inline one by one (counted).
     this.warming = this.piscina.run({ kind: WARM_UP }).then(

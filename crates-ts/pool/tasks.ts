@@ -5,6 +5,7 @@
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
 import { parseJsonBytesPacked } from '../schema/json-body.js';
+import type { BuiltPart, NearestCentroids, PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 import { scoreBm25Part, type Bm25PartInput, type Bm25PartOutput } from '../fts/part-task.js';
 
@@ -33,17 +34,37 @@ export interface TaskTypes {
    * cancellation through `cancel`, as vector-scan.
    */
   'bm25-part': { input: Bm25PartInput; output: Bm25PartOutput };
+   * A part's files and head (part/build.ts buildPartFiles), for the indexer's build pool: the shards of a pass build
+   * in parallel (RFC-0013 "Parallel shard builds"). The input crosses packed (part/packed-input.ts: columns of
+   * primitives, vectors in shared memory); the files' bytes come back transferred.
+   */
+  'part-build': { input: PackedBuildInput; output: BuiltPart };
+  /**
+   * A format-3 input's vectors in index space and their nearest centroids in its codebook (part/build-v3.ts
+   * nearestInCodebook): the shard-independent half of the IVF assignment, for the indexer's build pool. Input packed
+   * as for `part-build`; the two arrays come back transferred.
+   */
+  'ivf-nearest': { input: PackedBuildInput; output: NearestCentroids };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
 export type TaskOutput<K extends TaskKind> = TaskTypes[K]['output'];
 
-export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> } = {
+export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | Promise<TaskOutput<K>> } = {
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
   'bm25-part': (input) => scoreBm25Part(input),
+  // Loaded on first use: the server's pool threads never build parts (the indexer's build pool preloads it).
+  'part-build': async (input) => {
+    const { buildPartFiles, unpackBuildInput } = await import('../part/index.js');
+    return buildPartFiles(unpackBuildInput(input));
+  },
+  'ivf-nearest': async (input) => {
+    const { nearestInCodebook, unpackBuildInput } = await import('../part/index.js');
+    return nearestInCodebook(unpackBuildInput(input));
+  },
 };
 
 export const TASK_KINDS = Object.keys(TASKS) as TaskKind[];

@@ -3,7 +3,8 @@
  * envelope, not as thrown values: structured clone keeps an Error's message but drops ElaxError's code, status and
  * retryAfter, and the caller must see the same error inline and pooled.
  */
-import { move } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import type { BuiltPart, NearestCentroids } from '../part/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isElaxError } from '../core/index.js';
@@ -50,11 +51,16 @@ function collectIfDue(): void {
   sharedSinceGc = 0;
 }
 
-export default function handle({ kind, input }: { kind: TaskKind | typeof WARM_UP; input: never }): unknown {
+/** A view of a whole, ordinary ArrayBuffer (not shared, not a slice of a pool or of WebAssembly memory): movable. */
+function ownsBuffer(b: ArrayBufferView): boolean {
+  return b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+}
+
+export default async function handle({ kind, input }: { kind: TaskKind | typeof WARM_UP; input: never }): Promise<unknown> {
   if (kind === WARM_UP) return null;
   let out: unknown;
   try {
-    out = (TASKS[kind] as (i: unknown) => unknown)(input);
+    out = await (TASKS[kind] as (i: unknown) => unknown)(input);
     if (kind === 'vector-scan') accountShared(input as VectorScanInput);
     else if (kind === 'bm25-part') {
       // A part's row lengths and lists (the postings file's, in the block cache): counted each time, as part vectors.
@@ -66,6 +72,13 @@ export default function handle({ kind, input }: { kind: TaskKind | typeof WARM_U
     return { __poolError: { name: err.name, message: err.message, ...(isElaxError(e) ? { code: e.code, retryAfter: e.retryAfter } : {}) } } satisfies TaskError;
   }
   // Bytes go back transferred, not copied, when they own their whole buffer (parquet-wasm copies out of its heap).
-  if (out instanceof Uint8Array && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) return move(out);
+  if (out instanceof Uint8Array && ownsBuffer(out)) return move(out);
+  if (kind === 'part-build' || kind === 'ivf-nearest') {
+    // A built part's files (tens of MB for a large shard), a shard's vectors: their own buffers are moved, the rest copied.
+    const views = kind === 'part-build' ? (out as BuiltPart).files.map((f) => f.bytes) : [(out as NearestCentroids).data, (out as NearestCentroids).nearest];
+    const buffers = new Set<ArrayBuffer>();
+    for (const v of views) if (ownsBuffer(v)) buffers.add(v.buffer as ArrayBuffer);
+    if (buffers.size > 0) return move({ [transferableSymbol]: [...buffers], [valueSymbol]: out as object });
+  }
   return out;
 }

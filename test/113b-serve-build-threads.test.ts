@@ -1,0 +1,79 @@
+/**
+ * `elax serve --indexer-build-threads` (RFC-0013 "Parallel shard builds"): the embedded indexer's build pool starts
+ * only when a pass has several shards to build, its threads run at the indexer's nice value (every other thread of the
+ * server stays at the server's), and the sharded namespace's rows are all indexed and answered. Linux only, as the
+ * servers this project runs on (threads' nice values from /proc).
+ */
+import { describe, it, expect } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
+
+/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
+function threadNices(pid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    } catch {
+      /* the thread exited meanwhile */
+    }
+  }
+  return out;
+}
+
+async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('elax serve --indexer-build-threads', () => {
+  it('should refuse a value that is not an integer ≥ 0, naming the flag', async () => {
+    const got = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [ELAX_BIN, 'serve', '--store', tempStoreDir('bt'), '--indexer-build-threads', '-1'], { timeout: 30_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stderr }),
+      ),
+    );
+    expect(got.code).not.toBe(0);
+    expect(got.stderr).toContain('--indexer-build-threads must be an integer ≥ 0');
+  });
+
+  it('should start its build threads on the first sharded pass, at the indexer nice value, and index every shard', async () => {
+    const server = await startServerProcess({ args: ['--indexer-nice', '7', '--indexer-build-threads', '2', '--index-min-entries', '1', '--index-max-age-ms', '50'] });
+    try {
+      const pid = server.child.pid!;
+      const post = async (path: string, body: unknown) => {
+        const r = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(r.status, await r.clone().text()).toBe(200);
+        return r.json() as Promise<Record<string, unknown>>;
+      };
+      await waitFor('the indexer thread to lower itself', () => threadNices(pid).includes(7));
+      // An unsharded namespace is indexed on the indexer's thread: no build thread yet.
+      await post('/v2/namespaces/plain', { distance_metric: 'euclidean_squared', upsert_rows: [{ id: 1, vector: [1, 0] }, { id: 2, vector: [0, 1] }] });
+      await waitFor('the unsharded namespace to be indexed', async () => {
+        const m = (await (await fetch(`${server.url}/v1/namespaces/plain/metadata`)).json()) as { index?: { status?: string } };
+        return m.index?.status === 'up-to-date';
+      });
+      expect(threadNices(pid).filter((n) => n === 7)).toHaveLength(1);
+
+      const rows = Array.from({ length: 60 }, (_, i) => ({ id: i, vector: [Math.cos(i), Math.sin(i)], text: `row ${i}` }));
+      await post('/v2/namespaces/sharded', { sharding: { num_shards: 4 }, distance_metric: 'euclidean_squared', upsert_rows: rows });
+      // Two build threads (each a Node worker: its JS thread and helpers, all created from the niced indexer thread).
+      await waitFor('the build threads at nice 7', () => threadNices(pid).filter((n) => n === 7).length >= 3);
+      await waitFor('the sharded namespace to be indexed', async () => {
+        const m = (await (await fetch(`${server.url}/v1/namespaces/sharded/metadata`)).json()) as { index?: { status?: string } };
+        return m.index?.status === 'up-to-date';
+      });
+      const nices = threadNices(pid);
+      expect(nices.filter((n) => n === 7).length).toBeGreaterThanOrEqual(3); // the indexer thread and its build threads
+      expect(nices.filter((n) => n !== 7).every((n) => n === nices.find((x) => x !== 7))).toBe(true);
+      const res = (await post('/v2/namespaces/sharded/query', { rank_by: ['id', 'asc'], top_k: 100 })) as { rows: { id: number }[] };
+      expect(res.rows.map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    } finally {
+      await server.stop();
+    }
+  });
+});
