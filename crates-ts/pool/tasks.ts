@@ -34,6 +34,7 @@ export interface TaskTypes {
    * cancellation through `cancel`, as vector-scan.
    */
   'bm25-part': { input: Bm25PartInput; output: Bm25PartOutput };
+  /**
    * A part's files and head (part/build.ts buildPartFiles), for the indexer's build pool: the shards of a pass build
    * in parallel (RFC-0013 "Parallel shard builds"). The input crosses packed (part/packed-input.ts: columns of
    * primitives, vectors in shared memory); the files' bytes come back transferred.
