@@ -5,7 +5,7 @@
  * cosine_distance) and no `vector`. Values of `img` are one-decimal numbers (no f32 is exact: 0.1 must come back
  * as 0.1), those of `e16` multiples of 1/8 (exact in f16). Queried with the rows in the WAL tail only, in parts only
  * (indexed into several parts, each column stored as kind fvec, checked in the part heads), then with updates,
- * patches to null, deletes and new rows in the tail over the parts; kNN and ANN (with and without filters) equal a
+ * patches to null, deletes and new rows in the tail over the parts, then compacted into one part; kNN and ANN (with and without filters) equal a
  * brute force computed here. include_attributes returns the written numbers, or their f32 as base64. /_debug/recall
  * without rank_by reports every vector column with ANN in `columns` (`vector`'s top-level fields as before), and
  * `elax recall` prints one row per column.
@@ -16,6 +16,7 @@ import { LocalDirStore } from '../crates-ts/store/index.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 import { runRecall } from '../cli/recall/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -203,6 +204,21 @@ describe.each(SETUPS)('official client: vector columns stored fixed-stride (kind
     if (attrs.includes('e16')) rows.get(12)!.e16 = patched;
     else rows.get(12)!.img = patched;
     for (const id of [2, 101, 299]) rows.delete(id);
+    await checkAll(ns, attrs, rows, r);
+
+    // Indexed and compacted into one part: the values read back from kind-7 blocks and written again, unchanged.
+    await indexAll(ns);
+    const cstore = new LocalDirStore(server.storeDir);
+    try {
+      expect((await compactNamespace(cstore, ns, { clock: { now: () => Date.now() }, nonce: () => `fc${nonce++}`, force: true, hnsw: { flatThreshold: 32 } })).result).toBe('compacted');
+      const router = (await new RouterStore(cstore).read(ns))!.router;
+      expect(router.parts.length).toBe(1);
+      const head = (await readManifest(cstore, ns, router.parts[0]!.id))!;
+      if (!isBlockHead(head)) throw new Error('not a block part');
+      expect(head.columns.filter((c) => c.name === 'img' || c.name === 'e16').map((c) => c.kind)).toEqual(names.map(() => 'fvec'));
+    } finally {
+      await cstore.close();
+    }
     await checkAll(ns, attrs, rows, r);
   });
 

@@ -3,7 +3,9 @@
  * never regenerated): the head names `img` ([8]f32) and `e16` ([6]f16) as column kind `fvec`, every block of their
  * files is kind 7 (rows × N f32), the values read back are the numbers written (0.1 stays 0.1, f16-rounded values
  * exactly), kNN over both columns ranks as a brute force computed here does, ANN over `img` goes through its graph
- * with the same answer, and include_attributes returns the written numbers, or their f32 as base64.
+ * with the same answer, and include_attributes returns the written numbers, or their f32 as base64. Also: the
+ * older fixture test/fixtures/part-vann (a json `img` column) still answers, and compaction rewrites it as kind 7 with
+ * the same values.
  */
 import { describe, it, expect } from 'vitest';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,10 @@ import { isBlockHead, loadPart, readManifest } from '../crates-ts/part/index.js'
 import { blockOf, openBlockFile } from '../crates-ts/part/block-file.js';
 import { ColumnBlock } from '../crates-ts/part/column-block.js';
 import { FVEC_CREATED_AT, FVEC_NS, FVEC_PART_ID, fvecDocs } from './fixtures/part-fvec.js';
+import { VANN_CREATED_AT, VANN_NS, vannDocs } from './fixtures/part-vann.js';
+import { RouterStore } from '../crates-ts/router/index.js';
+import { Indexer } from '../indexer/indexer.js';
+import { compactNamespace } from '../indexer/compact.js';
 
 function l2(a: number[], b: number[]): number {
   let s = 0;
@@ -107,6 +113,58 @@ describe('the fixed-stride vector column fixture (test/fixtures/part-fvec, RFC-0
           );
         } finally {
           await e.close();
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('should keep reading json vector columns (part-vann, before kind 7) and rewrite them as kind 7 on compaction', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-fvec-upgrade-'));
+    try {
+      cpSync(path.join(import.meta.dirname, 'fixtures', 'part-vann'), tmp, { recursive: true });
+      const store = new LocalDirStore(tmp);
+      try {
+        const rows = new Map(vannDocs().map((d) => [d.id as number, d.attrs.img as number[] | undefined]));
+        let t = Date.parse(VANN_CREATED_AT);
+        const clock = { now: () => (t += 1) };
+        const e = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        const q = [1, -1, 0.5, 2, 0, -0.25, 1, 1];
+        const brute = (k: number) =>
+          [...rows]
+            .filter(([, v]) => v !== undefined)
+            .map(([id, v]) => [id, l2(q, v!)] as [number, number])
+            .sort((a, b) => a[1] - b[1] || a[0] - b[0])
+            .slice(0, k);
+        try {
+          const before = (await e.query(VANN_NS, { rank_by: ['img', 'kNN', q], top_k: 10 })).rows!;
+          expect(before.map((r) => r.id)).toEqual(brute(10).map(([id]) => id));
+          // New rows (one-decimal values) in a second part, then both compacted into one.
+          const up = Array.from({ length: 40 }, (_, i) => ({ id: 1000 + i, img: Array.from({ length: 8 }, (_, j) => (((i * 7 + j * 3) % 41) - 20) / 10) }));
+          await e.write(VANN_NS, { upsert_rows: up });
+          for (const u of up) rows.set(u.id, u.img);
+        } finally {
+          await e.close();
+        }
+        await new Indexer(store, { clock, nonce: () => `up${t}` }).indexNamespace(VANN_NS, true);
+        expect((await compactNamespace(store, VANN_NS, { clock, nonce: () => `cp${t}`, force: true })).result).toBe('compacted');
+        const router = (await new RouterStore(store).read(VANN_NS))!.router;
+        expect(router.parts.length).toBe(1);
+        const head = (await readManifest(store, VANN_NS, router.parts[0]!.id))!;
+        if (!isBlockHead(head)) throw new Error('not a block part');
+        expect(head.columns.find((c) => c.name === 'img')!.kind).toBe('fvec');
+        const part = await loadPart(store, VANN_NS, router.parts[0]!.id);
+        expect(new Map(part.docs.map((d) => [d.id as number, d.attrs.img as number[] | undefined]))).toEqual(rows);
+        const e2 = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+        try {
+          const got = (await e2.query(VANN_NS, { rank_by: ['img', 'kNN', q], top_k: 10, include_attributes: ['img'] })).rows!;
+          expect(got.map((r) => r.id)).toEqual(brute(10).map(([id]) => id));
+          expect(got.map((r) => r.img)).toEqual(brute(10).map(([id]) => rows.get(id)));
+        } finally {
+          await e2.close();
         }
       } finally {
         await store.close();
