@@ -16,6 +16,8 @@ export const EXIT_BELOW_MIN_RECALL = 3;
 
 export interface RecallRow {
   namespace: string;
+  /** The vector column measured: `vector`, or another one with ANN (RFC-0014; /_debug/recall's `columns`). */
+  attribute?: string;
   avg_recall: number | null;
   avg_ann_count: number | null;
   avg_exhaustive_count: number | null;
@@ -53,7 +55,14 @@ async function evaluateAll(names: string[], body: RecallBody, evaluate: Evaluate
         latency_ms: Math.round(performance.now() - t0),
       };
       if (minRecall !== undefined) row.below_min = r.avg_recall < minRecall;
-      rows.push(row);
+      const columns = Object.entries(r.columns ?? {});
+      // Other vector columns (RFC-0014): one row per column the server measured (`vector` included), not the top level.
+      if (columns.length === 0) rows.push(row);
+      for (const [attribute, c] of columns) {
+        const col: RecallRow = { ...(attribute === 'vector' ? row : { namespace: ns, latency_ms: row.latency_ms }), attribute, avg_recall: c.avg_recall, avg_ann_count: c.avg_ann_count, avg_exhaustive_count: c.avg_exhaustive_count };
+        if (minRecall !== undefined) col.below_min = c.avg_recall < minRecall;
+        rows.push(col);
+      }
     } catch (e) {
       const msg = (e as Error).message;
       // A namespace without vectors has nothing to evaluate: note it, do not fail the run.
@@ -145,12 +154,12 @@ export function registerRecallCommands(program: Command): void {
       else {
         printTable(
           rows.map((r) => ({ ...r, avg_recall: r.avg_recall === null ? `skipped (${r.skipped})` : r.avg_recall.toFixed(4), below_min: r.below_min ? 'BELOW' : '' })) as unknown as Record<string, unknown>[],
-          ['namespace', 'avg_recall', 'avg_ann_count', 'avg_exhaustive_count', ...(rows.some((r) => r.probes !== undefined) ? ['probes', 'probes_source'] : []), 'latency_ms', ...(minRecall !== undefined ? ['below_min'] : [])],
+          ['namespace', ...(rows.some((r) => r.attribute !== undefined) ? ['attribute'] : []), 'avg_recall', 'avg_ann_count', 'avg_exhaustive_count', ...(rows.some((r) => r.probes !== undefined) ? ['probes', 'probes_source'] : []), 'latency_ms', ...(minRecall !== undefined ? ['below_min'] : [])],
         );
       }
       const below = rows.filter((r) => r.below_min);
       if (below.length > 0) {
-        console.error(`recall below ${minRecall}: ${below.map((r) => `${r.namespace} (${r.avg_recall?.toFixed(4)})`).join(', ')}`);
+        console.error(`recall below ${minRecall}: ${below.map((r) => `${r.namespace}${r.attribute !== undefined ? ` ${r.attribute}` : ''} (${r.avg_recall?.toFixed(4)})`).join(', ')}`);
         process.exitCode = EXIT_BELOW_MIN_RECALL;
       }
     });

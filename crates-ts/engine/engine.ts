@@ -191,7 +191,8 @@ export async function runQuery(
 function memoExact(memo: Map<string, QueryResultBody>, run: (q: ParsedQuery) => Promise<QueryResultBody>): (q: ParsedQuery) => Promise<QueryResultBody> {
   return async (q) => {
     const r = q.rank;
-    const key = JSON.stringify([r?.kind === 'vector' ? Array.from(r.query) : null, q.filterSource?.filter ?? null, q.limit, q.projection]);
+    // The ranked attribute is part of the key: a recall run measures other vector columns too (RFC-0014 §5).
+    const key = JSON.stringify([r?.kind === 'vector' ? Array.from(r.query) : null, r?.kind === 'attr_vector' ? [r.attr, Array.from(r.query)] : null, q.filterSource?.filter ?? null, q.limit, q.projection]);
     const hit = memo.get(key);
     if (hit !== undefined) return hit;
     const out = await run(q);

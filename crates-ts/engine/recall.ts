@@ -9,10 +9,12 @@
  */
 import { ElaxError, type Id } from '../core/index.js';
 import type { NamespaceView } from '../namespace/index.js';
-import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody } from '../query/index.js';
+import { parseQuery, executeOnSegments, type ParsedQuery, type QueryResultBody, type Segment } from '../query/index.js';
 import { DEFAULT_EPS0, seededRandom } from '../ivf/index.js';
 import { isTunedEps0 } from '../router/index.js';
 import type { ProbeDepth, ProbesSource } from './ivf-probes.js';
+import { tryParseType } from '../schema/index.js';
+import type { Schema } from '../core/index.js';
 
 export interface RecallRequest {
   num?: number;
@@ -52,6 +54,21 @@ export interface RecallResponse extends Partial<RecallProbes> {
   avg_ann_count: number;
   avg_exhaustive_count: number;
   ground_truth?: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[];
+  /**
+   * elax (RFC-0014 §5): without rank_by, in a namespace with other vector columns with an ANN index (`[N]f32` /
+   * `[N]f16` attributes with `ann`), the recall of each, `vector` included when it has values (the top-level fields
+   * repeat `vector`'s, else the first column's), each sampled from the live rows holding a value. Absent otherwise
+   * (no such column, or rank_by, probes or eps0, which measure one column).
+   */
+  columns?: Record<string, ColumnRecall>;
+}
+
+/** One vector column's recall (`RecallResponse.columns`). */
+export interface ColumnRecall {
+  avg_recall: number;
+  recall_stderr: number;
+  avg_ann_count: number;
+  avg_exhaustive_count: number;
 }
 
 export interface RecallHooks {
@@ -112,7 +129,9 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
    */
   let attr = 'vector';
   /** Per query, the id of the sampled row (exclude_self), else undefined. */
-  const selfIds: (Id | undefined)[] = [];
+  let selfIds: (Id | undefined)[] = [];
+  /** Other vector columns with ANN, measured after `vector` when sampling (RFC-0014 §5). */
+  let others: string[] = [];
   if (body.rank_by !== undefined && body.rank_by !== null) {
     if (body.num !== undefined && body.num !== 1) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', 'with rank_by, num must be 1 (or omitted)');
     const rb = body.rank_by;
@@ -124,69 +143,110 @@ export async function evaluateRecall(view: NamespaceView, body: RecallRequest, r
     queries = [rb[2] as number[] | number[][]];
     num = 1;
   } else {
-    // Query vectors: live rows, uniformly at random (by segment and ordinal), read one by one (only their blocks);
-    // rows without a vector are drawn again, a bounded number of times.
-    const live: number[] = segs.map((seg) => seg.rows - (seg.dead === null ? 0 : seg.deadOrdinals().length));
-    const total = live.reduce((a, b) => a + b, 0);
-    queries = [];
-    for (let draws = 0; queries.length < num && draws < num * 20 && total > 0; draws++) {
-      let pick = Math.floor(random() * total);
-      let s = 0;
-      while (pick >= live[s]!) pick -= live[s++]!;
-      const seg = segs[s]!;
-      let o = -1;
-      for (let r = 0, seen = 0; r < seg.rows; r++) {
-        if (seg.dead !== null && seg.dead[r] === 1) continue;
-        if (seen++ === pick) {
-          o = r;
-          break;
-        }
-      }
-      const [doc] = await seg.docs([o]);
-      if (doc?.vector) {
-        queries.push(Array.from(doc.vector));
-        selfIds.push(excludeSelf ? doc.id : undefined);
-      }
+    // probes / eps0 measure `vector`'s clustered parts: the other columns (graphs only) are not sampled then.
+    if (probes === undefined && eps0 === undefined) others = annVectorColumns(view.schema);
+    ({ queries, selfIds } = await sample(segs, 'vector', num, random, excludeSelf));
+    if (queries.length === 0) {
+      // A namespace without `vector` values: the top-level fields report its first other column (also in `columns`).
+      if (others.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
+      attr = others[0]!;
+      ({ queries, selfIds } = await sample(segs, attr, num, random, excludeSelf));
+      if (queries.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
     }
-    if (queries.length === 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `namespace '${view.namespace}' has no vectors to evaluate recall on`);
     num = queries.length;
   }
 
-  let recallSum = 0;
-  let recallSq = 0;
-  let annCount = 0;
-  let exactCount = 0;
-  const groundTruth: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[] = [];
-  for (let qi = 0; qi < queries.length; qi++) {
-    const qv = queries[qi]!;
-    const self = selfIds[qi];
-    const k = self === undefined ? topK : topK + 1;
-    const without = (rows: NonNullable<QueryResultBody['rows']>) => (self === undefined ? rows : rows.filter((r) => r.id !== self).slice(0, topK));
-    const base = { top_k: k, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
-    const annQuery = parseQuery({ ...base, rank_by: [attr, 'ANN', qv] }, ctx);
-    const ann = without((await runAnn(annQuery, probes, eps0)).rows ?? []);
-    const exactQuery = parseQuery({ ...base, rank_by: [attr, 'kNN', qv], include_attributes: body.include_ground_truth ? true : undefined }, ctx);
-    const exact = without((await runExact(exactQuery)).rows ?? []);
-    const truth = new Set(exact.map((r) => r.id));
-    let hit = 0;
-    for (const r of ann) if (truth.has(r.id)) hit++;
-    const r = exact.length === 0 ? 1 : hit / exact.length;
-    recallSum += r;
-    recallSq += r * r;
-    annCount += ann.length;
-    exactCount += exact.length;
-    if (body.include_ground_truth) groundTruth.push({ query_vector: qv, nearest_neighbors: exact });
-  }
-  const out: RecallResponse = {
-    avg_recall: recallSum / queries.length,
-    recall_stderr: stderrOf(recallSum, recallSq, queries.length),
-    avg_ann_count: annCount / queries.length,
-    avg_exhaustive_count: exactCount / queries.length,
+  const measure = async (attr: string, queries: (number[] | number[][])[], selfIds: (Id | undefined)[], groundTruth: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[] | null): Promise<ColumnRecall> => {
+    let recallSum = 0;
+    let recallSq = 0;
+    let annCount = 0;
+    let exactCount = 0;
+    for (let qi = 0; qi < queries.length; qi++) {
+      const qv = queries[qi]!;
+      const self = selfIds[qi];
+      const k = self === undefined ? topK : topK + 1;
+      const without = (rows: NonNullable<QueryResultBody['rows']>) => (self === undefined ? rows : rows.filter((r) => r.id !== self).slice(0, topK));
+      const base = { top_k: k, ...(body.filters !== undefined ? { filters: body.filters } : {}) };
+      const annQuery = parseQuery({ ...base, rank_by: [attr, 'ANN', qv] }, ctx);
+      const ann = without((await runAnn(annQuery, probes, eps0)).rows ?? []);
+      const exactQuery = parseQuery({ ...base, rank_by: [attr, 'kNN', qv], include_attributes: groundTruth !== null ? true : undefined }, ctx);
+      const exact = without((await runExact(exactQuery)).rows ?? []);
+      const truth = new Set(exact.map((r) => r.id));
+      let hit = 0;
+      for (const r of ann) if (truth.has(r.id)) hit++;
+      const r = exact.length === 0 ? 1 : hit / exact.length;
+      recallSum += r;
+      recallSq += r * r;
+      annCount += ann.length;
+      exactCount += exact.length;
+      groundTruth?.push({ query_vector: qv, nearest_neighbors: exact });
+    }
+    return {
+      avg_recall: recallSum / queries.length,
+      recall_stderr: stderrOf(recallSum, recallSq, queries.length),
+      avg_ann_count: annCount / queries.length,
+      avg_exhaustive_count: exactCount / queries.length,
+    };
   };
+
+  const groundTruth: { query_vector: number[] | number[][]; nearest_neighbors: unknown[] }[] = [];
+  const top = await measure(attr, queries, selfIds, body.include_ground_truth ? groundTruth : null);
+  const out: RecallResponse = { ...top };
   const used = hooks.probesUsed?.() ?? null;
   if (used !== null && clusters !== null) Object.assign(out, { probes: used.probes, probes_source: used.source, eps0: used.eps0 ?? DEFAULT_EPS0, clusters } satisfies RecallProbes);
   if (body.include_ground_truth) out.ground_truth = groundTruth;
+  if (others.length > 0) {
+    // Each column sampled from its own rows, after `vector` (so a seed samples `vector` as it did before them).
+    const columns: Record<string, ColumnRecall> = attr === 'vector' ? { vector: top } : {};
+    for (const a of others) {
+      const s = a === attr ? { queries, selfIds } : await sample(segs, a, num, random, excludeSelf);
+      if (s.queries.length > 0) columns[a] = a === attr ? top : await measure(a, s.queries, s.selfIds, null);
+    }
+    out.columns = columns;
+  }
   return out;
+}
+
+/** The vector attributes other than `vector` with an ANN index (`[N]f32` / `[N]f16`, ann not false), by name. */
+export function annVectorColumns(schema: Schema): string[] {
+  const out: string[] = [];
+  for (const [name, a] of Object.entries(schema)) {
+    if (name === 'vector' || name === 'id' || a.ann === false || a.type === undefined) continue;
+    if (tryParseType(a.type)?.kind === 'vector') out.push(name);
+  }
+  return out.sort();
+}
+
+/**
+ * Up to `num` query vectors: values of `attr` at live rows drawn uniformly at random (by segment and ordinal), read
+ * one by one (only their blocks); rows without a value are drawn again, a bounded number of times.
+ */
+async function sample(segs: readonly Segment[], attr: string, num: number, random: () => number, excludeSelf: boolean): Promise<{ queries: number[][]; selfIds: (Id | undefined)[] }> {
+  const live: number[] = segs.map((seg) => seg.rows - (seg.dead === null ? 0 : seg.deadOrdinals().length));
+  const total = live.reduce((a, b) => a + b, 0);
+  const queries: number[][] = [];
+  const selfIds: (Id | undefined)[] = [];
+  for (let draws = 0; queries.length < num && draws < num * 20 && total > 0; draws++) {
+    let pick = Math.floor(random() * total);
+    let s = 0;
+    while (pick >= live[s]!) pick -= live[s++]!;
+    const seg = segs[s]!;
+    let o = -1;
+    for (let r = 0, seen = 0; r < seg.rows; r++) {
+      if (seg.dead !== null && seg.dead[r] === 1) continue;
+      if (seen++ === pick) {
+        o = r;
+        break;
+      }
+    }
+    const [doc] = attr === 'vector' ? await seg.docs([o]) : await seg.docs([o], { attrs: [attr], vector: false });
+    const v = attr === 'vector' ? (doc?.vector ? Array.from(doc.vector) : null) : doc?.attrs[attr];
+    if (Array.isArray(v) && v.length > 0) {
+      queries.push(v as number[]);
+      selfIds.push(excludeSelf ? doc!.id : undefined);
+    }
+  }
+  return { queries, selfIds };
 }
 
 /** Standard error of a mean from the sum and sum of squares of n values (sample sd / √n; 0 for n < 2). */

@@ -12,6 +12,12 @@ class TailColumn {
   private has: Uint8Array | null = new Uint8Array(8);
   /** Any values (undefined = missing) once a non-number arrived. */
   private values: (AttrValue | undefined)[] | null = null;
+  /**
+   * The rows' vectors of `dims` numbers packed as f32 (RFC-0014 §4), made by the first vector scan of the column and
+   * extended by the next ones to the rows appended since (rows are only appended, never rewritten): scans then read
+   * views instead of copying each value. Row r's vector is data[r·dims, (r + 1)·dims) when ok[r] is 1.
+   */
+  private packed: { dims: number; data: Float32Array; ok: Uint8Array; upTo: number } | null = null;
 
   set(r: number, v: AttrValue): void {
     if (this.values === null && typeof v === 'number') {
@@ -30,6 +36,37 @@ class TailColumn {
     }
     if (this.values === null) this.toValues(r);
     this.values![r] = v;
+    if (this.packed !== null && r < this.packed.upTo) this.packed = null; // a row rewritten: pack again
+  }
+
+  /** A reader of the rows' vectors of `dims` numbers as f32 views (null: no such value), packing new rows first. */
+  vectorReader(dims: number): (r: number) => Float32Array | null {
+    const values = this.values;
+    if (values === null) return () => null; // numbers only: no vectors
+    let p = this.packed;
+    if (p === null || p.dims !== dims) p = this.packed = { dims, data: new Float32Array(0), ok: new Uint8Array(0), upTo: 0 };
+    const n = values.length;
+    if (n > p.upTo) {
+      if (n > p.ok.length) {
+        const cap = Math.max(n, p.ok.length * 2, 64);
+        const data = new Float32Array(cap * dims);
+        data.set(p.data);
+        const ok = new Uint8Array(cap);
+        ok.set(p.ok);
+        p.data = data;
+        p.ok = ok;
+      }
+      for (let r = p.upTo; r < n; r++) {
+        const v = values[r];
+        if (Array.isArray(v) && v.length === dims) {
+          p.data.set(v as number[], r * dims);
+          p.ok[r] = 1;
+        }
+      }
+      p.upTo = n;
+    }
+    const { data, ok } = p;
+    return (r) => (ok[r] === 1 ? data.subarray(r * dims, (r + 1) * dims) : null);
   }
 
   get(r: number): AttrValue | undefined {
@@ -75,6 +112,12 @@ export class TailColumns {
   reader(attr: string): (r: number) => AttrValue | undefined {
     const c = this.columns.get(attr);
     return c === undefined ? () => undefined : c.reader();
+  }
+
+  /** A reader of `attr`'s vectors of `dims` numbers as f32 views (RFC-0014 §4; TailColumn.vectorReader). */
+  vectorReader(attr: string, dims: number): (r: number) => Float32Array | null {
+    const c = this.columns.get(attr);
+    return c === undefined ? () => null : c.vectorReader(dims);
   }
 
   /** Row r's attributes as a document's attrs. */

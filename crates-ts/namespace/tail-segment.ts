@@ -405,6 +405,12 @@ export class TailSegment implements Segment {
     return base === 0 ? read : (o) => read(base + o);
   }
 
+  vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
+    const read = this.store.cols.vectorReader(attr, dims);
+    const base = this.base;
+    return base === 0 ? read : (o) => read(base + o);
+  }
+
   vectors(): SegmentVectors | null {
     const s = this.store;
     if (s.dims === 0) return null;
@@ -530,6 +536,10 @@ class TailSnapshot implements Segment {
 
   reader(attr: string): (ord: number) => AttrValue | undefined {
     return this.tail.reader(attr);
+  }
+
+  vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
+    return this.tail.vectorReader(attr, dims);
   }
 
   /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */

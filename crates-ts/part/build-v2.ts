@@ -34,6 +34,8 @@ function kindOf(type: string | undefined): ColumnKind {
   if (t && t.kind === 'scalar' && !t.array) return KIND_OF_SCALAR[t.scalar]!;
   if (t && t.kind === 'sparse') return 'sparse';
   if (t && t.kind === 'multivec') return 'multivec';
+  // [N]f32 / [N]f16 attributes other than `vector` (RFC-0014 §4): fixed-stride f32 blocks.
+  if (t && t.kind === 'vector') return 'fvec';
   return 'json';
 }
 
@@ -42,8 +44,9 @@ function idKind(ids: readonly Id[]): ColumnKind {
 }
 
 /** Rough encoded size of a value, to end variable-width blocks near BLOCK_TARGET_BYTES. */
-function approxBytes(v: unknown): number {
+function approxBytes(v: unknown, kind: ColumnKind): number {
   if (v === null || v === undefined) return 0;
+  if (kind === 'fvec' && Array.isArray(v)) return 4 * v.length;
   if (typeof v === 'string') return v.length + 4;
   if (typeof v === 'number') return 8;
   if (typeof v === 'boolean') return 1;
@@ -58,7 +61,7 @@ function columnFile(name: string, values: readonly unknown[], kind: ColumnKind):
     let end = start;
     let bytes = 0;
     while (end < values.length && end - start < BLOCK_ROWS && (kind === 'f64' || kind === 'bool' || bytes < BLOCK_TARGET_BYTES)) {
-      bytes += approxBytes(values[end]);
+      bytes += approxBytes(values[end], kind);
       end++;
     }
     w.add(encodeColumnBlock(values.slice(start, end), kind), start);

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { isElaxError } from '../core/index.js';
 import { BlockFileWriter, blockOf, checkBlock, openBlockFile, blockRef } from './block-file.js';
 import { ColumnBlock, encodeColumnBlock, type ColumnKind } from './column-block.js';
+import { f32ToJsonNumber } from '../query/vector-codec.js';
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
 const str = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ maxLength: 8, unit: 'binary' }), fc.string({ maxLength: 4, unit: fc.oneof(fc.constant('a'), loneSurrogate) }));
@@ -35,10 +36,12 @@ const valuesOf: Record<ColumnKind, fc.Arbitrary<unknown[]>> = {
     ),
     { maxLength: 200 },
   ),
+  // Vectors of one N per block, as schema/values.ts stores them: each number the shortest decimal of its f32.
+  fvec: fc.array(withNulls(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }).map(f32ToJsonNumber), { minLength: 5, maxLength: 5 })), { maxLength: 300 }),
 };
 
 describe('column blocks', () => {
-  for (const kind of ['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec'] as ColumnKind[]) {
+  for (const kind of ['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec', 'fvec'] as ColumnKind[]) {
     it(`should round-trip ${kind} values (with nulls, compressed or not) exactly`, () => {
       fc.assert(
         fc.property(valuesOf[kind], fc.constantFrom('f64', 'bool', 'utf8', 'json') as fc.Arbitrary<ColumnKind>, fc.boolean(), (values, preferred, compress) => {
@@ -76,6 +79,70 @@ describe('column blocks', () => {
     const inexact = encodeColumnBlock([[[0.1, 1]]], 'multivec', false);
     expect(inexact[1]).toBe(3);
     expect(ColumnBlock.decode(inexact, 'json').get(0)).toEqual([[0.1, 1]]);
+  });
+
+  it('should write vectors as kind 7 (fixed stride), read rows as views of one buffer, and give back the written numbers', () => {
+    const f16 = [f32ToJsonNumber(0.0999755859375), -2, 65504]; // f16-rounded values as schema/values.ts stores them
+    const values = [[0.1, -0.2, 3], null, [1e-7, 123456.79, -0], f16];
+    const enc = encodeColumnBlock(values, 'fvec', false);
+    expect(enc[1]).toBe(7);
+    expect(enc.byteLength).toBe(1 + 6 + 1 + 4 + 4 * 3 * 4); // codec, header, validity, N, rows × N f32
+    const b = ColumnBlock.decode(enc, 'fvec');
+    expect([b.kind, b.dims, b.isNull(1)]).toEqual(['fvec', 3, true]);
+    values.forEach((v, i) => expect(b.get(i)).toEqual(v));
+    expect(JSON.stringify(b.get(0))).toBe('[0.1,-0.2,3]'); // the shortest decimal of each f32, as written
+    const v0 = b.vectorAt(0)!;
+    const v3 = b.vectorAt(3)!;
+    expect(v0.buffer).toBe(v3.buffer); // views, no copy per row
+    expect(Array.from(v0)).toEqual([Math.fround(0.1), Math.fround(-0.2), 3]);
+    expect(Array.from(v3)).toEqual([0.0999755859375, -2, 65504]); // the f16 values, exactly
+    expect(b.vectorAt(1)).toBeNull();
+    // Deflated: same values.
+    const big = Array.from({ length: 400 }, (_, i) => [i % 3, 0.5, -1, 0]);
+    const z = encodeColumnBlock(big, 'fvec');
+    expect(z[0]).toBe(1);
+    const bz = ColumnBlock.decode(z, 'fvec-z');
+    big.forEach((v, i) => expect(Array.from(bz.vectorAt(i)!)).toEqual(v));
+    // A block whose values all are null: no dimensions needed.
+    expect(ColumnBlock.decode(encodeColumnBlock([null, null], 'fvec', false), 'nulls').get(1)).toBeNull();
+  });
+
+  it('should fall back to json for a vector block that would not give back the written numbers', () => {
+    const cases: unknown[][] = [
+      [[1, 2], [1, 2, 3]], // two lengths
+      [[0.10000000149011612, 1]], // an f32 written long-hand: would come back as 0.1
+      [[0.1, 1e40]], // not an f32
+      [[1, 'x']], // not a number
+      [[]], // empty
+      [[1, 2], 'text'],
+    ];
+    for (const values of cases) {
+      const enc = encodeColumnBlock(values, 'fvec', false);
+      expect(enc[1]).toBe(3);
+      const b = ColumnBlock.decode(enc, 'json');
+      expect(b.vec).toBeNull();
+      values.forEach((v, i) => expect(b.get(i)).toEqual(v));
+      expect(b.vectorAt(0)).toBeNull();
+    }
+  });
+
+  it('should refuse a corrupt vector block (truncated values, no dimensions)', () => {
+    const enc = encodeColumnBlock([[1, 2, 3], [4, 5, 6]], 'fvec', false);
+    expect(() => ColumnBlock.decode(enc.subarray(0, enc.byteLength - 4), 'cut')).toThrow(/cut: column block of 2 rows is truncated/);
+    expect(() => ColumnBlock.decode(enc.subarray(0, 1 + 6 + 2), 'cut')).toThrow(/truncated/);
+    const zero = enc.slice();
+    zero.set([0, 0, 0, 0], 1 + 6); // N = 0 with rows present
+    let err: unknown;
+    try {
+      ColumnBlock.decode(zero, 'zero');
+    } catch (e) {
+      err = e;
+    }
+    expect(isElaxError(err, 'ELAX_ERR_CORRUPT')).toBe(true);
+    expect(String(err)).toMatch(/0 dimensions/);
+    const unknown = enc.slice();
+    unknown[1] = 8; // a kind from a newer build
+    expect(() => ColumnBlock.decode(unknown, 'next')).toThrow(/unknown column kind 8/);
   });
 
   it('should dictionary-encode a string block with few distinct values, and read it back exactly', () => {

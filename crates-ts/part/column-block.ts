@@ -19,6 +19,12 @@
  *             are [offsets[i], offsets[i+1])), u32 LE N (every vector of the block), then the vectors' f32 LE values,
  *             N a vector. Written only when every value is a non-empty array of N-long arrays of f32-exact numbers;
  *             parts without multi-vector attributes are unchanged (older builds reject a head naming this kind).
+ *       fvec (kind 7, `[N]f32` / `[N]f16` attributes other than `vector`: RFC-0014 §4) u32 LE N, then rows × N f32 LE
+ *             (zeros for null rows). `[N]f16` values are stored as the f32 of their f16-rounded value (exact: every
+ *             f16 is an f32). Written only when every value is an array of N numbers, each the shortest decimal of
+ *             its f32 (schema/values.ts stores them so), so decoding gives back the same numbers; a block with
+ *             another value (or N) is json. Parts without such attributes are unchanged (older builds reject a head
+ *             naming this kind).
  *
  * A block whose values do not all fit the column's preferred kind (a string that is not well-formed UTF-16, a value
  * of another type) is written as json, so every value round-trips exactly whatever the schema says.
@@ -29,10 +35,21 @@ import { corruptBlock } from './block-file.js';
 import { isStoredSparse, sparseEntries } from '../sparse/vector.js';
 import type { SparseVector } from '../core/index.js';
 import { fitsMultiColumn } from '../multivec/vector.js';
+import { f32ToJsonNumber } from '../query/vector-codec.js';
 
-export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json' | 'sparse' | 'multivec';
-const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3, sparse: 5, multivec: 6 };
-const KINDS: (ColumnKind | undefined)[] = ['f64', 'bool', 'utf8', 'json', undefined, 'sparse', 'multivec'];
+export type ColumnKind = 'f64' | 'bool' | 'utf8' | 'json' | 'sparse' | 'multivec' | 'fvec';
+const KIND_CODE: Record<ColumnKind, number> = { f64: 0, bool: 1, utf8: 2, json: 3, sparse: 5, multivec: 6, fvec: 7 };
+const KINDS: (ColumnKind | undefined)[] = ['f64', 'bool', 'utf8', 'json', undefined, 'sparse', 'multivec', 'fvec'];
+
+/** A fixed-stride vector value: numbers, each exactly what decoding its f32 gives back (f32ToJsonNumber). */
+function fitsVector(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isFinite(x) || f32ToJsonNumber(Math.fround(x)) !== x) return false;
+  }
+  return true;
+}
 
 const RAW = 0;
 const DEFLATE = 1;
@@ -62,6 +79,8 @@ function fits(kind: ColumnKind, v: unknown): boolean {
     }
     case 'multivec':
       return fitsMultiColumn(v);
+    case 'fvec':
+      return fitsVector(v);
   }
 }
 
@@ -119,8 +138,25 @@ export function encodeColumnBlock(values: readonly unknown[], preferred: ColumnK
       else if (d !== mvDims) kind = 'json';
     }
   }
+  let fvDims = -1;
+  if (kind === 'fvec') {
+    // One N per block: a block mixing vector lengths is json.
+    for (const v of values) {
+      if (isNull(v)) continue;
+      const d = (v as number[]).length;
+      if (fvDims === -1) fvDims = d;
+      else if (d !== fvDims) kind = 'json';
+    }
+  }
   let body: Uint8Array;
-  if (kind === 'f64') {
+  if (kind === 'fvec') {
+    const dims = Math.max(fvDims, 0);
+    const data = new Float32Array(n * dims);
+    for (let i = 0; i < n; i++) if (!isNull(values[i])) data.set(values[i] as number[], i * dims);
+    body = new Uint8Array(4 + data.byteLength);
+    new DataView(body.buffer).setUint32(0, dims, true);
+    body.set(new Uint8Array(data.buffer), 4);
+  } else if (kind === 'f64') {
     const f = new Float64Array(n);
     for (let i = 0; i < n; i++) if (!isNull(values[i])) f[i] = values[i] as number;
     body = new Uint8Array(f.buffer);
@@ -249,7 +285,18 @@ export class ColumnBlock {
      */
     private readonly codes: Uint8Array | Uint16Array | null = null,
     private readonly dict: readonly string[] | null = null,
+    /** A fixed-stride vector block (kind fvec): row i's vector is vec[i·dims, (i + 1)·dims). */
+    readonly vec: Float32Array | null = null,
+    readonly dims: number = 0,
   ) {}
+
+  /**
+   * Row i's vector as a view into the block (kind fvec; no copy), or null for a null row or another kind of block.
+   */
+  vectorAt(i: number): Float32Array | null {
+    if (this.vec === null || this.isNull(i)) return null;
+    return this.vec.subarray(i * this.dims, (i + 1) * this.dims);
+  }
 
   isNull(i: number): boolean {
     return this.valid !== null && (this.valid[i >> 3]! & (1 << (i & 7))) === 0;
@@ -262,6 +309,13 @@ export class ColumnBlock {
         return this.f64![i]!;
       case 'bool':
         return (this.bits![i >> 3]! & (1 << (i & 7))) !== 0;
+      case 'fvec': {
+        // The numbers the document was written with: each the shortest decimal of its f32 (schema/values.ts).
+        const d = this.dims;
+        const out = new Array<number>(d);
+        for (let j = 0, o = i * d; j < d; j++) out[j] = f32ToJsonNumber(this.vec![o + j]!);
+        return out;
+      }
       default:
         return this.codes !== null ? this.dict![this.codes[i]!]! : this.values![i]!;
     }
@@ -310,6 +364,17 @@ export class ColumnBlock {
     }
     if (kind === 'sparse') return ColumnBlock.decodeSparse(payload, at, n, valid, vBytes, where);
     if (kind === 'multivec') return ColumnBlock.decodeMulti(payload, at, n, valid, vBytes, where);
+    if (kind === 'fvec') {
+      need(4);
+      const dims = dv.getUint32(at, true);
+      at += 4;
+      if (dims === 0 && n > 0 && (valid === null || valid.some((b) => b !== 0))) throw corruptBlock(where, 'vector column block has 0 dimensions');
+      need(n * dims * 4);
+      // One copy of the block's values (aligned, off the payload); rows are views into it.
+      const vec = new Float32Array(n * dims);
+      new Uint8Array(vec.buffer).set(payload.subarray(at, at + n * dims * 4));
+      return new ColumnBlock(kind, n, valid, null, null, null, vec.byteLength + vBytes, null, null, vec, dims);
+    }
     need((n + 1) * 4);
     const offsets = new Uint32Array(n + 1);
     new Uint8Array(offsets.buffer).set(payload.subarray(at, at + (n + 1) * 4));

@@ -168,7 +168,7 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
   if (!Array.isArray(h.columns)) throw corrupt(where, 'columns is missing');
   for (const c of h.columns) {
     checkFile(c, files, where, `column ${String(c?.name)}`);
-    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
+    if (typeof c.name !== 'string' || !['f64', 'bool', 'utf8', 'json', 'sparse', 'multivec', 'fvec'].includes(c.kind)) throw corrupt(where, `column ${String(c.name)} is malformed`);
   }
   if (h.sparse !== undefined) {
     if (!Array.isArray(h.sparse)) throw corrupt(where, 'sparse is malformed');

@@ -11,7 +11,7 @@ import { ElaxError, type AttrValue, type DistanceMetric, type Doc, type Id } fro
 import type { ObjectStore } from '../store/index.js';
 import type { BlockCache, Limiter } from '../cache/index.js';
 import { PostingsFile, neededLists, type TextNeed } from '../fts/index.js';
-import { deadOrdinalsOf, sqNormAt, type DocFields, type OrderBound, type OrdinalHit, type Segment, type SegmentNeed, type FlatVectors } from '../query/index.js';
+import { deadOrdinalsOf, sqNormAt, vectorInto, type DocFields, type OrderBound, type OrdinalHit, type Segment, type SegmentNeed, type FlatVectors } from '../query/index.js';
 import { blockRef, checkBlock, verifyBlocks, type BlockRef, type BlockTable } from './block-file.js';
 import { ColumnBlock } from './column-block.js';
 import type { PartFileCache } from './file-cache.js';
@@ -553,6 +553,11 @@ export class PartData {
    * `attr`'s values prepared by block (need.attrRows), or null when none is held: a reader of the rows prepared, the
    * others read as missing.
    */
+  /** `attr`'s column file per the head, or undefined when the part has none. */
+  columnFile(attr: string): RowBlockedFile | undefined {
+    return this.columnsByName.get(attr);
+  }
+
   attrBlockReader(attr: string): ((ord: number) => AttrValue | undefined) | null {
     const f = this.columnsByName.get(attr);
     if (f === undefined) return null;
@@ -1181,6 +1186,41 @@ export class PartSegment implements Segment {
         hi = b + 1 < starts.length ? starts[b + 1]! : Infinity;
       }
       return blocks[b]!.get(ord - lo);
+    };
+  }
+
+  /**
+   * `attr`'s vectors (RFC-0014 §4) as f32: views into the fvec blocks held (the whole column, or the candidates'
+   * blocks), a json block's value copied into a reused buffer (parts written before the kind, or a block that fell
+   * back to json); null for rows without a vector of `dims` numbers, and for rows not prepared.
+   */
+  vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
+    const col = this.data.held<Column>(`col:${attr}`);
+    let starts: Uint32Array;
+    let blockAt: (b: number) => ColumnBlock | undefined;
+    if (col !== undefined) {
+      starts = col.starts;
+      blockAt = (b) => col.blocks[b];
+    } else {
+      const f = this.data.columnFile(attr);
+      if (f === undefined) return () => null;
+      starts = f.blocks.start ?? Uint32Array.of(0);
+      blockAt = (b) => this.data.held<ColumnBlock>(`colblock:${attr}:${b}`);
+    }
+    const buf = new Float32Array(dims);
+    let block: ColumnBlock | undefined;
+    let lo = 0;
+    let hi = -1;
+    return (ord) => {
+      if (ord < lo || ord >= hi) {
+        const b = blockIndex(starts, ord);
+        block = blockAt(b);
+        lo = starts[b]!;
+        hi = b + 1 < starts.length ? starts[b + 1]! : Infinity;
+      }
+      if (block === undefined) return null;
+      if (block.vec !== null) return block.dims === dims ? block.vectorAt(ord - lo) : null;
+      return vectorInto(block.get(ord - lo), buf);
     };
   }
 

@@ -10,7 +10,7 @@
 import { CHECK_EVERY_ROWS, UNCANCELLED, type Doc, type Id, type QueryControl } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
-import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
+import { cosineFromDot, cosineWithSqNormAt, distanceAt, distanceTo, norm } from './distance.js';
 import { AggregationState } from './aggregate.js';
 import { buildRow } from './project.js';
 import { applyComputed, computeNeeds } from './compute-attributes.js';
@@ -20,7 +20,7 @@ import type { Bm25PartInput, Bm25PartOutput } from '../fts/index.js';
 import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
-import { attrVectorDistance } from './attr-vector.js';
+import { attrVectorReader } from './attr-vector.js';
 import { multiCandidates, scoreMultiSegment } from './multi-segments.js';
 import { maxSimDistanceOf, type MultiVector } from '../multivec/index.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
@@ -487,18 +487,20 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     // candidates of a part's graph, `restrict`), exact distance, lower first, ties by id; parts and WAL tail alike.
     const heap = per ? null : new HitTopK(q.limit);
     const all: Captured[] = [];
-    const dist = attrVectorDistance(rank.metric, rank.query);
+    const dist = distanceTo(rank.metric, rank.query);
     await eachSegment(segs, hooks, (seg, s) => {
       const cursor = new RowCursor(seg, q.readAttrs);
       const accept = liveTest(seg, cursor, segmentFilter(seg, q));
       const only = restrict?.(s) ?? null;
-      const read = seg.reader ? seg.reader(rank.attr) : (o: number) => seg.value(rank.attr, o);
+      // Packed f32 views where the segment keeps them (RFC-0014 §4), else each value copied into one buffer.
+      const read = attrVectorReader(seg, rank.attr, rank.query.length);
       const n = only === null ? seg.rows : only.length;
       for (let i = 0; i < n; i++) {
         if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
         const o = only === null ? i : only[i]!;
-        const d = dist(read(o));
-        if (d === null || !accept(o)) continue;
+        const v = read(o);
+        if (v === null || !accept(o)) continue;
+        const d = dist(v);
         if (heap) {
           if (!heap.rejects(d)) heap.push(d, s, o, seg.id(o));
         } else all.push({ seg: s, ord: o, dist: d, id: seg.id(o), per: perKey(cursor.at(o)) });

@@ -21,6 +21,7 @@ export { scanVectors, TopKTies, type VectorScanInput, type VectorScanOutput, typ
 export { compareIds, compareValues } from './compare.js';
 export { vectorDims } from './parse-rank-by.js';
 export { encodeBase64Vector, decodeBase64Vector } from './vector-codec.js';
+export { vectorInto } from './attr-vector.js';
 export {
   MAX_TOP_K,
   DEFAULT_TOP_K,

@@ -196,6 +196,13 @@ export interface Segment {
    * block) instead of per value. Valid while the prepare that fetched it holds.
    */
   reader?(attr: string): (ord: number) => AttrValue | undefined;
+  /**
+   * A reader of a prepared vector attribute other than `vector` (RFC-0014 §4) as `dims`-long f32 vectors, for scans: a
+   * view into the segment's packed values where it keeps them (a part's fvec blocks: no copy, no decode), else the
+   * value converted into a buffer the reader reuses (valid until its next call); null when the row has no value of
+   * `dims` numbers. Absent: query/attr-vector.ts reads values through reader(attr).
+   */
+  vectorReader?(attr: string, dims: number): (ord: number) => Float32Array | null;
   /** The prepared vectors (need.vectors), or null when the segment has none or only some were prepared. */
   vectors(): SegmentVectors | null;
   /** One row's vector (prepared by need.vectors or need.vectorRows), or null when the row has none. */
