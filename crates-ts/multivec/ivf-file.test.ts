@@ -165,6 +165,18 @@ describe('multi-vector token-level IVF (mvivf-{n}.bin, RFC-0015 §4)', () => {
       return b;
     };
     await expect(fetchMvIvfLists(f, bad, wanted.slice(0, 1))).rejects.toThrow(/CRC-32/);
+    // A small file (≤ 64 KiB) comes whole in the first read; its lists need no more reads.
+    const small = buildMvIvfFile(randomRows(seededRandom(4), 100, 4), 4, 'cosine_distance');
+    reads.length = 0;
+    const sf = await openMvIvfRanged(async (a, b) => {
+      reads.push([a, b]);
+      return small.slice(a, b);
+    }, small.byteLength, 's');
+    expect(reads).toEqual([[0, small.byteLength]]);
+    const sl = await fetchMvIvfLists(sf, async () => {
+      throw new Error('read');
+    }, [0, sf.lists - 1]);
+    expect(sl.get(0)).toEqual(sf.decodeList(0, small.subarray(sf.listRange(0).start, sf.listRange(0).end)));
   });
 
   it('should give candidates whose exact re-rank finds the true top 10 far more often than MUVERA at the same count', () => {

@@ -190,6 +190,8 @@ export class MvIvfFile {
   private readonly first: Uint32Array;
   private readonly count: Uint32Array;
   private readonly crc: Uint32Array;
+  /** The whole file, when the first ranged read of a small one (≤ 64 KiB) covered it: lists are sliced from it. */
+  whole: Uint8Array | null = null;
 
   /** `bytes`: at least the prefix (mvIvfPrefixBytes); `size`: the whole file's size. */
   constructor(bytes: Uint8Array, readonly where: string, size = bytes.byteLength) {
@@ -283,7 +285,7 @@ export class MvIvfFile {
 
   /** Bytes held by the prefix (cache accounting). */
   memoryBytes(): number {
-    return this.centroids.byteLength + this.cSq.byteLength + this.lists * 12 + 256;
+    return this.centroids.byteLength + this.cSq.byteLength + this.lists * 12 + (this.whole?.byteLength ?? 0) + 256;
   }
 }
 
@@ -403,7 +405,10 @@ const FIRST_READ = 64 * 1024;
 /** Lists at most this many bytes apart are fetched in one request. */
 const COALESCE_GAP = 16 * 1024;
 
-/** Opens a file of `size` bytes by ranges: its prefix (header, centroids, directory), in one or two reads. */
+/**
+ * Opens a file of `size` bytes by ranges: its prefix (header, centroids, directory), in one or two reads. A file of at
+ * most 64 KiB comes whole in the first read and is kept (fetchMvIvfLists then reads nothing).
+ */
 export async function openMvIvfRanged(read: MvIvfRangeReader, size: number, where: string): Promise<MvIvfFile> {
   let head = await read(0, Math.min(size, FIRST_READ));
   const prefix = mvIvfPrefixBytes(head, where);
@@ -415,13 +420,19 @@ export async function openMvIvfRanged(read: MvIvfRangeReader, size: number, wher
     all.set(rest, head.byteLength);
     head = all;
   }
-  return new MvIvfFile(head.subarray(0, prefix), where, size);
+  const f = new MvIvfFile(head.subarray(0, prefix), where, size);
+  if (head.byteLength === size) f.whole = head.slice();
+  return f;
 }
 
 /**
  * Reads and decodes `lists` (ascending) by ranges, lists close together in one request; each checked by its CRC-32.
  */
 export async function fetchMvIvfLists(file: MvIvfFile, read: MvIvfRangeReader, lists: readonly number[]): Promise<Map<number, MvIvfList>> {
+  if (file.whole !== null) {
+    const whole = file.whole;
+    return new Map(lists.map((c) => [c, file.decodeList(c, whole.subarray(file.listRange(c).start, file.listRange(c).end))]));
+  }
   const groups: number[][] = [];
   for (const c of lists) {
     const g = groups[groups.length - 1];
