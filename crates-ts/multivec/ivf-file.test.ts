@@ -150,7 +150,7 @@ describe('multi-vector token-level IVF (mvivf-{n}.bin, RFC-0015 §4)', () => {
     const listBytes = wanted.reduce((s, c) => s + f.listRange(c).end - f.listRange(c).start, 0);
     const got = reads.reduce((s, [a, b]) => s + b - a, 0);
     expect(got).toBeGreaterThanOrEqual(listBytes);
-    expect(got).toBeLessThanOrEqual(listBytes + reads.length * 16 * 1024);
+    expect(got).toBeLessThanOrEqual(listBytes + reads.length * 4 * 1024);
     expect(got).toBeLessThan((bytes.byteLength - f.listsAt) / 4);
     for (const [a, b] of reads) expect(a >= f.listsAt && b <= bytes.byteLength).toBe(true);
     // The lists read by ranges are those the whole file holds.

@@ -403,7 +403,7 @@ export type MvIvfRangeReader = (start: number, end: number, check?: (bytes: Uint
 /** First ranged read: the header and, for most files, the centroids and directory. */
 const FIRST_READ = 64 * 1024;
 /** Lists at most this many bytes apart are fetched in one request. */
-const COALESCE_GAP = 16 * 1024;
+const COALESCE_GAP = 4 * 1024;
 
 /**
  * Opens a file of `size` bytes by ranges: its prefix (header, centroids, directory), in one or two reads. A file of at
