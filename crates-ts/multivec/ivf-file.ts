@@ -355,7 +355,7 @@ export function mvIvfCandidates(
   }
   const slots = rowsOf.length;
   // Imputation: the mean of the rows' best similarities found for that query vector (on clustered data the lowest
-  // similarity seen, XTR's choice, punished rows with one unprobed match too hard: recall@10 0.72 against 0.92).
+  // similarity seen, XTR's choice, punished rows with one unprobed match too hard: recall@10 0.83 against 0.92).
   const fill = new Float64Array(Q);
   const seen = new Uint32Array(Q);
   for (let s = 0; s < slots; s++) {
