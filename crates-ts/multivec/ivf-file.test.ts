@@ -94,6 +94,15 @@ describe('multi-vector token-level IVF (mvivf-{n}.bin, RFC-0015 §4)', () => {
         expect(got.some((g) => u.every((x, d) => Math.abs(x - g[d]!) <= step / 2 + 1e-6))).toBe(true);
       }
     });
+    // Two levels (more lists than maxFlat): every vector still once, in row order, lists as asked for (about).
+    const two = buildMvIvfFile(rows, 8, 'cosine_distance', { lists: 40, maxFlat: 8 });
+    const t2 = new MvIvfFile(two, 't2');
+    expect(t2.entries).toBe(total);
+    expect(Math.abs(t2.lists - 40)).toBeLessThanOrEqual(4);
+    const counts = new Map<number, number>();
+    for (const l of allLists(t2, two)) for (const o of l.ords) counts.set(o, (counts.get(o) ?? 0) + 1);
+    rows.forEach((row, o) => expect(counts.get(o) ?? 0).toBe(row?.length ?? 0));
+    expect(Buffer.compare(Buffer.from(two), Buffer.from(buildMvIvfFile(rows, 8, 'cosine_distance', { lists: 40, maxFlat: 8 })))).toBe(0);
     // Euclidean: raw vectors, metric recorded.
     const e = new MvIvfFile(buildMvIvfFile(rows, 8, 'euclidean_squared', { lists: 5 }), 'e');
     expect(e.metric).toBe('euclidean_squared');
@@ -206,6 +215,19 @@ describe('multi-vector token-level IVF (mvivf-{n}.bin, RFC-0015 §4)', () => {
     const fdeRecall = fdeFound / (Q * 10);
     expect(ivfRecall).toBeGreaterThanOrEqual(0.85);
     expect(ivfRecall).toBeGreaterThan(fdeRecall + 0.2);
+    // Built in two levels (as parts of more than MVIVF_MAX_FLAT lists are): still well above MUVERA.
+    const twoBytes = buildMvIvfFile(data, 16, 'cosine_distance', { maxFlat: 16 });
+    const two = new MvIvfFile(twoBytes, 'two');
+    const twoLists = allLists(two, twoBytes);
+    let twoFound = 0;
+    const { query: query2 } = clustered(77, 2000, 16, 128); // the same rows, the same queries as above
+    for (let i = 0; i < Q; i++) {
+      const q = multiQuery(query2(), 'cosine_distance');
+      const exact = data.map((r, o) => [o, maxSimDistanceOf(q, r)] as const).sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, 10).map(([o]) => o);
+      const cands = mvIvfCandidates(two, q.vectors, two.probes(q.vectors, 8), (c) => twoLists[c]!, C, () => true, () => {});
+      twoFound += cands.map((o) => [o, maxSimDistanceOf(q, data[o]!)] as const).sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, 10).filter(([o]) => exact.includes(o)).length;
+    }
+    expect(twoFound / (Q * 10)).toBeGreaterThan(fdeRecall + 0.2);
     // Probing every list scores every row: the exact answer is among the candidates when they are all of them.
     const q = multiQuery(query(), 'cosine_distance');
     const all = mvIvfCandidates(f, q.vectors, f.probes(q.vectors, Infinity), (c) => lists[c]!, data.length, () => true, () => {});

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { ElaxError, type DistanceMetric } from '../core/index.js';
-import { allRows, assignRows, sampleOf, seededRandom } from '../ivf/index.js';
+import { allRows, assignRows, CentroidAssigner, nearestCentroid, sampleOf, seededRandom, sqDistAt } from '../ivf/index.js';
 import { dotAt, squaredNorms } from '../ivf/kernels.js';
 
 const MAGIC = [0x45, 0x4d, 0x56, 0x49]; // "EMVI"
@@ -36,7 +36,18 @@ export interface MvIvfBuildOptions {
   samplePerList?: number;
   /** Lloyd iterations (default 8). */
   iterations?: number;
+  /** More lists than this are trained and assigned in two levels (default MVIVF_MAX_FLAT). */
+  maxFlat?: number;
 }
+
+/**
+ * Lists above which the build clusters in two levels (twoLevel): ⌈√lists⌉ groups first, then each group's vectors into
+ * its share of the lists. Each vector then meets ≈ (3 + 1)·√lists centroids instead of all of them (the flat build is
+ * O(vectors × lists × dims) = O(vectors^1.5 × dims): 139 s for 1.65M vectors of 32 dims), but the lists are worse for
+ * queries: on the benchmark data recall@10 0.90 against 0.94 flat at 10,000 rows, 0.89 against 0.97 at 50,000, for a
+ * 4× faster build. So flat up to 4,096 lists (2.7M vectors), two levels only where flat would take hours.
+ */
+export const MVIVF_MAX_FLAT = 4096;
 
 /** The lists a build of `vectors` vectors makes by default. */
 export function defaultMvIvfLists(vectors: number): number {
@@ -74,9 +85,13 @@ export function buildMvIvfFile(values: readonly unknown[], dims: number, metric:
   let labels: Uint32Array = new Uint32Array(0);
   if (lists > 0) {
     const random = seededRandom(seed);
-    const sample = sampleOf(allRows(total), lists * (o.samplePerList ?? 32), random);
-    centroids = trainLists(data, dims, sample, lists, o.iterations ?? 8);
-    labels = assignRows(data, dims, allRows(total), centroids, lists);
+    const perList = o.samplePerList ?? 32;
+    const iterations = o.iterations ?? 8;
+    if (lists <= (o.maxFlat ?? MVIVF_MAX_FLAT)) {
+      const sample = sampleOf(allRows(total), lists * perList, random);
+      centroids = trainLists(data, dims, sample, lists, iterations);
+      labels = assignRows(data, dims, allRows(total), centroids, lists);
+    } else ({ centroids, labels, lists } = twoLevel(data, dims, total, lists, perList, iterations, random));
   }
   // Counting sort by list, stable: each list's entries keep vector order, so its row ordinals ascend.
   const count = new Uint32Array(lists);
@@ -154,6 +169,96 @@ function trainLists(data: Float32Array, dims: number, sample: Uint32Array, k: nu
     }
   }
   return centroids;
+}
+
+/** `m` of `rows` in random order (all of them, shuffled, when m ≥ their count): trainLists seeds from the first. */
+function shuffledSample(rows: Uint32Array, m: number, random: () => number): Uint32Array {
+  const a = sampleOf(rows, m, random);
+  if (m < rows.length) return a;
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
+/**
+ * Two-level clustering (MVIVF_MAX_FLAT): ⌈√lists⌉ groups trained on a sample, each vector's nearest group gives the
+ * group its training vectors and its share of the lists; then every vector goes to the nearest list among those of
+ * its TOP_GROUPS nearest groups (the nearest group alone gave recall@10 0.83 on the benchmark data, 3 groups 0.90,
+ * 8 groups 0.92; training each group's lists on its neighbours' vectors too made it worse, 0.84–0.86).
+ */
+function twoLevel(data: Float32Array, dims: number, total: number, lists: number, perList: number, iterations: number, random: () => number): { centroids: Float32Array; labels: Uint32Array; lists: number } {
+  const TOP_GROUPS = 3;
+  const all = allRows(total);
+  const k1 = Math.ceil(Math.sqrt(lists));
+  const top = trainLists(data, dims, shuffledSample(all, k1 * perList, random), k1, iterations);
+  const topSq = squaredNorms(top, k1, dims);
+  // Each vector's TOP_GROUPS nearest groups, nearest first.
+  const m = Math.min(TOP_GROUPS, k1);
+  const near = new Uint32Array(total * m);
+  const score = new Float64Array(m);
+  for (let i = 0; i < total; i++) {
+    const off = i * dims;
+    let n = 0;
+    for (let g = 0; g < k1; g++) {
+      const x = topSq[g]! - 2 * dotAt(data, off, top, g * dims, dims);
+      if (n === m && x >= score[m - 1]!) continue;
+      let j = n < m ? n++ : m - 1;
+      while (j > 0 && score[j - 1]! > x) {
+        score[j] = score[j - 1]!;
+        near[i * m + j] = near[i * m + j - 1]!;
+        j--;
+      }
+      score[j] = x;
+      near[i * m + j] = g;
+    }
+  }
+  // Each group's vectors (those nearest it), ascending, by a counting sort.
+  const starts = new Uint32Array(k1 + 1);
+  for (let i = 0; i < total; i++) starts[near[i * m]! + 1]!++;
+  for (let g = 0; g < k1; g++) starts[g + 1]! += starts[g]!;
+  const fill = starts.slice();
+  const members = new Uint32Array(total);
+  for (let i = 0; i < total; i++) members[fill[near[i * m]!]!++] = i;
+  const parts: Float32Array[] = [];
+  const first = new Int32Array(k1).fill(-1);
+  const count = new Uint32Array(k1);
+  let made = 0;
+  for (let g = 0; g < k1; g++) {
+    const rows = members.subarray(starts[g]!, starts[g + 1]!);
+    if (rows.length === 0) continue;
+    const k = Math.max(1, Math.min(rows.length, Math.round((lists * rows.length) / total)));
+    parts.push(trainLists(data, dims, shuffledSample(rows, k * perList, random), k, iterations));
+    first[g] = made;
+    count[g] = k;
+    made += k;
+  }
+  const centroids = new Float32Array(made * dims);
+  let at = 0;
+  for (const c of parts) (centroids.set(c, at), (at += c.length));
+  const cSq = squaredNorms(centroids, made, dims);
+  const assigners = Array.from({ length: k1 }, (_, g) =>
+    count[g]! >= 4 ? CentroidAssigner.create(centroids.subarray(first[g]! * dims, (first[g]! + count[g]!) * dims), count[g]!, dims, cSq.subarray(first[g]!, first[g]! + count[g]!), null) : null,
+  );
+  const labels = new Uint32Array(total);
+  for (let i = 0; i < total; i++) {
+    const off = i * dims;
+    let best = -1;
+    let bestD = Infinity;
+    for (let j = 0; j < m; j++) {
+      const g = near[i * m + j]!;
+      if (first[g]! < 0) continue;
+      const a = assigners[g];
+      const c = first[g]! + (a ? a.nearest(data, off) : nearestCentroid(data, off, dims, centroids, cSq, first[g]!, first[g]! + count[g]!) - first[g]!);
+      const d = sqDistAt(data, off, centroids, c * dims, dims);
+      if (d < bestD || (d === bestD && c < best)) (bestD = d), (best = c);
+    }
+    labels[i] = best;
+  }
+  return { centroids, labels, lists: made };
 }
 
 /** One list: row ordinals (ascending), scales and i8 codes (count × dims). */
