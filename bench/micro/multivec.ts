@@ -8,6 +8,7 @@
  *   node bin/run-ts.mjs bench/micro/multivec.ts [--rows 10000] [--vecs 16] [--dims 32] [--qvecs 8] [--queries 30] [--k 10]
  *     [--ksim 3 --reps 4 --dproj 32 --cands 200]   (FDE parameters and candidates, default: the build's)
  *     [--ivf-cands 400 --nprobe 32]                (IVF candidates and lists a query vector probes, default: the engine's)
+ *     [--max-flat 4096]                            (lists above which the IVF build clusters in two levels)
  *     [--no-fde]                                   (skip MUVERA: large sizes)
  *
  * Rows hold 1..2·vecs vectors (mean ≈ vecs), each a noisy copy of one of `topics` (1,024) random unit "topic" directions (so rows
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     topics: { type: 'string', default: '1024' },
     'ivf-cands': { type: 'string' },
     nprobe: { type: 'string' },
+    'max-flat': { type: 'string' },
     'no-fde': { type: 'boolean', default: false },
   },
 });
@@ -74,7 +76,7 @@ const bytes = FDE ? buildFdeFile(rows, params, 'cosine_distance') : new Uint8Arr
 const buildMs = performance.now() - t0;
 const fde = FDE ? new FdeFile(bytes, 'bench') : null;
 t0 = performance.now();
-const ivfBytes = buildMvIvfFile(rows, DIMS, 'cosine_distance');
+const ivfBytes = buildMvIvfFile(rows, DIMS, 'cosine_distance', values['max-flat'] ? { maxFlat: Number(values['max-flat']) } : {});
 const ivfBuildMs = performance.now() - t0;
 let ivfRead = 0;
 const read = async (start: number, end: number) => {
