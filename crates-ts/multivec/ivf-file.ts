@@ -421,9 +421,10 @@ export function mvIvfCandidates(
   const Q = query.length;
   const cosine = file.metric === 'cosine_distance';
   // Row → slot (open addressing on the ordinal; -1 a refused row); per slot, the best similarity per query vector
-  // (NaN: none probed). Only rows the probed lists hold get a slot: nothing here is sized by the part.
+  // (f32; NaN: none probed). Only rows the probed lists hold get a slot: nothing here is sized by the part (but by the
+  // rows touched × query vectors: 40 MB for 10,000 rows and 1,024 query vectors).
   const table = new RowSlots();
-  let best = new Float64Array(256 * Q).fill(NaN);
+  let best = new Float32Array(256 * Q).fill(NaN);
   const rowsOf: number[] = [];
   let sims = new Float64Array(1024);
   for (let qi = 0; qi < Q; qi++) {
@@ -447,13 +448,13 @@ export function mvIvfCandidates(
           table.set(o, slot);
           rowsOf.push(o);
           if (rowsOf.length * Q > best.length) {
-            const grown = new Float64Array(best.length * 2).fill(NaN);
+            const grown = new Float32Array(best.length * 2).fill(NaN);
             grown.set(best);
             best = grown;
           }
         } else if (slot === -1) continue;
         const at = slot * Q + qi;
-        const sim = sims[j]!;
+        const sim = Math.fround(sims[j]!);
         if (!(sim <= best[at]!)) best[at] = sim; // NaN (unset) or better
       }
     }
