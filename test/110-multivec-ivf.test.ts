@@ -236,6 +236,14 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
       reads.length = 0;
       await e.query(ns, { rank_by: ['toks', 'ANN', q], top_k: 10 });
       expect(reads.length).toBe(0);
+      // Concurrent queries of different vectors (and counts of vectors) on the same part each get their own answer:
+      // what one prepared (its probed lists) does not stand in for another's.
+      const qs = [1, 77, 2500, 3999].map((src, i) => query(rows.get(src)!.toks!).slice(0, 1 + i));
+      const alone: unknown[] = [];
+      for (const qq of qs) alone.push((await e.query(ns, { rank_by: ['toks', 'ANN', qq], top_k: 10 })).rows);
+      const together = await Promise.all(qs.map((qq) => e.query(ns, { rank_by: ['toks', 'ANN', qq], top_k: 10 })));
+      expect(together.map((x) => x.rows)).toEqual(alone);
+      qs.forEach((qq, i) => expect((alone[i] as { $dist: number }[])[0]!.$dist).toBeCloseTo(expected(rows, qq, 1, 'cosine_distance')[0]![1], 4));
     } finally {
       await e.close();
       await store.close();

@@ -15,7 +15,7 @@ import {
   parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction, type ScanHooks,
   type SegmentNeed, type Segment,
 } from '../query/index.js';
-import { mvIvfCandidateCount, mvIvfProbeCount } from '../query/multi-segments.js';
+import { mvIvfPartProbes } from '../query/multi-segments.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { cloneNamespace, parseCloneRequest, type CloneRequest } from './branch.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
@@ -176,9 +176,14 @@ export async function runQuery(
     // vectors probe, by ranges) or, in parts built before it, its MUVERA index (§3); such a part's column is not
     // prepared: only its candidates' values are read (their blocks), after the index named them.
     if (r?.kind === 'multi' && r.mode === 'ANN' && q.per === null) {
-      const ivf: SegmentNeed = { ...base, attrs: base.attrs.filter((a) => a !== r.attr), multiIvf: [{ attr: r.attr, query: r.query.vectors, nprobe: mvIvfProbeCount(q.limit, q.efSearch), candidates: mvIvfCandidateCount(q.limit, q.efSearch) }] };
-      const fde: SegmentNeed = { ...base, attrs: base.attrs.filter((a) => a !== r.attr), multiFde: [r.attr] };
-      const needOf = (seg: Segment): SegmentNeed => (seg.multiIvfName?.(r.attr) ? ivf : seg.multiFdeName?.(r.attr) ? fde : base);
+      const lean = base.attrs.filter((a) => a !== r.attr);
+      const fde: SegmentNeed = { ...base, attrs: lean, multiFde: [r.attr] };
+      const needOf = (seg: Segment): SegmentNeed =>
+        seg.multiIvfName?.(r.attr)
+          ? { ...base, attrs: lean, multiIvf: [{ attr: r.attr, query: r.query.vectors, nprobe: mvIvfPartProbes(q.limit, q.efSearch, seg.rows) }] }
+          : seg.multiFdeName?.(r.attr)
+            ? fde
+            : base;
       return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(needOf(segs[s]!)) });
     }
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });

@@ -558,10 +558,12 @@ class RowSlots {
   }
 }
 
-/** A query's probe of one part's index: the prefix, each query vector's lists, and those lists (read). */
-export interface MvIvfProbe {
+/**
+ * One part's index as a query holds it: the prefix and the lists its probes named (read and pinned beforehand). The
+ * probes are recomputed from the query (`file.probes`, deterministic), so concurrent queries share what they hold.
+ */
+export interface MvIvfHeld {
   file: MvIvfFile;
-  probes: readonly { lists: Uint32Array }[];
   list(c: number): MvIvfList;
 }
 

@@ -32,7 +32,7 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 import { SparseIndexFile } from '../sparse/index.js';
-import { FdeFile, MvIvfFile, fetchMvIvfLists, openMvIvfRanged, probedLists, type MvIvfList, type MvIvfProbe, type MvIvfRangeReader } from '../multivec/index.js';
+import { FdeFile, MvIvfFile, fetchMvIvfLists, openMvIvfRanged, probedLists, type MvIvfHeld, type MvIvfList, type MvIvfRangeReader } from '../multivec/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -280,12 +280,13 @@ export class PartData {
   }
 
   /**
-   * A query's probe of a part's token-level IVF (RFC-0015 §4), pinned until the release: the file's prefix (header,
-   * centroids, directory: one or two ranged reads, verified by its SHA-256, then cached), the `nprobe` lists nearest
-   * each query vector, and those lists, each its own BlockCache entry (`{key}#L{c}`, evicted on its own); the lists the
-   * cache lacks are read by ranges (close ones in one request), each checked by its CRC-32. Nothing is read whole.
+   * What a query needs of a part's token-level IVF (RFC-0015 §4), each pinned until its release: the file's prefix
+   * (header, centroids, directory: one or two ranged reads, verified by its SHA-256, then cached) and the lists the
+   * `nprobe` centroids nearest each query vector name, each its own BlockCache entry (`{key}#L{c}`, evicted on its
+   * own); the lists the cache lacks are read by ranges (close ones in one request), each checked by its CRC-32. Nothing
+   * is read whole.
    */
-  private async mvIvfProbe(file: string, query: readonly Float32Array[], nprobe: number): Promise<Lease<MvIvfProbe>> {
+  private async mvIvfLists(file: string, query: readonly Float32Array[], nprobe: number): Promise<{ prefix: Lease<MvIvfFile>; lists: Map<number, Lease<MvIvfList>> }> {
     const key = this.key(file);
     const read = this.rangeReader(file);
     const size = this.info(file).bytes;
@@ -305,41 +306,46 @@ export class PartData {
       if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
       return { value: f, bytes: f.memoryBytes() };
     });
-    const releases: Release[] = [prefix.release];
+    const lists = new Map<number, Lease<MvIvfList>>();
     try {
       const f = prefix.value;
-      const probes = f.probes(query, nprobe);
-      const wanted = probedLists(probes);
+      const wanted = probedLists(f.probes(query, nprobe));
       const listKey = (c: number) => `${key}#L${c}`;
       const missing = wanted.filter((c) => this.cache.get(listKey(c)) === undefined);
       const got = missing.length > 0 ? await fetchMvIvfLists(f, read, missing) : new Map<number, MvIvfList>();
       for (const [c, l] of got) this.cache.set(listKey(c), l, f.listBytes(c));
-      const lists = new Map<number, MvIvfList>();
-      await Promise.all(
+      const settled = await Promise.allSettled(
         wanted.map(async (c) => {
           const lease = await this.cache.getPinned<MvIvfList>(listKey(c), async () => {
             const one = got.get(c) ?? (await fetchMvIvfLists(f, read, [c])).get(c)!;
             return { value: one, bytes: f.listBytes(c) };
           });
-          releases.push(lease.release);
-          lists.set(c, lease.value);
+          lists.set(c, lease);
         }),
       );
-      const list = (c: number) => {
-        const l = lists.get(c);
-        if (l === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `${key}: list ${c} used before it was read`);
-        return l;
-      };
-      return { value: { file: f, probes, list }, release: () => releases.forEach((r) => r()) };
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return { prefix, lists };
     } catch (e) {
-      releases.forEach((r) => r());
+      prefix.release();
+      for (const l of lists.values()) l.release();
       throw e;
     }
   }
 
-  /** A prepared probe of `attr`'s token-level IVF (need.multiIvf), or null (the part has none). */
-  heldMvIvf(attr: string): MvIvfProbe | null {
-    return this.held<MvIvfProbe>(`mvivf:${attr}`) ?? null;
+  /**
+   * `attr`'s token-level IVF as prepared (need.multiIvf): the prefix and the lists the query's probes named, or null
+   * (the part has none).
+   */
+  heldMvIvf(attr: string): MvIvfHeld | null {
+    const file = this.held<MvIvfFile>(`mvivf:${attr}`);
+    if (file === undefined) return null;
+    const list = (c: number) => {
+      const l = this.held<MvIvfList>(`mvivl:${attr}:${c}`);
+      if (l === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `${file.where}: list ${c} used before prepare()`);
+      return l;
+    };
+    return { file, list };
   }
 
   /** The file of `attr`'s token-level IVF per the head, or null. */
@@ -702,9 +708,16 @@ export class PartData {
       const file = this.fdeByAttr.get(attr);
       if (file !== undefined) take(`mvfde:${attr}`, this.fdeFile(file));
     }
-    for (const { attr, query, nprobe, candidates } of need.multiIvf ?? []) {
+    for (const { attr, query, nprobe } of need.multiIvf ?? []) {
       const file = this.mvIvfByAttr.get(attr);
-      if (file !== undefined) take(`mvivf:${attr}`, this.mvIvfProbe(file, query, candidates >= this.rows ? Infinity : nprobe));
+      if (file === undefined) continue;
+      // The prefix and each list pinned under its own name: concurrent queries share them (their probes differ).
+      tasks.push(
+        this.mvIvfLists(file, query, nprobe).then(({ prefix, lists }) => {
+          releases.push(prefix.release, this.pin(`mvivf:${attr}`, prefix.value));
+          for (const [c, l] of lists) releases.push(l.release, this.pin(`mvivl:${attr}:${c}`, l.value));
+        }),
+      );
     }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
@@ -1309,7 +1322,7 @@ export class PartSegment implements Segment {
     return this.data.fdeName(attr);
   }
 
-  multiIvf(attr: string): MvIvfProbe | null {
+  multiIvf(attr: string): MvIvfHeld | null {
     return this.data.heldMvIvf(attr);
   }
 

@@ -5,7 +5,7 @@
  * scores do not depend on where a row lives.
  */
 import type { Id } from '../core/index.js';
-import { maxSimDistanceOf, mvIvfCandidates, type FdeFile, type MultiQuery, type MultiVector, type MvIvfProbe } from '../multivec/index.js';
+import { maxSimDistanceOf, mvIvfCandidates, type FdeFile, type MultiQuery, type MultiVector, type MvIvfHeld } from '../multivec/index.js';
 import type { Segment } from './segment.js';
 
 /** Rows between cancellation checks. */
@@ -62,14 +62,23 @@ export function mvIvfCandidateCount(k: number, efSearch: number | null = null): 
 
 /**
  * Lists each query vector probes: MVIVF_NPROBE at the default candidate count, in proportion to the candidates
- * otherwise (`ef_search` 4,000 probes 320 lists, 100 probes 8), at least 1. A part of at most as many rows as
- * candidates is probed whole (part-data.ts), so its ANN answer is exact.
+ * otherwise (`ef_search` 4,000 probes 320 lists, 100 probes 8), at least 1.
  */
 export function mvIvfProbeCount(k: number, efSearch: number | null = null): number {
   return Math.max(1, Math.ceil((MVIVF_NPROBE * mvIvfCandidateCount(k, efSearch)) / 400));
 }
 
+/**
+ * Lists each query vector probes in a part of `rows` rows: every list when the part has at most as many rows as
+ * candidates (its ANN answer is then exact), else mvIvfProbeCount. The engine (what to read) and the rank (what to
+ * score) both ask this.
+ */
+export function mvIvfPartProbes(k: number, efSearch: number | null, rows: number): number {
+  return mvIvfCandidateCount(k, efSearch) >= rows ? Infinity : mvIvfProbeCount(k, efSearch);
+}
+
 /** The rows (ascending ordinals) with the best approximate MaxSim from the probed lists, among those `accept` lets through. */
-export function multiIvfCandidates(probe: MvIvfProbe, query: MultiQuery, k: number, efSearch: number | null, accept: (ord: number) => boolean, check: () => void): number[] {
-  return mvIvfCandidates(probe.file, query.vectors, probe.probes, probe.list, mvIvfCandidateCount(k, efSearch), accept, check).sort((a, b) => a - b);
+export function multiIvfCandidates(ivf: MvIvfHeld, query: MultiQuery, k: number, efSearch: number | null, accept: (ord: number) => boolean, check: () => void): number[] {
+  const probes = ivf.file.probes(query.vectors, mvIvfPartProbes(k, efSearch, ivf.file.rows));
+  return mvIvfCandidates(ivf.file, query.vectors, probes, ivf.list, mvIvfCandidateCount(k, efSearch), accept, check).sort((a, b) => a - b);
 }
