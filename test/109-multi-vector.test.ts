@@ -226,13 +226,13 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     const bad = await status(tpuf.namespace(ns).write({ upsert_columns: { id: [402, 403], toks: [c1, [[1, 2]]] } as never }));
     expect(bad.status).toBe(400);
     expect(bad.message).toMatch(/upsert_columns.*document 403.*'toks'.*vector 0 has 2 dimensions/);
-    // Compaction merges the parts (the merged part keeps the column and builds its MUVERA index); a tail row over it.
+    // Compaction merges the parts (the merged part keeps the column and builds its token-level IVF, RFC-0015 §4); a tail row over it.
     await indexAll(ns);
     const store = new LocalDirStore(server.storeDir);
     expect((await compactNamespace(store, ns, { clock: { now: () => Date.now() }, nonce: () => `mvc${nonce++}`, force: true })).result).toBe('compacted');
     const router = (await new RouterStore(store).read(ns))!;
     const heads = await Promise.all(router.router.parts.map((p) => readManifest(store, ns, p.id)));
-    expect(heads.some((h) => h && isBlockHead(h) && h.multivec_fde?.[0]?.attr === 'toks')).toBe(true);
+    expect(heads.some((h) => h && isBlockHead(h) && h.multivec_ivf?.[0]?.attr === 'toks' && h.multivec_fde === undefined)).toBe(true);
     await store.close();
     const late: TestRow = { id: 300, cat: 'y', toks: randomMulti(r, 2, DIMS) };
     rows.set(300, late);
@@ -318,7 +318,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect((counted.aggregations as Record<string, unknown>).n).toBe(2);
   });
 
-  it('should answer ANN from each part\'s MUVERA index (candidates re-ranked by exact MaxSim) and the tail exactly', async () => {
+  it('should answer ANN from each part\'s token-level IVF (candidates re-ranked by exact MaxSim) and the tail exactly', async () => {
     const ns = 'mv-ann';
     const r = rng(2026);
     const rows = new Map<number, TestRow>();
@@ -330,13 +330,14 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     const schema = { toks: { type: `[][${dims}]f32`, ann: { late_interaction: true } }, cat: 'string' };
     await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()] as never, schema: schema as never });
     await indexAll(ns);
-    // The part has its MUVERA index.
+    // The part has its token-level IVF (RFC-0015 §4), not the MUVERA index of parts built before it.
     const store = new LocalDirStore(server.storeDir);
     const router = (await new RouterStore(store).read(ns))!;
     expect(router.router.parts.length).toBe(1);
     const head = (await readManifest(store, ns, router.router.parts[0]!.id))!;
     if (!isBlockHead(head)) throw new Error('not a block part');
-    expect(head.multivec_fde).toEqual([{ attr: 'toks', file: 'mvfde-0.bin' }]);
+    expect(head.multivec_ivf).toEqual([{ attr: 'toks', file: 'mvivf-0.bin' }]);
+    expect(head.multivec_fde).toBeUndefined();
     await store.close();
     // Tail rows over the part.
     for (let id = 700; id < 720; id++) rows.set(id, { id, cat: 'even', toks: [near(centres[id % 12]!)] });
@@ -359,7 +360,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
       const f = await tpuf.namespace(ns).query({ rank_by: ['toks', 'ANN', q] as never, top_k: 5, filters: ['cat', 'Eq', 'odd'], include_attributes: ['cat'] });
       expect(f.rows!.every((x) => x.cat === 'odd')).toBe(true);
     }
-    // Recall@5 against exact MaxSim over this seeded data (200 candidates a part of 700 rows).
+    // Recall@5 against exact MaxSim over this seeded data (400 candidates a part of 700 rows, 32 lists probed per query vector).
     expect(found / total).toBeGreaterThanOrEqual(0.8);
     // _debug/recall measures the same thing for a given multi-vector query (ANN against exact kNN).
     for (const target of [50, 401]) {
@@ -373,11 +374,11 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     // kNN stays exact.
     const q = rows.get(3)!.toks!;
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 })).plan_text!;
-    expect(plan).toMatch(/MUVERA index mvfde-0\.bin: the best 200 rows by FDE inner product/);
+    expect(plan).toMatch(/token-level IVF mvivf-0\.bin: each of the 5 query vectors probes its 32 nearest lists \(read by ranges\); the best 400 rows by approximate MaxSim/);
     expect(plan).toMatch(/exact MaxSim/);
-    // ef_search (elax extension) sets the candidates a part: all of them makes ANN exact; few of them lose rows.
+    // ef_search (elax extension) sets the candidates a part (and the lists probed, in proportion): all of them makes ANN exact; few of them lose rows.
     const all = (await tpuf.namespace(ns).explainQuery({ rank_by: ['toks', 'ANN', q] as never, top_k: 5, ef_search: 700 } as never)).plan_text!;
-    expect(all).toMatch(/the best 700 rows by FDE inner product/);
+    expect(all).toMatch(/probes every list \(no more rows than candidates\); the best 700 rows by approximate MaxSim/);
     for (const target of [3, 50, 222]) {
       const qq = rows.get(target)!.toks!.slice(0, 2);
       expectClose(await query(ns, qq, 10, 'ANN', { ef_search: 700 }), expected(rows, qq, 10));

@@ -133,7 +133,7 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
     }
   });
 
-  it('should read only the candidates\' column blocks of a part with a MUVERA index for ANN (kNN reads the column)', async () => {
+  it('should read only the candidates\' column blocks of a part with a multi-vector index for ANN (kNN reads the column)', async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'elax-multivec-blocks-'));
     try {
       const store = new LocalDirStore(tmp);

@@ -13,8 +13,9 @@ import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '.
 import { compileFilter } from '../filter/index.js';
 import {
   parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction, type ScanHooks,
-  type SegmentNeed,
+  type SegmentNeed, type Segment,
 } from '../query/index.js';
+import { mvIvfPartProbes } from '../query/multi-segments.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
 import { cloneNamespace, parseCloneRequest, type CloneRequest } from './branch.js';
 import { evaluateRecall, type RecallRequest } from './recall.js';
@@ -174,12 +175,19 @@ export async function runQuery(
     const base: SegmentNeed = { attrs: q.readAttrs, vectors: !!r && r.kind === 'vector', filterIndexes, fuzzyIndexes };
     // SparseKNN: each part's sparse index (RFC-0012), or its column when it has none.
     if (r?.kind === 'sparse') base.sparse = [{ attr: r.attr, dims: r.query.dims }];
-    // ANN over a multi-vector attribute: each part's MUVERA index (RFC-0015 §3), when it has one; such a part's
-    // column is not prepared: only its candidates' values are read (their blocks), after the index named them.
+    // ANN over a multi-vector attribute: each part's token-level IVF (RFC-0015 §4: its prefix and the lists the query
+    // vectors probe, by ranges) or, in parts built before it, its MUVERA index (§3); such a part's column is not
+    // prepared: only its candidates' values are read (their blocks), after the index named them.
     if (r?.kind === 'multi' && r.mode === 'ANN' && q.per === null) {
-      base.multiFde = [r.attr];
-      const lean: SegmentNeed = { ...base, attrs: base.attrs.filter((a) => a !== r.attr) };
-      return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(segs[s]!.multiFdeName?.(r.attr) ? lean : base) });
+      const lean = base.attrs.filter((a) => a !== r.attr);
+      const fde: SegmentNeed = { ...base, attrs: lean, multiFde: [r.attr] };
+      const needOf = (seg: Segment): SegmentNeed =>
+        seg.multiIvfName?.(r.attr)
+          ? { ...base, attrs: lean, multiIvf: [{ attr: r.attr, query: r.query.vectors, nprobe: mvIvfPartProbes(q.limit, q.efSearch, seg.rows) }] }
+          : seg.multiFdeName?.(r.attr)
+            ? fde
+            : base;
+      return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(needOf(segs[s]!)) });
     }
     return await executeOnSegments(q, segs, undefined, { control, scanPool, prepare: (s) => segs[s]!.prepare(base) });
   } finally {

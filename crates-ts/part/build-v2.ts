@@ -12,8 +12,8 @@ import {
   BLOCK_ROWS, BLOCK_TARGET_BYTES, IDX_BLOCK_ENTRIES, PART_FORMAT_V2, VECTOR_BLOCK_ROWS, columnStats,
   type ColumnInfo, type KeyedFileInfo, type PartHeadV2, type RowBlockedFile, type VectorFileInfo,
 } from './head.js';
-import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, multiFdeFileName, sparseIndexFileName } from './paths.js';
-import { buildFdeFile, defaultFdeParams, multiVectorDims } from '../multivec/index.js';
+import { IDS_FILE, IDX_FILE, KEYS_FILE, SEQ_FILE, TOMB_FILE, VECTORS_FILE, columnFileName, multiFdeFileName, multiIvfFileName, sparseIndexFileName } from './paths.js';
+import { buildFdeFile, buildMvIvfFile, defaultFdeParams, multiVectorDims } from '../multivec/index.js';
 import { buildSparseIndex } from '../sparse/index.js';
 import type { SparseIndexInfo } from './head.js';
 import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims, type BuiltPart, type PartBuildInput } from './build.js';
@@ -210,15 +210,25 @@ export function assembleBlockPart(
     flatThreshold: input.hnsw?.flatThreshold ?? DEFAULT_FLAT_THRESHOLD,
   });
   files.push(...vann.files);
-  // MUVERA indexes (RFC-0015 §3): additive head field; parts without late_interaction attributes are unchanged.
+  // Multi-vector ANN indexes: the token-level IVF (RFC-0015 §4, additive head field `multivec_ivf`), or, when the
+  // builder is asked for it (input.multivecFde: tests and the golden fixtures of §3), the MUVERA index of §3 as parts
+  // built before §4 hold it. Parts without late_interaction attributes are unchanged.
   const multivecFde: SparseIndexInfo[] = [];
+  const multivecIvf: SparseIndexInfo[] = [];
   for (const { name, values } of columnValues) {
     const a = input.schema[name];
     const mvDims = multiVectorDims(a?.type);
     if (mvDims === null || typeof a!.ann !== 'object' || a!.ann === null || a!.ann.late_interaction !== true) continue;
-    const file = multiFdeFileName(multivecFde.length);
-    files.push({ name: file, bytes: buildFdeFile(values, defaultFdeParams(mvDims), a!.ann.distance_metric ?? 'cosine_distance') });
-    multivecFde.push({ attr: name, file });
+    const metric = a!.ann.distance_metric ?? 'cosine_distance';
+    if (input.multivecFde === true) {
+      const file = multiFdeFileName(multivecFde.length);
+      files.push({ name: file, bytes: buildFdeFile(values, defaultFdeParams(mvDims), metric) });
+      multivecFde.push({ attr: name, file });
+    } else {
+      const file = multiIvfFileName(multivecIvf.length);
+      files.push({ name: file, bytes: buildMvIvfFile(values, mvDims, metric) });
+      multivecIvf.push({ attr: name, file });
+    }
   }
 
   files.push(...index.files);
@@ -264,6 +274,7 @@ export function assembleBlockPart(
     ...(sparse.length > 0 ? { sparse } : {}),
     ...(vann.infos.length > 0 ? { vector_attr_indexes: vann.infos } : {}),
     ...(multivecFde.length > 0 ? { multivec_fde: multivecFde } : {}),
+    ...(multivecIvf.length > 0 ? { multivec_ivf: multivecIvf } : {}),
     ...extra,
   };
   return { files, manifest: head };

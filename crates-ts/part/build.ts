@@ -60,6 +60,11 @@ export interface PartBuildInput {
    * HNSW graph. Not used by the indexer yet (RFC-0008 slice 2b).
    */
   vectorIndex?: IvfBuildOptions;
+  /**
+   * Index `[][N]f32` attributes with late_interaction by MUVERA encodings (`mvfde-{n}.bin`, RFC-0015 §3), as parts
+   * built before the token-level IVF (§4) did, instead of that IVF. Tests of the old path only.
+   */
+  multivecFde?: boolean;
 }
 
 export interface BuiltPart {

@@ -118,6 +118,12 @@ export interface PartHeadV2 extends Omit<PartManifestV1, 'format_version'> {
    * absent otherwise (ANN then ranks the part's rows exactly). Additive: older readers ignore it.
    */
   multivec_fde?: SparseIndexInfo[];
+  /**
+   * Token-level IVF indexes (RFC-0015 §4, `mvivf-{n}.bin`), one per `[][N]f32` attribute with `ann.late_interaction`
+   * in parts built since; they replace `multivec_fde` in new parts. Additive: older readers ignore it (and rank such
+   * parts exactly).
+   */
+  multivec_ivf?: SparseIndexInfo[];
 }
 
 export interface SparseIndexInfo {
@@ -180,6 +186,12 @@ export function decodeHeadV2(raw: Record<string, unknown>, where: string): PartH
     if (!Array.isArray(h.multivec_fde)) throw corrupt(where, 'multivec_fde is malformed');
     for (const f of h.multivec_fde) {
       if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed MUVERA index entry ${JSON.stringify(f)}`);
+    }
+  }
+  if (h.multivec_ivf !== undefined) {
+    if (!Array.isArray(h.multivec_ivf)) throw corrupt(where, 'multivec_ivf is malformed');
+    for (const f of h.multivec_ivf) {
+      if (typeof f?.attr !== 'string' || typeof f.file !== 'string' || !files.has(f.file)) throw corrupt(where, `malformed multi-vector IVF index entry ${JSON.stringify(f)}`);
     }
   }
   if (h.keys !== null) checkFile(h.keys, files, where, 'keys');

@@ -32,7 +32,7 @@ import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
 import { walkIndexOrder } from './order-walk.js';
 import { SparseIndexFile } from '../sparse/index.js';
-import { FdeFile } from '../multivec/index.js';
+import { FdeFile, MvIvfFile, fetchMvIvfLists, openMvIvfRanged, probedLists, type MvIvfHeld, type MvIvfList, type MvIvfRangeReader } from '../multivec/index.js';
 
 /** A decoded row-blocked column: its blocks and their first ordinals. */
 interface Column {
@@ -105,6 +105,7 @@ export class PartData {
   private readonly sparseByAttr = new Map<string, string>();
   private readonly vannByAttr = new Map<string, VectorAttrIndexInfo>();
   private readonly fdeByAttr = new Map<string, string>();
+  private readonly mvIvfByAttr = new Map<string, string>();
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
@@ -124,6 +125,7 @@ export class PartData {
     for (const f of head.sparse ?? []) this.sparseByAttr.set(f.attr, f.file);
     for (const f of head.vector_attr_indexes ?? []) this.vannByAttr.set(f.attr, f);
     for (const f of head.multivec_fde ?? []) this.fdeByAttr.set(f.attr, f.file);
+    for (const f of head.multivec_ivf ?? []) this.mvIvfByAttr.set(f.attr, f.file);
     for (const f of head.fts ?? []) this.postingsByAttr.set(f.attr, { analysis: f.analysis, bytes: this.info(f.file).bytes, name: f.file });
   }
 
@@ -265,6 +267,91 @@ export class PartData {
       if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
       return { value: f, bytes: f.memoryBytes() };
     });
+  }
+
+  /** Reads bytes of a part file by ranges, through the disk cache when there is one. */
+  private rangeReader(file: string): MvIvfRangeReader {
+    const key = this.key(file);
+    return async (start, end, check) => {
+      if (this.files) return this.files.get(this.store, key, check, { start, end });
+      const got = await this.store.get(key, { start, end });
+      if (!got) throw partFileMissing(key, this.store.description);
+      return got.bytes;
+    };
+  }
+
+  /**
+   * What a query needs of a part's token-level IVF (RFC-0015 §4), each pinned until its release: the file's prefix
+   * (header, centroids, directory: one or two ranged reads, verified by its SHA-256, then cached) and the lists the
+   * `nprobe` centroids nearest each query vector name, each its own BlockCache entry (`{key}#L{c}`, evicted on its
+   * own); the lists the cache lacks are read by ranges (close ones in one request), each checked by its CRC-32. Nothing
+   * is read whole.
+   */
+  private async mvIvfLists(file: string, query: readonly Float32Array[], nprobe: number): Promise<{ prefix: Lease<MvIvfFile>; lists: Map<number, Lease<MvIvfList>> }> {
+    const key = this.key(file);
+    const read = this.rangeReader(file);
+    const size = this.info(file).bytes;
+    const prefix = await this.cache.getPinned<MvIvfFile>(key, async () => {
+      let f: MvIvfFile;
+      try {
+        f = await openMvIvfRanged(read, size, key);
+      } catch (e) {
+        // A damaged disk-cache copy of the prefix: read it again from the store once.
+        if (!this.files || !(e instanceof ElaxError) || e.code !== 'ELAX_ERR_CORRUPT') throw e;
+        f = await openMvIvfRanged(async (start, end) => {
+          const got = await this.store.get(key, { start, end });
+          if (!got) throw partFileMissing(key, this.store.description);
+          return got.bytes;
+        }, size, key);
+      }
+      if (f.rows !== this.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${key} covers ${f.rows} rows; its part has ${this.rows}`);
+      return { value: f, bytes: f.memoryBytes() };
+    });
+    const lists = new Map<number, Lease<MvIvfList>>();
+    try {
+      const f = prefix.value;
+      const wanted = probedLists(f.probes(query, nprobe));
+      const listKey = (c: number) => `${key}#L${c}`;
+      const missing = wanted.filter((c) => this.cache.get(listKey(c)) === undefined);
+      const got = missing.length > 0 ? await fetchMvIvfLists(f, read, missing) : new Map<number, MvIvfList>();
+      for (const [c, l] of got) this.cache.set(listKey(c), l, f.listBytes(c));
+      const settled = await Promise.allSettled(
+        wanted.map(async (c) => {
+          const lease = await this.cache.getPinned<MvIvfList>(listKey(c), async () => {
+            const one = got.get(c) ?? (await fetchMvIvfLists(f, read, [c])).get(c)!;
+            return { value: one, bytes: f.listBytes(c) };
+          });
+          lists.set(c, lease);
+        }),
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return { prefix, lists };
+    } catch (e) {
+      prefix.release();
+      for (const l of lists.values()) l.release();
+      throw e;
+    }
+  }
+
+  /**
+   * `attr`'s token-level IVF as prepared (need.multiIvf): the prefix and the lists the query's probes named, or null
+   * (the part has none).
+   */
+  heldMvIvf(attr: string): MvIvfHeld | null {
+    const file = this.held<MvIvfFile>(`mvivf:${attr}`);
+    if (file === undefined) return null;
+    const list = (c: number) => {
+      const l = this.held<MvIvfList>(`mvivl:${attr}:${c}`);
+      if (l === undefined) throw new ElaxError('ELAX_ERR_INTERNAL', `${file.where}: list ${c} used before prepare()`);
+      return l;
+    };
+    return { file, list };
+  }
+
+  /** The file of `attr`'s token-level IVF per the head, or null. */
+  mvIvfName(attr: string): string | null {
+    return this.mvIvfByAttr.get(attr) ?? null;
   }
 
   /** A prepared MUVERA index of `attr` (need.multiFde), or null (the part has none). */
@@ -626,6 +713,17 @@ export class PartData {
     for (const attr of need.multiFde ?? []) {
       const file = this.fdeByAttr.get(attr);
       if (file !== undefined) take(`mvfde:${attr}`, this.fdeFile(file));
+    }
+    for (const { attr, query, nprobe } of need.multiIvf ?? []) {
+      const file = this.mvIvfByAttr.get(attr);
+      if (file === undefined) continue;
+      // The prefix and each list pinned under its own name: concurrent queries share them (their probes differ).
+      tasks.push(
+        this.mvIvfLists(file, query, nprobe).then(({ prefix, lists }) => {
+          releases.push(prefix.release, this.pin(`mvivf:${attr}`, prefix.value));
+          for (const [c, l] of lists) releases.push(l.release, this.pin(`mvivl:${attr}:${c}`, l.value));
+        }),
+      );
     }
     for (const { attr, dims } of need.sparse ?? []) {
       const file = this.sparseByAttr.get(attr);
@@ -1263,6 +1361,14 @@ export class PartSegment implements Segment {
 
   multiFdeName(attr: string): string | null {
     return this.data.fdeName(attr);
+  }
+
+  multiIvf(attr: string): MvIvfHeld | null {
+    return this.data.heldMvIvf(attr);
+  }
+
+  multiIvfName(attr: string): string | null {
+    return this.data.mvIvfName(attr);
   }
 
   annSearch(query: Float32Array, k: number, ef: number, allow: ((ord: number) => boolean) | null): OrdinalHit[] | null {

@@ -82,11 +82,17 @@ export function parsePartId(partId: string): { walStart: number; walEnd: number;
   return { walStart, walEnd, nonce: m[3]! };
 }
 
-/** The sparse kNN index of the n-th sparse_knn attribute of a part (RFC-0012 §2). */
-/** The MUVERA index of the n-th `[][N]f32` attribute with late_interaction (RFC-0015 §3). */
+/** The MUVERA index of the n-th `[][N]f32` attribute with late_interaction (RFC-0015 §3; parts built before §4). */
 export function multiFdeFileName(n: number): string {
   return `mvfde-${n}.bin`;
 }
+
+/** The token-level IVF of the n-th `[][N]f32` attribute with late_interaction (RFC-0015 §4). */
+export function multiIvfFileName(n: number): string {
+  return `mvivf-${n}.bin`;
+}
+
+/** The sparse kNN index of the n-th sparse_knn attribute of a part (RFC-0012 §2). */
 
 export function sparseIndexFileName(n: number): string {
   return `sparse-${n}.idx`;

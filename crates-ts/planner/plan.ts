@@ -8,7 +8,7 @@
  *
  * The segments must be prepared by the caller (filter columns and filter indexes pinned).
  */
-import { multiCandidateCount } from '../query/multi-segments.js';
+import { multiCandidateCount, mvIvfCandidateCount, mvIvfPartProbes } from '../query/multi-segments.js';
 import { RowCursor, orderMatchScanMax, type ParsedQuery, type Segment } from '../query/index.js';
 import { annChoice, ivfWalkKind, type AnnChoice, type IvfWalk } from './ann-choice.js';
 
@@ -164,9 +164,13 @@ export function planSegment(q: ParsedQuery, info: SegmentInfo): SegmentPlan {
         ? `SparseKNN over the tail's in-memory sparse postings: ${lists}`
         : `SparseKNN: dot product of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} values (no sparse index), into a top-${q.limit} heap`;
   } else if (r?.kind === 'multi') {
-    // As query/execute-segments.ts decides (RFC-0015): ANN over a part's MUVERA index names candidates, else exact.
+    // As query/execute-segments.ts decides (RFC-0015): ANN over a part's token-level IVF (§4) or MUVERA index (§3)
+    // names candidates, else exact.
+    const ivf = r.mode === 'ANN' && q.per === null ? (seg.multiIvfName?.(r.attr) ?? null) : null;
     const file = r.mode === 'ANN' && q.per === null ? (seg.multiFdeName?.(r.attr) ?? null) : null;
-    plan.order = file !== null
+    plan.order = ivf !== null
+      ? `${r.mode} over token-level IVF ${ivf}: each of the ${r.query.vectors.length} query vectors probes ${mvIvfPartProbes(q.limit, q.efSearch, seg.rows) === Infinity ? 'every list (no more rows than candidates)' : `its ${mvIvfPartProbes(q.limit, q.efSearch, seg.rows)} nearest lists (read by ranges)`}; the best ${mvIvfCandidateCount(q.limit, q.efSearch)} rows by approximate MaxSim, re-ranked by exact MaxSim of ${r.attr} into a top-${q.limit} heap`
+      : file !== null
       ? `${r.mode} over MUVERA index ${file}: the best ${multiCandidateCount(q.limit, q.efSearch)} rows by FDE inner product, re-ranked by exact MaxSim of ${r.attr} into a top-${q.limit} heap`
       : `${r.mode}: exact MaxSim of each of the ${plan.access === 'all' ? live : plan.actual} rows' ${r.attr} vectors, into a top-${q.limit} heap`;
   }

@@ -21,7 +21,7 @@ import { scoreTextSegments } from './text-segments.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
 import { attrVectorReader } from './attr-vector.js';
-import { multiCandidates, scoreMultiSegment } from './multi-segments.js';
+import { multiCandidates, multiIvfCandidates, scoreMultiSegment } from './multi-segments.js';
 import { maxSimDistanceOf, type MultiVector } from '../multivec/index.js';
 import type { OrderKey, ParsedQuery, Projection, QueryResultBody, RankPlan, Row } from './types.js';
 
@@ -523,8 +523,14 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         ? { offer: (o: number, d: number, id: Id) => heap.push(d, s, o, id) }
         : { offer: (o: number, d: number, id: Id) => all.push({ seg: s, ord: o, dist: d, id, per: perKey(cursor.at(o)) }) };
       const check = () => control.check('scan');
-      // ANN: a part's MUVERA index names the candidates (filtered and live), re-ranked exactly below; the tail and
-      // parts without the index are ranked exactly. limit.per needs every match: exact.
+      // ANN: a part's token-level IVF (RFC-0015 §4), or its MUVERA index (§3, parts built before), names the
+      // candidates (filtered and live), re-ranked exactly below; the tail and parts without an index are ranked
+      // exactly. limit.per needs every match: exact.
+      const ivf = rank.mode === 'ANN' && per === null ? (seg.multiIvf?.(rank.attr) ?? null) : null;
+      if (ivf !== null) {
+        pending.push({ s, ords: multiIvfCandidates(ivf, rank.query, q.limit, q.efSearch, accept, check) });
+        return;
+      }
       const fde = rank.mode === 'ANN' && per === null ? (seg.multiFde?.(rank.attr) ?? null) : null;
       if (fde !== null) {
         pending.push({ s, ords: multiCandidates(fde, rank.query, q.limit, q.efSearch, accept, check) });

@@ -9,7 +9,7 @@ import type { AttrValue, DistanceMetric, Doc, Id, WasmMemory } from '../core/ind
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
-import type { FdeFile } from '../multivec/index.js';
+import type { FdeFile, MvIvfHeld } from '../multivec/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -58,6 +58,12 @@ export interface SegmentNeed {
   attrRows?: { attr: string; rows: ArrayLike<number> };
   /** Multi-vector attributes an ANN query ranks by: a part's MUVERA index of each (RFC-0015 §3), when it has one. */
   multiFde?: readonly string[];
+  /**
+   * Multi-vector attributes an ANN query ranks by, with the query's vectors and the lists each probes in this segment
+   * (query/multi-segments.ts mvIvfPartProbes): a part's token-level IVF of each (RFC-0015 §4), when it has one: its
+   * prefix and the lists those vectors probe, read by ranges.
+   */
+  multiIvf?: readonly { attr: string; query: readonly Float32Array[]; nprobe: number }[];
 }
 
 export interface DocFields {
@@ -223,6 +229,10 @@ export interface Segment {
   multiFde?(attr: string): FdeFile | null;
   /** The file of `attr`'s MUVERA index per the part head (nothing fetched), or null/absent (explain_query). */
   multiFdeName?(attr: string): string | null;
+  /** A part's prepared token-level IVF of `attr` (need.multiIvf: prefix and probed lists), or null/absent (RFC-0015 §4). */
+  multiIvf?(attr: string): MvIvfHeld | null;
+  /** The file of `attr`'s token-level IVF per the part head (nothing fetched), or null/absent (explain_query). */
+  multiIvfName?(attr: string): string | null;
   /** BM25 postings of `attr` if present and built with `analysis` (prepared), else null. */
   postings(attr: string, analysis: string): PostingsFile | null;
   /**
