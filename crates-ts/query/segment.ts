@@ -10,6 +10,7 @@ import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from 
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
 import type { FdeFile } from '../multivec/index.js';
+import type { FuzzyAttrNeed } from '../filter/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -42,7 +43,7 @@ export interface SegmentNeed {
   /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
   filterIndexes?: readonly string[];
   /** Attributes whose fuzzy indexes (parts that have them) the filter's Fuzzy leaves use (part/fuzzy-index.ts). */
-  fuzzyIndexes?: readonly string[];
+  fuzzyIndexes?: readonly FuzzyAttrNeed[];
   /**
    * Sparse vector attributes a SparseKNN query ranks by, with the query's dimensions: a part's sparse index of each
    * (RFC-0012; a large one read by ranges: table, then those dimensions' lists), or the column when the part has none
