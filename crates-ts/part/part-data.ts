@@ -1214,6 +1214,17 @@ export class PartSegment implements Segment {
     return out;
   }
 
+  /**
+   * `attr`'s min and max over the part's rows (the head's column stats), or null when the column has none. Only for
+   * columns of one scalar kind (numbers, or strings such as datetimes): the stats skip values of other types.
+   */
+  attrRange(attr: string): { min: number | string; max: number | string } | null {
+    const c = this.data.head.columns.find((x) => x.name === attr);
+    if (c === undefined || (c.kind !== 'f64' && c.kind !== 'utf8')) return null;
+    const st = c.stats;
+    return st && st.min !== undefined && st.max !== undefined ? { min: st.min, max: st.max } : null;
+  }
+
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);

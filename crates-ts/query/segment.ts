@@ -175,6 +175,8 @@ export interface Segment {
   filterValues?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
+  /** The smallest and largest value of `attr` in the segment (a part's column stats), or null when unknown. */
+  attrRange?(attr: string): { min: number | string; max: number | string } | null;
   /** The file of `attr`'s fuzzy index (parts), or null when the part has none. */
   fuzzyIndexInfo?(attr: string): { file: string; terms: number } | null;
   /**

@@ -45,6 +45,9 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     ...(seg.loosePostings ? { loosePostings: (attr: string, analyzer: TextAnalyzer) => seg.loosePostings!(attr, analyzer) } : {}),
     ...(row ? { row } : {}),
     ...(seg.filterMask ? { filterMask: (f: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean) => seg.filterMask!(f, compile) } : {}),
+    ...(seg.attrRange ? { attrRange: (attr: string) => seg.attrRange!(attr) } : {}),
+    // Scalar indexes only: an array attribute's walk visits a row once per element.
+    ...(seg.walkOrder ? { walkOrder: (attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean) => seg.filterIndexInfo?.(attr)?.array === false && seg.walkOrder!(attr, desc, visit) } : {}),
     filter,
   };
 }
@@ -138,7 +141,8 @@ export async function scoreTextSegments(
     attrs: q.readAttrs,
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
-    filterIndexes: plan.filterAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes] : q.filterSource?.attrs,
+    filterIndexes:
+      plan.filterAttributes.length + plan.orderAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes, ...plan.orderAttributes] : q.filterSource?.attrs,
     fuzzyIndexes: q.filterSource?.fuzzyAttrs,
   });
   const hits: SourceHit[] = [];
