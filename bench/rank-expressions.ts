@@ -9,7 +9,7 @@
  *   - the unbounded ones (fts/rank-bounds.ts): Attribute alone, BM25 + Attribute, Dist(Attribute at, origin) — each
  *     with the per-part bounds and best-first walks on, then off (RANK_BOUNDS.enabled: every row evaluated, as before).
  *
- *   node bin/run-ts.mjs bench/rank-expressions.ts [--docs 200000] [--tail 2000] [--queries 30]
+ *   node bin/run-ts.mjs bench/rank-expressions.ts [--docs 200000] [--tail 2000] [--queries 30] [--parts 4]
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../crates-ts/engine/index.js';
@@ -19,7 +19,8 @@ import { percentile, rng, machine } from './lib.js';
 import { zipfSampler } from './data/zipf.js';
 import { RANK_BOUNDS } from '../crates-ts/fts/rank-bounds.js';
 
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '200000' }, tail: { type: 'string', default: '2000' }, queries: { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { docs: { type: 'string', default: '200000' }, tail: { type: 'string', default: '2000' }, queries: { type: 'string', default: '30' }, parts: { type: 'string', default: '4' } } });
+const PARTS = Number(values.parts);
 const N = Number(values.docs);
 const TAIL = Number(values.tail);
 const Q = Number(values.queries);
@@ -54,9 +55,13 @@ const write = async (from: number, to: number) => {
     await engine.write(ns, { upsert_rows: rows });
   }
 };
-await write(0, N);
-const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'r' });
-while ((await indexer.indexNamespace(ns, true)).result === 'published');
+let nonce = 0;
+const indexer = new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => `r${nonce++}` });
+// PARTS parts: each chunk of rows written, then indexed.
+for (let p = 0; p < PARTS; p++) {
+  await write(Math.floor((p * N) / PARTS), Math.floor(((p + 1) * N) / PARTS));
+  while ((await indexer.indexNamespace(ns, true)).result === 'published');
+}
 await write(N, N + TAIL);
 const view = await engine.catalog.require(ns, 'strong');
 console.log(`# ${machine()}`);

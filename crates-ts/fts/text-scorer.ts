@@ -256,7 +256,7 @@ export class TextScorer {
       return;
     }
     const shape = this.shape;
-    if (shape !== null && heap !== null && src.walkOrder && RANK_BOUNDS.enabled) {
+    if (shape !== null && heap !== null && src.walkOrder && RANK_BOUNDS.enabled && walkable(values[shape.value]!, src)) {
       // Best first through the source's index of the attribute: stop at the first value whose score (that of every
       // row after it) is below the k-th score.
       const leaf = values[shape.value] as Extract<ValueLeaf, { kind: 'attr' }>;
@@ -475,6 +475,18 @@ export class TextScorer {
       advanceEssential();
     }
   }
+}
+
+/**
+ * Whether a walk of the leaf's index visits its values in numeric order: numbers do; datetimes (stored as canonical
+ * `toISOString()` strings, sorted as strings) do when the part's smallest and largest are canonical with a 4-digit
+ * year (then every value between them is too).
+ */
+function walkable(leaf: ValueLeaf, src: TextSource): boolean {
+  if (leaf.kind !== 'attr' || !leaf.datetime) return true;
+  const r = src.attrRange?.(leaf.attr);
+  const canonical = (x: unknown) => typeof x === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(x);
+  return !!r && canonical(r.min) && canonical(r.max);
 }
 
 /** A value leaf's range in a source: an Attribute's min and max as numbers (datetimes in epoch ms), else null. */
