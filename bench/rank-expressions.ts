@@ -6,7 +6,8 @@
  *   - BM25 + a filter leaf on a filterable attribute (answered from the parts' filter indexes: the BM25 matches and
  *     the filter's rows are evaluated);
  *   - Decay(Dist(Attribute at, origin), "6h") alone (every row with a value);
- *   - the unbounded ones (fts/rank-bounds.ts): Attribute alone, BM25 + Attribute, Dist(Attribute at, origin) — each
+ *   - the unbounded ones (fts/rank-bounds.ts): Attribute alone, BM25 + Attribute, Dist(Attribute at, origin), and
+ *     Decay(Dist(...)) again — each
  *     with the per-part bounds and best-first walks on, then off (RANK_BOUNDS.enabled: every row evaluated, as before).
  *
  *   node bin/run-ts.mjs bench/rank-expressions.ts [--docs 200000] [--tail 2000] [--queries 30] [--parts 4]
@@ -71,12 +72,12 @@ const shapes: Array<[string, (q: string) => unknown]> = [
   ['BM25', (q) => ['text', 'BM25', q]],
   ['BM25 + 1.7·Saturate(clicks)', (q) => ['Sum', [['text', 'BM25', q], ['Product', 1.7, ['Saturate', ['Attribute', 'clicks'], { midpoint: 100 }]]]]],
   ['BM25 + filter (species = whale)', (q) => ['Sum', [['text', 'BM25', q], ['species', 'Eq', 'whale']]]],
-  ['Decay(Dist(at, origin), 6h)', () => ['Decay', ['Dist', ['Attribute', 'at'], ORIGIN], { midpoint: '6h' }]],
 ];
 const unbounded: Array<[string, (q: string) => unknown]> = [
   ['Attribute(clicks)', () => ['Attribute', 'clicks']],
   ['Sum(BM25, Attribute(clicks))', (q) => ['Sum', [['text', 'BM25', q], ['Attribute', 'clicks']]]],
   ['Dist(at, origin)', () => ['Dist', ['Attribute', 'at'], ORIGIN]],
+  ['Decay(Dist(at, origin), 6h)', () => ['Decay', ['Dist', ['Attribute', 'at'], ORIGIN], { midpoint: '6h' }]],
 ];
 for (const [name, make] of unbounded) {
   shapes.push([`${name}, bounds on`, make]);

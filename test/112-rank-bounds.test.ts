@@ -60,7 +60,8 @@ describe('rank-bounds: ranges and shapes', () => {
     expect(shape(['Decay', ['Attribute', 'clicks'], { midpoint: 4 }])).toBe('down');
     expect(shape(['Product', 0, ['Attribute', 'clicks']])).toBeNull();
     expect(shape(['Dist', ['Attribute', 'clicks'], 4])).toBe('vup');
-    expect(shape(['Decay', ['Dist', ['Attribute', 'clicks'], 4], { midpoint: 2 }])).toBeNull();
+    expect(shape(['Decay', ['Dist', ['Attribute', 'clicks'], 4], { midpoint: 2 }])).toBe('vdown');
+    expect(shape(['Dist', ['Saturate', ['Attribute', 'clicks'], { midpoint: 2 }], 4])).toBeNull();
     expect(shape(['Sum', [['Attribute', 'clicks'], ['Attribute', 'raw']]])).toBeNull();
     expect(shape(['Sum', [['Attribute', 'clicks'], ['Decay', ['Attribute', 'clicks'], { midpoint: 1 }]]])).toBeNull();
   });

@@ -11,7 +11,9 @@
  *
  * `monotoneShape` says whether the unmatched rows' score is a monotone function of ONE Attribute's value: increasing
  * ('up': visit values descending), decreasing ('down': ascending), or increasing in |value - origin| ('vup': Dist of
- * the attribute itself under increasing functions: values above the origin descending, then below it ascending). The
+ * the attribute itself under increasing functions: values above the origin descending, then below it ascending), or
+ * decreasing in it ('vdown', e.g. Decay(Dist(...)): outwards from the origin, values above it ascending, then below
+ * it descending). The
  * score of an unmatched row with value v is then exactly evalGeneral with no BM25 leaf and that value, so a walk in
  * that order stops at the first value whose score is below the k-th (strict: ties on the k-th score are still visited).
  */
@@ -97,8 +99,8 @@ type Shape = 'const' | 'up' | 'down' | 'vup' | 'vdown';
 export interface MonotoneShape {
   /** The value leaf (an Attribute) the unmatched rows' score depends on. */
   value: number;
-  shape: 'up' | 'down' | 'vup';
-  /** For 'vup': the Dist's origin. */
+  shape: 'up' | 'down' | 'vup' | 'vdown';
+  /** For 'vup' / 'vdown': the Dist's origin. */
   origin: number;
   /** The score of an unmatched row whose attribute value is v (undefined: not ranked). */
   score(v: number): number | undefined;
@@ -148,7 +150,7 @@ export function monotoneShape(expr: CompiledExpr): MonotoneShape | null {
     }
   };
   const s = shape(expr.root);
-  if (s === null || s === 'const' || s === 'vdown') return null;
+  if (s === null || s === 'const') return null;
   const zeros = new Float64Array(expr.leaves.length);
   return { value: a, shape: s, origin, score: (v) => evalGeneral(expr, expr.root, zeros, () => v) };
 }

@@ -262,8 +262,9 @@ export class TextScorer {
       const leaf = values[shape.value] as Extract<ValueLeaf, { kind: 'attr' }>;
       const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : typeof x === 'string' && leaf.datetime ? epochMs(x) : undefined);
       const seen = new Uint8Array(src.rows);
-      const walk = (desc: boolean, side: ((v: number) => boolean) | null) =>
-        src.walkOrder!(leaf.attr, desc, (value, o) => {
+      const step =
+        (side: ((v: number) => boolean) | null) =>
+        (value: unknown, o: number): boolean => {
           const v = num(value);
           if (v !== undefined) {
             if (side !== null && !side(v)) return false;
@@ -275,9 +276,23 @@ export class TextScorer {
           this.work.unmatchedRows++;
           visit(o);
           return true;
-        });
+        };
+      const walk = (desc: boolean, side: ((v: number) => boolean) | null) => src.walkOrder!(leaf.attr, desc, step(side));
       const o = shape.origin;
-      const walked = shape.shape === 'up' ? walk(true, null) : shape.shape === 'down' ? walk(false, null) : walk(true, (v) => v >= o) && walk(false, (v) => v < o);
+      // Outwards from the origin: the values at or above it ascending, then those below it descending.
+      const atLeast = (x: unknown) => {
+        const v = num(x);
+        return v !== undefined && v >= o;
+      };
+      const outwards = (up: boolean) => src.walkFrom !== undefined && src.walkFrom(leaf.attr, atLeast, up, step(null));
+      const walked =
+        shape.shape === 'up'
+          ? walk(true, null)
+          : shape.shape === 'down'
+            ? walk(false, null)
+            : shape.shape === 'vup'
+              ? walk(true, (v) => v >= o) && walk(false, (v) => v < o)
+              : outwards(true) && outwards(false);
       if (walked) {
         this.work.walks++;
         return;

@@ -47,6 +47,12 @@ export interface TextSource {
    * descending) until `visit` returns false; false, visiting nothing, when the source has no index that orders it.
    */
   walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
+  /**
+   * Visits, through the same index, the rows whose value of `attr` satisfies `atLeast` (monotone: false then true in
+   * value order) ascending from the smallest (`up`), or those that do not, descending from the largest; missing values
+   * never. False, visiting nothing, when the source has no index that orders it.
+   */
+  walkFrom?(attr: string, atLeast: (value: unknown) => boolean, up: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
 }
 
 /** A scored row of a TextSource, with its id (captured while the source was at hand). */

@@ -48,6 +48,17 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     ...(seg.attrRange ? { attrRange: (attr: string) => seg.attrRange!(attr) } : {}),
     // Scalar indexes only: an array attribute's walk visits a row once per element.
     ...(seg.walkOrder ? { walkOrder: (attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean) => seg.filterIndexInfo?.(attr)?.array === false && seg.walkOrder!(attr, desc, visit) } : {}),
+    ...(seg.walkOrder && seg.orderBound
+      ? {
+          walkFrom: (attr: string, atLeast: (value: unknown) => boolean, up: boolean, visit: (value: unknown, ord: number) => boolean) => {
+            if (seg.filterIndexInfo?.(attr)?.array !== false) return false;
+            // The index positions of the values atLeast accepts (a binary search with it, as for a Gte filter leaf).
+            const b = seg.orderBound!(attr, [attr, 'Gte', 0], () => (doc: Doc) => atLeast(doc.attrs[attr]));
+            if (b === null) return false;
+            return seg.walkOrder!(attr, !up, visit, up ? { lo: b.lo, hi: b.hi, nulls: false } : { lo: 0, hi: b.lo, nulls: false });
+          },
+        }
+      : {}),
     filter,
   };
 }
