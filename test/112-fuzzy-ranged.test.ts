@@ -257,6 +257,25 @@ describe('a cold Fuzzy query through the engine', () => {
         await e.close();
       }
     }
+    // A damaged term block, or directory, read by range: ELAX_ERR_CORRUPT naming the file, never a silent miss.
+    const good = (await mem.get(key))!.bytes;
+    const dirAt = ffz.blocks.offset[0]!;
+    for (const [from, to] of [
+      [0, dirAt],
+      [dirAt, dirAt + 8],
+    ] as const) {
+      const bad = new Uint8Array(good);
+      for (let i = from; i < to; i += 7) bad[i] = bad[i]! ^ 0x5a;
+      await mem.put(key, bad);
+      let t = Date.parse('2026-12-06T00:00:00.000Z');
+      const e = new Engine(mem, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      try {
+        await expect(e.query(ns, { filters: ['name', 'Fuzzy', base[5]!, P12], rank_by: ['id', 'asc'], top_k: 10 })).rejects.toMatchObject({ code: 'ELAX_ERR_CORRUPT', message: expect.stringContaining(ffz.file) });
+      } finally {
+        await e.close();
+      }
+    }
+    await mem.put(key, good);
   });
 });
 
