@@ -8,7 +8,7 @@
  * (unless `waitForIndex`, as recall does) and named in `later`, whose graphs the caller loads after answering.
  */
 import type { QueryControl } from '../core/index.js';
-import { RowCursor, type ParsedQuery, type Restriction, type Segment } from '../query/index.js';
+import { RowCursor, type ParsedQuery, type Restriction, type Segment, type SegmentNeed } from '../query/index.js';
 
 type AttrVectorRank = Extract<NonNullable<ParsedQuery['rank']>, { kind: 'attr_vector' }>;
 
@@ -18,7 +18,7 @@ export async function vectorAttrRestriction(
   r: AttrVectorRank,
   ef: number,
   control: QueryControl,
-  need: { filterIndexes?: readonly string[]; fuzzyIndexes?: readonly string[]; waitForIndex?: boolean },
+  need: { filterIndexes?: readonly string[]; fuzzyIndexes?: SegmentNeed['fuzzyIndexes']; waitForIndex?: boolean },
 ): Promise<{ restrict: Restriction; later: Segment[] }> {
   const cands: (ArrayLike<number> | null)[] = [];
   const later: Segment[] = [];

@@ -11,7 +11,7 @@
  * in compile.ts.
  */
 export { compileFilter, type CompiledFilter, type CompileOptions } from './compile.js';
-export { filterAttributes, fuzzyAttributes } from './attributes.js';
+export { filterAttributes, fuzzyAttributes, type FuzzyAttrNeed } from './attributes.js';
 export { compileGlob, globToRegexSource, GlobSyntaxError } from './glob.js';
 export { compileRegex } from './regex.js';
 export { parseFuzzy, MAX_FUZZY_DISTANCE, type FuzzySpec } from './fuzzy-ops.js';

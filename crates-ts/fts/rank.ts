@@ -57,6 +57,11 @@ export interface TextRankPlan {
   valueAttributes: string[];
   /** What the filter leaves read: the filter indexes a part may answer them from (TextSource.filterMask). */
   filterAttributes: string[];
+  /**
+   * The attribute of the only Attribute leaf of an expression without filter leaves: a part's index of it lets the
+   * scorer visit rows without a BM25 match best first (TextSource.walkOrder, rank-bounds.ts). Else empty.
+   */
+  orderAttributes: string[];
   /** The postings lists the plan reads, per attribute (what a cold part must fetch before evaluation). */
   needs: TextNeed[];
   /** The validated expression, for the indexed path (postings) to evaluate with the same semantics. */
@@ -345,6 +350,12 @@ export function planTextRank(rankBy: unknown, schema: Schema, compileFilter?: Ra
   const valueAttrs = new Set<string>();
   const filterAttrs = new Set<string>();
   collectAttrs(expr, attrs, valueAttrs, filterAttrs);
+  const attrLeaves = new Set<string>();
+  const leavesOf = (e: TextRankExpr): void => {
+    if (e.kind === 'attr') attrLeaves.add(e.attr);
+    children(e).forEach(leavesOf);
+  };
+  leavesOf(expr);
   const compiled = compileTextRank(expr);
   const needs = new Map<string, { terms: Set<string>; prefixes: Set<string> }>();
   const walk = (e: TextRankExpr): void => {
@@ -360,6 +371,7 @@ export function planTextRank(rankBy: unknown, schema: Schema, compileFilter?: Ra
     attributes: [...attrs],
     valueAttributes: [...valueAttrs],
     filterAttributes: [...filterAttrs],
+    orderAttributes: filterAttrs.size === 0 && attrLeaves.size === 1 && !attrLeaves.has('id') ? [...attrLeaves] : [],
     needs: [...needs].map(([attr, n]) => ({ attr, terms: [...n.terms], prefixes: [...n.prefixes] })),
     expr,
     evaluate: (docs, candidate) => compiled.evaluate(looseCorpus(docs), candidate, null),

@@ -25,9 +25,9 @@ import { prefixLeaf, seek, termLeaf, type SourceLeaf } from './list-ops.js';
 import type { PostingList } from './postings.js';
 import { ScoredHeap, type TopHeap } from './scored-heap.js';
 import type { Bm25PartInput, Bm25PartOutput, PartLeaf } from './part-task.js';
-import { evalGeneral, valueOf } from './rank-eval.js';
-import { saturate } from './rank-value.js';
-import { PREFIX_SCORE, type CompiledExpr, type Node } from './text-expr.js';
+import { epochMs, evalGeneral, valueOf } from './rank-eval.js';
+import { monotoneShape, RANK_BOUNDS, unmatchedBound, type MonotoneShape, type Range } from './rank-bounds.js';
+import { PREFIX_SCORE, type CompiledExpr, type Node, type ValueLeaf } from './text-expr.js';
 import { postingsOf, type LooseHit, type TextStatistics } from './text-stats.js';
 import type { SourceHit, TextSource } from './text-source.js';
 
@@ -64,8 +64,12 @@ export class TextScorer {
   private steps = 0;
   private readonly all: SourceHit[] = [];
   private readonly prune: boolean;
-  /** A general expression's upper bound on rows no BM25 leaf matches (unmatchedBound()). */
+  /** A general expression's upper bound on rows no BM25 leaf matches, knowing no source's values (rank-bounds.ts). */
   private readonly unmatchedBound: number;
+  /** Whether the unmatched rows' score is monotone in one Attribute (rank-bounds.ts): rows visited best first. */
+  private readonly shape: MonotoneShape | null;
+  /** Unmatched rows visited, and sources whose unmatched rows were all skipped by their bound (tests, benchmarks). */
+  readonly work = { unmatchedRows: 0, sourcesSkipped: 0, walks: 0 };
   /** Scratch: per-leaf scores of the current document. */
   private readonly leafScores: Float64Array;
   /** The source being scored. */
@@ -79,7 +83,8 @@ export class TextScorer {
     opts: TextScorerOptions = {},
   ) {
     this.prune = expr.linear && k !== null;
-    this.unmatchedBound = expr.general ? unmatchedBound(expr, expr.root) : Infinity;
+    this.unmatchedBound = expr.general ? unmatchedBound(expr, () => null) : Infinity;
+    this.shape = expr.general && k !== null ? monotoneShape(expr) : null;
     this.top = k === null || opts.heap !== undefined ? null : new ScoredHeap(k);
     this.heap = k === null ? null : (opts.heap ?? this.top);
     this.cancel = opts.cancel ?? null;
@@ -343,14 +348,61 @@ export class TextScorer {
       if (v !== undefined && !Number.isNaN(v)) this.offer(o, v);
     };
     // The rows a BM25 leaf matches first, then (Attribute / filter leaves) the others — unless no row without a BM25
-    // match can reach the top k any more: `unmatchedBound` bounds their score, and the heap's threshold only rises.
-    // Strict (<), so a row that could tie with the k-th and win on its id is never skipped.
+    // match can reach the top k any more: their score is bounded (rank-bounds.ts, from the source's value ranges when
+    // it knows them: a part's column stats), and the heap's threshold only rises. Strict (<), so a row that could tie
+    // with the k-th and win on its id is never skipped.
     for (const o of [...byOrd.keys()].sort((a, b) => a - b)) visit(o);
     if (values.length === 0) return;
     const heap = this.heap;
-    const bound = this.unmatchedBound;
+    const bound = src.attrRange && RANK_BOUNDS.enabled ? unmatchedBound(this.expr, (i) => rangeOf(values[i]!, src)) : this.unmatchedBound;
     const beaten = () => heap !== null && bound < heap.threshold;
-    if (beaten()) return;
+    if (beaten()) {
+      this.work.sourcesSkipped++;
+      return;
+    }
+    const shape = this.shape;
+    if (shape !== null && heap !== null && src.walkOrder && RANK_BOUNDS.enabled && walkable(values[shape.value]!, src)) {
+      // Best first through the source's index of the attribute: stop at the first value whose score (that of every
+      // row after it) is below the k-th score.
+      const leaf = values[shape.value] as Extract<ValueLeaf, { kind: 'attr' }>;
+      const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : typeof x === 'string' && leaf.datetime ? epochMs(x) : undefined);
+      const seen = new Uint8Array(src.rows);
+      const step =
+        (side: ((v: number) => boolean) | null) =>
+        (value: unknown, o: number): boolean => {
+          const v = num(value);
+          if (v !== undefined) {
+            if (side !== null && !side(v)) return false;
+            const f = shape.score(v);
+            if (f !== undefined && f < heap.threshold) return false;
+          }
+          if (seen[o] === 1 || byOrd.has(o)) return true;
+          seen[o] = 1;
+          this.work.unmatchedRows++;
+          visit(o);
+          return true;
+        };
+      const walk = (desc: boolean, side: ((v: number) => boolean) | null) => src.walkOrder!(leaf.attr, desc, step(side));
+      const o = shape.origin;
+      // Outwards from the origin: the values at or above it ascending, then those below it descending.
+      const atLeast = (x: unknown) => {
+        const v = num(x);
+        return v !== undefined && v >= o;
+      };
+      const outwards = (up: boolean) => src.walkFrom !== undefined && src.walkFrom(leaf.attr, atLeast, up, step(null));
+      const walked =
+        shape.shape === 'up'
+          ? walk(true, null)
+          : shape.shape === 'down'
+            ? walk(false, null)
+            : shape.shape === 'vup'
+              ? walk(true, (v) => v >= o) && walk(false, (v) => v < o)
+              : outwards(true) && outwards(false);
+      if (walked) {
+        this.work.walks++;
+        return;
+      }
+    }
     let cand: Uint8Array | null = null;
     if (masks.every((m) => m !== null)) {
       // Every value leaf is a filter its mask bounds: the other candidates are the masks' rows.
@@ -360,6 +412,7 @@ export class TextScorer {
     for (let o = 0; o < src.rows; o++) {
       if ((cand !== null && cand[o] !== 1) || byOrd.has(o)) continue;
       if (beaten()) return;
+      this.work.unmatchedRows++;
       visit(o);
     }
   }
@@ -553,43 +606,26 @@ export class TextScorer {
 const isShared = (a: ArrayBufferView) => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
 
 /**
- * An upper bound of a general expression's value (rank-eval.ts) on rows no BM25 leaf matches; -Infinity when the node
- * cannot match such a row. Attribute and Dist are unbounded; a filter is 1; Saturate is increasing and below 1, Decay
- * at most 1; Sum adds its children's bounds (a child without a value adds nothing, so negative bounds count as 0);
- * Product weights are non-negative. What lets a top-k query skip the rows without a BM25 match once its k-th score
- * is above this (e.g. Sum[BM25, 1.7 × Saturate(clicks)]: 1.7).
+ * Whether a walk of the leaf's index visits its values in numeric order: numbers do; datetimes (stored as canonical
+ * `toISOString()` strings, sorted as strings) do when the part's smallest and largest are canonical with a 4-digit
+ * year (then every value between them is too).
  */
-function unmatchedBound(expr: CompiledExpr, n: Node): number {
-  switch (n.kind) {
-    case 'clause':
-      return -Infinity;
-    case 'value':
-      return expr.values[n.value]!.kind === 'filter' ? 1 : Infinity;
-    case 'const':
-      return n.value;
-    case 'product': {
-      const c = unmatchedBound(expr, n.child);
-      return c === -Infinity ? -Infinity : n.weight === 0 ? 0 : n.weight * c;
-    }
-    case 'sum':
-    case 'max': {
-      let any = false;
-      let acc = n.kind === 'sum' ? 0 : -Infinity;
-      for (const child of n.children) {
-        const c = unmatchedBound(expr, child);
-        if (c === -Infinity) continue;
-        if (child.kind !== 'const') any = true;
-        acc = n.kind === 'sum' ? acc + Math.max(c, 0) : Math.max(acc, c);
-      }
-      return any ? acc : -Infinity;
-    }
-    case 'saturate': {
-      const c = unmatchedBound(expr, n.child);
-      return c === -Infinity ? -Infinity : c === Infinity ? 1 : saturate(c, n.midpoint, n.exponent);
-    }
-    case 'decay':
-      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : 1;
-    case 'dist':
-      return unmatchedBound(expr, n.child) === -Infinity ? -Infinity : Infinity;
-  }
+function walkable(leaf: ValueLeaf, src: TextSource): boolean {
+  if (leaf.kind !== 'attr' || !leaf.datetime) return true;
+  const r = src.attrRange?.(leaf.attr);
+  const canonical = (x: unknown) => typeof x === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(x);
+  return !!r && canonical(r.min) && canonical(r.max);
+}
+
+/** A value leaf's range in a source: an Attribute's min and max as numbers (datetimes in epoch ms), else null. */
+function rangeOf(leaf: ValueLeaf, src: TextSource): Range | null {
+  if (leaf.kind !== 'attr' || leaf.attr === 'id') return null;
+  const r = src.attrRange?.(leaf.attr);
+  if (!r) return null;
+  // Datetimes: canonical strings sort as their instants when every one has a 4-digit year (a signed or longer year
+  // sorts before the digits, so it would be the min).
+  const num = (x: number | string) => (typeof x === 'number' ? x : leaf.datetime && /^\d{4}-/.test(x) ? epochMs(x) : undefined);
+  const lo = num(r.min);
+  const hi = num(r.max);
+  return lo === undefined || hi === undefined || !(lo <= hi) ? null : { lo, hi };
 }

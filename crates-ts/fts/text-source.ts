@@ -37,6 +37,22 @@ export interface TextSource {
   filterMask?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { mask: Uint8Array; exact: boolean } | null;
   /** Rows the query's filters accept (null: all). Read while scoring only. */
   readonly filter: ((ord: number) => boolean) | null;
+  /**
+   * The smallest and largest value of `attr` over the source's rows (a part's column stats), or null / absent when
+   * unknown (the WAL tail): bounds a general rank expression's score on rows without a BM25 match (rank-bounds.ts).
+   */
+  attrRange?(attr: string): { min: number | string; max: number | string } | null;
+  /**
+   * Visits the rows in the order of scalar `attr` (descending with `desc`; missing values first ascending, last
+   * descending) until `visit` returns false; false, visiting nothing, when the source has no index that orders it.
+   */
+  walkOrder?(attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
+  /**
+   * Visits, through the same index, the rows whose value of `attr` satisfies `atLeast` (monotone: false then true in
+   * value order) ascending from the smallest (`up`), or those that do not, descending from the largest; missing values
+   * never. False, visiting nothing, when the source has no index that orders it.
+   */
+  walkFrom?(attr: string, atLeast: (value: unknown) => boolean, up: boolean, visit: (value: unknown, ord: number) => boolean): boolean;
 }
 
 /** A scored row of a TextSource, with its id (captured while the source was at hand). */

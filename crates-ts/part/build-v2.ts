@@ -20,7 +20,7 @@ import { buildIndexFile, buildPostingsFiles, foldedRows, sortedKeys, vectorDims,
 import type { PartIndexInfo } from './manifest.js';
 import { tryParseType } from '../schema/index.js';
 import { buildFilterIndexes } from './filter-index.js';
-import { buildFuzzyIndexes } from './fuzzy-index.js';
+import { buildFuzzyIndexes } from './fuzzy-blocks.js';
 import { buildVectorAttrIndexes } from './vector-attr-index.js';
 import { DEFAULT_FLAT_THRESHOLD } from './build.js';
 

@@ -23,7 +23,7 @@ import { Bitmap } from '../bitmap/index.js';
 import type { Doc } from '../core/index.js';
 import { parseFuzzy } from '../filter/index.js';
 import { dictCodes, type DictIndex } from './filter-index.js';
-import { fuzzyLookup, type FuzzyIndex } from './fuzzy-index.js';
+import { fuzzyLookupAny, type FuzzyReader } from './fuzzy-blocks.js';
 import { firstTrue, runBitmap, type SortedIndex } from './sorted-index.js';
 
 /** A part's index of one attribute, whichever kind it has. */
@@ -38,7 +38,7 @@ export type LeafCompiler = (leaf: unknown) => (doc: Doc) => boolean;
 export type LeafTrace = (leaf: unknown[], rows: number | null, index: 'dict' | 'sorted' | 'fuzzy' | null) => void;
 
 /** A part's fuzzy index of an attribute (schema `fuzzy: true`), or null. */
-export type FuzzyIndexOf = (attr: string) => FuzzyIndex | null;
+export type FuzzyIndexOf = (attr: string) => FuzzyReader | null;
 
 /**
  * A Fuzzy leaf over a fuzzy index (fuzzy-index.ts): the rows holding a value within the query's distance, by a walk
@@ -51,7 +51,7 @@ function fuzzyLeaf(f: unknown[], rows: number, fuzzy: FuzzyIndexOf | undefined):
   if (d === null) return null;
   const spec = parseFuzzy(f[2], f[3]);
   if ('error' in spec) return null;
-  return fuzzyLookup(d, spec, rows).bits;
+  return fuzzyLookupAny(d, spec, rows).bits;
 }
 
 /** bits: a superset of the matching rows (null: all rows); exact: it is the matching set. */

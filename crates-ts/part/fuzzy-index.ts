@@ -15,12 +15,13 @@
  * A case-insensitive query accepts every variant of a term within reach; a case-sensitive one checks each variant
  * exactly (lev(fold a, fold b) ≤ lev(a, b): the folded walk misses no case-sensitive match).
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Bitmap } from '../bitmap/index.js';
 import { ElaxError, type AttrValue, type Schema } from '../core/index.js';
 import { codePoints, compareCodePoints, foldCase, walkWithinDistance, withinDistance } from '../filter/edit-distance.js';
 import { blockOf, BlockFileWriter, corruptBlock, openBlockFile, type BlockTable } from './block-file.js';
+import { decodeStrings, encodeStrings, sortByCodePoint } from './string-list.js';
 
+/** The version of fuzzy_version 1 files (read whole); builds write version 2 (fuzzy-blocks.ts). */
 export const FILTER_FUZZY_VERSION = 1;
 
 export function fuzzyIndexFileName(n: number): string {
@@ -37,6 +38,11 @@ export interface FuzzyIndexInfo {
   variants: number;
   /** The attribute's values are arrays (postings per element). */
   array: boolean;
+  /**
+   * Absent: fuzzy_version 1, `blocks` its three blocks (read whole). 2: term blocks read by range (fuzzy-blocks.ts),
+   * `blocks` the directory block alone (the directory lists the term blocks, with their CRC-32s).
+   */
+  version?: 2;
 }
 
 /** A fuzzy index in memory. */
@@ -74,6 +80,40 @@ export function wantsFuzzyIndex(schema: Schema, name: string): boolean {
  * never match a Fuzzy filter and are not indexed).
  */
 export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | undefined)[]): { bytes: Uint8Array; info: Omit<FuzzyIndexInfo, 'file'> } | null {
+  const c = collectFuzzyTerms(values);
+  if (c === null) return null;
+  const { terms, entries, termVariants, array } = c;
+  let postings = 0;
+  for (const e of entries) postings += e.ords.length;
+  const ints = new Uint32Array(termVariants.length + entries.length + 1 + postings);
+  ints.set(termVariants, 0);
+  let at = termVariants.length;
+  let p = 0;
+  for (const e of entries) {
+    ints[at++] = p;
+    p += e.ords.length;
+  }
+  ints[at++] = p;
+  for (const e of entries) for (const o of e.ords) ints[at++] = o;
+  const w = new BlockFileWriter();
+  w.add(encodeStrings(terms));
+  w.add(encodeStrings(entries.map((e) => e.value)));
+  w.add(new Uint8Array(ints.buffer));
+  const info = { attr, blocks: w.table(), terms: terms.length, variants: entries.length, array };
+  return { bytes: w.finish('filter-fuzzy', { fuzzy_version: FILTER_FUZZY_VERSION, attr, terms: terms.length, variants: entries.length, array }), info };
+}
+
+/** One attribute's terms, in code point order, with their variants (UTF-16 order) and each variant's rows. */
+export interface FuzzyTerms {
+  terms: string[];
+  entries: { value: string; ords: number[] }[];
+  /** Term t's variants: entries[termVariants[t] .. termVariants[t + 1]]. */
+  termVariants: number[];
+  array: boolean;
+}
+
+/** The distinct string values (or array elements) of a column by folded term, or null when it holds no string. */
+export function collectFuzzyTerms(values: readonly (AttrValue | undefined)[]): FuzzyTerms | null {
   const byValue = new Map<string, number[]>();
   let array = false;
   const add = (s: string, o: number) => {
@@ -105,42 +145,7 @@ export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | unde
     for (const value of byTerm.get(t)!.sort()) entries.push({ value, ords: byValue.get(value)! });
     termVariants.push(entries.length);
   }
-  let postings = 0;
-  for (const e of entries) postings += e.ords.length;
-  const ints = new Uint32Array(termVariants.length + entries.length + 1 + postings);
-  ints.set(termVariants, 0);
-  let at = termVariants.length;
-  let p = 0;
-  for (const e of entries) {
-    ints[at++] = p;
-    p += e.ords.length;
-  }
-  ints[at++] = p;
-  for (const e of entries) for (const o of e.ords) ints[at++] = o;
-  const w = new BlockFileWriter();
-  w.add(encodeStrings(terms));
-  w.add(encodeStrings(entries.map((e) => e.value)));
-  w.add(new Uint8Array(ints.buffer));
-  const info = { attr, blocks: w.table(), terms: terms.length, variants: entries.length, array };
-  return { bytes: w.finish('filter-fuzzy', { fuzzy_version: FILTER_FUZZY_VERSION, attr, terms: terms.length, variants: entries.length, array }), info };
-}
-
-/** The fuzzy index of every attribute with schema `fuzzy: true` (`columns`: name and values in ordinal order). */
-export function buildFuzzyIndexes(
-  schema: Schema,
-  columns: readonly { name: string; values: readonly (AttrValue | undefined)[] }[],
-): { files: { name: string; bytes: Uint8Array }[]; infos: FuzzyIndexInfo[] } {
-  const files: { name: string; bytes: Uint8Array }[] = [];
-  const infos: FuzzyIndexInfo[] = [];
-  for (const c of columns) {
-    if (!wantsFuzzyIndex(schema, c.name)) continue;
-    const built = buildFuzzyIndex(c.name, c.values);
-    if (built === null) continue;
-    const name = fuzzyIndexFileName(infos.length);
-    files.push({ name, bytes: built.bytes });
-    infos.push({ ...built.info, file: name });
-  }
-  return { files, infos };
+  return { terms, entries, termVariants, array };
 }
 
 /** Checks a head's `fuzzy_indexes` (absent: none); ELAX_ERR_CORRUPT naming the part when malformed. */
@@ -156,21 +161,29 @@ export function checkFuzzyIndexes(raw: unknown, files: Set<string>, columns: Set
     seen.add(e.attr);
     if (typeof e.file !== 'string' || !files.has(e.file)) throw bad(`entry for ${name} names no listed file`);
     if (typeof e.array !== 'boolean' || !Number.isSafeInteger(e.terms) || e.terms < 1 || !Number.isSafeInteger(e.variants) || e.variants < e.terms) throw bad(`entry for ${name} is malformed`);
-    if (!e.blocks || e.blocks.offset.length !== 3) throw bad(`entry for ${name} has ${e.blocks?.offset.length ?? 0} blocks, expected 3`);
+    if (e.version !== undefined && e.version !== 2) throw bad(`entry for ${name} has version ${JSON.stringify(e.version)}; this reader knows 1 and 2`);
+    const want = e.version === 2 ? 1 : 3;
+    if (!e.blocks || e.blocks.offset.length !== want) throw bad(`entry for ${name} has ${e.blocks?.offset.length ?? 0} blocks, expected ${want}`);
   }
 }
 
 /** Decodes a fuzzy index from its three blocks (each already checked against its CRC-32). */
 export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Array[], rows: number, where: string): FuzzyIndex {
-  const T = info.terms;
-  const V = info.variants;
   const termList = decodeStrings(blocks[0]!, `${where} block 0`);
   const variants = decodeStrings(blocks[1]!, `${where} block 1`);
-  if (termList.length !== T || variants.length !== V) throw corruptBlock(where, `holds ${termList.length} terms and ${variants.length} variants; the head says ${T} and ${V}`);
   const raw = blocks[2]!;
   if (raw.byteLength % 4 !== 0) throw corruptBlock(where, 'postings block is not whole u32s');
   const ints = new Uint32Array(raw.byteLength / 4);
   new Uint8Array(ints.buffer).set(raw);
+  return assembleFuzzyIndex(info.attr, termList, variants, ints, info.terms, info.variants, rows, where);
+}
+
+/**
+ * A fuzzy index (or a term block of one) from its terms, variants and u32s [T + 1 term → first variant][V + 1 variant
+ * → first posting][postings], checked: counts, offsets, rows within the part, terms sorted by code point.
+ */
+export function assembleFuzzyIndex(attr: string, termList: string[], variants: string[], ints: Uint32Array, T: number, V: number, rows: number, where: string, withTerms = true): FuzzyIndex {
+  if (termList.length !== T || variants.length !== V) throw corruptBlock(where, `holds ${termList.length} terms and ${variants.length} variants; expected ${T} and ${V}`);
   if (ints.length < T + 1 + V + 1) throw corruptBlock(where, 'postings block is truncated');
   const termVariants = ints.subarray(0, T + 1);
   const postOff = ints.subarray(T + 1, T + 1 + V + 1);
@@ -179,6 +192,7 @@ export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Arr
   for (let t = 0; t < T; t++) if (termVariants[t + 1]! <= termVariants[t]!) throw corruptBlock(where, `term ${t} has no variant`);
   for (let v = 0; v < V; v++) if (postOff[v + 1]! < postOff[v]!) throw corruptBlock(where, `variant ${v}'s postings run backwards`);
   for (let i = 0; i < posts.length; i++) if (posts[i]! >= rows) throw corruptBlock(where, `posting ${posts[i]} is outside the part's ${rows} rows`);
+  if (!withTerms) return { kind: 'fuzzy', attr, cps: new Uint32Array(0), off: new Uint32Array(T + 1), variants, termVariants, postOff, posts };
   // Every term's code points in one array (a term has at most as many code points as UTF-16 units).
   let units = 0;
   for (const t of termList) units += t.length;
@@ -195,62 +209,7 @@ export function decodeFuzzyIndex(info: FuzzyIndexInfo, blocks: readonly Uint8Arr
     off[t + 1] = n;
     if (t > 0 && compareCodePoints(all.subarray(off[t - 1]!, off[t]!), all.subarray(off[t]!, n)) >= 0) throw corruptBlock(where, `terms are not sorted at ${t}`);
   }
-  return { kind: 'fuzzy', attr: info.attr, cps: n === units ? all : all.slice(0, n), off, variants, termVariants, postOff, posts };
-}
-
-/**
- * A list of strings as one block: [u32 n][u32 UTF-16 end offset × n][the strings joined, UTF-8, deflated when that
- * saves a tenth]: one encode and one decode of the whole text, not one per string. (UTF-8 cannot hold a lone
- * surrogate: it reads back as U+FFFD, as in column blocks.)
- */
-function encodeStrings(list: readonly string[]): Uint8Array {
-  const joined = list.join('');
-  const head = new Uint32Array(1 + list.length);
-  head[0] = list.length;
-  let end = 0;
-  for (let i = 0; i < list.length; i++) head[1 + i] = end += list[i]!.length;
-  const text = Buffer.from(joined, 'utf8');
-  const z = deflateRawSync(text, { level: 1 });
-  const deflated = z.byteLength <= text.byteLength * 0.9;
-  const body = deflated ? z : text;
-  const out = new Uint8Array(1 + head.byteLength + body.byteLength);
-  out[0] = deflated ? 1 : 0;
-  out.set(new Uint8Array(head.buffer), 1);
-  out.set(body, 1 + head.byteLength);
-  return out;
-}
-
-function decodeStrings(b: Uint8Array, where: string): string[] {
-  if (b.byteLength < 5 || b[0]! > 1) throw corruptBlock(where, 'is not a string list');
-  const n = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(1, true);
-  const start = 5 + 4 * n;
-  if (start > b.byteLength) throw corruptBlock(where, 'string list is truncated');
-  const ends = new Uint32Array(n);
-  new Uint8Array(ends.buffer).set(b.subarray(5, start));
-  let text: string;
-  try {
-    const body = b.subarray(start);
-    text = Buffer.from(b[0] === 1 ? inflateRawSync(body) : body).toString('utf8');
-  } catch (e) {
-    throw corruptBlock(where, `string list does not inflate: ${(e as Error).message}`);
-  }
-  const out: string[] = new Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    if (ends[i]! < at || ends[i]! > text.length) throw corruptBlock(where, `string ${i} ends outside the text`);
-    out[i] = text.slice(at, ends[i]);
-    at = ends[i]!;
-  }
-  if (at !== text.length) throw corruptBlock(where, 'string list has text left over');
-  return out;
-}
-
-/** Strings sorted by code point: UTF-16 order (native) unless one holds a surrogate, whose order then differs. */
-function sortByCodePoint(list: string[]): string[] {
-  if (!list.some((s) => /[\ud800-\udfff]/.test(s))) return list.sort();
-  const keyed = list.map((s) => ({ s, c: codePoints(s) }));
-  keyed.sort((a, b) => compareCodePoints(a.c, b.c));
-  return keyed.map((k) => k.s);
+  return { kind: 'fuzzy', attr, cps: n === units ? all : all.slice(0, n), off, variants, termVariants, postOff, posts };
 }
 
 /** Bytes a decoded fuzzy index holds (the part cache's accounting). */
@@ -266,28 +225,39 @@ export function fuzzyIndexBytes(d: FuzzyIndex): number {
  */
 export function fuzzyLookup(d: FuzzyIndex, query: FuzzyQuery, rows: number): { bits: Bitmap; terms: number; visited: number } {
   if (query.distance < 0) return { bits: Bitmap.empty(rows), terms: 0, visited: 0 };
-  const hits: number[] = [];
+  const lists: Uint32Array[] = [];
+  const { terms, visited } = fuzzyMatches(d, query, lists);
+  return { bits: rowsOf(lists, rows), terms, visited };
+}
+
+/** Walks one sorted term dictionary (a whole v1 index or one v2 term block): each match's postings into `lists`. */
+export function fuzzyMatches(d: FuzzyIndex, query: FuzzyQuery, lists: Uint32Array[]): { terms: number; visited: number } {
   let terms = 0;
   const visited = walkWithinDistance(d.cps, d.off, query.folded, query.distance, (t) => {
     terms++;
     for (let v = d.termVariants[t]!; v < d.termVariants[t + 1]!; v++) {
       if (query.caseSensitive && !withinDistance(codePoints(d.variants[v]!), query.q, query.distance)) continue;
-      hits.push(v);
+      lists.push(d.posts.subarray(d.postOff[v]!, d.postOff[v + 1]!));
     }
   });
+  return { terms, visited };
+}
+
+/** The union of row lists as a bitmap over [0, rows). */
+export function rowsOf(lists: readonly Uint32Array[], rows: number): Bitmap {
   let n = 0;
-  for (const v of hits) n += d.postOff[v + 1]! - d.postOff[v]!;
+  for (const l of lists) n += l.length;
   const ords = new Uint32Array(n);
   let at = 0;
-  for (const v of hits) {
-    ords.set(d.posts.subarray(d.postOff[v]!, d.postOff[v + 1]!), at);
-    at += d.postOff[v + 1]! - d.postOff[v]!;
+  for (const l of lists) {
+    ords.set(l, at);
+    at += l.length;
   }
   ords.sort();
   // An array row may hold several matching elements: keep each row once.
   let k = 0;
   for (let i = 0; i < ords.length; i++) if (i === 0 || ords[i] !== ords[i - 1]) ords[k++] = ords[i]!;
-  return { bits: Bitmap.fromSorted(rows, ords.subarray(0, k)), terms, visited };
+  return Bitmap.fromSorted(rows, ords.subarray(0, k));
 }
 
 /** A whole fuzzy index file (tools, fixtures): its footer checked against the head's entry, then decoded. */

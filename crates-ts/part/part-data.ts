@@ -27,6 +27,8 @@ import { HNSW_FILE, partFileKey } from './paths.js';
 import { annChoice } from '../planner/index.js';
 import { decodeDictIndex, dictCodes, dictCodesBytes, type FilterIndexInfo } from './filter-index.js';
 import { decodeFuzzyIndex, fuzzyIndexBytes, type FuzzyIndex, type FuzzyIndexInfo } from './fuzzy-index.js';
+import { decodeFuzzyDirectory, decodeFuzzyRows, decodeFuzzyTerms, fuzzySurvivors, fuzzyWalkBlocks, type FuzzyDirectory, type FuzzyReader, type FuzzyRowsBlock, type FuzzyTermsBlock } from './fuzzy-blocks.js';
+import type { FuzzySpec } from '../filter/index.js';
 import { evalWithIndexes, filterMaskOf, requiredRange, valueFilterOf, type AttrIndex, type LeafCompiler, type LeafTrace } from './filter-eval.js';
 import { Bitmap } from '../bitmap/index.js';
 import { decodeSortedIndex } from './sorted-index.js';
@@ -390,13 +392,134 @@ export class PartData {
     });
   }
 
+  /**
+   * A version 2 fuzzy index's directory (fuzzy-blocks.ts): one ranged GET of its block, checked by the head's CRC-32,
+   * through the BlockCache, pinned until the release.
+   */
+  private fuzzyDirectory(info: FuzzyIndexInfo): Promise<Lease<FuzzyDirectory>> {
+    const key = this.key(info.file);
+    return this.cache.getPinned<FuzzyDirectory>(`${key}#dir`, async () => {
+      const d = decodeFuzzyDirectory(info, await this.block(info.file, info.blocks, 0), key);
+      return { value: d, bytes: d.bytes };
+    });
+  }
+
+  /**
+   * A version 2 fuzzy index prepared for the queries `specs`: its directory; the terms of the blocks whose range may
+   * hold a match (fuzzySurvivors); then the rows of the blocks where a query's walk matched a term. Blocks the cache
+   * lacks are read by range (adjacent ones in one GET), each checked by the directory's CRC-32 and decoded into the
+   * BlockCache; every one is pinned until the releases (named for `held`).
+   */
+  private async fuzzyBlocks(info: FuzzyIndexInfo, specs: readonly FuzzySpec[]): Promise<{ name: string; lease: Lease<unknown> }[]> {
+    const dirLease = await this.fuzzyDirectory(info);
+    const out: { name: string; lease: Lease<unknown> }[] = [{ name: `ffz:${info.attr}`, lease: dirLease }];
+    try {
+      const dir = dirLease.value;
+      const key = this.key(info.file);
+      const survivors = new Set<number>();
+      for (const spec of specs) for (const b of fuzzySurvivors(dir, spec).blocks) survivors.add(b);
+      const terms = await this.pinnedBlocks(info.file, dir.table, [...survivors], (b) => `${key}#t${b}`, (b, raw) => decodeFuzzyTerms(dir, b, raw, key));
+      const held = new Map<number, FuzzyTermsBlock>();
+      terms.forEach(({ b, lease }) => {
+        held.set(b, lease.value);
+        out.push({ name: `ffzt:${info.attr}:${b}`, lease });
+      });
+      const matched = new Set<number>();
+      for (const spec of specs) fuzzyWalkBlocks(dir, (b) => held.get(b), spec, (b) => matched.add(b));
+      const rows = await this.pinnedBlocks(info.file, dir.table, [...matched].map((b) => dir.blocks + b), (b) => `${key}#r${b}`, (b, raw) => decodeFuzzyRows(dir, b - dir.blocks, raw, this.rows, key));
+      for (const { b, lease } of rows) out.push({ name: `ffzr:${info.attr}:${b - dir.blocks}`, lease });
+      return out;
+    } catch (e) {
+      for (const o of out) o.lease.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Blocks of a block file decoded into the BlockCache and pinned: those the cache lacks read by range, adjacent ones
+   * in one GET (at most 64), each checked by its CRC-32.
+   */
+  private async pinnedBlocks<T extends { bytes: number }>(file: string, t: BlockTable, blocks: number[], keyOf: (b: number) => string, decode: (b: number, raw: Uint8Array) => T): Promise<{ b: number; lease: Lease<T> }[]> {
+    blocks.sort((x, y) => x - y);
+    const missing = blocks.filter((b) => this.cache.get(keyOf(b)) === undefined);
+    const runs: [number, number][] = [];
+    for (const b of missing) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === b - 1 && b - last[0] < 64) last[1] = b;
+      else runs.push([b, b]);
+    }
+    await Promise.all(
+      runs.map(async ([from, to]) => {
+        const raws = await this.blockRun(file, t, from, to);
+        raws.forEach((raw, i) => {
+          const d = decode(from + i, raw);
+          this.cache.set(keyOf(from + i), d, d.bytes);
+        });
+      }),
+    );
+    const out: { b: number; lease: Lease<T> }[] = [];
+    try {
+      for (const b of blocks) {
+        // Normally in the cache now; read alone if evicted meanwhile.
+        const lease = await this.cache.getPinned<T>(keyOf(b), async () => {
+          const d = decode(b, await this.block(file, t, b));
+          return { value: d, bytes: d.bytes };
+        });
+        out.push({ b, lease });
+      }
+    } catch (e) {
+      for (const o of out) o.lease.release();
+      throw e;
+    }
+    return out;
+  }
+
+  /** Blocks from..to (adjacent) of a block file in one ranged GET (through the disk cache), each checked by its CRC-32. */
+  private async blockRun(name: string, t: BlockTable, from: number, to: number): Promise<Uint8Array[]> {
+    if (from === to) return [await this.block(name, t, from)];
+    const key = this.key(name);
+    const start = t.offset[from]!;
+    const end = t.offset[to]! + t.length[to]!;
+    const split = (bytes: Uint8Array) => {
+      const out: Uint8Array[] = [];
+      for (let b = from; b <= to; b++) {
+        const ref = blockRef(t, b);
+        out.push(checkBlock(bytes.subarray(ref.offset - start, ref.offset - start + ref.length), ref, `${key} block ${b}`));
+      }
+      return out;
+    };
+    if (this.files) {
+      const verify = (got: Uint8Array) => {
+        try {
+          split(got);
+          return null;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      return split(await this.files.get(this.store, key, verify, { start, end }));
+    }
+    const got = await this.store.get(key, { start, end });
+    if (!got) throw partFileMissing(key, this.store.description);
+    return split(got.bytes);
+  }
+
   /** The head's entry for `attr`'s fuzzy index, or null. */
   fuzzyIndexInfo(attr: string): FuzzyIndexInfo | null {
     return this.ffzByAttr.get(attr) ?? null;
   }
 
-  /** A prepared fuzzy index of `attr` (need.fuzzyIndexes), or null. */
-  heldFuzzyIndex(attr: string): FuzzyIndex | null {
+  /**
+   * A prepared fuzzy index of `attr` (need.fuzzyIndexes), or null: version 1 whole, version 2 its directory and the
+   * term blocks prepared for the query's Fuzzy leaves.
+   */
+  heldFuzzyIndex(attr: string): FuzzyReader | null {
+    const info = this.ffzByAttr.get(attr);
+    if (info?.version === 2) {
+      const dir = this.held<FuzzyDirectory>(`ffz:${attr}`);
+      if (dir === undefined) return null;
+      return { kind: 'fuzzy-blocked', dir, terms: (b) => this.held<FuzzyTermsBlock>(`ffzt:${attr}:${b}`), rows: (b) => this.held<FuzzyRowsBlock>(`ffzr:${attr}:${b}`) };
+    }
     return this.held<FuzzyIndex>(`ffz:${attr}`) ?? null;
   }
 
@@ -692,9 +815,15 @@ export class PartData {
       const f = this.fidxByAttr.get(attr);
       if (f) take(`fidx:${attr}`, this.attrIndex(f));
     }
-    for (const attr of need.fuzzyIndexes ?? []) {
+    for (const { attr, specs } of need.fuzzyIndexes ?? []) {
       const f = this.ffzByAttr.get(attr);
-      if (f) take(`ffz:${attr}`, this.fuzzyIndex(f));
+      if (f?.version === 2) {
+        tasks.push(
+          this.fuzzyBlocks(f, specs).then((leases) => {
+            for (const { name, lease } of leases) releases.push(lease.release, this.pin(name, lease.value));
+          }),
+        );
+      } else if (f) take(`ffz:${attr}`, this.fuzzyIndex(f));
     }
     for (const attr of need.attrs) {
       const f = this.columnsByName.get(attr);
@@ -1189,6 +1318,17 @@ export class PartSegment implements Segment {
     return out;
   }
 
+  /**
+   * `attr`'s min and max over the part's rows (the head's column stats), or null when the column has none. Only for
+   * columns of one scalar kind (numbers, or strings such as datetimes): the stats skip values of other types.
+   */
+  attrRange(attr: string): { min: number | string; max: number | string } | null {
+    const c = this.data.head.columns.find((x) => x.name === attr);
+    if (c === undefined || (c.kind !== 'f64' && c.kind !== 'utf8')) return null;
+    const st = c.stats;
+    return st && st.min !== undefined && st.max !== undefined ? { min: st.min, max: st.max } : null;
+  }
+
   /** The head's entry for `attr`'s filter index (kind, file), or null when the part has none. */
   filterIndexInfo(attr: string): FilterIndexInfo | null {
     return this.data.filterIndexInfo(attr);
@@ -1200,7 +1340,7 @@ export class PartSegment implements Segment {
   }
 
   /** The prepared fuzzy indexes, for filter evaluation. */
-  private readonly fuzzyOf = (attr: string): FuzzyIndex | null => this.data.heldFuzzyIndex(attr);
+  private readonly fuzzyOf = (attr: string): FuzzyReader | null => this.data.heldFuzzyIndex(attr);
 
   /**
    * The filter as a test per row by value (Segment.filterValues; filter-eval.ts valueFilterOf), its live matches

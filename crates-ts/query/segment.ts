@@ -10,6 +10,7 @@ import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from 
 import type { VectorScan } from './vector-arena.js';
 import type { SparseLists } from '../sparse/index.js';
 import type { FdeFile, MvIvfHeld } from '../multivec/index.js';
+import type { FuzzyAttrNeed } from '../filter/index.js';
 
 /**
  * The positions of an index (a scalar dictionary's values, or a sorted index's pairs) every row matching a filter
@@ -42,7 +43,7 @@ export interface SegmentNeed {
   /** Attributes whose filter indexes (parts that have them) the query's filter may use (RFC-0009). */
   filterIndexes?: readonly string[];
   /** Attributes whose fuzzy indexes (parts that have them) the filter's Fuzzy leaves use (part/fuzzy-index.ts). */
-  fuzzyIndexes?: readonly string[];
+  fuzzyIndexes?: readonly FuzzyAttrNeed[];
   /**
    * Sparse vector attributes a SparseKNN query ranks by, with the query's dimensions: a part's sparse index of each
    * (RFC-0012; a large one read by ranges: table, then those dimensions' lists), or the column when the part has none
@@ -180,6 +181,8 @@ export interface Segment {
   filterValues?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { attr: string; codes: Uint16Array | Uint32Array; accept: Uint8Array; live: number } | null;
   /** The segment's filter index of `attr` (kind, file name, over array elements or not), or null (explain_query). */
   filterIndexInfo?(attr: string): { kind: 'dict' | 'sorted'; file: string; array: boolean } | null;
+  /** The smallest and largest value of `attr` in the segment (a part's column stats), or null when unknown. */
+  attrRange?(attr: string): { min: number | string; max: number | string } | null;
   /** The file of `attr`'s fuzzy index (parts), or null when the part has none. */
   fuzzyIndexInfo?(attr: string): { file: string; terms: number } | null;
   /**

@@ -62,6 +62,20 @@ export function textSource(seg: Segment, filter: ((ord: number) => boolean) | nu
     ...(seg.loosePostings ? { loosePostings: (attr: string, analyzer: TextAnalyzer) => seg.loosePostings!(attr, analyzer) } : {}),
     ...(row ? { row } : {}),
     ...(seg.filterMask ? { filterMask: (f: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean) => seg.filterMask!(f, compile) } : {}),
+    ...(seg.attrRange ? { attrRange: (attr: string) => seg.attrRange!(attr) } : {}),
+    // Scalar indexes only: an array attribute's walk visits a row once per element.
+    ...(seg.walkOrder ? { walkOrder: (attr: string, desc: boolean, visit: (value: unknown, ord: number) => boolean) => seg.filterIndexInfo?.(attr)?.array === false && seg.walkOrder!(attr, desc, visit) } : {}),
+    ...(seg.walkOrder && seg.orderBound
+      ? {
+          walkFrom: (attr: string, atLeast: (value: unknown) => boolean, up: boolean, visit: (value: unknown, ord: number) => boolean) => {
+            if (seg.filterIndexInfo?.(attr)?.array !== false) return false;
+            // The index positions of the values atLeast accepts (a binary search with it, as for a Gte filter leaf).
+            const b = seg.orderBound!(attr, [attr, 'Gte', 0], () => (doc: Doc) => atLeast(doc.attrs[attr]));
+            if (b === null) return false;
+            return seg.walkOrder!(attr, !up, visit, up ? { lo: b.lo, hi: b.hi, nulls: false } : { lo: 0, hi: b.lo, nulls: false });
+          },
+        }
+      : {}),
     filter,
   };
 }
@@ -165,7 +179,8 @@ export async function scoreTextSegments(
     attrs: q.readAttrs,
     vectors: false,
     postings: run.scoredFrom(s) === 'postings' ? plan.needs : undefined,
-    filterIndexes: plan.filterAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes] : q.filterSource?.attrs,
+    filterIndexes:
+      plan.filterAttributes.length + plan.orderAttributes.length > 0 ? [...(q.filterSource?.attrs ?? []), ...plan.filterAttributes, ...plan.orderAttributes] : q.filterSource?.attrs,
     fuzzyIndexes: q.filterSource?.fuzzyAttrs,
   });
   const hits: SourceHit[] = [];

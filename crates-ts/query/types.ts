@@ -4,7 +4,7 @@
  * execution never re-validates and never throws for user input.
  */
 import type { Doc, Id, Schema, DistanceMetric } from '../core/index.js';
-import type { CompiledFilter } from '../filter/index.js';
+import type { CompiledFilter, FuzzyAttrNeed } from '../filter/index.js';
 import type { TextRankPlan } from '../fts/index.js';
 import type { TextCorpus } from '../fts/index.js';
 import type { ComputeSpec } from './compute-attributes.js';
@@ -88,7 +88,7 @@ export interface FilterSource {
   /** Attributes the filter reads. */
   attrs: readonly string[];
   /** Attributes of its Fuzzy leaves: their fuzzy indexes are prepared too (SegmentNeed.fuzzyIndexes). */
-  fuzzyAttrs?: readonly string[];
+  fuzzyAttrs?: readonly FuzzyAttrNeed[];
   compileLeaf: (leaf: unknown) => CompiledFilter;
 }
 
