@@ -8,4 +8,5 @@ export * from './ids.js';
 export * from './shard.js';
 export * from './wasm.js';
 export * from './cancel.js';
+export { TopKTies } from './top-k-ties.js';
 export { niceThisThread } from './thread-priority.js';

@@ -15,7 +15,7 @@
  * the caller's threshold, k better rows there), so offering the answer with its ids gives the top-k the inline pass
  * gives (ties ranked by id there).
  */
-import type { Id } from '../core/index.js';
+import { TopKTies, type Id } from '../core/index.js';
 import { unionLeaf, type SourceLeaf } from './list-ops.js';
 import type { PostingList } from './postings.js';
 import type { TopHeap } from './scored-heap.js';
@@ -62,27 +62,21 @@ export interface Bm25PartOutput {
 }
 
 /**
- * The k best scores offered and every offer tied with the k-th, none below `floor`: a min-heap of k, and the ties
- * beside it (an offer equal to the worst, or an evicted row equal to the new worst); only the ties still equal to the
- * final worst are kept. Ids are not asked for (the caller decides ties by id).
+ * The k best scores offered and every offer tied with the k-th, none below `floor`: core's TopKTies over the negated
+ * scores (the k smallest negations are the k best scores). Ids are not asked for (the caller decides ties by id).
  */
 export class TiesHeap implements TopHeap {
-  private readonly s: Float64Array;
-  private readonly o: Int32Array;
-  private size = 0;
-  private readonly tieS: number[] = [];
-  private readonly tieO: number[] = [];
+  private readonly top: TopKTies;
 
   constructor(
     private readonly k: number,
     private readonly floor = -Infinity,
   ) {
-    this.s = new Float64Array(Math.max(k, 0));
-    this.o = new Int32Array(Math.max(k, 0));
+    this.top = new TopKTies(k);
   }
 
   get threshold(): number {
-    return this.size < this.k ? this.floor : Math.max(this.floor, this.s[0]!);
+    return Math.max(this.floor, -this.top.bound);
   }
 
   accepts(score: number, _id?: () => Id): boolean {
@@ -94,68 +88,16 @@ export class TiesHeap implements TopHeap {
   }
 
   offer(score: number, ord: number): void {
-    const k = this.k;
-    if (k <= 0 || !(score >= this.floor)) return;
-    const { s, o } = this;
-    if (this.size < k) {
-      let i = this.size++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (s[p]! <= score) break;
-        s[i] = s[p]!;
-        o[i] = o[p]!;
-        i = p;
-      }
-      s[i] = score;
-      o[i] = ord;
-      return;
-    }
-    const worst = s[0]!;
-    if (score < worst) return;
-    if (score === worst) {
-      this.tieS.push(score);
-      this.tieO.push(ord);
-      return;
-    }
-    const evictedO = o[0]!;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= k) break;
-      const r = l + 1;
-      const c = r < k && s[r]! < s[l]! ? r : l;
-      if (s[c]! >= score) break;
-      s[i] = s[c]!;
-      o[i] = o[c]!;
-      i = c;
-    }
-    s[i] = score;
-    o[i] = ord;
-    if (worst === s[0]!) {
-      this.tieS.push(worst);
-      this.tieO.push(evictedO);
-    }
+    if (score >= this.floor) this.top.offer(-score, ord);
   }
 
   result(): { ords: Int32Array; scores: Float64Array } {
-    const worst = this.size < this.k ? -Infinity : this.s[0]!;
-    let ties = 0;
-    for (const t of this.tieS) if (t >= worst) ties++;
-    const ords = new Int32Array(this.size + ties);
-    const scores = new Float64Array(this.size + ties);
-    ords.set(this.o.subarray(0, this.size));
-    scores.set(this.s.subarray(0, this.size));
-    let j = this.size;
-    for (let t = 0; t < this.tieS.length; t++) {
-      if (this.tieS[t]! < worst) continue;
-      ords[j] = this.tieO[t]!;
-      scores[j++] = this.tieS[t]!;
-    }
+    const { ords, dists: scores } = this.top.result();
+    for (let i = 0; i < scores.length; i++) scores[i] = -scores[i]!;
     return { ords, scores };
   }
 }
 
-/** The task (see the module comment). */
 export function scoreBm25Part(input: Bm25PartInput): Bm25PartOutput {
   const { rows, lens, allow, cancel } = input;
   let skip = input.skip;

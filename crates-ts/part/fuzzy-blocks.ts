@@ -20,7 +20,7 @@
 import { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, Schema } from '../core/index.js';
 import { IntervalAutomaton } from '../filter/edit-interval.js';
-import { codePoints, walkWithinDistance, withinDistance } from '../filter/edit-distance.js';
+import { codePoints, compareCodePoints, walkWithinDistance, withinDistance } from '../filter/edit-distance.js';
 import { BlockFileWriter, corruptBlock, openBlockFile, blockOf, type BlockTable } from './block-file.js';
 import {
   assembleFuzzyIndex,
@@ -28,6 +28,7 @@ import {
   collectFuzzyTerms,
   fuzzyIndexFileName,
   fuzzyLookup,
+  packSortedTerms,
   rowsOf,
   wantsFuzzyIndex,
   type FuzzyIndex,
@@ -119,7 +120,7 @@ export function buildFuzzyIndexV2(
  */
 function blockStarts(terms: string[], termVariants: number[], entries: { value: string; ords: number[] }[], maxTerms: number, maxBytes: number): number[] {
   const T = terms.length;
-  const cps = terms.map(toCodePoints);
+  const cps = terms.map(codePoints);
   const size = new Float64Array(T + 1); // prefix sums of the bytes a term brings to its block (estimate)
   for (let t = 0; t < T; t++) {
     let s = 2 * terms[t]!.length;
@@ -217,11 +218,11 @@ export function decodeFuzzyDirectory(info: FuzzyIndexInfo, raw: Uint8Array, wher
   if (at !== info.blocks.offset[0]) throw corruptBlock(w, `term blocks end at byte ${at}; the directory starts at ${info.blocks.offset[0]}`);
   const list = decodeStrings(raw.subarray(headBytes), w);
   if (list.length !== 2 * B) throw corruptBlock(w, `holds ${list.length} boundary terms for ${B} blocks`);
-  const bounds = list.map(toCodePoints);
+  const bounds = list.map(codePoints);
   for (let b = 0; b < B; b++) {
-    const c = cmp(bounds[2 * b]!, bounds[2 * b + 1]!);
+    const c = compareCodePoints(bounds[2 * b]!, bounds[2 * b + 1]!);
     // first < last, or equal when the block holds one term; the previous block's last < this first.
-    if (c > 0 || (c === 0) !== (firstTerm[b + 1]! - firstTerm[b]! === 1) || (b > 0 && cmp(bounds[2 * b - 1]!, bounds[2 * b]!) >= 0)) throw corruptBlock(w, `boundary terms of block ${b} are not sorted`);
+    if (c > 0 || (c === 0) !== (firstTerm[b + 1]! - firstTerm[b]! === 1) || (b > 0 && compareCodePoints(bounds[2 * b - 1]!, bounds[2 * b]!) >= 0)) throw corruptBlock(w, `boundary terms of block ${b} are not sorted`);
   }
   let bytes = raw.byteLength + 256;
   for (const b of bounds) bytes += b.byteLength + 48;
@@ -250,23 +251,9 @@ export function decodeFuzzyTerms(dir: FuzzyDirectory, b: number, raw: Uint8Array
   const n = dir.firstTerm[b + 1]! - dir.firstTerm[b]!;
   const list = decodeStrings(raw, w);
   if (list.length !== n) throw corruptBlock(w, `holds ${list.length} terms; the directory says ${n}`);
-  let units = 0;
-  for (const t of list) units += t.length;
-  const all = new Uint32Array(units);
-  const off = new Uint32Array(n + 1);
-  let k = 0;
-  for (let t = 0; t < n; t++) {
-    const s = list[t]!;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.codePointAt(i)!;
-      all[k++] = c;
-      if (c > 0xffff) i++;
-    }
-    off[t + 1] = k;
-    if (t > 0 && cmp(all.subarray(off[t - 1]!, off[t]!), all.subarray(off[t]!, k)) >= 0) throw corruptBlock(w, `terms are not sorted at ${t}`);
-  }
-  if (cmp(all.subarray(0, off[1]!), dir.bounds[2 * b]!) !== 0 || cmp(all.subarray(off[n - 1]!, k), dir.bounds[2 * b + 1]!) !== 0) throw corruptBlock(w, 'first or last term differs from the directory');
-  const cps = k === units ? all : all.slice(0, k);
+  const { cps, off } = packSortedTerms(list, w);
+  const k = cps.length;
+  if (compareCodePoints(cps.subarray(0, off[1]!), dir.bounds[2 * b]!) !== 0 || compareCodePoints(cps.subarray(off[n - 1]!, k), dir.bounds[2 * b + 1]!) !== 0) throw corruptBlock(w, 'first or last term differs from the directory');
   return { cps, off, bytes: cps.byteLength + off.byteLength + 64 };
 }
 
@@ -367,22 +354,4 @@ export function buildFuzzyIndexes(
     infos.push({ ...built.info, file: name });
   }
   return { files, infos };
-}
-
-
-function toCodePoints(s: string): Uint32Array {
-  const out = new Uint32Array(s.length);
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.codePointAt(i)!;
-    out[n++] = c;
-    if (c > 0xffff) i++;
-  }
-  return n === s.length ? out : out.slice(0, n);
-}
-
-function cmp(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }

@@ -193,14 +193,23 @@ export function assembleFuzzyIndex(attr: string, termList: string[], variants: s
   for (let v = 0; v < V; v++) if (postOff[v + 1]! < postOff[v]!) throw corruptBlock(where, `variant ${v}'s postings run backwards`);
   for (let i = 0; i < posts.length; i++) if (posts[i]! >= rows) throw corruptBlock(where, `posting ${posts[i]} is outside the part's ${rows} rows`);
   if (!withTerms) return { kind: 'fuzzy', attr, cps: new Uint32Array(0), off: new Uint32Array(T + 1), variants, termVariants, postOff, posts };
-  // Every term's code points in one array (a term has at most as many code points as UTF-16 units).
+  const { cps, off } = packSortedTerms(termList, where);
+  return { kind: 'fuzzy', attr, cps, off, variants, termVariants, postOff, posts };
+}
+
+
+/**
+ * Sorted terms as their code points in one array (`off[t]..off[t + 1]` is term t), checked strictly increasing:
+ * ELAX_ERR_CORRUPT naming `where` otherwise. A term has at most as many code points as UTF-16 units.
+ */
+export function packSortedTerms(list: readonly string[], where: string): { cps: Uint32Array; off: Uint32Array } {
   let units = 0;
-  for (const t of termList) units += t.length;
+  for (const t of list) units += t.length;
   const all = new Uint32Array(units);
-  const off = new Uint32Array(T + 1);
+  const off = new Uint32Array(list.length + 1);
   let n = 0;
-  for (let t = 0; t < T; t++) {
-    const s = termList[t]!;
+  for (let t = 0; t < list.length; t++) {
+    const s = list[t]!;
     for (let i = 0; i < s.length; i++) {
       const c = s.codePointAt(i)!;
       all[n++] = c;
@@ -209,7 +218,7 @@ export function assembleFuzzyIndex(attr: string, termList: string[], variants: s
     off[t + 1] = n;
     if (t > 0 && compareCodePoints(all.subarray(off[t - 1]!, off[t]!), all.subarray(off[t]!, n)) >= 0) throw corruptBlock(where, `terms are not sorted at ${t}`);
   }
-  return { kind: 'fuzzy', attr, cps: n === units ? all : all.slice(0, n), off, variants, termVariants, postOff, posts };
+  return { cps: n === units ? all : all.slice(0, n), off };
 }
 
 /** Bytes a decoded fuzzy index holds (the part cache's accounting). */

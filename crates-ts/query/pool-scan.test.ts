@@ -11,7 +11,8 @@ import { runInNewContext } from 'node:vm';
 import { ElaxError, isElaxError } from '../core/index.js';
 import { createPool } from '../pool/index.js';
 import { distanceAt, sqNormAt } from './distance.js';
-import { scanVectors, TopKTies, type ScanChunk, type VectorScanInput } from './pool-scan.js';
+import { scanVectors, type ScanChunk, type VectorScanInput } from './pool-scan.js';
+import { TopKTies } from '../core/index.js';
 import { VectorArena } from './vector-arena.js';
 import { seededRandom } from '../ivf/index.js';
 
