@@ -78,8 +78,8 @@ describe('cold reads', () => {
   it('should load indexes and postings on hint_cache_warm, so the next queries fetch nothing', async () => {
     const store = new CountingStore();
     const w = engine(store);
-    const rows = Array.from({ length: 600 }, (_, i) => ({ id: i, vector: [Math.cos(i), Math.sin(i)], text: `word${i % 13} common` }));
-    await w.write('warm', { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true } }, upsert_rows: rows });
+    const rows = Array.from({ length: 600 }, (_, i) => ({ id: i, vector: [Math.cos(i), Math.sin(i)], text: `word${i % 13} common`, cat: `c${i % 7}`, name: `name${i}` }));
+    await w.write('warm', { distance_metric: 'cosine_distance', schema: { text: { type: 'string', full_text_search: true }, name: { type: 'string', fuzzy: true } }, upsert_rows: rows });
     await new Indexer(store, { clock: { now: () => Date.now() }, nonce: () => 'z' }).indexNamespace('warm', true);
     const node = engine(store);
     await node.warmCache('warm');
@@ -87,6 +87,12 @@ describe('cold reads', () => {
     expect(store.gets.some((k) => k.endsWith('vectors.hnsw'))).toBe(true);
     await node.query('warm', { rank_by: ['vector', 'ANN', [1, 0]], top_k: 5 });
     await node.query('warm', { rank_by: ['text', 'BM25', 'word3'], top_k: 5 });
+    // Filter indexes are warm too: a filtered ANN query fetches nothing.
+    expect(store.gets.some((k) => /\/fidx-\d+\.blk$/.test(k))).toBe(true);
+    const f = await node.query('warm', { rank_by: ['vector', 'ANN', [1, 0]], top_k: 5, filters: ['cat', 'Eq', 'c3'], include_attributes: ['cat'] });
+    expect(f.rows!.map((r) => r.cat)).toEqual(Array(5).fill('c3'));
     expect(store.gets.filter((k) => k.includes('/parts/')).length).toBe(fetchedBefore);
+    // The fuzzy index's directory was read by the warm (a Fuzzy query then reads only its blocks).
+    expect(store.gets.some((k) => /\/ffz-\d+\.blk$/.test(k))).toBe(true);
   });
 });

@@ -554,7 +554,7 @@ export class Engine {
   /** What warming a namespace prepares in every segment (hint_cache_warm, and pinning's loads). */
   private static warmNeed(view: NamespaceView): SegmentNeed {
     // Warm means the next query pays no fetch (within the cache budget): ids and every column, the vectors, HNSW
-    // indexes, postings (dictionaries; small files whole) and sparse indexes.
+    // indexes, postings (dictionaries; small files whole), sparse indexes, filter indexes and fuzzy directories.
     const postings = Object.keys(view.schema)
       .filter((a) => view.schema[a]!.full_text_search)
       .map((attr) => ({ attr, terms: [], prefixes: [] }));
@@ -564,7 +564,10 @@ export class Engine {
     const sparse = attrs.filter((a) => view.schema[a]!.sparse_knn !== undefined).map((attr) => ({ attr, dims: [] }));
     // The graph of the other vector column (RFC-0014: at most one besides `vector`).
     const other = attrs.find((a) => /^\[\d+\]f(32|16)$/.test(view.schema[a]!.type) && view.schema[a]!.ann !== false);
-    return { attrs, vectors: true, index: true, postings, sparse, ...(other !== undefined ? { vectorAttrIndex: other } : {}) };
+    // Filter indexes of every filterable attribute, and fuzzy indexes (version 2: their directories; RFC-0009).
+    const filterIndexes = attrs.filter((a) => view.schema[a]!.filterable !== false);
+    const fuzzyIndexes = attrs.filter((a) => view.schema[a]!.fuzzy === true).map((attr) => ({ attr, specs: [] }));
+    return { attrs, vectors: true, index: true, postings, sparse, filterIndexes, fuzzyIndexes, ...(other !== undefined ? { vectorAttrIndex: other } : {}) };
   }
 
   private async warmCacheOnce(ns: string) {
