@@ -143,7 +143,10 @@ export function buildMvIvfFile(values: readonly unknown[], dims: number, metric:
 
 /**
  * k-means for many lists: seeds are the first `k` vectors of the (shuffled) sample, then Lloyd iterations whose
- * assignment runs on ivf's SIMD assigner (exact); an empty list takes the sample vector farthest from its centroid.
+ * assignment runs on ivf's SIMD assigner (exact), stopping when no label changes; an empty list keeps its previous
+ * centroid. Not ivf/kmeans.ts trainKMeans: its k-means++ seeding and scalar assignment are O(sample × k) per seed and
+ * per iteration in JS, fine for its few dozen centroids, not for thousands of lists. The stored files depend on this
+ * exact procedure (test/110b rebuilds the golden fixture byte for byte).
  */
 function trainLists(data: Float32Array, dims: number, sample: Uint32Array, k: number, iterations: number): Float32Array {
   const centroids = new Float32Array(k * dims);
