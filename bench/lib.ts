@@ -1,6 +1,6 @@
 /** Shared helpers for benchmarks: start a server process, percentiles, seeded data. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +48,9 @@ export async function startServerProcess(opts: { store?: string; args?: string[]
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  // The server's stdout (e.g. `--node-args=--trace-gc`) goes to $ELAX_BENCH_SERVER_STDOUT when set; else it is drained.
+  if (process.env.ELAX_BENCH_SERVER_STDOUT) child.stdout!.pipe(createWriteStream(process.env.ELAX_BENCH_SERVER_STDOUT));
+  else child.stdout!.resume();
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -41,6 +41,7 @@ for (let seq = 1, id = 0; id < N; seq++) {
   }
   view.apply({ seq, meta: { format_version: 1, namespace: 'tail', committed_at: seq, requests: 1 }, ops }, 0);
 }
+await view.settle(); // large entries fold in slices (RFC-0010): measure the whole tail
 const ctx = { schema: { vector: { type: `[${D}]f32` }, cat: { type: 'int' }, name: { type: 'string' } }, distanceMetric: 'cosine_distance' as const };
 const queries = Array.from({ length: Q }, () => gen());
 
