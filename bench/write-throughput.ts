@@ -45,9 +45,9 @@ function makeBody(batch: number, rand: () => number): string {
   return JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' });
 }
 
-/** User + system CPU seconds of a process, all threads (Linux /proc). */
-function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** User + system CPU seconds of a process, all threads (Linux /proc), or of its main thread (the event loop). */
+function procCpuSeconds(pid: number, mainThread = false): number {
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
@@ -68,6 +68,7 @@ for (const clients of clientCounts) {
   let next = 0;
   const cpu0 = process.cpuUsage();
   const server0 = procCpuSeconds(server.child.pid!);
+  const loop0 = procCpuSeconds(server.child.pid!, true);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -84,6 +85,7 @@ for (const clients of clientCounts) {
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const serverCpu = procCpuSeconds(server.child.pid!) - server0;
+  const loopCpu = procCpuSeconds(server.child.pid!, true) - loop0;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
   const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
@@ -101,6 +103,10 @@ for (const clients of clientCounts) {
     // load generator, which shares the machine.
     server_cores: +(serverCpu / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
+    // CPU per row written: the server's (all threads) and its main thread's (the event loop: what the write path
+    // takes from queries). Less sensitive than rows/s to other processes on a shared machine.
+    server_us_per_row: +((1e6 * serverCpu) / (batches * rowsPer)).toFixed(1),
+    loop_us_per_row: +((1e6 * loopCpu) / (batches * rowsPer)).toFixed(1),
   };
   results.push(row);
   console.log(JSON.stringify(row));

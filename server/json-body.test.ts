@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { readJsonBody, DEFAULT_BODY_LIMIT, MAX_JSON_TEXT_LENGTH } from './json-body.js';
+import { readJsonBody, DEFAULT_BODY_LIMIT, MAX_JSON_TEXT_LENGTH, OFFLOAD_MIN_BYTES } from './json-body.js';
 
 function read(chunks: (string | Buffer)[], headers: Record<string, string>, limit = 1024, encodedLength?: number): Promise<unknown> {
   const payload = Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)), { objectMode: false }) as Readable & { receivedEncodedLength?: number };
@@ -32,6 +32,36 @@ describe('readJsonBody', () => {
     expect(await read(['{"a":', '1}'], { 'content-length': '3', 'content-encoding': 'gzip' }, 1024, 3)).toEqual({ a: 1 });
     await expect(read(['{}'], { 'content-length': '5' })).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: 'request body has 2 bytes but its Content-Length says 5' });
     await expect(read(['{"a":'], {})).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST', message: expect.stringMatching(/^malformed JSON body/) });
+  });
+
+  it('should parse bodies read into reused buffers as their own bytes, whatever the bodies before held or how they ended', async () => {
+    // Bodies of 64 KiB and more are read into reused buffers (core/reused-buffers.ts): inline and offloaded parses,
+    // failed ones (bad JSON, a short body, a failing offload) and bodies shorter than the one before in the same buffer.
+    const body = (n: number, fill: string) => JSON.stringify({ s: fill.repeat(n) });
+    const offload = (bytes: Buffer, length: number) => Promise.resolve(JSON.parse(bytes.toString('utf8', 0, length)) as unknown);
+    const failing = () => Promise.reject(new Error('pool failed'));
+    const sizes = [300_000, 70_000, 299_000, 100_000, 65_536, 280_000];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, n] of sizes.entries()) {
+        const text = body(n, String.fromCharCode(97 + ((i + round) % 26)));
+        const bytes = Buffer.from(text);
+        const half = bytes.length >> 1;
+        const headers = { 'content-length': String(bytes.length) };
+        const limit = 1 << 20;
+        const read2 = (off?: (b: Buffer, l: number) => Promise<unknown>) =>
+          new Promise((resolve, reject) => {
+            const payload = Readable.from([bytes.subarray(0, half), bytes.subarray(half)], { objectMode: false });
+            readJsonBody(payload, headers, limit, (err, v) => (err ? reject(err) : resolve(v)), off);
+          });
+        expect(await read2()).toEqual({ s: text.slice(6, -2) });
+        expect(await read2(offload)).toEqual({ s: text.slice(6, -2) });
+        if (bytes.length >= OFFLOAD_MIN_BYTES) await expect(read2(failing)).rejects.toThrow('pool failed');
+        else expect(await read2(failing)).toEqual({ s: text.slice(6, -2) }); // parsed here, not offloaded
+        await expect(read([bytes.subarray(0, half)], headers, limit)).rejects.toMatchObject({ code: 'ELAX_ERR_INVALID_REQUEST' });
+        const bad = Buffer.from(text.slice(0, -1) + ']');
+        await expect(read([bad], { 'content-length': String(bad.length) }, limit)).rejects.toMatchObject({ message: expect.stringMatching(/^malformed JSON body/) });
+      }
+    }
   });
 
   it('should take a body exactly at the limit', async () => {

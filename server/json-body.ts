@@ -14,7 +14,7 @@
  * 2^29 − 24 one-byte characters: 24 bytes short of 512 MiB) cannot become one string: a 413 naming that.
  */
 import type { Readable } from 'node:stream';
-import { ElaxError } from '../crates-ts/core/index.js';
+import { ElaxError, reusedBuffers } from '../crates-ts/core/index.js';
 import { MAX_JSON_TEXT_LENGTH, decodeJsonText, parseJsonText } from '../crates-ts/schema/json-body.js';
 
 /** turbopuffer's write docs: "Write requests can have a payload size of up to 512 MB" (binary megabytes here). */
@@ -60,8 +60,19 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
   // 1.3 MB body cost the event loop ≈ 4 ms in structured clone), and the bytes stay readable here if the pool fails
   // the task and it runs inline.
   const offloaded = offload !== undefined && declared >= OFFLOAD_MIN_BYTES && declared < OFFLOAD_MAX_BYTES;
-  let whole: Buffer | null =
-    identity && Number.isInteger(declared) && declared > 0 ? (offloaded ? Buffer.from(new SharedArrayBuffer(declared)) : Buffer.allocUnsafe(declared)) : null;
+  // A large body's buffer is a reused one (core/reused-buffers.ts: fresh memory costs the event loop a page fault per
+  // 4 KiB it copies), given back once parsed: `pooled` until then, null once given back or escaped (the chunks path).
+  let pooled: SharedArrayBuffer | null = null;
+  let whole: Buffer | null = null;
+  if (identity && Number.isInteger(declared) && declared > 0) {
+    if (reusedBuffers.reuses(declared)) whole = Buffer.from((pooled = reusedBuffers.acquire(declared)), 0, declared);
+    else whole = offloaded ? Buffer.from(new SharedArrayBuffer(declared)) : Buffer.allocUnsafe(declared);
+  }
+  let offloading = false;
+  const giveBack = () => {
+    if (pooled !== null) reusedBuffers.release(pooled);
+    pooled = null;
+  };
   const chunks: Buffer[] = [];
   let received = 0;
   let finished = false;
@@ -69,6 +80,7 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
   const finish = (err: Error | null, body?: unknown) => {
     if (finished) return;
     finished = true;
+    if (!offloading) giveBack(); // (an offloaded parse gives it back itself, once the thread is done with it)
     payload.removeListener('data', onData);
     payload.removeListener('end', onEnd);
     payload.removeListener('error', onError);
@@ -84,6 +96,7 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
         // More than declared: Node's HTTP parser never delivers that; fall back to chunks and let onEnd refuse it.
         chunks.push(whole.subarray(0, received));
         whole = null;
+        pooled = null;
       }
       chunks.push(b);
     }
@@ -98,9 +111,16 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
     whole = null;
     chunks.length = 0;
     if (offload !== undefined && received >= OFFLOAD_MIN_BYTES && received < OFFLOAD_MAX_BYTES) {
+      offloading = true;
       offload(buf, received).then(
-        (value) => finish(null, value),
-        (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
+        (value) => {
+          giveBack(); // the thread (or the inline fallback) has parsed it
+          finish(null, value);
+        },
+        (e: unknown) => {
+          pooled = null; // not known to be done with: left to the GC
+          finish(e instanceof Error ? e : new Error(String(e)));
+        },
       );
       return;
     }
@@ -108,6 +128,7 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
     try {
       const text = decodeJsonText(buf, received);
       buf = null; // the string is all that is needed now: let the buffer go while parsing
+      giveBack();
       value = parseJsonText(text);
     } catch (e) {
       return finish(e as Error);

@@ -10,3 +10,4 @@ export * from './wasm.js';
 export * from './cancel.js';
 export { TopKTies } from './top-k-ties.js';
 export { niceThisThread } from './thread-priority.js';
+export { ReusedBuffers, reusedBuffers, MIN_REUSED_BYTES } from './reused-buffers.js';

@@ -3,7 +3,7 @@
  * call it; it wires namespace views, the write coordinator and query execution together.
  */
 import { explainQuery, indexAttrsOf } from './explain.js';
-import { ElaxError, UNCANCELLED, type Clock, type Doc, type QueryControl, type Schema } from '../core/index.js';
+import { ElaxError, UNCANCELLED, reusedBuffers, type Clock, type Doc, type QueryControl, type Schema } from '../core/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { NamespaceCatalog, ivfSearch, type Consistency, type NamespaceView } from '../namespace/index.js';
 import { clusteredIndexOf, ivfPartsOf, probeDepth, type ProbeDepth } from './ivf-probes.js';
@@ -13,7 +13,7 @@ import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '.
 import { compileFilter } from '../filter/index.js';
 import {
   parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction, type ScanHooks,
-  type SegmentNeed, type Segment,
+  type SegmentNeed, type Segment, setArenaPrefault, unsetArenaPrefault, type ArenaPrefaulter,
 } from '../query/index.js';
 import { mvIvfPartProbes } from '../query/multi-segments.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
@@ -246,6 +246,7 @@ export class Engine {
   private readonly scanPool: ScanHooks['scanPool'];
   /** Pinned namespaces on this node (pinning.ts): held in the block and graph caches, loaded when opened. */
   readonly pins: NamespacePins;
+  private readonly prefaulter: ArenaPrefaulter | null = null;
 
   constructor(
     readonly store: ObjectStore,
@@ -275,6 +276,11 @@ export class Engine {
     });
     this.efSearch = opts.efSearch ?? 128;
     this.pins = new NamespacePins([this.catalog.blocks, this.catalog.graphs], (ns) => this.withPartRetry('strong', () => this.loadPinned(ns)), opts.clock, opts.onPinWarmError);
+    if (pool !== undefined && pool.threads > 0) {
+      // The WAL tail's vector arenas have their fresh pages faulted in on a pool thread (VectorArena.prefault).
+      this.prefaulter = (memory, from, to) => void pool.run('prefault', { memory, from, to }).catch(() => {});
+      setArenaPrefault(this.prefaulter);
+    }
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
       sleep: opts.sleep,
@@ -284,11 +290,16 @@ export class Engine {
       limits: opts.writeLimits,
       ...(pool
         ? {
-            encode: (meta, ops) => {
+            encode: async (meta, ops) => {
               // Gathered here (a few ms per 10k rows), so that only two string arrays and one vector buffer cross to the
-              // worker instead of a document per row. The buffer is copied, not moved: a task the pool fails is run
-              // again inline on this input (pool.ts), which a detached buffer would turn into zero-length vectors.
-              return pool.run('wal-encode', walColumns(meta, ops));
+              // worker instead of a document per row. The buffer is shared, not moved: a task the pool fails is run
+              // again inline on this input (pool.ts), which a detached buffer would turn into zero-length vectors. It
+              // is a reused one (core/reused-buffers.ts: filling fresh memory costs a page fault per 4 KiB), given
+              // back once the encode has returned (the thread reads it no more).
+              const columns = walColumns(meta, ops, (bytes) => reusedBuffers.acquire(bytes));
+              const bytes = await pool.run('wal-encode', columns);
+              if (columns.vectors !== null) reusedBuffers.release(columns.vectors.buffer as SharedArrayBuffer);
+              return bytes;
             },
           }
         : {}),
@@ -624,5 +635,6 @@ export class Engine {
   /** Flush queued writes (graceful shutdown). */
   async close(): Promise<void> {
     await this.writer.close();
+    if (this.prefaulter !== null) unsetArenaPrefault(this.prefaulter);
   }
 }

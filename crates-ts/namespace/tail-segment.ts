@@ -122,7 +122,11 @@ class TailStore {
     const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
     let arena: VectorArena | null = null;
     // Shared arenas: a pool thread scans the rows in place (query/pool-scan.ts); rows below `rows` never change.
-    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true });
+    if (c > 0 || capacity >= ARENA_ROWS) {
+      arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true });
+      // Rows past those copied are written one entry at a time: their pages are faulted in on a pool thread meanwhile.
+      arena?.prefault(at, capacity); // (rows below `at` were just copied in)
+    }
     const data = arena?.data ?? new Float32Array(capacity * this.dims);
     if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
     const sqNorms = arena?.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity);

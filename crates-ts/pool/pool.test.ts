@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { ElaxError } from '../core/index.js';
+import { ElaxError, Wasm } from '../core/index.js';
 import { encodeWalColumns, encodeWalEntry, decodeWalEntry, walColumns, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import { createPool, type TaskPool } from './index.js';
+import { parseJsonBytesPacked } from '../schema/json-body.js';
 
 const now = () => performance.now();
 const meta: WalMeta = { format_version: WAL_FORMAT_VERSION, namespace: 'ns', committed_at: 1_700_000_000_000, requests: 1, idempotency_keys: ['k'] };
@@ -94,6 +95,32 @@ describe('worker pool', () => {
     await p.run('wal-encode', walColumns(meta, ops));
     expect(p.stats().coldInline).toBe(1);
     expect(p.stats().byKind['wal-encode'].tasks).toBe(2);
+  });
+
+  it('gives a body parsed on a thread (its packed vectors moved back) as inline parsing gives it', async () => {
+    const body = { upsert_rows: [{ id: 1, vector: [0.1, 2, -3] }, { id: 2, vector: 'AAAA', n: [1, 2] }, { id: 3, vector: [4, 5.5, 6] }], distance_metric: 'cosine_distance' };
+    const text = Buffer.from(JSON.stringify(body));
+    const inline = parseJsonBytesPacked(text, text.length) as typeof body;
+    const p = await pool(1);
+    const out = (await p.run('json-parse', { bytes: text, length: text.length })) as { upsert_rows: { id: number; vector: unknown; n?: number[] }[] };
+    expect(out).toEqual(inline);
+    const v0 = out.upsert_rows[0]!.vector as Float32Array;
+    expect(v0).toBeInstanceOf(Float32Array);
+    // Both packed vectors are views of the one buffer that came back, as packVectors made them.
+    expect((out.upsert_rows[2]!.vector as Float32Array).buffer).toBe(v0.buffer);
+    expect(v0.buffer.byteLength).toBe(6 * 4);
+    expect(out.upsert_rows[1]!.vector).toBe('AAAA');
+  });
+
+  it('touches the pages of a shared memory on a thread without changing what it holds (prefault)', async () => {
+    const memory = new Wasm.Memory({ initial: 4, maximum: 4, shared: true });
+    const view = new Float32Array(memory.buffer);
+    for (let i = 0; i < view.length; i += 997) view[i] = i + 0.5;
+    const before = Float32Array.from(view);
+    const p = await pool(1);
+    // 4 wasm pages = 64 4-KiB pages; [5000, 200000) starts in page 1 and ends in page 48.
+    expect(await p.run('prefault', { memory, from: 5000, to: 200_000 })).toBe(48);
+    expect(Buffer.from(view.buffer).equals(Buffer.from(before.buffer))).toBe(true);
   });
 
   it('refuses a negative size', () => {

@@ -11,6 +11,7 @@ import { isElaxError } from '../core/index.js';
 import { TASKS, type TaskKind } from './tasks.js';
 import { sharedFootprint, type VectorScanInput } from '../query/pool-scan.js';
 import { bm25SharedBytes, type Bm25PartInput } from '../fts/part-task.js';
+import { packedBufferOf } from '../schema/json-body.js';
 
 export interface TaskError {
   __poolError: { code?: string; message: string; retryAfter?: number; name: string };
@@ -73,6 +74,11 @@ export default async function handle({ kind, input }: { kind: TaskKind | typeof 
   }
   // Bytes go back transferred, not copied, when they own their whole buffer (parquet-wasm copies out of its heap).
   if (out instanceof Uint8Array && ownsBuffer(out)) return move(out);
+  if (kind === 'json-parse') {
+    // The body's vectors, packed into one buffer only they use (schema/json-body.ts packVectors): moved, not copied.
+    const buffer = packedBufferOf(out);
+    if (buffer !== undefined) return move({ [transferableSymbol]: [buffer], [valueSymbol]: out as object });
+  }
   if (kind === 'part-build' || kind === 'ivf-nearest') {
     // A built part's files (tens of MB for a large shard), a shard's vectors: their own buffers are moved, the rest copied.
     const views = kind === 'part-build' ? (out as BuiltPart).files.map((f) => f.bytes) : [(out as NearestCentroids).data, (out as NearestCentroids).nearest];

@@ -48,6 +48,18 @@ export function parseJsonBytesPacked(bytes: Uint8Array, length: number): unknown
   return value;
 }
 
+/**
+ * The buffer packVectors put `body`'s vectors in (undefined: none packed). A pool thread moves it back with the value
+ * instead of cloning it (pool/worker.ts): a clone of half a megabyte per 1,000 128-d rows is a fresh buffer the event
+ * loop fills, page by page (docs/benchmarks.md "Event-loop cost per written row": first touches of fresh memory cost
+ * ≈ 4 µs per KiB on the benchmark machine).
+ */
+export function packedBufferOf(body: unknown): ArrayBuffer | undefined {
+  return typeof body === 'object' && body !== null ? packed.get(body) : undefined;
+}
+
+const packed = new WeakMap<object, ArrayBuffer>();
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A non-empty array of finite numbers (what decodeVector accepts without an error), else null. */
@@ -93,6 +105,7 @@ export function packVectors(body: unknown): number {
   }
   if (found.length === 0) return 0;
   const all = new Float32Array(total);
+  packed.set(body, all.buffer);
   let at = 0;
   for (const { v, set } of found) {
     const view = all.subarray(at, at + v.length);

@@ -73,7 +73,11 @@ export interface WalColumns {
   nullVectors: number;
 }
 
-export function walColumns(meta: WalMeta, ops: readonly WalOp[]): WalColumns {
+/**
+ * `alloc` gives the shared buffer the vectors are copied into (default: a new one); it may hold anything, every row's
+ * values are written (zeros for a row without a vector).
+ */
+export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes)): WalColumns {
   const n = ops.length;
   const opCol: string[] = new Array(n);
   const idCol: string[] = new Array(n);
@@ -87,7 +91,7 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[]): WalColumns {
   }
   // In shared memory: the columns go to a pool thread to be encoded (pool/tasks.ts wal-encode), and a shared buffer
   // crosses without a copy (half a megabyte per 1,000 rows of 128-d).
-  const vecValues = dims > 0 ? new Float32Array(new SharedArrayBuffer(n * dims * 4)) : null;
+  const vecValues = dims > 0 ? new Float32Array(alloc(n * dims * 4), 0, n * dims) : null;
   const validity = dims > 0 ? new Uint8Array(Math.ceil(n / 8)) : null;
   let nullVectors = 0;
   for (let i = 0; i < n; i++) {
@@ -102,12 +106,18 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[]): WalColumns {
           if (v.length !== dims) throw new ElaxError('ELAX_ERR_INTERNAL', `WAL entry mixes vector dimensions ${dims} and ${v.length}`);
           vecValues.set(v, i * dims);
           validity[i >> 3]! |= 1 << (i & 7);
-        } else nullVectors++;
+        } else {
+          vecValues.fill(0, i * dims, (i + 1) * dims);
+          nullVectors++;
+        }
       }
     } else {
       idCol[i] = JSON.stringify(op.id);
       attrCol[i] = null;
-      if (vecValues) nullVectors++;
+      if (vecValues) {
+        vecValues.fill(0, i * dims, (i + 1) * dims);
+        nullVectors++;
+      }
     }
   }
   return { meta, op: opCol, id: idCol, attrs: attrCol, dims, vectors: vecValues, validity, nullVectors };
