@@ -59,9 +59,9 @@ function doc(id: number): Record<string, unknown> {
 const schema = { text: { type: 'string', full_text_search: true }, category: { type: 'string', filterable: true } };
 const bodyOf = (from: number, n: number) => JSON.stringify({ distance_metric: 'cosine_distance', schema, upsert_rows: Array.from({ length: n }, (_, i) => doc(from + i)) });
 
-function procCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+function procCpuSeconds(pid: number, mainThread = false): number {
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function scrapeLag(s: ServerProcess): Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> {
@@ -104,6 +104,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   await scrapeLag(s); // resets the server's histogram: the next scrape covers this phase
   const cpu0 = process.cpuUsage();
   const server0 = procCpuSeconds(s.child.pid!);
+  const loop0 = procCpuSeconds(s.child.pid!, true);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
@@ -194,6 +195,8 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     max_unindexed_mib: +(maxUnindexed / 2 ** 20).toFixed(1),
     views_since_start: views,
     server_cores: +((procCpuSeconds(s.child.pid!) - server0) / secs).toFixed(2),
+    // The server's main thread (the event loop) alone.
+    loop_cores: +((procCpuSeconds(s.child.pid!, true) - loop0) / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
   };
   console.log(JSON.stringify(out));
