@@ -16,6 +16,7 @@ import { walColumns, WAL_FORMAT_VERSION, type WalOp } from '../../crates-ts/wal/
 import { TailSegment } from '../../crates-ts/namespace/tail-segment.js';
 import { setArenaPrefault, unsetArenaPrefault, type ArenaPrefaulter } from '../../crates-ts/query/index.js';
 import { createPool } from '../../crates-ts/pool/index.js';
+import { prefaultInPieces } from '../../crates-ts/engine/engine.js';
 import { machine, rng } from '../lib.js';
 
 const { values } = parseArgs({
@@ -73,7 +74,7 @@ console.log(`walColumns of ${ROWS} rows: fresh ${both(colA, 'ms')}, reused ${bot
 // 3. Tail fold with and without a prefaulting pool thread.
 const pool = createPool({ threads: 1, now: () => performance.now() });
 await pool.ready();
-const prefaulter: ArenaPrefaulter = (memory, from, to) => void pool.run('prefault', { memory, from, to }).catch(() => {});
+const prefaulter: ArenaPrefaulter = prefaultInPieces((memory, from, to) => pool.run('prefault', { memory, from, to }));
 const vecs = new Float32Array(ROWS * D).map(() => rand() * 2 - 1);
 async function fold(prefault: boolean): Promise<number> {
   if (prefault) setArenaPrefault(prefaulter);
