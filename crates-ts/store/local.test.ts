@@ -13,6 +13,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 runStoreConformance('local directory', () => new LocalDirStore(tempDir()));
+runStoreConformance('local directory, asynchronous small reads', () => new LocalDirStore(tempDir(), { syncSmallReads: false }));
 
 describe('local directory store across processes', () => {
   const children = 8;
@@ -150,5 +151,29 @@ describe('local directory store specifics', () => {
     expect(r.info.size).toBe(big.length);
     expect(Witness.backendToken(r.witness)).toBe(Witness.backendToken(w));
     expect((await store.putIfMatch('big', enc('small'), r.witness)).ok).toBe(true);
+  });
+
+  it('should give the same bytes and witness whether a small object is read synchronously or not', async () => {
+    const dir = tempDir();
+    const sync = new LocalDirStore(dir);
+    const async_ = new LocalDirStore(dir, { syncSmallReads: false });
+    // Below, at and above the synchronous read's limit (64 KiB), plus an empty object.
+    for (const size of [0, 5, 64 * 1024, 64 * 1024 + 1, 200 * 1024]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 7) % 256);
+      const w = await sync.put(`k${size}`, bytes);
+      const a = (await sync.get(`k${size}`))!;
+      const b = (await async_.get(`k${size}`))!;
+      expect(Buffer.from(a.bytes).equals(Buffer.from(bytes))).toBe(true);
+      expect(Buffer.from(b.bytes).equals(Buffer.from(bytes))).toBe(true);
+      expect(Witness.backendToken(a.witness)).toBe(Witness.backendToken(b.witness));
+      expect(Witness.backendToken(a.witness)).toBe(Witness.backendToken(w));
+      expect(a.info).toEqual(b.info);
+      // A witness read synchronously guards a CAS written by the other path.
+      expect((await async_.putIfMatch(`k${size}`, enc('next'), a.witness)).ok).toBe(true);
+      expect((await sync.putIfMatch(`k${size}`, enc('again'), a.witness)).ok).toBe(false);
+    }
+    expect(await sync.get('missing/key')).toBeNull();
+    await sync.put('dir/child', enc('x'));
+    expect(await sync.get('dir')).toBeNull(); // a prefix of other keys, not an object
   });
 });

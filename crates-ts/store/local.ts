@@ -19,7 +19,7 @@
  *
  * One machine only: the lock's staleness check uses pids, and link/rename atomicity is what local filesystems give.
  */
-import { promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -36,6 +36,13 @@ import { Witness, type ByteRange, type GetResult, type ListOptions, type ListRes
 const HASHED_MAX_BYTES = 1 << 20;
 const TEMP_PREFIX = '.elax-tmp.';
 const LOCK_PREFIX = '.elax-lock.';
+/**
+ * Whole-object reads up to this size are synchronous (`syncSmallReads`): a strong query reads router.json (a few KiB)
+ * every time, and four trips through libuv's threadpool (open, stat, read, close) wait behind the WAL's and the
+ * indexer's fsyncs there and behind the event loop's queue at each step (docs/rfcs/0010-worker-pool.md "Strong reads
+ * without threadpool trips"). Four system calls on a page-cached file cost microseconds.
+ */
+const SYNC_READ_MAX_BYTES = 64 * 1024;
 /** Parallel stat calls when filling in sizes for a listing. */
 const STAT_CONCURRENCY = 64;
 
@@ -46,6 +53,11 @@ export interface LocalDirStoreOptions {
   lockTimeoutMs?: number;
   /** Break a lock older than this even if its owner seems alive (default 30 s; holders keep it for milliseconds). */
   staleLockMs?: number;
+  /**
+   * Read whole objects of at most 64 KiB with synchronous system calls (default true; `ELAX_LOCAL_SYNC_READS=0` turns
+   * it off): see SYNC_READ_MAX_BYTES. Larger objects and ranges are read asynchronously either way.
+   */
+  syncSmallReads?: boolean;
 }
 
 let tempCounter = 0;
@@ -54,8 +66,10 @@ export class LocalDirStore implements ObjectStore {
   readonly description: string;
   readonly #root: string;
   readonly #lock: LockConfig;
+  readonly #syncSmallReads: boolean;
 
   constructor(root: string, options: LocalDirStoreOptions = {}) {
+    this.#syncSmallReads = options.syncSmallReads ?? process.env.ELAX_LOCAL_SYNC_READS !== '0';
     this.#root = path.resolve(root);
     this.description = `file://${this.#root}`;
     this.#lock = {
@@ -71,6 +85,10 @@ export class LocalDirStore implements ObjectStore {
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {
     const p = this.#path(key);
     if (range) checkRange(range);
+    if (!range && this.#syncSmallReads) {
+      const small = this.#getSmallSync(key, p);
+      if (small !== 'large') return small;
+    }
     const h = await this.#openExisting(p);
     if (!h) return null;
     try {
@@ -93,6 +111,36 @@ export class LocalDirStore implements ObjectStore {
       throw this.#fail('read', p, e);
     } finally {
       await h.close();
+    }
+  }
+
+  /** A whole object of at most SYNC_READ_MAX_BYTES read synchronously, or 'large' (read it asynchronously). */
+  #getSmallSync(key: string, p: string): GetResult | null | 'large' {
+    let fd: number;
+    try {
+      fd = openSync(p, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
+      throw this.#fail('open', p, e);
+    }
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!st.isFile()) return null; // a directory: the key is only a prefix of other keys
+      const size = Number(st.size);
+      if (size > SYNC_READ_MAX_BYTES) return 'large';
+      const buf = Buffer.allocUnsafe(size);
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, buf, done, size - done, done);
+        if (n === 0) break; // cannot happen for our immutable files; do not spin if it does
+        done += n;
+      }
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, done);
+      return { bytes, witness: witnessOf(st, bytes), info: infoOf(key, st) };
+    } catch (e) {
+      throw this.#fail('read', p, e);
+    } finally {
+      closeSync(fd);
     }
   }
 
