@@ -12,7 +12,7 @@ import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseInde
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { LooseSparseIndex, SparseWindow, type SparseLists } from '../sparse/index.js';
-import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
+import { NO_RELEASE, VectorArena, codesKept, deadOrdinalsOf, encodeRow, sqNormAt, type ChunkCodes, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
 export const ARENA_ROWS = 4096;
@@ -106,6 +106,7 @@ class TailStore {
     if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
     chunk.data.set(v, at * this.dims);
     chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
+    if (chunk.codes !== undefined) encodeRow(chunk.data, at * this.dims, this.dims, chunk.codes, at);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
@@ -122,14 +123,25 @@ class TailStore {
     const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
     let arena: VectorArena | null = null;
     // Shared arenas: a pool thread scans the rows in place (query/pool-scan.ts); rows below `rows` never change.
-    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true });
+    // Codes beside the rows (query/code-scan.ts): scans bound each row's distance from them (RFC-0004 §5).
+    if (c > 0 || capacity >= ARENA_ROWS) arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true, codes: codesKept() });
     const data = arena?.data ?? new Float32Array(capacity * this.dims);
     if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
     const sqNorms = arena?.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity);
     if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
+    let codes: ChunkCodes | undefined;
+    if (arena?.codes) {
+      codes = { arena, codes: arena.codes, scale: new Float64Array(capacity), errNorm: new Float64Array(capacity), codeNorm: new Float64Array(capacity) };
+      const was = old?.codes;
+      if (was !== undefined) {
+        codes.scale.set(was.scale.subarray(0, at));
+        codes.errNorm.set(was.errNorm.subarray(0, at));
+        codes.codeNorm.set(was.codeNorm.subarray(0, at));
+      } else for (let r = 0; r < at; r++) encodeRow(data, r * this.dims, this.dims, codes, r); // the first chunk moving into an arena
+    }
     const chunk: StoreChunk =
       arena !== null
-        ? { data, sqNorms, capacity, arena, scan: arena, ...(arena.shared ? { shared: { memory: arena.memory, capacity } } : {}) }
+        ? { data, sqNorms, capacity, arena, scan: arena, ...(codes ? { codes } : {}), ...(arena.shared ? { shared: { memory: arena.memory, capacity } } : {}) }
         : { data, sqNorms, capacity, arena: null };
     this.chunks[c] = chunk;
     return chunk;

@@ -66,6 +66,43 @@
       (br $r)))
     (local.get $s))
 
+  ;; Σ qc[i]·c[i] over one row of int8 codes (the tail's compact codes, crates-ts/query/code-scan.ts): exact in i32
+;; (|Σ| ≤ 127²·dims < 2^31 for dims < 133,000).
+(func $idot (param $dims i32) (param $qc i32) (param $row i32) (result i32)
+    (local $i i32) (local $n16 i32) (local $acc v128) (local $a v128) (local $b v128) (local $s i32)
+    (local.set $n16 (i32.and (local.get $dims) (i32.const -16)))
+    (block $vd (loop $v
+      (br_if $vd (i32.ge_u (local.get $i) (local.get $n16)))
+      (local.set $a (v128.load (i32.add (local.get $qc) (local.get $i))))
+      (local.set $b (v128.load (i32.add (local.get $row) (local.get $i))))
+      (local.set $acc (i32x4.add (local.get $acc)
+        (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $a)) (i16x8.extend_low_i8x16_s (local.get $b)))))
+      (local.set $acc (i32x4.add (local.get $acc)
+        (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $a)) (i16x8.extend_high_i8x16_s (local.get $b)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $v)))
+    (local.set $s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+    (block $rd (loop $r
+      (br_if $rd (i32.ge_u (local.get $i) (local.get $dims)))
+      (local.set $s (i32.add (local.get $s)
+        (i32.mul (i32.load8_s (i32.add (local.get $qc) (local.get $i))) (i32.load8_s (i32.add (local.get $row) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $r)))
+    (local.get $s))
+
+  ;; out[j] = Σ qc·codes(sel[j]) for j < count (row r's codes at $codes + r·dims).
+  (func (export "idots") (param $dims i32) (param $qc i32) (param $codes i32) (param $sel i32) (param $count i32) (param $out i32)
+    (local $j i32)
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $j) (local.get $count)))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3)))
+        (f64.convert_i32_s (call $idot (local.get $dims) (local.get $qc)
+          (i32.add (local.get $codes)
+            (i32.mul (i32.load (i32.add (local.get $sel) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dims))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l))))
+
   ;; out[j] = Σ q·row(sel[j]) for j < count.
   (func (export "dots") (param $dims i32) (param $q i32) (param $data i32) (param $sel i32) (param $count i32) (param $out i32)
     (local $j i32) (local $stride i32)

@@ -1,0 +1,202 @@
+/**
+ * Compact codes of the WAL tail's vectors and the bounds they give (RFC-0004 §5 "Codes beside the tail's vectors";
+ * issue 17). When a row is folded into the tail it also gets int8 scalar codes with a scale of its own:
+ *
+ *   s = max|y_i| / 127,  c_i = round(y_i / s) ∈ [−127, 127],  e = y − s·c  (the residual, ‖e‖ ≤ s·√dims / 2),
+ *
+ * kept beside its f32 values in the chunk's arena (vector-arena.ts), with s, ‖e‖ and ‖c‖. A query is coded the same
+ * way (sq, qc, eq). Then, exactly (Cauchy–Schwarz, no assumption on the data):
+ *
+ *   q·y = s·sq·(qc·c) + s·(eq·c) + q·e,  so  |q·y − s·sq·I| ≤ s·‖eq‖·‖c‖ + ‖q‖·‖e‖ = E,  I = qc·c (an exact integer).
+ *
+ * A scan computes I for every row (int8 × int8 in i32: a quarter of the bytes of the f32 rows, kernels.wat idots),
+ * turns [s·sq·I − E, s·sq·I + E] into a lower and an upper bound of the row's distance (cosine from the row's Σ y²,
+ * euclidean_squared as ‖q‖² + ‖y‖² − 2 q·y), keeps the k smallest upper bounds, and computes the exact distance (the
+ * f64 kernel every scan uses, so $dist is bit-identical) only for rows whose lower bound is at most the k-th upper
+ * bound (and not past the query's current k-th distance). Every other row has k rows, or the top k, strictly closer,
+ * so the result — rows, ties by id, distances — is the full scan's (code-scan.test.ts checks it against the full scan).
+ *
+ * Rounding: the bounds widen by SLACK·‖q‖·‖y‖ (and SLACK·(‖q‖² + ‖y‖²) for euclidean_squared), orders of magnitude
+ * above the f64 rounding of the exact kernel, of Σ y² and of the bound arithmetic (≈ dims·2⁻⁵³ relative). Rows whose
+ * values are not finite, zero, or so small or large that squares would under- or overflow get no code (scale NaN) and
+ * are always computed exactly; so is every row when the query is such.
+ */
+import type { VectorArena } from './vector-arena.js';
+
+/** The codes of a chunk of tail rows: int8 codes in the arena, per row the scale (NaN: no code), ‖e‖ and ‖c‖. */
+export interface ChunkCodes {
+  readonly arena: VectorArena;
+  readonly codes: Int8Array;
+  readonly scale: Float64Array;
+  readonly errNorm: Float64Array;
+  readonly codeNorm: Float64Array;
+}
+
+/** Relative widening of every bound (see the header). */
+const SLACK = 1e-6;
+/** Magnitudes a coded value may have: squares of anything in [MIN_MAG, MAX_MAG] neither underflow nor overflow. */
+const MIN_MAG = 1e-140;
+const MAX_MAG = 1e140;
+
+/**
+ * Codes row `r` of a chunk from its f32 values data[off, off + dims): writes codes[r·dims, …) and the row's scale,
+ * ‖e‖ and ‖c‖ (scale NaN and zero codes when the row gets no code).
+ */
+export function encodeRow(data: Float32Array, off: number, dims: number, into: ChunkCodes, r: number): void {
+  const codes = into.codes;
+  const co = r * dims;
+  let max = 0;
+  let bad = false;
+  for (let i = 0; i < dims; i++) {
+    const a = Math.abs(data[off + i]!);
+    if (a > max) max = a;
+    else if (a !== a) bad = true;
+  }
+  if (bad || !(max >= MIN_MAG && max <= MAX_MAG)) {
+    codes.fill(0, co, co + dims);
+    into.scale[r] = NaN;
+    into.errNorm[r] = 0;
+    into.codeNorm[r] = 0;
+    return;
+  }
+  const s = max / 127;
+  let ee = 0;
+  let cc = 0;
+  for (let i = 0; i < dims; i++) {
+    const y = data[off + i]!;
+    codes[co + i] = Math.round(y / s);
+    const c = codes[co + i]!; // as stored: the bound holds for whatever integer the row keeps
+    const e = y - s * c;
+    ee += e * e;
+    cc += c * c;
+  }
+  into.scale[r] = s;
+  into.errNorm[r] = Math.sqrt(ee);
+  into.codeNorm[r] = Math.sqrt(cc);
+}
+
+/** A query coded for a scan of codes (queryCodes), with what the bounds read. */
+export interface CodedQuery {
+  readonly qc: Int8Array;
+  /** The query's scale sq. */
+  readonly scale: number;
+  /** ‖eq‖, the query's residual norm. */
+  readonly errNorm: number;
+  /** ‖q‖ (distance.ts norm: the qNorm cosineFromDot is given) and Σ q². */
+  readonly norm: number;
+  readonly sqNorm: number;
+}
+
+/** The query coded like a row, or null when it gets no code (then the scan is exact). `qNorm`: distance.ts norm(q). */
+export function queryCodes(q: ArrayLike<number>, qNorm: number): CodedQuery | null {
+  const dims = q.length;
+  let max = 0;
+  let bad = false;
+  for (let i = 0; i < dims; i++) {
+    const a = Math.abs(q[i]!);
+    if (a > max) max = a;
+    else if (a !== a) bad = true;
+  }
+  if (bad || !(max >= MIN_MAG && max <= MAX_MAG) || !(qNorm > 0 && qNorm < Infinity)) return null;
+  const sq = max / 127;
+  const qc = new Int8Array(dims);
+  let ee = 0;
+  for (let i = 0; i < dims; i++) {
+    qc[i] = Math.round(q[i]! / sq);
+    const e = q[i]! - sq * qc[i]!;
+    ee += e * e;
+  }
+  return { qc, scale: sq, errNorm: Math.sqrt(ee), norm: qNorm, sqNorm: qNorm * qNorm };
+}
+
+const clamp02 = (d: number) => (d < 0 ? 0 : d > 2 ? 2 : d);
+
+/**
+ * Lower and upper bounds of a row's distance from its code scan (`dotI`: qc·c), written to out[0] and out[1];
+ * false when the row has no code (compute it exactly). `bb`: the row's Σ y² (the chunk's sqNorms).
+ */
+export function codeBounds(cq: CodedQuery, cosine: boolean, codes: ChunkCodes, r: number, dotI: number, bb: number, out: Float64Array): boolean {
+  const s = codes.scale[r]!;
+  if (s !== s || !(bb > 0)) return false;
+  const yn = Math.sqrt(bb);
+  const qn = cq.norm;
+  const approx = s * cq.scale * dotI;
+  const err = s * cq.errNorm * codes.codeNorm[r]! + qn * codes.errNorm[r]! + SLACK * qn * yn;
+  if (cosine) {
+    const den = qn * yn;
+    out[0] = clamp02(1 - (approx + err) / den - SLACK);
+    out[1] = clamp02(1 - (approx - err) / den + SLACK);
+    return true;
+  }
+  const base = cq.sqNorm + bb;
+  out[0] = base - 2 * (approx + err) - SLACK * base;
+  out[1] = base - 2 * (approx - err) + SLACK * base;
+  return true;
+}
+
+/** The k-th smallest of the values offered (Infinity until k were): a max-heap of the k smallest. */
+export class KthSmallest {
+  private readonly h: Float64Array;
+  private size = 0;
+
+  constructor(private readonly k: number) {
+    this.h = new Float64Array(Math.max(k, 0));
+  }
+
+  get bound(): number {
+    return this.size < this.k ? Infinity : this.h[0]!;
+  }
+
+  offer(v: number): void {
+    const { h, k } = this;
+    if (k <= 0) return;
+    if (this.size < k) {
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (h[p]! >= v) break;
+        h[i] = h[p]!;
+        i = p;
+      }
+      h[i] = v;
+      return;
+    }
+    if (!(v < h[0]!)) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= k) break;
+      const rr = l + 1;
+      const c = rr < k && h[rr]! > h[l]! ? rr : l;
+      if (h[c]! <= v) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = v;
+  }
+}
+
+/** Rows whose bounds a code scan computed, and those it then ranked exactly (bench/tail-scan.ts reports them). */
+export const codeScanStats = { coded: 0, exact: 0 };
+
+/** 'auto': code scans where they pay (see useCodeScan); 'always' / 'never': tests and benchmarks. */
+let mode: 'auto' | 'always' | 'never' = process.env.ELAX_TAIL_CODES === '0' ? 'never' : 'auto';
+
+/** Sets when code scans run (tests compare them with the full scan; bench/tail-scan.ts measures both). */
+export function setCodeScanMode(m: 'auto' | 'always' | 'never'): void {
+  mode = m;
+}
+
+/** Whether new tail chunks keep codes (not when ELAX_TAIL_CODES=0). */
+export function codesKept(): boolean {
+  return process.env.ELAX_TAIL_CODES !== '0';
+}
+
+/**
+ * Whether a top-k scan of `rows` rows uses the codes: when k is small beside the rows (else most rows would be
+ * re-ranked anyway and the code pass is extra work).
+ */
+export function useCodeScan(k: number, rows: number): boolean {
+  if (mode !== 'auto') return mode === 'always';
+  return k > 0 && k * 32 <= rows;
+}
