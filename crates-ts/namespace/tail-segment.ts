@@ -131,7 +131,9 @@ class TailStore {
     if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
     let codes: ChunkCodes | undefined;
     if (arena?.codes) {
-      codes = { arena, codes: arena.codes, scale: new Float64Array(capacity), errNorm: new Float64Array(capacity), codeNorm: new Float64Array(capacity) };
+      // In shared memory with a shared arena: pool threads scan the codes too (query/pool-scan.ts).
+      const f64 = () => (arena!.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity));
+      codes = { arena, codes: arena.codes, scale: f64(), errNorm: f64(), codeNorm: f64() };
       const was = old?.codes;
       if (was !== undefined) {
         codes.scale.set(was.scale.subarray(0, at));

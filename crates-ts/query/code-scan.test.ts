@@ -12,6 +12,7 @@ import { cosineWithSqNormAt, euclideanSquaredAt, norm, sqNormAt } from './distan
 import { executeOnSegments } from './execute-segments.js';
 import { parseQuery } from './parse-query.js';
 import { VectorArena } from './vector-arena.js';
+import { scanVectors, type ScanChunk, type VectorScanInput } from './pool-scan.js';
 
 afterEach(() => setCodeScanMode('auto'));
 
@@ -65,11 +66,46 @@ describe('code scan bounds', () => {
   });
 });
 
+/** A pool scan's answer as a sorted list of ordinal:distance (its rows come in no order). */
+const answer = (r: { ords: Int32Array; dists: Float64Array }) => Array.from(r.ords, (o, j) => `${o}:${Object.is(r.dists[j], -0) ? '-0' : r.dists[j]}`).sort();
+
+/**
+ * The pool task execute-segments.ts would post for a scan of the tail's rows in shared arenas (pooledScan with
+ * selected ordinals: every live row with a vector past the first chunk, which is a plain array in a small tail), or
+ * null when there are none.
+ */
+function poolInput(tail: TailSegment, query: number[], cosine: boolean, k: number): VectorScanInput | null {
+  const snap = tail.snapshot();
+  const v = snap.vectors();
+  if (v === null || v.chunks === undefined || snap.rows === 0) return null;
+  const first = v.base >>> v.shift;
+  const last = (v.base + snap.rows - 1) >>> v.shift;
+  const chunks: (ScanChunk | null)[] = [];
+  for (let c = first; c <= last; c++) {
+    const chunk = v.chunks[c];
+    chunks.push(chunk === undefined || chunk.shared === undefined ? null : { memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms, ...(chunk.codes ? { codes: chunk.codes } : {}) });
+  }
+  const ords: number[] = [];
+  for (let o = 0; o < snap.rows; o++) {
+    const p = v.base + o;
+    if (chunks[(p >>> v.shift) - first] === null || snap.dead?.[o] === 1) continue;
+    if (v.present !== null && (v.present[o >> 3]! & (1 << (o & 7))) === 0) continue;
+    ords.push(o);
+  }
+  if (ords.length === 0) return null;
+  return {
+    dims: v.dims, cosine, query: Float32Array.from(query), k, base: v.base, shift: v.shift, firstChunk: first, chunks, n: snap.rows,
+    ords: Int32Array.from(ords), dead: null, present: null, cancel: null,
+  };
+}
+
 type Op = { kind: 'upsert'; id: number; vec: number | null; cat: number } | { kind: 'delete'; id: number };
 
 describe('code scan of the WAL tail', () => {
-  it('returns exactly the full scan’s rows, order and $dist', async () => {
+  it('returns exactly the full scan’s rows, order and $dist (on the event loop and on a pool thread)', async () => {
     let coded = 0;
+    let poolRuns = 0;
+    let poolPruned = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 37 }),
@@ -85,6 +121,7 @@ describe('code scan of the WAL tail', () => {
         ),
         fc.array(fc.record({ vec: fc.oneof(fc.nat(), fc.array(value, { minLength: 37, maxLength: 37 })), k: fc.integer({ min: 1, max: 300 }), filter: fc.option(fc.integer({ min: 0, max: 10 })), metric: fc.constantFrom('cosine_distance' as const, 'euclidean_squared' as const) }), { minLength: 1, maxLength: 4 }),
         async (dims, shift, pool, ops: Op[], queries) => {
+          poolRuns++;
           const tail = TailSegment.withChunkShift(shift);
           for (const op of ops) {
             if (op.kind === 'delete') tail.delete(op.id);
@@ -103,11 +140,19 @@ describe('code scan of the WAL tail', () => {
             coded += codeScanStats.coded - before;
             // toStrictEqual compares numbers with Object.is: -0 and 0 differ, NaN equals NaN.
             expect(got.rows!.map((x) => [x.id, x.$dist])).toStrictEqual(want.rows!.map((x) => [x.id, x.$dist]));
+            // The pool thread's scan (pool-scan.ts) of the same rows: the same k nearest and ties, with or without codes.
+            const input = poolInput(tail, vec, qq.metric === 'cosine_distance', qq.k);
+            if (input !== null) {
+              const [full, viaCodes] = [scanVectors(input), scanVectors({ ...input, codeScan: true })];
+              expect(answer(viaCodes)).toStrictEqual(answer(full));
+              if (viaCodes.scanned < full.scanned) poolPruned++;
+            }
           }
         },
       ),
       { numRuns: 150 },
     );
+    expect(poolPruned).toBeGreaterThan(poolRuns / 10);
     // The property ran through the codes (chunks past the first are arenas with codes).
     expect(coded).toBeGreaterThan(1000);
   });

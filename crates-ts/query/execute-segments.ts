@@ -205,7 +205,8 @@ function pooledScan(
         continue;
       }
       if (chunk.shared === undefined) return null;
-      chunks.push({ memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms });
+      const codes = chunk.codes;
+      chunks.push({ memory: chunk.shared.memory, capacity: chunk.shared.capacity, sqNorms: chunk.sqNorms, ...(codes && isShared(codes.scale) ? { codes: { scale: codes.scale, errNorm: codes.errNorm, codeNorm: codes.codeNorm } } : {}) });
     }
     where = { base: v.base, shift: v.shift, firstChunk: first, chunks };
   } else {
@@ -213,7 +214,7 @@ function pooledScan(
     if (v.scan !== undefined || !isShared(v.data) || (sq !== null && !isShared(sq))) return null;
     where = { base: 0, shift: 0, firstChunk: 0, chunks: [], flat: { data: v.data, sqNorms: sq } };
   }
-  const at = { ...where, dims: v.dims, cosine, query, k, cancel: new Int32Array(new SharedArrayBuffer(4)) };
+  const at = { ...where, dims: v.dims, cosine, query, k, codeScan: useCodeScan(k, n), cancel: new Int32Array(new SharedArrayBuffer(4)) };
   const { present } = v;
   const dead = seg.dead;
   if (test === null && only === null) {

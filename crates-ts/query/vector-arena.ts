@@ -156,14 +156,15 @@ export class VectorArena implements VectorScan {
   }
 
   /**
-   * A scan of a shared arena made by another thread (given its memory, dims and capacity), with a scratch slot of its
-   * own claimed until `release()`; null when no slot is free or the kernels cannot run here (the caller then uses the
+   * A scan of a shared arena made by another thread (given its memory, dims and capacity, and whether it keeps codes),
+   * with a scratch slot of its own claimed until `release()`; null when no slot is free or the kernels cannot run here (the caller then uses the
    * JS kernels over `rowsOf`).
    */
-  static attach(memory: WasmMemory, dims: number, capacity: number): { arena: VectorArena; release: () => void } | null {
+  static attach(memory: WasmMemory, dims: number, capacity: number, codes = false): { arena: VectorArena; release: () => void } | null {
     const mod = kernelModule(true);
     if (mod === null) return null;
-    const l = layout(dims, capacity, SHARED_SLOTS);
+    const l = layout(dims, capacity, SHARED_SLOTS, codes);
+    if (memory.buffer.byteLength < l.bytes) return null;
     const locks = new Int32Array(memory.buffer, l.locksOff, SHARED_SLOTS);
     for (let slot = 1; slot < SHARED_SLOTS; slot++) {
       if (Atomics.compareExchange(locks, slot, 0, 1) !== 0) continue;
@@ -172,7 +173,7 @@ export class VectorArena implements VectorScan {
         Atomics.store(locks, slot, 0);
         return null;
       }
-      return { arena: new VectorArena(dims, capacity, memory, instance, true, slot), release: () => Atomics.store(locks, slot, 0) };
+      return { arena: new VectorArena(dims, capacity, memory, instance, true, slot, codes), release: () => Atomics.store(locks, slot, 0) };
     }
     return null;
   }
