@@ -134,6 +134,84 @@ export function codeBounds(cq: CodedQuery, cosine: boolean, codes: ChunkCodes, r
   return true;
 }
 
+/** Rows a code scan ranks exactly once it leaves their chunk: ordinal, row in the chunk, lower bound. */
+export interface Candidates {
+  o: Int32Array;
+  r: Int32Array;
+  lb: Float64Array;
+  n: number;
+}
+
+export function newCandidates(size = 256): Candidates {
+  return { o: new Int32Array(size), r: new Int32Array(size), lb: new Float64Array(size), n: 0 };
+}
+
+function grownCandidates(c: Candidates): Candidates {
+  const g = newCandidates(c.o.length * 2);
+  g.o.set(c.o);
+  g.r.set(c.r);
+  g.lb.set(c.lb);
+  g.n = c.n;
+  return g;
+}
+
+/**
+ * The bounds of a batch the code kernel just scanned (`sel[0, m)`: rows of the chunk, `out`: their qc·c, `ords`:
+ * their ordinals): rows that may still enter the top k join `cand` (returned, grown when full), the others are
+ * dropped. A row is dropped when its lower bound is past the k-th smallest upper bound (`kth`, which its upper bound
+ * then cannot lower) or past `worst`, the query's k-th distance so far (Infinity until it has k). codeBounds inline.
+ */
+export function boundBatch(
+  cq: CodedQuery,
+  cosine: boolean,
+  codes: ChunkCodes,
+  sqNorms: Float64Array,
+  sel: Int32Array,
+  out: Float64Array,
+  ords: Int32Array,
+  m: number,
+  kth: KthSmallest,
+  worst: number,
+  cand: Candidates,
+): Candidates {
+  const { scale, errNorm, codeNorm } = codes;
+  const qs = cq.scale;
+  const qe = cq.errNorm;
+  const qn = cq.norm;
+  const qq = cq.sqNorm;
+  let bound = Math.min(kth.bound, worst);
+  for (let j = 0; j < m; j++) {
+    const r = sel[j]!;
+    const s = scale[r]!;
+    const bb = sqNorms[r]!;
+    let lb = -Infinity;
+    if (s === s && bb > 0) {
+      const yn = Math.sqrt(bb);
+      const approx = s * qs * out[j]!;
+      const err = s * qe * codeNorm[r]! + qn * errNorm[r]! + SLACK * qn * yn;
+      let ub: number;
+      if (cosine) {
+        const den = qn * yn;
+        lb = clamp02(1 - (approx + err) / den - SLACK);
+        if (lb > bound) continue; // its upper bound is past the bound too: it cannot lower the k-th
+        ub = clamp02(1 - (approx - err) / den + SLACK);
+      } else {
+        const base = qq + bb;
+        lb = base - 2 * (approx + err) - SLACK * base;
+        if (lb > bound) continue;
+        ub = base - 2 * (approx - err) + SLACK * base;
+      }
+      kth.offer(ub);
+      bound = Math.min(kth.bound, worst);
+    }
+    if (cand.n === cand.o.length) cand = grownCandidates(cand);
+    cand.o[cand.n] = ords[j]!;
+    cand.r[cand.n] = r;
+    cand.lb[cand.n++] = lb;
+  }
+  return cand;
+}
+
 /** The k-th smallest of the values offered (Infinity until k were): a max-heap of the k smallest. */
 export class KthSmallest {
   private readonly h: Float64Array;

@@ -18,7 +18,7 @@ import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderB
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import type { Bm25PartInput, Bm25PartOutput } from '../fts/index.js';
 import { scoreTextSegments } from './text-segments.js';
-import { KthSmallest, codeBounds, codeScanStats, queryCodes, useCodeScan, type CodedQuery } from './code-scan.js';
+import { KthSmallest, boundBatch, codeScanStats, newCandidates, queryCodes, useCodeScan, type CodedQuery } from './code-scan.js';
 import type { VectorScan } from './vector-arena.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';
@@ -162,17 +162,6 @@ function rowTest(seg: Segment, q: ParsedQuery, cursor: RowCursor): ((ord: number
   return (o) => f(doc.at(o) as unknown as Doc);
 }
 
-/** A code scan's candidate list with twice the room. */
-function grownCandidates(c: { o: Int32Array; r: Int32Array; lb: Float64Array; n: number }) {
-  const o = new Int32Array(c.o.length * 2);
-  const r = new Int32Array(c.o.length * 2);
-  const lb = new Float64Array(c.o.length * 2);
-  o.set(c.o);
-  r.set(c.r);
-  lb.set(c.lb);
-  return { o, r, lb, n: c.n };
-}
-
 /** A mask for `(i & ROW_CHECK_MASK) === 0`: true every CHECK_EVERY_ROWS rows (a power of two). */
 const ROW_CHECK_MASK = CHECK_EVERY_ROWS - 1;
 
@@ -260,6 +249,11 @@ class HitTopK {
   /** The negated worst key of a full heap (a higher-first score a row must reach to enter), else undefined. */
   threshold(): number | undefined {
     return this.size === this.k && this.k > 0 ? -this.keys[0]! : undefined;
+  }
+
+  /** The worst key of a full heap (a key past it cannot enter), else Infinity. */
+  get worstKey(): number {
+    return this.size === this.k && this.k > 0 ? this.keys[0]! : Infinity;
   }
 
   /** Whether (key, id) ranks strictly after the current worst entry (so it cannot enter a full heap). */
@@ -456,8 +450,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         const cq = heap !== null && useCodeScan(q.limit, n) ? codeQuery() : null;
         const kth = cq !== null ? new KthSmallest(q.limit) : null;
         let codesOn = false; // whether the batch being gathered is a code batch
-        let cand = { o: new Int32Array(256), r: new Int32Array(256), lb: new Float64Array(256), n: 0 };
-        const lu = new Float64Array(2);
+        let cand = newCandidates();
         const exact = (k: VectorScan, sq: Float64Array, count: number) => {
           if (cosine) k.dots(count);
           else k.l2s(count);
@@ -474,32 +467,17 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
           const codes = c.codes!;
           codes.arena.idots(m);
           codeScanStats.coded += m;
-          const out = codes.arena.out;
-          const sel = codes.arena.sel;
-          for (let j = 0; j < m; j++) {
-            const r = sel[j]!;
-            let lb = -Infinity;
-            if (codeBounds(cq!, cosine, codes, r, out[j]!, c.sqNorms[r]!, lu)) {
-              lb = lu[0]!;
-              kth!.offer(lu[1]!);
-            }
-            if (lb > kth!.bound || heap!.rejects(lb)) continue;
-            if (cand.n === cand.o.length) cand = grownCandidates(cand);
-            cand.o[cand.n] = ords[j]!;
-            cand.r[cand.n] = r;
-            cand.lb[cand.n++] = lb;
-          }
+          cand = boundBatch(cq!, cosine, codes, c.sqNorms, codes.arena.sel, codes.arena.out, ords, m, kth!, heap!.worstKey, cand);
           m = 0;
         };
         /** Ranks the current chunk's candidates exactly (those still within the bounds), in batches. */
         const rankCandidates = () => {
           const c = kc!;
           const k = c.scan!;
-          const bound = kth!.bound;
           let b = 0;
           for (let j = 0; j < cand.n; j++) {
             const lb = cand.lb[j]!;
-            if (lb > bound || heap!.rejects(lb)) continue;
+            if (lb > kth!.bound || heap!.rejects(lb)) continue;
             k.sel[b] = cand.r[j]!;
             ords[b++] = cand.o[j]!;
             if (b === k.batch) {

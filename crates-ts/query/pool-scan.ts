@@ -13,7 +13,7 @@
 import { TopKTies, type WasmMemory } from '../core/index.js';
 import { cosineDistanceAt, cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
 import { VectorArena } from './vector-arena.js';
-import { KthSmallest, codeBounds, queryCodes, type ChunkCodes } from './code-scan.js';
+import { KthSmallest, boundBatch, newCandidates, queryCodes, type ChunkCodes } from './code-scan.js';
 
 /** One chunk of 2^shift rows, as VectorChunk.shared gives it. */
 export interface ScanChunk {
@@ -108,8 +108,7 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
     const sel = new Int32Array(256);
     const batchOrds = new Int32Array(256);
     let m = 0;
-    let cand = { o: new Int32Array(256), r: new Int32Array(256), lb: new Float64Array(256), n: 0 };
-    const lu = new Float64Array(2);
+    let cand = newCandidates();
     const exact = (count: number) => {
       const a = arena!;
       a.sel.set(sel.subarray(0, count));
@@ -131,20 +130,7 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
       const a = arena!;
       a.sel.set(sel.subarray(0, m));
       a.idots(m);
-      const out = a.out;
-      for (let j = 0; j < m; j++) {
-        const r = sel[j]!;
-        let lb = -Infinity;
-        if (codeBounds(cq!, cosine, codes, r, out[j]!, sq![r]!, lu)) {
-          lb = lu[0]!;
-          kth!.offer(lu[1]!);
-        }
-        if (lb > kth!.bound || lb > top.bound) continue;
-        if (cand.n === cand.o.length) cand = grown(cand);
-        cand.o[cand.n] = batchOrds[j]!;
-        cand.r[cand.n] = r;
-        cand.lb[cand.n++] = lb;
-      }
+      cand = boundBatch(cq!, cosine, codes, sq!, a.sel, a.out, batchOrds, m, kth!, top.bound, cand);
       m = 0;
     };
     const leaveChunk = () => {
@@ -209,17 +195,6 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
     lease?.release();
   }
   return { ...top.result(), scanned, cancelled: false };
-}
-
-/** A code scan's candidate list with twice the room. */
-function grown(c: { o: Int32Array; r: Int32Array; lb: Float64Array; n: number }) {
-  const o = new Int32Array(c.o.length * 2);
-  const r = new Int32Array(c.o.length * 2);
-  const lb = new Float64Array(c.o.length * 2);
-  o.set(c.o);
-  r.set(c.r);
-  lb.set(c.lb);
-  return { o, r, lb, n: c.n };
 }
 
 /**
