@@ -106,7 +106,7 @@ class TailStore {
     if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
     chunk.data.set(v, at * this.dims);
     chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
-    if (chunk.codes !== undefined) encodeRow(chunk.data, at * this.dims, this.dims, chunk.codes, at);
+    if (chunk.codes !== undefined) encodeRow(chunk.codes, at);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
@@ -139,7 +139,7 @@ class TailStore {
         codes.scale.set(was.scale.subarray(0, at));
         codes.errNorm.set(was.errNorm.subarray(0, at));
         codes.codeNorm.set(was.codeNorm.subarray(0, at));
-      } else for (let r = 0; r < at; r++) encodeRow(data, r * this.dims, this.dims, codes, r); // the first chunk moving into an arena
+      } else for (let r = 0; r < at; r++) encodeRow(codes, r); // the first chunk moving into an arena
     }
     const chunk: StoreChunk =
       arena !== null

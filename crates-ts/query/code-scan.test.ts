@@ -34,7 +34,7 @@ describe('code scan bounds', () => {
         if (zeroRow) arena.data.fill(0, 0, dims);
         const sq = new Float64Array(rows);
         for (let r = 0; r < rows; r++) {
-          encodeRow(arena.data, r * dims, dims, codes, r);
+          encodeRow(codes, r);
           sq[r] = sqNormAt(arena.data, r * dims, dims);
         }
         const q = Float32Array.from({ length: dims }, () => it.next().value);

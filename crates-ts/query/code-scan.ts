@@ -39,40 +39,22 @@ const MIN_MAG = 1e-140;
 const MAX_MAG = 1e140;
 
 /**
- * Codes row `r` of a chunk from its f32 values data[off, off + dims): writes codes[r·dims, …) and the row's scale,
- * ‖e‖ and ‖c‖ (scale NaN and zero codes when the row gets no code).
+ * Codes row `r` of a chunk from its f32 values in the chunk's arena (kernels.wat encode: ≈ 0.2 µs a 128-d row, where
+ * a JS loop took 1-2 µs): its int8 codes and scale, ‖e‖ and ‖c‖; scale NaN and zero codes when it gets no code.
  */
-export function encodeRow(data: Float32Array, off: number, dims: number, into: ChunkCodes, r: number): void {
-  const codes = into.codes;
-  const co = r * dims;
-  let max = 0;
-  let bad = false;
-  for (let i = 0; i < dims; i++) {
-    const a = Math.abs(data[off + i]!);
-    if (a > max) max = a;
-    else if (a !== a) bad = true;
-  }
-  if (bad || !(max >= MIN_MAG && max <= MAX_MAG)) {
-    codes.fill(0, co, co + dims);
+export function encodeRow(into: ChunkCodes, r: number): void {
+  const a = into.arena;
+  if (!a.encode(r, MIN_MAG, MAX_MAG)) {
+    into.codes.fill(0, r * a.dims, (r + 1) * a.dims);
     into.scale[r] = NaN;
     into.errNorm[r] = 0;
     into.codeNorm[r] = 0;
     return;
   }
-  const s = max / 127;
-  let ee = 0;
-  let cc = 0;
-  for (let i = 0; i < dims; i++) {
-    const y = data[off + i]!;
-    codes[co + i] = Math.round(y / s);
-    const c = codes[co + i]!; // as stored: the bound holds for whatever integer the row keeps
-    const e = y - s * c;
-    ee += e * e;
-    cc += c * c;
-  }
-  into.scale[r] = s;
-  into.errNorm[r] = Math.sqrt(ee);
-  into.codeNorm[r] = Math.sqrt(cc);
+  const out = a.out;
+  into.scale[r] = out[0]!;
+  into.errNorm[r] = Math.sqrt(out[1]!);
+  into.codeNorm[r] = Math.sqrt(out[2]!);
 }
 
 /** A query coded for a scan of codes (queryCodes), with what the bounds read. */
@@ -99,11 +81,15 @@ export function queryCodes(q: ArrayLike<number>, qNorm: number): CodedQuery | nu
   }
   if (bad || !(max >= MIN_MAG && max <= MAX_MAG) || !(qNorm > 0 && qNorm < Infinity)) return null;
   const sq = max / 127;
+  const inv = 127 / max;
   const qc = new Int8Array(dims);
   let ee = 0;
   for (let i = 0; i < dims; i++) {
-    qc[i] = Math.round(q[i]! / sq);
-    const e = q[i]! - sq * qc[i]!;
+    let c = Math.floor(q[i]! * inv + 0.5);
+    if (c > 127) c = 127;
+    else if (c < -127) c = -127;
+    qc[i] = c;
+    const e = q[i]! - sq * c;
     ee += e * e;
   }
   return { qc, scale: sq, errNorm: Math.sqrt(ee), norm: qNorm, sqNorm: qNorm * qNorm };

@@ -103,6 +103,37 @@
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $l))))
 
+  ;; Codes one row (crates-ts/query/code-scan.ts encodeRow): m = max|y_i| (NaN if some y_i is); unless
+;; $lo ≤ m ≤ $hi returns 0 and writes nothing. Else s = m / 127, c_i = clamp(nearest(y_i·127/m), ±127) at $codes,
+;; and at $outp: s, Σ (y_i − s·c_i)², Σ c_i² (f64); returns 1.
+  (func (export "encode") (param $dims i32) (param $row i32) (param $codes i32) (param $lo f64) (param $hi f64) (param $outp i32) (result i32)
+    (local $i i32) (local $m f64) (local $s f64) (local $inv f64) (local $y f64) (local $c f64) (local $e f64) (local $ee f64) (local $cc f64)
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $dims)))
+      (local.set $m (f64.max (local.get $m)
+        (f64.abs (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (if (i32.eqz (i32.and (f64.ge (local.get $m) (local.get $lo)) (f64.le (local.get $m) (local.get $hi))))
+      (then (return (i32.const 0))))
+    (local.set $s (f64.div (local.get $m) (f64.const 127)))
+    (local.set $inv (f64.div (f64.const 127) (local.get $m)))
+    (local.set $i (i32.const 0))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $dims)))
+      (local.set $y (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $c (f64.min (f64.const 127) (f64.max (f64.const -127) (f64.nearest (f64.mul (local.get $y) (local.get $inv))))))
+      (i32.store8 (i32.add (local.get $codes) (local.get $i)) (i32.trunc_f64_s (local.get $c)))
+      (local.set $e (f64.sub (local.get $y) (f64.mul (local.get $s) (local.get $c))))
+      (local.set $ee (f64.add (local.get $ee) (f64.mul (local.get $e) (local.get $e))))
+      (local.set $cc (f64.add (local.get $cc) (f64.mul (local.get $c) (local.get $c))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l2)))
+    (f64.store (local.get $outp) (local.get $s))
+    (f64.store offset=8 (local.get $outp) (local.get $ee))
+    (f64.store offset=16 (local.get $outp) (local.get $cc))
+    (i32.const 1))
+
   ;; out[j] = Σ q·row(sel[j]) for j < count.
   (func (export "dots") (param $dims i32) (param $q i32) (param $data i32) (param $sel i32) (param $count i32) (param $out i32)
     (local $j i32) (local $stride i32)

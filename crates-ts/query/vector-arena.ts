@@ -91,6 +91,7 @@ export class VectorArena implements VectorScan {
   private readonly kDots: Kernel;
   private readonly kL2s: Kernel;
   private readonly kIdots: Kernel;
+  private readonly kEncode: (dims: number, row: number, codes: number, lo: number, hi: number, outp: number) => number;
   private readonly qcOff: number;
   private readonly codesOff: number;
   /** Row r's int8 codes at codes[r·dims] (code-scan.ts), when the arena was made with `codes`; else null. */
@@ -122,6 +123,7 @@ export class VectorArena implements VectorScan {
     this.kDots = instance.exports.dots as Kernel;
     this.kL2s = instance.exports.l2s as Kernel;
     this.kIdots = instance.exports.idots as Kernel;
+    this.kEncode = instance.exports.encode as VectorArena['kEncode'];
     this.qcOff = this.qOff + l.qcAt;
     this.codesOff = l.codesOff;
     this.qc = new Int8Array(buf, this.qcOff, dims);
@@ -193,6 +195,14 @@ export class VectorArena implements VectorScan {
 
   setQueryCodes(qc: Int8Array): void {
     this.qc.set(qc);
+  }
+
+  /**
+   * Codes row r (code-scan.ts encodeRow): false when max|y| is NaN or outside [lo, hi] (nothing written); else its
+   * int8 codes are written and out[0..2] hold its scale, Σ e² and Σ c². Needs an arena made with `codes`.
+   */
+  encode(r: number, lo: number, hi: number): boolean {
+    return this.kEncode(this.dims, this.dataOff + r * this.dims * 4, this.codesOff + r * this.dims, lo, hi, this.outOff) === 1;
   }
 
   idots(count: number): void {
