@@ -419,6 +419,12 @@ export class TailSegment implements Segment {
     return base === 0 ? read : (o) => read(base + o);
   }
 
+  /** `attr`'s numbers by physical row (ordinal o at base + o) while it holds only numbers (query/segment.ts). */
+  numericColumn(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null {
+    const c = this.store.cols.numeric(attr);
+    return c === null ? null : { ...c, base: this.base };
+  }
+
   vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
     const read = this.store.cols.vectorReader(attr, dims);
     const base = this.base;
@@ -554,6 +560,10 @@ class TailSnapshot implements Segment {
 
   vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
     return this.tail.vectorReader(attr, dims);
+  }
+
+  numericColumn(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null {
+    return this.tail.numericColumn(attr);
   }
 
   /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */

@@ -158,8 +158,53 @@ function rowTest(seg: Segment, q: ParsedQuery, cursor: RowCursor): ((ord: number
   if (f === null) return null;
   const src = q.filterSource;
   if (f !== q.filter || src === undefined || !seg.reader) return (o) => f(cursor.at(o));
+  const fast = numericLeafTest(seg, src.filter, f);
+  if (fast !== null) return fast;
   const doc = new ColumnDoc(seg, src.attrs);
   return (o) => f(doc.at(o) as unknown as Doc);
+}
+
+const NUMERIC_OPS: Record<string, (v: number, x: number) => boolean> = {
+  Lt: (v, x) => v < x,
+  Lte: (v, x) => v <= x,
+  Gt: (v, x) => v > x,
+  Gte: (v, x) => v >= x,
+  Eq: (v, x) => v === x,
+  NotEq: (v, x) => v !== x,
+};
+
+/**
+ * A filter that is one comparison of a number column with a number (`["cat", "Lt", 5]`) over a segment that keeps the
+ * column as numbers (the WAL tail: numericColumn), as a test reading the column's arrays (a tail scan whose filter
+ * matches nothing, 100k rows: 6-7 ns a row, 16 with the compiled filter over a ColumnDoc). The compiled filter stays the reference: it is asked about the
+ * operand, its neighbours and a missing value, and unless it answers each as the fast test does (the operand
+ * normalised otherwise, e.g. a datetime attribute; a missing value's rule) the caller keeps the compiled filter.
+ */
+function numericLeafTest(seg: Segment, filter: unknown, compiled: CompiledFilter): ((ord: number) => boolean) | null {
+  if (!seg.numericColumn || !Array.isArray(filter) || filter.length !== 3) return null;
+  const [attr, op, x] = filter as [unknown, unknown, unknown];
+  if (typeof attr !== 'string' || attr === 'id' || typeof op !== 'string' || typeof x !== 'number' || !Number.isFinite(x)) return null;
+  const cmp = NUMERIC_OPS[op];
+  if (cmp === undefined) return null;
+  const col = seg.numericColumn(attr);
+  if (col === null) return null;
+  const probe = (v: number | undefined) => compiled({ id: 0, vector: null, attrs: v === undefined ? {} : { [attr]: v } } as Doc);
+  const missing = probe(undefined);
+  for (const v of [x, x - 1, x + 1, x - 0.5, x + 0.5, -x, 0, x * 2]) if (probe(v) !== cmp(v, x)) return null;
+  const { values, has, base } = col;
+  const n = has.length << 3;
+  switch (op) {
+    case 'Lt':
+      return (o) => { const p = base + o; return p < n && (has[p >> 3]! & (1 << (p & 7))) !== 0 ? values[p]! < x : missing; };
+    case 'Lte':
+      return (o) => { const p = base + o; return p < n && (has[p >> 3]! & (1 << (p & 7))) !== 0 ? values[p]! <= x : missing; };
+    case 'Gt':
+      return (o) => { const p = base + o; return p < n && (has[p >> 3]! & (1 << (p & 7))) !== 0 ? values[p]! > x : missing; };
+    case 'Gte':
+      return (o) => { const p = base + o; return p < n && (has[p >> 3]! & (1 << (p & 7))) !== 0 ? values[p]! >= x : missing; };
+    default:
+      return (o) => { const p = base + o; return p < n && (has[p >> 3]! & (1 << (p & 7))) !== 0 ? cmp(values[p]!, x) : missing; };
+  }
 }
 
 /** A mask for `(i & ROW_CHECK_MASK) === 0`: true every CHECK_EVERY_ROWS rows (a power of two). */

@@ -173,6 +173,11 @@ export interface Segment {
   analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering every row (the WAL tail: fts/loose-postings.ts), or absent. */
   loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
+  /**
+   * `attr`'s values as numbers, row of ordinal o at values[base + o], present when bit base + o of `has` is set (a
+   * bit past `has` is clear): the WAL tail's column while it holds only numbers. Null or absent: not so kept.
+   */
+  numericColumn?(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /**
