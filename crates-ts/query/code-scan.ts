@@ -32,6 +32,9 @@ export interface ChunkCodes {
   readonly codeNorm: Float64Array;
 }
 
+/** 1.5·2^52: (t + ROUND) − ROUND is t rounded to nearest for |t| < 2^51 (Math.round is a runtime call here). */
+const ROUND = 6755399441055744;
+
 /** Relative widening of every bound (see the header). */
 const SLACK = 1e-6;
 /** Magnitudes a coded value may have: squares of anything in [MIN_MAG, MAX_MAG] neither underflow nor overflow. */
@@ -85,7 +88,7 @@ export function queryCodes(q: ArrayLike<number>, qNorm: number): CodedQuery | nu
   const qc = new Int8Array(dims);
   let ee = 0;
   for (let i = 0; i < dims; i++) {
-    let c = Math.floor(q[i]! * inv + 0.5);
+    let c = q[i]! * inv + ROUND - ROUND; // to nearest (as kernels.wat encode)
     if (c > 127) c = 127;
     else if (c < -127) c = -127;
     qc[i] = c;
