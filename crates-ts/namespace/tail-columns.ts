@@ -75,6 +75,11 @@ class TailColumn {
     return r >> 3 < has.length && (has[r >> 3]! & (1 << (r & 7))) !== 0 ? this.f64![r] : undefined;
   }
 
+  /** The column's numbers and presence bits (row r present when bit r is set) while it holds only numbers, else null. */
+  numeric(): { values: Float64Array; has: Uint8Array } | null {
+    return this.values === null ? { values: this.f64!, has: this.has! } : null;
+  }
+
   /** A reader for scans: the column's current arrays, resolved once. */
   reader(): (r: number) => AttrValue | undefined {
     const values = this.values;
@@ -112,6 +117,11 @@ export class TailColumns {
   reader(attr: string): (r: number) => AttrValue | undefined {
     const c = this.columns.get(attr);
     return c === undefined ? () => undefined : c.reader();
+  }
+
+  /** `attr`'s numbers and presence bits while every value it was given is a number (TailColumn.numeric), else null. */
+  numeric(attr: string): { values: Float64Array; has: Uint8Array } | null {
+    return this.columns.get(attr)?.numeric() ?? null;
   }
 
   /** A reader of `attr`'s vectors of `dims` numbers as f32 views (RFC-0014 §4; TailColumn.vectorReader). */

@@ -12,7 +12,7 @@ import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseInde
 import { TailColumns } from './tail-columns.js';
 import { docLogicalBytes } from './logical-bytes.js';
 import { LooseSparseIndex, SparseWindow, type SparseLists } from '../sparse/index.js';
-import { NO_RELEASE, VectorArena, deadOrdinalsOf, sqNormAt, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
+import { NO_RELEASE, VectorArena, codesKept, deadOrdinalsOf, encodeRow, sqNormAt, type ChunkCodes, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 
 /** Tail rows from which vectors live in a WebAssembly arena and are scanned by the SIMD kernel. */
 export const ARENA_ROWS = 4096;
@@ -106,6 +106,7 @@ class TailStore {
     if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
     chunk.data.set(v, at * this.dims);
     chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
+    if (chunk.codes !== undefined) encodeRow(chunk.codes, at);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 
@@ -122,8 +123,9 @@ class TailStore {
     const capacity = c > 0 ? full : Math.min(full, Math.max(at + 1, (old?.capacity ?? 0) * 2, 64, this.expectedRows));
     let arena: VectorArena | null = null;
     // Shared arenas: a pool thread scans the rows in place (query/pool-scan.ts); rows below `rows` never change.
+    // Codes beside the rows (query/code-scan.ts): scans bound each row's distance from them (RFC-0004 §5).
     if (c > 0 || capacity >= ARENA_ROWS) {
-      arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true });
+      arena = old?.arena ? old.arena.grown(capacity, at) : VectorArena.create(this.dims, capacity, { shared: true, codes: codesKept() });
       // Rows past those copied are written one entry at a time: their pages are faulted in on a pool thread meanwhile.
       arena?.prefault(at, capacity); // (rows below `at` were just copied in)
     }
@@ -131,9 +133,21 @@ class TailStore {
     if (old !== undefined && !(arena !== null && old.arena !== null)) data.set(old.data.subarray(0, at * this.dims));
     const sqNorms = arena?.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity);
     if (old !== undefined) sqNorms.set(old.sqNorms.subarray(0, at));
+    let codes: ChunkCodes | undefined;
+    if (arena?.codes) {
+      // In shared memory with a shared arena: pool threads scan the codes too (query/pool-scan.ts).
+      const f64 = () => (arena!.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity));
+      codes = { arena, codes: arena.codes, scale: f64(), errNorm: f64(), codeNorm: f64() };
+      const was = old?.codes;
+      if (was !== undefined) {
+        codes.scale.set(was.scale.subarray(0, at));
+        codes.errNorm.set(was.errNorm.subarray(0, at));
+        codes.codeNorm.set(was.codeNorm.subarray(0, at));
+      } else for (let r = 0; r < at; r++) encodeRow(codes, r); // the first chunk moving into an arena
+    }
     const chunk: StoreChunk =
       arena !== null
-        ? { data, sqNorms, capacity, arena, scan: arena, ...(arena.shared ? { shared: { memory: arena.memory, capacity } } : {}) }
+        ? { data, sqNorms, capacity, arena, scan: arena, ...(codes ? { codes } : {}), ...(arena.shared ? { shared: { memory: arena.memory, capacity } } : {}) }
         : { data, sqNorms, capacity, arena: null };
     this.chunks[c] = chunk;
     return chunk;
@@ -409,6 +423,12 @@ export class TailSegment implements Segment {
     return base === 0 ? read : (o) => read(base + o);
   }
 
+  /** `attr`'s numbers by physical row (ordinal o at base + o) while it holds only numbers (query/segment.ts). */
+  numericColumn(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null {
+    const c = this.store.cols.numeric(attr);
+    return c === null ? null : { ...c, base: this.base };
+  }
+
   vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
     const read = this.store.cols.vectorReader(attr, dims);
     const base = this.base;
@@ -544,6 +564,10 @@ class TailSnapshot implements Segment {
 
   vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
     return this.tail.vectorReader(attr, dims);
+  }
+
+  numericColumn(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null {
+    return this.tail.numericColumn(attr);
   }
 
   /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */

@@ -13,6 +13,7 @@
 import { TopKTies, type WasmMemory } from '../core/index.js';
 import { cosineDistanceAt, cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
 import { VectorArena } from './vector-arena.js';
+import { KthSmallest, boundBatch, newCandidates, queryCodes, type ChunkCodes } from './code-scan.js';
 
 /** One chunk of 2^shift rows, as VectorChunk.shared gives it. */
 export interface ScanChunk {
@@ -20,6 +21,8 @@ export interface ScanChunk {
   capacity: number;
   /** Σ y² per row (cosine), in a SharedArrayBuffer. */
   sqNorms: Float64Array;
+  /** The arena keeps int8 codes of its rows, with these per-row numbers (code-scan.ts ChunkCodes), in SharedArrayBuffers. */
+  codes?: { scale: Float64Array; errNorm: Float64Array; codeNorm: Float64Array };
 }
 
 export interface VectorScanInput {
@@ -27,6 +30,11 @@ export interface VectorScanInput {
   cosine: boolean;
   query: Float32Array;
   k: number;
+  /**
+   * Scan through the chunks' codes where they have them (code-scan.ts: exact distances only for rows that can enter
+   * the top k; the answer is the same). Absent: false.
+   */
+  codeScan?: boolean;
   /** Ordinal o is physical row base + o: chunk (base + o) >> shift, counted from `firstChunk`. */
   base: number;
   shift: number;
@@ -86,27 +94,61 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
     }
     return { ...top.result(), scanned, cancelled: false };
   }
+  // Code scan (code-scan.ts): bounds from the chunks' codes, the k-th smallest upper bound over the whole scan, and
+  // each chunk's candidates ranked exactly when the scan leaves it.
+  const cq = input.codeScan === true && input.k > 0 ? queryCodes(query, qNorm) : null;
+  const kth = cq !== null ? new KthSmallest(input.k) : null;
   try {
     // The chunk being scanned: its kernel (a claimed slot of its shared arena) or its rows for the JS kernels.
     let cur = -1;
     let arena: VectorArena | null = null;
     let rows: Float32Array | null = null;
     let sq: Float64Array | null = null;
+    let codes: ChunkCodes | null = null;
     const sel = new Int32Array(256);
     const batchOrds = new Int32Array(256);
     let m = 0;
-    const flush = () => {
+    let cand = newCandidates();
+    const exact = (count: number) => {
       const a = arena!;
-      a.sel.set(sel.subarray(0, m));
-      if (cosine) a.dots(m);
-      else a.l2s(m);
+      a.sel.set(sel.subarray(0, count));
+      if (cosine) a.dots(count);
+      else a.l2s(count);
       const out = a.out;
-      for (let j = 0; j < m; j++) {
+      for (let j = 0; j < count; j++) {
         const d = cosine ? cosineFromDot(out[j]!, qNorm, sq![a.sel[j]!]!) : out[j]!;
         top.offer(d, batchOrds[j]!);
       }
-      scanned += m;
+      scanned += count;
+    };
+    const flush = () => {
+      if (codes === null) {
+        exact(m);
+        m = 0;
+        return;
+      }
+      const a = arena!;
+      a.sel.set(sel.subarray(0, m));
+      a.idots(m);
+      cand = boundBatch(cq!, cosine, codes, sq!, a.sel, a.out, batchOrds, m, kth!, top.bound, cand);
       m = 0;
+    };
+    const leaveChunk = () => {
+      if (m > 0) flush();
+      if (codes === null || cand.n === 0) return;
+      let b = 0;
+      for (let j = 0; j < cand.n; j++) {
+        const lb = cand.lb[j]!;
+        if (lb > kth!.bound || lb > top.bound) continue;
+        sel[b] = cand.r[j]!;
+        batchOrds[b++] = cand.o[j]!;
+        if (b === sel.length) {
+          exact(b);
+          b = 0;
+        }
+      }
+      if (b > 0) exact(b);
+      cand.n = 0;
     };
     for (let i = 0; i < count; i++) {
       if ((i & (CHECK_ROWS - 1)) === 0 && cancel !== null && Atomics.load(cancel, 0) !== 0) return stopped();
@@ -117,16 +159,22 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
       const c = (p >>> shift) - firstChunk;
       const r = p & mask;
       if (c !== cur) {
-        if (m > 0) flush();
+        if (cur !== -1) leaveChunk();
         cur = c;
         const chunk = chunks[c]!;
         sq = chunk.sqNorms;
         lease?.release();
-        lease = VectorArena.attach(chunk.memory, dims, chunk.capacity);
+        const coded = cq !== null && chunk.codes !== undefined;
+        lease = VectorArena.attach(chunk.memory, dims, chunk.capacity, coded);
+        codes = null;
         if (lease !== null) {
           arena = lease.arena;
           arena.setQuery(query);
           rows = null;
+          if (coded && arena.codes !== null) {
+            codes = { arena, codes: arena.codes, ...chunk.codes! };
+            arena.setQueryCodes(cq.qc);
+          }
         } else {
           arena = null;
           rows = VectorArena.rowsOf(chunk.memory, dims, chunk.capacity);
@@ -142,7 +190,7 @@ export function scanVectors(input: VectorScanInput): VectorScanOutput {
       batchOrds[m++] = o;
       if (m === sel.length) flush();
     }
-    if (m > 0) flush();
+    if (cur !== -1) leaveChunk();
   } finally {
     lease?.release();
   }

@@ -8,6 +8,7 @@ import type { Bitmap } from '../bitmap/index.js';
 import type { AttrValue, DistanceMetric, Doc, Id, WasmMemory } from '../core/index.js';
 import type { DocTerms, LooseIndex, PostingsFile, TextAnalyzer, TextNeed } from '../fts/index.js';
 import type { VectorScan } from './vector-arena.js';
+import type { ChunkCodes } from './code-scan.js';
 import type { SparseLists } from '../sparse/index.js';
 import type { FdeFile, MvIvfHeld } from '../multivec/index.js';
 import type { FuzzyAttrNeed } from '../filter/index.js';
@@ -95,6 +96,8 @@ export interface VectorChunk {
   readonly data: Float32Array;
   readonly sqNorms: Float64Array;
   readonly scan?: VectorScan;
+  /** The rows' compact codes (code-scan.ts: the WAL tail's chunks in arenas), which bound each row's distance. */
+  readonly codes?: ChunkCodes;
   /**
    * Set when the chunk's vectors are in a shared arena (and sqNorms in a SharedArrayBuffer): a pool thread can scan
    * it in place (pool-scan.ts). Its first `capacity` rows' layout is VectorArena's.
@@ -170,6 +173,11 @@ export interface Segment {
   analyzed?(attr: string, analyzer: TextAnalyzer, ord: number): DocTerms | null;
   /** In-memory postings of a text attribute covering every row (the WAL tail: fts/loose-postings.ts), or absent. */
   loosePostings?(attr: string, analyzer: TextAnalyzer): LooseIndex | null;
+  /**
+   * `attr`'s values as numbers, row of ordinal o at values[base + o], present when bit base + o of `has` is set (a
+   * bit past `has` is clear): the WAL tail's column while it holds only numbers. Null or absent: not so kept.
+   */
+  numericColumn?(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /**

@@ -41,6 +41,7 @@ const SHARED_SLOTS = 8;
 
 type Kernel = (dims: number, q: number, data: number, sel: number, count: number, out: number) => void;
 
+
 let compiled: WasmModule | null | undefined;
 /** Ids of shared arenas (idOf), in the order they were made. */
 let nextArenaId = 1;
@@ -63,14 +64,18 @@ export function arenasAvailable(): boolean {
 const align16 = (n: number) => (n + 15) & ~15;
 
 /** Where an arena of `dims` × `capacity` with `slots` scratch slots keeps things (bytes from the memory's start). */
-function layout(dims: number, capacity: number, slots: number) {
+function layout(dims: number, capacity: number, slots: number, codes = false) {
   const selAt = align16(dims * 8);
   const outAt = selAt + BATCH * 4;
-  const slotBytes = align16(outAt + BATCH * 8);
+  // The query's int8 codes (code-scan.ts).
+  const qcAt = align16(outAt + BATCH * 8);
+  const slotBytes = align16(qcAt + dims);
   const locksOff = slots * slotBytes;
   // The slot locks, then the arena's id (shared arenas: idOf).
   const dataOff = align16(locksOff + (slots + 1) * 4);
-  return { selAt, outAt, slotBytes, locksOff, dataOff, bytes: dataOff + capacity * dims * 4 };
+  // Then, when the arena keeps them, each row's int8 codes (row r at codesOff + r·dims).
+  const codesOff = align16(dataOff + capacity * dims * 4);
+  return { selAt, outAt, qcAt, slotBytes, locksOff, dataOff, codesOff, bytes: codes ? codesOff + capacity * dims : dataOff + capacity * dims * 4 };
 }
 
 export class VectorArena implements VectorScan {
@@ -85,6 +90,13 @@ export class VectorArena implements VectorScan {
   private readonly dataOff: number;
   private readonly kDots: Kernel;
   private readonly kL2s: Kernel;
+  private readonly kIdots: Kernel;
+  private readonly kEncode: (dims: number, row: number, codes: number, lo: number, hi: number, outp: number) => number;
+  private readonly qcOff: number;
+  private readonly codesOff: number;
+  /** Row r's int8 codes at codes[r·dims] (code-scan.ts), when the arena was made with `codes`; else null. */
+  readonly codes: Int8Array | null;
+  private readonly qc: Int8Array;
 
   private constructor(
     readonly dims: number,
@@ -96,8 +108,9 @@ export class VectorArena implements VectorScan {
     readonly shared: boolean,
     /** The scratch slot this object scans with (0: the arena's maker). */
     private readonly slot: number,
+    withCodes = false,
   ) {
-    const l = layout(dims, capacity, shared ? SHARED_SLOTS : 1);
+    const l = layout(dims, capacity, shared ? SHARED_SLOTS : 1, withCodes);
     this.qOff = slot * l.slotBytes;
     this.selOff = this.qOff + l.selAt;
     this.outOff = this.qOff + l.outAt;
@@ -109,6 +122,12 @@ export class VectorArena implements VectorScan {
     this.data = new Float32Array(buf, this.dataOff, capacity * dims);
     this.kDots = instance.exports.dots as Kernel;
     this.kL2s = instance.exports.l2s as Kernel;
+    this.kIdots = instance.exports.idots as Kernel;
+    this.kEncode = instance.exports.encode as VectorArena['kEncode'];
+    this.qcOff = this.qOff + l.qcAt;
+    this.codesOff = l.codesOff;
+    this.qc = new Int8Array(buf, this.qcOff, dims);
+    this.codes = withCodes ? new Int8Array(buf, this.codesOff, capacity * dims) : null;
   }
 
   /**
@@ -116,15 +135,16 @@ export class VectorArena implements VectorScan {
    * `shared`: in a shared memory that scans on other threads read in place (attach()); its rows must not change once
    * another thread may read them (the WAL tail only appends).
    */
-  static create(dims: number, capacity: number, opts: { shared?: boolean } = {}): VectorArena | null {
+  static create(dims: number, capacity: number, opts: { shared?: boolean; codes?: boolean } = {}): VectorArena | null {
     const shared = opts.shared === true && typeof SharedArrayBuffer === 'function';
     const mod = kernelModule(shared);
     if (mod === null || dims <= 0 || capacity <= 0) return null;
-    const { bytes } = layout(dims, capacity, shared ? SHARED_SLOTS : 1);
+    const codes = opts.codes === true;
+    const { bytes } = layout(dims, capacity, shared ? SHARED_SLOTS : 1, codes);
     if (bytes > MAX_BYTES) return null;
     const got = instantiateWasm(mod, bytes, shared);
     if (got === null) return null; // the caller keeps a plain array
-    const arena = new VectorArena(dims, capacity, got.memory, got.instance, shared, 0);
+    const arena = new VectorArena(dims, capacity, got.memory, got.instance, shared, 0, codes);
     if (shared) new Int32Array(got.memory.buffer, layout(dims, capacity, SHARED_SLOTS).locksOff, SHARED_SLOTS + 1)[SHARED_SLOTS] = nextArenaId++;
     return arena;
   }
@@ -138,14 +158,15 @@ export class VectorArena implements VectorScan {
   }
 
   /**
-   * A scan of a shared arena made by another thread (given its memory, dims and capacity), with a scratch slot of its
-   * own claimed until `release()`; null when no slot is free or the kernels cannot run here (the caller then uses the
+   * A scan of a shared arena made by another thread (given its memory, dims and capacity, and whether it keeps codes),
+   * with a scratch slot of its own claimed until `release()`; null when no slot is free or the kernels cannot run here (the caller then uses the
    * JS kernels over `rowsOf`).
    */
-  static attach(memory: WasmMemory, dims: number, capacity: number): { arena: VectorArena; release: () => void } | null {
+  static attach(memory: WasmMemory, dims: number, capacity: number, codes = false): { arena: VectorArena; release: () => void } | null {
     const mod = kernelModule(true);
     if (mod === null) return null;
-    const l = layout(dims, capacity, SHARED_SLOTS);
+    const l = layout(dims, capacity, SHARED_SLOTS, codes);
+    if (memory.buffer.byteLength < l.bytes) return null;
     const locks = new Int32Array(memory.buffer, l.locksOff, SHARED_SLOTS);
     for (let slot = 1; slot < SHARED_SLOTS; slot++) {
       if (Atomics.compareExchange(locks, slot, 0, 1) !== 0) continue;
@@ -154,7 +175,7 @@ export class VectorArena implements VectorScan {
         Atomics.store(locks, slot, 0);
         return null;
       }
-      return { arena: new VectorArena(dims, capacity, memory, instance, true, slot), release: () => Atomics.store(locks, slot, 0) };
+      return { arena: new VectorArena(dims, capacity, memory, instance, true, slot, codes), release: () => Atomics.store(locks, slot, 0) };
     }
     return null;
   }
@@ -168,17 +189,36 @@ export class VectorArena implements VectorScan {
    * Has the pages of rows [from, to) touched ahead of their writes, off this thread when a prefaulter is set
    * (setArenaPrefault): the first write to a page of fresh memory faults it in, ≈ 16 µs a page on the benchmark
    * machine, 1.5 µs per 128-d row the WAL tail appends (docs/benchmarks.md "Event-loop cost per written row").
+   * The rows' int8 codes (code-scan.ts) are written at fold too: their pages are touched the same way.
    */
   prefault(from: number, to: number): void {
     if (prefaulter === null || !this.shared || to <= from) return;
     prefaulter(this.memory, this.dataOff + from * this.dims * 4, this.dataOff + to * this.dims * 4);
+    if (this.codes !== null) prefaulter(this.memory, this.codesOff + from * this.dims, this.codesOff + to * this.dims);
   }
 
-  /** A new arena for `capacity` rows holding this one's first `rows` rows (this one stays valid), or null. */
+  /** A new arena for `capacity` rows holding this one's first `rows` rows (and codes) (this one stays valid), or null. */
   grown(capacity: number, rows: number): VectorArena | null {
-    const next = VectorArena.create(this.dims, capacity, { shared: this.shared });
+    const next = VectorArena.create(this.dims, capacity, { shared: this.shared, codes: this.codes !== null });
     next?.data.set(this.data.subarray(0, rows * this.dims));
+    if (this.codes !== null) next?.codes!.set(this.codes.subarray(0, rows * this.dims));
     return next;
+  }
+
+  setQueryCodes(qc: Int8Array): void {
+    this.qc.set(qc);
+  }
+
+  /**
+   * Codes row r (code-scan.ts encodeRow): false when max|y| is NaN or outside [lo, hi] (nothing written); else its
+   * int8 codes are written and out[0..2] hold its scale, Σ e² and Σ c². Needs an arena made with `codes`.
+   */
+  encode(r: number, lo: number, hi: number): boolean {
+    return this.kEncode(this.dims, this.dataOff + r * this.dims * 4, this.codesOff + r * this.dims, lo, hi, this.outOff) === 1;
+  }
+
+  idots(count: number): void {
+    this.kIdots(this.dims, this.qcOff, this.codesOff, this.selOff, count, this.outOff);
   }
 
   setQuery(q: ArrayLike<number>): void {
