@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Doc } from '../core/index.js';
 import { TailSegment } from '../namespace/tail-segment.js';
-import { codeBounds, codeScanStats, encodeRow, queryCodes, setCodeScanMode, type ChunkCodes } from './code-scan.js';
+import { codeBounds, codeScanStats, encodeRow, queryCodes, setCodeScanMode, useCodeScan, type ChunkCodes } from './code-scan.js';
 import { cosineWithSqNormAt, euclideanSquaredAt, norm, sqNormAt } from './distance.js';
 import { executeOnSegments } from './execute-segments.js';
 import { executeQuery } from './execute.js';
@@ -211,5 +211,15 @@ describe('a numeric comparison over the tail’s number column (numericLeafTest)
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('useCodeScan', () => {
+  it('should rank exactly a restriction that lists an ordinal twice (its k-th upper bound would count the row twice)', () => {
+    expect(useCodeScan(2, 1000, Int32Array.from([3, 5, 9]))).toBe(true);
+    expect(useCodeScan(2, 1000, Int32Array.from([3, 5, 5, 9]))).toBe(false);
+    expect(useCodeScan(2, 1000, [9, 3])).toBe(false);
+    expect(useCodeScan(2, 1000, null)).toBe(true);
+    expect(useCodeScan(2, 40, null)).toBe(false); // k·32 > rows: the full scan is as cheap
   });
 });

@@ -263,7 +263,15 @@ export function codesKept(): boolean {
  * Whether a top-k scan of `rows` rows uses the codes: when k is small beside the rows (else most rows would be
  * re-ranked anyway and the code pass is extra work).
  */
-export function useCodeScan(k: number, rows: number): boolean {
+export function useCodeScan(k: number, rows: number, only: ArrayLike<number> | null = null): boolean {
+  // The k-th smallest upper bound counts each row once: a restriction listing an ordinal twice would count it twice
+  // and prune a row that belongs in the top k, so such a list (none is made today) is ranked exactly.
+  if (only !== null && !strictlyAscending(only)) return false;
   if (mode !== 'auto') return mode === 'always';
   return k > 0 && k * 32 <= rows;
+}
+
+function strictlyAscending(a: ArrayLike<number>): boolean {
+  for (let i = 1; i < a.length; i++) if (!(a[i]! > a[i - 1]!)) return false;
+  return true;
 }

@@ -248,7 +248,7 @@ function pooledScan(
     if (v.scan !== undefined || !isShared(v.data) || (sq !== null && !isShared(sq))) return null;
     where = { base: 0, shift: 0, firstChunk: 0, chunks: [], flat: { data: v.data, sqNorms: sq } };
   }
-  const at = { ...where, dims: v.dims, cosine, query, k, codeScan: useCodeScan(k, n), cancel: new Int32Array(new SharedArrayBuffer(4)) };
+  const at = { ...where, dims: v.dims, cosine, query, k, codeScan: useCodeScan(k, n, only), cancel: new Int32Array(new SharedArrayBuffer(4)) };
   const { present } = v;
   const dead = seg.dead;
   if (test === null && only === null) {
@@ -492,7 +492,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
         // Code scan (code-scan.ts): bounds from the chunks' int8 codes, exact distances only for rows that may enter
         // the top k. `kth`: the k-th smallest upper bound among this segment's rows; a chunk's candidates (ordinal,
         // chunk row, lower bound) are ranked exactly when the scan leaves the chunk.
-        const cq = heap !== null && useCodeScan(q.limit, n) ? codeQuery() : null;
+        const cq = heap !== null && useCodeScan(q.limit, n, only) ? codeQuery() : null;
         const kth = cq !== null ? new KthSmallest(q.limit) : null;
         let codesOn = false; // whether the batch being gathered is a code batch
         let cand = newCandidates();
