@@ -14,7 +14,7 @@
  */
 import { ElaxError, type DistanceMetric, type Doc } from '../core/index.js';
 import {
-  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
+  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpaceOf, paddedDims,
   retireEmpty, seededRandom, trainCodebook, CentroidAssigner, nearestAmong, squaredNorms, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
@@ -90,9 +90,10 @@ function ivfRows(input: PartBuildInput) {
     if (d.vector !== null) withVector.push(i);
   });
   const m = withVector.length;
-  const raw = new Float32Array(m * dims);
-  withVector.forEach((r, j) => raw.set(docs[r]!.vector!, j * dims));
-  return { o, docs, deleted, seqs, dims, metric, withVector, m, data: indexSpace(metric, raw, dims) };
+  // Straight from the docs' vectors into index space: no concatenated raw copy (a fresh m × dims array costs its
+  // page faults, docs/benchmarks.md "Indexer CPU per row").
+  const data = indexSpaceOf(metric, withVector.map((r) => docs[r]!.vector!), dims);
+  return { o, docs, deleted, seqs, dims, metric, withVector, m, data };
 }
 
 /** Train, or assign to and extend, the codebook for the part's vectors: the order-dependent step of a format-3 build. */
