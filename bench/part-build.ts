@@ -9,6 +9,8 @@
  *   1. index: the rows in `--part-rows` parts, in WAL order, as the indexer builds them: the first part trains the
  *      codebook, each later one is assigned to (and may extend) the codebook its predecessor left;
  *   2. compact: one merge of all those parts into one (IvfBuildOptions.merge, as indexer/compact.ts).
+ * With --kernels true, first the per-row kernels of a format-3 build alone over the same rows (best of 5): the
+ * rotation, RaBitQ and refine encoding of every row against its nearest of 100 centroids.
  * Per phase: the best of `--reps` runs' CPU time (process.cpuUsage: this thread plus V8's GC helpers), as µs per
  * row, and a sha256 over every built file: the same digest before and after a change means byte-identical parts.
  */
@@ -16,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { buildPartFiles, type BuiltPart, type PartBuildInput } from '../crates-ts/part/index.js';
 import type { Doc, Id, Schema } from '../crates-ts/core/index.js';
-import { assignToCodebook, indexSpace, type Codebook } from '../crates-ts/ivf/index.js';
+import { assignToCodebook, encodeCluster, encodeRefine, fhtRotation, indexSpace, seededRandom, trainCodebook, type Codebook } from '../crates-ts/ivf/index.js';
 import { parseSchemaUpdate } from '../crates-ts/schema/schema-update.js';
 import { gaussianMixture, machine, rng } from './lib.js';
 
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     dims: { type: 'string', default: '128' },
     reps: { type: 'string', default: '3' },
     text: { type: 'string', default: 'true' },
+    kernels: { type: 'string', default: 'false' },
   },
 });
 const N = Number(values.rows);
@@ -102,7 +105,33 @@ async function compactPhase(codebook: Codebook): Promise<{ ms: number; wall: num
   return { ms: cpuMs(t0), wall: performance.now() - w0, parts: [built] };
 }
 
+function kernels(): void {
+  const raw = new Float32Array(N * dims);
+  for (let i = 0; i < N; i++) raw.set(docs[i]!.vector!, i * dims);
+  const data = indexSpace('cosine_distance', raw, dims);
+  const { codebook: cb, clusterOf } = trainCodebook(data, dims, N, 'cosine_distance', { random: seededRandom(1), normalised: true, targetSize: N / 100 });
+  const members: number[][] = Array.from({ length: cb.k }, () => []);
+  clusterOf.forEach((c, r) => members[c]!.push(r));
+  const rotation = fhtRotation(dims, seededRandom(2));
+  const out = new Float64Array(rotation.padded);
+  const time = (f: () => void) => {
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t = process.cpuUsage();
+      f();
+      best = Math.min(best, cpuMs(t));
+    }
+    return `${((1000 * best) / N).toFixed(3)} µs/row`;
+  };
+  console.log(`kernels (${N} rows, k ${cb.k}, best of 5):`);
+  console.log(`  rotation apply: ${time(() => { for (let r = 0; r < N; r++) rotation.apply(data, r * dims, out); })}`);
+  console.log(`  encodeCluster:  ${time(() => { members.forEach((rows, c) => encodeCluster(data, rows, cb.centroids, c * dims, rotation, 0)); })}`);
+  console.log(`  encodeRefine:   ${time(() => { members.forEach((rows, c) => encodeRefine(data, rows, cb.centroids, c * dims, dims, true)); })}`);
+  console.log(`  indexSpace:     ${time(() => indexSpace('cosine_distance', raw, dims))}`);
+}
+
 console.log(`# part-build: ${N} rows × ${dims}-d cosine, parts of ${partRows}, text ${withText}; ${machine()}`);
+if (values.kernels === 'true') kernels();
 const best = { index: Infinity, compact: Infinity };
 for (let r = 0; r < reps; r++) {
   const ix = await indexPhase();
