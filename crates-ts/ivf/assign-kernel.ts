@@ -52,9 +52,16 @@ function wasmScorer(dims: number, capacity: number): RowScorer | null {
   return {
     capacity,
     load(src, from, count, sqIn) {
+      if (dims4 === dims) rows.set(src.subarray(from * dims, (from + count) * dims)); // one copy, no view per row
+      else {
+        for (let j = 0; j < count; j++) {
+          const o = (from + j) * dims;
+          const t = j * dims4;
+          for (let i = 0; i < dims; i++) rows[t + i] = src[o + i]!;
+        }
+      }
       for (let j = 0; j < count; j++) {
         const o = (from + j) * dims;
-        rows.set(src.subarray(o, o + dims), j * dims4);
         sq[j] = sqIn ? sqIn[j]! : dotAt(src, o, src, o, dims);
       }
       loaded = count;

@@ -69,6 +69,22 @@ describe('cluster layout', () => {
     expect(bad((b) => b.subarray(0, 10))?.[0]).toBe('ELAX_ERR_CORRUPT');
   });
 
+  it('should write the same bytes into a view of a larger buffer, and refuse a view of the wrong size', () => {
+    for (const [dims, n, ids, refine] of [[128, 37, 1000, true], [100, 20, [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51, 54, 57], false]] as const) {
+      const r = seededRandom(dims + 3 * n);
+      const data = mixture(n, dims, r, 2);
+      const rows = Array.from({ length: n }, (_, i) => i);
+      const c: ClusterCodes = { ...encodeCluster(data, rows, data, 0, fhtRotation(dims, r), ids as number | number[]), ...(refine ? { refine: encodeRefine(data, rows, data, 0, dims, true) } : {}) };
+      const alone = encodeClusterBytes(c);
+      const file = new Uint8Array(8 + alone.length + 8);
+      const view = file.subarray(8, 8 + alone.length);
+      expect(encodeClusterBytes(c, view)).toBe(view);
+      expect(Array.from(view)).toEqual(Array.from(alone));
+      expect(file.subarray(0, 8).every((b) => b === 0) && file.subarray(8 + alone.length).every((b) => b === 0)).toBe(true);
+      expect(() => encodeClusterBytes(c, file.subarray(0, alone.length - 8))).toThrow(RangeError);
+    }
+  });
+
   it('should write layout version 2 with refine codes and round-trip them (aligned and not)', () => {
     for (const [dims, n, ids] of [[128, 37, 1000], [100, 20, Array.from({ length: 20 }, (_, i) => 3 * i)], [10, 1, 0]] as const) {
       const r = seededRandom(dims * 7 + n);

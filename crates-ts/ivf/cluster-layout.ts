@@ -46,11 +46,14 @@ export function clusterByteLength(n: number, padded: number, explicitRowIds: boo
   return refineDims === 0 ? base : base + Math.ceil((8 * refineDims + 4 * n + n * refineDims) / 8) * 8;
 }
 
-export function encodeClusterBytes(c: ClusterCodes): Uint8Array {
+/** `into`: write into this zero-filled view of exactly clusterByteLength bytes (a file's own buffer) and return it. */
+export function encodeClusterBytes(c: ClusterCodes, into?: Uint8Array): Uint8Array {
   const bytesPerCode = c.padded / 8;
   const refine = c.refine ?? null;
-  const out = new Uint8Array(clusterByteLength(c.n, c.padded, c.rowIds !== null, refine?.dims ?? 0));
-  const dv = new DataView(out.buffer);
+  const length = clusterByteLength(c.n, c.padded, c.rowIds !== null, refine?.dims ?? 0);
+  if (into !== undefined && into.byteLength !== length) throw new RangeError(`cluster bytes: a ${into.byteLength}-byte view for ${length} bytes`);
+  const out = into ?? new Uint8Array(length);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setUint32(0, CLUSTER_MAGIC, true);
   dv.setUint16(4, refine !== null ? 2 : 1, true);
   dv.setUint16(6, (c.rowIds !== null ? FLAG_ROW_IDS : 0) | (refine !== null ? FLAG_REFINE : 0), true);

@@ -15,8 +15,34 @@ export function metricScale(metric: DistanceMetric): number {
 export function indexSpace(metric: DistanceMetric, data: Float32Array, dims: number): Float32Array {
   if (metric !== 'cosine_distance') return data;
   const out = new Float32Array(data.length);
-  for (let off = 0; off < data.length; off += dims) normaliseInto(data, off, dims, out, off);
+  for (let off = 0; off < data.length; off += dims) normaliseRow(data, off, dims, out, off);
   return out;
+}
+
+/**
+ * The index-space rows of `vectors` (each `dims` long), into one new array: indexSpace over their concatenation,
+ * without the concatenated copy (a part build's vectors are views of decoded WAL or part blocks).
+ */
+export function indexSpaceOf(metric: DistanceMetric, vectors: readonly Float32Array[], dims: number): Float32Array {
+  const out = new Float32Array(vectors.length * dims);
+  const cosine = metric === 'cosine_distance';
+  for (let j = 0; j < vectors.length; j++) {
+    const v = vectors[j]!;
+    if (cosine) normaliseRow(v, 0, dims, out, j * dims);
+    else for (let d = 0; d < dims; d++) out[j * dims + d] = v[d]!;
+  }
+  return out;
+}
+
+/** normaliseInto for f32 rows only: one element type at each access, which the build's hot loop needs to stay fast. */
+function normaliseRow(v: Float32Array, off: number, dims: number, out: Float32Array, outOff: number): void {
+  let s = 0;
+  for (let d = 0; d < dims; d++) {
+    const x = v[off + d]!;
+    s += x * x;
+  }
+  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+  for (let d = 0; d < dims; d++) out[outOff + d] = v[off + d]! * inv;
 }
 
 /** out[outOff, outOff + dims) = v[off, off + dims) / ‖v‖ (zero stays zero). */

@@ -13,7 +13,7 @@
  * true neighbours are nearer and fall in fewer clusters. Counting depth among the part's own clusters keeps the
  * estimate valid when later parts split clusters and the codebook grows.
  */
-import { rowScorer } from './assign-kernel.js';
+import { rowScorer, type RowScorer } from './assign-kernel.js';
 import type { Random } from './random.js';
 
 /** The recall the estimate aims for: above the namespace's 0.95, for what the codes' bound loses. */
@@ -24,6 +24,23 @@ export const ESTIMATE_SAMPLES = 128;
 const ESTIMATE_WORK = 2 ** 28;
 /** Rows scored per kernel call (their f32 copy: 8 MiB at 128-d). */
 const CHUNK = 16_384;
+
+/**
+ * The row scorer of the estimate's chunks: for the SIMD kernel one per thread and dimension, kept (CHUNK rows, 8 MiB
+ * at 128-d): a new kernel memory per part build costs its page faults each time (docs/benchmarks.md "Indexer CPU per
+ * row"). The estimate runs synchronously, so one at a time uses it. Chunk size does not change the result: every
+ * query sees the rows in the same order either way.
+ */
+const sharedScorers = new Map<number, RowScorer>();
+function chunkScorer(dims: number, n: number, simd: boolean): RowScorer {
+  if (!simd || n < CHUNK / 8) return rowScorer(dims, Math.min(CHUNK, n), simd);
+  let s = sharedScorers.get(dims);
+  if (s === undefined) {
+    s = rowScorer(dims, CHUNK, true);
+    sharedScorers.set(dims, s);
+  }
+  return s;
+}
 
 export interface ProbeEstimate {
   /** Smallest depth whose estimated recall reaches the target. */
@@ -72,7 +89,7 @@ export function estimateProbes(o: ProbeEstimateInput): ProbeEstimate | null {
   // Exact top-k of every sampled query among the other rows, one chunk of rows at a time.
   const best = new Float32Array(s * topK).fill(Infinity);
   const bestRow = new Int32Array(s * topK).fill(-1);
-  const scorer = rowScorer(dims, Math.min(CHUNK, n), o.simd ?? true);
+  const scorer = chunkScorer(dims, n, o.simd ?? true);
   for (let from = 0; from < n; from += scorer.capacity) {
     const count = Math.min(scorer.capacity, n - from);
     scorer.load(data, from, count);

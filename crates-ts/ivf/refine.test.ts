@@ -84,4 +84,64 @@ describe('refine codes', () => {
     rq.setCluster(q, rc, Float32Array.from([0, 0, 0, 0]), 0);
     expect(rq.distance(rc, 0)).toBe(1);
   });
+
+  it('should encode exactly as the straightforward per-element loop does (codes, radii: part bytes depend on them)', () => {
+    const r = seededRandom(5);
+    for (const dims of [7, 64, 128]) {
+      const n = 257;
+      const data = mixture(n, dims, r, 4);
+      data.fill(0, 3 * dims, 4 * dims); // a zero vector (cosine: radius +∞)
+      for (let d = 0; d < dims; d++) data[5 * dims + d] = data[6 * dims + d]!; // a flat dimension pair
+      const centroid = Float32Array.from({ length: dims }, (_, d) => data[d]! * 0.5 + 0.01);
+      const rows = Array.from({ length: n }, (_, i) => (i * 7) % n);
+      for (const zeroIsFar of [false, true]) {
+        const got = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar);
+        const want = referenceRefine(data, rows, centroid, dims, zeroIsFar);
+        expect(got.lo).toEqual(want.lo);
+        expect(got.step).toEqual(want.step);
+        expect(got.codes).toEqual(want.codes);
+        expect(got.radius).toEqual(want.radius);
+      }
+    }
+  });
 });
+
+/** encodeRefine as first written (Math.round/min/max per element, the next-f32-up through a fresh typed array). */
+function referenceRefine(data: Float32Array, rows: number[], centroids: Float32Array, dims: number, zeroIsFar: boolean) {
+  const n = rows.length;
+  const lo = new Float32Array(dims).fill(Infinity);
+  const hi = new Float32Array(dims).fill(-Infinity);
+  for (const row of rows) {
+    for (let d = 0; d < dims; d++) {
+      const o = Math.fround(data[row * dims + d]! - centroids[d]!);
+      if (o < lo[d]!) lo[d] = o;
+      if (o > hi[d]!) hi[d] = o;
+    }
+  }
+  const step = new Float32Array(dims);
+  for (let d = 0; d < dims; d++) step[d] = (hi[d]! - lo[d]!) / 255;
+  const codes = new Uint8Array(n * dims);
+  const radius = new Float32Array(n);
+  rows.forEach((row, j) => {
+    let err2 = 0;
+    let norm2 = 0;
+    for (let d = 0; d < dims; d++) {
+      const x = data[row * dims + d]!;
+      norm2 += x * x;
+      const s = step[d]!;
+      const code = s > 0 ? Math.min(255, Math.max(0, Math.round((x - centroids[d]! - lo[d]!) / s))) : 0;
+      codes[j * dims + d] = code;
+      const e = x - (centroids[d]! + lo[d]! + s * code);
+      err2 += e * e;
+    }
+    const e = Math.sqrt(err2);
+    let up = Math.fround(e);
+    if (up < e) {
+      const b = new Float32Array([up]);
+      new Uint32Array(b.buffer)[0]! += 1;
+      up = b[0]!;
+    }
+    radius[j] = zeroIsFar && norm2 === 0 ? Infinity : up;
+  });
+  return { lo, step, codes, radius };
+}

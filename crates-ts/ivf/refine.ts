@@ -37,10 +37,13 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
   const n = rows.length;
   const lo = new Float32Array(dims).fill(Infinity);
   const hi = new Float32Array(dims).fill(-Infinity);
+  // The centroid as f64 (its f32 values): the loops below read it once per element.
+  const c = new Float64Array(dims);
+  for (let d = 0; d < dims; d++) c[d] = centroids[cOff + d]!;
   for (let j = 0; j < n; j++) {
     const off = rows[j]! * dims;
     for (let d = 0; d < dims; d++) {
-      const o = Math.fround(data[off + d]! - centroids[cOff + d]!);
+      const o = Math.fround(data[off + d]! - c[d]!);
       if (o < lo[d]!) lo[d] = o;
       if (o > hi[d]!) hi[d] = o;
     }
@@ -50,20 +53,33 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
     if (n === 0) lo[d] = 0;
     else step[d] = (hi[d]! - lo[d]!) / 255;
   }
+  // f64 copies of the stored f32 lo and step, and the reconstruction's base c + lo (the same f64 sum the query
+  // side computes: refine-wasm/RefineQuery reconstruct as c + lo + step·code).
+  const lo64 = Float64Array.from(lo);
+  const step64 = Float64Array.from(step);
+  const base = new Float64Array(dims);
+  for (let d = 0; d < dims; d++) base[d] = c[d]! + lo64[d]!;
   const codes = new Uint8Array(n * dims);
   const radius = new Float32Array(n);
   for (let j = 0; j < n; j++) {
     const off = rows[j]! * dims;
+    const co = j * dims;
     let err2 = 0;
     let norm2 = 0;
     for (let d = 0; d < dims; d++) {
       const x = data[off + d]!;
       norm2 += x * x;
-      const s = step[d]!;
-      const code = s > 0 ? Math.min(255, Math.max(0, Math.round((x - centroids[cOff + d]! - lo[d]!) / s))) : 0;
-      codes[j * dims + d] = code;
+      const s = step64[d]!;
+      let code = 0;
+      if (s > 0) {
+        // min(255, max(0, round(·))) without the calls (a −0 stores as 0 and adds 0 below, as +0 would).
+        code = Math.round((x - c[d]! - lo64[d]!) / s);
+        if (code < 0) code = 0;
+        else if (code > 255) code = 255;
+      }
+      codes[co + d] = code;
       // The reconstruction exactly as the query side computes it (f64 over the stored f32 values).
-      const e = x - (centroids[cOff + d]! + lo[d]! + s * code);
+      const e = x - (base[d]! + s * code);
       err2 += e * e;
     }
     radius[j] = zeroIsFar && norm2 === 0 ? Infinity : roundUpF32(Math.sqrt(err2));
@@ -71,14 +87,16 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
   return { dims, lo, step, radius, codes };
 }
 
-/** The smallest f32 ≥ x. */
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** The smallest f32 ≥ x (x ≥ 0). */
 function roundUpF32(x: number): number {
   const f = Math.fround(x);
   if (f >= x) return f;
-  const b = new Float32Array([f]);
-  const u = new Uint32Array(b.buffer);
-  u[0] = u[0]! + 1; // x > f ≥ 0: the next f32 up
-  return b[0]!;
+  f32Scratch[0] = f;
+  u32Scratch[0] = u32Scratch[0]! + 1; // x > f ≥ 0: the next f32 up
+  return f32Scratch[0]!;
 }
 
 /**

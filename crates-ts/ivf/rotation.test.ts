@@ -61,4 +61,50 @@ describe('rotations', () => {
     rot.apply(v, 0, y);
     expect(x).toEqual(y);
   });
+
+  // apply fuses the sign multiply into the transform's first pass, two stages per pass and the final scale into the
+  // last: the stored codes depend on its exact values, so it must give bit for bit the plain sequence of steps.
+  for (const dims of [1, 64, 100, 128, 150, 256, 300, 768]) {
+    it(`should give exactly the unfused steps' values (${dims}-d)`, () => {
+      for (const rounds of [1, 2, 3, 4]) {
+        const rot = fhtRotation(dims, seededRandom(dims + rounds), rounds);
+        for (const seed of [1, 2, 3]) {
+          const v = vec(dims, seed);
+          const got = new Float64Array(rot.padded);
+          rot.apply(v, 0, got);
+          const want = unfusedFht(rot.signs, dims, rot.padded, v);
+          expect(got).toEqual(want);
+        }
+      }
+    });
+  }
 });
+
+/** The fast rotation as separate passes (the implementation before the fused one): sign flips, WHT stage by stage. */
+function unfusedFht(signs: Int8Array, dims: number, padded: number, v: Float32Array): Float64Array {
+  let block = 1;
+  while (block * 2 <= padded) block *= 2;
+  const scale = 1 / Math.sqrt(block);
+  const rounds = signs.length / padded;
+  const startOf = (r: number) => (r % 2 === 0 ? 0 : padded - block);
+  const mult = Float64Array.from(signs);
+  for (let r = 1; r < rounds; r++) for (let i = startOf(r - 1); i < startOf(r - 1) + block; i++) mult[r * padded + i]! *= scale;
+  const x = new Float64Array(padded);
+  for (let i = 0; i < dims; i++) x[i] = v[i]! * mult[i]!;
+  for (let r = 0; r < rounds; r++) {
+    if (r > 0) for (let i = 0; i < padded; i++) x[i] = x[i]! * mult[r * padded + i]!;
+    const start = startOf(r);
+    for (let h = 1; h < block; h *= 2) {
+      for (let i = start; i < start + block; i += 2 * h) {
+        for (let j = i; j < i + h; j++) {
+          const a = x[j]!;
+          const b = x[j + h]!;
+          x[j] = a + b;
+          x[j + h] = a - b;
+        }
+      }
+    }
+  }
+  for (let i = startOf(rounds - 1); i < startOf(rounds - 1) + block; i++) x[i] = x[i]! * scale;
+  return x;
+}

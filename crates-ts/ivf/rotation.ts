@@ -36,6 +36,8 @@ export class FhtRotation implements Rotation {
   private readonly scale: number;
   /** Per round, the signs times the previous round's 1/√block on that round's block (one multiply pass per round). */
   private readonly mult: Float64Array;
+  /** `mult` with round 0's entries 1 (apply multiplies by them while copying the input): what fwht multiplies by. */
+  private readonly pre: Float64Array;
 
   constructor(dims: number, signs: Int8Array) {
     this.dims = dims;
@@ -52,6 +54,8 @@ export class FhtRotation implements Rotation {
       const prev = this.blockStart(r - 1);
       for (let i = prev; i < prev + b; i++) this.mult[r * p + i]! *= this.scale;
     }
+    this.pre = this.mult.slice();
+    this.pre.fill(1, 0, p);
   }
 
   /** Round r transforms [start, start + block): the first block on even rounds, the last on odd ones. */
@@ -59,19 +63,26 @@ export class FhtRotation implements Rotation {
     return r % 2 === 0 ? 0 : this.padded - this.block;
   }
 
+  /**
+   * Round r: x ← x ⊙ mult_r (round 0: while copying the input), then the Walsh–Hadamard transform of its block; the
+   * last round's block then times 1/√block. fwht does the multiply in its first pass and the scale in its last: the
+   * same products and sums, in the same order, as separate passes would (bench/part-build.ts checks the parts'
+   * bytes; rotation.test.ts the values).
+   */
   apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void {
-    const { dims, padded, mult, block } = this;
+    const { dims, padded, mult, pre, block } = this;
     for (let i = 0; i < dims; i++) out[i] = v[off + i]! * mult[i]!;
     out.fill(0, dims, padded);
     const rounds = mult.length / padded;
-    fwht(out, 0, block);
-    for (let r = 1; r < rounds; r++) {
+    for (let r = 0; r < rounds; r++) {
       const so = r * padded;
-      for (let i = 0; i < padded; i++) out[i] = out[i]! * mult[so + i]!;
-      fwht(out, this.blockStart(r), block);
+      const start = this.blockStart(r);
+      if (r > 0) {
+        for (let i = 0; i < start; i++) out[i] = out[i]! * mult[so + i]!;
+        for (let i = start + block; i < padded; i++) out[i] = out[i]! * mult[so + i]!;
+      }
+      fwht(out, start, block, pre, so + start, r === rounds - 1 ? this.scale : 1);
     }
-    const last = this.blockStart(rounds - 1);
-    for (let i = last; i < last + block; i++) out[i] = out[i]! * this.scale;
   }
 }
 
@@ -82,31 +93,59 @@ export function fhtRotation(dims: number, random: Random, rounds = DEFAULT_FHT_R
   return new FhtRotation(dims, signs);
 }
 
-/** In-place unnormalised Walsh–Hadamard transform of x[start, start + n), n a power of two ≥ 4 (the first two stages fused). */
-function fwht(x: Float64Array, start: number, n: number): void {
+/**
+ * In-place unnormalised Walsh–Hadamard transform of x[start, start + n), n a power of two ≥ 8, with x first
+ * multiplied elementwise by m[mOff, mOff + n) and the result by `scale` (1: none; x·1 is exact). Stages of stride h
+ * and 2h run fused in one pass over each 4h-group (the butterflies of both, in the order two passes would do them).
+ */
+function fwht(x: Float64Array, start: number, n: number, m: Float64Array, mOff: number, scale: number): void {
   const end = start + n;
+  const md = mOff - start;
+  let h = 4;
+  // Strides 1 and 2, with the multiply (n ≥ 8: never the last stage).
   for (let i = start; i < end; i += 4) {
-    const a = x[i]!;
-    const b = x[i + 1]!;
-    const c = x[i + 2]!;
-    const d = x[i + 3]!;
-    const s0 = a + b;
-    const d0 = a - b;
-    const s1 = c + d;
-    const d1 = c - d;
-    x[i] = s0 + s1;
-    x[i + 1] = d0 + d1;
-    x[i + 2] = s0 - s1;
-    x[i + 3] = d0 - d1;
+    const a = x[i]! * m[md + i]!;
+    const b = x[i + 1]! * m[md + i + 1]!;
+    const c = x[i + 2]! * m[md + i + 2]!;
+    const d = x[i + 3]! * m[md + i + 3]!;
+    const p0 = a + b;
+    const q0 = a - b;
+    const p1 = c + d;
+    const q1 = c - d;
+    x[i] = p0 + p1;
+    x[i + 1] = q0 + q1;
+    x[i + 2] = p0 - p1;
+    x[i + 3] = q0 - q1;
   }
-  for (let h = 4; h < n; h *= 2) {
-    for (let i = start; i < end; i += 2 * h) {
+  // Strides h and 2h together.
+  for (; h * 2 < n; h *= 4) {
+    const sc = 4 * h >= n ? scale : 1; // the pass whose outputs are final
+    const h2 = 2 * h;
+    const h3 = 3 * h;
+    for (let i = start; i < end; i += 4 * h) {
       for (let j = i; j < i + h; j++) {
         const a = x[j]!;
         const b = x[j + h]!;
-        x[j] = a + b;
-        x[j + h] = a - b;
+        const c = x[j + h2]!;
+        const d = x[j + h3]!;
+        const p0 = a + b;
+        const q0 = a - b;
+        const p1 = c + d;
+        const q1 = c - d;
+        x[j] = (p0 + p1) * sc;
+        x[j + h] = (q0 + q1) * sc;
+        x[j + h2] = (p0 - p1) * sc;
+        x[j + h3] = (q0 - q1) * sc;
       }
+    }
+  }
+  // A last stage of stride n/2 when the stage count left was odd.
+  if (h < n) {
+    for (let j = start; j < start + h; j++) {
+      const a = x[j]!;
+      const b = x[j + h]!;
+      x[j] = (a + b) * scale;
+      x[j + h] = (a - b) * scale;
     }
   }
 }

@@ -41,10 +41,34 @@ export function corruptBlock(where: string, what: string): ElaxError {
   return new ElaxError('ELAX_ERR_CORRUPT', `${where}: ${what}`);
 }
 
-/** Assembles a block file in memory (parts are built whole, then uploaded). */
+/**
+ * Assembles a block file in memory (parts are built whole, then uploaded).
+ *
+ * `arena`: a buffer the caller builds the blocks in, in order from its start. When every block added is the next
+ * bytes of it and the footer and trailer fit after them, `finish` writes those in place and returns a view of the
+ * arena instead of concatenating a copy (a large file's copy costs a fresh allocation's page faults:
+ * docs/benchmarks.md "Indexer CPU per row"). Otherwise, or without one, the blocks are concatenated.
+ */
 export class BlockFileWriter {
   private readonly chunks: Uint8Array[] = [];
   private size = 0;
+  /** Every block so far lies in `arena` at its offset in the file. */
+  private inArena: boolean;
+
+  constructor(private readonly arena?: Uint8Array) {
+    this.inArena = arena !== undefined;
+  }
+
+  /**
+   * The bytes `finish(kind, extra)` appends after `blocks` blocks (footer and trailer), exactly: the table's base64
+   * columns have a length fixed by the block count. With it an arena can be the file's exact size, so the file owns
+   * its whole buffer (a build worker moves such buffers instead of copying them, pool/worker.ts).
+   */
+  static tailBytes(kind: string, blocks: number, rowBlocked: boolean, extra: Record<string, unknown> = {}): number {
+    const t: BlockTable = { offset: new Float64Array(blocks), length: new Uint32Array(blocks), crc32: new Uint32Array(blocks) };
+    if (rowBlocked) t.start = new Uint32Array(blocks);
+    return Buffer.byteLength(footerJson(kind, t, extra)) + TRAILER_BYTES;
+  }
   private readonly offsets: number[] = [];
   private readonly lengths: number[] = [];
   private readonly crcs: number[] = [];
@@ -56,6 +80,7 @@ export class BlockFileWriter {
     this.lengths.push(bytes.byteLength);
     this.crcs.push(crc32(bytes) >>> 0);
     if (start !== undefined) this.starts.push(start);
+    if (this.inArena && (bytes.buffer !== this.arena!.buffer || bytes.byteOffset !== this.arena!.byteOffset + this.size)) this.inArena = false;
     this.chunks.push(bytes);
     this.size += bytes.byteLength;
     return this.offsets.length - 1;
@@ -73,14 +98,25 @@ export class BlockFileWriter {
 
   /** The whole file: blocks, footer `{kind, blocks, ...extra}`, trailer. */
   finish(kind: string, extra: Record<string, unknown> = {}): Uint8Array {
-    const footer = Buffer.from(JSON.stringify({ kind, version: BLOCK_FILE_VERSION, blocks: encodeTable(this.table()), ...extra }));
+    const footer = Buffer.from(footerJson(kind, this.table(), extra));
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(footer.byteLength, 0);
     trailer.writeUInt32LE(crc32(footer) >>> 0, 4);
     trailer.writeUInt16LE(BLOCK_FILE_VERSION, 8);
     trailer.write(BLOCK_FILE_MAGIC, 10, 'latin1');
+    const total = this.size + footer.byteLength + TRAILER_BYTES;
+    const arena = this.arena;
+    if (this.inArena && arena !== undefined && total <= arena.byteLength) {
+      arena.set(footer, this.size);
+      arena.set(trailer, this.size + footer.byteLength);
+      return Buffer.from(arena.buffer, arena.byteOffset, total);
+    }
     return Buffer.concat([...this.chunks, footer, trailer]);
   }
+}
+
+function footerJson(kind: string, table: BlockTable, extra: Record<string, unknown>): string {
+  return JSON.stringify({ kind, version: BLOCK_FILE_VERSION, blocks: encodeTable(table), ...extra });
 }
 
 const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');

@@ -96,12 +96,18 @@ function keyedFile(name: string, keys: readonly (Id | string)[], kind: ColumnKin
 }
 
 function vectorFile(docs: readonly Doc[], dims: number, blockRows: number): { file: File; info: VectorFileInfo } {
-  const w = new BlockFileWriter();
-  const presence = new Uint8Array((docs.length + 7) >> 3);
+  // The blocks are built in place in the file's own buffer (BlockFileWriter arena): no copy of the whole file.
+  const vectorBytes = docs.length * dims * 4;
+  const presenceBytes = (docs.length + 7) >> 3;
+  const blocks = Math.ceil(docs.length / blockRows) + 1;
+  const extra = { rows: docs.length, dims, block_rows: blockRows };
+  const arena = new Uint8Array(vectorBytes + presenceBytes + BlockFileWriter.tailBytes('vectors', blocks, true, extra));
+  const w = new BlockFileWriter(arena);
+  const presence = arena.subarray(vectorBytes, vectorBytes + presenceBytes);
   let present = 0;
   for (let start = 0; start < docs.length; start += blockRows) {
     const end = Math.min(docs.length, start + blockRows);
-    const block = new Float32Array((end - start) * dims);
+    const block = new Float32Array(arena.buffer, arena.byteOffset + start * dims * 4, (end - start) * dims);
     for (let r = start; r < end; r++) {
       const v = docs[r]!.vector;
       if (v === null) continue;
@@ -109,11 +115,11 @@ function vectorFile(docs: readonly Doc[], dims: number, blockRows: number): { fi
       presence[r >> 3]! |= 1 << (r & 7);
       present++;
     }
-    w.add(new Uint8Array(block.buffer), start);
+    w.add(new Uint8Array(block.buffer, block.byteOffset, block.byteLength), start);
   }
   w.add(presence, docs.length); // last block: which rows have a vector
   return {
-    file: { name: VECTORS_FILE, bytes: w.finish('vectors', { rows: docs.length, dims, block_rows: blockRows }) },
+    file: { name: VECTORS_FILE, bytes: w.finish('vectors', extra) },
     info: { file: VECTORS_FILE, blocks: w.table(), dims, block_rows: blockRows, present },
   };
 }

@@ -14,7 +14,7 @@
  */
 import { ElaxError, type DistanceMetric, type Doc } from '../core/index.js';
 import {
-  assignToCodebook, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpace, paddedDims,
+  assignToCodebook, clusterByteLength, codebookRotation, estimateProbes, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, encodeCluster, encodeClusterBytes, encodeRefine, extendCodebook, foldSmallClusters, indexSpaceOf, paddedDims,
   retireEmpty, seededRandom, trainCodebook, CentroidAssigner, nearestAmong, squaredNorms, type Codebook, type CodebookAssignment,
 } from '../ivf/index.js';
 import { BlockFileWriter } from './block-file.js';
@@ -90,9 +90,10 @@ function ivfRows(input: PartBuildInput) {
     if (d.vector !== null) withVector.push(i);
   });
   const m = withVector.length;
-  const raw = new Float32Array(m * dims);
-  withVector.forEach((r, j) => raw.set(docs[r]!.vector!, j * dims));
-  return { o, docs, deleted, seqs, dims, metric, withVector, m, data: indexSpace(metric, raw, dims) };
+  // Straight from the docs' vectors into index space: no concatenated raw copy (a fresh m × dims array costs its
+  // page faults, docs/benchmarks.md "Indexer CPU per row").
+  const data = indexSpaceOf(metric, withVector.map((r) => docs[r]!.vector!), dims);
+  return { o, docs, deleted, seqs, dims, metric, withVector, m, data };
 }
 
 /** Train, or assign to and extend, the codebook for the part's vectors: the order-dependent step of a format-3 build. */
@@ -205,7 +206,21 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   });
 
   const rotation = codebookRotation(cb);
-  const codesFile = new BlockFileWriter();
+  const padded = paddedDims(dims);
+  // codes.blk is built in its own buffer (BlockFileWriter arena): every cluster's size is known before it is encoded.
+  const refineDims = o.refine !== false ? dims : 0;
+  let present = 0;
+  let codesBytes = 0;
+  for (let c = 0; c < cb.k; c++) {
+    const n = counts[c + 1]! - counts[c]!;
+    if (n === 0) continue;
+    present++;
+    codesBytes += clusterByteLength(n, padded, false, refineDims);
+  }
+  const codesExtra = { clusters: present, padded, codebook_version: cb.version };
+  const codesArena = new Uint8Array(codesBytes + BlockFileWriter.tailBytes('ivf-codes', present, true, codesExtra));
+  const codesFile = new BlockFileWriter(codesArena);
+  let codesAt = 0;
   const table = { offset: [] as number[], centroid: [] as number[], first: [] as number[], rows: [] as number[], radius: [] as number[] };
   for (let c = 0; c < cb.k; c++) {
     const first = counts[c]!;
@@ -214,7 +229,9 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     const rows = byCluster.subarray(first, first + n);
     const codes = encodeCluster(data, rows, cb.centroids, c * dims, rotation, first);
     if (o.refine !== false) codes.refine = encodeRefine(data, rows, cb.centroids, c * dims, dims, metric === 'cosine_distance');
-    const b = codesFile.add(encodeClusterBytes(codes), first);
+    const length = clusterByteLength(n, padded, false, refineDims);
+    const b = codesFile.add(encodeClusterBytes(codes, codesArena.subarray(codesAt, codesAt + length)), first);
+    codesAt += length;
     table.offset.push(codesFile.table().offset[b]!);
     table.centroid.push(c);
     table.first.push(first);
@@ -222,7 +239,6 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
     table.radius.push(codes.radius);
   }
   const clusters = table.centroid.length;
-  const padded = paddedDims(dims);
   const tableBytes = encodeClusterTable({
     offset: Float64Array.from(table.offset),
     centroid: Uint32Array.from(table.centroid),
@@ -234,7 +250,7 @@ export async function buildPartFilesV3(input: PartBuildInput): Promise<BuiltPart
   ivfFile.add(tableBytes);
   const files: File[] = [
     { name: IVF_FILE, bytes: ivfFile.finish('ivf-clusters', { clusters, vectors: m, codebook_version: cb.version }) },
-    { name: CODES_FILE, bytes: codesFile.finish('ivf-codes', { clusters, padded, codebook_version: cb.version }) },
+    { name: CODES_FILE, bytes: codesFile.finish('ivf-codes', codesExtra) },
   ];
   // The probe depth these clusters need (ivf/probe-estimate.ts), from its own random stream so that the clustering
   // above stays what it was before the estimate existed.
