@@ -3,7 +3,7 @@
  * skip whole subtrees at or before `startAfter`, and report a directory as one common prefix without reading it
  * all. Temp, lock and other '.elax-*' files are not keys and are skipped.
  */
-import { promises as fs, type Dirent } from 'node:fs';
+import { opendirSync, promises as fs, type Dir, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { ElaxError } from '../core/index.js';
 import { errno } from './common.js';
@@ -18,10 +18,15 @@ interface Entry {
   sortKey: string;
 }
 
-async function readSorted(absDir: string): Promise<Entry[]> {
+/**
+ * A directory's entries in key order. `syncEntries` > 0: the first that many entries are read with synchronous system
+ * calls and only a larger directory's rest asynchronously (LocalDirStore `syncSmallReads`: a strong query lists the WAL
+ * after its head every time, and a trip through libuv's threadpool waits behind fsyncs and the event loop's queue).
+ */
+async function readSorted(absDir: string, syncEntries: number): Promise<Entry[]> {
   let dirents: Dirent[];
   try {
-    dirents = await fs.readdir(absDir, { withFileTypes: true });
+    dirents = syncEntries > 0 ? await readDirMostlySync(absDir, syncEntries) : await fs.readdir(absDir, { withFileTypes: true });
   } catch (e) {
     // Missing (never written, or removed by a concurrent delete) or a file where a directory would be: no keys.
     if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return [];
@@ -36,19 +41,37 @@ async function readSorted(absDir: string): Promise<Entry[]> {
   return out.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
 }
 
+async function readDirMostlySync(absDir: string, syncEntries: number): Promise<Dirent[]> {
+  const dir: Dir = opendirSync(absDir);
+  const out: Dirent[] = [];
+  let closed = false;
+  try {
+    for (;;) {
+      const d = out.length < syncEntries ? dir.readSync() : await dir.read();
+      if (d === null) break;
+      out.push(d);
+    }
+    dir.closeSync();
+    closed = true;
+    return out;
+  } finally {
+    if (!closed) dir.closeSync();
+  }
+}
+
 /** Collect the keys and common prefixes of `list(prefix, options)` under `root`, in order, into `out`. */
-export async function walkList(root: string, prefix: string, options: ListOptions | undefined, out: ListBuilder): Promise<void> {
+export async function walkList(root: string, prefix: string, options: ListOptions | undefined, out: ListBuilder, syncEntries = 0): Promise<void> {
   const slash = prefix.lastIndexOf('/');
   const dirKey = prefix.slice(0, slash + 1);
-  await visit(root, dirKey, prefix.slice(dirKey.length), options?.startAfter, out);
+  await visit(root, dirKey, prefix.slice(dirKey.length), options?.startAfter, out, syncEntries);
 }
 
 /**
  * Offer every key below directory `dirKey` (a key prefix ending in '/', or '') whose name in that directory starts
  * with `nameFilter` and which sorts after `startAfter`. Returns false once `out` is full.
  */
-async function visit(root: string, dirKey: string, nameFilter: string, startAfter: string | undefined, out: ListBuilder): Promise<boolean> {
-  for (const e of await readSorted(path.join(root, dirKey))) {
+async function visit(root: string, dirKey: string, nameFilter: string, startAfter: string | undefined, out: ListBuilder, syncEntries: number): Promise<boolean> {
+  for (const e of await readSorted(path.join(root, dirKey), syncEntries)) {
     if (!e.name.startsWith(nameFilter)) continue;
     if (!e.dir) {
       const key = dirKey + e.name;
@@ -63,8 +86,8 @@ async function visit(root: string, dirKey: string, nameFilter: string, startAfte
     if (cp !== null) {
       // The whole subtree rolls up into one common prefix, listed if it sorts after startAfter (then so do all its
       // keys) and holds at least one key: empty directories and lock files do not make a prefix.
-      if (out.prefixListable(cp) && (await hasKey(root, sub)) && !out.offerPrefix(cp)) return false;
-    } else if (!(await visit(root, sub, '', startAfter, out))) {
+      if (out.prefixListable(cp) && (await hasKey(root, sub, syncEntries)) && !out.offerPrefix(cp)) return false;
+    } else if (!(await visit(root, sub, '', startAfter, out, syncEntries))) {
       return false;
     }
   }
@@ -72,8 +95,8 @@ async function visit(root: string, dirKey: string, nameFilter: string, startAfte
 }
 
 /** Whether directory `dirKey` holds any key at all. */
-async function hasKey(root: string, dirKey: string): Promise<boolean> {
+async function hasKey(root: string, dirKey: string, syncEntries: number): Promise<boolean> {
   const probe = new ListBuilder(dirKey, { limit: 1 });
-  await visit(root, dirKey, '', undefined, probe);
+  await visit(root, dirKey, '', undefined, probe, syncEntries);
   return probe.keys.length > 0;
 }

@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { isElaxError } from '../core/index.js';
 import { LocalDirStore, Witness } from './index.js';
 import { runStoreConformance } from './conformance.js';
+import { walkList } from './local-list.js';
+import { ListBuilder } from './list-builder.js';
 import { RaceChildren } from './test-support/race-children.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'elax-local-'));
@@ -175,5 +177,31 @@ describe('local directory store specifics', () => {
     expect(await sync.get('missing/key')).toBeNull();
     await sync.put('dir/child', enc('x'));
     expect(await sync.get('dir')).toBeNull(); // a prefix of other keys, not an object
+  });
+
+  it('should list the same keys whether a directory is read synchronously, asynchronously or partly each way', async () => {
+    const root = tempDir();
+    // 300 keys in ns/wal/ plus a nested directory and reserved files, written directly (no fsync per key).
+    await fs.mkdir(path.join(root, 'ns/wal/sub'), { recursive: true });
+    const names = Array.from({ length: 300 }, (_, i) => String(i * 7919 % 1000).padStart(20, '0') + '.parquet');
+    for (const n of names) await fs.writeFile(path.join(root, 'ns/wal', n), 'x');
+    await fs.writeFile(path.join(root, 'ns/wal/sub/a'), 'x');
+    await fs.writeFile(path.join(root, 'ns/wal/.elax-tmp.1.2'), 'x');
+    const list = async (syncEntries: number, options: { startAfter?: string; limit?: number; delimiter?: string } = {}) => {
+      const out = new ListBuilder('ns/wal/', options);
+      await walkList(root, 'ns/wal/', options, out, syncEntries);
+      return { keys: out.keys, prefixes: out.prefixes };
+    };
+    for (const options of [{}, { startAfter: `ns/wal/${names[17]}` }, { limit: 50 }, { delimiter: '/' }]) {
+      const expected = await list(0, options);
+      expect(expected.keys.length).toBeGreaterThan(0);
+      for (const syncEntries of [1, 7, 150, 299, 300, 301, 5000]) expect(await list(syncEntries, options)).toEqual(expected);
+    }
+    expect((await list(0)).keys).toContain('ns/wal/sub/a');
+    expect((await list(0)).keys).toHaveLength(301);
+    // A missing directory lists nothing either way.
+    const none = new ListBuilder('nope/', {});
+    await walkList(root, 'nope/', {}, none, 10);
+    expect(none.keys).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@
  *
  * One machine only: the lock's staleness check uses pids, and link/rename atomicity is what local filesystems give.
  */
-import { closeSync, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -43,6 +43,13 @@ const LOCK_PREFIX = '.elax-lock.';
  * without threadpool trips"). Four system calls on a page-cached file cost microseconds.
  */
 const SYNC_READ_MAX_BYTES = 64 * 1024;
+/**
+ * The same for listings (`syncSmallReads`): a directory's first 2,048 entries are read synchronously (the rest of a
+ * bigger one asynchronously), and a listing of at most 64 keys stats them synchronously. A strong query lists the WAL
+ * after its view's head: usually no key or a few.
+ */
+const SYNC_LIST_ENTRIES = 2048;
+const SYNC_STAT_KEYS = 64;
 /** Parallel stat calls when filling in sizes for a listing. */
 const STAT_CONCURRENCY = 64;
 
@@ -226,22 +233,41 @@ export class LocalDirStore implements ObjectStore {
   async list(prefix: string, options?: ListOptions): Promise<ListResult> {
     validatePrefix(prefix);
     const out = new ListBuilder(prefix, options);
-    await walkList(this.#root, prefix, options, out);
+    await walkList(this.#root, prefix, options, out, this.#syncSmallReads ? SYNC_LIST_ENTRIES : 0);
     const infos: (ObjectInfo | null)[] = new Array(out.keys.length).fill(null);
-    for (let i = 0; i < out.keys.length; i += STAT_CONCURRENCY) {
-      await Promise.all(
-        out.keys.slice(i, i + STAT_CONCURRENCY).map(async (k, j) => {
-          try {
-            infos[i + j] = infoOf(k, await fs.stat(path.join(this.#root, k), { bigint: true }));
-          } catch (e) {
-            if (errno(e) !== 'ENOENT') throw this.#fail('stat', k, e);
-            // Deleted while we listed: leave it out.
-          }
-        }),
-      );
+    const infoAt = (k: string, st: StatLike | null) => (st === null ? null : infoOf(k, st));
+    if (this.#syncSmallReads && out.keys.length <= SYNC_STAT_KEYS) {
+      out.keys.forEach((k, i) => {
+        // Deleted while we listed (undefined): leave it out.
+        infos[i] = infoAt(k, this.#statOrNull(k, () => statSync(path.join(this.#root, k), { bigint: true, throwIfNoEntry: false }) ?? null));
+      });
+    } else {
+      for (let i = 0; i < out.keys.length; i += STAT_CONCURRENCY) {
+        await Promise.all(
+          out.keys.slice(i, i + STAT_CONCURRENCY).map(async (k, j) => {
+            try {
+              infos[i + j] = infoOf(k, await fs.stat(path.join(this.#root, k), { bigint: true }));
+            } catch (e) {
+              if (errno(e) !== 'ENOENT') throw this.#fail('stat', k, e);
+              // Deleted while we listed: leave it out.
+            }
+          }),
+        );
+      }
     }
     return { objects: infos.filter((o): o is ObjectInfo => o !== null), prefixes: out.prefixes };
   }
+
+  /** A synchronous stat of key `k`: null when it is gone (ENOENT), a store error otherwise. */
+  #statOrNull(k: string, stat: () => StatLike | null): StatLike | null {
+    try {
+      return stat();
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return null;
+      throw this.#fail('stat', k, e);
+    }
+  }
+
 
   async delete(key: string): Promise<void> {
     const p = this.#path(key);
