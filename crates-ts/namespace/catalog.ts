@@ -133,6 +133,12 @@ export class NamespaceCatalog {
   };
   /** Decoded WAL entries above each namespace's indexed_wal: immutable, reused when a view is rebuilt. */
   private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
+  /**
+   * Entries this process is appending, by namespace and seq: the append's outcome (the entry when it won, null when it
+   * lost or failed). A refresh whose listing meets one of them (its object is visible before the append has resolved)
+   * waits for the outcome instead of reading and decoding what this process just encoded (beginAppend).
+   */
+  private readonly appending = new Map<string, Map<number, Promise<{ entry: WalEntry; bytes: number } | null>>>();
   private readonly partFiles?: PartFileCache;
   private readonly loadedParts?: LoadedPartCache;
   private readonly rangedPostingsMinBytes?: number;
@@ -351,6 +357,26 @@ export class NamespaceCatalog {
     this.views.delete(ns);
     this.tailEntries.delete(ns);
     this.rebuilds.delete(ns);
+  }
+
+  /**
+   * The write path is about to append entry `seq` of `ns`: until the returned function is called with the outcome
+   * (the committed entry, after applyCommitted; null when the append lost the race or failed), a refresh that lists
+   * that seq waits for it rather than GETting and decoding the object (docs/rfcs/0010-worker-pool.md "Strong reads
+   * without threadpool trips"). The function must be called on every path.
+   */
+  beginAppend(ns: string, seq: number): (outcome: { entry: WalEntry; bytes: number } | null) => void {
+    let byNs = this.appending.get(ns);
+    if (!byNs) this.appending.set(ns, (byNs = new Map()));
+    let resolve!: (o: { entry: WalEntry; bytes: number } | null) => void;
+    const outcome = new Promise<{ entry: WalEntry; bytes: number } | null>((r) => (resolve = r));
+    byNs.set(seq, outcome);
+    const m = byNs;
+    return (o) => {
+      if (m.get(seq) === outcome) m.delete(seq);
+      if (m.size === 0 && this.appending.get(ns) === m) this.appending.delete(ns);
+      resolve(o);
+    };
   }
 
   /** Fold an entry this process just committed, if the view is exactly one behind (saves a re-read). */
@@ -670,6 +696,18 @@ export class NamespaceCatalog {
     const worker = async () => {
       while (next < objects.length && !vanished) {
         const o = objects[next++]!;
+        const own = this.appending.get(view.namespace)?.get(o.seq);
+        if (own !== undefined) {
+          // This process is appending that seq: its entry, if the append won (else the object is another writer's).
+          const got = await own;
+          if (got !== null) {
+            this.stats.entryMisses--; // not read from the store after all
+            this.stats.entryHits++;
+            fetched.set(o.seq, got);
+            applyReady();
+            continue;
+          }
+        }
         const bytes = await log.readBytes(o.seq);
         if (!bytes) {
           vanished = true;

@@ -57,4 +57,57 @@ describe('write coordinator', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await e.query('b', { aggregate_by: { c: ['Count'] } })).aggregations).toEqual({ c: 3 });
   });
+
+  it("should give a refresh that lists this process's entry mid-append the entry itself, not a GET and decode of it", async () => {
+    // put-if-absent of a WAL entry makes the object visible, then holds its answer until `release`: a query's
+    // strong refresh lists the entry in that window.
+    const inner = new MemoryStore();
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    let landed = () => {};
+    const visible = new Promise<void>((r) => (landed = r));
+    const walGets: string[] = [];
+    const store = new Proxy(inner, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv);
+        if (prop === 'putIfAbsent')
+          return async (key: string, bytes: Uint8Array) => {
+            const out = await target.putIfAbsent(key, bytes);
+            if (hold !== null && key.includes('/wal/')) {
+              landed();
+              await hold;
+            }
+            return out;
+          };
+        if (prop === 'get')
+          return (key: string, range?: unknown) => {
+            if (key.includes('/wal/')) walGets.push(key);
+            return (v as (...a: unknown[]) => unknown).call(target, key, range);
+          };
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as ObjectStore;
+    const e = engine(store);
+    await e.write('ns', { upsert_rows: [{ id: 1, x: 1 }] });
+    await e.query('ns', { aggregate_by: { c: ['Count'] } }); // a cached view
+    hold = new Promise<void>((r) => (release = r));
+    const write = e.write('ns', { upsert_rows: [{ id: 2, x: 2 }] });
+    await visible;
+    let answered = false;
+    const query = e.query('ns', { aggregate_by: { c: ['Count'] } }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await sleep(50);
+    expect(answered).toBe(false); // it waits for the append's outcome: the entry is listed, so it must be seen
+    hold = null;
+    release();
+    await write;
+    expect((await query).aggregations).toEqual({ c: 2 });
+    expect(walGets).toEqual([]); // nothing read back from the WAL
+    // A fresh engine over the same store reads it, as before.
+    expect((await engine(store).query('ns', { aggregate_by: { c: ['Count'] } })).aggregations).toEqual({ c: 2 });
+    expect(walGets.length).toBeGreaterThan(0);
+  });
 });
+

@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type AppendOutcome, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
@@ -206,8 +206,17 @@ export class WriteCoordinator {
           ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
         };
         bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
-        const out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
+        // A refresh that lists `seq` before the append resolves waits for this outcome instead of reading the entry.
+        const appended = this.catalog.beginAppend(ns, seq);
+        let out: AppendOutcome;
+        try {
+          out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
+        } catch (e) {
+          appended(null);
+          throw e;
+        }
         if (!out.ok) {
+          appended(null);
           conflicts++;
           this.opts.onConflict?.(ns);
           if (conflicts >= this.opts.maxConflicts) {
@@ -217,7 +226,12 @@ export class WriteCoordinator {
         }
         committedSeq = seq;
         // Fold what we wrote (no need to decode the bytes we just encoded).
-        this.catalog.applyCommitted(ns, { seq, meta, ops: plan.ops }, bytes.length);
+        const entry: WalEntry = { seq, meta, ops: plan.ops };
+        try {
+          this.catalog.applyCommitted(ns, entry, bytes.length);
+        } finally {
+          appended({ entry, bytes: bytes.length });
+        }
         await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
         this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
       }
