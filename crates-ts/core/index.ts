@@ -11,3 +11,4 @@ export * from './cancel.js';
 export { TopKTies } from './top-k-ties.js';
 export { niceThisThread } from './thread-priority.js';
 export { ReusedBuffers, reusedBuffers, MIN_REUSED_BYTES } from './reused-buffers.js';
+export { KthSmallest } from './kth-smallest.js';

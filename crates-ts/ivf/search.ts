@@ -17,7 +17,7 @@
  *
  * Does not fetch anything: `cluster(c)` and `exact(rows)` are the caller's (block cache, ranged GETs).
  */
-import type { DistanceMetric } from '../core/index.js';
+import { KthSmallest, type DistanceMetric } from '../core/index.js';
 import { centroidDistances, squaredNorms } from './kernels.js';
 import { metricScale, normaliseInto } from './metric.js';
 import { estimateCluster, QueryCodes, rotateCentroids, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
@@ -247,7 +247,7 @@ export class IvfSearcher {
     const probes = probeOrderOf(ix, cDist, o.nprobe ?? DEFAULT_NPROBE, hooks.skip);
 
     // τ: the largest of the k smallest upper bounds (est + bound) seen so far.
-    const uppers = new MaxHeap(topK);
+    const uppers = new KthSmallest(topK);
     this.cand.clear();
     this.scored = [];
     this.seen = null;
@@ -257,7 +257,7 @@ export class IvfSearcher {
     const skipped: number[] = [];
     for (let p = 0; p < probes.length; p++) {
       const c = probes[p]!;
-      const tau = uppers.full() ? uppers.top() : Infinity;
+      const tau = uppers.bound;
       if (outOfReach(cDist[c]!, ix.maxRadius, tau, scale)) {
         // Probes are nearest first: no farther cluster is within reach of τ either.
         for (; p < probes.length; p++) skipped.push(probes[p]!);
@@ -268,7 +268,7 @@ export class IvfSearcher {
     }
 
     const best = new ResultHeap(topK);
-    let limit = uppers.full() ? uppers.top() : Infinity;
+    let limit = uppers.bound;
     for (;;) {
       // The round may ask less than `limit` (refined upper bounds): then d_k decides whether another is needed.
       const asked = this.rerank(limit, o.rerankBatch ?? Infinity, best, hooks, stats, scale, topK);
@@ -330,7 +330,7 @@ export class IvfSearcher {
    * candidate and tightens τ with its upper bound; the others are dropped, remembering the smallest lower bound
    * dropped (the rare round that needs them estimates the cluster again: cheaper than keeping them all).
    */
-  private score(c: number, eps0: number, scale: number, uppers: MaxHeap, hooks: SearchHooks, stats: SearchStats): void {
+  private score(c: number, eps0: number, scale: number, uppers: KthSmallest, hooks: SearchHooks, stats: SearchStats): void {
     const segs = this.estimate(c, eps0, scale, hooks, stats);
     stats.probed++;
     const { est, lower, cand } = this;
@@ -342,7 +342,7 @@ export class IvfSearcher {
       const src = this.sourceOf(codes, c);
       for (let i = 0; i < codes.n; i++, at++) {
         const lo = lower[at]!;
-        if (uppers.full() && lo >= uppers.top()) {
+        if (uppers.full && lo >= uppers.bound) {
           if (lo < droppedMin) droppedMin = lo;
           continue;
         }
@@ -395,7 +395,7 @@ export class IvfSearcher {
   private refine(limit: number, scale: number, topK: number, stats: SearchStats): number {
     const cand = this.cand;
     const ix = this.index;
-    const uppers = new MaxHeap(topK);
+    const uppers = new KthSmallest(topK);
     const rq = this.refineQ;
     // The candidates to refine, in runs of one segment (they were pushed cluster by cluster).
     let todo = 0;
@@ -426,7 +426,7 @@ export class IvfSearcher {
       stats.refined += b - a;
       a = b;
     }
-    return uppers.full() ? uppers.top() : Infinity;
+    return uppers.bound;
   }
 
   /** Room for more candidates to refine in one call. */
@@ -595,47 +595,6 @@ class Candidates {
     this.src[this.length] = src;
     this.pos[this.length] = pos;
     this.lower[this.length++] = lo;
-  }
-}
-
-/** The `cap` smallest numbers offered, as a binary max-heap (top = the largest kept). */
-class MaxHeap {
-  private readonly h: Float64Array;
-  private n = 0;
-  constructor(private readonly cap: number) {
-    this.h = new Float64Array(Math.max(1, cap));
-  }
-  full(): boolean {
-    return this.n >= this.cap;
-  }
-  top(): number {
-    return this.h[0]!;
-  }
-  offer(v: number): void {
-    const h = this.h;
-    if (this.n < this.cap) {
-      let i = this.n++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (h[p]! >= v) break;
-        h[i] = h[p]!;
-        i = p;
-      }
-      h[i] = v;
-      return;
-    }
-    if (v >= h[0]!) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= this.n) break;
-      const r = l + 1;
-      const c = r < this.n && h[r]! > h[l]! ? r : l;
-      if (h[c]! <= v) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = v;
   }
 }
 

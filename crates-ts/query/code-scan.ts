@@ -22,6 +22,7 @@
  * are always computed exactly; so is every row when the query is such.
  */
 import type { VectorArena } from './vector-arena.js';
+import type { KthSmallest } from '../core/index.js';
 
 /** The codes of a chunk of tail rows: int8 codes in the arena, per row the scale (NaN: no code), ‖e‖ and ‖c‖. */
 export interface ChunkCodes {
@@ -201,47 +202,6 @@ export function boundBatch(
   return cand;
 }
 
-/** The k-th smallest of the values offered (Infinity until k were): a max-heap of the k smallest. */
-export class KthSmallest {
-  private readonly h: Float64Array;
-  private size = 0;
-
-  constructor(private readonly k: number) {
-    this.h = new Float64Array(Math.max(k, 0));
-  }
-
-  get bound(): number {
-    return this.size < this.k ? Infinity : this.h[0]!;
-  }
-
-  offer(v: number): void {
-    const { h, k } = this;
-    if (k <= 0) return;
-    if (this.size < k) {
-      let i = this.size++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (h[p]! >= v) break;
-        h[i] = h[p]!;
-        i = p;
-      }
-      h[i] = v;
-      return;
-    }
-    if (!(v < h[0]!)) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= k) break;
-      const rr = l + 1;
-      const c = rr < k && h[rr]! > h[l]! ? rr : l;
-      if (h[c]! <= v) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = v;
-  }
-}
 
 /** Rows whose bounds a code scan computed, and those it then ranked exactly (bench/tail-scan.ts reports them). */
 export const codeScanStats = { coded: 0, exact: 0 };

@@ -7,7 +7,7 @@
  * Text ranking scores the segments as fts/ text sources (postings, or analysis of the rows without them), in two
  * passes of one segment at a time (text-segments.ts).
  */
-import { CHECK_EVERY_ROWS, UNCANCELLED, type AttrValue, type Doc, type Id, type QueryControl } from '../core/index.js';
+import { CHECK_EVERY_ROWS, KthSmallest, UNCANCELLED, type AttrValue, type Doc, type Id, type QueryControl } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { compareIds, compareValues } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, distanceTo, norm } from './distance.js';
@@ -18,7 +18,7 @@ import { NO_RELEASE, RowCursor, type DocFields, type SegmentVectors, type OrderB
 import type { ScanChunk, VectorScanInput, VectorScanOutput } from './pool-scan.js';
 import type { Bm25PartInput, Bm25PartOutput } from '../fts/index.js';
 import { scoreTextSegments } from './text-segments.js';
-import { KthSmallest, boundBatch, codeScanStats, newCandidates, queryCodes, useCodeScan, type CodedQuery } from './code-scan.js';
+import { boundBatch, codeScanStats, newCandidates, queryCodes, useCodeScan, type CodedQuery } from './code-scan.js';
 import type { VectorScan } from './vector-arena.js';
 import { scoreFromIndex, scoreFromValues, type SparseSink } from '../sparse/index.js';
 import { TopK } from './top-k.js';

@@ -10,10 +10,10 @@
  * with their ids (ties rank by id), so the result is the one the event-loop scan gives (execute-segments.ts), whose
  * distances come from the same kernels or the bit-identical JS ones.
  */
-import { TopKTies, type WasmMemory } from '../core/index.js';
+import { KthSmallest, TopKTies, type WasmMemory } from '../core/index.js';
 import { cosineDistanceAt, cosineFromDot, cosineWithSqNormAt, euclideanSquaredAt, norm } from './distance.js';
 import { VectorArena } from './vector-arena.js';
-import { KthSmallest, boundBatch, newCandidates, queryCodes, type ChunkCodes } from './code-scan.js';
+import { boundBatch, newCandidates, queryCodes, type ChunkCodes } from './code-scan.js';
 
 /** One chunk of 2^shift rows, as VectorChunk.shared gives it. */
 export interface ScanChunk {
