@@ -115,19 +115,7 @@ export function walkWithinDistance(cps: Uint32Array, off: Uint32Array, q: ArrayL
         pruned = depth;
         break;
       }
-      const c = cps[s + depth - 1];
-      const up = (depth - 1) * W;
-      const at = depth * W;
-      rows[at] = depth;
-      let rowMin = depth;
-      for (let j = 1; j <= m; j++) {
-        const sub = rows[up + j - 1]! + (c === q[j - 1] ? 0 : 1);
-        const del = rows[up + j]! + 1;
-        const ins = rows[at + j - 1]! + 1;
-        const v = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
-        rows[at + j] = v;
-        if (v < rowMin) rowMin = v;
-      }
+      const rowMin = levenshteinRow(rows, (depth - 1) * W, rows, depth * W, depth, cps[s + depth - 1]!, q, m);
       computed++;
       if (rowMin > max) {
         pruned = depth;
@@ -176,4 +164,23 @@ function endOfPrefixRun(cps: Uint32Array, off: Uint32Array, i: number, s: number
     else hi = mid;
   }
   return hi;
+}
+
+/**
+ * One row of the Levenshtein table against query `q` (its first m code points): the row for `depth` term code points,
+ * written to out[outAt, outAt + m], from the row for depth - 1 at prev[prevAt, prevAt + m], for the term's code point
+ * `c` at that depth. Returns the row's minimum, which bounds every distance below it (the walks prune on it).
+ */
+export function levenshteinRow(prev: Int32Array, prevAt: number, out: Int32Array, outAt: number, depth: number, c: number, q: ArrayLike<number>, m: number): number {
+  out[outAt] = depth;
+  let rowMin = depth;
+  for (let j = 1; j <= m; j++) {
+    const sub = prev[prevAt + j - 1]! + (c === q[j - 1] ? 0 : 1);
+    const del = prev[prevAt + j]! + 1;
+    const ins = out[outAt + j - 1]! + 1;
+    const v = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
+    out[outAt + j] = v;
+    if (v < rowMin) rowMin = v;
+  }
+  return rowMin;
 }

@@ -12,6 +12,7 @@
  * (dead) ends a path: no extension can come back within reach. Rows are kept for the last path walked and reused up to
  * the common prefix, so checking the sorted blocks of a directory in order costs about one walk of their boundaries.
  */
+import { levenshteinRow } from './edit-distance.js';
 
 /** Above every code point: an open upper end. */
 const NO_HIGH = 0x110000;
@@ -115,18 +116,7 @@ export class IntervalAutomaton {
       }
       const c = s[depth - 1]!;
       this.path[depth - 1] = c;
-      const up = (depth - 1) * W;
-      const at = depth * W;
-      rows[at] = depth;
-      let rowMin = depth;
-      for (let j = 1; j <= m; j++) {
-        const sub = rows[up + j - 1]! + (c === q[j - 1] ? 0 : 1);
-        const del = rows[up + j]! + 1;
-        const ins = rows[at + j - 1]! + 1;
-        const v = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
-        rows[at + j] = v;
-        if (v < rowMin) rowMin = v;
-      }
+      const rowMin = levenshteinRow(rows, (depth - 1) * W, rows, depth * W, depth, c, q, m);
       this.computed++;
       this.mins[depth] = rowMin;
       this.valid = depth;
@@ -152,17 +142,7 @@ export class IntervalAutomaton {
 
   private nextMin(depth: number, c: number): number {
     const { W, m, q, rows, scratch } = this;
-    const up = depth * W;
-    scratch[0] = depth + 1;
-    let rowMin = depth + 1;
-    for (let j = 1; j <= m; j++) {
-      const sub = rows[up + j - 1]! + (c === q[j - 1] ? 0 : 1);
-      const del = rows[up + j]! + 1;
-      const ins = scratch[j - 1]! + 1;
-      const v = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
-      scratch[j] = v;
-      if (v < rowMin) rowMin = v;
-    }
+    const rowMin = levenshteinRow(rows, depth * W, scratch, 0, depth + 1, c, q, m);
     this.computed++;
     return rowMin;
   }
