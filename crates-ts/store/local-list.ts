@@ -44,18 +44,11 @@ async function readSorted(absDir: string, syncEntries: number): Promise<Entry[]>
 async function readDirMostlySync(absDir: string, syncEntries: number): Promise<Dirent[]> {
   const dir: Dir = opendirSync(absDir);
   const out: Dirent[] = [];
-  let closed = false;
   try {
-    for (;;) {
-      const d = out.length < syncEntries ? dir.readSync() : await dir.read();
-      if (d === null) break;
-      out.push(d);
-    }
-    dir.closeSync();
-    closed = true;
+    for (let d = dir.readSync(); d !== null; d = out.length < syncEntries ? dir.readSync() : await dir.read()) out.push(d);
     return out;
   } finally {
-    if (!closed) dir.closeSync();
+    dir.closeSync();
   }
 }
 

@@ -235,11 +235,15 @@ export class LocalDirStore implements ObjectStore {
     const out = new ListBuilder(prefix, options);
     await walkList(this.#root, prefix, options, out, this.#syncSmallReads ? SYNC_LIST_ENTRIES : 0);
     const infos: (ObjectInfo | null)[] = new Array(out.keys.length).fill(null);
-    const infoAt = (k: string, st: StatLike | null) => (st === null ? null : infoOf(k, st));
     if (this.#syncSmallReads && out.keys.length <= SYNC_STAT_KEYS) {
       out.keys.forEach((k, i) => {
-        // Deleted while we listed (undefined): leave it out.
-        infos[i] = infoAt(k, this.#statOrNull(k, () => statSync(path.join(this.#root, k), { bigint: true, throwIfNoEntry: false }) ?? null));
+        let st: StatLike | undefined;
+        try {
+          st = statSync(path.join(this.#root, k), { bigint: true, throwIfNoEntry: false });
+        } catch (e) {
+          throw this.#fail('stat', k, e);
+        }
+        if (st !== undefined) infos[i] = infoOf(k, st); // else deleted while we listed: leave it out
       });
     } else {
       for (let i = 0; i < out.keys.length; i += STAT_CONCURRENCY) {
@@ -257,17 +261,6 @@ export class LocalDirStore implements ObjectStore {
     }
     return { objects: infos.filter((o): o is ObjectInfo => o !== null), prefixes: out.prefixes };
   }
-
-  /** A synchronous stat of key `k`: null when it is gone (ENOENT), a store error otherwise. */
-  #statOrNull(k: string, stat: () => StatLike | null): StatLike | null {
-    try {
-      return stat();
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return null;
-      throw this.#fail('stat', k, e);
-    }
-  }
-
 
   async delete(key: string): Promise<void> {
     const p = this.#path(key);
