@@ -28,6 +28,7 @@ import {
   collectFuzzyTerms,
   fuzzyIndexFileName,
   fuzzyLookup,
+  packPostings,
   packSortedTerms,
   rowsOf,
   wantsFuzzyIndex,
@@ -169,18 +170,7 @@ function blockStarts(terms: string[], termVariants: number[], entries: { value: 
 
 function encodeRowsBlock(entries: { value: string; ords: number[] }[], tv: number[]): Uint8Array {
   const v = encodeStrings(entries.map((e) => e.value));
-  let postings = 0;
-  for (const e of entries) postings += e.ords.length;
-  const ints = new Uint32Array(tv.length + entries.length + 1 + postings);
-  for (let i = 0; i < tv.length; i++) ints[i] = tv[i]! - tv[0]!;
-  let at = tv.length;
-  let p = 0;
-  for (const e of entries) {
-    ints[at++] = p;
-    p += e.ords.length;
-  }
-  ints[at++] = p;
-  for (const e of entries) for (const o of e.ords) ints[at++] = o;
+  const ints = packPostings(tv.map((x) => x - tv[0]!), entries);
   const out = new Uint8Array(4 + v.byteLength + ints.byteLength);
   new DataView(out.buffer).setUint32(0, v.byteLength, true);
   out.set(v, 4);

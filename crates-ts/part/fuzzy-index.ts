@@ -83,18 +83,7 @@ export function buildFuzzyIndex(attr: string, values: readonly (AttrValue | unde
   const c = collectFuzzyTerms(values);
   if (c === null) return null;
   const { terms, entries, termVariants, array } = c;
-  let postings = 0;
-  for (const e of entries) postings += e.ords.length;
-  const ints = new Uint32Array(termVariants.length + entries.length + 1 + postings);
-  ints.set(termVariants, 0);
-  let at = termVariants.length;
-  let p = 0;
-  for (const e of entries) {
-    ints[at++] = p;
-    p += e.ords.length;
-  }
-  ints[at++] = p;
-  for (const e of entries) for (const o of e.ords) ints[at++] = o;
+  const ints = packPostings(termVariants, entries);
   const w = new BlockFileWriter();
   w.add(encodeStrings(terms));
   w.add(encodeStrings(entries.map((e) => e.value)));
@@ -277,4 +266,24 @@ export function readFuzzyIndex(bytes: Uint8Array, info: FuzzyIndexInfo, rows: nu
   }
   const blocks = Array.from({ length: info.blocks.offset.length }, (_, b) => blockOf(bytes, info.blocks, b, where));
   return decodeFuzzyIndex(info, blocks, rows, where);
+}
+
+/**
+ * `head`, then each entry's first posting index (entries.length + 1 offsets), then every entry's ordinals in order:
+ * the integer section of a fuzzy index (and of a version-2 fuzzy block, fuzzy-blocks.ts).
+ */
+export function packPostings(head: ArrayLike<number>, entries: readonly { ords: readonly number[] }[]): Uint32Array {
+  let postings = 0;
+  for (const e of entries) postings += e.ords.length;
+  const ints = new Uint32Array(head.length + entries.length + 1 + postings);
+  ints.set(head, 0);
+  let at = head.length;
+  let p = 0;
+  for (const e of entries) {
+    ints[at++] = p;
+    p += e.ords.length;
+  }
+  ints[at++] = p;
+  for (const e of entries) for (const o of e.ords) ints[at++] = o;
+  return ints;
 }
