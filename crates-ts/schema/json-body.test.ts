@@ -1,5 +1,6 @@
 /**
- * A body parsed on a pool thread (packVectors: write vectors as Float32Array views of one buffer) must mean exactly
+ * A body parsed on a pool thread (packVectors: write vectors as Float32Array views of one buffer, base64 vectors as
+ * their bytes in it) must mean exactly
  * what the same body parsed on the event loop means: the same write request, or the same error.
  */
 import fc from 'fast-check';
@@ -27,8 +28,30 @@ const element = fc.oneof(
   { weight: 20, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((x) => JSON.stringify(x)) },
   { weight: 1, arbitrary: fc.constantFrom('3.5e38', '-1e39', '1e400', '-1e400', '1e-50', '"x"', 'null', 'true', '[1]', '0.1', '-0') },
 );
+/** A base64 vector as JSON text: f32 or f16 bytes of the right length, any length, base64url, a character inserted. */
+const base64Text = (dims: number) => {
+  const b64 = (b: Uint8Array, enc: 'base64' | 'base64url' = 'base64') => Buffer.from(b).toString(enc);
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.uint8Array({ minLength: dims * 4, maxLength: dims * 4 }).map((b) => b64(b)) },
+    { weight: 2, arbitrary: fc.uint8Array({ minLength: dims * 2, maxLength: dims * 2 }).map((b) => b64(b)) },
+    { weight: 2, arbitrary: fc.uint8Array({ minLength: 0, maxLength: dims * 4 + 5 }).map((b) => b64(b)) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: dims * 4, maxLength: dims * 4 }).map((b) => b64(b, 'base64url')) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.uint8Array({ minLength: dims * 4, maxLength: dims * 4 }), fc.nat(), fc.constantFrom('!', '=', '==', ' ', '\n', '-', '_', 'A', 'AA'))
+        .map(([b, at, c]) => {
+          const s = b64(b);
+          const i = at % (s.length + 1);
+          return s.slice(0, i) + c + s.slice(i);
+        }),
+    },
+  ).map((s) => JSON.stringify(s));
+};
+
 const vectorText = (dims: number) =>
   fc.oneof(
+    { weight: 6, arbitrary: base64Text(dims) },
     { weight: 12, arbitrary: fc.array(element, { minLength: dims, maxLength: dims }).map((xs) => `[${xs.join(',')}]`) },
     { weight: 1, arbitrary: fc.array(element, { minLength: 0, maxLength: dims + 1 }).map((xs) => `[${xs.join(',')}]`) },
     { weight: 1, arbitrary: fc.constantFrom('null', '"AACAPwAAAEA="', '"not base64!"', '{}', '7') },
@@ -62,13 +85,16 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
 
   it('should pack only arrays of finite numbers, into one buffer, rounded to f32 as decodeVector rounds', () => {
     const body = JSON.parse('{"upsert_rows":[{"id":1,"vector":[0.1,2,3]},{"id":2,"vector":[1e400,1]},{"id":3,"vector":"AACAPw=="},{"id":4,"vector":[]},{"id":5,"vector":[1,"a"]},{"id":6,"vector":[4,5,6.5]}],"upsert_columns":{"id":[7,8],"vector":[[1,2,3],null]},"patch_columns":{"id":[9],"vector":[1,2,3]},"rank_by":["vector","ANN",[1,2,3]]}');
-    expect(packVectors(body)).toBe(3);
+    expect(packVectors(body)).toBe(4);
     const rows = body.upsert_rows;
     expect(rows[0].vector).toBeInstanceOf(Float32Array);
     expect(Array.from(rows[0].vector as Float32Array)).toEqual([Math.fround(0.1), 2, 3]);
     expect(rows[5].vector.buffer).toBe(rows[0].vector.buffer);
     expect(Array.isArray(rows[1].vector)).toBe(true); // Infinity: left for decodeVector's own message
-    expect(rows[2].vector).toBe('AACAPw==');
+    expect(rows[2].vector).toBeInstanceOf(Uint8Array); // base64: its bytes, 4-byte aligned in the same buffer
+    expect(Buffer.from(rows[2].vector as Uint8Array).toString('base64')).toBe('AACAPw==');
+    expect(rows[2].vector.buffer).toBe(rows[0].vector.buffer);
+    expect((rows[2].vector as Uint8Array).byteOffset % 4).toBe(0);
     expect(rows[3].vector).toEqual([]);
     expect(rows[4].vector).toEqual([1, 'a']);
     expect(body.upsert_columns.vector[0]).toBeInstanceOf(Float32Array);
@@ -76,6 +102,11 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
     expect(body.patch_columns.vector).toEqual([1, 2, 3]); // a flat column stays flat
     expect(body.rank_by).toEqual(['vector', 'ANN', [1, 2, 3]]); // not a write vector
     expect(packVectors([1, 2])).toBe(0);
+    // Base64 that decodeBase64Bytes refuses stays a string, for its message: bad padding, a stray character.
+    const odd = JSON.parse('{"upsert_rows":[{"id":1,"vector":"AACAPw="},{"id":2,"vector":"AAC!APw=="},{"id":3,"vector":""},{"id":4,"vector":"AACAPwAAAEA"}]}');
+    expect(packVectors(odd)).toBe(1);
+    expect(odd.upsert_rows.slice(0, 3).map((r: { vector: unknown }) => r.vector)).toEqual(['AACAPw=', 'AAC!APw==', '']);
+    expect(Array.from(odd.upsert_rows[3].vector as Uint8Array)).toEqual(Array.from(Buffer.from('AACAPwAAAEA', 'base64')));
   });
 
   it('should fail malformed and over-long bodies with the same errors on either side', () => {

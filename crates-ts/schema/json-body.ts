@@ -7,8 +7,12 @@
  * `vector` of `upsert_rows` / `patch_rows`, and every vector of an `upsert_columns` / `patch_columns` vector column,
  * that is an array of finite numbers becomes a Float32Array view of one buffer. The write path (schema/vector.ts
  * decodeVector) takes such a view as the array it came from: it rounds each number to f32 exactly as decodeVector
- * would have, and anything else (a string, null, a non-number, a non-finite number, an empty array) is left as
- * parsed, so its error message is unchanged.
+ * would have. A base64 string that decodes cleanly (schema/vector.ts decodeBase64Bytes' rules) becomes a Uint8Array
+ * view of its bytes in the same buffer, 4-byte aligned: what decoding it would give, left for decodeVector to read as
+ * f32 or f16 (the namespace's schema decides, which this thread does not know). Decoding base64 and allocating one
+ * buffer per vector on the event loop cost ≈ 5 µs per 128-d row (docs/benchmarks.md, issue 17 fifteenth session).
+ * Anything else (an invalid string, null, a non-number, a non-finite number, an empty array) is left as parsed, so
+ * its error message is unchanged.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { ElaxError } from '../core/index.js';
@@ -72,21 +76,40 @@ function packable(v: unknown): number[] | null {
   return v as number[];
 }
 
+/** Bytes a base64 string decodes to when decodeBase64Bytes accepts its shape (length and padding), else -1. */
+function base64Bytes(s: string): number {
+  const len = s.length;
+  const pad = len > 0 && s.charCodeAt(len - 1) === 61 /* = */ ? (len > 1 && s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0;
+  const chars = len - pad;
+  if ((pad > 0 && len % 4 !== 0) || chars % 4 === 1) return -1;
+  return Math.floor((chars * 3) / 4);
+}
+
+/** One vector found in the body: numbers to copy, or a base64 string to decode, and where its view goes. */
+type Found = { nums: number[]; text: null; at: number; set: (view: Float32Array | Uint8Array) => void } | { nums: null; text: string; bytes: number; at: number; set: (view: Float32Array | Uint8Array) => void };
+
 /**
  * Replaces, in place, the write body's vectors that are arrays of finite numbers by Float32Array views of one
- * buffer (rounded to f32 as decodeVector does). Returns how many were packed. Anything that is not a write body
- * is left alone.
+ * buffer (rounded to f32 as decodeVector does), and its base64 vectors that decode cleanly by Uint8Array views of
+ * their bytes in the same buffer. Returns how many were packed. Anything that is not a write body is left alone.
  */
 export function packVectors(body: unknown): number {
   if (!isObject(body)) return 0;
   // Where each packable vector sits: set(view) puts the view back in its place.
-  const found: { v: number[]; set: (view: Float32Array) => void }[] = [];
-  let total = 0;
-  const take = (v: unknown, set: (view: Float32Array) => void) => {
+  const found: Found[] = [];
+  let total = 0; // bytes, every view starting 4-byte aligned
+  const take = (v: unknown, set: (view: Float32Array | Uint8Array) => void) => {
+    if (typeof v === 'string') {
+      const bytes = base64Bytes(v);
+      if (bytes <= 0) return;
+      found.push({ nums: null, text: v, bytes, at: total, set });
+      total += (bytes + 3) & ~3;
+      return;
+    }
     const arr = packable(v);
     if (arr === null) return;
-    found.push({ v: arr, set });
-    total += arr.length;
+    found.push({ nums: arr, text: null, at: total, set });
+    total += arr.length * 4;
   };
   for (const key of ['upsert_rows', 'patch_rows']) {
     const rows = body[key];
@@ -104,14 +127,23 @@ export function packVectors(body: unknown): number {
     for (let i = 0; i < vectors.length; i++) take(vectors[i], (view) => (vectors[i] = view));
   }
   if (found.length === 0) return 0;
-  const all = new Float32Array(total);
-  packed.set(body, all.buffer);
-  let at = 0;
-  for (const { v, set } of found) {
-    const view = all.subarray(at, at + v.length);
-    for (let i = 0; i < v.length; i++) view[i] = v[i]!;
-    set(view);
-    at += v.length;
+  const buffer = new ArrayBuffer(total);
+  const raw = Buffer.from(buffer);
+  let packedCount = 0;
+  for (const f of found) {
+    if (f.nums !== null) {
+      const view = new Float32Array(buffer, f.at, f.nums.length);
+      for (let i = 0; i < f.nums.length; i++) view[i] = f.nums[i]!;
+      f.set(view);
+      packedCount++;
+      continue;
+    }
+    // Node's decoder skips characters outside the alphabet: fewer bytes than the shape promises means an invalid
+    // string, left as it is for decodeVector to report (its bytes in the buffer are then unused).
+    if (raw.write(f.text, f.at, f.bytes, 'base64') !== f.bytes) continue;
+    f.set(new Uint8Array(buffer, f.at, f.bytes));
+    packedCount++;
   }
-  return found.length;
+  if (packedCount > 0) packed.set(body, buffer);
+  return packedCount;
 }

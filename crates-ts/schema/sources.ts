@@ -23,6 +23,8 @@ export function base64ByteLength(s: string): number {
 
 export function dimsOf(raw: unknown): number | undefined {
   if (Array.isArray(raw) || raw instanceof Float32Array) return raw.length > 0 ? raw.length : undefined;
+  // Base64 bytes a pool thread decoded (schema/json-body.ts packVectors): as the string would count below.
+  if (raw instanceof Uint8Array) return raw.length > 0 && raw.length % 4 === 0 ? raw.length / 4 : undefined;
   if (typeof raw === 'string') {
     const n = base64ByteLength(raw);
     return n > 0 && n % 4 === 0 ? n / 4 : undefined;

@@ -99,9 +99,13 @@ export function decodeVector(raw: unknown, dims: number | undefined, where: stri
       v[i] = x;
       // A finite double beyond f32 range becomes ±Infinity here; finishVector reports it.
     }
-  } else if (typeof raw === 'string') {
-    const bytes = decodeBase64Bytes(raw, where);
-    v = elem === 'f16' && dims !== undefined && bytes.length === dims * 2 ? f16BytesToF32(bytes) : f32FromBytes(bytes, where);
+  } else if (typeof raw === 'string' || raw instanceof Uint8Array) {
+    // A Uint8Array: a base64 string a pool thread decoded (schema/json-body.ts packVectors), its own range of a buffer
+    // the request's other vectors share; JSON holds no other binary value.
+    const bytes = typeof raw === 'string' ? decodeBase64Bytes(raw, where) : raw;
+    if (elem === 'f16' && dims !== undefined && bytes.length === dims * 2) v = f16BytesToF32(bytes);
+    else if (typeof raw !== 'string' && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0) v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    else v = f32FromBytes(bytes, where);
   } else {
     throw bad(where, `vector must be an array of numbers or a base64 string, got ${raw === null ? 'null' : typeof raw}`);
   }
