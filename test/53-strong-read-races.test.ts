@@ -11,19 +11,31 @@ import { MemoryStore, type ListOptions, type ListResult } from '../crates-ts/sto
 import { Indexer } from '../indexer/indexer.js';
 import { gcNamespace } from '../indexer/gc.js';
 
-/** A store whose next LIST of a namespace's WAL first runs `race` (once armed). */
+/**
+ * A store whose next read of a namespace's WAL — a LIST, or the HEAD a warm node probes the entry after its head with
+ * (namespace/catalog.ts doRefresh) — first runs `race` (once armed). Counts WAL LISTs.
+ */
 class RacingStore extends MemoryStore {
   private race: (() => Promise<void>) | null = null;
+  walLists = 0;
   arm(race: () => Promise<void>) {
     this.race = race;
   }
-  override async list(prefix: string, options?: ListOptions): Promise<ListResult> {
-    const race = prefix.endsWith('/wal/') ? this.race : null;
+  private async raceFirst(isWal: boolean): Promise<void> {
+    const race = isWal ? this.race : null;
     if (race) {
       this.race = null;
       await race();
     }
+  }
+  override async list(prefix: string, options?: ListOptions): Promise<ListResult> {
+    if (prefix.endsWith('/wal/')) this.walLists++;
+    await this.raceFirst(prefix.endsWith('/wal/'));
     return super.list(prefix, options);
+  }
+  override async head(key: string) {
+    await this.raceFirst(key.includes('/wal/'));
+    return super.head(key);
   }
 }
 
@@ -74,6 +86,37 @@ describe('strong reads racing publishes and WAL GC', () => {
     for (const i of range(3, 6)) await writer.write(ns, { upsert_rows: [{ id: i, a: i }] });
     store.arm(() => indexAndCollect(store, ns));
     expect(await ids(reader, ns)).toEqual(range(0, 6));
+  });
+
+  it('should probe the entry after its head instead of listing the WAL when nothing was written (warm node)', async () => {
+    const store = new RacingStore();
+    const ns = 'probe';
+    const writer = engine(store);
+    for (const i of range(0, 3)) await writer.write(ns, { upsert_rows: [{ id: i, a: i }] });
+    const reader = engine(store);
+    expect(await ids(reader, ns)).toEqual(range(0, 3));
+    const lists = store.walLists;
+    for (let k = 0; k < 3; k++) expect(await ids(reader, ns)).toEqual(range(0, 3));
+    expect(store.walLists).toBe(lists); // nothing new: HEADs only
+    await writer.write(ns, { upsert_rows: [{ id: 3, a: 3 }] });
+    expect(await ids(reader, ns)).toEqual(range(0, 4));
+    expect(store.walLists).toBe(lists + 1); // the probe found an entry: one LIST after the head
+  });
+
+  it('should see entries written after a publish and GC that deleted the probed entry (warm node)', async () => {
+    const store = new RacingStore();
+    const ns = 'probe-gc';
+    const writer = engine(store);
+    for (const i of range(0, 3)) await writer.write(ns, { upsert_rows: [{ id: i, a: i }] });
+    const reader = engine(store);
+    expect(await ids(reader, ns)).toEqual(range(0, 3));
+    for (const i of range(3, 6)) await writer.write(ns, { upsert_rows: [{ id: i, a: i }] });
+    // Inside the probe: the entries after the reader's head are indexed and deleted, then one more is written.
+    store.arm(async () => {
+      await indexAndCollect(store, ns);
+      await writer.write(ns, { upsert_rows: [{ id: 6, a: 6 }] });
+    });
+    expect(await ids(reader, ns)).toEqual(range(0, 7));
   });
 
   it('should never miss an acknowledged row under random interleavings of writes, indexing, GC and strong reads', async () => {

@@ -413,7 +413,13 @@ export class NamespaceCatalog {
     for (let attempt = 1; ; attempt++) {
       if (this.views.get(ns)?.failed) this.evict(ns); // a fold threw (NamespaceView.apply): rebuilt from the store
       const cached = this.views.get(ns);
-      const listedFirst = cached ? await log.listAfter(cached.acceptedSeq) : null;
+      // The entry after the cached head, probed before any LIST: absent, and the router read next leaves the view where
+      // it is, then nothing follows it (the log is dense: RFC-0001 step 3; an entry GC deleted under us is covered by
+      // that router, which then moves the view, and the WAL is listed from the moved head below). One HEAD instead of a
+      // listing whose cost grows with the entries kept for the retention window (a directory read on the local store).
+      const probedAt = cached?.acceptedSeq;
+      const nothingNew = probedAt !== undefined && !(await log.has(probedAt + 1));
+      const listedFirst = cached ? (nothingNew ? [] : await log.listAfter(cached.acceptedSeq)) : null;
       const read: RouterRead | null = await this.routers.read(ns);
       if (!read || read.router.deleted) {
         this.evict(ns);
@@ -436,7 +442,11 @@ export class NamespaceCatalog {
       let listed = listedFirst ?? listedCold!;
       let verifyRouter = listedFirst === null;
       // acceptedSeq: an entry being folded in slices (NamespaceView.apply) is the view's already.
-      if (listed.length > 0 && listed[0]!.seq > view.acceptedSeq + 1) {
+      if (nothingNew && view.acceptedSeq !== probedAt) {
+        // The probe answered for another head: list from the view's, then verify below.
+        listed = await log.listAfter(view.acceptedSeq);
+        verifyRouter = true;
+      } else if (listed.length > 0 && listed[0]!.seq > view.acceptedSeq + 1) {
         // The view starts below what we listed: list from the view's head, then verify below.
         listed = await log.listAfter(view.acceptedSeq);
         verifyRouter = true;

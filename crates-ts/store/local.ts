@@ -153,6 +153,11 @@ export class LocalDirStore implements ObjectStore {
 
   async head(key: string): Promise<{ info: ObjectInfo; witness: Witness } | null> {
     const p = this.#path(key);
+    if (this.#syncSmallReads) {
+      // As get: a strong query probes the WAL entry after its view's head (namespace/catalog.ts doRefresh), usually absent.
+      const small = this.#getSmallSync(key, p);
+      if (small !== 'large') return small && { info: small.info, witness: small.witness };
+    }
     const h = await this.#openExisting(p);
     if (!h) return null;
     try {

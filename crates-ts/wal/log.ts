@@ -34,6 +34,11 @@ export class WalLog {
     return out;
   }
 
+  /** Whether entry `seq` exists (one HEAD; the log is dense, RFC-0001 step 3, so none after it if not). */
+  async has(seq: number): Promise<boolean> {
+    return (await this.store.head(walKey(this.namespace, seq))) !== null;
+  }
+
   /** Highest existing seq ≥ floor, or `floor` if there is none above it. */
   async discoverHead(floor: number): Promise<number> {
     const after = await this.listAfter(floor);
