@@ -155,6 +155,29 @@ describe('local directory store specifics', () => {
     expect((await store.putIfMatch('big', enc('small'), r.witness)).ok).toBe(true);
   });
 
+  it('should write into a directory again after a delete pruned it, through this store or another', async () => {
+    const dir = tempDir();
+    const a = new LocalDirStore(dir);
+    const b = new LocalDirStore(dir);
+    for (const size of [3, 5 * 1024 * 1024]) {
+      // Synchronous system calls up to 4 MiB, asynchronous above: both remember or re-make the directory.
+      const bytes = new Uint8Array(size).fill(9);
+      expect((await a.putIfAbsent('ns/wal/1', bytes)).ok).toBe(true);
+      await a.delete('ns/wal/1'); // the last key of ns/wal/ and ns/: both directories are pruned
+      await expect(fs.stat(path.join(dir, 'ns'))).rejects.toThrow();
+      expect((await a.putIfAbsent('ns/wal/2', bytes)).ok).toBe(true);
+      await b.delete('ns/wal/2'); // pruned by another store: `a` does not know
+      expect((await a.putIfAbsent('ns/wal/3', bytes)).ok).toBe(true);
+      expect((await a.putIfAbsent('ns/wal/3', bytes)).ok).toBe(false);
+      await a.put('ns/wal/4', bytes);
+      expect((await b.get('ns/wal/3'))!.bytes.length).toBe(size);
+      expect((await b.list('ns/wal/')).objects.map((o) => o.key)).toEqual(['ns/wal/3', 'ns/wal/4']);
+      await b.delete('ns/wal/3');
+      await b.delete('ns/wal/4');
+      expect((await fs.readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual([]); // no temp file left
+    }
+  });
+
   it('should give the same bytes and witness whether a small object is read synchronously or not', async () => {
     const dir = tempDir();
     const sync = new LocalDirStore(dir);
