@@ -323,8 +323,8 @@ export class Engine {
       ...(pool
         ? {
             encode: async (meta, ops) => {
-              // Gathered here (a few ms per 10k rows), so that only two string arrays and one vector buffer cross to the
-              // worker instead of a document per row. The buffer is shared, not moved: a task the pool fails is run
+              // Gathered here (a few ms per 10k rows), so that only two joined strings, a byte per row and one vector
+              // buffer cross to the worker instead of a document per row (wal/format.ts WalColumns). The buffer is shared, not moved: a task the pool fails is run
               // again inline on this input (pool.ts), which a detached buffer would turn into zero-length vectors. It
               // is a reused one (core/reused-buffers.ts: filling fresh memory costs a page fault per 4 KiB), given
               // back once the encode has returned (the thread reads it no more).
