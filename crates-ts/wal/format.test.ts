@@ -59,7 +59,8 @@ describe('WAL entry format', () => {
   it('should round-trip random batches exactly', () => {
     const dims = 4;
     const vec = fc.option(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: dims, maxLength: dims }).map((a) => Float32Array.from(a)), { nil: null });
-    // Any Unicode (multi-byte UTF-8, surrogate pairs): the Utf8 columns are built from byte lengths (utf8Vector).
+    // Any Unicode (multi-byte UTF-8, lone surrogates, quotes, backslashes, brackets and commas in strings): the Utf8
+    // columns are cut out of one JSON array's bytes (jsonArrayColumn).
     const text = (o: { minLength?: number; maxLength?: number } = {}) => fc.oneof(fc.string(o), fc.string({ ...o, unit: 'grapheme' }), fc.string({ ...o, unit: 'binary' }));
     const id = fc.oneof(fc.nat(), text({ minLength: 1, maxLength: 10 }));
     const attrs = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'é'), fc.oneof(text(), fc.integer(), fc.boolean(), fc.array(text(), { maxLength: 3 })));
@@ -92,11 +93,13 @@ describe('WAL entry format', () => {
     const a: WalOp = { kind: 'upsert', doc: { id: 1, vector: Float32Array.from([1, 2, 3]), attrs: {} } };
     const b: WalOp = { kind: 'upsert', doc: { id: 2, vector: Float32Array.from([1, 2]), attrs: {} } };
     expect(() => encodeWalEntry(meta(), [a, b])).toThrowError(/mixes vector dimensions 3 and 2/);
-    const cols = walColumns(meta(), [a, { kind: 'delete', id: 3 }]);
-    expect(cols.ids).toBe('1\n3');
-    expect(() => encodeWalColumns({ ...cols, ids: '1' })).toThrowError(/WAL columns disagree/);
-    expect(() => encodeWalColumns({ ...cols, ids: '1\n2\n3' })).toThrowError(/WAL columns disagree/);
-    expect(() => encodeWalColumns({ ...cols, attrs: '{}\n{}' })).toThrowError(/null attrs at row 1 is not empty/);
+    const cols = walColumns(meta(), [a, { kind: 'delete', id: 'x,"]}' }]);
+    expect(cols.ids).toBe('[1,"x,\\"]}"]');
+    expect(cols.attrs).toBe('[{},null]');
+    expect(() => encodeWalColumns({ ...cols, ids: '[1]' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, ids: '[1,2,3]' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, ids: '1,2' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, attrs: '[{},{}]' })).toThrowError(/attrs is not null at null row 1/);
     expect(() => encodeWalColumns({ ...cols, rows: 3 })).toThrowError(/WAL columns disagree/);
     expect(() => encodeWalColumns({ ...cols, ops: Uint8Array.of(1, 7) })).toThrowError(/op 7 at row 1/);
   });

@@ -59,7 +59,7 @@ export interface WalEntry {
  * The columns of an entry, gathered from its operations: cheap (a JSON text per id and per attribute object, one copy
  * of the vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet
  * work — to a worker (RFC-0010 "Fresh memory on the write path"). What crosses is a few values, not one per row: the
- * kinds as bytes, the ids and the attributes as one string each (a structured clone of a string is one copy; of an
+ * kinds as bytes, the ids and the attributes as one JSON array each (a structured clone of a string is one copy; of an
  * array of n strings, n objects to serialize and n to make on the other side — 0.5 s of the event loop per 400k
  * rows), the vectors in a shared buffer (no copy).
  */
@@ -70,11 +70,11 @@ export interface WalColumns {
   /** Row i's operation: OP_UPSERT or OP_DELETE. */
   ops: Uint8Array;
   /**
-   * The rows' ids as JSON text (`17`, `"a-b"`), joined by '\n': JSON.stringify never writes a raw newline (one in a
-   * string is escaped), and no byte of a multi-byte UTF-8 character is 0x0A, so the separators are found bytewise.
+   * The rows' ids as one JSON array, as JSON.stringify writes it (`[17,"a-b"]`): row i's id text is the array's i-th
+   * element, the JSON.stringify of the id alone (the array is one native call instead of a call and a string per row).
    */
   ids: string;
-  /** The upserts' attributes as JSON objects, joined by '\n' like `ids`; a delete's is empty (null in the column). */
+  /** The rows' attributes as one JSON array like `ids` (an object per upsert, `null` for a delete: a null in the column). */
   attrs: string;
   /** Vector dimensions; 0 when no operation carries a vector (then `vectors` and `validity` are null). */
   dims: number;
@@ -94,8 +94,8 @@ export const OP_UPSERT = 1;
 export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes)): WalColumns {
   const n = ops.length;
   const kinds = new Uint8Array(n);
-  const idCol: string[] = new Array(n);
-  const attrCol: string[] = new Array(n);
+  const idCol: Id[] = new Array(n);
+  const attrCol: (Record<string, AttrValue> | null)[] = new Array(n);
   let dims = 0;
   for (const op of ops) {
     if (op.kind === 'upsert' && op.doc.vector) {
@@ -112,8 +112,8 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: 
     const op = ops[i]!;
     if (op.kind === 'upsert') {
       kinds[i] = OP_UPSERT;
-      idCol[i] = JSON.stringify(op.doc.id);
-      attrCol[i] = JSON.stringify(op.doc.attrs);
+      idCol[i] = op.doc.id;
+      attrCol[i] = op.doc.attrs;
       const v = op.doc.vector;
       if (vecValues && validity) {
         if (v) {
@@ -127,15 +127,15 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: 
       }
     } else {
       kinds[i] = OP_DELETE;
-      idCol[i] = JSON.stringify(op.id);
-      attrCol[i] = '';
+      idCol[i] = op.id;
+      attrCol[i] = null;
       if (vecValues) {
         vecValues.fill(0, i * dims, (i + 1) * dims);
         nullVectors++;
       }
     }
   }
-  return { meta, rows: n, ops: kinds, ids: idCol.join('\n'), attrs: attrCol.join('\n'), dims, vectors: vecValues, validity, nullVectors };
+  return { meta, rows: n, ops: kinds, ids: JSON.stringify(idCol), attrs: JSON.stringify(attrCol), dims, vectors: vecValues, validity, nullVectors };
 }
 
 /** The Parquet bytes of gathered columns (see WalColumns). */
@@ -154,14 +154,14 @@ export function encodeWalColumns(c: WalColumns): Uint8Array {
   }
   const columns: Record<string, arrow.Vector> = {
     op: opVector(c.ops),
-    id: utf8Joined('id', c.ids, n, undefined, 0),
+    id: jsonArrayColumn('id', c.ids, n, undefined, 0),
   };
   if (c.dims > 0 && c.vectors && c.validity) {
     const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
     const child = arrow.makeData({ type: new arrow.Float32(), length: n * c.dims, data: c.vectors });
     columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: c.nullVectors, nullBitmap: c.validity, child }));
   }
-  columns.attrs = utf8Joined('attrs', c.attrs, n, attrValidity, deletes);
+  columns.attrs = jsonArrayColumn('attrs', c.attrs, n, attrValidity, deletes);
   const plain = new arrow.Table(columns);
   const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(c.meta)]]));
   const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
@@ -190,30 +190,53 @@ function opVector(kinds: Uint8Array): arrow.Vector<arrow.Utf8> {
 }
 
 /**
- * A Utf8 Arrow vector of the `n` values joined by '\n' in `joined` (see WalColumns.ids), built in one pass: one
- * native UTF-8 encode, then each separator found (indexOf) and the bytes after it moved down over it, offsets
- * as they go. A null slot (clear in `validity`) must be empty. arrow's vectorFromArray goes through its Builder, a
- * call per value and per byte range: 0.7 ms per 1,000 short strings, a third of an entry's encoding before this.
+ * A Utf8 Arrow vector of the `n` elements of a JSON array as JSON.stringify writes it (see WalColumns.ids): one
+ * native UTF-8 encode, then one pass over the bytes that finds each top-level element (outside strings, whose
+ * escapes it skips; nothing else in such text is whitespace or past ASCII) and moves it down over the brackets and
+ * commas, offsets as it goes. A null slot (clear in `validity`) must hold `null` and is left empty. arrow's
+ * vectorFromArray goes through its Builder, a call per value and per byte range: 0.7 ms per 1,000 short strings.
  */
-function utf8Joined(column: string, joined: string, n: number, validity: Uint8Array | undefined, nullCount: number): arrow.Vector<arrow.Utf8> {
+function jsonArrayColumn(column: string, json: string, n: number, validity: Uint8Array | undefined, nullCount: number): arrow.Vector<arrow.Utf8> {
+  const bad = (why: string) => new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} rows, ${column} ${why}`);
   const offsets = new Int32Array(n + 1);
-  const buf = Buffer.from(joined, 'utf8');
+  const buf = Buffer.from(json, 'utf8');
+  const end = buf.length - 1; // the closing bracket
+  if (buf[0] !== 0x5b || buf[end] !== 0x5d || end < 1) throw bad('is not a JSON array');
+  if (n === 0 && end !== 1) throw bad('holds values');
   let w = 0;
-  let r = 0;
-  for (let i = 0; i < n; i++) {
-    const sep = buf.indexOf(0x0a, r);
-    const last = i === n - 1;
-    if (last ? sep !== -1 : sep === -1) throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} rows, ${column} holds another number of values`);
-    const end = last ? buf.length : sep;
-    if (validity !== undefined && (validity[i >> 3]! & (1 << (i & 7))) === 0 && end !== r) {
-      throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: null ${column} at row ${i} is not empty`);
+  let i = 1;
+  for (let row = 0; row < n; row++) {
+    const start = w;
+    let depth = 0;
+    while (i < end) {
+      const b = buf[i]!;
+      if (b === 0x22) {
+        // A string: to its closing quote, a backslash's next byte taken as is.
+        buf[w++] = b;
+        i++;
+        while (i < end) {
+          const c = buf[i++]!;
+          buf[w++] = c;
+          if (c === 0x5c) buf[w++] = buf[i++]!;
+          else if (c === 0x22) break;
+        }
+        continue;
+      }
+      if (depth === 0 && b === 0x2c) break;
+      if (b === 0x7b || b === 0x5b) depth++;
+      else if (b === 0x7d || b === 0x5d) depth--;
+      buf[w++] = b;
+      i++;
     }
-    if (w !== r) buf.copyWithin(w, r, end);
-    w += end - r;
-    offsets[i + 1] = w;
-    r = end + 1;
+    if (w === start || depth !== 0) throw bad(`has no value at row ${row}`);
+    if (validity !== undefined && (validity[row >> 3]! & (1 << (row & 7))) === 0) {
+      if (w - start !== 4 || buf[start] !== 0x6e) throw bad(`is not null at null row ${row}`);
+      w = start;
+    }
+    offsets[row + 1] = w;
+    if (row < n - 1 ? buf[i] !== 0x2c : i !== end) throw bad('holds another number of values');
+    i++;
   }
-  if (n === 0 && buf.length !== 0) throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: 0 rows, ${column} is not empty`);
   const data = buf.subarray(0, w);
   return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount, nullBitmap: validity, valueOffsets: offsets, data }));
 }
