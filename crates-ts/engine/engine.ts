@@ -267,22 +267,8 @@ export function prefaultInPieces(run: (memory: Parameters<ArenaPrefaulter>[0], f
   };
 }
 
-/**
- * The billed logical bytes of upserted documents: per document its vector's f32 bytes, the length of its attributes'
- * JSON text and 8. The attribute texts are measured in one JSON.stringify of them all, whose length is theirs plus
- * n - 1 commas and two brackets (one native call instead of one per row: ≈ 0.2 µs a row less on the event loop).
- */
-export function upsertBytes(docs: readonly Doc[]): number {
-  const n = docs.length;
-  if (n === 0) return 0;
-  const attrs: Doc['attrs'][] = new Array(n);
-  let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const d = docs[i]!;
-    attrs[i] = d.attrs;
-    bytes += (d.vector ? d.vector.length * 4 : 0) + 8;
-  }
-  return bytes + JSON.stringify(attrs).length - n - 1;
+function docBytes(d: Doc): number {
+  return (d.vector ? d.vector.length * 4 : 0) + JSON.stringify(d.attrs).length + 8;
 }
 
 export class Engine {
@@ -396,7 +382,7 @@ export class Engine {
       done = await attempt(await this.catalog.view(ns, 'strong'));
     }
     const { req, out } = done;
-    const bytesWritten = upsertBytes(req.upserts) + req.patches.length * 16 + req.deletes.length * 8;
+    const bytesWritten = req.upserts.reduce((s, d) => s + docBytes(d), 0) + req.patches.length * 16 + req.deletes.length * 8;
     const affected = out.upserted.size + out.patched.size + out.deleted.size;
     const res: Record<string, unknown> = {
       status: 'OK',
