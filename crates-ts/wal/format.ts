@@ -56,12 +56,11 @@ export interface WalEntry {
 }
 
 /**
- * The columns of an entry, gathered from its operations: cheap (a JSON text per id and per attribute object, one copy
- * of the vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet
- * work — to a worker (RFC-0010 "Fresh memory on the write path"). What crosses is a few values, not one per row: the
- * kinds as bytes, the ids and the attributes as one JSON array each (a structured clone of a string is one copy; of an
- * array of n strings, n objects to serialize and n to make on the other side — 0.5 s of the event loop per 400k
- * rows), the vectors in a shared buffer (no copy).
+ * The columns of an entry, gathered from its operations: cheap (one JSON.stringify per column, one copy of the
+ * vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet work — to
+ * a worker (RFC-0010 "The wal-encode hand-off"). What crosses is a few values, not one per row: the kinds as bytes,
+ * the ids and the attributes as one JSON array each (a structured clone of a string is one copy; of an array of n
+ * strings, n values to serialize and n to make on the other side), the vectors in a shared buffer (no copy).
  */
 export interface WalColumns {
   meta: WalMeta;
