@@ -3,11 +3,13 @@
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
- *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...']
+ *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool]
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
  * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
- * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total).
+ * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total; `cold_inline_tasks`
+ * counts those of the timed phase: each costs the event loop an entry's encode or a body's parse). `--wait-pool`
+ * times the steady state instead: one-row writes first, until one runs nothing inline.
  */
 import { parseArgs } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     vectors: { type: 'string', default: 'json' },
     'server-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
+    'wait-pool': { type: 'boolean', default: false },
   },
 });
 const batches = Number(values.batches);
@@ -45,6 +48,13 @@ function makeBody(batch: number, rand: () => number): string {
   return JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' });
 }
 
+/** The server's elax_pool_cold_inline_total (pool tasks run inline before a thread had loaded). */
+async function coldInlineTasks(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^elax_pool_cold_inline_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
 /** User + system CPU seconds of a process, all threads (Linux /proc), or of its main thread (the event loop). */
 function procCpuSeconds(pid: number, mainThread = false): number {
   const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -64,6 +74,18 @@ for (const clients of clientCounts) {
   const ns = `bench-${clients}`;
   const warm = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: makeBody(batches, rng(1)) });
   if (!warm.ok) throw new Error(`warm-up write failed: ${warm.status} ${await warm.text()}`);
+  if (values['wait-pool']) {
+    // Steady state: one-row writes until one runs no task inline (a pool thread has loaded), at most 60 s.
+    for (let i = 0, before = await coldInlineTasks(server.url); i < 300; i++) {
+      const w = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ upsert_rows: [{ id: 1e9 + i, vector: Array(dims).fill(0.5) }] }) });
+      if (!w.ok) throw new Error(`warm-up write failed: ${w.status} ${await w.text()}`);
+      const after = await coldInlineTasks(server.url);
+      if (after === before) break;
+      before = after;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const coldInline0 = await coldInlineTasks(server.url);
   const latencies: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -86,6 +108,7 @@ for (const clients of clientCounts) {
   const cpu = process.cpuUsage(cpu0);
   const serverCpu = procCpuSeconds(server.child.pid!) - server0;
   const loopCpu = procCpuSeconds(server.child.pid!, true) - loop0;
+  const coldInline = (await coldInlineTasks(server.url)) - coldInline0;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
   const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
@@ -107,6 +130,9 @@ for (const clients of clientCounts) {
     // takes from queries). Less sensitive than rows/s to other processes on a shared machine.
     server_us_per_row: +((1e6 * serverCpu) / (batches * rowsPer)).toFixed(1),
     loop_us_per_row: +((1e6 * loopCpu) / (batches * rowsPer)).toFixed(1),
+    // Timed tasks the event loop ran itself because no pool thread had loaded yet (entries encoded, bodies parsed
+    // inline): ≈ 3 ms of the loop each for a 1,000-row entry, so a run with more of them has a higher loop_us_per_row.
+    cold_inline_tasks: coldInline,
   };
   results.push(row);
   console.log(JSON.stringify(row));

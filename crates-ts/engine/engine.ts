@@ -323,11 +323,12 @@ export class Engine {
       ...(pool
         ? {
             encode: async (meta, ops) => {
-              // Gathered here (a few ms per 10k rows), so that only two string arrays and one vector buffer cross to the
-              // worker instead of a document per row. The buffer is shared, not moved: a task the pool fails is run
-              // again inline on this input (pool.ts), which a detached buffer would turn into zero-length vectors. It
-              // is a reused one (core/reused-buffers.ts: filling fresh memory costs a page fault per 4 KiB), given
-              // back once the encode has returned (the thread reads it no more).
+              // Gathered here (a few ms per 10k rows), so that only two JSON arrays (one string each), a byte per row
+              // and one vector buffer cross to the worker instead of a document per row (wal/format.ts WalColumns).
+              // The buffer is shared, not moved: a task the pool fails is run again inline on this input (pool.ts),
+              // which a detached buffer would turn into zero-length vectors. It is a reused one
+              // (core/reused-buffers.ts: filling fresh memory costs a page fault per 4 KiB), given back once the
+              // encode has returned (the thread reads it no more).
               const columns = walColumns(meta, ops, (bytes) => reusedBuffers.acquire(bytes));
               const bytes = await pool.run('wal-encode', columns);
               if (columns.vectors !== null) reusedBuffers.release(columns.vectors.buffer as SharedArrayBuffer);

@@ -105,8 +105,8 @@ class TailStore {
     let chunk = this.chunks[c];
     if (chunk === undefined || at >= chunk.capacity) chunk = this.growChunk(c, at);
     chunk.data.set(v, at * this.dims);
-    chunk.sqNorms[at] = sqNormAt(chunk.data, at * this.dims, this.dims);
-    if (chunk.codes !== undefined) encodeRow(chunk.codes, at);
+    // Σ y² from the code's kernel when the row is coded (the same bits as sqNormAt: query/code-scan.ts encodeRow).
+    chunk.sqNorms[at] = chunk.codes !== undefined ? encodeRow(chunk.codes, at) : sqNormAt(chunk.data, at * this.dims, this.dims);
     this.presentBits[r >> 3]! |= 1 << (r & 7);
   }
 

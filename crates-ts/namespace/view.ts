@@ -351,7 +351,7 @@ export class NamespaceView {
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
       // The first tail operation on an id shadows its live part row (resolved by settle()); later ones replace the
       // earlier tail row.
-      if (!this.tailRows.has(id) && this.parts.length > 0) this.pending.push(id);
+      if (this.parts.length > 0 && !this.tailRows.has(id)) this.pending.push(id);
       if (op.kind === 'upsert') this.tailRows.upsert(op.doc);
       else this.tailRows.delete(id, entry.seq);
     }

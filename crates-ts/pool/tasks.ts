@@ -14,7 +14,8 @@ import { scoreBm25Part, type Bm25PartInput, type Bm25PartOutput } from '../fts/p
 export interface TaskTypes {
   /**
    * WAL batch encoding (Arrow + Parquet in WebAssembly) of columns the caller gathered (wal/format.ts walColumns):
-   * two string arrays and one vector buffer cross by clone.
+   * the ids and the attributes as one JSON array (string) each and the kinds' bytes cross by clone, the vectors in a
+   * shared buffer.
    */
   'wal-encode': { input: WalColumns; output: Uint8Array };
   /** WAL entry decoding (Parquet → ops) when a view loads its tail. */

@@ -25,6 +25,22 @@ const value = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.double({ min: -1, max: 1, noNaN: true }), fc.integer({ min: -30, max: 30 })).map(([m, e]) => Math.fround(m * 2 ** e)) },
 );
 
+describe('encodeRow', () => {
+  it('returns Σ y² with the bits of sqNormAt (any dims, NaN, infinities, tiny and huge values; plain and shared arenas)', () => {
+    const any = fc.oneof(value, fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 1e-45, 3e38, -3e38), fc.float({ noDefaultInfinity: false }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 6 }), fc.infiniteStream(any), fc.boolean(), (dims, rows, values, shared) => {
+        const arena = VectorArena.create(dims, rows, { codes: true, shared })!;
+        const codes: ChunkCodes = { arena, codes: arena.codes!, scale: new Float64Array(rows), errNorm: new Float64Array(rows), codeNorm: new Float64Array(rows) };
+        const it = values[Symbol.iterator]();
+        for (let i = 0; i < rows * dims; i++) arena.data[i] = it.next().value;
+        for (let r = 0; r < rows; r++) expect(Object.is(encodeRow(codes, r), sqNormAt(arena.data, r * dims, dims))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('code scan bounds', () => {
   it('bound every row’s exact distance (both metrics, any dims)', () => {
     fc.assert(

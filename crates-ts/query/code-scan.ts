@@ -45,20 +45,23 @@ const MAX_MAG = 1e140;
 /**
  * Codes row `r` of a chunk from its f32 values in the chunk's arena (kernels.wat encode: ≈ 0.2 µs a 128-d row, where
  * a JS loop took 1-2 µs): its int8 codes and scale, ‖e‖ and ‖c‖; scale NaN and zero codes when it gets no code.
+ * Returns the row's Σ y², the same bits as distance.ts sqNormAt (the kernel sums it in the same order, in the pass
+ * that finds max|y|), so the tail need not read the row again for it.
  */
-export function encodeRow(into: ChunkCodes, r: number): void {
+export function encodeRow(into: ChunkCodes, r: number): number {
   const a = into.arena;
+  const out = a.out;
   if (!a.encode(r, MIN_MAG, MAX_MAG)) {
     into.codes.fill(0, r * a.dims, (r + 1) * a.dims);
     into.scale[r] = NaN;
     into.errNorm[r] = 0;
     into.codeNorm[r] = 0;
-    return;
+    return out[3]!;
   }
-  const out = a.out;
   into.scale[r] = out[0]!;
   into.errNorm[r] = Math.sqrt(out[1]!);
   into.codeNorm[r] = Math.sqrt(out[2]!);
+  return out[3]!;
 }
 
 /** A query coded for a scan of codes (queryCodes), with what the bounds read. */

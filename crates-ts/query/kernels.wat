@@ -103,8 +103,10 @@
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $l))))
 
-  ;; Codes one row (crates-ts/query/code-scan.ts encodeRow): m = max|y_i| (NaN if some y_i is); unless
-;; $lo ≤ m ≤ $hi returns 0 and writes nothing. Else s = m / 127, c_i = clamp(nearest(y_i·127/m), ±127) at $codes,
+  ;; Codes one row (crates-ts/query/code-scan.ts encodeRow): m = max|y_i| (NaN if some y_i is), and Σ y_i² at $outp+24
+;; in f64 exactly as query/distance.ts sqNormAt sums it (four accumulators for i mod 4, added in order, then the
+;; dims mod 4 remainder one by one: the same operations in the same order, so the same bits). Unless $lo ≤ m ≤ $hi
+;; returns 0 and writes nothing else. Else s = m / 127, c_i = clamp(nearest(y_i·127/m), ±127) at $codes,
 ;; and at $outp: s, Σ (y_i − s·c_i)², Σ c_i² (f64, in any order: the bounds do not depend on it); returns 1.
 ;; Four lanes at a time (f32 → f64 for the products), then the dims mod 4 remainder. Rounded to nearest as
 ;; (t + 1.5·2^52) − 1.5·2^52 (exact for |t| < 2^51): f64.nearest and Math.round measured ≈ 75 ns here (a runtime call).
@@ -113,21 +115,31 @@
     (local $y4 v128) (local $ylo v128) (local $yhi v128) (local $clo v128) (local $chi v128) (local $e v128)
     (local $ee v128) (local $cc v128) (local $s2 v128) (local $inv2 v128)
     (local $y f64) (local $c f64) (local $es f64) (local $ees f64) (local $ccs f64)
+    (local $yy01 v128) (local $yy23 v128) (local $yy f64)
     (local.set $n4 (i32.and (local.get $dims) (i32.const -4)))
     (block $d (loop $l
       (br_if $d (i32.ge_u (local.get $i) (local.get $n4)))
-      (local.set $m4 (f32x4.max (local.get $m4)
-        (f32x4.abs (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))))
+      (local.set $y4 (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $m4 (f32x4.max (local.get $m4) (f32x4.abs (local.get $y4))))
+      (local.set $ylo (f64x2.promote_low_f32x4 (local.get $y4)))
+      (local.set $yhi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $y4) (local.get $y4))))
+      (local.set $yy01 (f64x2.add (local.get $yy01) (f64x2.mul (local.get $ylo) (local.get $ylo))))
+      (local.set $yy23 (f64x2.add (local.get $yy23) (f64x2.mul (local.get $yhi) (local.get $yhi))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l)))
     (local.set $mf (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m4)) (f32x4.extract_lane 1 (local.get $m4)))
       (f32.max (f32x4.extract_lane 2 (local.get $m4)) (f32x4.extract_lane 3 (local.get $m4)))))
+    (local.set $yy (f64.add (f64.add (f64.add (f64x2.extract_lane 0 (local.get $yy01)) (f64x2.extract_lane 1 (local.get $yy01)))
+      (f64x2.extract_lane 0 (local.get $yy23))) (f64x2.extract_lane 1 (local.get $yy23))))
     (block $rd (loop $r
       (br_if $rd (i32.ge_u (local.get $i) (local.get $dims)))
       (local.set $mf (f32.max (local.get $mf)
         (f32.abs (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))))
+      (local.set $y (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $yy (f64.add (local.get $yy) (f64.mul (local.get $y) (local.get $y))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $r)))
+    (f64.store offset=24 (local.get $outp) (local.get $yy))
     (local.set $m (f64.promote_f32 (local.get $mf)))
     (if (i32.eqz (i32.and (f64.ge (local.get $m) (local.get $lo)) (f64.le (local.get $m) (local.get $hi))))
       (then (return (i32.const 0))))

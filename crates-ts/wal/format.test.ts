@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import * as arrow from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { walWriterProperties } from './format.js';
 import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalOp, type WalMeta } from './index.js';
 
 const meta = (extra: Partial<WalMeta> = {}): WalMeta => ({
@@ -56,7 +59,8 @@ describe('WAL entry format', () => {
   it('should round-trip random batches exactly', () => {
     const dims = 4;
     const vec = fc.option(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: dims, maxLength: dims }).map((a) => Float32Array.from(a)), { nil: null });
-    // Any Unicode (multi-byte UTF-8, surrogate pairs): the Utf8 columns are built from byte lengths (utf8Vector).
+    // Any Unicode (multi-byte UTF-8, lone surrogates, quotes, backslashes, brackets and commas in strings): the Utf8
+    // columns are cut out of one JSON array's bytes (jsonArrayColumn).
     const text = (o: { minLength?: number; maxLength?: number } = {}) => fc.oneof(fc.string(o), fc.string({ ...o, unit: 'grapheme' }), fc.string({ ...o, unit: 'binary' }));
     const id = fc.oneof(fc.nat(), text({ minLength: 1, maxLength: 10 }));
     const attrs = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'é'), fc.oneof(text(), fc.integer(), fc.boolean(), fc.array(text(), { maxLength: 3 })));
@@ -74,6 +78,8 @@ describe('WAL entry format', () => {
           return b;
         };
         expect(Buffer.from(encodeWalColumns(walColumns(meta(), ops, dirty))).equals(Buffer.from(bytes))).toBe(true);
+        // The joined columns (WalColumns.ids, .attrs) give the bytes a column per value gives (arrow's own builder).
+        expect(Buffer.from(referenceEncode(meta(), ops)).equals(Buffer.from(bytes))).toBe(true);
         const back = decodeWalEntry(5, bytes).ops;
         // -0 and 0 are the same float for our purposes; compare via JSON of arrays.
         const norm = (o: WalOp[]) => JSON.stringify(o.map((x) => (x.kind === 'upsert' ? { ...x, doc: { ...x.doc, vector: x.doc.vector ? Array.from(x.doc.vector) : null } } : x)));
@@ -87,6 +93,34 @@ describe('WAL entry format', () => {
     const a: WalOp = { kind: 'upsert', doc: { id: 1, vector: Float32Array.from([1, 2, 3]), attrs: {} } };
     const b: WalOp = { kind: 'upsert', doc: { id: 2, vector: Float32Array.from([1, 2]), attrs: {} } };
     expect(() => encodeWalEntry(meta(), [a, b])).toThrowError(/mixes vector dimensions 3 and 2/);
-    expect(() => encodeWalColumns({ ...walColumns(meta(), [a]), id: [] })).toThrowError(/WAL columns disagree/);
+    const cols = walColumns(meta(), [a, { kind: 'delete', id: 'x,"]}' }]);
+    expect(cols.ids).toBe('[1,"x,\\"]}"]');
+    expect(cols.attrs).toBe('[{},null]');
+    expect(() => encodeWalColumns({ ...cols, ids: '[1]' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, ids: '[1,2,3]' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, ids: '1,2' })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, attrs: '[{},{}]' })).toThrowError(/attrs is not null at null row 1/);
+    expect(() => encodeWalColumns({ ...cols, rows: 3 })).toThrowError(/WAL columns disagree/);
+    expect(() => encodeWalColumns({ ...cols, ops: Uint8Array.of(1, 7) })).toThrowError(/op 7 at row 1/);
   });
 });
+
+/** The entry written the plain way: Arrow's builder for every Utf8 column (a value per row), the same writer settings. */
+function referenceEncode(m: WalMeta, ops: WalOp[]): Uint8Array {
+  const c = walColumns(m, ops);
+  const utf8 = (values: (string | null)[]) => arrow.vectorFromArray(values, new arrow.Utf8());
+  const columns: Record<string, arrow.Vector> = {
+    op: utf8(ops.map((o) => o.kind)),
+    id: utf8(ops.map((o) => JSON.stringify(o.kind === 'upsert' ? o.doc.id : o.id))),
+  };
+  if (c.dims > 0) {
+    const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
+    const child = arrow.makeData({ type: new arrow.Float32(), length: ops.length * c.dims, data: c.vectors! });
+    columns.vector = arrow.makeVector(arrow.makeData({ type, length: ops.length, nullCount: c.nullVectors, nullBitmap: c.validity!, child }));
+  }
+  columns.attrs = utf8(ops.map((o) => (o.kind === 'upsert' ? JSON.stringify(o.doc.attrs) : null)));
+  const plain = new arrow.Table(columns);
+  const schema = new arrow.Schema(plain.schema.fields, new Map([['elax.wal', JSON.stringify(m)]]));
+  const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
+  return pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), walWriterProperties());
+}

@@ -56,15 +56,25 @@ export interface WalEntry {
 }
 
 /**
- * The columns of an entry, gathered from its operations: cheap (a JSON text per id and per attribute object, one copy
- * of the vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet
- * work — to a worker, moving `vectors.buffer` rather than cloning a document per row (RFC-0010).
+ * The columns of an entry, gathered from its operations: cheap (one JSON.stringify per column, one copy of the
+ * vectors), so the caller can gather on its own thread and hand `encodeWalColumns` — the Arrow and Parquet work — to
+ * a worker (RFC-0010 "The wal-encode hand-off"). What crosses is a few values, not one per row: the kinds as bytes,
+ * the ids and the attributes as one JSON array each (a structured clone of a string is one copy; of an array of n
+ * strings, n values to serialize and n to make on the other side), the vectors in a shared buffer (no copy).
  */
 export interface WalColumns {
   meta: WalMeta;
-  op: string[];
-  id: string[];
-  attrs: (string | null)[];
+  /** Operations (rows) in the entry. */
+  rows: number;
+  /** Row i's operation: OP_UPSERT or OP_DELETE. */
+  ops: Uint8Array;
+  /**
+   * The rows' ids as one JSON array, as JSON.stringify writes it (`[17,"a-b"]`): row i's id text is the array's i-th
+   * element, the JSON.stringify of the id alone (the array is one native call instead of a call and a string per row).
+   */
+  ids: string;
+  /** The rows' attributes as one JSON array like `ids` (an object per upsert, `null` for a delete: a null in the column). */
+  attrs: string;
   /** Vector dimensions; 0 when no operation carries a vector (then `vectors` and `validity` are null). */
   dims: number;
   /** Row i's vector at [i·dims, (i+1)·dims) (zeros for a row without one). */
@@ -73,15 +83,18 @@ export interface WalColumns {
   nullVectors: number;
 }
 
+export const OP_DELETE = 0;
+export const OP_UPSERT = 1;
+
 /**
  * `alloc` gives the shared buffer the vectors are copied into (default: a new one); it may hold anything, every row's
  * values are written (zeros for a row without a vector).
  */
 export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes)): WalColumns {
   const n = ops.length;
-  const opCol: string[] = new Array(n);
-  const idCol: string[] = new Array(n);
-  const attrCol: (string | null)[] = new Array(n);
+  const kinds = new Uint8Array(n);
+  const idCol: Id[] = new Array(n);
+  const attrCol: (Record<string, AttrValue> | null)[] = new Array(n);
   let dims = 0;
   for (const op of ops) {
     if (op.kind === 'upsert' && op.doc.vector) {
@@ -96,10 +109,10 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: 
   let nullVectors = 0;
   for (let i = 0; i < n; i++) {
     const op = ops[i]!;
-    opCol[i] = op.kind;
     if (op.kind === 'upsert') {
-      idCol[i] = JSON.stringify(op.doc.id);
-      attrCol[i] = JSON.stringify(op.doc.attrs);
+      kinds[i] = OP_UPSERT;
+      idCol[i] = op.doc.id;
+      attrCol[i] = op.doc.attrs;
       const v = op.doc.vector;
       if (vecValues && validity) {
         if (v) {
@@ -112,7 +125,8 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: 
         }
       }
     } else {
-      idCol[i] = JSON.stringify(op.id);
+      kinds[i] = OP_DELETE;
+      idCol[i] = op.id;
       attrCol[i] = null;
       if (vecValues) {
         vecValues.fill(0, i * dims, (i + 1) * dims);
@@ -120,60 +134,110 @@ export function walColumns(meta: WalMeta, ops: readonly WalOp[], alloc: (bytes: 
       }
     }
   }
-  return { meta, op: opCol, id: idCol, attrs: attrCol, dims, vectors: vecValues, validity, nullVectors };
+  return { meta, rows: n, ops: kinds, ids: JSON.stringify(idCol), attrs: JSON.stringify(attrCol), dims, vectors: vecValues, validity, nullVectors };
 }
 
 /** The Parquet bytes of gathered columns (see WalColumns). */
 export function encodeWalColumns(c: WalColumns): Uint8Array {
-  const n = c.op.length;
-  if (c.id.length !== n || c.attrs.length !== n || (c.dims > 0 && c.vectors?.length !== n * c.dims)) {
-    throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} ops, ${c.id.length} ids, ${c.attrs.length} attrs, ${c.vectors?.length ?? 0} vector values of ${c.dims} dims`);
+  const n = c.rows;
+  if (c.ops.length !== n || (c.dims > 0 && c.vectors?.length !== n * c.dims)) {
+    throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} rows, ${c.ops.length} ops, ${c.vectors?.length ?? 0} vector values of ${c.dims} dims`);
+  }
+  // Deletes have null attributes.
+  let deletes = 0;
+  for (let i = 0; i < n; i++) if (c.ops[i] !== OP_UPSERT) deletes++;
+  let attrValidity: Uint8Array | undefined;
+  if (deletes > 0) {
+    attrValidity = new Uint8Array(Math.ceil(n / 8)).fill(0xff);
+    for (let i = 0; i < n; i++) if (c.ops[i] !== OP_UPSERT) attrValidity[i >> 3]! &= ~(1 << (i & 7));
   }
   const columns: Record<string, arrow.Vector> = {
-    op: utf8Vector(c.op),
-    id: utf8Vector(c.id),
+    op: opVector(c.ops),
+    id: jsonArrayColumn('id', c.ids, n, undefined, 0),
   };
   if (c.dims > 0 && c.vectors && c.validity) {
     const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
     const child = arrow.makeData({ type: new arrow.Float32(), length: n * c.dims, data: c.vectors });
     columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: c.nullVectors, nullBitmap: c.validity, child }));
   }
-  columns.attrs = utf8Vector(c.attrs);
+  columns.attrs = jsonArrayColumn('attrs', c.attrs, n, attrValidity, deletes);
   const plain = new arrow.Table(columns);
   const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(c.meta)]]));
   const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
   const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
-  return pq.writeParquet(wasmTable, writerProperties());
+  return pq.writeParquet(wasmTable, walWriterProperties());
 }
 
 export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array {
   return encodeWalColumns(walColumns(meta, ops));
 }
 
-/**
- * A Utf8 Arrow vector of `values` (null for a null slot), built in one pass: one native UTF-8 encode of the joined
- * strings and offsets from their byte lengths. arrow's vectorFromArray goes through its Builder, a call per value and
- * per byte range: 0.7 ms per 1,000 short strings, a third of an entry's encoding before this.
- */
-function utf8Vector(values: readonly (string | null)[]): arrow.Vector<arrow.Utf8> {
-  const n = values.length;
+const OP_NAMES = ['delete', 'upsert'] as const;
+
+/** The op column: 'upsert' and 'delete' are both 6 bytes, so row i is bytes [6i, 6i + 6). */
+function opVector(kinds: Uint8Array): arrow.Vector<arrow.Utf8> {
+  const n = kinds.length;
   const offsets = new Int32Array(n + 1);
-  let nulls = 0;
-  let validity: Uint8Array | undefined;
-  let pos = 0;
+  const data = Buffer.alloc(n * 6);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) {
-      if (!validity) validity = new Uint8Array(Math.ceil(n / 8)).fill(0xff);
-      validity[i >> 3]! &= ~(1 << (i & 7));
-      nulls++;
-    } else pos += Buffer.byteLength(v, 'utf8');
-    offsets[i + 1] = pos;
+    const k = kinds[i]!;
+    if (k !== OP_UPSERT && k !== OP_DELETE) throw new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: op ${k} at row ${i}`);
+    data.write(OP_NAMES[k]!, i * 6, 'latin1');
+    offsets[i + 1] = (i + 1) * 6;
   }
-  const joined = nulls === 0 ? (values as string[]).join('') : values.map((v) => v ?? '').join('');
-  const data = Buffer.from(joined, 'utf8');
-  if (data.length !== pos) throw new ElaxError('ELAX_ERR_INTERNAL', 'UTF-8 byte lengths disagree with the encoded column');
-  return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount: nulls, nullBitmap: validity, valueOffsets: offsets, data }));
+  return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data }));
+}
+
+/**
+ * A Utf8 Arrow vector of the `n` elements of a JSON array as JSON.stringify writes it (see WalColumns.ids): one
+ * native UTF-8 encode, then one pass over the bytes that finds each top-level element (outside strings, whose
+ * escapes it skips; nothing else in such text is whitespace or past ASCII) and moves it down over the brackets and
+ * commas, offsets as it goes. A null slot (clear in `validity`) must hold `null` and is left empty. arrow's
+ * vectorFromArray goes through its Builder, a call per value and per byte range: 0.7 ms per 1,000 short strings.
+ */
+function jsonArrayColumn(column: string, json: string, n: number, validity: Uint8Array | undefined, nullCount: number): arrow.Vector<arrow.Utf8> {
+  const bad = (why: string) => new ElaxError('ELAX_ERR_INTERNAL', `WAL columns disagree: ${n} rows, ${column} ${why}`);
+  const offsets = new Int32Array(n + 1);
+  const buf = Buffer.from(json, 'utf8');
+  const end = buf.length - 1; // the closing bracket
+  if (buf[0] !== 0x5b || buf[end] !== 0x5d || end < 1) throw bad('is not a JSON array');
+  if (n === 0 && end !== 1) throw bad('holds values');
+  let w = 0;
+  let i = 1;
+  for (let row = 0; row < n; row++) {
+    const start = w;
+    let depth = 0;
+    while (i < end) {
+      const b = buf[i]!;
+      if (b === 0x22) {
+        // A string: to its closing quote, a backslash's next byte taken as is.
+        buf[w++] = b;
+        i++;
+        while (i < end) {
+          const c = buf[i++]!;
+          buf[w++] = c;
+          if (c === 0x5c) buf[w++] = buf[i++]!;
+          else if (c === 0x22) break;
+        }
+        continue;
+      }
+      if (depth === 0 && b === 0x2c) break;
+      if (b === 0x7b || b === 0x5b) depth++;
+      else if (b === 0x7d || b === 0x5d) depth--;
+      buf[w++] = b;
+      i++;
+    }
+    if (w === start || depth !== 0) throw bad(`has no value at row ${row}`);
+    if (validity !== undefined && (validity[row >> 3]! & (1 << (row & 7))) === 0) {
+      if (w - start !== 4 || buf[start] !== 0x6e) throw bad(`is not null at null row ${row}`);
+      w = start;
+    }
+    offsets[row + 1] = w;
+    if (row < n - 1 ? buf[i] !== 0x2c : i !== end) throw bad('holds another number of values');
+    i++;
+  }
+  const data = buf.subarray(0, w);
+  return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount, nullBitmap: validity, valueOffsets: offsets, data }));
 }
 
 /**
@@ -183,7 +247,7 @@ function utf8Vector(values: readonly (string | null)[]): arrow.Vector<arrow.Utf8
  * bigger), no column statistics (nothing prunes WAL pages). 1,000 rows × 128-d: 20 ms → 1.4 ms, 735 → 525 KB
  * (docs/benchmarks.md "Write path").
  */
-function writerProperties(): pq.WriterProperties {
+export function walWriterProperties(): pq.WriterProperties {
   return new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.LZ4_RAW)
     .setDictionaryEnabled(false)
