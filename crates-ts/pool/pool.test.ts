@@ -106,10 +106,14 @@ describe('worker pool', () => {
     expect(out).toEqual(inline);
     const v0 = out.upsert_rows[0]!.vector as Float32Array;
     expect(v0).toBeInstanceOf(Float32Array);
-    // Both packed vectors are views of the one buffer that came back, as packVectors made them.
+    // All three packed vectors are views of the one buffer that came back, as packVectors made them: the two arrays
+    // as floats, the base64 string as its 3 bytes (padded to 4 for the next view's alignment).
     expect((out.upsert_rows[2]!.vector as Float32Array).buffer).toBe(v0.buffer);
-    expect(v0.buffer.byteLength).toBe(6 * 4);
-    expect(out.upsert_rows[1]!.vector).toBe('AAAA');
+    const b64 = out.upsert_rows[1]!.vector as Uint8Array;
+    expect(b64).toBeInstanceOf(Uint8Array);
+    expect(b64.buffer).toBe(v0.buffer);
+    expect(Array.from(b64)).toEqual([0, 0, 0]);
+    expect(v0.buffer.byteLength).toBe(6 * 4 + 4);
   });
 
   it('touches the pages of a shared memory on a thread without changing what it holds (prefault)', async () => {
