@@ -1,0 +1,38 @@
+// Child-process entry of the embedded indexer (indexer/embedded.ts; docs/ARCHITECTURE.md, indexer/). Before any work
+// it lowers every thread of this process to the indexer's nice value (V8's platform threads exist from the start;
+// threads created later inherit the nice value of the thread that creates them), and it follows its parent: it exits
+// when the IPC channel closes (the server exited, even by SIGKILL) and ignores SIGINT/SIGTERM sent to the whole
+// process group (a Ctrl-C at a terminal, systemd's stop): the server stops it through the `stop` message. The engine is
+// TypeScript run through tsx, registered here as in worker-entry.mjs; argv[2] is the module to run (indexer/worker.ts).
+import { register } from 'tsx/esm/api';
+
+process.on('disconnect', () => process.exit(0));
+if (!process.connected) process.exit(0); // the server went while this module loaded (its 'disconnect' came first)
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+// An error nothing caught ends the process like one ends a worker thread: the server logs it and restarts the child.
+const fail = (e) => {
+  const message = e instanceof Error ? e.message : String(e);
+  if (process.connected) process.send({ type: 'error', message }, () => process.exit(1));
+  else {
+    process.stderr.write(`elax embedded indexer: ${e instanceof Error ? e.stack : message}\n`);
+    process.exit(1);
+  }
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+register();
+const data = JSON.parse(process.env.ELAX_EMBEDDED_INDEXER_DATA ?? '{}'); // indexer/embedded-link.ts
+const nice = data.options?.nice;
+if (typeof nice === 'number' && nice > 0) {
+  const { niceThisProcess } = await import('../crates-ts/core/thread-priority.ts');
+  if (niceThisProcess(nice) === null && process.connected) {
+    process.send({ type: 'log', msg: 'embedded indexer runs at normal priority: this platform cannot lower its process', fields: { nice } });
+  }
+}
+try {
+  await import(process.argv[2]);
+} catch (e) {
+  fail(e);
+}
