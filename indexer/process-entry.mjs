@@ -1,6 +1,5 @@
-// Child-process entry of the embedded indexer (indexer/embedded.ts; docs/ARCHITECTURE.md, indexer/). Before any work
-// it lowers every thread of this process to the indexer's nice value (V8's platform threads exist from the start;
-// threads created later inherit the nice value of the thread that creates them), and it follows its parent: it exits
+// Child-process entry of the embedded indexer (indexer/embedded.ts; docs/ARCHITECTURE.md, indexer/; worker.ts lowers
+// every thread of the process once its modules are loaded, before any work). It follows its parent: it exits
 // when the IPC channel closes (the server exited, even by SIGKILL) and ignores SIGINT/SIGTERM sent to the whole
 // process group (a Ctrl-C at a terminal, systemd's stop): the server stops it through the `stop` message. The engine is
 // TypeScript run through tsx, registered here as in worker-entry.mjs; argv[2] is the module to run (indexer/worker.ts).
@@ -23,14 +22,6 @@ process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
 register();
-const data = JSON.parse(process.env.ELAX_EMBEDDED_INDEXER_DATA ?? '{}'); // indexer/embedded-link.ts
-const nice = data.options?.nice;
-if (typeof nice === 'number' && nice > 0) {
-  const { niceThisProcess } = await import('../crates-ts/core/thread-priority.ts');
-  if (niceThisProcess(nice) === null && process.connected) {
-    process.send({ type: 'log', msg: 'embedded indexer runs at normal priority: this platform cannot lower its process', fields: { nice } });
-  }
-}
 try {
   await import(process.argv[2]);
 } catch (e) {

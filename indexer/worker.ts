@@ -6,15 +6,18 @@
 import { openStore } from '../crates-ts/store/index.js';
 import { IndexerLoop } from './loop.js';
 import { defaultBuildThreads, lazyBuildPool } from './build-pool.js';
-import { niceThisThread } from '../crates-ts/core/index.js';
+import { niceThisProcess, niceThisThread } from '../crates-ts/core/index.js';
 import { parentLink } from './embedded-link.js';
 
 const link = parentLink();
 const { storeUri, options } = link.data;
 const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, nice, buildThreads, ...rest } = options;
 // Builds yield the cores to queries and writes when they compete (docs/ARCHITECTURE.md, indexer/; --indexer-nice).
-// A child process was lowered whole by its entry (process-entry.mjs); a worker thread lowers itself.
-const niced = link.kind === 'thread' && nice !== undefined && nice > 0 ? niceThisThread(nice) : null;
+// A child process lowers every one of its threads (V8's platform threads, libuv's, tsx's loader thread: all exist by
+// now, and threads created later inherit the nice value of the thread that creates them); a worker thread lowers only
+// itself. Both after loading the modules, at the server's priority, so that a busy machine does not hold up the start.
+const lowered = nice !== undefined && nice > 0;
+const niced = lowered ? (link.kind === 'process' ? niceThisProcess(nice) : niceThisThread(nice)) : null;
 const store = await openStore(storeUri);
 // The shards of a sharded namespace's pass build on these threads, at the same nice value (RFC-0013).
 const threads = buildThreads ?? defaultBuildThreads();
@@ -36,6 +39,7 @@ link.onMessage(async (m) => {
   }
 });
 link.post({ type: 'ready' });
-if (link.kind === 'thread' && nice !== undefined && nice > 0 && niced === null) {
-  link.post({ type: 'log', msg: 'embedded indexer runs at normal priority: this platform cannot lower one thread', fields: { nice } });
+if (lowered && niced === null) {
+  const what = link.kind === 'process' ? 'its process' : 'one thread';
+  link.post({ type: 'log', msg: `embedded indexer runs at normal priority: this platform cannot lower ${what}`, fields: { nice } });
 }
