@@ -68,6 +68,23 @@ describe('embedded indexer supervision', () => {
     });
   }
 
+  for (const mode of ['process', 'thread'] as EmbeddedIndexerMode[]) {
+    it(`should stop an indexer ${mode} that is still starting without waiting for the stop timeout`, async () => {
+      const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
+      try {
+        const logs: string[] = [];
+        const ix = startEmbeddedIndexer(store, { nice: 0, buildThreads: 0 }, (msg) => logs.push(msg), { mode, stopTimeoutMs: 20_000 });
+        const pid = ix.pid;
+        await ix.stop(); // at once: the indexer has not loaded its modules yet
+        expect(logs).not.toContain('embedded indexer did not stop in time; killed');
+        expect(logs.filter((m) => m.includes('crashed'))).toEqual([]);
+        if (pid !== undefined) expect(alive(pid)).toBe(false);
+      } finally {
+        rmSync(store, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('should report a child process killed by a signal and start a new one', async () => {
     const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
     try {

@@ -175,7 +175,11 @@ export function startEmbeddedIndexer(
         if (restartTimer) clearTimeout(restartTimer);
         const r = current;
         if (r.gone()) return resolve();
-        const timer = setTimeout(r.kill, opts.stopTimeoutMs ?? 30_000);
+        const stopTimeout = opts.stopTimeoutMs ?? 30_000;
+        const timer = setTimeout(() => {
+          log('embedded indexer did not stop in time; killed', { timeout_ms: stopTimeout });
+          r.kill();
+        }, stopTimeout);
         r.onGone(() => {
           clearTimeout(timer);
           resolve();

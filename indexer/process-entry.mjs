@@ -21,6 +21,12 @@ const fail = (e) => {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
+// A `stop` that comes before the indexer listens (the server shut down while this process loaded) ends it at once:
+// an IPC message without a listener would be lost, and the server would wait for its stop timeout.
+process.on('message', (m) => {
+  if (m?.type === 'stop' && process.listenerCount('message') === 1) process.exit(0);
+});
+
 register();
 try {
   await import(process.argv[2]);
