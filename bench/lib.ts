@@ -300,8 +300,8 @@ export function removeServerFiles(s: ServerProcess, o: { keepStore?: boolean } =
 
 /**
  * CPU seconds (user + system, Linux /proc) of a server process: `threads` all of its own threads; `loop` its main
- * thread (the event loop); `children` its child processes (the embedded indexer's, indexer/embedded.ts), those
- * running and those that exited and were reaped. Deltas of two readings give cores used over a timed run.
+ * thread (the event loop); `children` its child processes (the embedded indexer's, indexer/embedded.ts, and tsx's
+ * esbuild service while its cache is cold), those running and those that exited and were reaped. Deltas of two readings give cores used over a timed run.
  */
 export function serverCpuSeconds(pid: number): { threads: number; loop: number; children: number } {
   const stat = (file: string) => readFileSync(file, 'utf8').split(') ')[1]!.split(' ');

@@ -23,14 +23,17 @@ function threadNices(pid: number): number[] {
   return out;
 }
 
-/** The live child processes of `pid` (/proc/<p>/stat: state, then ppid). */
+/**
+ * The embedded indexer's processes among the live children of `pid` (/proc/<p>/stat: state, then ppid; the command
+ * line names indexer/process-entry.mjs: tsx's esbuild service is a child of the server too while its cache is cold).
+ */
 function childPids(pid: number): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
       const [state, ppid] = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(ppid) === pid && state !== 'Z') out.push(Number(p));
+      if (Number(ppid) === pid && state !== 'Z' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('process-entry.mjs')) out.push(Number(p));
     } catch {
       /* exited meanwhile */
     }
