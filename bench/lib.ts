@@ -297,3 +297,25 @@ export function removeServerFiles(s: ServerProcess, o: { keepStore?: boolean } =
   if (pid) for (const name of readdirSync(tmpdir())) if (name.startsWith(temporaryCachePrefix(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
   if (!o.keepStore) rmSync(s.store, { recursive: true, force: true });
 }
+
+/**
+ * CPU seconds (user + system, Linux /proc) of a server process: `threads` all of its own threads; `loop` its main
+ * thread (the event loop); `children` its child processes (the embedded indexer's, indexer/embedded.ts, and tsx's
+ * esbuild service while its cache is cold), those running and those that exited and were reaped. Deltas of two readings give cores used over a timed run.
+ */
+export function serverCpuSeconds(pid: number): { threads: number; loop: number; children: number } {
+  const stat = (file: string) => readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+  const own = stat(`/proc/${pid}/stat`);
+  const loop = stat(`/proc/${pid}/task/${pid}/stat`);
+  let children = Number(own[13]) + Number(own[14]); // cutime, cstime: reaped children
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const f = stat(`/proc/${p}/stat`);
+      if (Number(f[1]) === pid) children += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { threads: (Number(own[11]) + Number(own[12])) / 100, loop: (Number(loop[11]) + Number(loop[12])) / 100, children: children / 100 };
+}

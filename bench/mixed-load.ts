@@ -17,8 +17,7 @@
  * latency, and the CPU the server and this load generator used (both share the machine).
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { startServerProcess, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess } from './lib.js';
+import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,11 +58,6 @@ function doc(id: number): Record<string, unknown> {
 const schema = { text: { type: 'string', full_text_search: true }, category: { type: 'string', filterable: true } };
 const bodyOf = (from: number, n: number) => JSON.stringify({ distance_metric: 'cosine_distance', schema, upsert_rows: Array.from({ length: n }, (_, i) => doc(from + i)) });
 
-function procCpuSeconds(pid: number, mainThread = false): number {
-  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function scrapeLag(s: ServerProcess): Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> {
   const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   const q = (quantile: string) => {
@@ -103,8 +97,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   const bodies = writer ? writeBodies(firstId) : [];
   await scrapeLag(s); // resets the server's histogram: the next scrape covers this phase
   const cpu0 = process.cpuUsage();
-  const server0 = procCpuSeconds(s.child.pid!);
-  const loop0 = procCpuSeconds(s.child.pid!, true);
+  const cpu0Server = serverCpuSeconds(s.child.pid!);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
@@ -175,6 +168,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   })();
   await Promise.all([queries, writes, sampler]);
   const secs = (performance.now() - t0) / 1000;
+  const cpu1Server = serverCpuSeconds(s.child.pid!);
   const lag = await scrapeLag(s);
   const views = await scrapeViews(s);
   const cpu = process.cpuUsage(cpu0);
@@ -194,9 +188,11 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     write_errors: writeErrors,
     max_unindexed_mib: +(maxUnindexed / 2 ** 20).toFixed(1),
     views_since_start: views,
-    server_cores: +((procCpuSeconds(s.child.pid!) - server0) / secs).toFixed(2),
+    // The server, its embedded indexer's child process included (indexer_proc_cores of it).
+    server_cores: +((cpu1Server.threads - cpu0Server.threads + cpu1Server.children - cpu0Server.children) / secs).toFixed(2),
+    indexer_proc_cores: +((cpu1Server.children - cpu0Server.children) / secs).toFixed(2),
     // The server's main thread (the event loop) alone.
-    loop_cores: +((procCpuSeconds(s.child.pid!, true) - loop0) / secs).toFixed(2),
+    loop_cores: +((cpu1Server.loop - cpu0Server.loop) / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
   };
   console.log(JSON.stringify(out));

@@ -12,9 +12,9 @@
  * times the steady state instead: one-row writes first, until one runs nothing inline.
  */
 import { parseArgs } from 'node:util';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, percentile, rng, machine } from './lib.js';
+import { startServerProcess, percentile, rng, machine, serverCpuSeconds } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,12 +55,6 @@ async function coldInlineTasks(url: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
-/** User + system CPU seconds of a process, all threads (Linux /proc), or of its main thread (the event loop). */
-function procCpuSeconds(pid: number, mainThread = false): number {
-  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 console.log(`machine: ${machine()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
 poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
@@ -89,8 +83,7 @@ for (const clients of clientCounts) {
   const latencies: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
-  const server0 = procCpuSeconds(server.child.pid!);
-  const loop0 = procCpuSeconds(server.child.pid!, true);
+  const cpu0Server = serverCpuSeconds(server.child.pid!);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -106,8 +99,10 @@ for (const clients of clientCounts) {
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const serverCpu = procCpuSeconds(server.child.pid!) - server0;
-  const loopCpu = procCpuSeconds(server.child.pid!, true) - loop0;
+  const cpu1Server = serverCpuSeconds(server.child.pid!);
+  const childCpu = cpu1Server.children - cpu0Server.children;
+  const serverCpu = cpu1Server.threads - cpu0Server.threads + childCpu;
+  const loopCpu = cpu1Server.loop - cpu0Server.loop;
   const coldInline = (await coldInlineTasks(server.url)) - coldInline0;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
@@ -122,11 +117,12 @@ for (const clients of clientCounts) {
     rows_visible: meta.approx_row_count,
     requests: batches,
     wal_entries: walEntries,
-    // CPU seconds per wall second during the timed run (2.0 = both cores): the server (all its threads) and this
-    // load generator, which shares the machine.
+    // CPU seconds per wall second during the timed run (2.0 = both cores): the server (all its threads, and its
+    // embedded indexer's child process: indexer_proc_cores of it) and this load generator, which shares the machine.
     server_cores: +(serverCpu / secs).toFixed(2),
+    indexer_proc_cores: +(childCpu / secs).toFixed(2),
     client_cores: +((cpu.user + cpu.system) / 1e6 / secs).toFixed(2),
-    // CPU per row written: the server's (all threads) and its main thread's (the event loop: what the write path
+    // CPU per row written: the server's (all threads, its indexer process included) and its main thread's (the event loop: what the write path
     // takes from queries). Less sensitive than rows/s to other processes on a shared machine.
     server_us_per_row: +((1e6 * serverCpu) / (batches * rowsPer)).toFixed(1),
     loop_us_per_row: +((1e6 * loopCpu) / (batches * rowsPer)).toFixed(1),

@@ -1,36 +1,170 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startEmbeddedIndexer } from './embedded.js';
+import { embeddedIndexerMode, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
+
+const repo = path.resolve(import.meta.dirname, '..');
+
+/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
+function threadNices(pid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    } catch {
+      /* the thread exited meanwhile */
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('embedded indexer supervision', () => {
-  it('should restart a worker that crashes, with backoff, and stop cleanly', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'elax-embedded-'));
+  for (const mode of ['process', 'thread'] as EmbeddedIndexerMode[]) {
+    it(`should restart an indexer ${mode} that crashes, with backoff, and stop cleanly`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'elax-embedded-'));
+      try {
+        // An indexer that dies at once, like a native crash in an HNSW build would.
+        const entry = path.join(dir, 'crashing-worker.mjs');
+        writeFileSync(entry, "throw new Error('boom in worker');\n");
+        const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+        const ix = startEmbeddedIndexer('memory://', {}, (msg, fields) => logs.push({ msg, fields }), {
+          entry: pathToFileURL(entry),
+          mode,
+          restartDelayMs: 10,
+          maxRestartDelayMs: 40,
+        });
+        await waitFor('three restarts', () => ix.restarts >= 3);
+        const crashes = logs.filter((l) => l.msg === 'embedded indexer crashed; restarting');
+        expect(crashes[0]!.fields!.error).toMatch(/boom in worker/);
+        // Backoff doubles up to the cap.
+        expect(crashes.slice(0, 4).map((c) => c.fields!.restart_in_ms)).toEqual([10, 20, 40, 40].slice(0, Math.min(4, crashes.length)));
+        await ix.stop();
+        const after = ix.restarts;
+        await new Promise((r) => setTimeout(r, 100));
+        expect(ix.restarts).toBe(after);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  for (const mode of ['process', 'thread'] as EmbeddedIndexerMode[]) {
+    it(`should stop an indexer ${mode} that is still starting without waiting for the stop timeout`, async () => {
+      const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
+      try {
+        const logs: string[] = [];
+        const ix = startEmbeddedIndexer(store, { nice: 0, buildThreads: 0 }, (msg) => logs.push(msg), { mode, stopTimeoutMs: 20_000 });
+        const pid = ix.pid;
+        await ix.stop(); // at once: the indexer has not loaded its modules yet
+        expect(logs).not.toContain('embedded indexer did not stop in time; killed');
+        expect(logs.filter((m) => m.includes('crashed'))).toEqual([]);
+        if (pid !== undefined) expect(alive(pid)).toBe(false);
+      } finally {
+        rmSync(store, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('should report a child process killed by a signal and start a new one', async () => {
+    const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
     try {
-      // A worker that dies at once, like a native crash in an HNSW build would.
-      const entry = path.join(dir, 'crashing-worker.mjs');
-      writeFileSync(entry, "throw new Error('boom in worker');\n");
       const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
-      const ix = startEmbeddedIndexer('memory://', {}, (msg, fields) => logs.push({ msg, fields }), {
-        entry: pathToFileURL(entry),
-        restartDelayMs: 10,
-        maxRestartDelayMs: 40,
-      });
-      const deadline = Date.now() + 10_000;
-      while (ix.restarts < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(ix.restarts).toBeGreaterThanOrEqual(3);
-      const crashes = logs.filter((l) => l.msg === 'embedded indexer crashed; restarting');
-      expect(crashes[0]!.fields!.error).toMatch(/boom in worker/);
-      // Backoff doubles up to the cap.
-      expect(crashes.slice(0, 4).map((c) => c.fields!.restart_in_ms)).toEqual([10, 20, 40, 40].slice(0, Math.min(4, crashes.length)));
+      const ix = startEmbeddedIndexer(store, { nice: 0, buildThreads: 0 }, (msg, fields) => logs.push({ msg, fields }), { mode: 'process', restartDelayMs: 10 });
+      const first = ix.pid!;
+      expect(first).toBeGreaterThan(0);
+      process.kill(first, 'SIGKILL'); // what a native crash (SIGSEGV, SIGABRT) looks like from the server
+      await waitFor('a new child', () => ix.pid !== undefined && ix.pid !== first);
+      expect(ix.restarts).toBe(1);
+      expect(logs.find((l) => l.msg === 'embedded indexer crashed; restarting')!.fields!.error).toBe('indexer process killed by SIGKILL');
+      const second = ix.pid!;
       await ix.stop();
-      const after = ix.restarts;
-      await new Promise((r) => setTimeout(r, 100));
-      expect(ix.restarts).toBe(after);
+      expect(alive(second)).toBe(false);
+      expect(ix.pid).toBeUndefined();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(store, { recursive: true, force: true });
     }
+  });
+
+  it.runIf(existsSync('/proc/self/task'))('should run every thread of the child process at the nice value, and stop it on request', async () => {
+    const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
+    try {
+      const logs: string[] = [];
+      const ix = startEmbeddedIndexer(store, { nice: 9, buildThreads: 2, intervalMs: 50 }, (msg) => logs.push(msg), { mode: 'process' });
+      const pid = ix.pid!;
+      // The indexer's first pass ran (its log says so or nothing was pending): wait until the child has its threads.
+      await waitFor('the child to lower itself', () => threadNices(pid).every((n) => n === 9));
+      await new Promise((r) => setTimeout(r, 1_000)); // threads started after the renice (libuv pool, tsx's loader)
+      const nices = threadNices(pid);
+      expect(nices.length).toBeGreaterThan(4); // V8 platform threads and the rest, not only the main thread
+      expect(nices.every((n) => n === 9)).toBe(true);
+      expect(threadNices(process.pid)).not.toContain(9); // this process (the "server") is untouched
+      await ix.stop();
+      expect(alive(pid)).toBe(false);
+      expect(logs.filter((m) => m.includes('crashed'))).toEqual([]);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  for (const when of ['while it starts', 'once it runs'] as const) {
+    it(`should end the child process when its parent is killed with SIGKILL ${when}`, async () => {
+      const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
+      try {
+        // A stand-in for `elax serve`: starts the embedded indexer (nice 5) and prints its child's pid.
+        const parent = spawn(process.execPath, [path.join(repo, 'bin/run-ts.mjs'), path.join(repo, 'indexer/embedded.test-parent.ts'), store], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, ELAX_INDEXER_PROCESS: 'process' },
+        });
+        let out = '';
+        parent.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        await waitFor('the child pid', () => /^\d+\n/.test(out));
+        const child = Number(out.trim());
+        expect(alive(child)).toBe(true);
+        if (when === 'once it runs') {
+          // Past its entry's renice (threadNices), then past loading the indexer and its first pass.
+          await waitFor('the child to lower itself', () => threadNices(child).every((n) => n === 5));
+          await new Promise((r) => setTimeout(r, 2_000));
+          expect(alive(child)).toBe(true);
+        }
+        parent.kill('SIGKILL');
+        const gone = () => !alive(child) || /^Z/.test(readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1] ?? '');
+        await waitFor('the child to exit', () => {
+          try {
+            return gone();
+          } catch {
+            return true; // reaped between the two looks
+          }
+        }, 15_000);
+      } finally {
+        rmSync(store, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('should read the mode from ELAX_INDEXER_PROCESS, process by default', () => {
+    expect(embeddedIndexerMode({})).toBe('process');
+    expect(embeddedIndexerMode({ ELAX_INDEXER_PROCESS: 'process' })).toBe('process');
+    expect(embeddedIndexerMode({ ELAX_INDEXER_PROCESS: 'thread' })).toBe('thread');
+    expect(() => embeddedIndexerMode({ ELAX_INDEXER_PROCESS: 'fiber' })).toThrow(/ELAX_INDEXER_PROCESS/);
   });
 });

@@ -1,25 +1,125 @@
 /**
- * Starts and stops the embedded indexer worker thread of `elax serve`. A worker that dies (a native crash in a
- * build, an out-of-memory in the worker's heap, a bug) is restarted with capped exponential backoff: the HTTP side
- * keeps serving and the WAL keeps every write, so an indexer that stays dead would silently let the tail grow.
+ * Starts and stops the embedded indexer of `elax serve`: a child process by default, a worker thread with
+ * ELAX_INDEXER_PROCESS=thread (docs/ARCHITECTURE.md, indexer/). A child process runs every one of its threads at the
+ * indexer's nice value (process-entry.mjs) — a worker thread lowers only itself, while the V8 platform threads (GC,
+ * compile) and libuv threadpool it shares with the server stay at the server's priority — and a native crash in a
+ * build ends the child, not the server. The child follows the server: it exits when the server's end of the IPC
+ * channel closes, even when the server was killed by SIGKILL.
+ *
+ * An indexer that dies (a native crash in a build, an out-of-memory, a bug) is restarted with capped exponential
+ * backoff: the HTTP side keeps serving and the WAL keeps every write, so an indexer that stays dead would silently let
+ * the tail grow.
  */
 import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { EMBEDDED_INDEXER_DATA_ENV, type EmbeddedIndexerData } from './embedded-link.js';
 
 export interface EmbeddedIndexer {
   stop(): Promise<void>;
-  /** Times the worker died and was restarted. */
+  /** Times the indexer died and was restarted. */
   readonly restarts: number;
+  /** The running child process's pid (process mode), else undefined. */
+  readonly pid: number | undefined;
 }
+
+export type EmbeddedIndexerMode = 'process' | 'thread';
 
 export interface EmbeddedIndexerOptions {
   /** First restart delay; doubles per consecutive crash up to maxRestartDelayMs. Default 1 s. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
-  /** A worker that ran this long before dying resets the backoff. Default 60 s. */
+  /** An indexer that ran this long before dying resets the backoff. Default 60 s. */
   healthyAfterMs?: number;
-  /** Worker entry (tests substitute one that crashes). */
+  /** The indexer module (tests substitute one that crashes): a worker thread's entry, or what a child process runs. */
   entry?: URL;
+  /** Default: embeddedIndexerMode() (ELAX_INDEXER_PROCESS). */
+  mode?: EmbeddedIndexerMode;
+  /** A stopped indexer that has not exited after this long is killed. Default 30 s. */
+  stopTimeoutMs?: number;
+}
+
+/** ELAX_INDEXER_PROCESS: `process` (default) or `thread` (for platforms without fork semantics). */
+export function embeddedIndexerMode(env: NodeJS.ProcessEnv = process.env): EmbeddedIndexerMode {
+  const v = env.ELAX_INDEXER_PROCESS;
+  if (v === undefined || v === '' || v === 'process') return 'process';
+  if (v === 'thread') return 'thread';
+  throw new Error(`ELAX_INDEXER_PROCESS must be 'process' or 'thread', got '${v}'`);
+}
+
+/** One running indexer, thread or process, behind the same few operations. */
+interface Running {
+  send(message: object): void;
+  onMessage(fn: (m: { type: string; msg?: string; fields?: Record<string, unknown>; message?: string }) => void): void;
+  /** Called once, when it has exited: the reason if it died of an error, an exit code or a signal. */
+  onGone(fn: (why: string) => void): void;
+  gone(): boolean;
+  /** Ends it at once (worker.terminate / SIGKILL). */
+  kill(): void;
+  pid: number | undefined;
+}
+
+function startThread(entry: URL, data: EmbeddedIndexerData): Running {
+  const w = new Worker(fileURLToPath(entry), { workerData: data });
+  let lastError: string | undefined;
+  let exited = false;
+  w.on('error', (e) => {
+    lastError = e.message;
+  });
+  const gone: ((why: string) => void)[] = [];
+  w.on('exit', (code) => {
+    exited = true;
+    for (const fn of gone) fn(lastError ?? `worker exited with code ${code}`);
+  });
+  return {
+    send: (m) => w.postMessage(m),
+    onMessage: (fn) => void w.on('message', fn),
+    onGone: (fn) => void gone.push(fn),
+    gone: () => exited,
+    kill: () => void w.terminate(),
+    pid: undefined,
+  };
+}
+
+/** Node flags of the server that a child should not repeat (a second inspector on the same port fails). */
+const NOT_INHERITED = /^--(inspect|debug)/;
+
+function startProcess(entry: URL, data: EmbeddedIndexerData): Running {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./process-entry.mjs', import.meta.url)), [entry.href], {
+    // Log lines come over IPC into the server's logger (so --quiet silences them); anything written directly goes
+    // where the server's own output goes.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [EMBEDDED_INDEXER_DATA_ENV]: JSON.stringify(data) },
+    execArgv: process.execArgv.filter((a) => !NOT_INHERITED.test(a)),
+    serialization: 'advanced',
+  });
+  let lastError: string | undefined;
+  let exited = false;
+  const gone: ((why: string) => void)[] = [];
+  const end = (why: string) => {
+    if (exited) return;
+    exited = true;
+    for (const fn of gone) fn(lastError ?? why);
+  };
+  child.on('message', (m: { type?: string; message?: string }) => {
+    if (m.type === 'error') lastError = m.message;
+  });
+  child.on('error', (e) => {
+    lastError ??= e.message;
+    if (child.pid === undefined) end(e.message); // it never started: no 'close' to wait for
+  });
+  // 'close' rather than 'exit': it comes after the IPC channel drained, so a last error message is already read.
+  child.on('close', (code, signal) => end(signal ? `indexer process killed by ${signal}` : `indexer process exited with code ${code}`));
+  return {
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    onMessage: (fn) => void child.on('message', fn),
+    onGone: (fn) => void gone.push(fn),
+    gone: () => exited,
+    kill: () => void child.kill('SIGKILL'),
+    pid: child.pid,
+  };
 }
 
 export function startEmbeddedIndexer(
@@ -28,61 +128,67 @@ export function startEmbeddedIndexer(
   log: (msg: string, fields?: Record<string, unknown>) => void,
   opts: EmbeddedIndexerOptions = {},
 ): EmbeddedIndexer {
-  const entry = opts.entry ?? new URL('./worker-entry.mjs', import.meta.url);
+  const mode = opts.mode ?? embeddedIndexerMode();
+  const entry = opts.entry ?? new URL(mode === 'thread' ? './worker-entry.mjs' : './worker.ts', import.meta.url);
   const firstDelay = opts.restartDelayMs ?? 1_000;
   const maxDelay = opts.maxRestartDelayMs ?? 60_000;
   const healthyAfter = opts.healthyAfterMs ?? 60_000;
+  const data: EmbeddedIndexerData = { storeUri, options };
   let stopping = false;
   let delay = firstDelay;
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | null = null;
-  let worker: Worker;
+  let current: Running;
 
   const spawn = () => {
     const startedAt = Date.now();
-    const w = new Worker(fileURLToPath(entry), { workerData: { storeUri, options } });
-    let lastError: string | undefined;
-    w.on('message', (m: { type: string; msg?: string; fields?: Record<string, unknown> }) => {
+    const r = mode === 'thread' ? startThread(entry, data) : startProcess(entry, data);
+    r.onMessage((m) => {
       if (m.type === 'log' && m.msg) log(m.msg, m.fields);
     });
-    w.on('error', (e) => {
-      lastError = e.message;
-    });
-    w.on('exit', (code) => {
+    r.onGone((why) => {
       if (stopping) return;
       if (Date.now() - startedAt >= healthyAfter) delay = firstDelay;
       restarts++;
-      log('embedded indexer crashed; restarting', { error: lastError ?? `worker exited with code ${code}`, restart_in_ms: delay, restarts });
+      log('embedded indexer crashed; restarting', { error: why, restart_in_ms: delay, restarts });
       restartTimer = setTimeout(() => {
         restartTimer = null;
-        if (!stopping) worker = spawn();
+        if (!stopping) current = spawn();
       }, delay);
       restartTimer.unref();
       delay = Math.min(delay * 2, maxDelay);
     });
-    return w;
+    return r;
   };
-  worker = spawn();
+  current = spawn();
 
   return {
     get restarts() {
       return restarts;
     },
+    get pid() {
+      return current.gone() ? undefined : current.pid;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         stopping = true;
         if (restartTimer) clearTimeout(restartTimer);
-        const w = worker;
-        if (w.threadId === -1) return resolve(); // already exited
-        const timer = setTimeout(() => void w.terminate().then(() => resolve()), 30_000);
-        w.once('exit', () => {
+        const r = current;
+        if (r.gone()) return resolve();
+        const stopTimeout = opts.stopTimeoutMs ?? 30_000;
+        const timer = setTimeout(() => {
+          log('embedded indexer did not stop in time; killed', { timeout_ms: stopTimeout });
+          r.kill();
+        }, stopTimeout);
+        r.onGone(() => {
           clearTimeout(timer);
           resolve();
         });
-        w.on('message', (m: { type: string }) => {
-          if (m.type === 'stopped') void w.terminate();
+        // A thread is ended once it has stopped; a child process exits by itself.
+        r.onMessage((m) => {
+          if (m.type === 'stopped' && mode === 'thread') r.kill();
         });
-        w.postMessage({ type: 'stop' });
+        r.send({ type: 'stop' });
       }),
   };
 }

@@ -32,7 +32,7 @@ export interface ServeOptions {
   log: boolean;
   /** Skip the conditional-write probe (only for stores known to support it, e.g. in tests). */
   skipProbe?: boolean;
-  /** Run the embedded indexer in a worker thread (default true). */
+  /** Run the embedded indexer, in a child process (ELAX_INDEXER_PROCESS=thread: a worker thread; indexer/embedded.ts) (default true). */
   indexer?: boolean;
   /** Embedded indexer settings (see indexer/indexer.ts IndexerOptions). */
   indexerOptions?: Record<string, number>;

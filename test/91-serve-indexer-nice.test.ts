@@ -1,7 +1,10 @@
 /**
- * `elax serve --indexer-nice` (core/thread-priority.ts): the embedded indexer's thread runs at the nice value asked
- * for (Linux keeps one per thread; every other thread of the server stays at the server's), and a value outside
- * [0, 19] is refused at start with a message naming the flag. Linux only, as the servers this project runs on.
+ * `elax serve --indexer-nice` (core/thread-priority.ts, indexer/embedded.ts): the embedded indexer runs at the nice
+ * value asked for — by default a child process every thread of which is lowered (while every thread of the server
+ * stays at the server's), with ELAX_INDEXER_PROCESS=thread a worker thread of the server, the only one lowered — and
+ * a value outside [0, 19] is refused at start with a message naming the flag. The child process never outlives the
+ * server: it stops with `elax serve`'s shutdown and exits when the server is killed. Linux only, as the servers this
+ * project runs on (/proc).
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -10,7 +13,49 @@ import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js'
 
 /** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
 function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    } catch {
+      /* the thread exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * The embedded indexer's processes among the live children of `pid` (/proc/<p>/stat: state, then ppid; the command
+ * line names indexer/process-entry.mjs: tsx's esbuild service is a child of the server too while its cache is cold).
+ */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const [state, ppid] = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      if (Number(ppid) === pid && state !== 'Z' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('process-entry.mjs')) out.push(Number(p));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe('elax serve --indexer-nice', () => {
@@ -24,18 +69,50 @@ describe('elax serve --indexer-nice', () => {
     expect(got.stderr).toContain('--indexer-nice must be an integer from 0 to 19');
   });
 
-  it('should run the embedded indexer thread, and only it, at that nice value', async () => {
+  it('should run the embedded indexer in a child process all of whose threads have that nice value, and stop it with the server', async () => {
     const server = await startServerProcess({ args: ['--indexer-nice', '7'] });
+    let child = 0;
+    try {
+      const pid = server.child.pid!;
+      await waitFor('the indexer process', () => childPids(pid).length === 1);
+      child = childPids(pid)[0]!;
+      await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
+      await new Promise((r) => setTimeout(r, 1_000)); // its indexer loaded, its first passes ran
+      const nices = threadNices(child);
+      expect(nices.length).toBeGreaterThan(4);
+      expect(nices.every((n) => n === 7)).toBe(true);
+      const serverNices = threadNices(pid);
+      expect(serverNices).not.toContain(7);
+      expect(serverNices.every((n) => n === serverNices[0])).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    expect(server.child.exitCode).toBe(0);
+    await waitFor('the indexer process to exit', () => !alive(child), 10_000);
+    expect(server.stderr()).not.toMatch(/crashed/);
+  });
+
+  it('should end the indexer process when the server is killed with SIGKILL', async () => {
+    const server = await startServerProcess({ args: ['--indexer-nice', '7'] });
+    const pid = server.child.pid!;
+    await waitFor('the indexer process', () => childPids(pid).length === 1);
+    const child = childPids(pid)[0]!;
+    await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
+    server.child.kill('SIGKILL');
+    await server.stop();
+    await waitFor('the indexer process to exit', () => !alive(child), 15_000);
+  });
+
+  it('should run the embedded indexer thread, and only it, at that nice value with ELAX_INDEXER_PROCESS=thread', async () => {
+    const server = await startServerProcess({ args: ['--indexer-nice', '7'], env: { ELAX_INDEXER_PROCESS: 'thread' } });
     try {
       const pid = server.child.pid!;
       // The indexer thread lowers itself as it starts: wait for it.
-      let nices = threadNices(pid);
-      for (let i = 0; i < 100 && !nices.includes(7); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        nices = threadNices(pid);
-      }
+      await waitFor('the indexer thread to lower itself', () => threadNices(pid).includes(7));
+      const nices = threadNices(pid);
       expect(nices.filter((n) => n === 7)).toHaveLength(1);
       expect(nices.filter((n) => n !== 7).every((n) => n === nices.find((x) => x !== 7))).toBe(true);
+      expect(childPids(pid)).toEqual([]);
     } finally {
       await server.stop();
     }

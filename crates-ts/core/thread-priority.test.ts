@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import { niceThisThread } from './thread-priority.js';
+import { execFileSync } from 'node:child_process';
+import { niceThisProcess, niceThisThread } from './thread-priority.js';
 
 describe('niceThisThread', () => {
   it('should lower only the calling thread (Linux), leaving the process at its priority', async () => {
@@ -27,5 +28,20 @@ describe('niceThisThread', () => {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     const now = getPriority(tid);
     expect(niceThisThread(0)).toBe(now); // 0 asks for no change below the current value
+  });
+
+  it.runIf(existsSync('/proc/self/task'))('should lower every thread of a process, those it had and those it starts after', () => {
+    const before = getPriority(process.pid);
+    const out = execFileSync(process.execPath, [new URL('./thread-priority-process.test-entry.mjs', import.meta.url).pathname, '11'], { encoding: 'utf8' });
+    const { got, nices } = JSON.parse(out) as { got: number; nices: number[] };
+    expect(got).toBe(Math.max(11, getPriority(process.pid)));
+    expect(nices.length).toBeGreaterThan(6); // main, V8 platform threads, libuv, two workers and their helpers
+    expect(nices.every((n) => n === got)).toBe(true);
+    expect(getPriority(process.pid)).toBe(before); // the test's own process is untouched
+  });
+
+  it('should refuse values outside [0, 19] for a process too', () => {
+    expect(() => niceThisProcess(-1)).toThrow(RangeError);
+    expect(() => niceThisProcess(20)).toThrow(RangeError);
   });
 });
