@@ -5,7 +5,7 @@
  *     (core/reused-buffers.ts, B): ms per body;
  *  2. walColumns of a `--rows`-row entry of 128-d vectors into a fresh shared buffer (A) or a reused one (B): ms;
  *  3. folding `--tail-rows` rows of 128-d vectors into a WAL tail (TailSegment.upsert) whose new vector arenas are
- *     faulted in here (A) or prefaulted on a pool thread (B, VectorArena.prefault), entries of `--rows` rows with a
+ *     faulted in here (A) or prefaulted on the prefault thread (B, VectorArena.prefault, query/prefault-thread.ts), entries of `--rows` rows with a
  *     10 ms pause between them (a writer at 100k rows/s): µs per row of the fold itself.
  *
  *   node bin/run-ts.mjs bench/micro/write-memory.ts [--body-kb 1300] [--rows 1000] [--tail-rows 100000] [--repeat 5]
@@ -14,9 +14,7 @@ import { parseArgs } from 'node:util';
 import { ReusedBuffers } from '../../crates-ts/core/index.js';
 import { walColumns, WAL_FORMAT_VERSION, type WalOp } from '../../crates-ts/wal/index.js';
 import { TailSegment } from '../../crates-ts/namespace/tail-segment.js';
-import { setArenaPrefault, unsetArenaPrefault, type ArenaPrefaulter } from '../../crates-ts/query/index.js';
-import { createPool } from '../../crates-ts/pool/index.js';
-import { prefaultInPieces } from '../../crates-ts/engine/engine.js';
+import { setArenaPrefault, unsetArenaPrefault, prefaultThread } from '../../crates-ts/query/index.js';
 import { machine, rng } from '../lib.js';
 
 const { values } = parseArgs({
@@ -71,10 +69,9 @@ for (let r = 0; r < REPEAT * 4; r++) {
 }
 console.log(`walColumns of ${ROWS} rows: fresh ${both(colA, 'ms')}, reused ${both(colB, 'ms')}`);
 
-// 3. Tail fold with and without a prefaulting pool thread.
-const pool = createPool({ threads: 1, now: () => performance.now() });
-await pool.ready();
-const prefaulter: ArenaPrefaulter = prefaultInPieces((memory, from, to) => pool.run('prefault', { memory, from, to }));
+// 3. Tail fold with and without the prefault thread.
+const thread = prefaultThread();
+const prefaulter = thread.prefault;
 const vecs = new Float32Array(ROWS * D).map(() => rand() * 2 - 1);
 async function fold(prefault: boolean): Promise<number> {
   if (prefault) setArenaPrefault(prefaulter);
@@ -96,4 +93,4 @@ for (let r = 0; r < Math.max(2, Math.ceil(REPEAT / 2)); r++) {
   foldB.push(await fold(true));
 }
 console.log(`fold of ${TAIL} rows (vectors only): arenas faulted in here ${best(foldA).toFixed(2)} µs/row, prefaulted on a pool thread ${best(foldB).toFixed(2)} µs/row (runs: ${foldA.map((x) => x.toFixed(2)).join(', ')} | ${foldB.map((x) => x.toFixed(2)).join(', ')})`);
-await pool.close();
+await thread.close();

@@ -13,7 +13,7 @@ import { parseWriteRequest, parseSchemaUpdate, renderSchemaForResponse } from '.
 import { compileFilter } from '../filter/index.js';
 import {
   parseQuery, parseMultiQuery, executeOnSegments, fuseRrf, NO_RELEASE, type ParsedQuery, type QueryContext, type QueryResultBody, type Release, type Restriction, type ScanHooks,
-  type SegmentNeed, type Segment, setArenaPrefault, unsetArenaPrefault, type ArenaPrefaulter,
+  type SegmentNeed, type Segment, setArenaPrefault, unsetArenaPrefault, prefaultThread, type PrefaultThread,
 } from '../query/index.js';
 import { mvIvfPartProbes } from '../query/multi-segments.js';
 import { listNamespaces, deleteNamespace, validateNamespaceName } from './namespaces.js';
@@ -235,38 +235,6 @@ function readConsistency(body: unknown): Consistency {
   return 'strong';
 }
 
-/** Bytes of one `prefault` task: 64 pages, ≈ 1 ms of page faults on the benchmark machine. */
-export const PREFAULT_PIECE_BYTES = 256 * 1024;
-
-/**
- * A prefaulter that hands ranges to `run` one piece of PREFAULT_PIECE_BYTES at a time, the next once the last one
- * finished: the pool's other tasks queue between pieces instead of behind a whole 8 MiB arena (writes' bodies and
- * encodes wait behind one piece at most, queries' scans go first anyway), and the pool counts a thread running a piece
- * as idle (pool.ts inFlight).
- */
-export function prefaultInPieces(run: (memory: Parameters<ArenaPrefaulter>[0], from: number, to: number) => Promise<unknown>): ArenaPrefaulter {
-  const queue: { memory: Parameters<ArenaPrefaulter>[0]; from: number; to: number }[] = [];
-  let running = false;
-  const next = (): void => {
-    const r = queue[0];
-    if (r === undefined) {
-      running = false;
-      return;
-    }
-    const to = Math.min(r.to, r.from + PREFAULT_PIECE_BYTES);
-    const piece = { memory: r.memory, from: r.from, to };
-    r.from = to;
-    if (r.from >= r.to) queue.shift();
-    running = true;
-    run(piece.memory, piece.from, piece.to).then(next, next);
-  };
-  return (memory, from, to) => {
-    if (to <= from) return;
-    queue.push({ memory, from, to });
-    if (!running) next();
-  };
-}
-
 function docBytes(d: Doc): number {
   return (d.vector ? d.vector.length * 4 : 0) + JSON.stringify(d.attrs).length + 8;
 }
@@ -278,7 +246,7 @@ export class Engine {
   private readonly scanPool: ScanHooks['scanPool'];
   /** Pinned namespaces on this node (pinning.ts): held in the block and graph caches, loaded when opened. */
   readonly pins: NamespacePins;
-  private readonly prefaulter: ArenaPrefaulter | null = null;
+  private readonly prefaults: PrefaultThread | null = null;
 
   constructor(
     readonly store: ObjectStore,
@@ -309,9 +277,10 @@ export class Engine {
     this.efSearch = opts.efSearch ?? 128;
     this.pins = new NamespacePins([this.catalog.blocks, this.catalog.graphs], (ns) => this.withPartRetry('strong', () => this.loadPinned(ns)), opts.clock, opts.onPinWarmError);
     if (pool !== undefined && pool.threads > 0) {
-      // The WAL tail's vector arenas have their fresh pages faulted in on a pool thread (VectorArena.prefault).
-      this.prefaulter = prefaultInPieces((memory, from, to) => pool.run('prefault', { memory, from, to }));
-      setArenaPrefault(this.prefaulter);
+      // The WAL tail's vector arenas have their fresh pages faulted in on a thread of their own (VectorArena.prefault,
+      // query/prefault-thread.ts), where a machine has a core besides the event loop's.
+      this.prefaults = prefaultThread();
+      setArenaPrefault(this.prefaults.prefault);
     }
     this.writer = new WriteCoordinator(this.catalog, {
       clock: opts.clock,
@@ -668,6 +637,9 @@ export class Engine {
   /** Flush queued writes (graceful shutdown). */
   async close(): Promise<void> {
     await this.writer.close();
-    if (this.prefaulter !== null) unsetArenaPrefault(this.prefaulter);
+    if (this.prefaults !== null) {
+      unsetArenaPrefault(this.prefaults.prefault);
+      await this.prefaults.close();
+    }
   }
 }
