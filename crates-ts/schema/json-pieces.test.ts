@@ -176,6 +176,26 @@ describe('JSON bodies parsed in pieces (json-pieces.ts)', () => {
     );
   });
 
+  it('should not be misled by separators inside strings or nested values when it cuts runs of elements by a guess', () => {
+    const texts = [
+      `[${Array.from({ length: 50 }, (_, i) => `{"s":"a},{b${i}","t":[[1],[2]],"u":"\\\",\\\""}`).join(',')}]`,
+      `[${Array.from({ length: 50 }, (_, i) => `"x\\",\\"${i}","],[","},{"`).join(',')}]`,
+      `[${Array.from({ length: 50 }, (_, i) => `[${i},[1,2],{"a":"],["}]`).join(',')}]`,
+      `[${Array.from({ length: 50 }, (_, i) => `${i}.5,"1,2",-${i}e1,[3,4]`).join(',')}]`,
+      `[${Array.from({ length: 50 }, (_, i) => `{"a":${i}},{"b":[${i}]}`).join(', ')},{"x":"}"}]`,
+    ];
+    for (const text of texts) {
+      const b = Buffer.from(text);
+      for (const pieceBytes of [1, 7, 16, 40, 100, 333]) {
+        const got = parseJsonPieces(b, b.length, pieceBytes);
+        expect(got).not.toBe(NOT_PIECEWISE);
+        expect(canon(got)).toBe(canon(JSON.parse(text)));
+        // Cut short anywhere: never accepted.
+        for (const cut of [b.length - 1, b.length - 2, Math.floor(b.length / 2)]) expect(parseJsonPieces(b, cut, pieceBytes)).toBe(NOT_PIECEWISE);
+      }
+    }
+  });
+
   it('should build objects as JSON.parse does: a repeated key keeps its first place and its last value, __proto__ is an own property', () => {
     const text = '{"b":1,"__proto__":{"polluted":true},"a":[1,2,3],"b":[4,5,6],"0":7,"__proto__":[8],"a":null}';
     const got = parseJsonPieces(Buffer.from(text), text.length, 4) as Record<string, unknown>;

@@ -119,16 +119,47 @@ export function parseJsonPieces(bytes: Uint8Array, length: number, pieceBytes = 
     const flush = () => {
       if (runStart < 0) return;
       const parsed = JSON.parse('[' + text(runStart, runEnd) + ']') as unknown[];
+      runStart = -1;
+      append(parsed);
+    };
+    const append = (parsed: unknown[]) => {
       if (out.length === 0) out = parsed;
       else for (let i = 0; i < parsed.length; i++) out.push(parsed[i]);
-      runStart = -1;
+    };
+    // Elements cut by a guess, checked by JSON.parse (see guessRun); off for the rest of the array once one fails.
+    let guess = true;
+    /**
+     * From element start j, elements up to the last `},{` (`],[`, `","`, or `,` between numbers) in the next
+     * `pieceBytes` bytes, parsed as one piece, without scanning them here: the position of that comma, or -1. Sound
+     * because j is known to start an element: if `[` + bytes[j, comma) + `]` is valid JSON, lexing those bytes from j
+     * in the whole text goes the same way, so they are whole elements and the comma separates two of them.
+     */
+    const guessRun = (j: number): number => {
+      const c = b[j]!;
+      const pattern = c === OPEN_BRACE ? '},{' : c === OPEN_BRACKET ? '],[' : c === QUOTE ? '","' : c === 0x2d || (c >= 0x30 && c <= 0x39) ? ',' : null;
+      if (pattern === null) return -1;
+      const at = b.subarray(j, Math.min(end, j + pieceBytes)).lastIndexOf(pattern);
+      if (at <= 0) return -1;
+      const comma = j + at + (pattern.length === 1 ? 0 : 1);
+      let parsed: unknown[];
+      try {
+        parsed = JSON.parse('[' + text(j, comma) + ']') as unknown[];
+      } catch {
+        guess = false;
+        return -1;
+      }
+      flush();
+      append(parsed);
+      return comma;
     };
     let j = skipWs(p + 1);
     if (b[j] === CLOSE_BRACKET) return [out, j + 1];
     for (;;) {
       if (j >= end) return bail();
-      const e = skipValue(j, pieceBytes);
-      if (e >= 0 && e - j <= pieceBytes) {
+      const g = guess ? guessRun(j) : -1;
+      const e = g >= 0 ? -2 : skipValue(j, pieceBytes);
+      if (e === -2) j = g;
+      else if (e >= 0 && e - j <= pieceBytes) {
         if (runStart >= 0 && e - runStart > pieceBytes) flush();
         if (runStart < 0) runStart = j;
         runEnd = e;
