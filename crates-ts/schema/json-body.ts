@@ -16,6 +16,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { ElaxError } from '../core/index.js';
+import { NOT_PIECEWISE, PIECE_BYTES, parseJsonPieces } from './json-pieces.js';
 
 /** The longest string V8 makes, hence the longest JSON text JSON.parse can take (in UTF-16 code units). */
 export const MAX_JSON_TEXT_LENGTH = bufferConstants.MAX_STRING_LENGTH;
@@ -40,14 +41,33 @@ export function parseJsonText(text: string): unknown {
   }
 }
 
-/** Parses bytes[0, length) as UTF-8 JSON: decodeJsonText, then parseJsonText. */
-export function parseJsonBytes(bytes: Uint8Array, length: number): unknown {
+/** Texts of more bytes than this are first parsed in pieces (json-pieces.ts): no string of the whole text. */
+export const PIECEWISE_MIN_BYTES = 64 * 1024;
+
+/** Where parseJsonBytes parses in pieces: texts over `minBytes`, in pieces of at most `pieceBytes` (tests lower both). */
+export interface PiecewiseOptions {
+  minBytes: number;
+  pieceBytes: number;
+}
+const PIECEWISE: PiecewiseOptions = { minBytes: PIECEWISE_MIN_BYTES, pieceBytes: PIECE_BYTES };
+
+/**
+ * Parses bytes[0, length) as UTF-8 JSON: the value of decodeJsonText then parseJsonText, and their errors. A large
+ * text is parsed in pieces when it can be (json-pieces.ts: a string over ≈ 128 KiB is fresh memory, page-faulted in
+ * each time); a text it does not take (malformed, a scalar) is parsed whole, for the canonical error.
+ */
+export function parseJsonBytes(bytes: Uint8Array, length: number, piecewise: PiecewiseOptions = PIECEWISE): unknown {
+  // Beyond MAX_JSON_TEXT_LENGTH bytes the whole text might not decode (the too-long error): keep that path's answer.
+  if (length > piecewise.minBytes && length <= MAX_JSON_TEXT_LENGTH) {
+    const value = parseJsonPieces(bytes, length, piecewise.pieceBytes);
+    if (value !== NOT_PIECEWISE) return value;
+  }
   return parseJsonText(decodeJsonText(bytes, length));
 }
 
 /** parseJsonBytes, then packVectors: what the pool thread returns. */
-export function parseJsonBytesPacked(bytes: Uint8Array, length: number): unknown {
-  const value = parseJsonBytes(bytes, length);
+export function parseJsonBytesPacked(bytes: Uint8Array, length: number, piecewise: PiecewiseOptions = PIECEWISE): unknown {
+  const value = parseJsonBytes(bytes, length, piecewise);
   packVectors(value);
   return value;
 }
