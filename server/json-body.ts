@@ -15,7 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ElaxError, reusedBuffers } from '../crates-ts/core/index.js';
-import { MAX_JSON_TEXT_LENGTH, decodeJsonText, parseJsonText } from '../crates-ts/schema/json-body.js';
+import { MAX_JSON_TEXT_LENGTH, parseJsonBytes } from '../crates-ts/schema/json-body.js';
 
 /** turbopuffer's write docs: "Write requests can have a payload size of up to 512 MB" (binary megabytes here). */
 export const DEFAULT_BODY_LIMIT = 512 * 1024 * 1024;
@@ -107,7 +107,7 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
     if (!Number.isNaN(declared) && sent !== declared) {
       return finish(new ElaxError('ELAX_ERR_INVALID_REQUEST', `request body has ${sent} bytes but its Content-Length says ${declared}`));
     }
-    let buf: Buffer | null = whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+    const buf = whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
     whole = null;
     chunks.length = 0;
     if (offload !== undefined && received >= OFFLOAD_MIN_BYTES && received < OFFLOAD_MAX_BYTES) {
@@ -126,14 +126,12 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
     }
     let value: unknown;
     try {
-      const text = decodeJsonText(buf, received);
-      buf = null; // the string is all that is needed now: let the buffer go while parsing
-      giveBack();
-      value = parseJsonText(text);
+      // A body above 64 KiB is parsed in pieces (schema/json-pieces.ts): no string of it in fresh large-object memory.
+      value = parseJsonBytes(buf, received);
     } catch (e) {
       return finish(e as Error);
     }
-    finish(null, value);
+    finish(null, value); // (gives the buffer back)
   }
   function onError(err: Error & { statusCode?: number }): void {
     // As fastify: a stream error that says nothing of its status is the client's (an aborted upload).
