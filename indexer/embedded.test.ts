@@ -1,25 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { embeddedIndexerMode, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
+import { threadNices } from '../test/helpers/proc.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
-
-/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
-function threadNices(pid: number): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
-    } catch {
-      /* the thread exited meanwhile */
-    }
-  }
-  return out;
-}
 
 function alive(pid: number): boolean {
   try {

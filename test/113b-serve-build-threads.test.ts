@@ -7,39 +7,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
-
-/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
-function threadNices(pid: number): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
-    } catch {
-      /* the thread exited meanwhile */
-    }
-  }
-  return out;
-}
-
-/**
- * The embedded indexer's processes among the live children of `pid` (/proc/<p>/stat: state, then ppid; the command
- * line names indexer/process-entry.mjs: tsx's esbuild service is a child of the server too while its cache is cold).
- */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const [state, ppid] = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(ppid) === pid && state !== 'Z' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('process-entry.mjs')) out.push(Number(p));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
+import { indexerChildPids, threadNices } from './helpers/proc.js';
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -69,8 +38,8 @@ describe('elax serve --indexer-build-threads', () => {
         expect(r.status, await r.clone().text()).toBe(200);
         return r.json() as Promise<Record<string, unknown>>;
       };
-      await waitFor('the indexer process', () => childPids(pid).length === 1);
-      const child = childPids(pid)[0]!;
+      await waitFor('the indexer process', () => indexerChildPids(pid).length === 1);
+      const child = indexerChildPids(pid)[0]!;
       await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
       // An unsharded namespace is indexed on the indexer's thread: no build thread yet.
       await post('/v2/namespaces/plain', { distance_metric: 'euclidean_squared', upsert_rows: [{ id: 1, vector: [1, 0] }, { id: 2, vector: [0, 1] }] });

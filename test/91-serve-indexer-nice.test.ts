@@ -8,39 +8,9 @@
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
-
-/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
-function threadNices(pid: number): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
-    } catch {
-      /* the thread exited meanwhile */
-    }
-  }
-  return out;
-}
-
-/**
- * The embedded indexer's processes among the live children of `pid` (/proc/<p>/stat: state, then ppid; the command
- * line names indexer/process-entry.mjs: tsx's esbuild service is a child of the server too while its cache is cold).
- */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const [state, ppid] = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(ppid) === pid && state !== 'Z' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('process-entry.mjs')) out.push(Number(p));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
+import { indexerChildPids, threadNices } from './helpers/proc.js';
 
 function alive(pid: number): boolean {
   try {
@@ -74,8 +44,8 @@ describe('elax serve --indexer-nice', () => {
     let child = 0;
     try {
       const pid = server.child.pid!;
-      await waitFor('the indexer process', () => childPids(pid).length === 1);
-      child = childPids(pid)[0]!;
+      await waitFor('the indexer process', () => indexerChildPids(pid).length === 1);
+      child = indexerChildPids(pid)[0]!;
       await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
       await new Promise((r) => setTimeout(r, 1_000)); // its indexer loaded, its first passes ran
       const nices = threadNices(child);
@@ -95,8 +65,8 @@ describe('elax serve --indexer-nice', () => {
   it('should end the indexer process when the server is killed with SIGKILL', async () => {
     const server = await startServerProcess({ args: ['--indexer-nice', '7'] });
     const pid = server.child.pid!;
-    await waitFor('the indexer process', () => childPids(pid).length === 1);
-    const child = childPids(pid)[0]!;
+    await waitFor('the indexer process', () => indexerChildPids(pid).length === 1);
+    const child = indexerChildPids(pid)[0]!;
     await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
     server.child.kill('SIGKILL');
     await server.stop();
@@ -112,7 +82,7 @@ describe('elax serve --indexer-nice', () => {
       const nices = threadNices(pid);
       expect(nices.filter((n) => n === 7)).toHaveLength(1);
       expect(nices.filter((n) => n !== 7).every((n) => n === nices.find((x) => x !== 7))).toBe(true);
-      expect(childPids(pid)).toEqual([]);
+      expect(indexerChildPids(pid)).toEqual([]);
     } finally {
       await server.stop();
     }
