@@ -116,17 +116,6 @@ describe('worker pool', () => {
     expect(v0.buffer.byteLength).toBe(6 * 4 + 4);
   });
 
-  it('touches the pages of a shared memory on a thread without changing what it holds (prefault)', async () => {
-    const memory = new Wasm.Memory({ initial: 4, maximum: 4, shared: true });
-    const view = new Float32Array(memory.buffer);
-    for (let i = 0; i < view.length; i += 997) view[i] = i + 0.5;
-    const before = Float32Array.from(view);
-    const p = await pool(1);
-    // 4 wasm pages = 64 4-KiB pages; [5000, 200000) starts in page 1 and ends in page 48.
-    expect(await p.run('prefault', { memory, from: 5000, to: 200_000 })).toBe(48);
-    expect(Buffer.from(view.buffer).equals(Buffer.from(before.buffer))).toBe(true);
-  });
-
   it('refuses a negative size', () => {
     expect(() => createPool({ threads: -1, now })).toThrow(/integer ≥ 0/);
   });

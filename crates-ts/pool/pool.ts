@@ -143,14 +143,10 @@ abstract class BasePool implements TaskPool {
   }
 
   protected abstract execute<K extends TaskKind>(kind: K, input: TaskInput<K>, opts: RunOptions): Promise<TaskOutput<K>>;
-  /**
-   * Tasks in flight, but for `prefault`: a background task of at most PREFAULT_PIECE_BYTES (≈ 1 ms) that the engine
-   * only hands in one piece at a time, so a thread running one is as good as idle to a query's scan (which goes first
-   * in the queue and waits for that piece at most).
-   */
+  /** Tasks in flight, of every kind. */
   protected inFlight(): number {
     let n = 0;
-    for (const k of TASK_KINDS) if (k !== 'prefault') n += this.byKind[k].inFlight;
+    for (const k of TASK_KINDS) n += this.byKind[k].inFlight;
     return n;
   }
   abstract idleThreads(): number;

@@ -7,7 +7,6 @@ import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from
 import { parseJsonBytesPacked } from '../schema/json-body.js';
 import type { BuiltPart, NearestCentroids, PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
-import { touchPages } from '../query/vector-arena.js';
 import type { WasmMemory } from '../core/index.js';
 import { scoreBm25Part, type Bm25PartInput, type Bm25PartOutput } from '../fts/part-task.js';
 
@@ -49,12 +48,6 @@ export interface TaskTypes {
    * as for `part-build`; the two arrays come back transferred.
    */
   'ivf-nearest': { input: PackedBuildInput; output: NearestCentroids };
-  /**
-   * Touches the pages of bytes [from, to) of a WAL tail's shared vector arena before the event loop writes rows there
-   * (query/vector-arena.ts VectorArena.prefault): the page faults of fresh memory are this thread's. The memory crosses
-   * shared; the number of pages touched comes back.
-   */
-  prefault: { input: { memory: WasmMemory; from: number; to: number }; output: number };
 }
 export type TaskKind = keyof TaskTypes;
 export type TaskInput<K extends TaskKind> = TaskTypes[K]['input'];
@@ -66,7 +59,6 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | 
   'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
   'vector-scan': (input) => scanVectors(input),
   'bm25-part': (input) => scoreBm25Part(input),
-  prefault: ({ memory, from, to }) => touchPages(memory, from, to),
   // Loaded on first use: the server's pool threads never build parts (the indexer's build pool preloads it).
   'part-build': async (input) => {
     const { buildPartFiles, unpackBuildInput } = await import('../part/index.js');

@@ -16,7 +16,7 @@ export { executeOnSegments, rankSegments, materialize, liveRows, orderMatchScanM
 export { scoreTextSegments, textSource, textSources, eachPrepared, TEXT_PREFETCH, type PrepareNeed, type TextScan } from './text-segments.js';
 export { DocsSegment, RowCursor, hasBit, deadOrdinalsOf, NO_RELEASE, type Segment, type SegmentNeed, type SegmentVectors, type FlatVectors, type ChunkedVectors, type VectorChunk, vectorSlot, type OrdinalHit, type Release, type DocFields, type OrderBound } from './segment.js';
 export { distance, distanceTo, distanceAt, sqNormAt } from './distance.js';
-export { VectorArena, arenasAvailable, setArenaPrefault, unsetArenaPrefault, touchPages, type VectorScan, type ArenaPrefaulter } from './vector-arena.js';
+export { VectorArena, arenasAvailable, setArenaPrefault, unsetArenaPrefault, type VectorScan, type ArenaPrefaulter } from './vector-arena.js';
 export { prefaultThread, type PrefaultThread } from './prefault-thread.js';
 export { codeScanStats, codesKept, encodeRow, setCodeScanMode, type ChunkCodes } from './code-scan.js';
 export { scanVectors, type VectorScanInput, type VectorScanOutput, type ScanChunk } from './pool-scan.js';

@@ -252,20 +252,3 @@ export function unsetArenaPrefault(fn: ArenaPrefaulter): void {
   if (prefaulter === fn) prefaulter = null;
 }
 
-/**
- * Touches every page of bytes [from, to) of `memory` (a pool thread, for VectorArena.prefault) by adding 0 to a word of
- * each: an atomic read-modify-write, so that a row the arena's owner writes into the same page at the same time keeps
- * its value.
- */
-export function touchPages(memory: WasmMemory, from: number, to: number): number {
-  const words = new Int32Array(memory.buffer);
-  let pages = 0;
-  const end = Math.min(to, words.length * 4);
-  for (let b = from - (from % PAGE_BYTES); b < end; b += PAGE_BYTES) {
-    Atomics.add(words, b >> 2, 0);
-    pages++;
-  }
-  return pages;
-}
-
-const PAGE_BYTES = 4096;
