@@ -12,3 +12,4 @@ export { TopKTies } from './top-k-ties.js';
 export { niceThisProcess, niceThisThread } from './thread-priority.js';
 export { ReusedBuffers, reusedBuffers, MIN_REUSED_BYTES } from './reused-buffers.js';
 export { KthSmallest } from './kth-smallest.js';
+export { docLogicalBytes, attrValueBytes } from './logical-bytes.js';

@@ -6,11 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { AttrValue, Doc, Id } from '../core/index.js';
+import { docLogicalBytes, type AttrValue, type Doc, type Id } from '../core/index.js';
 import { TailSegment } from './tail-segment.js';
 import { executeOnSegments, hasBit, parseQuery, vectorSlot, type ChunkedVectors } from '../query/index.js';
 import { analyzeValue, analyzerFor, DEFAULT_FULL_TEXT_CONFIG, type TextAnalyzer } from '../fts/index.js';
-import { docLogicalBytes } from './logical-bytes.js';
 
 const attrValue = fc.oneof(
   fc.double({ noNaN: true }),
@@ -31,7 +30,7 @@ const norm = (d: Doc) => ({ id: d.id, vector: d.vector === null ? null : Array.f
 
 describe('TailSegment (columnar)', () => {
   it('gives back exactly the newest document of every id, whatever the attributes and vectors', async () => {
-    fc.assert(
+    await fc.assert(
       fc.asyncProperty(fc.array(opArb, { maxLength: 300 }), async (ops) => {
         const tail = new TailSegment();
         const model = new Map<Id, Doc | null>();

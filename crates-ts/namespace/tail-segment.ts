@@ -7,10 +7,9 @@
  * publish carries the segment over (carryOver, RFC-0010 "A publish carries the tail over"): the rows stay in the same
  * store and the new segment starts past those the new parts hold.
  */
-import type { AttrValue, Doc, Id } from '../core/index.js';
+import { docLogicalBytes, type AttrValue, type Doc, type Id } from '../core/index.js';
 import { analyzeValue, LoosePostings, LooseWindow, type DocTerms, type LooseIndex, type PostingsFile, type TextAnalyzer } from '../fts/index.js';
 import { TailColumns } from './tail-columns.js';
-import { docLogicalBytes } from './logical-bytes.js';
 import { LooseSparseIndex, SparseWindow, type SparseLists } from '../sparse/index.js';
 import { NO_RELEASE, VectorArena, codesKept, deadOrdinalsOf, encodeRow, sqNormAt, type ChunkCodes, type Release, type Segment, type SegmentVectors, type VectorChunk } from '../query/index.js';
 

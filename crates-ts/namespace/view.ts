@@ -641,7 +641,7 @@ export class NamespaceView {
   }
 }
 
-export { docLogicalBytes } from './logical-bytes.js';
+export { docLogicalBytes } from '../core/index.js';
 
 /** v1 routers: a row is dead when a newer part holds its id as a row or a tombstone (the fold, newest first). */
 function foldLiveness(viewParts: readonly ViewPart[]): PartLiveness[] {

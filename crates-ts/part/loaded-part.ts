@@ -4,7 +4,7 @@
  * nearest-neighbour search (HNSW when the part has an index, exact scan otherwise). Rows are immutable; the HNSW
  * index and postings are fetched on first need (prepare), so a cold query reads only the files it uses.
  */
-import { ElaxError, type DistanceMetric, type Doc, type Id } from '../core/index.js';
+import { ElaxError, docLogicalBytes, type DistanceMetric, type Doc, type Id } from '../core/index.js';
 import { compareIds, distanceTo } from '../query/index.js';
 import { neededLists, type PostingsFile, type TextNeed } from '../fts/index.js';
 import type { HnswIndex } from './hnsw.js';
@@ -226,13 +226,7 @@ export class LoadedPart {
   logicalBytes(): number {
     if (this.logical === null) {
       let bytes = 0;
-      for (const d of this.docs) {
-        bytes += (d.vector ? d.vector.length * 4 : 0) + 16;
-        for (const k in d.attrs) {
-          const v = d.attrs[k];
-          bytes += k.length + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 8 : 8);
-        }
-      }
+      for (const d of this.docs) bytes += docLogicalBytes(d);
       this.logical = bytes;
     }
     return this.logical;
