@@ -36,8 +36,13 @@ export interface TailEntryInfo {
 /** A publish's carry-over may keep this many rows the parts took over in the shared tail store (TailSegment). */
 export const CARRY_SLACK_ROWS = 65_536;
 
-/** applyOps asks its `stop` every this many operations (a few hundred µs of folding). */
-const APPLY_STOP_OPS = 256;
+/**
+ * applyOps asks its `stop` every this many operations. An upsert of a 128-d row with a full-text attribute folds in
+ * 5-30 µs on the event loop under load (more on a busy machine), so 256 operations overshot a 5 ms slice by up to
+ * 8 ms (docs/benchmarks.md "Event-loop lag under mixed load"); 32 keep the overshoot under 1 ms, at a clock read per
+ * 32 rows.
+ */
+const APPLY_STOP_OPS = 32;
 
 /**
  * How apply() folds an entry: at most `ms` of the event loop at a time, asking every `ops` operations (tests set both
