@@ -38,9 +38,9 @@ export const CARRY_SLACK_ROWS = 65_536;
 
 /**
  * applyOps asks its `stop` every this many operations. An upsert of a 128-d row with a full-text attribute folds in
- * 5-30 µs on the event loop under load (more on a busy machine), so 256 operations overshot a 5 ms slice by up to
- * 8 ms (docs/benchmarks.md "Event-loop lag under mixed load"); 32 keep the overshoot under 1 ms, at a clock read per
- * 32 rows.
+ * ≈ 4-6 µs on a loaded event loop, several times that when the machine is busy, so 256 operations could overshoot a
+ * 5 ms slice by several ms (docs/rfcs/0010-worker-pool.md "Tail scans in slices"); 32 keep the overshoot to a
+ * fraction of that, at a clock read per 32 rows.
  */
 const APPLY_STOP_OPS = 32;
 
