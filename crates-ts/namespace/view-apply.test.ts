@@ -9,7 +9,7 @@ import { RouterStore, type Router } from '../router/index.js';
 import { Witness } from '../store/index.js';
 import type { WalEntry, WalOp } from '../wal/index.js';
 import { analyzerFor, DEFAULT_FULL_TEXT_CONFIG } from '../fts/index.js';
-import { NamespaceView } from './view.js';
+import { DEFAULT_FOLD_SLICE, NamespaceView } from './view.js';
 
 const router: Router = { ...RouterStore.initial('ns', 1, new Date(0).toISOString()), format_version: 2 };
 const analyzer = analyzerFor(DEFAULT_FULL_TEXT_CONFIG);
@@ -157,6 +157,19 @@ describe('NamespaceView.apply in slices', () => {
     expect(v.isFolding).toBe(false);
     expect(v.headSeq).toBe(1);
     expect((await visible(v)).map((d) => d.id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('should end a slice whose time is up within DEFAULT_FOLD_SLICE.ops operations (the overshoot of a slice)', async () => {
+    const v = new NamespaceView(router, Witness.neverMatches(), [], []);
+    v.foldSlice = { ms: 0, ops: DEFAULT_FOLD_SLICE.ops };
+    const [e] = entries([Array.from({ length: 1000 }, (_, i) => ({ kind: 'upsert' as const, doc: { id: i, vector: null, attrs: { n: i } } }))]);
+    v.apply(e!, 10);
+    // The first slice, synchronous: at most one check's worth of operations (the tail holds them, hidden).
+    expect(v.tailRows.rows).toBeGreaterThan(0);
+    expect(v.tailRows.rows).toBeLessThanOrEqual(DEFAULT_FOLD_SLICE.ops);
+    expect(DEFAULT_FOLD_SLICE.ops).toBeLessThanOrEqual(32);
+    await v.settle();
+    expect(v.tailRows.rows).toBe(1000);
   });
 
   it('should not be carried over while it folds', async () => {

@@ -36,8 +36,13 @@ export interface TailEntryInfo {
 /** A publish's carry-over may keep this many rows the parts took over in the shared tail store (TailSegment). */
 export const CARRY_SLACK_ROWS = 65_536;
 
-/** applyOps asks its `stop` every this many operations (a few hundred µs of folding). */
-const APPLY_STOP_OPS = 256;
+/**
+ * applyOps asks its `stop` every this many operations. An upsert of a 128-d row with a full-text attribute folds in
+ * ≈ 4-6 µs on a loaded event loop, several times that when the machine is busy, so 256 operations could overshoot a
+ * 5 ms slice by several ms (docs/rfcs/0010-worker-pool.md "Tail scans in slices"); 32 keep the overshoot to a
+ * fraction of that, at a clock read per 32 rows.
+ */
+const APPLY_STOP_OPS = 32;
 
 /**
  * How apply() folds an entry: at most `ms` of the event loop at a time, asking every `ops` operations (tests set both

@@ -211,6 +211,16 @@ function numericLeafTest(seg: Segment, filter: unknown, compiled: CompiledFilter
 const ROW_CHECK_MASK = CHECK_EVERY_ROWS - 1;
 
 /**
+ * How long a scan of the WAL tail's chunks runs on this thread before it gives the event loop back
+ * (control.checkpoint('scan'), looked at every CHECK_EVERY_ROWS rows): a loaded tail of tens of thousands of rows
+ * was one synchronous piece per query, ≈ 2 ms on a quiet machine and up to tens of ms on a busy one
+ * (docs/rfcs/0010-worker-pool.md "Tail scans in slices"). The
+ * scan reads a snapshot (TailSnapshot: its rows and dead mask do not change), so a write folded meanwhile changes
+ * nothing it sees. Tests set `ms` to 0 (a pause at every check).
+ */
+export const scanSlice = { ms: 4 };
+
+/**
  * The pool task scanning a segment's vectors (pool-scan.ts), or null when they are not all in shared memory (the scan
  * then runs here): the WAL tail's chunks in shared arenas, or a part's vectors in a SharedArrayBuffer. A filter or a
  * restriction is applied here (it reads attributes on this thread) and the task gets the matching ordinals;
@@ -374,7 +384,7 @@ function selectPerKey(cands: Captured[], cmp: (a: Captured, b: Captured) => numb
  * `keep()`: its segment stays prepared (ids, columns pinned) and its release is returned, for the caller to call
  * once that work is collected. When a scan throws, everything kept is released before the error propagates.
  */
-async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number, keep: () => void) => void): Promise<Release[]> {
+async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefined, scan: (seg: Segment, s: number, keep: () => void) => void | Promise<void>): Promise<Release[]> {
   const control = hooks?.control ?? UNCANCELLED;
   const kept: Release[] = [];
   try {
@@ -383,7 +393,8 @@ async function eachSegment(segs: readonly Segment[], hooks: ScanHooks | undefine
       const release = hooks?.prepare ? await hooks.prepare(s) : NO_RELEASE;
       let keepIt = false;
       try {
-        scan(segs[s]!, s, () => (keepIt = true));
+        const out = scan(segs[s]!, s, () => (keepIt = true));
+        if (out !== undefined) await out;
       } finally {
         if (keepIt) kept.push(release);
         else release();
@@ -459,7 +470,7 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
     };
     let kept: Release[] = [];
     try {
-      kept = await eachSegment(segs, hooks, (seg, s, keep) => {
+      kept = await eachSegment(segs, hooks, async (seg, s, keep) => {
       const cursor = new RowCursor(seg, q.readAttrs);
       const v = seg.vectors();
       const only = restrict?.(s) ?? null;
@@ -539,8 +550,20 @@ export async function rankSegments(q: ParsedQuery, rank: RankPlan, segs: readonl
           if (m > 0) flush();
           if (codesOn && cand.n > 0) rankCandidates();
         };
+        let sliceFrom = performance.now();
         for (let i = 0; i < n; i++) {
-          if ((i & ROW_CHECK_MASK) === 0) control.check('scan');
+          if ((i & ROW_CHECK_MASK) === 0) {
+            if (i > 0 && performance.now() - sliceFrom >= scanSlice.ms) {
+              // Give the loop back (scanSlice). The chunks' kernels and arenas are shared by every query on this
+              // thread: leave the chunk first (its batch and candidates ranked), so nothing of this query is in
+              // them while another runs; the next row enters its chunk again (its query set anew).
+              if (kc !== null) leaveChunk();
+              kc = null;
+              await control.checkpoint('scan');
+              sliceFrom = performance.now();
+            }
+            control.check('scan');
+          }
           const o = only === null ? i : only[i]!;
           if (present !== null && (present[o >> 3]! & (1 << (o & 7))) === 0) continue;
           if (dead !== null && dead[o] === 1) continue;

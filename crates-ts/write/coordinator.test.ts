@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore, type ObjectStore } from '../store/index.js';
 import { Engine } from '../engine/index.js';
+import { planPause } from './coordinator.js';
 
 /** A memory store whose every operation takes real time, like a network store. */
 function slowStore(ms: number): ObjectStore {
@@ -44,6 +45,45 @@ describe('write coordinator', () => {
     const entries = (await store.list('g/wal/')).objects.length;
     expect(entries).toBeLessThan(20);
     expect((await e.query('g', { aggregate_by: { c: ['Count'] } })).aggregations).toEqual({ c: 20 });
+  });
+
+  it('should give the same documents and acknowledgements with a pause after every plan, strong reads seeing each write', async () => {
+    // Rounds of requests issued together (one group commit: resolved in order, so the outcome is deterministic):
+    // upserts of repeated ids, patches and deletes, a strong query after each round. Once with the pause between plan
+    // and encoding on every commit, once never: the same acknowledgements and the same documents after every round.
+    const run = async (pauseMs: number, seed: number) => {
+      planPause.ms = pauseMs;
+      try {
+        let s = seed;
+        const rand = (n: number) => (s = (s * 1103515245 + 12345) % 2 ** 31) % n;
+        const e = engine(slowStore(1), 3);
+        const trace: unknown[] = [];
+        const model = new Map<number, { v: string; p?: string }>();
+        for (let round = 0; round < 8; round++) {
+          const bodies = Array.from({ length: 1 + rand(5) }, (_, k) => {
+            const id = rand(25);
+            if (k % 4 === 3) return { deletes: [id] };
+            if (k % 3 === 2) return { patch_rows: [{ id, p: `r${round}k${k}` }] };
+            return { upsert_rows: Array.from({ length: 1 + rand(6) }, (_, j) => ({ id: (id + j) % 25, v: `r${round}k${k}j${j}` })) };
+          });
+          const acks = await Promise.all(bodies.map((b) => e.write('pp', b)));
+          trace.push(acks.map((a) => [a.rows_upserted ?? 0, a.rows_patched ?? 0, a.rows_deleted ?? 0]));
+          // Read-your-writes: after the acknowledgements, a strong query sees every request of the round applied in order.
+          for (const b of bodies) {
+            if ('deletes' in b) for (const id of b.deletes!) model.delete(id);
+            else if ('patch_rows' in b) for (const r of b.patch_rows!) { const d = model.get(r.id); if (d) model.set(r.id, { ...d, p: r.p }); }
+            else for (const r of b.upsert_rows!) model.set(r.id, { v: r.v });
+          }
+          const all = await e.query('pp', { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true });
+          expect(all.rows!.map((r) => ({ id: r.id, v: r.v, p: r.p }))).toEqual([...model].sort((a, b) => a[0] - b[0]).map(([id, d]) => ({ id, v: d.v, p: d.p })));
+          trace.push(all.rows);
+        }
+        return trace;
+      } finally {
+        planPause.ms = 3;
+      }
+    };
+    for (const seed of [1, 2, 3, 4]) expect(await run(0, seed)).toEqual(await run(Infinity, seed));
   });
 
   it('should reject only the bad request of a batch and commit the others', async () => {

@@ -74,6 +74,9 @@ interface PlanBase {
   /** No entry committed in this incarnation yet: the entry planned now is the inaugural write (may set sharding). */
   inaugural: boolean;
 }
+/** A batch whose resolution (plan) held the event loop `ms` or more gives it back once before encoding (tests: 0). */
+export const planPause = { ms: 3 };
+
 const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0, sharding: null, inaugural: true };
 
 const NONE: ReadonlySet<Id> = new Set();
@@ -186,11 +189,16 @@ export class WriteCoordinator {
       }
       const view = current ?? (await this.ensureLive(ns));
       const base = await this.prefetch(view, batch);
+      const planned = performance.now();
       const plan = this.plan(ns, base, batch);
       if (plan.accepted.length === 0) {
         for (const r of plan.rejected) r.p.reject(r.error);
         return;
       }
+      // A large batch's resolution is milliseconds of the event loop, and encoding starts with more (wal/format.ts
+      // walColumns, then the hand-off to the pool): give the loop back in between (docs/rfcs/0010-worker-pool.md "Tail
+      // scans in slices"). Nothing is decided by the pause: the append is conditional on seq, as after any await here.
+      if (performance.now() - planned >= planPause.ms) await new Promise<void>((resolve) => setImmediate(resolve));
       const seq = base.head + 1;
       let committedSeq: number | null = null;
       let bytes: Uint8Array | null = null;
