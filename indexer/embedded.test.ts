@@ -148,7 +148,7 @@ describe('embedded indexer supervision', () => {
       const pid = ix.pid!;
       // The indexer's first pass ran (its log says so or nothing was pending): wait until the child has its threads.
       await waitFor('the child to lower itself', () => threadNices(pid).every((n) => n === 9));
-      await new Promise((r) => setTimeout(r, 1_000)); // threads started after the renice (libuv pool, tsx's loader)
+      await new Promise((r) => setTimeout(r, 1_000)); // threads started after the renice (libuv pool, tsx's loader) inherit it
       const nices = threadNices(pid);
       expect(nices.length).toBeGreaterThan(4); // V8 platform threads and the rest, not only the main thread
       expect(nices.every((n) => n === 9)).toBe(true);
@@ -176,7 +176,8 @@ describe('embedded indexer supervision', () => {
         const child = Number(out.trim());
         expect(alive(child)).toBe(true);
         if (when === 'once it runs') {
-          // Past its entry's renice (threadNices), then past loading the indexer and its first pass.
+          // Past its entry's renice (threadNices; process-entry.mjs does it before loading anything), then 2 s further:
+          // into loading the indexer or past it, on a quiet machine past its first pass.
           await waitFor('the child to lower itself', () => threadNices(child).every((n) => n === 5));
           await new Promise((r) => setTimeout(r, 2_000));
           expect(alive(child)).toBe(true);
