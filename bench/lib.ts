@@ -303,6 +303,24 @@ export function removeServerFiles(s: ServerProcess, o: { keepStore?: boolean } =
  * thread (the event loop); `children` its child processes (the embedded indexer's, indexer/embedded.ts, and tsx's
  * esbuild service while its cache is cold), those running and those that exited and were reaped. Deltas of two readings give cores used over a timed run.
  */
+/**
+ * Run-queue delay (Linux /proc/<pid>/task/<tid>/schedstat, second field: time runnable but not running) of a server
+ * process, in seconds: `threads` summed over its own threads (those alive at the reading), `loop` its main thread's.
+ * Time the server waited for a core: other processes' work, the embedded indexer's included when it does not yield.
+ */
+export function serverRunDelaySeconds(pid: number): { threads: number; loop: number } {
+  const delay = (tid: string | number) => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      return 0; // exited meanwhile, or no schedstats
+    }
+  };
+  let threads = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) threads += delay(tid);
+  return { threads, loop: delay(pid) };
+}
+
 export function serverCpuSeconds(pid: number): { threads: number; loop: number; children: number } {
   const stat = (file: string) => readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
   const own = stat(`/proc/${pid}/stat`);

@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, percentile, rng, machine, serverCpuSeconds } from './lib.js';
+import { startServerProcess, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,6 +84,7 @@ for (const clients of clientCounts) {
   let next = 0;
   const cpu0 = process.cpuUsage();
   const cpu0Server = serverCpuSeconds(server.child.pid!);
+  const wait0Server = serverRunDelaySeconds(server.child.pid!);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -100,6 +101,7 @@ for (const clients of clientCounts) {
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpu1Server = serverCpuSeconds(server.child.pid!);
+  const wait1Server = serverRunDelaySeconds(server.child.pid!);
   const childCpu = cpu1Server.children - cpu0Server.children;
   const serverCpu = cpu1Server.threads - cpu0Server.threads + childCpu;
   const loopCpu = cpu1Server.loop - cpu0Server.loop;
@@ -126,6 +128,10 @@ for (const clients of clientCounts) {
     // takes from queries). Less sensitive than rows/s to other processes on a shared machine.
     server_us_per_row: +((1e6 * serverCpu) / (batches * rowsPer)).toFixed(1),
     loop_us_per_row: +((1e6 * loopCpu) / (batches * rowsPer)).toFixed(1),
+    // Time the server's threads (all; the event loop) were runnable but waited for a core, per row written: what
+    // other processes on the machine, the embedded indexer among them, took from it (/proc schedstat).
+    server_wait_us_per_row: +((1e6 * (wait1Server.threads - wait0Server.threads)) / (batches * rowsPer)).toFixed(1),
+    loop_wait_us_per_row: +((1e6 * (wait1Server.loop - wait0Server.loop)) / (batches * rowsPer)).toFixed(1),
     // Timed tasks the event loop ran itself because no pool thread had loaded yet (entries encoded, bodies parsed
     // inline): ≈ 3 ms of the loop each for a 1,000-row entry, so a run with more of them has a higher loop_us_per_row.
     cold_inline_tasks: coldInline,

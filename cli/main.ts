@@ -47,6 +47,7 @@ program
   .option('--index-min-bytes <n>', '...or this many bytes', String(8 * 1024 * 1024))
   .option('--index-max-age-ms <ms>', '...or its oldest entry is this old', '2000')
   .option('--indexer-nice <n>', "the nice value, 0-19, of every thread of the embedded indexer's process (ELAX_INDEXER_PROCESS=thread: of its thread): builds yield the CPU to queries and writes; 0 = the server's priority", '19')
+  .option('--indexer-sched <policy>', "idle: the embedded indexer's process also runs at Linux's SCHED_IDLE policy (only on cores nothing else wants; a waking server thread preempts it at once; needs util-linux chrt, else only the nice value); normal: only --indexer-nice. Ignored with --indexer-nice 0 and ELAX_INDEXER_PROCESS=thread", 'idle')
   .option('--indexer-build-threads <n>', "threads that build a sharded namespace's shards in parallel (at the indexer's nice value; started on first use); 0 = build them on the indexer's thread (default: one per core)")
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')
@@ -76,7 +77,7 @@ program
   .option('--pool-threads <n>', 'worker threads for WAL encoding and decoding; 0 runs them on the event loop (default: cores - 1, at least 1)')
   .action(async (o: {
     port: string; host: string; store?: string; apiKey?: string[]; groupCommitMs: string; s3Endpoint?: string; quiet?: boolean; indexer: boolean;
-    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; indexerBuildThreads?: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
+    indexMinEntries: string; indexMinBytes: string; indexMaxAgeMs: string; indexerNice: string; indexerSched: string; indexerBuildThreads?: string; hnswM: string; hnswEfConstruction: string; efSearch: string; partFormat: string; vectorIndex: string; ivfMinRows: string;
     adminToken?: string; stallAfter: string; cacheDir?: string; cacheDisk?: string; cacheMemory?: string; cacheGraphMemory?: string; pinnedCacheShare?: string;
     headersTimeoutMs: string; requestTimeoutMs: string; idleTimeoutMs: string; keepAliveTimeoutMs: string;
     maxInflightBytes?: string; maxInflightRequests: string; maxRunningQueries?: string; maxQueuedQueries?: string; queryTimeoutMs: string; poolThreads?: string;
@@ -85,6 +86,10 @@ program
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${v}'`);
       return n;
+    };
+    const schedIdleOf = (v: string) => {
+      if (v !== 'idle' && v !== 'normal') throw new Error(`--indexer-sched must be 'idle' or 'normal', got '${v}'`);
+      return v === 'idle' ? 1 : 0;
     };
     const niceOf = (v: string) => {
       const n = Number(v);
@@ -157,6 +162,7 @@ program
         minBytes: num(o.indexMinBytes, '--index-min-bytes'),
         maxAgeMs: num(o.indexMaxAgeMs, '--index-max-age-ms'),
         nice: niceOf(o.indexerNice),
+        schedIdle: schedIdleOf(o.indexerSched),
         ...(o.indexerBuildThreads !== undefined ? { buildThreads: nonNegativeInt(o.indexerBuildThreads, '--indexer-build-threads') } : {}),
         hnswM: num(o.hnswM, '--hnsw-m'),
         hnswEfConstruction: num(o.hnswEfConstruction, '--hnsw-ef-construction'),

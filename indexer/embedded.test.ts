@@ -6,8 +6,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { embeddedIndexerMode, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
 import { threadNices } from '../test/helpers/proc.js';
+import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
+import { execFileSync } from 'node:child_process';
 
 const repo = path.resolve(import.meta.dirname, '..');
+
+/** util-linux chrt, through which the child moves to SCHED_IDLE (core/thread-priority.ts idleThisProcess). */
+const hasChrt = (() => {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function alive(pid: number): boolean {
   try {
@@ -93,6 +105,41 @@ describe('embedded indexer supervision', () => {
     }
   });
 
+  // The child lowers itself before it loads tsx and the module it runs (process-entry.mjs): the module's first line
+  // already sees every thread at the nice value and, unless schedIdle is 0, at SCHED_IDLE (where chrt exists).
+  for (const schedIdle of [1, 0]) {
+    it.runIf(existsSync('/proc/self/task'))(`should lower the child process before loading the module it runs (schedIdle ${schedIdle})`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'elax-embedded-'));
+      try {
+        const entry = path.join(dir, 'report-priority.mjs');
+        writeFileSync(
+          entry,
+          [
+            "import { readdirSync, readFileSync } from 'node:fs';",
+            "const f = readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' '));",
+            "process.send({ type: 'log', msg: 'priority', fields: { nices: f.map((x) => Number(x[16])), policies: f.map((x) => Number(x[38])) } });",
+            'setInterval(() => {}, 1000);',
+          ].join('\n'),
+        );
+        const got: { nices: number[]; policies: number[] }[] = [];
+        const ix = startEmbeddedIndexer('memory://', { nice: 9, schedIdle }, (msg, fields) => {
+          if (msg === 'priority') got.push(fields as { nices: number[]; policies: number[] });
+        }, { entry: pathToFileURL(entry), mode: 'process' });
+        // A process at SCHED_IDLE loads only on cores nothing else wants: on a busy machine (a full test run) that is slow.
+        await waitFor('the module to report', () => got.length > 0, 150_000);
+        const { nices, policies } = got[0]!;
+        expect(nices.length).toBeGreaterThan(4); // V8 platform threads, tsx's loader and the rest
+        expect(nices.every((n) => n === 9)).toBe(true);
+        expect(policies.every((p) => p === (schedIdle && hasChrt ? SCHED_IDLE : 0))).toBe(true);
+        expect(threadPolicies(process.pid).every((p) => p === 0)).toBe(true); // this process (the "server") is untouched
+        await ix.stop();
+        expect(ix.restarts).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 180_000);
+  }
+
   it.runIf(existsSync('/proc/self/task'))('should run every thread of the child process at the nice value, and stop it on request', async () => {
     const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));
     try {
@@ -101,7 +148,7 @@ describe('embedded indexer supervision', () => {
       const pid = ix.pid!;
       // The indexer's first pass ran (its log says so or nothing was pending): wait until the child has its threads.
       await waitFor('the child to lower itself', () => threadNices(pid).every((n) => n === 9));
-      await new Promise((r) => setTimeout(r, 1_000)); // threads started after the renice (libuv pool, tsx's loader)
+      await new Promise((r) => setTimeout(r, 1_000)); // threads started after the renice (libuv pool, tsx's loader) inherit it
       const nices = threadNices(pid);
       expect(nices.length).toBeGreaterThan(4); // V8 platform threads and the rest, not only the main thread
       expect(nices.every((n) => n === 9)).toBe(true);
@@ -129,7 +176,8 @@ describe('embedded indexer supervision', () => {
         const child = Number(out.trim());
         expect(alive(child)).toBe(true);
         if (when === 'once it runs') {
-          // Past its entry's renice (threadNices), then past loading the indexer and its first pass.
+          // Past its entry's renice (threadNices; process-entry.mjs does it before loading anything), then 2 s further:
+          // into loading the indexer or past it, on a quiet machine past its first pass.
           await waitFor('the child to lower itself', () => threadNices(child).every((n) => n === 5));
           await new Promise((r) => setTimeout(r, 2_000));
           expect(alive(child)).toBe(true);

@@ -6,18 +6,23 @@
 import { openStore } from '../crates-ts/store/index.js';
 import { IndexerLoop } from './loop.js';
 import { defaultBuildThreads, lazyBuildPool } from './build-pool.js';
-import { niceThisProcess, niceThisThread } from '../crates-ts/core/index.js';
+import { idleThisProcess, niceThisProcess, niceThisThread } from '../crates-ts/core/index.js';
 import { parentLink } from './embedded-link.js';
 
 const link = parentLink();
 const { storeUri, options } = link.data;
-const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, nice, buildThreads, ...rest } = options;
+const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, nice, schedIdle, buildThreads, ...rest } = options;
 // Builds yield the cores to queries and writes when they compete (docs/ARCHITECTURE.md, indexer/; --indexer-nice).
 // A child process lowers every one of its threads (V8's platform threads, libuv's, tsx's loader thread: all exist by
 // now, and threads created later inherit the nice value of the thread that creates them); a worker thread lowers only
-// itself. Both after loading the modules, at the server's priority, so that a busy machine does not hold up the start.
+// itself. A child process has already done so before loading its modules (process-entry.mjs): this checks it and
+// reports what could not be done; a worker thread loads at the server's priority and lowers itself here.
 const lowered = nice !== undefined && nice > 0;
 const niced = lowered ? (link.kind === 'process' ? niceThisProcess(nice) : niceThisThread(nice)) : null;
+// And, by default, a child process moves to SCHED_IDLE (--indexer-sched; docs/rfcs/0010-worker-pool.md "The embedded
+// indexer at SCHED_IDLE"): it then runs only on a core no server thread wants, and leaves it the moment one does.
+const wantIdle = lowered && link.kind === 'process' && schedIdle !== 0;
+const idled = wantIdle ? idleThisProcess() : false;
 const store = await openStore(storeUri);
 // The shards of a sharded namespace's pass build on these threads, at the same nice value (RFC-0013).
 const threads = buildThreads ?? defaultBuildThreads();
@@ -42,4 +47,7 @@ link.post({ type: 'ready' });
 if (lowered && niced === null) {
   const what = link.kind === 'process' ? 'its process' : 'one thread';
   link.post({ type: 'log', msg: `embedded indexer runs at normal priority: this platform cannot lower ${what}`, fields: { nice } });
+}
+if (wantIdle && !idled) {
+  link.post({ type: 'log', msg: 'embedded indexer stays at its nice value: could not move it to SCHED_IDLE (Linux, util-linux chrt)', fields: { nice } });
 }

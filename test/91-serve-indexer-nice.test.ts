@@ -2,15 +2,27 @@
  * `elax serve --indexer-nice` (core/thread-priority.ts, indexer/embedded.ts): the embedded indexer runs at the nice
  * value asked for — by default a child process every thread of which is lowered (while every thread of the server
  * stays at the server's), with ELAX_INDEXER_PROCESS=thread a worker thread of the server, the only one lowered — and
- * a value outside [0, 19] is refused at start with a message naming the flag. The child process never outlives the
+ * a value outside [0, 19] is refused at start with a message naming the flag. `--indexer-sched idle` (the default) also
+ * puts every thread of that child process at SCHED_IDLE, `normal` leaves it at the nice value alone. The child process never outlives the
  * server: it stops with `elax serve`'s shutdown and exits when the server is killed. Linux only, as the servers this
  * project runs on (/proc).
  */
 import { describe, it, expect } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
 import { indexerChildPids, threadNices } from './helpers/proc.js';
+import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
+
+/** util-linux chrt, through which the indexer's process moves to SCHED_IDLE (core/thread-priority.ts). */
+const hasChrt = (() => {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function alive(pid: number): boolean {
   try {
@@ -54,12 +66,37 @@ describe('elax serve --indexer-nice', () => {
       const serverNices = threadNices(pid);
       expect(serverNices).not.toContain(7);
       expect(serverNices.every((n) => n === serverNices[0])).toBe(true);
+      // --indexer-sched idle (the default): every thread of the child at SCHED_IDLE too, none of the server's.
+      expect(threadPolicies(child).every((p) => p === (hasChrt ? SCHED_IDLE : 0))).toBe(true);
+      expect(threadPolicies(pid)).not.toContain(SCHED_IDLE);
     } finally {
       await server.stop();
     }
     expect(server.child.exitCode).toBe(0);
     await waitFor('the indexer process to exit', () => !alive(child), 10_000);
     expect(server.stderr()).not.toMatch(/crashed/);
+  });
+
+  it('should keep the child at the normal policy with --indexer-sched normal, and refuse another policy', async () => {
+    const refused = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [ELAX_BIN, 'serve', '--store', tempStoreDir('sched'), '--indexer-sched', 'batch'], { timeout: 30_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stderr }),
+      ),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("--indexer-sched must be 'idle' or 'normal'");
+    const server = await startServerProcess({ args: ['--indexer-nice', '7', '--indexer-sched', 'normal'] });
+    try {
+      const pid = server.child.pid!;
+      await waitFor('the indexer process', () => indexerChildPids(pid).length === 1);
+      const child = indexerChildPids(pid)[0]!;
+      await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
+      await new Promise((r) => setTimeout(r, 1_000)); // its indexer loaded (worker.ts checks its priority again)
+      expect(threadNices(child).every((n) => n === 7)).toBe(true);
+      expect(threadPolicies(child).every((p) => p === 0)).toBe(true);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('should end the indexer process when the server is killed with SIGKILL', async () => {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { niceThisProcess, niceThisThread } from './thread-priority.js';
+import { SCHED_IDLE, idleThisProcess, niceThisProcess, niceThisThread, threadPolicies } from './thread-priority.js';
 
 describe('niceThisThread', () => {
   it('should lower only the calling thread (Linux), leaving the process at its priority', async () => {
@@ -43,5 +43,35 @@ describe('niceThisThread', () => {
   it('should refuse values outside [0, 19] for a process too', () => {
     expect(() => niceThisProcess(-1)).toThrow(RangeError);
     expect(() => niceThisProcess(20)).toThrow(RangeError);
+  });
+});
+
+/** util-linux chrt, which idleThisProcess runs (Linux servers have it; elsewhere it returns false). */
+const hasChrt = (() => {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('idleThisProcess', () => {
+  it.runIf(existsSync('/proc/self/task'))('should move every thread of a process to SCHED_IDLE, those it had and those it starts after (or say it could not, without chrt)', () => {
+    const mine = threadPolicies(process.pid);
+    const out = execFileSync(process.execPath, [new URL('./thread-priority-process.test-entry.mjs', import.meta.url).pathname, '0', 'idle'], { encoding: 'utf8' });
+    const { got, policies, nices } = JSON.parse(out) as { got: boolean; policies: number[]; nices: number[] };
+    expect(got).toBe(hasChrt);
+    expect(policies.length).toBeGreaterThan(6); // main, V8 platform threads, libuv, two workers and their helpers
+    expect(policies.every((p) => p === (hasChrt ? SCHED_IDLE : 0))).toBe(true);
+    expect(nices.every((n) => n === getPriority(process.pid))).toBe(true); // the policy, not the nice value, changed
+    expect(threadPolicies(process.pid)).toEqual(mine); // the test's own process is untouched
+    expect(mine.includes(SCHED_IDLE)).toBe(false);
+  });
+
+  it.runIf(existsSync('/proc/self/task'))('should read the policy of each thread: SCHED_OTHER (0) for a normal process', () => {
+    const policies = threadPolicies(process.pid);
+    expect(policies.length).toBeGreaterThan(1);
+    expect(policies.every((p) => p === 0)).toBe(true);
   });
 });

@@ -4,8 +4,9 @@
  * thread, and setpriority(PRIO_PROCESS, tid) — Node's os.setPriority with a thread id — changes only that thread;
  * /proc/thread-self names the calling thread's id.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { execFileSync } from 'node:child_process';
 
 /**
  * Sets the calling thread's nice value (0 normal, 19 lowest; raising priority needs privileges and is not tried).
@@ -56,4 +57,45 @@ export function niceThisProcess(nice: number): number | null {
     }
   }
   return niceThisThread(nice);
+}
+
+/** Linux's SCHED_IDLE scheduling policy (include/uapi/linux/sched.h). */
+export const SCHED_IDLE = 5;
+
+/** The scheduling policy of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 41; 0 = SCHED_OTHER). */
+export function threadPolicies(pid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]));
+    } catch {
+      /* the thread exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * Moves every thread of the calling process to Linux's SCHED_IDLE policy (the embedded indexer's child process,
+ * indexer/worker.ts; docs/rfcs/0010-worker-pool.md "The embedded indexer at SCHED_IDLE"). A nice-19 thread still
+ * competes: it has a small weight, but once it holds a core a waking server thread may wait for its slice to end, and
+ * a core it runs on does not count as idle when the scheduler places a waking thread. A SCHED_IDLE thread is preempted
+ * as soon as any normal thread wants its core, and its core counts as idle. Threads created afterwards inherit the
+ * policy of the thread that creates them. Node has no sched_setscheduler, so this runs util-linux `chrt` once
+ * (unprivileged: a process may always lower itself to SCHED_IDLE). Returns true if every thread now has SCHED_IDLE;
+ * false where it cannot be done (not Linux, no `chrt`, refused), and the caller keeps its nice value.
+ */
+export function idleThisProcess(): boolean {
+  if (!existsSync('/proc/self/task')) return false;
+  if (threadPolicies(process.pid).every((p) => p === SCHED_IDLE)) return true; // already (indexer/process-entry.mjs)
+  // A thread started while chrt walks /proc/<pid>/task by one not yet moved would stay behind: a second try gets it.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(process.pid)], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      return false;
+    }
+    if (threadPolicies(process.pid).every((p) => p === SCHED_IDLE)) return true;
+  }
+  return false;
 }
