@@ -47,7 +47,7 @@ program
   .option('--index-min-bytes <n>', '...or this many bytes', String(8 * 1024 * 1024))
   .option('--index-max-age-ms <ms>', '...or its oldest entry is this old', '2000')
   .option('--indexer-nice <n>', "the nice value, 0-19, of every thread of the embedded indexer's process (ELAX_INDEXER_PROCESS=thread: of its thread): builds yield the CPU to queries and writes; 0 = the server's priority", '19')
-  .option('--indexer-sched <policy>', "idle: the embedded indexer's process also runs at Linux's SCHED_IDLE policy (only on cores nothing else wants; a waking server thread preempts it at once; needs util-linux chrt, else only the nice value); normal: only --indexer-nice. Ignored with --indexer-nice 0 and ELAX_INDEXER_PROCESS=thread", 'idle')
+  .option('--indexer-sched <policy>', "normal (default): only --indexer-nice; idle: the embedded indexer's process also runs at Linux's SCHED_IDLE policy (only on cores nothing else wants; a waking server thread preempts it at once; needs util-linux chrt, else only the nice value; its unindexed tail then grows faster under mixed load). Ignored with --indexer-nice 0 and ELAX_INDEXER_PROCESS=thread", 'normal')
   .option('--indexer-build-threads <n>', "threads that build a sharded namespace's shards in parallel (at the indexer's nice value; started on first use); 0 = build them on the indexer's thread (default: one per core)")
   .option('--hnsw-m <n>', 'HNSW M (graph degree) for new parts', '16')
   .option('--hnsw-ef-construction <n>', 'HNSW ef_construction for new parts', '200')

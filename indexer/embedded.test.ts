@@ -106,7 +106,7 @@ describe('embedded indexer supervision', () => {
   });
 
   // The child lowers itself before it loads tsx and the module it runs (process-entry.mjs): the module's first line
-  // already sees every thread at the nice value and, unless schedIdle is 0, at SCHED_IDLE (where chrt exists).
+  // already sees every thread at the nice value and, when schedIdle is 1, at SCHED_IDLE (where chrt exists).
   for (const schedIdle of [1, 0]) {
     it.runIf(existsSync('/proc/self/task'))(`should lower the child process before loading the module it runs (schedIdle ${schedIdle})`, async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'elax-embedded-'));

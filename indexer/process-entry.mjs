@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 // Lower the whole process before loading anything (docs/rfcs/0010-worker-pool.md "The embedded indexer at
 // SCHED_IDLE"): the server forks this process right after it starts listening, and loading the engine through tsx
 // takes 1-3 s of CPU, which at the server's priority competed with its first requests. Every thread that exists now
-// gets the nice value (and, unless --indexer-sched normal, SCHED_IDLE); threads started later inherit it. The same as
+// gets the nice value (and, with --indexer-sched idle, SCHED_IDLE); threads started later inherit it. The same as
 // core/thread-priority.ts niceThisProcess and idleThisProcess, which worker.ts calls once loaded (and which log
 // what could not be done); written out here because that module needs tsx.
 const early = (() => {
@@ -36,7 +36,7 @@ if (Number.isInteger(early.nice) && early.nice > 0 && early.nice <= 19) {
       /* worker.ts reports it */
     }
   }
-  if (early.schedIdle !== 0) {
+  if (early.schedIdle === 1) {
     try {
       execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(process.pid)], { stdio: 'ignore', timeout: 10_000 });
     } catch {

@@ -19,9 +19,10 @@ const { hnswM, hnswEfConstruction, flatThreshold, vectorIndexIvf, ivfMinRows, ni
 // reports what could not be done; a worker thread loads at the server's priority and lowers itself here.
 const lowered = nice !== undefined && nice > 0;
 const niced = lowered ? (link.kind === 'process' ? niceThisProcess(nice) : niceThisThread(nice)) : null;
-// And, by default, a child process moves to SCHED_IDLE (--indexer-sched; docs/rfcs/0010-worker-pool.md "The embedded
-// indexer at SCHED_IDLE"): it then runs only on a core no server thread wants, and leaves it the moment one does.
-const wantIdle = lowered && link.kind === 'process' && schedIdle !== 0;
+// And with --indexer-sched idle (schedIdle 1; not the default), a child process moves to SCHED_IDLE
+// (docs/rfcs/0010-worker-pool.md "The embedded indexer at SCHED_IDLE"): it then runs only on a core no server thread
+// wants, and leaves it the moment one does.
+const wantIdle = lowered && link.kind === 'process' && schedIdle === 1;
 const idled = wantIdle ? idleThisProcess() : false;
 const store = await openStore(storeUri);
 // The shards of a sharded namespace's pass build on these threads, at the same nice value (RFC-0013).

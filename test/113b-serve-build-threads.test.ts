@@ -30,7 +30,7 @@ describe('elax serve --indexer-build-threads', () => {
   });
 
   it('should start its build threads on the first sharded pass, in the indexer process at its nice value, and index every shard', async () => {
-    // --indexer-sched normal: this is about the build threads and their nice value; at SCHED_IDLE (the default, test/91)
+    // --indexer-sched normal: this is about the build threads and their nice value; at SCHED_IDLE (--indexer-sched idle, test/91)
     // a full test run that keeps both cores busy could hold the indexing this waits for past its timeouts.
     const server = await startServerProcess({ args: ['--indexer-nice', '7', '--indexer-sched', 'normal', '--indexer-build-threads', '2', '--index-min-entries', '1', '--index-max-age-ms', '50'] });
     try {

@@ -2,8 +2,8 @@
  * `elax serve --indexer-nice` (core/thread-priority.ts, indexer/embedded.ts): the embedded indexer runs at the nice
  * value asked for — by default a child process every thread of which is lowered (while every thread of the server
  * stays at the server's), with ELAX_INDEXER_PROCESS=thread a worker thread of the server, the only one lowered — and
- * a value outside [0, 19] is refused at start with a message naming the flag. `--indexer-sched idle` (the default) also
- * puts every thread of that child process at SCHED_IDLE, `normal` leaves it at the nice value alone. The child process never outlives the
+ * a value outside [0, 19] is refused at start with a message naming the flag. `--indexer-sched normal` (the default)
+ * leaves that child process at the nice value alone, `idle` also puts every thread of it at SCHED_IDLE. The child process never outlives the
  * server: it stops with `elax serve`'s shutdown and exits when the server is killed. Linux only, as the servers this
  * project runs on (/proc).
  */
@@ -66,8 +66,8 @@ describe('elax serve --indexer-nice', () => {
       const serverNices = threadNices(pid);
       expect(serverNices).not.toContain(7);
       expect(serverNices.every((n) => n === serverNices[0])).toBe(true);
-      // --indexer-sched idle (the default): every thread of the child at SCHED_IDLE too, none of the server's.
-      expect(threadPolicies(child).every((p) => p === (hasChrt ? SCHED_IDLE : 0))).toBe(true);
+      // --indexer-sched normal (the default): the nice value alone, no thread of either process at SCHED_IDLE.
+      expect(threadPolicies(child).every((p) => p === 0)).toBe(true);
       expect(threadPolicies(pid)).not.toContain(SCHED_IDLE);
     } finally {
       await server.stop();
@@ -77,7 +77,7 @@ describe('elax serve --indexer-nice', () => {
     expect(server.stderr()).not.toMatch(/crashed/);
   });
 
-  it('should keep the child at the normal policy with --indexer-sched normal, and refuse another policy', async () => {
+  it('should put every thread of the child at SCHED_IDLE with --indexer-sched idle (none of the server\'s), and refuse another policy', async () => {
     const refused = await new Promise<{ code: number; stderr: string }>((resolve) =>
       execFile(process.execPath, [ELAX_BIN, 'serve', '--store', tempStoreDir('sched'), '--indexer-sched', 'batch'], { timeout: 30_000 }, (err, _out, stderr) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stderr }),
@@ -85,7 +85,7 @@ describe('elax serve --indexer-nice', () => {
     );
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("--indexer-sched must be 'idle' or 'normal'");
-    const server = await startServerProcess({ args: ['--indexer-nice', '7', '--indexer-sched', 'normal'] });
+    const server = await startServerProcess({ args: ['--indexer-nice', '7', '--indexer-sched', 'idle'] });
     try {
       const pid = server.child.pid!;
       await waitFor('the indexer process', () => indexerChildPids(pid).length === 1);
@@ -93,7 +93,8 @@ describe('elax serve --indexer-nice', () => {
       await waitFor('the indexer process to lower itself', () => threadNices(child).every((n) => n === 7));
       await new Promise((r) => setTimeout(r, 1_000)); // its indexer loaded (worker.ts checks its priority again)
       expect(threadNices(child).every((n) => n === 7)).toBe(true);
-      expect(threadPolicies(child).every((p) => p === 0)).toBe(true);
+      expect(threadPolicies(child).every((p) => p === (hasChrt ? SCHED_IDLE : 0))).toBe(true);
+      expect(threadPolicies(pid)).not.toContain(SCHED_IDLE);
     } finally {
       await server.stop();
     }
