@@ -5,21 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { embeddedIndexerMode, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
-import { threadNices } from '../test/helpers/proc.js';
+import { hasChrt, threadNices } from '../test/helpers/proc.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
-import { execFileSync } from 'node:child_process';
 
 const repo = path.resolve(import.meta.dirname, '..');
 
-/** util-linux chrt, through which the child moves to SCHED_IDLE (core/thread-priority.ts idleThisProcess). */
-const hasChrt = (() => {
-  try {
-    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function alive(pid: number): boolean {
   try {

@@ -8,21 +8,12 @@
  * project runs on (/proc).
  */
 import { describe, it, expect } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
-import { indexerChildPids, threadNices } from './helpers/proc.js';
+import { hasChrt, indexerChildPids, threadNices } from './helpers/proc.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
-/** util-linux chrt, through which the indexer's process moves to SCHED_IDLE (core/thread-priority.ts). */
-const hasChrt = (() => {
-  try {
-    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function alive(pid: number): boolean {
   try {

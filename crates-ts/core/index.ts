@@ -9,7 +9,7 @@ export * from './shard.js';
 export * from './wasm.js';
 export * from './cancel.js';
 export { TopKTies } from './top-k-ties.js';
-export { niceThisProcess, niceThisThread, idleThisProcess, threadPolicies, SCHED_IDLE } from './thread-priority.js';
+export { niceThisProcess, niceThisThread, idleThisProcess, threadPolicies, threadNices, SCHED_IDLE } from './thread-priority.js';
 export { ReusedBuffers, reusedBuffers, MIN_REUSED_BYTES } from './reused-buffers.js';
 export { KthSmallest } from './kth-smallest.js';
 export { docLogicalBytes, attrValueBytes } from './logical-bytes.js';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { getPriority } from 'node:os';
+import { hasChrt } from '../../test/helpers/proc.js';
 import { execFileSync } from 'node:child_process';
 import { SCHED_IDLE, idleThisProcess, niceThisProcess, niceThisThread, threadPolicies } from './thread-priority.js';
 
@@ -46,15 +47,6 @@ describe('niceThisThread', () => {
   });
 });
 
-/** util-linux chrt, which idleThisProcess runs (Linux servers have it; elsewhere it returns false). */
-const hasChrt = (() => {
-  try {
-    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('idleThisProcess', () => {
   it.runIf(existsSync('/proc/self/task'))('should move every thread of a process to SCHED_IDLE, those it had and those it starts after (or say it could not, without chrt)', () => {

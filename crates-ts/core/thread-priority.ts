@@ -64,10 +64,21 @@ export const SCHED_IDLE = 5;
 
 /** The scheduling policy of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 41; 0 = SCHED_OTHER). */
 export function threadPolicies(pid: number): number[] {
+  return threadStatField(pid, 41);
+}
+
+/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
+export function threadNices(pid: number): number[] {
+  return threadStatField(pid, 19);
+}
+
+/** Field `field` (1-based, as proc(5) numbers them) of each live thread of `pid`'s stat line, as a number. */
+function threadStatField(pid: number, field: number): number[] {
   const out: number[] = [];
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]));
+      // Fields 1 and 2 (pid, command in parentheses) come before ") "; field 3 is the first after it.
+      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[field - 3]));
     } catch {
       /* the thread exited meanwhile */
     }

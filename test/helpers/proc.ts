@@ -1,18 +1,18 @@
 /** Linux /proc readings shared by the tests of the embedded indexer's process and its thread priorities. */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The nice value of each thread of `pid` (/proc/<pid>/task/<tid>/stat, field 19). */
-export function threadNices(pid: number): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
-    } catch {
-      /* the thread exited meanwhile */
-    }
+export { threadNices } from '../../crates-ts/core/index.js';
+
+/** util-linux chrt, through which the embedded indexer's process moves to SCHED_IDLE (core/thread-priority.ts). */
+export const hasChrt = (() => {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
-  return out;
-}
+})();
 
 /**
  * The embedded indexer's processes among the live children of `pid` (/proc/<p>/stat: state, then ppid; the command
