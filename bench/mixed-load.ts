@@ -99,6 +99,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   const cpu0 = process.cpuUsage();
   const cpu0Server = serverCpuSeconds(s.child.pid!);
   const t0 = performance.now();
+  if (writer) console.log(`writer starts (${bodies.length} bodies made)`);
   const end = t0 + seconds * 1000;
   const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
   // What the server reports for the same queries (performance.server_total_ms, query_execution_ms): the rest of the
@@ -108,6 +109,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   const executionByKind: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
   const kinds: Kind[] = ['ann', 'bm25', 'filtered_ann'];
   let errors = 0;
+  let tailRows = 0; // Σ performance.exhaustive_search_count: the unindexed rows the queries scanned
   const queries = (async () => {
     for (let i = 0; performance.now() < end; i++) {
       const kind = kinds[i % 3]!;
@@ -118,7 +120,8 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
       if (!r.ok) errors++;
       else {
         lat[kind].push(performance.now() - st);
-        const perf = (JSON.parse(text) as { performance?: { server_total_ms?: number; query_execution_ms?: number } }).performance;
+        const perf = (JSON.parse(text) as { performance?: { server_total_ms?: number; query_execution_ms?: number; exhaustive_search_count?: number } }).performance;
+        tailRows += perf?.exhaustive_search_count ?? 0;
         if (perf?.server_total_ms !== undefined) serverTotal.push(perf.server_total_ms);
         if (perf?.query_execution_ms !== undefined) {
           execution.push(perf.query_execution_ms);
@@ -159,10 +162,14 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   })();
   // The unindexed tail every query scans exhaustively: sampled each second.
   let maxUnindexed = 0;
+  let sumUnindexed = 0;
+  let samples = 0;
   const sampler = (async () => {
     while (performance.now() < end) {
       const m = (await (await fetch(`${s.url}/v1/namespaces/${NS}/metadata`)).json()) as { index?: { unindexed_bytes?: number } };
       maxUnindexed = Math.max(maxUnindexed, m.index?.unindexed_bytes ?? 0);
+      sumUnindexed += m.index?.unindexed_bytes ?? 0;
+      samples++;
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
@@ -187,6 +194,8 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
     write_ack: writer ? latencySummary(acks, 1) : null,
     write_errors: writeErrors,
     max_unindexed_mib: +(maxUnindexed / 2 ** 20).toFixed(1),
+    mean_unindexed_mib: +(sumUnindexed / Math.max(1, samples) / 2 ** 20).toFixed(1),
+    tail_rows_per_query: Math.round(tailRows / Math.max(1, lat.ann.length + lat.bm25.length + lat.filtered_ann.length)),
     views_since_start: views,
     // The server, its embedded indexer's child process included (indexer_proc_cores of it).
     server_cores: +((cpu1Server.threads - cpu0Server.threads + cpu1Server.children - cpu0Server.children) / secs).toFixed(2),

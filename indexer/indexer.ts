@@ -179,6 +179,25 @@ export class Indexer {
     }
   }
 
+  /** A pass indexes a tail of at least minEntries entries, or minBytes, or whose oldest entry is maxAgeMs old. */
+  private isDue(tail: readonly { size: number; lastModified: number }[]): boolean {
+    if (tail.length === 0) return false;
+    const bytes = tail.reduce((s, o) => s + o.size, 0);
+    const oldestAge = this.opts.clock.now() - tail[0]!.lastModified;
+    return tail.length >= this.opts.minEntries || bytes >= this.opts.minBytes || oldestAge >= this.opts.maxAgeMs;
+  }
+
+  /**
+   * Whether `ns` has WAL entries beyond what is indexed, due or not. Asked by the loop right after a publish: if
+   * entries arrived while that pass built its part, indexing is behind its writers and compaction waits (loop.ts).
+   */
+  async behind(ns: string): Promise<boolean> {
+    const read = await this.routers.read(ns);
+    if (!read || read.router.deleted) return false;
+    const from = Math.max(read.router.indexed_wal, read.router.wal_start - 1);
+    return (await new WalLog(this.store, ns).listAfter(from)).length > 0;
+  }
+
   /**
    * RFC-0003 steps 1-6 for one namespace. Throws IndexAttemptError (which range, which stage) when a step fails;
    * an entry that cannot be read or decoded ends the range before it, so the entries ahead of it still get indexed
@@ -204,11 +223,7 @@ export class Indexer {
       throw new IndexAttemptError(ns, null, null, 'read', e);
     }
     if (tail.length === 0) return { ns, result: 'idle' };
-    const bytes = tail.reduce((s, o) => s + o.size, 0);
-    const oldestAge = this.opts.clock.now() - tail[0]!.lastModified;
-    if (!force && tail.length < this.opts.minEntries && bytes < this.opts.minBytes && oldestAge < this.opts.maxAgeMs) {
-      return { ns, result: 'not_due' };
-    }
+    if (!force && !this.isDue(tail)) return { ns, result: 'not_due' };
     // Step 3: fold a bounded, contiguous range into its final state per id.
     const changes = new Map<Id, Doc | null>();
     const seqs = new Map<Id, number>();

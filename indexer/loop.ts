@@ -13,6 +13,12 @@ export interface LoopOptions extends Partial<IndexerOptions> {
   maxParts?: number;
   /** Run GC every this many passes (default 120, i.e. every minute at 500 ms). */
   gcEveryPasses?: number;
+  /**
+   * While writes keep arriving into a namespace (more of its WAL is written right after a publish), compact it only
+   * when it has more parts than this (default 2 × maxParts): fresh writes get indexed first (docs/ARCHITECTURE.md,
+   * indexer/).
+   */
+  maxPartsBehind?: number;
 }
 
 export function makeIndexer(store: ObjectStore, opts: Partial<IndexerOptions> = {}): Indexer {
@@ -40,24 +46,39 @@ export class IndexerLoop {
    * Failures are per namespace: indexing failures are backed off and recorded by the Indexer (failures.ts); a
    * compaction or GC failure is logged and retried on a later pass, and never stops the other namespaces.
    */
-  async pass(n: number): Promise<void> {
+  async pass(n: number): Promise<{ behind: boolean }> {
     const outcomes = await this.indexer.runOnce();
+    const maxParts = this.opts.maxParts ?? 8;
+    let behind = false;
     for (const o of outcomes) {
       if (o.result !== 'published') continue;
       try {
-        // A sharded namespace (RFC-0013) merges one shard's run per call, and a publish adds a part per shard: keep
-        // merging (bounded) while runs are found, so every shard stays tiered.
+        // Indexing first: every query scans the unindexed tail exactly, and a merge takes as long as building its
+        // rows again (seconds for 100k rows), during which the tail grows by all that is written. So while writes
+        // keep arriving (entries landed during this pass), the namespace's parts may grow to maxPartsBehind before
+        // a merge holds up the next pass; merges put off run once a publish finds nothing more written.
+        const writing = () =>
+          this.indexer.behind(o.ns).catch((e: Error) => {
+            this.opts.log?.('indexer: could not list the WAL after a publish', { ns: o.ns, error: e.message });
+            return false;
+          });
+        // Caught up: merge until nothing is crowded (merges put off while behind may be several), looking again
+        // before each merge. Behind: one merge per publish, as a publish adds one part — except a sharded namespace
+        // (RFC-0013), which merges one shard's run per call while a publish adds a part per shard: keep merging
+        // (bounded) while runs are found, so every shard stays tiered.
         for (let round = 0; round < 64; round++) {
+          const due = await writing();
+          behind ||= due;
           const c = await compactNamespace(this.store, o.ns, {
             clock: systemClock,
             nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
-            maxParts: this.opts.maxParts ?? 8,
+            maxParts: due ? (this.opts.maxPartsBehind ?? 2 * maxParts) : maxParts,
             hnsw: this.opts.hnsw,
             partFormat: this.opts.partFormat,
             vectorIndex: this.opts.vectorIndex,
           });
           if (c.result === 'compacted') this.opts.log?.('compacted parts', { ns: o.ns, merged: c.merged.length, part: c.part.id, shard: c.part.shard, epoch: c.epoch });
-          if (c.result !== 'compacted' || c.part.shard === undefined) break;
+          if (c.result !== 'compacted' || (due && c.part.shard === undefined)) break;
         }
       } catch (e) {
         this.opts.log?.('compaction failed', { ns: o.ns, error: (e as Error).message });
@@ -78,17 +99,20 @@ export class IndexerLoop {
         }
       }
     }
+    return { behind };
   }
 
   start(): void {
     this.running ??= (async () => {
       for (let n = 1; !this.stopped; n++) {
+        let behind = false;
         try {
-          await this.pass(n);
+          ({ behind } = await this.pass(n));
         } catch (e) {
           this.opts.log?.('indexer pass failed', { error: (e as Error).message });
         }
-        if (!this.stopped) await sleep(this.opts.intervalMs ?? 500);
+        // A namespace written to during its pass is looked at again at once, not after the interval.
+        if (!this.stopped && !behind) await sleep(this.opts.intervalMs ?? 500);
       }
     })();
   }

@@ -139,4 +139,30 @@ describe('indexer loop', () => {
     expect(Math.max(...counts)).toBeLessThanOrEqual(4);
     expect(await allIds(engineOn(store), 'grow')).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
+
+  it('should index a backlog before merging, up to maxPartsBehind parts, and merge what it put off once caught up', async () => {
+    const { IndexerLoop } = await import('../indexer/loop.js');
+    const { pickCompaction } = await import('../indexer/compact.js');
+    const store = new MemoryStore();
+    const e = engineOn(store);
+    // A backlog of 14 entries, one entry per pass: each pass publishes one part and leaves more due.
+    for (let i = 0; i < 14; i++) await e.write('backlog', { upsert_rows: [{ id: i, vector: [i, 1] }], distance_metric: 'euclidean_squared' });
+    const loop = new IndexerLoop(store, { minEntries: 1, maxEntriesPerPart: 1, maxParts: 2, maxPartsBehind: 6, hnsw: { flatThreshold: 1000 } });
+    const seen: { behind: boolean; parts: number }[] = [];
+    for (let pass = 1; pass <= 14; pass++) {
+      const { behind } = await loop.pass(pass);
+      seen.push({ behind, parts: (await new RouterStore(store).read('backlog'))!.router.parts.length });
+    }
+    // Behind for the first 13 passes (an entry was still due after each publish), caught up at the 14th.
+    expect(seen.map((x) => x.behind)).toEqual([...Array(13).fill(true), false]);
+    // While behind, parts grew past maxParts (no merge held up indexing) but never past maxPartsBehind + 1 (the
+    // publish before the merge that brings them down).
+    expect(seen.slice(0, 13).some((x) => x.parts > 2)).toBe(true);
+    expect(Math.max(...seen.map((x) => x.parts))).toBeLessThanOrEqual(7);
+    // Caught up: every crowded run was merged at the last pass.
+    const parts = (await new RouterStore(store).read('backlog'))!.router.parts;
+    expect(pickCompaction(parts, 4, 2, false)).toBeNull();
+    expect(parts.length).toBeLessThan(seen[12]!.parts);
+    expect(await allIds(engineOn(store), 'backlog')).toEqual(Array.from({ length: 14 }, (_, i) => i));
+  });
 });
