@@ -78,7 +78,7 @@ class ByteWriter {
 }
 
 /** A Uint32Array twice as long holding `a`'s values (the growable arrays of buildPostings). */
-function grown(a: Uint32Array): Uint32Array {
+function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
   const next = new Uint32Array(a.length * 2);
   next.set(a);
   return next;
