@@ -59,6 +59,12 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
   const step64 = Float64Array.from(step);
   const base = new Float64Array(dims);
   for (let d = 0; d < dims; d++) base[d] = c[d]! + lo64[d]!;
+  // 1/step: a code is round(q) of q = (x − c − lo)/step, and the division was most of the encoding's time. q·(1/step)
+  // is within 3·2⁻⁵³·|q| of the quotient (three roundings), so the two round alike unless q·(1/step) lies within
+  // 2⁻⁴² of a half-integer (NEAR_TIE); there the exact quotient decides. Far outside [0, 255] they may round apart,
+  // but the clamp gives both the same code. refine.test.ts compares with the division on near-ties and random codes.
+  const inv = new Float64Array(dims);
+  for (let d = 0; d < dims; d++) inv[d] = step64[d]! > 0 ? 1 / step64[d]! : 0;
   const codes = new Uint8Array(n * dims);
   const radius = new Float32Array(n);
   for (let j = 0; j < n; j++) {
@@ -73,7 +79,11 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
       let code = 0;
       if (s > 0) {
         // min(255, max(0, round(·))) without the calls (a −0 stores as 0 and adds 0 below, as +0 would).
-        code = Math.round((x - c[d]! - lo64[d]!) / s);
+        const o = x - c[d]! - lo64[d]!;
+        const q = o * inv[d]!;
+        code = Math.round(q);
+        const f = q - code; // exact; |f| ≥ 0.5 − 2⁻⁴² near a tie, so f² ≥ NEAR_TIE
+        if (f * f >= NEAR_TIE) code = Math.round(o / s);
         if (code < 0) code = 0;
         else if (code > 255) code = 255;
       }
@@ -86,6 +96,13 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
   }
   return { dims, lo, step, radius, codes };
 }
+
+/**
+ * q·(1/step) is within 2⁻⁴² of the quotient for |q| ≤ 512 (512 · 3·2⁻⁵³ < 2⁻⁴²), so their rounded values can only
+ * differ when the first is within 2⁻⁴² of a half-integer: its distance f to its rounded value then has
+ * f² ≥ (0.5 − 2⁻⁴²)² > 0.25 − 2⁻⁴¹ (rounding of f² included), the bound below.
+ */
+const NEAR_TIE = 0.25 - 2 ** -41;
 
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
