@@ -11,8 +11,46 @@
  *  - denseRotation: a Haar-random orthogonal matrix (Gram–Schmidt of a Gaussian matrix), the paper's own. O(D²)
  *    per vector: ≈10× slower at 128-d (bench/ivf-kernels.ts), kept to check the fast one against.
  * Each step is orthogonal, so norms and inner products are preserved exactly (up to rounding).
+ * An FhtRotation that has applied more than KERNEL_AFTER vectors (a part build's encoding) runs its rounds in a
+ * WebAssembly SIMD kernel (rotation.wat): the same operations two lanes at a time, so the same bits (≈3× faster at
+ * 128-d, docs/benchmarks.md "Part build CPU").
  */
+import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
 import { gaussian, type Random } from './random.js';
+import { ROTATION_WASM_BASE64 } from './rotation-wasm.js';
+
+type RotateKernel = (x: number, mult: number, pre: number, padded: number, block: number, rounds: number, scale: number) => void;
+let compiled: WasmModule | null | undefined;
+
+/**
+ * A rotation's SIMD kernel (rotation.wat: the rounds after the first multiply, two f64 lanes, bit for bit the JS
+ * loops) over its own memory holding its `mult` and `pre` and the vector being rotated; null without WebAssembly SIMD.
+ */
+function rotationKernel(mult: Float64Array, pre: Float64Array, padded: number, block: number, scale: number): RotationKernel | null {
+  if (compiled === undefined) compiled = compileWasm(ROTATION_WASM_BASE64);
+  if (compiled === null) return null;
+  const bytes = mult.byteLength;
+  const got = instantiateWasm(compiled, 2 * bytes + padded * 8);
+  if (got === null) return null;
+  const buf = got.memory.buffer as ArrayBuffer;
+  new Float64Array(buf, 0, mult.length).set(mult);
+  new Float64Array(buf, bytes, pre.length).set(pre);
+  const rotate = got.instance.exports.rotate as RotateKernel;
+  const rounds = mult.length / padded;
+  return { x: new Float64Array(buf, 2 * bytes, padded), run: () => rotate(2 * bytes, 0, bytes, padded, block, rounds, scale) };
+}
+
+/** The vector a kernel rotates in place (round 0's products written by the caller), and the rotation of it. */
+interface RotationKernel {
+  readonly x: Float64Array;
+  run(): void;
+}
+
+/**
+ * Applies before a rotation instantiates its kernel (≈0.1 ms and a 64 KiB memory): a query rotates one vector, a
+ * part build every vector of the part.
+ */
+const KERNEL_AFTER = 64;
 
 export interface Rotation {
   readonly dims: number;
@@ -39,7 +77,12 @@ export class FhtRotation implements Rotation {
   /** `mult` with round 0's entries 1 (apply multiplies by them while copying the input): what fwht multiplies by. */
   private readonly pre: Float64Array;
 
-  constructor(dims: number, signs: Int8Array) {
+  /** The SIMD kernel once KERNEL_AFTER applies have run (null: not available), and the count until then. */
+  private kernel: RotationKernel | null | undefined;
+  private applied = 0;
+
+  /** `simd` false: the JS loops only (tests compare the two). */
+  constructor(dims: number, signs: Int8Array, private readonly simd = true) {
     this.dims = dims;
     this.padded = paddedDims(dims);
     const p = this.padded;
@@ -71,6 +114,16 @@ export class FhtRotation implements Rotation {
    */
   apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void {
     const { dims, padded, mult, pre, block } = this;
+    if (this.kernel === undefined && ++this.applied > KERNEL_AFTER && this.simd) this.kernel = rotationKernel(mult, pre, padded, block, this.scale);
+    const k = this.kernel;
+    if (k !== undefined && k !== null) {
+      const x = k.x;
+      for (let i = 0; i < dims; i++) x[i] = v[off + i]! * mult[i]!;
+      x.fill(0, dims, padded);
+      k.run();
+      out.set(x);
+      return;
+    }
     for (let i = 0; i < dims; i++) out[i] = v[off + i]! * mult[i]!;
     out.fill(0, dims, padded);
     const rounds = mult.length / padded;
