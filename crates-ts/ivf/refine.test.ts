@@ -95,13 +95,32 @@ describe('refine codes', () => {
       const centroid = Float32Array.from({ length: dims }, (_, d) => data[d]! * 0.5 + 0.01);
       const rows = Array.from({ length: n }, (_, i) => (i * 7) % n);
       for (const zeroIsFar of [false, true]) {
-        const got = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar);
         const want = referenceRefine(data, rows, centroid, dims, zeroIsFar);
-        expect(got.lo).toEqual(want.lo);
-        expect(got.step).toEqual(want.step);
-        expect(got.codes).toEqual(want.codes);
-        expect(got.radius).toEqual(want.radius);
+        // The SIMD kernel (even dims) and the JS loop.
+        for (const simd of [true, false]) {
+          const got = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, simd);
+          expect(got.lo).toEqual(want.lo);
+          expect(got.step).toEqual(want.step);
+          expect(got.codes).toEqual(want.codes);
+          expect(got.radius).toEqual(want.radius);
+        }
       }
+    }
+  });
+
+  it('should encode alike with the SIMD kernel and the JS loop over clusters larger than a kernel call (768-d)', () => {
+    const dims = 768; // 85 rows a kernel call
+    const n = 300;
+    const data = mixture(n, dims, seededRandom(9), 3);
+    data.fill(0, 10 * dims, 11 * dims);
+    const centroid = data.slice(dims, 2 * dims);
+    const rows = Array.from({ length: n }, (_, i) => (i * 11) % n);
+    for (const zeroIsFar of [false, true]) {
+      const a = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, true);
+      const b = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, false);
+      expect(a.codes).toEqual(b.codes);
+      expect(a.radius).toEqual(b.radius);
+      expect(a.radius.includes(Infinity)).toBe(zeroIsFar);
     }
   });
 
@@ -126,11 +145,13 @@ describe('refine codes', () => {
     expect(data[2 * dims + 3]).toBe(0.5 * step[3]!); // ties are exact
     const rows = [...Array(n).keys()];
     const centroid = new Float32Array(dims);
-    const got = encodeRefine(data, rows, centroid, 0, dims, false);
     const want = referenceRefine(data, rows, centroid, dims, false);
-    expect(got.step).toEqual(want.step);
-    expect(got.codes).toEqual(want.codes);
-    expect(got.radius).toEqual(want.radius);
+    for (const simd of [true, false]) {
+      const got = encodeRefine(data, rows, centroid, 0, dims, false, simd);
+      expect(got.step).toEqual(want.step);
+      expect(got.codes).toEqual(want.codes);
+      expect(got.radius).toEqual(want.radius);
+    }
   });
 });
 
