@@ -5,18 +5,24 @@
  * built against it, `--reps` times. Rows as bench/mixed-load.ts's `doc()`: 128-d gaussian mixture (cosine), an 8-word
  * full_text_search `text` drawn Zipf-like from 2,000 words, a filterable 10-value string `category`.
  *
- *   nice -n 19 node bin/run-ts.mjs bench/micro/part-build.ts [--rows 50000] [--dims 128] [--reps 5] [--profile true]
+ *   nice -n 19 node bin/run-ts.mjs bench/micro/part-build.ts [--rows 50000] [--dims 128] [--reps 5] [--profile true] [--phases true]
  *
  * Per rep: CPU ms (process.cpuUsage: this thread plus V8's GC helpers) of the whole build and µs/row, and a sha256 of
  * the built files (manifest included): the same digest before and after a change means byte-identical parts. With
  * --profile, one more build under V8's sampling profiler (bench/cpu-profile.ts) charged to phases (inclusive of what
  * each phase calls) and the top self-time functions; the profiler's own overhead makes those ms a little larger.
+ * With --phases, the build's steps alone over the second part's rows (best of 7 each, µs per row, and a digest of
+ * what each returns): its postings (part/build.ts buildPostingsFiles), the RaBitQ codes (ivf encodeCluster) and
+ * refine codes (encodeRefine) of its clusters in the first part's codebook, the rotation of every row, the probe
+ * estimate, and its text column's blocks (column-block.ts encodeColumnBlock, 1,500 rows a block).
  */
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { buildPartFiles, type BuiltPart, type PartBuildInput } from '../../crates-ts/part/index.js';
 import type { Doc, Id, Schema } from '../../crates-ts/core/index.js';
-import { assignToCodebook, indexSpace, type Codebook } from '../../crates-ts/ivf/index.js';
+import { assignToCodebook, codebookRotation, encodeCluster, encodeRefine, estimateProbes, indexSpace, seededRandom, type Codebook } from '../../crates-ts/ivf/index.js';
+import { buildPostingsFiles } from '../../crates-ts/part/build.js';
+import { encodeColumnBlock } from '../../crates-ts/part/column-block.js';
 import { parseSchemaUpdate } from '../../crates-ts/schema/schema-update.js';
 import { gaussianMixture, machine, rng } from '../lib.js';
 import { profiled, type Category } from '../cpu-profile.js';
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     dims: { type: 'string', default: '128' },
     reps: { type: 'string', default: '5' },
     profile: { type: 'string', default: 'false' },
+    phases: { type: 'string', default: 'false' },
   },
 });
 const N = Number(values.rows);
@@ -112,4 +119,45 @@ if (values.profile === 'true') {
   for (const [k, v] of Object.entries(ms).sort((a, b) => b[1] - a[1])) console.log(`  ${String(v).padStart(6)}  ${k}`);
   console.log('top self:');
   for (const t of top) console.log(`  ${String(t.ms).padStart(6)}  ${t.fn}  [${t.category}]`);
+}
+
+if (values.phases === 'true') {
+  const rows = docs.slice(N, 2 * N);
+  const raw2 = new Float32Array(N * dims);
+  for (let i = 0; i < N; i++) raw2.set(rows[i]!.vector!, i * dims);
+  const data = indexSpace('cosine_distance', raw2, dims);
+  const clusterOf = assignToCodebook(codebook, data, N);
+  const members: number[][] = Array.from({ length: codebook.k }, () => []);
+  clusterOf.forEach((c, r) => members[c]!.push(r));
+  const clusters = members.map((m) => Uint32Array.from(m));
+  const rotation = codebookRotation(codebook);
+  const out = new Float64Array(rotation.padded);
+  const texts = rows.map((d) => d.attrs.text);
+  const bytesOf = (x: unknown): Uint8Array[] =>
+    x instanceof Uint8Array ? [x] : ArrayBuffer.isView(x) ? [new Uint8Array(x.buffer, x.byteOffset, x.byteLength)] : Array.isArray(x) ? x.flatMap(bytesOf) : x !== null && typeof x === 'object' ? Object.keys(x).sort().flatMap((k) => bytesOf((x as Record<string, unknown>)[k])) : [Buffer.from(JSON.stringify(x ?? null))];
+  const phase = (name: string, f: () => unknown) => {
+    const h = createHash('sha256');
+    for (const b of bytesOf(f())) h.update(b);
+    let best = Infinity;
+    for (let r = 0; r < 7; r++) {
+      const t0 = process.cpuUsage();
+      f();
+      best = Math.min(best, cpuMs(t0));
+    }
+    console.log(`  ${name.padEnd(16)} ${((1000 * best) / N).toFixed(3).padStart(7)} µs/row  digest ${h.digest('hex').slice(0, 12)}`);
+  };
+  console.log('phases (alone, best of 7):');
+  phase('postings', () => buildPostingsFiles(second, rows).files);
+  phase('encodeCluster', () => clusters.map((r, c) => (r.length > 0 ? encodeCluster(data, r, codebook.centroids, c * dims, rotation, 0) : null)));
+  phase('encodeRefine', () => clusters.map((r, c) => (r.length > 0 ? encodeRefine(data, r, codebook.centroids, c * dims, dims, true) : null)));
+  phase('rotation', () => {
+    for (let r = 0; r < N; r++) rotation.apply(data, r * dims, out);
+    return out;
+  });
+  phase('estimateProbes', () => estimateProbes({ data, n: N, dims, clusterOf, centroids: codebook.centroids, k: codebook.k, random: seededRandom(2) }));
+  phase('text column', () => {
+    const blocks: Uint8Array[] = [];
+    for (let s = 0; s < N; s += 1500) blocks.push(encodeColumnBlock(texts.slice(s, s + 1500), 'utf8'));
+    return blocks;
+  });
 }
