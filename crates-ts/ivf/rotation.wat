@@ -7,6 +7,9 @@
 ;;
 ;; Memory: `mult` and `pre` (f64, rounds × padded each, as FhtRotation's), and the vector x (f64, padded) that
 ;; `rotate` transforms in place; the caller has written round 0's products x[i] = v[i]·mult[i] and zero padding.
+;; `rabitq_rows` (rabitq.ts encodeCluster's per-vector loop) reads $n rows of $dims f32 at $rows, the centroid (f64,
+;; its f32 values) at $c and the rotated centroid (f64, padded) at $crot, and writes each row's code (padded/8
+;; bytes) at $codes and its ‖o‖², Σ|(Po)_i| and Σ_{b_i=1}(Pc)_i (f64) at $stats.
 (module
   (import "env" "memory" (memory 1))
 
@@ -99,7 +102,7 @@
 
   ;; FhtRotation.apply after round 0's multiply: `rounds` rounds over x (at $x, padded f64), round r's block at 0 on
   ;; even rounds and at padded − block on odd ones, the entries outside it times mult first (rounds > 0).
-  (func (export "rotate") (param $x i32) (param $mult i32) (param $pre i32) (param $padded i32) (param $block i32) (param $rounds i32) (param $scale f64)
+  (func $rotate (export "rotate") (param $x i32) (param $mult i32) (param $pre i32) (param $padded i32) (param $block i32) (param $rounds i32) (param $scale f64)
     (local $r i32) (local $so i32) (local $start i32)
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $r) (local.get $rounds)))
@@ -114,4 +117,62 @@
         (select (local.get $scale) (f64.const 1) (i32.eq (local.get $r) (i32.sub (local.get $rounds) (i32.const 1)))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $l))))
+;; encodeCluster's loop over its vectors up to the factors: the residual o = x − c and ‖o‖² (in dimension
+  ;; order), round 0's products, the rotation, then the sign bits with Σ|(Po)_i| and Σ_{b_i=1}(Pc)_i in bit order: the
+  ;; JS loop's operations in its order (rabitq.test.ts compares the codes).
+  (func (export "rabitq_rows") (param $x i32) (param $mult i32) (param $pre i32) (param $padded i32) (param $block i32) (param $rounds i32) (param $scale f64)
+    (param $dims i32) (param $rows i32) (param $n i32) (param $c i32) (param $crot i32) (param $codes i32) (param $stats i32)
+    (local $j i32) (local $i i32) (local $rp i32) (local $cp i32) (local $by i32) (local $t i32) (local $b i32) (local $a i32)
+    (local $norm2 f64) (local $d f64) (local $v f64) (local $sumAbs f64) (local $dotC f64)
+    (block $rows_done (loop $row
+      (br_if $rows_done (i32.ge_u (local.get $j) (local.get $n)))
+      (local.set $rp (i32.add (local.get $rows) (i32.shl (i32.mul (local.get $j) (local.get $dims)) (i32.const 2))))
+      (local.set $norm2 (f64.const 0))
+      (local.set $i (i32.const 0))
+      (block $res_done (loop $res
+        (br_if $res_done (i32.ge_u (local.get $i) (local.get $dims)))
+        (local.set $a (i32.shl (local.get $i) (i32.const 3)))
+        (local.set $d (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $rp) (i32.shl (local.get $i) (i32.const 2)))))
+          (f64.load (i32.add (local.get $c) (local.get $a)))))
+        (local.set $norm2 (f64.add (local.get $norm2) (f64.mul (local.get $d) (local.get $d))))
+        (f64.store (i32.add (local.get $x) (local.get $a)) (f64.mul (local.get $d) (f64.load (i32.add (local.get $mult) (local.get $a)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $res)))
+      (block $pad_done (loop $pad
+        (br_if $pad_done (i32.ge_u (local.get $i) (local.get $padded)))
+        (f64.store (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 3))) (f64.const 0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $pad)))
+      (call $rotate (local.get $x) (local.get $mult) (local.get $pre) (local.get $padded) (local.get $block) (local.get $rounds) (local.get $scale))
+      (local.set $sumAbs (f64.const 0))
+      (local.set $dotC (f64.const 0))
+      (local.set $cp (i32.add (local.get $codes) (i32.mul (local.get $j) (i32.shr_u (local.get $padded) (i32.const 3)))))
+      (local.set $i (i32.const 0))
+      (local.set $by (i32.const 0))
+      (block $bytes_done (loop $bytes
+        (br_if $bytes_done (i32.ge_u (local.get $i) (local.get $padded)))
+        (local.set $b (i32.const 0))
+        (local.set $t (i32.const 0))
+        (block $bits_done (loop $bits
+          (br_if $bits_done (i32.ge_u (local.get $t) (i32.const 8)))
+          (local.set $a (i32.shl (local.get $i) (i32.const 3)))
+          (local.set $v (f64.load (i32.add (local.get $x) (local.get $a))))
+          (if (f64.gt (local.get $v) (f64.const 0))
+            (then
+              (local.set $b (i32.or (local.get $b) (i32.shl (i32.const 1) (local.get $t))))
+              (local.set $sumAbs (f64.add (local.get $sumAbs) (local.get $v)))
+              (local.set $dotC (f64.add (local.get $dotC) (f64.load (i32.add (local.get $crot) (local.get $a))))))
+            (else (local.set $sumAbs (f64.sub (local.get $sumAbs) (local.get $v)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.set $t (i32.add (local.get $t) (i32.const 1)))
+          (br $bits)))
+        (i32.store8 (i32.add (local.get $cp) (local.get $by)) (local.get $b))
+        (local.set $by (i32.add (local.get $by) (i32.const 1)))
+        (br $bytes)))
+      (local.set $a (i32.add (local.get $stats) (i32.mul (local.get $j) (i32.const 24))))
+      (f64.store (local.get $a) (local.get $norm2))
+      (f64.store offset=8 (local.get $a) (local.get $sumAbs))
+      (f64.store offset=16 (local.get $a) (local.get $dotC))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $row))))
 )
