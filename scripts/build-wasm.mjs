@@ -5,7 +5,9 @@
  *  - crates-ts/query/kernels.wat → crates-ts/query/kernels-wasm.ts (KERNELS_WASM_BASE64: the scan kernels), and
  *    → crates-ts/query/kernels-shared-wasm.ts (the same over a shared memory: the tail's arenas, scanned by pool threads);
  *  - crates-ts/ivf/assign.wat → crates-ts/ivf/assign-wasm.ts (ASSIGN_WASM_BASE64: the centroid-assignment kernel);
- *  - crates-ts/ivf/refine.wat → crates-ts/ivf/refine-wasm.ts (REFINE_WASM_BASE64: the refine codes' distances).
+ *  - crates-ts/ivf/refine.wat → crates-ts/ivf/refine-wasm.ts (REFINE_WASM_BASE64: the refine codes' distances);
+ *  - crates-ts/ivf/rotation.wat → crates-ts/ivf/rotation-wasm.ts (ROTATION_WASM_BASE64: RaBitQ's fast rotation);
+ *  - crates-ts/ivf/refine-encode.wat → crates-ts/ivf/refine-encode-wasm.ts (REFINE_ENCODE_WASM_BASE64: refine codes).
  * `--check` exits 1 when some committed bytes are not those of their source (crates-ts/query/vector-arena.test.ts
  * runs it). Needs the `wabt` dev dependency.
  */
@@ -20,6 +22,8 @@ const MODULES = [
   { src: 'crates-ts/query/kernels.wat', dst: 'crates-ts/query/kernels-shared-wasm.ts', name: 'KERNELS_SHARED_WASM_BASE64', shared: true },
   { src: 'crates-ts/ivf/assign.wat', dst: 'crates-ts/ivf/assign-wasm.ts', name: 'ASSIGN_WASM_BASE64' },
   { src: 'crates-ts/ivf/refine.wat', dst: 'crates-ts/ivf/refine-wasm.ts', name: 'REFINE_WASM_BASE64' },
+  { src: 'crates-ts/ivf/rotation.wat', dst: 'crates-ts/ivf/rotation-wasm.ts', name: 'ROTATION_WASM_BASE64' },
+  { src: 'crates-ts/ivf/refine-encode.wat', dst: 'crates-ts/ivf/refine-encode-wasm.ts', name: 'REFINE_ENCODE_WASM_BASE64' },
 ];
 
 const wabt = await wabtInit();

@@ -77,6 +77,13 @@ class ByteWriter {
   }
 }
 
+/** A Uint32Array twice as long holding `a`'s values (the growable arrays of buildPostings). */
+function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const next = new Uint32Array(a.length * 2);
+  next.set(a);
+  return next;
+}
+
 /**
  * Build the postings file of `attr` over `docs` (row ordinal = index). Deterministic: same input, same bytes.
  * `read` gives a document's analysed tokens (null when it has no text value), so build and query analyse alike.
@@ -84,55 +91,118 @@ class ByteWriter {
 export function buildPostings(docs: readonly Doc[], attr: string, analyzer: TextAnalyzer, read: (doc: Doc) => readonly string[] | null): Uint8Array {
   const rows = docs.length;
   const docLens = new Int32Array(rows).fill(-1);
-  const lists = new Map<string, { ords: number[]; tfs: number[]; maxTf: number; minLen: number }>();
+  // Terms get ids in order of first appearance; each (row, term) is one entry, appended in row order to flat typed
+  // arrays (no per-row counting map, no per-term JS arrays for the GC to trace and promote): a term seen again in the
+  // row it was last seen in (lastOrd) adds to that entry's tf. Then the entries are grouped by term (a stable
+  // counting sort: each term's rows stay ascending) in the terms' sorted order. postings.test.ts checks the bytes
+  // against a straightforward per-row-map reference.
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  let termCap = 1024;
+  let lastOrd = new Uint32Array(termCap);
+  let lastEntry = new Uint32Array(termCap);
+  let dfOf = new Uint32Array(termCap);
+  let maxTfOf = new Uint32Array(termCap);
+  let minLenOf = new Uint32Array(termCap);
+  let entryCap = 4096;
+  let entryTerm = new Uint32Array(entryCap);
+  let entryOrd = new Uint32Array(entryCap);
+  let entryTf = new Uint32Array(entryCap);
+  let entries = 0;
   let docCount = 0;
   let totalTokens = 0;
-  const counts = new Map<string, number>();
   for (let ord = 0; ord < rows; ord++) {
     const tokens = read(docs[ord]!);
     if (tokens === null) continue;
+    const len = tokens.length;
     docCount++;
-    totalTokens += tokens.length;
-    docLens[ord] = tokens.length;
-    counts.clear();
-    for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-    for (const [t, tf] of counts) {
-      let l = lists.get(t);
-      if (l === undefined) lists.set(t, (l = { ords: [], tfs: [], maxTf: 0, minLen: 0xffffffff }));
-      l.ords.push(ord);
-      l.tfs.push(tf);
-      if (tf > l.maxTf) l.maxTf = tf;
-      if (tokens.length < l.minLen) l.minLen = tokens.length;
+    totalTokens += len;
+    docLens[ord] = len;
+    for (let i = 0; i < len; i++) {
+      const t = tokens[i]!;
+      let id = ids.get(t);
+      if (id === undefined) {
+        id = names.length;
+        if (id === termCap) {
+          termCap *= 2;
+          lastOrd = grown(lastOrd);
+          lastEntry = grown(lastEntry);
+          dfOf = grown(dfOf);
+          maxTfOf = grown(maxTfOf);
+          minLenOf = grown(minLenOf);
+        }
+        ids.set(t, id);
+        names.push(t);
+        minLenOf[id] = 0xffffffff;
+      } else if (lastOrd[id] === ord) {
+        const e = lastEntry[id]!;
+        const tf = entryTf[e]! + 1;
+        entryTf[e] = tf;
+        if (tf > maxTfOf[id]!) maxTfOf[id] = tf;
+        continue;
+      }
+      if (entries === entryCap) {
+        entryCap *= 2;
+        entryTerm = grown(entryTerm);
+        entryOrd = grown(entryOrd);
+        entryTf = grown(entryTf);
+      }
+      entryTerm[entries] = id;
+      entryOrd[entries] = ord;
+      entryTf[entries] = 1;
+      lastOrd[id] = ord;
+      lastEntry[id] = entries++;
+      dfOf[id]!++;
+      if (maxTfOf[id]! < 1) maxTfOf[id] = 1;
+      if (len < minLenOf[id]!) minLenOf[id] = len;
     }
   }
-  const terms = [...lists.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const n = terms.length;
+  const n = names.length;
+  // Term ids in sorted term order (JS string order: UTF-16 code units).
+  const sortedIds = Uint32Array.from(names.keys()).sort((x, y) => {
+    const a = names[x]!;
+    const b = names[y]!;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  const rank = new Uint32Array(n);
+  for (let i = 0; i < n; i++) rank[sortedIds[i]!] = i;
   const df = new Uint32Array(n);
   const maxTf = new Uint32Array(n);
   const minLen = new Uint32Array(n);
   const crc = new Uint32Array(n);
   const postOff = new Uint32Array(n + 1);
   const termOff = new Uint32Array(n + 1);
+  // Where each term's entries start in term order, then the entries' positions (stable).
+  const start = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const id = sortedIds[i]!;
+    df[i] = dfOf[id]!;
+    maxTf[i] = maxTfOf[id]!;
+    minLen[i] = minLenOf[id]!;
+    start[i + 1] = start[i]! + df[i]!;
+  }
+  const next = start.slice(0, n);
+  const byTerm = new Uint32Array(entries);
+  for (let e = 0; e < entries; e++) byTerm[next[rank[entryTerm[e]!]!]!++] = e;
   const postings = new ByteWriter();
   const termBytes: Uint8Array[] = [];
   let termBlobLen = 0;
-  terms.forEach((t, i) => {
-    const l = lists.get(t)!;
-    df[i] = l.ords.length;
-    maxTf[i] = l.maxTf;
-    minLen[i] = l.minLen;
+  for (let i = 0; i < n; i++) {
     postOff[i] = postings.length;
+    const from = start[i]!;
+    const to = start[i + 1]!;
     let prev = 0;
-    for (const o of l.ords) {
+    for (let j = from; j < to; j++) {
+      const o = entryOrd[byTerm[j]!]!;
       postings.varint(o - prev);
       prev = o;
     }
-    for (const tf of l.tfs) postings.varint(tf);
-    const tb = Buffer.from(t, 'utf8');
+    for (let j = from; j < to; j++) postings.varint(entryTf[byTerm[j]!]!);
+    const tb = Buffer.from(names[sortedIds[i]!]!, 'utf8');
     termOff[i] = termBlobLen;
     termBytes.push(tb);
     termBlobLen += tb.length;
-  });
+  }
   postOff[n] = postings.length;
   termOff[n] = termBlobLen;
   const postingBytes = postings.bytes();

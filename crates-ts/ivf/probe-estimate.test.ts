@@ -51,6 +51,20 @@ describe('estimateProbes', () => {
     });
   }
 
+  it('should give the same estimate whatever the rows scored per kernel call', () => {
+    // 128-d: the default chunk (1,024 rows) splits these rows in three; one chunk of all of them, and odd sizes
+    // (rows left over in the kernel's one-at-a-time tail), must find the same neighbours.
+    const dims = 128;
+    const n = 2500;
+    const data = mixture(n, dims, seededRandom(11), 6, 0.3);
+    const { codebook: cb, clusterOf } = trainCodebook(data, dims, n, 'euclidean_squared', { random: seededRandom(12), targetSize: 100, minSize: 50, maxSize: 200 });
+    const run = (chunk?: number, simd?: boolean) => estimateProbes({ data, n, dims, clusterOf, centroids: cb.centroids, k: cb.k, random: seededRandom(13), target: 0.999, ...(chunk !== undefined ? { chunk } : {}), ...(simd !== undefined ? { simd } : {}) })!;
+    const whole = run(n);
+    expect(whole.probes).toBeGreaterThan(1);
+    for (const chunk of [undefined, 1023, 257, 5]) expect(run(chunk)).toEqual(whole);
+    expect(run(333, false)).toEqual(run(n, false));
+  });
+
   it("should count depth among the part's own clusters only, and say nothing about a tiny part", () => {
     // A codebook trained on all of the data, and a part holding only the rows of a third of its clusters (as a part
     // built before later parts split clusters holds only the older ones): the centroids it holds no row in are

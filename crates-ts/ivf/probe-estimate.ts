@@ -22,21 +22,28 @@ export const ESTIMATE_TARGET = 0.98;
 export const ESTIMATE_SAMPLES = 128;
 /** Sample × row scores an estimate aims to stay under. */
 const ESTIMATE_WORK = 2 ** 28;
-/** Rows scored per kernel call (their f32 copy: 8 MiB at 128-d). */
-const CHUNK = 16_384;
+/**
+ * Bytes of rows scored per kernel call: every sampled query streams the loaded chunk, so it is sized to stay in a
+ * core's L2 (1,024 rows at 128-d) rather than read from memory once per query (an 8 MiB chunk cost ≈12 % more CPU per
+ * estimate: docs/benchmarks.md "Part build CPU"). At least 256 rows a call.
+ */
+const CHUNK_BYTES = 512 * 1024;
+const chunkRows = (dims: number) => Math.max(256, Math.floor(CHUNK_BYTES / (4 * dims)));
 
 /**
- * The row scorer of the estimate's chunks: for the SIMD kernel one per thread and dimension, kept (CHUNK rows, 8 MiB
+ * The row scorer of the estimate's chunks: for the SIMD kernel one per thread and dimension, kept (chunkRows rows, 512 KiB
  * at 128-d): a new kernel memory per part build costs its page faults each time (docs/benchmarks.md "Indexer CPU per
  * row"). The estimate runs synchronously, so one at a time uses it. Chunk size does not change the result: every
- * query sees the rows in the same order either way.
+ * query sees the rows in the same order either way, and a row's f32 score does not depend on the rows loaded with it
+ * (assign.wat sums each row's lanes alike, in a group of four or alone).
  */
 const sharedScorers = new Map<number, RowScorer>();
 function chunkScorer(dims: number, n: number, simd: boolean): RowScorer {
-  if (!simd || n < CHUNK / 8) return rowScorer(dims, Math.min(CHUNK, n), simd);
+  const chunk = chunkRows(dims);
+  if (!simd || n < chunk / 8) return rowScorer(dims, Math.min(chunk, n), simd);
   let s = sharedScorers.get(dims);
   if (s === undefined) {
-    s = rowScorer(dims, CHUNK, true);
+    s = rowScorer(dims, chunk, true);
     sharedScorers.set(dims, s);
   }
   return s;
@@ -66,6 +73,8 @@ export interface ProbeEstimateInput {
   target?: number;
   /** false: the JS scorer (tests compare). */
   simd?: boolean;
+  /** Rows scored per kernel call instead of the L2-sized default (tests: the chunk size must not change the estimate). */
+  chunk?: number;
 }
 
 /** The estimate, or null when the part is too small to say anything (fewer than 2·topK + 1 vectors). */
@@ -89,7 +98,7 @@ export function estimateProbes(o: ProbeEstimateInput): ProbeEstimate | null {
   // Exact top-k of every sampled query among the other rows, one chunk of rows at a time.
   const best = new Float32Array(s * topK).fill(Infinity);
   const bestRow = new Int32Array(s * topK).fill(-1);
-  const scorer = chunkScorer(dims, n, o.simd ?? true);
+  const scorer = o.chunk !== undefined ? rowScorer(dims, Math.min(o.chunk, n), o.simd ?? true) : chunkScorer(dims, n, o.simd ?? true);
   for (let from = 0; from < n; from += scorer.capacity) {
     const count = Math.min(scorer.capacity, n - from);
     scorer.load(data, from, count);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeCluster, estimateCluster, QueryCodes, rotateCentroids } from './rabitq.js';
 import { meanInto } from './kmeans.js';
 import { allRows } from './random.js';
-import { denseRotation, fhtRotation, type Rotation } from './rotation.js';
+import { denseRotation, fhtRotation, FhtRotation, type Rotation } from './rotation.js';
 import { seededRandom } from './testing.js';
 import { centroidDistances } from './kernels.js';
 import { euclideanSquared } from '../query/distance.js';
@@ -147,6 +147,27 @@ describe('RaBitQ estimator', () => {
     estimateCluster(qc, codes, 1, sum, Infinity, 0.5, est, lower);
     expect(Array.from(lower)).toEqual(new Array(20).fill(-Infinity));
     expect(est.every(Number.isFinite)).toBe(true);
+  });
+
+  it('should encode bit for bit alike in the rotation kernel and the JS loop (any dims, clusters over a kernel call)', () => {
+    for (const dims of [7, 100, 128, 192, 768]) {
+      const n = 300; // over the applies before the kernel, and over one call's rows at 768-d
+      const r = seededRandom(dims);
+      const data = Float32Array.from({ length: (n + 1) * dims }, () => r() - 0.5);
+      const centroid = data.slice(5 * dims, 6 * dims); // row 5 equals its centroid: a zero residual
+      data.fill(0, 9 * dims, 10 * dims); // and a zero vector
+      const signs = fhtRotation(dims, seededRandom(dims + 1)).signs;
+      const rows = Array.from({ length: n }, (_, i) => (i * 13) % (n + 1));
+      const simd = new FhtRotation(dims, signs);
+      const js = new FhtRotation(dims, signs, false);
+      for (const cluster of [rows.slice(0, 10), rows, rows.slice(100)]) {
+        const a = encodeCluster(data, cluster, centroid, 0, simd, 0);
+        const b = encodeCluster(data, cluster, centroid, 0, js, 0);
+        const bytes = (c: typeof a) => [c.codes, c.add, c.rescale, c.err].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'));
+        expect(bytes(a)).toEqual(bytes(b));
+        expect(a.radius).toBe(b.radius);
+      }
+    }
   });
 
   it('should pack bit t of byte j as the sign of rotated dimension 8j + t', () => {

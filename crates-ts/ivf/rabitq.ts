@@ -20,7 +20,7 @@
  * A vector equal to its centroid gets add = rescale = err = 0: est = ‖s‖², exact.
  */
 import type { RefineCodes } from './refine.js';
-import type { Rotation } from './rotation.js';
+import { FhtRotation, type Rotation } from './rotation.js';
 
 /** One cluster's codes and factors, as encoded (cluster-layout.ts serialises them). */
 export interface ClusterCodes {
@@ -99,30 +99,40 @@ export function encodeCluster(
   const sqrtD = Math.sqrt(padded);
   let radius = 0;
   if (typeof ids !== 'number' && ids.length !== n) throw new RangeError(`${ids.length} row ids for ${n} vectors`);
+  // The fast rotation's SIMD kernel does the loop below up to the factors (rotation.wat rabitq_rows, the same
+  // operations in the same order): each row's code and ‖o‖², Σ|(Po)_i|, Σ_{b_i=1}(Pc)_i.
+  const stats = rotation instanceof FhtRotation ? new Float64Array(3 * n) : null;
+  const inKernel = stats !== null && (rotation as FhtRotation).encodeRabitq(data, rows, centroids, cOff, cRot, codes, stats);
   for (let j = 0; j < n; j++) {
-    const off = rows[j]! * dims;
     let norm2 = 0;
-    for (let i = 0; i < dims; i++) {
-      const d = data[off + i]! - centroids[cOff + i]!;
-      resid[i] = d;
-      norm2 += d * d;
-    }
-    rotation.apply(resid, 0, rot);
     let sumAbs = 0;
     let bitsDotC = 0;
-    const co = j * bytes;
-    for (let by = 0; by < bytes; by++) {
-      let b = 0;
-      for (let t = 0; t < 8; t++) {
-        const i = (by << 3) | t;
-        const v = rot[i]!;
-        if (v > 0) {
-          b |= 1 << t;
-          sumAbs += v;
-          bitsDotC += cRot[i]!;
-        } else sumAbs -= v;
+    if (inKernel) {
+      norm2 = stats[3 * j]!;
+      sumAbs = stats[3 * j + 1]!;
+      bitsDotC = stats[3 * j + 2]!;
+    } else {
+      const off = rows[j]! * dims;
+      for (let i = 0; i < dims; i++) {
+        const d = data[off + i]! - centroids[cOff + i]!;
+        resid[i] = d;
+        norm2 += d * d;
       }
-      codes[co + by] = b;
+      rotation.apply(resid, 0, rot);
+      const co = j * bytes;
+      for (let by = 0; by < bytes; by++) {
+        let b = 0;
+        for (let t = 0; t < 8; t++) {
+          const i = (by << 3) | t;
+          const v = rot[i]!;
+          if (v > 0) {
+            b |= 1 << t;
+            sumAbs += v;
+            bitsDotC += cRot[i]!;
+          } else sumAbs -= v;
+        }
+        codes[co + by] = b;
+      }
     }
     const norm = Math.sqrt(norm2);
     if (norm > radius) radius = norm;

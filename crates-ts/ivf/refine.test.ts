@@ -95,13 +95,62 @@ describe('refine codes', () => {
       const centroid = Float32Array.from({ length: dims }, (_, d) => data[d]! * 0.5 + 0.01);
       const rows = Array.from({ length: n }, (_, i) => (i * 7) % n);
       for (const zeroIsFar of [false, true]) {
-        const got = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar);
         const want = referenceRefine(data, rows, centroid, dims, zeroIsFar);
-        expect(got.lo).toEqual(want.lo);
-        expect(got.step).toEqual(want.step);
-        expect(got.codes).toEqual(want.codes);
-        expect(got.radius).toEqual(want.radius);
+        // The SIMD kernel (even dims) and the JS loop.
+        for (const simd of [true, false]) {
+          const got = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, simd);
+          expect(got.lo).toEqual(want.lo);
+          expect(got.step).toEqual(want.step);
+          expect(got.codes).toEqual(want.codes);
+          expect(got.radius).toEqual(want.radius);
+        }
       }
+    }
+  });
+
+  it('should encode alike with the SIMD kernel and the JS loop over clusters larger than a kernel call (768-d)', () => {
+    const dims = 768; // 85 rows a kernel call
+    const n = 300;
+    const data = mixture(n, dims, seededRandom(9), 3);
+    data.fill(0, 10 * dims, 11 * dims);
+    const centroid = data.slice(dims, 2 * dims);
+    const rows = Array.from({ length: n }, (_, i) => (i * 11) % n);
+    for (const zeroIsFar of [false, true]) {
+      const a = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, true);
+      const b = encodeRefine(data, rows, centroid, 0, dims, zeroIsFar, false);
+      expect(a.codes).toEqual(b.codes);
+      expect(a.radius).toEqual(b.radius);
+      expect(a.radius.includes(Infinity)).toBe(zeroIsFar);
+    }
+  });
+
+  it('should round exact ties of the quotient as the division does (codes from q·(1/step) are checked near half-integers)', () => {
+    // Dimension d has step (1001 + 124d)·2⁻¹⁴ (1/step inexact), lo 0 and centroid 0, and rows at every (k + ½)·step
+    // (exact in f32): the quotient is exactly k + ½, which Math.round takes up, while q·(1/step) lands an ulp below it
+    // for ≈ 1 in 7 of them. Plus rows an f32 ulp either side of each tie.
+    const dims = 16;
+    const step = Array.from({ length: dims }, (_, d) => (1001 + 124 * d) * 2 ** -14);
+    const rowsOf: number[][] = [step.map(() => 0), step.map((s) => 255 * s)];
+    const ulp = (x: number, dir: number) => {
+      const b = new Float32Array([x]);
+      new Int32Array(b.buffer)[0]! += dir;
+      return b[0]!;
+    };
+    for (let k = 0; k < 255; k++) {
+      const tie = step.map((s) => (k + 0.5) * s);
+      rowsOf.push(tie, tie.map((x) => ulp(x, 1)), tie.map((x) => ulp(x, -1)));
+    }
+    const n = rowsOf.length;
+    const data = Float32Array.from(rowsOf.flat());
+    expect(data[2 * dims + 3]).toBe(0.5 * step[3]!); // ties are exact
+    const rows = [...Array(n).keys()];
+    const centroid = new Float32Array(dims);
+    const want = referenceRefine(data, rows, centroid, dims, false);
+    for (const simd of [true, false]) {
+      const got = encodeRefine(data, rows, centroid, 0, dims, false, simd);
+      expect(got.step).toEqual(want.step);
+      expect(got.codes).toEqual(want.codes);
+      expect(got.radius).toEqual(want.radius);
     }
   });
 });

@@ -20,6 +20,7 @@
  */
 import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
 import { REFINE_WASM_BASE64 } from './refine-wasm.js';
+import { REFINE_ENCODE_WASM_BASE64 } from './refine-encode-wasm.js';
 
 export interface RefineCodes {
   dims: number;
@@ -32,8 +33,11 @@ export interface RefineCodes {
   codes: Uint8Array;
 }
 
-/** Rows a cluster's refine codes may be built for, and their centroid: the same arguments as rabitq.ts encodeCluster. */
-export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centroids: Float32Array, cOff: number, dims: number, zeroIsFar: boolean): RefineCodes {
+/**
+ * Rows a cluster's refine codes may be built for, and their centroid: the same arguments as rabitq.ts encodeCluster.
+ * `simd` false: the JS loop even where the SIMD kernel (refine-encode.wat, bit for bit the loop) is available (tests).
+ */
+export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centroids: Float32Array, cOff: number, dims: number, zeroIsFar: boolean, simd = true): RefineCodes {
   const n = rows.length;
   const lo = new Float32Array(dims).fill(Infinity);
   const hi = new Float32Array(dims).fill(-Infinity);
@@ -59,8 +63,19 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
   const step64 = Float64Array.from(step);
   const base = new Float64Array(dims);
   for (let d = 0; d < dims; d++) base[d] = c[d]! + lo64[d]!;
+  // 1/step: a code is round(q) of q = (x − c − lo)/step, and the division was most of the encoding's time. q·(1/step)
+  // is within 3·2⁻⁵³·|q| of the quotient (three roundings), so the two round alike unless q·(1/step) lies within
+  // 2⁻⁴² of a half-integer (NEAR_TIE); there the exact quotient decides. Far outside [0, 255] they may round apart,
+  // but the clamp gives both the same code. refine.test.ts compares with the division on near-ties and random codes.
+  const inv = new Float64Array(dims);
+  for (let d = 0; d < dims; d++) inv[d] = step64[d]! > 0 ? 1 / step64[d]! : 0;
   const codes = new Uint8Array(n * dims);
   const radius = new Float32Array(n);
+  const kernel = simd && n > 0 ? EncodeKernel.shared(dims) : null;
+  if (kernel !== null) {
+    kernel.encode(data, rows, [step64, inv, c, lo64, base], codes, radius, zeroIsFar);
+    return { dims, lo, step, radius, codes };
+  }
   for (let j = 0; j < n; j++) {
     const off = rows[j]! * dims;
     const co = j * dims;
@@ -73,7 +88,11 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
       let code = 0;
       if (s > 0) {
         // min(255, max(0, round(·))) without the calls (a −0 stores as 0 and adds 0 below, as +0 would).
-        code = Math.round((x - c[d]! - lo64[d]!) / s);
+        const o = x - c[d]! - lo64[d]!;
+        const q = o * inv[d]!;
+        code = Math.round(q);
+        const f = q - code; // exact; |f| ≥ 0.5 − 2⁻⁴² near a tie, so f² ≥ NEAR_TIE
+        if (f * f >= NEAR_TIE) code = Math.round(o / s);
         if (code < 0) code = 0;
         else if (code > 255) code = 255;
       }
@@ -85,6 +104,77 @@ export function encodeRefine(data: Float32Array, rows: ArrayLike<number>, centro
     radius[j] = zeroIsFar && norm2 === 0 ? Infinity : roundUpF32(Math.sqrt(err2));
   }
   return { dims, lo, step, radius, codes };
+}
+
+/**
+ * q·(1/step) is within 2⁻⁴² of the quotient for |q| ≤ 512 (512 · 3·2⁻⁵³ < 2⁻⁴²), so their rounded values can only
+ * differ when the first is within 2⁻⁴² of a half-integer: its distance f to its rounded value then has
+ * f² ≥ (0.5 − 2⁻⁴²)² > 0.25 − 2⁻⁴¹ (rounding of f² included), the bound below.
+ */
+const NEAR_TIE = 0.25 - 2 ** -41;
+
+type EncodeFn = (dims: number, par: number, x: number, n: number, codes: number, err: number, nz: number, near: number) => void;
+let encodeCompiled: WasmModule | null | undefined;
+const encodeKernels = new Map<number, EncodeKernel | null>();
+/** Bytes of rows the encode kernel takes per call. */
+const ENCODE_BATCH_BYTES = 256 * 1024;
+
+/** encodeRefine's per-vector loop in WebAssembly SIMD (refine-encode.wat), for even dims; one per thread and dims. */
+class EncodeKernel {
+  static shared(dims: number): EncodeKernel | null {
+    let k = encodeKernels.get(dims);
+    if (k === undefined) {
+      k = EncodeKernel.create(dims);
+      encodeKernels.set(dims, k);
+    }
+    return k;
+  }
+
+  private static create(dims: number): EncodeKernel | null {
+    if (dims % 2 !== 0) return null;
+    if (encodeCompiled === undefined) encodeCompiled = compileWasm(REFINE_ENCODE_WASM_BASE64);
+    if (encodeCompiled === null) return null;
+    const capacity = Math.max(1, Math.floor(ENCODE_BATCH_BYTES / (4 * dims)));
+    const at = { par: 0, x: align16(5 * dims * 8), codes: 0, err: 0, nz: 0 };
+    at.codes = align16(at.x + capacity * dims * 4);
+    at.err = align16(at.codes + capacity * dims);
+    at.nz = at.err + capacity * 8;
+    const got = instantiateWasm(encodeCompiled, at.nz + capacity * 4);
+    return got === null ? null : new EncodeKernel(got.instance.exports.encode as EncodeFn, got.memory.buffer as ArrayBuffer, dims, capacity, at);
+  }
+
+  private readonly par: Float64Array;
+  private readonly x: Float32Array;
+  private readonly codes: Uint8Array;
+  private readonly err: Float64Array;
+  private readonly nz: Int32Array;
+
+  private constructor(private readonly fn: EncodeFn, buf: ArrayBuffer, private readonly dims: number, private readonly capacity: number, private readonly at: { par: number; x: number; codes: number; err: number; nz: number }) {
+    this.par = new Float64Array(buf, at.par, 5 * dims);
+    this.x = new Float32Array(buf, at.x, capacity * dims);
+    this.codes = new Uint8Array(buf, at.codes, capacity * dims);
+    this.err = new Float64Array(buf, at.err, capacity);
+    this.nz = new Int32Array(buf, at.nz, capacity);
+  }
+
+  /** The loop of encodeRefine over `rows` with its per-dimension arrays [step, 1/step, c, lo, c + lo]. */
+  encode(data: Float32Array, rows: ArrayLike<number>, par: Float64Array[], codes: Uint8Array, radius: Float32Array, zeroIsFar: boolean): void {
+    const { dims, capacity, x, at } = this;
+    par.forEach((a, i) => this.par.set(a, i * dims));
+    const n = rows.length;
+    for (let from = 0; from < n; from += capacity) {
+      const count = Math.min(capacity, n - from);
+      for (let j = 0; j < count; j++) {
+        const off = rows[from + j]! * dims;
+        const t = j * dims;
+        for (let d = 0; d < dims; d++) x[t + d] = data[off + d]!;
+      }
+      this.fn(dims, at.par, at.x, count, at.codes, at.err, at.nz, NEAR_TIE);
+      codes.set(this.codes.subarray(0, count * dims), from * dims);
+      // As the JS loop: Σx² is 0 exactly when every x is (an f32's square does not underflow in f64).
+      for (let j = 0; j < count; j++) radius[from + j] = zeroIsFar && this.nz[j] === 0 ? Infinity : roundUpF32(Math.sqrt(this.err[j]!));
+    }
+  }
 }
 
 const f32Scratch = new Float32Array(1);

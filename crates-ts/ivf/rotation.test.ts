@@ -51,6 +51,30 @@ describe('rotations', () => {
     expect(rc).not.toEqual(ra);
   });
 
+  it('should rotate bit for bit alike with the SIMD kernel and the JS loops (any dims, rounds, f32 or f64 input)', () => {
+    for (const dims of [1, 7, 64, 100, 128, 192, 320, 768, 1000]) {
+      for (const rounds of [1, 2, 3, 4, 5]) {
+        const signs = fhtRotation(dims, seededRandom(dims * 10 + rounds), rounds).signs;
+        const simd = new FhtRotation(dims, signs);
+        const js = new FhtRotation(dims, signs, false);
+        const r = seededRandom(rounds);
+        const rows = 80; // past the applies before the kernel is used
+        const f32 = Float32Array.from({ length: rows * dims + 3 }, (_, i) => (i % 17 === 0 ? 0 : (r() - 0.5) * 2 ** ((i % 40) - 20)));
+        const f64 = Float64Array.from(f32, (x) => x * (1 + r() * 1e-9));
+        const a = new Float64Array(simd.padded);
+        const b = new Float64Array(simd.padded);
+        for (const src of [f32, f64]) {
+          for (let row = 0; row < rows; row++) {
+            const off = row * dims + (row % 4);
+            simd.apply(src, off, a);
+            js.apply(src, off, b);
+            expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
   it('should read a vector at an offset of a row-major buffer', () => {
     const rot = fhtRotation(64, seededRandom(3));
     const rows = new Float32Array(3 * 64);

@@ -11,8 +11,89 @@
  *  - denseRotation: a Haar-random orthogonal matrix (Gram–Schmidt of a Gaussian matrix), the paper's own. O(D²)
  *    per vector: ≈10× slower at 128-d (bench/ivf-kernels.ts), kept to check the fast one against.
  * Each step is orthogonal, so norms and inner products are preserved exactly (up to rounding).
+ * An FhtRotation that has applied more than KERNEL_AFTER vectors (a part build's encoding) runs its rounds in a
+ * WebAssembly SIMD kernel (rotation.wat): the same operations two lanes at a time, so the same bits (≈3× faster at
+ * 128-d, docs/benchmarks.md "Part build CPU").
  */
+import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
 import { gaussian, type Random } from './random.js';
+import { ROTATION_WASM_BASE64 } from './rotation-wasm.js';
+
+type RotateKernel = (x: number, mult: number, pre: number, padded: number, block: number, rounds: number, scale: number) => void;
+type RabitqRowsKernel = (
+  x: number, mult: number, pre: number, padded: number, block: number, rounds: number, scale: number,
+  dims: number, rows: number, n: number, c: number, crot: number, codes: number, stats: number,
+) => void;
+let compiled: WasmModule | null | undefined;
+const align16 = (n: number) => (n + 15) & ~15;
+/** Bytes of f32 rows a `rabitqRows` kernel call reads. */
+const RABITQ_BATCH_BYTES = 128 * 1024;
+
+/**
+ * A rotation's SIMD kernel (rotation.wat: the rounds after the first multiply, two f64 lanes, bit for bit the JS
+ * loops) over its own memory holding its `mult` and `pre`, the vector being rotated, and a batch of rows with their
+ * centroid for RaBitQ encoding; null without WebAssembly SIMD.
+ */
+function rotationKernel(mult: Float64Array, pre: Float64Array, dims: number, padded: number, block: number, scale: number): RotationKernel | null {
+  if (compiled === undefined) compiled = compileWasm(ROTATION_WASM_BASE64);
+  if (compiled === null) return null;
+  const bytes = mult.byteLength;
+  const batch = Math.max(1, Math.floor(RABITQ_BATCH_BYTES / (4 * dims)));
+  const at = { x: 2 * bytes, c: 0, crot: 0, rows: 0, codes: 0, stats: 0 };
+  at.c = align16(at.x + padded * 8);
+  at.crot = align16(at.c + dims * 8);
+  at.rows = at.crot + padded * 8;
+  at.codes = align16(at.rows + batch * dims * 4);
+  at.stats = align16(at.codes + batch * (padded >> 3));
+  const got = instantiateWasm(compiled, at.stats + batch * 24);
+  if (got === null) return null;
+  const buf = got.memory.buffer as ArrayBuffer;
+  new Float64Array(buf, 0, mult.length).set(mult);
+  new Float64Array(buf, bytes, pre.length).set(pre);
+  const rotate = got.instance.exports.rotate as RotateKernel;
+  const rabitqRows = got.instance.exports.rabitq_rows as RabitqRowsKernel;
+  const rounds = mult.length / padded;
+  const c = new Float64Array(buf, at.c, dims);
+  const crot = new Float64Array(buf, at.crot, padded);
+  const rowBuf = new Float32Array(buf, at.rows, batch * dims);
+  const codeBuf = new Uint8Array(buf, at.codes, batch * (padded >> 3));
+  const statBuf = new Float64Array(buf, at.stats, batch * 3);
+  return {
+    x: new Float64Array(buf, at.x, padded),
+    run: () => rotate(at.x, 0, bytes, padded, block, rounds, scale),
+    rabitq(data, rows, centroids, cOff, cRot, codes, stats) {
+      for (let d = 0; d < dims; d++) c[d] = centroids[cOff + d]!;
+      crot.set(cRot.subarray(0, padded));
+      const n = rows.length;
+      const codeBytes = padded >> 3;
+      for (let from = 0; from < n; from += batch) {
+        const count = Math.min(batch, n - from);
+        for (let j = 0; j < count; j++) {
+          const off = rows[from + j]! * dims;
+          const t = j * dims;
+          for (let d = 0; d < dims; d++) rowBuf[t + d] = data[off + d]!;
+        }
+        rabitqRows(at.x, 0, bytes, padded, block, rounds, scale, dims, at.rows, count, at.c, at.crot, at.codes, at.stats);
+        codes.set(codeBuf.subarray(0, count * codeBytes), from * codeBytes);
+        stats.set(statBuf.subarray(0, count * 3), from * 3);
+      }
+    },
+  };
+}
+
+/** The vector a kernel rotates in place (round 0's products written by the caller), and the rotation of it. */
+interface RotationKernel {
+  readonly x: Float64Array;
+  run(): void;
+  /** FhtRotation.encodeRabitq's work. */
+  rabitq(data: Float32Array, rows: ArrayLike<number>, centroids: Float32Array, cOff: number, cRot: Float64Array, codes: Uint8Array, stats: Float64Array): void;
+}
+
+/**
+ * Applies before a rotation instantiates its kernel (≈0.1 ms and a 64 KiB memory): a query rotates one vector, a
+ * part build every vector of the part.
+ */
+const KERNEL_AFTER = 64;
 
 export interface Rotation {
   readonly dims: number;
@@ -39,7 +120,12 @@ export class FhtRotation implements Rotation {
   /** `mult` with round 0's entries 1 (apply multiplies by them while copying the input): what fwht multiplies by. */
   private readonly pre: Float64Array;
 
-  constructor(dims: number, signs: Int8Array) {
+  /** The SIMD kernel once KERNEL_AFTER applies have run (null: not available), and the count until then. */
+  private kernel: RotationKernel | null | undefined;
+  private applied = 0;
+
+  /** `simd` false: the JS loops only (tests compare the two). */
+  constructor(dims: number, signs: Int8Array, private readonly simd = true) {
     this.dims = dims;
     this.padded = paddedDims(dims);
     const p = this.padded;
@@ -58,6 +144,22 @@ export class FhtRotation implements Rotation {
     this.pre.fill(1, 0, p);
   }
 
+  /**
+   * rabitq.ts encodeCluster's per-vector work in the SIMD kernel: for each row r of `rows`, the code bits of its
+   * rotated residual to the centroid centroids[cOff, cOff + dims) into codes[j·padded/8, …) and, at stats[3j, 3j + 3),
+   * ‖o‖², Σ|(Po)_i| and Σ_{b_i=1} cRot_i, computed as encodeCluster's loop computes them. False (nothing done) when the
+   * kernel is not used: too few vectors rotated yet to be worth instantiating it, or not available.
+   */
+  encodeRabitq(data: Float32Array, rows: ArrayLike<number>, centroids: Float32Array, cOff: number, cRot: Float64Array, codes: Uint8Array, stats: Float64Array): boolean {
+    if (this.kernel === undefined && (this.applied += rows.length) > KERNEL_AFTER && this.simd) {
+      this.kernel = rotationKernel(this.mult, this.pre, this.dims, this.padded, this.block, this.scale);
+    }
+    const k = this.kernel;
+    if (k === undefined || k === null) return false;
+    k.rabitq(data, rows, centroids, cOff, cRot, codes, stats);
+    return true;
+  }
+
   /** Round r transforms [start, start + block): the first block on even rounds, the last on odd ones. */
   private blockStart(r: number): number {
     return r % 2 === 0 ? 0 : this.padded - this.block;
@@ -71,6 +173,16 @@ export class FhtRotation implements Rotation {
    */
   apply(v: Float32Array | Float64Array, off: number, out: Float64Array): void {
     const { dims, padded, mult, pre, block } = this;
+    if (this.kernel === undefined && ++this.applied > KERNEL_AFTER && this.simd) this.kernel = rotationKernel(mult, pre, dims, padded, block, this.scale);
+    const k = this.kernel;
+    if (k !== undefined && k !== null) {
+      const x = k.x;
+      for (let i = 0; i < dims; i++) x[i] = v[off + i]! * mult[i]!;
+      x.fill(0, dims, padded);
+      k.run();
+      out.set(x);
+      return;
+    }
     for (let i = 0; i < dims; i++) out[i] = v[off + i]! * mult[i]!;
     out.fill(0, dims, padded);
     const rounds = mult.length / padded;
