@@ -11,6 +11,18 @@ describe('pickCompaction per shard (RFC-0013)', () => {
     expect(pickCompaction(parts.slice(0, 3), 4, 8, false)).toBeNull();
   });
 
+  it('onlyOver: no merge, not even a full tier, until the namespace or shard has more parts than that', () => {
+    const parts = Array.from({ length: 6 }, (_, i) => p(`u${i}`, undefined, i + 1, i + 1));
+    expect(pickCompaction(parts, 4, 8, false, 6)).toBeNull();
+    expect(pickCompaction(parts.slice(0, 4), 4, 8, false, 3)).toEqual({ start: 0, count: 4, indices: [0, 1, 2, 3] });
+    expect(pickCompaction(parts, 4, 8, false, 5)).toEqual({ start: 0, count: 4, indices: [0, 1, 2, 3] });
+    // Per shard: shard 0's four parts are not over 4; shard 1's five are.
+    const sharded = [...parts.slice(0, 4).map((x, i) => p(`s0-${i}`, 0, i + 1, i + 1)), ...Array.from({ length: 5 }, (_, i) => p(`s1-${i}`, 1, i + 1, i + 1))];
+    expect(pickCompaction(sharded, 4, 8, false, 4)?.shard).toBe(1);
+    // force ignores it (operator `elax compact --all`).
+    expect(pickCompaction(parts, 4, 8, true, 100)).toEqual({ start: 0, count: 6, indices: [0, 1, 2, 3, 4, 5] });
+  });
+
   it('sharded: merges only one shard\'s consecutive parts, skipping the other shards\' parts between them', () => {
     // Router order (wal_start, shard): shard 0 has 4 level-0 parts, shard 1 three.
     const parts = [p('a0', 0, 1, 1), p('a1', 1, 1, 1), p('b0', 0, 2, 2), p('b1', 1, 2, 2), p('c0', 0, 3, 3), p('d0', 0, 4, 4), p('d1', 1, 4, 4)];

@@ -32,6 +32,11 @@ export interface CompactOptions {
   maxParts?: number;
   /** Merge regardless of counts (operator `elax compact`). */
   force?: boolean;
+  /**
+   * Merge nothing unless the namespace (in a sharded one, the shard) has more parts than this, tiers included: the
+   * loop's deferral while writes keep arriving (loop.ts, RFC-0005 step 6). Default 0.
+   */
+  onlyOver?: number;
   hnsw?: { M?: number; efConstruction?: number; flatThreshold?: number };
   /** Part format of the merged part (default DEFAULT_PART_FORMAT). */
   partFormat?: number;
@@ -59,9 +64,9 @@ export interface CompactionPick {
  * only runs of one shard's consecutive parts (the other shards' parts between them in router order are not part of
  * the run), each shard tiered on its own (`maxParts` is per shard); the first shard with a run wins.
  */
-export function pickCompaction(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): CompactionPick | null {
+export function pickCompaction(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean, onlyOver = 0): CompactionPick | null {
   if (!parts.some((p) => p.shard !== undefined)) {
-    const pick = pickRun(parts, fanout, maxParts, force);
+    const pick = pickRun(parts, fanout, maxParts, force, onlyOver);
     return pick && { ...pick, indices: Array.from({ length: pick.count }, (_, i) => pick.start + i) };
   }
   const byShard = new Map<number, number[]>();
@@ -73,16 +78,17 @@ export function pickCompaction(parts: readonly PartRef[], fanout: number, maxPar
   });
   for (const shard of [...byShard.keys()].sort((a, b) => a - b)) {
     const at = byShard.get(shard)!;
-    const pick = pickRun(at.map((i) => parts[i]!), fanout, maxParts, force);
+    const pick = pickRun(at.map((i) => parts[i]!), fanout, maxParts, force, onlyOver);
     if (pick) return { ...pick, indices: at.slice(pick.start, pick.start + pick.count), shard };
   }
   return null;
 }
 
 /** pickCompaction over one sequence of WAL-ordered parts (a whole unsharded namespace, or one shard's parts). */
-function pickRun(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean): { start: number; count: number } | null {
+function pickRun(parts: readonly PartRef[], fanout: number, maxParts: number, force: boolean, onlyOver: number): { start: number; count: number } | null {
   if (parts.length < 2) return null;
   if (force) return { start: 0, count: parts.length };
+  if (parts.length <= onlyOver) return null;
   // Lowest level with at least `fanout` adjacent parts.
   const levels = [...new Set(parts.map((p) => p.level))].sort((a, b) => a - b);
   for (const level of levels) {
@@ -113,7 +119,7 @@ export async function compactNamespace(store: ObjectStore, ns: string, opts: Com
   const read = await routers.read(ns);
   if (!read || read.router.deleted) return { ns, result: 'nothing', reason: 'no such namespace' };
   const router = read.router;
-  const pick = pickCompaction(router.parts, opts.fanout ?? 4, opts.maxParts ?? 8, opts.force ?? false);
+  const pick = pickCompaction(router.parts, opts.fanout ?? 4, opts.maxParts ?? 8, opts.force ?? false, opts.onlyOver ?? 0);
   if (!pick) return { ns, result: 'nothing' };
   const chosen = pick.indices.map((i) => router.parts[i]!);
   // Nothing older than the merged range (in its shard): tombstones have nothing left to shadow.
