@@ -99,7 +99,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   const cpu0 = process.cpuUsage();
   const cpu0Server = serverCpuSeconds(s.child.pid!);
   const t0 = performance.now();
-  if (writer) console.log(`writer starts (${bodies.length} bodies made)`);
+  if (writer) console.log(`writer starts at ${new Date().toISOString()} (${bodies.length} bodies made)`);
   const end = t0 + seconds * 1000;
   const lat: Record<Kind, number[]> = { ann: [], bm25: [], filtered_ann: [] };
   // What the server reports for the same queries (performance.server_total_ms, query_execution_ms): the rest of the
@@ -222,6 +222,15 @@ try {
   }
   await waitIndexed(server.url, NS);
   console.log(`loaded and indexed ${rows} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // The idle phase is idle: merges the indexer put off while the load was written (RFC-0005 step 6) run once it is
+  // indexed. Wait until the indexer's process has used < 5 % of a core for a second (at most 120 s).
+  const settleFrom = performance.now();
+  for (let quiet = false; !quiet && performance.now() - settleFrom < 120_000; ) {
+    const c0 = serverCpuSeconds(server.child.pid!).children;
+    await new Promise((r) => setTimeout(r, 1000));
+    quiet = serverCpuSeconds(server.child.pid!).children - c0 < 0.05;
+  }
+  console.log(`indexer settled after ${((performance.now() - settleFrom) / 1000).toFixed(1)} s`);
   const idle = await phase(server, 'idle', false, rows);
   const loaded = await phase(server, 'loaded', true, rows);
   const ratio = (k: Kind) => +(loaded[k].p99 / Math.max(idle[k].p99, 1e-9)).toFixed(2);
