@@ -72,7 +72,8 @@ export class IndexerLoop {
           const c = await compactNamespace(this.store, o.ns, {
             clock: systemClock,
             nonce: () => `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
-            maxParts: due ? (this.opts.maxPartsBehind ?? 2 * maxParts) : maxParts,
+            maxParts,
+            ...(due ? { onlyOver: this.opts.maxPartsBehind ?? 2 * maxParts } : {}),
             hnsw: this.opts.hnsw,
             partFormat: this.opts.partFormat,
             vectorIndex: this.opts.vectorIndex,
