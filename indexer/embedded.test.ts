@@ -10,7 +10,6 @@ import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
 
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -56,7 +56,6 @@ const DEFLATE = 1;
 /** Payloads smaller than this are not worth a deflate call. */
 const COMPRESS_MIN_BYTES = 512;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** String.prototype.isWellFormed (Node 20; not in the ES2023 lib typings). */
