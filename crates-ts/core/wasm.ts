@@ -22,6 +22,21 @@ export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 /** WebAssembly's page size. */
 export const WASM_PAGE = 65536;
 
+/** `n` rounded up to a multiple of 16: where a kernel's next array starts in its memory (v128 loads). */
+export const align16 = (n: number) => (n + 15) & ~15;
+
+/**
+ * Copies rows[from, from + count) of the row-major matrix `data` (`dims` floats a row) into `out`, one after another:
+ * a batch of scattered rows into a kernel's memory.
+ */
+export function gatherRows(data: Float32Array, dims: number, rows: ArrayLike<number>, from: number, count: number, out: Float32Array): void {
+  for (let j = 0; j < count; j++) {
+    const off = rows[from + j]! * dims;
+    const t = j * dims;
+    for (let d = 0; d < dims; d++) out[t + d] = data[off + d]!;
+  }
+}
+
 /** The module of these base64 bytes, or null: no WebAssembly (SIMD), invalid bytes, or ELAX_SCAN_KERNEL=js. */
 export function compileWasm(base64: string): WasmModule | null {
   if (process.env.ELAX_SCAN_KERNEL === 'js') return null;

@@ -8,7 +8,7 @@
  * is within twice the kernel's error bound of the best f32 score is scored again in f64 (kernels.ts nearestAmong), and
  * the best of those wins, ties to the lower id. Usually one or two centroids are re-scored.
  */
-import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
+import { align16, compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
 import { ASSIGN_WASM_BASE64 } from './assign-wasm.js';
 import { dotAt, nearestAmong } from './kernels.js';
 
@@ -21,7 +21,6 @@ const F32_SUBNORMAL_ULP = 2 ** -149;
 
 let compiled: WasmModule | null | undefined;
 
-const align16 = (n: number) => (n + 15) & ~15;
 
 /** Scores of up to `capacity` loaded rows against one vector at a time. */
 export interface RowScorer {

@@ -18,7 +18,7 @@
  *
  * Cost: dims + 4 bytes per vector (132 at 128-d), plus 8·dims per cluster.
  */
-import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
+import { align16, compileWasm, gatherRows, instantiateWasm, type WasmModule } from '../core/index.js';
 import { REFINE_WASM_BASE64 } from './refine-wasm.js';
 import { REFINE_ENCODE_WASM_BASE64 } from './refine-encode-wasm.js';
 
@@ -164,11 +164,7 @@ class EncodeKernel {
     const n = rows.length;
     for (let from = 0; from < n; from += capacity) {
       const count = Math.min(capacity, n - from);
-      for (let j = 0; j < count; j++) {
-        const off = rows[from + j]! * dims;
-        const t = j * dims;
-        for (let d = 0; d < dims; d++) x[t + d] = data[off + d]!;
-      }
+      gatherRows(data, dims, rows, from, count, x);
       this.fn(dims, at.par, at.x, count, at.codes, at.err, at.nz, NEAR_TIE);
       codes.set(this.codes.subarray(0, count * dims), from * dims);
       // As the JS loop: Σx² is 0 exactly when every x is (an f32's square does not underflow in f64).
@@ -200,7 +196,6 @@ const U = 2 ** -24;
 
 type SqDistsKernel = (dims16: number, s: number, step: number, codes: number, n: number, out: number) => void;
 let compiled: WasmModule | null | undefined;
-const align16 = (n: number) => (n + 15) & ~15;
 const KERNEL_CAPACITY = 1024;
 const kernels = new Map<number, RefineKernel | null>();
 

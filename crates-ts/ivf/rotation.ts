@@ -15,7 +15,7 @@
  * WebAssembly SIMD kernel (rotation.wat): the same operations two lanes at a time, so the same bits (≈3× faster at
  * 128-d, docs/benchmarks.md "Part build CPU").
  */
-import { compileWasm, instantiateWasm, type WasmModule } from '../core/index.js';
+import { align16, compileWasm, gatherRows, instantiateWasm, type WasmModule } from '../core/index.js';
 import { gaussian, type Random } from './random.js';
 import { ROTATION_WASM_BASE64 } from './rotation-wasm.js';
 
@@ -25,7 +25,6 @@ type RabitqRowsKernel = (
   dims: number, rows: number, n: number, c: number, crot: number, codes: number, stats: number,
 ) => void;
 let compiled: WasmModule | null | undefined;
-const align16 = (n: number) => (n + 15) & ~15;
 /** Bytes of f32 rows a `rabitqRows` kernel call reads. */
 const RABITQ_BATCH_BYTES = 128 * 1024;
 
@@ -68,11 +67,7 @@ function rotationKernel(mult: Float64Array, pre: Float64Array, dims: number, pad
       const codeBytes = padded >> 3;
       for (let from = 0; from < n; from += batch) {
         const count = Math.min(batch, n - from);
-        for (let j = 0; j < count; j++) {
-          const off = rows[from + j]! * dims;
-          const t = j * dims;
-          for (let d = 0; d < dims; d++) rowBuf[t + d] = data[off + d]!;
-        }
+        gatherRows(data, dims, rows, from, count, rowBuf);
         rabitqRows(at.x, 0, bytes, padded, block, rounds, scale, dims, at.rows, count, at.c, at.crot, at.codes, at.stats);
         codes.set(codeBuf.subarray(0, count * codeBytes), from * codeBytes);
         stats.set(statBuf.subarray(0, count * 3), from * 3);

@@ -13,7 +13,7 @@
  * rows in place (pool-scan.ts; docs/rfcs/0010-worker-pool.md "Tail scans on the pool"): the memory is posted to the
  * thread, which instantiates the same kernels over it and claims a scratch slot of its own with Atomics.
  */
-import { compileWasm, instantiateOn, instantiateWasm, WASM_PAGE, type WasmInstance, type WasmMemory, type WasmModule } from '../core/index.js';
+import { align16, compileWasm, instantiateOn, instantiateWasm, WASM_PAGE, type WasmInstance, type WasmMemory, type WasmModule } from '../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { KERNELS_SHARED_WASM_BASE64 } from './kernels-shared-wasm.js';
 
@@ -61,7 +61,6 @@ export function arenasAvailable(): boolean {
   return kernelModule(false) !== null;
 }
 
-const align16 = (n: number) => (n + 15) & ~15;
 
 /** Where an arena of `dims` × `capacity` with `slots` scratch slots keeps things (bytes from the memory's start). */
 function layout(dims: number, capacity: number, slots: number, codes = false) {
