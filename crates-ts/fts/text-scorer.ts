@@ -72,6 +72,17 @@ export class TextScorer {
   readonly work = { unmatchedRows: 0, sourcesSkipped: 0, walks: 0 };
   /** Scratch: per-leaf scores of the current document. */
   private readonly leafScores: Float64Array;
+  /**
+   * Per leaf, what leafScore() reads, hoisted into typed arrays so the hot loops compute it inline (bm25Of): a call
+   * that TurboFan does not inline passes and returns each double boxed, a heap allocation per posting.
+   */
+  private readonly lIdf: Float64Array;
+  private readonly lK1: Float64Array;
+  private readonly lB: Float64Array;
+  private readonly lAvg: Float64Array;
+  private readonly lCoef: Float64Array;
+  /** 1: the leaf is a prefix (it scores PREFIX_SCORE). */
+  private readonly lPrefix: Uint8Array;
   /** The source being scored. */
   private s = -1;
   private src: TextSource | null = null;
@@ -88,7 +99,24 @@ export class TextScorer {
     this.top = k === null || opts.heap !== undefined ? null : new ScoredHeap(k);
     this.heap = k === null ? null : (opts.heap ?? this.top);
     this.cancel = opts.cancel ?? null;
-    this.leafScores = new Float64Array(expr.leaves.length);
+    const n = expr.leaves.length;
+    this.leafScores = new Float64Array(n);
+    this.lIdf = new Float64Array(n);
+    this.lK1 = new Float64Array(n);
+    this.lB = new Float64Array(n);
+    this.lAvg = new Float64Array(n);
+    this.lCoef = new Float64Array(n);
+    this.lPrefix = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const leaf = expr.leaves[i]!;
+      const st = stats.clauses[leaf.clause]!;
+      this.lIdf[i] = stats.idf[i]!;
+      this.lK1[i] = st.k1;
+      this.lB[i] = st.b;
+      this.lAvg[i] = st.avg;
+      this.lCoef[i] = leaf.coef;
+      this.lPrefix[i] = leaf.isPrefix ? 1 : 0;
+    }
   }
 
   /** How source `s` is scored (its plan from the statistics pass), or null when it cannot hold a match. */
@@ -543,19 +571,28 @@ export class TextScorer {
       }
     }
     if (cur.length === 1) return this.scoreSingleList(cur[0]!, dead, base);
-    // Max-score: cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
+    this.scoreMaxScore(cur, dead, base);
+  }
+
+  /**
+   * Max-score over several cursors (the class comment). leafScore() is computed inline from the hoisted per-leaf
+   * constants (bm25 of bm25.ts, the same operations in the same order: bit-identical), and the heap's threshold is
+   * read again only after an offer (the only thing that raises it), so the loop allocates nothing per posting.
+   */
+  private scoreMaxScore(cur: Cursor[], dead: Uint8Array | null, base: number): void {
+    // Cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
     cur.sort((a, b) => a.ub - b.ub);
     const m = cur.length;
     const cum = new Float64Array(m);
     let acc = 0;
     for (let i = 0; i < m; i++) cum[i] = acc += cur[i]!.ub;
     const heap = this.heap!;
+    const cancel = this.cancel;
+    const { lIdf, lK1, lB, lAvg, lCoef, lPrefix } = this;
+    const nLeaves = lCoef.length;
+    let t = heap.threshold;
     let essential = 0;
-    const advanceEssential = () => {
-      const t = heap.threshold;
-      while (essential < m && cum[essential]! < t) essential++;
-    };
-    advanceEssential();
+    while (essential < m && cum[essential]! < t) essential++;
     const scores = this.leafScores;
     scores.fill(0);
     while (essential < m) {
@@ -573,15 +610,24 @@ export class TextScorer {
         const c = cur[i]!;
         if (c.pos < c.ords.length && c.ords[c.pos] === d) {
           if (!isDead) {
-            const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
-            scores[c.leaf] = ls;
-            partial += leaves[c.leaf]!.coef * ls;
+            const l = c.leaf;
+            let ls: number;
+            if (lPrefix[l] === 1) ls = PREFIX_SCORE;
+            else {
+              const tf = c.tfs[c.pos]!;
+              const avg = lAvg[l]!;
+              const k1 = lK1[l]!;
+              const b = lB[l]!;
+              const norm = avg > 0 ? c.lens[d]! / avg : 0;
+              ls = (lIdf[l]! * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
+            }
+            scores[l] = ls;
+            partial += lCoef[l]! * ls;
           }
           c.pos++;
         }
       }
       if (isDead) continue;
-      const t = heap.threshold;
       let pruned = false;
       for (let i = essential - 1; i >= 0; i--) {
         if (partial + cum[i]! < t) {
@@ -591,14 +637,33 @@ export class TextScorer {
         const c = cur[i]!;
         c.pos = seek(c.ords, c.pos, d);
         if (c.pos < c.ords.length && c.ords[c.pos] === d) {
-          const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
-          scores[c.leaf] = ls;
-          partial += leaves[c.leaf]!.coef * ls;
+          const l = c.leaf;
+          let ls: number;
+          if (lPrefix[l] === 1) ls = PREFIX_SCORE;
+          else {
+            const tf = c.tfs[c.pos]!;
+            const avg = lAvg[l]!;
+            const k1 = lK1[l]!;
+            const b = lB[l]!;
+            const norm = avg > 0 ? c.lens[d]! / avg : 0;
+            ls = (lIdf[l]! * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
+          }
+          scores[l] = ls;
+          partial += lCoef[l]! * ls;
         }
       }
-      if (!pruned) this.offer(d - base, this.finalScore());
-      for (const c of cur) scores[c.leaf] = 0;
-      advanceEssential();
+      if (!pruned) {
+        // finalScore() inline (prune is on here: the canonical sum of coef × leaf score), and offered only when it
+        // can enter (not below the threshold; a tie is decided by id in offer()).
+        let score = 0;
+        for (let l = 0; l < nLeaves; l++) score += lCoef[l]! * scores[l]!;
+        if (!(score < t)) {
+          this.offer(d - base, score);
+          t = heap.threshold;
+          while (essential < m && cum[essential]! < t) essential++;
+        }
+      }
+      for (let i = 0; i < m; i++) scores[cur[i]!.leaf] = 0;
     }
   }
 }

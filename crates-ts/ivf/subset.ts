@@ -13,18 +13,22 @@ import type { ClusterCodes } from './rabitq.js';
  */
 export function subsetCodes(cc: ClusterCodes, pos: Uint32Array, m: number, base = 0, from = 0): ClusterCodes {
   const bytes = cc.padded >> 3;
-  const codes = new Uint8Array(m * bytes);
-  const add = new Float32Array(m);
-  const rescale = new Float32Array(m);
-  const err = new Float32Array(m);
-  const rowIds = new Uint32Array(m);
-  const at = new Uint32Array(m);
+  // One buffer for the six arrays (codes are whole 32-bit words, so every array after them is 4-byte aligned): a
+  // filtered query subsets every cluster it probes in every part, and each ArrayBuffer is an allocation of its own
+  // outside the JS heap that the GC tracks.
+  const buf = new ArrayBuffer(m * (bytes + 20));
+  const codes = new Uint8Array(buf, 0, m * bytes);
+  const add = new Float32Array(buf, m * bytes, m);
+  const rescale = new Float32Array(buf, m * (bytes + 4), m);
+  const err = new Float32Array(buf, m * (bytes + 8), m);
+  const rowIds = new Uint32Array(buf, m * (bytes + 12), m);
+  const at = new Uint32Array(buf, m * (bytes + 16), m);
   const src = cc.codes;
   const ids = cc.rowIds;
   // Codes are whole 32-bit words (padded is a multiple of 64): copied a word at a time when the source is aligned.
   const words = (src.byteOffset & 3) === 0 ? bytes >> 2 : 0;
   const src32 = words > 0 ? new Uint32Array(src.buffer, src.byteOffset, (src.byteLength >> 2)) : null;
-  const dst32 = words > 0 ? new Uint32Array(codes.buffer) : null;
+  const dst32 = words > 0 ? new Uint32Array(buf, 0, m * words) : null;
   for (let j = 0; j < m; j++) {
     const p = pos[j]! - from;
     if (src32 !== null) for (let w = 0, s = p * words, t = j * words; w < words; w++) dst32![t + w] = src32[s + w]!;

@@ -6,7 +6,7 @@
  * WAL entries are immutable, so a cached view only ever moves forward; it is rebuilt when the router shows a new
  * incarnation (the namespace was deleted and written again).
  */
-import { ElaxError, type Clock } from '../core/index.js';
+import { ElaxError, type Clock, type Id } from '../core/index.js';
 import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
@@ -99,6 +99,8 @@ const STALE_VIEW_MAX_MS = 10_000;
 
 /** Longest stretch of tail replay (viewFor) between two yields to the event loop, ms. */
 const REPLAY_SLICE_MS = 5;
+/** Cached entries a rebuild's replay decodes ahead of the one it folds (replayCached). */
+const REPLAY_DECODE_AHEAD = 4;
 
 export class NamespaceCatalog {
   readonly routers: RouterStore;
@@ -131,8 +133,13 @@ export class NamespaceCatalog {
     /** Views of a new part set rebuilt with the cached tail replayed (carry-over refused, or no cached view). */
     rebuilt: 0,
   };
-  /** Decoded WAL entries above each namespace's indexed_wal: immutable, reused when a view is rebuilt. */
-  private readonly tailEntries = new Map<string, Map<number, { entry: WalEntry; bytes: number }>>();
+  /**
+   * WAL entries above each namespace's indexed_wal, as their encoded bytes and ids (CachedEntry): a carry-over reads
+   * the ids, a rebuild decodes the bytes again (on the pool). Not the decoded entries: those hold a JS document per row
+   * (an object, its attributes, a vector view) for as long as the row is unindexed, seconds under a write stream,
+   * which the GC promotes and marks again and again (docs/rfcs/0010-worker-pool.md "Write path and mixed load").
+   */
+  private readonly tailEntries = new Map<string, Map<number, CachedEntry>>();
   /**
    * Entries this process is appending, by namespace and seq: the append's outcome (the entry when it won, null when it
    * lost or failed). A refresh whose listing meets one of them (its object is visible before the append has resolved)
@@ -380,16 +387,23 @@ export class NamespaceCatalog {
   }
 
   /** Fold an entry this process just committed, if the view is exactly one behind (saves a re-read). */
-  applyCommitted(ns: string, entry: WalEntry, bytes: number): void {
-    this.rememberEntry(ns, entry, bytes);
+  applyCommitted(ns: string, entry: WalEntry, encoded: Uint8Array): void {
+    this.rememberEntry(ns, entry, encoded);
     const v = this.views.get(ns);
-    if (v && v.acceptedSeq === entry.seq - 1) v.apply(entry, bytes);
+    if (v && v.acceptedSeq === entry.seq - 1) v.apply(entry, encoded.length);
   }
 
-  private rememberEntry(ns: string, entry: WalEntry, bytes: number): void {
+  /** Caches an entry above indexed_wal: its bytes as stored (`encoded`, never written to again) and its ids. */
+  private rememberEntry(ns: string, entry: WalEntry, encoded: Uint8Array): void {
     let cache = this.tailEntries.get(ns);
     if (!cache) this.tailEntries.set(ns, (cache = new Map()));
-    cache.set(entry.seq, { entry, bytes });
+    const ops = entry.ops;
+    const ids = new Array<Id>(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      ids[i] = op.kind === 'upsert' ? op.doc.id : op.id;
+    }
+    cache.set(entry.seq, { ids, encoded });
   }
 
   cachedView(ns: string): NamespaceView | undefined {
@@ -614,7 +628,7 @@ export class NamespaceCatalog {
     if (previous === undefined || previous.router.wal_start !== r.wal_start || previous.router.created_at !== r.created_at) return null;
     if (this.views.get(ns) !== previous) return null; // evicted or replaced meanwhile: nothing current to carry over
     const cache = this.tailEntries.get(ns);
-    const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.entry, this.carrySlackRows);
+    const v = previous.carryOver(r, p.read.witness, p.parts, p.masks, (seq) => cache?.get(seq)?.ids, this.carrySlackRows);
     if (v === null) return null;
     v.foldSlice = this.foldSlice;
     v.ivfIndex = this.ivfIndexOf(r);
@@ -640,7 +654,7 @@ export class NamespaceCatalog {
         if (seq <= r.indexed_wal || seq < r.wal_start) cache.delete(seq);
       }
       let rows = 0;
-      for (const [seq, c] of cache) if (seq > view.headSeq) rows += c.entry.ops.length;
+      for (const [seq, c] of cache) if (seq > view.headSeq) rows += c.ids.length;
       view.tailRows.reserve(rows);
     }
     await this.replayCached(ns, view);
@@ -657,17 +671,36 @@ export class NamespaceCatalog {
   private async replayCached(ns: string, view: NamespaceView): Promise<void> {
     const cache = this.tailEntries.get(ns);
     if (!cache) return;
-    let slice = performance.now();
+    // The entries to fold, consecutive after the head, decoded REPLAY_DECODE_AHEAD ahead of the fold (on the pool when
+    // the engine has one): the fold of one overlaps the decoding of the next ones.
+    const seqs: number[] = [];
     for (const seq of [...cache.keys()].sort((a, b) => a - b)) {
       if (seq <= view.headSeq) continue;
-      if (seq !== view.headSeq + 1) break;
-      const c = cache.get(seq);
-      if (c === undefined) break; // dropped while we yielded (the namespace was evicted)
+      if (seq !== view.headSeq + 1 + seqs.length) break;
+      seqs.push(seq);
+    }
+    const decoding: (Promise<{ entry: WalEntry; bytes: number } | undefined> | undefined)[] = [];
+    const decode = (i: number) => {
+      if (i >= seqs.length || decoding[i] !== undefined) return;
+      const c = cache.get(seqs[i]!);
+      // Dropped meanwhile (the namespace was evicted): the fold stops there.
+      const p = c === undefined ? Promise.resolve(undefined) : this.decodeWal(seqs[i]!, c.encoded).then((entry) => ({ entry, bytes: c.encoded.length }));
+      p.catch(() => {}); // awaited in order below; one that fails after an earlier failure is not unhandled
+      decoding[i] = p;
+    };
+    let slice = performance.now();
+    for (let i = 0; i < seqs.length; i++) {
+      for (let j = i; j < i + REPLAY_DECODE_AHEAD; j++) decode(j);
+      const c = await decoding[i]!;
+      decoding[i] = undefined;
+      if (c === undefined || seqs[i] !== view.headSeq + 1) break;
+      const { entry, bytes } = c;
+      slice = performance.now();
       // A large entry (group commit coalesces requests) is folded in slices too: the view is not installed yet.
       const over = () => performance.now() - slice > REPLAY_SLICE_MS;
       for (let at = 0; ; ) {
-        at = view.applyOps(c.entry, c.bytes, at, over);
-        if (at >= c.entry.ops.length) break;
+        at = view.applyOps(entry, bytes, at, over);
+        if (at >= entry.ops.length) break;
         await new Promise<void>((resolve) => setImmediate(resolve));
         slice = performance.now();
       }
@@ -724,7 +757,7 @@ export class NamespaceCatalog {
           return;
         }
         const entry = await this.decodeWal(o.seq, bytes); // off the event loop when the engine has a pool
-        this.rememberEntry(view.namespace, entry, bytes.length);
+        this.rememberEntry(view.namespace, entry, bytes);
         fetched.set(o.seq, { entry, bytes: bytes.length });
         applyReady();
       }
@@ -733,6 +766,12 @@ export class NamespaceCatalog {
     applyReady();
     return !vanished;
   }
+}
+
+/** A cached WAL entry (NamespaceCatalog.tailEntries): its ids in op order, and its bytes as stored. */
+interface CachedEntry {
+  ids: Id[];
+  encoded: Uint8Array;
 }
 
 /** Whether `listed` (entries after `head`, ascending) holds every seq from head + 1 through `through`. */

@@ -386,7 +386,7 @@ export class NamespaceView {
    */
   private async livePartRows(ids: readonly Id[]): Promise<Map<Id, { part: number; ord: number }>> {
     const out = new Map<Id, { part: number; ord: number }>();
-    let remaining = [...new Set(ids)];
+    let remaining = Array.from(new Set(ids));
     const v1 = this.router.format_version < 2;
     // Sharded (RFC-0013): an id only ever lives in its shard's parts; the others are not asked.
     const n = this.router.sharding?.num_shards;
@@ -398,7 +398,9 @@ export class NamespaceView {
       if (asked.length === 0) continue;
       const found = await part.lookup(asked);
       const next: Id[] = asked === remaining ? [] : remaining.filter((id) => shardOfId!.get(id) !== shard);
-      for (const id of asked) {
+      // An index loop: this runs once per fold and part, mostly unoptimised, where a for-of allocates every step.
+      for (let j = 0; j < asked.length; j++) {
+        const id = asked[j]!;
         const ord = found.get(id);
         if (ord === undefined) {
           // Under a v1 router a tombstone in a newer part deletes the id from every older one.
@@ -542,7 +544,7 @@ export class NamespaceView {
     witness: Witness,
     parts: readonly ViewPart[],
     masks: readonly (Uint8Array | null)[] | null,
-    entryAt: (seq: number) => WalEntry | undefined,
+    idsAt: (seq: number) => readonly Id[] | undefined,
     slackRows = CARRY_SLACK_ROWS,
   ): NamespaceView | null {
     const was = this.router;
@@ -556,14 +558,14 @@ export class NamespaceView {
     const drop = keep < this.tail.length ? this.tail[keep]!.firstRow : this.tailRows.rows;
     const windowRows = this.tailRows.rows - drop;
     if (this.tailRows.storeDroppedRows + drop > windowRows + slackRows) return null;
-    const covered: WalEntry[] = [];
+    const covered: (readonly Id[])[] = [];
     for (let i = 0; i < keep; i++) {
-      const e = entryAt(this.tail[i]!.seq);
-      if (e === undefined) return null;
-      covered.push(e);
+      const ids = idsAt(this.tail[i]!.seq);
+      if (ids === undefined) return null;
+      covered.push(ids);
     }
     function* prefixIds(): Generator<Id> {
-      for (const e of covered) for (const op of e.ops) yield op.kind === 'upsert' ? op.doc.id : op.id;
+      for (const ids of covered) yield* ids;
     }
     // Ids being resolved against this view's parts (settle() in flight): the new view resolves them again.
     const unresolved = [...this.pending];

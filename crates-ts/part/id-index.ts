@@ -69,7 +69,10 @@ function search(block: IdBlock, id: Id): number {
 /** The ordinals of those `ids` the v2 part holds (one GET per id-index block touched, fetched in parallel). */
 export async function lookupIdsV2(store: ObjectStore, head: PartHeadV2, ids: readonly Id[], cache?: BlockCache): Promise<Map<Id, number>> {
   const byBlock = new Map<number, Id[]>();
-  for (const id of ids) {
+  // Index loops, not for-of: this async function often runs unoptimised (once per fold and part), where each step of
+  // an iterator allocates its result object.
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
     if (!inRange(head, id)) continue;
     const b = blockFor(head.idx.first_keys, id);
     if (b < 0) continue;
@@ -81,7 +84,8 @@ export async function lookupIdsV2(store: ObjectStore, head: PartHeadV2, ids: rea
   await Promise.all(
     [...byBlock].map(async ([b, list]) => {
       const block = await idBlock(store, head, b, cache);
-      for (const id of list) {
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i]!;
         const o = search(block, id);
         if (o >= 0) {
           if (o >= head.rows) throw new ElaxError('ELAX_ERR_CORRUPT', `${head.namespace}/${head.part_id}: id index maps ${JSON.stringify(id)} to row ${o} of ${head.rows}`);

@@ -139,6 +139,13 @@ export class PartData {
     return partFileKey(this.head.namespace, this.head.part_id, name);
   }
 
+  /** Cache keys of the codes file's blocks, made once each: a query asks for a part's probed clusters every time. */
+  private clusterKeys: string[] = [];
+
+  private clusterKey(file: string, i: number): string {
+    return (this.clusterKeys[i] ??= `${this.key(file)}#${i}`);
+  }
+
   private info(name: string): PartFileInfo {
     const f = this.byName.get(name);
     if (!f) throw new ElaxError('ELAX_ERR_CORRUPT', `part ${this.head.namespace}/${this.head.part_id}: its head lists no ${name}`);
@@ -1112,7 +1119,7 @@ export class PartData {
       asked.add(c);
       const i = clusterEntry(table, c);
       if (i < 0) continue;
-      const key = `${this.key(codes.file)}#${i}`;
+      const key = this.clusterKey(codes.file, i);
       const resident = this.cache.peekPinned<ClusterCodes>(key);
       if (resident !== undefined) {
         held.set(c, resident.value);

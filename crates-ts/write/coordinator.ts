@@ -236,7 +236,7 @@ export class WriteCoordinator {
         // Fold what we wrote (no need to decode the bytes we just encoded).
         const entry: WalEntry = { seq, meta, ops: plan.ops };
         try {
-          this.catalog.applyCommitted(ns, entry, bytes.length);
+          this.catalog.applyCommitted(ns, entry, bytes);
         } finally {
           appended({ entry, bytes: bytes.length });
         }
