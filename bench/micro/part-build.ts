@@ -13,7 +13,8 @@
  * --profile, one more build under V8's sampling profiler (bench/cpu-profile.ts) charged to phases (inclusive of what
  * each phase calls) and the top self-time functions; the profiler's own overhead makes those ms a little larger.
  * With --phases, the build's steps alone over the second part's rows (best of 7 each, µs per row, and a digest of
- * what each returns): its postings (part/build.ts buildPostingsFiles), the RaBitQ codes (ivf encodeCluster) and
+ * what each returns): its postings (part/build.ts buildPostingsFiles), its assignment to the first part's codebook
+ * (ivf/codebook.ts assignToCodebook) and that codebook's extension by splits (extendCodebook), the RaBitQ codes (ivf encodeCluster) and
  * refine codes (encodeRefine) of its clusters in the first part's codebook, the rotation of every row, the probe
  * estimate, and its text column's blocks (column-block.ts encodeColumnBlock, 1,500 rows a block).
  * With --sequence n, the indexer's passes under a sustained writer (bench/mixed-load.ts): after the first part's
@@ -159,6 +160,8 @@ if (values.phases === 'true') {
   };
   console.log('phases (alone, best of 7):');
   phase('postings', () => buildPostingsFiles(second, rows).files);
+  phase('assign', () => assignToCodebook(codebook, data, N));
+  phase('extendCodebook', () => extendCodebook(codebook, data, N, clusterOf, { random: seededRandom(IVF_SEED), others }));
   phase('encodeCluster', () => clusters.map((r, c) => (r.length > 0 ? encodeCluster(data, r, codebook.centroids, c * dims, rotation, 0) : null)));
   phase('encodeRefine', () => clusters.map((r, c) => (r.length > 0 ? encodeRefine(data, r, codebook.centroids, c * dims, dims, true) : null)));
   phase('rotation', () => {
