@@ -7,7 +7,8 @@
  *  - crates-ts/ivf/assign.wat → crates-ts/ivf/assign-wasm.ts (ASSIGN_WASM_BASE64: the centroid-assignment kernel);
  *  - crates-ts/ivf/refine.wat → crates-ts/ivf/refine-wasm.ts (REFINE_WASM_BASE64: the refine codes' distances);
  *  - crates-ts/ivf/rotation.wat → crates-ts/ivf/rotation-wasm.ts (ROTATION_WASM_BASE64: RaBitQ's fast rotation);
- *  - crates-ts/ivf/refine-encode.wat → crates-ts/ivf/refine-encode-wasm.ts (REFINE_ENCODE_WASM_BASE64: refine codes).
+ *  - crates-ts/ivf/refine-encode.wat → crates-ts/ivf/refine-encode-wasm.ts (REFINE_ENCODE_WASM_BASE64: refine codes);
+ *  - crates-ts/ivf/split.wat → crates-ts/ivf/split-wasm.ts (SPLIT_WASM_BASE64: SPFresh's split and reassignment).
  * `--check` exits 1 when some committed bytes are not those of their source (crates-ts/query/vector-arena.test.ts
  * runs it). Needs the `wabt` dev dependency.
  */
@@ -24,6 +25,7 @@ const MODULES = [
   { src: 'crates-ts/ivf/refine.wat', dst: 'crates-ts/ivf/refine-wasm.ts', name: 'REFINE_WASM_BASE64' },
   { src: 'crates-ts/ivf/rotation.wat', dst: 'crates-ts/ivf/rotation-wasm.ts', name: 'ROTATION_WASM_BASE64' },
   { src: 'crates-ts/ivf/refine-encode.wat', dst: 'crates-ts/ivf/refine-encode-wasm.ts', name: 'REFINE_ENCODE_WASM_BASE64' },
+  { src: 'crates-ts/ivf/split.wat', dst: 'crates-ts/ivf/split-wasm.ts', name: 'SPLIT_WASM_BASE64' },
 ];
 
 const wabt = await wabtInit();

@@ -6,21 +6,29 @@
  * full_text_search `text` drawn Zipf-like from 2,000 words, a filterable 10-value string `category`.
  *
  *   nice -n 19 node bin/run-ts.mjs bench/micro/part-build.ts [--rows 50000] [--dims 128] [--reps 5] [--profile true] [--phases true]
+ *     [--sequence 0] [--part-rows 18000]
  *
  * Per rep: CPU ms (process.cpuUsage: this thread plus V8's GC helpers) of the whole build and µs/row, and a sha256 of
  * the built files (manifest included): the same digest before and after a change means byte-identical parts. With
  * --profile, one more build under V8's sampling profiler (bench/cpu-profile.ts) charged to phases (inclusive of what
  * each phase calls) and the top self-time functions; the profiler's own overhead makes those ms a little larger.
  * With --phases, the build's steps alone over the second part's rows (best of 7 each, µs per row, and a digest of
- * what each returns): its postings (part/build.ts buildPostingsFiles), the RaBitQ codes (ivf encodeCluster) and
+ * what each returns): its postings (part/build.ts buildPostingsFiles), its assignment to the first part's codebook
+ * (ivf/codebook.ts assignToCodebook) and that codebook's extension by splits (extendCodebook), the RaBitQ codes (ivf encodeCluster) and
  * refine codes (encodeRefine) of its clusters in the first part's codebook, the rotation of every row, the probe
  * estimate, and its text column's blocks (column-block.ts encodeColumnBlock, 1,500 rows a block).
+ * With --sequence n, the indexer's passes under a sustained writer (bench/mixed-load.ts): after the first part's
+ * codebook, n consecutive parts of `--part-rows` new rows each, every one assigned to the codebook the previous one
+ * left (ivf/codebook.ts assignToCodebook, then extendCodebook with `others` = the earlier parts' rows per centroid,
+ * as indexer/cluster-usage.ts rowsPerCentroid counts them from their cluster tables), so clusters grow past maxSize
+ * through `others` and are split. Per part: the codebook's k, the splits' centroids appended, CPU µs/row of the
+ * assignment and of extendCodebook (best of 3), and at the end a digest of every part's codebook and clusters.
  */
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
-import { buildPartFiles, type BuiltPart, type PartBuildInput } from '../../crates-ts/part/index.js';
+import { buildPartFiles, IVF_SEED, type BuiltPart, type PartBuildInput } from '../../crates-ts/part/index.js';
 import type { Doc, Id, Schema } from '../../crates-ts/core/index.js';
-import { assignToCodebook, codebookRotation, encodeCluster, encodeRefine, estimateProbes, indexSpace, seededRandom, type Codebook } from '../../crates-ts/ivf/index.js';
+import { assignToCodebook, codebookRotation, encodeCluster, extendCodebook, encodeRefine, estimateProbes, indexSpace, seededRandom, type Codebook } from '../../crates-ts/ivf/index.js';
 import { buildPostingsFiles } from '../../crates-ts/part/build.js';
 import { encodeColumnBlock } from '../../crates-ts/part/column-block.js';
 import { parseSchemaUpdate } from '../../crates-ts/schema/schema-update.js';
@@ -34,6 +42,8 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     profile: { type: 'string', default: 'false' },
     phases: { type: 'string', default: 'false' },
+    sequence: { type: 'string', default: '0' },
+    'part-rows': { type: 'string', default: '18000' },
   },
 });
 const N = Number(values.rows);
@@ -94,9 +104,11 @@ for (let r = 0; r < reps; r++) {
   times.push(ms);
   console.log(`rep ${r}: ${ms.toFixed(0)} ms cpu (${(performance.now() - w0).toFixed(0)} wall), ${((1000 * ms) / N).toFixed(2)} µs/row, digest ${digest(built)}`);
 }
-const sorted = [...times].sort((a, b) => a - b);
-const med = sorted[Math.floor(sorted.length / 2)]!;
-console.log(`best ${((1000 * sorted[0]!) / N).toFixed(2)} µs/row, median ${((1000 * med) / N).toFixed(2)} µs/row`);
+if (reps > 0) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const med = sorted[Math.floor(sorted.length / 2)]!;
+  console.log(`best ${((1000 * sorted[0]!) / N).toFixed(2)} µs/row, median ${((1000 * med) / N).toFixed(2)} µs/row`);
+}
 
 if (values.profile === 'true') {
   const categories: Category[] = [
@@ -148,6 +160,8 @@ if (values.phases === 'true') {
   };
   console.log('phases (alone, best of 7):');
   phase('postings', () => buildPostingsFiles(second, rows).files);
+  phase('assign', () => assignToCodebook(codebook, data, N));
+  phase('extendCodebook', () => extendCodebook(codebook, data, N, clusterOf, { random: seededRandom(IVF_SEED), others }));
   phase('encodeCluster', () => clusters.map((r, c) => (r.length > 0 ? encodeCluster(data, r, codebook.centroids, c * dims, rotation, 0) : null)));
   phase('encodeRefine', () => clusters.map((r, c) => (r.length > 0 ? encodeRefine(data, r, codebook.centroids, c * dims, dims, true) : null)));
   phase('rotation', () => {
@@ -160,4 +174,40 @@ if (values.phases === 'true') {
     for (let s = 0; s < N; s += 1500) blocks.push(encodeColumnBlock(texts.slice(s, s + 1500), 'utf8'));
     return blocks;
   });
+}
+
+const sequence = Number(values.sequence);
+if (sequence > 0) {
+  // The sequence's vectors come after the documents' (same generator), not timed.
+  const partRows = Number(values['part-rows']);
+  let cb = codebook;
+  const seqOthers = [...others];
+  const h = createHash('sha256');
+  let assignMs = 0;
+  let extendMs = 0;
+  console.log(`sequence: ${sequence} parts of ${partRows} rows, each against the codebook the previous one left (v${cb.version}, k ${cb.k}), others as the indexer counts them:`);
+  for (let p = 0; p < sequence; p++) {
+    const raw3 = new Float32Array(partRows * dims);
+    for (let i = 0; i < partRows; i++) raw3.set(vectorOf(), i * dims);
+    const data = indexSpace('cosine_distance', raw3, dims);
+    let t0 = process.cpuUsage();
+    const nearest = assignToCodebook(cb, data, partRows);
+    const aMs = cpuMs(t0);
+    let best = Infinity;
+    let out: ReturnType<typeof extendCodebook> | undefined;
+    for (let r = 0; r < 3; r++) {
+      t0 = process.cpuUsage();
+      out = extendCodebook(cb, data, partRows, nearest, { random: seededRandom(IVF_SEED), others: seqOthers });
+      best = Math.min(best, cpuMs(t0));
+    }
+    assignMs += aMs;
+    extendMs += best;
+    const next = out!.codebook;
+    console.log(`  part ${p}: k ${cb.k} -> ${next.k}, assign ${((1000 * aMs) / partRows).toFixed(2)} µs/row, extendCodebook ${((1000 * best) / partRows).toFixed(2)} µs/row`);
+    h.update(new Uint8Array(next.centroids.buffer, next.centroids.byteOffset, next.centroids.byteLength)).update(new Uint8Array(next.radii.buffer)).update(new Uint8Array(out!.clusterOf.buffer));
+    for (const c of out!.clusterOf) seqOthers[c] = (seqOthers[c] ?? 0) + 1;
+    cb = next;
+  }
+  const total = sequence * partRows;
+  console.log(`sequence total: assign ${((1000 * assignMs) / total).toFixed(2)} µs/row, extendCodebook ${((1000 * extendMs) / total).toFixed(2)} µs/row (best of 3 per part); final k ${cb.k}; digest ${h.digest('hex').slice(0, 16)}`);
 }

@@ -30,12 +30,23 @@ export const align16 = (n: number) => (n + 15) & ~15;
  * a batch of scattered rows into a kernel's memory.
  */
 export function gatherRows(data: Float32Array, dims: number, rows: ArrayLike<number>, from: number, count: number, out: Float32Array): void {
+  if (dims >= GATHER_SET_DIMS) {
+    // A subarray per row costs an allocation, but set() copies the row as memory: ≈ 3.5× the loop at 128-d.
+    for (let j = 0; j < count; j++) {
+      const off = rows[from + j]! * dims;
+      out.set(data.subarray(off, off + dims), j * dims);
+    }
+    return;
+  }
   for (let j = 0; j < count; j++) {
     const off = rows[from + j]! * dims;
     const t = j * dims;
     for (let d = 0; d < dims; d++) out[t + d] = data[off + d]!;
   }
 }
+
+/** Row width from which gatherRows copies each row with set() (measured: 65 vs 227 ns a 128-d row, 53 vs 129 at 64-d, 43 vs 59 at 32-d, 38 vs 26 at 16-d). */
+const GATHER_SET_DIMS = 32;
 
 /** The module of these base64 bytes, or null: no WebAssembly (SIMD), invalid bytes, or ELAX_SCAN_KERNEL=js. */
 export function compileWasm(base64: string): WasmModule | null {

@@ -5,7 +5,8 @@
  * cluster-set.ts for incremental updates.
  */
 import { dotAt, nearestAmong, sqDistAt } from './kernels.js';
-import { meanInto, trainKMeans } from './kmeans.js';
+import { meanInto, trainKMeans, trainTwoMeans } from './kmeans.js';
+import type { SplitKernel } from './split-kernel.js';
 import type { Random } from './random.js';
 
 export interface Split {
@@ -19,9 +20,13 @@ export interface Split {
  * rows, the split falls back to the median of the projection on the axis between the two 2-means centroids, so
  * both sides hold ⌊n/2⌋ or ⌈n/2⌉ rows: a split never creates a cluster that is too small when n ≥ 2·minSide.
  */
-export function splitCluster(data: Float32Array, dims: number, members: Uint32Array, random: Random, minSide = 0): Split {
+export function splitCluster(data: Float32Array, dims: number, members: Uint32Array, random: Random, minSide = 0, kernel: SplitKernel | null = null): Split {
   const n = members.length;
   if (n < 2) throw new RangeError(`cannot split a cluster of ${n} vector(s)`);
+  if (kernel !== null && kernel.ensure(n)) {
+    kernel.load(members, 0, n);
+    return splitLoaded(data, dims, members, random, minSide, kernel);
+  }
   const c = trainKMeans(data, dims, members, 2, { random, iterations: 8 });
   const side = new Uint8Array(n);
   let ones = 0;
@@ -37,6 +42,41 @@ export function splitCluster(data: Float32Array, dims: number, members: Uint32Ar
   meanInto(data, dims, parts[0], centroids, 0);
   meanInto(data, dims, parts[1], centroids, dims);
   return { centroids, members: [Uint32Array.from(parts[0]), Uint32Array.from(parts[1])] };
+}
+
+/**
+ * splitCluster with the exact SIMD kernel over `data` (split-kernel.ts), `members` loaded in it as one batch (in this
+ * order): the same split, bit for bit. The batch stays loaded (the caller may score it again).
+ */
+export function splitLoaded(data: Float32Array, dims: number, members: Uint32Array, random: Random, minSide: number, kernel: SplitKernel): Split {
+  const n = members.length;
+  const c = trainTwoMeans(data, dims, members, kernel, { random, iterations: 8 });
+  const side = new Uint8Array(n);
+  const d1 = Float64Array.from(kernel.sqDists(c, dims));
+  const d0 = kernel.sqDists(c, 0);
+  let ones = 0;
+  for (let j = 0; j < n; j++) {
+    side[j] = d1[j]! < d0[j]! ? 1 : 0;
+    ones += side[j]!;
+  }
+  if (Math.min(ones, n - ones) < Math.min(minSide, n >> 1) || ones === 0 || ones === n) {
+    medianSplit(data, dims, members, c, side);
+    ones = 0;
+    for (let j = 0; j < n; j++) ones += side[j]!;
+  }
+  const p: [Uint32Array, Uint32Array] = [new Uint32Array(n - ones), new Uint32Array(ones)];
+  const at = [0, 0];
+  for (let j = 0; j < n; j++) p[side[j]!]![at[side[j]!]!++] = members[j]!;
+  // meanInto of each side: its rows' sums in member order, times 1/count.
+  kernel.labels.set(side);
+  kernel.clearSums();
+  const sums = kernel.accumulate();
+  const centroids = new Float32Array(2 * dims);
+  for (let s = 0; s < 2; s++) {
+    const inv = p[s]!.length > 0 ? 1 / p[s]!.length : 0;
+    for (let d = 0; d < dims; d++) centroids[s * dims + d] = sums[s * dims + d]! * inv;
+  }
+  return { centroids, members: p };
 }
 
 /** side[j] = 1 for the half of members with the larger projection on (c1 − c0); rows in a tie are split by order. */

@@ -9,10 +9,11 @@
  * `dirty` collects the clusters whose members or centroid changed since the last `takeDirty()`.
  */
 import { ElaxError } from '../core/index.js';
-import { dotAt, nearestAmong, nearestCentroid } from './kernels.js';
+import { dotAt, nearestAmong, nearestCentroid, sqDistAt } from './kernels.js';
 import { meanInto } from './kmeans.js';
-import { nearestCentroids, splitCluster } from './balance.js';
+import { nearestCentroids, splitCluster, splitLoaded } from './balance.js';
 import type { Random } from './random.js';
+import { SplitKernel } from './split-kernel.js';
 
 export interface ClusterSetOptions {
   random: Random;
@@ -22,6 +23,11 @@ export interface ClusterSetOptions {
   maxSize: number;
   /** How many nearest centroids count as neighbours for merge targets and split reassignment. Default 8. */
   neighbours?: number;
+  /**
+   * Splits and their reassignment in the exact SIMD kernel (split-kernel.ts) where it is available. Default true;
+   * false keeps the JS loops (the same clusters, bit for bit: tests compare the two).
+   */
+  kernel?: boolean;
 }
 
 /** Clusters laid out for encoding: cluster c's rows are rows[offsets[c], offsets[c + 1]). */
@@ -47,13 +53,17 @@ export class ClusterSet {
   private posOf: Int32Array;
   private live = 0;
   private readonly dirtySet = new Set<number>();
+  /** The split kernel, made at the first split (undefined: not yet; null: not available or not wanted). */
+  private splitKernel: SplitKernel | null | undefined;
+  /** Row → its index in the kernel's batch, for the rows of the cluster splitTouching split (allocated then). */
+  private batchPos: Int32Array | undefined;
 
   /** `data` holds every row that will ever be inserted (row r at r·dims); the set stores row numbers only. */
   constructor(data: Float32Array, dims: number, o: ClusterSetOptions) {
     if (o.maxSize < 2 * o.minSize) throw new ElaxError('ELAX_ERR_INTERNAL', `cluster maxSize ${o.maxSize} must be at least twice minSize ${o.minSize}`);
     this.data = data;
     this.dims = dims;
-    this.o = { neighbours: 8, ...o };
+    this.o = { ...o, neighbours: o.neighbours ?? 8, kernel: o.kernel ?? true };
     this.cents = new Float32Array(16 * dims);
     this.cSq = new Float64Array(16);
     const rows = Math.floor(data.length / dims);
@@ -88,6 +98,25 @@ export class ClusterSet {
 
   centroidOf(c: number): Float32Array {
     return this.cents.subarray(c * this.dims, (c + 1) * this.dims);
+  }
+
+  /** max(0, the largest squared distance (kernels.ts sqDistAt) of a member of cluster c to its centroid). */
+  farthestSq(c: number): number {
+    const m = this.members[c] ?? [];
+    const kernel = m.length > 0 ? this.kernelFor(0) : null;
+    let r2 = 0;
+    if (kernel !== null) {
+      const rows = Uint32Array.from(m);
+      for (let start = 0; start < rows.length; start += kernel.capacity) {
+        const count = Math.min(kernel.capacity, rows.length - start);
+        kernel.load(rows, start, count);
+        const d = kernel.sqDists(this.cents, c * this.dims);
+        for (let j = 0; j < count; j++) r2 = Math.max(r2, d[j]!);
+      }
+      return r2;
+    }
+    for (const row of m) r2 = Math.max(r2, sqDistAt(this.data, row * this.dims, this.cents, c * this.dims, this.dims));
+    return r2;
   }
 
   /** Adds a cluster with the given centroid (copied) and rows (which must not be assigned yet); returns its id. */
@@ -142,7 +171,11 @@ export class ClusterSet {
     const dims = this.dims;
     const old = this.centroidOf(c).slice();
     const rows = Uint32Array.from(this.members[c]!);
-    const s = splitCluster(this.data, dims, rows, this.o.random, this.o.minSize);
+    const kernel = this.kernelFor(rows.length);
+    // With the kernel, the cluster's rows are one batch (when they fit): the 2-means's and the first reassignment's.
+    const loaded = kernel !== null && kernel.capacity >= rows.length;
+    if (loaded) kernel.load(rows, 0, rows.length);
+    const s = loaded ? splitLoaded(this.data, dims, rows, this.o.random, this.o.minSize, kernel) : splitCluster(this.data, dims, rows, this.o.random, this.o.minSize);
     for (const r of rows) this.detach(r);
     this.setCentroid(c, s.centroids.subarray(0, dims));
     for (const r of s.members[0]) this.attach(r, c);
@@ -151,8 +184,25 @@ export class ClusterSet {
     if (!reassignNeighbours) return [c, c2];
     const near = nearestCentroids(old, 0, dims, this.cents, this.capacity, this.o.neighbours, -1, (x) => x !== c && x !== c2 && this.isAlive(x));
     const candidates = [c, c2, ...near];
-    for (const cl of [c, c2]) for (const r of [...this.members[cl]!]) this.moveIfNearer(r, candidates);
     const pair = [c, c2];
+    if (kernel !== null) {
+      // The same decisions as the loops below, row by row in the same order, from the kernel's exact scores: the
+      // centroids do not move while rows do, so a row's scores can be computed before its turn.
+      if (loaded) {
+        // Every row of c and c2 now was in the split cluster: score the batch still loaded once.
+        const pos = (this.batchPos ??= new Int32Array(this.clusterOf.length));
+        for (let j = 0; j < rows.length; j++) pos[rows[j]!] = j;
+        const t = kernel.scores(this.cents, candidates, candidates.length, this.cSq);
+        for (const cl of pair) this.reassignFromScores(Uint32Array.from(this.members[cl]!), t, pos, candidates, cl === c ? 0 : 1, candidates.length);
+      } else for (const cl of pair) this.reassignScored(kernel, cl, candidates, cl === c ? 0 : 1);
+      const three = [c, c2, 0];
+      for (const n of near) {
+        three[2] = n;
+        this.reassignScored(kernel, n, three, 2, 2);
+      }
+      return candidates;
+    }
+    for (const cl of pair) for (const r of [...this.members[cl]!]) this.moveIfNearer(r, candidates);
     for (const n of near) {
       for (const r of [...this.members[n]!]) {
         const best = nearestAmong(this.data, r * dims, dims, this.cents, this.cSq, pair);
@@ -160,6 +210,48 @@ export class ClusterSet {
       }
     }
     return candidates;
+  }
+
+  /**
+   * Each row of cluster `from` (its members now, in order) moves to the nearest of ids[0, among) — nearestAmong's
+   * choice: ties to the lower id — when that one scores strictly lower than ids[own] (`from` itself). Scores by the
+   * kernel, a batch of rows at a time; moveIfNearer (among = all ids) and the neighbours' loop (among = the split's
+   * pair) of splitTouching.
+   */
+  private reassignScored(kernel: SplitKernel, from: number, ids: readonly number[], own: number, among = ids.length): void {
+    const rows = Uint32Array.from(this.members[from]!);
+    for (let start = 0; start < rows.length; start += kernel.capacity) {
+      const count = Math.min(kernel.capacity, rows.length - start);
+      kernel.load(rows, start, count);
+      this.reassignFromScores(rows.subarray(start, start + count), kernel.scores(this.cents, ids, ids.length, this.cSq), null, ids, own, among);
+    }
+  }
+
+  /**
+   * reassignScored's decisions for `rows`, in order, from their scores against `ids`: row rows[j]'s at
+   * t[p·m, (p + 1)·m) with p = pos[rows[j]] (pos null: p = j).
+   */
+  private reassignFromScores(rows: Uint32Array, t: Float64Array, pos: Int32Array | null, ids: readonly number[], own: number, among: number): void {
+    const m = ids.length;
+    for (let j = 0; j < rows.length; j++) {
+      const row = rows[j]!;
+      const base = (pos === null ? j : pos[row]!) * m;
+      let best = -1;
+      let bestScore = Infinity;
+      for (let q = 0; q < among; q++) {
+        const x = t[base + q]!;
+        const id = ids[q]!;
+        if (x < bestScore || (x === bestScore && id < best)) (bestScore = x), (best = id);
+      }
+      if (best >= 0 && bestScore < t[base + own]!) this.move(row, best);
+    }
+  }
+
+  /** The split kernel, taking batches of `rows` rows when it can (null: split with the JS loops). */
+  private kernelFor(rows: number): SplitKernel | null {
+    if (this.splitKernel === undefined) this.splitKernel = this.o.kernel ? SplitKernel.create(this.data, this.dims, this.o.neighbours + 2, rows) : null;
+    this.splitKernel?.ensure(rows);
+    return this.splitKernel;
   }
 
   /** Dissolves cluster `c`: each member goes to the nearest of c's neighbouring live centroids. */

@@ -155,6 +155,8 @@ export interface ExtendOptions {
    * older rows; this part's go to the two halves).
    */
   others?: ArrayLike<number>;
+  /** Splits in the exact SIMD kernel where available (ClusterSetOptions.kernel). Default true. */
+  kernel?: boolean;
 }
 
 /**
@@ -179,7 +181,7 @@ export function extendCodebook(cb: Codebook, data: Float32Array, n: number, clus
   if (!members.some((m, c) => over(c, m.length))) return { codebook: cb, clusterOf };
 
   // Set ids 0..live.length − 1 are the live centroids in id order; splits add ids after them.
-  const set = new ClusterSet(data.subarray(0, n * dims), dims, { random: o.random, minSize, maxSize });
+  const set = new ClusterSet(data.subarray(0, n * dims), dims, { random: o.random, minSize, maxSize, kernel: o.kernel });
   const live: number[] = [];
   for (let c = 0; c < cb.k; c++) {
     if (cb.retired[c] !== 0) continue;
@@ -219,9 +221,7 @@ export function extendCodebook(cb: Codebook, data: Float32Array, n: number, clus
   appended.forEach((s, i) => {
     const c = cb.k + i;
     centroids.set(set.centroidOf(s), c * dims);
-    let r2 = 0;
-    for (const row of set.membersOf(s)) r2 = Math.max(r2, sqDistAt(data, row * dims, centroids, c * dims, dims));
-    radii[c] = Math.sqrt(r2);
+    radii[c] = Math.sqrt(set.farthestSq(s));
   });
   const retired = new Uint8Array(k);
   retired.set(cb.retired);

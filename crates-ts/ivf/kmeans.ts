@@ -5,6 +5,7 @@
 import { nearestCentroid, sqDistAt, squaredNorms } from './kernels.js';
 import { CentroidAssigner } from './assign-kernel.js';
 import type { Random } from './random.js';
+import { SUM_LABELS, type SplitKernel } from './split-kernel.js';
 
 export interface KMeansOptions {
   random: Random;
@@ -78,6 +79,72 @@ function seedPlusPlus(data: Float32Array, dims: number, rows: Uint32Array, k: nu
         break;
       }
     }
+  }
+  return centroids;
+}
+
+/**
+ * trainKMeans(data, dims, rows, 2, o) for rows.length ≥ 2, with `rows` loaded in `kernel` (all of them, in order):
+ * the same centroids, bit for bit — the same random draws, and every distance, score and sum is the kernel's exact
+ * copy of the JS one (split-kernel.ts) — for the 2-means of a split (balance.ts splitCluster).
+ */
+export function trainTwoMeans(data: Float32Array, dims: number, rows: Uint32Array, kernel: SplitKernel, o: KMeansOptions): Float32Array {
+  const n = rows.length;
+  const k = 2;
+  // seedPlusPlus with k = 2 (it also measures the distances to the second seed, which nothing reads).
+  const centroids = new Float32Array(k * dims);
+  let pick = Math.floor(o.random() * n);
+  centroids.set(data.subarray(rows[pick]! * dims, rows[pick]! * dims + dims), 0);
+  const d0 = kernel.sqDists(centroids, 0);
+  const minD = new Float64Array(n).fill(Infinity);
+  let total = 0;
+  for (let j = 0; j < n; j++) {
+    if (d0[j]! < minD[j]!) minD[j] = d0[j]!;
+    total += minD[j]!;
+  }
+  if (total === 0) pick = Math.floor(o.random() * n);
+  else {
+    let r = o.random() * total;
+    pick = n - 1;
+    for (let j = 0; j < n; j++) {
+      r -= minD[j]!;
+      if (r < 0) {
+        pick = j;
+        break;
+      }
+    }
+  }
+  centroids.set(data.subarray(rows[pick]! * dims, rows[pick]! * dims + dims), dims);
+  // Lloyd, as trainKMeans (nearestCentroid over two centroids: ties to centroid 0).
+  const labels = new Int32Array(n).fill(-1);
+  const counts = new Uint32Array(k);
+  const ids = [0, 1];
+  const kl = kernel.labels;
+  for (let it = 0; it < (o.iterations ?? 12); it++) {
+    const cSq = squaredNorms(centroids, k, dims);
+    const t = kernel.scores(centroids, ids, k, cSq);
+    counts.fill(0);
+    let changed = 0;
+    for (let j = 0; j < n; j++) {
+      let c = -1;
+      let best = Infinity;
+      if (t[2 * j]! < best) (best = t[2 * j]!), (c = 0);
+      if (t[2 * j + 1]! < best) c = 1;
+      if (c !== labels[j]) (changed++, (labels[j] = c));
+      if (c >= 0) counts[c]++;
+      kl[j] = c >= 0 ? c : SUM_LABELS - 1; // no centroid (NaN scores): trainKMeans adds the row nowhere
+    }
+    if (changed === 0) break; // trainKMeans's sums of this iteration are not read then
+    kernel.clearSums();
+    const sums = kernel.accumulate();
+    for (let c = 0; c < k; c++) {
+      const so = c * dims;
+      if (counts[c]! > 0) {
+        const inv = 1 / counts[c]!;
+        for (let d = 0; d < dims; d++) centroids[so + d] = sums[so + d]! * inv;
+      }
+    }
+    reseedEmpty(data, dims, rows, labels, centroids, counts);
   }
   return centroids;
 }
