@@ -178,6 +178,28 @@ describe('local directory store specifics', () => {
     }
   });
 
+  it('should witness a WAL entry by stat alone (no content hash), the same through put, get and head, and CAS on it', async () => {
+    const dir = tempDir();
+    const sync = new LocalDirStore(dir);
+    const async_ = new LocalDirStore(dir, { syncSmallReads: false });
+    const walKey = (seq: number) => `ns/wal/${String(seq).padStart(20, '0')}.parquet`;
+    for (const [seq, size] of [[1, 5], [2, 200 * 1024]] as const) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 13) % 256);
+      const put = await sync.putIfAbsent(walKey(seq), bytes);
+      expect(put.ok).toBe(true);
+      const token = Witness.backendToken((put as { witness: Witness }).witness);
+      expect(token.split('.')).toHaveLength(3); // inode.size.mtimeNs: no MD5 part
+      for (const s of [sync, async_]) {
+        expect(Witness.backendToken((await s.get(walKey(seq)))!.witness)).toBe(token);
+        expect(Witness.backendToken((await s.head(walKey(seq)))!.witness)).toBe(token);
+      }
+      expect((await sync.putIfMatch(walKey(seq), enc('x'), (put as { witness: Witness }).witness)).ok).toBe(true);
+    }
+    // Any other key of up to 1 MiB keeps its content hash.
+    const w = await sync.put('ns/router.json', enc('{}'));
+    expect(Witness.backendToken(w).split('.')).toHaveLength(4);
+  });
+
   it('should give the same bytes and witness whether a small object is read synchronously or not', async () => {
     const dir = tempDir();
     const sync = new LocalDirStore(dir);

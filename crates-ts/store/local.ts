@@ -15,7 +15,9 @@
  * write except when a freed inode number is reused within one timestamp tick for an object of the same size; the
  * hash closes that gap for the small objects that are CAS targets (router.json), leaving exactly S3's semantics
  * (an ETag is the MD5 of the content). Large objects (parts) are immutable and never CAS'd, so their head/get
- * stays a stat, with no full read.
+ * stays a stat, with no full read. WAL entries (`{ns}/wal/{seq}.parquet`) are immutable too (created once by
+ * putIfAbsent, RFC-0001): never hashed, whatever their size, so a commit does not hash its entry on the event loop
+ * and a strong read's probe of the next entry (namespace/catalog.ts doRefresh) is a stat, not a read of it.
  *
  * One machine only: the lock's staleness check uses pids, and link/rename atomicity is what local filesystems give.
  */
@@ -34,6 +36,11 @@ import { Witness, type ByteRange, type GetResult, type ListOptions, type ListRes
 
 /** Objects up to this size carry a content hash in their witness (see the module comment). */
 const HASHED_MAX_BYTES = 1 << 20;
+/** The file of a WAL entry (store/paths.ts walKey), whose witness carries no content hash (see the module comment). */
+const WAL_FILE = /\/wal\/\d{20}\.parquet$/;
+
+/** Whether the witness of the object at path `p` of `size` bytes carries the MD5 of its content. */
+const hashesContent = (p: string, size: number | bigint): boolean => size <= HASHED_MAX_BYTES && !WAL_FILE.test(p);
 const TEMP_PREFIX = '.elax-tmp.';
 const LOCK_PREFIX = '.elax-lock.';
 /**
@@ -117,7 +124,7 @@ export class LocalDirStore implements ObjectStore {
       const size = Number(st.size);
       let bytes: Uint8Array;
       let content: Uint8Array | null = null;
-      if (size <= HASHED_MAX_BYTES) {
+      if (hashesContent(p, size)) {
         content = await readAt(h, 0, size);
         bytes = range ? content.subarray(Math.min(range.start, size), Math.min(range.end, size)) : content;
       } else if (range) {
@@ -156,7 +163,7 @@ export class LocalDirStore implements ObjectStore {
         done += n;
       }
       const bytes = new Uint8Array(buf.buffer, buf.byteOffset, done);
-      return { bytes, witness: witnessOf(st, bytes), info: infoOf(key, st) };
+      return { bytes, witness: witnessOf(st, hashesContent(p, size) ? bytes : null), info: infoOf(key, st) };
     } catch (e) {
       throw this.#fail('read', p, e);
     } finally {
@@ -176,7 +183,7 @@ export class LocalDirStore implements ObjectStore {
     try {
       const st = await h.stat({ bigint: true });
       if (!st.isFile()) return null;
-      const content = st.size <= HASHED_MAX_BYTES ? await readAt(h, 0, Number(st.size)) : null;
+      const content = hashesContent(p, st.size) ? await readAt(h, 0, Number(st.size)) : null;
       return { info: infoOf(key, st), witness: witnessOf(st, content) };
     } catch (e) {
       throw this.#fail('read', p, e);
@@ -364,7 +371,7 @@ export class LocalDirStore implements ObjectStore {
           for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
           await fsyncFd(fd);
           const st = fstatSync(fd, { bigint: true });
-          return { path: temp, witness: witnessOf(st, st.size <= HASHED_MAX_BYTES ? bytes : null), sync: true };
+          return { path: temp, witness: witnessOf(st, hashesContent(target, st.size) ? bytes : null), sync: true };
         } catch (e) {
           unlinkQuietly(temp);
           throw this.#fail('write', target, e);
@@ -386,7 +393,7 @@ export class LocalDirStore implements ObjectStore {
         await h.writeFile(bytes);
         await h.sync();
         const st = await h.stat({ bigint: true });
-        return { path: temp, witness: witnessOf(st, st.size <= HASHED_MAX_BYTES ? bytes : null), sync: false };
+        return { path: temp, witness: witnessOf(st, hashesContent(target, st.size) ? bytes : null), sync: false };
       } catch (e) {
         await fs.unlink(temp).catch(() => undefined);
         throw this.#fail('write', target, e);
@@ -456,7 +463,7 @@ async function currentToken(p: string): Promise<string | null> {
   try {
     const st = await h.stat({ bigint: true });
     if (!st.isFile()) return null;
-    const content = st.size <= HASHED_MAX_BYTES ? await readAt(h, 0, Number(st.size)) : null;
+    const content = hashesContent(p, st.size) ? await readAt(h, 0, Number(st.size)) : null;
     return Witness.backendToken(witnessOf(st, content));
   } finally {
     await h.close();
