@@ -73,8 +73,8 @@ export class TextScorer {
   /** Scratch: per-leaf scores of the current document. */
   private readonly leafScores: Float64Array;
   /**
-   * Per leaf, what leafScore() reads, hoisted into typed arrays so the hot loops compute it inline (bm25Of): a call
-   * that TurboFan does not inline passes and returns each double boxed, a heap allocation per posting.
+   * Per leaf, what leafScore() reads, hoisted into typed arrays: a few loads, so that TurboFan inlines it into the
+   * scoring loops (a call it does not inline passes and returns each double boxed, a heap allocation per posting).
    */
   private readonly lIdf: Float64Array;
   private readonly lK1: Float64Array;
@@ -258,11 +258,12 @@ export class TextScorer {
    * PREFIX_SCORE for the prefix.
    */
   private leafScore(i: number, tf: number, len: number): number {
-    const leaf = this.expr.leaves[i]!;
-    if (leaf.isPrefix) return PREFIX_SCORE;
-    const st = this.stats.clauses[leaf.clause]!;
-    const norm = st.avg > 0 ? len / st.avg : 0;
-    return (this.stats.idf[i]! * (tf * (st.k1 + 1))) / (tf + st.k1 * (1 - st.b + st.b * norm));
+    if (this.lPrefix[i] === 1) return PREFIX_SCORE;
+    const avg = this.lAvg[i]!;
+    const k1 = this.lK1[i]!;
+    const b = this.lB[i]!;
+    const norm = avg > 0 ? len / avg : 0;
+    return (this.lIdf[i]! * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
   }
 
   private evalNode(n: Node): number {
@@ -575,9 +576,9 @@ export class TextScorer {
   }
 
   /**
-   * Max-score over several cursors (the class comment). leafScore() is computed inline from the hoisted per-leaf
-   * constants (bm25 of bm25.ts, the same operations in the same order: bit-identical), and the heap's threshold is
-   * read again only after an offer (the only thing that raises it), so the loop allocates nothing per posting.
+   * Max-score over several cursors (the class comment). The heap's threshold is read again only after an offer (the
+   * only thing that raises it), and the final score is summed here (finalScore's canonical order) before a document
+   * is offered, so the loop calls out only for documents that can enter.
    */
   private scoreMaxScore(cur: Cursor[], dead: Uint8Array | null, base: number): void {
     // Cursors by bound ascending; cum[i] = sum of the bounds of cursors 0..i.
@@ -588,7 +589,7 @@ export class TextScorer {
     for (let i = 0; i < m; i++) cum[i] = acc += cur[i]!.ub;
     const heap = this.heap!;
     const cancel = this.cancel;
-    const { lIdf, lK1, lB, lAvg, lCoef, lPrefix } = this;
+    const lCoef = this.lCoef;
     const nLeaves = lCoef.length;
     let t = heap.threshold;
     let essential = 0;
@@ -610,19 +611,9 @@ export class TextScorer {
         const c = cur[i]!;
         if (c.pos < c.ords.length && c.ords[c.pos] === d) {
           if (!isDead) {
-            const l = c.leaf;
-            let ls: number;
-            if (lPrefix[l] === 1) ls = PREFIX_SCORE;
-            else {
-              const tf = c.tfs[c.pos]!;
-              const avg = lAvg[l]!;
-              const k1 = lK1[l]!;
-              const b = lB[l]!;
-              const norm = avg > 0 ? c.lens[d]! / avg : 0;
-              ls = (lIdf[l]! * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
-            }
-            scores[l] = ls;
-            partial += lCoef[l]! * ls;
+            const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+            scores[c.leaf] = ls;
+            partial += lCoef[c.leaf]! * ls;
           }
           c.pos++;
         }
@@ -637,19 +628,9 @@ export class TextScorer {
         const c = cur[i]!;
         c.pos = seek(c.ords, c.pos, d);
         if (c.pos < c.ords.length && c.ords[c.pos] === d) {
-          const l = c.leaf;
-          let ls: number;
-          if (lPrefix[l] === 1) ls = PREFIX_SCORE;
-          else {
-            const tf = c.tfs[c.pos]!;
-            const avg = lAvg[l]!;
-            const k1 = lK1[l]!;
-            const b = lB[l]!;
-            const norm = avg > 0 ? c.lens[d]! / avg : 0;
-            ls = (lIdf[l]! * (tf * (k1 + 1))) / (tf + k1 * (1 - b + b * norm));
-          }
-          scores[l] = ls;
-          partial += lCoef[l]! * ls;
+          const ls = this.leafScore(c.leaf, c.tfs[c.pos]!, c.lens[d]!);
+          scores[c.leaf] = ls;
+          partial += lCoef[c.leaf]! * ls;
         }
       }
       if (!pruned) {
