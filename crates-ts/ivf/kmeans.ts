@@ -39,13 +39,7 @@ export function trainKMeans(data: Float32Array, dims: number, rows: Uint32Array,
       for (let d = 0; d < dims; d++) sums[so + d] += data[off + d]!;
     }
     if (changed === 0) break;
-    for (let c = 0; c < k; c++) {
-      const so = c * dims;
-      if (counts[c]! > 0) {
-        const inv = 1 / counts[c]!;
-        for (let d = 0; d < dims; d++) centroids[so + d] = sums[so + d]! * inv;
-      }
-    }
+    moveToMeans(centroids, sums, counts, dims);
     reseedEmpty(data, dims, rows, labels, centroids, counts);
   }
   return centroids;
@@ -136,17 +130,21 @@ export function trainTwoMeans(data: Float32Array, dims: number, rows: Uint32Arra
     }
     if (changed === 0) break; // trainKMeans's sums of this iteration are not read then
     kernel.clearSums();
-    const sums = kernel.accumulate();
-    for (let c = 0; c < k; c++) {
-      const so = c * dims;
-      if (counts[c]! > 0) {
-        const inv = 1 / counts[c]!;
-        for (let d = 0; d < dims; d++) centroids[so + d] = sums[so + d]! * inv;
-      }
-    }
+    moveToMeans(centroids, kernel.accumulate(), counts, dims);
     reseedEmpty(data, dims, rows, labels, centroids, counts);
   }
   return centroids;
+}
+
+/** Each centroid holding rows moves to their mean: its row sums (f64, centroid-major) times 1 / count. */
+function moveToMeans(centroids: Float32Array, sums: Float64Array, counts: Uint32Array, dims: number): void {
+  for (let c = 0; c < counts.length; c++) {
+    const so = c * dims;
+    if (counts[c]! > 0) {
+      const inv = 1 / counts[c]!;
+      for (let d = 0; d < dims; d++) centroids[so + d] = sums[so + d]! * inv;
+    }
+  }
 }
 
 /**
