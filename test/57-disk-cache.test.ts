@@ -1,5 +1,7 @@
 /**
- * The disk cache of part files across server restarts (server/cache-dir.ts, crates-ts/part/file-cache.ts):
+ * The disk cache of part files across server restarts (server/cache-dir.ts, crates-ts/part/file-cache.ts), in front
+ * of an S3 store (the test server): a local directory store's parts are on the disk already and are not copied into
+ * the cache (docs/rfcs/0010-worker-pool.md "Part blocks from a local store"; test/58 checks that).
  *  - a server restarted on the same cache directory (flag or ELAX_CACHE_DIR) answers a cold query from disk: the
  *    part files are deleted from the store first, so a single GET of one would fail the query;
  *  - `--cache-dir temp` is removed when the server stops (SIGINT here; SIGTERM for the others);
@@ -13,10 +15,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
+import { ELAX_BIN, startServerProcess } from './helpers/server.js';
+import { s3ChildEnv, s3TestConfig, uniquePrefix } from './helpers/s3-env.js';
 import { startServer } from '../server/serve.js';
 import { Engine } from '../crates-ts/engine/index.js';
-import { openStore, type ByteRange, type GetResult } from '../crates-ts/store/index.js';
+import { openStore, type ByteRange, type GetResult, type ObjectStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 
 const NS = 'cached';
@@ -24,9 +27,13 @@ const DIMS = 8;
 const ANN = { rank_by: ['vector', 'ANN', Array.from({ length: DIMS }, (_, j) => (j % 3) / 3)], top_k: 10, include_attributes: ['text'] };
 const BM25 = { rank_by: ['text', 'BM25', 'gamma'], top_k: 10 };
 
+/** A fresh prefix of the S3 test bucket. */
+const s3Uri = () => `s3://${s3TestConfig().bucket}/${uniquePrefix('disk-cache')}`;
+const openS3 = (uri: string): Promise<ObjectStore> => openStore(uri, { env: s3ChildEnv() });
+
 /** 400 rows (an HNSW part: more than the flat threshold) with full-text postings, indexed into parts. */
-async function seed(storeDir: string): Promise<void> {
-  const store = await openStore(storeDir);
+async function seed(uri: string): Promise<void> {
+  const store = await openS3(uri);
   let t = 1_700_000_000_000;
   const engine = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0 });
   const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, vector: Array.from({ length: DIMS }, (_, j) => Math.sin(i * (j + 1))), text: `${['alpha', 'beta', 'gamma'][i % 3]} row${i}` }));
@@ -53,20 +60,36 @@ function cachedFiles(root: string): Map<string, number> {
 }
 
 /** Part files other than manifests, as store keys. */
-function partDataFiles(storeDir: string): string[] {
-  return readdirSync(storeDir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.parentPath.includes(`${path.sep}parts${path.sep}`) && e.name !== 'manifest.json')
-    .map((e) => path.join(e.parentPath, e.name));
+async function partDataKeys(uri: string): Promise<string[]> {
+  const store = await openS3(uri);
+  try {
+    return (await store.list(`${NS}/parts/`)).objects.map((o) => o.key).filter((k) => !k.endsWith('/manifest.json'));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Deletes the part files other than manifests from the store. */
+async function deletePartData(uri: string): Promise<void> {
+  const keys = await partDataKeys(uri);
+  expect(keys.length).toBeGreaterThan(0);
+  const store = await openS3(uri);
+  try {
+    for (const k of keys) await store.delete(k);
+  } finally {
+    await store.close();
+  }
 }
 
 describe('disk cache of part files', () => {
   it('should answer a cold query after a restart from the cache directory alone, and remove a temporary one on stop', { timeout: 60_000 }, async () => {
-    const storeDir = tempStoreDir('disk-cache');
+    const store = s3Uri();
+    const env = s3ChildEnv();
     const cacheRoot = mkdtempSync(path.join(tmpdir(), 'elax-cache-root-'));
     const childTmp = mkdtempSync(path.join(tmpdir(), 'elax-child-tmp-'));
     try {
-      await seed(storeDir);
-      const first = await startServerProcess({ store: storeDir, args: ['--no-indexer', '--cache-dir', cacheRoot] });
+      await seed(store);
+      const first = await startServerProcess({ store, env, args: ['--no-indexer', '--cache-dir', cacheRoot] });
       const ann = await query(first.url, ANN);
       const bm25 = await query(first.url, BM25);
       await first.stop();
@@ -74,11 +97,11 @@ describe('disk cache of part files', () => {
       // What the queries read is on disk: whole files for the columns they scanned (ids, HNSW, postings) and the blocks
       // of the rows they returned (part format 2 reads by block, RFC-0004 §1). The restart below needs nothing else.
       expect(cached.size).toBeGreaterThan(0);
-      expect(cached.size).toBeLessThanOrEqual(partDataFiles(storeDir).length + 16);
+      expect(cached.size).toBeLessThanOrEqual((await partDataKeys(store)).length + 16);
       expect(readdirSync(cacheRoot)).toEqual([expect.stringMatching(/^store-[0-9a-f]{16}$/)]);
 
       // A temporary cache (its TMPDIR is ours to inspect) is filled, then removed when the server stops.
-      const temp = await startServerProcess({ store: storeDir, args: ['--no-indexer', '--cache-dir', 'temp'], env: { TMPDIR: childTmp } });
+      const temp = await startServerProcess({ store, args: ['--no-indexer', '--cache-dir', 'temp'], env: { ...env, TMPDIR: childTmp } });
       expect(await query(temp.url, ANN)).toEqual(ann);
       const tempCaches = () => readdirSync(childTmp).filter((n) => n.startsWith('elax-cache'));
       expect(tempCaches()).toEqual([expect.stringMatching(new RegExp(`^elax-cache-tmp-${temp.child.pid}-`))]);
@@ -88,8 +111,8 @@ describe('disk cache of part files', () => {
       await exited;
       expect(tempCaches()).toEqual([]);
 
-      for (const f of partDataFiles(storeDir)) rmSync(f);
-      const restarted = await startServerProcess({ store: storeDir, args: ['--no-indexer'], env: { ELAX_CACHE_DIR: cacheRoot } });
+      await deletePartData(store);
+      const restarted = await startServerProcess({ store, args: ['--no-indexer'], env: { ...env, ELAX_CACHE_DIR: cacheRoot } });
       try {
         expect(await query(restarted.url, ANN)).toEqual(ann);
         expect(await query(restarted.url, BM25)).toEqual(bm25);
@@ -98,17 +121,19 @@ describe('disk cache of part files', () => {
       }
       expect(cachedFiles(cacheRoot)).toEqual(cached); // nothing evicted, nothing rewritten
     } finally {
-      for (const d of [storeDir, cacheRoot, childTmp]) rmSync(d, { recursive: true, force: true });
+      for (const d of [cacheRoot, childTmp]) rmSync(d, { recursive: true, force: true });
     }
   });
 
   it('should heal damaged cached files with one fetch each, and trim to a smaller budget on restart', { timeout: 60_000 }, async () => {
-    const storeDir = tempStoreDir('disk-cache');
+    const uri = s3Uri();
     const cacheRoot = mkdtempSync(path.join(tmpdir(), 'elax-cache-root-'));
-    const opts = { port: 0, host: '127.0.0.1', store: storeDir, apiKeys: [], groupCommitMs: 1, log: false, indexer: false, skipProbe: true, cacheDir: cacheRoot };
+    const base = { port: 0, host: '127.0.0.1', store: uri, apiKeys: [], groupCommitMs: 1, log: false, indexer: false, skipProbe: true, cacheDir: cacheRoot };
+    // The store under its URI (which names the cache's subdirectory), opened with the test server's settings.
+    const opts = async () => ({ ...base, storeInstance: await openS3(uri) });
     try {
-      await seed(storeDir);
-      const first = await startServer(opts);
+      await seed(uri);
+      const first = await startServer(await opts());
       const ann = await query(first.url, ANN);
       await first.close();
       const files = [...cachedFiles(cacheRoot).entries()].sort((a, b) => b[1] - a[1]); // largest first
@@ -120,7 +145,7 @@ describe('disk cache of part files', () => {
       flipped[flipped.length >> 1] ^= 0x01;
       await writeFile(altered, flipped);
 
-      const second = await startServer(opts);
+      const second = await startServer(await opts());
       const gets: string[] = [];
       const get = second.store.get.bind(second.store);
       second.store.get = (key: string, range?: ByteRange): Promise<GetResult | null> => {
@@ -138,7 +163,7 @@ describe('disk cache of part files', () => {
 
       const total = [...cachedFiles(cacheRoot).values()].reduce((a, b) => a + b, 0);
       const budget = total - 1; // at least one file must go
-      const small = await startServer({ ...opts, diskCacheBytes: budget });
+      const small = await startServer({ ...(await opts()), diskCacheBytes: budget });
       try {
         const now = [...cachedFiles(cacheRoot).values()].reduce((a, b) => a + b, 0);
         expect(now).toBeGreaterThan(0);
@@ -149,7 +174,7 @@ describe('disk cache of part files', () => {
         await small.close();
       }
     } finally {
-      for (const d of [storeDir, cacheRoot]) rmSync(d, { recursive: true, force: true });
+      rmSync(cacheRoot, { recursive: true, force: true });
     }
   });
 

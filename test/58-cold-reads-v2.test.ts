@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore } from '../crates-ts/store/index.js';
+import { LocalDirStore, MemoryStore, type ObjectStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { BlockCache } from '../crates-ts/cache/block-cache.js';
 import { PartFileCache } from '../crates-ts/part/index.js';
@@ -19,7 +19,7 @@ import { ReadLogStore } from './helpers/read-log-store.js';
 const N = 20_000;
 const DIMS = 16;
 let t = Date.now();
-const engine = (store: MemoryStore, catalog?: EngineCatalog) =>
+const engine = (store: ObjectStore, catalog?: EngineCatalog) =>
   new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog });
 type EngineCatalog = { graphCache?: BlockCache; graphWaitBytes?: number; partFiles?: PartFileCache };
 
@@ -147,6 +147,41 @@ describe('cold reads of a format-2 part', () => {
       await store.put(col, bytes);
       await expect(engine(store).query('cold', q)).rejects.toThrow(/col-2\.blk: block 0 does not match its CRC-32/);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should read a local directory store\'s part files from it, not copy them into the disk cache, and still check their blocks', async () => {
+    const { store: seededStore, graphBytes } = await seeded();
+    const root = await mkdtemp(join(tmpdir(), 'elax-58-store-'));
+    const dir = await mkdtemp(join(tmpdir(), 'elax-58-cache-'));
+    try {
+      const local = new LocalDirStore(root);
+      for (const o of (await seededStore.list('')).objects) await local.put(o.key, (await seededStore.get(o.key))!.bytes);
+      const qs = [
+        { rank_by: ['price', 'desc'], filters: ['cat', 'Eq', 'c3'], top_k: 5 },
+        { rank_by: ['text', 'BM25', 'quick fox'], top_k: 5 },
+        { rank_by: ['vector', 'ANN', Array.from({ length: DIMS }, (_, d) => Math.cos(d))], top_k: 5 },
+      ] as const;
+      const files = new PartFileCache(dir, 1 << 30);
+      const e = engine(local, { partFiles: files });
+      for (const q of qs) expect((await e.query('cold', q)).rows).toEqual((await engine(seededStore).query('cold', q)).rows);
+      // Only the HNSW graph went into the cache (hnswlib loads a file: the cache's pinned copy); no block, no column.
+      // A store on another machine (the memory store stands in for it) has its blocks cached as well.
+      expect(files.stats).toEqual({ hits: 0, misses: 1, corrupt: 0 });
+      const cached = (await readdir(dir)).filter((n) => n.endsWith('.bin'));
+      expect(cached).toHaveLength(1);
+      expect((await readFile(join(dir, cached[0]!))).byteLength).toBe(graphBytes);
+      await engine(seededStore, { partFiles: files }).query('cold', qs[0]);
+      expect(files.stats.misses).toBeGreaterThan(0);
+      // Read straight from the store, a block is still checked against its CRC-32.
+      const col = (await local.list('cold/parts/')).objects.map((o) => o.key).find((k) => k.endsWith('col-2.blk'))!;
+      const bytes = (await local.get(col))!.bytes.slice();
+      bytes[100] = bytes[100]! ^ 0xff;
+      await local.put(col, bytes);
+      await expect(engine(local, { partFiles: files }).query('cold', qs[0])).rejects.toThrow(/col-2\.blk: block 0 does not match its CRC-32/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }
   });

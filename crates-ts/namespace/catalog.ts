@@ -221,7 +221,7 @@ export class NamespaceCatalog {
             const vp = new CachedViewPart(
               pd,
               (ids) => lookupIdsV2(this.store, head, ids, this.blocks),
-              (name) => fetchVerified(this.store, partFileKey(home, ref.id, name), info(name), this.partFiles),
+              (name) => fetchVerified(this.store, partFileKey(home, ref.id, name), info(name), this.store.local === true ? undefined : this.partFiles),
             );
             this.partData.set(key, vp);
             // A clustered part's cluster table is the first thing every ANN query reads of it (one ranged GET, a few

@@ -111,13 +111,24 @@ export class PartData {
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
+  /**
+   * The disk cache for blocks and whole files: none in front of a local store (ObjectStore.local), whose reads are
+   * this disk's already (a copy would double the I/O and the disk space, and each cached block costs the event loop
+   * an exists check, a write and a rename).
+   */
+  private readonly files: PartFileCache | undefined;
+  /** The disk cache for graph files (hnswlib reads a path: the cache's pinned copy, else a private temporary file). */
+  private readonly graphFiles: PartFileCache | undefined;
+
   constructor(
     readonly head: PartHeadV2,
     private readonly store: ObjectStore,
-    private readonly files: PartFileCache | undefined,
+    files: PartFileCache | undefined,
     private readonly cache: BlockCache,
     private readonly opts: PartDataOptions = {},
   ) {
+    this.files = store.local === true ? undefined : files;
+    this.graphFiles = files;
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
     this.columnsByName = new Map(head.columns.map((c) => [c.name, c]));
@@ -943,7 +954,7 @@ export class PartData {
       const info = this.info(HNSW_FILE);
       // hnswlib reads the disk cache's verified file (or a private temporary one) itself: the process never holds
       // the file's bytes beside the graph (the graph file has no block table; it is checked by size and SHA-256).
-      const ix = await loadGraph(this.store, key, info, this.files, this.head.index.space!, this.head.dims!, this.head.index.vectors, 'head');
+      const ix = await loadGraph(this.store, key, info, this.graphFiles, this.head.index.space!, this.head.dims!, this.head.index.vectors, 'head');
       return { value: ix, bytes: info.bytes };
     });
   }
@@ -995,7 +1006,7 @@ export class PartData {
     const key = this.key(f.file);
     return this.graphs.getPinned(key, async () => {
       const info = this.info(f.file);
-      const ix = await loadGraph(this.store, key, info, this.files, f.space, f.dims, f.vectors, 'head');
+      const ix = await loadGraph(this.store, key, info, this.graphFiles, f.space, f.dims, f.vectors, 'head');
       return { value: ix, bytes: info.bytes };
     });
   }

@@ -8,12 +8,14 @@ export type CountedOp = 'get' | 'get_range' | 'head' | 'put' | 'put_if_absent' |
 
 export class CountingStore implements ObjectStore {
   readonly description: string;
+  readonly local: boolean | undefined;
   readonly requests: Record<CountedOp, number> = { get: 0, get_range: 0, head: 0, put: 0, put_if_absent: 0, put_if_match: 0, list: 0, delete: 0 };
   bytesRead = 0;
   bytesWritten = 0;
 
   constructor(readonly inner: ObjectStore) {
     this.description = inner.description;
+    this.local = inner.local;
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {

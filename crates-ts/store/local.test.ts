@@ -224,6 +224,42 @@ describe('local directory store specifics', () => {
     expect(await sync.get('dir')).toBeNull(); // a prefix of other keys, not an object
   });
 
+  it('should read a range the same way synchronously or not, and witness a part file by stat alone', async () => {
+    const dir = tempDir();
+    const sync = new LocalDirStore(dir);
+    const async_ = new LocalDirStore(dir, { syncSmallReads: false });
+    // A part file (immutable: no content hash, so a ranged read reads only its range) and an ordinary key (hashed up
+    // to 1 MiB: a ranged read of it reads it whole), small and large; ranges below, at and above the synchronous
+    // limit (256 KiB), clamped at the end, and past it.
+    for (const key of ['ns/parts/00000000000000000001-00000000000000000009/codes.blk', 'ns/other.bin']) {
+      for (const size of [100, 300 * 1024, 2 * 1024 * 1024]) {
+        const bytes = new Uint8Array(size).map((_, i) => (i * 31 + (i >> 8)) % 256);
+        const w = await sync.put(key, bytes);
+        const immutable = key.includes('/parts/');
+        expect(Witness.backendToken(w).split('.')).toHaveLength(immutable || size > 1024 * 1024 ? 3 : 4);
+        const ranges = [
+          { start: 0, end: 10 },
+          { start: 50, end: 50 + 256 * 1024 },
+          { start: 7, end: 7 + 256 * 1024 + 1 },
+          { start: size - 5, end: size + 100 },
+          { start: size + 1, end: size + 10 },
+        ];
+        for (const range of ranges) {
+          const a = (await sync.get(key, range))!;
+          const b = (await async_.get(key, range))!;
+          const want = bytes.subarray(Math.min(range.start, size), Math.min(range.end, size));
+          expect(Buffer.from(a.bytes).equals(Buffer.from(want))).toBe(true);
+          expect(Buffer.from(b.bytes).equals(Buffer.from(want))).toBe(true);
+          expect(Witness.backendToken(a.witness)).toBe(Witness.backendToken(w));
+          expect(Witness.backendToken(b.witness)).toBe(Witness.backendToken(w));
+          expect(a.info).toEqual(b.info);
+          expect(a.info.size).toBe(size);
+        }
+      }
+    }
+    expect(await sync.get('ns/parts/x/missing.blk', { start: 0, end: 10 })).toBeNull();
+  });
+
   it('should list the same keys whether a directory is read synchronously, asynchronously or partly each way', async () => {
     const root = tempDir();
     // 300 keys in ns/wal/ plus a nested directory and reserved files, written directly (no fsync per key).

@@ -15,9 +15,10 @@
  * write except when a freed inode number is reused within one timestamp tick for an object of the same size; the
  * hash closes that gap for the small objects that are CAS targets (router.json), leaving exactly S3's semantics
  * (an ETag is the MD5 of the content). Large objects (parts) are immutable and never CAS'd, so their head/get
- * stays a stat, with no full read. WAL entries (`{ns}/wal/{seq}.parquet`) are immutable too (created once by
- * putIfAbsent, RFC-0001): never hashed, whatever their size, so a commit does not hash its entry on the event loop
- * and a strong read's probe of the next entry (namespace/catalog.ts doRefresh) is a stat, not a read of it.
+ * stays a stat, with no full read. WAL entries (`{ns}/wal/{seq}.parquet`) and part files (`{ns}/parts/{id}/{file}`)
+ * are immutable too (created once, RFC-0001, RFC-0004): never hashed, whatever their size, so a commit does not hash
+ * its entry on the event loop, a strong read's probe of the next entry (namespace/catalog.ts doRefresh) is a stat,
+ * not a read of it, and a ranged read of a small part file reads the range, not the whole file to hash it.
  *
  * One machine only: the lock's staleness check uses pids, and link/rename atomicity is what local filesystems give.
  */
@@ -36,11 +37,14 @@ import { Witness, type ByteRange, type GetResult, type ListOptions, type ListRes
 
 /** Objects up to this size carry a content hash in their witness (see the module comment). */
 const HASHED_MAX_BYTES = 1 << 20;
-/** The file of a WAL entry (store/paths.ts walKey), whose witness carries no content hash (see the module comment). */
-const WAL_FILE = /\/wal\/\d{20}\.parquet$/;
+/**
+ * Keys of immutable objects, whose witness carries no content hash (see the module comment): a WAL entry
+ * (store/paths.ts walKey) and a file of a part (partPrefix + its name).
+ */
+const IMMUTABLE_KEY = /^[^/]+\/(?:wal\/\d{20}\.parquet|parts\/[^/]+\/[^/]+)$/;
 
-/** Whether the witness of the object at path `p` of `size` bytes carries the MD5 of its content. */
-const hashesContent = (p: string, size: number | bigint): boolean => size <= HASHED_MAX_BYTES && !WAL_FILE.test(p);
+/** Whether the witness of the object at `key` of `size` bytes carries the MD5 of its content. */
+const hashesContent = (key: string, size: number | bigint): boolean => size <= HASHED_MAX_BYTES && !IMMUTABLE_KEY.test(key);
 const TEMP_PREFIX = '.elax-tmp.';
 const LOCK_PREFIX = '.elax-lock.';
 /**
@@ -50,6 +54,13 @@ const LOCK_PREFIX = '.elax-lock.';
  * without threadpool trips"). Four system calls on a page-cached file cost microseconds.
  */
 const SYNC_READ_MAX_BYTES = 64 * 1024;
+/**
+ * Ranged reads up to this many bytes are synchronous too (`syncSmallReads`), when the object's witness needs no
+ * hash of the whole content: a query's first reads of a newly published part are its codes and vector blocks (tens of
+ * KiB each), and each of them asynchronously was four threadpool trips plus the wait behind the event loop's queue
+ * after each (docs/rfcs/0010-worker-pool.md "Part blocks from a local store").
+ */
+const SYNC_RANGE_MAX_BYTES = 256 * 1024;
 /**
  * The same for listings (`syncSmallReads`): a directory's first 2,048 entries are read synchronously (the rest of a
  * bigger one asynchronously), and a listing of at most 64 keys stats them synchronously. A strong query lists the WAL
@@ -90,6 +101,8 @@ let tempCounter = 0;
 
 export class LocalDirStore implements ObjectStore {
   readonly description: string;
+  /** Reads come from this machine's disk: no disk cache in front of it (part/part-data.ts). */
+  readonly local = true;
   readonly #root: string;
   readonly #lock: LockConfig;
   readonly #syncSmallReads: boolean;
@@ -112,8 +125,8 @@ export class LocalDirStore implements ObjectStore {
   async get(key: string, range?: ByteRange): Promise<GetResult | null> {
     const p = this.#path(key);
     if (range) checkRange(range);
-    if (!range && this.#syncSmallReads) {
-      const small = this.#getSmallSync(key, p);
+    if (this.#syncSmallReads && (!range || range.end - range.start <= SYNC_RANGE_MAX_BYTES)) {
+      const small = this.#getSmallSync(key, p, range);
       if (small !== 'large') return small;
     }
     const h = await this.#openExisting(p);
@@ -124,7 +137,7 @@ export class LocalDirStore implements ObjectStore {
       const size = Number(st.size);
       let bytes: Uint8Array;
       let content: Uint8Array | null = null;
-      if (hashesContent(p, size)) {
+      if (hashesContent(key, size)) {
         content = await readAt(h, 0, size);
         bytes = range ? content.subarray(Math.min(range.start, size), Math.min(range.end, size)) : content;
       } else if (range) {
@@ -141,8 +154,11 @@ export class LocalDirStore implements ObjectStore {
     }
   }
 
-  /** A whole object of at most SYNC_READ_MAX_BYTES read synchronously, or 'large' (read it asynchronously). */
-  #getSmallSync(key: string, p: string): GetResult | null | 'large' {
+  /**
+   * Read synchronously: a whole object of at most SYNC_READ_MAX_BYTES, or a `range` of one whose witness is not a
+   * hash of its content (the caller keeps the range within SYNC_RANGE_MAX_BYTES); else 'large' (read asynchronously).
+   */
+  #getSmallSync(key: string, p: string, range?: ByteRange): GetResult | null | 'large' {
     let fd: number;
     try {
       fd = openSync(p, 'r');
@@ -154,16 +170,15 @@ export class LocalDirStore implements ObjectStore {
       const st = fstatSync(fd, { bigint: true });
       if (!st.isFile()) return null; // a directory: the key is only a prefix of other keys
       const size = Number(st.size);
-      if (size > SYNC_READ_MAX_BYTES) return 'large';
-      const buf = Buffer.allocUnsafe(size);
-      let done = 0;
-      while (done < size) {
-        const n = readSync(fd, buf, done, size - done, done);
-        if (n === 0) break; // cannot happen for our immutable files; do not spin if it does
-        done += n;
+      const hashed = hashesContent(key, size);
+      if (range && !hashed) {
+        const start = Math.min(range.start, size);
+        return { bytes: readSyncAt(fd, start, Math.min(range.end, size) - start), witness: witnessOf(st, null), info: infoOf(key, st) };
       }
-      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, done);
-      return { bytes, witness: witnessOf(st, hashesContent(p, size) ? bytes : null), info: infoOf(key, st) };
+      if (size > SYNC_READ_MAX_BYTES) return 'large';
+      const content = readSyncAt(fd, 0, size);
+      const bytes = range ? content.subarray(Math.min(range.start, size), Math.min(range.end, size)) : content;
+      return { bytes, witness: witnessOf(st, hashed ? content : null), info: infoOf(key, st) };
     } catch (e) {
       throw this.#fail('read', p, e);
     } finally {
@@ -183,7 +198,7 @@ export class LocalDirStore implements ObjectStore {
     try {
       const st = await h.stat({ bigint: true });
       if (!st.isFile()) return null;
-      const content = hashesContent(p, st.size) ? await readAt(h, 0, Number(st.size)) : null;
+      const content = hashesContent(key, st.size) ? await readAt(h, 0, Number(st.size)) : null;
       return { info: infoOf(key, st), witness: witnessOf(st, content) };
     } catch (e) {
       throw this.#fail('read', p, e);
@@ -194,7 +209,7 @@ export class LocalDirStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array): Promise<Witness> {
     const p = this.#path(key);
-    const temp = await this.#writeTemp(p, bytes);
+    const temp = await this.#writeTemp(key, p, bytes);
     let renamed = false;
     try {
       const release = await this.#acquire(p);
@@ -215,7 +230,7 @@ export class LocalDirStore implements ObjectStore {
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
     const p = this.#path(key);
-    const temp = await this.#writeTemp(p, bytes);
+    const temp = await this.#writeTemp(key, p, bytes);
     if (temp.sync) {
       try {
         linkSync(temp.path, p);
@@ -250,12 +265,12 @@ export class LocalDirStore implements ObjectStore {
 
   async putIfMatch(key: string, bytes: Uint8Array, witness: Witness): Promise<PutResult> {
     const p = this.#path(key);
-    const temp = await this.#writeTemp(p, bytes);
+    const temp = await this.#writeTemp(key, p, bytes);
     let renamed = false;
     try {
       const release = await this.#acquire(p);
       try {
-        const current = await currentToken(p);
+        const current = await currentToken(key, p);
         if (current === null || current !== Witness.backendToken(witness)) return { ok: false };
         await fs.rename(temp.path, p);
         renamed = true;
@@ -347,8 +362,8 @@ export class LocalDirStore implements ObjectStore {
     }
   }
 
-  /** Write `bytes` to a new fsynced temp file beside `target`; returns its path and the witness it will have. */
-  async #writeTemp(target: string, bytes: Uint8Array): Promise<{ path: string; witness: Witness; sync: boolean }> {
+  /** Write `bytes` to a new fsynced temp file beside `target` (key's path); returns its path and the witness it will have. */
+  async #writeTemp(key: string, target: string, bytes: Uint8Array): Promise<{ path: string; witness: Witness; sync: boolean }> {
     const dir = path.dirname(target);
     const sync = this.#syncSmallReads && bytes.byteLength <= SYNC_WRITE_MAX_BYTES;
     for (let attempt = 0; ; attempt++) {
@@ -371,7 +386,7 @@ export class LocalDirStore implements ObjectStore {
           for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
           await fsyncFd(fd);
           const st = fstatSync(fd, { bigint: true });
-          return { path: temp, witness: witnessOf(st, hashesContent(target, st.size) ? bytes : null), sync: true };
+          return { path: temp, witness: witnessOf(st, hashesContent(key, st.size) ? bytes : null), sync: true };
         } catch (e) {
           unlinkQuietly(temp);
           throw this.#fail('write', target, e);
@@ -393,7 +408,7 @@ export class LocalDirStore implements ObjectStore {
         await h.writeFile(bytes);
         await h.sync();
         const st = await h.stat({ bigint: true });
-        return { path: temp, witness: witnessOf(st, hashesContent(target, st.size) ? bytes : null), sync: false };
+        return { path: temp, witness: witnessOf(st, hashesContent(key, st.size) ? bytes : null), sync: false };
       } catch (e) {
         await fs.unlink(temp).catch(() => undefined);
         throw this.#fail('write', target, e);
@@ -451,8 +466,8 @@ function infoOf(key: string, st: StatLike): ObjectInfo {
   return { key, size: Number(st.size), lastModified: Number(st.mtimeMs) };
 }
 
-/** The witness token of the object at `p` now, or null if it does not exist. */
-async function currentToken(p: string): Promise<string | null> {
+/** The witness token of the object at `key` (path `p`) now, or null if it does not exist. */
+async function currentToken(key: string, p: string): Promise<string | null> {
   let h: FileHandle;
   try {
     h = await fs.open(p, 'r');
@@ -463,11 +478,23 @@ async function currentToken(p: string): Promise<string | null> {
   try {
     const st = await h.stat({ bigint: true });
     if (!st.isFile()) return null;
-    const content = hashesContent(p, st.size) ? await readAt(h, 0, Number(st.size)) : null;
+    const content = hashesContent(key, st.size) ? await readAt(h, 0, Number(st.size)) : null;
     return Witness.backendToken(witnessOf(st, content));
   } finally {
     await h.close();
   }
+}
+
+/** Read exactly `len` bytes at `pos` of descriptor `fd`, synchronously (looping over short reads). */
+function readSyncAt(fd: number, pos: number, len: number): Uint8Array {
+  const buf = Buffer.allocUnsafe(len);
+  let done = 0;
+  while (done < len) {
+    const n = readSync(fd, buf, done, len - done, pos + done);
+    if (n === 0) break; // cannot happen for our immutable files; do not spin if it does
+    done += n;
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, done);
 }
 
 /** Read exactly `len` bytes at `pos` (looping over short reads). */

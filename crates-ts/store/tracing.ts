@@ -18,6 +18,7 @@ export interface StoreTraceEvent {
 
 export class TracingStore implements ObjectStore {
   readonly description: string;
+  readonly local: boolean | undefined;
 
   constructor(
     readonly inner: ObjectStore,
@@ -25,6 +26,7 @@ export class TracingStore implements ObjectStore {
     private readonly sink: (e: StoreTraceEvent) => void,
   ) {
     this.description = inner.description;
+    this.local = inner.local;
   }
 
   private async traced<T>(op: string, key: string, run: () => Promise<T>, bytes: (r: T) => number | undefined, range?: ByteRange): Promise<T> {

@@ -82,6 +82,11 @@ export interface ObjectStore {
   /** Human-readable description (`file:///data`, `s3://bucket/prefix`, `memory://`), for logs and errors. */
   readonly description: string;
   /**
+   * True when reads are served from this machine's own disk (a local directory store, and wrappers that pass it on):
+   * a disk cache in front of such a store would only copy files from one place on the disk to another.
+   */
+  readonly local?: boolean;
+  /**
    * Whole object, or the byte range [start, end) clamped to the object (a range past the end gives empty bytes;
    * `info.size` is always the whole object's size). Resolves null if the key does not exist.
    */
