@@ -8,15 +8,19 @@
  * string column, both), restrictions, both metrics, code scan always / never / auto, in one piece and in slices — the
  * answers are the same rows, order and bit-identical $dist, the code scan ranks the same rows (codeScanStats), and
  * control.check / checkpoint are asked as often.
+ *
+ * A string equality over the tail's column of values (execute-segments.ts stringEqTest) matches the rows the compiled
+ * filter matches over the documents, whatever else the column holds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHECK_EVERY_ROWS, KthSmallest, type Id, type QueryControl } from '../core/index.js';
+import { CHECK_EVERY_ROWS, KthSmallest, type AttrValue, type Doc, type Id, type QueryControl } from '../core/index.js';
 import { TailSegment } from '../namespace/tail-segment.js';
 import { boundBatch, codeScanStats, newCandidates, queryCodes, setCodeScanMode, useCodeScan } from './code-scan.js';
 import { compareIds } from './compare.js';
 import { cosineFromDot, cosineWithSqNormAt, distanceAt, norm } from './distance.js';
 import { executeOnSegments, scanSlice } from './execute-segments.js';
+import { executeQuery } from './execute.js';
 import { parseQuery } from './parse-query.js';
 import { RowCursor, type Segment, type VectorChunk } from './segment.js';
 import type { ParsedQuery } from './types.js';
@@ -266,4 +270,53 @@ describe('the chunked tail scan', () => {
     expect(restricted).toBeGreaterThan(20);
     expect(carried).toBeGreaterThan(20);
   }, 120_000);
+});
+
+describe('a string equality over the tail’s column of values (stringEqTest)', () => {
+  it('matches exactly the rows the compiled filter matches over the documents (missing, null, numbers, arrays, other strings)', async () => {
+    const strings = ['a', 'b', 'B', 'ab', '', 'a ', 'é', '2024-01-01T00:00:00Z'];
+    const value: fc.Arbitrary<AttrValue | undefined> = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...strings) },
+      { weight: 1, arbitrary: fc.constantFrom(undefined, null, 0, 1, true) },
+      { weight: 1, arbitrary: fc.array(fc.constantFrom(...strings), { maxLength: 3 }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(value, { minLength: 1, maxLength: 90 }),
+        fc.constantFrom(...strings, 'zz'),
+        fc.constantFrom('string', '[]string', 'datetime', undefined),
+        fc.integer({ min: 2, max: 5 }),
+        fc.nat(),
+        async (vals, x, type, shift, carry) => {
+          // Values the schema's type accepts (the compiled filter is built for it); undefined: no schema entry.
+          const fits = (v: AttrValue | undefined) =>
+            v === undefined || v === null || type === undefined || (type === '[]string' ? Array.isArray(v) : type === 'string' ? typeof v === 'string' : typeof v === 'string' && v.startsWith('2024'));
+          let tail = TailSegment.withChunkShift(shift);
+          const docs: Doc[] = vals.map((v, i) => ({ id: i, vector: Float32Array.of(1, i % 5, 2), attrs: v === undefined || !fits(v) ? {} : { s: v } }) as Doc);
+          for (const d of docs) tail.upsert(d);
+          for (let i = 0; i < docs.length; i += 7) tail.delete(i);
+          let live = docs.filter((_, i) => i % 7 !== 0);
+          if (carry % 3 === 0) {
+            // Carried over: ordinals start at row `drop` of the column.
+            const drop = carry % docs.length;
+            tail = tail.carryOver(drop, 0, []);
+            live = docs.filter((_, i) => i % 7 !== 0 && i >= drop);
+          }
+          const schema = { vector: { type: '[3]f32' }, ...(type !== undefined ? { s: { type } } : {}) };
+          const ctx = { schema, distanceMetric: 'euclidean_squared' as const };
+          const body = { rank_by: ['vector', 'kNN', [1, 2, 3]], top_k: 1000, filters: ['s', 'Eq', x] };
+          let q;
+          try {
+            q = parseQuery(body, ctx as never);
+          } catch {
+            return; // an operand the attribute's type rejects
+          }
+          const got = await executeOnSegments(q, [tail.snapshot()]);
+          const want = executeQuery(q, live, ctx as never);
+          expect(got.rows!.map((r) => [r.id, r.$dist])).toStrictEqual(want.rows!.map((r) => [r.id, r.$dist]));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });
