@@ -212,9 +212,10 @@ function numericLeafTest(seg: Segment, filter: unknown, compiled: CompiledFilter
  * the attribute's values in an array (the WAL tail: valueColumn), as a test reading the array: a row whose value is
  * that string matches, one whose value is another string does not (the compiled Eq compares a string value with the
  * operand: filter/value-ops.ts compileEq), and any other value (missing, null, an array, a number) is asked of the
- * compiled filter. A tail scan under such a filter (issue 17's filtered ANN, 17.6k rows): ≈ 20 % less CPU a query
- * than the compiled filter over a ColumnDoc (docs/benchmarks.md). Unless the compiled filter matches the operand and
- * rejects other strings (an operand normalised otherwise), the caller keeps it.
+ * compiled filter. A kNN query over a tail of 17.6k rows under such a filter (issue 17's filtered ANN): a fifth to a
+ * third less CPU than the compiled filter over a ColumnDoc (docs/benchmarks.md "WAL-tail vector scan by chunk").
+ * Unless the compiled filter matches the operand and rejects other strings (an operand normalised otherwise), the
+ * caller keeps it.
  */
 function stringEqTest(seg: Segment, filter: unknown, compiled: CompiledFilter): ((ord: number) => boolean) | null {
   if (!seg.valueColumn || !Array.isArray(filter) || filter.length !== 3) return null;
