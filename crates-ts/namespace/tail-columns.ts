@@ -80,6 +80,11 @@ class TailColumn {
     return this.values === null ? { values: this.f64!, has: this.has! } : null;
   }
 
+  /** The column's values (row r at r, undefined: missing) once it holds other values than numbers, else null. */
+  valueArray(): readonly (AttrValue | undefined)[] | null {
+    return this.values;
+  }
+
   /** A reader for scans: the column's current arrays, resolved once. */
   reader(): (r: number) => AttrValue | undefined {
     const values = this.values;
@@ -122,6 +127,11 @@ export class TailColumns {
   /** `attr`'s numbers and presence bits while every value it was given is a number (TailColumn.numeric), else null. */
   numeric(attr: string): { values: Float64Array; has: Uint8Array } | null {
     return this.columns.get(attr)?.numeric() ?? null;
+  }
+
+  /** `attr`'s values by row once it holds other values than numbers (TailColumn.valueArray), else null. */
+  valueArray(attr: string): readonly (AttrValue | undefined)[] | null {
+    return this.columns.get(attr)?.valueArray() ?? null;
   }
 
   /** A reader of `attr`'s vectors of `dims` numbers as f32 views (RFC-0014 §4; TailColumn.vectorReader). */

@@ -428,6 +428,12 @@ export class TailSegment implements Segment {
     return c === null ? null : { ...c, base: this.base };
   }
 
+  /** `attr`'s values by physical row (ordinal o at base + o) once it holds other values than numbers (query/segment.ts). */
+  valueColumn(attr: string): { values: readonly (AttrValue | undefined)[]; base: number } | null {
+    const values = this.store.cols.valueArray(attr);
+    return values === null ? null : { values, base: this.base };
+  }
+
   vectorReader(attr: string, dims: number): (ord: number) => Float32Array | null {
     const read = this.store.cols.vectorReader(attr, dims);
     const base = this.base;
@@ -567,6 +573,10 @@ class TailSnapshot implements Segment {
 
   numericColumn(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null {
     return this.tail.numericColumn(attr);
+  }
+
+  valueColumn(attr: string): { values: readonly (AttrValue | undefined)[]; base: number } | null {
+    return this.tail.valueColumn(attr);
   }
 
   /** The tail's buffers: rows past `rows` may be in them, and scans stop at `rows`. */

@@ -178,6 +178,11 @@ export interface Segment {
    * bit past `has` is clear): the WAL tail's column while it holds only numbers. Null or absent: not so kept.
    */
   numericColumn?(attr: string): { values: Float64Array; has: Uint8Array; base: number } | null;
+  /**
+   * `attr`'s values, row of ordinal o at values[base + o] (undefined: missing, as past the end): the WAL tail's column
+   * once it holds values other than numbers. Null or absent: not so kept.
+   */
+  valueColumn?(attr: string): { values: readonly (AttrValue | undefined)[]; base: number } | null;
   /** filterMask's rows as a bitmap (dead rows included), for counts and range cardinalities; null: no index helped. */
   filterBits?(filter: unknown, compile: (leaf: unknown) => (doc: Doc) => boolean): { bits: Bitmap; exact: boolean } | null;
   /**
