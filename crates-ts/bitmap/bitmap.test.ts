@@ -41,9 +41,15 @@ describe('Bitmap against a Set model', () => {
         let want = 0;
         for (const x of sa) if (x >= lo && x < hi) want++;
         expect(a.rangeCardinality(lo, hi)).toBe(want);
-        const sel = a.selectRange(lo, hi, new Uint32Array(4));
-        expect(sel.n).toBe(want);
-        same(sel.rows.slice(0, sel.n), sorted([...sa].filter((x) => x >= lo && x < hi)));
+        // Written at an offset, and nothing around it.
+        const at = Math.floor(r() * 8);
+        const out = new Uint32Array(at + Math.max(0, hi - lo) + 3).fill(0xdeadbeef);
+        const got = a.selectRangeInto(lo, hi, out, at);
+        expect(got).toBe(want);
+        same(out.slice(at, at + got), sorted([...sa].filter((x) => x >= lo && x < hi)));
+        let touched = 0;
+        for (let i = 0; i < out.length; i++) if ((i < at || i >= at + got) && out[i] !== 0xdeadbeef) touched++;
+        expect(touched).toBe(0);
         const o = Math.floor(r() * n);
         expect(a.has(o)).toBe(sa.has(o));
       }

@@ -163,21 +163,23 @@ export class Bitmap {
   }
 
   /**
-   * Members in [lo, hi), ascending, into `out` from index 0 (grown when short); returns the array written and the
-   * count. A cluster's ordinal run: which of its rows match.
+   * Members in [lo, hi), ascending, written to out[at, at + count) (room for hi − lo of them is the caller's); returns
+   * the count. A cluster's ordinal run: which of its rows match (namespace/ivf-query.ts, into a query's arena: no
+   * allocation per cluster).
    */
-  selectRange(lo: number, hi: number, out: Uint32Array): { rows: Uint32Array; n: number } {
+  selectRangeInto(lo: number, hi: number, out: Uint32Array, at: number): number {
     lo = Math.max(0, lo);
     hi = Math.min(this.universe, hi);
-    if (hi <= lo) return { rows: out, n: 0 };
+    if (hi <= lo) return 0;
     if (this.sorted !== null) {
-      const a = lowerBound(this.sorted, lo);
-      const b = lowerBound(this.sorted, hi);
-      return { rows: this.sorted.subarray(a, b), n: b - a };
+      const s = this.sorted;
+      const a = lowerBound(s, lo);
+      const b = lowerBound(s, hi);
+      for (let i = a; i < b; i++) out[at + i - a] = s[i]!;
+      return b - a;
     }
-    if (out.length < hi - lo) out = new Uint32Array(hi - lo);
     const w = this.words!;
-    let n = 0;
+    let n = at;
     const first = lo >>> 5;
     const last = (hi - 1) >>> 5;
     for (let i = first; i <= last; i++) {
@@ -190,7 +192,7 @@ export class Bitmap {
         x ^= t;
       }
     }
-    return { rows: out, n };
+    return n - at;
   }
 
   /** Ascending members (a copy when dense). */

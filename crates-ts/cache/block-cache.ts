@@ -359,23 +359,32 @@ export class BlockCache {
    * and pinnedBytes counts it once however many hold it. Releasing twice is harmless.
    */
   pin(key: string, bytes: number): Release {
-    const p = this.#pins.get(key);
-    if (p) p.refs++;
-    else {
-      this.#pins.set(key, { bytes: this.#entries.get(key)?.bytes ?? bytes, refs: 1 });
-      this.#pinnedBytes += this.#pins.get(key)!.bytes;
-      if (this.#pinnedBytes > this.#peakPinnedBytes) this.#peakPinnedBytes = this.#pinnedBytes;
-    }
+    this.#pin(key, bytes);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const q = this.#pins.get(key)!;
-      if (--q.refs > 0) return;
-      this.#pins.delete(key);
-      this.#pinnedBytes -= q.bytes;
+      this.#unpin(key);
       this.#evict(); // pinned values may have kept the cache over its budget
     };
+  }
+
+  #pin(key: string, bytes: number): void {
+    const p = this.#pins.get(key);
+    if (p) p.refs++;
+    else {
+      const q = { bytes: this.#entries.get(key)?.bytes ?? bytes, refs: 1 };
+      this.#pins.set(key, q);
+      this.#pinnedBytes += q.bytes;
+      if (this.#pinnedBytes > this.#peakPinnedBytes) this.#peakPinnedBytes = this.#pinnedBytes;
+    }
+  }
+
+  #unpin(key: string): void {
+    const q = this.#pins.get(key)!;
+    if (--q.refs > 0) return;
+    this.#pins.delete(key);
+    this.#pinnedBytes -= q.bytes;
   }
 
   /** The cached value, or load it once (concurrent callers share the load) and keep it within the budget. */
@@ -393,6 +402,26 @@ export class BlockCache {
     this.#touch(hit);
     this.stats.hits++;
     return { value: hit.value as T, release: this.pin(key, hit.bytes) };
+  }
+
+  /**
+   * peekPinned without a release of its own: the value is pinned until `unpin` names its key (once per peekPin that
+   * returned a value). A query that takes hundreds of resident cluster blocks releases them with one call, not a
+   * closure each (part-data.ts prepareClusters).
+   */
+  peekPin<T>(key: string): T | undefined {
+    const hit = this.#entries.get(key);
+    if (hit === undefined) return undefined;
+    this.#touch(hit);
+    this.stats.hits++;
+    this.#pin(key, hit.bytes);
+    return hit.value as T;
+  }
+
+  /** Releases one pin of each of `keys` (see peekPin). */
+  unpin(keys: readonly string[]): void {
+    for (let i = 0; i < keys.length; i++) this.#unpin(keys[i]!);
+    this.#evict(); // pinned values may have kept the cache over its budget
   }
 
   /** getOrLoad, then pinned until the release (see `pin`). */

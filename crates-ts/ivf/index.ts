@@ -24,11 +24,11 @@ export { splitCluster, nearestCentroids, reassign, type Split } from './balance.
 export { ClusterSet, type ClusterSetOptions, type Clustering } from './cluster-set.js';
 export { buildClusters, DEFAULT_TARGET_SIZE, DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE, type ClusteringOptions, type ClusteringStats } from './hierarchy.js';
 export { fhtRotation, FhtRotation, denseRotation, DenseRotation, paddedDims, DEFAULT_FHT_ROUNDS, type Rotation } from './rotation.js';
-export { encodeCluster, estimateCluster, rotateCentroids, QueryCodes, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
+export { encodeCluster, estimateCluster, estimateSelected, rotateCentroids, QueryCodes, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
 export { encodeRefine, RefineQuery, refinedLower, refinedUpper, type RefineCodes } from './refine.js';
 export { encodeClusterBytes, decodeClusterBytes, clusterByteLength, CLUSTER_LAYOUT_VERSION, CLUSTER_HEADER_BYTES, CLUSTER_MAGIC } from './cluster-layout.js';
 export { metricScale, indexSpace, indexSpaceOf, normaliseInto } from './metric.js';
-export { IvfSearcher, makeIndex, nearestIds, nearestKept, probeOrderOf, rankCentroids, type CentroidScan, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
+export { IvfSearcher, makeIndex, nearestIds, nearestKept, probeOrderOf, rankCentroids, type CentroidScan, type ClusterSlice, DEFAULT_EPS0, DEFAULT_NPROBE, type IvfIndex, type SearchOptions, type SearchHooks, type SearchStats, type SearchResult } from './search.js';
 export { buildIvf, type BuildOptions, type BuildStats, type IvfBuild } from './build.js';
 export {
   trainCodebook, assignToCodebook, extendCodebook, codebookRotation, codebookIndex, codebookProblem,

@@ -20,7 +20,7 @@
 import { KthSmallest, type DistanceMetric } from '../core/index.js';
 import { centroidDistances, squaredNorms } from './kernels.js';
 import { metricScale, normaliseInto } from './metric.js';
-import { estimateCluster, QueryCodes, rotateCentroids, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
+import { estimateSelected, QueryCodes, rotateCentroids, type ClusterCodes, type RotatedCentroids } from './rabitq.js';
 import { RefineQuery } from './refine.js';
 import type { Rotation } from './rotation.js';
 
@@ -120,9 +120,27 @@ export interface SearchOptions {
   rerankBatch?: number;
 }
 
+/**
+ * Some of one cluster's codes, named without copying them (namespace/ivf-query.ts: a part's codes of the cluster
+ * under a filter): the codes at positions sel[from + i] − shift for i < n, ascending (sel null: all n = of.n of
+ * them), their rows shifted by `base` (a part's first row in a merged search). The searcher only reads them, during
+ * the search it is handed to: the owner may reuse `sel` after that.
+ */
+export interface ClusterSlice {
+  of: ClusterCodes;
+  sel: Uint32Array | null;
+  from: number;
+  n: number;
+  shift: number;
+  base: number;
+}
+
 export interface SearchHooks {
-  /** The codes of cluster c. */
-  cluster(c: number): ClusterCodes | readonly ClusterCodes[];
+  /**
+   * The codes of cluster c: one cluster's codes, or several segments (one per part holding c). Asked again when the
+   * cluster is estimated again (a rescore): the same codes are expected.
+   */
+  cluster(c: number): ClusterCodes | readonly (ClusterCodes | ClusterSlice)[];
   /**
    * Exact metric distances of the query to `rows` (the caller reads the full vectors). They are returned as given:
    * compute them with the exact scan's kernels (query/distance.ts) and the results are the exact kNN's, bit for bit.
@@ -301,25 +319,22 @@ export class IvfSearcher {
     return { ...best.sorted(), stats };
   }
 
-  /** Estimates cluster c's codes into est/lower and returns them. */
-  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): readonly ClusterCodes[] {
-    const got = hooks.cluster(c);
-    const segs: readonly ClusterCodes[] = Array.isArray(got) ? got : [got as ClusterCodes];
+  /** Estimates cluster c's codes into est/lower, back to back, and returns its segments. */
+  private estimate(c: number, eps0: number, scale: number, hooks: SearchHooks, stats: SearchStats): readonly ClusterSlice[] {
+    const segs = slicesOf(hooks.cluster(c));
     let n = 0;
-    for (const seg of segs) n += seg.n;
+    for (const sl of segs) n += sl.n;
     if (n > this.est.length) {
       this.est = new Float64Array(n * 2);
       this.lower = new Float64Array(n * 2);
     }
     // Several segments (one per part holding c, ivf-query.ts) are estimated in turn into est/lower, back to back.
     let off = 0;
-    for (const seg of segs) {
-      if (seg.n === 0) continue;
-      const est = off === 0 ? this.est : this.est.subarray(off);
-      const lower = off === 0 ? this.lower : this.lower.subarray(off);
-      estimateCluster(this.q, seg, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, est, lower);
-      if (seg.rowIds !== null) this.cand.explicitIds = true;
-      off += seg.n;
+    for (const sl of segs) {
+      if (sl.n === 0) continue;
+      estimateSelected(this.q, sl.of, sl.sel, sl.from, sl.n, sl.shift, this.cDist[c]!, this.index.rotated.sums[c]!, eps0, scale, this.est, this.lower, off);
+      if (sl.of.rowIds !== null) this.cand.explicitIds = true;
+      off += sl.n;
     }
     stats.scored += n;
     return segs;
@@ -337,19 +352,23 @@ export class IvfSearcher {
     const from = cand.length;
     let droppedMin = Infinity;
     let at = 0;
-    for (const codes of segs) {
+    for (const sl of segs) {
+      const codes = sl.of;
+      const { sel, from, shift, base } = sl;
       const ids = codes.rowIds;
+      const refineAt = codes.refineAt ?? null;
       const src = this.sourceOf(codes, c);
-      for (let i = 0; i < codes.n; i++, at++) {
+      for (let i = 0; i < sl.n; i++, at++) {
         const lo = lower[at]!;
         if (uppers.full && lo >= uppers.bound) {
           if (lo < droppedMin) droppedMin = lo;
           continue;
         }
-        const row = ids === null ? codes.firstRow + i : ids[i]!;
+        const p = sel === null ? i : sel[from + i]! - shift;
+        const row = (ids === null ? codes.firstRow + p : ids[p]!) + base;
         if (hooks.accept && !hooks.accept(row)) continue;
         uppers.offer(2 * est[at]! - lo);
-        cand.push(row, lo, ACCEPTED, src, codes.refineAt ? codes.refineAt[i]! : i);
+        cand.push(row, lo, ACCEPTED, src, refineAt !== null ? refineAt[p]! : p);
       }
     }
     this.scored.push({ c, from, to: cand.length, droppedMin });
@@ -363,12 +382,16 @@ export class IvfSearcher {
     const kept = new Set<number>();
     for (let j = sc.from; j < sc.to; j++) kept.add(cand.rows[j]!);
     let at = 0;
-    for (const codes of segs) {
+    for (const sl of segs) {
+      const codes = sl.of;
+      const { sel, from, shift, base } = sl;
       const ids = codes.rowIds;
+      const refineAt = codes.refineAt ?? null;
       const src = this.sourceOf(codes, sc.c);
-      for (let i = 0; i < codes.n; i++, at++) {
-        const row = ids === null ? codes.firstRow + i : ids[i]!;
-        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED, src, codes.refineAt ? codes.refineAt[i]! : i);
+      for (let i = 0; i < sl.n; i++, at++) {
+        const p = sel === null ? i : sel[from + i]! - shift;
+        const row = (ids === null ? codes.firstRow + p : ids[p]!) + base;
+        if (lower[at]! <= limit && !kept.has(row)) cand.push(row, lower[at]!, UNCHECKED, src, refineAt !== null ? refineAt[p]! : p);
       }
     }
     sc.droppedMin = Infinity; // d_k only decreases: the codes still left out stay out
@@ -485,6 +508,17 @@ export class IvfSearcher {
     }
     return limit;
   }
+}
+
+function isSlice(x: ClusterCodes | ClusterSlice): x is ClusterSlice {
+  return (x as ClusterSlice).of !== undefined;
+}
+
+/** A hook's answer as slices: as it is when it gives slices (namespace/ivf-query.ts), else plain codes made whole slices. */
+function slicesOf(got: ClusterCodes | readonly (ClusterCodes | ClusterSlice)[]): readonly ClusterSlice[] {
+  const list: readonly (ClusterCodes | ClusterSlice)[] = Array.isArray(got) ? got : [got as ClusterCodes];
+  if (list.every(isSlice)) return list as readonly ClusterSlice[];
+  return list.map((x) => (isSlice(x) ? x : { of: x, sel: null, from: 0, n: x.n, shift: 0, base: 0 }));
 }
 
 /**

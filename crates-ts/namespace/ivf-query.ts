@@ -20,8 +20,7 @@ import { annChoice, ivfExactMaxRows, ivfWalkKind } from '../planner/index.js';
 import { Bitmap } from '../bitmap/index.js';
 import type { DistanceMetric } from '../core/index.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type IvfIndex } from '../ivf/index.js';
-import { subsetCodes } from '../ivf/subset.js';
+import { rankCentroids, IvfSearcher, normaliseInto, probeOrderOf, type ClusterCodes, type ClusterSlice, type IvfIndex } from '../ivf/index.js';
 import type { PartData, PreparedClusters } from '../part/index.js';
 import { distanceAt, RowCursor, type FilterSource, type Release, type Segment } from '../query/index.js';
 
@@ -148,12 +147,24 @@ async function nearestExactly(parts: readonly IvfPart[], rows: readonly Int32Arr
   return out;
 }
 
-/** Live rows of [lo, hi) whose value the filter accepts (codes: each row's dictionary position). */
-function valueMatchesIn(codes: Uint16Array | Uint32Array, accept: Uint8Array, dead: Uint8Array | null, lo: number, hi: number): number {
-  let n = 0;
-  if (dead === null) for (let o = lo; o < hi; o++) n += accept[codes[o]!]!;
-  else for (let o = lo; o < hi; o++) if (dead[o] !== 1) n += accept[codes[o]!]!;
-  return n;
+/**
+ * Live rows of [lo, hi) whose value the filter accepts (codes: each row's dictionary position), ascending, written to
+ * out[at, at + count) (room for hi − lo is the caller's); returns the count.
+ */
+function valueMatchesInto(codes: Uint16Array | Uint32Array, accept: Uint8Array, dead: Uint8Array | null, lo: number, hi: number, out: Uint32Array, at: number): number {
+  let n = at;
+  if (dead === null) {
+    for (let o = lo; o < hi; o++) if (accept[codes[o]!] === 1) out[n++] = o;
+  } else for (let o = lo; o < hi; o++) if (accept[codes[o]!] === 1 && dead[o] !== 1) out[n++] = o;
+  return n - at;
+}
+
+/** A cluster's matching rows found while counting them (by value): ordinals sel[from, from + n) of the run from `lo`. */
+interface Selected {
+  sel: Uint32Array;
+  from: number;
+  n: number;
+  lo: number;
 }
 
 /** Indexes of the set bytes of a, ascending. */
@@ -172,6 +183,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
   // Per part, the clusters it probes (its q.nprobe nearest, chosen once its cluster table is read).
   const lists: Set<number>[] = parts.map(() => new Set());
   const releases: Release[] = [];
+  // The query's cluster selections (matchingSlice), given back when it ends: nothing of it reads them after.
+  const arena = takeArena();
   const pinned: Release[] = [];
   const release: Release = () => {
     for (const r of pinned.splice(0)) r();
@@ -229,13 +242,21 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       }
       return lo;
     };
-    const clusters = new Map<number, ClusterCodes[]>();
-    const cluster = (c: number): ClusterCodes[] => {
+    // Per cluster, the parts' codes of it as the searcher's segments, made once per query (a rescore and every run
+    // ask again). Under a filter, only the matching rows' codes (matchingSlice): the searcher estimates nothing it
+    // could not return.
+    const clusters = new Map<number, ClusterSlice[]>();
+    const cluster = (c: number): ClusterSlice[] => {
       let got = clusters.get(c);
       if (got === undefined) {
-        const list = prepared.map((pc, j) => (lists[j]!.has(c) ? pc.codes(c) : null));
-        // Under a filter, only the matching rows' codes: the searcher estimates nothing it could not return.
-        got = allowed === null ? segmentsOf(list, bases) : matchingSegmentsOf(list, bases, matchesIn, accept);
+        got = [];
+        for (let j = 0; j < prepared.length; j++) {
+          if (!lists[j]!.has(c)) continue;
+          const cc = prepared[j]!.codes(c);
+          if (cc.n === 0) continue;
+          const sl = allowed === null ? wholeSlice(cc, bases[j]!) : matchingSlice(j, c, cc);
+          if (sl !== null) got.push(sl);
+        }
         clusters.set(c, got);
       }
       return got;
@@ -249,6 +270,8 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     // Per part, the filter as a test by value (a filter over one attribute with a scalar dictionary, matching many
     // rows: planner ivfWalkKind): no bitmap of its matches is built, clusters' matches are counted when reached.
     let values: ({ codes: Uint16Array | Uint32Array; accept: Uint8Array } | null)[] = parts.map(() => null);
+    // Per part walked by value, the matches of the clusters its walk counted, by centroid.
+    const selectedByValue: (Map<number, Selected> | undefined)[] = [];
     let matched: number | null = null;
     let nprobe = q.nprobe;
     let skip: ((c: number) => boolean) | undefined;
@@ -315,13 +338,19 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
         if (v) {
           // By value: a cluster's matches are counted when the walk reaches it (a lookup per row), never for all; the
           // walk first looks for `floor` clusters with matches, and goes on to `depth` only if they hold too few.
+          // The matches are written to the query's arena as they are counted: the probed ones are the cluster's slice
+          // (matchingSlice), not selected a second time.
           const dead = parts[j]!.segment.dead;
+          const found = (selectedByValue[j] = new Map<number, Selected>());
           const none = (c: number) => {
             let m = counts.get(c);
             if (m === undefined) {
               const i = entryOf(t.centroid, c);
               const lo = t.first[i]!;
-              m = valueMatchesIn(v.codes, v.accept, dead, lo, lo + t.rows[i]!);
+              const from = arena.room(t.rows[i]!);
+              m = valueMatchesInto(v.codes, v.accept, dead, lo, lo + t.rows[i]!, arena.buf, from);
+              arena.used += m;
+              if (m > 0) found.set(c, { sel: arena.buf, from, n: m, lo });
               counts.set(c, m);
               perCluster[c]! += m;
             }
@@ -379,24 +408,44 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
       const dead = parts[j]!.segment.dead;
       return dead === null || dead[o] !== 1;
     };
-    // The matching live rows of part j in [lo, hi) (a cluster's ordinal run), ascending.
-    let sel = new Uint32Array(0);
-    const matchesIn = (j: number, lo: number, hi: number): { rows: Uint32Array; n: number } => {
-      const bits = liveBits[j];
-      if (sel.length < hi - lo) sel = new Uint32Array(hi - lo);
-      if (bits) return bits.selectRange(lo, hi, sel);
-      const v = values[j];
-      if (v) {
-        const dead = parts[j]!.segment.dead;
-        const { codes, accept } = v;
-        let n = 0;
-        for (let o = lo; o < hi; o++) if (accept[codes[o]!] === 1 && (dead === null || dead[o] !== 1)) sel[n++] = o;
-        return { rows: sel, n };
+    // Part j's codes of a cluster restricted to its matching live rows, as a slice of them (ivf/search.ts
+    // ClusterSlice): their ordinals (or, for codes that name their rows, positions) are written to this query's
+    // arena, nothing is copied. A part whose rows mostly match keeps its codes whole (the others are left out by
+    // `accept`); one with none is left out.
+    const matchingSlice = (j: number, c: number, cc: ClusterCodes): ClusterSlice | null => {
+      const base = bases[j]!;
+      const lo = cc.firstRow;
+      const counted = cc.rowIds === null ? selectedByValue[j]?.get(c) : undefined;
+      if (counted !== undefined && counted.lo === lo) {
+        // Selected by value while counting (a cluster without a match is never probed).
+        if (counted.n * 2 > cc.n) return wholeSlice(cc, base);
+        return { of: cc, sel: counted.sel, from: counted.from, n: counted.n, shift: lo, base };
       }
-      const a = allowed![j]!;
+      const from = arena.room(cc.n);
+      const out = arena.buf;
       let n = 0;
-      for (let o = lo; o < hi; o++) if (a[o] === 1) sel[n++] = o;
-      return { rows: sel, n };
+      if (cc.rowIds !== null) {
+        // Codes that name their rows (rowIds) are tested row by row (`accept`, global rows).
+        for (let i = 0; i < cc.n; i++) if (accept(cc.rowIds[i]! + base)) out[from + n++] = i;
+        if (n === 0) return null;
+        arena.used += n;
+        return { of: cc, sel: out, from, n, shift: 0, base };
+      }
+      // The matching live rows of the cluster's ordinal run [lo, hi), ascending.
+      const hi = lo + cc.n;
+      const bits = liveBits[j];
+      const v = values[j];
+      if (bits) n = bits.selectRangeInto(lo, hi, out, from);
+      else if (v) n = valueMatchesInto(v.codes, v.accept, parts[j]!.segment.dead, lo, hi, out, from);
+      else {
+        const a = allowed![j]!;
+        for (let o = lo; o < hi; o++) if (a[o] === 1) out[from + n++] = o;
+      }
+      // Most rows match: all of them are estimated, as before the slices (the same candidates, the same work).
+      if (n * 2 > cc.n) return wholeSlice(cc, base);
+      if (n === 0) return null;
+      arena.used += n;
+      return { of: cc, sel: out, from, n, shift: lo, base };
     };
     const kernel = distanceAt(q.metric, q.query);
     // The searcher's hooks are synchronous, the vectors are read by range: the search runs until it asks for no
@@ -459,6 +508,7 @@ export async function ivfSearch(index: IvfIndex, parts: readonly IvfPart[], q: I
     throw e;
   } finally {
     for (const r of releases) r();
+    giveArena(arena);
   }
 }
 
@@ -532,49 +582,37 @@ function entryOf(centroids: Uint32Array, c: number): number {
   return -1;
 }
 
-/**
- * segmentsOf under a filter: each part's codes of the cluster restricted to its matching live rows (`matchesIn`: part
- * j's matches among ordinals [lo, hi)), so the searcher estimates only rows it may return (ivf/subset.ts); a part
- * whose rows all match keeps its codes as they are, one with none is left out. Codes that name their rows (rowIds)
- * are tested row by row (`accept`, global rows).
- */
-function matchingSegmentsOf(
-  list: readonly (ClusterCodes | null)[],
-  bases: readonly number[],
-  matchesIn: (j: number, lo: number, hi: number) => { rows: Uint32Array; n: number },
-  accept: (g: number) => boolean,
-): ClusterCodes[] {
-  const out: ClusterCodes[] = [];
-  list.forEach((cc, j) => {
-    if (cc === null || cc.n === 0) return;
-    const base = bases[j]!;
-    if (cc.rowIds !== null) {
-      const pos: number[] = [];
-      for (let i = 0; i < cc.n; i++) if (accept(cc.rowIds[i]! + base)) pos.push(i);
-      if (pos.length > 0) out.push(subsetCodes(cc, Uint32Array.from(pos), pos.length, base));
-      return;
-    }
-    const { rows, n } = matchesIn(j, cc.firstRow, cc.firstRow + cc.n);
-    // Most rows match: estimating them all costs less than copying them out (≈ 20 ns a row copied, ≈ 35 estimated).
-    if (n * 2 > cc.n) out.push(...segmentsOf([cc], [base]));
-    else if (n > 0) out.push(subsetCodes(cc, rows, n, base, cc.firstRow));
-  });
-  return out;
+/** All of a part's codes of a cluster as a searcher's segment, rows renamed to global rows (part j's ordinal o is o + base). */
+function wholeSlice(cc: ClusterCodes, base: number): ClusterSlice {
+  return { of: cc, sel: null, from: 0, n: cc.n, shift: 0, base };
 }
 
 /**
- * One cluster's codes in several parts as the searcher's segments, rows renamed to global rows (part j's ordinal o is
- * bases[j] + o): no copy of the codes, only a shifted view per part (a part's cluster rows are contiguous, so its
- * codes carry no row ids; a part whose codes do is shifted id by id).
+ * The selections of one query's cluster slices (ClusterSlice.sel): each written once, after the ones before, and
+ * read until the query ends (every searcher run and rescore reads the same slices). Full, it moves to a new buffer
+ * (the slices already made keep the old one, which nothing writes again). Kept for the next query only when that
+ * query has ended (`arenas`), so two queries in flight never share one.
  */
-function segmentsOf(list: readonly (ClusterCodes | null)[], bases: readonly number[]): ClusterCodes[] {
-  const out: ClusterCodes[] = [];
-  list.forEach((cc, j) => {
-    if (cc === null || cc.n === 0) return;
-    const base = bases[j]!;
-    if (base === 0) out.push(cc);
-    else if (cc.rowIds === null) out.push({ ...cc, firstRow: cc.firstRow + base });
-    else out.push({ ...cc, rowIds: cc.rowIds.map((r) => r + base) });
-  });
-  return out;
+class SelectionArena {
+  buf = new Uint32Array(4096);
+  used = 0;
+
+  /** Where `n` more entries may be written (at most: `used` moves by what is kept). */
+  room(n: number): number {
+    if (this.buf.length - this.used < n) {
+      this.buf = new Uint32Array(Math.max(this.buf.length * 2, n));
+      this.used = 0;
+    }
+    return this.used;
+  }
+}
+
+/** Arenas of ended queries, for the next ones: a few, none larger than 4 MiB. */
+const arenas: SelectionArena[] = [];
+function takeArena(): SelectionArena {
+  return arenas.pop() ?? new SelectionArena();
+}
+function giveArena(a: SelectionArena): void {
+  a.used = 0;
+  if (arenas.length < 8 && a.buf.length <= 1 << 20) arenas.push(a);
 }

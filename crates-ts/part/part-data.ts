@@ -1121,22 +1121,29 @@ export class PartData {
     const table = await this.clusterTable();
     if (typeof centroids === 'function') centroids = centroids(table);
     const codes = head.ivf.codes;
-    const asked = new Set<number>();
-    const held = new Map<number, ClusterCodes>();
+    // By entry of the cluster table: the codes held (undefined: not asked), and the centroids asked that the part
+    // does not hold. A warm query asks hundreds of resident blocks: pinned with one release for all of them
+    // (BlockCache.peekPin), no closure nor map entry each.
+    const held: (ClusterCodes | undefined)[] = new Array(table.centroid.length);
+    let absent: Set<number> | null = null;
+    const pinnedKeys: string[] = [];
     const releases: Release[] = [];
     const tasks: Promise<void>[] = [];
     for (const c of centroids) {
-      if (asked.has(c)) continue;
-      asked.add(c);
       const i = clusterEntry(table, c);
-      if (i < 0) continue;
-      const key = this.clusterKey(codes.file, i);
-      const resident = this.cache.peekPinned<ClusterCodes>(key);
-      if (resident !== undefined) {
-        held.set(c, resident.value);
-        releases.push(resident.release);
+      if (i < 0) {
+        (absent ??= new Set()).add(c);
         continue;
       }
+      if (held[i] !== undefined) continue;
+      const key = this.clusterKey(codes.file, i);
+      const resident = this.cache.peekPin<ClusterCodes>(key);
+      if (resident !== undefined) {
+        held[i] = resident;
+        pinnedKeys.push(key);
+        continue;
+      }
+      held[i] = EMPTY_CODES; // asked; set when loaded
       const where = `${this.key(codes.file)} block ${i}`;
       tasks.push(
         this.cache
@@ -1145,26 +1152,31 @@ export class PartData {
             return { value: cc, bytes: codes.blocks.length[i]! + 256 };
           })
           .then(({ value, release }) => {
-            held.set(c, value);
+            held[i] = value;
             releases.push(release);
           }),
       );
     }
+    let released = false;
     const release: Release = () => {
-      for (const r of releases.splice(0)) r();
+      if (released) return;
+      released = true;
+      this.cache.unpin(pinnedKeys);
+      for (const r of releases) r();
     };
-    const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = tasks.length === 0 ? undefined : (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       release();
       throw failed.reason;
     }
-    const empty = emptyClusterCodes(head.ivf.padded);
+    const empty = emptyCodes(head.ivf.padded);
     return {
       table,
       codes: (c) => {
-        const got = held.get(c);
-        if (got) return got;
-        if (!asked.has(c)) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: codes of cluster ${c} used before prepareClusters fetched them`);
+        const i = clusterEntry(table, c);
+        const got = i < 0 ? undefined : held[i];
+        if (got !== undefined) return got;
+        if (absent === null || !absent.has(c)) throw new ElaxError('ELAX_ERR_INTERNAL', `part ${this.partId}: codes of cluster ${c} used before prepareClusters fetched them`);
         return empty;
       },
       release,
@@ -1248,6 +1260,17 @@ export class PartData {
   segment(dead: Uint8Array | null): PartSegment {
     return new PartSegment(this, dead);
   }
+}
+
+/** A placeholder of prepareClusters for a block being loaded (never returned: a failed load fails the call). */
+const EMPTY_CODES = emptyClusterCodes(64);
+
+/** The codes of a cluster the part does not hold, one per padded dimension (immutable: n = 0, empty arrays). */
+const emptyByPadded = new Map<number, ClusterCodes>();
+function emptyCodes(padded: number): ClusterCodes {
+  let e = emptyByPadded.get(padded);
+  if (e === undefined) emptyByPadded.set(padded, (e = emptyClusterCodes(padded)));
+  return e;
 }
 
 /** The codes of some clusters of a format-3 part, pinned until `release` (PartData.prepareClusters). */
