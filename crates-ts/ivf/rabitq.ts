@@ -41,8 +41,9 @@ export interface ClusterCodes {
   /** Second-stage codes (refine.ts); absent in layout version 1. */
   refine?: RefineCodes | null;
   /**
-   * Position in `refine` of each code (a subset of a cluster's codes shares the cluster's refine codes, subset.ts);
-   * absent: the same position.
+   * Position in `refine` of each code, for codes that are some of a cluster's sharing its refine codes (none made by
+   * the engine since the searcher reads a cluster's matching codes in place: search.ts ClusterSlice); absent: the
+   * same position.
    */
   refineAt?: Uint32Array;
 }
