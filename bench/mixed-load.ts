@@ -11,12 +11,15 @@
  * 10 values, strong consistency, top 10):
  *   1. idle: nothing else runs;
  *   2. loaded: a writer upserts new documents at `--write-rate` rows/s in `--batch`-row requests (paced: a request
- *      leaves every batch/rate seconds, up to 8 in flight).
+ *      leaves every batch/rate seconds, up to 8 in flight). The writer is another client: it runs on a worker thread
+ *      of this process (`--writer thread`, the default), so that sending its multi-MB bodies does not hold up the
+ *      event loop that times the queries (`--writer same-loop`: on that loop, as until 2026-12-06).
  * Per phase: query p50/p99 by kind, the event-loop lag the server reports (/metrics elax_event_loop_lag_seconds,
  * scraped at the phase's start and end: the histogram covers the phase), the writer's achieved rate and ack
  * latency, and the CPU the server and this load generator used (both share the machine).
  */
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess } from './lib.js';
 
 const { values } = parseArgs({
@@ -30,8 +33,10 @@ const { values } = parseArgs({
     'server-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
     consistency: { type: 'string', default: 'strong' },
+    writer: { type: 'string', default: 'thread' },
   },
 });
+if (values.writer !== 'thread' && values.writer !== 'same-loop') throw new Error('--writer is thread or same-loop');
 const rows = Number(values.rows);
 const dims = Number(values.dims);
 const seconds = Number(values.seconds);
@@ -87,6 +92,59 @@ function queryBody(kind: Kind, i: number): string {
   return JSON.stringify({ rank_by: ['vector', 'ANN', q], top_k: 10, filters: ['category', 'Eq', `c${i % 10}`], ...consistency });
 }
 
+/**
+ * The paced writer on a worker thread (plain JavaScript, evaluated): workerData holds the URL, the bodies (bytes,
+ * transferred) and the pacing; it posts 'ready', waits for the phase's start and end (epoch ms), sends, and posts its
+ * counts. Times are epoch ms (performance.timeOrigin + now()): the threads' performance.now() origins differ.
+ */
+const WRITER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, bodies, interval, batch } = workerData;
+const now = () => performance.timeOrigin + performance.now();
+parentPort.once('message', async ({ startAt, endAt }) => {
+  const acks = [];
+  let written = 0, writeErrors = 0;
+  const inflight = new Set();
+  for (let k = 0; k < bodies.length; k++) {
+    const due = startAt + k * interval;
+    if (due >= endAt) break;
+    const wait = due - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    while (inflight.size >= 8) await Promise.race(inflight);
+    const st = now();
+    const p = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[k] })
+      .then(async (r) => {
+        await r.arrayBuffer();
+        if (r.ok) { written += batch; acks.push(now() - st); } else writeErrors++;
+      })
+      .catch(() => { writeErrors++; })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+  await Promise.all(inflight);
+  parentPort.postMessage({ written, acks, writeErrors });
+});
+parentPort.postMessage('ready');
+`;
+
+/** Starts the writer thread with `bodies`; resolves once it is ready, with the function that starts it. */
+async function writerThread(url: string, bodies: string[]): Promise<(startAt: number, endAt: number) => Promise<{ written: number; acks: number[]; writeErrors: number }>> {
+  const bytes = bodies.map((b) => new TextEncoder().encode(b));
+  const w = new Worker(WRITER_THREAD, { eval: true, workerData: { url, bodies: bytes, interval: (1000 * batch) / writeRate, batch }, transferList: bytes.map((b) => b.buffer) });
+  await new Promise<void>((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('error', reject);
+  });
+  return (startAt, endAt) => {
+    const done = new Promise<{ written: number; acks: number[]; writeErrors: number }>((resolve, reject) => {
+      w.once('message', (m) => resolve(m));
+      w.once('error', reject);
+    }).finally(() => w.terminate());
+    w.postMessage({ startAt, endAt });
+    return done;
+  };
+}
+
 /** The writer's request bodies, made before the phase so that the load generator's CPU goes to sending them. */
 function writeBodies(firstId: number): string[] {
   const n = Math.ceil((seconds * writeRate) / batch);
@@ -95,6 +153,7 @@ function writeBodies(firstId: number): string[] {
 
 async function phase(s: ServerProcess, name: string, writer: boolean, firstId: number) {
   const bodies = writer ? writeBodies(firstId) : [];
+  const startWriter = writer && values.writer === 'thread' ? await writerThread(`${s.url}/v2/namespaces/${NS}`, bodies) : null;
   await scrapeLag(s); // resets the server's histogram: the next scrape covers this phase
   const cpu0 = process.cpuUsage();
   const cpu0Server = serverCpuSeconds(s.child.pid!);
@@ -135,6 +194,13 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
   let writeErrors = 0;
   const writes = (async () => {
     if (!writer) return;
+    if (startWriter !== null) {
+      const got = await startWriter(performance.timeOrigin + t0, performance.timeOrigin + end);
+      written = got.written;
+      writeErrors = got.writeErrors;
+      acks.push(...got.acks);
+      return;
+    }
     const interval = (1000 * batch) / writeRate;
     const inflight = new Set<Promise<void>>();
     let next = firstId;
@@ -209,7 +275,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
 }
 
 console.log(`machine: ${machine()}`);
-console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors} consistency=${values.consistency}`);
+console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors} consistency=${values.consistency} writer=${values.writer}`);
 const server = await startServerProcess({
   args: ['--admin-token', TOKEN, ...values['server-args']!.split(' ').filter(Boolean)],
   nodeArgs: values['node-args']!.split(' ').filter(Boolean),
