@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { embeddedIndexerMode, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
+import { embeddedIndexerMode, indexerProcessEnv, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
 import { hasChrt, threadNices } from '../test/helpers/proc.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
@@ -185,6 +185,13 @@ describe('embedded indexer supervision', () => {
       }
     });
   }
+
+  it("should give the indexer process the server's environment without the server's malloc mmap threshold, unless one is named for it", () => {
+    const server = { PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '1000', ELAX_X: 'y' };
+    expect(indexerProcessEnv(server)).toEqual({ PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1000', ELAX_X: 'y' });
+    expect(indexerProcessEnv({ ...server, ELAX_INDEXER_MALLOC_MMAP_THRESHOLD: '4194304' })).toEqual({ PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1000', ELAX_X: 'y', ELAX_INDEXER_MALLOC_MMAP_THRESHOLD: '4194304', MALLOC_MMAP_THRESHOLD_: '4194304' });
+    expect(indexerProcessEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin' });
+  });
 
   it('should read the mode from ELAX_INDEXER_PROCESS, process by default', () => {
     expect(embeddedIndexerMode({})).toBe('process');
