@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds } from './lib.js';
+import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,6 +109,7 @@ for (const clients of clientCounts) {
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
   const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
+  removeServerFiles(server); // its store (hundreds of MB a run) and temporary cache
   latencies.sort((a, b) => a - b);
   const row = {
     clients,
