@@ -11,7 +11,7 @@ import { Witness, routerKey, type ObjectStore } from '../store/index.js';
 import { RouterStore, type RouterRead } from '../router/index.js';
 import { WalLog, decodeWalEntry, type WalEntry, type WalObject } from '../wal/index.js';
 import {
-  IVF_FILE, PartData, decodeDeletionVector, fetchVerified, isBlockHead, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
+  IVF_FILE, PartData, blockCacheFor, decodeDeletionVector, fetchVerified, isBlockHead, loadPart, lookupIdsV2, manifestKey, partFileKey, partFileMissing, readManifest,
   type PartFileCache, type LoadedPartCache, type PartManifest,
 } from '../part/index.js';
 import { CachedViewPart, LoadedViewPart, type ViewPart } from './view-part.js';
@@ -221,7 +221,7 @@ export class NamespaceCatalog {
             const vp = new CachedViewPart(
               pd,
               (ids) => lookupIdsV2(this.store, head, ids, this.blocks),
-              (name) => fetchVerified(this.store, partFileKey(home, ref.id, name), info(name), this.store.local === true ? undefined : this.partFiles),
+              (name) => fetchVerified(this.store, partFileKey(home, ref.id, name), info(name), blockCacheFor(this.store, this.partFiles)),
             );
             this.partData.set(key, vp);
             // A clustered part's cluster table is the first thing every ANN query reads of it (one ranged GET, a few

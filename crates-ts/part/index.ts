@@ -37,5 +37,5 @@ export { encodeClusterTable, decodeClusterTable, clusterEntry, emptyClusterCodes
 export { PartData, PartSegment, type PartDataOptions, type PreparedClusters } from './part-data.js';
 export { blockOf, openBlockFile, BlockFileWriter, type BlockTable } from './block-file.js';
 export { ColumnBlock } from './column-block.js';
-export { fetchVerified, fetchVerifiedFile } from './load.js';
+export { blockCacheFor, fetchVerified, fetchVerifiedFile } from './load.js';
 export { DEFAULT_CHUNK_BYTES, type LocalFile, type StreamCheck, type VerifyStream } from './file-stream.js';

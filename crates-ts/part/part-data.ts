@@ -20,7 +20,7 @@ import { checkClusterCodes, clusterEntry, decodeClusterTable, emptyClusterCodes,
 import { decodeClusterBytes, type ClusterCodes } from '../ivf/index.js';
 import { spaceFor, type HnswIndex } from './hnsw.js';
 import type { VectorAttrIndexInfo } from './vector-attr-index.js';
-import { fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
+import { blockCacheFor, fetchVerified, loadGraph, RANGED_POSTINGS_MIN_BYTES } from './load.js';
 import type { PartFileInfo } from './manifest.js';
 import { partFileMissing } from './missing.js';
 import { HNSW_FILE, partFileKey } from './paths.js';
@@ -111,11 +111,7 @@ export class PartData {
   /** Data pinned by running queries: key → value and reference count. */
   private readonly pinned = new Map<string, { value: unknown; refs: number }>();
 
-  /**
-   * The disk cache for blocks and whole files: none in front of a local store (ObjectStore.local), whose reads are
-   * this disk's already (a copy would double the I/O and the disk space, and each cached block costs the event loop
-   * an exists check, a write and a rename).
-   */
+  /** The disk cache for blocks and whole files (load.ts blockCacheFor: none in front of a local store). */
   private readonly files: PartFileCache | undefined;
   /** The disk cache for graph files (hnswlib reads a path: the cache's pinned copy, else a private temporary file). */
   private readonly graphFiles: PartFileCache | undefined;
@@ -127,7 +123,7 @@ export class PartData {
     private readonly cache: BlockCache,
     private readonly opts: PartDataOptions = {},
   ) {
-    this.files = store.local === true ? undefined : files;
+    this.files = blockCacheFor(store, files);
     this.graphFiles = files;
     this.rows = head.rows;
     this.byName = new Map(head.files.map((f) => [f.name, f]));
