@@ -68,7 +68,7 @@ function compare(ns: string, via: string, rows: Map<number, Record<string, unkno
     const row = rows.get(id);
     const st = row ? stateOfRow(row) : { state: ABSENT };
     const bad = 'bad' in st ? `id ${id}: ${st.bad}` : model.check(id, st.state);
-    if (bad) out.push(`final read of ${ns} via ${via}: ${bad}${model.exact(id) ? ' (acknowledged)' : ''}`);
+    if (bad) out.push(`final read of ${ns} via ${via}: ${bad}${model.exact(id) ? ' (acknowledged)' : ''}; the id's history:${model.historyOf(id)}`);
   }
   for (const id of rows.keys()) if (!known.has(id)) out.push(`final read of ${ns} via ${via}: id ${id} exists but no client ever wrote it`);
   return out;

@@ -137,6 +137,15 @@ export interface CallOutcome {
   /** For writes: acked / refused / unknown / late (see module doc). */
   outcome: 'acked' | 'refused' | 'unknown' | 'late';
   attempts: number;
+  /** One line per attempt ("hh:mm:ss.mmm server-1 pid 123: 503 ELAX_ERR_STORE_UNAVAILABLE"), for a violation's history. */
+  trail: string[];
+}
+
+const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
+
+function describe(slot: string, pid: number | undefined, startedAt: number, r: CallResult): string {
+  const what = r.kind === 'ok' ? String(r.status) : r.kind === 'http' ? `${r.status} ${r.code}` : `net ${r.why} (${r.message.slice(0, 80)})`;
+  return `${clock(startedAt)}-${clock(Date.now())} ${slot} pid ${pid ?? '-'}: ${what}`;
 }
 
 /**
@@ -165,6 +174,7 @@ export async function call(
   let late = false;
   let attempts = 0;
   let backoff = 100;
+  const trail: string[] = [];
   while (Date.now() < deadline && !servers.aborted()) {
     const live = servers.live();
     if (live.length === 0) {
@@ -173,8 +183,11 @@ export async function call(
     }
     const slot = live[Math.floor(random() * live.length)]!;
     attempts++;
+    const startedAt = Date.now();
+    const pid = slot.child?.pid;
     const r = await attempt(audit, slot, what, path, body, opts.headers);
-    if (r.kind === 'ok') return { body: r.body, outcome: 'acked', attempts };
+    trail.push(describe(slot.name, pid, startedAt, r));
+    if (r.kind === 'ok') return { body: r.body, outcome: 'acked', attempts, trail };
     let waitMs = backoff * (0.5 + random());
     backoff = Math.min(backoff * 2, 2_000);
     if (r.kind === 'net') {
@@ -189,5 +202,5 @@ export async function call(
     if ((unknown || late) && opts.retryUnknown === false) break;
     await sleep(Math.max(0, Math.min(waitMs, deadline - Date.now())));
   }
-  return { outcome: late ? 'late' : unknown ? 'unknown' : 'refused', attempts };
+  return { outcome: late ? 'late' : unknown ? 'unknown' : 'refused', attempts, trail };
 }

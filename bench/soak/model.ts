@@ -7,7 +7,8 @@
  * with an unknown outcome (5xx, reset, the server killed mid-request) may or may not have applied, so the possible
  * states become the union of before and after. A write refused before it could apply (connection refused, 429)
  * leaves them unchanged. Conditional-write ordering in the WAL guarantees that a write whose server died can only
- * land before any later write (it targeted an earlier or equal sequence number), so unknown writes never reorder.
+ * land before any later write (it targeted an earlier or equal sequence number, and every later acknowledged write
+ * took a sequence number, even one that changed nothing: RFC-0001 "Fences"), so unknown writes never reorder.
  * (A client whose connection to a server being stopped gracefully was reset waits for that process to exit, since
  * it may still flush the write.) A write whose server may still be working on it (the client gave up waiting, or
  * the connection dropped while the server lives) could land after a later write: its ids are quarantined (no
@@ -79,6 +80,23 @@ export class StateModel {
   readonly quarantined = new Set<number>();
   /** Ids whose state set grew past MAX_STATES: no longer checked. */
   readonly unchecked = new Set<number>();
+  /** Per id, what happened to it (writes with their outcomes and attempts, reads): printed with a violation. */
+  private readonly history = new Map<number, string[]>();
+
+  /** Adds a line to each id's history. */
+  note(ids: number[], line: string): void {
+    for (const id of ids) {
+      const h = this.history.get(id) ?? [];
+      h.push(line);
+      if (h.length > 40) h.splice(0, h.length - 40);
+      this.history.set(id, h);
+    }
+  }
+
+  /** The id's history, one indented line per event (empty when nothing was noted). */
+  historyOf(id: number): string {
+    return (this.history.get(id) ?? []).map((l) => `\n      ${l}`).join('');
+  }
 
   /** Every id ever written (or tried). */
   ids(): number[] {

@@ -116,6 +116,8 @@ export class Workload {
       if (res.outcome === 'acked') this.stats.ackLatencyMs.push(Date.now() - t0);
       if (res.outcome === 'late') model.quarantine(list, op);
       else model.apply(list, op, res.outcome);
+      const opText = op.kind === 'upsert' ? `upsert v=${op.v}` : op.kind === 'patch' ? `patch p=${op.p}` : 'delete';
+      model.note(list, `${opText} of ${list.length} ids${keyless ? '' : ` key ${key}`}: ${res.outcome} [${res.trail.join('; ')}]`);
     }
   }
 
@@ -141,7 +143,8 @@ export class Workload {
       const row = seen.get(id);
       const st = row ? stateOfRow(row) : { state: ABSENT };
       const bad = 'bad' in st ? `id ${id}: ${st.bad}` : model.check(id, st.state);
-      if (bad) this.readViolations.push(`strong read in ${ns} after the writer's last outcome: ${bad}`);
+      if (bad) this.readViolations.push(`strong read in ${ns} after the writer's last outcome: ${bad} [${res.trail.join('; ')}]; the id's history:${model.historyOf(id)}`);
+      model.note([id], `strong read: ${'bad' in st ? st.bad : st.state} [${res.trail.join('; ')}]`);
     }
     for (const id of seen.keys()) if (!ids.includes(id)) this.readViolations.push(`strong read in ${ns} for ids ${ids.join(',')} returned id ${id}`);
   }

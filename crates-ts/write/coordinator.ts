@@ -81,6 +81,8 @@ const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), id
 
 const NONE: ReadonlySet<Id> = new Set();
 const hasFilterWrite = (req: WriteRequest) => req.deleteByFilter !== undefined || req.patchByFilter !== undefined;
+/** Whether the request's answer depends on the namespace's state: it names rows, or a filter picks them. */
+const readsState = (req: WriteRequest) => req.upserts.length > 0 || req.patches.length > 0 || req.deletes.length > 0 || hasFilterWrite(req);
 type Plan = ReturnType<WriteCoordinator['plan']>;
 
 interface Pending {
@@ -202,7 +204,11 @@ export class WriteCoordinator {
       const seq = base.head + 1;
       let committedSeq: number | null = null;
       let bytes: Uint8Array | null = null;
-      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0) {
+      // A request that read the state (it names rows or a filter) is answered from this head even when it changed
+      // nothing: it still takes head + 1 with an entry without rows, so that a write still in flight from a node
+      // that died (its conditional PUT delivered late) cannot land after it (RFC-0001 step 4, "Fences").
+      const fence = plan.accepted.some((a) => a.res !== null && readsState(a.p.req));
+      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0 || fence) {
         const meta: WalMeta = {
           format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
           namespace: ns,
