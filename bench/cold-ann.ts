@@ -58,7 +58,7 @@ async function serve(trace?: string): Promise<ServerProcess> {
   const s = await startServerProcess({
     store: values.store,
     args: ['--no-indexer', '--cache-memory', values['cache-memory']!, '--query-timeout-ms', '600000'],
-    env: { MALLOC_MMAP_THRESHOLD_: '131072', ELAX_ADMIN_TOKEN: 'bench', ...(trace ? { ELAX_STORE_TRACE: trace } : {}) },
+    env: { ELAX_ADMIN_TOKEN: 'bench', ...(trace ? { ELAX_STORE_TRACE: trace } : {}) },
   });
   for (let i = 0; i < 600 && !(await fetch(`${s.url}/readyz`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
   return s;

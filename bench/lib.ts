@@ -32,10 +32,30 @@ export interface ServerProcess {
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-/** `npm start`'s node flags (package.json): a 64 MiB young generation (README "Environment"). */
-export const SERVER_NODE_ARGS = ['--max-semi-space-size=64'];
+/**
+ * How `npm start` starts the server (README's first command), read from package.json's `start` script so that the
+ * benchmarks measure the server a user runs: its node flags (`node --max-semi-space-size=64 bin/elax.mjs serve`) and
+ * the environment it sets with defaults (`NAME=${NAME:-value}`, e.g. the allocator's MALLOC_MMAP_THRESHOLD_).
+ */
+export function npmStartOf(startScript: string): { nodeArgs: string[]; env: Record<string, string> } {
+  const m = /(?:^|\s)node((?:\s+--\S+)*)\s+bin\/elax\.mjs\s+serve\b/.exec(startScript);
+  if (!m) throw new Error(`package.json's start script does not run \`node [flags] bin/elax.mjs serve\`: ${startScript}`);
+  const env: Record<string, string> = {};
+  for (const [, name, value] of startScript.slice(0, m.index).matchAll(/(\w+)=\$\{\1:-([^}]*)\}/g)) env[name!] = value!;
+  return { nodeArgs: m[1]!.trim().split(/\s+/).filter(Boolean), env };
+}
 
-/** Starts `elax serve` as a child process on a fresh temp store (or the given one) and waits for /health. */
+const npmStart = npmStartOf((JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start);
+
+/** `npm start`'s node flags (package.json): a 64 MiB young generation (README "Environment"). */
+export const SERVER_NODE_ARGS = npmStart.nodeArgs;
+/** `npm start`'s environment defaults (package.json); the caller's environment overrides them, as in the script. */
+export const SERVER_ENV = npmStart.env;
+
+/**
+ * Starts `elax serve` as a child process on a fresh temp store (or the given one) and waits for /health, with
+ * `npm start`'s node flags and environment (SERVER_NODE_ARGS, SERVER_ENV) unless the bench gives its own.
+ */
 export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
@@ -44,7 +64,7 @@ export async function startServerProcess(opts: { store?: string; args?: string[]
   if (!nodeArgs.some((a) => a.startsWith('--max-semi-space-size'))) nodeArgs.unshift(...SERVER_NODE_ARGS);
   const child = spawn(process.execPath, [...nodeArgs, path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...SERVER_ENV, ...process.env, ...opts.env },
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -120,6 +140,12 @@ export function benchEngine(store: ObjectStore, efSearch: number): Engine {
     backpressureBytes: Number.MAX_SAFE_INTEGER,
     catalog: { loadedParts: new LoadedPartCache(8 * 1024 ** 3), blockCache: new BlockCache(8 * 1024 ** 3), partFiles: new PartFileCache(cacheDir, 8 * 1024 ** 3) },
   });
+}
+
+/** The server's start as benches make it: `npm start`'s environment (where the caller's does not set it) and flags. */
+export function serverStart(extraEnv: Record<string, string> = {}): string {
+  const env = Object.entries({ ...SERVER_ENV, ...extraEnv }).map(([k, v]) => `${k}=${process.env[k] ?? v}`);
+  return `${[...env, 'node', ...SERVER_NODE_ARGS].join(' ')} bin/elax.mjs serve (as npm start)`;
 }
 
 export function machine(): string {

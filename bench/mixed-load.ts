@@ -20,7 +20,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess } from './lib.js';
+import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess, serverStart } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -275,6 +275,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
 }
 
 console.log(`machine: ${machine()}`);
+console.log(`server: ${serverStart()}`);
 console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors} consistency=${values.consistency} writer=${values.writer}`);
 const server = await startServerProcess({
   args: ['--admin-token', TOKEN, ...values['server-args']!.split(' ').filter(Boolean)],

@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds } from './lib.js';
+import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds, serverStart } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +56,7 @@ async function coldInlineTasks(url: string): Promise<number> {
 }
 
 console.log(`machine: ${machine()}`);
+console.log(`server: ${serverStart()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
 poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
 console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} vectors=${vectorEncoding} pool-threads=${values['pool-threads'] ?? 'default'}`);
