@@ -49,8 +49,11 @@ const npmStart = npmStartOf((JSON.parse(readFileSync(path.join(repo, 'package.js
 
 /** `npm start`'s node flags (package.json): a 64 MiB young generation (README "Environment"). */
 export const SERVER_NODE_ARGS = npmStart.nodeArgs;
-/** `npm start`'s environment defaults (package.json); the caller's environment overrides them, as in the script. */
-export const SERVER_ENV = npmStart.env;
+/**
+ * `npm start`'s environment defaults (package.json); the caller's environment overrides them, as in the script.
+ * ELAX_BENCH_SERVER_ENV=none leaves them out (e.g. to measure glibc's own malloc thresholds, which no value restores).
+ */
+export const SERVER_ENV: Record<string, string> = process.env.ELAX_BENCH_SERVER_ENV === 'none' ? {} : npmStart.env;
 
 /**
  * Starts `elax serve` as a child process on a fresh temp store (or the given one) and waits for /health, with
