@@ -164,8 +164,47 @@ export function encodeWalColumns(c: WalColumns): Uint8Array {
   const plain = new arrow.Table(columns);
   const schema = new arrow.Schema(plain.schema.fields, new Map([[META_KEY, JSON.stringify(c.meta)]]));
   const table = new arrow.Table(schema, plain.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
-  const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
+  const wasmTable = pq.Table.fromIPCStream(ipcStreamInScratch(table));
   return pq.writeParquet(wasmTable, walWriterProperties());
+}
+
+/** Collects the chunks an Arrow IPC writer emits (views of the columns' own buffers: nothing is copied yet). */
+class ChunkSink extends arrow.AsyncByteQueue {
+  readonly chunks: Uint8Array[] = [];
+  bytes = 0;
+  override write(value: arrow.AsyncByteQueue extends { write(v: infer V): void } ? V : never): void {
+    const chunk = value as Uint8Array;
+    this.chunks.push(chunk);
+    this.bytes += chunk.byteLength;
+  }
+}
+
+/** Entries above this keep no scratch buffer after them: one huge batch must not pin its size for good. */
+const SCRATCH_KEEP_BYTES = 16 * 1024 * 1024;
+let scratch = new Uint8Array(0);
+
+/**
+ * The table's IPC stream (what `arrow.tableToIPC(table, 'stream')` returns, byte for byte), joined into a buffer this
+ * thread reuses from one entry to the next. parquet-wasm copies it into its own memory at once, so the buffer is free
+ * again when encodeWalColumns returns. tableToIPC joined into a fresh buffer per entry instead: ≈ 0.5 MB per 1,000
+ * 128-d rows, which under `npm start`'s MALLOC_MMAP_THRESHOLD_ is a fresh mapping whose pages fault in one by one
+ * (`perf record -e page-faults`: a sixth of the server's faults under an 8-client write load; docs/benchmarks.md).
+ */
+export function ipcStreamInScratch(table: arrow.Table): Uint8Array {
+  const sink = new ChunkSink();
+  const writer = new arrow.RecordBatchStreamWriter();
+  writer.reset(sink, table.schema);
+  for (const batch of table.batches) writer.write(batch);
+  writer.finish();
+  let into = scratch;
+  if (into.byteLength < sink.bytes) into = new Uint8Array(Math.max(sink.bytes, Math.min(2 * into.byteLength, SCRATCH_KEEP_BYTES)));
+  if (into.byteLength <= SCRATCH_KEEP_BYTES) scratch = into;
+  let at = 0;
+  for (const chunk of sink.chunks) {
+    into.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return into.subarray(0, at);
 }
 
 export function encodeWalEntry(meta: WalMeta, ops: readonly WalOp[]): Uint8Array {
