@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { embeddedIndexerMode, indexerProcessEnv, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
+import { DEFAULT_STOP_TIMEOUT_MS, embeddedIndexerMode, indexerProcessEnv, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
 import { hasChrt, threadNices } from '../test/helpers/proc.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
@@ -73,6 +73,27 @@ describe('embedded indexer supervision', () => {
       }
     });
   }
+
+  it('should kill an indexer that does not stop within the default stop timeout (5 s), so that a server stops promptly', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elax-embedded-stuck-'));
+    try {
+      // An indexer in the middle of a pass that does not end: it takes the stop message and never exits.
+      const entry = path.join(dir, 'stuck-indexer.mjs');
+      writeFileSync(entry, 'process.on("message", () => {});\nsetInterval(() => {}, 1 << 30);\n');
+      const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+      const ix = startEmbeddedIndexer(dir, { nice: 0, buildThreads: 0 }, (msg, fields) => logs.push({ msg, fields }), { entry: pathToFileURL(entry), mode: 'process' });
+      const pid = ix.pid!;
+      await new Promise((r) => setTimeout(r, 500)); // it has loaded its entry
+      const t0 = Date.now();
+      await ix.stop();
+      const took = Date.now() - t0;
+      expect(logs.find((l) => l.msg === 'embedded indexer did not stop in time; killed')?.fields).toEqual({ timeout_ms: DEFAULT_STOP_TIMEOUT_MS });
+      expect(took).toBeGreaterThanOrEqual(DEFAULT_STOP_TIMEOUT_MS - 100);
+      expect(alive(pid)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('should report a child process killed by a signal and start a new one', async () => {
     const store = mkdtempSync(path.join(tmpdir(), 'elax-embedded-store-'));

@@ -25,6 +25,9 @@ export interface EmbeddedIndexer {
 
 export type EmbeddedIndexerMode = 'process' | 'thread';
 
+/** EmbeddedIndexerOptions.stopTimeoutMs's default. */
+export const DEFAULT_STOP_TIMEOUT_MS = 5_000;
+
 export interface EmbeddedIndexerOptions {
   /** First restart delay; doubles per consecutive crash up to maxRestartDelayMs. Default 1 s. */
   restartDelayMs?: number;
@@ -35,7 +38,12 @@ export interface EmbeddedIndexerOptions {
   entry?: URL;
   /** Default: embeddedIndexerMode() (ELAX_INDEXER_PROCESS). */
   mode?: EmbeddedIndexerMode;
-  /** A stopped indexer that has not exited after this long is killed. Default 30 s. */
+  /**
+   * A stopped indexer that has not exited after this long is killed. Default 5 s: a stop waits for the pass under way,
+   * which on a busy machine (the indexer runs niced, or SCHED_IDLE) or against a failing store can take long, and a
+   * server asked to stop should stop. Killing it loses nothing: the pass is redone by the next indexer, an unfinished
+   * build leaves only part files no router names (GC's), and a publish is one compare-and-swap.
+   */
   stopTimeoutMs?: number;
 }
 
@@ -190,7 +198,7 @@ export function startEmbeddedIndexer(
         if (restartTimer) clearTimeout(restartTimer);
         const r = current;
         if (r.gone()) return resolve();
-        const stopTimeout = opts.stopTimeoutMs ?? 30_000;
+        const stopTimeout = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
         const timer = setTimeout(() => {
           log('embedded indexer did not stop in time; killed', { timeout_ms: stopTimeout });
           r.kill();
