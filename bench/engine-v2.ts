@@ -31,7 +31,7 @@ import { LocalDirStore, openStore, type ObjectStore } from '../crates-ts/store/i
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
-import { freePort, gaussianMixture, latencySummary, machine, processMemory, rng, SERVER_ENV, SERVER_NODE_ARGS } from './lib.js';
+import { freePort, gaussianMixture, latencySummary, machine, processMemory, rng, serverEnv, SERVER_NODE_ARGS } from './lib.js';
 import { zipfSampler, zipfWord } from './data/zipf.js';
 
 const { values } = parseArgs({
@@ -120,7 +120,7 @@ async function serve(): Promise<Server> {
   const child = spawn(
     process.execPath,
     [...SERVER_NODE_ARGS, path.join(repo, 'bin', 'elax.mjs'), 'serve', '--no-indexer', '--quiet', '--port', String(port), '--store', storeDir, '--cache-memory', values['cache-memory']!, '--cache-dir', 'temp', '--query-timeout-ms', '600000'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...SERVER_ENV, ...process.env, ELAX_ADMIN_TOKEN: 'bench' } }, // as npm start
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...serverEnv(), ELAX_ADMIN_TOKEN: 'bench' } }, // as npm start
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {

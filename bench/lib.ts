@@ -62,12 +62,10 @@ export const SERVER_ENV: Record<string, string> = process.env.ELAX_BENCH_SERVER_
 export async function startServerProcess(opts: { store?: string; args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
-  // The node flags `npm start` uses (package.json), unless the bench gives its own young-generation size.
-  const nodeArgs = [...(opts.nodeArgs ?? [])];
-  if (!nodeArgs.some((a) => a.startsWith('--max-semi-space-size'))) nodeArgs.unshift(...SERVER_NODE_ARGS);
+  const nodeArgs = serverNodeArgs(opts.nodeArgs ?? []);
   const child = spawn(process.execPath, [...nodeArgs, path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...SERVER_ENV, ...process.env, ...opts.env },
+    env: { ...serverEnv(), ...opts.env },
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -145,10 +143,22 @@ export function benchEngine(store: ObjectStore, efSearch: number): Engine {
   });
 }
 
-/** The server's start as benches make it: `npm start`'s environment (where the caller's does not set it) and flags. */
-export function serverStart(extraEnv: Record<string, string> = {}): string {
-  const env = Object.entries({ ...SERVER_ENV, ...extraEnv }).map(([k, v]) => `${k}=${process.env[k] ?? v}`);
-  return `${[...env, 'node', ...SERVER_NODE_ARGS].join(' ')} bin/elax.mjs serve (as npm start)`;
+/** `npm start`'s node flags (SERVER_NODE_ARGS), each unless `given` (the bench's own flags, which follow) has it. */
+export function serverNodeArgs(given: string[], base: readonly string[] = SERVER_NODE_ARGS): string[] {
+  const flag = (a: string) => a.split('=')[0];
+  const own = new Set(given.map(flag));
+  return [...base.filter((a) => !own.has(flag(a))), ...given];
+}
+
+/** A bench's server environment: `npm start`'s defaults under this process's environment, as in the script. */
+export function serverEnv(): NodeJS.ProcessEnv {
+  return { ...SERVER_ENV, ...process.env };
+}
+
+/** The server's start as benches make it: `npm start`'s environment variables (with their values here) and flags. */
+export function serverStart(): string {
+  const env = serverEnv();
+  return `${[...Object.keys(SERVER_ENV).map((k) => `${k}=${env[k]}`), 'node', ...SERVER_NODE_ARGS].join(' ')} bin/elax.mjs serve (as npm start)`;
 }
 
 export function machine(): string {

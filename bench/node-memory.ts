@@ -7,12 +7,12 @@
  *
  *   node bin/run-ts.mjs bench/node-memory.ts --store /tmp/elax-bench-v2-10000000-0 [--queries 150] [--snapshot DIR]
  *
- * The server starts as `npm start` does (bench/lib.ts SERVER_ENV); allocator settings in this process's environment
+ * The server starts as `npm start` does (bench/lib.ts serverEnv); allocator settings in this process's environment
  * override it (e.g. MALLOC_MMAP_THRESHOLD_=4194304).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { machine, processMemory, rng, SERVER_ENV, serverStart, startServerProcess } from './lib.js';
+import { machine, processMemory, rng, serverEnv, serverStart, startServerProcess } from './lib.js';
 import { zipfSampler, zipfWord } from './data/zipf.js';
 
 const { values } = parseArgs({ options: { store: { type: 'string' }, queries: { type: 'string', default: '150' }, snapshot: { type: 'string' }, 'cache-memory': { type: 'string', default: '256MiB' } } });
@@ -48,8 +48,8 @@ try {
   const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer bench' } })).text();
   const metric = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? 0);
   const MiB = (n: number) => (n / 1024 / 1024).toFixed(0);
-  const serverEnv = { ...SERVER_ENV, ...process.env };
-  const malloc = Object.keys(serverEnv).filter((k) => k.startsWith('MALLOC_')).map((k) => `${k}=${serverEnv[k]}`).join(' ') || 'glibc defaults';
+  const env = serverEnv();
+  const malloc = Object.keys(env).filter((k) => k.startsWith('MALLOC_')).map((k) => `${k}=${env[k]}`).join(' ') || 'glibc defaults';
   console.log(`# ${machine()}`);
   console.log(`# server: ${serverStart()}`);
   console.log(`store ${values.store}, --cache-memory ${values['cache-memory']}, ${2 * Q} queries, allocator: ${malloc}`);

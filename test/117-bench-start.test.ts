@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { npmStartOf, SERVER_ENV, SERVER_NODE_ARGS, serverStart } from '../bench/lib.js';
+import { npmStartOf, SERVER_ENV, SERVER_NODE_ARGS, serverNodeArgs, serverStart } from '../bench/lib.js';
 
 const start = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
 
@@ -22,5 +22,11 @@ describe('benchmarks start the server as npm start does', () => {
     expect(npmStartOf('A_B=${A_B:-1} C=${C:-x y} node --x=1 --y bin/elax.mjs serve')).toEqual({ nodeArgs: ['--x=1', '--y'], env: { A_B: '1', C: 'x y' } });
     expect(npmStartOf('node bin/elax.mjs serve --port 1')).toEqual({ nodeArgs: [], env: {} });
     expect(() => npmStartOf('tsx server/main.ts')).toThrow(/does not run/);
+  });
+
+  it("should keep each of npm start's flags that the bench does not give itself", () => {
+    const base = ['--max-semi-space-size=64', '--stack-size=2000'];
+    expect(serverNodeArgs([], base)).toEqual(base);
+    expect(serverNodeArgs(['--max-semi-space-size=16', '--cpu-prof'], base)).toEqual(['--stack-size=2000', '--max-semi-space-size=16', '--cpu-prof']);
   });
 });

@@ -29,10 +29,6 @@ async function mismatch(key: string, f: PartFileInfo, bytes: Uint8Array): Promis
 }
 
 /**
- * A file's verified bytes. Through the cache, a cached copy that fails verification is deleted and fetched again
- * (and the good copy cached); store bytes that fail are corrupt either way.
- */
-/**
  * The disk cache to read a part's blocks and whole files through: none in front of a store on this machine's own disk
  * (ObjectStore.local), whose reads are this disk's already — a copy would double the I/O and the space, and each cached
  * file costs the event loop an exists check, a write and a rename (docs/rfcs/0010-worker-pool.md "Part blocks from a
@@ -42,6 +38,10 @@ export function blockCacheFor(store: ObjectStore, files: PartFileCache | undefin
   return store.local === true ? undefined : files;
 }
 
+/**
+ * A file's verified bytes. Through the cache, a cached copy that fails verification is deleted and fetched again
+ * (and the good copy cached); store bytes that fail are corrupt either way.
+ */
 export async function fetchVerified(store: ObjectStore, key: string, f: PartFileInfo, cache?: PartFileCache, check?: VerifyBytes): Promise<Uint8Array> {
   const verify = check ?? ((bytes: Uint8Array) => mismatch(key, f, bytes));
   if (cache) return cache.get(store, key, verify);

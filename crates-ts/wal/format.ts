@@ -172,8 +172,8 @@ export function encodeWalColumns(c: WalColumns): Uint8Array {
 class ChunkSink extends arrow.AsyncByteQueue {
   readonly chunks: Uint8Array[] = [];
   bytes = 0;
-  override write(value: arrow.AsyncByteQueue extends { write(v: infer V): void } ? V : never): void {
-    const chunk = value as Uint8Array;
+  override write(value: Parameters<arrow.AsyncByteQueue['write']>[0]): void {
+    const chunk = value as Uint8Array; // the writer's _write passes Uint8Arrays only
     this.chunks.push(chunk);
     this.bytes += chunk.byteLength;
   }
