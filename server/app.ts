@@ -5,7 +5,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { ElaxError, ERRORS } from '../crates-ts/core/index.js';
+import { ElaxError, ERRORS, reusedBuffers } from '../crates-ts/core/index.js';
+import { lendBytesFor, packedBufferIn } from '../crates-ts/schema/json-body.js';
 import type { Engine } from '../crates-ts/engine/index.js';
 import { checkReachable } from '../crates-ts/store/index.js';
 import { ServerMetrics } from './metrics.js';
@@ -149,7 +150,25 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   // Large bodies (writes) are parsed on the engine's pool threads, not on the event loop (json-body.ts OFFLOAD_*).
   // Copied to the thread, not moved: a task the pool fails is run again here, on the same bytes.
   const pool = opts.pool;
-  const offload = pool && pool.threads > 0 ? (bytes: Buffer, length: number) => pool.run('json-parse', { bytes, length }) : undefined;
+  // The body's vectors are packed into a buffer lent from reusedBuffers (schema/json-body.ts packVectors), which comes
+  // back once the parsed body's views of it are collected (core/reused-buffers.ts settleLent).
+  const offload =
+    pool && pool.threads > 0
+      ? async (bytes: Buffer, length: number) => {
+          const lend = lendBytesFor(length);
+          if (!reusedBuffers.reuses(lend)) return pool.run('json-parse', { bytes, length });
+          const into = reusedBuffers.acquire(lend);
+          let value: unknown;
+          try {
+            value = await pool.run('json-parse', { bytes, length, into });
+          } catch (e) {
+            reusedBuffers.release(into); // an error answers with no view of it
+            throw e;
+          }
+          reusedBuffers.settleLent(into, packedBufferIn(value));
+          return value;
+        }
+      : undefined;
   app.addContentTypeParser('application/json', (req, payload, done) => readJsonBody(payload, req.headers, bodyLimit, done, offload));
 
   const readiness = opts.readiness;

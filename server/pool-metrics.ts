@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TaskPool } from '../crates-ts/pool/index.js';
+import { reusedBuffers } from '../crates-ts/core/index.js';
 
 export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
   const registers = [registry];
@@ -53,4 +54,20 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
   perKind('elax_pool_task_errors_total', 'Pool tasks that failed with their own error (the same error inline), by kind', 'errors');
   perKind('elax_pool_task_seconds_total', 'Time from submitting a pool task to its result (queueing included), by kind', 'seconds');
   perKind('elax_pool_tasks_cancelled_total', 'Pool tasks stopped because their query was cancelled (client gone, deadline passed), by kind', 'cancelled');
+  // The write path's reused shared buffers (core/reused-buffers.ts): bodies, WAL vector columns, and the buffers lent
+  // to pool threads for packed vectors and Parquet bytes. A miss is fresh memory, faulted in page by page.
+  const counter = (name: string, help: string, value: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  counter('elax_reused_buffers_hits_total', 'Write-path shared buffers handed out from those kept (core/reused-buffers.ts)', () => reusedBuffers.hits);
+  counter('elax_reused_buffers_misses_total', 'Write-path shared buffers allocated because none of the size was kept', () => reusedBuffers.misses);
+  gauge('elax_reused_buffers_kept_bytes', 'Bytes of write-path shared buffers kept for reuse', () => reusedBuffers.keptBytes);
+  gauge('elax_reused_buffers_lent', 'Buffers lent to pool tasks whose answers are still referenced (given back once collected)', () => reusedBuffers.lentOut);
 }

@@ -7,10 +7,14 @@
  * a reused one 0.4 ms (docs/benchmarks.md "Event-loop cost per written row"). A freed buffer goes back to the
  * allocator only when the GC finds it, so a fresh one is nearly always fresh memory.
  *
- * Buffers come in power-of-two sizes from 64 KiB to `maxBuffer`; released ones are kept, newest first, up to
- * `maxBytes` in all (a cache: beyond it a released buffer is dropped, and `acquire` allocates when none is kept). A
+ * Buffers come in size classes from 64 KiB to `maxBuffer`, eight per power of two (a buffer is at most 12.5 % larger
+ * than asked: a lent one is held until the GC collects its answer, seconds under load); released ones are kept, newest first, up
+ * to `maxBytes` in all (a cache: beyond it a released buffer is dropped, and `acquire` allocates when none is kept). A
  * caller releases a buffer only once nothing reads it any more (a pool thread's task over it has returned): the next
  * `acquire` hands it out with whatever it held.
+ *
+ * A buffer a pool task writes its answer into (lent, settleLent) comes back by itself: once the answer's copy of it on
+ * this thread, which every view of the answer refers to, has been collected.
  */
 export const MIN_REUSED_BYTES = 64 * 1024;
 
@@ -20,6 +24,13 @@ export class ReusedBuffers {
   /** Acquires answered from a kept buffer, and by allocating (metrics, tests). */
   hits = 0;
   misses = 0;
+
+  /** Buffers lent to pool tasks whose answers still hold them (settleLent). */
+  lentOut = 0;
+  private readonly lent = new FinalizationRegistry<SharedArrayBuffer>((b) => {
+    this.lentOut--;
+    this.release(b);
+  });
 
   constructor(
     readonly maxBytes = 64 * 1024 * 1024,
@@ -40,14 +51,38 @@ export class ReusedBuffers {
   acquire(bytes: number): SharedArrayBuffer {
     if (!this.reuses(bytes)) return new SharedArrayBuffer(bytes);
     const size = sizeClass(bytes);
-    const b = this.free.get(size)?.pop();
-    if (b !== undefined) {
-      this.kept -= size;
+    // Its own class first, then the next two (at most ≈ 30 % larger): sizes that vary a little still find a buffer.
+    for (let c = size, i = 0; i < 3 && c <= this.maxBuffer; i++, c = sizeClass(c + 1)) {
+      const b = this.free.get(c)?.pop();
+      if (b === undefined) continue;
+      this.kept -= c;
       this.hits++;
       return b;
     }
     this.misses++;
     return new SharedArrayBuffer(size);
+  }
+
+  /**
+   * `lent` (from acquire) was handed to a pool task that may answer with views of it: `answer` is the buffer the
+   * answer's views are of, as they arrived on this thread (null: none). A pool thread's answer arrives with its own
+   * copy of the shared buffer, which every view of it on this thread refers to, so once the GC has collected that copy
+   * nothing here can read `lent`, and it is given back (the thread that wrote it reads it no more: its task is over).
+   * - `answer` is `lent` itself: the task ran inline (no thread had loaded, or the pool failed it), and its views are
+   *   of `lent` directly, which is then never given back (the GC frees it with the last view).
+   * - Another shared buffer: the thread's copy of `lent`, given back once collected.
+   * - null, or an ordinary buffer: the task did not use `lent` (too small, nothing to put in it): given back now.
+   * No view of an answer may be posted to another thread (its copy there would outlive this one's): none is.
+   */
+  settleLent(lent: SharedArrayBuffer, answer: ArrayBufferLike | null): void {
+    if (answer === lent) return;
+    if (answer instanceof SharedArrayBuffer) {
+      if (answer.byteLength !== lent.byteLength) throw new Error(`a pool task answered in a shared buffer of ${answer.byteLength} bytes, not the ${lent.byteLength} it was lent`);
+      this.lentOut++;
+      this.lent.register(answer, lent);
+      return;
+    }
+    this.release(lent);
   }
 
   /** Gives back a buffer from acquire() that nothing reads or writes any more. */
@@ -62,10 +97,11 @@ export class ReusedBuffers {
   }
 }
 
-function sizeClass(bytes: number): number {
-  let size = MIN_REUSED_BYTES;
-  while (size < bytes) size *= 2;
-  return size;
+/** The smallest class ≥ bytes: MIN_REUSED_BYTES, then eight steps per power of two (2^k + j·2^k/8, j = 1..8). */
+export function sizeClass(bytes: number): number {
+  if (bytes <= MIN_REUSED_BYTES) return MIN_REUSED_BYTES;
+  const step = 2 ** Math.floor(Math.log2(bytes - 1)) / 8;
+  return Math.ceil(bytes / step) * step;
 }
 
 /** The process's cache (server/json-body.ts bodies, engine/engine.ts WAL vector columns). */

@@ -21,9 +21,10 @@ export interface TaskTypes {
   'wal-decode': { input: { seq: number; bytes: Uint8Array }; output: WalEntry };
   /**
    * A request body's JSON (schema/json-body.ts): parsed off the event loop, write vectors packed into one
-   * Float32Array so that the value crosses back cheaply. The bytes are moved to the thread.
+   * buffer so that the value crosses back cheaply: `into`, a shared buffer the caller lent (core/reused-buffers.ts
+   * settleLent), when it is large enough, else a new one, moved back. The bytes are shared with the thread.
    */
-  'json-parse': { input: { bytes: Uint8Array; length: number }; output: unknown };
+  'json-parse': { input: { bytes: Uint8Array; length: number; into?: SharedArrayBuffer }; output: unknown };
   /**
    * The exact vector scan of the WAL tail (query/pool-scan.ts): the tail's shared arenas cross as memories (nothing
    * copied), its liveness as a copy; the k nearest rows (and ties) come back. Cooperative cancellation through the
@@ -56,7 +57,7 @@ export type TaskOutput<K extends TaskKind> = TaskTypes[K]['output'];
 export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | Promise<TaskOutput<K>> } = {
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
-  'json-parse': ({ bytes, length }) => parseJsonBytesPacked(bytes, length),
+  'json-parse': ({ bytes, length, into }) => parseJsonBytesPacked(bytes, length, undefined, into),
   'vector-scan': (input) => scanVectors(input),
   'bm25-part': (input) => scoreBm25Part(input),
   // Loaded on first use: the server's pool threads never build parts (the indexer's build pool preloads it).

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isElaxError, type DistanceMetric, type Schema } from '../core/index.js';
-import { decodeJsonText, packVectors, parseJsonBytes, parseJsonBytesPacked } from './json-body.js';
+import { decodeJsonText, lendBytesFor, packedBufferIn, packedBufferOf, packVectors, parseJsonBytes, parseJsonBytesPacked } from './json-body.js';
 import { parseWriteRequest } from './write-request.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
@@ -107,6 +107,36 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
     expect(packVectors(odd)).toBe(1);
     expect(odd.upsert_rows.slice(0, 3).map((r: { vector: unknown }) => r.vector)).toEqual(['AACAPw=', 'AAC!APw==', '']);
     expect(Array.from(odd.upsert_rows[3].vector as Uint8Array)).toEqual(Array.from(Buffer.from('AACAPwAAAEA', 'base64')));
+  });
+
+  it('should pack into a lent shared buffer when it is large enough, with the same values, and say where they are', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.gen(), (dims, n, base64, g) => {
+        const vecs = Array.from({ length: n }, () => Array.from({ length: dims }, () => g(() => fc.integer({ min: -1000, max: 1000 })) / 7));
+        const vectorOf = (v: number[]) => (base64 ? JSON.stringify(Buffer.from(Float32Array.from(v).buffer).toString('base64')) : `[${v.join(',')}]`);
+        const text = `{"upsert_rows":[${vecs.map((v, i) => `{"id":${i},"vector":${vectorOf(v)}}`).join(',')}]}`;
+        const length = Buffer.byteLength(text);
+        const lendable = lendBytesFor(length);
+        const fresh = parseJsonBytesPacked(bytes(text), length) as { upsert_rows: { vector: Float32Array | Uint8Array }[] };
+        const into = new SharedArrayBuffer(lendable);
+        const lent = parseJsonBytesPacked(bytes(text), length, undefined, into) as typeof fresh;
+        expect(packedBufferIn(fresh)).toBeInstanceOf(ArrayBuffer);
+        expect(packedBufferOf(fresh)).toBe(packedBufferIn(fresh));
+        expect(packedBufferIn(lent)).toBe(into); // base64 always fits in 3/4 of the body; these JSON floats too
+        expect(packedBufferOf(lent)).toBeUndefined(); // shared: not moved
+        for (let i = 0; i < n; i++) {
+          const a = lent.upsert_rows[i]!.vector;
+          expect(a.buffer).toBe(into);
+          expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(fresh.upsert_rows[i]!.vector.buffer, fresh.upsert_rows[i]!.vector.byteOffset, fresh.upsert_rows[i]!.vector.byteLength))).toBe(true);
+        }
+        // Too small: a buffer of its own, as without one.
+        const small = parseJsonBytesPacked(bytes(text), length, undefined, new SharedArrayBuffer(4)) as typeof fresh;
+        expect(packedBufferIn(small)).toBeInstanceOf(ArrayBuffer);
+      }),
+      { numRuns: 100 },
+    );
+    expect(packedBufferIn({ upsert_rows: [{ id: 1, vector: [1, 2] }] })).toBeNull();
+    expect(packedBufferIn('x')).toBeNull();
   });
 
   it('should fail malformed and over-long bodies with the same errors on either side', () => {

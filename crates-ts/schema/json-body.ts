@@ -65,15 +65,53 @@ export function parseJsonBytes(bytes: Uint8Array, length: number, piecewise: Pie
   return parseJsonText(decodeJsonText(bytes, length));
 }
 
-/** parseJsonBytes, then packVectors: what the pool thread returns. */
-export function parseJsonBytesPacked(bytes: Uint8Array, length: number, piecewise: PiecewiseOptions = PIECEWISE): unknown {
+/** parseJsonBytes, then packVectors (into `into` when it is given and large enough): what the pool thread returns. */
+export function parseJsonBytesPacked(bytes: Uint8Array, length: number, piecewise: PiecewiseOptions = PIECEWISE, into?: SharedArrayBuffer): unknown {
   const value = parseJsonBytes(bytes, length, piecewise);
-  packVectors(value);
+  packVectors(value, into);
   return value;
 }
 
 /**
- * The buffer packVectors put `body`'s vectors in (undefined: none packed). A pool thread moves it back with the value
+ * The bytes of shared buffer to lend a body's parse for its packed vectors (core/reused-buffers.ts settleLent), given
+ * its length: base64 vectors take 3/4 of their characters, so every base64 body fits; JSON float vectors take 4 bytes
+ * per number written in ≥ 2 characters, and in practice (≈ 10 characters a number) fit too. A body whose vectors do
+ * not fit gets a fresh buffer, as without one.
+ */
+export function lendBytesFor(length: number): number {
+  return Math.ceil(length * 0.75);
+}
+
+/**
+ * The buffer packVectors put `body`'s vectors in, found from its first packed view (null: none packed): on the event
+ * loop, the copy of a lent shared buffer that the pool thread's answer arrived with (core/reused-buffers.ts
+ * settleLent). Every packed view is of that one buffer.
+ */
+export function packedBufferIn(body: unknown): ArrayBufferLike | null {
+  if (!isObject(body)) return null;
+  const viewBuffer = (v: unknown) => (v instanceof Float32Array || v instanceof Uint8Array ? v.buffer : null);
+  for (const key of ['upsert_rows', 'patch_rows']) {
+    const rows = body[key];
+    if (!Array.isArray(rows)) continue;
+    for (const row of rows) {
+      const b = isObject(row) ? viewBuffer(row.vector) : null;
+      if (b !== null) return b;
+    }
+  }
+  for (const key of ['upsert_columns', 'patch_columns']) {
+    const cols = body[key];
+    if (!isObject(cols) || !Array.isArray(cols.vector)) continue;
+    for (const v of cols.vector as unknown[]) {
+      const b = viewBuffer(v);
+      if (b !== null) return b;
+    }
+  }
+  return null;
+}
+
+/**
+ * The buffer packVectors put `body`'s vectors in when it made one (undefined: none packed, or packed into a lent shared
+ * buffer, which is not moved). A pool thread moves it back with the value
  * instead of cloning it (pool/worker.ts): a clone of half a megabyte per 1,000 128-d rows is a fresh buffer the event
  * loop fills, page by page (docs/benchmarks.md "Event-loop cost per written row": first touches of fresh memory cost
  * ≈ 4 µs per KiB on the benchmark machine).
@@ -112,8 +150,10 @@ type Found = { nums: number[]; text: null; at: number; set: (view: Float32Array 
  * Replaces, in place, the write body's vectors that are arrays of finite numbers by Float32Array views of one
  * buffer (rounded to f32 as decodeVector does), and its base64 vectors that decode cleanly by Uint8Array views of
  * their bytes in the same buffer. Returns how many were packed. Anything that is not a write body is left alone.
+ * The buffer is `into` when it is given and large enough (a shared buffer the event loop lent, reused from one body
+ * to the next: fresh memory costs a page fault per 4 KiB, core/reused-buffers.ts), else a new one.
  */
-export function packVectors(body: unknown): number {
+export function packVectors(body: unknown, into?: SharedArrayBuffer): number {
   if (!isObject(body)) return 0;
   // Where each packable vector sits: set(view) puts the view back in its place.
   const found: Found[] = [];
@@ -147,7 +187,7 @@ export function packVectors(body: unknown): number {
     for (let i = 0; i < vectors.length; i++) take(vectors[i], (view) => (vectors[i] = view));
   }
   if (found.length === 0) return 0;
-  const buffer = new ArrayBuffer(total);
+  const buffer = into !== undefined && into.byteLength >= total ? into : new ArrayBuffer(total);
   const raw = Buffer.from(buffer);
   let packedCount = 0;
   for (const f of found) {
@@ -164,6 +204,6 @@ export function packVectors(body: unknown): number {
     f.set(new Uint8Array(buffer, f.at, f.bytes));
     packedCount++;
   }
-  if (packedCount > 0) packed.set(body, buffer);
+  if (packedCount > 0 && buffer instanceof ArrayBuffer) packed.set(body, buffer);
   return packedCount;
 }
