@@ -197,6 +197,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   }
   // After the API-key check (a stranger gets 401, not 503) and the gzip hook (decompressed bytes are counted).
   registerInflightBudget(app, budget, bodyLimit);
+  // A write that is the only request in flight has no company to wait for in the group-commit window
+  // (write/coordinator.ts alone): /health and the other exempt routes are not counted, anything else is.
+  opts.engine.writer.alone = () => budget.requests <= 1;
 
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof ElaxError) {

@@ -37,6 +37,21 @@ describe('write coordinator', () => {
     expect(res.aggregations).toEqual({ c: 15 });
   });
 
+  it('should wait the group-commit window only when other writes may be coming (alone)', async () => {
+    const slept: number[] = [];
+    const e = new Engine(new MemoryStore(), { clock: { now: () => Date.now() }, sleep: async (ms) => void slept.push(ms), random: Math.random, groupCommitMs: 7 });
+    await e.write('ns', { upsert_rows: [{ id: 1 }] });
+    expect(slept).toEqual([7]); // no hint: waits, as before
+    e.writer.alone = () => true;
+    await e.write('ns', { upsert_rows: [{ id: 2 }] });
+    expect(slept).toEqual([7]); // alone: committed at once
+    e.writer.alone = () => false;
+    await e.write('ns', { upsert_rows: [{ id: 3 }] });
+    expect(slept).toEqual([7, 7]);
+    const res = await e.query('ns', { aggregate_by: { c: ['Count'] } });
+    expect(res.aggregations).toEqual({ c: 3 });
+  });
+
   it('should coalesce concurrent requests into fewer WAL entries and acknowledge each', async () => {
     const store = slowStore(2);
     const e = engine(store, 5);

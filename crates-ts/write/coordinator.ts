@@ -97,6 +97,12 @@ export class WriteCoordinator {
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Map<string, Promise<void>>();
   private closed = false;
+  /**
+   * Whether no other write can be on its way to this node right now (the server: this is the only request it has in
+   * flight, server/app.ts). The group-commit window waits for company; a request that has none is committed at once
+   * instead of paying the window (a lone writer's acknowledgement, issue 17's 1-client line). Null: always wait.
+   */
+  alone: (() => boolean) | null = null;
   private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
   /** The limits on filter-based writes in force (limits.ts). */
   readonly limits: Readonly<WriteLimits>;
@@ -148,7 +154,7 @@ export class WriteCoordinator {
   }
 
   private async drain(ns: string): Promise<void> {
-    if (this.opts.groupCommitMs > 0) await this.opts.sleep(this.opts.groupCommitMs);
+    if (this.opts.groupCommitMs > 0 && !(this.alone?.() ?? false)) await this.opts.sleep(this.opts.groupCommitMs);
     for (;;) {
       const q = this.queues.get(ns);
       if (!q || q.length === 0) {
