@@ -39,7 +39,7 @@ program
   .addOption(new Option('--host <addr>', 'listen address (env ELAX_HOST)').default(process.env.ELAX_HOST ?? '127.0.0.1'))
   .addOption(storeOption())
   .option('--api-key <key...>', 'require one of these API keys (env ELAX_API_KEYS, comma-separated)')
-  .option('--group-commit-ms <ms>', 'group-commit window in milliseconds', '2')
+  .option('--group-commit-ms <ms>', 'group-commit window in milliseconds: how long a write waits for others to share its WAL entry (not waited when it is the only request in flight on the node)', '2')
   .option('--s3-endpoint <url>', 'S3 endpoint (env ELAX_S3_ENDPOINT); implies path-style addressing')
   .option('--quiet', 'no request logging')
   .option('--no-indexer', 'do not run the embedded indexer (run `elax indexer` separately)')

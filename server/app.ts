@@ -155,7 +155,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const offload =
     pool && pool.threads > 0
       ? async (bytes: Buffer, length: number) => {
-          const lend = lendBytesFor(length);
+          const lend = lendBytesFor(bytes, length);
           if (!reusedBuffers.reuses(lend)) return pool.run('json-parse', { bytes, length });
           const into = reusedBuffers.acquire(lend);
           let value: unknown;

@@ -116,7 +116,7 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
         const vectorOf = (v: number[]) => (base64 ? JSON.stringify(Buffer.from(Float32Array.from(v).buffer).toString('base64')) : `[${v.join(',')}]`);
         const text = `{"upsert_rows":[${vecs.map((v, i) => `{"id":${i},"vector":${vectorOf(v)}}`).join(',')}]}`;
         const length = Buffer.byteLength(text);
-        const lendable = lendBytesFor(length);
+        const lendable = lendBytesFor(bytes(text), length);
         const fresh = parseJsonBytesPacked(bytes(text), length) as { upsert_rows: { vector: Float32Array | Uint8Array }[] };
         const into = new SharedArrayBuffer(lendable);
         const lent = parseJsonBytesPacked(bytes(text), length, undefined, into) as typeof fresh;
@@ -136,6 +136,13 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
       { numRuns: 100 },
     );
     expect(packedBufferIn({ upsert_rows: [{ id: 1, vector: [1, 2] }] })).toBeNull();
+    // Sized from the first vector's form: base64 3/4 of the body, numbers 0.45, whitespace and columns allowed.
+    const share = (t: string) => lendBytesFor(bytes(t), t.length) / t.length;
+    expect(share('{"upsert_rows":[{"id":1,"vector":"AACAPw=="}]}'.padEnd(1000))).toBe(0.75);
+    expect(share('{"upsert_columns":{"id":[1],"vector" : [ "AACAPw=="]}}'.padEnd(1000))).toBe(0.75);
+    expect(share('{"upsert_rows":[{"id":1,"vector":[0.25,1]}]}'.padEnd(1000))).toBe(0.45);
+    expect(share('{"upsert_columns":{"id":[1],"vector":[[0.25,1]]}}'.padEnd(1000))).toBe(0.45);
+    expect(share('{"deletes":[1]}'.padEnd(1000))).toBe(0.45);
     expect(packedBufferIn('x')).toBeNull();
   });
 

@@ -73,13 +73,24 @@ export function parseJsonBytesPacked(bytes: Uint8Array, length: number, piecewis
 }
 
 /**
- * The bytes of shared buffer to lend a body's parse for its packed vectors (core/reused-buffers.ts settleLent), given
- * its length: base64 vectors take 3/4 of their characters, so every base64 body fits; JSON float vectors take 4 bytes
- * per number written in ≥ 2 characters, and in practice (≈ 10 characters a number) fit too. A body whose vectors do
- * not fit gets a fresh buffer, as without one.
+ * The bytes of shared buffer to lend a body's parse for its packed vectors (core/reused-buffers.ts settleLent), from
+ * its first `"vector"` key (within its first 64 KiB): base64 vectors take 3/4 of their characters, so a body of base64
+ * vectors always fits in 3/4 of its length; JSON numbers take 4 bytes for a number written in ≈ 10 characters (9-13
+ * for an f32 printed in full), so such a body is lent 0.45 of its length. A body whose vectors do not fit (numbers of
+ * one or two digits) gets a new buffer, as without one. A lent buffer is held until the GC collects the parsed body,
+ * so it is not made larger than the vectors need.
  */
-export function lendBytesFor(length: number): number {
-  return Math.ceil(length * 0.75);
+export function lendBytesFor(bytes: Uint8Array, length: number): number {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(length, 64 * 1024));
+  let at = head.indexOf('"vector"');
+  let base64 = false;
+  if (at >= 0) {
+    at += 8;
+    // `"vector": "…"` (rows) or `"vector": ["…", …]` (columns): the first character that is not space, ':' or '['.
+    while (at < head.length && (head[at] === 0x20 || head[at] === 0x0a || head[at] === 0x0d || head[at] === 0x09 || head[at] === 0x3a || head[at] === 0x5b)) at++;
+    base64 = head[at] === 0x22;
+  }
+  return Math.ceil(length * (base64 ? 0.75 : 0.45));
 }
 
 /**
