@@ -20,7 +20,7 @@ function recordingEngine(seen: unknown[]): Engine {
     seen.push(body);
     return { status: 'OK' };
   };
-  return { write: take, query: take, multiQuery: take, explainQuery: take, updateSchema: take, recall: take, updateMetadata: take, store: { description: 'none' } } as unknown as Engine;
+  return { write: take, query: take, multiQuery: take, explainQuery: take, updateSchema: take, recall: take, updateMetadata: take, store: { description: 'none' }, writer: { alone: null } } as unknown as Engine;
 }
 
 /** What the engine's own parser says about a body (null: it accepts it). */

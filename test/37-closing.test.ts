@@ -8,8 +8,10 @@ import { rawConnect } from './helpers/raw-http.js';
 
 describe('a closing server', () => {
   it('should answer requests that arrive while it closes with ELAX_ERR_CLOSED and Retry-After', async () => {
-    // A long group-commit window keeps the first (pipelined) request in flight while close() begins.
+    // A long group-commit window keeps the first (pipelined) request in flight while close() begins. (A write alone on
+    // the node is committed without waiting the window, write/coordinator.ts `alone`: here it waits.)
     const s = await startTestServer({ groupCommitMs: 400 });
+    s.engine.writer.alone = () => false;
     const port = new URL(s.url).port;
     const c = await rawConnect(Number(port));
     const body = JSON.stringify({ upsert_rows: [{ id: 1, a: 'x' }] });
