@@ -79,11 +79,13 @@ describe('embedded indexer supervision', () => {
     try {
       // An indexer in the middle of a pass that does not end: it takes the stop message and never exits.
       const entry = path.join(dir, 'stuck-indexer.mjs');
-      writeFileSync(entry, 'process.on("message", () => {});\nsetInterval(() => {}, 1 << 30);\n');
+      writeFileSync(entry, 'process.on("message", () => {});\nsetInterval(() => {}, 1 << 30);\nprocess.send({ type: "log", msg: "stuck indexer listening" });\n');
       const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
       const ix = startEmbeddedIndexer(dir, { nice: 0, buildThreads: 0 }, (msg, fields) => logs.push({ msg, fields }), { entry: pathToFileURL(entry), mode: 'process' });
       const pid = ix.pid!;
-      await new Promise((r) => setTimeout(r, 500)); // it has loaded its entry
+      // It has loaded its entry (a stop that came before would end the process at once: process-entry.mjs). Loading tsx
+      // takes seconds of CPU on a busy machine, so wait for the entry to say so rather than for a fixed time.
+      await waitFor('the stuck indexer to listen', () => logs.some((l) => l.msg === 'stuck indexer listening'));
       const t0 = Date.now();
       await ix.stop();
       const took = Date.now() - t0;
