@@ -21,24 +21,18 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
   gauge('elax_pool_threads', 'Worker threads of the pool (0: tasks run inline on the event loop, --pool-threads 0)', () => pool.threads);
   gauge('elax_pool_queue_depth', 'Pool tasks waiting for a free worker thread', () => pool.stats().queued);
   gauge('elax_pool_utilization', "Share of the pool threads' time spent running tasks since start (0..1)", () => pool.stats().utilization);
-  new Counter({
-    name: 'elax_pool_fallbacks_total',
-    help: 'Pool tasks run inline because their worker died or the pool failed them',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(pool.stats().fallbacks);
-    },
-  });
-  new Counter({
-    name: 'elax_pool_cold_inline_total',
-    help: 'Pool tasks run inline because no worker thread had loaded yet (the first writes after start)',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(pool.stats().coldInline);
-    },
-  });
+  const counter = (name: string, help: string, value: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  counter('elax_pool_fallbacks_total', 'Pool tasks run inline because their worker died or the pool failed them', () => pool.stats().fallbacks);
+  counter('elax_pool_cold_inline_total', 'Pool tasks run inline because no worker thread had loaded yet (the first writes after start)', () => pool.stats().coldInline);
   const perKind = (name: string, help: string, field: 'tasks' | 'errors' | 'seconds' | 'cancelled') =>
     new Counter({
       name,
@@ -55,17 +49,7 @@ export function registerPoolMetrics(registry: Registry, pool: TaskPool): void {
   perKind('elax_pool_task_seconds_total', 'Time from submitting a pool task to its result (queueing included), by kind', 'seconds');
   perKind('elax_pool_tasks_cancelled_total', 'Pool tasks stopped because their query was cancelled (client gone, deadline passed), by kind', 'cancelled');
   // The write path's reused shared buffers (core/reused-buffers.ts): bodies, WAL vector columns, and the buffers lent
-  // to pool threads for packed vectors and Parquet bytes. A miss is fresh memory, faulted in page by page.
-  const counter = (name: string, help: string, value: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(value());
-      },
-    });
+  // to pool threads for a body's packed vectors. A miss is fresh memory, faulted in page by page.
   counter('elax_reused_buffers_hits_total', 'Write-path shared buffers handed out from those kept (core/reused-buffers.ts)', () => reusedBuffers.hits);
   counter('elax_reused_buffers_misses_total', 'Write-path shared buffers allocated because none of the size was kept', () => reusedBuffers.misses);
   gauge('elax_reused_buffers_kept_bytes', 'Bytes of write-path shared buffers kept for reuse', () => reusedBuffers.keptBytes);
