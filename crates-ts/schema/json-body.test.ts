@@ -129,11 +129,11 @@ describe('JSON bodies parsed off the event loop (packVectors)', () => {
           expect(a.buffer).toBe(into);
           expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(fresh.upsert_rows[i]!.vector.buffer, fresh.upsert_rows[i]!.vector.byteOffset, fresh.upsert_rows[i]!.vector.byteLength))).toBe(true);
         }
-        // Too small: a buffer of its own, as without one.
-        const small = parseJsonBytesPacked(bytes(text), length, undefined, new SharedArrayBuffer(4)) as typeof fresh;
+        // Too small (one float short of the vectors): a buffer of its own, as without one.
+        const small = parseJsonBytesPacked(bytes(text), length, undefined, new SharedArrayBuffer(n * dims * 4 - 4)) as typeof fresh;
         expect(packedBufferIn(small)).toBeInstanceOf(ArrayBuffer);
       }),
-      { numRuns: 100 },
+      { numRuns: 100, endOnFailure: true },
     );
     expect(packedBufferIn({ upsert_rows: [{ id: 1, vector: [1, 2] }] })).toBeNull();
     // Sized from the first vector's form: base64 3/4 of the body, numbers 0.45, whitespace and columns allowed.
