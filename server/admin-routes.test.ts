@@ -224,6 +224,42 @@ describe('GET /metrics', () => {
     expect(mb.get('elax_wal_appends_total')).toBe(1);
   });
 
+  it('should count write batches planned while the batch ahead was being appended', async () => {
+    // The next WAL append waits at a gate: a write sent meanwhile is planned and encoded behind it.
+    let gate: { reached: () => void; open: Promise<void> } | null = null;
+    const store = new Proxy(new MemoryStore(), {
+      get(target, prop) {
+        if (prop === 'putIfAbsent') {
+          return async (key: string, bytes: Uint8Array) => {
+            const g = key.includes('/wal/') ? gate : null;
+            gate = null;
+            if (g) {
+              g.reached();
+              await g.open;
+            }
+            return target.putIfAbsent(key, bytes);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const { app, engine } = setup({ store });
+    expect((await write(app, 'pl', [{ id: 1 }])).statusCode).toBe(200);
+    let open!: () => void;
+    const reached = new Promise<void>((r) => (gate = { reached: r, open: new Promise<void>((o) => (open = o)) }));
+    const first = write(app, 'pl', [{ id: 2 }]);
+    await reached;
+    const second = write(app, 'pl', [{ id: 3 }]);
+    for (let i = 0; i < 500 && engine.writer.pipeline.planned === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    open();
+    expect((await first).statusCode).toBe(200);
+    expect((await second).statusCode).toBe(200);
+    const m = parsePrometheusText((await app.inject({ url: '/metrics' })).body);
+    expect(m.get('elax_write_batches_planned_ahead_total', { outcome: 'kept' })).toBe(1);
+    expect(m.get('elax_write_batches_planned_ahead_total', { outcome: 'replanned' })).toBe(0);
+  });
+
   it('should mirror the caches’ hit and miss counts and ratio', async () => {
     const { app, engine } = setup({ caches: true });
     await write(app, 'c', [{ id: 1 }]);

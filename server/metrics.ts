@@ -362,6 +362,20 @@ export class ServerMetrics {
         this.inc({ how: 'rebuilt' }, c.rebuilt);
       },
     });
+    const pipeline = () => this.sources.engine?.writer.pipeline;
+    new Counter({
+      name: 'elax_write_batches_planned_ahead_total',
+      help: 'Write batches planned and encoded while the batch before them was still being appended (pipelined group commit), by outcome (kept; replanned: that batch lost its race or failed)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const p = pipeline();
+        if (!p) return;
+        this.inc({ outcome: 'kept' }, p.planned - p.discarded);
+        this.inc({ outcome: 'replanned' }, p.discarded);
+      },
+    });
     new Counter({
       name: 'elax_view_replayed_entries_total',
       help: 'Cached WAL entries folded again into rebuilt namespace views',

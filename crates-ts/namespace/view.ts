@@ -440,6 +440,10 @@ export class NamespaceView {
 
   /** Which of `keys` a request folded into the view carried (ingest dedup): the tail's, then the parts'. */
   async hasKeys(keys: readonly string[]): Promise<Set<string>> {
+    // As lookup(): the newest state, every entry handed to apply() folded (an entry's keys are the view's once whole).
+    if (this.successor !== null) return this.successor.hasKeys(keys);
+    await this.settle();
+    if (this.successor !== null) return (this as NamespaceView).successor!.hasKeys(keys);
     const out = new Set(keys.filter((k) => this.idempotencyKeys.has(k)));
     const rest = keys.filter((k) => !out.has(k));
     if (rest.length > 0) for (const found of await Promise.all(this.parts.map((p) => p.hasKeys(rest)))) for (const k of found) out.add(k);

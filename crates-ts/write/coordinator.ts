@@ -80,10 +80,27 @@ export const planPause = { ms: 3 };
 const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0, sharding: null, inaugural: true };
 
 const NONE: ReadonlySet<Id> = new Set();
+/** The ids whose documents resolving the batch reads: those patched, deleted or upserted on a condition. */
+function idsRead(batch: readonly Pending[]): Set<Id> {
+  const ids = new Set<Id>();
+  for (const { req } of batch) {
+    for (const p of req.patches) ids.add(p.id);
+    for (const id of req.deletes) ids.add(id);
+    if (req.upsertCondition !== undefined) for (const d of req.upserts) ids.add(d.id);
+  }
+  return ids;
+}
 const hasFilterWrite = (req: WriteRequest) => req.deleteByFilter !== undefined || req.patchByFilter !== undefined;
 /** Whether the request's answer depends on the namespace's state: it names rows, or a filter picks them. */
 const readsState = (req: WriteRequest) => req.upserts.length > 0 || req.patches.length > 0 || req.deletes.length > 0 || hasFilterWrite(req);
 type Plan = ReturnType<WriteCoordinator['plan']>;
+/** A planned batch and its encoded entry (meta and bytes null: nothing to append; the batch is answered as is). */
+interface Prepared {
+  plan: Plan;
+  seq: number;
+  meta: WalMeta | null;
+  bytes: Uint8Array | null;
+}
 
 interface Pending {
   req: WriteRequest;
@@ -96,6 +113,8 @@ interface Pending {
 export class WriteCoordinator {
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Map<string, Promise<void>>();
+  /** A committer waiting for its batch ahead to commit, to be woken by a request (drain()). */
+  private readonly arrivals = new Map<string, () => void>();
   private closed = false;
   /**
    * Whether no other write can be on its way to this node right now (the server: this is the only request it has in
@@ -103,6 +122,11 @@ export class WriteCoordinator {
    * instead of paying the window (a lone writer's acknowledgement, issue 17's 1-client line). Null: always wait.
    */
   alone: (() => boolean) | null = null;
+  /**
+   * Batches planned behind a batch still appending (drain()): `planned` in all, `discarded` those planned again
+   * because that batch did not commit what they were planned behind (a lost race, an error).
+   */
+  readonly pipeline = { planned: 0, discarded: 0 };
   private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
   /** The limits on filter-based writes in force (limits.ts). */
   readonly limits: Readonly<WriteLimits>;
@@ -130,6 +154,7 @@ export class WriteCoordinator {
       let q = this.queues.get(ns);
       if (!q) this.queues.set(ns, (q = []));
       q.push({ req, idempotencyKey, rows, resolve, reject });
+      this.arrivals.get(ns)?.();
       if (!this.running.has(ns)) {
         // drain() rejects only on a bug (commit errors reject their batch): fail what is queued rather than leave
         // a rejection nothing observes (which would exit the process) and requests that never answer.
@@ -155,9 +180,20 @@ export class WriteCoordinator {
 
   private async drain(ns: string): Promise<void> {
     if (this.opts.groupCommitMs > 0 && !(this.alone?.() ?? false)) await this.opts.sleep(this.opts.groupCommitMs);
+    // The batch being appended (RFC-0001 "Pipelined commits"): the next batch is planned and encoded on the state it
+    // leaves while its append and fold run, and is appended only once it has committed, at the seq after it.
+    let previous: { prepared: Prepared; committed: Promise<Prepared | null> } | null = null;
     for (;;) {
       const q = this.queues.get(ns);
       if (!q || q.length === 0) {
+        if (previous !== null) {
+          // Until the batch ahead has committed or a request arrives (it is then planned behind that batch).
+          const arrived = new Promise<false>((resolve) => this.arrivals.set(ns, () => resolve(false)));
+          const committed = await Promise.race([previous.committed.then(() => true), arrived]);
+          this.arrivals.delete(ns);
+          if (committed) previous = null;
+          continue;
+        }
         // Clear both in the same tick: a write arriving after this point must see no committer and start one.
         // (Clearing `running` later, in a .finally microtask, once left such a write queued forever.)
         this.queues.delete(ns);
@@ -173,91 +209,172 @@ export class WriteCoordinator {
         rows += p.rows;
         batch.push(p);
       }
+      let prepared: Prepared | null = null;
+      if (previous !== null) {
+        const before = previous.prepared;
+        // A filter-based write matches on the state it resolves on: it waits for the predecessor. So does a batch
+        // behind one that appends nothing (the state it leaves is the one it started from, at the same head).
+        if (before.meta !== null && !hasFilterWrite(batch[0]!.req)) {
+          try {
+            prepared = await this.prepareAfter(ns, batch, before);
+          } catch {
+            prepared = null; // planned again below, on the state the predecessor leaves
+          }
+        }
+        // The plan holds only if the predecessor committed the very entry it was planned behind (not a re-plan after a
+        // lost race, nor nothing after an error).
+        if (prepared !== null) this.pipeline.planned++;
+        if ((await previous.committed) !== before && prepared !== null) {
+          this.pipeline.discarded++;
+          prepared = null;
+        }
+        previous = null;
+      }
       try {
-        await this.commit(ns, batch);
+        prepared ??= await this.prepare(ns, batch);
       } catch (e) {
         for (const p of batch) p.reject(e);
+        continue;
       }
+      const committed = this.commit(ns, batch, prepared).catch((e: unknown) => {
+        for (const p of batch) p.reject(e);
+        return null;
+      });
+      previous = { prepared, committed };
     }
   }
 
-  private async commit(ns: string, batch: Pending[]): Promise<void> {
+  /**
+   * Append a prepared batch and answer its requests; on a lost race, plan it again on the newer state and retry.
+   * Resolves with the Prepared whose entry was committed (null: none, e.g. nothing to append).
+   */
+  private async commit(ns: string, batch: Pending[], first: Prepared): Promise<Prepared | null> {
     let conflicts = 0;
+    let prepared = first;
     for (;;) {
-      const current = await this.catalog.refresh(ns);
-      if (!current) {
-        // A namespace comes into existence with the first write that changes something (creates.ts). A batch that
-        // changes nothing against the empty state is acknowledged as is: no router.json, no WAL entry (its
-        // idempotency keys are not recorded either: replaying a no-op is a no-op).
-        const dry = this.plan(ns, ABSENT, batch);
-        if (dry.ops.length === 0 && !dry.accepted.some((a) => declaresSchemaOrMetric(a.p.req))) {
-          this.settle(dry, null);
-          return;
-        }
+      const out = await this.finish(ns, prepared);
+      // A batch planned behind this one reads the state its entry leaves, which a namespace delete racing the append
+      // changed without a WAL entry (RFC-0001 step 7): then it is planned again on the state after the delete.
+      if (out !== 'lost') return prepared.meta === null || out === 'deleted' ? null : prepared;
+      conflicts++;
+      this.opts.onConflict?.(ns);
+      if (conflicts >= this.opts.maxConflicts) {
+        throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `gave up appending to ${ns} after ${conflicts} lost races; retry`, { retryAfter: 1 });
       }
-      const view = current ?? (await this.ensureLive(ns));
-      const base = await this.prefetch(view, batch);
-      const planned = performance.now();
-      const plan = this.plan(ns, base, batch);
-      if (plan.accepted.length === 0) {
-        for (const r of plan.rejected) r.p.reject(r.error);
-        return;
-      }
-      // A large batch's resolution is milliseconds of the event loop, and encoding starts with more (wal/format.ts
-      // walColumns, then the hand-off to the pool): give the loop back in between (docs/rfcs/0010-worker-pool.md "Tail
-      // scans in slices"). Nothing is decided by the pause: the append is conditional on seq, as after any await here.
-      if (performance.now() - planned >= planPause.ms) await new Promise<void>((resolve) => setImmediate(resolve));
-      const seq = base.head + 1;
-      let committedSeq: number | null = null;
-      let bytes: Uint8Array | null = null;
-      // A request that read the state (it names rows or a filter) is answered from this head even when it changed
-      // nothing: it still takes head + 1 with an entry without rows, so that a write still in flight from a node
-      // that died (its conditional PUT delivered late) cannot land after it (RFC-0001 step 4, "Fences").
-      const fence = plan.accepted.some((a) => a.res !== null && readsState(a.p.req));
-      if (plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0 || fence) {
-        const meta: WalMeta = {
-          format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
-          namespace: ns,
-          committed_at: this.opts.clock.now(),
-          requests: plan.accepted.length,
-          ...(plan.schemaChanged ? { schema: plan.schema } : {}),
-          ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
-          ...(plan.shardingSet && plan.sharding ? { sharding: plan.sharding } : {}),
-          ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
-        };
-        bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
-        // A refresh that lists `seq` before the append resolves waits for this outcome instead of reading the entry.
-        const appended = this.catalog.beginAppend(ns, seq);
-        let out: AppendOutcome;
-        try {
-          out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
-        } catch (e) {
-          appended(null);
-          throw e;
-        }
-        if (!out.ok) {
-          appended(null);
-          conflicts++;
-          this.opts.onConflict?.(ns);
-          if (conflicts >= this.opts.maxConflicts) {
-            throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `gave up appending to ${ns} after ${conflicts} lost races; retry`, { retryAfter: 1 });
-          }
-          continue; // RFC-0001 step 4: someone else took seq; refresh and resolve again
-        }
-        committedSeq = seq;
-        // Fold what we wrote (no need to decode the bytes we just encoded).
-        const entry: WalEntry = { seq, meta, ops: plan.ops };
-        try {
-          this.catalog.applyCommitted(ns, entry, bytes);
-        } finally {
-          appended({ entry, bytes: bytes.length });
-        }
-        await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
-        this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
-      }
-      this.settle(plan, committedSeq);
-      return;
+      prepared = await this.prepare(ns, batch); // RFC-0001 step 4: someone else took seq; refresh and resolve again
     }
+  }
+
+  /** Plan a batch on the namespace's current state and encode its entry. Nothing is answered here (finish()). */
+  private async prepare(ns: string, batch: Pending[]): Promise<Prepared> {
+    const current = await this.catalog.refresh(ns);
+    if (!current) {
+      // A namespace comes into existence with the first write that changes something (creates.ts). A batch that
+      // changes nothing against the empty state is acknowledged as is: no router.json, no WAL entry (its
+      // idempotency keys are not recorded either: replaying a no-op is a no-op).
+      const dry = this.plan(ns, ABSENT, batch);
+      if (dry.ops.length === 0 && !dry.accepted.some((a) => declaresSchemaOrMetric(a.p.req))) {
+        return { plan: dry, seq: 0, meta: null, bytes: null };
+      }
+    }
+    const view = current ?? (await this.ensureLive(ns));
+    return this.planAndEncode(ns, batch, await this.prefetch(view, batch));
+  }
+
+  /**
+   * Plan a batch behind `after` (a batch whose entry is being appended, drain()) on the state that entry leaves, and
+   * encode its entry; null when the node's view of the namespace cannot tell that state (the batch is then planned
+   * once `after` has committed). The plan holds only if `after` commits exactly its entry.
+   */
+  private async prepareAfter(ns: string, batch: Pending[], after: Prepared): Promise<Prepared | null> {
+    // The cached view must hold every entry before `after`'s (it folds them before answering a lookup); whether it
+    // holds `after`'s as well does not matter: the ids that entry changes read as the entry has them, and any other
+    // reads the same before and after it. (A view evicted, rebuilt or failed meanwhile may lack one: plan later.)
+    const view = this.catalog.cachedView(ns);
+    if (view === undefined || view.failed !== null || view.acceptedSeq < after.seq - 1) return null;
+    const ids = idsRead(batch);
+    const docs = ids.size > 0 ? await view.lookup(ids) : new Map<Id, Doc>();
+    if (ids.size > 0) {
+      for (const op of after.plan.ops) {
+        const id = op.kind === 'upsert' ? op.doc.id : op.id;
+        if (!ids.has(id)) continue;
+        if (op.kind === 'upsert') docs.set(id, op.doc);
+        else docs.delete(id);
+      }
+    }
+    const batchKeys = batch.map((p) => p.idempotencyKey).filter((k): k is string => !!k);
+    const knownKeys = batchKeys.length > 0 ? await view.hasKeys(batchKeys) : new Set<string>();
+    if (batchKeys.length > 0) for (const k of after.plan.keys) if (batchKeys.includes(k)) knownKeys.add(k);
+    const { schema, metric, sharding } = after.plan;
+    const base: PlanBase = { schema, distanceMetric: metric, idempotencyKeys: knownKeys, docs, filter: NO_FILTER_MATCHES, head: after.seq, sharding, inaugural: false };
+    return this.planAndEncode(ns, batch, base);
+  }
+
+  private async planAndEncode(ns: string, batch: Pending[], base: PlanBase): Promise<Prepared> {
+    const planned = performance.now();
+    const plan = this.plan(ns, base, batch);
+    const seq = base.head + 1;
+    // A request that read the state (it names rows or a filter) is answered from this head even when it changed
+    // nothing: it still takes head + 1 with an entry without rows, so that a write still in flight from a node
+    // that died (its conditional PUT delivered late) cannot land after it (RFC-0001 step 4, "Fences").
+    const fence = plan.accepted.some((a) => a.res !== null && readsState(a.p.req));
+    if (plan.accepted.length === 0 || !(plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0 || fence)) {
+      return { plan, seq, meta: null, bytes: null };
+    }
+    // A large batch's resolution is milliseconds of the event loop, and encoding starts with more (wal/format.ts
+    // walColumns, then the hand-off to the pool): give the loop back in between (docs/rfcs/0010-worker-pool.md "Tail
+    // scans in slices"). Nothing is decided by the pause: the append is conditional on seq, as after any await here.
+    if (performance.now() - planned >= planPause.ms) await new Promise<void>((resolve) => setImmediate(resolve));
+    const meta: WalMeta = {
+      format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
+      namespace: ns,
+      committed_at: this.opts.clock.now(),
+      requests: plan.accepted.length,
+      ...(plan.schemaChanged ? { schema: plan.schema } : {}),
+      ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
+      ...(plan.shardingSet && plan.sharding ? { sharding: plan.sharding } : {}),
+      ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
+    };
+    const bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
+    return { plan, seq, meta, bytes };
+  }
+
+  /**
+   * Append a prepared entry at its seq and answer the batch. 'lost': the append lost its race (nothing answered);
+   * 'deleted': committed, and router.json read after the append was a namespace delete's tombstone.
+   */
+  private async finish(ns: string, prepared: Prepared): Promise<'committed' | 'deleted' | 'lost'> {
+    const { plan, seq, meta, bytes } = prepared;
+    let committedSeq: number | null = null;
+    if (meta !== null && bytes !== null) {
+      // A refresh that lists `seq` before the append resolves waits for this outcome instead of reading the entry.
+      const appended = this.catalog.beginAppend(ns, seq);
+      let out: AppendOutcome;
+      try {
+        out = await this.catalog.wal(ns).append(seq, bytes); // RFC-0001 step 3
+      } catch (e) {
+        appended(null);
+        throw e;
+      }
+      if (!out.ok) {
+        appended(null);
+        return 'lost';
+      }
+      committedSeq = seq;
+      // Fold what we wrote (no need to decode the bytes we just encoded).
+      const entry: WalEntry = { seq, meta, ops: plan.ops };
+      try {
+        this.catalog.applyCommitted(ns, entry, bytes);
+      } finally {
+        appended({ entry, bytes: bytes.length });
+      }
+      const deleted = await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
+      this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
+      this.settle(plan, committedSeq);
+      return deleted ? 'deleted' : 'committed';
+    }
+    this.settle(plan, committedSeq);
+    return 'committed';
   }
 
   /** Answer every request of a planned batch: reject the rejected, acknowledge the rest at `seq`. */
@@ -336,12 +453,7 @@ export class WriteCoordinator {
    * we looked (another request's refresh folded new entries into it), look again.
    */
   private async prefetch(view: NamespaceView, batch: Pending[]): Promise<PlanBase> {
-    const ids = new Set<Id>();
-    for (const { req } of batch) {
-      for (const p of req.patches) ids.add(p.id);
-      for (const id of req.deletes) ids.add(id);
-      if (req.upsertCondition !== undefined) for (const d of req.upserts) ids.add(d.id);
-    }
+    const ids = idsRead(batch);
     const batchKeys = batch.map((p) => p.idempotencyKey).filter((k): k is string => !!k);
     for (let attempt = 0; ; attempt++) {
       const head = view.headSeq;
@@ -425,15 +537,18 @@ export class WriteCoordinator {
   /**
    * A delete may have tombstoned the namespace between our refresh and our append. Our entry sits above the
    * tombstone's highwater, so it belongs to the next incarnation: make sure that incarnation exists, or the
-   * acknowledged write would be invisible.
+   * acknowledged write would be invisible. True when a delete came between (router.json was a tombstone, or absent).
    */
-  private async reviveIfDeletedUnder(ns: string, seq: number): Promise<void> {
+  private async reviveIfDeletedUnder(ns: string, seq: number): Promise<boolean> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const read = await this.catalog.routers.read(ns);
-      if (!read || !read.router.deleted || read.router.wal_start > seq) return;
+      if (!read) return true;
+      if (!read.router.deleted) return attempt > 0; // after a lost publish: someone else revived it
+      if (read.router.wal_start > seq) return true;
       const out = await this.catalog.routers.publish(read.router, read.witness, revived(read.router, new Date(this.opts.clock.now()).toISOString()));
-      if (out.ok) return;
+      if (out.ok) return true;
     }
+    return true;
   }
 }
 

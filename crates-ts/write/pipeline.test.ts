@@ -1,0 +1,276 @@
+/**
+ * Pipelined commits (RFC-0001 "Pipelined commits"): a batch planned and encoded behind one still appending must read
+ * the state that batch leaves, and must be planned again whenever that batch does not commit exactly what it planned
+ * (a lost race, an error). A model-based test: one writer issues requests in order without waiting for answers, so
+ * the coordinator sees them in that order; whatever batches and pipelines form, the acknowledgements and the final
+ * documents must be those of applying the acknowledged requests one by one.
+ */
+import { describe, it, expect } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryStore, type ObjectStore } from '../store/index.js';
+import { Engine } from '../engine/index.js';
+
+type Doc = { id: number; v: string; n: number; p?: string };
+type Body = { upsert_rows?: Doc[]; upsert_condition?: unknown; patch_rows?: { id: number; p: string }[]; deletes?: number[] };
+
+/**
+ * A memory store whose WAL appends take `appendMs` and fail (before writing) when `fail()` says so; every other call
+ * takes `ms`.
+ */
+function store(inner: MemoryStore, ms: number, appendMs: () => number, fail: () => boolean, lost = { races: 0 }): ObjectStore {
+  return new Proxy(inner, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function' || prop === 'close') return v;
+      return async (...args: unknown[]) => {
+        const wal = prop === 'putIfAbsent' && String(args[0]).includes('/wal/');
+        await sleep(wal ? appendMs() : ms);
+        if (wal && fail()) throw new Error('injected append failure');
+        const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (wal && !(out as { ok: boolean }).ok) lost.races++;
+        return out;
+      };
+    },
+  });
+}
+
+const engine = (s: ObjectStore) => new Engine(s, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs: 1 });
+
+/** Applies one request to the model; its counts as the engine reports them. */
+function applyModel(model: Map<number, Doc>, b: Body): [number, number, number] {
+  let up = 0;
+  let pa = 0;
+  let de = 0;
+  for (const d of b.upsert_rows ?? []) {
+    const existing = model.get(d.id);
+    if (b.upsert_condition !== undefined && existing && !(existing.n < d.n)) continue;
+    model.set(d.id, { ...d });
+    up++;
+  }
+  for (const p of b.patch_rows ?? []) {
+    const existing = model.get(p.id);
+    if (!existing) continue;
+    model.set(p.id, { ...existing, p: p.p });
+    pa++;
+  }
+  for (const id of b.deletes ?? []) {
+    if (!model.has(id)) continue;
+    model.delete(id);
+    de++;
+  }
+  return [up, pa, de];
+}
+
+async function run(seed: number, opts: { rival: boolean; failures: boolean }) {
+  let s = seed;
+  const rand = (n: number) => (s = (s * 1103515245 + 12345) % 2 ** 31) % n;
+  const ids = (k: number) => [...new Set(Array.from({ length: k }, () => rand(20)))];
+  const inner = new MemoryStore();
+  let failing = false;
+  const lost = { races: 0 };
+  const e = engine(store(inner, 0, () => (opts.rival ? 2 + rand(10) : 1 + rand(4)), () => failing && rand(8) === 0, lost));
+  // A second node over the same bucket appending now and then (ids of its own): our appends lose races to it.
+  const rival = engine(store(inner, 0, () => 0, () => false));
+  await e.write('pl', { upsert_rows: [{ id: 0, v: 'init', n: 0 }] });
+  const model = new Map<number, Doc>([[0, { id: 0, v: 'init', n: 0 }]]);
+  failing = opts.failures;
+  const issued: { body: Body; key?: string; answer: Promise<Record<string, unknown>> }[] = [];
+  const rivalWrites: Promise<unknown>[] = [];
+  for (let i = 0; i < 120; i++) {
+    let body: Body;
+    let key: string | undefined;
+    const kind = rand(10);
+    const keyed = issued.filter((x) => x.key !== undefined);
+    if (kind < 1 && keyed.length > 0) {
+      // A retry of an earlier request with its idempotency key: applied once at most.
+      const earlier = keyed[rand(keyed.length)]!;
+      body = earlier.body;
+      key = earlier.key;
+    } else if (kind < 4) {
+      body = { upsert_rows: ids(1 + rand(4)).map((id) => ({ id, v: `u${i}`, n: rand(50) })) };
+      if (rand(3) === 0) body.upsert_condition = ['n', 'Lt', { $ref_new: 'n' }];
+    } else if (kind < 7) body = { patch_rows: ids(1 + rand(3)).map((id) => ({ id, p: `p${i}` })) };
+    else if (kind < 8) body = { deletes: ids(1 + rand(2)) };
+    else {
+      const up = ids(1 + rand(2));
+      body = { upsert_rows: up.map((id) => ({ id, v: `w${i}`, n: rand(50) })), patch_rows: ids(2).filter((id) => !up.includes(id)).map((id) => ({ id, p: `q${i}` })) };
+    }
+    if (key === undefined && rand(4) === 0) key = `k${i}`;
+    const answer = e.write('pl', body, key ? { idempotencyKey: key } : {});
+    answer.catch(() => {}); // settled below
+    issued.push({ body, key, answer });
+    if (opts.rival && rand(6) === 0) rivalWrites.push(rival.write('pl', { upsert_rows: [{ id: 1000 + i, v: 'rival', n: 0 }] }));
+    if (rand(3) === 0) await sleep(rand(4));
+  }
+  const answers = await Promise.allSettled(issued.map((x) => x.answer));
+  await Promise.all(rivalWrites);
+  const keys = new Set<string>();
+  const trace: unknown[] = [];
+  answers.forEach((a, i) => {
+    const { body, key } = issued[i]!;
+    if (a.status === 'rejected') {
+      expect(String(a.reason)).toContain('injected append failure');
+      trace.push('rejected');
+      return;
+    }
+    const counts = key !== undefined && keys.has(key) ? [0, 0, 0] : applyModel(model, body);
+    if (key !== undefined) keys.add(key);
+    expect([a.value.rows_upserted, a.value.rows_patched, a.value.rows_deleted], `request ${i}: ${JSON.stringify(body)}`).toEqual(counts);
+    trace.push(counts);
+  });
+  const expected = [...model.values()].sort((a, b) => a.id - b.id);
+  for (const reader of [e, engine(inner)]) {
+    const res = await reader.query('pl', { rank_by: ['id', 'asc'], top_k: 1000, filters: ['id', 'Lt', 1000], include_attributes: true });
+    const got = (res.rows as Record<string, unknown>[]).map((r) => ({ id: r.id, v: r.v, n: r.n, ...(r.p !== null && r.p !== undefined ? { p: r.p } : {}) }));
+    expect(got).toEqual(expected);
+  }
+  return { trace, pipeline: { ...e.writer.pipeline }, lostRaces: lost.races };
+}
+
+describe('pipelined commits', () => {
+  it('should acknowledge and apply an in-order stream of dependent writes exactly as one by one', async () => {
+    let planned = 0;
+    for (const seed of [11, 12, 13]) planned += (await run(seed, { rival: false, failures: false })).pipeline.planned;
+    expect(planned).toBeGreaterThan(0); // batches were planned behind others
+  });
+
+  it('should keep the stream one-by-one while another node takes some of its seqs', async () => {
+    for (const seed of [21, 22, 23]) await run(seed, { rival: true, failures: false });
+  });
+
+  it('should plan a batch again when the batch ahead of it failed to append (its requests rejected, nothing applied)', async () => {
+    let rejected = 0;
+    let discarded = 0;
+    for (const seed of [31, 32, 33]) {
+      const { trace, pipeline } = await run(seed, { rival: false, failures: true });
+      rejected += trace.filter((t) => t === 'rejected').length;
+      discarded += pipeline.discarded;
+    }
+    expect(rejected).toBeGreaterThan(0); // the injected failures happened
+  });
+
+  /** An engine whose next WAL append waits for `release()` before it writes, then fails if `release(true)`. */
+  function held() {
+    const inner = new MemoryStore();
+    let gate: { reached: () => void; opened: Promise<boolean> } | null = null;
+    let open: (fail: boolean) => void = () => {};
+    let reached!: Promise<void>;
+    const s = new Proxy(inner, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv);
+        if (prop === 'putIfAbsent')
+          return async (key: string, bytes: Uint8Array) => {
+            const g = key.includes('/wal/') ? gate : null;
+            if (g !== null) {
+              gate = null;
+              g.reached();
+              if (await g.opened) throw new Error('injected append failure');
+            }
+            return target.putIfAbsent(key, bytes);
+          };
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as ObjectStore;
+    return {
+      inner,
+      e: engine(s),
+      hold() {
+        let r!: () => void;
+        reached = new Promise<void>((resolve) => (r = resolve));
+        gate = { reached: r, opened: new Promise<boolean>((resolve) => (open = resolve)) };
+        return { reached, release: (fail = false) => open(fail) };
+      },
+    };
+  }
+
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 500 && !cond(); i++) await sleep(2);
+    expect(cond()).toBe(true);
+  };
+  const docs = async (e: Engine) =>
+    ((await e.query('h', { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true })).rows as Record<string, unknown>[]).map(({ id, v, p }) => ({ id, v, p: p ?? null }));
+
+  it('should drop a plan made behind a batch whose append failed, and plan it on the state without that batch', async () => {
+    const { e, hold } = held();
+    await e.write('h', { upsert_rows: [{ id: 1, v: 'one' }] });
+    const gate = hold();
+    const w1 = e.write('h', { upsert_rows: [{ id: 2, v: 'two' }] });
+    w1.catch(() => {});
+    await gate.reached; // w1's entry is being appended
+    const w2 = e.write('h', { patch_rows: [{ id: 2, p: 'x' }, { id: 1, p: 'y' }] });
+    await until(() => e.writer.pipeline.planned === 1); // planned behind w1: id 2 exists there
+    gate.release(true);
+    await expect(w1).rejects.toThrow('injected append failure');
+    expect((await w2).rows_patched).toBe(1); // id 1 only: id 2 was never written
+    expect(e.writer.pipeline.discarded).toBe(1);
+    expect(await docs(e)).toEqual([{ id: 1, v: 'one', p: 'y' }]);
+  });
+
+  it('should drop a plan made behind a batch that lost its race, and plan it behind that batch as committed', async () => {
+    const { e, inner, hold } = held();
+    await e.write('h', { upsert_rows: [{ id: 1, v: 'one' }] });
+    const gate = hold();
+    const w1 = e.write('h', { upsert_rows: [{ id: 2, v: 'two' }] });
+    await gate.reached;
+    const w2 = e.write('h', { patch_rows: [{ id: 1, p: 'x' }, { id: 2, p: 'z' }] });
+    await until(() => e.writer.pipeline.planned === 1);
+    // Another node takes the seq w1 is appending at: it deletes id 1.
+    await engine(inner).write('h', { deletes: [1] });
+    gate.release();
+    expect((await w1).rows_upserted).toBe(1);
+    expect((await w2).rows_patched).toBe(1); // id 2 only: id 1 was deleted before w1 committed
+    expect(e.writer.pipeline.discarded).toBe(1);
+    expect(await docs(e)).toEqual([{ id: 2, v: 'two', p: 'z' }]);
+    expect(await docs(engine(inner))).toEqual([{ id: 2, v: 'two', p: 'z' }]);
+  });
+
+  it('should plan a batch again when a namespace delete came between the append of the batch ahead and its check', async () => {
+    // The WAL append of w1 completes; its router check (RFC-0001 step 5) waits until another node has deleted the
+    // namespace. w2, planned behind w1 meanwhile (it patches the row w1 wrote), must not land on w1's state: w1
+    // belongs to the deleted incarnation, and w2 starts the next one.
+    const inner = new MemoryStore();
+    let gate: { reached: () => void; open: Promise<void> } | null = null;
+    let armed = false;
+    const s = new Proxy(inner, {
+      get(target, prop, recv) {
+        const v = Reflect.get(target, prop, recv);
+        if (prop === 'putIfAbsent')
+          return async (key: string, bytes: Uint8Array) => {
+            const out = await target.putIfAbsent(key, bytes);
+            if (gate !== null && key.includes('/wal/')) armed = true;
+            return out;
+          };
+        if (prop === 'get')
+          return async (key: string, ...rest: unknown[]) => {
+            const g = armed && key.endsWith('router.json') ? gate : null;
+            if (g !== null) {
+              armed = false;
+              gate = null;
+              g.reached();
+              await g.open;
+            }
+            return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
+          };
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as ObjectStore;
+    const e = engine(s);
+    await e.write('d', { upsert_rows: [{ id: 1, v: 'one' }] });
+    let open!: () => void;
+    const reached = new Promise<void>((r) => (gate = { reached: r, open: new Promise<void>((o) => (open = o)) }));
+    const w1 = e.write('d', { upsert_rows: [{ id: 2, v: 'two' }] });
+    await reached; // w1 is durable; its check of router.json waits
+    const w2 = e.write('d', { upsert_rows: [{ id: 3, v: 'three' }], patch_rows: [{ id: 2, p: 'x' }] });
+    await until(() => e.writer.pipeline.planned === 1); // planned behind w1: id 2 exists there
+    await engine(inner).deleteNamespace('d');
+    open();
+    expect((await w1).rows_upserted).toBe(1); // acknowledged: it raced the delete
+    const a2 = await w2;
+    expect([a2.rows_upserted, a2.rows_patched]).toEqual([1, 0]); // id 2 went with the deleted incarnation
+    expect(e.writer.pipeline.discarded).toBe(1);
+    for (const reader of [e, engine(inner)]) {
+      const rows = (await reader.query('d', { rank_by: ['id', 'asc'], top_k: 10, include_attributes: true })).rows as Record<string, unknown>[];
+      expect(rows.map(({ id, v, p }) => ({ id, v, p: p ?? null }))).toEqual([{ id: 3, v: 'three', p: null }]);
+    }
+  });
+});
