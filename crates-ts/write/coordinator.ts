@@ -330,8 +330,11 @@ export class WriteCoordinator {
       namespace: ns,
       committed_at: this.opts.clock.now(),
       requests: plan.accepted.length,
-      ...(plan.schemaChanged ? { schema: plan.schema } : {}),
-      ...(plan.metricChanged && plan.metric ? { distance_metric: plan.metric } : {}),
+      // Every entry says its schema and metric, not only one that changes them: an entry planned just before another
+      // node deletes the namespace lands as the first of the next incarnation (step 5 revives it), which starts
+      // without either (RFC-0001 step 5, crates-ts/write/pipeline.test.ts).
+      ...(plan.schemaChanged || Object.keys(plan.schema).length > 0 ? { schema: plan.schema } : {}),
+      ...(plan.metric ? { distance_metric: plan.metric } : {}),
       ...(plan.shardingSet && plan.sharding ? { sharding: plan.sharding } : {}),
       ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
     };

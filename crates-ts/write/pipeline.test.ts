@@ -273,4 +273,22 @@ describe('pipelined commits', () => {
       expect(rows.map(({ id, v, p }) => ({ id, v, p: p ?? null }))).toEqual([{ id: 3, v: 'three', p: null }]);
     }
   });
+
+  it('should record the schema in an entry planned before a namespace delete that lands first in the next incarnation', async () => {
+    // w1 is planned on the namespace as it is (its schema has `v` already, so w1 changes no schema), then another node
+    // deletes the namespace before w1's append: w1's entry is the first of the next incarnation (RFC-0001 step 5
+    // revives it), whose schema starts empty. The entry must say what its rows' attributes are.
+    const { e, inner, hold } = held();
+    await e.write('s', { upsert_rows: [{ id: 1, v: 'one' }] });
+    const gate = hold();
+    const w1 = e.write('s', { upsert_rows: [{ id: 2, v: 'two' }] });
+    await gate.reached;
+    await engine(inner).deleteNamespace('s');
+    gate.release();
+    expect((await w1).rows_upserted).toBe(1);
+    for (const reader of [e, engine(inner)]) {
+      const res = await reader.query('s', { rank_by: ['id', 'asc'], top_k: 10, filters: ['v', 'Eq', 'two'], include_attributes: ['v'] });
+      expect(res.rows).toEqual([{ id: 2, v: 'two' }]);
+    }
+  });
 });
