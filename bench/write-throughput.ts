@@ -3,13 +3,15 @@
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
- *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool]
+ *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool] [--store s3://bucket/prefix]
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
  * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
  * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total; `cold_inline_tasks`
  * counts those of the timed phase: each costs the event loop an entry's encode or a body's parse). `--wait-pool`
- * times the steady state instead: one-row writes first, until one runs nothing inline.
+ * times the steady state instead: one-row writes first, until one runs nothing inline. `--store s3://bucket/prefix`
+ * runs the server on an S3-compatible store instead (ELAX_S3_ENDPOINT and credentials in the environment, e.g. from
+ * `scripts/s3-test-server.sh start`; each client count writes a fresh namespace under the prefix, left there).
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     'server-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
     'wait-pool': { type: 'boolean', default: false },
+    store: { type: 'string' },
   },
 });
 const batches = Number(values.batches);
@@ -65,8 +68,9 @@ const bodies = Array.from({ length: batches }, (_, b) => makeBody(b, rand));
 const bodyBytes = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0);
 const results = [];
 for (const clients of clientCounts) {
-  const server = await startServerProcess({ args: poolArgs, nodeArgs: values['node-args']!.split(' ').filter(Boolean) });
-  const ns = `bench-${clients}`;
+  const s3 = values.store?.startsWith('s3://') ?? false;
+  const server = await startServerProcess({ args: poolArgs, nodeArgs: values['node-args']!.split(' ').filter(Boolean), ...(values.store ? { store: values.store } : {}) });
+  const ns = s3 ? `bench-${clients}-${Date.now()}` : `bench-${clients}`;
   const warm = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: makeBody(batches, rng(1)) });
   if (!warm.ok) throw new Error(`warm-up write failed: ${warm.status} ${await warm.text()}`);
   if (values['wait-pool']) {
@@ -109,8 +113,8 @@ for (const clients of clientCounts) {
   const coldInline = (await coldInlineTasks(server.url)) - coldInline0;
   const meta = (await (await fetch(`${server.url}/v2/namespaces/${ns}/metadata`)).json()) as { approx_row_count: number };
   await server.stop();
-  const walEntries = readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
-  removeServerFiles(server); // its store (hundreds of MB a run) and temporary cache
+  const walEntries = s3 ? null : readdirSync(path.join(server.store, ns, 'wal')).filter((f) => f.endsWith('.parquet')).length;
+  removeServerFiles(server, { keepStore: s3 }); // its store (hundreds of MB a run) and temporary cache
   latencies.sort((a, b) => a - b);
   const row = {
     clients,
