@@ -149,24 +149,39 @@ describe('pipelined commits', () => {
     expect(rejected).toBeGreaterThan(0); // the injected failures happened
   });
 
-  /** An engine whose next WAL append waits for `release()` before it writes, then fails if `release(true)`. */
+  /**
+   * An engine whose next WAL append waits for `release()`: before it writes (`at` 'append'; `release(true)` then fails
+   * it), or after it wrote, at its router check (RFC-0001 step 5: the next read of router.json; `at` 'check').
+   */
   function held() {
     const inner = new MemoryStore();
-    let gate: { reached: () => void; opened: Promise<boolean> } | null = null;
-    let open: (fail: boolean) => void = () => {};
-    let reached!: Promise<void>;
+    type Gate = { at: 'append' | 'check'; reached: () => void; opened: Promise<boolean> };
+    let gate: Gate | null = null;
+    let checking: Gate | null = null;
+    const wait = async (g: Gate) => {
+      g.reached();
+      return g.opened;
+    };
     const s = new Proxy(inner, {
       get(target, prop, recv) {
         const v = Reflect.get(target, prop, recv);
         if (prop === 'putIfAbsent')
           return async (key: string, bytes: Uint8Array) => {
             const g = key.includes('/wal/') ? gate : null;
+            gate = null;
+            if (g?.at === 'append' && (await wait(g))) throw new Error('injected append failure');
+            const out = await target.putIfAbsent(key, bytes);
+            if (g?.at === 'check') checking = g;
+            return out;
+          };
+        if (prop === 'get')
+          return async (key: string, ...rest: unknown[]) => {
+            const g = key.endsWith('router.json') ? checking : null;
             if (g !== null) {
-              gate = null;
-              g.reached();
-              if (await g.opened) throw new Error('injected append failure');
+              checking = null;
+              await wait(g);
             }
-            return target.putIfAbsent(key, bytes);
+            return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
           };
         return typeof v === 'function' ? v.bind(target) : v;
       },
@@ -174,11 +189,12 @@ describe('pipelined commits', () => {
     return {
       inner,
       e: engine(s),
-      hold() {
-        let r!: () => void;
-        reached = new Promise<void>((resolve) => (r = resolve));
-        gate = { reached: r, opened: new Promise<boolean>((resolve) => (open = resolve)) };
-        return { reached, release: (fail = false) => open(fail) };
+      hold(at: 'append' | 'check' = 'append') {
+        let reached!: () => void;
+        let open!: (fail: boolean) => void;
+        const r = new Promise<void>((resolve) => (reached = resolve));
+        gate = { at, reached, opened: new Promise<boolean>((resolve) => (open = resolve)) };
+        return { reached: r, release: (fail = false) => open(fail) };
       },
     };
   }
@@ -187,8 +203,8 @@ describe('pipelined commits', () => {
     for (let i = 0; i < 500 && !cond(); i++) await sleep(2);
     expect(cond()).toBe(true);
   };
-  const docs = async (e: Engine) =>
-    ((await e.query('h', { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true })).rows as Record<string, unknown>[]).map(({ id, v, p }) => ({ id, v, p: p ?? null }));
+  const docs = async (e: Engine, ns = 'h') =>
+    ((await e.query(ns, { rank_by: ['id', 'asc'], top_k: 100, include_attributes: true })).rows as Record<string, unknown>[]).map(({ id, v, p }) => ({ id, v, p: p ?? null }));
 
   it('should drop a plan made behind a batch whose append failed, and plan it on the state without that batch', async () => {
     const { e, hold } = held();
@@ -228,50 +244,20 @@ describe('pipelined commits', () => {
     // The WAL append of w1 completes; its router check (RFC-0001 step 5) waits until another node has deleted the
     // namespace. w2, planned behind w1 meanwhile (it patches the row w1 wrote), must not land on w1's state: w1
     // belongs to the deleted incarnation, and w2 starts the next one.
-    const inner = new MemoryStore();
-    let gate: { reached: () => void; open: Promise<void> } | null = null;
-    let armed = false;
-    const s = new Proxy(inner, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv);
-        if (prop === 'putIfAbsent')
-          return async (key: string, bytes: Uint8Array) => {
-            const out = await target.putIfAbsent(key, bytes);
-            if (gate !== null && key.includes('/wal/')) armed = true;
-            return out;
-          };
-        if (prop === 'get')
-          return async (key: string, ...rest: unknown[]) => {
-            const g = armed && key.endsWith('router.json') ? gate : null;
-            if (g !== null) {
-              armed = false;
-              gate = null;
-              g.reached();
-              await g.open;
-            }
-            return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
-          };
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    }) as ObjectStore;
-    const e = engine(s);
+    const { e, inner, hold } = held();
     await e.write('d', { upsert_rows: [{ id: 1, v: 'one' }] });
-    let open!: () => void;
-    const reached = new Promise<void>((r) => (gate = { reached: r, open: new Promise<void>((o) => (open = o)) }));
+    const gate = hold('check');
     const w1 = e.write('d', { upsert_rows: [{ id: 2, v: 'two' }] });
-    await reached; // w1 is durable; its check of router.json waits
+    await gate.reached; // w1 is durable; its check of router.json waits
     const w2 = e.write('d', { upsert_rows: [{ id: 3, v: 'three' }], patch_rows: [{ id: 2, p: 'x' }] });
     await until(() => e.writer.pipeline.planned === 1); // planned behind w1: id 2 exists there
     await engine(inner).deleteNamespace('d');
-    open();
+    gate.release();
     expect((await w1).rows_upserted).toBe(1); // acknowledged: it raced the delete
     const a2 = await w2;
     expect([a2.rows_upserted, a2.rows_patched]).toEqual([1, 0]); // id 2 went with the deleted incarnation
     expect(e.writer.pipeline.discarded).toBe(1);
-    for (const reader of [e, engine(inner)]) {
-      const rows = (await reader.query('d', { rank_by: ['id', 'asc'], top_k: 10, include_attributes: true })).rows as Record<string, unknown>[];
-      expect(rows.map(({ id, v, p }) => ({ id, v, p: p ?? null }))).toEqual([{ id: 3, v: 'three', p: null }]);
-    }
+    for (const reader of [e, engine(inner)]) expect(await docs(reader, 'd')).toEqual([{ id: 3, v: 'three', p: null }]);
   });
 
   it('should record the schema in an entry planned before a namespace delete that lands first in the next incarnation', async () => {
