@@ -15,7 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ElaxError, reusedBuffers } from '../crates-ts/core/index.js';
-import { MAX_JSON_TEXT_LENGTH, parseJsonBytes } from '../crates-ts/schema/json-body.js';
+import { MAX_JSON_TEXT_LENGTH, parseJsonBytesFloats } from '../crates-ts/schema/json-body.js';
 
 /** turbopuffer's write docs: "Write requests can have a payload size of up to 512 MB" (binary megabytes here). */
 export const DEFAULT_BODY_LIMIT = 512 * 1024 * 1024;
@@ -126,8 +126,9 @@ export function readJsonBody(payload: Payload, headers: { 'content-length'?: str
     }
     let value: unknown;
     try {
-      // A body above 64 KiB is parsed in pieces (schema/json-pieces.ts): no string of it in fresh large-object memory.
-      value = parseJsonBytes(buf, received);
+      // A body above 64 KiB is parsed in pieces (schema/json-pieces.ts): no string of it in fresh large-object memory;
+      // a write's JSON float vectors without JSON.parse (schema/json-floats.ts).
+      value = parseJsonBytesFloats(buf, received);
     } catch (e) {
       return finish(e as Error);
     }
