@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { ipcStreamInScratch, walWriterProperties } from './format.js';
-import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type WalOp, type WalMeta } from './index.js';
+import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, entryVoidIn, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, WAL_PLAN_FORMAT, type WalOp, type WalMeta } from './index.js';
 
 const meta = (extra: Partial<WalMeta> = {}): WalMeta => ({
   format_version: WAL_FORMAT_VERSION,
@@ -27,12 +27,22 @@ describe('WAL entry format', () => {
     expect(out.ops).toEqual(ops);
   });
 
-  it('should carry sharding in a format-2 entry (RFC-0013) and refuse formats past 2', () => {
+  it('should carry sharding in a format-2 entry (RFC-0013) and refuse formats past 3', () => {
     const ops: WalOp[] = [{ kind: 'upsert', doc: { id: 1, vector: null, attrs: {} } }];
     const out = decodeWalEntry(1, encodeWalEntry(meta({ format_version: WAL_SHARDING_FORMAT, sharding: { num_shards: 4 } }), ops));
     expect(out.meta.format_version).toBe(2);
     expect(out.meta.sharding).toEqual({ num_shards: 4 });
-    expect(() => decodeWalEntry(2, encodeWalEntry(meta({ format_version: 3 }), ops))).toThrowError(/format_version 3; this build reads 1..2/);
+    expect(() => decodeWalEntry(2, encodeWalEntry(meta({ format_version: 4 }), ops))).toThrowError(/format_version 4; this build reads 1..3/);
+  });
+
+  it('should carry the plan incarnation in a format-3 entry, void exactly in another incarnation (RFC-0001 step 5)', () => {
+    const ops: WalOp[] = [{ kind: 'upsert', doc: { id: 1, vector: null, attrs: { p: 'x' } } }];
+    const out = decodeWalEntry(9, encodeWalEntry(meta({ format_version: WAL_PLAN_FORMAT, plan_wal_start: 4, sharding: { num_shards: 2 } }), ops));
+    expect([out.meta.format_version, out.meta.plan_wal_start, out.meta.sharding]).toEqual([3, 4, { num_shards: 2 }]);
+    expect(entryVoidIn(out.meta, 4)).toBe(false);
+    expect(entryVoidIn(out.meta, 9)).toBe(true);
+    // An entry without the field (it read no state, or predates it) is valid in any incarnation.
+    expect(entryVoidIn(decodeWalEntry(9, encodeWalEntry(meta(), ops)).meta, 9)).toBe(false);
   });
 
   it('should keep u64 ids and string ids that look alike distinct', () => {

@@ -9,7 +9,8 @@
  *   attrs   utf8                       JSON object of the row's attributes (null for deletes)
  *
  * Entry-level metadata lives in the Arrow schema metadata under `elax.wal` (JSON, see WalMeta): the schema and
- * distance metric as of this entry when it changed them, request count, commit time, idempotency keys.
+ * distance metric as of this entry, request count, commit time, idempotency keys, and for an entry whose batch read
+ * the namespace's state the incarnation it was planned on (`plan_wal_start`, format_version 3: entryVoidIn).
  *
  * Every entry holds only full rows and deletes: patches and conditional writes were resolved at commit time
  * (RFC-0001; docs/ARCHITECTURE.md, write/), so replaying the WAL never needs the state it was written against.
@@ -24,7 +25,13 @@ export const WAL_FORMAT_VERSION = 1;
  * written so, so that a build reading only version 1 refuses it instead of indexing the namespace unsharded.
  */
 export const WAL_SHARDING_FORMAT = 2;
-const MAX_WAL_FORMAT_VERSION = WAL_SHARDING_FORMAT;
+/**
+ * Version 3 = version 2 whose meta carries `plan_wal_start` (RFC-0001 step 5): written for every entry whose batch read
+ * the namespace's state, so that a build reading only versions 1-2 refuses such an entry instead of folding it where
+ * it is void (it cannot tell). An entry at version 3 may carry `sharding` too.
+ */
+export const WAL_PLAN_FORMAT = 3;
+const MAX_WAL_FORMAT_VERSION = WAL_PLAN_FORMAT;
 const META_KEY = 'elax.wal';
 
 export type WalOp = { kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: Id };
@@ -47,6 +54,25 @@ export interface WalMeta {
   sharding?: ShardingConfig;
   /** Idempotency keys of the requests in this entry (bulk ingest dedup). */
   idempotency_keys?: string[];
+  /**
+   * The incarnation the entry was planned on (RFC-0001 step 5): the `wal_start` of the router its batch's view was
+   * built from. Present only when the batch read the namespace's state (a patch, a condition, a filter write, a delete
+   * by id: writes whose rows or answers depend on the rows there); such an entry is format_version 3
+   * (WAL_PLAN_FORMAT). An entry is void — every reader skips its operations and meta — in an incarnation whose
+   * `wal_start` differs (entryVoidIn): a namespace delete came between its plan and its append.
+   */
+  plan_wal_start?: number;
+}
+
+/**
+ * Whether an entry is void in the incarnation whose router has `walStart` (RFC-0001 step 5): it was planned on
+ * another incarnation's state, which a namespace delete ended before the entry was appended. Every fold of the WAL
+ * (namespace views, the indexer) skips a void entry whole: its operations, schema, metric, sharding and keys; its seq
+ * still counts (the log stays dense). An entry without `plan_wal_start` (it read no state, or was written before the
+ * field existed) is valid in any incarnation it lands in.
+ */
+export function entryVoidIn(meta: Pick<WalMeta, 'plan_wal_start'>, walStart: number): boolean {
+  return meta.plan_wal_start !== undefined && meta.plan_wal_start !== walStart;
 }
 
 export interface WalEntry {
