@@ -1,7 +1,7 @@
 /** Admin commands that read the store directly: router show, wal list, status. */
 import { ElaxError } from '../crates-ts/core/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
+import { WalLog, decodeWalEntry, entryVoidIn } from '../crates-ts/wal/index.js';
 import { validateNamespaceName } from '../crates-ts/engine/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import type { NamespaceStatus } from '../server/admin-status.js';
@@ -19,18 +19,29 @@ export interface WalListRow {
   bytes: number;
   time: string;
   requests: number;
+  /** The incarnation (wal_start) the entry was planned on, when its batch read state (RFC-0001 step 5). */
+  plan_wal_start?: number;
+  /**
+   * Under the current router.json: 'live' (read by every fold), 'void' (planned on another incarnation: skipped),
+   * 'dead' (below wal_start: a deleted incarnation's); absent when the namespace has no router.json.
+   */
+  state?: 'live' | 'void' | 'dead';
 }
 
 export async function walList(store: ObjectStore, ns: string, opts: { after?: number; limit?: number }) {
   validateNamespaceName(ns);
   const log = new WalLog(store, ns);
+  const router = (await new RouterStore(store).read(ns))?.router;
   const objects = await log.listAfter(opts.after ?? 0, opts.limit);
   const rows: WalListRow[] = [];
   for (const o of objects) {
     const bytes = await log.readBytes(o.seq);
     if (!bytes) continue;
     const e = decodeWalEntry(o.seq, bytes);
-    rows.push({ seq: o.seq, rows: e.ops.length, bytes: o.size, time: new Date(e.meta.committed_at).toISOString(), requests: e.meta.requests });
+    const row: WalListRow = { seq: o.seq, rows: e.ops.length, bytes: o.size, time: new Date(e.meta.committed_at).toISOString(), requests: e.meta.requests };
+    if (e.meta.plan_wal_start !== undefined) row.plan_wal_start = e.meta.plan_wal_start;
+    if (router) row.state = o.seq < router.wal_start ? 'dead' : entryVoidIn(e.meta, router.wal_start) ? 'void' : 'live';
+    rows.push(row);
   }
   return rows;
 }

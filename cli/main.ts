@@ -352,7 +352,7 @@ wal
   .action(async (o: { ns: string; store?: string; after: string; limit?: string; json?: boolean }) => {
     const rows = await withStore(o.store, (s) => walList(s, o.ns, { after: Number(o.after), limit: o.limit ? Number(o.limit) : undefined }));
     if (o.json) return printJson(rows);
-    printTable(rows as unknown as Record<string, unknown>[], ['seq', 'rows', 'bytes', 'time', 'requests']);
+    printTable(rows as unknown as Record<string, unknown>[], ['seq', 'rows', 'bytes', 'time', 'requests', 'state']);
   });
 
 program

@@ -7,7 +7,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id, type Schema, type DistanceMetric, type ShardingConfig } from '../crates-ts/core/index.js';
 import type { ObjectStore } from '../crates-ts/store/index.js';
 import { RouterStore, withCodebook, type Router, type RouterRead, type PartRef } from '../crates-ts/router/index.js';
-import { WalLog, decodeWalEntry } from '../crates-ts/wal/index.js';
+import { WalLog, decodeWalEntry, entryVoidIn } from '../crates-ts/wal/index.js';
 import { buildPartFiles, packBuildInput, packRows, uploadPart, newPartId, type BuiltPart, type PackedRows, type PartBuildInput } from '../crates-ts/part/index.js';
 import { listNamespaces } from '../crates-ts/engine/index.js';
 import { NamespaceCatalog } from '../crates-ts/namespace/index.js';
@@ -246,6 +246,12 @@ export class Indexer {
       } catch (e) {
         if (end > from) break; // index what precedes it; it fails alone next time
         throw new IndexAttemptError(ns, o.seq, o.seq, stage, e);
+      }
+      if (entryVoidIn(entry.meta, router.wal_start)) {
+        // Planned on an incarnation a namespace delete ended (RFC-0001 step 5): covered by the range, nothing of it
+        // in the part (rows, schema, metric, sharding, keys).
+        end = o.seq;
+        continue;
       }
       if (rows > 0 && rows + entry.ops.length > this.opts.maxRowsPerPart) break;
       for (const op of entry.ops) {

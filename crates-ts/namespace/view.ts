@@ -15,7 +15,7 @@ import { RowCursor, type FilterSource, type Segment } from '../query/index.js';
 import type { ViewPart } from './view-part.js';
 import type { Router } from '../router/index.js';
 import type { Witness } from '../store/index.js';
-import type { WalEntry } from '../wal/index.js';
+import { entryVoidIn, type WalEntry } from '../wal/index.js';
 import { TailSegment } from './tail-segment.js';
 import type { IvfIndex } from '../ivf/index.js';
 
@@ -31,6 +31,8 @@ export interface TailEntryInfo {
   /** The entry changed the schema or the distance metric. */
   setsSchema?: boolean;
   setsMetric?: boolean;
+  /** The entry is void in this incarnation (wal/format.ts entryVoidIn, RFC-0001 step 5): nothing of it was folded. */
+  void?: true;
 }
 
 /** A publish's carry-over may keep this many rows the parts took over in the shared tail store (TailSegment). */
@@ -269,6 +271,14 @@ export class NamespaceView {
     return Math.max(this.headSeq, this.acceptedHead);
   }
 
+  /**
+   * No entry of this incarnation folded (or indexed) yet but void ones (RFC-0001 step 5): the next entry is the
+   * inaugural write, which may configure sharding (write/sharding.ts).
+   */
+  get inaugural(): boolean {
+    return this.router.indexed_wal <= this.router.wal_start - 1 && this.acceptedSeq === this.headSeq && this.tail.every((t) => t.void === true);
+  }
+
   /** Whether an entry is being folded in slices (apply). */
   get isFolding(): boolean {
     return this.folding !== null;
@@ -346,6 +356,13 @@ export class NamespaceView {
     if (from === 0) {
       // A superseded view takes no more entries: its successor folds them (the catalog hands them to the current view).
       if (entry.seq <= this.headSeq || this.successor !== null) return ops.length;
+      if (entryVoidIn(entry.meta, this.router.wal_start)) {
+        // Planned on another incarnation's state (RFC-0001 step 5): its seq is folded, nothing else of it (rows,
+        // schema, metric, sharding, keys). Its bytes stay counted: it is in the unindexed WAL until a part covers it.
+        this.tail.push({ seq: entry.seq, bytes, rows: 0, committedAt: entry.meta.committed_at, firstRow: this.tailRows.rows, void: true });
+        this.headSeq = entry.seq;
+        return ops.length;
+      }
       this.applyingFirstRow = this.tailRows.rows;
       // Until the entry is whole, a snapshot of the tail is the tail before it; segs (if built) is that state already.
       this.tailRows.beginEntry();
@@ -564,7 +581,7 @@ export class NamespaceView {
     if (this.tailRows.storeDroppedRows + drop > windowRows + slackRows) return null;
     const covered: (readonly Id[])[] = [];
     for (let i = 0; i < keep; i++) {
-      const ids = idsAt(this.tail[i]!.seq);
+      const ids = this.tail[i]!.void ? [] : idsAt(this.tail[i]!.seq); // a void entry wrote no tail row
       if (ids === undefined) return null;
       covered.push(ids);
     }
@@ -600,7 +617,7 @@ export class NamespaceView {
     for (const t of kept) {
       next.tail.push({ ...t, firstRow: t.firstRow - drop });
       for (const k of t.keys ?? []) next.idempotencyKeys.add(k);
-      updatedAt = Math.max(updatedAt, t.committedAt);
+      if (!t.void) updatedAt = Math.max(updatedAt, t.committedAt);
     }
     next.updatedAt = updatedAt;
     if (kept.some((t) => t.setsSchema)) next.schema = this.schema;
