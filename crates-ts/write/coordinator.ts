@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, type AppendOutcome, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, entryVoidIn, WAL_FORMAT_VERSION, WAL_PLAN_FORMAT, WAL_SHARDING_FORMAT, type AppendOutcome, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
@@ -73,11 +73,13 @@ interface PlanBase {
   sharding: NamespaceView['sharding'];
   /** No entry committed in this incarnation yet: the entry planned now is the inaugural write (may set sharding). */
   inaugural: boolean;
+  /** The incarnation this state is of: its router's wal_start (RFC-0001 step 5; 0 for ABSENT, never appended). */
+  walStart: number;
 }
 /** A batch whose resolution (plan) held the event loop `ms` or more gives it back once before encoding (tests: 0). */
 export const planPause = { ms: 3 };
 
-const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0, sharding: null, inaugural: true };
+const ABSENT: PlanBase = { schema: {}, distanceMetric: null, docs: new Map(), idempotencyKeys: new Set(), filter: NO_FILTER_MATCHES, head: 0, sharding: null, inaugural: true, walStart: 0 };
 
 const NONE: ReadonlySet<Id> = new Set();
 /** The ids whose documents resolving the batch reads: those patched, deleted or upserted on a condition. */
@@ -93,11 +95,21 @@ function idsRead(batch: readonly Pending[]): Set<Id> {
 const hasFilterWrite = (req: WriteRequest) => req.deleteByFilter !== undefined || req.patchByFilter !== undefined;
 /** Whether the request's answer depends on the namespace's state: it names rows, or a filter picks them. */
 const readsState = (req: WriteRequest) => req.upserts.length > 0 || req.patches.length > 0 || req.deletes.length > 0 || hasFilterWrite(req);
+/**
+ * Whether what the request writes or answers depends on the rows of the namespace (RFC-0001 step 5): a patch (of the
+ * row there), a condition, a filter write, a delete by id (it deletes, and counts, the rows it finds). An entry of such
+ * a batch records the incarnation it was planned on (`plan_wal_start`) and is void in another. Unconditional upserts
+ * write the same rows whatever the state: they stay valid in whichever incarnation their entry lands.
+ */
+const dependsOnState = (req: WriteRequest) =>
+  req.patches.length > 0 || req.deletes.length > 0 || hasFilterWrite(req) || (req.upsertCondition !== undefined && req.upserts.length > 0);
 type Plan = ReturnType<WriteCoordinator['plan']>;
 /** A planned batch and its encoded entry (meta and bytes null: nothing to append; the batch is answered as is). */
 interface Prepared {
   plan: Plan;
   seq: number;
+  /** The incarnation the plan was made on (PlanBase.walStart). */
+  walStart: number;
   meta: WalMeta | null;
   bytes: Uint8Array | null;
 }
@@ -127,6 +139,8 @@ export class WriteCoordinator {
    * because that batch did not commit what they were planned behind (a lost race, an error).
    */
   readonly pipeline = { planned: 0, discarded: 0 };
+  /** Entries appended void (RFC-0001 step 5: planned on an incarnation a namespace delete ended), their batches planned again. */
+  voided = 0;
   private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
   /** The limits on filter-based writes in force (limits.ts). */
   readonly limits: Readonly<WriteLimits>;
@@ -255,13 +269,15 @@ export class WriteCoordinator {
       const out = await this.finish(ns, prepared);
       // A batch planned behind this one reads the state its entry leaves, which a namespace delete racing the append
       // changed without a WAL entry (RFC-0001 step 7): then it is planned again on the state after the delete.
-      if (out !== 'lost') return prepared.meta === null || out === 'deleted' ? null : prepared;
+      if (out === 'committed' || out === 'deleted') return prepared.meta === null || out === 'deleted' ? null : prepared;
       conflicts++;
-      this.opts.onConflict?.(ns);
+      if (out === 'lost') this.opts.onConflict?.(ns);
       if (conflicts >= this.opts.maxConflicts) {
         throw new ElaxError('ELAX_ERR_STORE_UNAVAILABLE', `gave up appending to ${ns} after ${conflicts} lost races; retry`, { retryAfter: 1 });
       }
-      prepared = await this.prepare(ns, batch); // RFC-0001 step 4: someone else took seq; refresh and resolve again
+      // RFC-0001 step 4: someone else took seq; or step 5: the entry is void, a namespace delete came between its plan
+      // and its append. Refresh and resolve again (on the incarnation after the delete), append at the new head + 1.
+      prepared = await this.prepare(ns, batch);
     }
   }
 
@@ -274,7 +290,7 @@ export class WriteCoordinator {
       // idempotency keys are not recorded either: replaying a no-op is a no-op).
       const dry = this.plan(ns, ABSENT, batch);
       if (dry.ops.length === 0 && !dry.accepted.some((a) => declaresSchemaOrMetric(a.p.req))) {
-        return { plan: dry, seq: 0, meta: null, bytes: null };
+        return { plan: dry, seq: 0, walStart: 0, meta: null, bytes: null };
       }
     }
     const view = current ?? (await this.ensureLive(ns));
@@ -291,7 +307,8 @@ export class WriteCoordinator {
     // holds `after`'s as well does not matter: the ids that entry changes read as the entry has them, and any other
     // reads the same before and after it. (A view evicted, rebuilt or failed meanwhile may lack one: plan later.)
     const view = this.catalog.cachedView(ns);
-    if (view === undefined || view.failed !== null || view.acceptedSeq < after.seq - 1) return null;
+    // Of the incarnation `after` was planned on: a view rebuilt for another one (a delete, a revival) reads other rows.
+    if (view === undefined || view.failed !== null || view.acceptedSeq < after.seq - 1 || view.router.wal_start !== after.walStart) return null;
     const ids = idsRead(batch);
     const docs = ids.size > 0 ? await view.lookup(ids) : new Map<Id, Doc>();
     if (ids.size > 0) {
@@ -306,7 +323,7 @@ export class WriteCoordinator {
     const knownKeys = batchKeys.length > 0 ? await view.hasKeys(batchKeys) : new Set<string>();
     if (batchKeys.length > 0) for (const k of after.plan.keys) if (batchKeys.includes(k)) knownKeys.add(k);
     const { schema, metric, sharding } = after.plan;
-    const base: PlanBase = { schema, distanceMetric: metric, idempotencyKeys: knownKeys, docs, filter: NO_FILTER_MATCHES, head: after.seq, sharding, inaugural: false };
+    const base: PlanBase = { schema, distanceMetric: metric, idempotencyKeys: knownKeys, docs, filter: NO_FILTER_MATCHES, head: after.seq, sharding, inaugural: false, walStart: after.walStart };
     return this.planAndEncode(ns, batch, base);
   }
 
@@ -319,14 +336,16 @@ export class WriteCoordinator {
     // that died (its conditional PUT delivered late) cannot land after it (RFC-0001 step 4, "Fences").
     const fence = plan.accepted.some((a) => a.res !== null && readsState(a.p.req));
     if (plan.accepted.length === 0 || !(plan.ops.length > 0 || plan.schemaChanged || plan.metricChanged || plan.shardingSet || plan.keys.length > 0 || fence)) {
-      return { plan, seq, meta: null, bytes: null };
+      return { plan, seq, walStart: base.walStart, meta: null, bytes: null };
     }
+    // Planned on this incarnation's rows: void in any other it may land in (RFC-0001 step 5).
+    const plannedOn = plan.accepted.some((a) => a.res !== null && dependsOnState(a.p.req)) ? base.walStart : undefined;
     // A large batch's resolution is milliseconds of the event loop, and encoding starts with more (wal/format.ts
     // walColumns, then the hand-off to the pool): give the loop back in between (docs/rfcs/0010-worker-pool.md "Tail
     // scans in slices"). Nothing is decided by the pause: the append is conditional on seq, as after any await here.
     if (performance.now() - planned >= planPause.ms) await new Promise<void>((resolve) => setImmediate(resolve));
     const meta: WalMeta = {
-      format_version: plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
+      format_version: plannedOn !== undefined ? WAL_PLAN_FORMAT : plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
       namespace: ns,
       committed_at: this.opts.clock.now(),
       requests: plan.accepted.length,
@@ -337,16 +356,19 @@ export class WriteCoordinator {
       ...(plan.metric ? { distance_metric: plan.metric } : {}),
       ...(plan.shardingSet && plan.sharding ? { sharding: plan.sharding } : {}),
       ...(plan.keys.length > 0 ? { idempotency_keys: plan.keys } : {}),
+      ...(plannedOn !== undefined ? { plan_wal_start: plannedOn } : {}),
     };
     const bytes = await this.opts.encode(meta, plan.ops); // off the event loop when the engine has a pool
-    return { plan, seq, meta, bytes };
+    return { plan, seq, walStart: base.walStart, meta, bytes };
   }
 
   /**
    * Append a prepared entry at its seq and answer the batch. 'lost': the append lost its race (nothing answered);
-   * 'deleted': committed, and router.json read after the append was a namespace delete's tombstone.
+   * 'void': appended, but in an incarnation other than the one it was planned on (RFC-0001 step 5; nothing answered,
+   * the batch is planned again); 'deleted': committed, and router.json read after the append showed a namespace delete
+   * (a tombstone, or a router of a later incarnation).
    */
-  private async finish(ns: string, prepared: Prepared): Promise<'committed' | 'deleted' | 'lost'> {
+  private async finish(ns: string, prepared: Prepared): Promise<'committed' | 'deleted' | 'lost' | 'void'> {
     const { plan, seq, meta, bytes } = prepared;
     let committedSeq: number | null = null;
     if (meta !== null && bytes !== null) {
@@ -371,10 +393,17 @@ export class WriteCoordinator {
       } finally {
         appended({ entry, bytes: bytes.length });
       }
-      const deleted = await this.reviveIfDeletedUnder(ns, seq); // RFC-0001 step 5
+      const live = await this.checkIncarnation(ns, seq, meta, prepared.walStart); // RFC-0001 step 5
+      if (live === 'void') {
+        // The entry stays in the WAL (its seq is taken), and every reader skips it. This node's view folded it as an
+        // entry of the incarnation it was planned on, which is over: dropped, rebuilt on the next refresh.
+        this.voided++;
+        this.catalog.evict(ns);
+        return 'void';
+      }
       this.opts.onCommit?.(ns, seq, plan.ops.length, bytes.length);
       this.settle(plan, committedSeq);
-      return deleted ? 'deleted' : 'committed';
+      return live;
     }
     this.settle(plan, committedSeq);
     return 'committed';
@@ -466,7 +495,7 @@ export class WriteCoordinator {
       const filter = await this.filterMatches(view, batch[0]!.req);
       if (view.headSeq === head || attempt >= 5) {
         // After 5 moves we go with this state at `head`: the append at head + 1 then loses its race and re-plans.
-        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, filter, head, sharding: view.sharding, inaugural: head <= view.router.wal_start - 1 };
+        return { schema: view.schema, distanceMetric: view.distanceMetric, idempotencyKeys: knownKeys, docs, filter, head, sharding: view.sharding, inaugural: view.inaugural, walStart: view.router.wal_start };
       }
     }
   }
@@ -538,20 +567,31 @@ export class WriteCoordinator {
   }
 
   /**
-   * A delete may have tombstoned the namespace between our refresh and our append. Our entry sits above the
-   * tombstone's highwater, so it belongs to the next incarnation: make sure that incarnation exists, or the
-   * acknowledged write would be invisible. True when a delete came between (router.json was a tombstone, or absent).
+   * RFC-0001 step 5, after the append of entry `seq`: which incarnation it landed in. A delete may have tombstoned the
+   * namespace between our plan and our append (its tombstone's wal_start is then ≤ seq: the entry belongs to the next
+   * incarnation), and someone may have revived it since.
+   *  - 'void': the entry was planned on the rows of another incarnation (meta.plan_wal_start, entryVoidIn): every reader
+   *    skips it, and the batch is planned again on the state after the delete — nothing is revived for it.
+   *  - 'deleted': a delete came after the plan. Either it saw the entry (wal_start > seq: the write is ordered before
+   *    the delete, and gone with it), or the entry is valid in the next incarnation, which is then made to exist
+   *    (revived here unless someone else did), or the acknowledged write would be invisible.
+   *    So is an entry valid in an incarnation someone else revived (its router's wal_start is not `planWalStart`): the
+   *    batch planned behind it read the incarnation it was planned on, and is planned again.
+   *  - 'committed': the router is of the incarnation the entry was planned on.
    */
-  private async reviveIfDeletedUnder(ns: string, seq: number): Promise<boolean> {
+  private async checkIncarnation(ns: string, seq: number, meta: WalMeta, planWalStart: number): Promise<'committed' | 'deleted' | 'void'> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const read = await this.catalog.routers.read(ns);
-      if (!read) return true;
-      if (!read.router.deleted) return attempt > 0; // after a lost publish: someone else revived it
-      if (read.router.wal_start > seq) return true;
-      const out = await this.catalog.routers.publish(read.router, read.witness, revived(read.router, new Date(this.opts.clock.now()).toISOString()));
-      if (out.ok) return true;
+      if (!read) return 'deleted';
+      const r = read.router;
+      if (r.wal_start > seq) return 'deleted';
+      if (entryVoidIn(meta, r.wal_start)) return 'void';
+      // After a lost publish: someone else revived it.
+      if (!r.deleted) return attempt > 0 || r.wal_start !== planWalStart ? 'deleted' : 'committed';
+      const out = await this.catalog.routers.publish(r, read.witness, revived(r, new Date(this.opts.clock.now()).toISOString()));
+      if (out.ok) return 'deleted';
     }
-    return true;
+    return 'deleted';
   }
 }
 

@@ -7,8 +7,11 @@
  */
 import { describe, it, expect } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MemoryStore, type ObjectStore } from '../store/index.js';
+import { MemoryStore, walKey, type ObjectStore } from '../store/index.js';
 import { Engine } from '../engine/index.js';
+import { RouterStore } from '../router/index.js';
+import { decodeWalEntry } from '../wal/index.js';
+import { Indexer } from '../../indexer/indexer.js';
 
 type Doc = { id: number; v: string; n: number; p?: string };
 type Body = { upsert_rows?: Doc[]; upsert_condition?: unknown; patch_rows?: { id: number; p: string }[]; deletes?: number[] };
@@ -258,6 +261,119 @@ describe('pipelined commits', () => {
     expect([a2.rows_upserted, a2.rows_patched]).toEqual([1, 0]); // id 2 went with the deleted incarnation
     expect(e.writer.pipeline.discarded).toBe(1);
     for (const reader of [e, engine(inner)]) expect(await docs(reader, 'd')).toEqual([{ id: 3, v: 'three', p: null }]);
+  });
+
+  /**
+   * A write planned on the namespace's state whose append lands after another node's namespace delete published its
+   * tombstone (RFC-0001 step 5, RFC-0007 "Revival"): its entry records the incarnation it was planned on
+   * (`plan_wal_start`), is void in the next one, and the batch is planned again on the state after the delete — the
+   * outcome of the delete first, then the write. `race` holds the write's append (its plan is made), deletes the
+   * namespace from a second engine, then lets the append go.
+   */
+  async function race(ns: string, seed: Record<string, unknown>, body: Record<string, unknown>, between?: (inner: MemoryStore) => Promise<void>) {
+    const h = held();
+    await h.e.write(ns, seed);
+    const other = engine(h.inner);
+    await docs(other, ns); // a second node with a view of the namespace before the race
+    const gate = h.hold();
+    const w = h.e.write(ns, body);
+    await gate.reached; // planned and encoded; its append waits
+    await other.deleteNamespace(ns);
+    await between?.(h.inner);
+    gate.release();
+    return { ...h, other, answer: await w };
+  }
+  const notFound = async (e: Engine, ns: string) => expect(e.query(ns, { rank_by: ['id', 'asc'], top_k: 10 })).rejects.toThrow(/not found/);
+
+  it('should plan a patch again when a namespace delete landed between its plan and its append (the patched row does not come back)', async () => {
+    const { e, inner, other, answer } = await race('vp', { upsert_rows: [{ id: 1, v: 'one' }] }, { patch_rows: [{ id: 1, p: 'x' }] });
+    expect(answer.rows_patched).toBe(0); // a patch of a row that no longer exists
+    for (const reader of [e, other, engine(inner)]) await notFound(reader, 'vp'); // nothing revived it
+  });
+
+  it('should keep the unconditional part of a request whose patch raced a namespace delete, and drop the patch', async () => {
+    const { e, inner, other, answer } = await race('vm', { upsert_rows: [{ id: 1, v: 'one' }] }, { upsert_rows: [{ id: 3, v: 'three' }], patch_rows: [{ id: 1, p: 'x' }] });
+    expect([answer.rows_upserted, answer.rows_patched]).toEqual([1, 0]);
+    for (const reader of [e, other, engine(inner)]) expect(await docs(reader, 'vm')).toEqual([{ id: 3, v: 'three', p: null }]);
+  });
+
+  it('should evaluate a conditional upsert that raced a namespace delete on the empty namespace', async () => {
+    const cond = { upsert_rows: [{ id: 1, v: 'new', n: 3 }], upsert_condition: ['n', 'Lt', { $ref_new: 'n' }] };
+    const { e, inner, other, answer } = await race('vc', { upsert_rows: [{ id: 1, v: 'old', n: 5 }] }, cond);
+    expect(answer.rows_upserted).toBe(1); // no row to guard on the empty namespace: inserted (on the old one: 5 < 3 fails)
+    for (const reader of [e, other, engine(inner)]) expect(await docs(reader, 'vc')).toEqual([{ id: 1, v: 'new', p: null }]);
+  });
+
+  it('should plan delete_by_filter and patch_by_filter again when they raced a namespace delete', async () => {
+    const seed = { upsert_rows: [{ id: 1, v: 'a' }, { id: 2, v: 'a' }] };
+    const del = await race('vd', seed, { delete_by_filter: ['id', 'In', [1, 2]] });
+    expect(del.answer.rows_deleted).toBe(0);
+    for (const reader of [del.e, del.other, engine(del.inner)]) await notFound(reader, 'vd'); // not revived, empty
+    const patch = await race('vf', seed, { upsert_rows: [{ id: 7, v: 'b' }], patch_by_filter: { filters: ['v', 'Eq', 'a'], patch: { p: 'x' } } });
+    expect([patch.answer.rows_upserted, patch.answer.rows_patched]).toEqual([1, 0]);
+    for (const reader of [patch.e, patch.other, engine(patch.inner)]) expect(await docs(reader, 'vf')).toEqual([{ id: 7, v: 'b', p: null }]);
+    // A filter on an attribute the empty namespace does not have is refused there, as after the delete it would be.
+    const inner: MemoryStore[] = [];
+    const bad = race('vx', seed, { patch_by_filter: { filters: ['v', 'Eq', 'a'], patch: { p: 'x' } } }, async (s) => void inner.push(s));
+    await expect(bad).rejects.toThrow(/'v' is not in the namespace schema/);
+    await notFound(engine(inner[0]!), 'vx');
+  });
+
+  it('should still land an unconditional upsert that raced a namespace delete (it revives the namespace), without plan_wal_start', async () => {
+    const { e, inner, other, answer } = await race('vu', { upsert_rows: [{ id: 1, v: 'one' }] }, { upsert_rows: [{ id: 2, v: 'two' }] });
+    expect(answer.rows_upserted).toBe(1);
+    for (const reader of [e, other, engine(inner)]) expect(await docs(reader, 'vu')).toEqual([{ id: 2, v: 'two', p: null }]);
+    const tomb = (await new RouterStore(inner).read('vu'))!.router;
+    const entry = decodeWalEntry(tomb.wal_start, (await inner.get(walKey('vu', tomb.wal_start)))!.bytes);
+    expect(entry.meta.plan_wal_start).toBeUndefined();
+  });
+
+  it('should void a patch whose append lands in an incarnation another writer revived meanwhile', async () => {
+    // After the delete, another node revives the namespace (its router published, its entry not appended yet): the
+    // patch's append takes the new incarnation's first seq, and step 5 finds a live router of another incarnation.
+    const revive = async (inner: MemoryStore) => {
+      const routers = new RouterStore(inner);
+      const read = (await routers.read('vr'))!;
+      const { deleted: _d, ...rest } = read.router;
+      const now = new Date().toISOString();
+      expect((await routers.publish(read.router, read.witness, RouterStore.next(rest, { created_at: now }, now))).ok).toBe(true);
+    };
+    const { e, inner, other, answer } = await race('vr', { upsert_rows: [{ id: 1, v: 'one' }] }, { patch_rows: [{ id: 1, p: 'x' }] }, revive);
+    expect(answer.rows_patched).toBe(0);
+    for (const reader of [e, other, engine(inner)]) expect(await docs(reader, 'vr')).toEqual([]);
+    const r = (await new RouterStore(inner).read('vr'))!.router;
+    const voided = decodeWalEntry(r.wal_start, (await inner.get(walKey('vr', r.wal_start)))!.bytes);
+    expect(voided.meta.plan_wal_start).toBe(1); // planned on the first incarnation
+    expect(voided.ops.length).toBe(1);
+  });
+
+  it('should drop a batch planned behind a void entry, and plan both again on the state after the delete', async () => {
+    const { e, inner, hold } = held();
+    await e.write('vq', { upsert_rows: [{ id: 1, v: 'one' }] });
+    const gate = hold();
+    const w1 = e.write('vq', { patch_rows: [{ id: 1, p: 'x' }] });
+    await gate.reached;
+    const w2 = e.write('vq', { upsert_rows: [{ id: 3, v: 'three' }], patch_rows: [{ id: 1, p: 'y' }] });
+    await until(() => e.writer.pipeline.planned === 1); // planned behind w1: id 1 exists there, patched
+    await engine(inner).deleteNamespace('vq');
+    gate.release();
+    expect((await w1).rows_patched).toBe(0);
+    const a2 = await w2;
+    expect([a2.rows_upserted, a2.rows_patched]).toEqual([1, 0]);
+    expect(e.writer.pipeline.discarded).toBe(1);
+    for (const reader of [e, engine(inner)]) expect(await docs(reader, 'vq')).toEqual([{ id: 3, v: 'three', p: null }]);
+  });
+
+  it('should leave a void entry out of the part the indexer builds over its range', async () => {
+    const { e, inner, other } = await race('vi', { upsert_rows: [{ id: 1, v: 'one' }] }, { upsert_rows: [{ id: 3, v: 'three' }], patch_rows: [{ id: 1, p: 'x' }] });
+    const r = (await new RouterStore(inner).read('vi'))!.router;
+    const first = decodeWalEntry(r.wal_start, (await inner.get(walKey('vi', r.wal_start)))!.bytes);
+    expect(first.meta.plan_wal_start).toBe(1); // the void entry opens the new incarnation's range
+    const out = await new Indexer(inner, { clock: { now: () => Date.now() }, nonce: () => 'vi' }).indexNamespace('vi', true);
+    expect(out.result).toBe('published');
+    const after = (await new RouterStore(inner).read('vi'))!.router;
+    expect(after.parts.map((p) => [p.wal_start, p.rows])).toEqual([[r.wal_start, 1]]);
+    for (const reader of [e, other, engine(inner)]) expect(await docs(reader, 'vi')).toEqual([{ id: 3, v: 'three', p: null }]);
   });
 
   it('should record the schema in an entry planned before a namespace delete that lands first in the next incarnation', async () => {
