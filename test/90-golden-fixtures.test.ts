@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore, walKey } from '../crates-ts/store/index.js';
-import { decodeWalEntry } from '../crates-ts/wal/index.js';
+import { decodeWalEntry, entryVoidIn } from '../crates-ts/wal/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
@@ -114,6 +114,33 @@ describe('the sharded fixture (test/fixtures/store-v4-sharded, RFC-0013)', () =>
     const meta = await new Engine(store, { clock: { now: () => Date.now() }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 }).metadata(GOLDEN_NS);
     expect(meta.sharding).toEqual({ num_shards: 3 });
     await store.close();
+  });
+});
+
+describe('the plan-incarnation WAL fixture (test/fixtures/wal-plan-v3, WAL format 3, RFC-0001 step 5)', () => {
+  it('should read plan_wal_start, skip the void entry in views and in the part the indexer builds, and read format-1 entries beside it', async () => {
+    await withFixtureCopy('wal-plan-v3', async (store) => {
+      const ns = 'walplan';
+      const r = (await new RouterStore(store).read(ns))!.router;
+      expect([r.wal_start, r.indexed_wal, r.parts.length]).toEqual([3, 2, 0]);
+      const metas = await Promise.all([3, 4, 5, 6].map(async (seq) => decodeWalEntry(seq, (await store.get(walKey(ns, seq)))!.bytes).meta));
+      expect(metas.map((m) => [m.format_version, m.plan_wal_start])).toEqual([[3, 1], [3, 3], [3, 3], [1, undefined]]);
+      expect(metas.map((m) => entryVoidIn(m, r.wal_start))).toEqual([true, false, false, false]);
+      let t = Date.now();
+      const clock = { now: () => (t += 1) };
+      const engine = () => new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      const want = [{ id: 3, v: 'three', p: 'w' }, { id: 4, v: 'four', p: null }];
+      const read = async (e: Engine) => {
+        const res = await e.query(ns, { rank_by: ['id', 'asc'], top_k: 10, include_attributes: ['v', 'p'] });
+        return (res.rows as Record<string, unknown>[]).map(({ id, v, p }) => ({ id, v, p: p ?? null }));
+      };
+      expect(await read(engine())).toEqual(want); // the void entry's patched row 1 is nowhere
+      const out = await new Indexer(store, { clock, nonce: () => 'now' }).indexNamespace(ns, true);
+      expect(out.result).toBe('published');
+      const after = (await new RouterStore(store).read(ns))!.router;
+      expect(after.parts.map((p) => [p.wal_start, p.wal_end, p.rows])).toEqual([[3, 6, 2]]);
+      expect(await read(engine())).toEqual(want);
+    });
   });
 });
 
