@@ -258,6 +258,7 @@ describe('GET /metrics', () => {
     const m = parsePrometheusText((await app.inject({ url: '/metrics' })).body);
     expect(m.get('elax_write_batches_planned_ahead_total', { outcome: 'kept' })).toBe(1);
     expect(m.get('elax_write_batches_planned_ahead_total', { outcome: 'replanned' })).toBe(0);
+    expect(m.get('elax_write_entries_voided_total')).toBe(0);
   });
 
   it('should mirror the caches’ hit and miss counts and ratio', async () => {

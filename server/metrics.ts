@@ -363,6 +363,7 @@ export class ServerMetrics {
       },
     });
     const pipeline = () => this.sources.engine?.writer.pipeline;
+    const writer = () => this.sources.engine?.writer;
     new Counter({
       name: 'elax_write_batches_planned_ahead_total',
       help: 'Write batches planned and encoded while the batch before them was still being appended (pipelined group commit), by outcome (kept; replanned: that batch lost its race or failed)',
@@ -374,6 +375,16 @@ export class ServerMetrics {
         if (!p) return;
         this.inc({ outcome: 'kept' }, p.planned - p.discarded);
         this.inc({ outcome: 'replanned' }, p.discarded);
+      },
+    });
+    new Counter({
+      name: 'elax_write_entries_voided_total',
+      help: 'WAL entries this node appended void: planned on the rows of a namespace incarnation that a namespace delete ended before the append (their batches were planned again; docs/rfcs/0001-wal-append.md step 5)',
+      registers,
+      collect() {
+        this.reset();
+        const w = writer();
+        if (w) this.inc(w.voided);
       },
     });
     new Counter({

@@ -288,6 +288,7 @@ describe('pipelined commits', () => {
   it('should plan a patch again when a namespace delete landed between its plan and its append (the patched row does not come back)', async () => {
     const { e, inner, other, answer } = await race('vp', { upsert_rows: [{ id: 1, v: 'one' }] }, { patch_rows: [{ id: 1, p: 'x' }] });
     expect(answer.rows_patched).toBe(0); // a patch of a row that no longer exists
+    expect(e.writer.voided).toBe(1); // server/metrics.ts elax_write_entries_voided_total
     for (const reader of [e, other, engine(inner)]) await notFound(reader, 'vp'); // nothing revived it
   });
 
