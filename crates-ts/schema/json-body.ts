@@ -139,11 +139,19 @@ function placeRowVectors(found: RowVectors, piecewise: PiecewiseOptions = PIECEW
  */
 export type SplitJsonBody = { value: unknown } | { rest: Uint8Array; placed: Int32Array; buffer: ArrayBuffer | SharedArrayBuffer };
 
+/** The longest rest of a text splitJsonBody leaves to the event loop to parse (≈ 1 ms of JSON.parse). */
+export const SPLIT_REST_MAX_BYTES = 192 * 1024;
+
 /** A body's bytes split for the event loop (SplitJsonBody), on a pool thread. */
 export function splitJsonBody(bytes: Uint8Array, length: number, into?: SharedArrayBuffer): SplitJsonBody {
   if (length >= FLOATS_MIN_BYTES && length <= MAX_JSON_TEXT_LENGTH) {
     const found = extractRowVectors(bytes, length, into);
-    if (found !== null) {
+    // A long rest (large attributes: texts) is parsed here: the event loop takes one piece per body, and copying
+    // parsed strings in a structured clone costs it less than parsing their escaped text.
+    if (found !== null && found.rest.length > SPLIT_REST_MAX_BYTES) {
+      const value = placeRowVectors(found);
+      if (value !== NOT_PIECEWISE) return { value };
+    } else if (found !== null) {
       const placed = new Int32Array(found.placed.length * 4);
       found.placed.forEach((p, i) => placed.set([(p.key === 'patch_rows' ? 1 : 0) + (p.bytes ? 2 : 0), p.row, p.at, p.length], i * 4));
       return { rest: found.rest, placed, buffer: found.buffer };

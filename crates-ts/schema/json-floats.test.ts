@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLOATS_MIN_BYTES, joinJsonBody, parseJsonBytesPacked, splitJsonBody } from './json-body.js';
+import { FLOATS_MIN_BYTES, SPLIT_REST_MAX_BYTES, joinJsonBody, parseJsonBytesPacked, splitJsonBody } from './json-body.js';
 import { FULL, extractRowVectors, parseNumbers } from './json-floats.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -205,6 +205,17 @@ describe('parseJsonBytesPacked with json-floats.ts', () => {
       expect(buffers.size).toBe(1);
       if (into !== undefined && into.byteLength >= 300 * 64 * 4) expect([...buffers][0]).toBe(into);
       for (let i = 0; i < rows.length; i++) expect([...value.upsert_rows[i]!.vector]).toEqual(rows[i]!.vector);
+    }
+  });
+
+  it('parses a long rest (large attributes) on the thread, and leaves a short one to the event loop', () => {
+    const body = (text: string) => JSON.stringify({ upsert_rows: Array.from({ length: 600 }, (_, i) => ({ id: i, vector: [i, 0.25], text })) });
+    for (const [text, split] of [['x'.repeat(1000), false], ['x', true]] as const) {
+      const t = Buffer.from(body(text));
+      const out = splitJsonBody(t, t.length);
+      expect('rest' in out).toBe(split);
+      expect(SPLIT_REST_MAX_BYTES).toBeLessThan(300 * 1000);
+      expect(canonical(joinJsonBody(structuredClone(out)))).toEqual(canonical(parseJsonBytesPacked(t, t.length, undefined, undefined, Infinity)));
     }
   });
 
