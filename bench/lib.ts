@@ -63,13 +63,14 @@ export async function startServerProcess(opts: { store?: string; args?: string[]
   const port = await freePort();
   const store = opts.store ?? mkdtempSync(path.join(tmpdir(), 'elax-bench-'));
   const nodeArgs = serverNodeArgs(opts.nodeArgs ?? []);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, '--quiet', '--cache-dir', 'temp', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repo, 'bin/elax.mjs'), 'serve', '--port', String(port), '--store', store, ...(process.env.ELAX_BENCH_VERBOSE ? [] : ['--quiet']), '--cache-dir', 'temp', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...serverEnv(), ...opts.env },
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  // The server's stdout (e.g. `--node-args=--trace-gc`) goes to $ELAX_BENCH_SERVER_STDOUT when set; else it is drained.
+  // The server's stdout (e.g. `--node-args=--trace-gc`; its log lines, the indexer's publishes among them, with
+  // ELAX_BENCH_VERBOSE=1, which leaves out --quiet) goes to $ELAX_BENCH_SERVER_STDOUT when set; else it is drained.
   if (process.env.ELAX_BENCH_SERVER_STDOUT) child.stdout!.pipe(createWriteStream(process.env.ELAX_BENCH_SERVER_STDOUT));
   else child.stdout!.resume();
   const url = `http://127.0.0.1:${port}`;

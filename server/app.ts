@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { ElaxError, ERRORS, reusedBuffers } from '../crates-ts/core/index.js';
-import { joinJsonBody, lendBytesFor, packedBufferIn } from '../crates-ts/schema/json-body.js';
+import { lendBytesFor, packedBufferIn } from '../crates-ts/schema/json-body.js';
 import type { Engine } from '../crates-ts/engine/index.js';
 import { checkReachable } from '../crates-ts/store/index.js';
 import { ServerMetrics } from './metrics.js';
@@ -152,22 +152,15 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const pool = opts.pool;
   // The body's vectors are packed into a buffer lent from reusedBuffers (schema/json-body.ts packVectors), which comes
   // back once the parsed body's views of it are collected (core/reused-buffers.ts settleLent).
-  // A write body comes back split (schema/json-body.ts splitJsonBody): its vectors, and the rest of its text, parsed
-  // here (cheaper than the structured clone of the values); a malformed rest means a malformed body, parsed whole on
-  // the thread again for the canonical error.
-  const parse = async (bytes: Buffer, length: number, into?: SharedArrayBuffer) => {
-    const value = joinJsonBody(await pool!.run('json-write', { bytes, length, ...(into ? { into } : {}) }));
-    return value !== undefined ? value : pool!.run('json-parse', { bytes, length });
-  };
   const offload =
     pool && pool.threads > 0
       ? async (bytes: Buffer, length: number) => {
           const lend = lendBytesFor(bytes, length);
-          if (!reusedBuffers.reuses(lend)) return parse(bytes, length);
+          if (!reusedBuffers.reuses(lend)) return pool.run('json-parse', { bytes, length });
           const into = reusedBuffers.acquire(lend);
           let value: unknown;
           try {
-            value = await parse(bytes, length, into);
+            value = await pool.run('json-parse', { bytes, length, into });
           } catch (e) {
             reusedBuffers.release(into); // an error answers with no view of it
             throw e;

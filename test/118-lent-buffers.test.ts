@@ -40,7 +40,7 @@ describe('buffers lent to the pool thread', () => {
     const ns = 'lent';
     await s.pool.ready(); // bodies parsed on the thread, not inline while it loads
     const hits0 = reusedBuffers.hits;
-    const parses0 = s.pool.stats().byKind['json-write'].tasks;
+    const parses0 = s.pool.stats().byKind['json-parse'].tasks;
     // Rounds of concurrent writes, staggered, committed together (group commit): a buffer given back too early would be
     // lent to a later body of the same round, whose vectors would overwrite those of a request not yet encoded.
     for (let round = 0; round < BATCHES / CONCURRENT; round++) {
@@ -83,7 +83,7 @@ describe('buffers lent to the pool thread', () => {
 
     // Bodies went through the thread, and lent buffers came
     // back and were handed out again: more hits than the bodies' own buffers alone (which come back at once) give.
-    const parses = s.pool.stats().byKind['json-write'].tasks - parses0;
+    const parses = s.pool.stats().byKind['json-parse'].tasks - parses0;
     expect(parses).toBe(BATCHES);
     expect(s.pool.stats().coldInline).toBe(0);
     expect(reusedBuffers.hits - hits0).toBeGreaterThan(parses);

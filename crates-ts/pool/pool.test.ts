@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ElaxError, Wasm } from '../core/index.js';
 import { encodeWalColumns, encodeWalEntry, decodeWalEntry, walColumns, WAL_FORMAT_VERSION, type WalMeta, type WalOp } from '../wal/index.js';
 import { createPool, type TaskPool } from './index.js';
-import { FLOATS_MIN_BYTES, joinJsonBody, parseJsonBytesPacked } from '../schema/json-body.js';
+import { parseJsonBytesPacked } from '../schema/json-body.js';
 
 const now = () => performance.now();
 const meta: WalMeta = { format_version: WAL_FORMAT_VERSION, namespace: 'ns', committed_at: 1_700_000_000_000, requests: 1, idempotency_keys: ['k'] };
@@ -114,24 +114,6 @@ describe('worker pool', () => {
     expect(b64.buffer).toBe(v0.buffer);
     expect(Array.from(b64)).toEqual([0, 0, 0]);
     expect(v0.buffer.byteLength).toBe(6 * 4 + 4);
-  });
-
-  it('splits a write body on a thread (vectors, places and the rest moved back) into what inline parsing gives', async () => {
-    const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, vector: i % 3 === 0 ? Buffer.from(new Float32Array([i, -i]).buffer).toString('base64') : [i / 7, -i], n: [i] }));
-    const text = Buffer.from(JSON.stringify({ upsert_rows: rows, distance_metric: 'cosine_distance' }));
-    expect(text.length).toBeGreaterThan(FLOATS_MIN_BYTES);
-    const inline = parseJsonBytesPacked(text, text.length, undefined, undefined, Infinity);
-    const p = await pool(1);
-    await p.ready();
-    const split = await p.run('json-write', { bytes: text, length: text.length });
-    expect('rest' in split).toBe(true); // taken apart, not parsed there
-    const out = joinJsonBody(split) as { upsert_rows: { vector: Float32Array | Uint8Array }[] };
-    expect(out).toEqual(inline);
-    expect(new Set(out.upsert_rows.map((r) => r.vector.buffer)).size).toBe(1);
-    expect(out.upsert_rows[3]!.vector).toBeInstanceOf(Uint8Array);
-    // A malformed body is not taken apart: its error crosses as 'json-parse' gives it.
-    const bad = text.subarray(0, text.length - 2);
-    await expect(p.run('json-write', { bytes: bad, length: bad.length })).rejects.toThrow(/malformed JSON body/);
   });
 
   it('refuses a negative size', () => {

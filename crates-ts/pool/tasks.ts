@@ -4,7 +4,7 @@
  * worker.ts carries its code and message back so the caller sees the error the inline path would throw.
  */
 import { encodeWalColumns, decodeWalEntry, type WalColumns, type WalEntry } from '../wal/index.js';
-import { parseJsonBytesPacked, splitJsonBody, type SplitJsonBody } from '../schema/json-body.js';
+import { parseJsonBytesPacked } from '../schema/json-body.js';
 import type { BuiltPart, NearestCentroids, PackedBuildInput } from '../part/index.js';
 import { scanVectors, type VectorScanInput, type VectorScanOutput } from '../query/pool-scan.js';
 import type { WasmMemory } from '../core/index.js';
@@ -25,12 +25,6 @@ export interface TaskTypes {
    * settleLent), when it is large enough, else a new one, moved back. The bytes are shared with the thread.
    */
   'json-parse': { input: { bytes: Uint8Array; length: number; into?: SharedArrayBuffer }; output: unknown };
-  /**
-   * A request body split for the event loop (schema/json-body.ts splitJsonBody): a write body's vectors in one buffer
-   * (`into` when lent and large enough), where they go, and the rest of its text, which the loop parses
-   * (joinJsonBody); any other body parsed as by 'json-parse'. The rest, the places and a new buffer are moved back.
-   */
-  'json-write': { input: { bytes: Uint8Array; length: number; into?: SharedArrayBuffer }; output: SplitJsonBody };
   /**
    * The exact vector scan of the WAL tail (query/pool-scan.ts): the tail's shared arenas cross as memories (nothing
    * copied), its liveness as a copy; the k nearest rows (and ties) come back. Cooperative cancellation through the
@@ -64,7 +58,6 @@ export const TASKS: { [K in TaskKind]: (input: TaskInput<K>) => TaskOutput<K> | 
   'wal-encode': (columns) => encodeWalColumns(columns),
   'wal-decode': ({ seq, bytes }) => decodeWalEntry(seq, bytes),
   'json-parse': ({ bytes, length, into }) => parseJsonBytesPacked(bytes, length, undefined, into),
-  'json-write': ({ bytes, length, into }) => splitJsonBody(bytes, length, into),
   'vector-scan': (input) => scanVectors(input),
   'bm25-part': (input) => scoreBm25Part(input),
   // Loaded on first use: the server's pool threads never build parts (the indexer's build pool preloads it).

@@ -11,7 +11,7 @@ import { isElaxError } from '../core/index.js';
 import { TASKS, type TaskKind } from './tasks.js';
 import { sharedFootprint, type VectorScanInput } from '../query/pool-scan.js';
 import { bm25SharedBytes, type Bm25PartInput } from '../fts/part-task.js';
-import { packedBufferOf, type SplitJsonBody } from '../schema/json-body.js';
+import { packedBufferOf } from '../schema/json-body.js';
 
 export interface TaskError {
   __poolError: { code?: string; message: string; retryAfter?: number; name: string };
@@ -74,18 +74,6 @@ export default async function handle({ kind, input }: { kind: TaskKind | typeof 
   }
   // Bytes go back transferred, not copied, when they own their whole buffer (parquet-wasm copies out of its heap).
   if (out instanceof Uint8Array && ownsBuffer(out)) return move(out);
-  if (kind === 'json-write' && !('value' in (out as SplitJsonBody))) {
-    // The rest of the text, the places and a buffer of vectors not lent: moved, not copied.
-    const split = out as Exclude<SplitJsonBody, { value: unknown }>;
-    const buffers = new Set<ArrayBuffer>();
-    for (const v of [split.rest, split.placed]) if (ownsBuffer(v)) buffers.add(v.buffer as ArrayBuffer);
-    if (split.buffer instanceof ArrayBuffer) buffers.add(split.buffer);
-    return buffers.size > 0 ? move({ [transferableSymbol]: [...buffers], [valueSymbol]: split }) : split;
-  }
-  if (kind === 'json-write') {
-    const buffer = packedBufferOf((out as { value: unknown }).value);
-    if (buffer !== undefined) return move({ [transferableSymbol]: [buffer], [valueSymbol]: out as object });
-  }
   if (kind === 'json-parse') {
     // The body's vectors, packed into one buffer only they use (schema/json-body.ts packVectors): moved, not copied.
     const buffer = packedBufferOf(out);

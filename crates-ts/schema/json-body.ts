@@ -16,7 +16,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { ElaxError } from '../core/index.js';
-import { extractRowVectors, type RowVectors } from './json-floats.js';
+import { extractRowVectors } from './json-floats.js';
 import { NOT_PIECEWISE, PIECE_BYTES, parseJsonPieces } from './json-pieces.js';
 
 /** The longest string V8 makes, hence the longest JSON text JSON.parse can take (in UTF-16 code units). */
@@ -98,18 +98,13 @@ export function parseJsonBytesFloats(bytes: Uint8Array, length: number): unknown
 export const FLOATS_MIN_BYTES = 16 * 1024;
 
 /**
- * A write body's value with its rows' vectors read by json-floats.ts, as views of one buffer (packVectors' value);
- * NOT_PIECEWISE when that reading does not take the body or the rest of the text is malformed (the caller parses it
- * whole, for the canonical value or error).
+ * A write body's value with its rows' JSON float vectors read by json-floats.ts, as Float32Array views of one buffer
+ * (packVectors' value); NOT_PIECEWISE when that reading does not take the body or the rest of the text is malformed
+ * (the caller parses it whole, for the canonical value or error).
  */
 function parseRowVectors(bytes: Uint8Array, length: number, piecewise: PiecewiseOptions, into?: SharedArrayBuffer): unknown {
   const found = extractRowVectors(bytes, length, into);
   if (found === null) return NOT_PIECEWISE;
-  return placeRowVectors(found, piecewise);
-}
-
-/** JSON.parse of found.rest with the vectors put back in their places, or NOT_PIECEWISE (the rest is malformed). */
-function placeRowVectors(found: RowVectors, piecewise: PiecewiseOptions = PIECEWISE): unknown {
   let value: unknown;
   try {
     value = parseJsonBytes(found.rest, found.rest.length, piecewise);
@@ -124,56 +119,9 @@ function placeRowVectors(found: RowVectors, piecewise: PiecewiseOptions = PIECEW
     return isObject(r) && r.vector === null ? r : null;
   };
   for (const p of found.placed) if (rowsOf(p.key, p.row) === null) return NOT_PIECEWISE;
-  for (const p of found.placed) rowsOf(p.key, p.row)!.vector = p.bytes ? new Uint8Array(found.buffer, p.at, p.length) : new Float32Array(found.buffer, p.at, p.length / 4);
+  for (const p of found.placed) rowsOf(p.key, p.row)!.vector = new Float32Array(found.buffer, p.at, p.length);
   if (found.buffer instanceof ArrayBuffer) packed.set(value, found.buffer);
   return value;
-}
-
-/**
- * What a pool thread sends back for a large body (pool/tasks.ts 'json-write'): a write body's vectors (in `buffer`,
- * `into` when it was lent and large enough), where they go (`placed`: four int32 a vector — key (0 upsert_rows, 1
- * patch_rows) + 2 × bytes, row, byte offset, byte length), and the rest of its text, which the event loop parses
- * (joinJsonBody): JSON.parse of a 1,000-row body's ids and attributes (≈ 46 KB) costs the loop less than the
- * structured clone of their parsed values did (docs/rfcs/0010-worker-pool.md "JSON float vectors"). Any other body
- * comes back parsed (`value`, as 'json-parse' gives it).
- */
-export type SplitJsonBody = { value: unknown } | { rest: Uint8Array; placed: Int32Array; buffer: ArrayBuffer | SharedArrayBuffer };
-
-/** The longest rest of a text splitJsonBody leaves to the event loop to parse (≈ 1 ms of JSON.parse). */
-export const SPLIT_REST_MAX_BYTES = 192 * 1024;
-
-/** A body's bytes split for the event loop (SplitJsonBody), on a pool thread. */
-export function splitJsonBody(bytes: Uint8Array, length: number, into?: SharedArrayBuffer): SplitJsonBody {
-  if (length >= FLOATS_MIN_BYTES && length <= MAX_JSON_TEXT_LENGTH) {
-    const found = extractRowVectors(bytes, length, into);
-    // A long rest (large attributes: texts) is parsed here: the event loop takes one piece per body, and copying
-    // parsed strings in a structured clone costs it less than parsing their escaped text.
-    if (found !== null && found.rest.length > SPLIT_REST_MAX_BYTES) {
-      const value = placeRowVectors(found);
-      if (value !== NOT_PIECEWISE) return { value };
-    } else if (found !== null) {
-      const placed = new Int32Array(found.placed.length * 4);
-      found.placed.forEach((p, i) => placed.set([(p.key === 'patch_rows' ? 1 : 0) + (p.bytes ? 2 : 0), p.row, p.at, p.length], i * 4));
-      return { rest: found.rest, placed, buffer: found.buffer };
-    }
-  }
-  return { value: parseJsonBytesPacked(bytes, length, PIECEWISE, into, Infinity) };
-}
-
-/**
- * The value of a split body (splitJsonBody) on the event loop: the rest of its text parsed, the vectors put back as
- * views. Undefined (no JSON value) when the rest is malformed: the body is malformed, and parsing it whole gives the
- * canonical error.
- */
-export function joinJsonBody(split: SplitJsonBody): unknown {
-  if ('value' in split) return split.value;
-  const placed: RowVectors['placed'] = [];
-  for (let i = 0; i < split.placed.length; i += 4) {
-    const k = split.placed[i]!;
-    placed.push({ key: k & 1 ? 'patch_rows' : 'upsert_rows', bytes: (k & 2) !== 0, row: split.placed[i + 1]!, at: split.placed[i + 2]!, length: split.placed[i + 3]! });
-  }
-  const value = placeRowVectors({ rest: Buffer.from(split.rest.buffer, split.rest.byteOffset, split.rest.byteLength), placed, buffer: split.buffer });
-  return value === NOT_PIECEWISE ? undefined : value;
 }
 
 /**

@@ -17,11 +17,9 @@
  *   read by Number() on the literal, which is JSON.parse's own conversion.
  * - The structure is read as JSON's lexer reads it (strings from quote to unescaped quote; a key is a string where
  *   an object expects a key). Anything this walk does not take — no object at the top, a key with an escape, a second
- *   `upsert_rows` or a second `vector` in a row, a column-wise body — returns null and the caller parses the whole
- *   text as before. An array that is not all finite numbers, and a string packVectors would not decode, is left in the
- *   text (packVectors leaves it as parsed too). A base64 string is decoded into the buffer as packVectors decodes it:
- *   the bytes of a printable-ASCII string without escapes are the string JSON.parse makes of it (any other string
- *   returns null).
+ *   `upsert_rows` or a second `vector` in a row, a column-wise body, a base64 vector — returns null and the caller
+ *   parses the whole text as before. An array that is not all finite numbers is left in the text (packVectors leaves
+ *   it as parsed too).
  * - Replacing a complete array value by `null` keeps a valid text valid and an invalid one invalid (every byte before
  *   it is the same, so the lexer is in the same state; a value is replaced by a value, and `null` glues to no
  *   neighbour as a number would: `0.5` out of `[…].5`). A malformed body therefore fails JSON.parse of the rest, and
@@ -34,12 +32,8 @@ export interface RowVectors {
   rest: Buffer;
   /** Where the vectors are: `into` when it was given and large enough, else a new buffer. */
   buffer: ArrayBuffer | SharedArrayBuffer;
-  /**
-   * body[key][row].vector is the view buffer[at, at + length) of f32 numbers (`bytes` false: `length` / 4 of them) or
-   * of a base64 string's decoded bytes (`bytes` true, a Uint8Array: f32 or f16 as the namespace's schema says), in the
-   * order of the text.
-   */
-  placed: { key: RowsKey; row: number; at: number; length: number; bytes: boolean }[];
+  /** body[key][row].vector is the f32 view buffer[at, at + 4 × length), in the order of the text. */
+  placed: { key: RowsKey; row: number; at: number; length: number }[];
 }
 
 export type RowsKey = 'upsert_rows' | 'patch_rows';
@@ -187,18 +181,6 @@ function nearMidpointSafe(x: number): boolean {
 }
 
 /**
- * Bytes the base64 text b[from, to) decodes to when its shape is what packVectors (json-body.ts base64Bytes) and
- * decodeVector accept — length and padding —, else -1.
- */
-function base64Bytes(b: Uint8Array, from: number, to: number): number {
-  const len = to - from;
-  const pad = len > 0 && b[to - 1] === 0x3d ? (len > 1 && b[to - 2] === 0x3d ? 2 : 1) : 0;
-  const chars = len - pad;
-  if ((pad > 0 && len % 4 !== 0) || chars % 4 === 1) return -1;
-  return Math.floor((chars * 3) / 4);
-}
-
-/**
  * The vectors of a write body's rows as f32, and the text without them; null when the body is not one this takes
  * (see the header). `into`: a shared buffer to put the vectors in when they fit.
  */
@@ -271,50 +253,22 @@ export function extractRowVectors(bytes: Uint8Array, length: number, into?: Shar
     if (q === p) throw BAIL;
     return q;
   };
-  /** Room for `floats` more f32s after `used`: the buffer grown (copied) if it has not. */
-  const reserve = (floats: number) => {
-    if (used + floats <= out.length) return;
-    const grown = new ArrayBuffer(Math.max(out.byteLength * 2, (used + floats) * 4));
-    new Float32Array(grown).set(out.subarray(0, used));
-    buffer = grown;
-    out = new Float32Array(grown);
-  };
-  /**
-   * A base64 string at p (a quote): its bytes decoded into the buffer (4-byte aligned) when packVectors would have
-   * (base64Bytes' shape, and every character decoded), else left in the text. The position after it.
-   */
-  const base64 = (p: number, key: RowsKey, row: number): number => {
-    const e = stringEnd(p);
-    const from = p + 1;
-    const to = e - 1;
-    // The string JSON.parse makes of these bytes is these bytes when they are printable ASCII without escapes; any
-    // other string is left to packVectors (the whole-text path), which may still decode it.
-    for (let q = from; q < to; q++) {
-      const c = b[q]!;
-      if (c === BACKSLASH || c < 0x20 || c >= 0x80) throw BAIL;
-    }
-    const bytes = base64Bytes(b, from, to);
-    if (bytes <= 0) return e;
-    reserve((bytes + 3) >> 2);
-    const at = used * 4;
-    if (Buffer.from(buffer, at, bytes).write(b.toString('latin1', from, to), 0, bytes, 'base64') !== bytes) return e;
-    placed.push({ key, row, at, length: bytes, bytes: true });
-    used += (bytes + 3) >> 2;
-    cuts.push(p, e);
-    return e;
-  };
-  /** The vector at p (a value): extracted when it is an array of finite numbers or base64; the position after it. */
+  /** The vector at p (a value): extracted when it is an array of finite numbers; the position after it. */
   const vector = (p: number, key: RowsKey, row: number): number => {
     const c = b[p];
-    if (c === QUOTE) return base64(p, key, row);
+    if (c === QUOTE) throw BAIL; // base64: packVectors' path
     if (c !== OPEN_BRACKET) return skipValue(p);
     let r = parseNumbers(b, p, end, out, used);
-    if (r === FULL) {
-      reserve(((end - p) >> 1) + 1); // the most numbers the rest of the text can hold (a digit and a comma each)
+    while (r === FULL) {
+      // Room for the most numbers the rest of the text can hold (a digit and a comma each).
+      const grown = new ArrayBuffer(Math.max(out.byteLength * 2, (used + ((end - p) >> 1) + 1) * 4));
+      new Float32Array(grown).set(out.subarray(0, used));
+      buffer = grown;
+      out = new Float32Array(grown);
       r = parseNumbers(b, p, end, out, used);
     }
-    if (r === null || r === FULL) return skipValue(p); // not all finite numbers: left as parsed
-    placed.push({ key, row, at: used * 4, length: r.count * 4, bytes: false });
+    if (r === null) return skipValue(p); // not all finite numbers: left as parsed
+    placed.push({ key, row, at: used * 4, length: r.count });
     used += r.count;
     cuts.push(p, r.after);
     return r.after;
