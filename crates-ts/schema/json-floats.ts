@@ -187,8 +187,9 @@ function nearMidpointSafe(x: number): boolean {
 export function extractRowVectors(bytes: Uint8Array, length: number, into?: SharedArrayBuffer): RowVectors | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(length, bytes.byteLength));
   const end = b.length;
-  // A number takes ≥ 2 bytes of text (a digit and a comma), usually ≈ 10: room for a text of numbers of 9 characters.
-  let buffer: ArrayBuffer | SharedArrayBuffer = into ?? new ArrayBuffer(((Math.ceil(end * 0.45) + 3) & ~3) + 4096);
+  // Made at the first vector (a body without any allocates nothing): room for the rest of the text as numbers of ≈ 9
+  // characters (a number takes ≥ 2 bytes of text, usually ≈ 10), doubled when that is short.
+  let buffer: ArrayBuffer | SharedArrayBuffer = into ?? new ArrayBuffer(0);
   let out = new Float32Array(buffer, 0, buffer.byteLength >> 2);
   let used = 0; // floats
   const placed: RowVectors['placed'] = [];
@@ -260,8 +261,7 @@ export function extractRowVectors(bytes: Uint8Array, length: number, into?: Shar
     if (c !== OPEN_BRACKET) return skipValue(p);
     let r = parseNumbers(b, p, end, out, used);
     while (r === FULL) {
-      // Room for the most numbers the rest of the text can hold (a digit and a comma each).
-      const grown = new ArrayBuffer(Math.max(out.byteLength * 2, (used + ((end - p) >> 1) + 1) * 4));
+      const grown = new ArrayBuffer(Math.max(out.byteLength * 2, ((Math.ceil((end - p) * 0.45) + 3) & ~3) + 4096));
       new Float32Array(grown).set(out.subarray(0, used));
       buffer = grown;
       out = new Float32Array(grown);
