@@ -386,8 +386,10 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
 function jsonColumnValues(col: arrow.Vector, n: number): unknown[] | null {
   let bytes = 2;
   for (const d of col.data) {
-    const offsets = d.valueOffsets as Int32Array;
-    bytes += offsets[d.length]! - offsets[0]! + d.length * 5; // a comma, or `null,` (Arrow JS slices a chunk's offsets)
+    // Arrow JS slices a chunk's offsets to it; a chunk of nulls only (the attrs of a delete-only entry) may have none.
+    const offsets = d.valueOffsets as Int32Array | undefined;
+    if (!(offsets instanceof Int32Array) || offsets.length < d.length + 1) return null;
+    bytes += offsets[d.length]! - offsets[0]! + d.length * 5; // a comma, or `null,`
   }
   const text = Buffer.allocUnsafe(bytes);
   let w = 0;
