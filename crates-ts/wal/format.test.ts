@@ -54,6 +54,17 @@ describe('WAL entry format', () => {
     expect(out.ops.map((o) => (o.kind === 'upsert' ? o.doc.id : o.id))).toEqual([1, '1']);
   });
 
+  it('should decode an entry of deletes only (its attrs column all null) and one of upserts and deletes', () => {
+    for (const ops of [
+      [{ kind: 'delete', id: 3 }],
+      [{ kind: 'delete', id: 'a' }, { kind: 'delete', id: 7 }],
+      [{ kind: 'delete', id: 1 }, { kind: 'upsert', doc: { id: 2, vector: [1, 2], attrs: { t: 'x' } } }, { kind: 'delete', id: 3 }],
+    ] as WalOp[][]) {
+      const out = decodeWalEntry(1, encodeWalEntry(meta(), ops));
+      expect(out.ops.map((o) => (o.kind === 'upsert' ? { ...o, doc: { ...o.doc, vector: o.doc.vector && [...o.doc.vector] } } : o))).toEqual(ops);
+    }
+  });
+
   it('should write a real Parquet file (magic bytes at both ends)', () => {
     const bytes = encodeWalEntry(meta(), [{ kind: 'delete', id: 3 }]);
     const magic = new TextDecoder().decode(bytes.subarray(0, 4));
