@@ -386,7 +386,8 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
 function jsonColumnValues(col: arrow.Vector, n: number): unknown[] | null {
   let bytes = 2;
   for (const d of col.data) {
-    // Arrow JS slices a chunk's offsets to it; a chunk of nulls only (the attrs of a delete-only entry) may have none.
+    // Arrow JS slices a chunk's offsets to it; an empty chunk (a table read back may end with one) has none at all.
+    if (d.length === 0) continue;
     const offsets = d.valueOffsets as Int32Array | undefined;
     if (!(offsets instanceof Int32Array) || offsets.length < d.length + 1) return null;
     bytes += offsets[d.length]! - offsets[0]! + d.length * 5; // a comma, or `null,`
