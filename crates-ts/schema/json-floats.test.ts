@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FLOATS_MIN_BYTES, parseJsonBytesPacked } from './json-body.js';
 import { FULL, extractRowVectors, parseNumbers } from './json-floats.js';
+import { seededRandom } from '../ivf/random.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom; // mulberry32, the project's seeded PRNG
 
 /** f32 of the one-number array `[lit]` through parseNumbers, or null. */
 function viaParseNumbers(lit: string): number | null {

@@ -38,20 +38,13 @@ export interface RowVectors {
 
 export type RowsKey = 'upsert_rows' | 'patch_rows';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, NOT_CLOSED, OPEN_BRACE, OPEN_BRACKET, QUOTE, isWs, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
+
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
-const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isDigit = (c: number) => c >= ZERO && c <= NINE;
 
 /** 10^0 … 10^22: the powers of ten a double holds exactly. */
@@ -195,26 +188,12 @@ export function extractRowVectors(bytes: Uint8Array, length: number, into?: Shar
   const placed: RowVectors['placed'] = [];
   const cuts: number[] = []; // [from, to) spans replaced by null, in order
 
-  const skipWs = (p: number): number => {
-    while (p < end && isWs(b[p]!)) p++;
-    return p;
-  };
+  const skipWs = (p: number): number => skipWsAt(b, end, p);
   /** p at a quote: the position after the string's closing quote. */
   const stringEnd = (p: number): number => {
-    let q = p + 1;
-    for (;;) {
-      const stop = Math.min(end, q + 32);
-      while (q < stop && b[q] !== QUOTE) q++;
-      if (q === stop) {
-        if (q >= end) throw BAIL;
-        q = b.indexOf(QUOTE, q);
-        if (q < 0) throw BAIL;
-      }
-      let r = q - 1;
-      while (b[r] === BACKSLASH) r--;
-      if ((q - 1 - r) % 2 === 0) return q + 1;
-      q++;
-    }
+    const e = stringEndAt(b, end, p);
+    if (e < 0) throw BAIL;
+    return e;
   };
   /** A key at p (a quote): its end, after checking it has no escape (a key compared by its bytes). */
   const keyEnd = (p: number): number => {
@@ -226,33 +205,9 @@ export function extractRowVectors(bytes: Uint8Array, length: number, into?: Shar
   const keyIs = (p: number, e: number, key: Buffer) => e - p - 2 === key.length && b.compare(key, 0, key.length, p + 1, e - 1) === 0;
   /** p at a value: the position after it (not checked: JSON.parse of the rest checks it). */
   const skipValue = (p: number): number => {
-    const c = b[p];
-    if (c === QUOTE) return stringEnd(p);
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      let depth = 0;
-      let q = p;
-      while (q < end) {
-        const d = b[q]!;
-        if (d === QUOTE) {
-          q = stringEnd(q);
-          continue;
-        }
-        if (d === OPEN_BRACE || d === OPEN_BRACKET) depth++;
-        else if (d === CLOSE_BRACE || d === CLOSE_BRACKET) {
-          if (--depth === 0) return q + 1;
-        }
-        q++;
-      }
-      throw BAIL;
-    }
-    let q = p;
-    while (q < end) {
-      const d = b[q]!;
-      if (d === COMMA || d === CLOSE_BRACKET || d === CLOSE_BRACE || isWs(d)) break;
-      q++;
-    }
-    if (q === p) throw BAIL;
-    return q;
+    const e = valueEnd(b, end, p, Infinity);
+    if (e === MALFORMED || e === NOT_CLOSED) throw BAIL;
+    return e;
   };
   /** The vector at p (a value): extracted when it is an array of finite numbers; the position after it. */
   const vector = (p: number, key: RowsKey, row: number): number => {

@@ -24,84 +24,31 @@ export const NOT_PIECEWISE: unique symbol = Symbol('not piecewise');
 /** Piece size by default: a piece's string is at most 64 KiB even when every character is two bytes in V8. */
 export const PIECE_BYTES = 32 * 1024;
 
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
+
 class Bail extends Error {}
 const bail = (): never => {
   throw new Bail();
 };
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-
-const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** bytes[0, length) parsed as UTF-8 JSON in pieces of at most `pieceBytes`, or NOT_PIECEWISE. */
 export function parseJsonPieces(bytes: Uint8Array, length: number, pieceBytes = PIECE_BYTES): unknown {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(length, bytes.byteLength));
   const end = b.length;
 
-  const skipWs = (p: number): number => {
-    while (p < end && isWs(b[p]!)) p++;
-    return p;
-  };
-
+  const skipWs = (p: number): number => skipWsAt(b, end, p);
   /** p at a quote: the position after the string's closing quote. */
   const stringEnd = (p: number): number => {
-    let q = p + 1;
-    for (;;) {
-      // Short strings (keys) in JS; long ones (base64 vectors) by Buffer.indexOf.
-      const stop = Math.min(end, q + 32);
-      while (q < stop && b[q] !== QUOTE) q++;
-      if (q === stop) {
-        if (q >= end) return bail();
-        q = b.indexOf(QUOTE, q);
-        if (q < 0) return bail();
-      }
-      let r = q - 1;
-      while (b[r] === BACKSLASH) r--;
-      if ((q - 1 - r) % 2 === 0) return q + 1;
-      q++;
-    }
+    const e = stringEndAt(b, end, p);
+    return e < 0 ? bail() : e;
   };
-
   /**
    * p at a value's first byte: the position after it, or -1 for a container longer than `limit` bytes (then walked).
-   * JSON.parse checks the span; this only finds where it ends.
+   * JSON.parse checks the span; this only finds where it ends. An empty element (`[1,]`, `[,`, `{"a":}`) bails.
    */
   const skipValue = (p: number, limit: number): number => {
-    const c = b[p];
-    if (c === QUOTE) return stringEnd(p);
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      const stop = Math.min(end, p + limit);
-      let depth = 0;
-      let q = p;
-      while (q < stop) {
-        const d = b[q]!;
-        if (d === QUOTE) {
-          q = stringEnd(q);
-          continue;
-        }
-        if (d === OPEN_BRACE || d === OPEN_BRACKET) depth++;
-        else if (d === CLOSE_BRACE || d === CLOSE_BRACKET) {
-          if (--depth === 0) return q + 1;
-        }
-        q++;
-      }
-      return -1;
-    }
-    let q = p;
-    while (q < end) {
-      const d = b[q]!;
-      if (d === COMMA || d === CLOSE_BRACKET || d === CLOSE_BRACE || isWs(d)) break;
-      q++;
-    }
-    if (q === p) return bail(); // an empty element: `[1,]`, `[,`, `{"a":}`
-    return q;
+    const e = valueEnd(b, end, p, limit);
+    return e === MALFORMED ? bail() : e;
   };
 
   const text = (from: number, to: number) => b.toString('utf8', from, to);
