@@ -20,20 +20,10 @@ import { buildFuzzyIndex, fuzzyLookup, readFuzzyIndex, type FuzzyIndexInfo } fro
 import { buildFuzzyIndexV2, decodeFuzzyDirectory, decodeFuzzyRows, decodeFuzzyTerms, fuzzyLookupBlocked, fuzzySurvivors, fuzzyWalkBlocks, type FuzzyRowsBlock, type FuzzyTermsBlock } from '../crates-ts/part/fuzzy-blocks.js';
 import { readFuzzyIndexV2 } from '../crates-ts/part/fuzzy-blocks.js';
 import { blockOf } from '../crates-ts/part/block-file.js';
-import { machine } from './lib.js';
+import { machine, rng as seeded } from './lib.js'; // rng: ivf/random.ts seededRandom (mulberry32)
 
 const { values: args } = parseArgs({ options: { values: { type: 'string', default: '100000,1000000' }, queries: { type: 'string', default: '50' }, scan: { type: 'boolean', default: false } } });
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SYL = ['an', 'ber', 'ca', 'dor', 'el', 'fi', 'gar', 'ho', 'is', 'jo', 'ka', 'lu', 'mar', 'ne', 'or', 'pe', 'qui', 'ro', 'sa', 'ti', 'ur', 'va', 'wen', 'xa', 'yo', 'ze'];
 const nameOf = (r: () => number) => {
   const word = () => Array.from({ length: 2 + Math.floor(r() * 2) }, () => SYL[Math.floor(r() * SYL.length)]!).join('');

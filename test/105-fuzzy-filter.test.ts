@@ -23,6 +23,7 @@ import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { FFZ_CREATED_AT, FFZ_NS, FFZ_PART_ID, ffzDocs } from './fixtures/part-ffz.js';
 import { FSRT_NS, fsrtDocs } from './fixtures/part-fsrt.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 /** Levenshtein distance by the full textbook matrix over code points. */
 function lev(a: string, b: string): number {
@@ -61,18 +62,6 @@ function fuzzyMatch(value: unknown, query: string, params: Params): boolean {
 
 const P12: Params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
 const PARAMS: Params[] = [P12, { ...P12, case_sensitive: false }, { max_edit_distance: [{ distance: 0, min_query_chars: 3 }] }, { max_edit_distance: [{ distance: 3, min_query_chars: 12 }], case_sensitive: false }];
-
-/** mulberry32: a seeded generator, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASES = ['jonathan', 'jonathon', 'margaret', 'margarita', 'elizabeth', 'christopher', 'alexander', 'alexandra', 'Ångström', 'naïve café', '𝒜lgebraist', 'katherine', 'catherine', 'stephanie', 'bartholomew'];
 

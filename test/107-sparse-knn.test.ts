@@ -12,6 +12,7 @@ import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -53,18 +54,6 @@ function expected(rows: Map<number, TestRow>, q: Sparse, k: number, keep: (r: Te
   }
   out.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   return out.slice(0, k);
-}
-
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** f16-exact weights: multiples of 1/8 in [-4, 8] (negative ones rarer), over `dims` dimensions out of `universe`. */

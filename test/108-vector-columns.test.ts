@@ -12,6 +12,7 @@ import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -28,18 +29,6 @@ let nonce = 0;
 async function indexAll(ns: string, flatThreshold?: number): Promise<void> {
   const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `vc${nonce++}`, maxEntriesPerPart: 1, ...(flatThreshold ? { hnsw: { flatThreshold } } : {}) });
   while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
-
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Multiples of 1/8 in [-4, 4): exact in f16 and f32. */

@@ -13,6 +13,7 @@ import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -37,18 +38,6 @@ interface Row {
   id: number;
   toks: Multi | null;
   cat: string;
-}
-
-/** mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function dist(a: number[], b: number[], metric: Metric): number {

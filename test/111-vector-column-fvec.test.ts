@@ -19,6 +19,7 @@ import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { runRecall } from '../cli/recall/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -35,18 +36,6 @@ let nonce = 0;
 async function indexAll(ns: string): Promise<void> {
   const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `fv${nonce++}`, maxEntriesPerPart: 1, hnsw: { flatThreshold: 32 } });
   while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
-
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Row {

@@ -1,17 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { FdeEncoder, FdeFile, buildFdeFile, defaultFdeParams, fdeLength, type FdeParams } from './index.js';
 import { isElaxError } from '../core/index.js';
+import { seededRandom as rng } from '../ivf/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randomSet = (r: () => number, n: number, d: number) => Array.from({ length: n }, () => Array.from({ length: d }, () => Math.fround(r() * 2 - 1)));
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
