@@ -3,20 +3,21 @@
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
- *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool] [--store s3://bucket/prefix]
+ *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool] [--wait-indexed] [--store s3://bucket/prefix]
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
  * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
  * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total; `cold_inline_tasks`
  * counts those of the timed phase: each costs the event loop an entry's encode or a body's parse). `--wait-pool`
- * times the steady state instead: one-row writes first, until one runs nothing inline. `--store s3://bucket/prefix`
+ * times the steady state instead: one-row writes first, until one runs nothing inline; `--wait-indexed` also waits
+ * until the embedded indexer has loaded and indexed the warm-up namespace. `--store s3://bucket/prefix`
  * runs the server on an S3-compatible store instead (ELAX_S3_ENDPOINT and credentials in the environment, e.g. from
  * `scripts/s3-test-server.sh start`; each client count writes a fresh namespace under the prefix, left there).
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds, serverStart } from './lib.js';
+import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds, serverStart, waitIndexed } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     vectors: { type: 'string', default: 'json' },
     'server-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
+    'wait-indexed': { type: 'boolean', default: false },
     'wait-pool': { type: 'boolean', default: false },
     store: { type: 'string' },
   },
@@ -84,6 +86,8 @@ for (const clients of clientCounts) {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  // --wait-indexed: the embedded indexer has loaded and indexed the warm-up writes before timing starts.
+  if (values['wait-indexed'] && !values['server-args']!.includes('--no-indexer')) await waitIndexed(server.url, 'warm-up', 120_000);
   const coldInline0 = await coldInlineTasks(server.url);
   const latencies: number[] = [];
   let next = 0;

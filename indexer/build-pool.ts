@@ -5,6 +5,7 @@
  * to load rather than building every shard on the indexer's own thread. Its threads run at the given nice value.
  */
 import { availableParallelism } from 'node:os';
+import { bundledEntry } from '../crates-ts/core/index.js';
 import { createPool, type PoolStats, type RunOptions, type TaskInput, type TaskKind, type TaskOutput, type TaskPool } from '../crates-ts/pool/index.js';
 
 /** Default: one build thread per core (the indexer's own thread mostly waits on them and on I/O). */
@@ -15,7 +16,7 @@ export function defaultBuildThreads(): number {
 export function lazyBuildPool(opts: { threads: number; nice?: number; now?: () => number }): TaskPool {
   let pool: TaskPool | null = null;
   const now = opts.now ?? (() => performance.now());
-  const get = () => (pool ??= createPool({ threads: opts.threads, now, entry: new URL('./build-worker-entry.mjs', import.meta.url), workerData: { nice: opts.nice ?? 0 } }));
+  const get = () => (pool ??= createPool({ threads: opts.threads, now, entry: bundledEntry('build-worker') ?? new URL('./build-worker-entry.mjs', import.meta.url), workerData: { nice: opts.nice ?? 0 } }));
   return {
     threads: opts.threads,
     async run<K extends TaskKind>(kind: K, input: TaskInput<K>, runOpts?: RunOptions): Promise<TaskOutput<K>> {

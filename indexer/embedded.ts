@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_INDEXER_DATA_ENV, type EmbeddedIndexerData } from './embedded-link.js';
+import { bundledEntry } from '../crates-ts/core/index.js';
 
 export interface EmbeddedIndexer {
   stop(): Promise<void>;
@@ -108,7 +109,7 @@ export function indexerProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 const NOT_INHERITED = /^--(inspect|debug)/;
 
 function startProcess(entry: URL, data: EmbeddedIndexerData): Running {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./process-entry.mjs', import.meta.url)), [entry.href], {
+  const child: ChildProcess = fork(fileURLToPath(bundledEntry('indexer-process-entry') ?? new URL('./process-entry.mjs', import.meta.url)), [entry.href], {
     // Log lines come over IPC into the server's logger (so --quiet silences them); anything written directly goes
     // where the server's own output goes.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -152,7 +153,7 @@ export function startEmbeddedIndexer(
   opts: EmbeddedIndexerOptions = {},
 ): EmbeddedIndexer {
   const mode = opts.mode ?? embeddedIndexerMode();
-  const entry = opts.entry ?? new URL(mode === 'thread' ? './worker-entry.mjs' : './worker.ts', import.meta.url);
+  const entry = opts.entry ?? bundledEntry('indexer-worker') ?? new URL(mode === 'thread' ? './worker-entry.mjs' : './worker.ts', import.meta.url);
   const firstDelay = opts.restartDelayMs ?? 1_000;
   const maxDelay = opts.maxRestartDelayMs ?? 60_000;
   const healthyAfter = opts.healthyAfterMs ?? 60_000;

@@ -2,7 +2,8 @@
 // thread of the process first thing, before loading tsx and the engine (below). It follows its parent: it exits
 // when the IPC channel closes (the server exited, even by SIGKILL) and ignores SIGINT/SIGTERM sent to the whole
 // process group (a Ctrl-C at a terminal, systemd's stop): the server stops it through the `stop` message. The engine is
-// TypeScript run through tsx, registered here as in worker-entry.mjs; argv[2] is the module to run (indexer/worker.ts).
+// TypeScript run through tsx, registered here as in worker-entry.mjs, or its bundle; argv[2] is the module to run
+// (indexer/worker.ts, or the bundle's indexer-worker.mjs).
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -67,9 +68,13 @@ process.on('message', (m) => {
   if (m?.type === 'stop' && process.listenerCount('message') === 1) process.exit(0);
 });
 
-// tsx itself loads at the lowered priority too (a dynamic import: a static one would be evaluated before the above).
-const { register } = await import('tsx/esm/api');
-register();
+// Run from the engine's bundle (bin/bundle.mjs; argv[2] is then its indexer-worker.mjs), or from the TypeScript
+// sources through tsx, which loads at the lowered priority too (a dynamic import: a static one would be evaluated
+// before the above).
+if (process.argv[2]?.endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+} else process.setSourceMapsEnabled(true);
 try {
   await import(process.argv[2]);
 } catch (e) {

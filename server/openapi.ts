@@ -8,12 +8,26 @@
  */
 import { fastifySwagger } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { withoutMessages } from './edge-errors.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+const version = packageVersion();
+
+/** The version in elax's package.json: the nearest one above this module, from its sources or from its bundle. */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'elax' && typeof pkg.version === 'string') return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+}
 
 export function registerOpenApi(app: FastifyInstance): void {
   const done = (err?: Error) => {

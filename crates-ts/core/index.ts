@@ -13,3 +13,4 @@ export { niceThisProcess, niceThisThread, idleThisProcess, threadPolicies, threa
 export { ReusedBuffers, reusedBuffers, MIN_REUSED_BYTES } from './reused-buffers.js';
 export { KthSmallest } from './kth-smallest.js';
 export { docLogicalBytes, attrValueBytes } from './logical-bytes.js';
+export { bundledEntry, BUNDLE_DIR_ENV, type BundledEntry } from './entry-points.js';

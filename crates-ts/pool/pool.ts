@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { ElaxError, type ErrorCode } from '../core/index.js';
+import { bundledEntry, ElaxError, type ErrorCode } from '../core/index.js';
 import { TASKS, TASK_KINDS, type TaskInput, type TaskKind, type TaskOutput } from './tasks.js';
 import { WARM_UP, type TaskError } from './worker.js';
 import { PriorityTaskQueue } from './priority-queue.js';
@@ -86,7 +86,7 @@ export function defaultPoolThreads(): number {
 export function createPool(opts: PoolOptions): TaskPool {
   const threads = opts.threads ?? defaultPoolThreads();
   if (!Number.isInteger(threads) || threads < 0) throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `pool threads must be an integer ≥ 0, got ${threads}`);
-  return threads === 0 ? new InlinePool(opts.now) : new ThreadPool(threads, opts.now, opts.entry ?? new URL('./worker-entry.mjs', import.meta.url), opts.workerData);
+  return threads === 0 ? new InlinePool(opts.now) : new ThreadPool(threads, opts.now, opts.entry ?? bundledEntry('pool-worker') ?? new URL('./worker-entry.mjs', import.meta.url), opts.workerData);
 }
 
 function runInline<K extends TaskKind>(kind: K, input: TaskInput<K>): TaskOutput<K> | Promise<TaskOutput<K>> {
