@@ -26,6 +26,7 @@ import { parseFuzzy } from '../crates-ts/filter/index.js';
 import { buildFuzzyIndexV2, fuzzyLookupBlocked, fuzzySurvivors, fuzzyWalkBlocks, readFuzzyIndexV2, type FuzzyRowsBlock, type FuzzyTermsBlock } from '../crates-ts/part/fuzzy-blocks.js';
 import type { FuzzyIndexInfo } from '../crates-ts/part/fuzzy-index.js';
 import { publishBuiltPart } from './helpers/part-namespace.js';
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 import { FFZ2_CREATED_AT, FFZ2_NS, FFZ2_PART_ID, ffz2Docs } from './fixtures/part-ffz2.js';
 
 /** Levenshtein distance by the full textbook matrix over code points. */
@@ -63,17 +64,6 @@ function fuzzyMatch(value: unknown, query: string, params: Params): boolean {
 
 const P12: Params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
 const PARAMS: Params[] = [P12, { ...P12, case_sensitive: false }, { max_edit_distance: [{ distance: 0, min_query_chars: 3 }] }, { max_edit_distance: [{ distance: 3, min_query_chars: 12 }], case_sensitive: false }];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cps = (s: string) => Uint32Array.from(Array.from(s), (c) => c.codePointAt(0)!);
 const cmpStr = (a: string, b: string) => {

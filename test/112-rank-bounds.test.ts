@@ -18,17 +18,7 @@ import { monotoneShape, RANK_BOUNDS, unmatchedRange } from '../crates-ts/fts/ran
 import { compileExpr } from '../crates-ts/fts/text-expr.js';
 import { planTextRank } from '../crates-ts/fts/rank.js';
 import type { Schema } from '../crates-ts/core/index.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 const SCHEMA: Schema = {
   text: { type: 'string', full_text_search: {} },
