@@ -6,7 +6,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
-import { codebookKey, vindexPrefix, type ObjectStore, type S3Store, type Witness } from '../crates-ts/store/index.js';
+import { codebookKey, vindexPrefix, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
+import type { S3Store } from '../crates-ts/store/s3.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 import { readCodebook, writeCodebook } from '../crates-ts/vindex/index.js';
 import { seededRandom } from '../crates-ts/ivf/index.js';

@@ -7,7 +7,7 @@
  * the caller saw a reset).
  */
 import { describe, it, expect } from 'vitest';
-import { S3Store } from '../crates-ts/store/index.js';
+import { S3Store } from '../crates-ts/store/s3.js';
 import { runSoak, DEFAULT_FAULTS } from '../bench/soak/run.js';
 import { formatSummary } from '../bench/soak/summary.js';
 import { startFaultProxy, NO_FAULTS } from '../bench/soak/fault-proxy.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { S3Store } from '../../crates-ts/store/index.js';
+import { S3Store } from '../../crates-ts/store/s3.js';
 import { rng, percentile } from '../lib.js';
 import { startFaultProxy, NO_FAULTS, type FaultCounts, type FaultRates } from './fault-proxy.js';
 import { Supervisor, type ExitRecord } from './procs.js';

@@ -15,7 +15,8 @@ export * from './paths.js';
 export { compareKeys, validateKey } from './keys.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { LocalDirStore, type LocalDirStoreOptions } from './local.js';
-export { S3Store, isLostRace, unquoteEtag, type S3StoreOptions } from './s3.js';
+// S3Store (./s3.js) is imported from there, or opened by openStore: importing it loads the AWS SDK (RFC-0010 "Startup").
+export type { S3StoreOptions } from './s3.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { probeConditionalWrites, checkReachable, waitForConditionalWrites, ProbeFailure, type WaitForStoreOptions } from './probe.js';
 export { FaultyStore, type FaultPlan, type StoreOp } from './faulty.js';

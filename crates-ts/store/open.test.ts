@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isElaxError } from '../core/index.js';
-import { LocalDirStore, MemoryStore, S3Store, openStore } from './index.js';
+import { LocalDirStore, MemoryStore, openStore } from './index.js';
+import { S3Store } from './s3.js';
 
 describe('openStore', () => {
   it('should open local directories from a plain path or a file:// URI', async () => {

@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { isElaxError } from '../core/index.js';
-import { S3Store, Witness, isLostRace, unquoteEtag, openStore, probeConditionalWrites } from './index.js';
+import { Witness, openStore, probeConditionalWrites } from './index.js';
+import { S3Store, isLostRace, unquoteEtag } from './s3.js';
 import { runStoreConformance } from './conformance.js';
 import { makeTestS3Store, s3TestConfig, uniquePrefix } from '../../test/helpers/s3-env.js';
 

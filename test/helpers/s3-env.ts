@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { S3Store } from '../../crates-ts/store/index.js';
+import { S3Store } from '../../crates-ts/store/s3.js';
 
 export interface S3TestConfig {
   endpoint: string;
