@@ -3,7 +3,7 @@
  * same forms as serve: a path, file:///path, s3://bucket/prefix); commands that need a server take --url.
  */
 import { Command, Option } from 'commander';
-import { isElaxError } from '../crates-ts/core/index.js';
+import { BUNDLE_DIR_ENV, isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
 import { DEFAULT_PINNED_SHARE } from '../crates-ts/cache/index.js';
@@ -172,7 +172,8 @@ program
     });
     const cacheNote = `part cache ${server.cache.dir}${server.cache.temporary ? ' (temporary)' : ''}, ${formatByteSize(diskCacheBytes)}`;
     console.error(
-      `elax listening on ${server.url} (store ${server.store.description}, ${cacheNote}${apiKeys.length ? ', API keys required' : ''})` +
+      `elax listening on ${server.url} (store ${server.store.description}, ${cacheNote}${apiKeys.length ? ', API keys required' : ''}; ` +
+        `started in ${process.uptime().toFixed(1)} s${process.env[BUNDLE_DIR_ENV] ? '' : ', from the TypeScript sources through tsx'})` +
         (server.ready ? '' : '; the store is not reachable yet: retrying, /readyz is 503 until it is'),
     );
     let stopping = false;
