@@ -72,46 +72,57 @@ describe('bundled engine', () => {
     }
   });
 
-  it('should run a server, its pool threads and its indexer process from the bundle', async () => {
-    const s = await startServerProcess({ args: ['--pool-threads', '1'] });
-    try {
-      const dims = 8;
-      const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * 7 + d)), tag: `t${i % 3}` }));
-      for (let b = 0; b < 3; b++) {
-        const r = await fetch(`${s.url}/v2/namespaces/bundled`, {
+  for (const bundled of [true, false]) {
+    it(`should run a server, its pool threads and its indexer process ${bundled ? 'from the bundle' : 'from the sources with ELAX_NO_BUNDLE=1'}`, async () => {
+      const s = await startServerProcess({ args: ['--pool-threads', '1'], env: bundled ? {} : { ELAX_NO_BUNDLE: '1' } });
+      try {
+        const dims = 8;
+        const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, vector: Array.from({ length: dims }, (_, d) => Math.sin(i * 7 + d)), tag: `t${i % 3}` }));
+        for (let b = 0; b < 3; b++) {
+          const r = await fetch(`${s.url}/v2/namespaces/bundled`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ upsert_rows: rows.slice(b * 100, b * 100 + 100), distance_metric: 'cosine_distance' }),
+          });
+          expect(r.status).toBe(200);
+        }
+        // The indexer process runs the bundle's entry or the sources' (its command line), and indexes.
+        const children = readFileSync(`/proc/${s.child.pid}/task/${s.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        const cmdlines = children.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+        const indexer = cmdlines.find((c) => c.some((a) => a.endsWith('process-entry.mjs')));
+        expect(indexer, JSON.stringify(cmdlines)).toBeDefined();
+        const inBundle = (a: string) => a.includes(path.join('node_modules', '.cache', 'elax-bundle'));
+        if (bundled) {
+          expect(indexer!.some((a) => inBundle(a) && a.endsWith('indexer-process-entry.mjs'))).toBe(true);
+          expect(indexer!.some((a) => inBundle(a) && a.endsWith('indexer-worker.mjs'))).toBe(true);
+        } else {
+          expect(indexer!.some((a) => a.endsWith(path.join('indexer', 'process-entry.mjs')))).toBe(true);
+          expect(indexer!.some((a) => a.endsWith(path.join('indexer', 'worker.ts')))).toBe(true);
+          expect(indexer!.some(inBundle)).toBe(false);
+        }
+        for (let i = 0; ; i++) {
+          const meta = (await (await fetch(`${s.url}/v1/namespaces/bundled/metadata`)).json()) as { index?: { status?: string } };
+          if (meta.index?.status === 'up-to-date') break;
+          if (i > 300) throw new Error(`not indexed: ${JSON.stringify(meta)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const q = await fetch(`${s.url}/v2/namespaces/bundled/query`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ upsert_rows: rows.slice(b * 100, b * 100 + 100), distance_metric: 'cosine_distance' }),
+          body: JSON.stringify({ rank_by: ['vector', 'ANN', rows[42]!.vector], top_k: 1, include_attributes: ['tag'] }),
         });
-        expect(r.status).toBe(200);
+        expect(((await q.json()) as { rows: { id: number; tag: string }[] }).rows[0]).toMatchObject({ id: 42, tag: 't0' });
+        // The pool thread loaded (bundled pool-worker.mjs) and ran the writes' tasks: none fell back inline.
+        const metrics = await (await fetch(`${s.url}/metrics`)).text();
+        const value = (name: string) => [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((t, m) => t + Number(m[1]), 0);
+        expect(value('elax_pool_fallbacks_total')).toBe(0);
+        expect(value('elax_pool_tasks_total')).toBeGreaterThan(0);
+        expect(s.stderr()).toMatch(bundled ? /started in [\d.]+ s\)/ : /from the TypeScript sources through tsx/);
+      } finally {
+        await s.stop();
       }
-      // The indexer process runs the bundle's entry (its command line), and indexes.
-      const children = readFileSync(`/proc/${s.child.pid}/task/${s.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-      const cmdlines = children.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
-      const indexer = cmdlines.find((c) => c.some((a) => a.endsWith('indexer-process-entry.mjs')));
-      expect(indexer, JSON.stringify(cmdlines)).toBeDefined();
-      expect(indexer!.some((a) => a.includes(path.join('node_modules', '.cache', 'elax-bundle')) && a.endsWith('indexer-worker.mjs'))).toBe(true);
-      for (let i = 0; ; i++) {
-        const meta = (await (await fetch(`${s.url}/v1/namespaces/bundled/metadata`)).json()) as { index?: { status?: string } };
-        if (meta.index?.status === 'up-to-date') break;
-        if (i > 300) throw new Error(`not indexed: ${JSON.stringify(meta)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const q = await fetch(`${s.url}/v2/namespaces/bundled/query`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ rank_by: ['vector', 'ANN', rows[42]!.vector], top_k: 1, include_attributes: ['tag'] }),
-      });
-      expect(((await q.json()) as { rows: { id: number; tag: string }[] }).rows[0]).toMatchObject({ id: 42, tag: 't0' });
-      // The pool thread loaded (bundled pool-worker.mjs) and ran the writes' tasks: none fell back inline.
-      const metrics = await (await fetch(`${s.url}/metrics`)).text();
-      const value = (name: string) => [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((t, m) => t + Number(m[1]), 0);
-      expect(value('elax_pool_fallbacks_total')).toBe(0);
-      expect(value('elax_pool_tasks_total')).toBeGreaterThan(0);
-    } finally {
-      await s.stop();
-    }
-  });
+    });
+  }
 
   it('should bundle the repository it is in, and give null (run through tsx) when the sources do not build', async () => {
     expect(existsSync(path.join(ROOT, entries.main!))).toBe(true);
