@@ -1,5 +1,5 @@
 /** Shared helpers for benchmarks: start a server process, percentiles, seeded data. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
@@ -164,6 +164,33 @@ export function serverStart(): string {
 
 export function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+}
+
+/**
+ * How fast this machine's CPUs are right now (docs/benchmarks.md "What the two vCPUs give"): a fixed CPU-bound loop
+ * (≈ 170 ms on an idle vCPU here) timed in a child process pinned to each CPU alone (`solo_ms`, in CPU order), then
+ * on every CPU at once (`together_ms`). On a VM whose vCPUs share host cores the second is slower, and varies from
+ * minute to minute: a benchmark prints it before and after its runs, so that its numbers can be read against it.
+ * Null without util-linux `taskset` or on more than 8 CPUs (not this machine's problem).
+ */
+export async function hostSpeed(): Promise<{ solo_ms: number[]; together_ms: number[] } | null> {
+  const n = cpus().length;
+  if (n > 8 || spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+  const spin =
+    '(function(){const a=new Float64Array(4096);for(let i=0;i<4096;i++)a[i]=(i*7919%4096)/4096;let s=0;const t=performance.now();' +
+    'for(let r=0;r<40000;r++)for(let i=0;i<4096;i++)s+=a[i]*a[(i*7)&4095];process.stdout.write(String(performance.now()-t)+(s>0?"":" "))})()';
+  const run = (cpu: number) =>
+    new Promise<number>((resolve, reject) => {
+      let out = '';
+      const c = spawn('taskset', ['-c', String(cpu), process.execPath, '-e', spin], { stdio: ['ignore', 'pipe', 'ignore'] });
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('error', reject);
+      c.on('close', () => resolve(Math.round(Number.parseFloat(out))));
+    });
+  const solo: number[] = [];
+  for (let cpu = 0; cpu < n; cpu++) solo.push(await run(cpu));
+  const together = await Promise.all(Array.from({ length: n }, (_, cpu) => run(cpu)));
+  return { solo_ms: solo, together_ms: together };
 }
 
 /** True when the module at `moduleUrl` is the script being run (also through bin/run-ts.mjs, which passes a relative path). */

@@ -14,13 +14,14 @@
  *      leaves every batch/rate seconds, up to 8 in flight). The writer is another client: it runs on a worker thread
  *      of this process (`--writer thread`, the default), so that sending its multi-MB bodies does not hold up the
  *      event loop that times the queries (`--writer same-loop`: on that loop, as until 2026-12-06).
+ * `host speed before/after`: bench/lib.ts hostSpeed (a fixed loop's time per CPU, alone and all at once).
  * Per phase: query p50/p99 by kind, the event-loop lag the server reports (/metrics elax_event_loop_lag_seconds,
  * scraped at the phase's start and end: the histogram covers the phase), the writer's achieved rate and ack
  * latency, and the CPU the server and this load generator used (both share the machine).
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess, serverStart } from './lib.js';
+import { startServerProcess, serverCpuSeconds, latencySummary, rng, gaussianMixture, machine, waitIndexed, removeServerFiles, type ServerProcess, serverStart, hostSpeed } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -275,6 +276,7 @@ async function phase(s: ServerProcess, name: string, writer: boolean, firstId: n
 }
 
 console.log(`machine: ${machine()}`);
+console.log(`host speed before: ${JSON.stringify(await hostSpeed())}`);
 console.log(`server: ${serverStart()}`);
 console.log(`rows=${rows} dims=${dims} seconds=${seconds} write-rate=${writeRate} batch=${batch} vectors=${values.vectors} consistency=${values.consistency} writer=${values.writer}`);
 const server = await startServerProcess({
@@ -302,6 +304,7 @@ try {
   const loaded = await phase(server, 'loaded', true, rows);
   const ratio = (k: Kind) => +(loaded[k].p99 / Math.max(idle[k].p99, 1e-9)).toFixed(2);
   console.log(JSON.stringify({ p99_ratio: { ann: ratio('ann'), bm25: ratio('bm25'), filtered_ann: ratio('filtered_ann') }, loaded_lag_p99_ms: loaded.lag_ms.p99_ms }));
+  console.log(`host speed after: ${JSON.stringify(await hostSpeed())}`);
 } finally {
   await server.stop();
   removeServerFiles(server);

@@ -10,14 +10,15 @@
  * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total; `cold_inline_tasks`
  * counts those of the timed phase: each costs the event loop an entry's encode or a body's parse). `--wait-pool`
  * times the steady state instead: one-row writes first, until one runs nothing inline; `--wait-indexed` also waits
- * until the embedded indexer has loaded and indexed the warm-up namespace. `--store s3://bucket/prefix`
+ * until the embedded indexer has loaded and indexed the warm-up namespace. `host speed before/after` (bench/lib.ts
+ * hostSpeed): a fixed loop's time on each CPU alone and on all at once, to read the run against the host's contention. `--store s3://bucket/prefix`
  * runs the server on an S3-compatible store instead (ELAX_S3_ENDPOINT and credentials in the environment, e.g. from
  * `scripts/s3-test-server.sh start`; each client count writes a fresh namespace under the prefix, left there).
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds, serverStart, waitIndexed } from './lib.js';
+import { startServerProcess, removeServerFiles, percentile, rng, machine, serverCpuSeconds, serverRunDelaySeconds, serverStart, waitIndexed, hostSpeed } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -61,6 +62,7 @@ async function coldInlineTasks(url: string): Promise<number> {
 }
 
 console.log(`machine: ${machine()}`);
+console.log(`host speed before: ${JSON.stringify(await hostSpeed())}`);
 console.log(`server: ${serverStart()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
 poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
@@ -150,3 +152,4 @@ for (const clients of clientCounts) {
   console.log(JSON.stringify(row));
 }
 console.table(results);
+console.log(`host speed after: ${JSON.stringify(await hostSpeed())}`);
