@@ -144,6 +144,45 @@ describe('the plan-incarnation WAL fixture (test/fixtures/wal-plan-v3, WAL forma
   });
 });
 
+describe('the binary-vectors WAL fixture (test/fixtures/wal-binary-vectors-v4, WAL format 4)', () => {
+  it('should read format-4 entries (vectors as fixed-size binary) in views, in the part the indexer builds, and in queries', async () => {
+    await withFixtureCopy('wal-binary-vectors-v4', async (store) => {
+      const ns = 'walbin';
+      const metas = await Promise.all([1, 2, 3, 4].map(async (seq) => decodeWalEntry(seq, (await store.get(walKey(ns, seq)))!.bytes)));
+      expect(metas.map((e) => [e.meta.format_version, e.meta.plan_wal_start])).toEqual([[4, undefined], [4, 1], [4, 1], [4, undefined]]) // a delete by id and a patch read state (RFC-0001 step 5);
+      const five = metas[3]!.ops[0]!;
+      expect(five.kind === 'upsert' && Array.from(five.doc.vector!)).toEqual([-0, Math.fround(1e-30), -3.5]);
+      let t = Date.now();
+      const clock = { now: () => (t += 1) };
+      const engine = () => new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      const read = async (e: Engine) => {
+        const all = await e.query(ns, { rank_by: ['id', 'asc'], top_k: 10, include_attributes: ['t', 'vector'] });
+        const near = await e.query(ns, { rank_by: ['vector', 'ANN', [0.6, 0.8, 0]], top_k: 2, include_attributes: ['t'] });
+        return {
+          all: (all.rows as Record<string, unknown>[]).map(({ id, t, vector }) => ({ id, t, vector: vector === null || vector === undefined ? null : Array.from(vector as number[]) })),
+          near: (near.rows as Record<string, unknown>[]).map(({ id, t }) => ({ id, t })),
+        };
+      };
+      const want = {
+        all: [
+          { id: 1, t: 'uno', vector: [1, 0, 0] },
+          { id: 3, t: 'three', vector: [0.6, 0.8, 0] }, // f32s as the API prints them: shortest decimal
+          { id: 4, t: 'four', vector: null },
+          { id: 5, t: 'five', vector: [-0, 1e-30, -3.5] },
+        ],
+        near: [
+          { id: 3, t: 'three' },
+          { id: 1, t: 'uno' },
+        ],
+      };
+      expect(await read(engine())).toEqual(want); // from the WAL tail
+      const out = await new Indexer(store, { clock, nonce: () => 'now' }).indexNamespace(ns, true);
+      expect(out.result).toBe('published');
+      expect(await read(engine())).toEqual(want); // from the part built from it
+    });
+  });
+});
+
 describe('the filter-index fixture (test/fixtures/store-v2-fidx, RFC-0009 slice 2)', () => {
   it("should decode every part's dictionary indexes to exactly the rows holding each value", async () => {
     await withFixtureCopy('store-v2-fidx', async (store) => {

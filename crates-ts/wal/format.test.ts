@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { ipcStreamInScratch, walWriterProperties } from './format.js';
-import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, entryVoidIn, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, WAL_PLAN_FORMAT, type WalOp, type WalMeta } from './index.js';
+import { encodeWalColumns, walColumns, encodeWalEntry, decodeWalEntry, entryVoidIn, walVectorsBinary, WAL_BINARY_VECTORS_FORMAT, WAL_FORMAT_VERSION, WAL_SHARDING_FORMAT, WAL_PLAN_FORMAT, type WalOp, type WalMeta } from './index.js';
 
 const meta = (extra: Partial<WalMeta> = {}): WalMeta => ({
   format_version: WAL_FORMAT_VERSION,
@@ -27,12 +27,44 @@ describe('WAL entry format', () => {
     expect(out.ops).toEqual(ops);
   });
 
-  it('should carry sharding in a format-2 entry (RFC-0013) and refuse formats past 3', () => {
+  it('should carry sharding in a format-2 entry (RFC-0013) and refuse formats past 4', () => {
     const ops: WalOp[] = [{ kind: 'upsert', doc: { id: 1, vector: null, attrs: {} } }];
     const out = decodeWalEntry(1, encodeWalEntry(meta({ format_version: WAL_SHARDING_FORMAT, sharding: { num_shards: 4 } }), ops));
     expect(out.meta.format_version).toBe(2);
     expect(out.meta.sharding).toEqual({ num_shards: 4 });
-    expect(() => decodeWalEntry(2, encodeWalEntry(meta({ format_version: 4 }), ops))).toThrowError(/format_version 4; this build reads 1..3/);
+    expect(() => decodeWalEntry(2, encodeWalEntry(meta({ format_version: 5 }), ops))).toThrowError(/format_version 5; this build reads 1..4/);
+  });
+
+  it('should write format 4 vectors as one fixed-size binary column and read them back bit for bit, with format 3 fields', () => {
+    const ops: WalOp[] = [
+      { kind: 'upsert', doc: { id: 1, vector: new Float32Array([0.5, -0, 1e-40, -3.25]), attrs: { a: 'x' } } },
+      { kind: 'delete', id: 'gone' },
+      { kind: 'upsert', doc: { id: 'no-vector', vector: null, attrs: { a: 'y' } } },
+      { kind: 'upsert', doc: { id: 3, vector: new Float32Array([Number.MAX_VALUE, -Infinity, 7, 2 ** -149].map(Math.fround)), attrs: {} } },
+    ];
+    const m = meta({ format_version: WAL_BINARY_VECTORS_FORMAT, plan_wal_start: 2, sharding: { num_shards: 2 } });
+    const bytes = encodeWalEntry(m, ops);
+    // What other Parquet readers see: a fixed-size binary column of 16-byte values, the floats' little-endian bytes.
+    const table = arrow.tableFromIPC(pq.readParquet(bytes).intoIPCStream());
+    const col = table.getChild('vector')!;
+    expect(arrow.DataType.isFixedSizeBinary(col.type)).toBe(true);
+    expect((col.type as arrow.FixedSizeBinary).byteWidth).toBe(16);
+    expect(Buffer.from(col.get(0) as Uint8Array).equals(Buffer.from((ops[0] as { doc: { vector: Float32Array } }).doc.vector.buffer))).toBe(true);
+    expect([col.isValid(1), col.isValid(2)]).toEqual([false, false]);
+    const out = decodeWalEntry(3, bytes);
+    expect([out.meta.format_version, out.meta.plan_wal_start, out.meta.sharding]).toEqual([4, 2, { num_shards: 2 }]);
+    expect(out.ops).toEqual(ops);
+    const bits = (o: WalOp) => (o.kind === 'upsert' && o.doc.vector ? Buffer.from(o.doc.vector.buffer, o.doc.vector.byteOffset, o.doc.vector.byteLength).toString('hex') : null);
+    expect(out.ops.map(bits)).toEqual(ops.map(bits)); // -0 and denormals exactly
+    // The same operations as a format-1 entry decode to the same values.
+    expect(decodeWalEntry(3, encodeWalEntry(meta(), ops)).ops.map(bits)).toEqual(out.ops.map(bits));
+  });
+
+  it('should write format 4 only when ELAX_WAL_VECTORS=binary, and refuse another value', () => {
+    expect(walVectorsBinary({})).toBe(false);
+    expect(walVectorsBinary({ ELAX_WAL_VECTORS: 'list' })).toBe(false);
+    expect(walVectorsBinary({ ELAX_WAL_VECTORS: 'binary' })).toBe(true);
+    expect(() => walVectorsBinary({ ELAX_WAL_VECTORS: 'f16' })).toThrowError(/ELAX_WAL_VECTORS must be 'list' or 'binary', got 'f16'/);
   });
 
   it('should carry the plan incarnation in a format-3 entry, void exactly in another incarnation (RFC-0001 step 5)', () => {
@@ -90,17 +122,18 @@ describe('WAL entry format', () => {
       fc.record({ kind: fc.constant('delete' as const), id }),
     );
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => {
-        const bytes = encodeWalEntry(meta(), ops);
+      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.boolean(), (ops, binary) => {
+        const m = meta(binary ? { format_version: WAL_BINARY_VECTORS_FORMAT } : {});
+        const bytes = encodeWalEntry(m, ops);
         // Gathered into a reused buffer that held anything (engine.ts: core/reused-buffers.ts): the same bytes.
         const dirty = (n: number) => {
           const b = new SharedArrayBuffer(n + 64);
           new Uint8Array(b).fill(0x7f);
           return b;
         };
-        expect(Buffer.from(encodeWalColumns(walColumns(meta(), ops, dirty))).equals(Buffer.from(bytes))).toBe(true);
+        expect(Buffer.from(encodeWalColumns(walColumns(m, ops, dirty))).equals(Buffer.from(bytes))).toBe(true);
         // The joined columns (WalColumns.ids, .attrs) give the bytes a column per value gives (arrow's own builder).
-        expect(Buffer.from(referenceEncode(meta(), ops)).equals(Buffer.from(bytes))).toBe(true);
+        if (!binary) expect(Buffer.from(referenceEncode(meta(), ops)).equals(Buffer.from(bytes))).toBe(true);
         const back = decodeWalEntry(5, bytes).ops;
         // -0 and 0 are the same float for our purposes; compare via JSON of arrays.
         const norm = (o: WalOp[]) => JSON.stringify(o.map((x) => (x.kind === 'upsert' ? { ...x, doc: { ...x.doc, vector: x.doc.vector ? Array.from(x.doc.vector) : null } } : x)));

@@ -5,7 +5,8 @@
  * Columns (one row per operation, in commit order):
  *   op      utf8                       'upsert' | 'delete'
  *   id      utf8                       the id as JSON text (`17`, `"a-b"`), so u64 and string ids stay distinct
- *   vector  FixedSizeList<f32>[dims]   nullable; column present only when the namespace has vectors
+ *   vector  FixedSizeList<f32>[dims]   nullable; column present only when the namespace has vectors; from format 4
+ *           (WAL_BINARY_VECTORS_FORMAT) FixedSizeBinary[4·dims] instead: each row's f32 values, little-endian
  *   attrs   utf8                       JSON object of the row's attributes (null for deletes)
  *
  * Entry-level metadata lives in the Arrow schema metadata under `elax.wal` (JSON, see WalMeta): the schema and
@@ -31,7 +32,23 @@ export const WAL_SHARDING_FORMAT = 2;
  * it is void (it cannot tell). An entry at version 3 may carry `sharding` too.
  */
 export const WAL_PLAN_FORMAT = 3;
-const MAX_WAL_FORMAT_VERSION = WAL_PLAN_FORMAT;
+/**
+ * Version 4 = version 3 whose `vector` column is FixedSizeBinary(4·dims), each row's f32 values little-endian, instead
+ * of FixedSizeList<f32> (RFC-0010 "WAL vectors as binary"): a list column writes and reads a repetition and a definition
+ * level per float, which made the vectors most of an entry's encode (2.9 of ≈ 4 ms per 1,000 128-d rows) and decode.
+ * Written only when asked (ELAX_WAL_VECTORS=binary; walVectorsBinary) while builds that read only versions 1-3 may
+ * still read the WAL: they refuse a version-4 entry rather than misread it. May carry `sharding` and `plan_wal_start`.
+ */
+export const WAL_BINARY_VECTORS_FORMAT = 4;
+const MAX_WAL_FORMAT_VERSION = WAL_BINARY_VECTORS_FORMAT;
+
+/** Whether this process writes WAL format 4 (ELAX_WAL_VECTORS=binary; default: the list column of formats 1-3). */
+export function walVectorsBinary(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.ELAX_WAL_VECTORS;
+  if (v === undefined || v === '' || v === 'list') return false;
+  if (v === 'binary') return true;
+  throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `ELAX_WAL_VECTORS must be 'list' or 'binary', got '${v}'`);
+}
 const META_KEY = 'elax.wal';
 
 export type WalOp = { kind: 'upsert'; doc: Doc } | { kind: 'delete'; id: Id };
@@ -182,9 +199,15 @@ export function encodeWalColumns(c: WalColumns): Uint8Array {
     id: jsonArrayColumn('id', c.ids, n, undefined, 0),
   };
   if (c.dims > 0 && c.vectors && c.validity) {
-    const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
-    const child = arrow.makeData({ type: new arrow.Float32(), length: n * c.dims, data: c.vectors });
-    columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: c.nullVectors, nullBitmap: c.validity, child }));
+    if (c.meta.format_version >= WAL_BINARY_VECTORS_FORMAT) {
+      // The values' bytes as they are (little-endian on every platform Node runs on here; checked at load below).
+      const data = new Uint8Array(c.vectors.buffer, c.vectors.byteOffset, n * c.dims * 4);
+      columns.vector = arrow.makeVector(arrow.makeData({ type: new arrow.FixedSizeBinary(c.dims * 4), length: n, nullCount: c.nullVectors, nullBitmap: c.validity, data }));
+    } else {
+      const type = new arrow.FixedSizeList(c.dims, new arrow.Field('item', new arrow.Float32(), false));
+      const child = arrow.makeData({ type: new arrow.Float32(), length: n * c.dims, data: c.vectors });
+      columns.vector = arrow.makeVector(arrow.makeData({ type, length: n, nullCount: c.nullVectors, nullBitmap: c.validity, child }));
+    }
   }
   columns.attrs = jsonArrayColumn('attrs', c.attrs, n, attrValidity, deletes);
   const plain = new arrow.Table(columns);
@@ -321,8 +344,34 @@ export function walWriterProperties(): pq.WriterProperties {
     .build();
 }
 
-/** The f32 values of a FixedSizeList<f32> column as one array (row i at [i·dims, (i+1)·dims)), across its chunks. */
-function vectorValues(col: arrow.Vector): { values: Float32Array; dims: number } {
+if (new Uint8Array(new Float32Array([1]).buffer)[3] !== 0x3f) throw new Error('elax reads and writes little-endian floats: this platform is big-endian');
+
+/**
+ * The f32 values of the vector column (FixedSizeList<f32>, or FixedSizeBinary(4·dims) from format 4) as one array
+ * (row i at [i·dims, (i+1)·dims)), across its chunks.
+ */
+function vectorValues(col: arrow.Vector, seq: number): { values: Float32Array; dims: number } {
+  if (arrow.DataType.isFixedSizeBinary(col.type)) {
+    const width = (col.type as arrow.FixedSizeBinary).byteWidth;
+    if (width % 4 !== 0 || width === 0) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${seq}: a vector column of ${width}-byte values is not f32 vectors`);
+    const dims = width / 4;
+    const chunks = col.data.filter((d) => d.length > 0);
+    if (chunks.length === 1) {
+      const d = chunks[0]!;
+      const bytes = (d.values as Uint8Array).subarray(d.offset * width, (d.offset + d.length) * width);
+      // A view when the bytes are 4-aligned (Arrow IPC aligns buffers to 8), else a copy.
+      if (bytes.byteOffset % 4 === 0) return { values: new Float32Array(bytes.buffer, bytes.byteOffset, d.length * dims), dims };
+    }
+    const values = new Float32Array(col.length * dims);
+    const out = new Uint8Array(values.buffer);
+    let row = 0;
+    for (const d of chunks) {
+      out.set((d.values as Uint8Array).subarray(d.offset * width, (d.offset + d.length) * width), row * width);
+      row += d.length;
+    }
+    return { values, dims };
+  }
+  if (!arrow.DataType.isFixedSizeList(col.type)) throw new ElaxError('ELAX_ERR_CORRUPT', `WAL entry ${seq}: the vector column is ${String(col.type)}, not f32 vectors`);
   const type = col.type as arrow.FixedSizeList;
   const dims = type.listSize;
   if (col.data.length === 1) {
@@ -360,7 +409,7 @@ export function decodeWalEntry(seq: number, bytes: Uint8Array): WalEntry {
   const attrCol = table.getChild('attrs')!;
   const vecCol = table.getChild('vector');
   const ops: WalOp[] = new Array(n);
-  const vectors = vecCol ? vectorValues(vecCol) : null;
+  const vectors = vecCol ? vectorValues(vecCol, seq) : null;
   const ids = jsonColumnValues(idCol, n);
   const attrs = jsonColumnValues(attrCol, n);
   for (let i = 0; i < n; i++) {

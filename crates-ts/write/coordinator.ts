@@ -13,7 +13,7 @@
 import { ElaxError, isElaxError, type Clock, type Doc, type Id } from '../core/index.js';
 import type { NamespaceCatalog, NamespaceView } from '../namespace/index.js';
 import { RouterStore } from '../router/index.js';
-import { encodeWalEntry, entryVoidIn, WAL_FORMAT_VERSION, WAL_PLAN_FORMAT, WAL_SHARDING_FORMAT, type AppendOutcome, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
+import { encodeWalEntry, entryVoidIn, walVectorsBinary, WAL_BINARY_VECTORS_FORMAT, WAL_FORMAT_VERSION, WAL_PLAN_FORMAT, WAL_SHARDING_FORMAT, type AppendOutcome, type WalEntry, type WalMeta, type WalOp } from '../wal/index.js';
 import type { WriteRequest } from '../schema/index.js';
 import { fuzzyAttributes, compileFilter, filterAttributes, type CompiledFilter } from '../filter/index.js';
 import { mergeSchema } from '../schema/index.js';
@@ -53,6 +53,8 @@ export interface CoordinatorOptions {
    * entry is still appended, and the batch acknowledged, only after the store has made the encoded bytes durable.
    */
   encode?: (meta: WalMeta, ops: readonly WalOp[]) => Promise<Uint8Array>;
+  /** Write WAL format 4 (vectors as binary: wal/format.ts WAL_BINARY_VECTORS_FORMAT). Default: ELAX_WAL_VECTORS=binary. */
+  walBinaryVectors?: boolean;
 }
 
 /**
@@ -141,7 +143,9 @@ export class WriteCoordinator {
   readonly pipeline = { planned: 0, discarded: 0 };
   /** Entries appended void (RFC-0001 step 5: planned on an incarnation a namespace delete ended), their batches planned again. */
   voided = 0;
-  private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
+  private readonly opts: Required<Omit<CoordinatorOptions, 'onCommit' | 'onConflict' | 'limits' | 'walBinaryVectors'>> & Pick<CoordinatorOptions, 'onCommit' | 'onConflict'>;
+  /** Entries are written in WAL format 4 (CoordinatorOptions.walBinaryVectors). */
+  private readonly binaryVectors: boolean;
   /** The limits on filter-based writes in force (limits.ts). */
   readonly limits: Readonly<WriteLimits>;
 
@@ -149,8 +153,9 @@ export class WriteCoordinator {
     private readonly catalog: NamespaceCatalog,
     options: CoordinatorOptions,
   ) {
-    const { limits, ...rest } = options;
+    const { limits, walBinaryVectors, ...rest } = options;
     this.limits = Object.freeze(resolveWriteLimits(limits));
+    this.binaryVectors = walBinaryVectors ?? walVectorsBinary();
     this.opts = {
       groupCommitMs: 2,
       maxRowsPerEntry: 50_000,
@@ -345,7 +350,7 @@ export class WriteCoordinator {
     // scans in slices"). Nothing is decided by the pause: the append is conditional on seq, as after any await here.
     if (performance.now() - planned >= planPause.ms) await new Promise<void>((resolve) => setImmediate(resolve));
     const meta: WalMeta = {
-      format_version: plannedOn !== undefined ? WAL_PLAN_FORMAT : plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
+      format_version: this.binaryVectors ? WAL_BINARY_VECTORS_FORMAT : plannedOn !== undefined ? WAL_PLAN_FORMAT : plan.shardingSet ? WAL_SHARDING_FORMAT : WAL_FORMAT_VERSION,
       namespace: ns,
       committed_at: this.opts.clock.now(),
       requests: plan.accepted.length,
