@@ -19,6 +19,8 @@ export interface WalListRow {
   bytes: number;
   time: string;
   requests: number;
+  /** The entry's WAL format_version (wal/format.ts: 4 = vectors as binary, written with ELAX_WAL_VECTORS=binary). */
+  format: number;
   /** The incarnation (wal_start) the entry was planned on, when its batch read state (RFC-0001 step 5). */
   plan_wal_start?: number;
   /**
@@ -38,7 +40,7 @@ export async function walList(store: ObjectStore, ns: string, opts: { after?: nu
     const bytes = await log.readBytes(o.seq);
     if (!bytes) continue;
     const e = decodeWalEntry(o.seq, bytes);
-    const row: WalListRow = { seq: o.seq, rows: e.ops.length, bytes: o.size, time: new Date(e.meta.committed_at).toISOString(), requests: e.meta.requests };
+    const row: WalListRow = { seq: o.seq, rows: e.ops.length, bytes: o.size, time: new Date(e.meta.committed_at).toISOString(), requests: e.meta.requests, format: e.meta.format_version };
     if (e.meta.plan_wal_start !== undefined) row.plan_wal_start = e.meta.plan_wal_start;
     if (router) row.state = o.seq < router.wal_start ? 'dead' : entryVoidIn(e.meta, router.wal_start) ? 'void' : 'live';
     rows.push(row);

@@ -344,7 +344,7 @@ parts
 const wal = program.command('wal').description('inspect the write-ahead log');
 wal
   .command('list')
-  .description('list WAL entries of a namespace (seq, rows, bytes, time)')
+  .description('list WAL entries of a namespace (seq, rows, bytes, time, requests, format version, state)')
   .requiredOption('--ns <namespace>', 'namespace')
   .addOption(storeOption())
   .option('--after <seq>', 'only entries after this sequence', '0')
@@ -353,7 +353,7 @@ wal
   .action(async (o: { ns: string; store?: string; after: string; limit?: string; json?: boolean }) => {
     const rows = await withStore(o.store, (s) => walList(s, o.ns, { after: Number(o.after), limit: o.limit ? Number(o.limit) : undefined }));
     if (o.json) return printJson(rows);
-    printTable(rows as unknown as Record<string, unknown>[], ['seq', 'rows', 'bytes', 'time', 'requests', 'state']);
+    printTable(rows as unknown as Record<string, unknown>[], ['seq', 'rows', 'bytes', 'time', 'requests', 'format', 'state']);
   });
 
 program

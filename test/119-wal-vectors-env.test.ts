@@ -7,6 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
 import { decodeWalEntry, WAL_BINARY_VECTORS_FORMAT, WAL_FORMAT_VERSION } from '../crates-ts/wal/index.js';
 import { walKey } from '../crates-ts/store/index.js';
@@ -55,6 +56,9 @@ describe('ELAX_WAL_VECTORS', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(await nearest(b.url, [9, 1])).toEqual([2, 1, 4]); // from the part the indexer built of both formats
+      // `elax wal list` shows each entry's format (an operator's view of the rollout).
+      const { stdout } = await promisify(execFile)(process.execPath, [ELAX_BIN, 'wal', 'list', '--ns', 'wv', '--store', store, '--json'], { encoding: 'utf8' });
+      expect((JSON.parse(stdout) as { seq: number; format: number }[]).map((e) => [e.seq, e.format])).toEqual([[1, 4], [2, 1]]);
     } finally {
       await b.stop();
     }
