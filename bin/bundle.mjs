@@ -92,21 +92,21 @@ async function build(root, cacheDir, log, onBuilt) {
     building++;
     await esbuild
       .build({
-      absWorkingDir: root,
-      entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, path.join(root, src)])),
-      outdir: tmp,
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: `node${process.versions.node.split('.')[0]}`,
-      packages: 'external',
-      // Error and class names as in the sources (messages and logs print some).
-      keepNames: true,
-      sourcemap: 'linked',
-      sourcesContent: false,
-      logLevel: 'silent',
+        absWorkingDir: root,
+        entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, path.join(root, src)])),
+        outdir: tmp,
+        outExtension: { '.js': '.mjs' },
+        bundle: true,
+        splitting: true,
+        format: 'esm',
+        platform: 'node',
+        target: `node${process.versions.node.split('.')[0]}`,
+        packages: 'external',
+        // Error and class names as in the sources (messages and logs print some).
+        keepNames: true,
+        sourcemap: 'linked',
+        sourcesContent: false,
+        logLevel: 'silent',
       })
       .finally(() => --building === 0 && esbuild.stop()); // its service process would otherwise live as long as this one
     writeFileSync(path.join(tmp, 'done'), JSON.stringify({ key, built_ms: Math.round(performance.now() - t) }));
