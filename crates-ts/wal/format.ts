@@ -348,7 +348,8 @@ if (new Uint8Array(new Float32Array([1]).buffer)[3] !== 0x3f) throw new Error('e
 
 /**
  * The f32 values of the vector column (FixedSizeList<f32>, or FixedSizeBinary(4·dims) from format 4) as one array
- * (row i at [i·dims, (i+1)·dims)), across its chunks.
+ * (row i at [i·dims, (i+1)·dims)), across its chunks. Arrow JS slices a fixed-width chunk's values buffer to the chunk
+ * (its `offset` then only records where the chunk started), so a chunk's rows are its values from index 0.
  */
 function vectorValues(col: arrow.Vector, seq: number): { values: Float32Array; dims: number } {
   if (arrow.DataType.isFixedSizeBinary(col.type)) {
@@ -358,7 +359,7 @@ function vectorValues(col: arrow.Vector, seq: number): { values: Float32Array; d
     const chunks = col.data.filter((d) => d.length > 0);
     if (chunks.length === 1) {
       const d = chunks[0]!;
-      const bytes = (d.values as Uint8Array).subarray(d.offset * width, (d.offset + d.length) * width);
+      const bytes = (d.values as Uint8Array).subarray(0, d.length * width);
       // A view when the bytes are 4-aligned (Arrow IPC aligns buffers to 8), else a copy.
       if (bytes.byteOffset % 4 === 0) return { values: new Float32Array(bytes.buffer, bytes.byteOffset, d.length * dims), dims };
     }
@@ -366,7 +367,7 @@ function vectorValues(col: arrow.Vector, seq: number): { values: Float32Array; d
     const out = new Uint8Array(values.buffer);
     let row = 0;
     for (const d of chunks) {
-      out.set((d.values as Uint8Array).subarray(d.offset * width, (d.offset + d.length) * width), row * width);
+      out.set((d.values as Uint8Array).subarray(0, d.length * width), row * width);
       row += d.length;
     }
     return { values, dims };
@@ -377,14 +378,14 @@ function vectorValues(col: arrow.Vector, seq: number): { values: Float32Array; d
   if (col.data.length === 1) {
     const d = col.data[0]!;
     const child = d.children[0]!;
-    const values = (child.values as Float32Array).subarray((child.offset + d.offset * dims), (child.offset + (d.offset + d.length) * dims));
+    const values = (child.values as Float32Array).subarray(0, d.length * dims);
     return { values, dims };
   }
   const values = new Float32Array(col.length * dims);
   let row = 0;
   for (const d of col.data) {
     const child = d.children[0]!;
-    values.set((child.values as Float32Array).subarray(child.offset + d.offset * dims, child.offset + (d.offset + d.length) * dims), row * dims);
+    values.set((child.values as Float32Array).subarray(0, d.length * dims), row * dims);
     row += d.length;
   }
   return { values, dims };
