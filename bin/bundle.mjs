@@ -8,7 +8,8 @@
 // version, so an edited source builds a new bundle at the next start (≈ 0.3 s) and a stale one is never used.
 // Concurrent starts build side by side in temporary directories; the first rename wins and the others use it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +24,7 @@ export const ENTRIES = {
   'indexer-process-entry': 'indexer/process-entry.mjs',
 };
 
-/** Directories whose sources the bundle is made of (test files are not bundled, but cost nothing to fingerprint). */
+/** Directories whose sources the bundle is made of (their `*.test.ts` files are not bundled, nor fingerprinted). */
 const SOURCE_DIRS = ['cli', 'crates-ts', 'indexer', 'server'];
 /** Bump when the build options below change: a new format of bundle. */
 const BUNDLE_FORMAT = 1;
@@ -35,7 +36,7 @@ function walk(dir, out) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== 'node_modules') walk(p, out);
-    } else if (/\.(ts|mts|mjs|js|json)$/.test(e.name)) out.push(p);
+    } else if (/\.(ts|mts|mjs|js|json)$/.test(e.name) && !/\.test\.ts$/.test(e.name)) out.push(p); // tests are not bundled
   }
 }
 
@@ -75,16 +76,28 @@ const inflight = new Map();
 let building = 0;
 
 async function build(root, cacheDir, log, onBuilt) {
+  // esbuild's version from its package.json: importing esbuild itself (≈ 45 ms) is only for a build.
+  let version;
+  try {
+    version = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')).version; // the esbuild import('esbuild') below loads
+  } catch (e) {
+    log(`elax: esbuild not found (${e.message.split('\n')[0]}): running the TypeScript sources through tsx`);
+    return null;
+  }
+  const key = fingerprint(root, version);
+  const dir = path.join(cacheDir, key);
+  if (existsSync(path.join(dir, 'done'))) return dir;
   let esbuild;
   try {
     esbuild = await import('esbuild');
   } catch (e) {
-    log(`elax: esbuild not found (${e.message}): running the TypeScript sources through tsx`);
+    log(`elax: esbuild not found (${e.message.split('\n')[0]}): running the TypeScript sources through tsx`);
     return null;
   }
-  const key = fingerprint(root, esbuild.version);
-  const dir = path.join(cacheDir, key);
-  if (existsSync(path.join(dir, 'done'))) return dir;
+  if (esbuild.version !== version) {
+    log(`elax: esbuild ${esbuild.version} loaded, ${version} installed: running the TypeScript sources through tsx`);
+    return null;
+  }
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     mkdirSync(cacheDir, { recursive: true });
