@@ -18,7 +18,7 @@ export const OPENAPI_PATH = '/openapi.json';
 const version = packageVersion();
 
 /** The version in elax's package.json: the nearest one above this module, from its sources or from its bundle. */
-function packageVersion(): string {
+export function packageVersion(): string {
   for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {

@@ -124,6 +124,14 @@ describe('bundled engine', () => {
     });
   }
 
+  it("should print package.json's version with elax --version, bundled and from the sources", async () => {
+    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const env of [{}, { ELAX_NO_BUNDLE: '1' }]) {
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'elax.mjs'), '--version'], { env: { ...process.env, ...env } });
+      expect(stdout.trim()).toBe(version);
+    }
+  });
+
   it('should bundle the repository it is in, and give null (run through tsx) when the sources do not build', async () => {
     expect(existsSync(path.join(ROOT, entries.main!))).toBe(true);
     const root = mkdtempSync(path.join(tmpdir(), 'elax-broken-'));
