@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { BUNDLE_DIR_ENV, isElaxError } from '../crates-ts/core/index.js';
 import { startServer } from '../server/serve.js';
-import { packageVersion } from '../server/openapi.js';
+import { ELAX_VERSION } from '../server/openapi.js';
 import { DEFAULT_DISK_CACHE_BYTES, DEFAULT_GRAPH_CACHE_BYTES, DEFAULT_MEMORY_CACHE_BYTES, TEMP_CACHE_DIR } from '../server/cache-dir.js';
 import { DEFAULT_PINNED_SHARE } from '../crates-ts/cache/index.js';
 import { formatByteSize, parseByteSize } from './byte-size.js';
@@ -29,7 +29,7 @@ function partFormatOf(v: string): number {
 }
 
 const program = new Command();
-program.name('elax').description('elax: vector and full-text search on object storage').version(packageVersion(), '-V, --version', "print elax's version").showHelpAfterError();
+program.name('elax').description('elax: vector and full-text search on object storage').version(ELAX_VERSION, '-V, --version', "print elax's version").showHelpAfterError();
 
 const storeOption = () => new Option('--store <uri>', 'object store: a path, file:///path or s3://bucket/prefix (env ELAX_STORE)');
 

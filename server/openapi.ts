@@ -15,10 +15,11 @@ import { withoutMessages } from './edge-errors.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-const version = packageVersion();
+/** elax's version (package.json), read once: the API document's `info.version` and `elax --version`. */
+export const ELAX_VERSION = packageVersion();
 
 /** The version in elax's package.json: the nearest one above this module, from its sources or from its bundle. */
-export function packageVersion(): string {
+function packageVersion(): string {
   for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {
@@ -38,7 +39,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       openapi: '3.1.0',
       info: {
         title: 'elax',
-        version,
+        version: ELAX_VERSION,
         description:
           'turbopuffer-compatible search API (vectors + BM25) over object storage. Errors: {"status":"error","error":"...","code":"ELAX_ERR_..."} ' +
           '(docs/errors.md). Request bodies are validated against these schemas, then in full by the engine (docs/api.md).',

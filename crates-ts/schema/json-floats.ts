@@ -25,6 +25,7 @@
  *   neighbour as a number would: `0.5` out of `[…].5`). A malformed body therefore fails JSON.parse of the rest, and
  *   the caller parses the whole text for the canonical error.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, NOT_CLOSED, OPEN_BRACE, OPEN_BRACKET, QUOTE, isWs, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
 
 /** The vectors of a write body and the rest of its text (extractRowVectors). */
 export interface RowVectors {
@@ -37,8 +38,6 @@ export interface RowVectors {
 }
 
 export type RowsKey = 'upsert_rows' | 'patch_rows';
-
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, NOT_CLOSED, OPEN_BRACE, OPEN_BRACKET, QUOTE, isWs, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
 
 const MINUS = 0x2d;
 const PLUS = 0x2b;

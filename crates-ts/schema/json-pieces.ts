@@ -17,14 +17,13 @@
  * text (a UTF-8 decoder never takes an ASCII byte as a continuation byte). Objects are built as JSON.parse builds
  * them: a repeated key keeps its first position and its last value; `__proto__` is an own data property.
  */
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
 
 /** Returned when the text is not parsed piecewise (malformed, a scalar at the top, or too deep): parse it whole. */
 export const NOT_PIECEWISE: unique symbol = Symbol('not piecewise');
 
 /** Piece size by default: a piece's string is at most 64 KiB even when every character is two bytes in V8. */
 export const PIECE_BYTES = 32 * 1024;
-
-import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MALFORMED, OPEN_BRACE, OPEN_BRACKET, QUOTE, skipWs as skipWsAt, stringEnd as stringEndAt, valueEnd } from './json-lex.js';
 
 class Bail extends Error {}
 const bail = (): never => {
