@@ -1,7 +1,8 @@
 /**
  * ELAX_WAL_VECTORS (wal/format.ts walVectorsBinary; RFC-0010 "WAL vectors as binary"): `elax serve` refuses a value
- * other than list / binary at start, naming the variable, and with `binary` writes every WAL entry in format 4 (its
- * vectors one fixed-size binary column), which it, its indexer and a later server without the variable read.
+ * other than list / binary at start, naming the variable. By default (since elax 0.3.0) it writes every WAL entry in
+ * format 4 (its vectors one fixed-size binary column); with `list` it writes formats 1-3, which builds before 0.2.0
+ * read, and still reads format-4 entries written before (the rollback of docs/runbooks/wal-format.md).
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -33,10 +34,10 @@ describe('ELAX_WAL_VECTORS', () => {
     expect(got.stderr).toContain("ELAX_WAL_VECTORS must be 'list' or 'binary', got 'f16'");
   });
 
-  it('should write format 4 with binary, and a server without it should read those entries and write format 1 after them', async () => {
+  it('should write format 4 by default, and a server with list should read those entries and write format 1 after them', async () => {
     const store = tempStoreDir('walvec');
     const entryFormat = (seq: number) => decodeWalEntry(seq, readFileSync(path.join(store, walKey('wv', seq)))).meta.format_version;
-    const a = await startServerProcess({ store, args: ['--no-indexer'], env: { ELAX_WAL_VECTORS: 'binary' } });
+    const a = await startServerProcess({ store, args: ['--no-indexer'], env: { ELAX_WAL_VECTORS: '' } }); // the default
     try {
       await write(a.url, { distance_metric: 'euclidean_squared', upsert_rows: [{ id: 1, vector: [0, 0] }, { id: 2, vector: [10, 0] }, { id: 3, vector: [0, 10] }] });
       expect(entryFormat(1)).toBe(WAL_BINARY_VECTORS_FORMAT);
@@ -44,7 +45,7 @@ describe('ELAX_WAL_VECTORS', () => {
     } finally {
       await a.stop();
     }
-    const b = await startServerProcess({ store, env: { ELAX_WAL_VECTORS: '' } }); // the default, with its embedded indexer
+    const b = await startServerProcess({ store, env: { ELAX_WAL_VECTORS: 'list' } }); // with its embedded indexer
     try {
       await write(b.url, { upsert_rows: [{ id: 4, vector: [1, 9] }] });
       expect(entryFormat(2)).toBe(WAL_FORMAT_VERSION);
@@ -61,6 +62,17 @@ describe('ELAX_WAL_VECTORS', () => {
       expect((JSON.parse(stdout) as { seq: number; format: number }[]).map((e) => [e.seq, e.format])).toEqual([[1, 4], [2, 1]]);
     } finally {
       await b.stop();
+    }
+  });
+
+  it('should write format 4 with binary, as 0.2.0 did when asked', async () => {
+    const store = tempStoreDir('walvec');
+    const a = await startServerProcess({ store, args: ['--no-indexer'], env: { ELAX_WAL_VECTORS: 'binary' } });
+    try {
+      await write(a.url, { distance_metric: 'cosine_distance', upsert_rows: [{ id: 1, vector: [0.5, -0] }] });
+      expect(decodeWalEntry(1, readFileSync(path.join(store, walKey('wv', 1)))).meta.format_version).toBe(WAL_BINARY_VECTORS_FORMAT);
+    } finally {
+      await a.stop();
     }
   });
 });

@@ -60,8 +60,9 @@ describe('WAL entry format', () => {
     expect(decodeWalEntry(3, encodeWalEntry(meta(), ops)).ops.map(bits)).toEqual(out.ops.map(bits));
   });
 
-  it('should write format 4 only when ELAX_WAL_VECTORS=binary, and refuse another value', () => {
-    expect(walVectorsBinary({})).toBe(false);
+  it('should write format 4 unless ELAX_WAL_VECTORS=list, and refuse another value', () => {
+    expect(walVectorsBinary({})).toBe(true);
+    expect(walVectorsBinary({ ELAX_WAL_VECTORS: '' })).toBe(true);
     expect(walVectorsBinary({ ELAX_WAL_VECTORS: 'list' })).toBe(false);
     expect(walVectorsBinary({ ELAX_WAL_VECTORS: 'binary' })).toBe(true);
     expect(() => walVectorsBinary({ ELAX_WAL_VECTORS: 'f16' })).toThrowError(/ELAX_WAL_VECTORS must be 'list' or 'binary', got 'f16'/);

@@ -36,17 +36,18 @@ export const WAL_PLAN_FORMAT = 3;
  * Version 4 = version 3 whose `vector` column is FixedSizeBinary(4·dims), each row's f32 values little-endian, instead
  * of FixedSizeList<f32> (RFC-0010 "WAL vectors as binary"): a list column writes and reads a repetition and a definition
  * level per float, which made the vectors most of an entry's encode (2.9 of ≈ 4 ms per 1,000 128-d rows) and decode.
- * Written only when asked (ELAX_WAL_VECTORS=binary; walVectorsBinary) while builds that read only versions 1-3 may
- * still read the WAL: they refuse a version-4 entry rather than misread it. May carry `sharding` and `plan_wal_start`.
+ * Written by default since elax 0.3.0 (0.2.0 read it and wrote it only when asked); ELAX_WAL_VECTORS=list writes
+ * versions 1-3 for a deployment where builds before 0.2.0, which refuse a version-4 entry rather than misread it, may
+ * still read the WAL (walVectorsBinary; docs/runbooks/wal-format.md). May carry `sharding` and `plan_wal_start`.
  */
 export const WAL_BINARY_VECTORS_FORMAT = 4;
 const MAX_WAL_FORMAT_VERSION = WAL_BINARY_VECTORS_FORMAT;
 
-/** Whether this process writes WAL format 4 (ELAX_WAL_VECTORS=binary; default: the list column of formats 1-3). */
+/** Whether this process writes WAL format 4 (default, or ELAX_WAL_VECTORS=binary; `list`: the list column of formats 1-3). */
 export function walVectorsBinary(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.ELAX_WAL_VECTORS;
-  if (v === undefined || v === '' || v === 'list') return false;
-  if (v === 'binary') return true;
+  if (v === undefined || v === '' || v === 'binary') return true;
+  if (v === 'list') return false;
   throw new ElaxError('ELAX_ERR_INVALID_REQUEST', `ELAX_WAL_VECTORS must be 'list' or 'binary', got '${v}'`);
 }
 const META_KEY = 'elax.wal';

@@ -53,7 +53,7 @@ export interface CoordinatorOptions {
    * entry is still appended, and the batch acknowledged, only after the store has made the encoded bytes durable.
    */
   encode?: (meta: WalMeta, ops: readonly WalOp[]) => Promise<Uint8Array>;
-  /** Write WAL format 4 (vectors as binary: wal/format.ts WAL_BINARY_VECTORS_FORMAT). Default: ELAX_WAL_VECTORS=binary. */
+  /** Write WAL format 4 (vectors as binary: wal/format.ts WAL_BINARY_VECTORS_FORMAT). Default: walVectorsBinary() (yes unless ELAX_WAL_VECTORS=list). */
   walBinaryVectors?: boolean;
 }
 
