@@ -14,9 +14,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
-import { LocalDirStore } from '../crates-ts/store/index.js';
-import { Indexer } from '../indexer/indexer.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -28,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `rank${nonce++}`, maxEntriesPerPart: 1 });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 type Row = { id: number; title?: string; clicks?: number; neg?: number; score?: number; price?: number; at?: string; species?: string };
 
@@ -190,13 +182,13 @@ describe('official client: ranking expressions', () => {
     for (const r of FIRST) model.set(r.id, r);
     await check();
 
-    await indexAll(NS);
+    await indexAll(server.storeDir, NS);
     await ns.write({ upsert_rows: SECOND as never, deletes: [5] });
     for (const r of SECOND) model.set(r.id, r);
     model.delete(5);
     await check();
 
-    await indexAll(NS);
+    await indexAll(server.storeDir, NS);
     expect((await ns.metadata()).index).toMatchObject({ status: 'up-to-date' });
     await check();
   });

@@ -9,9 +9,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
-import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
@@ -26,10 +25,6 @@ afterAll(async () => {
 });
 
 let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `sp${nonce++}`, maxEntriesPerPart: 1 });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 type Sparse = Record<string, number>;
 interface TestRow {
@@ -99,7 +94,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
       expect(got.rows?.[0]?.emb).toEqual({ '1': 0.5, '7': 4 });
     };
     await check();
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     await check();
     const schema = await tpuf.namespace(ns).schema();
     // Columnar upserts and patches set sparse vectors too (validated the same way, naming the id).
@@ -113,7 +108,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     expect(colErr?.message).toMatch(/upsert_columns\.emb\[1\] \(document 11\)/);
     // q = {1: 1, 5: 1} again: 3 → 10 (patched), 8 → 4, then as before.
     expect(await query(ns, { '1': 1, '5': 1 }, 10)).toEqual([[3, 10], [8, 4], [1, 3], [4, 3], [2, 0.5], [6, -1]]);
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     expect(await query(ns, { '1': 1, '5': 1 }, 10)).toEqual([[3, 10], [8, 4], [1, 3], [4, 3], [2, 0.5], [6, -1]]);
     expect(schema.emb).toMatchObject({ type: '{}f16', sparse_knn: { distance_metric: 'dot_product' } });
   });
@@ -138,7 +133,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
     };
     await write(batch(0, 150, false));
     await write(batch(150, 300, true));
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     // Tail over parts: rewrite some ids (their part rows become dead), delete others, add new ones.
     await write([...batch(100, 130, true), ...batch(300, 340, false)], [5, 6, 7, 160, 161]);
     const queries = Array.from({ length: 12 }, (_, i) => randomSparse(r, 1 + (i % 5), 40, i % 3 === 0));
@@ -149,7 +144,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
       }
       expect(await query(ns, q, 10, ['cat', 'Eq', 'x'])).toEqual(expected(truth, q, 10, (row) => row.cat === 'x'));
     }
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     for (const q of queries.slice(0, 4)) expect(await query(ns, q, 20)).toEqual(expected(truth, q, 20));
     // More rows after that publish: the tail carried over past the indexed prefix takes them (its postings windowed).
     await write([...batch(340, 360, true), ...batch(0, 10, false)], [20, 21]);
@@ -176,7 +171,7 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
       await tpuf.namespace(ns).write({ upsert_rows: rows as never, schema: SCHEMA });
       for (const row of rows) truth.set(row.id, row);
     }
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const q = { '3': 1, '7': -0.5, '11': 2, '20': 0.25 };
     const before = await query(ns, q, 25);
     expect(before).toEqual(expected(truth, q, 25));
@@ -215,14 +210,14 @@ describe('official client: SparseKNN over {}f16 with sparse_knn', () => {
       { id: 3, emb: { '3': -1 } },
     ];
     await tpuf.namespace(ns).write({ upsert_rows: rows as never, schema: { emb: '{}f32' } });
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     expect(await tpuf.namespace(ns).schema()).toMatchObject({ emb: { type: '{}f32', filterable: false } });
     await tpuf.namespace(ns).updateSchema({ schema: { emb: { type: '{}f32', sparse_knn: { distance_metric: 'dot_product' } } } } as never);
     await tpuf.namespace(ns).write({ upsert_rows: [{ id: 4, emb: { '2': 0.1, '9': 5 } }] as never });
     const f32 = Math.fround(0.1);
     const want: [number, number][] = [[2, 4], [1, 3], [4, 2 * f32], [3, -1]];
     expect(await query(ns, { '2': 2, '3': 1 }, 10)).toEqual(want);
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const plan = (await tpuf.namespace(ns).explainQuery({ rank_by: ['emb', 'SparseKNN', { '2': 2, '3': 1 }] })).plan_text!;
     expect(plan).toMatch(/no sparse index/);
     expect(plan).toMatch(/sparse index sparse-0\.idx/);

@@ -9,9 +9,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
-import { LocalDirStore } from '../crates-ts/store/index.js';
-import { Indexer } from '../indexer/indexer.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
@@ -24,12 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-let nonce = 0;
-async function indexAll(ns: string, flatThreshold?: number): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `vc${nonce++}`, maxEntriesPerPart: 1, ...(flatThreshold ? { hnsw: { flatThreshold } } : {}) });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 /** Multiples of 1/8 in [-4, 4): exact in f16 and f32. */
 function randomVec(r: () => number, dims: number): number[] {
@@ -118,7 +110,7 @@ describe('official client: two vector columns, each with its own metric', () => 
       await tpuf.namespace(ns).write({ upsert_rows: upserts as never, distance_metric: 'euclidean_squared', schema: SCHEMA });
       for (const u of upserts) rows.set(u.id, u);
     }
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const tail: TestRow[] = [];
     for (const id of [2, 7, 33, 61, 62, 63, 64]) tail.push(makeRow(r, id)); // 2, 7, 33 updated; 61.. new
     // Row 10 loses its img (patch to null); 4, 21 and 45 are deleted.
@@ -241,7 +233,7 @@ describe('official client: ANN over a second vector column through its per-part 
     const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
     await write(range(1, 121));
     await write(range(121, 241));
-    await indexAll(ns, 32); // two parts, each with a graph of img (120 vectors ≥ 32)
+    await indexAll(server.storeDir, ns, { hnsw: { flatThreshold: 32 } }); // two parts, each with a graph of img (120 vectors ≥ 32)
     await write(range(241, 261), [5, 130, 131]); // tail: new rows and deletes of part rows
     await write([7, 200]); // tail: updates of part rows (their part copies are dead)
 
@@ -289,7 +281,7 @@ describe('official client: filtered ANN over a second vector column', () => {
     for (let id = 1; id <= 5000; id++) up.push({ id, vector: [], img: Array.from({ length: 8 }, () => Math.floor(r() * 161 - 80) / 16), cat: id % 250 === 0 ? 'c2' : r() < 0.6 ? 'c0' : 'c1' });
     await tpuf.namespace(ns).write({ upsert_rows: up.map(({ id, img, cat }) => ({ id, img, cat })) as never, distance_metric: 'euclidean_squared', schema });
     for (const u of up) rows.set(u.id, u);
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     await tpuf.namespace(ns).write({ deletes: [250, 500] }); // two c2 rows deleted in the tail
     rows.delete(250);
     rows.delete(500);
@@ -329,7 +321,7 @@ describe('official client: a second vector column without a `vector`, its metric
     };
     await write([1, 2, 3, 4, 5, 6]);
     await write([7, 8, 9, 10]);
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     await write([3, 11, 12]);
     expect((await tpuf.namespace(ns).schema()).img).toEqual({ type: '[3]f32', ann: { distance_metric: 'euclidean_squared' } });
     const qi = [0.5, 0.5, -2];

@@ -10,7 +10,7 @@ import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
@@ -27,10 +27,6 @@ afterAll(async () => {
 });
 
 let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `mv${nonce++}`, maxEntriesPerPart: 1 });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 type Multi = number[][];
 interface TestRow {
@@ -115,7 +111,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
       (await tpuf.namespace(ns).query({ rank_by: ['id', 'asc'], top_k: 10, include_attributes: ['toks'] })).rows!.map((r) => [r.id, r.toks ?? null]);
     const want = [[1, rows[0]!.toks], [2, rows[1]!.toks], [3, null]];
     expect(await read()).toEqual(want);
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     expect(await read()).toEqual(want);
   });
 
@@ -181,7 +177,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
       }
     };
     await check(); // all in the tail
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     await check(); // all in parts
     // The tail over parts: updates (new vectors), a removed value, deletes and new rows.
     const upd: TestRow[] = [];
@@ -216,7 +212,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect(bad.status).toBe(400);
     expect(bad.message).toMatch(/upsert_columns.*document 403.*'toks'.*vector 0 has 2 dimensions/);
     // Compaction merges the parts (the merged part keeps the column and builds its token-level IVF, RFC-0015 §4); a tail row over it.
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const store = new LocalDirStore(server.storeDir);
     expect((await compactNamespace(store, ns, { clock: { now: () => Date.now() }, nonce: () => `mvc${nonce++}`, force: true })).result).toBe('compacted');
     const router = (await new RouterStore(store).read(ns))!;
@@ -258,7 +254,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
       expectClose(res.results[1]!.rows!.map((x) => [x.id as number, x.$dist as number]), expected(rows, q2, 4, 'euclidean_squared'));
     };
     await check();
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     await check();
     // A single query vector against rows of one vector is the plain single-vector distance.
     const one = [[1, 0.5, -0.25]];
@@ -318,7 +314,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     for (let id = 0; id < 700; id++) rows.set(id, { id, cat: id % 2 ? 'odd' : 'even', toks: Array.from({ length: 2 + (id % 5) }, () => near(centres[Math.floor(r() * 12)]!)) });
     const schema = { toks: { type: `[][${dims}]f32`, ann: { late_interaction: true } }, cat: 'string' };
     await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()] as never, schema: schema as never });
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     // The part has its token-level IVF (RFC-0015 §4), not the MUVERA index of parts built before it.
     const store = new LocalDirStore(server.storeDir);
     const router = (await new RouterStore(store).read(ns))!;

@@ -9,8 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
-import { Indexer } from '../indexer/indexer.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
@@ -25,12 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `mvi${nonce++}`, maxEntriesPerPart: 1 });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 type Multi = number[][];
 type Metric = 'cosine_distance' | 'euclidean_squared';
@@ -95,7 +88,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     const all = [...rows.values()];
     await tpuf.namespace(ns).write({ upsert_rows: all.slice(0, 1500) as never, schema: schema as never });
     await tpuf.namespace(ns).write({ upsert_rows: all.slice(1500) as never });
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     // Two parts, each with its token-level IVF and no MUVERA index.
     const store = new LocalDirStore(server.storeDir);
     const router = (await new RouterStore(store).read(ns))!;
@@ -155,7 +148,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     const want = expected(rows, q0, 10, 'cosine_distance');
     expect(got.filter((g) => want.some((w) => w[0] === g.id)).length).toBeGreaterThanOrEqual(8);
     // Once indexed again (the tail into a new part, dead rows in deletion vectors): the same answers.
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const again = await ann(ns, q0, 10);
     expect(again.map((g) => g.id)).toEqual(got.map((g) => g.id));
     expectExact(again, rows, q0, 'cosine_distance');
@@ -174,7 +167,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     for (let id = 0; id < 1200; id++) rows.set(id, row(id));
     const schema = { toks: { type: `[][${dims}]f32`, ann: { late_interaction: true, distance_metric: 'euclidean_squared' } }, cat: 'string' };
     await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()] as never, schema: schema as never });
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     let found = 0;
     for (let i = 0; i < 8; i++) {
       const src = Math.floor(r() * 1200);
@@ -196,7 +189,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     for (let id = 0; id < 4000; id++) rows.set(id, row(id));
     const schema = { toks: { type: `[][${dims}]f32`, ann: { late_interaction: true } }, cat: 'string' };
     await tpuf.namespace(ns).write({ upsert_rows: [...rows.values()] as never, schema: schema as never });
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns);
     const store = new LocalDirStore(server.storeDir);
     const part = (await new RouterStore(store).read(ns))!.router.parts[0]!.id;
     const head = (await readManifest(store, ns, part))!;

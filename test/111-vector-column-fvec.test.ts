@@ -15,10 +15,9 @@ import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { runRecall } from '../cli/recall/index.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 
 let server: TestServer;
@@ -33,10 +32,6 @@ afterAll(async () => {
 });
 
 let nonce = 0;
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `fv${nonce++}`, maxEntriesPerPart: 1, hnsw: { flatThreshold: 32 } });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
 
 interface Row {
   id: number;
@@ -165,7 +160,7 @@ describe.each(SETUPS)('official client: vector columns stored fixed-stride (kind
     }
     await checkAll(ns, attrs, rows, r); // WAL tail only
 
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns, { hnsw: { flatThreshold: 32 } });
     const store = new LocalDirStore(server.storeDir);
     try {
       const router = (await new RouterStore(store).read(ns))!.router;
@@ -196,7 +191,7 @@ describe.each(SETUPS)('official client: vector columns stored fixed-stride (kind
     await checkAll(ns, attrs, rows, r);
 
     // Indexed and compacted into one part: the values read back from kind-7 blocks and written again, unchanged.
-    await indexAll(ns);
+    await indexAll(server.storeDir, ns, { hnsw: { flatThreshold: 32 } });
     const cstore = new LocalDirStore(server.storeDir);
     try {
       expect((await compactNamespace(cstore, ns, { clock: { now: () => Date.now() }, nonce: () => `fc${nonce++}`, force: true, hnsw: { flatThreshold: 32 } })).result).toBe('compacted');

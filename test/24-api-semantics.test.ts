@@ -14,9 +14,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import Turbopuffer from '@turbopuffer/turbopuffer';
-import { LocalDirStore } from '../crates-ts/store/index.js';
-import { Indexer } from '../indexer/indexer.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let tpuf: Turbopuffer;
@@ -29,19 +27,12 @@ afterAll(async () => {
   await server.close();
 });
 
-let nonce = 0;
-/** Folds every unindexed WAL entry of `ns` into format-2 parts (the server reads them on its next strong query). */
-async function indexAll(ns: string): Promise<void> {
-  const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `sem${nonce++}`, maxEntriesPerPart: 1 });
-  while ((await ix.indexNamespace(ns, true)).result === 'published');
-}
-
 const idsOf = (res: { rows?: { id: unknown }[] }) => (res.rows ?? []).map((r) => r.id);
 
 /** Runs `check` with every row in the tail, then again once everything is in parts. */
 async function tailThenParts(ns: string, check: () => Promise<void>): Promise<void> {
   await check();
-  await indexAll(ns);
+  await indexAll(server.storeDir, ns);
   const meta = await tpuf.namespace(ns).metadata();
   expect(meta.index).toMatchObject({ status: 'up-to-date' });
   await check();

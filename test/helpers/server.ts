@@ -14,6 +14,8 @@ import path from 'node:path';
 import Turbopuffer from '@turbopuffer/turbopuffer';
 import { startServer, type RunningServer, type ServeOptions } from '../../server/serve.js';
 import { TEMP_CACHE_DIR, temporaryCachePrefix } from '../../server/cache-dir.js';
+import { LocalDirStore } from '../../crates-ts/store/index.js';
+import { Indexer, type IndexerOptions } from '../../indexer/indexer.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 export const ELAX_BIN = path.join(repo, 'bin', 'elax.mjs');
@@ -92,6 +94,17 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       if (!opts.storeDir) rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+let indexAllNonce = 0;
+/**
+ * Folds every unindexed WAL entry of `ns` in the store dir `storeDir` (a TestServer's `storeDir`) into parts, one
+ * WAL entry per part (`maxEntriesPerPart: 1`, so a namespace written in several batches gets several parts); the
+ * server reads them on its next strong query. `opts` adds to or overrides the Indexer's options (e.g. `hnsw`).
+ */
+export async function indexAll(storeDir: string, ns: string, opts: Partial<Omit<IndexerOptions, 'clock' | 'nonce'>> = {}): Promise<void> {
+  const ix = new Indexer(new LocalDirStore(storeDir), { clock: { now: () => Date.now() }, nonce: () => `all${indexAllNonce++}`, maxEntriesPerPart: 1, ...opts });
+  while ((await ix.indexNamespace(ns, true)).result === 'published');
 }
 
 export { freePort };
