@@ -11,9 +11,6 @@
  *    index) answers Fuzzy by scan once its schema enables it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type Turbopuffer from '@turbopuffer/turbopuffer';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore } from '../crates-ts/store/index.js';
@@ -21,47 +18,11 @@ import { isBlockHead, loadPart, partFileKey, readManifest } from '../crates-ts/p
 import { buildFuzzyIndex, readFuzzyIndex } from '../crates-ts/part/fuzzy-index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { withFixtureCopy } from './helpers/fixture-copy.js';
+import { compareCodePoints, fold, fuzzyMatch, P12, PARAMS } from './helpers/fuzzy-model.js';
 import { FFZ_CREATED_AT, FFZ_NS, FFZ_PART_ID, ffzDocs } from './fixtures/part-ffz.js';
 import { FSRT_NS, fsrtDocs } from './fixtures/part-fsrt.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
-
-/** Levenshtein distance by the full textbook matrix over code points. */
-function lev(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[y.length]!;
-}
-
-/** Case folding as a user expects it: each character lowercased when that gives one character. */
-const fold = (s: string) =>
-  Array.from(s)
-    .map((c) => (Array.from(c.toLowerCase()).length === 1 ? c.toLowerCase() : c))
-    .join('');
-
-interface Params {
-  max_edit_distance: { distance: number; min_query_chars: number }[];
-  case_sensitive?: boolean;
-}
-
-/** Whether `value` is within the distance `params` give a query of its length (independent of elax's code). */
-function fuzzyMatch(value: unknown, query: string, params: Params): boolean {
-  const len = Array.from(query).length;
-  let d = -1;
-  for (const e of params.max_edit_distance) if (len >= e.min_query_chars) d = e.distance;
-  if (d < 0) return false;
-  const cs = params.case_sensitive ?? true;
-  const one = (v: unknown) => typeof v === 'string' && lev(cs ? v : fold(v), cs ? query : fold(query)) <= d;
-  return Array.isArray(value) ? value.some(one) : one(value);
-}
-
-const P12: Params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
-const PARAMS: Params[] = [P12, { ...P12, case_sensitive: false }, { max_edit_distance: [{ distance: 0, min_query_chars: 3 }] }, { max_edit_distance: [{ distance: 3, min_query_chars: 12 }], case_sensitive: false }];
 
 const BASES = ['jonathan', 'jonathon', 'margaret', 'margarita', 'elizabeth', 'christopher', 'alexander', 'alexandra', 'Ångström', 'naïve café', '𝒜lgebraist', 'katherine', 'catherine', 'stephanie', 'bartholomew'];
 
@@ -197,21 +158,6 @@ describe('Fuzzy through the official client, across parts and the WAL tail', () 
   });
 });
 
-async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {
-  const tmp = mkdtempSync(path.join(tmpdir(), `elax-golden-${dir}-`));
-  try {
-    cpSync(path.join(import.meta.dirname, 'fixtures', dir), tmp, { recursive: true });
-    const store = new LocalDirStore(tmp);
-    try {
-      await f(store);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
 describe('the fuzzy-index fixture (test/fixtures/part-ffz, fuzzy_version 1)', () => {
   it('should decode to the terms and rows its documents define, rebuild byte for byte, and answer through the engine', async () => {
     await withFixtureCopy('part-ffz', async (store) => {
@@ -225,12 +171,7 @@ describe('the fuzzy-index fixture (test/fixtures/part-ffz, fuzzy_version 1)', ()
         // Each distinct value's postings: the ordinals of the part's rows holding it.
         const values = part.docs.map((d) => d.attrs[info.attr]);
         const distinct = [...new Set(values.flatMap((v) => (v == null ? [] : Array.isArray(v) ? (v as unknown[]) : [v])) as string[])];
-        const terms = [...new Set(distinct.map(fold))].sort((a, b) => {
-          const x = Array.from(a).map((c) => c.codePointAt(0)!);
-          const y = Array.from(b).map((c) => c.codePointAt(0)!);
-          for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-          return x.length - y.length;
-        });
+        const terms = [...new Set(distinct.map(fold))].sort(compareCodePoints);
         const idx = readFuzzyIndex(bytes, info, head.rows, info.file);
         const decodedTerms = Array.from({ length: idx.off.length - 1 }, (_, t) => String.fromCodePoint(...idx.cps.subarray(idx.off[t]!, idx.off[t + 1]!)));
         expect(decodedTerms).toEqual(terms);

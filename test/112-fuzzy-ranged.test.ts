@@ -14,9 +14,6 @@
  *    rebuilt byte for byte and answers through the engine (part-ffz, version 1, is test/105's).
  */
 import { describe, it, expect } from 'vitest';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Doc, Id } from '../crates-ts/core/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { CountingStore, LocalDirStore, MemoryStore, type ByteRange, type GetResult } from '../crates-ts/store/index.js';
@@ -26,52 +23,12 @@ import { parseFuzzy } from '../crates-ts/filter/index.js';
 import { buildFuzzyIndexV2, fuzzyLookupBlocked, fuzzySurvivors, fuzzyWalkBlocks, readFuzzyIndexV2, type FuzzyRowsBlock, type FuzzyTermsBlock } from '../crates-ts/part/fuzzy-blocks.js';
 import type { FuzzyIndexInfo } from '../crates-ts/part/fuzzy-index.js';
 import { publishBuiltPart } from './helpers/part-namespace.js';
+import { withFixtureCopy } from './helpers/fixture-copy.js';
+import { compareCodePoints, fold, fuzzyMatch, lev, P12, PARAMS } from './helpers/fuzzy-model.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
 import { FFZ2_CREATED_AT, FFZ2_NS, FFZ2_PART_ID, ffz2Docs } from './fixtures/part-ffz2.js';
 
-/** Levenshtein distance by the full textbook matrix over code points. */
-function lev(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[y.length]!;
-}
-
-const fold = (s: string) =>
-  Array.from(s)
-    .map((c) => (Array.from(c.toLowerCase()).length === 1 ? c.toLowerCase() : c))
-    .join('');
-
-interface Params {
-  max_edit_distance: { distance: number; min_query_chars: number }[];
-  case_sensitive?: boolean;
-}
-
-function fuzzyMatch(value: unknown, query: string, params: Params): boolean {
-  const len = Array.from(query).length;
-  let d = -1;
-  for (const e of params.max_edit_distance) if (len >= e.min_query_chars) d = e.distance;
-  if (d < 0) return false;
-  const cs = params.case_sensitive ?? true;
-  const one = (v: unknown) => typeof v === 'string' && lev(cs ? v : fold(v), cs ? query : fold(query)) <= d;
-  return Array.isArray(value) ? value.some(one) : one(value);
-}
-
-const P12: Params = { max_edit_distance: [{ distance: 1, min_query_chars: 6 }, { distance: 2, min_query_chars: 9 }] };
-const PARAMS: Params[] = [P12, { ...P12, case_sensitive: false }, { max_edit_distance: [{ distance: 0, min_query_chars: 3 }] }, { max_edit_distance: [{ distance: 3, min_query_chars: 12 }], case_sensitive: false }];
-
 const cps = (s: string) => Uint32Array.from(Array.from(s), (c) => c.codePointAt(0)!);
-const cmpStr = (a: string, b: string) => {
-  const x = Array.from(a, (c) => c.codePointAt(0)!);
-  const y = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return x.length - y.length;
-};
 
 const SYL = ['jo', 'na', 'than', 'mar', 'ga', 'ret', 'eli', 'za', 'beth', 'chris', 'to', 'pher', 'Å', 'ng', 'ström', 'na', 'ïve', '𝒜', 'l', 'ge'];
 function word(r: () => number): string {
@@ -104,7 +61,7 @@ describe('the interval automaton (filter/edit-interval.ts)', () => {
     for (let trial = 0; trial < 400; trial++) {
       const q = rand() + rand();
       const d = Math.floor(r() * 3);
-      const strings = Array.from({ length: 60 }, rand).sort(cmpStr);
+      const strings = Array.from({ length: 60 }, rand).sort(compareCodePoints);
       const a = new IntervalAutomaton(cps(q), d);
       // Sorted ranges of the strings, as a directory lists them.
       for (let i = 0; i < strings.length; i += 1 + Math.floor(r() * 8)) {
@@ -117,8 +74,8 @@ describe('the interval automaton (filter/edit-interval.ts)', () => {
       }
       // A random string between two bounds (not one of the terms) within reach: the range may hold it.
       const s = rand();
-      const lo = strings.filter((x) => cmpStr(x, s) <= 0).pop();
-      const hi = strings.find((x) => cmpStr(x, s) >= 0);
+      const lo = strings.filter((x) => compareCodePoints(x, s) <= 0).pop();
+      const hi = strings.find((x) => compareCodePoints(x, s) >= 0);
       if (lo !== undefined && hi !== undefined && lev(s, q) <= d) expect(new IntervalAutomaton(cps(q), d).mayHold(cps(lo), cps(hi))).toBe(true);
     }
     expect(pruned).toBeGreaterThan(checked / 10);
@@ -269,21 +226,6 @@ describe('a cold Fuzzy query through the engine', () => {
   });
 });
 
-async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {
-  const tmp = mkdtempSync(path.join(tmpdir(), `elax-golden-${dir}-`));
-  try {
-    cpSync(path.join(import.meta.dirname, 'fixtures', dir), tmp, { recursive: true });
-    const store = new LocalDirStore(tmp);
-    try {
-      await f(store);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
 describe('the fuzzy-index fixture (test/fixtures/part-ffz2, fuzzy_version 2)', () => {
   it('should decode to the terms and rows its documents define, rebuild byte for byte, and answer through the engine', async () => {
     await withFixtureCopy('part-ffz2', async (store) => {
@@ -295,7 +237,7 @@ describe('the fuzzy-index fixture (test/fixtures/part-ffz2, fuzzy_version 2)', (
         const bytes = (await store.get(partFileKey(FFZ2_NS, FFZ2_PART_ID, info.file)))!.bytes;
         const values = docs.map((d) => d.attrs[info.attr]);
         const distinct = [...new Set(values.flatMap((v) => (v == null ? [] : Array.isArray(v) ? (v as unknown[]) : [v])) as string[])];
-        const terms = [...new Set(distinct.map(fold))].sort(cmpStr);
+        const terms = [...new Set(distinct.map(fold))].sort(compareCodePoints);
         const idx = readFuzzyIndexV2(bytes, info, head.rows, info.file);
         if (info.attr === 'name') expect(idx.dir.blocks).toBeGreaterThan(1);
         const decoded = idx.terms.flatMap((tb) => Array.from({ length: tb.off.length - 1 }, (_, t) => String.fromCodePoint(...tb.cps.subarray(tb.off[t]!, tb.off[t + 1]!))));

@@ -11,8 +11,7 @@
  * built against a hand-made codebook, checked byte-level (rows, cluster table, codes) and through the engine.
  */
 import { describe, it, expect } from 'vitest';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
 import { LocalDirStore, walKey } from '../crates-ts/store/index.js';
@@ -21,6 +20,7 @@ import { RouterStore } from '../crates-ts/router/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { GOLDEN_NS, expectedRows } from './fixtures/golden.js';
+import { FIXTURES_DIR, withFixtureCopy } from './helpers/fixture-copy.js';
 import { BlockCache } from '../crates-ts/cache/index.js';
 import type { Doc } from '../crates-ts/core/index.js';
 import { codebookRotation, encodeCluster, indexSpace, sqDistAt } from '../crates-ts/ivf/index.js';
@@ -31,8 +31,7 @@ import { FSRT_CREATED_AT, FSRT_NS, FSRT_PART_ID, FSRT_SCHEMA, fsrtDocs } from '.
 import { readCodebook } from '../crates-ts/vindex/index.js';
 import { V3_DIMS, V3_NS, V3_PART_ID, v3ClusterOf, v3Codebook, v3Docs, v3Vector } from './fixtures/part-v3.js';
 
-const fixturesDir = path.join(import.meta.dirname, 'fixtures');
-const stores = readdirSync(fixturesDir).filter((d) => d.startsWith('store-')).sort();
+const stores = readdirSync(FIXTURES_DIR).filter((d) => d.startsWith('store-')).sort();
 
 async function readAll(e: Engine) {
   const res = await e.query(GOLDEN_NS, { rank_by: ['id', 'asc'], top_k: 1000, include_attributes: true });
@@ -64,10 +63,7 @@ describe('golden fixtures of every part format', () => {
 
   for (const dir of stores) {
     it(`should read ${dir} exactly, and after the current indexer and compaction take it over`, async () => {
-      const tmp = mkdtempSync(path.join(tmpdir(), `elax-golden-${dir}-`));
-      try {
-        cpSync(path.join(fixturesDir, dir), tmp, { recursive: true });
-        const store = new LocalDirStore(tmp);
+      await withFixtureCopy(dir, async (store) => {
         let t = Date.now();
         const clock = { now: () => (t += 1) };
         const e = new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
@@ -78,17 +74,14 @@ describe('golden fixtures of every part format', () => {
         await checkReads(new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 }));
         expect((await compactNamespace(store, GOLDEN_NS, { clock, nonce: () => 'cmp', force: true, hnsw: { flatThreshold: 8 } })).result).toBe('compacted');
         await checkReads(new Engine(store, { clock, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 }));
-        await store.close();
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+      });
     });
   }
 });
 
 describe('the sharded fixture (test/fixtures/store-v4-sharded, RFC-0013)', () => {
   it('should keep router format 4 with sharding, parts per shard in (wal_start, shard) order, each holding only its shard\'s ids', async () => {
-    const store = new LocalDirStore(path.join(fixturesDir, 'store-v4-sharded'));
+    const store = new LocalDirStore(path.join(FIXTURES_DIR, 'store-v4-sharded'));
     const r = (await new RouterStore(store).read(GOLDEN_NS))!.router;
     expect(r.format_version).toBe(4);
     expect(r.sharding).toEqual({ num_shards: 3 });
@@ -244,21 +237,6 @@ describe('the sorted-filter-index fixture (test/fixtures/part-fsrt, RFC-0009 sli
     });
   });
 });
-
-async function withFixtureCopy(dir: string, f: (store: LocalDirStore) => Promise<void>): Promise<void> {
-  const tmp = mkdtempSync(path.join(tmpdir(), `elax-golden-${dir}-`));
-  try {
-    cpSync(path.join(fixturesDir, dir), tmp, { recursive: true });
-    const store = new LocalDirStore(tmp);
-    try {
-      await f(store);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
 
 describe('the part format 3 fixture (test/fixtures/part-v3)', () => {
   const cb = v3Codebook();

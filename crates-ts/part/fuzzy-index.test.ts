@@ -4,23 +4,7 @@ import type { AttrValue, Doc, Schema } from '../core/index.js';
 import { compileFilter, parseFuzzy } from '../filter/index.js';
 import { filterMaskOf } from './filter-eval.js';
 import { buildFuzzyIndex, checkFuzzyIndexes, fuzzyLookup, readFuzzyIndex, type FuzzyIndexInfo } from './fuzzy-index.js';
-
-/** Levenshtein distance by the full matrix over code points. */
-function lev(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[y.length]!;
-}
-const fold = (s: string) =>
-  Array.from(s)
-    .map((c) => (Array.from(c.toLowerCase()).length === 1 ? c.toLowerCase() : c))
-    .join('');
+import { fold, lev } from '../../test/helpers/fuzzy-model.js';
 
 const CHARS = ['a', 'b', 'c', 'A', 'B', 'é', 'É', '𝒜', 'İ'];
 const word = fc.array(fc.constantFrom(...CHARS), { minLength: 0, maxLength: 8 }).map((a) => a.join(''));
