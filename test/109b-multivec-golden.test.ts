@@ -7,7 +7,7 @@
  * version, and ANN answers from each.
  */
 import { describe, it, expect } from 'vitest';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine } from '../crates-ts/engine/index.js';
@@ -26,54 +26,30 @@ import {
   MULTIVEC_PART_ID,
   multivecDocs,
 } from './fixtures/part-multivec.js';
-
-function cosDist(a: number[], b: number[]): number {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  if (na === 0 || nb === 0) return 1;
-  return Math.min(2, Math.max(0, 1 - d / Math.sqrt(na * nb)));
-}
+import { withFixtureCopy } from './helpers/fixture-copy.js';
+import { rankByMaxSim } from './helpers/multivec-model.js';
 
 describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () => {
   it('should read its multi-vector column back exactly and rank kNN by MaxSim as brute force does', async () => {
-    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-multivec-'));
-    try {
-      cpSync(path.join(import.meta.dirname, 'fixtures', 'part-multivec'), tmp, { recursive: true });
-      const store = new LocalDirStore(tmp);
+    await withFixtureCopy('part-multivec', async (store) => {
+      const docs = multivecDocs();
+      const head = (await readManifest(store, MULTIVEC_NS, MULTIVEC_PART_ID))!;
+      if (!isBlockHead(head)) throw new Error('not a block part');
+      expect(head.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(['cat:utf8', 'toks:multivec']);
+      const part = await loadPart(store, MULTIVEC_NS, MULTIVEC_PART_ID);
+      expect(part.docs.map((d) => [d.id, d.attrs])).toEqual(docs.map((d) => [d.id, d.attrs]));
+      let t = Date.parse(MULTIVEC_CREATED_AT);
+      const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
       try {
-        const docs = multivecDocs();
-        const head = (await readManifest(store, MULTIVEC_NS, MULTIVEC_PART_ID))!;
-        if (!isBlockHead(head)) throw new Error('not a block part');
-        expect(head.columns.map((c) => `${c.name}:${c.kind}`)).toEqual(['cat:utf8', 'toks:multivec']);
-        const part = await loadPart(store, MULTIVEC_NS, MULTIVEC_PART_ID);
-        expect(part.docs.map((d) => [d.id, d.attrs])).toEqual(docs.map((d) => [d.id, d.attrs]));
-        let t = Date.parse(MULTIVEC_CREATED_AT);
-        const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
-        try {
-          const q = [[1, 0, -0.5, 0.25], [0, 1, 1, -1]];
-          const want = docs
-            .filter((d) => d.attrs.toks)
-            .map((d) => [d.id as number, q.reduce((s, qv) => s + Math.min(...(d.attrs.toks as number[][]).map((v) => cosDist(qv, v))), 0)] as [number, number])
-            .sort((a, b) => a[1] - b[1] || a[0] - b[0])
-            .slice(0, 12);
-          const got = await e.query(MULTIVEC_NS, { rank_by: ['toks', 'kNN', q], top_k: 12, filters: ['cat', 'In', ['p', 'q', 'r']] });
-          expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
-          got.rows!.forEach((r, i) => expect(r.$dist).toBeCloseTo(want[i]![1], 5));
-        } finally {
-          await e.close();
-        }
+        const q = [[1, 0, -0.5, 0.25], [0, 1, 1, -1]];
+        const want = rankByMaxSim(docs, q).slice(0, 12);
+        const got = await e.query(MULTIVEC_NS, { rank_by: ['toks', 'kNN', q], top_k: 12, filters: ['cat', 'In', ['p', 'q', 'r']] });
+        expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
+        got.rows!.forEach((r, i) => expect(r.$dist).toBeCloseTo(want[i]![1], 5));
       } finally {
-        await store.close();
+        await e.close();
       }
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    });
   });
 
   for (const [dir, NS, PART, version] of [
@@ -82,55 +58,42 @@ describe('the multi-vector fixture (test/fixtures/part-multivec, RFC-0015)', () 
   ] as const) it(`should read the MUVERA index (version ${version}) of ${dir}, rebuild it byte for byte, and answer ANN from it`, async () => {
     const MULTIVEC_FDE_NS = NS;
     const MULTIVEC_FDE_PART_ID = PART;
-    const tmp = mkdtempSync(path.join(tmpdir(), 'elax-golden-multivec-fde-'));
-    try {
-      cpSync(path.join(import.meta.dirname, 'fixtures', dir), tmp, { recursive: true });
-      const store = new LocalDirStore(tmp);
-      try {
-        const docs = multivecDocs();
-        const head = (await readManifest(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID))!;
-        if (!isBlockHead(head)) throw new Error('not a block part');
-        expect(head.multivec_fde).toEqual([{ attr: 'toks', file: 'mvfde-0.bin' }]);
-        const bytes = (await store.get(partFileKey(MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, 'mvfde-0.bin')))!.bytes;
-        const f = new FdeFile(bytes, 'golden');
-        expect(f.params).toEqual({ seed: 0x6d757665, dims: 4, kSim: 3, reps: 4, dProj: 4 });
-        expect(f.metric).toBe('cosine_distance');
-        expect(f.rows).toBe(docs.length);
-        const part = await loadPart(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID);
-        const values = part.docs.map((d) => d.attrs.toks ?? null);
-        expect(f.version).toBe(version);
-        expect(Buffer.compare(Buffer.from(buildFdeFile(values, defaultFdeParams(4), 'cosine_distance', version)), Buffer.from(bytes))).toBe(0);
-        const enc = new FdeEncoder(f.params);
-        values.forEach((v, o) => {
-          expect(f.has(o)).toBe(v !== null);
-          if (v === null) return;
-          const want = enc.encodeDoc(v as number[][], 'cosine_distance');
-          if (version === 1) expect(f.encodingOf(o)).toEqual(want);
-          else {
-            const step = Math.max(...Array.from(want, Math.abs)) / 127;
-            f.encodingOf(o).forEach((x, j) => expect(Math.abs(x - want[j]!)).toBeLessThanOrEqual(step / 2 + 1e-6));
-          }
-        });
-        let t = Date.parse(MULTIVEC_CREATED_AT);
-        const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
-        try {
-          const q = (docs[17]!.attrs.toks as number[][]).slice(0, 2);
-          const want = docs
-            .filter((d) => d.attrs.toks)
-            .map((d) => [d.id as number, q.reduce((s, qv) => s + Math.min(...(d.attrs.toks as number[][]).map((v) => cosDist(qv, v))), 0)] as [number, number])
-            .sort((a, b) => a[1] - b[1] || a[0] - b[0])
-            .slice(0, 5);
-          const got = await e.query(MULTIVEC_FDE_NS, { rank_by: ['toks', 'ANN', q], top_k: 5 });
-          expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
-        } finally {
-          await e.close();
+    await withFixtureCopy(dir, async (store) => {
+      const docs = multivecDocs();
+      const head = (await readManifest(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID))!;
+      if (!isBlockHead(head)) throw new Error('not a block part');
+      expect(head.multivec_fde).toEqual([{ attr: 'toks', file: 'mvfde-0.bin' }]);
+      const bytes = (await store.get(partFileKey(MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID, 'mvfde-0.bin')))!.bytes;
+      const f = new FdeFile(bytes, 'golden');
+      expect(f.params).toEqual({ seed: 0x6d757665, dims: 4, kSim: 3, reps: 4, dProj: 4 });
+      expect(f.metric).toBe('cosine_distance');
+      expect(f.rows).toBe(docs.length);
+      const part = await loadPart(store, MULTIVEC_FDE_NS, MULTIVEC_FDE_PART_ID);
+      const values = part.docs.map((d) => d.attrs.toks ?? null);
+      expect(f.version).toBe(version);
+      expect(Buffer.compare(Buffer.from(buildFdeFile(values, defaultFdeParams(4), 'cosine_distance', version)), Buffer.from(bytes))).toBe(0);
+      const enc = new FdeEncoder(f.params);
+      values.forEach((v, o) => {
+        expect(f.has(o)).toBe(v !== null);
+        if (v === null) return;
+        const want = enc.encodeDoc(v as number[][], 'cosine_distance');
+        if (version === 1) expect(f.encodingOf(o)).toEqual(want);
+        else {
+          const step = Math.max(...Array.from(want, Math.abs)) / 127;
+          f.encodingOf(o).forEach((x, j) => expect(Math.abs(x - want[j]!)).toBeLessThanOrEqual(step / 2 + 1e-6));
         }
+      });
+      let t = Date.parse(MULTIVEC_CREATED_AT);
+      const e = new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: () => 0.5, groupCommitMs: 0 });
+      try {
+        const q = (docs[17]!.attrs.toks as number[][]).slice(0, 2);
+        const want = rankByMaxSim(docs, q).slice(0, 5);
+        const got = await e.query(MULTIVEC_FDE_NS, { rank_by: ['toks', 'ANN', q], top_k: 5 });
+        expect(got.rows!.map((r) => r.id)).toEqual(want.map((w) => w[0]));
       } finally {
-        await store.close();
+        await e.close();
       }
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    });
   });
 
   it('should read only the candidates\' column blocks of a part with a multi-vector index for ANN (kNN reads the column)', async () => {
