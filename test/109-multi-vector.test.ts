@@ -11,6 +11,7 @@ import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
+import { expectedMaxSim, l2, maxSimDist } from './helpers/multivec-model.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
@@ -38,39 +39,6 @@ interface TestRow {
 /** f32-exact values: multiples of 1/16 in [-2, 2]. */
 function randomMulti(r: () => number, n: number, dims: number): Multi {
   return Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.round(r() * 64 - 32) / 16 + 0));
-}
-
-function cosDist(a: number[], b: number[]): number {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  if (na === 0 || nb === 0) return 1;
-  return Math.min(2, Math.max(0, 1 - d / (Math.sqrt(na) * Math.sqrt(nb))));
-}
-
-function l2(a: number[], b: number[]): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return s;
-}
-
-/** Brute-force MaxSim as a distance: Σ over query vectors of the smallest distance to any of the row's vectors. */
-function maxSimDist(q: Multi, row: Multi, metric: 'cosine_distance' | 'euclidean_squared'): number {
-  let s = 0;
-  for (const qv of q) s += Math.min(...row.map((d) => (metric === 'cosine_distance' ? cosDist(qv, d) : l2(qv, d))));
-  return s;
-}
-
-function expected(rows: Map<number, TestRow>, q: Multi, k: number, metric: 'cosine_distance' | 'euclidean_squared' = 'cosine_distance', keep: (r: TestRow) => boolean = () => true): [number, number][] {
-  const out: [number, number][] = [];
-  for (const r of rows.values()) if (r.toks && keep(r)) out.push([r.id, maxSimDist(q, r.toks, metric)]);
-  out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-  return out.slice(0, k);
 }
 
 function expectClose(got: [number, number][], want: [number, number][]): void {
@@ -171,9 +139,9 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     const queries = [randomMulti(r, 3, DIMS), randomMulti(r, 1, DIMS), randomMulti(r, 5, DIMS)];
     const check = async () => {
       for (const q of queries) {
-        expectClose(await query(ns, q, 10), expected(rows, q, 10));
-        expectClose(await query(ns, q, 7, 'ANN'), expected(rows, q, 7)); // ANN: candidates re-ranked exactly
-        expectClose(await query(ns, q, 5, 'kNN', { filters: ['cat', 'Eq', 'y'] }), expected(rows, q, 5, 'cosine_distance', (x) => x.cat === 'y'));
+        expectClose(await query(ns, q, 10), expectedMaxSim(rows, q, 10));
+        expectClose(await query(ns, q, 7, 'ANN'), expectedMaxSim(rows, q, 7)); // ANN: candidates re-ranked exactly
+        expectClose(await query(ns, q, 5, 'kNN', { filters: ['cat', 'Eq', 'y'] }), expectedMaxSim(rows, q, 5, 'cosine_distance', (x) => x.cat === 'y'));
       }
     };
     await check(); // all in the tail
@@ -226,7 +194,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     // include_attributes returns the arrays; top_k larger than the rows holding vectors returns them all.
     const q = queries[0]!;
     const res = await tpuf.namespace(ns).query({ rank_by: ['toks', 'kNN', q] as never, top_k: 3, include_attributes: ['toks', 'cat'] });
-    const want = expected(rows, q, 3);
+    const want = expectedMaxSim(rows, q, 3);
     expect(res.rows!.map((x) => [x.id, x.toks, x.cat])).toEqual(want.map(([id]) => [id, rows.get(id)!.toks, rows.get(id)!.cat]));
     const every = await query(ns, q, 1000);
     expect(every.length).toBe([...rows.values()].filter((x) => x.toks).length);
@@ -250,8 +218,8 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
           { rank_by: ['toks', 'ANN', q2] as never, top_k: 4 },
         ],
       });
-      expectClose(res.results[0]!.rows!.map((x) => [x.id as number, x.$dist as number]), expected(rows, q1, 6, 'euclidean_squared'));
-      expectClose(res.results[1]!.rows!.map((x) => [x.id as number, x.$dist as number]), expected(rows, q2, 4, 'euclidean_squared'));
+      expectClose(res.results[0]!.rows!.map((x) => [x.id as number, x.$dist as number]), expectedMaxSim(rows, q1, 6, 'euclidean_squared'));
+      expectClose(res.results[1]!.rows!.map((x) => [x.id as number, x.$dist as number]), expectedMaxSim(rows, q2, 4, 'euclidean_squared'));
     };
     await check();
     await indexAll(server.storeDir, ns);
@@ -331,7 +299,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     let total = 0;
     for (const target of [3, 50, 222, 401, 650, 710]) {
       const q = rows.get(target)!.toks!.slice(0, 2);
-      const want = expected(rows, q, 5);
+      const want = expectedMaxSim(rows, q, 5);
       const got = await query(ns, q, 5, 'ANN');
       // Every returned row carries its exact MaxSim distance, in order.
       expect(got.length).toBe(5);
@@ -350,7 +318,7 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     // _debug/recall measures the same thing for a given multi-vector query (ANN against exact kNN).
     for (const target of [50, 401]) {
       const q = rows.get(target)!.toks!.slice(0, 2);
-      const want = expected(rows, q, 5).map((w) => w[0]);
+      const want = expectedMaxSim(rows, q, 5).map((w) => w[0]);
       const ann = (await query(ns, q, 5, 'ANN')).map((g) => g[0]);
       const rec = await tpuf.namespace(ns).recall({ rank_by: ['toks', 'ANN', q] as never, top_k: 5 });
       expect(rec.avg_recall).toBeCloseTo(ann.filter((id) => want.includes(id)).length / want.length, 10);
@@ -366,11 +334,11 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     expect(all).toMatch(/probes every list \(no more rows than candidates\); the best 700 rows by approximate MaxSim/);
     for (const target of [3, 50, 222]) {
       const qq = rows.get(target)!.toks!.slice(0, 2);
-      expectClose(await query(ns, qq, 10, 'ANN', { ef_search: 700 }), expected(rows, qq, 10));
+      expectClose(await query(ns, qq, 10, 'ANN', { ef_search: 700 }), expectedMaxSim(rows, qq, 10));
     }
     const few = await query(ns, rows.get(3)!.toks!.slice(0, 2), 10, 'ANN', { ef_search: 10 });
     expect(few.length).toBe(10);
-    expectClose(await query(ns, q, 10, 'kNN'), expected(rows, q, 10));
+    expectClose(await query(ns, q, 10, 'kNN'), expectedMaxSim(rows, q, 10));
   });
 
   it('should rank a sharded namespace across its shards, in the tail and in parts', async () => {
@@ -380,10 +348,10 @@ describe('official client: [][N]f32 multi-vector attributes', () => {
     for (let id = 0; id < 80; id++) rows.set(id, { id, toks: randomMulti(r, 1 + (id % 4), DIMS) });
     await tpuf.namespace(ns).write({ sharding: { num_shards: 3 }, upsert_rows: [...rows.values()] as never, schema: SCHEMA as never } as never);
     const q = randomMulti(r, 3, DIMS);
-    expectClose(await query(ns, q, 12), expected(rows, q, 12));
+    expectClose(await query(ns, q, 12), expectedMaxSim(rows, q, 12));
     const ix = new Indexer(new LocalDirStore(server.storeDir), { clock: { now: () => Date.now() }, nonce: () => `mvs${nonce++}` });
     await ix.drain(ns);
-    expectClose(await query(ns, q, 12), expected(rows, q, 12));
-    expectClose(await query(ns, q, 12, 'ANN'), expected(rows, q, 12));
+    expectClose(await query(ns, q, 12), expectedMaxSim(rows, q, 12));
+    expectClose(await query(ns, q, 12, 'ANN'), expectedMaxSim(rows, q, 12));
   });
 });

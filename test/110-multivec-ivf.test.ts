@@ -10,6 +10,7 @@ import Turbopuffer from '@turbopuffer/turbopuffer';
 import { LocalDirStore } from '../crates-ts/store/index.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { indexAll, startTestServer, type TestServer } from './helpers/server.js';
+import { expectedMaxSim, maxSimDist, type MaxSimMetric } from './helpers/multivec-model.js';
 import { isBlockHead, readManifest } from '../crates-ts/part/index.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { seededRandom as rng } from '../crates-ts/ivf/index.js';
@@ -26,33 +27,10 @@ afterAll(async () => {
 });
 
 type Multi = number[][];
-type Metric = 'cosine_distance' | 'euclidean_squared';
 interface Row {
   id: number;
   toks: Multi | null;
   cat: string;
-}
-
-function dist(a: number[], b: number[], metric: Metric): number {
-  if (metric === 'euclidean_squared') return a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0);
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  if (na === 0 || nb === 0) return 1;
-  return Math.min(2, Math.max(0, 1 - d / (Math.sqrt(na) * Math.sqrt(nb))));
-}
-
-const maxSim = (q: Multi, row: Multi, metric: Metric) => q.reduce((s, qv) => s + Math.min(...row.map((d) => dist(qv, d, metric))), 0);
-
-function expected(rows: Map<number, Row>, q: Multi, k: number, metric: Metric, keep: (r: Row) => boolean = () => true): [number, number][] {
-  const out: [number, number][] = [];
-  for (const r of rows.values()) if (r.toks && keep(r)) out.push([r.id, maxSim(q, r.toks, metric)]);
-  return out.sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, k);
 }
 
 /** Rows of vectors near one of `centres` shared centres (token-like), f32-exact. */
@@ -72,8 +50,8 @@ async function ann(ns: string, q: Multi, k: number, extra: Record<string, unknow
 }
 
 /** Returned distances are the rows' exact MaxSim, in order. */
-function expectExact(got: { id: number; d: number }[], rows: Map<number, Row>, q: Multi, metric: Metric): void {
-  for (const g of got) expect(g.d).toBeCloseTo(maxSim(q, rows.get(g.id)!.toks!, metric), 4);
+function expectExact(got: { id: number; d: number }[], rows: Map<number, Row>, q: Multi, metric: MaxSimMetric): void {
+  for (const g of got) expect(g.d).toBeCloseTo(maxSimDist(q, rows.get(g.id)!.toks!, metric), 4);
   for (let i = 1; i < got.length; i++) expect(got[i]!.d).toBeGreaterThanOrEqual(got[i - 1]!.d - 1e-9);
 }
 
@@ -107,7 +85,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
       let found = 0;
       let total = 0;
       for (const q of queries) {
-        const want = expected(rows, q, 10, 'cosine_distance', keep);
+        const want = expectedMaxSim(rows, q, 10, 'cosine_distance', keep);
         const got = await ann(ns, q, 10, extra);
         expect(got.length).toBe(want.length);
         expectExact(got, rows, q, 'cosine_distance');
@@ -124,13 +102,13 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     // ef_search at least the parts' rows: every list probed, every row re-ranked: ANN equals kNN.
     for (const q of queries.slice(0, 4)) {
       const exact = await ann(ns, q, 10, {}, 'kNN');
-      expect(exact.map((g) => [g.id, g.d])).toEqual(expected(rows, q, 10, 'cosine_distance').map(([id, d]) => [id, expect.closeTo(d, 5)]));
+      expect(exact.map((g) => [g.id, g.d])).toEqual(expectedMaxSim(rows, q, 10, 'cosine_distance').map(([id, d]) => [id, expect.closeTo(d, 5)]));
       expect((await ann(ns, q, 10, { ef_search: 1500 })).map((g) => g.id)).toEqual(exact.map((g) => g.id));
     }
 
     // Deletes and updates in the tail over the parts: each query's current best rows are deleted or moved.
     const q0 = queries[0]!;
-    const top = expected(rows, q0, 6, 'cosine_distance').map(([id]) => id);
+    const top = expectedMaxSim(rows, q0, 6, 'cosine_distance').map(([id]) => id);
     const deleted = top.slice(0, 3);
     const moved = top[3]!;
     const far = rows.get(moved)!.toks!.map((v) => v.map((x) => -x)); // the opposite vectors: far from q0 (cosine)
@@ -145,7 +123,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     expect(got[0]!.d).toBeCloseTo(0, 5);
     for (const g of got) expect(deleted).not.toContain(g.id);
     expectExact(got, rows, q0, 'cosine_distance');
-    const want = expected(rows, q0, 10, 'cosine_distance');
+    const want = expectedMaxSim(rows, q0, 10, 'cosine_distance');
     expect(got.filter((g) => want.some((w) => w[0] === g.id)).length).toBeGreaterThanOrEqual(8);
     // Once indexed again (the tail into a new part, dead rows in deletion vectors): the same answers.
     await indexAll(server.storeDir, ns);
@@ -172,7 +150,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
     for (let i = 0; i < 8; i++) {
       const src = Math.floor(r() * 1200);
       const q = query(rows.get(src)!.toks!);
-      const want = expected(rows, q, 10, 'euclidean_squared');
+      const want = expectedMaxSim(rows, q, 10, 'euclidean_squared');
       const got = await ann(ns, q, 10);
       expectExact(got, rows, q, 'euclidean_squared');
       expect(got[0]!.d).toBeCloseTo(want[0]![1], 4);
@@ -208,7 +186,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
       const q = query(rows.get(1234)!.toks!);
       const res = await e.query(ns, { rank_by: ['toks', 'ANN', q], top_k: 10 });
       expect(res.rows!.length).toBe(10);
-      expect(res.rows![0]!.$dist).toBeCloseTo(expected(rows, q, 1, 'cosine_distance')[0]![1], 4);
+      expect(res.rows![0]!.$dist).toBeCloseTo(expectedMaxSim(rows, q, 1, 'cosine_distance')[0]![1], 4);
       expect(reads.length).toBeGreaterThan(1);
       expect(reads.every((x) => x.ranged)).toBe(true);
       const first = reads.reduce((s, x) => s + x.bytes, 0);
@@ -225,7 +203,7 @@ describe('official client: multi-vector ANN from the token-level IVF (RFC-0015 Â
       for (const qq of qs) alone.push((await e.query(ns, { rank_by: ['toks', 'ANN', qq], top_k: 10 })).rows);
       const together = await Promise.all(qs.map((qq) => e.query(ns, { rank_by: ['toks', 'ANN', qq], top_k: 10 })));
       expect(together.map((x) => x.rows)).toEqual(alone);
-      qs.forEach((qq, i) => expect((alone[i] as { $dist: number }[])[0]!.$dist).toBeCloseTo(expected(rows, qq, 1, 'cosine_distance')[0]![1], 4));
+      qs.forEach((qq, i) => expect((alone[i] as { $dist: number }[])[0]!.$dist).toBeCloseTo(expectedMaxSim(rows, qq, 1, 'cosine_distance')[0]![1], 4));
     } finally {
       await e.close();
       await store.close();
