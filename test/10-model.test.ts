@@ -12,22 +12,13 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore, codebookKey, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
 import { gcNamespace } from '../indexer/gc.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { decodeDeletionVector, loadPart, partFileKey } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
-
-type Attrs = { v: number; n: number; cat: string; flag?: boolean | null };
-type ModelDoc = { id: number; vector: number[]; attrs: Attrs };
-
-const CATS = ['a', 'b', 'c'];
+import { applyWrite, docArb, expectOneLiveRowPerId, expectedRows, idArb, loadPartsAndMasks, PATCH_DELETE_ARBS, publisherArb, type ModelDoc, type Publisher, type WriteOp } from './helpers/model-ops.js';
 
 type Op =
-  | { t: 'upsert'; rows: ModelDoc[] }
-  | { t: 'patch'; id: number; n: number }
-  | { t: 'delete'; ids: number[] }
+  | WriteOp
   | { t: 'cond_upsert'; row: ModelDoc }
-  | { t: 'delete_by_filter'; nGte: number }
-  | { t: 'patch_by_filter'; cat: string; flag: boolean }
   | { t: 'cond_delete'; id: number; vLt: number }
   | { t: 'concurrent'; rows: ModelDoc[] }
   | { t: 'index' }
@@ -38,15 +29,6 @@ type Op =
   | { t: 'crash_indexer' }
   | { t: 'race'; first: Publisher; second: Publisher };
 
-type Publisher = 'index' | 'compact' | 'compact_tiered';
-const publisherArb = fc.constantFrom<Publisher>('index', 'compact', 'compact_tiered');
-
-const idArb = fc.integer({ min: 0, max: 30 });
-const docArb = fc.record({
-  id: idArb,
-  vector: fc.tuple(fc.integer({ min: -9, max: 9 }), fc.integer({ min: -9, max: 9 })).map(([a, b]) => [a / 10, b / 10]),
-  attrs: fc.record({ v: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 100 }), cat: fc.constantFrom(...CATS) }),
-});
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ t: 'index' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) },
@@ -57,11 +39,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant('race' as const), first: publisherArb, second: publisherArb }) },
   // A write request names each id once (a duplicate is a 400: test/21-duplicate-ids.test.ts).
   { weight: 5, arbitrary: fc.uniqueArray(docArb, { minLength: 1, maxLength: 6, selector: (d) => d.id }).map((rows) => ({ t: 'upsert' as const, rows })) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.uniqueArray(idArb, { minLength: 1, maxLength: 4 }) }) },
+  ...PATCH_DELETE_ARBS,
   { weight: 2, arbitrary: docArb.map((row) => ({ t: 'cond_upsert' as const, row })) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('delete_by_filter' as const), nGte: fc.integer({ min: 60, max: 100 }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('patch_by_filter' as const), cat: fc.constantFrom(...CATS), flag: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cond_delete' as const), id: idArb, vLt: fc.integer({ min: 0, max: 5 }) }) },
   {
     weight: 1,
@@ -72,28 +51,20 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function applyModel(model: Map<number, ModelDoc>, op: Op): void {
   switch (op.t) {
     case 'upsert':
+    case 'patch':
+    case 'delete':
+    case 'delete_by_filter':
+    case 'patch_by_filter':
+      applyWrite(model, op);
+      break;
     case 'concurrent':
       for (const r of op.rows) model.set(r.id, structuredClone(r));
-      break;
-    case 'patch': {
-      const d = model.get(op.id);
-      if (d) d.attrs.n = op.n;
-      break;
-    }
-    case 'delete':
-      for (const id of op.ids) model.delete(id);
       break;
     case 'cond_upsert': {
       const d = model.get(op.row.id);
       if (!d || d.attrs.v < op.row.attrs.v) model.set(op.row.id, structuredClone(op.row));
       break;
     }
-    case 'delete_by_filter':
-      for (const [id, d] of model) if (d.attrs.n >= op.nGte) model.delete(id);
-      break;
-    case 'patch_by_filter':
-      for (const d of model.values()) if (d.attrs.cat === op.cat) d.attrs.flag = op.flag;
-      break;
     case 'cond_delete': {
       const d = model.get(op.id);
       if (d && d.attrs.v < op.vLt) model.delete(op.id);
@@ -211,34 +182,8 @@ async function applyEngine(e: Engine, ns: string, op: Op): Promise<void> {
 async function checkLiveness(store: ObjectStore, ns: string): Promise<void> {
   const read = await new RouterStore(store).read(ns);
   if (!read || read.router.format_version < 2) return;
-  const parts = await Promise.all(read.router.parts.map((p) => loadPart(store, ns, p.id, undefined, { lazy: true })));
-  const masks = await Promise.all(
-    read.router.parts.map(async (p) => (p.deletes ? decodeDeletionVector((await store.get(partFileKey(ns, p.id, p.deletes.file)))!.bytes, p.rows, p.id).mask : null)),
-  );
-  const liveIn = new Map<unknown, number>();
-  parts.forEach((part, i) =>
-    part.docs.forEach((d, o) => {
-      if (masks[i]?.[o] === 1) return;
-      expect(liveIn.has(d.id), `id ${String(d.id)} is live in parts ${liveIn.get(d.id)} and ${i}`).toBe(false);
-      liveIn.set(d.id, i);
-    }),
-  );
-  parts.forEach((part, i) => {
-    for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) {
-      const at = liveIn.get(id);
-      if (at !== undefined) expect(at >= i, `id ${String(id)} is live in part ${at} although part ${i} is newer and holds it`).toBe(true);
-    }
-  });
-}
-
-function expected(model: Map<number, ModelDoc>) {
-  return [...model.values()]
-    .sort((a, b) => a.id - b.id)
-    .map((d) => {
-      const out: Record<string, unknown> = { id: d.id, vector: d.vector, v: d.attrs.v, n: d.attrs.n, cat: d.attrs.cat };
-      if (d.attrs.flag !== undefined && d.attrs.flag !== null) out.flag = d.attrs.flag;
-      return out;
-    });
+  const { parts, masks } = await loadPartsAndMasks(store, ns, read.router);
+  expectOneLiveRowPerId(parts, masks);
 }
 
 function makeEngine(store: ObjectStore): Engine {
@@ -339,7 +284,7 @@ describe('randomized model test (two nodes, one store, indexing and compaction i
           if (vindex) expect(await store.get(codebookKey(ns, vindex.codebook))).not.toBeNull(); // GC never takes it
           const res = await reader.query(ns, { rank_by: ['id', 'asc'], top_k: 1200, include_attributes: true });
           expect(created).toBe(true);
-          expect(res.rows).toEqual(expected(model));
+          expect(res.rows).toEqual(expectedRows(model));
           const count = await reader.query(ns, { aggregate_by: { c: ['Count'] } });
           expect(count.aggregations).toEqual({ c: model.size });
           // ANN (index hits + tail, re-ranked exactly) must find what exhaustive kNN finds on this tiny data set.

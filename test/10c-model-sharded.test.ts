@@ -13,22 +13,14 @@ import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
 import { gcNamespace } from '../indexer/gc.js';
 import { RouterStore } from '../crates-ts/router/index.js';
-import { decodeDeletionVector, loadPart, partFileKey } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
+import { applyWrite, docArb, expectOneLiveRowPerId, expectedRows, idArb, loadPartsAndMasks, PATCH_DELETE_ARBS, publisherArb, type ModelDoc, type Publisher, type WriteOp } from './helpers/model-ops.js';
 
 const SHARDS = 3;
-type Attrs = { v: number; n: number; cat: string; flag?: boolean | null };
-type ModelDoc = { id: number; vector: number[]; attrs: Attrs };
-const CATS = ['a', 'b', 'c'];
-type Publisher = 'index' | 'compact' | 'compact_tiered';
 type Op =
-  | { t: 'upsert'; rows: ModelDoc[] }
-  | { t: 'patch'; id: number; n: number }
-  | { t: 'delete'; ids: number[] }
-  | { t: 'delete_by_filter'; nGte: number }
-  | { t: 'patch_by_filter'; cat: string; flag: boolean }
+  | WriteOp
   | { t: 'publish'; p: Publisher }
   | { t: 'race'; first: Publisher; second: Publisher }
   | { t: 'gc' }
@@ -36,13 +28,6 @@ type Op =
   /** An indexing pass that dies after `puts` part-file uploads (mid-upload of its shards' parts, before its CAS). */
   | { t: 'crash_index'; puts: number };
 
-const publisherArb = fc.constantFrom<Publisher>('index', 'compact', 'compact_tiered');
-const idArb = fc.integer({ min: 0, max: 30 });
-const docArb = fc.record({
-  id: idArb,
-  vector: fc.tuple(fc.integer({ min: -9, max: 9 }), fc.integer({ min: -9, max: 9 })).map(([a, b]) => [a / 10, b / 10]),
-  attrs: fc.record({ v: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 100 }), cat: fc.constantFrom(...CATS) }),
-});
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ t: 'publish' as const, p: 'index' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'publish' as const, p: 'compact' as const }) },
@@ -52,21 +37,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('crash_index' as const), puts: fc.integer({ min: 0, max: 12 }) }) },
   { weight: 6, arbitrary: fc.uniqueArray(docArb, { minLength: 1, maxLength: 8, selector: (d) => d.id }).map((rows) => ({ t: 'upsert' as const, rows })) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('patch' as const), id: idArb, n: fc.integer({ min: 0, max: 100 }) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), ids: fc.uniqueArray(idArb, { minLength: 1, maxLength: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('delete_by_filter' as const), nGte: fc.integer({ min: 60, max: 100 }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('patch_by_filter' as const), cat: fc.constantFrom(...CATS), flag: fc.boolean() }) },
+  ...PATCH_DELETE_ARBS,
 );
 
 function applyModel(model: Map<number, ModelDoc>, op: Op): void {
-  if (op.t === 'upsert') for (const r of op.rows) model.set(r.id, structuredClone(r));
-  else if (op.t === 'patch') {
-    const d = model.get(op.id);
-    if (d) d.attrs.n = op.n;
-  } else if (op.t === 'delete') for (const id of op.ids) model.delete(id);
-  else if (op.t === 'delete_by_filter') {
-    for (const [id, d] of model) if (d.attrs.n >= op.nGte) model.delete(id);
-  } else if (op.t === 'patch_by_filter') for (const d of model.values()) if (d.attrs.cat === op.cat) d.attrs.flag = op.flag;
+  if (op.t === 'upsert' || op.t === 'patch' || op.t === 'delete' || op.t === 'delete_by_filter' || op.t === 'patch_by_filter') applyWrite(model, op);
 }
 
 /** The shard function as the RFC states it, written out again here (FNV-1a 32 over the id's JSON, fmix32, mod n). */
@@ -129,9 +104,7 @@ async function checkLayout(store: ObjectStore, ns: string): Promise<number> {
   sawMerged ||= r.parts.some((p) => p.level > 0);
   expect(r.sharding).toEqual({ num_shards: SHARDS });
   expect(r.format_version).toBe(4);
-  const parts = await Promise.all(r.parts.map((p) => loadPart(store, ns, p.id, undefined, { lazy: true })));
-  const masks = await Promise.all(r.parts.map(async (p) => (p.deletes ? decodeDeletionVector((await store.get(partFileKey(ns, p.id, p.deletes.file)))!.bytes, p.rows, p.id).mask : null)));
-  const liveIn = new Map<unknown, number>();
+  const { parts, masks } = await loadPartsAndMasks(store, ns, r);
   parts.forEach((part, i) => {
     const ref = r.parts[i]!;
     if (i > 0) {
@@ -140,34 +113,14 @@ async function checkLayout(store: ObjectStore, ns: string): Promise<number> {
     }
     expect(part.manifest.shard).toBe(ref.shard);
     for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) expect(expectedShard(id as number), `id ${String(id)} in a part of shard ${ref.shard}`).toBe(ref.shard);
-    part.docs.forEach((d, o) => {
-      if (masks[i]?.[o] === 1) return;
-      expect(liveIn.has(d.id), `id ${String(d.id)} is live in parts ${liveIn.get(d.id)} and ${i}`).toBe(false);
-      liveIn.set(d.id, i);
-    });
   });
-  parts.forEach((part, i) => {
-    for (const id of [...part.docs.map((d) => d.id), ...part.tombstones]) {
-      const at = liveIn.get(id);
-      if (at !== undefined) expect(at >= i, `id ${String(id)} is live in part ${at} although part ${i} of its shard is newer`).toBe(true);
-    }
-  });
+  expectOneLiveRowPerId(parts, masks, 'of its shard is newer');
   return new Set(r.parts.map((p) => p.shard)).size;
 }
 
 function makeEngine(store: ObjectStore): Engine {
   let t = 1_700_000_000_000;
   return new Engine(store, { clock: { now: () => (t += 1) }, sleep: () => Promise.resolve(), random: Math.random, groupCommitMs: 0, catalog: { staleRebuildMinRows: 0 } });
-}
-
-function expected(model: Map<number, ModelDoc>) {
-  return [...model.values()]
-    .sort((a, b) => a.id - b.id)
-    .map((d) => {
-      const out: Record<string, unknown> = { id: d.id, vector: d.vector, v: d.attrs.v, n: d.attrs.n, cat: d.attrs.cat };
-      if (d.attrs.flag !== undefined && d.attrs.flag !== null) out.flag = d.attrs.flag;
-      return out;
-    });
 }
 
 describe('randomized model test of a sharded namespace (RFC-0013)', () => {
@@ -254,7 +207,7 @@ describe('randomized model test of a sharded namespace (RFC-0013)', () => {
           maxShardsWithParts = Math.max(maxShardsWithParts, await checkLayout(store, ns));
           const reader = nodes[readOnSecond ? 1 : 0]!;
           const res = await reader.query(ns, { rank_by: ['id', 'asc'], top_k: 1200, include_attributes: true });
-          expect(res.rows).toEqual(expected(model));
+          expect(res.rows).toEqual(expectedRows(model));
           const count = await reader.query(ns, { aggregate_by: { c: ['Count'] } });
           expect(count.aggregations).toEqual({ c: model.size });
           const filtered = await reader.query(ns, { rank_by: ['n', 'desc'], top_k: 5, filters: ['cat', 'In', ['a', 'b']], include_attributes: ['n'] });
