@@ -8,6 +8,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortableControl } from './helpers/query-control.js';
+import { gatedPool } from '../crates-ts/pool/gated-test-helpers.js';
 import { Engine } from '../crates-ts/engine/index.js';
 import { MemoryStore } from '../crates-ts/store/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
@@ -117,21 +119,10 @@ describe('BM25 over parts on the pool', () => {
     const store = new MemoryStore();
     await corpus(store, 'cancel', 3000);
     // The gated entry holds the first bm25-part task until its cancel flag is set (60 s at most).
-    const pool = createPool({ threads: 1, now, entry: new URL('../crates-ts/pool/gated-worker-entry.mjs', import.meta.url) });
-    await pool.ready();
+    const pool = await gatedPool(now);
     const e = engine(store, pool);
-    const ac = new AbortController();
+    const { ac, control } = abortableControl();
     const reason = new ElaxError('ELAX_ERR_QUERY_CANCELLED', 'the client closed the connection');
-    const control = {
-      signal: ac.signal,
-      check() {
-        if (ac.signal.aborted) throw ac.signal.reason;
-      },
-      async checkpoint() {
-        await sleep(0);
-        this.check();
-      },
-    };
     const body = { rank_by: ['text', 'BM25', 'ocean stone'], top_k: 10 };
     const cancelled = e.query('cancel', body, control).then(
       () => null,

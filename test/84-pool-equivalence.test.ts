@@ -13,6 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortableControl } from './helpers/query-control.js';
+import { gatedPool } from '../crates-ts/pool/gated-test-helpers.js';
 import { Engine, POOL_SCANS_MIN_THREADS } from '../crates-ts/engine/index.js';
 import { MemoryStore, walKey } from '../crates-ts/store/index.js';
 import { createPool, type TaskPool } from '../crates-ts/pool/index.js';
@@ -303,21 +305,10 @@ describe('tail scans on the pool (RFC-0010 "Tail scans on the pool")', () => {
     const store = new MemoryStore();
     const dup = await bigTail(store, 'cancel', 128, 8300, 'cosine_distance');
     // The gated entry holds the first vector-scan until its cancel flag is set (60 s at most).
-    const pool = createPool({ threads: 1, now, entry: new URL('../crates-ts/pool/gated-worker-entry.mjs', import.meta.url) });
-    await pool.ready();
+    const pool = await gatedPool(now);
     const e = engine(store, pool);
-    const ac = new AbortController();
+    const { ac, control } = abortableControl();
     const reason = new ElaxError('ELAX_ERR_QUERY_CANCELLED', 'the client closed the connection');
-    const control = {
-      signal: ac.signal,
-      check() {
-        if (ac.signal.aborted) throw ac.signal.reason;
-      },
-      async checkpoint() {
-        await sleep(0);
-        this.check();
-      },
-    };
     const body = { rank_by: ['vector', 'ANN', dup], top_k: 10 };
     await e.query('cancel', { rank_by: ['id', 'asc'], top_k: 1 }); // the view is loaded: the next query goes straight to its scan
     const cancelled = e.query('cancel', body, control).then(

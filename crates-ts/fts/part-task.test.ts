@@ -6,11 +6,10 @@
  * same rows with the same scores, bit for bit, in the same order. Then on a real pool thread, and cancellation.
  */
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import type { Doc } from '../core/index.js';
-import { ElaxError, isElaxError } from '../core/index.js';
 import { seededRandom } from '../ivf/index.js';
 import { createPool } from '../pool/index.js';
+import { gatedPool, runAndCancel } from '../pool/gated-test-helpers.js';
 import { DEFAULT_FULL_TEXT_CONFIG } from './config.js';
 import { analyzerFor } from './analyzer.js';
 import { isTextValue } from './doc-terms.js';
@@ -290,25 +289,13 @@ describe('bm25-part on a pool thread', () => {
 
   it('a cancelled task frees its thread: the next task runs, and no thread is replaced', async () => {
     // The gated entry holds the first task with a cancel flag until the flag is set (or 60 s).
-    const entry = new URL('../pool/gated-worker-entry.mjs', import.meta.url);
-    expect(fileURLToPath(entry)).toMatch(/gated-worker-entry\.mjs$/);
-    const pool = createPool({ threads: 1, now, entry });
+    const pool = await gatedPool(now);
     try {
-      await pool.ready();
       const sc = scenario(21);
       const inputs: Bm25PartInput[] = [];
       run(bm25('a', 'fox dog'), sc.parts, sc.parts.map(() => null), 5, () => true, (i) => (inputs.push(i), scoreBm25Part(i)));
       const input = inputs[0]!;
-      const ac = new AbortController();
-      const cancel = new Int32Array(new SharedArrayBuffer(4));
-      const first = pool.run('bm25-part', { ...input, cancel }, { signal: ac.signal, cancel });
-      ac.abort(new ElaxError('ELAX_ERR_QUERY_CANCELLED', 'the client closed the connection'));
-      const err = await first.then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(isElaxError(err, 'ELAX_ERR_QUERY_CANCELLED')).toBe(true);
-      expect(Atomics.load(cancel, 0)).toBe(1);
+      await runAndCancel(pool, 'bm25-part', input);
       const next = await pool.run('bm25-part', { ...input, cancel: new Int32Array(new SharedArrayBuffer(4)) });
       const want = scoreBm25Part(input);
       expect(Array.from(next.ords).sort()).toEqual(Array.from(want.ords).sort());

@@ -5,11 +5,10 @@
  * selections, duplicate vectors (ties), both metrics, and arenas with no free scratch slot (JS kernels).
  */
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ElaxError, isElaxError } from '../core/index.js';
 import { createPool } from '../pool/index.js';
+import { gatedPool, runAndCancel } from '../pool/gated-test-helpers.js';
 import { distanceAt, sqNormAt } from './distance.js';
 import { scanVectors, type ScanChunk, type VectorScanInput } from './pool-scan.js';
 import { TopKTies } from '../core/index.js';
@@ -224,22 +223,10 @@ describe('vector-scan on a pool thread', () => {
 
   it('a cancelled scan frees its thread: the next task runs, and no thread is replaced', async () => {
     // The gated entry holds the first vector-scan until its cancel flag is set (or 60 s): only cancelling frees it.
-    const entry = new URL('../pool/gated-worker-entry.mjs', import.meta.url);
-    expect(fileURLToPath(entry)).toMatch(/gated-worker-entry\.mjs$/);
-    const pool = createPool({ threads: 1, now, entry });
+    const pool = await gatedPool(now);
     try {
-      await pool.ready();
       const t = makeTail(11);
-      const ac = new AbortController();
-      const cancel = new Int32Array(new SharedArrayBuffer(4));
-      const first = pool.run('vector-scan', { ...t.input, cancel }, { signal: ac.signal, cancel });
-      ac.abort(new ElaxError('ELAX_ERR_QUERY_CANCELLED', 'the client closed the connection'));
-      const err = await first.then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(isElaxError(err, 'ELAX_ERR_QUERY_CANCELLED')).toBe(true);
-      expect(Atomics.load(cancel, 0)).toBe(1);
+      await runAndCancel(pool, 'vector-scan', t.input);
       // The same single thread answers the next scan (it would wait out the gate's 60 s had the scan kept it).
       const next = await pool.run('vector-scan', { ...t.input, cancel: new Int32Array(new SharedArrayBuffer(4)) });
       expect(got(next)).toEqual(got(scanVectors(t.input)));
