@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_STOP_TIMEOUT_MS, embeddedIndexerMode, indexerProcessEnv, startEmbeddedIndexer, type EmbeddedIndexerMode } from './embedded.js';
 import { hasChrt, threadNices } from '../test/helpers/proc.js';
+import { waitFor as waitUntil } from '../test/helpers/wait.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -19,13 +20,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (what: string, ok: () => boolean, ms = 30_000) => waitUntil(what, ok, ms, 50);
 
 describe('embedded indexer supervision', () => {
   for (const mode of ['process', 'thread'] as EmbeddedIndexerMode[]) {

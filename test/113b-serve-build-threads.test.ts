@@ -9,14 +9,9 @@ import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
 import { indexerChildPids, threadNices } from './helpers/proc.js';
+import { waitFor as waitUntil } from './helpers/wait.js';
 
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, ok: () => boolean | Promise<boolean>) => waitUntil(what, ok, 60_000);
 
 describe('elax serve --indexer-build-threads', () => {
   it('should refuse a value that is not an integer ≥ 0, naming the flag', async () => {

@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ELAX_BIN, startServerProcess, tempStoreDir } from './helpers/server.js';
 import { hasChrt, indexerChildPids, threadNices } from './helpers/proc.js';
+import { waitFor } from './helpers/wait.js';
 import { SCHED_IDLE, threadPolicies } from '../crates-ts/core/index.js';
 
 
@@ -20,14 +21,6 @@ function alive(pid: number): boolean {
     return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
   } catch {
     return false;
-  }
-}
-
-async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
