@@ -10,11 +10,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { AttrValue, Doc, Id, Schema } from '../core/index.js';
+import type { Doc, Id, Schema } from '../core/index.js';
 import { analysisKey, analyzerFor, buildPostings, decay, isTextValue, looseCorpus, normalizeFullTextConfig, PostingsFile, saturate, type TextRankPlan } from '../fts/index.js';
 import { compileFilter, filterAttributes } from '../filter/index.js';
-import { DocsSegment, type Release, type Segment, type SegmentNeed } from './segment.js';
+import { DocsSegment, type Segment } from './segment.js';
 import { executeOnSegments } from './execute-segments.js';
+import { GuardedSegment } from './test-helpers.js';
 import { executeQuery, parseQuery, type QueryContext } from './index.js';
 
 const TITLE = normalizeFullTextConfig({ remove_stopwords: false, k1: 1.6, b: 0.3 }, 'title');
@@ -251,7 +252,7 @@ describe('ranking expressions over segments', () => {
         same(strip((await executeOnSegments(q, segs)).rows));
         // Read only what was prepared; parts (not the tail) with filter indexes, exact or answering a superset.
         for (const masks of ['none', 'exact', 'superset'] as const) {
-          const guarded = segs.map((seg, i) => new GuardedSegment(seg, i < segs.length - 1 ? masks : 'none'));
+          const guarded = segs.map((seg, i) => new MaskedSegment(seg, i < segs.length - 1 ? masks : 'none'));
           same(strip((await executeOnSegments(q, guarded, undefined, { prepareNeed: (s, need) => guarded[s]!.prepare(need) })).rows));
         }
       }),
@@ -271,17 +272,14 @@ describe('ranking expressions over segments', () => {
 });
 
 /**
- * A segment that answers only what its current prepares named (ids, attributes, postings), like a part read through
- * the caches; with `masks`, filter indexes over the attributes prepared as filterIndexes: an exact mask, or a superset
- * of the matches (every third row added) that the caller must re-test.
+ * A GuardedSegment (reads only what its current prepares named); with `masks`, filter indexes over the attributes
+ * prepared as filterIndexes: an exact mask, or a superset of the matches (every third row added) that the caller must
+ * re-test.
  */
-class GuardedSegment implements Segment {
-  private readonly needs: SegmentNeed[] = [];
+class MaskedSegment extends GuardedSegment {
   readonly filterMask?: Segment['filterMask'];
-  constructor(
-    private readonly inner: Segment,
-    masks: 'none' | 'exact' | 'superset' = 'none',
-  ) {
+  constructor(inner: Segment, masks: 'none' | 'exact' | 'superset' = 'none') {
+    super(inner);
     if (masks !== 'none') {
       this.filterMask = (filter) => {
         const used = filterAttributes(filter);
@@ -292,44 +290,5 @@ class GuardedSegment implements Segment {
         return { mask, exact: masks === 'exact' };
       };
     }
-  }
-  get rows(): number {
-    return this.inner.rows;
-  }
-  get dead(): Uint8Array | null {
-    return this.inner.dead;
-  }
-  deadOrdinals(): readonly number[] {
-    return this.inner.deadOrdinals();
-  }
-  async prepare(need: SegmentNeed): Promise<Release> {
-    this.needs.push(need);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.needs.splice(this.needs.indexOf(need), 1);
-    };
-  }
-  private check(what: string, ok: (n: SegmentNeed) => boolean): void {
-    if (!this.needs.some(ok)) throw new Error(`${what} read without being prepared`);
-  }
-  id(ord: number): Id {
-    this.check('id', (n) => n.ids !== false);
-    return this.inner.id(ord);
-  }
-  value(attr: string, ord: number): AttrValue | undefined {
-    this.check(`attribute ${attr}`, (n) => n.attrs.includes(attr));
-    return this.inner.value(attr, ord);
-  }
-  vectors() {
-    return null;
-  }
-  docs(ords: readonly number[]) {
-    return this.inner.docs(ords);
-  }
-  postings(attr: string, analysis: string): PostingsFile | null {
-    this.check(`postings of ${attr}`, (n) => n.postings?.some((p) => p.attr === attr) === true);
-    return this.inner.postings(attr, analysis);
   }
 }

@@ -3,6 +3,8 @@
  * (full sort, no heap, no shared code with the module) that the randomized tests compare against.
  */
 import type { AttrValue, Doc, Id, Schema, DistanceMetric } from '../core/index.js';
+import type { PostingsFile } from '../fts/index.js';
+import type { Release, Segment, SegmentNeed } from './segment.js';
 
 export const DIMS = 4;
 
@@ -85,4 +87,63 @@ export function naiveFilter(f: SimpleFilter, d: Doc): boolean {
   if (f[0] === 'And') return (f[1] as SimpleFilter[]).every((g) => naiveFilter(g, d));
   if (f[0] === 'Or') return (f[1] as SimpleFilter[]).some((g) => naiveFilter(g, d));
   return !naiveFilter(f[1] as SimpleFilter, d);
+}
+
+/**
+ * A segment that answers only what its current prepares named (ids, attributes, postings), like a part read through
+ * the caches: reading anything else throws. Subclasses see each prepare once recorded (onPrepare) and each release
+ * once removed (onRelease).
+ */
+export class GuardedSegment implements Segment {
+  protected readonly needs: SegmentNeed[] = [];
+
+  constructor(protected readonly inner: Segment) {}
+
+  get rows(): number {
+    return this.inner.rows;
+  }
+  get dead(): Uint8Array | null {
+    return this.inner.dead;
+  }
+  deadOrdinals(): readonly number[] {
+    return this.inner.deadOrdinals();
+  }
+
+  protected onPrepare(_need: SegmentNeed): void {}
+  protected onRelease(): void {}
+
+  async prepare(need: SegmentNeed): Promise<Release> {
+    this.needs.push(need);
+    this.onPrepare(need);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.needs.splice(this.needs.indexOf(need), 1);
+      this.onRelease();
+    };
+  }
+
+  protected check(what: string, ok: (n: SegmentNeed) => boolean): void {
+    if (!this.needs.some(ok)) throw new Error(`${what} read without being prepared`);
+  }
+
+  id(ord: number): Id {
+    this.check('id', (n) => n.ids !== false);
+    return this.inner.id(ord);
+  }
+  value(attr: string, ord: number): AttrValue | undefined {
+    this.check(`attribute ${attr}`, (n) => n.attrs.includes(attr));
+    return this.inner.value(attr, ord);
+  }
+  vectors() {
+    return null;
+  }
+  docs(ords: readonly number[]) {
+    return this.inner.docs(ords);
+  }
+  postings(attr: string, analysis: string): PostingsFile | null {
+    this.check(`postings of ${attr}`, (n) => n.postings?.some((p) => p.attr === attr) === true);
+    return this.inner.postings(attr, analysis);
+  }
 }

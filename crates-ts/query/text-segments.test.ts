@@ -14,9 +14,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Doc, FullTextConfig, Schema } from '../core/index.js';
 import { analysisKey, analyzerFor, buildPostings, isTextValue, looseCorpus, normalizeFullTextConfig, PostingsFile } from '../fts/index.js';
-import type { AttrValue, Id } from '../core/index.js';
-import { DocsSegment, type Release, type Segment, type SegmentNeed } from './segment.js';
+import { DocsSegment, type Segment, type SegmentNeed } from './segment.js';
 import { executeOnSegments } from './execute-segments.js';
+import { GuardedSegment } from './test-helpers.js';
 import { TEXT_PREFETCH } from './text-segments.js';
 import { executeQuery, parseQuery, type QueryContext } from './index.js';
 
@@ -164,7 +164,7 @@ describe('BM25 over segments', () => {
         expect(await executeOnSegments(q, segs)).toEqual(want);
         // ... and streamed: each prepared for one pass and released, and read only for what it was prepared with.
         const log: PrepareLog = { open: 0, maxOpen: 0, scoring: false };
-        const guarded = segs.map((seg) => new GuardedSegment(seg, log));
+        const guarded = segs.map((seg) => new LoggedSegment(seg, log));
         expect(await executeOnSegments(q, guarded, undefined, { prepareNeed: (s, need) => guarded[s]!.prepare(need) })).toEqual(want);
         expect(log.open).toBe(0);
         expect(log.maxOpen).toBeLessThanOrEqual(1 + TEXT_PREFETCH);
@@ -182,63 +182,22 @@ interface PrepareLog {
   scoring: boolean;
 }
 
-/**
- * A segment that answers only what its current prepares named (ids, attributes, postings), like a part read through
- * the caches, and logs how many segments are prepared at once.
- */
-class GuardedSegment implements Segment {
-  private readonly needs: SegmentNeed[] = [];
-
+/** A GuardedSegment that logs how many segments are prepared at once, and that scoring never follows a prepare without ids. */
+class LoggedSegment extends GuardedSegment {
   constructor(
-    private readonly inner: Segment,
+    inner: Segment,
     private readonly log: PrepareLog,
-  ) {}
-
-  get rows(): number {
-    return this.inner.rows;
-  }
-  get dead(): Uint8Array | null {
-    return this.inner.dead;
-  }
-  deadOrdinals(): readonly number[] {
-    return this.inner.deadOrdinals();
+  ) {
+    super(inner);
   }
 
-  async prepare(need: SegmentNeed): Promise<Release> {
+  protected override onPrepare(need: SegmentNeed): void {
     if (need.ids === false) expect(this.log.scoring).toBe(false);
     else this.log.scoring = true;
-    this.needs.push(need);
     if (this.needs.length === 1) this.log.maxOpen = Math.max(this.log.maxOpen, ++this.log.open);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.needs.splice(this.needs.indexOf(need), 1);
-      if (this.needs.length === 0) this.log.open--;
-    };
   }
-
-  private check(what: string, ok: (n: SegmentNeed) => boolean): void {
-    if (!this.needs.some(ok)) throw new Error(`${what} read without being prepared`);
-  }
-
-  id(ord: number): Id {
-    this.check('id', (n) => n.ids !== false);
-    return this.inner.id(ord);
-  }
-  value(attr: string, ord: number): AttrValue | undefined {
-    this.check(`attribute ${attr}`, (n) => n.attrs.includes(attr));
-    return this.inner.value(attr, ord);
-  }
-  vectors() {
-    return null;
-  }
-  docs(ords: readonly number[]) {
-    return this.inner.docs(ords);
-  }
-  postings(attr: string, analysis: string): PostingsFile | null {
-    this.check(`postings of ${attr}`, (n) => n.postings?.some((p) => p.attr === attr) === true);
-    return this.inner.postings(attr, analysis);
+  protected override onRelease(): void {
+    if (this.needs.length === 0) this.log.open--;
   }
 }
 
