@@ -3,21 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore, type ObjectStore } from '../store/index.js';
 import { Engine } from '../engine/index.js';
 import { planPause } from './coordinator.js';
+import { slowStore as slowInner } from '../../test/helpers/slow-store.js';
 
 /** A memory store whose every operation takes real time, like a network store. */
-function slowStore(ms: number): ObjectStore {
-  const inner = new MemoryStore();
-  return new Proxy(inner, {
-    get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function' || prop === 'close') return v;
-      return async (...args: unknown[]) => {
-        await sleep(ms);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
+const slowStore = (ms: number) => slowInner(new MemoryStore(), ms);
 
 const engine = (store: ObjectStore, groupCommitMs = 0) =>
   new Engine(store, { clock: { now: () => Date.now() }, sleep: (ms) => sleep(ms), random: Math.random, groupCommitMs });

@@ -37,16 +37,4 @@ export async function startMemoryApp(opts: Partial<AppOptions> = {}, store: Obje
   };
 }
 
-/** A store whose every call takes `ms` first, like a slow network store. */
-export function slowStore(inner: ObjectStore, ms: number): ObjectStore {
-  return new Proxy(inner, {
-    get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function' || prop === 'close') return v;
-      return async (...args: unknown[]) => {
-        await sleep(ms);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
+export { slowStore } from './slow-store.js';
