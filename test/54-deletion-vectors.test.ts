@@ -5,23 +5,14 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore, type ObjectStore, type Witness } from '../crates-ts/store/index.js';
+import { MemoryStore, type ObjectStore } from '../crates-ts/store/index.js';
+import { HookStore } from './helpers/hook-store.js';
 import { RouterStore, type Router } from '../crates-ts/router/index.js';
 import { decodeDeletionVector, deadOrdinals, loadPart, partFileKey } from '../crates-ts/part/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import { compactNamespace } from '../indexer/compact.js';
 import { reindexNamespace } from '../indexer/reindex.js';
 import { gcNamespace } from '../indexer/gc.js';
-
-class HookStore extends MemoryStore {
-  beforeRouterCas: (() => Promise<void>) | null = null;
-  override async putIfMatch(key: string, bytes: Uint8Array, witness: Witness) {
-    const hook = key.endsWith('router.json') ? this.beforeRouterCas : null;
-    this.beforeRouterCas = null;
-    if (hook) await hook();
-    return super.putIfMatch(key, bytes, witness);
-  }
-}
 
 let t = Date.now();
 const clock = { now: () => (t += 1) };

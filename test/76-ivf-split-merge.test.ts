@@ -12,7 +12,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../crates-ts/engine/index.js';
-import { MemoryStore, type Witness } from '../crates-ts/store/index.js';
+import { MemoryStore } from '../crates-ts/store/index.js';
+import { HookStore } from './helpers/hook-store.js';
 import { RouterStore } from '../crates-ts/router/index.js';
 import { readCodebook } from '../crates-ts/vindex/index.js';
 import { assignToCodebook } from '../crates-ts/ivf/index.js';
@@ -57,17 +58,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ t: 'compact_tiered' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'race' as const }) },
 );
-
-/** Runs another publisher inside the next router CAS (it lands between a publisher's read and its publish). */
-class HookStore extends MemoryStore {
-  beforeRouterCas: (() => Promise<void>) | null = null;
-  override async putIfMatch(key: string, bytes: Uint8Array, witness: Witness) {
-    const hook = key.endsWith('router.json') ? this.beforeRouterCas : null;
-    this.beforeRouterCas = null;
-    if (hook) await hook();
-    return super.putIfMatch(key, bytes, witness);
-  }
-}
 
 /** What the compactions of a run did to the codebook (counted in the builder, which sees before and after). */
 const seen = { splits: 0, folds: 0, retiredSplit: 0, retiredEmpty: 0, clashes: 0 };
