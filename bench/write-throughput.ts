@@ -3,14 +3,18 @@
  * on the local store, with 1 and 16 concurrent clients. Group commit shows as fewer WAL entries than requests.
  *
  *   node bin/run-ts.mjs bench/write-throughput.ts [--batches 200] [--rows 1000] [--dims 128] [--clients 1,16] [--pool-threads N]
- *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool] [--wait-indexed] [--store s3://bucket/prefix]
+ *     [--vectors json|base64] [--server-args '...'] [--node-args '--cpu-prof ...'] [--wait-pool] [--wait-indexed] [--warm-up-seconds S]
+ *     [--store s3://bucket/prefix]
  *
  * --pool-threads is passed to `elax serve` (WAL encoding on worker threads; 0 = on the event loop; unset = the
  * server's default, cores - 1). One write warms the server before timing; pool threads that are still loading then
  * (the first 1-2 s) leave the first timed writes to run inline (elax_pool_cold_inline_total; `cold_inline_tasks`
  * counts those of the timed phase: each costs the event loop an entry's encode or a body's parse). `--wait-pool`
  * times the steady state instead: one-row writes first, until one runs nothing inline; `--wait-indexed` also waits
- * until the embedded indexer has loaded and indexed the warm-up namespace. `host speed before/after` (bench/lib.ts
+ * until the embedded indexer has loaded and indexed the warm-up namespace. `--warm-up-seconds S` then has the clients
+ * write the same bodies into the warm-up namespace for S seconds before timing: a fresh server spends its first ≈ 3 s
+ * of writes compiling its hot paths (V8's optimizing compiler on its background threads took ≈ 20 % of the server's
+ * CPU then, ≈ 3 % after), which a run of a few seconds otherwise counts. `host speed before/after` (bench/lib.ts
  * hostSpeed): a fixed loop's time on each CPU alone and on all at once, to read the run against the host's contention. `--store s3://bucket/prefix`
  * runs the server on an S3-compatible store instead (ELAX_S3_ENDPOINT and credentials in the environment, e.g. from
  * `scripts/s3-test-server.sh start`; each client count writes a fresh namespace under the prefix, left there).
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     'node-args': { type: 'string', default: '' },
     'wait-indexed': { type: 'boolean', default: false },
     'wait-pool': { type: 'boolean', default: false },
+    'warm-up-seconds': { type: 'string', default: '0' },
     store: { type: 'string' },
   },
 });
@@ -66,7 +71,7 @@ console.log(`host speed before: ${JSON.stringify(await hostSpeed())}`);
 console.log(`server: ${serverStart()}`);
 const poolArgs = values['pool-threads'] !== undefined ? ['--pool-threads', values['pool-threads']] : [];
 poolArgs.push(...values['server-args']!.split(' ').filter(Boolean));
-console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} vectors=${vectorEncoding} pool-threads=${values['pool-threads'] ?? 'default'}`);
+console.log(`batches=${batches} rows/batch=${rowsPer} dims=${dims} vectors=${vectorEncoding} pool-threads=${values['pool-threads'] ?? 'default'} warm-up-seconds=${values['warm-up-seconds']}`);
 const rand = rng(42);
 const bodies = Array.from({ length: batches }, (_, b) => makeBody(b, rand));
 const bodyBytes = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0);
@@ -90,6 +95,18 @@ for (const clients of clientCounts) {
   }
   // --wait-indexed: the embedded indexer has loaded and indexed the warm-up writes before timing starts.
   if (values['wait-indexed'] && !values['server-args']!.includes('--no-indexer')) await waitIndexed(server.url, 'warm-up', 120_000);
+  // --warm-up-seconds: the timed run's clients and bodies, into the warm-up namespace, until the time is up.
+  const warmUntil = performance.now() + 1000 * Number(values['warm-up-seconds']);
+  let warmNext = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < warmUntil) {
+        const r = await fetch(`${server.url}/v2/namespaces/warm-up`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[warmNext++ % batches]! });
+        if (!r.ok) throw new Error(`warm-up write failed: ${r.status} ${await r.text()}`);
+        await r.arrayBuffer();
+      }
+    }),
+  );
   const coldInline0 = await coldInlineTasks(server.url);
   const latencies: number[] = [];
   let next = 0;
