@@ -154,3 +154,36 @@ describe('strong reads racing publishes and WAL GC', () => {
   });
 });
 
+
+describe('strong reads while another reader resolves the tail against the parts', () => {
+  /** A store whose reads of part files take `ms` (a slow object store: a fresh node's first id lookups). */
+  class SlowPartsStore extends MemoryStore {
+    constructor(private readonly ms: number) {
+      super();
+    }
+    override async get(key: string, range?: { start: number; end: number }) {
+      if (key.includes('/parts/')) await new Promise((r) => setTimeout(r, this.ms));
+      return super.get(key, range);
+    }
+  }
+
+  it('should not answer a second concurrent query before the first one has killed the part rows the tail shadows', async () => {
+    // Found by the soak (bench/soak.ts, seed 25): a fresh server's strong reads returned a part's older row. A view's
+    // settle() takes the pending tail ids and looks up their part rows (store reads); a second reader that came in
+    // meanwhile found nothing pending and read the view with those rows still live.
+    const store = new SlowPartsStore(25);
+    const ns = 'settle-race';
+    const writer = engine(store);
+    const all = range(0, 40);
+    await writer.write(ns, { upsert_rows: all.map((id) => ({ id, v: 1 })) });
+    await new Indexer(store, { clock, nonce: () => `s${n++}`, hnsw: { flatThreshold: 4 } }).indexNamespace(ns, true); // v=1 in a part
+    await writer.write(ns, { upsert_rows: all.map((id) => ({ id, v: 2 })) }); // v=2 in the tail, shadowing every part row
+    const reader = engine(store); // a fresh node: its first view settles 40 ids against the part
+    const read = async () => (await reader.query(ns, { filters: ['id', 'In', all], top_k: 100, include_attributes: ['v'] })).rows as { id: number; v: number }[];
+    const answers = await Promise.all([read(), read(), read()]);
+    for (const rows of answers) {
+      expect(rows.length).toBe(40); // one row per id: no part row alongside its tail row
+      expect(rows.every((r) => r.v === 2)).toBe(true);
+    }
+  });
+});

@@ -96,6 +96,8 @@ export class NamespaceView {
   private pending: Id[] = [];
   /** Ids a settle() took from `pending` and is looking up (a carry-over meanwhile resolves them again). */
   private readonly settling = new Set<Id[]>();
+  /** The settle() step in flight (one at a time: every other settle() waits for it). */
+  private resolving: Promise<void> | null = null;
   /**
    * Part rows the tail killed (settle()): part index, ordinal and the tail id that did. A publish that keeps the part
    * kills them again in the new view's deletion vectors when the id is still in the tail (carryOver).
@@ -160,35 +162,56 @@ export class NamespaceView {
   /**
    * Resolve the shadowing of part rows by tail entries folded since the last call (id lookups, RFC-0004 §4). Every
    * reader of the view awaits it first; apply() only records the ids (it is synchronous).
+   *
+   * One lookup runs at a time, and every caller waits for the one in flight: a reader that came in while another's
+   * lookup ran found nothing pending and read the view with those part rows still live — a part's older row beside
+   * (or instead of) its tail row. The soak (bench/soak.ts, seed 25) caught fresh servers answering strong reads so.
    */
   async settle(): Promise<void> {
-    while (this.folding !== null || this.pending.length > 0) {
+    while (this.folding !== null || this.resolving !== null || this.pending.length > 0) {
       if (this.folding !== null) {
         // The entry being folded: its ids are resolved once it is whole (its rows are not visible before).
         await this.folding;
         if (this.failed !== null) throw this.failed;
         continue;
       }
-      const ids = this.pending;
-      this.pending = [];
-      this.settling.add(ids);
-      let kills: Map<Id, { part: number; ord: number }>;
+      if (this.resolving !== null) {
+        // Another reader's lookup: its kills are in once it settles (its failure puts its ids back in `pending`,
+        // which this loop then looks up itself).
+        await this.resolving.catch(() => undefined);
+        continue;
+      }
+      const step = this.resolvePending();
+      this.resolving = step;
       try {
-        kills = await this.livePartRows(ids);
-      } catch (e) {
-        // Still unresolved (a part file GC took, say): the next settle, or a carry-over of this view, resolves them.
-        this.pending.push(...ids);
-        throw e;
+        await step;
       } finally {
-        this.settling.delete(ids);
+        if (this.resolving === step) this.resolving = null;
       }
-      for (const [id, at] of kills) {
-        this.dead[at.part]!.kill(at.ord);
-        this.killLog.push({ part: at.part, ord: at.ord, id });
-      }
-      this.segs = null;
-      this.logicalBytes = null;
     }
+  }
+
+  /** One settle() step: the pending ids' live part rows looked up, and killed. */
+  private async resolvePending(): Promise<void> {
+    const ids = this.pending;
+    this.pending = [];
+    this.settling.add(ids);
+    let kills: Map<Id, { part: number; ord: number }>;
+    try {
+      kills = await this.livePartRows(ids);
+    } catch (e) {
+      // Still unresolved (a part file GC took, say): the next settle, or a carry-over of this view, resolves them.
+      this.pending.push(...ids);
+      throw e;
+    } finally {
+      this.settling.delete(ids);
+    }
+    for (const [id, at] of kills) {
+      this.dead[at.part]!.kill(at.ord);
+      this.killLog.push({ part: at.part, ord: at.ord, id });
+    }
+    this.segs = null;
+    this.logicalBytes = null;
   }
 
   /**
