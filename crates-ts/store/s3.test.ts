@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { isElaxError } from '../core/index.js';
 import { Witness, openStore, probeConditionalWrites } from './index.js';
-import { S3Store, isLostRace, unquoteEtag } from './s3.js';
+import { S3Store, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS, isLostRace, unquoteEtag } from './s3.js';
 import { runStoreConformance } from './conformance.js';
 import { makeTestS3Store, s3TestConfig, uniquePrefix } from '../../test/helpers/s3-env.js';
 
@@ -259,5 +260,36 @@ describe('s3 store mapping (real SDK, canned HTTP answers)', () => {
     await expect(store.put('some/key', new Uint8Array([1]))).rejects.toSatisfy(
       (e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_UNAVAILABLE') && /PUT some\/key/.test(e.message) && /SlowDown/.test(e.message),
     );
+  });
+});
+
+describe('s3 store timeouts (a store that never answers)', () => {
+  it('should give up on a request whose connection stays silent, as ELAX_ERR_STORE_UNAVAILABLE, within its attempts × the idle timeout', async () => {
+    // Accepts connections and reads them, never answers: a request the network or the store swallowed.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => {
+      sockets.push(s);
+      s.on('data', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 2, idleTimeoutMs: 150 });
+    try {
+      const t = performance.now();
+      await expect(store.get('k')).rejects.toSatisfy((e: unknown) => isElaxError(e, 'ELAX_ERR_STORE_UNAVAILABLE') && /GET k/.test((e as Error).message));
+      const took = performance.now() - t;
+      expect(took).toBeGreaterThanOrEqual(2 * 150 - 10); // two attempts, each abandoned after 150 ms of silence
+      expect(took).toBeLessThan(5_000);
+      expect(sockets.length).toBe(2);
+    } finally {
+      await store.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('should bound every attempt by default (S3_IDLE_TIMEOUT_MS, S3_CONNECT_TIMEOUT_MS)', () => {
+    expect(S3_IDLE_TIMEOUT_MS).toBeGreaterThan(0);
+    expect(S3_CONNECT_TIMEOUT_MS).toBeGreaterThan(0);
   });
 });

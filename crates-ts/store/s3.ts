@@ -39,11 +39,25 @@ export interface S3StoreOptions {
   maxSockets?: number;
   /** SDK attempts per request, retries included (default: the SDK's 3). */
   maxAttempts?: number;
+  /** A connection not made within this is abandoned (an attempt's error; the SDK retries). Default S3_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
+  /** A request whose socket sends or receives nothing for this long is abandoned (likewise). Default S3_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
   /** Keys per ListObjectsV2 page (default and S3 maximum 1000; tests use small pages to cover continuation). */
   pageSize?: number;
   /** For tests: a pre-built client (e.g. with middleware simulating AWS or radosgw answers). */
   client?: Pick<S3Client, 'send' | 'destroy'>;
 }
+
+/**
+ * Without timeouts the SDK waits for an answer forever: a request the network or the store swallowed (a stalled
+ * connection, a reset that never arrived) held its caller — an indexer pass, a refresh, a shutdown — for good. The soak
+ * (bench/soak.ts) found indexers that could not stop on SIGTERM, waiting on such requests. These bound each attempt;
+ * the SDK retries a timed-out attempt like any transient error, and the last one's error is ELAX_ERR_STORE_UNAVAILABLE.
+ * The idle bound is on silence, not on duration: a large part streams for as long as its bytes keep coming.
+ */
+export const S3_CONNECT_TIMEOUT_MS = 10_000;
+export const S3_IDLE_TIMEOUT_MS = 30_000;
 
 interface S3ErrorLike {
   name?: string;
@@ -108,6 +122,8 @@ export class S3Store implements ObjectStore {
         requestHandler: new NodeHttpHandler({
           httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
           httpsAgent: new Agent({ keepAlive: true, maxSockets }),
+          connectionTimeout: opts.connectTimeoutMs ?? S3_CONNECT_TIMEOUT_MS,
+          socketTimeout: opts.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS,
         }),
       };
       this.client = new S3Client(config);
