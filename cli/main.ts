@@ -28,6 +28,9 @@ function partFormatOf(v: string): number {
   return Number(v);
 }
 
+/** How long `elax indexer` waits on SIGTERM for its pass in flight (--stop-grace-ms): under the 15 s a supervisor such as the soak (bench/soak.ts) or systemd commonly allows. */
+const INDEXER_STOP_GRACE_MS = 10_000;
+
 const program = new Command();
 program.name('elax').description('elax: vector and full-text search on object storage').version(ELAX_VERSION, '-V, --version', "print elax's version").showHelpAfterError();
 
@@ -196,12 +199,15 @@ program
   .option('--ns <namespace>', 'only this namespace')
   .option('--once', 'index everything pending once, then exit')
   .option('--interval-ms <ms>', 'pause between passes', '500')
+  .option('--stop-grace-ms <ms>', 'on SIGTERM / SIGINT, wait this long for the pass in flight to end, then exit anyway (a pass cut short is a crash the next pass recovers from: publishes are compare-and-swap)', String(INDEXER_STOP_GRACE_MS))
   .option('--json', 'print outcomes as JSON (with --once)')
   .option('--part-format <n>', 'format of new parts: 2 (default) or 1', '2')
   .option('--build-threads <n>', "threads that build a sharded namespace's shards in parallel (started on first use); 0 = build them on the indexer's thread (default: one per core)")
   .addOption(vectorIndexOption())
   .addOption(ivfMinRowsOption())
-  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; json?: boolean; partFormat: string; buildThreads?: string; vectorIndex: string; ivfMinRows: string }) => {
+  .action(async (o: { store?: string; ns?: string; once?: boolean; intervalMs: string; stopGraceMs: string; json?: boolean; partFormat: string; buildThreads?: string; vectorIndex: string; ivfMinRows: string }) => {
+    const stopGraceMs = Number(o.stopGraceMs);
+    if (!Number.isFinite(stopGraceMs) || stopGraceMs < 0) throw new Error(`--stop-grace-ms must be a number of milliseconds ≥ 0, got '${o.stopGraceMs}'`);
     const partFormat = partFormatOf(o.partFormat);
     const ivf = ivfOf(vectorIndexOf(o));
     const { IndexerLoop, makeIndexer, lazyBuildPool, defaultBuildThreads } = await import('../indexer/index.js');
@@ -227,10 +233,21 @@ program
     const loop = new IndexerLoop(store, { intervalMs: Number(o.intervalMs), partFormat, buildPool, ...ivf, log: (m, f) => console.log(JSON.stringify({ msg: m, ...f })) });
     loop.start();
     console.log(`elax indexer running on ${store.description}`);
+    let stopping = false;
     const stop = async () => {
-      await loop.stop();
-      await buildPool?.close();
-      await store.close();
+      if (stopping) return;
+      stopping = true;
+      // The pass in flight may wait on the store (each attempt bounded: store/s3.ts S3_IDLE_TIMEOUT_MS, and retried);
+      // it gets --stop-grace-ms, then the process exits as if it had crashed, which indexing tolerates by design.
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<'cut'>((resolve) => (timer = setTimeout(() => resolve('cut'), stopGraceMs)));
+      const ended = await Promise.race([loop.stop().then(() => 'ended' as const), cut]);
+      clearTimeout(timer);
+      if (ended === 'cut') console.log(JSON.stringify({ msg: 'indexer: stopping without the pass in flight', grace_ms: stopGraceMs }));
+      else {
+        await buildPool?.close();
+        await store.close();
+      }
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop());
