@@ -4,7 +4,7 @@
  * it sent, or SIGTERM followed by exit 0); any other exit is an unexpected death, reported with its stderr tail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib.js';
 
@@ -111,7 +111,7 @@ export class Slot {
     const { store, env } = this.sup.opts;
     const args =
       this.spec.kind === 'server'
-        ? [ELAX_BIN, 'serve', '--port', String(this.port), '--host', '127.0.0.1', '--store', store, '--quiet', '--cache-dir', 'temp', ...this.spec.args]
+        ? [ELAX_BIN, 'serve', '--port', String(this.port), '--host', '127.0.0.1', '--store', store, ...(process.env.ELAX_SOAK_LOG_DIR ? [] : ['--quiet']), '--cache-dir', 'temp', ...this.spec.args]
         : [ELAX_BIN, 'indexer', '--store', store, ...this.spec.args];
     // SIGUSR2 makes a child write a Node diagnostic report (see diagnose()): what a hung process is waiting for.
     const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${this.sup.reportDir}`.trim();
@@ -126,6 +126,13 @@ export class Slot {
     child.stderr!.on('data', (c: Buffer) => tail.push(c));
     // Indexer logs (JSON lines on stdout) explain failures: keep their tail with stderr.
     child.stdout!.on('data', (c: Buffer) => tail.push(c));
+    // ELAX_SOAK_LOG_DIR: every child's whole output too, one file per process (docs/runbooks/soak.md).
+    if (process.env.ELAX_SOAK_LOG_DIR) {
+      const file = createWriteStream(path.join(process.env.ELAX_SOAK_LOG_DIR, `${this.name}-${child.pid}.log`));
+      child.stdout!.pipe(file, { end: false });
+      child.stderr!.pipe(file, { end: false });
+      child.once('exit', () => file.end());
+    }
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.deaths++;
