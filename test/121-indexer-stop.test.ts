@@ -44,4 +44,15 @@ describe('elax indexer on SIGTERM', () => {
       await new Promise<void>((r) => silent.close(() => r()));
     }
   }, 60_000);
+
+  it('should refuse a --stop-grace-ms that is not a number of milliseconds, naming the flag', async () => {
+    const got = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [ELAX_BIN, 'indexer', '--store', 's3://silent/prefix', '--stop-grace-ms', 'soon'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('exit', (code) => resolve({ code, err }));
+    });
+    expect(got.code).not.toBe(0);
+    expect(got.err).toContain("--stop-grace-ms must be a number of milliseconds ≥ 0, got 'soon'");
+  }, 30_000);
 });
